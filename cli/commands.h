@@ -1,0 +1,17 @@
+// Subcommands of the `hisgate` operator CLI. Each takes the words after its group name
+// (e.g. for `hisgate hl7 parse --json f.hl7`: {"parse", "--json", "f.hl7"}) and returns
+// the process exit status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace hisgate::cli {
+
+using Args = std::vector<std::string>;
+
+int hl7_parse_main(const Args& args);  // hl7 parse | hl7 ack        (cli/hl7_parse_command.cpp)
+int hl7_net_main(const Args& args);    // hl7 send  | hl7 listen     (cli/hl7_net_command.cpp)
+int trace_main(const Args& args);      // trace <trace-id>           (cli/trace_command.cpp)
+
+}  // namespace hisgate::cli

@@ -1,0 +1,21 @@
+#include "common/error.h"
+
+namespace hisgate {
+
+std::string_view to_string(ErrorClass c) {
+    switch (c) {
+        case ErrorClass::BadInput: return "bad_input";
+        case ErrorClass::NotFound: return "not_found";
+        case ErrorClass::Config: return "config";
+        case ErrorClass::Unavailable: return "unavailable";
+        case ErrorClass::Timeout: return "timeout";
+        case ErrorClass::Protocol: return "protocol";
+        case ErrorClass::Rejected: return "rejected";
+        case ErrorClass::Internal: return "internal";
+    }
+    return "internal";
+}
+
+std::string Error::describe() const { return code + ": " + message; }
+
+}  // namespace hisgate
