@@ -1,0 +1,114 @@
+#include "transport/envelope.h"
+
+#include <chrono>
+#include <ctime>
+
+#include "common/trace.h"
+
+namespace hisgate {
+
+namespace {
+std::string utc_now() {
+    using namespace std::chrono;
+    auto ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+    return buf;
+}
+
+Error envelope_error(const std::string& what) {
+    return make_error(ErrorClass::BadInput, "envelope.invalid", what);
+}
+
+Result<std::string> required_string(const nlohmann::json& doc, const char* field) {
+    auto it = doc.find(field);
+    if (it == doc.end()) return envelope_error(std::string("missing required field \"") + field + "\"");
+    if (!it->is_string() || it->get_ref<const std::string&>().empty())
+        return envelope_error(std::string("field \"") + field + "\" must be a non-empty string");
+    return it->get<std::string>();
+}
+}  // namespace
+
+ErrorClass error_class_from_string(std::string_view s) {
+    for (auto c : {ErrorClass::BadInput, ErrorClass::NotFound, ErrorClass::Config, ErrorClass::Unavailable,
+                   ErrorClass::Timeout, ErrorClass::Protocol, ErrorClass::Rejected, ErrorClass::Internal})
+        if (to_string(c) == s) return c;
+    return ErrorClass::Internal;
+}
+
+Envelope Envelope::make(std::string type, std::string hospital_id, nlohmann::json body) {
+    Envelope e;
+    e.id = random_hex(16);
+    e.type = std::move(type);
+    e.hospital_id = std::move(hospital_id);
+    e.sent_at = utc_now();
+    e.body = std::move(body);
+    return e;
+}
+
+Envelope Envelope::reply(nlohmann::json reply_body) const {
+    Envelope e = make(type + ".result", hospital_id, std::move(reply_body));
+    e.in_reply_to = id;
+    return e;
+}
+
+Envelope Envelope::reply_error(const Error& err) const {
+    Envelope e = reply();
+    e.error = err;
+    return e;
+}
+
+std::string Envelope::to_json() const {
+    nlohmann::json doc = {{"schema", schema}, {"id", id},           {"type", type},
+                          {"hospital_id", hospital_id}, {"sent_at", sent_at}, {"body", body}};
+    if (!in_reply_to.empty()) doc["in_reply_to"] = in_reply_to;
+    if (error)
+        doc["error"] = {{"class", to_string(error->cls)}, {"code", error->code}, {"message", error->message}};
+    return doc.dump();
+}
+
+Result<Envelope> Envelope::parse(std::string_view payload) {
+    auto doc = nlohmann::json::parse(payload, nullptr, false);
+    if (doc.is_discarded()) return envelope_error("payload is not valid JSON");
+    if (!doc.is_object()) return envelope_error("payload must be a JSON object");
+
+    auto schema_it = doc.find("schema");
+    if (schema_it == doc.end()) return envelope_error("missing required field \"schema\"");
+    if (!schema_it->is_number_integer()) return envelope_error("field \"schema\" must be an integer");
+    int schema = schema_it->get<int>();
+    if (schema < kMinSchema || schema > kMaxSchema)
+        return make_error(ErrorClass::BadInput, "envelope.unsupported_schema",
+                          "schema version " + std::to_string(schema) + " is not supported (expected " +
+                              std::to_string(kMinSchema) + " to " + std::to_string(kMaxSchema) + ")");
+
+    Envelope e;
+    e.schema = schema;
+    for (auto [field, target] : {std::pair{"id", &e.id}, {"type", &e.type}, {"hospital_id", &e.hospital_id}}) {
+        auto v = required_string(doc, field);
+        if (!v) return v.error();
+        *target = std::move(v.value());
+    }
+    if (auto it = doc.find("sent_at"); it != doc.end() && it->is_string()) e.sent_at = it->get<std::string>();
+    if (auto it = doc.find("in_reply_to"); it != doc.end()) {
+        if (!it->is_string()) return envelope_error("field \"in_reply_to\" must be a string");
+        e.in_reply_to = it->get<std::string>();
+    }
+    if (auto it = doc.find("body"); it != doc.end()) {
+        if (!it->is_object()) return envelope_error("field \"body\" must be an object");
+        e.body = *it;
+    }
+    if (auto it = doc.find("error"); it != doc.end() && !it->is_null()) {
+        if (!it->is_object()) return envelope_error("field \"error\" must be an object");
+        auto code = required_string(*it, "code");
+        if (!code) return code.error();
+        std::string cls = it->value("class", "internal"), message = it->value("message", "");
+        e.error = make_error(error_class_from_string(cls), code.value(), message);
+    }
+    return e;
+}
+
+}  // namespace hisgate

@@ -1,0 +1,44 @@
+// The JSON envelope every MQTT payload travels in.
+//
+//   {"schema": 1, "id": "<unique message id>", "type": "report.get", "hospital_id": "H001",
+//    "sent_at": "2026-11-21T12:00:00.000Z", "body": {...},
+//    "in_reply_to": "<request id>",                              (responses only)
+//    "error": {"class": "timeout", "code": "his.timeout", "message": "..."}}   (failed responses)
+//
+// Unknown fields are ignored (newer senders may add them); missing required fields and
+// schema versions outside [kMinSchema, kMaxSchema] are rejected with a clear error.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace hisgate {
+
+struct Envelope {
+    static constexpr int kMinSchema = 1;
+    static constexpr int kMaxSchema = 1;
+
+    int schema = kMaxSchema;
+    std::string id;
+    std::string type;
+    std::string hospital_id;
+    std::string sent_at;
+    std::string in_reply_to;
+    nlohmann::json body = nlohmann::json::object();
+    std::optional<Error> error;
+
+    static Envelope make(std::string type, std::string hospital_id, nlohmann::json body = nlohmann::json::object());
+    Envelope reply(nlohmann::json body = nlohmann::json::object()) const;
+    Envelope reply_error(const Error& e) const;
+
+    std::string to_json() const;
+    static Result<Envelope> parse(std::string_view payload);
+};
+
+ErrorClass error_class_from_string(std::string_view s);
+
+}  // namespace hisgate

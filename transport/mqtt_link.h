@@ -1,0 +1,109 @@
+// One MQTT 5 connection (Paho C++) that stays up by itself.
+//
+// - Reconnects forever with exponential backoff and full jitter, so a fleet of agents
+//   does not reconnect in lockstep after a broker restart.
+// - Remembers its subscriptions and renews them on every (clean-start) connection.
+// - Publishes the birth message (retained) on every connection; the broker publishes the
+//   last will if the connection dies without a clean disconnect.
+// - Every outgoing message carries a W3C traceparent user property (the current trace, or
+//   the one given), so the receiving side can continue the trace.
+// Only standard MQTT 5 features are used, so any MQTT 5 broker works.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/error.h"
+
+namespace mqtt {
+class async_client;
+}
+
+namespace hisgate {
+
+struct OutgoingMessage {
+    std::string topic;
+    std::string payload;
+    int qos = 1;
+    bool retained = false;
+    std::string response_topic;
+    std::string correlation_data;
+    uint32_t expiry_seconds = 0;  // 0 = never expires
+    std::string traceparent;      // empty = the current thread's trace
+};
+
+struct IncomingMessage {
+    std::string topic;
+    std::string payload;
+    std::string response_topic;
+    std::string correlation_data;
+    std::string traceparent;
+    bool retained = false;
+};
+
+struct MqttOptions {
+    std::string uri = "tcp://127.0.0.1:1883";  // ssl://host:port for TLS
+    std::string client_id;
+    std::string username;
+    std::string password;
+    std::string ca_file;    // TLS: the CA that signed the broker's certificate
+    std::string cert_file;  // TLS client certificate (optional)
+    std::string key_file;
+    std::chrono::milliseconds backoff_min{200};
+    std::chrono::milliseconds backoff_max{5000};
+    std::chrono::seconds keepalive{10};
+    std::optional<OutgoingMessage> will;
+    std::optional<OutgoingMessage> birth;
+};
+
+class MqttLink {
+public:
+    using MessageHandler = std::function<void(const IncomingMessage&)>;
+
+    explicit MqttLink(MqttOptions options);
+    ~MqttLink();
+    MqttLink(const MqttLink&) = delete;
+    MqttLink& operator=(const MqttLink&) = delete;
+
+    // Call before start(). Handlers run on the MQTT client's thread: keep them short.
+    void subscribe(std::string filter, int qos = 1);
+    void on_message(MessageHandler handler);
+    void on_connected(std::function<void()> handler);
+    void set_birth(OutgoingMessage birth);  // replaces the birth published on the next connection
+
+    void start();
+    // Publishes `farewell` (if given) and disconnects cleanly; the will is not sent.
+    void stop(std::optional<OutgoingMessage> farewell = std::nullopt);
+
+    Result<void> publish(const OutgoingMessage& msg);
+    bool connected() const;
+    // Blocks until connected or the timeout passes; true if connected.
+    bool wait_connected(std::chrono::milliseconds timeout);
+
+private:
+    void run();
+    bool try_connect();
+    std::chrono::milliseconds next_backoff(int attempt);
+
+    MqttOptions options_;
+    std::unique_ptr<mqtt::async_client> client_;
+    std::vector<std::pair<std::string, int>> subscriptions_;
+    MessageHandler message_handler_;
+    std::function<void()> connected_handler_;
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    bool running_ = false;
+    bool connected_ = false;
+    bool ever_connected_ = false;
+    std::thread thread_;
+};
+
+}  // namespace hisgate

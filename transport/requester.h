@@ -1,0 +1,46 @@
+// MQTT 5 request/response: each request carries a response topic and fresh correlation
+// data; the reply is matched by correlation data alone. A reply that arrives after its
+// request timed out, or a QoS 1 duplicate of one already delivered, is dropped: a request
+// completes at most once.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/error.h"
+#include "transport/envelope.h"
+#include "transport/mqtt_link.h"
+
+namespace hisgate {
+
+class Requester {
+public:
+    Requester(MqttLink& link, std::string response_topic);
+
+    // Feed every message that arrives on the response topic here.
+    void deliver(const IncomingMessage& msg);
+
+    // Publishes `request` to `topic` and waits for its reply. The request expires in the
+    // broker after `timeout`, so an agent that reconnects later never acts on it.
+    Result<Envelope> request(const std::string& topic, const Envelope& request, std::chrono::milliseconds timeout);
+
+    size_t in_flight() const;
+
+private:
+    struct Slot {
+        bool done = false;
+        std::optional<Result<Envelope>> reply;
+    };
+
+    MqttLink& link_;
+    std::string response_topic_;
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::map<std::string, std::shared_ptr<Slot>> pending_;
+};
+
+}  // namespace hisgate

@@ -1,0 +1,36 @@
+#include "transport/topics.h"
+
+namespace hisgate::topics {
+
+std::string request(std::string_view hid) { return std::string(kRoot) + std::string(hid) + "/request"; }
+std::string response(std::string_view hid, std::string_view instance) {
+    return std::string(kRoot) + std::string(hid) + "/response/" + std::string(instance);
+}
+std::string event(std::string_view hid) { return std::string(kRoot) + std::string(hid) + "/event"; }
+std::string state(std::string_view hid) { return std::string(kRoot) + std::string(hid) + "/state"; }
+
+std::string all_states() { return std::string(kRoot) + "+/state"; }
+std::string all_responses(std::string_view instance) { return std::string(kRoot) + "+/response/" + std::string(instance); }
+std::string shared_events(std::string_view group) {
+    return "$share/" + std::string(group) + "/" + std::string(kRoot) + "+/event";
+}
+
+std::optional<std::string> hospital_of(std::string_view topic) {
+    if (topic.substr(0, kRoot.size()) != kRoot) return std::nullopt;
+    topic.remove_prefix(kRoot.size());
+    auto slash = topic.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    auto id = topic.substr(0, slash);
+    if (!valid_hospital_id(id)) return std::nullopt;
+    return std::string(id);
+}
+
+bool valid_hospital_id(std::string_view id) {
+    if (id.empty() || id.size() > 64) return false;
+    for (char c : id)
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    return true;
+}
+
+}  // namespace hisgate::topics
