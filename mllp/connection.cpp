@@ -1,0 +1,191 @@
+#include "mllp/connection.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/SecureStreamSocket.h>
+
+#include <algorithm>
+#include <exception>
+#include <vector>
+
+#include "common/log.h"
+#include "mllp/framer.h"
+#include "mllp/hl7_view.h"
+#include "mllp/socket_io.h"
+
+namespace hisgate::mllp {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// A read waits at most this long before looking at the stop flag again, so stop() never
+// waits for a whole idle timeout.
+constexpr milliseconds kStopCheck{200};
+// The TLS handshake gets at most this long (and never more than the idle timeout).
+constexpr milliseconds kHandshakeTimeout{10000};
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+class Session {
+public:
+    Session(Poco::Net::StreamSocket socket, const ConnectionContext& context)
+        : socket_(std::move(socket)), context_(context), options_(context.options),
+          decoder_(context.options.max_frame_bytes) {}
+
+    void run();
+
+private:
+    bool secure();
+    // Answers one frame, appending the reply frame to `out`; false = close the connection.
+    bool answer(const Frame& frame, std::string& out);
+    // A negative answer: NAK in commit mode, else an HL7 ACK with `code` built from the
+    // message's MSH segment; false when there is nothing to answer with.
+    bool refuse(std::string_view message, hl7::AckCode code, std::string_view reason, std::string& out);
+
+    Poco::Net::StreamSocket socket_;
+    const ConnectionContext& context_;
+    const ServerOptions& options_;
+    FrameDecoder decoder_;
+    std::string peer_;
+};
+
+bool Session::secure() {
+    auto timeout = std::min(options_.idle_timeout, kHandshakeTimeout);
+    try {
+        socket_.setReceiveTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timeout).count()));
+        socket_.setSendTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timeout).count()));
+        socket_ = Poco::Net::SecureStreamSocket::attach(socket_, context_.tls);
+        return true;
+    } catch (const Poco::Exception& e) {
+        log::warn("mllp.tls_handshake_failed", {{"peer", peer_}, {"error", e.displayText()}});
+        return false;
+    }
+}
+
+void Session::run() {
+    try {
+        peer_ = socket_.peerAddress().toString();
+        socket_.setNoDelay(true);  // one small ACK per message: never wait to coalesce it
+        socket_.setSendTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(options_.idle_timeout).count()));
+    } catch (const Poco::Exception& e) {
+        log::warn("mllp.connection_failed", {{"error", e.displayText()}});
+        return;
+    }
+    if (context_.tls && !secure()) return;
+    log::debug("mllp.connection_opened", {{"peer", peer_}});
+
+    std::vector<char> buffer(kReadChunk);
+    std::vector<Frame> frames;
+    std::string replies;
+    auto last_activity = Clock::now();
+    std::string reason = "peer closed";
+    while (true) {
+        if (context_.stopping.load()) {
+            reason = "server stopping";
+            break;
+        }
+        auto idle_left = options_.idle_timeout - std::chrono::duration_cast<milliseconds>(Clock::now() - last_activity);
+        if (idle_left <= milliseconds::zero()) {
+            reason = "idle timeout";
+            log::info("mllp.idle_timeout", {{"peer", peer_}, {"idle_timeout_ms", options_.idle_timeout.count()}});
+            break;
+        }
+        auto got = read_some(socket_, buffer.data(), buffer.size(), std::min(idle_left, kStopCheck));
+        if (!got.ok()) {
+            if (got.error().cls == ErrorClass::Timeout) continue;
+            reason = got.error().message;
+            break;
+        }
+        if (*got == 0) break;
+        last_activity = Clock::now();
+
+        frames.clear();
+        decoder_.feed(std::string_view(buffer.data(), *got), frames);
+        // Every reply of one read goes out in one write; each was made only after its
+        // message was stored, so batching never lets an ACK overtake its fsync.
+        replies.clear();
+        bool keep_open = true;
+        for (const Frame& frame : frames) {
+            keep_open = answer(frame, replies);
+            if (!keep_open) break;
+        }
+        if (!replies.empty()) {
+            if (auto sent = write_all(socket_, replies); !sent) {
+                reason = sent.error().message;
+                break;
+            }
+        }
+        if (!keep_open) {
+            reason = "unanswerable frame";
+            break;
+        }
+    }
+    if (decoder_.in_frame() || decoder_.discarded_bytes() > 0)
+        log::warn("mllp.incomplete_data", {{"peer", peer_},
+                                           {"frame_cut_short", decoder_.in_frame()},
+                                           {"discarded_bytes", decoder_.discarded_bytes()}});
+    log::debug("mllp.connection_closed", {{"peer", peer_}, {"reason", reason}});
+    try {
+        socket_.close();
+    } catch (const Poco::Exception&) {
+        // The peer is gone already; nothing is left to release.
+    }
+}
+
+bool Session::answer(const Frame& frame, std::string& out) {
+    if (frame.oversize) {
+        log::warn("mllp.oversize_frame", {{"peer", peer_}, {"max_frame_bytes", options_.max_frame_bytes}});
+        return refuse(frame.payload, hl7::AckCode::AR,
+                      "message exceeds the maximum frame size of " + std::to_string(options_.max_frame_bytes) + " bytes",
+                      out);
+    }
+    const std::string_view message = frame.payload;
+    if (context_.store) {
+        auto stored = context_.store->persist(message, store_key(message));
+        if (!stored.ok()) {
+            log::error("mllp.store_failed", {{"peer", peer_}, {"error", stored.error().describe()}});
+            return refuse(message, hl7::AckCode::AE, "message could not be stored", out);
+        }
+        if (stored->duplicate) log::info("mllp.duplicate_message", {{"peer", peer_}, {"path", stored->path}});
+    }
+    std::string response;
+    try {
+        response = context_.handler(message);
+    } catch (const std::exception& e) {
+        log::error("mllp.handler_failed", {{"peer", peer_}, {"error", e.what()}});
+        return refuse(message, hl7::AckCode::AE, "message could not be processed", out);
+    }
+    if (options_.commit_ack) {
+        append_frame(out, std::string_view(&kCommitAck, 1));
+        return true;
+    }
+    if (response.empty()) return true;
+    if (!frameable(response)) {
+        log::error("mllp.unframeable_response", {{"peer", peer_}, {"bytes", response.size()}});
+        return refuse(message, hl7::AckCode::AE, "response could not be framed", out);
+    }
+    append_frame(out, response);
+    return true;
+}
+
+bool Session::refuse(std::string_view message, hl7::AckCode code, std::string_view reason, std::string& out) {
+    if (options_.commit_ack) {
+        append_frame(out, std::string_view(&kCommitNak, 1));
+        return true;
+    }
+    std::string ack = negative_ack(message, code, reason);
+    if (ack.empty()) {
+        log::warn("mllp.unanswerable_frame", {{"peer", peer_}, {"reason", reason}});
+        return false;
+    }
+    append_frame(out, ack);
+    return true;
+}
+
+}  // namespace
+
+void serve_connection(Poco::Net::StreamSocket socket, const ConnectionContext& context) {
+    Session(std::move(socket), context).run();
+}
+
+}  // namespace hisgate::mllp

@@ -1,0 +1,26 @@
+// One accepted MLLP connection, served on its own thread until the peer closes, it idles
+// out, it breaks the protocol beyond repair, or the server stops. Internal to Server.
+#pragma once
+
+#include <Poco/Net/Context.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include <atomic>
+
+#include "mllp/server.h"
+#include "mllp/store.h"
+
+namespace hisgate::mllp {
+
+struct ConnectionContext {
+    const ServerOptions& options;
+    const Handler& handler;
+    MessageStore* store;                // null = answer without storing
+    Poco::Net::Context::Ptr tls;        // null = plain TCP
+    const std::atomic<bool>& stopping;  // set when the server stops
+};
+
+// Serves `socket` to the end; never throws.
+void serve_connection(Poco::Net::StreamSocket socket, const ConnectionContext& context);
+
+}  // namespace hisgate::mllp

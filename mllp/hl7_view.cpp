@@ -1,0 +1,33 @@
+#include "mllp/hl7_view.h"
+
+#include "hl7/message.h"
+
+namespace hisgate::mllp {
+
+namespace {
+std::string field_of(std::string_view bytes, std::string_view path) {
+    auto parsed = hl7::Message::parse(bytes);
+    return parsed.ok() ? parsed->get(path) : std::string();
+}
+}  // namespace
+
+std::string control_id(std::string_view message) { return field_of(message, "MSH-10"); }
+
+std::string acknowledged_id(std::string_view response) { return field_of(response, "MSA-2"); }
+
+std::string store_key(std::string_view message) {
+    auto parsed = hl7::Message::parse(message);
+    if (!parsed.ok()) return {};
+    std::string id = parsed->get("MSH-10");
+    if (id.empty()) return {};
+    return parsed->get("MSH-4") + "_" + parsed->get("MSH-3") + "_" + id;
+}
+
+std::string negative_ack(std::string_view message_head, hl7::AckCode code, std::string_view reason) {
+    std::string_view msh = message_head.substr(0, message_head.find_first_of("\r\n"));
+    auto parsed = hl7::Message::parse(msh);
+    if (!parsed.ok()) return {};
+    return hl7::make_ack(*parsed, code, reason);
+}
+
+}  // namespace hisgate::mllp

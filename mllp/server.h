@@ -1,0 +1,68 @@
+// MLLP server: accepts connections (plain or TLS), decodes frames, and answers each
+// message with what the handler returns.
+//
+// Invariants:
+//  - With a store, a message is fsynced to disk before any acknowledgement for it is
+//    sent (original-mode ACK or commit ACK); if it cannot be stored, the answer is
+//    negative (AE, or NAK in commit mode) and the handler is not called.
+//  - An oversize frame is never buffered whole: it is answered AR (NAK in commit mode),
+//    or the connection is closed when not even its MSH segment can be read.
+//  - Each connection has its own thread; the accept loop never blocks on a peer
+//    (the TLS handshake runs on the connection's thread).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace hisgate::mllp {
+
+struct ServerOptions {
+    std::string bind = "127.0.0.1";
+    uint16_t port = 0;  // 0 = pick a free port; see Server::port()
+    size_t max_frame_bytes = 16u << 20;
+    std::chrono::milliseconds idle_timeout{60000};  // a connection silent this long is closed
+    int max_connections = 256;                      // more are accepted and closed at once
+    std::string store_dir;                          // non-empty: fsync each message there before answering
+    // MLLP release 2: answer each message with a commit acknowledgement (0x06 once it is
+    // stored and handled, 0x15 if not) instead of the handler's HL7 response.
+    bool commit_ack = false;
+    bool tls = false;
+    std::string cert_file, key_file;  // PEM, for tls
+    std::string client_ca_file;       // PEM; non-empty with tls = require client certificates
+};
+
+// Returns the bytes to answer `message` with (an ACK or an application response such as
+// ORF^R04 / RSP^K11); "" = send nothing. Called from the connection's thread, so it may
+// run concurrently for different connections; it must not throw (a throw is logged and
+// the message is answered negatively).
+using Handler = std::function<std::string(std::string_view message)>;
+
+class Server {
+public:
+    Server(ServerOptions options, Handler handler);
+    ~Server();  // stops
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Binds, listens and starts accepting. Errors: Config (bad TLS files, store directory),
+    // Unavailable "mllp.bind_failed".
+    Result<void> start();
+    // Stops accepting, closes every connection, and waits for their threads. Idempotent.
+    void stop();
+    uint16_t port() const;  // the bound port after start()
+
+    // How many connections are open now (for tests and metrics).
+    int open_connections() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hisgate::mllp
