@@ -56,8 +56,6 @@ const nlohmann::json* ConfigReader::take(const std::string& path, bool required)
     return v;
 }
 
-const nlohmann::json* ConfigReader::subtree(const std::string& path) { return take(path, false); }
-
 void ConfigReader::problem(const std::string& path, const std::string& expected, const std::string& found) {
     problems_.push_back(source_ + ": " + (path.empty() ? "(top level)" : path) + ": expected " + expected +
                         ", found " + found);

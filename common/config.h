@@ -25,8 +25,8 @@ public:
     int64_t integer(const std::string& path, std::optional<int64_t> fallback, int64_t min, int64_t max);
     bool boolean(const std::string& path, std::optional<bool> fallback = std::nullopt);
     bool has(const std::string& path) const;
-    // Marks a subtree as read by someone else (e.g. a parameter file validated elsewhere).
-    const nlohmann::json* subtree(const std::string& path);
+    // The value at path without marking it read (nullptr if absent).
+    const nlohmann::json* peek(const std::string& path) const { return lookup(path); }
 
     void problem(const std::string& path, const std::string& expected, const std::string& found);
     Result<void> finish();

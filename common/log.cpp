@@ -88,6 +88,7 @@ std::string scrub(std::string_view text) {
             size_t j = i;
             while (j < text.size() && ((text[j] >= '0' && text[j] <= '9') || text[j] == '-' || text[j] == ' '))
                 ++j;
+            while (j > i && (text[j - 1] == '-' || text[j - 1] == ' ')) --j;  // separators only inside a run
             size_t digits = 0;
             for (size_t k = i; k < j; ++k) digits += (text[k] >= '0' && text[k] <= '9');
             bool hexish = (i > 0 && std::isxdigit(static_cast<unsigned char>(text[i - 1])) &&

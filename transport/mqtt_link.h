@@ -37,6 +37,14 @@ struct OutgoingMessage {
     std::string correlation_data;
     uint32_t expiry_seconds = 0;  // 0 = never expires
     std::string traceparent;      // empty = the current thread's trace
+
+    static OutgoingMessage to(std::string topic, std::string payload, bool retained = false) {
+        OutgoingMessage m;
+        m.topic = std::move(topic);
+        m.payload = std::move(payload);
+        m.retained = retained;
+        return m;
+    }
 };
 
 struct IncomingMessage {

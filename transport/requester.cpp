@@ -5,9 +5,6 @@
 
 namespace hisgate {
 
-Requester::Requester(MqttLink& link, std::string response_topic)
-    : link_(link), response_topic_(std::move(response_topic)) {}
-
 void Requester::deliver(const IncomingMessage& msg) {
     std::shared_ptr<Slot> slot;
     {
@@ -24,7 +21,8 @@ void Requester::deliver(const IncomingMessage& msg) {
     cv_.notify_all();
 }
 
-Result<Envelope> Requester::request(const std::string& topic, const Envelope& req, std::chrono::milliseconds timeout) {
+Result<Envelope> Requester::request(const std::string& topic, const std::string& response_topic, const Envelope& req,
+                                    std::chrono::milliseconds timeout) {
     std::string correlation = random_hex(16);
     auto slot = std::make_shared<Slot>();
     {
@@ -34,7 +32,7 @@ Result<Envelope> Requester::request(const std::string& topic, const Envelope& re
     OutgoingMessage out;
     out.topic = topic;
     out.payload = req.to_json();
-    out.response_topic = response_topic_;
+    out.response_topic = response_topic;
     out.correlation_data = correlation;
     out.expiry_seconds = static_cast<uint32_t>((timeout.count() + 999) / 1000);
 

@@ -19,14 +19,16 @@ namespace hisgate {
 
 class Requester {
 public:
-    Requester(MqttLink& link, std::string response_topic);
+    explicit Requester(MqttLink& link) : link_(link) {}
 
     // Feed every message that arrives on the response topic here.
     void deliver(const IncomingMessage& msg);
 
-    // Publishes `request` to `topic` and waits for its reply. The request expires in the
-    // broker after `timeout`, so an agent that reconnects later never acts on it.
-    Result<Envelope> request(const std::string& topic, const Envelope& request, std::chrono::milliseconds timeout);
+    // Publishes `request` to `topic`, naming `response_topic` for the reply, and waits for
+    // it. The request expires in the broker after `timeout`, so an agent that reconnects
+    // later never acts on it.
+    Result<Envelope> request(const std::string& topic, const std::string& response_topic, const Envelope& request,
+                             std::chrono::milliseconds timeout);
 
     size_t in_flight() const;
 
@@ -37,7 +39,6 @@ private:
     };
 
     MqttLink& link_;
-    std::string response_topic_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::map<std::string, std::shared_ptr<Slot>> pending_;

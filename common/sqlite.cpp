@@ -1,0 +1,121 @@
+#include "common/sqlite.h"
+
+#include <utility>
+
+namespace hisgate::sql {
+
+namespace {
+Error sqlite_error(sqlite3* db, std::string_view what) {
+    return make_error(ErrorClass::Internal, "sqlite.error", std::string(what) + ": " + sqlite3_errmsg(db));
+}
+}  // namespace
+
+Result<Db> Db::open(const std::string& path) {
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                             nullptr);
+    Db db(raw);
+    db.path_ = path;
+    if (rc != SQLITE_OK)
+        return make_error(ErrorClass::Config, "sqlite.open_failed",
+                          "cannot open database " + path + ": " + (raw ? sqlite3_errmsg(raw) : "out of memory"));
+    sqlite3_busy_timeout(raw, 5000);
+    for (auto pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"})
+        if (auto r = db.exec(pragma); !r) return r.error();
+    return db;
+}
+
+Db::Db(Db&& other) noexcept : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+Db& Db::operator=(Db&& other) noexcept {
+    if (this != &other) {
+        if (db_) sqlite3_close_v2(db_);
+        db_ = std::exchange(other.db_, nullptr);
+        path_ = std::move(other.path_);
+    }
+    return *this;
+}
+Db::~Db() {
+    if (db_) sqlite3_close_v2(db_);
+}
+
+Result<void> Db::exec(std::string_view sql) {
+    char* msg = nullptr;
+    std::string text(sql);
+    if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
+        std::string err = msg ? msg : "unknown error";
+        sqlite3_free(msg);
+        return make_error(ErrorClass::Internal, "sqlite.error", "in " + path_ + ": " + err);
+    }
+    return {};
+}
+
+Result<Statement> Db::prepare(std::string_view sql) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
+        return sqlite_error(db_, "prepare failed");
+    return Statement(db_, stmt);
+}
+
+int64_t Db::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
+Statement::Statement(Statement&& o) noexcept
+    : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)), error_(std::move(o.error_)) {}
+Statement& Statement::operator=(Statement&& o) noexcept {
+    if (this != &o) {
+        if (stmt_) sqlite3_finalize(stmt_);
+        db_ = o.db_;
+        stmt_ = std::exchange(o.stmt_, nullptr);
+        error_ = std::move(o.error_);
+    }
+    return *this;
+}
+Statement::~Statement() {
+    if (stmt_) sqlite3_finalize(stmt_);
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+}
+Statement& Statement::bind(int index, int64_t value) {
+    sqlite3_bind_int64(stmt_, index, value);
+    return *this;
+}
+Statement& Statement::bind_null(int index) {
+    sqlite3_bind_null(stmt_, index);
+    return *this;
+}
+
+bool Statement::step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) error_ = sqlite_error(db_, "step failed");
+    return false;
+}
+
+Result<void> Statement::run() {
+    while (step()) {
+    }
+    sqlite3_reset(stmt_);
+    if (error_) {
+        Error e = *error_;
+        error_.reset();
+        return e;
+    }
+    return {};
+}
+
+void Statement::reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    error_.reset();
+}
+
+std::string Statement::text(int column) const {
+    auto* p = sqlite3_column_text(stmt_, column);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, column)) : std::string();
+}
+int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+
+}  // namespace hisgate::sql

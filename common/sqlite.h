@@ -1,0 +1,66 @@
+// A thin RAII layer over SQLite: prepared statements only (values are always bound, never
+// spliced into SQL), WAL mode, and errors as values.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace hisgate::sql {
+
+class Statement;
+
+class Db {
+public:
+    // Opens (creating if needed) a database file in WAL mode with a busy timeout.
+    static Result<Db> open(const std::string& path);
+    Db(Db&& other) noexcept;
+    Db& operator=(Db&& other) noexcept;
+    ~Db();
+
+    // Runs SQL with no parameters and no results (schema, pragmas, BEGIN/COMMIT).
+    Result<void> exec(std::string_view sql);
+    Result<Statement> prepare(std::string_view sql);
+    int64_t last_insert_rowid() const;
+    sqlite3* handle() const { return db_; }
+
+private:
+    explicit Db(sqlite3* db) : db_(db) {}
+    sqlite3* db_ = nullptr;
+    std::string path_;
+};
+
+class Statement {
+public:
+    Statement(Statement&& other) noexcept;
+    Statement& operator=(Statement&& other) noexcept;
+    ~Statement();
+
+    Statement& bind(int index, std::string_view text);
+    Statement& bind(int index, int64_t value);
+    Statement& bind_null(int index);
+
+    // True while a row is available; false when done. Errors are reported through error().
+    bool step();
+    Result<void> run();  // step to completion, expecting no rows
+    void reset();
+    const std::optional<Error>& error() const { return error_; }
+
+    std::string text(int column) const;
+    int64_t integer(int column) const;
+    bool is_null(int column) const;
+
+private:
+    friend class Db;
+    Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+    sqlite3* db_ = nullptr;
+    sqlite3_stmt* stmt_ = nullptr;
+    std::optional<Error> error_;
+};
+
+}  // namespace hisgate::sql

@@ -1,0 +1,87 @@
+#include "tests/support/broker.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+namespace hisgate::test {
+
+namespace {
+int sh(const std::string& cmd) { return std::system(cmd.c_str()); }
+
+std::string random_password() {
+    std::mt19937_64 rng{std::random_device{}()};
+    std::string p;
+    for (int i = 0; i < 24; ++i) p.push_back("abcdefghijklmnopqrstuvwxyz0123456789"[rng() % 36]);
+    return p;
+}
+}  // namespace
+
+Broker::Broker(std::vector<std::string> users, bool tls)
+    : users_(std::move(users)), tls_(tls), dir_(make_temp_dir("hisgate-broker")), port_(free_port()) {
+    std::string passwd = dir_ + "/passwd";
+    write_file(passwd, "");
+    for (const auto& u : users_) {
+        std::string pw = random_password();
+        write_file(password_file(u), pw + "\n");
+        sh("mosquitto_passwd -b " + passwd + " " + u + " " + pw + " >/dev/null 2>&1");
+    }
+    write_file(dir_ + "/acl",
+               "user controlplane\ntopic readwrite hisgate/v1/#\n\npattern readwrite hisgate/v1/hospitals/%u/#\n");
+    std::string conf = "listener " + std::to_string(port_) + " 127.0.0.1\nallow_anonymous false\npassword_file " +
+                       passwd + "\nacl_file " + dir_ + "/acl\npersistence false\nlog_dest file " + dir_ +
+                       "/mosquitto.log\n";
+    if (tls_) {
+        std::string d = dir_;
+        sh("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=hisgate test CA' -keyout " + d +
+           "/ca.key -out " + d + "/ca.crt >/dev/null 2>&1");
+        sh("openssl req -newkey rsa:2048 -nodes -subj '/CN=127.0.0.1' -keyout " + d + "/broker.key -out " + d +
+           "/broker.csr >/dev/null 2>&1");
+        write_file(d + "/san.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+        sh("openssl x509 -req -in " + d + "/broker.csr -CA " + d + "/ca.crt -CAkey " + d + "/ca.key -CAcreateserial -days 1 -extfile " +
+           d + "/san.ext -out " + d + "/broker.crt >/dev/null 2>&1");
+        conf += "cafile " + d + "/ca.crt\ncertfile " + d + "/broker.crt\nkeyfile " + d + "/broker.key\n";
+    }
+    write_file(dir_ + "/mosquitto.conf", conf);
+    // Mosquitto started as root drops to the mosquitto user, which must read all this.
+    write_file(dir_ + "/mosquitto.log", "");
+    sh("chmod 755 " + dir_ + " && chmod 644 " + dir_ + "/* && chmod 666 " + dir_ + "/mosquitto.log");
+}
+
+Broker::~Broker() {
+    stop();
+    sh("rm -rf " + dir_);
+}
+
+bool Broker::start() {
+    process_ = Process({"/usr/sbin/mosquitto", "-c", dir_ + "/mosquitto.conf"}, dir_ + "/stdout.txt");
+    if (process_.start() && wait_port_open(port_, std::chrono::milliseconds(10000))) return true;
+    std::fprintf(stderr, "mosquitto did not start:\n%s\n%s\n", process_.output().c_str(),
+                 read_file(dir_ + "/mosquitto.log").c_str());
+    return false;
+}
+
+void Broker::stop() { process_.stop(); }
+void Broker::kill9() { process_.kill9(); }
+
+bool Broker::restart() {
+    stop();
+    return start();
+}
+
+std::string Broker::uri() const { return (tls_ ? "ssl://127.0.0.1:" : "tcp://127.0.0.1:") + std::to_string(port_); }
+
+std::string Broker::password(const std::string& user) const {
+    std::string p = read_file(password_file(user));
+    while (!p.empty() && p.back() == '\n') p.pop_back();
+    return p;
+}
+
+std::string Broker::config_json(const std::string& user) const {
+    std::string s = "{\"uri\": \"" + uri() + "\", \"username\": \"" + user + "\", \"password_file\": \"" +
+                    password_file(user) + "\"";
+    if (tls_) s += ", \"ca_file\": \"" + ca_file() + "\"";
+    return s + "}";
+}
+
+}  // namespace hisgate::test

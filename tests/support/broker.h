@@ -1,0 +1,42 @@
+// A real Mosquitto for a test, on a free loopback port, in its own directory: password
+// authentication, the production ACL (each hospital only inside its own subtree), and
+// optionally TLS with a throwaway CA made for the test.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tests/support/process.h"
+
+namespace hisgate::test {
+
+class Broker {
+public:
+    // `users`: usernames to create ("controlplane" may touch everything; any other name
+    // is a hospital id confined to hisgate/v1/hospitals/<name>/#).
+    Broker(std::vector<std::string> users, bool tls);
+    ~Broker();
+
+    bool start();
+    void stop();
+    void kill9();
+    bool restart();  // same port, same users
+
+    std::string uri() const;
+    uint16_t port() const { return port_; }
+    const std::string& dir() const { return dir_; }
+    std::string password_file(const std::string& user) const { return dir_ + "/" + user + ".password"; }
+    std::string password(const std::string& user) const;
+    std::string ca_file() const { return dir_ + "/ca.crt"; }
+    // The "broker" section of a hisgate config for `user`.
+    std::string config_json(const std::string& user) const;
+
+private:
+    std::vector<std::string> users_;
+    bool tls_;
+    std::string dir_;
+    uint16_t port_;
+    Process process_;
+};
+
+}  // namespace hisgate::test

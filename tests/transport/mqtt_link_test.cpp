@@ -1,0 +1,174 @@
+// Integration tests of the MQTT 5 contract against a real Mosquitto started by the test.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+#include "common/metrics.h"
+#include "common/trace.h"
+#include "tests/support/broker.h"
+#include "transport/mqtt_link.h"
+#include "transport/requester.h"
+#include "transport/topics.h"
+
+using namespace hisgate;
+using namespace std::chrono_literals;
+
+namespace {
+MqttOptions options_for(const test::Broker& b, const std::string& user, const std::string& client_id) {
+    MqttOptions o;
+    o.uri = b.uri();
+    o.client_id = client_id;
+    o.username = user;
+    o.password = b.password(user);
+    if (b.uri().rfind("ssl://", 0) == 0) o.ca_file = b.ca_file();
+    o.backoff_min = 50ms;
+    o.backoff_max = 500ms;
+    return o;
+}
+
+struct Inbox {
+    std::mutex mu;
+    std::vector<IncomingMessage> messages;
+    void add(const IncomingMessage& m) {
+        std::lock_guard l(mu);
+        messages.push_back(m);
+    }
+    size_t size() {
+        std::lock_guard l(mu);
+        return messages.size();
+    }
+    IncomingMessage at(size_t i) {
+        std::lock_guard l(mu);
+        return messages.at(i);
+    }
+};
+}  // namespace
+
+TEST_CASE("mqtt: properties travel: response topic, correlation data, traceparent; over TLS") {
+    test::Broker broker({"controlplane", "H001"}, /*tls=*/true);
+    REQUIRE(broker.start());
+    Inbox inbox;
+    MqttLink agent(options_for(broker, "H001", "agent-H001"));
+    agent.subscribe(topics::request("H001"));
+    agent.on_message([&](const IncomingMessage& m) { inbox.add(m); });
+    agent.start();
+    MqttLink cp(options_for(broker, "controlplane", "cp"));
+    cp.start();
+    REQUIRE(agent.wait_connected(10s));
+    REQUIRE(cp.wait_connected(10s));
+
+    auto ctx = TraceContext::start();
+    OutgoingMessage out;
+    out.topic = topics::request("H001");
+    out.payload = "{\"x\":1}";
+    out.response_topic = topics::response("H001", "cp1");
+    out.correlation_data = std::string("\x01\x02\x00\xff", 4);
+    out.expiry_seconds = 30;
+    out.traceparent = ctx.traceparent();
+    REQUIRE(cp.publish(out).ok());
+    REQUIRE(test::eventually([&] { return inbox.size() == 1; }));
+    auto got = inbox.at(0);
+    CHECK(got.payload == "{\"x\":1}");
+    CHECK(got.response_topic == out.response_topic);
+    CHECK(got.correlation_data == out.correlation_data);
+    CHECK(got.traceparent == ctx.traceparent());
+}
+
+TEST_CASE("mqtt: request/response matches by correlation; late and duplicate replies are dropped") {
+    test::Broker broker({"controlplane", "H001"}, false);
+    REQUIRE(broker.start());
+    MqttLink agent(options_for(broker, "H001", "agent-H001"));
+    std::atomic<int> mode{0};  // 0 = answer twice, 1 = answer late
+    agent.subscribe(topics::request("H001"));
+    agent.on_message([&](const IncomingMessage& m) {
+        auto req = Envelope::parse(m.payload);
+        REQUIRE(req.ok());
+        auto out = OutgoingMessage::to(m.response_topic, req->reply({{"echo", req->body["n"]}}).to_json());
+        out.correlation_data = m.correlation_data;
+        std::thread([&agent, out, late = mode.load() == 1] {
+            if (late) std::this_thread::sleep_for(600ms);
+            (void)agent.publish(out);
+            if (!late) (void)agent.publish(out);  // a QoS 1 style duplicate
+        }).detach();
+    });
+    agent.start();
+    MqttLink cp(options_for(broker, "controlplane", "cp"));
+    Requester requester(cp);
+    cp.subscribe(topics::all_responses("cp1"));
+    cp.on_message([&](const IncomingMessage& m) { requester.deliver(m); });
+    cp.start();
+    REQUIRE(agent.wait_connected(10s));
+    REQUIRE(cp.wait_connected(10s));
+
+    for (int n = 0; n < 5; ++n) {
+        auto reply = requester.request(topics::request("H001"), topics::response("H001", "cp1"),
+                                       Envelope::make("echo", "H001", {{"n", n}}), 5s);
+        REQUIRE(reply.ok());
+        CHECK(reply->body["echo"] == n);
+    }
+    mode = 1;
+    auto timed_out = requester.request(topics::request("H001"), topics::response("H001", "cp1"),
+                                       Envelope::make("echo", "H001", {{"n", 99}}), 200ms);
+    REQUIRE_FALSE(timed_out.ok());
+    CHECK(timed_out.error().cls == ErrorClass::Timeout);
+    mode = 0;
+    std::this_thread::sleep_for(800ms);  // the late reply arrives now and must not be taken
+    auto next = requester.request(topics::request("H001"), topics::response("H001", "cp1"),
+                                  Envelope::make("echo", "H001", {{"n", 7}}), 5s);
+    REQUIRE(next.ok());
+    CHECK(next->body["echo"] == 7);
+    CHECK(requester.in_flight() == 0);
+}
+
+TEST_CASE("mqtt: the broker ACL keeps a hospital inside its own subtree") {
+    test::Broker broker({"controlplane", "H001", "H002"}, false);
+    REQUIRE(broker.start());
+    Inbox inbox;
+    MqttLink cp(options_for(broker, "controlplane", "cp"));
+    cp.subscribe(topics::all_states());
+    cp.on_message([&](const IncomingMessage& m) { inbox.add(m); });
+    cp.start();
+    MqttLink h2(options_for(broker, "H002", "agent-H002"));
+    h2.start();
+    REQUIRE(cp.wait_connected(10s));
+    REQUIRE(h2.wait_connected(10s));
+    // MQTT 5: the broker refuses it (PUBACK "not authorized"), and nobody receives it.
+    auto forged = h2.publish(OutgoingMessage::to(topics::state("H001"), "{\"forged\":true}"));
+    REQUIRE_FALSE(forged.ok());
+    CHECK(forged.error().code == "mqtt.publish_failed");
+    REQUIRE(h2.publish(OutgoingMessage::to(topics::state("H002"), "{\"own\":true}")).ok());
+    REQUIRE(test::eventually([&] { return inbox.size() >= 1; }));
+    std::this_thread::sleep_for(300ms);
+    REQUIRE(inbox.size() == 1);
+    CHECK(inbox.at(0).topic == topics::state("H002"));
+}
+
+TEST_CASE("mqtt: after a broker restart the link reconnects, resubscribes and republishes its birth") {
+    test::Broker broker({"controlplane", "H001"}, false);
+    REQUIRE(broker.start());
+    Inbox states;
+    MqttLink cp(options_for(broker, "controlplane", "cp"));
+    cp.subscribe(topics::all_states());
+    cp.on_message([&](const IncomingMessage& m) { states.add(m); });
+    cp.start();
+    auto opts = options_for(broker, "H001", "agent-H001");
+    opts.birth = OutgoingMessage::to(topics::state("H001"), "{\"online\":true}", true);
+    opts.will = OutgoingMessage::to(topics::state("H001"), "{\"online\":false}", true);
+    MqttLink agent(opts);
+    agent.start();
+    REQUIRE(test::eventually([&] { return states.size() >= 1; }));
+    CHECK(states.at(0).payload == "{\"online\":true}");
+
+    double before = metrics::global().counter("hisgate_mqtt_reconnects_total", "").value();
+    broker.kill9();
+    REQUIRE(test::eventually([&] { return !agent.connected() && !cp.connected(); }));
+    REQUIRE(broker.start());
+    REQUIRE(agent.wait_connected(15s));
+    REQUIRE(cp.wait_connected(15s));
+    // The birth is republished on the new connection; the control plane's subscription is renewed.
+    REQUIRE(test::eventually([&] { return states.size() >= 2; }, 15s));
+    CHECK(states.at(states.size() - 1).payload == "{\"online\":true}");
+    CHECK(metrics::global().counter("hisgate_mqtt_reconnects_total", "").value() >= before + 2);
+}
