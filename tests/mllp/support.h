@@ -12,7 +12,7 @@
 
 namespace hisgate::mllp::testing {
 
-// Every message of every file under the corpus's good/ folder, CR-terminated segments.
+// Every message of every file under the corpus's good/ folder, as split from its file.
 const std::vector<std::string>& corpus_messages();
 
 // A small ADT message from the corpus with MSH-10 set to `control_id`.
