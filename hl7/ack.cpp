@@ -371,6 +371,8 @@ std::string ack_for(std::string_view raw, const ParseOptions& options) {
             h.field[12] = "2.5.1";
         }
         verdict = verdict_of_parse_error(raw, parsed.error(), site);
+        // The ACK cannot claim a charset that was just rejected.
+        if (verdict->error.hl7_code == "103") h.field[18] = {};
     }
     if (first_component(h.field[9], h.d) == "ACK") return "";  // never acknowledge an ACK
     const bool enhanced = !h.field[15].empty() || !h.field[16].empty();

@@ -13,18 +13,34 @@ struct Line {
     std::size_t begin, end;  // [begin, end) without terminator
 };
 
-// Splits at CR, LF and CRLF, counting each kind; empty lines are dropped.
-std::vector<Line> split_lines(std::string_view bytes, TerminatorCounts& counts, std::size_t& empty_lines,
-                              std::size_t& first_empty) {
+bool segment_id_char(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// Whether a segment can start at `p`: a segment ID, then the field separator or the end
+// of the line.
+bool segment_starts(std::string_view bytes, std::size_t p, char field) {
+    if (p + 3 > bytes.size()) return false;
+    if (!segment_id_char(bytes[p]) || !segment_id_char(bytes[p + 1]) || !segment_id_char(bytes[p + 2])) return false;
+    return p + 3 == bytes.size() || bytes[p + 3] == field || bytes[p + 3] == '\r' || bytes[p + 3] == '\n';
+}
+
+struct Lines {
     std::vector<Line> lines;
+    TerminatorCounts counts;
+    std::size_t empty = 0, first_empty = 0;     // empty lines after the first segment
+    std::size_t breaks = 0, first_break = 0;    // bare LFs kept as data
+};
+
+// Splits at CR, LF and CRLF, counting each kind; empty lines are dropped. A bare LF
+// followed by text that cannot start a segment is a line break inside a field (senders
+// using LF as terminator also put LF in free text): it is kept as data and counted.
+Lines split_lines(std::string_view bytes, char field) {
+    Lines out;
     const char* data = bytes.data();
     const std::size_t n = bytes.size();
     // The next CR and LF are each found once by memchr and reused until passed.
     const char* next_cr = nullptr;
     const char* next_lf = nullptr;
-    std::size_t pos = 0;
-    empty_lines = 0;
-    first_empty = std::string_view::npos;
+    std::size_t pos = 0, line_start = 0;
     while (pos < n) {
         if (!next_cr || next_cr < data + pos) {
             next_cr = static_cast<const char*>(std::memchr(data + pos, '\r', n - pos));
@@ -39,26 +55,27 @@ std::vector<Line> split_lines(std::string_view bytes, TerminatorCounts& counts, 
         std::size_t after = e;
         if (end < data + n) {
             if (*end == '\r' && e + 1 < n && data[e + 1] == '\n') {
-                ++counts.crlf;
+                ++out.counts.crlf;
                 after = e + 2;
+            } else if (*end == '\n' && e > line_start && e + 1 < n && !segment_starts(bytes, e + 1, field) &&
+                       data[e + 1] != '\r' && data[e + 1] != '\n') {
+                if (out.breaks++ == 0) out.first_break = e;
+                pos = e + 1;
+                continue;
             } else {
-                ++(*end == '\r' ? counts.cr : counts.lf);
+                ++(*end == '\r' ? out.counts.cr : out.counts.lf);
                 after = e + 1;
             }
         }
-        if (e > pos) {
-            lines.push_back({pos, e});
-        } else {
-            if (!lines.empty()) {
-                if (empty_lines++ == 0) first_empty = pos;
-            }
+        if (e > line_start) {
+            out.lines.push_back({line_start, e});
+        } else if (!out.lines.empty() && out.empty++ == 0) {
+            out.first_empty = line_start;
         }
-        pos = after;
+        pos = line_start = after;
     }
-    return lines;
+    return out;
 }
-
-bool segment_id_char(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
 std::string shown(std::string_view s) {
     std::string out;
@@ -72,7 +89,7 @@ std::string shown(std::string_view s) {
 // The first repetition of MSH-18. With `gb_aware`, a byte from 0x81 hides the next one:
 // in GB 18030 that byte may be '|' or '^' without being a delimiter.
 std::string_view find_msh18(std::string_view msh, const Delimiters& d, bool gb_aware) {
-    std::size_t field = 1;  // "MSH" then MSH-1 at byte 3
+    std::size_t field = 2;  // scanning MSH-2, which starts at byte 4
     std::size_t start = 4;
     for (std::size_t i = 4; i < msh.size(); ++i) {
         unsigned char c = static_cast<unsigned char>(msh[i]);
@@ -139,8 +156,12 @@ Result<Message> Message::parse(std::string_view bytes, const ParseOptions& optio
     auto input = std::make_shared<const std::string>(bytes);
     std::string_view in(*input);
 
-    std::size_t empty_lines = 0, first_empty = 0;
-    std::vector<Line> lines = split_lines(in, m.terminators_, empty_lines, first_empty);
+    // The field separator is needed to tell a segment's start from a line break in a field.
+    std::size_t first_text = in.find_first_not_of("\r\n");
+    char field_separator = first_text != std::string_view::npos && first_text + 3 < in.size() ? in[first_text + 3] : '|';
+    Lines split = split_lines(in, field_separator);
+    const std::vector<Line>& lines = split.lines;
+    m.terminators_ = split.counts;
 
     auto fail = [&](std::string code, std::string what, std::size_t offset, std::size_t seg, std::size_t field) -> Error {
         std::string name = seg ? std::string(in.substr(lines[seg - 1].begin, 3)) : std::string();
@@ -258,9 +279,15 @@ Result<Message> Message::parse(std::string_view bytes, const ParseOptions& optio
                                   " CRLF; the standard terminator is CR",
                               options.base_offset});
     }
-    if (empty_lines) {
-        m.notices_.push_back({"hl7.empty_lines", std::to_string(empty_lines) + " empty line(s) skipped",
-                              options.base_offset + first_empty});
+    if (split.empty) {
+        m.notices_.push_back({"hl7.empty_lines", std::to_string(split.empty) + " empty line(s) skipped",
+                              options.base_offset + split.first_empty});
+    }
+    if (split.breaks) {
+        m.notices_.push_back({"hl7.line_break_in_field",
+                              std::to_string(split.breaks) +
+                                  " LF not followed by a segment ID kept as line breaks inside fields",
+                              options.base_offset + split.first_break});
     }
     return m;
 }
