@@ -48,6 +48,18 @@ metrics::Gauge& connected_gauge() {
 }
 }  // namespace
 
+MqttOptions mqtt_options(const BrokerSettings& b, std::string client_id) {
+    MqttOptions o;
+    o.uri = b.uri;
+    o.client_id = std::move(client_id);
+    o.username = b.username;
+    o.password = b.password;
+    o.ca_file = b.ca_file;
+    o.cert_file = b.cert_file;
+    o.key_file = b.key_file;
+    return o;
+}
+
 MqttLink::MqttLink(MqttOptions options) : options_(std::move(options)) {
     client_ = std::make_unique<mqtt::async_client>(options_.uri, options_.client_id, mqtt::create_options(MQTTVERSION_5));
     client_->set_connection_lost_handler([this](const std::string& cause) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/settings.h"
 
 namespace mqtt {
 class async_client;
@@ -70,6 +71,9 @@ struct MqttOptions {
     std::optional<OutgoingMessage> will;
     std::optional<OutgoingMessage> birth;
 };
+
+// The options for connecting with a config file's "broker" section.
+MqttOptions mqtt_options(const BrokerSettings& broker, std::string client_id);
 
 class MqttLink {
 public:

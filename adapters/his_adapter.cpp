@@ -1,0 +1,18 @@
+#include "adapters/his_adapter.h"
+
+namespace hisgate {
+
+nlohmann::json Report::to_json() const {
+    nlohmann::json obs = nlohmann::json::array();
+    for (const auto& o : observations)
+        obs.push_back({{"code", o.code},
+                       {"name", o.name},
+                       {"value", o.value},
+                       {"units", o.units},
+                       {"referenceRange", o.reference_range},
+                       {"flag", o.flag}});
+    return {{"reportId", report_id}, {"patientId", patient_id}, {"title", title},
+            {"status", status},      {"issuedAt", issued_at},   {"observations", obs}};
+}
+
+}  // namespace hisgate

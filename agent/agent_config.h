@@ -1,0 +1,30 @@
+// The agent's configuration file, read and checked as a whole before anything starts.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "adapters/his_adapter.h"
+#include "common/error.h"
+#include "common/settings.h"
+#include "transport/mqtt_link.h"
+
+namespace hisgate::agent {
+
+struct AgentConfig {
+    std::string hospital_id;
+    MqttOptions broker;
+    std::unique_ptr<HisAdapter> adapter;
+    std::string adapter_params_hash;  // sha256 of the "his" section as written
+    std::string metrics_bind = "127.0.0.1";
+    uint16_t metrics_port = 0;
+    int workers = 4;
+    LogSettings log;
+};
+
+// Errors name every problem in the file (JSON path, expected, found), one per line.
+Result<AgentConfig> load_agent_config(const std::string& path);
+
+std::string agent_usage();
+
+}  // namespace hisgate::agent

@@ -1,0 +1,39 @@
+// hisgate-agent: runs on a hospital's front-end server, connects out to the broker, and
+// serves the control plane's requests through the configured HIS adapter.
+#include <cstdio>
+
+#include "agent/agent.h"
+#include "agent/agent_config.h"
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/program.h"
+
+using namespace hisgate;
+
+int main(int argc, char** argv) {
+    block_shutdown_signals();
+    auto args = parse_program_args(argc, argv, agent::agent_usage());
+    if (args.exit_status) return *args.exit_status;
+    auto cfg = agent::load_agent_config(args.config_path);
+    if (!cfg) {
+        std::fprintf(stderr, "hisgate-agent: invalid configuration:\n%s\n", cfg.error().message.c_str());
+        return 2;
+    }
+    log::init("agent:" + cfg->hospital_id, cfg->log.file, cfg->log.level);
+
+    HttpServer metrics_http(cfg->metrics_bind, cfg->metrics_port, [](auto& req, auto& res) {
+        if (!serve_metrics(req, res)) send_text(res, 404, "text/plain", "not found\n");
+    });
+    if (auto started = metrics_http.start(); !started) {
+        std::fprintf(stderr, "hisgate-agent: %s\n", started.error().describe().c_str());
+        return 2;
+    }
+    log::info("agent.metrics_listening", {{"port", metrics_http.port()}});
+
+    agent::Agent a(std::move(cfg.value()));
+    a.start();
+    wait_for_shutdown();
+    a.stop();
+    metrics_http.stop();
+    return 0;
+}

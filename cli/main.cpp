@@ -1,0 +1,35 @@
+// hisgate: the operator CLI.
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+
+static const char* kUsage = R"(usage: hisgate <command> ...
+
+commands:
+  trace <trace-id> [--logs DIR]        every log line of every process that handled the
+                                       trace, in time order, with per-hop timings
+                                       (DIR defaults to ./run/logs)
+  hl7 parse [--json|--stats] FILE|-    parse HL7 v2 messages
+  hl7 ack FILE                         print the ACK for each message
+  hl7 send HOST:PORT FILE              send messages over MLLP, print each ACK
+  hl7 listen PORT [--store DIR] [--tls ...]   answer MLLP messages with the right ACK
+)";
+
+int main(int argc, char** argv) {
+    using namespace hisgate::cli;
+    if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+        std::printf("%s", kUsage);
+        return argc < 2 ? 2 : 0;
+    }
+    std::string group = argv[1];
+    Args rest(argv + 2, argv + argc);
+    if (group == "trace") return trace_main(rest);
+    if (group == "hl7" && !rest.empty()) {
+        const std::string& sub = rest[0];
+        if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);
+        if (sub == "send" || sub == "listen") return hl7_net_main(rest);
+    }
+    std::fprintf(stderr, "hisgate: unknown command '%s'\n\n%s", group.c_str(), kUsage);
+    return 2;
+}

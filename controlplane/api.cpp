@@ -1,0 +1,119 @@
+#include "controlplane/api.h"
+
+#include <Poco/URI.h>
+
+#include <chrono>
+
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/trace.h"
+#include "transport/topics.h"
+
+namespace hisgate::controlplane {
+
+namespace {
+void send_json(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& body) {
+    send_text(res, status, "application/json", body.dump());
+}
+
+void send_error(Poco::Net::HTTPServerResponse& res, const Error& e) {
+    send_json(res, Api::http_status(e.cls),
+              {{"code", e.code}, {"message", e.message}, {"traceId", current_trace().trace_id}});
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+    std::vector<std::string> parts;
+    size_t i = 0;
+    while (i < path.size()) {
+        size_t j = path.find('/', i);
+        if (j == std::string::npos) j = path.size();
+        if (j > i) parts.push_back(path.substr(i, j - i));
+        i = j + 1;
+    }
+    return parts;
+}
+
+// Report ids travel into HL7 fields and logs; keep them to a safe alphabet.
+bool valid_report_id(const std::string& id) { return topics::valid_hospital_id(id); }
+}  // namespace
+
+int Api::http_status(ErrorClass cls) {
+    switch (cls) {
+        case ErrorClass::BadInput: return 400;
+        case ErrorClass::NotFound: return 404;
+        case ErrorClass::Rejected: return 422;
+        case ErrorClass::Unavailable: return 502;
+        case ErrorClass::Protocol: return 502;
+        case ErrorClass::Timeout: return 504;
+        case ErrorClass::Config:
+        case ErrorClass::Internal: return 500;
+    }
+    return 500;
+}
+
+void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    auto incoming = TraceContext::parse(req.get("traceparent", ""));
+    ScopedTrace trace(incoming ? incoming->child() : TraceContext::start());
+    res.set("traceparent", current_trace().traceparent());
+    if (serve_metrics(req, res)) return;
+
+    auto started = std::chrono::steady_clock::now();
+    Poco::URI uri(req.getURI());
+    std::string path = uri.getPath();
+    log::info("api.request", {{"method", req.getMethod()}, {"path", path}});
+    auto parts = split_path(path);
+
+    std::string route = "unknown";
+    if (req.getMethod() != "GET") {
+        send_error(res, make_error(ErrorClass::BadInput, "http.method", "only GET is served on " + path));
+    } else if (parts.size() == 3 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "hospitals") {
+        route = "hospitals";
+        list_hospitals(res);
+    } else if (parts.size() == 6 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "hospitals" &&
+               parts[4] == "reports") {
+        route = "report";
+        get_report(parts[3], parts[5], res);
+    } else {
+        send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    int status = static_cast<int>(res.getStatus());
+    metrics::global()
+        .counter("hisgate_http_requests_total", "HTTP API requests", {{"route", route}, {"status", std::to_string(status)}})
+        .inc();
+    metrics::global().histogram("hisgate_http_request_seconds", "HTTP API latency", {{"route", route}}).observe(seconds);
+    log::info("api.response", {{"path", path}, {"status", status}, {"ms", seconds * 1000}});
+}
+
+void Api::list_hospitals(Poco::Net::HTTPServerResponse& res) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& h : registry_.online()) {
+        nlohmann::json item = h.birth;
+        item["hospitalId"] = h.hospital_id;
+        item["updatedAt"] = h.updated_at;
+        list.push_back(std::move(item));
+    }
+    send_json(res, 200, {{"hospitals", list}});
+}
+
+void Api::get_report(const std::string& hospital_id, const std::string& report_id,
+                     Poco::Net::HTTPServerResponse& res) {
+    if (!topics::valid_hospital_id(hospital_id)) {
+        send_error(res, make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with that id"));
+        return;
+    }
+    if (!valid_report_id(report_id)) {
+        send_error(res, make_error(ErrorClass::BadInput, "report.bad_id",
+                                   "a report id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+        return;
+    }
+    auto answer = router_.ask(hospital_id, "report.get", {{"reportId", report_id}});
+    if (!answer) {
+        send_error(res, answer.error());
+        return;
+    }
+    send_json(res, 200, answer.value());
+}
+
+}  // namespace hisgate::controlplane

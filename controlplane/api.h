@@ -1,0 +1,32 @@
+// The control plane's HTTP API (JSON). Every response carries a traceparent header; an
+// error body is always {"code", "message", "traceId"}.
+//
+//   GET /api/v1/hospitals                                  hospitals whose agents are online
+//   GET /api/v1/hospitals/{hospitalId}/reports/{reportId}  one lab report, from the HIS
+//   GET /metrics, GET /healthz
+#pragma once
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include "controlplane/hospital_registry.h"
+#include "controlplane/router.h"
+
+namespace hisgate::controlplane {
+
+class Api {
+public:
+    Api(const HospitalRegistry& registry, Router& router) : registry_(registry), router_(router) {}
+    void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+
+    static int http_status(ErrorClass cls);
+
+private:
+    void list_hospitals(Poco::Net::HTTPServerResponse& res);
+    void get_report(const std::string& hospital_id, const std::string& report_id, Poco::Net::HTTPServerResponse& res);
+
+    const HospitalRegistry& registry_;
+    Router& router_;
+};
+
+}  // namespace hisgate::controlplane

@@ -1,0 +1,82 @@
+// hisgate-controlplane: routes patient requests to hospitals over MQTT 5 and serves the
+// HTTP API. Instances are identical; each has its own response topic.
+#include <cstdio>
+
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/program.h"
+#include "common/settings.h"
+#include "common/trace.h"
+#include "controlplane/api.h"
+#include "controlplane/hospital_registry.h"
+#include "controlplane/router.h"
+#include "transport/mqtt_link.h"
+#include "transport/requester.h"
+#include "transport/topics.h"
+
+using namespace hisgate;
+
+static std::string usage() {
+    return std::string(R"(usage: hisgate-controlplane --config FILE
+
+Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON:
+  instance_id         string   this instance's id (default: random); names its response topic
+)") + kBrokerConfigHelp + R"(  http.bind           string   API address (default 127.0.0.1)
+  http.port           int, required   API port (0 = any free port, printed at start)
+  request_timeout_ms  int      how long to wait for an agent's answer (default 5000)
+)" + kLogConfigHelp;
+}
+
+int main(int argc, char** argv) {
+    block_shutdown_signals();
+    auto args = parse_program_args(argc, argv, usage());
+    if (args.exit_status) return *args.exit_status;
+    auto loaded = ConfigReader::load_file(args.config_path);
+    if (!loaded) {
+        std::fprintf(stderr, "hisgate-controlplane: %s\n", loaded.error().message.c_str());
+        return 2;
+    }
+    auto& c = loaded.value();
+    std::string instance = c.string("instance_id", "cp-" + random_hex(4));
+    if (!topics::valid_hospital_id(instance))
+        c.problem("instance_id", "1 to 64 characters of A-Z a-z 0-9 _ -", "\"" + instance + "\"");
+    auto broker = read_broker_settings(c);
+    std::string http_bind = c.string("http.bind", "127.0.0.1");
+    auto http_port = static_cast<uint16_t>(c.integer("http.port", std::nullopt, 0, 65535));
+    auto timeout = std::chrono::milliseconds(c.integer("request_timeout_ms", 5000, 100, 600000));
+    auto log_settings = read_log_settings(c);
+    if (auto done = c.finish(); !done) {
+        std::fprintf(stderr, "hisgate-controlplane: invalid configuration:\n%s\n", done.error().message.c_str());
+        return 2;
+    }
+    log::init("controlplane:" + instance, log_settings.file, log_settings.level);
+
+    MqttLink link(mqtt_options(broker, "controlplane-" + instance));
+    controlplane::HospitalRegistry registry;
+    Requester requester(link);
+    link.subscribe(topics::all_states(), 1);
+    link.subscribe(topics::all_responses(instance), 1);
+    link.on_message([&](const IncomingMessage& m) {
+        if (m.topic.size() > 6 && m.topic.compare(m.topic.size() - 6, 6, "/state") == 0) (void)registry.apply_state(m);
+        else requester.deliver(m);
+    });
+    controlplane::Router router(registry, requester, instance, timeout);
+    controlplane::Api api(registry, router);
+    HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
+    if (auto started = http.start(); !started) {
+        std::fprintf(stderr, "hisgate-controlplane: %s\n", started.error().describe().c_str());
+        return 2;
+    }
+    link.start();
+    metrics::global().gauge("hisgate_controlplane_up", "1 while this instance runs").set(1);
+    log::info("controlplane.started", {{"instance_id", instance}, {"http_port", http.port()}});
+    std::printf("hisgate-controlplane %s: API on http://%s:%u/api/v1/hospitals\n", instance.c_str(), http_bind.c_str(),
+                http.port());
+    std::fflush(stdout);
+    wait_for_shutdown();
+    http.stop();
+    link.stop();
+    log::info("controlplane.stopped");
+    return 0;
+}

@@ -1,0 +1,35 @@
+#include "controlplane/router.h"
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "transport/topics.h"
+
+namespace hisgate::controlplane {
+
+Result<nlohmann::json> Router::ask(const std::string& hospital_id, const std::string& type, nlohmann::json body) {
+    auto hospital = registry_.find(hospital_id);
+    if (!hospital)
+        return make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with id " + hospital_id);
+    if (!hospital->online)
+        return make_error(ErrorClass::Unavailable, "hospital.offline",
+                          "the agent of hospital " + hospital_id + " is offline");
+    auto request = Envelope::make(type, hospital_id, std::move(body));
+    log::info("router.request_sent", {{"hospital_id", hospital_id}, {"type", type}, {"request_id", request.id}});
+    // The reply comes back inside the hospital's own subtree, so agents never publish outside it.
+    auto& in_flight = metrics::global().gauge("hisgate_controlplane_in_flight_requests", "Requests awaiting an agent");
+    in_flight.add(1);
+    auto reply = requester_.request(topics::request(hospital_id), topics::response(hospital_id, instance_id_), request,
+                                    timeout_);
+    in_flight.add(-1);
+    if (!reply) {
+        log::warn("router.no_reply", {{"hospital_id", hospital_id}, {"error", reply.error().describe()}});
+        return reply.error();
+    }
+    log::info("router.reply_received", {{"hospital_id", hospital_id},
+                                        {"request_id", request.id},
+                                        {"outcome", reply->error ? reply->error->code : "ok"}});
+    if (reply->error) return *reply->error;
+    return std::move(reply->body);
+}
+
+}  // namespace hisgate::controlplane

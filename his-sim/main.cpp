@@ -1,0 +1,72 @@
+// his-sim: a simulated hospital information system for tests, benchmarks, the demo, and
+// hospital IT rehearsals. It keeps its hospital in SQLite and answers HL7 v2 over MLLP.
+#include <cstdio>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/program.h"
+#include "common/settings.h"
+#include "his-sim/hl7_responder.h"
+#include "his-sim/hospital_db.h"
+#include "mllp/server.h"
+
+using namespace hisgate;
+
+static const char* kUsage = R"(usage: his-sim --config FILE
+
+A simulated HIS. FILE is JSON:
+  hospital_id   string, required   the hospital this HIS belongs to ([A-Za-z0-9_-])
+  db            string, required   SQLite file holding the hospital (created and seeded)
+  mllp.bind     string             address to listen on (default 127.0.0.1)
+  mllp.port     int, required      MLLP port (0 = any free port; the chosen one is logged)
+  faults.latency_ms  int           delay before every answer (default 0)
+  faults.silent      bool          read every message and never answer (default false)
+  log.file      string             JSON-lines log file (default: stderr)
+  log.level     string             debug | info | warn | error (default info)
+)";
+
+int main(int argc, char** argv) {
+    block_shutdown_signals();
+    auto args = parse_program_args(argc, argv, kUsage);
+    if (args.exit_status) return *args.exit_status;
+    auto cfg = ConfigReader::load_file(args.config_path);
+    if (!cfg) {
+        std::fprintf(stderr, "his-sim: %s\n", cfg.error().message.c_str());
+        return 2;
+    }
+    auto& c = cfg.value();
+    std::string hospital_id = c.string("hospital_id");
+    std::string db_path = c.string("db");
+    mllp::ServerOptions mllp;
+    mllp.bind = c.string("mllp.bind", "127.0.0.1");
+    mllp.port = static_cast<uint16_t>(c.integer("mllp.port", std::nullopt, 0, 65535));
+    sim::Faults faults;
+    faults.latency = std::chrono::milliseconds(c.integer("faults.latency_ms", 0, 0, 600000));
+    faults.silent = c.boolean("faults.silent", false);
+    auto log_settings = read_log_settings(c);
+    if (auto done = c.finish(); !done) {
+        std::fprintf(stderr, "his-sim: invalid configuration:\n%s\n", done.error().message.c_str());
+        return 2;
+    }
+
+    log::init("his-sim:" + hospital_id, log_settings.file, log_settings.level);
+    auto db = sim::HospitalDb::open(db_path, hospital_id);
+    if (!db) {
+        log::error("sim.db_failed", {{"error", db.error().describe()}});
+        std::fprintf(stderr, "his-sim: %s\n", db.error().describe().c_str());
+        return 2;
+    }
+    sim::Hl7Responder responder(db.value(), hospital_id, faults);
+    mllp::Server server(mllp, [&](std::string_view m) { return responder.answer(m); });
+    if (auto started = server.start(); !started) {
+        std::fprintf(stderr, "his-sim: %s\n", started.error().describe().c_str());
+        return 2;
+    }
+    log::info("sim.started", {{"mllp_port", server.port()}, {"hospital_id", hospital_id}});
+    std::printf("his-sim %s listening for MLLP on %s:%u\n", hospital_id.c_str(), mllp.bind.c_str(), server.port());
+    std::fflush(stdout);
+    wait_for_shutdown();
+    server.stop();
+    log::info("sim.stopped");
+    return 0;
+}
