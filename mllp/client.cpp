@@ -90,17 +90,14 @@ Result<void> Client::connect() {
         tls_ = *tls;
     }
     try {
-        Poco::Net::SocketAddress address(options_.host, options_.port);
+        Poco::Net::StreamSocket plain;
+        plain.connect(Poco::Net::SocketAddress(options_.host, options_.port), timespan(options_.connect_timeout));
         if (options_.tls) {
-            Poco::Net::SecureStreamSocket secure(tls_);
-            secure.setPeerHostName(options_.host);
-            // The handshake runs inside connect() and is bounded by the receive timeout.
-            secure.setReceiveTimeout(timespan(options_.connect_timeout));
-            secure.connect(address, timespan(options_.connect_timeout));
-            socket_ = secure;
+            // The handshake runs inside attach() and is bounded by the receive timeout.
+            plain.setReceiveTimeout(timespan(options_.connect_timeout));
+            plain.setSendTimeout(timespan(options_.connect_timeout));
+            socket_ = Poco::Net::SecureStreamSocket::attach(plain, options_.host, tls_);
         } else {
-            Poco::Net::StreamSocket plain;
-            plain.connect(address, timespan(options_.connect_timeout));
             socket_ = plain;
         }
         socket_->setNoDelay(true);  // one small message per round trip: never wait to coalesce

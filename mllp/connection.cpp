@@ -54,7 +54,10 @@ bool Session::secure() {
     try {
         socket_.setReceiveTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timeout).count()));
         socket_.setSendTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timeout).count()));
-        socket_ = Poco::Net::SecureStreamSocket::attach(socket_, context_.tls);
+        Poco::Net::SecureStreamSocket secure = Poco::Net::SecureStreamSocket::attach(socket_, context_.tls);
+        // Handshake now, so a failure shows up as such rather than as a lost connection.
+        secure.completeHandshake();
+        socket_ = secure;
         return true;
     } catch (const Poco::Exception& e) {
         log::warn("mllp.tls_handshake_failed", {{"peer", peer_}, {"error", e.displayText()}});

@@ -10,7 +10,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
+
 namespace hisgate::mllp::testing {
+
+// For INFO(): the error a failed result carries.
+template <class T>
+std::string why(const Result<T>& r) {
+    return r.ok() ? "ok" : r.error().describe();
+}
 
 // Every message of every file under the corpus's good/ folder, as split from its file.
 const std::vector<std::string>& corpus_messages();
