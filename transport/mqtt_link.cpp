@@ -61,6 +61,7 @@ MqttOptions mqtt_options(const BrokerSettings& b, std::string client_id) {
 }
 
 MqttLink::MqttLink(MqttOptions options) : options_(std::move(options)) {
+    reconnects();  // exported as 0 from the start, not only after the first loss
     client_ = std::make_unique<mqtt::async_client>(options_.uri, options_.client_id, mqtt::create_options(MQTTVERSION_5));
     client_->set_connection_lost_handler([this](const std::string& cause) {
         {

@@ -1,0 +1,137 @@
+// Bad input on every topic and endpoint gets a clear error; no process crashes or exits.
+#include <catch2/catch.hpp>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/system.h"
+#include "transport/envelope.h"
+#include "transport/mqtt_link.h"
+#include "transport/topics.h"
+
+using namespace hisgate;
+using namespace std::chrono_literals;
+
+namespace {
+MqttOptions as_user(test::Broker& b, const std::string& user) {
+    MqttOptions o;
+    o.uri = b.uri();
+    o.client_id = "probe-" + user;
+    o.username = user;
+    o.password = b.password(user);
+    o.ca_file = b.ca_file();
+    return o;
+}
+
+struct Replies {
+    std::mutex mu;
+    std::map<std::string, std::string> by_correlation;
+    std::string get(const std::string& c) {
+        std::lock_guard l(mu);
+        auto it = by_correlation.find(c);
+        return it == by_correlation.end() ? "" : it->second;
+    }
+};
+
+std::string code_of(const std::string& body) {
+    auto doc = nlohmann::json::parse(body, nullptr, false);
+    if (!doc.is_object()) return "";
+    if (doc.contains("error")) return doc["error"].value("code", "");
+    return doc.value("code", "");
+}
+}  // namespace
+
+TEST_CASE("e2e: malformed requests on an agent's topic are answered with errors, and it keeps serving") {
+    test::System sys({.hospitals = {"H001"}});
+    REQUIRE(sys.start());
+    Replies replies;
+    MqttLink probe(as_user(sys.broker(), "controlplane"));
+    probe.subscribe(topics::response("H001", "probe"));
+    probe.on_message([&](const IncomingMessage& m) {
+        std::lock_guard l(replies.mu);
+        replies.by_correlation[m.correlation_data] = m.payload;
+    });
+    probe.start();
+    REQUIRE(probe.wait_connected(10s));
+
+    struct Case {
+        std::string payload, expected_code;
+    };
+    auto wrong_hospital = Envelope::make("report.get", "H002", {{"reportId", "R-DEMO-1"}}).to_json();
+    auto unknown_type = Envelope::make("surgery.schedule", "H001").to_json();
+    auto missing_body = Envelope::make("report.get", "H001").to_json();
+    Case cases[] = {
+        {"{this is not json", "envelope.invalid"},
+        {R"({"schema": 99, "id": "x", "type": "report.get", "hospital_id": "H001"})", "envelope.unsupported_schema"},
+        {R"({"schema": 1, "type": "report.get", "hospital_id": "H001"})", "envelope.invalid"},
+        {wrong_hospital, "request.wrong_hospital"},
+        {unknown_type, "request.unknown_type"},
+        {missing_body, "request.invalid"},
+    };
+    int n = 0;
+    for (const auto& c : cases) {
+        INFO(c.payload);
+        auto msg = OutgoingMessage::to(topics::request("H001"), c.payload);
+        msg.response_topic = topics::response("H001", "probe");
+        msg.correlation_data = "case-" + std::to_string(n++);
+        REQUIRE(probe.publish(msg).ok());
+        REQUIRE(test::eventually([&] { return !replies.get(msg.correlation_data).empty(); }));
+        CHECK(code_of(replies.get(msg.correlation_data)) == c.expected_code);
+    }
+    CHECK(sys.agent("H001").running());
+    CHECK(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
+}
+
+TEST_CASE("e2e: forged or unreadable state messages change nothing") {
+    test::System sys({.hospitals = {"H001", "H002"}});
+    REQUIRE(sys.start());
+    MqttLink h1(as_user(sys.broker(), "H001"));
+    h1.start();
+    REQUIRE(h1.wait_connected(10s));
+    // Another hospital's topic: the broker refuses it outright.
+    auto other = h1.publish(OutgoingMessage::to(topics::state("H002"),
+                                                Envelope::make("state", "H002", {{"online", false}}).to_json(), true));
+    CHECK_FALSE(other.ok());
+    // Its own topic, but naming another hospital, or unreadable: the control plane rejects it.
+    REQUIRE(h1.publish(OutgoingMessage::to(topics::state("H001"),
+                                           Envelope::make("state", "H002", {{"online", false}}).to_json()))
+                .ok());
+    REQUIRE(h1.publish(OutgoingMessage::to(topics::state("H001"), "]]garbage[[")).ok());
+    REQUIRE(h1.publish(OutgoingMessage::to(topics::state("H001"),
+                                           R"({"schema": 7, "id": "a", "type": "state", "hospital_id": "H001"})"))
+                .ok());
+    REQUIRE(test::eventually([&] {
+        return sys.get("/metrics").body.find("hisgate_rejected_messages_total{kind=\"state\"} 3") != std::string::npos;
+    }));
+    CHECK(sys.online_hospitals() == std::vector<std::string>{"H001", "H002"});
+    CHECK(sys.controlplane().running());
+    CHECK(sys.get("/api/v1/hospitals/H002/reports/R-DEMO-1").status == 200);
+}
+
+TEST_CASE("e2e: bad HTTP requests get JSON errors with code, message and traceId") {
+    test::System sys({.hospitals = {"H001"}});
+    REQUIRE(sys.start());
+    struct Case {
+        std::string path;
+        int status;
+        std::string code;
+    };
+    Case cases[] = {
+        {"/api/v1/hospitals/H999/reports/R-DEMO-1", 404, "hospital.unknown"},
+        {"/api/v1/hospitals/H%2B1/reports/R-DEMO-1", 404, "hospital.unknown"},
+        {"/api/v1/hospitals/H001/reports/R-NOPE", 404, "report.not_found"},
+        {"/api/v1/hospitals/H001/reports/bad'id", 400, "report.bad_id"},
+        {"/api/v1/nothing", 404, "http.not_found"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.path);
+        auto reply = sys.get(c.path);
+        CHECK(reply.status == c.status);
+        auto doc = nlohmann::json::parse(reply.body, nullptr, false);
+        REQUIRE(doc.is_object());
+        CHECK(doc["code"] == c.code);
+        CHECK_FALSE(doc["message"].get<std::string>().empty());
+        CHECK(doc["traceId"].get<std::string>().size() == 32);
+    }
+    CHECK(sys.controlplane().running());
+}

@@ -1,0 +1,81 @@
+// Every program: --help works, and an invalid config exits 2 naming the field and what
+// was expected, before anything starts.
+#include <catch2/catch.hpp>
+
+#include "tests/support/process.h"
+
+using namespace hisgate;
+using namespace std::chrono_literals;
+
+namespace {
+struct Run {
+    int status;
+    std::string output;
+};
+
+Run run(const std::string& program, const std::vector<std::string>& args) {
+    std::string dir = test::make_temp_dir("cfgrun");
+    std::vector<std::string> argv = {test::binary(program)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    test::Process p(argv, dir + "/out.txt");
+    REQUIRE(p.start());
+    int status = p.wait_exit(20s);
+    if (status < 0) status = p.stop();
+    return {status, p.output()};
+}
+
+std::string config_file(const std::string& text) {
+    std::string path = test::make_temp_dir("cfg") + "/c.json";
+    test::write_file(path, text);
+    return path;
+}
+}  // namespace
+
+TEST_CASE("programs: --help exits 0 and documents the config") {
+    for (const char* prog : {"agent/hisgate-agent", "controlplane/hisgate-controlplane", "his-sim/his-sim"}) {
+        INFO(prog);
+        auto r = run(prog, {"--help"});
+        CHECK(r.status == 0);
+        CHECK_THAT(r.output, Catch::Contains("--config FILE"));
+    }
+    auto cli = run("cli/hisgate", {"--help"});
+    CHECK(cli.status == 0);
+    CHECK_THAT(cli.output, Catch::Contains("trace"));
+}
+
+TEST_CASE("programs: bad arguments and invalid configs exit 2 with the field named") {
+    struct Case {
+        const char* program;
+        std::string config;
+        std::vector<std::string> says;
+    };
+    Case cases[] = {
+        {"agent/hisgate-agent", "{\"hospital_id\": \"H1\", \"broker\": {\"uri\": \"tcp://127.0.0.1:1\"}, \"his\": {\"adapter\": \"hl7v2-mllp\", \"port\": \"x\"}}",
+         {"his.port: expected an integer, found string \"x\""}},
+        {"agent/hisgate-agent", "{\"hospital_id\": \"H/1\", \"brokr\": {}, \"his\": {\"adapter\": \"carrier-pigeon\"}}",
+         {"hospital_id: expected 1 to 64 characters", "broker.uri: expected a value", "brokr: unknown key",
+          "his.adapter: expected one of: hl7v2-mllp, found \"carrier-pigeon\""}},
+        {"agent/hisgate-agent", "{\"hospital_id\": \"H1\", \"broker\": {\"uri\": \"http://x\"}, \"his\": {\"adapter\": \"hl7v2-mllp\", \"port\": 1, \"portt\": 2}}",
+         {"broker.uri: expected a URI starting with tcp:// or ssl://", "his.portt: unknown key"}},
+        {"controlplane/hisgate-controlplane", "{\"broker\": {\"uri\": \"ssl://127.0.0.1:1\"}, \"http\": {\"port\": 70000}, \"log\": {\"level\": \"loud\"}}",
+         {"http.port: expected an integer from 0 to 65535, found 70000", "broker.ca_file: expected a CA file",
+          "log.level: expected one of debug, info, warn, error, found \"loud\""}},
+        {"controlplane/hisgate-controlplane", "{ \"broker\": ", {"invalid JSON", "line 1"}},
+        {"his-sim/his-sim", "{\"hospital_id\": \"H1\", \"mllp\": {\"port\": 1}, \"faults\": {\"silent\": \"yes\"}}",
+         {"db: expected a value", "faults.silent: expected true or false, found string \"yes\""}},
+    };
+    for (const auto& c : cases) {
+        INFO(c.program << " " << c.config);
+        auto r = run(c.program, {"--config", config_file(c.config)});
+        CHECK(r.status == 2);
+        for (const auto& s : c.says) CHECK_THAT(r.output, Catch::Contains(s));
+    }
+    auto missing = run("agent/hisgate-agent", {"--config", "/nonexistent/agent.json"});
+    CHECK(missing.status == 2);
+    CHECK_THAT(missing.output, Catch::Contains("cannot open"));
+    auto no_config = run("agent/hisgate-agent", {});
+    CHECK(no_config.status == 2);
+    auto stray = run("his-sim/his-sim", {"--verbose"});
+    CHECK(stray.status == 2);
+    CHECK_THAT(stray.output, Catch::Contains("unexpected argument '--verbose'"));
+}

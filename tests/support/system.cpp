@@ -1,0 +1,102 @@
+#include "tests/support/system.h"
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+namespace hisgate::test {
+
+HttpReply http_get(uint16_t port, const std::string& path, const std::map<std::string, std::string>& headers) {
+    HttpReply reply;
+    try {
+        Poco::Net::HTTPClientSession session("127.0.0.1", port);
+        session.setTimeout(Poco::Timespan(30, 0));
+        Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_GET, path, Poco::Net::HTTPMessage::HTTP_1_1);
+        for (const auto& [k, v] : headers) req.set(k, v);
+        session.sendRequest(req);
+        Poco::Net::HTTPResponse res;
+        std::istream& body = session.receiveResponse(res);
+        Poco::StreamCopier::copyToString(body, reply.body);
+        reply.status = res.getStatus();
+        for (const auto& [k, v] : res) reply.headers[k] = v;
+    } catch (const std::exception&) {
+        reply.status = 0;
+    }
+    return reply;
+}
+
+System::System(SystemOptions options)
+    : options_(std::move(options)), dir_(make_temp_dir("hisgate-system")), api_port_(free_port()) {
+    std::system(("mkdir -p " + dir_ + "/logs " + dir_ + "/etc " + dir_ + "/data").c_str());
+    std::vector<std::string> users = {"controlplane"};
+    users.insert(users.end(), options_.hospitals.begin(), options_.hospitals.end());
+    broker_ = std::make_unique<Broker>(users, options_.tls);
+    for (const auto& h : options_.hospitals) {
+        mllp_ports_[h] = free_port();
+        agent_metrics_ports_[h] = free_port();
+        std::string faults = options_.sim_faults.count(h) ? options_.sim_faults.at(h) : "{}";
+        write_file(dir_ + "/etc/his-sim-" + h + ".json",
+                   "{\"hospital_id\": \"" + h + "\", \"db\": \"" + dir_ + "/data/his-sim-" + h +
+                       ".db\", \"mllp\": {\"port\": " + std::to_string(mllp_ports_[h]) + "}, \"faults\": " + faults +
+                       ", \"log\": {\"file\": \"" + dir_ + "/logs/his-sim-" + h + ".log\"}}");
+        write_file(dir_ + "/etc/agent-" + h + ".json",
+                   "{\"hospital_id\": \"" + h + "\", \"broker\": " + broker_->config_json(h) +
+                       ", \"his\": {\"adapter\": \"hl7v2-mllp\", \"host\": \"127.0.0.1\", \"port\": " +
+                       std::to_string(mllp_ports_[h]) + ", \"ack_timeout_ms\": " +
+                       std::to_string(options_.his_ack_timeout_ms) + ", \"connect_timeout_ms\": 1000}" +
+                       ", \"metrics\": {\"port\": " + std::to_string(agent_metrics_ports_[h]) + "}" +
+                       ", \"log\": {\"file\": \"" + dir_ + "/logs/agent-" + h + ".log\"}}");
+    }
+    write_file(dir_ + "/etc/controlplane.json",
+               "{\"instance_id\": \"cp1\", \"broker\": " + broker_->config_json("controlplane") +
+                   ", \"http\": {\"port\": " + std::to_string(api_port_) +
+                   "}, \"request_timeout_ms\": " + std::to_string(options_.request_timeout_ms) +
+                   ", \"log\": {\"file\": \"" + dir_ + "/logs/controlplane-cp1.log\"}}");
+}
+
+System::~System() {
+    controlplane_.stop();
+    for (auto& [_, p] : agents_) p.stop();
+    for (auto& [_, p] : sims_) p.stop();
+    broker_.reset();
+    if (!std::getenv("HISGATE_KEEP_TEST_DIRS")) std::system(("rm -rf " + dir_).c_str());
+}
+
+bool System::start_sim(const std::string& h) {
+    sims_[h] = Process({binary("his-sim/his-sim"), "--config", dir_ + "/etc/his-sim-" + h + ".json"},
+                       dir_ + "/logs/his-sim-" + h + ".out");
+    return sims_[h].start() && wait_port_open(mllp_ports_[h], std::chrono::milliseconds(10000));
+}
+
+bool System::start_agent(const std::string& h) {
+    agents_[h] = Process({binary("agent/hisgate-agent"), "--config", dir_ + "/etc/agent-" + h + ".json"},
+                         dir_ + "/logs/agent-" + h + ".out");
+    return agents_[h].start();
+}
+
+bool System::start() {
+    if (!broker_->start()) return false;
+    for (const auto& h : options_.hospitals)
+        if (!start_sim(h) || !start_agent(h)) return false;
+    controlplane_ = Process({binary("controlplane/hisgate-controlplane"), "--config", dir_ + "/etc/controlplane.json"},
+                            dir_ + "/logs/controlplane.out");
+    if (!controlplane_.start() || !wait_port_open(api_port_, std::chrono::milliseconds(10000))) return false;
+    return eventually([&] { return online_hospitals().size() == options_.hospitals.size(); },
+                      std::chrono::milliseconds(20000));
+}
+
+std::vector<std::string> System::online_hospitals() {
+    std::vector<std::string> out;
+    auto reply = get("/api/v1/hospitals");
+    if (reply.status != 200) return out;
+    auto doc = nlohmann::json::parse(reply.body, nullptr, false);
+    if (doc.is_discarded()) return out;
+    for (const auto& h : doc["hospitals"]) out.push_back(h.value("hospitalId", ""));
+    return out;
+}
+
+}  // namespace hisgate::test

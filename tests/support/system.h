@@ -1,0 +1,68 @@
+// The whole system as real processes for end-to-end tests: Mosquitto (TLS, ACL), one
+// his-sim and one agent per hospital, and one control plane, each on free loopback ports
+// with its own config and JSON-lines log in a temporary directory.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/broker.h"
+#include "tests/support/process.h"
+
+namespace hisgate::test {
+
+struct HttpReply {
+    int status = 0;
+    std::string body;
+    std::map<std::string, std::string> headers;
+};
+
+// GET http://127.0.0.1:port/path; status 0 if the connection failed.
+HttpReply http_get(uint16_t port, const std::string& path, const std::map<std::string, std::string>& headers = {});
+
+struct SystemOptions {
+    std::vector<std::string> hospitals = {"H001"};
+    bool tls = true;
+    int request_timeout_ms = 4000;   // control plane waits this long for an agent
+    int his_ack_timeout_ms = 1500;   // agent waits this long for the HIS
+    std::map<std::string, std::string> sim_faults;  // hospital -> JSON of the "faults" section
+};
+
+class System {
+public:
+    explicit System(SystemOptions options);
+    ~System();
+
+    // Starts everything and waits until every hospital is online in the API.
+    bool start();
+    bool start_agent(const std::string& hospital);
+    bool start_sim(const std::string& hospital);
+
+    HttpReply get(const std::string& path, const std::map<std::string, std::string>& headers = {}) {
+        return http_get(api_port_, path, headers);
+    }
+    // Hospitals the API lists as online.
+    std::vector<std::string> online_hospitals();
+
+    Broker& broker() { return *broker_; }
+    Process& agent(const std::string& h) { return agents_.at(h); }
+    Process& sim(const std::string& h) { return sims_.at(h); }
+    Process& controlplane() { return controlplane_; }
+    uint16_t api_port() const { return api_port_; }
+    uint16_t agent_metrics_port(const std::string& h) const { return agent_metrics_ports_.at(h); }
+    const std::string& dir() const { return dir_; }
+    std::string log_dir() const { return dir_ + "/logs"; }
+
+private:
+    SystemOptions options_;
+    std::string dir_;
+    std::unique_ptr<Broker> broker_;
+    uint16_t api_port_;
+    std::map<std::string, uint16_t> mllp_ports_, agent_metrics_ports_;
+    std::map<std::string, Process> sims_, agents_;
+    Process controlplane_;
+};
+
+}  // namespace hisgate::test
