@@ -14,8 +14,12 @@ std::string printable(char c) {
 }
 
 // Delimiters are printable ASCII: control bytes end segments, and bytes >= 0x80 belong to
-// multi-byte characters in UTF-8 and GB 18030.
-bool usable_delimiter(char c) { return c >= 0x21 && c <= 0x7e; }
+// multi-byte characters in UTF-8 and GB 18030. Letters and digits are refused too: they
+// make up segment IDs and escape sequences (\X0D\, \F\), which a delimiter would split.
+bool usable_delimiter(char c) {
+    bool alphanumeric = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    return c >= 0x21 && c <= 0x7e && !alphanumeric;
+}
 
 }  // namespace
 
@@ -41,7 +45,7 @@ Result<DeclaredDelimiters> read_delimiters(std::string_view segment) {
     if (!usable_delimiter(d.field)) {
         return make_error(ErrorClass::BadInput, "hl7.field_separator",
                           std::string(name) + "-1 (the field separator) is byte " + printable(d.field) +
-                              " at byte 3; expected a printable ASCII character such as '|'");
+                              " at byte 3; expected a printable ASCII character other than a letter or digit, such as '|'");
     }
     std::string_view rest = segment.substr(4);
     std::string_view encoding = rest.substr(0, std::min(rest.find(d.field), rest.size()));
@@ -60,7 +64,7 @@ Result<DeclaredDelimiters> read_delimiters(std::string_view segment) {
             return make_error(ErrorClass::BadInput, "hl7.encoding_characters",
                               std::string(name) + "-2 character " + std::to_string(i + 1) + " is '" + printable(c) +
                                   "' at byte " + std::to_string(4 + i) +
-                                  "; expected a printable ASCII character distinct from the other delimiters");
+                                  "; expected a printable ASCII character, not a letter or digit, distinct from the other delimiters");
         }
         seen += c;
         *slots[i] = c;

@@ -2,7 +2,8 @@
 //
 // Invariant: a delimiter the sender left out is absent (kAbsent), never replaced by the
 // standard character: its byte is then plain data. Present delimiters are distinct
-// printable ASCII bytes, so splitting UTF-8 text at them never cuts a character.
+// printable ASCII bytes other than letters and digits, so splitting UTF-8 text at them
+// never cuts a character or an escape sequence.
 #pragma once
 
 #include <cstddef>
@@ -62,7 +63,8 @@ public:
     private:
         void advance() {
             if (done_) { at_end_ = true; return; }
-            const void* hit = sep_ == kAbsent ? nullptr : std::memchr(rest_.data(), sep_, rest_.size());
+            // memchr must not see the null data() of an empty view.
+            const void* hit = sep_ == kAbsent || rest_.empty() ? nullptr : std::memchr(rest_.data(), sep_, rest_.size());
             if (!hit) {
                 piece_ = rest_;
                 rest_ = rest_.substr(rest_.size());

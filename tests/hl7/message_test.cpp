@@ -128,6 +128,8 @@ TEST_CASE("delimiter errors say what, where and what was expected") {
              {"MSH|^~\\&#!|A", "hl7.encoding_characters", 4},
              {"MSH|^^\\&|A", "hl7.encoding_characters", 4},
              {"MSH|^~\\\x7f|A", "hl7.encoding_characters", 4},
+             {"MSHA^~\\&Ax", "hl7.field_separator", 3},
+             {"MSH|^~\\&0|A", "hl7.encoding_characters", 4},
              {"PID|1\rMSH|^~\\&|A", "hl7.no_msh", 0},
              {"", "hl7.empty", 0},
              {"\r\n\r\n", "hl7.empty", 0},
