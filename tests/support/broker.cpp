@@ -29,7 +29,7 @@ Broker::Broker(std::vector<std::string> users, bool tls)
     write_file(dir_ + "/acl",
                "user controlplane\ntopic readwrite hisgate/v1/#\n\npattern readwrite hisgate/v1/hospitals/%u/#\n");
     std::string conf = "listener " + std::to_string(port_) + " 127.0.0.1\nallow_anonymous false\npassword_file " +
-                       passwd + "\nacl_file " + dir_ + "/acl\npersistence false\nlog_dest file " + dir_ +
+                       passwd + "\nacl_file " + dir_ + "/acl\npersistence false\nset_tcp_nodelay true\nlog_dest file " + dir_ +
                        "/mosquitto.log\n";
     if (tls_) {
         std::string d = dir_;
