@@ -16,7 +16,7 @@ std::string code_of(const test::HttpReply& r) {
 }
 }  // namespace
 
-TEST_CASE("e2e: his-sim down gives 502 with a code; back up, the next request works") {
+TEST_CASE("e2e: his-sim down gives 502 with a code - back up, the next request works") {
     test::System sys({.hospitals = {"H001"}});
     REQUIRE(sys.start());
     REQUIRE(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
@@ -48,7 +48,7 @@ TEST_CASE("e2e: a silent his-sim gives 504 within the configured timeout") {
     CHECK(sys.agent("H001").running());
 }
 
-TEST_CASE("e2e: an agent that dies is marked offline by its last will; 502, then back online") {
+TEST_CASE("e2e: an agent that dies is marked offline by its last will - 502, then back online") {
     test::System sys({.hospitals = {"H001", "H002"}});
     REQUIRE(sys.start());
     sys.agent("H001").kill9();
@@ -62,7 +62,7 @@ TEST_CASE("e2e: an agent that dies is marked offline by its last will; 502, then
     CHECK(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
 }
 
-TEST_CASE("e2e: the broker restarted under a running system; everything reconnects by itself") {
+TEST_CASE("e2e: the broker restarted under a running system - everything reconnects by itself") {
     test::System sys({.hospitals = {"H001", "H002"}});
     REQUIRE(sys.start());
     REQUIRE(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);

@@ -46,7 +46,7 @@ struct Inbox {
 };
 }  // namespace
 
-TEST_CASE("mqtt: properties travel: response topic, correlation data, traceparent; over TLS") {
+TEST_CASE("mqtt: properties travel: response topic, correlation data, traceparent - over TLS") {
     test::Broker broker({"controlplane", "H001"}, /*tls=*/true);
     REQUIRE(broker.start());
     Inbox inbox;
@@ -76,7 +76,7 @@ TEST_CASE("mqtt: properties travel: response topic, correlation data, traceparen
     CHECK(got.traceparent == ctx.traceparent());
 }
 
-TEST_CASE("mqtt: request/response matches by correlation; late and duplicate replies are dropped") {
+TEST_CASE("mqtt: request/response matches by correlation - late and duplicate replies are dropped") {
     test::Broker broker({"controlplane", "H001"}, false);
     REQUIRE(broker.start());
     MqttLink agent(options_for(broker, "H001", "agent-H001"));
