@@ -29,6 +29,11 @@ Poco::Timespan timespan(milliseconds ms) {
 bool final_error(const Error& e) {
     return e.cls == ErrorClass::BadInput || e.cls == ErrorClass::Config || e.cls == ErrorClass::Protocol;
 }
+Result<void> check_frameable(std::string_view message) {
+    if (frameable(message)) return {};
+    return make_error(ErrorClass::BadInput, "mllp.bad_message",
+                      "message contains an MLLP block character (0x0B or 0x1C) and cannot be framed");
+}
 }  // namespace
 
 Client::Client(ClientOptions options) : options_(std::move(options)), decoder_(options_.max_frame_bytes) {
@@ -48,9 +53,7 @@ void Client::disconnect() {
 }
 
 Result<std::string> Client::send(std::string_view message) {
-    if (!frameable(message))
-        return make_error(ErrorClass::BadInput, "mllp.bad_message",
-                          "message contains an MLLP block character (0x0B or 0x1C) and cannot be framed");
+    if (auto framing = check_frameable(message); !framing) return framing.error();
     std::string id = control_id(message);
     if (id.empty() && !options_.commit_ack)
         return make_error(ErrorClass::BadInput, "mllp.bad_message",
@@ -79,6 +82,14 @@ Result<std::string> Client::send(std::string_view message) {
         if (final_error(last)) return last;
     }
     return last;
+}
+
+Result<void> Client::send_unanswered(std::string_view message) {
+    if (auto framing = check_frameable(message); !framing) return framing.error();
+    if (auto connected = connect(); !connected) return connected.error();
+    auto sent = write_all(*socket_, encode_frame(message));
+    if (!sent) disconnect();
+    return sent;
 }
 
 Result<void> Client::connect() {
@@ -144,7 +155,7 @@ Result<std::string> Client::exchange(std::string_view frame, std::string_view co
                 return make_error(ErrorClass::Rejected, "mllp.commit_nak",
                                   "receiver did not commit message " + std::string(control_id));
             if (answers(f.payload, control_id)) return std::move(f.payload);
-            log::warn("mllp.unmatched_answer", {{"awaiting", control_id}, {"bytes", f.payload.size()}});
+            log::warn("mllp.unmatched_answer", {{"hl7_control_id", control_id}, {"bytes", f.payload.size()}});
         }
     }
 }

@@ -56,6 +56,11 @@ public:
     // "mllp.oversize_answer", Rejected "mllp.commit_nak"; each the last attempt's.
     Result<std::string> send(std::string_view message);
 
+    // Sends a message that no answer will follow (an ACK, or one whose MSH-15 declines
+    // acknowledgements): connects if needed and writes it once. Success means the bytes
+    // were handed to the network, not that they arrived. Errors as for send().
+    Result<void> send_unanswered(std::string_view message);
+
     // Closes the connection (the next send() reconnects).
     void disconnect();
 
