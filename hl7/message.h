@@ -125,8 +125,6 @@ private:
         bool edited = false;
     };
 
-    template <class Visitor>
-    void walk_field(std::string_view field, Visitor& v, std::string& scratch) const;
     Result<void> recharset(Charset before);
 
     std::shared_ptr<const std::string> input_;
@@ -141,22 +139,20 @@ private:
 };
 
 template <class Visitor>
-void Message::walk_field(std::string_view field, Visitor& v, std::string& scratch) const {
-    v.field_begin();
-    for (std::string_view rep : Pieces(field, delimiters_.repetition)) {
-        v.repetition_begin();
-        for (std::string_view comp : Pieces(rep, delimiters_.component)) {
-            v.component_begin();
-            for (std::string_view sub : Pieces(comp, delimiters_.subcomponent)) v.subcomponent(decode(sub, scratch));
-            v.component_end();
-        }
-        v.repetition_end();
-    }
-    v.field_end();
-}
-
-template <class Visitor>
 void Message::walk(Visitor& v) const {
+    // One pass over each segment's bytes: a table classifies every byte, so each leaf
+    // costs one look-up per byte rather than a search per nesting level.
+    enum : unsigned char { kData, kField, kRepetition, kComponent, kSubcomponent, kEscape };
+    unsigned char kind[256] = {};
+    auto mark = [&kind](char c, unsigned char k) {
+        if (c != kAbsent) kind[static_cast<unsigned char>(c)] = k;
+    };
+    mark(delimiters_.field, kField);
+    mark(delimiters_.repetition, kRepetition);
+    mark(delimiters_.component, kComponent);
+    mark(delimiters_.subcomponent, kSubcomponent);
+    mark(delimiters_.escape, kEscape);
+
     std::string scratch;
     auto literal = [&v](std::string_view text) {
         v.field_begin();
@@ -171,13 +167,59 @@ void Message::walk(Visitor& v) const {
         std::string_view t = seg.text;
         v.segment_begin(t.substr(0, 3));
         if (t.size() > 3) {
-            const bool header = is_header_segment(t.substr(0, 3));
-            if (header) literal(t.substr(3, 1));
-            bool first = true;
-            for (std::string_view f : Pieces(t.substr(4), delimiters_.field)) {
-                if (header && first) literal(f);
-                else walk_field(f, v, scratch);
-                first = false;
+            std::size_t i = 4;
+            if (is_header_segment(t.substr(0, 3))) {
+                literal(t.substr(3, 1));
+                std::size_t end = t.find(delimiters_.field, 4);
+                if (end == std::string_view::npos) end = t.size();
+                literal(t.substr(4, end - 4));
+                i = end + 1;
+            }
+            if (i <= t.size()) {
+                const char* p = t.data();
+                const std::size_t n = t.size();
+                std::size_t leaf = i;
+                bool escaped = false;
+                auto emit = [&](std::size_t end) {
+                    std::string_view text(p + leaf, end - leaf);
+                    if (escaped) {
+                        scratch.clear();
+                        unescape(text, delimiters_, charset_, scratch);
+                        text = scratch;
+                    }
+                    v.subcomponent(text);
+                    leaf = end + 1;
+                    escaped = false;
+                };
+                v.field_begin();
+                v.repetition_begin();
+                v.component_begin();
+                for (; i < n; ++i) {
+                    const unsigned char k = kind[static_cast<unsigned char>(p[i])];
+                    if (k == kData) continue;
+                    if (k == kEscape) {
+                        escaped = true;
+                        continue;
+                    }
+                    emit(i);
+                    if (k == kSubcomponent) continue;
+                    v.component_end();
+                    if (k == kComponent) {
+                        v.component_begin();
+                        continue;
+                    }
+                    v.repetition_end();
+                    if (k == kField) {
+                        v.field_end();
+                        v.field_begin();
+                    }
+                    v.repetition_begin();
+                    v.component_begin();
+                }
+                emit(n);
+                v.component_end();
+                v.repetition_end();
+                v.field_end();
             }
         }
         v.segment_end();
