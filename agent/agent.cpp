@@ -10,7 +10,6 @@
 namespace hisgate::agent {
 
 namespace {
-constexpr size_t kRememberedAnswers = 10000;
 constexpr const char* kVersion = "0.1.0";
 
 metrics::Counter& requests(const std::string& type, const std::string& outcome) {
@@ -108,22 +107,19 @@ void Agent::work() {
 }
 
 void Agent::serve(const IncomingMessage& msg, const Envelope& request) {
+    if (auto cached = answered_.answer_for(request.id)) {
+        log::info("agent.duplicate_request", {{"request_id", request.id}, {"type", request.type}});
+        auto out = OutgoingMessage::to(msg.response_topic, *cached);
+        out.correlation_data = msg.correlation_data;
+        if (!msg.response_topic.empty()) (void)link_.publish(out);
+        return;
+    }
     {
-        std::unique_lock lock(mu_);
-        if (auto it = answered_.find(request.id); it != answered_.end()) {
-            std::string cached = it->second;
-            lock.unlock();
-            log::info("agent.duplicate_request", {{"request_id", request.id}, {"type", request.type}});
-            auto out = OutgoingMessage::to(msg.response_topic, cached);
-            out.correlation_data = msg.correlation_data;
-            if (!msg.response_topic.empty()) (void)link_.publish(out);
-            return;
-        }
-        if (running_ids_.count(request.id)) {
+        std::lock_guard lock(mu_);
+        if (!running_ids_.insert(request.id).second) {
             log::info("agent.duplicate_in_progress", {{"request_id", request.id}});
             return;  // the first copy will answer
         }
-        running_ids_[request.id] = true;
     }
     in_flight().add(1);
     auto started = std::chrono::steady_clock::now();
@@ -137,16 +133,10 @@ void Agent::serve(const IncomingMessage& msg, const Envelope& request) {
                                        {"type", request.type},
                                        {"outcome", reply.error ? reply.error->code : "ok"},
                                        {"ms", seconds * 1000}});
-    std::string payload = reply.to_json();
+    answered_.remember(request.id, reply.to_json());
     {
         std::lock_guard lock(mu_);
         running_ids_.erase(request.id);
-        answered_[request.id] = payload;
-        answered_order_.push_back(request.id);
-        if (answered_order_.size() > kRememberedAnswers) {
-            answered_.erase(answered_order_.front());
-            answered_order_.pop_front();
-        }
     }
     answer(msg, reply);
 }

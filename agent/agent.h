@@ -12,13 +12,14 @@
 
 #include <condition_variable>
 #include <deque>
-#include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "agent/agent_config.h"
+#include "transport/dedupe.h"
 #include "transport/envelope.h"
 #include "transport/mqtt_link.h"
 
@@ -48,10 +49,8 @@ private:
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<IncomingMessage> pending_;
-    // Answers by request id, for duplicates; bounded (oldest forgotten first).
-    std::map<std::string, std::string> answered_;
-    std::deque<std::string> answered_order_;
-    std::map<std::string, bool> running_ids_;
+    Dedupe answered_;                 // answers by request id, for duplicates
+    std::set<std::string> running_ids_;  // requests being served now
     bool stopping_ = false;
     std::vector<std::thread> workers_;
 };

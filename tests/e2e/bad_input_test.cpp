@@ -1,9 +1,11 @@
 // Bad input on every topic and endpoint gets a clear error; no process crashes or exits.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "common/sqlite.h"
 #include "tests/support/system.h"
 #include "transport/envelope.h"
 #include "transport/mqtt_link.h"
@@ -80,6 +82,38 @@ TEST_CASE("e2e: malformed requests on an agent's topic are answered with errors,
     }
     CHECK(sys.agent("H001").running());
     CHECK(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
+}
+
+TEST_CASE("e2e: a duplicated request (QoS 1 redelivery) is answered twice from one HIS call") {
+    test::System sys({.hospitals = {"H001"}});
+    REQUIRE(sys.start());
+    Replies replies;
+    std::atomic<int> answers{0};
+    MqttLink probe(as_user(sys.broker(), "controlplane"));
+    probe.subscribe(topics::response("H001", "probe"));
+    probe.on_message([&](const IncomingMessage& m) {
+        std::lock_guard l(replies.mu);
+        replies.by_correlation[m.correlation_data + "#" + std::to_string(answers++)] = m.payload;
+    });
+    probe.start();
+    REQUIRE(probe.wait_connected(10s));
+    auto msg = OutgoingMessage::to(topics::request("H001"),
+                                   Envelope::make("report.get", "H001", {{"reportId", "R-DEMO-1"}}).to_json());
+    msg.response_topic = topics::response("H001", "probe");
+    msg.correlation_data = "dup";
+    REQUIRE(probe.publish(msg).ok());
+    REQUIRE(test::eventually([&] { return answers == 1; }));
+    REQUIRE(probe.publish(msg).ok());
+    REQUIRE(test::eventually([&] { return answers == 2; }));
+    CHECK(replies.get("dup#0") == replies.get("dup#1"));
+    CHECK(code_of(replies.get("dup#0")).empty());
+
+    auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
+    REQUIRE(db.ok());
+    auto count = db->prepare("SELECT count(*) FROM queries WHERE kind = 'report' AND key = ?");
+    REQUIRE(count.ok());
+    REQUIRE(count->bind(1, "R-DEMO-1").step());
+    CHECK(count->integer(0) == 1);
 }
 
 TEST_CASE("e2e: forged or unreadable state messages change nothing") {

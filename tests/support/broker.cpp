@@ -1,5 +1,8 @@
 #include "tests/support/broker.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -28,7 +31,8 @@ Broker::Broker(std::vector<std::string> users, bool tls)
     }
     write_file(dir_ + "/acl",
                "user controlplane\ntopic readwrite hisgate/v1/#\n\npattern readwrite hisgate/v1/hospitals/%u/#\n");
-    std::string conf = "listener " + std::to_string(port_) + " 127.0.0.1\nallow_anonymous false\npassword_file " +
+    // Mosquitto started as root drops to another user unless told to stay who it is.
+    std::string conf = "user " + std::string(getpwuid(getuid())->pw_name) + "\nlistener " + std::to_string(port_) + " 127.0.0.1\nallow_anonymous false\npassword_file " +
                        passwd + "\nacl_file " + dir_ + "/acl\npersistence false\nset_tcp_nodelay true\nlog_dest file " + dir_ +
                        "/mosquitto.log\n";
     if (tls_) {
@@ -43,9 +47,6 @@ Broker::Broker(std::vector<std::string> users, bool tls)
         conf += "cafile " + d + "/ca.crt\ncertfile " + d + "/broker.crt\nkeyfile " + d + "/broker.key\n";
     }
     write_file(dir_ + "/mosquitto.conf", conf);
-    // Mosquitto started as root drops to the mosquitto user, which must read all this.
-    write_file(dir_ + "/mosquitto.log", "");
-    sh("chmod 755 " + dir_ + " && chmod 644 " + dir_ + "/* && chmod 666 " + dir_ + "/mosquitto.log");
 }
 
 Broker::~Broker() {

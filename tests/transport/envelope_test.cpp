@@ -59,13 +59,16 @@ TEST_CASE("envelope: bad payloads are rejected with a clear error") {
     }
 }
 
-TEST_CASE("dedupe: repeats are recognised and the memory is bounded") {
+TEST_CASE("dedupe: repeats get the first answer and the memory is bounded") {
     Dedupe d(3);
-    CHECK(d.first_time("a"));
-    CHECK_FALSE(d.first_time("a"));
-    CHECK(d.first_time("b"));
-    CHECK(d.first_time("c"));
-    CHECK(d.first_time("d"));  // forgets "a"
-    CHECK(d.first_time("a"));
-    CHECK_FALSE(d.first_time("d"));
+    CHECK_FALSE(d.answer_for("a"));
+    d.remember("a", "answer-a");
+    d.remember("a", "second answer is ignored");
+    CHECK(d.answer_for("a") == "answer-a");
+    d.remember("b", "answer-b");
+    d.remember("c", "answer-c");
+    d.remember("d", "answer-d");  // forgets "a"
+    CHECK_FALSE(d.answer_for("a"));
+    CHECK(d.answer_for("b") == "answer-b");
+    CHECK(d.answer_for("d") == "answer-d");
 }
