@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/trace.h"
+#include "transport/tcp_nodelay.h"
 
 namespace hisgate {
 
@@ -141,6 +142,7 @@ bool MqttLink::try_connect() {
     }
     try {
         client_->connect(builder.finalize())->wait();
+        disable_nagle_towards(options_.uri);
         for (const auto& [filter, qos] : subscriptions_) client_->subscribe(filter, qos)->wait();
         std::optional<OutgoingMessage> birth;
         {

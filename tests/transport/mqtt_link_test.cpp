@@ -1,6 +1,11 @@
 // Integration tests of the MQTT 5 contract against a real Mosquitto started by the test.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <mutex>
 #include <vector>
@@ -171,4 +176,25 @@ TEST_CASE("mqtt: after a broker restart the link reconnects, resubscribes and re
     REQUIRE(test::eventually([&] { return states.size() >= 2; }, 15s));
     CHECK(states.at(states.size() - 1).payload == "{\"online\":true}");
     CHECK(metrics::global().counter("hisgate_mqtt_reconnects_total", "").value() >= before + 2);
+}
+
+TEST_CASE("mqtt: the connection to the broker has Nagle's algorithm off") {
+    test::Broker broker({"controlplane"}, false);
+    REQUIRE(broker.start());
+    MqttLink link(options_for(broker, "controlplane", "cp"));
+    link.start();
+    REQUIRE(link.wait_connected(10s));
+    int checked = 0;
+    for (int fd = 3; fd < 1024; ++fd) {
+        sockaddr_in peer{};
+        socklen_t len = sizeof peer;
+        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0 || peer.sin_family != AF_INET) continue;
+        if (ntohs(peer.sin_port) != broker.port()) continue;
+        int nodelay = 0;
+        socklen_t optlen = sizeof nodelay;
+        REQUIRE(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &optlen) == 0);
+        CHECK(nodelay == 1);
+        ++checked;
+    }
+    CHECK(checked == 1);
 }
