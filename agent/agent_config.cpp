@@ -25,10 +25,7 @@ through the HIS adapter. FILE is JSON:
 )" + kLogConfigHelp;
 }
 
-Result<AgentConfig> load_agent_config(const std::string& path) {
-    auto loaded = ConfigReader::load_file(path);
-    if (!loaded) return loaded.error();
-    auto& c = loaded.value();
+Result<AgentConfig> read_agent_config(ConfigReader& c) {
     AgentConfig cfg;
     cfg.hospital_id = c.string("hospital_id");
     if (!cfg.hospital_id.empty() && !topics::valid_hospital_id(cfg.hospital_id))

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "adapters/his_adapter.h"
+#include "common/config.h"
 #include "common/error.h"
 #include "common/settings.h"
 #include "transport/mqtt_link.h"
@@ -23,7 +24,7 @@ struct AgentConfig {
 };
 
 // Errors name every problem in the file (JSON path, expected, found), one per line.
-Result<AgentConfig> load_agent_config(const std::string& path);
+Result<AgentConfig> read_agent_config(ConfigReader& c);
 
 std::string agent_usage();
 

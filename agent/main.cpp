@@ -12,13 +12,10 @@ using namespace hisgate;
 
 int main(int argc, char** argv) {
     block_shutdown_signals();
-    auto args = parse_program_args(argc, argv, agent::agent_usage());
-    if (args.exit_status) return *args.exit_status;
-    auto cfg = agent::load_agent_config(args.config_path);
-    if (!cfg) {
-        std::fprintf(stderr, "hisgate-agent: invalid configuration:\n%s\n", cfg.error().message.c_str());
-        return 2;
-    }
+    auto start = start_program(argc, argv, "hisgate-agent", agent::agent_usage());
+    if (!start.config) return start.exit_status;
+    auto cfg = agent::read_agent_config(*start.config);
+    if (!cfg) return invalid_config("hisgate-agent", cfg.error());
     log::init("agent:" + cfg->hospital_id, cfg->log.file, cfg->log.level);
 
     HttpServer metrics_http(cfg->metrics_bind, cfg->metrics_port, [](auto& req, auto& res) {

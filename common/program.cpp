@@ -6,8 +6,10 @@
 
 namespace hisgate {
 
-ProgramArgs parse_program_args(int argc, char** argv, const std::string& usage) {
-    ProgramArgs out;
+ProgramStart start_program(int argc, char** argv, const std::string& name, const std::string& usage) {
+    ProgramStart out;
+    out.exit_status = 2;
+    std::string path;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
             std::printf("%s", usage.c_str());
@@ -15,18 +17,29 @@ ProgramArgs parse_program_args(int argc, char** argv, const std::string& usage) 
             return out;
         }
         if (!std::strcmp(argv[i], "--config") && i + 1 < argc) {
-            out.config_path = argv[++i];
+            path = argv[++i];
             continue;
         }
-        std::fprintf(stderr, "%s: unexpected argument '%s' (expected --config FILE or --help)\n", argv[0], argv[i]);
-        out.exit_status = 2;
+        std::fprintf(stderr, "%s: unexpected argument '%s' (expected --config FILE or --help)\n", name.c_str(), argv[i]);
         return out;
     }
-    if (out.config_path.empty()) {
-        std::fprintf(stderr, "%s: --config FILE is required\n\n%s", argv[0], usage.c_str());
-        out.exit_status = 2;
+    if (path.empty()) {
+        std::fprintf(stderr, "%s: --config FILE is required\n\n%s", name.c_str(), usage.c_str());
+        return out;
     }
+    auto loaded = ConfigReader::load_file(path);
+    if (!loaded) {
+        std::fprintf(stderr, "%s: %s\n", name.c_str(), loaded.error().message.c_str());
+        return out;
+    }
+    out.config = std::move(loaded.value());
+    out.exit_status = 0;
     return out;
+}
+
+int invalid_config(const std::string& name, const Error& error) {
+    std::fprintf(stderr, "%s: invalid configuration:\n%s\n", name.c_str(), error.message.c_str());
+    return 2;
 }
 
 namespace {

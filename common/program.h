@@ -5,15 +5,21 @@
 #include <optional>
 #include <string>
 
+#include "common/config.h"
+
 namespace hisgate {
 
-// Returns the config path, or the exit status to leave with (0 after --help, 2 on bad
-// arguments, with the message printed).
-struct ProgramArgs {
-    std::string config_path;
-    std::optional<int> exit_status;
+// Reads `--config FILE` / `--help` and loads FILE. `config` is empty when the program
+// must leave at once with `exit_status`: 0 after --help, 2 on bad arguments or a file that
+// cannot be read or parsed (the reason printed on stderr, prefixed with `name`).
+struct ProgramStart {
+    std::optional<ConfigReader> config;
+    int exit_status = 0;
 };
-ProgramArgs parse_program_args(int argc, char** argv, const std::string& usage);
+ProgramStart start_program(int argc, char** argv, const std::string& name, const std::string& usage);
+
+// Prints "<name>: invalid configuration:" and every problem; returns 2, the exit status.
+int invalid_config(const std::string& name, const Error& error);
 
 // Blocks SIGINT/SIGTERM in every thread (call first thing in main, before any thread
 // starts) so that wait_for_shutdown() can take them.

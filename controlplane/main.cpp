@@ -30,14 +30,9 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
 
 int main(int argc, char** argv) {
     block_shutdown_signals();
-    auto args = parse_program_args(argc, argv, usage());
-    if (args.exit_status) return *args.exit_status;
-    auto loaded = ConfigReader::load_file(args.config_path);
-    if (!loaded) {
-        std::fprintf(stderr, "hisgate-controlplane: %s\n", loaded.error().message.c_str());
-        return 2;
-    }
-    auto& c = loaded.value();
+    auto start = start_program(argc, argv, "hisgate-controlplane", usage());
+    if (!start.config) return start.exit_status;
+    auto& c = *start.config;
     std::string instance = c.string("instance_id", "cp-" + random_hex(4));
     if (!topics::valid_hospital_id(instance))
         c.problem("instance_id", "1 to 64 characters of A-Z a-z 0-9 _ -", "\"" + instance + "\"");
@@ -46,10 +41,7 @@ int main(int argc, char** argv) {
     auto http_port = static_cast<uint16_t>(c.integer("http.port", std::nullopt, 0, 65535));
     auto timeout = std::chrono::milliseconds(c.integer("request_timeout_ms", 5000, 100, 600000));
     auto log_settings = read_log_settings(c);
-    if (auto done = c.finish(); !done) {
-        std::fprintf(stderr, "hisgate-controlplane: invalid configuration:\n%s\n", done.error().message.c_str());
-        return 2;
-    }
+    if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
 
     MqttLink link(mqtt_options(broker, "controlplane-" + instance));

@@ -27,14 +27,9 @@ A simulated HIS. FILE is JSON:
 
 int main(int argc, char** argv) {
     block_shutdown_signals();
-    auto args = parse_program_args(argc, argv, kUsage);
-    if (args.exit_status) return *args.exit_status;
-    auto cfg = ConfigReader::load_file(args.config_path);
-    if (!cfg) {
-        std::fprintf(stderr, "his-sim: %s\n", cfg.error().message.c_str());
-        return 2;
-    }
-    auto& c = cfg.value();
+    auto start = start_program(argc, argv, "his-sim", kUsage);
+    if (!start.config) return start.exit_status;
+    auto& c = *start.config;
     std::string hospital_id = c.string("hospital_id");
     std::string db_path = c.string("db");
     mllp::ServerOptions mllp;
@@ -44,10 +39,7 @@ int main(int argc, char** argv) {
     faults.latency = std::chrono::milliseconds(c.integer("faults.latency_ms", 0, 0, 600000));
     faults.silent = c.boolean("faults.silent", false);
     auto log_settings = read_log_settings(c);
-    if (auto done = c.finish(); !done) {
-        std::fprintf(stderr, "his-sim: invalid configuration:\n%s\n", done.error().message.c_str());
-        return 2;
-    }
+    if (auto done = c.finish(); !done) return invalid_config("his-sim", done.error());
 
     log::init("his-sim:" + hospital_id, log_settings.file, log_settings.level);
     auto db = sim::HospitalDb::open(db_path, hospital_id);
