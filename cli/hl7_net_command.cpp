@@ -39,6 +39,7 @@ constexpr const char* kUsage = R"(usage:
       --commit-ack         answer with MLLP release 2 commit acknowledgements
       --max-frame BYTES    reject larger messages (default 16777216)
       --idle-timeout MS    close connections silent this long (default 60000)
+      --quiet              no line per message (type, control id, ACK code) on stdout
       --tls --cert FILE --key FILE [--client-ca FILE]   TLS; --client-ca requires client certificates
 )";
 
@@ -188,7 +189,7 @@ int send_main(const Args& args) {
 
 int listen_main(const Args& args) {
     Parsed p;
-    if (auto bad = parse(args, {"--tls", "--commit-ack"},
+    if (auto bad = parse(args, {"--tls", "--commit-ack", "--quiet"},
                          {"--bind", "--store", "--max-frame", "--idle-timeout", "--cert", "--key", "--client-ca"}, p))
         return usage_error(*bad);
     if (p.positional.size() != 1) return usage_error("listen needs PORT");
@@ -221,8 +222,10 @@ int listen_main(const Args& args) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
     // One line per message for the operator: type, control id and answer; never content.
-    mllp::Server server(options, [](std::string_view message) {
+    const bool quiet = p.flags.count("--quiet") > 0;
+    mllp::Server server(options, [quiet](std::string_view message) {
         std::string ack = hl7::ack_for(message);
+        if (quiet) return ack;
         auto original = hl7::Message::parse(message);
         auto answer = hl7::Message::parse(ack);
         std::printf("%s %s -> %s\n", original.ok() ? original->get("MSH-9").c_str() : "(unparsable)",
