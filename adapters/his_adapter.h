@@ -1,8 +1,13 @@
 // What the platform needs from a hospital information system, whatever dialect it speaks.
 // The agent core sees only this interface; which implementation runs, and how it is
 // shaped (endpoints, versions, field positions, code tables), comes from parameters.
+//
+// Every operation that changes the HIS carries the platform's order id, which the HIS
+// keeps as its own order number: a retry or a status query reuses it, so an operation
+// is never applied twice where the HIS honours the id.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -31,14 +36,98 @@ struct Report {
     nlohmann::json to_json() const;
 };
 
+struct ReportSummary {
+    std::string report_id;
+    std::string title;
+    std::string status;
+    std::string issued_at;
+};
+
+struct Department {
+    std::string department_id;
+    std::string name;
+};
+
+struct Doctor {
+    std::string doctor_id;
+    std::string department_id;
+    std::string name;  // a clinician's name is public reference data, not PHI
+    std::string title;
+};
+
+// One bookable unit as the HIS publishes it: a timed slot, or a half-day or whole-day
+// quota (start/end empty).
+struct ScheduleSlot {
+    std::string slot_id;
+    std::string doctor_id;
+    std::string department_id;
+    std::string date;   // YYYY-MM-DD, hospital time
+    std::string start;  // HH:MM or ""
+    std::string end;    // HH:MM or ""
+    std::string half;   // "AM", "PM" or ""
+    int capacity = 0;
+    int booked = 0;
+    int64_t fee_cents = 0;
+};
+
+struct ReferenceData {
+    std::vector<Department> departments;
+    std::vector<Doctor> doctors;
+    std::vector<ScheduleSlot> slots;
+};
+
+struct BookingOrder {
+    std::string order_id;  // the platform's id; the HIS keeps it as its order number
+    std::string slot_id;
+    std::string patient_id;
+};
+
+struct Booking {
+    std::string order_id;
+    std::string slot_id;
+    std::string patient_id;
+    std::string status;  // booked, cancelled
+};
+
+struct PaymentOrder {
+    std::string order_id;
+    int64_t amount_cents = 0;
+    std::string method;  // hisgate's payment method code (mapped by the dialect's code table)
+};
+
+struct Payment {
+    std::string order_id;
+    int64_t amount_cents = 0;
+    std::string status;  // paid, refunded, not_found
+};
+
+struct StatementLine {
+    std::string order_id;
+    std::string kind;  // payment, refund
+    int64_t amount_cents = 0;
+};
+
 class HisAdapter {
 public:
     virtual ~HisAdapter() = default;
     // The dialect name from the parameter file, e.g. "hl7v2-mllp".
     virtual std::string dialect() const = 0;
-    // Errors: NotFound (no such report), Unavailable (HIS unreachable), Timeout (no answer:
-    // the outcome is unknown), Protocol (an answer we cannot read), Rejected (HIS said no).
+
+    // Errors, for every operation: NotFound (no such thing), Unavailable (HIS unreachable),
+    // Timeout (no answer: the outcome is unknown, so a changing operation must be checked
+    // with a status query before it is sent again), Protocol (an answer we cannot read),
+    // Rejected (the HIS understood and said no; the message says why).
+    virtual Result<ReferenceData> extract_reference_data(const std::string& from_date, const std::string& to_date) = 0;
+    virtual Result<Booking> book(const BookingOrder& order) = 0;
+    virtual Result<Booking> cancel(const std::string& order_id) = 0;
+    virtual Result<Payment> pay(const PaymentOrder& order) = 0;
+    virtual Result<Payment> refund(const PaymentOrder& order) = 0;
+    // For in-doubt payments: what the HIS holds for this order id (status not_found if nothing).
+    virtual Result<Payment> payment_status(const std::string& order_id) = 0;
     virtual Result<Report> get_report(const std::string& report_id) = 0;
+    virtual Result<std::vector<ReportSummary>> list_reports(const std::string& patient_id) = 0;
+    // Every payment and refund the HIS recorded on that day (YYYY-MM-DD), for reconciliation.
+    virtual Result<std::vector<StatementLine>> daily_statement(const std::string& date) = 0;
 };
 
 }  // namespace hisgate

@@ -16,9 +16,10 @@ The hospital's agent: connects out to the broker, serves the control plane's req
 through the HIS adapter. FILE is JSON:
   hospital_id        string, required   this hospital's id ([A-Za-z0-9_-], at most 64)
 )") + kBrokerConfigHelp + R"(  his.adapter        string, required   the HIS dialect, e.g. "hl7v2-mllp"
-  his.*              the adapter's parameters (hl7v2-mllp: host, port, hl7_version,
-                     sending_application, sending_facility, receiving_application,
-                     receiving_facility, connect_timeout_ms, ack_timeout_ms, max_attempts)
+  his.*              the adapter's parameters (hl7v2-mllp: host, port, connect_timeout_ms,
+                     ack_timeout_ms, max_attempts, and "dialect": the his section of the
+                     hospital's parameters: charset, hl7.version, hl7.encoding_characters,
+                     hl7.segment_terminator, hl7.fields, error_map ...; see docs/params.md)
   workers            int     requests served at once (default 4)
   metrics.bind       string  address for /metrics (default 127.0.0.1)
   metrics.port       int     port for /metrics (default 0 = any free port, logged)

@@ -25,6 +25,8 @@ public:
     int64_t integer(const std::string& path, std::optional<int64_t> fallback, int64_t min, int64_t max);
     bool boolean(const std::string& path, std::optional<bool> fallback = std::nullopt);
     bool has(const std::string& path) const;
+    // The value at path, marked read as a whole: its reader validates what is inside.
+    const nlohmann::json* section(const std::string& path) { return take(path, false); }
     // The value at path without marking it read (nullptr if absent).
     const nlohmann::json* peek(const std::string& path) const { return lookup(path); }
 

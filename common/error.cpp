@@ -16,6 +16,13 @@ std::string_view to_string(ErrorClass c) {
     return "internal";
 }
 
+ErrorClass error_class_from_string(std::string_view s) {
+    for (auto c : {ErrorClass::BadInput, ErrorClass::NotFound, ErrorClass::Config, ErrorClass::Unavailable,
+                   ErrorClass::Timeout, ErrorClass::Protocol, ErrorClass::Rejected, ErrorClass::Internal})
+        if (to_string(c) == s) return c;
+    return ErrorClass::Internal;
+}
+
 std::string Error::describe() const { return code + ": " + message; }
 
 }  // namespace hisgate

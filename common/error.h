@@ -23,6 +23,8 @@ enum class ErrorClass {
 };
 
 std::string_view to_string(ErrorClass c);
+// The class named by to_string(); Internal for a name that is not one.
+ErrorClass error_class_from_string(std::string_view s);
 
 struct Error {
     ErrorClass cls = ErrorClass::Internal;

@@ -1,32 +1,41 @@
 #include "his-sim/hl7_responder.h"
 
-#include <ctime>
 #include <thread>
 
+#include "adapters/hl7v2/money.h"
 #include "common/log.h"
 #include "common/trace.h"
 #include "hl7/ack.h"
-#include "hl7/escape.h"
-#include "hl7/message.h"
 
 namespace hisgate::sim {
 
 namespace {
-std::string hl7_now() {
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
-    return buf;
+std::string indexed(const std::string& path, int i) { return path.substr(0, 3) + "[" + std::to_string(i) + "]" + path.substr(3); }
+
+}  // namespace
+
+std::string vendor_code(const Error& e) {
+    if (e.code == "slot.full") return "SLOT_FULL";
+    if (e.code == "order.conflict") return "ORDER_CONFLICT";
+    if (e.cls == ErrorClass::NotFound) return "NOT_FOUND";
+    return "REFUSED";
 }
 
-// Escapes a value for the default delimiters |^~\&.
-std::string esc(std::string_view v) {
-    auto r = hl7::escape(v, hl7::Delimiters{});
-    return r ? r.value() : std::string();
+hl7::Message Hl7Responder::reply(const hl7::Message& request, const std::string& type) const {
+    auto m = d_.message(type, random_hex(10), /*reply=*/true);
+    (void)m.set("MSA-1", "AA");
+    (void)m.set("MSA-2", request.get("MSH-10"));
+    return m;
 }
-}  // namespace
+
+std::string Hl7Responder::refuse(const hl7::Message& request, const std::string& type, const Error& why) const {
+    auto m = reply(request, type);
+    (void)m.set("MSA-1", "AE");
+    (void)m.set("MSA-3", why.message);
+    (void)m.set("ERR-3-1", vendor_code(why));
+    (void)m.set("ERR-4", "E");
+    return d_.wire(m);
+}
 
 std::string Hl7Responder::answer(std::string_view raw) {
     auto parsed = hl7::Message::parse(raw);
@@ -44,34 +53,158 @@ std::string Hl7Responder::answer(std::string_view raw) {
         log::info("sim.fault_silent", {{"hl7_control_id", control_id}});
         return {};
     }
-    if (type == "QRY^R02") {
-        std::string report_id = msg.get("QRD-10");
-        db_.record_query(control_id, "report", report_id);
-        std::string response = report_response(control_id, report_id, msg.get("QRD-4"));
-        log::info("sim.report_answered", {{"hl7_control_id", control_id}, {"report_id", report_id}});
-        return response;
+    std::string out;
+    if (type == "QRY^R02") out = report(msg);
+    else if (type == "QBP^ZRD") out = reference_data(msg);
+    else if (type == "SRM^S01") out = appointment(msg, false);
+    else if (type == "SRM^S04") out = appointment(msg, true);
+    else if (type == "DFT^P03") out = financial(msg);
+    else if (type == "QBP^ZPS") out = payment_status(msg);
+    else if (type == "QBP^ZST") out = statement(msg);
+    else {
+        log::info("sim.unsupported_message", {{"hl7_control_id", control_id}, {"message_type", type}});
+        return hl7::make_ack(msg, hl7::AckCode::AR, "message type " + type + " is not supported by this HIS");
     }
-    log::info("sim.unsupported_message", {{"hl7_control_id", control_id}, {"message_type", type}});
-    return hl7::make_ack(msg, hl7::AckCode::AR, "message type " + type + " is not supported by this HIS");
+    log::info("sim.answered", {{"hl7_control_id", control_id}, {"message_type", type}});
+    return out;
 }
 
-std::string Hl7Responder::report_response(const std::string& query_control_id, const std::string& report_id,
-                                          const std::string& query_id) {
-    std::string out = "MSH|^~\\&|HIS|" + esc(hospital_id_) + "|HISGATE||" + hl7_now() + "||ORF^R04^ORF_R04|" +
-                      random_hex(10) + "|P|2.4\r";
-    out += "MSA|AA|" + esc(query_control_id) + "\r";
-    out += "QRD|" + hl7_now() + "|R|I|" + esc(query_id) + "|||1^RD||RES|" + esc(report_id) + "\r";
-    auto report = db_.report(report_id);
-    if (!report) return out;  // no OBR: the report does not exist
-    out += "PID|1||" + esc(report->patient_id) + "\r";
-    out += "OBR|1||" + esc(report->report_id) + "|^" + esc(report->title) + "|||" + esc(report->issued_at) +
-           "||||||||||||||||||" + esc(report->status) + "\r";
-    int seq = 1;
-    for (const auto& o : report->observations) {
-        out += "OBX|" + std::to_string(seq++) + "|NM|" + esc(o.code) + "^" + esc(o.name) + "||" + esc(o.value) + "|" +
-               esc(o.units) + "|" + esc(o.reference_range) + "|" + esc(o.flag) + "|||F\r";
+std::string Hl7Responder::report(const hl7::Message& m) {
+    std::string report_id = m.get(d_.field("query.report_id"));
+    std::string patient_id = m.get(d_.field("query.patient_id"));
+    hospital_.record_query(m.get("MSH-10"), report_id.empty() ? "report_list" : "report",
+                           report_id.empty() ? patient_id : report_id);
+    auto r = reply(m, "ORF^R04^ORF_R04");
+    (void)r.set("QRD-1", hl7v2::hl7_timestamp_now());
+    if (!report_id.empty()) {
+        auto rep = hospital_.report(report_id);
+        if (!rep) return d_.wire(r);  // no OBR: no such report
+        (void)r.set(d_.field("patient.id"), rep->patient_id);
+        (void)r.set("OBR-1", "1");
+        (void)r.set(d_.field("report.id"), rep->report_id);
+        (void)r.set(d_.field("report.title"), rep->title);
+        (void)r.set(d_.field("report.issued"), rep->issued_at);
+        (void)r.set(d_.field("report.status"), rep->status);
+        int seq = 1;
+        for (const auto& o : rep->observations) {
+            std::string seg = "OBX[" + std::to_string(seq) + "]";
+            (void)r.set(seg + "-1", std::to_string(seq++));
+            (void)r.set(seg + "-2", "NM");
+            (void)r.set(seg + "-3-1", o.code);
+            (void)r.set(seg + "-3-2", o.name);
+            (void)r.set(seg + "-5", o.value);
+            (void)r.set(seg + "-6", o.units);
+            (void)r.set(seg + "-7", o.reference_range);
+            (void)r.set(seg + "-8", o.flag);
+            (void)r.set(seg + "-11", "F");
+        }
+        return d_.wire(r);
     }
-    return out;
+    (void)r.set(d_.field("patient.id"), patient_id);
+    int i = 1;
+    for (const auto& s : hospital_.reports_of(patient_id)) {
+        (void)r.set(indexed(d_.field("report.id"), i), s.report_id);
+        (void)r.set(indexed(d_.field("report.title"), i), s.title);
+        (void)r.set(indexed(d_.field("report.issued"), i), s.issued_at);
+        (void)r.set(indexed(d_.field("report.status"), i), s.status);
+        ++i;
+    }
+    return d_.wire(r);
+}
+
+std::string Hl7Responder::reference_data(const hl7::Message& m) {
+    hospital_.record_query(m.get("MSH-10"), "reference_data", m.get("QPD-3"));
+    auto data = hospital_.reference_data(m.get("QPD-3"), m.get("QPD-4"));
+    auto r = reply(m, "RSP^ZRD^RSP_K11");
+    (void)r.set("QAK-2", "OK");
+    int i = 1;
+    for (const auto& d : data.departments) {
+        std::string s = "ZDP[" + std::to_string(i++) + "]";
+        (void)r.set(s + "-1", d.department_id);
+        (void)r.set(s + "-2", d.name);
+    }
+    i = 1;
+    for (const auto& d : data.doctors) {
+        std::string s = "ZDR[" + std::to_string(i++) + "]";
+        (void)r.set(s + "-1", d.doctor_id);
+        (void)r.set(s + "-2", d.department_id);
+        (void)r.set(s + "-3", d.name);
+        (void)r.set(s + "-4", d.title);
+    }
+    i = 1;
+    for (const auto& sl : data.slots) {
+        std::string s = "ZSL[" + std::to_string(i++) + "]";
+        const std::string values[] = {sl.slot_id, sl.doctor_id, sl.department_id, sl.date, sl.start, sl.end, sl.half,
+                                      std::to_string(sl.capacity), std::to_string(sl.booked),
+                                      hl7v2::cents_to_decimal(sl.fee_cents)};
+        for (int f = 0; f < 10; ++f) (void)r.set(s + "-" + std::to_string(f + 1), values[f]);
+    }
+    return d_.wire(r);
+}
+
+std::string Hl7Responder::appointment(const hl7::Message& m, bool cancel) {
+    std::string order_id = m.get(d_.field("order.id"));
+    hospital_.record_query(m.get("MSH-10"), cancel ? "cancel" : "book", order_id);
+    std::string type = cancel ? "SRR^S04^SRR_S01" : "SRR^S01^SRR_S01";
+    auto done = cancel ? hospital_.cancel(order_id)
+                       : hospital_.book({order_id, m.get(d_.field("slot.id")), m.get(d_.field("patient.id"))});
+    if (!done) return refuse(m, type, done.error());
+    auto r = reply(m, type);
+    (void)r.set(d_.field("appointment.order_id"), done->order_id);
+    (void)r.set(d_.field("appointment.slot_id"), done->slot_id);
+    (void)r.set(d_.field("appointment.status"), done->status == "booked" ? "Booked" : "Cancelled");
+    return d_.wire(r);
+}
+
+std::string Hl7Responder::financial(const hl7::Message& m) {
+    std::string order_id = m.get(d_.field("payment.order_id"));
+    std::string kind = m.get(d_.field("payment.kind"));
+    hospital_.record_query(m.get("MSH-10"), kind == "RF" ? "refund" : "pay", order_id);
+    auto amount = hl7v2::decimal_to_cents(m.get(d_.field("payment.amount")));
+    if (!amount) {
+        auto ack = reply(m, "ACK^P03^ACK");
+        (void)ack.set("MSA-1", "AE");
+        (void)ack.set("MSA-3", "FT1 amount is not a decimal number");
+        return d_.wire(ack);
+    }
+    PaymentOrder order{order_id, *amount, m.get(d_.field("payment.method"))};
+    auto done = kind == "RF" ? hospital_.refund(order) : hospital_.pay(order);
+    if (!done) return refuse(m, "ACK^P03^ACK", done.error());
+    auto r = reply(m, "ACK^P03^ACK");
+    (void)r.set("ZPY-1", done->order_id);
+    (void)r.set("ZPY-2", hl7v2::cents_to_decimal(done->amount_cents));
+    (void)r.set(d_.field("payment.status"), done->status);
+    return d_.wire(r);
+}
+
+std::string Hl7Responder::payment_status(const hl7::Message& m) {
+    std::string order_id = m.get(d_.field("query.key"));
+    hospital_.record_query(m.get("MSH-10"), "payment_status", order_id);
+    auto p = hospital_.payment_status(order_id);
+    auto r = reply(m, "RSP^ZPS^RSP_K11");
+    (void)r.set("QAK-2", p.status == "not_found" ? "NF" : "OK");
+    if (p.status != "not_found") {
+        (void)r.set("ZPY-1", p.order_id);
+        (void)r.set("ZPY-2", hl7v2::cents_to_decimal(p.amount_cents));
+        (void)r.set(d_.field("payment.status"), p.status);
+    }
+    return d_.wire(r);
+}
+
+std::string Hl7Responder::statement(const hl7::Message& m) {
+    std::string date = m.get(d_.field("query.key"));
+    hospital_.record_query(m.get("MSH-10"), "statement", date);
+    auto r = reply(m, "RSP^ZST^RSP_K11");
+    (void)r.set("QAK-2", "OK");
+    int i = 1;
+    for (const auto& line : hospital_.statement(date)) {
+        (void)r.set(indexed("FT1-1", i), std::to_string(i));
+        (void)r.set(indexed(d_.field("payment.order_id"), i), line.order_id);
+        (void)r.set(indexed(d_.field("payment.kind"), i), line.kind == "refund" ? "RF" : "PY");
+        (void)r.set(indexed(d_.field("payment.amount"), i), hl7v2::cents_to_decimal(line.amount_cents));
+        ++i;
+    }
+    return d_.wire(r);
 }
 
 }  // namespace hisgate::sim

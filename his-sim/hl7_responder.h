@@ -1,12 +1,15 @@
-// How the simulated HIS answers HL7 v2 messages: QRY^R02 report queries with ORF^R04
-// from its database; anything else it does not serve with an AR acknowledgement.
+// How the simulated HIS answers HL7 v2, shaped by its dialect's parameters (version,
+// delimiters, terminator, charset, field positions): the messages listed in
+// adapters/hl7v2/hl7v2_adapter.h, each answered from the hospital's records; anything
+// else gets AR.
 #pragma once
 
 #include <chrono>
 #include <string>
 #include <string_view>
 
-#include "his-sim/hospital_db.h"
+#include "adapters/hl7v2/hl7_dialect.h"
+#include "his-sim/hospital.h"
 
 namespace hisgate::sim {
 
@@ -17,19 +20,30 @@ struct Faults {
 
 class Hl7Responder {
 public:
-    Hl7Responder(HospitalDb& db, std::string hospital_id, Faults faults)
-        : db_(db), hospital_id_(std::move(hospital_id)), faults_(faults) {}
+    Hl7Responder(Hospital& hospital, hl7v2::Hl7Dialect dialect, Faults faults)
+        : hospital_(hospital), d_(std::move(dialect)), faults_(faults) {}
 
     // The MLLP handler: the bytes to answer with, "" for none.
     std::string answer(std::string_view message);
 
 private:
-    std::string report_response(const std::string& query_control_id, const std::string& report_id,
-                                const std::string& query_text);
+    hl7::Message reply(const hl7::Message& request, const std::string& type) const;
+    // AE with the vendor error code in ERR-3 and the reason in MSA-3.
+    std::string refuse(const hl7::Message& request, const std::string& type, const Error& why) const;
 
-    HospitalDb& db_;
-    std::string hospital_id_;
+    std::string report(const hl7::Message& m);
+    std::string reference_data(const hl7::Message& m);
+    std::string appointment(const hl7::Message& m, bool cancel);
+    std::string financial(const hl7::Message& m);
+    std::string payment_status(const hl7::Message& m);
+    std::string statement(const hl7::Message& m);
+
+    Hospital& hospital_;
+    hl7v2::Hl7Dialect d_;
     Faults faults_;
 };
+
+// The vendor error code his-sim uses for an error (its own code table).
+std::string vendor_code(const Error& e);
 
 }  // namespace hisgate::sim

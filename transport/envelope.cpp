@@ -33,13 +33,6 @@ Result<std::string> required_string(const nlohmann::json& doc, const char* field
 }
 }  // namespace
 
-ErrorClass error_class_from_string(std::string_view s) {
-    for (auto c : {ErrorClass::BadInput, ErrorClass::NotFound, ErrorClass::Config, ErrorClass::Unavailable,
-                   ErrorClass::Timeout, ErrorClass::Protocol, ErrorClass::Rejected, ErrorClass::Internal})
-        if (to_string(c) == s) return c;
-    return ErrorClass::Internal;
-}
-
 Envelope Envelope::make(std::string type, std::string hospital_id, nlohmann::json body) {
     Envelope e;
     e.id = random_hex(16);

@@ -39,6 +39,5 @@ struct Envelope {
     static Result<Envelope> parse(std::string_view payload);
 };
 
-ErrorClass error_class_from_string(std::string_view s);
 
 }  // namespace hisgate

@@ -1,26 +1,18 @@
 #include "adapters/hl7v2/hl7v2_adapter.h"
 
-#include <chrono>
-#include <ctime>
+#include <charconv>
 #include <mutex>
+#include <optional>
 
+#include "adapters/hl7v2/money.h"
 #include "common/log.h"
 #include "common/trace.h"
-#include "hl7/message.h"
-#include "mllp/client.h"
 
 namespace hisgate {
 
 namespace {
 
-std::string hl7_timestamp() {
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
-    return buf;
-}
+using hl7v2::Hl7Dialect;
 
 // "20261120083000" -> "2026-11-20T08:30:00"; anything else is passed through.
 std::string iso_from_hl7(const std::string& ts) {
@@ -29,25 +21,164 @@ std::string iso_from_hl7(const std::string& ts) {
            ts.substr(10, 2) + ":" + ts.substr(12, 2);
 }
 
-struct Hl7v2Params {
-    std::string hl7_version, sending_application, sending_facility, receiving_application, receiving_facility;
-};
+std::string report_status(const std::string& code) {
+    return code == "F" ? "final" : code == "P" ? "preliminary" : code == "C" ? "corrected" : code;
+}
+
+std::string indexed(const std::string& path, int i) {
+    // "OBR-3" -> "OBR[2]-3"
+    return path.substr(0, 3) + "[" + std::to_string(i) + "]" + path.substr(3);
+}
+
+std::optional<int> whole_number(const std::string& s) {
+    int v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+
+Error unreadable(const std::string& what, const std::string& detail) {
+    return make_error(ErrorClass::Protocol, "his.unreadable_answer", what + ": " + detail);
+}
 
 class Hl7v2Adapter : public HisAdapter {
 public:
-    Hl7v2Adapter(mllp::ClientOptions mllp, Hl7v2Params params) : client_(std::move(mllp)), params_(std::move(params)) {}
+    Hl7v2Adapter(mllp::ClientOptions mllp, Hl7Dialect dialect) : client_(std::move(mllp)), d_(std::move(dialect)) {}
 
     std::string dialect() const override { return "hl7v2-mllp"; }
 
     Result<Report> get_report(const std::string& report_id) override {
-        std::string control_id = random_hex(10);
-        auto query = build_query(report_id, control_id);
-        if (!query) return query.error();
+        auto q = query("QRY^R02^QRY_R02");
+        set(q, d_.field("query.report_id"), report_id);
+        auto a = exchange(q, "report query");
+        if (!a) return a.error();
+        const auto& m = a.value();
+        if (m.get(d_.field("report.id")).empty())
+            return make_error(ErrorClass::NotFound, "report.not_found", "report " + report_id + " does not exist");
+        Report r;
+        r.report_id = m.get(d_.field("report.id"));
+        r.patient_id = m.get(d_.field("patient.id"));
+        r.title = m.get(d_.field("report.title"));
+        r.issued_at = iso_from_hl7(m.get(d_.field("report.issued")));
+        r.status = report_status(m.get(d_.field("report.status")));
+        for (int i = 1; !m.get("OBX[" + std::to_string(i) + "]-3-1").empty(); ++i) {
+            std::string seg = "OBX[" + std::to_string(i) + "]";
+            r.observations.push_back(Observation{m.get(seg + "-3-1"), m.get(seg + "-3-2"), m.get(seg + "-5"),
+                                                 m.get(seg + "-6"), m.get(seg + "-7"), m.get(seg + "-8")});
+        }
+        return r;
+    }
+
+    Result<std::vector<ReportSummary>> list_reports(const std::string& patient_id) override {
+        auto q = query("QRY^R02^QRY_R02");
+        set(q, d_.field("query.patient_id"), patient_id);
+        auto a = exchange(q, "report list query");
+        if (!a) return a.error();
+        std::vector<ReportSummary> out;
+        for (int i = 1; !a->get(indexed(d_.field("report.id"), i)).empty(); ++i)
+            out.push_back({a->get(indexed(d_.field("report.id"), i)), a->get(indexed(d_.field("report.title"), i)),
+                           report_status(a->get(indexed(d_.field("report.status"), i))),
+                           iso_from_hl7(a->get(indexed(d_.field("report.issued"), i)))});
+        return out;
+    }
+
+    Result<ReferenceData> extract_reference_data(const std::string& from, const std::string& to) override {
+        auto q = query("QBP^ZRD^QBP_Q11");
+        set(q, "QPD-1", "ZRD");
+        set(q, "QPD-3", from);
+        set(q, "QPD-4", to);
+        auto a = exchange(q, "reference data query");
+        if (!a) return a.error();
+        const auto& m = a.value();
+        ReferenceData out;
+        for (int i = 1; !m.get("ZDP[" + std::to_string(i) + "]-1").empty(); ++i) {
+            std::string s = "ZDP[" + std::to_string(i) + "]";
+            out.departments.push_back({m.get(s + "-1"), m.get(s + "-2")});
+        }
+        for (int i = 1; !m.get("ZDR[" + std::to_string(i) + "]-1").empty(); ++i) {
+            std::string s = "ZDR[" + std::to_string(i) + "]";
+            out.doctors.push_back({m.get(s + "-1"), m.get(s + "-2"), m.get(s + "-3"), m.get(s + "-4")});
+        }
+        for (int i = 1; !m.get("ZSL[" + std::to_string(i) + "]-1").empty(); ++i) {
+            std::string s = "ZSL[" + std::to_string(i) + "]";
+            ScheduleSlot slot{m.get(s + "-1"), m.get(s + "-2"), m.get(s + "-3"), m.get(s + "-4"), m.get(s + "-5"),
+                              m.get(s + "-6"), m.get(s + "-7"), 0, 0, 0};
+            auto capacity = whole_number(m.get(s + "-8"));
+            auto booked = whole_number(m.get(s + "-9"));
+            auto fee = hl7v2::decimal_to_cents(m.get(s + "-10"));
+            if (!capacity || !booked || !fee)
+                return unreadable("reference data", "slot " + slot.slot_id + " has a non-numeric capacity, count or fee");
+            slot.capacity = *capacity;
+            slot.booked = *booked;
+            slot.fee_cents = *fee;
+            out.slots.push_back(std::move(slot));
+        }
+        return out;
+    }
+
+    Result<Booking> book(const BookingOrder& order) override {
+        auto q = query("SRM^S01^SRM_S01");
+        set(q, d_.field("order.id"), order.order_id);
+        set(q, d_.field("patient.id"), order.patient_id);
+        set(q, "RGS-1", "1");
+        set(q, d_.field("slot.id"), order.slot_id);
+        return appointment(q, "booking", order.patient_id);
+    }
+
+    Result<Booking> cancel(const std::string& order_id) override {
+        auto q = query("SRM^S04^SRM_S01");
+        set(q, d_.field("order.id"), order_id);
+        return appointment(q, "cancellation", "");
+    }
+
+    Result<Payment> pay(const PaymentOrder& order) override { return financial(order, "PY", "payment"); }
+    Result<Payment> refund(const PaymentOrder& order) override { return financial(order, "RF", "refund"); }
+
+    Result<Payment> payment_status(const std::string& order_id) override {
+        auto q = query("QBP^ZPS^QBP_Q11");
+        set(q, "QPD-1", "ZPS");
+        set(q, d_.field("query.key"), order_id);
+        auto a = exchange(q, "payment status query");
+        if (!a) return a.error();
+        if (a->get("QAK-2") == "NF") return Payment{order_id, 0, "not_found"};
+        return payment_from(a.value(), order_id, "payment status");
+    }
+
+    Result<std::vector<StatementLine>> daily_statement(const std::string& date) override {
+        auto q = query("QBP^ZST^QBP_Q11");
+        set(q, "QPD-1", "ZST");
+        set(q, d_.field("query.key"), date);
+        auto a = exchange(q, "statement query");
+        if (!a) return a.error();
+        std::vector<StatementLine> out;
+        for (int i = 1; !a->get(indexed(d_.field("payment.order_id"), i)).empty(); ++i) {
+            auto amount = hl7v2::decimal_to_cents(a->get(indexed(d_.field("payment.amount"), i)));
+            if (!amount) return unreadable("statement", "line " + std::to_string(i) + " has no readable amount");
+            std::string kind = a->get(indexed(d_.field("payment.kind"), i));
+            out.push_back({a->get(indexed(d_.field("payment.order_id"), i)), kind == "RF" ? "refund" : "payment", *amount});
+        }
+        return out;
+    }
+
+private:
+    hl7::Message query(const std::string& type) { return d_.message(type, random_hex(10)); }
+
+    void set(hl7::Message& m, const std::string& path, const std::string& value) {
+        auto r = m.set(path, value);
+        assert(r.ok() && "dialect field paths are validated when parameters load");
+        (void)r;
+    }
+
+    // Sends one message and returns the application's answer. MSA-1 other than AA/CA is an
+    // error mapped through the dialect's error map.
+    Result<hl7::Message> exchange(const hl7::Message& request, const std::string& what) {
+        std::string control_id = request.get("MSH-10");
+        std::string type = request.get("MSH-9-1") + "^" + request.get("MSH-9-2");
         // The HIS cannot carry our trace context; the control id links its log lines to ours.
-        log::info("his.query_sent", {{"hl7_control_id", control_id}, {"message_type", "QRY^R02"}});
+        log::info("his.query_sent", {{"hl7_control_id", control_id}, {"message_type", type}});
         Result<std::string> answer = [&] {
             std::lock_guard lock(client_mu_);
-            return client_.send(query.value());
+            return client_.send(d_.wire(request));
         }();
         if (!answer) {
             log::warn("his.query_failed", {{"hl7_control_id", control_id}, {"error", answer.error().describe()}});
@@ -55,87 +186,53 @@ public:
         }
         log::info("his.answer_received", {{"hl7_control_id", control_id}});
         auto parsed = hl7::Message::parse(answer.value());
-        if (!parsed)
-            return make_error(ErrorClass::Protocol, "his.unreadable_response",
-                              "the HIS answered the report query with an unreadable message: " + parsed.error().message);
-        return read_report(parsed.value(), report_id);
+        if (!parsed) return unreadable(what, parsed.error().message);
+        std::string ack = parsed->get("MSA-1");
+        if (ack != "AA" && ack != "CA") return d_.answer_error(parsed.value(), what);
+        return std::move(parsed.value());
     }
 
-private:
-    Result<std::string> build_query(const std::string& report_id, const std::string& control_id) {
-        auto msg = hl7::Message::parse("MSH|^~\\&|||||||QRY^R02^QRY_R02||P|2.4\rQRD|\rQRF|\r");
-        if (!msg) return msg.error();
-        auto& m = msg.value();
-        std::string now = hl7_timestamp();
-        for (auto [path, value] : {std::pair<const char*, std::string>{"MSH-3", params_.sending_application},
-                                   {"MSH-4", params_.sending_facility},
-                                   {"MSH-5", params_.receiving_application},
-                                   {"MSH-6", params_.receiving_facility},
-                                   {"MSH-7", now},
-                                   {"MSH-10", control_id},
-                                   {"MSH-12", params_.hl7_version},
-                                   {"QRD-1", now},
-                                   {"QRD-2", "R"},
-                                   {"QRD-3", "I"},
-                                   {"QRD-4", control_id},
-                                   {"QRD-7-1", "1"},
-                                   {"QRD-7-2", "RD"},
-                                   {"QRD-9", "RES"},
-                                   {"QRD-10", report_id},
-                                   {"QRF-1", "LAB"}}) {
-            if (auto r = m.set(path, value); !r) return r.error();
-        }
-        return m.serialize();
+    Result<Booking> appointment(const hl7::Message& q, const std::string& what, const std::string& patient_id) {
+        auto a = exchange(q, what);
+        if (!a) return a.error();
+        std::string status = a->get(d_.field("appointment.status"));
+        Booking b{a->get(d_.field("appointment.order_id")), a->get(d_.field("appointment.slot_id")), patient_id,
+                  status == "Booked" ? "booked" : status == "Cancelled" ? "cancelled" : status};
+        if (b.order_id.empty()) return unreadable(what, "the answer names no appointment");
+        return b;
     }
 
-    Result<Report> read_report(const hl7::Message& m, const std::string& report_id) {
-        std::string ack = m.get("MSA-1");
-        if (ack != "AA" && ack != "CA") {
-            std::string text = m.get("MSA-3").empty() ? m.get("ERR-8") : m.get("MSA-3");
-            return make_error(ErrorClass::Rejected, "his.rejected",
-                              "the HIS rejected the report query (" + ack + "): " + text);
-        }
-        if (m.get("OBR-3").empty())
-            return make_error(ErrorClass::NotFound, "report.not_found", "report " + report_id + " does not exist");
-        Report r;
-        r.report_id = m.get("OBR-3");
-        r.patient_id = m.get("PID-3-1");
-        r.title = m.get("OBR-4-2");
-        r.issued_at = iso_from_hl7(m.get("OBR-7"));
-        std::string status = m.get("OBR-25");
-        r.status = status == "F" ? "final" : status == "P" ? "preliminary" : status == "C" ? "corrected" : status;
-        for (int i = 1;; ++i) {
-            std::string seg = "OBX[" + std::to_string(i) + "]";
-            if (m.get(seg + "-3-1").empty()) break;
-            r.observations.push_back(Observation{m.get(seg + "-3-1"), m.get(seg + "-3-2"), m.get(seg + "-5"),
-                                                 m.get(seg + "-6"), m.get(seg + "-7"), m.get(seg + "-8")});
-        }
-        return r;
+    Result<Payment> financial(const PaymentOrder& order, const char* kind, const std::string& what) {
+        auto q = query("DFT^P03^DFT_P03");
+        set(q, "EVN-1", "P03");
+        set(q, "FT1-1", "1");
+        set(q, d_.field("payment.order_id"), order.order_id);
+        set(q, d_.field("payment.kind"), kind);
+        set(q, d_.field("payment.method"), order.method);
+        set(q, d_.field("payment.amount"), hl7v2::cents_to_decimal(order.amount_cents));
+        auto a = exchange(q, what);
+        if (!a) return a.error();
+        return payment_from(a.value(), order.order_id, what);
+    }
+
+    Result<Payment> payment_from(const hl7::Message& a, const std::string& order_id, const std::string& what) {
+        auto amount = hl7v2::decimal_to_cents(a.get("ZPY-2"));
+        if (a.get("ZPY-1") != order_id || !amount)
+            return unreadable(what, "the answer's ZPY segment does not describe order " + order_id);
+        return Payment{order_id, *amount, a.get(d_.field("payment.status"))};
     }
 
     // One connection to the HIS, one message at a time: the MLLP client is not thread-safe,
     // and HIS interfaces commonly allow a single session.
     std::mutex client_mu_;
     mllp::Client client_;
-    Hl7v2Params params_;
+    Hl7Dialect d_;
 };
 
 }  // namespace
 
-std::unique_ptr<HisAdapter> make_hl7v2_adapter(ConfigReader& p, const std::string& prefix) {
-    mllp::ClientOptions mllp;
-    mllp.host = p.string(prefix + "host", "127.0.0.1");
-    mllp.port = static_cast<uint16_t>(p.integer(prefix + "port", std::nullopt, 1, 65535));
-    mllp.connect_timeout = std::chrono::milliseconds(p.integer(prefix + "connect_timeout_ms", 2000, 1, 600000));
-    mllp.ack_timeout = std::chrono::milliseconds(p.integer(prefix + "ack_timeout_ms", 3000, 1, 600000));
-    mllp.max_attempts = static_cast<int>(p.integer(prefix + "max_attempts", 1, 1, 10));
-    Hl7v2Params h;
-    h.hl7_version = p.string(prefix + "hl7_version", "2.4");
-    h.sending_application = p.string(prefix + "sending_application", "HISGATE");
-    h.sending_facility = p.string(prefix + "sending_facility", "");
-    h.receiving_application = p.string(prefix + "receiving_application", "HIS");
-    h.receiving_facility = p.string(prefix + "receiving_facility", "");
-    return std::make_unique<Hl7v2Adapter>(std::move(mllp), std::move(h));
+std::unique_ptr<HisAdapter> make_hl7v2_adapter(mllp::ClientOptions mllp, hl7v2::Hl7Dialect dialect) {
+    return std::make_unique<Hl7v2Adapter>(std::move(mllp), std::move(dialect));
 }
 
 }  // namespace hisgate

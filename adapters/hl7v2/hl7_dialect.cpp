@@ -1,0 +1,133 @@
+#include "adapters/hl7v2/hl7_dialect.h"
+
+#include <ctime>
+
+
+namespace hisgate::hl7v2 {
+
+const std::map<std::string, std::string> kStandardFields = {
+    {"query.report_id", "QRD-10"},   {"query.patient_id", "QRD-8"},     {"query.key", "QPD-3"},
+    {"patient.id", "PID-3-1"},       {"report.id", "OBR-3"},            {"report.title", "OBR-4-2"},
+    {"report.issued", "OBR-7"},      {"report.status", "OBR-25"},       {"order.id", "ARQ-1"},
+    {"slot.id", "AIG-3"},            {"appointment.order_id", "SCH-1"}, {"appointment.slot_id", "SCH-2"},
+    {"appointment.status", "SCH-25"}, {"payment.order_id", "FT1-2"},    {"payment.kind", "FT1-6"},
+    {"payment.method", "FT1-7"},     {"payment.amount", "FT1-11"},      {"payment.status", "ZPY-3"},
+};
+
+std::string Hl7Dialect::field(const std::string& logical) const {
+    if (auto it = fields.find(logical); it != fields.end()) return it->second;
+    auto std_it = kStandardFields.find(logical);
+    return std_it == kStandardFields.end() ? std::string() : std_it->second;
+}
+
+Result<Hl7Dialect> dialect_from_params(const nlohmann::json& his) {
+    Hl7Dialect d;
+    auto problem = [](const std::string& name, const std::string& expected) {
+        return make_error(ErrorClass::Config, "params.invalid", name + ": expected " + expected);
+    };
+    auto text = [&](const nlohmann::json& obj, const char* key, std::string& into) -> bool {
+        auto it = obj.find(key);
+        if (it == obj.end()) return true;
+        if (!it->is_string()) return false;
+        into = it->get<std::string>();
+        return true;
+    };
+    if (!his.is_object()) return problem("his", "an object");
+    if (!text(his, "charset", d.charset)) return problem("his.charset", "a string");
+    static const nlohmann::json kEmpty = nlohmann::json::object();
+    const auto& hl7 = his.contains("hl7") ? his["hl7"] : kEmpty;
+    std::string encoding = "^~\\&", terminator = "CR";
+    if (!text(hl7, "version", d.version)) return problem("his.hl7.version", "a string");
+    if (!text(hl7, "encoding_characters", encoding)) return problem("his.hl7.encoding_characters", "a string");
+    if (!text(hl7, "segment_terminator", terminator)) return problem("his.hl7.segment_terminator", "a string");
+    for (auto [key, into] : {std::pair{"sending_application", &d.sending_application},
+                             {"sending_facility", &d.sending_facility},
+                             {"receiving_application", &d.receiving_application},
+                             {"receiving_facility", &d.receiving_facility}})
+        if (!text(hl7, key, *into)) return problem(std::string("his.hl7.") + key, "a string");
+    if (encoding.size() < 4 || encoding.size() > 5)
+        return problem("his.hl7.encoding_characters", "4 or 5 characters (component, repetition, escape, subcomponent[, truncation])");
+    d.delimiters.component = encoding[0];
+    d.delimiters.repetition = encoding[1];
+    d.delimiters.escape = encoding[2];
+    d.delimiters.subcomponent = encoding[3];
+    if (encoding.size() == 5) d.delimiters.truncation = encoding[4];
+    if (terminator == "CR") d.terminator = "\r";
+    else if (terminator == "LF") d.terminator = "\n";
+    else if (terminator == "CRLF") d.terminator = "\r\n";
+    else return problem("his.hl7.segment_terminator", "CR, LF or CRLF");
+    for (auto [key, into] : {std::pair{"fields", &d.fields}}) {
+        auto it = hl7.find(key);
+        if (it == hl7.end()) continue;
+        if (!it->is_object()) return problem(std::string("his.hl7.") + key, "an object of logical field -> HL7 path");
+        for (const auto& [logical, path] : it->items()) {
+            if (!path.is_string() || !kStandardFields.count(logical))
+                return problem("his.hl7.fields." + logical, "a known logical field with an HL7 path as a string");
+            (*into)[logical] = path.get<std::string>();
+        }
+    }
+    if (auto it = his.find("error_map"); it != his.end()) {
+        if (!it->is_object()) return problem("his.error_map", "an object of vendor code -> error class");
+        for (const auto& [code, cls] : it->items()) {
+            if (!cls.is_string()) return problem("his.error_map." + code, "an error class name");
+            d.error_map[code] = cls.get<std::string>();
+        }
+    }
+    return d;
+}
+
+std::string hl7_timestamp_now() {
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
+    return buf;
+}
+
+hl7::Message Hl7Dialect::message(const std::string& type, const std::string& control_id, bool reply) const {
+    auto m = hl7::Message::create(delimiters);
+    // A reply comes from the HIS side: sender and receiver swap.
+    (void)m.set("MSH-3", reply ? receiving_application : sending_application);
+    (void)m.set("MSH-4", reply ? receiving_facility : sending_facility);
+    (void)m.set("MSH-5", reply ? sending_application : receiving_application);
+    (void)m.set("MSH-6", reply ? sending_facility : receiving_facility);
+    (void)m.set("MSH-7", hl7_timestamp_now());
+    auto first = type.find('^');
+    (void)m.set("MSH-9-1", type.substr(0, first));
+    if (first != std::string::npos) {
+        auto second = type.find('^', first + 1);
+        (void)m.set("MSH-9-2", type.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1));
+        if (second != std::string::npos) (void)m.set("MSH-9-3", type.substr(second + 1));
+    }
+    (void)m.set("MSH-10", control_id);
+    (void)m.set("MSH-11", "P");
+    (void)m.set("MSH-12", version);
+    (void)m.set("MSH-18", charset);
+    return m;
+}
+
+std::string Hl7Dialect::wire(const hl7::Message& m) const {
+    std::string out = m.serialize();
+    if (terminator == "\r") return out;
+    // CR never occurs inside a field (it would be escaped), so every CR ends a segment.
+    std::string converted;
+    converted.reserve(out.size() + out.size() / 40);
+    for (char c : out) {
+        if (c == '\r') converted += terminator;
+        else converted.push_back(c);
+    }
+    return converted;
+}
+
+Error Hl7Dialect::answer_error(const hl7::Message& answer, const std::string& what) const {
+    std::string vendor_code = answer.get("ERR-3-1");
+    std::string text = answer.get("MSA-3");
+    if (text.empty()) text = answer.get("ERR-8");
+    ErrorClass cls = ErrorClass::Rejected;
+    if (auto it = error_map.find(vendor_code); it != error_map.end()) cls = error_class_from_string(it->second);
+    std::string code = "his." + (vendor_code.empty() ? std::string("rejected") : vendor_code);
+    return make_error(cls, code, what + ": the HIS answered " + answer.get("MSA-1") + (text.empty() ? "" : " (" + text + ")"));
+}
+
+}  // namespace hisgate::hl7v2
