@@ -6,14 +6,11 @@ namespace hisgate::appointments {
 
 namespace {
 
+// The allowed values as JSON writes them: 5, 10 or "female", "male".
 template <class T>
-std::string listing(std::initializer_list<T> allowed, bool quoted) {
+std::string listing(std::initializer_list<T> allowed) {
     std::string out;
-    for (const auto& a : allowed) {
-        std::string item = nlohmann::json(a).dump();
-        if (!quoted && item.front() == '"') item = item.substr(1, item.size() - 2);
-        out += (out.empty() ? "" : ", ") + item;
-    }
+    for (const auto& a : allowed) out += (out.empty() ? "" : ", ") + nlohmann::json(a).dump();
     return out;
 }
 
@@ -88,7 +85,7 @@ int RuleFields::one_of(const std::string& field, std::initializer_list<int> allo
     if (!v) return *allowed.begin();
     for (int a : allowed)
         if (v->is_number_integer() && v->get<int64_t>() == a) return a;
-    problem(field, "one of " + listing(allowed, false), v->is_number() ? v->dump() : describe_json_type(*v));
+    problem(field, "one of " + listing(allowed), v->is_number() ? v->dump() : describe_json_type(*v));
     return *allowed.begin();
 }
 
@@ -97,7 +94,7 @@ std::string RuleFields::one_of(const std::string& field, std::initializer_list<c
     if (!v) return *allowed.begin();
     for (const char* a : allowed)
         if (v->is_string() && v->get<std::string>() == a) return a;
-    problem(field, "one of " + listing(allowed, true), describe_json_type(*v));
+    problem(field, "one of " + listing(allowed), describe_json_type(*v));
     return *allowed.begin();
 }
 

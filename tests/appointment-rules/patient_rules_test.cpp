@@ -104,4 +104,6 @@ TEST_CASE("patient messages say what to do") {
                                             "without cancelling. Please contact the hospital.");
     auto name = rules(json::array({{{"rule", "real_name_required"}}})).check_booking(b, {});
     require_refused_by(name, "real_name_required");
+    CHECK(name->message_for_patient ==
+          "Please verify your real name with your ID card before booking. You can do this in your profile.");
 }

@@ -75,8 +75,26 @@ TEST_CASE("quota messages name the day and what to do") {
     CHECK(mine->message_for_patient == "You can have at most 2 appointments a day at this hospital, and you already "
                                        "have 2 on 2026-11-28. Please choose another day.");
 
+    c = BookingCounts{.department_day = 9, .patient_department_day = 1, .first_visits_day = 5, .follow_ups_day = 5};
+    auto day_of = [&](const char* rule, const char* field, int limit, VisitKind visit) {
+        b.slot.visit = visit;
+        auto r = rules(json::array({{{"rule", rule}, {field, limit}}})).check_booking(b, c);
+        require_refused_by(r, rule);
+        return r->message_for_patient;
+    };
+    CHECK(day_of("department_daily_cap", "max", 9, VisitKind::first) ==
+          "This department has no more appointments on 2026-11-28. Please choose another day.");
+    CHECK(day_of("first_visit_quota", "quota", 5, VisitKind::first) ==
+          "All first-visit appointments with this doctor on 2026-11-28 are taken. Please choose another day.");
+    CHECK(day_of("follow_up_quota", "quota", 5, VisitKind::follow_up) ==
+          "All follow-up appointments with this doctor on 2026-11-28 are taken. Please choose another day.");
+    CHECK(day_of("patient_department_daily_max", "max", 1, VisitKind::first) ==
+          "You can have at most 1 appointment a day in this department, and you already have 1 on 2026-11-28. "
+          "Please choose another day.");
+
     b.slot.time = SlotTime{480, 495};
     auto timed = rules(json::array({{{"rule", "whole_day_quota"}, {"quota", 50}}})).check_booking(b, c);
     require_refused_by(timed, "whole_day_quota");
     CHECK(timed->code == "whole_day_quota.timed_slot");
+    CHECK(timed->message_for_patient == "This hospital books by day, not by time. Please choose a day only.");
 }

@@ -1,5 +1,7 @@
 // The engine's TZif reader against glibc's localtime_r/mktime, and its documented choices
 // for wall-clock times that occur twice or never.
+#include <fstream>
+
 #include "appointment-rules/time_zone.h"
 #include "tests/appointment-rules/fixtures.h"
 
@@ -70,6 +72,12 @@ TEST_CASE("time zone: bad names and bad files are Config errors naming the zone"
     auto missing = TimeZone::load("Mars/Olympus_Mons");
     REQUIRE_FALSE(missing.ok());
     CHECK_THAT(missing.error().message, Catch::Contains("not found"));
+    // Every truncation of a real file is refused, never read past its end.
+    std::ifstream in("/usr/share/zoneinfo/Europe/Berlin", std::ios::binary);
+    std::string whole((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    REQUIRE(TimeZone::from_tzif("Europe/Berlin", whole).ok());
+    size_t data_end = whole.rfind('\n', whole.size() - 2);  // the footer ("\nCET-1CEST,...\n") is not needed
+    for (size_t n = 0; n < data_end; ++n) CHECK_FALSE(TimeZone::from_tzif("Europe/Berlin", whole.substr(0, n)).ok());
     auto garbage = TimeZone::from_tzif("X", "TZif2 but nothing after");
     REQUIRE_FALSE(garbage.ok());
     CHECK_THAT(garbage.error().message, Catch::Contains("time zone 'X'"));

@@ -147,6 +147,10 @@ TEST_CASE("timing messages say the limits in words") {
     require_refused_by(hours, "booking_hours");
     CHECK(hours->message_for_patient ==
           "Appointments can be booked between 10:00 and 22:00 (hospital time). Please try again then.");
+    auto past = rules(json::array({{{"rule", "past_slots"}}})).check_booking(
+        BookingRequest{.slot = {.date = year{2026} / 11 / 27}, .requested_at = b.requested_at}, {});
+    require_refused_by(past, "past_slots");
+    CHECK(past->message_for_patient == "This appointment time has already passed. Please choose a later one.");
     b.slot.date = year{2026} / 12 / 28;
     auto far = rules(json::array({{{"rule", "max_days_ahead"}, {"days", 14}}})).check_booking(b, {});
     require_refused_by(far, "max_days_ahead");
