@@ -4,6 +4,9 @@
 #include <Poco/Net/ServerSocket.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <iterator>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -16,21 +19,30 @@
 namespace hisgate::mllp {
 
 namespace {
-// How often the accept loop looks at the stop flag while no one connects.
+// How often the accept loop and idle workers look at the stop flag.
 constexpr long kAcceptPollMicros = 200'000;
+constexpr std::chrono::milliseconds kIdleWorkerCheck{200};
 constexpr int kListenBacklog = 256;
+// Idle workers kept for the next connections; more than this exit when they go idle.
+constexpr int kMaxIdleWorkers = 16;
 }  // namespace
 
+// Connections are served by a pool of worker threads that outlive their connections:
+// a new connection goes to an idle worker (a wake-up), and a thread is created only when
+// none is idle. Creating a thread per connection made each short connection wait for the
+// new thread to be scheduled, milliseconds on a busy machine.
 struct Server::Impl {
     struct Worker {
         std::thread thread;
-        std::atomic<bool> done{false};
+        bool done = false;  // guarded by pool_mu
     };
 
     Impl(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
 
     void accept_loop();
-    void reap_finished();  // joins the threads of connections that ended
+    void hand_over(Poco::Net::StreamSocket socket);  // to an idle worker, or a new one
+    void work(Worker& self);
+    void reap_finished();  // joins the threads of workers that exited
     void join_all();
 
     ServerOptions options;
@@ -40,9 +52,13 @@ struct Server::Impl {
     Poco::Net::ServerSocket listener;
     uint16_t port = 0;
     std::atomic<bool> stopping{false};
-    std::atomic<int> open_connections{0};
+    std::atomic<int> open_connections{0};  // accepted and not yet closed, queued ones included
     std::thread acceptor;
-    std::mutex workers_mu;
+
+    std::mutex pool_mu;
+    std::condition_variable pool_cv;
+    std::deque<Poco::Net::StreamSocket> pending;  // accepted, waiting for a worker
+    int idle_workers = 0;
     std::list<Worker> workers;
 };
 
@@ -110,39 +126,68 @@ void Server::Impl::accept_loop() {
             log::warn("mllp.accept_failed", {{"error", e.displayText()}});
             continue;
         }
-        reap_finished();
         if (open_connections.load() >= options.max_connections) {
             log::warn("mllp.connection_refused", {{"max_connections", options.max_connections}});
             socket.close();
             continue;
         }
         ++open_connections;
-        std::lock_guard lock(workers_mu);
-        Worker& worker = workers.emplace_back();
-        worker.thread = std::thread([this, &worker, socket]() mutable {
-            serve_connection(std::move(socket), ConnectionContext{options, handler, store.get(), tls, stopping});
-            --open_connections;
-            worker.done = true;
-        });
+        hand_over(std::move(socket));
     }
+}
+
+void Server::Impl::hand_over(Poco::Net::StreamSocket socket) {
+    std::lock_guard lock(pool_mu);
+    pending.push_back(std::move(socket));
+    if (idle_workers >= static_cast<int>(pending.size())) {
+        pool_cv.notify_one();
+        return;
+    }
+    Worker& worker = workers.emplace_back();
+    worker.thread = std::thread([this, &worker] { work(worker); });
+}
+
+void Server::Impl::work(Worker& self) {
+    std::unique_lock lock(pool_mu);
+    while (true) {
+        ++idle_workers;
+        while (pending.empty() && !stopping.load()) pool_cv.wait_for(lock, kIdleWorkerCheck);
+        --idle_workers;
+        if (stopping.load()) break;
+        Poco::Net::StreamSocket socket = std::move(pending.front());
+        pending.pop_front();
+        lock.unlock();
+        serve_connection(std::move(socket), ConnectionContext{options, handler, store.get(), tls, stopping});
+        --open_connections;
+        lock.lock();
+        if (idle_workers >= kMaxIdleWorkers) break;
+    }
+    self.done = true;
 }
 
 void Server::Impl::reap_finished() {
-    std::lock_guard lock(workers_mu);
-    for (auto it = workers.begin(); it != workers.end();) {
-        if (it->done.load()) {
-            it->thread.join();
-            it = workers.erase(it);
-        } else {
-            ++it;
+    std::list<Worker> finished;
+    {
+        std::lock_guard lock(pool_mu);
+        for (auto it = workers.begin(); it != workers.end();) {
+            auto next = std::next(it);
+            if (it->done) finished.splice(finished.end(), workers, it);
+            it = next;
         }
     }
+    for (Worker& w : finished) w.thread.join();
 }
 
 void Server::Impl::join_all() {
-    std::lock_guard lock(workers_mu);
-    for (Worker& w : workers) w.thread.join();
-    workers.clear();
+    std::list<Worker> all;
+    {
+        std::lock_guard lock(pool_mu);
+        pool_cv.notify_all();
+        all.splice(all.end(), workers);
+        open_connections -= static_cast<int>(pending.size());
+        pending.clear();  // accepted but never served: closed here
+    }
+    for (Worker& w : all) w.thread.join();
 }
 
 }  // namespace hisgate::mllp
