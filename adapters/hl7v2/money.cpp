@@ -1,15 +1,15 @@
 #include "adapters/hl7v2/money.h"
 
-#include <cstdlib>
+#include <cstdio>
 
 namespace hisgate::hl7v2 {
 
 std::string cents_to_decimal(int64_t cents) {
-    std::string sign = cents < 0 ? "-" : "";
     uint64_t abs = cents < 0 ? static_cast<uint64_t>(-(cents + 1)) + 1 : static_cast<uint64_t>(cents);
-    std::string frac = std::to_string(abs % 100);
-    if (frac.size() < 2) frac.insert(0, "0");
-    return sign + std::to_string(abs / 100) + "." + frac;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%llu.%02llu", cents < 0 ? "-" : "", static_cast<unsigned long long>(abs / 100),
+                  static_cast<unsigned long long>(abs % 100));
+    return buf;
 }
 
 std::optional<int64_t> decimal_to_cents(std::string_view t) {

@@ -61,8 +61,8 @@ TEST_CASE("e2e: a caller's traceparent is continued, and hisgate trace shows eve
     REQUIRE(at("api.request") != std::string::npos);
     CHECK(at("api.request") < at("agent.request_received"));
     CHECK(at("agent.request_received") < at("his.query_sent"));
-    CHECK(at("his.query_sent") < at("sim.report_answered"));
-    CHECK(at("sim.report_answered") < at("his.answer_received"));
+    CHECK(at("his.query_sent") < at("sim.answered"));
+    CHECK(at("sim.answered") < at("his.answer_received"));
     CHECK(at("his.answer_received") < at("api.response"));
     CHECK_THAT(out, Catch::Contains("hop ms"));
 }
