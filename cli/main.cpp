@@ -14,6 +14,8 @@ commands:
   hl7 ack FILE                         print the ACK for each message
   hl7 send HOST:PORT FILE              send messages over MLLP, print each ACK
   hl7 listen PORT [--store DIR] [--tls ...]   answer MLLP messages with the right ACK
+  params validate FILE                 check a hospital parameter file, every problem at once
+  params list [--json] | docs [OUT] | diff OLD NEW   the parameter catalog (docs/params.md)
 )";
 
 int main(int argc, char** argv) {
@@ -25,6 +27,7 @@ int main(int argc, char** argv) {
     std::string group = argv[1];
     Args rest(argv + 2, argv + argc);
     if (group == "trace") return trace_main(rest);
+    if (group == "params") return params_main(rest);
     if (group == "hl7" && !rest.empty()) {
         const std::string& sub = rest[0];
         if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);

@@ -1,0 +1,39 @@
+// The value formats of parameter files, and checking one value against its definition.
+//
+//   duration     "250ms", "30s", "5m", "2h"
+//   time_of_day  "HH:MM", 24 h
+//   endpoint     "host:port" or "http(s)://host[:port][/path]"
+//   regex        an ECMAScript regex (checked by compiling it)
+//   code_table   a JSON object of vendor code -> hisgate code (both strings)
+#pragma once
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config-params/param_def.h"
+#include "config-params/problems.h"
+
+namespace hisgate::params {
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+std::optional<int> parse_time_of_day(std::string_view text);  // minutes since midnight
+bool is_endpoint(std::string_view text);
+
+// A range bound as written for people: 10 or 10m (not "10m").
+std::string bound_text(const nlohmann::json& bound);
+
+// What `def` accepts, in words: "a duration from 100ms to 10m (e.g. \"30s\")".
+std::string describe_expected(const ParamDef& def);
+
+// Checks `value` against the type and every constraint of `def`, recording each problem
+// under `path` (list elements as path[i], code table entries as path["code"]).
+void check_value(const ParamDef& def, const nlohmann::json& value, const std::string& path, Problems& problems);
+
+// A comparable number for a range bound or value of an ordered type (int: itself,
+// duration: milliseconds, time_of_day: minutes). Only for values that passed check_value.
+int64_t ordinal(ParamType type, const nlohmann::json& value);
+
+}  // namespace hisgate::params
