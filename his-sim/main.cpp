@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "common/config.h"
+#include "common/http_server.h"
 #include "common/log.h"
 #include "common/program.h"
 #include "common/settings.h"
@@ -12,21 +13,51 @@
 
 using namespace hisgate;
 
-static const char* kUsage = R"(usage: his-sim --config FILE
+static const std::string kUsage = std::string(R"(usage: his-sim --config FILE
 
 A simulated HIS. FILE is JSON:
   hospital_id   string, required   the hospital this HIS belongs to ([A-Za-z0-9_-])
   db            string, required   SQLite file holding the hospital (created and seeded)
   mllp.bind     string             address to listen on (default 127.0.0.1)
   mllp.port     int, required      MLLP port (0 = any free port; the chosen one is logged)
-  faults.latency_ms  int           delay before every answer (default 0)
-  faults.silent      bool          read every message and never answer (default false)
+  faults        object             faults in force at start (see below); default none
+  control.bind  string             address of the fault control API (default 127.0.0.1)
+  control.port  int                its port (default 0 = any free port, logged)
   dialect       object             the "his" section of a hospital parameter file: charset,
                                    hl7.version, hl7.encoding_characters, hl7.segment_terminator,
                                    hl7.fields, ... (docs/params.md); default: HL7 2.4, UTF-8
-  log.file      string             JSON-lines log file (default: stderr)
-  log.level     string             debug | info | warn | error (default info)
+)") + kLogConfigHelp + R"(
+Faults (the "faults" section, or PUT http://control/faults with the same JSON; GET reads them):
+  latency_ms         int      delay before every answer
+  silent             bool     read every message and never answer
+  drop_after_commit  int      lose the next N answers after the HIS committed the operation
+  reject             string   refuse every message with this vendor error code
+  moved_fields       object   interface change: logical field -> new HL7 path, e.g. {"report.title": "OBR-5-2"}
 )";
+
+namespace {
+// The fault control API: GET /faults, PUT /faults {...}.
+void serve_fault_control(sim::FaultSwitch& faults, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    if (req.getURI() != "/faults") {
+        send_text(res, 404, "application/json", R"({"code":"http.not_found","message":"the control API serves /faults"})");
+        return;
+    }
+    if (req.getMethod() == "PUT" || req.getMethod() == "POST") {
+        std::string body(std::istreambuf_iterator<char>(req.stream()), {});
+        auto doc = nlohmann::json::parse(body, nullptr, false);
+        auto parsed = doc.is_discarded() ? Result<sim::Faults>(make_error(ErrorClass::BadInput, "faults.invalid_json", "the body is not JSON"))
+                                         : sim::Faults::from_json(doc);
+        if (!parsed) {
+            send_text(res, 400, "application/json",
+                      nlohmann::json{{"code", parsed.error().code}, {"message", parsed.error().message}}.dump());
+            return;
+        }
+        faults.set(parsed.value());
+        log::info("sim.faults_set", {{"faults", parsed->to_json()}});
+    }
+    send_text(res, 200, "application/json", faults.current().to_json().dump());
+}
+}  // namespace
 
 int main(int argc, char** argv) {
     block_shutdown_signals();
@@ -38,9 +69,14 @@ int main(int argc, char** argv) {
     mllp::ServerOptions mllp;
     mllp.bind = c.string("mllp.bind", "127.0.0.1");
     mllp.port = static_cast<uint16_t>(c.integer("mllp.port", std::nullopt, 0, 65535));
-    sim::Faults faults;
-    faults.latency = std::chrono::milliseconds(c.integer("faults.latency_ms", 0, 0, 600000));
-    faults.silent = c.boolean("faults.silent", false);
+    sim::Faults initial_faults;
+    if (const auto* section = c.section("faults")) {
+        auto parsed = sim::Faults::from_json(*section);
+        if (parsed) initial_faults = parsed.value();
+        else c.problem("faults", "valid faults", parsed.error().message);
+    }
+    std::string control_bind = c.string("control.bind", "127.0.0.1");
+    auto control_port = static_cast<uint16_t>(c.integer("control.port", 0, 0, 65535));
     const auto* shape = c.section("dialect");
     auto dialect = hl7v2::dialect_from_params(shape ? *shape : nlohmann::json::object());
     if (!dialect) c.problem("dialect", "a valid HL7 dialect", dialect.error().message);
@@ -54,13 +90,19 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "his-sim: %s\n", db.error().describe().c_str());
         return 2;
     }
+    sim::FaultSwitch faults(initial_faults);
     sim::Hl7Responder responder(db.value(), std::move(dialect.value()), faults);
+    HttpServer control(control_bind, control_port, [&](auto& req, auto& res) { serve_fault_control(faults, req, res); });
+    if (auto started = control.start(); !started) {
+        std::fprintf(stderr, "his-sim: %s\n", started.error().describe().c_str());
+        return 2;
+    }
     mllp::Server server(mllp, [&](std::string_view m) { return responder.answer(m); });
     if (auto started = server.start(); !started) {
         std::fprintf(stderr, "his-sim: %s\n", started.error().describe().c_str());
         return 2;
     }
-    log::info("sim.started", {{"mllp_port", server.port()}, {"hospital_id", hospital_id}});
+    log::info("sim.started", {{"mllp_port", server.port()}, {"control_port", control.port()}, {"hospital_id", hospital_id}});
     std::printf("his-sim %s listening for MLLP on %s:%u\n", hospital_id.c_str(), mllp.bind.c_str(), server.port());
     std::fflush(stdout);
     wait_for_shutdown();

@@ -34,12 +34,13 @@ const DialectCase kDialects[] = {
 struct SimulatedHis {
     std::string dir = test::make_temp_dir("his");
     sim::Hospital hospital;
+    sim::FaultSwitch faults{sim::Faults{}};
     sim::Hl7Responder responder;
     mllp::Server server;
 
     explicit SimulatedHis(const hl7v2::Hl7Dialect& dialect)
         : hospital(sim::Hospital::open(dir + "/his.db", "H001", sim::utc_today()).value()),
-          responder(hospital, dialect, sim::Faults{}),
+          responder(hospital, dialect, faults),
           server(mllp::ServerOptions{}, [this](std::string_view m) { return responder.answer(m); }) {
         REQUIRE(server.start().ok());
     }
@@ -172,4 +173,88 @@ TEST_CASE("hl7v2 dialect: the wire form uses the dialect's terminator and charse
     auto back = hl7::Message::parse(wire);
     REQUIRE(back.ok());
     CHECK(back->get("PID-5-1") == "张");
+}
+
+TEST_CASE("his-sim faults: latency, silence, lost answers, rejection and a moved field, as the adapter sees them") {
+    auto dialect = hl7v2::dialect_from_params(nlohmann::json::parse(
+        R"({"error_map": {"MAINTENANCE": "unavailable", "NOT_FOUND": "not_found"}})"));
+    REQUIRE(dialect.ok());
+    SimulatedHis his(dialect.value());
+    mllp::ClientOptions quick;
+    quick.port = his.server.port();
+    quick.max_attempts = 1;
+    quick.ack_timeout = std::chrono::milliseconds(300);
+    auto adapter = make_hl7v2_adapter(quick, dialect.value());
+    auto set_faults = [&](const char* json) {
+        auto f = sim::Faults::from_json(nlohmann::json::parse(json));
+        REQUIRE(f.ok());
+        his.faults.set(f.value());
+    };
+
+    SECTION("latency beyond the answer timeout is a timeout, within it an answer") {
+        set_faults(R"({"latency_ms": 1200})");
+        auto slow = adapter->get_report("R-DEMO-1");
+        REQUIRE_FALSE(slow.ok());
+        CHECK(slow.error().cls == ErrorClass::Timeout);
+        set_faults(R"({"latency_ms": 50})");
+        CHECK(adapter->get_report("R-DEMO-1").ok());
+    }
+    SECTION("a silent HIS is a timeout") {
+        set_faults(R"({"silent": true})");
+        auto r = adapter->payment_status("PAY-1");
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().cls == ErrorClass::Timeout);
+    }
+    SECTION("an answer lost after the HIS committed: the payment is in doubt, and the status query settles it") {
+        set_faults(R"({"drop_after_commit": 1})");
+        auto lost = adapter->pay({"PAY-9", 1200, "alipay"});
+        REQUIRE_FALSE(lost.ok());
+        CHECK(lost.error().cls == ErrorClass::Timeout);
+        auto status = adapter->payment_status("PAY-9");
+        REQUIRE(status.ok());
+        CHECK(status->status == "paid");
+        CHECK(status->amount_cents == 1200);
+        // Resending with the same order id does not charge twice.
+        CHECK(adapter->pay({"PAY-9", 1200, "alipay"}).ok());
+        auto lines = adapter->daily_statement(sim::utc_today());
+        REQUIRE(lines.ok());
+        CHECK(lines->size() == 1);
+    }
+    SECTION("a rejection carries the vendor code, mapped to the error class the parameters name") {
+        set_faults(R"({"reject": "MAINTENANCE"})");
+        auto r = adapter->book({"O-1", "S-DR-101-" + sim::utc_today() + "-08:00", "P-DEMO-1"});
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == "his.MAINTENANCE");
+        CHECK(r.error().cls == ErrorClass::Unavailable);
+        set_faults(R"({"reject": "WHATEVER"})");
+        CHECK(adapter->get_report("R-DEMO-1").error().cls == ErrorClass::Rejected);
+    }
+    SECTION("an interface change (a field moves) shows in what the adapter reads") {
+        auto before = adapter->get_report("R-DEMO-1");
+        REQUIRE(before.ok());
+        CHECK(before->title == "Complete blood count");
+        set_faults(R"({"moved_fields": {"report.title": "OBR-5-2"}})");
+        auto after = adapter->get_report("R-DEMO-1");
+        REQUIRE(after.ok());
+        CHECK(after->title.empty());
+    }
+}
+
+TEST_CASE("his-sim faults: bad fault commands are errors naming the field") {
+    struct Case {
+        const char* json;
+        const char* says;
+    };
+    Case cases[] = {
+        {R"({"latency_ms": -5})", "latency_ms: expected an integer from 0 to 600000"},
+        {R"({"silent": "yes"})", "silent: expected true or false"},
+        {R"({"moved_fields": {"report.title": 3}})", "moved_fields.report.title: expected an HL7 path"},
+        {R"({"explode": true})", "explode: unknown key"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.json);
+        auto f = sim::Faults::from_json(nlohmann::json::parse(c.json));
+        REQUIRE_FALSE(f.ok());
+        CHECK_THAT(f.error().message, Catch::Contains(c.says));
+    }
 }
