@@ -66,7 +66,7 @@ int list(bool as_json) {
     size_t name_w = 4, type_w = 4, default_w = 7;
     for (const auto& d : catalog->all()) {
         name_w = std::max(name_w, d.name.size());
-        type_w = std::max(type_w, std::string(to_string(d.type)).size());
+        type_w = std::max(type_w, type_text(d).size());
         default_w = std::max(default_w, default_text(d).size());
     }
     auto row = [&](const std::string& name, const std::string& type, const std::string& fallback, const std::string& doc) {
@@ -74,7 +74,7 @@ int list(bool as_json) {
                   << fallback << std::string(default_w - fallback.size() + 2, ' ') << doc << "\n";
     };
     row("name", "type", "default", "doc");
-    for (const auto& d : catalog->all()) row(d.name, std::string(to_string(d.type)), default_text(d), d.doc);
+    for (const auto& d : catalog->all()) row(d.name, type_text(d), default_text(d), d.doc);
     return 0;
 }
 

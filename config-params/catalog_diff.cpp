@@ -14,9 +14,7 @@ std::string Change::line() const {
 namespace {
 
 std::string describe(const ParamDef& d) {
-    std::string type(to_string(d.type));
-    if (d.items) type += " of " + std::string(to_string(*d.items));
-    return type + (d.required ? ", required" : ", default " + d.default_value->dump());
+    return type_text(d) + (d.required ? ", required" : ", default " + d.default_value->dump());
 }
 
 std::string range(const ParamDef& d) {

@@ -70,7 +70,7 @@ std::string anchor(const std::string& name) {
 void render(const ParamDef& d, std::string& md) {
     md += "### `" + d.name + "`\n\n" + d.doc + "\n\n| field | value |\n|---|---|\n";
     auto row = [&](const std::string& field, const std::string& value) { md += "| " + field + " | " + value + " |\n"; };
-    row("type", code(std::string(to_string(d.type))) + (d.items ? " of " + code(std::string(to_string(*d.items))) : ""));
+    row("type", code(type_text(d)));
     if (d.required) row("required", "yes");
     if (d.default_value) row("default", code(d.default_value->dump()));
     if (!d.required_when.empty()) {

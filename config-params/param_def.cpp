@@ -46,6 +46,11 @@ std::string_view to_string(ParamType t) {
     return "?";
 }
 
+std::string type_text(const ParamDef& def) {
+    std::string text(to_string(def.type));
+    return def.items ? text + " of " + std::string(to_string(*def.items)) : text;
+}
+
 ParamDef ParamDef::item_def() const {
     assert(type == ParamType::List && items);
     ParamDef item = *this;

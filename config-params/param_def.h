@@ -49,6 +49,9 @@ struct ParamDef {
     ParamDef item_def() const;
 };
 
+// The type as people read it: "duration", "list of string".
+std::string type_text(const ParamDef& def);
+
 // Reads one definition from a catalog fragment, recording every problem under `where`
 // (e.g. "parameters[3]"). Returns nothing when there was any problem.
 std::optional<ParamDef> parse_definition(const nlohmann::json& j, const std::string& area, const std::string& where,

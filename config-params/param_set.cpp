@@ -119,7 +119,9 @@ Result<ParamSet> ParamSet::validate(const Catalog& catalog, const nlohmann::json
         }
     }
     if (!problems.empty()) return problems.to_error("params.invalid", source);
-    set.hash_ = sha256_hex(file.dump());
+    // A document parsed from text is valid UTF-8; one built in code may not be, and must
+    // not make validation throw, so invalid bytes hash as U+FFFD.
+    set.hash_ = sha256_hex(file.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return set;
 }
 

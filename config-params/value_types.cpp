@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <regex>
 
 #include "common/config.h"
@@ -168,9 +169,13 @@ void check_value(const ParamDef& def, const nlohmann::json& value, const std::st
         case ParamType::Bool:
             if (!value.is_boolean()) mismatch();
             return;
-        case ParamType::Int:
-            if (!value.is_number_integer() || !in_range(def, value)) mismatch();
+        case ParamType::Int: {
+            // Above int64 the parser keeps an unsigned number, which would wrap when compared.
+            bool fits = value.is_number_integer() &&
+                        !(value.is_number_unsigned() && value.get<uint64_t>() > uint64_t(INT64_MAX));
+            if (!fits || !in_range(def, value)) mismatch();
             return;
+        }
         case ParamType::Object:
             if (!value.is_object()) mismatch();
             return;

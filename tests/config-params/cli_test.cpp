@@ -71,6 +71,11 @@ TEST_CASE("hisgate params list prints a table, and --json the merged catalog") {
     CHECK(table.status == 0);
     CHECK(table.output.rfind("name ", 0) == 0);
     CHECK(table.output.find("\nhis.answer_timeout ") != std::string::npos);
+    auto probes = table.output.find("\nprobes ");
+    REQUIRE(probes != std::string::npos);
+    std::string probes_row = table.output.substr(probes + 1, table.output.find('\n', probes + 1) - probes - 1);
+    CHECK(probes_row.find(" list of object ") != std::string::npos);
+    CHECK(probes_row.find(" [] ") != std::string::npos);
     CHECK(table.output.find("\"3s\"") != std::string::npos);
     CHECK(table.output.find("How long to wait for the HIS to answer one message.") != std::string::npos);
 
@@ -114,7 +119,7 @@ TEST_CASE("the committed docs/params.md is what hisgate params docs generates no
     // Every parameter and every field kind is in it.
     for (const char* text : {"### `his.answer_timeout`", "| default | `\"3s\"` |", "| min | `\"100ms\"` |",
                              "| required | yes |", "| mapped values |", "| required when | `his.dialect` is `\"soap-xml\"` |",
-                             "| type | `list` of `object` |", "| unit | attempts |", "| read by |", "| since | 0.1.0 |",
+                             "| type | `list of object` |", "| unit | attempts |", "| read by |", "| since | 0.1.0 |",
                              "| meaning version | 1 |", "## hl7", "## hospital"}) {
         INFO(text);
         CHECK(generated.find(text) != std::string::npos);

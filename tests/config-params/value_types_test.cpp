@@ -87,6 +87,10 @@ TEST_CASE("int values: JSON integers within the range") {
     CHECK_FALSE(accepts(d, true));
     auto open = typed(R"("type": "int", "default": 0)");
     CHECK(accepts(open, -9000000000LL));
+    CHECK(accepts(open, INT64_MAX));
+    // 2^64 - 1 would wrap to -1 as an int64.
+    CHECK(problems(open, json::parse("18446744073709551615")) ==
+          std::vector<std::string>{"x.y: expected an integer, found number 18446744073709551615"});
 }
 
 TEST_CASE("bool values: true or false only") {
