@@ -40,8 +40,15 @@ Each release's catalog can be saved with `hisgate params list --json`; `hisgate 
 diff OLD NEW` names every parameter added, removed or changed between two of them.
 )";
 
-// A table cell: pipes would end the cell, line breaks the row.
-std::string cell(std::string text) {
+// Prose from the catalog: a '<' would open an HTML tag and hide text ("<kind>").
+std::string prose(const std::string& text) {
+    std::string out;
+    for (char c : text) out += c == '<' ? std::string("&lt;") : std::string(1, c);
+    return out;
+}
+
+// Inside a table: pipes would end the cell, line breaks the row (code spans included).
+std::string in_table(const std::string& text) {
     std::string out;
     for (char c : text) {
         if (c == '|') out += "\\|";
@@ -51,7 +58,10 @@ std::string cell(std::string text) {
     return out;
 }
 
-std::string code(const std::string& text) { return "`" + cell(text) + "`"; }
+std::string cell(const std::string& text) { return in_table(prose(text)); }
+
+// A code span shows its text as is: no entities.
+std::string code(const std::string& text) { return "`" + in_table(text) + "`"; }
 
 std::string codes(const std::vector<std::string>& values) {
     std::string out;
@@ -68,7 +78,7 @@ std::string anchor(const std::string& name) {
 }
 
 void render(const ParamDef& d, std::string& md) {
-    md += "### `" + d.name + "`\n\n" + d.doc + "\n\n| field | value |\n|---|---|\n";
+    md += "### `" + d.name + "`\n\n" + prose(d.doc) + "\n\n| field | value |\n|---|---|\n";
     auto row = [&](const std::string& field, const std::string& value) { md += "| " + field + " | " + value + " |\n"; };
     row("type", code(type_text(d)));
     if (d.required) row("required", "yes");
@@ -88,7 +98,7 @@ void render(const ParamDef& d, std::string& md) {
     row("read by", codes(d.readers));
     row("meaning version", std::to_string(d.meaning_version));
     md += "\n";
-    if (!d.notes.empty()) md += d.notes + "\n\n";
+    if (!d.notes.empty()) md += prose(d.notes) + "\n\n";
 }
 
 }  // namespace

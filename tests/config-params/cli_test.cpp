@@ -119,7 +119,7 @@ TEST_CASE("the committed docs/params.md is what hisgate params docs generates no
     // Every parameter and every field kind is in it.
     for (const char* text : {"### `his.answer_timeout`", "| default | `\"3s\"` |", "| min | `\"100ms\"` |",
                              "| required | yes |", "| mapped values |", "| required when | `his.dialect` is `\"soap-xml\"` |",
-                             "| type | `list of object` |", "| unit | attempts |", "| read by |", "| since | 0.1.0 |",
+                             "| type | `list of object` |", "| unit | attempts |", "| read by |", "| since | 0.2.0 |",
                              "| meaning version | 1 |", "## hl7", "## hospital"}) {
         INFO(text);
         CHECK(generated.find(text) != std::string::npos);
