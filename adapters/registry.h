@@ -1,6 +1,6 @@
 // Adapters are extensions chosen by configuration: each implementation registers a
-// factory under its dialect name, and the agent asks the registry for the one its
-// parameter file names. Adding a dialect never touches the agent core.
+// factory under its dialect name, and the agent asks the registry for the one a
+// hospital's parameters name (his.dialect). Adding a dialect never touches the agent core.
 #pragma once
 
 #include <functional>
@@ -10,19 +10,18 @@
 #include <vector>
 
 #include "adapters/his_adapter.h"
-#include "common/config.h"
+#include "config-params/param_set.h"
 
 namespace hisgate {
 
-// A factory reads its own parameters from the reader (recording problems there) and
-// returns the adapter; the caller checks reader.finish() before using it.
-using AdapterFactory = std::function<std::unique_ptr<HisAdapter>(ConfigReader& params, const std::string& prefix)>;
+// Builds an adapter from checked parameters; errors name the parameter that is wrong.
+using AdapterFactory = std::function<Result<std::unique_ptr<HisAdapter>>(const params::ParamSet& params)>;
 
 class AdapterRegistry {
 public:
     void add(std::string dialect, AdapterFactory factory);
-    // Records a problem in `params` and returns nullptr for an unknown dialect.
-    std::unique_ptr<HisAdapter> create(const std::string& dialect, ConfigReader& params, const std::string& prefix) const;
+    // The adapter his.dialect names. Config error for a dialect no adapter implements yet.
+    Result<std::unique_ptr<HisAdapter>> create(const params::ParamSet& params) const;
     std::vector<std::string> dialects() const;
 
     // The registry with every built-in adapter.
@@ -31,5 +30,8 @@ public:
 private:
     std::map<std::string, AdapterFactory> factories_;
 };
+
+// "host:port" -> (host, port); Config error naming `parameter` otherwise.
+Result<std::pair<std::string, uint16_t>> host_and_port(const std::string& endpoint, const std::string& parameter);
 
 }  // namespace hisgate

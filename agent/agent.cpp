@@ -48,7 +48,7 @@ nlohmann::json Agent::birth_body(bool online) const {
             {"version", kVersion},
             {"protocol", {{"min", Envelope::kMinSchema}, {"max", Envelope::kMaxSchema}}},
             {"adapter", config_.adapter ? config_.adapter->dialect() : ""},
-            {"paramsHash", config_.adapter_params_hash},
+            {"paramsHash", config_.params_hash},
             {"capabilities", {"report.get"}}};
 }
 

@@ -16,7 +16,7 @@ struct AgentConfig {
     std::string hospital_id;
     MqttOptions broker;
     std::unique_ptr<HisAdapter> adapter;
-    std::string adapter_params_hash;  // sha256 of the "his" section as written
+    std::string params_hash;  // of the hospital's parameter file, announced in the birth
     std::string metrics_bind = "127.0.0.1";
     uint16_t metrics_port = 0;
     int workers = 4;

@@ -7,6 +7,8 @@
 #include "common/log.h"
 #include "common/program.h"
 #include "common/settings.h"
+#include "adapters/registry.h"
+#include "config-params/param_set.h"
 #include "his-sim/hl7_responder.h"
 #include "his-sim/hospital.h"
 #include "mllp/server.h"
@@ -16,16 +18,12 @@ using namespace hisgate;
 static const std::string kUsage = std::string(R"(usage: his-sim --config FILE
 
 A simulated HIS. FILE is JSON:
-  hospital_id   string, required   the hospital this HIS belongs to ([A-Za-z0-9_-])
+  params_file   string, required   the hospital's parameter file: its dialect (his.*) is
+                                   what this HIS speaks, and it listens on his.endpoint
   db            string, required   SQLite file holding the hospital (created and seeded)
-  mllp.bind     string             address to listen on (default 127.0.0.1)
-  mllp.port     int, required      MLLP port (0 = any free port; the chosen one is logged)
   faults        object             faults in force at start (see below); default none
   control.bind  string             address of the fault control API (default 127.0.0.1)
   control.port  int                its port (default 0 = any free port, logged)
-  dialect       object             the "his" section of a hospital parameter file: charset,
-                                   hl7.version, hl7.encoding_characters, hl7.segment_terminator,
-                                   hl7.fields, ... (docs/params.md); default: HL7 2.4, UTF-8
 )") + kLogConfigHelp + R"(
 Faults (the "faults" section, or PUT http://control/faults with the same JSON; GET reads them):
   latency_ms         int      delay before every answer
@@ -64,11 +62,8 @@ int main(int argc, char** argv) {
     auto start = start_program(argc, argv, "his-sim", kUsage);
     if (!start.config) return start.exit_status;
     auto& c = *start.config;
-    std::string hospital_id = c.string("hospital_id");
+    std::string params_file = c.string("params_file");
     std::string db_path = c.string("db");
-    mllp::ServerOptions mllp;
-    mllp.bind = c.string("mllp.bind", "127.0.0.1");
-    mllp.port = static_cast<uint16_t>(c.integer("mllp.port", std::nullopt, 0, 65535));
     sim::Faults initial_faults;
     if (const auto* section = c.section("faults")) {
         auto parsed = sim::Faults::from_json(*section);
@@ -77,11 +72,25 @@ int main(int argc, char** argv) {
     }
     std::string control_bind = c.string("control.bind", "127.0.0.1");
     auto control_port = static_cast<uint16_t>(c.integer("control.port", 0, 0, 65535));
-    const auto* shape = c.section("dialect");
-    auto dialect = hl7v2::dialect_from_params(shape ? *shape : nlohmann::json::object());
-    if (!dialect) c.problem("dialect", "a valid HL7 dialect", dialect.error().message);
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("his-sim", done.error());
+
+    const auto& catalog = params::Catalog::builtin();
+    if (!catalog) return invalid_config("his-sim", catalog.error());
+    auto p = params::ParamSet::load_file(catalog.value(), params_file);
+    if (!p) return invalid_config("his-sim", p.error());
+    if (p->string("his.dialect") != "hl7v2-mllp")
+        return invalid_config("his-sim", make_error(ErrorClass::Config, "params.unsupported_dialect",
+                                                    params_file + ": his.dialect: his-sim does not play \"" +
+                                                        p->string("his.dialect") + "\" yet"));
+    auto dialect = hl7v2::dialect_from_params(p.value());
+    auto endpoint = host_and_port(p->string("his.endpoint"), "his.endpoint");
+    if (!dialect) return invalid_config("his-sim", dialect.error());
+    if (!endpoint) return invalid_config("his-sim", endpoint.error());
+    std::string hospital_id = p->string("hospital.id");
+    mllp::ServerOptions mllp;
+    mllp.bind = endpoint->first;
+    mllp.port = endpoint->second;
 
     log::init("his-sim:" + hospital_id, log_settings.file, log_settings.level);
     auto db = sim::Hospital::open(db_path, hospital_id, sim::utc_today());

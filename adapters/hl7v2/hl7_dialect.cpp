@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "hl7/path.h"
+
 
 namespace hisgate::hl7v2 {
 
@@ -20,59 +22,36 @@ std::string Hl7Dialect::field(const std::string& logical) const {
     return std_it == kStandardFields.end() ? std::string() : std_it->second;
 }
 
-Result<Hl7Dialect> dialect_from_params(const nlohmann::json& his) {
-    Hl7Dialect d;
+Result<Hl7Dialect> dialect_from_params(const params::ParamSet& p) {
     auto problem = [](const std::string& name, const std::string& expected) {
         return make_error(ErrorClass::Config, "params.invalid", name + ": expected " + expected);
     };
-    auto text = [&](const nlohmann::json& obj, const char* key, std::string& into) -> bool {
-        auto it = obj.find(key);
-        if (it == obj.end()) return true;
-        if (!it->is_string()) return false;
-        into = it->get<std::string>();
-        return true;
-    };
-    if (!his.is_object()) return problem("his", "an object");
-    if (!text(his, "charset", d.charset)) return problem("his.charset", "a string");
-    static const nlohmann::json kEmpty = nlohmann::json::object();
-    const auto& hl7 = his.contains("hl7") ? his["hl7"] : kEmpty;
-    std::string encoding = "^~\\&", terminator = "CR";
-    if (!text(hl7, "version", d.version)) return problem("his.hl7.version", "a string");
-    if (!text(hl7, "encoding_characters", encoding)) return problem("his.hl7.encoding_characters", "a string");
-    if (!text(hl7, "segment_terminator", terminator)) return problem("his.hl7.segment_terminator", "a string");
-    for (auto [key, into] : {std::pair{"sending_application", &d.sending_application},
-                             {"sending_facility", &d.sending_facility},
-                             {"receiving_application", &d.receiving_application},
-                             {"receiving_facility", &d.receiving_facility}})
-        if (!text(hl7, key, *into)) return problem(std::string("his.hl7.") + key, "a string");
-    if (encoding.size() < 4 || encoding.size() > 5)
-        return problem("his.hl7.encoding_characters", "4 or 5 characters (component, repetition, escape, subcomponent[, truncation])");
+    Hl7Dialect d;
+    d.charset = p.string("his.charset");
+    d.version = p.string("his.hl7.version");
+    d.sending_application = p.string("his.hl7.sending_application");
+    d.sending_facility = p.string("his.hl7.sending_facility");
+    d.receiving_application = p.string("his.hl7.receiving_application");
+    d.receiving_facility = p.string("his.hl7.receiving_facility");
+    std::string encoding = p.string("his.hl7.encoding_characters");  // 4 or 5, checked by the catalog
     d.delimiters.component = encoding[0];
     d.delimiters.repetition = encoding[1];
     d.delimiters.escape = encoding[2];
     d.delimiters.subcomponent = encoding[3];
     if (encoding.size() == 5) d.delimiters.truncation = encoding[4];
-    if (terminator == "CR") d.terminator = "\r";
-    else if (terminator == "LF") d.terminator = "\n";
-    else if (terminator == "CRLF") d.terminator = "\r\n";
-    else return problem("his.hl7.segment_terminator", "CR, LF or CRLF");
-    for (auto [key, into] : {std::pair{"fields", &d.fields}}) {
-        auto it = hl7.find(key);
-        if (it == hl7.end()) continue;
-        if (!it->is_object()) return problem(std::string("his.hl7.") + key, "an object of logical field -> HL7 path");
-        for (const auto& [logical, path] : it->items()) {
-            if (!path.is_string() || !kStandardFields.count(logical))
-                return problem("his.hl7.fields." + logical, "a known logical field with an HL7 path as a string");
-            (*into)[logical] = path.get<std::string>();
+    std::string terminator = p.string("his.hl7.segment_terminator");
+    d.terminator = terminator == "LF" ? "\n" : terminator == "CRLF" ? "\r\n" : "\r";
+    for (const auto& [logical, path] : p.json("his.hl7.fields").items()) {
+        if (!kStandardFields.count(logical)) {
+            std::string known;
+            for (const auto& [name, _] : kStandardFields) known += (known.empty() ? "" : ", ") + name;
+            return problem("his.hl7.fields." + logical, "one of the logical fields " + known);
         }
+        if (!path.is_string() || !hl7::parse_path(path.get<std::string>()).ok())
+            return problem("his.hl7.fields." + logical, "an HL7 path such as \"PID-3-1\", found " + path.dump());
+        d.fields[logical] = path.get<std::string>();
     }
-    if (auto it = his.find("error_map"); it != his.end()) {
-        if (!it->is_object()) return problem("his.error_map", "an object of vendor code -> error class");
-        for (const auto& [code, cls] : it->items()) {
-            if (!cls.is_string()) return problem("his.error_map." + code, "an error class name");
-            d.error_map[code] = cls.get<std::string>();
-        }
-    }
+    d.error_map = p.code_table("his.error_map");
     return d;
 }
 

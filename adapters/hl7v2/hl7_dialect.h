@@ -5,10 +5,10 @@
 #pragma once
 
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/error.h"
+#include "config-params/param_set.h"
 #include "hl7/message.h"
 
 namespace hisgate::hl7v2 {
@@ -36,9 +36,10 @@ struct Hl7Dialect {
     Error answer_error(const hl7::Message& answer, const std::string& what) const;
 };
 
-// Reads a dialect from the "his" section of a hospital's parameters (his.charset,
-// his.hl7.*, his.error_map), defaults for what is absent. Errors name the parameter.
-Result<Hl7Dialect> dialect_from_params(const nlohmann::json& his);
+// Reads a dialect from a hospital's parameters (his.charset, his.hl7.*, his.error_map).
+// The catalog has checked types and ranges; this checks what only HL7 knows (logical
+// field names, path syntax). Errors name the parameter.
+Result<Hl7Dialect> dialect_from_params(const params::ParamSet& p);
 
 // The standard positions of every logical field the adapter and his-sim use.
 extern const std::map<std::string, std::string> kStandardFields;

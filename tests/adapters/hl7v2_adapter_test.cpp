@@ -5,7 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/hl7v2/hl7_dialect.h"
+#include "config-params/param_set.h"
 #include "adapters/hl7v2/hl7v2_adapter.h"
+#include "adapters/registry.h"
 #include "his-sim/hl7_responder.h"
 #include "his-sim/hospital.h"
 #include "mllp/server.h"
@@ -30,6 +32,22 @@ const DialectCase kDialects[] = {
      R"({"hl7": {"version": "2.5", "encoding_characters": "$%*#", "segment_terminator": "CRLF"},
          "error_map": {"SLOT_FULL": "rejected", "NOT_FOUND": "not_found"}})"},
 };
+
+// A hospital's parameters with `his` merged into the HL7 basics, checked by the catalog.
+Result<params::ParamSet> hospital_params(const std::string& his) {
+    auto doc = nlohmann::json::parse(R"({"hospital": {"id": "H001", "region": "south"},
+                                         "his": {"dialect": "hl7v2-mllp", "endpoint": "127.0.0.1:2575"}})");
+    doc["his"].update(nlohmann::json::parse(his));
+    const auto& catalog = params::Catalog::builtin();
+    REQUIRE(catalog.ok());
+    return params::ParamSet::validate(catalog.value(), doc, "test.json");
+}
+
+Result<hl7v2::Hl7Dialect> dialect_of(const std::string& his) {
+    auto p = hospital_params(his);
+    if (!p) return p.error();
+    return hl7v2::dialect_from_params(p.value());
+}
 
 struct SimulatedHis {
     std::string dir = test::make_temp_dir("his");
@@ -57,7 +75,7 @@ std::unique_ptr<HisAdapter> adapter_for(const SimulatedHis& his, const hl7v2::Hl
 TEST_CASE("hl7v2 adapter: every operation against his-sim, in each dialect") {
     for (const auto& dc : kDialects) {
         DYNAMIC_SECTION(dc.name) {
-            auto dialect = hl7v2::dialect_from_params(nlohmann::json::parse(dc.his_params));
+            auto dialect = dialect_of(dc.his_params);
             REQUIRE(dialect.ok());
             SimulatedHis his(dialect.value());
             auto adapter = adapter_for(his, dialect.value());
@@ -146,23 +164,23 @@ TEST_CASE("hl7v2 dialect: bad dialect parameters are errors naming the parameter
         const char* says;
     };
     Case cases[] = {
-        {R"({"hl7": {"segment_terminator": "NEL"}})", "his.hl7.segment_terminator: expected CR, LF or CRLF"},
-        {R"({"hl7": {"encoding_characters": "^~"}})", "his.hl7.encoding_characters: expected 4 or 5 characters"},
-        {R"({"hl7": {"fields": {"patient.shoe_size": "PID-99"}}})", "his.hl7.fields.patient.shoe_size"},
-        {R"({"error_map": {"X": 3}})", "his.error_map.X"},
-        {R"({"charset": 8})", "his.charset"},
+        {R"({"hl7": {"segment_terminator": "NEL"}})", "his.hl7.segment_terminator"},
+        {R"({"hl7": {"encoding_characters": "^~"}})", "his.hl7.encoding_characters"},
+        {R"({"hl7": {"fields": {"patient.shoe_size": "PID-9"}}})", "his.hl7.fields.patient.shoe_size: expected one of the logical fields"},
+        {R"({"hl7": {"fields": {"patient.id": "PID-three"}}})", "his.hl7.fields.patient.id: expected an HL7 path"},
+        {R"({"error_map": {"X": "explode"}})", "his.error_map"},
+        {R"({"charset": "KLINGON"})", "his.charset"},
     };
     for (const auto& c : cases) {
         INFO(c.params);
-        auto d = hl7v2::dialect_from_params(nlohmann::json::parse(c.params));
+        auto d = dialect_of(c.params);
         REQUIRE_FALSE(d.ok());
         CHECK_THAT(d.error().message, Catch::Contains(c.says));
     }
 }
 
 TEST_CASE("hl7v2 dialect: the wire form uses the dialect's terminator and charset") {
-    auto d = hl7v2::dialect_from_params(nlohmann::json::parse(
-        R"({"charset": "GB 18030-2000", "hl7": {"segment_terminator": "CRLF"}})"));
+    auto d = dialect_of(R"({"charset": "GB 18030-2000", "hl7": {"segment_terminator": "CRLF"}})");
     REQUIRE(d.ok());
     auto m = d->message("ADT^A08^ADT_A01", "C1");
     REQUIRE(m.set("PID-5-1", "张").ok());
@@ -176,8 +194,7 @@ TEST_CASE("hl7v2 dialect: the wire form uses the dialect's terminator and charse
 }
 
 TEST_CASE("his-sim faults: latency, silence, lost answers, rejection and a moved field, as the adapter sees them") {
-    auto dialect = hl7v2::dialect_from_params(nlohmann::json::parse(
-        R"({"error_map": {"MAINTENANCE": "unavailable", "NOT_FOUND": "not_found"}})"));
+    auto dialect = dialect_of(R"({"error_map": {"MAINTENANCE": "unavailable", "NOT_FOUND": "not_found"}})");
     REQUIRE(dialect.ok());
     SimulatedHis his(dialect.value());
     mllp::ClientOptions quick;
@@ -256,5 +273,28 @@ TEST_CASE("his-sim faults: bad fault commands are errors naming the field") {
         auto f = sim::Faults::from_json(nlohmann::json::parse(c.json));
         REQUIRE_FALSE(f.ok());
         CHECK_THAT(f.error().message, Catch::Contains(c.says));
+    }
+}
+
+TEST_CASE("every example parameter file and his-sim dialect file builds its adapter") {
+    const auto& catalog = params::Catalog::builtin();
+    REQUIRE(catalog.ok());
+    std::vector<std::string> files = {"config-params/examples/south-hl7-gb18030.json"};
+    for (const char* d : {"vendor-a-hl7-2.4", "vendor-b-hl7-2.3-gb18030", "vendor-e-hl7-odd"})
+        files.push_back(std::string("his-sim/dialects/") + d + ".json");
+    for (const auto& f : files) {
+        INFO(f);
+        auto doc = nlohmann::json::parse(test::read_file(std::string(HISGATE_SOURCE_DIR) + "/" + f));
+        if (!doc.contains("hospital")) {  // a dialect file is the "his" section of a hospital's parameters
+            nlohmann::json his = doc;
+            his["dialect"] = "hl7v2-mllp";
+            his["endpoint"] = "127.0.0.1:2575";
+            doc = {{"hospital", {{"id", "H9"}, {"region", "north"}}}, {"his", his}};
+        }
+        auto p = params::ParamSet::validate(catalog.value(), doc, f);
+        REQUIRE(p.ok());
+        auto adapter = AdapterRegistry::builtin().create(p.value());
+        REQUIRE(adapter.ok());
+        CHECK(adapter.value()->dialect() == "hl7v2-mllp");
     }
 }

@@ -49,20 +49,36 @@ TEST_CASE("programs: bad arguments and invalid configs exit 2 with the field nam
         std::string config;
         std::vector<std::string> says;
     };
+    std::string good_params = config_file(R"({"hospital": {"id": "H1", "region": "south"},
+                                             "his": {"dialect": "hl7v2-mllp", "endpoint": "127.0.0.1:2575"}})");
+    std::string broken_params = config_file(R"({"hospital": {"id": "H/1", "region": "west"},
+                                               "his": {"dialect": "carrier-pigeon", "endpoint": 5, "portt": 2}})");
+    std::string soap_params = config_file(R"({"hospital": {"id": "H1", "region": "south"},
+                                             "his": {"dialect": "soap-xml", "endpoint": "http://127.0.0.1:8080/his",
+                                                     "soap": {"namespace": "urn:his"}}})");
+    std::string moved_params = config_file(R"({"hospital": {"id": "H1", "region": "south"},
+                                              "his": {"dialect": "hl7v2-mllp", "endpoint": "127.0.0.1:2575",
+                                                      "hl7": {"fields": {"patient.shoe": "PID-3"}}}})");
+    auto agent_with = [](const std::string& params, const std::string& uri = "tcp://127.0.0.1:1") {
+        return "{\"params_file\": \"" + params + "\", \"broker\": {\"uri\": \"" + uri + "\"}}";
+    };
     Case cases[] = {
-        {"agent/hisgate-agent", "{\"hospital_id\": \"H1\", \"broker\": {\"uri\": \"tcp://127.0.0.1:1\"}, \"his\": {\"adapter\": \"hl7v2-mllp\", \"port\": \"x\"}}",
-         {"his.port: expected an integer, found string \"x\""}},
-        {"agent/hisgate-agent", "{\"hospital_id\": \"H/1\", \"brokr\": {}, \"his\": {\"adapter\": \"carrier-pigeon\"}}",
-         {"hospital_id: expected 1 to 64 characters", "broker.uri: expected a value", "brokr: unknown key",
-          "his.adapter: expected one of: hl7v2-mllp, found \"carrier-pigeon\""}},
-        {"agent/hisgate-agent", "{\"hospital_id\": \"H1\", \"broker\": {\"uri\": \"http://x\"}, \"his\": {\"adapter\": \"hl7v2-mllp\", \"port\": 1, \"portt\": 2}}",
-         {"broker.uri: expected a URI starting with tcp:// or ssl://", "his.portt: unknown key"}},
+        {"agent/hisgate-agent", agent_with(broken_params),
+         {"hospital.id", "hospital.region", "his.dialect", "his.endpoint", "his.portt"}},
+        {"agent/hisgate-agent", "{\"brokr\": {}}",
+         {"params_file: expected a value", "broker.uri: expected a value", "brokr: unknown key"}},
+        {"agent/hisgate-agent", agent_with(good_params, "http://x"),
+         {"broker.uri: expected a URI starting with tcp:// or ssl://"}},
+        {"agent/hisgate-agent", agent_with(soap_params), {"his.dialect: this agent has no adapter for \"soap-xml\" yet"}},
+        {"agent/hisgate-agent", agent_with(moved_params), {"his.hl7.fields.patient.shoe: expected one of the logical fields"}},
+        {"agent/hisgate-agent", agent_with(config_file("{ \"hospital\": ")), {"line 1, column 15: expected valid JSON"}},
         {"controlplane/hisgate-controlplane", "{\"broker\": {\"uri\": \"ssl://127.0.0.1:1\"}, \"http\": {\"port\": 70000}, \"log\": {\"level\": \"loud\"}}",
          {"http.port: expected an integer from 0 to 65535, found 70000", "broker.ca_file: expected a CA file",
           "log.level: expected one of debug, info, warn, error, found \"loud\""}},
         {"controlplane/hisgate-controlplane", "{ \"broker\": ", {"invalid JSON", "line 1"}},
-        {"his-sim/his-sim", "{\"hospital_id\": \"H1\", \"mllp\": {\"port\": 1}, \"faults\": {\"silent\": \"yes\"}}",
-         {"db: expected a value", "faults.silent: expected true or false, found string \"yes\""}},
+        {"his-sim/his-sim", "{\"params_file\": \"" + good_params + "\", \"faults\": {\"silent\": \"yes\"}}",
+         {"db: expected a value", "silent: expected true or false, found string \"yes\""}},
+        {"his-sim/his-sim", "{\"params_file\": \"" + broken_params + "\", \"db\": \"/tmp/x.db\"}", {"his.endpoint", "his.portt"}},
     };
     for (const auto& c : cases) {
         INFO(c.program << " " << c.config);

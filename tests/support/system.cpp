@@ -38,18 +38,29 @@ System::System(SystemOptions options)
     for (const auto& h : options_.hospitals) {
         mllp_ports_[h] = free_port();
         agent_metrics_ports_[h] = free_port();
-        std::string faults = options_.sim_faults.count(h) ? options_.sim_faults.at(h) : "{}";
-        write_file(dir_ + "/etc/his-sim-" + h + ".json",
-                   "{\"hospital_id\": \"" + h + "\", \"db\": \"" + dir_ + "/data/his-sim-" + h +
-                       ".db\", \"mllp\": {\"port\": " + std::to_string(mllp_ports_[h]) + "}, \"faults\": " + faults +
-                       ", \"log\": {\"file\": \"" + dir_ + "/logs/his-sim-" + h + ".log\"}}");
-        write_file(dir_ + "/etc/agent-" + h + ".json",
-                   "{\"hospital_id\": \"" + h + "\", \"broker\": " + broker_->config_json(h) +
-                       ", \"his\": {\"adapter\": \"hl7v2-mllp\", \"host\": \"127.0.0.1\", \"port\": " +
-                       std::to_string(mllp_ports_[h]) + ", \"ack_timeout_ms\": " +
-                       std::to_string(options_.his_ack_timeout_ms) + ", \"connect_timeout_ms\": 1000}" +
-                       ", \"metrics\": {\"port\": " + std::to_string(agent_metrics_ports_[h]) + "}" +
-                       ", \"log\": {\"file\": \"" + dir_ + "/logs/agent-" + h + ".log\"}}");
+        sim_control_ports_[h] = free_port();
+        // The hospital's parameter file: the only place its HIS is described, read by both
+        // its agent and its his-sim.
+        nlohmann::json params = {
+            {"hospital", {{"id", h}, {"region", "south"}}},
+            {"his",
+             {{"dialect", "hl7v2-mllp"},
+              {"endpoint", "127.0.0.1:" + std::to_string(mllp_ports_[h])},
+              {"connect_timeout", "1s"},
+              {"answer_timeout", std::to_string(options_.his_ack_timeout_ms) + "ms"}}}};
+        if (options_.his_params.count(h)) params["his"].update(nlohmann::json::parse(options_.his_params.at(h)));
+        write_file(params_file(h), params.dump(2));
+        nlohmann::json sim = {{"params_file", params_file(h)},
+                              {"db", dir_ + "/data/his-sim-" + h + ".db"},
+                              {"faults", nlohmann::json::parse(options_.sim_faults.count(h) ? options_.sim_faults.at(h) : "{}")},
+                              {"control", {{"port", sim_control_ports_[h]}}},
+                              {"log", {{"file", dir_ + "/logs/his-sim-" + h + ".log"}}}};
+        write_file(dir_ + "/etc/his-sim-" + h + ".json", sim.dump(2));
+        nlohmann::json agent = {{"params_file", params_file(h)},
+                                {"broker", nlohmann::json::parse(broker_->config_json(h))},
+                                {"metrics", {{"port", agent_metrics_ports_[h]}}},
+                                {"log", {{"file", dir_ + "/logs/agent-" + h + ".log"}}}};
+        write_file(dir_ + "/etc/agent-" + h + ".json", agent.dump(2));
     }
     write_file(dir_ + "/etc/controlplane.json",
                "{\"instance_id\": \"cp1\", \"broker\": " + broker_->config_json("controlplane") +

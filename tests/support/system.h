@@ -28,6 +28,7 @@ struct SystemOptions {
     int request_timeout_ms = 4000;   // control plane waits this long for an agent
     int his_ack_timeout_ms = 1500;   // agent waits this long for the HIS
     std::map<std::string, std::string> sim_faults;  // hospital -> JSON of the "faults" section
+    std::map<std::string, std::string> his_params;  // hospital -> JSON merged into its "his" parameters
 };
 
 class System {
@@ -52,6 +53,8 @@ public:
     Process& controlplane() { return controlplane_; }
     uint16_t api_port() const { return api_port_; }
     uint16_t agent_metrics_port(const std::string& h) const { return agent_metrics_ports_.at(h); }
+    uint16_t sim_control_port(const std::string& h) const { return sim_control_ports_.at(h); }
+    std::string params_file(const std::string& h) const { return dir_ + "/etc/params-" + h + ".json"; }
     const std::string& dir() const { return dir_; }
     std::string log_dir() const { return dir_ + "/logs"; }
 
@@ -60,7 +63,7 @@ private:
     std::string dir_;
     std::unique_ptr<Broker> broker_;
     uint16_t api_port_;
-    std::map<std::string, uint16_t> mllp_ports_, agent_metrics_ports_;
+    std::map<std::string, uint16_t> mllp_ports_, agent_metrics_ports_, sim_control_ports_;
     std::map<std::string, Process> sims_, agents_;
     Process controlplane_;
 };
