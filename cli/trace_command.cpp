@@ -1,9 +1,9 @@
 // `hisgate trace <trace-id>`: collects every log line that belongs to a trace from the
 // JSON-lines logs of all processes, and prints them in time order with per-hop timings.
 //
-// A HIS does not carry our trace context, so lines are linked by HL7 control id too: any
-// line in another process with an hl7_control_id that a traced line also names belongs
-// to the trace.
+// A HIS does not carry our trace context, so lines are linked by the id each message to
+// the HIS carries (HL7 control id, REST/SOAP request id): any line in another process
+// naming an id that a traced line also names belongs to the trace.
 #include <dirent.h>
 
 #include <algorithm>
@@ -89,15 +89,20 @@ int trace_main(const Args& args) {
             all.push_back({doc.value("ts", ""), doc.value("proc", ""), doc.value("event", ""), std::move(doc)});
         }
     }
-    std::set<std::string> control_ids;
+    static constexpr const char* kLinkFields[] = {"hl7_control_id", "his_request_id"};
+    std::set<std::string> link_ids;
     for (const auto& l : all)
-        if (l.doc.value("trace_id", "") == trace_id && l.doc.contains("hl7_control_id"))
-            control_ids.insert(l.doc.value("hl7_control_id", ""));
+        if (l.doc.value("trace_id", "") == trace_id)
+            for (const char* field : kLinkFields)
+                if (l.doc.contains(field)) link_ids.insert(l.doc.value(field, ""));
+    auto linked = [&](const Line& l) {
+        for (const char* field : kLinkFields)
+            if (l.doc.contains(field) && link_ids.count(l.doc.value(field, ""))) return true;
+        return false;
+    };
     std::vector<const Line*> picked;
-    for (const auto& l : all) {
-        bool linked = l.doc.contains("hl7_control_id") && control_ids.count(l.doc.value("hl7_control_id", ""));
-        if (l.doc.value("trace_id", "") == trace_id || linked) picked.push_back(&l);
-    }
+    for (const auto& l : all)
+        if (l.doc.value("trace_id", "") == trace_id || linked(l)) picked.push_back(&l);
     if (picked.empty()) {
         std::fprintf(stderr, "hisgate trace: no log line carries trace %s in %s\n", trace_id.c_str(), dir.c_str());
         return 1;
