@@ -15,7 +15,7 @@ std::string header(std::string_view msh18) {
 
 }  // namespace
 
-TEST_CASE("MSH-18 names resolve to charsets; unknown ones are errors, never guesses") {
+TEST_CASE("MSH-18 names resolve to charsets - unknown ones are errors, never guesses") {
     CHECK(charset_from_hl7("ASCII").value() == Charset::Ascii);
     CHECK(charset_from_hl7("8859/1").value() == Charset::Iso8859_1);
     CHECK(charset_from_hl7("8859/2").value() == Charset::Iso8859_2);

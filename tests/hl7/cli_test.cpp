@@ -79,7 +79,7 @@ TEST_CASE("hl7 parse --charset reads messages without MSH-18 in the hospital's c
     CHECK(r.out.find(R"([[["René"]]])") != std::string::npos);
 }
 
-TEST_CASE("hl7 ack prints each message's ACK; errors make the status non-zero") {
+TEST_CASE("hl7 ack prints each message's ACK - errors make the status non-zero") {
     std::string good = temp_file("ack-good.hl7", hl7_test::wire({"MSH|^~\\&|A|B|C|D|1||ADT^A01|M1|P|2.5", "PID|1"}));
     Run r = run({"ack", good});
     CHECK(r.status == 0);

@@ -151,7 +151,7 @@ TEST_CASE("delimiter errors say what, where and what was expected") {
     }
 }
 
-TEST_CASE("CR, LF and CRLF all end segments; each kind is counted and reported") {
+TEST_CASE("CR, LF and CRLF all end segments - each kind is counted and reported") {
     std::string mixed = "MSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\r\nEVN|A01\nPID|1\rPV1|1\r\n";
     auto m = Message::parse(mixed);
     REQUIRE(m.ok());
