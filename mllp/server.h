@@ -7,8 +7,9 @@
 //    negative (AE, or NAK in commit mode) and the handler is not called.
 //  - An oversize frame is never buffered whole: it is answered AR (NAK in commit mode),
 //    or the connection is closed when not even its MSH segment can be read.
-//  - Each connection has its own thread; the accept loop never blocks on a peer
-//    (the TLS handshake runs on the connection's thread).
+//  - Each open connection has a thread of its own, taken from a pool of workers that
+//    outlive their connections; the accept loop never blocks on a peer (the TLS
+//    handshake runs on the connection's thread).
 #pragma once
 
 #include <chrono>
