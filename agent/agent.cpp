@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "agent/booking_request.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/trace.h"
@@ -49,7 +50,7 @@ nlohmann::json Agent::birth_body(bool online) const {
             {"protocol", {{"min", Envelope::kMinSchema}, {"max", Envelope::kMaxSchema}}},
             {"adapter", config_.adapter ? config_.adapter->dialect() : ""},
             {"paramsHash", config_.params_hash},
-            {"capabilities", {"report.get"}}};
+            {"capabilities", {"report.get", "appointment.book"}}};
 }
 
 void Agent::start() {
@@ -155,8 +156,27 @@ Envelope Agent::execute(const Envelope& request) {
         if (!report) return request.reply_error(report.error());
         return request.reply(report->to_json());
     }
+    if (request.type == "appointment.book") return book(request);
     return request.reply_error(make_error(ErrorClass::BadInput, "request.unknown_type",
                                           "this agent does not serve requests of type \"" + request.type + "\""));
+}
+
+// The appointment rules decide first; only a booking they allow reaches the HIS.
+Envelope Agent::book(const Envelope& request) {
+    auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    auto ask = read_booking_ask(request.body, now);
+    if (!ask) return request.reply_error(ask.error());
+    if (auto refusal = config_.rules->check_booking(ask->request, ask->counts)) {
+        log::info("agent.booking_refused", {{"rule", refusal->rule}, {"code", refusal->code}});
+        return request.reply_error(
+            make_error(ErrorClass::Rejected, "appointment." + refusal->code, refusal->message_for_patient));
+    }
+    auto booked = config_.adapter->book(ask->order);
+    if (!booked) return request.reply_error(booked.error());
+    return request.reply({{"orderId", booked->order_id},
+                          {"slotId", booked->slot_id},
+                          {"patientId", booked->patient_id},
+                          {"status", booked->status}});
 }
 
 void Agent::answer(const IncomingMessage& msg, const Envelope& reply) {

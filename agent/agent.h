@@ -41,6 +41,7 @@ private:
     void work();
     void serve(const IncomingMessage& msg, const Envelope& request);
     Envelope execute(const Envelope& request);
+    Envelope book(const Envelope& request);
     void answer(const IncomingMessage& msg, const Envelope& reply);
 
     AgentConfig config_;

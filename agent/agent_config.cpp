@@ -38,6 +38,10 @@ Result<AgentConfig> read_agent_config(ConfigReader& c) {
     auto adapter = AdapterRegistry::builtin().create(p.value());
     if (!adapter) return make_error(ErrorClass::Config, "params.invalid", params_file + ": " + adapter.error().message);
     cfg.adapter = std::move(adapter.value());
+    nlohmann::json appointment = {{"rules", p->json("appointment.rules")}, {"timezone", p->string("appointment.timezone")}};
+    auto rules = appointments::RuleSet::from_params(appointment, params_file, p->string("hospital.timezone"));
+    if (!rules) return rules.error();
+    cfg.rules = std::move(rules.value());
     cfg.broker = mqtt_options(broker, "agent-" + cfg.hospital_id);
     return cfg;
 }

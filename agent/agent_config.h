@@ -2,9 +2,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "adapters/his_adapter.h"
+#include "appointment-rules/rule_set.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/settings.h"
@@ -16,6 +18,8 @@ struct AgentConfig {
     std::string hospital_id;
     MqttOptions broker;
     std::unique_ptr<HisAdapter> adapter;
+    // The hospital's appointment rules, checked before any booking reaches the HIS.
+    std::optional<appointments::RuleSet> rules;
     std::string params_hash;  // of the hospital's parameter file, announced in the birth
     std::string metrics_bind = "127.0.0.1";
     uint16_t metrics_port = 0;

@@ -65,8 +65,12 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
     auto parts = split_path(path);
 
     std::string route = "unknown";
-    if (req.getMethod() != "GET") {
-        send_error(res, make_error(ErrorClass::BadInput, "http.method", "only GET is served on " + path));
+    bool hospital_path = parts.size() >= 4 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "hospitals";
+    if (req.getMethod() == "POST" && hospital_path && parts.size() == 5 && parts[4] == "appointments") {
+        route = "book";
+        book(parts[3], req, res);
+    } else if (req.getMethod() != "GET") {
+        send_error(res, make_error(ErrorClass::BadInput, "http.method", req.getMethod() + " is not served on " + path));
     } else if (parts.size() == 3 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "hospitals") {
         route = "hospitals";
         list_hospitals(res);
@@ -95,6 +99,34 @@ void Api::list_hospitals(Poco::Net::HTTPServerResponse& res) {
         list.push_back(std::move(item));
     }
     send_json(res, 200, {{"hospitals", list}});
+}
+
+void Api::book(const std::string& hospital_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    constexpr size_t kMaxBody = 64 * 1024;
+    std::string body;
+    char buf[4096];
+    while (req.stream().read(buf, sizeof buf) || req.stream().gcount() > 0) {
+        body.append(buf, static_cast<size_t>(req.stream().gcount()));
+        if (body.size() > kMaxBody) {
+            send_error(res, make_error(ErrorClass::BadInput, "http.body_too_large", "a booking body is at most 64 KiB"));
+            return;
+        }
+    }
+    auto doc = nlohmann::json::parse(body, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+        send_error(res, make_error(ErrorClass::BadInput, "http.bad_json", "the body must be a JSON object"));
+        return;
+    }
+    if (!topics::valid_hospital_id(hospital_id)) {
+        send_error(res, make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with that id"));
+        return;
+    }
+    auto answer = router_.ask(hospital_id, "appointment.book", std::move(doc));
+    if (!answer) {
+        send_error(res, answer.error());
+        return;
+    }
+    send_json(res, 200, answer.value());
 }
 
 void Api::get_report(const std::string& hospital_id, const std::string& report_id,

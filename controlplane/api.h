@@ -3,6 +3,8 @@
 //
 //   GET /api/v1/hospitals                                  hospitals whose agents are online
 //   GET /api/v1/hospitals/{hospitalId}/reports/{reportId}  one lab report, from the HIS
+//   POST /api/v1/hospitals/{hospitalId}/appointments       book (body: agent/booking_request.h);
+//                                                          422 with the patient's words when a rule refuses
 //   GET /metrics, GET /healthz
 #pragma once
 
@@ -23,6 +25,7 @@ public:
 
 private:
     void list_hospitals(Poco::Net::HTTPServerResponse& res);
+    void book(const std::string& hospital_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void get_report(const std::string& hospital_id, const std::string& report_id, Poco::Net::HTTPServerResponse& res);
 
     const HospitalRegistry& registry_;

@@ -10,14 +10,22 @@
 
 namespace hisgate::test {
 
-HttpReply http_get(uint16_t port, const std::string& path, const std::map<std::string, std::string>& headers) {
+namespace {
+HttpReply exchange(uint16_t port, const std::string& method, const std::string& path,
+                   const std::map<std::string, std::string>& headers, const std::string* body) {
     HttpReply reply;
     try {
         Poco::Net::HTTPClientSession session("127.0.0.1", port);
         session.setTimeout(Poco::Timespan(30, 0));
-        Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_GET, path, Poco::Net::HTTPMessage::HTTP_1_1);
+        Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
         for (const auto& [k, v] : headers) req.set(k, v);
-        session.sendRequest(req);
+        if (body) {
+            req.setContentType("application/json");
+            req.setContentLength(static_cast<std::streamsize>(body->size()));
+            session.sendRequest(req) << *body;
+        } else {
+            session.sendRequest(req);
+        }
         Poco::Net::HTTPResponse res;
         std::istream& body = session.receiveResponse(res);
         Poco::StreamCopier::copyToString(body, reply.body);
@@ -27,6 +35,15 @@ HttpReply http_get(uint16_t port, const std::string& path, const std::map<std::s
         reply.status = 0;
     }
     return reply;
+}
+}  // namespace
+
+HttpReply http_get(uint16_t port, const std::string& path, const std::map<std::string, std::string>& headers) {
+    return exchange(port, "GET", path, headers, nullptr);
+}
+
+HttpReply http_send(uint16_t port, const std::string& method, const std::string& path, const std::string& json_body) {
+    return exchange(port, method, path, {}, &json_body);
 }
 
 System::System(SystemOptions options)
@@ -49,6 +66,7 @@ System::System(SystemOptions options)
               {"connect_timeout", "1s"},
               {"answer_timeout", std::to_string(options_.his_ack_timeout_ms) + "ms"}}}};
         if (options_.his_params.count(h)) params["his"].update(nlohmann::json::parse(options_.his_params.at(h)));
+        if (options_.more_params.count(h)) params.update(nlohmann::json::parse(options_.more_params.at(h)));
         write_file(params_file(h), params.dump(2));
         nlohmann::json sim = {{"params_file", params_file(h)},
                               {"db", dir_ + "/data/his-sim-" + h + ".db"},

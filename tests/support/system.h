@@ -21,6 +21,8 @@ struct HttpReply {
 
 // GET http://127.0.0.1:port/path; status 0 if the connection failed.
 HttpReply http_get(uint16_t port, const std::string& path, const std::map<std::string, std::string>& headers = {});
+// PUT/POST a JSON body.
+HttpReply http_send(uint16_t port, const std::string& method, const std::string& path, const std::string& json_body);
 
 struct SystemOptions {
     std::vector<std::string> hospitals = {"H001"};
@@ -29,6 +31,7 @@ struct SystemOptions {
     int his_ack_timeout_ms = 1500;   // agent waits this long for the HIS
     std::map<std::string, std::string> sim_faults;  // hospital -> JSON of the "faults" section
     std::map<std::string, std::string> his_params;  // hospital -> JSON merged into its "his" parameters
+    std::map<std::string, std::string> more_params; // hospital -> JSON merged into its parameter file
 };
 
 class System {
@@ -43,6 +46,9 @@ public:
 
     HttpReply get(const std::string& path, const std::map<std::string, std::string>& headers = {}) {
         return http_get(api_port_, path, headers);
+    }
+    HttpReply post(const std::string& path, const std::string& json_body) {
+        return http_send(api_port_, "POST", path, json_body);
     }
     // Hospitals the API lists as online.
     std::vector<std::string> online_hospitals();
