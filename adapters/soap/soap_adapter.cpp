@@ -1,0 +1,285 @@
+#include "adapters/soap/soap_adapter.h"
+
+#include <curl/curl.h>
+
+#include <charconv>
+#include <optional>
+
+#include "adapters/hl7v2/money.h"
+#include "adapters/soap/soap_envelope.h"
+#include "common/log.h"
+#include "common/trace.h"
+
+namespace hisgate {
+
+namespace {
+
+using soap::Element;
+
+struct HttpOptions {
+    std::string endpoint;
+    std::string ca_file;
+    std::chrono::milliseconds connect_timeout{2000};
+    std::chrono::milliseconds answer_timeout{3000};
+    int max_attempts = 1;
+};
+
+Error unreadable(const std::string& what, const std::string& detail) {
+    return make_error(ErrorClass::Protocol, "his.unreadable_answer", what + ": " + detail);
+}
+
+std::optional<int> whole_number(const std::string& s) {
+    int v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+
+// The simulated hospital, like many HIS databases, keeps HL7-style codes and timestamps.
+std::string report_status(const std::string& code) {
+    return code == "F" ? "final" : code == "P" ? "preliminary" : code == "C" ? "corrected" : code;
+}
+std::string iso_timestamp(const std::string& ts) {
+    if (ts.size() != 14 || ts.find_first_not_of("0123456789") != std::string::npos) return ts;
+    return ts.substr(0, 4) + "-" + ts.substr(4, 2) + "-" + ts.substr(6, 2) + "T" + ts.substr(8, 2) + ":" +
+           ts.substr(10, 2) + ":" + ts.substr(12, 2);
+}
+
+size_t collect(char* data, size_t size, size_t n, void* out) {
+    static_cast<std::string*>(out)->append(data, size * n);
+    return size * n;
+}
+
+class SoapAdapter : public HisAdapter {
+public:
+    SoapAdapter(HttpOptions http, soap::SoapDialect d) : http_(std::move(http)), d_(std::move(d)) {}
+
+    std::string dialect() const override { return "soap-xml"; }
+
+    Result<Report> get_report(const std::string& report_id) override {
+        Element q{"GetReport", {}, {}};
+        q.add("ReportId", report_id);
+        auto a = call(q, "report query", true);
+        if (!a) return a.error();
+        if (a->text_of("ReportId").empty()) return unreadable("report query", "the answer names no report");
+        Report r{a->text_of("ReportId"), a->text_of("PatientId"), a->text_of("Title"),
+                 report_status(a->text_of("Status")), iso_timestamp(a->text_of("IssuedAt")), {}};
+        for (const auto* o : a->all("Observation"))
+            r.observations.push_back({o->text_of("Code"), o->text_of("Name"), o->text_of("Value"), o->text_of("Units"),
+                                      o->text_of("ReferenceRange"), o->text_of("Flag")});
+        return r;
+    }
+
+    Result<std::vector<ReportSummary>> list_reports(const std::string& patient_id) override {
+        Element q{"ListReports", {}, {}};
+        q.add("PatientId", patient_id);
+        auto a = call(q, "report list query", true);
+        if (!a) return a.error();
+        std::vector<ReportSummary> out;
+        for (const auto* r : a->all("Report"))
+            out.push_back({r->text_of("ReportId"), r->text_of("Title"), report_status(r->text_of("Status")),
+                           iso_timestamp(r->text_of("IssuedAt"))});
+        return out;
+    }
+
+    Result<ReferenceData> extract_reference_data(const std::string& from, const std::string& to) override {
+        Element q{"GetReferenceData", {}, {}};
+        q.add("FromDate", from);
+        q.add("ToDate", to);
+        auto a = call(q, "reference data query", true);
+        if (!a) return a.error();
+        ReferenceData out;
+        for (const auto* e : a->all("Department")) out.departments.push_back({e->text_of("DepartmentId"), e->text_of("Name")});
+        for (const auto* e : a->all("Doctor"))
+            out.doctors.push_back({e->text_of("DoctorId"), e->text_of("DepartmentId"), e->text_of("Name"), e->text_of("DoctorTitle")});
+        for (const auto* e : a->all("Slot")) {
+            ScheduleSlot slot{e->text_of("SlotId"), e->text_of("DoctorId"), e->text_of("DepartmentId"), e->text_of("Date"),
+                              e->text_of("Start"), e->text_of("End"), e->text_of("Half"), 0, 0, 0};
+            auto capacity = whole_number(e->text_of("Capacity"));
+            auto booked = whole_number(e->text_of("Booked"));
+            auto fee = hl7v2::decimal_to_cents(e->text_of("Fee"));
+            if (!capacity || !booked || !fee)
+                return unreadable("reference data", "slot " + slot.slot_id + " has a non-numeric capacity, count or fee");
+            slot.capacity = *capacity;
+            slot.booked = *booked;
+            slot.fee_cents = *fee;
+            out.slots.push_back(std::move(slot));
+        }
+        return out;
+    }
+
+    Result<Booking> book(const BookingOrder& order) override {
+        Element q{"BookAppointment", {}, {}};
+        q.add("OrderId", order.order_id);
+        q.add("SlotId", order.slot_id);
+        q.add("PatientId", order.patient_id);
+        return appointment(q, "booking");
+    }
+
+    Result<Booking> cancel(const std::string& order_id) override {
+        Element q{"CancelAppointment", {}, {}};
+        q.add("OrderId", order_id);
+        return appointment(q, "cancellation");
+    }
+
+    Result<Payment> pay(const PaymentOrder& order) override { return financial("Pay", order, "payment"); }
+    Result<Payment> refund(const PaymentOrder& order) override { return financial("Refund", order, "refund"); }
+
+    Result<Payment> payment_status(const std::string& order_id) override {
+        Element q{"GetPaymentStatus", {}, {}};
+        q.add("OrderId", order_id);
+        auto a = call(q, "payment status query", true);
+        if (!a) return a.error();
+        if (a->text_of("Status") == "not_found") return Payment{order_id, 0, "not_found"};
+        return payment_from(a.value(), order_id, "payment status query");
+    }
+
+    Result<std::vector<StatementLine>> daily_statement(const std::string& date) override {
+        Element q{"GetStatement", {}, {}};
+        q.add("Date", date);
+        auto a = call(q, "statement query", true);
+        if (!a) return a.error();
+        std::vector<StatementLine> out;
+        for (const auto* l : a->all("Line")) {
+            auto amount = hl7v2::decimal_to_cents(l->text_of("Amount"));
+            if (!amount) return unreadable("statement", "line " + l->text_of("OrderId") + " has no readable amount");
+            out.push_back({l->text_of("OrderId"), l->text_of("Kind"), *amount});
+        }
+        return out;
+    }
+
+private:
+    Result<Booking> appointment(const Element& q, const std::string& what) {
+        auto a = call(q, what, false);
+        if (!a) return a.error();
+        Booking b{a->text_of("OrderId"), a->text_of("SlotId"), a->text_of("PatientId"), a->text_of("Status")};
+        if (b.order_id.empty()) return unreadable(what, "the answer names no appointment");
+        return b;
+    }
+
+    Result<Payment> financial(const char* operation, const PaymentOrder& order, const std::string& what) {
+        Element q{operation, {}, {}};
+        q.add("OrderId", order.order_id);
+        q.add("Amount", hl7v2::cents_to_decimal(order.amount_cents));
+        q.add("Method", order.method);
+        auto a = call(q, what, false);
+        if (!a) return a.error();
+        return payment_from(a.value(), order.order_id, what);
+    }
+
+    Result<Payment> payment_from(const Element& a, const std::string& order_id, const std::string& what) {
+        auto amount = hl7v2::decimal_to_cents(a.text_of("Amount"));
+        if (a.text_of("OrderId") != order_id || !amount)
+            return unreadable(what, "the answer does not describe order " + order_id);
+        return Payment{order_id, *amount, a.text_of("Status")};
+    }
+
+    // One operation: its answer element, or the error. Reads are sent up to
+    // his.max_attempts times while the HIS is unreachable or silent; changes never are.
+    Result<Element> call(const Element& operation, const std::string& what, bool read_only) {
+        auto body = soap::write_envelope(d_, operation);
+        if (!body) return body.error();
+        int attempts = read_only ? http_.max_attempts : 1;
+        for (int attempt = 1;; ++attempt) {
+            auto answer = exchange(operation.name, body.value(), what);
+            bool transient = !answer && (answer.error().cls == ErrorClass::Unavailable || answer.error().cls == ErrorClass::Timeout);
+            if (!transient || attempt >= attempts) return answer;
+        }
+    }
+
+    Result<Element> exchange(const std::string& operation, const std::string& body, const std::string& what) {
+        std::string request_id = random_hex(8);
+        // The HIS cannot carry our trace context; the request id links its log lines to ours.
+        log::info("his.query_sent", {{"his_request_id", request_id}, {"operation", operation}});
+        long status = 0;
+        auto bytes = post(operation, body, request_id, status);
+        if (!bytes) {
+            log::warn("his.query_failed", {{"his_request_id", request_id}, {"error", bytes.error().describe()}});
+            return bytes.error();
+        }
+        log::info("his.answer_received", {{"his_request_id", request_id}, {"http_status", status}});
+        if (status == 404)
+            return make_error(ErrorClass::NotFound, "his.http_404", what + ": the HIS has no SOAP service at " + http_.endpoint);
+        auto envelope = soap::read_envelope(d_, bytes.value());
+        if (!envelope) return unreadable(what, envelope.error().message);
+        if (envelope->fault) return d_.fault_error(envelope->fault_code, envelope->fault_text, what);
+        if (envelope->operation.name != operation + "Response" || envelope->operation_ns != d_.ns)
+            return unreadable(what, "expected " + operation + "Response in namespace " + d_.ns + ", found " +
+                                        envelope->operation.name + " in " + envelope->operation_ns);
+        return std::move(envelope->operation);
+    }
+
+    // One POST; a handle per call keeps the adapter thread-safe without a lock.
+    Result<std::string> post(const std::string& operation, const std::string& body, const std::string& request_id, long& status) {
+        std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+        if (!curl) return make_error(ErrorClass::Internal, "soap.curl_init", "libcurl could not make a handle");
+        std::string content_type = "Content-Type: text/xml; charset=" + soap::xml_encoding_name(d_.charset);
+        std::string action = "SOAPAction: \"" + d_.action_prefix + operation + "\"";
+        std::string id = "X-Request-Id: " + request_id;
+        curl_slist* headers = nullptr;
+        for (const auto* h : {&content_type, &action, &id}) headers = curl_slist_append(headers, h->c_str());
+        std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_list(headers, curl_slist_free_all);
+        std::string answer;
+        CURL* h = curl.get();
+        curl_easy_setopt(h, CURLOPT_URL, http_.endpoint.c_str());
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM: we are multi-threaded
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(http_.connect_timeout.count()));
+        // libcurl times the whole exchange, connecting included; a LAN connect takes
+        // milliseconds, so the answer timeout is what a caller waits at most.
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(http_.answer_timeout.count()));
+        if (!http_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, http_.ca_file.c_str());
+        CURLcode rc = curl_easy_perform(h);
+        std::string detail = std::string(curl_easy_strerror(rc));
+        switch (rc) {
+            case CURLE_OK: break;
+            case CURLE_COULDNT_CONNECT:
+            case CURLE_COULDNT_RESOLVE_HOST:
+                return make_error(ErrorClass::Unavailable, "soap.connect_failed", "cannot reach the HIS at " + http_.endpoint + ": " + detail);
+            case CURLE_OPERATION_TIMEDOUT:
+                return make_error(ErrorClass::Timeout, "soap.timeout", "the HIS did not answer in time: " + detail);
+            // The request may have been applied: the outcome is unknown, as with a timeout.
+            case CURLE_GOT_NOTHING:
+            case CURLE_RECV_ERROR:
+            case CURLE_PARTIAL_FILE:
+                return make_error(ErrorClass::Timeout, "soap.no_answer", "the HIS closed the connection without an answer: " + detail);
+            default:
+                return make_error(ErrorClass::Unavailable, "soap.http_failed", "the request to the HIS failed: " + detail);
+        }
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        return answer;
+    }
+
+    HttpOptions http_;
+    soap::SoapDialect d_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HisAdapter>> make_soap_adapter(const params::ParamSet& p) {
+    // libcurl's global set-up is not thread-safe: once, before any handle.
+    static const CURLcode global = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (global != CURLE_OK) return make_error(ErrorClass::Internal, "soap.curl_init", curl_easy_strerror(global));
+    HttpOptions http;
+    http.endpoint = p.string("his.endpoint");
+    bool https = http.endpoint.rfind("https://", 0) == 0;
+    if (!https && http.endpoint.rfind("http://", 0) != 0)
+        return make_error(ErrorClass::Config, "params.invalid",
+                          "his.endpoint: expected http(s)://host:port/path for soap-xml, found \"" + http.endpoint + "\"");
+    if (p.boolean("his.tls.enabled") && !https)
+        return make_error(ErrorClass::Config, "params.invalid", "his.tls.enabled: TLS needs an https:// his.endpoint");
+    http.ca_file = p.string("his.tls.ca_file");
+    http.connect_timeout = p.duration("his.connect_timeout");
+    http.answer_timeout = p.duration("his.answer_timeout");
+    http.max_attempts = static_cast<int>(p.integer("his.max_attempts"));
+    auto dialect = soap::dialect_from_params(p);
+    if (!dialect) return dialect.error();
+    return std::unique_ptr<HisAdapter>(std::make_unique<SoapAdapter>(std::move(http), std::move(dialect.value())));
+}
+
+}  // namespace hisgate

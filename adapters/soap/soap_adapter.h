@@ -1,0 +1,25 @@
+// The SOAP 1.1 over HTTP(S) adapter (libcurl). Every operation is one POST to
+// his.endpoint with SOAPAction = his.soap.action_prefix + the operation's name:
+//   report            GetReport         ReportId -> ReportId, PatientId, Title, Status, IssuedAt, Observation*
+//   patient's reports ListReports       PatientId -> Report* (ReportId, Title, Status, IssuedAt)
+//   reference data    GetReferenceData  FromDate, ToDate -> Department*, Doctor*, Slot*
+//   book / cancel     BookAppointment / CancelAppointment  OrderId (SlotId, PatientId) -> OrderId, SlotId, PatientId, Status
+//   pay / refund      Pay / Refund      OrderId, Amount, Method -> OrderId, Amount, Status
+//   payment status    GetPaymentStatus  OrderId -> OrderId, Amount, Status
+//   daily statement   GetStatement      Date -> Line* (OrderId, Kind, Amount)
+// Answers are <Operation>Response elements, refusals SOAP faults whose detail/Code is the
+// vendor's error code (mapped by his.error_map). Element names are hisgate's unless
+// his.soap.field_map renames them.
+#pragma once
+
+#include <memory>
+
+#include "adapters/his_adapter.h"
+#include "config-params/param_set.h"
+
+namespace hisgate {
+
+// Errors: Config (params.invalid) naming the parameter that is wrong.
+Result<std::unique_ptr<HisAdapter>> make_soap_adapter(const params::ParamSet& p);
+
+}  // namespace hisgate
