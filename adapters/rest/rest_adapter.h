@@ -1,0 +1,25 @@
+// The REST/JSON adapter. Resources, below his.endpoint + his.rest.base_path:
+//   report            GET  /reports/{reportId}
+//   patient's reports GET  /patients/{patientId}/reports          -> {reports: [...]}
+//   reference data    GET  /reference?from=YYYY-MM-DD&to=YYYY-MM-DD -> {departments, doctors, slots}
+//   book              POST /appointments {orderId, slotId, patientId} (idempotent by orderId)
+//   cancel            POST /appointments/{orderId}/cancel
+//   pay               POST /payments {orderId, amountCents, method}
+//   refund            POST /payments/{orderId}/refund {amountCents}
+//   payment status    GET  /payments/{orderId}                    (404 NOT_FOUND: none held)
+//   daily statement   GET  /statements/{date}                     -> {lines: [{orderId, kind, amountCents}]}
+// A refusal is a 4xx/5xx with {"error": {"code": "<vendor code>", "message": "..."}}; the
+// code is mapped through his.error_map. Every JSON key can be renamed by his.rest.field_map.
+#pragma once
+
+#include <memory>
+
+#include "adapters/his_adapter.h"
+#include "config-params/param_set.h"
+
+namespace hisgate {
+
+// Errors: Config naming the parameter (endpoint not http(s), field_map, token_file).
+Result<std::unique_ptr<HisAdapter>> make_rest_adapter(const params::ParamSet& p);
+
+}  // namespace hisgate
