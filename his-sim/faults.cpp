@@ -5,8 +5,12 @@
 namespace hisgate::sim {
 
 nlohmann::json Faults::to_json() const {
-    return {{"latency_ms", latency.count()}, {"silent", silent},           {"drop_after_commit", drop_after_commit},
-            {"reject", reject},               {"moved_fields", moved_fields}};
+    return {{"latency_ms", latency.count()},
+            {"silent", silent},
+            {"drop_after_commit", drop_after_commit},
+            {"duplicate_answers", duplicate_answers},
+            {"reject", reject},
+            {"moved_fields", moved_fields}};
 }
 
 Result<Faults> Faults::from_json(const nlohmann::json& doc) {
@@ -15,6 +19,7 @@ Result<Faults> Faults::from_json(const nlohmann::json& doc) {
     f.latency = std::chrono::milliseconds(c.integer("latency_ms", 0, 0, 600000));
     f.silent = c.boolean("silent", false);
     f.drop_after_commit = static_cast<int>(c.integer("drop_after_commit", 0, 0, 1000000));
+    f.duplicate_answers = static_cast<int>(c.integer("duplicate_answers", 0, 0, 1000000));
     f.reject = c.string("reject", "");
     if (const auto* moved = c.section("moved_fields")) {
         if (!moved->is_object()) c.problem("moved_fields", "an object of logical field -> HL7 path", describe_json_type(*moved));
@@ -42,6 +47,13 @@ bool FaultSwitch::take_drop() {
     std::lock_guard lock(mu_);
     if (faults_.drop_after_commit <= 0) return false;
     --faults_.drop_after_commit;
+    return true;
+}
+
+bool FaultSwitch::take_duplicate() {
+    std::lock_guard lock(mu_);
+    if (faults_.duplicate_answers <= 0) return false;
+    --faults_.duplicate_answers;
     return true;
 }
 

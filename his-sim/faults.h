@@ -15,6 +15,7 @@ struct Faults {
     std::chrono::milliseconds latency{0};  // wait this long before answering
     bool silent = false;                   // read every message, never answer
     int drop_after_commit = 0;             // the next N answers are lost after the HIS committed
+    int duplicate_answers = 0;             // the next N answers are sent twice
     std::string reject;                    // non-empty: refuse everything with this vendor error code
     std::map<std::string, std::string> moved_fields;  // interface change: logical field -> new HL7 path
 
@@ -31,6 +32,8 @@ public:
     void set(Faults f);
     // True if the answer to a committed operation must be dropped now (uses up one).
     bool take_drop();
+    // True if this answer must be sent twice (uses up one).
+    bool take_duplicate();
 
 private:
     mutable std::mutex mu_;

@@ -38,7 +38,7 @@ std::string Hl7Responder::refuse(const hl7v2::Hl7Dialect& d, const hl7::Message&
     return d.wire(m);
 }
 
-std::string Hl7Responder::answer(std::string_view raw) {
+mllp::Answer Hl7Responder::answer(std::string_view raw) {
     auto parsed = hl7::Message::parse(raw);
     if (!parsed) {
         log::warn("sim.unreadable_message", {{"error", parsed.error().describe()}});
@@ -79,8 +79,13 @@ std::string Hl7Responder::answer(std::string_view raw) {
         log::info("sim.fault_answer_dropped", {{"hl7_control_id", control_id}, {"message_type", type}});
         return {};
     }
+    mllp::Answer answer(std::move(out));
+    if (faults_.take_duplicate()) {
+        answer.copies = 2;
+        log::info("sim.fault_duplicate_answer", {{"hl7_control_id", control_id}});
+    }
     log::info("sim.answered", {{"hl7_control_id", control_id}, {"message_type", type}});
-    return out;
+    return answer;
 }
 
 std::string Hl7Responder::report(const hl7v2::Hl7Dialect& d, const hl7::Message& m) {

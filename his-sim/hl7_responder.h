@@ -11,6 +11,7 @@
 #include "adapters/hl7v2/hl7_dialect.h"
 #include "his-sim/faults.h"
 #include "his-sim/hospital.h"
+#include "mllp/server.h"
 
 namespace hisgate::sim {
 
@@ -19,8 +20,8 @@ public:
     Hl7Responder(Hospital& hospital, hl7v2::Hl7Dialect dialect, FaultSwitch& faults)
         : hospital_(hospital), dialect_(std::move(dialect)), faults_(faults) {}
 
-    // The MLLP handler: the bytes to answer with, "" for none.
-    std::string answer(std::string_view message);
+    // The MLLP handler: the answer, possibly none, possibly sent twice (faults).
+    mllp::Answer answer(std::string_view message);
 
 private:
     static hl7::Message reply(const hl7v2::Hl7Dialect& d, const hl7::Message& request, const std::string& type);

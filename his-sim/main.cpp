@@ -29,6 +29,7 @@ Faults (the "faults" section, or PUT http://control/faults with the same JSON; G
   latency_ms         int      delay before every answer
   silent             bool     read every message and never answer
   drop_after_commit  int      lose the next N answers after the HIS committed the operation
+  duplicate_answers  int      send the next N answers twice
   reject             string   refuse every message with this vendor error code
   moved_fields       object   interface change: logical field -> new HL7 path, e.g. {"report.title": "OBR-5-2"}
 )";

@@ -151,9 +151,9 @@ bool Session::answer(const Frame& frame, std::string& out) {
         }
         if (stored->duplicate) log::info("mllp.duplicate_message", {{"peer", peer_}, {"path", stored->path}});
     }
-    std::string response;
+    Answer answer;
     try {
-        response = context_.handler(message);
+        answer = context_.handler(message);
     } catch (const std::exception& e) {
         log::error("mllp.handler_failed", {{"peer", peer_}, {"error", e.what()}});
         return refuse(message, hl7::AckCode::AE, "message could not be processed", out);
@@ -162,12 +162,12 @@ bool Session::answer(const Frame& frame, std::string& out) {
         append_frame(out, std::string_view(&kCommitAck, 1));
         return true;
     }
-    if (response.empty()) return true;
-    if (!frameable(response)) {
-        log::error("mllp.unframeable_response", {{"peer", peer_}, {"bytes", response.size()}});
+    if (answer.message.empty()) return true;
+    if (!frameable(answer.message)) {
+        log::error("mllp.unframeable_response", {{"peer", peer_}, {"bytes", answer.message.size()}});
         return refuse(message, hl7::AckCode::AE, "response could not be framed", out);
     }
-    append_frame(out, response);
+    for (int i = 0; i < std::max(answer.copies, 1); ++i) append_frame(out, answer.message);
     return true;
 }
 

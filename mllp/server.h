@@ -42,7 +42,13 @@ struct ServerOptions {
 // ORF^R04 / RSP^K11); "" = send nothing. Called from the connection's thread, so it may
 // run concurrently for different connections; it must not throw (a throw is logged and
 // the message is answered negatively).
-using Handler = std::function<std::string(std::string_view message)>;
+struct Answer {
+    Answer(std::string m = {}) : message(std::move(m)) {}
+    Answer(const char* m) : message(m) {}
+    std::string message;
+    int copies = 1;  // more than 1: the same answer framed again, as a faulty peer would send it
+};
+using Handler = std::function<Answer(std::string_view message)>;
 
 class Server {
 public:

@@ -237,6 +237,19 @@ TEST_CASE("his-sim faults: latency, silence, lost answers, rejection and a moved
         REQUIRE(lines.ok());
         CHECK(lines->size() == 1);
     }
+    SECTION("a duplicated answer is never taken for the next message's") {
+        set_faults(R"({"duplicate_answers": 1})");
+        auto first = adapter->get_report("R-DEMO-1");
+        REQUIRE(first.ok());
+        CHECK(first->report_id == "R-DEMO-1");
+        // The duplicate of the report is still on the wire; the next answer must be its own.
+        auto second = adapter->payment_status("PAY-1");
+        REQUIRE(second.ok());
+        CHECK(second->status == "not_found");
+        auto third = adapter->list_reports("P-DEMO-1");
+        REQUIRE(third.ok());
+        CHECK(third->size() == 1);
+    }
     SECTION("a rejection carries the vendor code, mapped to the error class the parameters name") {
         set_faults(R"({"reject": "MAINTENANCE"})");
         auto r = adapter->book({"O-1", "S-DR-101-" + sim::utc_today() + "-08:00", "P-DEMO-1"});
