@@ -3,6 +3,8 @@
 #include <charconv>
 
 #include "adapters/hl7v2/hl7v2_adapter.h"
+#include "adapters/rest/rest_adapter.h"
+#include "adapters/soap/soap_adapter.h"
 
 namespace hisgate {
 
@@ -55,6 +57,8 @@ const AdapterRegistry& AdapterRegistry::builtin() {
             mllp.ca_file = p.string("his.tls.ca_file");
             return make_hl7v2_adapter(std::move(mllp), std::move(dialect.value()));
         });
+        r.add("rest-json", make_rest_adapter);
+        r.add("soap-xml", make_soap_adapter);
         return r;
     }();
     return registry;

@@ -1,6 +1,9 @@
 // his-sim: a simulated hospital information system for tests, benchmarks, the demo, and
 // hospital IT rehearsals. It keeps its hospital in SQLite and answers HL7 v2 over MLLP.
+#include <Poco/URI.h>
+
 #include <cstdio>
+#include <memory>
 
 #include "common/config.h"
 #include "common/http_server.h"
@@ -10,6 +13,8 @@
 #include "adapters/registry.h"
 #include "config-params/param_set.h"
 #include "his-sim/hl7_responder.h"
+#include "his-sim/rest_responder.h"
+#include "his-sim/soap_responder.h"
 #include "his-sim/hospital.h"
 #include "mllp/server.h"
 
@@ -80,19 +85,9 @@ int main(int argc, char** argv) {
     if (!catalog) return invalid_config("his-sim", catalog.error());
     auto p = params::ParamSet::load_file(catalog.value(), params_file);
     if (!p) return invalid_config("his-sim", p.error());
-    if (p->string("his.dialect") != "hl7v2-mllp")
-        return invalid_config("his-sim", make_error(ErrorClass::Config, "params.unsupported_dialect",
-                                                    params_file + ": his.dialect: his-sim does not play \"" +
-                                                        p->string("his.dialect") + "\" yet"));
-    auto dialect = hl7v2::dialect_from_params(p.value());
-    auto endpoint = host_and_port(p->string("his.endpoint"), "his.endpoint");
-    if (!dialect) return invalid_config("his-sim", dialect.error());
-    if (!endpoint) return invalid_config("his-sim", endpoint.error());
     std::string hospital_id = p->string("hospital.id");
-    mllp::ServerOptions mllp;
-    mllp.bind = endpoint->first;
-    mllp.port = endpoint->second;
-
+    std::string dialect_name = p->string("his.dialect");
+    std::string endpoint = p->string("his.endpoint");
     log::init("his-sim:" + hospital_id, log_settings.file, log_settings.level);
     auto db = sim::Hospital::open(db_path, hospital_id, sim::utc_today());
     if (!db) {
@@ -101,22 +96,58 @@ int main(int argc, char** argv) {
         return 2;
     }
     sim::FaultSwitch faults(initial_faults);
-    sim::Hl7Responder responder(db.value(), std::move(dialect.value()), faults);
     HttpServer control(control_bind, control_port, [&](auto& req, auto& res) { serve_fault_control(faults, req, res); });
     if (auto started = control.start(); !started) {
         std::fprintf(stderr, "his-sim: %s\n", started.error().describe().c_str());
         return 2;
     }
-    mllp::Server server(mllp, [&](std::string_view m) { return responder.answer(m); });
-    if (auto started = server.start(); !started) {
-        std::fprintf(stderr, "his-sim: %s\n", started.error().describe().c_str());
-        return 2;
+    // One front end per dialect, all on the same hospital.
+    std::unique_ptr<sim::Hl7Responder> hl7;
+    std::unique_ptr<mllp::Server> mllp_server;
+    std::unique_ptr<sim::RestResponder> rest;
+    std::unique_ptr<sim::SoapResponder> soap;
+    std::unique_ptr<HttpServer> http;
+    if (dialect_name == "hl7v2-mllp") {
+        auto dialect = hl7v2::dialect_from_params(p.value());
+        auto at = host_and_port(endpoint, "his.endpoint");
+        if (!dialect) return invalid_config("his-sim", dialect.error());
+        if (!at) return invalid_config("his-sim", at.error());
+        hl7 = std::make_unique<sim::Hl7Responder>(db.value(), std::move(dialect.value()), faults);
+        mllp::ServerOptions options;
+        options.bind = at->first;
+        options.port = at->second;
+        mllp_server = std::make_unique<mllp::Server>(options, [&](std::string_view m) { return hl7->answer(m); });
+        if (auto started = mllp_server->start(); !started) {
+            std::fprintf(stderr, "his-sim: %s\n", started.error().describe().c_str());
+            return 2;
+        }
+    } else {
+        Poco::URI uri(endpoint);
+        if (dialect_name == "rest-json") {
+            rest = std::make_unique<sim::RestResponder>(db.value(), p->json("his.rest.field_map"),
+                                                        p->string("his.rest.base_path"), faults);
+        } else {
+            auto charset = hl7::charset_from_hl7(p->string("his.charset"));
+            if (!charset) return invalid_config("his-sim", charset.error());
+            soap = std::make_unique<sim::SoapResponder>(db.value(), p->string("his.soap.namespace"),
+                                                        p->json("his.soap.field_map"), faults, charset.value());
+        }
+        http = std::make_unique<HttpServer>(uri.getHost(), uri.getPort(), [&](auto& req, auto& res) {
+            if (rest) rest->handle(req, res);
+            else soap->handle(req, res);
+        });
+        if (auto started = http->start(); !started) {
+            std::fprintf(stderr, "his-sim: %s\n", started.error().describe().c_str());
+            return 2;
+        }
     }
-    log::info("sim.started", {{"mllp_port", server.port()}, {"control_port", control.port()}, {"hospital_id", hospital_id}});
-    std::printf("his-sim %s listening for MLLP on %s:%u\n", hospital_id.c_str(), mllp.bind.c_str(), server.port());
+    log::info("sim.started", {{"dialect", dialect_name}, {"endpoint", endpoint}, {"control_port", control.port()},
+                              {"hospital_id", hospital_id}});
+    std::printf("his-sim %s (%s) serving %s\n", hospital_id.c_str(), dialect_name.c_str(), endpoint.c_str());
     std::fflush(stdout);
     wait_for_shutdown();
-    server.stop();
+    if (mllp_server) mllp_server->stop();
+    if (http) http->stop();
     log::info("sim.stopped");
     return 0;
 }

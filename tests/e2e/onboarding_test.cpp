@@ -14,18 +14,18 @@ std::string dialect(const std::string& name) {
 }
 }  // namespace
 
-TEST_CASE("onboarding: a sixth hospital of a known dialect works end to end from a new parameter file only") {
+TEST_CASE("onboarding: five vendor dialects, and a sixth hospital of a known dialect from a new parameter file only") {
     test::System sys({.hospitals = {"H001", "H002", "H003", "H004", "H005", "H006"},
                       .his_params = {{"H001", dialect("vendor-a-hl7-2.4")},
                                      {"H002", dialect("vendor-b-hl7-2.3-gb18030")},
-                                     {"H003", dialect("vendor-e-hl7-odd")},
-                                     {"H004", dialect("vendor-a-hl7-2.4")},
+                                     {"H003", dialect("vendor-c-rest")},
+                                     {"H004", dialect("vendor-d-soap")},
                                      {"H005", dialect("vendor-e-hl7-odd")},
                                      // The newcomer: vendor B's dialect (HL7 2.3, GB 18030, moved fields).
                                      {"H006", dialect("vendor-b-hl7-2.3-gb18030")}}});
     REQUIRE(sys.start());
     CHECK(sys.online_hospitals().size() == 6);
-    for (const char* h : {"H001", "H002", "H003", "H006"}) {
+    for (const char* h : {"H001", "H002", "H003", "H004", "H005", "H006"}) {
         INFO(h);
         auto reply = sys.get(std::string("/api/v1/hospitals/") + h + "/reports/R-DEMO-1");
         REQUIRE(reply.status == 200);

@@ -66,6 +66,10 @@ System::System(SystemOptions options)
               {"connect_timeout", "1s"},
               {"answer_timeout", std::to_string(options_.his_ack_timeout_ms) + "ms"}}}};
         if (options_.his_params.count(h)) params["his"].update(nlohmann::json::parse(options_.his_params.at(h)));
+        // REST and SOAP HIS are reached by URL (REST resources lie below his.rest.base_path).
+        if (params["his"]["dialect"] != "hl7v2-mllp")
+            params["his"]["endpoint"] = "http://127.0.0.1:" + std::to_string(mllp_ports_[h]) +
+                                        (params["his"]["dialect"] == "soap-xml" ? "/his/soap" : "");
         if (options_.more_params.count(h)) params.update(nlohmann::json::parse(options_.more_params.at(h)));
         write_file(params_file(h), params.dump(2));
         nlohmann::json sim = {{"params_file", params_file(h)},
