@@ -335,3 +335,20 @@ TEST_CASE("rest dialect file vendor-c-rest is valid and builds its adapter") {
     REQUIRE(adapter.ok());
     CHECK(adapter.value()->dialect() == "rest-json");
 }
+
+TEST_CASE("rest adapter: reads are sent up to his.max_attempts times, changes only once") {
+    const std::string his_params = R"({"max_attempts": 2})";
+    SimulatedHis his(sim_params(his_params));
+    auto adapter = adapter_for(his_params, his.server.port());
+
+    his.set_faults(R"({"drop_after_commit": 1})");
+    auto report = adapter->get_report("R-DEMO-1");
+    REQUIRE(report.ok());  // the second attempt got the answer
+    CHECK(report->report_id == "R-DEMO-1");
+
+    his.set_faults(R"({"drop_after_commit": 1})");
+    auto paid = adapter->pay({"PAY-7", 800, "cash"});
+    REQUIRE_FALSE(paid.ok());  // not resent: its outcome is unknown
+    CHECK(paid.error().cls == ErrorClass::Timeout);
+    CHECK(adapter->payment_status("PAY-7")->status == "paid");  // the HIS did commit it
+}
