@@ -17,9 +17,9 @@ namespace hisgate::sim {
 
 class RestResponder {
 public:
-    // `field_map` is his.rest.field_map (logical field -> JSON key); `base_path` his.rest.base_path.
-    // Both come from a parameter file the catalog and the adapter have checked, so a bad
-    // field_map is a programming error here.
+    // `field_map` is his.rest.field_map (logical field -> JSON key or pointer); `base_path`
+    // his.rest.base_path. A field_map or moved field the adapter would refuse is answered
+    // 500 SIM_BAD_FAULT, so a broken rehearsal shows instead of passing silently.
     RestResponder(Hospital& hospital, nlohmann::json field_map, std::string base_path, FaultSwitch& faults);
 
     // The HttpServer route.

@@ -156,11 +156,11 @@ private:
     // times; a change is sent once, because after a lost answer its outcome is unknown.
     Result<json> call(const std::string& method, const std::string& path, const json* body, const std::string& what) {
         int attempts = body ? 1 : max_attempts_;
-        Result<json> r = make_error(ErrorClass::Internal, "rest.not_sent", what);
-        for (int i = 0; i < attempts; ++i) {
-            r = call_once(method, path, body, what);
-            if (r || (r.error().cls != ErrorClass::Unavailable && r.error().cls != ErrorClass::Timeout)) break;
-        }
+        auto worth_retrying = [](const Result<json>& r) {
+            return !r && (r.error().cls == ErrorClass::Unavailable || r.error().cls == ErrorClass::Timeout);
+        };
+        Result<json> r = call_once(method, path, body, what);
+        for (int i = 1; i < attempts && worth_retrying(r); ++i) r = call_once(method, path, body, what);
         return r;
     }
 
