@@ -124,8 +124,9 @@ int main(int argc, char** argv) {
     } else {
         Poco::URI uri(endpoint);
         if (dialect_name == "rest-json") {
-            rest = std::make_unique<sim::RestResponder>(db.value(), p->json("his.rest.field_map"),
-                                                        p->string("his.rest.base_path"), faults);
+            // The adapter calls the endpoint's path followed by the base path.
+            std::string base = uri.getPath() + p->string("his.rest.base_path");
+            rest = std::make_unique<sim::RestResponder>(db.value(), p->json("his.rest.field_map"), base, faults);
         } else {
             auto charset = hl7::charset_from_hl7(p->string("his.charset"));
             if (!charset) return invalid_config("his-sim", charset.error());

@@ -53,9 +53,9 @@ TEST_CASE("programs: bad arguments and invalid configs exit 2 with the field nam
                                              "his": {"dialect": "hl7v2-mllp", "endpoint": "127.0.0.1:2575"}})");
     std::string broken_params = config_file(R"({"hospital": {"id": "H/1", "region": "west"},
                                                "his": {"dialect": "carrier-pigeon", "endpoint": 5, "portt": 2}})");
-    std::string soap_params = config_file(R"({"hospital": {"id": "H1", "region": "south"},
-                                             "his": {"dialect": "soap-xml", "endpoint": "http://127.0.0.1:8080/his",
-                                                     "soap": {"namespace": "urn:his"}}})");
+    std::string rest_params = config_file(R"({"hospital": {"id": "H1", "region": "south"},
+                                             "his": {"dialect": "rest-json", "endpoint": "http://127.0.0.1:8080",
+                                                     "rest": {"token_file": "/nonexistent/token"}}})");
     std::string moved_params = config_file(R"({"hospital": {"id": "H1", "region": "south"},
                                               "his": {"dialect": "hl7v2-mllp", "endpoint": "127.0.0.1:2575",
                                                       "hl7": {"fields": {"patient.shoe": "PID-3"}}}})");
@@ -69,7 +69,7 @@ TEST_CASE("programs: bad arguments and invalid configs exit 2 with the field nam
          {"params_file: expected a value", "broker.uri: expected a value", "brokr: unknown key"}},
         {"agent/hisgate-agent", agent_with(good_params, "http://x"),
          {"broker.uri: expected a URI starting with tcp:// or ssl://"}},
-        {"agent/hisgate-agent", agent_with(soap_params), {"his.dialect: this agent has no adapter for \"soap-xml\" yet"}},
+        {"agent/hisgate-agent", agent_with(rest_params), {"his.rest.token_file"}},
         {"agent/hisgate-agent", agent_with(moved_params), {"his.hl7.fields.patient.shoe: expected one of the logical fields"}},
         {"agent/hisgate-agent", agent_with(config_file("{ \"hospital\": ")), {"line 1, column 15: expected valid JSON"}},
         {"controlplane/hisgate-controlplane", "{\"broker\": {\"uri\": \"ssl://127.0.0.1:1\"}, \"http\": {\"port\": 70000}, \"log\": {\"level\": \"loud\"}}",
