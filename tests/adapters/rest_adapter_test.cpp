@@ -3,6 +3,8 @@
 // fault his-sim can play.
 #include <catch2/catch.hpp>
 
+#include "tests/adapters/operation_script.h"
+
 #include <nlohmann/json.hpp>
 
 #include "adapters/rest/rest_adapter.h"
@@ -92,90 +94,7 @@ TEST_CASE("rest adapter: every operation against his-sim, in each dialect") {
             SimulatedHis his(sim_params(his_params));
             auto adapter = adapter_for(his_params, his.server.port());
             CHECK(adapter->dialect() == "rest-json");
-            std::string today = sim::utc_today();
-
-            // Reference data: every department (names in Chinese survive), doctor and slot.
-            auto ref = adapter->extract_reference_data(today, sim::add_days(today, 6));
-            REQUIRE(ref.ok());
-            REQUIRE(ref->departments.size() == 4);
-            CHECK(ref->departments[0].name == "心内科 Cardiology");
-            CHECK(ref->doctors.size() == 5);
-            CHECK(ref->slots.size() == 7 * 48);
-            const auto& first = ref->slots.front();
-            CHECK(first.capacity >= 1);
-            CHECK(first.fee_cents > 0);
-
-            // Booking: idempotent by order id, capacity enforced, cancellation frees the slot.
-            std::string slot = "S-DR-101-" + today + "-08:00";
-            auto booked = adapter->book({"O-1", slot, "P-DEMO-1"});
-            REQUIRE(booked.ok());
-            CHECK(booked->status == "booked");
-            CHECK(booked->order_id == "O-1");
-            CHECK(booked->slot_id == slot);
-            CHECK(booked->patient_id == "P-DEMO-1");
-            auto again = adapter->book({"O-1", slot, "P-DEMO-1"});
-            REQUIRE(again.ok());
-            CHECK(again->status == "booked");
-            auto full = adapter->book({"O-2", slot, "P-DEMO-1"});
-            REQUIRE_FALSE(full.ok());
-            CHECK(full.error().cls == ErrorClass::Rejected);
-            CHECK(full.error().code == "his.SLOT_FULL");
-            auto conflict = adapter->book({"O-1", "S-DR-101-" + today + "-08:15", "P-DEMO-1"});
-            REQUIRE_FALSE(conflict.ok());
-            CHECK(conflict.error().code == "his.ORDER_CONFLICT");
-            CHECK(conflict.error().cls == ErrorClass::Rejected);  // unmapped: the status says so
-            auto nowhere = adapter->book({"O-3", "S-NOPE", "P-DEMO-1"});
-            REQUIRE_FALSE(nowhere.ok());
-            CHECK(nowhere.error().cls == ErrorClass::NotFound);
-            auto cancelled = adapter->cancel("O-1");
-            REQUIRE(cancelled.ok());
-            CHECK(cancelled->status == "cancelled");
-            CHECK(adapter->book({"O-2", slot, "P-DEMO-1"}).ok());
-            CHECK(adapter->cancel("O-404").error().cls == ErrorClass::NotFound);
-
-            // Money: pay (idempotent), status, refund, statement.
-            auto paid = adapter->pay({"PAY-1", 2500, "wechat"});
-            REQUIRE(paid.ok());
-            CHECK(paid->status == "paid");
-            CHECK(paid->amount_cents == 2500);
-            CHECK(adapter->pay({"PAY-1", 2500, "wechat"}).ok());
-            CHECK(adapter->pay({"PAY-1", 9900, "wechat"}).error().code == "his.ORDER_CONFLICT");
-            auto status = adapter->payment_status("PAY-1");
-            REQUIRE(status.ok());
-            CHECK(status->status == "paid");
-            CHECK(status->amount_cents == 2500);
-            auto unknown = adapter->payment_status("PAY-404");
-            REQUIRE(unknown.ok());
-            CHECK(unknown->status == "not_found");
-            auto refunded = adapter->refund({"PAY-1", 2500, "wechat"});
-            REQUIRE(refunded.ok());
-            CHECK(refunded->status == "refunded");
-            auto lines = adapter->daily_statement(today);
-            REQUIRE(lines.ok());
-            REQUIRE(lines->size() == 2);
-            CHECK((*lines)[0].order_id == "PAY-1");
-            CHECK((*lines)[0].kind == "payment");
-            CHECK((*lines)[0].amount_cents == 2500);
-            CHECK((*lines)[1].kind == "refund");
-
-            // Reports.
-            auto report = adapter->get_report("R-DEMO-1");
-            REQUIRE(report.ok());
-            CHECK(report->patient_id == "P-DEMO-1");
-            CHECK(report->title == "Complete blood count");
-            CHECK(report->status == "final");
-            CHECK(report->issued_at == "2026-11-20T08:30:00");
-            REQUIRE(report->observations.size() == 3);
-            CHECK(report->observations[1].flag == "H");
-            CHECK(report->observations[1].reference_range == "4.0-10.0");
-            CHECK(adapter->get_report("R-NOPE").error().cls == ErrorClass::NotFound);
-            // An id with characters that mean something in a URL stays one path segment.
-            CHECK(adapter->get_report("R/../1 ?x").error().cls == ErrorClass::NotFound);
-            auto list = adapter->list_reports("P-DEMO-1");
-            REQUIRE(list.ok());
-            REQUIRE(list->size() == 1);
-            CHECK((*list)[0].report_id == "R-DEMO-1");
-            CHECK((*list)[0].status == "final");
+            test::check_every_operation(*adapter);
         }
     }
 }
