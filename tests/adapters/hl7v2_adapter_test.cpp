@@ -152,18 +152,7 @@ TEST_CASE("his-sim faults: latency, silence, lost answers, rejection and a moved
     }
     SECTION("an answer lost after the HIS committed: the payment is in doubt, and the status query settles it") {
         set_faults(R"({"drop_after_commit": 1})");
-        auto lost = adapter->pay({"PAY-9", 1200, "alipay"});
-        REQUIRE_FALSE(lost.ok());
-        CHECK(lost.error().cls == ErrorClass::Timeout);
-        auto status = adapter->payment_status("PAY-9");
-        REQUIRE(status.ok());
-        CHECK(status->status == "paid");
-        CHECK(status->amount_cents == 1200);
-        // Resending with the same order id does not charge twice.
-        CHECK(adapter->pay({"PAY-9", 1200, "alipay"}).ok());
-        auto lines = adapter->daily_statement(sim::utc_today());
-        REQUIRE(lines.ok());
-        CHECK(lines->size() == 1);
+        test::check_lost_payment_answer_settles(*adapter);
     }
     SECTION("a duplicated answer is never taken for the next message's") {
         set_faults(R"({"duplicate_answers": 1})");

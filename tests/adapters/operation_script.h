@@ -95,4 +95,23 @@ inline void check_every_operation(HisAdapter& adapter) {
     CHECK((*list)[0].status == "final");
 }
 
+// After his-sim lost the answer to a committed payment: the caller sees a timeout (the
+// payment is in doubt), the status query settles it, and paying again with the same
+// order id does not charge twice.
+// `lost_code`, if given, is the error code the dialect reports for the lost answer.
+inline void check_lost_payment_answer_settles(HisAdapter& adapter, const std::string& lost_code = {}) {
+    auto lost = adapter.pay({"PAY-9", 1200, "alipay"});
+    REQUIRE_FALSE(lost.ok());
+    CHECK(lost.error().cls == ErrorClass::Timeout);
+    if (!lost_code.empty()) CHECK(lost.error().code == lost_code);
+    auto status = adapter.payment_status("PAY-9");
+    REQUIRE(status.ok());
+    CHECK(status->status == "paid");
+    CHECK(status->amount_cents == 1200);
+    CHECK(adapter.pay({"PAY-9", 1200, "alipay"}).ok());
+    auto lines = adapter.daily_statement(sim::utc_today());
+    REQUIRE(lines.ok());
+    CHECK(lines->size() == 1);
+}
+
 }  // namespace hisgate::test

@@ -202,19 +202,7 @@ TEST_CASE("rest his-sim faults: latency, silence, lost answers, rejection and a 
     }
     SECTION("an answer lost after the HIS committed: the payment is in doubt, and the status query settles it") {
         his.set_faults(R"({"drop_after_commit": 1})");
-        auto lost = adapter->pay({"PAY-9", 1200, "alipay"});
-        REQUIRE_FALSE(lost.ok());
-        CHECK(lost.error().cls == ErrorClass::Timeout);
-        CHECK(lost.error().code == "rest.answer_lost");
-        auto status = adapter->payment_status("PAY-9");
-        REQUIRE(status.ok());
-        CHECK(status->status == "paid");
-        CHECK(status->amount_cents == 1200);
-        // Resending with the same order id does not charge twice.
-        CHECK(adapter->pay({"PAY-9", 1200, "alipay"}).ok());
-        auto lines = adapter->daily_statement(sim::utc_today());
-        REQUIRE(lines.ok());
-        CHECK(lines->size() == 1);
+        test::check_lost_payment_answer_settles(*adapter, "rest.answer_lost");
     }
     SECTION("a rejection carries the vendor code, mapped to the error class the parameters name") {
         his.set_faults(R"({"reject": "MAINTENANCE"})");
