@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "adapters/hl7v2/money.h"
+#include "adapters/money.h"
 #include "common/log.h"
 #include "common/trace.h"
 #include "hl7/ack.h"
@@ -155,7 +155,7 @@ std::string Hl7Responder::reference_data(const hl7v2::Hl7Dialect& d, const hl7::
         std::string s = "ZSL[" + std::to_string(i++) + "]";
         const std::string values[] = {sl.slot_id, sl.doctor_id, sl.department_id, sl.date, sl.start, sl.end, sl.half,
                                       std::to_string(sl.capacity), std::to_string(sl.booked),
-                                      hl7v2::cents_to_decimal(sl.fee_cents)};
+                                      cents_to_decimal(sl.fee_cents)};
         for (int f = 0; f < 10; ++f) (void)r.set(s + "-" + std::to_string(f + 1), values[f]);
     }
     return d.wire(r);
@@ -179,7 +179,7 @@ std::string Hl7Responder::financial(const hl7v2::Hl7Dialect& d, const hl7::Messa
     std::string order_id = m.get(d.field("payment.order_id"));
     std::string kind = m.get(d.field("payment.kind"));
     hospital_.record_query(m.get("MSH-10"), kind == "RF" ? "refund" : "pay", order_id);
-    auto amount = hl7v2::decimal_to_cents(m.get(d.field("payment.amount")));
+    auto amount = decimal_to_cents(m.get(d.field("payment.amount")));
     if (!amount) {
         auto ack = reply(d, m, "ACK^P03^ACK");
         (void)ack.set("MSA-1", "AE");
@@ -191,7 +191,7 @@ std::string Hl7Responder::financial(const hl7v2::Hl7Dialect& d, const hl7::Messa
     if (!done) return refuse(d, m, "ACK^P03^ACK", vendor_code(done.error()), done.error().message);
     auto r = reply(d, m, "ACK^P03^ACK");
     (void)r.set("ZPY-1", done->order_id);
-    (void)r.set("ZPY-2", hl7v2::cents_to_decimal(done->amount_cents));
+    (void)r.set("ZPY-2", cents_to_decimal(done->amount_cents));
     (void)r.set(d.field("payment.status"), done->status);
     return d.wire(r);
 }
@@ -204,7 +204,7 @@ std::string Hl7Responder::payment_status(const hl7v2::Hl7Dialect& d, const hl7::
     (void)r.set("QAK-2", p.status == "not_found" ? "NF" : "OK");
     if (p.status != "not_found") {
         (void)r.set("ZPY-1", p.order_id);
-        (void)r.set("ZPY-2", hl7v2::cents_to_decimal(p.amount_cents));
+        (void)r.set("ZPY-2", cents_to_decimal(p.amount_cents));
         (void)r.set(d.field("payment.status"), p.status);
     }
     return d.wire(r);
@@ -220,7 +220,7 @@ std::string Hl7Responder::statement(const hl7v2::Hl7Dialect& d, const hl7::Messa
         (void)r.set(indexed("FT1-1", i), std::to_string(i));
         (void)r.set(indexed(d.field("payment.order_id"), i), line.order_id);
         (void)r.set(indexed(d.field("payment.kind"), i), line.kind == "refund" ? "RF" : "PY");
-        (void)r.set(indexed(d.field("payment.amount"), i), hl7v2::cents_to_decimal(line.amount_cents));
+        (void)r.set(indexed(d.field("payment.amount"), i), cents_to_decimal(line.amount_cents));
         ++i;
     }
     return d.wire(r);

@@ -5,7 +5,7 @@
 
 #include <thread>
 
-#include "adapters/hl7v2/money.h"
+#include "adapters/money.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "his-sim/hl7_responder.h"
@@ -36,7 +36,7 @@ void hold_silently(Poco::Net::StreamSocket& socket, const FaultSwitch& faults) {
 Element payment_element(const std::string& name, const Payment& p) {
     Element e{name, {}, {}};
     e.add("OrderId", p.order_id);
-    e.add("Amount", hl7v2::cents_to_decimal(p.amount_cents));
+    e.add("Amount", cents_to_decimal(p.amount_cents));
     e.add("Status", p.status);
     return e;
 }
@@ -155,7 +155,7 @@ Result<Element> SoapResponder::perform(const Element& op, const std::string& req
             for (const auto& [k, v] : {std::pair{"SlotId", sl.slot_id}, {"DoctorId", sl.doctor_id}, {"DepartmentId", sl.department_id},
                                        {"Date", sl.date}, {"Start", sl.start}, {"End", sl.end}, {"Half", sl.half},
                                        {"Capacity", std::to_string(sl.capacity)}, {"Booked", std::to_string(sl.booked)},
-                                       {"Fee", hl7v2::cents_to_decimal(sl.fee_cents)}})
+                                       {"Fee", cents_to_decimal(sl.fee_cents)}})
                 e.add(k, v);
         }
     } else if (name == "BookAppointment" || name == "CancelAppointment") {
@@ -168,7 +168,7 @@ Result<Element> SoapResponder::perform(const Element& op, const std::string& req
     } else if (name == "Pay" || name == "Refund") {
         std::string order_id = op.text_of("OrderId");
         hospital_.record_query(request_id, name == "Pay" ? "pay" : "refund", order_id);
-        auto amount = hl7v2::decimal_to_cents(op.text_of("Amount"));
+        auto amount = decimal_to_cents(op.text_of("Amount"));
         if (!amount) return make_error(ErrorClass::BadInput, "amount.invalid", "Amount is not a decimal number");
         PaymentOrder order{order_id, *amount, op.text_of("Method")};
         auto done = name == "Pay" ? hospital_.pay(order) : hospital_.refund(order);
@@ -183,7 +183,7 @@ Result<Element> SoapResponder::perform(const Element& op, const std::string& req
             auto& e = out.add("Line");
             e.add("OrderId", line.order_id);
             e.add("Kind", line.kind);
-            e.add("Amount", hl7v2::cents_to_decimal(line.amount_cents));
+            e.add("Amount", cents_to_decimal(line.amount_cents));
         }
     } else {
         return make_error(ErrorClass::BadInput, "soap.unknown_operation", "operation " + name + " is not supported by this HIS");

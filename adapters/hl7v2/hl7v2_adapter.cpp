@@ -4,7 +4,8 @@
 #include <mutex>
 #include <optional>
 
-#include "adapters/hl7v2/money.h"
+#include "adapters/his_values.h"
+#include "adapters/money.h"
 #include "common/log.h"
 #include "common/trace.h"
 
@@ -14,31 +15,9 @@ namespace {
 
 using hl7v2::Hl7Dialect;
 
-// "20261120083000" -> "2026-11-20T08:30:00"; anything else is passed through.
-std::string iso_from_hl7(const std::string& ts) {
-    if (ts.size() < 14) return ts;
-    return ts.substr(0, 4) + "-" + ts.substr(4, 2) + "-" + ts.substr(6, 2) + "T" + ts.substr(8, 2) + ":" +
-           ts.substr(10, 2) + ":" + ts.substr(12, 2);
-}
-
-std::string report_status(const std::string& code) {
-    return code == "F" ? "final" : code == "P" ? "preliminary" : code == "C" ? "corrected" : code;
-}
-
 std::string indexed(const std::string& path, int i) {
     // "OBR-3" -> "OBR[2]-3"
     return path.substr(0, 3) + "[" + std::to_string(i) + "]" + path.substr(3);
-}
-
-std::optional<int> whole_number(const std::string& s) {
-    int v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
-    return v;
-}
-
-Error unreadable(const std::string& what, const std::string& detail) {
-    return make_error(ErrorClass::Protocol, "his.unreadable_answer", what + ": " + detail);
 }
 
 class Hl7v2Adapter : public HisAdapter {
@@ -59,8 +38,8 @@ public:
         r.report_id = m.get(d_.field("report.id"));
         r.patient_id = m.get(d_.field("patient.id"));
         r.title = m.get(d_.field("report.title"));
-        r.issued_at = iso_from_hl7(m.get(d_.field("report.issued")));
-        r.status = report_status(m.get(d_.field("report.status")));
+        r.issued_at = iso_timestamp(m.get(d_.field("report.issued")));
+        r.status = report_status_name(m.get(d_.field("report.status")));
         for (int i = 1; !m.get("OBX[" + std::to_string(i) + "]-3-1").empty(); ++i) {
             std::string seg = "OBX[" + std::to_string(i) + "]";
             r.observations.push_back(Observation{m.get(seg + "-3-1"), m.get(seg + "-3-2"), m.get(seg + "-5"),
@@ -77,8 +56,8 @@ public:
         std::vector<ReportSummary> out;
         for (int i = 1; !a->get(indexed(d_.field("report.id"), i)).empty(); ++i)
             out.push_back({a->get(indexed(d_.field("report.id"), i)), a->get(indexed(d_.field("report.title"), i)),
-                           report_status(a->get(indexed(d_.field("report.status"), i))),
-                           iso_from_hl7(a->get(indexed(d_.field("report.issued"), i)))});
+                           report_status_name(a->get(indexed(d_.field("report.status"), i))),
+                           iso_timestamp(a->get(indexed(d_.field("report.issued"), i)))});
         return out;
     }
 
@@ -101,17 +80,11 @@ public:
         }
         for (int i = 1; !m.get("ZSL[" + std::to_string(i) + "]-1").empty(); ++i) {
             std::string s = "ZSL[" + std::to_string(i) + "]";
-            ScheduleSlot slot{m.get(s + "-1"), m.get(s + "-2"), m.get(s + "-3"), m.get(s + "-4"), m.get(s + "-5"),
-                              m.get(s + "-6"), m.get(s + "-7"), 0, 0, 0};
-            auto capacity = whole_number(m.get(s + "-8"));
-            auto booked = whole_number(m.get(s + "-9"));
-            auto fee = hl7v2::decimal_to_cents(m.get(s + "-10"));
-            if (!capacity || !booked || !fee)
-                return unreadable("reference data", "slot " + slot.slot_id + " has a non-numeric capacity, count or fee");
-            slot.capacity = *capacity;
-            slot.booked = *booked;
-            slot.fee_cents = *fee;
-            out.slots.push_back(std::move(slot));
+            auto slot = slot_with_numbers({m.get(s + "-1"), m.get(s + "-2"), m.get(s + "-3"), m.get(s + "-4"),
+                                           m.get(s + "-5"), m.get(s + "-6"), m.get(s + "-7"), 0, 0, 0},
+                                          m.get(s + "-8"), m.get(s + "-9"), m.get(s + "-10"));
+            if (!slot) return slot.error();
+            out.slots.push_back(std::move(slot.value()));
         }
         return out;
     }
@@ -152,8 +125,8 @@ public:
         if (!a) return a.error();
         std::vector<StatementLine> out;
         for (int i = 1; !a->get(indexed(d_.field("payment.order_id"), i)).empty(); ++i) {
-            auto amount = hl7v2::decimal_to_cents(a->get(indexed(d_.field("payment.amount"), i)));
-            if (!amount) return unreadable("statement", "line " + std::to_string(i) + " has no readable amount");
+            auto amount = decimal_to_cents(a->get(indexed(d_.field("payment.amount"), i)));
+            if (!amount) return unreadable_answer("statement", "line " + std::to_string(i) + " has no readable amount");
             std::string kind = a->get(indexed(d_.field("payment.kind"), i));
             out.push_back({a->get(indexed(d_.field("payment.order_id"), i)), kind == "RF" ? "refund" : "payment", *amount});
         }
@@ -186,7 +159,7 @@ private:
         }
         log::info("his.answer_received", {{"hl7_control_id", control_id}});
         auto parsed = hl7::Message::parse(answer.value());
-        if (!parsed) return unreadable(what, parsed.error().message);
+        if (!parsed) return unreadable_answer(what, parsed.error().message);
         std::string ack = parsed->get("MSA-1");
         if (ack != "AA" && ack != "CA") return d_.answer_error(parsed.value(), what);
         return std::move(parsed.value());
@@ -198,7 +171,7 @@ private:
         std::string status = a->get(d_.field("appointment.status"));
         Booking b{a->get(d_.field("appointment.order_id")), a->get(d_.field("appointment.slot_id")), patient_id,
                   status == "Booked" ? "booked" : status == "Cancelled" ? "cancelled" : status};
-        if (b.order_id.empty()) return unreadable(what, "the answer names no appointment");
+        if (b.order_id.empty()) return unreadable_answer(what, "the answer names no appointment");
         return b;
     }
 
@@ -209,16 +182,16 @@ private:
         set(q, d_.field("payment.order_id"), order.order_id);
         set(q, d_.field("payment.kind"), kind);
         set(q, d_.field("payment.method"), order.method);
-        set(q, d_.field("payment.amount"), hl7v2::cents_to_decimal(order.amount_cents));
+        set(q, d_.field("payment.amount"), cents_to_decimal(order.amount_cents));
         auto a = exchange(q, what);
         if (!a) return a.error();
         return payment_from(a.value(), order.order_id, what);
     }
 
     Result<Payment> payment_from(const hl7::Message& a, const std::string& order_id, const std::string& what) {
-        auto amount = hl7v2::decimal_to_cents(a.get("ZPY-2"));
+        auto amount = decimal_to_cents(a.get("ZPY-2"));
         if (a.get("ZPY-1") != order_id || !amount)
-            return unreadable(what, "the answer's ZPY segment does not describe order " + order_id);
+            return unreadable_answer(what, "the answer's ZPY segment does not describe order " + order_id);
         return Payment{order_id, *amount, a.get(d_.field("payment.status"))};
     }
 

@@ -5,7 +5,8 @@
 #include <charconv>
 #include <optional>
 
-#include "adapters/hl7v2/money.h"
+#include "adapters/his_values.h"
+#include "adapters/money.h"
 #include "adapters/soap/soap_envelope.h"
 #include "common/log.h"
 #include "common/trace.h"
@@ -24,27 +25,6 @@ struct HttpOptions {
     int max_attempts = 1;
 };
 
-Error unreadable(const std::string& what, const std::string& detail) {
-    return make_error(ErrorClass::Protocol, "his.unreadable_answer", what + ": " + detail);
-}
-
-std::optional<int> whole_number(const std::string& s) {
-    int v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
-    return v;
-}
-
-// The simulated hospital, like many HIS databases, keeps HL7-style codes and timestamps.
-std::string report_status(const std::string& code) {
-    return code == "F" ? "final" : code == "P" ? "preliminary" : code == "C" ? "corrected" : code;
-}
-std::string iso_timestamp(const std::string& ts) {
-    if (ts.size() != 14 || ts.find_first_not_of("0123456789") != std::string::npos) return ts;
-    return ts.substr(0, 4) + "-" + ts.substr(4, 2) + "-" + ts.substr(6, 2) + "T" + ts.substr(8, 2) + ":" +
-           ts.substr(10, 2) + ":" + ts.substr(12, 2);
-}
-
 size_t collect(char* data, size_t size, size_t n, void* out) {
     static_cast<std::string*>(out)->append(data, size * n);
     return size * n;
@@ -61,9 +41,9 @@ public:
         q.add("ReportId", report_id);
         auto a = call(q, "report query", true);
         if (!a) return a.error();
-        if (a->text_of("ReportId").empty()) return unreadable("report query", "the answer names no report");
+        if (a->text_of("ReportId").empty()) return unreadable_answer("report query", "the answer names no report");
         Report r{a->text_of("ReportId"), a->text_of("PatientId"), a->text_of("Title"),
-                 report_status(a->text_of("Status")), iso_timestamp(a->text_of("IssuedAt")), {}};
+                 report_status_name(a->text_of("Status")), iso_timestamp(a->text_of("IssuedAt")), {}};
         for (const auto* o : a->all("Observation"))
             r.observations.push_back({o->text_of("Code"), o->text_of("Name"), o->text_of("Value"), o->text_of("Units"),
                                       o->text_of("ReferenceRange"), o->text_of("Flag")});
@@ -77,7 +57,7 @@ public:
         if (!a) return a.error();
         std::vector<ReportSummary> out;
         for (const auto* r : a->all("Report"))
-            out.push_back({r->text_of("ReportId"), r->text_of("Title"), report_status(r->text_of("Status")),
+            out.push_back({r->text_of("ReportId"), r->text_of("Title"), report_status_name(r->text_of("Status")),
                            iso_timestamp(r->text_of("IssuedAt"))});
         return out;
     }
@@ -93,17 +73,12 @@ public:
         for (const auto* e : a->all("Doctor"))
             out.doctors.push_back({e->text_of("DoctorId"), e->text_of("DepartmentId"), e->text_of("Name"), e->text_of("DoctorTitle")});
         for (const auto* e : a->all("Slot")) {
-            ScheduleSlot slot{e->text_of("SlotId"), e->text_of("DoctorId"), e->text_of("DepartmentId"), e->text_of("Date"),
-                              e->text_of("Start"), e->text_of("End"), e->text_of("Half"), 0, 0, 0};
-            auto capacity = whole_number(e->text_of("Capacity"));
-            auto booked = whole_number(e->text_of("Booked"));
-            auto fee = hl7v2::decimal_to_cents(e->text_of("Fee"));
-            if (!capacity || !booked || !fee)
-                return unreadable("reference data", "slot " + slot.slot_id + " has a non-numeric capacity, count or fee");
-            slot.capacity = *capacity;
-            slot.booked = *booked;
-            slot.fee_cents = *fee;
-            out.slots.push_back(std::move(slot));
+            auto slot = slot_with_numbers({e->text_of("SlotId"), e->text_of("DoctorId"), e->text_of("DepartmentId"),
+                                           e->text_of("Date"), e->text_of("Start"), e->text_of("End"),
+                                           e->text_of("Half"), 0, 0, 0},
+                                          e->text_of("Capacity"), e->text_of("Booked"), e->text_of("Fee"));
+            if (!slot) return slot.error();
+            out.slots.push_back(std::move(slot.value()));
         }
         return out;
     }
@@ -141,8 +116,8 @@ public:
         if (!a) return a.error();
         std::vector<StatementLine> out;
         for (const auto* l : a->all("Line")) {
-            auto amount = hl7v2::decimal_to_cents(l->text_of("Amount"));
-            if (!amount) return unreadable("statement", "line " + l->text_of("OrderId") + " has no readable amount");
+            auto amount = decimal_to_cents(l->text_of("Amount"));
+            if (!amount) return unreadable_answer("statement", "line " + l->text_of("OrderId") + " has no readable amount");
             out.push_back({l->text_of("OrderId"), l->text_of("Kind"), *amount});
         }
         return out;
@@ -153,14 +128,14 @@ private:
         auto a = call(q, what, false);
         if (!a) return a.error();
         Booking b{a->text_of("OrderId"), a->text_of("SlotId"), a->text_of("PatientId"), a->text_of("Status")};
-        if (b.order_id.empty()) return unreadable(what, "the answer names no appointment");
+        if (b.order_id.empty()) return unreadable_answer(what, "the answer names no appointment");
         return b;
     }
 
     Result<Payment> financial(const char* operation, const PaymentOrder& order, const std::string& what) {
         Element q{operation, {}, {}};
         q.add("OrderId", order.order_id);
-        q.add("Amount", hl7v2::cents_to_decimal(order.amount_cents));
+        q.add("Amount", cents_to_decimal(order.amount_cents));
         q.add("Method", order.method);
         auto a = call(q, what, false);
         if (!a) return a.error();
@@ -168,9 +143,9 @@ private:
     }
 
     Result<Payment> payment_from(const Element& a, const std::string& order_id, const std::string& what) {
-        auto amount = hl7v2::decimal_to_cents(a.text_of("Amount"));
+        auto amount = decimal_to_cents(a.text_of("Amount"));
         if (a.text_of("OrderId") != order_id || !amount)
-            return unreadable(what, "the answer does not describe order " + order_id);
+            return unreadable_answer(what, "the answer does not describe order " + order_id);
         return Payment{order_id, *amount, a.text_of("Status")};
     }
 
@@ -201,10 +176,10 @@ private:
         if (status == 404)
             return make_error(ErrorClass::NotFound, "his.http_404", what + ": the HIS has no SOAP service at " + http_.endpoint);
         auto envelope = soap::read_envelope(d_, bytes.value());
-        if (!envelope) return unreadable(what, envelope.error().message);
+        if (!envelope) return unreadable_answer(what, envelope.error().message);
         if (envelope->fault) return d_.fault_error(envelope->fault_code, envelope->fault_text, what);
         if (envelope->operation.name != operation + "Response" || envelope->operation_ns != d_.ns)
-            return unreadable(what, "expected " + operation + "Response in namespace " + d_.ns + ", found " +
+            return unreadable_answer(what, "expected " + operation + "Response in namespace " + d_.ns + ", found " +
                                         envelope->operation.name + " in " + envelope->operation_ns);
         return std::move(envelope->operation);
     }

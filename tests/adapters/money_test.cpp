@@ -2,9 +2,9 @@
 
 #include <random>
 
-#include "adapters/hl7v2/money.h"
+#include "adapters/money.h"
 
-using namespace hisgate::hl7v2;
+using namespace hisgate;
 
 TEST_CASE("money: decimal strings and cents convert both ways") {
     CHECK(cents_to_decimal(2500) == "25.00");

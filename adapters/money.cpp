@@ -1,8 +1,8 @@
-#include "adapters/hl7v2/money.h"
+#include "adapters/money.h"
 
 #include <cstdio>
 
-namespace hisgate::hl7v2 {
+namespace hisgate {
 
 std::string cents_to_decimal(int64_t cents) {
     uint64_t abs = cents < 0 ? static_cast<uint64_t>(-(cents + 1)) + 1 : static_cast<uint64_t>(cents);
@@ -35,4 +35,4 @@ std::optional<int64_t> decimal_to_cents(std::string_view t) {
     return negative ? -total : total;
 }
 
-}  // namespace hisgate::hl7v2
+}  // namespace hisgate

@@ -1,0 +1,25 @@
+// Values as HIS interfaces write them (HL7-style codes and timestamps, numbers as text),
+// read into the platform's terms. Shared by every dialect.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "adapters/his_adapter.h"
+#include "common/error.h"
+
+namespace hisgate {
+
+// F/P/C -> final/preliminary/corrected; any other code is passed through.
+std::string report_status_name(const std::string& code);
+// YYYYMMDDHHMMSS -> YYYY-MM-DDTHH:MM:SS; anything else is passed through.
+std::string iso_timestamp(const std::string& ts);
+std::optional<int> whole_number(std::string_view text);
+// Protocol "his.unreadable_answer": the HIS answered something we cannot read.
+Error unreadable_answer(const std::string& what, const std::string& detail);
+// `slot` with its capacity, booked count and fee (a decimal) read from text.
+Result<ScheduleSlot> slot_with_numbers(ScheduleSlot slot, std::string_view capacity, std::string_view booked,
+                                       std::string_view fee_decimal);
+
+}  // namespace hisgate
