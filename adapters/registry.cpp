@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "adapters/hl7v2/hl7v2_adapter.h"
+#include "adapters/parameter_rules.h"
 #include "adapters/rest/rest_adapter.h"
 #include "adapters/soap/soap_adapter.h"
 
@@ -19,7 +20,9 @@ Result<std::unique_ptr<HisAdapter>> AdapterRegistry::create(const params::ParamS
         return make_error(ErrorClass::Config, "params.unsupported_dialect",
                           "his.dialect: this agent has no adapter for \"" + dialect + "\" yet (it has: " + known + ")");
     }
-    return it->second(p);
+    auto adapter = it->second(p);
+    if (!adapter) return adapter.error();
+    return with_parameter_rules(std::move(adapter.value()), p);
 }
 
 std::vector<std::string> AdapterRegistry::dialects() const {

@@ -20,7 +20,8 @@ using AdapterFactory = std::function<Result<std::unique_ptr<HisAdapter>>(const p
 class AdapterRegistry {
 public:
     void add(std::string dialect, AdapterFactory factory);
-    // The adapter his.dialect names. Config error for a dialect no adapter implements yet.
+    // The adapter his.dialect names, with the hospital's id formats and code tables applied
+    // (adapters/parameter_rules.h). Config error for a dialect no adapter implements yet.
     Result<std::unique_ptr<HisAdapter>> create(const params::ParamSet& params) const;
     std::vector<std::string> dialects() const;
 

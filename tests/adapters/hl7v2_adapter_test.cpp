@@ -10,6 +10,7 @@
 #include "config-params/param_set.h"
 #include "adapters/hl7v2/hl7v2_adapter.h"
 #include "adapters/registry.h"
+#include "common/sqlite.h"
 #include "his-sim/hl7_responder.h"
 #include "his-sim/hospital.h"
 #include "mllp/server.h"
@@ -227,4 +228,48 @@ TEST_CASE("every example parameter file and his-sim dialect file builds its adap
         REQUIRE(adapter.ok());
         CHECK(adapter.value()->dialect() == "hl7v2-mllp");
     }
+}
+
+TEST_CASE("the registry's adapter applies the hospital's id formats and payment method codes") {
+    auto dialect = dialect_of("{}");
+    REQUIRE(dialect.ok());
+    SimulatedHis his(dialect.value());
+    auto doc = nlohmann::json::parse(R"({"hospital": {"id": "H001", "region": "south"},
+        "his": {"dialect": "hl7v2-mllp",
+                "id_formats": {"patient_id": "^P-[A-Z0-9-]+$", "report_id": "^R-[A-Z0-9-]+$"},
+                "code_tables": {"payment_method": {"07": "wechat", "01": "cash"}}}})");
+    doc["his"]["endpoint"] = "127.0.0.1:" + std::to_string(his.server.port());
+    const auto& catalog = params::Catalog::builtin();
+    REQUIRE(catalog.ok());
+    auto p = params::ParamSet::validate(catalog.value(), doc, "test.json");
+    REQUIRE(p.ok());
+    auto adapter = AdapterRegistry::builtin().create(p.value());
+    REQUIRE(adapter.ok());
+    auto& a = *adapter.value();
+
+    auto hospital_saw = [&](const std::string& sql) {
+        auto db = sql::Db::open(his.dir + "/his.db");
+        REQUIRE(db.ok());
+        auto st = db->prepare(sql);
+        REQUIRE(st.ok());
+        REQUIRE(st->step());
+        return st->text(0);
+    };
+
+    auto malformed = a.get_report("r-lowercase");
+    REQUIRE_FALSE(malformed.ok());
+    CHECK(malformed.error().cls == ErrorClass::BadInput);
+    CHECK(malformed.error().code == "his.bad_report_id");
+    CHECK(hospital_saw("SELECT count(*) FROM queries") == "0");  // never reached the HIS
+    CHECK(a.get_report("R-DEMO-1").ok());
+
+    auto bad_patient = a.book({"O-1", "S-DR-101-" + sim::utc_today() + "-08:00", "13800000000"});
+    REQUIRE_FALSE(bad_patient.ok());
+    CHECK(bad_patient.error().code == "his.bad_patient_id");
+    CHECK(bad_patient.error().message.find("13800000000") == std::string::npos);  // no PHI in the message
+    CHECK(a.list_reports("patient 1").error().code == "his.bad_patient_id");
+
+    REQUIRE(a.pay({"PAY-7", 100, "wechat"}).ok());
+    CHECK(hospital_saw("SELECT method FROM payments WHERE order_id = 'PAY-7'") == "07");
+    CHECK(a.pay({"PAY-8", 100, "bitcoin"}).error().code == "his.unknown_payment_method");
 }

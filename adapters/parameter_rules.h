@@ -1,0 +1,16 @@
+// What every dialect owes its hospital's parameters, applied once around any adapter:
+// ids must match his.id_formats before they are sent (a malformed id never reaches the
+// HIS), and payment methods travel in the HIS's own codes (his.code_tables.payment_method,
+// vendor code -> hisgate code, read backwards).
+#pragma once
+
+#include <memory>
+
+#include "adapters/his_adapter.h"
+#include "config-params/param_set.h"
+
+namespace hisgate {
+
+std::unique_ptr<HisAdapter> with_parameter_rules(std::unique_ptr<HisAdapter> adapter, const params::ParamSet& p);
+
+}  // namespace hisgate
