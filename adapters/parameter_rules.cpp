@@ -1,5 +1,10 @@
 #include "adapters/parameter_rules.h"
 
+#include "appointment-rules/calendar.h"
+#include "appointment-rules/time_zone.h"
+
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <regex>
 
@@ -9,8 +14,9 @@ namespace {
 
 class ParameterRules : public HisAdapter {
 public:
-    ParameterRules(std::unique_ptr<HisAdapter> inner, const params::ParamSet& p)
+    ParameterRules(std::unique_ptr<HisAdapter> inner, const params::ParamSet& p, appointments::TimeZone zone)
         : inner_(std::move(inner)),
+          zone_(std::move(zone)),
           patient_id_(p.string("his.id_formats.patient_id")),
           report_id_(p.string("his.id_formats.report_id")) {
         for (const auto& [vendor, ours] : p.code_table("his.code_tables.payment_method")) vendor_method_[ours] = vendor;
@@ -41,17 +47,35 @@ public:
         if (!std::regex_match(report_id, report_id_))
             return make_error(ErrorClass::BadInput, "his.bad_report_id",
                               "the report id does not have this hospital's report id format (his.id_formats.report_id)");
-        return inner_->get_report(report_id);
+        auto report = inner_->get_report(report_id);
+        if (report) report->issued_at = with_offset(report->issued_at);
+        return report;
     }
     Result<std::vector<ReportSummary>> list_reports(const std::string& patient_id) override {
         if (auto bad = check_patient(patient_id)) return *bad;
-        return inner_->list_reports(patient_id);
+        auto list = inner_->list_reports(patient_id);
+        if (list)
+            for (auto& r : *list) r.issued_at = with_offset(r.issued_at);
+        return list;
     }
     Result<std::vector<StatementLine>> daily_statement(const std::string& date) override {
         return inner_->daily_statement(date);
     }
 
 private:
+    // "2026-11-20T08:30:00" (the HIS's local time) -> "2026-11-20T08:30:00+08:00".
+    std::string with_offset(const std::string& local) const {
+        auto date = appointments::parse_date(std::string_view(local).substr(0, 10));
+        auto minute = appointments::parse_time_of_day(std::string_view(local).substr(11, 5));
+        if (local.size() != 19 || local[10] != 'T' || !date || !minute) return local;
+        auto utc = zone_.to_utc(*date, *minute);
+        auto offset = std::chrono::duration_cast<std::chrono::minutes>(zone_.offset_at(utc)).count();
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "%c%02d:%02d", offset < 0 ? '-' : '+', static_cast<int>(std::abs(offset) / 60),
+                      static_cast<int>(std::abs(offset) % 60));
+        return local + buf;
+    }
+
     std::optional<Error> check_patient(const std::string& id) const {
         if (std::regex_match(id, patient_id_)) return std::nullopt;
         // The id itself is PHI: the message names the rule, not the value.
@@ -72,14 +96,21 @@ private:
     }
 
     std::unique_ptr<HisAdapter> inner_;
+    appointments::TimeZone zone_;
     std::regex patient_id_, report_id_;  // valid: the catalog compiled them when the file loaded
     std::map<std::string, std::string> vendor_method_;  // hisgate code -> vendor code
 };
 
 }  // namespace
 
-std::unique_ptr<HisAdapter> with_parameter_rules(std::unique_ptr<HisAdapter> adapter, const params::ParamSet& p) {
-    return std::make_unique<ParameterRules>(std::move(adapter), p);
+Result<std::unique_ptr<HisAdapter>> with_parameter_rules(std::unique_ptr<HisAdapter> adapter, const params::ParamSet& p) {
+    std::string name = p.string("his.timezone").empty() ? p.string("hospital.timezone") : p.string("his.timezone");
+    auto zone = appointments::TimeZone::load(name);
+    if (!zone)
+        return make_error(ErrorClass::Config, "params.invalid",
+                          "his.timezone / hospital.timezone: expected a time zone of the tz database, found \"" + name +
+                              "\" (" + zone.error().message + ")");
+    return std::unique_ptr<HisAdapter>(std::make_unique<ParameterRules>(std::move(adapter), p, std::move(zone.value())));
 }
 
 }  // namespace hisgate

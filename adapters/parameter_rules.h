@@ -1,7 +1,8 @@
 // What every dialect owes its hospital's parameters, applied once around any adapter:
 // ids must match his.id_formats before they are sent (a malformed id never reaches the
-// HIS), and payment methods travel in the HIS's own codes (his.code_tables.payment_method,
-// vendor code -> hisgate code, read backwards).
+// HIS); payment methods travel in the HIS's own codes (his.code_tables.payment_method,
+// vendor code -> hisgate code, read backwards); and the HIS's local report times are
+// given their UTC offset in its time zone (his.timezone, else hospital.timezone).
 #pragma once
 
 #include <memory>
@@ -11,6 +12,7 @@
 
 namespace hisgate {
 
-std::unique_ptr<HisAdapter> with_parameter_rules(std::unique_ptr<HisAdapter> adapter, const params::ParamSet& p);
+// Config error if the time zone cannot be loaded.
+Result<std::unique_ptr<HisAdapter>> with_parameter_rules(std::unique_ptr<HisAdapter> adapter, const params::ParamSet& p);
 
 }  // namespace hisgate

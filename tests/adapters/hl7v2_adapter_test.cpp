@@ -261,7 +261,9 @@ TEST_CASE("the registry's adapter applies the hospital's id formats and payment 
     CHECK(malformed.error().cls == ErrorClass::BadInput);
     CHECK(malformed.error().code == "his.bad_report_id");
     CHECK(hospital_saw("SELECT count(*) FROM queries") == "0");  // never reached the HIS
-    CHECK(a.get_report("R-DEMO-1").ok());
+    auto report = a.get_report("R-DEMO-1");
+    REQUIRE(report.ok());
+    CHECK(report->issued_at == "2026-11-20T08:30:00+08:00");  // the HIS's local time, Asia/Shanghai
 
     auto bad_patient = a.book({"O-1", "S-DR-101-" + sim::utc_today() + "-08:00", "13800000000"});
     REQUIRE_FALSE(bad_patient.ok());
@@ -272,4 +274,34 @@ TEST_CASE("the registry's adapter applies the hospital's id formats and payment 
     REQUIRE(a.pay({"PAY-7", 100, "wechat"}).ok());
     CHECK(hospital_saw("SELECT method FROM payments WHERE order_id = 'PAY-7'") == "07");
     CHECK(a.pay({"PAY-8", 100, "bitcoin"}).error().code == "his.unknown_payment_method");
+}
+
+TEST_CASE("report times carry the HIS's own time zone, and an unknown zone stops the adapter") {
+    auto dialect = dialect_of("{}");
+    REQUIRE(dialect.ok());
+    SimulatedHis his(dialect.value());
+    const auto& catalog = params::Catalog::builtin();
+    REQUIRE(catalog.ok());
+    auto build = [&](const char* zone) {
+        nlohmann::json doc = {{"hospital", {{"id", "H001"}, {"region", "north"}}},
+                              {"his", {{"dialect", "hl7v2-mllp"},
+                                       {"endpoint", "127.0.0.1:" + std::to_string(his.server.port())},
+                                       {"timezone", zone}}}};
+        auto p = params::ParamSet::validate(catalog.value(), doc, "test.json");
+        REQUIRE(p.ok());
+        return AdapterRegistry::builtin().create(p.value());
+    };
+    auto berlin = build("Europe/Berlin");
+    REQUIRE(berlin.ok());
+    auto report = berlin.value()->get_report("R-DEMO-1");
+    REQUIRE(report.ok());
+    CHECK(report->issued_at == "2026-11-20T08:30:00+01:00");
+    auto list = berlin.value()->list_reports("P-DEMO-1");
+    REQUIRE(list.ok());
+    CHECK((*list)[0].issued_at == "2026-11-20T08:30:00+01:00");
+
+    auto nowhere = build("Mars/Olympus_Mons");
+    REQUIRE_FALSE(nowhere.ok());
+    CHECK(nowhere.error().cls == ErrorClass::Config);
+    CHECK_THAT(nowhere.error().message, Catch::Contains("his.timezone"));
 }
