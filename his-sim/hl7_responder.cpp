@@ -64,7 +64,7 @@ mllp::Answer Hl7Responder::answer(std::string_view raw) {
     for (const auto& [logical, path] : faults.moved_fields) d.fields[logical] = path;
 
     std::string out;
-    if (type == "QRY^R02") out = report(d, msg);
+    if (type == "QRY^R02" || type == "QBP^Q11") out = report(d, msg);
     else if (type == "QBP^ZRD") out = reference_data(d, msg);
     else if (type == "SRM^S01") out = appointment(d, msg, false);
     else if (type == "SRM^S04") out = appointment(d, msg, true);
@@ -89,12 +89,14 @@ mllp::Answer Hl7Responder::answer(std::string_view raw) {
 }
 
 std::string Hl7Responder::report(const hl7v2::Hl7Dialect& d, const hl7::Message& m) {
-    std::string report_id = m.get(d.field("query.report_id"));
-    std::string patient_id = m.get(d.field("query.patient_id"));
+    bool qbp = m.get("MSH-9-1") == "QBP";
+    std::string report_id = m.get(qbp ? "QPD-3" : d.field("query.report_id"));
+    std::string patient_id = m.get(qbp ? "QPD-4" : d.field("query.patient_id"));
     hospital_.record_query(m.get("MSH-10"), report_id.empty() ? "report_list" : "report",
                            report_id.empty() ? patient_id : report_id);
-    auto r = reply(d, m, "ORF^R04^ORF_R04");
-    (void)r.set("QRD-1", hl7v2::hl7_timestamp_now());
+    auto r = reply(d, m, qbp ? "RSP^K11^RSP_K11" : "ORF^R04^ORF_R04");
+    if (qbp) (void)r.set("QAK-2", "OK");
+    else (void)r.set("QRD-1", hl7v2::hl7_timestamp_now());
     if (!report_id.empty()) {
         auto rep = hospital_.report(report_id);
         if (!rep) return d.wire(r);  // no OBR: no such report

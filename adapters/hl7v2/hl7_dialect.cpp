@@ -33,6 +33,7 @@ Result<Hl7Dialect> dialect_from_params(const params::ParamSet& p) {
     d.sending_facility = p.string("his.hl7.sending_facility");
     d.receiving_application = p.string("his.hl7.receiving_application");
     d.receiving_facility = p.string("his.hl7.receiving_facility");
+    d.qbp_queries = p.string("his.hl7.query_style") == "QBP";
     std::string encoding = p.string("his.hl7.encoding_characters");  // 4 or 5, checked by the catalog
     d.delimiters.component = encoding[0];
     d.delimiters.repetition = encoding[1];

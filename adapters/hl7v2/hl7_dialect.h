@@ -20,6 +20,8 @@ struct Hl7Dialect {
     std::string charset = "UNICODE UTF-8";  // MSH-18
     std::string sending_application = "HISGATE", sending_facility;
     std::string receiving_application = "HIS", receiving_facility;
+    // Report queries as QBP^Q11 with QPD (conformance query by parameter) instead of QRY^R02.
+    bool qbp_queries = false;
     // Logical field -> HL7 path; positions not named here are the standard ones (kStandardFields).
     std::map<std::string, std::string> fields;
     // Vendor error code (ERR-3-1) -> hisgate error class name.

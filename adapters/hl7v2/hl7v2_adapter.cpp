@@ -27,9 +27,7 @@ public:
     std::string dialect() const override { return "hl7v2-mllp"; }
 
     Result<Report> get_report(const std::string& report_id) override {
-        auto q = query("QRY^R02^QRY_R02");
-        set(q, d_.field("query.report_id"), report_id);
-        auto a = exchange(q, "report query");
+        auto a = exchange(report_query(report_id, ""), "report query");
         if (!a) return a.error();
         const auto& m = a.value();
         if (m.get(d_.field("report.id")).empty())
@@ -49,9 +47,7 @@ public:
     }
 
     Result<std::vector<ReportSummary>> list_reports(const std::string& patient_id) override {
-        auto q = query("QRY^R02^QRY_R02");
-        set(q, d_.field("query.patient_id"), patient_id);
-        auto a = exchange(q, "report list query");
+        auto a = exchange(report_query("", patient_id), "report list query");
         if (!a) return a.error();
         std::vector<ReportSummary> out;
         for (int i = 1; !a->get(indexed(d_.field("report.id"), i)).empty(); ++i)
@@ -135,6 +131,23 @@ public:
 
 private:
     hl7::Message query(const std::string& type) { return d_.message(type, random_hex(10)); }
+
+    // One report by id, or a patient's reports: QRY^R02 (QRD) or QBP^Q11 (QPD-3 report id,
+    // QPD-4 patient id), as his.hl7.query_style says. Both are answered with OBR/OBX.
+    hl7::Message report_query(const std::string& report_id, const std::string& patient_id) {
+        if (d_.qbp_queries) {
+            auto q = query("QBP^Q11^QBP_Q11");
+            set(q, "QPD-1", "ZRQ");
+            if (!report_id.empty()) set(q, "QPD-3", report_id);
+            if (!patient_id.empty()) set(q, "QPD-4", patient_id);
+            set(q, "RCP-1", "I");
+            return q;
+        }
+        auto q = query("QRY^R02^QRY_R02");
+        if (!report_id.empty()) set(q, d_.field("query.report_id"), report_id);
+        if (!patient_id.empty()) set(q, d_.field("query.patient_id"), patient_id);
+        return q;
+    }
 
     void set(hl7::Message& m, const std::string& path, const std::string& value) {
         auto r = m.set(path, value);

@@ -4,6 +4,7 @@
 
 #include "tests/adapters/operation_script.h"
 
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "adapters/hl7v2/hl7_dialect.h"
@@ -31,6 +32,8 @@ const DialectCase kDialects[] = {
          "hl7": {"version": "2.3", "fields": {"patient.id": "PID-2-1", "report.id": "OBR-2", "slot.id": "AIL-3",
                                               "payment.amount": "FT1-12", "query.report_id": "QRD-9"}},
          "error_map": {"SLOT_FULL": "rejected", "NOT_FOUND": "not_found"}})"},
+    {"HL7 2.5.1, reports asked by QBP^Q11 (query by parameter)",
+     R"({"hl7": {"version": "2.5.1", "query_style": "QBP"}, "error_map": {"SLOT_FULL": "rejected", "NOT_FOUND": "not_found"}})"},
     {"odd: HL7 2.5, delimiters $%*#, CRLF segment ends, Z-segments",
      R"({"hl7": {"version": "2.5", "encoding_characters": "$%*#", "segment_terminator": "CRLF"},
          "error_map": {"SLOT_FULL": "rejected", "NOT_FOUND": "not_found"}})"},
@@ -304,4 +307,36 @@ TEST_CASE("report times carry the HIS's own time zone, and an unknown zone stops
     REQUIRE_FALSE(nowhere.ok());
     CHECK(nowhere.error().cls == ErrorClass::Config);
     CHECK_THAT(nowhere.error().message, Catch::Contains("his.timezone"));
+}
+
+TEST_CASE("hl7v2 adapter: query_style QBP asks for reports with QBP^Q11 and QPD, QRY with QRY^R02 and QRD") {
+    for (const char* style : {"QBP", "QRY"}) {
+        INFO(style);
+        auto dialect = dialect_of(std::string(R"({"hl7": {"query_style": ")") + style + "\"}}");
+        REQUIRE(dialect.ok());
+        std::string dir = test::make_temp_dir("his");
+        auto hospital = sim::Hospital::open(dir + "/his.db", "H001", sim::utc_today());
+        REQUIRE(hospital.ok());
+        sim::FaultSwitch faults{sim::Faults{}};
+        sim::Hl7Responder responder(hospital.value(), dialect.value(), faults);
+        std::mutex mu;
+        std::vector<std::string> seen;  // what reached the HIS: message type and the report id where it was put
+        mllp::Server server(mllp::ServerOptions{}, [&](std::string_view raw) {
+            auto m = hl7::Message::parse(raw);
+            if (m) {
+                std::lock_guard lock(mu);
+                seen.push_back(m->get("MSH-9-1") + "^" + m->get("MSH-9-2") + " QPD-3=" + m->get("QPD-3") +
+                               " QRD-10=" + m->get("QRD-10"));
+            }
+            return responder.answer(raw);
+        });
+        REQUIRE(server.start().ok());
+        mllp::ClientOptions o;
+        o.port = server.port();
+        auto adapter = make_hl7v2_adapter(o, dialect.value());
+        REQUIRE(adapter->get_report("R-DEMO-1").ok());
+        std::lock_guard lock(mu);
+        REQUIRE(seen.size() == 1);
+        CHECK(seen[0] == (std::string(style) == "QBP" ? "QBP^Q11 QPD-3=R-DEMO-1 QRD-10=" : "QRY^R02 QPD-3= QRD-10=R-DEMO-1"));
+    }
 }
