@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "adapters/his_values.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "his-sim/hl7_responder.h"
@@ -17,16 +18,6 @@ namespace {
 
 using nlohmann::json;
 using rest::RestFields;
-
-// The hospital keeps HL7-native values; this vendor publishes words and ISO 8601.
-std::string report_status(const std::string& code) {
-    return code == "F" ? "final" : code == "P" ? "preliminary" : code == "C" ? "corrected" : code;
-}
-std::string iso_timestamp(const std::string& ts) {
-    if (ts.size() < 14) return ts;
-    return ts.substr(0, 4) + "-" + ts.substr(4, 2) + "-" + ts.substr(6, 2) + "T" + ts.substr(8, 2) + ":" +
-           ts.substr(10, 2) + ":" + ts.substr(12, 2);
-}
 
 json error_body(const std::string& code, const std::string& message) {
     return {{"error", {{"code", code}, {"message", message}}}};
@@ -203,7 +194,8 @@ RestResponder::Answer RestResponder::report(const RestFields& f, const std::stri
     f.put(r, "report.id", rep->report_id);
     f.put(r, "patient.id", rep->patient_id);
     f.put(r, "report.title", rep->title);
-    f.put(r, "report.status", report_status(rep->status));
+    // The hospital keeps HL7-native values; this vendor publishes words and ISO 8601.
+    f.put(r, "report.status", report_status_name(rep->status));
     f.put(r, "report.issued", iso_timestamp(rep->issued_at));
     json obs = json::array();
     for (const auto& o : rep->observations) {
@@ -226,7 +218,7 @@ RestResponder::Answer RestResponder::reports_of(const RestFields& f, const std::
         json j = json::object();
         f.put(j, "report.id", s.report_id);
         f.put(j, "report.title", s.title);
-        f.put(j, "report.status", report_status(s.status));
+        f.put(j, "report.status", report_status_name(s.status));
         f.put(j, "report.issued", iso_timestamp(s.issued_at));
         list.push_back(std::move(j));
     }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <sstream>
 
+#include "adapters/his_values.h"
 #include "adapters/rest/rest_fields.h"
 #include "adapters/rest/rest_http.h"
 #include "common/log.h"
@@ -16,10 +17,6 @@ namespace {
 
 using nlohmann::json;
 using rest::RestFields;
-
-Error unreadable(const std::string& what, const std::string& detail) {
-    return make_error(ErrorClass::Protocol, "his.unreadable_answer", what + ": " + detail);
-}
 
 std::optional<int64_t> whole_number(const json* v) {
     if (!v || !v->is_number_integer()) return std::nullopt;
@@ -47,9 +44,9 @@ public:
         if (!a) return a.error();
         Report r{f_.text(*a, "report.id"), f_.text(*a, "patient.id"), f_.text(*a, "report.title"),
                  f_.text(*a, "report.status"), f_.text(*a, "report.issued"), {}};
-        if (r.report_id.empty()) return unreadable("report query", "the answer names no report");
+        if (r.report_id.empty()) return unreadable_answer("report query", "the answer names no report");
         const json* obs = array_of(f_.find(*a, "report.observations"));
-        if (!obs) return unreadable("report query", "observations is not an array");
+        if (!obs) return unreadable_answer("report query", "observations is not an array");
         for (const auto& o : *obs)
             r.observations.push_back({f_.text(o, "observation.code"), f_.text(o, "observation.name"),
                                       f_.text(o, "observation.value"), f_.text(o, "observation.units"),
@@ -61,7 +58,7 @@ public:
         auto a = call("GET", "/patients/" + rest::path_segment(patient_id) + "/reports", nullptr, "report list query");
         if (!a) return a.error();
         const json* reports = array_of(f_.find(*a, "reports"));
-        if (!reports) return unreadable("report list query", "reports is not an array");
+        if (!reports) return unreadable_answer("report list query", "reports is not an array");
         std::vector<ReportSummary> out;
         for (const auto& s : *reports)
             out.push_back({f_.text(s, "report.id"), f_.text(s, "report.title"), f_.text(s, "report.status"),
@@ -76,7 +73,7 @@ public:
         const json* departments = array_of(f_.find(*a, "reference.departments"));
         const json* doctors = array_of(f_.find(*a, "reference.doctors"));
         const json* slots = array_of(f_.find(*a, "reference.slots"));
-        if (!departments || !doctors || !slots) return unreadable("reference data", "a list is not an array");
+        if (!departments || !doctors || !slots) return unreadable_answer("reference data", "a list is not an array");
         ReferenceData out;
         for (const auto& d : *departments) out.departments.push_back({f_.text(d, "department.id"), f_.text(d, "department.name")});
         for (const auto& d : *doctors)
@@ -90,7 +87,7 @@ public:
             auto booked = whole_number(f_.find(s, "slot.booked"));
             auto fee = whole_number(f_.find(s, "slot.fee"));
             if (!capacity || !booked || !fee)
-                return unreadable("reference data", "slot " + slot.slot_id + " has a non-numeric capacity, count or fee");
+                return unreadable_answer("reference data", "slot " + slot.slot_id + " has a non-numeric capacity, count or fee");
             slot.capacity = static_cast<int>(*capacity);
             slot.booked = static_cast<int>(*booked);
             slot.fee_cents = *fee;
@@ -141,11 +138,11 @@ public:
         auto a = call("GET", "/statements/" + rest::path_segment(date), nullptr, "statement query");
         if (!a) return a.error();
         const json* lines = array_of(f_.find(*a, "statement.lines"));
-        if (!lines) return unreadable("statement", "lines is not an array");
+        if (!lines) return unreadable_answer("statement", "lines is not an array");
         std::vector<StatementLine> out;
         for (const auto& l : *lines) {
             auto amount = whole_number(f_.find(l, "payment.amount"));
-            if (!amount) return unreadable("statement", "line " + std::to_string(out.size() + 1) + " has no readable amount");
+            if (!amount) return unreadable_answer("statement", "line " + std::to_string(out.size() + 1) + " has no readable amount");
             out.push_back({f_.text(l, "order.id"), f_.text(l, "payment.kind"), *amount});
         }
         return out;
@@ -176,7 +173,7 @@ private:
         log::info("his.answer_received", {{"his_request_id", request_id}, {"http_status", a->status}});
         json doc = json::parse(a->body, nullptr, /*allow_exceptions=*/false);
         if (a->status < 200 || a->status >= 300) return answer_error(a->status, doc, what);
-        if (!doc.is_object()) return unreadable(what, "the body is not a JSON object");
+        if (!doc.is_object()) return unreadable_answer(what, "the body is not a JSON object");
         return doc;
     }
 
@@ -199,7 +196,7 @@ private:
         if (!a) return a.error();
         Booking b{f_.text(*a, "order.id"), f_.text(*a, "slot.id"), f_.text(*a, "patient.id"),
                   f_.text(*a, "appointment.status")};
-        if (b.order_id.empty()) return unreadable(what, "the answer names no appointment");
+        if (b.order_id.empty()) return unreadable_answer(what, "the answer names no appointment");
         return b;
     }
 
@@ -207,7 +204,7 @@ private:
         if (!a) return a.error();
         auto amount = whole_number(f_.find(*a, "payment.amount"));
         if (f_.text(*a, "order.id") != order_id || !amount)
-            return unreadable(what, "the answer does not describe payment " + order_id);
+            return unreadable_answer(what, "the answer does not describe payment " + order_id);
         return Payment{order_id, *amount, f_.text(*a, "payment.status")};
     }
 
