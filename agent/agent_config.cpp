@@ -13,6 +13,8 @@ The hospital's agent: connects out to the broker, serves the control plane's req
 through the HIS adapter its parameter file names. FILE is JSON:
   params_file        string, required   the hospital's parameter file: everything about the
                                         hospital and its HIS (hisgate params list; docs/params.md)
+  state_db           string, required   the agent's SQLite file (queue, outbox, probe state);
+                                        its folder must exist and be writable
 )") + kBrokerConfigHelp + R"(  workers            int     requests served at once (default 4)
   metrics.bind       string  address for /metrics (default 127.0.0.1)
   metrics.port       int     port for /metrics (default 0 = any free port, logged)
@@ -22,6 +24,8 @@ through the HIS adapter its parameter file names. FILE is JSON:
 Result<AgentConfig> read_agent_config(ConfigReader& c) {
     AgentConfig cfg;
     std::string params_file = c.string("params_file");
+    cfg.params_file = params_file;
+    cfg.state_db = c.string("state_db");
     auto broker = read_broker_settings(c);
     cfg.workers = static_cast<int>(c.integer("workers", 4, 1, 256));
     cfg.metrics_bind = c.string("metrics.bind", "127.0.0.1");

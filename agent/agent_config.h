@@ -21,6 +21,9 @@ struct AgentConfig {
     // The hospital's appointment rules, checked before any booking reaches the HIS.
     std::optional<appointments::RuleSet> rules;
     std::string params_hash;  // of the hospital's parameter file, announced in the birth
+    std::string params_file;  // path, as the config names it
+    // The agent's one SQLite file: task queue, outbox, probe state, extraction snapshots.
+    std::string state_db;
     std::string metrics_bind = "127.0.0.1";
     uint16_t metrics_port = 0;
     int workers = 4;

@@ -60,13 +60,13 @@ TEST_CASE("programs: bad arguments and invalid configs exit 2 with the field nam
                                               "his": {"dialect": "hl7v2-mllp", "endpoint": "127.0.0.1:2575",
                                                       "hl7": {"fields": {"patient.shoe": "PID-3"}}}})");
     auto agent_with = [](const std::string& params, const std::string& uri = "tcp://127.0.0.1:1") {
-        return "{\"params_file\": \"" + params + "\", \"broker\": {\"uri\": \"" + uri + "\"}}";
+        return "{\"params_file\": \"" + params + "\", \"state_db\": \"/tmp/unused.db\", \"broker\": {\"uri\": \"" + uri + "\"}}";
     };
     Case cases[] = {
         {"agent/hisgate-agent", agent_with(broken_params),
          {"hospital.id", "hospital.region", "his.dialect", "his.endpoint", "his.portt"}},
         {"agent/hisgate-agent", "{\"brokr\": {}}",
-         {"params_file: expected a value", "broker.uri: expected a value", "brokr: unknown key"}},
+         {"params_file: expected a value", "state_db: expected a value", "broker.uri: expected a value", "brokr: unknown key"}},
         {"agent/hisgate-agent", agent_with(good_params, "http://x"),
          {"broker.uri: expected a URI starting with tcp:// or ssl://"}},
         {"agent/hisgate-agent", agent_with(rest_params), {"his.rest.token_file"}},

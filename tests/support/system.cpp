@@ -79,6 +79,7 @@ System::System(SystemOptions options)
                               {"log", {{"file", dir_ + "/logs/his-sim-" + h + ".log"}}}};
         write_file(dir_ + "/etc/his-sim-" + h + ".json", sim.dump(2));
         nlohmann::json agent = {{"params_file", params_file(h)},
+                                {"state_db", dir_ + "/data/agent-" + h + ".db"},
                                 {"broker", nlohmann::json::parse(broker_->config_json(h))},
                                 {"metrics", {{"port", agent_metrics_ports_[h]}}},
                                 {"log", {{"file", dir_ + "/logs/agent-" + h + ".log"}}}};
