@@ -2,7 +2,6 @@
 
 #include <chrono>
 
-#include "agent/booking_request.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/trace.h"
@@ -11,35 +10,43 @@
 namespace hisgate::agent {
 
 namespace {
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = "0.3.0";
 
-metrics::Counter& requests(const std::string& type, const std::string& outcome) {
-    return metrics::global().counter("hisgate_agent_requests_total", "Requests served, by type and outcome",
-                                     {{"type", type}, {"outcome", outcome}});
+metrics::Counter& requests(const std::string& outcome) {
+    return metrics::global().counter("hisgate_agent_requests_total", "Requests received, by what became of them",
+                                     {{"outcome", outcome}});
 }
-metrics::Histogram& latency(const std::string& type) {
-    return metrics::global().histogram("hisgate_agent_request_seconds", "Time to serve a request, HIS call included",
-                                       {{"type", type}});
-}
-metrics::Gauge& in_flight() {
-    return metrics::global().gauge("hisgate_agent_in_flight_requests", "Requests being served now");
+
+GatedAdapter::Patience patience_for(const AgentConfig& c) {
+    // A deferred call was released by a drain; it may wait for the rate as long as a drain lasts.
+    return {std::chrono::milliseconds(2000), std::max(c.queue.drain_interval, std::chrono::milliseconds(60000))};
 }
 }  // namespace
 
-Agent::Agent(AgentConfig config) : config_(std::move(config)), link_([&] {
-    MqttOptions o = config_.broker;
-    OutgoingMessage will;
-    will.topic = topics::state(config_.hospital_id);
-    will.retained = true;
-    will.payload = Envelope::make("state", config_.hospital_id, birth_body(false)).to_json();
-    o.will = will;
-    OutgoingMessage birth = will;
-    birth.payload = Envelope::make("state", config_.hospital_id, birth_body(true)).to_json();
-    o.birth = birth;
-    return o;
-}()) {
+Agent::Agent(AgentConfig config)
+    : config_(std::move(config)),
+      gate_(config_.his_concurrency, config_.his_rate_per_minute),
+      his_(*config_.adapter, gate_, patience_for(config_)),
+      link_([&] {
+          MqttOptions o = config_.broker;
+          // Requests published while the agent restarts wait for it in the broker (until
+          // they expire, which the control plane sets to its own deadline).
+          o.session_expiry = std::chrono::hours(1);
+          OutgoingMessage will;
+          will.topic = topics::state(config_.hospital_id);
+          will.retained = true;
+          will.payload = Envelope::make("state", config_.hospital_id, birth_body(false)).to_json();
+          o.will = will;
+          OutgoingMessage birth = will;
+          birth.payload = Envelope::make("state", config_.hospital_id, birth_body(true)).to_json();
+          o.birth = birth;
+          return o;
+      }()) {
     link_.subscribe(topics::request(config_.hospital_id), 1);
     link_.on_message([this](const IncomingMessage& m) { on_message(m); });
+    link_.on_connected([this] {
+        if (forwarder_) forwarder_->wake();
+    });
 }
 
 Agent::~Agent() { stop(); }
@@ -50,24 +57,45 @@ nlohmann::json Agent::birth_body(bool online) const {
             {"protocol", {{"min", Envelope::kMinSchema}, {"max", Envelope::kMaxSchema}}},
             {"adapter", config_.adapter ? config_.adapter->dialect() : ""},
             {"paramsHash", config_.params_hash},
-            {"capabilities", {"report.get", "appointment.book"}}};
+            {"capabilities",
+             {"report.get", "report.list", "statement.daily", "appointment.book", "appointment.cancel",
+              "appointment.status", "payment.pay", "payment.refund", "payment.status"}},
+            {"caps", {{"concurrency", config_.his_concurrency}, {"ratePerMinute", config_.his_rate_per_minute}}}};
 }
 
-void Agent::start() {
-    for (int i = 0; i < config_.workers; ++i) workers_.emplace_back([this] { work(); });
+Result<void> Agent::start() {
+    auto store = TaskStore::open(config_.state_db);
+    if (!store) return store.error();
+    store_ = std::move(store.value());
+    executor_ = std::make_unique<TaskExecutor>(his_, *config_.rules, config_.hospital_id, config_.his_idempotent);
+    forwarder_ = std::make_unique<OutboxForwarder>(*store_, link_);
+    queue_ = std::make_unique<TaskQueue>(
+        *store_, config_.queue, [this](const Task& t) { return executor_->run(t); }, [this] { forwarder_->wake(); });
+    if (auto started = queue_->start(); !started) return started.error();
+    forwarder_->start();
+    {
+        std::lock_guard lock(mu_);
+        started_ = true;
+    }
+    presence_ = std::thread([this] { presence_loop(); });
     link_.start();
-    log::info("agent.started", {{"hospital_id", config_.hospital_id}, {"workers", config_.workers}});
+    log::info("agent.started", {{"hospital_id", config_.hospital_id},
+                                {"his_concurrency", config_.his_concurrency},
+                                {"his_rate_per_minute", config_.his_rate_per_minute}});
+    return {};
 }
 
 void Agent::stop() {
     {
         std::lock_guard lock(mu_);
-        if (stopping_) return;
+        if (stopping_ || !started_) return;
         stopping_ = true;
     }
     cv_.notify_all();
-    for (auto& t : workers_) t.join();
-    workers_.clear();
+    if (presence_.joinable()) presence_.join();
+    gate_.close();
+    queue_->stop();
+    forwarder_->stop();
     OutgoingMessage offline;
     offline.topic = topics::state(config_.hospital_id);
     offline.retained = true;
@@ -76,107 +104,73 @@ void Agent::stop() {
     log::info("agent.stopped", {{"hospital_id", config_.hospital_id}});
 }
 
-// Runs on the MQTT client's thread: only queue the work.
+// Runs on the MQTT client's thread: read the envelope and hand the task to the store;
+// the answer comes later from the queue.
 void Agent::on_message(const IncomingMessage& msg) {
-    std::lock_guard lock(mu_);
-    pending_.push_back(msg);
-    cv_.notify_one();
-}
-
-void Agent::work() {
-    for (;;) {
-        IncomingMessage msg;
-        {
-            std::unique_lock lock(mu_);
-            cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-            if (stopping_) return;
-            msg = std::move(pending_.front());
-            pending_.pop_front();
-        }
-        auto trace = TraceContext::parse(msg.traceparent);
-        ScopedTrace scope(trace ? trace->child() : TraceContext::start());
-        auto request = Envelope::parse(msg.payload);
-        if (!request) {
-            log::error("agent.bad_request", {{"topic", msg.topic}, {"error", request.error().describe()}});
-            requests("unknown", "bad_input").inc();
-            Envelope shell = Envelope::make("error", config_.hospital_id);
-            answer(msg, shell.reply_error(request.error()));
-            continue;
-        }
-        serve(msg, request.value());
+    auto trace = TraceContext::parse(msg.traceparent);
+    ScopedTrace scope(trace ? trace->child() : TraceContext::start());
+    auto request = Envelope::parse(msg.payload);
+    auto refuse = [&](const Envelope& shell, const Error& e) {
+        log::error("agent.bad_request", {{"topic", msg.topic}, {"error", e.describe()}});
+        requests("bad_input").inc();
+        answer(msg, shell.reply_error(e));
+    };
+    if (!request) return refuse(Envelope::make("error", config_.hospital_id), request.error());
+    if (request->hospital_id != config_.hospital_id)
+        return refuse(*request, make_error(ErrorClass::BadInput, "request.wrong_hospital",
+                                           "request addressed to hospital " + request->hospital_id +
+                                               " arrived at the agent of " + config_.hospital_id));
+    auto cls = class_of(request->type);
+    if (!cls)
+        return refuse(*request, make_error(ErrorClass::BadInput, "request.unknown_type",
+                                           "this agent does not serve requests of type \"" + request->type + "\""));
+    Task task;
+    task.id = request->id;
+    task.type = request->type;
+    task.cls = *cls;
+    task.request = msg.payload;
+    task.reply_topic = msg.response_topic;
+    task.correlation = msg.correlation_data;
+    task.traceparent = current_trace().traceparent();
+    if (!task.reply_topic.empty() && topics::hospital_of(task.reply_topic) != config_.hospital_id) {
+        // Agents publish only under their own hospital's subtree.
+        log::error("agent.foreign_response_topic", {{"response_topic", task.reply_topic}});
+        task.reply_topic.clear();
     }
+    queue_->submit(std::move(task), [this, msg, req = *request, trace = current_trace()](const Result<Admission>& a) {
+        ScopedTrace in_trace(trace);  // the callback runs on the store's writer thread
+        admitted(msg, req, a);
+    });
 }
 
-void Agent::serve(const IncomingMessage& msg, const Envelope& request) {
-    if (auto cached = answered_.answer_for(request.id)) {
-        log::info("agent.duplicate_request", {{"request_id", request.id}, {"type", request.type}});
-        auto out = OutgoingMessage::to(msg.response_topic, *cached);
+void Agent::admitted(const IncomingMessage& msg, const Envelope& request, const Result<Admission>& admission) {
+    if (!admission) {
+        log::error("agent.admission_failed", {{"request_id", request.id}, {"error", admission.error().describe()}});
+        requests("not_admitted").inc();
+        // The store is what failed, so this answer cannot go through the outbox.
+        if (msg.response_topic.empty()) return;
+        OutgoingMessage out = OutgoingMessage::to(msg.response_topic, request.reply_error(make_error(
+            ErrorClass::Unavailable, "agent.queue_unavailable", "the agent cannot store the request now")).to_json());
         out.correlation_data = msg.correlation_data;
-        if (!msg.response_topic.empty()) (void)link_.publish(out);
+        (void)link_.publish(out);
         return;
     }
-    {
-        std::lock_guard lock(mu_);
-        if (!running_ids_.insert(request.id).second) {
-            log::info("agent.duplicate_in_progress", {{"request_id", request.id}});
-            return;  // the first copy will answer
-        }
+    if (admission->fresh) {
+        requests("admitted").inc();
+        log::info("agent.task_admitted", {{"request_id", request.id}, {"type", request.type}});
+        return;
     }
-    in_flight().add(1);
-    auto started = std::chrono::steady_clock::now();
-    log::info("agent.request_received", {{"request_id", request.id}, {"type", request.type}});
-    Envelope reply = execute(request);
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    latency(request.type).observe(seconds);
-    requests(request.type, reply.error ? std::string(to_string(reply.error->cls)) : "ok").inc();
-    in_flight().add(-1);
-    log::info("agent.request_served", {{"request_id", request.id},
-                                       {"type", request.type},
-                                       {"outcome", reply.error ? reply.error->code : "ok"},
-                                       {"ms", seconds * 1000}});
-    answered_.remember(request.id, reply.to_json());
-    {
-        std::lock_guard lock(mu_);
-        running_ids_.erase(request.id);
+    requests("duplicate").inc();
+    log::info("agent.duplicate_request", {{"request_id", request.id}, {"state", to_string(admission->state)}});
+    // A finished task answers its duplicate with the stored answer; an unfinished one
+    // answers when it finishes.
+    if ((admission->state == TaskState::Done || admission->state == TaskState::Parked) && !msg.response_topic.empty() &&
+        topics::hospital_of(msg.response_topic) == config_.hospital_id) {
+        store_->append_outbox({msg.response_topic, admission->answer, msg.correlation_data, msg.traceparent},
+                              [this](Result<void> r) {
+                                  if (r) forwarder_->wake();
+                              });
     }
-    answer(msg, reply);
-}
-
-Envelope Agent::execute(const Envelope& request) {
-    if (request.hospital_id != config_.hospital_id)
-        return request.reply_error(make_error(ErrorClass::BadInput, "request.wrong_hospital",
-                                              "request addressed to hospital " + request.hospital_id +
-                                                  " arrived at the agent of " + config_.hospital_id));
-    if (request.type == "report.get") {
-        auto it = request.body.find("reportId");
-        if (it == request.body.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
-            return request.reply_error(make_error(ErrorClass::BadInput, "request.invalid",
-                                                  "report.get needs body.reportId, a non-empty string"));
-        auto report = config_.adapter->get_report(it->get<std::string>());
-        if (!report) return request.reply_error(report.error());
-        return request.reply(report->to_json());
-    }
-    if (request.type == "appointment.book") return book(request);
-    return request.reply_error(make_error(ErrorClass::BadInput, "request.unknown_type",
-                                          "this agent does not serve requests of type \"" + request.type + "\""));
-}
-
-// The appointment rules decide first; only a booking they allow reaches the HIS.
-Envelope Agent::book(const Envelope& request) {
-    auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    auto ask = read_booking_ask(request.body, now);
-    if (!ask) return request.reply_error(ask.error());
-    if (auto refusal = config_.rules->check_booking(ask->request, ask->counts)) {
-        log::info("agent.booking_refused", {{"rule", refusal->rule}, {"code", refusal->code}});
-        return request.reply_error(
-            make_error(ErrorClass::Rejected, "appointment." + refusal->code, refusal->message_for_patient));
-    }
-    auto booked = config_.adapter->book(ask->order);
-    if (!booked) return request.reply_error(booked.error());
-    return request.reply({{"orderId", booked->order_id},
-                          {"slotId", booked->slot_id},
-                          {"patientId", booked->patient_id},
-                          {"status", booked->status}});
 }
 
 void Agent::answer(const IncomingMessage& msg, const Envelope& reply) {
@@ -184,17 +178,66 @@ void Agent::answer(const IncomingMessage& msg, const Envelope& reply) {
         log::warn("agent.no_response_topic", {{"topic", msg.topic}});
         return;
     }
-    // Agents publish only under their own hospital's subtree.
     if (topics::hospital_of(msg.response_topic) != config_.hospital_id) {
         log::error("agent.foreign_response_topic", {{"response_topic", msg.response_topic}});
         return;
     }
-    OutgoingMessage out;
-    out.topic = msg.response_topic;
-    out.payload = reply.to_json();
-    out.correlation_data = msg.correlation_data;
-    if (auto sent = link_.publish(out); !sent)
-        log::error("agent.answer_failed", {{"error", sent.error().describe()}});
+    store_->append_outbox({msg.response_topic, reply.to_json(), msg.correlation_data, current_trace().traceparent()},
+                          [this](Result<void> r) {
+                              if (r) forwarder_->wake();
+                              else log::error("agent.answer_not_stored", {{"error", r.error().describe()}});
+                          });
+}
+
+void Agent::emit(const std::string& type, const nlohmann::json& body) {
+    auto event = Envelope::make(type, config_.hospital_id, body);
+    auto stored = store_->wait([&](TaskStore::Done d) {
+        store_->append_outbox({topics::event(config_.hospital_id), event.to_json(), "", current_trace().traceparent()}, d);
+    });
+    if (!stored) {
+        log::error("agent.event_not_stored", {{"type", type}, {"error", stored.error().describe()}});
+        return;
+    }
+    forwarder_->wake();
+}
+
+// Presence: the retained state carries the queue figures every heartbeat; old finished
+// tasks are forgotten after queue.retention.
+void Agent::presence_loop() {
+    using Clock = std::chrono::steady_clock;
+    auto next_purge = Clock::now();
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+        lock.unlock();
+        auto figures = queue_->figures();
+        watch_dwell(figures);
+        auto body = birth_body(true);
+        body["queue"] = figures.to_json();
+        body["heartbeatAt"] = Envelope::make("state", config_.hospital_id).sent_at;
+        auto state = OutgoingMessage::to(topics::state(config_.hospital_id),
+                                         Envelope::make("state", config_.hospital_id, body).to_json(), true);
+        if (link_.connected()) (void)link_.publish(state);
+        if (Clock::now() >= next_purge) {
+            store_->purge_finished(unix_ms_now() - config_.retention.count(), [](Result<void> r) {
+                if (!r) log::error("queue.purge_failed", {{"error", r.error().describe()}});
+            });
+            next_purge = Clock::now() + std::chrono::minutes(10);
+        }
+        lock.lock();
+        cv_.wait_for(lock, config_.heartbeat_interval, [this] { return stopping_; });
+    }
+}
+
+void Agent::watch_dwell(const QueueFigures& f) {
+    double threshold = std::chrono::duration<double>(config_.dwell_alert).count();
+    bool exceeded = f.oldest_seconds > threshold || f.dwell_p99_seconds > threshold;
+    if (exceeded == dwell_exceeded_) return;
+    dwell_exceeded_ = exceeded;
+    nlohmann::json body = f.to_json();
+    body["thresholdSeconds"] = threshold;
+    log::warn(exceeded ? "queue.dwell_exceeded" : "queue.dwell_recovered",
+              {{"oldest_seconds", f.oldest_seconds}, {"dwell_p99_seconds", f.dwell_p99_seconds}});
+    emit(exceeded ? "queue.dwell_exceeded" : "queue.dwell_recovered", body);
 }
 
 }  // namespace hisgate::agent

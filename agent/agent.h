@@ -1,59 +1,75 @@
-// The agent core: takes requests from the control plane over MQTT, serves them through
-// the HIS adapter, and answers on the response topic the request named. It never knows
-// which HIS dialect is behind the adapter.
+// The agent core: admits the control plane's requests into its durable task queue,
+// serves them through the HIS adapter under the HIS's caps, and sends answers and events
+// upstream through the outbox. It never knows which HIS dialect is behind the adapter.
 //
 // Invariants:
 //  - It publishes only under its own hospital's topics.
-//  - A request is executed at most once per request id while that id is remembered;
-//    a QoS 1 duplicate gets the same answer again, never a second HIS call.
+//  - A request id names one task for ever (within queue.retention): a redelivered
+//    request is answered from the stored task, never executed again.
+//  - Every answer and event goes through the outbox, so none is lost while the broker is
+//    unreachable; the outbox keeps their order.
 //  - Every bad input (unreadable JSON, unknown schema, another hospital's id, unknown
 //    request type) is logged and answered with an error; nothing crashes.
 #pragma once
 
 #include <condition_variable>
-#include <deque>
-#include <set>
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <vector>
 
 #include "agent/agent_config.h"
-#include "transport/dedupe.h"
+#include "agent/event_sink.h"
+#include "agent/gated_adapter.h"
+#include "agent/his_gate.h"
+#include "agent/outbox_forwarder.h"
+#include "agent/task_executor.h"
+#include "agent/task_queue.h"
+#include "agent/task_store.h"
 #include "transport/envelope.h"
 #include "transport/mqtt_link.h"
 
 namespace hisgate::agent {
 
-class Agent {
+class Agent : public EventSink {
 public:
     explicit Agent(AgentConfig config);
-    ~Agent();
+    ~Agent() override;
 
-    void start();
+    // Opens the state file, resumes unfinished tasks, then connects to the broker.
+    Result<void> start();
     void stop();  // publishes the offline state, then disconnects
 
-    // The birth message body: who this agent is and what it can do.
+    // The presence body: who this agent is and what it can do.
     nlohmann::json birth_body(bool online) const;
+
+    // EventSink: stores the event in the outbox for the hospital's event topic.
+    void emit(const std::string& type, const nlohmann::json& body) override;
+
+    // The adapter every part must use to reach the HIS: it keeps the HIS's caps.
+    HisAdapter& his() { return his_; }
 
 private:
     void on_message(const IncomingMessage& msg);
-    void work();
-    void serve(const IncomingMessage& msg, const Envelope& request);
-    Envelope execute(const Envelope& request);
-    Envelope book(const Envelope& request);
+    void admitted(const IncomingMessage& msg, const Envelope& request, const Result<Admission>& admission);
     void answer(const IncomingMessage& msg, const Envelope& reply);
+    void presence_loop();
+    void watch_dwell(const QueueFigures& figures);
 
     AgentConfig config_;
+    HisGate gate_;
+    GatedAdapter his_;
+    std::unique_ptr<TaskStore> store_;
+    std::unique_ptr<TaskExecutor> executor_;
+    std::unique_ptr<TaskQueue> queue_;
     MqttLink link_;
+    std::unique_ptr<OutboxForwarder> forwarder_;
 
     std::mutex mu_;
     std::condition_variable cv_;
-    std::deque<IncomingMessage> pending_;
-    Dedupe answered_;                 // answers by request id, for duplicates
-    std::set<std::string> running_ids_;  // requests being served now
+    bool started_ = false;
     bool stopping_ = false;
-    std::vector<std::thread> workers_;
+    bool dwell_exceeded_ = false;
+    std::thread presence_;
 };
 
 }  // namespace hisgate::agent

@@ -1,5 +1,7 @@
 #include "agent/agent_config.h"
 
+#include <algorithm>
+
 #include "adapters/registry.h"
 #include "common/settings.h"
 #include "common/config.h"
@@ -12,11 +14,11 @@ std::string agent_usage() {
 The hospital's agent: connects out to the broker, serves the control plane's requests
 through the HIS adapter its parameter file names. FILE is JSON:
   params_file        string, required   the hospital's parameter file: everything about the
-                                        hospital and its HIS (hisgate params list; docs/params.md)
+                                        hospital and its HIS (hisgate params list; docs/params.md); the HIS's caps and
+                                        the queue's behaviour are parameters there (his.*, queue.*)
   state_db           string, required   the agent's SQLite file (queue, outbox, probe state);
                                         its folder must exist and be writable
-)") + kBrokerConfigHelp + R"(  workers            int     requests served at once (default 4)
-  metrics.bind       string  address for /metrics (default 127.0.0.1)
+)") + kBrokerConfigHelp + R"(  metrics.bind       string  address for /metrics (default 127.0.0.1)
   metrics.port       int     port for /metrics (default 0 = any free port, logged)
 )" + kLogConfigHelp;
 }
@@ -27,7 +29,6 @@ Result<AgentConfig> read_agent_config(ConfigReader& c) {
     cfg.params_file = params_file;
     cfg.state_db = c.string("state_db");
     auto broker = read_broker_settings(c);
-    cfg.workers = static_cast<int>(c.integer("workers", 4, 1, 256));
     cfg.metrics_bind = c.string("metrics.bind", "127.0.0.1");
     cfg.metrics_port = static_cast<uint16_t>(c.integer("metrics.port", 0, 0, 65535));
     cfg.log = read_log_settings(c);
@@ -47,6 +48,20 @@ Result<AgentConfig> read_agent_config(ConfigReader& c) {
     if (!rules) return rules.error();
     cfg.rules = std::move(rules.value());
     cfg.broker = mqtt_options(broker, "agent-" + cfg.hospital_id);
+
+    cfg.his_concurrency = static_cast<int>(p->integer("his.concurrency"));
+    cfg.his_rate_per_minute = static_cast<int>(p->integer("his.rate_per_minute"));
+    cfg.queue.workers = cfg.his_concurrency;
+    cfg.queue.drain_interval = p->duration("his.deferred_drain_interval");
+    // A drain releases what the rate cap lets through in one interval, at least one task.
+    cfg.queue.deferred_batch = static_cast<int>(std::max<int64_t>(
+        1, cfg.his_rate_per_minute * cfg.queue.drain_interval.count() / 60000));
+    cfg.queue.max_attempts = static_cast<int>(p->integer("queue.max_attempts"));
+    cfg.queue.backoff_min = p->duration("queue.retry_backoff_min");
+    cfg.queue.backoff_max = std::max(cfg.queue.backoff_min, p->duration("queue.retry_backoff_max"));
+    cfg.retention = p->duration("queue.retention");
+    cfg.dwell_alert = p->duration("queue.dwell_alert");
+    cfg.heartbeat_interval = p->duration("presence.heartbeat_interval");
     return cfg;
 }
 

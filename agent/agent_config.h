@@ -6,6 +6,7 @@
 #include <string>
 
 #include "adapters/his_adapter.h"
+#include "agent/task_queue.h"
 #include "appointment-rules/rule_set.h"
 #include "common/config.h"
 #include "common/error.h"
@@ -26,8 +27,16 @@ struct AgentConfig {
     std::string state_db;
     std::string metrics_bind = "127.0.0.1";
     uint16_t metrics_port = 0;
-    int workers = 4;
     LogSettings log;
+
+    // From the parameter file: how much the HIS may be asked, and how the queue behaves.
+    int his_concurrency = 4;
+    int his_rate_per_minute = 600;
+    bool his_idempotent = true;  // the HIS honours order ids as idempotency keys
+    QueuePolicy queue;
+    std::chrono::milliseconds retention{24 * 3600 * 1000};
+    std::chrono::milliseconds dwell_alert{5 * 60 * 1000};
+    std::chrono::milliseconds heartbeat_interval{30000};
 };
 
 // Errors name every problem in the file (JSON path, expected, found), one per line.

@@ -28,7 +28,10 @@ int main(int argc, char** argv) {
     log::info("agent.metrics_listening", {{"port", metrics_http.port()}});
 
     agent::Agent a(std::move(cfg.value()));
-    a.start();
+    if (auto started = a.start(); !started) {
+        std::fprintf(stderr, "hisgate-agent: %s\n", started.error().describe().c_str());
+        return 2;
+    }
     wait_for_shutdown();
     a.stop();
     metrics_http.stop();

@@ -17,9 +17,15 @@ void send_json(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::j
     send_text(res, status, "application/json", body.dump());
 }
 
-void send_error(Poco::Net::HTTPServerResponse& res, const Error& e) {
-    send_json(res, Api::http_status(e.cls),
-              {{"code", e.code}, {"message", e.message}, {"traceId", current_trace().trace_id}});
+// A task id is given when the request reached the agent's queue: its answer may come later.
+void send_error(Poco::Net::HTTPServerResponse& res, const Error& e, const std::string& task_id = "") {
+    nlohmann::json body = {{"code", e.code}, {"message", e.message}, {"traceId", current_trace().trace_id}};
+    if (!task_id.empty()) body["taskId"] = task_id;
+    send_json(res, Api::http_status(e.cls), body);
+}
+
+nlohmann::json pending(const std::string& task_id) {
+    return {{"taskId", task_id}, {"status", "pending"}, {"poll", "/api/v1/tasks/" + task_id}};
 }
 
 std::vector<std::string> split_path(const std::string& path) {
@@ -78,6 +84,9 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
                parts[4] == "reports") {
         route = "report";
         get_report(parts[3], parts[5], res);
+    } else if (parts.size() == 4 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "tasks") {
+        route = "task";
+        get_task(parts[3], res);
     } else {
         send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
     }
@@ -121,12 +130,12 @@ void Api::book(const std::string& hospital_id, Poco::Net::HTTPServerRequest& req
         send_error(res, make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with that id"));
         return;
     }
-    auto answer = router_.ask(hospital_id, "appointment.book", std::move(doc));
-    if (!answer) {
-        send_error(res, answer.error());
+    auto asked = router_.ask(hospital_id, "appointment.book", std::move(doc));
+    if (!asked.answer) {
+        send_error(res, asked.answer.error(), asked.task_id);
         return;
     }
-    send_json(res, 200, answer.value());
+    send_json(res, 200, asked.answer.value());
 }
 
 void Api::get_report(const std::string& hospital_id, const std::string& report_id,
@@ -140,12 +149,25 @@ void Api::get_report(const std::string& hospital_id, const std::string& report_i
                                    "a report id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
         return;
     }
-    auto answer = router_.ask(hospital_id, "report.get", {{"reportId", report_id}});
-    if (!answer) {
-        send_error(res, answer.error());
+    auto asked = router_.ask(hospital_id, "report.get", {{"reportId", report_id}});
+    if (!asked.answer && asked.answer.error().cls == ErrorClass::Timeout && !asked.task_id.empty()) {
+        send_json(res, 202, pending(asked.task_id));
         return;
     }
-    send_json(res, 200, answer.value());
+    if (!asked.answer) {
+        send_error(res, asked.answer.error(), asked.task_id);
+        return;
+    }
+    send_json(res, 200, asked.answer.value());
+}
+
+void Api::get_task(const std::string& task_id, Poco::Net::HTTPServerResponse& res) {
+    auto found = results_.find(task_id);
+    if (!found) {
+        send_error(res, make_error(ErrorClass::NotFound, "task.unknown", "no task with that id"));
+        return;
+    }
+    send_json(res, found->answered ? 200 : 202, found->answered ? found->to_json() : pending(task_id));
 }
 
 }  // namespace hisgate::controlplane

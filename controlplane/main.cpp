@@ -11,6 +11,7 @@
 #include "controlplane/api.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/router.h"
+#include "controlplane/task_results.h"
 #include "transport/mqtt_link.h"
 #include "transport/requester.h"
 #include "transport/topics.h"
@@ -25,7 +26,22 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
 )") + kBrokerConfigHelp + R"(  http.bind           string   API address (default 127.0.0.1)
   http.port           int, required   API port (0 = any free port, printed at start)
   request_timeout_ms  int      how long to wait for an agent's answer (default 5000)
+  results_db          string   SQLite file keeping every request's answer, also late ones
+                               (default ":memory:", kept until the instance stops)
 )" + kLogConfigHelp;
+}
+
+// Every answer is kept by request id before the waiting caller (if any) gets it.
+static void record_answer(controlplane::TaskResults& results, const IncomingMessage& m) {
+    auto hospital = topics::hospital_of(m.topic);
+    auto reply = Envelope::parse(m.payload);
+    if (!hospital || !reply || reply->in_reply_to.empty()) {
+        log::warn("controlplane.unreadable_answer", {{"topic", m.topic}});
+        return;
+    }
+    auto fresh = results.record(*hospital, *reply, m.payload);
+    if (!fresh) log::error("controlplane.answer_not_kept", {{"error", fresh.error().describe()}});
+    else if (!fresh.value()) log::info("controlplane.duplicate_answer", {{"request_id", reply->in_reply_to}});
 }
 
 int main(int argc, char** argv) {
@@ -40,21 +56,30 @@ int main(int argc, char** argv) {
     std::string http_bind = c.string("http.bind", "127.0.0.1");
     auto http_port = static_cast<uint16_t>(c.integer("http.port", std::nullopt, 0, 65535));
     auto timeout = std::chrono::milliseconds(c.integer("request_timeout_ms", 5000, 100, 600000));
+    std::string results_db = c.string("results_db", ":memory:");
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
 
-    MqttLink link(mqtt_options(broker, "controlplane-" + instance));
+    auto results = controlplane::TaskResults::open(results_db);
+    if (!results) return invalid_config("hisgate-controlplane", results.error());
+    auto link_options = mqtt_options(broker, "controlplane-" + instance);
+    // Answers the agents forward while this instance restarts wait for it in the broker.
+    link_options.session_expiry = std::chrono::hours(1);
+    MqttLink link(link_options);
     controlplane::HospitalRegistry registry;
     Requester requester(link);
     link.subscribe(topics::all_states(), 1);
     link.subscribe(topics::all_responses(instance), 1);
     link.on_message([&](const IncomingMessage& m) {
         if (m.topic.size() > 6 && m.topic.compare(m.topic.size() - 6, 6, "/state") == 0) (void)registry.apply_state(m);
-        else requester.deliver(m);
+        else {
+            record_answer(**results, m);
+            requester.deliver(m);
+        }
     });
-    controlplane::Router router(registry, requester, instance, timeout);
-    controlplane::Api api(registry, router);
+    controlplane::Router router(registry, requester, **results, instance, timeout);
+    controlplane::Api api(registry, router, **results);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
     if (auto started = http.start(); !started) {
         std::fprintf(stderr, "hisgate-controlplane: %s\n", started.error().describe().c_str());

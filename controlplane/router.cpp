@@ -6,14 +6,15 @@
 
 namespace hisgate::controlplane {
 
-Result<nlohmann::json> Router::ask(const std::string& hospital_id, const std::string& type, nlohmann::json body) {
+Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohmann::json body) {
     auto hospital = registry_.find(hospital_id);
     if (!hospital)
-        return make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with id " + hospital_id);
+        return {"", make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with id " + hospital_id)};
     if (!hospital->online)
-        return make_error(ErrorClass::Unavailable, "hospital.offline",
-                          "the agent of hospital " + hospital_id + " is offline");
+        return {"", make_error(ErrorClass::Unavailable, "hospital.offline",
+                               "the agent of hospital " + hospital_id + " is offline")};
     auto request = Envelope::make(type, hospital_id, std::move(body));
+    if (auto kept = results_.expect(request); !kept) return {"", kept.error()};
     log::info("router.request_sent", {{"hospital_id", hospital_id}, {"type", type}, {"request_id", request.id}});
     // The reply comes back inside the hospital's own subtree, so agents never publish outside it.
     auto& in_flight = metrics::global().gauge("hisgate_controlplane_in_flight_requests", "Requests awaiting an agent");
@@ -23,13 +24,13 @@ Result<nlohmann::json> Router::ask(const std::string& hospital_id, const std::st
     in_flight.add(-1);
     if (!reply) {
         log::warn("router.no_reply", {{"hospital_id", hospital_id}, {"error", reply.error().describe()}});
-        return reply.error();
+        return {request.id, reply.error()};
     }
     log::info("router.reply_received", {{"hospital_id", hospital_id},
                                         {"request_id", request.id},
                                         {"outcome", reply->error ? reply->error->code : "ok"}});
-    if (reply->error) return *reply->error;
-    return std::move(reply->body);
+    if (reply->error) return {request.id, *reply->error};
+    return {request.id, std::move(reply->body)};
 }
 
 }  // namespace hisgate::controlplane

@@ -7,23 +7,33 @@
 
 #include "common/error.h"
 #include "controlplane/hospital_registry.h"
+#include "controlplane/task_results.h"
 #include "transport/requester.h"
 
 namespace hisgate::controlplane {
 
+// A request sent, and what came of it while the caller waited.
+struct Asked {
+    std::string task_id;  // the request id: GET /api/v1/tasks/{task_id} finds a later answer
+    Result<nlohmann::json> answer;
+};
+
 class Router {
 public:
-    Router(const HospitalRegistry& registry, Requester& requester, std::string instance_id,
+    Router(const HospitalRegistry& registry, Requester& requester, TaskResults& results, std::string instance_id,
            std::chrono::milliseconds timeout)
-        : registry_(registry), requester_(requester), instance_id_(std::move(instance_id)), timeout_(timeout) {}
+        : registry_(registry), requester_(requester), results_(results), instance_id_(std::move(instance_id)),
+          timeout_(timeout) {}
 
     // The body of the agent's answer, or an error: NotFound "hospital.unknown",
-    // Unavailable "hospital.offline", Timeout "agent.timeout", or the agent's own error.
-    Result<nlohmann::json> ask(const std::string& hospital_id, const std::string& type, nlohmann::json body);
+    // Unavailable "hospital.offline", Timeout "agent.timeout" (the task may still be
+    // answered later), or the agent's own error.
+    Asked ask(const std::string& hospital_id, const std::string& type, nlohmann::json body);
 
 private:
     const HospitalRegistry& registry_;
     Requester& requester_;
+    TaskResults& results_;
     std::string instance_id_;
     std::chrono::milliseconds timeout_;
 };

@@ -127,9 +127,12 @@ std::chrono::milliseconds MqttLink::next_backoff(int attempt) {
 bool MqttLink::try_connect() {
     auto builder = mqtt::connect_options_builder()
                        .mqtt_version(MQTTVERSION_5)
-                       .clean_start(true)
+                       .clean_start(options_.session_expiry.count() == 0)
                        .keep_alive_interval(options_.keepalive)
                        .connect_timeout(std::chrono::seconds(5));
+    if (options_.session_expiry.count() > 0)
+        builder.properties(mqtt::properties{
+            {mqtt::property::SESSION_EXPIRY_INTERVAL, static_cast<int32_t>(options_.session_expiry.count())}});
     if (!options_.username.empty()) builder.user_name(options_.username).password(options_.password);
     if (options_.will) {
         auto will = to_paho(*options_.will);
@@ -196,7 +199,15 @@ Result<void> MqttLink::publish(const OutgoingMessage& msg) {
     try {
         if (!client_->is_connected())
             return make_error(ErrorClass::Unavailable, "mqtt.disconnected", "not connected to the broker " + options_.uri);
-        client_->publish(to_paho(msg))->wait_for(std::chrono::seconds(5));
+        auto token = client_->publish(to_paho(msg));
+        if (!token->wait_for(std::chrono::seconds(5)))
+            return make_error(ErrorClass::Timeout, "mqtt.publish_unacknowledged",
+                              "the broker did not acknowledge a message to " + msg.topic + " within 5 s");
+        // MQTT 5: a PUBACK reason code of 0x80 or more means the broker refused it.
+        if (msg.qos > 0 && token->get_reason_code() >= 0x80)
+            return make_error(ErrorClass::Rejected, "mqtt.publish_refused",
+                              "the broker refused a message to " + msg.topic + " (reason code " +
+                                  std::to_string(static_cast<int>(token->get_reason_code())) + ")");
         return {};
     } catch (const mqtt::exception& e) {
         return make_error(ErrorClass::Unavailable, "mqtt.publish_failed",

@@ -68,6 +68,11 @@ struct MqttOptions {
     std::chrono::milliseconds backoff_min{200};
     std::chrono::milliseconds backoff_max{5000};
     std::chrono::seconds keepalive{10};
+    // 0: a clean session on every connection. Above 0: the broker keeps the session (its
+    // subscriptions and the QoS 1 messages for it) this long after a disconnect, so
+    // nothing addressed to this client is dropped while it or the broker restarts.
+    // Needs a stable client id.
+    std::chrono::seconds session_expiry{0};
     std::optional<OutgoingMessage> will;
     std::optional<OutgoingMessage> birth;
 };

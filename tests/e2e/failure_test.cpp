@@ -16,35 +16,55 @@ std::string code_of(const test::HttpReply& r) {
 }
 }  // namespace
 
-TEST_CASE("e2e: his-sim down gives 502 with a code - back up, the next request works") {
-    test::System sys({.hospitals = {"H001"}});
+TEST_CASE("e2e: his-sim down - the request waits in the agent's queue and is answered once the HIS is back") {
+    test::System sys({.hospitals = {"H001"},
+                      .request_timeout_ms = 1500,
+                      .more_params = {{"H001", R"({"queue": {"retry_backoff_min": "200ms", "retry_backoff_max": "1s"}})"}}});
     REQUIRE(sys.start());
     REQUIRE(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
     sys.sim("H001").kill9();
     auto down = sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1");
     INFO(down.body);
-    CHECK(down.status == 502);
-    CHECK(code_of(down).rfind("mllp.", 0) == 0);
+    // Not an error: the agent holds the task and retries; the caller polls for it.
+    REQUIRE(down.status == 202);
     auto doc = nlohmann::json::parse(down.body);
-    CHECK(doc.contains("message"));
-    CHECK(doc["traceId"].get<std::string>().size() == 32);
+    std::string task = doc["taskId"].get<std::string>();
+    CHECK(doc["poll"] == "/api/v1/tasks/" + task);
+    CHECK(sys.get("/api/v1/tasks/" + task).status == 202);
     REQUIRE(sys.start_sim("H001"));
-    CHECK(test::eventually([&] { return sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200; }));
+    test::HttpReply answered;
+    CHECK(test::eventually([&] { return (answered = sys.get("/api/v1/tasks/" + task)).status == 200; }, 30s));
+    auto result = nlohmann::json::parse(answered.body, nullptr, false);
+    INFO(answered.body);
+    CHECK(result["status"] == "answered");
+    CHECK(result["result"]["reportId"] == "R-DEMO-1");
+    CHECK(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
+    CHECK(sys.get("/api/v1/tasks/no-such-task").status == 404);
     CHECK(sys.agent("H001").running());
     CHECK(sys.controlplane().running());
 }
 
-TEST_CASE("e2e: a silent his-sim gives 504 within the configured timeout") {
-    test::System sys({.hospitals = {"H001"}, .his_ack_timeout_ms = 800, .sim_faults = {{"H001", R"({"silent": true})"}}});
+TEST_CASE("e2e: a silent his-sim - the caller gets 202 in bounded time, the task is parked with the timeout") {
+    test::System sys({.hospitals = {"H001"},
+                      .request_timeout_ms = 1500,
+                      .his_ack_timeout_ms = 300,
+                      .sim_faults = {{"H001", R"({"silent": true})"}},
+                      .more_params = {{"H001", R"({"queue": {"max_attempts": 2, "retry_backoff_min": "100ms"}})"}}});
     REQUIRE(sys.start());
     auto started = std::chrono::steady_clock::now();
     auto reply = sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1");
     auto took = std::chrono::steady_clock::now() - started;
     INFO(reply.body);
-    CHECK(reply.status == 504);
-    CHECK(code_of(reply) == "mllp.ack_timeout");
+    REQUIRE(reply.status == 202);
     // Bounded by the configured timeouts, not a hang (a generous bound: this is not a speed test).
     CHECK(took < 30s);
+    std::string task = nlohmann::json::parse(reply.body)["taskId"].get<std::string>();
+    test::HttpReply parked;
+    CHECK(test::eventually([&] { return (parked = sys.get("/api/v1/tasks/" + task)).status == 200; }, 30s));
+    INFO(parked.body);
+    auto doc = nlohmann::json::parse(parked.body, nullptr, false);
+    CHECK(doc["error"]["class"] == "timeout");
+    CHECK(doc["error"]["code"] == "mllp.ack_timeout");
     CHECK(sys.agent("H001").running());
 }
 

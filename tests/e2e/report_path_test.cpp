@@ -59,8 +59,8 @@ TEST_CASE("e2e: a caller's traceparent is continued, and hisgate trace shows eve
     // In time order: the API takes it, the agent asks the HIS, the HIS answers, the API replies.
     auto at = [&](const char* event) { return out.find(event); };
     REQUIRE(at("api.request") != std::string::npos);
-    CHECK(at("api.request") < at("agent.request_received"));
-    CHECK(at("agent.request_received") < at("his.query_sent"));
+    CHECK(at("api.request") < at("agent.task_admitted"));
+    CHECK(at("agent.task_admitted") < at("his.query_sent"));
     CHECK(at("his.query_sent") < at("sim.answered"));
     CHECK(at("sim.answered") < at("his.answer_received"));
     CHECK(at("his.answer_received") < at("api.response"));
@@ -83,10 +83,18 @@ TEST_CASE("e2e: /metrics on the control plane and the agent count what happened"
 
     auto agent = test::http_get(sys.agent_metrics_port("H001"), "/metrics");
     REQUIRE(agent.status == 200);
-    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_requests_total{outcome=\"ok\",type=\"report.get\"} 3"));
-    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_requests_total{outcome=\"not_found\",type=\"report.get\"} 1"));
-    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_request_seconds_count{type=\"report.get\"} 4"));
-    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_in_flight_requests 0"));
+    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_requests_total{outcome=\"admitted\"} 4"));
+    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_tasks_total{business=\"report\",outcome=\"ok\"} 3"));
+    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_tasks_total{business=\"report\",outcome=\"not_found\"} 1"));
+    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_task_seconds_count{business=\"report\"} 4"));
+    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_his_in_flight 0"));
+    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_queue_dwell_seconds{business=\"report\",quantile=\"0.99\"}"));
+    // Gauges the agent refreshes every second.
+    CHECK(test::eventually([&] {
+        auto now = test::http_get(sys.agent_metrics_port("H001"), "/metrics").body;
+        return now.find("hisgate_agent_queue_depth{business=\"report\"} 0\n") != std::string::npos &&
+               now.find("hisgate_agent_outbox_waiting 0\n") != std::string::npos;
+    }));
     CHECK_THAT(agent.body, Catch::Contains("hisgate_mqtt_connected 1"));
 }
 

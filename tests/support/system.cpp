@@ -64,7 +64,9 @@ System::System(SystemOptions options)
              {{"dialect", "hl7v2-mllp"},
               {"endpoint", "127.0.0.1:" + std::to_string(mllp_ports_[h])},
               {"connect_timeout", "1s"},
-              {"answer_timeout", std::to_string(options_.his_ack_timeout_ms) + "ms"}}}};
+              {"answer_timeout", std::to_string(options_.his_ack_timeout_ms) + "ms"},
+              // Reports are deferred work: drain often, so tests need not wait 30 s.
+              {"deferred_drain_interval", "1s"}}}};
         if (options_.his_params.count(h)) params["his"].update(nlohmann::json::parse(options_.his_params.at(h)));
         // REST and SOAP HIS are reached by URL (REST resources lie below his.rest.base_path).
         if (params["his"]["dialect"] != "hl7v2-mllp")
@@ -89,6 +91,7 @@ System::System(SystemOptions options)
                "{\"instance_id\": \"cp1\", \"broker\": " + broker_->config_json("controlplane") +
                    ", \"http\": {\"port\": " + std::to_string(api_port_) +
                    "}, \"request_timeout_ms\": " + std::to_string(options_.request_timeout_ms) +
+                   ", \"results_db\": \"" + dir_ + "/data/controlplane-cp1.db\"" +
                    ", \"log\": {\"file\": \"" + dir_ + "/logs/controlplane-cp1.log\"}}");
 }
 

@@ -1,0 +1,94 @@
+#include "agent/his_gate.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "common/metrics.h"
+
+namespace hisgate::agent {
+
+namespace {
+constexpr auto kWindow = std::chrono::seconds(60);
+
+metrics::Gauge& in_flight_gauge() {
+    return metrics::global().gauge("hisgate_agent_his_in_flight", "Calls to the HIS in flight now");
+}
+metrics::Counter& refused(const char* why) {
+    return metrics::global().counter("hisgate_agent_his_gate_refusals_total",
+                                     "Calls that could not enter the HIS gate in time", {{"reason", why}});
+}
+}  // namespace
+
+HisGate::HisGate(int concurrency, int rate_per_minute)
+    : concurrency_(std::max(1, concurrency)),
+      rate_per_minute_(std::max(1, rate_per_minute)),
+      spacing_(std::chrono::duration_cast<std::chrono::nanoseconds>(kWindow) / rate_per_minute_),
+      burst_(std::max(1, rate_per_minute_ / 60)) {}
+
+// GCRA pacing lets a second's share through at once and then one call per spacing; the
+// log of starts in the last minute is the hard guarantee that the cap is never passed.
+HisGate::Clock::time_point HisGate::next_start(Clock::time_point now) {
+    while (!starts_.empty() && starts_.front() <= now - kWindow) starts_.pop_front();
+    auto earliest = now;
+    if (static_cast<int>(starts_.size()) >= rate_per_minute_) earliest = starts_.front() + kWindow;
+    auto tolerance = spacing_ * (burst_ - 1);
+    auto paced = tat_ - tolerance;
+    return std::max(earliest, paced);
+}
+
+Result<HisGate::Pass> HisGate::enter(Urgency urgency, std::chrono::milliseconds patience) {
+    std::unique_lock lock(mu_);
+    auto deadline = Clock::now() + patience;
+    bool realtime = urgency == Urgency::RealTime;
+    if (realtime) ++realtime_waiting_;
+    for (;;) {
+        auto now = Clock::now();
+        bool place = in_flight_ < concurrency_ && (realtime || realtime_waiting_ == 0);
+        auto start_at = next_start(now);
+        if (closed_ || (now >= deadline && !(place && start_at <= now))) {
+            if (realtime && --realtime_waiting_ == 0) cv_.notify_all();
+            const char* why = closed_ ? "closed" : !place ? "busy" : "rate";
+            refused(why).inc();
+            if (!place)
+                return make_error(ErrorClass::Unavailable, "his.busy",
+                                  "all " + std::to_string(concurrency_) + " places to the HIS stayed taken");
+            return make_error(ErrorClass::Unavailable, "his.rate_capped",
+                              "the HIS's cap of " + std::to_string(rate_per_minute_) + " calls per minute is reached");
+        }
+        if (place && start_at <= now) break;
+        auto wake = place ? std::min(start_at, deadline) : deadline;
+        cv_.wait_until(lock, wake);
+    }
+    if (realtime && --realtime_waiting_ == 0) cv_.notify_all();
+    auto now = Clock::now();
+    tat_ = std::max(tat_, now) + spacing_;
+    starts_.push_back(now);
+    ++in_flight_;
+    assert(in_flight_ <= concurrency_);
+    in_flight_gauge().set(in_flight_);
+    return Pass(this);
+}
+
+void HisGate::leave() {
+    {
+        std::lock_guard lock(mu_);
+        --in_flight_;
+        in_flight_gauge().set(in_flight_);
+    }
+    cv_.notify_all();
+}
+
+void HisGate::close() {
+    {
+        std::lock_guard lock(mu_);
+        closed_ = true;
+    }
+    cv_.notify_all();
+}
+
+int HisGate::in_flight() const {
+    std::lock_guard lock(mu_);
+    return in_flight_;
+}
+
+}  // namespace hisgate::agent

@@ -1,0 +1,68 @@
+// The door every call to the HIS passes through, so the agent never sends the hospital
+// more than it allows: at most `concurrency` calls at once and at most `rate_per_minute`
+// calls in any 60 s (paced, not in bursts: one second's share at a time).
+//
+// Real-time callers go first: while one waits, no deferred caller takes a free place.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include "common/error.h"
+
+namespace hisgate::agent {
+
+enum class Urgency { RealTime, Deferred };
+
+class HisGate {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    HisGate(int concurrency, int rate_per_minute);
+
+    // Holds one place until destroyed.
+    class Pass {
+    public:
+        explicit Pass(HisGate* gate) : gate_(gate) {}
+        Pass(Pass&& o) noexcept : gate_(o.gate_) { o.gate_ = nullptr; }
+        Pass& operator=(Pass&&) = delete;
+        ~Pass() {
+            if (gate_) gate_->leave();
+        }
+
+    private:
+        HisGate* gate_;
+    };
+
+    // Waits for a place and the rate's permission, at most `patience`; Unavailable
+    // ("his.rate_capped" or "his.busy") if it does not come in time.
+    Result<Pass> enter(Urgency urgency, std::chrono::milliseconds patience);
+    // Wakes every waiter, which then gives up: for shutdown.
+    void close();
+
+    int in_flight() const;
+    int concurrency() const { return concurrency_; }
+    int rate_per_minute() const { return rate_per_minute_; }
+
+private:
+    void leave();
+    // When the next call may start under the rate cap (now if it may start now).
+    Clock::time_point next_start(Clock::time_point now);
+
+    const int concurrency_;
+    const int rate_per_minute_;
+    const std::chrono::nanoseconds spacing_;  // 60 s / rate
+    const int burst_;                         // one second's share, at least 1
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    int in_flight_ = 0;
+    int realtime_waiting_ = 0;
+    bool closed_ = false;
+    Clock::time_point tat_{};              // theoretical arrival time (GCRA)
+    std::deque<Clock::time_point> starts_;  // starts in the last 60 s: the hard cap
+};
+
+}  // namespace hisgate::agent

@@ -1,0 +1,86 @@
+#include "agent/queue_figures.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "common/metrics.h"
+
+namespace hisgate::agent {
+
+namespace {
+double quantile(std::vector<int64_t>& sorted_ms, double q) {
+    if (sorted_ms.empty()) return 0;
+    size_t i = static_cast<size_t>(q * static_cast<double>(sorted_ms.size() - 1) + 0.5);
+    return static_cast<double>(sorted_ms[std::min(i, sorted_ms.size() - 1)]) / 1000.0;
+}
+}  // namespace
+
+void QueueFigures::Tracker::admitted(const std::string& id, const std::string& business, int64_t created_ms) {
+    live_.emplace(id, Live{business, created_ms});
+}
+
+void QueueFigures::Tracker::finished(const std::string& id, int64_t finished_ms) {
+    auto it = live_.find(id);
+    if (it == live_.end()) return;
+    auto& samples = dwell_[it->second.business];
+    samples.push_back({finished_ms, std::max<int64_t>(0, finished_ms - it->second.created_ms)});
+    if (samples.size() > kDwellSamples) samples.pop_front();
+    live_.erase(it);
+}
+
+QueueFigures QueueFigures::Tracker::figures(int64_t now_ms) const {
+    QueueFigures f;
+    for (const auto& [id, live] : live_) {
+        auto& b = f.businesses[live.business];
+        ++b.depth;
+        b.oldest_seconds = std::max(b.oldest_seconds, static_cast<double>(now_ms - live.created_ms) / 1000.0);
+    }
+    for (const auto& [business, samples] : dwell_) {
+        std::vector<int64_t> recent;
+        for (const auto& s : samples)
+            if (s.finished_ms >= now_ms - kDwellWindowMs) recent.push_back(s.dwell_ms);
+        auto& b = f.businesses[business];
+        std::sort(recent.begin(), recent.end());
+        b.finished_recently = static_cast<int>(recent.size());
+        b.dwell_p50_seconds = quantile(recent, 0.50);
+        b.dwell_p99_seconds = quantile(recent, 0.99);
+    }
+    for (const auto& [_, b] : f.businesses) {
+        f.depth += b.depth;
+        f.oldest_seconds = std::max(f.oldest_seconds, b.oldest_seconds);
+        f.dwell_p99_seconds = std::max(f.dwell_p99_seconds, b.dwell_p99_seconds);
+    }
+    return f;
+}
+
+nlohmann::json QueueFigures::to_json() const {
+    nlohmann::json businesses_json = nlohmann::json::object();
+    for (const auto& [name, b] : businesses)
+        businesses_json[name] = {{"depth", b.depth},
+                                 {"oldestSeconds", b.oldest_seconds},
+                                 {"dwellP50Seconds", b.dwell_p50_seconds},
+                                 {"dwellP99Seconds", b.dwell_p99_seconds},
+                                 {"finishedRecently", b.finished_recently}};
+    return {{"depth", depth},
+            {"oldestSeconds", oldest_seconds},
+            {"dwellP99Seconds", dwell_p99_seconds},
+            {"businesses", businesses_json}};
+}
+
+void QueueFigures::publish_metrics() const {
+    auto& m = metrics::global();
+    for (const auto& [name, b] : businesses) {
+        m.gauge("hisgate_agent_queue_depth", "Unfinished tasks, by business", {{"business", name}}).set(b.depth);
+        m.gauge("hisgate_agent_queue_oldest_seconds", "Age of the oldest unfinished task, by business",
+                {{"business", name}})
+            .set(b.oldest_seconds);
+        m.gauge("hisgate_agent_queue_dwell_seconds", "Admission-to-answer time over the last 5 minutes",
+                {{"business", name}, {"quantile", "0.5"}})
+            .set(b.dwell_p50_seconds);
+        m.gauge("hisgate_agent_queue_dwell_seconds", "Admission-to-answer time over the last 5 minutes",
+                {{"business", name}, {"quantile", "0.99"}})
+            .set(b.dwell_p99_seconds);
+    }
+}
+
+}  // namespace hisgate::agent

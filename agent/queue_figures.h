@@ -1,0 +1,58 @@
+// Backlog and dwell: how many tasks wait per business, how old the oldest is, and how
+// long tasks spent from admission to answer (p50, p99 over the last few minutes).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+
+namespace hisgate::agent {
+
+struct BusinessFigures {
+    int depth = 0;               // unfinished tasks
+    double oldest_seconds = 0;   // age of the oldest unfinished task
+    double dwell_p50_seconds = 0;
+    double dwell_p99_seconds = 0;
+    int finished_recently = 0;   // tasks the dwell figures are over
+};
+
+struct QueueFigures {
+    std::map<std::string, BusinessFigures> businesses;
+    int depth = 0;
+    double oldest_seconds = 0;
+    double dwell_p99_seconds = 0;  // the worst business's
+
+    nlohmann::json to_json() const;
+    // Sets the /metrics gauges (hisgate_agent_queue_*).
+    void publish_metrics() const;
+
+    // Keeps what the figures are computed from. Not thread-safe: the queue guards it.
+    class Tracker {
+    public:
+        static constexpr int64_t kDwellWindowMs = 5 * 60 * 1000;
+        static constexpr size_t kDwellSamples = 4096;  // per business
+
+        void admitted(const std::string& id, const std::string& business, int64_t created_ms);
+        void finished(const std::string& id, int64_t finished_ms);
+        bool contains(const std::string& id) const { return live_.count(id) != 0; }
+        size_t live() const { return live_.size(); }
+        QueueFigures figures(int64_t now_ms) const;
+
+    private:
+        struct Live {
+            std::string business;
+            int64_t created_ms;
+        };
+        struct Dwell {
+            int64_t finished_ms;
+            int64_t dwell_ms;
+        };
+        std::unordered_map<std::string, Live> live_;
+        std::map<std::string, std::deque<Dwell>> dwell_;
+    };
+};
+
+}  // namespace hisgate::agent

@@ -1,0 +1,148 @@
+#include "agent/task_executor.h"
+
+#include <chrono>
+
+#include "agent/booking_request.h"
+#include "common/log.h"
+#include "transport/envelope.h"
+
+namespace hisgate::agent {
+
+namespace {
+// The answer will not change by asking again: the request or the HIS said no.
+bool worth_retrying(ErrorClass c) {
+    return c == ErrorClass::Unavailable || c == ErrorClass::Timeout || c == ErrorClass::Protocol;
+}
+
+Result<std::string> text_field(const nlohmann::json& body, const char* name, const std::string& type) {
+    auto it = body.find(name);
+    if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+        return make_error(ErrorClass::BadInput, "request.invalid",
+                          type + " needs body." + name + ", a non-empty string");
+    return it->get<std::string>();
+}
+
+Result<int64_t> whole_field(const nlohmann::json& body, const char* name, const std::string& type) {
+    auto it = body.find(name);
+    if (it == body.end() || !it->is_number_integer() || it->get<int64_t>() <= 0)
+        return make_error(ErrorClass::BadInput, "request.invalid",
+                          type + " needs body." + name + ", a whole number above 0");
+    return it->get<int64_t>();
+}
+
+nlohmann::json booking_json(const Booking& b) {
+    return {{"orderId", b.order_id}, {"slotId", b.slot_id}, {"patientId", b.patient_id}, {"status", b.status}};
+}
+nlohmann::json payment_json(const Payment& p) {
+    return {{"orderId", p.order_id}, {"amountCents", p.amount_cents}, {"status", p.status}};
+}
+
+template <typename T, typename F>
+Result<nlohmann::json> as_json(Result<T> r, F&& to_json) {
+    if (!r) return r.error();
+    return to_json(r.value());
+}
+}  // namespace
+
+Outcome TaskExecutor::run(const Task& task) {
+    auto request = Envelope::parse(task.request);
+    if (!request) return {false, Envelope::make("error", hospital_id_).reply_error(request.error()).to_json(),
+                          request.error().describe(), std::string(to_string(request.error().cls))};
+    auto result = perform(task, request->body);
+    if (result) return {false, request->reply(std::move(result.value())).to_json(), "", ""};
+    const Error& e = result.error();
+    return {worth_retrying(e.cls), request->reply_error(e).to_json(), e.describe(), std::string(to_string(e.cls))};
+}
+
+Result<nlohmann::json> TaskExecutor::perform(const Task& task, const nlohmann::json& body) {
+    const std::string& type = task.type;
+    // A previous attempt was dispatched: the HIS may hold its effect already.
+    bool maybe_done = task.attempts > 1;
+    if (type == "report.get") {
+        auto id = text_field(body, "reportId", type);
+        if (!id) return id.error();
+        return as_json(his_.get_report(*id), [](const Report& r) { return r.to_json(); });
+    }
+    if (type == "report.list") {
+        auto patient = text_field(body, "patientId", type);
+        if (!patient) return patient.error();
+        return as_json(his_.list_reports(*patient), [](const std::vector<ReportSummary>& list) {
+            nlohmann::json out = nlohmann::json::array();
+            for (const auto& r : list)
+                out.push_back({{"reportId", r.report_id}, {"title", r.title}, {"status", r.status}, {"issuedAt", r.issued_at}});
+            return nlohmann::json{{"reports", out}};
+        });
+    }
+    if (type == "statement.daily") {
+        auto date = text_field(body, "date", type);
+        if (!date) return date.error();
+        return as_json(his_.daily_statement(*date), [](const std::vector<StatementLine>& lines) {
+            nlohmann::json out = nlohmann::json::array();
+            for (const auto& l : lines)
+                out.push_back({{"orderId", l.order_id}, {"kind", l.kind}, {"amountCents", l.amount_cents}});
+            return nlohmann::json{{"lines", out}};
+        });
+    }
+    if (type == "appointment.book") return book(body, maybe_done);
+    if (type == "appointment.cancel") {
+        auto order = text_field(body, "orderId", type);
+        if (!order) return order.error();
+        return as_json(his_.cancel(*order), booking_json);
+    }
+    if (type == "appointment.status") {
+        auto order = text_field(body, "orderId", type);
+        if (!order) return order.error();
+        return as_json(his_.cancel(/*BOOKING_STATUS*/*order), booking_json);
+    }
+    if (type == "payment.pay") return pay(body, false, maybe_done);
+    if (type == "payment.refund") return pay(body, true, maybe_done);
+    if (type == "payment.status") {
+        auto order = text_field(body, "orderId", type);
+        if (!order) return order.error();
+        return as_json(his_.payment_status(*order), payment_json);
+    }
+    return make_error(ErrorClass::BadInput, "request.unknown_type",
+                      "this agent does not serve requests of type \"" + type + "\"");
+}
+
+// The appointment rules decide first; only a booking they allow reaches the HIS.
+Result<nlohmann::json> TaskExecutor::book(const nlohmann::json& body, bool maybe_done) {
+    auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    auto ask = read_booking_ask(body, now);
+    if (!ask) return ask.error();
+    if (auto refusal = rules_.check_booking(ask->request, ask->counts)) {
+        log::info("agent.booking_refused", {{"rule", refusal->rule}, {"code", refusal->code}});
+        return make_error(ErrorClass::Rejected, "appointment." + refusal->code, refusal->message_for_patient);
+    }
+    if (maybe_done && !his_idempotent_) {
+        auto held = his_.cancel(/*BOOKING_STATUS*/ask->order.order_id);
+        if (!held) return held.error();  // cannot know yet: never send blind
+        if (held->status != "not_found") {
+            log::info("agent.in_doubt_resolved", {{"order_id", ask->order.order_id}, {"his_status", held->status}});
+            return booking_json(held.value());
+        }
+    }
+    return as_json(his_.book(ask->order), booking_json);
+}
+
+Result<nlohmann::json> TaskExecutor::pay(const nlohmann::json& body, bool refund, bool maybe_done) {
+    const std::string type = refund ? "payment.refund" : "payment.pay";
+    auto order = text_field(body, "orderId", type);
+    if (!order) return order.error();
+    auto amount = whole_field(body, "amountCents", type);
+    if (!amount) return amount.error();
+    auto method = text_field(body, "method", type);
+    if (!method) return method.error();
+    if (maybe_done && !his_idempotent_) {
+        auto held = his_.payment_status(*order);
+        if (!held) return held.error();
+        if (held->status == (refund ? "refunded" : "paid") || (!refund && held->status == "refunded")) {
+            log::info("agent.in_doubt_resolved", {{"order_id", *order}, {"his_status", held->status}});
+            return payment_json(held.value());
+        }
+    }
+    PaymentOrder p{*order, *amount, *method};
+    return as_json(refund ? his_.refund(p) : his_.pay(p), payment_json);
+}
+
+}  // namespace hisgate::agent

@@ -1,0 +1,221 @@
+#include "agent/task_queue.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/trace.h"
+
+namespace hisgate::agent {
+
+namespace {
+metrics::Counter& task_outcomes(const std::string& business, const std::string& outcome) {
+    return metrics::global().counter("hisgate_agent_tasks_total",
+                                     "Task attempts, by business and outcome (ok, an error class, retry, parked)",
+                                     {{"business", business}, {"outcome", outcome}});
+}
+metrics::Histogram& task_seconds(const std::string& business) {
+    return metrics::global().histogram("hisgate_agent_task_seconds", "Admission to answer, by business",
+                                       {{"business", business}});
+}
+}  // namespace
+
+TaskQueue::TaskQueue(TaskStore& store, QueuePolicy policy, Executor executor, std::function<void()> answered)
+    : store_(store), policy_(policy), executor_(std::move(executor)), answered_(std::move(answered)) {}
+
+TaskQueue::~TaskQueue() { stop(); }
+
+Result<void> TaskQueue::start() {
+    auto unfinished = store_.unfinished();
+    if (!unfinished) return unfinished.error();
+    {
+        std::lock_guard lock(mu_);
+        int64_t now = unix_ms_now();
+        for (auto& task : unfinished.value()) {
+            tracker_.admitted(task.id, task.business(), task.created_ms);
+            enqueue_locked(std::move(task), now);
+        }
+    }
+    if (!unfinished->empty()) log::info("queue.resumed", {{"tasks", unfinished->size()}});
+    for (int i = 0; i < policy_.workers; ++i) workers_.emplace_back([this] { work(); });
+    timer_ = std::thread([this] { tick(); });
+    return {};
+}
+
+void TaskQueue::stop() {
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+        stopping_ = true;
+    }
+    work_cv_.notify_all();
+    timer_cv_.notify_all();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+    if (timer_.joinable()) timer_.join();
+}
+
+void TaskQueue::submit(Task task, std::function<void(const Result<Admission>&)> admitted) {
+    task.created_ms = unix_ms_now();
+    task.next_attempt_ms = task.created_ms;
+    store_.admit(task, [this, task, admitted = std::move(admitted)](Result<Admission> a) mutable {
+        if (a && a->fresh) {
+            std::lock_guard lock(mu_);
+            tracker_.admitted(task.id, task.business(), task.created_ms);
+            enqueue_locked(std::move(task), unix_ms_now());
+            work_cv_.notify_one();
+        }
+        admitted(a);
+    });
+}
+
+void TaskQueue::enqueue_locked(Task task, int64_t now_ms) {
+    if (task.next_attempt_ms > now_ms)
+        delayed_.emplace(task.next_attempt_ms, std::move(task));
+    else if (task.cls == TaskClass::RealTime)
+        realtime_.push_back(std::move(task));
+    else
+        deferred_waiting_.push_back(std::move(task));
+}
+
+bool TaskQueue::take_locked(Task& task) {
+    auto& from = !realtime_.empty() ? realtime_ : deferred_released_;
+    if (from.empty()) return false;
+    task = std::move(from.front());
+    from.pop_front();
+    return true;
+}
+
+void TaskQueue::work() {
+    for (;;) {
+        Task task;
+        {
+            std::unique_lock lock(mu_);
+            work_cv_.wait(lock, [&] { return stopping_ || take_locked(task); });
+            if (stopping_) return;
+        }
+        run(std::move(task));
+    }
+}
+
+// Counts the attempt durably, then lets the executor talk to the HIS.
+void TaskQueue::run(Task task) {
+    auto trace = TraceContext::parse(task.traceparent);
+    ScopedTrace scope(trace ? trace->child() : TraceContext::start());
+    ++task.attempts;
+    if (auto counted = store_.wait([&](TaskStore::Done d) { store_.dispatched(task.id, task.attempts, d); }); !counted) {
+        log::error("queue.store_failed", {{"task_id", task.id}, {"error", counted.error().describe()}});
+        --task.attempts;
+        std::lock_guard lock(mu_);
+        task.next_attempt_ms = unix_ms_now() + backoff_ms(1);
+        enqueue_locked(std::move(task), unix_ms_now());
+        return;
+    }
+    Outcome outcome = executor_(task);
+    if (!outcome.retry) {
+        task_outcomes(task.business(), outcome.error.empty() ? "ok" : outcome.error_class).inc();
+        finished(task, TaskState::Done, outcome);
+        return;
+    }
+    if (task.attempts >= policy_.max_attempts) {
+        task_outcomes(task.business(), "parked").inc();
+        log::warn("queue.task_parked",
+                  {{"task_id", task.id}, {"type", task.type}, {"attempts", task.attempts}, {"error", outcome.error}});
+        finished(task, TaskState::Parked, outcome);
+        return;
+    }
+    task_outcomes(task.business(), "retry").inc();
+    task.next_attempt_ms = unix_ms_now() + backoff_ms(task.attempts);
+    task.last_error = outcome.error;
+    log::info("queue.retry_later", {{"task_id", task.id},
+                                    {"attempts", task.attempts},
+                                    {"in_ms", task.next_attempt_ms - unix_ms_now()},
+                                    {"error", outcome.error}});
+    auto saved = store_.wait([&](TaskStore::Done d) { store_.retry_later(task.id, task.next_attempt_ms, outcome.error, d); });
+    if (!saved) log::error("queue.store_failed", {{"task_id", task.id}, {"error", saved.error().describe()}});
+    std::lock_guard lock(mu_);
+    enqueue_locked(std::move(task), unix_ms_now());
+    timer_cv_.notify_one();
+}
+
+void TaskQueue::finished(const Task& task, TaskState state, const Outcome& outcome) {
+    std::optional<OutboxMessage> outgoing;
+    if (!task.reply_topic.empty()) outgoing = OutboxMessage{task.reply_topic, outcome.answer, task.correlation, task.traceparent};
+    auto saved = store_.wait(
+        [&](TaskStore::Done d) { store_.finish(task.id, state, outcome.answer, outcome.error, outgoing, d); });
+    if (!saved) {
+        // The answer is not stored: keep the task, so it runs again rather than vanish.
+        log::error("queue.store_failed", {{"task_id", task.id}, {"error", saved.error().describe()}});
+        std::lock_guard lock(mu_);
+        Task again = task;
+        again.next_attempt_ms = unix_ms_now() + backoff_ms(task.attempts);
+        enqueue_locked(std::move(again), unix_ms_now());
+        return;
+    }
+    int64_t now = unix_ms_now();
+    task_seconds(task.business()).observe(static_cast<double>(now - task.created_ms) / 1000.0);
+    {
+        std::lock_guard lock(mu_);
+        tracker_.finished(task.id, now);
+    }
+    if (outgoing && answered_) answered_();
+}
+
+// Exponential from backoff_min, capped at backoff_max, with full jitter over the upper half.
+int64_t TaskQueue::backoff_ms(int attempts) {
+    int64_t base = policy_.backoff_min.count();
+    int64_t cap = policy_.backoff_max.count();
+    int64_t ceiling = base;
+    for (int i = 1; i < attempts && ceiling < cap; ++i) ceiling *= 2;
+    ceiling = std::min(ceiling, cap);
+    std::lock_guard lock(jitter_mu_);
+    return std::uniform_int_distribution<int64_t>(ceiling / 2, std::max(ceiling / 2, ceiling))(jitter_);
+}
+
+// The timer: moves due retries back, releases a batch of deferred tasks every drain
+// interval, and refreshes the queue's gauges.
+void TaskQueue::tick() {
+    using Clock = std::chrono::steady_clock;
+    auto next_drain = Clock::now() + policy_.drain_interval;
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+        int64_t now = unix_ms_now();
+        while (!delayed_.empty() && delayed_.begin()->first <= now) {
+            Task t = std::move(delayed_.begin()->second);
+            delayed_.erase(delayed_.begin());
+            enqueue_locked(std::move(t), now);
+            work_cv_.notify_one();
+        }
+        if (Clock::now() >= next_drain) {
+            int released = 0;
+            while (!deferred_waiting_.empty() && released < policy_.deferred_batch) {
+                deferred_released_.push_back(std::move(deferred_waiting_.front()));
+                deferred_waiting_.pop_front();
+                ++released;
+            }
+            if (released) {
+                log::info("queue.drain", {{"released", released}, {"waiting", deferred_waiting_.size()}});
+                work_cv_.notify_all();
+            }
+            next_drain = Clock::now() + policy_.drain_interval;
+        }
+        tracker_.figures(now).publish_metrics();
+        auto wake = std::min(next_drain, Clock::now() + std::chrono::seconds(1));
+        if (!delayed_.empty())
+            wake = std::min(wake, Clock::now() + std::chrono::milliseconds(std::max<int64_t>(0, delayed_.begin()->first - now)));
+        timer_cv_.wait_until(lock, wake);
+    }
+}
+
+QueueFigures TaskQueue::figures() const {
+    std::lock_guard lock(mu_);
+    return tracker_.figures(unix_ms_now());
+}
+
+size_t TaskQueue::live_count() const {
+    std::lock_guard lock(mu_);
+    return tracker_.live();
+}
+
+}  // namespace hisgate::agent

@@ -1,0 +1,98 @@
+// The agent's task queue: durable admission, scheduling by class, retries with backoff,
+// and parking of poison tasks.
+//
+// - Real-time tasks run as soon as a worker is free; deferred tasks wait for the drain
+//   timer, which releases at most what the HIS's rate cap allows per interval.
+// - A failed attempt worth retrying comes back after an exponential, jittered backoff;
+//   after `max_attempts` the task is parked with its last error and answered with it.
+//   A parked or waiting task never blocks the tasks behind it.
+// - A task's attempt is counted durably before the executor runs it, so a task that
+//   crashes the agent is parked after max_attempts restarts instead of crashing it for ever.
+// - After a restart every unfinished task is resumed; one that was dispatched is run
+//   again with its attempt count, and the executor decides whether the HIS must be
+//   asked what it holds before the task is sent again.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "agent/queue_figures.h"
+#include "agent/task.h"
+#include "agent/task_store.h"
+
+namespace hisgate::agent {
+
+struct QueuePolicy {
+    int workers = 4;  // = the HIS's concurrency cap: more would only wait at the gate
+    std::chrono::milliseconds drain_interval{30000};
+    int deferred_batch = 300;  // deferred tasks released per drain
+    int max_attempts = 8;
+    std::chrono::milliseconds backoff_min{1000};
+    std::chrono::milliseconds backoff_max{300000};
+};
+
+// What an attempt came to. `answer` is the reply envelope (JSON) to send: the result, or
+// the error to send if the task is finished or parked now.
+struct Outcome {
+    bool retry = false;  // worth another attempt later (the HIS was unreachable, busy, or silent)
+    std::string answer;
+    std::string error;   // for the log and the task's last_error; empty on success
+    std::string error_class;  // the error's class name, for the figures; empty on success
+};
+
+class TaskQueue {
+public:
+    using Executor = std::function<Outcome(const Task&)>;
+
+    // `answered` runs after a task's answer entered the outbox (to wake the forwarder).
+    TaskQueue(TaskStore& store, QueuePolicy policy, Executor executor, std::function<void()> answered);
+    ~TaskQueue();
+
+    // Resumes unfinished tasks from the store and starts the workers and the timer.
+    Result<void> start();
+    void stop();
+
+    // Admits a task durably. `admitted` runs once it is stored (or found: a duplicate of
+    // a known task), on the store's writer thread.
+    void submit(Task task, std::function<void(const Result<Admission>&)> admitted);
+
+    QueueFigures figures() const;
+    // Unfinished tasks: admitted and not yet answered.
+    size_t live_count() const;
+
+private:
+    void work();
+    void tick();
+    void run(Task task);
+    void enqueue_locked(Task task, int64_t now_ms);
+    bool take_locked(Task& task);
+    int64_t backoff_ms(int attempts);
+    void finished(const Task& task, TaskState state, const Outcome& outcome);
+
+    TaskStore& store_;
+    const QueuePolicy policy_;
+    Executor executor_;
+    std::function<void()> answered_;
+
+    mutable std::mutex mu_;
+    std::condition_variable work_cv_, timer_cv_;
+    std::deque<Task> realtime_;            // ready now
+    std::deque<Task> deferred_waiting_;    // until the next drain
+    std::deque<Task> deferred_released_;   // released by a drain, ready now
+    std::multimap<int64_t, Task> delayed_;  // retries, by next attempt time
+    QueueFigures::Tracker tracker_;
+    std::mutex jitter_mu_;
+    std::mt19937_64 jitter_{std::random_device{}()};
+    bool stopping_ = false;
+    std::vector<std::thread> workers_;
+    std::thread timer_;
+};
+
+}  // namespace hisgate::agent

@@ -1,0 +1,120 @@
+// The agent's durable state in one SQLite file (WAL): the task queue and the outbox.
+//
+// Every change goes through one writer thread that commits whatever has accumulated as
+// one transaction (group commit): many tasks share one fsync, and a caller's change is
+// durable when its completion runs. With group commit off, each change is its own
+// transaction, which is what the benchmark compares against.
+//
+// Invariants:
+//  - A change is reported done only after its transaction committed with
+//    synchronous=FULL: a kill -9 (or power loss) after that never loses it.
+//  - A task's answer enters the outbox in the same transaction that finishes the task,
+//    so a finished task always has its answer waiting to be forwarded.
+//  - Outbox rows are forwarded in seq order; a row is deleted only after the broker
+//    acknowledged it (so after a crash it may be sent again: receivers dedupe).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/task.h"
+#include "common/error.h"
+
+namespace hisgate::agent {
+
+struct OutboxMessage {
+    std::string topic;
+    std::string payload;
+    std::string correlation;
+    std::string traceparent;
+};
+
+struct OutboxRow {
+    int64_t seq = 0;
+    OutboxMessage message;
+};
+
+// What the queue found when a request arrived.
+struct Admission {
+    bool fresh = false;        // a new task was stored
+    TaskState state = TaskState::Queued;  // the stored task's state
+    std::string answer;        // a finished task's answer (to send again to a duplicate)
+};
+
+struct TaskStoreOptions {
+    bool group_commit = true;
+};
+
+class TaskStore {
+public:
+    using Done = std::function<void(Result<void>)>;
+
+    static Result<std::unique_ptr<TaskStore>> open(const std::string& path, TaskStoreOptions options = {});
+    ~TaskStore();
+    TaskStore(const TaskStore&) = delete;
+    TaskStore& operator=(const TaskStore&) = delete;
+
+    // Tasks not yet finished (queued or dispatched), oldest first: what a restart resumes.
+    Result<std::vector<Task>> unfinished();
+
+    // Stores `task` unless a task with its id exists. `done` runs on the writer thread
+    // after the commit; keep it short.
+    void admit(const Task& task, std::function<void(Result<Admission>)> done);
+    // Counts a dispatch before the HIS sees the task.
+    void dispatched(const std::string& id, int attempts, Done done);
+    // The attempt failed in a way worth retrying: try again at `next_attempt_ms`.
+    void retry_later(const std::string& id, int64_t next_attempt_ms, const std::string& error, Done done);
+    // Finishes the task (Done or Parked) with its answer, and queues `answer` for the
+    // control plane, if there is a reply topic, in the same transaction.
+    void finish(const std::string& id, TaskState state, const std::string& answer, const std::string& error,
+                const std::optional<OutboxMessage>& outgoing, Done done);
+    // An event or an answer that belongs to no new task (e.g. to a duplicate request).
+    void append_outbox(const OutboxMessage& message, Done done);
+    // Removes outbox rows up to and including `seq`, once the broker has them.
+    void forwarded_through(int64_t seq, Done done);
+    // Removes finished tasks older than `before_ms` (their ids are then forgotten).
+    void purge_finished(int64_t before_ms, Done done);
+
+    // Blocking forms of the above, for callers that must wait for durability.
+    Result<Admission> admit_sync(const Task& task);
+    Result<void> wait(const std::function<void(Done)>& change);
+
+    // The oldest outbox rows after `after_seq`, at most `limit` of them.
+    Result<std::vector<OutboxRow>> outbox_after(int64_t after_seq, int limit);
+    Result<int64_t> outbox_size();
+
+    // Transactions committed so far (a benchmark figure).
+    uint64_t commits() const;
+
+private:
+    struct Statements;
+    struct Change {
+        std::function<Result<void>(Statements&)> apply;
+        Done done;
+    };
+    TaskStore() = default;
+    void submit(std::function<Result<void>(Statements&)> apply, Done done);
+    void write_loop();
+    void commit_batch(std::vector<Change>& batch);
+
+    TaskStoreOptions options_;
+    std::unique_ptr<Statements> writer_;  // the writer thread's connection and statements
+    std::unique_ptr<Statements> reader_;  // another connection, for reads from any thread
+    std::mutex reader_mu_;
+
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<Change> pending_;
+    bool stopping_ = false;
+    std::atomic<uint64_t> commits_{0};
+    std::thread writer_thread_;
+};
+
+}  // namespace hisgate::agent
