@@ -242,6 +242,12 @@ Result<Booking> Hospital::cancel(const std::string& order_id) {
     });
 }
 
+Booking Hospital::booking_status(const std::string& order_id) {
+    std::lock_guard lock(*mu_);
+    if (auto b = stored_booking(order_id)) return *b;
+    return Booking{order_id, "", "", "not_found"};
+}
+
 std::optional<Payment> Hospital::stored_payment(const std::string& order_id) {
     auto st = db_.prepare("SELECT amount_cents, status FROM payments WHERE order_id = ?");
     if (!st || !st->bind(1, order_id).step()) return std::nullopt;

@@ -32,6 +32,8 @@ public:
     ReferenceData reference_data(const std::string& from_date, const std::string& to_date);
     Result<Booking> book(const BookingOrder& order);
     Result<Booking> cancel(const std::string& order_id);
+    // What is held for this order id; status not_found if nothing.
+    Booking booking_status(const std::string& order_id);
     Result<Payment> pay(const PaymentOrder& order);
     Result<Payment> refund(const PaymentOrder& order);
     Payment payment_status(const std::string& order_id);
