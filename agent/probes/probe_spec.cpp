@@ -41,15 +41,15 @@ std::optional<ProbeSpec> parse_one(const nlohmann::json& item, const std::string
     else spec.path = p.get<std::string>();
 
     std::string operations = "one of " + join(operation_names());
+    std::optional<Operation> op;
+    if (item.contains("operation") && item["operation"].is_string())
+        op = operation_from_string(item["operation"].get<std::string>());
     if (!item.contains("operation")) problems.add(at + ".operation", operations, "nothing");
-    else if (const auto& o = item["operation"]; !o.is_string() || !operation_from_string(o.get<std::string>()))
-        problems.add(at + ".operation", operations, describe_json_type(o));
-    else spec.operation = *operation_from_string(o.get<std::string>());
+    else if (!op) problems.add(at + ".operation", operations, describe_json_type(item["operation"]));
+    else spec.operation = *op;
 
-    std::string case_words = item.contains("operation") && item["operation"].is_string() &&
-                                     operation_from_string(item["operation"].get<std::string>())
-                                 ? std::string(case_meaning(spec.operation))
-                                 : std::string("a case id");
+    // Cases are named for what they are when the operation says so.
+    std::string case_words = op ? std::string(case_meaning(*op)) : std::string("a case id");
     if (!item.contains("cases")) {
         problems.add(at + ".cases", "a non-empty list of candidate cases (each " + case_words + ")", "nothing");
     } else if (const auto& c = item["cases"]; !c.is_array() || c.empty()) {
