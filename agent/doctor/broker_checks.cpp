@@ -151,11 +151,15 @@ Finding mqtt_login(const MqttOptions& o, const std::string& hospital_id, const s
         client.connect(builder.finalize())->wait();
         client.disconnect()->wait();
     } catch (const mqtt::exception& e) {
-        int reason = e.get_reason_code();
-        if (reason == kBadUserNameOrPassword || reason == kNotAuthorized)
+        // Paho C++ 1.2 reports an MQTT 5 CONNACK refusal as the return code, others as
+        // the reason code: either names the CONNACK's reason.
+        auto refused_login = [](int code) { return code == kBadUserNameOrPassword || code == kNotAuthorized; };
+        int reason = refused_login(e.get_reason_code()) ? e.get_reason_code() : e.get_return_code();
+        if (refused_login(reason))
             return fail(check,
-                        "the broker refused the login of \"" + o.username + "\": " + e.get_reason_code_str() +
-                            " (CONNACK reason 0x" + (reason == kBadUserNameOrPassword ? "86" : "87") + ")",
+                        "the broker refused the login of \"" + o.username + "\": " +
+                            (reason == kBadUserNameOrPassword ? "bad user name or password (CONNACK reason 0x86)"
+                                                              : "not authorized (CONNACK reason 0x87)"),
                         "check broker.username and the password in " + (password_file.empty() ? "broker.password_file" : password_file) +
                             " with the platform operator (the file holds the password alone, on its first line)");
         return fail(check, "the broker did not accept the MQTT 5 connection: " + std::string(e.what()),

@@ -77,7 +77,7 @@ std::string render_table(const Findings& findings) {
         if (f.status == Status::Warn) ++warned;
     }
     out += rule + std::to_string(findings.size()) + " checks: " + std::to_string(failed) + " failed, " + std::to_string(warned) +
-           " warnings\n";
+           (warned == 1 ? " warning\n" : " warnings\n");
     return out;
 }
 
