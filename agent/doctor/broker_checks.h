@@ -17,7 +17,8 @@
 
 namespace hisgate::agent::doctor {
 
-// `password_file`: as the config names it, for the fix text.
+// `password_file`: as the config names it, for the fix text. `hospital_id`: empty when
+// the parameter file is not valid (the user name is then not compared with it).
 Findings check_broker(const MqttOptions& broker, const std::string& hospital_id, const std::string& password_file);
 
 }  // namespace hisgate::agent::doctor

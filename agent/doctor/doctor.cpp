@@ -11,6 +11,7 @@
 #include "agent/doctor/his_paths.h"
 #include "common/log.h"
 #include "common/program.h"
+#include "common/settings.h"
 #include "config-params/param_set.h"
 
 namespace hisgate::agent::doctor {
@@ -114,7 +115,11 @@ int run(int argc, char** argv) {
         for (auto& f : check_his_paths(*agent->adapter, *p, args.report_id)) rows.push_back(std::move(f));
         rows.push_back(judge_clock(read_his_clock(*p)));
     } else {
-        rows.push_back(warn("broker, his.*, clock.his", "not checked: they need a valid parameter file", "fix params_file first"));
+        // The broker section is valid (the config passed), so the broker is checked anyway.
+        ConfigReader broker_section = raw;
+        auto broker = mqtt_options(read_broker_settings(broker_section), "");
+        for (auto& f : check_broker(broker, hospital_id, password_file)) rows.push_back(std::move(f));
+        rows.push_back(warn("his.*, clock.his", "not checked: they need a valid parameter file", "fix params_file first"));
     }
 
     int failed = 0;

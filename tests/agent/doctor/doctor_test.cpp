@@ -107,6 +107,15 @@ TEST_CASE("doctor: a healthy installation passes every check and exits 0") {
     // The HIS answered each path, and the time it took is shown.
     CHECK(run.row("his.payment_status")["millis"].is_number());
 
+    // A report hospital IT knows is read for real; one the HIS does not have fails.
+    auto known = doctor({"--config", agent_config(sys), "--json", "--report-id", "R-DEMO-1"});
+    CHECK(known.status_of("his.report") == "OK");
+    CHECK_THAT(known.row("his.report")["detail"].get<std::string>(), Catch::Contains("R-DEMO-1 read: 3 observations"));
+    auto unknown = doctor({"--config", agent_config(sys), "--json", "--report-id", "R-NOBODY-9"});
+    CHECK(unknown.status == 1);
+    CHECK(unknown.status_of("his.report") == "FAIL");
+    CHECK_THAT(unknown.row("his.report")["fix"].get<std::string>(), Catch::Contains("--report-id"));
+
     // The same, as the table a person reads.
     auto table = doctor({"--config", agent_config(sys)});
     CHECK(table.status == 0);
@@ -221,9 +230,11 @@ TEST_CASE("doctor: a parameter file with errors fails with the validator's lines
     REQUIRE(run.status_of("params_file") == "FAIL");
     CHECK_THAT(run.row("params_file")["detail"].get<std::string>(), Catch::Contains("his.answer_timeout") && Catch::Contains("soon"));
     CHECK(run.status_of("his.report") == "absent");
+    CHECK(run.status_of("his.*, clock.his") == "WARN");
     // The checks that need no parameters still run.
     CHECK(run.status_of("permissions.broker.password_file") == "OK");
     CHECK(run.status_of("disk.state_db") == "OK");
+    CHECK(run.status_of("broker.credentials") == "OK");
 }
 
 TEST_CASE("doctor: a password file others can read fails with the chmod that fixes it") {
