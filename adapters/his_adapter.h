@@ -86,7 +86,7 @@ struct Booking {
     std::string order_id;
     std::string slot_id;
     std::string patient_id;
-    std::string status;  // booked, cancelled
+    std::string status;  // booked, cancelled (not_found: from booking_status only)
 };
 
 struct PaymentOrder {
@@ -116,10 +116,15 @@ public:
     // Errors, for every operation: NotFound (no such thing), Unavailable (HIS unreachable),
     // Timeout (no answer: the outcome is unknown, so a changing operation must be checked
     // with a status query before it is sent again), Protocol (an answer we cannot read),
-    // Rejected (the HIS understood and said no; the message says why).
+    // Rejected (the HIS understood and said no; the message says why). After a Timeout or a
+    // Protocol error on a changing operation its outcome is unknown.
     virtual Result<ReferenceData> extract_reference_data(const std::string& from_date, const std::string& to_date) = 0;
     virtual Result<Booking> book(const BookingOrder& order) = 0;
     virtual Result<Booking> cancel(const std::string& order_id) = 0;
+    // For a booking whose outcome is unknown (a lost answer, a crash between sending and
+    // recording): what the HIS holds for this order id, status booked, cancelled, or
+    // not_found if nothing. A read: it changes nothing and may be repeated.
+    virtual Result<Booking> booking_status(const std::string& order_id) = 0;
     virtual Result<Payment> pay(const PaymentOrder& order) = 0;
     virtual Result<Payment> refund(const PaymentOrder& order) = 0;
     // For in-doubt payments: what the HIS holds for this order id (status not_found if nothing).

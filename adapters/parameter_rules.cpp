@@ -32,6 +32,7 @@ public:
         return inner_->book(order);
     }
     Result<Booking> cancel(const std::string& order_id) override { return inner_->cancel(order_id); }
+    Result<Booking> booking_status(const std::string& order_id) override { return inner_->booking_status(order_id); }
     Result<Payment> pay(const PaymentOrder& order) override {
         auto vendor = in_vendor_codes(order);
         if (!vendor) return vendor.error();

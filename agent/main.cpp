@@ -1,9 +1,11 @@
 // hisgate-agent: runs on a hospital's front-end server, connects out to the broker, and
 // serves the control plane's requests through the configured HIS adapter.
 #include <cstdio>
+#include <string_view>
 
 #include "agent/agent.h"
 #include "agent/agent_config.h"
+#include "agent/doctor/doctor.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/program.h"
@@ -11,6 +13,8 @@
 using namespace hisgate;
 
 int main(int argc, char** argv) {
+    // `hisgate-agent doctor ...`: hospital IT's self-check, not the agent itself.
+    if (argc > 1 && std::string_view(argv[1]) == "doctor") return agent::doctor::run(argc - 1, argv + 1);
     block_shutdown_signals();
     auto start = start_program(argc, argv, "hisgate-agent", agent::agent_usage());
     if (!start.config) return start.exit_status;

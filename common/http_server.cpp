@@ -6,16 +6,39 @@
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/ServerSocket.h>
 
+#include <condition_variable>
+#include <mutex>
+
 #include "common/log.h"
 #include "common/metrics.h"
 
 namespace hisgate {
 
+// Poco's stopAll() closes connections but does not wait for their handlers; stop() waits
+// on this count so no handler runs on after its server (and what its route refers to) is gone.
+struct HttpServer::InFlight {
+    std::mutex mu;
+    std::condition_variable idle;
+    int count = 0;
+};
+
 namespace {
 class RouteHandler : public Poco::Net::HTTPRequestHandler {
 public:
-    explicit RouteHandler(const HttpRoute& route) : route_(route) {}
+    RouteHandler(const HttpRoute& route, std::shared_ptr<HttpServer::InFlight> in_flight)
+        : route_(route), in_flight_(std::move(in_flight)) {}
     void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) override {
+        {
+            std::lock_guard lock(in_flight_->mu);
+            ++in_flight_->count;
+        }
+        struct Done {
+            HttpServer::InFlight& f;
+            ~Done() {
+                std::lock_guard lock(f.mu);
+                if (--f.count == 0) f.idle.notify_all();
+            }
+        } done{*in_flight_};
         try {
             route_(req, res);
         } catch (const std::exception& e) {
@@ -26,22 +49,29 @@ public:
 
 private:
     const HttpRoute& route_;
+    std::shared_ptr<HttpServer::InFlight> in_flight_;
 };
 
 class RouteFactory : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-    explicit RouteFactory(const HttpRoute& route) : route_(route) {}
+    RouteFactory(const HttpRoute& route, std::shared_ptr<HttpServer::InFlight> in_flight)
+        : route_(route), in_flight_(std::move(in_flight)) {}
     Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-        return new RouteHandler(route_);
+        return new RouteHandler(route_, in_flight_);
     }
 
 private:
     const HttpRoute& route_;
+    std::shared_ptr<HttpServer::InFlight> in_flight_;
 };
 }  // namespace
 
 HttpServer::HttpServer(std::string bind, uint16_t port, HttpRoute route, int max_threads)
-    : bind_(std::move(bind)), port_(port), route_(std::move(route)), max_threads_(max_threads) {}
+    : bind_(std::move(bind)),
+      port_(port),
+      route_(std::move(route)),
+      max_threads_(max_threads),
+      in_flight_(std::make_shared<InFlight>()) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -52,7 +82,7 @@ Result<void> HttpServer::start() {
         auto* params = new Poco::Net::HTTPServerParams;
         params->setMaxThreads(max_threads_);
         params->setKeepAlive(true);
-        server_ = std::make_unique<Poco::Net::HTTPServer>(new RouteFactory(route_), socket, params);
+        server_ = std::make_unique<Poco::Net::HTTPServer>(new RouteFactory(route_, in_flight_), socket, params);
         server_->start();
         return {};
     } catch (const std::exception& e) {
@@ -66,6 +96,8 @@ void HttpServer::stop() {
         server_->stopAll(true);
         server_.reset();
     }
+    std::unique_lock lock(in_flight_->mu);
+    in_flight_->idle.wait(lock, [this] { return in_flight_->count == 0; });
 }
 
 void send_text(Poco::Net::HTTPServerResponse& res, int status, const std::string& content_type,

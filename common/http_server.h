@@ -23,14 +23,19 @@ public:
     HttpServer(std::string bind, uint16_t port, HttpRoute route, int max_threads = 16);
     ~HttpServer();
     Result<void> start();
+    // Stops accepting, closes every connection, and waits for the requests being handled
+    // to return: after stop() the route is never called again.
     void stop();
     uint16_t port() const { return port_; }
+
+    struct InFlight;  // requests being handled now
 
 private:
     std::string bind_;
     uint16_t port_;
     HttpRoute route_;
     int max_threads_;
+    std::shared_ptr<InFlight> in_flight_;
     std::unique_ptr<Poco::Net::HTTPServer> server_;
 };
 

@@ -69,6 +69,7 @@ mllp::Answer Hl7Responder::answer(std::string_view raw) {
     else if (type == "SRM^S01") out = appointment(d, msg, false);
     else if (type == "SRM^S04") out = appointment(d, msg, true);
     else if (type == "DFT^P03") out = financial(d, msg);
+    else if (type == "QBP^ZBS") out = booking_status(d, msg);
     else if (type == "QBP^ZPS") out = payment_status(d, msg);
     else if (type == "QBP^ZST") out = statement(d, msg);
     else {
@@ -195,6 +196,21 @@ std::string Hl7Responder::financial(const hl7v2::Hl7Dialect& d, const hl7::Messa
     (void)r.set("ZPY-1", done->order_id);
     (void)r.set("ZPY-2", cents_to_decimal(done->amount_cents));
     (void)r.set(d.field("payment.status"), done->status);
+    return d.wire(r);
+}
+
+std::string Hl7Responder::booking_status(const hl7v2::Hl7Dialect& d, const hl7::Message& m) {
+    std::string order_id = m.get(d.field("query.key"));
+    hospital_.record_query(m.get("MSH-10"), "booking_status", order_id);
+    auto b = hospital_.booking_status(order_id);
+    auto r = reply(d, m, "RSP^ZBS^RSP_K11");
+    (void)r.set("QAK-2", b.status == "not_found" ? "NF" : "OK");
+    if (b.status != "not_found") {
+        (void)r.set(d.field("patient.id"), b.patient_id);
+        (void)r.set(d.field("appointment.order_id"), b.order_id);
+        (void)r.set(d.field("appointment.slot_id"), b.slot_id);
+        (void)r.set(d.field("appointment.status"), b.status == "booked" ? "Booked" : "Cancelled");
+    }
     return d.wire(r);
 }
 

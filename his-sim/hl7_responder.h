@@ -33,6 +33,7 @@ private:
     std::string reference_data(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
     std::string appointment(const hl7v2::Hl7Dialect& d, const hl7::Message& m, bool cancel);
     std::string financial(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
+    std::string booking_status(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
     std::string payment_status(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
     std::string statement(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
 

@@ -20,13 +20,19 @@ CREATE TABLE IF NOT EXISTS patients(
   patient_id TEXT PRIMARY KEY, family_name TEXT NOT NULL, given_name TEXT NOT NULL,
   sex TEXT NOT NULL, birth_date TEXT NOT NULL, phone TEXT);
 CREATE TABLE IF NOT EXISTS bookings(
-  order_id TEXT PRIMARY KEY, slot_id TEXT NOT NULL REFERENCES slots(slot_id),
+  booking_no INTEGER PRIMARY KEY, order_id TEXT NOT NULL, slot_id TEXT NOT NULL REFERENCES slots(slot_id),
   patient_id TEXT NOT NULL, status TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS bookings_by_order ON bookings(order_id);
 CREATE TABLE IF NOT EXISTS payments(
-  order_id TEXT PRIMARY KEY, amount_cents INTEGER NOT NULL, method TEXT NOT NULL, status TEXT NOT NULL);
+  payment_no INTEGER PRIMARY KEY, order_id TEXT NOT NULL, amount_cents INTEGER NOT NULL, method TEXT NOT NULL,
+  status TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS payments_by_order ON payments(order_id);
 CREATE TABLE IF NOT EXISTS statement(
-  order_id TEXT NOT NULL, kind TEXT NOT NULL, amount_cents INTEGER NOT NULL, day TEXT NOT NULL,
-  PRIMARY KEY(order_id, kind));
+  order_id TEXT NOT NULL, kind TEXT NOT NULL, amount_cents INTEGER NOT NULL, day TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS executions(
+  execution_no INTEGER PRIMARY KEY, order_id TEXT NOT NULL, operation TEXT NOT NULL,
+  at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));
+CREATE INDEX IF NOT EXISTS executions_by_order ON executions(order_id);
 CREATE TABLE IF NOT EXISTS reports(
   report_id TEXT PRIMARY KEY, patient_id TEXT NOT NULL REFERENCES patients(patient_id),
   title TEXT NOT NULL, status TEXT NOT NULL, issued_at TEXT NOT NULL);
@@ -38,6 +44,9 @@ CREATE TABLE IF NOT EXISTS queries(
   control_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
   at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));
 )";
+
+// Bumped whenever a table changes shape; PRAGMA user_version holds it.
+constexpr int64_t kSchemaVersion = 2;
 
 struct SeedObservation {
     const char *code, *name, *value, *units, *range, *flag;
@@ -84,11 +93,22 @@ std::string add_days(const std::string& date, int days) {
     return buf;
 }
 
-Result<Hospital> Hospital::open(const std::string& path, const std::string& hospital_id, const std::string& today) {
+Result<Hospital> Hospital::open(const std::string& path, const std::string& hospital_id, const std::string& today,
+                                OrderIds order_ids) {
     auto db = sql::Db::open(path);
     if (!db) return db.error();
+    auto version = db->prepare("PRAGMA user_version");
+    auto tables = db->prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'bookings'");
+    if (!version || !tables || !version->step() || !tables->step())
+        return make_error(ErrorClass::Internal, "sim.sql", path + ": cannot read the schema version");
+    if (tables->integer(0) > 0 && version->integer(0) != kSchemaVersion)
+        return make_error(ErrorClass::Config, "sim.old_schema",
+                          path + ": holds a hospital of schema version " + std::to_string(version->integer(0)) +
+                              ", this his-sim keeps version " + std::to_string(kSchemaVersion) +
+                              "; remove the file and his-sim seeds a new one");
     if (auto r = db->exec(kSchema); !r) return r.error();
-    Hospital h(std::move(db.value()));
+    if (auto r = db->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !r) return r.error();
+    Hospital h(std::move(db.value()), order_ids);
     if (auto r = h.seed(hospital_id, today); !r) return r.error();
     return h;
 }
@@ -199,8 +219,15 @@ ReferenceData Hospital::reference_data(const std::string& from, const std::strin
     return out;
 }
 
+Result<void> Hospital::record_execution(const std::string& order_id, const char* operation) {
+    auto st = db_.prepare("INSERT INTO executions(order_id, operation) VALUES(?,?)");
+    if (!st) return st.error();
+    return st->bind(1, order_id).bind(2, operation).run();
+}
+
 std::optional<Booking> Hospital::stored_booking(const std::string& order_id) {
-    auto st = db_.prepare("SELECT slot_id, patient_id, status FROM bookings WHERE order_id = ?");
+    auto st = db_.prepare(
+        "SELECT slot_id, patient_id, status FROM bookings WHERE order_id = ? ORDER BY booking_no DESC LIMIT 1");
     if (!st || !st->bind(1, order_id).step()) return std::nullopt;
     return Booking{order_id, st->text(0), st->text(1), st->text(2)};
 }
@@ -208,7 +235,7 @@ std::optional<Booking> Hospital::stored_booking(const std::string& order_id) {
 Result<Booking> Hospital::book(const BookingOrder& order) {
     std::lock_guard lock(*mu_);
     return in_transaction<Booking>(db_, [&]() -> Result<Booking> {
-        if (auto existing = stored_booking(order.order_id)) {
+        if (auto existing = idempotent_ ? stored_booking(order.order_id) : std::nullopt) {
             if (existing->slot_id != order.slot_id || existing->patient_id != order.patient_id)
                 return refused("order.conflict", "order " + order.order_id + " already names another booking");
             return *existing;
@@ -222,6 +249,7 @@ Result<Booking> Hospital::book(const BookingOrder& order) {
         if (auto r = take->bind(1, order.slot_id).run(); !r) return r.error();
         if (auto r = ins->bind(1, order.order_id).bind(2, order.slot_id).bind(3, order.patient_id).run(); !r)
             return r.error();
+        if (auto r = record_execution(order.order_id, "book"); !r) return r.error();
         return Booking{order.order_id, order.slot_id, order.patient_id, "booked"};
     });
 }
@@ -233,17 +261,27 @@ Result<Booking> Hospital::cancel(const std::string& order_id) {
         if (!existing) return not_found("no booking with order " + order_id);
         if (existing->status == "cancelled") return *existing;
         auto free_slot = db_.prepare("UPDATE slots SET booked = booked - 1 WHERE slot_id = ?");
-        auto mark = db_.prepare("UPDATE bookings SET status = 'cancelled' WHERE order_id = ?");
+        auto mark = db_.prepare(
+            "UPDATE bookings SET status = 'cancelled' "
+            "WHERE booking_no = (SELECT max(booking_no) FROM bookings WHERE order_id = ?)");
         if (!free_slot || !mark) return make_error(ErrorClass::Internal, "sim.sql", "cannot prepare cancellation");
         if (auto r = free_slot->bind(1, existing->slot_id).run(); !r) return r.error();
         if (auto r = mark->bind(1, order_id).run(); !r) return r.error();
+        if (auto r = record_execution(order_id, "cancel"); !r) return r.error();
         existing->status = "cancelled";
         return *existing;
     });
 }
 
+Booking Hospital::booking_status(const std::string& order_id) {
+    std::lock_guard lock(*mu_);
+    if (auto b = stored_booking(order_id)) return *b;
+    return Booking{order_id, "", "", "not_found"};
+}
+
 std::optional<Payment> Hospital::stored_payment(const std::string& order_id) {
-    auto st = db_.prepare("SELECT amount_cents, status FROM payments WHERE order_id = ?");
+    auto st = db_.prepare(
+        "SELECT amount_cents, status FROM payments WHERE order_id = ? ORDER BY payment_no DESC LIMIT 1");
     if (!st || !st->bind(1, order_id).step()) return std::nullopt;
     return Payment{order_id, st->integer(0), st->text(1)};
 }
@@ -252,7 +290,7 @@ Result<Payment> Hospital::pay(const PaymentOrder& order) {
     std::lock_guard lock(*mu_);
     if (order.amount_cents <= 0) return refused("payment.bad_amount", "a payment must be a positive amount");
     return in_transaction<Payment>(db_, [&]() -> Result<Payment> {
-        if (auto existing = stored_payment(order.order_id)) {
+        if (auto existing = idempotent_ ? stored_payment(order.order_id) : std::nullopt) {
             if (existing->amount_cents != order.amount_cents)
                 return refused("order.conflict", "order " + order.order_id + " was paid with another amount");
             return *existing;
@@ -264,6 +302,7 @@ Result<Payment> Hospital::pay(const PaymentOrder& order) {
             return r.error();
         if (auto r = line->bind(1, order.order_id).bind(2, order.amount_cents).bind(3, utc_today()).run(); !r)
             return r.error();
+        if (auto r = record_execution(order.order_id, "pay"); !r) return r.error();
         return Payment{order.order_id, order.amount_cents, "paid"};
     });
 }
@@ -273,15 +312,18 @@ Result<Payment> Hospital::refund(const PaymentOrder& order) {
     return in_transaction<Payment>(db_, [&]() -> Result<Payment> {
         auto existing = stored_payment(order.order_id);
         if (!existing) return not_found("no payment with order " + order.order_id);
-        if (existing->status == "refunded") return *existing;
+        if (idempotent_ && existing->status == "refunded") return *existing;
         if (order.amount_cents != existing->amount_cents)
             return refused("refund.bad_amount", "a refund must return the whole payment of order " + order.order_id);
-        auto mark = db_.prepare("UPDATE payments SET status = 'refunded' WHERE order_id = ?");
+        auto mark = db_.prepare(
+            "UPDATE payments SET status = 'refunded' "
+            "WHERE payment_no = (SELECT max(payment_no) FROM payments WHERE order_id = ?)");
         auto line = db_.prepare("INSERT INTO statement(order_id, kind, amount_cents, day) VALUES(?,'refund',?,?)");
         if (!mark || !line) return make_error(ErrorClass::Internal, "sim.sql", "cannot prepare refund");
         if (auto r = mark->bind(1, order.order_id).run(); !r) return r.error();
         if (auto r = line->bind(1, order.order_id).bind(2, existing->amount_cents).bind(3, utc_today()).run(); !r)
             return r.error();
+        if (auto r = record_execution(order.order_id, "refund"); !r) return r.error();
         existing->status = "refunded";
         return *existing;
     });

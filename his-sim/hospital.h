@@ -3,11 +3,27 @@
 // operations, so all dialects see one hospital.
 //
 // Invariants:
-//  - An order id names one booking or one payment for ever. Repeating an operation with
-//    the same order id and the same parameters returns the stored result (the HIS honours
-//    idempotency keys); the same id with other parameters is refused (order.conflict).
+//  - With OrderIds::IdempotencyKeys (his.idempotent_orders true, the default) an order id
+//    names one booking or one payment for ever: repeating book, pay or refund with the same
+//    order id and the same parameters returns the stored result and changes nothing; the
+//    same id with other parameters is refused (order.conflict).
+//  - With OrderIds::ExecuteAgain (his.idempotent_orders false) the HIS does not honour the
+//    id: every book, pay and refund it receives is executed again (another seat taken,
+//    another payment row, another statement line), whatever ids it repeats. Lookups by
+//    order id (cancel, booking_status, payment_status, refund) see the latest row.
+//    Cancelling is idempotent in both modes.
 //  - A slot never holds more bookings than its capacity.
 //  - Every payment and refund is a statement line on the day it happened.
+//
+// Counting executions (tests open the SQLite file read-only): every time the HIS executes
+// (commits) a book, cancel, pay or refund, and only then, it adds one row to
+//   executions(execution_no INTEGER PRIMARY KEY, order_id TEXT, operation TEXT, at TEXT)
+// with operation one of 'book', 'cancel', 'pay', 'refund'; a replay answered from stored
+// results, a refusal and a query add none. So how many times an order was executed is
+//   SELECT count(*) FROM executions WHERE order_id = ? AND operation = ?
+// The business records agree: bookings has one row per executed booking, payments one
+// row per executed payment, statement one line per executed payment and refund (kind
+// 'payment' / 'refund'), each with the order id in column order_id.
 //
 // Every simulated hospital is seeded with the demo report R-DEMO-1 of patient P-DEMO-1
 // (docs/demo.md), departments, doctors and a week of schedules from the seed day.
@@ -24,14 +40,24 @@
 
 namespace hisgate::sim {
 
+// How the HIS treats the platform's order ids (his.idempotent_orders).
+enum class OrderIds {
+    IdempotencyKeys,  // a repeat returns the stored result
+    ExecuteAgain,     // a repeat is executed again
+};
+
 class Hospital {
 public:
-    // `today` (YYYY-MM-DD) is the first day of the seeded schedules.
-    static Result<Hospital> open(const std::string& path, const std::string& hospital_id, const std::string& today);
+    // `today` (YYYY-MM-DD) is the first day of the seeded schedules. Errors: Config if the
+    // file holds a hospital of an older his-sim schema (remove it: it is re-seeded).
+    static Result<Hospital> open(const std::string& path, const std::string& hospital_id, const std::string& today,
+                                 OrderIds order_ids = OrderIds::IdempotencyKeys);
 
     ReferenceData reference_data(const std::string& from_date, const std::string& to_date);
     Result<Booking> book(const BookingOrder& order);
     Result<Booking> cancel(const std::string& order_id);
+    // What is held for this order id; status not_found if nothing.
+    Booking booking_status(const std::string& order_id);
     Result<Payment> pay(const PaymentOrder& order);
     Result<Payment> refund(const PaymentOrder& order);
     Payment payment_status(const std::string& order_id);
@@ -43,11 +69,15 @@ public:
     void record_query(const std::string& control_id, const std::string& kind, const std::string& key);
 
 private:
-    explicit Hospital(sql::Db db) : db_(std::move(db)), mu_(std::make_unique<std::mutex>()) {}
+    Hospital(sql::Db db, OrderIds order_ids)
+        : db_(std::move(db)), idempotent_(order_ids == OrderIds::IdempotencyKeys), mu_(std::make_unique<std::mutex>()) {}
     Result<void> seed(const std::string& hospital_id, const std::string& today);
+    // The latest row for this order id.
     std::optional<Booking> stored_booking(const std::string& order_id);
     std::optional<Payment> stored_payment(const std::string& order_id);
+    Result<void> record_execution(const std::string& order_id, const char* operation);
     sql::Db db_;
+    bool idempotent_;
     // One connection serves every connection thread: operations run one at a time, so
     // a transaction never sees another thread's half-done one.
     std::unique_ptr<std::mutex> mu_;

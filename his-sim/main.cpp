@@ -89,7 +89,9 @@ int main(int argc, char** argv) {
     std::string dialect_name = p->string("his.dialect");
     std::string endpoint = p->string("his.endpoint");
     log::init("his-sim:" + hospital_id, log_settings.file, log_settings.level);
-    auto db = sim::Hospital::open(db_path, hospital_id, sim::utc_today());
+    // his.idempotent_orders false: this HIS executes a repeated order again.
+    auto order_ids = p->boolean("his.idempotent_orders") ? sim::OrderIds::IdempotencyKeys : sim::OrderIds::ExecuteAgain;
+    auto db = sim::Hospital::open(db_path, hospital_id, sim::utc_today(), order_ids);
     if (!db) {
         log::error("sim.db_failed", {{"error", db.error().describe()}});
         std::fprintf(stderr, "his-sim: %s\n", db.error().describe().c_str());

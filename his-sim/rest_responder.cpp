@@ -163,6 +163,12 @@ RestResponder::Answer RestResponder::route(const RestFields& f, const std::strin
         hospital_.record_query(request_id, "cancel", p[1]);
         return booking(hospital_.cancel(p[1]));
     }
+    if (method == "GET" && is({"appointments", "{id}"})) {
+        hospital_.record_query(request_id, "booking_status", p[1]);
+        auto b = hospital_.booking_status(p[1]);
+        if (b.status == "not_found") return Answer{404, error_body("NOT_FOUND", "no booking for this order")};
+        return booking(b);
+    }
     if (method == "POST" && is({"payments"})) {
         std::string order_id = f.text(body, "order.id");
         hospital_.record_query(request_id, "pay", order_id);

@@ -174,6 +174,9 @@ Result<Element> SoapResponder::perform(const Element& op, const std::string& req
         auto done = name == "Pay" ? hospital_.pay(order) : hospital_.refund(order);
         if (!done) return done.error();
         return payment_element(out.name, done.value());
+    } else if (name == "GetBookingStatus") {
+        hospital_.record_query(request_id, "booking_status", op.text_of("OrderId"));
+        return booking_element(out.name, hospital_.booking_status(op.text_of("OrderId")));
     } else if (name == "GetPaymentStatus") {
         hospital_.record_query(request_id, "payment_status", op.text_of("OrderId"));
         return payment_element(out.name, hospital_.payment_status(op.text_of("OrderId")));

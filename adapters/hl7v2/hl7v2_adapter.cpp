@@ -100,6 +100,19 @@ public:
         return appointment(q, "cancellation", "");
     }
 
+    Result<Booking> booking_status(const std::string& order_id) override {
+        auto q = query("QBP^ZBS^QBP_Q11");
+        set(q, "QPD-1", "ZBS");
+        set(q, d_.field("query.key"), order_id);
+        auto a = exchange(q, "booking status query");
+        if (!a) return a.error();
+        if (a->get("QAK-2") == "NF") return Booking{order_id, "", "", "not_found"};
+        auto b = booking_from(a.value(), "booking status query", a->get(d_.field("patient.id")));
+        if (b && b->order_id != order_id)
+            return unreadable_answer("booking status query", "the answer describes another order than " + order_id);
+        return b;
+    }
+
     Result<Payment> pay(const PaymentOrder& order) override { return financial(order, "PY", "payment"); }
     Result<Payment> refund(const PaymentOrder& order) override { return financial(order, "RF", "refund"); }
 
@@ -181,8 +194,13 @@ private:
     Result<Booking> appointment(const hl7::Message& q, const std::string& what, const std::string& patient_id) {
         auto a = exchange(q, what);
         if (!a) return a.error();
-        std::string status = a->get(d_.field("appointment.status"));
-        Booking b{a->get(d_.field("appointment.order_id")), a->get(d_.field("appointment.slot_id")), patient_id,
+        return booking_from(a.value(), what, patient_id);
+    }
+
+    // The booking an SCH segment describes (SCH-25 Booked / Cancelled).
+    Result<Booking> booking_from(const hl7::Message& a, const std::string& what, const std::string& patient_id) {
+        std::string status = a.get(d_.field("appointment.status"));
+        Booking b{a.get(d_.field("appointment.order_id")), a.get(d_.field("appointment.slot_id")), patient_id,
                   status == "Booked" ? "booked" : status == "Cancelled" ? "cancelled" : status};
         if (b.order_id.empty()) return unreadable_answer(what, "the answer names no appointment");
         return b;

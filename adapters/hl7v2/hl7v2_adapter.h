@@ -3,6 +3,7 @@
 //   patient's reports QRY^R02 (patient, no report id) -> ORF^R04 (one OBR per report)
 //   reference data    QBP^ZRD -> RSP^ZRD (ZDP departments, ZDR doctors, ZSL slots)
 //   book / cancel     SRM^S01 / SRM^S04 -> SRR^S01 / SRR^S04 (SCH)
+//   booking status    QBP^ZBS -> RSP^ZBS (QAK-2 OK with SCH + PID, or NF: no such order)
 //   pay / refund      DFT^P03 (FT1, kind PY / RF) -> ACK (+ ZPY)
 //   payment status    QBP^ZPS -> RSP^ZPS (QAK, ZPY)
 //   daily statement   QBP^ZST -> RSP^ZST (FT1 per line)

@@ -110,6 +110,17 @@ public:
                            "cancellation");
     }
 
+    Result<Booking> booking_status(const std::string& order_id) override {
+        auto a = call("GET", "/appointments/" + rest::path_segment(order_id), nullptr, "booking status query");
+        // As for payments: only the HIS's own "no such order" settles a booking as absent.
+        if (!a && a.error().cls == ErrorClass::NotFound && a.error().code.rfind("his.", 0) == 0)
+            return Booking{order_id, "", "", "not_found"};
+        auto b = appointment(std::move(a), "booking status query");
+        if (b && b->order_id != order_id)
+            return unreadable_answer("booking status query", "the answer describes another order than " + order_id);
+        return b;
+    }
+
     Result<Payment> pay(const PaymentOrder& order) override {
         json body = json::object();
         f_.put(body, "order.id", order.order_id);

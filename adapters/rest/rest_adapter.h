@@ -4,6 +4,7 @@
 //   reference data    GET  /reference?from=YYYY-MM-DD&to=YYYY-MM-DD -> {departments, doctors, slots}
 //   book              POST /appointments {orderId, slotId, patientId} (idempotent by orderId)
 //   cancel            POST /appointments/{orderId}/cancel
+//   booking status    GET  /appointments/{orderId}                (404 NOT_FOUND: none held)
 //   pay               POST /payments {orderId, amountCents, method}
 //   refund            POST /payments/{orderId}/refund {amountCents}
 //   payment status    GET  /payments/{orderId}                    (404 NOT_FOUND: none held)

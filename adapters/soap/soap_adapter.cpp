@@ -97,6 +97,18 @@ public:
         return appointment(q, "cancellation");
     }
 
+    Result<Booking> booking_status(const std::string& order_id) override {
+        Element q{"GetBookingStatus", {}, {}};
+        q.add("OrderId", order_id);
+        auto a = call(q, "booking status query", true);
+        if (!a) return a.error();
+        if (a->text_of("Status") == "not_found") return Booking{order_id, "", "", "not_found"};
+        auto b = booking_from(a.value(), "booking status query");
+        if (b && b->order_id != order_id)
+            return unreadable_answer("booking status query", "the answer describes another order than " + order_id);
+        return b;
+    }
+
     Result<Payment> pay(const PaymentOrder& order) override { return financial("Pay", order, "payment"); }
     Result<Payment> refund(const PaymentOrder& order) override { return financial("Refund", order, "refund"); }
 
@@ -127,7 +139,11 @@ private:
     Result<Booking> appointment(const Element& q, const std::string& what) {
         auto a = call(q, what, false);
         if (!a) return a.error();
-        Booking b{a->text_of("OrderId"), a->text_of("SlotId"), a->text_of("PatientId"), a->text_of("Status")};
+        return booking_from(a.value(), what);
+    }
+
+    Result<Booking> booking_from(const Element& a, const std::string& what) {
+        Booking b{a.text_of("OrderId"), a.text_of("SlotId"), a.text_of("PatientId"), a.text_of("Status")};
         if (b.order_id.empty()) return unreadable_answer(what, "the answer names no appointment");
         return b;
     }

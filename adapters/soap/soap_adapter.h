@@ -4,6 +4,7 @@
 //   patient's reports ListReports       PatientId -> Report* (ReportId, Title, Status, IssuedAt)
 //   reference data    GetReferenceData  FromDate, ToDate -> Department*, Doctor*, Slot*
 //   book / cancel     BookAppointment / CancelAppointment  OrderId (SlotId, PatientId) -> OrderId, SlotId, PatientId, Status
+//   booking status    GetBookingStatus  OrderId -> OrderId, SlotId, PatientId, Status (not_found: none held)
 //   pay / refund      Pay / Refund      OrderId, Amount, Method -> OrderId, Amount, Status
 //   payment status    GetPaymentStatus  OrderId -> OrderId, Amount, Status
 //   daily statement   GetStatement      Date -> Line* (OrderId, Kind, Amount)

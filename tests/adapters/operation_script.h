@@ -1,6 +1,7 @@
 // The script every HIS adapter must pass against his-sim, whatever its dialect: reference
 // data, booking
-// (idempotent by order id, capacity enforced, cancellation frees the slot), money (pay,
+// (idempotent by order id, capacity enforced, cancellation frees the slot, the booking status
+// the HIS holds: booked, cancelled, not_found), money (pay,
 // status, refund, statement), and reports. The hospital is freshly seeded and its error
 // map names SLOT_FULL and NOT_FOUND (ORDER_CONFLICT is left unmapped: Rejected).
 #pragma once
@@ -32,6 +33,17 @@ inline void check_every_operation(HisAdapter& adapter) {
     CHECK(booked->order_id == "O-1");
     CHECK(booked->slot_id == slot);
     CHECK(booked->patient_id == "P-DEMO-1");
+    // What the HIS holds for an order id: the agent asks before resending a booking in doubt.
+    auto held = adapter.booking_status("O-1");
+    REQUIRE(held.ok());
+    CHECK(held->status == "booked");
+    CHECK(held->order_id == "O-1");
+    CHECK(held->slot_id == slot);
+    CHECK(held->patient_id == "P-DEMO-1");
+    auto never = adapter.booking_status("O-404");
+    REQUIRE(never.ok());
+    CHECK(never->status == "not_found");
+    CHECK(never->order_id == "O-404");
     auto again = adapter.book({"O-1", slot, "P-DEMO-1"});
     REQUIRE(again.ok());
     CHECK(again->status == "booked");
@@ -49,6 +61,10 @@ inline void check_every_operation(HisAdapter& adapter) {
     auto cancelled = adapter.cancel("O-1");
     REQUIRE(cancelled.ok());
     CHECK(cancelled->status == "cancelled");
+    auto held_cancelled = adapter.booking_status("O-1");
+    REQUIRE(held_cancelled.ok());
+    CHECK(held_cancelled->status == "cancelled");
+    CHECK(held_cancelled->slot_id == slot);
     CHECK(adapter.book({"O-2", slot, "P-DEMO-1"}).ok());
     CHECK(adapter.cancel("O-404").error().cls == ErrorClass::NotFound);
 

@@ -1,0 +1,249 @@
+#include "agent/extraction/extractor.h"
+
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <optional>
+
+#include "agent/extraction/push_message.h"
+#include "appointment-rules/calendar.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "hl7/ack.h"
+
+namespace hisgate::extraction {
+
+namespace {
+
+std::chrono::sys_seconds now_seconds() {
+    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+std::string utc_timestamp() {
+    std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
+metrics::Counter& changesets_counter(const std::string& source) {
+    return metrics::global().counter("hisgate_extraction_changesets_total",
+                                     "Reference-data change sets committed, by source (pull, push)", {{"source", source}});
+}
+
+metrics::Counter& push_counter(std::string_view ack) {
+    return metrics::global().counter("hisgate_extraction_push_messages_total",
+                                     "Reference-data pushes from the HIS, by the acknowledgement code answered",
+                                     {{"ack", std::string(ack)}});
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Extractor>> Extractor::open(HisAdapter& his, ExtractionSettings settings,
+                                                   const std::string& state_file, std::string hospital_id,
+                                                   agent::EventSink& sink) {
+    auto zone = appointments::TimeZone::load(settings.timezone);
+    if (!zone) return make_error(ErrorClass::Config, "params.invalid", "hospital.timezone: " + zone.error().message);
+    auto store = SnapshotStore::open(state_file);
+    if (!store) return store.error();
+    std::unique_ptr<Extractor> x(new Extractor(his, std::move(settings), std::move(hospital_id), sink,
+                                               std::move(store.value()), std::move(zone.value())));
+    std::lock_guard lock(x->mu_);
+    x->hand_over_pending_locked();  // what a crash left between commit and hand-over
+    return x;
+}
+
+Extractor::Extractor(HisAdapter& his, ExtractionSettings settings, std::string hospital_id, agent::EventSink& sink,
+                     SnapshotStore store, appointments::TimeZone zone)
+    : his_(his),
+      settings_(std::move(settings)),
+      hospital_id_(std::move(hospital_id)),
+      sink_(sink),
+      zone_(std::move(zone)),
+      store_(std::move(store)) {}
+
+Extractor::~Extractor() { stop(); }
+
+Result<void> Extractor::start() {
+    if (schedule_.joinable()) return {};
+    if (settings_.push_enabled) {
+        mllp::ServerOptions o;
+        o.bind = settings_.push_host;
+        o.port = settings_.push_port;
+        push_server_ = std::make_unique<mllp::Server>(o, [this](std::string_view raw) { return on_push(raw); });
+        if (auto r = push_server_->start(); !r) {
+            push_server_.reset();
+            return r.error();
+        }
+        log::info("extraction.push_listening", {{"bind", settings_.push_host}, {"port", push_server_->port()}});
+    }
+    {
+        std::lock_guard lock(schedule_mu_);
+        stopping_ = false;
+    }
+    schedule_ = std::thread([this] { run_schedule(); });
+    return {};
+}
+
+void Extractor::stop() {
+    {
+        std::lock_guard lock(schedule_mu_);
+        stopping_ = true;
+    }
+    schedule_cv_.notify_all();
+    if (schedule_.joinable()) schedule_.join();
+    if (push_server_) push_server_->stop();
+}
+
+uint16_t Extractor::push_port() const { return push_server_ ? push_server_->port() : 0; }
+
+int64_t Extractor::last_seq() {
+    std::lock_guard lock(mu_);
+    auto s = store_.last_seq();
+    return s ? s.value() : 0;
+}
+
+void Extractor::run_schedule() {
+    std::unique_lock lock(schedule_mu_);
+    while (!stopping_) {
+        lock.unlock();
+        if (auto r = extract_now(); !r)
+            log::warn("extraction.pull_failed", {{"code", r.error().code}, {"message", r.error().message}});
+        lock.lock();
+        schedule_cv_.wait_for(lock, settings_.interval, [this] { return stopping_; });
+    }
+}
+
+Result<ExtractionOutcome> Extractor::extract_now() {
+    auto today = std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(zone_.to_local(now_seconds())));
+    return extract(appointments::format_date(today),
+                   appointments::format_date(appointments::add_days(today, settings_.days_ahead - 1)));
+}
+
+Result<ExtractionOutcome> Extractor::extract(const std::string& from, const std::string& to) {
+    static auto& failures = metrics::global().counter("hisgate_extraction_pull_failures_total",
+                                                      "Scheduled or requested reference-data pulls that applied nothing");
+    // The HIS is asked outside the lock so pushes are not held up by a slow pull.
+    auto data = his_.extract_reference_data(from, to);
+    if (!data) {
+        failures.inc();
+        return data.error();
+    }
+    auto records = records_of(data.value());
+    if (!records) {
+        failures.inc();
+        return records.error();
+    }
+    std::lock_guard lock(mu_);
+    auto scope = store_.in_scope(from, to);
+    if (!scope) {
+        failures.inc();
+        return scope.error();
+    }
+    return commit_locked(pull_diff(scope.value(), records.value()), "pull", {{"window", {{"from", from}, {"to", to}}}});
+}
+
+Result<ExtractionOutcome> Extractor::commit_locked(std::vector<Change> changes, const std::string& source,
+                                                   const nlohmann::json& origin) {
+    // Keep only what differs from the snapshot, as it stands after the earlier changes of
+    // the same batch (a push may name one record twice).
+    std::map<RecordKey, std::optional<Record>> after;
+    std::vector<Change> effective;
+    for (auto& c : changes) {
+        RecordKey k{c.record.entity, c.record.key};
+        std::optional<Record> now;
+        if (auto it = after.find(k); it != after.end()) now = it->second;
+        else {
+            auto found = store_.find(k.first, k.second);
+            if (!found) return found.error();
+            now = found.value();
+        }
+        bool differs = c.op == Op::Delete ? now.has_value()
+                                          : !now || now->data != c.record.data || now->date != c.record.date;
+        if (!differs) continue;
+        after[k] = c.op == Op::Delete ? std::nullopt : std::optional<Record>(c.record);
+        effective.push_back(std::move(c));
+    }
+    if (effective.empty()) return ExtractionOutcome{};
+
+    auto committed = store_.commit(effective, [&](int64_t seq) {
+        nlohmann::json body = {{"schema", 1},           {"seq", seq},    {"baseSeq", seq - 1},
+                               {"hospital", hospital_id_}, {"source", source}, {"createdAt", utc_timestamp()}};
+        body.update(origin);
+        body["changes"] = nlohmann::json::array();
+        for (const auto& c : effective) body["changes"].push_back(c.to_json());
+        return body;
+    });
+    if (!committed) return committed.error();
+    changesets_counter(source).inc();
+    metrics::global().gauge("hisgate_extraction_last_seq", "Sequence number of the last reference-data change set")
+        .set(static_cast<double>(committed->seq));
+    log::info("extraction.changeset", {{"seq", committed->seq}, {"source", source}, {"changes", effective.size()}});
+    hand_over_pending_locked();
+    return ExtractionOutcome{committed->seq, effective.size()};
+}
+
+void Extractor::hand_over_pending_locked() {
+    auto pending = store_.pending();
+    if (!pending) {
+        log::error("extraction.pending_unreadable", {{"code", pending.error().code}, {"message", pending.error().message}});
+        return;
+    }
+    for (const auto& cs : pending.value()) {
+        try {
+            sink_.emit("reference.changeset", nlohmann::json::parse(cs.body));
+        } catch (const std::exception& e) {
+            // Stays pending; the next change set, pull or start hands it over first.
+            log::error("extraction.handover_failed", {{"seq", cs.seq}, {"error", e.what()}});
+            return;
+        }
+        if (auto r = store_.handed_over(cs.seq); !r) {
+            log::error("extraction.handover_unrecorded", {{"seq", cs.seq}, {"message", r.error().message}});
+            return;
+        }
+    }
+}
+
+mllp::Answer Extractor::on_push(std::string_view raw) {
+    hl7::ParseOptions options;
+    options.default_charset = settings_.charset;
+    auto message = hl7::Message::parse(raw, options);
+    if (!message) {
+        push_counter("AR").inc();
+        log::warn("extraction.push_refused", {{"code", message.error().code}, {"reason", message.error().message}});
+        return hl7::ack_for(raw, options);
+    }
+    if (message->get("MSH-9-1") == "ACK") return std::string();  // an ACK is never acknowledged
+
+    auto reading = read_push(message.value(), settings_.fields);
+    if (reading.refusal) {
+        push_counter(hl7::to_string(reading.refusal->code)).inc();
+        log::warn("extraction.push_refused", {{"kind", reading.kind},
+                                              {"control_id", message->get("MSH-10")},
+                                              {"hl7_code", reading.refusal->error.hl7_code},
+                                              {"reason", reading.refusal->error.text}});
+        return hl7::make_ack(message.value(), reading.refusal->code, reading.refusal->error);
+    }
+    Result<ExtractionOutcome> applied = ExtractionOutcome{};
+    {
+        std::lock_guard lock(mu_);
+        applied = commit_locked(std::move(reading.changes), "push",
+                                {{"trigger", reading.kind}, {"controlId", message->get("MSH-10")}});
+    }
+    if (!applied) {
+        push_counter("AE").inc();
+        log::error("extraction.push_unapplied", {{"kind", reading.kind}, {"code", applied.error().code},
+                                                 {"message", applied.error().message}});
+        hl7::AckError e;
+        e.hl7_code = "207";
+        e.text = "application internal error: the agent could not store the change (" + applied.error().code +
+                 "); send it again";
+        return hl7::make_ack(message.value(), hl7::AckCode::AE, e);
+    }
+    push_counter("AA").inc();
+    return hl7::make_ack(message.value(), hl7::AckCode::AA);
+}
+
+}  // namespace hisgate::extraction

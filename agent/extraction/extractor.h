@@ -1,0 +1,104 @@
+// Reference-data extraction: keeps the platform's copy of a hospital's departments,
+// doctors and slots in step with its HIS, as numbered change sets sent upstream through
+// the agent's EventSink (event type "reference.changeset").
+//
+// Two ways in: a pull of today + extraction.days_ahead on a schedule (and on demand), and
+// the HIS's own MFN/SIU pushes over MLLP (extraction.push.listen). Either is diffed against
+// the snapshot; anything that changed becomes ONE change set:
+//   {"schema": 1, "seq": 7, "baseSeq": 6, "hospital": "H001", "source": "pull"|"push",
+//    "createdAt": "...Z", "window": {"from", "to"} (pull) | "trigger": "SIU^S12" (push),
+//    "changes": [{"entity": "department"|"doctor"|"slot", "op": "upsert"|"delete",
+//                 "key": "<HIS id>", "data": {...} | null}]}
+// Nothing that is unchanged is ever sent.
+//
+// Invariants (docs/extraction.md):
+//  - seq starts at 1, rises by exactly 1 per change set, and survives restarts; a change
+//    set applies on top of baseSeq = seq - 1.
+//  - The snapshot update, the seq and a pending copy of the change set are one SQLite
+//    transaction. A change set is handed to the sink only after that commit, in seq order,
+//    and its pending copy is removed only after the sink took it. A crash in between leaves
+//    it pending and it is handed over again at the next open(): publication is
+//    at-least-once, and the receiver makes it exactly-once by ignoring a seq it has applied.
+//  - Pulls and pushes are applied one at a time, so change sets never interleave.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "adapters/his_adapter.h"
+#include "agent/event_sink.h"
+#include "agent/extraction/extraction_settings.h"
+#include "agent/extraction/snapshot_store.h"
+#include "appointment-rules/time_zone.h"
+#include "mllp/server.h"
+
+namespace hisgate::extraction {
+
+struct ExtractionOutcome {
+    int64_t seq = 0;     // the change set emitted; 0 when nothing changed and nothing was emitted
+    size_t changes = 0;  // how many changes it holds
+};
+
+class Extractor {
+public:
+    // Opens the extraction tables in the agent's state file and hands over any change set
+    // left pending by a crash. `his` and `sink` must outlive the extractor.
+    // Errors: Config "extraction.state_file", "params.invalid" (time zone); Internal "extraction.storage".
+    static Result<std::unique_ptr<Extractor>> open(HisAdapter& his, ExtractionSettings settings,
+                                                   const std::string& state_file, std::string hospital_id,
+                                                   agent::EventSink& sink);
+    ~Extractor();  // stops
+    Extractor(const Extractor&) = delete;
+    Extractor& operator=(const Extractor&) = delete;
+
+    // Starts the push listener (when extraction.push.listen is set) and the schedule, whose
+    // first pull runs at once. Errors: Unavailable "mllp.bind_failed" (nothing started).
+    Result<void> start();
+    // Stops the schedule (waiting for a pull in progress) and the listener. Idempotent.
+    void stop();
+
+    // One pull now, of today (hospital time) + days_ahead - 1.
+    Result<ExtractionOutcome> extract_now();
+    // One pull of [from_date, to_date] (YYYY-MM-DD). Errors: those of the adapter (nothing
+    // applied), Protocol "extraction.bad_key", Internal "extraction.storage".
+    Result<ExtractionOutcome> extract(const std::string& from_date, const std::string& to_date);
+
+    // The push listener's port (0 when not listening).
+    uint16_t push_port() const;
+    // The last seq allocated (0 before the first change set).
+    int64_t last_seq();
+
+private:
+    Extractor(HisAdapter& his, ExtractionSettings settings, std::string hospital_id, agent::EventSink& sink,
+              SnapshotStore store, appointments::TimeZone zone);
+    // Under mu_: applies the changes that differ from the snapshot as one change set.
+    Result<ExtractionOutcome> commit_locked(std::vector<Change> changes, const std::string& source,
+                                            const nlohmann::json& origin);
+    // Under mu_: hands every pending change set to the sink, in seq order.
+    void hand_over_pending_locked();
+    mllp::Answer on_push(std::string_view raw);
+    void run_schedule();
+
+    HisAdapter& his_;
+    ExtractionSettings settings_;
+    std::string hospital_id_;
+    agent::EventSink& sink_;
+    appointments::TimeZone zone_;
+
+    std::mutex mu_;  // the store, and the order of change sets
+    SnapshotStore store_;
+
+    std::unique_ptr<mllp::Server> push_server_;
+    std::mutex schedule_mu_;
+    std::condition_variable schedule_cv_;
+    bool stopping_ = false;
+    std::thread schedule_;
+};
+
+}  // namespace hisgate::extraction

@@ -1,0 +1,125 @@
+#include "agent/extraction/snapshot_store.h"
+
+namespace hisgate::extraction {
+
+namespace {
+const char* kSchema = R"(
+CREATE TABLE IF NOT EXISTS extraction_records(
+  entity TEXT NOT NULL, key TEXT NOT NULL, date TEXT NOT NULL, data TEXT NOT NULL,
+  PRIMARY KEY(entity, key));
+CREATE INDEX IF NOT EXISTS extraction_records_by_date ON extraction_records(entity, date);
+CREATE TABLE IF NOT EXISTS extraction_sequence(id INTEGER PRIMARY KEY CHECK (id = 1), last_seq INTEGER NOT NULL);
+INSERT OR IGNORE INTO extraction_sequence(id, last_seq) VALUES(1, 0);
+CREATE TABLE IF NOT EXISTS extraction_pending(seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
+)";
+
+Error storage_error(const std::string& what, const Error& e) {
+    return make_error(ErrorClass::Internal, "extraction.storage", what + ": " + e.describe());
+}
+
+Result<Record> row_record(sql::Statement& st) {
+    auto data = nlohmann::json::parse(st.text(3), nullptr, false);
+    if (data.is_discarded())
+        return make_error(ErrorClass::Internal, "extraction.storage",
+                          "snapshot row " + st.text(0) + " " + st.text(1) + " holds unreadable JSON");
+    return Record{st.text(0), st.text(1), st.text(2), std::move(data)};
+}
+}  // namespace
+
+Result<SnapshotStore> SnapshotStore::open(const std::string& path) {
+    auto db = sql::Db::open(path);
+    if (!db)
+        return make_error(ErrorClass::Config, "extraction.state_file",
+                          "cannot open the agent's state file " + path + ": " + db.error().describe());
+    if (auto r = db->exec(kSchema); !r)
+        return make_error(ErrorClass::Config, "extraction.state_file",
+                          "cannot create the extraction tables in " + path + ": " + r.error().describe());
+    return SnapshotStore(std::move(db.value()));
+}
+
+Result<std::map<RecordKey, Record>> SnapshotStore::in_scope(const std::string& from, const std::string& to) {
+    auto st = db_.prepare(
+        "SELECT entity, key, date, data FROM extraction_records "
+        "WHERE entity IN ('department', 'doctor') OR (entity = 'slot' AND date >= ? AND date <= ?)");
+    if (!st) return storage_error("reading the snapshot", st.error());
+    st->bind(1, from).bind(2, to);
+    std::map<RecordKey, Record> out;
+    while (st->step()) {
+        auto r = row_record(st.value());
+        if (!r) return r.error();
+        out.emplace(RecordKey{r->entity, r->key}, std::move(r.value()));
+    }
+    if (st->error()) return storage_error("reading the snapshot", *st->error());
+    return out;
+}
+
+Result<std::optional<Record>> SnapshotStore::find(const std::string& entity, const std::string& key) {
+    auto st = db_.prepare("SELECT entity, key, date, data FROM extraction_records WHERE entity = ? AND key = ?");
+    if (!st) return storage_error("reading the snapshot", st.error());
+    st->bind(1, entity).bind(2, key);
+    if (!st->step()) {
+        if (st->error()) return storage_error("reading the snapshot", *st->error());
+        return std::optional<Record>();
+    }
+    auto r = row_record(st.value());
+    if (!r) return r.error();
+    return std::optional<Record>(std::move(r.value()));
+}
+
+Result<int64_t> SnapshotStore::last_seq() {
+    auto st = db_.prepare("SELECT last_seq FROM extraction_sequence WHERE id = 1");
+    if (!st) return storage_error("reading the sequence", st.error());
+    if (!st->step()) return storage_error("reading the sequence", st->error().value_or(make_error(ErrorClass::Internal, "extraction.storage", "no sequence row")));
+    return st->integer(0);
+}
+
+Result<void> SnapshotStore::apply(const Change& c) {
+    auto st = c.op == Op::Upsert
+                  ? db_.prepare("INSERT INTO extraction_records(entity, key, date, data) VALUES(?, ?, ?, ?) "
+                                "ON CONFLICT(entity, key) DO UPDATE SET date = excluded.date, data = excluded.data")
+                  : db_.prepare("DELETE FROM extraction_records WHERE entity = ? AND key = ?");
+    if (!st) return st.error();
+    st->bind(1, c.record.entity).bind(2, c.record.key);
+    if (c.op == Op::Upsert) st->bind(3, c.record.date).bind(4, c.record.data.dump());
+    return st->run();
+}
+
+Result<PendingChangeSet> SnapshotStore::commit_impl(const std::vector<Change>& changes,
+                                                    const std::function<std::string(int64_t)>& build) {
+    if (auto r = db_.exec("BEGIN IMMEDIATE"); !r) return storage_error("starting the change set", r.error());
+    auto fail = [this](const std::string& what, const Error& e) -> Result<PendingChangeSet> {
+        (void)db_.exec("ROLLBACK");
+        return storage_error(what, e);
+    };
+    for (const auto& c : changes)
+        if (auto r = apply(c); !r) return fail("applying " + c.record.entity + " " + c.record.key, r.error());
+    auto seq = last_seq();
+    if (!seq) return fail("reading the sequence", seq.error());
+    PendingChangeSet out{seq.value() + 1, build(seq.value() + 1)};
+    auto bump = db_.prepare("UPDATE extraction_sequence SET last_seq = ? WHERE id = 1");
+    if (!bump) return fail("taking a sequence number", bump.error());
+    if (auto r = bump->bind(1, out.seq).run(); !r) return fail("taking a sequence number", r.error());
+    auto keep = db_.prepare("INSERT INTO extraction_pending(seq, body) VALUES(?, ?)");
+    if (!keep) return fail("storing the change set", keep.error());
+    if (auto r = keep->bind(1, out.seq).bind(2, out.body).run(); !r) return fail("storing the change set", r.error());
+    if (auto r = db_.exec("COMMIT"); !r) return fail("committing the change set", r.error());
+    return out;
+}
+
+Result<std::vector<PendingChangeSet>> SnapshotStore::pending() {
+    auto st = db_.prepare("SELECT seq, body FROM extraction_pending ORDER BY seq");
+    if (!st) return storage_error("reading pending change sets", st.error());
+    std::vector<PendingChangeSet> out;
+    while (st->step()) out.push_back({st->integer(0), st->text(1)});
+    if (st->error()) return storage_error("reading pending change sets", *st->error());
+    return out;
+}
+
+Result<void> SnapshotStore::handed_over(int64_t seq) {
+    auto st = db_.prepare("DELETE FROM extraction_pending WHERE seq = ?");
+    if (!st) return storage_error("marking a change set handed over", st.error());
+    if (auto r = st->bind(1, seq).run(); !r) return storage_error("marking a change set handed over", r.error());
+    return {};
+}
+
+}  // namespace hisgate::extraction

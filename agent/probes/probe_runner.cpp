@@ -1,0 +1,197 @@
+#include "agent/probes/probe_runner.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "common/metrics.h"
+
+namespace hisgate::agent::probes {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+int64_t unix_ms(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+
+// A state-file problem must not stop probing: the result still goes upstream.
+void note(const Result<void>& r, const std::string& path) {
+    if (!r) log::error("probe.state_failed", {{"path", path}, {"error", r.error().describe()}});
+}
+
+std::optional<std::string> first_unarchived(const std::vector<std::string>& cases, const std::set<std::string>& archived) {
+    for (const auto& c : cases)
+        if (!archived.count(c)) return c;
+    return std::nullopt;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ProbeRunner>> ProbeRunner::create(HisAdapter& his, std::vector<ProbeSpec> probes,
+                                                         const std::string& state_file, EventSink& events,
+                                                         Clock clock) {
+    auto store = ProbeStore::open(state_file);
+    if (!store) return store.error();
+    return std::unique_ptr<ProbeRunner>(
+        new ProbeRunner(his, std::move(probes), std::move(store.value()), events, std::move(clock)));
+}
+
+ProbeRunner::ProbeRunner(HisAdapter& his, std::vector<ProbeSpec> probes, ProbeStore store, EventSink& events,
+                         Clock clock)
+    : his_(his), probes_(std::move(probes)), events_(events), clock_(std::move(clock)), store_(std::move(store)) {}
+
+ProbeRunner::~ProbeRunner() { stop(); }
+
+void ProbeRunner::start() {
+    std::lock_guard lock(mu_);
+    if (thread_.joinable() || probes_.empty()) return;
+    stopping_ = false;
+    thread_ = std::thread([this] { loop(); });
+    log::info("probe.started", {{"probes", probes_.size()}});
+}
+
+void ProbeRunner::stop() {
+    std::thread t;
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+        t = std::move(thread_);
+    }
+    wake_.notify_all();
+    if (t.joinable()) t.join();
+}
+
+void ProbeRunner::loop() {
+    using steady = std::chrono::steady_clock;
+    std::vector<steady::time_point> due(probes_.size(), steady::now());
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+        size_t next = std::min_element(due.begin(), due.end()) - due.begin();
+        if (wake_.wait_until(lock, due[next], [this] { return stopping_; })) break;
+        lock.unlock();
+        auto began = steady::now();
+        probe(probes_[next]);
+        // Counted from the start of this probe, so a slow HIS does not stretch the interval.
+        due[next] = began + probes_[next].interval;
+        lock.lock();
+    }
+}
+
+std::vector<ProbeResult> ProbeRunner::run_once() {
+    std::vector<ProbeResult> results;
+    for (const auto& spec : probes_) results.push_back(probe(spec));
+    return results;
+}
+
+Result<ProbeResult> ProbeRunner::check(const std::string& path) {
+    for (const auto& spec : probes_)
+        if (spec.path == path) return probe(spec);
+    return make_error(ErrorClass::NotFound, "probe.unknown_path", "no probe is configured for path \"" + path + "\"");
+}
+
+ProbeResult ProbeRunner::probe(const ProbeSpec& spec) {
+    std::lock_guard lock(probe_mu_);
+    ProbeResult r;
+    r.path = spec.path;
+    r.operation = spec.operation;
+    r.at_ms = unix_ms(clock_());
+    judge(spec, r);
+    note(store_.record(spec.path, r.outcome, r.at_ms), spec.path);
+    for (auto [window, into] : {std::pair{milliseconds(std::chrono::hours(1)), &r.last_hour},
+                                std::pair{milliseconds(std::chrono::hours(24)), &r.last_day}}) {
+        auto a = store_.availability(spec.path, r.at_ms, window);
+        if (a) *into = a.value();
+        else note(a.error(), spec.path);
+    }
+    publish(r);
+    return r;
+}
+
+// Asks the HIS and decides the outcome; everything but the bookkeeping of record().
+void ProbeRunner::judge(const ProbeSpec& spec, ProbeResult& r) {
+    auto archived = store_.archived_cases(spec.path, spec.operation);
+    if (!archived) {
+        r.outcome = Outcome::Failed;
+        r.error = archived.error();
+        return;
+    }
+    auto current = first_unarchived(spec.cases, archived.value());
+    if (!current) {
+        r.outcome = Outcome::Failed;
+        r.error = make_error(ErrorClass::Config, "probe.no_case",
+                             "every candidate case of probe \"" + spec.path +
+                                 "\" has been archived by the HIS; add fresh cases to the probes parameter");
+        return;
+    }
+    r.case_id = *current;
+    auto began = std::chrono::steady_clock::now();
+    auto answer = ask(his_, spec.operation, r.case_id, clock_());
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+
+    if (!answer && answer.error().cls == ErrorClass::NotFound) {
+        r.outcome = Outcome::Archived;
+        r.error = answer.error();
+        note(store_.archive(spec.path, spec.operation, r.case_id, r.at_ms), spec.path);
+        auto now_archived = archived.value();
+        now_archived.insert(r.case_id);
+        r.next_case = first_unarchived(spec.cases, now_archived);
+        return;
+    }
+    if (!answer) {
+        r.outcome = Outcome::Failed;
+        r.error = answer.error();
+        return;
+    }
+    r.fingerprint = fingerprint(answer.value());
+    auto last = store_.last_good(spec.path, spec.operation, r.case_id);
+    if (!last) note(last.error(), spec.path);
+    if (!last || !last.value()) {
+        r.outcome = Outcome::Ok;
+        r.first_answer = true;
+    } else if (last.value()->fingerprint == r.fingerprint) {
+        r.outcome = Outcome::Ok;
+    } else {
+        r.outcome = Outcome::Changed;
+        r.diff = compare(last.value()->canonical, answer.value());
+    }
+    note(store_.save_last_good(spec.path, spec.operation, r.case_id,
+                               ProbeStore::Answer{std::move(answer.value()), r.fingerprint, r.at_ms}),
+         spec.path);
+}
+
+void ProbeRunner::publish(const ProbeResult& r) {
+    auto& m = metrics::global();
+    m.counter("hisgate_agent_probe_results_total", "Probe results by business path and outcome.",
+              {{"path", r.path}, {"outcome", std::string(to_string(r.outcome))}})
+        .inc();
+    if (!r.case_id.empty())  // the HIS was asked
+        m.histogram("hisgate_agent_probe_seconds", "How long the HIS took to answer a probe.", {{"path", r.path}})
+            .observe(r.seconds);
+    for (auto [window, a] : {std::pair{"1h", &r.last_hour}, std::pair{"24h", &r.last_day}}) {
+        if (auto share = a->share())
+            m.gauge("hisgate_agent_probe_availability",
+                    "Share of a business path's probes that got an answer (ok, changed or archived) in the window.",
+                    {{"path", r.path}, {"window", window}})
+                .set(*share);
+        m.gauge("hisgate_agent_probe_changed",
+                "Probes of a business path whose answer differed from the last good one in the window (flag).",
+                {{"path", r.path}, {"window", window}})
+            .set(static_cast<double>(a->changed));
+    }
+
+    nlohmann::json fields{{"path", r.path},
+                          {"operation", to_string(r.operation)},
+                          {"case", r.case_id},
+                          {"outcome", to_string(r.outcome)},
+                          {"seconds", r.seconds}};
+    if (r.outcome == Outcome::Changed) fields["diff"] = r.diff.to_json();  // field names only, never values
+    if (r.error) fields["error"] = r.error->describe();
+    if (r.outcome == Outcome::Archived) fields["next_case"] = r.next_case ? nlohmann::json(*r.next_case) : nullptr;
+    if (r.outcome == Outcome::Ok) log::info("probe.result", std::move(fields));
+    else log::warn("probe.result", std::move(fields));
+
+    events_.emit("probe.result", r.to_json());
+}
+
+}  // namespace hisgate::agent::probes
