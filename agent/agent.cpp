@@ -73,12 +73,24 @@ Result<void> Agent::start() {
         *store_, config_.queue, [this](const Task& t) { return executor_->run(t); }, [this] { forwarder_->wake(); });
     if (auto started = queue_->start(); !started) return started.error();
     forwarder_->start();
+    // Probes and extraction reach the HIS through the same gate as tasks, and send
+    // upstream through the outbox (this agent is their EventSink).
+    if (!config_.probes.empty()) {
+        auto runner = probes::ProbeRunner::create(his_, config_.probes, config_.state_db, *this);
+        if (!runner) return runner.error();
+        probes_ = std::move(runner.value());
+    }
+    auto extractor = extraction::Extractor::open(his_, config_.extraction, config_.state_db, config_.hospital_id, *this);
+    if (!extractor) return extractor.error();
+    extractor_ = std::move(extractor.value());
     {
         std::lock_guard lock(mu_);
         started_ = true;
     }
     presence_ = std::thread([this] { presence_loop(); });
     link_.start();
+    if (probes_) probes_->start();
+    if (auto listening = extractor_->start(); !listening) return listening.error();
     log::info("agent.started", {{"hospital_id", config_.hospital_id},
                                 {"his_concurrency", config_.his_concurrency},
                                 {"his_rate_per_minute", config_.his_rate_per_minute}});
@@ -93,6 +105,8 @@ void Agent::stop() {
     }
     cv_.notify_all();
     if (presence_.joinable()) presence_.join();
+    if (probes_) probes_->stop();
+    if (extractor_) extractor_->stop();
     gate_.close();
     queue_->stop();
     forwarder_->stop();

@@ -18,6 +18,8 @@
 #include <thread>
 
 #include "agent/agent_config.h"
+#include "agent/extraction/extractor.h"
+#include "agent/probes/probe_runner.h"
 #include "agent/event_sink.h"
 #include "agent/gated_adapter.h"
 #include "agent/his_gate.h"
@@ -63,6 +65,8 @@ private:
     std::unique_ptr<TaskQueue> queue_;
     MqttLink link_;
     std::unique_ptr<OutboxForwarder> forwarder_;
+    std::unique_ptr<probes::ProbeRunner> probes_;
+    std::unique_ptr<extraction::Extractor> extractor_;
 
     std::mutex mu_;
     std::condition_variable cv_;

@@ -10,6 +10,7 @@ namespace hisgate::agent {
 
 std::string agent_usage() {
     return std::string(R"(usage: hisgate-agent --config FILE
+       hisgate-agent doctor --config FILE [--json] [--report-id ID]   (the self-check; docs/doctor.md)
 
 The hospital's agent: connects out to the broker, serves the control plane's requests
 through the HIS adapter its parameter file names. FILE is JSON:
@@ -51,6 +52,7 @@ Result<AgentConfig> read_agent_config(ConfigReader& c) {
 
     cfg.his_concurrency = static_cast<int>(p->integer("his.concurrency"));
     cfg.his_rate_per_minute = static_cast<int>(p->integer("his.rate_per_minute"));
+    cfg.his_idempotent = p->boolean("his.idempotent_orders");
     cfg.queue.workers = cfg.his_concurrency;
     cfg.queue.drain_interval = p->duration("his.deferred_drain_interval");
     // A drain releases what the rate cap lets through in one interval, at least one task.
@@ -62,6 +64,12 @@ Result<AgentConfig> read_agent_config(ConfigReader& c) {
     cfg.retention = p->duration("queue.retention");
     cfg.dwell_alert = p->duration("queue.dwell_alert");
     cfg.heartbeat_interval = p->duration("presence.heartbeat_interval");
+    auto probes = probes::probes_from_params(p.value(), params_file);
+    if (!probes) return probes.error();
+    cfg.probes = std::move(probes.value());
+    auto extraction = extraction::settings_from_params(p.value());
+    if (!extraction) return make_error(ErrorClass::Config, "params.invalid", params_file + ": " + extraction.error().message);
+    cfg.extraction = std::move(extraction.value());
     return cfg;
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "adapters/his_adapter.h"
+#include "agent/extraction/extraction_settings.h"
+#include "agent/probes/probe_spec.h"
 #include "agent/task_queue.h"
 #include "appointment-rules/rule_set.h"
 #include "common/config.h"
@@ -37,6 +39,8 @@ struct AgentConfig {
     std::chrono::milliseconds retention{24 * 3600 * 1000};
     std::chrono::milliseconds dwell_alert{5 * 60 * 1000};
     std::chrono::milliseconds heartbeat_interval{30000};
+    std::vector<probes::ProbeSpec> probes;  // path-health probes (docs/probes.md)
+    extraction::ExtractionSettings extraction;
 };
 
 // Errors name every problem in the file (JSON path, expected, found), one per line.

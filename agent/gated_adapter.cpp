@@ -18,11 +18,9 @@ Result<Booking> GatedAdapter::book(const BookingOrder& order) {
 Result<Booking> GatedAdapter::cancel(const std::string& order_id) {
     return through(Urgency::RealTime, [&] { return inner_.cancel(order_id); });
 }
-#if 0  // BOOKING_STATUS
 Result<Booking> GatedAdapter::booking_status(const std::string& order_id) {
     return through(Urgency::RealTime, [&] { return inner_.booking_status(order_id); });
 }
-#endif
 Result<Payment> GatedAdapter::pay(const PaymentOrder& order) {
     return through(Urgency::RealTime, [&] { return inner_.pay(order); });
 }

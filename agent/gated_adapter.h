@@ -25,7 +25,7 @@ public:
     Result<ReferenceData> extract_reference_data(const std::string& from_date, const std::string& to_date) override;
     Result<Booking> book(const BookingOrder& order) override;
     Result<Booking> cancel(const std::string& order_id) override;
-    // BOOKING_STATUS Result<Booking> booking_status(const std::string& order_id) override;
+    Result<Booking> booking_status(const std::string& order_id) override;
     Result<Payment> pay(const PaymentOrder& order) override;
     Result<Payment> refund(const PaymentOrder& order) override;
     Result<Payment> payment_status(const std::string& order_id) override;

@@ -92,7 +92,7 @@ Result<nlohmann::json> TaskExecutor::perform(const Task& task, const nlohmann::j
     if (type == "appointment.status") {
         auto order = text_field(body, "orderId", type);
         if (!order) return order.error();
-        return as_json(his_.cancel(/*BOOKING_STATUS*/*order), booking_json);
+        return as_json(his_.booking_status(*order), booking_json);
     }
     if (type == "payment.pay") return pay(body, false, maybe_done);
     if (type == "payment.refund") return pay(body, true, maybe_done);
@@ -115,7 +115,7 @@ Result<nlohmann::json> TaskExecutor::book(const nlohmann::json& body, bool maybe
         return make_error(ErrorClass::Rejected, "appointment." + refusal->code, refusal->message_for_patient);
     }
     if (maybe_done && !his_idempotent_) {
-        auto held = his_.cancel(/*BOOKING_STATUS*/ask->order.order_id);
+        auto held = his_.booking_status(ask->order.order_id);
         if (!held) return held.error();  // cannot know yet: never send blind
         if (held->status != "not_found") {
             log::info("agent.in_doubt_resolved", {{"order_id", ask->order.order_id}, {"his_status", held->status}});
