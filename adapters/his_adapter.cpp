@@ -12,7 +12,8 @@ nlohmann::json Report::to_json() const {
                        {"referenceRange", o.reference_range},
                        {"flag", o.flag}});
     return {{"reportId", report_id}, {"patientId", patient_id}, {"title", title},
-            {"status", status},      {"issuedAt", issued_at},   {"observations", obs}};
+            {"status", status},      {"issuedAt", issued_at},   {"observations", obs},
+            {"patientSex", patient_sex}};
 }
 
 }  // namespace hisgate

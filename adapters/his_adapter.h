@@ -16,6 +16,9 @@
 
 namespace hisgate {
 
+// Fields added after a struct's first release have default initializers, so callers that
+// list the earlier fields in braces still compile without them.
+
 struct Observation {
     std::string code;
     std::string name;
@@ -32,6 +35,7 @@ struct Report {
     std::string status;     // final, preliminary, corrected
     std::string issued_at;  // ISO 8601
     std::vector<Observation> observations;
+    std::string patient_sex = {};  // male, female, other, unknown; "" if the HIS did not say
 
     nlohmann::json to_json() const;
 };
@@ -80,6 +84,7 @@ struct BookingOrder {
     std::string order_id;  // the platform's id; the HIS keeps it as its order number
     std::string slot_id;
     std::string patient_id;
+    std::string patient_sex = {};  // male, female, other, unknown; "" = not given
 };
 
 struct Booking {
@@ -87,6 +92,7 @@ struct Booking {
     std::string slot_id;
     std::string patient_id;
     std::string status;  // booked, cancelled (not_found: from booking_status only)
+    std::string patient_sex = {};  // as the HIS holds it (male, female, other, unknown); "" if it did not say
 };
 
 struct PaymentOrder {

@@ -1,5 +1,8 @@
 #include "adapters/parameter_rules.h"
 
+#include "adapters/sex_codes.h"
+#include "common/log.h"
+
 #include "appointment-rules/calendar.h"
 #include "appointment-rules/time_zone.h"
 
@@ -18,7 +21,8 @@ public:
         : inner_(std::move(inner)),
           zone_(std::move(zone)),
           patient_id_(p.string("his.id_formats.patient_id")),
-          report_id_(p.string("his.id_formats.report_id")) {
+          report_id_(p.string("his.id_formats.report_id")),
+          sex_(p.code_table("his.code_tables.sex")) {
         for (const auto& [vendor, ours] : p.code_table("his.code_tables.payment_method")) vendor_method_[ours] = vendor;
     }
 
@@ -29,10 +33,20 @@ public:
     }
     Result<Booking> book(const BookingOrder& order) override {
         if (auto bad = check_patient(order.patient_id)) return *bad;
-        return inner_->book(order);
+        BookingOrder vendor = order;
+        if (!order.patient_sex.empty()) {
+            auto code = sex_.vendor(order.patient_sex);
+            if (!code)
+                return make_error(ErrorClass::BadInput, "his.unknown_sex",
+                                  "patient sex \"" + order.patient_sex + "\" has no code at this hospital (his.code_tables.sex)");
+            vendor.patient_sex = *code;
+        }
+        return in_hisgate_codes(inner_->book(vendor));
     }
-    Result<Booking> cancel(const std::string& order_id) override { return inner_->cancel(order_id); }
-    Result<Booking> booking_status(const std::string& order_id) override { return inner_->booking_status(order_id); }
+    Result<Booking> cancel(const std::string& order_id) override { return in_hisgate_codes(inner_->cancel(order_id)); }
+    Result<Booking> booking_status(const std::string& order_id) override {
+        return in_hisgate_codes(inner_->booking_status(order_id));
+    }
     Result<Payment> pay(const PaymentOrder& order) override {
         auto vendor = in_vendor_codes(order);
         if (!vendor) return vendor.error();
@@ -49,7 +63,10 @@ public:
             return make_error(ErrorClass::BadInput, "his.bad_report_id",
                               "the report id does not have this hospital's report id format (his.id_formats.report_id)");
         auto report = inner_->get_report(report_id);
-        if (report) report->issued_at = with_offset(report->issued_at);
+        if (report) {
+            report->issued_at = with_offset(report->issued_at);
+            report->patient_sex = sex_in_hisgate_code(report->patient_sex);
+        }
         return report;
     }
     Result<std::vector<ReportSummary>> list_reports(const std::string& patient_id) override {
@@ -77,6 +94,18 @@ private:
         return local + buf;
     }
 
+    // A code the table does not know reads as unknown: the rest of the answer is still good.
+    std::string sex_in_hisgate_code(const std::string& vendor) const {
+        auto ours = sex_.hisgate(vendor);
+        if (ours) return *ours;
+        log::warn("his.unknown_sex_code", {{"code", vendor}, {"parameter", "his.code_tables.sex"}});
+        return "unknown";
+    }
+    Result<Booking> in_hisgate_codes(Result<Booking> b) const {
+        if (b) b->patient_sex = sex_in_hisgate_code(b->patient_sex);
+        return b;
+    }
+
     std::optional<Error> check_patient(const std::string& id) const {
         if (std::regex_match(id, patient_id_)) return std::nullopt;
         // The id itself is PHI: the message names the rule, not the value.
@@ -100,6 +129,7 @@ private:
     appointments::TimeZone zone_;
     std::regex patient_id_, report_id_;  // valid: the catalog compiled them when the file loaded
     std::map<std::string, std::string> vendor_method_;  // hisgate code -> vendor code
+    SexCodes sex_;
 };
 
 }  // namespace

@@ -2,7 +2,8 @@
 // ids must match his.id_formats before they are sent (a malformed id never reaches the
 // HIS); payment methods travel in the HIS's own codes (his.code_tables.payment_method,
 // vendor code -> hisgate code, read backwards); and the HIS's local report times are
-// given their UTC offset in its time zone (his.timezone, else hospital.timezone).
+// given their UTC offset in its time zone (his.timezone, else hospital.timezone); patient
+// sex travels in the HIS's codes (his.code_tables.sex), both ways.
 #pragma once
 
 #include <memory>

@@ -76,11 +76,21 @@ mllp::Answer Hl7Responder::answer(std::string_view raw) {
         log::info("sim.unsupported_message", {{"hl7_control_id", control_id}, {"message_type", type}});
         return hl7::make_ack(msg, hl7::AckCode::AR, "message type " + type + " is not supported by this HIS");
     }
+    // Enhanced mode: the HIS first accepts the message (CA), then answers it.
+    std::string accepted;
+    if (d.enhanced_ack) {
+        auto ca = reply(d, msg, "ACK^" + msg.get("MSH-9-2") + "^ACK");
+        (void)ca.set("MSA-1", "CA");
+        accepted = d.wire(ca);
+    }
     if (faults_.take_drop()) {
         log::info("sim.fault_answer_dropped", {{"hl7_control_id", control_id}, {"message_type", type}});
-        return {};
+        mllp::Answer only_accepted;
+        only_accepted.accept_ack = std::move(accepted);
+        return only_accepted;
     }
     mllp::Answer answer(std::move(out));
+    answer.accept_ack = std::move(accepted);
     if (faults_.take_duplicate()) {
         answer.copies = 2;
         log::info("sim.fault_duplicate_answer", {{"hl7_control_id", control_id}});
@@ -102,6 +112,7 @@ std::string Hl7Responder::report(const hl7v2::Hl7Dialect& d, const hl7::Message&
         auto rep = hospital_.report(report_id);
         if (!rep) return d.wire(r);  // no OBR: no such report
         (void)r.set(d.field("patient.id"), rep->patient_id);
+        (void)r.set(d.field("patient.sex"), SexCodes::recode(rep->patient_sex, SexCodes::hl7_table_0001(), sex_));
         (void)r.set("OBR-1", "1");
         (void)r.set(d.field("report.id"), rep->report_id);
         (void)r.set(d.field("report.title"), rep->title);
@@ -168,10 +179,13 @@ std::string Hl7Responder::appointment(const hl7v2::Hl7Dialect& d, const hl7::Mes
     std::string order_id = m.get(d.field("order.id"));
     hospital_.record_query(m.get("MSH-10"), cancel ? "cancel" : "book", order_id);
     std::string type = cancel ? "SRR^S04^SRR_S01" : "SRR^S01^SRR_S01";
+    std::string sex = SexCodes::recode(m.get(d.field("patient.sex")), sex_, SexCodes::hl7_table_0001());
     auto done = cancel ? hospital_.cancel(order_id)
-                       : hospital_.book({order_id, m.get(d.field("slot.id")), m.get(d.field("patient.id"))});
+                       : hospital_.book({order_id, m.get(d.field("slot.id")), m.get(d.field("patient.id")), sex});
     if (!done) return refuse(d, m, type, vendor_code(done.error()), done.error().message);
     auto r = reply(d, m, type);
+    (void)r.set(d.field("patient.id"), done->patient_id);
+    (void)r.set(d.field("patient.sex"), SexCodes::recode(done->patient_sex, SexCodes::hl7_table_0001(), sex_));
     (void)r.set(d.field("appointment.order_id"), done->order_id);
     (void)r.set(d.field("appointment.slot_id"), done->slot_id);
     (void)r.set(d.field("appointment.status"), done->status == "booked" ? "Booked" : "Cancelled");
@@ -207,6 +221,7 @@ std::string Hl7Responder::booking_status(const hl7v2::Hl7Dialect& d, const hl7::
     (void)r.set("QAK-2", b.status == "not_found" ? "NF" : "OK");
     if (b.status != "not_found") {
         (void)r.set(d.field("patient.id"), b.patient_id);
+        (void)r.set(d.field("patient.sex"), SexCodes::recode(b.patient_sex, SexCodes::hl7_table_0001(), sex_));
         (void)r.set(d.field("appointment.order_id"), b.order_id);
         (void)r.set(d.field("appointment.slot_id"), b.slot_id);
         (void)r.set(d.field("appointment.status"), b.status == "booked" ? "Booked" : "Cancelled");

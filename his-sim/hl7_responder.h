@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "adapters/hl7v2/hl7_dialect.h"
+#include "adapters/sex_codes.h"
 #include "his-sim/faults.h"
 #include "his-sim/hospital.h"
 #include "mllp/server.h"
@@ -17,8 +18,10 @@ namespace hisgate::sim {
 
 class Hl7Responder {
 public:
-    Hl7Responder(Hospital& hospital, hl7v2::Hl7Dialect dialect, FaultSwitch& faults)
-        : hospital_(hospital), dialect_(std::move(dialect)), faults_(faults) {}
+    // `sex` is his.code_tables.sex: the codes patient sex travels in.
+    Hl7Responder(Hospital& hospital, hl7v2::Hl7Dialect dialect, FaultSwitch& faults,
+                 SexCodes sex = SexCodes::hl7_table_0001())
+        : hospital_(hospital), dialect_(std::move(dialect)), faults_(faults), sex_(std::move(sex)) {}
 
     // The MLLP handler: the answer, possibly none, possibly sent twice (faults).
     mllp::Answer answer(std::string_view message);
@@ -40,6 +43,7 @@ private:
     Hospital& hospital_;
     hl7v2::Hl7Dialect dialect_;
     FaultSwitch& faults_;
+    SexCodes sex_;
 };
 
 // The vendor error code his-sim uses for an error (its own code table).

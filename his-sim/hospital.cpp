@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS patients(
   sex TEXT NOT NULL, birth_date TEXT NOT NULL, phone TEXT);
 CREATE TABLE IF NOT EXISTS bookings(
   booking_no INTEGER PRIMARY KEY, order_id TEXT NOT NULL, slot_id TEXT NOT NULL REFERENCES slots(slot_id),
-  patient_id TEXT NOT NULL, status TEXT NOT NULL);
+  patient_id TEXT NOT NULL, status TEXT NOT NULL, patient_sex TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS bookings_by_order ON bookings(order_id);
 CREATE TABLE IF NOT EXISTS payments(
   payment_no INTEGER PRIMARY KEY, order_id TEXT NOT NULL, amount_cents INTEGER NOT NULL, method TEXT NOT NULL,
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS queries(
 )";
 
 // Bumped whenever a table changes shape; PRAGMA user_version holds it.
-constexpr int64_t kSchemaVersion = 2;
+constexpr int64_t kSchemaVersion = 3;
 
 struct SeedObservation {
     const char *code, *name, *value, *units, *range, *flag;
@@ -227,9 +227,10 @@ Result<void> Hospital::record_execution(const std::string& order_id, const char*
 
 std::optional<Booking> Hospital::stored_booking(const std::string& order_id) {
     auto st = db_.prepare(
-        "SELECT slot_id, patient_id, status FROM bookings WHERE order_id = ? ORDER BY booking_no DESC LIMIT 1");
+        "SELECT slot_id, patient_id, status, patient_sex FROM bookings WHERE order_id = ? "
+        "ORDER BY booking_no DESC LIMIT 1");
     if (!st || !st->bind(1, order_id).step()) return std::nullopt;
-    return Booking{order_id, st->text(0), st->text(1), st->text(2)};
+    return Booking{order_id, st->text(0), st->text(1), st->text(2), st->text(3)};
 }
 
 Result<Booking> Hospital::book(const BookingOrder& order) {
@@ -244,13 +245,16 @@ Result<Booking> Hospital::book(const BookingOrder& order) {
         if (!slot || !slot->bind(1, order.slot_id).step()) return not_found("no slot " + order.slot_id);
         if (slot->integer(1) >= slot->integer(0)) return refused("slot.full", "slot " + order.slot_id + " is full");
         auto take = db_.prepare("UPDATE slots SET booked = booked + 1 WHERE slot_id = ?");
-        auto ins = db_.prepare("INSERT INTO bookings(order_id, slot_id, patient_id, status) VALUES(?,?,?,'booked')");
+        auto ins = db_.prepare(
+            "INSERT INTO bookings(order_id, slot_id, patient_id, status, patient_sex) VALUES(?,?,?,'booked',?)");
         if (!take || !ins) return make_error(ErrorClass::Internal, "sim.sql", "cannot prepare booking");
         if (auto r = take->bind(1, order.slot_id).run(); !r) return r.error();
-        if (auto r = ins->bind(1, order.order_id).bind(2, order.slot_id).bind(3, order.patient_id).run(); !r)
+        if (auto r = ins->bind(1, order.order_id).bind(2, order.slot_id).bind(3, order.patient_id)
+                         .bind(4, order.patient_sex).run();
+            !r)
             return r.error();
         if (auto r = record_execution(order.order_id, "book"); !r) return r.error();
-        return Booking{order.order_id, order.slot_id, order.patient_id, "booked"};
+        return Booking{order.order_id, order.slot_id, order.patient_id, "booked", order.patient_sex};
     });
 }
 
@@ -337,7 +341,9 @@ Payment Hospital::payment_status(const std::string& order_id) {
 
 std::optional<Report> Hospital::report(const std::string& report_id) {
     std::lock_guard lock(*mu_);
-    auto head = db_.prepare("SELECT patient_id, title, status, issued_at FROM reports WHERE report_id = ?");
+    auto head = db_.prepare(
+        "SELECT r.patient_id, r.title, r.status, r.issued_at, coalesce(p.sex, '') FROM reports r "
+        "LEFT JOIN patients p ON p.patient_id = r.patient_id WHERE r.report_id = ?");
     if (!head || !head->bind(1, report_id).step()) return std::nullopt;
     Report r;
     r.report_id = report_id;
@@ -345,6 +351,7 @@ std::optional<Report> Hospital::report(const std::string& report_id) {
     r.title = head->text(1);
     r.status = head->text(2);
     r.issued_at = head->text(3);
+    r.patient_sex = head->text(4);
     auto rows = db_.prepare(
         "SELECT code, name, value, units, ref_range, flag FROM observations WHERE report_id = ? ORDER BY seq");
     if (!rows) return std::nullopt;

@@ -13,6 +13,9 @@
 //    order id (cancel, booking_status, payment_status, refund) see the latest row.
 //    Cancelling is idempotent in both modes.
 //  - A slot never holds more bookings than its capacity.
+//  - Patient sex is kept in HL7 table 0001 codes (M, F, O, U): on patients, and on a
+//    booking as the booking gave it ("" if it gave none); front ends speak the dialect's
+//    codes (his.code_tables.sex).
 //  - Every payment and refund is a statement line on the day it happened.
 //
 // Counting executions (tests open the SQLite file read-only): every time the HIS executes

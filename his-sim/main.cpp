@@ -103,7 +103,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "his-sim: %s\n", started.error().describe().c_str());
         return 2;
     }
-    // One front end per dialect, all on the same hospital.
+    // One front end per dialect, all on the same hospital, all speaking the HIS's sex codes.
+    SexCodes sex(p->code_table("his.code_tables.sex"));
     std::unique_ptr<sim::Hl7Responder> hl7;
     std::unique_ptr<mllp::Server> mllp_server;
     std::unique_ptr<sim::RestResponder> rest;
@@ -114,7 +115,7 @@ int main(int argc, char** argv) {
         auto at = host_and_port(endpoint, "his.endpoint");
         if (!dialect) return invalid_config("his-sim", dialect.error());
         if (!at) return invalid_config("his-sim", at.error());
-        hl7 = std::make_unique<sim::Hl7Responder>(db.value(), std::move(dialect.value()), faults);
+        hl7 = std::make_unique<sim::Hl7Responder>(db.value(), std::move(dialect.value()), faults, sex);
         mllp::ServerOptions options;
         options.bind = at->first;
         options.port = at->second;
@@ -128,12 +129,12 @@ int main(int argc, char** argv) {
         if (dialect_name == "rest-json") {
             // The adapter calls the endpoint's path followed by the base path.
             std::string base = uri.getPath() + p->string("his.rest.base_path");
-            rest = std::make_unique<sim::RestResponder>(db.value(), p->json("his.rest.field_map"), base, faults);
+            rest = std::make_unique<sim::RestResponder>(db.value(), p->json("his.rest.field_map"), base, faults, sex);
         } else {
             auto charset = hl7::charset_from_hl7(p->string("his.charset"));
             if (!charset) return invalid_config("his-sim", charset.error());
             soap = std::make_unique<sim::SoapResponder>(db.value(), p->string("his.soap.namespace"),
-                                                        p->json("his.soap.field_map"), faults, charset.value());
+                                                        p->json("his.soap.field_map"), faults, charset.value(), sex);
         }
         http = std::make_unique<HttpServer>(uri.getHost(), uri.getPort(), [&](auto& req, auto& res) {
             if (rest) rest->handle(req, res);

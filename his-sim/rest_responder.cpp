@@ -53,8 +53,8 @@ void hold_until_client_leaves(Poco::Net::StreamSocket& s, FaultSwitch& faults) {
 
 }  // namespace
 
-RestResponder::RestResponder(Hospital& hospital, json field_map, std::string base_path, FaultSwitch& faults)
-    : hospital_(hospital), field_map_(std::move(field_map)), faults_(faults) {
+RestResponder::RestResponder(Hospital& hospital, json field_map, std::string base_path, FaultSwitch& faults, SexCodes sex)
+    : hospital_(hospital), field_map_(std::move(field_map)), faults_(faults), sex_(std::move(sex)) {
     Poco::URI(base_path).getPathSegments(base_);
 }
 
@@ -122,6 +122,7 @@ RestResponder::Answer RestResponder::route(const RestFields& f, const std::strin
         f.put(a.body, "order.id", b->order_id);
         f.put(a.body, "slot.id", b->slot_id);
         f.put(a.body, "patient.id", b->patient_id);
+        f.put(a.body, "patient.sex", SexCodes::recode(b->patient_sex, SexCodes::hl7_table_0001(), sex_));
         f.put(a.body, "appointment.status", b->status);
         return a;
     };
@@ -157,7 +158,8 @@ RestResponder::Answer RestResponder::route(const RestFields& f, const std::strin
     if (method == "POST" && is({"appointments"})) {
         std::string order_id = f.text(body, "order.id");
         hospital_.record_query(request_id, "book", order_id);
-        return booking(hospital_.book({order_id, f.text(body, "slot.id"), f.text(body, "patient.id")}));
+        std::string sex = SexCodes::recode(f.text(body, "patient.sex"), sex_, SexCodes::hl7_table_0001());
+        return booking(hospital_.book({order_id, f.text(body, "slot.id"), f.text(body, "patient.id"), sex}));
     }
     if (method == "POST" && is({"appointments", "{id}", "cancel"})) {
         hospital_.record_query(request_id, "cancel", p[1]);
@@ -199,6 +201,7 @@ RestResponder::Answer RestResponder::report(const RestFields& f, const std::stri
     json r = json::object();
     f.put(r, "report.id", rep->report_id);
     f.put(r, "patient.id", rep->patient_id);
+    f.put(r, "patient.sex", SexCodes::recode(rep->patient_sex, SexCodes::hl7_table_0001(), sex_));
     f.put(r, "report.title", rep->title);
     // The hospital keeps HL7-native values; this vendor publishes words and ISO 8601.
     f.put(r, "report.status", report_status_name(rep->status));

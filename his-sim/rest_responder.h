@@ -10,6 +10,7 @@
 #include <string>
 
 #include "adapters/rest/rest_fields.h"
+#include "adapters/sex_codes.h"
 #include "his-sim/faults.h"
 #include "his-sim/hospital.h"
 
@@ -20,7 +21,9 @@ public:
     // `field_map` is his.rest.field_map (logical field -> JSON key or pointer); `base_path`
     // his.rest.base_path. A field_map or moved field the adapter would refuse is answered
     // 500 SIM_BAD_FAULT, so a broken rehearsal shows instead of passing silently.
-    RestResponder(Hospital& hospital, nlohmann::json field_map, std::string base_path, FaultSwitch& faults);
+    // `sex` is his.code_tables.sex: the codes patient sex travels in.
+    RestResponder(Hospital& hospital, nlohmann::json field_map, std::string base_path, FaultSwitch& faults,
+                  SexCodes sex = SexCodes::hl7_table_0001());
 
     // The HttpServer route.
     void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
@@ -42,6 +45,7 @@ private:
     nlohmann::json field_map_;
     std::vector<std::string> base_;  // base_path's segments
     FaultSwitch& faults_;
+    SexCodes sex_;
 };
 
 }  // namespace hisgate::sim

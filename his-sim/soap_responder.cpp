@@ -41,11 +41,12 @@ Element payment_element(const std::string& name, const Payment& p) {
     return e;
 }
 
-Element booking_element(const std::string& name, const Booking& b) {
+Element booking_element(const std::string& name, const Booking& b, const SexCodes& sex) {
     Element e{name, {}, {}};
     e.add("OrderId", b.order_id);
     e.add("SlotId", b.slot_id);
     e.add("PatientId", b.patient_id);
+    e.add("PatientSex", SexCodes::recode(b.patient_sex, SexCodes::hl7_table_0001(), sex));
     e.add("Status", b.status);
     return e;
 }
@@ -61,8 +62,8 @@ soap::SoapDialect dialect_of(std::string ns, const nlohmann::json& field_map, hl
 }  // namespace
 
 SoapResponder::SoapResponder(Hospital& hospital, std::string ns, nlohmann::json field_map, FaultSwitch& faults,
-                             hl7::Charset charset)
-    : hospital_(hospital), dialect_(dialect_of(std::move(ns), field_map, charset)), faults_(faults) {}
+                             hl7::Charset charset, SexCodes sex)
+    : hospital_(hospital), dialect_(dialect_of(std::move(ns), field_map, charset)), faults_(faults), sex_(std::move(sex)) {}
 
 void SoapResponder::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     std::string request_id = req.get("X-Request-Id", "");
@@ -120,7 +121,9 @@ Result<Element> SoapResponder::perform(const Element& op, const std::string& req
         hospital_.record_query(request_id, "report", op.text_of("ReportId"));
         auto r = hospital_.report(op.text_of("ReportId"));
         if (!r) return make_error(ErrorClass::NotFound, "report.not_found", "no such report");
-        for (const auto& [k, v] : {std::pair{"ReportId", r->report_id}, {"PatientId", r->patient_id}, {"Title", r->title},
+        for (const auto& [k, v] : {std::pair{"ReportId", r->report_id}, {"PatientId", r->patient_id},
+                                   {"PatientSex", SexCodes::recode(r->patient_sex, SexCodes::hl7_table_0001(), sex_)},
+                                   {"Title", r->title},
                                    {"Status", r->status}, {"IssuedAt", r->issued_at}})
             out.add(k, v);
         for (const auto& o : r->observations) {
@@ -162,9 +165,10 @@ Result<Element> SoapResponder::perform(const Element& op, const std::string& req
         bool cancel = name == "CancelAppointment";
         std::string order_id = op.text_of("OrderId");
         hospital_.record_query(request_id, cancel ? "cancel" : "book", order_id);
-        auto done = cancel ? hospital_.cancel(order_id) : hospital_.book({order_id, op.text_of("SlotId"), op.text_of("PatientId")});
+        std::string sex = SexCodes::recode(op.text_of("PatientSex"), sex_, SexCodes::hl7_table_0001());
+        auto done = cancel ? hospital_.cancel(order_id) : hospital_.book({order_id, op.text_of("SlotId"), op.text_of("PatientId"), sex});
         if (!done) return done.error();
-        return booking_element(out.name, done.value());
+        return booking_element(out.name, done.value(), sex_);
     } else if (name == "Pay" || name == "Refund") {
         std::string order_id = op.text_of("OrderId");
         hospital_.record_query(request_id, name == "Pay" ? "pay" : "refund", order_id);
@@ -176,7 +180,7 @@ Result<Element> SoapResponder::perform(const Element& op, const std::string& req
         return payment_element(out.name, done.value());
     } else if (name == "GetBookingStatus") {
         hospital_.record_query(request_id, "booking_status", op.text_of("OrderId"));
-        return booking_element(out.name, hospital_.booking_status(op.text_of("OrderId")));
+        return booking_element(out.name, hospital_.booking_status(op.text_of("OrderId")), sex_);
     } else if (name == "GetPaymentStatus") {
         hospital_.record_query(request_id, "payment_status", op.text_of("OrderId"));
         return payment_element(out.name, hospital_.payment_status(op.text_of("OrderId")));

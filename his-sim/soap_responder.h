@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "adapters/sex_codes.h"
 #include "adapters/soap/soap_envelope.h"
 #include "his-sim/faults.h"
 #include "his-sim/hospital.h"
@@ -17,9 +18,10 @@ namespace hisgate::sim {
 
 class SoapResponder {
 public:
-    // `field_map` is his.soap.field_map (hisgate element -> vendor element), `charset` his.charset.
+    // `field_map` is his.soap.field_map (hisgate element -> vendor element), `charset` his.charset,
+    // `sex` his.code_tables.sex (the codes patient sex travels in).
     SoapResponder(Hospital& hospital, std::string ns, nlohmann::json field_map, FaultSwitch& faults,
-                  hl7::Charset charset = hl7::Charset::Utf8);
+                  hl7::Charset charset = hl7::Charset::Utf8, SexCodes sex = SexCodes::hl7_table_0001());
 
     // The HTTP handler for the SOAP endpoint.
     void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
@@ -31,6 +33,7 @@ private:
     Hospital& hospital_;
     soap::SoapDialect dialect_;
     FaultSwitch& faults_;
+    SexCodes sex_;
 };
 
 }  // namespace hisgate::sim

@@ -154,7 +154,13 @@ Result<std::string> Client::exchange(std::string_view frame, std::string_view co
             if (options_.commit_ack && f.payload.size() == 1 && f.payload[0] == kCommitNak)
                 return make_error(ErrorClass::Rejected, "mllp.commit_nak",
                                   "receiver did not commit message " + std::string(control_id));
-            if (answers(f.payload, control_id)) return std::move(f.payload);
+            if (answers(f.payload, control_id)) {
+                if (options_.enhanced_ack && acknowledgment_code(f.payload) == "CA") {
+                    log::info("mllp.accept_ack", {{"hl7_control_id", control_id}});
+                    continue;
+                }
+                return std::move(f.payload);
+            }
             log::warn("mllp.unmatched_answer", {{"hl7_control_id", control_id}, {"bytes", f.payload.size()}});
         }
     }

@@ -35,6 +35,10 @@ struct ClientOptions {
     // MLLP release 2: expect a commit acknowledgement (0x06, or 0x15 = not committed,
     // retried) instead of an HL7 ACK; send() then returns the one byte kCommitAck.
     bool commit_ack = false;
+    // HL7 enhanced acknowledgement mode: an accept ACK (MSA-1 CA) only says the receiver
+    // took the message; send() waits on for the application's answer that follows it.
+    // CE / CR (not accepted) are returned as the answer.
+    bool enhanced_ack = false;
     bool tls = false;
     std::string ca_file;  // PEM; empty = the system's trusted CAs
     bool verify_peer = true;

@@ -162,6 +162,7 @@ bool Session::answer(const Frame& frame, std::string& out) {
         append_frame(out, std::string_view(&kCommitAck, 1));
         return true;
     }
+    if (!answer.accept_ack.empty() && frameable(answer.accept_ack)) append_frame(out, answer.accept_ack);
     if (answer.message.empty()) return true;
     if (!frameable(answer.message)) {
         log::error("mllp.unframeable_response", {{"peer", peer_}, {"bytes", answer.message.size()}});

@@ -15,6 +15,8 @@ std::string control_id(std::string_view message) { return field_of(message, "MSH
 
 std::string acknowledged_id(std::string_view response) { return field_of(response, "MSA-2"); }
 
+std::string acknowledgment_code(std::string_view response) { return field_of(response, "MSA-1"); }
+
 std::string store_key(std::string_view message) {
     auto parsed = hl7::Message::parse(message);
     if (!parsed.ok()) return {};

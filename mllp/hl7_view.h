@@ -15,6 +15,8 @@ std::string control_id(std::string_view message);
 
 // MSA-2 of `response`; "" if it has none or does not parse.
 std::string acknowledged_id(std::string_view response);
+// MSA-1 of `response` (AA, AE, AR, CA, CE, CR); "" if it has none or does not parse.
+std::string acknowledgment_code(std::string_view response);
 
 // The key a stored message is filed under: sending facility, sending application and
 // control id (MSH-4, MSH-3, MSH-10), which together identify a message and its retries;

@@ -47,6 +47,9 @@ struct Answer {
     Answer(const char* m) : message(m) {}
     std::string message;
     int copies = 1;  // more than 1: the same answer framed again, as a faulty peer would send it
+    // HL7 enhanced mode: an accept ACK (MSA-1 CA) framed before `message`, or alone when
+    // `message` is empty.
+    std::string accept_ack;
 };
 using Handler = std::function<Answer(std::string_view message)>;
 

@@ -9,12 +9,14 @@ namespace hisgate::hl7v2 {
 
 const std::map<std::string, std::string> kStandardFields = {
     {"query.report_id", "QRD-10"},   {"query.patient_id", "QRD-8"},     {"query.key", "QPD-3"},
-    {"patient.id", "PID-3-1"},       {"report.id", "OBR-3"},            {"report.title", "OBR-4-2"},
+    {"patient.id", "PID-3-1"},       {"patient.sex", "PID-8"},          {"report.id", "OBR-3"},            {"report.title", "OBR-4-2"},
     {"report.issued", "OBR-7"},      {"report.status", "OBR-25"},       {"order.id", "ARQ-1"},
     {"slot.id", "AIG-3"},            {"appointment.order_id", "SCH-1"}, {"appointment.slot_id", "SCH-2"},
     {"appointment.status", "SCH-25"}, {"payment.order_id", "FT1-2"},    {"payment.kind", "FT1-6"},
     {"payment.method", "FT1-7"},     {"payment.amount", "FT1-11"},      {"payment.status", "ZPY-3"},
 };
+
+const std::set<std::string> kHisgateZSegments = {"ZDP", "ZDR", "ZSL", "ZPY"};
 
 std::string Hl7Dialect::field(const std::string& logical) const {
     if (auto it = fields.find(logical); it != fields.end()) return it->second;
@@ -34,6 +36,7 @@ Result<Hl7Dialect> dialect_from_params(const params::ParamSet& p) {
     d.receiving_application = p.string("his.hl7.receiving_application");
     d.receiving_facility = p.string("his.hl7.receiving_facility");
     d.qbp_queries = p.string("his.hl7.query_style") == "QBP";
+    d.enhanced_ack = p.string("his.hl7.ack_mode") == "enhanced";
     std::string encoding = p.string("his.hl7.encoding_characters");  // 4 or 5, checked by the catalog
     d.delimiters.component = encoding[0];
     d.delimiters.repetition = encoding[1];
@@ -42,6 +45,7 @@ Result<Hl7Dialect> dialect_from_params(const params::ParamSet& p) {
     if (encoding.size() == 5) d.delimiters.truncation = encoding[4];
     std::string terminator = p.string("his.hl7.segment_terminator");
     d.terminator = terminator == "LF" ? "\n" : terminator == "CRLF" ? "\r\n" : "\r";
+    for (const auto& z : p.json("his.hl7.z_segments")) d.z_segments.insert(z.get<std::string>());
     for (const auto& [logical, path] : p.json("his.hl7.fields").items()) {
         if (!kStandardFields.count(logical)) {
             std::string known;
@@ -50,6 +54,11 @@ Result<Hl7Dialect> dialect_from_params(const params::ParamSet& p) {
         }
         if (!path.is_string() || !hl7::parse_path(path.get<std::string>()).ok())
             return problem("his.hl7.fields." + logical, "an HL7 path such as \"PID-3-1\", found " + path.dump());
+        std::string segment = path.get<std::string>().substr(0, 3);
+        if (segment[0] == 'Z' && !kHisgateZSegments.count(segment) && !d.z_segments.count(segment))
+            return problem("his.hl7.fields." + logical,
+                           "a Z-segment listed in his.hl7.z_segments (or one of hisgate's: ZDP, ZDR, ZSL, ZPY), found " +
+                               segment);
         d.fields[logical] = path.get<std::string>();
     }
     d.error_map = p.code_table("his.error_map");
@@ -83,6 +92,11 @@ hl7::Message Hl7Dialect::message(const std::string& type, const std::string& con
     (void)m.set("MSH-10", control_id);
     (void)m.set("MSH-11", "P");
     (void)m.set("MSH-12", version);
+    if (enhanced_ack) {
+        // A request wants both acknowledgements; an answer wants none back.
+        (void)m.set("MSH-15", reply ? "NE" : "AL");
+        (void)m.set("MSH-16", reply ? "NE" : "AL");
+    }
     (void)m.set("MSH-18", charset);
     return m;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "common/error.h"
@@ -22,8 +23,15 @@ struct Hl7Dialect {
     std::string receiving_application = "HIS", receiving_facility;
     // Report queries as QBP^Q11 with QPD (conformance query by parameter) instead of QRY^R02.
     bool qbp_queries = false;
+    // his.hl7.ack_mode enhanced: requests ask for accept and application acknowledgements
+    // (MSH-15/16 AL); the HIS sends an accept ACK (MSA-1 CA) and then its application answer.
+    bool enhanced_ack = false;
     // Logical field -> HL7 path; positions not named here are the standard ones (kStandardFields).
+    // A path into a Z-segment names one of kHisgateZSegments or of z_segments.
     std::map<std::string, std::string> fields;
+    // his.hl7.z_segments: the vendor's own Z-segments, where `fields` may put what the
+    // standard segments do not carry for this HIS (e.g. patient sex in ZPD-2).
+    std::set<std::string> z_segments;
     // Vendor error code (ERR-3-1) -> hisgate error class name.
     std::map<std::string, std::string> error_map;
 
@@ -45,6 +53,8 @@ Result<Hl7Dialect> dialect_from_params(const params::ParamSet& p);
 
 // The standard positions of every logical field the adapter and his-sim use.
 extern const std::map<std::string, std::string> kStandardFields;
+// The Z-segments hisgate's own messages use (reference data, payments): every HL7 dialect has them.
+extern const std::set<std::string> kHisgateZSegments;
 
 std::string hl7_timestamp_now();
 

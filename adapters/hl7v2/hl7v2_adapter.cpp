@@ -38,6 +38,7 @@ public:
         r.title = m.get(d_.field("report.title"));
         r.issued_at = iso_timestamp(m.get(d_.field("report.issued")));
         r.status = report_status_name(m.get(d_.field("report.status")));
+        r.patient_sex = m.get(d_.field("patient.sex"));
         for (int i = 1; !m.get("OBX[" + std::to_string(i) + "]-3-1").empty(); ++i) {
             std::string seg = "OBX[" + std::to_string(i) + "]";
             r.observations.push_back(Observation{m.get(seg + "-3-1"), m.get(seg + "-3-2"), m.get(seg + "-5"),
@@ -89,6 +90,7 @@ public:
         auto q = query("SRM^S01^SRM_S01");
         set(q, d_.field("order.id"), order.order_id);
         set(q, d_.field("patient.id"), order.patient_id);
+        if (!order.patient_sex.empty()) set(q, d_.field("patient.sex"), order.patient_sex);
         set(q, "RGS-1", "1");
         set(q, d_.field("slot.id"), order.slot_id);
         return appointment(q, "booking", order.patient_id);
@@ -203,6 +205,7 @@ private:
         Booking b{a.get(d_.field("appointment.order_id")), a.get(d_.field("appointment.slot_id")), patient_id,
                   status == "Booked" ? "booked" : status == "Cancelled" ? "cancelled" : status};
         if (b.order_id.empty()) return unreadable_answer(what, "the answer names no appointment");
+        b.patient_sex = a.get(d_.field("patient.sex"));
         return b;
     }
 
@@ -236,6 +239,8 @@ private:
 }  // namespace
 
 std::unique_ptr<HisAdapter> make_hl7v2_adapter(mllp::ClientOptions mllp, hl7v2::Hl7Dialect dialect) {
+    // The dialect decides: in enhanced mode the client waits past the accept ACK.
+    mllp.enhanced_ack = dialect.enhanced_ack;
     return std::make_unique<Hl7v2Adapter>(std::move(mllp), std::move(dialect));
 }
 

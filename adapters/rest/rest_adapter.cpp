@@ -43,7 +43,7 @@ public:
         auto a = call("GET", "/reports/" + rest::path_segment(report_id), nullptr, "report query");
         if (!a) return a.error();
         Report r{f_.text(*a, "report.id"), f_.text(*a, "patient.id"), f_.text(*a, "report.title"),
-                 f_.text(*a, "report.status"), f_.text(*a, "report.issued"), {}};
+                 f_.text(*a, "report.status"), f_.text(*a, "report.issued"), {}, f_.text(*a, "patient.sex")};
         if (r.report_id.empty()) return unreadable_answer("report query", "the answer names no report");
         const json* obs = array_of(f_.find(*a, "report.observations"));
         if (!obs) return unreadable_answer("report query", "observations is not an array");
@@ -101,6 +101,7 @@ public:
         f_.put(body, "order.id", order.order_id);
         f_.put(body, "slot.id", order.slot_id);
         f_.put(body, "patient.id", order.patient_id);
+        if (!order.patient_sex.empty()) f_.put(body, "patient.sex", order.patient_sex);
         return appointment(call("POST", "/appointments", &body, "booking"), "booking");
     }
 
@@ -206,7 +207,7 @@ private:
     Result<Booking> appointment(Result<json> a, const std::string& what) const {
         if (!a) return a.error();
         Booking b{f_.text(*a, "order.id"), f_.text(*a, "slot.id"), f_.text(*a, "patient.id"),
-                  f_.text(*a, "appointment.status")};
+                  f_.text(*a, "appointment.status"), f_.text(*a, "patient.sex")};
         if (b.order_id.empty()) return unreadable_answer(what, "the answer names no appointment");
         return b;
     }

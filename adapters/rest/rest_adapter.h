@@ -2,7 +2,7 @@
 //   report            GET  /reports/{reportId}
 //   patient's reports GET  /patients/{patientId}/reports          -> {reports: [...]}
 //   reference data    GET  /reference?from=YYYY-MM-DD&to=YYYY-MM-DD -> {departments, doctors, slots}
-//   book              POST /appointments {orderId, slotId, patientId} (idempotent by orderId)
+//   book              POST /appointments {orderId, slotId, patientId, patientSex?} (idempotent by orderId)
 //   cancel            POST /appointments/{orderId}/cancel
 //   booking status    GET  /appointments/{orderId}                (404 NOT_FOUND: none held)
 //   pay               POST /payments {orderId, amountCents, method}

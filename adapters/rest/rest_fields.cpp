@@ -8,6 +8,7 @@ const std::map<std::string, std::string> kDefaultKeys = {
     {"order.id", "orderId"},
     {"slot.id", "slotId"},
     {"patient.id", "patientId"},
+    {"patient.sex", "patientSex"},
     {"appointment.status", "status"},
     {"payment.amount", "amountCents"},
     {"payment.method", "method"},

@@ -43,7 +43,8 @@ public:
         if (!a) return a.error();
         if (a->text_of("ReportId").empty()) return unreadable_answer("report query", "the answer names no report");
         Report r{a->text_of("ReportId"), a->text_of("PatientId"), a->text_of("Title"),
-                 report_status_name(a->text_of("Status")), iso_timestamp(a->text_of("IssuedAt")), {}};
+                 report_status_name(a->text_of("Status")), iso_timestamp(a->text_of("IssuedAt")), {},
+                 a->text_of("PatientSex")};
         for (const auto* o : a->all("Observation"))
             r.observations.push_back({o->text_of("Code"), o->text_of("Name"), o->text_of("Value"), o->text_of("Units"),
                                       o->text_of("ReferenceRange"), o->text_of("Flag")});
@@ -88,6 +89,7 @@ public:
         q.add("OrderId", order.order_id);
         q.add("SlotId", order.slot_id);
         q.add("PatientId", order.patient_id);
+        if (!order.patient_sex.empty()) q.add("PatientSex", order.patient_sex);
         return appointment(q, "booking");
     }
 
@@ -143,7 +145,8 @@ private:
     }
 
     Result<Booking> booking_from(const Element& a, const std::string& what) {
-        Booking b{a.text_of("OrderId"), a.text_of("SlotId"), a.text_of("PatientId"), a.text_of("Status")};
+        Booking b{a.text_of("OrderId"), a.text_of("SlotId"), a.text_of("PatientId"), a.text_of("Status"),
+                  a.text_of("PatientSex")};
         if (b.order_id.empty()) return unreadable_answer(what, "the answer names no appointment");
         return b;
     }

@@ -1,9 +1,9 @@
 // The SOAP 1.1 over HTTP(S) adapter (libcurl). Every operation is one POST to
 // his.endpoint with SOAPAction = his.soap.action_prefix + the operation's name:
-//   report            GetReport         ReportId -> ReportId, PatientId, Title, Status, IssuedAt, Observation*
+//   report            GetReport         ReportId -> ReportId, PatientId, PatientSex, Title, Status, IssuedAt, Observation*
 //   patient's reports ListReports       PatientId -> Report* (ReportId, Title, Status, IssuedAt)
 //   reference data    GetReferenceData  FromDate, ToDate -> Department*, Doctor*, Slot*
-//   book / cancel     BookAppointment / CancelAppointment  OrderId (SlotId, PatientId) -> OrderId, SlotId, PatientId, Status
+//   book / cancel     BookAppointment / CancelAppointment  OrderId (SlotId, PatientId, PatientSex?) -> OrderId, SlotId, PatientId, PatientSex, Status
 //   booking status    GetBookingStatus  OrderId -> OrderId, SlotId, PatientId, Status (not_found: none held)
 //   pay / refund      Pay / Refund      OrderId, Amount, Method -> OrderId, Amount, Status
 //   payment status    GetPaymentStatus  OrderId -> OrderId, Amount, Status

@@ -10,7 +10,7 @@ const std::set<std::string> kElements = {
     "Value",    "Units",     "ReferenceRange", "Flag", "Report",       "FromDate",    "ToDate", "Department",
     "DepartmentId", "Doctor", "DoctorId", "DoctorTitle", "Slot",       "SlotId",      "Date",   "Start",
     "End",      "Half",      "Capacity", "Booked",     "Fee",          "OrderId",     "Amount", "Method",
-    "Line",     "Kind",
+    "Line",     "Kind",      "PatientSex",
 };
 
 std::string SoapDialect::vendor_name(const std::string& name) const {

@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "appointment-rules/calendar.h"
+#include "appointment-rules/time_zone.h"
 #include "common/trace.h"
 
 namespace hisgate::agent::doctor {
@@ -16,8 +17,13 @@ int64_t millis_since(Clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
 }
 
-std::string today_utc_plus(int days) {
-    auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+// The hospital's date `days` from today (its own time zone; UTC if that cannot load,
+// which the params_file row would already have reported).
+std::string hospital_date(const params::ParamSet& p, int days) {
+    auto zone = appointments::TimeZone::load(p.string("hospital.timezone"));
+    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    auto local = zone ? zone->to_local(now) : appointments::TimeZone().to_local(now);
+    auto today = std::chrono::floor<std::chrono::days>(local);
     return appointments::format_date(std::chrono::year_month_day{today + std::chrono::days(days)});
 }
 
@@ -74,7 +80,7 @@ Findings check_his_paths(HisAdapter& adapter, const params::ParamSet& p, const s
     Findings out;
 
     auto start = Clock::now();
-    std::string today = today_utc_plus(0);
+    std::string today = hospital_date(p, 0);
     auto ref = adapter.extract_reference_data(today, today);
     out.push_back(timed("his.reference_data",
                         ref ? ok("", std::to_string(ref->departments.size()) + " departments, " +
@@ -116,7 +122,7 @@ Findings check_his_paths(HisAdapter& adapter, const params::ParamSet& p, const s
     out.push_back(timed("his.payment_status", std::move(pf), millis_since(start), p));
 
     start = Clock::now();
-    std::string yesterday = today_utc_plus(-1);
+    std::string yesterday = hospital_date(p, -1);
     auto statement = adapter.daily_statement(yesterday);
     out.push_back(timed("his.statement",
                         statement ? ok("", std::to_string(statement->size()) + " statement lines for " + yesterday)

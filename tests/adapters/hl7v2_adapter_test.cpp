@@ -34,6 +34,8 @@ const DialectCase kDialects[] = {
          "error_map": {"SLOT_FULL": "rejected", "NOT_FOUND": "not_found"}})"},
     {"HL7 2.5.1, reports asked by QBP^Q11 (query by parameter)",
      R"({"hl7": {"version": "2.5.1", "query_style": "QBP"}, "error_map": {"SLOT_FULL": "rejected", "NOT_FOUND": "not_found"}})"},
+    {"HL7 2.5.1, enhanced acknowledgement mode: an accept ACK, then the answer",
+     R"({"hl7": {"version": "2.5.1", "ack_mode": "enhanced"}, "error_map": {"SLOT_FULL": "rejected", "NOT_FOUND": "not_found"}})"},
     {"odd: HL7 2.5, delimiters $%*#, CRLF segment ends, Z-segments",
      R"({"hl7": {"version": "2.5", "encoding_characters": "$%*#", "segment_terminator": "CRLF"},
          "error_map": {"SLOT_FULL": "rejected", "NOT_FOUND": "not_found"}})"},
@@ -62,9 +64,9 @@ struct SimulatedHis {
     sim::Hl7Responder responder;
     mllp::Server server;
 
-    explicit SimulatedHis(const hl7v2::Hl7Dialect& dialect)
+    explicit SimulatedHis(const hl7v2::Hl7Dialect& dialect, SexCodes sex = SexCodes::hl7_table_0001())
         : hospital(sim::Hospital::open(dir + "/his.db", "H001", sim::utc_today()).value()),
-          responder(hospital, dialect, faults),
+          responder(hospital, dialect, faults, std::move(sex)),
           server(mllp::ServerOptions{}, [this](std::string_view m) { return responder.answer(m); }) {
         REQUIRE(server.start().ok());
     }
@@ -100,6 +102,8 @@ TEST_CASE("hl7v2 dialect: bad dialect parameters are errors naming the parameter
         {R"({"hl7": {"encoding_characters": "^~"}})", "his.hl7.encoding_characters"},
         {R"({"hl7": {"fields": {"patient.shoe_size": "PID-9"}}})", "his.hl7.fields.patient.shoe_size: expected one of the logical fields"},
         {R"({"hl7": {"fields": {"patient.id": "PID-three"}}})", "his.hl7.fields.patient.id: expected an HL7 path"},
+        {R"({"hl7": {"z_segments": ["ZPD"], "fields": {"patient.sex": "ZPX-2"}}})",
+         "his.hl7.fields.patient.sex: expected a Z-segment listed in his.hl7.z_segments (or one of hisgate's: ZDP, ZDR, ZSL, ZPY), found ZPX"},
         {R"({"error_map": {"X": "explode"}})", "his.error_map"},
         {R"({"charset": "KLINGON"})", "his.charset"},
     };
@@ -339,4 +343,105 @@ TEST_CASE("hl7v2 adapter: query_style QBP asks for reports with QBP^Q11 and QPD,
         REQUIRE(seen.size() == 1);
         CHECK(seen[0] == (std::string(style) == "QBP" ? "QBP^Q11 QPD-3=R-DEMO-1 QRD-10=" : "QRY^R02 QPD-3= QRD-10=R-DEMO-1"));
     }
+}
+
+namespace {
+// What reached the HIS and what it answered, one line per message, for checks on the wire.
+struct WireSpy {
+    std::mutex mu;
+    std::vector<hl7::Message> requests;
+    std::vector<mllp::Answer> answers;
+};
+
+mllp::Server spied_server(WireSpy& spy, sim::Hl7Responder& responder) {
+    return mllp::Server(mllp::ServerOptions{}, [&spy, &responder](std::string_view raw) {
+        auto answer = responder.answer(raw);
+        std::lock_guard lock(spy.mu);
+        if (auto m = hl7::Message::parse(raw)) spy.requests.push_back(std::move(m.value()));
+        spy.answers.push_back(answer);
+        return answer;
+    });
+}
+}  // namespace
+
+TEST_CASE("hl7v2 adapter: ack_mode enhanced asks for both acknowledgements and takes the answer that follows the accept ACK") {
+    auto dialect = dialect_of(R"({"hl7": {"ack_mode": "enhanced"}, "error_map": {"NOT_FOUND": "not_found"}})");
+    REQUIRE(dialect.ok());
+    std::string dir = test::make_temp_dir("his");
+    auto hospital = sim::Hospital::open(dir + "/his.db", "H001", sim::utc_today());
+    REQUIRE(hospital.ok());
+    sim::FaultSwitch faults{sim::Faults{}};
+    sim::Hl7Responder responder(hospital.value(), dialect.value(), faults);
+    WireSpy spy;
+    auto server = spied_server(spy, responder);
+    REQUIRE(server.start().ok());
+    mllp::ClientOptions o;
+    o.port = server.port();
+    o.max_attempts = 1;
+    o.ack_timeout = std::chrono::milliseconds(500);
+    auto adapter = make_hl7v2_adapter(o, dialect.value());
+
+    auto report = adapter->get_report("R-DEMO-1");
+    REQUIRE(report.ok());
+    CHECK(report->observations.size() == 3);
+    auto booked = adapter->book({"O-1", "S-DR-101-" + sim::utc_today() + "-08:00", "P-DEMO-1"});
+    REQUIRE(booked.ok());
+    CHECK(booked->status == "booked");
+    {
+        std::lock_guard lock(spy.mu);
+        REQUIRE(spy.requests.size() == 2);
+        for (size_t i = 0; i < 2; ++i) {
+            CHECK(spy.requests[i].get("MSH-15") == "AL");
+            CHECK(spy.requests[i].get("MSH-16") == "AL");
+            auto accept = hl7::Message::parse(spy.answers[i].accept_ack);
+            REQUIRE(accept.ok());  // his-sim sent the accept ACK before the answer
+            CHECK(accept->get("MSA-1") == "CA");
+            CHECK(accept->get("MSA-2") == spy.requests[i].get("MSH-10"));
+        }
+    }
+    // Accepted, and the application's answer lost: a timeout (outcome unknown), never the
+    // accept ACK taken for the payment's answer.
+    faults.set(sim::Faults{.drop_after_commit = 1});
+    auto lost = adapter->pay({"PAY-1", 100, "cash"});
+    REQUIRE_FALSE(lost.ok());
+    CHECK(lost.error().cls == ErrorClass::Timeout);
+    auto status = adapter->payment_status("PAY-1");
+    REQUIRE(status.ok());
+    CHECK(status->status == "paid");
+}
+
+TEST_CASE("hl7v2 adapter: patient sex travels in the HIS's codes, in the vendor Z-segment his.hl7.z_segments names") {
+    // vendor-e keeps sex in its own ZPD segment, coded 1/2 (GB/T 2261.1), not in PID-8.
+    const std::string his = std::string(R"({"hl7": {"version": "2.5", "encoding_characters": "$%*#", "segment_terminator": "CRLF",
+                                                    "z_segments": ["ZPD"], "fields": {"patient.sex": "ZPD-2"}},
+                                            "code_tables": {"sex": )") + test::kVendorSexCodes + "}}";
+    auto p = hospital_params(his);
+    REQUIRE(p.ok());
+    auto dialect = hl7v2::dialect_from_params(p.value());
+    REQUIRE(dialect.ok());
+    std::string dir = test::make_temp_dir("his");
+    auto hospital = sim::Hospital::open(dir + "/his.db", "H001", sim::utc_today());
+    REQUIRE(hospital.ok());
+    sim::FaultSwitch faults{sim::Faults{}};
+    sim::Hl7Responder responder(hospital.value(), dialect.value(), faults, SexCodes(p->code_table("his.code_tables.sex")));
+    WireSpy spy;
+    auto server = spied_server(spy, responder);
+    REQUIRE(server.start().ok());
+    auto doc = nlohmann::json::parse(R"({"hospital": {"id": "H001", "region": "south"}, "his": {"dialect": "hl7v2-mllp"}})");
+    doc["his"].update(nlohmann::json::parse(his));
+    doc["his"]["endpoint"] = "127.0.0.1:" + std::to_string(server.port());
+    auto with_port = params::ParamSet::validate(params::Catalog::builtin().value(), doc, "test.json");
+    REQUIRE(with_port.ok());
+    auto adapter = AdapterRegistry::builtin().create(with_port.value());
+    REQUIRE(adapter.ok());
+
+    test::check_sex_codes_travel(*adapter.value(), dir + "/his.db");
+    std::lock_guard lock(spy.mu);
+    REQUIRE(spy.requests.size() >= 3);
+    CHECK(spy.requests[0].get("MSH-9-1") == "SRM");
+    CHECK(spy.requests[0].get("ZPD-2") == "2");  // female, in the vendor's segment and code
+    CHECK(spy.requests[0].get("PID-8").empty());
+    auto report_answer = hl7::Message::parse(spy.answers[2].message);
+    REQUIRE(report_answer.ok());
+    CHECK(report_answer->get("ZPD-2") == "2");
 }

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "adapters/his_adapter.h"
+#include "common/sqlite.h"
 #include "his-sim/hospital.h"
 
 namespace hisgate::test {
@@ -129,5 +130,45 @@ inline void check_lost_payment_answer_settles(HisAdapter& adapter, const std::st
     REQUIRE(lines.ok());
     CHECK(lines->size() == 1);
 }
+
+}  // namespace hisgate::test
+
+namespace hisgate::test {
+
+// Patient sex in the HIS's own codes, both ways, through the registry's adapter (which
+// applies his.code_tables.sex). The HIS's table is {"1": male, "2": female, "0"/"9":
+// unknown}: it has no code for "other". his-sim keeps what reached it in HL7 table 0001
+// codes in `db_path`, so "F" there means the HIS read "2" as female.
+inline void check_sex_codes_travel(HisAdapter& adapter, const std::string& db_path) {
+    std::string slot = "S-DR-201-" + sim::utc_today() + "-AM";
+    auto booked = adapter.book({"O-SEX", slot, "P-DEMO-1", "female"});
+    REQUIRE(booked.ok());
+    CHECK(booked->patient_sex == "female");
+    {
+        auto db = sql::Db::open(db_path);
+        REQUIRE(db.ok());
+        auto st = db->prepare("SELECT patient_sex FROM bookings WHERE order_id = 'O-SEX'");
+        REQUIRE(st.ok());
+        REQUIRE(st->step());
+        CHECK(st->text(0) == "F");
+    }
+    auto held = adapter.booking_status("O-SEX");
+    REQUIRE(held.ok());
+    CHECK(held->patient_sex == "female");
+    auto report = adapter.get_report("R-DEMO-1");  // P-DEMO-1 is registered female
+    REQUIRE(report.ok());
+    CHECK(report->patient_sex == "female");
+    CHECK(report->to_json()["patientSex"] == "female");
+    auto other = adapter.book({"O-SEX-2", slot, "P-DEMO-1", "other"});
+    REQUIRE_FALSE(other.ok());
+    CHECK(other.error().cls == ErrorClass::BadInput);
+    CHECK(other.error().code == "his.unknown_sex");
+    auto unsaid = adapter.book({"O-SEX-3", slot, "P-DEMO-1"});  // sex not given: none stored, none answered
+    REQUIRE(unsaid.ok());
+    CHECK(unsaid->patient_sex.empty());
+}
+
+// The sex code table check_sex_codes_travel expects, as his.code_tables.sex.
+inline const char* kVendorSexCodes = R"({"1": "male", "2": "female", "0": "unknown", "9": "unknown"})";
 
 }  // namespace hisgate::test

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/registry.h"
 #include "adapters/rest/rest_adapter.h"
 #include "common/http_server.h"
 #include "config-params/param_set.h"
@@ -47,7 +48,8 @@ struct SimulatedHis {
     // Only the dialect's shape matters to the HIS; the endpoint is where it ends up listening.
     explicit SimulatedHis(const params::ParamSet& p)
         : hospital(sim::Hospital::open(dir + "/his.db", "H001", sim::utc_today()).value()),
-          responder(hospital, p.json("his.rest.field_map"), p.string("his.rest.base_path"), faults),
+          responder(hospital, p.json("his.rest.field_map"), p.string("his.rest.base_path"), faults,
+                    SexCodes(p.code_table("his.code_tables.sex"))),
           server("127.0.0.1", 0, [this](auto& req, auto& res) { responder.handle(req, res); }) {
         REQUIRE(server.start().ok());
     }
@@ -258,4 +260,21 @@ TEST_CASE("rest adapter: reads are sent up to his.max_attempts times, changes on
     REQUIRE_FALSE(paid.ok());  // not resent: its outcome is unknown
     CHECK(paid.error().cls == ErrorClass::Timeout);
     CHECK(adapter->payment_status("PAY-7")->status == "paid");  // the HIS did commit it
+}
+
+TEST_CASE("rest adapter: patient sex travels in the HIS's codes (his.code_tables.sex), both ways") {
+    const std::string his_params = std::string(R"({"rest": {"field_map": {"patient.sex": "/patient/gender"}},
+                                                   "code_tables": {"sex": )") + test::kVendorSexCodes + "}}";
+    SimulatedHis his(sim_params(his_params));
+    auto p = hospital_params(his_params, his.server.port());
+    REQUIRE(p.ok());
+    auto adapter = AdapterRegistry::builtin().create(p.value());
+    REQUIRE(adapter.ok());
+    test::check_sex_codes_travel(*adapter.value(), his.dir + "/his.db");
+    // On the wire: the vendor's code, where its field map puts it.
+    auto raw = make_rest_adapter(p.value());
+    REQUIRE(raw.ok());
+    auto report = raw.value()->get_report("R-DEMO-1");
+    REQUIRE(report.ok());
+    CHECK(report->patient_sex == "2");
 }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/registry.h"
 #include "adapters/soap/soap_adapter.h"
 #include "adapters/soap/soap_envelope.h"
 #include "common/http_server.h"
@@ -42,9 +43,10 @@ struct SimulatedHis {
     HttpRoute route;
     HttpServer server;
 
-    explicit SimulatedHis(nlohmann::json field_map = nlohmann::json::object(), hl7::Charset charset = hl7::Charset::Utf8)
+    explicit SimulatedHis(nlohmann::json field_map = nlohmann::json::object(), hl7::Charset charset = hl7::Charset::Utf8,
+                          SexCodes sex = SexCodes::hl7_table_0001())
         : hospital(sim::Hospital::open(dir + "/his.db", "H004", sim::utc_today()).value()),
-          responder(hospital, kNs, std::move(field_map), faults, charset),
+          responder(hospital, kNs, std::move(field_map), faults, charset, std::move(sex)),
           server("127.0.0.1", 0, [this](auto& req, auto& res) {
               if (route) return route(req, res);
               if (req.getURI() != "/his/soap") return send_text(res, 404, "text/plain", "no such service");
@@ -251,4 +253,20 @@ TEST_CASE("the vendor-d SOAP dialect file builds its adapter") {
     auto a = make_soap_adapter(p.value());
     REQUIRE(a.ok());
     CHECK(a.value()->dialect() == "soap-xml");
+}
+
+TEST_CASE("soap adapter: patient sex travels in the HIS's codes (his.code_tables.sex), both ways") {
+    const std::string his_params = std::string(R"({"soap": {"field_map": {"PatientSex": "XingBie"}}, "code_tables": {"sex": )") +
+                                   test::kVendorSexCodes + "}}";
+    SimulatedHis his(nlohmann::json{{"PatientSex", "XingBie"}}, hl7::Charset::Utf8,
+                     SexCodes(nlohmann::json::parse(test::kVendorSexCodes).get<std::map<std::string, std::string>>()));
+    auto p = soap_params(his.server.port(), his_params);
+    auto adapter = AdapterRegistry::builtin().create(p);
+    REQUIRE(adapter.ok());
+    test::check_sex_codes_travel(*adapter.value(), his.dir + "/his.db");
+    auto raw = make_soap_adapter(p);
+    REQUIRE(raw.ok());
+    auto report = raw.value()->get_report("R-DEMO-1");
+    REQUIRE(report.ok());
+    CHECK(report->patient_sex == "2");  // the vendor's code, in the vendor's element
 }

@@ -217,6 +217,42 @@ TEST_CASE("doctor: with the HIS down every HIS path fails and says to check his.
     CHECK(run.status_of("broker.credentials") == "OK");
 }
 
+TEST_CASE("doctor: a HIS that reads but never answers fails each path as a timeout, and the doctor does not hang") {
+    auto options = hospital(R"({"answer_timeout": "1s"})");
+    options.sim_faults = {{"H001", R"({"silent": true})"}};
+    test::System sys(options);
+    REQUIRE(sys.broker().start());
+    REQUIRE(sys.start_sim("H001"));
+    lock_secrets(sys);
+
+    auto run = doctor_json(sys);
+    INFO(run.out << run.err);
+    CHECK(run.status == 1);
+    for (const char* check : {"his.reference_data", "his.report", "his.payment_status", "his.statement"}) {
+        INFO(check);
+        REQUIRE(run.status_of(check) == "FAIL");
+        CHECK_THAT(run.row(check)["detail"].get<std::string>(), Catch::Contains("mllp.ack_timeout"));
+        CHECK_THAT(run.row(check)["fix"].get<std::string>(), Catch::Contains("his.answer_timeout"));
+    }
+    CHECK(run.status_of("clock.his") == "WARN");
+}
+
+TEST_CASE("doctor: a broker reached over plain tcp is a warning, not a failure") {
+    auto options = hospital();
+    options.tls = false;
+    test::System sys(options);
+    REQUIRE(sys.broker().start());
+    REQUIRE(sys.start_sim("H001"));
+    lock_secrets(sys);
+
+    auto run = doctor_json(sys);
+    INFO(run.out << run.err);
+    CHECK(run.status == 0);
+    CHECK(run.status_of("broker.tls") == "WARN");
+    CHECK_THAT(run.row("broker.tls")["fix"].get<std::string>(), Catch::Contains("ssl://"));
+    CHECK(run.status_of("broker.credentials") == "OK");
+}
+
 TEST_CASE("doctor: a parameter file with errors fails with the validator's lines") {
     test::System sys(hospital());
     REQUIRE(sys.broker().start());
