@@ -8,7 +8,6 @@
 namespace hisgate::agent {
 
 namespace {
-constexpr auto kWindow = std::chrono::seconds(60);
 
 metrics::Gauge& in_flight_gauge() {
     return metrics::global().gauge("hisgate_agent_his_in_flight", "Calls to the HIS in flight now");
@@ -19,18 +18,19 @@ metrics::Counter& refused(const char* why) {
 }
 }  // namespace
 
-HisGate::HisGate(int concurrency, int rate_per_minute)
+HisGate::HisGate(int concurrency, int rate_per_minute, std::chrono::milliseconds window)
     : concurrency_(std::max(1, concurrency)),
       rate_per_minute_(std::max(1, rate_per_minute)),
-      spacing_(std::chrono::duration_cast<std::chrono::nanoseconds>(kWindow) / rate_per_minute_),
-      burst_(std::max(1, rate_per_minute_ / 60)) {}
+      window_(window),
+      spacing_(window_ / rate_per_minute_),
+      burst_(std::max<int>(1, static_cast<int>(rate_per_minute_ * std::chrono::nanoseconds(std::chrono::seconds(1)) / window_))) {}
 
 // GCRA pacing lets a second's share through at once and then one call per spacing; the
 // log of starts in the last minute is the hard guarantee that the cap is never passed.
 HisGate::Clock::time_point HisGate::next_start(Clock::time_point now) {
-    while (!starts_.empty() && starts_.front() <= now - kWindow) starts_.pop_front();
+    while (!starts_.empty() && starts_.front() <= now - window_) starts_.pop_front();
     auto earliest = now;
-    if (static_cast<int>(starts_.size()) >= rate_per_minute_) earliest = starts_.front() + kWindow;
+    if (static_cast<int>(starts_.size()) >= rate_per_minute_) earliest = starts_.front() + window_;
     auto tolerance = spacing_ * (burst_ - 1);
     auto paced = tat_ - tolerance;
     return std::max(earliest, paced);

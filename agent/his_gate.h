@@ -1,6 +1,6 @@
 // The door every call to the HIS passes through, so the agent never sends the hospital
 // more than it allows: at most `concurrency` calls at once and at most `rate_per_minute`
-// calls in any 60 s (paced, not in bursts: one second's share at a time).
+// calls in any 60 s window (paced, not in bursts: one second's share at a time).
 //
 // Real-time callers go first: while one waits, no deferred caller takes a free place.
 #pragma once
@@ -20,7 +20,8 @@ class HisGate {
 public:
     using Clock = std::chrono::steady_clock;
 
-    HisGate(int concurrency, int rate_per_minute);
+    // `window` is a minute in production; tests shorten it.
+    HisGate(int concurrency, int rate_per_minute, std::chrono::milliseconds window = std::chrono::seconds(60));
 
     // Holds one place until destroyed.
     class Pass {
@@ -52,8 +53,9 @@ private:
     Clock::time_point next_start(Clock::time_point now);
 
     const int concurrency_;
-    const int rate_per_minute_;
-    const std::chrono::nanoseconds spacing_;  // 60 s / rate
+    const int rate_per_minute_;  // per window
+    const std::chrono::nanoseconds window_;
+    const std::chrono::nanoseconds spacing_;  // window / rate
     const int burst_;                         // one second's share, at least 1
 
     mutable std::mutex mu_;
@@ -62,7 +64,7 @@ private:
     int realtime_waiting_ = 0;
     bool closed_ = false;
     Clock::time_point tat_{};              // theoretical arrival time (GCRA)
-    std::deque<Clock::time_point> starts_;  // starts in the last 60 s: the hard cap
+    std::deque<Clock::time_point> starts_;  // starts in the last window: the hard cap
 };
 
 }  // namespace hisgate::agent

@@ -1,0 +1,47 @@
+// The test's stand-in for the control plane's MQTT side: it sends requests to one
+// hospital's agent as the "controlplane" broker user, collects the answers by request id
+// (counting duplicates), and watches the hospital's event and state topics.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/support/broker.h"
+#include "transport/envelope.h"
+#include "transport/mqtt_link.h"
+
+namespace hisgate::test {
+
+class ControlPlaneClient {
+public:
+    ControlPlaneClient(Broker& broker, std::string hospital_id);
+    ~ControlPlaneClient();
+
+    bool connect();
+    // Sends `request` and remembers it, so resend_unanswered() can send it again.
+    Result<void> send(const Envelope& request);
+    // Sends again, with the same id, every request that has no answer yet.
+    int resend_unanswered();
+
+    size_t answered();
+    size_t duplicates();
+    std::map<std::string, Envelope> answers();
+    std::vector<Envelope> events();
+    std::vector<Envelope> states();
+
+private:
+    void on_message(const IncomingMessage& m);
+
+    std::string hospital_id_;
+    std::string response_topic_;
+    MqttLink link_;
+    std::mutex mu_;
+    std::map<std::string, Envelope> sent_, answers_;
+    size_t duplicates_ = 0;
+    std::vector<Envelope> events_, states_;
+};
+
+}  // namespace hisgate::test
