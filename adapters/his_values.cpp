@@ -27,6 +27,11 @@ Error unreadable_answer(const std::string& what, const std::string& detail) {
     return make_error(ErrorClass::Protocol, "his.unreadable_answer", what + ": " + detail);
 }
 
+Error mismatched_answer(const std::string& what, const std::string& field) {
+    return make_error(ErrorClass::Protocol, "his.mismatched_answer",
+                      what + ": the answer names another " + field + " than the request (a stale or misrouted answer)");
+}
+
 Result<ScheduleSlot> slot_with_numbers(ScheduleSlot slot, std::string_view capacity, std::string_view booked,
                                        std::string_view fee_decimal) {
     auto c = whole_number(capacity);

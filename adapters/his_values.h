@@ -18,6 +18,10 @@ std::string iso_timestamp(const std::string& ts);
 std::optional<int> whole_number(std::string_view text);
 // Protocol "his.unreadable_answer": the HIS answered something we cannot read.
 Error unreadable_answer(const std::string& what, const std::string& detail);
+// Protocol "his.mismatched_answer": the answer echoes another `field` than the request
+// asked for (a stale copy of an earlier answer, or one meant for someone else). The
+// values stay out of the message: they may be patient ids.
+Error mismatched_answer(const std::string& what, const std::string& field);
 // `slot` with its capacity, booked count and fee (a decimal) read from text.
 Result<ScheduleSlot> slot_with_numbers(ScheduleSlot slot, std::string_view capacity, std::string_view booked,
                                        std::string_view fee_decimal);

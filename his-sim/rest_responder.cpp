@@ -99,8 +99,25 @@ void RestResponder::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSer
         log::info("sim.fault_answer_dropped", {{"his_request_id", request_id}});
         return hang_up(socket);
     }
-    log::info("sim.answered", {{"his_request_id", request_id}, {"http_status", a.status}});
-    send(a);
+    // A caching proxy gone wrong: a duplicated answer is served again, in place of the
+    // next request's own answer (which the HIS has computed, and committed if it changed
+    // anything).
+    bool duplicate = faults_.take_duplicate();
+    Answer sent = a;
+    {
+        std::lock_guard lock(stale_mu_);
+        if (stale_) {
+            log::info("sim.fault_stale_answer", {{"his_request_id", request_id}});
+            sent = std::move(*stale_);
+            stale_.reset();
+        }
+        if (duplicate) {
+            log::info("sim.fault_duplicate_answer", {{"his_request_id", request_id}});
+            stale_ = a;
+        }
+    }
+    log::info("sim.answered", {{"his_request_id", request_id}, {"http_status", sent.status}});
+    send(sent);
 }
 
 RestResponder::Answer RestResponder::route(const RestFields& f, const std::string& method, const std::vector<std::string>& p,
@@ -269,6 +286,8 @@ RestResponder::Answer RestResponder::reference_data(const RestFields& f, const s
         slots.push_back(std::move(j));
     }
     json r = json::object();
+    f.put(r, "reference.from", from);
+    f.put(r, "reference.to", to);
     f.put(r, "reference.departments", std::move(departments));
     f.put(r, "reference.doctors", std::move(doctors));
     f.put(r, "reference.slots", std::move(slots));
@@ -285,6 +304,7 @@ RestResponder::Answer RestResponder::statement(const RestFields& f, const std::s
         lines.push_back(std::move(j));
     }
     json r = json::object();
+    f.put(r, "statement.date", date);
     f.put(r, "statement.lines", std::move(lines));
     return {200, std::move(r)};
 }

@@ -6,7 +6,9 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "adapters/rest/rest_fields.h"
@@ -46,6 +48,9 @@ private:
     std::vector<std::string> base_;  // base_path's segments
     FaultSwitch& faults_;
     SexCodes sex_;
+    // duplicate_answers: a copy of an answer, to be served to the next request instead of its own.
+    std::mutex stale_mu_;
+    std::optional<Answer> stale_;
 };
 
 }  // namespace hisgate::sim

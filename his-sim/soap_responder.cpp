@@ -106,12 +106,33 @@ void SoapResponder::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSer
         socket_of(req).shutdown();
         return socket_of(req).close();
     }
+    std::pair<int, std::string> out{200, {}};
+    Result<std::string> xml = answer ? soap::write_envelope(d, answer.value()) : Result<std::string>(std::string());
     if (!answer) {
         bool client = answer.error().code == "soap.unknown_operation";
-        return send(500, soap::write_fault(d, client, client ? "BAD_REQUEST" : vendor_code(answer.error()), answer.error().message));
+        out.first = 500;
+        xml = soap::write_fault(d, client, client ? "BAD_REQUEST" : vendor_code(answer.error()), answer.error().message);
+    }
+    if (!xml) return send(500, xml);
+    out.second = std::move(xml.value());
+    // A caching proxy gone wrong: a duplicated answer is served again, in place of the next
+    // request's own answer (which the HIS has computed, and committed if it changed anything).
+    bool duplicate = faults_.take_duplicate();
+    auto sent = out;
+    {
+        std::lock_guard lock(stale_mu_);
+        if (stale_) {
+            log::info("sim.fault_stale_answer", {{"his_request_id", request_id}});
+            sent = std::move(*stale_);
+            stale_.reset();
+        }
+        if (duplicate) {
+            log::info("sim.fault_duplicate_answer", {{"his_request_id", request_id}});
+            stale_ = out;
+        }
     }
     log::info("sim.answered", {{"his_request_id", request_id}, {"operation", operation}});
-    send(200, soap::write_envelope(d, answer.value()));
+    send(sent.first, sent.second);
 }
 
 Result<Element> SoapResponder::perform(const Element& op, const std::string& request_id) {
@@ -134,6 +155,7 @@ Result<Element> SoapResponder::perform(const Element& op, const std::string& req
         }
     } else if (name == "ListReports") {
         hospital_.record_query(request_id, "report_list", op.text_of("PatientId"));
+        out.add("PatientId", op.text_of("PatientId"));
         for (const auto& s : hospital_.reports_of(op.text_of("PatientId"))) {
             auto& e = out.add("Report");
             for (const auto& [k, v] : {std::pair{"ReportId", s.report_id}, {"Title", s.title}, {"Status", s.status}, {"IssuedAt", s.issued_at}})
@@ -142,6 +164,8 @@ Result<Element> SoapResponder::perform(const Element& op, const std::string& req
     } else if (name == "GetReferenceData") {
         hospital_.record_query(request_id, "reference_data", op.text_of("FromDate"));
         auto data = hospital_.reference_data(op.text_of("FromDate"), op.text_of("ToDate"));
+        out.add("FromDate", op.text_of("FromDate"));
+        out.add("ToDate", op.text_of("ToDate"));
         for (const auto& dep : data.departments) {
             auto& e = out.add("Department");
             e.add("DepartmentId", dep.department_id);
@@ -186,6 +210,7 @@ Result<Element> SoapResponder::perform(const Element& op, const std::string& req
         return payment_element(out.name, hospital_.payment_status(op.text_of("OrderId")));
     } else if (name == "GetStatement") {
         hospital_.record_query(request_id, "statement", op.text_of("Date"));
+        out.add("Date", op.text_of("Date"));
         for (const auto& line : hospital_.statement(op.text_of("Date"))) {
             auto& e = out.add("Line");
             e.add("OrderId", line.order_id);

@@ -6,8 +6,11 @@
 
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "adapters/sex_codes.h"
 #include "adapters/soap/soap_envelope.h"
@@ -34,6 +37,10 @@ private:
     soap::SoapDialect dialect_;
     FaultSwitch& faults_;
     SexCodes sex_;
+    // duplicate_answers: a copy of an answer (HTTP status, bytes), to be served to the
+    // next request instead of its own.
+    std::mutex stale_mu_;
+    std::optional<std::pair<int, std::string>> stale_;
 };
 
 }  // namespace hisgate::sim

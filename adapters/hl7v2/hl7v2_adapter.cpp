@@ -111,7 +111,7 @@ public:
         if (a->get("QAK-2") == "NF") return Booking{order_id, "", "", "not_found"};
         auto b = booking_from(a.value(), "booking status query", a->get(d_.field("patient.id")));
         if (b && b->order_id != order_id)
-            return unreadable_answer("booking status query", "the answer describes another order than " + order_id);
+            return mismatched_answer("booking status query", d_.field("appointment.order_id"));
         return b;
     }
 

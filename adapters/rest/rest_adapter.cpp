@@ -40,7 +40,7 @@ public:
     std::string dialect() const override { return "rest-json"; }
 
     Result<Report> get_report(const std::string& report_id) override {
-        auto a = call("GET", "/reports/" + rest::path_segment(report_id), nullptr, "report query");
+        auto a = call("GET", "/reports/" + rest::path_segment(report_id), nullptr, "report query", {{"report.id", report_id}});
         if (!a) return a.error();
         Report r{f_.text(*a, "report.id"), f_.text(*a, "patient.id"), f_.text(*a, "report.title"),
                  f_.text(*a, "report.status"), f_.text(*a, "report.issued"), {}, f_.text(*a, "patient.sex")};
@@ -55,7 +55,8 @@ public:
     }
 
     Result<std::vector<ReportSummary>> list_reports(const std::string& patient_id) override {
-        auto a = call("GET", "/patients/" + rest::path_segment(patient_id) + "/reports", nullptr, "report list query");
+        auto a = call("GET", "/patients/" + rest::path_segment(patient_id) + "/reports", nullptr, "report list query",
+                      {{"patient.id", patient_id}, {"reports", std::nullopt}});
         if (!a) return a.error();
         const json* reports = array_of(f_.find(*a, "reports"));
         if (!reports) return unreadable_answer("report list query", "reports is not an array");
@@ -68,7 +69,7 @@ public:
 
     Result<ReferenceData> extract_reference_data(const std::string& from, const std::string& to) override {
         auto a = call("GET", "/reference?from=" + rest::path_segment(from) + "&to=" + rest::path_segment(to), nullptr,
-                      "reference data query");
+                      "reference data query", {{"reference.from", from}, {"reference.to", to}});
         if (!a) return a.error();
         const json* departments = array_of(f_.find(*a, "reference.departments"));
         const json* doctors = array_of(f_.find(*a, "reference.doctors"));
@@ -102,24 +103,23 @@ public:
         f_.put(body, "slot.id", order.slot_id);
         f_.put(body, "patient.id", order.patient_id);
         if (!order.patient_sex.empty()) f_.put(body, "patient.sex", order.patient_sex);
-        return appointment(call("POST", "/appointments", &body, "booking"), "booking");
+        return appointment(call("POST", "/appointments", &body, "booking", {{"order.id", order.order_id}}), "booking");
     }
 
     Result<Booking> cancel(const std::string& order_id) override {
         json body = json::object();
-        return appointment(call("POST", "/appointments/" + rest::path_segment(order_id) + "/cancel", &body, "cancellation"),
+        return appointment(call("POST", "/appointments/" + rest::path_segment(order_id) + "/cancel", &body, "cancellation",
+                                {{"order.id", order_id}}),
                            "cancellation");
     }
 
     Result<Booking> booking_status(const std::string& order_id) override {
-        auto a = call("GET", "/appointments/" + rest::path_segment(order_id), nullptr, "booking status query");
+        auto a = call("GET", "/appointments/" + rest::path_segment(order_id), nullptr, "booking status query",
+                      {{"order.id", order_id}});
         // As for payments: only the HIS's own "no such order" settles a booking as absent.
         if (!a && a.error().cls == ErrorClass::NotFound && a.error().code.rfind("his.", 0) == 0)
             return Booking{order_id, "", "", "not_found"};
-        auto b = appointment(std::move(a), "booking status query");
-        if (b && b->order_id != order_id)
-            return unreadable_answer("booking status query", "the answer describes another order than " + order_id);
-        return b;
+        return appointment(std::move(a), "booking status query");
     }
 
     Result<Payment> pay(const PaymentOrder& order) override {
@@ -127,18 +127,21 @@ public:
         f_.put(body, "order.id", order.order_id);
         f_.put(body, "payment.amount", order.amount_cents);
         f_.put(body, "payment.method", order.method);
-        return payment_from(call("POST", "/payments", &body, "payment"), order.order_id, "payment");
+        return payment_from(call("POST", "/payments", &body, "payment", {{"order.id", order.order_id}}), order.order_id,
+                            "payment");
     }
 
     Result<Payment> refund(const PaymentOrder& order) override {
         json body = json::object();
         f_.put(body, "payment.amount", order.amount_cents);
-        return payment_from(call("POST", "/payments/" + rest::path_segment(order.order_id) + "/refund", &body, "refund"),
+        return payment_from(call("POST", "/payments/" + rest::path_segment(order.order_id) + "/refund", &body, "refund",
+                                 {{"order.id", order.order_id}}),
                             order.order_id, "refund");
     }
 
     Result<Payment> payment_status(const std::string& order_id) override {
-        auto a = call("GET", "/payments/" + rest::path_segment(order_id), nullptr, "payment status query");
+        auto a = call("GET", "/payments/" + rest::path_segment(order_id), nullptr, "payment status query",
+                      {{"order.id", order_id}});
         // Only the HIS's own "no such payment" settles a payment as absent: a 404 without a
         // vendor code (a wrong base path, say) must not pass for one.
         if (!a && a.error().cls == ErrorClass::NotFound && a.error().code.rfind("his.", 0) == 0)
@@ -147,7 +150,7 @@ public:
     }
 
     Result<std::vector<StatementLine>> daily_statement(const std::string& date) override {
-        auto a = call("GET", "/statements/" + rest::path_segment(date), nullptr, "statement query");
+        auto a = call("GET", "/statements/" + rest::path_segment(date), nullptr, "statement query", {{"statement.date", date}});
         if (!a) return a.error();
         const json* lines = array_of(f_.find(*a, "statement.lines"));
         if (!lines) return unreadable_answer("statement", "lines is not an array");
@@ -161,19 +164,28 @@ public:
     }
 
 private:
+    // Logical field -> the value a successful answer must repeat (nullopt: must hold at all):
+    // what ties an answer to its request, so a stale copy of another answer is never taken
+    // for this one.
+    using Echoes = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
     // One request, and its answer as a JSON object. Reads are sent up to his.max_attempts
-    // times; a change is sent once, because after a lost answer its outcome is unknown.
-    Result<json> call(const std::string& method, const std::string& path, const json* body, const std::string& what) {
+    // times; a change is sent once, because after a lost or mismatched answer its outcome
+    // is unknown.
+    Result<json> call(const std::string& method, const std::string& path, const json* body, const std::string& what,
+                      const Echoes& echoes) {
         int attempts = body ? 1 : max_attempts_;
         auto worth_retrying = [](const Result<json>& r) {
-            return !r && (r.error().cls == ErrorClass::Unavailable || r.error().cls == ErrorClass::Timeout);
+            return !r && (r.error().cls == ErrorClass::Unavailable || r.error().cls == ErrorClass::Timeout ||
+                          r.error().code == "his.mismatched_answer");
         };
-        Result<json> r = call_once(method, path, body, what);
-        for (int i = 1; i < attempts && worth_retrying(r); ++i) r = call_once(method, path, body, what);
+        Result<json> r = call_once(method, path, body, what, echoes);
+        for (int i = 1; i < attempts && worth_retrying(r); ++i) r = call_once(method, path, body, what, echoes);
         return r;
     }
 
-    Result<json> call_once(const std::string& method, const std::string& path, const json* body, const std::string& what) {
+    Result<json> call_once(const std::string& method, const std::string& path, const json* body, const std::string& what,
+                           const Echoes& echoes) {
         // The HIS cannot carry our trace context; the request id links its log lines to ours.
         std::string request_id = random_hex(8);
         log::info("his.query_sent", {{"his_request_id", request_id}, {"method", method}, {"operation", what}});
@@ -186,6 +198,11 @@ private:
         json doc = json::parse(a->body, nullptr, /*allow_exceptions=*/false);
         if (a->status < 200 || a->status >= 300) return answer_error(a->status, doc, what);
         if (!doc.is_object()) return unreadable_answer(what, "the body is not a JSON object");
+        for (const auto& [field, value] : echoes)
+            if (value ? f_.text(doc, field) != *value : f_.find(doc, field) == nullptr) {
+                log::warn("his.mismatched_answer", {{"his_request_id", request_id}, {"field", f_.where(field)}});
+                return mismatched_answer(what, f_.where(field));
+            }
         return doc;
     }
 

@@ -39,7 +39,7 @@ public:
     Result<Report> get_report(const std::string& report_id) override {
         Element q{"GetReport", {}, {}};
         q.add("ReportId", report_id);
-        auto a = call(q, "report query", true);
+        auto a = call(q, "report query", true, {"ReportId"});
         if (!a) return a.error();
         if (a->text_of("ReportId").empty()) return unreadable_answer("report query", "the answer names no report");
         Report r{a->text_of("ReportId"), a->text_of("PatientId"), a->text_of("Title"),
@@ -54,7 +54,7 @@ public:
     Result<std::vector<ReportSummary>> list_reports(const std::string& patient_id) override {
         Element q{"ListReports", {}, {}};
         q.add("PatientId", patient_id);
-        auto a = call(q, "report list query", true);
+        auto a = call(q, "report list query", true, {"PatientId"});
         if (!a) return a.error();
         std::vector<ReportSummary> out;
         for (const auto* r : a->all("Report"))
@@ -67,7 +67,7 @@ public:
         Element q{"GetReferenceData", {}, {}};
         q.add("FromDate", from);
         q.add("ToDate", to);
-        auto a = call(q, "reference data query", true);
+        auto a = call(q, "reference data query", true, {"FromDate", "ToDate"});
         if (!a) return a.error();
         ReferenceData out;
         for (const auto* e : a->all("Department")) out.departments.push_back({e->text_of("DepartmentId"), e->text_of("Name")});
@@ -102,13 +102,10 @@ public:
     Result<Booking> booking_status(const std::string& order_id) override {
         Element q{"GetBookingStatus", {}, {}};
         q.add("OrderId", order_id);
-        auto a = call(q, "booking status query", true);
+        auto a = call(q, "booking status query", true, {"OrderId"});
         if (!a) return a.error();
         if (a->text_of("Status") == "not_found") return Booking{order_id, "", "", "not_found"};
-        auto b = booking_from(a.value(), "booking status query");
-        if (b && b->order_id != order_id)
-            return unreadable_answer("booking status query", "the answer describes another order than " + order_id);
-        return b;
+        return booking_from(a.value(), "booking status query");
     }
 
     Result<Payment> pay(const PaymentOrder& order) override { return financial("Pay", order, "payment"); }
@@ -117,7 +114,7 @@ public:
     Result<Payment> payment_status(const std::string& order_id) override {
         Element q{"GetPaymentStatus", {}, {}};
         q.add("OrderId", order_id);
-        auto a = call(q, "payment status query", true);
+        auto a = call(q, "payment status query", true, {"OrderId"});
         if (!a) return a.error();
         if (a->text_of("Status") == "not_found") return Payment{order_id, 0, "not_found"};
         return payment_from(a.value(), order_id, "payment status query");
@@ -126,7 +123,7 @@ public:
     Result<std::vector<StatementLine>> daily_statement(const std::string& date) override {
         Element q{"GetStatement", {}, {}};
         q.add("Date", date);
-        auto a = call(q, "statement query", true);
+        auto a = call(q, "statement query", true, {"Date"});
         if (!a) return a.error();
         std::vector<StatementLine> out;
         for (const auto* l : a->all("Line")) {
@@ -139,7 +136,7 @@ public:
 
 private:
     Result<Booking> appointment(const Element& q, const std::string& what) {
-        auto a = call(q, what, false);
+        auto a = call(q, what, false, {"OrderId"});
         if (!a) return a.error();
         return booking_from(a.value(), what);
     }
@@ -156,7 +153,7 @@ private:
         q.add("OrderId", order.order_id);
         q.add("Amount", cents_to_decimal(order.amount_cents));
         q.add("Method", order.method);
-        auto a = call(q, what, false);
+        auto a = call(q, what, false, {"OrderId"});
         if (!a) return a.error();
         return payment_from(a.value(), order.order_id, what);
     }
@@ -168,15 +165,26 @@ private:
         return Payment{order_id, *amount, a.text_of("Status")};
     }
 
-    // One operation: its answer element, or the error. Reads are sent up to
-    // his.max_attempts times while the HIS is unreachable or silent; changes never are.
-    Result<Element> call(const Element& operation, const std::string& what, bool read_only) {
+    // One operation: its answer element, or the error. The answer must repeat the request's
+    // `echoes` elements: what ties it to this request, so a stale copy of another answer is
+    // never taken for it. Reads are sent up to his.max_attempts times while the HIS is
+    // unreachable, silent or answers something else; changes never are.
+    Result<Element> call(const Element& operation, const std::string& what, bool read_only,
+                         std::initializer_list<const char*> echoes) {
         auto body = soap::write_envelope(d_, operation);
         if (!body) return body.error();
         int attempts = read_only ? http_.max_attempts : 1;
         for (int attempt = 1;; ++attempt) {
             auto answer = exchange(operation.name, body.value(), what);
-            bool transient = !answer && (answer.error().cls == ErrorClass::Unavailable || answer.error().cls == ErrorClass::Timeout);
+            if (answer)
+                for (const char* name : echoes)
+                    if (answer->text_of(name) != operation.text_of(name)) {
+                        log::warn("his.mismatched_answer", {{"operation", operation.name}, {"field", d_.vendor_name(name)}});
+                        answer = mismatched_answer(what, d_.vendor_name(name));
+                        break;
+                    }
+            bool transient = !answer && (answer.error().cls == ErrorClass::Unavailable || answer.error().cls == ErrorClass::Timeout ||
+                                         answer.error().code == "his.mismatched_answer");
             if (!transient || attempt >= attempts) return answer;
         }
     }
@@ -197,9 +205,11 @@ private:
         auto envelope = soap::read_envelope(d_, bytes.value());
         if (!envelope) return unreadable_answer(what, envelope.error().message);
         if (envelope->fault) return d_.fault_error(envelope->fault_code, envelope->fault_text, what);
-        if (envelope->operation.name != operation + "Response" || envelope->operation_ns != d_.ns)
+        if (envelope->operation_ns != d_.ns)
             return unreadable_answer(what, "expected " + operation + "Response in namespace " + d_.ns + ", found " +
                                         envelope->operation.name + " in " + envelope->operation_ns);
+        if (envelope->operation.name != operation + "Response")
+            return mismatched_answer(what, "operation (" + envelope->operation.name + " for " + operation + ")");
         return std::move(envelope->operation);
     }
 

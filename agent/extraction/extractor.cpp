@@ -125,6 +125,11 @@ Result<ExtractionOutcome> Extractor::extract_now() {
 Result<ExtractionOutcome> Extractor::extract(const std::string& from, const std::string& to) {
     static auto& failures = metrics::global().counter("hisgate_extraction_pull_failures_total",
                                                       "Scheduled or requested reference-data pulls that applied nothing");
+    auto first = appointments::parse_date(from), last = appointments::parse_date(to);
+    if (!first || !last || *last < *first)
+        return make_error(ErrorClass::BadInput, "extraction.bad_window",
+                          "pull window \"" + from + "\" to \"" + to +
+                              "\": expected two dates YYYY-MM-DD, the first not after the second");
     // The HIS is asked outside the lock so pushes are not held up by a slow pull.
     auto data = his_.extract_reference_data(from, to);
     if (!data) {

@@ -65,8 +65,9 @@ public:
 
     // One pull now, of today (hospital time) + days_ahead - 1.
     Result<ExtractionOutcome> extract_now();
-    // One pull of [from_date, to_date] (YYYY-MM-DD). Errors: those of the adapter (nothing
-    // applied), Protocol "extraction.bad_key", Internal "extraction.storage".
+    // One pull of [from_date, to_date] (YYYY-MM-DD). Errors: BadInput "extraction.bad_window",
+    // those of the adapter (nothing applied), Protocol "extraction.bad_key", Internal
+    // "extraction.storage".
     Result<ExtractionOutcome> extract(const std::string& from_date, const std::string& to_date);
 
     // The push listener's port (0 when not listening).

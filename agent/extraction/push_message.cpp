@@ -114,16 +114,22 @@ void read_master_file(const hl7::Message& m, const PushFields& f, const std::str
         if (entity == kDepartment) {
             auto name = required(r, "department.name", out.refusal);
             if (!name) return;
-            out.changes.push_back({Op::Upsert, record_of(Department{key.value(), name.value()})});
+            Department d;
+            d.department_id = key.value();
+            d.name = name.value();
+            out.changes.push_back({Op::Upsert, record_of(d)});
         } else {
             auto family = required(r, "doctor.family_name", out.refusal);
             if (!family) return;
             auto department = required(r, "doctor.department_id", out.refusal);
             if (!department) return;
             std::string given = r.at("doctor.given_name").first;
-            std::string name = given.empty() ? family.value() : family.value() + " " + given;
-            out.changes.push_back(
-                {Op::Upsert, record_of(Doctor{key.value(), department.value(), name, r.at("doctor.title").first})});
+            Doctor d;
+            d.doctor_id = key.value();
+            d.department_id = department.value();
+            d.name = given.empty() ? family.value() : family.value() + " " + given;
+            d.title = r.at("doctor.title").first;
+            out.changes.push_back({Op::Upsert, record_of(d)});
         }
     }
 }
@@ -169,7 +175,12 @@ void read_slot(const hl7::Message& m, const PushFields& f, bool withdrawn, PushR
     };
     auto begins = split_timestamp(start.value());
     if (!begins) return bad("slot.start", "a timestamp YYYYMMDD or YYYYMMDDHHMM");
-    ScheduleSlot slot{id.value(), doctor.value(), department.value(), begins->first, begins->second, "", "", 0, 0, 0};
+    ScheduleSlot slot;
+    slot.slot_id = id.value();
+    slot.doctor_id = doctor.value();
+    slot.department_id = department.value();
+    slot.date = begins->first;
+    slot.start = begins->second;
     if (auto end_text = r.at("slot.end").first; !end_text.empty()) {
         auto ends = split_timestamp(end_text);
         if (!ends) return bad("slot.end", "a timestamp YYYYMMDD or YYYYMMDDHHMM");

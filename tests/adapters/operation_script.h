@@ -172,3 +172,60 @@ inline void check_sex_codes_travel(HisAdapter& adapter, const std::string& db_pa
 inline const char* kVendorSexCodes = R"({"1": "male", "2": "female", "0": "unknown", "9": "unknown"})";
 
 }  // namespace hisgate::test
+
+namespace hisgate::test {
+
+// his-sim's duplicate_answers over HTTP: a copy of one answer replaces the next request's
+// own (a caching proxy gone wrong). Only answers that succeed echo what they answer, so
+// the copies here are of successful answers. `once` sends every request once (his.max_attempts 1),
+// `twice` reads up to two times; both talk to the same HIS, `duplicate_next` arms the fault
+// for one answer.
+template <class ArmFault>
+void check_stale_answers_are_caught(HisAdapter& once, HisAdapter& twice, ArmFault duplicate_next) {
+    // The same kind of answer, for another report: caught by the echoed report id.
+    duplicate_next();
+    REQUIRE(once.get_report("R-DEMO-1").ok());
+    auto other = once.get_report("R-H001-2");
+    REQUIRE_FALSE(other.ok());
+    CHECK(other.error().cls == ErrorClass::Protocol);
+    CHECK(other.error().code == "his.mismatched_answer");
+
+    // A read that may be asked again gets its own answer the second time.
+    duplicate_next();
+    REQUIRE(twice.get_report("R-DEMO-1").ok());
+    auto status = twice.payment_status("PAY-404");
+    REQUIRE(status.ok());
+    CHECK(status->status == "not_found");
+    duplicate_next();
+    REQUIRE(twice.get_report("R-DEMO-1").ok());
+    auto list = twice.list_reports("P-DEMO-1");
+    REQUIRE(list.ok());
+    REQUIRE(list->size() == 1);
+
+    // A change is never sent again: a protocol error, its outcome unknown until the status
+    // query settles it (the HIS did commit it).
+    duplicate_next();
+    REQUIRE(twice.get_report("R-DEMO-1").ok());
+    auto paid = twice.pay({"PAY-STALE", 700, "cash"});
+    REQUIRE_FALSE(paid.ok());
+    CHECK(paid.error().cls == ErrorClass::Protocol);
+    CHECK(paid.error().code == "his.mismatched_answer");
+    auto settled = twice.payment_status("PAY-STALE");
+    REQUIRE(settled.ok());
+    CHECK(settled->status == "paid");
+    duplicate_next();
+    REQUIRE(twice.get_report("R-DEMO-1").ok());
+    auto booked = twice.book({"O-STALE", "S-DR-201-" + sim::utc_today() + "-PM", "P-DEMO-1"});
+    REQUIRE_FALSE(booked.ok());
+    CHECK(booked.error().code == "his.mismatched_answer");
+    CHECK(twice.booking_status("O-STALE")->status == "booked");
+    // The statement and reference data are tied to their dates too.
+    duplicate_next();
+    REQUIRE(once.daily_statement("2001-01-01").ok());
+    CHECK(once.daily_statement(sim::utc_today()).error().code == "his.mismatched_answer");
+    duplicate_next();
+    REQUIRE(once.extract_reference_data("2001-01-01", "2001-01-02").ok());
+    CHECK(once.extract_reference_data(sim::utc_today(), sim::utc_today()).error().code == "his.mismatched_answer");
+}
+
+}  // namespace hisgate::test

@@ -229,6 +229,10 @@ TEST_CASE("rest his-sim faults: latency, silence, lost answers, rejection and a 
         REQUIRE_FALSE(unreadable.ok());
         CHECK(unreadable.error().cls == ErrorClass::Protocol);
     }
+    SECTION("a duplicated answer replaces the next request's own (HTTP): the adapter never takes it for its answer") {
+        auto twice = adapter_for(R"({"max_attempts": 2, "error_map": {"NOT_FOUND": "not_found"}})", his.server.port());
+        test::check_stale_answers_are_caught(*adapter, *twice, [&] { his.set_faults(R"({"duplicate_answers": 1})"); });
+    }
 }
 
 TEST_CASE("rest dialect file vendor-c-rest is valid and builds its adapter") {

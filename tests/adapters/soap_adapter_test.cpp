@@ -158,8 +158,6 @@ TEST_CASE("soap adapter: malformed answers are protocol errors") {
         "<Envelope><Body/></Envelope>",
         "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body/></soap:Envelope>",
         "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>"
-        "<ns:SomethingElse xmlns:ns=\"urn:vendor-d:his\"/></soap:Body></soap:Envelope>",
-        "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>"
         "<ns:GetReportResponse xmlns:ns=\"urn:other\"><ns:ReportId>R</ns:ReportId></ns:GetReportResponse></soap:Body></soap:Envelope>",
         "<?xml version=\"1.0\" encoding=\"EBCDIC-KLINGON\"?><x/>",
         "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>",
@@ -176,6 +174,13 @@ TEST_CASE("soap adapter: malformed answers are protocol errors") {
         CHECK(r.error().cls == ErrorClass::Protocol);
         CHECK(r.error().code == "his.unreadable_answer");
     }
+    // Readable, but the answer to another operation.
+    answer = "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>"
+             "<ns:SomethingElse xmlns:ns=\"urn:vendor-d:his\"/></soap:Body></soap:Envelope>";
+    auto other = adapter->get_report("R-DEMO-1");
+    REQUIRE_FALSE(other.ok());
+    CHECK(other.error().cls == ErrorClass::Protocol);
+    CHECK(other.error().code == "his.mismatched_answer");
 }
 
 TEST_CASE("soap envelope: what is written reads back, in UTF-8 and GB 18030") {
@@ -239,6 +244,10 @@ TEST_CASE("his-sim soap faults: latency, silence, lost answers, rejection and a 
         auto after = adapter->get_report("R-DEMO-1");
         REQUIRE(after.ok());
         CHECK(after->title.empty());
+    }
+    SECTION("a duplicated answer replaces the next request's own (HTTP): the adapter never takes it for its answer") {
+        auto twice = adapter_for(his, R"({"max_attempts": 2, "error_map": {"NOT_FOUND": "not_found"}})");
+        test::check_stale_answers_are_caught(*adapter, *twice, [&] { set_faults(his, R"({"duplicate_answers": 1})"); });
     }
 }
 

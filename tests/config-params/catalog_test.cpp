@@ -45,7 +45,7 @@ TEST_CASE("the built-in catalog has every parameter the adapters read, by exactl
         "his.dialect", "his.endpoint", "his.tls.enabled", "his.tls.ca_file", "his.connect_timeout",
         "his.answer_timeout", "his.max_attempts", "his.charset", "his.timezone", "his.id_formats.patient_id",
         "his.id_formats.report_id", "his.code_tables.sex", "his.code_tables.payment_method", "his.error_map",
-        "his.concurrency", "his.rate_per_minute", "his.deferred_drain_interval",
+        "his.concurrency", "his.rate_per_minute", "his.deferred_drain_interval", "his.idempotent_orders",
         "his.hl7.version", "his.hl7.encoding_characters", "his.hl7.segment_terminator", "his.hl7.sending_application",
         "his.hl7.sending_facility", "his.hl7.receiving_application", "his.hl7.receiving_facility",
         "his.hl7.query_style", "his.hl7.fields", "his.hl7.z_segments", "his.hl7.ack_mode",

@@ -201,6 +201,17 @@ TEST_CASE("extraction pull: a narrower window never deletes the slots outside it
     REQUIRE(sets.size() == 2);
     CHECK(sets[1]["window"] == nlohmann::json{{"from", today}, {"to", today}});
     CHECK(change_of(sets[1], "slot", slot_id)["op"] == "upsert");
+
+    // A window that is not one is refused before the HIS is asked.
+    for (auto [from, to] : {std::pair{today, test::days_after(today, -1)}, std::pair{std::string("2026-13-01"), today},
+                            std::pair{std::string("today"), today}}) {
+        INFO(from << " .. " << to);
+        auto bad = x->extract(from, to);
+        REQUIRE_FALSE(bad.ok());
+        CHECK(bad.error().code == "extraction.bad_window");
+        CHECK_THAT(bad.error().message, Catch::Contains("expected two dates YYYY-MM-DD"));
+    }
+    CHECK(sink.changesets().size() == 2);
 }
 
 TEST_CASE("extraction pull: change sets the sink could not take stay pending and are handed over in order at the next open") {

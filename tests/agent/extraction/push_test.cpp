@@ -2,6 +2,9 @@
 // with the hl7 API and sending them with mllp::Client to the extractor's listener.
 #include <catch2/catch.hpp>
 
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+
 #include "agent/extraction/extractor.h"
 #include "hl7/message.h"
 #include "mllp/client.h"
@@ -75,6 +78,25 @@ Push slot_message(const std::string& control_id, const std::string& event, const
     p.set("AIP-1", "1").set("AIP-3-1", "DOC-X");
     p.set("ZSL-7", "AM").set("ZSL-8", capacity).set("ZSL-9", "2").set("ZSL-10", "25.50");
     return p;
+}
+
+// One MLLP frame written and one read on a plain socket.
+std::string raw_exchange(uint16_t port, const std::string& message) {
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
+    socket.setReceiveTimeout(Poco::Timespan(5, 0));
+    std::string frame = "\x0b" + message + "\x1c\x0d";
+    socket.sendBytes(frame.data(), static_cast<int>(frame.size()));
+    std::string in;
+    char buf[4096];
+    while (in.find("\x1c\x0d") == std::string::npos) {
+        int n = socket.receiveBytes(buf, sizeof buf);
+        if (n <= 0) break;
+        in.append(buf, static_cast<size_t>(n));
+    }
+    auto start = in.find('\x0b'), end = in.find("\x1c\x0d");
+    REQUIRE(start != std::string::npos);
+    REQUIRE(end != std::string::npos);
+    return in.substr(start + 1, end - start - 1);
 }
 
 struct Fixture {
@@ -213,6 +235,15 @@ TEST_CASE("extraction push: messages it cannot apply are answered AE or AR with 
         CHECK(ack.code == c.code);
         CHECK_THAT(ack.text, Catch::Contains(c.says));
     }
+    // Bytes that are not a message it can read (an unknown MSH-18 charset), framed by hand
+    // since mllp::Client refuses to send what it cannot parse: rejected with the reason.
+    auto unreadable = hl7::Message::parse(
+        raw_exchange(f.x->push_port(), "MSH|^~\\&|HIS||HISGATE||20260101120000||SIU^S12|B10|P|2.4||||||KLINGON\rSCH||SL-9\r"));
+    REQUIRE(unreadable.ok());
+    CHECK(unreadable->get("MSA-1") == "AR");
+    CHECK(unreadable->get("MSA-2") == "B10");
+    CHECK_THAT(unreadable->get("MSA-3"), Catch::Contains("KLINGON"));
+
     // Nothing was applied: only the first pull was published, and the seq did not move.
     CHECK(f.sink.changesets().size() == 1);
     CHECK(f.x->last_seq() == 1);
