@@ -1,6 +1,5 @@
 #include <catch2/catch.hpp>
 
-#include "transport/dedupe.h"
 #include "transport/envelope.h"
 
 using namespace hisgate;
@@ -57,18 +56,4 @@ TEST_CASE("envelope: bad payloads are rejected with a clear error") {
         CHECK(r.error().code == c.code);
         CHECK_THAT(r.error().message, Catch::Contains(c.says));
     }
-}
-
-TEST_CASE("dedupe: repeats get the first answer and the memory is bounded") {
-    Dedupe d(3);
-    CHECK_FALSE(d.answer_for("a"));
-    d.remember("a", "answer-a");
-    d.remember("a", "second answer is ignored");
-    CHECK(d.answer_for("a") == "answer-a");
-    d.remember("b", "answer-b");
-    d.remember("c", "answer-c");
-    d.remember("d", "answer-d");  // forgets "a"
-    CHECK_FALSE(d.answer_for("a"));
-    CHECK(d.answer_for("b") == "answer-b");
-    CHECK(d.answer_for("d") == "answer-d");
 }
