@@ -66,7 +66,7 @@ Result<HisGate::Pass> HisGate::enter(Urgency urgency, std::chrono::milliseconds 
     ++in_flight_;
     assert(in_flight_ <= concurrency_);
     in_flight_gauge().set(in_flight_);
-    return Pass(this);
+    return Pass(this, now);
 }
 
 void HisGate::leave() {

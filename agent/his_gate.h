@@ -26,15 +26,18 @@ public:
     // Holds one place until destroyed.
     class Pass {
     public:
-        explicit Pass(HisGate* gate) : gate_(gate) {}
-        Pass(Pass&& o) noexcept : gate_(o.gate_) { o.gate_ = nullptr; }
+        Pass(HisGate* gate, Clock::time_point started_at) : gate_(gate), started_at_(started_at) {}
+        Pass(Pass&& o) noexcept : gate_(o.gate_), started_at_(o.started_at_) { o.gate_ = nullptr; }
         Pass& operator=(Pass&&) = delete;
         ~Pass() {
             if (gate_) gate_->leave();
         }
+        // When the gate let the call start: what the rate cap counts.
+        Clock::time_point started_at() const { return started_at_; }
 
     private:
         HisGate* gate_;
+        Clock::time_point started_at_;
     };
 
     // Waits for a place and the rate's permission, at most `patience`; Unavailable

@@ -35,7 +35,7 @@ std::string rejected(const std::string& definitions) {
 
 }  // namespace
 
-TEST_CASE("the built-in catalog has every parameter the adapters read, by exactly these names") {
+TEST_CASE("the built-in catalog has every parameter the agent and adapters read, by exactly these names") {
     std::set<std::string> names;
     for (const auto& d : builtin().all()) {
         if (d.area != "appointment") names.insert(d.name);  // the rules engineer's fragment
@@ -51,7 +51,10 @@ TEST_CASE("the built-in catalog has every parameter the adapters read, by exactl
         "his.hl7.query_style", "his.hl7.fields", "his.hl7.z_segments", "his.hl7.ack_mode",
         "his.rest.base_path", "his.rest.auth_header", "his.rest.token_file", "his.rest.field_map",
         "his.soap.namespace", "his.soap.action_prefix", "his.soap.field_map",
-        "probes"});
+        "probes",
+        "queue.max_attempts", "queue.retry_backoff_min", "queue.retry_backoff_max", "queue.retention",
+        "queue.dwell_alert", "presence.heartbeat_interval",
+        "extraction.interval", "extraction.days_ahead", "extraction.push.listen", "extraction.hl7.fields"});
     const ParamDef* timeout = builtin().find("his.answer_timeout");
     REQUIRE(timeout);
     CHECK(timeout->type == ParamType::Duration);

@@ -49,7 +49,7 @@ TEST_CASE("his gate: no window ever holds more starts than the rate cap") {
                 auto pass = gate.enter(Urgency::Deferred, 5s);
                 REQUIRE(pass);
                 std::lock_guard lock(mu);
-                starts.push_back(HisGate::Clock::now());
+                starts.push_back(pass->started_at());
             }
         });
     for (auto& th : threads) th.join();
