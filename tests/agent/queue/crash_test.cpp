@@ -1,8 +1,8 @@
 // kill -9 of the agent at 50 seeded random moments under load, against a HIS that does
 // NOT honour order ids as idempotency keys (his-sim with his.idempotent_orders false):
 // every accepted task must be answered, and his-sim's own records must show each payment
-// executed exactly once. A payment whose answer a crash lost is settled with a status
-// query before it is ever sent again.
+// and each booking executed exactly once. One whose answer a crash lost is settled with a
+// status query before it is ever sent again.
 //
 // The seed is printed; HISGATE_CRASH_SEED=<seed> repeats a run's kill points.
 #include <catch2/catch.hpp>
@@ -36,9 +36,32 @@ std::map<std::string, int> executions(const std::string& db_path, const std::str
     while (st->step()) out[st->text(0)] = static_cast<int>(st->integer(1));
     return out;
 }
+
+// Booking requests for free timed slots, from his-sim's own schedule.
+std::vector<Envelope> bookings(const std::string& db_path, int n, uint64_t seed) {
+    auto db = sql::Db::open(db_path);
+    REQUIRE(db);
+    auto st = db->prepare(
+        "SELECT slot_id, doctor_id, department_id, date, start, end, half, fee_cents FROM slots "
+        "WHERE booked < capacity AND start != '' ORDER BY date DESC, slot_id LIMIT ?1");
+    REQUIRE(st);
+    st->bind(1, n);
+    std::vector<Envelope> out;
+    while (st->step()) {
+        nlohmann::json body = {
+            {"orderId", "BOOK-" + std::to_string(seed % 100000) + "-" + std::to_string(out.size())},
+            {"slotId", st->text(0)},
+            {"slot", {{"doctorId", st->text(1)}, {"departmentId", st->text(2)}, {"date", st->text(3)},
+                      {"start", st->text(4)}, {"end", st->text(5)}, {"half", st->text(6)}, {"feeCents", st->integer(7)}}},
+            {"patient", {{"id", "P-DEMO-1"}, {"birthDate", "1980-01-01"}, {"sex", "female"}, {"realNameVerified", true}}}};
+        out.push_back(Envelope::make("appointment.book", "H001", body));
+    }
+    REQUIRE(out.size() == static_cast<size_t>(n));
+    return out;
+}
 }  // namespace
 
-TEST_CASE("crash: kill -9 of the agent at 50 seeded points loses no task and pays no order twice") {
+TEST_CASE("crash: kill -9 of the agent at 50 seeded points loses no task and executes no order twice") {
     const uint64_t seed = crash_seed();
     std::printf("crash test seed: %llu (HISGATE_CRASH_SEED=%llu repeats it)\n", static_cast<unsigned long long>(seed),
                 static_cast<unsigned long long>(seed));
@@ -55,7 +78,7 @@ TEST_CASE("crash: kill -9 of the agent at 50 seeded points loses no task and pay
     test::ControlPlaneClient cp(sys.broker(), "H001");
     REQUIRE(cp.connect());
 
-    constexpr int kPayments = 200, kReports = 100, kKills = 50;
+    constexpr int kPayments = 200, kBookings = 60, kReports = 100, kKills = 50;
     std::vector<Envelope> requests;
     for (int i = 0; i < kPayments; ++i)
         requests.push_back(Envelope::make("payment.pay", "H001",
@@ -63,6 +86,8 @@ TEST_CASE("crash: kill -9 of the agent at 50 seeded points loses no task and pay
                                            {"amountCents", 100 + i},
                                            {"method", "wechat"}}));
     for (int i = 0; i < kReports; ++i) requests.push_back(Envelope::make("report.get", "H001", {{"reportId", "R-DEMO-1"}}));
+    const std::string his_db = sys.dir() + "/data/his-sim-H001.db";
+    for (auto& b : bookings(his_db, kBookings, seed)) requests.push_back(std::move(b));
     std::shuffle(requests.begin(), requests.end(), rng);
 
     // Load: new requests every few milliseconds while the agent is being killed; every
@@ -94,26 +119,36 @@ TEST_CASE("crash: kill -9 of the agent at 50 seeded points loses no task and pay
     INFO(cp.answered() << " of " << requests.size() << " answered");
     REQUIRE(all_answered);
 
-    int paid = 0, reports = 0;
+    int paid = 0, booked = 0, reports = 0;
     for (const auto& [id, answer] : cp.answers()) {
         INFO(answer.to_json());
         REQUIRE_FALSE(answer.error);
         if (answer.body.contains("reportId")) {
             CHECK(answer.body["reportId"] == "R-DEMO-1");
             ++reports;
+        } else if (answer.body.contains("slotId")) {
+            CHECK(answer.body["status"] == "booked");
+            ++booked;
         } else {
             CHECK(answer.body["status"] == "paid");
             ++paid;
         }
     }
     CHECK(paid == kPayments);
+    CHECK(booked == kBookings);
     CHECK(reports == kReports);
 
     // The HIS's own records: each order executed exactly once, though the HIS would have
     // executed a blind resend again.
-    auto paid_at_his = executions(sys.dir() + "/data/his-sim-H001.db", "pay");
+    auto paid_at_his = executions(his_db, "pay");
     CHECK(paid_at_his.size() == static_cast<size_t>(kPayments));
     for (const auto& [order, times] : paid_at_his) {
+        INFO("order " << order);
+        CHECK(times == 1);
+    }
+    auto booked_at_his = executions(his_db, "book");
+    CHECK(booked_at_his.size() == static_cast<size_t>(kBookings));
+    for (const auto& [order, times] : booked_at_his) {
         INFO("order " << order);
         CHECK(times == 1);
     }
