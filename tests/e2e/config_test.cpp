@@ -86,6 +86,19 @@ TEST_CASE("programs: bad arguments and invalid configs exit 2 with the field nam
         CHECK(r.status == 2);
         for (const auto& s : c.says) CHECK_THAT(r.output, Catch::Contains(s));
     }
+    // The agent's state file must be creatable: nothing is accepted that could not be kept.
+    std::string unwritable = "{\"params_file\": \"" + good_params +
+                             "\", \"state_db\": \"/nonexistent-dir/agent.db\", \"broker\": {\"uri\": \"tcp://127.0.0.1:1\"}}";
+    auto no_state = run("agent/hisgate-agent", {"--config", config_file(unwritable)});
+    CHECK(no_state.status == 2);
+    CHECK_THAT(no_state.output, Catch::Contains("task queue /nonexistent-dir/agent.db"));
+    std::string bad_queue = config_file(R"({"hospital": {"id": "H1", "region": "south"},
+                                           "his": {"dialect": "hl7v2-mllp", "endpoint": "127.0.0.1:2575"},
+                                           "queue": {"max_attempts": 0, "retry_backoff_min": "soon"}})");
+    auto bad = run("agent/hisgate-agent", {"--config", config_file(agent_with(bad_queue))});
+    CHECK(bad.status == 2);
+    CHECK_THAT(bad.output, Catch::Contains("queue.max_attempts"));
+    CHECK_THAT(bad.output, Catch::Contains("queue.retry_backoff_min"));
     auto missing = run("agent/hisgate-agent", {"--config", "/nonexistent/agent.json"});
     CHECK(missing.status == 2);
     CHECK_THAT(missing.output, Catch::Contains("cannot open"));
