@@ -99,23 +99,7 @@ void RestResponder::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSer
         log::info("sim.fault_answer_dropped", {{"his_request_id", request_id}});
         return hang_up(socket);
     }
-    // A caching proxy gone wrong: a duplicated answer is served again, in place of the
-    // next request's own answer (which the HIS has computed, and committed if it changed
-    // anything).
-    bool duplicate = faults_.take_duplicate();
-    Answer sent = a;
-    {
-        std::lock_guard lock(stale_mu_);
-        if (stale_) {
-            log::info("sim.fault_stale_answer", {{"his_request_id", request_id}});
-            sent = std::move(*stale_);
-            stale_.reset();
-        }
-        if (duplicate) {
-            log::info("sim.fault_duplicate_answer", {{"his_request_id", request_id}});
-            stale_ = a;
-        }
-    }
+    Answer sent = stale_.pass(a, request_id);
     log::info("sim.answered", {{"his_request_id", request_id}, {"http_status", sent.status}});
     send(sent);
 }

@@ -14,6 +14,7 @@
 #include "adapters/rest/rest_fields.h"
 #include "adapters/sex_codes.h"
 #include "his-sim/faults.h"
+#include "his-sim/stale_answers.h"
 #include "his-sim/hospital.h"
 
 namespace hisgate::sim {
@@ -49,8 +50,7 @@ private:
     FaultSwitch& faults_;
     SexCodes sex_;
     // duplicate_answers: a copy of an answer, to be served to the next request instead of its own.
-    std::mutex stale_mu_;
-    std::optional<Answer> stale_;
+    StaleAnswers<Answer> stale_{faults_};
 };
 
 }  // namespace hisgate::sim

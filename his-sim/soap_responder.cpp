@@ -115,22 +115,7 @@ void SoapResponder::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSer
     }
     if (!xml) return send(500, xml);
     out.second = std::move(xml.value());
-    // A caching proxy gone wrong: a duplicated answer is served again, in place of the next
-    // request's own answer (which the HIS has computed, and committed if it changed anything).
-    bool duplicate = faults_.take_duplicate();
-    auto sent = out;
-    {
-        std::lock_guard lock(stale_mu_);
-        if (stale_) {
-            log::info("sim.fault_stale_answer", {{"his_request_id", request_id}});
-            sent = std::move(*stale_);
-            stale_.reset();
-        }
-        if (duplicate) {
-            log::info("sim.fault_duplicate_answer", {{"his_request_id", request_id}});
-            stale_ = out;
-        }
-    }
+    auto sent = stale_.pass(out, request_id);
     log::info("sim.answered", {{"his_request_id", request_id}, {"operation", operation}});
     send(sent.first, sent.second);
 }

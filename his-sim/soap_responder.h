@@ -15,6 +15,7 @@
 #include "adapters/sex_codes.h"
 #include "adapters/soap/soap_envelope.h"
 #include "his-sim/faults.h"
+#include "his-sim/stale_answers.h"
 #include "his-sim/hospital.h"
 
 namespace hisgate::sim {
@@ -39,8 +40,7 @@ private:
     SexCodes sex_;
     // duplicate_answers: a copy of an answer (HTTP status, bytes), to be served to the
     // next request instead of its own.
-    std::mutex stale_mu_;
-    std::optional<std::pair<int, std::string>> stale_;
+    StaleAnswers<std::pair<int, std::string>> stale_{faults_};
 };
 
 }  // namespace hisgate::sim
