@@ -16,6 +16,7 @@
 #include "his-sim/rest_responder.h"
 #include "his-sim/soap_responder.h"
 #include "his-sim/hospital.h"
+#include "his-sim/load_meter.h"
 #include "mllp/server.h"
 
 using namespace hisgate;
@@ -30,6 +31,9 @@ A simulated HIS. FILE is JSON:
   control.bind  string             address of the fault control API (default 127.0.0.1)
   control.port  int                its port (default 0 = any free port, logged)
 )") + kLogConfigHelp + R"(
+Load (GET http://control/load): what this HIS is handling, as the hospital would count it:
+  {"inFlight", "maxInFlight", "started", "maxStartedIn60s", "startedInLast60s"}
+
 Faults (the "faults" section, or PUT http://control/faults with the same JSON; GET reads them):
   latency_ms         int      delay before every answer
   silent             bool     read every message and never answer
@@ -40,10 +44,16 @@ Faults (the "faults" section, or PUT http://control/faults with the same JSON; G
 )";
 
 namespace {
-// The fault control API: GET /faults, PUT /faults {...}.
-void serve_fault_control(sim::FaultSwitch& faults, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+// The control API: GET /faults, PUT /faults {...}; GET /load.
+void serve_control(sim::FaultSwitch& faults, sim::LoadMeter& load, Poco::Net::HTTPServerRequest& req,
+                   Poco::Net::HTTPServerResponse& res) {
+    if (req.getURI() == "/load" && req.getMethod() == "GET") {
+        send_text(res, 200, "application/json", load.to_json().dump());
+        return;
+    }
     if (req.getURI() != "/faults") {
-        send_text(res, 404, "application/json", R"({"code":"http.not_found","message":"the control API serves /faults"})");
+        send_text(res, 404, "application/json",
+                  R"j({"code":"http.not_found","message":"the control API serves /faults (GET, PUT) and /load (GET)"})j");
         return;
     }
     if (req.getMethod() == "PUT" || req.getMethod() == "POST") {
@@ -98,7 +108,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     sim::FaultSwitch faults(initial_faults);
-    HttpServer control(control_bind, control_port, [&](auto& req, auto& res) { serve_fault_control(faults, req, res); });
+    // Every request of every dialect is counted from its handler's entry to its answer.
+    sim::LoadMeter load;
+    HttpServer control(control_bind, control_port, [&](auto& req, auto& res) { serve_control(faults, load, req, res); });
     if (auto started = control.start(); !started) {
         std::fprintf(stderr, "his-sim: %s\n", started.error().describe().c_str());
         return 2;
@@ -119,7 +131,10 @@ int main(int argc, char** argv) {
         mllp::ServerOptions options;
         options.bind = at->first;
         options.port = at->second;
-        mllp_server = std::make_unique<mllp::Server>(options, [&](std::string_view m) { return hl7->answer(m); });
+        mllp_server = std::make_unique<mllp::Server>(options, [&](std::string_view m) {
+            sim::LoadMeter::Request counted(load);
+            return hl7->answer(m);
+        });
         if (auto started = mllp_server->start(); !started) {
             std::fprintf(stderr, "his-sim: %s\n", started.error().describe().c_str());
             return 2;
@@ -137,6 +152,7 @@ int main(int argc, char** argv) {
                                                         p->json("his.soap.field_map"), faults, charset.value(), sex);
         }
         http = std::make_unique<HttpServer>(uri.getHost(), uri.getPort(), [&](auto& req, auto& res) {
+            sim::LoadMeter::Request counted(load);
             if (rest) rest->handle(req, res);
             else soap->handle(req, res);
         });
