@@ -11,7 +11,13 @@
 // requests in flight, the most ever in flight, the most started in any 60 s).
 //
 //   his_burst_bench [--tasks N] [--concurrency C] [--rate-per-minute R] [--latency-ms L]
-//                   [--publishers P] [--dialect-file F]    (defaults 10000, 4, 3000, 60, 8, none)
+//                   [--publishers P] [--dialect-file F] [--broker-queue Q]
+//                   (defaults 10000, 4, 3000, 60, 8, none, 100000)
+//
+// --broker-queue sets Mosquitto's max_queued_messages: the QoS 1 messages it holds for a
+// client beyond those in flight. Mosquitto's default, 1000, drops the rest of a burst
+// that arrives faster than the agent acknowledges it ("Outgoing messages are being
+// dropped" in its log): give 1000 to see that.
 //
 // --dialect-file merges a his-sim/dialects/*.json file into the HIS's parameters (default:
 // HL7 v2 over MLLP, whose adapter keeps one session and sends one message at a time, so
@@ -25,6 +31,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -50,6 +57,7 @@ struct Settings {
     int latency_ms = 60;
     int publishers = 8;
     std::string dialect_file;
+    int broker_queue = 100000;
 };
 
 // Requests sent and answered, by request id.
@@ -80,7 +88,7 @@ std::optional<nlohmann::json> his_load(System& sys) {
 int usage(const std::string& what) {
     std::fprintf(stderr,
                  "his_burst_bench: %s\nusage: his_burst_bench [--tasks N] [--concurrency C] [--rate-per-minute R] "
-                 "[--latency-ms L] [--publishers P] [--dialect-file F]\n",
+                 "[--latency-ms L] [--publishers P] [--dialect-file F] [--broker-queue Q]\n",
                  what.c_str());
     return 2;
 }
@@ -104,6 +112,7 @@ int main(int argc, char** argv) {
         else if (a == "--rate-per-minute") s.rate_per_minute = v;
         else if (a == "--latency-ms") s.latency_ms = v;
         else if (a == "--publishers") s.publishers = v;
+        else if (a == "--broker-queue") s.broker_queue = v;
         else return usage("unknown option " + a);
     }
 
@@ -119,6 +128,9 @@ int main(int argc, char** argv) {
     options.his_params["H001"] = his.dump();
     options.sim_faults["H001"] = nlohmann::json{{"latency_ms", s.latency_ms}}.dump();
     System sys(options);
+    // The broker's per-client queue must hold the burst (see --broker-queue).
+    std::string broker_conf = sys.broker().dir() + "/mosquitto.conf";
+    write_file(broker_conf, read_file(broker_conf) + "max_queued_messages " + std::to_string(s.broker_queue) + "\n");
     if (!sys.start()) {
         std::fprintf(stderr, "his_burst_bench: the system did not come up; logs in %s\n", sys.log_dir().c_str());
         return 1;
@@ -177,9 +189,9 @@ int main(int argc, char** argv) {
         ledger.sent[e.id];
     }
     std::printf("system online; HIS dialect %s; caps: concurrency %d, %d per minute; his-sim latency %d ms; "
-                "publishing %d report.get\n",
+                "broker queue %d per client; publishing %d report.get\n",
                 his.value("dialect", std::string("hl7v2-mllp")).c_str(), s.concurrency, s.rate_per_minute, s.latency_ms,
-                s.tasks);
+                s.broker_queue, s.tasks);
     std::fflush(stdout);
 
     // Sample the HIS's in-flight count while the burst drains (its own maximum is exact;
@@ -225,7 +237,16 @@ int main(int argc, char** argv) {
             progress = std::max(progress, ledger.last_answer);
         }
     }
-    if (!all) std::fprintf(stderr, "his_burst_bench: no answer for 2 minutes; giving up\n");
+    if (!all) {
+        if (read_file(sys.broker().dir() + "/mosquitto.log").find("being dropped") != std::string::npos)
+            std::fprintf(stderr, "his_burst_bench: Mosquitto dropped requests for the agent (its log: \"Outgoing messages "
+                                 "are being dropped\"): its per-client queue (max_queued_messages %d) was too small for "
+                                 "the burst\n", s.broker_queue);
+        bool agent_up = sys.agent("H001").running();
+        std::fprintf(stderr, "his_burst_bench: no answer for 2 minutes; giving up (the agent is %s; logs in %s%s)\n",
+                     agent_up ? "still running" : "gone", sys.log_dir().c_str(),
+                     std::getenv("HISGATE_KEEP_TEST_DIRS") ? "" : ", removed at exit unless HISGATE_KEEP_TEST_DIRS is set");
+    }
     draining = false;
     sampler.join();
     auto after = his_load(sys);
