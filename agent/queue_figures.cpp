@@ -16,36 +16,38 @@ double quantile(std::vector<int64_t>& sorted_ms, double q) {
 }  // namespace
 
 void QueueFigures::Tracker::admitted(const std::string& id, const std::string& business, int64_t created_ms) {
-    live_.emplace(id, Live{business, created_ms});
+    if (!live_.emplace(id, Live{business, created_ms}).second) return;
+    auto& b = businesses_[business];
+    ++b.depth;
+    ++b.waiting_since[created_ms];
 }
 
 void QueueFigures::Tracker::finished(const std::string& id, int64_t finished_ms) {
     auto it = live_.find(id);
     if (it == live_.end()) return;
-    auto& samples = dwell_[it->second.business];
-    samples.push_back({finished_ms, std::max<int64_t>(0, finished_ms - it->second.created_ms)});
-    if (samples.size() > kDwellSamples) samples.pop_front();
+    auto& b = businesses_[it->second.business];
+    --b.depth;
+    auto since = b.waiting_since.find(it->second.created_ms);
+    if (since != b.waiting_since.end() && --since->second == 0) b.waiting_since.erase(since);
+    b.dwell.push_back({finished_ms, std::max<int64_t>(0, finished_ms - it->second.created_ms)});
+    if (b.dwell.size() > kDwellSamples) b.dwell.pop_front();
     live_.erase(it);
 }
 
 QueueFigures QueueFigures::Tracker::figures(int64_t now_ms) const {
     QueueFigures f;
-    for (const auto& [id, live] : live_) {
-        auto& b = f.businesses[live.business];
-        ++b.depth;
-        b.oldest_seconds = std::max(b.oldest_seconds, static_cast<double>(now_ms - live.created_ms) / 1000.0);
-    }
-    for (const auto& [business, samples] : dwell_) {
+    for (const auto& [name, tracked] : businesses_) {
+        auto& b = f.businesses[name];
+        b.depth = tracked.depth;
+        if (!tracked.waiting_since.empty())
+            b.oldest_seconds = static_cast<double>(now_ms - tracked.waiting_since.begin()->first) / 1000.0;
         std::vector<int64_t> recent;
-        for (const auto& s : samples)
+        for (const auto& s : tracked.dwell)
             if (s.finished_ms >= now_ms - kDwellWindowMs) recent.push_back(s.dwell_ms);
-        auto& b = f.businesses[business];
         std::sort(recent.begin(), recent.end());
         b.finished_recently = static_cast<int>(recent.size());
         b.dwell_p50_seconds = quantile(recent, 0.50);
         b.dwell_p99_seconds = quantile(recent, 0.99);
-    }
-    for (const auto& [_, b] : f.businesses) {
         f.depth += b.depth;
         f.oldest_seconds = std::max(f.oldest_seconds, b.oldest_seconds);
         f.dwell_p99_seconds = std::max(f.dwell_p99_seconds, b.dwell_p99_seconds);

@@ -39,6 +39,7 @@ Result<void> TaskQueue::start() {
     }
     if (!unfinished->empty()) log::info("queue.resumed", {{"tasks", unfinished->size()}});
     for (int i = 0; i < policy_.workers; ++i) workers_.emplace_back([this] { work(); });
+    dispatcher_ = std::thread([this] { dispatch(); });
     timer_ = std::thread([this] { tick(); });
     return {};
 }
@@ -50,10 +51,22 @@ void TaskQueue::stop() {
         stopping_ = true;
     }
     work_cv_.notify_all();
+    dispatch_cv_.notify_all();
     timer_cv_.notify_all();
     for (auto& w : workers_) w.join();
     workers_.clear();
+    if (dispatcher_.joinable()) dispatcher_.join();
     if (timer_.joinable()) timer_.join();
+    // Counted but never started: give the attempts back, so a clean stop costs none.
+    std::vector<std::pair<std::string, int>> unstarted;
+    {
+        std::lock_guard lock(mu_);
+        for (auto* counted : {&counted_realtime_, &counted_deferred_})
+            for (const auto& t : *counted) unstarted.emplace_back(t.id, t.attempts - 1);
+    }
+    if (!unstarted.empty()) (void)store_.wait([&](TaskStore::Done d) { store_.dispatched_all(std::move(unstarted), d); });
+    // Finishes still committing call back into this queue: let them complete first.
+    (void)store_.wait([&](TaskStore::Done d) { store_.barrier(d); });
 }
 
 void TaskQueue::submit(Task task, std::function<void(const Result<Admission>&)> admitted) {
@@ -64,7 +77,7 @@ void TaskQueue::submit(Task task, std::function<void(const Result<Admission>&)> 
             std::lock_guard lock(mu_);
             tracker_.admitted(task.id, task.business(), task.created_ms);
             enqueue_locked(std::move(task), unix_ms_now());
-            work_cv_.notify_one();
+            dispatch_cv_.notify_one();
         }
         admitted(a);
     });
@@ -79,7 +92,7 @@ void TaskQueue::enqueue_locked(Task task, int64_t now_ms) {
         deferred_waiting_.push_back(std::move(task));
 }
 
-bool TaskQueue::take_locked(Task& task) {
+bool TaskQueue::take_ready_locked(Task& task) {
     auto& from = !realtime_.empty() ? realtime_ : deferred_released_;
     if (from.empty()) return false;
     task = std::move(from.front());
@@ -87,42 +100,81 @@ bool TaskQueue::take_locked(Task& task) {
     return true;
 }
 
+bool TaskQueue::take_counted_locked(Task& task) {
+    auto& from = !counted_realtime_.empty() ? counted_realtime_ : counted_deferred_;
+    if (from.empty()) return false;
+    task = std::move(from.front());
+    from.pop_front();
+    return true;
+}
+
+// Counts the next attempt of the ready tasks, as one change, before any worker may run
+// them; at most dispatch_ahead are counted ahead of the workers. Real-time tasks are
+// counted first and taken first, so a counted line of deferred tasks never holds one up
+// longer than its own count's commit.
+void TaskQueue::dispatch() {
+    const size_t ahead = static_cast<size_t>(std::max({1, policy_.workers, policy_.dispatch_ahead}));
+    for (;;) {
+        std::vector<Task> batch;
+        {
+            std::unique_lock lock(mu_);
+            dispatch_cv_.wait(lock, [&] {
+                return stopping_ || ((!realtime_.empty() || !deferred_released_.empty()) &&
+                                     counted_realtime_.size() + counted_deferred_.size() < ahead);
+            });
+            if (stopping_) return;
+            Task t;
+            while (counted_realtime_.size() + counted_deferred_.size() + batch.size() < ahead && take_ready_locked(t))
+                batch.push_back(std::move(t));
+        }
+        std::vector<std::pair<std::string, int>> attempts;
+        for (auto& t : batch) attempts.emplace_back(t.id, ++t.attempts);
+        auto counted = store_.wait([&](TaskStore::Done d) { store_.dispatched_all(std::move(attempts), d); });
+        std::lock_guard lock(mu_);
+        for (auto& t : batch) {
+            if (!counted) {
+                // Not counted, so not run: try again later rather than break the invariant.
+                log::error("queue.store_failed", {{"task_id", t.id}, {"error", counted.error().describe()}});
+                --t.attempts;
+                t.next_attempt_ms = unix_ms_now() + backoff_ms(1);
+                enqueue_locked(std::move(t), unix_ms_now());
+            } else {
+                (t.cls == TaskClass::RealTime ? counted_realtime_ : counted_deferred_).push_back(std::move(t));
+            }
+        }
+        work_cv_.notify_all();
+        timer_cv_.notify_one();
+    }
+}
+
 void TaskQueue::work() {
     for (;;) {
         Task task;
         {
             std::unique_lock lock(mu_);
-            work_cv_.wait(lock, [&] { return stopping_ || take_locked(task); });
+            work_cv_.wait(lock, [&] { return stopping_ || take_counted_locked(task); });
             if (stopping_) return;
         }
+        dispatch_cv_.notify_one();  // room for more counted tasks
         run(std::move(task));
     }
 }
 
-// Counts the attempt durably, then lets the executor talk to the HIS.
+// The attempt is already counted on disk: let the executor talk to the HIS.
 void TaskQueue::run(Task task) {
     auto trace = TraceContext::parse(task.traceparent);
     ScopedTrace scope(trace ? trace->child() : TraceContext::start());
-    ++task.attempts;
-    if (auto counted = store_.wait([&](TaskStore::Done d) { store_.dispatched(task.id, task.attempts, d); }); !counted) {
-        log::error("queue.store_failed", {{"task_id", task.id}, {"error", counted.error().describe()}});
-        --task.attempts;
-        std::lock_guard lock(mu_);
-        task.next_attempt_ms = unix_ms_now() + backoff_ms(1);
-        enqueue_locked(std::move(task), unix_ms_now());
-        return;
-    }
     Outcome outcome = executor_(task);
     if (!outcome.retry) {
         task_outcomes(task.business(), outcome.error.empty() ? "ok" : outcome.error_class).inc();
-        finished(task, TaskState::Done, outcome);
+        finish(std::move(task), TaskState::Done, outcome);
         return;
     }
     if (task.attempts >= policy_.max_attempts) {
         task_outcomes(task.business(), "parked").inc();
         log::warn("queue.task_parked",
                   {{"task_id", task.id}, {"type", task.type}, {"attempts", task.attempts}, {"error", outcome.error}});
-        finished(task, TaskState::Parked, outcome);
+        finish(std::move(task), TaskState::Parked, outcome);
         return;
     }
     task_outcomes(task.business(), "retry").inc();
@@ -132,34 +184,38 @@ void TaskQueue::run(Task task) {
                                     {"attempts", task.attempts},
                                     {"in_ms", task.next_attempt_ms - unix_ms_now()},
                                     {"error", outcome.error}});
-    auto saved = store_.wait([&](TaskStore::Done d) { store_.retry_later(task.id, task.next_attempt_ms, outcome.error, d); });
-    if (!saved) log::error("queue.store_failed", {{"task_id", task.id}, {"error", saved.error().describe()}});
+    // Not waited for: if this is lost, a restart finds the task dispatched and retries it.
+    store_.retry_later(task.id, task.next_attempt_ms, outcome.error, [id = task.id](Result<void> r) {
+        if (!r) log::error("queue.store_failed", {{"task_id", id}, {"error", r.error().describe()}});
+    });
     std::lock_guard lock(mu_);
     enqueue_locked(std::move(task), unix_ms_now());
     timer_cv_.notify_one();
 }
 
-void TaskQueue::finished(const Task& task, TaskState state, const Outcome& outcome) {
+// The worker does not wait for the commit: the completion settles the task, so commits
+// are shared across tasks. The answer is sent only once it is in the outbox.
+void TaskQueue::finish(Task task, TaskState state, const Outcome& outcome) {
     std::optional<OutboxMessage> outgoing;
     if (!task.reply_topic.empty()) outgoing = OutboxMessage{task.reply_topic, outcome.answer, task.correlation, task.traceparent};
-    auto saved = store_.wait(
-        [&](TaskStore::Done d) { store_.finish(task.id, state, outcome.answer, outcome.error, outgoing, d); });
-    if (!saved) {
-        // The answer is not stored: keep the task, so it runs again rather than vanish.
-        log::error("queue.store_failed", {{"task_id", task.id}, {"error", saved.error().describe()}});
-        std::lock_guard lock(mu_);
-        Task again = task;
-        again.next_attempt_ms = unix_ms_now() + backoff_ms(task.attempts);
-        enqueue_locked(std::move(again), unix_ms_now());
-        return;
-    }
-    int64_t now = unix_ms_now();
-    task_seconds(task.business()).observe(static_cast<double>(now - task.created_ms) / 1000.0);
-    {
-        std::lock_guard lock(mu_);
-        tracker_.finished(task.id, now);
-    }
-    if (outgoing && answered_) answered_();
+    bool answers = outgoing.has_value();
+    std::string id = task.id;
+    store_.finish(id, state, outcome.answer, outcome.error, outgoing,
+                  [this, task = std::move(task), answers](Result<void> saved) mutable {
+                      int64_t now = unix_ms_now();
+                      std::lock_guard lock(mu_);
+                      if (!saved) {
+                          // The answer is not stored: keep the task, so it runs again rather than vanish.
+                          log::error("queue.store_failed", {{"task_id", task.id}, {"error", saved.error().describe()}});
+                          task.next_attempt_ms = now + backoff_ms(task.attempts);
+                          enqueue_locked(std::move(task), now);
+                          timer_cv_.notify_one();
+                          return;
+                      }
+                      task_seconds(task.business()).observe(static_cast<double>(now - task.created_ms) / 1000.0);
+                      tracker_.finished(task.id, now);
+                      if (answers && answered_) answered_();
+                  });
 }
 
 // Exponential from backoff_min, capped at backoff_max, with full jitter over the upper half.
@@ -185,7 +241,7 @@ void TaskQueue::tick() {
             Task t = std::move(delayed_.begin()->second);
             delayed_.erase(delayed_.begin());
             enqueue_locked(std::move(t), now);
-            work_cv_.notify_one();
+            dispatch_cv_.notify_one();
         }
         if (Clock::now() >= next_drain) {
             int released = 0;
@@ -196,7 +252,7 @@ void TaskQueue::tick() {
             }
             if (released) {
                 log::info("queue.drain", {{"released", released}, {"waiting", deferred_waiting_.size()}});
-                work_cv_.notify_all();
+                dispatch_cv_.notify_one();
             }
             next_drain = Clock::now() + policy_.drain_interval;
         }

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS tasks(
   finished_ms INTEGER,
   last_error TEXT NOT NULL DEFAULT '',
   answer TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS tasks_unfinished ON tasks(state, created_ms) WHERE state IN ('queued', 'dispatched');
+DROP INDEX IF EXISTS tasks_unfinished;
 CREATE TABLE IF NOT EXISTS outbox(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   topic TEXT NOT NULL,
@@ -49,7 +49,9 @@ struct TaskStore::Statements {
     sql::Statement& operator[](Query q) { return queries[q]; }
 
     static Result<std::unique_ptr<Statements>> open(const std::string& path) {
-        auto db = sql::Db::open(path);
+        // Each connection is used by one thread at a time: the writer's by the writer
+        // thread, the reader's under reader_mu_.
+        auto db = sql::Db::open(path, /*serialized=*/false);
         if (!db) return db.error();
         // FULL: a commit is on disk before it is reported, so an acknowledged task
         // survives a power cut too, not only a crash. Group commit pays for it.
@@ -159,10 +161,10 @@ void TaskStore::commit_batch(std::vector<Change>& batch) {
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
 }
 
-void TaskStore::admit(const Task& task, std::function<void(Result<Admission>)> done) {
+void TaskStore::admit(Task task, std::function<void(Result<Admission>)> done) {
     auto admission = std::make_shared<Admission>();
     submit(
-        [task, admission](Statements& s) -> Result<void> {
+        [task = std::move(task), admission](Statements& s) -> Result<void> {
             s[Statements::InsertTask].bind(1, task.id).bind(2, task.type).bind(3, to_string(task.cls)).bind(4, task.request);
             s[Statements::InsertTask].bind(5, task.reply_topic).bind(6, task.correlation).bind(7, task.traceparent);
             s[Statements::InsertTask].bind(8, task.next_attempt_ms).bind(9, task.created_ms);
@@ -192,6 +194,22 @@ void TaskStore::dispatched(const std::string& id, int attempts, Done done) {
             return ran(s[Statements::MarkDispatched]);
         },
         std::move(done));
+}
+
+void TaskStore::dispatched_all(std::vector<std::pair<std::string, int>> attempts, Done done) {
+    submit(
+        [attempts = std::move(attempts)](Statements& s) -> Result<void> {
+            for (const auto& [id, n] : attempts) {
+                s[Statements::MarkDispatched].bind(1, id).bind(2, n);
+                if (auto r = ran(s[Statements::MarkDispatched]); !r) return r;
+            }
+            return {};
+        },
+        std::move(done));
+}
+
+void TaskStore::barrier(Done done) {
+    submit([](Statements&) -> Result<void> { return {}; }, std::move(done));
 }
 
 void TaskStore::retry_later(const std::string& id, int64_t next_attempt_ms, const std::string& error, Done done) {

@@ -66,9 +66,11 @@ public:
 
     // Stores `task` unless a task with its id exists. `done` runs on the writer thread
     // after the commit; keep it short.
-    void admit(const Task& task, std::function<void(Result<Admission>)> done);
+    void admit(Task task, std::function<void(Result<Admission>)> done);
     // Counts a dispatch before the HIS sees the task.
     void dispatched(const std::string& id, int attempts, Done done);
+    // The same for many tasks as one change: (id, attempts) each.
+    void dispatched_all(std::vector<std::pair<std::string, int>> attempts, Done done);
     // The attempt failed in a way worth retrying: try again at `next_attempt_ms`.
     void retry_later(const std::string& id, int64_t next_attempt_ms, const std::string& error, Done done);
     // Finishes the task (Done or Parked) with its answer, and queues `answer` for the
@@ -81,6 +83,8 @@ public:
     void forwarded_through(int64_t seq, Done done);
     // Removes finished tasks older than `before_ms` (their ids are then forgotten).
     void purge_finished(int64_t before_ms, Done done);
+    // Changes nothing; `done` runs after every change submitted before it has completed.
+    void barrier(Done done);
 
     // Blocking forms of the above, for callers that must wait for durability.
     Result<Admission> admit_sync(const Task& task);

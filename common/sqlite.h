@@ -18,7 +18,10 @@ class Statement;
 class Db {
 public:
     // Opens (creating if needed) a database file in WAL mode with a busy timeout.
-    static Result<Db> open(const std::string& path);
+    // `serialized`: SQLite locks the connection on every call, so threads may share it.
+    // Pass false only for a connection that one thread at a time uses (it saves a mutex
+    // round trip per call).
+    static Result<Db> open(const std::string& path, bool serialized = true);
     Db(Db&& other) noexcept;
     Db& operator=(Db&& other) noexcept;
     ~Db();
