@@ -1,5 +1,7 @@
 #include "agent/agent.h"
 
+#include <malloc.h>
+
 #include <chrono>
 
 #include "common/log.h"
@@ -237,6 +239,8 @@ void Agent::presence_loop() {
             });
             next_purge = Clock::now() + std::chrono::minutes(10);
         }
+        // Start-up and bursts leave freed memory in malloc's arenas; give it back while idle.
+        malloc_trim(0);
         lock.lock();
         cv_.wait_for(lock, config_.heartbeat_interval, [this] { return stopping_; });
     }

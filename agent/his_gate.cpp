@@ -26,11 +26,14 @@ HisGate::HisGate(int concurrency, int rate_per_minute, std::chrono::milliseconds
       burst_(std::max<int>(1, static_cast<int>(rate_per_minute_ * std::chrono::nanoseconds(std::chrono::seconds(1)) / window_))) {}
 
 // GCRA pacing lets a second's share through at once and then one call per spacing; the
-// log of starts in the last minute is the hard guarantee that the cap is never passed.
+// count of calls in flight or ended within the window is the hard guarantee that the HIS
+// never sees more than the cap in any window.
 HisGate::Clock::time_point HisGate::next_start(Clock::time_point now) {
-    while (!starts_.empty() && starts_.front() <= now - window_) starts_.pop_front();
+    while (!ends_.empty() && ends_.front() <= now - window_) ends_.pop_front();
     auto earliest = now;
-    if (static_cast<int>(starts_.size()) >= rate_per_minute_) earliest = starts_.front() + window_;
+    if (static_cast<int>(ends_.size()) + in_flight_ >= rate_per_minute_)
+        // Every counted call is in flight: only a leave() can make room.
+        earliest = ends_.empty() ? Clock::time_point::max() : ends_.front() + window_;
     auto tolerance = spacing_ * (burst_ - 1);
     auto paced = tat_ - tolerance;
     return std::max(earliest, paced);
@@ -62,7 +65,6 @@ Result<HisGate::Pass> HisGate::enter(Urgency urgency, std::chrono::milliseconds 
     if (realtime && --realtime_waiting_ == 0) cv_.notify_all();
     auto now = Clock::now();
     tat_ = std::max(tat_, now) + spacing_;
-    starts_.push_back(now);
     ++in_flight_;
     assert(in_flight_ <= concurrency_);
     in_flight_gauge().set(in_flight_);
@@ -72,6 +74,7 @@ Result<HisGate::Pass> HisGate::enter(Urgency urgency, std::chrono::milliseconds 
 void HisGate::leave() {
     {
         std::lock_guard lock(mu_);
+        ends_.push_back(Clock::now());
         --in_flight_;
         in_flight_gauge().set(in_flight_);
     }

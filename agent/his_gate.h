@@ -2,6 +2,11 @@
 // more than it allows: at most `concurrency` calls at once and at most `rate_per_minute`
 // calls in any 60 s window (paced, not in bursts: one second's share at a time).
 //
+// The window is counted as the HIS sees it: a call occupies the window from when it
+// starts until 60 s after it ended, because the HIS receives it some time after the
+// gate let it through. (Counting starts alone let a HIS count 3,003 calls in a minute
+// capped at 3,000; bench/his-burst.)
+//
 // Real-time callers go first: while one waits, no deferred caller takes a free place.
 #pragma once
 
@@ -66,8 +71,8 @@ private:
     int in_flight_ = 0;
     int realtime_waiting_ = 0;
     bool closed_ = false;
-    Clock::time_point tat_{};              // theoretical arrival time (GCRA)
-    std::deque<Clock::time_point> starts_;  // starts in the last window: the hard cap
+    Clock::time_point tat_{};             // theoretical arrival time (GCRA)
+    std::deque<Clock::time_point> ends_;  // calls that ended within the last window
 };
 
 }  // namespace hisgate::agent

@@ -1,5 +1,7 @@
 // hisgate-agent: runs on a hospital's front-end server, connects out to the broker, and
 // serves the control plane's requests through the configured HIS adapter.
+#include <malloc.h>
+
 #include <cstdio>
 #include <string_view>
 
@@ -15,6 +17,9 @@ using namespace hisgate;
 int main(int argc, char** argv) {
     // `hisgate-agent doctor ...`: hospital IT's self-check, not the agent itself.
     if (argc > 1 && std::string_view(argv[1]) == "doctor") return agent::doctor::run(argc - 1, argv + 1);
+    // An agent idles for years: two malloc arenas are plenty for its few threads, and
+    // each extra arena would keep its own freed memory resident.
+    mallopt(M_ARENA_MAX, 2);
     block_shutdown_signals();
     auto start = start_program(argc, argv, "hisgate-agent", agent::agent_usage());
     if (!start.config) return start.exit_status;

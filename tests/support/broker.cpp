@@ -33,7 +33,7 @@ Broker::Broker(std::vector<std::string> users, bool tls)
                "user controlplane\ntopic readwrite hisgate/v1/#\n\npattern readwrite hisgate/v1/hospitals/%u/#\n");
     // Mosquitto started as root drops to another user unless told to stay who it is.
     std::string conf = "user " + std::string(getpwuid(getuid())->pw_name) + "\nlistener " + std::to_string(port_) + " 127.0.0.1\nallow_anonymous false\npassword_file " +
-                       passwd + "\nacl_file " + dir_ + "/acl\npersistence true\npersistence_location " + dir_ + "/\nset_tcp_nodelay true\nlog_dest file " + dir_ +
+                       passwd + "\nacl_file " + dir_ + "/acl\npersistence true\npersistence_location " + dir_ + "/\nmax_queued_messages 100000\nset_tcp_nodelay true\nlog_dest file " + dir_ +
                        "/mosquitto.log\n";
     if (tls_) {
         std::string d = dir_;
