@@ -218,31 +218,37 @@ void Agent::emit(const std::string& type, const nlohmann::json& body) {
 }
 
 // Presence: the retained state carries the queue figures every heartbeat; old finished
-// tasks are forgotten after queue.retention.
+// tasks are forgotten after queue.retention; freed memory goes back to the system.
 void Agent::presence_loop() {
     using Clock = std::chrono::steady_clock;
+    // Memory freed by start-up (the first extraction, TLS) and by bursts stays in
+    // malloc's arenas until trimmed; trimming every few seconds keeps an idle agent small.
+    constexpr auto kTrimEvery = std::chrono::seconds(5);
+    auto next_heartbeat = Clock::now();
     auto next_purge = Clock::now();
     std::unique_lock lock(mu_);
     while (!stopping_) {
         lock.unlock();
-        auto figures = queue_->figures();
-        watch_dwell(figures);
-        auto body = birth_body(true);
-        body["queue"] = figures.to_json();
-        body["heartbeatAt"] = Envelope::make("state", config_.hospital_id).sent_at;
-        auto state = OutgoingMessage::to(topics::state(config_.hospital_id),
-                                         Envelope::make("state", config_.hospital_id, body).to_json(), true);
-        if (link_.connected()) (void)link_.publish(state);
+        if (Clock::now() >= next_heartbeat) {
+            auto figures = queue_->figures();
+            watch_dwell(figures);
+            auto body = birth_body(true);
+            body["queue"] = figures.to_json();
+            body["heartbeatAt"] = Envelope::make("state", config_.hospital_id).sent_at;
+            auto state = OutgoingMessage::to(topics::state(config_.hospital_id),
+                                             Envelope::make("state", config_.hospital_id, body).to_json(), true);
+            if (link_.connected()) (void)link_.publish(state);
+            next_heartbeat = Clock::now() + config_.heartbeat_interval;
+        }
         if (Clock::now() >= next_purge) {
             store_->purge_finished(unix_ms_now() - config_.retention.count(), [](Result<void> r) {
                 if (!r) log::error("queue.purge_failed", {{"error", r.error().describe()}});
             });
             next_purge = Clock::now() + std::chrono::minutes(10);
         }
-        // Start-up and bursts leave freed memory in malloc's arenas; give it back while idle.
         malloc_trim(0);
         lock.lock();
-        cv_.wait_for(lock, config_.heartbeat_interval, [this] { return stopping_; });
+        cv_.wait_until(lock, std::min(next_heartbeat, Clock::now() + kTrimEvery), [this] { return stopping_; });
     }
 }
 
