@@ -58,7 +58,8 @@ const AdapterRegistry& AdapterRegistry::builtin() {
             mllp.max_attempts = static_cast<int>(p.integer("his.max_attempts"));
             mllp.tls = p.boolean("his.tls.enabled");
             mllp.ca_file = p.string("his.tls.ca_file");
-            return make_hl7v2_adapter(std::move(mllp), std::move(dialect.value()));
+            return make_hl7v2_adapter(std::move(mllp), std::move(dialect.value()),
+                                      static_cast<int>(p.integer("his.hl7.sessions")));
         });
         r.add("rest-json", make_rest_adapter);
         r.add("soap-xml", make_soap_adapter);

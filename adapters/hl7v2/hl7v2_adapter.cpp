@@ -1,8 +1,12 @@
 #include "adapters/hl7v2/hl7v2_adapter.h"
 
+#include <algorithm>
 #include <charconv>
+#include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "adapters/his_values.h"
 #include "adapters/money.h"
@@ -22,7 +26,9 @@ std::string indexed(const std::string& path, int i) {
 
 class Hl7v2Adapter : public HisAdapter {
 public:
-    Hl7v2Adapter(mllp::ClientOptions mllp, Hl7Dialect dialect) : client_(std::move(mllp)), d_(std::move(dialect)) {}
+    Hl7v2Adapter(mllp::ClientOptions mllp, Hl7Dialect dialect, int sessions) : d_(std::move(dialect)) {
+        for (int i = 0; i < std::max(1, sessions); ++i) idle_.push_back(std::make_unique<mllp::Client>(mllp));
+    }
 
     std::string dialect() const override { return "hl7v2-mllp"; }
 
@@ -178,8 +184,10 @@ private:
         // The HIS cannot carry our trace context; the control id links its log lines to ours.
         log::info("his.query_sent", {{"hl7_control_id", control_id}, {"message_type", type}});
         Result<std::string> answer = [&] {
-            std::lock_guard lock(client_mu_);
-            return client_.send(d_.wire(request));
+            auto session = take_session();
+            auto sent = session->send(d_.wire(request));
+            give_back(std::move(session));
+            return sent;
         }();
         if (!answer) {
             log::warn("his.query_failed", {{"hl7_control_id", control_id}, {"error", answer.error().describe()}});
@@ -229,19 +237,36 @@ private:
         return Payment{order_id, *amount, a.get(d_.field("payment.status"))};
     }
 
-    // One connection to the HIS, one message at a time: the MLLP client is not thread-safe,
-    // and HIS interfaces commonly allow a single session.
-    std::mutex client_mu_;
-    mllp::Client client_;
+    // A session carries one message at a time (the MLLP client is not thread-safe); a
+    // caller waits for an idle one. One by default: HIS interfaces commonly allow a
+    // single session (his.hl7.sessions).
+    std::unique_ptr<mllp::Client> take_session() {
+        std::unique_lock lock(sessions_mu_);
+        session_free_.wait(lock, [&] { return !idle_.empty(); });
+        auto s = std::move(idle_.back());
+        idle_.pop_back();
+        return s;
+    }
+    void give_back(std::unique_ptr<mllp::Client> s) {
+        {
+            std::lock_guard lock(sessions_mu_);
+            idle_.push_back(std::move(s));
+        }
+        session_free_.notify_one();
+    }
+
+    std::mutex sessions_mu_;
+    std::condition_variable session_free_;
+    std::vector<std::unique_ptr<mllp::Client>> idle_;
     Hl7Dialect d_;
 };
 
 }  // namespace
 
-std::unique_ptr<HisAdapter> make_hl7v2_adapter(mllp::ClientOptions mllp, hl7v2::Hl7Dialect dialect) {
+std::unique_ptr<HisAdapter> make_hl7v2_adapter(mllp::ClientOptions mllp, hl7v2::Hl7Dialect dialect, int sessions) {
     // The dialect decides: in enhanced mode the client waits past the accept ACK.
     mllp.enhanced_ack = dialect.enhanced_ack;
-    return std::make_unique<Hl7v2Adapter>(std::move(mllp), std::move(dialect));
+    return std::make_unique<Hl7v2Adapter>(std::move(mllp), std::move(dialect), sessions);
 }
 
 }  // namespace hisgate

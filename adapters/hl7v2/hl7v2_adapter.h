@@ -18,6 +18,7 @@
 
 namespace hisgate {
 
-std::unique_ptr<HisAdapter> make_hl7v2_adapter(mllp::ClientOptions mllp, hl7v2::Hl7Dialect dialect);
+// `sessions`: how many MLLP sessions may be open to the HIS at once (his.hl7.sessions).
+std::unique_ptr<HisAdapter> make_hl7v2_adapter(mllp::ClientOptions mllp, hl7v2::Hl7Dialect dialect, int sessions = 1);
 
 }  // namespace hisgate

@@ -4,7 +4,9 @@
 
 #include "tests/adapters/operation_script.h"
 
+#include <atomic>
 #include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "adapters/hl7v2/hl7_dialect.h"
@@ -62,12 +64,20 @@ struct SimulatedHis {
     sim::Hospital hospital;
     sim::FaultSwitch faults{sim::Faults{}};
     sim::Hl7Responder responder;
+    std::atomic<int> in_flight{0}, most_in_flight{0};  // messages the HIS handles at once
     mllp::Server server;
 
     explicit SimulatedHis(const hl7v2::Hl7Dialect& dialect, SexCodes sex = SexCodes::hl7_table_0001())
         : hospital(sim::Hospital::open(dir + "/his.db", "H001", sim::utc_today()).value()),
           responder(hospital, dialect, faults, std::move(sex)),
-          server(mllp::ServerOptions{}, [this](std::string_view m) { return responder.answer(m); }) {
+          server(mllp::ServerOptions{}, [this](std::string_view m) {
+              int now = ++in_flight;
+              for (int seen = most_in_flight; now > seen && !most_in_flight.compare_exchange_weak(seen, now);) {
+              }
+              auto answer = responder.answer(m);
+              --in_flight;
+              return answer;
+          }) {
         REQUIRE(server.start().ok());
     }
 };
@@ -444,4 +454,29 @@ TEST_CASE("hl7v2 adapter: patient sex travels in the HIS's codes, in the vendor 
     auto report_answer = hl7::Message::parse(spy.answers[2].message);
     REQUIRE(report_answer.ok());
     CHECK(report_answer->get("ZPD-2") == "2");
+}
+
+TEST_CASE("hl7v2 adapter: his.hl7.sessions MLLP sessions carry calls at once, one by default") {
+    auto dialect = dialect_of("{}");
+    REQUIRE(dialect.ok());
+    for (int sessions : {1, 3}) {
+        INFO(sessions << " sessions");
+        SimulatedHis his(dialect.value());
+        auto f = sim::Faults::from_json(nlohmann::json::parse(R"({"latency_ms": 300})"));
+        REQUIRE(f.ok());
+        his.faults.set(f.value());
+        mllp::ClientOptions o;
+        o.port = his.server.port();
+        o.max_attempts = 1;
+        auto adapter = make_hl7v2_adapter(o, dialect.value(), sessions);
+        std::vector<std::thread> callers;
+        std::atomic<int> answered{0};
+        for (int i = 0; i < 6; ++i)
+            callers.emplace_back([&] {
+                if (adapter->get_report("R-DEMO-1").ok()) ++answered;
+            });
+        for (auto& c : callers) c.join();
+        CHECK(answered == 6);
+        CHECK(his.most_in_flight == sessions);
+    }
 }
