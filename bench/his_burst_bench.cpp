@@ -144,12 +144,7 @@ int main(int argc, char** argv) {
     // The control plane's side: its own instance id, so the system's control plane
     // (subscribed to its own responses) does not take these answers.
     const std::string instance = "burst";
-    MqttOptions mo;
-    mo.uri = sys.broker().uri();
-    mo.client_id = "his-burst-bench";
-    mo.username = "controlplane";
-    mo.password = sys.broker().password("controlplane");
-    mo.ca_file = sys.broker().ca_file();
+    MqttOptions mo = sys.broker().mqtt_options("controlplane", "his-burst-bench");
     MqttLink link(mo);
     Ledger ledger;
     link.subscribe(topics::all_responses(instance), 1);

@@ -1,25 +1,12 @@
 #include "transport/envelope.h"
 
-#include <chrono>
-#include <ctime>
 
 #include "common/trace.h"
+#include "common/utc_time.h"
 
 namespace hisgate {
 
 namespace {
-std::string utc_now() {
-    using namespace std::chrono;
-    auto ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-    std::time_t secs = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-    return buf;
-}
-
 Error envelope_error(const std::string& what) {
     return make_error(ErrorClass::BadInput, "envelope.invalid", what);
 }
@@ -38,7 +25,7 @@ Envelope Envelope::make(std::string type, std::string hospital_id, nlohmann::jso
     e.id = random_hex(16);
     e.type = std::move(type);
     e.hospital_id = std::move(hospital_id);
-    e.sent_at = utc_now();
+    e.sent_at = iso_utc_now();
     e.body = std::move(body);
     return e;
 }

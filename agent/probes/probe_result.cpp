@@ -1,6 +1,8 @@
 #include "agent/probes/probe_result.h"
 
-#include <ctime>
+#include <chrono>
+
+#include "common/utc_time.h"
 
 namespace hisgate::agent::probes {
 
@@ -8,15 +10,6 @@ namespace {
 const std::pair<Outcome, const char*> kOutcomes[] = {
     {Outcome::Ok, "ok"}, {Outcome::Changed, "changed"}, {Outcome::Failed, "failed"}, {Outcome::Archived, "archived"}};
 
-std::string iso_utc(int64_t ms) {
-    std::time_t secs = ms / 1000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[40];
-    size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
-    return buf;
-}
 }  // namespace
 
 std::string_view to_string(Outcome o) {
@@ -51,7 +44,7 @@ nlohmann::json ProbeResult::to_json() const {
                      {"operation", to_string(operation)},
                      {"case", case_id},
                      {"outcome", to_string(outcome)},
-                     {"at", iso_utc(at_ms)},
+                     {"at", iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(at_ms)))},
                      {"seconds", seconds},
                      {"availability", {{"1h", last_hour.to_json()}, {"24h", last_day.to_json()}}}};
     if (!fingerprint.empty()) j["fingerprint"] = fingerprint;

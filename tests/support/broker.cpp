@@ -72,6 +72,16 @@ bool Broker::restart() {
 
 std::string Broker::uri() const { return (tls_ ? "ssl://127.0.0.1:" : "tcp://127.0.0.1:") + std::to_string(port_); }
 
+MqttOptions Broker::mqtt_options(const std::string& user, std::string client_id) const {
+    MqttOptions o;
+    o.uri = uri();
+    o.client_id = std::move(client_id);
+    o.username = user;
+    o.password = password(user);
+    o.ca_file = tls_ ? ca_file() : "";
+    return o;
+}
+
 std::string Broker::password(const std::string& user) const {
     std::string p = read_file(password_file(user));
     while (!p.empty() && p.back() == '\n') p.pop_back();

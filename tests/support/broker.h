@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tests/support/process.h"
+#include "transport/mqtt_link.h"
 
 namespace hisgate::test {
 
@@ -30,6 +31,8 @@ public:
     std::string ca_file() const { return dir_ + "/ca.crt"; }
     // The "broker" section of a hisgate config for `user`.
     std::string config_json(const std::string& user) const;
+    // Options for an MqttLink of the test's own, connecting as `user`.
+    MqttOptions mqtt_options(const std::string& user, std::string client_id) const;
 
 private:
     std::vector<std::string> users_;

@@ -11,6 +11,7 @@
 #include "agent/probes/probe_runner.h"
 #include "common/metrics.h"
 #include "common/sqlite.h"
+#include "common/utc_time.h"
 #include "config-params/param_set.h"
 #include "tests/support/process.h"
 #include "tests/support/system.h"
@@ -109,17 +110,6 @@ struct ManualClock {
 
 ProbeSpec report_probe(std::vector<std::string> cases, std::chrono::milliseconds interval = 5min) {
     return ProbeSpec{"lab_report", Operation::GetReport, std::move(cases), interval};
-}
-
-std::string iso_utc(std::chrono::system_clock::time_point t) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-    std::time_t secs = ms / 1000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[40];
-    size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
-    return buf;
 }
 
 }  // namespace

@@ -7,12 +7,7 @@ namespace hisgate::test {
 
 namespace {
 MqttOptions options_for(Broker& broker) {
-    MqttOptions o;
-    o.uri = broker.uri();
-    o.client_id = "test-controlplane-" + random_hex(4);
-    o.username = "controlplane";
-    o.password = broker.password("controlplane");
-    o.ca_file = broker.ca_file();
+    MqttOptions o = broker.mqtt_options("controlplane", "test-controlplane-" + random_hex(4));
     // Like the real control plane: answers sent while this client is away wait in the broker.
     o.session_expiry = std::chrono::seconds(600);
     return o;

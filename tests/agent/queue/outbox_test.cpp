@@ -27,15 +27,7 @@ TEST_CASE("outbox: answers made while Mosquitto is stopped for 30 s reach the co
     test::System sys({.hospitals = {"H001"},
                       .his_params = {{"H001", R"({"concurrency": 2, "rate_per_minute": 600})"}}});
     REQUIRE(sys.start());
-    MqttLink sender([&] {
-        MqttOptions o;
-        o.uri = sys.broker().uri();
-        o.client_id = "test-sender";
-        o.username = "controlplane";
-        o.password = sys.broker().password("controlplane");
-        o.ca_file = sys.broker().ca_file();
-        return o;
-    }());
+    MqttLink sender(sys.broker().mqtt_options("controlplane", "test-sender"));
     sender.start();
     REQUIRE(sender.wait_connected(10s));
 
