@@ -3,10 +3,10 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <mutex>
 
 #include "common/trace.h"
+#include "common/utc_time.h"
 
 namespace hisgate::log {
 
@@ -42,18 +42,6 @@ bool is_phi_key(std::string_view key) {
     return false;
 }
 
-std::string now_iso8601() {
-    using namespace std::chrono;
-    auto now = system_clock::now();
-    auto us = duration_cast<microseconds>(now.time_since_epoch()).count();
-    std::time_t secs = static_cast<std::time_t>(us / 1000000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1000000));
-    return buf;
-}
 }  // namespace
 
 void init(std::string process, std::string path, Level min_level) {
@@ -129,7 +117,7 @@ void write(Level level, std::string_view event, nlohmann::json fields) {
     if (!fields.is_object()) fields = nlohmann::json{{"value", std::move(fields)}};
     redact(fields);
     nlohmann::json line = nlohmann::json::object();
-    line["ts"] = now_iso8601();
+    line["ts"] = iso_utc(std::chrono::system_clock::now(), 6);
     line["level"] = level_name(level);
     {
         std::lock_guard lock(s.mu);

@@ -1,5 +1,6 @@
-// Instants as the platform writes them everywhere (envelopes, events, probe results):
-// ISO 8601 in UTC with milliseconds, "2026-11-21T12:00:00.000Z".
+// Instants as the platform writes them everywhere (envelopes, events, probe results, log
+// lines): ISO 8601 in UTC, "2026-11-21T12:00:00.000Z"; log lines keep microseconds (6
+// digits) so per-hop timings in `hisgate trace` stay meaningful.
 #pragma once
 
 #include <chrono>
@@ -7,7 +8,8 @@
 
 namespace hisgate {
 
-std::string iso_utc(std::chrono::system_clock::time_point t);
+// `fraction_digits`: 3 (milliseconds) or 6 (microseconds).
+std::string iso_utc(std::chrono::system_clock::time_point t, int fraction_digits = 3);
 inline std::string iso_utc_now() { return iso_utc(std::chrono::system_clock::now()); }
 
 }  // namespace hisgate
