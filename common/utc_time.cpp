@@ -20,4 +20,13 @@ std::string iso_utc(std::chrono::system_clock::time_point t, int fraction_digits
     return buf;
 }
 
+std::string utc_strftime(std::chrono::system_clock::time_point t, const char* format) {
+    std::time_t secs = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    size_t n = std::strftime(buf, sizeof buf, format, &tm);
+    return std::string(buf, n);
+}
+
 }  // namespace hisgate

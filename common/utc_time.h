@@ -12,4 +12,7 @@ namespace hisgate {
 std::string iso_utc(std::chrono::system_clock::time_point t, int fraction_digits = 3);
 inline std::string iso_utc_now() { return iso_utc(std::chrono::system_clock::now()); }
 
+// `t` in UTC, in a strftime format ("%Y-%m-%d", HL7's "%Y%m%d%H%M%S", ...); whole seconds.
+std::string utc_strftime(std::chrono::system_clock::time_point t, const char* format);
+
 }  // namespace hisgate

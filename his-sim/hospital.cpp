@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/utc_time.h"
+
 namespace hisgate::sim {
 
 namespace {
@@ -71,14 +73,7 @@ Result<T> in_transaction(sql::Db& db, F body) {
 }
 }  // namespace
 
-std::string utc_today() {
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[16];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return buf;
-}
+std::string utc_today() { return utc_strftime(std::chrono::system_clock::now(), "%Y-%m-%d"); }
 
 std::string add_days(const std::string& date, int days) {
     std::tm tm{};

@@ -1,7 +1,8 @@
 #include "adapters/hl7v2/hl7_dialect.h"
 
-#include <ctime>
+#include <chrono>
 
+#include "common/utc_time.h"
 #include "hl7/path.h"
 
 
@@ -65,14 +66,7 @@ Result<Hl7Dialect> dialect_from_params(const params::ParamSet& p) {
     return d;
 }
 
-std::string hl7_timestamp_now() {
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
-    return buf;
-}
+std::string hl7_timestamp_now() { return utc_strftime(std::chrono::system_clock::now(), "%Y%m%d%H%M%S"); }
 
 hl7::Message Hl7Dialect::message(const std::string& type, const std::string& control_id, bool reply) const {
     auto m = hl7::Message::create(delimiters);

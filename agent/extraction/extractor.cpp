@@ -1,7 +1,6 @@
 #include "agent/extraction/extractor.h"
 
 #include <chrono>
-#include <ctime>
 #include <map>
 #include <optional>
 
@@ -9,6 +8,7 @@
 #include "appointment-rules/calendar.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/utc_time.h"
 #include "hl7/ack.h"
 
 namespace hisgate::extraction {
@@ -19,14 +19,7 @@ std::chrono::sys_seconds now_seconds() {
     return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
 
-std::string utc_timestamp() {
-    std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
-}
+std::string utc_timestamp() { return utc_strftime(std::chrono::system_clock::now(), "%Y-%m-%dT%H:%M:%SZ"); }
 
 metrics::Counter& changesets_counter(const std::string& source) {
     return metrics::global().counter("hisgate_extraction_changesets_total",

@@ -1,8 +1,9 @@
 #include "agent/probes/probe_operations.h"
 
-#include <ctime>
 #include <map>
 #include <set>
+
+#include "common/utc_time.h"
 
 namespace hisgate::agent::probes {
 
@@ -42,14 +43,7 @@ std::string unique_key(const nlohmann::json& obj, std::string id) {
     }
 }
 
-std::string utc_date(std::chrono::system_clock::time_point t) {
-    std::time_t secs = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[16];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return buf;
-}
+std::string utc_date(std::chrono::system_clock::time_point t) { return utc_strftime(t, "%Y-%m-%d"); }
 
 Error case_gone(Operation op, const std::string& case_id) {
     return make_error(ErrorClass::NotFound, "probe.case_not_found",
