@@ -129,7 +129,7 @@ void Agent::on_message(const IncomingMessage& msg) {
     auto refuse = [&](const Envelope& shell, const Error& e) {
         log::error("agent.bad_request", {{"topic", msg.topic}, {"error", e.describe()}});
         requests("bad_input").inc();
-        answer(msg, shell.reply_error(e));
+        answer(msg, shell.reply_error(e).to_json());
     };
     if (!request) return refuse(Envelope::make("error", config_.hospital_id), request.error());
     if (request->hospital_id != config_.hospital_id)
@@ -145,14 +145,9 @@ void Agent::on_message(const IncomingMessage& msg) {
     task.type = request->type;
     task.cls = *cls;
     task.request = msg.payload;
-    task.reply_topic = msg.response_topic;
+    task.reply_topic = reply_topic_of(msg);
     task.correlation = msg.correlation_data;
     task.traceparent = current_trace().traceparent();
-    if (!task.reply_topic.empty() && topics::hospital_of(task.reply_topic) != config_.hospital_id) {
-        // Agents publish only under their own hospital's subtree.
-        log::error("agent.foreign_response_topic", {{"response_topic", task.reply_topic}});
-        task.reply_topic.clear();
-    }
     queue_->submit(std::move(task), [this, msg, req = *request, trace = current_trace()](const Result<Admission>& a) {
         ScopedTrace in_trace(trace);  // the callback runs on the store's writer thread
         admitted(msg, req, a);
@@ -164,8 +159,9 @@ void Agent::admitted(const IncomingMessage& msg, const Envelope& request, const 
         log::error("agent.admission_failed", {{"request_id", request.id}, {"error", admission.error().describe()}});
         requests("not_admitted").inc();
         // The store is what failed, so this answer cannot go through the outbox.
-        if (msg.response_topic.empty()) return;
-        OutgoingMessage out = OutgoingMessage::to(msg.response_topic, request.reply_error(make_error(
+        std::string topic = reply_topic_of(msg);
+        if (topic.empty()) return;
+        OutgoingMessage out = OutgoingMessage::to(topic, request.reply_error(make_error(
             ErrorClass::Unavailable, "agent.queue_unavailable", "the agent cannot store the request now")).to_json());
         out.correlation_data = msg.correlation_data;
         (void)link_.publish(out);
@@ -180,25 +176,25 @@ void Agent::admitted(const IncomingMessage& msg, const Envelope& request, const 
     log::info("agent.duplicate_request", {{"request_id", request.id}, {"state", to_string(admission->state)}});
     // A finished task answers its duplicate with the stored answer; an unfinished one
     // answers when it finishes.
-    if ((admission->state == TaskState::Done || admission->state == TaskState::Parked) && !msg.response_topic.empty() &&
-        topics::hospital_of(msg.response_topic) == config_.hospital_id) {
-        store_->append_outbox({msg.response_topic, admission->answer, msg.correlation_data, msg.traceparent},
-                              [this](Result<void> r) {
-                                  if (r) forwarder_->wake();
-                              });
-    }
+    if (admission->state == TaskState::Done || admission->state == TaskState::Parked) answer(msg, admission->answer);
 }
 
-void Agent::answer(const IncomingMessage& msg, const Envelope& reply) {
-    if (msg.response_topic.empty()) {
+// Agents publish only under their own hospital's subtree.
+std::string Agent::reply_topic_of(const IncomingMessage& msg) const {
+    if (!msg.response_topic.empty() && topics::hospital_of(msg.response_topic) != config_.hospital_id) {
+        log::error("agent.foreign_response_topic", {{"response_topic", msg.response_topic}});
+        return "";
+    }
+    return msg.response_topic;
+}
+
+void Agent::answer(const IncomingMessage& msg, const std::string& reply) {
+    std::string topic = reply_topic_of(msg);
+    if (topic.empty()) {
         log::warn("agent.no_response_topic", {{"topic", msg.topic}});
         return;
     }
-    if (topics::hospital_of(msg.response_topic) != config_.hospital_id) {
-        log::error("agent.foreign_response_topic", {{"response_topic", msg.response_topic}});
-        return;
-    }
-    store_->append_outbox({msg.response_topic, reply.to_json(), msg.correlation_data, current_trace().traceparent()},
+    store_->append_outbox({topic, reply, msg.correlation_data, current_trace().traceparent()},
                           [this](Result<void> r) {
                               if (r) forwarder_->wake();
                               else log::error("agent.answer_not_stored", {{"error", r.error().describe()}});

@@ -53,7 +53,10 @@ public:
 private:
     void on_message(const IncomingMessage& msg);
     void admitted(const IncomingMessage& msg, const Envelope& request, const Result<Admission>& admission);
-    void answer(const IncomingMessage& msg, const Envelope& reply);
+    // The message's response topic if this agent may publish there, else "".
+    std::string reply_topic_of(const IncomingMessage& msg) const;
+    // Sends `reply` (an envelope, JSON) on the message's response topic, through the outbox.
+    void answer(const IncomingMessage& msg, const std::string& reply);
     void presence_loop();
     void watch_dwell(const QueueFigures& figures);
 

@@ -36,6 +36,17 @@ nlohmann::json booking_json(const Booking& b) {
 nlohmann::json payment_json(const Payment& p) {
     return {{"orderId", p.order_id}, {"amountCents", p.amount_cents}, {"status", p.status}};
 }
+nlohmann::json reports_json(const std::vector<ReportSummary>& list) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : list)
+        out.push_back({{"reportId", r.report_id}, {"title", r.title}, {"status", r.status}, {"issuedAt", r.issued_at}});
+    return {{"reports", out}};
+}
+nlohmann::json statement_json(const std::vector<StatementLine>& lines) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& l : lines) out.push_back({{"orderId", l.order_id}, {"kind", l.kind}, {"amountCents", l.amount_cents}});
+    return {{"lines", out}};
+}
 
 template <typename T, typename F>
 Result<nlohmann::json> as_json(Result<T> r, F&& to_json) {
@@ -58,49 +69,28 @@ Result<nlohmann::json> TaskExecutor::perform(const Task& task, const nlohmann::j
     const std::string& type = task.type;
     // A previous attempt was dispatched: the HIS may hold its effect already.
     bool maybe_done = task.attempts > 1;
-    if (type == "report.get") {
-        auto id = text_field(body, "reportId", type);
-        if (!id) return id.error();
-        return as_json(his_.get_report(*id), [](const Report& r) { return r.to_json(); });
-    }
-    if (type == "report.list") {
-        auto patient = text_field(body, "patientId", type);
-        if (!patient) return patient.error();
-        return as_json(his_.list_reports(*patient), [](const std::vector<ReportSummary>& list) {
-            nlohmann::json out = nlohmann::json::array();
-            for (const auto& r : list)
-                out.push_back({{"reportId", r.report_id}, {"title", r.title}, {"status", r.status}, {"issuedAt", r.issued_at}});
-            return nlohmann::json{{"reports", out}};
-        });
-    }
-    if (type == "statement.daily") {
-        auto date = text_field(body, "date", type);
-        if (!date) return date.error();
-        return as_json(his_.daily_statement(*date), [](const std::vector<StatementLine>& lines) {
-            nlohmann::json out = nlohmann::json::array();
-            for (const auto& l : lines)
-                out.push_back({{"orderId", l.order_id}, {"kind", l.kind}, {"amountCents", l.amount_cents}});
-            return nlohmann::json{{"lines", out}};
-        });
-    }
+    // A read or a cancel names one thing by one text field and is one adapter call.
+    auto keyed = [&](const char* field, auto call, auto to_json) -> Result<nlohmann::json> {
+        auto key = text_field(body, field, type);
+        if (!key) return key.error();
+        return as_json(call(*key), to_json);
+    };
+    if (type == "report.get")
+        return keyed("reportId", [&](const std::string& id) { return his_.get_report(id); },
+                     [](const Report& r) { return r.to_json(); });
+    if (type == "report.list")
+        return keyed("patientId", [&](const std::string& id) { return his_.list_reports(id); }, reports_json);
+    if (type == "statement.daily")
+        return keyed("date", [&](const std::string& date) { return his_.daily_statement(date); }, statement_json);
     if (type == "appointment.book") return book(body, maybe_done);
-    if (type == "appointment.cancel") {
-        auto order = text_field(body, "orderId", type);
-        if (!order) return order.error();
-        return as_json(his_.cancel(*order), booking_json);
-    }
-    if (type == "appointment.status") {
-        auto order = text_field(body, "orderId", type);
-        if (!order) return order.error();
-        return as_json(his_.booking_status(*order), booking_json);
-    }
+    if (type == "appointment.cancel")
+        return keyed("orderId", [&](const std::string& id) { return his_.cancel(id); }, booking_json);
+    if (type == "appointment.status")
+        return keyed("orderId", [&](const std::string& id) { return his_.booking_status(id); }, booking_json);
     if (type == "payment.pay") return pay(body, false, maybe_done);
     if (type == "payment.refund") return pay(body, true, maybe_done);
-    if (type == "payment.status") {
-        auto order = text_field(body, "orderId", type);
-        if (!order) return order.error();
-        return as_json(his_.payment_status(*order), payment_json);
-    }
+    if (type == "payment.status")
+        return keyed("orderId", [&](const std::string& id) { return his_.payment_status(id); }, payment_json);
     return make_error(ErrorClass::BadInput, "request.unknown_type",
                       "this agent does not serve requests of type \"" + type + "\"");
 }

@@ -188,12 +188,7 @@ void TaskStore::admit(Task task, std::function<void(Result<Admission>)> done) {
 }
 
 void TaskStore::dispatched(const std::string& id, int attempts, Done done) {
-    submit(
-        [id, attempts](Statements& s) {
-            s[Statements::MarkDispatched].bind(1, id).bind(2, attempts);
-            return ran(s[Statements::MarkDispatched]);
-        },
-        std::move(done));
+    dispatched_all({{id, attempts}}, std::move(done));
 }
 
 void TaskStore::dispatched_all(std::vector<std::pair<std::string, int>> attempts, Done done) {
