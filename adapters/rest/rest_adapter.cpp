@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "adapters/his_values.h"
+#include "adapters/http/his_http.h"
 #include "adapters/rest/rest_fields.h"
-#include "adapters/rest/rest_http.h"
 #include "common/log.h"
 #include "common/trace.h"
 
@@ -32,7 +32,7 @@ const json* array_of(const json* v) {
 
 class RestAdapter : public HisAdapter {
 public:
-    RestAdapter(std::string base, rest::HttpOptions http, int max_attempts, RestFields fields,
+    RestAdapter(std::string base, http::HttpOptions http, int max_attempts, RestFields fields,
                 std::map<std::string, std::string> error_map)
         : base_(std::move(base)), http_(std::move(http)), max_attempts_(max_attempts), f_(std::move(fields)),
           error_map_(std::move(error_map)) {}
@@ -40,7 +40,7 @@ public:
     std::string dialect() const override { return "rest-json"; }
 
     Result<Report> get_report(const std::string& report_id) override {
-        auto a = call("GET", "/reports/" + rest::path_segment(report_id), nullptr, "report query", {{"report.id", report_id}});
+        auto a = call("GET", "/reports/" + http::path_segment(report_id), nullptr, "report query", {{"report.id", report_id}});
         if (!a) return a.error();
         Report r{f_.text(*a, "report.id"), f_.text(*a, "patient.id"), f_.text(*a, "report.title"),
                  f_.text(*a, "report.status"), f_.text(*a, "report.issued"), {}, f_.text(*a, "patient.sex")};
@@ -55,7 +55,7 @@ public:
     }
 
     Result<std::vector<ReportSummary>> list_reports(const std::string& patient_id) override {
-        auto a = call("GET", "/patients/" + rest::path_segment(patient_id) + "/reports", nullptr, "report list query",
+        auto a = call("GET", "/patients/" + http::path_segment(patient_id) + "/reports", nullptr, "report list query",
                       {{"patient.id", patient_id}, {"reports", std::nullopt}});
         if (!a) return a.error();
         const json* reports = array_of(f_.find(*a, "reports"));
@@ -68,7 +68,7 @@ public:
     }
 
     Result<ReferenceData> extract_reference_data(const std::string& from, const std::string& to) override {
-        auto a = call("GET", "/reference?from=" + rest::path_segment(from) + "&to=" + rest::path_segment(to), nullptr,
+        auto a = call("GET", "/reference?from=" + http::path_segment(from) + "&to=" + http::path_segment(to), nullptr,
                       "reference data query", {{"reference.from", from}, {"reference.to", to}});
         if (!a) return a.error();
         const json* departments = array_of(f_.find(*a, "reference.departments"));
@@ -108,13 +108,13 @@ public:
 
     Result<Booking> cancel(const std::string& order_id) override {
         json body = json::object();
-        return appointment(call("POST", "/appointments/" + rest::path_segment(order_id) + "/cancel", &body, "cancellation",
+        return appointment(call("POST", "/appointments/" + http::path_segment(order_id) + "/cancel", &body, "cancellation",
                                 {{"order.id", order_id}}),
                            "cancellation");
     }
 
     Result<Booking> booking_status(const std::string& order_id) override {
-        auto a = call("GET", "/appointments/" + rest::path_segment(order_id), nullptr, "booking status query",
+        auto a = call("GET", "/appointments/" + http::path_segment(order_id), nullptr, "booking status query",
                       {{"order.id", order_id}});
         // As for payments: only the HIS's own "no such order" settles a booking as absent.
         if (!a && a.error().cls == ErrorClass::NotFound && a.error().code.rfind("his.", 0) == 0)
@@ -134,13 +134,13 @@ public:
     Result<Payment> refund(const PaymentOrder& order) override {
         json body = json::object();
         f_.put(body, "payment.amount", order.amount_cents);
-        return payment_from(call("POST", "/payments/" + rest::path_segment(order.order_id) + "/refund", &body, "refund",
+        return payment_from(call("POST", "/payments/" + http::path_segment(order.order_id) + "/refund", &body, "refund",
                                  {{"order.id", order.order_id}}),
                             order.order_id, "refund");
     }
 
     Result<Payment> payment_status(const std::string& order_id) override {
-        auto a = call("GET", "/payments/" + rest::path_segment(order_id), nullptr, "payment status query",
+        auto a = call("GET", "/payments/" + http::path_segment(order_id), nullptr, "payment status query",
                       {{"order.id", order_id}});
         // Only the HIS's own "no such payment" settles a payment as absent: a 404 without a
         // vendor code (a wrong base path, say) must not pass for one.
@@ -150,7 +150,7 @@ public:
     }
 
     Result<std::vector<StatementLine>> daily_statement(const std::string& date) override {
-        auto a = call("GET", "/statements/" + rest::path_segment(date), nullptr, "statement query", {{"statement.date", date}});
+        auto a = call("GET", "/statements/" + http::path_segment(date), nullptr, "statement query", {{"statement.date", date}});
         if (!a) return a.error();
         const json* lines = array_of(f_.find(*a, "statement.lines"));
         if (!lines) return unreadable_answer("statement", "lines is not an array");
@@ -189,7 +189,9 @@ private:
         // The HIS cannot carry our trace context; the request id links its log lines to ours.
         std::string request_id = random_hex(8);
         log::info("his.query_sent", {{"his_request_id", request_id}, {"method", method}, {"operation", what}});
-        auto a = rest::http_exchange(http_, method, base_ + path, body ? body->dump() : "", request_id);
+        http::HttpRequest request{method, base_ + path, body ? body->dump() : "", request_id, {{"Accept", "application/json"}}};
+        if (body) request.headers.emplace_back("Content-Type", "application/json");
+        auto a = http::http_exchange(http_, request);
         if (!a) {
             log::warn("his.query_failed", {{"his_request_id", request_id}, {"error", a.error().describe()}});
             return a.error();
@@ -238,7 +240,7 @@ private:
     }
 
     std::string base_;
-    rest::HttpOptions http_;
+    http::HttpOptions http_;
     int max_attempts_;
     RestFields f_;
     std::map<std::string, std::string> error_map_;
@@ -265,7 +267,8 @@ Result<std::unique_ptr<HisAdapter>> make_rest_adapter(const params::ParamSet& p)
     auto fields = RestFields::from_json(p.json("his.rest.field_map"), "his.rest.field_map");
     if (!fields) return fields.error();
 
-    rest::HttpOptions http;
+    http::HttpOptions http;
+    http.code_prefix = "rest";
     http.connect_timeout = p.duration("his.connect_timeout");
     http.answer_timeout = p.duration("his.answer_timeout");
     http.ca_file = p.string("his.tls.ca_file");

@@ -1,11 +1,10 @@
 #include "adapters/soap/soap_adapter.h"
 
-#include <curl/curl.h>
-
 #include <charconv>
 #include <optional>
 
 #include "adapters/his_values.h"
+#include "adapters/http/his_http.h"
 #include "adapters/money.h"
 #include "adapters/soap/soap_envelope.h"
 #include "common/log.h"
@@ -17,22 +16,15 @@ namespace {
 
 using soap::Element;
 
-struct HttpOptions {
+struct SoapHttp {
     std::string endpoint;
-    std::string ca_file;
-    std::chrono::milliseconds connect_timeout{2000};
-    std::chrono::milliseconds answer_timeout{3000};
+    http::HttpOptions options;
     int max_attempts = 1;
 };
 
-size_t collect(char* data, size_t size, size_t n, void* out) {
-    static_cast<std::string*>(out)->append(data, size * n);
-    return size * n;
-}
-
 class SoapAdapter : public HisAdapter {
 public:
-    SoapAdapter(HttpOptions http, soap::SoapDialect d) : http_(std::move(http)), d_(std::move(d)) {}
+    SoapAdapter(SoapHttp http, soap::SoapDialect d) : http_(std::move(http)), d_(std::move(d)) {}
 
     std::string dialect() const override { return "soap-xml"; }
 
@@ -213,63 +205,26 @@ private:
         return std::move(envelope->operation);
     }
 
-    // One POST; a handle per call keeps the adapter thread-safe without a lock.
+    // One POST through the shared HIS exchange (adapters/http/his_http.h).
     Result<std::string> post(const std::string& operation, const std::string& body, const std::string& request_id, long& status) {
-        std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-        if (!curl) return make_error(ErrorClass::Internal, "soap.curl_init", "libcurl could not make a handle");
-        std::string content_type = "Content-Type: text/xml; charset=" + soap::xml_encoding_name(d_.charset);
-        std::string action = "SOAPAction: \"" + d_.action_prefix + operation + "\"";
-        std::string id = "X-Request-Id: " + request_id;
-        curl_slist* headers = nullptr;
-        for (const auto* h : {&content_type, &action, &id}) headers = curl_slist_append(headers, h->c_str());
-        std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_list(headers, curl_slist_free_all);
-        std::string answer;
-        CURL* h = curl.get();
-        curl_easy_setopt(h, CURLOPT_URL, http_.endpoint.c_str());
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM: we are multi-threaded
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(http_.connect_timeout.count()));
-        // libcurl times the whole exchange, connecting included; a LAN connect takes
-        // milliseconds, so the answer timeout is what a caller waits at most.
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(http_.answer_timeout.count()));
-        if (!http_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, http_.ca_file.c_str());
-        CURLcode rc = curl_easy_perform(h);
-        std::string detail = std::string(curl_easy_strerror(rc));
-        switch (rc) {
-            case CURLE_OK: break;
-            case CURLE_COULDNT_CONNECT:
-            case CURLE_COULDNT_RESOLVE_HOST:
-                return make_error(ErrorClass::Unavailable, "soap.connect_failed", "cannot reach the HIS at " + http_.endpoint + ": " + detail);
-            case CURLE_OPERATION_TIMEDOUT:
-                return make_error(ErrorClass::Timeout, "soap.timeout", "the HIS did not answer in time: " + detail);
-            // The request may have been applied: the outcome is unknown, as with a timeout.
-            case CURLE_GOT_NOTHING:
-            case CURLE_RECV_ERROR:
-            case CURLE_PARTIAL_FILE:
-                return make_error(ErrorClass::Timeout, "soap.no_answer", "the HIS closed the connection without an answer: " + detail);
-            default:
-                return make_error(ErrorClass::Unavailable, "soap.http_failed", "the request to the HIS failed: " + detail);
-        }
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        return answer;
+        http::HttpRequest request{"POST", http_.endpoint, body, request_id,
+                                  {{"Content-Type", "text/xml; charset=" + soap::xml_encoding_name(d_.charset)},
+                                   {"SOAPAction", "\"" + d_.action_prefix + operation + "\""}}};
+        auto answer = http::http_exchange(http_.options, request);
+        if (!answer) return answer.error();
+        status = answer->status;
+        return std::move(answer->body);
     }
 
-    HttpOptions http_;
+    SoapHttp http_;
     soap::SoapDialect d_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<HisAdapter>> make_soap_adapter(const params::ParamSet& p) {
-    // libcurl's global set-up is not thread-safe: once, before any handle.
-    static const CURLcode global = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (global != CURLE_OK) return make_error(ErrorClass::Internal, "soap.curl_init", curl_easy_strerror(global));
-    HttpOptions http;
+    SoapHttp http;
+    http.options.code_prefix = "soap";
     http.endpoint = p.string("his.endpoint");
     bool https = http.endpoint.rfind("https://", 0) == 0;
     if (!https && http.endpoint.rfind("http://", 0) != 0)
@@ -277,9 +232,9 @@ Result<std::unique_ptr<HisAdapter>> make_soap_adapter(const params::ParamSet& p)
                           "his.endpoint: expected http(s)://host:port/path for soap-xml, found \"" + http.endpoint + "\"");
     if (p.boolean("his.tls.enabled") && !https)
         return make_error(ErrorClass::Config, "params.invalid", "his.tls.enabled: TLS needs an https:// his.endpoint");
-    http.ca_file = p.string("his.tls.ca_file");
-    http.connect_timeout = p.duration("his.connect_timeout");
-    http.answer_timeout = p.duration("his.answer_timeout");
+    http.options.ca_file = p.string("his.tls.ca_file");
+    http.options.connect_timeout = p.duration("his.connect_timeout");
+    http.options.answer_timeout = p.duration("his.answer_timeout");
     http.max_attempts = static_cast<int>(p.integer("his.max_attempts"));
     auto dialect = soap::dialect_from_params(p);
     if (!dialect) return dialect.error();

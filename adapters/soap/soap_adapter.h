@@ -1,4 +1,4 @@
-// The SOAP 1.1 over HTTP(S) adapter (libcurl). Every operation is one POST to
+// The SOAP 1.1 over HTTP(S) adapter (adapters/http/his_http.h). Every operation is one POST to
 // his.endpoint with SOAPAction = his.soap.action_prefix + the operation's name:
 //   report            GetReport         ReportId -> ReportId, PatientId, PatientSex, Title, Status, IssuedAt, Observation*
 //   patient's reports ListReports       PatientId -> PatientId, Report* (ReportId, Title, Status, IssuedAt)

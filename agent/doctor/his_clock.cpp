@@ -1,12 +1,13 @@
 #include "agent/doctor/his_clock.h"
 
-#include <curl/curl.h>
+#include <Poco/DateTimeParser.h>
 
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
 
 #include "adapters/hl7v2/hl7_dialect.h"
+#include "adapters/http/his_http.h"
 #include "adapters/registry.h"
 #include "common/trace.h"
 #include "hl7/message.h"
@@ -62,44 +63,29 @@ Result<ClockReading> hl7_clock(const params::ParamSet& p) {
                         "MSH-7 \"" + msh7 + "\" of its answer" + (had_offset ? "" : ", read in " + zone->name()), !had_offset};
 }
 
-size_t keep_date_header(char* data, size_t size, size_t count, void* out) {
-    std::string line(data, size * count);
-    if (line.size() > 5 && strncasecmp(line.c_str(), "date:", 5) == 0) {
-        auto value = line.substr(5);
-        while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) value.erase(0, 1);
-        while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
-        *static_cast<std::string*>(out) = value;
-    }
-    return size * count;
-}
-
-size_t discard_body(char*, size_t size, size_t count, void*) { return size * count; }
-
 Result<ClockReading> http_clock(const params::ParamSet& p) {
     std::string url = p.string("his.endpoint");
-    CURL* curl = curl_easy_init();
-    if (!curl) return make_error(ErrorClass::Internal, "doctor.curl_init", "libcurl could not start");
-    std::string date;
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(p.duration("his.connect_timeout").count()));
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-                     static_cast<long>((p.duration("his.connect_timeout") + p.duration("his.answer_timeout")).count()));
-    if (!p.string("his.tls.ca_file").empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, p.string("his.tls.ca_file").c_str());
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, keep_date_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &date);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
+    // The adapters' own exchange and TLS settings; no authentication: any answer carries a Date.
+    http::HttpOptions o;
+    o.code_prefix = "doctor";
+    o.connect_timeout = p.duration("his.connect_timeout");
+    o.answer_timeout = p.duration("his.answer_timeout");
+    o.ca_file = p.string("his.tls.ca_file");
     auto sent = SysClock::now();
-    CURLcode rc = curl_easy_perform(curl);
+    auto answer = http::http_exchange(o, {"GET", url, "", "", {}});
     auto received = SysClock::now();
-    curl_easy_cleanup(curl);
-    if (rc != CURLE_OK)
-        return make_error(rc == CURLE_OPERATION_TIMEDOUT ? ErrorClass::Timeout : ErrorClass::Unavailable, "doctor.his_unreachable",
-                          "GET " + url + ": " + curl_easy_strerror(rc));
+    if (!answer)
+        return make_error(answer.error().cls == ErrorClass::Timeout ? ErrorClass::Timeout : ErrorClass::Unavailable,
+                          "doctor.his_unreachable", answer.error().message);
+    std::string date = answer->header("Date");
     if (date.empty()) return clock_error("the answer to GET " + url + " has no Date header");
-    time_t t = curl_getdate(date.c_str(), nullptr);
-    if (t < 0) return clock_error("the Date header \"" + date + "\" of the answer to GET " + url + " is not an HTTP date");
-    return ClockReading{SysClock::from_time_t(t), midpoint(sent, received), "HTTP Date \"" + date + "\" of its answer", false};
+    Poco::DateTime his;
+    int zone_offset = 0;
+    if (!Poco::DateTimeParser::tryParse(date, his, zone_offset))
+        return clock_error("the Date header \"" + date + "\" of the answer to GET " + url + " is not an HTTP date");
+    his.makeUTC(zone_offset);
+    return ClockReading{SysClock::from_time_t(his.timestamp().epochTime()), midpoint(sent, received),
+                        "HTTP Date \"" + date + "\" of its answer", false};
 }
 
 std::string span_text(std::chrono::seconds s) {

@@ -1,5 +1,5 @@
 // Every operation of the REST/JSON adapter against his-sim's REST responder and hospital
-// (real SQLite, real HTTP over loopback through libcurl), in each REST dialect, and each
+// (real SQLite, real HTTP over loopback through POCO), in each REST dialect, and each
 // fault his-sim can play.
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // Every operation of the SOAP adapter against his-sim's SOAP responder and hospital (real
-// SQLite, real HTTP over loopback, libcurl), hostile values, faults and broken answers.
+// SQLite, real HTTP over loopback through POCO), hostile values, faults and broken answers.
 #include <catch2/catch.hpp>
 
 #include "tests/adapters/operation_script.h"

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <random>
 
+#include "tests/support/certificates.h"
+
 namespace hisgate::test {
 
 namespace {
@@ -36,15 +38,8 @@ Broker::Broker(std::vector<std::string> users, bool tls)
                        passwd + "\nacl_file " + dir_ + "/acl\npersistence true\npersistence_location " + dir_ + "/\nmax_queued_messages 100000\nset_tcp_nodelay true\nlog_dest file " + dir_ +
                        "/mosquitto.log\n";
     if (tls_) {
-        std::string d = dir_;
-        sh("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=hisgate test CA' -keyout " + d +
-           "/ca.key -out " + d + "/ca.crt >/dev/null 2>&1");
-        sh("openssl req -newkey rsa:2048 -nodes -subj '/CN=127.0.0.1' -keyout " + d + "/broker.key -out " + d +
-           "/broker.csr >/dev/null 2>&1");
-        write_file(d + "/san.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-        sh("openssl x509 -req -in " + d + "/broker.csr -CA " + d + "/ca.crt -CAkey " + d + "/ca.key -CAcreateserial -days 1 -extfile " +
-           d + "/san.ext -out " + d + "/broker.crt >/dev/null 2>&1");
-        conf += "cafile " + d + "/ca.crt\ncertfile " + d + "/broker.crt\nkeyfile " + d + "/broker.key\n";
+        make_test_certificates(dir_, "broker");
+        conf += "cafile " + dir_ + "/ca.crt\ncertfile " + dir_ + "/broker.crt\nkeyfile " + dir_ + "/broker.key\n";
     }
     write_file(dir_ + "/mosquitto.conf", conf);
 }
