@@ -11,10 +11,16 @@
 namespace hisgate::agent {
 
 namespace {
+// Registered metrics live as long as the process; each worker keeps the handles it used
+// instead of formatting labels and searching the registry for every task.
 metrics::Counter& task_outcomes(const std::string& business, const std::string& outcome) {
-    return metrics::global().counter("hisgate_agent_tasks_total",
-                                     "Task attempts, by business and outcome (ok, an error class, retry, parked)",
-                                     {{"business", business}, {"outcome", outcome}});
+    thread_local std::map<std::pair<std::string, std::string>, metrics::Counter*> known;
+    auto& counter = known[{business, outcome}];
+    if (!counter)
+        counter = &metrics::global().counter("hisgate_agent_tasks_total",
+                                             "Task attempts, by business and outcome (ok, an error class, retry, parked)",
+                                             {{"business", business}, {"outcome", outcome}});
+    return *counter;
 }
 metrics::Gauge& dispatch_window() {
     static metrics::Gauge& g = metrics::global().gauge(
@@ -22,8 +28,12 @@ metrics::Gauge& dispatch_window() {
     return g;
 }
 metrics::Histogram& task_seconds(const std::string& business) {
-    return metrics::global().histogram("hisgate_agent_task_seconds", "Admission to answer, by business",
-                                       {{"business", business}});
+    thread_local std::map<std::string, metrics::Histogram*> known;
+    auto& histogram = known[business];
+    if (!histogram)
+        histogram = &metrics::global().histogram("hisgate_agent_task_seconds", "Admission to answer, by business",
+                                                 {{"business", business}});
+    return *histogram;
 }
 }  // namespace
 
@@ -39,7 +49,7 @@ Result<void> TaskQueue::start() {
         std::lock_guard lock(mu_);
         int64_t now = unix_ms_now();
         for (auto& task : unfinished.value()) {
-            tracker_.admitted(task.id, task.business(), task.created_ms);
+            tracker_.admitted(task.row, task.business(), task.created_ms);
             enqueue_locked(std::move(task), now);
         }
     }
@@ -78,11 +88,14 @@ void TaskQueue::stop() {
 void TaskQueue::submit(Task task, std::function<void(const Result<Admission>&)> admitted) {
     task.created_ms = unix_ms_now();
     task.next_attempt_ms = task.created_ms;
-    store_.admit(task, [this, task, admitted = std::move(admitted)](Result<Admission> a) mutable {
+    auto shared = std::make_shared<Task>(std::move(task));
+    // The store is done reading the task when `admitted` runs: the queue takes it then.
+    store_.admit(shared, [this, shared, admitted = std::move(admitted)](Result<Admission> a) {
         if (a && a->fresh) {
+            Task& task = *shared;
             task.row = a->row;
             std::lock_guard lock(mu_);
-            tracker_.admitted(task.id, task.business(), task.created_ms);
+            tracker_.admitted(task.row, task.business(), task.created_ms);
             enqueue_locked(std::move(task), unix_ms_now());
             dispatch_cv_.notify_one();
         }
@@ -232,7 +245,7 @@ void TaskQueue::finish(Task task, TaskState state, const Outcome& outcome) {
                           return;
                       }
                       task_seconds(task.business()).observe(static_cast<double>(now - task.created_ms) / 1000.0);
-                      tracker_.finished(task.id, now);
+                      tracker_.finished(task.row, now);
                       if (answers && answered_) answered_();
                   });
 }

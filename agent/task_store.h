@@ -3,13 +3,18 @@
 // Every change goes through one writer thread that commits whatever has accumulated as
 // one transaction (group commit): many tasks share one fsync, and a caller's change is
 // durable when its completion runs. Completions run in submission order on one
-// completion thread, so the writer is already building the next transaction while the
-// last one's callers are told. With group commit off, each change is its own
-// transaction, which is what the benchmark compares against.
+// completion thread, which first syncs the WAL for every commit since its last sync;
+// the writer is meanwhile already applying the next batch, so the disk's sync and the
+// writer's work overlap instead of taking turns. With group commit off, each change is its own
+// transaction, which is what the benchmark compares against. A checkpoint thread copies
+// the WAL into the database file on its own connection, so the writer never stops for
+// a checkpoint (SQLite would otherwise run one inside every thousandth-page commit).
 //
 // Invariants:
-//  - A change is reported done only after its transaction committed with
-//    synchronous=FULL: a kill -9 (or power loss) after that never loses it.
+//  - A change is reported done only after its transaction is on disk (with group
+//    commit: committed and then the WAL fdatasync'ed; without: synchronous=FULL), so a
+//    kill -9 or a power cut after that never loses it.
+//  - The forwarder is never shown an outbox row before its commit is on disk.
 //  - A task's answer enters the outbox in the same transaction that finishes the task,
 //    so a finished task always has its answer waiting to be forwarded. Its outbox row
 //    only points at the task: topic, answer, correlation and trace are read from the
@@ -33,6 +38,7 @@
 
 #include "agent/task.h"
 #include "common/error.h"
+#include "common/sqlite.h"
 
 namespace hisgate::agent {
 
@@ -74,7 +80,8 @@ public:
 
     // Stores `task` unless a task with its id exists. `done` runs on the completion
     // thread after the commit; keep it short, and never wait on the store from it.
-    void admit(Task task, std::function<void(Result<Admission>)> done);
+    // Shared, so the caller can keep the task it admits without a copy of its strings.
+    void admit(std::shared_ptr<const Task> task, std::function<void(Result<Admission>)> done);
     // Counts a dispatch before the HIS sees the task.
     void dispatched(TaskRow row, int attempts, Done done);
     // The same for many tasks as one change: (row, attempts) each.
@@ -122,6 +129,8 @@ private:
     void write_loop();
     void commit_batch(std::vector<Change>& batch);
     void complete_loop();
+    void checkpoint_loop();
+    static int on_wal_commit(void* store, sqlite3* db, const char* name, int wal_pages);
 
     TaskStoreOptions options_;
     std::unique_ptr<Statements> writer_;  // the writer thread's connection and statements
@@ -139,7 +148,18 @@ private:
     std::condition_variable completed_cv_;
     std::vector<Completed> completed_;  // committed (or failed), in submission order
     bool writer_done_ = false;
+    int64_t committed_seq_ = 0;  // the highest outbox seq committed so far
     std::thread completion_thread_;
+    int wal_fd_ = -1;  // with group commit: the WAL, synced by the completion thread
+    // The highest outbox seq whose commit is durable: the forwarder never sends beyond
+    // it, so nothing leaves the agent that a power cut could still take back.
+    std::atomic<int64_t> durable_seq_{0};
+
+    std::unique_ptr<sql::Db> checkpointer_;  // its own connection: a checkpoint never holds up reads
+    std::mutex checkpoint_mu_;
+    std::condition_variable checkpoint_cv_;
+    bool checkpoint_due_ = false, checkpoint_stopping_ = false;
+    std::thread checkpoint_thread_;
 };
 
 }  // namespace hisgate::agent

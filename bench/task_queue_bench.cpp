@@ -278,7 +278,7 @@ Run chained_run(const Settings& s, const std::string& path, int tasks) {
     auto start = Clock::now();
     submit_all(tasks, s.submitters, [&](Task t) {
         auto task = std::make_shared<Task>(std::move(t));
-        store.admit(*task, [&, task](Result<Admission> a) {
+        store.admit(task, [&, task](Result<Admission> a) {
             if (!a || !a->fresh) return completion.one(false);
             task->row = a->row;
             store.dispatched(task->row, 1, [&, task](Result<void> d) {
