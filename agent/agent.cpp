@@ -149,7 +149,7 @@ void Agent::on_message(const IncomingMessage& msg) {
     task.correlation = msg.correlation_data;
     task.traceparent = current_trace().traceparent();
     queue_->submit(std::move(task), [this, msg, req = *request, trace = current_trace()](const Result<Admission>& a) {
-        ScopedTrace in_trace(trace);  // the callback runs on the store's writer thread
+        ScopedTrace in_trace(trace);  // the callback runs on the store's completion thread
         admitted(msg, req, a);
     });
 }

@@ -15,17 +15,17 @@ double quantile(std::vector<int64_t>& sorted_ms, double q) {
 }
 }  // namespace
 
-void QueueFigures::Tracker::admitted(const std::string& id, const std::string& business, int64_t created_ms) {
-    if (!live_.emplace(id, Live{business, created_ms}).second) return;
+void QueueFigures::Tracker::admitted(int64_t row, const std::string& business, int64_t created_ms) {
     auto& b = businesses_[business];
+    if (!live_.emplace(row, Live{&b, created_ms}).second) return;
     ++b.depth;
     ++b.waiting_since[created_ms];
 }
 
-void QueueFigures::Tracker::finished(const std::string& id, int64_t finished_ms) {
-    auto it = live_.find(id);
+void QueueFigures::Tracker::finished(int64_t row, int64_t finished_ms) {
+    auto it = live_.find(row);
     if (it == live_.end()) return;
-    auto& b = businesses_[it->second.business];
+    auto& b = *it->second.business;
     --b.depth;
     auto since = b.waiting_since.find(it->second.created_ms);
     if (since != b.waiting_since.end() && --since->second == 0) b.waiting_since.erase(since);

@@ -35,15 +35,16 @@ struct QueueFigures {
         static constexpr int64_t kDwellWindowMs = 5 * 60 * 1000;
         static constexpr size_t kDwellSamples = 4096;  // per business
 
-        void admitted(const std::string& id, const std::string& business, int64_t created_ms);
-        void finished(const std::string& id, int64_t finished_ms);
-        bool contains(const std::string& id) const { return live_.count(id) != 0; }
+        // Tasks are known by their store row: an integer key, no string copies per task.
+        void admitted(int64_t row, const std::string& business, int64_t created_ms);
+        void finished(int64_t row, int64_t finished_ms);
         size_t live() const { return live_.size(); }
         QueueFigures figures(int64_t now_ms) const;
 
     private:
+        struct Business;
         struct Live {
-            std::string business;
+            Business* business;  // a node of businesses_, which never moves
             int64_t created_ms;
         };
         struct Dwell {
@@ -57,7 +58,7 @@ struct QueueFigures {
             int depth = 0;
             std::deque<Dwell> dwell;
         };
-        std::unordered_map<std::string, Live> live_;
+        std::unordered_map<int64_t, Live> live_;
         std::map<std::string, Business> businesses_;
     };
 };

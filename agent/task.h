@@ -20,7 +20,11 @@ enum class TaskClass { RealTime, Deferred };
 
 enum class TaskState { Queued, Dispatched, Done, Parked };
 
+// A task's row in the agent's state file, handed out when the task is admitted.
+using TaskRow = int64_t;
+
 struct Task {
+    TaskRow row = 0;      // 0 until admitted
     std::string id;       // the request id
     std::string type;     // e.g. "appointment.book"
     TaskClass cls = TaskClass::RealTime;

@@ -5,19 +5,35 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/thread_name.h"
 #include "common/trace.h"
 
 namespace hisgate::agent {
 
 namespace {
+// Registered metrics live as long as the process; each worker keeps the handles it used
+// instead of formatting labels and searching the registry for every task.
 metrics::Counter& task_outcomes(const std::string& business, const std::string& outcome) {
-    return metrics::global().counter("hisgate_agent_tasks_total",
-                                     "Task attempts, by business and outcome (ok, an error class, retry, parked)",
-                                     {{"business", business}, {"outcome", outcome}});
+    thread_local std::map<std::pair<std::string, std::string>, metrics::Counter*> known;
+    auto& counter = known[{business, outcome}];
+    if (!counter)
+        counter = &metrics::global().counter("hisgate_agent_tasks_total",
+                                             "Task attempts, by business and outcome (ok, an error class, retry, parked)",
+                                             {{"business", business}, {"outcome", outcome}});
+    return *counter;
+}
+metrics::Gauge& dispatch_window() {
+    static metrics::Gauge& g = metrics::global().gauge(
+        "hisgate_agent_queue_dispatch_window", "How many tasks may have their attempt counted ahead of the workers");
+    return g;
 }
 metrics::Histogram& task_seconds(const std::string& business) {
-    return metrics::global().histogram("hisgate_agent_task_seconds", "Admission to answer, by business",
-                                       {{"business", business}});
+    thread_local std::map<std::string, metrics::Histogram*> known;
+    auto& histogram = known[business];
+    if (!histogram)
+        histogram = &metrics::global().histogram("hisgate_agent_task_seconds", "Admission to answer, by business",
+                                                 {{"business", business}});
+    return *histogram;
 }
 }  // namespace
 
@@ -33,7 +49,7 @@ Result<void> TaskQueue::start() {
         std::lock_guard lock(mu_);
         int64_t now = unix_ms_now();
         for (auto& task : unfinished.value()) {
-            tracker_.admitted(task.id, task.business(), task.created_ms);
+            tracker_.admitted(task.row, task.business(), task.created_ms);
             enqueue_locked(std::move(task), now);
         }
     }
@@ -58,11 +74,11 @@ void TaskQueue::stop() {
     if (dispatcher_.joinable()) dispatcher_.join();
     if (timer_.joinable()) timer_.join();
     // Counted but never started: give the attempts back, so a clean stop costs none.
-    std::vector<std::pair<std::string, int>> unstarted;
+    std::vector<std::pair<TaskRow, int>> unstarted;
     {
         std::lock_guard lock(mu_);
         for (auto* counted : {&counted_realtime_, &counted_deferred_})
-            for (const auto& t : *counted) unstarted.emplace_back(t.id, t.attempts - 1);
+            for (const auto& t : *counted) unstarted.emplace_back(t.row, t.attempts - 1);
     }
     if (!unstarted.empty()) (void)store_.wait([&](TaskStore::Done d) { store_.dispatched_all(std::move(unstarted), d); });
     // Finishes still committing call back into this queue: let them complete first.
@@ -72,10 +88,14 @@ void TaskQueue::stop() {
 void TaskQueue::submit(Task task, std::function<void(const Result<Admission>&)> admitted) {
     task.created_ms = unix_ms_now();
     task.next_attempt_ms = task.created_ms;
-    store_.admit(task, [this, task, admitted = std::move(admitted)](Result<Admission> a) mutable {
+    auto shared = std::make_shared<Task>(std::move(task));
+    // The store is done reading the task when `admitted` runs: the queue takes it then.
+    store_.admit(shared, [this, shared, admitted = std::move(admitted)](Result<Admission> a) {
         if (a && a->fresh) {
+            Task& task = *shared;
+            task.row = a->row;
             std::lock_guard lock(mu_);
-            tracker_.admitted(task.id, task.business(), task.created_ms);
+            tracker_.admitted(task.row, task.business(), task.created_ms);
             enqueue_locked(std::move(task), unix_ms_now());
             dispatch_cv_.notify_one();
         }
@@ -109,28 +129,33 @@ bool TaskQueue::take_counted_locked(Task& task) {
 }
 
 // Counts the next attempt of the ready tasks, as one change, before any worker may run
-// them; at most dispatch_ahead are counted ahead of the workers. Real-time tasks are
+// them; at most `window` are counted ahead of the workers. Real-time tasks are
 // counted first and taken first, so a counted line of deferred tasks never holds one up
 // longer than its own count's commit.
 void TaskQueue::dispatch() {
-    const size_t ahead = static_cast<size_t>(std::max({1, policy_.workers, policy_.dispatch_ahead}));
+    const size_t least = static_cast<size_t>(std::max(1, policy_.workers));
+    const size_t most = std::max(least, static_cast<size_t>(std::max(1, policy_.dispatch_ahead)));
+    size_t window = least;
+    name_this_thread("queue-dispatch");
     for (;;) {
         std::vector<Task> batch;
         {
             std::unique_lock lock(mu_);
             dispatch_cv_.wait(lock, [&] {
                 return stopping_ || ((!realtime_.empty() || !deferred_released_.empty()) &&
-                                     counted_realtime_.size() + counted_deferred_.size() < ahead);
+                                     counted_realtime_.size() + counted_deferred_.size() < window);
             });
             if (stopping_) return;
             Task t;
-            while (counted_realtime_.size() + counted_deferred_.size() + batch.size() < ahead && take_ready_locked(t))
+            while (counted_realtime_.size() + counted_deferred_.size() + batch.size() < window && take_ready_locked(t))
                 batch.push_back(std::move(t));
         }
-        std::vector<std::pair<std::string, int>> attempts;
-        for (auto& t : batch) attempts.emplace_back(t.id, ++t.attempts);
+        std::vector<std::pair<TaskRow, int>> attempts;
+        for (auto& t : batch) attempts.emplace_back(t.row, ++t.attempts);
         auto counted = store_.wait([&](TaskStore::Done d) { store_.dispatched_all(std::move(attempts), d); });
         std::lock_guard lock(mu_);
+        size_t still_waiting = counted_realtime_.size() + counted_deferred_.size();
+        bool more_ready = !realtime_.empty() || !deferred_released_.empty();
         for (auto& t : batch) {
             if (!counted) {
                 // Not counted, so not run: try again later rather than break the invariant.
@@ -142,12 +167,21 @@ void TaskQueue::dispatch() {
                 (t.cls == TaskClass::RealTime ? counted_realtime_ : counted_deferred_).push_back(std::move(t));
             }
         }
+        // The workers ran dry while this count committed and more work is ready: count
+        // further ahead. Half the window still waiting: the HIS sets the pace, not the disk.
+        size_t was = window;
+        if (still_waiting == 0 && more_ready)
+            window = std::min(most, window * 2);
+        else if (still_waiting >= window / 2)
+            window = std::max(least, window / 2);
+        if (window != was) dispatch_window().set(static_cast<double>(window));
         work_cv_.notify_all();
         timer_cv_.notify_one();
     }
 }
 
 void TaskQueue::work() {
+    name_this_thread("queue-worker");
     for (;;) {
         Task task;
         {
@@ -185,7 +219,7 @@ void TaskQueue::run(Task task) {
                                     {"in_ms", task.next_attempt_ms - unix_ms_now()},
                                     {"error", outcome.error}});
     // Not waited for: if this is lost, a restart finds the task dispatched and retries it.
-    store_.retry_later(task.id, task.next_attempt_ms, outcome.error, [id = task.id](Result<void> r) {
+    store_.retry_later(task.row, task.next_attempt_ms, outcome.error, [id = task.id](Result<void> r) {
         if (!r) log::error("queue.store_failed", {{"task_id", id}, {"error", r.error().describe()}});
     });
     std::lock_guard lock(mu_);
@@ -196,11 +230,9 @@ void TaskQueue::run(Task task) {
 // The worker does not wait for the commit: the completion settles the task, so commits
 // are shared across tasks. The answer is sent only once it is in the outbox.
 void TaskQueue::finish(Task task, TaskState state, const Outcome& outcome) {
-    std::optional<OutboxMessage> outgoing;
-    if (!task.reply_topic.empty()) outgoing = OutboxMessage{task.reply_topic, outcome.answer, task.correlation, task.traceparent};
-    bool answers = outgoing.has_value();
-    std::string id = task.id;
-    store_.finish(id, state, outcome.answer, outcome.error, outgoing,
+    bool answers = !task.reply_topic.empty();
+    TaskRow row = task.row;
+    store_.finish(row, state, outcome.answer, outcome.error, answers,
                   [this, task = std::move(task), answers](Result<void> saved) mutable {
                       int64_t now = unix_ms_now();
                       std::lock_guard lock(mu_);
@@ -213,7 +245,7 @@ void TaskQueue::finish(Task task, TaskState state, const Outcome& outcome) {
                           return;
                       }
                       task_seconds(task.business()).observe(static_cast<double>(now - task.created_ms) / 1000.0);
-                      tracker_.finished(task.id, now);
+                      tracker_.finished(task.row, now);
                       if (answers && answered_) answered_();
                   });
 }
@@ -232,6 +264,7 @@ int64_t TaskQueue::backoff_ms(int attempts) {
 // The timer: moves due retries back, releases a batch of deferred tasks every drain
 // interval, and refreshes the queue's gauges.
 void TaskQueue::tick() {
+    name_this_thread("queue-timer");
     using Clock = std::chrono::steady_clock;
     auto next_drain = Clock::now() + policy_.drain_interval;
     std::unique_lock lock(mu_);

@@ -8,10 +8,13 @@
 //   A parked or waiting task never blocks the tasks behind it.
 // - A task's attempt is counted durably before the executor runs it, so a task that
 //   crashes the agent is parked after max_attempts restarts instead of crashing it for ever.
-//   One dispatcher thread counts the attempts of the ready tasks (up to dispatch_ahead of
-//   them ahead of the workers) in one change, and workers never wait for a finish to
-//   commit: commits are shared across tasks, so throughput follows the disk's commit rate
-//   times the batch, not the worker count.
+//   One dispatcher thread counts the attempts of the ready tasks ahead of the workers in
+//   one change, and workers never wait for a finish to commit: commits are shared across
+//   tasks, so throughput follows the disk's commit rate times the batch, not the worker
+//   count. How far ahead adapts: as many as the workers start while one count commits
+//   (the window doubles when they ran dry waiting for it and halves when half of it was
+//   still waiting), between `workers` and `dispatch_ahead`. A slow HIS keeps it at the
+//   worker count; only a HIS that answers faster than a commit widens it.
 // - After a restart every unfinished task is resumed; one that was dispatched is run
 //   again with its attempt count, and the executor decides whether the HIS must be
 //   asked what it holds before the task is sent again.
@@ -38,10 +41,11 @@ struct QueuePolicy {
     std::chrono::milliseconds drain_interval{30000};
     int deferred_batch = 300;  // deferred tasks released per drain
     int max_attempts = 8;
-    // How many tasks may have their attempt counted ahead of the workers, in one change.
-    // More shares more commits (throughput); the cost: a crash charges each of them an
-    // attempt though some had not started (a clean stop gives those back).
-    int dispatch_ahead = 64;
+    // At most this many tasks may have their attempt counted ahead of the workers. More
+    // shares more commits (throughput); the cost: a crash charges each of them an
+    // attempt, and a change among them is settled by a status query before it is sent,
+    // though some had not started (a clean stop gives those back).
+    int dispatch_ahead = 1024;
     std::chrono::milliseconds backoff_min{1000};
     std::chrono::milliseconds backoff_max{300000};
 };
@@ -68,7 +72,7 @@ public:
     void stop();
 
     // Admits a task durably. `admitted` runs once it is stored (or found: a duplicate of
-    // a known task), on the store's writer thread.
+    // a known task), on the store's completion thread.
     void submit(Task task, std::function<void(const Result<Admission>&)> admitted);
 
     QueueFigures figures() const;

@@ -1,36 +1,81 @@
 #include "agent/task_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <future>
 
+#include "common/log.h"
 #include "common/sqlite.h"
+#include "common/thread_name.h"
 
 namespace hisgate::agent {
 
 namespace {
-const char* kSchema = R"(
+// Version 2: tasks are addressed by row, states are stored as their codes, and a task's
+// outbox row points at the task instead of holding a copy of its answer. Version 1 keyed
+// tasks by their text id and spelled states out; its files are rewritten once.
+constexpr int kSchemaVersion = 2;
+
+// state: TaskState's code, 0 queued, 1 dispatched, 2 done, 3 parked. A code, not a word,
+// so that counting a dispatch (0 -> 1, attempts 0 -> 1) leaves the row the same size and
+// SQLite overwrites it in place instead of moving it.
+const char* kTasksTable = R"(
 CREATE TABLE IF NOT EXISTS tasks(
-  id TEXT PRIMARY KEY,
+  row INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
   type TEXT NOT NULL,
   class TEXT NOT NULL,
   request TEXT NOT NULL,
   reply_topic TEXT NOT NULL,
   correlation BLOB NOT NULL,
   traceparent TEXT NOT NULL,
-  state TEXT NOT NULL,
+  state INTEGER NOT NULL,
   attempts INTEGER NOT NULL,
   next_attempt_ms INTEGER NOT NULL,
   created_ms INTEGER NOT NULL,
   finished_ms INTEGER,
   last_error TEXT NOT NULL DEFAULT '',
   answer TEXT NOT NULL DEFAULT '');
-DROP INDEX IF EXISTS tasks_unfinished;
-CREATE TABLE IF NOT EXISTS outbox(
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  topic TEXT NOT NULL,
-  payload BLOB NOT NULL,
-  correlation BLOB NOT NULL,
-  traceparent TEXT NOT NULL);
 )";
+
+// A row either carries its message (an event, an answer to a duplicate) or names the
+// task whose answer it is (task_row, the other columns NULL). seq is given by the writer,
+// which never hands out a number twice while it runs (see Statements::next_seq).
+const char* kOutboxTable = R"(
+CREATE TABLE IF NOT EXISTS outbox(
+  seq INTEGER PRIMARY KEY,
+  topic TEXT,
+  payload BLOB,
+  correlation BLOB,
+  traceparent TEXT,
+  task_row INTEGER);
+)";
+
+const char* kFromVersion1 = R"(
+ALTER TABLE tasks RENAME TO tasks_v1;
+ALTER TABLE outbox RENAME TO outbox_v1;
+%TASKS%
+%OUTBOX%
+INSERT INTO tasks(id, type, class, request, reply_topic, correlation, traceparent, state, attempts,
+                  next_attempt_ms, created_ms, finished_ms, last_error, answer)
+  SELECT id, type, class, request, reply_topic, correlation, traceparent,
+         CASE state WHEN 'queued' THEN 0 WHEN 'dispatched' THEN 1 WHEN 'done' THEN 2 ELSE 3 END, attempts,
+         next_attempt_ms, created_ms, finished_ms, last_error, answer FROM tasks_v1 ORDER BY created_ms;
+INSERT INTO outbox(seq, topic, payload, correlation, traceparent)
+  SELECT seq, topic, payload, correlation, traceparent FROM outbox_v1 ORDER BY seq;
+DROP TABLE tasks_v1;
+DROP TABLE outbox_v1;
+)";
+
+// WAL pages after which the checkpoint thread copies the WAL into the database file
+// (SQLite's own default for its inline checkpoint). The WAL file is cut back to
+// kWalKeepBytes once a checkpoint has caught up, so a burst does not leave it large.
+constexpr int kCheckpointPages = 1000;
+constexpr const char* kWalKeepBytes = "16777216";
 
 Error storage_error(const std::string& what) { return make_error(ErrorClass::Internal, "queue.storage", what); }
 
@@ -39,13 +84,60 @@ Result<void> ran(sql::Statement& s) {
     s.reset();
     return r;
 }
+
+std::string replaced(std::string text, const std::string& mark, const std::string& with) {
+    return text.replace(text.find(mark), mark.size(), with);
+}
+
+Result<int64_t> single_integer(sql::Db& db, const char* query) {
+    auto q = db.prepare(query);
+    if (!q) return q.error();
+    int64_t n = q->step() ? q->integer(0) : 0;
+    if (q->error()) return *q->error();
+    return n;
+}
+
+// Creates the tables, or brings an older file to kSchemaVersion, in one transaction.
+Result<void> prepare_schema(sql::Db& db) {
+    auto version = single_integer(db, "PRAGMA user_version");
+    if (!version) return version.error();
+    if (*version == kSchemaVersion) return {};
+    if (*version > kSchemaVersion)
+        return make_error(ErrorClass::Config, "queue.schema_too_new",
+                          "the state file has schema version " + std::to_string(*version) + "; this agent knows up to " +
+                              std::to_string(kSchemaVersion) + " (was it written by a newer release?)");
+    auto v1_tables = single_integer(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'tasks'");
+    if (!v1_tables) return v1_tables.error();
+    std::string script = *v1_tables ? replaced(replaced(kFromVersion1, "%TASKS%", kTasksTable), "%OUTBOX%", kOutboxTable)
+                                    : std::string(kTasksTable) + kOutboxTable;
+    if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return r;
+    auto applied = db.exec(script + "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";");
+    if (!applied) {
+        (void)db.exec("ROLLBACK");
+        return applied;
+    }
+    return db.exec("COMMIT");
+}
+
+TaskState state_of_code(int64_t code) {
+    switch (code) {
+        case 1: return TaskState::Dispatched;
+        case 2: return TaskState::Done;
+        case 3: return TaskState::Parked;
+        default: return TaskState::Queued;
+    }
+}
 }  // namespace
 
 struct TaskStore::Statements {
-    enum Query { InsertTask, FindTask, MarkDispatched, MarkRetry, MarkFinished, InsertOutbox, DeleteOutbox, Purge,
-                 Unfinished, OutboxAfter, OutboxSize };
+    enum Query { InsertTask, FindTask, MarkDispatched, MarkRetry, MarkFinished, InsertAnswer, InsertOutbox,
+                 DeleteOutbox, Purge, Unfinished, OutboxAfter, OutboxSize, LastSeq };
     sql::Db db;
     std::vector<sql::Statement> queries;  // indexed by Query
+    // The writer's next outbox seq: one past the highest at open, then counting up, so
+    // seq never goes back while the agent runs, even when the outbox empties (the
+    // forwarder reads rows after the last seq it sent). A rolled-back batch leaves a gap.
+    int64_t next_seq = 1;
     sql::Statement& operator[](Query q) { return queries[q]; }
 
     static Result<std::unique_ptr<Statements>> open(const std::string& path) {
@@ -53,31 +145,37 @@ struct TaskStore::Statements {
         // thread, the reader's under reader_mu_.
         auto db = sql::Db::open(path, /*serialized=*/false);
         if (!db) return db.error();
-        // FULL: a commit is on disk before it is reported, so an acknowledged task
-        // survives a power cut too, not only a crash. Group commit pays for it.
         if (auto r = db->exec("PRAGMA synchronous=FULL"); !r) return r.error();
-        if (auto r = db->exec(kSchema); !r) return r.error();
+        if (auto r = prepare_schema(db.value()); !r) return r.error();
         auto s = std::unique_ptr<Statements>(new Statements{std::move(db.value()), {}});
+        static_assert(static_cast<int>(TaskState::Queued) == 0 && static_cast<int>(TaskState::Dispatched) == 1 &&
+                      static_cast<int>(TaskState::Done) == 2 && static_cast<int>(TaskState::Parked) == 3);
         const char* all[] = {
             /* InsertTask */
             "INSERT OR IGNORE INTO tasks(id, type, class, request, reply_topic, correlation, traceparent, state, "
-            "attempts, next_attempt_ms, created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?9)",
+            "attempts, next_attempt_ms, created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0, ?8, ?9)",
             /* FindTask */ "SELECT state, answer FROM tasks WHERE id = ?1",
-            /* MarkDispatched */ "UPDATE tasks SET state = 'dispatched', attempts = ?2 WHERE id = ?1",
-            /* MarkRetry */
-            "UPDATE tasks SET state = 'queued', next_attempt_ms = ?2, last_error = ?3 WHERE id = ?1",
+            /* MarkDispatched */ "UPDATE tasks SET state = 1, attempts = ?2 WHERE row = ?1",
+            /* MarkRetry */ "UPDATE tasks SET state = 0, next_attempt_ms = ?2, last_error = ?3 WHERE row = ?1",
             /* MarkFinished */
-            "UPDATE tasks SET state = ?2, answer = ?3, last_error = ?4, finished_ms = ?5 WHERE id = ?1",
-            /* InsertOutbox */ "INSERT INTO outbox(topic, payload, correlation, traceparent) VALUES(?1, ?2, ?3, ?4)",
+            "UPDATE tasks SET state = ?2, answer = ?3, last_error = ?4, finished_ms = ?5 WHERE row = ?1",
+            /* InsertAnswer */ "INSERT INTO outbox(seq, task_row) VALUES(?1, ?2)",
+            /* InsertOutbox */
+            "INSERT INTO outbox(seq, topic, payload, correlation, traceparent) VALUES(?1, ?2, ?3, ?4, ?5)",
             /* DeleteOutbox */ "DELETE FROM outbox WHERE seq <= ?1",
-            /* Purge */ "DELETE FROM tasks WHERE state IN ('done', 'parked') AND finished_ms < ?1",
+            /* Purge */
+            "DELETE FROM tasks WHERE state >= 2 AND finished_ms < ?1 "
+            "AND row NOT IN (SELECT task_row FROM outbox WHERE task_row IS NOT NULL)",
             /* Unfinished */
-            "SELECT id, type, class, request, reply_topic, correlation, traceparent, state, attempts, "
-            "next_attempt_ms, created_ms, last_error FROM tasks WHERE state IN ('queued', 'dispatched') "
-            "ORDER BY created_ms",
+            "SELECT row, id, type, class, request, reply_topic, correlation, traceparent, state, attempts, "
+            "next_attempt_ms, created_ms, last_error FROM tasks WHERE state < 2 ORDER BY created_ms",
             /* OutboxAfter */
-            "SELECT seq, topic, payload, correlation, traceparent FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            "SELECT o.seq, coalesce(o.topic, t.reply_topic), coalesce(o.payload, t.answer), "
+            "coalesce(o.correlation, t.correlation), coalesce(o.traceparent, t.traceparent) "
+            "FROM outbox o LEFT JOIN tasks t ON t.row = o.task_row WHERE o.seq > ?1 AND o.seq <= ?3 "
+            "ORDER BY o.seq LIMIT ?2",
             /* OutboxSize */ "SELECT count(*) FROM outbox",
+            /* LastSeq */ "SELECT coalesce(max(seq), 0) FROM outbox",
         };
         for (const char* text : all) {
             auto st = s->db.prepare(text);
@@ -94,10 +192,43 @@ Result<std::unique_ptr<TaskStore>> TaskStore::open(const std::string& path, Task
     auto writer = Statements::open(path);
     if (!writer) return make_error(writer.error().cls, "queue.open_failed", "task queue " + path + ": " + writer.error().message);
     store->writer_ = std::move(writer.value());
+    auto& last_seq = (*store->writer_)[Statements::LastSeq];
+    store->writer_->next_seq = (last_seq.step() ? last_seq.integer(0) : 0) + 1;
+    last_seq.reset();
+    store->durable_seq_ = store->writer_->next_seq - 1;
+    if (options.group_commit) {
+        // Durability: a change is reported only after the WAL holding its commit was
+        // fdatasync'ed by the completion thread (see complete_loop), so NORMAL, which
+        // leaves that sync out of COMMIT, loses nothing; the writer goes on meanwhile.
+        // Without group commit each COMMIT syncs itself (FULL), as the baseline should.
+        if (auto r = store->writer_->db.exec("PRAGMA synchronous=NORMAL"); !r)
+            return make_error(r.error().cls, "queue.open_failed", "task queue " + path + ": " + r.error().message);
+        store->wal_fd_ = ::open((path + "-wal").c_str(), O_RDWR | O_CLOEXEC);
+        if (store->wal_fd_ < 0)
+            return make_error(ErrorClass::Internal, "queue.open_failed",
+                              "task queue " + path + ": cannot open its WAL: " + std::strerror(errno));
+        // The WAL's directory entry must be durable too before anything in it counts.
+        std::string dir = std::filesystem::path(path).parent_path().string();
+        int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd >= 0) {
+            (void)::fsync(dir_fd);
+            ::close(dir_fd);
+        }
+    }
     auto reader = Statements::open(path);
     if (!reader) return make_error(reader.error().cls, "queue.open_failed", "task queue " + path + ": " + reader.error().message);
     store->reader_ = std::move(reader.value());
+    auto checkpointer = sql::Db::open(path, /*serialized=*/false);
+    if (!checkpointer) return make_error(checkpointer.error().cls, "queue.open_failed", "task queue " + path + ": " + checkpointer.error().message);
+    store->checkpointer_ = std::make_unique<sql::Db>(std::move(checkpointer.value()));
+    auto& writer_db = store->writer_->db;
+    if (auto r = writer_db.exec(std::string("PRAGMA journal_size_limit=") + kWalKeepBytes); !r)
+        return make_error(r.error().cls, "queue.open_failed", "task queue " + path + ": " + r.error().message);
+    // Replaces SQLite's inline autocheckpoint: commits only count WAL pages.
+    sqlite3_wal_hook(writer_db.handle(), &TaskStore::on_wal_commit, store.get());
+    store->checkpoint_thread_ = std::thread([s = store.get()] { s->checkpoint_loop(); });
     store->writer_thread_ = std::thread([s = store.get()] { s->write_loop(); });
+    store->completion_thread_ = std::thread([s = store.get()] { s->complete_loop(); });
     return store;
 }
 
@@ -108,6 +239,50 @@ TaskStore::~TaskStore() {
     }
     cv_.notify_all();
     if (writer_thread_.joinable()) writer_thread_.join();
+    {
+        std::lock_guard lock(completed_mu_);
+        writer_done_ = true;
+    }
+    completed_cv_.notify_all();
+    if (completion_thread_.joinable()) completion_thread_.join();
+    {
+        std::lock_guard lock(checkpoint_mu_);
+        checkpoint_stopping_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+    if (wal_fd_ >= 0) ::close(wal_fd_);
+}
+
+// On the writer thread, after each commit: never checkpoints itself, only asks for one.
+int TaskStore::on_wal_commit(void* store, sqlite3*, const char*, int wal_pages) {
+    if (wal_pages < kCheckpointPages) return SQLITE_OK;
+    auto* self = static_cast<TaskStore*>(store);
+    {
+        std::lock_guard lock(self->checkpoint_mu_);
+        self->checkpoint_due_ = true;
+    }
+    self->checkpoint_cv_.notify_one();
+    return SQLITE_OK;
+}
+
+// PASSIVE: copies what no reader still needs and never blocks the writer or readers.
+// Under a steady load the WAL may grow past kCheckpointPages until a checkpoint catches
+// up; the writer then starts it over from the beginning.
+void TaskStore::checkpoint_loop() {
+    name_this_thread("store-checkpoint");
+    for (;;) {
+        {
+            std::unique_lock lock(checkpoint_mu_);
+            checkpoint_cv_.wait(lock, [this] { return checkpoint_stopping_ || checkpoint_due_; });
+            if (checkpoint_stopping_) return;
+            checkpoint_due_ = false;
+        }
+        int wal_pages = 0, copied = 0;
+        int rc = sqlite3_wal_checkpoint_v2(checkpointer_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            log::warn("queue.checkpoint_failed", {{"error", sqlite3_errmsg(checkpointer_->handle())}});
+    }
 }
 
 void TaskStore::submit(std::function<Result<void>(Statements&)> apply, Done done) {
@@ -121,6 +296,7 @@ void TaskStore::submit(std::function<Result<void>(Statements&)> apply, Done done
 // Drains everything submitted so far; what arrives while a batch commits forms the next
 // batch, so the batch grows with the load and one fsync serves all of it.
 void TaskStore::write_loop() {
+    name_this_thread("store-writer");
     std::vector<Change> batch;
     for (;;) {
         {
@@ -144,41 +320,88 @@ void TaskStore::write_loop() {
 
 void TaskStore::commit_batch(std::vector<Change>& batch) {
     auto& db = writer_->db;
-    std::vector<Result<void>> outcomes;
-    outcomes.reserve(batch.size());
+    std::vector<Completed> completed;
+    completed.reserve(batch.size());
     auto began = db.exec("BEGIN IMMEDIATE");
+    for (auto& c : batch) {
+        Result<void> outcome = began ? c.apply(*writer_) : Result<void>(began.error());
+        completed.push_back({std::move(c), std::move(outcome)});
+    }
+    std::optional<Error> failed;
     if (!began) {
-        for (auto& c : batch) c.done(storage_error("cannot begin a transaction: " + began.error().message));
-        return;
-    }
-    for (auto& c : batch) outcomes.push_back(c.apply(*writer_));
-    if (auto committed = db.exec("COMMIT"); !committed) {
+        failed = storage_error("cannot begin a transaction: " + began.error().message);
+    } else if (auto committed = db.exec("COMMIT"); !committed) {
         (void)db.exec("ROLLBACK");
-        for (auto& c : batch) c.done(storage_error("commit failed: " + committed.error().message));
-        return;
+        failed = storage_error("commit failed: " + committed.error().message);
+    } else {
+        ++commits_;
     }
-    ++commits_;
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
+    if (failed)
+        for (auto& c : completed) c.outcome = *failed;
+    {
+        std::lock_guard lock(completed_mu_);
+        if (completed_.empty())
+            completed_.swap(completed);
+        else
+            for (auto& c : completed) completed_.push_back(std::move(c));
+        committed_seq_ = writer_->next_seq - 1;
+    }
+    completed_cv_.notify_one();
 }
 
-void TaskStore::admit(Task task, std::function<void(Result<Admission>)> done) {
+// Tells callers their changes are durable (or failed), in the order they were submitted.
+// With group commit, first makes every commit so far durable with one fdatasync of the
+// WAL (frames are appended in commit order, so one sync covers all of them), while the
+// writer is already applying the next batch: the sync and the next batch's work overlap.
+void TaskStore::complete_loop() {
+    name_this_thread("store-done");
+    std::vector<Completed> batch;
+    for (;;) {
+        int64_t committed_seq = 0;
+        {
+            std::unique_lock lock(completed_mu_);
+            completed_cv_.wait(lock, [this] { return writer_done_ || !completed_.empty(); });
+            if (completed_.empty()) return;  // the writer has stopped and nothing is left
+            batch.swap(completed_);
+            committed_seq = committed_seq_;
+        }
+        if (wal_fd_ >= 0 && ::fdatasync(wal_fd_) != 0) {
+            // Whether these commits reached the disk is unknown: report them failed, as a
+            // failed COMMIT would be (callers keep their tasks and try again).
+            auto failed = storage_error(std::string("cannot sync the WAL: ") + std::strerror(errno));
+            log::error("queue.sync_failed", {{"error", failed.message}});
+            for (auto& c : batch)
+                if (c.outcome) c.outcome = failed;
+        } else {
+            durable_seq_.store(committed_seq);
+        }
+        for (auto& c : batch) c.change.done(std::move(c.outcome));
+        batch.clear();
+    }
+}
+
+void TaskStore::admit(std::shared_ptr<const Task> shared, std::function<void(Result<Admission>)> done) {
     auto admission = std::make_shared<Admission>();
     submit(
-        [task = std::move(task), admission](Statements& s) -> Result<void> {
-            s[Statements::InsertTask].bind(1, task.id).bind(2, task.type).bind(3, to_string(task.cls)).bind(4, task.request);
-            s[Statements::InsertTask].bind(5, task.reply_topic).bind(6, task.correlation).bind(7, task.traceparent);
-            s[Statements::InsertTask].bind(8, task.next_attempt_ms).bind(9, task.created_ms);
-            if (auto r = ran(s[Statements::InsertTask]); !r) return r;
+        [shared = std::move(shared), admission](Statements& s) -> Result<void> {
+            const Task& task = *shared;
+            auto& insert = s[Statements::InsertTask];
+            insert.bind(1, task.id).bind(2, task.type).bind(3, to_string(task.cls)).bind(4, task.request);
+            insert.bind(5, task.reply_topic).bind(6, task.correlation).bind(7, task.traceparent);
+            insert.bind(8, task.next_attempt_ms).bind(9, task.created_ms);
+            if (auto r = ran(insert); !r) return r;
             if (sqlite3_changes(s.db.handle()) == 1) {
                 admission->fresh = true;
+                admission->row = s.db.last_insert_rowid();
                 return {};
             }
-            s[Statements::FindTask].bind(1, task.id);
-            if (s[Statements::FindTask].step()) {
-                admission->state = task_state_from_string(s[Statements::FindTask].text(0)).value_or(TaskState::Queued);
-                admission->answer = s[Statements::FindTask].text(1);
+            auto& find = s[Statements::FindTask];
+            find.bind(1, task.id);
+            if (find.step()) {
+                admission->state = state_of_code(find.integer(0));
+                admission->answer = find.text(1);
             }
-            s[Statements::FindTask].reset();
+            find.reset();
             return {};
         },
         [admission, done = std::move(done)](Result<void> r) {
@@ -187,15 +410,13 @@ void TaskStore::admit(Task task, std::function<void(Result<Admission>)> done) {
         });
 }
 
-void TaskStore::dispatched(const std::string& id, int attempts, Done done) {
-    dispatched_all({{id, attempts}}, std::move(done));
-}
+void TaskStore::dispatched(TaskRow row, int attempts, Done done) { dispatched_all({{row, attempts}}, std::move(done)); }
 
-void TaskStore::dispatched_all(std::vector<std::pair<std::string, int>> attempts, Done done) {
+void TaskStore::dispatched_all(std::vector<std::pair<TaskRow, int>> attempts, Done done) {
     submit(
         [attempts = std::move(attempts)](Statements& s) -> Result<void> {
-            for (const auto& [id, n] : attempts) {
-                s[Statements::MarkDispatched].bind(1, id).bind(2, n);
+            for (const auto& [row, n] : attempts) {
+                s[Statements::MarkDispatched].bind(1, row).bind(2, n);
                 if (auto r = ran(s[Statements::MarkDispatched]); !r) return r;
             }
             return {};
@@ -207,36 +428,38 @@ void TaskStore::barrier(Done done) {
     submit([](Statements&) -> Result<void> { return {}; }, std::move(done));
 }
 
-void TaskStore::retry_later(const std::string& id, int64_t next_attempt_ms, const std::string& error, Done done) {
+void TaskStore::retry_later(TaskRow row, int64_t next_attempt_ms, const std::string& error, Done done) {
     submit(
-        [id, next_attempt_ms, error](Statements& s) {
-            s[Statements::MarkRetry].bind(1, id).bind(2, next_attempt_ms).bind(3, error);
+        [row, next_attempt_ms, error](Statements& s) {
+            s[Statements::MarkRetry].bind(1, row).bind(2, next_attempt_ms).bind(3, error);
             return ran(s[Statements::MarkRetry]);
         },
         std::move(done));
 }
 
-namespace {
-Result<void> insert_outbox(sql::Statement& insert, const OutboxMessage& m) {
-    insert.bind(1, m.topic).bind(2, m.payload).bind(3, m.correlation).bind(4, m.traceparent);
-    return ran(insert);
-}
-}  // namespace
-
-void TaskStore::finish(const std::string& id, TaskState state, const std::string& answer, const std::string& error,
-                       const std::optional<OutboxMessage>& outgoing, Done done) {
+void TaskStore::finish(TaskRow row, TaskState state, const std::string& answer, const std::string& error,
+                       bool forward_answer, Done done) {
     submit(
-        [id, state, answer, error, outgoing, at = unix_ms_now()](Statements& s) -> Result<void> {
-            s[Statements::MarkFinished].bind(1, id).bind(2, to_string(state)).bind(3, answer).bind(4, error).bind(5, at);
-            if (auto r = ran(s[Statements::MarkFinished]); !r) return r;
-            if (outgoing) return insert_outbox(s[Statements::InsertOutbox], *outgoing);
-            return {};
+        [row, forward = forward_answer, state, answer, error, at = unix_ms_now()](Statements& s) -> Result<void> {
+            auto& mark = s[Statements::MarkFinished];
+            mark.bind(1, row).bind(2, static_cast<int64_t>(state)).bind(3, answer).bind(4, error).bind(5, at);
+            if (auto r = ran(mark); !r) return r;
+            if (sqlite3_changes(s.db.handle()) != 1) return storage_error("no task in row " + std::to_string(row) + " to finish");
+            if (!forward) return {};
+            s[Statements::InsertAnswer].bind(1, s.next_seq++).bind(2, row);
+            return ran(s[Statements::InsertAnswer]);
         },
         std::move(done));
 }
 
 void TaskStore::append_outbox(const OutboxMessage& message, Done done) {
-    submit([message](Statements& s) { return insert_outbox(s[Statements::InsertOutbox], message); }, std::move(done));
+    submit(
+        [message](Statements& s) {
+            s[Statements::InsertOutbox].bind(1, s.next_seq++).bind(2, message.topic).bind(3, message.payload);
+            s[Statements::InsertOutbox].bind(4, message.correlation).bind(5, message.traceparent);
+            return ran(s[Statements::InsertOutbox]);
+        },
+        std::move(done));
 }
 
 void TaskStore::forwarded_through(int64_t seq, Done done) {
@@ -259,7 +482,7 @@ void TaskStore::purge_finished(int64_t before_ms, Done done) {
 
 Result<Admission> TaskStore::admit_sync(const Task& task) {
     std::promise<Result<Admission>> p;
-    admit(task, [&p](Result<Admission> r) { p.set_value(std::move(r)); });
+    admit(std::make_shared<const Task>(task), [&p](Result<Admission> r) { p.set_value(std::move(r)); });
     return p.get_future().get();
 }
 
@@ -275,18 +498,19 @@ Result<std::vector<Task>> TaskStore::unfinished() {
     std::vector<Task> tasks;
     while (q.step()) {
         Task t;
-        t.id = q.text(0);
-        t.type = q.text(1);
-        t.cls = q.text(2) == "deferred" ? TaskClass::Deferred : TaskClass::RealTime;
-        t.request = q.text(3);
-        t.reply_topic = q.text(4);
-        t.correlation = q.text(5);
-        t.traceparent = q.text(6);
-        t.state = task_state_from_string(q.text(7)).value_or(TaskState::Queued);
-        t.attempts = static_cast<int>(q.integer(8));
-        t.next_attempt_ms = q.integer(9);
-        t.created_ms = q.integer(10);
-        t.last_error = q.text(11);
+        t.row = q.integer(0);
+        t.id = q.text(1);
+        t.type = q.text(2);
+        t.cls = q.text(3) == "deferred" ? TaskClass::Deferred : TaskClass::RealTime;
+        t.request = q.text(4);
+        t.reply_topic = q.text(5);
+        t.correlation = q.text(6);
+        t.traceparent = q.text(7);
+        t.state = state_of_code(q.integer(8));
+        t.attempts = static_cast<int>(q.integer(9));
+        t.next_attempt_ms = q.integer(10);
+        t.created_ms = q.integer(11);
+        t.last_error = q.text(12);
         tasks.push_back(std::move(t));
     }
     auto error = q.error();
@@ -298,7 +522,7 @@ Result<std::vector<Task>> TaskStore::unfinished() {
 Result<std::vector<OutboxRow>> TaskStore::outbox_after(int64_t after_seq, int limit) {
     std::lock_guard lock(reader_mu_);
     auto& q = (*reader_)[Statements::OutboxAfter];
-    q.bind(1, after_seq).bind(2, limit);
+    q.bind(1, after_seq).bind(2, limit).bind(3, durable_seq_.load());
     std::vector<OutboxRow> rows;
     while (q.step()) rows.push_back({q.integer(0), {q.text(1), q.text(2), q.text(3), q.text(4)}});
     auto error = q.error();

@@ -13,7 +13,7 @@
 //                no thread waits on a commit: what the store can carry when the queue's
 //                workers do not wait on it (see docs/benchmarks.md).
 //
-//   task_queue_bench [--tasks N] [--per-commit-tasks M] [--submitters T] [--workers W]
+//   task_queue_bench [--tasks N] [--per-commit-tasks M] [--submitters T] [--workers W] [--dispatch-ahead A]
 //                    [--fsync-seconds S] [--dir DIR] [--only fsync,group,per-commit,chained]
 //
 // Prints a RESULT line per contender (tasks/s, commits, tasks per commit) and the ratios.
@@ -27,6 +27,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -47,6 +49,7 @@ struct Settings {
     int per_commit_tasks = 2000;
     int submitters = 4;
     int workers = 4;  // the queue's default: the HIS's concurrency cap
+    int dispatch_ahead = QueuePolicy{}.dispatch_ahead;
     double fsync_seconds = 2;
     std::string dir;
     std::string only = "fsync,group,per-commit,chained";
@@ -111,6 +114,8 @@ public:
         cv_.notify_all();
         thread_.join();
     }
+    std::atomic<int> answers_read{0};  // outbox rows with a topic and a payload, as the forwarder reads them
+
     void wake() {
         {
             std::lock_guard lock(mu_);
@@ -132,6 +137,8 @@ private:
                 auto rows = store_.outbox_after(sent_through_, 256);
                 if (!rows || rows->empty()) break;
                 sent_through_ = rows->back().seq;
+                for (const auto& row : *rows)
+                    if (!row.message.topic.empty() && !row.message.payload.empty()) ++answers_read;
                 store_.forwarded_through(sent_through_, [](Result<void> r) {
                     if (!r) std::fprintf(stderr, "trim failed: %s\n", r.error().describe().c_str());
                 });
@@ -150,8 +157,28 @@ private:
 struct Run {
     double tasks_per_second = 0;
     uint64_t commits = 0;
+    double writer_cpu_seconds = 0;  // the store's writer thread: the serial part
     bool ok = false;
 };
+
+// CPU seconds (user + system) of this process's threads named `name`, from /proc.
+double thread_cpu_seconds(const std::string& name) {
+    double ticks = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(entry.path() / "comm");
+        std::string thread_name;
+        std::getline(comm, thread_name);
+        if (thread_name != name) continue;
+        std::ifstream stat(entry.path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        std::istringstream fields(line.substr(line.rfind(')') + 2));  // after "pid (comm) "
+        std::string field;
+        for (int i = 3; i <= 15 && fields >> field; ++i)
+            if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+    }
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 // Counts completions; the clock stops at the last.
 struct Completion {
@@ -169,8 +196,9 @@ struct Completion {
     }
 };
 
-// After the clock stopped: every task finished and the trimmer emptied the outbox.
-bool verify(TaskStore& store, int tasks, const Completion& c, const char* label) {
+// After the clock stopped: every task finished, every answer went through the outbox,
+// and the trimmer emptied it.
+bool verify(TaskStore& store, int tasks, const Completion& c, const OutboxTrimmer& trimmer, const char* label) {
     auto unfinished = store.unfinished();
     bool outbox_empty = false;
     for (int i = 0; i < 600 && !outbox_empty; ++i) {  // the trimmer runs at least once a second
@@ -178,10 +206,12 @@ bool verify(TaskStore& store, int tasks, const Completion& c, const char* label)
         outbox_empty = n && n.value() == 0;
         if (!outbox_empty) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    bool ok = c.failed == 0 && c.done == tasks && unfinished && unfinished->empty() && outbox_empty;
+    bool ok = c.failed == 0 && c.done == tasks && unfinished && unfinished->empty() && outbox_empty &&
+              trimmer.answers_read == tasks;
     if (!ok)
-        std::fprintf(stderr, "%s: FAILED: %d done, %d failed of %d; %zu unfinished; outbox %s\n", label, c.done,
-                     c.failed, tasks, unfinished ? unfinished->size() : size_t(0), outbox_empty ? "empty" : "not empty");
+        std::fprintf(stderr, "%s: FAILED: %d done, %d failed of %d; %zu unfinished; %d answers read from the outbox; outbox %s\n",
+                     label, c.done, c.failed, tasks, unfinished ? unfinished->size() : size_t(0),
+                     trimmer.answers_read.load(), outbox_empty ? "empty" : "not empty");
     return ok;
 }
 
@@ -206,6 +236,7 @@ Run queue_run(const Settings& s, const std::string& path, bool group_commit, int
     OutboxTrimmer trimmer(**store);
     QueuePolicy policy;
     policy.workers = s.workers;
+    policy.dispatch_ahead = s.dispatch_ahead;
     TaskQueue queue(
         **store, policy, [](const Task& t) { return Outcome{false, answer_for(t), "", ""}; },
         [&] {
@@ -227,8 +258,9 @@ Run queue_run(const Settings& s, const std::string& path, bool group_commit, int
     double elapsed = seconds_since(start);
     run.tasks_per_second = completion.done / elapsed;
     run.commits = (*store)->commits();
+    run.writer_cpu_seconds = thread_cpu_seconds("store-writer");
     queue.stop();
-    run.ok = finished && verify(**store, tasks, completion, label);
+    run.ok = finished && verify(**store, tasks, completion, trimmer, label);
     return run;
 }
 
@@ -246,13 +278,12 @@ Run chained_run(const Settings& s, const std::string& path, int tasks) {
     auto start = Clock::now();
     submit_all(tasks, s.submitters, [&](Task t) {
         auto task = std::make_shared<Task>(std::move(t));
-        store.admit(*task, [&, task](Result<Admission> a) {
+        store.admit(task, [&, task](Result<Admission> a) {
             if (!a || !a->fresh) return completion.one(false);
-            store.dispatched(task->id, 1, [&, task](Result<void> d) {
+            task->row = a->row;
+            store.dispatched(task->row, 1, [&, task](Result<void> d) {
                 if (!d) return completion.one(false);
-                auto answer = answer_for(*task);
-                OutboxMessage out{task->reply_topic, answer, task->correlation, task->traceparent};
-                store.finish(task->id, TaskState::Done, answer, "", out, [&](Result<void> f) {
+                store.finish(task->row, TaskState::Done, answer_for(*task), "", true, [&](Result<void> f) {
                     completion.one(static_cast<bool>(f));
                     trimmer.wake();
                 });
@@ -263,22 +294,24 @@ Run chained_run(const Settings& s, const std::string& path, int tasks) {
     bool finished = completion.wait_for(tasks, std::chrono::seconds(3600));
     run.tasks_per_second = completion.done / seconds_since(start);
     run.commits = store.commits();
-    run.ok = finished && verify(store, tasks, completion, "chained");
+    run.writer_cpu_seconds = thread_cpu_seconds("store-writer");
+    run.ok = finished && verify(store, tasks, completion, trimmer, "chained");
     return run;
 }
 
 int usage(const std::string& what) {
     std::fprintf(stderr,
                  "task_queue_bench: %s\nusage: task_queue_bench [--tasks N] [--per-commit-tasks M] [--submitters T] "
-                 "[--workers W] [--fsync-seconds S] [--dir DIR] [--only fsync,group,per-commit,chained]\n",
+                 "[--workers W] [--dispatch-ahead A] [--fsync-seconds S] [--dir DIR] [--only fsync,group,per-commit,chained]\n",
                  what.c_str());
     return 2;
 }
 
 void result(const char* label, int tasks, const Run& r) {
-    std::printf("RESULT %-16s tasks=%-7d tasks/s=%-9.0f commits=%-7llu tasks/commit=%.1f %s\n", label, tasks,
-                r.tasks_per_second, static_cast<unsigned long long>(r.commits),
-                r.commits ? static_cast<double>(tasks) / static_cast<double>(r.commits) : 0.0, r.ok ? "ok" : "FAILED");
+    std::printf("RESULT %-16s tasks=%-7d tasks/s=%-9.0f commits=%-7llu tasks/commit=%-8.1f writer-us/task=%.1f %s\n",
+                label, tasks, r.tasks_per_second, static_cast<unsigned long long>(r.commits),
+                r.commits ? static_cast<double>(tasks) / static_cast<double>(r.commits) : 0.0,
+                r.writer_cpu_seconds * 1e6 / tasks, r.ok ? "ok" : "FAILED");
 }
 
 }  // namespace
@@ -294,6 +327,7 @@ int main(int argc, char** argv) {
             else if (a == "--per-commit-tasks") s.per_commit_tasks = std::stoi(v);
             else if (a == "--submitters") s.submitters = std::stoi(v);
             else if (a == "--workers") s.workers = std::stoi(v);
+            else if (a == "--dispatch-ahead") s.dispatch_ahead = std::stoi(v);
             else if (a == "--fsync-seconds") s.fsync_seconds = std::stod(v);
             else if (a == "--dir") s.dir = v;
             else if (a == "--only") s.only = v;
@@ -302,7 +336,8 @@ int main(int argc, char** argv) {
             return usage("not a number for " + a + ": \"" + v + "\"");
         }
     }
-    if (s.tasks <= 0 || s.per_commit_tasks <= 0 || s.submitters <= 0 || s.workers <= 0 || s.fsync_seconds <= 0)
+    if (s.tasks <= 0 || s.per_commit_tasks <= 0 || s.submitters <= 0 || s.workers <= 0 || s.dispatch_ahead <= 0 ||
+        s.fsync_seconds <= 0)
         return usage("counts and seconds must be positive");
     bool own_dir = s.dir.empty();
     if (own_dir) {
@@ -311,7 +346,8 @@ int main(int argc, char** argv) {
         s.dir = tmpl;
     }
     log::init("task_queue_bench", "", log::Level::Warn);
-    std::printf("dir=%s submitters=%d workers=%d\n", s.dir.c_str(), s.submitters, s.workers);
+    std::printf("dir=%s submitters=%d workers=%d dispatch_ahead=%d\n", s.dir.c_str(), s.submitters, s.workers,
+                s.dispatch_ahead);
     std::fflush(stdout);
 
     double fsyncs = 0;

@@ -11,6 +11,10 @@ Error sqlite_error(sqlite3* db, std::string_view what) {
 }  // namespace
 
 Result<Db> Db::open(const std::string& path, bool serialized) {
+    // Allocation statistics take a global mutex on every SQLite malloc; nothing reads
+    // them. Must run before SQLite initialises, so before the first connection.
+    static const int no_memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    (void)no_memstatus;
     sqlite3* raw = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &raw,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |

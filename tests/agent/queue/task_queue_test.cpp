@@ -131,8 +131,9 @@ TEST_CASE("task queue: unfinished tasks are resumed after a restart with their a
         // A queue that stops while a task is dispatched: the attempt is on disk.
         auto store = TaskStore::open(path);
         REQUIRE(store);
-        REQUIRE((*store)->admit_sync(task_of("pay-1", "payment.pay")));
-        REQUIRE((*store)->wait([&](TaskStore::Done d) { (*store)->dispatched("pay-1", 1, d); }));
+        auto admitted = (*store)->admit_sync(task_of("pay-1", "payment.pay"));
+        REQUIRE(admitted);
+        REQUIRE((*store)->wait([&](TaskStore::Done d) { (*store)->dispatched(admitted->row, 1, d); }));
     }
     auto store = TaskStore::open(path);
     REQUIRE(store);

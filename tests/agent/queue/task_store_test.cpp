@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "agent/task_store.h"
+#include "common/sqlite.h"
 #include "tests/support/process.h"
 
 using namespace hisgate;
@@ -57,15 +58,17 @@ TEST_CASE("task store: an admitted task survives reopening, a second admission o
 TEST_CASE("task store: the attempt count is stored before a dispatch, and a finished task answers its duplicate") {
     std::string path = test::make_temp_dir("store") + "/agent.db";
     auto store = open_store(path);
-    REQUIRE(store->admit_sync(task_named("T1")));
-    REQUIRE(store->wait([&](TaskStore::Done d) { store->dispatched("T1", 1, d); }));
+    auto admitted = store->admit_sync(task_named("T1"));
+    REQUIRE(admitted);
+    Task t1 = task_named("T1");
+    t1.row = admitted->row;
+    REQUIRE(store->wait([&](TaskStore::Done d) { store->dispatched(t1.row, 1, d); }));
     auto unfinished = store->unfinished();
     REQUIRE(unfinished->size() == 1);
     CHECK(unfinished->front().state == TaskState::Dispatched);
     CHECK(unfinished->front().attempts == 1);
 
-    OutboxMessage answer{"hisgate/v1/hospitals/H1/response/cp1", "{\"answer\": 1}", "corr-T1", ""};
-    REQUIRE(store->wait([&](TaskStore::Done d) { store->finish("T1", TaskState::Done, answer.payload, "", answer, d); }));
+    REQUIRE(store->wait([&](TaskStore::Done d) { store->finish(t1.row, TaskState::Done, "{\"answer\": 1}", "", true, d); }));
     CHECK(store->unfinished()->empty());
     auto dup = store->admit_sync(task_named("T1"));
     REQUIRE(dup);
@@ -76,6 +79,8 @@ TEST_CASE("task store: the attempt count is stored before a dispatch, and a fini
     auto rows = store->outbox_after(0, 10);
     REQUIRE(rows);
     REQUIRE(rows->size() == 1);
+    CHECK(rows->front().message.topic == "hisgate/v1/hospitals/H1/response/cp1");
+    CHECK(rows->front().message.payload == "{\"answer\": 1}");
     CHECK(rows->front().message.correlation == "corr-T1");
 }
 
@@ -114,6 +119,101 @@ TEST_CASE("task store: group commit lets concurrent changes share commits, one c
         else
             CHECK(store->commits() == kThreads * kEach);
     }
+}
+
+TEST_CASE("task store: outbox seq never goes back while the store runs, even when the outbox empties") {
+    std::string path = test::make_temp_dir("store") + "/agent.db";
+    auto store = open_store(path);
+    auto append = [&](const std::string& payload) {
+        REQUIRE(store->wait([&](TaskStore::Done d) { store->append_outbox({"t", payload, "", ""}, d); }));
+    };
+    append("a");
+    append("b");
+    auto rows = store->outbox_after(0, 10);
+    REQUIRE(rows->size() == 2);
+    int64_t last = rows->back().seq;
+    REQUIRE(store->wait([&](TaskStore::Done d) { store->forwarded_through(last, d); }));
+    CHECK(store->outbox_size().value() == 0);
+    append("c");  // the forwarder asks for rows after the last seq it sent: it must see this one
+    auto after = store->outbox_after(last, 10);
+    REQUIRE(after->size() == 1);
+    CHECK(after->front().message.payload == "c");
+    CHECK(after->front().seq > last);
+}
+
+TEST_CASE("task store: a finished task is purged only once its answer has left the outbox") {
+    std::string path = test::make_temp_dir("store") + "/agent.db";
+    auto store = open_store(path);
+    Task t = task_named("T1");
+    auto admitted = store->admit_sync(t);
+    REQUIRE(admitted);
+    t.row = admitted->row;
+    REQUIRE(store->wait([&](TaskStore::Done d) { store->finish(t.row, TaskState::Done, "{\"answer\": 1}", "", true, d); }));
+    int64_t later = unix_ms_now() + 60000;
+    REQUIRE(store->wait([&](TaskStore::Done d) { store->purge_finished(later, d); }));
+    // Still waiting to be forwarded: the task, its answer and its id stay.
+    auto rows = store->outbox_after(0, 10);
+    REQUIRE(rows->size() == 1);
+    CHECK(rows->front().message.payload == "{\"answer\": 1}");
+    CHECK_FALSE(store->admit_sync(task_named("T1"))->fresh);
+    REQUIRE(store->wait([&](TaskStore::Done d) { store->forwarded_through(rows->front().seq, d); }));
+    REQUIRE(store->wait([&](TaskStore::Done d) { store->purge_finished(later, d); }));
+    CHECK(store->admit_sync(task_named("T1"))->fresh);  // forgotten: a new task
+}
+
+TEST_CASE("task store: a version 1 state file is rewritten with its tasks, answers and outbox intact") {
+    std::string path = test::make_temp_dir("store") + "/agent.db";
+    {
+        // The schema the agent wrote before rows and state codes (session 2's release).
+        auto db = sql::Db::open(path);
+        REQUIRE(db);
+        REQUIRE(db->exec(R"(
+CREATE TABLE tasks(id TEXT PRIMARY KEY, type TEXT NOT NULL, class TEXT NOT NULL, request TEXT NOT NULL,
+  reply_topic TEXT NOT NULL, correlation BLOB NOT NULL, traceparent TEXT NOT NULL, state TEXT NOT NULL,
+  attempts INTEGER NOT NULL, next_attempt_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL, finished_ms INTEGER,
+  last_error TEXT NOT NULL DEFAULT '', answer TEXT NOT NULL DEFAULT '');
+CREATE TABLE outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload BLOB NOT NULL,
+  correlation BLOB NOT NULL, traceparent TEXT NOT NULL);
+INSERT INTO tasks VALUES('Q1', 'report.get', 'deferred', '{}', 'r/t', 'c1', '', 'queued', 0, 5, 1, NULL, '', '');
+INSERT INTO tasks VALUES('D1', 'payment.pay', 'realtime', '{}', 'r/t', 'c2', '', 'dispatched', 2, 5, 2, NULL, 'his.down', '');
+INSERT INTO tasks VALUES('F1', 'payment.pay', 'realtime', '{}', 'r/t', 'c3', '', 'done', 1, 5, 3, 9, '', '{"ok":1}');
+INSERT INTO outbox(seq, topic, payload, correlation, traceparent) VALUES(7, 'r/t', '{"ok":1}', 'c3', '');
+)"));
+    }
+    auto store = open_store(path);
+    auto unfinished = store->unfinished();
+    REQUIRE(unfinished);
+    REQUIRE(unfinished->size() == 2);
+    CHECK(unfinished->at(0).id == "Q1");
+    CHECK(unfinished->at(0).state == TaskState::Queued);
+    CHECK(unfinished->at(0).cls == TaskClass::Deferred);
+    CHECK(unfinished->at(1).id == "D1");
+    CHECK(unfinished->at(1).state == TaskState::Dispatched);
+    CHECK(unfinished->at(1).attempts == 2);
+    CHECK(unfinished->at(1).last_error == "his.down");
+    CHECK(unfinished->at(1).row > 0);
+    auto dup = store->admit_sync(task_named("F1"));
+    CHECK(dup->state == TaskState::Done);
+    CHECK(dup->answer == "{\"ok\":1}");
+    auto rows = store->outbox_after(0, 10);
+    REQUIRE(rows->size() == 1);
+    CHECK(rows->front().seq == 7);
+    CHECK(rows->front().message.payload == "{\"ok\":1}");
+    // A new answer goes after the migrated row.
+    REQUIRE(store->wait([&](TaskStore::Done d) { store->append_outbox({"t", "new", "", ""}, d); }));
+    CHECK(store->outbox_after(7, 10)->front().message.payload == "new");
+}
+
+TEST_CASE("task store: a state file from a newer release is refused, not rewritten") {
+    std::string path = test::make_temp_dir("store") + "/agent.db";
+    {
+        auto db = sql::Db::open(path);
+        REQUIRE(db);
+        REQUIRE(db->exec("PRAGMA user_version = 99"));
+    }
+    auto store = TaskStore::open(path);
+    REQUIRE_FALSE(store);
+    CHECK_THAT(store.error().message, Catch::Contains("schema version 99"));
 }
 
 TEST_CASE("task store: a state file that cannot be created is an error naming it") {
