@@ -15,13 +15,16 @@ using namespace std::chrono_literals;
 
 TEST_CASE("his gate: at most `concurrency` calls are ever in flight") {
     HisGate gate(3, 100000);
-    std::atomic<int> now{0}, most{0};
+    std::atomic<int> now{0}, most{0}, refused{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 12; ++t)
         threads.emplace_back([&] {
             for (int i = 0; i < 30; ++i) {
                 auto pass = gate.enter(Urgency::Deferred, 10s);
-                REQUIRE(pass);
+                if (!pass) {  // Catch's assertions are not for other threads: count, check after
+                    ++refused;
+                    continue;
+                }
                 int n = ++now;
                 int seen = most.load();
                 while (n > seen && !most.compare_exchange_weak(seen, n)) {
@@ -31,6 +34,7 @@ TEST_CASE("his gate: at most `concurrency` calls are ever in flight") {
             }
         });
     for (auto& th : threads) th.join();
+    CHECK(refused == 0);
     CHECK(most.load() == 3);
     CHECK(gate.in_flight() == 0);
 }
@@ -42,17 +46,22 @@ TEST_CASE("his gate: no window ever holds more starts than the rate cap") {
     std::mutex mu;
     std::vector<HisGate::Clock::time_point> starts;
     std::vector<std::thread> threads;
+    std::atomic<int> refused{0};
     auto until = HisGate::Clock::now() + 2500ms;
     for (int t = 0; t < 8; ++t)
         threads.emplace_back([&] {
             while (HisGate::Clock::now() < until) {
                 auto pass = gate.enter(Urgency::Deferred, 5s);
-                REQUIRE(pass);
+                if (!pass) {
+                    ++refused;
+                    continue;
+                }
                 std::lock_guard lock(mu);
                 starts.push_back(pass->started_at());
             }
         });
     for (auto& th : threads) th.join();
+    CHECK(refused == 0);
     std::sort(starts.begin(), starts.end());
     REQUIRE(starts.size() > kRate);  // the cap was reached, so it was tested
     size_t most = 0;
@@ -72,14 +81,14 @@ TEST_CASE("his gate: a real-time caller takes the next free place before a defer
     std::vector<std::string> order;
     std::thread deferred([&] {
         auto p = gate.enter(Urgency::Deferred, 10s);
-        REQUIRE(p);
+        if (!p) return;  // missing from `order`, which is checked below
         std::lock_guard lock(mu);
         order.push_back("deferred");
     });
     std::this_thread::sleep_for(100ms);  // the deferred caller waits first
     std::thread realtime([&] {
         auto p = gate.enter(Urgency::RealTime, 10s);
-        REQUIRE(p);
+        if (!p) return;
         std::lock_guard lock(mu);
         order.push_back("realtime");
         std::this_thread::sleep_for(50ms);
