@@ -52,12 +52,6 @@ const char* to_string(TaskState s) {
     return "queued";
 }
 
-std::optional<TaskState> task_state_from_string(const std::string& s) {
-    for (auto st : {TaskState::Queued, TaskState::Dispatched, TaskState::Done, TaskState::Parked})
-        if (s == to_string(st)) return st;
-    return std::nullopt;
-}
-
 int64_t unix_ms_now() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();

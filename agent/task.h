@@ -52,7 +52,6 @@ bool changes_his(const std::string& type);
 
 const char* to_string(TaskClass c);
 const char* to_string(TaskState s);
-std::optional<TaskState> task_state_from_string(const std::string& s);
 
 int64_t unix_ms_now();
 

@@ -131,7 +131,7 @@ TaskState state_of_code(int64_t code) {
 
 struct TaskStore::Statements {
     enum Query { InsertTask, FindTask, MarkDispatched, MarkRetry, MarkFinished, InsertAnswer, InsertOutbox,
-                 DeleteOutbox, Purge, Unfinished, OutboxAfter, OutboxSize, LastSeq };
+                 DeleteOutbox, Purge, Unfinished, OutboxAfter, OutboxSize };
     sql::Db db;
     std::vector<sql::Statement> queries;  // indexed by Query
     // The writer's next outbox seq: one past the highest at open, then counting up, so
@@ -175,7 +175,6 @@ struct TaskStore::Statements {
             "FROM outbox o LEFT JOIN tasks t ON t.row = o.task_row WHERE o.seq > ?1 AND o.seq <= ?3 "
             "ORDER BY o.seq LIMIT ?2",
             /* OutboxSize */ "SELECT count(*) FROM outbox",
-            /* LastSeq */ "SELECT coalesce(max(seq), 0) FROM outbox",
         };
         for (const char* text : all) {
             auto st = s->db.prepare(text);
@@ -187,26 +186,26 @@ struct TaskStore::Statements {
 };
 
 Result<std::unique_ptr<TaskStore>> TaskStore::open(const std::string& path, TaskStoreOptions options) {
+    auto failed = [&](const Error& e) { return make_error(e.cls, "queue.open_failed", "task queue " + path + ": " + e.message); };
     auto store = std::unique_ptr<TaskStore>(new TaskStore());
     store->options_ = options;
     auto writer = Statements::open(path);
-    if (!writer) return make_error(writer.error().cls, "queue.open_failed", "task queue " + path + ": " + writer.error().message);
+    if (!writer) return failed(writer.error());
     store->writer_ = std::move(writer.value());
-    auto& last_seq = (*store->writer_)[Statements::LastSeq];
-    store->writer_->next_seq = (last_seq.step() ? last_seq.integer(0) : 0) + 1;
-    last_seq.reset();
-    store->durable_seq_ = store->writer_->next_seq - 1;
+    auto& writer_db = store->writer_->db;
+    auto last_seq = single_integer(writer_db, "SELECT coalesce(max(seq), 0) FROM outbox");
+    if (!last_seq) return failed(last_seq.error());
+    store->writer_->next_seq = *last_seq + 1;
+    store->durable_seq_ = *last_seq;
     if (options.group_commit) {
         // Durability: a change is reported only after the WAL holding its commit was
         // fdatasync'ed by the completion thread (see complete_loop), so NORMAL, which
         // leaves that sync out of COMMIT, loses nothing; the writer goes on meanwhile.
         // Without group commit each COMMIT syncs itself (FULL), as the baseline should.
-        if (auto r = store->writer_->db.exec("PRAGMA synchronous=NORMAL"); !r)
-            return make_error(r.error().cls, "queue.open_failed", "task queue " + path + ": " + r.error().message);
+        if (auto r = writer_db.exec("PRAGMA synchronous=NORMAL"); !r) return failed(r.error());
         store->wal_fd_ = ::open((path + "-wal").c_str(), O_RDWR | O_CLOEXEC);
         if (store->wal_fd_ < 0)
-            return make_error(ErrorClass::Internal, "queue.open_failed",
-                              "task queue " + path + ": cannot open its WAL: " + std::strerror(errno));
+            return failed(make_error(ErrorClass::Internal, "", std::string("cannot open its WAL: ") + std::strerror(errno)));
         // The WAL's directory entry must be durable too before anything in it counts.
         std::string dir = std::filesystem::path(path).parent_path().string();
         int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -216,14 +215,12 @@ Result<std::unique_ptr<TaskStore>> TaskStore::open(const std::string& path, Task
         }
     }
     auto reader = Statements::open(path);
-    if (!reader) return make_error(reader.error().cls, "queue.open_failed", "task queue " + path + ": " + reader.error().message);
+    if (!reader) return failed(reader.error());
     store->reader_ = std::move(reader.value());
     auto checkpointer = sql::Db::open(path, /*serialized=*/false);
-    if (!checkpointer) return make_error(checkpointer.error().cls, "queue.open_failed", "task queue " + path + ": " + checkpointer.error().message);
+    if (!checkpointer) return failed(checkpointer.error());
     store->checkpointer_ = std::make_unique<sql::Db>(std::move(checkpointer.value()));
-    auto& writer_db = store->writer_->db;
-    if (auto r = writer_db.exec(std::string("PRAGMA journal_size_limit=") + kWalKeepBytes); !r)
-        return make_error(r.error().cls, "queue.open_failed", "task queue " + path + ": " + r.error().message);
+    if (auto r = writer_db.exec(std::string("PRAGMA journal_size_limit=") + kWalKeepBytes); !r) return failed(r.error());
     // Replaces SQLite's inline autocheckpoint: commits only count WAL pages.
     sqlite3_wal_hook(writer_db.handle(), &TaskStore::on_wal_commit, store.get());
     store->checkpoint_thread_ = std::thread([s = store.get()] { s->checkpoint_loop(); });
