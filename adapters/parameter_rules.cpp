@@ -4,7 +4,7 @@
 #include "common/log.h"
 
 #include "appointment-rules/calendar.h"
-#include "appointment-rules/time_zone.h"
+#include "common/time_zone.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -17,7 +17,7 @@ namespace {
 
 class ParameterRules : public HisAdapter {
 public:
-    ParameterRules(std::unique_ptr<HisAdapter> inner, const params::ParamSet& p, appointments::TimeZone zone)
+    ParameterRules(std::unique_ptr<HisAdapter> inner, const params::ParamSet& p, TimeZone zone)
         : inner_(std::move(inner)),
           zone_(std::move(zone)),
           patient_id_(p.string("his.id_formats.patient_id")),
@@ -126,7 +126,7 @@ private:
     }
 
     std::unique_ptr<HisAdapter> inner_;
-    appointments::TimeZone zone_;
+    TimeZone zone_;
     std::regex patient_id_, report_id_;  // valid: the catalog compiled them when the file loaded
     std::map<std::string, std::string> vendor_method_;  // hisgate code -> vendor code
     SexCodes sex_;
@@ -136,7 +136,7 @@ private:
 
 Result<std::unique_ptr<HisAdapter>> with_parameter_rules(std::unique_ptr<HisAdapter> adapter, const params::ParamSet& p) {
     std::string name = p.string("his.timezone").empty() ? p.string("hospital.timezone") : p.string("his.timezone");
-    auto zone = appointments::TimeZone::load(name);
+    auto zone = TimeZone::load(name);
     if (!zone)
         return make_error(ErrorClass::Config, "params.invalid",
                           "his.timezone / hospital.timezone: expected a time zone of the tz database, found \"" + name +

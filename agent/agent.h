@@ -20,7 +20,7 @@
 #include "agent/agent_config.h"
 #include "agent/extraction/extractor.h"
 #include "agent/probes/probe_runner.h"
-#include "agent/event_sink.h"
+#include "agent/events/event_sink.h"
 #include "agent/gated_adapter.h"
 #include "agent/his_gate.h"
 #include "agent/outbox_forwarder.h"

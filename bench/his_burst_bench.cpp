@@ -19,7 +19,7 @@
 // that arrives faster than the agent acknowledges it ("Outgoing messages are being
 // dropped" in its log): give 1000 to see that.
 //
-// --dialect-file merges a his-sim/dialects/*.json file into the HIS's parameters (default:
+// --dialect-file merges a tools/his-sim/dialects/*.json file into the HIS's parameters (default:
 // HL7 v2 over MLLP, whose adapter keeps one session and sends one message at a time, so
 // there at most one call is ever in flight; a REST dialect lets the concurrency cap bind).
 //
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
     if (!s.dialect_file.empty()) {
         his = nlohmann::json::parse(read_file(s.dialect_file), nullptr, false);
         if (his.is_discarded() || !his.is_object())
-            return usage("the dialect file " + s.dialect_file + " is not a JSON object (a his-sim/dialects/*.json file)");
+            return usage("the dialect file " + s.dialect_file + " is not a JSON object (a tools/his-sim/dialects/*.json file)");
     }
     his["concurrency"] = s.concurrency;
     his["rate_per_minute"] = s.rate_per_minute;

@@ -32,7 +32,7 @@ Result<ClockReading> hl7_clock(const params::ParamSet& p) {
     if (!endpoint) return endpoint.error();
     auto dialect = hl7v2::dialect_from_params(p);
     if (!dialect) return dialect.error();
-    auto zone = appointments::TimeZone::load(his_zone_name(p));
+    auto zone = TimeZone::load(his_zone_name(p));
     if (!zone) return zone.error();
     // The same connection settings as the adapter (adapters/registry.cpp), one attempt.
     mllp::ClientOptions o;
@@ -105,7 +105,7 @@ int digits(std::string_view s, size_t at, size_t n) {
 
 }  // namespace
 
-Result<std::chrono::sys_seconds> parse_hl7_time(std::string_view ts, const appointments::TimeZone& zone, bool* had_offset) {
+Result<std::chrono::sys_seconds> parse_hl7_time(std::string_view ts, const TimeZone& zone, bool* had_offset) {
     auto bad = [&] { return clock_error("MSH-7 \"" + std::string(ts) + "\" is not an HL7 time (YYYYMMDDHHMM[SS][+/-ZZZZ])"); };
     size_t n = 0;
     while (n < ts.size() && std::isdigit(static_cast<unsigned char>(ts[n]))) ++n;

@@ -16,7 +16,7 @@
 #include <string_view>
 
 #include "agent/doctor/finding.h"
-#include "appointment-rules/time_zone.h"
+#include "common/time_zone.h"
 #include "common/error.h"
 #include "config-params/param_set.h"
 
@@ -33,7 +33,7 @@ Result<ClockReading> read_his_clock(const params::ParamSet& p);
 
 // An HL7 DTM "YYYYMMDDHHMM[SS[.S+]][+/-ZZZZ]"; without an offset, a wall-clock time in
 // `zone`. Sets *had_offset. Protocol error for anything else.
-Result<std::chrono::sys_seconds> parse_hl7_time(std::string_view ts, const appointments::TimeZone& zone, bool* had_offset);
+Result<std::chrono::sys_seconds> parse_hl7_time(std::string_view ts, const TimeZone& zone, bool* had_offset);
 
 constexpr std::chrono::seconds kSkewWarn{5}, kSkewFail{60};
 

@@ -4,7 +4,7 @@
 #include <regex>
 
 #include "appointment-rules/calendar.h"
-#include "appointment-rules/time_zone.h"
+#include "common/time_zone.h"
 #include "common/trace.h"
 
 namespace hisgate::agent::doctor {
@@ -20,9 +20,9 @@ int64_t millis_since(Clock::time_point start) {
 // The hospital's date `days` from today (its own time zone; UTC if that cannot load,
 // which the params_file row would already have reported).
 std::string hospital_date(const params::ParamSet& p, int days) {
-    auto zone = appointments::TimeZone::load(p.string("hospital.timezone"));
+    auto zone = TimeZone::load(p.string("hospital.timezone"));
     auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    auto local = zone ? zone->to_local(now) : appointments::TimeZone().to_local(now);
+    auto local = zone ? zone->to_local(now) : TimeZone().to_local(now);
     auto today = std::chrono::floor<std::chrono::days>(local);
     return appointments::format_date(std::chrono::year_month_day{today + std::chrono::days(days)});
 }

@@ -1,7 +1,7 @@
 #include "agent/extraction/extraction_settings.h"
 
 #include "adapters/registry.h"
-#include "appointment-rules/time_zone.h"
+#include "common/time_zone.h"
 
 namespace hisgate::extraction {
 
@@ -13,7 +13,7 @@ Result<ExtractionSettings> settings_from_params(const params::ParamSet& p) {
     s.interval = p.duration("extraction.interval");
     s.days_ahead = static_cast<int>(p.integer("extraction.days_ahead"));
     s.timezone = p.string("hospital.timezone");
-    if (auto tz = appointments::TimeZone::load(s.timezone); !tz) add("hospital.timezone: " + tz.error().message);
+    if (auto tz = TimeZone::load(s.timezone); !tz) add("hospital.timezone: " + tz.error().message);
 
     std::string listen = p.string("extraction.push.listen");
     if (!listen.empty()) {

@@ -37,7 +37,7 @@ metrics::Counter& push_counter(std::string_view ack) {
 Result<std::unique_ptr<Extractor>> Extractor::open(HisAdapter& his, ExtractionSettings settings,
                                                    const std::string& state_file, std::string hospital_id,
                                                    agent::EventSink& sink) {
-    auto zone = appointments::TimeZone::load(settings.timezone);
+    auto zone = TimeZone::load(settings.timezone);
     if (!zone) return make_error(ErrorClass::Config, "params.invalid", "hospital.timezone: " + zone.error().message);
     auto store = SnapshotStore::open(state_file);
     if (!store) return store.error();
@@ -49,7 +49,7 @@ Result<std::unique_ptr<Extractor>> Extractor::open(HisAdapter& his, ExtractionSe
 }
 
 Extractor::Extractor(HisAdapter& his, ExtractionSettings settings, std::string hospital_id, agent::EventSink& sink,
-                     SnapshotStore store, appointments::TimeZone zone)
+                     SnapshotStore store, TimeZone zone)
     : his_(his),
       settings_(std::move(settings)),
       hospital_id_(std::move(hospital_id)),

@@ -32,10 +32,10 @@
 #include <vector>
 
 #include "adapters/his_adapter.h"
-#include "agent/event_sink.h"
+#include "agent/events/event_sink.h"
 #include "agent/extraction/extraction_settings.h"
 #include "agent/extraction/snapshot_store.h"
-#include "appointment-rules/time_zone.h"
+#include "common/time_zone.h"
 #include "mllp/server.h"
 
 namespace hisgate::extraction {
@@ -77,7 +77,7 @@ public:
 
 private:
     Extractor(HisAdapter& his, ExtractionSettings settings, std::string hospital_id, agent::EventSink& sink,
-              SnapshotStore store, appointments::TimeZone zone);
+              SnapshotStore store, TimeZone zone);
     // Under mu_: applies the changes that differ from the snapshot as one change set.
     Result<ExtractionOutcome> commit_locked(std::vector<Change> changes, const std::string& source,
                                             const nlohmann::json& origin);
@@ -90,7 +90,7 @@ private:
     ExtractionSettings settings_;
     std::string hospital_id_;
     agent::EventSink& sink_;
-    appointments::TimeZone zone_;
+    TimeZone zone_;
 
     std::mutex mu_;  // the store, and the order of change sets
     SnapshotStore store_;

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "adapters/his_adapter.h"
-#include "agent/event_sink.h"
+#include "agent/events/event_sink.h"
 #include "agent/probes/probe_result.h"
 #include "agent/probes/probe_spec.h"
 #include "agent/probes/probe_store.h"

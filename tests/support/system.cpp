@@ -104,7 +104,7 @@ System::~System() {
 }
 
 bool System::start_sim(const std::string& h) {
-    sims_[h] = Process({binary("his-sim/his-sim"), "--config", dir_ + "/etc/his-sim-" + h + ".json"},
+    sims_[h] = Process({binary("tools/his-sim/his-sim"), "--config", dir_ + "/etc/his-sim-" + h + ".json"},
                        dir_ + "/logs/his-sim-" + h + ".out");
     return sims_[h].start() && wait_port_open(mllp_ports_[h], std::chrono::milliseconds(10000));
 }

@@ -1,0 +1,63 @@
+// What the extraction tests stand on: a real his-sim process with its SQLite hospital, the
+// agent's adapter to it, and an EventSink that collects what the extractor emits.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "adapters/his_adapter.h"
+#include "agent/events/event_sink.h"
+#include "agent/extraction/extraction_settings.h"
+#include "common/sqlite.h"
+#include "config-params/param_set.h"
+#include "tests/support/process.h"
+
+namespace hisgate::test {
+
+// The test's observer of what reaches the agent's outbox. With `fail` set, emit throws, as
+// a sink that cannot store would (the extractor must keep the change set pending).
+class CollectingSink : public agent::EventSink {
+public:
+    void emit(const std::string& type, const nlohmann::json& body) override;
+    std::vector<nlohmann::json> changesets() const;
+    size_t size() const;
+    bool fail = false;
+
+private:
+    mutable std::mutex mu_;
+    std::vector<std::pair<std::string, nlohmann::json>> events_;
+};
+
+class SimulatedHis {
+public:
+    // `extraction` is merged into the parameter file's "extraction" section.
+    explicit SimulatedHis(const std::string& extraction = "{}");
+    ~SimulatedHis();
+
+    bool start();  // starts his-sim and waits until it listens
+    void stop() { sim_.stop(); }
+
+    HisAdapter& adapter() { return *adapter_; }
+    const params::ParamSet& params() const { return *params_; }
+    extraction::ExtractionSettings settings() const;
+    // The hospital's own records, as the HIS keeps them (his-sim's SQLite file).
+    sql::Db his_db() const;
+    std::string state_file() const { return dir_ + "/agent-state.db"; }
+    const std::string& dir() const { return dir_; }
+
+private:
+    std::string dir_;
+    Process sim_;
+    std::unique_ptr<params::ParamSet> params_;
+    std::unique_ptr<HisAdapter> adapter_;
+};
+
+// How many rows a query over the HIS's records returns (one integer column).
+int64_t count(const sql::Db& db, const std::string& sql_text);
+std::string today_utc();
+std::string days_after(const std::string& date, int days);
+
+}  // namespace hisgate::test
