@@ -2,12 +2,13 @@
 // message for humans (what, where, what was expected). No PHI in messages.
 #pragma once
 
-#include <cassert>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
+
+#include "common/check.h"
 
 namespace hisgate {
 
@@ -38,7 +39,8 @@ inline Error make_error(ErrorClass cls, std::string code, std::string message) {
     return Error{cls, std::move(code), std::move(message)};
 }
 
-// Result<T> holds either a T or an Error. Accessing the wrong side is a bug and asserts.
+// Result<T> holds either a T or an Error. Accessing the wrong side is a bug: an always-on
+// check (common/check.h) stops the process instead of reading a variant that is not there.
 template <class T>
 class [[nodiscard]] Result {
 public:
@@ -48,15 +50,15 @@ public:
     bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
 
-    T& value() & { assert(ok()); return std::get<0>(v_); }
-    const T& value() const& { assert(ok()); return std::get<0>(v_); }
-    T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+    T& value() & { HISGATE_CHECK(ok(), "error", std::get<1>(v_).describe()); return std::get<0>(v_); }
+    const T& value() const& { HISGATE_CHECK(ok(), "error", std::get<1>(v_).describe()); return std::get<0>(v_); }
+    T&& value() && { HISGATE_CHECK(ok(), "error", std::get<1>(v_).describe()); return std::get<0>(std::move(v_)); }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
 
-    const Error& error() const { assert(!ok()); return std::get<1>(v_); }
+    const Error& error() const { HISGATE_CHECK(!ok(), "result", "a value, not an error"); return std::get<1>(v_); }
 
 private:
     std::variant<T, Error> v_;
@@ -70,7 +72,7 @@ public:
 
     bool ok() const { return !err_.has_value(); }
     explicit operator bool() const { return ok(); }
-    const Error& error() const { assert(!ok()); return *err_; }
+    const Error& error() const { HISGATE_CHECK(!ok(), "result", "success, not an error"); return *err_; }
 
 private:
     std::optional<Error> err_;
