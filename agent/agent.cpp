@@ -81,7 +81,7 @@ Result<void> Agent::start() {
     // Probes and extraction reach the HIS through the same gate as tasks, and send
     // upstream through the outbox (this agent is their EventSink).
     if (!config_.probes.empty()) {
-        auto runner = probes::ProbeRunner::create(his_, config_.probes, config_.state_db, *this);
+        auto runner = probes::ProbeRunner::create(his_, config_.probes, config_.state_db, *this, clock_);
         if (!runner) return runner.error();
         probes_ = std::move(runner.value());
     }
