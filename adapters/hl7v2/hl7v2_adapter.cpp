@@ -260,8 +260,10 @@ private:
 }  // namespace
 
 std::unique_ptr<HisAdapter> make_hl7v2_adapter(mllp::ClientOptions mllp, hl7v2::Hl7Dialect dialect, int sessions) {
-    // The dialect decides: in enhanced mode the client waits past the accept ACK.
+    // The dialect decides: in enhanced mode the client waits past the accept ACK, and an
+    // answer with an empty MSH-18 is matched in the HIS's charset.
     mllp.enhanced_ack = dialect.enhanced_ack;
+    mllp.default_charset = dialect.charset;
     return std::make_unique<Hl7v2Adapter>(std::move(mllp), std::move(dialect), sessions);
 }
 

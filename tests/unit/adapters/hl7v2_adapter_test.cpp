@@ -555,3 +555,38 @@ TEST_CASE("hl7v2 dialect: a header parameter his.charset cannot write is a start
     REQUIRE(fits.ok());
     CHECK(AdapterRegistry::builtin().create(fits.value()).ok());
 }
+
+TEST_CASE("hl7v2 adapter: an answer in GB 18030 with an empty MSH-18 is matched and read in his.charset") {
+    auto dialect = dialect_of(R"({"charset": "GB 18030-2000"})");
+    REQUIRE(dialect.ok());
+    std::string dir = test::make_temp_dir("his");
+    auto hospital = sim::Hospital::open(dir + "/his.db", "H001", sim::utc_today());
+    REQUIRE(hospital.ok());
+    sim::FaultSwitch faults{sim::Faults{}};
+    sim::Hl7Responder responder(hospital.value(), dialect.value(), faults);
+    // A HIS that writes GB 18030 and does not say so: his-sim's answer with MSH-18 emptied.
+    std::atomic<int> undeclared{0};
+    mllp::Server server(mllp::ServerOptions{}, [&](std::string_view raw) {
+        mllp::Answer answer = responder.answer(raw);
+        auto m = hl7::Message::parse(answer.message, hl7::ParseOptions{.default_charset = hl7::Charset::Gb18030});
+        if (m && m->set("MSH-18", "").ok()) {
+            answer.message = m->serialize();
+            if (!hl7::Message::parse(answer.message).ok()) ++undeclared;  // not readable as UTF-8
+        }
+        return answer;
+    });
+    REQUIRE(server.start().ok());
+    mllp::ClientOptions o;
+    o.port = server.port();
+    o.max_attempts = 1;
+    o.ack_timeout = std::chrono::milliseconds(2000);
+    auto adapter = make_hl7v2_adapter(o, dialect.value());
+
+    // Before: the client read the answer as UTF-8, found no MSA-2 and timed out.
+    auto data = adapter->extract_reference_data(sim::utc_today(), sim::utc_today());
+    REQUIRE(data.ok());
+    CHECK(undeclared == 1);
+    bool found = false;
+    for (const auto& d : data->departments) found = found || d.name == "内科 Internal Medicine";
+    CHECK(found);
+}
