@@ -37,7 +37,7 @@ Result<std::string> Hl7Responder::wire(const hl7v2::Hl7Dialect& d, const Result<
 
 Result<std::string> Hl7Responder::refuse(const hl7v2::Hl7Dialect& d, const hl7::Message& request,
                                          const std::string& type, const std::string& code, const std::string& why) {
-    return wire(d, reply(d, request, type, {{"MSA-1", "AE"}, {"MSA-3", why}, {"ERR-3-1", code}, {"ERR-4", "E"}}));
+    return wire(d, reply(d, request, type, {{"MSA-1", "AE"}, {"MSA-3", why}, {hl7::err_code_path(d.version), code}, {"ERR-4", "E"}}));
 }
 
 mllp::Answer Hl7Responder::answer(std::string_view raw) {
