@@ -32,6 +32,8 @@ Agent::Agent(AgentConfig config, Clock& clock)
       clock_(clock),
       gate_(config_.his_concurrency, config_.his_rate_per_minute, clock_),
       his_(*config_.adapter, gate_, patience_for(config_)),
+      probe_his_(*config_.adapter, gate_, patience_for(config_)),
+      extraction_his_(*config_.adapter, gate_, patience_for(config_)),
       link_([&] {
           MqttOptions o = config_.broker;
           // Requests published while the agent restarts wait for it in the broker (until
@@ -105,16 +107,17 @@ Result<void> Agent::start() {
     // Probes and extraction reach the HIS through the same gate as tasks, and send
     // upstream through the outbox (this agent is their EventSink).
     if (!config_.probes.empty()) {
-        auto runner = probes::ProbeRunner::create(his_, config_.probes, config_.state_db, *this, clock_);
+        auto runner = probes::ProbeRunner::create(probe_his_, config_.probes, config_.state_db, *this, clock_);
         if (!runner) return fail(runner.error());
         probes_ = std::move(runner.value());
     }
-    auto extractor = extraction::Extractor::open(his_, config_.extraction, config_.state_db, config_.hospital_id, *this);
+    auto extractor =
+        extraction::Extractor::open(extraction_his_, config_.extraction, config_.state_db, config_.hospital_id, *this, clock_);
     if (!extractor) return fail(extractor.error());
     extractor_ = std::move(extractor.value());
 
     if (auto started = queue_->start(); !started) return fail(started.error());
-    undo.emplace_back("queue", [this] { queue_->stop(); });
+    undo.emplace_back("queue", [this] { stop_tasks(); });
     forwarder_->start();
     undo.emplace_back("outbox", [this] { forwarder_->stop(); });
     presence_ = std::thread([this] { presence_loop(); });
@@ -123,10 +126,10 @@ Result<void> Agent::start() {
     undo.emplace_back("broker", [this] { link_.stop(offline_state()); });
     if (probes_) {
         probes_->start();
-        undo.emplace_back("probes", [this] { probes_->stop(); });
+        undo.emplace_back("probes", [this] { stop_probes(); });
     }
     if (auto listening = extractor_->start(); !listening) return fail(listening.error());
-    undo.emplace_back("extraction", [this] { extractor_->stop(); });
+    undo.emplace_back("extraction", [this] { stop_extraction(); });
     auto metrics = std::make_unique<HttpServer>(config_.metrics_bind, config_.metrics_port, [](auto& req, auto& res) {
         if (!serve_metrics(req, res)) send_text(res, 404, "text/plain", "not found\n");
     });
@@ -155,6 +158,21 @@ void Agent::stop_presence() {
     if (presence_.joinable()) presence_.join();
 }
 
+void Agent::stop_probes() {
+    probe_his_.close();
+    if (probes_) probes_->stop();
+}
+
+void Agent::stop_extraction() {
+    extraction_his_.close();
+    if (extractor_) extractor_->stop();
+}
+
+void Agent::stop_tasks() {
+    his_.close();
+    queue_->stop();
+}
+
 OutgoingMessage Agent::offline_state() const {
     OutgoingMessage offline;
     offline.topic = topics::state(config_.hospital_id);
@@ -170,10 +188,14 @@ void Agent::stop() {
         stopping_ = true;
     }
     stop_presence();
-    if (probes_) probes_->stop();
-    if (extractor_) extractor_->stop();
+    // Intake: no new probe or pull, no push accepted; one waiting for the gate gives up.
+    stop_probes();
+    stop_extraction();
+    // Work in flight: calls at the HIS finish and are answered; tasks still waiting for the
+    // gate are handed back (attempt returned, unanswered) for the next start.
+    stop_tasks();
+    // Nothing can be waiting now; nothing may enter after.
     gate_.close();
-    queue_->stop();
     forwarder_->stop();
     link_.stop(offline_state());
     metrics_http_->stop();

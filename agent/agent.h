@@ -43,7 +43,10 @@ public:
     // and extraction, and serves /metrics. All or nothing: when a step fails, whatever
     // started is stopped again, latest first, and the error says why.
     Result<void> start();
-    void stop();  // publishes the offline state, then disconnects
+    // Stops intake (presence, probes, extraction: their calls waiting for the HIS gate give
+    // up at once), lets the tasks at the HIS finish and hands back those still waiting for
+    // the gate, then closes the gate, flushes the outbox and publishes the offline state.
+    void stop();
     // Where /metrics is served (0 before start).
     uint16_t metrics_port() const;
 
@@ -52,9 +55,6 @@ public:
 
     // EventSink: stores the event in the outbox for the hospital's event topic.
     void emit(const std::string& type, const nlohmann::json& body) override;
-
-    // The adapter every part must use to reach the HIS: it keeps the HIS's caps.
-    HisAdapter& his() { return his_; }
 
 private:
     void on_message(const IncomingMessage& msg);
@@ -65,6 +65,9 @@ private:
     void answer(const IncomingMessage& msg, const std::string& reply);
     void presence_loop();
     void stop_presence();
+    void stop_probes();
+    void stop_extraction();
+    void stop_tasks();
     // The retained state a stopped agent leaves on the broker.
     OutgoingMessage offline_state() const;
     void watch_dwell(const QueueFigures& figures);
@@ -72,7 +75,11 @@ private:
     AgentConfig config_;
     Clock& clock_;
     HisGate gate_;
-    GatedAdapter his_;
+    // Every part reaches the HIS through the one gate, each by its own way in, so stopping
+    // closes one part's way without cutting off another's calls in flight.
+    GatedAdapter his_;  // tasks
+    GatedAdapter probe_his_;
+    GatedAdapter extraction_his_;
     std::unique_ptr<TaskStore> store_;
     std::unique_ptr<TaskExecutor> executor_;
     std::unique_ptr<TaskQueue> queue_;

@@ -4,9 +4,14 @@ namespace hisgate::agent {
 
 template <typename F>
 auto GatedAdapter::through(Urgency urgency, F&& call) -> decltype(call()) {
-    auto pass = gate_.enter(urgency, urgency == Urgency::RealTime ? patience_.realtime : patience_.deferred);
+    auto pass = gate_.enter(urgency, urgency == Urgency::RealTime ? patience_.realtime : patience_.deferred, &closed_);
     if (!pass) return pass.error();
     return call();
+}
+
+void GatedAdapter::close() {
+    closed_ = true;
+    gate_.wake_all();
 }
 
 Result<ReferenceData> GatedAdapter::extract_reference_data(const std::string& from_date, const std::string& to_date) {

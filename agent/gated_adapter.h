@@ -2,8 +2,13 @@
 // tasks together never exceed what the hospital allows. Calls that change the HIS or
 // that a patient waits for enter as real-time; reads for reports, reference data and
 // statements enter as deferred.
+//
+// Each user of the HIS (tasks, probes, extraction) has its own GatedAdapter over the one
+// gate, so stopping can close one user's way in (close(): its calls waiting for the gate
+// give up at once with kGateClosed, never reaching the HIS) while calls at the HIS finish.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 
@@ -20,6 +25,10 @@ public:
         std::chrono::milliseconds deferred{60000};
     };
     GatedAdapter(HisAdapter& inner, HisGate& gate, Patience patience) : inner_(inner), gate_(gate), patience_(patience) {}
+
+    // From now on every call is refused with kGateClosed, and calls waiting at the gate stop
+    // waiting. Calls already at the HIS are not touched.
+    void close();
 
     std::string dialect() const override { return inner_.dialect(); }
     Result<ReferenceData> extract_reference_data(const std::string& from_date, const std::string& to_date) override;
@@ -40,6 +49,7 @@ private:
     HisAdapter& inner_;
     HisGate& gate_;
     Patience patience_;
+    std::atomic<bool> closed_{false};
 };
 
 }  // namespace hisgate::agent

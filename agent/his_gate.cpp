@@ -39,7 +39,8 @@ HisGate::TimePoint HisGate::next_start(TimePoint now) {
     return std::max(earliest, paced);
 }
 
-Result<HisGate::Pass> HisGate::enter(Urgency urgency, std::chrono::milliseconds patience) {
+Result<HisGate::Pass> HisGate::enter(Urgency urgency, std::chrono::milliseconds patience,
+                                     const std::atomic<bool>* abandoned) {
     std::unique_lock lock(mu_);
     auto deadline = clock_.steady_now() + patience;
     bool realtime = urgency == Urgency::RealTime;
@@ -48,10 +49,14 @@ Result<HisGate::Pass> HisGate::enter(Urgency urgency, std::chrono::milliseconds 
         auto now = clock_.steady_now();
         bool place = in_flight_ < concurrency_ && (realtime || realtime_waiting_ == 0);
         auto start_at = next_start(now);
-        if (closed_ || (now >= deadline && !(place && start_at <= now))) {
+        bool closed = closed_ || (abandoned && abandoned->load());
+        if (closed || (now >= deadline && !(place && start_at <= now))) {
             if (realtime && --realtime_waiting_ == 0) changed_locked();
-            const char* why = closed_ ? "closed" : !place ? "busy" : "rate";
+            const char* why = closed ? "closed" : !place ? "busy" : "rate";
             refused(why).inc();
+            if (closed)
+                return make_error(ErrorClass::Unavailable, kGateClosed,
+                                  "the agent is stopping: the call was not sent to the HIS");
             if (!place)
                 return make_error(ErrorClass::Unavailable, "his.busy",
                                   "all " + std::to_string(concurrency_) + " places to the HIS stayed taken");
@@ -84,6 +89,11 @@ void HisGate::leave() {
 void HisGate::close() {
     std::lock_guard lock(mu_);
     closed_ = true;
+    changed_locked();
+}
+
+void HisGate::wake_all() {
+    std::lock_guard lock(mu_);
     changed_locked();
 }
 

@@ -12,6 +12,7 @@
 // Time is the given Clock's: tests step a ManualClock through the window.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -24,6 +25,10 @@
 namespace hisgate::agent {
 
 enum class Urgency { RealTime, Deferred };
+
+// The code of a refusal because the gate, or the caller's way through it, was closed: the
+// call never reached the HIS (Unavailable).
+inline constexpr const char* kGateClosed = "his.gate_closed";
 
 class HisGate {
 public:
@@ -50,10 +55,14 @@ public:
     };
 
     // Waits for a place and the rate's permission, at most `patience`; Unavailable
-    // ("his.rate_capped" or "his.busy") if it does not come in time.
-    Result<Pass> enter(Urgency urgency, std::chrono::milliseconds patience);
+    // ("his.rate_capped" or "his.busy") if it does not come in time, kGateClosed at once
+    // when the gate is closed or `abandoned` (the caller's own way in) is set.
+    Result<Pass> enter(Urgency urgency, std::chrono::milliseconds patience,
+                       const std::atomic<bool>* abandoned = nullptr);
     // Wakes every waiter, which then gives up: for shutdown.
     void close();
+    // Wakes every waiter to look again (one caller's `abandoned` was set).
+    void wake_all();
 
     int in_flight() const;
     int concurrency() const { return concurrency_; }

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "agent/booking_request.h"
+#include "agent/his_gate.h"
 #include "common/log.h"
 #include "transport/envelope.h"
 
@@ -76,7 +77,9 @@ Outcome TaskExecutor::run(const Task& task) {
     }
     if (result) return {false, request->reply(std::move(result.value())).to_json(), "", ""};
     const Error& e = result.error();
-    return {retry, request->reply_error(e).to_json(), e.describe(), std::string(to_string(e.cls))};
+    // Refused by a closing gate: the HIS never saw this attempt.
+    bool handed_back = e.code == kGateClosed;
+    return {retry, request->reply_error(e).to_json(), e.describe(), std::string(to_string(e.cls)), handed_back};
 }
 
 Result<nlohmann::json> TaskExecutor::perform(const Task& task, const nlohmann::json& body) {

@@ -201,6 +201,10 @@ void TaskQueue::run(Task task) {
     auto trace = TraceContext::parse(task.traceparent);
     ScopedTrace scope(trace ? trace->child() : TraceContext::start());
     Outcome outcome = executor_(task);
+    if (outcome.handed_back) {
+        hand_back(std::move(task));
+        return;
+    }
     if (!outcome.retry) {
         task_outcomes(task.business(), outcome.error.empty() ? "ok" : outcome.error_class).inc();
         finish(std::move(task), TaskState::Done, outcome);
@@ -225,6 +229,22 @@ void TaskQueue::run(Task task) {
         if (!r) log::error("queue.store_failed", {{"task_id", id}, {"error", r.error().describe()}});
     });
     std::lock_guard lock(mu_);
+    enqueue_locked(std::move(task), now);
+}
+
+// The attempt never reached the HIS: it is given back, so a task on its last attempt is not
+// parked for it; a stopping queue leaves the task for the next start.
+void TaskQueue::hand_back(Task task) {
+    task_outcomes(task.business(), "handed_back").inc();
+    --task.attempts;
+    log::info("queue.handed_back", {{"task_id", task.id}, {"attempts", task.attempts}});
+    store_.dispatched(task.row, task.attempts, [id = task.id](Result<void> r) {
+        if (!r) log::error("queue.store_failed", {{"task_id", id}, {"error", r.error().describe()}});
+    });
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    int64_t now = clock_.wall_ms();
+    task.next_attempt_ms = now + backoff_ms(task.attempts + 1);
     enqueue_locked(std::move(task), now);
 }
 

@@ -59,6 +59,9 @@ struct Outcome {
     std::string answer;
     std::string error;   // for the log and the task's last_error; empty on success
     std::string error_class;  // the error's class name, for the figures; empty on success
+    // The HIS was never asked (the agent is stopping): the attempt is given back and the
+    // task waits unanswered for the next start. Never parked, whatever its attempts.
+    bool handed_back = false;
 };
 
 class TaskQueue {
@@ -87,6 +90,7 @@ private:
     void work();
     void tick();
     void run(Task task);
+    void hand_back(Task task);
     // Into the line it belongs to now; a task not due yet waits in delayed_ (and wakes the
     // timer, which may have to wake earlier for it).
     void enqueue_locked(Task task, int64_t now_ms);

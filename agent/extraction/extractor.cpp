@@ -16,12 +16,6 @@ namespace hisgate::extraction {
 
 namespace {
 
-std::chrono::sys_seconds now_seconds() {
-    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-}
-
-std::string utc_timestamp() { return utc_strftime(std::chrono::system_clock::now(), "%Y-%m-%dT%H:%M:%SZ"); }
-
 metrics::Counter& changesets_counter(const std::string& source) {
     return metrics::global().counter("hisgate_extraction_changesets_total",
                                      "Reference-data change sets committed, by source (pull, push)", {{"source", source}});
@@ -37,24 +31,25 @@ metrics::Counter& push_counter(std::string_view ack) {
 
 Result<std::unique_ptr<Extractor>> Extractor::open(HisAdapter& his, ExtractionSettings settings,
                                                    const std::string& state_file, std::string hospital_id,
-                                                   agent::EventSink& sink) {
+                                                   agent::EventSink& sink, Clock& clock) {
     auto zone = TimeZone::load(settings.timezone);
     if (!zone) return make_error(ErrorClass::Config, "params.invalid", "hospital.timezone: " + zone.error().message);
     auto store = SnapshotStore::open(state_file);
     if (!store) return store.error();
     std::unique_ptr<Extractor> x(new Extractor(his, std::move(settings), std::move(hospital_id), sink,
-                                               std::move(store.value()), std::move(zone.value())));
+                                               std::move(store.value()), std::move(zone.value()), clock));
     std::lock_guard lock(x->mu_);
     x->hand_over_pending_locked();  // what a crash left between commit and hand-over
     return x;
 }
 
 Extractor::Extractor(HisAdapter& his, ExtractionSettings settings, std::string hospital_id, agent::EventSink& sink,
-                     SnapshotStore store, TimeZone zone)
+                     SnapshotStore store, TimeZone zone, Clock& clock)
     : his_(his),
       settings_(std::move(settings)),
       hospital_id_(std::move(hospital_id)),
       sink_(sink),
+      clock_(clock),
       zone_(std::move(zone)),
       store_(std::move(store)) {}
 
@@ -82,13 +77,13 @@ Result<void> Extractor::start() {
 }
 
 void Extractor::stop() {
+    if (push_server_) push_server_->stop();  // intake first
     {
         std::lock_guard lock(schedule_mu_);
         stopping_ = true;
     }
     schedule_cv_.notify_all();
     if (schedule_.joinable()) schedule_.join();
-    if (push_server_) push_server_->stop();
 }
 
 uint16_t Extractor::push_port() const { return push_server_ ? push_server_->port() : 0; }
@@ -107,12 +102,13 @@ void Extractor::run_schedule() {
         if (auto r = extract_now(); !r)
             log::warn("extraction.pull_failed", {{"code", r.error().code}, {"message", r.error().message}});
         lock.lock();
-        schedule_cv_.wait_for(lock, settings_.interval, [this] { return stopping_; });
+        clock_.wait_for(lock, schedule_cv_, settings_.interval, [this] { return stopping_; });
     }
 }
 
 Result<ExtractionOutcome> Extractor::extract_now() {
-    auto today = std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(zone_.to_local(now_seconds())));
+    auto now = std::chrono::floor<std::chrono::seconds>(clock_.wall_now());
+    auto today = std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(zone_.to_local(now)));
     return extract(appointments::format_date(today),
                    appointments::format_date(appointments::add_days(today, settings_.days_ahead - 1)));
 }
@@ -170,7 +166,7 @@ Result<ExtractionOutcome> Extractor::commit_locked(std::vector<Change> changes, 
 
     auto committed = store_.commit(effective, [&](int64_t seq) {
         nlohmann::json body = {{"schema", 1},           {"seq", seq},    {"baseSeq", seq - 1},
-                               {"hospital", hospital_id_}, {"source", source}, {"createdAt", utc_timestamp()}};
+                               {"hospital", hospital_id_}, {"source", source}, {"createdAt", utc_strftime(clock_.wall_now(), "%Y-%m-%dT%H:%M:%SZ")}};
         body.update(origin);
         body["changes"] = nlohmann::json::array();
         for (const auto& c : effective) body["changes"].push_back(c.to_json());

@@ -20,6 +20,8 @@
 //    it pending and it is handed over again at the next open(): publication is
 //    at-least-once, and the receiver makes it exactly-once by ignoring a seq it has applied.
 //  - Pulls and pushes are applied one at a time, so change sets never interleave.
+//
+// Time (which day is today, createdAt, the pull schedule) is the given Clock's.
 #pragma once
 
 #include <condition_variable>
@@ -35,6 +37,7 @@
 #include "agent/events/event_sink.h"
 #include "agent/extraction/extraction_settings.h"
 #include "agent/extraction/snapshot_store.h"
+#include "common/clock.h"
 #include "common/time_zone.h"
 #include "mllp/server.h"
 
@@ -52,7 +55,7 @@ public:
     // Errors: Config "extraction.state_file", "params.invalid" (time zone); Internal "extraction.storage".
     static Result<std::unique_ptr<Extractor>> open(HisAdapter& his, ExtractionSettings settings,
                                                    const std::string& state_file, std::string hospital_id,
-                                                   agent::EventSink& sink);
+                                                   agent::EventSink& sink, Clock& clock = SystemClock::instance());
     ~Extractor();  // stops
     Extractor(const Extractor&) = delete;
     Extractor& operator=(const Extractor&) = delete;
@@ -77,7 +80,7 @@ public:
 
 private:
     Extractor(HisAdapter& his, ExtractionSettings settings, std::string hospital_id, agent::EventSink& sink,
-              SnapshotStore store, TimeZone zone);
+              SnapshotStore store, TimeZone zone, Clock& clock);
     // Under mu_: applies the changes that differ from the snapshot as one change set.
     Result<ExtractionOutcome> commit_locked(std::vector<Change> changes, const std::string& source,
                                             const nlohmann::json& origin);
@@ -90,6 +93,7 @@ private:
     ExtractionSettings settings_;
     std::string hospital_id_;
     agent::EventSink& sink_;
+    Clock& clock_;  // today's date, change set times, the schedule
     TimeZone zone_;
 
     std::mutex mu_;  // the store, and the order of change sets

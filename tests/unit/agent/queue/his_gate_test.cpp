@@ -195,4 +195,29 @@ TEST_CASE("his gate: a caller that cannot get in within its patience is refused 
     closing.join();
     REQUIRE(closed);
     REQUIRE_FALSE(*closed);
+    // Not a made-up busy HIS: the call never reached it.
+    CHECK(closed->error().code == kGateClosed);
+}
+
+TEST_CASE("his gate: a caller whose way in is abandoned gives up at once, the others keep waiting") {
+    ManualClock clock;
+    HisGate gate(1, 100000, clock);
+    auto held = gate.enter(Urgency::RealTime, 1s);
+    REQUIRE(held);
+    std::atomic<bool> probes_closed{false};
+    std::optional<Result<HisGate::Pass>> probe, task;
+    std::thread probing([&] { probe.emplace(gate.enter(Urgency::Deferred, 1h, &probes_closed)); });
+    std::thread tasking([&] { task.emplace(gate.enter(Urgency::RealTime, 1h)); });
+    REQUIRE(clock.await_waiters(2));
+    probes_closed = true;
+    gate.wake_all();
+    probing.join();
+    REQUIRE(probe);
+    REQUIRE_FALSE(*probe);
+    CHECK(probe->error().code == kGateClosed);
+    CHECK(clock.waiters() == 1);  // the task still waits, and gets the place when it frees
+    { auto release = std::move(held.value()); }
+    tasking.join();
+    REQUIRE(task);
+    CHECK(task->ok());
 }

@@ -164,6 +164,38 @@ TEST_CASE("task queue: a poison task is retried with backoff, parked with its la
     CHECK(dup->answer == "{\"error\": \"his.down\"}");
 }
 
+TEST_CASE("task queue: an attempt handed back (the HIS never saw it) costs no attempt and never parks the task") {
+    std::string path = test::make_temp_dir("queue") + "/agent.db";
+    auto store = TaskStore::open(path);
+    REQUIRE(store);
+    ManualClock clock;
+    Recorder rec(clock);
+    rec.decide = [&rec](const Task& t) {
+        if (rec.times_of(t.id).size() == 1)  // the first time: the gate was closing
+            return Outcome{true, "{\"error\": \"his.gate_closed\"}", "his.gate_closed: stopping", "unavailable", true};
+        return Outcome{false, "{\"ok\": true}", "", ""};
+    };
+    std::atomic<int> answered{0};
+    TaskQueue q(**store, {.workers = 1, .max_attempts = 1, .backoff_min = 50ms, .backoff_max = 200ms}, rec.executor(),
+                [&] { ++answered; }, clock);
+    REQUIRE(q.start());
+    submit(q, task_of("pay-1", "payment.pay"));
+    REQUIRE(test::eventually([&] { return rec.times_of("pay-1").size() == 1; }));
+    // Its one attempt was handed back: it waits, unanswered, for another.
+    for (int steps = 0; rec.times_of("pay-1").size() < 2 && steps < 100; ++steps) {
+        REQUIRE(clock.await_waiters(1));
+        clock.advance(10ms);
+    }
+    REQUIRE(test::eventually([&] { return q.live_count() == 0; }));
+    CHECK(rec.times_of("pay-1").size() == 2);
+    CHECK(rec.attempts_of("pay-1") == 1);  // the second run was attempt 1 again
+    CHECK(answered == 1);
+    auto dup = (*store)->admit_sync(task_of("pay-1", "payment.pay"));
+    REQUIRE(dup);
+    CHECK(dup->state == TaskState::Done);
+    CHECK(dup->answer == "{\"ok\": true}");
+}
+
 TEST_CASE("task queue: unfinished tasks are resumed after a restart with their attempt count") {
     std::string path = test::make_temp_dir("queue") + "/agent.db";
     {

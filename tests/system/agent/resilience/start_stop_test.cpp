@@ -1,18 +1,24 @@
 // Starting is all or nothing: a step that fails late in Agent::start (here the metrics
 // port, the last thing the agent opens, held by someone else) stops every part that had
 // started, latest first; the program exits 2 with the reason.
+// Stopping stops intake first, lets calls at the HIS finish, hands back what never reached
+// it, and closes the gate last: nothing is parked with an error the HIS never gave.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "agent/agent.h"
 #include "agent/agent_config.h"
+#include "agent/task_store.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "control_plane_client.h"
 #include "tests/support/system.h"
@@ -142,4 +148,70 @@ TEST_CASE("start: the program exits 2 with the reason when its metrics port is t
         INFO(state.to_json());
         CHECK(state.body["online"] == false);
     }
+}
+
+TEST_CASE("stop: work waiting for the HIS gate is handed back, not parked, and the extractor does not wait for the gate") {
+    // One call per minute, and a task's first attempt is its last.
+    test::System sys({.hospitals = {"H001"},
+                      .his_params = {{"H001", R"({"rate_per_minute": 1, "concurrency": 2})"}},
+                      .more_params = {{"H001", R"({"queue": {"max_attempts": 1}, "extraction": {"interval": "10s"}})"}}});
+    REQUIRE(sys.broker().start());
+    REQUIRE(sys.start_sim("H001"));
+    test::ControlPlaneClient cp(sys.broker(), "H001");
+    REQUIRE(cp.connect());
+    ManualClock clock;
+    auto agent = std::make_unique<agent::Agent>(config_of(sys), clock);
+    REQUIRE(agent->start().ok());
+    REQUIRE(test::eventually([&] {
+        auto states = cp.states();
+        return !states.empty() && states.back().body["online"] == true;
+    }));
+    // The first pull takes the minute's one call; then the queue's timer, presence and the
+    // extraction schedule wait on the clock.
+    REQUIRE(clock.await_waiters(3));
+    // The next pull is due: it waits at the gate for the minute to pass.
+    clock.advance(10s);
+    REQUIRE(clock.await_waiters(3));
+    // A payment, on its last attempt, waits at the gate too.
+    auto pay = Envelope::make("payment.pay", "H001", {{"orderId", "T-STOP-1"}, {"amountCents", 900}, {"method", "wechat"}});
+    REQUIRE(cp.send(pay));
+    REQUIRE(clock.await_waiters(4));
+
+    // Stopping needs no time to pass: nothing waits for the gate's minute.
+    std::atomic<bool> stopped{false};
+    std::thread stopper([&] {
+        agent->stop();
+        stopped = true;
+    });
+    bool prompt = test::eventually([&] { return stopped.load(); }, 10s);
+    if (!prompt) clock.advance(1h);  // lets a stop that waits for the gate end, so the test can report it
+    stopper.join();
+    CHECK(prompt);
+    agent.reset();
+
+    // The payment is neither answered nor parked: it is waiting, its attempt given back.
+    CHECK(cp.answers().count(pay.id) == 0);
+    {
+        auto store = agent::TaskStore::open(sys.dir() + "/data/agent-H001.db");
+        REQUIRE(store.ok());
+        auto waiting = store.value()->unfinished();
+        REQUIRE(waiting.ok());
+        REQUIRE(waiting->size() == 1);
+        CHECK(waiting->at(0).id == pay.id);
+        CHECK(waiting->at(0).attempts == 0);
+    }
+
+    // The next start pays it, once (a higher cap, so the start's own pull does not hold it up).
+    auto params = nlohmann::json::parse(test::read_file(sys.params_file("H001")));
+    params["his"]["rate_per_minute"] = 600;
+    test::write_file(sys.params_file("H001"), params.dump());
+    agent::Agent again(config_of(sys));
+    REQUIRE(again.start().ok());
+    REQUIRE(test::eventually([&] { return cp.answers().count(pay.id) == 1; }, 20s));
+    auto answer = cp.answers().at(pay.id);
+    INFO(answer.to_json());
+    CHECK_FALSE(answer.error);
+    CHECK(answer.body["status"] == "paid");
+    CHECK(cp.duplicates() == 0);
+    again.stop();
 }
