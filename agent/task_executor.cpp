@@ -59,7 +59,16 @@ Outcome TaskExecutor::run(const Task& task) {
     auto request = Envelope::parse(task.request);
     if (!request) return {false, Envelope::make("error", hospital_id_).reply_error(request.error()).to_json(),
                           request.error().describe(), std::string(to_string(request.error().cls))};
-    auto result = perform(task, request->body);
+    // An exception is a defect met on this task's data (an answer no code path expected):
+    // it ends this task with an error the caller sees, never the process and every task in it.
+    Result<nlohmann::json> result = make_error(ErrorClass::Internal, "agent.task_failed", "not run");
+    try {
+        result = perform(task, request->body);
+    } catch (const std::exception& e) {
+        log::error("agent.task_exception", {{"task_id", task.id}, {"type", task.type}, {"what", e.what()}});
+        result = make_error(ErrorClass::Internal, "agent.task_failed",
+                            "the agent could not carry out this " + task.type + " request (an internal error; logged)");
+    }
     if (result) return {false, request->reply(std::move(result.value())).to_json(), "", ""};
     const Error& e = result.error();
     return {worth_retrying(e.cls), request->reply_error(e).to_json(), e.describe(), std::string(to_string(e.cls))};
@@ -95,21 +104,25 @@ Result<nlohmann::json> TaskExecutor::perform(const Task& task, const nlohmann::j
                       "this agent does not serve requests of type \"" + type + "\"");
 }
 
-// The appointment rules decide first; only a booking they allow reaches the HIS.
+// An earlier attempt that may have reached the HIS is settled first: its booking stands
+// whatever the rules say now (a time rule may have passed its boundary since). The
+// appointment rules judge the first attempt only; only a booking they allow reaches the HIS.
 Result<nlohmann::json> TaskExecutor::book(const nlohmann::json& body, bool maybe_done) {
     auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     auto ask = read_booking_ask(body, now);
     if (!ask) return ask.error();
-    if (auto refusal = rules_.check_booking(ask->request, ask->counts)) {
-        log::info("agent.booking_refused", {{"rule", refusal->rule}, {"code", refusal->code}});
-        return make_error(ErrorClass::Rejected, "appointment." + refusal->code, refusal->message_for_patient);
-    }
     if (maybe_done && !his_idempotent_) {
         auto held = his_.booking_status(ask->order.order_id);
         if (!held) return held.error();  // cannot know yet: never send blind
         if (held->status != "not_found") {
             log::info("agent.in_doubt_resolved", {{"order_id", ask->order.order_id}, {"his_status", held->status}});
             return booking_json(held.value());
+        }
+    }
+    if (!maybe_done) {
+        if (auto refusal = rules_.check_booking(ask->request, ask->counts)) {
+            log::info("agent.booking_refused", {{"rule", refusal->rule}, {"code", refusal->code}});
+            return make_error(ErrorClass::Rejected, "appointment." + refusal->code, refusal->message_for_patient);
         }
     }
     return as_json(his_.book(ask->order), booking_json);

@@ -64,14 +64,12 @@ MqttOptions mqtt_options(const BrokerSettings& b, std::string client_id) {
 MqttLink::MqttLink(MqttOptions options) : options_(std::move(options)) {
     reconnects();  // exported as 0 from the start, not only after the first loss
     client_ = std::make_unique<mqtt::async_client>(options_.uri, options_.client_id, mqtt::create_options(MQTTVERSION_5));
-    client_->set_connection_lost_handler([this](const std::string& cause) {
-        {
-            std::lock_guard lock(mu_);
-            connected_ = false;
-        }
-        connected_gauge().set(0);
-        log::warn("mqtt.connection_lost", {{"client_id", options_.client_id}, {"cause", cause}});
-        cv_.notify_all();
+    // Two ways a connection ends: the socket is lost, or (MQTT 5) the broker sends
+    // DISCONNECT with a reason (a session taken over, a packet it refused). Paho reports
+    // the second only to the disconnected handler; both must end the connection here.
+    client_->set_connection_lost_handler([this](const std::string& cause) { lost(cause); });
+    client_->set_disconnected_handler([this](const mqtt::properties&, mqtt::ReasonCode reason) {
+        lost("the broker disconnected us (MQTT 5 reason code " + std::to_string(static_cast<int>(reason)) + ")");
     });
     client_->set_message_callback([this](mqtt::const_message_ptr msg) {
         if (message_handler_) message_handler_(from_paho(msg));
@@ -79,6 +77,17 @@ MqttLink::MqttLink(MqttOptions options) : options_(std::move(options)) {
 }
 
 MqttLink::~MqttLink() { stop(); }
+
+void MqttLink::lost(const std::string& cause) {
+    {
+        std::lock_guard lock(mu_);
+        connected_ = false;
+        ++losses_;
+    }
+    connected_gauge().set(0);
+    log::warn("mqtt.connection_lost", {{"client_id", options_.client_id}, {"cause", cause}});
+    cv_.notify_all();
+}
 
 void MqttLink::subscribe(std::string filter, int qos) { subscriptions_.emplace_back(std::move(filter), qos); }
 void MqttLink::on_message(MessageHandler handler) { message_handler_ = std::move(handler); }
@@ -172,9 +181,16 @@ void MqttLink::run() {
             cv_.wait(lock, [this] { return !running_ || !connected_; });
             continue;
         }
+        // A loss reported while connecting (between the CONNACK and our bookkeeping) must
+        // not be overwritten by "connected": count losses and compare.
+        uint64_t losses_before = losses_;
         lock.unlock();
         bool ok = try_connect();
         lock.lock();
+        if (ok && (losses_ != losses_before || !client_->is_connected())) {
+            log::warn("mqtt.lost_while_connecting", {{"client_id", options_.client_id}});
+            ok = false;
+        }
         if (ok) {
             connected_ = true;
             attempt = 0;
