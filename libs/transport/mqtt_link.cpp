@@ -152,21 +152,31 @@ bool MqttLink::try_connect() {
         if (!options_.cert_file.empty()) ssl.key_store(options_.cert_file).private_key(options_.key_file);
         builder.ssl(ssl.finalize());
     }
+    // Every step is bounded: a connection lost between CONNACK and SUBACK (another client
+    // taking the session over, say) leaves a token that never completes, and an unbounded
+    // wait would stop this link for good.
+    const auto step_timeout = std::chrono::seconds(10);
+    auto finished = [&](const mqtt::token_ptr& token, const char* step) {
+        if (!token->wait_for(step_timeout))
+            throw mqtt::exception(MQTTASYNC_OPERATION_INCOMPLETE, std::string(step) + " not acknowledged within 10 s");
+        return token->get_return_code() == MQTTASYNC_SUCCESS;
+    };
     try {
-        client_->connect(builder.finalize())->wait();
+        if (!finished(client_->connect(builder.finalize()), "CONNECT"))
+            throw mqtt::exception(MQTTASYNC_FAILURE, "CONNECT refused");
         disable_nagle_towards(options_.uri);
-        for (const auto& [filter, qos] : subscriptions_) client_->subscribe(filter, qos)->wait();
+        for (const auto& [filter, qos] : subscriptions_) finished(client_->subscribe(filter, qos), "SUBSCRIBE");
         std::optional<OutgoingMessage> birth;
         {
             std::lock_guard lock(mu_);
             birth = options_.birth;
         }
-        if (birth) client_->publish(to_paho(*birth))->wait();
+        if (birth) finished(client_->publish(to_paho(*birth)), "PUBLISH of the birth");
         return true;
     } catch (const mqtt::exception& e) {
         log::warn("mqtt.connect_failed", {{"client_id", options_.client_id}, {"uri", options_.uri}, {"error", e.what()}});
         try {
-            if (client_->is_connected()) client_->disconnect()->wait();
+            if (client_->is_connected()) client_->disconnect()->wait_for(std::chrono::seconds(2));
         } catch (const mqtt::exception&) {
         }
         return false;
@@ -187,7 +197,9 @@ void MqttLink::run() {
         lock.unlock();
         bool ok = try_connect();
         lock.lock();
-        if (ok && (losses_ != losses_before || !client_->is_connected())) {
+        // (Never ask Paho anything while holding mu_: its callback thread holds Paho's lock
+        // while it waits for mu_ in lost().)
+        if (ok && losses_ != losses_before) {
             log::warn("mqtt.lost_while_connecting", {{"client_id", options_.client_id}});
             ok = false;
         }
