@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/demo itself, run on the test build's programs (DEMO_BUILD_DIR) in a run directory
 # of its own: Mosquitto, three his-sims, three agents and a control plane, real processes.
-#   1. it comes up with all three hospitals online, H002's report in Chinese;
+#   1. it comes up with all three hospitals online, H002's report in Chinese, and the
+#      trace command it prints follows a request through every process;
 #   2. a his-sim killed with kill -9 is reported and restarted, and a report asked of its
 #      hospital meanwhile is answered (at once, or as a task that completes);
 #   3. an agent killed with kill -9 is restarted and its hospital answers again;
@@ -75,6 +76,16 @@ report() {  # report HOSPITAL: the R-DEMO-1 report, by polling its task when it 
 report H002 >"$work/h002.json"
 check "H002's report crossed GB 18030 in Chinese" \
   eval 'grep -q "血常规" "$work/h002.json" && grep -q "血红蛋白" "$work/h002.json"'
+
+# The trace command the demo prints finds the request in every process's log.
+curl -s -D "$work/h003.headers" -o /dev/null "$api/api/v1/hospitals/H003/reports/R-DEMO-1"
+trace=$(sed -n 's/^traceparent: 00-\([0-9a-f]*\)-.*/\1/p' "$work/h003.headers")
+trace_cmd=$(sed -n 's/^ *\(.*cli\/hisgate trace\) <trace id[^>]*>\(.*\)$/\1 '"$trace"'\2/p' "$work/demo.out")
+echo "trace command: $trace_cmd"
+check "the printed trace command follows a request through the control plane, agent and his-sim" \
+  until_true '[ -n "$trace" ] && (cd "$src" && $trace_cmd) >"$work/trace.txt" &&
+        grep -q "controlplane:cp1" "$work/trace.txt" && grep -q "agent:H003" "$work/trace.txt" &&
+        grep -q "his-sim:H003" "$work/trace.txt"'
 
 # ---- 2. a his-sim killed with kill -9 ----------------------------------------------------
 sim=$(pgrep -f -- "$run/etc/his-sim-H001.json")
