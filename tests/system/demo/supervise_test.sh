@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/supervise.sh, the demo's supervisor, on dummy processes: a service killed with
 # kill -9 is reported and restarted with a growing back-off while the others keep running,
-# and a service that dies during start-up makes wait_until exit 1 naming it.
+# a service that dies during start-up makes wait_until exit 1 naming it, and so does a
+# wait that runs out.
 #   supervise_test.sh SOURCE_DIR
 set -uo pipefail
 source "$1/scripts/supervise.sh"
@@ -47,6 +48,13 @@ check "start-up failure exits 1" [ "$status" -eq 1 ]
 check "it names the service, its status and its output" \
   grep -q "start-up failed: broken exited with status 3 while waiting for a port that never opens" "$work/startup.err"
 check "and shows the end of its output" grep -q "cannot bind port 1: in use" "$work/startup.err"
+
+# Start-up: what never happens (a hospital that never comes online) fails the start-up
+# once the wait's bound has passed, while every service still runs.
+( SUPERVISE_START_TIMEOUT=1 wait_until "a hospital online" false ) 2>"$work/timeout.err"
+status=$?
+check "a wait that runs out exits 1" [ "$status" -eq 1 ]
+check "saying what did not happen" grep -q "start-up failed: a hospital online did not happen within 1s" "$work/timeout.err"
 
 cat "$work/log"
 [ "$failures" -eq 0 ]
