@@ -19,12 +19,11 @@
 #include <deque>
 #include <mutex>
 
+#include "agent/task.h"
 #include "common/clock.h"
 #include "common/error.h"
 
 namespace hisgate::agent {
-
-enum class Urgency { RealTime, Deferred };
 
 // The code of a refusal because the gate, or the caller's way through it, was closed: the
 // call never reached the HIS (Unavailable).
@@ -57,7 +56,7 @@ public:
     // Waits for a place and the rate's permission, at most `patience`; Unavailable
     // ("his.rate_capped" or "his.busy") if it does not come in time, kGateClosed at once
     // when the gate is closed or `abandoned` (the caller's own way in) is set.
-    Result<Pass> enter(Urgency urgency, std::chrono::milliseconds patience,
+    Result<Pass> enter(TaskClass urgency, std::chrono::milliseconds patience,
                        const std::atomic<bool>* abandoned = nullptr);
     // Wakes every waiter, which then gives up: for shutdown.
     void close();
