@@ -320,13 +320,21 @@ void TaskStore::commit_batch(std::vector<Change>& batch) {
     std::vector<Completed> completed;
     completed.reserve(batch.size());
     auto began = db.exec("BEGIN IMMEDIATE");
+    // A statement failing with SQLITE_FULL, IOERR or NOMEM (or a RAISE(ROLLBACK)) makes
+    // SQLite roll the whole transaction back: the batch is gone, and nothing after it may
+    // run, or it would commit change by change in autocommit.
+    std::optional<Error> lost;
     for (auto& c : batch) {
-        Result<void> outcome = began ? c.apply(*writer_) : Result<void>(began.error());
+        Result<void> outcome = !began ? Result<void>(began.error()) : lost ? Result<void>(*lost) : c.apply(*writer_);
+        if (began && !lost && !outcome && !db.in_transaction())
+            lost = storage_error("the batch was rolled back: " + outcome.error().message);
         completed.push_back({std::move(c), std::move(outcome)});
     }
     std::optional<Error> failed;
     if (!began) {
         failed = storage_error("cannot begin a transaction: " + began.error().message);
+    } else if (lost) {
+        failed = lost;
     } else if (auto committed = db.exec("COMMIT"); !committed) {
         (void)db.exec("ROLLBACK");
         failed = storage_error("commit failed: " + committed.error().message);
@@ -423,6 +431,10 @@ void TaskStore::dispatched_all(std::vector<std::pair<TaskRow, int>> attempts, Do
 
 void TaskStore::barrier(Done done) {
     submit([](Statements&) -> Result<void> { return {}; }, std::move(done));
+}
+
+void TaskStore::change_for_test(std::function<Result<void>(sql::Db&)> apply, Done done) {
+    submit([apply = std::move(apply)](Statements& s) { return apply(s.db); }, std::move(done));
 }
 
 void TaskStore::retry_later(TaskRow row, int64_t next_attempt_ms, const std::string& error, Done done) {

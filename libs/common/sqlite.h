@@ -30,6 +30,10 @@ public:
     Result<void> exec(std::string_view sql);
     Result<Statement> prepare(std::string_view sql);
     int64_t last_insert_rowid() const;
+    // False once SQLite has ended the transaction by itself: a statement failing with
+    // SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM or RAISE(ROLLBACK) rolls the whole
+    // transaction back, not just the statement, and what follows would run in autocommit.
+    bool in_transaction() const { return db_ && !sqlite3_get_autocommit(db_); }
     sqlite3* handle() const { return db_; }
 
 private:
