@@ -13,7 +13,10 @@ namespace hisgate {
 
 // F/P/C -> final/preliminary/corrected; any other code is passed through.
 std::string report_status_name(const std::string& code);
-// YYYYMMDDHHMMSS -> YYYY-MM-DDTHH:MM:SS; anything else is passed through.
+// An HL7 DTM at any precision it allows -> ISO 8601 at the same precision:
+// 2024 -> 2024, 20240101 -> 2024-01-01, 202401011200 -> 2024-01-01T12:00,
+// 20240101120000.123+0800 -> 2024-01-01T12:00:00.123+08:00 (an hour alone reads HH:00).
+// Anything that is not a DTM is passed through.
 std::string iso_timestamp(const std::string& ts);
 std::optional<int> whole_number(std::string_view text);
 // Protocol "his.unreadable_answer": the HIS answered something we cannot read.

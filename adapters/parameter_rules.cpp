@@ -81,11 +81,17 @@ public:
     }
 
 private:
-    // "2026-11-20T08:30:00" (the HIS's local time) -> "2026-11-20T08:30:00+08:00".
+    // The HIS's local time -> the same with its UTC offset: "2026-11-20T08:30:00" ->
+    // "2026-11-20T08:30:00+08:00"; minutes and fractions of a second too. A date alone
+    // (or less) names no instant and a time that has an offset already is left as it is;
+    // so is anything unreadable (the answer is still delivered, as the HIS wrote it).
     std::string with_offset(const std::string& local) const {
+        if (local.size() < 16 || local[10] != 'T') return local;
+        std::string_view rest = std::string_view(local).substr(16);
+        if (rest.find_first_of("Z+-") != std::string_view::npos) return local;
         auto date = appointments::parse_date(std::string_view(local).substr(0, 10));
         auto minute = appointments::parse_time_of_day(std::string_view(local).substr(11, 5));
-        if (local.size() != 19 || local[10] != 'T' || !date || !minute) return local;
+        if (!date || !minute) return local;
         auto utc = zone_.to_utc(*date, *minute);
         auto offset = std::chrono::duration_cast<std::chrono::minutes>(zone_.offset_at(utc)).count();
         char buf[8];

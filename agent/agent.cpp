@@ -69,7 +69,8 @@ Result<void> Agent::start() {
     auto store = TaskStore::open(config_.state_db);
     if (!store) return store.error();
     store_ = std::move(store.value());
-    executor_ = std::make_unique<TaskExecutor>(his_, *config_.rules, config_.hospital_id, config_.his_idempotent);
+    executor_ = std::make_unique<TaskExecutor>(his_, *config_.rules, config_.hospital_id,
+                                               InDoubtPolicy{config_.his_idempotent, config_.his_processing_horizon});
     forwarder_ = std::make_unique<OutboxForwarder>(*store_, link_);
     queue_ = std::make_unique<TaskQueue>(
         *store_, config_.queue, [this](const Task& t) { return executor_->run(t); }, [this] { forwarder_->wake(); });

@@ -53,6 +53,7 @@ Result<AgentConfig> read_agent_config(ConfigReader& c) {
     cfg.his_concurrency = static_cast<int>(p->integer("his.concurrency"));
     cfg.his_rate_per_minute = static_cast<int>(p->integer("his.rate_per_minute"));
     cfg.his_idempotent = p->boolean("his.idempotent_orders");
+    cfg.his_processing_horizon = p->duration("his.processing_horizon");
     cfg.queue.workers = cfg.his_concurrency;
     cfg.queue.drain_interval = p->duration("his.deferred_drain_interval");
     // A drain releases what the rate cap lets through in one interval, at least one task.

@@ -35,6 +35,7 @@ struct AgentConfig {
     int his_concurrency = 4;
     int his_rate_per_minute = 600;
     bool his_idempotent = true;  // the HIS honours order ids as idempotency keys
+    std::chrono::milliseconds his_processing_horizon{30000};  // his.processing_horizon
     QueuePolicy queue;
     std::chrono::milliseconds retention{24 * 3600 * 1000};
     std::chrono::milliseconds dwell_alert{5 * 60 * 1000};

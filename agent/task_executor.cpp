@@ -59,10 +59,24 @@ Outcome TaskExecutor::run(const Task& task) {
     auto request = Envelope::parse(task.request);
     if (!request) return {false, Envelope::make("error", hospital_id_).reply_error(request.error()).to_json(),
                           request.error().describe(), std::string(to_string(request.error().cls))};
-    auto result = perform(task, request->body);
+    // An exception is a defect met on this task's data (an answer no code path expected):
+    // it ends this task with an error the caller sees, never the process and every task in it.
+    Result<nlohmann::json> result = make_error(ErrorClass::Internal, "agent.task_failed", "not run");
+    try {
+        result = perform(task, request->body);
+    } catch (const std::exception& e) {
+        log::error("agent.task_exception", {{"task_id", task.id}, {"type", task.type}, {"what", e.what()}});
+        result = make_error(ErrorClass::Internal, "agent.task_failed",
+                            "the agent could not carry out this " + task.type + " request (an internal error; logged)");
+    }
+    bool retry = !result && worth_retrying(result.error().cls);
+    if (!retry) {
+        std::lock_guard lock(mu_);
+        last_change_sent_.erase(task.id);
+    }
     if (result) return {false, request->reply(std::move(result.value())).to_json(), "", ""};
     const Error& e = result.error();
-    return {worth_retrying(e.cls), request->reply_error(e).to_json(), e.describe(), std::string(to_string(e.cls))};
+    return {retry, request->reply_error(e).to_json(), e.describe(), std::string(to_string(e.cls))};
 }
 
 Result<nlohmann::json> TaskExecutor::perform(const Task& task, const nlohmann::json& body) {
@@ -82,40 +96,46 @@ Result<nlohmann::json> TaskExecutor::perform(const Task& task, const nlohmann::j
         return keyed("patientId", [&](const std::string& id) { return his_.list_reports(id); }, reports_json);
     if (type == "statement.daily")
         return keyed("date", [&](const std::string& date) { return his_.daily_statement(date); }, statement_json);
-    if (type == "appointment.book") return book(body, maybe_done);
+    if (type == "appointment.book") return book(task, body, maybe_done);
     if (type == "appointment.cancel")
         return keyed("orderId", [&](const std::string& id) { return his_.cancel(id); }, booking_json);
     if (type == "appointment.status")
         return keyed("orderId", [&](const std::string& id) { return his_.booking_status(id); }, booking_json);
-    if (type == "payment.pay") return pay(body, false, maybe_done);
-    if (type == "payment.refund") return pay(body, true, maybe_done);
+    if (type == "payment.pay") return pay(task, body, false, maybe_done);
+    if (type == "payment.refund") return pay(task, body, true, maybe_done);
     if (type == "payment.status")
         return keyed("orderId", [&](const std::string& id) { return his_.payment_status(id); }, payment_json);
     return make_error(ErrorClass::BadInput, "request.unknown_type",
                       "this agent does not serve requests of type \"" + type + "\"");
 }
 
-// The appointment rules decide first; only a booking they allow reaches the HIS.
-Result<nlohmann::json> TaskExecutor::book(const nlohmann::json& body, bool maybe_done) {
-    auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+// An earlier attempt that may have reached the HIS is settled first: its booking stands
+// whatever the rules say now (a time rule may have passed its boundary since). The
+// appointment rules judge the first attempt only; only a booking they allow reaches the HIS.
+Result<nlohmann::json> TaskExecutor::book(const Task& task, const nlohmann::json& body, bool maybe_done) {
+    auto now = std::chrono::time_point_cast<std::chrono::seconds>(clock_.wall_now());
     auto ask = read_booking_ask(body, now);
     if (!ask) return ask.error();
-    if (auto refusal = rules_.check_booking(ask->request, ask->counts)) {
-        log::info("agent.booking_refused", {{"rule", refusal->rule}, {"code", refusal->code}});
-        return make_error(ErrorClass::Rejected, "appointment." + refusal->code, refusal->message_for_patient);
-    }
-    if (maybe_done && !his_idempotent_) {
+    if (maybe_done && !policy_.his_idempotent) {
         auto held = his_.booking_status(ask->order.order_id);
         if (!held) return held.error();  // cannot know yet: never send blind
         if (held->status != "not_found") {
             log::info("agent.in_doubt_resolved", {{"order_id", ask->order.order_id}, {"his_status", held->status}});
             return booking_json(held.value());
         }
+        if (auto wait = absence_not_yet_settled(task)) return *wait;
     }
+    if (!maybe_done) {
+        if (auto refusal = rules_.check_booking(ask->request, ask->counts)) {
+            log::info("agent.booking_refused", {{"rule", refusal->rule}, {"code", refusal->code}});
+            return make_error(ErrorClass::Rejected, "appointment." + refusal->code, refusal->message_for_patient);
+        }
+    }
+    sending_change(task);
     return as_json(his_.book(ask->order), booking_json);
 }
 
-Result<nlohmann::json> TaskExecutor::pay(const nlohmann::json& body, bool refund, bool maybe_done) {
+Result<nlohmann::json> TaskExecutor::pay(const Task& task, const nlohmann::json& body, bool refund, bool maybe_done) {
     const std::string type = refund ? "payment.refund" : "payment.pay";
     auto order = text_field(body, "orderId", type);
     if (!order) return order.error();
@@ -123,16 +143,38 @@ Result<nlohmann::json> TaskExecutor::pay(const nlohmann::json& body, bool refund
     if (!amount) return amount.error();
     auto method = text_field(body, "method", type);
     if (!method) return method.error();
-    if (maybe_done && !his_idempotent_) {
+    if (maybe_done && !policy_.his_idempotent) {
         auto held = his_.payment_status(*order);
         if (!held) return held.error();
         if (held->status == (refund ? "refunded" : "paid") || (!refund && held->status == "refunded")) {
             log::info("agent.in_doubt_resolved", {{"order_id", *order}, {"his_status", held->status}});
             return payment_json(held.value());
         }
+        if (auto wait = absence_not_yet_settled(task)) return *wait;
     }
     PaymentOrder p{*order, *amount, *method};
+    sending_change(task);
     return as_json(refund ? his_.refund(p) : his_.pay(p), payment_json);
+}
+
+void TaskExecutor::sending_change(const Task& task) {
+    std::lock_guard lock(mu_);
+    last_change_sent_[task.id] = clock_.steady_now();
+}
+
+std::optional<Error> TaskExecutor::absence_not_yet_settled(const Task& task) {
+    Clock::SteadyTime sent = created_;  // sent before this executor existed (an agent restart)
+    {
+        std::lock_guard lock(mu_);
+        if (auto it = last_change_sent_.find(task.id); it != last_change_sent_.end()) sent = it->second;
+    }
+    auto settled_at = sent + policy_.processing_horizon;
+    if (clock_.steady_now() >= settled_at) return std::nullopt;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(settled_at - clock_.steady_now());
+    log::info("agent.in_doubt_waiting", {{"task_id", task.id}, {"type", task.type}, {"horizon_left_ms", left.count()}});
+    return make_error(ErrorClass::Timeout, "his.in_doubt",
+                      "the HIS holds nothing for this order yet, but an earlier attempt may still be in progress there; "
+                      "asking again once his.processing_horizon has passed");
 }
 
 }  // namespace hisgate::agent

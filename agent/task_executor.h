@@ -5,33 +5,61 @@
 // dispatched and its answer lost) is sent again only if the HIS honours the order id as
 // an idempotency key; otherwise the HIS is first asked what it holds for the order, and
 // the task is answered from that when the earlier attempt did take effect.
+//
+// "Not found" is evidence only once no earlier attempt can still be running at the HIS:
+// a change whose answer was lost may still be in the HIS's hands (a slow HIS, a timeout
+// shorter than its processing). So an earlier attempt is settled as absent only after
+// the processing horizon has passed since it was sent; until then the task is retried
+// later (a Timeout error, "his.in_doubt"). The send times are kept in memory; after a
+// restart the earlier attempt was sent before this executor existed, so the horizon is
+// counted from its creation, which is never earlier than the real send.
 #pragma once
 
+#include <chrono>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "adapters/his_adapter.h"
 #include "agent/task_queue.h"
 #include "appointment-rules/rule_set.h"
+#include "common/clock.h"
 
 namespace hisgate::agent {
 
+struct InDoubtPolicy {
+    bool his_idempotent = true;  // his.idempotent_orders: a repeat is answered from the HIS's records
+    std::chrono::milliseconds processing_horizon{30000};  // his.processing_horizon
+};
+
 class TaskExecutor {
 public:
-    TaskExecutor(HisAdapter& his, const appointments::RuleSet& rules, std::string hospital_id, bool his_idempotent)
-        : his_(his), rules_(rules), hospital_id_(std::move(hospital_id)), his_idempotent_(his_idempotent) {}
+    TaskExecutor(HisAdapter& his, const appointments::RuleSet& rules, std::string hospital_id, InDoubtPolicy policy,
+                 const Clock& clock = SystemClock::instance())
+        : his_(his), rules_(rules), hospital_id_(std::move(hospital_id)), policy_(policy), clock_(clock),
+          created_(clock.steady_now()) {}
 
     Outcome run(const Task& task);
 
 private:
     Result<nlohmann::json> perform(const Task& task, const nlohmann::json& body);
-    Result<nlohmann::json> book(const nlohmann::json& body, bool maybe_done);
-    Result<nlohmann::json> pay(const nlohmann::json& body, bool refund, bool maybe_done);
+    Result<nlohmann::json> book(const Task& task, const nlohmann::json& body, bool maybe_done);
+    Result<nlohmann::json> pay(const Task& task, const nlohmann::json& body, bool refund, bool maybe_done);
+    // Marks the moment a change of `task` goes out to the HIS.
+    void sending_change(const Task& task);
+    // The HIS holds nothing for the task's order: an error to retry later if an earlier
+    // attempt may still be running there, nothing if the absence is settled.
+    std::optional<Error> absence_not_yet_settled(const Task& task);
 
     HisAdapter& his_;
     const appointments::RuleSet& rules_;
     std::string hospital_id_;
-    bool his_idempotent_;
+    InDoubtPolicy policy_;
+    const Clock& clock_;
+    const Clock::SteadyTime created_;
+    std::mutex mu_;
+    std::map<std::string, Clock::SteadyTime> last_change_sent_;  // task id -> when; erased when the task ends
 };
 
 }  // namespace hisgate::agent

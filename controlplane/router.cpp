@@ -24,6 +24,14 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
     in_flight.add(-1);
     if (!reply) {
         log::warn("router.no_reply", {{"hospital_id", hospital_id}, {"error", reply.error().describe()}});
+        if (reply.error().cls != ErrorClass::Timeout) {
+            // The request never left this instance (requester.h): no agent will answer it.
+            // It ends here, answered with the error, and no task id is handed out to poll.
+            Envelope failure = request.reply_error(reply.error());
+            auto ended = results_.record(hospital_id, failure, failure.to_json());
+            if (!ended) log::error("router.result_not_stored", {{"request_id", request.id}, {"error", ended.error().describe()}});
+            return {"", reply.error()};
+        }
         return {request.id, reply.error()};
     }
     log::info("router.reply_received", {{"hospital_id", hospital_id},

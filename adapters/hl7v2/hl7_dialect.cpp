@@ -1,5 +1,7 @@
 #include "adapters/hl7v2/hl7_dialect.h"
 
+#include "hl7/ack.h"
+
 #include <chrono>
 
 #include "common/utc_time.h"
@@ -109,7 +111,11 @@ std::string Hl7Dialect::wire(const hl7::Message& m) const {
 }
 
 Error Hl7Dialect::answer_error(const hl7::Message& answer, const std::string& what) const {
-    std::string vendor_code = answer.get("ERR-3-1");
+    // Where the answer's version puts the code (ERR-1-4 before 2.5, ERR-3 after); some HISs
+    // use the other place than their version says, so that is read when this one is empty.
+    std::string version = answer.get("MSH-12-1");
+    std::string vendor_code = answer.get(hl7::err_code_path(version));
+    if (vendor_code.empty()) vendor_code = answer.get(hl7::error_in_err1(version) ? "ERR-3-1" : "ERR-1-4-1");
     std::string text = answer.get("MSA-3");
     if (text.empty()) text = answer.get("ERR-8");
     ErrorClass cls = ErrorClass::Rejected;

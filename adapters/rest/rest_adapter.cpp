@@ -216,7 +216,12 @@ private:
             if (e.contains("code") && e["code"].is_string()) code = e["code"].get<std::string>();
             if (e.contains("message") && e["message"].is_string()) text = e["message"].get<std::string>();
         }
-        ErrorClass cls = status == 404 ? ErrorClass::NotFound : status >= 500 ? ErrorClass::Unavailable : ErrorClass::Rejected;
+        // A 404 is the HIS saying "no such thing" only when its application says so in its
+        // error body; a bare 404 is a web server without the application (being redeployed,
+        // moved): the HIS is unavailable, and nothing may be concluded about the thing asked.
+        ErrorClass cls = status == 404 ? (code.empty() ? ErrorClass::Unavailable : ErrorClass::NotFound)
+                         : status >= 500 ? ErrorClass::Unavailable
+                                         : ErrorClass::Rejected;
         if (auto it = error_map_.find(code); !code.empty() && it != error_map_.end()) cls = error_class_from_string(it->second);
         std::string ecode = !code.empty() ? "his." + code : "rest.http_" + std::to_string(status);
         return make_error(cls, ecode,

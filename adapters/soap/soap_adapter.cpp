@@ -193,7 +193,9 @@ private:
         }
         log::info("his.answer_received", {{"his_request_id", request_id}, {"http_status", status}});
         if (status == 404)
-            return make_error(ErrorClass::NotFound, "his.http_404", what + ": the HIS has no SOAP service at " + http_.endpoint);
+            // No service at the endpoint says nothing about the thing asked for (a HIS being
+            // redeployed answers so): unavailable, never "not found".
+            return make_error(ErrorClass::Unavailable, "his.http_404", what + ": the HIS has no SOAP service at " + http_.endpoint);
         auto envelope = soap::read_envelope(d_, bytes.value());
         if (!envelope) return unreadable_answer(what, envelope.error().message);
         if (envelope->fault) return d_.fault_error(envelope->fault_code, envelope->fault_text, what);

@@ -93,11 +93,16 @@ std::string_view code_name(std::string_view hl7_code) {
     return {};
 }
 
-// Versions before 2.5 carry the error in ERR-1 (ELD) and the text in MSA-3; later ones in
-// ERR-2 (ERL), ERR-3, ERR-4 and ERR-8.
-bool before_2_5(std::string_view version) {
+
+}  // namespace
+
+bool error_in_err1(std::string_view version) {
     return version == "2.1" || version == "2.2" || version == "2.3" || version == "2.3.1" || version == "2.4";
 }
+
+const char* err_code_path(std::string_view version) { return error_in_err1(version) ? "ERR-1-4-1" : "ERR-3-1"; }
+
+namespace {
 
 // Our texts go into the ACK as printable ASCII: they may quote the sender's bytes, whose
 // charset is unknown when the message could not be parsed.
@@ -151,7 +156,7 @@ std::string build_ack(const Header& h, AckCode code, const AckError& error) {
         add(h.field[18]);
     }
 
-    const bool old = before_2_5(version);
+    const bool old = error_in_err1(version);
     std::string text = printable_ascii(error.text);
     std::string out = msh + '\r';
     out += "MSA";
@@ -168,7 +173,9 @@ std::string build_ack(const Header& h, AckCode code, const AckError& error) {
         const std::string cwe_name = std::string(code_name(error.hl7_code));
         std::string location;
         if (!error.segment.empty() && d.component != kAbsent) {
-            location = error.segment;
+            // The segment ID is the sender's bytes (a bad one may hold our delimiters): escaped,
+            // so the location cannot shift the code into another field.
+            location = esc(printable_ascii(error.segment));
             location += d.component;
             location += std::to_string(error.sequence);
             if (error.field) {

@@ -28,6 +28,13 @@ AckMode ack_mode(const Message& original);
 bool accept_ack_wanted(const Message& original, bool error);
 bool application_ack_wanted(const Message& original, bool error);
 
+// Versions before 2.5 carry an error in ERR-1 (ELD: segment ^ sequence ^ field ^ code, the
+// code a CE whose first subcomponent is the identifier) and its text in MSA-3; from 2.5 on
+// in ERR-2 (ERL), ERR-3 (the code), ERR-4 and ERR-8. `version` is MSH-12's first component.
+bool error_in_err1(std::string_view version);
+// The path of the error code's identifier in ERR for `version`: ERR-1-4-1 or ERR-3-1.
+const char* err_code_path(std::string_view version);
+
 // An error to report in ERR.
 struct AckError {
     std::string hl7_code = "207";   // table 0357, e.g. 101 required field missing, 203 unsupported version

@@ -92,7 +92,30 @@ Result<void> Client::send_unanswered(std::string_view message) {
     return sent;
 }
 
+// A pooled connection the HIS closed while it idled (its idle timeout) reads as EOF now;
+// writing into it would cost the message an attempt, or with one attempt fail it. Bytes
+// that wait on a live connection are a late answer to an earlier message: dropped, as the
+// next message has not been sent. Checked without blocking before every send.
+bool Client::pooled_connection_alive() {
+    try {
+        while (socket_->poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ)) {
+            int got = socket_->receiveBytes(buffer_.data(), static_cast<int>(buffer_.size()));
+            if (got <= 0) return false;
+            std::vector<Frame> stale;
+            decoder_.feed(std::string_view(buffer_.data(), static_cast<size_t>(got)), stale);
+            if (!stale.empty()) log::info("mllp.stale_answer_dropped", {{"frames", stale.size()}});
+        }
+        return true;
+    } catch (const Poco::Exception&) {
+        return false;
+    }
+}
+
 Result<void> Client::connect() {
+    if (socket_ && !pooled_connection_alive()) {
+        log::info("mllp.pooled_connection_closed", {{"peer", options_.host + ":" + std::to_string(options_.port)}});
+        disconnect();
+    }
     if (socket_) return {};
     const std::string where = options_.host + ":" + std::to_string(options_.port);
     if (options_.tls && !tls_) {

@@ -70,6 +70,7 @@ public:
 
 private:
     Result<void> connect();
+    bool pooled_connection_alive();
     // One attempt: write the frame, wait for the matching answer.
     Result<std::string> exchange(std::string_view frame, std::string_view control_id);
     // Whether `payload` answers the message with `control_id`.

@@ -43,7 +43,7 @@ void FrameDecoder::feed(std::string_view bytes, std::vector<Frame>& out) {
                 payload_.append(bytes.substr(i, end - i));
                 if (stop == std::string_view::npos) return;
                 if (bytes[stop] == kEndBlock) {
-                    state_ = State::AfterEnd;
+                    end_frame(out);
                 } else {
                     // A start block inside a frame: the previous frame was cut short.
                     discarded_ += payload_.size();
@@ -56,7 +56,7 @@ void FrameDecoder::feed(std::string_view bytes, std::vector<Frame>& out) {
                 std::size_t stop = bytes.find_first_of(kBlockChars, i);
                 if (stop == std::string_view::npos) return;
                 if (bytes[stop] == kEndBlock) {
-                    state_ = State::AfterEnd;
+                    end_frame(out);
                 } else {
                     // A new frame starts before the oversize one ended: drop what we kept.
                     discarded_ += payload_.size();
@@ -68,20 +68,22 @@ void FrameDecoder::feed(std::string_view bytes, std::vector<Frame>& out) {
                 break;
             }
             case State::AfterEnd:
-                // 0x1C ends the frame. The 0x0D that should follow is consumed; a sender that
-                // omits it is tolerated and the byte is read as the start of what comes next.
-                finish_frame(out);
+                // The 0x0D that should follow 0x1C is consumed; a sender that omits it is
+                // tolerated and the byte is read as the start of what comes next.
                 if (bytes[i] == kCarriageReturn) ++i;
+                state_ = State::Idle;
                 break;
         }
     }
 }
 
-void FrameDecoder::finish_frame(std::vector<Frame>& out) {
+// 0x1C ends the frame: it is emitted now, not when the next byte arrives, so a sender
+// that omits the trailing 0x0D still gets its answer.
+void FrameDecoder::end_frame(std::vector<Frame>& out) {
     out.push_back(Frame{std::move(payload_), oversize_});
     payload_.clear();
     oversize_ = false;
-    state_ = State::Idle;
+    state_ = State::AfterEnd;
 }
 
 void append_frame(std::string& out, std::string_view payload) {

@@ -39,7 +39,7 @@ public:
     // Bytes held for the frame in progress; never more than max_frame_bytes.
     std::size_t buffered() const { return payload_.size(); }
     // True while a frame has started and not yet ended (a peer closing now truncated it).
-    bool in_frame() const { return state_ != State::Idle; }
+    bool in_frame() const { return state_ == State::InFrame || state_ == State::Skipping; }
     // Bytes seen outside any frame, or belonging to a frame cut short by a new start
     // block; they are dropped, and counted so a misbehaving peer shows up in the logs.
     std::size_t discarded_bytes() const { return discarded_; }
@@ -49,10 +49,10 @@ private:
         Idle,        // between frames: waiting for 0x0B
         InFrame,     // collecting payload
         Skipping,    // inside an oversize frame: dropping bytes until 0x1C
-        AfterEnd,    // saw 0x1C: a 0x0D completes the trailer
+        AfterEnd,    // emitted a frame at 0x1C: a 0x0D here completes its trailer
     };
 
-    void finish_frame(std::vector<Frame>& out);
+    void end_frame(std::vector<Frame>& out);
 
     std::size_t max_frame_bytes_;
     State state_ = State::Idle;

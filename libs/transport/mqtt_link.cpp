@@ -64,14 +64,12 @@ MqttOptions mqtt_options(const BrokerSettings& b, std::string client_id) {
 MqttLink::MqttLink(MqttOptions options) : options_(std::move(options)) {
     reconnects();  // exported as 0 from the start, not only after the first loss
     client_ = std::make_unique<mqtt::async_client>(options_.uri, options_.client_id, mqtt::create_options(MQTTVERSION_5));
-    client_->set_connection_lost_handler([this](const std::string& cause) {
-        {
-            std::lock_guard lock(mu_);
-            connected_ = false;
-        }
-        connected_gauge().set(0);
-        log::warn("mqtt.connection_lost", {{"client_id", options_.client_id}, {"cause", cause}});
-        cv_.notify_all();
+    // Two ways a connection ends: the socket is lost, or (MQTT 5) the broker sends
+    // DISCONNECT with a reason (a session taken over, a packet it refused). Paho reports
+    // the second only to the disconnected handler; both must end the connection here.
+    client_->set_connection_lost_handler([this](const std::string& cause) { lost(cause); });
+    client_->set_disconnected_handler([this](const mqtt::properties&, mqtt::ReasonCode reason) {
+        lost("the broker disconnected us (MQTT 5 reason code " + std::to_string(static_cast<int>(reason)) + ")");
     });
     client_->set_message_callback([this](mqtt::const_message_ptr msg) {
         if (message_handler_) message_handler_(from_paho(msg));
@@ -79,6 +77,17 @@ MqttLink::MqttLink(MqttOptions options) : options_(std::move(options)) {
 }
 
 MqttLink::~MqttLink() { stop(); }
+
+void MqttLink::lost(const std::string& cause) {
+    {
+        std::lock_guard lock(mu_);
+        connected_ = false;
+        ++losses_;
+    }
+    connected_gauge().set(0);
+    log::warn("mqtt.connection_lost", {{"client_id", options_.client_id}, {"cause", cause}});
+    cv_.notify_all();
+}
 
 void MqttLink::subscribe(std::string filter, int qos) { subscriptions_.emplace_back(std::move(filter), qos); }
 void MqttLink::on_message(MessageHandler handler) { message_handler_ = std::move(handler); }
@@ -143,21 +152,31 @@ bool MqttLink::try_connect() {
         if (!options_.cert_file.empty()) ssl.key_store(options_.cert_file).private_key(options_.key_file);
         builder.ssl(ssl.finalize());
     }
+    // Every step is bounded: a connection lost between CONNACK and SUBACK (another client
+    // taking the session over, say) leaves a token that never completes, and an unbounded
+    // wait would stop this link for good.
+    const auto step_timeout = std::chrono::seconds(10);
+    auto finished = [&](const mqtt::token_ptr& token, const char* step) {
+        if (!token->wait_for(step_timeout))
+            throw mqtt::exception(MQTTASYNC_OPERATION_INCOMPLETE, std::string(step) + " not acknowledged within 10 s");
+        return token->get_return_code() == MQTTASYNC_SUCCESS;
+    };
     try {
-        client_->connect(builder.finalize())->wait();
+        if (!finished(client_->connect(builder.finalize()), "CONNECT"))
+            throw mqtt::exception(MQTTASYNC_FAILURE, "CONNECT refused");
         disable_nagle_towards(options_.uri);
-        for (const auto& [filter, qos] : subscriptions_) client_->subscribe(filter, qos)->wait();
+        for (const auto& [filter, qos] : subscriptions_) finished(client_->subscribe(filter, qos), "SUBSCRIBE");
         std::optional<OutgoingMessage> birth;
         {
             std::lock_guard lock(mu_);
             birth = options_.birth;
         }
-        if (birth) client_->publish(to_paho(*birth))->wait();
+        if (birth) finished(client_->publish(to_paho(*birth)), "PUBLISH of the birth");
         return true;
     } catch (const mqtt::exception& e) {
         log::warn("mqtt.connect_failed", {{"client_id", options_.client_id}, {"uri", options_.uri}, {"error", e.what()}});
         try {
-            if (client_->is_connected()) client_->disconnect()->wait();
+            if (client_->is_connected()) client_->disconnect()->wait_for(std::chrono::seconds(2));
         } catch (const mqtt::exception&) {
         }
         return false;
@@ -172,9 +191,18 @@ void MqttLink::run() {
             cv_.wait(lock, [this] { return !running_ || !connected_; });
             continue;
         }
+        // A loss reported while connecting (between the CONNACK and our bookkeeping) must
+        // not be overwritten by "connected": count losses and compare.
+        uint64_t losses_before = losses_;
         lock.unlock();
         bool ok = try_connect();
         lock.lock();
+        // (Never ask Paho anything while holding mu_: its callback thread holds Paho's lock
+        // while it waits for mu_ in lost().)
+        if (ok && losses_ != losses_before) {
+            log::warn("mqtt.lost_while_connecting", {{"client_id", options_.client_id}});
+            ok = false;
+        }
         if (ok) {
             connected_ = true;
             attempt = 0;

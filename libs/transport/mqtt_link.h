@@ -107,6 +107,7 @@ public:
 private:
     void run();
     bool try_connect();
+    void lost(const std::string& cause);  // the connection ended, whichever way Paho said so
     std::chrono::milliseconds next_backoff(int attempt);
 
     MqttOptions options_;
@@ -120,6 +121,7 @@ private:
     bool running_ = false;
     bool connected_ = false;
     bool ever_connected_ = false;
+    uint64_t losses_ = 0;  // connections ended so far; a loss during a connect attempt shows here
     std::thread thread_;
 };
 

@@ -26,7 +26,9 @@ public:
 
     // Publishes `request` to `topic`, naming `response_topic` for the reply, and waits for
     // it. The request expires in the broker after `timeout`, so an agent that reconnects
-    // later never acts on it.
+    // later never acts on it. A Timeout error means the request may have reached the agent
+    // (the broker did not confirm it in time, or no reply came); any other class means it
+    // never left (not connected, refused by the broker): no reply will ever come.
     Result<Envelope> request(const std::string& topic, const std::string& response_topic, const Envelope& request,
                              std::chrono::milliseconds timeout);
 

@@ -33,7 +33,7 @@ std::string Hl7Responder::refuse(const hl7v2::Hl7Dialect& d, const hl7::Message&
     auto m = reply(d, request, type);
     (void)m.set("MSA-1", "AE");
     (void)m.set("MSA-3", why);
-    (void)m.set("ERR-3-1", code);
+    (void)m.set(hl7::err_code_path(d.version), code);
     (void)m.set("ERR-4", "E");
     return d.wire(m);
 }

@@ -83,8 +83,19 @@ void RestResponder::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSer
     if (!fields) return send({500, error_body("SIM_BAD_FAULT", fields.error().message)});
 
     Poco::URI uri(req.getURI());
+    // Segments split on the raw path, then decoded: an id holding an encoded '/' stays one
+    // segment (Poco's decoded path would split it), as a HIS's router would see it.
     std::vector<std::string> path;
-    uri.getPathSegments(path);
+    std::string raw_path = req.getURI().substr(0, req.getURI().find_first_of("?#"));
+    for (size_t at = 0; at <= raw_path.size();) {
+        size_t end = std::min(raw_path.find('/', at), raw_path.size());
+        if (end > at) {
+            std::string segment;
+            Poco::URI::decode(raw_path.substr(at, end - at), segment);
+            path.push_back(std::move(segment));
+        }
+        at = end + 1;
+    }
     bool under_base = path.size() >= base_.size() && std::equal(base_.begin(), base_.end(), path.begin());
     std::map<std::string, std::string> query;
     for (const auto& [k, v] : uri.getQueryParameters()) query[k] = v;

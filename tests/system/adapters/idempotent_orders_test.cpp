@@ -5,71 +5,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/registry.h"
-#include "common/sqlite.h"
-#include "config-params/param_set.h"
 #include "his-sim/hospital.h"
-#include "tests/support/process.h"
+#include "tests/support/running_his.h"
 
 using namespace hisgate;
 
-namespace {
-
-// his-sim started from a hospital parameter file (REST dialect), and the registry's
-// adapter for the same file.
-struct RunningHis {
-    std::string dir = test::make_temp_dir("his-idem");
-    uint16_t port = test::free_port();
-    test::Process sim;
-    std::unique_ptr<HisAdapter> adapter;
-
-    explicit RunningHis(bool idempotent_orders) {
-        nlohmann::json params = {{"hospital", {{"id", "H001"}, {"region", "south"}}},
-                                 {"his",
-                                  {{"dialect", "rest-json"},
-                                   {"endpoint", "http://127.0.0.1:" + std::to_string(port)},
-                                   {"idempotent_orders", idempotent_orders},
-                                   {"error_map", {{"SLOT_FULL", "rejected"}, {"NOT_FOUND", "not_found"}}}}}};
-        test::write_file(dir + "/params.json", params.dump());
-        nlohmann::json config = {{"params_file", dir + "/params.json"},
-                                 {"db", dir + "/his.db"},
-                                 {"log", {{"file", dir + "/his-sim.log"}}}};
-        test::write_file(dir + "/his-sim.json", config.dump());
-        sim = test::Process({test::binary("tools/his-sim/his-sim"), "--config", dir + "/his-sim.json"}, dir + "/his-sim.out");
-        REQUIRE(sim.start());
-        REQUIRE(test::wait_port_open(port, std::chrono::milliseconds(10000)));
-        const auto& catalog = params::Catalog::builtin();
-        REQUIRE(catalog.ok());
-        auto p = params::ParamSet::load_file(catalog.value(), dir + "/params.json");
-        REQUIRE(p.ok());
-        auto a = AdapterRegistry::builtin().create(p.value());
-        REQUIRE(a.ok());
-        adapter = std::move(a.value());
-    }
-
-    // How many times the HIS executed `operation` for `order_id`, from its own records.
-    int64_t executions(const std::string& order_id, const std::string& operation) const {
-        auto db = sql::Db::open(dir + "/his.db");
-        REQUIRE(db.ok());
-        auto st = db->prepare("SELECT count(*) FROM executions WHERE order_id = ? AND operation = ?");
-        REQUIRE(st.ok());
-        REQUIRE(st->bind(1, order_id).bind(2, operation).step());
-        return st->integer(0);
-    }
-    int64_t count(const std::string& sql, const std::string& order_id) const {
-        auto db = sql::Db::open(dir + "/his.db");
-        REQUIRE(db.ok());
-        auto st = db->prepare(sql);
-        REQUIRE(st.ok());
-        REQUIRE(st->bind(1, order_id).step());
-        return st->integer(0);
-    }
-};
-
-}  // namespace
 
 TEST_CASE("his.idempotent_orders true: a repeated booking, payment or refund is answered from the HIS's records") {
-    RunningHis his(true);
+    test::RunningHis his(nlohmann::json{{"idempotent_orders", true}});
     auto& a = *his.adapter;
     std::string slot = "S-DR-201-" + sim::utc_today() + "-AM";  // a half-day quota of 20
     REQUIRE(a.book({"O-1", slot, "P-DEMO-1"}).ok());
@@ -90,7 +33,7 @@ TEST_CASE("his.idempotent_orders true: a repeated booking, payment or refund is 
 }
 
 TEST_CASE("his.idempotent_orders false: his-sim executes a repeated booking, payment or refund again") {
-    RunningHis his(false);
+    test::RunningHis his(nlohmann::json{{"idempotent_orders", false}});
     auto& a = *his.adapter;
     std::string slot = "S-DR-201-" + sim::utc_today() + "-AM";
     REQUIRE(a.book({"O-1", slot, "P-DEMO-1"}).ok());

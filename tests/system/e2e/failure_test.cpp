@@ -104,3 +104,24 @@ TEST_CASE("e2e: the broker restarted under a running system - everything reconne
     }
     CHECK(sys.controlplane().running());
 }
+
+TEST_CASE("e2e: a request the control plane cannot publish is an immediate error, never a task that stays pending") {
+    test::System sys({.hospitals = {"H001"}, .request_timeout_ms = 1500});
+    REQUIRE(sys.start());
+    REQUIRE(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
+    // The broker dies: no will reaches the control plane, which still lists H001 online,
+    // but nothing it publishes can leave.
+    sys.broker().kill9();
+    test::HttpReply failed;
+    REQUIRE(test::eventually([&] {
+        failed = sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1");
+        return failed.status != 200 && failed.status != 202;  // until its link saw the broker go
+    }, 30s));
+    INFO(failed.body);
+    CHECK(failed.status == 502);  // the API's answer for an unavailable path (api.cpp)
+    auto doc = nlohmann::json::parse(failed.body, nullptr, false);
+    REQUIRE(doc.is_object());
+    CHECK_FALSE(doc.contains("taskId"));  // nothing to poll: no agent will ever answer it
+    CHECK(code_of(failed).rfind("mqtt.", 0) == 0);
+    CHECK(sys.controlplane().running());
+}

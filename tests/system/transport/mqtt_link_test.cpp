@@ -178,6 +178,37 @@ TEST_CASE("mqtt: after a broker restart the link reconnects, resubscribes and re
     CHECK(metrics::global().counter("hisgate_mqtt_reconnects_total", "").value() >= before + 2);
 }
 
+TEST_CASE("mqtt: a DISCONNECT from the broker ends the connection: the link says so and reconnects") {
+    test::Broker broker({"controlplane", "H001"}, false);
+    REQUIRE(broker.start());
+    Inbox states;
+    MqttLink cp(options_for(broker, "controlplane", "cp"));
+    cp.subscribe(topics::all_states());
+    cp.on_message([&](const IncomingMessage& m) { states.add(m); });
+    cp.start();
+    REQUIRE(cp.wait_connected(15s));
+    auto opts = options_for(broker, "H001", "agent-H001");
+    opts.birth = OutgoingMessage::to(topics::state("H001"), "{\"online\":true}", true);
+    MqttLink agent(opts);
+    agent.start();
+    REQUIRE(test::eventually([&] { return states.size() >= 1; }));
+    double before = metrics::global().counter("hisgate_mqtt_reconnects_total", "").value();
+
+    // Another connection with the agent's client id: Mosquitto hands it the session and
+    // sends the agent an MQTT 5 DISCONNECT (0x8E, session taken over), not a socket loss.
+    {
+        MqttLink usurper(options_for(broker, "H001", "agent-H001"));
+        usurper.start();
+        REQUIRE(usurper.wait_connected(15s));
+        usurper.stop();
+    }
+    // The agent learns it was disconnected, reconnects, and publishes its birth again.
+    CHECK(test::eventually([&] { return metrics::global().counter("hisgate_mqtt_reconnects_total", "").value() >= before + 1; }, 15s));
+    REQUIRE(agent.wait_connected(15s));
+    CHECK(test::eventually([&] { return states.size() >= 2; }, 15s));
+    CHECK(agent.publish(OutgoingMessage::to(topics::state("H001"), "{\"online\":true}", true)).ok());
+}
+
 TEST_CASE("mqtt: the connection to the broker has Nagle's algorithm off") {
     test::Broker broker({"controlplane"}, false);
     REQUIRE(broker.start());

@@ -480,3 +480,37 @@ TEST_CASE("hl7v2 adapter: his.hl7.sessions MLLP sessions carry calls at once, on
         CHECK(his.most_in_flight == sessions);
     }
 }
+
+TEST_CASE("hl7v2 adapter: a vendor code is read where the answer's version puts it (ERR-1-4 before 2.5)") {
+    // As HL7 2.3 and 2.4 HISs write it: the code in ERR-1's fourth component (ELD).
+    auto d = dialect_of(R"({"hl7": {"version": "2.3"}, "error_map": {"NOT_FOUND": "not_found"}})");
+    REQUIRE(d.ok());
+    for (const char* err : {"ERR|^^^NOT_FOUND&No such order&L", "ERR|PID^1^3^NOT_FOUND", "ERR||||E|||No such order"}) {
+        INFO(err);
+        std::string version = std::string(err).find("||||") != std::string::npos ? "2.5" : "2.3";
+        auto answer = hl7::Message::parse("MSH|^~\\&|HIS|H|HG|H|20240101||ACK^S12^ACK|A1|P|" + version +
+                                          "\rMSA|AE|C1|No such order\r" + err + "\r");
+        REQUIRE(answer.ok());
+        auto e = d->answer_error(answer.value(), "booking status");
+        if (version == "2.5") {
+            CHECK(e.code == "his.rejected");
+        } else {
+            CHECK(e.code == "his.NOT_FOUND");
+            CHECK(e.cls == ErrorClass::NotFound);
+        }
+    }
+    // And from his-sim, which writes the code where each version puts it, in every dialect.
+    for (const auto& dc : kDialects) {
+        DYNAMIC_SECTION(dc.name) {
+            auto dialect = dialect_of(dc.his_params);
+            REQUIRE(dialect.ok());
+            SimulatedHis his(dialect.value());
+            his.faults.set(sim::Faults{.reject = "NOT_FOUND"});
+            auto adapter = adapter_for(his, dialect.value());
+            auto r = adapter->get_report("R-DEMO-1");
+            REQUIRE_FALSE(r.ok());
+            CHECK(r.error().code == "his.NOT_FOUND");
+            CHECK(r.error().cls == ErrorClass::NotFound);
+        }
+    }
+}

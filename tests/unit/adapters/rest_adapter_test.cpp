@@ -121,16 +121,26 @@ TEST_CASE("rest adapter: HTTP answers and transport failures map to the error co
         REQUIRE_FALSE(m.ok());
         CHECK(m.error().cls == ErrorClass::Rejected);
     }
-    SECTION("a 404 without a vendor code is not found, and never settles a payment as absent") {
+    SECTION("a 404 without a vendor code is the HIS unavailable (a web server without its application), never absence") {
         FixedServer his(404, "<html>no such page</html>");
         auto adapter = adapter_for("{}", his.server.port());
         auto r = adapter->get_report("R-1");
         REQUIRE_FALSE(r.ok());
-        CHECK(r.error().cls == ErrorClass::NotFound);
+        CHECK(r.error().cls == ErrorClass::Unavailable);
         CHECK(r.error().code == "rest.http_404");
         auto s = adapter->payment_status("PAY-1");
         REQUIRE_FALSE(s.ok());
-        CHECK(s.error().cls == ErrorClass::NotFound);
+        CHECK(s.error().cls == ErrorClass::Unavailable);
+        auto b = adapter->booking_status("O-1");
+        REQUIRE_FALSE(b.ok());
+        CHECK(b.error().cls == ErrorClass::Unavailable);
+    }
+    SECTION("a 404 with the application's vendor code is not found") {
+        FixedServer his(404, R"({"error": {"code": "NO_SUCH_REPORT"}})");
+        auto r = adapter_for("{}", his.server.port())->get_report("R-1");
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().cls == ErrorClass::NotFound);
+        CHECK(r.error().code == "his.NO_SUCH_REPORT");
     }
     SECTION("an answer that is not JSON, or not the expected shape, is a protocol error") {
         FixedServer garbage(200, "<html>hello</html>");

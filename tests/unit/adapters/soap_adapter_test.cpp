@@ -143,11 +143,14 @@ TEST_CASE("soap adapter: transport errors map to error classes") {
         CHECK(r.error().cls == ErrorClass::Unavailable);
         CHECK(r.error().code == "soap.connect_failed");
     }
-    SECTION("no SOAP service at that path is not found") {
+    SECTION("no SOAP service at that path is the HIS unavailable, never \"not found\"") {
         SimulatedHis his;
         auto a = make_soap_adapter(soap_params(his.server.port(), "{}", "/elsewhere"));
         REQUIRE(a.ok());
-        CHECK(a.value()->get_report("R-DEMO-1").error().cls == ErrorClass::NotFound);
+        auto r = a.value()->get_report("R-DEMO-1");
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().cls == ErrorClass::Unavailable);
+        CHECK(r.error().code == "his.http_404");
     }
 }
 

@@ -202,3 +202,36 @@ TEST_CASE("the ACK keeps the original's delimiters and charset") {
     CHECK(parsed.get("MSH-5") == "René");
     CHECK(parsed.get("MSA-2") == "C9");
 }
+
+TEST_CASE("an error location holding delimiters is escaped and cannot shift the ERR fields") {
+    Message original = parse_ok(wire({msh(), "PID|1"}));
+    for (const char* id : {"P|D", "P^D", "P~D", "P&D", "P\\D"}) {
+        INFO(id);
+        AckError e{"100", id, 1, 0, "bad segment"};
+        Message ack = parse_ok(make_ack(original, AckCode::AE, e));
+        CHECK(ack.get("ERR-2-1") == id);
+        CHECK(ack.get("ERR-2-2") == "1");
+        CHECK(ack.get("ERR-3-1") == "100");
+        CHECK(ack.get("ERR-4") == "E");
+        CHECK(ack.get("ERR-8") == "bad segment");
+    }
+    // As a HIS's message brings it: the segment ID is the bytes before the first field.
+    Message ae = parse_ok(ack_for(wire({msh(), "PID|1", "P^D|1"})));
+    CHECK(ae.get("MSA-1") == "AE");
+    CHECK(ae.get("ERR-3-1") == "100");
+    CHECK(ae.get("ERR-4") == "E");
+
+    Message old_original = parse_ok(wire({msh("ADT^A01", "P", "2.3"), "PID|1"}));
+    Message old = parse_ok(make_ack(old_original, AckCode::AE, AckError{"100", "P^D", 2, 0, "bad segment"}));
+    CHECK(old.get("ERR-1-1") == "P^D");
+    CHECK(old.get("ERR-1-2") == "2");
+    CHECK(old.get("ERR-1-4-1") == "100");
+}
+
+TEST_CASE("the error code's place in ERR follows the version") {
+    CHECK(std::string(err_code_path("2.3")) == "ERR-1-4-1");
+    CHECK(std::string(err_code_path("2.4")) == "ERR-1-4-1");
+    CHECK(std::string(err_code_path("2.5")) == "ERR-3-1");
+    CHECK(std::string(err_code_path("2.5.1")) == "ERR-3-1");
+    CHECK(std::string(err_code_path("2.8")) == "ERR-3-1");
+}

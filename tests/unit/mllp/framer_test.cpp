@@ -38,9 +38,10 @@ TEST_CASE("a frame split at every position decodes the same", "[mllp][framer]") 
         FrameDecoder decoder(1024);
         std::vector<Frame> frames;
         decoder.feed(std::string_view(wire).substr(0, cut), frames);
-        if (cut < wire.size()) CHECK(frames.empty());
-        decoder.feed(std::string_view(wire).substr(cut), frames);
         INFO("cut at " << cut);
+        // The frame is out once its 0x1C is in, whether or not the 0x0D has come.
+        CHECK(frames.size() == (cut >= wire.size() - 1 ? 1u : 0u));
+        decoder.feed(std::string_view(wire).substr(cut), frames);
         REQUIRE(frames.size() == 1);
         CHECK(frames[0].payload == payload);
     }
@@ -120,6 +121,34 @@ TEST_CASE("an end block without its carriage return still ends the frame", "[mll
     REQUIRE(frames.size() == 2);
     CHECK(frames[0].payload == "a");
     CHECK(frames[1].payload == "b");
+}
+
+TEST_CASE("a frame ending without its carriage return is emitted at 0x1C, split at every byte", "[mllp][framer]") {
+    // A sender that omits the 0x0D sends nothing more until it has its answer: the frame
+    // must come out on the 0x1C itself.
+    const std::string wire = std::string("\x0b") + "MSH|^~\\&|A\r\x1c" + "\x0b" + "MSH|^~\\&|B\r\x1c";
+    for (std::size_t cut = 0; cut <= wire.size(); ++cut) {
+        INFO("cut at " << cut);
+        FrameDecoder decoder(1024);
+        std::vector<Frame> frames;
+        decoder.feed(std::string_view(wire).substr(0, cut), frames);
+        std::size_t ends_seen = 0;
+        for (std::size_t i = 0; i < cut; ++i) ends_seen += wire[i] == '\x1c';
+        CHECK(frames.size() == ends_seen);
+        decoder.feed(std::string_view(wire).substr(cut), frames);
+        REQUIRE(frames.size() == 2);
+        CHECK(frames[0].payload == "MSH|^~\\&|A\r");
+        CHECK(frames[1].payload == "MSH|^~\\&|B\r");
+        CHECK_FALSE(decoder.in_frame());
+    }
+    // One byte at a time, too: each frame is out the moment its 0x1C is fed.
+    FrameDecoder decoder(1024);
+    std::vector<Frame> frames;
+    for (char c : wire) {
+        std::size_t before = frames.size();
+        decoder.feed(std::string_view(&c, 1), frames);
+        CHECK(frames.size() == before + (c == '\x1c' ? 1 : 0));
+    }
 }
 
 TEST_CASE("a frame cut short at the end of the stream is reported as in progress", "[mllp][framer]") {

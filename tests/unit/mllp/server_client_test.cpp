@@ -96,6 +96,18 @@ TEST_CASE("a frame trickling in byte by byte and several frames in one write are
         CHECK(hisgate::mllp::acknowledged_id(hisgate::mllp::testing::read_frame(socket)) == "BURST-" + std::to_string(i));
 }
 
+TEST_CASE("a sender that ends its frame without the carriage return gets its ACK", "[mllp][net]") {
+    Server server({}, ack);
+    REQUIRE(server.start().ok());
+    auto socket = connect_raw(server.port());
+    // 0x0B payload 0x1C, and then nothing until the answer comes (the receive timeout
+    // of connect_raw turns a missing answer into a failure, not a hang).
+    send_raw(socket, "\x0b" + sample_message("NO-CR") + "\x1c");
+    CHECK(hisgate::mllp::acknowledged_id(hisgate::mllp::testing::read_frame(socket)) == "NO-CR");
+    send_raw(socket, "\x0b" + sample_message("NO-CR-2") + "\x1c");
+    CHECK(hisgate::mllp::acknowledged_id(hisgate::mllp::testing::read_frame(socket)) == "NO-CR-2");
+}
+
 TEST_CASE("an oversize frame is rejected with AR and the connection stays usable", "[mllp][net]") {
     ServerOptions options;
     options.max_frame_bytes = 4096;
@@ -160,6 +172,25 @@ TEST_CASE("a client whose connection idled out reconnects on the next send", "[m
     auto answer = client.send(sample_message("AFTER-IDLE"));
     REQUIRE(answer.ok());
     CHECK(hisgate::mllp::acknowledged_id(*answer) == "AFTER-IDLE");
+}
+
+TEST_CASE("a pooled connection the server closed is replaced before sending, without spending an attempt", "[mllp][net]") {
+    ServerOptions options;
+    options.idle_timeout = 200ms;
+    std::atomic<int> handled{0};
+    Server server(options, [&](std::string_view m) { ++handled; return ack(m); });
+    REQUIRE(server.start().ok());
+    ClientOptions once = client_for(server);
+    once.max_attempts = 1;  // as for a change: one attempt, so a dead socket would fail it
+    Client client(once);
+    REQUIRE(client.send(sample_message("BEFORE-IDLE")).ok());
+    while (server.open_connections() > 0) std::this_thread::sleep_for(20ms);
+    for (int i = 0; i < 3; ++i) {
+        auto answer = client.send(sample_message("AFTER-IDLE-" + std::to_string(i)));
+        REQUIRE(answer.ok());
+        CHECK(hisgate::mllp::acknowledged_id(*answer) == "AFTER-IDLE-" + std::to_string(i));
+    }
+    CHECK(handled == 4);
 }
 
 TEST_CASE("no answer within the ACK timeout is a Timeout error after every attempt", "[mllp][net]") {

@@ -14,6 +14,7 @@
 #include "common/utc_time.h"
 #include "config-params/param_set.h"
 #include "tests/support/process.h"
+#include "tests/support/running_his.h"
 #include "tests/support/system.h"
 
 using namespace hisgate;
@@ -335,4 +336,38 @@ TEST_CASE("probe runner: a state file that cannot be opened is an error at creat
     auto runner = ProbeRunner::create(*adapter, {report_probe({"R-DEMO-1"})}, "/nonexistent-dir/agent.db", sink);
     REQUIRE_FALSE(runner.ok());
     CHECK(runner.error().code == "sqlite.open_failed");
+}
+
+TEST_CASE("probe runner: a 404 that is not the HIS saying \"no such case\" fails the probe and archives nothing") {
+    // A HIS web application being redeployed: its web server answers 404 to everything,
+    // with no vendor code. (his-sim's control port is such a server.) The path is down.
+    for (const char* dialect : {"rest-json", "soap-xml"}) {
+        DYNAMIC_SECTION(dialect) {
+            test::RunningHis his(nlohmann::json{{"dialect", dialect}});
+            std::string redeploying = "http://127.0.0.1:" + std::to_string(his.control_port) +
+                                      (std::string(dialect) == "soap-xml" ? "/his/soap" : "");
+            auto down = his.adapter_with({{"endpoint", redeploying}});
+            CollectingSink sink;
+            std::string state = test::make_temp_dir("probes") + "/agent.db";
+            {
+                auto runner = ProbeRunner::create(*down, {report_probe({"R-DEMO-1", "R-H001-2"})}, state, sink);
+                REQUIRE(runner.ok());
+                for (int i = 0; i < 3; ++i) {
+                    auto r = runner.value()->run_once().at(0);
+                    INFO(r.to_json().dump());
+                    CHECK(r.outcome == Outcome::Failed);
+                    CHECK(r.case_id == "R-DEMO-1");
+                    REQUIRE(r.error);
+                    CHECK(r.error->cls == ErrorClass::Unavailable);
+                    CHECK(*r.last_hour.share() == 0.0);
+                }
+            }
+            // Redeployed: the same case answers again, none was archived.
+            auto runner = ProbeRunner::create(*his.adapter, {report_probe({"R-DEMO-1", "R-H001-2"})}, state, sink);
+            REQUIRE(runner.ok());
+            auto back = runner.value()->run_once().at(0);
+            CHECK(back.outcome == Outcome::Ok);
+            CHECK(back.case_id == "R-DEMO-1");
+        }
+    }
 }
