@@ -137,6 +137,13 @@ void Agent::on_message(const IncomingMessage& msg) {
         return refuse(*request, make_error(ErrorClass::BadInput, "request.wrong_hospital",
                                            "request addressed to hospital " + request->hospital_id +
                                                " arrived at the agent of " + config_.hospital_id));
+    if (!msg.response_topic.empty() && !topics::valid_response_topic(msg.response_topic, config_.hospital_id)) {
+        // No answer can be sent anywhere: refuse before anything is done for it. (The
+        // topic itself is the caller's input: its length is logged, not its text.)
+        log::error("agent.bad_response_topic", {{"request_id", request->id}, {"topic_bytes", msg.response_topic.size()}});
+        requests("bad_input").inc();
+        return;
+    }
     auto cls = class_of(request->type);
     if (!cls)
         return refuse(*request, make_error(ErrorClass::BadInput, "request.unknown_type",
@@ -180,10 +187,11 @@ void Agent::admitted(const IncomingMessage& msg, const Envelope& request, const 
     if (admission->state == TaskState::Done || admission->state == TaskState::Parked) answer(msg, admission->answer);
 }
 
-// Agents publish only under their own hospital's subtree.
+// Agents publish only to a response topic in their own hospital's subtree
+// (topics::valid_response_topic); "" when there is none to answer on.
 std::string Agent::reply_topic_of(const IncomingMessage& msg) const {
-    if (!msg.response_topic.empty() && topics::hospital_of(msg.response_topic) != config_.hospital_id) {
-        log::error("agent.foreign_response_topic", {{"response_topic", msg.response_topic}});
+    if (!msg.response_topic.empty() && !topics::valid_response_topic(msg.response_topic, config_.hospital_id)) {
+        log::error("agent.bad_response_topic", {{"topic_bytes", msg.response_topic.size()}});
         return "";
     }
     return msg.response_topic;

@@ -47,6 +47,10 @@ void OutboxForwarder::loop() {
     }
 }
 
+namespace {
+bool has_wildcard(const std::string& topic) { return topic.find_first_of("+#") != std::string::npos || topic.empty(); }
+}  // namespace
+
 bool OutboxForwarder::forward_waiting() {
     for (;;) {
         auto rows = store_.outbox_after(sent_through_, kBatch);
@@ -60,7 +64,13 @@ bool OutboxForwarder::forward_waiting() {
             OutgoingMessage out = OutgoingMessage::to(row.message.topic, row.message.payload);
             out.correlation_data = row.message.correlation;
             out.traceparent = row.message.traceparent;
-            auto sent = link_.publish(out);
+            // A topic with a wildcard makes the broker drop the connection, so the row would
+            // be retried at the head for ever: such a row (stored before admission checked
+            // topics) is never sent, and set aside loudly like a refused one.
+            auto sent = has_wildcard(out.topic)
+                            ? Result<void>(make_error(ErrorClass::Rejected, "outbox.bad_topic",
+                                                      "the topic holds an MQTT wildcard; not sent"))
+                            : link_.publish(out);
             if (!sent && sent.error().cls != ErrorClass::Rejected) {
                 log::warn("outbox.send_failed", {{"seq", row.seq}, {"error", sent.error().describe()}});
                 break;  // the link is down: keep this row and everything after it

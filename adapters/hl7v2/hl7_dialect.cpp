@@ -32,12 +32,21 @@ Result<Hl7Dialect> dialect_from_params(const params::ParamSet& p) {
         return make_error(ErrorClass::Config, "params.invalid", name + ": expected " + expected);
     };
     Hl7Dialect d;
-    d.charset = p.string("his.charset");
+    auto charset = hl7::charset_from_hl7(p.string("his.charset"));
+    if (!charset) return problem("his.charset", "an HL7 charset name (" + charset.error().message + ")");
+    d.charset = charset.value();
     d.version = p.string("his.hl7.version");
-    d.sending_application = p.string("his.hl7.sending_application");
-    d.sending_facility = p.string("his.hl7.sending_facility");
-    d.receiving_application = p.string("his.hl7.receiving_application");
-    d.receiving_facility = p.string("his.hl7.receiving_facility");
+    // The header of every message we send carries these: text his.charset cannot write is
+    // a start-up error, never a header field left out.
+    for (auto [name, value] : {std::pair{"his.hl7.sending_application", &d.sending_application},
+                               std::pair{"his.hl7.sending_facility", &d.sending_facility},
+                               std::pair{"his.hl7.receiving_application", &d.receiving_application},
+                               std::pair{"his.hl7.receiving_facility", &d.receiving_facility}}) {
+        *value = p.string(name);
+        if (auto fits = hl7::from_utf8(*value, d.charset); !fits)
+            return problem(name, "text his.charset (" + std::string(hl7::hl7_name(d.charset)) +
+                                     ") can write; " + fits.error().message);
+    }
     d.qbp_queries = p.string("his.hl7.query_style") == "QBP";
     d.enhanced_ack = p.string("his.hl7.ack_mode") == "enhanced";
     std::string encoding = p.string("his.hl7.encoding_characters");  // 4 or 5, checked by the catalog
@@ -70,31 +79,34 @@ Result<Hl7Dialect> dialect_from_params(const params::ParamSet& p) {
 
 std::string hl7_timestamp_now() { return utc_strftime(std::chrono::system_clock::now(), "%Y%m%d%H%M%S"); }
 
-hl7::Message Hl7Dialect::message(const std::string& type, const std::string& control_id, bool reply) const {
-    auto m = hl7::Message::create(delimiters);
+Result<hl7::Message> Hl7Dialect::message(const std::string& type, const std::string& control_id, bool reply) const {
+    auto m = hl7::Message::create(delimiters, charset);
     // A reply comes from the HIS side: sender and receiver swap.
-    (void)m.set("MSH-3", reply ? receiving_application : sending_application);
-    (void)m.set("MSH-4", reply ? receiving_facility : sending_facility);
-    (void)m.set("MSH-5", reply ? sending_application : receiving_application);
-    (void)m.set("MSH-6", reply ? sending_facility : receiving_facility);
-    (void)m.set("MSH-7", hl7_timestamp_now());
-    auto first = type.find('^');
-    (void)m.set("MSH-9-1", type.substr(0, first));
-    if (first != std::string::npos) {
-        auto second = type.find('^', first + 1);
-        (void)m.set("MSH-9-2", type.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1));
-        if (second != std::string::npos) (void)m.set("MSH-9-3", type.substr(second + 1));
+    auto r = m.set_all({{"MSH-3", reply ? receiving_application : sending_application},
+                        {"MSH-4", reply ? receiving_facility : sending_facility},
+                        {"MSH-5", reply ? sending_application : receiving_application},
+                        {"MSH-6", reply ? sending_facility : receiving_facility},
+                        {"MSH-7", hl7_timestamp_now()}});
+    // MSH-9 is "code^event^structure"; the type's own '^' are component separators.
+    std::string_view rest = type;
+    for (int component = 1; r && !rest.empty(); ++component) {
+        auto end = rest.find('^');
+        r = m.set("MSH-9-" + std::to_string(component), rest.substr(0, end));
+        rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
     }
-    (void)m.set("MSH-10", control_id);
-    (void)m.set("MSH-11", "P");
-    (void)m.set("MSH-12", version);
-    if (enhanced_ack) {
-        // A request wants both acknowledgements; an answer wants none back.
-        (void)m.set("MSH-15", reply ? "NE" : "AL");
-        (void)m.set("MSH-16", reply ? "NE" : "AL");
-    }
-    (void)m.set("MSH-18", charset);
+    // A request wants both acknowledgements (enhanced mode); an answer wants none back.
+    const char* wanted = !enhanced_ack ? "" : reply ? "NE" : "AL";
+    if (r)
+        r = m.set_all({{"MSH-10", control_id}, {"MSH-11", "P"}, {"MSH-12", version}, {"MSH-15", wanted},
+                       {"MSH-16", wanted}, {"MSH-18", hl7::hl7_name(charset)}});
+    if (!r) return r.error();
     return m;
+}
+
+hl7::ParseOptions Hl7Dialect::parse_options() const {
+    hl7::ParseOptions o;
+    o.default_charset = charset;
+    return o;
 }
 
 std::string Hl7Dialect::wire(const hl7::Message& m) const {

@@ -18,7 +18,9 @@ struct Hl7Dialect {
     std::string version = "2.4";
     hl7::Delimiters delimiters;
     std::string terminator = "\r";        // "\r", "\n" or "\r\n"
-    std::string charset = "UNICODE UTF-8";  // MSH-18
+    // his.charset: what we send is written in it (MSH-18 names it), and an answer whose
+    // MSH-18 is empty is read in it.
+    hl7::Charset charset = hl7::Charset::Utf8;
     std::string sending_application = "HISGATE", sending_facility;
     std::string receiving_application = "HIS", receiving_facility;
     // Report queries as QBP^Q11 with QPD (conformance query by parameter) instead of QRY^R02.
@@ -38,8 +40,12 @@ struct Hl7Dialect {
     // The path where this dialect keeps a logical field, e.g. field("patient.id") -> "PID-3-1".
     std::string field(const std::string& logical) const;
 
-    // A new message of `type` (e.g. "SRM^S01^SRM_S01") with the header filled in.
-    hl7::Message message(const std::string& type, const std::string& control_id, bool reply = false) const;
+    // A new message of `type` (e.g. "SRM^S01^SRM_S01") with the header filled in, in this
+    // dialect's charset. The header's parameters were checked when they were read; an error
+    // here is a type or control id the charset cannot carry.
+    Result<hl7::Message> message(const std::string& type, const std::string& control_id, bool reply = false) const;
+    // How to read what this HIS sends: a message with an empty MSH-18 is in `charset`.
+    hl7::ParseOptions parse_options() const;
     // The bytes on the wire: the message's charset, this dialect's segment terminator.
     std::string wire(const hl7::Message& m) const;
     // The error an application answer carries (MSA-1 other than AA/CA), mapped through error_map.
@@ -48,7 +54,7 @@ struct Hl7Dialect {
 
 // Reads a dialect from a hospital's parameters (his.charset, his.hl7.*, his.error_map).
 // The catalog has checked types and ranges; this checks what only HL7 knows (logical
-// field names, path syntax). Errors name the parameter.
+// field names, path syntax, header text his.charset can carry). Errors name the parameter.
 Result<Hl7Dialect> dialect_from_params(const params::ParamSet& p);
 
 // The standard positions of every logical field the adapter and his-sim use.

@@ -65,11 +65,8 @@ public:
     }
 
     Result<ReferenceData> extract_reference_data(const std::string& from, const std::string& to) override {
-        auto q = query("QBP^ZRD^QBP_Q11");
-        set(q, "QPD-1", "ZRD");
-        set(q, "QPD-3", from);
-        set(q, "QPD-4", to);
-        auto a = exchange(q, "reference data query");
+        auto a = exchange(query("QBP^ZRD^QBP_Q11", {{"QPD-1", "ZRD"}, {"QPD-3", from}, {"QPD-4", to}}),
+                          "reference data query");
         if (!a) return a.error();
         const auto& m = a.value();
         ReferenceData out;
@@ -93,26 +90,21 @@ public:
     }
 
     Result<Booking> book(const BookingOrder& order) override {
-        auto q = query("SRM^S01^SRM_S01");
-        set(q, d_.field("order.id"), order.order_id);
-        set(q, d_.field("patient.id"), order.patient_id);
-        if (!order.patient_sex.empty()) set(q, d_.field("patient.sex"), order.patient_sex);
-        set(q, "RGS-1", "1");
-        set(q, d_.field("slot.id"), order.slot_id);
-        return appointment(q, "booking", order.patient_id);
+        auto q = query("SRM^S01^SRM_S01", {{d_.field("order.id"), order.order_id},
+                                            {d_.field("patient.id"), order.patient_id},
+                                            {"RGS-1", "1"},
+                                            {d_.field("slot.id"), order.slot_id}});
+        if (q && !order.patient_sex.empty()) q = with(std::move(q), {{d_.field("patient.sex"), order.patient_sex}});
+        return appointment(std::move(q), "booking", order.patient_id);
     }
 
     Result<Booking> cancel(const std::string& order_id) override {
-        auto q = query("SRM^S04^SRM_S01");
-        set(q, d_.field("order.id"), order_id);
-        return appointment(q, "cancellation", "");
+        return appointment(query("SRM^S04^SRM_S01", {{d_.field("order.id"), order_id}}), "cancellation", "");
     }
 
     Result<Booking> booking_status(const std::string& order_id) override {
-        auto q = query("QBP^ZBS^QBP_Q11");
-        set(q, "QPD-1", "ZBS");
-        set(q, d_.field("query.key"), order_id);
-        auto a = exchange(q, "booking status query");
+        auto a = exchange(query("QBP^ZBS^QBP_Q11", {{"QPD-1", "ZBS"}, {d_.field("query.key"), order_id}}),
+                          "booking status query");
         if (!a) return a.error();
         if (a->get("QAK-2") == "NF") return Booking{order_id, "", "", "not_found"};
         auto b = booking_from(a.value(), "booking status query", a->get(d_.field("patient.id")));
@@ -125,20 +117,15 @@ public:
     Result<Payment> refund(const PaymentOrder& order) override { return financial(order, "RF", "refund"); }
 
     Result<Payment> payment_status(const std::string& order_id) override {
-        auto q = query("QBP^ZPS^QBP_Q11");
-        set(q, "QPD-1", "ZPS");
-        set(q, d_.field("query.key"), order_id);
-        auto a = exchange(q, "payment status query");
+        auto a = exchange(query("QBP^ZPS^QBP_Q11", {{"QPD-1", "ZPS"}, {d_.field("query.key"), order_id}}),
+                          "payment status query");
         if (!a) return a.error();
         if (a->get("QAK-2") == "NF") return Payment{order_id, 0, "not_found"};
         return payment_from(a.value(), order_id, "payment status");
     }
 
     Result<std::vector<StatementLine>> daily_statement(const std::string& date) override {
-        auto q = query("QBP^ZST^QBP_Q11");
-        set(q, "QPD-1", "ZST");
-        set(q, d_.field("query.key"), date);
-        auto a = exchange(q, "statement query");
+        auto a = exchange(query("QBP^ZST^QBP_Q11", {{"QPD-1", "ZST"}, {d_.field("query.key"), date}}), "statement query");
         if (!a) return a.error();
         std::vector<StatementLine> out;
         for (int i = 1; !a->get(indexed(d_.field("payment.order_id"), i)).empty(); ++i) {
@@ -151,34 +138,44 @@ public:
     }
 
 private:
-    hl7::Message query(const std::string& type) { return d_.message(type, random_hex(10)); }
+    // A request of `type` with `fields` set in order. A value the HIS's charset cannot
+    // carry is BadInput naming the field, and the request is never sent: a HIS must not
+    // get a booking without its patient or a payment without its method.
+    Result<hl7::Message> query(const std::string& type, std::initializer_list<hl7::FieldValue> fields) {
+        auto m = d_.message(type, random_hex(10));
+        if (!m) return m.error();
+        return with(std::move(m), fields);
+    }
+    static Result<hl7::Message> with(Result<hl7::Message> m, std::initializer_list<hl7::FieldValue> fields) {
+        if (!m) return m;
+        if (auto r = m->set_all(fields); !r) return r.error();
+        return m;
+    }
 
     // One report by id, or a patient's reports: QRY^R02 (QRD) or QBP^Q11 (QPD-3 report id,
     // QPD-4 patient id), as his.hl7.query_style says. Both are answered with OBR/OBX.
-    hl7::Message report_query(const std::string& report_id, const std::string& patient_id) {
+    Result<hl7::Message> report_query(const std::string& report_id, const std::string& patient_id) {
         if (d_.qbp_queries) {
-            auto q = query("QBP^Q11^QBP_Q11");
-            set(q, "QPD-1", "ZRQ");
-            if (!report_id.empty()) set(q, "QPD-3", report_id);
-            if (!patient_id.empty()) set(q, "QPD-4", patient_id);
-            set(q, "RCP-1", "I");
-            return q;
+            auto q = query("QBP^Q11^QBP_Q11", {{"QPD-1", "ZRQ"}});
+            if (!report_id.empty()) q = with(std::move(q), {{"QPD-3", report_id}});
+            if (!patient_id.empty()) q = with(std::move(q), {{"QPD-4", patient_id}});
+            return with(std::move(q), {{"RCP-1", "I"}});
         }
-        auto q = query("QRY^R02^QRY_R02");
-        if (!report_id.empty()) set(q, d_.field("query.report_id"), report_id);
-        if (!patient_id.empty()) set(q, d_.field("query.patient_id"), patient_id);
+        auto q = query("QRY^R02^QRY_R02", {});
+        if (!report_id.empty()) q = with(std::move(q), {{d_.field("query.report_id"), report_id}});
+        if (!patient_id.empty()) q = with(std::move(q), {{d_.field("query.patient_id"), patient_id}});
         return q;
     }
 
-    void set(hl7::Message& m, const std::string& path, const std::string& value) {
-        auto r = m.set(path, value);
-        assert(r.ok() && "dialect field paths are validated when parameters load");
-        (void)r;
-    }
-
-    // Sends one message and returns the application's answer. MSA-1 other than AA/CA is an
-    // error mapped through the dialect's error map.
-    Result<hl7::Message> exchange(const hl7::Message& request, const std::string& what) {
+    // Sends one message and returns the application's answer, read in the HIS's charset
+    // when its MSH-18 is empty. MSA-1 other than AA/CA is an error mapped through the
+    // dialect's error map. A request that could not be built is returned as it is, unsent.
+    Result<hl7::Message> exchange(const Result<hl7::Message>& built, const std::string& what) {
+        if (!built) {
+            log::warn("his.request_unsendable", {{"what", what}, {"error", built.error().describe()}});
+            return make_error(built.error().cls, built.error().code, what + ": " + built.error().message);
+        }
+        const hl7::Message& request = built.value();
         std::string control_id = request.get("MSH-10");
         std::string type = request.get("MSH-9-1") + "^" + request.get("MSH-9-2");
         // The HIS cannot carry our trace context; the control id links its log lines to ours.
@@ -194,14 +191,14 @@ private:
             return answer.error();
         }
         log::info("his.answer_received", {{"hl7_control_id", control_id}});
-        auto parsed = hl7::Message::parse(answer.value());
+        auto parsed = hl7::Message::parse(answer.value(), d_.parse_options());
         if (!parsed) return unreadable_answer(what, parsed.error().message);
         std::string ack = parsed->get("MSA-1");
         if (ack != "AA" && ack != "CA") return d_.answer_error(parsed.value(), what);
         return std::move(parsed.value());
     }
 
-    Result<Booking> appointment(const hl7::Message& q, const std::string& what, const std::string& patient_id) {
+    Result<Booking> appointment(const Result<hl7::Message>& q, const std::string& what, const std::string& patient_id) {
         auto a = exchange(q, what);
         if (!a) return a.error();
         return booking_from(a.value(), what, patient_id);
@@ -218,14 +215,13 @@ private:
     }
 
     Result<Payment> financial(const PaymentOrder& order, const char* kind, const std::string& what) {
-        auto q = query("DFT^P03^DFT_P03");
-        set(q, "EVN-1", "P03");
-        set(q, "FT1-1", "1");
-        set(q, d_.field("payment.order_id"), order.order_id);
-        set(q, d_.field("payment.kind"), kind);
-        set(q, d_.field("payment.method"), order.method);
-        set(q, d_.field("payment.amount"), cents_to_decimal(order.amount_cents));
-        auto a = exchange(q, what);
+        auto a = exchange(query("DFT^P03^DFT_P03", {{"EVN-1", "P03"},
+                                                     {"FT1-1", "1"},
+                                                     {d_.field("payment.order_id"), order.order_id},
+                                                     {d_.field("payment.kind"), kind},
+                                                     {d_.field("payment.method"), order.method},
+                                                     {d_.field("payment.amount"), cents_to_decimal(order.amount_cents)}}),
+                          what);
         if (!a) return a.error();
         return payment_from(a.value(), order.order_id, what);
     }
@@ -264,8 +260,10 @@ private:
 }  // namespace
 
 std::unique_ptr<HisAdapter> make_hl7v2_adapter(mllp::ClientOptions mllp, hl7v2::Hl7Dialect dialect, int sessions) {
-    // The dialect decides: in enhanced mode the client waits past the accept ACK.
+    // The dialect decides: in enhanced mode the client waits past the accept ACK, and an
+    // answer with an empty MSH-18 is matched in the HIS's charset.
     mllp.enhanced_ack = dialect.enhanced_ack;
+    mllp.default_charset = dialect.charset;
     return std::make_unique<Hl7v2Adapter>(std::move(mllp), std::move(dialect), sessions);
 }
 

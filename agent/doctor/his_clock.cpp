@@ -47,13 +47,13 @@ Result<ClockReading> hl7_clock(const params::ParamSet& p) {
 
     // A payment status query for an order nobody has: read-only, and every HIS answers it.
     auto q = dialect->message("QBP^ZPS^QBP_Q11", random_hex(10));
-    (void)q.set("QPD-1", "ZPS");
-    (void)q.set(dialect->field("query.key"), "DOCTOR-" + random_hex(6));
+    if (!q) return q.error();
+    if (auto r = q->set_all({{"QPD-1", "ZPS"}, {dialect->field("query.key"), "DOCTOR-" + random_hex(6)}}); !r) return r.error();
     auto sent = SysClock::now();
-    auto answer = client.send(dialect->wire(q));
+    auto answer = client.send(dialect->wire(q.value()));
     auto received = SysClock::now();
     if (!answer) return answer.error();
-    auto parsed = hl7::Message::parse(answer.value());
+    auto parsed = hl7::Message::parse(answer.value(), dialect->parse_options());
     if (!parsed) return clock_error("the HIS's answer is not readable HL7: " + parsed.error().message);
     std::string msh7 = parsed->get("MSH-7");
     bool had_offset = false;

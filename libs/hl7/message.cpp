@@ -292,9 +292,11 @@ Result<Message> Message::parse(std::string_view bytes, const ParseOptions& optio
     return m;
 }
 
-Message Message::create(const Delimiters& delimiters) {
+Message Message::create(const Delimiters& delimiters, Charset charset) {
     Message m;
     m.delimiters_ = delimiters;
+    m.charset_ = charset;
+    m.default_charset_ = charset;
     std::string encoding = delimiters.encoding_characters();
     m.encoding_length_ = encoding.size();
     auto text = std::make_shared<const std::string>("MSH" + std::string(1, delimiters.field) + encoding);
@@ -395,6 +397,12 @@ Result<void> Message::set(std::string_view path_text, std::string_view utf8_valu
             return r;
         }
     }
+    return {};
+}
+
+Result<void> Message::set_all(std::initializer_list<FieldValue> fields) {
+    for (const FieldValue& f : fields)
+        if (auto r = set(f.path, f.value); !r) return r;
     return {};
 }
 

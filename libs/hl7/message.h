@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -53,6 +54,12 @@ struct TerminatorCounts {
 
 class Message;
 
+// One field to set: where (a path, as for Message::set) and what (UTF-8).
+struct FieldValue {
+    std::string_view path;
+    std::string_view value;
+};
+
 // A view of one segment; valid while its Message lives and is not edited.
 class Segment {
 public:
@@ -67,6 +74,12 @@ public:
 
 private:
     friend class Message;
+
+// One field to set: where (a path, as for Message::set) and what (UTF-8).
+struct FieldValue {
+    std::string_view path;
+    std::string_view value;
+};
     Segment(std::string_view text, const Delimiters* d) : text_(text), d_(d) {}
     std::string_view text_;
     const Delimiters* d_;
@@ -77,8 +90,10 @@ public:
     static Result<Message> parse(std::string_view bytes);
     static Result<Message> parse(std::string_view bytes, const ParseOptions& options, ErrorSite* site = nullptr);
 
-    // A new message holding only "MSH" and the given delimiters; fill it with set().
-    static Message create(const Delimiters& delimiters = {});
+    // A new message holding only "MSH" and the given delimiters, to be written in `charset`
+    // (set MSH-18 to its name): every value set() takes is checked against that charset at
+    // once. Fill it with set() / set_all().
+    static Message create(const Delimiters& delimiters = {}, Charset charset = Charset::Utf8);
 
     // Decoded UTF-8 value at a path ("MSH-10", "PID-3(2)-1", "OBX[3]-5"); "" if absent or
     // the path is malformed.
@@ -89,7 +104,13 @@ public:
     // Escapes the value and stores it at the path, creating missing segments, fields,
     // repetitions, components and subcomponents. MSH-1 and MSH-2 cannot be set; setting
     // MSH-18 changes the charset the message serializes to.
+    // The only way to change a field: a value that cannot be written (a malformed or
+    // read-only path, text the message's charset cannot carry: hl7.charset_unrepresentable,
+    // BadInput) is an error naming the path, and the message is left as it was.
     Result<void> set(std::string_view path, std::string_view utf8_value);
+    // set() for each field in order; stops at the first failure and returns its error (the
+    // fields before it stay set, so a caller that fails sends nothing).
+    Result<void> set_all(std::initializer_list<FieldValue> fields);
 
     // Segments joined and terminated by '\r', in the message's charset.
     std::string serialize() const;

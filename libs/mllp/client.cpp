@@ -54,7 +54,7 @@ void Client::disconnect() {
 
 Result<std::string> Client::send(std::string_view message) {
     if (auto framing = check_frameable(message); !framing) return framing.error();
-    std::string id = control_id(message);
+    std::string id = control_id(message, parse_options());
     if (id.empty() && !options_.commit_ack)
         return make_error(ErrorClass::BadInput, "mllp.bad_message",
                           "message has no control id (MSH-10) to match its acknowledgement against");
@@ -178,7 +178,7 @@ Result<std::string> Client::exchange(std::string_view frame, std::string_view co
                 return make_error(ErrorClass::Rejected, "mllp.commit_nak",
                                   "receiver did not commit message " + std::string(control_id));
             if (answers(f.payload, control_id)) {
-                if (options_.enhanced_ack && acknowledgment_code(f.payload) == "CA") {
+                if (options_.enhanced_ack && acknowledgment_code(f.payload, parse_options()) == "CA") {
                     log::info("mllp.accept_ack", {{"hl7_control_id", control_id}});
                     continue;
                 }
@@ -191,7 +191,13 @@ Result<std::string> Client::exchange(std::string_view frame, std::string_view co
 
 bool Client::answers(std::string_view payload, std::string_view control_id) const {
     if (options_.commit_ack) return payload.size() == 1 && payload[0] == kCommitAck;
-    return acknowledged_id(payload) == control_id;
+    return acknowledged_id(payload, parse_options()) == control_id;
+}
+
+hl7::ParseOptions Client::parse_options() const {
+    hl7::ParseOptions o;
+    o.default_charset = options_.default_charset;
+    return o;
 }
 
 }  // namespace hisgate::mllp

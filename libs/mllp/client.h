@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "hl7/message.h"
 #include "mllp/framer.h"
 
 namespace hisgate::mllp {
@@ -39,6 +40,9 @@ struct ClientOptions {
     // took the message; send() waits on for the application's answer that follows it.
     // CE / CR (not accepted) are returned as the answer.
     bool enhanced_ack = false;
+    // The charset of a message or answer whose MSH-18 is empty (the HIS's his.charset):
+    // MSA-2 is matched and MSA-1 read in it.
+    hl7::Charset default_charset = hl7::Charset::Utf8;
     bool tls = false;
     std::string ca_file;  // PEM; empty = the system's trusted CAs
     bool verify_peer = true;
@@ -75,6 +79,8 @@ private:
     Result<std::string> exchange(std::string_view frame, std::string_view control_id);
     // Whether `payload` answers the message with `control_id`.
     bool answers(std::string_view payload, std::string_view control_id) const;
+    // How frames from the peer are read (options_.default_charset for an empty MSH-18).
+    hl7::ParseOptions parse_options() const;
 
     ClientOptions options_;
     Poco::Net::Context::Ptr tls_;

@@ -5,17 +5,23 @@
 namespace hisgate::mllp {
 
 namespace {
-std::string field_of(std::string_view bytes, std::string_view path) {
-    auto parsed = hl7::Message::parse(bytes);
+std::string field_of(std::string_view bytes, std::string_view path, const hl7::ParseOptions& options) {
+    auto parsed = hl7::Message::parse(bytes, options);
     return parsed.ok() ? parsed->get(path) : std::string();
 }
 }  // namespace
 
-std::string control_id(std::string_view message) { return field_of(message, "MSH-10"); }
+std::string control_id(std::string_view message, const hl7::ParseOptions& options) {
+    return field_of(message, "MSH-10", options);
+}
 
-std::string acknowledged_id(std::string_view response) { return field_of(response, "MSA-2"); }
+std::string acknowledged_id(std::string_view response, const hl7::ParseOptions& options) {
+    return field_of(response, "MSA-2", options);
+}
 
-std::string acknowledgment_code(std::string_view response) { return field_of(response, "MSA-1"); }
+std::string acknowledgment_code(std::string_view response, const hl7::ParseOptions& options) {
+    return field_of(response, "MSA-1", options);
+}
 
 std::string store_key(std::string_view message) {
     auto parsed = hl7::Message::parse(message);

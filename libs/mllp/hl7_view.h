@@ -10,13 +10,16 @@
 
 namespace hisgate::mllp {
 
+// Each reads a message whose MSH-18 is empty in `options.default_charset` (the peer's
+// configured charset), so a GB 18030 answer that does not declare itself still matches.
+
 // MSH-10 of `message`; "" if it has none or does not parse.
-std::string control_id(std::string_view message);
+std::string control_id(std::string_view message, const hl7::ParseOptions& options = {});
 
 // MSA-2 of `response`; "" if it has none or does not parse.
-std::string acknowledged_id(std::string_view response);
+std::string acknowledged_id(std::string_view response, const hl7::ParseOptions& options = {});
 // MSA-1 of `response` (AA, AE, AR, CA, CE, CR); "" if it has none or does not parse.
-std::string acknowledgment_code(std::string_view response);
+std::string acknowledgment_code(std::string_view response, const hl7::ParseOptions& options = {});
 
 // The key a stored message is filed under: sending facility, sending application and
 // control id (MSH-4, MSH-3, MSH-10), which together identify a message and its retries;

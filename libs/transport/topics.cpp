@@ -1,5 +1,7 @@
 #include "transport/topics.h"
 
+#include <cctype>
+
 namespace hisgate::topics {
 
 std::string request(std::string_view hid) { return std::string(kRoot) + std::string(hid) + "/request"; }
@@ -23,6 +25,17 @@ std::optional<std::string> hospital_of(std::string_view topic) {
     auto id = topic.substr(0, slash);
     if (!valid_hospital_id(id)) return std::nullopt;
     return std::string(id);
+}
+
+bool valid_response_topic(std::string_view topic, std::string_view hospital_id) {
+    if (topic.size() > kMaxResponseTopic) return false;
+    std::string prefix = std::string(kRoot) + std::string(hospital_id) + "/response/";
+    if (topic.substr(0, prefix.size()) != prefix) return false;
+    std::string_view instance = topic.substr(prefix.size());
+    if (instance.empty() || instance.size() > 64) return false;
+    for (char c : instance)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+    return true;
 }
 
 bool valid_hospital_id(std::string_view id) {

@@ -28,6 +28,14 @@ std::string all_states();                                   // hisgate/v1/hospit
 std::string all_responses(std::string_view instance_id);    // hisgate/v1/hospitals/+/response/<instance>
 std::string shared_events(std::string_view group);          // $share/<group>/hisgate/v1/hospitals/+/event
 
+// A response topic an agent may publish to: exactly hisgate/v1/hospitals/<hid>/response/
+// <instance>, where the instance is 1..64 of [A-Za-z0-9._-] (so no wildcard, no level
+// beyond it, no NUL), at most kMaxResponseTopic bytes. Anything else is refused when a
+// request is admitted: the broker would disconnect the agent for a wildcard, or refuse
+// the answer, and the answer would block the outbox.
+inline constexpr std::size_t kMaxResponseTopic = 256;
+bool valid_response_topic(std::string_view topic, std::string_view hospital_id);
+
 // The hospital id a topic belongs to, or nullopt if the topic is not under the root.
 std::optional<std::string> hospital_of(std::string_view topic);
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -27,18 +28,25 @@ public:
     mllp::Answer answer(std::string_view message);
 
 private:
-    static hl7::Message reply(const hl7v2::Hl7Dialect& d, const hl7::Message& request, const std::string& type);
+    // The answer of `type` to `request`: MSA-1 AA, MSA-2 its control id, then `fields`.
+    // Errors: a value this HIS's charset cannot carry.
+    static Result<hl7::Message> reply(const hl7v2::Hl7Dialect& d, const hl7::Message& request, const std::string& type,
+                                      std::initializer_list<hl7::FieldValue> fields = {});
+    static Result<std::string> wire(const hl7v2::Hl7Dialect& d, const Result<hl7::Message>& m);
     // AE with the vendor error code in ERR-3 and the reason in MSA-3.
-    static std::string refuse(const hl7v2::Hl7Dialect& d, const hl7::Message& request, const std::string& type,
-                              const std::string& vendor_code, const std::string& why);
+    static Result<std::string> refuse(const hl7v2::Hl7Dialect& d, const hl7::Message& request, const std::string& type,
+                                      const std::string& vendor_code, const std::string& why);
+    // The answer, or an AE saying this HIS could not write it.
+    static mllp::Answer answered_or_error(const hl7::Message& request, const Result<std::string>& answer);
 
-    std::string report(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
-    std::string reference_data(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
-    std::string appointment(const hl7v2::Hl7Dialect& d, const hl7::Message& m, bool cancel);
-    std::string financial(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
-    std::string booking_status(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
-    std::string payment_status(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
-    std::string statement(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
+    // Each: the answer on the wire, or what this HIS could not write into it.
+    Result<std::string> report(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
+    Result<std::string> reference_data(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
+    Result<std::string> appointment(const hl7v2::Hl7Dialect& d, const hl7::Message& m, bool cancel);
+    Result<std::string> financial(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
+    Result<std::string> booking_status(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
+    Result<std::string> payment_status(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
+    Result<std::string> statement(const hl7v2::Hl7Dialect& d, const hl7::Message& m);
 
     Hospital& hospital_;
     hl7v2::Hl7Dialect dialect_;

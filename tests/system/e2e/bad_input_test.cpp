@@ -84,6 +84,44 @@ TEST_CASE("e2e: malformed requests on an agent's topic are answered with errors,
     CHECK(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
 }
 
+TEST_CASE("e2e: a request naming a wildcard or foreign response topic is refused, and answers to others keep flowing") {
+    test::System sys({.hospitals = {"H001"}});
+    REQUIRE(sys.start());
+    Replies replies;
+    MqttLink probe(as_user(sys.broker(), "controlplane"));
+    probe.subscribe(topics::response("H001", "probe"));
+    probe.on_message([&](const IncomingMessage& m) {
+        std::lock_guard l(replies.mu);
+        replies.by_correlation[m.correlation_data] = m.payload;
+    });
+    probe.start();
+    REQUIRE(probe.wait_connected(10s));
+    int n = 0;
+    for (const std::string& bad : {topics::response("H001", "#"), topics::response("H001", "+"),
+                                  topics::response("H001", "probe/+"), topics::response("H002", "probe"),
+                                  topics::response("H001", std::string(300, 'p'))}) {
+        INFO(bad.substr(0, 80));
+        auto msg = OutgoingMessage::to(topics::request("H001"),
+                                       Envelope::make("report.get", "H001", {{"reportId", "R-DEMO-1"}}).to_json());
+        msg.response_topic = bad;
+        msg.correlation_data = "bad-" + std::to_string(n);
+        REQUIRE(probe.publish(msg).ok());
+        // The next request with a good topic is answered: the agent was not disconnected
+        // and nothing is stuck at the head of its outbox.
+        auto good = OutgoingMessage::to(topics::request("H001"),
+                                        Envelope::make("report.get", "H001", {{"reportId", "R-DEMO-1"}}).to_json());
+        good.response_topic = topics::response("H001", "probe");
+        good.correlation_data = "good-" + std::to_string(n++);
+        REQUIRE(probe.publish(good).ok());
+        REQUIRE(test::eventually([&] { return !replies.get(good.correlation_data).empty(); }, 20s));
+        CHECK(code_of(replies.get(good.correlation_data)).empty());
+    }
+    CHECK(sys.agent("H001").running());
+    auto log = test::read_file(sys.log_dir() + "/agent-H001.log");
+    CHECK(log.find("agent.bad_response_topic") != std::string::npos);
+    CHECK(log.find("mqtt.connection_lost") == std::string::npos);
+}
+
 TEST_CASE("e2e: a duplicated request (QoS 1 redelivery) is answered twice from one HIS call") {
     test::System sys({.hospitals = {"H001"}});
     REQUIRE(sys.start());

@@ -129,8 +129,9 @@ TEST_CASE("hl7v2 dialect: the wire form uses the dialect's terminator and charse
     auto d = dialect_of(R"({"charset": "GB 18030-2000", "hl7": {"segment_terminator": "CRLF"}})");
     REQUIRE(d.ok());
     auto m = d->message("ADT^A08^ADT_A01", "C1");
-    REQUIRE(m.set("PID-5-1", "张").ok());
-    std::string wire = d->wire(m);
+    REQUIRE(m.ok());
+    REQUIRE(m->set("PID-5-1", "张").ok());
+    std::string wire = d->wire(m.value());
     CHECK(wire.find("\r\n") != std::string::npos);
     CHECK(wire.find("\xD5\xC5") != std::string::npos);  // 张 in GB 18030
     CHECK(wire.find("张") == std::string::npos);
@@ -479,6 +480,115 @@ TEST_CASE("hl7v2 adapter: his.hl7.sessions MLLP sessions carry calls at once, on
         CHECK(answered == 6);
         CHECK(his.most_in_flight == sessions);
     }
+}
+
+TEST_CASE("hl7v2 adapter, his.charset ASCII: a value the charset cannot carry is bad_input and nothing reaches the HIS") {
+    auto dialect = dialect_of(R"({"charset": "ASCII", "error_map": {"NOT_FOUND": "not_found"}})");
+    REQUIRE(dialect.ok());
+    std::string dir = test::make_temp_dir("his");
+    auto hospital = sim::Hospital::open(dir + "/his.db", "H001", sim::utc_today());
+    REQUIRE(hospital.ok());
+    sim::FaultSwitch faults{sim::Faults{}};
+    sim::Hl7Responder responder(hospital.value(), dialect.value(), faults);
+    WireSpy spy;
+    auto server = spied_server(spy, responder);
+    REQUIRE(server.start().ok());
+    mllp::ClientOptions o;
+    o.port = server.port();
+    o.max_attempts = 1;
+    auto adapter = make_hl7v2_adapter(o, dialect.value());
+    std::string slot = "S-DR-201-" + sim::utc_today() + "-AM";
+
+    // Before: the booking went out with no PID segment, the payment without FT1-7.
+    auto booking = adapter->book({"O-1", slot, "P-Müller"});
+    REQUIRE_FALSE(booking.ok());
+    CHECK(booking.error().cls == ErrorClass::BadInput);
+    CHECK(booking.error().code == "hl7.charset_unrepresentable");
+    CHECK_THAT(booking.error().message, Catch::Contains("PID-3-1") && Catch::Contains("ASCII"));
+    CHECK(booking.error().message.find("Müller") == std::string::npos);  // no PHI in the message
+    auto payment = adapter->pay({"PAY-1", 1500, "espèces"});
+    REQUIRE_FALSE(payment.ok());
+    CHECK(payment.error().cls == ErrorClass::BadInput);
+    CHECK_THAT(payment.error().message, Catch::Contains("FT1-7"));
+    CHECK(adapter->list_reports("P-Łódź").error().cls == ErrorClass::BadInput);
+    {
+        std::lock_guard lock(spy.mu);
+        CHECK(spy.requests.empty());
+    }
+    auto held = adapter->booking_status("O-1");
+    REQUIRE(held.ok());
+    CHECK(held->status == "not_found");
+
+    // What ASCII can carry goes out whole.
+    auto ascii = adapter->book({"O-2", slot, "P-MULLER"});
+    REQUIRE(ascii.ok());
+    std::lock_guard lock(spy.mu);
+    REQUIRE(spy.requests.size() == 2);
+    CHECK(spy.requests[1].get("MSH-18") == "ASCII");
+    CHECK(spy.requests[1].get("PID-3-1") == "P-MULLER");
+    CHECK(spy.requests[1].get("AIG-3") == slot);
+}
+
+TEST_CASE("hl7v2 dialect: a header parameter his.charset cannot write is a start-up error naming it") {
+    struct Case {
+        const char* his;
+        const char* names;
+    };
+    Case cases[] = {
+        {R"({"charset": "ASCII", "hl7": {"sending_facility": "Klinik Süd"}})", "his.hl7.sending_facility"},
+        {R"({"charset": "ASCII", "hl7": {"receiving_application": "HIS–2"}})", "his.hl7.receiving_application"},
+        {R"({"charset": "8859/1", "hl7": {"sending_application": "网关"}})", "his.hl7.sending_application"},
+    };
+    const auto& catalog = params::Catalog::builtin();
+    REQUIRE(catalog.ok());
+    for (const auto& c : cases) {
+        INFO(c.his);
+        auto p = hospital_params(c.his);
+        REQUIRE(p.ok());
+        // Before: the adapter started, and every message it sent lacked MSH-18.
+        auto adapter = AdapterRegistry::builtin().create(p.value());
+        REQUIRE_FALSE(adapter.ok());
+        CHECK(adapter.error().cls == ErrorClass::Config);
+        CHECK_THAT(adapter.error().message, Catch::StartsWith(c.names));
+    }
+    auto fits = hospital_params(R"({"charset": "8859/1", "hl7": {"sending_facility": "Klinik Süd"}})");
+    REQUIRE(fits.ok());
+    CHECK(AdapterRegistry::builtin().create(fits.value()).ok());
+}
+
+TEST_CASE("hl7v2 adapter: an answer in GB 18030 with an empty MSH-18 is matched and read in his.charset") {
+    auto dialect = dialect_of(R"({"charset": "GB 18030-2000"})");
+    REQUIRE(dialect.ok());
+    std::string dir = test::make_temp_dir("his");
+    auto hospital = sim::Hospital::open(dir + "/his.db", "H001", sim::utc_today());
+    REQUIRE(hospital.ok());
+    sim::FaultSwitch faults{sim::Faults{}};
+    sim::Hl7Responder responder(hospital.value(), dialect.value(), faults);
+    // A HIS that writes GB 18030 and does not say so: his-sim's answer with MSH-18 emptied.
+    std::atomic<int> undeclared{0};
+    mllp::Server server(mllp::ServerOptions{}, [&](std::string_view raw) {
+        mllp::Answer answer = responder.answer(raw);
+        auto m = hl7::Message::parse(answer.message, hl7::ParseOptions{.default_charset = hl7::Charset::Gb18030});
+        if (m && m->set("MSH-18", "").ok()) {
+            answer.message = m->serialize();
+            if (!hl7::Message::parse(answer.message).ok()) ++undeclared;  // not readable as UTF-8
+        }
+        return answer;
+    });
+    REQUIRE(server.start().ok());
+    mllp::ClientOptions o;
+    o.port = server.port();
+    o.max_attempts = 1;
+    o.ack_timeout = std::chrono::milliseconds(2000);
+    auto adapter = make_hl7v2_adapter(o, dialect.value());
+
+    // Before: the client read the answer as UTF-8, found no MSA-2 and timed out.
+    auto data = adapter->extract_reference_data(sim::utc_today(), sim::utc_today());
+    REQUIRE(data.ok());
+    CHECK(undeclared == 1);
+    bool found = false;
+    for (const auto& d : data->departments) found = found || d.name == "内科 Internal Medicine";
+    CHECK(found);
 }
 
 TEST_CASE("hl7v2 adapter: a vendor code is read where the answer's version puts it (ERR-1-4 before 2.5)") {

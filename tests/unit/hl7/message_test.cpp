@@ -229,6 +229,19 @@ TEST_CASE("building a message from nothing") {
     CHECK(back->get("PID-5") == "Wang~Fang");
 }
 
+TEST_CASE("a message created in a charset refuses what it cannot write, naming the path, and keeps what it had") {
+    Message m = Message::create({}, Charset::Ascii);
+    REQUIRE(m.set_all({{"MSH-9-1", "SRM"}, {"MSH-10", "C-1"}, {"MSH-18", "ASCII"}}).ok());
+    auto r = m.set_all({{"ARQ-1", "O-1"}, {"PID-3-1", "P-Müller"}, {"AIG-3", "S-1"}});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().cls == hisgate::ErrorClass::BadInput);
+    CHECK(r.error().code == "hl7.charset_unrepresentable");
+    CHECK_THAT(r.error().message, Catch::Contains("PID-3-1"));
+    CHECK(m.get("ARQ-1") == "O-1");  // set before the failure
+    CHECK(m.get("AIG-3").empty());   // not reached
+    CHECK(m.serialize() == "MSH|^~\\&|||||||SRM|C-1||||||||ASCII\rARQ|O-1\r");
+}
+
 TEST_CASE("copies share bytes but edit independently") {
     auto m = Message::parse(kAdt);
     REQUIRE(m.ok());

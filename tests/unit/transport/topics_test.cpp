@@ -27,3 +27,18 @@ TEST_CASE("topics: hospital ids are limited to a topic-safe alphabet") {
     CHECK_FALSE(topics::valid_hospital_id("+"));
     CHECK_FALSE(topics::valid_hospital_id(std::string(65, 'a')));
 }
+
+TEST_CASE("topics: a response topic is exactly one instance under the hospital's response level") {
+    CHECK(topics::valid_response_topic(topics::response("H001", "cp-1"), "H001"));
+    CHECK(topics::valid_response_topic(topics::response("H001", "controlplane.a_2"), "H001"));
+    CHECK_FALSE(topics::valid_response_topic(topics::response("H002", "cp-1"), "H001"));      // another hospital's
+    CHECK_FALSE(topics::valid_response_topic(topics::response("H001", "+"), "H001"));         // wildcards
+    CHECK_FALSE(topics::valid_response_topic(topics::response("H001", "#"), "H001"));
+    CHECK_FALSE(topics::valid_response_topic(topics::response("H001", "cp/+"), "H001"));      // a level beyond
+    CHECK_FALSE(topics::valid_response_topic(topics::response("H001", ""), "H001"));
+    CHECK_FALSE(topics::valid_response_topic(topics::response("H001", std::string("c\0p", 3)), "H001"));
+    CHECK_FALSE(topics::valid_response_topic(topics::response("H001", std::string(65, 'c')), "H001"));
+    CHECK_FALSE(topics::valid_response_topic(topics::state("H001"), "H001"));
+    CHECK_FALSE(topics::valid_response_topic("hisgate/v1/hospitals/H001/response", "H001"));
+    CHECK_FALSE(topics::valid_response_topic(std::string(100000, 'x'), "H001"));
+}
