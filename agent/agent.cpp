@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/trace.h"
+#include "common/utc_time.h"
 #include "transport/topics.h"
 
 namespace hisgate::agent {
@@ -25,9 +26,10 @@ GatedAdapter::Patience patience_for(const AgentConfig& c) {
 }
 }  // namespace
 
-Agent::Agent(AgentConfig config)
+Agent::Agent(AgentConfig config, Clock& clock)
     : config_(std::move(config)),
-      gate_(config_.his_concurrency, config_.his_rate_per_minute),
+      clock_(clock),
+      gate_(config_.his_concurrency, config_.his_rate_per_minute, clock_),
       his_(*config_.adapter, gate_, patience_for(config_)),
       link_([&] {
           MqttOptions o = config_.broker;
@@ -73,13 +75,14 @@ Result<void> Agent::start() {
                                                InDoubtPolicy{config_.his_idempotent, config_.his_processing_horizon});
     forwarder_ = std::make_unique<OutboxForwarder>(*store_, link_);
     queue_ = std::make_unique<TaskQueue>(
-        *store_, config_.queue, [this](const Task& t) { return executor_->run(t); }, [this] { forwarder_->wake(); });
+        *store_, config_.queue, [this](const Task& t) { return executor_->run(t); }, [this] { forwarder_->wake(); },
+        clock_);
     if (auto started = queue_->start(); !started) return started.error();
     forwarder_->start();
     // Probes and extraction reach the HIS through the same gate as tasks, and send
     // upstream through the outbox (this agent is their EventSink).
     if (!config_.probes.empty()) {
-        auto runner = probes::ProbeRunner::create(his_, config_.probes, config_.state_db, *this);
+        auto runner = probes::ProbeRunner::create(his_, config_.probes, config_.state_db, *this, clock_);
         if (!runner) return runner.error();
         probes_ = std::move(runner.value());
     }
@@ -225,35 +228,35 @@ void Agent::emit(const std::string& type, const nlohmann::json& body) {
 // Presence: the retained state carries the queue figures every heartbeat; old finished
 // tasks are forgotten after queue.retention; freed memory goes back to the system.
 void Agent::presence_loop() {
-    using Clock = std::chrono::steady_clock;
     // Memory freed by start-up (the first extraction, TLS) and by bursts stays in
     // malloc's arenas until trimmed; trimming every few seconds keeps an idle agent small.
     constexpr auto kTrimEvery = std::chrono::seconds(5);
-    auto next_heartbeat = Clock::now();
-    auto next_purge = Clock::now();
+    auto next_heartbeat = clock_.steady_now();
+    auto next_purge = clock_.steady_now();
     std::unique_lock lock(mu_);
     while (!stopping_) {
         lock.unlock();
-        if (Clock::now() >= next_heartbeat) {
+        if (clock_.steady_now() >= next_heartbeat) {
             auto figures = queue_->figures();
             watch_dwell(figures);
             auto body = birth_body(true);
             body["queue"] = figures.to_json();
-            body["heartbeatAt"] = Envelope::make("state", config_.hospital_id).sent_at;
+            body["heartbeatAt"] = iso_utc(clock_.wall_now());
             auto state = OutgoingMessage::to(topics::state(config_.hospital_id),
                                              Envelope::make("state", config_.hospital_id, body).to_json(), true);
             if (link_.connected()) (void)link_.publish(state);
-            next_heartbeat = Clock::now() + config_.heartbeat_interval;
+            next_heartbeat = clock_.steady_now() + config_.heartbeat_interval;
         }
-        if (Clock::now() >= next_purge) {
-            store_->purge_finished(unix_ms_now() - config_.retention.count(), [](Result<void> r) {
+        if (clock_.steady_now() >= next_purge) {
+            store_->purge_finished(clock_.wall_ms() - config_.retention.count(), [](Result<void> r) {
                 if (!r) log::error("queue.purge_failed", {{"error", r.error().describe()}});
             });
-            next_purge = Clock::now() + std::chrono::minutes(10);
+            next_purge = clock_.steady_now() + std::chrono::minutes(10);
         }
         malloc_trim(0);
         lock.lock();
-        cv_.wait_until(lock, std::min(next_heartbeat, Clock::now() + kTrimEvery), [this] { return stopping_; });
+        clock_.wait_until(lock, cv_, std::min(next_heartbeat, clock_.steady_now() + kTrimEvery),
+                          [this] { return stopping_; });
     }
 }
 

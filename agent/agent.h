@@ -34,7 +34,8 @@ namespace hisgate::agent {
 
 class Agent : public EventSink {
 public:
-    explicit Agent(AgentConfig config);
+    // Every part reads and waits on `clock` (tests pass a ManualClock).
+    explicit Agent(AgentConfig config, Clock& clock = SystemClock::instance());
     ~Agent() override;
 
     // Opens the state file, resumes unfinished tasks, then connects to the broker.
@@ -61,6 +62,7 @@ private:
     void watch_dwell(const QueueFigures& figures);
 
     AgentConfig config_;
+    Clock& clock_;
     HisGate gate_;
     GatedAdapter his_;
     std::unique_ptr<TaskStore> store_;

@@ -1,8 +1,8 @@
 #include "agent/his_gate.h"
 
 #include <algorithm>
-#include <cassert>
 
+#include "common/check.h"
 #include "common/metrics.h"
 
 namespace hisgate::agent {
@@ -18,22 +18,22 @@ metrics::Counter& refused(const char* why) {
 }
 }  // namespace
 
-HisGate::HisGate(int concurrency, int rate_per_minute, std::chrono::milliseconds window)
-    : concurrency_(std::max(1, concurrency)),
+HisGate::HisGate(int concurrency, int rate_per_minute, Clock& clock)
+    : clock_(clock),
+      concurrency_(std::max(1, concurrency)),
       rate_per_minute_(std::max(1, rate_per_minute)),
-      window_(window),
-      spacing_(window_ / rate_per_minute_),
-      burst_(std::max<int>(1, static_cast<int>(rate_per_minute_ * std::chrono::nanoseconds(std::chrono::seconds(1)) / window_))) {}
+      spacing_(std::chrono::nanoseconds(kWindow) / rate_per_minute_),
+      burst_(std::max<int>(1, static_cast<int>(rate_per_minute_ * std::chrono::seconds(1) / kWindow))) {}
 
 // GCRA pacing lets a second's share through at once and then one call per spacing; the
 // count of calls in flight or ended within the window is the hard guarantee that the HIS
 // never sees more than the cap in any window.
-HisGate::Clock::time_point HisGate::next_start(Clock::time_point now) {
-    while (!ends_.empty() && ends_.front() <= now - window_) ends_.pop_front();
+HisGate::TimePoint HisGate::next_start(TimePoint now) {
+    while (!ends_.empty() && ends_.front() <= now - kWindow) ends_.pop_front();
     auto earliest = now;
     if (static_cast<int>(ends_.size()) + in_flight_ >= rate_per_minute_)
         // Every counted call is in flight: only a leave() can make room.
-        earliest = ends_.empty() ? Clock::time_point::max() : ends_.front() + window_;
+        earliest = ends_.empty() ? TimePoint::max() : ends_.front() + kWindow;
     auto tolerance = spacing_ * (burst_ - 1);
     auto paced = tat_ - tolerance;
     return std::max(earliest, paced);
@@ -41,15 +41,15 @@ HisGate::Clock::time_point HisGate::next_start(Clock::time_point now) {
 
 Result<HisGate::Pass> HisGate::enter(Urgency urgency, std::chrono::milliseconds patience) {
     std::unique_lock lock(mu_);
-    auto deadline = Clock::now() + patience;
+    auto deadline = clock_.steady_now() + patience;
     bool realtime = urgency == Urgency::RealTime;
     if (realtime) ++realtime_waiting_;
     for (;;) {
-        auto now = Clock::now();
+        auto now = clock_.steady_now();
         bool place = in_flight_ < concurrency_ && (realtime || realtime_waiting_ == 0);
         auto start_at = next_start(now);
         if (closed_ || (now >= deadline && !(place && start_at <= now))) {
-            if (realtime && --realtime_waiting_ == 0) cv_.notify_all();
+            if (realtime && --realtime_waiting_ == 0) changed_locked();
             const char* why = closed_ ? "closed" : !place ? "busy" : "rate";
             refused(why).inc();
             if (!place)
@@ -60,32 +60,35 @@ Result<HisGate::Pass> HisGate::enter(Urgency urgency, std::chrono::milliseconds 
         }
         if (place && start_at <= now) break;
         auto wake = place ? std::min(start_at, deadline) : deadline;
-        cv_.wait_until(lock, wake);
+        auto seen = changes_;
+        clock_.wait_until(lock, cv_, wake, [&] { return changes_ != seen; });
     }
-    if (realtime && --realtime_waiting_ == 0) cv_.notify_all();
-    auto now = Clock::now();
+    if (realtime && --realtime_waiting_ == 0) changed_locked();
+    auto now = clock_.steady_now();
     tat_ = std::max(tat_, now) + spacing_;
     ++in_flight_;
-    assert(in_flight_ <= concurrency_);
+    HISGATE_CHECK(in_flight_ <= concurrency_, "in_flight", in_flight_, "concurrency", concurrency_);
     in_flight_gauge().set(in_flight_);
     return Pass(this, now);
 }
 
 void HisGate::leave() {
-    {
-        std::lock_guard lock(mu_);
-        ends_.push_back(Clock::now());
-        --in_flight_;
-        in_flight_gauge().set(in_flight_);
-    }
-    cv_.notify_all();
+    std::lock_guard lock(mu_);
+    ends_.push_back(clock_.steady_now());
+    --in_flight_;
+    HISGATE_CHECK(in_flight_ >= 0, "in_flight", in_flight_);
+    in_flight_gauge().set(in_flight_);
+    changed_locked();
 }
 
 void HisGate::close() {
-    {
-        std::lock_guard lock(mu_);
-        closed_ = true;
-    }
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    changed_locked();
+}
+
+void HisGate::changed_locked() {
+    ++changes_;
     cv_.notify_all();
 }
 

@@ -8,13 +8,17 @@
 // capped at 3,000; bench/his-burst.)
 //
 // Real-time callers go first: while one waits, no deferred caller takes a free place.
+//
+// Time is the given Clock's: tests step a ManualClock through the window.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 
+#include "common/clock.h"
 #include "common/error.h"
 
 namespace hisgate::agent {
@@ -23,26 +27,26 @@ enum class Urgency { RealTime, Deferred };
 
 class HisGate {
 public:
-    using Clock = std::chrono::steady_clock;
+    using TimePoint = Clock::SteadyTime;
+    static constexpr std::chrono::seconds kWindow{60};
 
-    // `window` is a minute in production; tests shorten it.
-    HisGate(int concurrency, int rate_per_minute, std::chrono::milliseconds window = std::chrono::seconds(60));
+    HisGate(int concurrency, int rate_per_minute, Clock& clock = SystemClock::instance());
 
     // Holds one place until destroyed.
     class Pass {
     public:
-        Pass(HisGate* gate, Clock::time_point started_at) : gate_(gate), started_at_(started_at) {}
+        Pass(HisGate* gate, TimePoint started_at) : gate_(gate), started_at_(started_at) {}
         Pass(Pass&& o) noexcept : gate_(o.gate_), started_at_(o.started_at_) { o.gate_ = nullptr; }
         Pass& operator=(Pass&&) = delete;
         ~Pass() {
             if (gate_) gate_->leave();
         }
         // When the gate let the call start: what the rate cap counts.
-        Clock::time_point started_at() const { return started_at_; }
+        TimePoint started_at() const { return started_at_; }
 
     private:
         HisGate* gate_;
-        Clock::time_point started_at_;
+        TimePoint started_at_;
     };
 
     // Waits for a place and the rate's permission, at most `patience`; Unavailable
@@ -58,11 +62,14 @@ public:
 private:
     void leave();
     // When the next call may start under the rate cap (now if it may start now).
-    Clock::time_point next_start(Clock::time_point now);
+    TimePoint next_start(TimePoint now);
+    // Something a waiter may be waiting for happened (a place freed, the gate closed, the
+    // last real-time waiter left): wake every waiter to look again.
+    void changed_locked();
 
+    Clock& clock_;
     const int concurrency_;
     const int rate_per_minute_;  // per window
-    const std::chrono::nanoseconds window_;
     const std::chrono::nanoseconds spacing_;  // window / rate
     const int burst_;                         // one second's share, at least 1
 
@@ -71,8 +78,9 @@ private:
     int in_flight_ = 0;
     int realtime_waiting_ = 0;
     bool closed_ = false;
-    Clock::time_point tat_{};             // theoretical arrival time (GCRA)
-    std::deque<Clock::time_point> ends_;  // calls that ended within the last window
+    uint64_t changes_ = 0;         // counts changed_locked(): what a waiter waits for
+    TimePoint tat_{};              // theoretical arrival time (GCRA)
+    std::deque<TimePoint> ends_;   // calls that ended within the last window
 };
 
 }  // namespace hisgate::agent

@@ -1,7 +1,6 @@
 #include "agent/task_queue.h"
 
 #include <algorithm>
-#include <cassert>
 
 #include "common/log.h"
 #include "common/metrics.h"
@@ -37,8 +36,9 @@ metrics::Histogram& task_seconds(const std::string& business) {
 }
 }  // namespace
 
-TaskQueue::TaskQueue(TaskStore& store, QueuePolicy policy, Executor executor, std::function<void()> answered)
-    : store_(store), policy_(policy), executor_(std::move(executor)), answered_(std::move(answered)) {}
+TaskQueue::TaskQueue(TaskStore& store, QueuePolicy policy, Executor executor, std::function<void()> answered,
+                     Clock& clock)
+    : store_(store), clock_(clock), policy_(policy), executor_(std::move(executor)), answered_(std::move(answered)) {}
 
 TaskQueue::~TaskQueue() { stop(); }
 
@@ -47,7 +47,7 @@ Result<void> TaskQueue::start() {
     if (!unfinished) return unfinished.error();
     {
         std::lock_guard lock(mu_);
-        int64_t now = unix_ms_now();
+        int64_t now = clock_.wall_ms();
         for (auto& task : unfinished.value()) {
             tracker_.admitted(task.row, task.business(), task.created_ms);
             enqueue_locked(std::move(task), now);
@@ -86,7 +86,7 @@ void TaskQueue::stop() {
 }
 
 void TaskQueue::submit(Task task, std::function<void(const Result<Admission>&)> admitted) {
-    task.created_ms = unix_ms_now();
+    task.created_ms = clock_.wall_ms();
     task.next_attempt_ms = task.created_ms;
     auto shared = std::make_shared<Task>(std::move(task));
     // The store is done reading the task when `admitted` runs: the queue takes it then.
@@ -96,7 +96,7 @@ void TaskQueue::submit(Task task, std::function<void(const Result<Admission>&)> 
             task.row = a->row;
             std::lock_guard lock(mu_);
             tracker_.admitted(task.row, task.business(), task.created_ms);
-            enqueue_locked(std::move(task), unix_ms_now());
+            enqueue_locked(std::move(task), clock_.wall_ms());
             dispatch_cv_.notify_one();
         }
         admitted(a);
@@ -104,9 +104,11 @@ void TaskQueue::submit(Task task, std::function<void(const Result<Admission>&)> 
 }
 
 void TaskQueue::enqueue_locked(Task task, int64_t now_ms) {
-    if (task.next_attempt_ms > now_ms)
+    if (task.next_attempt_ms > now_ms) {
         delayed_.emplace(task.next_attempt_ms, std::move(task));
-    else if (task.cls == TaskClass::RealTime)
+        timer_woken_ = true;
+        timer_cv_.notify_one();
+    } else if (task.cls == TaskClass::RealTime)
         realtime_.push_back(std::move(task));
     else
         deferred_waiting_.push_back(std::move(task));
@@ -161,8 +163,9 @@ void TaskQueue::dispatch() {
                 // Not counted, so not run: try again later rather than break the invariant.
                 log::error("queue.store_failed", {{"task_id", t.id}, {"error", counted.error().describe()}});
                 --t.attempts;
-                t.next_attempt_ms = unix_ms_now() + backoff_ms(1);
-                enqueue_locked(std::move(t), unix_ms_now());
+                int64_t now = clock_.wall_ms();
+                t.next_attempt_ms = now + backoff_ms(1);
+                enqueue_locked(std::move(t), now);
             } else {
                 (t.cls == TaskClass::RealTime ? counted_realtime_ : counted_deferred_).push_back(std::move(t));
             }
@@ -176,7 +179,6 @@ void TaskQueue::dispatch() {
             window = std::max(least, window / 2);
         if (window != was) dispatch_window().set(static_cast<double>(window));
         work_cv_.notify_all();
-        timer_cv_.notify_one();
     }
 }
 
@@ -212,19 +214,18 @@ void TaskQueue::run(Task task) {
         return;
     }
     task_outcomes(task.business(), "retry").inc();
-    task.next_attempt_ms = unix_ms_now() + backoff_ms(task.attempts);
+    int64_t now = clock_.wall_ms();
+    int64_t backoff = backoff_ms(task.attempts);
+    task.next_attempt_ms = now + backoff;
     task.last_error = outcome.error;
-    log::info("queue.retry_later", {{"task_id", task.id},
-                                    {"attempts", task.attempts},
-                                    {"in_ms", task.next_attempt_ms - unix_ms_now()},
-                                    {"error", outcome.error}});
+    log::info("queue.retry_later",
+              {{"task_id", task.id}, {"attempts", task.attempts}, {"in_ms", backoff}, {"error", outcome.error}});
     // Not waited for: if this is lost, a restart finds the task dispatched and retries it.
     store_.retry_later(task.row, task.next_attempt_ms, outcome.error, [id = task.id](Result<void> r) {
         if (!r) log::error("queue.store_failed", {{"task_id", id}, {"error", r.error().describe()}});
     });
     std::lock_guard lock(mu_);
-    enqueue_locked(std::move(task), unix_ms_now());
-    timer_cv_.notify_one();
+    enqueue_locked(std::move(task), now);
 }
 
 // The worker does not wait for the commit: the completion settles the task, so commits
@@ -234,14 +235,13 @@ void TaskQueue::finish(Task task, TaskState state, const Outcome& outcome) {
     TaskRow row = task.row;
     store_.finish(row, state, outcome.answer, outcome.error, answers,
                   [this, task = std::move(task), answers](Result<void> saved) mutable {
-                      int64_t now = unix_ms_now();
+                      int64_t now = clock_.wall_ms();
                       std::lock_guard lock(mu_);
                       if (!saved) {
                           // The answer is not stored: keep the task, so it runs again rather than vanish.
                           log::error("queue.store_failed", {{"task_id", task.id}, {"error", saved.error().describe()}});
                           task.next_attempt_ms = now + backoff_ms(task.attempts);
                           enqueue_locked(std::move(task), now);
-                          timer_cv_.notify_one();
                           return;
                       }
                       task_seconds(task.business()).observe(static_cast<double>(now - task.created_ms) / 1000.0);
@@ -265,18 +265,19 @@ int64_t TaskQueue::backoff_ms(int attempts) {
 // interval, and refreshes the queue's gauges.
 void TaskQueue::tick() {
     name_this_thread("queue-timer");
-    using Clock = std::chrono::steady_clock;
-    auto next_drain = Clock::now() + policy_.drain_interval;
+    auto next_drain = clock_.steady_now() + policy_.drain_interval;
     std::unique_lock lock(mu_);
     while (!stopping_) {
-        int64_t now = unix_ms_now();
+        timer_woken_ = false;
+        int64_t now = clock_.wall_ms();
         while (!delayed_.empty() && delayed_.begin()->first <= now) {
             Task t = std::move(delayed_.begin()->second);
             delayed_.erase(delayed_.begin());
             enqueue_locked(std::move(t), now);
             dispatch_cv_.notify_one();
         }
-        if (Clock::now() >= next_drain) {
+        auto steady_now = clock_.steady_now();
+        if (steady_now >= next_drain) {
             int released = 0;
             while (!deferred_waiting_.empty() && released < policy_.deferred_batch) {
                 deferred_released_.push_back(std::move(deferred_waiting_.front()));
@@ -287,19 +288,19 @@ void TaskQueue::tick() {
                 log::info("queue.drain", {{"released", released}, {"waiting", deferred_waiting_.size()}});
                 dispatch_cv_.notify_one();
             }
-            next_drain = Clock::now() + policy_.drain_interval;
+            next_drain = steady_now + policy_.drain_interval;
         }
         tracker_.figures(now).publish_metrics();
-        auto wake = std::min(next_drain, Clock::now() + std::chrono::seconds(1));
+        auto wake = std::min(next_drain, steady_now + std::chrono::seconds(1));
         if (!delayed_.empty())
-            wake = std::min(wake, Clock::now() + std::chrono::milliseconds(std::max<int64_t>(0, delayed_.begin()->first - now)));
-        timer_cv_.wait_until(lock, wake);
+            wake = std::min(wake, steady_now + std::chrono::milliseconds(std::max<int64_t>(0, delayed_.begin()->first - now)));
+        clock_.wait_until(lock, timer_cv_, wake, [this] { return stopping_ || timer_woken_; });
     }
 }
 
 QueueFigures TaskQueue::figures() const {
     std::lock_guard lock(mu_);
-    return tracker_.figures(unix_ms_now());
+    return tracker_.figures(clock_.wall_ms());
 }
 
 size_t TaskQueue::live_count() const {

@@ -18,6 +18,7 @@
 // - After a restart every unfinished task is resumed; one that was dispatched is run
 //   again with its attempt count, and the executor decides whether the HIS must be
 //   asked what it holds before the task is sent again.
+// - Time (admission, backoff, the drain timer, the figures) is the given Clock's.
 #pragma once
 
 #include <chrono>
@@ -33,6 +34,7 @@
 #include "agent/queue_figures.h"
 #include "agent/task.h"
 #include "agent/task_store.h"
+#include "common/clock.h"
 
 namespace hisgate::agent {
 
@@ -64,7 +66,8 @@ public:
     using Executor = std::function<Outcome(const Task&)>;
 
     // `answered` runs after a task's answer entered the outbox (to wake the forwarder).
-    TaskQueue(TaskStore& store, QueuePolicy policy, Executor executor, std::function<void()> answered);
+    TaskQueue(TaskStore& store, QueuePolicy policy, Executor executor, std::function<void()> answered,
+              Clock& clock = SystemClock::instance());
     ~TaskQueue();
 
     // Resumes unfinished tasks from the store and starts the workers and the timer.
@@ -84,6 +87,8 @@ private:
     void work();
     void tick();
     void run(Task task);
+    // Into the line it belongs to now; a task not due yet waits in delayed_ (and wakes the
+    // timer, which may have to wake earlier for it).
     void enqueue_locked(Task task, int64_t now_ms);
     bool take_ready_locked(Task& task);
     bool take_counted_locked(Task& task);
@@ -91,6 +96,7 @@ private:
     void finish(Task task, TaskState state, const Outcome& outcome);
 
     TaskStore& store_;
+    Clock& clock_;
     const QueuePolicy policy_;
     Executor executor_;
     std::function<void()> answered_;
@@ -107,6 +113,7 @@ private:
     std::mutex jitter_mu_;
     std::mt19937_64 jitter_{std::random_device{}()};
     bool stopping_ = false;
+    bool timer_woken_ = false;  // the timer must look again before its deadline
     std::vector<std::thread> workers_;
     std::thread dispatcher_;
     std::thread timer_;

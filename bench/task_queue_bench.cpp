@@ -40,7 +40,7 @@
 
 using namespace hisgate;
 using namespace hisgate::agent;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -56,7 +56,7 @@ struct Settings {
     bool runs(const std::string& what) const { return ("," + only + ",").find("," + what + ",") != std::string::npos; }
 };
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(SteadyClock::time_point t) { return std::chrono::duration<double>(SteadyClock::now() - t).count(); }
 
 // (a) The raw rate of small durable appends on this disk.
 double fsync_rate(const std::string& path, double seconds) {
@@ -68,7 +68,7 @@ double fsync_rate(const std::string& path, double seconds) {
     char record[64];
     std::fill(std::begin(record), std::end(record), 'r');
     long n = 0;
-    auto start = Clock::now();
+    auto start = SteadyClock::now();
     while (seconds_since(start) < seconds) {
         if (::write(fd, record, sizeof record) != static_cast<ssize_t>(sizeof record) || ::fdatasync(fd) != 0) {
             std::perror("write/fdatasync");
@@ -247,7 +247,7 @@ Run queue_run(const Settings& s, const std::string& path, bool group_commit, int
         std::fprintf(stderr, "%s: %s\n", label, started.error().describe().c_str());
         std::exit(2);
     }
-    auto start = Clock::now();
+    auto start = SteadyClock::now();
     submit_all(tasks, s.submitters, [&](Task t) {
         queue.submit(std::move(t), [&](const Result<Admission>& a) {
             if (!a || !a->fresh) completion.one(false);
@@ -275,7 +275,7 @@ Run chained_run(const Settings& s, const std::string& path, int tasks) {
     TaskStore& store = **opened;
     Completion completion;
     OutboxTrimmer trimmer(store);
-    auto start = Clock::now();
+    auto start = SteadyClock::now();
     submit_all(tasks, s.submitters, [&](Task t) {
         auto task = std::make_shared<Task>(std::move(t));
         store.admit(task, [&, task](Result<Admission> a) {

@@ -11,10 +11,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-int64_t unix_ms(std::chrono::system_clock::time_point t) {
-    return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
-}
-
 // A state-file problem must not stop probing: the result still goes upstream.
 void note(const Result<void>& r, const std::string& path) {
     if (!r) log::error("probe.state_failed", {{"path", path}, {"error", r.error().describe()}});
@@ -30,16 +26,16 @@ std::optional<std::string> first_unarchived(const std::vector<std::string>& case
 
 Result<std::unique_ptr<ProbeRunner>> ProbeRunner::create(HisAdapter& his, std::vector<ProbeSpec> probes,
                                                          const std::string& state_file, EventSink& events,
-                                                         Clock clock) {
+                                                         Clock& clock) {
     auto store = ProbeStore::open(state_file);
     if (!store) return store.error();
     return std::unique_ptr<ProbeRunner>(
-        new ProbeRunner(his, std::move(probes), std::move(store.value()), events, std::move(clock)));
+        new ProbeRunner(his, std::move(probes), std::move(store.value()), events, clock));
 }
 
 ProbeRunner::ProbeRunner(HisAdapter& his, std::vector<ProbeSpec> probes, ProbeStore store, EventSink& events,
-                         Clock clock)
-    : his_(his), probes_(std::move(probes)), events_(events), clock_(std::move(clock)), store_(std::move(store)) {}
+                         Clock& clock)
+    : his_(his), probes_(std::move(probes)), events_(events), clock_(clock), store_(std::move(store)) {}
 
 ProbeRunner::~ProbeRunner() { stop(); }
 
@@ -63,14 +59,13 @@ void ProbeRunner::stop() {
 }
 
 void ProbeRunner::loop() {
-    using steady = std::chrono::steady_clock;
-    std::vector<steady::time_point> due(probes_.size(), steady::now());
+    std::vector<Clock::SteadyTime> due(probes_.size(), clock_.steady_now());
     std::unique_lock lock(mu_);
     while (!stopping_) {
         size_t next = std::min_element(due.begin(), due.end()) - due.begin();
-        if (wake_.wait_until(lock, due[next], [this] { return stopping_; })) break;
+        if (clock_.wait_until(lock, wake_, due[next], [this] { return stopping_; })) break;
         lock.unlock();
-        auto began = steady::now();
+        auto began = clock_.steady_now();
         probe(probes_[next]);
         // Counted from the start of this probe, so a slow HIS does not stretch the interval.
         due[next] = began + probes_[next].interval;
@@ -95,7 +90,7 @@ ProbeResult ProbeRunner::probe(const ProbeSpec& spec) {
     ProbeResult r;
     r.path = spec.path;
     r.operation = spec.operation;
-    r.at_ms = unix_ms(clock_());
+    r.at_ms = clock_.wall_ms();
     judge(spec, r);
     note(store_.record(spec.path, r.outcome, r.at_ms), spec.path);
     for (auto [window, into] : {std::pair{milliseconds(std::chrono::hours(1)), &r.last_hour},
@@ -125,9 +120,9 @@ void ProbeRunner::judge(const ProbeSpec& spec, ProbeResult& r) {
         return;
     }
     r.case_id = *current;
-    auto began = std::chrono::steady_clock::now();
-    auto answer = ask(his_, spec.operation, r.case_id, clock_());
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    auto began = clock_.steady_now();
+    auto answer = ask(his_, spec.operation, r.case_id, clock_.wall_now());
+    r.seconds = std::chrono::duration<double>(clock_.steady_now() - began).count();
 
     if (!answer && answer.error().cls == ErrorClass::NotFound) {
         r.outcome = Outcome::Archived;

@@ -12,6 +12,9 @@
 // One thread probes one path at a time, so probes add at most one request at a time to
 // the HIS; the adapter given is expected to be the agent's gated one (rate and
 // concurrency caps). run_once()/check() may be called with or without the thread running.
+//
+// Time is the given Clock's: wall time for outcome times, availability windows and
+// schedule dates; steady time for intervals and how long the HIS took.
 #pragma once
 
 #include <chrono>
@@ -28,21 +31,18 @@
 #include "agent/probes/probe_result.h"
 #include "agent/probes/probe_spec.h"
 #include "agent/probes/probe_store.h"
+#include "common/clock.h"
 #include "common/error.h"
 
 namespace hisgate::agent::probes {
 
 class ProbeRunner {
 public:
-    // Wall-clock time of each probe (outcome times, availability windows, schedule dates).
-    // Intervals are waited on the steady clock whatever this says.
-    using Clock = std::function<std::chrono::system_clock::time_point()>;
-
     // Opens the probe_ tables in `state_file` (the agent's state file). `his` and `events`
     // must outlive the runner. Errors: the state file cannot be opened (sqlite.*).
     static Result<std::unique_ptr<ProbeRunner>> create(HisAdapter& his, std::vector<ProbeSpec> probes,
                                                        const std::string& state_file, EventSink& events,
-                                                       Clock clock = &std::chrono::system_clock::now);
+                                                       Clock& clock = SystemClock::instance());
     ~ProbeRunner();  // stops
 
     // Starts the probing thread: every probe runs at once, then every interval.
@@ -59,7 +59,7 @@ public:
     const std::vector<ProbeSpec>& probes() const { return probes_; }
 
 private:
-    ProbeRunner(HisAdapter& his, std::vector<ProbeSpec> probes, ProbeStore store, EventSink& events, Clock clock);
+    ProbeRunner(HisAdapter& his, std::vector<ProbeSpec> probes, ProbeStore store, EventSink& events, Clock& clock);
     ProbeResult probe(const ProbeSpec& spec);
     void judge(const ProbeSpec& spec, ProbeResult& r);
     void publish(const ProbeResult& r);
@@ -68,7 +68,7 @@ private:
     HisAdapter& his_;
     std::vector<ProbeSpec> probes_;
     EventSink& events_;
-    Clock clock_;
+    Clock& clock_;
 
     std::mutex probe_mu_;  // one probe at a time; guards store_
     ProbeStore store_;

@@ -31,6 +31,10 @@ ManualClock::ManualClock(WallTime start) : wall_(start) {}
 
 Clock::SteadyTime ManualClock::steady_now() const {
     std::lock_guard lock(mu_);
+    return steady_now_locked();
+}
+
+Clock::SteadyTime ManualClock::steady_now_locked() const {
     // An epoch of its own, far from zero, so code that subtracts durations stays positive.
     return SteadyTime{std::chrono::hours(24 * 365)} + steady_since_start_;
 }
@@ -42,9 +46,10 @@ Clock::WallTime ManualClock::wall_now() const {
 
 bool ManualClock::wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, SteadyTime deadline,
                              const std::function<bool()>& done) {
+    std::multiset<SteadyTime>::iterator mine;
     {
         std::lock_guard l(mu_);
-        ++waiters_;
+        mine = deadlines_.insert(deadline);
     }
     bool result = false;
     for (;;) {
@@ -57,8 +62,7 @@ bool ManualClock::wait_until(std::unique_lock<std::mutex>& lock, std::condition_
         cv.wait_for(lock, std::chrono::milliseconds(1));
     }
     std::lock_guard l(mu_);
-    --waiters_;
-    HISGATE_CHECK(waiters_ >= 0, "waiters", waiters_);
+    deadlines_.erase(mine);
     return result;
 }
 
@@ -76,7 +80,8 @@ void ManualClock::set_wall(WallTime t) {
 
 int ManualClock::waiters() const {
     std::lock_guard lock(mu_);
-    return waiters_;
+    auto now = steady_now_locked();
+    return static_cast<int>(std::distance(deadlines_.upper_bound(now), deadlines_.end()));
 }
 
 bool ManualClock::await_waiters(int n, std::chrono::milliseconds real_patience) const {

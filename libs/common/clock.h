@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <set>
 
 namespace hisgate {
 
@@ -65,17 +66,21 @@ public:
     void advance(std::chrono::nanoseconds d);
     // Sets the wall clock alone (a clock step, as NTP may make); steady time is unchanged.
     void set_wall(WallTime t);
-    // How many threads are inside wait_until now: a test waits for a component to be
-    // waiting before it moves time, so the step lands where the test says.
+    // How many threads wait inside wait_until for a time still ahead of the clock: a test
+    // waits for a component to be waiting before it moves time, so the step lands where the
+    // test says. A waiter whose deadline a step passed is not counted until it waits again,
+    // so after a step a test waits for the component to have seen it, not for the old wait.
     int waiters() const;
     // Blocks (in real time, at most `real_patience`) until at least `n` threads wait.
     bool await_waiters(int n, std::chrono::milliseconds real_patience = std::chrono::seconds(10)) const;
 
 private:
+    SteadyTime steady_now_locked() const;
+
     mutable std::mutex mu_;
     std::chrono::nanoseconds steady_since_start_{0};
     WallTime wall_;
-    int waiters_ = 0;
+    std::multiset<SteadyTime> deadlines_;  // one per thread inside wait_until
 };
 
 }  // namespace hisgate

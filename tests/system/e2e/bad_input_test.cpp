@@ -35,6 +35,17 @@ struct Replies {
     }
 };
 
+// `probe` plays a control plane instance: its replies from H001 are collected in `replies`.
+void listen_for_replies(MqttLink& probe, Replies& replies) {
+    probe.subscribe(topics::response("H001", "probe"));
+    probe.on_message([&](const IncomingMessage& m) {
+        std::lock_guard l(replies.mu);
+        replies.by_correlation[m.correlation_data] = m.payload;
+    });
+    probe.start();
+    REQUIRE(probe.wait_connected(10s));
+}
+
 std::string code_of(const std::string& body) {
     auto doc = nlohmann::json::parse(body, nullptr, false);
     if (!doc.is_object()) return "";
@@ -48,13 +59,7 @@ TEST_CASE("e2e: malformed requests on an agent's topic are answered with errors,
     REQUIRE(sys.start());
     Replies replies;
     MqttLink probe(as_user(sys.broker(), "controlplane"));
-    probe.subscribe(topics::response("H001", "probe"));
-    probe.on_message([&](const IncomingMessage& m) {
-        std::lock_guard l(replies.mu);
-        replies.by_correlation[m.correlation_data] = m.payload;
-    });
-    probe.start();
-    REQUIRE(probe.wait_connected(10s));
+    listen_for_replies(probe, replies);
 
     struct Case {
         std::string payload, expected_code;
@@ -89,13 +94,7 @@ TEST_CASE("e2e: a request naming a wildcard or foreign response topic is refused
     REQUIRE(sys.start());
     Replies replies;
     MqttLink probe(as_user(sys.broker(), "controlplane"));
-    probe.subscribe(topics::response("H001", "probe"));
-    probe.on_message([&](const IncomingMessage& m) {
-        std::lock_guard l(replies.mu);
-        replies.by_correlation[m.correlation_data] = m.payload;
-    });
-    probe.start();
-    REQUIRE(probe.wait_connected(10s));
+    listen_for_replies(probe, replies);
     int n = 0;
     for (const std::string& bad : {topics::response("H001", "#"), topics::response("H001", "+"),
                                   topics::response("H001", "probe/+"), topics::response("H002", "probe"),

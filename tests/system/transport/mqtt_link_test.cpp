@@ -165,6 +165,10 @@ TEST_CASE("mqtt: after a broker restart the link reconnects, resubscribes and re
     agent.start();
     REQUIRE(test::eventually([&] { return states.size() >= 1; }));
     CHECK(states.at(0).payload == "{\"online\":true}");
+    // Both links have recorded their first connection (the birth can arrive before the
+    // agent's link has): only then is the next one a reconnection.
+    REQUIRE(agent.wait_connected(15s));
+    REQUIRE(cp.wait_connected(15s));
 
     double before = metrics::global().counter("hisgate_mqtt_reconnects_total", "").value();
     broker.kill9();

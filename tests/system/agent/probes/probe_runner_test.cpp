@@ -3,12 +3,12 @@
 // when the hospital removes the known case, and state that survives a restart.
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <ctime>
 #include <mutex>
 
 #include "adapters/registry.h"
 #include "agent/probes/probe_runner.h"
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "common/sqlite.h"
 #include "common/utc_time.h"
@@ -100,15 +100,6 @@ private:
     std::vector<json> events_;
 };
 
-// Wall-clock time the test moves by hand.
-struct ManualClock {
-    std::atomic<int64_t> ms{1'800'000'000'000};
-    ProbeRunner::Clock clock() {
-        return [this] { return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms.load())); };
-    }
-    void advance(std::chrono::milliseconds d) { ms += d.count(); }
-};
-
 ProbeSpec report_probe(std::vector<std::string> cases, std::chrono::milliseconds interval = 5min) {
     return ProbeSpec{"lab_report", Operation::GetReport, std::move(cases), interval};
 }
@@ -171,29 +162,33 @@ TEST_CASE("probe runner: a field moved by the HIS is seen as changed by the next
     REQUIRE(his.start());
     auto adapter = his.adapter();
     CollectingSink sink;
-    auto runner = ProbeRunner::create(*adapter, {report_probe({"R-DEMO-1"}, 1s)},
-                                      test::make_temp_dir("probes") + "/agent.db", sink);
+    ManualClock clock;
+    auto runner = ProbeRunner::create(*adapter, {report_probe({"R-DEMO-1"}, 5min)},
+                                      test::make_temp_dir("probes") + "/agent.db", sink, clock);
     REQUIRE(runner.ok());
     runner.value()->start();
-    REQUIRE(test::eventually([&] { return sink.results().size() >= 2; }));
-
+    // Each interval is stepped once the runner waits for it, so each step is one probe.
+    auto next_probe = [&](size_t n) {
+        REQUIRE(clock.await_waiters(1));
+        clock.advance(5min);
+        REQUIRE(test::eventually([&] { return sink.results().size() == n; }));
+    };
+    REQUIRE(test::eventually([&] { return sink.results().size() == 1; }));  // the first probe runs at once
+    next_probe(2);
     // The vendor's upgrade moves the report title from OBR-4 to OBR-5-2.
     his.set_faults(R"({"moved_fields": {"report.title": "OBR-5-2"}})");
-    std::string moved_at = iso_utc(std::chrono::system_clock::now());
-    // The first probe that starts after the move must report it.
-    auto after_move = [&]() -> std::vector<json> {
-        std::vector<json> out;
-        for (const auto& e : sink.results())
-            if (e["at"].get<std::string>() > moved_at) out.push_back(e);
-        return out;
-    };
-    REQUIRE(test::eventually([&] { return after_move().size() >= 2; }));
+    next_probe(3);
+    next_probe(4);
+    REQUIRE(clock.await_waiters(1));
     runner.value()->stop();
 
-    auto before = sink.results();
-    CHECK(before[0]["outcome"] == "ok");
-    CHECK(before[0]["first_answer"] == true);
-    auto changed = after_move()[0];
+    auto results = sink.results();
+    REQUIRE(results.size() == 4);  // no probe without its interval passing
+    CHECK(results[0]["outcome"] == "ok");
+    CHECK(results[0]["first_answer"] == true);
+    CHECK(results[1]["outcome"] == "ok");
+    CHECK(results[1]["at"] == iso_utc(clock.wall_now() - 10min));
+    auto changed = results[2];  // the first probe after the move reports it
     INFO(changed.dump());
     CHECK(changed["outcome"] == "changed");
     CHECK(changed["diff"]["disappeared"] == json::array({"/title"}));
@@ -203,7 +198,7 @@ TEST_CASE("probe runner: a field moved by the HIS is seen as changed by the next
     CHECK(changed["availability"]["1h"]["share"] == 1.0);
     CHECK(changed.dump().find("Complete blood count") == std::string::npos);  // field names, never values
     // The moved answer is now the last good one: the next probe is ok again.
-    CHECK(after_move()[1]["outcome"] == "ok");
+    CHECK(results[3]["outcome"] == "ok");
     CHECK_THAT(metrics::global().render(),
                Catch::Contains("hisgate_agent_probe_changed{path=\"lab_report\",window=\"1h\"} 1"));
 }
@@ -215,7 +210,7 @@ TEST_CASE("probe runner: a stopped HIS is failed with its error class and code, 
     CollectingSink sink;
     ManualClock clock;
     auto runner = ProbeRunner::create(*adapter, {report_probe({"R-DEMO-1"})}, test::make_temp_dir("probes") + "/agent.db",
-                                      sink, clock.clock());
+                                      sink, clock);
     REQUIRE(runner.ok());
     CHECK(runner.value()->run_once().at(0).outcome == Outcome::Ok);
 

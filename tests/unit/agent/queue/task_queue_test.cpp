@@ -27,11 +27,15 @@ Task task_of(const std::string& id, const std::string& type) {
     return t;
 }
 
-// Records what ran, in order, and answers as `decide` says.
+// Records what ran, in order and at what time of the queue's clock, and answers as
+// `decide` says. Runs on the queue's workers: it records, the test checks afterwards.
 struct Recorder {
+    explicit Recorder(Clock& clock = SystemClock::instance()) : clock(clock) {}
+    Clock& clock;
     std::mutex mu;
     std::vector<std::string> ran;
-    std::map<std::string, int> attempts;
+    std::map<std::string, int> attempts;  // as the executor saw it last
+    std::map<std::string, std::vector<Clock::SteadyTime>> ran_at;
     std::function<Outcome(const Task&)> decide = [](const Task&) { return Outcome{false, "{\"ok\": true}", "", ""}; };
 
     TaskQueue::Executor executor() {
@@ -40,6 +44,7 @@ struct Recorder {
                 std::lock_guard lock(mu);
                 ran.push_back(t.id);
                 attempts[t.id] = t.attempts;
+                ran_at[t.id].push_back(clock.steady_now());
             }
             return decide(t);
         };
@@ -52,54 +57,78 @@ struct Recorder {
         std::lock_guard lock(mu);
         return attempts.count(id) ? attempts[id] : 0;
     }
+    std::vector<Clock::SteadyTime> times_of(const std::string& id) {
+        std::lock_guard lock(mu);
+        return ran_at[id];
+    }
 };
 
+// Admits a task and waits for the store's answer; checked here, on the test's thread.
 void submit(TaskQueue& q, Task t) {
-    std::promise<void> done;
-    q.submit(std::move(t), [&](const Result<Admission>& a) {
-        REQUIRE(a);
-        done.set_value();
-    });
-    done.get_future().wait();
+    std::promise<Result<Admission>> done;
+    q.submit(std::move(t), [&](const Result<Admission>& a) { done.set_value(a); });
+    auto admitted = done.get_future().get();
+    REQUIRE(admitted);
 }
 }  // namespace
 
 TEST_CASE("task queue: real-time tasks run at once, deferred ones wait for the drain") {
     auto store = TaskStore::open(test::make_temp_dir("queue") + "/agent.db");
     REQUIRE(store);
-    Recorder rec;
-    TaskQueue q(**store, {.workers = 1, .drain_interval = 1500ms, .deferred_batch = 100}, rec.executor(), {});
+    ManualClock clock;
+    Recorder rec(clock);
+    TaskQueue q(**store, {.workers = 1, .drain_interval = 30s, .deferred_batch = 100}, rec.executor(), {}, clock);
     REQUIRE(q.start());
+    auto t0 = clock.steady_now();
     submit(q, task_of("report-1", "report.get"));
     submit(q, task_of("pay-1", "payment.pay"));
-    REQUIRE(test::eventually([&] { return rec.order().size() == 1; }));
+    REQUIRE(test::eventually([&] { return rec.order().size() == 1 && q.live_count() == 1; }));
     CHECK(rec.order() == std::vector<std::string>{"pay-1"});  // the report waits for the drain
-    REQUIRE(test::eventually([&] { return rec.order().size() == 2; }, 5000ms));
+    // A millisecond before the drain: the timer has looked and waits again; still nothing.
+    REQUIRE(clock.await_waiters(1));
+    clock.advance(29999ms);
+    REQUIRE(clock.await_waiters(1));
+    CHECK(rec.order().size() == 1);
+    clock.advance(1ms);
+    REQUIRE(test::eventually([&] { return rec.order().size() == 2; }));
     CHECK(rec.order()[1] == "report-1");
+    CHECK(rec.times_of("pay-1").at(0) == t0);
+    CHECK(rec.times_of("report-1").at(0) == t0 + 30s);
     CHECK(test::eventually([&] { return q.live_count() == 0; }));
 }
 
 TEST_CASE("task queue: a drain releases at most one batch of deferred tasks") {
     auto store = TaskStore::open(test::make_temp_dir("queue") + "/agent.db");
     REQUIRE(store);
-    Recorder rec;
-    TaskQueue q(**store, {.workers = 1, .drain_interval = 1000ms, .deferred_batch = 4}, rec.executor(), {});
+    ManualClock clock;
+    Recorder rec(clock);
+    TaskQueue q(**store, {.workers = 1, .drain_interval = 1000ms, .deferred_batch = 4}, rec.executor(), {}, clock);
     REQUIRE(q.start());
+    auto t0 = clock.steady_now();
     for (int i = 0; i < 10; ++i) submit(q, task_of("r" + std::to_string(i), "report.get"));
-    REQUIRE(test::eventually([&] { return rec.order().size() >= 4; }, 5000ms));
-    // The next drain is a second away; the first released exactly one batch.
-    std::this_thread::sleep_for(200ms);
-    CHECK(rec.order().size() == 4);
-    REQUIRE(test::eventually([&] { return rec.order().size() == 10; }, 10000ms));
-    // Released in admission order.
-    for (int i = 0; i < 10; ++i) CHECK(rec.order()[i] == "r" + std::to_string(i));
+    // Three drains, each stepped once the timer waits and the last batch is served.
+    for (int drain = 1; drain <= 3; ++drain) {
+        REQUIRE(clock.await_waiters(1));
+        clock.advance(1000ms);
+        size_t left = 10 - std::min(10, 4 * drain);
+        REQUIRE(test::eventually([&] { return q.live_count() == left; }));
+    }
+    // Released in admission order, four per drain: each ran at its own drain's time.
+    REQUIRE(rec.order().size() == 10);
+    for (int i = 0; i < 10; ++i) {
+        std::string id = "r" + std::to_string(i);
+        INFO(id);
+        CHECK(rec.order()[i] == id);
+        CHECK(rec.times_of(id).at(0) == t0 + std::chrono::seconds(i / 4 + 1));
+    }
 }
 
 TEST_CASE("task queue: a poison task is retried with backoff, parked with its last error, and blocks nobody") {
     std::string path = test::make_temp_dir("queue") + "/agent.db";
     auto store = TaskStore::open(path);
     REQUIRE(store);
-    Recorder rec;
+    ManualClock clock;
+    Recorder rec(clock);
     rec.decide = [](const Task& t) {
         if (t.id == "poison") return Outcome{true, "{\"error\": \"his.down\"}", "his.down: the HIS is unreachable", "unavailable"};
         return Outcome{false, "{\"ok\": true}", "", ""};
@@ -107,17 +136,27 @@ TEST_CASE("task queue: a poison task is retried with backoff, parked with its la
     std::atomic<int> answered{0};
     TaskQueue q(**store,
                 {.workers = 1, .drain_interval = 1000ms, .max_attempts = 3, .backoff_min = 50ms, .backoff_max = 200ms},
-                rec.executor(), [&] { ++answered; });
+                rec.executor(), [&] { ++answered; }, clock);
     REQUIRE(q.start());
+    auto t0 = clock.steady_now();
     submit(q, task_of("poison", "payment.pay"));
     for (int i = 0; i < 5; ++i) submit(q, task_of("ok" + std::to_string(i), "payment.pay"));
-    REQUIRE(test::eventually([&] { return q.live_count() == 0; }, 10000ms));
-    CHECK(rec.attempts_of("poison") == 3);
+    // With time standing still every good task is served: the poison's backoff holds up nobody.
+    REQUIRE(test::eventually([&] { return q.live_count() == 1; }));
+    CHECK(rec.attempts_of("poison") == 1);
+    for (int i = 0; i < 5; ++i) CHECK(rec.times_of("ok" + std::to_string(i)).at(0) == t0);
+    // Time steps on until the poison is parked.
+    for (int steps = 0; q.live_count() > 0 && steps < 1000; ++steps) {
+        REQUIRE(clock.await_waiters(1));
+        clock.advance(10ms);
+    }
+    REQUIRE(test::eventually([&] { return q.live_count() == 0 && answered == 6; }));
     CHECK(answered == 6);  // the parked task is answered too, with its error
-    // Every good task ran before the poison's last attempt: it never held them up.
-    auto order = rec.order();
-    auto last_poison = std::find(order.rbegin(), order.rend(), "poison");
-    CHECK(std::distance(order.rbegin(), last_poison) == 0);
+    auto tries = rec.times_of("poison");
+    REQUIRE(tries.size() == 3);
+    // Backed off: at least half of 50 ms, then half of 100 ms (full jitter over the upper half).
+    CHECK(tries[1] - tries[0] >= 25ms);
+    CHECK(tries[2] - tries[1] >= 50ms);
     // Parked, with the error, in the store: a duplicate request finds it and its answer.
     auto dup = (*store)->admit_sync(task_of("poison", "payment.pay"));
     REQUIRE(dup);
@@ -148,18 +187,33 @@ TEST_CASE("task queue: unfinished tasks are resumed after a restart with their a
 TEST_CASE("task queue: figures count the backlog per business and the dwell of finished tasks") {
     auto store = TaskStore::open(test::make_temp_dir("queue") + "/agent.db");
     REQUIRE(store);
-    Recorder rec;
-    TaskQueue q(**store, {.workers = 1, .drain_interval = 600000ms}, rec.executor(), {});
+    ManualClock clock;
+    Recorder rec(clock);
+    TaskQueue q(**store, {.workers = 1, .drain_interval = 600s}, rec.executor(), {}, clock);
     REQUIRE(q.start());
     for (int i = 0; i < 3; ++i) submit(q, task_of("r" + std::to_string(i), "report.get"));
     submit(q, task_of("p", "payment.pay"));
-    REQUIRE(test::eventually([&] { return rec.order().size() == 1; }));
     REQUIRE(test::eventually([&] { return q.figures().businesses["payment"].finished_recently == 1; }));
+    REQUIRE(clock.await_waiters(1));
+    clock.advance(90s);
     auto f = q.figures();
     CHECK(f.depth == 3);
     CHECK(f.businesses["report"].depth == 3);
-    CHECK(f.businesses["report"].oldest_seconds >= 0);
+    CHECK(f.businesses["report"].oldest_seconds == 90.0);
     CHECK(f.businesses["payment"].depth == 0);
+    CHECK(f.businesses["payment"].dwell_p99_seconds == 0.0);  // answered the moment it came
+    CHECK(f.oldest_seconds == 90.0);
     auto json = f.to_json();
     CHECK(json["businesses"]["report"]["depth"] == 3);
+
+    // The drain comes 600 s after the start: the reports dwelt exactly that long.
+    REQUIRE(clock.await_waiters(1));
+    clock.advance(510s);
+    REQUIRE(test::eventually([&] { return q.live_count() == 0; }));
+    f = q.figures();
+    CHECK(f.depth == 0);
+    CHECK(f.businesses["report"].finished_recently == 3);
+    CHECK(f.businesses["report"].dwell_p50_seconds == 600.0);
+    CHECK(f.dwell_p99_seconds == 600.0);
+    CHECK(f.oldest_seconds == 0.0);
 }
