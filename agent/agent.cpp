@@ -4,17 +4,18 @@
 
 #include <chrono>
 
+#include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/thread_name.h"
 #include "common/trace.h"
 #include "common/utc_time.h"
+#include "common/version.h"
 #include "transport/topics.h"
 
 namespace hisgate::agent {
 
 namespace {
-constexpr const char* kVersion = "0.3.0";
-
 metrics::Counter& requests(const std::string& outcome) {
     return metrics::global().counter("hisgate_agent_requests_total", "Requests received, by what became of them",
                                      {{"outcome", outcome}});
@@ -57,7 +58,7 @@ Agent::~Agent() { stop(); }
 
 nlohmann::json Agent::birth_body(bool online) const {
     return {{"online", online},
-            {"version", kVersion},
+            {"version", std::string(version())},
             {"protocol", {{"min", Envelope::kMinSchema}, {"max", Envelope::kMaxSchema}}},
             {"adapter", config_.adapter ? config_.adapter->dialect() : ""},
             {"paramsHash", config_.params_hash},
@@ -67,40 +68,99 @@ nlohmann::json Agent::birth_body(bool online) const {
             {"caps", {{"concurrency", config_.his_concurrency}, {"ratePerMinute", config_.his_rate_per_minute}}}};
 }
 
+// All or nothing: each step that starts something records how to undo it, and a step that
+// fails undoes every earlier one, the latest first, so a failed start leaves no thread of
+// the agent running and says on the broker that the agent is offline.
 Result<void> Agent::start() {
+    std::vector<std::pair<const char*, std::function<void()>>> undo;
+    auto fail = [&](const Error& e) -> Result<void> {
+        nlohmann::json undone = nlohmann::json::array();
+        for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+            it->second();
+            undone.push_back(it->first);
+        }
+        log::error("agent.start_failed", {{"error", e.describe()}, {"undone", undone}});
+        return e;
+    };
+
+    // What can fail without starting a thread (besides the store's own) comes first.
     auto store = TaskStore::open(config_.state_db);
-    if (!store) return store.error();
+    if (!store) return fail(store.error());
     store_ = std::move(store.value());
     executor_ = std::make_unique<TaskExecutor>(his_, *config_.rules, config_.hospital_id,
-                                               InDoubtPolicy{config_.his_idempotent, config_.his_processing_horizon});
+                                               InDoubtPolicy{config_.his_idempotent, config_.his_processing_horizon},
+                                               clock_);
     forwarder_ = std::make_unique<OutboxForwarder>(*store_, link_);
     queue_ = std::make_unique<TaskQueue>(
         *store_, config_.queue, [this](const Task& t) { return executor_->run(t); }, [this] { forwarder_->wake(); },
         clock_);
-    if (auto started = queue_->start(); !started) return started.error();
-    forwarder_->start();
+    undo.emplace_back("store", [this] {
+        extractor_.reset();
+        probes_.reset();
+        queue_.reset();
+        forwarder_.reset();
+        executor_.reset();
+        store_.reset();
+    });
     // Probes and extraction reach the HIS through the same gate as tasks, and send
     // upstream through the outbox (this agent is their EventSink).
     if (!config_.probes.empty()) {
         auto runner = probes::ProbeRunner::create(his_, config_.probes, config_.state_db, *this, clock_);
-        if (!runner) return runner.error();
+        if (!runner) return fail(runner.error());
         probes_ = std::move(runner.value());
     }
     auto extractor = extraction::Extractor::open(his_, config_.extraction, config_.state_db, config_.hospital_id, *this);
-    if (!extractor) return extractor.error();
+    if (!extractor) return fail(extractor.error());
     extractor_ = std::move(extractor.value());
+
+    if (auto started = queue_->start(); !started) return fail(started.error());
+    undo.emplace_back("queue", [this] { queue_->stop(); });
+    forwarder_->start();
+    undo.emplace_back("outbox", [this] { forwarder_->stop(); });
+    presence_ = std::thread([this] { presence_loop(); });
+    undo.emplace_back("presence", [this] { stop_presence(); });
+    link_.start();
+    undo.emplace_back("broker", [this] { link_.stop(offline_state()); });
+    if (probes_) {
+        probes_->start();
+        undo.emplace_back("probes", [this] { probes_->stop(); });
+    }
+    if (auto listening = extractor_->start(); !listening) return fail(listening.error());
+    undo.emplace_back("extraction", [this] { extractor_->stop(); });
+    auto metrics = std::make_unique<HttpServer>(config_.metrics_bind, config_.metrics_port, [](auto& req, auto& res) {
+        if (!serve_metrics(req, res)) send_text(res, 404, "text/plain", "not found\n");
+    });
+    if (auto listening = metrics->start(); !listening) return fail(listening.error());
+    metrics_http_ = std::move(metrics);
+    log::info("agent.metrics_listening", {{"port", metrics_http_->port()}});
     {
         std::lock_guard lock(mu_);
         started_ = true;
     }
-    presence_ = std::thread([this] { presence_loop(); });
-    link_.start();
-    if (probes_) probes_->start();
-    if (auto listening = extractor_->start(); !listening) return listening.error();
     log::info("agent.started", {{"hospital_id", config_.hospital_id},
+                                {"version", std::string(version())},
                                 {"his_concurrency", config_.his_concurrency},
                                 {"his_rate_per_minute", config_.his_rate_per_minute}});
     return {};
+}
+
+uint16_t Agent::metrics_port() const { return metrics_http_ ? metrics_http_->port() : 0; }
+
+void Agent::stop_presence() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (presence_.joinable()) presence_.join();
+}
+
+OutgoingMessage Agent::offline_state() const {
+    OutgoingMessage offline;
+    offline.topic = topics::state(config_.hospital_id);
+    offline.retained = true;
+    offline.payload = Envelope::make("state", config_.hospital_id, birth_body(false)).to_json();
+    return offline;
 }
 
 void Agent::stop() {
@@ -109,18 +169,14 @@ void Agent::stop() {
         if (stopping_ || !started_) return;
         stopping_ = true;
     }
-    cv_.notify_all();
-    if (presence_.joinable()) presence_.join();
+    stop_presence();
     if (probes_) probes_->stop();
     if (extractor_) extractor_->stop();
     gate_.close();
     queue_->stop();
     forwarder_->stop();
-    OutgoingMessage offline;
-    offline.topic = topics::state(config_.hospital_id);
-    offline.retained = true;
-    offline.payload = Envelope::make("state", config_.hospital_id, birth_body(false)).to_json();
-    link_.stop(offline);
+    link_.stop(offline_state());
+    metrics_http_->stop();
     log::info("agent.stopped", {{"hospital_id", config_.hospital_id}});
 }
 
@@ -228,6 +284,7 @@ void Agent::emit(const std::string& type, const nlohmann::json& body) {
 // Presence: the retained state carries the queue figures every heartbeat; old finished
 // tasks are forgotten after queue.retention; freed memory goes back to the system.
 void Agent::presence_loop() {
+    name_this_thread("presence");
     // Memory freed by start-up (the first extraction, TLS) and by bursts stays in
     // malloc's arenas until trimmed; trimming every few seconds keeps an idle agent small.
     constexpr auto kTrimEvery = std::chrono::seconds(5);

@@ -27,6 +27,7 @@
 #include "agent/task_executor.h"
 #include "agent/task_queue.h"
 #include "agent/task_store.h"
+#include "common/http_server.h"
 #include "transport/envelope.h"
 #include "transport/mqtt_link.h"
 
@@ -38,9 +39,13 @@ public:
     explicit Agent(AgentConfig config, Clock& clock = SystemClock::instance());
     ~Agent() override;
 
-    // Opens the state file, resumes unfinished tasks, then connects to the broker.
+    // Opens the state file, resumes unfinished tasks, connects to the broker, starts probes
+    // and extraction, and serves /metrics. All or nothing: when a step fails, whatever
+    // started is stopped again, latest first, and the error says why.
     Result<void> start();
     void stop();  // publishes the offline state, then disconnects
+    // Where /metrics is served (0 before start).
+    uint16_t metrics_port() const;
 
     // The presence body: who this agent is and what it can do.
     nlohmann::json birth_body(bool online) const;
@@ -59,6 +64,9 @@ private:
     // Sends `reply` (an envelope, JSON) on the message's response topic, through the outbox.
     void answer(const IncomingMessage& msg, const std::string& reply);
     void presence_loop();
+    void stop_presence();
+    // The retained state a stopped agent leaves on the broker.
+    OutgoingMessage offline_state() const;
     void watch_dwell(const QueueFigures& figures);
 
     AgentConfig config_;
@@ -72,6 +80,7 @@ private:
     std::unique_ptr<OutboxForwarder> forwarder_;
     std::unique_ptr<probes::ProbeRunner> probes_;
     std::unique_ptr<extraction::Extractor> extractor_;
+    std::unique_ptr<HttpServer> metrics_http_;
 
     std::mutex mu_;
     std::condition_variable cv_;

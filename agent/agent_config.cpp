@@ -9,7 +9,7 @@
 namespace hisgate::agent {
 
 std::string agent_usage() {
-    return std::string(R"(usage: hisgate-agent --config FILE
+    return std::string(R"(usage: hisgate-agent --config FILE | --help | --version
        hisgate-agent doctor --config FILE [--json] [--report-id ID]   (the self-check; docs/doctor.md)
 
 The hospital's agent: connects out to the broker, serves the control plane's requests

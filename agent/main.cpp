@@ -8,7 +8,6 @@
 #include "agent/agent.h"
 #include "agent/agent_config.h"
 #include "agent/doctor/doctor.h"
-#include "common/http_server.h"
 #include "common/log.h"
 #include "common/program.h"
 
@@ -27,15 +26,6 @@ int main(int argc, char** argv) {
     if (!cfg) return invalid_config("hisgate-agent", cfg.error());
     log::init("agent:" + cfg->hospital_id, cfg->log.file, cfg->log.level);
 
-    HttpServer metrics_http(cfg->metrics_bind, cfg->metrics_port, [](auto& req, auto& res) {
-        if (!serve_metrics(req, res)) send_text(res, 404, "text/plain", "not found\n");
-    });
-    if (auto started = metrics_http.start(); !started) {
-        std::fprintf(stderr, "hisgate-agent: %s\n", started.error().describe().c_str());
-        return 2;
-    }
-    log::info("agent.metrics_listening", {{"port", metrics_http.port()}});
-
     agent::Agent a(std::move(cfg.value()));
     if (auto started = a.start(); !started) {
         std::fprintf(stderr, "hisgate-agent: %s\n", started.error().describe().c_str());
@@ -43,6 +33,5 @@ int main(int argc, char** argv) {
     }
     wait_for_shutdown();
     a.stop();
-    metrics_http.stop();
     return 0;
 }

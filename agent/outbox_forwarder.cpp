@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/thread_name.h"
 
 namespace hisgate::agent {
 
@@ -35,6 +36,7 @@ void OutboxForwarder::wake() {
 }
 
 void OutboxForwarder::loop() {
+    name_this_thread("outbox-forward");
     for (;;) {
         {
             std::unique_lock lock(mu_);

@@ -3,8 +3,10 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "common/program.h"
 
 static const char* kUsage = R"(usage: hisgate <command> ...
+       hisgate --version
 
 commands:
   trace <trace-id> [--logs DIR]        every log line of every process that handled the
@@ -25,6 +27,10 @@ int main(int argc, char** argv) {
         return argc < 2 ? 2 : 0;
     }
     std::string group = argv[1];
+    if (group == "--version") {
+        hisgate::print_version("hisgate");
+        return 0;
+    }
     Args rest(argv + 2, argv + argc);
     if (group == "trace") return trace_main(rest);
     if (group == "params") return params_main(rest);

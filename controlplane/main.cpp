@@ -19,7 +19,7 @@
 using namespace hisgate;
 
 static std::string usage() {
-    return std::string(R"(usage: hisgate-controlplane --config FILE
+    return std::string(R"(usage: hisgate-controlplane --config FILE | --help | --version
 
 Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON:
   instance_id         string   this instance's id (default: random); names its response topic

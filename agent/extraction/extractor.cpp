@@ -8,6 +8,7 @@
 #include "appointment-rules/calendar.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/thread_name.h"
 #include "common/utc_time.h"
 #include "hl7/ack.h"
 
@@ -99,6 +100,7 @@ int64_t Extractor::last_seq() {
 }
 
 void Extractor::run_schedule() {
+    name_this_thread("extraction");
     std::unique_lock lock(schedule_mu_);
     while (!stopping_) {
         lock.unlock();

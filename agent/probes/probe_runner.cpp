@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/thread_name.h"
 
 namespace hisgate::agent::probes {
 
@@ -59,6 +60,7 @@ void ProbeRunner::stop() {
 }
 
 void ProbeRunner::loop() {
+    name_this_thread("probes");
     std::vector<Clock::SteadyTime> due(probes_.size(), clock_.steady_now());
     std::unique_lock lock(mu_);
     while (!stopping_) {

@@ -4,7 +4,13 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/version.h"
+
 namespace hisgate {
+
+void print_version(const std::string& name) {
+    std::printf("%s %.*s\n", name.c_str(), static_cast<int>(version().size()), version().data());
+}
 
 ProgramStart start_program(int argc, char** argv, const std::string& name, const std::string& usage) {
     ProgramStart out;
@@ -16,11 +22,16 @@ ProgramStart start_program(int argc, char** argv, const std::string& name, const
             out.exit_status = 0;
             return out;
         }
+        if (!std::strcmp(argv[i], "--version")) {
+            print_version(name);
+            out.exit_status = 0;
+            return out;
+        }
         if (!std::strcmp(argv[i], "--config") && i + 1 < argc) {
             path = argv[++i];
             continue;
         }
-        std::fprintf(stderr, "%s: unexpected argument '%s' (expected --config FILE or --help)\n", name.c_str(), argv[i]);
+        std::fprintf(stderr, "%s: unexpected argument '%s' (expected --config FILE, --help or --version)\n", name.c_str(), argv[i]);
         return out;
     }
     if (path.empty()) {

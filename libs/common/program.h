@@ -1,5 +1,5 @@
-// What every hisgate program does at start and stop: read `--config FILE` / `--help`,
-// and wait for SIGINT or SIGTERM.
+// What every hisgate program does at start and stop: read `--config FILE` / `--help` /
+// `--version`, and wait for SIGINT or SIGTERM.
 #pragma once
 
 #include <optional>
@@ -9,14 +9,18 @@
 
 namespace hisgate {
 
-// Reads `--config FILE` / `--help` and loads FILE. `config` is empty when the program
-// must leave at once with `exit_status`: 0 after --help, 2 on bad arguments or a file that
-// cannot be read or parsed (the reason printed on stderr, prefixed with `name`).
+// Reads `--config FILE` / `--help` / `--version` and loads FILE. `config` is empty when the
+// program must leave at once with `exit_status`: 0 after --help or --version, 2 on bad
+// arguments or a file that cannot be read or parsed (the reason printed on stderr, prefixed
+// with `name`).
 struct ProgramStart {
     std::optional<ConfigReader> config;
     int exit_status = 0;
 };
 ProgramStart start_program(int argc, char** argv, const std::string& name, const std::string& usage);
+
+// Prints "<name> <version>" (common/version.h) on stdout.
+void print_version(const std::string& name);
 
 // Prints "<name>: invalid configuration:" and every problem; returns 2, the exit status.
 int invalid_config(const std::string& name, const Error& error);

@@ -21,7 +21,7 @@
 
 using namespace hisgate;
 
-static const std::string kUsage = std::string(R"(usage: his-sim --config FILE
+static const std::string kUsage = std::string(R"(usage: his-sim --config FILE | --help | --version
 
 A simulated HIS. FILE is JSON:
   params_file   string, required   the hospital's parameter file: its dialect (his.*) is

@@ -2,6 +2,7 @@
 // was expected, before anything starts.
 #include <catch2/catch.hpp>
 
+#include "common/version.h"
 #include "tests/support/process.h"
 
 using namespace hisgate;
@@ -41,6 +42,18 @@ TEST_CASE("programs: --help exits 0 and documents the config") {
     auto cli = run("cli/hisgate", {"--help"});
     CHECK(cli.status == 0);
     CHECK_THAT(cli.output, Catch::Contains("trace"));
+}
+
+TEST_CASE("programs: --version prints the project's one version, the same in every program") {
+    for (auto [prog, name] : {std::pair{"agent/hisgate-agent", "hisgate-agent"},
+                              std::pair{"controlplane/hisgate-controlplane", "hisgate-controlplane"},
+                              std::pair{"tools/his-sim/his-sim", "his-sim"}, std::pair{"cli/hisgate", "hisgate"}}) {
+        INFO(prog);
+        auto r = run(prog, {"--version"});
+        CHECK(r.status == 0);
+        CHECK(r.output == std::string(name) + " " + std::string(version()) + "\n");
+    }
+    CHECK_THAT(std::string(version()), Catch::Matches(R"(\d+\.\d+\.\d+)"));
 }
 
 TEST_CASE("programs: bad arguments and invalid configs exit 2 with the field named") {

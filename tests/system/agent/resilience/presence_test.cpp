@@ -3,6 +3,7 @@
 // change sets, all through the outbox to the hospital's event topic.
 #include <catch2/catch.hpp>
 
+#include "common/version.h"
 #include "control_plane_client.h"
 #include "tests/support/system.h"
 
@@ -37,6 +38,7 @@ TEST_CASE("presence: the heartbeat carries the queue figures to the control plan
     CHECK(hospital["queue"]["businesses"]["report"]["finishedRecently"] == 1);
     CHECK(hospital["caps"]["concurrency"] == 4);
     CHECK(hospital.contains("heartbeatAt"));
+    CHECK(hospital["version"] == std::string(version()));  // the one version, from project(VERSION)
     CHECK(hospital["paramsHash"].get<std::string>().size() > 8);
     // Heartbeats keep coming (retained state messages, every second).
     CHECK(test::eventually([&] { return cp.states().size() >= 3; }, 10s));
