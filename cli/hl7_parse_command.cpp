@@ -2,8 +2,11 @@
 // from the command line, for hospital IT checking what their HIS sends. The --json and
 // --stats formats are documented in docs/hl7.md.
 //
-// Exit status: 0 all parsed (parse) or every message accepted (ack); 1 bad input, or an
-// ACK that is not AA/CA; 2 bad arguments or an unreadable file. Notices (LF terminators,
+// Each message is parsed on its own: a bad one is reported on stderr (its number, byte
+// offset and reason) and the others are still printed.
+//
+// Exit status: 0 all parsed (parse) or every message accepted (ack); 1 bad input (any
+// message that failed), or an ACK that is not AA/CA; 2 bad arguments or an unreadable file. Notices (LF terminators,
 // skipped text, missing encoding characters) go to stderr and do not change the status.
 #include <fstream>
 #include <iostream>
@@ -90,22 +93,29 @@ int hl7_parse_main(const Args& args) {
         return 2;
     }
 
-    if (command == "ack") {
-        auto layout = hl7::split_file(*bytes);
-        if (!layout.ok()) {
-            std::cerr << "hisgate hl7 ack: " << layout.error().describe() << "\n";
-            return 1;
-        }
-        report(layout->notices);
-        if (layout->messages.empty()) {
-            std::cerr << "hisgate hl7 ack: no message found; expected segments starting with MSH\n";
-            return 1;
-        }
-        int status = 0;
-        for (const auto& span : layout->messages) {
-            hl7::ParseOptions o = options;
-            o.base_offset = span.offset;
-            o.message_number = span.number;
+    // The messages are found first, then each is parsed on its own: one bad message is
+    // reported (its number, byte offset and reason) and the others are still processed.
+    auto layout = hl7::split_file(*bytes);
+    if (!layout.ok()) {
+        std::cerr << "hisgate hl7 " << command << ": " << layout.error().describe() << "\n";
+        return 1;
+    }
+    report(layout->notices);
+    if (layout->messages.empty()) {
+        std::cerr << "hisgate hl7 " << command << ": no message found in " << bytes->size()
+                  << " bytes; expected segments starting with MSH\n";
+        return 1;
+    }
+
+    int status = 0;
+    std::size_t failed = 0;
+    hl7::Stats stats;
+    std::string out;
+    for (const auto& span : layout->messages) {
+        hl7::ParseOptions o = options;
+        o.base_offset = span.offset;
+        o.message_number = span.number;
+        if (command == "ack") {
             std::string ack = hl7::ack_for(span.bytes, o);
             if (ack.empty()) {
                 std::cerr << "message " << span.number << " (at byte " << span.offset
@@ -116,37 +126,38 @@ int hl7_parse_main(const Args& args) {
             auto parsed = hl7::Message::parse(ack, o);
             std::string code = parsed.ok() ? parsed->get("MSA-1") : "";
             if (code != "AA" && code != "CA") status = 1;
+            continue;
         }
-        return status;
-    }
-
-    auto batch = hl7::parse_file(*bytes, options);
-    if (!batch.ok()) {
-        std::cerr << "hisgate hl7 parse: " << batch.error().describe() << "\n";
-        return 1;
-    }
-    report(batch->notices);
-    std::string out;
-    if (output == Output::Stats) {
-        hl7::Stats stats;
-        for (const auto& m : batch->messages) stats.add(m);
-        out = stats.line() + "\n";
-    } else {
-        std::size_t number = 0;
-        for (const auto& m : batch->messages) {
-            ++number;
-            if (output == Output::Json) {
-                hl7::append_json(m, out);
-            } else {
-                out += "message " + std::to_string(number) + ": " + m.get("MSH-9-1") + "^" + m.get("MSH-9-2") +
-                       " control_id=" + m.get("MSH-10") + " segments=" + std::to_string(m.segment_count()) +
-                       " charset=" + std::string(hl7::hl7_name(m.charset()));
-            }
-            out += '\n';
+        auto m = hl7::Message::parse(span.bytes, o);
+        if (!m.ok()) {
+            // The error names the message's number and the byte where it went wrong.
+            std::cerr << "hisgate hl7 parse: " << m.error().describe() << "\n";
+            ++failed;
+            continue;
         }
+        report(m->notices());
+        if (output == Output::Stats) {
+            stats.add(*m);
+            continue;
+        }
+        out.clear();
+        if (output == Output::Json) {
+            hl7::append_json(*m, out);
+        } else {
+            out = "message " + std::to_string(span.number) + ": " + m->get("MSH-9-1") + "^" + m->get("MSH-9-2") +
+                  " control_id=" + m->get("MSH-10") + " segments=" + std::to_string(m->segment_count()) +
+                  " charset=" + std::string(hl7::hl7_name(m->charset()));
+        }
+        out += '\n';
+        std::cout << out;
     }
-    std::cout << out;
-    return 0;
+    if (output == Output::Stats && command == "parse") std::cout << stats.line() << "\n";
+    if (failed) {
+        std::cerr << "hisgate hl7 parse: " << failed << " of " << layout->messages.size()
+                  << " messages failed to parse; the others were processed\n";
+        status = 1;
+    }
+    return status;
 }
 
 }  // namespace hisgate::cli

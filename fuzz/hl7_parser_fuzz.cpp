@@ -3,7 +3,8 @@
 // bound. Properties checked on success (a failure traps, so libFuzzer records it):
 //  - a serialized message parses again and serializes to the same bytes;
 //  - a value set at a path reads back unchanged.
-// Seeds: ../shared/hl7-corpus/{good,bad}; see docs/fuzzing.md.
+// Seeds: messages from tools/hl7-gen, plus the external corpus ../shared/hl7-corpus/{good,bad}
+// when present; see docs/fuzzing.md.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -4,8 +4,11 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <fstream>
 #include <string>
+#include <vector>
 
+#include "hl7-gen/generator.h"
 #include "hl7/ack.h"
 #include "mllp/server.h"
 
@@ -28,23 +31,42 @@ Run run_cli(const std::string& arguments) {
     return run;
 }
 
-const std::string kSample = std::string(HISGATE_CORPUS_DIR) + "/good/hapi/adt_a03.txt";
+// Two generated messages (tools/hl7-gen) in original acknowledgement mode, so the ACK
+// is the answer: MSG000001 and the next such one.
+struct Sample {
+    std::string path;
+    std::vector<std::string> control_ids;
+};
+Sample sample_file() {
+    hisgate::hl7gen::Generator generator(1);
+    Sample sample{std::string(HISGATE_BINARY_DIR) + "/mllp-cli-test-sample.hl7", {}};
+    std::string bytes;
+    while (sample.control_ids.size() < 2) {
+        auto g = generator.next(hisgate::hl7gen::Kind::Discharge);
+        if (g.enhanced_ack) continue;
+        bytes += g.bytes;
+        sample.control_ids.push_back(g.control_id);
+    }
+    std::ofstream(sample.path, std::ios::binary) << bytes;
+    return sample;
+}
 
 }  // namespace
 
 TEST_CASE("hl7 send prints the ACK of each message and exits 0", "[mllp][cli]") {
     hisgate::mllp::Server server({}, [](std::string_view m) { return hisgate::hl7::ack_for(m); });
     REQUIRE(server.start().ok());
-    Run run = run_cli("hl7 send 127.0.0.1:" + std::to_string(server.port()) + " " + kSample);
+    Sample sample = sample_file();
+    Run run = run_cli("hl7 send 127.0.0.1:" + std::to_string(server.port()) + " " + sample.path);
     INFO(run.out);
     CHECK(run.status == 0);
-    CHECK(run.out.find("MSA|AA|263206") != std::string::npos);
+    for (const auto& id : sample.control_ids) CHECK(run.out.find("MSA|AA|" + id) != std::string::npos);
 }
 
 TEST_CASE("hl7 send exits 1 when a message gets no answer", "[mllp][cli]") {
     hisgate::mllp::Server server({}, [](std::string_view) { return std::string(); });
     REQUIRE(server.start().ok());
-    Run run = run_cli("hl7 send 127.0.0.1:" + std::to_string(server.port()) + " " + kSample +
+    Run run = run_cli("hl7 send 127.0.0.1:" + std::to_string(server.port()) + " " + sample_file().path +
                       " --ack-timeout 200 --attempts 1");
     INFO(run.out);
     CHECK(run.status == 1);

@@ -1,10 +1,12 @@
 // `hisgate hl7 parse|ack` through hl7_parse_main, with standard output and error captured.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "hl7-gen/generator.h"
 #include "support.h"
 
 namespace {
@@ -48,18 +50,61 @@ TEST_CASE("hl7 parse --json prints one JSON line per message") {
                          "message 2: ADT^A08 control_id=2 segments=1 charset=UNICODE UTF-8\n");
 }
 
-TEST_CASE("hl7 parse --stats counts the good corpus file") {
-    Run r = run({"parse", "--stats", (hl7_test::corpus("good/hapi/ADT_A01.txt")).string()});
+TEST_CASE("hl7 parse --stats counts a generated file") {
+    auto messages = hisgate::hl7gen::generate(4, 25);
+    std::size_t segments = 0;
+    for (const auto& m : messages) segments += m.segments;
+    Run r = run({"parse", "--stats", temp_file("stats.hl7", hisgate::hl7gen::file_of(messages))});
     CHECK(r.status == 0);
-    CHECK(r.out.rfind("messages=1 segments=7 fields=", 0) == 0);
+    CHECK(r.out.rfind("messages=25 segments=" + std::to_string(segments) + " fields=", 0) == 0);
     CHECK(r.out.find(" leaves=") != std::string::npos);
+}
+
+TEST_CASE("hl7 parse: one broken message among thousands is reported, the rest still processed") {
+    namespace gen = hisgate::hl7gen;
+    const std::size_t count = 3000, broken = 1234;
+    for (gen::Defect defect : gen::kAllDefects) {
+        auto messages = gen::generate(99, count);
+        std::string file;
+        std::size_t offset = 0;
+        for (std::size_t i = 1; i <= count; ++i) {
+            if (i == broken) offset = file.size();
+            file += i == broken ? gen::break_message(messages[i - 1].bytes, defect) : messages[i - 1].bytes;
+        }
+        INFO(gen::error_code(defect));
+        std::string f = temp_file("one-broken.hl7", file);
+
+        Run r = run({"parse", f});
+        CHECK(r.status == 1);
+        // Every other message is printed, in order, under its own number.
+        CHECK(static_cast<std::size_t>(std::count(r.out.begin(), r.out.end(), '\n')) == count - 1);
+        CHECK(r.out.find("message " + std::to_string(broken - 1) + ": ") != std::string::npos);
+        CHECK(r.out.find("message " + std::to_string(broken) + ": ") == std::string::npos);
+        CHECK(r.out.find("message " + std::to_string(broken + 1) + ": " + messages[broken].type + " control_id=" +
+                         messages[broken].control_id) != std::string::npos);
+        CHECK(r.out.find("message " + std::to_string(count) + ": ") != std::string::npos);
+        // The broken one: its number, the byte in the file, the reason.
+        CHECK(r.err.find(std::string(gen::error_code(defect))) != std::string::npos);
+        auto where = r.err.find("in message " + std::to_string(broken) + ", at byte ");
+        REQUIRE(where != std::string::npos);
+        std::size_t byte = std::stoul(r.err.substr(where + r.err.substr(where).find("byte ") + 5));
+        CHECK(byte >= offset);
+        CHECK(byte < offset + messages[broken - 1].bytes.size() + 20);
+        CHECK(r.err.find("1 of 3000 messages failed to parse") != std::string::npos);
+
+        Run stats = run({"parse", "--stats", f});
+        CHECK(stats.status == 1);
+        CHECK(stats.out.rfind("messages=2999 ", 0) == 0);
+    }
 }
 
 TEST_CASE("hl7 parse: bad input is a clear error and a non-zero status") {
     std::string f = temp_file("bad.hl7", hl7_test::wire({"MSH|^~\\&|A", "PID|1"}) + hl7_test::wire({"MSH|^~\\&|B", "pid|1"}));
     Run r = run({"parse", "--json", f});
     CHECK(r.status == 1);
-    CHECK(r.out.empty());
+    // Message 1 is good and printed; message 2 is reported.
+    CHECK(r.out.rfind(R"([["MSH",)", 0) == 0);
+    CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
     CHECK(r.err.find("hl7.segment_name") != std::string::npos);
     CHECK(r.err.find("in message 2, at byte 28, segment 2") != std::string::npos);
     CHECK(r.err.find("expected") != std::string::npos);

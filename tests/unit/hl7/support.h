@@ -1,12 +1,19 @@
 // Helpers shared by the HL7 tests.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "hl7/ack.h"
+#include "hl7/batch.h"
+#include "hl7/json.h"
 
 namespace hl7_test {
 
@@ -25,6 +32,45 @@ inline std::string read_file(const std::filesystem::path& p) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-inline std::filesystem::path corpus(std::string_view sub) { return std::filesystem::path(HISGATE_CORPUS_DIR) / sub; }
+// Everything a caller may do with untrusted bytes; must not crash, hang or throw.
+inline void exercise(std::string_view bytes) {
+    using namespace hisgate::hl7;
+    auto batch = parse_file(bytes);
+    if (batch.ok()) {
+        Stats stats;
+        for (const Message& m : batch->messages) {
+            stats.add(m);
+            std::string json;
+            append_json(m, json);
+            CHECK(m.serialize().size() > 0);
+        }
+    } else {
+        CHECK_FALSE(batch.error().message.empty());
+    }
+    auto single = Message::parse(bytes);
+    if (single.ok()) {
+        (void)single->get("PID-5-1");
+        (void)single->get("OBX[2]-5(2)-1-1");
+    }
+    (void)ack_for(bytes);
+}
+
+// `s` after 1 to 8 seeded random byte edits (overwrite, interesting byte, erase, insert a
+// piece of another seed), as a fuzzer would make them.
+template <class Rng>
+std::string mutated(std::string s, const std::vector<std::string>& seeds, Rng& rng) {
+    static const std::string interesting = "|^~\\&#\r\nMSHFHSBHSBTSFTSX0D\xC3\xA9\x81\x7C\xFF";
+    int edits = 1 + rng() % 8;
+    for (int e = 0; e < edits && !s.empty(); ++e) {
+        std::size_t at = rng() % s.size();
+        switch (rng() % 4) {
+            case 0: s[at] = static_cast<char>(rng()); break;
+            case 1: s[at] = interesting[rng() % interesting.size()]; break;
+            case 2: s.erase(at, 1 + rng() % 16); break;
+            case 3: s.insert(at, seeds[rng() % seeds.size()].substr(0, 1 + rng() % 64)); break;
+        }
+    }
+    return s;
+}
 
 }  // namespace hl7_test

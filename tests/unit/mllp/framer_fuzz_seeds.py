@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Writes seed inputs for fuzz/mllp_framer_fuzz from the HL7 corpus: each good/ file's
-messages, MLLP-framed back to back, behind the fuzzer's two control bytes (maximum frame
-size, read cuts). Usage: framer_fuzz_seeds.py CORPUS_DIR OUT_DIR"""
+"""Writes seed inputs for fuzz/mllp_framer_fuzz from files of HL7 messages (hl7-gen's
+output, the external corpus's good/ folder): each file's messages, MLLP-framed back to
+back, behind the fuzzer's two control bytes (maximum frame size, read cuts).
+Usage: framer_fuzz_seeds.py OUT_DIR MESSAGE_DIR..."""
 import os
 import sys
 
@@ -21,10 +22,11 @@ def messages(text):
     return [b"\r".join(m) + b"\r" for m in out]
 
 
-def main(corpus, out_dir):
+def main(out_dir, message_dirs):
     os.makedirs(out_dir, exist_ok=True)
     count = 0
-    for root, _, files in sorted(os.walk(os.path.join(corpus, "good"))):
+    walks = [w for d in message_dirs for w in sorted(os.walk(d))]
+    for root, _, files in walks:
         for name in sorted(files):
             with open(os.path.join(root, name), "rb") as f:
                 framed = b"".join(b"\x0b" + m + b"\x1c\x0d" for m in messages(f.read()))
@@ -39,6 +41,6 @@ def main(corpus, out_dir):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3:
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2:])

@@ -164,11 +164,11 @@ TEST_CASE("frameable refuses payloads holding block characters", "[mllp][framer]
     CHECK_FALSE(hisgate::mllp::frameable("MSH\x1c"));
 }
 
-// The corpus, framed back to back, cut into random chunks: every message comes out
-// intact and in order. The seed is printed so a failure can be replayed with
+// Generated messages, framed back to back, cut into random chunks: every message comes
+// out intact and in order. The seed is printed so a failure can be replayed with
 // HISGATE_TEST_SEED=<seed>.
-TEST_CASE("corpus messages survive random chunking (seeded)", "[mllp][framer]") {
-    const auto& messages = hisgate::mllp::testing::corpus_messages();
+TEST_CASE("generated messages survive random chunking (seeded)", "[mllp][framer]") {
+    const auto& messages = hisgate::mllp::testing::generated_messages();
     std::string wire;
     for (const auto& m : messages) hisgate::mllp::append_frame(wire, m);
 

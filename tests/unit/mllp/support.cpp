@@ -2,37 +2,21 @@
 
 #include <Poco/Net/SocketAddress.h>
 
-#include <algorithm>
 #include <atomic>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 
 #include <unistd.h>
 
-#include "hl7/batch.h"
+#include "hl7-gen/generator.h"
 #include "hl7/message.h"
 #include "mllp/framer.h"
-#include "mllp/message_file.h"
 
 namespace hisgate::mllp::testing {
 
-const std::vector<std::string>& corpus_messages() {
+const std::vector<std::string>& generated_messages() {
     static const std::vector<std::string> messages = [] {
-        std::vector<std::filesystem::path> files;
-        for (const auto& entry : std::filesystem::recursive_directory_iterator(std::string(HISGATE_CORPUS_DIR) + "/good"))
-            if (entry.is_regular_file()) files.push_back(entry.path());
-        std::sort(files.begin(), files.end());  // a stable order keeps seeded tests reproducible
-        // Split, not parsed: the framer carries bytes, whether or not they are valid HL7.
         std::vector<std::string> all;
-        for (const auto& f : files) {
-            std::ifstream in(f, std::ios::binary);
-            std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-            auto layout = hl7::split_file(text);
-            if (!layout.ok()) throw std::runtime_error(f.string() + ": " + layout.error().describe());
-            for (const auto& span : layout->messages) all.emplace_back(span.bytes);
-        }
-        if (all.empty()) throw std::runtime_error("no messages in the corpus at " HISGATE_CORPUS_DIR);
+        for (const auto& g : hl7gen::generate(20240611, 400)) all.push_back(g.bytes);
         return all;
     }();
     return messages;
@@ -40,9 +24,11 @@ const std::vector<std::string>& corpus_messages() {
 
 std::string sample_message(std::string_view control_id) {
     static const std::string adt = [] {
-        auto messages = read_message_file(std::string(HISGATE_CORPUS_DIR) + "/good/hapi/adt_a03.txt");
-        if (!messages.ok() || messages->empty()) throw std::runtime_error("corpus sample adt_a03.txt missing");
-        return messages->front();
+        hl7gen::Generator generator(1);
+        for (;;) {  // one in original acknowledgement mode: the ACK is the answer
+            hl7gen::Generated g = generator.next(hl7gen::Kind::Discharge);
+            if (!g.enhanced_ack) return g.bytes;
+        }
     }();
     auto message = hl7::Message::parse(adt);
     if (!message.ok()) throw std::runtime_error(message.error().describe());

@@ -1,4 +1,4 @@
-// Helpers shared by the MLLP tests: corpus messages, temporary directories, and a
+// Helpers shared by the MLLP tests: generated messages, temporary directories, and a
 // scripted raw TCP peer for behaviours the real server must never show (late answers).
 #pragma once
 
@@ -20,10 +20,10 @@ std::string why(const Result<T>& r) {
     return r.ok() ? "ok" : r.error().describe();
 }
 
-// Every message of every file under the corpus's good/ folder, as split from its file.
-const std::vector<std::string>& corpus_messages();
+// 400 generated messages (tools/hl7-gen, a fixed seed): every kind and charset.
+const std::vector<std::string>& generated_messages();
 
-// A small ADT message from the corpus with MSH-10 set to `control_id`.
+// A small generated ADT^A03 message with MSH-10 set to `control_id`.
 std::string sample_message(std::string_view control_id);
 
 // A fresh directory under the system temp dir, removed when the object dies.
