@@ -154,3 +154,59 @@ TEST_CASE("task store faults: a statement after which SQLite rolled the transact
     CHECK(store.unfinished()->empty());
     check_invariants(path, 4);
 }
+
+TEST_CASE("task store faults: a change whose outbox insert fails leaves no trace and the others of its batch commit") {
+    std::string path = test::make_temp_dir("store-faults") + "/agent.db";
+    auto opened = TaskStore::open(path);
+    REQUIRE(opened);
+    auto& store = *opened.value();
+    auto rows = admit_dispatched(store, 4);
+    // The statement fails and the transaction stays open, as a constraint or a trigger would.
+    for (size_t failing = 0; failing < rows.size(); ++failing) {
+        DYNAMIC_SECTION("the answer of task " << failing + 1 << " of 4 cannot be queued") {
+            inject(store, "NEW.task_row = " + std::to_string(rows[failing]));
+            std::vector<std::future<Result<void>>> outcomes;
+            HeldWriter held(store);  // all four finishes and an event form one batch
+            for (TaskRow row : rows)
+                outcomes.push_back(
+                    submitted([&](TaskStore::Done d) { store.finish(row, TaskState::Done, "answer", "", true, d); }));
+            outcomes.push_back(submitted([&](TaskStore::Done d) { store.append_outbox({"t", "event", "", ""}, d); }));
+            held.release();
+
+            for (size_t c = 0; c < outcomes.size(); ++c) {
+                INFO("change " << c + 1);
+                auto outcome = outcomes[c].get();
+                CHECK(outcome.ok() == (c != failing));  // the failure reaches its caller, and only its
+            }
+            check_invariants(path, 4);
+            auto unfinished = store.unfinished();
+            REQUIRE(unfinished);
+            REQUIRE(unfinished->size() == 1);  // the failed task is not lost: it is still to be finished
+            CHECK(unfinished->front().row == rows[failing]);
+            CHECK(unfinished->front().state == TaskState::Dispatched);
+            CHECK(store.outbox_size().value() == 4);  // three answers and the event
+
+            heal(store);
+            REQUIRE(store.wait([&](TaskStore::Done d) { store.finish(rows[failing], TaskState::Done, "answer", "", true, d); }));
+            CHECK(store.unfinished()->empty());
+            CHECK(store.outbox_size().value() == 5);
+            check_invariants(path, 4);
+        }
+    }
+}
+
+TEST_CASE("task store faults: a change to a task that is not there is refused, not counted done") {
+    std::string path = test::make_temp_dir("store-faults") + "/agent.db";
+    auto opened = TaskStore::open(path);
+    REQUIRE(opened);
+    auto& store = *opened.value();
+    auto rows = admit_dispatched(store, 1);
+    TaskRow missing = rows[0] + 1000;
+    auto finished = store.wait([&](TaskStore::Done d) { store.finish(missing, TaskState::Done, "answer", "", true, d); });
+    REQUIRE_FALSE(finished);
+    CHECK(finished.error().message.find("expected exactly 1") != std::string::npos);
+    CHECK_FALSE(store.wait([&](TaskStore::Done d) { store.dispatched(missing, 2, d); }));
+    CHECK_FALSE(store.wait([&](TaskStore::Done d) { store.retry_later(missing, 0, "later", d); }));
+    CHECK(store.outbox_size().value() == 0);  // no answer of a task that does not exist
+    check_invariants(path, 1);
+}
