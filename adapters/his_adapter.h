@@ -7,9 +7,13 @@
 // is never applied twice where the HIS honours the id.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "common/error.h"
@@ -113,6 +117,39 @@ struct StatementLine {
     int64_t amount_cents = 0;
 };
 
+// The HIS's clock as one of its answers shows it.
+struct HisClockReading {
+    std::chrono::system_clock::time_point his;    // what the HIS wrote, to the second
+    std::chrono::system_clock::time_point local;  // this server's clock halfway through the exchange
+    std::string source;                           // where `his` came from, e.g. "MSH-7 \"...\" of its answer"
+    bool zone_assumed = false;                    // the HIS gave no offset: read in his.timezone
+};
+
+// A reference-data record the HIS pushed by itself, as it now is, or withdrawn (no longer
+// offered: only its id is set).
+struct ReferenceUpdate {
+    std::variant<Department, Doctor, ScheduleSlot> record;
+    bool withdrawn = false;
+};
+
+// One push from the HIS: what it sent, applied whole or not at all.
+struct ReferencePush {
+    std::string trigger;     // the HIS's name for the message, e.g. "SIU^S12"
+    std::string message_id;  // its own id for it (HL7: the control id)
+    std::vector<ReferenceUpdate> updates;
+};
+
+// Takes one push; an error means it was not stored, and the HIS is told to send it again.
+using PushHandler = std::function<Result<void>(const ReferencePush& push)>;
+
+// A listener for the HIS's pushes, as the adapter runs it. Stops when destroyed.
+class PushListener {
+public:
+    virtual ~PushListener() = default;
+    virtual uint16_t port() const = 0;  // where it listens
+    virtual void stop() = 0;            // idempotent
+};
+
 class HisAdapter {
 public:
     virtual ~HisAdapter() = default;
@@ -139,6 +176,24 @@ public:
     virtual Result<std::vector<ReportSummary>> list_reports(const std::string& patient_id) = 0;
     // Every payment and refund the HIS recorded on that day (YYYY-MM-DD), for reconciliation.
     virtual Result<std::vector<StatementLine>> daily_statement(const std::string& date) = 0;
+
+    // Capabilities beyond the business operations, so nothing outside the adapters needs
+    // to know how a dialect carries them:
+
+    // The HIS's clock, from a read-only exchange (the installer's self-check, agent/doctor):
+    // hl7v2-mllp reads MSH-7 of a payment status answer for a made-up order, a time
+    // without an offset read in his.timezone (else hospital.timezone); rest-json and
+    // soap-xml read the HTTP Date header of the answer to a GET of the endpoint (any
+    // status). Errors as for the operations; Protocol when the answer carries no readable time.
+    virtual Result<HisClockReading> read_clock() = 0;
+
+    // Starts taking the reference-data changes the HIS pushes by itself, handing each to
+    // `handler` (from the listener's connection threads, possibly at once), when the hospital's
+    // parameters ask for it (extraction.push.listen); nullptr when they do not. hl7v2-mllp
+    // listens for MFN^M02/M05 and SIU^S12-S17 over MLLP, field positions from
+    // extraction.hl7.fields; the other dialects take no pushes (their factories refuse
+    // extraction.push.listen). Errors: Unavailable "mllp.bind_failed" (nothing started).
+    virtual Result<std::unique_ptr<PushListener>> listen_for_pushes(PushHandler handler) = 0;
 };
 
 }  // namespace hisgate

@@ -2,12 +2,14 @@
 // read into the platform's terms. Shared by every dialect.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "adapters/his_adapter.h"
 #include "common/error.h"
+#include "common/time_zone.h"
 
 namespace hisgate {
 
@@ -19,6 +21,9 @@ std::string report_status_name(const std::string& code);
 // Anything that is not a DTM is passed through.
 std::string iso_timestamp(const std::string& ts);
 std::optional<int> whole_number(std::string_view text);
+// An HL7 DTM "YYYYMMDDHHMM[SS[.S+]][+/-ZZZZ]" as an instant; without an offset, a
+// wall-clock time in `zone`. Sets *had_offset. Protocol "his.unreadable_time" otherwise.
+Result<std::chrono::sys_seconds> hl7_instant(std::string_view ts, const TimeZone& zone, bool* had_offset);
 // Protocol "his.unreadable_answer": the HIS answered something we cannot read.
 Error unreadable_answer(const std::string& what, const std::string& detail);
 // Protocol "his.mismatched_answer": the answer echoes another `field` than the request

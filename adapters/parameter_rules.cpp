@@ -80,6 +80,11 @@ public:
         return inner_->daily_statement(date);
     }
 
+    Result<HisClockReading> read_clock() override { return inner_->read_clock(); }
+    Result<std::unique_ptr<PushListener>> listen_for_pushes(PushHandler handler) override {
+        return inner_->listen_for_pushes(std::move(handler));
+    }
+
 private:
     // The HIS's local time -> the same with its UTC offset: "2026-11-20T08:30:00" ->
     // "2026-11-20T08:30:00+08:00"; minutes and fractions of a second too. A date alone

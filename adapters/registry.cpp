@@ -2,14 +2,17 @@
 
 #include <charconv>
 
-#include "adapters/hl7v2/hl7v2_adapter.h"
 #include "adapters/parameter_rules.h"
-#include "adapters/rest/rest_adapter.h"
-#include "adapters/soap/soap_adapter.h"
 
 namespace hisgate {
 
-void AdapterRegistry::add(std::string dialect, AdapterFactory factory) { factories_[std::move(dialect)] = std::move(factory); }
+Result<void> AdapterRegistry::add(std::string dialect, AdapterFactory factory) {
+    if (factories_.count(dialect))
+        return make_error(ErrorClass::Internal, "adapters.duplicate_dialect",
+                          "the dialect \"" + dialect + "\" is registered twice; expected one factory per name");
+    factories_.emplace(std::move(dialect), std::move(factory));
+    return {};
+}
 
 Result<std::unique_ptr<HisAdapter>> AdapterRegistry::create(const params::ParamSet& p) const {
     std::string dialect = p.string("his.dialect");
@@ -40,32 +43,6 @@ Result<std::pair<std::string, uint16_t>> host_and_port(const std::string& endpoi
     if (ec != std::errc() || end != endpoint.data() + endpoint.size() || port == 0 || port > 65535)
         return make_error(ErrorClass::Config, "params.invalid", parameter + ": expected a port from 1 to 65535, found \"" + endpoint + "\"");
     return std::pair{endpoint.substr(0, colon), static_cast<uint16_t>(port)};
-}
-
-const AdapterRegistry& AdapterRegistry::builtin() {
-    static const AdapterRegistry registry = [] {
-        AdapterRegistry r;
-        r.add("hl7v2-mllp", [](const params::ParamSet& p) -> Result<std::unique_ptr<HisAdapter>> {
-            auto endpoint = host_and_port(p.string("his.endpoint"), "his.endpoint");
-            if (!endpoint) return endpoint.error();
-            auto dialect = hl7v2::dialect_from_params(p);
-            if (!dialect) return dialect.error();
-            mllp::ClientOptions mllp;
-            mllp.host = endpoint->first;
-            mllp.port = endpoint->second;
-            mllp.connect_timeout = p.duration("his.connect_timeout");
-            mllp.ack_timeout = p.duration("his.answer_timeout");
-            mllp.max_attempts = static_cast<int>(p.integer("his.max_attempts"));
-            mllp.tls = p.boolean("his.tls.enabled");
-            mllp.ca_file = p.string("his.tls.ca_file");
-            return make_hl7v2_adapter(std::move(mllp), std::move(dialect.value()),
-                                      static_cast<int>(p.integer("his.hl7.sessions")));
-        });
-        r.add("rest-json", make_rest_adapter);
-        r.add("soap-xml", make_soap_adapter);
-        return r;
-    }();
-    return registry;
 }
 
 }  // namespace hisgate

@@ -1,6 +1,7 @@
-// Adapters are extensions chosen by configuration: each implementation registers a
-// factory under its dialect name, and the agent asks the registry for the one a
-// hospital's parameters name (his.dialect). Adding a dialect never touches the agent core.
+// Adapters are extensions chosen by configuration: each dialect registers a factory under
+// its name, in its own file (register_hl7v2_mllp in adapters/hl7v2/, ...), and the agent
+// asks the registry for the one a hospital's parameters name (his.dialect). The registry
+// knows no dialect; adding one never touches it or the agent core.
 #pragma once
 
 #include <functional>
@@ -19,13 +20,15 @@ using AdapterFactory = std::function<Result<std::unique_ptr<HisAdapter>>(const p
 
 class AdapterRegistry {
 public:
-    void add(std::string dialect, AdapterFactory factory);
+    // Error Internal "adapters.duplicate_dialect" when `dialect` already has a factory
+    // (his.dialect would be ambiguous); the first stays.
+    Result<void> add(std::string dialect, AdapterFactory factory);
     // The adapter his.dialect names, with the hospital's id formats and code tables applied
     // (adapters/parameter_rules.h). Config error for a dialect no adapter implements yet.
     Result<std::unique_ptr<HisAdapter>> create(const params::ParamSet& params) const;
     std::vector<std::string> dialects() const;
 
-    // The registry with every built-in adapter.
+    // The registry with every dialect built into this program (adapters/builtin_dialects.cpp).
     static const AdapterRegistry& builtin();
 
 private:

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "agent/request_types.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -62,9 +63,7 @@ nlohmann::json Agent::birth_body(bool online) const {
             {"protocol", {{"min", Envelope::kMinSchema}, {"max", Envelope::kMaxSchema}}},
             {"adapter", config_.adapter ? config_.adapter->dialect() : ""},
             {"paramsHash", config_.params_hash},
-            {"capabilities",
-             {"report.get", "report.list", "statement.daily", "appointment.book", "appointment.cancel",
-              "appointment.status", "payment.pay", "payment.refund", "payment.status"}},
+            {"capabilities", advertised_capabilities()},
             {"caps", {{"concurrency", config_.his_concurrency}, {"ratePerMinute", config_.his_rate_per_minute}}}};
 }
 
@@ -203,14 +202,14 @@ void Agent::on_message(const IncomingMessage& msg) {
         requests("bad_input").inc();
         return;
     }
-    auto cls = class_of(request->type);
-    if (!cls)
+    const RequestType* type = find_request_type(request->type);
+    if (!type)
         return refuse(*request, make_error(ErrorClass::BadInput, "request.unknown_type",
                                            "this agent does not serve requests of type \"" + request->type + "\""));
     Task task;
     task.id = request->id;
     task.type = request->type;
-    task.cls = *cls;
+    task.cls = type->cls;
     task.request = msg.payload;
     task.reply_topic = reply_topic_of(msg);
     task.correlation = msg.correlation_data;

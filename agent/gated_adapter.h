@@ -32,10 +32,15 @@ public:
     Result<Report> get_report(const std::string& report_id) override;
     Result<std::vector<ReportSummary>> list_reports(const std::string& patient_id) override;
     Result<std::vector<StatementLine>> daily_statement(const std::string& date) override;
+    Result<HisClockReading> read_clock() override;
+    // Pushes come from the HIS: nothing to pass through the gate.
+    Result<std::unique_ptr<PushListener>> listen_for_pushes(PushHandler handler) override {
+        return inner_.listen_for_pushes(std::move(handler));
+    }
 
 private:
     template <typename F>
-    auto through(Urgency urgency, F&& call) -> decltype(call());
+    auto through(TaskClass urgency, F&& call) -> decltype(call());
 
     HisAdapter& inner_;
     HisGate& gate_;

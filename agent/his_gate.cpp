@@ -39,10 +39,10 @@ HisGate::TimePoint HisGate::next_start(TimePoint now) {
     return std::max(earliest, paced);
 }
 
-Result<HisGate::Pass> HisGate::enter(Urgency urgency, std::chrono::milliseconds patience) {
+Result<HisGate::Pass> HisGate::enter(TaskClass urgency, std::chrono::milliseconds patience) {
     std::unique_lock lock(mu_);
     auto deadline = clock_.steady_now() + patience;
-    bool realtime = urgency == Urgency::RealTime;
+    bool realtime = urgency == TaskClass::RealTime;
     if (realtime) ++realtime_waiting_;
     for (;;) {
         auto now = clock_.steady_now();

@@ -18,12 +18,11 @@
 #include <deque>
 #include <mutex>
 
+#include "agent/task.h"
 #include "common/clock.h"
 #include "common/error.h"
 
 namespace hisgate::agent {
-
-enum class Urgency { RealTime, Deferred };
 
 class HisGate {
 public:
@@ -51,7 +50,7 @@ public:
 
     // Waits for a place and the rate's permission, at most `patience`; Unavailable
     // ("his.rate_capped" or "his.busy") if it does not come in time.
-    Result<Pass> enter(Urgency urgency, std::chrono::milliseconds patience);
+    Result<Pass> enter(TaskClass urgency, std::chrono::milliseconds patience);
     // Wakes every waiter, which then gives up: for shutdown.
     void close();
 

@@ -9,13 +9,13 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 
 namespace hisgate::agent {
 
 // Real-time tasks (a patient is waiting: book, cancel, pay, refund) go to the HIS at once;
-// deferred ones (reports, records, statements) are drained in batches on a timer.
+// deferred ones (reports, records, statements) are drained in batches on a timer. Which
+// request type is which: agent/request_types.h. The HIS gate orders its callers by it too.
 enum class TaskClass { RealTime, Deferred };
 
 enum class TaskState { Queued, Dispatched, Done, Parked };
@@ -42,13 +42,6 @@ struct Task {
     // "appointment.book".
     std::string business() const;
 };
-
-// The class of a request type, or nothing for a type the agent does not serve.
-std::optional<TaskClass> class_of(const std::string& type);
-
-// True for types that change what the HIS holds (book, cancel, pay, refund): a resend
-// after a lost answer must not execute them twice.
-bool changes_his(const std::string& type);
 
 const char* to_string(TaskClass c);
 const char* to_string(TaskState s);

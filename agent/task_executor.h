@@ -1,5 +1,5 @@
-// Carries out one task against the HIS: reads the request, checks the appointment rules
-// before a booking, calls the adapter, and turns the answer into the reply envelope.
+// Carries out one task against the HIS: reads the request, runs the handler its type's row
+// names (agent/request_types.h), and turns the answer into the reply envelope.
 //
 // A task that changes the HIS and may already have reached it (an earlier attempt was
 // dispatched and its answer lost) is sent again only if the HIS honours the order id as
@@ -43,9 +43,6 @@ public:
     Outcome run(const Task& task);
 
 private:
-    Result<nlohmann::json> perform(const Task& task, const nlohmann::json& body);
-    Result<nlohmann::json> book(const Task& task, const nlohmann::json& body, bool maybe_done);
-    Result<nlohmann::json> pay(const Task& task, const nlohmann::json& body, bool refund, bool maybe_done);
     // Marks the moment a change of `task` goes out to the HIS.
     void sending_change(const Task& task);
     // The HIS holds nothing for the task's order: an error to retry later if an earlier

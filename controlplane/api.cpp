@@ -40,6 +40,14 @@ std::vector<std::string> split_path(const std::string& path) {
     return parts;
 }
 
+// The agent's answer; 202 with where to poll when a deferred request was not answered in time.
+void send_answer(Poco::Net::HTTPServerResponse& res, const Asked& asked) {
+    if (!asked.answer && asked.answer.error().cls == ErrorClass::Timeout && asked.deferred && !asked.task_id.empty())
+        return send_json(res, 202, pending(asked.task_id));
+    if (!asked.answer) return send_error(res, asked.answer.error(), asked.task_id);
+    send_json(res, 200, asked.answer.value());
+}
+
 // Report ids travel into HL7 fields and logs; keep them to a safe alphabet.
 bool valid_report_id(const std::string& id) { return topics::valid_hospital_id(id); }
 }  // namespace
@@ -130,12 +138,7 @@ void Api::book(const std::string& hospital_id, Poco::Net::HTTPServerRequest& req
         send_error(res, make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with that id"));
         return;
     }
-    auto asked = router_.ask(hospital_id, "appointment.book", std::move(doc));
-    if (!asked.answer) {
-        send_error(res, asked.answer.error(), asked.task_id);
-        return;
-    }
-    send_json(res, 200, asked.answer.value());
+    send_answer(res, router_.ask(hospital_id, "appointment.book", std::move(doc)));
 }
 
 void Api::get_report(const std::string& hospital_id, const std::string& report_id,
@@ -149,16 +152,7 @@ void Api::get_report(const std::string& hospital_id, const std::string& report_i
                                    "a report id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
         return;
     }
-    auto asked = router_.ask(hospital_id, "report.get", {{"reportId", report_id}});
-    if (!asked.answer && asked.answer.error().cls == ErrorClass::Timeout && !asked.task_id.empty()) {
-        send_json(res, 202, pending(asked.task_id));
-        return;
-    }
-    if (!asked.answer) {
-        send_error(res, asked.answer.error(), asked.task_id);
-        return;
-    }
-    send_json(res, 200, asked.answer.value());
+    send_answer(res, router_.ask(hospital_id, "report.get", {{"reportId", report_id}}));
 }
 
 void Api::get_task(const std::string& task_id, Poco::Net::HTTPServerResponse& res) {

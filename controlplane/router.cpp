@@ -13,8 +13,17 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
     if (!hospital->online)
         return {"", make_error(ErrorClass::Unavailable, "hospital.offline",
                                "the agent of hospital " + hospital_id + " is offline")};
+    // What the agent serves, as its birth message advertised it.
+    const nlohmann::json* served = nullptr;
+    if (auto caps = hospital->birth.find("capabilities"); caps != hospital->birth.end() && caps->is_array())
+        for (const auto& c : *caps)
+            if (c.is_object() && c.value("type", "") == type) served = &c;
+    if (!served)
+        return {"", make_error(ErrorClass::BadInput, "request.unsupported",
+                               "the agent of hospital " + hospital_id + " does not serve " + type + " requests")};
+    const bool deferred = served->value("class", "") == "deferred";
     auto request = Envelope::make(type, hospital_id, std::move(body));
-    if (auto kept = results_.expect(request); !kept) return {"", kept.error()};
+    if (auto kept = results_.expect(request); !kept) return {"", kept.error(), deferred};
     log::info("router.request_sent", {{"hospital_id", hospital_id}, {"type", type}, {"request_id", request.id}});
     // The reply comes back inside the hospital's own subtree, so agents never publish outside it.
     auto& in_flight = metrics::global().gauge("hisgate_controlplane_in_flight_requests", "Requests awaiting an agent");
@@ -30,15 +39,15 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
             Envelope failure = request.reply_error(reply.error());
             auto ended = results_.record(hospital_id, failure, failure.to_json());
             if (!ended) log::error("router.result_not_stored", {{"request_id", request.id}, {"error", ended.error().describe()}});
-            return {"", reply.error()};
+            return {"", reply.error(), deferred};
         }
-        return {request.id, reply.error()};
+        return {request.id, reply.error(), deferred};
     }
     log::info("router.reply_received", {{"hospital_id", hospital_id},
                                         {"request_id", request.id},
                                         {"outcome", reply->error ? reply->error->code : "ok"}});
-    if (reply->error) return {request.id, *reply->error};
-    return {request.id, std::move(reply->body)};
+    if (reply->error) return {request.id, *reply->error, deferred};
+    return {request.id, std::move(reply->body), deferred};
 }
 
 }  // namespace hisgate::controlplane

@@ -16,6 +16,9 @@ namespace hisgate::controlplane {
 struct Asked {
     std::string task_id;  // the request id: GET /api/v1/tasks/{task_id} finds a later answer
     Result<nlohmann::json> answer;
+    // The agent advertised the type as deferred (drained in batches): an answer that did
+    // not come in time is pending, not failed.
+    bool deferred = false;
 };
 
 class Router {
@@ -26,8 +29,9 @@ public:
           timeout_(timeout) {}
 
     // The body of the agent's answer, or an error: NotFound "hospital.unknown",
-    // Unavailable "hospital.offline", Timeout "agent.timeout" (the task may still be
-    // answered later), or the agent's own error.
+    // Unavailable "hospital.offline", BadInput "request.unsupported" (a type the agent's
+    // birth message does not list among its capabilities: agent/request_types.h),
+    // Timeout "agent.timeout" (the task may still be answered later), or the agent's own error.
     Asked ask(const std::string& hospital_id, const std::string& type, nlohmann::json body);
 
 private:

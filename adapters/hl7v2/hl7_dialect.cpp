@@ -36,6 +36,7 @@ Result<Hl7Dialect> dialect_from_params(const params::ParamSet& p) {
     if (!charset) return problem("his.charset", "an HL7 charset name (" + charset.error().message + ")");
     d.charset = charset.value();
     d.version = p.string("his.hl7.version");
+    d.timezone = p.string("his.timezone").empty() ? p.string("hospital.timezone") : p.string("his.timezone");
     // The header of every message we send carries these: text his.charset cannot write is
     // a start-up error, never a header field left out.
     for (auto [name, value] : {std::pair{"his.hl7.sending_application", &d.sending_application},

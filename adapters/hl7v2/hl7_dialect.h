@@ -21,6 +21,8 @@ struct Hl7Dialect {
     // his.charset: what we send is written in it (MSH-18 names it), and an answer whose
     // MSH-18 is empty is read in it.
     hl7::Charset charset = hl7::Charset::Utf8;
+    // The zone of times the HIS writes without an offset (his.timezone, else hospital.timezone).
+    std::string timezone = "UTC";
     std::string sending_application = "HISGATE", sending_facility;
     std::string receiving_application = "HIS", receiving_facility;
     // Report queries as QBP^Q11 with QPD (conformance query by parameter) instead of QRY^R02.

@@ -1,6 +1,7 @@
 #include "adapters/hl7v2/hl7v2_adapter.h"
 
 #include <algorithm>
+#include <chrono>
 #include <charconv>
 #include <condition_variable>
 #include <memory>
@@ -26,7 +27,8 @@ std::string indexed(const std::string& path, int i) {
 
 class Hl7v2Adapter : public HisAdapter {
 public:
-    Hl7v2Adapter(mllp::ClientOptions mllp, Hl7Dialect dialect, int sessions) : d_(std::move(dialect)) {
+    Hl7v2Adapter(mllp::ClientOptions mllp, Hl7Dialect dialect, int sessions, std::optional<hl7v2::PushSettings> push)
+        : d_(std::move(dialect)), push_(std::move(push)) {
         for (int i = 0; i < std::max(1, sessions); ++i) idle_.push_back(std::make_unique<mllp::Client>(mllp));
     }
 
@@ -135,6 +137,30 @@ public:
             out.push_back({a->get(indexed(d_.field("payment.order_id"), i)), kind == "RF" ? "refund" : "payment", *amount});
         }
         return out;
+    }
+
+    // MSH-7 of the answer to a payment status query for an order nobody has: read-only,
+    // and every HIS answers it. Without an offset it is read in the HIS's zone.
+    Result<HisClockReading> read_clock() override {
+        auto zone = TimeZone::load(d_.timezone);
+        if (!zone) return zone.error();
+        auto sent = std::chrono::system_clock::now();
+        auto a = exchange(query("QBP^ZPS^QBP_Q11", {{"QPD-1", "ZPS"}, {d_.field("query.key"), "CLOCK-" + random_hex(6)}}),
+                          "clock query");
+        auto received = std::chrono::system_clock::now();
+        if (!a) return a.error();
+        std::string msh7 = a->get("MSH-7");
+        bool had_offset = false;
+        auto his = hl7_instant(msh7, zone.value(), &had_offset);
+        if (!his) return unreadable_answer("clock query", "MSH-7: " + his.error().message);
+        return HisClockReading{*his, sent + (received - sent) / 2,
+                               "MSH-7 \"" + msh7 + "\" of its answer" + (had_offset ? "" : ", read in " + zone->name()),
+                               !had_offset};
+    }
+
+    Result<std::unique_ptr<PushListener>> listen_for_pushes(PushHandler handler) override {
+        if (!push_) return std::unique_ptr<PushListener>();
+        return hl7v2::listen_for_hl7_pushes(*push_, d_.parse_options(), std::move(handler));
     }
 
 private:
@@ -255,16 +281,47 @@ private:
     std::condition_variable session_free_;
     std::vector<std::unique_ptr<mllp::Client>> idle_;
     Hl7Dialect d_;
+    std::optional<hl7v2::PushSettings> push_;
 };
 
 }  // namespace
 
-std::unique_ptr<HisAdapter> make_hl7v2_adapter(mllp::ClientOptions mllp, hl7v2::Hl7Dialect dialect, int sessions) {
+std::unique_ptr<HisAdapter> make_hl7v2_adapter(mllp::ClientOptions mllp, hl7v2::Hl7Dialect dialect, int sessions,
+                                               std::optional<hl7v2::PushSettings> push) {
     // The dialect decides: in enhanced mode the client waits past the accept ACK, and an
     // answer with an empty MSH-18 is matched in the HIS's charset.
     mllp.enhanced_ack = dialect.enhanced_ack;
     mllp.default_charset = dialect.charset;
-    return std::make_unique<Hl7v2Adapter>(std::move(mllp), std::move(dialect), sessions);
+    return std::make_unique<Hl7v2Adapter>(std::move(mllp), std::move(dialect), sessions, std::move(push));
+}
+
+Result<mllp::ClientOptions> mllp_options_from_params(const params::ParamSet& p) {
+    auto endpoint = host_and_port(p.string("his.endpoint"), "his.endpoint");
+    if (!endpoint) return endpoint.error();
+    mllp::ClientOptions o;
+    o.host = endpoint->first;
+    o.port = endpoint->second;
+    o.connect_timeout = p.duration("his.connect_timeout");
+    o.ack_timeout = p.duration("his.answer_timeout");
+    o.max_attempts = static_cast<int>(p.integer("his.max_attempts"));
+    o.tls = p.boolean("his.tls.enabled");
+    o.ca_file = p.string("his.tls.ca_file");
+    return o;
+}
+
+Result<std::unique_ptr<HisAdapter>> make_hl7v2_adapter(const params::ParamSet& p) {
+    auto mllp = mllp_options_from_params(p);
+    if (!mllp) return mllp.error();
+    auto dialect = hl7v2::dialect_from_params(p);
+    if (!dialect) return dialect.error();
+    auto push = hl7v2::push_settings_from_params(p);
+    if (!push) return push.error();
+    return make_hl7v2_adapter(std::move(mllp.value()), std::move(dialect.value()),
+                              static_cast<int>(p.integer("his.hl7.sessions")), std::move(push.value()));
+}
+
+Result<void> register_hl7v2_mllp(AdapterRegistry& registry) {
+    return registry.add("hl7v2-mllp", [](const params::ParamSet& p) { return make_hl7v2_adapter(p); });
 }
 
 }  // namespace hisgate

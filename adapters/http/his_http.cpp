@@ -1,5 +1,7 @@
 #include "adapters/http/his_http.h"
 
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeParser.h>
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -232,6 +234,26 @@ std::string path_segment(std::string_view text) {
         }
     }
     return out;
+}
+
+Result<HisClockReading> read_http_clock(const HttpOptions& o, const std::string& url) {
+    using Clock = std::chrono::system_clock;
+    auto sent = Clock::now();
+    auto answer = http_exchange(o, {"GET", url, "", "", {}});
+    auto received = Clock::now();
+    if (!answer) return answer.error();
+    auto unreadable = [&](const std::string& why) {
+        return make_error(ErrorClass::Protocol, o.code_prefix + ".no_date", "the answer to GET " + url + " " + why);
+    };
+    std::string date = answer->header("Date");
+    if (date.empty()) return unreadable("has no Date header");
+    Poco::DateTime his;
+    int zone_offset = 0;
+    if (!Poco::DateTimeParser::tryParse(date, his, zone_offset))
+        return unreadable("has a Date header \"" + date + "\" that is not an HTTP date");
+    his.makeUTC(zone_offset);
+    return HisClockReading{Clock::from_time_t(his.timestamp().epochTime()), sent + (received - sent) / 2,
+                           "HTTP Date \"" + date + "\" of its answer", false};
 }
 
 }  // namespace hisgate::http

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "adapters/his_adapter.h"
 #include "common/error.h"
 
 namespace hisgate::http {
@@ -55,6 +56,11 @@ struct HttpAnswer {
 // Both Timeout codes mean the outcome is unknown. Thread-safe: a connection per call;
 // the TLS context for a CA file is made once and shared.
 Result<HttpAnswer> http_exchange(const HttpOptions& o, const HttpRequest& r);
+
+// The HIS's clock from the Date header of the answer to GET `url` (any status: only the
+// header is read). Errors: those of http_exchange, Protocol "P.no_date" when the answer
+// carries no readable Date header.
+Result<HisClockReading> read_http_clock(const HttpOptions& o, const std::string& url);
 
 // A path segment with everything but unreserved characters (RFC 3986) percent-encoded.
 std::string path_segment(std::string_view text);

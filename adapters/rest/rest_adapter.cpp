@@ -163,6 +163,12 @@ public:
         return out;
     }
 
+    // The factory refuses extraction.push.listen: this dialect takes no pushes.
+    Result<std::unique_ptr<PushListener>> listen_for_pushes(PushHandler) override {
+        return std::unique_ptr<PushListener>();
+    }
+    Result<HisClockReading> read_clock() override { return http::read_http_clock(http_, base_); }
+
 private:
     // Logical field -> the value a successful answer must repeat (nullopt: must hold at all):
     // what ties an answer to its request, so a stale copy of another answer is never taken
@@ -269,6 +275,8 @@ Result<std::unique_ptr<HisAdapter>> make_rest_adapter(const params::ParamSet& p)
         return invalid("his.endpoint", "an http:// or https:// URL for the rest-json dialect, found \"" + endpoint + "\"");
     if (p.boolean("his.tls.enabled") && !https)
         return invalid("his.tls.enabled", "an https:// his.endpoint when TLS is enabled, found \"" + endpoint + "\"");
+    if (!p.string("extraction.push.listen").empty())
+        return invalid("extraction.push.listen", "\"\" for the rest-json dialect, which takes no pushes (HL7 v2 only)");
     auto fields = RestFields::from_json(p.json("his.rest.field_map"), "his.rest.field_map");
     if (!fields) return fields.error();
 
@@ -293,5 +301,7 @@ Result<std::unique_ptr<HisAdapter>> make_rest_adapter(const params::ParamSet& p)
                                                                      static_cast<int>(p.integer("his.max_attempts")),
                                                                      std::move(fields.value()), p.code_table("his.error_map")));
 }
+
+Result<void> register_rest_json(AdapterRegistry& registry) { return registry.add("rest-json", make_rest_adapter); }
 
 }  // namespace hisgate

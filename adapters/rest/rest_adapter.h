@@ -19,11 +19,14 @@
 #include <memory>
 
 #include "adapters/his_adapter.h"
+#include "adapters/registry.h"
 #include "config-params/param_set.h"
 
 namespace hisgate {
 
 // Errors: Config naming the parameter (endpoint not http(s), field_map, token_file).
 Result<std::unique_ptr<HisAdapter>> make_rest_adapter(const params::ParamSet& p);
+// Registers make_rest_adapter as "rest-json".
+Result<void> register_rest_json(AdapterRegistry& registry);
 
 }  // namespace hisgate

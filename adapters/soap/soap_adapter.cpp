@@ -126,6 +126,12 @@ public:
         return out;
     }
 
+    // The factory refuses extraction.push.listen: this dialect takes no pushes.
+    Result<std::unique_ptr<PushListener>> listen_for_pushes(PushHandler) override {
+        return std::unique_ptr<PushListener>();
+    }
+    Result<HisClockReading> read_clock() override { return http::read_http_clock(http_.options, http_.endpoint); }
+
 private:
     Result<Booking> appointment(const Element& q, const std::string& what) {
         auto a = call(q, what, false, {"OrderId"});
@@ -234,6 +240,9 @@ Result<std::unique_ptr<HisAdapter>> make_soap_adapter(const params::ParamSet& p)
                           "his.endpoint: expected http(s)://host:port/path for soap-xml, found \"" + http.endpoint + "\"");
     if (p.boolean("his.tls.enabled") && !https)
         return make_error(ErrorClass::Config, "params.invalid", "his.tls.enabled: TLS needs an https:// his.endpoint");
+    if (!p.string("extraction.push.listen").empty())
+        return make_error(ErrorClass::Config, "params.invalid",
+                          "extraction.push.listen: expected \"\" for the soap-xml dialect, which takes no pushes (HL7 v2 only)");
     http.options.ca_file = p.string("his.tls.ca_file");
     http.options.connect_timeout = p.duration("his.connect_timeout");
     http.options.answer_timeout = p.duration("his.answer_timeout");
@@ -242,5 +251,7 @@ Result<std::unique_ptr<HisAdapter>> make_soap_adapter(const params::ParamSet& p)
     if (!dialect) return dialect.error();
     return std::unique_ptr<HisAdapter>(std::make_unique<SoapAdapter>(std::move(http), std::move(dialect.value())));
 }
+
+Result<void> register_soap_xml(AdapterRegistry& registry) { return registry.add("soap-xml", make_soap_adapter); }
 
 }  // namespace hisgate

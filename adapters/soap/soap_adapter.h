@@ -19,11 +19,14 @@
 #include <memory>
 
 #include "adapters/his_adapter.h"
+#include "adapters/registry.h"
 #include "config-params/param_set.h"
 
 namespace hisgate {
 
 // Errors: Config (params.invalid) naming the parameter that is wrong.
 Result<std::unique_ptr<HisAdapter>> make_soap_adapter(const params::ParamSet& p);
+// Registers make_soap_adapter as "soap-xml".
+Result<void> register_soap_xml(AdapterRegistry& registry);
 
 }  // namespace hisgate

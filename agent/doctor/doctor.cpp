@@ -113,7 +113,7 @@ int run(int argc, char** argv) {
     if (agent) {
         for (auto& f : check_broker(agent->broker, hospital_id, password_file)) rows.push_back(std::move(f));
         for (auto& f : check_his_paths(*agent->adapter, *p, args.report_id)) rows.push_back(std::move(f));
-        rows.push_back(judge_clock(read_his_clock(*p)));
+        rows.push_back(judge_clock(agent->adapter->read_clock()));
     } else {
         // The broker section is valid (the config passed), so the broker is checked anyway.
         ConfigReader broker_section = raw;

@@ -3,14 +3,13 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <variant>
 
-#include "agent/extraction/push_message.h"
 #include "appointment-rules/calendar.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/thread_name.h"
 #include "common/utc_time.h"
-#include "hl7/ack.h"
 
 namespace hisgate::extraction {
 
@@ -27,10 +26,11 @@ metrics::Counter& changesets_counter(const std::string& source) {
                                      "Reference-data change sets committed, by source (pull, push)", {{"source", source}});
 }
 
-metrics::Counter& push_counter(std::string_view ack) {
-    return metrics::global().counter("hisgate_extraction_push_messages_total",
-                                     "Reference-data pushes from the HIS, by the acknowledgement code answered",
-                                     {{"ack", std::string(ack)}});
+// A pushed record as a change to the snapshot.
+Change change_of(const ReferenceUpdate& u) {
+    Record r = std::visit([](const auto& record) { return record_of(record); }, u.record);
+    if (!u.withdrawn) return {Op::Upsert, std::move(r)};
+    return {Op::Delete, {r.entity, r.key, "", nullptr}};
 }
 
 }  // namespace
@@ -62,17 +62,9 @@ Extractor::~Extractor() { stop(); }
 
 Result<void> Extractor::start() {
     if (schedule_.joinable()) return {};
-    if (settings_.push_enabled) {
-        mllp::ServerOptions o;
-        o.bind = settings_.push_host;
-        o.port = settings_.push_port;
-        push_server_ = std::make_unique<mllp::Server>(o, [this](std::string_view raw) { return on_push(raw); });
-        if (auto r = push_server_->start(); !r) {
-            push_server_.reset();
-            return r.error();
-        }
-        log::info("extraction.push_listening", {{"bind", settings_.push_host}, {"port", push_server_->port()}});
-    }
+    auto listener = his_.listen_for_pushes([this](const ReferencePush& push) { return on_push(push); });
+    if (!listener) return listener.error();
+    push_listener_ = std::move(listener.value());
     {
         std::lock_guard lock(schedule_mu_);
         stopping_ = false;
@@ -88,10 +80,10 @@ void Extractor::stop() {
     }
     schedule_cv_.notify_all();
     if (schedule_.joinable()) schedule_.join();
-    if (push_server_) push_server_->stop();
+    if (push_listener_) push_listener_->stop();
 }
 
-uint16_t Extractor::push_port() const { return push_server_ ? push_server_->port() : 0; }
+uint16_t Extractor::push_port() const { return push_listener_ ? push_listener_->port() : 0; }
 
 int64_t Extractor::last_seq() {
     std::lock_guard lock(mu_);
@@ -206,44 +198,14 @@ void Extractor::hand_over_pending_locked() {
     }
 }
 
-mllp::Answer Extractor::on_push(std::string_view raw) {
-    hl7::ParseOptions options;
-    options.default_charset = settings_.charset;
-    auto message = hl7::Message::parse(raw, options);
-    if (!message) {
-        push_counter("AR").inc();
-        log::warn("extraction.push_refused", {{"code", message.error().code}, {"reason", message.error().message}});
-        return hl7::ack_for(raw, options);
-    }
-    if (message->get("MSH-9-1") == "ACK") return std::string();  // an ACK is never acknowledged
-
-    auto reading = read_push(message.value(), settings_.fields);
-    if (reading.refusal) {
-        push_counter(hl7::to_string(reading.refusal->code)).inc();
-        log::warn("extraction.push_refused", {{"kind", reading.kind},
-                                              {"control_id", message->get("MSH-10")},
-                                              {"hl7_code", reading.refusal->error.hl7_code},
-                                              {"reason", reading.refusal->error.text}});
-        return hl7::make_ack(message.value(), reading.refusal->code, reading.refusal->error);
-    }
-    Result<ExtractionOutcome> applied = ExtractionOutcome{};
-    {
-        std::lock_guard lock(mu_);
-        applied = commit_locked(std::move(reading.changes), "push",
-                                {{"trigger", reading.kind}, {"controlId", message->get("MSH-10")}});
-    }
-    if (!applied) {
-        push_counter("AE").inc();
-        log::error("extraction.push_unapplied", {{"kind", reading.kind}, {"code", applied.error().code},
-                                                 {"message", applied.error().message}});
-        hl7::AckError e;
-        e.hl7_code = "207";
-        e.text = "application internal error: the agent could not store the change (" + applied.error().code +
-                 "); send it again";
-        return hl7::make_ack(message.value(), hl7::AckCode::AE, e);
-    }
-    push_counter("AA").inc();
-    return hl7::make_ack(message.value(), hl7::AckCode::AA);
+Result<void> Extractor::on_push(const ReferencePush& push) {
+    std::vector<Change> changes;
+    changes.reserve(push.updates.size());
+    for (const auto& u : push.updates) changes.push_back(change_of(u));
+    std::lock_guard lock(mu_);
+    auto applied = commit_locked(std::move(changes), "push", {{"trigger", push.trigger}, {"controlId", push.message_id}});
+    if (!applied) return applied.error();
+    return {};
 }
 
 }  // namespace hisgate::extraction

@@ -3,7 +3,8 @@
 // the agent's EventSink (event type "reference.changeset").
 //
 // Two ways in: a pull of today + extraction.days_ahead on a schedule (and on demand), and
-// the HIS's own MFN/SIU pushes over MLLP (extraction.push.listen). Either is diffed against
+// the HIS's own pushes, which the adapter listens for (HisAdapter::listen_for_pushes:
+// MFN/SIU over MLLP for HL7, when extraction.push.listen is set). Either is diffed against
 // the snapshot; anything that changed becomes ONE change set:
 //   {"schema": 1, "seq": 7, "baseSeq": 6, "hospital": "H001", "source": "pull"|"push",
 //    "createdAt": "...Z", "window": {"from", "to"} (pull) | "trigger": "SIU^S12" (push),
@@ -36,7 +37,6 @@
 #include "agent/extraction/extraction_settings.h"
 #include "agent/extraction/snapshot_store.h"
 #include "common/time_zone.h"
-#include "mllp/server.h"
 
 namespace hisgate::extraction {
 
@@ -57,8 +57,8 @@ public:
     Extractor(const Extractor&) = delete;
     Extractor& operator=(const Extractor&) = delete;
 
-    // Starts the push listener (when extraction.push.listen is set) and the schedule, whose
-    // first pull runs at once. Errors: Unavailable "mllp.bind_failed" (nothing started).
+    // Starts the adapter's push listener (when the parameters ask for one) and the
+    // schedule, whose first pull runs at once. Errors: those of listen_for_pushes (nothing started).
     Result<void> start();
     // Stops the schedule (waiting for a pull in progress) and the listener. Idempotent.
     void stop();
@@ -83,7 +83,8 @@ private:
                                             const nlohmann::json& origin);
     // Under mu_: hands every pending change set to the sink, in seq order.
     void hand_over_pending_locked();
-    mllp::Answer on_push(std::string_view raw);
+    // Applies one push as one change set; an error means it was not stored.
+    Result<void> on_push(const ReferencePush& push);
     void run_schedule();
 
     HisAdapter& his_;
@@ -95,7 +96,7 @@ private:
     std::mutex mu_;  // the store, and the order of change sets
     SnapshotStore store_;
 
-    std::unique_ptr<mllp::Server> push_server_;
+    std::unique_ptr<PushListener> push_listener_;
     std::mutex schedule_mu_;
     std::condition_variable schedule_cv_;
     bool stopping_ = false;

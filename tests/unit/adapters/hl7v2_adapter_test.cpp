@@ -13,6 +13,7 @@
 #include "config-params/param_set.h"
 #include "adapters/hl7v2/hl7v2_adapter.h"
 #include "adapters/registry.h"
+#include "adapters/rest/rest_adapter.h"
 #include "common/sqlite.h"
 #include "his-sim/hl7_responder.h"
 #include "his-sim/hospital.h"
@@ -623,4 +624,89 @@ TEST_CASE("hl7v2 adapter: a vendor code is read where the answer's version puts 
             CHECK(r.error().cls == ErrorClass::NotFound);
         }
     }
+}
+
+TEST_CASE("hl7v2 adapter: the push listener's parameters are read by the adapter's factory, errors naming them") {
+    auto p = hospital_params(R"({})");
+    REQUIRE(p.ok());
+    auto none = hl7v2::push_settings_from_params(p.value());
+    REQUIRE(none.ok());
+    CHECK_FALSE(none->has_value());
+
+    auto doc = nlohmann::json::parse(R"({"hospital": {"id": "H001", "region": "south"},
+        "his": {"dialect": "hl7v2-mllp", "endpoint": "127.0.0.1:2575"},
+        "extraction": {"push": {"listen": "0.0.0.0:6661"}, "hl7": {"fields": {"doctor.department_id": "PRA-2-1"}}}})");
+    auto with_push = params::ParamSet::validate(params::Catalog::builtin().value(), doc, "test.json");
+    REQUIRE(with_push.ok());
+    auto push = hl7v2::push_settings_from_params(with_push.value());
+    REQUIRE(push.ok());
+    REQUIRE(push->has_value());
+    CHECK((*push)->host == "0.0.0.0");
+    CHECK((*push)->port == 6661);
+    CHECK((*push)->fields.path("doctor.department_id") == "PRA-2-1");
+    CHECK((*push)->fields.path("doctor.title") == "PRA-3-1");
+
+    struct Case {
+        const char* dialect;
+        const char* extraction;
+        const char* says;
+    };
+    Case cases[] = {
+        {"hl7v2-mllp", R"({"push": {"listen": "127.0.0.1:70000"}})", "extraction.push.listen: expected a port from 1 to 65535"},
+        {"hl7v2-mllp", R"({"hl7": {"fields": {"slot.colour": "ZSL-11"}}})", "extraction.hl7.fields.slot.colour: expected one of the logical fields"},
+        {"hl7v2-mllp", R"({"hl7": {"fields": {"slot.id": "SCH-two"}}})", "extraction.hl7.fields.slot.id: expected an HL7 path"},
+        {"hl7v2-mllp", R"({"hl7": {"fields": {"slot.id": 2}}})", "extraction.hl7.fields.slot.id: expected an HL7 path"},
+        {"rest-json", R"({"push": {"listen": "127.0.0.1:6661"}})", "extraction.push.listen: expected \"\" for the rest-json dialect"},
+        {"soap-xml", R"({"push": {"listen": "127.0.0.1:6661"}})", "extraction.push.listen: expected \"\" for the soap-xml dialect"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.dialect << " " << c.extraction);
+        nlohmann::json d = {{"hospital", {{"id", "H001"}, {"region", "south"}}},
+                            {"his", {{"dialect", c.dialect},
+                                     {"endpoint", std::string(c.dialect) == "hl7v2-mllp" ? "127.0.0.1:2575" : "http://127.0.0.1:8080/his"}}},
+                            {"extraction", nlohmann::json::parse(c.extraction)}};
+        if (std::string(c.dialect) == "soap-xml")
+            d["his"]["soap"] = {{"namespace", "urn:vendor-d:his"}, {"action_prefix", "urn:vendor-d:his/"}};
+        auto checked = params::ParamSet::validate(params::Catalog::builtin().value(), d, "test.json");
+        INFO((checked.ok() ? "" : checked.error().describe()));
+        REQUIRE(checked.ok());
+        auto adapter = AdapterRegistry::builtin().create(checked.value());
+        REQUIRE_FALSE(adapter.ok());
+        CHECK(adapter.error().code == "params.invalid");
+        CHECK_THAT(adapter.error().message, Catch::Contains(c.says));
+    }
+}
+
+TEST_CASE("adapter registry: a dialect name registered twice fails loudly, the first factory stays") {
+    AdapterRegistry r;
+    REQUIRE(register_hl7v2_mllp(r).ok());
+    auto twice = r.add("hl7v2-mllp", make_rest_adapter);
+    REQUIRE_FALSE(twice.ok());
+    CHECK(twice.error().code == "adapters.duplicate_dialect");
+    CHECK_THAT(twice.error().message, Catch::Contains("hl7v2-mllp"));
+    CHECK(r.dialects() == std::vector<std::string>{"hl7v2-mllp"});
+    auto p = hospital_params(R"({})");
+    REQUIRE(p.ok());
+    auto adapter = r.create(p.value());
+    REQUIRE(adapter.ok());
+    CHECK(adapter.value()->dialect() == "hl7v2-mllp");
+    CHECK(AdapterRegistry::builtin().dialects() == std::vector<std::string>{"hl7v2-mllp", "rest-json", "soap-xml"});
+}
+
+TEST_CASE("hl7v2 adapter: the HIS's clock is MSH-7 of a read-only answer, a time without offset read in his.timezone") {
+    auto dialect = dialect_of(R"({"timezone": "UTC"})");  // his-sim writes UTC wall-clock times
+    REQUIRE(dialect.ok());
+    SimulatedHis his(dialect.value());
+    auto adapter = adapter_for(his, dialect.value());
+    auto before = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    auto reading = adapter->read_clock();
+    auto after = std::chrono::system_clock::now();
+    REQUIRE(reading.ok());
+    CHECK_THAT(reading->source, Catch::Contains("MSH-7") && Catch::Contains("read in UTC"));
+    CHECK(reading->zone_assumed);
+    // Written by the HIS (whole seconds) while the exchange ran, and read in the right zone.
+    CHECK(reading->his >= before);
+    CHECK(reading->his <= after);
+    CHECK(reading->local >= before);
+    CHECK(reading->local <= after);
 }

@@ -99,17 +99,15 @@ std::string raw_exchange(uint16_t port, const std::string& message) {
     return in.substr(start + 1, end - start - 1);
 }
 
+// The adapter listens for the pushes (extraction.push.listen), the extractor applies them.
 struct Fixture {
-    SimulatedHis his{R"({"interval": "1h"})"};
+    SimulatedHis his{R"({"interval": "1h", "push": {"listen": "127.0.0.1:)" + std::to_string(test::free_port()) + "\"}}"};
     CollectingSink sink;
     std::unique_ptr<extraction::Extractor> x;
 
     Fixture() {
         REQUIRE(his.start());
-        auto settings = his.settings();
-        settings.push_enabled = true;
-        settings.push_port = test::free_port();
-        auto opened = extraction::Extractor::open(his.adapter(), settings, his.state_file(), "H001", sink);
+        auto opened = extraction::Extractor::open(his.adapter(), his.settings(), his.state_file(), "H001", sink);
         REQUIRE(opened.ok());
         x = std::move(opened.value());
         REQUIRE(x->start().ok());

@@ -26,7 +26,7 @@ struct Holders {
     int inside = 0, most = 0, entered = 0, refused = 0;
     std::vector<std::thread> threads;
 
-    void add(HisGate& gate, Urgency urgency, std::chrono::milliseconds patience) {
+    void add(HisGate& gate, TaskClass urgency, std::chrono::milliseconds patience) {
         threads.emplace_back([this, &gate, urgency, patience] {
             auto pass = gate.enter(urgency, patience);
             std::unique_lock lock(mu);
@@ -60,7 +60,7 @@ TEST_CASE("his gate: at most `concurrency` calls are ever in flight; the rest wa
     ManualClock clock;
     HisGate gate(3, 100000, clock);
     Holders holders;
-    for (int i = 0; i < 5; ++i) holders.add(gate, Urgency::Deferred, 1h);
+    for (int i = 0; i < 5; ++i) holders.add(gate, TaskClass::Deferred, 1h);
     // Two callers wait in the gate: the cap is reached, and time does not move.
     REQUIRE(clock.await_waiters(2));
     CHECK(gate.in_flight() == 3);
@@ -79,7 +79,7 @@ TEST_CASE("his gate: many callers entering and leaving never exceed the cap") {
     for (int t = 0; t < 12; ++t)
         threads.emplace_back([&] {
             for (int i = 0; i < 30; ++i) {
-                auto pass = gate.enter(Urgency::Deferred, 10s);
+                auto pass = gate.enter(TaskClass::Deferred, 10s);
                 if (!pass) {
                     ++refused;
                     continue;
@@ -110,7 +110,7 @@ TEST_CASE("his gate: no 60 s window ever holds more starts than the rate cap") {
     for (int t = 0; t < 8; ++t)
         threads.emplace_back([&] {
             while (!done) {
-                auto pass = gate.enter(Urgency::Deferred, 1h);
+                auto pass = gate.enter(TaskClass::Deferred, 1h);
                 if (!pass) {
                     if (!done) ++refused;
                     continue;
@@ -148,20 +148,20 @@ TEST_CASE("his gate: no 60 s window ever holds more starts than the rate cap") {
 TEST_CASE("his gate: a real-time caller takes the next free place before a deferred one that waited longer") {
     ManualClock clock;
     HisGate gate(1, 100000, clock);
-    auto held = gate.enter(Urgency::Deferred, 1s);
+    auto held = gate.enter(TaskClass::Deferred, 1s);
     REQUIRE(held);
     std::mutex mu;
     std::vector<std::string> order;
-    auto caller = [&](Urgency urgency, std::string name) {
+    auto caller = [&](TaskClass urgency, std::string name) {
         return std::thread([&, urgency, name] {
             auto p = gate.enter(urgency, 10s);
             std::lock_guard lock(mu);
             order.push_back(p ? name : name + " refused");
         });
     };
-    std::thread deferred = caller(Urgency::Deferred, "deferred");
+    std::thread deferred = caller(TaskClass::Deferred, "deferred");
     REQUIRE(clock.await_waiters(1));  // the deferred caller waits first
-    std::thread realtime = caller(Urgency::RealTime, "realtime");
+    std::thread realtime = caller(TaskClass::RealTime, "realtime");
     REQUIRE(clock.await_waiters(2));
     { auto release = std::move(held.value()); }
     deferred.join();
@@ -174,10 +174,10 @@ TEST_CASE("his gate: a real-time caller takes the next free place before a defer
 TEST_CASE("his gate: a caller that cannot get in within its patience is refused as unavailable") {
     ManualClock clock;
     HisGate gate(1, 100000, clock);
-    auto held = gate.enter(Urgency::RealTime, 1s);
+    auto held = gate.enter(TaskClass::RealTime, 1s);
     REQUIRE(held);
     std::optional<Result<HisGate::Pass>> refused;
-    std::thread waiter([&] { refused.emplace(gate.enter(Urgency::RealTime, 2s)); });
+    std::thread waiter([&] { refused.emplace(gate.enter(TaskClass::RealTime, 2s)); });
     REQUIRE(clock.await_waiters(1));
     clock.advance(1999ms);
     REQUIRE(clock.await_waiters(1));  // still waiting: its patience has 1 ms left
@@ -189,7 +189,7 @@ TEST_CASE("his gate: a caller that cannot get in within its patience is refused 
     CHECK(refused->error().code == "his.busy");
 
     std::optional<Result<HisGate::Pass>> closed;
-    std::thread closing([&] { closed.emplace(gate.enter(Urgency::Deferred, 1h)); });
+    std::thread closing([&] { closed.emplace(gate.enter(TaskClass::Deferred, 1h)); });
     REQUIRE(clock.await_waiters(1));
     gate.close();  // wakes it without time passing
     closing.join();

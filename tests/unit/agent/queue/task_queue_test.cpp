@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "agent/request_types.h"
 #include "agent/task_queue.h"
 #include "tests/support/process.h"
 
@@ -21,7 +22,7 @@ Task task_of(const std::string& id, const std::string& type) {
     Task t;
     t.id = id;
     t.type = type;
-    t.cls = *class_of(type);
+    t.cls = find_request_type(type)->cls;
     t.request = "{}";
     t.reply_topic = "hisgate/v1/hospitals/H1/response/cp1";
     return t;

@@ -1,4 +1,4 @@
-// Reads the reference-data messages a HIS pushes into changes:
+// Reads the reference-data messages a HIS pushes into updates (adapters/his_adapter.h):
 //   MFN^M02  staff/practitioner master file: one doctor per MFE group (MFE + STF [+ PRA])
 //   MFN^M05  patient location master file:   one department per MFE group (MFE + LOC)
 //   SIU^S12 / S13 / S14  a slot booked, rescheduled or modified: the slot as it now is (upsert)
@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "agent/extraction/push_fields.h"
-#include "agent/extraction/reference_records.h"
+#include "adapters/hl7v2/push_fields.h"
+#include "adapters/his_adapter.h"
 #include "hl7/ack.h"
 #include "hl7/message.h"
 
-namespace hisgate::extraction {
+namespace hisgate::hl7v2 {
 
 struct PushRefusal {
     hl7::AckCode code = hl7::AckCode::AE;  // AR: a message we do not take; AE: one we cannot apply
@@ -26,10 +26,10 @@ struct PushRefusal {
 
 struct PushReading {
     std::string kind;  // MSH-9-1^MSH-9-2, e.g. "SIU^S12"
-    std::vector<Change> changes;
+    std::vector<ReferenceUpdate> updates;
     std::optional<PushRefusal> refusal;
 };
 
 PushReading read_push(const hl7::Message& message, const PushFields& fields);
 
-}  // namespace hisgate::extraction
+}  // namespace hisgate::hl7v2

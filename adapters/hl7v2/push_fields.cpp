@@ -1,8 +1,8 @@
-#include "agent/extraction/push_fields.h"
+#include "adapters/hl7v2/push_fields.h"
 
 #include "hl7/path.h"
 
-namespace hisgate::extraction {
+namespace hisgate::hl7v2 {
 
 const std::map<std::string, std::string> kStandardPushFields = {
     {"record.event", "MFE-1"},           // MAD add, MUP update, MDL delete, MDC deactivate, MAC reactivate
@@ -56,4 +56,4 @@ Result<PushFields> PushFields::from_json(const nlohmann::json& fields) {
     return out;
 }
 
-}  // namespace hisgate::extraction
+}  // namespace hisgate::hl7v2

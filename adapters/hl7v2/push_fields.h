@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 
-namespace hisgate::extraction {
+namespace hisgate::hl7v2 {
 
 // Logical field -> standard HL7 path. Doctors travel in MFN^M02 (MFE + STF + PRA),
 // departments in MFN^M05 (MFE + LOC), slots in SIU (SCH + AIP + AIL, and the vendor's ZSL
@@ -26,4 +26,4 @@ struct PushFields {
     static Result<PushFields> from_json(const nlohmann::json& fields);
 };
 
-}  // namespace hisgate::extraction
+}  // namespace hisgate::hl7v2

@@ -1,4 +1,4 @@
-#include "agent/extraction/push_message.h"
+#include "adapters/hl7v2/push_message.h"
 
 #include <algorithm>
 #include <cctype>
@@ -8,7 +8,7 @@
 #include "adapters/money.h"
 #include "hl7/path.h"
 
-namespace hisgate::extraction {
+namespace hisgate::hl7v2 {
 
 namespace {
 
@@ -88,7 +88,9 @@ std::vector<Group> mfe_groups(const hl7::Message& m) {
     return groups;
 }
 
-void read_master_file(const hl7::Message& m, const PushFields& f, const std::string& entity, PushReading& out) {
+enum class Entity { Department, Doctor };
+
+void read_master_file(const hl7::Message& m, const PushFields& f, Entity entity, PushReading& out) {
     auto groups = mfe_groups(m);
     if (groups.empty()) {
         out.refusal = refuse(hl7::AckCode::AE, "100", "MFE-1", "required segment missing: an MFN message needs at least one MFE");
@@ -102,22 +104,25 @@ void read_master_file(const hl7::Message& m, const PushFields& f, const std::str
         if (!key) return;
         const std::string& code = event.value();
         if (code == "MDL" || code == "MDC") {
-            out.changes.push_back({Op::Delete, {entity, key.value(), "", nullptr}});
+            ReferenceUpdate gone{Department{key.value(), ""}, true};
+            if (entity == Entity::Doctor) gone.record = Doctor{key.value(), "", "", ""};
+            out.updates.push_back(std::move(gone));
             continue;
         }
         if (code != "MAD" && code != "MUP" && code != "MAC") {
             out.refusal = refuse(hl7::AckCode::AE, "103", r.at("record.event").second,
                                  "table value not found: record event \"" + code +
-                                     "\" of " + entity + " " + key.value() + "; expected MAD, MUP, MAC, MDL or MDC");
+                                     "\" of " + (entity == Entity::Doctor ? "doctor" : "department") + " " +
+                                     key.value() + "; expected MAD, MUP, MAC, MDL or MDC");
             return;
         }
-        if (entity == kDepartment) {
+        if (entity == Entity::Department) {
             auto name = required(r, "department.name", out.refusal);
             if (!name) return;
             Department d;
             d.department_id = key.value();
             d.name = name.value();
-            out.changes.push_back({Op::Upsert, record_of(d)});
+            out.updates.push_back({d});
         } else {
             auto family = required(r, "doctor.family_name", out.refusal);
             if (!family) return;
@@ -129,7 +134,7 @@ void read_master_file(const hl7::Message& m, const PushFields& f, const std::str
             d.department_id = department.value();
             d.name = given.empty() ? family.value() : family.value() + " " + given;
             d.title = r.at("doctor.title").first;
-            out.changes.push_back({Op::Upsert, record_of(d)});
+            out.updates.push_back({d});
         }
     }
 }
@@ -155,7 +160,9 @@ void read_slot(const hl7::Message& m, const PushFields& f, bool withdrawn, PushR
     auto id = required(r, "slot.id", out.refusal);
     if (!id) return;
     if (withdrawn) {
-        out.changes.push_back({Op::Delete, {kSlot, id.value(), "", nullptr}});
+        ScheduleSlot gone;
+        gone.slot_id = id.value();
+        out.updates.push_back({gone, true});
         return;
     }
     auto start = required(r, "slot.start", out.refusal);
@@ -201,7 +208,7 @@ void read_slot(const hl7::Message& m, const PushFields& f, bool withdrawn, PushR
         if (!fee || *fee < 0) return bad("slot.fee", "a decimal amount such as 25.00");
         slot.fee_cents = *fee;
     }
-    out.changes.push_back({Op::Upsert, record_of(slot)});
+    out.updates.push_back({slot});
 }
 
 }  // namespace
@@ -210,8 +217,8 @@ PushReading read_push(const hl7::Message& m, const PushFields& fields) {
     PushReading out;
     std::string type = m.get("MSH-9-1"), event = m.get("MSH-9-2");
     out.kind = type + "^" + event;
-    if (type == "MFN" && event == "M02") read_master_file(m, fields, kDoctor, out);
-    else if (type == "MFN" && event == "M05") read_master_file(m, fields, kDepartment, out);
+    if (type == "MFN" && event == "M02") read_master_file(m, fields, Entity::Doctor, out);
+    else if (type == "MFN" && event == "M05") read_master_file(m, fields, Entity::Department, out);
     else if (type == "SIU" && (event == "S12" || event == "S13" || event == "S14")) read_slot(m, fields, false, out);
     else if (type == "SIU" && (event == "S15" || event == "S17")) read_slot(m, fields, true, out);
     else if (type == "MFN" || type == "SIU")
@@ -222,8 +229,8 @@ PushReading read_push(const hl7::Message& m, const PushFields& fields) {
         out.refusal = refuse(hl7::AckCode::AR, "200", "MSH-9",
                              "unsupported message type: " + out.kind +
                                  "; reference data is taken as MFN^M02, MFN^M05 and SIU^S12, S13, S14, S15, S17");
-    if (out.refusal) out.changes.clear();
+    if (out.refusal) out.updates.clear();
     return out;
 }
 
-}  // namespace hisgate::extraction
+}  // namespace hisgate::hl7v2

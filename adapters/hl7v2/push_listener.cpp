@@ -1,0 +1,101 @@
+#include "adapters/hl7v2/push_listener.h"
+
+#include "adapters/hl7v2/push_message.h"
+#include "adapters/registry.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "hl7/ack.h"
+#include "mllp/server.h"
+
+namespace hisgate::hl7v2 {
+
+namespace {
+
+metrics::Counter& push_counter(std::string_view ack) {
+    return metrics::global().counter("hisgate_extraction_push_messages_total",
+                                     "Reference-data pushes from the HIS, by the acknowledgement code answered",
+                                     {{"ack", std::string(ack)}});
+}
+
+mllp::ServerOptions server_options(const PushSettings& settings) {
+    mllp::ServerOptions o;
+    o.bind = settings.host;
+    o.port = settings.port;
+    return o;
+}
+
+class Hl7PushListener : public PushListener {
+public:
+    Hl7PushListener(const PushSettings& settings, hl7::ParseOptions parse_options, PushHandler handler)
+        : fields_(settings.fields),
+          parse_options_(parse_options),
+          handler_(std::move(handler)),
+          server_(server_options(settings), [this](std::string_view raw) { return on_push(raw); }) {}
+    ~Hl7PushListener() override { stop(); }
+
+    Result<void> start() { return server_.start(); }
+    uint16_t port() const override { return server_.port(); }
+    void stop() override { server_.stop(); }
+
+private:
+    mllp::Answer on_push(std::string_view raw) {
+        auto message = hl7::Message::parse(raw, parse_options_);
+        if (!message) {
+            push_counter("AR").inc();
+            log::warn("extraction.push_refused", {{"code", message.error().code}, {"reason", message.error().message}});
+            return hl7::ack_for(raw, parse_options_);
+        }
+        if (message->get("MSH-9-1") == "ACK") return std::string();  // an ACK is never acknowledged
+
+        auto reading = read_push(message.value(), fields_);
+        if (reading.refusal) {
+            push_counter(hl7::to_string(reading.refusal->code)).inc();
+            log::warn("extraction.push_refused", {{"kind", reading.kind},
+                                                  {"control_id", message->get("MSH-10")},
+                                                  {"hl7_code", reading.refusal->error.hl7_code},
+                                                  {"reason", reading.refusal->error.text}});
+            return hl7::make_ack(message.value(), reading.refusal->code, reading.refusal->error);
+        }
+        auto stored = handler_({reading.kind, message->get("MSH-10"), std::move(reading.updates)});
+        if (!stored) {
+            push_counter("AE").inc();
+            log::error("extraction.push_unapplied", {{"kind", reading.kind}, {"code", stored.error().code},
+                                                     {"message", stored.error().message}});
+            hl7::AckError e;
+            e.hl7_code = "207";
+            e.text = "application internal error: the agent could not store the change (" + stored.error().code +
+                     "); send it again";
+            return hl7::make_ack(message.value(), hl7::AckCode::AE, e);
+        }
+        push_counter("AA").inc();
+        return hl7::make_ack(message.value(), hl7::AckCode::AA);
+    }
+
+    PushFields fields_;
+    hl7::ParseOptions parse_options_;
+    PushHandler handler_;
+    mllp::Server server_;  // last: stopped (its threads joined) before the rest goes
+};
+
+}  // namespace
+
+Result<std::optional<PushSettings>> push_settings_from_params(const params::ParamSet& p) {
+    // The field map is checked even without a listener: a wrong entry stops the agent at start.
+    auto fields = PushFields::from_json(p.json("extraction.hl7.fields"));
+    if (!fields) return fields.error();
+    std::string listen = p.string("extraction.push.listen");
+    if (listen.empty()) return std::optional<PushSettings>();
+    auto endpoint = host_and_port(listen, "extraction.push.listen");
+    if (!endpoint) return endpoint.error();
+    return std::optional<PushSettings>(PushSettings{endpoint->first, endpoint->second, std::move(fields.value())});
+}
+
+Result<std::unique_ptr<PushListener>> listen_for_hl7_pushes(const PushSettings& settings,
+                                                            const hl7::ParseOptions& parse_options, PushHandler handler) {
+    auto listener = std::make_unique<Hl7PushListener>(settings, parse_options, std::move(handler));
+    if (auto started = listener->start(); !started) return started.error();
+    log::info("extraction.push_listening", {{"bind", settings.host}, {"port", listener->port()}});
+    return std::unique_ptr<PushListener>(std::move(listener));
+}
+
+}  // namespace hisgate::hl7v2

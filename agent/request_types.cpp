@@ -1,0 +1,142 @@
+#include "agent/request_types.h"
+
+#include <array>
+#include <chrono>
+
+#include "agent/booking_request.h"
+#include "common/log.h"
+
+namespace hisgate::agent {
+
+namespace {
+
+Result<std::string> text_field(const nlohmann::json& body, const char* name, std::string_view type) {
+    auto it = body.find(name);
+    if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+        return make_error(ErrorClass::BadInput, "request.invalid",
+                          std::string(type) + " needs body." + name + ", a non-empty string");
+    return it->get<std::string>();
+}
+
+Result<int64_t> whole_field(const nlohmann::json& body, const char* name, std::string_view type) {
+    auto it = body.find(name);
+    if (it == body.end() || !it->is_number_integer() || it->get<int64_t>() <= 0)
+        return make_error(ErrorClass::BadInput, "request.invalid",
+                          std::string(type) + " needs body." + name + ", a whole number above 0");
+    return it->get<int64_t>();
+}
+
+nlohmann::json booking_json(const Booking& b) {
+    return {{"orderId", b.order_id}, {"slotId", b.slot_id}, {"patientId", b.patient_id}, {"status", b.status}};
+}
+nlohmann::json payment_json(const Payment& p) {
+    return {{"orderId", p.order_id}, {"amountCents", p.amount_cents}, {"status", p.status}};
+}
+nlohmann::json reports_json(const std::vector<ReportSummary>& list) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : list)
+        out.push_back({{"reportId", r.report_id}, {"title", r.title}, {"status", r.status}, {"issuedAt", r.issued_at}});
+    return {{"reports", out}};
+}
+nlohmann::json statement_json(const std::vector<StatementLine>& lines) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& l : lines) out.push_back({{"orderId", l.order_id}, {"kind", l.kind}, {"amountCents", l.amount_cents}});
+    return {{"lines", out}};
+}
+
+template <typename T, typename F>
+Result<nlohmann::json> as_json(Result<T> r, F&& to_json) {
+    if (!r) return r.error();
+    return to_json(r.value());
+}
+// A read or a cancel: one thing named by one text field of the body, one adapter call.
+template <const char* kField, auto kCall, auto kToJson>
+Result<nlohmann::json> keyed(const RequestContext& c, const nlohmann::json& body) {
+    auto key = text_field(body, kField, c.type);
+    if (!key) return key.error();
+    return as_json((c.his.*kCall)(*key), kToJson);
+}
+
+nlohmann::json report_json(const Report& r) { return r.to_json(); }
+
+constexpr char kReportId[] = "reportId", kPatientId[] = "patientId", kDate[] = "date", kOrderId[] = "orderId";
+
+// An earlier attempt that may have reached the HIS is settled first: its booking stands
+// whatever the rules say now (a time rule may have passed its boundary since). The
+// appointment rules judge the first attempt only; only a booking they allow reaches the HIS.
+Result<nlohmann::json> book(const RequestContext& c, const nlohmann::json& body) {
+    auto now = std::chrono::time_point_cast<std::chrono::seconds>(c.clock.wall_now());
+    auto ask = read_booking_ask(body, now);
+    if (!ask) return ask.error();
+    if (c.maybe_done && !c.his_idempotent) {
+        auto held = c.his.booking_status(ask->order.order_id);
+        if (!held) return held.error();  // cannot know yet: never send blind
+        if (held->status != "not_found") {
+            log::info("agent.in_doubt_resolved", {{"order_id", ask->order.order_id}, {"his_status", held->status}});
+            return booking_json(held.value());
+        }
+        if (auto wait = c.absence_not_yet_settled()) return *wait;
+    }
+    if (!c.maybe_done) {
+        if (auto refusal = c.rules.check_booking(ask->request, ask->counts)) {
+            log::info("agent.booking_refused", {{"rule", refusal->rule}, {"code", refusal->code}});
+            return make_error(ErrorClass::Rejected, "appointment." + refusal->code, refusal->message_for_patient);
+        }
+    }
+    c.sending_change();
+    return as_json(c.his.book(ask->order), booking_json);
+}
+
+template <bool kRefund>
+Result<nlohmann::json> pay(const RequestContext& c, const nlohmann::json& body) {
+    auto order = text_field(body, "orderId", c.type);
+    if (!order) return order.error();
+    auto amount = whole_field(body, "amountCents", c.type);
+    if (!amount) return amount.error();
+    auto method = text_field(body, "method", c.type);
+    if (!method) return method.error();
+    if (c.maybe_done && !c.his_idempotent) {
+        auto held = c.his.payment_status(*order);
+        if (!held) return held.error();
+        if (held->status == (kRefund ? "refunded" : "paid") || (!kRefund && held->status == "refunded")) {
+            log::info("agent.in_doubt_resolved", {{"order_id", *order}, {"his_status", held->status}});
+            return payment_json(held.value());
+        }
+        if (auto wait = c.absence_not_yet_settled()) return *wait;
+    }
+    PaymentOrder p{*order, *amount, *method};
+    c.sending_change();
+    return as_json(kRefund ? c.his.refund(p) : c.his.pay(p), payment_json);
+}
+
+using RT = TaskClass;
+constexpr std::array<RequestType, 9> kRequestTypes{{
+    {"appointment.book", RT::RealTime, true, book},
+    {"appointment.cancel", RT::RealTime, true, keyed<kOrderId, &HisAdapter::cancel, booking_json>},
+    {"appointment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::booking_status, booking_json>},
+    {"payment.pay", RT::RealTime, true, pay<false>},
+    {"payment.refund", RT::RealTime, true, pay<true>},
+    {"payment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::payment_status, payment_json>},
+    {"report.get", RT::Deferred, false, keyed<kReportId, &HisAdapter::get_report, report_json>},
+    {"report.list", RT::Deferred, false, keyed<kPatientId, &HisAdapter::list_reports, reports_json>},
+    {"statement.daily", RT::Deferred, false, keyed<kDate, &HisAdapter::daily_statement, statement_json>},
+}};
+
+}  // namespace
+
+std::span<const RequestType> request_types() { return kRequestTypes; }
+
+const RequestType* find_request_type(std::string_view name) {
+    for (const auto& t : kRequestTypes)
+        if (t.name == name) return &t;
+    return nullptr;
+}
+
+nlohmann::json advertised_capabilities() {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& t : kRequestTypes)
+        out.push_back({{"type", t.name}, {"class", to_string(t.cls)}, {"changesHis", t.changes_his}});
+    return out;
+}
+
+}  // namespace hisgate::agent

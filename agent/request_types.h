@@ -1,0 +1,58 @@
+// Every request type the agent serves, in one table: its name, whether it is real-time
+// (a patient is waiting) or deferred (drained in batches), whether it changes what the HIS
+// holds, and the handler that carries it out against the adapter.
+//
+// The table is the only place a request type is named: the agent admits what it lists
+// (anything else is refused at once), its queue orders by the class, the executor
+// dispatches to the handler, and the birth message advertises the rows as `capabilities`,
+// which is how the control plane learns what a hospital serves and which answers may come
+// late (controlplane/router.h).
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "adapters/his_adapter.h"
+#include "agent/task.h"
+#include "appointment-rules/rule_set.h"
+#include "common/clock.h"
+
+namespace hisgate::agent {
+
+// What a handler works with for one task (built by agent/task_executor.h).
+struct RequestContext {
+    std::string_view type;  // the request type's name, for error texts
+    HisAdapter& his;
+    const appointments::RuleSet& rules;
+    const Clock& clock;
+    // his.idempotent_orders: the HIS recognises a repeated order id by itself.
+    bool his_idempotent = false;
+    // An earlier attempt was dispatched: a change may already hold at the HIS.
+    bool maybe_done = false;
+    // A change of this task goes out to the HIS now.
+    std::function<void()> sending_change;
+    // The HIS holds nothing for the order: an error to retry later while an earlier
+    // attempt may still be running there, nothing once the absence is settled.
+    std::function<std::optional<Error>()> absence_not_yet_settled;
+};
+
+// The answer's body, or the error to answer with.
+using RequestHandler = Result<nlohmann::json> (*)(const RequestContext& context, const nlohmann::json& body);
+
+struct RequestType {
+    std::string_view name;  // e.g. "appointment.book"
+    TaskClass cls;
+    bool changes_his;       // a resend after a lost answer must not execute it twice
+    RequestHandler handler;
+};
+
+std::span<const RequestType> request_types();
+// The row for `name`; nullptr for a type the agent does not serve.
+const RequestType* find_request_type(std::string_view name);
+// The birth message's `capabilities`: [{"type", "class": "realtime"|"deferred", "changesHis"}].
+nlohmann::json advertised_capabilities();
+
+}  // namespace hisgate::agent
