@@ -53,6 +53,56 @@ constexpr int64_t kSchemaVersion = 3;
 struct SeedObservation {
     const char *code, *name, *value, *units, *range, *flag;
 };
+struct SeedReport {
+    const char* title;
+    SeedObservation observations[3];  // up to 3; a null code ends the list
+};
+// The names the hospital is seeded with; ids, values and schedules are the same in every
+// language, so the demo's requests work on every hospital.
+struct SeedText {
+    struct {
+        const char *id, *name;
+    } departments[4];
+    struct {
+        const char *id, *department, *name, *title;
+    } doctors[5];
+    const char* demo_patient[2];    // P-DEMO-1: family, given
+    const char* second_patient[2];  // P-<hospital>-2
+    SeedReport blood_count, metabolic_panel;
+};
+constexpr SeedText kEnglishText = {
+    {{"D-INT", "内科 Internal Medicine"}, {"D-PED", "儿科 Pediatrics"}, {"D-CAR", "心内科 Cardiology"},
+     {"D-OBS", "产科 Obstetrics"}},
+    {{"DR-101", "D-INT", "Dr. Wang Fang", "Chief physician"},
+     {"DR-102", "D-INT", "Dr. Liu Yang", "Attending physician"},
+     {"DR-201", "D-PED", "Dr. Chen Jing", "Chief physician"},
+     {"DR-301", "D-CAR", "Dr. Zhao Lei", "Associate chief physician"},
+     {"DR-401", "D-OBS", "Dr. Sun Li", "Attending physician"}},
+    {"DEMO", "PATIENT"},
+    {"ZHANG", "WEI"},
+    {"Complete blood count",
+     {{"718-7", "Hemoglobin", "13.5", "g/dL", "12.0-16.0", "N"},
+      {"6690-2", "Leukocytes", "11.2", "10*3/uL", "4.0-10.0", "H"},
+      {"777-3", "Platelets", "250", "10*3/uL", "150-400", "N"}}},
+    {"Basic metabolic panel",
+     {{"2345-7", "Glucose", "5.4", "mmol/L", "3.9-6.1", "N"}, {"2160-0", "Creatinine", "88", "umol/L", "59-104", "N"}}},
+};
+constexpr SeedText kChineseText = {
+    {{"D-INT", "内科"}, {"D-PED", "儿科"}, {"D-CAR", "心血管内科"}, {"D-OBS", "产科"}},
+    {{"DR-101", "D-INT", "王芳", "主任医师"},
+     {"DR-102", "D-INT", "刘洋", "主治医师"},
+     {"DR-201", "D-PED", "陈静", "主任医师"},
+     {"DR-301", "D-CAR", "赵磊", "副主任医师"},
+     {"DR-401", "D-OBS", "孙丽", "主治医师"}},
+    {"李", "娜"},
+    {"张", "伟"},
+    {"血常规",
+     {{"718-7", "血红蛋白", "13.5", "g/dL", "12.0-16.0", "N"},
+      {"6690-2", "白细胞计数", "11.2", "10*3/uL", "4.0-10.0", "H"},
+      {"777-3", "血小板计数", "250", "10*3/uL", "150-400", "N"}}},
+    {"基础代谢检查",
+     {{"2345-7", "葡萄糖", "5.4", "mmol/L", "3.9-6.1", "N"}, {"2160-0", "肌酐", "88", "umol/L", "59-104", "N"}}},
+};
 
 Error not_found(const std::string& what) { return make_error(ErrorClass::NotFound, "his.not_found", what); }
 Error refused(const std::string& code, const std::string& what) {
@@ -77,7 +127,7 @@ std::string add_days(const std::string& date, int days) {
 }
 
 Result<Hospital> Hospital::open(const std::string& path, const std::string& hospital_id, const std::string& today,
-                                OrderIds order_ids) {
+                                OrderIds order_ids, SeedNames names) {
     auto db = sql::Db::open(path);
     if (!db) return db.error();
     auto version = db->prepare("PRAGMA user_version");
@@ -92,11 +142,11 @@ Result<Hospital> Hospital::open(const std::string& path, const std::string& hosp
     if (auto r = db->exec(kSchema); !r) return r.error();
     if (auto r = db->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !r) return r.error();
     Hospital h(std::move(db.value()), order_ids);
-    if (auto r = h.seed(hospital_id, today); !r) return r.error();
+    if (auto r = h.seed(hospital_id, today, names); !r) return r.error();
     return h;
 }
 
-Result<void> Hospital::seed(const std::string& hospital_id, const std::string& today) {
+Result<void> Hospital::seed(const std::string& hospital_id, const std::string& today, SeedNames names) {
     auto seeded = db_.transaction([&]() -> Result<bool> {
                auto dept = db_.prepare("INSERT OR IGNORE INTO departments(department_id, name) VALUES(?,?)");
                auto doctor = db_.prepare(
@@ -119,18 +169,10 @@ Result<void> Hospital::seed(const std::string& hospital_id, const std::string& t
                    if (r.ok() && !x.ok()) r = x;
                };
 
-               struct DoctorSeed {
-                   const char *id, *dept, *name, *title;
-               };
-               const char* depts[][2] = {{"D-INT", "内科 Internal Medicine"}, {"D-PED", "儿科 Pediatrics"},
-                                         {"D-CAR", "心内科 Cardiology"}, {"D-OBS", "产科 Obstetrics"}};
-               for (auto& d : depts) step(dept->bind(1, d[0]).bind(2, d[1]).run());
-               DoctorSeed doctors[] = {{"DR-101", "D-INT", "Dr. Wang Fang", "Chief physician"},
-                                       {"DR-102", "D-INT", "Dr. Liu Yang", "Attending physician"},
-                                       {"DR-201", "D-PED", "Dr. Chen Jing", "Chief physician"},
-                                       {"DR-301", "D-CAR", "Dr. Zhao Lei", "Associate chief physician"},
-                                       {"DR-401", "D-OBS", "Dr. Sun Li", "Attending physician"}};
-               for (auto& d : doctors) step(doctor->bind(1, d.id).bind(2, d.dept).bind(3, d.name).bind(4, d.title).run());
+               const SeedText& text = names == SeedNames::Chinese ? kChineseText : kEnglishText;
+               for (const auto& d : text.departments) step(dept->bind(1, d.id).bind(2, d.name).run());
+               for (const auto& d : text.doctors)
+                   step(doctor->bind(1, d.id).bind(2, d.department).bind(3, d.name).bind(4, d.title).run());
                // A week of schedules: 15-minute timed slots in the morning for internal medicine
                // and cardiology, half-day quotas for pediatrics, a whole-day quota for obstetrics.
                for (int day = 0; day < 7; ++day) {
@@ -156,26 +198,22 @@ Result<void> Hospital::seed(const std::string& hospital_id, const std::string& t
                             .bind(7, "").bind(8, int64_t{30}).bind(9, int64_t{5000}).run());
                }
 
-               step(patient->bind(1, "P-DEMO-1").bind(2, "DEMO").bind(3, "PATIENT").bind(4, "F").bind(5, "19800101")
-                        .bind(6, "13800000000").run());
-               step(patient->bind(1, "P-" + hospital_id + "-2").bind(2, "ZHANG").bind(3, "WEI").bind(4, "M")
-                        .bind(5, "19750512").bind(6, "13900000001").run());
-               auto add_report = [&](const std::string& id, const std::string& pid, const char* title,
-                                     const char* issued, std::initializer_list<SeedObservation> rows) {
-                   step(report->bind(1, id).bind(2, pid).bind(3, title).bind(4, "F").bind(5, issued).run());
+               step(patient->bind(1, "P-DEMO-1").bind(2, text.demo_patient[0]).bind(3, text.demo_patient[1]).bind(4, "F")
+                        .bind(5, "19800101").bind(6, "13800000000").run());
+               step(patient->bind(1, "P-" + hospital_id + "-2").bind(2, text.second_patient[0])
+                        .bind(3, text.second_patient[1]).bind(4, "M").bind(5, "19750512").bind(6, "13900000001").run());
+               auto add_report = [&](const std::string& id, const std::string& pid, const SeedReport& seed,
+                                     const char* issued) {
+                   step(report->bind(1, id).bind(2, pid).bind(3, seed.title).bind(4, "F").bind(5, issued).run());
                    int64_t seq = 1;
-                   for (const auto& o : rows)
+                   for (const auto& o : seed.observations) {
+                       if (!o.code) break;
                        step(obs->bind(1, id).bind(2, seq++).bind(3, o.code).bind(4, o.name).bind(5, o.value)
                                 .bind(6, o.units).bind(7, o.range).bind(8, o.flag).run());
+                   }
                };
-               add_report("R-DEMO-1", "P-DEMO-1", "Complete blood count", "20261120083000",
-                          {{"718-7", "Hemoglobin", "13.5", "g/dL", "12.0-16.0", "N"},
-                           {"6690-2", "Leukocytes", "11.2", "10*3/uL", "4.0-10.0", "H"},
-                           {"777-3", "Platelets", "250", "10*3/uL", "150-400", "N"}});
-               add_report("R-" + hospital_id + "-2", "P-" + hospital_id + "-2", "Basic metabolic panel",
-                          "20261119101500",
-                          {{"2345-7", "Glucose", "5.4", "mmol/L", "3.9-6.1", "N"},
-                           {"2160-0", "Creatinine", "88", "umol/L", "59-104", "N"}});
+               add_report("R-DEMO-1", "P-DEMO-1", text.blood_count, "20261120083000");
+               add_report("R-" + hospital_id + "-2", "P-" + hospital_id + "-2", text.metabolic_panel, "20261119101500");
                if (!r) return r.error();
                return true;
            });

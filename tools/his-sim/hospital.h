@@ -29,7 +29,10 @@
 // 'payment' / 'refund'), each with the order id in column order_id.
 //
 // Every simulated hospital is seeded with the demo report R-DEMO-1 of patient P-DEMO-1
-// (docs/demo.md), departments, doctors and a week of schedules from the seed day.
+// (docs/demo.md), departments, doctors and a week of schedules from the seed day; their
+// names in English, or in Chinese (SeedNames::Chinese: his-sim's choice for a hospital
+// whose HIS speaks GB 18030, so CJK text travels that charset end to end). Ids, values
+// and schedules are the same in both.
 #pragma once
 
 #include <memory>
@@ -49,12 +52,15 @@ enum class OrderIds {
     ExecuteAgain,     // a repeat is executed again
 };
 
+// The language of the seeded names (departments, doctors, patients, reports).
+enum class SeedNames { English, Chinese };
+
 class Hospital {
 public:
     // `today` (YYYY-MM-DD) is the first day of the seeded schedules. Errors: Config if the
     // file holds a hospital of an older his-sim schema (remove it: it is re-seeded).
     static Result<Hospital> open(const std::string& path, const std::string& hospital_id, const std::string& today,
-                                 OrderIds order_ids = OrderIds::IdempotencyKeys);
+                                 OrderIds order_ids = OrderIds::IdempotencyKeys, SeedNames names = SeedNames::English);
 
     ReferenceData reference_data(const std::string& from_date, const std::string& to_date);
     Result<Booking> book(const BookingOrder& order);
@@ -74,7 +80,7 @@ public:
 private:
     Hospital(sql::Db db, OrderIds order_ids)
         : db_(std::move(db)), idempotent_(order_ids == OrderIds::IdempotencyKeys), mu_(std::make_unique<std::mutex>()) {}
-    Result<void> seed(const std::string& hospital_id, const std::string& today);
+    Result<void> seed(const std::string& hospital_id, const std::string& today, SeedNames names);
     // The latest row for this order id.
     std::optional<Booking> stored_booking(const std::string& order_id);
     std::optional<Payment> stored_payment(const std::string& order_id);

@@ -101,7 +101,11 @@ int main(int argc, char** argv) {
     log::init("his-sim:" + hospital_id, log_settings.file, log_settings.level);
     // his.idempotent_orders false: this HIS executes a repeated order again.
     auto order_ids = p->boolean("his.idempotent_orders") ? sim::OrderIds::IdempotencyKeys : sim::OrderIds::ExecuteAgain;
-    auto db = sim::Hospital::open(db_path, hospital_id, sim::utc_today(), order_ids);
+    // A hospital whose HIS speaks GB 18030 has Chinese names, so CJK text crosses that charset.
+    auto his_charset = hl7::charset_from_hl7(p->string("his.charset"));
+    auto names = his_charset.ok() && his_charset.value() == hl7::Charset::Gb18030 ? sim::SeedNames::Chinese
+                                                                                    : sim::SeedNames::English;
+    auto db = sim::Hospital::open(db_path, hospital_id, sim::utc_today(), order_ids, names);
     if (!db) {
         log::error("sim.db_failed", {{"error", db.error().describe()}});
         std::fprintf(stderr, "his-sim: %s\n", db.error().describe().c_str());

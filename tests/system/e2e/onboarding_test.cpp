@@ -32,6 +32,10 @@ TEST_CASE("onboarding: five vendor dialects, and a sixth hospital of a known dia
         auto doc = nlohmann::json::parse(reply.body);
         CHECK(doc["patientId"] == "P-DEMO-1");
         CHECK(doc["observations"].size() == 3);
+        // A GB 18030 HIS holds Chinese names: they cross its charset and arrive as UTF-8.
+        bool gb18030 = std::string(h) == "H002" || std::string(h) == "H006";
+        CHECK(doc["title"] == (gb18030 ? "血常规" : "Complete blood count"));
+        CHECK(doc["observations"][0]["name"] == (gb18030 ? "血红蛋白" : "Hemoglobin"));
     }
     // The newcomer announces the parameter set it runs with.
     auto list = nlohmann::json::parse(sys.get("/api/v1/hospitals").body);

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# scripts/demo itself, run on the test build's programs (DEMO_BUILD_DIR) in a run directory
+# of its own: Mosquitto, three his-sims, three agents and a control plane, real processes.
+#   1. it comes up with all three hospitals online, H002's report in Chinese, and the
+#      trace command it prints follows a request through every process;
+#   2. a his-sim killed with kill -9 is reported and restarted, and a report asked of its
+#      hospital meanwhile is answered (at once, or as a task that completes);
+#   3. an agent killed with kill -9 is restarted and its hospital answers again;
+#   4. SIGTERM stops the demo with status 0 and leaves none of its processes behind;
+#   5. a control plane that cannot start (its API port is taken) makes the demo exit 1,
+#      naming the process and showing its error, with nothing left running.
+#   demo_test.sh SOURCE_DIR BUILD_DIR
+set -uo pipefail
+src=$1
+build=$2
+work=$(mktemp -d)
+demo_pid=""
+blocker_pid=""
+failures=0
+
+# Processes of a run: their command lines hold the run's directory.
+left_in() { pgrep -f -- "$1/" || true; }
+cleanup() {
+  [ -n "$demo_pid" ] && kill -TERM "$demo_pid" 2>/dev/null && wait "$demo_pid"
+  [ -n "$blocker_pid" ] && kill "$blocker_pid" 2>/dev/null
+  local pid
+  for pid in $(left_in "$work"); do kill -9 "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+check() {  # check DESCRIPTION COMMAND...
+  if "${@:2}"; then echo "ok: $1"; else echo "FAILED: $1"; failures=$((failures + 1)); fi
+}
+# Waits until `eval CONDITION` holds; the bound (90 s) is only reached when the demo is broken.
+until_true() {
+  local deadline=$((SECONDS + 90))
+  until eval "$1" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# ---- 1. up -------------------------------------------------------------------------------
+run="$work/run"
+DEMO_RUN_DIR="$run" DEMO_BUILD_DIR="$build" "$src/scripts/demo" >"$work/demo.out" 2>&1 &
+demo_pid=$!
+if ! until_true 'grep -q "hisgate demo is running" "$work/demo.out"'; then
+  echo "FAILED: the demo did not come up:"
+  cat "$work/demo.out"
+  exit 1
+fi
+api=$(sed -n 's/^ *API: *//p' "$work/demo.out")
+echo "demo up, API at $api"
+check "all three hospitals are online" \
+  eval '[ "$(curl -s "$api/api/v1/hospitals" | json "len(d[\"hospitals\"])")" = 3 ]'
+# Reports drain on a 2 s timer: a first answer may be a task to poll.
+report() {  # report HOSPITAL: the R-DEMO-1 report, by polling its task when it is deferred
+  local body code task
+  body=$(curl -s -w '\n%{http_code}' "$api/api/v1/hospitals/$1/reports/R-DEMO-1")
+  code=${body##*$'\n'}
+  body=${body%$'\n'*}
+  if [ "$code" = 202 ]; then
+    task=$(json 'd["taskId"]' <<<"$body")
+    echo "$1: 202, task $task" >&2
+    until_true '[ "$(curl -s -o /dev/null -w "%{http_code}" "$api/api/v1/tasks/$task")" = 200 ]' || return 1
+    curl -s "$api/api/v1/tasks/$task"
+  elif [ "$code" = 200 ]; then
+    echo "$body"
+  else
+    echo "$1: $code $body" >&2
+    return 1
+  fi
+}
+report H002 >"$work/h002.json"
+check "H002's report crossed GB 18030 in Chinese" \
+  eval 'grep -q "血常规" "$work/h002.json" && grep -q "血红蛋白" "$work/h002.json"'
+
+# The trace command the demo prints finds the request in every process's log.
+curl -s -D "$work/h003.headers" -o /dev/null "$api/api/v1/hospitals/H003/reports/R-DEMO-1"
+trace=$(sed -n 's/^traceparent: 00-\([0-9a-f]*\)-.*/\1/p' "$work/h003.headers")
+trace_cmd=$(sed -n 's/^ *\(.*cli\/hisgate trace\) <trace id[^>]*>\(.*\)$/\1 '"$trace"'\2/p' "$work/demo.out")
+echo "trace command: $trace_cmd"
+check "the printed trace command follows a request through the control plane, agent and his-sim" \
+  until_true '[ -n "$trace" ] && (cd "$src" && $trace_cmd) >"$work/trace.txt" &&
+        grep -q "controlplane:cp1" "$work/trace.txt" && grep -q "agent:H003" "$work/trace.txt" &&
+        grep -q "his-sim:H003" "$work/trace.txt"'
+
+# ---- 2. a his-sim killed with kill -9 ----------------------------------------------------
+sim=$(pgrep -f -- "$run/etc/his-sim-H001.json")
+kill -9 "$sim"
+report H001 >"$work/h001.json"
+check "a report asked of H001 while its his-sim was dead is answered" grep -q "P-DEMO-1" "$work/h001.json"
+check "the demo reports the kill" \
+  until_true 'grep -q "his-sim-H001 (pid $sim) was killed by SIGKILL after [0-9]*s; restarting in 1s" "$work/demo.out"'
+check "and the restart" until_true 'grep -q "his-sim-H001 restarted (pid [0-9]*, restart 1)" "$work/demo.out"'
+restarted=$(sed -n 's/.*his-sim-H001 restarted (pid \([0-9]*\), restart 1).*/\1/p' "$work/demo.out")
+check "the restarted his-sim is a new, live process" \
+  eval '[ -n "$restarted" ] && [ "$restarted" != "$sim" ] && kill -0 "$restarted"'
+check "the demo itself kept running" kill -0 "$demo_pid"
+
+# ---- 3. an agent killed with kill -9 -----------------------------------------------------
+agent=$(pgrep -f -- "$run/etc/agent-H001.json")
+kill -9 "$agent"
+check "the agent's restart is reported" \
+  until_true 'grep -q "agent-H001 (pid $agent) was killed by SIGKILL" "$work/demo.out" &&
+              grep -q "agent-H001 restarted (pid [0-9]*, restart 1)" "$work/demo.out"'
+check "its hospital answers again" \
+  until_true 'report H001 | grep -q P-DEMO-1'
+check "no other process was restarted" \
+  eval '[ "$(grep -c "restarted (pid" "$work/demo.out")" = 2 ]'
+check "the demo printed its own lines about the kills, no shell notice" eval '! grep -q "Killed" "$work/demo.out"'
+
+# ---- 4. SIGTERM stops it all --------------------------------------------------------------
+kill -TERM "$demo_pid"
+wait "$demo_pid"
+status=$?
+demo_pid=""
+check "SIGTERM stops the demo with status 0" [ "$status" -eq 0 ]
+check "saying so" grep -q "demo: stopped; logs are in $run/logs" "$work/demo.out"
+check "and none of its processes is left" eval '[ -z "$(left_in "$run")" ]'
+
+# ---- 5. a process that cannot start ------------------------------------------------------
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(600)' \
+  >"$work/busy.port" &
+blocker_pid=$!
+until_true '[ -s "$work/busy.port" ]'
+busy=$(cat "$work/busy.port")
+broken="$work/broken"
+DEMO_RUN_DIR="$broken" DEMO_BUILD_DIR="$build" DEMO_API_PORT="$busy" "$src/scripts/demo" >"$work/broken.out" 2>&1
+status=$?
+check "a control plane that cannot take its port makes the demo exit 1" [ "$status" -eq 1 ]
+check "saying which process failed, while waiting for what" \
+  grep -q "demo: start-up failed: controlplane exited with status [0-9]* while waiting for all 3 hospitals online" "$work/broken.out"
+check "showing the end of its output" eval 'grep -A5 "start-up failed" "$work/broken.out" | grep -qi "address\|port\|bind"'
+check "and leaving none of its processes" eval '[ -z "$(left_in "$broken")" ]'
+
+echo "---- the demo's output"
+cat "$work/demo.out"
+echo "---- the failed demo's output"
+cat "$work/broken.out"
+[ "$failures" -eq 0 ]
