@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <future>
 
+#include "common/check.h"
 #include "common/log.h"
 #include "common/sqlite.h"
 #include "common/thread_name.h"
@@ -85,6 +86,16 @@ Result<void> ran(sql::Statement& s) {
     return r;
 }
 
+// Runs a statement that must change exactly one row: a task's row, addressed by its
+// number, that is not there is a broken invariant the caller must hear about, not a no-op.
+Result<void> ran_on_one_row(sql::Db& db, sql::Statement& s, const char* what, int64_t row) {
+    if (auto r = ran(s); !r) return r;
+    if (int n = sqlite3_changes(db.handle()); n != 1)
+        return storage_error(std::string(what) + ": row " + std::to_string(row) + " changed " + std::to_string(n) +
+                             " rows, expected exactly 1");
+    return {};
+}
+
 std::string replaced(std::string text, const std::string& mark, const std::string& with) {
     return text.replace(text.find(mark), mark.size(), with);
 }
@@ -110,13 +121,7 @@ Result<void> prepare_schema(sql::Db& db) {
     if (!v1_tables) return v1_tables.error();
     std::string script = *v1_tables ? replaced(replaced(kFromVersion1, "%TASKS%", kTasksTable), "%OUTBOX%", kOutboxTable)
                                     : std::string(kTasksTable) + kOutboxTable;
-    if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return r;
-    auto applied = db.exec(script + "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";");
-    if (!applied) {
-        (void)db.exec("ROLLBACK");
-        return applied;
-    }
-    return db.exec("COMMIT");
+    return db.transaction([&] { return db.exec(script + "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";"); });
 }
 
 TaskState state_of_code(int64_t code) {
@@ -209,10 +214,14 @@ Result<std::unique_ptr<TaskStore>> TaskStore::open(const std::string& path, Task
         // The WAL's directory entry must be durable too before anything in it counts.
         std::string dir = std::filesystem::path(path).parent_path().string();
         int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd >= 0) {
-            (void)::fsync(dir_fd);
-            ::close(dir_fd);
+        if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
+            auto error = make_error(ErrorClass::Internal, "queue.storage",
+                                    "cannot make the WAL's directory entry durable in " + (dir.empty() ? "." : dir) +
+                                        ": " + std::strerror(errno));
+            if (dir_fd >= 0) ::close(dir_fd);
+            return failed(error);
         }
+        ::close(dir_fd);
     }
     auto reader = Statements::open(path);
     if (!reader) return failed(reader.error());
@@ -315,26 +324,36 @@ void TaskStore::write_loop() {
     }
 }
 
+// One transaction per batch, one savepoint per change inside it: a change that fails
+// leaves no trace (a task is never Done without its answer) and the others still commit.
+// A failure after which SQLite rolled the whole transaction back (SQLITE_FULL, IOERR,
+// NOMEM inside a statement) takes the batch with it: nothing after it may run, or it
+// would commit change by change in autocommit, and every change is reported failed.
 void TaskStore::commit_batch(std::vector<Change>& batch) {
     auto& db = writer_->db;
     std::vector<Completed> completed;
     completed.reserve(batch.size());
     auto began = db.exec("BEGIN IMMEDIATE");
+    std::optional<Error> failed;
+    if (!began) failed = storage_error("cannot begin a transaction: " + began.error().message);
     for (auto& c : batch) {
-        Result<void> outcome = began ? c.apply(*writer_) : Result<void>(began.error());
+        Result<void> outcome = failed ? Result<void>(*failed) : db.savepoint([&] { return c.apply(*writer_); });
+        if (!failed && !outcome && !db.in_transaction())
+            failed = storage_error("the batch was rolled back: " + outcome.error().message);
         completed.push_back({std::move(c), std::move(outcome)});
     }
-    std::optional<Error> failed;
-    if (!began) {
-        failed = storage_error("cannot begin a transaction: " + began.error().message);
-    } else if (auto committed = db.exec("COMMIT"); !committed) {
-        (void)db.exec("ROLLBACK");
-        failed = storage_error("commit failed: " + committed.error().message);
-    } else {
-        ++commits_;
+    if (!failed) {
+        if (auto committed = db.exec("COMMIT"); !committed) {
+            failed = storage_error("commit failed: " + committed.error().message);
+            if (db.in_transaction())
+                if (auto undone = db.exec("ROLLBACK"); !undone) failed->message += "; and the rollback failed: " + undone.error().message;
+        } else {
+            ++commits_;
+        }
     }
     if (failed)
         for (auto& c : completed) c.outcome = *failed;
+    HISGATE_CHECK(!db.in_transaction(), "queue.transaction_left_open", "the writer left a batch's transaction open");
     {
         std::lock_guard lock(completed_mu_);
         if (completed_.empty())
@@ -414,7 +433,8 @@ void TaskStore::dispatched_all(std::vector<std::pair<TaskRow, int>> attempts, Do
         [attempts = std::move(attempts)](Statements& s) -> Result<void> {
             for (const auto& [row, n] : attempts) {
                 s[Statements::MarkDispatched].bind(1, row).bind(2, n);
-                if (auto r = ran(s[Statements::MarkDispatched]); !r) return r;
+                if (auto r = ran_on_one_row(s.db, s[Statements::MarkDispatched], "marking a task dispatched", row); !r)
+                    return r;
             }
             return {};
         },
@@ -425,11 +445,15 @@ void TaskStore::barrier(Done done) {
     submit([](Statements&) -> Result<void> { return {}; }, std::move(done));
 }
 
+void TaskStore::change_for_test(std::function<Result<void>(sql::Db&)> apply, Done done) {
+    submit([apply = std::move(apply)](Statements& s) { return apply(s.db); }, std::move(done));
+}
+
 void TaskStore::retry_later(TaskRow row, int64_t next_attempt_ms, const std::string& error, Done done) {
     submit(
         [row, next_attempt_ms, error](Statements& s) {
             s[Statements::MarkRetry].bind(1, row).bind(2, next_attempt_ms).bind(3, error);
-            return ran(s[Statements::MarkRetry]);
+            return ran_on_one_row(s.db, s[Statements::MarkRetry], "putting a task back for a retry", row);
         },
         std::move(done));
 }
@@ -440,11 +464,11 @@ void TaskStore::finish(TaskRow row, TaskState state, const std::string& answer, 
         [row, forward = forward_answer, state, answer, error, at = unix_ms_now()](Statements& s) -> Result<void> {
             auto& mark = s[Statements::MarkFinished];
             mark.bind(1, row).bind(2, static_cast<int64_t>(state)).bind(3, answer).bind(4, error).bind(5, at);
-            if (auto r = ran(mark); !r) return r;
-            if (sqlite3_changes(s.db.handle()) != 1) return storage_error("no task in row " + std::to_string(row) + " to finish");
+            if (auto r = ran_on_one_row(s.db, mark, "finishing a task", row); !r) return r;
             if (!forward) return {};
+            // The answer enters the outbox in the same change: both or neither (savepoint).
             s[Statements::InsertAnswer].bind(1, s.next_seq++).bind(2, row);
-            return ran(s[Statements::InsertAnswer]);
+            return ran_on_one_row(s.db, s[Statements::InsertAnswer], "queueing a task's answer", row);
         },
         std::move(done));
 }

@@ -101,6 +101,9 @@ public:
     void purge_finished(int64_t before_ms, Done done);
     // Changes nothing; `done` runs after every change submitted before it has completed.
     void barrier(Done done);
+    // Tests only: runs `apply` on the writer's connection as one change of a batch (to
+    // inject faults with a TEMP trigger, or hold the writer so that a batch forms).
+    void change_for_test(std::function<Result<void>(sql::Db&)> apply, Done done);
 
     // Blocking forms of the above, for callers that must wait for durability.
     Result<Admission> admit_sync(const Task& task);

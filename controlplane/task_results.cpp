@@ -54,17 +54,19 @@ Result<bool> TaskResults::record(const std::string& hospital_id, const Envelope&
     std::lock_guard lock(mu_);
     // An answer to a request this instance did not record (sent before a restart of an
     // in-memory store) is still kept.
-    auto insert = db_.prepare(
-        "INSERT OR IGNORE INTO task_results(request_id, hospital_id, type, sent_at) VALUES(?1, ?2, '', '')");
-    if (!insert) return insert.error();
-    insert->bind(1, reply.in_reply_to).bind(2, hospital_id);
-    if (auto r = insert->run(); !r) return r.error();
-    auto update = db_.prepare("UPDATE task_results SET answer = ?2 WHERE request_id = ?1 AND answer IS NULL");
-    if (!update) return update.error();
-    update->bind(1, reply.in_reply_to).bind(2, payload);
-    if (auto r = update->run(); !r) return r.error();
-    bool fresh = sqlite3_changes(db_.handle()) == 1;
-    answers(fresh ? "new" : "duplicate").inc();
+    auto fresh = db_.transaction([&]() -> Result<bool> {
+        auto insert = db_.prepare(
+            "INSERT OR IGNORE INTO task_results(request_id, hospital_id, type, sent_at) VALUES(?1, ?2, '', '')");
+        if (!insert) return insert.error();
+        insert->bind(1, reply.in_reply_to).bind(2, hospital_id);
+        if (auto r = insert->run(); !r) return r.error();
+        auto update = db_.prepare("UPDATE task_results SET answer = ?2 WHERE request_id = ?1 AND answer IS NULL");
+        if (!update) return update.error();
+        update->bind(1, reply.in_reply_to).bind(2, payload);
+        if (auto r = update->run(); !r) return r.error();
+        return sqlite3_changes(db_.handle()) == 1;
+    });
+    if (fresh) answers(*fresh ? "new" : "duplicate").inc();
     return fresh;
 }
 

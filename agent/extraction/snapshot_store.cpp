@@ -86,24 +86,26 @@ Result<void> SnapshotStore::apply(const Change& c) {
 
 Result<PendingChangeSet> SnapshotStore::commit_impl(const std::vector<Change>& changes,
                                                     const std::function<std::string(int64_t)>& build) {
-    if (auto r = db_.exec("BEGIN IMMEDIATE"); !r) return storage_error("starting the change set", r.error());
-    auto fail = [this](const std::string& what, const Error& e) -> Result<PendingChangeSet> {
-        (void)db_.exec("ROLLBACK");
-        return storage_error(what, e);
-    };
-    for (const auto& c : changes)
-        if (auto r = apply(c); !r) return fail("applying " + c.record.entity + " " + c.record.key, r.error());
-    auto seq = last_seq();
-    if (!seq) return fail("reading the sequence", seq.error());
-    PendingChangeSet out{seq.value() + 1, build(seq.value() + 1)};
-    auto bump = db_.prepare("UPDATE extraction_sequence SET last_seq = ? WHERE id = 1");
-    if (!bump) return fail("taking a sequence number", bump.error());
-    if (auto r = bump->bind(1, out.seq).run(); !r) return fail("taking a sequence number", r.error());
-    auto keep = db_.prepare("INSERT INTO extraction_pending(seq, body) VALUES(?, ?)");
-    if (!keep) return fail("storing the change set", keep.error());
-    if (auto r = keep->bind(1, out.seq).bind(2, out.body).run(); !r) return fail("storing the change set", r.error());
-    if (auto r = db_.exec("COMMIT"); !r) return fail("committing the change set", r.error());
-    return out;
+    // Records, sequence number and the pending change set: all or nothing.
+    auto committed = db_.transaction([&]() -> Result<PendingChangeSet> {
+        for (const auto& c : changes)
+            if (auto r = apply(c); !r) return storage_error("applying " + c.record.entity + " " + c.record.key, r.error());
+        auto seq = last_seq();
+        if (!seq) return storage_error("reading the sequence", seq.error());
+        PendingChangeSet out{seq.value() + 1, build(seq.value() + 1)};
+        auto bump = db_.prepare("UPDATE extraction_sequence SET last_seq = ? WHERE id = 1");
+        if (!bump) return storage_error("taking a sequence number", bump.error());
+        if (auto r = bump->bind(1, out.seq).run(); !r) return storage_error("taking a sequence number", r.error());
+        if (sqlite3_changes(db_.handle()) != 1)
+            return make_error(ErrorClass::Internal, "extraction.storage", "the sequence row is missing from the snapshot store");
+        auto keep = db_.prepare("INSERT INTO extraction_pending(seq, body) VALUES(?, ?)");
+        if (!keep) return storage_error("storing the change set", keep.error());
+        if (auto r = keep->bind(1, out.seq).bind(2, out.body).run(); !r) return storage_error("storing the change set", r.error());
+        return out;
+    });
+    if (!committed && committed.error().code == "sqlite.error")  // BEGIN or COMMIT itself
+        return storage_error("committing the change set", committed.error());
+    return committed;
 }
 
 Result<std::vector<PendingChangeSet>> SnapshotStore::pending() {

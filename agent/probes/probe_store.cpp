@@ -71,13 +71,16 @@ Result<void> ProbeStore::archive(const std::string& path, Operation op, const st
 }
 
 Result<void> ProbeStore::record(const std::string& path, Outcome outcome, int64_t at_ms) {
-    auto add = db_.prepare("INSERT INTO probe_outcomes(path, outcome, at_ms) VALUES(?,?,?)");
-    if (!add) return add.error();
-    if (auto r = add->bind(1, path).bind(2, to_string(outcome)).bind(3, at_ms).run(); !r) return r;
-    auto prune = db_.prepare("DELETE FROM probe_outcomes WHERE path = ? AND at_ms <= ?");
-    if (!prune) return prune.error();
-    int64_t horizon = at_ms - std::chrono::duration_cast<std::chrono::milliseconds>(kOutcomeRetention).count();
-    return prune->bind(1, path).bind(2, horizon).run();
+    // The new outcome and the pruning of what fell out of the window: both or neither.
+    return db_.transaction([&]() -> Result<void> {
+        auto add = db_.prepare("INSERT INTO probe_outcomes(path, outcome, at_ms) VALUES(?,?,?)");
+        if (!add) return add.error();
+        if (auto r = add->bind(1, path).bind(2, to_string(outcome)).bind(3, at_ms).run(); !r) return r;
+        auto prune = db_.prepare("DELETE FROM probe_outcomes WHERE path = ? AND at_ms <= ?");
+        if (!prune) return prune.error();
+        int64_t horizon = at_ms - std::chrono::duration_cast<std::chrono::milliseconds>(kOutcomeRetention).count();
+        return prune->bind(1, path).bind(2, horizon).run();
+    });
 }
 
 Result<Availability> ProbeStore::availability(const std::string& path, int64_t now_ms, std::chrono::milliseconds window) {

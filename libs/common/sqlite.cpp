@@ -62,6 +62,23 @@ Result<Statement> Db::prepare(std::string_view sql) {
     return Statement(db_, stmt);
 }
 
+Result<void> Db::savepoint(const std::function<Result<void>()>& body) {
+    if (auto r = exec("SAVEPOINT change"); !r) return r;
+    auto outcome = body();
+    if (outcome) return exec("RELEASE change");
+    if (!in_transaction()) return outcome;  // SQLite rolled everything back: nothing to undo here
+    auto undone = exec("ROLLBACK TO change");
+    if (undone) undone = exec("RELEASE change");
+    if (!undone) return abandon_transaction(outcome.error());  // cannot undo the part: undo the whole
+    return outcome;
+}
+
+Error Db::abandon_transaction(Error why) {
+    if (!in_transaction()) return why;
+    if (auto r = exec("ROLLBACK"); !r) why.message += "; and the rollback failed: " + r.error().message;
+    return why;
+}
+
 int64_t Db::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
 Statement::Statement(Statement&& o) noexcept

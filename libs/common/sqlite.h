@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,10 +31,27 @@ public:
     Result<void> exec(std::string_view sql);
     Result<Statement> prepare(std::string_view sql);
     int64_t last_insert_rowid() const;
+    // False once SQLite has ended the transaction by itself: a statement failing with
+    // SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM or RAISE(ROLLBACK) rolls the whole
+    // transaction back, not just the statement, and what follows would run in autocommit.
+    bool in_transaction() const { return db_ && !sqlite3_get_autocommit(db_); }
+
+    // Runs `body` (returning a Result) as one transaction, BEGIN IMMEDIATE to COMMIT: all
+    // of it or nothing. If `body` or the COMMIT fails, everything is rolled back and the
+    // error returned. The one way this code base writes more than one row at a time.
+    template <class Body>
+    auto transaction(Body&& body) -> decltype(body());
+    // Runs `body` under a savepoint inside the open transaction: if it fails, what it
+    // wrote is undone and the transaction goes on without it. If SQLite ended the whole
+    // transaction meanwhile (in_transaction() is false), the caller must not go on.
+    Result<void> savepoint(const std::function<Result<void>()>& body);
     sqlite3* handle() const { return db_; }
 
 private:
     explicit Db(sqlite3* db) : db_(db) {}
+    // Rolls back the open transaction, if SQLite has not already; returns `why`, with
+    // the rollback's own failure added to it.
+    Error abandon_transaction(Error why);
     sqlite3* db_ = nullptr;
     std::string path_;
 };
@@ -65,5 +83,17 @@ private:
     sqlite3_stmt* stmt_ = nullptr;
     std::optional<Error> error_;
 };
+
+template <class Body>
+auto Db::transaction(Body&& body) -> decltype(body()) {
+    if (auto began = exec("BEGIN IMMEDIATE"); !began) return began.error();
+    auto outcome = body();
+    if (outcome) {
+        auto committed = exec("COMMIT");
+        if (committed) return outcome;
+        return abandon_transaction(committed.error());
+    }
+    return abandon_transaction(outcome.error());
+}
 
 }  // namespace hisgate::sql

@@ -109,18 +109,6 @@ Error refused(const std::string& code, const std::string& what) {
     return make_error(ErrorClass::Rejected, code, what);
 }
 
-// Runs `body` in one IMMEDIATE transaction; commits if it succeeded, rolls back if not.
-template <class T, class F>
-Result<T> in_transaction(sql::Db& db, F body) {
-    if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return r.error();
-    Result<T> out = body();
-    if (out.ok()) {
-        if (auto r = db.exec("COMMIT"); !r) return r.error();
-    } else {
-        (void)db.exec("ROLLBACK");
-    }
-    return out;
-}
 }  // namespace
 
 std::string utc_today() { return utc_strftime(std::chrono::system_clock::now(), "%Y-%m-%d"); }
@@ -159,7 +147,7 @@ Result<Hospital> Hospital::open(const std::string& path, const std::string& hosp
 }
 
 Result<void> Hospital::seed(const std::string& hospital_id, const std::string& today, SeedNames names) {
-    auto seeded = in_transaction<bool>(db_, [&]() -> Result<bool> {
+    auto seeded = db_.transaction([&]() -> Result<bool> {
                auto dept = db_.prepare("INSERT OR IGNORE INTO departments(department_id, name) VALUES(?,?)");
                auto doctor = db_.prepare(
                    "INSERT OR IGNORE INTO doctors(doctor_id, department_id, name, title) VALUES(?,?,?,?)");
@@ -268,7 +256,7 @@ std::optional<Booking> Hospital::stored_booking(const std::string& order_id) {
 
 Result<Booking> Hospital::book(const BookingOrder& order) {
     std::lock_guard lock(*mu_);
-    return in_transaction<Booking>(db_, [&]() -> Result<Booking> {
+    return db_.transaction([&]() -> Result<Booking> {
         if (auto existing = idempotent_ ? stored_booking(order.order_id) : std::nullopt) {
             if (existing->slot_id != order.slot_id || existing->patient_id != order.patient_id)
                 return refused("order.conflict", "order " + order.order_id + " already names another booking");
@@ -293,7 +281,7 @@ Result<Booking> Hospital::book(const BookingOrder& order) {
 
 Result<Booking> Hospital::cancel(const std::string& order_id) {
     std::lock_guard lock(*mu_);
-    return in_transaction<Booking>(db_, [&]() -> Result<Booking> {
+    return db_.transaction([&]() -> Result<Booking> {
         auto existing = stored_booking(order_id);
         if (!existing) return not_found("no booking with order " + order_id);
         if (existing->status == "cancelled") return *existing;
@@ -326,7 +314,7 @@ std::optional<Payment> Hospital::stored_payment(const std::string& order_id) {
 Result<Payment> Hospital::pay(const PaymentOrder& order) {
     std::lock_guard lock(*mu_);
     if (order.amount_cents <= 0) return refused("payment.bad_amount", "a payment must be a positive amount");
-    return in_transaction<Payment>(db_, [&]() -> Result<Payment> {
+    return db_.transaction([&]() -> Result<Payment> {
         if (auto existing = idempotent_ ? stored_payment(order.order_id) : std::nullopt) {
             if (existing->amount_cents != order.amount_cents)
                 return refused("order.conflict", "order " + order.order_id + " was paid with another amount");
@@ -346,7 +334,7 @@ Result<Payment> Hospital::pay(const PaymentOrder& order) {
 
 Result<Payment> Hospital::refund(const PaymentOrder& order) {
     std::lock_guard lock(*mu_);
-    return in_transaction<Payment>(db_, [&]() -> Result<Payment> {
+    return db_.transaction([&]() -> Result<Payment> {
         auto existing = stored_payment(order.order_id);
         if (!existing) return not_found("no payment with order " + order.order_id);
         if (idempotent_ && existing->status == "refunded") return *existing;
