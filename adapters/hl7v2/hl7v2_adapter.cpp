@@ -97,11 +97,12 @@ public:
                                             {"RGS-1", "1"},
                                             {d_.field("slot.id"), order.slot_id}});
         if (q && !order.patient_sex.empty()) q = with(std::move(q), {{d_.field("patient.sex"), order.patient_sex}});
-        return appointment(std::move(q), "booking", order.patient_id);
+        return appointment(std::move(q), "booking", order.patient_id, mllp::Resend::Never);
     }
 
     Result<Booking> cancel(const std::string& order_id) override {
-        return appointment(query("SRM^S04^SRM_S01", {{d_.field("order.id"), order_id}}), "cancellation", "");
+        return appointment(query("SRM^S04^SRM_S01", {{d_.field("order.id"), order_id}}), "cancellation", "",
+                           mllp::Resend::Never);
     }
 
     Result<Booking> booking_status(const std::string& order_id) override {
@@ -196,7 +197,10 @@ private:
     // Sends one message and returns the application's answer, read in the HIS's charset
     // when its MSH-18 is empty. MSA-1 other than AA/CA is an error mapped through the
     // dialect's error map. A request that could not be built is returned as it is, unsent.
-    Result<hl7::Message> exchange(const Result<hl7::Message>& built, const std::string& what) {
+    // A change (mllp::Resend::Never) goes out once: an uncertain outcome goes back to the
+    // agent, which settles it with a status query before anything is sent again.
+    Result<hl7::Message> exchange(const Result<hl7::Message>& built, const std::string& what,
+                                  mllp::Resend resend = mllp::Resend::Allowed) {
         if (!built) {
             log::warn("his.request_unsendable", {{"what", what}, {"error", built.error().describe()}});
             return make_error(built.error().cls, built.error().code, what + ": " + built.error().message);
@@ -208,7 +212,7 @@ private:
         log::info("his.query_sent", {{"hl7_control_id", control_id}, {"message_type", type}});
         Result<std::string> answer = [&] {
             auto session = take_session();
-            auto sent = session->send(d_.wire(request));
+            auto sent = session->send(d_.wire(request), resend);
             give_back(std::move(session));
             return sent;
         }();
@@ -224,8 +228,9 @@ private:
         return std::move(parsed.value());
     }
 
-    Result<Booking> appointment(const Result<hl7::Message>& q, const std::string& what, const std::string& patient_id) {
-        auto a = exchange(q, what);
+    Result<Booking> appointment(const Result<hl7::Message>& q, const std::string& what, const std::string& patient_id,
+                                mllp::Resend resend = mllp::Resend::Allowed) {
+        auto a = exchange(q, what, resend);
         if (!a) return a.error();
         return booking_from(a.value(), what, patient_id);
     }
@@ -247,7 +252,7 @@ private:
                                                      {d_.field("payment.kind"), kind},
                                                      {d_.field("payment.method"), order.method},
                                                      {d_.field("payment.amount"), cents_to_decimal(order.amount_cents)}}),
-                          what);
+                          what, mllp::Resend::Never);
         if (!a) return a.error();
         return payment_from(a.value(), order.order_id, what);
     }

@@ -52,7 +52,7 @@ void Client::disconnect() {
     socket_.reset();
 }
 
-Result<std::string> Client::send(std::string_view message) {
+Result<std::string> Client::send(std::string_view message, Resend resend) {
     if (auto framing = check_frameable(message); !framing) return framing.error();
     std::string id = control_id(message, parse_options());
     if (id.empty() && !options_.commit_ack)
@@ -78,8 +78,11 @@ Result<std::string> Client::send(std::string_view message) {
         if (answer.ok()) return answer;
         last = answer.error();
         // A commit NAK leaves the connection in a known state; anything else may not.
-        if (last.code != "mllp.commit_nak") disconnect();
+        bool not_committed = last.code == "mllp.commit_nak";
+        if (!not_committed) disconnect();
         if (final_error(last)) return last;
+        // The frame was written (or partly): the receiver may have executed it.
+        if (resend == Resend::Never && !not_committed) return last;
     }
     return last;
 }

@@ -49,6 +49,13 @@ struct ClientOptions {
     std::string cert_file, key_file;  // PEM; optional client certificate
 };
 
+// Whether send() may write a message again after its connection broke or its answer did
+// not come. A message that changes what the receiver holds (a booking, a payment) goes out
+// once per call: whether it executed is for the caller to settle (ask the receiver),
+// never for a resend to guess. A connection that could not be opened, or an MLLP commit
+// NAK (the receiver says it did not commit), carried nothing, and is retried either way.
+enum class Resend { Allowed, Never };
+
 class Client {
 public:
     explicit Client(ClientOptions options);
@@ -58,11 +65,11 @@ public:
 
     // Sends one HL7 message and returns the response whose MSA-2 equals the message's MSH-10
     // (an ACK or an application response such as ORF^R04 / RSP^K11). Reconnects as needed,
-    // retrying up to max_attempts with backoff. Errors: BadInput "mllp.bad_message" (no
+    // retrying up to max_attempts with backoff, as `resend` allows. Errors: BadInput "mllp.bad_message" (no
     // MSH-10, or bytes that cannot be framed), Config "mllp.tls_config", Unavailable
     // "mllp.connect_failed" / "mllp.connection_lost", Timeout "mllp.ack_timeout", Protocol
     // "mllp.oversize_answer", Rejected "mllp.commit_nak"; each the last attempt's.
-    Result<std::string> send(std::string_view message);
+    Result<std::string> send(std::string_view message, Resend resend = Resend::Allowed);
 
     // Sends a message that no answer will follow (an ACK, or one whose MSH-15 declines
     // acknowledgements): connects if needed and writes it once. Success means the bytes
