@@ -1,4 +1,5 @@
 #include "config-params/param_def.h"
+#include "common/check.h"
 
 #include <algorithm>
 #include <array>
@@ -52,7 +53,7 @@ std::string type_text(const ParamDef& def) {
 }
 
 ParamDef ParamDef::item_def() const {
-    assert(type == ParamType::List && items);
+    HISGATE_CHECK(type == ParamType::List && items, "item definition of a non-list parameter", name);
     ParamDef item = *this;
     item.type = *items;
     item.items.reset();

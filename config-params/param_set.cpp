@@ -1,4 +1,5 @@
 #include "config-params/param_set.h"
+#include "common/check.h"
 
 #include <openssl/evp.h>
 
@@ -134,9 +135,9 @@ Result<ParamSet> ParamSet::load_file(const Catalog& catalog, const std::string& 
     return validate(catalog, *doc, path);
 }
 
-const nlohmann::json& ParamSet::value_of(const std::string& name, [[maybe_unused]] std::initializer_list<ParamType> types) const {
+const nlohmann::json& ParamSet::value_of(const std::string& name, std::initializer_list<ParamType> types) const {
     const auto& [type, value] = json_entry(name);
-    assert(std::find(types.begin(), types.end(), type) != types.end() && "an accessor of another type");
+    HISGATE_CHECK(std::find(types.begin(), types.end(), type) != types.end(), "accessor of another type for", name);
     return value;
 }
 
@@ -161,8 +162,8 @@ std::map<std::string, std::string> ParamSet::code_table(const std::string& name)
 }
 
 const std::pair<ParamType, nlohmann::json>& ParamSet::json_entry(const std::string& name) const {
-    assert(values_.count(name) && "a parameter that is not in the catalog");
-    return values_.at(name);  // throws where asserts are compiled out: still a loud failure
+    HISGATE_CHECK(values_.count(name), "parameter not in the catalog", name);
+    return values_.at(name);
 }
 
 const nlohmann::json& ParamSet::json(const std::string& name) const { return json_entry(name).second; }

@@ -1,4 +1,5 @@
 #include "config-params/value_types.h"
+#include "common/check.h"
 
 #include <algorithm>
 #include <cctype>
@@ -85,7 +86,7 @@ int64_t ordinal(ParamType type, const nlohmann::json& value) {
         case ParamType::Int: return value.get<int64_t>();
         case ParamType::Duration: return parse_duration(value.get<std::string>())->count();
         case ParamType::TimeOfDay: return *parse_time_of_day(value.get<std::string>());
-        default: assert(false && "ordinal of an unordered type"); return 0;
+        default: HISGATE_CHECK(false, "ordinal of an unordered type", to_string(type)); return 0;
     }
 }
 

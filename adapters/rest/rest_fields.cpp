@@ -1,6 +1,6 @@
 #include "adapters/rest/rest_fields.h"
+#include "common/check.h"
 
-#include <cassert>
 
 namespace hisgate::rest {
 
@@ -78,7 +78,7 @@ Result<RestFields> RestFields::from_json(const nlohmann::json& renames, const st
 
 const std::string& RestFields::where(const std::string& logical) const {
     auto it = keys_.find(logical);
-    assert(it != keys_.end() && "logical REST fields are the ones in kDefaultKeys");
+    HISGATE_CHECK(it != keys_.end(), "logical REST field (one of kDefaultKeys)", logical);
     return it->second;
 }
 

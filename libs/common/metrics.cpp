@@ -1,6 +1,6 @@
 #include "common/metrics.h"
+#include "common/check.h"
 
-#include <cassert>
 #include <sstream>
 
 namespace hisgate::metrics {
@@ -41,7 +41,7 @@ std::string format_labels(const Labels& labels) {
 }
 
 void Counter::inc(double by) {
-    assert(by >= 0);
+    HISGATE_CHECK(by >= 0, "counter increment", by);
     atomic_add(value_, by);
 }
 
@@ -85,7 +85,7 @@ Registry::Family& Registry::family(const std::string& name, const std::string& t
         it->second.type = type;
         it->second.help = help;
     }
-    assert(it->second.type == type && "a metric name is registered with one type only");
+    HISGATE_CHECK(it->second.type == type, "metric registered with another type", name);
     return it->second;
 }
 
