@@ -3,6 +3,8 @@
 #include <malloc.h>
 
 #include <chrono>
+#include <filesystem>
+#include <future>
 
 #include "agent/request_types.h"
 #include "common/http_server.h"
@@ -40,6 +42,13 @@ Agent::Agent(AgentConfig config, Clock& clock)
           // Requests published while the agent restarts wait for it in the broker (until
           // they expire, which the control plane sets to its own deadline).
           o.session_expiry = std::chrono::hours(1);
+          // A request is acknowledged to the broker on arrival: until its task is stored,
+          // it waits in these files for a restart (Agent::on_message).
+          // (Only inside a state directory that exists: Paho would create the whole path,
+          // and a missing state directory must fail the start at the task store instead.)
+          auto state_dir = std::filesystem::path(config_.state_db).parent_path();
+          if (state_dir.empty()) state_dir = ".";
+          if (std::filesystem::is_directory(state_dir)) o.inflight_dir = state_dir / "mqtt-inflight";
           OutgoingMessage will;
           will.topic = topics::state(config_.hospital_id);
           will.retained = true;
@@ -236,10 +245,21 @@ void Agent::on_message(const IncomingMessage& msg) {
     task.reply_topic = reply_topic_of(msg);
     task.correlation = msg.correlation_data;
     task.traceparent = current_trace().traceparent();
-    queue_->submit(std::move(task), [this, msg, req = *request, trace = current_trace()](const Result<Admission>& a) {
-        ScopedTrace in_trace(trace);  // the callback runs on the store's completion thread
-        admitted(msg, req, a);
-    });
+    // The broker was acknowledged when the message arrived; until this handler returns,
+    // the link keeps the message in its in-flight files (MqttOptions::inflight_dir), so
+    // return only once the task is durable (or refused): a kill -9 before then hands the
+    // request to the next start, which finds it new or a duplicate. The promise is kept
+    // before admitted() answers anything, so the completion thread never waits on the
+    // MQTT thread that waits here.
+    std::promise<void> stored;
+    auto durable = stored.get_future();
+    queue_->submit(std::move(task),
+                   [this, msg, req = *request, trace = current_trace(), &stored](const Result<Admission>& a) {
+                       ScopedTrace in_trace(trace);  // the callback runs on the store's completion thread
+                       stored.set_value();
+                       admitted(msg, req, a);
+                   });
+    durable.wait();
 }
 
 void Agent::admitted(const IncomingMessage& msg, const Envelope& request, const Result<Admission>& admission) {

@@ -63,7 +63,10 @@ MqttOptions mqtt_options(const BrokerSettings& b, std::string client_id) {
 
 MqttLink::MqttLink(MqttOptions options) : options_(std::move(options)) {
     reconnects();  // exported as 0 from the start, not only after the first loss
-    client_ = std::make_unique<mqtt::async_client>(options_.uri, options_.client_id, mqtt::create_options(MQTTVERSION_5));
+    client_ = options_.inflight_dir.empty()
+                  ? std::make_unique<mqtt::async_client>(options_.uri, options_.client_id, mqtt::create_options(MQTTVERSION_5))
+                  : std::make_unique<mqtt::async_client>(options_.uri, options_.client_id,
+                                                         mqtt::create_options(MQTTVERSION_5), options_.inflight_dir);
     // Two ways a connection ends: the socket is lost, or (MQTT 5) the broker sends
     // DISCONNECT with a reason (a session taken over, a packet it refused). Paho reports
     // the second only to the disconnected handler; both must end the connection here.

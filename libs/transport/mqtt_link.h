@@ -73,6 +73,14 @@ struct MqttOptions {
     // nothing addressed to this client is dropped while it or the broker restarts.
     // Needs a stable client id.
     std::chrono::seconds session_expiry{0};
+    // Non-empty: Paho keeps every message that arrives in files under this directory from
+    // its arrival (before the broker is acknowledged) until the message handler returns,
+    // and hands what a crash left there to the handler again at the next start. MQTT
+    // acknowledges a QoS 1 message on arrival and Paho offers no manual acknowledgement, so
+    // this is how a receiver whose handler returns only once the message is durable loses
+    // nothing to a kill -9. (The files are written, not fsync'ed: a process crash is
+    // covered, a power cut inside that window is not.) Empty: in memory only.
+    std::string inflight_dir;
     std::optional<OutgoingMessage> will;
     std::optional<OutgoingMessage> birth;
 };
@@ -89,7 +97,9 @@ public:
     MqttLink(const MqttLink&) = delete;
     MqttLink& operator=(const MqttLink&) = delete;
 
-    // Call before start(). Handlers run on the MQTT client's thread: keep them short.
+    // Call before start(). Handlers run on the MQTT client's thread: keep them short, and
+    // never wait there for anything that needs this link (a publish waits for its PUBACK,
+    // which that thread reads). A message counts as handled when its handler returns.
     void subscribe(std::string filter, int qos = 1);
     void on_message(MessageHandler handler);
     void on_connected(std::function<void()> handler);

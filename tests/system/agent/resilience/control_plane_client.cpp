@@ -45,27 +45,10 @@ void ControlPlaneClient::on_message(const IncomingMessage& m) {
 }
 
 Result<void> ControlPlaneClient::send(const Envelope& request) {
-    {
-        std::lock_guard lock(mu_);
-        sent_[request.id] = request;
-    }
     OutgoingMessage out = OutgoingMessage::to(topics::request(hospital_id_), request.to_json());
     out.response_topic = response_topic_;
     out.correlation_data = request.id;
     return link_.publish(out);
-}
-
-int ControlPlaneClient::resend_unanswered() {
-    std::vector<Envelope> again;
-    {
-        std::lock_guard lock(mu_);
-        for (const auto& [id, request] : sent_)
-            if (!answers_.count(id)) again.push_back(request);
-    }
-    int sent = 0;
-    for (const auto& r : again)
-        if (send(r)) ++sent;
-    return sent;
 }
 
 size_t ControlPlaneClient::answered() {

@@ -21,10 +21,8 @@ public:
     ~ControlPlaneClient();
 
     bool connect();
-    // Sends `request` and remembers it, so resend_unanswered() can send it again.
+    // Sends `request` once (QoS 1, to the hospital's request topic).
     Result<void> send(const Envelope& request);
-    // Sends again, with the same id, every request that has no answer yet.
-    int resend_unanswered();
 
     size_t answered();
     size_t duplicates();
@@ -39,7 +37,7 @@ private:
     std::string response_topic_;
     MqttLink link_;
     std::mutex mu_;
-    std::map<std::string, Envelope> sent_, answers_;
+    std::map<std::string, Envelope> answers_;
     size_t duplicates_ = 0;
     std::vector<Envelope> events_, states_;
 };
