@@ -1,6 +1,7 @@
 #include "transport/requester.h"
 
 #include "common/log.h"
+#include "common/random_id.h"
 #include "common/trace.h"
 
 namespace hisgate {
@@ -23,7 +24,7 @@ void Requester::deliver(const IncomingMessage& msg) {
 
 Result<Envelope> Requester::request(const std::string& topic, const std::string& response_topic, const Envelope& req,
                                     std::chrono::milliseconds timeout) {
-    std::string correlation = random_hex(16);
+    std::string correlation = new_id();
     auto slot = std::make_shared<Slot>();
     {
         std::lock_guard lock(mu_);
