@@ -9,6 +9,7 @@
 #include "agent/agent_config.h"
 #include "agent/doctor/doctor.h"
 #include "common/log.h"
+#include "common/process_metrics.h"
 #include "common/program.h"
 
 using namespace hisgate;
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
     auto cfg = agent::read_agent_config(*start.config);
     if (!cfg) return invalid_config("hisgate-agent", cfg.error());
     log::init("agent:" + cfg->hospital_id, cfg->log.file, cfg->log.level);
+    metrics::publish_build_info(HISGATE_REVISION);
 
     agent::Agent a(std::move(cfg.value()));
     if (auto started = a.start(); !started) {
