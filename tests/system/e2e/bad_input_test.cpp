@@ -58,7 +58,7 @@ TEST_CASE("e2e: malformed requests on an agent's topic are answered with errors,
     test::System sys({.hospitals = {"H001"}});
     REQUIRE(sys.start());
     Replies replies;
-    MqttLink probe(as_user(sys.broker(), "controlplane"));
+    MqttLink probe(as_user(sys.broker(), "controlplane-test"));
     listen_for_replies(probe, replies);
 
     struct Case {
@@ -93,7 +93,7 @@ TEST_CASE("e2e: a request naming a wildcard or foreign response topic is refused
     test::System sys({.hospitals = {"H001"}});
     REQUIRE(sys.start());
     Replies replies;
-    MqttLink probe(as_user(sys.broker(), "controlplane"));
+    MqttLink probe(as_user(sys.broker(), "controlplane-test"));
     listen_for_replies(probe, replies);
     int n = 0;
     for (const std::string& bad : {topics::response("H001", "#"), topics::response("H001", "+"),
@@ -126,7 +126,7 @@ TEST_CASE("e2e: a duplicated request (QoS 1 redelivery) is answered twice from o
     REQUIRE(sys.start());
     Replies replies;
     std::atomic<int> answers{0};
-    MqttLink probe(as_user(sys.broker(), "controlplane"));
+    MqttLink probe(as_user(sys.broker(), "controlplane-test"));
     probe.subscribe(topics::response("H001", "probe"));
     probe.on_message([&](const IncomingMessage& m) {
         std::lock_guard l(replies.mu);
@@ -154,22 +154,23 @@ TEST_CASE("e2e: a duplicated request (QoS 1 redelivery) is answered twice from o
 }
 
 TEST_CASE("e2e: forged or unreadable state messages change nothing") {
-    test::System sys({.hospitals = {"H001", "H002"}});
+    // H003: a hospital's credentials with no agent of theirs running (one connection per user).
+    test::System sys({.hospitals = {"H001", "H002"}, .broker_users = {"H003"}});
     REQUIRE(sys.start());
-    MqttLink h1(as_user(sys.broker(), "H001"));
-    h1.start();
-    REQUIRE(h1.wait_connected(10s));
+    MqttLink h3(as_user(sys.broker(), "H003"));
+    h3.start();
+    REQUIRE(h3.wait_connected(10s));
     // Another hospital's topic: the broker refuses it outright.
-    auto other = h1.publish(OutgoingMessage::to(topics::state("H002"),
+    auto other = h3.publish(OutgoingMessage::to(topics::state("H002"),
                                                 Envelope::make("state", "H002", {{"online", false}}).to_json(), true));
     CHECK_FALSE(other.ok());
     // Its own topic, but naming another hospital, or unreadable: the control plane rejects it.
-    REQUIRE(h1.publish(OutgoingMessage::to(topics::state("H001"),
+    REQUIRE(h3.publish(OutgoingMessage::to(topics::state("H003"),
                                            Envelope::make("state", "H002", {{"online", false}}).to_json()))
                 .ok());
-    REQUIRE(h1.publish(OutgoingMessage::to(topics::state("H001"), "]]garbage[[")).ok());
-    REQUIRE(h1.publish(OutgoingMessage::to(topics::state("H001"),
-                                           R"({"schema": 7, "id": "a", "type": "state", "hospital_id": "H001"})"))
+    REQUIRE(h3.publish(OutgoingMessage::to(topics::state("H003"), "]]garbage[[")).ok());
+    REQUIRE(h3.publish(OutgoingMessage::to(topics::state("H003"),
+                                           R"({"schema": 7, "id": "a", "type": "state", "hospital_id": "H003"})"))
                 .ok());
     REQUIRE(test::eventually([&] {
         return sys.get("/metrics").body.find("hisgate_rejected_messages_total{kind=\"state\"} 3") != std::string::npos;
