@@ -320,16 +320,21 @@ void Agent::answer(const IncomingMessage& msg, const std::string& reply) {
                           });
 }
 
-void Agent::emit(const std::string& type, const nlohmann::json& body) {
+Result<void> Agent::emit(const std::string& type, const nlohmann::json& body) {
     auto event = Envelope::make(type, config_.hospital_id, body);
     auto stored = store_->wait([&](TaskStore::Done d) {
         store_->append_outbox({topics::event(config_.hospital_id), event.to_json(), "", current_trace().traceparent()}, d);
     });
     if (!stored) {
         log::error("agent.event_not_stored", {{"type", type}, {"error", stored.error().describe()}});
-        return;
+        metrics::global()
+            .counter("hisgate_agent_events_not_stored_total",
+                     "Events the outbox refused; the emitter keeps or regenerates them.", {{"type", type}})
+            .inc();
+        return stored.error();
     }
     forwarder_->wake();
+    return {};
 }
 
 // Presence: the retained state carries the queue figures every heartbeat; old finished
@@ -377,7 +382,8 @@ void Agent::watch_dwell(const QueueFigures& f) {
     body["thresholdSeconds"] = threshold;
     log::warn(exceeded ? "queue.dwell_exceeded" : "queue.dwell_recovered",
               {{"oldest_seconds", f.oldest_seconds}, {"dwell_p99_seconds", f.dwell_p99_seconds}});
-    emit(exceeded ? "queue.dwell_exceeded" : "queue.dwell_recovered", body);
+    // Not stored (logged by emit): the alert state goes back, so the next figures raise it again.
+    if (!emit(exceeded ? "queue.dwell_exceeded" : "queue.dwell_recovered", body)) dwell_exceeded_ = !exceeded;
 }
 
 }  // namespace hisgate::agent

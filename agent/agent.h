@@ -54,7 +54,7 @@ public:
     nlohmann::json birth_body(bool online) const;
 
     // EventSink: stores the event in the outbox for the hospital's event topic.
-    void emit(const std::string& type, const nlohmann::json& body) override;
+    Result<void> emit(const std::string& type, const nlohmann::json& body) override;
 
 private:
     void on_message(const IncomingMessage& msg);

@@ -39,9 +39,13 @@ static void record_answer(controlplane::TaskResults& results, const IncomingMess
         log::warn("controlplane.unreadable_answer", {{"topic", m.topic}});
         return;
     }
-    auto fresh = results.record(*hospital, *reply, m.payload);
-    if (!fresh) log::error("controlplane.answer_not_kept", {{"error", fresh.error().describe()}});
-    else if (!fresh.value()) log::info("controlplane.duplicate_answer", {{"request_id", reply->in_reply_to}});
+    auto kept = results.record(*hospital, *reply, m.payload);
+    if (!kept) log::error("controlplane.answer_not_kept", {{"error", kept.error().describe()}});
+    else if (*kept == controlplane::TaskResults::Recorded::duplicate)
+        log::info("controlplane.duplicate_answer", {{"request_id", reply->in_reply_to}});
+    else if (*kept == controlplane::TaskResults::Recorded::refused)
+        log::warn("controlplane.answer_refused", {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital},
+                                                  {"reason", "no such request sent to this hospital"}});
 }
 
 int main(int argc, char** argv) {

@@ -50,24 +50,26 @@ Result<void> TaskResults::expect(const Envelope& request) {
     return st->run();
 }
 
-Result<bool> TaskResults::record(const std::string& hospital_id, const Envelope& reply, const std::string& payload) {
+Result<TaskResults::Recorded> TaskResults::record(const std::string& hospital_id, const Envelope& reply,
+                                                  const std::string& payload) {
     std::lock_guard lock(mu_);
-    // An answer to a request this instance did not record (sent before a restart of an
-    // in-memory store) is still kept.
-    auto fresh = db_.transaction([&]() -> Result<bool> {
-        auto insert = db_.prepare(
-            "INSERT OR IGNORE INTO task_results(request_id, hospital_id, type, sent_at) VALUES(?1, ?2, '', '')");
-        if (!insert) return insert.error();
-        insert->bind(1, reply.in_reply_to).bind(2, hospital_id);
-        if (auto r = insert->run(); !r) return r.error();
-        auto update = db_.prepare("UPDATE task_results SET answer = ?2 WHERE request_id = ?1 AND answer IS NULL");
+    auto outcome = db_.transaction([&]() -> Result<Recorded> {
+        auto update = db_.prepare(
+            "UPDATE task_results SET answer = ?3 WHERE request_id = ?1 AND hospital_id = ?2 AND answer IS NULL");
         if (!update) return update.error();
-        update->bind(1, reply.in_reply_to).bind(2, payload);
+        update->bind(1, reply.in_reply_to).bind(2, hospital_id).bind(3, payload);
         if (auto r = update->run(); !r) return r.error();
-        return sqlite3_changes(db_.handle()) == 1;
+        if (sqlite3_changes(db_.handle()) == 1) return Recorded::kept;
+        auto known = db_.prepare("SELECT 1 FROM task_results WHERE request_id = ?1 AND hospital_id = ?2");
+        if (!known) return known.error();
+        known->bind(1, reply.in_reply_to).bind(2, hospital_id);
+        return known->step() ? Recorded::duplicate : Recorded::refused;
     });
-    if (fresh) answers(*fresh ? "new" : "duplicate").inc();
-    return fresh;
+    if (outcome) {
+        static const char* names[] = {"new", "duplicate", "refused"};
+        answers(names[static_cast<int>(*outcome)]).inc();
+    }
+    return outcome;
 }
 
 std::optional<TaskResult> TaskResults::find(const std::string& request_id) {

@@ -5,6 +5,9 @@
 //
 // Invariant: one request id has at most one answer; a second copy (a QoS 1 duplicate, an
 // outbox resend after an agent crash) is counted and dropped, never applied again.
+// An answer is kept only for a request this store expects, and only from the hospital that
+// request went to: another hospital's agent cannot answer for it (tenants stay apart, the
+// broker ACL confining each hospital to its own subtree of topics).
 #pragma once
 
 #include <memory>
@@ -35,8 +38,13 @@ public:
     static Result<std::unique_ptr<TaskResults>> open(const std::string& path);
 
     Result<void> expect(const Envelope& request);
-    // True if this was the first answer to its request; false for a duplicate.
-    Result<bool> record(const std::string& hospital_id, const Envelope& reply, const std::string& payload);
+    enum class Recorded {
+        kept,       // the first answer to its request
+        duplicate,  // the request already had its answer: dropped
+        refused,    // no such request, or it went to another hospital: dropped
+    };
+    // `hospital_id`: the hospital whose subtree the answer came from.
+    Result<Recorded> record(const std::string& hospital_id, const Envelope& reply, const std::string& payload);
     std::optional<TaskResult> find(const std::string& request_id);
 
 private:

@@ -7,14 +7,19 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/error.h"
+
 namespace hisgate::agent {
 
 class EventSink {
 public:
     virtual ~EventSink() = default;
     // `type` names the event ("probe.result", "reference.changeset", ...); `body` is its
-    // payload. Returns once the event is durably stored; never blocks on the broker.
-    virtual void emit(const std::string& type, const nlohmann::json& body) = 0;
+    // payload. Returns once the event is durably stored, or with the reason it was not
+    // (then nothing was stored and the caller still owns the event: it keeps its own copy
+    // and hands it over again later, or tells its source to send again). Never blocks on
+    // the broker.
+    virtual Result<void> emit(const std::string& type, const nlohmann::json& body) = 0;
 };
 
 }  // namespace hisgate::agent

@@ -39,7 +39,9 @@ Result<std::unique_ptr<Extractor>> Extractor::open(HisAdapter& his, ExtractionSe
     std::unique_ptr<Extractor> x(new Extractor(his, std::move(settings), std::move(hospital_id), sink,
                                                std::move(store.value()), std::move(zone.value()), clock));
     std::lock_guard lock(x->mu_);
-    x->hand_over_pending_locked();  // what a crash left between commit and hand-over
+    // What a crash left between commit and hand-over; if the sink refuses it now, it stays
+    // pending for the first pull or push (logged by hand_over_pending_locked).
+    if (auto r = x->hand_over_pending_locked(); !r) log::warn("extraction.pending_kept", {{"code", r.error().code}});
     return x;
 }
 
@@ -154,7 +156,7 @@ Result<ExtractionOutcome> Extractor::commit_locked(std::vector<Change> changes, 
         after[k] = c.op == Op::Delete ? std::nullopt : std::optional<Record>(c.record);
         effective.push_back(std::move(c));
     }
-    if (effective.empty()) return ExtractionOutcome{};
+    if (effective.empty()) return handed_over(ExtractionOutcome{});  // a resent push delivers what was left pending
 
     auto committed = store_.commit(effective, [&](int64_t seq) {
         nlohmann::json body = {{"schema", 1},           {"seq", seq},    {"baseSeq", seq - 1},
@@ -169,29 +171,39 @@ Result<ExtractionOutcome> Extractor::commit_locked(std::vector<Change> changes, 
     metrics::global().gauge("hisgate_extraction_last_seq", "Sequence number of the last reference-data change set")
         .set(static_cast<double>(committed->seq));
     log::info("extraction.changeset", {{"seq", committed->seq}, {"source", source}, {"changes", effective.size()}});
-    hand_over_pending_locked();
-    return ExtractionOutcome{committed->seq, effective.size()};
+    return handed_over(ExtractionOutcome{committed->seq, effective.size(), std::nullopt});
 }
 
-void Extractor::hand_over_pending_locked() {
+ExtractionOutcome Extractor::handed_over(ExtractionOutcome outcome) {
+    if (auto r = hand_over_pending_locked(); !r) outcome.handover_error = r.error();
+    return outcome;
+}
+
+Result<void> Extractor::hand_over_pending_locked() {
     auto pending = store_.pending();
     if (!pending) {
         log::error("extraction.pending_unreadable", {{"code", pending.error().code}, {"message", pending.error().message}});
-        return;
+        return pending.error();
     }
     for (const auto& cs : pending.value()) {
-        try {
-            sink_.emit("reference.changeset", nlohmann::json::parse(cs.body));
-        } catch (const std::exception& e) {
-            // Stays pending; the next change set, pull or start hands it over first.
-            log::error("extraction.handover_failed", {{"seq", cs.seq}, {"error", e.what()}});
-            return;
+        // Stays pending until the sink stored it; the next change set, pull, push or start
+        // hands it over first, so receivers see every seq, in order.
+        auto body = nlohmann::json::parse(cs.body, nullptr, false);
+        if (body.is_discarded()) {
+            log::error("extraction.handover_failed", {{"seq", cs.seq}, {"error", "stored change set is not JSON"}});
+            return make_error(ErrorClass::Internal, "extraction.storage",
+                              "pending change set " + std::to_string(cs.seq) + " is not JSON");
+        }
+        if (auto sent = sink_.emit("reference.changeset", body); !sent) {
+            log::error("extraction.handover_failed", {{"seq", cs.seq}, {"code", sent.error().code}});
+            return sent.error();
         }
         if (auto r = store_.handed_over(cs.seq); !r) {
             log::error("extraction.handover_unrecorded", {{"seq", cs.seq}, {"message", r.error().message}});
-            return;
+            return r.error();
         }
     }
+    return {};
 }
 
 Result<void> Extractor::on_push(const ReferencePush& push) {
@@ -201,6 +213,7 @@ Result<void> Extractor::on_push(const ReferencePush& push) {
     std::lock_guard lock(mu_);
     auto applied = commit_locked(std::move(changes), "push", {{"trigger", push.trigger}, {"controlId", push.message_id}});
     if (!applied) return applied.error();
+    if (applied->handover_error) return *applied->handover_error;  // stored, not yet upstream: the HIS sends again
     return {};
 }
 

@@ -37,6 +37,8 @@
 #include "adapters/his_adapter.h"
 #include "agent/events/event_sink.h"
 #include "agent/extraction/extraction_settings.h"
+#include <optional>
+
 #include "agent/extraction/snapshot_store.h"
 #include "common/clock.h"
 #include "common/time_zone.h"
@@ -44,8 +46,11 @@
 namespace hisgate::extraction {
 
 struct ExtractionOutcome {
-    int64_t seq = 0;     // the change set emitted; 0 when nothing changed and nothing was emitted
+    int64_t seq = 0;     // the change set stored; 0 when nothing changed
     size_t changes = 0;  // how many changes it holds
+    // Why the change sets pending (this one, and any earlier) were not all handed to the
+    // sink; they stay pending and go first at the next pull, push or start.
+    std::optional<Error> handover_error;
 };
 
 class Extractor {
@@ -84,9 +89,13 @@ private:
     // Under mu_: applies the changes that differ from the snapshot as one change set.
     Result<ExtractionOutcome> commit_locked(std::vector<Change> changes, const std::string& source,
                                             const nlohmann::json& origin);
-    // Under mu_: hands every pending change set to the sink, in seq order.
-    void hand_over_pending_locked();
-    // Applies one push as one change set; an error means it was not stored.
+    // Under mu_: hands every pending change set to the sink, in seq order, stopping at the
+    // first the sink refuses (that one and the later ones stay pending).
+    Result<void> hand_over_pending_locked();
+    // Under mu_: hand_over_pending_locked, its failure recorded in the outcome.
+    ExtractionOutcome handed_over(ExtractionOutcome outcome);
+    // Applies one push as one change set; an error means it was not stored or not handed
+    // over (the HIS is answered AE and sends it again).
     Result<void> on_push(const ReferencePush& push);
     void run_schedule();
 

@@ -188,7 +188,10 @@ void ProbeRunner::publish(const ProbeResult& r) {
     if (r.outcome == Outcome::Ok) log::info("probe.result", std::move(fields));
     else log::warn("probe.result", std::move(fields));
 
-    events_.emit("probe.result", r.to_json());
+    // Not stored (the agent logged and counted it): the path's next round reports afresh,
+    // and the availability figures above come from the probe store, not from the events.
+    if (auto sent = events_.emit("probe.result", r.to_json()); !sent)
+        log::warn("probe.result_unsent", {{"path", r.path}, {"code", sent.error().code}});
 }
 
 }  // namespace hisgate::agent::probes

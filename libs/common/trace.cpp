@@ -1,6 +1,5 @@
 #include "common/trace.h"
 
-#include <random>
 
 namespace hisgate {
 
@@ -15,19 +14,6 @@ bool is_lower_hex(std::string_view s) {
 
 bool all_zero(std::string_view s) { return s.find_first_not_of('0') == std::string_view::npos; }
 }  // namespace
-
-std::string random_hex(size_t n_bytes) {
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    out.reserve(n_bytes * 2);
-    while (out.size() < n_bytes * 2) {
-        uint64_t r = rng();
-        for (int i = 0; i < 16 && out.size() < n_bytes * 2; ++i, r >>= 4) out.push_back(digits[r & 0xf]);
-    }
-    if (all_zero(out)) out.back() = '1';
-    return out;
-}
 
 TraceContext TraceContext::start() { return TraceContext{random_hex(16), random_hex(8), true}; }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/random_id.h"  // trace and span ids
+
 namespace hisgate {
 
 struct TraceContext {
@@ -19,8 +21,6 @@ struct TraceContext {
     static std::optional<TraceContext> parse(std::string_view traceparent);
     bool valid() const { return !trace_id.empty(); }
 };
-
-std::string random_hex(size_t n_bytes);
 
 // The trace the current thread is working for; log lines pick it up.
 const TraceContext& current_trace();

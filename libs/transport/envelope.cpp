@@ -1,10 +1,9 @@
 #include "transport/envelope.h"
 
-
 #include <tuple>
 
 #include "common/bounded_json.h"
-#include "common/trace.h"
+#include "common/random_id.h"
 #include "common/utc_time.h"
 
 namespace hisgate {
@@ -46,7 +45,7 @@ Result<std::string> optional_string(const nlohmann::json& doc, const char* field
 
 Envelope Envelope::make(std::string type, std::string hospital_id, nlohmann::json body) {
     Envelope e;
-    e.id = random_hex(16);
+    e.id = new_id();
     e.type = std::move(type);
     e.hospital_id = std::move(hospital_id);
     e.sent_at = iso_utc_now();

@@ -1,12 +1,22 @@
 #include "transport/requester.h"
 
 #include "common/log.h"
-#include "common/trace.h"
+#include "common/metrics.h"
+#include "common/random_id.h"
 
 namespace hisgate {
 
+namespace {
+void refuse(const IncomingMessage& msg, const char* reason) {
+    log::warn("request.reply_refused", {{"topic", msg.topic}, {"reason", reason}});
+    metrics::global()
+        .counter("hisgate_rejected_messages_total", "Messages rejected as malformed or misaddressed",
+                 {{"kind", "reply"}})
+        .inc();
+}
+}  // namespace
+
 void Requester::deliver(const IncomingMessage& msg) {
-    std::shared_ptr<Slot> slot;
     {
         std::lock_guard lock(mu_);
         auto it = pending_.find(msg.correlation_data);
@@ -14,17 +24,23 @@ void Requester::deliver(const IncomingMessage& msg) {
             log::info("request.reply_dropped", {{"topic", msg.topic}, {"reason", "late or duplicate"}});
             return;
         }
-        slot = it->second;
-        slot->reply = Envelope::parse(msg.payload);
-        slot->done = true;
+        Slot& slot = *it->second;
+        if (msg.topic != slot.response_topic) return refuse(msg, "not on the response topic the request named");
+        auto reply = Envelope::parse(msg.payload);
+        if (reply && reply->in_reply_to != slot.request_id) return refuse(msg, "in_reply_to is not the request id");
+        // An unreadable reply from the right hospital ends the request with its parse error.
+        slot.reply = std::move(reply);
+        slot.done = true;
     }
     cv_.notify_all();
 }
 
 Result<Envelope> Requester::request(const std::string& topic, const std::string& response_topic, const Envelope& req,
                                     std::chrono::milliseconds timeout) {
-    std::string correlation = random_hex(16);
+    std::string correlation = new_id();
     auto slot = std::make_shared<Slot>();
+    slot->response_topic = response_topic;
+    slot->request_id = req.id;
     {
         std::lock_guard lock(mu_);
         pending_[correlation] = slot;

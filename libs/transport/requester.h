@@ -1,6 +1,11 @@
 // MQTT 5 request/response: each request carries a response topic and fresh correlation
-// data; the reply is matched by correlation data alone. A reply that arrives after its
-// request timed out, or a QoS 1 duplicate of one already delivered, is dropped: a request
+// data. A reply is accepted only when all three match: its correlation data, the topic it
+// came on (exactly the response topic the request named, which lies in the subtree of the
+// hospital the request went to, and the broker ACL lets only that hospital publish
+// there), and its in_reply_to (the request id). Anything else is refused, counted and
+// logged, and the request keeps waiting for its real answer: another hospital that learnt
+// the correlation data cannot answer for this one. A reply that arrives after its request
+// timed out, or a QoS 1 duplicate of one already delivered, is dropped: a request
 // completes at most once.
 #pragma once
 
@@ -36,6 +41,8 @@ public:
 
 private:
     struct Slot {
+        std::string response_topic;  // the only topic the reply may come on
+        std::string request_id;      // the reply's in_reply_to
         bool done = false;
         std::optional<Result<Envelope>> reply;
     };

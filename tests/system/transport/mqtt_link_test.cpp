@@ -127,6 +127,67 @@ TEST_CASE("mqtt: request/response matches by correlation - late and duplicate re
     CHECK(requester.in_flight() == 0);
 }
 
+TEST_CASE("mqtt: a reply is taken only from the asked hospital's response topic, in reply to the request") {
+    // The attack of issue 12: with its own broker credentials, hospital H002 answers a
+    // request that went to H001, knowing the correlation data (once predictable). The
+    // broker lets H002 publish only in its own subtree, so the forgery comes on H002's
+    // response topic; a reply on H001's topic naming another request is refused too.
+    test::Broker broker({"controlplane", "H001", "H002"}, false);
+    REQUIRE(broker.start());
+    MqttLink attacker(options_for(broker, "H002", "agent-H002"));
+    attacker.start();
+    std::atomic<int> seen{0};  // replies that reached the control plane
+    MqttLink agent(options_for(broker, "H001", "agent-H001"));
+    agent.subscribe(topics::request("H001"));
+    // Paho serves every client of a process from one thread: publish off the callback.
+    agent.on_message([&](const IncomingMessage& m) {
+        std::thread([&agent, &attacker, &seen, m] {
+            auto req = Envelope::parse(m.payload);
+            if (!req) return;
+            auto forged = req->reply({{"patient", "forged by H002"}});
+            forged.hospital_id = "H002";
+            auto from_h002 = OutgoingMessage::to(topics::response("H002", "cp1"), forged.to_json());
+            from_h002.correlation_data = m.correlation_data;
+            (void)attacker.publish(from_h002);
+            auto other = req->reply({{"patient", "an answer to another request"}});
+            other.in_reply_to = "0123456789abcdef0123456789abcdef";
+            auto wrong_id = OutgoingMessage::to(m.response_topic, other.to_json());
+            wrong_id.correlation_data = m.correlation_data;
+            (void)agent.publish(wrong_id);
+            // The real answer comes last, once the control plane has seen both forgeries.
+            for (int i = 0; i < 1000 && seen.load() < 2; ++i) std::this_thread::sleep_for(10ms);
+            auto real = OutgoingMessage::to(m.response_topic, req->reply({{"patient", "real"}}).to_json());
+            real.correlation_data = m.correlation_data;
+            (void)agent.publish(real);
+        }).detach();
+    });
+    agent.start();
+    MqttLink cp(options_for(broker, "controlplane", "cp"));
+    Requester requester(cp);
+    cp.subscribe(topics::all_responses("cp1"));
+    cp.on_message([&](const IncomingMessage& m) {
+        requester.deliver(m);
+        ++seen;
+    });
+    cp.start();
+    REQUIRE(attacker.wait_connected(10s));
+    REQUIRE(agent.wait_connected(10s));
+    REQUIRE(cp.wait_connected(10s));
+
+    auto refused_before = metrics::global()
+                              .counter("hisgate_rejected_messages_total", "Messages rejected as malformed or misaddressed",
+                                       {{"kind", "reply"}})
+                              .value();
+    auto reply = requester.request(topics::request("H001"), topics::response("H001", "cp1"),
+                                   Envelope::make("report.get", "H001", {{"reportId", "R1"}}), 10s);
+    REQUIRE(reply.ok());
+    CHECK(reply->body["patient"] == "real");
+    CHECK(metrics::global()
+              .counter("hisgate_rejected_messages_total", "Messages rejected as malformed or misaddressed",
+                       {{"kind", "reply"}})
+              .value() == refused_before + 2);
+}
+
 TEST_CASE("mqtt: the broker ACL keeps a hospital inside its own subtree") {
     test::Broker broker({"controlplane", "H001", "H002"}, false);
     REQUIRE(broker.start());

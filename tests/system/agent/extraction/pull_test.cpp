@@ -226,11 +226,14 @@ TEST_CASE("extraction pull: change sets the sink could not take stay pending and
         auto first = x->extract_now();
         REQUIRE(first.ok());  // committed: the snapshot and seq moved, the hand-over is owed
         CHECK(first->seq == 1);
+        REQUIRE(first->handover_error);
+        CHECK(first->handover_error->code == "agent.outbox");
         run(db, "INSERT INTO doctors(doctor_id, department_id, name, title) VALUES('D-LATE', ?, 'Dr Late', 'Resident')",
             {department});
         auto second = x->extract_now();
         REQUIRE(second.ok());
         CHECK(second->seq == 2);
+        CHECK(second->handover_error);
         CHECK(failing.size() == 0);
     }
     CollectingSink sink;

@@ -7,10 +7,11 @@
 
 namespace hisgate::test {
 
-void CollectingSink::emit(const std::string& type, const nlohmann::json& body) {
-    if (fail) throw std::runtime_error("the outbox cannot store the event");
+Result<void> CollectingSink::emit(const std::string& type, const nlohmann::json& body) {
+    if (fail) return make_error(ErrorClass::Unavailable, "agent.outbox", "the outbox cannot store the event");
     std::lock_guard lock(mu_);
     events_.emplace_back(type, body);
+    return {};
 }
 
 std::vector<nlohmann::json> CollectingSink::changesets() const {

@@ -17,11 +17,11 @@
 
 namespace hisgate::test {
 
-// The test's observer of what reaches the agent's outbox. With `fail` set, emit throws, as
+// The test's observer of what reaches the agent's outbox. With `fail` set, emit refuses, as
 // a sink that cannot store would (the extractor must keep the change set pending).
 class CollectingSink : public agent::EventSink {
 public:
-    void emit(const std::string& type, const nlohmann::json& body) override;
+    Result<void> emit(const std::string& type, const nlohmann::json& body) override;
     std::vector<nlohmann::json> changesets() const;
     size_t size() const;
     bool fail = false;

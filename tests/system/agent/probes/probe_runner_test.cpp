@@ -81,9 +81,10 @@ struct HisSim {
 // The test's observer of what goes upstream.
 class CollectingSink : public agent::EventSink {
 public:
-    void emit(const std::string& type, const json& body) override {
+    Result<void> emit(const std::string& type, const json& body) override {
         std::lock_guard lock(mu_);
         events_.push_back(json{{"type", type}, {"body", body}});
+        return {};
     }
     std::vector<json> results() {
         std::lock_guard lock(mu_);
