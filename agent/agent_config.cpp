@@ -20,7 +20,7 @@ through the HIS adapter its parameter file names. FILE is JSON:
   state_db           string, required   the agent's SQLite file (queue, outbox, probe state);
                                         its folder must exist and be writable
 )") + kBrokerConfigHelp + R"(  metrics.bind       string  address for /metrics (default 127.0.0.1)
-  metrics.port       int     port for /metrics (default 0 = any free port, logged)
+  metrics.port       int     port for /metrics (default 9740; 0 = any free port, logged)
 )" + kLogConfigHelp;
 }
 
@@ -31,7 +31,7 @@ Result<AgentConfig> read_agent_config(ConfigReader& c) {
     cfg.state_db = c.string("state_db");
     auto broker = read_broker_settings(c);
     cfg.metrics_bind = c.string("metrics.bind", "127.0.0.1");
-    cfg.metrics_port = static_cast<uint16_t>(c.integer("metrics.port", 0, 0, 65535));
+    cfg.metrics_port = static_cast<uint16_t>(c.integer("metrics.port", kDefaultMetricsPort, 0, 65535));
     cfg.log = read_log_settings(c);
     if (auto done = c.finish(); !done) return done.error();
 

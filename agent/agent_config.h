@@ -17,6 +17,10 @@
 
 namespace hisgate::agent {
 
+// Where an agent serves /metrics unless its config says otherwise: one fixed port on every
+// front-end server, so a hospital's monitoring finds it without asking (docs/architecture.md).
+inline constexpr uint16_t kDefaultMetricsPort = 9740;
+
 struct AgentConfig {
     std::string hospital_id;
     MqttOptions broker;
@@ -28,7 +32,7 @@ struct AgentConfig {
     // The agent's one SQLite file: task queue, outbox, probe state, extraction snapshots.
     std::string state_db;
     std::string metrics_bind = "127.0.0.1";
-    uint16_t metrics_port = 0;
+    uint16_t metrics_port = kDefaultMetricsPort;
     LogSettings log;
 
     // From the parameter file: how much the HIS may be asked, and how the queue behaves.

@@ -13,6 +13,7 @@
 #include "agent/doctor/doctor.h"
 #include "agent/task_executor.h"
 #include "common/log.h"
+#include "common/process_metrics.h"
 #include "common/program.h"
 
 using namespace hisgate;
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
     auto cfg = agent::read_agent_config(*start.config);
     if (!cfg) return invalid_config("hisgate-agent", cfg.error());
     log::init("agent:" + cfg->hospital_id, cfg->log.file, cfg->log.level);
+    metrics::publish_build_info(HISGATE_REVISION);
 
 #ifdef HISGATE_TEST_HOOKS
     install_test_hooks();

@@ -43,8 +43,9 @@ metrics::Histogram& task_seconds(const std::string& business) {
     thread_local std::map<std::string, metrics::Histogram*> known;
     auto& histogram = known[business];
     if (!histogram)
-        histogram = &metrics::global().histogram("hisgate_agent_task_seconds", "Admission to answer, by business",
-                                                 {{"business", business}});
+        histogram = &metrics::global().histogram("hisgate_agent_task_duration_seconds",
+                                                 "Admission to answer, by business", {{"business", business}},
+                                                 metrics::Registry::task_duration_bounds());
     return *histogram;
 }
 }  // namespace

@@ -124,13 +124,26 @@ Result<void> prepare_schema(sql::Db& db) {
     return db.transaction([&] { return db.exec(script + "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";"); });
 }
 
-TaskState state_of_code(int64_t code) {
+// A code this version does not know means a hand edit or a damaged file: an error, never
+// a guess (reading it as Queued would run a settled task again).
+Result<TaskState> state_of_code(int64_t code) {
     switch (code) {
+        case 0: return TaskState::Queued;
         case 1: return TaskState::Dispatched;
         case 2: return TaskState::Done;
         case 3: return TaskState::Parked;
-        default: return TaskState::Queued;
+        default:
+            return make_error(ErrorClass::Internal, "queue.corrupt_row",
+                              "tasks.state " + std::to_string(code) +
+                                  ": expected 0 (queued), 1 (dispatched), 2 (done) or 3 (parked)");
     }
+}
+
+Result<TaskClass> class_of_name(const std::string& name) {
+    if (name == to_string(TaskClass::RealTime)) return TaskClass::RealTime;
+    if (name == to_string(TaskClass::Deferred)) return TaskClass::Deferred;
+    return make_error(ErrorClass::Internal, "queue.corrupt_row",
+                      "tasks.class \"" + name + "\": expected \"realtime\" or \"deferred\"");
 }
 }  // namespace
 
@@ -171,9 +184,9 @@ struct TaskStore::Statements {
             /* Purge */
             "DELETE FROM tasks WHERE state >= 2 AND finished_ms < ?1 "
             "AND row NOT IN (SELECT task_row FROM outbox WHERE task_row IS NOT NULL)",
-            /* Unfinished */
+            /* Unfinished: every state but the settled ones, so an unknown code surfaces as an error */
             "SELECT row, id, type, class, request, reply_topic, correlation, traceparent, state, attempts, "
-            "next_attempt_ms, created_ms, last_error FROM tasks WHERE state < 2 ORDER BY created_ms",
+            "next_attempt_ms, created_ms, last_error FROM tasks WHERE state NOT IN (2, 3) ORDER BY created_ms",
             /* OutboxAfter */
             "SELECT o.seq, coalesce(o.topic, t.reply_topic), coalesce(o.payload, t.answer), "
             "coalesce(o.correlation, t.correlation), coalesce(o.traceparent, t.traceparent) "
@@ -414,7 +427,12 @@ void TaskStore::admit(std::shared_ptr<const Task> shared, std::function<void(Res
             auto& find = s[Statements::FindTask];
             find.bind(1, task.id);
             if (find.step()) {
-                admission->state = state_of_code(find.integer(0));
+                auto state = state_of_code(find.integer(0));
+                if (!state) {
+                    find.reset();
+                    return state.error();
+                }
+                admission->state = *state;
                 admission->answer = find.text(1);
             }
             find.reset();
@@ -522,12 +540,18 @@ Result<std::vector<Task>> TaskStore::unfinished() {
         t.row = q.integer(0);
         t.id = q.text(1);
         t.type = q.text(2);
-        t.cls = q.text(3) == "deferred" ? TaskClass::Deferred : TaskClass::RealTime;
+        auto cls = class_of_name(q.text(3));
+        auto state = state_of_code(q.integer(8));
+        if (!cls || !state) {
+            q.reset();
+            return cls ? state.error() : cls.error();
+        }
+        t.cls = *cls;
         t.request = q.text(4);
         t.reply_topic = q.text(5);
         t.correlation = q.text(6);
         t.traceparent = q.text(7);
-        t.state = state_of_code(q.integer(8));
+        t.state = *state;
         t.attempts = static_cast<int>(q.integer(9));
         t.next_attempt_ms = q.integer(10);
         t.created_ms = q.integer(11);

@@ -105,7 +105,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
     metrics::global()
         .counter("hisgate_http_requests_total", "HTTP API requests", {{"route", route}, {"status", std::to_string(status)}})
         .inc();
-    metrics::global().histogram("hisgate_http_request_seconds", "HTTP API latency", {{"route", route}}).observe(seconds);
+    metrics::global().histogram("hisgate_http_request_duration_seconds", "HTTP API latency", {{"route", route}}).observe(seconds);
     log::info("api.response", {{"path", path}, {"status", status}, {"ms", seconds * 1000}});
 }
 

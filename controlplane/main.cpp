@@ -5,6 +5,7 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/process_metrics.h"
 #include "common/program.h"
 #include "common/settings.h"
 #include "common/trace.h"
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
     }
     link.start();
     metrics::global().gauge("hisgate_controlplane_up", "1 while this instance runs").set(1);
+    metrics::publish_build_info(HISGATE_REVISION);
     log::info("controlplane.started", {{"instance_id", instance}, {"http_port", http.port()}});
     std::printf("hisgate-controlplane %s: API on http://%s:%u/api/v1/hospitals\n", instance.c_str(), http_bind.c_str(),
                 http.port());

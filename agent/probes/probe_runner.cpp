@@ -163,7 +163,7 @@ void ProbeRunner::publish(const ProbeResult& r) {
               {{"path", r.path}, {"outcome", std::string(to_string(r.outcome))}})
         .inc();
     if (!r.case_id.empty())  // the HIS was asked
-        m.histogram("hisgate_agent_probe_seconds", "How long the HIS took to answer a probe.", {{"path", r.path}})
+        m.histogram("hisgate_agent_probe_duration_seconds", "How long the HIS took to answer a probe.", {{"path", r.path}})
             .observe(r.seconds);
     for (auto [window, a] : {std::pair{"1h", &r.last_hour}, std::pair{"24h", &r.last_day}}) {
         if (auto share = a->share())

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/process_metrics.h"
 
 namespace hisgate {
 
@@ -110,6 +111,7 @@ void send_text(Poco::Net::HTTPServerResponse& res, int status, const std::string
 
 bool serve_metrics(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     if (req.getURI() == "/metrics") {
+        metrics::refresh_process_figures();
         send_text(res, 200, "text/plain; version=0.0.4", metrics::global().render());
         return true;
     }

@@ -79,6 +79,10 @@ std::vector<double> Registry::default_latency_bounds() {
     return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
 
+std::vector<double> Registry::task_duration_bounds() {
+    return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600};
+}
+
 Registry::Family& Registry::family(const std::string& name, const std::string& type, const std::string& help) {
     auto [it, inserted] = families_.try_emplace(name);
     if (inserted) {

@@ -56,7 +56,11 @@ public:
                          std::vector<double> bounds = default_latency_bounds());
     std::string render() const;
 
+    // 1 ms to 10 s: a call answered while someone waits (HTTP, the HIS, a probe).
     static std::vector<double> default_latency_bounds();
+    // 5 ms to one hour: a task's admission to answer, which for deferred work includes the
+    // wait for the drain timer and for a HIS that is down.
+    static std::vector<double> task_duration_bounds();
 
 private:
     struct Family {

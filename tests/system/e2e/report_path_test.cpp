@@ -2,9 +2,12 @@
 // agent -> HL7 v2/MLLP -> his-sim -> back as JSON, traced end to end.
 #include <catch2/catch.hpp>
 
+#include <regex>
+
 #include <nlohmann/json.hpp>
 
 #include "common/trace.h"
+#include "common/version.h"
 #include "tests/support/system.h"
 
 using namespace hisgate;
@@ -77,7 +80,7 @@ TEST_CASE("e2e: /metrics on the control plane and the agent count what happened"
     REQUIRE(cp.status == 200);
     CHECK_THAT(cp.body, Catch::Contains("hisgate_http_requests_total{route=\"report\",status=\"200\"} 3"));
     CHECK_THAT(cp.body, Catch::Contains("hisgate_http_requests_total{route=\"report\",status=\"404\"} 1"));
-    CHECK_THAT(cp.body, Catch::Contains("hisgate_http_request_seconds_count{route=\"report\"} 4"));
+    CHECK_THAT(cp.body, Catch::Contains("hisgate_http_request_duration_seconds_count{route=\"report\"} 4"));
     CHECK_THAT(cp.body, Catch::Contains("hisgate_controlplane_in_flight_requests 0"));
     CHECK_THAT(cp.body, Catch::Contains("hisgate_mqtt_reconnects_total"));
 
@@ -86,9 +89,9 @@ TEST_CASE("e2e: /metrics on the control plane and the agent count what happened"
     CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_requests_total{outcome=\"admitted\"} 4"));
     CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_tasks_total{business=\"report\",outcome=\"ok\"} 3"));
     CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_tasks_total{business=\"report\",outcome=\"not_found\"} 1"));
-    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_task_seconds_count{business=\"report\"} 4"));
+    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_task_duration_seconds_count{business=\"report\"} 4"));
     CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_his_in_flight 0"));
-    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_queue_dwell_seconds{business=\"report\",quantile=\"0.99\"}"));
+    CHECK_THAT(agent.body, Catch::Contains("hisgate_agent_queue_dwell_p99_seconds{business=\"report\"}"));
     // Gauges the agent refreshes every second.
     CHECK(test::eventually([&] {
         auto now = test::http_get(sys.agent_metrics_port("H001"), "/metrics").body;
@@ -96,6 +99,24 @@ TEST_CASE("e2e: /metrics on the control plane and the agent count what happened"
                now.find("hisgate_agent_outbox_waiting 0\n") != std::string::npos;
     }));
     CHECK_THAT(agent.body, Catch::Contains("hisgate_mqtt_connected 1"));
+
+    // Prometheus conventions on both pages (issue 10 item 10): the build, the process, a task
+    // histogram reaching one hour, and no gauge passing for a summary with a quantile label.
+    auto agent_now = test::http_get(sys.agent_metrics_port("H001"), "/metrics").body;
+    CHECK_THAT(agent_now, Catch::Contains("hisgate_agent_task_duration_seconds_bucket{business=\"report\",le=\"3600\"} 4"));
+    for (const auto& page : {cp.body, agent_now}) {
+        std::smatch build;
+        REQUIRE(std::regex_search(page, build, std::regex(R"re(hisgate_build_info\{revision="([0-9a-f]{12}|unknown)",version="([0-9.]+)"\} 1\n)re")));
+        CHECK(build[2] == std::string(version()));
+        for (const char* figure : {"process_cpu_seconds_total ", "process_resident_memory_bytes ", "process_open_fds ",
+                                   "process_max_fds ", "process_start_time_seconds ", "process_virtual_memory_bytes "})
+            CHECK_THAT(page, Catch::Contains(std::string("\n") + figure));
+        CHECK_THAT(page, Catch::Contains("# TYPE process_cpu_seconds_total counter"));
+        CHECK_THAT(page, !Catch::Contains("quantile="));
+        std::smatch rss;
+        REQUIRE(std::regex_search(page, rss, std::regex(R"re(\nprocess_resident_memory_bytes ([0-9.e+]+)\n)re")));
+        CHECK(std::stod(rss[1]) > 1e6);  // a running program holds more than a megabyte
+    }
 }
 
 TEST_CASE("e2e: logs carry trace ids and no PHI") {

@@ -226,3 +226,29 @@ TEST_CASE("task store: a state file that cannot be created is an error naming it
     CHECK(store.error().code == "queue.open_failed");
     CHECK_THAT(store.error().message, Catch::Contains("/nonexistent-dir/agent.db"));
 }
+
+TEST_CASE("task store: a row with a state or class this version does not know is an error, never a task to run") {
+    std::string path = test::make_temp_dir("store") + "/agent.db";
+    {
+        auto store = open_store(path);
+        REQUIRE(store->admit_sync(task_named("T1")));
+    }
+    for (auto [edit, named] : {std::pair{"UPDATE tasks SET state = 7", "tasks.state 7"},
+                               std::pair{"UPDATE tasks SET state = 0, class = 'urgent'", "tasks.class \"urgent\""}}) {
+        {
+            auto db = sql::Db::open(path);
+            REQUIRE(db);
+            REQUIRE(db->exec(edit));
+        }
+        auto store = open_store(path);
+        auto unfinished = store->unfinished();
+        REQUIRE_FALSE(unfinished);  // before: state 7 read as Queued, class 'urgent' as real-time
+        CHECK(unfinished.error().code == "queue.corrupt_row");
+        CHECK_THAT(unfinished.error().message, Catch::Contains(named));
+        if (std::string(edit).find("state = 7") != std::string::npos) {
+            auto again = store->admit_sync(task_named("T1"));  // a duplicate finds the damaged row
+            REQUIRE_FALSE(again);
+            CHECK(again.error().code == "queue.corrupt_row");
+        }
+    }
+}
