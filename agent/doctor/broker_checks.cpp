@@ -146,7 +146,9 @@ Finding mqtt_login(const MqttOptions& o, const std::string& hospital_id, const s
         builder.ssl(ssl.finalize());
     }
     try {
-        // Its own client id: reusing the agent's would disconnect a running agent.
+        // Its own client id: reusing the agent's would disconnect a running agent. (A broker
+        // that ties client ids to user names, as hisgate's does, gives it the agent's id all
+        // the same: docs/doctor.md says to run the doctor while the agent is stopped.)
         mqtt::async_client client(o.uri, "doctor-" + (hospital_id.empty() ? "" : hospital_id + "-") + random_hex(4),
                                   mqtt::create_options(MQTTVERSION_5));
         client.connect(builder.finalize())->wait();

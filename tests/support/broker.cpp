@@ -31,10 +31,20 @@ Broker::Broker(std::vector<std::string> users, bool tls)
         write_file(password_file(u), pw + "\n");
         sh("mosquitto_passwd -b " + passwd + " " + u + " " + pw + " >/dev/null 2>&1");
     }
-    write_file(dir_ + "/acl",
-               "user controlplane\ntopic readwrite hisgate/v1/#\n\npattern readwrite hisgate/v1/hospitals/%u/#\n");
+    // The production ACL, and the control plane's stanza again for each further control plane user.
+    std::string acl = read_file(std::string(HISGATE_SOURCE_DIR) + "/broker/hisgate.acl");
+    auto stanza_at = acl.find("user controlplane\n");
+    auto stanza_end = acl.find("\n\n", stanza_at);
+    if (stanza_at == std::string::npos || stanza_end == std::string::npos) {
+        std::fprintf(stderr, "broker/hisgate.acl has no \"user controlplane\" stanza\n");
+        std::abort();
+    }
+    std::string rights = acl.substr(stanza_at + 18, stanza_end + 1 - (stanza_at + 18));
+    for (const auto& u : users_)
+        if (u.rfind("controlplane-", 0) == 0) acl += "\nuser " + u + "\n" + rights;
+    write_file(dir_ + "/acl", acl);
     // Mosquitto started as root drops to another user unless told to stay who it is.
-    std::string conf = "user " + std::string(getpwuid(getuid())->pw_name) + "\nlistener " + std::to_string(port_) + " 127.0.0.1\nallow_anonymous false\npassword_file " +
+    std::string conf = "user " + std::string(getpwuid(getuid())->pw_name) + "\nlistener " + std::to_string(port_) + " 127.0.0.1\nallow_anonymous false\nuse_username_as_clientid true\npassword_file " +
                        passwd + "\nacl_file " + dir_ + "/acl\npersistence true\npersistence_location " + dir_ + "/\nmax_queued_messages 100000\nset_tcp_nodelay true\nlog_dest file " + dir_ +
                        "/mosquitto.log\n";
     if (tls_) {

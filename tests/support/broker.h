@@ -1,6 +1,8 @@
 // A real Mosquitto for a test, on a free loopback port, in its own directory: password
-// authentication, the production ACL (each hospital only inside its own subtree), and
-// optionally TLS with a throwaway CA made for the test.
+// authentication, the production ACL (broker/hisgate.acl: each role only what it needs,
+// each hospital only inside its own subtree), client ids tied to user names
+// (use_username_as_clientid: one connection per user), and optionally TLS with a
+// throwaway CA made for the test.
 #pragma once
 
 #include <string>
@@ -13,8 +15,9 @@ namespace hisgate::test {
 
 class Broker {
 public:
-    // `users`: usernames to create ("controlplane" may touch everything; any other name
-    // is a hospital id confined to hisgate/v1/hospitals/<name>/#).
+    // `users`: usernames to create. "controlplane" and "controlplane-<name>" have the
+    // control plane's rights (a test client beside a running control plane needs a user
+    // of its own); any other name is a hospital id with an agent's rights in its subtree.
     Broker(std::vector<std::string> users, bool tls);
     ~Broker();
 

@@ -49,8 +49,9 @@ HttpReply http_send(uint16_t port, const std::string& method, const std::string&
 System::System(SystemOptions options)
     : options_(std::move(options)), dir_(make_temp_dir("hisgate-system")), api_port_(free_port()) {
     std::system(("mkdir -p " + dir_ + "/logs " + dir_ + "/etc " + dir_ + "/data").c_str());
-    std::vector<std::string> users = {"controlplane"};
+    std::vector<std::string> users = {"controlplane", "controlplane-test"};
     users.insert(users.end(), options_.hospitals.begin(), options_.hospitals.end());
+    users.insert(users.end(), options_.broker_users.begin(), options_.broker_users.end());
     broker_ = std::make_unique<Broker>(users, options_.tls);
     for (const auto& h : options_.hospitals) {
         mllp_ports_[h] = free_port();

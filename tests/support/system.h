@@ -32,6 +32,9 @@ struct SystemOptions {
     std::map<std::string, std::string> sim_faults;  // hospital -> JSON of the "faults" section
     std::map<std::string, std::string> his_params;  // hospital -> JSON merged into its "his" parameters
     std::map<std::string, std::string> more_params; // hospital -> JSON merged into its parameter file
+    // Broker users with no process of their own, for the test's clients (each user is one
+    // connection: the broker ties client ids to users). "controlplane-test" is always there.
+    std::vector<std::string> broker_users;
     // The agent program, in the build tree: "agent/hisgate-agent-test-hooks" for the agent
     // with its test hooks (agent/main.cpp), which the environment arms.
     std::string agent_program = "agent/hisgate-agent";

@@ -59,7 +59,7 @@ TEST_CASE("e2e: malformed requests on an agent's topic are answered with errors,
     test::System sys({.hospitals = {"H001"}});
     REQUIRE(sys.start());
     Replies replies;
-    MqttLink probe(as_user(sys.broker(), "controlplane"));
+    MqttLink probe(as_user(sys.broker(), "controlplane-test"));
     listen_for_replies(probe, replies);
 
     struct Case {
@@ -94,7 +94,7 @@ TEST_CASE("e2e: a request naming a wildcard or foreign response topic is refused
     test::System sys({.hospitals = {"H001"}});
     REQUIRE(sys.start());
     Replies replies;
-    MqttLink probe(as_user(sys.broker(), "controlplane"));
+    MqttLink probe(as_user(sys.broker(), "controlplane-test"));
     listen_for_replies(probe, replies);
     int n = 0;
     for (const std::string& bad : {topics::response("H001", "#"), topics::response("H001", "+"),
@@ -127,7 +127,7 @@ TEST_CASE("e2e: a duplicated request (QoS 1 redelivery) is answered twice from o
     REQUIRE(sys.start());
     Replies replies;
     std::atomic<int> answers{0};
-    MqttLink probe(as_user(sys.broker(), "controlplane"));
+    MqttLink probe(as_user(sys.broker(), "controlplane-test"));
     probe.subscribe(topics::response("H001", "probe"));
     probe.on_message([&](const IncomingMessage& m) {
         std::lock_guard l(replies.mu);
@@ -155,22 +155,23 @@ TEST_CASE("e2e: a duplicated request (QoS 1 redelivery) is answered twice from o
 }
 
 TEST_CASE("e2e: forged or unreadable state messages change nothing") {
-    test::System sys({.hospitals = {"H001", "H002"}});
+    // H003: a hospital's credentials with no agent of theirs running (one connection per user).
+    test::System sys({.hospitals = {"H001", "H002"}, .broker_users = {"H003"}});
     REQUIRE(sys.start());
-    MqttLink h1(as_user(sys.broker(), "H001"));
-    h1.start();
-    REQUIRE(h1.wait_connected(10s));
+    MqttLink h3(as_user(sys.broker(), "H003"));
+    h3.start();
+    REQUIRE(h3.wait_connected(10s));
     // Another hospital's topic: the broker refuses it outright.
-    auto other = h1.publish(OutgoingMessage::to(topics::state("H002"),
+    auto other = h3.publish(OutgoingMessage::to(topics::state("H002"),
                                                 Envelope::make("state", "H002", {{"online", false}}).to_json(), true));
     CHECK_FALSE(other.ok());
     // Its own topic, but naming another hospital, or unreadable: the control plane rejects it.
-    REQUIRE(h1.publish(OutgoingMessage::to(topics::state("H001"),
+    REQUIRE(h3.publish(OutgoingMessage::to(topics::state("H003"),
                                            Envelope::make("state", "H002", {{"online", false}}).to_json()))
                 .ok());
-    REQUIRE(h1.publish(OutgoingMessage::to(topics::state("H001"), "]]garbage[[")).ok());
-    REQUIRE(h1.publish(OutgoingMessage::to(topics::state("H001"),
-                                           R"({"schema": 7, "id": "a", "type": "state", "hospital_id": "H001"})"))
+    REQUIRE(h3.publish(OutgoingMessage::to(topics::state("H003"), "]]garbage[[")).ok());
+    REQUIRE(h3.publish(OutgoingMessage::to(topics::state("H003"),
+                                           R"({"schema": 7, "id": "a", "type": "state", "hospital_id": "H003"})"))
                 .ok());
     REQUIRE(test::eventually([&] {
         return sys.get("/metrics").body.find("hisgate_rejected_messages_total{kind=\"state\"} 3") != std::string::npos;
@@ -236,7 +237,7 @@ TEST_CASE("e2e attack: a 100 KB report id over MQTT is refused by the agent, whi
     test::System sys({.hospitals = {"H001"}});
     REQUIRE(sys.start());
     Replies replies;
-    MqttLink probe(as_user(sys.broker(), "controlplane"));
+    MqttLink probe(as_user(sys.broker(), "controlplane-test"));
     listen_for_replies(probe, replies);
     auto msg = OutgoingMessage::to(topics::request("H001"),
                                    Envelope::make("report.get", "H001", {{"reportId", std::string(100 * 1024, 'R')}}).to_json());
@@ -264,7 +265,7 @@ TEST_CASE("e2e attack: a request nested 500,000 levels deep over MQTT is refused
     test::System sys({.hospitals = {"H001"}});
     REQUIRE(sys.start());
     Replies replies;
-    MqttLink probe(as_user(sys.broker(), "controlplane"));
+    MqttLink probe(as_user(sys.broker(), "controlplane-test"));
     listen_for_replies(probe, replies);
     auto nested = [](size_t levels) {
         return R"({"schema": 1, "id": "deep-)" + std::to_string(levels) +
@@ -290,19 +291,20 @@ TEST_CASE("e2e attack: a request nested 500,000 levels deep over MQTT is refused
 }
 
 TEST_CASE("e2e attack: a hospital's nested retained state message is refused by the control plane, which serves every hospital") {
-    test::System sys({.hospitals = {"H001", "H002"}});
+    // H003: a hospital's credentials with no agent of theirs running (one connection per user).
+    test::System sys({.hospitals = {"H001", "H002"}, .broker_users = {"H003"}});
     REQUIRE(sys.start());
-    MqttLink h1(as_user(sys.broker(), "H001"));
-    h1.start();
-    REQUIRE(h1.wait_connected(10s));
+    MqttLink h3(as_user(sys.broker(), "H003"));
+    h3.start();
+    REQUIRE(h3.wait_connected(10s));
     auto nested = [](size_t levels) {
-        return R"({"schema": 1, "id": "s", "type": "state", "hospital_id": "H001", "body": {"online": true, "x": )" +
+        return R"({"schema": 1, "id": "s", "type": "state", "hospital_id": "H003", "body": {"online": true, "x": )" +
                std::string(levels, '[') + std::string(levels, ']') + "}}";
     };
     // With the hospital's own credentials, on its own state topic, retained: every control
     // plane (and every restart of one) reads it.
-    REQUIRE(h1.publish(OutgoingMessage::to(topics::state("H001"), nested(500000), true)).ok());
-    REQUIRE(h1.publish(OutgoingMessage::to(topics::state("H001"), nested(30000), true)).ok());
+    REQUIRE(h3.publish(OutgoingMessage::to(topics::state("H003"), nested(500000), true)).ok());
+    REQUIRE(h3.publish(OutgoingMessage::to(topics::state("H003"), nested(30000), true)).ok());
     REQUIRE(test::eventually([&] {
         return sys.get("/metrics").body.find("hisgate_rejected_messages_total{kind=\"state\"} 2") != std::string::npos;
     }));

@@ -66,3 +66,32 @@ TEST_CASE("tenants: a hospital's credentials cannot answer another hospital's re
     CHECK(result["result"].value("title", "") != "FORGED by H002");
     CHECK(sys.controlplane().running());
 }
+
+TEST_CASE("tenants: a hospital's credentials cannot take over another's MQTT client id") {
+    test::System sys({.hospitals = {"H001"}, .broker_users = {"H002"}});
+    REQUIRE(sys.start());
+    auto reconnects = [](uint16_t port) {
+        auto page = test::http_get(port, "/metrics").body;
+        auto at = page.find("\nhisgate_mqtt_reconnects_total ");
+        return at == std::string::npos ? -1 : std::stoi(page.substr(at + 31));
+    };
+    int agent_before = reconnects(sys.agent_metrics_port("H001"));
+    int cp_before = reconnects(sys.api_port());
+    REQUIRE(agent_before >= 0);
+    REQUIRE(cp_before >= 0);
+    // With H002's password, connect asking for the client ids of H001's agent and of the
+    // control plane. The broker names the session after the user instead, so neither is
+    // disconnected (before, each was thrown off and the two fought over the id).
+    for (std::string id : {"agent-H001", "controlplane-cp1", "H001", "controlplane"}) {
+        INFO(id);
+        MqttLink intruder(as_hospital(sys.broker(), "H002", id));
+        intruder.start();
+        REQUIRE(intruder.wait_connected(10s));
+        // H001 is served all along (its agent must be connected to answer).
+        CHECK(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
+        intruder.stop();
+    }
+    CHECK(reconnects(sys.agent_metrics_port("H001")) == agent_before);
+    CHECK(reconnects(sys.api_port()) == cp_before);
+    CHECK(test::read_file(sys.broker().dir() + "/mosquitto.log").find("already connected") == std::string::npos);
+}

@@ -205,6 +205,11 @@ TEST_CASE("mqtt: the broker ACL keeps a hospital inside its own subtree") {
     REQUIRE_FALSE(forged.ok());
     CHECK(forged.error().code == "mqtt.publish_failed");
     REQUIRE(h2.publish(OutgoingMessage::to(topics::state("H002"), "{\"own\":true}")).ok());
+    // An agent writes its answers and events; it cannot publish requests, not even to itself.
+    CHECK(h2.publish(OutgoingMessage::to(topics::response("H002", "cp1"), "{}")).ok());
+    CHECK(h2.publish(OutgoingMessage::to(topics::event("H002"), "{}")).ok());
+    CHECK_FALSE(h2.publish(OutgoingMessage::to(topics::request("H002"), "{}")).ok());
+    CHECK_FALSE(h2.publish(OutgoingMessage::to(topics::request("H001"), "{}")).ok());
     REQUIRE(test::eventually([&] { return inbox.size() >= 1; }));
     std::this_thread::sleep_for(300ms);
     REQUIRE(inbox.size() == 1);

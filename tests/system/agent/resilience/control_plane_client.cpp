@@ -7,7 +7,7 @@ namespace hisgate::test {
 
 namespace {
 MqttOptions options_for(Broker& broker) {
-    MqttOptions o = broker.mqtt_options("controlplane", "test-controlplane-" + random_hex(4));
+    MqttOptions o = broker.mqtt_options("controlplane-test", "controlplane-test");
     // Like the real control plane: answers sent while this client is away wait in the broker.
     o.session_expiry = std::chrono::seconds(600);
     return o;
