@@ -357,9 +357,7 @@ void TaskStore::commit_batch(std::vector<Change>& batch) {
     }
     if (!failed) {
         if (auto committed = db.exec("COMMIT"); !committed) {
-            failed = storage_error("commit failed: " + committed.error().message);
-            if (db.in_transaction())
-                if (auto undone = db.exec("ROLLBACK"); !undone) failed->message += "; and the rollback failed: " + undone.error().message;
+            failed = db.abandon_transaction(storage_error("commit failed: " + committed.error().message));
         } else {
             ++commits_;
         }

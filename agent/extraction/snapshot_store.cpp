@@ -103,7 +103,7 @@ Result<PendingChangeSet> SnapshotStore::commit_impl(const std::vector<Change>& c
         if (auto r = keep->bind(1, out.seq).bind(2, out.body).run(); !r) return storage_error("storing the change set", r.error());
         return out;
     });
-    if (!committed && committed.error().code == "sqlite.error")  // BEGIN or COMMIT itself
+    if (!committed && committed.error().code == "sqlite.transaction")  // BEGIN or COMMIT itself
         return storage_error("committing the change set", committed.error());
     return committed;
 }

@@ -73,6 +73,10 @@ Result<void> Db::savepoint(const std::function<Result<void>()>& body) {
     return outcome;
 }
 
+Error Db::transaction_error(const char* step, const Error& e) {
+    return make_error(e.cls, "sqlite.transaction", std::string(step) + " failed: " + e.message);
+}
+
 Error Db::abandon_transaction(Error why) {
     if (!in_transaction()) return why;
     if (auto r = exec("ROLLBACK"); !r) why.message += "; and the rollback failed: " + r.error().message;

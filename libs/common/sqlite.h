@@ -38,20 +38,23 @@ public:
 
     // Runs `body` (returning a Result) as one transaction, BEGIN IMMEDIATE to COMMIT: all
     // of it or nothing. If `body` or the COMMIT fails, everything is rolled back and the
-    // error returned. The one way this code base writes more than one row at a time.
+    // error returned: body's own, or code "sqlite.transaction" when BEGIN or COMMIT failed.
+    // The one way this code base writes more than one row at a time.
     template <class Body>
     auto transaction(Body&& body) -> decltype(body());
     // Runs `body` under a savepoint inside the open transaction: if it fails, what it
     // wrote is undone and the transaction goes on without it. If SQLite ended the whole
     // transaction meanwhile (in_transaction() is false), the caller must not go on.
     Result<void> savepoint(const std::function<Result<void>()>& body);
+    // Rolls back the open transaction, if SQLite has not already; returns `why`, with
+    // the rollback's own failure added to it.
+    Error abandon_transaction(Error why);
     sqlite3* handle() const { return db_; }
 
 private:
     explicit Db(sqlite3* db) : db_(db) {}
-    // Rolls back the open transaction, if SQLite has not already; returns `why`, with
-    // the rollback's own failure added to it.
-    Error abandon_transaction(Error why);
+    // A failed BEGIN or COMMIT as transaction() reports it.
+    static Error transaction_error(const char* step, const Error& e);
     sqlite3* db_ = nullptr;
     std::string path_;
 };
@@ -86,12 +89,12 @@ private:
 
 template <class Body>
 auto Db::transaction(Body&& body) -> decltype(body()) {
-    if (auto began = exec("BEGIN IMMEDIATE"); !began) return began.error();
+    if (auto began = exec("BEGIN IMMEDIATE"); !began) return transaction_error("BEGIN", began.error());
     auto outcome = body();
     if (outcome) {
         auto committed = exec("COMMIT");
         if (committed) return outcome;
-        return abandon_transaction(committed.error());
+        return abandon_transaction(transaction_error("COMMIT", committed.error()));
     }
     return abandon_transaction(outcome.error());
 }
