@@ -19,11 +19,15 @@ void send_json(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::j
     send_text(res, status, "application/json", body.dump());
 }
 
-// A task id is given when the request reached the agent's queue: its answer may come later.
-void send_error(Poco::Net::HTTPServerResponse& res, const Error& e, const std::string& task_id = "") {
+void send_error_status(Poco::Net::HTTPServerResponse& res, int status, const Error& e, const std::string& task_id = "") {
     nlohmann::json body = {{"code", e.code}, {"message", e.message}, {"traceId", current_trace().trace_id}};
     if (!task_id.empty()) body["taskId"] = task_id;
-    send_json(res, Api::http_status(e.cls), body);
+    send_json(res, status, body);
+}
+
+// A task id is given when the request reached the agent's queue: its answer may come later.
+void send_error(Poco::Net::HTTPServerResponse& res, const Error& e, const std::string& task_id = "") {
+    send_error_status(res, Api::http_status(e.cls), e, task_id);
 }
 
 nlohmann::json pending(const std::string& task_id) {
@@ -75,38 +79,48 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
     if (serve_metrics(req, res)) return;
 
     auto started = std::chrono::steady_clock::now();
-    Poco::URI uri(req.getURI());
-    std::string path = uri.getPath();
-    log::info("api.request", {{"method", req.getMethod()}, {"path", path}});
-    auto parts = split_path(path);
-
     std::string route = "unknown";
-    bool hospital_path = parts.size() >= 4 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "hospitals";
-    if (req.getMethod() == "POST" && hospital_path && parts.size() == 5 && parts[4] == "appointments") {
-        route = "book";
-        book(parts[3], req, res);
-    } else if (req.getMethod() != "GET") {
-        send_error(res, make_error(ErrorClass::BadInput, "http.method", req.getMethod() + " is not served on " + path));
-    } else if (parts.size() == 3 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "hospitals") {
-        route = "hospitals";
-        list_hospitals(res);
-    } else if (parts.size() == 6 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "hospitals" &&
-               parts[4] == "reports") {
-        route = "report";
-        get_report(parts[3], parts[5], res);
-    } else if (parts.size() == 4 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "tasks") {
-        route = "task";
-        get_task(parts[3], res);
-    } else {
-        send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
-    }
+    [&] {
+        std::string path;
+        try {
+            path = Poco::URI(req.getURI()).getPath();
+        } catch (const Poco::Exception&) {
+            // Logged and counted (route "bad_uri"); the target itself is the caller's input.
+            log::warn("api.bad_uri", {{"method", req.getMethod()}, {"uri_bytes", req.getURI().size()}});
+            route = "bad_uri";
+            return send_error(res, make_error(ErrorClass::BadInput, "http.bad_uri",
+                                              "the request target is not a valid URI (bad percent-encoding)"));
+        }
+        log::info("api.request", {{"method", req.getMethod()}, {"path", path}});
+        auto parts = split_path(path);
+        bool api_v1 = parts.size() >= 3 && parts[0] == "api" && parts[1] == "v1";
+        bool hospitals = api_v1 && parts[2] == "hospitals";
+        // The route, and the methods it serves (HEAD: a GET without the body).
+        const char* allow = "GET, HEAD";
+        if (hospitals && parts.size() == 3) route = "hospitals";
+        else if (hospitals && parts.size() == 5 && parts[4] == "appointments") route = "book", allow = "POST";
+        else if (hospitals && parts.size() == 6 && parts[4] == "reports") route = "report";
+        else if (api_v1 && parts.size() == 4 && parts[2] == "tasks") route = "task";
+        else return send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
+        const std::string& method = req.getMethod();
+        bool served = route == "book" ? method == "POST" : (method == "GET" || method == "HEAD");
+        if (!served) {
+            res.set("Allow", allow);
+            return send_error_status(res, 405, make_error(ErrorClass::BadInput, "http.method_not_allowed",
+                                                          method + " is not served on " + path + " (allowed: " + allow + ")"));
+        }
+        if (route == "hospitals") list_hospitals(res);
+        else if (route == "book") book(parts[3], req, res);
+        else if (route == "report") get_report(parts[3], parts[5], res);
+        else get_task(parts[3], res);
+    }();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     int status = static_cast<int>(res.getStatus());
     metrics::global()
         .counter("hisgate_http_requests_total", "HTTP API requests", {{"route", route}, {"status", std::to_string(status)}})
         .inc();
     metrics::global().histogram("hisgate_http_request_duration_seconds", "HTTP API latency", {{"route", route}}).observe(seconds);
-    log::info("api.response", {{"path", path}, {"status", status}, {"ms", seconds * 1000}});
+    log::info("api.response", {{"route", route}, {"status", status}, {"ms", seconds * 1000}});
 }
 
 void Api::list_hospitals(Poco::Net::HTTPServerResponse& res) {
@@ -121,25 +135,32 @@ void Api::list_hospitals(Poco::Net::HTTPServerResponse& res) {
 }
 
 void Api::book(const std::string& hospital_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
-    if (!topics::valid_hospital_id(hospital_id)) {
-        send_error(res, make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with that id"));
-        return;
-    }
+    constexpr size_t kMaxBody = limits::kHttpBodyBytes;
+    auto too_large = [&] {
+        res.setKeepAlive(false);  // the rest of the body is not read
+        send_error_status(res, 413, make_error(ErrorClass::BadInput, "http.body_too_large",
+                                               "a booking body is at most " + std::to_string(kMaxBody) + " bytes"));
+    };
+    if (req.hasContentLength() && req.getContentLength64() > static_cast<Poco::Int64>(kMaxBody)) return too_large();
     std::string body;
     char buf[4096];
     while (req.stream().read(buf, sizeof buf) || req.stream().gcount() > 0) {
         body.append(buf, static_cast<size_t>(req.stream().gcount()));
-        if (body.size() > limits::kHttpBodyBytes) {
-            send_error(res, make_error(ErrorClass::BadInput, "http.body_too_large",
-                                       "a booking body is at most " + std::to_string(limits::kHttpBodyBytes) + " bytes"));
-            return;
-        }
+        if (body.size() > kMaxBody) return too_large();
+    }
+    if (req.stream().bad()) {  // a bad chunk, or the client stopped sending
+        res.setKeepAlive(false);
+        return send_error(res, make_error(ErrorClass::BadInput, "http.bad_framing", "the request body could not be read"));
     }
     // Bounded before anything reads it: nesting, then each field's length (transport/limits.h).
-    auto doc = parse_bounded_json(body, {"the booking body", limits::kHttpBodyBytes, "http.body"});
+    auto doc = parse_bounded_json(body, {"the booking body", kMaxBody, "http.body"});
     if (!doc && doc.error().code != "http.body.invalid") return send_error(res, doc.error());
     if (!doc || !doc->is_object()) {
         send_error(res, make_error(ErrorClass::BadInput, "http.bad_json", "the body must be a JSON object"));
+        return;
+    }
+    if (!topics::valid_hospital_id(hospital_id)) {
+        send_error(res, make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with that id"));
         return;
     }
     if (auto too_long = limits::oversized_field(*doc, "body", "http.field_too_long")) return send_error(res, *too_long);

@@ -2,12 +2,18 @@
 
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerConnection.h>
 #include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
+#include <Poco/ThreadPool.h>
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "common/log.h"
 #include "common/metrics.h"
@@ -15,15 +21,57 @@
 
 namespace hisgate {
 
-// Poco's stopAll() closes connections but does not wait for their handlers; stop() waits
-// on this count so no handler runs on after its server (and what its route refers to) is gone.
+// Poco's connections do not wait for their handlers when aborted; stop() waits on this
+// count so no handler runs on after its server (and what its route refers to) is gone,
+// and none starts after stop().
 struct HttpServer::InFlight {
     std::mutex mu;
     std::condition_variable idle;
     int count = 0;
+    bool stopped = false;
+};
+
+struct HttpServer::Connections {
+    std::mutex mu;
+    std::map<std::string, int> by_address;
+
+    bool enter(const std::string& address, int cap) {
+        std::lock_guard lock(mu);
+        int& n = by_address[address];
+        if (n >= cap) return false;
+        ++n;
+        return true;
+    }
+    void leave(const std::string& address) {
+        std::lock_guard lock(mu);
+        if (--by_address[address] <= 0) by_address.erase(address);
+    }
 };
 
 namespace {
+const char* kJson = "application/json";
+
+void send_problem(Poco::Net::HTTPServerResponse& res, int status, const std::string& code, const std::string& message) {
+    res.setKeepAlive(false);  // what follows on this connection cannot be trusted
+    nlohmann::json body = {{"code", code}, {"message", message}};
+    send_text(res, status, kJson, body.dump());
+}
+
+// Whether the request's body was read to its end, so the next bytes on the connection are
+// the next request. Unknown (a body with neither length nor chunks) counts as not.
+bool body_consumed(Poco::Net::HTTPServerRequest& req) {
+    bool bounded = req.getChunkedTransferEncoding() || req.hasContentLength();
+    bool bodiless = req.getMethod() == "GET" || req.getMethod() == "HEAD" || req.getMethod() == "DELETE";
+    if (!bounded) return bodiless;
+    auto& in = req.stream();
+    if (in.bad() || in.fail()) return false;
+    try {
+        return in.peek() == std::char_traits<char>::eof() && !in.bad();
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
 class RouteHandler : public Poco::Net::HTTPRequestHandler {
 public:
     RouteHandler(const HttpRoute& route, std::shared_ptr<HttpServer::InFlight> in_flight)
@@ -31,6 +79,7 @@ public:
     void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) override {
         {
             std::lock_guard lock(in_flight_->mu);
+            if (in_flight_->stopped) return send_problem(res, 503, "http.stopping", "the server is stopping");
             ++in_flight_->count;
         }
         struct Done {
@@ -40,12 +89,24 @@ public:
                 if (--f.count == 0) f.idle.notify_all();
             }
         } done{*in_flight_};
+        if (req.getVersion() != Poco::Net::HTTPMessage::HTTP_1_0 && req.getVersion() != Poco::Net::HTTPMessage::HTTP_1_1) {
+            res.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);  // Poco echoes the request's version
+            return send_problem(res, 505, "http.version", "only HTTP/1.0 and HTTP/1.1 are served");
+        }
+        if (req.hasContentLength() && req.getContentLength64() < 0)
+            return send_problem(res, 400, "http.bad_framing", "Content-Length is negative");
         try {
             route_(req, res);
+        } catch (const Poco::Exception& e) {
+            log::warn("http.bad_request", {{"error", e.displayText()}});
+            if (!res.sent()) send_problem(res, 400, "http.bad_framing", "the request could not be read");
         } catch (const std::exception& e) {
-            log::error("http.handler_failed", {{"path", req.getURI()}, {"error", e.what()}});
-            if (!res.sent()) send_text(res, 500, "application/json", R"({"code":"internal","message":"internal error"})");
+            log::error("http.handler_failed", {{"error", e.what()}});
+            if (!res.sent()) send_problem(res, 500, "internal", "internal error");
         }
+        // A body left unread (a bad chunk, a route that ignored it) would be parsed as the
+        // next request: close the connection instead.
+        if (res.getKeepAlive() && !body_consumed(req)) res.setKeepAlive(false);
     }
 
 private:
@@ -53,37 +114,115 @@ private:
     std::shared_ptr<HttpServer::InFlight> in_flight_;
 };
 
-class RouteFactory : public Poco::Net::HTTPRequestHandlerFactory {
+// One more connection from an address that has its share: 503, closed at once.
+class RefusedConnection : public Poco::Net::TCPServerConnection {
+public:
+    using TCPServerConnection::TCPServerConnection;
+    void run() override {
+        static const std::string body = R"({"code":"http.too_many_connections","message":"too many connections from this address"})";
+        std::string reply = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + body;
+        try {
+            socket().setSendTimeout(Poco::Timespan(1, 0));
+            socket().sendBytes(reply.data(), static_cast<int>(reply.size()));
+            socket().shutdownSend();
+        } catch (const std::exception&) {
+        }
+    }
+};
+
+// A connection counted against its client address while it lasts.
+class CountedConnection : public Poco::Net::HTTPServerConnection {
+public:
+    CountedConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
+                      Poco::Net::HTTPRequestHandlerFactory::Ptr factory, std::shared_ptr<HttpServer::Connections> connections,
+                      std::string address)
+        : HTTPServerConnection(socket, params, factory), connections_(std::move(connections)), address_(std::move(address)) {}
+    ~CountedConnection() override { connections_->leave(address_); }
+
+private:
+    std::shared_ptr<HttpServer::Connections> connections_;
+    std::string address_;
+};
+
+class ConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
+public:
+    ConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, Poco::Net::HTTPRequestHandlerFactory::Ptr routes,
+                      std::shared_ptr<HttpServer::Connections> connections, int max_per_address)
+        : params_(std::move(params)), routes_(std::move(routes)), connections_(std::move(connections)),
+          max_per_address_(max_per_address) {}
+    Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
+        std::string address;
+        try {
+            address = socket.peerAddress().host().toString();
+        } catch (const std::exception&) {
+            address = "?";
+        }
+        if (!connections_->enter(address, max_per_address_)) {
+            metrics::global()
+                .counter("hisgate_http_connections_refused_total", "Connections refused: too many from one client address")
+                .inc();
+            log::warn("http.connection_refused", {{"reason", "too many connections from one address"}});
+            return new RefusedConnection(socket);
+        }
+        return new CountedConnection(socket, params_, routes_, connections_, address);
+    }
+
+private:
+    Poco::Net::HTTPServerParams::Ptr params_;
+    Poco::Net::HTTPRequestHandlerFactory::Ptr routes_;
+    std::shared_ptr<HttpServer::Connections> connections_;
+    int max_per_address_;
+};
+}  // namespace
+
+class HttpServer::RouteFactory : public Poco::Net::HTTPRequestHandlerFactory {
 public:
     RouteFactory(const HttpRoute& route, std::shared_ptr<HttpServer::InFlight> in_flight)
         : route_(route), in_flight_(std::move(in_flight)) {}
     Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
         return new RouteHandler(route_, in_flight_);
     }
+    // Shuts every open connection down: their threads see the end of their stream.
+    void abort_connections() { serverStopped(this, true); }
 
 private:
     const HttpRoute& route_;
     std::shared_ptr<HttpServer::InFlight> in_flight_;
 };
-}  // namespace
 
-HttpServer::HttpServer(std::string bind, uint16_t port, HttpRoute route, int max_threads)
+HttpServer::HttpServer(std::string bind, uint16_t port, HttpRoute route, HttpLimits limits)
     : bind_(std::move(bind)),
       port_(port),
       route_(std::move(route)),
-      max_threads_(max_threads),
-      in_flight_(std::make_shared<InFlight>()) {}
+      limits_(limits),
+      in_flight_(std::make_shared<InFlight>()),
+      connections_(std::make_shared<Connections>()) {}
 
 HttpServer::~HttpServer() { stop(); }
 
 Result<void> HttpServer::start() {
+    {
+        std::lock_guard lock(in_flight_->mu);
+        in_flight_->stopped = false;
+    }
     try {
         Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(bind_, port_), 128);
         port_ = socket.address().port();
-        auto* params = new Poco::Net::HTTPServerParams;
-        params->setMaxThreads(max_threads_);
+        Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+        params->setMaxThreads(limits_.max_connections);
+        params->setMaxQueued(limits_.max_connections);
         params->setKeepAlive(true);
-        server_ = std::make_unique<Poco::Net::HTTPServer>(new RouteFactory(route_, in_flight_), socket, params);
+        params->setTimeout(Poco::Timespan(static_cast<long>(limits_.read_timeout.count()), 0));
+        params->setKeepAliveTimeout(Poco::Timespan(static_cast<long>(limits_.keep_alive_timeout.count()), 0));
+        // A pool of this server's own: Poco's default pool (16 threads, shared by every
+        // server in the process) is what sixteen idle connections used to exhaust.
+        pool_ = std::make_unique<Poco::ThreadPool>(2, limits_.max_connections + 2, 60);
+        auto* routes = new RouteFactory(route_, in_flight_);
+        Poco::Net::HTTPRequestHandlerFactory::Ptr routes_ptr(routes);
+        routes_ = routes;
+        server_ = std::make_unique<Poco::Net::TCPServer>(
+            new ConnectionFactory(params, routes_ptr, connections_, limits_.max_per_address), *pool_, socket, params);
         server_->start();
         return {};
     } catch (const std::exception& e) {
@@ -93,17 +232,28 @@ Result<void> HttpServer::start() {
 }
 
 void HttpServer::stop() {
-    if (server_) {
-        server_->stopAll(true);
-        server_.reset();
+    {
+        std::lock_guard lock(in_flight_->mu);
+        in_flight_->stopped = true;
     }
-    std::unique_lock lock(in_flight_->mu);
-    in_flight_->idle.wait(lock, [this] { return in_flight_->count == 0; });
+    if (server_) {
+        server_->stop();
+        routes_->abort_connections();
+    }
+    {
+        std::unique_lock lock(in_flight_->mu);
+        in_flight_->idle.wait(lock, [this] { return in_flight_->count == 0; });
+    }
+    if (server_) {
+        pool_->joinAll();
+        server_.reset();
+        pool_.reset();
+    }
 }
 
 void send_text(Poco::Net::HTTPServerResponse& res, int status, const std::string& content_type,
                const std::string& body) {
-    res.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+    res.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
     res.setContentType(content_type);
     res.setContentLength(static_cast<std::streamsize>(body.size()));
     res.send() << body;

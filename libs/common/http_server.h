@@ -1,26 +1,51 @@
 // A small HTTP server (POCO) that hands every request to one routing function. Used for
 // the control plane's API and for /metrics on every process.
+//
+// Idle or slow clients cannot stop it (issue 12 item 5). Each connection has a thread of
+// the server's own pool while it lasts, so what bounds the harm of a client that connects
+// and sends nothing, or a byte at a time, is:
+//   - a read timeout: no byte of a request's head or body for `read_timeout` closes the
+//     connection, and so does `keep_alive_timeout` of silence between requests;
+//   - a cap on connections from one client address (`max_per_address`): one more is
+//     answered 503 and closed at once, so one address cannot hold more than its share;
+//   - a pool of `max_connections` threads, far above any one address's share, so other
+//     clients are served while one address holds all it may.
+// Framing is answered without desync: a version other than HTTP/1.0 or 1.1 is 505, a body
+// the route could not read to its end (a bad chunk, a negative length) is 400 and closes
+// the connection, an unparseable Content-Length closes it; every status goes out with its
+// standard reason phrase, and HEAD gets a GET's head without the body.
 #pragma once
 
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "common/error.h"
 
+namespace Poco {
+class ThreadPool;
+}
 namespace Poco::Net {
-class HTTPServer;
+class TCPServer;
 }
 
 namespace hisgate {
 
 using HttpRoute = std::function<void(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&)>;
 
+struct HttpLimits {
+    std::chrono::seconds read_timeout{5};        // a request's head or body: longest wait for a byte
+    std::chrono::seconds keep_alive_timeout{5};  // longest silence between two requests
+    int max_connections = 256;                   // served at once, one thread each
+    int max_per_address = 32;                    // from one client address
+};
+
 class HttpServer {
 public:
-    HttpServer(std::string bind, uint16_t port, HttpRoute route, int max_threads = 16);
+    HttpServer(std::string bind, uint16_t port, HttpRoute route, HttpLimits limits = {});
     ~HttpServer();
     Result<void> start();
     // Stops accepting, closes every connection, and waits for the requests being handled
@@ -28,15 +53,20 @@ public:
     void stop();
     uint16_t port() const { return port_; }
 
-    struct InFlight;  // requests being handled now
+    struct InFlight;     // requests being handled now
+    struct Connections;  // open connections by client address
+    class RouteFactory;
 
 private:
     std::string bind_;
     uint16_t port_;
     HttpRoute route_;
-    int max_threads_;
+    HttpLimits limits_;
     std::shared_ptr<InFlight> in_flight_;
-    std::unique_ptr<Poco::Net::HTTPServer> server_;
+    std::shared_ptr<Connections> connections_;
+    std::unique_ptr<Poco::ThreadPool> pool_;
+    RouteFactory* routes_ = nullptr;  // owned by server_'s connection factory
+    std::unique_ptr<Poco::Net::TCPServer> server_;
 };
 
 void send_text(Poco::Net::HTTPServerResponse& res, int status, const std::string& content_type,
