@@ -192,7 +192,7 @@ void Api::get_task(const std::string& task_id, Poco::Net::HTTPServerResponse& re
         send_error(res, make_error(ErrorClass::NotFound, "task.unknown", "no task with that id"));
         return;
     }
-    send_json(res, found->answered ? 200 : 202, found->answered ? found->to_json() : pending(task_id));
+    send_json(res, found->finished() ? 200 : 202, found->finished() ? found->to_json() : pending(task_id));
 }
 
 }  // namespace hisgate::controlplane

@@ -12,6 +12,7 @@
 #include "controlplane/api.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/router.h"
+#include "controlplane/task_expiry.h"
 #include "controlplane/task_results.h"
 #include "transport/mqtt_link.h"
 #include "transport/requester.h"
@@ -29,6 +30,10 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   request_timeout_ms  int      how long to wait for an agent's answer (default 5000)
   results_db          string   SQLite file keeping every request's answer, also late ones
                                (default ":memory:", kept until the instance stops)
+  task_deadline_ms    int      a request unanswered this long after it was sent ends
+                               "expired" with the reason (default 600000: 10 min)
+  results_retention_ms int     how long a finished request's answer is kept (default 86400000)
+  results_max         int      finished requests kept at most (default 100000)
 )" + kLogConfigHelp;
 }
 
@@ -44,6 +49,8 @@ static void record_answer(controlplane::TaskResults& results, const IncomingMess
     if (!kept) log::error("controlplane.answer_not_kept", {{"error", kept.error().describe()}});
     else if (*kept == controlplane::TaskResults::Recorded::duplicate)
         log::info("controlplane.duplicate_answer", {{"request_id", reply->in_reply_to}});
+    else if (*kept == controlplane::TaskResults::Recorded::late)
+        log::info("controlplane.late_answer", {{"request_id", reply->in_reply_to}, {"reason", "the request had expired"}});
     else if (*kept == controlplane::TaskResults::Recorded::refused)
         log::warn("controlplane.answer_refused", {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital},
                                                   {"reason", "no such request sent to this hospital"}});
@@ -62,11 +69,15 @@ int main(int argc, char** argv) {
     auto http_port = static_cast<uint16_t>(c.integer("http.port", std::nullopt, 0, 65535));
     auto timeout = std::chrono::milliseconds(c.integer("request_timeout_ms", 5000, 100, 600000));
     std::string results_db = c.string("results_db", ":memory:");
+    controlplane::TaskRetention retention;
+    retention.deadline = std::chrono::milliseconds(c.integer("task_deadline_ms", 600000, 1000, 7 * 86400000LL));
+    retention.keep = std::chrono::milliseconds(c.integer("results_retention_ms", 86400000, 1000, 30 * 86400000LL));
+    retention.max_kept = c.integer("results_max", 100000, 1, 100000000);
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
 
-    auto results = controlplane::TaskResults::open(results_db);
+    auto results = controlplane::TaskResults::open(results_db, SystemClock::instance(), retention);
     if (!results) return invalid_config("hisgate-controlplane", results.error());
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
     // Answers the agents forward while this instance restarts wait for it in the broker.
@@ -83,6 +94,8 @@ int main(int argc, char** argv) {
             requester.deliver(m);
         }
     });
+    controlplane::TaskExpiry expiry(**results, registry, SystemClock::instance(), std::chrono::seconds(1));
+    expiry.start();
     controlplane::Router router(registry, requester, **results, instance, timeout);
     controlplane::Api api(registry, router, **results);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
@@ -99,6 +112,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     wait_for_shutdown();
     http.stop();
+    expiry.stop();
     link.stop();
     log::info("controlplane.stopped");
     return 0;

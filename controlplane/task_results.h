@@ -3,6 +3,13 @@
 // caller stopped waiting (a deferred report, a broker outage drained from the agent's
 // outbox) are kept, so the caller can fetch them with the task id.
 //
+// Nothing accepted is forgotten: every request has a deadline, and one that has no answer
+// by then ends `expired` with the reason (expire_due): its hospital's agent offline, or no
+// answer came (the request never reached the agent, or its HIS never answered). An
+// answer that arrives after its request expired is counted ("late") and dropped: the
+// terminal state stands. Finished requests are kept for the retention (purge), and no more
+// than `max_kept` of them, so the store's memory is bounded.
+//
 // Invariant: one request id has at most one answer; a second copy (a QoS 1 duplicate, an
 // outbox resend after an agent crash) is counted and dropped, never applied again.
 // An answer is kept only for a request this store expects, and only from the hospital that
@@ -10,12 +17,15 @@
 // broker ACL confining each hospital to its own subtree of topics).
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/sqlite.h"
 #include "transport/envelope.h"
@@ -27,30 +37,49 @@ struct TaskResult {
     std::string hospital_id;
     std::string type;
     bool answered = false;
-    std::string answer;  // the reply envelope, JSON
+    std::string answer;          // the reply envelope, JSON
+    std::string expired_reason;  // non-empty: expired with this code, no answer
 
+    bool finished() const { return answered || !expired_reason.empty(); }
     nlohmann::json to_json() const;
+};
+
+struct TaskRetention {
+    std::chrono::milliseconds deadline{std::chrono::minutes(10)};  // from sending to expiry
+    std::chrono::milliseconds keep{std::chrono::hours(24)};        // a finished request, after it finished
+    int64_t max_kept = 100000;                                     // finished requests kept at most
 };
 
 class TaskResults {
 public:
     // `path` is a SQLite file, or ":memory:" for an instance that keeps nothing across restarts.
-    static Result<std::unique_ptr<TaskResults>> open(const std::string& path);
+    static Result<std::unique_ptr<TaskResults>> open(const std::string& path, Clock& clock = SystemClock::instance(),
+                                                     TaskRetention retention = {});
 
     Result<void> expect(const Envelope& request);
     enum class Recorded {
         kept,       // the first answer to its request
         duplicate,  // the request already had its answer: dropped
         refused,    // no such request, or it went to another hospital: dropped
+        late,       // the request had expired: dropped
     };
     // `hospital_id`: the hospital whose subtree the answer came from.
     Result<Recorded> record(const std::string& hospital_id, const Envelope& reply, const std::string& payload);
     std::optional<TaskResult> find(const std::string& request_id);
 
+    // Ends every unanswered request past its deadline as expired; `online(hospital_id)`
+    // tells whether the hospital's agent is online now. Returns how many expired.
+    Result<int> expire_due(const std::function<bool(const std::string&)>& online);
+    // Forgets finished requests older than the retention, and the oldest beyond max_kept.
+    Result<int> purge();
+
 private:
-    explicit TaskResults(sql::Db db) : db_(std::move(db)) {}
+    TaskResults(sql::Db db, Clock& clock, TaskRetention retention)
+        : db_(std::move(db)), clock_(clock), retention_(retention) {}
     std::mutex mu_;
     sql::Db db_;
+    Clock& clock_;
+    TaskRetention retention_;
 };
 
 }  // namespace hisgate::controlplane

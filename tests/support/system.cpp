@@ -88,12 +88,14 @@ System::System(SystemOptions options)
                                 {"log", {{"file", dir_ + "/logs/agent-" + h + ".log"}}}};
         write_file(dir_ + "/etc/agent-" + h + ".json", agent.dump(2));
     }
-    write_file(dir_ + "/etc/controlplane.json",
-               "{\"instance_id\": \"cp1\", \"broker\": " + broker_->config_json("controlplane") +
-                   ", \"http\": {\"port\": " + std::to_string(api_port_) +
-                   "}, \"request_timeout_ms\": " + std::to_string(options_.request_timeout_ms) +
-                   ", \"results_db\": \"" + dir_ + "/data/controlplane-cp1.db\"" +
-                   ", \"log\": {\"file\": \"" + dir_ + "/logs/controlplane-cp1.log\"}}");
+    nlohmann::json cp = {{"instance_id", "cp1"},
+                         {"broker", nlohmann::json::parse(broker_->config_json("controlplane"))},
+                         {"http", {{"port", api_port_}}},
+                         {"request_timeout_ms", options_.request_timeout_ms},
+                         {"results_db", dir_ + "/data/controlplane-cp1.db"},
+                         {"log", {{"file", dir_ + "/logs/controlplane-cp1.log"}}}};
+    cp.update(nlohmann::json::parse(options_.controlplane_config));
+    write_file(dir_ + "/etc/controlplane.json", cp.dump(2));
 }
 
 System::~System() {

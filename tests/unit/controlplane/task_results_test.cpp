@@ -1,0 +1,111 @@
+// Nothing accepted is forgotten (issue 12 item 6): every request ends answered or expired
+// with the reason by its deadline, and the store forgets finished requests after the
+// retention. Real SQLite files; time stepped by a ManualClock.
+#include <catch2/catch.hpp>
+
+#include "common/sqlite.h"
+#include "controlplane/task_results.h"
+#include "tests/support/process.h"
+
+using namespace hisgate;
+using namespace hisgate::controlplane;
+using namespace std::chrono_literals;
+
+namespace {
+struct Store {
+    std::string dir = test::make_temp_dir("hisgate-results");
+    ManualClock clock;
+    std::unique_ptr<TaskResults> results;
+    explicit Store(TaskRetention retention) {
+        auto opened = TaskResults::open(dir + "/results.db", clock, retention);
+        REQUIRE(opened.ok());
+        results = std::move(opened.value());
+    }
+    ~Store() { std::system(("rm -rf " + dir).c_str()); }
+    Envelope send(const std::string& hospital) {
+        auto request = Envelope::make("report.get", hospital, {{"reportId", "R1"}});
+        REQUIRE(results->expect(request).ok());
+        return request;
+    }
+    TaskResults::Recorded answer(const Envelope& request) {
+        auto reply = request.reply({{"reportId", "R1"}});
+        auto kept = results->record(request.hospital_id, reply, reply.to_json());
+        REQUIRE(kept.ok());
+        return *kept;
+    }
+};
+
+bool only_h001_online(const std::string& hospital) { return hospital == "H001"; }
+}  // namespace
+
+TEST_CASE("task results: a request unanswered by its deadline ends expired with the reason") {
+    Store s({.deadline = 10min});
+    auto unanswered = s.send("H001");  // its agent online: no answer came
+    auto offline = s.send("H002");     // its agent offline
+    auto answered = s.send("H001");
+    REQUIRE(s.answer(answered) == TaskResults::Recorded::kept);
+
+    s.clock.advance(10min - 1ms);
+    REQUIRE(s.results->expire_due(only_h001_online).value() == 0);
+    CHECK(s.results->find(unanswered.id)->to_json()["status"] == "pending");
+    s.clock.advance(1ms);
+    REQUIRE(s.results->expire_due(only_h001_online).value() == 2);
+    auto a = s.results->find(unanswered.id);
+    REQUIRE(a);
+    CHECK(a->finished());
+    CHECK(a->to_json()["status"] == "expired");
+    CHECK(a->to_json()["error"]["code"] == "task.no_answer");
+    CHECK(s.results->find(offline.id)->to_json()["error"]["code"] == "agent.offline");
+    CHECK(s.results->find(answered.id)->to_json()["status"] == "answered");
+    // Terminal: an answer after the deadline is counted and dropped; nothing expires twice.
+    CHECK(s.answer(unanswered) == TaskResults::Recorded::late);
+    CHECK(s.results->find(unanswered.id)->to_json()["status"] == "expired");
+    CHECK(s.results->expire_due(only_h001_online).value() == 0);
+}
+
+TEST_CASE("task results: finished requests are kept for the retention and at most max_kept of them") {
+    Store s({.deadline = 10min, .keep = 1h, .max_kept = 3});
+    std::vector<Envelope> sent;
+    for (int i = 0; i < 5; ++i) {
+        sent.push_back(s.send("H001"));
+        s.answer(sent.back());
+        s.clock.advance(1s);
+    }
+    auto waiting = s.send("H001");
+    // Beyond max_kept: the two that finished first go.
+    REQUIRE(s.results->purge().value() == 2);
+    CHECK_FALSE(s.results->find(sent[0].id));
+    CHECK_FALSE(s.results->find(sent[1].id));
+    CHECK(s.results->find(sent[2].id));
+    // Past the retention: every finished one goes; the unfinished one stays.
+    s.clock.advance(1h);
+    REQUIRE(s.results->purge().value() == 3);
+    CHECK(s.results->find(waiting.id));
+    CHECK(s.results->purge().value() == 0);
+    // ...until it expires, and the retention passes after that.
+    s.clock.advance(10min);
+    REQUIRE(s.results->expire_due(only_h001_online).value() == 1);
+    s.clock.advance(1h + 1ms);
+    REQUIRE(s.results->purge().value() == 1);
+    CHECK_FALSE(s.results->find(waiting.id));
+}
+
+TEST_CASE("task results: a results file made before deadlines existed is upgraded in place") {
+    std::string dir = test::make_temp_dir("hisgate-results");
+    {
+        auto db = sql::Db::open(dir + "/results.db");
+        REQUIRE(db.ok());
+        REQUIRE(db->exec("CREATE TABLE task_results(request_id TEXT PRIMARY KEY, hospital_id TEXT NOT NULL, "
+                         "type TEXT NOT NULL, sent_at TEXT NOT NULL, answer TEXT)")
+                    .ok());
+        REQUIRE(db->exec("INSERT INTO task_results VALUES('old', 'H001', 'report.get', '', NULL)").ok());
+    }
+    ManualClock clock;
+    auto results = TaskResults::open(dir + "/results.db", clock, {.deadline = 1min});
+    REQUIRE(results.ok());
+    CHECK((*results)->find("old")->to_json()["status"] == "pending");
+    // A request from before has deadline 0: it expires at the first round.
+    CHECK((*results)->expire_due(only_h001_online).value() == 1);
+    CHECK((*results)->find("old")->to_json()["status"] == "expired");
+    std::system(("rm -rf " + dir).c_str());
+}
