@@ -285,6 +285,9 @@ void Agent::admitted(const IncomingMessage& msg, const Envelope& request, const 
         (void)link_.publish(out);
         return;
     }
+    // The sender asked to hear that the request is stored (it re-sends until then).
+    const bool finished = admission->state == TaskState::Done || admission->state == TaskState::Parked;
+    if (request.ack_stored && !finished) answer(msg, request.stored_ack().to_json());
     if (admission->fresh) {
         requests("admitted").inc();
         log::info("agent.task_admitted", {{"request_id", request.id}, {"type", request.type}});
@@ -294,7 +297,7 @@ void Agent::admitted(const IncomingMessage& msg, const Envelope& request, const 
     log::info("agent.duplicate_request", {{"request_id", request.id}, {"state", to_string(admission->state)}});
     // A finished task answers its duplicate with the stored answer; an unfinished one
     // answers when it finishes.
-    if (admission->state == TaskState::Done || admission->state == TaskState::Parked) answer(msg, admission->answer);
+    if (finished) answer(msg, admission->answer);
 }
 
 // Agents publish only to a response topic in their own hospital's subtree

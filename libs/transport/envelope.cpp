@@ -65,10 +65,21 @@ Envelope Envelope::reply_error(const Error& err) const {
     return e;
 }
 
+Envelope Envelope::stored_ack() const {
+    Envelope e = make(type + ".stored", hospital_id);
+    e.in_reply_to = id;
+    return e;
+}
+
+bool Envelope::is_stored_ack() const {
+    return !in_reply_to.empty() && type.size() > 7 && type.compare(type.size() - 7, 7, ".stored") == 0;
+}
+
 std::string Envelope::to_json() const {
     nlohmann::json doc = {{"schema", schema}, {"id", id},           {"type", type},
                           {"hospital_id", hospital_id}, {"sent_at", sent_at}, {"body", body}};
     if (!in_reply_to.empty()) doc["in_reply_to"] = in_reply_to;
+    if (ack_stored) doc["ack_stored"] = true;
     if (error)
         doc["error"] = {{"class", to_string(error->cls)}, {"code", error->code}, {"message", error->message}};
     return doc.dump();
@@ -107,6 +118,7 @@ Result<Envelope> Envelope::parse(std::string_view payload, std::size_t max_bytes
         if (!v) return v.error();
         *target = std::move(v.value());
     }
+    if (auto it = doc.find("ack_stored"); it != doc.end() && it->is_boolean()) e.ack_stored = it->get<bool>();
     if (auto it = doc.find("body"); it != doc.end()) {
         if (!it->is_object()) return envelope_error("field \"body\" must be an object");
         e.body = std::move(*it);  // bounded depth: the move (and any later copy) stays shallow

@@ -34,10 +34,15 @@ struct Envelope {
     std::string in_reply_to;
     nlohmann::json body = nlohmann::json::object();
     std::optional<Error> error;
+    // A request: the sender wants to hear once the agent has stored it, by a message
+    // "<type>.stored" in reply to it (stored_ack()), so it can re-send until then.
+    bool ack_stored = false;
 
     static Envelope make(std::string type, std::string hospital_id, nlohmann::json body = nlohmann::json::object());
     Envelope reply(nlohmann::json body = nlohmann::json::object()) const;
     Envelope reply_error(const Error& e) const;
+    Envelope stored_ack() const;  // "<type>.stored", in reply to this request: not an answer
+    bool is_stored_ack() const;
 
     std::string to_json() const;
     // `max_bytes`: the cap of this kind of message (limits::kRequestBytes, kStateBytes, ...).
