@@ -8,6 +8,7 @@
 #include "common/metrics.h"
 #include "common/process_metrics.h"
 #include "common/program.h"
+#include "common/random_id.h"
 #include "common/settings.h"
 #include "common/trace.h"
 #include "controlplane/api.h"
@@ -40,12 +41,23 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
 )" + kLogConfigHelp;
 }
 
+// An agent's word that it stored a request (Envelope::stored_ack): not an answer.
+static bool is_stored_ack(const IncomingMessage& m) {
+    auto env = Envelope::parse(m.payload);
+    return env && env->is_stored_ack();
+}
+
 // Every answer is kept by request id before the waiting caller (if any) gets it.
 static void record_answer(controlplane::TaskResults& results, const IncomingMessage& m) {
     auto hospital = topics::hospital_of(m.topic);
     auto reply = Envelope::parse(m.payload);
     if (!hospital || !reply || reply->in_reply_to.empty()) {
         log::warn("controlplane.unreadable_answer", {{"topic", m.topic}});
+        return;
+    }
+    if (reply->is_stored_ack()) {  // the agent stored the request: no more re-sending
+        if (auto marked = results.mark_stored(*hospital, reply->in_reply_to); !marked)
+            log::error("controlplane.stored_not_kept", {{"error", marked.error().describe()}});
         return;
     }
     auto kept = results.record(*hospital, *reply, m.payload);
@@ -97,10 +109,26 @@ int main(int argc, char** argv) {
         if (m.topic.size() > 6 && m.topic.compare(m.topic.size() - 6, 6, "/state") == 0) (void)registry.apply_state(m);
         else {
             record_answer(**results, m);
-            requester.deliver(m);
+            if (!is_stored_ack(m)) requester.deliver(m);
         }
     });
-    controlplane::TaskExpiry expiry(**results, registry, SystemClock::instance(), std::chrono::seconds(1));
+    // A deferred request the agent has not said it stored goes again, same id, every 5 s
+    // (the agent stores a request id once); each copy expires in the broker before the next.
+    constexpr auto kResendInterval = std::chrono::seconds(5);
+    auto resend = [&](const std::string& hospital_id, const std::string& request) {
+        OutgoingMessage out = OutgoingMessage::to(topics::request(hospital_id), request);
+        out.response_topic = topics::response(hospital_id, instance);
+        out.correlation_data = new_id();
+        out.expiry_seconds = static_cast<uint32_t>(kResendInterval.count());
+        auto sent = link.publish(out);
+        metrics::global()
+            .counter("hisgate_controlplane_resends_total", "Deferred requests sent again until their agent stored them",
+                     {{"outcome", sent ? "sent" : "failed"}})
+            .inc();
+        if (!sent) log::warn("controlplane.resend_failed", {{"hospital_id", hospital_id}, {"error", sent.error().describe()}});
+    };
+    controlplane::TaskExpiry expiry(**results, registry, SystemClock::instance(), std::chrono::seconds(1), resend,
+                                    kResendInterval);
     expiry.start();
     controlplane::Router router(registry, requester, **results, instance, timeout);
     controlplane::Api api(registry, router, **results, **keys);

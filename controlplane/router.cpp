@@ -23,7 +23,9 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
                                "the agent of hospital " + hospital_id + " does not serve " + type + " requests")};
     const bool deferred = served->value("class", "") == "deferred";
     auto request = Envelope::make(type, hospital_id, std::move(body));
-    if (auto kept = results_.expect(request); !kept) return {"", kept.error(), deferred};
+    // Deferred work is re-sent until the agent says it stored it (TaskResults::due_resends).
+    request.ack_stored = deferred;
+    if (auto kept = results_.expect(request, deferred); !kept) return {"", kept.error(), deferred};
     log::info("router.request_sent", {{"hospital_id", hospital_id}, {"type", type}, {"request_id", request.id}});
     // The reply comes back inside the hospital's own subtree, so agents never publish outside it.
     auto& in_flight = metrics::global().gauge("hisgate_controlplane_in_flight_requests", "Requests awaiting an agent");

@@ -6,8 +6,9 @@
 namespace hisgate::controlplane {
 
 TaskExpiry::TaskExpiry(TaskResults& results, const HospitalRegistry& registry, Clock& clock,
-                       std::chrono::milliseconds interval)
-    : results_(results), registry_(registry), clock_(clock), interval_(interval) {}
+                       std::chrono::milliseconds interval, Resend resend, std::chrono::milliseconds resend_interval)
+    : results_(results), registry_(registry), clock_(clock), interval_(interval), resend_(std::move(resend)),
+      resend_interval_(resend_interval) {}
 
 TaskExpiry::~TaskExpiry() { stop(); }
 
@@ -23,6 +24,10 @@ void TaskExpiry::stop() {
 }
 
 void TaskExpiry::run_once() {
+    auto due = results_.due_resends(resend_interval_);
+    if (!due) log::error("controlplane.resend_failed", {{"error", due.error().describe()}});
+    else
+        for (const auto& [hospital_id, request] : *due) resend_(hospital_id, request);
     auto expired = results_.expire_due([this](const std::string& hospital_id) {
         auto h = registry_.find(hospital_id);
         return h && h->online;

@@ -9,8 +9,8 @@ namespace {
 // Why a request expired, in words for the caller.
 std::string expiry_message(const std::string& code) {
     if (code == "agent.offline") return "the hospital's agent was offline until the request's deadline";
-    return "no answer by the request's deadline: the request never reached the hospital's agent, or the hospital's "
-           "system never answered";
+    if (code == "his.no_answer") return "the hospital's agent stored the request, but the hospital's system did not answer by its deadline";
+    return "the request never reached the hospital's agent by its deadline";
 }
 
 metrics::Counter& answers(const char* outcome) {
@@ -52,15 +52,24 @@ Result<std::unique_ptr<TaskResults>> TaskResults::open(const std::string& path, 
         !r)
         return r.error();
     // Columns added by issue 12 item 6, also to a file made before: the deadline (wall ms),
-    // why it expired, and when it finished (wall ms).
-    auto columns = db->prepare("SELECT count(*) FROM pragma_table_info('task_results') WHERE name = 'deadline_ms'");
-    if (!columns) return columns.error();
-    if (columns->step() && columns->integer(0) == 0)
-        for (const char* add : {"ALTER TABLE task_results ADD COLUMN deadline_ms INTEGER NOT NULL DEFAULT 0",
-                                "ALTER TABLE task_results ADD COLUMN expired_reason TEXT",
-                                "ALTER TABLE task_results ADD COLUMN finished_ms INTEGER"})
-            if (auto r = db->exec(add); !r) return r.error();
-    if (columns->error()) return *columns->error();
+    // why it expired, when it finished (wall ms); for re-sending until the agent stored it:
+    // the request, whether it is deferred, whether the agent stored it, when it was last sent.
+    const std::pair<const char*, const char*> added[] = {
+        {"deadline_ms", "deadline_ms INTEGER NOT NULL DEFAULT 0"},
+        {"expired_reason", "expired_reason TEXT"},
+        {"finished_ms", "finished_ms INTEGER"},
+        {"request", "request TEXT"},
+        {"deferred", "deferred INTEGER NOT NULL DEFAULT 0"},
+        {"stored", "stored INTEGER NOT NULL DEFAULT 0"},
+        {"last_sent_ms", "last_sent_ms INTEGER NOT NULL DEFAULT 0"}};
+    for (const auto& [name, ddl] : added) {
+        auto has = db->prepare("SELECT count(*) FROM pragma_table_info('task_results') WHERE name = ?1");
+        if (!has) return has.error();
+        has->bind(1, name);
+        if (!has->step()) return has->error() ? *has->error() : make_error(ErrorClass::Internal, "results.schema", "no pragma row");
+        if (has->integer(0) == 0)
+            if (auto r = db->exec(std::string("ALTER TABLE task_results ADD COLUMN ") + ddl); !r) return r.error();
+    }
     for (const char* index : {"CREATE INDEX IF NOT EXISTS task_results_open ON task_results(deadline_ms) "
                               "WHERE answer IS NULL AND expired_reason IS NULL",
                               "CREATE INDEX IF NOT EXISTS task_results_finished ON task_results(finished_ms) "
@@ -69,14 +78,53 @@ Result<std::unique_ptr<TaskResults>> TaskResults::open(const std::string& path, 
     return std::unique_ptr<TaskResults>(new TaskResults(std::move(db.value()), clock, retention));
 }
 
-Result<void> TaskResults::expect(const Envelope& request) {
+Result<void> TaskResults::expect(const Envelope& request, bool deferred) {
     std::lock_guard lock(mu_);
     auto st = db_.prepare(
-        "INSERT OR IGNORE INTO task_results(request_id, hospital_id, type, sent_at, deadline_ms) VALUES(?1, ?2, ?3, ?4, ?5)");
+        "INSERT OR IGNORE INTO task_results(request_id, hospital_id, type, sent_at, deadline_ms, request, deferred, "
+        "last_sent_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     if (!st) return st.error();
+    const int64_t now = clock_.wall_ms();
     st->bind(1, request.id).bind(2, request.hospital_id).bind(3, request.type).bind(4, request.sent_at);
-    st->bind(5, clock_.wall_ms() + static_cast<int64_t>(retention_.deadline.count()));
+    st->bind(5, now + static_cast<int64_t>(retention_.deadline.count()));
+    st->bind(6, request.to_json()).bind(7, int64_t{deferred ? 1 : 0}).bind(8, now);
     return st->run();
+}
+
+Result<void> TaskResults::mark_stored(const std::string& hospital_id, const std::string& request_id) {
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare("UPDATE task_results SET stored = 1 WHERE request_id = ?1 AND hospital_id = ?2");
+    if (!st) return st.error();
+    st->bind(1, request_id).bind(2, hospital_id);
+    return st->run();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> TaskResults::due_resends(std::chrono::milliseconds interval) {
+    std::lock_guard lock(mu_);
+    const int64_t now = clock_.wall_ms();
+    using Due = std::vector<std::pair<std::string, std::string>>;
+    return db_.transaction([&]() -> Result<Due> {
+        auto due = db_.prepare(
+            "SELECT request_id, hospital_id, request FROM task_results WHERE deferred = 1 AND stored = 0 AND "
+            "answer IS NULL AND expired_reason IS NULL AND request IS NOT NULL AND last_sent_ms <= ?1");
+        if (!due) return due.error();
+        due->bind(1, now - static_cast<int64_t>(interval.count()));
+        Due out;
+        std::vector<std::string> ids;
+        while (due->step()) {
+            ids.push_back(due->text(0));
+            out.emplace_back(due->text(1), due->text(2));
+        }
+        if (due->error()) return *due->error();
+        auto sent = db_.prepare("UPDATE task_results SET last_sent_ms = ?2 WHERE request_id = ?1");
+        if (!sent) return sent.error();
+        for (const auto& id : ids) {
+            sent->reset();
+            sent->bind(1, id).bind(2, now);
+            if (auto r = sent->run(); !r) return r.error();
+        }
+        return out;
+    });
 }
 
 Result<TaskResults::Recorded> TaskResults::record(const std::string& hospital_id, const Envelope& reply,
@@ -117,17 +165,21 @@ Result<int> TaskResults::expire_due(const std::function<bool(const std::string&)
     std::lock_guard lock(mu_);
     const int64_t now = clock_.wall_ms();
     return db_.transaction([&]() -> Result<int> {
-        auto due = db_.prepare("SELECT request_id, hospital_id FROM task_results "
+        auto due = db_.prepare("SELECT request_id, hospital_id, stored FROM task_results "
                                "WHERE answer IS NULL AND expired_reason IS NULL AND deadline_ms <= ?1");
         if (!due) return due.error();
         due->bind(1, now);
-        std::vector<std::pair<std::string, std::string>> ids;
-        while (due->step()) ids.emplace_back(due->text(0), due->text(1));
+        struct Due {
+            std::string id, hospital;
+            bool stored;
+        };
+        std::vector<Due> ids;
+        while (due->step()) ids.push_back({due->text(0), due->text(1), due->integer(2) != 0});
         if (due->error()) return *due->error();
         auto end = db_.prepare("UPDATE task_results SET expired_reason = ?2, finished_ms = ?3 WHERE request_id = ?1");
         if (!end) return end.error();
-        for (const auto& [id, hospital] : ids) {
-            const char* reason = online(hospital) ? "task.no_answer" : "agent.offline";
+        for (const auto& [id, hospital, stored] : ids) {
+            const char* reason = stored ? "his.no_answer" : online(hospital) ? "agent.unreached" : "agent.offline";
             end->reset();
             end->bind(1, id).bind(2, reason).bind(3, now);
             if (auto r = end->run(); !r) return r.error();

@@ -4,8 +4,11 @@
 // outbox) are kept, so the caller can fetch them with the task id.
 //
 // Nothing accepted is forgotten: every request has a deadline, and one that has no answer
-// by then ends `expired` with the reason (expire_due): its hospital's agent offline, or no
-// answer came (the request never reached the agent, or its HIS never answered). An
+// by then ends `expired` with the reason (expire_due): its hospital's agent offline
+// (agent.offline), the request never reached the agent (agent.unreached: the agent never
+// said it stored it), or the HIS never answered (his.no_answer). A deferred request the
+// agent has not yet said it stored is re-sent, same id, every resend interval
+// (due_resends); the agent stores a request id once. An
 // answer that arrives after its request expired is counted ("late") and dropped: the
 // terminal state stands. Finished requests are kept for the retention (purge), and no more
 // than `max_kept` of them, so the store's memory is bounded.
@@ -24,6 +27,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/error.h"
@@ -56,7 +61,13 @@ public:
     static Result<std::unique_ptr<TaskResults>> open(const std::string& path, Clock& clock = SystemClock::instance(),
                                                      TaskRetention retention = {});
 
-    Result<void> expect(const Envelope& request);
+    // `deferred`: re-send it until the agent says it stored it (request.ack_stored).
+    Result<void> expect(const Envelope& request, bool deferred = false);
+    // The agent of `hospital_id` says it stored the request.
+    Result<void> mark_stored(const std::string& hospital_id, const std::string& request_id);
+    // The deferred requests not yet stored, unfinished, last sent `interval` ago or more:
+    // (hospital id, request JSON) each, marked sent now.
+    Result<std::vector<std::pair<std::string, std::string>>> due_resends(std::chrono::milliseconds interval);
     enum class Recorded {
         kept,       // the first answer to its request
         duplicate,  // the request already had its answer: dropped

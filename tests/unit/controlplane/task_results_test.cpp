@@ -40,7 +40,7 @@ bool only_h001_online(const std::string& hospital) { return hospital == "H001"; 
 
 TEST_CASE("task results: a request unanswered by its deadline ends expired with the reason") {
     Store s({.deadline = 10min});
-    auto unanswered = s.send("H001");  // its agent online: no answer came
+    auto unanswered = s.send("H001");  // its agent online, but it never said it stored it
     auto offline = s.send("H002");     // its agent offline
     auto answered = s.send("H001");
     REQUIRE(s.answer(answered) == TaskResults::Recorded::kept);
@@ -54,7 +54,7 @@ TEST_CASE("task results: a request unanswered by its deadline ends expired with 
     REQUIRE(a);
     CHECK(a->finished());
     CHECK(a->to_json()["status"] == "expired");
-    CHECK(a->to_json()["error"]["code"] == "task.no_answer");
+    CHECK(a->to_json()["error"]["code"] == "agent.unreached");
     CHECK(s.results->find(offline.id)->to_json()["error"]["code"] == "agent.offline");
     CHECK(s.results->find(answered.id)->to_json()["status"] == "answered");
     // Terminal: an answer after the deadline is counted and dropped; nothing expires twice.
@@ -108,4 +108,37 @@ TEST_CASE("task results: a results file made before deadlines existed is upgrade
     CHECK((*results)->expire_due(only_h001_online).value() == 1);
     CHECK((*results)->find("old")->to_json()["status"] == "expired");
     std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("task results: a deferred request is re-sent until its agent says it stored it; then the HIS is to blame") {
+    Store s({.deadline = 10min});
+    auto request = Envelope::make("report.get", "H001", {{"reportId", "R1"}});
+    request.ack_stored = true;
+    REQUIRE(s.results->expect(request, /*deferred=*/true).ok());
+    auto realtime = s.send("H001");  // not deferred: never re-sent
+    CHECK(s.results->due_resends(5s).value().empty());  // just sent
+    s.clock.advance(5s);
+    auto due = s.results->due_resends(5s).value();
+    REQUIRE(due.size() == 1);
+    CHECK(due[0].first == "H001");
+    auto again = Envelope::parse(due[0].second);
+    REQUIRE(again.ok());
+    CHECK(again->id == request.id);  // the same id: the agent stores it once
+    CHECK(again->ack_stored);
+    CHECK(s.results->due_resends(5s).value().empty());  // marked sent
+    s.clock.advance(5s);
+    CHECK(s.results->due_resends(5s).value().size() == 1);
+    // Another hospital cannot say it stored it.
+    REQUIRE(s.results->mark_stored("H002", request.id).ok());
+    s.clock.advance(5s);
+    CHECK(s.results->due_resends(5s).value().size() == 1);
+    REQUIRE(s.results->mark_stored("H001", request.id).ok());
+    s.clock.advance(5s);
+    CHECK(s.results->due_resends(5s).value().empty());
+    // Stored, never answered: expired for the HIS.
+    s.clock.advance(10min);
+    REQUIRE(s.results->expire_due(only_h001_online).value() == 2);
+    CHECK(s.results->find(request.id)->to_json()["error"]["code"] == "his.no_answer");
+    CHECK(s.results->find(realtime.id)->to_json()["error"]["code"] == "agent.unreached");
+    CHECK(s.results->due_resends(5s).value().empty());  // finished: never again
 }
