@@ -40,6 +40,11 @@ HttpReply exchange(uint16_t port, const std::string& method, const std::string& 
 }
 }  // namespace
 
+std::string HttpReply::code() const {
+    auto doc = nlohmann::json::parse(body, nullptr, false);
+    return doc.is_object() && doc.contains("code") && doc["code"].is_string() ? doc["code"].get<std::string>() : "";
+}
+
 HttpReply http_get(uint16_t port, const std::string& path, const std::map<std::string, std::string>& headers) {
     return exchange(port, "GET", path, headers, nullptr);
 }

@@ -17,6 +17,9 @@ struct HttpReply {
     int status = 0;
     std::string body;
     std::map<std::string, std::string> headers;
+
+    // The "code" of a JSON error body; empty when the body is not one.
+    std::string code() const;
 };
 
 // GET http://127.0.0.1:port/path; status 0 if the connection failed.

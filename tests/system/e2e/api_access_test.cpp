@@ -13,13 +13,6 @@
 using namespace hisgate;
 using namespace std::chrono_literals;
 
-namespace {
-std::string code_of(const test::HttpReply& r) {
-    auto doc = nlohmann::json::parse(r.body, nullptr, false);
-    return doc.is_object() ? doc.value("code", "") : "";
-}
-}  // namespace
-
 TEST_CASE("api access: every route but /healthz needs a valid bearer token, and each role only its routes") {
     test::System sys({.hospitals = {"H001"}});
     REQUIRE(sys.start());
@@ -27,11 +20,11 @@ TEST_CASE("api access: every route but /healthz needs a valid bearer token, and 
 
     auto none = test::http_get(sys.api_port(), report);
     CHECK(none.status == 401);  // before: 200 and the report, to anyone
-    CHECK(code_of(none) == "auth.missing_token");
+    CHECK(none.code() == "auth.missing_token");
     CHECK(none.headers["WWW-Authenticate"] == R"(Bearer realm="hisgate")");
     auto junk = sys.get(report, {{"Authorization", "Bearer abc.def.ghi"}});
     CHECK(junk.status == 401);
-    CHECK(code_of(junk) == "auth.invalid_token");
+    CHECK(junk.code() == "auth.invalid_token");
     CHECK_THAT(junk.headers["WWW-Authenticate"], Catch::Contains("invalid_token"));
     CHECK(sys.get(report, {{"Authorization", "Basic b3BzOm9wcw=="}}).status == 401);
     CHECK(test::http_get(sys.api_port(), "/metrics").status == 401);
@@ -44,7 +37,7 @@ TEST_CASE("api access: every route but /healthz needs a valid bearer token, and 
     CHECK(nlohmann::json::parse(own.body)["patientId"] == "P-DEMO-1");
     auto other = sys.get(report, sys.bearer("patient", "P-OTHER"));
     CHECK(other.status == 404);
-    CHECK(code_of(other) == "report.not_found");
+    CHECK(other.code() == "report.not_found");
     CHECK(other.body.find("P-DEMO-1") == std::string::npos);
 
     // Roles: patients do not read metrics; viewers read but do not book; patients book only for themselves.
@@ -54,7 +47,7 @@ TEST_CASE("api access: every route but /healthz needs a valid bearer token, and 
     std::string booking = R"({"orderId": "O-ACCESS-1", "slotId": "S-1", "patient": {"id": "P-DEMO-2"}})";
     auto viewer_books = sys.post("/api/v1/hospitals/H001/appointments", booking, sys.bearer("viewer", "dashboard"));
     CHECK(viewer_books.status == 403);
-    CHECK(code_of(viewer_books) == "auth.forbidden");
+    CHECK(viewer_books.code() == "auth.forbidden");
     auto for_another = sys.post("/api/v1/hospitals/H001/appointments", booking, sys.bearer("patient", "P-DEMO-1"));
     CHECK(for_another.status == 403);
     CHECK_THAT(for_another.body, Catch::Contains("its own patient"));

@@ -9,13 +9,6 @@
 using namespace hisgate;
 using namespace std::chrono_literals;
 
-namespace {
-std::string code_of(const test::HttpReply& r) {
-    auto doc = nlohmann::json::parse(r.body, nullptr, false);
-    return doc.is_object() ? doc.value("code", "") : "";
-}
-}  // namespace
-
 TEST_CASE("e2e: his-sim down - the request waits in the agent's queue and is answered once the HIS is back") {
     test::System sys({.hospitals = {"H001"},
                       .request_timeout_ms = 1500,
@@ -75,7 +68,7 @@ TEST_CASE("e2e: an agent that dies is marked offline by its last will - 502, the
     REQUIRE(test::eventually([&] { return sys.online_hospitals() == std::vector<std::string>{"H002"}; }, 30s));
     auto offline = sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1");
     CHECK(offline.status == 502);
-    CHECK(code_of(offline) == "hospital.offline");
+    CHECK(offline.code() == "hospital.offline");
     CHECK(sys.get("/api/v1/hospitals/H002/reports/R-DEMO-1").status == 200);
     REQUIRE(sys.start_agent("H001"));
     REQUIRE(test::eventually([&] { return sys.online_hospitals().size() == 2; }, 20s));
@@ -89,7 +82,7 @@ TEST_CASE("e2e: the broker restarted under a running system - everything reconne
     sys.broker().kill9();
     auto during = sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1");
     CHECK(during.status >= 500);  // an error with a code, not a hang or a crash
-    CHECK_FALSE(code_of(during).empty());
+    CHECK_FALSE(during.code().empty());
     REQUIRE(sys.broker().start());
     CHECK(test::eventually(
         [&] {
@@ -122,6 +115,6 @@ TEST_CASE("e2e: a request the control plane cannot publish is an immediate error
     auto doc = nlohmann::json::parse(failed.body, nullptr, false);
     REQUIRE(doc.is_object());
     CHECK_FALSE(doc.contains("taskId"));  // nothing to poll: no agent will ever answer it
-    CHECK(code_of(failed).rfind("mqtt.", 0) == 0);
+    CHECK(failed.code().rfind("mqtt.", 0) == 0);
     CHECK(sys.controlplane().running());
 }
