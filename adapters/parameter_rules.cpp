@@ -2,6 +2,7 @@
 
 #include "adapters/sex_codes.h"
 #include "common/log.h"
+#include "common/pattern.h"
 
 #include "appointment-rules/calendar.h"
 #include "common/time_zone.h"
@@ -9,7 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <regex>
 
 namespace hisgate {
 
@@ -17,11 +17,12 @@ namespace {
 
 class ParameterRules : public HisAdapter {
 public:
-    ParameterRules(std::unique_ptr<HisAdapter> inner, const params::ParamSet& p, TimeZone zone)
+    ParameterRules(std::unique_ptr<HisAdapter> inner, const params::ParamSet& p, TimeZone zone, Pattern patient_id,
+                   Pattern report_id)
         : inner_(std::move(inner)),
           zone_(std::move(zone)),
-          patient_id_(p.string("his.id_formats.patient_id")),
-          report_id_(p.string("his.id_formats.report_id")),
+          patient_id_(std::move(patient_id)),
+          report_id_(std::move(report_id)),
           sex_(p.code_table("his.code_tables.sex")) {
         for (const auto& [vendor, ours] : p.code_table("his.code_tables.payment_method")) vendor_method_[ours] = vendor;
     }
@@ -59,7 +60,7 @@ public:
     }
     Result<Payment> payment_status(const std::string& order_id) override { return inner_->payment_status(order_id); }
     Result<Report> get_report(const std::string& report_id) override {
-        if (!std::regex_match(report_id, report_id_))
+        if (!report_id_.full_match(report_id))
             return make_error(ErrorClass::BadInput, "his.bad_report_id",
                               "the report id does not have this hospital's report id format (his.id_formats.report_id)");
         auto report = inner_->get_report(report_id);
@@ -118,7 +119,7 @@ private:
     }
 
     std::optional<Error> check_patient(const std::string& id) const {
-        if (std::regex_match(id, patient_id_)) return std::nullopt;
+        if (patient_id_.full_match(id)) return std::nullopt;
         // The id itself is PHI: the message names the rule, not the value.
         return make_error(ErrorClass::BadInput, "his.bad_patient_id",
                           "the patient id does not have this hospital's patient id format (his.id_formats.patient_id)");
@@ -138,7 +139,7 @@ private:
 
     std::unique_ptr<HisAdapter> inner_;
     TimeZone zone_;
-    std::regex patient_id_, report_id_;  // valid: the catalog compiled them when the file loaded
+    Pattern patient_id_, report_id_;  // RE2: linear in the id, never recursing
     std::map<std::string, std::string> vendor_method_;  // hisgate code -> vendor code
     SexCodes sex_;
 };
@@ -152,7 +153,17 @@ Result<std::unique_ptr<HisAdapter>> with_parameter_rules(std::unique_ptr<HisAdap
         return make_error(ErrorClass::Config, "params.invalid",
                           "his.timezone / hospital.timezone: expected a time zone of the tz database, found \"" + name +
                               "\" (" + zone.error().message + ")");
-    return std::unique_ptr<HisAdapter>(std::make_unique<ParameterRules>(std::move(adapter), p, std::move(zone.value())));
+    // The validator compiled both already (a regex parameter RE2 refuses stops the file).
+    auto patient_id = Pattern::compile(p.string("his.id_formats.patient_id"));
+    auto report_id = Pattern::compile(p.string("his.id_formats.report_id"));
+    for (auto [name, compiled] : {std::pair{"his.id_formats.patient_id", &patient_id}, {"his.id_formats.report_id", &report_id}})
+        if (!*compiled)
+            return make_error(ErrorClass::Config, "params.invalid",
+                              std::string(name) + ": expected a regular expression RE2 accepts (" +
+                                  compiled->error().message + ")");
+    return std::unique_ptr<HisAdapter>(std::make_unique<ParameterRules>(std::move(adapter), p, std::move(zone.value()),
+                                                                        std::move(patient_id.value()),
+                                                                        std::move(report_id.value())));
 }
 
 }  // namespace hisgate

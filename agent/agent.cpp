@@ -14,6 +14,7 @@
 #include "common/trace.h"
 #include "common/utc_time.h"
 #include "common/version.h"
+#include "transport/limits.h"
 #include "transport/topics.h"
 
 namespace hisgate::agent {
@@ -215,13 +216,22 @@ void Agent::stop() {
 void Agent::on_message(const IncomingMessage& msg) {
     auto trace = TraceContext::parse(msg.traceparent);
     ScopedTrace scope(trace ? trace->child() : TraceContext::start());
-    auto request = Envelope::parse(msg.payload);
+    // Bounded before anything else: size, nesting, envelope fields (transport/limits.h).
+    auto request = Envelope::parse(msg.payload, limits::kRequestBytes);
     auto refuse = [&](const Envelope& shell, const Error& e) {
         log::error("agent.bad_request", {{"topic", msg.topic}, {"error", e.describe()}});
         requests("bad_input").inc();
         answer(msg, shell.reply_error(e).to_json());
     };
     if (!request) return refuse(Envelope::make("error", config_.hospital_id), request.error());
+    if (msg.correlation_data.size() > limits::kCorrelationBytes) {
+        // No answer could be matched by it: refuse without one (as a bad response topic).
+        log::error("agent.bad_correlation", {{"request_id", request->id}, {"bytes", msg.correlation_data.size()}});
+        requests("bad_input").inc();
+        return;
+    }
+    if (auto too_long = limits::oversized_field(request->body, "body", "request.too_long"))
+        return refuse(*request, *too_long);
     if (request->hospital_id != config_.hospital_id)
         return refuse(*request, make_error(ErrorClass::BadInput, "request.wrong_hospital",
                                            "request addressed to hospital " + request->hospital_id +

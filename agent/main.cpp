@@ -1,18 +1,44 @@
 // hisgate-agent: runs on a hospital's front-end server, connects out to the broker, and
 // serves the control plane's requests through the configured HIS adapter.
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "agent/agent.h"
 #include "agent/agent_config.h"
 #include "agent/doctor/doctor.h"
+#include "agent/task_executor.h"
 #include "common/log.h"
 #include "common/process_metrics.h"
 #include "common/program.h"
 
 using namespace hisgate;
+
+#ifdef HISGATE_TEST_HOOKS
+// Test build only: HISGATE_TEST_ABORT_ON_TASK=<text> aborts the process as a task whose
+// request contains that text (a request id, an order id) starts running, its attempt
+// already counted: a request that crashes the agent, chosen by the test.
+namespace {
+std::string abort_on_task;
+void abort_if_chosen(const agent::Task& task) {
+    if (task.request.find(abort_on_task) == std::string::npos) return;
+    log::warn("agent.test_hook_abort", {{"task_id", task.id}, {"attempts", task.attempts}});
+    struct rlimit no_core{0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);  // a test's abort leaves no core file behind
+    std::abort();
+}
+void install_test_hooks() {
+    if (const char* id = std::getenv("HISGATE_TEST_ABORT_ON_TASK"); id && *id) {
+        abort_on_task = id;
+        agent::set_attempt_hook_for_test(abort_if_chosen);
+    }
+}
+}  // namespace
+#endif
 
 int main(int argc, char** argv) {
     // `hisgate-agent doctor ...`: hospital IT's self-check, not the agent itself.
@@ -28,6 +54,9 @@ int main(int argc, char** argv) {
     log::init("agent:" + cfg->hospital_id, cfg->log.file, cfg->log.level);
     metrics::publish_build_info(HISGATE_REVISION);
 
+#ifdef HISGATE_TEST_HOOKS
+    install_test_hooks();
+#endif
     agent::Agent a(std::move(cfg.value()));
     if (auto started = a.start(); !started) {
         std::fprintf(stderr, "hisgate-agent: %s\n", started.error().describe().c_str());

@@ -1,5 +1,6 @@
 #include "agent/task_executor.h"
 
+#include <atomic>
 #include <chrono>
 
 #include "agent/his_gate.h"
@@ -15,9 +16,14 @@ bool worth_retrying(ErrorClass c) {
     return c == ErrorClass::Unavailable || c == ErrorClass::Timeout || c == ErrorClass::Protocol;
 }
 
+std::atomic<AttemptHook> attempt_hook{nullptr};
+
 }  // namespace
 
+void set_attempt_hook_for_test(AttemptHook hook) { attempt_hook = hook; }
+
 Outcome TaskExecutor::run(const Task& task) {
+    if (AttemptHook hook = attempt_hook.load()) hook(task);
     auto request = Envelope::parse(task.request);
     if (!request) return {false, Envelope::make("error", hospital_id_).reply_error(request.error()).to_json(),
                           request.error().describe(), std::string(to_string(request.error().cls))};

@@ -33,6 +33,11 @@ struct InDoubtPolicy {
     std::chrono::milliseconds processing_horizon{30000};  // his.processing_horizon
 };
 
+// Test builds only (hisgate-agent-test-hooks, agent/main.cpp): runs as each attempt starts,
+// after it was counted and before anything else is done for it. Nothing else sets it.
+using AttemptHook = void (*)(const Task&);
+void set_attempt_hook_for_test(AttemptHook hook);
+
 class TaskExecutor {
 public:
     TaskExecutor(HisAdapter& his, const appointments::RuleSet& rules, std::string hospital_id, InDoubtPolicy policy,

@@ -6,6 +6,8 @@
 #include "common/metrics.h"
 #include "common/thread_name.h"
 #include "common/trace.h"
+#include "transport/envelope.h"
+#include "transport/limits.h"
 
 namespace hisgate::agent {
 
@@ -20,6 +22,17 @@ metrics::Counter& task_outcomes(const std::string& business, const std::string& 
                                              "Task attempts, by business and outcome (ok, an error class, retry, parked)",
                                              {{"business", business}, {"outcome", outcome}});
     return *counter;
+}
+// The error answer to `task`'s request. Its envelope is read within the request bounds,
+// so reading it again cannot fail in a new way; without it the answer names the task.
+std::string error_answer(const Task& task, const Error& e) {
+    Envelope request;
+    if (auto read = Envelope::parse(task.request, limits::kRequestBytes)) request = std::move(read.value());
+    else {
+        request.id = task.id;
+        request.type = task.type;
+    }
+    return request.reply_error(e).to_json();
 }
 metrics::Gauge& dispatch_window() {
     static metrics::Gauge& g = metrics::global().gauge(
@@ -141,7 +154,7 @@ void TaskQueue::dispatch() {
     size_t window = least;
     name_this_thread("queue-dispatch");
     for (;;) {
-        std::vector<Task> batch;
+        std::vector<Task> batch, exhausted;
         {
             std::unique_lock lock(mu_);
             dispatch_cv_.wait(lock, [&] {
@@ -150,9 +163,13 @@ void TaskQueue::dispatch() {
             });
             if (stopping_) return;
             Task t;
-            while (counted_realtime_.size() + counted_deferred_.size() + batch.size() < window && take_ready_locked(t))
-                batch.push_back(std::move(t));
+            while (counted_realtime_.size() + counted_deferred_.size() + batch.size() < window && take_ready_locked(t)) {
+                if (t.attempts >= policy_.max_attempts) exhausted.push_back(std::move(t));
+                else batch.push_back(std::move(t));
+            }
         }
+        for (auto& t : exhausted) park_exhausted(std::move(t));
+        if (batch.empty()) continue;
         std::vector<std::pair<TaskRow, int>> attempts;
         for (auto& t : batch) attempts.emplace_back(t.row, ++t.attempts);
         auto counted = store_.wait([&](TaskStore::Done d) { store_.dispatched_all(std::move(attempts), d); });
@@ -231,6 +248,25 @@ void TaskQueue::run(Task task) {
     });
     std::lock_guard lock(mu_);
     enqueue_locked(std::move(task), now);
+}
+
+// Unfinished with every attempt used: each was counted and then never came back (the
+// agent stopped without a word while running it: a crash, a kill; a clean stop gives an
+// unstarted attempt back). Parked and answered with the reason, never run again, so a
+// task that crashes the agent stops doing so after queue.max_attempts restarts.
+void TaskQueue::park_exhausted(Task task) {
+    Error e = make_error(ErrorClass::Internal, "agent.attempts_exhausted",
+                         "this " + task.type + " request used all its " + std::to_string(task.attempts) +
+                             " attempts (queue.max_attempts) without finishing: the agent stopped while running it "
+                             "each time, so it is parked and will not run again");
+    Outcome outcome{false, error_answer(task, e), e.describe(), std::string(to_string(e.cls))};
+    task_outcomes(task.business(), "parked").inc();
+    log::warn("queue.task_parked", {{"task_id", task.id},
+                                    {"type", task.type},
+                                    {"attempts", task.attempts},
+                                    {"error", outcome.error},
+                                    {"ran", false}});
+    finish(std::move(task), TaskState::Parked, outcome);
 }
 
 // The attempt never reached the HIS: it is given back, so a task on its last attempt is not

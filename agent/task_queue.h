@@ -6,8 +6,10 @@
 // - A failed attempt worth retrying comes back after an exponential, jittered backoff;
 //   after `max_attempts` the task is parked with its last error and answered with it.
 //   A parked or waiting task never blocks the tasks behind it.
-// - A task's attempt is counted durably before the executor runs it, so a task that
-//   crashes the agent is parked after max_attempts restarts instead of crashing it for ever.
+// - A task's attempt is counted durably before the executor runs it (before its request
+//   is even read), so a task that crashes the agent is parked after max_attempts restarts
+//   instead of crashing it for ever: a task resumed with every attempt used is parked
+//   with the reason ("agent.attempts_exhausted") and answered, without running again.
 //   One dispatcher thread counts the attempts of the ready tasks ahead of the workers in
 //   one change, and workers never wait for a finish to commit: commits are shared across
 //   tasks, so throughput follows the disk's commit rate times the batch, not the worker
@@ -91,6 +93,7 @@ private:
     void tick();
     void run(Task task);
     void hand_back(Task task);
+    void park_exhausted(Task task);
     // Into the line it belongs to now; a task not due yet waits in delayed_ (and wakes the
     // timer, which may have to wake earlier for it).
     void enqueue_locked(Task task, int64_t now_ms);

@@ -5,6 +5,9 @@
 #include <sstream>
 #include <vector>
 
+#include "common/bounded_json.h"
+#include "config-params/value_types.h"
+
 namespace hisgate::params {
 
 namespace {
@@ -76,6 +79,16 @@ std::optional<nlohmann::json> parse_json(const std::string& text, Problems& prob
         }
         return true;
     };
+    if (text.size() > kMaxFileBytes) {
+        problems.add("(top level)", "a file of at most " + std::to_string(kMaxFileBytes) + " bytes",
+                     std::to_string(text.size()) + " bytes");
+        return std::nullopt;
+    }
+    if (json_depth(text) > kMaxJsonDepth) {
+        problems.add("(top level)", "arrays and objects nested at most " + std::to_string(kMaxJsonDepth) + " levels deep",
+                     "deeper nesting");
+        return std::nullopt;
+    }
     try {
         auto doc = nlohmann::json::parse(text, callback);
         if (problems.size() != before) return std::nullopt;

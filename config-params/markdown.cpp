@@ -30,7 +30,7 @@ Parameters not in the file take their default; a required one must be given. Exa
 | `enum` | one of the listed strings |
 | `duration` | a whole number and a unit: `"250ms"`, `"30s"`, `"5m"`, `"2h"` |
 | `time_of_day` | `"HH:MM"`, 24 h |
-| `regex` | an ECMAScript regular expression |
+| `regex` | a regular expression in RE2 syntax (ECMAScript without backreferences or lookaround): matched in linear time, so a long id cannot stall or crash the agent |
 | `endpoint` | `"host:port"` or `"http(s)://host:port/path"` |
 | `code_table` | an object mapping the vendor's codes to hisgate's: `{"M": "male"}` |
 | `list` | a JSON array; each element is checked as the element type |

@@ -3,10 +3,10 @@
 
 #include <algorithm>
 #include <array>
-#include <regex>
 #include <set>
 
 #include "common/config.h"
+#include "common/pattern.h"
 #include "config-params/value_types.h"
 
 namespace hisgate::params {
@@ -140,8 +140,8 @@ std::optional<ParamDef> parse_definition(const nlohmann::json& j, const std::str
         // Name first: once known, it locates every other problem better than an index.
         FieldReader names(j, where, problems);
         def.name = names.text("name", true);
-        static const std::regex kName("^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$");
-        if (!def.name.empty() && !std::regex_match(def.name, kName)) {
+        static const Pattern kName = Pattern::compile("[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*").value();
+        if (!def.name.empty() && !kName.full_match(def.name)) {
             names.mismatch("name", "a dotted name of lowercase words (e.g. his.hl7.version)", j["name"]);
             def.name.clear();
         }
@@ -167,7 +167,8 @@ std::optional<ParamDef> parse_definition(const nlohmann::json& j, const std::str
     def.doc = r.text("doc", true, true);
     def.notes = r.text("notes", false);
     def.since = r.text("since", true);
-    if (!def.since.empty() && !std::regex_match(def.since, std::regex("^[0-9]+\\.[0-9]+\\.[0-9]+$"))) {
+    static const Pattern kRelease = Pattern::compile("[0-9]+\\.[0-9]+\\.[0-9]+").value();
+    if (!def.since.empty() && !kRelease.full_match(def.since)) {
         r.mismatch("since", "a release number like 0.2.0", j["since"]);
     }
     def.readers = r.strings("readers", true);
@@ -205,10 +206,8 @@ std::optional<ParamDef> parse_definition(const nlohmann::json& j, const std::str
     if (r.get("pattern")) {
         def.pattern = r.text("pattern", true);
         if (base != ParamType::String) r.mismatch("pattern", "no pattern (only string has one)", j["pattern"]);
-        try {
-            std::regex compiled(def.pattern, std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
-            r.problem("pattern", "a valid ECMAScript regex", j["pattern"].dump() + " (" + e.what() + ")");
+        if (auto compiled = Pattern::compile(def.pattern); !compiled) {
+            r.problem("pattern", "a regular expression RE2 accepts", j["pattern"].dump() + " (" + compiled.error().message + ")");
             def.pattern.clear();
         }
     }

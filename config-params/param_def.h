@@ -36,7 +36,7 @@ struct ParamDef {
     // int: JSON integers; duration: "30s"; time_of_day: "08:00". For a list, per item.
     std::optional<nlohmann::json> min, max;
     std::string unit;     // int only: what the number counts
-    std::string pattern;  // string (or list of string): ECMAScript regex the value must contain a match of
+    std::string pattern;  // string (or list of string): RE2 regex the value must contain a match of
     std::optional<ParamType> items;  // list only: the type of each element
     std::string doc;                 // one line
     std::string notes;               // longer text, may be empty

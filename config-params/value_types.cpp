@@ -5,9 +5,9 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
-#include <regex>
 
 #include "common/config.h"
+#include "common/pattern.h"
 
 namespace hisgate::params {
 
@@ -120,7 +120,7 @@ std::string describe_expected(const ParamDef& def) {
         case ParamType::Duration:
             return "a duration" + describe_range(def) + " (a whole number and ms, s, m or h, e.g. \"30s\")";
         case ParamType::TimeOfDay: return "a time of day \"HH:MM\" (24 h)" + describe_range(def);
-        case ParamType::Regex: return "a valid ECMAScript regex";
+        case ParamType::Regex: return "a regular expression RE2 accepts (ECMAScript syntax without backreferences or lookaround)";
         case ParamType::Endpoint: return "an endpoint \"host:port\" or \"http(s)://host:port/path\"";
         case ParamType::CodeTable:
             return def.values.empty() ? "an object mapping codes to code strings"
@@ -145,19 +145,23 @@ bool allowed(const std::vector<std::string>& values, const std::string& v) {
 // Whether a value of the JSON kind the type needs has the right form; string types only.
 bool well_formed(const ParamDef& def, const std::string& s, std::string& why) {
     switch (def.type) {
-        case ParamType::String: return def.pattern.empty() || std::regex_search(s, std::regex(def.pattern));
+        case ParamType::String: {
+            if (def.pattern.empty()) return true;
+            auto pattern = Pattern::compile(def.pattern);  // the catalog refused one that does not compile
+            return pattern && pattern->search(s);
+        }
         case ParamType::Enum: return allowed(def.values, s);
         case ParamType::Duration: return parse_duration(s).has_value() && in_range(def, s);
         case ParamType::TimeOfDay: return parse_time_of_day(s).has_value() && in_range(def, s);
         case ParamType::Endpoint: return is_endpoint(s);
         case ParamType::Regex:
-            try {
-                std::regex compiled(s, std::regex::ECMAScript);
-                return true;
-            } catch (const std::regex_error& e) {
-                why = std::string(" (") + e.what() + ")";
+            // The parameter's pattern will be matched against ids from outside: only RE2's
+            // (linear, non-recursive) syntax is accepted.
+            if (auto compiled = Pattern::compile(s); !compiled) {
+                why = " (RE2 cannot compile it: " + compiled.error().message + ")";
                 return false;
             }
+            return true;
         default: return true;
     }
 }
@@ -197,6 +201,12 @@ void check_value(const ParamDef& def, const nlohmann::json& value, const std::st
             }
             return;
         default: {
+            if (value.is_string() && value.get_ref<const std::string&>().size() > kMaxTextBytes) {
+                // Checked before anything else reads it; the message does not repeat it.
+                problems.add(path, describe_expected(def) + " of at most " + std::to_string(kMaxTextBytes) + " bytes",
+                             "a string of " + std::to_string(value.get_ref<const std::string&>().size()) + " bytes");
+                return;
+            }
             std::string why;
             if (!value.is_string() || !well_formed(def, value.get<std::string>(), why)) mismatch(why);
         }

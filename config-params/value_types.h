@@ -3,7 +3,7 @@
 //   duration     "250ms", "30s", "5m", "2h"
 //   time_of_day  "HH:MM", 24 h
 //   endpoint     "host:port" or "http(s)://host[:port][/path]"
-//   regex        an ECMAScript regex (checked by compiling it)
+//   regex        an RE2 regex (checked by compiling it with RE2, common/pattern.h)
 //   code_table   a JSON object of vendor code -> hisgate code (both strings)
 #pragma once
 
@@ -17,6 +17,12 @@
 #include "config-params/problems.h"
 
 namespace hisgate::params {
+
+// The longest text value of a parameter file (a string, regex, endpoint, ...); a longer one
+// is refused before its format is looked at (docs/architecture.md, "Limits").
+inline constexpr std::size_t kMaxTextBytes = 4096;
+// The largest parameter file or catalog fragment, and its deepest nesting: common/bounded_json.h.
+inline constexpr std::size_t kMaxFileBytes = 4 * 1024 * 1024;
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 std::optional<int> parse_time_of_day(std::string_view text);  // minutes since midnight

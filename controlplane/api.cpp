@@ -8,6 +8,8 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/trace.h"
+#include "common/bounded_json.h"
+#include "transport/limits.h"
 #include "transport/topics.h"
 
 namespace hisgate::controlplane {
@@ -133,10 +135,11 @@ void Api::list_hospitals(Poco::Net::HTTPServerResponse& res) {
 }
 
 void Api::book(const std::string& hospital_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
-    constexpr size_t kMaxBody = 64 * 1024;
+    constexpr size_t kMaxBody = limits::kHttpBodyBytes;
     auto too_large = [&] {
         res.setKeepAlive(false);  // the rest of the body is not read
-        send_error_status(res, 413, make_error(ErrorClass::BadInput, "http.body_too_large", "a booking body is at most 64 KiB"));
+        send_error_status(res, 413, make_error(ErrorClass::BadInput, "http.body_too_large",
+                                               "a booking body is at most " + std::to_string(kMaxBody) + " bytes"));
     };
     if (req.hasContentLength() && req.getContentLength64() > static_cast<Poco::Int64>(kMaxBody)) return too_large();
     std::string body;
@@ -149,8 +152,10 @@ void Api::book(const std::string& hospital_id, Poco::Net::HTTPServerRequest& req
         res.setKeepAlive(false);
         return send_error(res, make_error(ErrorClass::BadInput, "http.bad_framing", "the request body could not be read"));
     }
-    auto doc = nlohmann::json::parse(body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) {
+    // Bounded before anything reads it: nesting, then each field's length (transport/limits.h).
+    auto doc = parse_bounded_json(body, {"the booking body", kMaxBody, "http.body"});
+    if (!doc && doc.error().code != "http.body.invalid") return send_error(res, doc.error());
+    if (!doc || !doc->is_object()) {
         send_error(res, make_error(ErrorClass::BadInput, "http.bad_json", "the body must be a JSON object"));
         return;
     }
@@ -158,7 +163,8 @@ void Api::book(const std::string& hospital_id, Poco::Net::HTTPServerRequest& req
         send_error(res, make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with that id"));
         return;
     }
-    send_answer(res, router_.ask(hospital_id, "appointment.book", std::move(doc)));
+    if (auto too_long = limits::oversized_field(*doc, "body", "http.field_too_long")) return send_error(res, *too_long);
+    send_answer(res, router_.ask(hospital_id, "appointment.book", std::move(doc.value())));
 }
 
 void Api::get_report(const std::string& hospital_id, const std::string& report_id,
@@ -176,6 +182,11 @@ void Api::get_report(const std::string& hospital_id, const std::string& report_i
 }
 
 void Api::get_task(const std::string& task_id, Poco::Net::HTTPServerResponse& res) {
+    if (task_id.size() > limits::kMessageIdBytes) {
+        send_error(res, make_error(ErrorClass::BadInput, "task.bad_id",
+                                   "a task id is at most " + std::to_string(limits::kMessageIdBytes) + " bytes"));
+        return;
+    }
     auto found = results_.find(task_id);
     if (!found) {
         send_error(res, make_error(ErrorClass::NotFound, "task.unknown", "no task with that id"));

@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "transport/envelope.h"
+#include "transport/limits.h"
 #include "transport/topics.h"
 
 namespace hisgate::controlplane {
@@ -27,7 +28,7 @@ Result<void> HospitalRegistry::apply_state(const IncomingMessage& msg) {
         hospitals_.erase(*topic_hospital);
         return {};
     }
-    auto env = Envelope::parse(msg.payload);
+    auto env = Envelope::parse(msg.payload, limits::kStateBytes);
     if (!env) return reject(msg, env.error());
     if (env->hospital_id != *topic_hospital)
         return reject(msg, make_error(ErrorClass::BadInput, "state.foreign_hospital",

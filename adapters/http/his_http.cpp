@@ -208,6 +208,9 @@ Result<HttpAnswer> http_exchange(const HttpOptions& o, const HttpRequest& r) {
             bound_next_read(*session, deadline);
             if (in.peek() == std::char_traits<char>::eof()) break;
             answer.body.append(buf, static_cast<size_t>(in.readsome(buf, sizeof buf)));
+            if (answer.body.size() > kMaxAnswerBytes)
+                return make_error(ErrorClass::Protocol, prefix + ".answer_too_large",
+                                  where + ": the answer is over " + std::to_string(kMaxAnswerBytes) + " bytes");
         }
         if (const auto* e = session->networkException()) e->rethrow();
         // POCO's body streams end quietly at a close: a short body is a lost answer.

@@ -34,6 +34,9 @@ struct HttpRequest {
     Headers headers;             // Accept, Content-Type, SOAPAction...
 };
 
+// The largest answer read from a HIS; beyond it the answer is refused ("P.answer_too_large").
+inline constexpr std::size_t kMaxAnswerBytes = 64 * 1024 * 1024;
+
 struct HttpAnswer {
     long status = 0;
     std::string body;

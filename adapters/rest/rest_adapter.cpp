@@ -8,6 +8,7 @@
 #include "adapters/his_values.h"
 #include "adapters/http/his_http.h"
 #include "adapters/rest/rest_fields.h"
+#include "common/bounded_json.h"
 #include "common/log.h"
 #include "common/trace.h"
 
@@ -203,7 +204,13 @@ private:
             return a.error();
         }
         log::info("his.answer_received", {{"his_request_id", request_id}, {"http_status", a->status}});
-        json doc = json::parse(a->body, nullptr, /*allow_exceptions=*/false);
+        // The HIS's answer is JSON from the network too: read only within its bounds.
+        auto bounded = parse_bounded_json(a->body, {"the HIS's answer", http::kMaxAnswerBytes, "rest.answer"});
+        json doc = bounded ? std::move(bounded.value()) : json(json::value_t::discarded);
+        if (!bounded && bounded.error().code != "rest.answer.invalid") {
+            log::warn("his.answer_refused", {{"his_request_id", request_id}, {"error", bounded.error().describe()}});
+            return unreadable_answer(what, bounded.error().message);
+        }
         if (a->status < 200 || a->status >= 300) return answer_error(a->status, doc, what);
         if (!doc.is_object()) return unreadable_answer(what, "the body is not a JSON object");
         for (const auto& [field, value] : echoes)

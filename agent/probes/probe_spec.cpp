@@ -1,9 +1,9 @@
 #include "agent/probes/probe_spec.h"
 
-#include <regex>
 #include <set>
 
 #include "common/config.h"
+#include "common/pattern.h"
 #include "config-params/problems.h"
 #include "config-params/value_types.h"
 
@@ -33,9 +33,9 @@ std::optional<ProbeSpec> parse_one(const nlohmann::json& item, const std::string
     }
     ProbeSpec spec;
 
-    static const std::regex path_name("^[a-z][a-z0-9_]{0,47}$");
+    static const Pattern path_name = Pattern::compile("[a-z][a-z0-9_]{0,47}").value();
     if (!item.contains("path")) problems.add(at + ".path", "the business path's name, e.g. \"lab_report\"", "nothing");
-    else if (const auto& p = item["path"]; !p.is_string() || !std::regex_match(p.get<std::string>(), path_name))
+    else if (const auto& p = item["path"]; !p.is_string() || !path_name.full_match(p.get_ref<const std::string&>()))
         problems.add(at + ".path", "a name of lowercase letters, digits and _ starting with a letter (at most 48), e.g. \"lab_report\"",
                      describe_json_type(p));
     else spec.path = p.get<std::string>();

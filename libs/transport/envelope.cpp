@@ -1,5 +1,8 @@
 #include "transport/envelope.h"
 
+#include <tuple>
+
+#include "common/bounded_json.h"
 #include "common/random_id.h"
 #include "common/utc_time.h"
 
@@ -10,12 +13,33 @@ Error envelope_error(const std::string& what) {
     return make_error(ErrorClass::BadInput, "envelope.invalid", what);
 }
 
-Result<std::string> required_string(const nlohmann::json& doc, const char* field) {
+Error too_long(const char* field, std::size_t limit, std::size_t found) {
+    return make_error(ErrorClass::BadInput, "envelope.too_long",
+                      std::string("field \"") + field + "\" is at most " + std::to_string(limit) + " bytes, found " +
+                          std::to_string(found));
+}
+
+Result<std::string> required_string(const nlohmann::json& doc, const char* field, std::size_t max_bytes) {
     auto it = doc.find(field);
     if (it == doc.end()) return envelope_error(std::string("missing required field \"") + field + "\"");
     if (!it->is_string() || it->get_ref<const std::string&>().empty())
         return envelope_error(std::string("field \"") + field + "\" must be a non-empty string");
-    return it->get<std::string>();
+    const auto& s = it->get_ref<const std::string&>();
+    if (s.size() > max_bytes) return too_long(field, max_bytes, s.size());
+    return s;
+}
+
+// An optional string field: "" when absent (or, for lenient fields, not a string).
+Result<std::string> optional_string(const nlohmann::json& doc, const char* field, std::size_t max_bytes, bool strict) {
+    auto it = doc.find(field);
+    if (it == doc.end()) return std::string();
+    if (!it->is_string()) {
+        if (strict) return envelope_error(std::string("field \"") + field + "\" must be a string");
+        return std::string();
+    }
+    const auto& s = it->get_ref<const std::string&>();
+    if (s.size() > max_bytes) return too_long(field, max_bytes, s.size());
+    return s;
 }
 }  // namespace
 
@@ -61,9 +85,13 @@ std::string Envelope::to_json() const {
     return doc.dump();
 }
 
-Result<Envelope> Envelope::parse(std::string_view payload) {
-    auto doc = nlohmann::json::parse(payload, nullptr, false);
-    if (doc.is_discarded()) return envelope_error("payload is not valid JSON");
+Result<Envelope> Envelope::parse(std::string_view payload, std::size_t max_bytes) {
+    auto parsed = parse_bounded_json(payload, {"the payload", max_bytes, "envelope"});
+    if (!parsed) {
+        if (parsed.error().code == "envelope.invalid") return envelope_error("payload is not valid JSON");
+        return parsed.error();
+    }
+    auto& doc = parsed.value();
     if (!doc.is_object()) return envelope_error("payload must be a JSON object");
 
     auto schema_it = doc.find("schema");
@@ -77,27 +105,33 @@ Result<Envelope> Envelope::parse(std::string_view payload) {
 
     Envelope e;
     e.schema = schema;
-    for (auto [field, target] : {std::pair{"id", &e.id}, {"type", &e.type}, {"hospital_id", &e.hospital_id}}) {
-        auto v = required_string(doc, field);
+    for (auto [field, target, limit] : {std::tuple{"id", &e.id, limits::kMessageIdBytes},
+                                        {"type", &e.type, limits::kTypeBytes},
+                                        {"hospital_id", &e.hospital_id, limits::kHospitalIdBytes}}) {
+        auto v = required_string(doc, field, limit);
         if (!v) return v.error();
         *target = std::move(v.value());
     }
-    if (auto it = doc.find("sent_at"); it != doc.end() && it->is_string()) e.sent_at = it->get<std::string>();
-    if (auto it = doc.find("in_reply_to"); it != doc.end()) {
-        if (!it->is_string()) return envelope_error("field \"in_reply_to\" must be a string");
-        e.in_reply_to = it->get<std::string>();
+    for (auto [field, target, limit, strict] : {std::tuple{"sent_at", &e.sent_at, limits::kTimestampBytes, false},
+                                                {"in_reply_to", &e.in_reply_to, limits::kMessageIdBytes, true}}) {
+        auto v = optional_string(doc, field, limit, strict);
+        if (!v) return v.error();
+        *target = std::move(v.value());
     }
     if (auto it = doc.find("ack_stored"); it != doc.end() && it->is_boolean()) e.ack_stored = it->get<bool>();
     if (auto it = doc.find("body"); it != doc.end()) {
         if (!it->is_object()) return envelope_error("field \"body\" must be an object");
-        e.body = *it;
+        e.body = std::move(*it);  // bounded depth: the move (and any later copy) stays shallow
     }
     if (auto it = doc.find("error"); it != doc.end() && !it->is_null()) {
         if (!it->is_object()) return envelope_error("field \"error\" must be an object");
-        auto code = required_string(*it, "code");
+        auto code = required_string(*it, "code", limits::kErrorCodeBytes);
         if (!code) return code.error();
-        std::string cls = it->value("class", "internal"), message = it->value("message", "");
-        e.error = make_error(error_class_from_string(cls), code.value(), message);
+        auto cls = optional_string(*it, "class", limits::kTypeBytes, false);
+        if (!cls) return cls.error();
+        auto message = optional_string(*it, "message", limits::kErrorMessageBytes, false);
+        if (!message) return message.error();
+        e.error = make_error(error_class_from_string(cls->empty() ? "internal" : *cls), code.value(), message.value());
     }
     return e;
 }

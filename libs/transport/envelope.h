@@ -7,6 +7,9 @@
 //
 // Unknown fields are ignored (newer senders may add them); missing required fields and
 // schema versions outside [kMinSchema, kMaxSchema] are rejected with a clear error.
+// A payload is read only within bounds (transport/limits.h): its size (by what the
+// message is), its nesting (common/bounded_json.h) and the length of each envelope field
+// are checked before anything else is done with it.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,6 +18,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "transport/limits.h"
 
 namespace hisgate {
 
@@ -41,7 +45,8 @@ struct Envelope {
     bool is_stored_ack() const;
 
     std::string to_json() const;
-    static Result<Envelope> parse(std::string_view payload);
+    // `max_bytes`: the cap of this kind of message (limits::kRequestBytes, kStateBytes, ...).
+    static Result<Envelope> parse(std::string_view payload, std::size_t max_bytes = limits::kAnswerBytes);
 };
 
 

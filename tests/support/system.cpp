@@ -113,7 +113,7 @@ bool System::start_sim(const std::string& h) {
 }
 
 bool System::start_agent(const std::string& h) {
-    agents_[h] = Process({binary("agent/hisgate-agent"), "--config", dir_ + "/etc/agent-" + h + ".json"},
+    agents_[h] = Process({binary(options_.agent_program), "--config", dir_ + "/etc/agent-" + h + ".json"},
                          dir_ + "/logs/agent-" + h + ".out");
     return agents_[h].start();
 }

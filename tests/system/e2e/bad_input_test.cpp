@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sqlite.h"
+#include "his-sim/hospital.h"
 #include "tests/support/system.h"
 #include "transport/envelope.h"
 #include "transport/mqtt_link.h"
@@ -206,4 +207,111 @@ TEST_CASE("e2e: bad HTTP requests get JSON errors with code, message and traceId
         CHECK(doc["traceId"].get<std::string>().size() == 32);
     }
     CHECK(sys.controlplane().running());
+}
+
+// Issue 12, attacks: each of these crashed a process of the running demo. Now each is
+// refused with a clear error before any work is done on it, and the hospital keeps serving.
+
+TEST_CASE("e2e attack: a booking over HTTP with a 40,000-character patient id is refused, and the agent keeps serving") {
+    test::System sys({.hospitals = {"H001"}});
+    REQUIRE(sys.start());
+    std::string today = sim::utc_today();
+    nlohmann::json body = {
+        {"orderId", "O-LONG-1"},
+        {"slotId", "S-DR-101-" + today + "-08:00"},
+        {"slot", {{"doctorId", "DR-101"}, {"departmentId", "D-INT"}, {"date", today}, {"start", "08:00"},
+                  {"end", "08:15"}, {"half", "AM"}, {"feeCents", 2500}}},
+        {"patient", {{"id", std::string(40000, 'P')}, {"birthDate", "1980-01-01"}, {"sex", "female"},
+                     {"realNameVerified", true}}}};
+    auto reply = sys.post("/api/v1/hospitals/H001/appointments", body.dump());
+    INFO(reply.body.substr(0, 300));
+    CHECK(reply.status == 400);
+    CHECK(code_of(reply.body) == "http.field_too_long");
+    CHECK_THAT(reply.body, Catch::Contains("body.patient.id is at most 64 bytes, found 40000"));
+    CHECK(sys.agent("H001").running());
+    CHECK(sys.controlplane().running());
+    CHECK(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
+}
+
+TEST_CASE("e2e attack: a 100 KB report id over MQTT is refused by the agent, which keeps serving") {
+    test::System sys({.hospitals = {"H001"}});
+    REQUIRE(sys.start());
+    Replies replies;
+    MqttLink probe(as_user(sys.broker(), "controlplane-test"));
+    listen_for_replies(probe, replies);
+    auto msg = OutgoingMessage::to(topics::request("H001"),
+                                   Envelope::make("report.get", "H001", {{"reportId", std::string(100 * 1024, 'R')}}).to_json());
+    msg.response_topic = topics::response("H001", "probe");
+    msg.correlation_data = "long-report-id";
+    REQUIRE(probe.publish(msg).ok());
+    REQUIRE(test::eventually([&] { return !replies.get("long-report-id").empty(); }, 20s));
+    // 100 KB is over the request cap (64 KiB) before the id's own cap (64 bytes) is reached.
+    CHECK(code_of(replies.get("long-report-id")) == "envelope.too_large");
+
+    auto within = OutgoingMessage::to(topics::request("H001"),
+                                      Envelope::make("report.get", "H001", {{"reportId", std::string(60 * 1024, 'R')}}).to_json());
+    within.response_topic = msg.response_topic;
+    within.correlation_data = "long-report-id-2";
+    REQUIRE(probe.publish(within).ok());
+    REQUIRE(test::eventually([&] { return !replies.get("long-report-id-2").empty(); }, 20s));
+    CHECK(code_of(replies.get("long-report-id-2")) == "request.too_long");
+    CHECK_THAT(replies.get("long-report-id-2"), Catch::Contains("body.reportId is at most 64 bytes, found 61440"));
+
+    CHECK(sys.agent("H001").running());
+    CHECK(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
+}
+
+TEST_CASE("e2e attack: a request nested 500,000 levels deep over MQTT is refused before it is read, and the agent keeps serving") {
+    test::System sys({.hospitals = {"H001"}});
+    REQUIRE(sys.start());
+    Replies replies;
+    MqttLink probe(as_user(sys.broker(), "controlplane-test"));
+    listen_for_replies(probe, replies);
+    auto nested = [](size_t levels) {
+        return R"({"schema": 1, "id": "deep-)" + std::to_string(levels) +
+               R"(", "type": "report.get", "hospital_id": "H001", "body": {"reportId": "R-DEMO-1", "x": )" +
+               std::string(levels, '[') + std::string(levels, ']') + "}}";
+    };
+    struct Case {
+        size_t levels;
+        const char* code;
+    };
+    // 500,000 levels is a megabyte: over the request cap. 30,000 fit in it: over the depth cap.
+    for (auto [levels, code] : {Case{500000, "envelope.too_large"}, Case{30000, "envelope.too_deep"}}) {
+        INFO(levels << " levels");
+        auto msg = OutgoingMessage::to(topics::request("H001"), nested(levels));
+        msg.response_topic = topics::response("H001", "probe");
+        msg.correlation_data = "deep-" + std::to_string(levels);
+        REQUIRE(probe.publish(msg).ok());
+        REQUIRE(test::eventually([&] { return !replies.get(msg.correlation_data).empty(); }, 20s));
+        CHECK(code_of(replies.get(msg.correlation_data)) == code);
+        CHECK(sys.agent("H001").running());
+    }
+    CHECK(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
+}
+
+TEST_CASE("e2e attack: a hospital's nested retained state message is refused by the control plane, which serves every hospital") {
+    // H003: a hospital's credentials with no agent of theirs running (one connection per user).
+    test::System sys({.hospitals = {"H001", "H002"}, .broker_users = {"H003"}});
+    REQUIRE(sys.start());
+    MqttLink h3(as_user(sys.broker(), "H003"));
+    h3.start();
+    REQUIRE(h3.wait_connected(10s));
+    auto nested = [](size_t levels) {
+        return R"({"schema": 1, "id": "s", "type": "state", "hospital_id": "H003", "body": {"online": true, "x": )" +
+               std::string(levels, '[') + std::string(levels, ']') + "}}";
+    };
+    // With the hospital's own credentials, on its own state topic, retained: every control
+    // plane (and every restart of one) reads it.
+    REQUIRE(h3.publish(OutgoingMessage::to(topics::state("H003"), nested(500000), true)).ok());
+    REQUIRE(h3.publish(OutgoingMessage::to(topics::state("H003"), nested(30000), true)).ok());
+    REQUIRE(test::eventually([&] {
+        return sys.get("/metrics").body.find("hisgate_rejected_messages_total{kind=\"state\"} 2") != std::string::npos;
+    }));
+    CHECK(sys.controlplane().running());
+    auto log = test::read_file(sys.log_dir() + "/controlplane-cp1.log");
+    CHECK(log.find("envelope.too_large") != std::string::npos);
+    CHECK(log.find("envelope.too_deep") != std::string::npos);
+    CHECK(sys.get("/api/v1/hospitals/H002/reports/R-DEMO-1").status == 200);
+    CHECK(sys.online_hospitals() == std::vector<std::string>{"H001", "H002"});
 }

@@ -2,14 +2,15 @@
 // definition must follow.
 #include <catch2/catch.hpp>
 
-#include <regex>
 #include <set>
 
+#include "common/pattern.h"
 #include "config-params/catalog_diff.h"
 #include "support.h"
 #include "tests/support/process.h"
 
 using namespace hisgate::params;
+using hisgate::Pattern;
 using nlohmann::json;
 using params_test::builtin;
 
@@ -136,8 +137,8 @@ TEST_CASE("definitions: every problem reported at once, unknown fields included"
                      "test.json: x.a.min: expected no range (only int, duration and time_of_day have one), found string \"1s\"\n"
                      "test.json: x.a.unit: expected no unit (only int has one), found string \"s\"\n"
                      "test.json: x.a.pattern: expected no pattern (only string has one), found string \"(\"\n"
-                     "test.json: x.a.pattern: expected a valid ECMAScript regex, found \"(\" (" +
-                         std::string(std::regex_error(std::regex_constants::error_paren).what()) + ")\n"
+                     "test.json: x.a.pattern: expected a regular expression RE2 accepts, found \"(\" (" +
+                         Pattern::compile("(").error().message + ")\n"
                      "test.json: x.a.meaning_version: expected a positive integer, found number 0");
 }
 

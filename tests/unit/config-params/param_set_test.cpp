@@ -227,6 +227,21 @@ TEST_CASE("invalid JSON is reported with its line and column") {
     CHECK(missing.error().code == "params.unreadable");
 }
 
+TEST_CASE("a parameter file is bounded: nesting, size, and each text value's length, checked before it is read") {
+    std::string deep = "{\"hospital\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+    auto nested = ParamSet::load_file(builtin(), temp_file("deep.json", deep));
+    REQUIRE_FALSE(nested.ok());
+    CHECK(nested.error().message == temp_file("deep.json", deep) +
+                                        ": (top level): expected arrays and objects nested at most 32 levels deep, "
+                                        "found deeper nesting");
+    auto file = minimal();
+    file["his"]["id_formats"] = {{"patient_id", std::string(5000, 'P')}};
+    auto lines = problems(file);
+    REQUIRE(lines.size() == 1);
+    CHECK_THAT(lines[0], Catch::StartsWith("h.json: his.id_formats.patient_id: expected a regular expression RE2 accepts"));
+    CHECK_THAT(lines[0], Catch::EndsWith(" of at most 4096 bytes, found a string of 5000 bytes"));
+}
+
 TEST_CASE("a key given twice in one object is a problem, not a silent override") {
     auto path = temp_file("twice.json", R"({"hospital": {"id": "H1", "region": "south", "id": "H2"},
         "his": {"dialect": "rest-json", "endpoint": "his:1", "error_map": {"E1": "timeout", "E1": "rejected"}},

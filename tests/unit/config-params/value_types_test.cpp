@@ -132,13 +132,22 @@ TEST_CASE("time_of_day values: HH:MM and the range") {
     CHECK_FALSE(accepts(d, 480));
 }
 
-TEST_CASE("regex values: compiled as ECMAScript, errors say why") {
+TEST_CASE("regex values: compiled by RE2, errors say why") {
     auto d = typed(R"("type": "regex", "default": ".+")");
     CHECK(accepts(d, "^[0-9]{10}$"));
     CHECK(accepts(d, "(?:LIS|PACS)\\d+"));
     auto bad = problems(d, "([0-9]+");
     REQUIRE(bad.size() == 1);
-    CHECK(bad[0].rfind("x.y: expected a valid ECMAScript regex, found string \"([0-9]+\" (", 0) == 0);
+    CHECK(bad[0].rfind("x.y: expected a regular expression RE2 accepts (ECMAScript syntax without backreferences or "
+                       "lookaround), found string \"([0-9]+\" (RE2 cannot compile it: ",
+                       0) == 0);
+    // What std::regex took but RE2 (linear time, no recursion) does not: refused with the reason.
+    for (const char* backtracking : {"(a+)\\1", "P(?=[0-9])", "(?<!x)y"}) {
+        INFO(backtracking);
+        auto refused = problems(d, backtracking);
+        REQUIRE(refused.size() == 1);
+        CHECK(refused[0].find("RE2 cannot compile it: ") != std::string::npos);
+    }
     CHECK_FALSE(accepts(d, "[z-a]"));
     CHECK_FALSE(accepts(d, 5));
 }

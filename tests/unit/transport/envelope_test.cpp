@@ -57,3 +57,70 @@ TEST_CASE("envelope: bad payloads are rejected with a clear error") {
         CHECK_THAT(r.error().message, Catch::Contains(c.says));
     }
 }
+
+TEST_CASE("envelope: bounded before it is read: size by kind, nesting, field lengths") {
+    auto deep = [](size_t levels) {
+        return R"({"schema":1,"id":"a","type":"report.get","hospital_id":"H001","body":{"x":)" + std::string(levels, '[') +
+               std::string(levels, ']') + "}}";
+    };
+    struct Case {
+        std::string payload;
+        size_t max_bytes;
+        const char* code;
+        std::string says;
+    };
+    std::string id(129, 'a'), type(65, 't'), hospital(65, 'H');
+    Case cases[] = {
+        {deep(500000), limits::kRequestBytes, "envelope.too_large", "the payload is at most 65536 bytes, found 1000076"},
+        {deep(500000), limits::kAnswerBytes, "envelope.too_deep", "at most 32 levels deep"},
+        {deep(31), limits::kRequestBytes, "envelope.too_deep", "at most 32 levels deep"},
+        {R"({"schema":1,"id":")" + id + R"(","type":"t","hospital_id":"H"})", limits::kRequestBytes, "envelope.too_long",
+         "field \"id\" is at most 128 bytes, found 129"},
+        {R"({"schema":1,"id":"a","type":")" + type + R"(","hospital_id":"H"})", limits::kRequestBytes, "envelope.too_long",
+         "field \"type\" is at most 64 bytes, found 65"},
+        {R"({"schema":1,"id":"a","type":"t","hospital_id":")" + hospital + R"("})", limits::kRequestBytes,
+         "envelope.too_long", "field \"hospital_id\" is at most 64 bytes, found 65"},
+        {R"({"schema":1,"id":"a","type":"t","hospital_id":"H","in_reply_to":")" + id + R"("})", limits::kAnswerBytes,
+         "envelope.too_long", "field \"in_reply_to\" is at most 128 bytes"},
+        {R"({"schema":1,"id":"a","type":"t","hospital_id":"H","error":{"code":"x","class":[1]}})", limits::kAnswerBytes,
+         "", ""},  // a class that is not a string reads as internal (it threw before)
+    };
+    for (const auto& c : cases) {
+        INFO(c.payload.substr(0, 200));
+        auto r = Envelope::parse(c.payload, c.max_bytes);
+        if (!*c.code) {
+            REQUIRE(r.ok());
+            REQUIRE(r->error);
+            CHECK(r->error->cls == ErrorClass::Internal);
+            continue;
+        }
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().cls == ErrorClass::BadInput);
+        CHECK(r.error().code == c.code);
+        CHECK_THAT(r.error().message, Catch::Contains(c.says));
+    }
+    CHECK(Envelope::parse(deep(30), limits::kRequestBytes).ok());  // body at 31, its array 32: the deepest allowed
+}
+
+TEST_CASE("limits: the first field of a request body over its length, by path") {
+    nlohmann::json body = {{"orderId", "O-1"},
+                           {"patient", {{"id", std::string(40000, 'P')}, {"name", "x"}}},
+                           {"note", std::string(256, 'n')}};
+    auto bad = limits::oversized_field(body, "body", "request.too_long");
+    REQUIRE(bad);
+    CHECK(bad->cls == ErrorClass::BadInput);
+    CHECK(bad->code == "request.too_long");
+    CHECK(bad->message == "body.patient.id is at most 64 bytes, found 40000");
+
+    CHECK(limits::oversized_field({{"reportId", std::string(64, 'R')}, {"note", std::string(256, 'n')}}, "body", "c") ==
+          std::nullopt);
+    auto report = limits::oversized_field({{"reportId", std::string(100 * 1024, 'R')}}, "body", "c");
+    REQUIRE(report);
+    CHECK(report->message == "body.reportId is at most 64 bytes, found 102400");
+    auto text = limits::oversized_field({{"lines", {"a", std::string(257, 'x')}}}, "body", "c");
+    REQUIRE(text);
+    CHECK(text->message == "body.lines[1] is at most 256 bytes, found 257");
+    auto key = limits::oversized_field({{std::string(300, 'k'), 1}}, "body", "c");
+    REQUIRE(key);
+    CHECK(key->message == "a field name in body is at most 256 bytes, found 300");
+}

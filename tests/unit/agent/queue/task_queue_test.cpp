@@ -12,6 +12,7 @@
 #include "agent/request_types.h"
 #include "agent/task_queue.h"
 #include "tests/support/process.h"
+#include "transport/envelope.h"
 
 using namespace hisgate;
 using namespace hisgate::agent;
@@ -215,6 +216,49 @@ TEST_CASE("task queue: unfinished tasks are resumed after a restart with their a
     REQUIRE(test::eventually([&] { return q.live_count() == 0; }));
     // The executor sees the second attempt: the HIS may hold the first one's effect.
     CHECK(rec.attempts_of("pay-1") == 2);
+}
+
+TEST_CASE("task queue: a resumed task that used all its attempts is parked with the reason, without running again") {
+    std::string path = test::make_temp_dir("queue") + "/agent.db";
+    auto request = Envelope::make("payment.pay", "H1", {{"orderId", "O-1"}});
+    {
+        // Three attempts counted, none finished: the agent died running each of them.
+        auto store = TaskStore::open(path);
+        REQUIRE(store);
+        Task poison = task_of(request.id, "payment.pay");
+        poison.request = request.to_json();
+        auto admitted = (*store)->admit_sync(poison);
+        REQUIRE(admitted);
+        REQUIRE((*store)->wait([&](TaskStore::Done d) { (*store)->dispatched(admitted->row, 3, d); }));
+        auto other = (*store)->admit_sync(task_of("pay-2", "payment.pay"));
+        REQUIRE(other);
+        REQUIRE((*store)->wait([&](TaskStore::Done d) { (*store)->dispatched(other->row, 2, d); }));
+    }
+    auto store = TaskStore::open(path);
+    REQUIRE(store);
+    Recorder rec;
+    std::atomic<int> answered{0};
+    TaskQueue q(**store, {.workers = 1, .max_attempts = 3}, rec.executor(), [&] { ++answered; });
+    REQUIRE(q.start());
+    REQUIRE(test::eventually([&] { return q.live_count() == 0; }));
+    // The one with an attempt left runs (its third); the exhausted one never runs again.
+    CHECK(rec.order() == std::vector<std::string>{"pay-2"});
+    CHECK(rec.attempts_of("pay-2") == 3);
+    CHECK(test::eventually([&] { return answered == 2; }));
+    auto dup = (*store)->admit_sync(task_of(request.id, "payment.pay"));
+    REQUIRE(dup);
+    CHECK(dup->state == TaskState::Parked);
+    auto answer = Envelope::parse(dup->answer);
+    REQUIRE(answer);
+    CHECK(answer->in_reply_to == request.id);
+    CHECK(answer->type == "payment.pay.result");
+    CHECK(answer->hospital_id == "H1");
+    REQUIRE(answer->error);
+    CHECK(answer->error->code == "agent.attempts_exhausted");
+    CHECK_THAT(answer->error->message, Catch::Contains("used all its 3 attempts (queue.max_attempts)"));
+    auto outbox = (*store)->outbox_after(0, 10);
+    REQUIRE(outbox);
+    CHECK(outbox->size() == 2);  // both answers wait for the control plane
 }
 
 TEST_CASE("task queue: figures count the backlog per business and the dwell of finished tasks") {
