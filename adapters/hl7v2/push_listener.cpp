@@ -17,10 +17,19 @@ metrics::Counter& push_counter(std::string_view ack) {
                                      {{"ack", std::string(ack)}});
 }
 
+// A HIS pushes over one or two connections, and no reference-data message comes near a
+// few MiB: the caps bound what the listener can be made to hold at once to
+// kPushMaxConnections x kPushMaxFrameBytes (an oversize frame is never buffered beyond its
+// cap: mllp/framer.h), instead of the MLLP server's defaults (256 x 16 MiB).
+constexpr std::size_t kPushMaxFrameBytes = 4u << 20;
+constexpr int kPushMaxConnections = 8;
+
 mllp::ServerOptions server_options(const PushSettings& settings) {
     mllp::ServerOptions o;
     o.bind = settings.host;
     o.port = settings.port;
+    o.max_frame_bytes = kPushMaxFrameBytes;
+    o.max_connections = kPushMaxConnections;
     return o;
 }
 
