@@ -18,6 +18,8 @@ commands:
   hl7 listen PORT [--store DIR] [--tls ...]   answer MLLP messages with the right ACK
   params validate FILE                 check a hospital parameter file, every problem at once
   params list [--json] | docs [OUT] | diff OLD NEW   the parameter catalog (docs/params.md)
+  token new-key --keys DIR             a new API signing key (the newest signs; rotation)
+  token issue --keys DIR --role ROLE --subject ID [--ttl 24h]   a bearer token for the API
 )";
 
 int main(int argc, char** argv) {
@@ -34,6 +36,7 @@ int main(int argc, char** argv) {
     Args rest(argv + 2, argv + argc);
     if (group == "trace") return trace_main(rest);
     if (group == "params") return params_main(rest);
+    if (group == "token") return token_main(rest);
     if (group == "hl7" && !rest.empty()) {
         const std::string& sub = rest[0];
         if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);

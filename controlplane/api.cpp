@@ -54,6 +54,21 @@ void send_answer(Poco::Net::HTTPServerResponse& res, const Asked& asked) {
     send_json(res, 200, asked.answer.value());
 }
 
+void send_forbidden(Poco::Net::HTTPServerResponse& res, const std::string& why) {
+    send_json(res, 403, {{"code", "auth.forbidden"}, {"message", why}, {"traceId", current_trace().trace_id}});
+}
+
+bool is_staff(auth::Role r) { return r != auth::Role::Patient; }
+bool may_book(auth::Role r) { return r != auth::Role::Viewer; }
+
+// Whether `answer` (an agent's result: a report, a booking) belongs to `who`. Staff and
+// services see every answer; a patient only those naming their own patient id.
+bool belongs_to(const auth::AccessToken& who, const nlohmann::json& answer) {
+    if (who.role != auth::Role::Patient) return true;
+    return answer.is_object() && answer.contains("patientId") && answer["patientId"].is_string() &&
+           answer["patientId"].get<std::string>() == who.subject;
+}
+
 // Report ids travel into HL7 fields and logs; keep them to a safe alphabet.
 bool valid_report_id(const std::string& id) { return topics::valid_hospital_id(id); }
 }  // namespace
@@ -76,7 +91,17 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
     auto incoming = TraceContext::parse(req.get("traceparent", ""));
     ScopedTrace trace(incoming ? incoming->child() : TraceContext::start());
     res.set("traceparent", current_trace().traceparent());
-    if (serve_metrics(req, res)) return;
+    if (req.getURI() == "/healthz") {  // the one route without a token: load balancers ask it
+        serve_metrics(req, res);
+        return;
+    }
+    auto who = authenticate(req, res);
+    if (!who) return;
+    if (req.getURI() == "/metrics") {
+        if (!is_staff(who->role)) return send_forbidden(res, "/metrics is for operators and services");
+        serve_metrics(req, res);
+        return;
+    }
 
     auto started = std::chrono::steady_clock::now();
     std::string route = "unknown";
@@ -110,9 +135,10 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
                                                           method + " is not served on " + path + " (allowed: " + allow + ")"));
         }
         if (route == "hospitals") list_hospitals(res);
-        else if (route == "book") book(parts[3], req, res);
-        else if (route == "report") get_report(parts[3], parts[5], res);
-        else get_task(parts[3], res);
+        else if (route == "book" && !may_book(who->role)) send_forbidden(res, "a viewer token cannot book");
+        else if (route == "book") book(*who, parts[3], req, res);
+        else if (route == "report") get_report(*who, parts[3], parts[5], res);
+        else get_task(*who, parts[3], res);
     }();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     int status = static_cast<int>(res.getStatus());
@@ -121,6 +147,30 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         .inc();
     metrics::global().histogram("hisgate_http_request_duration_seconds", "HTTP API latency", {{"route", route}}).observe(seconds);
     log::info("api.response", {{"route", route}, {"status", status}, {"ms", seconds * 1000}});
+}
+
+std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    static auto& refused = metrics::global().counter("hisgate_http_unauthenticated_total",
+                                                     "API requests refused for a missing or invalid token");
+    std::string header = req.get("Authorization", "");
+    std::optional<Error> why;
+    constexpr std::string_view kScheme = "Bearer ";
+    if (header.empty()) {
+        why = make_error(ErrorClass::Rejected, "auth.missing_token", "this route needs Authorization: Bearer <token>");
+    } else if (header.size() <= kScheme.size() || header.compare(0, kScheme.size(), kScheme) != 0) {
+        why = make_error(ErrorClass::Rejected, "auth.invalid_token", "expected Authorization: Bearer <token>");
+    } else {
+        auto now = std::chrono::floor<std::chrono::seconds>(clock_.wall_now());
+        auto token = auth::verify_token(keys_, std::string_view(header).substr(kScheme.size()), now);
+        if (token) return std::move(token.value());
+        why = token.error();
+    }
+    refused.inc();
+    log::warn("api.unauthenticated", {{"code", why->code}, {"reason", why->message}});
+    res.set("WWW-Authenticate", why->code == "auth.missing_token" ? R"(Bearer realm="hisgate")"
+                                                                  : R"(Bearer realm="hisgate", error="invalid_token")");
+    send_json(res, 401, {{"code", why->code}, {"message", why->message}, {"traceId", current_trace().trace_id}});
+    return std::nullopt;
 }
 
 void Api::list_hospitals(Poco::Net::HTTPServerResponse& res) {
@@ -134,7 +184,8 @@ void Api::list_hospitals(Poco::Net::HTTPServerResponse& res) {
     send_json(res, 200, {{"hospitals", list}});
 }
 
-void Api::book(const std::string& hospital_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+void Api::book(const auth::AccessToken& who, const std::string& hospital_id, Poco::Net::HTTPServerRequest& req,
+               Poco::Net::HTTPServerResponse& res) {
     constexpr size_t kMaxBody = limits::kHttpBodyBytes;
     auto too_large = [&] {
         res.setKeepAlive(false);  // the rest of the body is not read
@@ -164,10 +215,20 @@ void Api::book(const std::string& hospital_id, Poco::Net::HTTPServerRequest& req
         return;
     }
     if (auto too_long = limits::oversized_field(*doc, "body", "http.field_too_long")) return send_error(res, *too_long);
-    send_answer(res, router_.ask(hospital_id, "appointment.book", std::move(doc.value())));
+    auto& booking = doc.value();
+    if (who.role == auth::Role::Patient) {
+        // A patient books for themself: the patient named is the token's, whatever the body says.
+        if (!booking.contains("patient") || !booking["patient"].is_object()) booking["patient"] = nlohmann::json::object();
+        if (booking["patient"].contains("id") && booking["patient"]["id"] != who.subject) {
+            send_forbidden(res, "a patient token books only for its own patient");
+            return;
+        }
+        booking["patient"]["id"] = who.subject;
+    }
+    send_answer(res, router_.ask(hospital_id, "appointment.book", std::move(booking)));
 }
 
-void Api::get_report(const std::string& hospital_id, const std::string& report_id,
+void Api::get_report(const auth::AccessToken& who, const std::string& hospital_id, const std::string& report_id,
                      Poco::Net::HTTPServerResponse& res) {
     if (!topics::valid_hospital_id(hospital_id)) {
         send_error(res, make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with that id"));
@@ -178,16 +239,28 @@ void Api::get_report(const std::string& hospital_id, const std::string& report_i
                                    "a report id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
         return;
     }
-    send_answer(res, router_.ask(hospital_id, "report.get", {{"reportId", report_id}}));
+    auto asked = router_.ask(hospital_id, "report.get", {{"reportId", report_id}});
+    if (asked.answer && !belongs_to(who, asked.answer.value())) {
+        // Another patient's report is answered as one that does not exist.
+        send_error(res, make_error(ErrorClass::NotFound, "report.not_found", "no report with that id"));
+        return;
+    }
+    send_answer(res, asked);
 }
 
-void Api::get_task(const std::string& task_id, Poco::Net::HTTPServerResponse& res) {
+void Api::get_task(const auth::AccessToken& who, const std::string& task_id, Poco::Net::HTTPServerResponse& res) {
     if (task_id.size() > limits::kMessageIdBytes) {
         send_error(res, make_error(ErrorClass::BadInput, "task.bad_id",
                                    "a task id is at most " + std::to_string(limits::kMessageIdBytes) + " bytes"));
         return;
     }
     auto found = results_.find(task_id);
+    // A patient sees an answered task only when its result names them (an error answer
+    // names nobody, so it stays hidden from patients); a pending task shows no data.
+    if (found && found->answered && who.role == auth::Role::Patient) {
+        auto shown = found->to_json();
+        if (!shown.contains("result") || !belongs_to(who, shown["result"])) found.reset();
+    }
     if (!found) {
         send_error(res, make_error(ErrorClass::NotFound, "task.unknown", "no task with that id"));
         return;

@@ -9,12 +9,19 @@
 //                                                          while pending
 //   POST /api/v1/hospitals/{hospitalId}/appointments       book (body: agent/booking_request.h);
 //                                                          422 with the patient's words when a rule refuses
-//   GET /metrics, GET /healthz
+//   GET /metrics (staff and service tokens), GET /healthz (no token)
+//
+// Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
+// 401 without a valid one, 403 when the role may not use the route. A patient token sees
+// only its own patient's reports, tasks and bookings; another patient's answer is 404, as
+// if it did not exist. Viewers read; operators, admins and services also book.
 #pragma once
 
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
+#include "auth/access_token.h"
+#include "common/clock.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/router.h"
 
@@ -22,21 +29,28 @@ namespace hisgate::controlplane {
 
 class Api {
 public:
-    Api(const HospitalRegistry& registry, Router& router, TaskResults& results)
-        : registry_(registry), router_(router), results_(results) {}
+    Api(const HospitalRegistry& registry, Router& router, TaskResults& results, auth::KeyRing& keys,
+        Clock& clock = SystemClock::instance())
+        : registry_(registry), router_(router), results_(results), keys_(keys), clock_(clock) {}
     void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
 
     static int http_status(ErrorClass cls);
 
 private:
+    // The caller's token, or the 401 already sent.
+    std::optional<auth::AccessToken> authenticate(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void list_hospitals(Poco::Net::HTTPServerResponse& res);
-    void book(const std::string& hospital_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
-    void get_report(const std::string& hospital_id, const std::string& report_id, Poco::Net::HTTPServerResponse& res);
-    void get_task(const std::string& task_id, Poco::Net::HTTPServerResponse& res);
+    void book(const auth::AccessToken& who, const std::string& hospital_id, Poco::Net::HTTPServerRequest& req,
+              Poco::Net::HTTPServerResponse& res);
+    void get_report(const auth::AccessToken& who, const std::string& hospital_id, const std::string& report_id,
+                    Poco::Net::HTTPServerResponse& res);
+    void get_task(const auth::AccessToken& who, const std::string& task_id, Poco::Net::HTTPServerResponse& res);
 
     const HospitalRegistry& registry_;
     Router& router_;
     TaskResults& results_;
+    auth::KeyRing& keys_;
+    Clock& clock_;  // token expiry
 };
 
 }  // namespace hisgate::controlplane

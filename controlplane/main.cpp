@@ -2,6 +2,7 @@
 // HTTP API. Instances are identical; each has its own response topic.
 #include <cstdio>
 
+#include "auth/key_ring.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -29,6 +30,8 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
 )") + kBrokerConfigHelp + R"(  http.bind           string   API address (default 127.0.0.1)
   http.port           int, required   API port (0 = any free port, printed at start)
   request_timeout_ms  int      how long to wait for an agent's answer (default 5000)
+  auth.keys_dir       string, required   directory of the API's signing keys (<kid>.key;
+                               `hisgate token new-key --keys DIR` makes one; the newest signs)
   results_db          string   SQLite file keeping every request's answer, also late ones
                                (default ":memory:", kept until the instance stops)
   task_deadline_ms    int      a request unanswered this long after it was sent ends
@@ -81,6 +84,7 @@ int main(int argc, char** argv) {
     auto http_port = static_cast<uint16_t>(c.integer("http.port", std::nullopt, 0, 65535));
     auto timeout = std::chrono::milliseconds(c.integer("request_timeout_ms", 5000, 100, 600000));
     std::string results_db = c.string("results_db", ":memory:");
+    std::string keys_dir = c.string("auth.keys_dir", std::nullopt);
     controlplane::TaskRetention retention;
     retention.deadline = std::chrono::milliseconds(c.integer("task_deadline_ms", 600000, 1000, 7 * 86400000LL));
     retention.keep = std::chrono::milliseconds(c.integer("results_retention_ms", 86400000, 1000, 30 * 86400000LL));
@@ -89,6 +93,8 @@ int main(int argc, char** argv) {
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
 
+    auto keys = auth::KeyRing::open(keys_dir);
+    if (!keys) return invalid_config("hisgate-controlplane", keys.error());
     auto results = controlplane::TaskResults::open(results_db, SystemClock::instance(), retention);
     if (!results) return invalid_config("hisgate-controlplane", results.error());
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
@@ -125,7 +131,7 @@ int main(int argc, char** argv) {
                                     kResendInterval);
     expiry.start();
     controlplane::Router router(registry, requester, **results, instance, timeout);
-    controlplane::Api api(registry, router, **results);
+    controlplane::Api api(registry, router, **results, **keys);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
     if (auto started = http.start(); !started) {
         std::fprintf(stderr, "hisgate-controlplane: %s\n", started.error().describe().c_str());

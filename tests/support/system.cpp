@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "auth/access_token.h"
+
 namespace hisgate::test {
 
 namespace {
@@ -42,13 +44,29 @@ HttpReply http_get(uint16_t port, const std::string& path, const std::map<std::s
     return exchange(port, "GET", path, headers, nullptr);
 }
 
-HttpReply http_send(uint16_t port, const std::string& method, const std::string& path, const std::string& json_body) {
-    return exchange(port, method, path, {}, &json_body);
+HttpReply http_send(uint16_t port, const std::string& method, const std::string& path, const std::string& json_body,
+                    const std::map<std::string, std::string>& headers) {
+    return exchange(port, method, path, headers, &json_body);
+}
+
+std::string System::token(const std::string& role, const std::string& subject) {
+    auto ring = auth::KeyRing::open(keys_dir());
+    auto parsed = auth::role_from_string(role);
+    if (!ring || !parsed) return "";
+    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    auto jwt = auth::issue_token(**ring, {*parsed, subject, now + std::chrono::hours(1)}, now);
+    return jwt ? *jwt : "";
+}
+
+std::map<std::string, std::string> System::authorized(std::map<std::string, std::string> headers) {
+    if (!headers.count("Authorization")) headers["Authorization"] = "Bearer " + token("operator", "test-operator");
+    return headers;
 }
 
 System::System(SystemOptions options)
     : options_(std::move(options)), dir_(make_temp_dir("hisgate-system")), api_port_(free_port()) {
-    std::system(("mkdir -p " + dir_ + "/logs " + dir_ + "/etc " + dir_ + "/data").c_str());
+    std::system(("mkdir -p " + dir_ + "/logs " + dir_ + "/etc " + dir_ + "/data " + keys_dir()).c_str());
+    (void)auth::KeyRing::create_key(keys_dir(), std::chrono::system_clock::now());  // a failure shows as 401s
     std::vector<std::string> users = {"controlplane", "controlplane-test"};
     users.insert(users.end(), options_.hospitals.begin(), options_.hospitals.end());
     users.insert(users.end(), options_.broker_users.begin(), options_.broker_users.end());
@@ -93,6 +111,7 @@ System::System(SystemOptions options)
                          {"http", {{"port", api_port_}}},
                          {"request_timeout_ms", options_.request_timeout_ms},
                          {"results_db", dir_ + "/data/controlplane-cp1.db"},
+                         {"auth", {{"keys_dir", keys_dir()}}},
                          {"log", {{"file", dir_ + "/logs/controlplane-cp1.log"}}}};
     cp.update(nlohmann::json::parse(options_.controlplane_config));
     write_file(dir_ + "/etc/controlplane.json", cp.dump(2));

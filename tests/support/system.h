@@ -22,7 +22,8 @@ struct HttpReply {
 // GET http://127.0.0.1:port/path; status 0 if the connection failed.
 HttpReply http_get(uint16_t port, const std::string& path, const std::map<std::string, std::string>& headers = {});
 // PUT/POST a JSON body.
-HttpReply http_send(uint16_t port, const std::string& method, const std::string& path, const std::string& json_body);
+HttpReply http_send(uint16_t port, const std::string& method, const std::string& path, const std::string& json_body,
+                    const std::map<std::string, std::string>& headers = {});
 
 struct SystemOptions {
     std::vector<std::string> hospitals = {"H001"};
@@ -51,12 +52,21 @@ public:
     bool start_agent(const std::string& hospital);
     bool start_sim(const std::string& hospital);
 
-    HttpReply get(const std::string& path, const std::map<std::string, std::string>& headers = {}) {
-        return http_get(api_port_, path, headers);
+    // The API as an operator, unless `headers` carry an Authorization of their own.
+    HttpReply get(const std::string& path, std::map<std::string, std::string> headers = {}) {
+        return http_get(api_port_, path, authorized(std::move(headers)));
     }
-    HttpReply post(const std::string& path, const std::string& json_body) {
-        return http_send(api_port_, "POST", path, json_body);
+    HttpReply post(const std::string& path, const std::string& json_body, std::map<std::string, std::string> headers = {}) {
+        return http_send(api_port_, "POST", path, json_body, authorized(std::move(headers)));
     }
+    // A bearer token signed with the control plane's key (valid one hour), and the header
+    // carrying it. `role`: patient, viewer, operator, admin, service.
+    std::string token(const std::string& role, const std::string& subject);
+    std::map<std::string, std::string> bearer(const std::string& role, const std::string& subject) {
+        return {{"Authorization", "Bearer " + token(role, subject)}};
+    }
+    // The directory of the control plane's signing keys (auth.keys_dir).
+    std::string keys_dir() const { return dir_ + "/secrets/api-keys"; }
     // Hospitals the API lists as online.
     std::vector<std::string> online_hospitals();
 
@@ -72,6 +82,7 @@ public:
     std::string log_dir() const { return dir_ + "/logs"; }
 
 private:
+    std::map<std::string, std::string> authorized(std::map<std::string, std::string> headers);
     SystemOptions options_;
     std::string dir_;
     std::unique_ptr<Broker> broker_;

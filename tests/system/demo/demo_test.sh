@@ -53,19 +53,30 @@ if ! until_true 'grep -q "hisgate demo is running" "$work/demo.out"'; then
 fi
 api=$(sed -n 's/^ *API: *//p' "$work/demo.out")
 echo "demo up, API at $api"
+# The tokens the demo wrote (docs/demo.md): the operator's, and one per demo patient.
+auth=(-H "Authorization: Bearer $(cat "$run/secrets/operator.token")")
+check "the API refuses a call without a token" \
+  eval '[ "$(curl -s -o /dev/null -w "%{http_code}" "$api/api/v1/hospitals")" = 401 ]'
+# (A report may first be 202, a task to poll, while the agent's 2 s drain timer runs.)
+check "a patient's token reads their own report" \
+  until_true '[ "$(curl -s -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $(cat "$run/secrets/patient-P-DEMO-1.token")" \
+                 "$api/api/v1/hospitals/H002/reports/R-DEMO-1")" = 200 ]'
+check "and not another patient's (404)" \
+  until_true '[ "$(curl -s -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $(cat "$run/secrets/patient-P-H002-2.token")" \
+                 "$api/api/v1/hospitals/H002/reports/R-DEMO-1")" = 404 ]' 
 check "all three hospitals are online" \
-  eval '[ "$(curl -s "$api/api/v1/hospitals" | json "len(d[\"hospitals\"])")" = 3 ]'
+  eval '[ "$(curl -s "${auth[@]}" "$api/api/v1/hospitals" | json "len(d[\"hospitals\"])")" = 3 ]'
 # Reports drain on a 2 s timer: a first answer may be a task to poll.
 report() {  # report HOSPITAL: the R-DEMO-1 report, by polling its task when it is deferred
   local body code task
-  body=$(curl -s -w '\n%{http_code}' "$api/api/v1/hospitals/$1/reports/R-DEMO-1")
+  body=$(curl -s -w '\n%{http_code}' "${auth[@]}" "$api/api/v1/hospitals/$1/reports/R-DEMO-1")
   code=${body##*$'\n'}
   body=${body%$'\n'*}
   if [ "$code" = 202 ]; then
     task=$(json 'd["taskId"]' <<<"$body")
     echo "$1: 202, task $task" >&2
-    until_true '[ "$(curl -s -o /dev/null -w "%{http_code}" "$api/api/v1/tasks/$task")" = 200 ]' || return 1
-    curl -s "$api/api/v1/tasks/$task"
+    until_true '[ "$(curl -s -o /dev/null -w "%{http_code}" "${auth[@]}" "$api/api/v1/tasks/$task")" = 200 ]' || return 1
+    curl -s "${auth[@]}" "$api/api/v1/tasks/$task"
   elif [ "$code" = 200 ]; then
     echo "$body"
   else
@@ -78,7 +89,7 @@ check "H002's report crossed GB 18030 in Chinese" \
   eval 'grep -q "血常规" "$work/h002.json" && grep -q "血红蛋白" "$work/h002.json"'
 
 # The trace command the demo prints finds the request in every process's log.
-curl -s -D "$work/h003.headers" -o /dev/null "$api/api/v1/hospitals/H003/reports/R-DEMO-1"
+curl -s -D "$work/h003.headers" -o /dev/null "${auth[@]}" "$api/api/v1/hospitals/H003/reports/R-DEMO-1"
 trace=$(sed -n 's/^traceparent: 00-\([0-9a-f]*\)-.*/\1/p' "$work/h003.headers")
 trace_cmd=$(sed -n 's/^ *\(.*cli\/hisgate trace\) <trace id[^>]*>\(.*\)$/\1 '"$trace"'\2/p' "$work/demo.out")
 echo "trace command: $trace_cmd"

@@ -18,9 +18,15 @@ nlohmann::json body_of(const std::string& response) {
     return at == std::string::npos ? nlohmann::json() : nlohmann::json::parse(response.substr(at + 4), nullptr, false);
 }
 
-std::string send_raw(uint16_t port, const std::string& request, bool head = false) {
+// `request` with an Authorization header for `token` after its request line.
+std::string with_token(const std::string& request, const std::string& token) {
+    auto eol = request.find("\r\n");
+    return request.substr(0, eol + 2) + "Authorization: Bearer " + token + "\r\n" + request.substr(eol + 2);
+}
+
+std::string send_raw(uint16_t port, const std::string& token, const std::string& request, bool head = false) {
     test::RawSocket s(port);
-    if (!s.send(request)) return "";
+    if (!s.send(with_token(request, token))) return "";
     return s.read_response(10s, head);
 }
 }  // namespace
@@ -36,7 +42,7 @@ TEST_CASE("http attack: 100 idle connections leave the API answering others") {
     }
     // Another client is answered before the server's own read timeout (5 s) frees anything.
     test::RawSocket other(sys.api_port(), "127.0.0.2");
-    REQUIRE(other.send("GET /api/v1/hospitals HTTP/1.1\r\nHost: t\r\n\r\n"));
+    REQUIRE(other.send(with_token("GET /api/v1/hospitals HTTP/1.1\r\nHost: t\r\n\r\n", sys.token("operator", "t"))));
     auto reply = other.read_response(4s);
     INFO(reply);
     REQUIRE(reply.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
@@ -48,26 +54,27 @@ TEST_CASE("http attack: framing errors get the right status, reason and error bo
     test::System sys({.hospitals = {"H001"}});
     REQUIRE(sys.start());
     const uint16_t port = sys.api_port();
+    const std::string token = sys.token("operator", "t");
 
-    auto wrong_method = send_raw(port, "POST /api/v1/hospitals HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    auto wrong_method = send_raw(port, token, "POST /api/v1/hospitals HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
     CHECK(wrong_method.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0) == 0);
     CHECK(wrong_method.find("\r\nAllow: GET, HEAD\r\n") != std::string::npos);
     CHECK(body_of(wrong_method)["code"] == "http.method_not_allowed");
-    auto get_booking = send_raw(port, "GET /api/v1/hospitals/H001/appointments HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto get_booking = send_raw(port, token, "GET /api/v1/hospitals/H001/appointments HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(get_booking.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0) == 0);
     CHECK(get_booking.find("\r\nAllow: POST\r\n") != std::string::npos);
 
-    auto head = send_raw(port, "HEAD /api/v1/hospitals HTTP/1.1\r\nHost: t\r\n\r\n", /*head=*/true);
+    auto head = send_raw(port, token, "HEAD /api/v1/hospitals HTTP/1.1\r\nHost: t\r\n\r\n", /*head=*/true);
     CHECK(head.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     CHECK(head.substr(head.find("\r\n\r\n") + 4).empty());
 
     std::string big(70 * 1024, ' ');
-    auto too_large = send_raw(port, "POST /api/v1/hospitals/H001/appointments HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+    auto too_large = send_raw(port, token, "POST /api/v1/hospitals/H001/appointments HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
                                     "Content-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big);
     CHECK(too_large.rfind("HTTP/1.1 413 Request Entity Too Large\r\n", 0) == 0);
     CHECK(body_of(too_large)["code"] == "http.body_too_large");
 
-    auto bad_uri = send_raw(port, "GET /api/v1/hospitals/H001/reports/%zz HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto bad_uri = send_raw(port, token, "GET /api/v1/hospitals/H001/reports/%zz HTTP/1.1\r\nHost: t\r\n\r\n");
     INFO(bad_uri);
     CHECK(bad_uri.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
     auto doc = body_of(bad_uri);

@@ -70,8 +70,8 @@ TEST_CASE("tenants: a hospital's credentials cannot answer another hospital's re
 TEST_CASE("tenants: a hospital's credentials cannot take over another's MQTT client id") {
     test::System sys({.hospitals = {"H001"}, .broker_users = {"H002"}});
     REQUIRE(sys.start());
-    auto reconnects = [](uint16_t port) {
-        auto page = test::http_get(port, "/metrics").body;
+    auto reconnects = [&](uint16_t port) {
+        auto page = test::http_get(port, "/metrics", sys.bearer("service", "prometheus")).body;
         auto at = page.find("\nhisgate_mqtt_reconnects_total ");
         return at == std::string::npos ? -1 : std::stoi(page.substr(at + 31));
     };

@@ -1,0 +1,115 @@
+#include "auth/access_token.h"
+
+#include <Poco/Exception.h>
+#include <Poco/JWT/Signer.h>
+#include <Poco/JWT/Token.h>
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+namespace hisgate::auth {
+
+namespace {
+
+constexpr const char* kIssuer = "hisgate";
+
+Error invalid(const std::string& why) { return make_error(ErrorClass::Rejected, "auth.invalid_token", why); }
+
+bool valid_subject(const std::string& s) {
+    if (s.empty() || s.size() > kMaxSubjectBytes) return false;
+    for (char c : s)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+    return true;
+}
+
+std::string random_hex(size_t bytes) {
+    std::string out;
+    unsigned char b[32];
+    if (bytes > sizeof b || RAND_bytes(b, static_cast<int>(bytes)) != 1) return out;
+    char hex[3];
+    for (size_t i = 0; i < bytes; ++i) {
+        std::snprintf(hex, sizeof hex, "%02x", b[i]);
+        out += hex;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string_view to_string(Role r) {
+    switch (r) {
+        case Role::Patient: return "patient";
+        case Role::Viewer: return "viewer";
+        case Role::Operator: return "operator";
+        case Role::Admin: return "admin";
+        case Role::Service: return "service";
+    }
+    return "viewer";
+}
+
+Result<Role> role_from_string(std::string_view s) {
+    for (Role r : {Role::Patient, Role::Viewer, Role::Operator, Role::Admin, Role::Service})
+        if (to_string(r) == s) return r;
+    return make_error(ErrorClass::BadInput, "auth.bad_role",
+                      "role \"" + std::string(s.substr(0, 32)) + "\": expected patient, viewer, operator, admin or service");
+}
+
+Result<std::string> issue_token(KeyRing& ring, const AccessToken& t, std::chrono::sys_seconds now) {
+    if (!valid_subject(t.subject))
+        return make_error(ErrorClass::BadInput, "auth.bad_subject",
+                          "a token's subject is 1 to 64 characters of A-Z a-z 0-9 _ - .");
+    std::string jti = random_hex(16);
+    if (jti.empty()) return make_error(ErrorClass::Internal, "auth.keys", "the system's random source failed");
+    auto key = ring.signing_key();
+    Poco::JWT::Token token;
+    token.setType("JWT");
+    token.header().set("kid", key.kid);
+    token.setIssuer(kIssuer);
+    token.setSubject(t.subject);
+    token.payload().set("role", std::string(to_string(t.role)));
+    token.payload().set("iat", static_cast<Poco::Int64>(now.time_since_epoch().count()));
+    token.payload().set("exp", static_cast<Poco::Int64>(t.expires.time_since_epoch().count()));
+    token.setId(jti);
+    try {
+        Poco::JWT::Signer signer(key.secret);
+        return signer.sign(token, Poco::JWT::Signer::ALGO_HS256);
+    } catch (const Poco::Exception& e) {
+        return make_error(ErrorClass::Internal, "auth.keys", "signing failed: " + e.displayText());
+    }
+}
+
+Result<AccessToken> verify_token(KeyRing& ring, std::string_view bearer, std::chrono::sys_seconds now) {
+    if (bearer.size() > kMaxTokenBytes) return invalid("the token is longer than 4096 bytes");
+    if (bearer.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string_view::npos)
+        return invalid("a JWT is three base64url parts joined by '.'");
+    std::string jwt(bearer);
+    try {
+        Poco::JWT::Token unverified(jwt);  // parses; the signature is checked below
+        if (!unverified.header().has("kid")) return invalid("the token names no signing key (kid)");
+        std::string kid = unverified.header().getValue<std::string>("kid");
+        auto secret = ring.secret_of(kid);
+        if (!secret) return invalid("the token was signed with a key this control plane does not hold");
+        Poco::JWT::Signer signer(*secret);
+        signer.setAlgorithms({Poco::JWT::Signer::ALGO_HS256});  // never "none", never another
+        Poco::JWT::Token token;
+        if (!signer.tryVerify(jwt, token)) return invalid("the signature does not match");
+        auto& claims = token.payload();
+        if (token.getIssuer() != kIssuer) return invalid("the issuer is not hisgate");
+        if (!claims.has("exp") || !claims.has("role")) return invalid("the token lacks exp or role");
+        AccessToken out;
+        out.expires = std::chrono::sys_seconds(std::chrono::seconds(claims.getValue<Poco::Int64>("exp")));
+        if (out.expires <= now) return invalid("the token has expired");
+        auto role = role_from_string(claims.getValue<std::string>("role"));
+        if (!role) return invalid("unknown role");
+        out.role = *role;
+        out.subject = token.getSubject();
+        if (!valid_subject(out.subject)) return invalid("the subject is not a valid id");
+        return out;
+    } catch (const Poco::Exception& e) {
+        return invalid("not a readable JWT (" + e.displayText().substr(0, 200) + ")");
+    } catch (const std::exception&) {
+        return invalid("not a readable JWT");
+    }
+}
+
+}  // namespace hisgate::auth

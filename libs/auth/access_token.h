@@ -1,0 +1,46 @@
+// The API's bearer tokens: a JWT (RFC 7519) signed HS256 with the key ring's signing key,
+// its kid in the header. What a token says:
+//
+//   {"iss": "hisgate", "sub": <patient id | operator's or service's name>,
+//    "role": "patient" | "viewer" | "operator" | "admin" | "service",
+//    "iat": <issued, s>, "exp": <expires, s>, "jti": <16 random bytes, hex>}
+//
+// A patient token is bound to one patient id (its sub): the API shows it only that
+// patient's reports, tasks and bookings. Verification accepts only HS256 (never "none",
+// never a key the ring does not hold), a known role, an unexpired token, and a token of at
+// most 4 KiB, checked before any parsing.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "auth/key_ring.h"
+#include "common/error.h"
+
+namespace hisgate::auth {
+
+enum class Role { Patient, Viewer, Operator, Admin, Service };
+
+std::string_view to_string(Role r);
+// Errors: BadInput "auth.bad_role" naming the roles.
+Result<Role> role_from_string(std::string_view s);
+
+struct AccessToken {
+    Role role = Role::Viewer;
+    std::string subject;  // the patient id for Role::Patient; a name otherwise
+    std::chrono::sys_seconds expires{};
+};
+
+inline constexpr size_t kMaxTokenBytes = 4096;
+inline constexpr size_t kMaxSubjectBytes = 64;
+
+// Errors: BadInput "auth.bad_subject" (empty, longer than 64, or a character outside
+// A-Z a-z 0-9 _ - .), Internal "auth.keys" (the ring failed to sign).
+Result<std::string> issue_token(KeyRing& ring, const AccessToken& token, std::chrono::sys_seconds now);
+
+// `bearer` is the token alone (after "Bearer "). Errors, all Rejected "auth.invalid_token"
+// with the reason (too long, not a JWT, unknown key, bad signature, expired, bad claims).
+Result<AccessToken> verify_token(KeyRing& ring, std::string_view bearer, std::chrono::sys_seconds now);
+
+}  // namespace hisgate::auth

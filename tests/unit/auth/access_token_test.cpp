@@ -1,0 +1,135 @@
+// Bearer tokens on real key files: what verifies, what does not, and a key rotation with
+// tokens of both keys in use. Time is a ManualClock (the ring's reload check, expiry).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "auth/access_token.h"
+#include "common/clock.h"
+#include "tests/support/process.h"
+
+using namespace hisgate;
+using namespace hisgate::auth;
+using namespace std::chrono_literals;
+
+namespace {
+std::chrono::sys_seconds at(const ManualClock& clock) { return std::chrono::floor<std::chrono::seconds>(clock.wall_now()); }
+
+std::string base64url(const std::string& in) {
+    static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    int val = 0, bits = -6;
+    for (unsigned char c : in) {
+        val = (val << 8) + c;
+        bits += 8;
+        while (bits >= 0) {
+            out.push_back(abc[(val >> bits) & 0x3F]);
+            bits -= 6;
+        }
+    }
+    if (bits > -6) out.push_back(abc[((val << 8) >> (bits + 8)) & 0x3F]);
+    return out;
+}
+
+struct Ring {
+    ManualClock clock;
+    std::string dir = test::make_temp_dir("keys");
+    std::unique_ptr<KeyRing> ring;
+    std::string first_kid;
+    Ring() {
+        auto kid = KeyRing::create_key(dir, clock.wall_now());
+        REQUIRE(kid);
+        first_kid = *kid;
+        auto opened = KeyRing::open(dir, clock);
+        REQUIRE(opened);
+        ring = std::move(opened.value());
+    }
+    std::string issue(Role role, const std::string& subject, std::chrono::seconds ttl = 1h) {
+        auto jwt = issue_token(*ring, {role, subject, at(clock) + ttl}, at(clock));
+        REQUIRE(jwt);
+        return *jwt;
+    }
+};
+}  // namespace
+
+TEST_CASE("access token: a token issued with the ring verifies with its role and subject, until it expires") {
+    Ring r;
+    auto jwt = r.issue(Role::Patient, "P-DEMO-1", 10min);
+    auto token = verify_token(*r.ring, jwt, at(r.clock));
+    REQUIRE(token);
+    CHECK(token->role == Role::Patient);
+    CHECK(token->subject == "P-DEMO-1");
+    r.clock.advance(10min);
+    auto late = verify_token(*r.ring, jwt, at(r.clock));
+    REQUIRE_FALSE(late);
+    CHECK(late.error().code == "auth.invalid_token");
+    CHECK_THAT(late.error().message, Catch::Contains("expired"));
+}
+
+TEST_CASE("access token: forged, altered, unsigned, foreign and oversized tokens are refused with the reason") {
+    Ring r;
+    auto jwt = r.issue(Role::Patient, "P-1");
+    auto dot1 = jwt.find('.'), dot2 = jwt.rfind('.');
+    std::string header = jwt.substr(0, dot1), signature = jwt.substr(dot2 + 1);
+    auto now = at(r.clock);
+
+    // The payload rewritten to another patient (and an admin), the signature kept.
+    std::string payload = base64url(R"({"iss":"hisgate","sub":"P-2","role":"admin","exp":)" +
+                                    std::to_string(now.time_since_epoch().count() + 3600) + "}");
+    auto altered = verify_token(*r.ring, header + "." + payload + "." + signature, now);
+    REQUIRE_FALSE(altered);
+    CHECK_THAT(altered.error().message, Catch::Contains("signature"));
+
+    // alg "none" with no signature.
+    std::string none = base64url(R"({"alg":"none","typ":"JWT","kid":")" + r.first_kid + R"("})") + "." + payload + ".";
+    CHECK_FALSE(verify_token(*r.ring, none, now));
+
+    // Signed by a key this ring does not hold (another control plane's).
+    Ring other;
+    auto foreign = verify_token(*r.ring, other.issue(Role::Admin, "ops"), now);
+    REQUIRE_FALSE(foreign);
+    CHECK(foreign.error().code == "auth.invalid_token");
+
+    CHECK_FALSE(verify_token(*r.ring, std::string(kMaxTokenBytes + 1, 'a'), now));
+    CHECK_FALSE(verify_token(*r.ring, "not a token", now));
+    CHECK_FALSE(verify_token(*r.ring, "a.b.c", now));
+    CHECK_FALSE(verify_token(*r.ring, "", now));
+    CHECK_FALSE(issue_token(*r.ring, {Role::Patient, std::string(65, 'P'), now + 1h}, now));
+    CHECK_FALSE(issue_token(*r.ring, {Role::Patient, "P 1", now + 1h}, now));
+}
+
+TEST_CASE("access token: a key added to the ring signs from then on, and tokens of the old key verify until it is removed") {
+    Ring r;
+    auto old_token = r.issue(Role::Operator, "ops");
+    r.clock.advance(2s);  // a new kid (named by time), and past the ring's once-a-second check
+    auto new_kid = KeyRing::create_key(r.dir, r.clock.wall_now());
+    REQUIRE(new_kid);
+    // The directory's mtime moved: the next use reloads it.
+    CHECK(r.ring->signing_key().kid == *new_kid);
+    auto new_token = r.issue(Role::Operator, "ops");
+    CHECK(verify_token(*r.ring, old_token, at(r.clock)));
+    CHECK(verify_token(*r.ring, new_token, at(r.clock)));
+
+    r.clock.advance(2s);
+    std::filesystem::remove(r.dir + "/" + r.first_kid + ".key");
+    // A filesystem whose mtime has a coarse grain may not show the change; touch the dir.
+    std::filesystem::last_write_time(r.dir, std::filesystem::file_time_type::clock::now() + 1s);
+    CHECK_FALSE(verify_token(*r.ring, old_token, at(r.clock)));
+    CHECK(verify_token(*r.ring, new_token, at(r.clock)));
+}
+
+TEST_CASE("access token: a damaged key file is an error naming it, at open and at reload (the loaded keys stay)") {
+    Ring r;
+    auto token = r.issue(Role::Viewer, "v");
+    { std::ofstream(r.dir + "/zzz.key") << "not hex\n"; }
+    auto refused = KeyRing::open(r.dir, r.clock);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == "auth.keys");
+    CHECK_THAT(refused.error().message, Catch::Contains("zzz.key") && Catch::Contains("64 to 256 hex digits"));
+    r.clock.advance(2s);
+    std::filesystem::last_write_time(r.dir, std::filesystem::file_time_type::clock::now() + 2s);
+    CHECK(verify_token(*r.ring, token, at(r.clock)));  // the running ring kept its keys
+    CHECK(r.ring->signing_key().kid == r.first_kid);
+    CHECK_FALSE(KeyRing::open(test::make_temp_dir("empty-keys"), r.clock));
+}
