@@ -4,6 +4,7 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerConnection.h>
 #include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/TCPServer.h>
@@ -34,6 +35,15 @@ struct HttpServer::InFlight {
 struct HttpServer::Connections {
     std::mutex mu;
     std::map<std::string, int> by_address;
+    // Open connections by socket: when the head of the request being read began to be
+    // awaited, and whether a handler has the request (its head complete).
+    struct Watched {
+        Poco::Net::StreamSocket socket;
+        std::chrono::steady_clock::time_point head_since;
+        bool in_handler = false;
+        bool shut = false;
+    };
+    std::map<const void*, Watched> open;
 
     bool enter(const std::string& address, int cap) {
         std::lock_guard lock(mu);
@@ -42,9 +52,38 @@ struct HttpServer::Connections {
         ++n;
         return true;
     }
-    void leave(const std::string& address) {
+    void leave(const std::string& address, const void* socket) {
         std::lock_guard lock(mu);
         if (--by_address[address] <= 0) by_address.erase(address);
+        open.erase(socket);
+    }
+    void watch(const Poco::Net::StreamSocket& socket) {
+        std::lock_guard lock(mu);
+        open[socket.impl()] = Watched{socket, std::chrono::steady_clock::now()};
+    }
+    void handling(const void* socket, bool now_in_handler) {
+        std::lock_guard lock(mu);
+        auto it = open.find(socket);
+        if (it == open.end()) return;
+        it->second.in_handler = now_in_handler;
+        it->second.head_since = std::chrono::steady_clock::now();  // the next head is awaited from now
+    }
+    // Shuts down every connection whose request head has taken longer than `deadline`
+    // (a client sending a byte every few seconds never hits the read timeout).
+    int close_slow_heads(std::chrono::steady_clock::duration deadline) {
+        std::lock_guard lock(mu);
+        auto now = std::chrono::steady_clock::now();
+        int closed = 0;
+        for (auto& [_, w] : open)
+            if (!w.in_handler && !w.shut && now - w.head_since > deadline) {
+                w.shut = true;
+                ++closed;
+                try {
+                    w.socket.shutdown();
+                } catch (const std::exception&) {
+                }
+            }
+        return closed;
     }
 };
 
@@ -74,9 +113,19 @@ bool body_consumed(Poco::Net::HTTPServerRequest& req) {
 
 class RouteHandler : public Poco::Net::HTTPRequestHandler {
 public:
-    RouteHandler(const HttpRoute& route, std::shared_ptr<HttpServer::InFlight> in_flight)
-        : route_(route), in_flight_(std::move(in_flight)) {}
+    RouteHandler(const HttpRoute& route, std::shared_ptr<HttpServer::InFlight> in_flight,
+                 std::shared_ptr<HttpServer::Connections> connections)
+        : route_(route), in_flight_(std::move(in_flight)), connections_(std::move(connections)) {}
     void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) override {
+        // The head is complete: no deadline runs until this request is answered.
+        const void* socket = nullptr;
+        if (auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&req)) socket = impl->socket().impl();
+        connections_->handling(socket, true);
+        struct Answered {
+            HttpServer::Connections& c;
+            const void* socket;
+            ~Answered() { c.handling(socket, false); }
+        } answered{*connections_, socket};
         {
             std::lock_guard lock(in_flight_->mu);
             if (in_flight_->stopped) return send_problem(res, 503, "http.stopping", "the server is stopping");
@@ -112,6 +161,7 @@ public:
 private:
     const HttpRoute& route_;
     std::shared_ptr<HttpServer::InFlight> in_flight_;
+    std::shared_ptr<HttpServer::Connections> connections_;
 };
 
 // One more connection from an address that has its share: 503, closed at once.
@@ -137,12 +187,16 @@ public:
     CountedConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
                       Poco::Net::HTTPRequestHandlerFactory::Ptr factory, std::shared_ptr<HttpServer::Connections> connections,
                       std::string address)
-        : HTTPServerConnection(socket, params, factory), connections_(std::move(connections)), address_(std::move(address)) {}
-    ~CountedConnection() override { connections_->leave(address_); }
+        : HTTPServerConnection(socket, params, factory), connections_(std::move(connections)), address_(std::move(address)),
+          socket_(socket.impl()) {
+        connections_->watch(socket);
+    }
+    ~CountedConnection() override { connections_->leave(address_, socket_); }
 
 private:
     std::shared_ptr<HttpServer::Connections> connections_;
     std::string address_;
+    const void* socket_;
 };
 
 class ConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
@@ -178,10 +232,11 @@ private:
 
 class HttpServer::RouteFactory : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-    RouteFactory(const HttpRoute& route, std::shared_ptr<HttpServer::InFlight> in_flight)
-        : route_(route), in_flight_(std::move(in_flight)) {}
+    RouteFactory(const HttpRoute& route, std::shared_ptr<HttpServer::InFlight> in_flight,
+                 std::shared_ptr<HttpServer::Connections> connections)
+        : route_(route), in_flight_(std::move(in_flight)), connections_(std::move(connections)) {}
     Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-        return new RouteHandler(route_, in_flight_);
+        return new RouteHandler(route_, in_flight_, connections_);
     }
     // Shuts every open connection down: their threads see the end of their stream.
     void abort_connections() { serverStopped(this, true); }
@@ -189,6 +244,7 @@ public:
 private:
     const HttpRoute& route_;
     std::shared_ptr<HttpServer::InFlight> in_flight_;
+    std::shared_ptr<HttpServer::Connections> connections_;
 };
 
 HttpServer::HttpServer(std::string bind, uint16_t port, HttpRoute route, HttpLimits limits)
@@ -218,16 +274,31 @@ Result<void> HttpServer::start() {
         // A pool of this server's own: Poco's default pool (16 threads, shared by every
         // server in the process) is what sixteen idle connections used to exhaust.
         pool_ = std::make_unique<Poco::ThreadPool>(2, limits_.max_connections + 2, 60);
-        auto* routes = new RouteFactory(route_, in_flight_);
+        auto* routes = new RouteFactory(route_, in_flight_, connections_);
         Poco::Net::HTTPRequestHandlerFactory::Ptr routes_ptr(routes);
         routes_ = routes;
         server_ = std::make_unique<Poco::Net::TCPServer>(
             new ConnectionFactory(params, routes_ptr, connections_, limits_.max_per_address), *pool_, socket, params);
         server_->start();
+        watchdog_ = std::thread([this] { watch_heads(); });
         return {};
     } catch (const std::exception& e) {
         return make_error(ErrorClass::Config, "http.bind_failed",
                           "cannot listen on " + bind_ + ":" + std::to_string(port_) + ": " + e.what());
+    }
+}
+
+void HttpServer::watch_heads() {
+    std::unique_lock lock(in_flight_->mu);
+    while (!in_flight_->idle.wait_for(lock, std::chrono::milliseconds(250), [this] { return in_flight_->stopped; })) {
+        lock.unlock();
+        if (int closed = connections_->close_slow_heads(limits_.head_deadline); closed > 0) {
+            metrics::global()
+                .counter("hisgate_http_slow_heads_closed_total", "Connections closed: a request head took too long")
+                .inc(closed);
+            log::warn("http.slow_heads_closed", {{"connections", closed}});
+        }
+        lock.lock();
     }
 }
 
@@ -236,6 +307,8 @@ void HttpServer::stop() {
         std::lock_guard lock(in_flight_->mu);
         in_flight_->stopped = true;
     }
+    in_flight_->idle.notify_all();
+    if (watchdog_.joinable()) watchdog_.join();
     if (server_) {
         server_->stop();
         routes_->abort_connections();

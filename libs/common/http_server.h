@@ -5,7 +5,8 @@
 // the server's own pool while it lasts, so what bounds the harm of a client that connects
 // and sends nothing, or a byte at a time, is:
 //   - a read timeout: no byte of a request's head or body for `read_timeout` closes the
-//     connection, and so does `keep_alive_timeout` of silence between requests;
+//     connection, and so does `keep_alive_timeout` of silence between requests; a head
+//     not complete within `head_deadline` (a byte every few seconds) closes it too;
 //   - a cap on connections from one client address (`max_per_address`): one more is
 //     answered 503 and closed at once, so one address cannot hold more than its share;
 //   - a pool of `max_connections` threads, far above any one address's share, so other
@@ -22,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "common/error.h"
 
@@ -39,6 +41,7 @@ using HttpRoute = std::function<void(Poco::Net::HTTPServerRequest&, Poco::Net::H
 struct HttpLimits {
     std::chrono::seconds read_timeout{5};        // a request's head or body: longest wait for a byte
     std::chrono::seconds keep_alive_timeout{5};  // longest silence between two requests
+    std::chrono::seconds head_deadline{10};      // a request head, however it trickles in
     int max_connections = 256;                   // served at once, one thread each
     int max_per_address = 32;                    // from one client address
 };
@@ -67,6 +70,8 @@ private:
     std::unique_ptr<Poco::ThreadPool> pool_;
     RouteFactory* routes_ = nullptr;  // owned by server_'s connection factory
     std::unique_ptr<Poco::Net::TCPServer> server_;
+    std::thread watchdog_;  // closes connections whose request head takes too long
+    void watch_heads();
 };
 
 void send_text(Poco::Net::HTTPServerResponse& res, int status, const std::string& content_type,

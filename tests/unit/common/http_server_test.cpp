@@ -64,6 +64,23 @@ TEST_CASE("http: a silent connection is closed after the read timeout") {
     CHECK(slow.closed_by_peer(30s));
 }
 
+TEST_CASE("http: a request head trickled in a byte at a time is cut off at the head deadline") {
+    // Each byte comes well within the read timeout, so only the head deadline ends it.
+    HttpServer server("127.0.0.1", 0, route, {.read_timeout = 5s, .keep_alive_timeout = 5s, .head_deadline = 1s});
+    REQUIRE(server.start().ok());
+    test::RawSocket slow(server.port());
+    REQUIRE(slow.send("GET /x HTTP/1.1\r\n"));
+    bool cut = false;
+    for (int i = 0; i < 150 && !cut; ++i) {  // 30 s of trickling at most
+        cut = !slow.send("X") || slow.closed_by_peer(200ms);
+    }
+    CHECK(cut);
+    // A client that sends its head at once is served all along.
+    test::RawSocket quick(server.port());
+    REQUIRE(quick.send(kGet));
+    CHECK(quick.read_response(5s).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+}
+
 TEST_CASE("http: framing errors are answered without desync") {
     HttpServer server("127.0.0.1", 0, route);
     REQUIRE(server.start().ok());
