@@ -117,23 +117,44 @@ std::vector<TaskRow> admit_dispatched(TaskStore& store, int n) {
     return rows;
 }
 
-}  // namespace
-
-TEST_CASE("task store faults: a statement after which SQLite rolled the transaction back fails the whole batch") {
+// A task store on a file of its own, for one test case.
+struct FaultyStore {
     std::string path = test::make_temp_dir("store-faults") + "/agent.db";
-    auto opened = TaskStore::open(path);
-    REQUIRE(opened);
-    auto& store = *opened.value();
-    auto rows = admit_dispatched(store, 4);
-    // As SQLITE_FULL inside a statement does: the whole transaction is gone, not just the statement.
-    inject(store, "NEW.task_row = " + std::to_string(rows[1]), "ROLLBACK");
+    std::unique_ptr<TaskStore> owned;
+    FaultyStore() {
+        auto opened = TaskStore::open(path);
+        REQUIRE(opened);
+        owned = std::move(opened.value());
+    }
+};
 
+Result<void> finish_now(TaskStore& store, TaskRow row) {
+    return store.wait([&](TaskStore::Done d) { store.finish(row, TaskState::Done, "answer", "", true, d); });
+}
+
+// Finishes of every row and one event, submitted while the writer is held, so they form
+// exactly one batch; their outcomes in that order (the event last).
+std::vector<std::future<Result<void>>> finish_all_in_one_batch(TaskStore& store, const std::vector<TaskRow>& rows) {
     std::vector<std::future<Result<void>>> outcomes;
     HeldWriter held(store);
     for (TaskRow row : rows)
         outcomes.push_back(submitted([&](TaskStore::Done d) { store.finish(row, TaskState::Done, "answer", "", true, d); }));
     outcomes.push_back(submitted([&](TaskStore::Done d) { store.append_outbox({"t", "event", "", ""}, d); }));
     held.release();
+    return outcomes;
+}
+
+}  // namespace
+
+TEST_CASE("task store faults: a statement after which SQLite rolled the transaction back fails the whole batch") {
+    FaultyStore faulty;
+    const std::string& path = faulty.path;
+    auto& store = *faulty.owned;
+    auto rows = admit_dispatched(store, 4);
+    // As SQLITE_FULL inside a statement does: the whole transaction is gone, not just the statement.
+    inject(store, "NEW.task_row = " + std::to_string(rows[1]), "ROLLBACK");
+
+    auto outcomes = finish_all_in_one_batch(store, rows);
 
     // Every change of the batch is reported failed, and none of them committed: nothing
     // went on in autocommit after the rollback.
@@ -149,29 +170,21 @@ TEST_CASE("task store faults: a statement after which SQLite rolled the transact
 
     // The store goes on: the next batch commits.
     heal(store);
-    for (TaskRow row : rows)
-        REQUIRE(store.wait([&](TaskStore::Done d) { store.finish(row, TaskState::Done, "answer", "", true, d); }));
+    for (TaskRow row : rows) REQUIRE(finish_now(store, row));
     CHECK(store.unfinished()->empty());
     check_invariants(path, 4);
 }
 
 TEST_CASE("task store faults: a change whose outbox insert fails leaves no trace and the others of its batch commit") {
-    std::string path = test::make_temp_dir("store-faults") + "/agent.db";
-    auto opened = TaskStore::open(path);
-    REQUIRE(opened);
-    auto& store = *opened.value();
+    FaultyStore faulty;
+    const std::string& path = faulty.path;
+    auto& store = *faulty.owned;
     auto rows = admit_dispatched(store, 4);
     // The statement fails and the transaction stays open, as a constraint or a trigger would.
     for (size_t failing = 0; failing < rows.size(); ++failing) {
         DYNAMIC_SECTION("the answer of task " << failing + 1 << " of 4 cannot be queued") {
             inject(store, "NEW.task_row = " + std::to_string(rows[failing]));
-            std::vector<std::future<Result<void>>> outcomes;
-            HeldWriter held(store);  // all four finishes and an event form one batch
-            for (TaskRow row : rows)
-                outcomes.push_back(
-                    submitted([&](TaskStore::Done d) { store.finish(row, TaskState::Done, "answer", "", true, d); }));
-            outcomes.push_back(submitted([&](TaskStore::Done d) { store.append_outbox({"t", "event", "", ""}, d); }));
-            held.release();
+            auto outcomes = finish_all_in_one_batch(store, rows);  // all four finishes and an event
 
             for (size_t c = 0; c < outcomes.size(); ++c) {
                 INFO("change " << c + 1);
@@ -187,7 +200,7 @@ TEST_CASE("task store faults: a change whose outbox insert fails leaves no trace
             CHECK(store.outbox_size().value() == 4);  // three answers and the event
 
             heal(store);
-            REQUIRE(store.wait([&](TaskStore::Done d) { store.finish(rows[failing], TaskState::Done, "answer", "", true, d); }));
+            REQUIRE(finish_now(store, rows[failing]));
             CHECK(store.unfinished()->empty());
             CHECK(store.outbox_size().value() == 5);
             check_invariants(path, 4);
@@ -196,13 +209,12 @@ TEST_CASE("task store faults: a change whose outbox insert fails leaves no trace
 }
 
 TEST_CASE("task store faults: a change to a task that is not there is refused, not counted done") {
-    std::string path = test::make_temp_dir("store-faults") + "/agent.db";
-    auto opened = TaskStore::open(path);
-    REQUIRE(opened);
-    auto& store = *opened.value();
+    FaultyStore faulty;
+    const std::string& path = faulty.path;
+    auto& store = *faulty.owned;
     auto rows = admit_dispatched(store, 1);
     TaskRow missing = rows[0] + 1000;
-    auto finished = store.wait([&](TaskStore::Done d) { store.finish(missing, TaskState::Done, "answer", "", true, d); });
+    auto finished = finish_now(store, missing);
     REQUIRE_FALSE(finished);
     CHECK(finished.error().message.find("expected exactly 1") != std::string::npos);
     CHECK_FALSE(store.wait([&](TaskStore::Done d) { store.dispatched(missing, 2, d); }));
