@@ -3,9 +3,8 @@
 #include <Poco/Exception.h>
 #include <Poco/JWT/Signer.h>
 #include <Poco/JWT/Token.h>
-#include <openssl/rand.h>
 
-#include <cstdio>
+#include "common/random_id.h"
 
 namespace hisgate::auth {
 
@@ -20,18 +19,6 @@ bool valid_subject(const std::string& s) {
     for (char c : s)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
     return true;
-}
-
-std::string random_hex(size_t bytes) {
-    std::string out;
-    unsigned char b[32];
-    if (bytes > sizeof b || RAND_bytes(b, static_cast<int>(bytes)) != 1) return out;
-    char hex[3];
-    for (size_t i = 0; i < bytes; ++i) {
-        std::snprintf(hex, sizeof hex, "%02x", b[i]);
-        out += hex;
-    }
-    return out;
 }
 
 }  // namespace
@@ -58,8 +45,7 @@ Result<std::string> issue_token(KeyRing& ring, const AccessToken& t, std::chrono
     if (!valid_subject(t.subject))
         return make_error(ErrorClass::BadInput, "auth.bad_subject",
                           "a token's subject is 1 to 64 characters of A-Z a-z 0-9 _ - .");
-    std::string jti = random_hex(16);
-    if (jti.empty()) return make_error(ErrorClass::Internal, "auth.keys", "the system's random source failed");
+    std::string jti = new_id();
     auto key = ring.signing_key();
     Poco::JWT::Token token;
     token.setType("JWT");

@@ -1,14 +1,13 @@
 #include "auth/key_ring.h"
 
-#include <openssl/rand.h>
 #include <sys/stat.h>
 
 #include <cctype>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "common/log.h"
+#include "common/random_id.h"
 #include "common/utc_time.h"
 
 namespace hisgate::auth {
@@ -29,6 +28,9 @@ bool valid_kid(const std::string& kid) {
 }
 
 Result<std::string> read_secret(const fs::path& file) {
+    std::error_code ec;
+    if (auto size = fs::file_size(file, ec); ec || size > kMaxHexDigits + 2)  // the hex line and its newline
+        return keys_error(file.string() + ": expected one line of 64 to 256 hex digits (32 to 128 random bytes)");
     std::ifstream in(file);
     std::string hex;
     if (!in || !std::getline(in, hex))
@@ -107,9 +109,6 @@ std::optional<std::string> KeyRing::secret_of(const std::string& kid) {
 }
 
 Result<std::string> KeyRing::create_key(const std::string& dir, std::chrono::system_clock::time_point now) {
-    unsigned char bytes[32];
-    if (RAND_bytes(bytes, sizeof bytes) != 1)
-        return make_error(ErrorClass::Internal, "auth.keys", "the system's random source failed");
     std::string kid = utc_strftime(now, "%Y%m%dT%H%M%SZ");
     fs::path file = fs::path(dir) / (kid + ".key");
     std::error_code ec;
@@ -125,12 +124,7 @@ Result<std::string> KeyRing::create_key(const std::string& dir, std::chrono::sys
         mode_t old = ::umask(077);
         std::ofstream out(temp);
         ::umask(old);
-        char hex[3];
-        for (unsigned char b : bytes) {
-            std::snprintf(hex, sizeof hex, "%02x", b);
-            out << hex;
-        }
-        out << "\n";
+        out << random_hex(32) << "\n";  // 32 bytes from the kernel's CSPRNG
         out.flush();
         if (!out) return make_error(ErrorClass::Internal, "auth.keys", temp.string() + ": cannot be written");
     }

@@ -41,7 +41,7 @@ public:
     // The secret of `kid`, if the ring holds it.
     std::optional<std::string> secret_of(const std::string& kid);
 
-    // Writes a new key (32 bytes from the CSPRNG, mode 0600) named by `now` as
+    // Writes a new key (32 bytes from the CSPRNG: common/random_id.h, mode 0600) named by `now` as
     // YYYYMMDDTHHMMSSZ, creating `dir` (mode 0700) if needed; returns its kid.
     // Errors: Internal "auth.keys".
     static Result<std::string> create_key(const std::string& dir, std::chrono::system_clock::time_point now);

@@ -132,4 +132,10 @@ TEST_CASE("access token: a damaged key file is an error naming it, at open and a
     CHECK(verify_token(*r.ring, token, at(r.clock)));  // the running ring kept its keys
     CHECK(r.ring->signing_key().kid == r.first_kid);
     CHECK_FALSE(KeyRing::open(test::make_temp_dir("empty-keys"), r.clock));
+    // A key file far larger than any key is refused before it is read.
+    std::string huge_dir = test::make_temp_dir("huge-keys");
+    { std::ofstream(huge_dir + "/big.key") << std::string(10 * 1024 * 1024, 'a') << "\n"; }
+    auto huge = KeyRing::open(huge_dir, r.clock);
+    REQUIRE_FALSE(huge);
+    CHECK_THAT(huge.error().message, Catch::Contains("big.key"));
 }
