@@ -15,8 +15,10 @@
 namespace hisgate::controlplane {
 
 namespace {
+// Error messages echo the caller's path and ids, which need not be UTF-8: such bytes are
+// sent as U+FFFD (a strict dump threw, and the caller got 500 instead of the answer).
 void send_json(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& body) {
-    send_text(res, status, "application/json", body.dump());
+    send_text(res, status, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void send_error_status(Poco::Net::HTTPServerResponse& res, int status, const Error& e, const std::string& task_id = "") {

@@ -11,6 +11,7 @@
 #include "common/random_id.h"
 #include "common/settings.h"
 #include "common/trace.h"
+#include "controlplane/answer_intake.h"
 #include "controlplane/api.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/router.h"
@@ -39,36 +40,6 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   results_retention_ms int     how long a finished request's answer is kept (default 86400000)
   results_max         int      finished requests kept at most (default 100000)
 )" + kLogConfigHelp;
-}
-
-// An agent's word that it stored a request (Envelope::stored_ack): not an answer.
-static bool is_stored_ack(const IncomingMessage& m) {
-    auto env = Envelope::parse(m.payload);
-    return env && env->is_stored_ack();
-}
-
-// Every answer is kept by request id before the waiting caller (if any) gets it.
-static void record_answer(controlplane::TaskResults& results, const IncomingMessage& m) {
-    auto hospital = topics::hospital_of(m.topic);
-    auto reply = Envelope::parse(m.payload);
-    if (!hospital || !reply || reply->in_reply_to.empty()) {
-        log::warn("controlplane.unreadable_answer", {{"topic", m.topic}});
-        return;
-    }
-    if (reply->is_stored_ack()) {  // the agent stored the request: no more re-sending
-        if (auto marked = results.mark_stored(*hospital, reply->in_reply_to); !marked)
-            log::error("controlplane.stored_not_kept", {{"error", marked.error().describe()}});
-        return;
-    }
-    auto kept = results.record(*hospital, *reply, m.payload);
-    if (!kept) log::error("controlplane.answer_not_kept", {{"error", kept.error().describe()}});
-    else if (*kept == controlplane::TaskResults::Recorded::duplicate)
-        log::info("controlplane.duplicate_answer", {{"request_id", reply->in_reply_to}});
-    else if (*kept == controlplane::TaskResults::Recorded::late)
-        log::info("controlplane.late_answer", {{"request_id", reply->in_reply_to}, {"reason", "the request had expired"}});
-    else if (*kept == controlplane::TaskResults::Recorded::refused)
-        log::warn("controlplane.answer_refused", {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital},
-                                                  {"reason", "no such request sent to this hospital"}});
 }
 
 int main(int argc, char** argv) {
@@ -107,10 +78,7 @@ int main(int argc, char** argv) {
     link.subscribe(topics::all_responses(instance), 1);
     link.on_message([&](const IncomingMessage& m) {
         if (m.topic.size() > 6 && m.topic.compare(m.topic.size() - 6, 6, "/state") == 0) (void)registry.apply_state(m);
-        else {
-            record_answer(**results, m);
-            if (!is_stored_ack(m)) requester.deliver(m);
-        }
+        else controlplane::take_answer(**results, requester, m);
     });
     // A deferred request the agent has not said it stored goes again, same id, every 5 s
     // (the agent stores a request id once); each copy expires in the broker before the next.
