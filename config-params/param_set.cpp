@@ -1,11 +1,10 @@
 #include "config-params/param_set.h"
 #include "common/check.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 
 #include "common/config.h"
+#include "common/digest.h"
 #include "config-params/json_text.h"
 #include "config-params/value_types.h"
 
@@ -74,19 +73,6 @@ private:
     Problems& problems_;
     std::map<std::string, nlohmann::json>& given_;
 };
-
-std::string sha256_hex(const std::string& bytes) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr);
-    static const char* kHex = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < size; ++i) {
-        out += kHex[digest[i] >> 4];
-        out += kHex[digest[i] & 0xf];
-    }
-    return out;
-}
 
 std::string describe_condition(const nlohmann::json& when) {
     std::string out;

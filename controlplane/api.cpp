@@ -4,9 +4,11 @@
 
 #include <chrono>
 
+#include "common/digest.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/random_id.h"
 #include "common/trace.h"
 #include "common/bounded_json.h"
 #include "transport/limits.h"
@@ -50,6 +52,7 @@ std::vector<std::string> split_path(const std::string& path) {
 
 // The agent's answer; 202 with where to poll when a deferred request was not answered in time.
 void send_answer(Poco::Net::HTTPServerResponse& res, const Asked& asked) {
+    if (!asked.task_id.empty()) res.set("Task-Id", asked.task_id);
     if (!asked.answer && asked.answer.error().cls == ErrorClass::Timeout && asked.deferred && !asked.task_id.empty())
         return send_json(res, 202, pending(asked.task_id));
     if (!asked.answer) return send_error(res, asked.answer.error(), asked.task_id);
@@ -188,6 +191,15 @@ void Api::list_hospitals(Poco::Net::HTTPServerResponse& res) {
 
 void Api::book(const auth::AccessToken& who, const std::string& hospital_id, Poco::Net::HTTPServerRequest& req,
                Poco::Net::HTTPServerResponse& res) {
+    // The key is checked before the body is read (bounded input before any work).
+    std::optional<std::string> idempotency_key;
+    if (req.has("Idempotency-Key")) {
+        idempotency_key = req.get("Idempotency-Key");
+        if (!valid_idempotency_key(*idempotency_key))
+            return send_error(res, make_error(ErrorClass::BadInput, "idempotency.bad_key",
+                                              "an Idempotency-Key is 1 to " + std::to_string(kMaxIdempotencyKey) +
+                                                  " characters of A-Z a-z 0-9 - _ . :"));
+    }
     constexpr size_t kMaxBody = limits::kHttpBodyBytes;
     auto too_large = [&] {
         res.setKeepAlive(false);  // the rest of the body is not read
@@ -227,7 +239,26 @@ void Api::book(const auth::AccessToken& who, const std::string& hospital_id, Poc
         }
         booking["patient"]["id"] = who.subject;
     }
-    send_answer(res, router_.ask(hospital_id, "appointment.book", std::move(booking)));
+    // The same order is the same request: its id is derived from the hospital, the patient
+    // and the order id, so a retry (after a 504, without a key) reaches the same task.
+    constexpr const char* kType = "appointment.book";
+    std::string request_id = new_id();
+    if (booking.contains("orderId") && booking["orderId"].is_string() && !booking["orderId"].get<std::string>().empty()) {
+        std::string patient;
+        if (booking.contains("patient") && booking["patient"].is_object() && booking["patient"].contains("id") &&
+            booking["patient"]["id"].is_string())
+            patient = booking["patient"]["id"].get<std::string>();
+        request_id = idempotency_.order_request_id(hospital_id, kType, patient, booking["orderId"].get<std::string>());
+    }
+    if (idempotency_key) {
+        IdempotencyScope scope{std::string(auth::to_string(who.role)) + ":" + who.subject,
+                               "POST /api/v1/hospitals/" + hospital_id + "/appointments", *idempotency_key};
+        auto claimed = idempotency_.claim(scope, sha256_hex(booking.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)), request_id);
+        if (!claimed) return send_error(res, claimed.error());
+        request_id = claimed->request_id;
+        if (claimed->replay) res.set("Idempotent-Replayed", "true");
+    }
+    send_answer(res, router_.ask(hospital_id, kType, std::move(booking), request_id));
 }
 
 void Api::get_report(const auth::AccessToken& who, const std::string& hospital_id, const std::string& report_id,

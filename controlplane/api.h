@@ -9,6 +9,13 @@
 //                                                          while pending
 //   POST /api/v1/hospitals/{hospitalId}/appointments       book (body: agent/booking_request.h);
 //                                                          422 with the patient's words when a rule refuses
+//
+// Retries are safe (controlplane/idempotency_store.h): a POST may carry an Idempotency-Key
+// (1 to 128 characters of A-Z a-z 0-9 - _ . :, else 400 idempotency.bad_key); a repeat with
+// the same key and body is the same task (422 idempotency.key_reused with another body).
+// A booking's request id is derived from the hospital, the patient and its orderId, so the
+// same order sent again is the same task even without a key. Every answer about a task
+// names it in a Task-Id header; a repeat of a key also carries Idempotent-Replayed: true.
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //
 // Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
@@ -23,6 +30,7 @@
 #include "auth/access_token.h"
 #include "common/clock.h"
 #include "controlplane/hospital_registry.h"
+#include "controlplane/idempotency_store.h"
 #include "controlplane/router.h"
 
 namespace hisgate::controlplane {
@@ -30,8 +38,9 @@ namespace hisgate::controlplane {
 class Api {
 public:
     Api(const HospitalRegistry& registry, Router& router, TaskResults& results, auth::KeyRing& keys,
-        Clock& clock = SystemClock::instance())
-        : registry_(registry), router_(router), results_(results), keys_(keys), clock_(clock) {}
+        IdempotencyStore& idempotency, Clock& clock = SystemClock::instance())
+        : registry_(registry), router_(router), results_(results), keys_(keys), idempotency_(idempotency),
+          clock_(clock) {}
     void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
 
     static int http_status(ErrorClass cls);
@@ -50,6 +59,7 @@ private:
     Router& router_;
     TaskResults& results_;
     auth::KeyRing& keys_;
+    IdempotencyStore& idempotency_;
     Clock& clock_;  // token expiry
 };
 

@@ -14,6 +14,7 @@
 #include "controlplane/answer_intake.h"
 #include "controlplane/api.h"
 #include "controlplane/hospital_registry.h"
+#include "controlplane/idempotency_store.h"
 #include "controlplane/router.h"
 #include "controlplane/task_expiry.h"
 #include "controlplane/task_results.h"
@@ -33,8 +34,9 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   request_timeout_ms  int      how long to wait for an agent's answer (default 5000)
   auth.keys_dir       string, required   directory of the API's signing keys (<kid>.key;
                                `hisgate token new-key --keys DIR` makes one; the newest signs)
-  results_db          string   SQLite file keeping every request's answer, also late ones
-                               (default ":memory:", kept until the instance stops)
+  results_db          string   SQLite file keeping every request's answer, also late ones,
+                               and the Idempotency-Keys of 24 h (default ":memory:", kept
+                               until the instance stops)
   task_deadline_ms    int      a request unanswered this long after it was sent ends
                                "expired" with the reason (default 600000: 10 min)
   results_retention_ms int     how long a finished request's answer is kept (default 86400000)
@@ -68,6 +70,8 @@ int main(int argc, char** argv) {
     if (!keys) return invalid_config("hisgate-controlplane", keys.error());
     auto results = controlplane::TaskResults::open(results_db, SystemClock::instance(), retention);
     if (!results) return invalid_config("hisgate-controlplane", results.error());
+    auto idempotency = controlplane::open_sqlite_idempotency_store(results_db, SystemClock::instance());
+    if (!idempotency) return invalid_config("hisgate-controlplane", idempotency.error());
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
     // Answers the agents forward while this instance restarts wait for it in the broker.
     link_options.session_expiry = std::chrono::hours(1);
@@ -99,7 +103,7 @@ int main(int argc, char** argv) {
                                     kResendInterval);
     expiry.start();
     controlplane::Router router(registry, requester, **results, instance, timeout);
-    controlplane::Api api(registry, router, **results, **keys);
+    controlplane::Api api(registry, router, **results, **keys, **idempotency);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
     if (auto started = http.start(); !started) {
         std::fprintf(stderr, "hisgate-controlplane: %s\n", started.error().describe().c_str());

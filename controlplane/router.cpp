@@ -6,7 +6,8 @@
 
 namespace hisgate::controlplane {
 
-Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohmann::json body) {
+Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohmann::json body,
+                  const std::string& request_id) {
     auto hospital = registry_.find(hospital_id);
     if (!hospital)
         return {"", make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with id " + hospital_id)};
@@ -23,9 +24,12 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
                                "the agent of hospital " + hospital_id + " does not serve " + type + " requests")};
     const bool deferred = served->value("class", "") == "deferred";
     auto request = Envelope::make(type, hospital_id, std::move(body));
+    if (!request_id.empty()) request.id = request_id;
     // Deferred work is re-sent until the agent says it stored it (TaskResults::due_resends).
     request.ack_stored = deferred;
-    if (auto kept = results_.expect(request, deferred); !kept) return {"", kept.error(), deferred};
+    auto fresh = results_.expect(request, deferred);
+    if (!fresh) return {"", fresh.error(), deferred};
+    if (!*fresh) return rejoin(request, deferred);
     log::info("router.request_sent", {{"hospital_id", hospital_id}, {"type", type}, {"request_id", request.id}});
     // The reply comes back inside the hospital's own subtree, so agents never publish outside it.
     auto& in_flight = metrics::global().gauge("hisgate_controlplane_in_flight_requests", "Requests awaiting an agent");
@@ -37,10 +41,10 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
         log::warn("router.no_reply", {{"hospital_id", hospital_id}, {"error", reply.error().describe()}});
         if (reply.error().cls != ErrorClass::Timeout) {
             // The request never left this instance (requester.h): no agent will answer it.
-            // It ends here, answered with the error, and no task id is handed out to poll.
-            Envelope failure = request.reply_error(reply.error());
-            auto ended = results_.record(hospital_id, failure, failure.to_json());
-            if (!ended) log::error("router.result_not_stored", {{"request_id", request.id}, {"error", ended.error().describe()}});
+            // It is forgotten, no task id is handed out to poll, and a retry with its id
+            // (an order's, an Idempotency-Key's) sends it anew.
+            if (auto gone = results_.forget(request.id); !gone)
+                log::error("router.request_not_forgotten", {{"request_id", request.id}, {"error", gone.error().describe()}});
             return {"", reply.error(), deferred};
         }
         return {request.id, reply.error(), deferred};
@@ -50,6 +54,35 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
                                         {"outcome", reply->error ? reply->error->code : "ok"}});
     if (reply->error) return {request.id, *reply->error, deferred};
     return {request.id, std::move(reply->body), deferred};
+}
+
+Asked Router::rejoin(const Envelope& request, bool deferred) {
+    auto earlier = results_.find(request.id);
+    if (!earlier)  // forgotten meanwhile: its first copy never left
+        return {"", make_error(ErrorClass::Unavailable, "request.not_sent",
+                               "an earlier copy of this request could not be sent; send it again"), deferred};
+    auto sent = Envelope::parse(earlier->request);
+    if (earlier->hospital_id != request.hospital_id || earlier->type != request.type || !sent || sent->body != request.body)
+        return {"", make_error(ErrorClass::Rejected, "order.id_reused",
+                               "this order id was used before for a different request; a new request needs a new order id"),
+                deferred};
+    log::info("router.request_rejoined",
+              {{"hospital_id", request.hospital_id}, {"request_id", request.id}, {"answered", earlier->finished()}});
+    if (!earlier->finished()) {
+        // No answer yet. The first copy may never have reached the agent (it expires in the
+        // broker): send it again, same id, and wait for the answer whichever copy brings it.
+        auto again = requester_.send_again(topics::request(request.hospital_id),
+                                           topics::response(request.hospital_id, instance_id_), request, timeout_);
+        if (!again) log::warn("router.resend_failed", {{"request_id", request.id}, {"error", again.error().describe()}});
+        earlier = results_.wait_finished(request.id, timeout_);
+        if (!earlier || !earlier->finished())
+            return {request.id,
+                    make_error(ErrorClass::Timeout, "agent.timeout",
+                               "no reply from the hospital's agent within " + std::to_string(timeout_.count()) + " ms"),
+                    deferred};
+    }
+    // Its answer, as the first caller had it (an expiry is final, not pending).
+    return {request.id, earlier->outcome(), deferred && earlier->answered};
 }
 
 }  // namespace hisgate::controlplane

@@ -32,9 +32,20 @@ public:
     // Unavailable "hospital.offline", BadInput "request.unsupported" (a type the agent's
     // birth message does not list among its capabilities: agent/request_types.h),
     // Timeout "agent.timeout" (the task may still be answered later), or the agent's own error.
-    Asked ask(const std::string& hospital_id, const std::string& type, nlohmann::json body);
+    //
+    // `request_id`: the id to send it with (an order's, an Idempotency-Key's:
+    // controlplane/idempotency_store.h); empty for a fresh random one. An id sent before
+    // is the same task: its answer when it has one, without asking the agent again; while
+    // it has none, the request goes again with the same id (the agent stores an id once)
+    // and the answer is awaited, whichever copy brings it. The same id with another
+    // hospital, type or body is Rejected "order.id_reused".
+    Asked ask(const std::string& hospital_id, const std::string& type, nlohmann::json body,
+              const std::string& request_id = "");
 
 private:
+    // A request whose id was sent before.
+    Asked rejoin(const Envelope& request, bool deferred);
+
     const HospitalRegistry& registry_;
     Requester& requester_;
     TaskResults& results_;

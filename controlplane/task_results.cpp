@@ -40,6 +40,16 @@ nlohmann::json TaskResult::to_json() const {
     return out;
 }
 
+Result<nlohmann::json> TaskResult::outcome() const {
+    if (!answered && !expired_reason.empty())
+        return make_error(ErrorClass::Timeout, expired_reason, expiry_message(expired_reason));
+    if (!answered) return make_error(ErrorClass::Internal, "task.pending", "the request has no answer yet");
+    auto reply = Envelope::parse(answer);
+    if (!reply) return reply.error();
+    if (reply->error) return *reply->error;
+    return std::move(reply->body);
+}
+
 Result<std::unique_ptr<TaskResults>> TaskResults::open(const std::string& path, Clock& clock, TaskRetention retention) {
     auto db = sql::Db::open(path);
     if (!db) return db.error();
@@ -78,7 +88,7 @@ Result<std::unique_ptr<TaskResults>> TaskResults::open(const std::string& path, 
     return std::unique_ptr<TaskResults>(new TaskResults(std::move(db.value()), clock, retention));
 }
 
-Result<void> TaskResults::expect(const Envelope& request, bool deferred) {
+Result<bool> TaskResults::expect(const Envelope& request, bool deferred) {
     std::lock_guard lock(mu_);
     auto st = db_.prepare(
         "INSERT OR IGNORE INTO task_results(request_id, hospital_id, type, sent_at, deadline_ms, request, deferred, "
@@ -88,7 +98,35 @@ Result<void> TaskResults::expect(const Envelope& request, bool deferred) {
     st->bind(1, request.id).bind(2, request.hospital_id).bind(3, request.type).bind(4, request.sent_at);
     st->bind(5, now + static_cast<int64_t>(retention_.deadline.count()));
     st->bind(6, request.to_json()).bind(7, int64_t{deferred ? 1 : 0}).bind(8, now);
-    return st->run();
+    if (auto r = st->run(); !r) return r.error();
+    return sqlite3_changes(db_.handle()) == 1;
+}
+
+Result<void> TaskResults::forget(const std::string& request_id) {
+    {
+        std::lock_guard lock(mu_);
+        auto st = db_.prepare("DELETE FROM task_results WHERE request_id = ?1 AND answer IS NULL AND expired_reason IS NULL");
+        if (!st) return st.error();
+        st->bind(1, request_id);
+        if (auto r = st->run(); !r) return r.error();
+    }
+    notify_finished();  // whoever waits for it stops waiting: it is gone
+    return {};
+}
+
+void TaskResults::notify_finished() {
+    { std::lock_guard lock(wait_mu_); }
+    finished_cv_.notify_all();
+}
+
+std::optional<TaskResult> TaskResults::wait_finished(const std::string& request_id, std::chrono::milliseconds patience) {
+    std::unique_lock lock(wait_mu_);
+    std::optional<TaskResult> found;
+    clock_.wait_for(lock, finished_cv_, patience, [&] {
+        found = find(request_id);
+        return !found || found->finished();
+    });
+    return found;
 }
 
 Result<void> TaskResults::mark_stored(const std::string& hospital_id, const std::string& request_id) {
@@ -129,7 +167,7 @@ Result<std::vector<std::pair<std::string, std::string>>> TaskResults::due_resend
 
 Result<TaskResults::Recorded> TaskResults::record(const std::string& hospital_id, const Envelope& reply,
                                                   const std::string& payload) {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     auto outcome = db_.transaction([&]() -> Result<Recorded> {
         auto update = db_.prepare(
             "UPDATE task_results SET answer = ?3, finished_ms = ?4 "
@@ -145,26 +183,30 @@ Result<TaskResults::Recorded> TaskResults::record(const std::string& hospital_id
         if (!known->step()) return known->error() ? Result<Recorded>(*known->error()) : Recorded::refused;
         return known->integer(0) ? Recorded::late : Recorded::duplicate;
     });
+    lock.unlock();  // before the notify: a waiter holds wait_mu_ while it reads under mu_
     if (outcome) {
         static const char* names[] = {"new", "duplicate", "refused", "late"};
         answers(names[static_cast<int>(*outcome)]).inc();
     }
+    if (outcome && *outcome == Recorded::kept) notify_finished();
     return outcome;
 }
 
 std::optional<TaskResult> TaskResults::find(const std::string& request_id) {
     std::lock_guard lock(mu_);
-    auto st = db_.prepare("SELECT hospital_id, type, answer, expired_reason FROM task_results WHERE request_id = ?1");
+    auto st = db_.prepare(
+        "SELECT hospital_id, type, answer, expired_reason, request FROM task_results WHERE request_id = ?1");
     if (!st) return std::nullopt;
     st->bind(1, request_id);
     if (!st->step()) return std::nullopt;
-    return TaskResult{request_id, st->text(0), st->text(1), !st->is_null(2), st->text(2), st->is_null(3) ? "" : st->text(3)};
+    return TaskResult{request_id,       st->text(0), st->text(1), !st->is_null(2), st->text(2),
+                      st->is_null(3) ? "" : st->text(3), st->is_null(4) ? "" : st->text(4)};
 }
 
 Result<int> TaskResults::expire_due(const std::function<bool(const std::string&)>& online) {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     const int64_t now = clock_.wall_ms();
-    return db_.transaction([&]() -> Result<int> {
+    auto expired = db_.transaction([&]() -> Result<int> {
         auto due = db_.prepare("SELECT request_id, hospital_id, stored FROM task_results "
                                "WHERE answer IS NULL AND expired_reason IS NULL AND deadline_ms <= ?1");
         if (!due) return due.error();
@@ -191,6 +233,9 @@ Result<int> TaskResults::expire_due(const std::function<bool(const std::string&)
         }
         return static_cast<int>(ids.size());
     });
+    lock.unlock();
+    if (expired && *expired > 0) notify_finished();
+    return expired;
 }
 
 Result<int> TaskResults::purge() {

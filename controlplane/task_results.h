@@ -21,6 +21,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -44,9 +45,13 @@ struct TaskResult {
     bool answered = false;
     std::string answer;          // the reply envelope, JSON
     std::string expired_reason;  // non-empty: expired with this code, no answer
+    std::string request;         // the request envelope as sent, JSON
 
     bool finished() const { return answered || !expired_reason.empty(); }
     nlohmann::json to_json() const;
+    // A finished request's outcome as the caller who waited would have had it: the
+    // answer's body, its error, or the expiry (class Timeout, the reason's code).
+    Result<nlohmann::json> outcome() const;
 };
 
 struct TaskRetention {
@@ -62,7 +67,12 @@ public:
                                                      TaskRetention retention = {});
 
     // `deferred`: re-send it until the agent says it stored it (request.ack_stored).
-    Result<void> expect(const Envelope& request, bool deferred = false);
+    // True when the request id is new; false when it was expected already (a retry that
+    // reuses an id: an order's, an Idempotency-Key's), which changes nothing.
+    Result<bool> expect(const Envelope& request, bool deferred = false);
+    // A request that never left this instance (no agent will answer it) is forgotten, so a
+    // retry with its id sends it anew. Only an unfinished one.
+    Result<void> forget(const std::string& request_id);
     // The agent of `hospital_id` says it stored the request.
     Result<void> mark_stored(const std::string& hospital_id, const std::string& request_id);
     // The deferred requests not yet stored, unfinished, last sent `interval` ago or more:
@@ -77,6 +87,9 @@ public:
     // `hospital_id`: the hospital whose subtree the answer came from.
     Result<Recorded> record(const std::string& hospital_id, const Envelope& reply, const std::string& payload);
     std::optional<TaskResult> find(const std::string& request_id);
+    // Waits up to `patience` (the injected clock's) for the request to finish; what find()
+    // says then.
+    std::optional<TaskResult> wait_finished(const std::string& request_id, std::chrono::milliseconds patience);
 
     // Ends every unanswered request past its deadline as expired; `online(hospital_id)`
     // tells whether the hospital's agent is online now. Returns how many expired.
@@ -87,7 +100,10 @@ public:
 private:
     TaskResults(sql::Db db, Clock& clock, TaskRetention retention)
         : db_(std::move(db)), clock_(clock), retention_(retention) {}
+    void notify_finished();
     std::mutex mu_;
+    std::mutex wait_mu_;  // wait_finished's: taken after a request finished, before the notify
+    std::condition_variable finished_cv_;
     sql::Db db_;
     Clock& clock_;
     TaskRetention retention_;

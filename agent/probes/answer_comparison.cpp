@@ -1,23 +1,11 @@
 #include "agent/probes/answer_comparison.h"
 
-#include <openssl/evp.h>
-
-#include <cstdio>
+#include "common/digest.h"
 
 namespace hisgate::agent::probes {
 
 std::string fingerprint(const nlohmann::json& canonical) {
-    std::string text = canonical.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
-    std::string hex;
-    char buf[3];
-    for (unsigned int i = 0; i < size; ++i) {
-        std::snprintf(buf, sizeof buf, "%02x", digest[i]);
-        hex += buf;
-    }
-    return hex;
+    return sha256_hex(canonical.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 nlohmann::json FieldDiff::to_json() const {

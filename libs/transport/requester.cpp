@@ -69,6 +69,17 @@ Result<Envelope> Requester::request(const std::string& topic, const std::string&
     return std::move(*slot->reply);
 }
 
+Result<void> Requester::send_again(const std::string& topic, const std::string& response_topic, const Envelope& req,
+                                   std::chrono::milliseconds expiry) {
+    OutgoingMessage out;
+    out.topic = topic;
+    out.payload = req.to_json();
+    out.response_topic = response_topic;
+    out.correlation_data = new_id();
+    out.expiry_seconds = static_cast<uint32_t>((expiry.count() + 999) / 1000);
+    return link_.publish(out);
+}
+
 size_t Requester::in_flight() const {
     std::lock_guard lock(mu_);
     return pending_.size();

@@ -37,6 +37,12 @@ public:
     Result<Envelope> request(const std::string& topic, const std::string& response_topic, const Envelope& request,
                              std::chrono::milliseconds timeout);
 
+    // Publishes a copy of a request sent before (same id) with fresh correlation data, and
+    // waits for nothing: its answer, whichever copy brings it, the caller reads where every
+    // answer is kept (a reply to this copy finds no one waiting and is dropped here).
+    Result<void> send_again(const std::string& topic, const std::string& response_topic, const Envelope& request,
+                            std::chrono::milliseconds expiry);
+
     size_t in_flight() const;
 
 private:
