@@ -1,5 +1,6 @@
 #include "auth/access_token.h"
 
+#include <Poco/Crypto/OpenSSLInitializer.h>
 #include <Poco/Exception.h>
 #include <Poco/JWT/Signer.h>
 #include <Poco/JWT/Token.h>
@@ -11,6 +12,13 @@ namespace hisgate::auth {
 namespace {
 
 constexpr const char* kIssuer = "hisgate";
+
+// POCO 1.11 counts OpenSSL users: every HMAC engine takes a reference and the last one to
+// go tears down OpenSSL's locks, racing any thread that is taking a reference at that moment
+// (a segfault under concurrent requests, seen in CI and reproduced under ThreadSanitizer).
+// One reference held for the life of the process keeps the count from ever reaching zero;
+// a function-local static is constructed once, before any caller goes on to sign or verify.
+void keep_openssl_initialized() { static Poco::Crypto::OpenSSLInitializer held; }
 
 Error invalid(const std::string& why) { return make_error(ErrorClass::Rejected, "auth.invalid_token", why); }
 
@@ -45,6 +53,7 @@ Result<std::string> issue_token(KeyRing& ring, const AccessToken& t, std::chrono
     if (!valid_subject(t.subject))
         return make_error(ErrorClass::BadInput, "auth.bad_subject",
                           "a token's subject is 1 to 64 characters of A-Z a-z 0-9 _ - .");
+    keep_openssl_initialized();
     std::string jti = new_id();
     auto key = ring.signing_key();
     Poco::JWT::Token token;
@@ -69,6 +78,7 @@ Result<AccessToken> verify_token(KeyRing& ring, std::string_view bearer, std::ch
     if (bearer.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string_view::npos)
         return invalid("a JWT is three base64url parts joined by '.'");
     std::string jwt(bearer);
+    keep_openssl_initialized();
     try {
         Poco::JWT::Token unverified(jwt);  // parses; the signature is checked below
         if (!unverified.header().has("kid")) return invalid("the token names no signing key (kid)");
