@@ -254,7 +254,11 @@ void Api::book(const auth::AccessToken& who, const std::string& hospital_id, Poc
         IdempotencyScope scope{std::string(auth::to_string(who.role)) + ":" + who.subject,
                                "POST /api/v1/hospitals/" + hospital_id + "/appointments", *idempotency_key};
         auto claimed = idempotency_.claim(scope, sha256_hex(booking.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)), request_id);
-        if (!claimed) return send_error(res, claimed.error());
+        if (!claimed) {
+            if (claimed.error().code == "idempotency.key_reused") count_retry("key_reused");
+            return send_error(res, claimed.error());
+        }
+        count_retry(claimed->replay ? "key_replayed" : "key_new");
         request_id = claimed->request_id;
         if (claimed->replay) res.set("Idempotent-Replayed", "true");
     }

@@ -41,6 +41,8 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
                                "expired" with the reason (default 600000: 10 min)
   results_retention_ms int     how long a finished request's answer is kept (default 86400000)
   results_max         int      finished requests kept at most (default 100000)
+  idempotency_retention_ms int how long an Idempotency-Key is honoured (default 86400000)
+  idempotency_max     int      Idempotency-Keys kept at most (default 100000)
 )" + kLogConfigHelp;
 }
 
@@ -62,6 +64,9 @@ int main(int argc, char** argv) {
     retention.deadline = std::chrono::milliseconds(c.integer("task_deadline_ms", 600000, 1000, 7 * 86400000LL));
     retention.keep = std::chrono::milliseconds(c.integer("results_retention_ms", 86400000, 1000, 30 * 86400000LL));
     retention.max_kept = c.integer("results_max", 100000, 1, 100000000);
+    controlplane::IdempotencyRetention key_retention;
+    key_retention.keep = std::chrono::milliseconds(c.integer("idempotency_retention_ms", 86400000, 1000, 30 * 86400000LL));
+    key_retention.max_kept = c.integer("idempotency_max", 100000, 1, 100000000);
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
@@ -70,7 +75,7 @@ int main(int argc, char** argv) {
     if (!keys) return invalid_config("hisgate-controlplane", keys.error());
     auto results = controlplane::TaskResults::open(results_db, SystemClock::instance(), retention);
     if (!results) return invalid_config("hisgate-controlplane", results.error());
-    auto idempotency = controlplane::open_sqlite_idempotency_store(results_db, SystemClock::instance());
+    auto idempotency = controlplane::open_sqlite_idempotency_store(results_db, SystemClock::instance(), key_retention);
     if (!idempotency) return invalid_config("hisgate-controlplane", idempotency.error());
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
     // Answers the agents forward while this instance restarts wait for it in the broker.

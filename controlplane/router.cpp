@@ -6,6 +6,13 @@
 
 namespace hisgate::controlplane {
 
+void count_retry(const char* kind) {
+    metrics::global()
+        .counter("hisgate_controlplane_retries_total", "Requests sent again: Idempotency-Keys and request ids seen before",
+                 {{"kind", kind}})
+        .inc();
+}
+
 Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohmann::json body,
                   const std::string& request_id) {
     auto hospital = registry_.find(hospital_id);
@@ -62,7 +69,10 @@ Asked Router::rejoin(const Envelope& request, bool deferred) {
         return {"", make_error(ErrorClass::Unavailable, "request.not_sent",
                                "an earlier copy of this request could not be sent; send it again"), deferred};
     auto sent = Envelope::parse(earlier->request);
-    if (earlier->hospital_id != request.hospital_id || earlier->type != request.type || !sent || sent->body != request.body)
+    const bool same = earlier->hospital_id == request.hospital_id && earlier->type == request.type && sent &&
+                      sent->body == request.body;
+    count_retry(same ? "id_rejoined" : "id_reused");
+    if (!same)
         return {"", make_error(ErrorClass::Rejected, "order.id_reused",
                                "this order id was used before for a different request; a new request needs a new order id"),
                 deferred};
