@@ -65,9 +65,10 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
 
 Asked Router::rejoin(const Envelope& request, bool deferred) {
     auto earlier = results_.find(request.id);
-    if (!earlier)  // forgotten meanwhile: its first copy never left
-        return {"", make_error(ErrorClass::Unavailable, "request.not_sent",
-                               "an earlier copy of this request could not be sent; send it again"), deferred};
+    // Forgotten meanwhile: its first copy never left (no task id: there is none to poll).
+    const Asked not_sent{"", make_error(ErrorClass::Unavailable, "request.not_sent",
+                                        "an earlier copy of this request could not be sent; send it again"), deferred};
+    if (!earlier) return not_sent;
     auto sent = Envelope::parse(earlier->request);
     const bool same = earlier->hospital_id == request.hospital_id && earlier->type == request.type && sent &&
                       sent->body == request.body;
@@ -85,14 +86,16 @@ Asked Router::rejoin(const Envelope& request, bool deferred) {
                                            topics::response(request.hospital_id, instance_id_), request, timeout_);
         if (!again) log::warn("router.resend_failed", {{"request_id", request.id}, {"error", again.error().describe()}});
         earlier = results_.wait_finished(request.id, timeout_);
-        if (!earlier || !earlier->finished())
+        if (!earlier) return not_sent;
+        if (!earlier->finished())
             return {request.id,
                     make_error(ErrorClass::Timeout, "agent.timeout",
                                "no reply from the hospital's agent within " + std::to_string(timeout_.count()) + " ms"),
                     deferred};
     }
-    // Its answer, as the first caller had it (an expiry is final, not pending).
-    return {request.id, earlier->outcome(), deferred && earlier->answered};
+    // Its answer, as the first caller had it; finished, so never "pending" (an expiry, an
+    // agent's timeout error, is final).
+    return {request.id, earlier->outcome(), false};
 }
 
 }  // namespace hisgate::controlplane
