@@ -13,7 +13,9 @@
 #include "common/trace.h"
 #include "controlplane/api.h"
 #include "controlplane/hospital_registry.h"
+#include "controlplane/booking_facts.h"
 #include "controlplane/idempotency_store.h"
+#include "controlplane/patient_records.h"
 #include "controlplane/router.h"
 #include "controlplane/task_expiry.h"
 #include "controlplane/task_results.h"
@@ -50,7 +52,10 @@ static bool is_stored_ack(const IncomingMessage& m) {
 }
 
 // Every answer is kept by request id before the waiting caller (if any) gets it.
-static void record_answer(controlplane::TaskResults& results, const IncomingMessage& m) {
+// A booking the hospital confirmed is noted in the platform's records before its caller
+// hears of it, so the patient's next booking is counted against it.
+static void record_answer(controlplane::TaskResults& results, controlplane::PatientRecords& records,
+                          const IncomingMessage& m) {
     auto hospital = topics::hospital_of(m.topic);
     auto reply = Envelope::parse(m.payload);
     if (!hospital || !reply || reply->in_reply_to.empty()) {
@@ -64,7 +69,13 @@ static void record_answer(controlplane::TaskResults& results, const IncomingMess
     }
     auto kept = results.record(*hospital, *reply, m.payload);
     if (!kept) log::error("controlplane.answer_not_kept", {{"error", kept.error().describe()}});
-    else if (*kept == controlplane::TaskResults::Recorded::duplicate)
+    else if (*kept == controlplane::TaskResults::Recorded::kept) {
+        auto task = results.find(reply->in_reply_to);
+        auto request = task ? Envelope::parse(task->request, limits::kRequestBytes) : Result<Envelope>(make_error(
+                                  ErrorClass::Internal, "results.lost", "a kept answer's request is gone"));
+        auto noted = request ? controlplane::note_booked(records, *hospital, *request, *reply) : Result<void>(request.error());
+        if (!noted) log::error("controlplane.booking_not_noted", {{"request_id", reply->in_reply_to}, {"error", noted.error().describe()}});
+    } else if (*kept == controlplane::TaskResults::Recorded::duplicate)
         log::info("controlplane.duplicate_answer", {{"request_id", reply->in_reply_to}});
     else if (*kept == controlplane::TaskResults::Recorded::late)
         log::info("controlplane.late_answer", {{"request_id", reply->in_reply_to}, {"reason", "the request had expired"}});
@@ -101,6 +112,8 @@ int main(int argc, char** argv) {
     if (!results) return invalid_config("hisgate-controlplane", results.error());
     auto idempotency = controlplane::open_sqlite_idempotency_store(results_db, SystemClock::instance());
     if (!idempotency) return invalid_config("hisgate-controlplane", idempotency.error());
+    auto records = controlplane::open_sqlite_patient_records(results_db, SystemClock::instance());
+    if (!records) return invalid_config("hisgate-controlplane", records.error());
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
     // Answers the agents forward while this instance restarts wait for it in the broker.
     link_options.session_expiry = std::chrono::hours(1);
@@ -112,7 +125,7 @@ int main(int argc, char** argv) {
     link.on_message([&](const IncomingMessage& m) {
         if (m.topic.size() > 6 && m.topic.compare(m.topic.size() - 6, 6, "/state") == 0) (void)registry.apply_state(m);
         else {
-            record_answer(**results, m);
+            record_answer(**results, **records, m);
             if (!is_stored_ack(m)) requester.deliver(m);
         }
     });
@@ -135,7 +148,7 @@ int main(int argc, char** argv) {
                                     kResendInterval);
     expiry.start();
     controlplane::Router router(registry, requester, **results, instance, timeout);
-    controlplane::Api api(registry, router, **results, **keys, **idempotency);
+    controlplane::Api api(registry, router, **results, **keys, **idempotency, **records);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
     if (auto started = http.start(); !started) {
         std::fprintf(stderr, "hisgate-controlplane: %s\n", started.error().describe().c_str());
