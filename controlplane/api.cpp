@@ -18,8 +18,10 @@
 namespace hisgate::controlplane {
 
 namespace {
+// Error messages echo the caller's path and ids, which need not be UTF-8: such bytes are
+// sent as U+FFFD (a strict dump threw, and the caller got 500 instead of the answer).
 void send_json(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& body) {
-    send_text(res, status, "application/json", body.dump());
+    send_text(res, status, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void send_error_status(Poco::Net::HTTPServerResponse& res, int status, const Error& e, const std::string& task_id = "") {
@@ -293,7 +295,11 @@ void Api::book(const auth::AccessToken& who, const std::string& hospital_id, Poc
         IdempotencyScope scope{std::string(auth::to_string(who.role)) + ":" + who.subject,
                                "POST /api/v1/hospitals/" + hospital_id + "/appointments", *idempotency_key};
         auto claimed = idempotency_.claim(scope, origin.fingerprint, request_id);
-        if (!claimed) return send_error(res, claimed.error());
+        if (!claimed) {
+            if (claimed.error().code == "idempotency.key_reused") count_retry("key_reused");
+            return send_error(res, claimed.error());
+        }
+        count_retry(claimed->replay ? "key_replayed" : "key_new");
         request_id = claimed->request_id;
         if (claimed->replay) res.set("Idempotent-Replayed", "true");
     }

@@ -11,6 +11,7 @@
 #include "common/random_id.h"
 #include "common/settings.h"
 #include "common/trace.h"
+#include "controlplane/answer_intake.h"
 #include "controlplane/api.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/booking_facts.h"
@@ -42,46 +43,9 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
                                "expired" with the reason (default 600000: 10 min)
   results_retention_ms int     how long a finished request's answer is kept (default 86400000)
   results_max         int      finished requests kept at most (default 100000)
+  idempotency_retention_ms int how long an Idempotency-Key is honoured (default 86400000)
+  idempotency_max     int      Idempotency-Keys kept at most (default 100000)
 )" + kLogConfigHelp;
-}
-
-// An agent's word that it stored a request (Envelope::stored_ack): not an answer.
-static bool is_stored_ack(const IncomingMessage& m) {
-    auto env = Envelope::parse(m.payload);
-    return env && env->is_stored_ack();
-}
-
-// Every answer is kept by request id before the waiting caller (if any) gets it.
-// A booking the hospital confirmed is noted in the platform's records before its caller
-// hears of it, so the patient's next booking is counted against it.
-static void record_answer(controlplane::TaskResults& results, controlplane::PatientRecords& records,
-                          const IncomingMessage& m) {
-    auto hospital = topics::hospital_of(m.topic);
-    auto reply = Envelope::parse(m.payload);
-    if (!hospital || !reply || reply->in_reply_to.empty()) {
-        log::warn("controlplane.unreadable_answer", {{"topic", m.topic}});
-        return;
-    }
-    if (reply->is_stored_ack()) {  // the agent stored the request: no more re-sending
-        if (auto marked = results.mark_stored(*hospital, reply->in_reply_to); !marked)
-            log::error("controlplane.stored_not_kept", {{"error", marked.error().describe()}});
-        return;
-    }
-    auto kept = results.record(*hospital, *reply, m.payload);
-    if (!kept) log::error("controlplane.answer_not_kept", {{"error", kept.error().describe()}});
-    else if (*kept == controlplane::TaskResults::Recorded::kept) {
-        auto task = results.find(reply->in_reply_to);
-        auto request = task ? Envelope::parse(task->request, limits::kRequestBytes) : Result<Envelope>(make_error(
-                                  ErrorClass::Internal, "results.lost", "a kept answer's request is gone"));
-        auto noted = request ? controlplane::note_booked(records, *hospital, *request, *reply) : Result<void>(request.error());
-        if (!noted) log::error("controlplane.booking_not_noted", {{"request_id", reply->in_reply_to}, {"error", noted.error().describe()}});
-    } else if (*kept == controlplane::TaskResults::Recorded::duplicate)
-        log::info("controlplane.duplicate_answer", {{"request_id", reply->in_reply_to}});
-    else if (*kept == controlplane::TaskResults::Recorded::late)
-        log::info("controlplane.late_answer", {{"request_id", reply->in_reply_to}, {"reason", "the request had expired"}});
-    else if (*kept == controlplane::TaskResults::Recorded::refused)
-        log::warn("controlplane.answer_refused", {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital},
-                                                  {"reason", "no such request sent to this hospital"}});
 }
 
 int main(int argc, char** argv) {
@@ -102,6 +66,9 @@ int main(int argc, char** argv) {
     retention.deadline = std::chrono::milliseconds(c.integer("task_deadline_ms", 600000, 1000, 7 * 86400000LL));
     retention.keep = std::chrono::milliseconds(c.integer("results_retention_ms", 86400000, 1000, 30 * 86400000LL));
     retention.max_kept = c.integer("results_max", 100000, 1, 100000000);
+    controlplane::IdempotencyRetention key_retention;
+    key_retention.keep = std::chrono::milliseconds(c.integer("idempotency_retention_ms", 86400000, 1000, 30 * 86400000LL));
+    key_retention.max_kept = c.integer("idempotency_max", 100000, 1, 100000000);
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
@@ -110,7 +77,7 @@ int main(int argc, char** argv) {
     if (!keys) return invalid_config("hisgate-controlplane", keys.error());
     auto results = controlplane::TaskResults::open(results_db, SystemClock::instance(), retention);
     if (!results) return invalid_config("hisgate-controlplane", results.error());
-    auto idempotency = controlplane::open_sqlite_idempotency_store(results_db, SystemClock::instance());
+    auto idempotency = controlplane::open_sqlite_idempotency_store(results_db, SystemClock::instance(), key_retention);
     if (!idempotency) return invalid_config("hisgate-controlplane", idempotency.error());
     auto records = controlplane::open_sqlite_patient_records(results_db, SystemClock::instance());
     if (!records) return invalid_config("hisgate-controlplane", records.error());
@@ -124,10 +91,7 @@ int main(int argc, char** argv) {
     link.subscribe(topics::all_responses(instance), 1);
     link.on_message([&](const IncomingMessage& m) {
         if (m.topic.size() > 6 && m.topic.compare(m.topic.size() - 6, 6, "/state") == 0) (void)registry.apply_state(m);
-        else {
-            record_answer(**results, **records, m);
-            if (!is_stored_ack(m)) requester.deliver(m);
-        }
+        else controlplane::take_answer(**results, **records, requester, m);
     });
     // A deferred request the agent has not said it stored goes again, same id, every 5 s
     // (the agent stores a request id once); each copy expires in the broker before the next.

@@ -11,6 +11,13 @@ std::string fingerprint_of(const nlohmann::json& body) {
     return sha256_hex(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+void count_retry(const char* kind) {
+    metrics::global()
+        .counter("hisgate_controlplane_retries_total", "Requests sent again: Idempotency-Keys and request ids seen before",
+                 {{"kind", kind}})
+        .inc();
+}
+
 Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohmann::json body,
                   const std::string& request_id, RequestOrigin origin) {
     auto hospital = registry_.find(hospital_id);
@@ -70,8 +77,10 @@ Asked Router::rejoin(const Envelope& request, bool deferred, const RequestOrigin
     std::string earlier_fingerprint = earlier->fingerprint;
     if (earlier_fingerprint.empty())  // kept before fingerprints were: the body it was sent with
         if (auto sent = Envelope::parse(earlier->request)) earlier_fingerprint = fingerprint_of(sent->body);
-    if (earlier->hospital_id != request.hospital_id || earlier->type != request.type ||
-        earlier_fingerprint != origin.fingerprint)
+    const bool same = earlier->hospital_id == request.hospital_id && earlier->type == request.type &&
+                      earlier_fingerprint == origin.fingerprint;
+    count_retry(same ? "id_rejoined" : "id_reused");
+    if (!same)
         return {"", make_error(ErrorClass::Rejected, "order.id_reused",
                                "this order id was used before for a different request; a new request needs a new order id"),
                 deferred};

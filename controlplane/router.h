@@ -24,6 +24,12 @@ struct Asked {
 // The fingerprint of a request body as its caller made it (RequestOrigin::fingerprint).
 std::string fingerprint_of(const nlohmann::json& body);
 
+// Counts what came of a retry (hisgate_controlplane_retries_total{kind}): an
+// Idempotency-Key new, replayed or reused with another body (key_new, key_replayed,
+// key_reused); a request id sent before, joined or reused with another body (id_rejoined,
+// id_reused).
+void count_retry(const char* kind);
+
 class Router {
 public:
     Router(const HospitalRegistry& registry, Requester& requester, TaskResults& results, std::string instance_id,

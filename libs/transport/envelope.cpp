@@ -97,16 +97,16 @@ Result<Envelope> Envelope::parse(std::string_view payload, std::size_t max_bytes
     auto schema_it = doc.find("schema");
     if (schema_it == doc.end()) return envelope_error("missing required field \"schema\"");
     if (!schema_it->is_number_integer()) return envelope_error("field \"schema\" must be an integer");
-    int schema = schema_it->get<int>();
+    const int64_t schema = schema_it->get<int64_t>();  // as int, 2^32 + 1 wrapped to 1
     if (schema < kMinSchema || schema > kMaxSchema)
         return make_error(ErrorClass::BadInput, "envelope.unsupported_schema",
                           "schema version " + std::to_string(schema) + " is not supported (expected " +
                               std::to_string(kMinSchema) + " to " + std::to_string(kMaxSchema) + ")");
 
     Envelope e;
-    e.schema = schema;
+    e.schema = static_cast<int>(schema);
     for (auto [field, target, limit] : {std::tuple{"id", &e.id, limits::kMessageIdBytes},
-                                        {"type", &e.type, limits::kTypeBytes},
+                                        {"type", &e.type, limits::kReplyTypeBytes},
                                         {"hospital_id", &e.hospital_id, limits::kHospitalIdBytes}}) {
         auto v = required_string(doc, field, limit);
         if (!v) return v.error();
@@ -118,6 +118,8 @@ Result<Envelope> Envelope::parse(std::string_view payload, std::size_t max_bytes
         if (!v) return v.error();
         *target = std::move(v.value());
     }
+    if (e.in_reply_to.empty() && e.type.size() > limits::kTypeBytes)
+        return too_long("type", limits::kTypeBytes, e.type.size());
     if (auto it = doc.find("ack_stored"); it != doc.end() && it->is_boolean()) e.ack_stored = it->get<bool>();
     if (auto it = doc.find("body"); it != doc.end()) {
         if (!it->is_object()) return envelope_error("field \"body\" must be an object");

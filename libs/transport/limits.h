@@ -22,7 +22,9 @@ inline constexpr std::size_t kEventBytes = 4 * 1024 * 1024;    // an event (refe
 
 // Envelope fields.
 inline constexpr std::size_t kMessageIdBytes = 128;   // id, in_reply_to
-inline constexpr std::size_t kTypeBytes = 64;         // type
+inline constexpr std::size_t kTypeBytes = 64;         // type (of a request, state, event)
+// A reply's type: its request's and ".result" or ".stored", so a reply to any request is readable.
+inline constexpr std::size_t kReplyTypeBytes = kTypeBytes + 7;
 inline constexpr std::size_t kHospitalIdBytes = 64;   // hospital_id (topics::valid_hospital_id)
 inline constexpr std::size_t kTimestampBytes = 64;    // sent_at
 inline constexpr std::size_t kErrorCodeBytes = 128;   // error.code

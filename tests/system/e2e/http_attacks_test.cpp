@@ -74,6 +74,13 @@ TEST_CASE("http attack: framing errors get the right status, reason and error bo
     CHECK(too_large.rfind("HTTP/1.1 413 Request Entity Too Large\r\n", 0) == 0);
     CHECK(body_of(too_large)["code"] == "http.body_too_large");
 
+    // Found by fuzz/api_fuzz.cpp: a path that is not UTF-8, echoed in the error message,
+    // made the JSON writer throw, and the caller got 500 instead of 404.
+    auto not_utf8 = send_raw(port, token, "GET /api/v1/nowhere/\xff\xfe HTTP/1.1\r\nHost: t\r\n\r\n");
+    INFO(not_utf8);
+    CHECK(not_utf8.rfind("HTTP/1.1 404 Not Found\r\n", 0) == 0);
+    CHECK(body_of(not_utf8)["code"] == "http.not_found");
+
     auto bad_uri = send_raw(port, token, "GET /api/v1/hospitals/H001/reports/%zz HTTP/1.1\r\nHost: t\r\n\r\n");
     INFO(bad_uri);
     CHECK(bad_uri.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);

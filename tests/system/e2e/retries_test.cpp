@@ -89,6 +89,7 @@ TEST_CASE("retries: a booking sent again with its Idempotency-Key after a 504 is
     CHECK(nlohmann::json::parse(third.body)["status"] == "booked");
     CHECK(admitted_at_agent(sys) == 1);  // before: 3, one per POST
     CHECK(booked_at_his(sys) == 1);
+    CHECK_THAT(sys.get("/metrics").body, Catch::Contains("hisgate_controlplane_retries_total{kind=\"key_replayed\"} 2"));
 }
 
 TEST_CASE("retries: the same order sent again without a key after a 504 is the same task and books once") {

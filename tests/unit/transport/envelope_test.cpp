@@ -102,6 +102,31 @@ TEST_CASE("envelope: bounded before it is read: size by kind, nesting, field len
     CHECK(Envelope::parse(deep(30), limits::kRequestBytes).ok());  // body at 31, its array 32: the deepest allowed
 }
 
+// Found by fuzz/envelope_fuzz.cpp (docs/fuzzing.md); each failed before the fix.
+TEST_CASE("envelope: a reply to a request of the longest type is readable, and a schema never wraps") {
+    Envelope request = Envelope::make(std::string(limits::kTypeBytes, 't'), "H001");
+    REQUIRE(Envelope::parse(request.to_json()).ok());
+    for (const Envelope& reply : {request.reply(), request.stored_ack(),
+                                  request.reply_error(make_error(ErrorClass::Timeout, "his.timeout", "no answer"))}) {
+        auto read = Envelope::parse(reply.to_json());
+        INFO(reply.type);
+        REQUIRE(read.ok());
+        CHECK(read->type == reply.type);
+        CHECK(read->in_reply_to == request.id);
+    }
+    // Without in_reply_to the type keeps its own limit.
+    Envelope not_a_reply = request.reply();
+    not_a_reply.in_reply_to.clear();
+    auto refused = Envelope::parse(not_a_reply.to_json());
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == "envelope.too_long");
+
+    // 2^32 + 1 is not schema 1 (read as an int, it wrapped to 1 and was accepted).
+    auto wrapped = Envelope::parse(R"({"schema":4294967297,"id":"a","type":"t","hospital_id":"H001"})");
+    REQUIRE_FALSE(wrapped.ok());
+    CHECK(wrapped.error().code == "envelope.unsupported_schema");
+}
+
 TEST_CASE("limits: the first field of a request body over its length, by path") {
     nlohmann::json body = {{"orderId", "O-1"},
                            {"patient", {{"id", std::string(40000, 'P')}, {"name", "x"}}},

@@ -1,0 +1,42 @@
+#include "controlplane/answer_intake.h"
+
+#include "common/log.h"
+#include "controlplane/booking_facts.h"
+#include "transport/envelope.h"
+#include "transport/topics.h"
+
+namespace hisgate::controlplane {
+
+void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m) {
+    auto hospital = topics::hospital_of(m.topic);
+    auto reply = Envelope::parse(m.payload);
+    if (!hospital || !reply || reply->in_reply_to.empty()) {
+        log::warn("controlplane.unreadable_answer", {{"topic", m.topic}});
+        if (!reply || !reply->is_stored_ack()) requester.deliver(m);  // the requester counts what it refuses
+        return;
+    }
+    if (reply->is_stored_ack()) {  // the agent stored the request: no more re-sending
+        if (auto marked = results.mark_stored(*hospital, reply->in_reply_to); !marked)
+            log::error("controlplane.stored_not_kept", {{"error", marked.error().describe()}});
+        return;
+    }
+    auto kept = results.record(*hospital, *reply, m.payload);
+    if (!kept) log::error("controlplane.answer_not_kept", {{"error", kept.error().describe()}});
+    else if (*kept == TaskResults::Recorded::kept) {
+        auto task = results.find(reply->in_reply_to);
+        auto request = task ? Envelope::parse(task->request, limits::kRequestBytes)
+                            : Result<Envelope>(make_error(ErrorClass::Internal, "results.lost", "a kept answer's request is gone"));
+        auto noted = request ? note_booked(records, *hospital, *request, *reply) : Result<void>(request.error());
+        if (!noted)
+            log::error("controlplane.booking_not_noted", {{"request_id", reply->in_reply_to}, {"error", noted.error().describe()}});
+    } else if (*kept == TaskResults::Recorded::duplicate)
+        log::info("controlplane.duplicate_answer", {{"request_id", reply->in_reply_to}});
+    else if (*kept == TaskResults::Recorded::late)
+        log::info("controlplane.late_answer", {{"request_id", reply->in_reply_to}, {"reason", "the request had expired"}});
+    else if (*kept == TaskResults::Recorded::refused)
+        log::warn("controlplane.answer_refused", {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital},
+                                                  {"reason", "no such request sent to this hospital"}});
+    requester.deliver(m);
+}
+
+}  // namespace hisgate::controlplane
