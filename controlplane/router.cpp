@@ -71,9 +71,10 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
 
 Asked Router::rejoin(const Envelope& request, bool deferred, const RequestOrigin& origin) {
     auto earlier = results_.find(request.id);
-    if (!earlier)  // forgotten meanwhile: its first copy never left
-        return {"", make_error(ErrorClass::Unavailable, "request.not_sent",
-                               "an earlier copy of this request could not be sent; send it again"), deferred};
+    // Forgotten meanwhile: its first copy never left (no task id: there is none to poll).
+    const Asked not_sent{"", make_error(ErrorClass::Unavailable, "request.not_sent",
+                                        "an earlier copy of this request could not be sent; send it again"), deferred};
+    if (!earlier) return not_sent;
     std::string earlier_fingerprint = earlier->fingerprint;
     if (earlier_fingerprint.empty())  // kept before fingerprints were: the body it was sent with
         if (auto sent = Envelope::parse(earlier->request)) earlier_fingerprint = fingerprint_of(sent->body);
@@ -93,14 +94,16 @@ Asked Router::rejoin(const Envelope& request, bool deferred, const RequestOrigin
                                            topics::response(request.hospital_id, instance_id_), request, timeout_);
         if (!again) log::warn("router.resend_failed", {{"request_id", request.id}, {"error", again.error().describe()}});
         earlier = results_.wait_finished(request.id, timeout_);
-        if (!earlier || !earlier->finished())
+        if (!earlier) return not_sent;
+        if (!earlier->finished())
             return {request.id,
                     make_error(ErrorClass::Timeout, "agent.timeout",
                                "no reply from the hospital's agent within " + std::to_string(timeout_.count()) + " ms"),
                     deferred};
     }
-    // Its answer, as the first caller had it (an expiry is final, not pending).
-    return {request.id, earlier->outcome(), deferred && earlier->answered};
+    // Its answer, as the first caller had it; finished, so never "pending" (an expiry, an
+    // agent's timeout error, is final).
+    return {request.id, earlier->outcome(), false};
 }
 
 }  // namespace hisgate::controlplane

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/log.h"
 #include "controlplane/hospital_registry.h"
 #include "transport/topics.h"
 #include "fuzz_check.h"
@@ -34,6 +35,8 @@ std::string snapshot(const HospitalRegistry& registry, const std::string& hospit
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+    static bool quiet = (hisgate::log::init("state_fuzz", "/dev/null", hisgate::log::Level::Error), true);
+    (void)quiet;
     if (size < 1) return 0;
     std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
     std::string topic;
