@@ -1,5 +1,9 @@
 #include "agent/doctor/broker_checks.h"
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
@@ -177,9 +181,31 @@ Finding mqtt_login(const MqttOptions& o, const std::string& hospital_id, const s
     return ok(check, "logged in as \"" + o.username + "\" (MQTT 5)");
 }
 
+// What a running agent's /metrics says of its broker connection: 1 connected, 0 not;
+// nothing when no agent answers there (not running, or not an agent).
+std::optional<int> running_agent_connected(const std::string& host, uint16_t port) {
+    try {
+        Poco::Net::HTTPClientSession session(host, port);
+        session.setTimeout(Poco::Timespan(2, 0));
+        Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_GET, "/metrics", Poco::Net::HTTPMessage::HTTP_1_1);
+        session.sendRequest(req);
+        Poco::Net::HTTPResponse res;
+        std::istream& in = session.receiveResponse(res);
+        if (res.getStatus() != Poco::Net::HTTPResponse::HTTP_OK) return std::nullopt;
+        std::string line;
+        constexpr std::string_view kSeries = "hisgate_mqtt_connected ";
+        for (int lines = 0; lines < 100000 && std::getline(in, line); ++lines)
+            if (line.rfind(kSeries, 0) == 0) return line.compare(kSeries.size(), 1, "1") == 0 ? 1 : 0;
+    } catch (const Poco::Exception&) {
+    } catch (const std::exception&) {
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
-Findings check_broker(const MqttOptions& o, const std::string& hospital_id, const std::string& password_file) {
+Findings check_broker(const MqttOptions& o, const std::string& hospital_id, const std::string& password_file,
+                      const std::optional<std::pair<std::string, uint16_t>>& agent_metrics) {
     Findings out;
     auto hp = parse_uri(o.uri);
     if (!hp) {
@@ -205,7 +231,19 @@ Findings check_broker(const MqttOptions& o, const std::string& hospital_id, cons
         out.push_back(warn("broker.tls", "broker.uri is tcp://: the link to the broker is not encrypted",
                            "use ssl://host:port and set broker.ca_file (ask the platform operator for both)"));
     }
-    out.push_back(mqtt_login(o, hospital_id, password_file));
+    auto running = agent_metrics ? running_agent_connected(agent_metrics->first, agent_metrics->second) : std::nullopt;
+    if (running && *running == 1)
+        out.push_back(ok("broker.credentials",
+                         "the running agent is logged in as \"" + o.username +
+                             "\" (its /metrics: hisgate_mqtt_connected 1); not logged in again, which would take over its session"));
+    else if (running)
+        out.push_back(fail("broker.credentials",
+                           "the running agent is not connected to the broker (its /metrics: hisgate_mqtt_connected 0); "
+                           "not logged in from here, which would take over its session",
+                           "read the agent's log for mqtt.* lines (the broker's refusal, e.g. bad user name or password), "
+                           "or stop the agent and run the doctor again to try the login"));
+    else
+        out.push_back(mqtt_login(o, hospital_id, password_file));
     return out;
 }
 

@@ -7,10 +7,20 @@
 //   broker.credentials  an MQTT 5 CONNECT with broker.username and the password file is
 //                       accepted; CONNACK 0x86/0x87 (bad user name or password / not
 //                       authorised) is told apart from every other refusal
-// The doctor connects with its own client id, so a running agent is not disconnected.
+// hisgate's broker ties each client id to its user name (use_username_as_clientid), so a
+// login with the agent's credentials takes the agent's own session: a running agent would
+// be thrown off. So while the agent runs (its /metrics answers with hisgate_mqtt_connected)
+// the doctor does not log in: the running agent's connection is the proof of the
+// credentials (OK when connected, FAIL when not, with the fix). Only a stopped agent's
+// credentials are tried by a login of the doctor's own (the control plane re-sends every
+// deferred request until the agent stores it, so the session the login replaces loses
+// nothing that matters).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "agent/doctor/finding.h"
 #include "transport/mqtt_link.h"
@@ -19,6 +29,8 @@ namespace hisgate::agent::doctor {
 
 // `password_file`: as the config names it, for the fix text. `hospital_id`: empty when
 // the parameter file is not valid (the user name is then not compared with it).
-Findings check_broker(const MqttOptions& broker, const std::string& hospital_id, const std::string& password_file);
+// `agent_metrics`: where the agent serves /metrics (host, port), asked first.
+Findings check_broker(const MqttOptions& broker, const std::string& hospital_id, const std::string& password_file,
+                      const std::optional<std::pair<std::string, uint16_t>>& agent_metrics = std::nullopt);
 
 }  // namespace hisgate::agent::doctor

@@ -111,7 +111,10 @@ int run(int argc, char** argv) {
     // Without a valid parameter file there is no hospital id and no adapter.
     std::string hospital_id = agent ? agent->hospital_id : (p ? p->string("hospital.id") : "");
     if (agent) {
-        for (auto& f : check_broker(agent->broker, hospital_id, password_file)) rows.push_back(std::move(f));
+        for (auto& f : check_broker(agent->broker, hospital_id, password_file,
+                                    std::make_pair(agent->metrics_bind == "0.0.0.0" ? "127.0.0.1" : agent->metrics_bind,
+                                                   agent->metrics_port)))
+            rows.push_back(std::move(f));
         for (auto& f : check_his_paths(*agent->adapter, *p, args.report_id)) rows.push_back(std::move(f));
         rows.push_back(judge_clock(agent->adapter->read_clock()));
     } else {

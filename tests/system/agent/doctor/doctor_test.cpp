@@ -326,3 +326,26 @@ TEST_CASE("doctor: a config file that cannot be used exits 2 with the reason") {
     CHECK_THAT(no_config.err, Catch::Contains("--config FILE is required"));
     std::system(("rm -rf '" + dir + "'").c_str());
 }
+
+TEST_CASE("doctor: with the agent running it does not log in with the agent's credentials, which would take over its session") {
+    test::System sys(hospital());
+    REQUIRE(sys.start());
+    lock_secrets(sys);
+    auto metrics = [&] { return test::http_get(sys.agent_metrics_port("H001"), "/metrics").body; };
+    auto reconnects = [&] {
+        auto page = metrics();
+        auto at = page.find("\nhisgate_mqtt_reconnects_total ");
+        return at == std::string::npos ? 0.0 : std::stod(page.substr(at + 31));
+    };
+    double before = reconnects();
+
+    auto run = doctor_json(sys);
+    INFO(run.out << run.err);
+    CHECK(run.status_of("broker.credentials") == "OK");
+    CHECK_THAT(run.row("broker.credentials")["detail"].get<std::string>(),
+               Catch::Contains("running agent is logged in as \"H001\""));
+    // The agent kept its connection: no takeover, no reconnect, and it still serves.
+    CHECK(reconnects() == before);
+    CHECK_THAT(metrics(), Catch::Contains("\nhisgate_mqtt_connected 1"));
+    CHECK(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
+}
