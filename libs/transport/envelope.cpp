@@ -82,7 +82,10 @@ std::string Envelope::to_json() const {
     if (ack_stored) doc["ack_stored"] = true;
     if (error)
         doc["error"] = {{"class", to_string(error->cls)}, {"code", error->code}, {"message", error->message}};
-    return doc.dump();
+    // Text from a HIS (an error's wording, a report's field) is not always valid UTF-8
+    // (a GBK byte, a cut multi-byte character); a default dump() throws on it. Such bytes
+    // go out as U+FFFD, so the answer is still sent.
+    return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<Envelope> Envelope::parse(std::string_view payload, std::size_t max_bytes) {

@@ -149,3 +149,16 @@ TEST_CASE("limits: the first field of a request body over its length, by path") 
     REQUIRE(key);
     CHECK(key->message == "a field name in body is at most 256 bytes, found 300");
 }
+
+TEST_CASE("envelope: text that is not valid UTF-8 (a GBK byte from a HIS) is sent as U+FFFD, never an exception") {
+    auto request = Envelope::make("report.get", "H001", {{"reportId", "R-1"}});
+    auto reply = request.reply_error(make_error(ErrorClass::Rejected, "his.AR", std::string("\xC4\xFA cut \xE4\xB8")));
+    reply.body = {{"note", std::string("bad \xFF byte")}};
+    std::string wire;
+    REQUIRE_NOTHROW(wire = reply.to_json());
+    auto back = Envelope::parse(wire);
+    REQUIRE(back.ok());
+    REQUIRE(back->error);
+    CHECK(back->error->message.find("\xEF\xBF\xBD") != std::string::npos);
+    CHECK(back->body["note"] == "bad \xEF\xBF\xBD byte");
+}
