@@ -12,7 +12,7 @@
 namespace hisgate::params {
 
 namespace {
-constexpr std::array<std::pair<ParamType, std::string_view>, 11> kTypeNames{{
+constexpr std::array<std::pair<ParamType, std::string_view>, 12> kTypeNames{{
     {ParamType::String, "string"},
     {ParamType::Int, "int"},
     {ParamType::Bool, "bool"},
@@ -21,6 +21,7 @@ constexpr std::array<std::pair<ParamType, std::string_view>, 11> kTypeNames{{
     {ParamType::TimeOfDay, "time_of_day"},
     {ParamType::Regex, "regex"},
     {ParamType::Endpoint, "endpoint"},
+    {ParamType::IpRange, "ip_range"},
     {ParamType::CodeTable, "code_table"},
     {ParamType::List, "list"},
     {ParamType::Object, "object"},

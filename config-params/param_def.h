@@ -18,7 +18,7 @@
 
 namespace hisgate::params {
 
-enum class ParamType { String, Int, Bool, Enum, Duration, TimeOfDay, Regex, Endpoint, CodeTable, List, Object };
+enum class ParamType { String, Int, Bool, Enum, Duration, TimeOfDay, Regex, Endpoint, IpRange, CodeTable, List, Object };
 
 std::optional<ParamType> parse_type(std::string_view name);
 std::string_view to_string(ParamType t);

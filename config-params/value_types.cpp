@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "common/config.h"
+#include "common/ip_range.h"
 #include "common/pattern.h"
 
 namespace hisgate::params {
@@ -122,6 +123,7 @@ std::string describe_expected(const ParamDef& def) {
         case ParamType::TimeOfDay: return "a time of day \"HH:MM\" (24 h)" + describe_range(def);
         case ParamType::Regex: return "a regular expression RE2 accepts (ECMAScript syntax without backreferences or lookaround)";
         case ParamType::Endpoint: return "an endpoint \"host:port\" or \"http(s)://host:port/path\"";
+        case ParamType::IpRange: return "an IP address or CIDR block, e.g. \"10.1.2.3\", \"10.1.0.0/16\" or \"fd00::/8\"";
         case ParamType::CodeTable:
             return def.values.empty() ? "an object mapping codes to code strings"
                                       : "an object mapping codes to one of " + quoted_list(def.values);
@@ -154,6 +156,7 @@ bool well_formed(const ParamDef& def, const std::string& s, std::string& why) {
         case ParamType::Duration: return parse_duration(s).has_value() && in_range(def, s);
         case ParamType::TimeOfDay: return parse_time_of_day(s).has_value() && in_range(def, s);
         case ParamType::Endpoint: return is_endpoint(s);
+        case ParamType::IpRange: return IpRange::parse(s).has_value();
         case ParamType::Regex:
             // The parameter's pattern will be matched against ids from outside: only RE2's
             // (linear, non-recursive) syntax is accepted.

@@ -3,6 +3,7 @@
 //   duration     "250ms", "30s", "5m", "2h"
 //   time_of_day  "HH:MM", 24 h
 //   endpoint     "host:port" or "http(s)://host[:port][/path]"
+//   ip_range     an IP address or CIDR block: "10.1.2.3", "10.1.0.0/16", "fd00::/8"
 //   regex        an RE2 regex (checked by compiling it with RE2, common/pattern.h)
 //   code_table   a JSON object of vendor code -> hisgate code (both strings)
 #pragma once

@@ -1,12 +1,13 @@
 #include "controlplane/answer_intake.h"
 
 #include "common/log.h"
+#include "controlplane/booking_facts.h"
 #include "transport/envelope.h"
 #include "transport/topics.h"
 
 namespace hisgate::controlplane {
 
-void take_answer(TaskResults& results, Requester& requester, const IncomingMessage& m) {
+void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m) {
     auto hospital = topics::hospital_of(m.topic);
     auto reply = Envelope::parse(m.payload);
     if (!hospital || !reply || reply->in_reply_to.empty()) {
@@ -21,7 +22,14 @@ void take_answer(TaskResults& results, Requester& requester, const IncomingMessa
     }
     auto kept = results.record(*hospital, *reply, m.payload);
     if (!kept) log::error("controlplane.answer_not_kept", {{"error", kept.error().describe()}});
-    else if (*kept == TaskResults::Recorded::duplicate)
+    else if (*kept == TaskResults::Recorded::kept) {
+        auto task = results.find(reply->in_reply_to);
+        auto request = task ? Envelope::parse(task->request, limits::kRequestBytes)
+                            : Result<Envelope>(make_error(ErrorClass::Internal, "results.lost", "a kept answer's request is gone"));
+        auto noted = request ? note_booked(records, *hospital, *request, *reply) : Result<void>(request.error());
+        if (!noted)
+            log::error("controlplane.booking_not_noted", {{"request_id", reply->in_reply_to}, {"error", noted.error().describe()}});
+    } else if (*kept == TaskResults::Recorded::duplicate)
         log::info("controlplane.duplicate_answer", {{"request_id", reply->in_reply_to}});
     else if (*kept == TaskResults::Recorded::late)
         log::info("controlplane.late_answer", {{"request_id", reply->in_reply_to}, {"reason", "the request had expired"}});

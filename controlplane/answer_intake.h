@@ -2,16 +2,19 @@
 // (hisgate/v1/hospitals/+/response/<instance>): an agent's word that it stored a request
 // stops the re-sending; an answer is kept by request id (TaskResults::record, which takes it
 // only from the hospital the request went to) before the waiting caller, if any, gets it
-// (Requester::deliver). A message that cannot be read is logged and dropped; nothing here
+// (Requester::deliver). A booking the hospital confirmed is noted in the platform's records
+// (controlplane/booking_facts.h) before its caller hears of it, so the patient's next
+// booking is counted against it. A message that cannot be read is logged and dropped; nothing here
 // throws or trusts the payload.
 #pragma once
 
+#include "controlplane/patient_records.h"
 #include "controlplane/task_results.h"
 #include "transport/mqtt_link.h"
 #include "transport/requester.h"
 
 namespace hisgate::controlplane {
 
-void take_answer(TaskResults& results, Requester& requester, const IncomingMessage& m);
+void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m);
 
 }  // namespace hisgate::controlplane

@@ -4,13 +4,14 @@
 
 #include <chrono>
 
-#include "common/digest.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/random_id.h"
 #include "common/trace.h"
 #include "common/bounded_json.h"
+#include "common/config.h"
+#include "controlplane/booking_facts.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
 
@@ -65,6 +66,8 @@ void send_forbidden(Poco::Net::HTTPServerResponse& res, const std::string& why) 
 
 bool is_staff(auth::Role r) { return r != auth::Role::Patient; }
 bool may_book(auth::Role r) { return r != auth::Role::Viewer; }
+// The facts the booking rules trust are written by the platform's own services and admins.
+bool may_keep_records(auth::Role r) { return r == auth::Role::Admin || r == auth::Role::Service; }
 
 // Whether `answer` (an agent's result: a report, a booking) belongs to `who`. Staff and
 // services see every answer; a patient only those naming their own patient id.
@@ -74,8 +77,18 @@ bool belongs_to(const auth::AccessToken& who, const nlohmann::json& answer) {
            answer["patientId"].get<std::string>() == who.subject;
 }
 
-// Report ids travel into HL7 fields and logs; keep them to a safe alphabet.
+// The patient a request body names (patient.id), or "".
+std::string patient_of(const nlohmann::json& body) {
+    auto p = body.find("patient");
+    if (p == body.end() || !p->is_object()) return "";
+    auto id = p->find("id");
+    return id != p->end() && id->is_string() ? id->get<std::string>() : "";
+}
+
+// Report, patient and order ids travel into HL7 fields, SQL parameters and logs; keep
+// them to a safe alphabet (1 to 64 of A-Z a-z 0-9 _ -).
 bool valid_report_id(const std::string& id) { return topics::valid_hospital_id(id); }
+bool valid_record_id(const std::string& id) { return topics::valid_hospital_id(id); }
 }  // namespace
 
 int Api::http_status(ErrorClass cls) {
@@ -131,9 +144,14 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (hospitals && parts.size() == 5 && parts[4] == "appointments") route = "book", allow = "POST";
         else if (hospitals && parts.size() == 6 && parts[4] == "reports") route = "report";
         else if (api_v1 && parts.size() == 4 && parts[2] == "tasks") route = "task";
+        else if (api_v1 && parts.size() == 5 && parts[2] == "patients" && parts[4] == "facts")
+            route = "patient_facts", allow = "GET, HEAD, PUT";
+        else if (hospitals && parts.size() == 7 && parts[4] == "orders" && parts[6] == "payment")
+            route = "order_payment", allow = "PUT";
         else return send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
         const std::string& method = req.getMethod();
-        bool served = route == "book" ? method == "POST" : (method == "GET" || method == "HEAD");
+        // `allow` lists the methods as "A, B": a method is served when ", <allow>," holds " <method>,".
+        bool served = (", " + std::string(allow) + ",").find(" " + method + ",") != std::string::npos;
         if (!served) {
             res.set("Allow", allow);
             return send_error_status(res, 405, make_error(ErrorClass::BadInput, "http.method_not_allowed",
@@ -143,7 +161,10 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (route == "book" && !may_book(who->role)) send_forbidden(res, "a viewer token cannot book");
         else if (route == "book") book(*who, parts[3], req, res);
         else if (route == "report") get_report(*who, parts[3], parts[5], res);
-        else get_task(*who, parts[3], res);
+        else if (route == "task") get_task(*who, parts[3], res);
+        else if (route == "patient_facts") patient_facts(*who, parts[3], req, res);
+        else if (!may_keep_records(who->role)) send_forbidden(res, "payments are recorded by admin and service tokens");
+        else order_payment(parts[3], parts[5], req, res);
     }();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     int status = static_cast<int>(res.getStatus());
@@ -189,6 +210,49 @@ void Api::list_hospitals(Poco::Net::HTTPServerResponse& res) {
     send_json(res, 200, {{"hospitals", list}});
 }
 
+std::optional<nlohmann::json> Api::read_json_body(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
+                                                   const std::string& what) {
+    constexpr size_t kMaxBody = limits::kHttpBodyBytes;
+    auto too_large = [&] {
+        res.setKeepAlive(false);  // the rest of the body is not read
+        send_error_status(res, 413, make_error(ErrorClass::BadInput, "http.body_too_large",
+                                               what + " is at most " + std::to_string(kMaxBody) + " bytes"));
+    };
+    if (req.hasContentLength() && req.getContentLength64() > static_cast<Poco::Int64>(kMaxBody)) {
+        too_large();
+        return std::nullopt;
+    }
+    std::string body;
+    char buf[4096];
+    while (req.stream().read(buf, sizeof buf) || req.stream().gcount() > 0) {
+        body.append(buf, static_cast<size_t>(req.stream().gcount()));
+        if (body.size() > kMaxBody) {
+            too_large();
+            return std::nullopt;
+        }
+    }
+    if (req.stream().bad()) {  // a bad chunk, or the client stopped sending
+        res.setKeepAlive(false);
+        send_error(res, make_error(ErrorClass::BadInput, "http.bad_framing", "the request body could not be read"));
+        return std::nullopt;
+    }
+    // Bounded before anything reads it: nesting, then each field's length (transport/limits.h).
+    auto doc = parse_bounded_json(body, {what, kMaxBody, "http.body"});
+    if (!doc && doc.error().code != "http.body.invalid") {
+        send_error(res, doc.error());
+        return std::nullopt;
+    }
+    if (!doc || !doc->is_object()) {
+        send_error(res, make_error(ErrorClass::BadInput, "http.bad_json", "the body must be a JSON object"));
+        return std::nullopt;
+    }
+    if (auto too_long = limits::oversized_field(*doc, "body", "http.field_too_long")) {
+        send_error(res, *too_long);
+        return std::nullopt;
+    }
+    return std::move(doc.value());
+}
+
 void Api::book(const auth::AccessToken& who, const std::string& hospital_id, Poco::Net::HTTPServerRequest& req,
                Poco::Net::HTTPServerResponse& res) {
     // The key is checked before the body is read (bounded input before any work).
@@ -200,35 +264,12 @@ void Api::book(const auth::AccessToken& who, const std::string& hospital_id, Poc
                                               "an Idempotency-Key is 1 to " + std::to_string(kMaxIdempotencyKey) +
                                                   " characters of A-Z a-z 0-9 - _ . :"));
     }
-    constexpr size_t kMaxBody = limits::kHttpBodyBytes;
-    auto too_large = [&] {
-        res.setKeepAlive(false);  // the rest of the body is not read
-        send_error_status(res, 413, make_error(ErrorClass::BadInput, "http.body_too_large",
-                                               "a booking body is at most " + std::to_string(kMaxBody) + " bytes"));
-    };
-    if (req.hasContentLength() && req.getContentLength64() > static_cast<Poco::Int64>(kMaxBody)) return too_large();
-    std::string body;
-    char buf[4096];
-    while (req.stream().read(buf, sizeof buf) || req.stream().gcount() > 0) {
-        body.append(buf, static_cast<size_t>(req.stream().gcount()));
-        if (body.size() > kMaxBody) return too_large();
-    }
-    if (req.stream().bad()) {  // a bad chunk, or the client stopped sending
-        res.setKeepAlive(false);
-        return send_error(res, make_error(ErrorClass::BadInput, "http.bad_framing", "the request body could not be read"));
-    }
-    // Bounded before anything reads it: nesting, then each field's length (transport/limits.h).
-    auto doc = parse_bounded_json(body, {"the booking body", kMaxBody, "http.body"});
-    if (!doc && doc.error().code != "http.body.invalid") return send_error(res, doc.error());
-    if (!doc || !doc->is_object()) {
-        send_error(res, make_error(ErrorClass::BadInput, "http.bad_json", "the body must be a JSON object"));
-        return;
-    }
+    auto doc = read_json_body(req, res, "the booking body");
+    if (!doc) return;
     if (!topics::valid_hospital_id(hospital_id)) {
         send_error(res, make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with that id"));
         return;
     }
-    if (auto too_long = limits::oversized_field(*doc, "body", "http.field_too_long")) return send_error(res, *too_long);
     auto& booking = doc.value();
     if (who.role == auth::Role::Patient) {
         // A patient books for themself: the patient named is the token's, whatever the body says.
@@ -244,16 +285,16 @@ void Api::book(const auth::AccessToken& who, const std::string& hospital_id, Poc
     constexpr const char* kType = "appointment.book";
     std::string request_id = new_id();
     if (booking.contains("orderId") && booking["orderId"].is_string() && !booking["orderId"].get<std::string>().empty()) {
-        std::string patient;
-        if (booking.contains("patient") && booking["patient"].is_object() && booking["patient"].contains("id") &&
-            booking["patient"]["id"].is_string())
-            patient = booking["patient"]["id"].get<std::string>();
-        request_id = idempotency_.order_request_id(hospital_id, kType, patient, booking["orderId"].get<std::string>());
+        request_id = idempotency_.order_request_id(hospital_id, kType, patient_of(booking),
+                                                   booking["orderId"].get<std::string>());
     }
+    // The request as the caller made it: a retry is the same request even though the facts
+    // added below may have changed since (its own first attempt was counted).
+    RequestOrigin origin{patient_of(booking), fingerprint_of(booking)};
     if (idempotency_key) {
         IdempotencyScope scope{std::string(auth::to_string(who.role)) + ":" + who.subject,
                                "POST /api/v1/hospitals/" + hospital_id + "/appointments", *idempotency_key};
-        auto claimed = idempotency_.claim(scope, sha256_hex(booking.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)), request_id);
+        auto claimed = idempotency_.claim(scope, origin.fingerprint, request_id);
         if (!claimed) {
             if (claimed.error().code == "idempotency.key_reused") count_retry("key_reused");
             return send_error(res, claimed.error());
@@ -262,7 +303,61 @@ void Api::book(const auth::AccessToken& who, const std::string& hospital_id, Poc
         request_id = claimed->request_id;
         if (claimed->replay) res.set("Idempotent-Replayed", "true");
     }
-    send_answer(res, router_.ask(hospital_id, kType, std::move(booking), request_id));
+    // The rules decide on the platform's records, never on what the caller wrote.
+    if (auto filled = fill_booking_facts(records_, hospital_id, booking); !filled) return send_error(res, filled.error());
+    send_answer(res, router_.ask(hospital_id, kType, std::move(booking), request_id, origin));
+}
+
+void Api::patient_facts(const auth::AccessToken& who, const std::string& patient_id, Poco::Net::HTTPServerRequest& req,
+                        Poco::Net::HTTPServerResponse& res) {
+    if (!valid_record_id(patient_id))
+        return send_error(res, make_error(ErrorClass::BadInput, "patient.bad_id",
+                                          "a patient id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    const bool writing = req.getMethod() == "PUT";
+    if (writing && !may_keep_records(who.role))
+        return send_forbidden(res, "a patient's facts are recorded by admin and service tokens");
+    if (!writing && who.role == auth::Role::Patient && who.subject != patient_id)
+        return send_error(res, make_error(ErrorClass::NotFound, "patient.unknown", "no patient with that id"));
+    auto facts = records_.facts(patient_id);
+    if (!facts) return send_error(res, facts.error());
+    if (writing) {
+        auto doc = read_json_body(req, res, "a patient's facts");
+        if (!doc) return;
+        ConfigReader r(*doc, "body");
+        facts->real_name_verified = r.boolean("realNameVerified", facts->real_name_verified);
+        facts->no_show_count = static_cast<int>(r.integer("noShowCount", facts->no_show_count, 0, 100000));
+        if (auto done = r.finish(); !done)
+            return send_error(res, make_error(ErrorClass::BadInput, "request.invalid", done.error().message));
+        if (auto set = records_.set_facts(patient_id, *facts); !set) return send_error(res, set.error());
+        log::info("api.patient_facts_set", {{"by", std::string(auth::to_string(who.role)) + ":" + who.subject}});
+    }
+    send_json(res, 200, {{"patientId", patient_id},
+                         {"realNameVerified", facts->real_name_verified},
+                         {"noShowCount", facts->no_show_count}});
+}
+
+void Api::order_payment(const std::string& hospital_id, const std::string& order_id, Poco::Net::HTTPServerRequest& req,
+                        Poco::Net::HTTPServerResponse& res) {
+    if (!topics::valid_hospital_id(hospital_id))
+        return send_error(res, make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with that id"));
+    if (!valid_record_id(order_id))
+        return send_error(res, make_error(ErrorClass::BadInput, "order.bad_id",
+                                          "an order id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    auto doc = read_json_body(req, res, "an order's payment");
+    if (!doc) return;
+    ConfigReader r(*doc, "body");
+    std::string patient_id = r.string("patientId");
+    OrderPayment paid;
+    paid.prepaid = r.boolean("prepaid", false);
+    paid.deposit_cents = r.integer("depositCents", 0, 0, INT64_MAX);
+    if (auto done = r.finish(); !done)
+        return send_error(res, make_error(ErrorClass::BadInput, "request.invalid", done.error().message));
+    if (!valid_record_id(patient_id))
+        return send_error(res, make_error(ErrorClass::BadInput, "patient.bad_id",
+                                          "body.patientId: a patient id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    if (auto set = records_.set_payment(hospital_id, patient_id, order_id, paid); !set) return send_error(res, set.error());
+    send_json(res, 200, {{"hospitalId", hospital_id}, {"orderId", order_id}, {"patientId", patient_id},
+                         {"prepaid", paid.prepaid}, {"depositCents", paid.deposit_cents}});
 }
 
 void Api::get_report(const auth::AccessToken& who, const std::string& hospital_id, const std::string& report_id,
@@ -276,7 +371,8 @@ void Api::get_report(const auth::AccessToken& who, const std::string& hospital_i
                                    "a report id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
         return;
     }
-    auto asked = router_.ask(hospital_id, "report.get", {{"reportId", report_id}});
+    RequestOrigin origin{who.role == auth::Role::Patient ? who.subject : "", ""};
+    auto asked = router_.ask(hospital_id, "report.get", {{"reportId", report_id}}, "", origin);
     if (asked.answer && !belongs_to(who, asked.answer.value())) {
         // Another patient's report is answered as one that does not exist.
         send_error(res, make_error(ErrorClass::NotFound, "report.not_found", "no report with that id"));
@@ -292,11 +388,12 @@ void Api::get_task(const auth::AccessToken& who, const std::string& task_id, Poc
         return;
     }
     auto found = results_.find(task_id);
-    // A patient sees an answered task only when its result names them (an error answer
-    // names nobody, so it stays hidden from patients); a pending task shows no data.
-    if (found && found->answered && who.role == auth::Role::Patient) {
-        auto shown = found->to_json();
-        if (!shown.contains("result") || !belongs_to(who, shown["result"])) found.reset();
+    // A patient sees only tasks made for them (pending, answered, failed or expired), and
+    // of an answered one only a result that names them (a report id can name another
+    // patient's report).
+    if (found && who.role == auth::Role::Patient) {
+        if (found->owner != who.subject) found.reset();
+        else if (auto shown = found->to_json(); shown.contains("result") && !belongs_to(who, shown["result"])) found.reset();
     }
     if (!found) {
         send_error(res, make_error(ErrorClass::NotFound, "task.unknown", "no task with that id"));

@@ -16,6 +16,17 @@
 // A booking's request id is derived from the hospital, the patient and its orderId, so the
 // same order sent again is the same task even without a key. Every answer about a task
 // names it in a Task-Id header; a repeat of a key also carries Idempotent-Replayed: true.
+//   GET /api/v1/patients/{patientId}/facts                 what the booking rules take as the patient's
+//                                                          facts: staff, or the patient themself
+//   PUT /api/v1/patients/{patientId}/facts                 {"realNameVerified", "noShowCount"} (either;
+//                                                          the other stays): admin and service tokens
+//   PUT /api/v1/hospitals/{hospitalId}/orders/{orderId}/payment
+//                                                          {"patientId", "prepaid", "depositCents"}: what
+//                                                          was paid towards an order; admin and service
+//
+// A booking's rule facts (real-name verification, missed visits, bookings already made,
+// what was paid) are the platform's records (controlplane/booking_facts.h); whatever the
+// caller writes in those fields is replaced before the booking goes to the hospital.
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //
 // Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
@@ -31,6 +42,7 @@
 #include "common/clock.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/idempotency_store.h"
+#include "controlplane/patient_records.h"
 #include "controlplane/router.h"
 
 namespace hisgate::controlplane {
@@ -38,9 +50,9 @@ namespace hisgate::controlplane {
 class Api {
 public:
     Api(const HospitalRegistry& registry, Router& router, TaskResults& results, auth::KeyRing& keys,
-        IdempotencyStore& idempotency, Clock& clock = SystemClock::instance())
+        IdempotencyStore& idempotency, PatientRecords& records, Clock& clock = SystemClock::instance())
         : registry_(registry), router_(router), results_(results), keys_(keys), idempotency_(idempotency),
-          clock_(clock) {}
+          records_(records), clock_(clock) {}
     void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
 
     static int http_status(ErrorClass cls);
@@ -54,12 +66,21 @@ private:
     void get_report(const auth::AccessToken& who, const std::string& hospital_id, const std::string& report_id,
                     Poco::Net::HTTPServerResponse& res);
     void get_task(const auth::AccessToken& who, const std::string& task_id, Poco::Net::HTTPServerResponse& res);
+    void patient_facts(const auth::AccessToken& who, const std::string& patient_id, Poco::Net::HTTPServerRequest& req,
+                       Poco::Net::HTTPServerResponse& res);
+    void order_payment(const std::string& hospital_id, const std::string& order_id, Poco::Net::HTTPServerRequest& req,
+                       Poco::Net::HTTPServerResponse& res);
+    // The request's JSON object body, bounded before it is parsed; or nothing, the error
+    // already sent. `what` names it in errors ("the booking body").
+    std::optional<nlohmann::json> read_json_body(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
+                                                 const std::string& what);
 
     const HospitalRegistry& registry_;
     Router& router_;
     TaskResults& results_;
     auth::KeyRing& keys_;
     IdempotencyStore& idempotency_;
+    PatientRecords& records_;
     Clock& clock_;  // token expiry
 };
 

@@ -14,7 +14,9 @@
 #include "controlplane/answer_intake.h"
 #include "controlplane/api.h"
 #include "controlplane/hospital_registry.h"
+#include "controlplane/booking_facts.h"
 #include "controlplane/idempotency_store.h"
+#include "controlplane/patient_records.h"
 #include "controlplane/router.h"
 #include "controlplane/task_expiry.h"
 #include "controlplane/task_results.h"
@@ -77,6 +79,8 @@ int main(int argc, char** argv) {
     if (!results) return invalid_config("hisgate-controlplane", results.error());
     auto idempotency = controlplane::open_sqlite_idempotency_store(results_db, SystemClock::instance(), key_retention);
     if (!idempotency) return invalid_config("hisgate-controlplane", idempotency.error());
+    auto records = controlplane::open_sqlite_patient_records(results_db, SystemClock::instance());
+    if (!records) return invalid_config("hisgate-controlplane", records.error());
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
     // Answers the agents forward while this instance restarts wait for it in the broker.
     link_options.session_expiry = std::chrono::hours(1);
@@ -87,7 +91,7 @@ int main(int argc, char** argv) {
     link.subscribe(topics::all_responses(instance), 1);
     link.on_message([&](const IncomingMessage& m) {
         if (m.topic.size() > 6 && m.topic.compare(m.topic.size() - 6, 6, "/state") == 0) (void)registry.apply_state(m);
-        else controlplane::take_answer(**results, requester, m);
+        else controlplane::take_answer(**results, **records, requester, m);
     });
     // A deferred request the agent has not said it stored goes again, same id, every 5 s
     // (the agent stores a request id once); each copy expires in the broker before the next.
@@ -108,7 +112,7 @@ int main(int argc, char** argv) {
                                     kResendInterval);
     expiry.start();
     controlplane::Router router(registry, requester, **results, instance, timeout);
-    controlplane::Api api(registry, router, **results, **keys, **idempotency);
+    controlplane::Api api(registry, router, **results, **keys, **idempotency, **records);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
     if (auto started = http.start(); !started) {
         std::fprintf(stderr, "hisgate-controlplane: %s\n", started.error().describe().c_str());

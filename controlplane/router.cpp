@@ -1,10 +1,15 @@
 #include "controlplane/router.h"
 
+#include "common/digest.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "transport/topics.h"
 
 namespace hisgate::controlplane {
+
+std::string fingerprint_of(const nlohmann::json& body) {
+    return sha256_hex(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
 
 void count_retry(const char* kind) {
     metrics::global()
@@ -14,7 +19,7 @@ void count_retry(const char* kind) {
 }
 
 Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohmann::json body,
-                  const std::string& request_id) {
+                  const std::string& request_id, RequestOrigin origin) {
     auto hospital = registry_.find(hospital_id);
     if (!hospital)
         return {"", make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with id " + hospital_id)};
@@ -34,9 +39,10 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
     if (!request_id.empty()) request.id = request_id;
     // Deferred work is re-sent until the agent says it stored it (TaskResults::due_resends).
     request.ack_stored = deferred;
-    auto fresh = results_.expect(request, deferred);
+    if (origin.fingerprint.empty()) origin.fingerprint = fingerprint_of(request.body);
+    auto fresh = results_.expect(request, deferred, origin);
     if (!fresh) return {"", fresh.error(), deferred};
-    if (!*fresh) return rejoin(request, deferred);
+    if (!*fresh) return rejoin(request, deferred, origin);
     log::info("router.request_sent", {{"hospital_id", hospital_id}, {"type", type}, {"request_id", request.id}});
     // The reply comes back inside the hospital's own subtree, so agents never publish outside it.
     auto& in_flight = metrics::global().gauge("hisgate_controlplane_in_flight_requests", "Requests awaiting an agent");
@@ -63,15 +69,17 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
     return {request.id, std::move(reply->body), deferred};
 }
 
-Asked Router::rejoin(const Envelope& request, bool deferred) {
+Asked Router::rejoin(const Envelope& request, bool deferred, const RequestOrigin& origin) {
     auto earlier = results_.find(request.id);
     // Forgotten meanwhile: its first copy never left (no task id: there is none to poll).
     const Asked not_sent{"", make_error(ErrorClass::Unavailable, "request.not_sent",
                                         "an earlier copy of this request could not be sent; send it again"), deferred};
     if (!earlier) return not_sent;
-    auto sent = Envelope::parse(earlier->request);
-    const bool same = earlier->hospital_id == request.hospital_id && earlier->type == request.type && sent &&
-                      sent->body == request.body;
+    std::string earlier_fingerprint = earlier->fingerprint;
+    if (earlier_fingerprint.empty())  // kept before fingerprints were: the body it was sent with
+        if (auto sent = Envelope::parse(earlier->request)) earlier_fingerprint = fingerprint_of(sent->body);
+    const bool same = earlier->hospital_id == request.hospital_id && earlier->type == request.type &&
+                      earlier_fingerprint == origin.fingerprint;
     count_retry(same ? "id_rejoined" : "id_reused");
     if (!same)
         return {"", make_error(ErrorClass::Rejected, "order.id_reused",

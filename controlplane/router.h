@@ -21,6 +21,9 @@ struct Asked {
     bool deferred = false;
 };
 
+// The fingerprint of a request body as its caller made it (RequestOrigin::fingerprint).
+std::string fingerprint_of(const nlohmann::json& body);
+
 // Counts what came of a retry (hisgate_controlplane_retries_total{kind}): an
 // Idempotency-Key new, replayed or reused with another body (key_new, key_replayed,
 // key_reused); a request id sent before, joined or reused with another body (id_rejoined,
@@ -44,13 +47,14 @@ public:
     // is the same task: its answer when it has one, without asking the agent again; while
     // it has none, the request goes again with the same id (the agent stores an id once)
     // and the answer is awaited, whichever copy brings it. The same id with another
-    // hospital, type or body is Rejected "order.id_reused".
+    // hospital, type or request (origin.fingerprint; without one, the body) is Rejected
+    // "order.id_reused". `origin` is kept with the task (TaskResults).
     Asked ask(const std::string& hospital_id, const std::string& type, nlohmann::json body,
-              const std::string& request_id = "");
+              const std::string& request_id = "", RequestOrigin origin = {});
 
 private:
     // A request whose id was sent before.
-    Asked rejoin(const Envelope& request, bool deferred);
+    Asked rejoin(const Envelope& request, bool deferred, const RequestOrigin& origin);
 
     const HospitalRegistry& registry_;
     Requester& requester_;

@@ -71,7 +71,10 @@ Result<std::unique_ptr<TaskResults>> TaskResults::open(const std::string& path, 
         {"request", "request TEXT"},
         {"deferred", "deferred INTEGER NOT NULL DEFAULT 0"},
         {"stored", "stored INTEGER NOT NULL DEFAULT 0"},
-        {"last_sent_ms", "last_sent_ms INTEGER NOT NULL DEFAULT 0"}};
+        {"last_sent_ms", "last_sent_ms INTEGER NOT NULL DEFAULT 0"},
+        // Issue 12 item 4: whose task it is, and the caller's request's digest.
+        {"owner", "owner TEXT NOT NULL DEFAULT ''"},
+        {"fingerprint", "fingerprint TEXT NOT NULL DEFAULT ''"}};
     for (const auto& [name, ddl] : added) {
         auto has = db->prepare("SELECT count(*) FROM pragma_table_info('task_results') WHERE name = ?1");
         if (!has) return has.error();
@@ -88,16 +91,17 @@ Result<std::unique_ptr<TaskResults>> TaskResults::open(const std::string& path, 
     return std::unique_ptr<TaskResults>(new TaskResults(std::move(db.value()), clock, retention));
 }
 
-Result<bool> TaskResults::expect(const Envelope& request, bool deferred) {
+Result<bool> TaskResults::expect(const Envelope& request, bool deferred, const RequestOrigin& origin) {
     std::lock_guard lock(mu_);
     auto st = db_.prepare(
         "INSERT OR IGNORE INTO task_results(request_id, hospital_id, type, sent_at, deadline_ms, request, deferred, "
-        "last_sent_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        "last_sent_ms, owner, fingerprint) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     if (!st) return st.error();
     const int64_t now = clock_.wall_ms();
     st->bind(1, request.id).bind(2, request.hospital_id).bind(3, request.type).bind(4, request.sent_at);
     st->bind(5, now + static_cast<int64_t>(retention_.deadline.count()));
     st->bind(6, request.to_json()).bind(7, int64_t{deferred ? 1 : 0}).bind(8, now);
+    st->bind(9, origin.owner).bind(10, origin.fingerprint);
     if (auto r = st->run(); !r) return r.error();
     return sqlite3_changes(db_.handle()) == 1;
 }
@@ -195,12 +199,13 @@ Result<TaskResults::Recorded> TaskResults::record(const std::string& hospital_id
 std::optional<TaskResult> TaskResults::find(const std::string& request_id) {
     std::lock_guard lock(mu_);
     auto st = db_.prepare(
-        "SELECT hospital_id, type, answer, expired_reason, request FROM task_results WHERE request_id = ?1");
+        "SELECT hospital_id, type, answer, expired_reason, request, owner, fingerprint FROM task_results "
+        "WHERE request_id = ?1");
     if (!st) return std::nullopt;
     st->bind(1, request_id);
     if (!st->step()) return std::nullopt;
     return TaskResult{request_id,       st->text(0), st->text(1), !st->is_null(2), st->text(2),
-                      st->is_null(3) ? "" : st->text(3), st->is_null(4) ? "" : st->text(4)};
+                      st->is_null(3) ? "" : st->text(3), st->is_null(4) ? "" : st->text(4), st->text(5), st->text(6)};
 }
 
 Result<int> TaskResults::expire_due(const std::function<bool(const std::string&)>& online) {

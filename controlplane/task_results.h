@@ -46,12 +46,22 @@ struct TaskResult {
     std::string answer;          // the reply envelope, JSON
     std::string expired_reason;  // non-empty: expired with this code, no answer
     std::string request;         // the request envelope as sent, JSON
+    std::string owner;           // the patient the request was for ("" for none): only they, and staff, see it
+    std::string fingerprint;     // the request as its caller made it (RequestOrigin)
 
     bool finished() const { return answered || !expired_reason.empty(); }
     nlohmann::json to_json() const;
     // A finished request's outcome as the caller who waited would have had it: the
     // answer's body, its error, or the expiry (class Timeout, the reason's code).
     Result<nlohmann::json> outcome() const;
+};
+
+// Who a request is for, and what its caller asked, kept with the task.
+struct RequestOrigin {
+    std::string owner;
+    // A digest of the request as the API received it, before the platform added its own
+    // facts (controlplane/booking_facts.h): a retry of the same request has the same one.
+    std::string fingerprint;
 };
 
 struct TaskRetention {
@@ -69,7 +79,7 @@ public:
     // `deferred`: re-send it until the agent says it stored it (request.ack_stored).
     // True when the request id is new; false when it was expected already (a retry that
     // reuses an id: an order's, an Idempotency-Key's), which changes nothing.
-    Result<bool> expect(const Envelope& request, bool deferred = false);
+    Result<bool> expect(const Envelope& request, bool deferred = false, const RequestOrigin& origin = {});
     // A request that never left this instance (no agent will answer it) is forgotten, so a
     // retry with its id sends it anew. Only an unfinished one.
     Result<void> forget(const std::string& request_id);

@@ -54,6 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     auto opened = TaskResults::open(":memory:", clock);
     FUZZ_CHECK(opened.ok());
     TaskResults& results = **opened;
+    static auto records = controlplane::open_sqlite_patient_records(":memory:", clock);
+    FUZZ_CHECK(records.ok());
     for (const Sent& s : kSent) {
         Envelope request = Envelope::make(s.deferred ? "report.get" : "appointment.book", s.hospital);
         request.id = s.id;
@@ -80,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         m.payload = std::string(message);
         m.correlation_data = "c1";
 
-        controlplane::take_answer(results, requester(), m);
+        controlplane::take_answer(results, **records, requester(), m);
 
         for (int i = 0; i < 2; ++i) {
             auto found = results.find(kSent[i].id);

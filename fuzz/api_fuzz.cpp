@@ -37,6 +37,7 @@
 #include "controlplane/api.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/idempotency_store.h"
+#include "controlplane/patient_records.h"
 #include "controlplane/router.h"
 #include "controlplane/task_results.h"
 #include "transport/requester.h"
@@ -99,6 +100,7 @@ struct World {
     Requester requester{link};
     std::filesystem::path dir;  // the signing key, removed at exit
     std::unique_ptr<controlplane::IdempotencyStore> idempotency;
+    std::unique_ptr<controlplane::PatientRecords> records;
 
     World() {
         log::init("api_fuzz", "/dev/null", log::Level::Error);
@@ -131,6 +133,9 @@ struct World {
         auto store = controlplane::open_sqlite_idempotency_store(":memory:", clock);
         FUZZ_CHECK(store.ok());
         idempotency = std::move(store.value());
+        auto opened_records = controlplane::open_sqlite_patient_records(":memory:", clock);
+        FUZZ_CHECK(opened_records.ok());
+        records = std::move(opened_records.value());
     }
     ~World() { std::filesystem::remove_all(dir); }
 };
@@ -142,7 +147,7 @@ std::unique_ptr<controlplane::TaskResults> results_with_answers(Clock& clock) {
     for (const char* patient : {"P1", "P2"}) {
         Envelope request = Envelope::make("report.get", "H001");
         request.id = std::string("T") + patient[1];
-        FUZZ_CHECK((*results)->expect(request, true).ok());
+        FUZZ_CHECK((*results)->expect(request, true, {patient, ""}).ok());
         Envelope answer = request.reply({{"patientId", patient}, {"reportId", std::string("R-") + patient}});
         FUZZ_CHECK((*results)->record("H001", answer, answer.to_json()).ok());
     }
@@ -167,7 +172,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
 
     auto results = results_with_answers(world.clock);
     controlplane::Router router(world.registry, world.requester, *results, "cp1", std::chrono::milliseconds(100));
-    controlplane::Api api(world.registry, router, *results, *world.keys, *world.idempotency, world.clock);
+    controlplane::Api api(world.registry, router, *results, *world.keys, *world.idempotency, *world.records,
+                          world.clock);
     try {
         api.handle(req, res);
     } catch (const Poco::Exception&) {

@@ -18,18 +18,22 @@ metrics::Counter& push_counter(std::string_view ack) {
 }
 
 // A HIS pushes over one or two connections, and no reference-data message comes near a
-// few MiB: the caps bound what the listener can be made to hold at once to
-// kPushMaxConnections x kPushMaxFrameBytes (an oversize frame is never buffered beyond its
-// cap: mllp/framer.h), instead of the MLLP server's defaults (256 x 16 MiB).
-constexpr std::size_t kPushMaxFrameBytes = 4u << 20;
-constexpr int kPushMaxConnections = 8;
-
+// few MiB: the caps (push_listener.h) bound what the listener can be made to hold, instead
+// of the MLLP server's defaults (256 x 16 MiB). An oversize frame closes its connection.
 mllp::ServerOptions server_options(const PushSettings& settings) {
     mllp::ServerOptions o;
     o.bind = settings.host;
     o.port = settings.port;
     o.max_frame_bytes = kPushMaxFrameBytes;
     o.max_connections = kPushMaxConnections;
+    o.max_buffered_bytes = kPushMaxBufferedBytes;
+    o.close_on_oversize = true;
+    o.allowed_peers = settings.allowed_peers;
+    o.tls = !settings.cert_file.empty();
+    o.cert_file = settings.cert_file;
+    o.key_file = settings.key_file;
+    o.client_ca_file = settings.client_ca_file;
+    o.name = "hl7_push";
     return o;
 }
 
@@ -92,18 +96,37 @@ Result<std::optional<PushSettings>> push_settings_from_params(const params::Para
     // The field map is checked even without a listener: a wrong entry stops the agent at start.
     auto fields = PushFields::from_json(p.json("extraction.hl7.fields"));
     if (!fields) return fields.error();
+    std::vector<IpRange> allowed;
+    for (const auto& item : p.json("extraction.push.allowed_peers")) {
+        auto range = item.is_string() ? IpRange::parse(item.get<std::string>()) : std::nullopt;
+        if (!range)  // the validator refused it already; a ParamSet built by hand may not have
+            return make_error(ErrorClass::Config, "params.invalid",
+                              "extraction.push.allowed_peers: " + item.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                                  " is not an IP address or CIDR block");
+        allowed.push_back(*range);
+    }
+    std::string cert = p.string("extraction.push.tls.cert_file");
+    std::string key = p.string("extraction.push.tls.key_file");
+    std::string client_ca = p.string("extraction.push.tls.client_ca_file");
+    if (cert.empty() != key.empty() || (cert.empty() && !client_ca.empty()))
+        return make_error(ErrorClass::Config, "params.invalid",
+                          "extraction.push.tls: cert_file and key_file go together, and client_ca_file needs them");
     std::string listen = p.string("extraction.push.listen");
     if (listen.empty()) return std::optional<PushSettings>();
     auto endpoint = host_and_port(listen, "extraction.push.listen");
     if (!endpoint) return endpoint.error();
-    return std::optional<PushSettings>(PushSettings{endpoint->first, endpoint->second, std::move(fields.value())});
+    return std::optional<PushSettings>(PushSettings{endpoint->first, endpoint->second, std::move(fields.value()),
+                                                    std::move(allowed), cert, key, client_ca});
 }
 
 Result<std::unique_ptr<PushListener>> listen_for_hl7_pushes(const PushSettings& settings,
                                                             const hl7::ParseOptions& parse_options, PushHandler handler) {
     auto listener = std::make_unique<Hl7PushListener>(settings, parse_options, std::move(handler));
     if (auto started = listener->start(); !started) return started.error();
-    log::info("extraction.push_listening", {{"bind", settings.host}, {"port", listener->port()}});
+    log::info("extraction.push_listening", {{"bind", settings.host},
+                                            {"port", listener->port()},
+                                            {"tls", !settings.cert_file.empty()},
+                                            {"allowed_peers", settings.allowed_peers.size()}});
     return std::unique_ptr<PushListener>(std::move(listener));
 }
 

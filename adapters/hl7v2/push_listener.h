@@ -10,8 +10,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "adapters/his_adapter.h"
+#include "common/ip_range.h"
 #include "adapters/hl7v2/push_fields.h"
 #include "config-params/param_set.h"
 #include "hl7/message.h"
@@ -23,10 +25,22 @@ struct PushSettings {
     std::string host = "127.0.0.1";
     uint16_t port = 0;  // 0 = any free port (tests)
     PushFields fields;
+    // extraction.push.allowed_peers: the HIS's addresses; empty = any peer.
+    std::vector<IpRange> allowed_peers;
+    // extraction.push.tls.*: TLS when cert_file is set (key_file with it); with
+    // client_ca_file the HIS must show a certificate that CA signed.
+    std::string cert_file, key_file, client_ca_file;
 };
 
-// extraction.push.listen ("" = no listener: nullopt) and extraction.hl7.fields (checked
-// either way). Errors:
+// What the listener holds at most: a frame of kPushMaxFrameBytes per connection (an
+// oversize one is answered AR and its connection closed at the cap), kPushMaxConnections
+// connections, and kPushMaxBufferedBytes of frames in progress across all of them.
+inline constexpr std::size_t kPushMaxFrameBytes = 4u << 20;
+inline constexpr int kPushMaxConnections = 8;
+inline constexpr std::size_t kPushMaxBufferedBytes = 8u << 20;
+
+// extraction.push.listen ("" = no listener: nullopt), extraction.push.allowed_peers,
+// extraction.push.tls.* and extraction.hl7.fields (checked either way). Errors:
 // Config "params.invalid" naming the parameter.
 Result<std::optional<PushSettings>> push_settings_from_params(const params::ParamSet& p);
 

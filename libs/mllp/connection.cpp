@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "mllp/framer.h"
 #include "mllp/hl7_view.h"
 #include "mllp/socket_io.h"
@@ -35,6 +36,9 @@ public:
     void run();
 
 private:
+    // Brings this connection's share of the server's buffered bytes up to date; false when
+    // the total is now over the server's bound.
+    bool account();
     bool secure();
     // Answers one frame, appending the reply frame to `out`; false = close the connection.
     bool answer(const Frame& frame, std::string& out);
@@ -47,7 +51,17 @@ private:
     const ServerOptions& options_;
     FrameDecoder decoder_;
     std::string peer_;
+    size_t held_ = 0;  // this connection's share of context_.buffered
 };
+
+bool Session::account() {
+    const size_t now = decoder_.buffered();
+    size_t total = now >= held_ ? context_.buffered.fetch_add(now - held_) + (now - held_)
+                                : context_.buffered.fetch_sub(held_ - now) - (held_ - now);
+    held_ = now;
+    show_buffered(options_.name, total);
+    return options_.max_buffered_bytes == 0 || total <= options_.max_buffered_bytes;
+}
 
 bool Session::secure() {
     auto timeout = std::min(options_.idle_timeout, kHandshakeTimeout);
@@ -104,13 +118,27 @@ void Session::run() {
 
         frames.clear();
         decoder_.feed(std::string_view(buffer.data(), *got), frames);
+        if (!account()) {
+            reason = "buffered bytes over the server's bound";
+            count_closed(options_.name, "buffer_bound");
+            log::warn("mllp.buffer_bound", {{"peer", peer_}, {"max_buffered_bytes", options_.max_buffered_bytes}});
+            break;
+        }
         // Every reply of one read goes out in one write; each was made only after its
         // message was stored, so batching never lets an ACK overtake its fsync.
         replies.clear();
         bool keep_open = true;
+        bool oversize = false;
         for (const Frame& frame : frames) {
+            oversize = oversize || frame.oversize;
             keep_open = answer(frame, replies);
             if (!keep_open) break;
+        }
+        if (keep_open && options_.close_on_oversize && (oversize || decoder_.skipping())) {
+            // Answered now, from the head kept, however much of the frame is still to come.
+            if (!oversize) (void)answer(Frame{std::string(decoder_.head()), true}, replies);
+            count_closed(options_.name, "oversize_frame");
+            keep_open = false;
         }
         if (!replies.empty()) {
             if (auto sent = write_all(socket_, replies); !sent) {
@@ -119,10 +147,11 @@ void Session::run() {
             }
         }
         if (!keep_open) {
-            reason = "unanswerable frame";
+            reason = "unanswerable or oversize frame";
             break;
         }
     }
+    if (held_ > 0) show_buffered(options_.name, context_.buffered.fetch_sub(held_) - held_);
     if (decoder_.in_frame() || decoder_.discarded_bytes() > 0)
         log::warn("mllp.incomplete_data", {{"peer", peer_},
                                            {"frame_cut_short", decoder_.in_frame()},
@@ -187,6 +216,21 @@ bool Session::refuse(std::string_view message, hl7::AckCode code, std::string_vi
 }
 
 }  // namespace
+
+void count_closed(const std::string& listener, const std::string& reason) {
+    metrics::global()
+        .counter("hisgate_mllp_connections_closed_total",
+                 "MLLP connections the server closed for what the peer did (not allowed, oversize frame, buffer bound)",
+                 {{"listener", listener}, {"reason", reason}})
+        .inc();
+}
+
+void show_buffered(const std::string& listener, size_t bytes) {
+    metrics::global()
+        .gauge("hisgate_mllp_buffered_bytes", "Bytes of MLLP frames in progress held by all connections",
+               {{"listener", listener}})
+        .set(static_cast<double>(bytes));
+}
 
 void serve_connection(Poco::Net::StreamSocket socket, const ConnectionContext& context) {
     Session(std::move(socket), context).run();

@@ -18,7 +18,12 @@ struct ConnectionContext {
     MessageStore* store;                // null = answer without storing
     Poco::Net::Context::Ptr tls;        // null = plain TCP
     const std::atomic<bool>& stopping;  // set when the server stops
+    std::atomic<size_t>& buffered;      // bytes of frames in progress, all connections
 };
+
+// The server's metrics, by its name (ServerOptions::name).
+void count_closed(const std::string& listener, const std::string& reason);
+void show_buffered(const std::string& listener, size_t bytes);
 
 // Serves `socket` to the end; never throws.
 void serve_connection(Poco::Net::StreamSocket socket, const ConnectionContext& context);

@@ -40,6 +40,10 @@ public:
     std::size_t buffered() const { return payload_.size(); }
     // True while a frame has started and not yet ended (a peer closing now truncated it).
     bool in_frame() const { return state_ == State::InFrame || state_ == State::Skipping; }
+    // True while inside a frame that exceeded max_frame_bytes (its rest is being dropped);
+    // head() is then its first bytes, at most kOversizeHeadBytes.
+    bool skipping() const { return state_ == State::Skipping; }
+    std::string_view head() const { return payload_; }
     // Bytes seen outside any frame, or belonging to a frame cut short by a new start
     // block; they are dropped, and counted so a misbehaving peer shows up in the logs.
     std::size_t discarded_bytes() const { return discarded_; }

@@ -53,6 +53,7 @@ struct Server::Impl {
     uint16_t port = 0;
     std::atomic<bool> stopping{false};
     std::atomic<int> open_connections{0};  // accepted and not yet closed, queued ones included
+    std::atomic<size_t> buffered{0};       // bytes of frames in progress, all connections
     std::thread acceptor;
 
     std::mutex pool_mu;
@@ -70,6 +71,8 @@ Server::~Server() { stop(); }
 uint16_t Server::port() const { return impl_->port; }
 
 int Server::open_connections() const { return impl_->open_connections.load(); }
+
+size_t Server::buffered_bytes() const { return impl_->buffered.load(); }
 
 Result<void> Server::start() {
     Impl& s = *impl_;
@@ -126,6 +129,20 @@ void Server::Impl::accept_loop() {
             log::warn("mllp.accept_failed", {{"error", e.displayText()}});
             continue;
         }
+        if (!options.allowed_peers.empty()) {
+            std::string peer;
+            try {
+                peer = socket.peerAddress().host().toString();
+            } catch (const Poco::Exception&) {
+                // Gone already: an empty address is admitted by no list.
+            }
+            if (!admitted(options.allowed_peers, peer)) {
+                log::warn("mllp.peer_refused", {{"listener", options.name}, {"peer", peer}});
+                count_closed(options.name, "peer_not_allowed");
+                socket.close();
+                continue;
+            }
+        }
         if (open_connections.load() >= options.max_connections) {
             log::warn("mllp.connection_refused", {{"max_connections", options.max_connections}});
             socket.close();
@@ -157,7 +174,7 @@ void Server::Impl::work(Worker& self) {
         Poco::Net::StreamSocket socket = std::move(pending.front());
         pending.pop_front();
         lock.unlock();
-        serve_connection(std::move(socket), ConnectionContext{options, handler, store.get(), tls, stopping});
+        serve_connection(std::move(socket), ConnectionContext{options, handler, store.get(), tls, stopping, buffered});
         --open_connections;
         lock.lock();
         if (idle_workers >= kMaxIdleWorkers) break;

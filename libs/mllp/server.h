@@ -6,7 +6,11 @@
 //    sent (original-mode ACK or commit ACK); if it cannot be stored, the answer is
 //    negative (AE, or NAK in commit mode) and the handler is not called.
 //  - An oversize frame is never buffered whole: it is answered AR (NAK in commit mode),
-//    or the connection is closed when not even its MSH segment can be read.
+//    or the connection is closed when not even its MSH segment can be read (and, with
+//    close_on_oversize, always closed once answered).
+//  - With max_buffered_bytes, the frames in progress of all connections together never
+//    hold more than that after a read: the read that would is dropped with its connection.
+//  - A peer outside allowed_peers is closed before anything is read from it.
 //  - Each open connection has a thread of its own, taken from a pool of workers that
 //    outlive their connections; the accept loop never blocks on a peer (the TLS
 //    handshake runs on the connection's thread).
@@ -18,8 +22,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
+#include "common/ip_range.h"
 
 namespace hisgate::mllp {
 
@@ -36,6 +42,19 @@ struct ServerOptions {
     bool tls = false;
     std::string cert_file, key_file;  // PEM, for tls
     std::string client_ca_file;       // PEM; non-empty with tls = require client certificates
+    // Peers allowed to connect (addresses or CIDR blocks); empty = any. Another is closed
+    // at once, before a byte is read or a TLS handshake begins.
+    std::vector<IpRange> allowed_peers;
+    // An oversize frame closes its connection once answered (AR): the peer cannot make the
+    // server read on past the cap, and what it sent after the frame is never read.
+    bool close_on_oversize = false;
+    // Bytes of frames in progress held by all connections together; 0 = no bound but
+    // max_connections x max_frame_bytes. A read that takes the total over it closes its
+    // connection (the peer's frame is dropped, nothing is answered).
+    size_t max_buffered_bytes = 0;
+    // Names the server in its metrics: hisgate_mllp_buffered_bytes{listener},
+    // hisgate_mllp_connections_closed_total{listener,reason}.
+    std::string name = "mllp";
 };
 
 // Returns the bytes to answer `message` with (an ACK or an application response such as
@@ -69,6 +88,8 @@ public:
 
     // How many connections are open now (for tests and metrics).
     int open_connections() const;
+    // Bytes of frames in progress held by all connections now (hisgate_mllp_buffered_bytes).
+    size_t buffered_bytes() const;
 
 private:
     struct Impl;

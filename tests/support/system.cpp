@@ -68,6 +68,11 @@ std::string System::token(const std::string& role, const std::string& subject) {
     return jwt ? *jwt : "";
 }
 
+bool System::set_patient_facts(const std::string& patient_id, bool real_name_verified, int no_show_count) {
+    nlohmann::json facts = {{"realNameVerified", real_name_verified}, {"noShowCount", no_show_count}};
+    return put("/api/v1/patients/" + patient_id + "/facts", facts.dump(), bearer("service", "identity-service")).status == 200;
+}
+
 std::map<std::string, std::string> System::authorized(std::map<std::string, std::string> headers) {
     if (!headers.count("Authorization")) headers["Authorization"] = "Bearer " + token("operator", "test-operator");
     return headers;

@@ -66,6 +66,11 @@ public:
     HttpReply post(const std::string& path, const std::string& json_body, std::map<std::string, std::string> headers = {}) {
         return http_send(api_port_, "POST", path, json_body, authorized(std::move(headers)));
     }
+    HttpReply put(const std::string& path, const std::string& json_body, std::map<std::string, std::string> headers = {}) {
+        return http_send(api_port_, "PUT", path, json_body, authorized(std::move(headers)));
+    }
+    // Records a patient's facts as the platform's identity service would (a service token).
+    bool set_patient_facts(const std::string& patient_id, bool real_name_verified, int no_show_count = 0);
     // A bearer token signed with the control plane's key (valid one hour), and the header
     // carrying it. `role`: patient, viewer, operator, admin, service.
     std::string token(const std::string& role, const std::string& subject);

@@ -11,7 +11,7 @@
 using namespace hisgate;
 
 namespace {
-nlohmann::json booking(const std::string& order, const std::string& slot_time, bool verified) {
+nlohmann::json booking(const std::string& order, const std::string& slot_time) {
     std::string today = sim::utc_today();
     return {{"orderId", order},
             {"slotId", "S-DR-101-" + today + "-" + slot_time},
@@ -19,7 +19,7 @@ nlohmann::json booking(const std::string& order, const std::string& slot_time, b
              {{"doctorId", "DR-101"}, {"departmentId", "D-INT"}, {"date", today}, {"start", slot_time},
               {"end", slot_time.substr(0, 3) + std::to_string(std::stoi(slot_time.substr(3)) + 15)},
               {"half", "AM"}, {"feeCents", 2500}}},
-            {"patient", {{"id", "P-DEMO-1"}, {"birthDate", "1980-01-01"}, {"sex", "female"}, {"realNameVerified", verified}}}};
+            {"patient", {{"id", "P-DEMO-1"}, {"birthDate", "1980-01-01"}, {"sex", "female"}}}};
 }
 
 int his_bookings(test::System& sys) {
@@ -40,7 +40,7 @@ TEST_CASE("e2e: booking through the rules engine to the HIS") {
 
     // An order id names one request (docs/architecture.md "Retries"): the refused order is
     // not booked again under its id; the corrected booking is a new order.
-    auto refused = sys.post("/api/v1/hospitals/H001/appointments", booking("O-0", "08:00", false).dump());
+    auto refused = sys.post("/api/v1/hospitals/H001/appointments", booking("O-0", "08:00").dump());
     INFO(refused.body);
     CHECK(refused.status == 422);
     auto why = nlohmann::json::parse(refused.body);
@@ -48,7 +48,10 @@ TEST_CASE("e2e: booking through the rules engine to the HIS") {
     CHECK_THAT(why["message"].get<std::string>(), Catch::Contains("verify your real name"));
     CHECK(his_bookings(sys) == 0);  // the refusal never reached the HIS
 
-    auto booked = sys.post("/api/v1/hospitals/H001/appointments", booking("O-1", "08:00", true).dump());
+    // The platform's identity check verifies the patient (tests/system/e2e/booking_facts_test.cpp).
+    REQUIRE(sys.set_patient_facts("P-DEMO-1", true));
+
+    auto booked = sys.post("/api/v1/hospitals/H001/appointments", booking("O-1", "08:00").dump());
     INFO(booked.body);
     REQUIRE(booked.status == 200);
     auto doc = nlohmann::json::parse(booked.body);
@@ -57,13 +60,13 @@ TEST_CASE("e2e: booking through the rules engine to the HIS") {
     CHECK(his_bookings(sys) == 1);
 
     // The same order again is the same booking; another order for the full slot is the HIS's refusal.
-    CHECK(sys.post("/api/v1/hospitals/H001/appointments", booking("O-1", "08:00", true).dump()).status == 200);
-    auto full = sys.post("/api/v1/hospitals/H001/appointments", booking("O-2", "08:00", true).dump());
+    CHECK(sys.post("/api/v1/hospitals/H001/appointments", booking("O-1", "08:00").dump()).status == 200);
+    auto full = sys.post("/api/v1/hospitals/H001/appointments", booking("O-2", "08:00").dump());
     CHECK(full.status == 422);
     CHECK(nlohmann::json::parse(full.body)["code"] == "his.SLOT_FULL");
     CHECK(his_bookings(sys) == 1);
 
-    auto off_grid = booking("O-3", "08:07", true);
+    auto off_grid = booking("O-3", "08:07");
     auto refused_time = sys.post("/api/v1/hospitals/H001/appointments", off_grid.dump());
     CHECK(refused_time.status == 422);
     CHECK(nlohmann::json::parse(refused_time.body)["code"] == "appointment.fixed_slots.not_a_slot");

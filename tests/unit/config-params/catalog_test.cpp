@@ -55,7 +55,9 @@ TEST_CASE("the built-in catalog has every parameter the agent and adapters read,
         "probes",
         "queue.max_attempts", "queue.retry_backoff_min", "queue.retry_backoff_max", "queue.retention",
         "queue.dwell_alert", "presence.heartbeat_interval",
-        "extraction.interval", "extraction.days_ahead", "extraction.push.listen", "extraction.hl7.fields"});
+        "extraction.interval", "extraction.days_ahead", "extraction.push.listen", "extraction.push.allowed_peers",
+        "extraction.push.tls.cert_file", "extraction.push.tls.key_file", "extraction.push.tls.client_ca_file",
+        "extraction.hl7.fields"});
     const ParamDef* timeout = builtin().find("his.answer_timeout");
     REQUIRE(timeout);
     CHECK(timeout->type == ParamType::Duration);
