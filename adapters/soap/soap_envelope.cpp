@@ -17,6 +17,62 @@ const std::string kSoapNs = "http://schemas.xmlsoap.org/soap/envelope/";
 
 Error unreadable(const std::string& why) { return make_error(ErrorClass::Protocol, "soap.unreadable", why); }
 
+// The deepest element nesting of `x`, exact for well-formed XML (what is not, the parser
+// refuses), stopping as soon as it exceeds `stop_above`. One pass, no recursion: comments,
+// CDATA, processing instructions and the DOCTYPE are skipped, quoted attribute values
+// may hold '>' and '/'.
+int xml_depth(std::string_view x, int stop_above) {
+    int depth = 0, deepest = 0;
+    size_t i = 0;
+    auto skip_past = [&](size_t from, std::string_view end) {
+        auto at = x.find(end, from);
+        return at == std::string_view::npos ? x.size() : at + end.size();
+    };
+    while (i < x.size()) {
+        size_t lt = x.find('<', i);
+        if (lt == std::string_view::npos) break;
+        auto rest = x.substr(lt);
+        if (rest.substr(0, 4) == "<!--") {
+            i = skip_past(lt + 4, "-->");
+        } else if (rest.substr(0, 9) == "<![CDATA[") {
+            i = skip_past(lt + 9, "]]>");
+        } else if (rest.substr(0, 2) == "<?") {
+            i = skip_past(lt + 2, "?>");
+        } else {
+            // A tag or a DOCTYPE: to its '>' outside quotes (and the DOCTYPE's internal subset).
+            bool doctype = rest.substr(0, 2) == "<!";
+            char quote = 0;
+            int brackets = 0;
+            size_t j = lt + 1;
+            for (; j < x.size(); ++j) {
+                char c = x[j];
+                if (quote) {
+                    if (c == quote) quote = 0;
+                } else if (c == '"' || c == '\'') {
+                    quote = c;
+                } else if (doctype && c == '[') {
+                    ++brackets;
+                } else if (doctype && c == ']') {
+                    --brackets;
+                } else if (c == '>' && brackets <= 0) {
+                    break;
+                }
+            }
+            if (j >= x.size()) break;
+            if (doctype) {
+                // declares, nests nothing
+            } else if (rest.substr(0, 2) == "</") {
+                if (depth > 0) --depth;
+            } else if (x[j - 1] != '/') {
+                if (++depth > deepest) deepest = depth;
+                if (deepest > stop_above) return deepest;
+            }
+            i = j + 1;
+        }
+    }
+    return deepest;
+}
+
 void write_element(Poco::XML::XMLWriter& w, const SoapDialect& d, const Element& e, bool rename) {
     std::string name = rename ? d.vendor_name(e.name) : e.name;
     w.startElement(d.ns, name, "ns:" + name);
@@ -152,6 +208,9 @@ Result<Envelope> read_envelope(const SoapDialect& d, std::string_view bytes) {
         if (auto done = hl7::to_utf8(bytes.substr(declaration_end), charset, &utf8); !done)
             return unreadable("the XML is not valid " + xml_encoding_name(charset) + ": " + done.error().message);
     }
+    if (xml_depth(utf8, kMaxXmlDepth) > kMaxXmlDepth)
+        return make_error(ErrorClass::Protocol, "soap.too_deep",
+                          "the answer nests XML elements at most " + std::to_string(kMaxXmlDepth) + " levels deep, found more");
     Poco::AutoPtr<Poco::XML::Document> doc;
     try {
         Poco::XML::DOMParser parser;

@@ -43,8 +43,14 @@ struct Envelope {
     Element operation;  // the Body's element, hisgate names (empty for a fault)
 };
 
+// The deepest element nesting read_envelope takes: counted by a scan of the bytes before
+// the parser runs, so nothing recursive (the DOM, its copy, its destruction) meets a
+// deeper answer (docs/architecture.md, "Limits").
+inline constexpr int kMaxXmlDepth = 64;
+
 // Reads an envelope in the charset its XML declaration names (the dialect's when it names
-// none). Errors: Protocol "soap.unreadable" saying what is wrong.
+// none). Errors: Protocol "soap.unreadable" saying what is wrong; Protocol
+// "soap.too_deep" naming kMaxXmlDepth when elements nest deeper.
 Result<Envelope> read_envelope(const SoapDialect& d, std::string_view bytes);
 
 }  // namespace hisgate::soap

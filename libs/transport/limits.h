@@ -19,6 +19,10 @@ inline constexpr std::size_t kHttpBodyBytes = 64 * 1024;       // an HTTP reques
 inline constexpr std::size_t kStateBytes = 64 * 1024;          // a retained state message
 inline constexpr std::size_t kAnswerBytes = 4 * 1024 * 1024;   // an answer (reports, statements)
 inline constexpr std::size_t kEventBytes = 4 * 1024 * 1024;    // an event (reference changesets)
+// The broker's own cap on a publish's payload (Mosquitto `message_size_limit`, set by the
+// demo and the test broker): the largest kind above and 64 KiB to spare, so the broker
+// drops anything bigger before any client reads it.
+inline constexpr std::size_t kBrokerMessageBytes = kAnswerBytes + 64 * 1024;
 
 // Envelope fields.
 inline constexpr std::size_t kMessageIdBytes = 128;   // id, in_reply_to

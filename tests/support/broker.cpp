@@ -8,6 +8,7 @@
 #include <random>
 
 #include "tests/support/certificates.h"
+#include "transport/limits.h"
 
 namespace hisgate::test {
 
@@ -46,7 +47,7 @@ Broker::Broker(std::vector<std::string> users, bool tls)
     // Mosquitto started as root drops to another user unless told to stay who it is.
     std::string conf = "user " + std::string(getpwuid(getuid())->pw_name) + "\nlistener " + std::to_string(port_) + " 127.0.0.1\nallow_anonymous false\nuse_username_as_clientid true\npassword_file " +
                        passwd + "\nacl_file " + dir_ + "/acl\npersistence true\npersistence_location " + dir_ + "/\nmax_queued_messages 100000\nset_tcp_nodelay true\nlog_dest file " + dir_ +
-                       "/mosquitto.log\n";
+                       "/mosquitto.log\nmessage_size_limit " + std::to_string(limits::kBrokerMessageBytes) + "\n";
     if (tls_) {
         make_test_certificates(dir_, "broker");
         conf += "cafile " + dir_ + "/ca.crt\ncertfile " + dir_ + "/broker.crt\nkeyfile " + dir_ + "/broker.key\n";

@@ -54,6 +54,11 @@ HttpReply http_send(uint16_t port, const std::string& method, const std::string&
     return exchange(port, method, path, headers, &json_body);
 }
 
+double metric_value(const std::string& page, const std::string& series) {
+    auto at = page.find("\n" + series + " ");
+    return at == std::string::npos ? 0 : std::stod(page.substr(at + series.size() + 2));
+}
+
 std::string System::token(const std::string& role, const std::string& subject) {
     auto ring = auth::KeyRing::open(keys_dir());
     auto parsed = auth::role_from_string(role);

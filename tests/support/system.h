@@ -28,6 +28,10 @@ HttpReply http_get(uint16_t port, const std::string& path, const std::map<std::s
 HttpReply http_send(uint16_t port, const std::string& method, const std::string& path, const std::string& json_body,
                     const std::map<std::string, std::string>& headers = {});
 
+// The value of one series of a Prometheus page ("name{label=\"value\"}", or a bare name);
+// 0 when the page has no such series.
+double metric_value(const std::string& page, const std::string& series);
+
 struct SystemOptions {
     std::vector<std::string> hospitals = {"H001"};
     bool tls = true;

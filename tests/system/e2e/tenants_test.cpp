@@ -23,10 +23,7 @@ MqttOptions as_hospital(test::Broker& b, const std::string& user, const std::str
 
 // The control plane's count of agent answers with this outcome (new, duplicate, refused).
 int answers(test::System& sys, const std::string& outcome) {
-    auto metrics = sys.get("/metrics").body;
-    std::string key = "hisgate_controlplane_answers_total{outcome=\"" + outcome + "\"} ";
-    auto at = metrics.find(key);
-    return at == std::string::npos ? 0 : std::stoi(metrics.substr(at + key.size()));
+    return static_cast<int>(test::metric_value(sys.get("/metrics").body, "hisgate_controlplane_answers_total{outcome=\"" + outcome + "\"}"));
 }
 }  // namespace
 

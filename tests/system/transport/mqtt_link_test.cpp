@@ -13,6 +13,7 @@
 #include "common/metrics.h"
 #include "common/trace.h"
 #include "tests/support/broker.h"
+#include "transport/limits.h"
 #include "transport/mqtt_link.h"
 #include "transport/requester.h"
 #include "transport/topics.h"
@@ -214,6 +215,37 @@ TEST_CASE("mqtt: the broker ACL keeps a hospital inside its own subtree") {
     std::this_thread::sleep_for(300ms);
     REQUIRE(inbox.size() == 1);
     CHECK(inbox.at(0).topic == topics::state("H002"));
+}
+
+TEST_CASE("mqtt: the broker drops a publish over limits::kBrokerMessageBytes before any client reads it") {
+    test::Broker broker({"controlplane", "H001"}, false);
+    REQUIRE(broker.start());
+    Inbox inbox;
+    MqttLink cp(options_for(broker, "controlplane", "cp"));
+    cp.subscribe(topics::all_responses("cp1"));
+    cp.on_message([&](const IncomingMessage& m) { inbox.add(m); });
+    cp.start();
+    MqttLink h1(options_for(broker, "H001", "agent-H001"));
+    h1.start();
+    REQUIRE(cp.wait_connected(10s));
+    REQUIRE(h1.wait_connected(10s));
+    // One byte over: Mosquitto completes the QoS 1 flow with PUBACK "implementation specific
+    // error" (MQTT 5), forwards it to nobody, and keeps the sender connected.
+    auto over = h1.publish(OutgoingMessage::to(topics::response("H001", "cp1"), std::string(limits::kBrokerMessageBytes + 1, 'x')));
+    REQUIRE_FALSE(over.ok());
+    CHECK(over.error().code == "mqtt.publish_failed");
+    CHECK(h1.connected());
+    // Exactly at the limit passes; so does a marker after it, on the same connection.
+    REQUIRE(h1.publish(OutgoingMessage::to(topics::response("H001", "cp1"), std::string(limits::kBrokerMessageBytes, 'y'))).ok());
+    REQUIRE(h1.publish(OutgoingMessage::to(topics::response("H001", "cp1"), "marker")).ok());
+    REQUIRE(test::eventually([&] { return inbox.size() >= 2; }, 15s));
+    // Messages of one publisher arrive in order: the marker is last, and the oversize one never came.
+    REQUIRE(inbox.size() == 2);
+    CHECK(inbox.at(0).payload.size() == limits::kBrokerMessageBytes);
+    CHECK(inbox.at(1).payload == "marker");
+    // The demo's broker has the same limit.
+    CHECK(test::read_file(std::string(HISGATE_SOURCE_DIR) + "/scripts/demo").find("message_size_limit " + std::to_string(limits::kBrokerMessageBytes) + "\n") !=
+          std::string::npos);
 }
 
 TEST_CASE("mqtt: after a broker restart the link reconnects, resubscribes and republishes its birth") {

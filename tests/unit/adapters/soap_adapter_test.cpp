@@ -186,6 +186,50 @@ TEST_CASE("soap adapter: malformed answers are protocol errors") {
     CHECK(other.error().code == "his.mismatched_answer");
 }
 
+TEST_CASE("soap adapter: an answer nested 100,000 elements deep is refused naming the limit, a normal one still reads") {
+    SimulatedHis his;
+    std::string answer;
+    his.route = [&](auto& req, auto& res) {
+        if (answer.empty()) return his.responder.handle(req, res);
+        send_text(res, 200, "text/xml", answer);
+    };
+    auto adapter = adapter_for(his);
+    std::string open, close;
+    for (int i = 0; i < 100000; ++i) open += "<a>", close += "</a>";
+    answer = std::string("<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>") +
+             "<ns:GetReportResponse xmlns:ns=\"urn:vendor-d:his\">" + open + close + "</ns:GetReportResponse></soap:Body></soap:Envelope>";
+    auto deep = adapter->get_report("R-DEMO-1");
+    REQUIRE_FALSE(deep.ok());
+    CHECK(deep.error().cls == ErrorClass::Protocol);
+    CHECK(deep.error().code == "his.unreadable_answer");
+    CHECK(deep.error().message.find("at most " + std::to_string(soap::kMaxXmlDepth) + " levels deep") != std::string::npos);
+    // The same adapter, the simulated HIS's own answer.
+    answer.clear();
+    auto report = adapter->get_report("R-DEMO-1");
+    REQUIRE(report.ok());
+    CHECK(report->report_id == "R-DEMO-1");
+}
+
+TEST_CASE("soap envelope: the depth limit counts elements only, exactly") {
+    soap::SoapDialect d;
+    d.ns = kNs;
+    // Comments, CDATA, processing instructions and attribute values that look like tags do
+    // not count; self-closing elements do not nest.
+    auto at_depth = [](int levels) {
+        std::string open, close;
+        for (int i = 0; i < levels; ++i) open += "<a k=\"x>/b\" j='/>'><!-- <c><d> --><![CDATA[<e><f>]]><?pi <g>?><h/>", close += "</a>";
+        return std::string("<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>") +
+               "<ns:GetReportResponse xmlns:ns=\"urn:vendor-d:his\">" + open + close + "</ns:GetReportResponse></soap:Body></soap:Envelope>";
+    };
+    // Envelope, Body and the operation are three levels.
+    auto deepest = soap::read_envelope(d, at_depth(soap::kMaxXmlDepth - 3));
+    if (!deepest) FAIL(deepest.error().describe());
+    auto over = soap::read_envelope(d, at_depth(soap::kMaxXmlDepth - 2));
+    REQUIRE_FALSE(over.ok());
+    CHECK(over.error().cls == ErrorClass::Protocol);
+    CHECK(over.error().code == "soap.too_deep");
+}
+
 TEST_CASE("soap envelope: what is written reads back, in UTF-8 and GB 18030") {
     for (auto charset : {hl7::Charset::Utf8, hl7::Charset::Gb18030}) {
         soap::SoapDialect d;
