@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/access_token.h"
+#include "common/sqlite.h"
 
 namespace hisgate::test {
 
@@ -66,6 +67,14 @@ std::string System::token(const std::string& role, const std::string& subject) {
     auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     auto jwt = auth::issue_token(**ring, {*parsed, subject, now + std::chrono::hours(1)}, now);
     return jwt ? *jwt : "";
+}
+
+int System::his_bookings(const std::string& h) {
+    auto db = sql::Db::open(dir_ + "/data/his-sim-" + h + ".db");
+    if (!db) return -1;
+    auto st = db->prepare("SELECT count(*) FROM bookings");
+    if (!st || !st->step()) return -1;
+    return static_cast<int>(st->integer(0));
 }
 
 bool System::set_patient_facts(const std::string& patient_id, bool real_name_verified, int no_show_count) {

@@ -90,6 +90,8 @@ public:
     uint16_t agent_metrics_port(const std::string& h) const { return agent_metrics_ports_.at(h); }
     uint16_t sim_control_port(const std::string& h) const { return sim_control_ports_.at(h); }
     std::string params_file(const std::string& h) const { return dir_ + "/etc/params-" + h + ".json"; }
+    // How many bookings the hospital's his-sim holds (its own SQLite file); -1 if unreadable.
+    int his_bookings(const std::string& h);
     const std::string& dir() const { return dir_; }
     std::string log_dir() const { return dir_ + "/logs"; }
 

@@ -4,7 +4,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/sqlite.h"
 #include "his-sim/hospital.h"
 #include "tests/support/system.h"
 
@@ -22,14 +21,6 @@ nlohmann::json booking(const std::string& order, const std::string& slot_time) {
             {"patient", {{"id", "P-DEMO-1"}, {"birthDate", "1980-01-01"}, {"sex", "female"}}}};
 }
 
-int his_bookings(test::System& sys) {
-    auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
-    REQUIRE(db.ok());
-    auto st = db->prepare("SELECT count(*) FROM bookings");
-    REQUIRE(st.ok());
-    REQUIRE(st->step());
-    return static_cast<int>(st->integer(0));
-}
 }  // namespace
 
 TEST_CASE("e2e: booking through the rules engine to the HIS") {
@@ -46,7 +37,7 @@ TEST_CASE("e2e: booking through the rules engine to the HIS") {
     auto why = nlohmann::json::parse(refused.body);
     CHECK(why["code"] == "appointment.real_name_required.unverified");
     CHECK_THAT(why["message"].get<std::string>(), Catch::Contains("verify your real name"));
-    CHECK(his_bookings(sys) == 0);  // the refusal never reached the HIS
+    CHECK(sys.his_bookings("H001") == 0);  // the refusal never reached the HIS
 
     // The platform's identity check verifies the patient (tests/system/e2e/booking_facts_test.cpp).
     REQUIRE(sys.set_patient_facts("P-DEMO-1", true));
@@ -57,14 +48,14 @@ TEST_CASE("e2e: booking through the rules engine to the HIS") {
     auto doc = nlohmann::json::parse(booked.body);
     CHECK(doc["status"] == "booked");
     CHECK(doc["orderId"] == "O-1");
-    CHECK(his_bookings(sys) == 1);
+    CHECK(sys.his_bookings("H001") == 1);
 
     // The same order again is the same booking; another order for the full slot is the HIS's refusal.
     CHECK(sys.post("/api/v1/hospitals/H001/appointments", booking("O-1", "08:00").dump()).status == 200);
     auto full = sys.post("/api/v1/hospitals/H001/appointments", booking("O-2", "08:00").dump());
     CHECK(full.status == 422);
     CHECK(nlohmann::json::parse(full.body)["code"] == "his.SLOT_FULL");
-    CHECK(his_bookings(sys) == 1);
+    CHECK(sys.his_bookings("H001") == 1);
 
     auto off_grid = booking("O-3", "08:07");
     auto refused_time = sys.post("/api/v1/hospitals/H001/appointments", off_grid.dump());
