@@ -98,9 +98,14 @@ Result<void> Agent::start() {
     auto store = TaskStore::open(config_.state_db);
     if (!store) return fail(store.error());
     store_ = std::move(store.value());
+    Diagnostics diagnostics{config_.log.file, "agent:" + config_.hospital_id, {}};
+    // The doctor is this very program, run on this very config: the same checks hospital
+    // IT runs, the same binary version as the agent that answers.
+    if (!config_.config_file.empty())
+        diagnostics.doctor_command = {"/proc/self/exe", "doctor", "--config", config_.config_file, "--json"};
     executor_ = std::make_unique<TaskExecutor>(his_, *config_.rules, config_.hospital_id,
                                                InDoubtPolicy{config_.his_idempotent, config_.his_processing_horizon},
-                                               clock_);
+                                               clock_, std::move(diagnostics));
     forwarder_ = std::make_unique<OutboxForwarder>(*store_, link_);
     queue_ = std::make_unique<TaskQueue>(
         *store_, config_.queue, [this](const Task& t) { return executor_->run(t); }, [this] { forwarder_->wake(); },

@@ -29,6 +29,7 @@ struct AgentConfig {
     std::optional<appointments::RuleSet> rules;
     std::string params_hash;  // of the hospital's parameter file, announced in the birth
     std::string params_file;  // path, as the config names it
+    std::string config_file;  // this config's own path, as given to the agent (its doctor checks it)
     // The agent's one SQLite file: task queue, outbox, probe state, extraction snapshots.
     std::string state_db;
     std::string metrics_bind = "127.0.0.1";

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
     if (!start.config) return start.exit_status;
     auto cfg = agent::read_agent_config(*start.config);
     if (!cfg) return invalid_config("hisgate-agent", cfg.error());
+    cfg->config_file = start.config_file;
     log::init("agent:" + cfg->hospital_id, cfg->log.file, cfg->log.level);
     metrics::publish_build_info(HISGATE_REVISION);
 

@@ -109,8 +109,15 @@ Result<nlohmann::json> pay(const RequestContext& c, const nlohmann::json& body) 
     return as_json(kRefund ? c.his.refund(p) : c.his.pay(p), payment_json);
 }
 
+Result<nlohmann::json> logs_get(const RequestContext& c, const nlohmann::json& body) {
+    return trace_lines_of(c.diagnostics, body);
+}
+Result<nlohmann::json> doctor_run(const RequestContext& c, const nlohmann::json&) {
+    return run_doctor(c.diagnostics, c.clock);
+}
+
 using RT = TaskClass;
-constexpr std::array<RequestType, 9> kRequestTypes{{
+constexpr std::array<RequestType, 11> kRequestTypes{{
     {"appointment.book", RT::RealTime, true, book},
     {"appointment.cancel", RT::RealTime, true, keyed<kOrderId, &HisAdapter::cancel, booking_json>},
     {"appointment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::booking_status, booking_json>},
@@ -120,6 +127,9 @@ constexpr std::array<RequestType, 9> kRequestTypes{{
     {"report.get", RT::Deferred, false, keyed<kReportId, &HisAdapter::get_report, report_json>},
     {"report.list", RT::Deferred, false, keyed<kPatientId, &HisAdapter::list_reports, reports_json>},
     {"statement.daily", RT::Deferred, false, keyed<kDate, &HisAdapter::daily_statement, statement_json>},
+    // The agent itself, for an operator behind the hospital's firewall (agent/diagnostics.h).
+    {"logs.get", RT::RealTime, false, logs_get},
+    {"doctor.run", RT::RealTime, false, doctor_run},
 }};
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "adapters/his_adapter.h"
+#include "agent/diagnostics.h"
 #include "agent/task.h"
 #include "appointment-rules/rule_set.h"
 #include "common/clock.h"
@@ -37,6 +38,8 @@ struct RequestContext {
     // The HIS holds nothing for the order: an error to retry later while an earlier
     // attempt may still be running there, nothing once the absence is settled.
     std::function<std::optional<Error>()> absence_not_yet_settled;
+    // What the agent shows of itself (logs.get, doctor.run: agent/diagnostics.h).
+    const Diagnostics& diagnostics;
 };
 
 // The answer's body, or the error to answer with.

@@ -34,7 +34,8 @@ Outcome TaskExecutor::run(const Task& task) {
         const RequestType* type = find_request_type(task.type);
         // A previous attempt was dispatched: the HIS may hold its effect already.
         RequestContext context{task.type, his_, rules_, clock_, policy_.his_idempotent, task.attempts > 1,
-                               [&] { sending_change(task); }, [&] { return absence_not_yet_settled(task); }};
+                               [&] { sending_change(task); }, [&] { return absence_not_yet_settled(task); },
+                               diagnostics_};
         result = type ? type->handler(context, request->body)
                       : Result<nlohmann::json>(make_error(ErrorClass::BadInput, "request.unknown_type",
                                                           "this agent does not serve requests of type \"" +

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "adapters/his_adapter.h"
+#include "agent/diagnostics.h"
 #include "agent/task_queue.h"
 #include "appointment-rules/rule_set.h"
 #include "common/clock.h"
@@ -41,9 +42,9 @@ void set_attempt_hook_for_test(AttemptHook hook);
 class TaskExecutor {
 public:
     TaskExecutor(HisAdapter& his, const appointments::RuleSet& rules, std::string hospital_id, InDoubtPolicy policy,
-                 const Clock& clock = SystemClock::instance())
+                 const Clock& clock = SystemClock::instance(), Diagnostics diagnostics = {})
         : his_(his), rules_(rules), hospital_id_(std::move(hospital_id)), policy_(policy), clock_(clock),
-          created_(clock.steady_now()) {}
+          created_(clock.steady_now()), diagnostics_(std::move(diagnostics)) {}
 
     Outcome run(const Task& task);
 
@@ -60,6 +61,7 @@ private:
     InDoubtPolicy policy_;
     const Clock& clock_;
     const Clock::SteadyTime created_;
+    const Diagnostics diagnostics_;
     std::mutex mu_;
     std::map<std::string, Clock::SteadyTime> last_change_sent_;  // task id -> when; erased when the task ends
 };

@@ -8,21 +8,15 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/trace_lines.h"
 
 namespace hisgate::cli {
 
 namespace {
-struct Line {
-    std::string ts, proc, event;
-    nlohmann::json doc;
-};
-
 // Microseconds since the epoch from "2026-11-21T12:00:00.123456Z"; -1 if malformed.
 long long micros(const std::string& ts) {
     int y, mo, d, h, mi, s;
@@ -40,6 +34,34 @@ long long micros(const std::string& ts) {
     long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     long long days = era * 146097 + doe - 719468;
     return ((days * 24 + h) * 60 + mi) * 60LL * 1000000 + s * 1000000LL + frac;
+}
+
+// The lines in time order with per-hop timings; `from` says where they came from.
+void print_trace(const std::string& trace_id, const std::vector<nlohmann::json>& lines, const std::string& from,
+                 bool truncated) {
+    auto text = [](const nlohmann::json& l, const char* k) {
+        auto it = l.find(k);
+        return it != l.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    long long first = micros(text(lines.front(), "ts")), prev = first;
+    std::string prev_proc;
+    std::printf("trace %s: %zu lines from %s%s\n", trace_id.c_str(), lines.size(), from.c_str(),
+                truncated ? " (cut at the size bound: the oldest or the latest lines are missing)" : "");
+    std::printf("%-28s %10s %10s  %-24s %s\n", "time", "+ms", "hop ms", "process", "event");
+    for (const auto& l : lines) {
+        const std::string ts = text(l, "ts"), proc = text(l, "proc");
+        long long t = micros(ts);
+        nlohmann::json rest = l;
+        for (auto key : {"ts", "proc", "event", "trace_id", "span_id", "level"}) rest.erase(key);
+        std::string hop = proc != prev_proc && !prev_proc.empty() ? std::to_string((t - prev) / 1000.0) : "";
+        if (hop.size() > 7) hop.resize(hop.find('.') + 3);
+        char since[32];
+        std::snprintf(since, sizeof since, "%.3f", (t - first) / 1000.0);
+        std::printf("%-28s %10s %10s  %-24s %s %s\n", ts.c_str(), since, hop.c_str(), proc.c_str(),
+                    text(l, "event").c_str(), rest.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        prev = t;
+        prev_proc = proc;
+    }
 }
 
 std::vector<std::string> log_files(const std::string& dir) {
@@ -68,7 +90,7 @@ int trace_main(const Args& args) {
     }
     // Accept a whole traceparent too.
     if (trace_id.size() == 55 && trace_id[2] == '-') trace_id = trace_id.substr(3, 32);
-    if (trace_id.size() != 32 || trace_id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    if (!valid_trace_id(trace_id)) {
         std::fprintf(stderr, "hisgate trace: expected a trace id of 32 lowercase hex digits, got '%s'\n",
                      trace_id.c_str());
         return 2;
@@ -78,54 +100,16 @@ int trace_main(const Args& args) {
         std::fprintf(stderr, "hisgate trace: no *.log files in %s (use --logs DIR)\n", dir.c_str());
         return 1;
     }
-
-    std::vector<Line> all;
-    for (const auto& file : files) {
-        std::ifstream in(file);
-        std::string text;
-        while (std::getline(in, text)) {
-            auto doc = nlohmann::json::parse(text, nullptr, false);
-            if (doc.is_discarded() || !doc.is_object()) continue;  // not ours, or a torn last line
-            all.push_back({doc.value("ts", ""), doc.value("proc", ""), doc.value("event", ""), std::move(doc)});
-        }
+    auto found = trace_lines(files, trace_id);
+    if (!found) {
+        std::fprintf(stderr, "hisgate trace: %s\n", found.error().describe().c_str());
+        return 1;
     }
-    static constexpr const char* kLinkFields[] = {"hl7_control_id", "his_request_id"};
-    std::set<std::string> link_ids;
-    for (const auto& l : all)
-        if (l.doc.value("trace_id", "") == trace_id)
-            for (const char* field : kLinkFields)
-                if (l.doc.contains(field)) link_ids.insert(l.doc.value(field, ""));
-    auto linked = [&](const Line& l) {
-        for (const char* field : kLinkFields)
-            if (l.doc.contains(field) && link_ids.count(l.doc.value(field, ""))) return true;
-        return false;
-    };
-    std::vector<const Line*> picked;
-    for (const auto& l : all)
-        if (l.doc.value("trace_id", "") == trace_id || linked(l)) picked.push_back(&l);
-    if (picked.empty()) {
+    if (found->lines.empty()) {
         std::fprintf(stderr, "hisgate trace: no log line carries trace %s in %s\n", trace_id.c_str(), dir.c_str());
         return 1;
     }
-    std::stable_sort(picked.begin(), picked.end(), [](const Line* a, const Line* b) { return a->ts < b->ts; });
-
-    long long first = micros(picked.front()->ts), prev = first;
-    std::string prev_proc;
-    std::printf("trace %s: %zu lines from %zu files\n", trace_id.c_str(), picked.size(), files.size());
-    std::printf("%-28s %10s %10s  %-24s %s\n", "time", "+ms", "hop ms", "process", "event");
-    for (const Line* l : picked) {
-        long long t = micros(l->ts);
-        nlohmann::json rest = l->doc;
-        for (auto key : {"ts", "proc", "event", "trace_id", "span_id", "level"}) rest.erase(key);
-        std::string hop = l->proc != prev_proc && !prev_proc.empty() ? std::to_string((t - prev) / 1000.0) : "";
-        if (hop.size() > 7) hop.resize(hop.find('.') + 3);
-        char since[32];
-        std::snprintf(since, sizeof since, "%.3f", (t - first) / 1000.0);
-        std::printf("%-28s %10s %10s  %-24s %s %s\n", l->ts.c_str(), since, hop.c_str(), l->proc.c_str(),
-                    l->event.c_str(), rest.dump().c_str());
-        prev = t;
-        prev_proc = l->proc;
-    }
+    print_trace(trace_id, found->lines, std::to_string(found->files) + " files", found->truncated);
     return 0;
 }
 

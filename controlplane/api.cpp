@@ -148,6 +148,8 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
             route = "patient_facts", allow = "GET, HEAD, PUT";
         else if (hospitals && parts.size() == 7 && parts[4] == "orders" && parts[6] == "payment")
             route = "order_payment", allow = "PUT";
+        else if (diagnostics_ && api_v1 && parts.size() == 4 && parts[2] == "traces") route = "trace";
+        else if (diagnostics_ && hospitals && parts.size() == 5 && parts[4] == "doctor") route = "doctor", allow = "POST";
         else return send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
         const std::string& method = req.getMethod();
         // `allow` lists the methods as "A, B": a method is served when ", <allow>," holds " <method>,".
@@ -163,6 +165,11 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (route == "report") get_report(*who, parts[3], parts[5], res);
         else if (route == "task") get_task(*who, parts[3], res);
         else if (route == "patient_facts") patient_facts(*who, parts[3], req, res);
+        else if (route == "trace" && !is_staff(who->role)) send_forbidden(res, "traces are for operators and services");
+        else if (route == "trace") get_trace(parts[3], req, res);
+        else if (route == "doctor" && (!is_staff(who->role) || !may_book(who->role)))
+            send_forbidden(res, "the doctor is run by operators, admins and services");
+        else if (route == "doctor") run_doctor(parts[3], res);
         else if (!may_keep_records(who->role)) send_forbidden(res, "payments are recorded by admin and service tokens");
         else order_payment(parts[3], parts[5], req, res);
     }();
@@ -400,6 +407,39 @@ void Api::get_task(const auth::AccessToken& who, const std::string& task_id, Poc
         return;
     }
     send_json(res, found->finished() ? 200 : 202, found->finished() ? found->to_json() : pending(task_id));
+}
+
+void Api::get_trace(const std::string& trace_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    std::vector<std::string> hospitals;
+    Poco::URI::QueryParameters query;
+    try {
+        query = Poco::URI(req.getURI()).getQueryParameters();
+    } catch (const Poco::Exception&) {
+        return send_error(res, make_error(ErrorClass::BadInput, "http.bad_uri", "the query is not valid (bad percent-encoding)"));
+    }
+    for (const auto& [name, value] : query) {
+        if (name != "hospitals")
+            return send_error(res, make_error(ErrorClass::BadInput, "query.unknown",
+                                              "unknown query parameter \"" + name.substr(0, 64) + "\" (expected: hospitals)"));
+        for (size_t i = 0; i <= value.size();) {
+            size_t comma = value.find(',', i);
+            if (comma == std::string::npos) comma = value.size();
+            if (comma > i) hospitals.push_back(value.substr(i, comma - i));
+            if (hospitals.size() > RemoteDiagnostics::kMaxHospitals) break;
+            i = comma + 1;
+        }
+    }
+    auto found = diagnostics_->trace(trace_id, std::move(hospitals));
+    if (!found) return send_error(res, found.error());
+    send_json(res, 200, found.value());
+}
+
+void Api::run_doctor(const std::string& hospital_id, Poco::Net::HTTPServerResponse& res) {
+    if (!topics::valid_hospital_id(hospital_id))
+        return send_error(res, make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with that id"));
+    auto findings = diagnostics_->doctor(hospital_id);
+    if (!findings) return send_error(res, findings.error());
+    send_json(res, 200, findings.value());
 }
 
 }  // namespace hisgate::controlplane

@@ -27,6 +27,12 @@
 // A booking's rule facts (real-name verification, missed visits, bookings already made,
 // what was paid) are the platform's records (controlplane/booking_facts.h); whatever the
 // caller writes in those fields is replaced before the booking goes to the hospital.
+//   GET /api/v1/traces/{traceId}?hospitals=H001,H002      the lines of a trace from this instance and from
+//                                                          each agent (over MQTT; without hospitals: those
+//                                                          the trace went to): staff and services
+//   POST /api/v1/hospitals/{hospitalId}/doctor             the agent's doctor, its read-only checks
+//                                                          (controlplane/remote_diagnostics.h): operators,
+//                                                          admins and services
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //
 // Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
@@ -43,16 +49,19 @@
 #include "controlplane/hospital_registry.h"
 #include "controlplane/idempotency_store.h"
 #include "controlplane/patient_records.h"
+#include "controlplane/remote_diagnostics.h"
 #include "controlplane/router.h"
 
 namespace hisgate::controlplane {
 
 class Api {
 public:
+    // `diagnostics`: null, and the trace and doctor routes answer 404.
     Api(const HospitalRegistry& registry, Router& router, TaskResults& results, auth::KeyRing& keys,
-        IdempotencyStore& idempotency, PatientRecords& records, Clock& clock = SystemClock::instance())
+        IdempotencyStore& idempotency, PatientRecords& records, Clock& clock = SystemClock::instance(),
+        RemoteDiagnostics* diagnostics = nullptr)
         : registry_(registry), router_(router), results_(results), keys_(keys), idempotency_(idempotency),
-          records_(records), clock_(clock) {}
+          records_(records), clock_(clock), diagnostics_(diagnostics) {}
     void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
 
     static int http_status(ErrorClass cls);
@@ -70,6 +79,8 @@ private:
                        Poco::Net::HTTPServerResponse& res);
     void order_payment(const std::string& hospital_id, const std::string& order_id, Poco::Net::HTTPServerRequest& req,
                        Poco::Net::HTTPServerResponse& res);
+    void get_trace(const std::string& trace_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    void run_doctor(const std::string& hospital_id, Poco::Net::HTTPServerResponse& res);
     // The request's JSON object body, bounded before it is parsed; or nothing, the error
     // already sent. `what` names it in errors ("the booking body").
     std::optional<nlohmann::json> read_json_body(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
@@ -82,6 +93,7 @@ private:
     IdempotencyStore& idempotency_;
     PatientRecords& records_;
     Clock& clock_;  // token expiry
+    RemoteDiagnostics* diagnostics_;
 };
 
 }  // namespace hisgate::controlplane

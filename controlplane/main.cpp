@@ -17,6 +17,7 @@
 #include "controlplane/booking_facts.h"
 #include "controlplane/idempotency_store.h"
 #include "controlplane/patient_records.h"
+#include "controlplane/remote_diagnostics.h"
 #include "controlplane/router.h"
 #include "controlplane/task_expiry.h"
 #include "controlplane/task_results.h"
@@ -112,7 +113,9 @@ int main(int argc, char** argv) {
                                     kResendInterval);
     expiry.start();
     controlplane::Router router(registry, requester, **results, instance, timeout);
-    controlplane::Api api(registry, router, **results, **keys, **idempotency, **records);
+    controlplane::RemoteDiagnostics diagnostics(router, log_settings.file, "controlplane:" + instance);
+    controlplane::Api api(registry, router, **results, **keys, **idempotency, **records, SystemClock::instance(),
+                          &diagnostics);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
     if (auto started = http.start(); !started) {
         std::fprintf(stderr, "hisgate-controlplane: %s\n", started.error().describe().c_str());

@@ -88,7 +88,8 @@ std::string render_json(const Findings& findings) {
         if (f.millis) row["millis"] = *f.millis;
         checks.push_back(std::move(row));
     }
-    return nlohmann::json{{"ok", exit_status(findings) == 0}, {"checks", std::move(checks)}}.dump(2) + "\n";
+    return nlohmann::json{{"ok", exit_status(findings) == 0}, {"checks", std::move(checks)}, {"table", render_table(findings)}}
+               .dump(2) + "\n";
 }
 
 int exit_status(const Findings& findings) {

@@ -44,6 +44,7 @@ ProgramStart start_program(int argc, char** argv, const std::string& name, const
         return out;
     }
     out.config = std::move(loaded.value());
+    out.config_file = path;
     out.exit_status = 0;
     return out;
 }

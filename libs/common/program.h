@@ -15,6 +15,7 @@ namespace hisgate {
 // with `name`).
 struct ProgramStart {
     std::optional<ConfigReader> config;
+    std::string config_file;  // FILE, as given
     int exit_status = 0;
 };
 ProgramStart start_program(int argc, char** argv, const std::string& name, const std::string& usage);

@@ -1,0 +1,42 @@
+#include "agent/diagnostics.h"
+
+#include "common/subprocess.h"
+#include "common/trace_lines.h"
+#include "transport/limits.h"
+
+namespace hisgate::agent {
+
+namespace {
+// Room for the envelope around the lines within one answer (limits::kAnswerBytes).
+constexpr std::size_t kLinesBytes = limits::kAnswerBytes / 2;
+constexpr std::size_t kDoctorOutputBytes = 1u << 20;
+}  // namespace
+
+Result<nlohmann::json> trace_lines_of(const Diagnostics& d, const nlohmann::json& body) {
+    auto id = body.find("traceId");
+    if (id == body.end() || !id->is_string())
+        return make_error(ErrorClass::BadInput, "request.invalid", "logs.get needs body.traceId, 32 lowercase hex digits");
+    if (d.log_file.empty())
+        return make_error(ErrorClass::Config, "logs.none", "this agent logs to stderr only (no log.file in its config)");
+    auto found = trace_lines({d.log_file}, id->get<std::string>(), {.max_lines_bytes = kLinesBytes});
+    if (!found) return found.error();
+    if (found->files == 0)
+        return make_error(ErrorClass::Unavailable, "logs.unreadable", "the agent cannot read its own log file");
+    return nlohmann::json{{"process", d.process}, {"lines", std::move(found->lines)}, {"truncated", found->truncated}};
+}
+
+Result<nlohmann::json> run_doctor(const Diagnostics& d, const Clock& clock) {
+    if (d.doctor_command.empty())
+        return make_error(ErrorClass::Config, "doctor.unavailable", "this agent was started without a config file to check");
+    auto ran = run_subprocess(d.doctor_command, d.doctor_timeout, kDoctorOutputBytes, clock);
+    if (!ran) return ran.error();
+    // 0: nothing failed, 1: a check failed; both print the findings. 2: the config cannot be used.
+    auto doc = nlohmann::json::parse(ran->output, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("checks"))
+        return make_error(ErrorClass::Internal, "doctor.unreadable",
+                          "the doctor ended with status " + std::to_string(ran->exit_status) + " without its findings");
+    doc["exitStatus"] = ran->exit_status;
+    return doc;
+}
+
+}  // namespace hisgate::agent
