@@ -29,7 +29,8 @@ Result<nlohmann::json> run_doctor(const Diagnostics& d, const Clock& clock) {
     if (d.doctor_command.empty())
         return make_error(ErrorClass::Config, "doctor.unavailable", "this agent was started without a config file to check");
     auto ran = run_subprocess(d.doctor_command, d.doctor_timeout, kDoctorOutputBytes, clock);
-    if (!ran) return ran.error();
+    // Never retried by the queue (an operator asks again): a doctor that hung once costs once.
+    if (!ran) return make_error(ErrorClass::Internal, ran.error().code, "the doctor failed: " + ran.error().message);
     // 0: nothing failed, 1: a check failed; both print the findings. 2: the config cannot be used.
     auto doc = nlohmann::json::parse(ran->output, nullptr, false);
     if (doc.is_discarded() || !doc.is_object() || !doc.contains("checks"))
