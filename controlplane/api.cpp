@@ -30,13 +30,25 @@ void send_error_status(Poco::Net::HTTPServerResponse& res, int status, const Err
     send_json(res, status, body);
 }
 
+// How soon a caller turned away because its hospital's agent is offline may try again: a
+// hint (agents reconnect within seconds of a network blip; an outage takes longer).
+constexpr int kOfflineRetryAfterSeconds = 30;
+
 // A task id is given when the request reached the agent's queue: its answer may come later.
 void send_error(Poco::Net::HTTPServerResponse& res, const Error& e, const std::string& task_id = "") {
+    if (e.code == "hospital.offline") {  // not a peer's refusal (502): the service is away for now
+        res.set("Retry-After", std::to_string(kOfflineRetryAfterSeconds));
+        return send_error_status(res, 503, e, task_id);
+    }
     send_error_status(res, Api::http_status(e.cls), e, task_id);
 }
 
-nlohmann::json pending(const std::string& task_id) {
-    return {{"taskId", task_id}, {"status", "pending"}, {"poll", "/api/v1/tasks/" + task_id}};
+// A deferred request not answered yet; `reason` says why when it is not simply slow
+// ("agent.offline": it goes to the agent when it is back).
+nlohmann::json pending(const std::string& task_id, const std::string& reason = "") {
+    nlohmann::json out = {{"taskId", task_id}, {"status", "pending"}, {"poll", "/api/v1/tasks/" + task_id}};
+    if (!reason.empty()) out["reason"] = reason;
+    return out;
 }
 
 std::vector<std::string> split_path(const std::string& path) {
@@ -55,7 +67,8 @@ std::vector<std::string> split_path(const std::string& path) {
 void send_answer(Poco::Net::HTTPServerResponse& res, const Asked& asked) {
     if (!asked.task_id.empty()) res.set("Task-Id", asked.task_id);
     if (!asked.answer && asked.answer.error().cls == ErrorClass::Timeout && asked.deferred && !asked.task_id.empty())
-        return send_json(res, 202, pending(asked.task_id));
+        return send_json(res, 202,
+                         pending(asked.task_id, asked.answer.error().code == "agent.offline" ? "agent.offline" : ""));
     if (!asked.answer) return send_error(res, asked.answer.error(), asked.task_id);
     send_json(res, 200, asked.answer.value());
 }
@@ -379,6 +392,7 @@ void Api::get_report(const auth::AccessToken& who, const std::string& hospital_i
         return;
     }
     send_answer(res, asked);
+    if (asked.answer) note_delivered(asked.task_id);
 }
 
 void Api::get_task(const auth::AccessToken& who, const std::string& task_id, Poco::Net::HTTPServerResponse& res) {
@@ -399,7 +413,18 @@ void Api::get_task(const auth::AccessToken& who, const std::string& task_id, Poc
         send_error(res, make_error(ErrorClass::NotFound, "task.unknown", "no task with that id"));
         return;
     }
+    if (found->contents_dropped) {
+        res.set("Task-Id", task_id);
+        return send_error_status(res, 410, found->outcome().error(), task_id);
+    }
     send_json(res, found->finished() ? 200 : 202, found->finished() ? found->to_json() : pending(task_id));
+    // Handed to whom it is for: the patient it was made for, or anyone for a task of no patient's.
+    if (found->answered && (found->owner.empty() || found->owner == who.subject)) note_delivered(task_id);
+}
+
+void Api::note_delivered(const std::string& task_id) {
+    if (auto noted = results_.mark_delivered(task_id); !noted)
+        log::error("api.delivery_not_noted", {{"task_id", task_id}, {"error", noted.error().describe()}});
 }
 
 }  // namespace hisgate::controlplane
