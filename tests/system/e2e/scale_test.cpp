@@ -46,7 +46,8 @@ std::string task_of(const test::HttpReply& r) {
 TEST_CASE("scale: with two control-plane instances, killing one under load loses no accepted request and books once") {
     test::System sys({.hospitals = {"H001"},
                       .request_timeout_ms = 4000,
-                      .sim_faults = {{"H001", R"({"latency_ms": 400})"}},
+                      // Every call is still at the HIS when the instance is killed.
+                      .sim_faults = {{"H001", R"({"latency_ms": 1500})"}},
                       .his_params = {{"H001", R"({"idempotent_orders": false})"}},
                       .controlplane_config = R"({"task_deadline_ms": 90000})",
                       .controlplanes = 2});
@@ -96,6 +97,11 @@ TEST_CASE("scale: with two control-plane instances, killing one under load loses
         if (polled.status == 200) CHECK(nlohmann::json::parse(polled.body)["status"] == "answered");
     }
     CHECK(accepted >= kPatients / 2);
+
+    // The killed instance's callers lost their connections mid-request.
+    int lost = 0;
+    for (const auto& [i, first] : bookings) lost += i % 2 == 0 && first.status == 0;
+    CHECK(lost >= 1);
 
     // Each booking's caller that lost its answer sends it again, same order, through the
     // survivor: it reaches the same task, and the HIS holds each booking once.
