@@ -96,6 +96,7 @@ nlohmann::json Agent::birth_body(bool online) const {
 OutgoingMessage Agent::state_message(bool online) {
     auto body = birth_body(online);
     body["seq"] = ++seq_;
+    if (online && queue_) body["queue"] = queue_->figures().to_json();  // the fleet shows them from the start
     return OutgoingMessage::to(topics::state(config_.hospital_id),
                                Envelope::make("state", config_.hospital_id, body).to_json(), true);
 }

@@ -88,6 +88,7 @@ void print_table(const nlohmann::json& hospitals) {
     const size_t widths[] = {12, 24, 8, 22, 10, 14, 10, 6};
     const char* titles[] = {"HOSPITAL", "NAME", "REGION", "STATE", "HEARTBEAT", "VERSION", "DIALECT", "QUEUE"};
     for (size_t i = 0; i < 8; ++i) cell(header, titles[i], widths[i]);
+    while (!header.empty() && header.back() == ' ') header.pop_back();
     std::printf("%s\n", header.c_str());
     for (const auto& h : hospitals) {
         std::string state = text(h, "state");

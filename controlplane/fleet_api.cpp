@@ -1,5 +1,6 @@
 #include "controlplane/fleet_api.h"
 
+#include <Poco/Exception.h>
 #include <Poco/URI.h>
 
 #include <cctype>

@@ -1,6 +1,6 @@
 // `hisgate fleet` through the real binary against a running system: the table, --json,
 // filters, every cursor page, and the URL and token from the CLI config file.
-#include "tests/system/fleet/fleet_support.h"
+#include "fleet_support.h"
 
 using namespace hisgate;
 using namespace std::chrono_literals;

@@ -4,7 +4,7 @@
 #include <atomic>
 #include <mutex>
 
-#include "tests/system/fleet/fleet_support.h"
+#include "fleet_support.h"
 #include "transport/envelope.h"
 #include "transport/topics.h"
 
@@ -151,7 +151,8 @@ TEST_CASE("fleet: the API's filters, pages, access and bounded query") {
         auto reply = sys.get("/api/v1/fleet" + query);
         REQUIRE(reply.status == 200);
         std::vector<std::string> out;
-        for (const auto& h : nlohmann::json::parse(reply.body)["hospitals"]) out.push_back(h["hospitalId"]);
+        auto doc = nlohmann::json::parse(reply.body);
+        for (const auto& h : doc["hospitals"]) out.push_back(h["hospitalId"]);
         return out;
     };
     CHECK(ids("") == std::vector<std::string>{"H001", "H002", "H003"});

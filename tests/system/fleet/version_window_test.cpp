@@ -2,7 +2,7 @@
 // protocol range that still meets the control plane's is served; one advertising a range
 // wholly older is marked incompatible, its requests are refused with 503, the control
 // plane logs and counts it, and the agent logs the refusal naming both ranges.
-#include "tests/system/fleet/fleet_support.h"
+#include "fleet_support.h"
 
 using namespace hisgate;
 using namespace std::chrono_literals;
