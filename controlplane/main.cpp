@@ -14,6 +14,7 @@
 #include "common/random_id.h"
 #include "common/settings.h"
 #include "common/trace.h"
+#include "controlplane/agent_refusals.h"
 #include "controlplane/answer_intake.h"
 #include "controlplane/api.h"
 #include "controlplane/hospital_registry.h"
@@ -23,6 +24,7 @@
 #include "controlplane/router.h"
 #include "controlplane/task_expiry.h"
 #include "controlplane/task_results.h"
+#include "transport/envelope.h"
 #include "transport/mqtt_link.h"
 #include "transport/requester.h"
 #include "transport/topics.h"
@@ -52,6 +54,11 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
                                report) loses its contents this long after delivery (default 60000)
   idempotency_retention_ms int how long an Idempotency-Key is honoured (default 86400000)
   idempotency_max     int      Idempotency-Keys kept at most (default 100000)
+  fleet_db            string   SQLite file of the fleet registry: every hospital ever seen
+                               (default: the results_db file)
+  protocol.min, protocol.max  int   the protocol versions this instance serves agents in
+                               (default: all it speaks, [1,1]; may only narrow it). An agent
+                               advertising a range outside it is refused (control.refused)
 )" + kLogConfigHelp;
 }
 
@@ -90,6 +97,12 @@ int main(int argc, char** argv) {
     controlplane::IdempotencyRetention key_retention;
     key_retention.keep = std::chrono::milliseconds(c.integer("idempotency_retention_ms", 86400000, 1000, 30 * 86400000LL));
     key_retention.max_kept = c.integer("idempotency_max", 100000, 1, 100000000);
+    std::string fleet_db = c.string("fleet_db", results_db);
+    controlplane::ProtocolWindow window{
+        static_cast<int>(c.integer("protocol.min", Envelope::kMinSchema, Envelope::kMinSchema, Envelope::kMaxSchema)),
+        static_cast<int>(c.integer("protocol.max", Envelope::kMaxSchema, Envelope::kMinSchema, Envelope::kMaxSchema))};
+    if (window.min > window.max)
+        c.problem("protocol", "protocol.min <= protocol.max", std::to_string(window.min) + " > " + std::to_string(window.max));
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
@@ -102,11 +115,18 @@ int main(int argc, char** argv) {
     if (!idempotency) return invalid_config("hisgate-controlplane", idempotency.error());
     auto records = controlplane::open_sqlite_patient_records(results_db, SystemClock::instance());
     if (!records) return invalid_config("hisgate-controlplane", records.error());
+    auto fleet = controlplane::open_sqlite_fleet_store(fleet_db);
+    if (!fleet) return invalid_config("hisgate-controlplane", fleet.error());
+    auto opened_registry = controlplane::HospitalRegistry::open(**fleet, SystemClock::instance(), window);
+    if (!opened_registry) return invalid_config("hisgate-controlplane", opened_registry.error());
+    auto& registry = **opened_registry;
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
     // Answers the agents forward while this instance restarts wait for it in the broker.
     link_options.session_expiry = std::chrono::hours(1);
     MqttLink link(link_options);
-    controlplane::HospitalRegistry registry;
+    controlplane::AgentRefusals refusals(link, window);
+    registry.on_incompatible([&](const controlplane::FleetRecord& agent) { refusals.refuse(agent); });
+    refusals.start();
     Requester requester(link);
     link.subscribe(topics::all_states(), 1);
     // Every instance's answers, not only its own: whichever instance hears an answer first
@@ -151,6 +171,7 @@ int main(int argc, char** argv) {
     wait_for_shutdown();
     http.stop();
     expiry.stop();
+    refusals.stop();
     link.stop();
     log::info("controlplane.stopped");
     return 0;
