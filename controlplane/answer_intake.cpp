@@ -7,12 +7,14 @@
 
 namespace hisgate::controlplane {
 
-void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m) {
+void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m,
+                 std::string_view instance_id) {
     auto hospital = topics::hospital_of(m.topic);
+    const bool mine = hospital && m.topic == topics::response(*hospital, instance_id);
     auto reply = Envelope::parse(m.payload);
     if (!hospital || !reply || reply->in_reply_to.empty()) {
         log::warn("controlplane.unreadable_answer", {{"topic", m.topic}});
-        if (!reply || !reply->is_stored_ack()) requester.deliver(m);  // the requester counts what it refuses
+        if (mine && (!reply || !reply->is_stored_ack())) requester.deliver(m);  // the requester counts what it refuses
         return;
     }
     if (reply->is_stored_ack()) {  // the agent stored the request: no more re-sending
@@ -36,7 +38,7 @@ void take_answer(TaskResults& results, PatientRecords& records, Requester& reque
     else if (*kept == TaskResults::Recorded::refused)
         log::warn("controlplane.answer_refused", {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital},
                                                   {"reason", "no such request sent to this hospital"}});
-    requester.deliver(m);
+    if (mine) requester.deliver(m);
 }
 
 }  // namespace hisgate::controlplane

@@ -1,5 +1,9 @@
-// What the control plane does with each message on its response topic
-// (hisgate/v1/hospitals/+/response/<instance>): an agent's word that it stored a request
+// What the control plane does with each message on a response topic
+// (hisgate/v1/hospitals/+/response/<instance>). Every instance hears every instance's
+// answers (topics::every_response): an answer is kept in the store all instances share
+// by whichever hears it first, so a request whose instance died (kill -9 under load) is
+// still answered and any instance serves its poll; only the instance that sent it hands it
+// to a caller waiting there. An agent's word that it stored a request
 // stops the re-sending; an answer is kept by request id (TaskResults::record, which takes it
 // only from the hospital the request went to) before the waiting caller, if any, gets it
 // (Requester::deliver). A booking the hospital confirmed is noted in the platform's records
@@ -15,6 +19,8 @@
 
 namespace hisgate::controlplane {
 
-void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m);
+// `instance_id`: this instance's (the last level of its own response topic).
+void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m,
+                 std::string_view instance_id);
 
 }  // namespace hisgate::controlplane

@@ -12,6 +12,7 @@
 #include "common/bounded_json.h"
 #include "common/config.h"
 #include "controlplane/booking_facts.h"
+#include "controlplane/fleet_api.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
 
@@ -30,13 +31,27 @@ void send_error_status(Poco::Net::HTTPServerResponse& res, int status, const Err
     send_json(res, status, body);
 }
 
+// How soon a caller turned away because its hospital's agent is offline may try again: a
+// hint (agents reconnect within seconds of a network blip; an outage takes longer).
+constexpr int kOfflineRetryAfterSeconds = 30;
+
 // A task id is given when the request reached the agent's queue: its answer may come later.
 void send_error(Poco::Net::HTTPServerResponse& res, const Error& e, const std::string& task_id = "") {
-    send_error_status(res, Api::http_status(e.cls), e, task_id);
+    if (e.code == "hospital.offline") {  // not a peer's refusal (502): the service is away for now
+        res.set("Retry-After", std::to_string(kOfflineRetryAfterSeconds));
+        return send_error_status(res, 503, e, task_id);
+    }
+    // An agent outside the version window is a lasting refusal, not a failed hop (502).
+    int status = e.code == "hospital.incompatible" ? 503 : Api::http_status(e.cls);
+    send_error_status(res, status, e, task_id);
 }
 
-nlohmann::json pending(const std::string& task_id) {
-    return {{"taskId", task_id}, {"status", "pending"}, {"poll", "/api/v1/tasks/" + task_id}};
+// A deferred request not answered yet; `reason` says why when it is not simply slow
+// ("agent.offline": it goes to the agent when it is back).
+nlohmann::json pending(const std::string& task_id, const std::string& reason = "") {
+    nlohmann::json out = {{"taskId", task_id}, {"status", "pending"}, {"poll", "/api/v1/tasks/" + task_id}};
+    if (!reason.empty()) out["reason"] = reason;
+    return out;
 }
 
 std::vector<std::string> split_path(const std::string& path) {
@@ -55,7 +70,8 @@ std::vector<std::string> split_path(const std::string& path) {
 void send_answer(Poco::Net::HTTPServerResponse& res, const Asked& asked) {
     if (!asked.task_id.empty()) res.set("Task-Id", asked.task_id);
     if (!asked.answer && asked.answer.error().cls == ErrorClass::Timeout && asked.deferred && !asked.task_id.empty())
-        return send_json(res, 202, pending(asked.task_id));
+        return send_json(res, 202,
+                         pending(asked.task_id, asked.answer.error().code == "agent.offline" ? "agent.offline" : ""));
     if (!asked.answer) return send_error(res, asked.answer.error(), asked.task_id);
     send_json(res, 200, asked.answer.value());
 }
@@ -144,6 +160,8 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (hospitals && parts.size() == 5 && parts[4] == "appointments") route = "book", allow = "POST";
         else if (hospitals && parts.size() == 6 && parts[4] == "reports") route = "report";
         else if (api_v1 && parts.size() == 4 && parts[2] == "tasks") route = "task";
+        else if (api_v1 && parts.size() == 3 && parts[2] == "fleet") route = "fleet";
+        else if (api_v1 && parts.size() == 4 && parts[2] == "fleet") route = "fleet_hospital";
         else if (api_v1 && parts.size() == 5 && parts[2] == "patients" && parts[4] == "facts")
             route = "patient_facts", allow = "GET, HEAD, PUT";
         else if (hospitals && parts.size() == 7 && parts[4] == "orders" && parts[6] == "payment")
@@ -160,6 +178,17 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
                                                           method + " is not served on " + path + " (allowed: " + allow + ")"));
         }
         if (route == "hospitals") list_hospitals(res);
+        else if ((route == "fleet" || route == "fleet_hospital") && !is_staff(who->role))
+            send_forbidden(res, "the fleet is for operators and services");
+        else if (route == "fleet") {
+            auto page = fleet_page(registry_, Poco::URI(req.getURI()).getRawQuery());
+            if (page) send_json(res, 200, page.value());
+            else send_error(res, page.error());
+        } else if (route == "fleet_hospital") {
+            auto one = fleet_one(registry_, parts[3]);
+            if (one) send_json(res, 200, one.value());
+            else send_error(res, one.error());
+        }
         else if (route == "book" && !may_book(who->role)) send_forbidden(res, "a viewer token cannot book");
         else if (route == "book") book(*who, parts[3], req, res);
         else if (route == "report") get_report(*who, parts[3], parts[5], res);
@@ -386,6 +415,7 @@ void Api::get_report(const auth::AccessToken& who, const std::string& hospital_i
         return;
     }
     send_answer(res, asked);
+    if (asked.answer) note_delivered(asked.task_id);
 }
 
 void Api::get_task(const auth::AccessToken& who, const std::string& task_id, Poco::Net::HTTPServerResponse& res) {
@@ -406,7 +436,18 @@ void Api::get_task(const auth::AccessToken& who, const std::string& task_id, Poc
         send_error(res, make_error(ErrorClass::NotFound, "task.unknown", "no task with that id"));
         return;
     }
+    if (found->contents_dropped) {
+        res.set("Task-Id", task_id);
+        return send_error_status(res, 410, found->outcome().error(), task_id);
+    }
     send_json(res, found->finished() ? 200 : 202, found->finished() ? found->to_json() : pending(task_id));
+    // Handed to whom it is for: the patient it was made for, or anyone for a task of no patient's.
+    if (found->answered && (found->owner.empty() || found->owner == who.subject)) note_delivered(task_id);
+}
+
+void Api::note_delivered(const std::string& task_id) {
+    if (auto noted = results_.mark_delivered(task_id); !noted)
+        log::error("api.delivery_not_noted", {{"task_id", task_id}, {"error", noted.error().describe()}});
 }
 
 void Api::get_trace(const std::string& trace_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {

@@ -2,11 +2,20 @@
 // error body is always {"code", "message", "traceId"}.
 //
 //   GET /api/v1/hospitals                                  hospitals whose agents are online
+//   GET /api/v1/fleet, GET /api/v1/fleet/{hospitalId}      every hospital ever seen, with filters and
+//                                                          cursor pages (controlplane/fleet_api.h): staff
+//                                                          and service tokens
 //   GET /api/v1/hospitals/{hospitalId}/reports/{reportId}  one lab report, from the HIS; reports are
 //                                                          deferred work at the agent, so a report not
 //                                                          ready in time is 202 {taskId, status, poll}
 //   GET /api/v1/tasks/{taskId}                             a request's answer once it came: 200, or 202
-//                                                          while pending
+//                                                          while pending; 410 task.contents_dropped once a
+//                                                          report was delivered and its contents dropped
+//                                                          (controlplane/task_results.h)
+//
+// While a hospital's agent is offline a real-time request is 503 hospital.offline with
+// Retry-After, at once; a deferred one (a report) is 202 {taskId, status, poll, reason:
+// "agent.offline"} and goes to the agent when it is back (controlplane/router.h).
 //   POST /api/v1/hospitals/{hospitalId}/appointments       book (body: agent/booking_request.h);
 //                                                          422 with the patient's words when a rule refuses
 //
@@ -85,6 +94,9 @@ private:
     // already sent. `what` names it in errors ("the booking body").
     std::optional<nlohmann::json> read_json_body(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
                                                  const std::string& what);
+
+    // An answer was handed to whom it is for (TaskResults::mark_delivered).
+    void note_delivered(const std::string& task_id);
 
     const HospitalRegistry& registry_;
     Router& router_;

@@ -1,5 +1,8 @@
 // hisgate-controlplane: routes patient requests to hospitals over MQTT 5 and serves the
-// HTTP API. Instances are identical; each has its own response topic.
+// HTTP API. Instances are identical; each has its own response topic and broker user, and
+// they share one results_db (answers, Idempotency-Keys, the platform's records), so any
+// instance serves any HTTP request and a killed one loses no answer (docs/architecture.md,
+// "Several control-plane instances").
 #include <cstdio>
 
 #include "auth/key_ring.h"
@@ -11,6 +14,7 @@
 #include "common/random_id.h"
 #include "common/settings.h"
 #include "common/trace.h"
+#include "controlplane/agent_refusals.h"
 #include "controlplane/answer_intake.h"
 #include "controlplane/api.h"
 #include "controlplane/hospital_registry.h"
@@ -21,6 +25,7 @@
 #include "controlplane/router.h"
 #include "controlplane/task_expiry.h"
 #include "controlplane/task_results.h"
+#include "transport/envelope.h"
 #include "transport/mqtt_link.h"
 #include "transport/requester.h"
 #include "transport/topics.h"
@@ -35,6 +40,9 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
 )") + kBrokerConfigHelp + R"(  http.bind           string   API address (default 127.0.0.1)
   http.port           int, required   API port (0 = any free port, printed at start)
   request_timeout_ms  int      how long to wait for an agent's answer (default 5000)
+  request_timeouts_ms object   per request type, e.g. {"appointment.book": 8000}: the wait
+                               for that type's answer (100..600000; others: request_timeout_ms;
+                               doctor.run: 70000 unless given)
   auth.keys_dir       string, required   directory of the API's signing keys (<kid>.key;
                                `hisgate token new-key --keys DIR` makes one; the newest signs)
   results_db          string   SQLite file keeping every request's answer, also late ones,
@@ -44,8 +52,15 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
                                "expired" with the reason (default 600000: 10 min)
   results_retention_ms int     how long a finished request's answer is kept (default 86400000)
   results_max         int      finished requests kept at most (default 100000)
+  results_after_delivery_ms int  a delivered answer that changed nothing at the HIS (a
+                               report) loses its contents this long after delivery (default 60000)
   idempotency_retention_ms int how long an Idempotency-Key is honoured (default 86400000)
   idempotency_max     int      Idempotency-Keys kept at most (default 100000)
+  fleet_db            string   SQLite file of the fleet registry: every hospital ever seen
+                               (default: the results_db file)
+  protocol.min, protocol.max  int   the protocol versions this instance serves agents in
+                               (default: all it speaks, [1,1]; may only narrow it). An agent
+                               advertising a range outside it is refused (control.refused)
 )" + kLogConfigHelp;
 }
 
@@ -60,16 +75,38 @@ int main(int argc, char** argv) {
     auto broker = read_broker_settings(c);
     std::string http_bind = c.string("http.bind", "127.0.0.1");
     auto http_port = static_cast<uint16_t>(c.integer("http.port", std::nullopt, 0, 65535));
-    auto timeout = std::chrono::milliseconds(c.integer("request_timeout_ms", 5000, 100, 600000));
+    controlplane::RouteTimeouts timeouts;
+    timeouts.fallback = std::chrono::milliseconds(c.integer("request_timeout_ms", 5000, 100, 600000));
+    if (const auto* by_type = c.section("request_timeouts_ms")) {
+        if (!by_type->is_object()) c.problem("request_timeouts_ms", "an object of request type -> milliseconds", describe_json_type(*by_type));
+        else
+            for (const auto& [type, ms] : by_type->items()) {
+                if (type.empty() || type.size() > 64)
+                    c.problem("request_timeouts_ms", "request type names of 1 to 64 characters", "\"" + type.substr(0, 64) + "\"");
+                else if (!ms.is_number_integer() || ms.get<int64_t>() < 100 || ms.get<int64_t>() > 600000)
+                    c.problem("request_timeouts_ms." + type, "an integer from 100 to 600000", ms.dump().substr(0, 64));
+                else timeouts.by_type[type] = std::chrono::milliseconds(ms.get<int64_t>());
+            }
+    }
+    // The agent's doctor may take up to its own bound (agent/diagnostics.h: 60 s).
+    timeouts.by_type.try_emplace("doctor.run", std::chrono::milliseconds(70000));
     std::string results_db = c.string("results_db", ":memory:");
     std::string keys_dir = c.string("auth.keys_dir", std::nullopt);
     controlplane::TaskRetention retention;
     retention.deadline = std::chrono::milliseconds(c.integer("task_deadline_ms", 600000, 1000, 7 * 86400000LL));
     retention.keep = std::chrono::milliseconds(c.integer("results_retention_ms", 86400000, 1000, 30 * 86400000LL));
     retention.max_kept = c.integer("results_max", 100000, 1, 100000000);
+    retention.after_delivery =
+        std::chrono::milliseconds(c.integer("results_after_delivery_ms", 60000, 0, 30 * 86400000LL));
     controlplane::IdempotencyRetention key_retention;
     key_retention.keep = std::chrono::milliseconds(c.integer("idempotency_retention_ms", 86400000, 1000, 30 * 86400000LL));
     key_retention.max_kept = c.integer("idempotency_max", 100000, 1, 100000000);
+    std::string fleet_db = c.string("fleet_db", results_db);
+    controlplane::ProtocolWindow window{
+        static_cast<int>(c.integer("protocol.min", Envelope::kMinSchema, Envelope::kMinSchema, Envelope::kMaxSchema)),
+        static_cast<int>(c.integer("protocol.max", Envelope::kMaxSchema, Envelope::kMinSchema, Envelope::kMaxSchema))};
+    if (window.min > window.max)
+        c.problem("protocol", "protocol.min <= protocol.max", std::to_string(window.min) + " > " + std::to_string(window.max));
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
@@ -82,17 +119,26 @@ int main(int argc, char** argv) {
     if (!idempotency) return invalid_config("hisgate-controlplane", idempotency.error());
     auto records = controlplane::open_sqlite_patient_records(results_db, SystemClock::instance());
     if (!records) return invalid_config("hisgate-controlplane", records.error());
+    auto fleet = controlplane::open_sqlite_fleet_store(fleet_db);
+    if (!fleet) return invalid_config("hisgate-controlplane", fleet.error());
+    auto opened_registry = controlplane::HospitalRegistry::open(**fleet, SystemClock::instance(), window);
+    if (!opened_registry) return invalid_config("hisgate-controlplane", opened_registry.error());
+    auto& registry = **opened_registry;
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
     // Answers the agents forward while this instance restarts wait for it in the broker.
     link_options.session_expiry = std::chrono::hours(1);
     MqttLink link(link_options);
-    controlplane::HospitalRegistry registry;
+    controlplane::AgentRefusals refusals(link, window);
+    registry.on_incompatible([&](const controlplane::FleetRecord& agent) { refusals.refuse(agent); });
+    refusals.start();
     Requester requester(link);
     link.subscribe(topics::all_states(), 1);
-    link.subscribe(topics::all_responses(instance), 1);
+    // Every instance's answers, not only its own: whichever instance hears an answer first
+    // keeps it in the shared store (controlplane/answer_intake.h).
+    link.subscribe(topics::every_response(), 1);
     link.on_message([&](const IncomingMessage& m) {
         if (m.topic.size() > 6 && m.topic.compare(m.topic.size() - 6, 6, "/state") == 0) (void)registry.apply_state(m);
-        else controlplane::take_answer(**results, **records, requester, m);
+        else controlplane::take_answer(**results, **records, requester, m, instance);
     });
     // A deferred request the agent has not said it stored goes again, same id, every 5 s
     // (the agent stores a request id once); each copy expires in the broker before the next.
@@ -112,7 +158,7 @@ int main(int argc, char** argv) {
     controlplane::TaskExpiry expiry(**results, registry, SystemClock::instance(), std::chrono::seconds(1), resend,
                                     kResendInterval);
     expiry.start();
-    controlplane::Router router(registry, requester, **results, instance, timeout);
+    controlplane::Router router(registry, requester, **results, instance, timeouts);
     controlplane::RemoteDiagnostics diagnostics(router, log_settings.file, "controlplane:" + instance);
     controlplane::Api api(registry, router, **results, **keys, **idempotency, **records, SystemClock::instance(),
                           &diagnostics);
@@ -131,6 +177,7 @@ int main(int argc, char** argv) {
     wait_for_shutdown();
     http.stop();
     expiry.stop();
+    refusals.stop();
     link.stop();
     log::info("controlplane.stopped");
     return 0;

@@ -23,32 +23,65 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
     auto hospital = registry_.find(hospital_id);
     if (!hospital)
         return {"", make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with id " + hospital_id)};
-    if (!hospital->online)
-        return {"", make_error(ErrorClass::Unavailable, "hospital.offline",
-                               "the agent of hospital " + hospital_id + " is offline")};
+    if (!hospital->compatible) {
+        // The version window (hospital_registry.h): the agent was told so when it came online.
+        auto& window = registry_.window();
+        log::error("router.agent_incompatible",
+                   {{"hospital_id", hospital_id}, {"type", type},
+                    {"agent_protocol", "[" + std::to_string(hospital->protocol_min) + "," + std::to_string(hospital->protocol_max) + "]"},
+                    {"controlplane_protocol", window.describe()}});
+        metrics::global()
+            .counter("hisgate_controlplane_refused_requests_total", "Requests refused before they were sent, by why",
+                     {{"reason", "incompatible"}})
+            .inc();
+        return {"", make_error(ErrorClass::Unavailable, "hospital.incompatible",
+                               "the agent of hospital " + hospital_id + " speaks protocol versions [" +
+                                   std::to_string(hospital->protocol_min) + "," + std::to_string(hospital->protocol_max) +
+                                   "], outside this control plane's " + window.describe() +
+                                   "; the hospital's agent must be upgraded")};
+    }
     // What the agent serves, as its birth message advertised it.
     const nlohmann::json* served = nullptr;
     if (auto caps = hospital->birth.find("capabilities"); caps != hospital->birth.end() && caps->is_array())
         for (const auto& c : *caps)
             if (c.is_object() && c.value("type", "") == type) served = &c;
+    const bool deferred = served && served->value("class", "") == "deferred";
+    if (!hospital->online && !deferred)
+        return {"", make_error(ErrorClass::Unavailable, "hospital.offline",
+                               "the agent of hospital " + hospital_id + " is offline")};
     if (!served)
         return {"", make_error(ErrorClass::BadInput, "request.unsupported",
                                "the agent of hospital " + hospital_id + " does not serve " + type + " requests")};
-    const bool deferred = served->value("class", "") == "deferred";
+    // An answer that changed nothing at the HIS is kept only until it is delivered.
+    const auto changes_his = served->find("changesHis");
+    const TaskKind kind{deferred, changes_his != served->end() && changes_his->is_boolean() && !changes_his->get<bool>()};
+    const auto timeout = timeouts_.of(type);
     auto request = Envelope::make(type, hospital_id, std::move(body));
     if (!request_id.empty()) request.id = request_id;
     // Deferred work is re-sent until the agent says it stored it (TaskResults::due_resends).
     request.ack_stored = deferred;
     if (origin.fingerprint.empty()) origin.fingerprint = fingerprint_of(request.body);
-    auto fresh = results_.expect(request, deferred, origin);
+    auto fresh = results_.expect(request, kind, origin);
     if (!fresh) return {"", fresh.error(), deferred};
     if (!*fresh) return rejoin(request, deferred, origin);
+    if (!hospital->online) {
+        // Accepted for when the agent is back: this copy waits in the broker for the agent's
+        // session, and the re-sends carry it on after it expires.
+        auto sent = requester_.send_again(topics::request(hospital_id), topics::response(hospital_id, instance_id_),
+                                          request, timeout);
+        log::info("router.request_accepted_offline",
+                  {{"hospital_id", hospital_id}, {"type", type}, {"request_id", request.id}, {"sent", sent.ok()}});
+        return {request.id,
+                make_error(ErrorClass::Timeout, "agent.offline",
+                           "the agent of hospital " + hospital_id + " is offline; the request goes to it when it is back"),
+                true};
+    }
     log::info("router.request_sent", {{"hospital_id", hospital_id}, {"type", type}, {"request_id", request.id}});
     // The reply comes back inside the hospital's own subtree, so agents never publish outside it.
     auto& in_flight = metrics::global().gauge("hisgate_controlplane_in_flight_requests", "Requests awaiting an agent");
     in_flight.add(1);
     auto reply = requester_.request(topics::request(hospital_id), topics::response(hospital_id, instance_id_), request,
-                                    timeout_);
+                                    timeout);
     in_flight.add(-1);
     if (!reply) {
         log::warn("router.no_reply", {{"hospital_id", hospital_id}, {"error", reply.error().describe()}});
@@ -90,15 +123,16 @@ Asked Router::rejoin(const Envelope& request, bool deferred, const RequestOrigin
     if (!earlier->finished()) {
         // No answer yet. The first copy may never have reached the agent (it expires in the
         // broker): send it again, same id, and wait for the answer whichever copy brings it.
+        const auto timeout = timeouts_.of(request.type);
         auto again = requester_.send_again(topics::request(request.hospital_id),
-                                           topics::response(request.hospital_id, instance_id_), request, timeout_);
+                                           topics::response(request.hospital_id, instance_id_), request, timeout);
         if (!again) log::warn("router.resend_failed", {{"request_id", request.id}, {"error", again.error().describe()}});
-        earlier = results_.wait_finished(request.id, timeout_);
+        earlier = results_.wait_finished(request.id, timeout);
         if (!earlier) return not_sent;
         if (!earlier->finished())
             return {request.id,
                     make_error(ErrorClass::Timeout, "agent.timeout",
-                               "no reply from the hospital's agent within " + std::to_string(timeout_.count()) + " ms"),
+                               "no reply from the hospital's agent within " + std::to_string(timeout.count()) + " ms"),
                     deferred};
     }
     // Its answer, as the first caller had it; finished, so never "pending" (an expiry, an

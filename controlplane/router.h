@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -30,17 +31,37 @@ std::string fingerprint_of(const nlohmann::json& body);
 // id_reused).
 void count_retry(const char* kind);
 
+// How long a caller waits for an agent's answer, per request type (configuration:
+// request_timeouts_ms), else `fallback`.
+struct RouteTimeouts {
+    std::chrono::milliseconds fallback{5000};
+    std::map<std::string, std::chrono::milliseconds, std::less<>> by_type;
+    std::chrono::milliseconds of(const std::string& type) const {
+        auto it = by_type.find(type);
+        return it == by_type.end() ? fallback : it->second;
+    }
+};
+
 class Router {
 public:
     Router(const HospitalRegistry& registry, Requester& requester, TaskResults& results, std::string instance_id,
-           std::chrono::milliseconds timeout)
+           RouteTimeouts timeouts)
         : registry_(registry), requester_(requester), results_(results), instance_id_(std::move(instance_id)),
-          timeout_(timeout) {}
+          timeouts_(std::move(timeouts)) {}
 
     // The body of the agent's answer, or an error: NotFound "hospital.unknown",
-    // Unavailable "hospital.offline", BadInput "request.unsupported" (a type the agent's
+    // Unavailable "hospital.offline", Unavailable "hospital.incompatible" (its protocol
+    // range is outside the registry's window), BadInput "request.unsupported" (a type the agent's
     // birth message does not list among its capabilities: agent/request_types.h),
     // Timeout "agent.timeout" (the task may still be answered later), or the agent's own error.
+    //
+    // Through an outage: while the hospital's agent is offline, a real-time request (a
+    // patient waits: book, pay, cancel) fails at once with "hospital.offline", never
+    // waiting for a timeout; a deferred one (a report) is accepted, answered Timeout
+    // "agent.offline" with its task id and `deferred` set (202 for the API), and re-sent
+    // until the agent, back, says it stored it (TaskResults::due_resends), within its
+    // deadline. The types and their classes are those of the agent's last birth message,
+    // which its last will repeats.
     //
     // `request_id`: the id to send it with (an order's, an Idempotency-Key's:
     // controlplane/idempotency_store.h); empty for a fresh random one. An id sent before
@@ -60,7 +81,7 @@ private:
     Requester& requester_;
     TaskResults& results_;
     std::string instance_id_;
-    std::chrono::milliseconds timeout_;
+    RouteTimeouts timeouts_;
 };
 
 }  // namespace hisgate::controlplane

@@ -6,6 +6,8 @@
 namespace hisgate::controlplane {
 
 namespace {
+const char* kDroppedMessage = "the answer was delivered and its contents are not kept after delivery; ask for it again";
+
 // Why a request expired, in words for the caller.
 std::string expiry_message(const std::string& code) {
     if (code == "agent.offline") return "the hospital's agent was offline until the request's deadline";
@@ -24,6 +26,11 @@ nlohmann::json TaskResult::to_json() const {
                           {"hospitalId", hospital_id},
                           {"type", type},
                           {"status", answered ? "answered" : expired_reason.empty() ? "pending" : "expired"}};
+    if (contents_dropped) {
+        out["status"] = "delivered";
+        out["error"] = {{"class", to_string(ErrorClass::NotFound)}, {"code", "task.contents_dropped"}, {"message", kDroppedMessage}};
+        return out;
+    }
     if (!answered && !expired_reason.empty()) {
         out["error"] = {{"class", "timeout"}, {"code", expired_reason}, {"message", expiry_message(expired_reason)}};
         return out;
@@ -44,6 +51,7 @@ Result<nlohmann::json> TaskResult::outcome() const {
     if (!answered && !expired_reason.empty())
         return make_error(ErrorClass::Timeout, expired_reason, expiry_message(expired_reason));
     if (!answered) return make_error(ErrorClass::Internal, "task.pending", "the request has no answer yet");
+    if (contents_dropped) return make_error(ErrorClass::NotFound, "task.contents_dropped", kDroppedMessage);
     auto reply = Envelope::parse(answer);
     if (!reply) return reply.error();
     if (reply->error) return *reply->error;
@@ -53,6 +61,8 @@ Result<nlohmann::json> TaskResult::outcome() const {
 Result<std::unique_ptr<TaskResults>> TaskResults::open(const std::string& path, Clock& clock, TaskRetention retention) {
     auto db = sql::Db::open(path);
     if (!db) return db.error();
+    // Answers hold reports: what is deleted or dropped is overwritten, not left in free pages.
+    if (auto r = db->exec("PRAGMA secure_delete=ON"); !r) return r.error();
     if (auto r = db->exec(R"(CREATE TABLE IF NOT EXISTS task_results(
                                request_id TEXT PRIMARY KEY,
                                hospital_id TEXT NOT NULL,
@@ -74,7 +84,12 @@ Result<std::unique_ptr<TaskResults>> TaskResults::open(const std::string& path, 
         {"last_sent_ms", "last_sent_ms INTEGER NOT NULL DEFAULT 0"},
         // Issue 12 item 4: whose task it is, and the caller's request's digest.
         {"owner", "owner TEXT NOT NULL DEFAULT ''"},
-        {"fingerprint", "fingerprint TEXT NOT NULL DEFAULT ''"}};
+        {"fingerprint", "fingerprint TEXT NOT NULL DEFAULT ''"},
+        // Issue 12 item 6: contents kept until delivered (TaskKind), first delivery (wall
+        // ms), the answer's body dropped.
+        {"transient", "transient INTEGER NOT NULL DEFAULT 0"},
+        {"delivered_ms", "delivered_ms INTEGER"},
+        {"contents_dropped", "contents_dropped INTEGER NOT NULL DEFAULT 0"}};
     for (const auto& [name, ddl] : added) {
         auto has = db->prepare("SELECT count(*) FROM pragma_table_info('task_results') WHERE name = ?1");
         if (!has) return has.error();
@@ -91,17 +106,17 @@ Result<std::unique_ptr<TaskResults>> TaskResults::open(const std::string& path, 
     return std::unique_ptr<TaskResults>(new TaskResults(std::move(db.value()), clock, retention));
 }
 
-Result<bool> TaskResults::expect(const Envelope& request, bool deferred, const RequestOrigin& origin) {
+Result<bool> TaskResults::expect(const Envelope& request, TaskKind kind, const RequestOrigin& origin) {
     std::lock_guard lock(mu_);
     auto st = db_.prepare(
         "INSERT OR IGNORE INTO task_results(request_id, hospital_id, type, sent_at, deadline_ms, request, deferred, "
-        "last_sent_ms, owner, fingerprint) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+        "last_sent_ms, owner, fingerprint, transient) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     if (!st) return st.error();
     const int64_t now = clock_.wall_ms();
     st->bind(1, request.id).bind(2, request.hospital_id).bind(3, request.type).bind(4, request.sent_at);
     st->bind(5, now + static_cast<int64_t>(retention_.deadline.count()));
-    st->bind(6, request.to_json()).bind(7, int64_t{deferred ? 1 : 0}).bind(8, now);
-    st->bind(9, origin.owner).bind(10, origin.fingerprint);
+    st->bind(6, request.to_json()).bind(7, int64_t{kind.deferred ? 1 : 0}).bind(8, now);
+    st->bind(9, origin.owner).bind(10, origin.fingerprint).bind(11, int64_t{kind.contents_until_delivered ? 1 : 0});
     if (auto r = st->run(); !r) return r.error();
     return sqlite3_changes(db_.handle()) == 1;
 }
@@ -199,13 +214,23 @@ Result<TaskResults::Recorded> TaskResults::record(const std::string& hospital_id
 std::optional<TaskResult> TaskResults::find(const std::string& request_id) {
     std::lock_guard lock(mu_);
     auto st = db_.prepare(
-        "SELECT hospital_id, type, answer, expired_reason, request, owner, fingerprint FROM task_results "
-        "WHERE request_id = ?1");
+        "SELECT hospital_id, type, answer, expired_reason, request, owner, fingerprint, contents_dropped "
+        "FROM task_results WHERE request_id = ?1");
     if (!st) return std::nullopt;
     st->bind(1, request_id);
     if (!st->step()) return std::nullopt;
     return TaskResult{request_id,       st->text(0), st->text(1), !st->is_null(2), st->text(2),
-                      st->is_null(3) ? "" : st->text(3), st->is_null(4) ? "" : st->text(4), st->text(5), st->text(6)};
+                      st->is_null(3) ? "" : st->text(3), st->is_null(4) ? "" : st->text(4), st->text(5), st->text(6),
+                      st->integer(7) != 0};
+}
+
+Result<void> TaskResults::mark_delivered(const std::string& request_id) {
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare("UPDATE task_results SET delivered_ms = ?2 "
+                          "WHERE request_id = ?1 AND answer IS NOT NULL AND transient = 1 AND delivered_ms IS NULL");
+    if (!st) return st.error();
+    st->bind(1, request_id).bind(2, clock_.wall_ms());
+    return st->run();
 }
 
 Result<int> TaskResults::expire_due(const std::function<bool(const std::string&)>& online) {
@@ -245,7 +270,8 @@ Result<int> TaskResults::expire_due(const std::function<bool(const std::string&)
 
 Result<int> TaskResults::purge() {
     std::lock_guard lock(mu_);
-    const int64_t oldest_kept = clock_.wall_ms() - static_cast<int64_t>(retention_.keep.count());
+    const int64_t now = clock_.wall_ms();
+    const int64_t oldest_kept = now - static_cast<int64_t>(retention_.keep.count());
     return db_.transaction([&]() -> Result<int> {
         auto old = db_.prepare("DELETE FROM task_results WHERE finished_ms IS NOT NULL AND finished_ms < ?1");
         if (!old) return old.error();
@@ -258,7 +284,21 @@ Result<int> TaskResults::purge() {
         if (!beyond) return beyond.error();
         beyond->bind(1, retention_.max_kept);
         if (auto r = beyond->run(); !r) return r.error();
-        return removed + sqlite3_changes(db_.handle());
+        removed += sqlite3_changes(db_.handle());
+        // The envelope stays (its id, error or not); its body, the contents, goes.
+        auto contents = db_.prepare(
+            "UPDATE task_results SET answer = json_set(answer, '$.body', json_object()), contents_dropped = 1 "
+            "WHERE transient = 1 AND contents_dropped = 0 AND delivered_ms IS NOT NULL AND delivered_ms < ?1");
+        if (!contents) return contents.error();
+        contents->bind(1, now - static_cast<int64_t>(retention_.after_delivery.count()));
+        if (auto r = contents->run(); !r) return r.error();
+        int dropped = sqlite3_changes(db_.handle());
+        if (dropped > 0)
+            metrics::global()
+                .counter("hisgate_controlplane_contents_dropped_total",
+                         "Delivered answers whose contents were dropped (issue 12 item 6)")
+                .inc(dropped);
+        return removed + dropped;
     });
 }
 

@@ -13,6 +13,12 @@
 // terminal state stands. Finished requests are kept for the retention (purge), and no more
 // than `max_kept` of them, so the store's memory is bounded.
 //
+// Contents are kept no longer than needed to deliver them: the answer of a request that
+// changes nothing at the HIS (a lab report: TaskKind::contents_until_delivered) loses its
+// body `after_delivery` once it was handed to whom it is for (mark_delivered); asking
+// again is safe and gets it anew. An answer that changed the HIS (a booking) keeps its
+// body for the retention: a retry of its order is answered from it, never sent again.
+//
 // Invariant: one request id has at most one answer; a second copy (a QoS 1 duplicate, an
 // outbox resend after an agent crash) is counted and dropped, never applied again.
 // An answer is kept only for a request this store expects, and only from the hospital that
@@ -48,6 +54,7 @@ struct TaskResult {
     std::string request;         // the request envelope as sent, JSON
     std::string owner;           // the patient the request was for ("" for none): only they, and staff, see it
     std::string fingerprint;     // the request as its caller made it (RequestOrigin)
+    bool contents_dropped = false;  // answered and delivered; the answer's body is gone
 
     bool finished() const { return answered || !expired_reason.empty(); }
     nlohmann::json to_json() const;
@@ -64,10 +71,21 @@ struct RequestOrigin {
     std::string fingerprint;
 };
 
+// What kind of work a request is, as its hospital's agent advertised the type.
+struct TaskKind {
+    // Drained in batches: re-sent until the agent says it stored it (request.ack_stored).
+    bool deferred = false;
+    // Changes nothing at the HIS, so its answer's contents go once delivered.
+    bool contents_until_delivered = false;
+};
+
 struct TaskRetention {
     std::chrono::milliseconds deadline{std::chrono::minutes(10)};  // from sending to expiry
     std::chrono::milliseconds keep{std::chrono::hours(24)};        // a finished request, after it finished
     int64_t max_kept = 100000;                                     // finished requests kept at most
+    // A delivered answer's contents (TaskKind::contents_until_delivered), after the first
+    // delivery: a client whose response was lost may poll again this long.
+    std::chrono::milliseconds after_delivery{std::chrono::minutes(1)};
 };
 
 class TaskResults {
@@ -76,10 +94,9 @@ public:
     static Result<std::unique_ptr<TaskResults>> open(const std::string& path, Clock& clock = SystemClock::instance(),
                                                      TaskRetention retention = {});
 
-    // `deferred`: re-send it until the agent says it stored it (request.ack_stored).
     // True when the request id is new; false when it was expected already (a retry that
     // reuses an id: an order's, an Idempotency-Key's), which changes nothing.
-    Result<bool> expect(const Envelope& request, bool deferred = false, const RequestOrigin& origin = {});
+    Result<bool> expect(const Envelope& request, TaskKind kind = {}, const RequestOrigin& origin = {});
     // A request that never left this instance (no agent will answer it) is forgotten, so a
     // retry with its id sends it anew. Only an unfinished one.
     Result<void> forget(const std::string& request_id);
@@ -97,6 +114,9 @@ public:
     // `hospital_id`: the hospital whose subtree the answer came from.
     Result<Recorded> record(const std::string& hospital_id, const Envelope& reply, const std::string& payload);
     std::optional<TaskResult> find(const std::string& request_id);
+    // The answer was handed to whom it is for; its contents go `after_delivery` from the
+    // first delivery (purge), when its kind says so. No effect on anything else.
+    Result<void> mark_delivered(const std::string& request_id);
     // Waits up to `patience` (the injected clock's) for the request to finish; what find()
     // says then.
     std::optional<TaskResult> wait_finished(const std::string& request_id, std::chrono::milliseconds patience);
@@ -104,7 +124,8 @@ public:
     // Ends every unanswered request past its deadline as expired; `online(hospital_id)`
     // tells whether the hospital's agent is online now. Returns how many expired.
     Result<int> expire_due(const std::function<bool(const std::string&)>& online);
-    // Forgets finished requests older than the retention, and the oldest beyond max_kept.
+    // Forgets finished requests older than the retention, and the oldest beyond max_kept;
+    // drops the contents of answers delivered `after_delivery` ago. How many rows changed.
     Result<int> purge();
 
 private:

@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     for (const Sent& s : kSent) {
         Envelope request = Envelope::make(s.deferred ? "report.get" : "appointment.book", s.hospital);
         request.id = s.id;
-        FUZZ_CHECK(results.expect(request, s.deferred).ok());
+        FUZZ_CHECK(results.expect(request, {.deferred = s.deferred, .contents_until_delivered = s.deferred}).ok());
     }
 
     std::string_view rest(reinterpret_cast<const char*>(data), size);
@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         m.payload = std::string(message);
         m.correlation_data = "c1";
 
-        controlplane::take_answer(results, **records, requester(), m);
+        controlplane::take_answer(results, **records, requester(), m, "cp1");
 
         for (int i = 0; i < 2; ++i) {
             auto found = results.find(kSent[i].id);

@@ -147,7 +147,7 @@ std::unique_ptr<controlplane::TaskResults> results_with_answers(Clock& clock) {
     for (const char* patient : {"P1", "P2"}) {
         Envelope request = Envelope::make("report.get", "H001");
         request.id = std::string("T") + patient[1];
-        FUZZ_CHECK((*results)->expect(request, true, {patient, ""}).ok());
+        FUZZ_CHECK((*results)->expect(request, {.deferred = true, .contents_until_delivered = true}, {patient, ""}).ok());
         Envelope answer = request.reply({{"patientId", patient}, {"reportId", std::string("R-") + patient}});
         FUZZ_CHECK((*results)->record("H001", answer, answer.to_json()).ok());
     }
@@ -171,7 +171,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (!req.has("Authorization") && token > 0) req.set("Authorization", world.tokens[token]);
 
     auto results = results_with_answers(world.clock);
-    controlplane::Router router(world.registry, world.requester, *results, "cp1", std::chrono::milliseconds(100));
+    controlplane::Router router(world.registry, world.requester, *results, "cp1", {std::chrono::milliseconds(100), {}});
     controlplane::Api api(world.registry, router, *results, *world.keys, *world.idempotency, *world.records,
                           world.clock);
     try {

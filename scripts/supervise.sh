@@ -3,6 +3,10 @@
 # run. Each service is a named command whose output goes to its own file:
 #
 #   service_start NAME OUTFILE COMMAND [ARG...]   start it, and keep it running from now on
+#   service_schedule NAME UP DOWN                 from now on NAME runs UP seconds, is then
+#                                                 stopped (SIGTERM, as an operator would) for
+#                                                 DOWN seconds, and so on: a hospital whose
+#                                                 server goes away and comes back on its own
 #   wait_until WHAT CHECK                         start-up: wait (bounded) until `eval CHECK`
 #                                                 succeeds; exit 1 naming what failed when a
 #                                                 service exits meanwhile or time runs out
@@ -17,6 +21,7 @@
 # Settings: SUPERVISE_START_TIMEOUT (seconds wait_until waits, default 60).
 
 declare -A svc_cmd=() svc_out=() svc_pid=() svc_started=() svc_delay=() svc_due=() svc_restarts=()
+declare -A svc_up=() svc_down=() svc_away=()
 svc_names=()
 
 _svc_say() { echo "demo: $(date +%T) $*"; }
@@ -45,10 +50,30 @@ service_start() {
   _svc_launch "$name"
 }
 
+service_schedule() {
+  svc_up[$1]=$2
+  svc_down[$1]=$3
+}
+
+# Stops a service whose scheduled time up has passed; it comes back after its time away.
+_svc_leave_on_schedule() {
+  local name=$1 pid=${svc_pid[$1]}
+  [ -n "${svc_up[$name]:-}" ] && [ -n "$pid" ] || return 1
+  [ $((SECONDS - svc_started[$name])) -ge "${svc_up[$name]}" ] || return 1
+  _svc_say "$name (pid $pid) leaves on its schedule for ${svc_down[$name]}s"
+  kill -TERM "$pid" 2>/dev/null || true
+  { wait "$pid"; } 2>/dev/null || true
+  svc_pid[$name]=""
+  svc_away[$name]=1
+  svc_due[$name]=$((SECONDS + svc_down[$name]))
+  return 0
+}
+
 wait_until() {
   local what=$1 check=$2 deadline=$((SECONDS + ${SUPERVISE_START_TIMEOUT:-60})) name status
   until eval "$check" >/dev/null 2>&1; do
     for name in "${svc_names[@]}"; do
+      [ -n "${svc_pid[$name]}" ] || continue  # away on its schedule, or waiting to restart
       kill -0 "${svc_pid[$name]}" 2>/dev/null && continue
       status=0
       wait "${svc_pid[$name]}" 2>/dev/null || status=$?
@@ -68,6 +93,7 @@ wait_until() {
 supervise_step() {
   local name status ran
   for name in "${svc_names[@]}"; do
+    _svc_leave_on_schedule "$name" && continue
     if [ -n "${svc_pid[$name]}" ]; then
       kill -0 "${svc_pid[$name]}" 2>/dev/null && continue
       status=0
@@ -80,8 +106,13 @@ supervise_step() {
       svc_delay[$name]=$((svc_delay[$name] * 2 > 30 ? 30 : svc_delay[$name] * 2))
     elif [ "$SECONDS" -ge "${svc_due[$name]}" ]; then
       _svc_launch "$name"
-      svc_restarts[$name]=$((svc_restarts[$name] + 1))
-      _svc_say "$name restarted (pid ${svc_pid[$name]}, restart ${svc_restarts[$name]})"
+      if [ -n "${svc_away[$name]:-}" ]; then
+        svc_away[$name]=""
+        _svc_say "$name is back on its schedule (pid ${svc_pid[$name]})"
+      else
+        svc_restarts[$name]=$((svc_restarts[$name] + 1))
+        _svc_say "$name restarted (pid ${svc_pid[$name]}, restart ${svc_restarts[$name]})"
+      fi
     fi
   done
 }

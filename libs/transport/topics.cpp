@@ -13,6 +13,7 @@ std::string state(std::string_view hid) { return std::string(kRoot) + std::strin
 
 std::string all_states() { return std::string(kRoot) + "+/state"; }
 std::string all_responses(std::string_view instance) { return std::string(kRoot) + "+/response/" + std::string(instance); }
+std::string every_response() { return std::string(kRoot) + "+/response/+"; }
 std::string shared_events(std::string_view group) {
     return "$share/" + std::string(group) + "/" + std::string(kRoot) + "+/event";
 }

@@ -92,6 +92,7 @@ System::System(SystemOptions options)
     std::system(("mkdir -p " + dir_ + "/logs " + dir_ + "/etc " + dir_ + "/data " + keys_dir()).c_str());
     (void)auth::KeyRing::create_key(keys_dir(), std::chrono::system_clock::now());  // a failure shows as 401s
     std::vector<std::string> users = {"controlplane", "controlplane-test"};
+    for (int i = 2; i <= options_.controlplanes; ++i) users.push_back("controlplane-" + std::to_string(i));
     users.insert(users.end(), options_.hospitals.begin(), options_.hospitals.end());
     users.insert(users.end(), options_.broker_users.begin(), options_.broker_users.end());
     broker_ = std::make_unique<Broker>(users, options_.tls);
@@ -128,6 +129,7 @@ System::System(SystemOptions options)
                                 {"broker", nlohmann::json::parse(broker_->config_json(h))},
                                 {"metrics", {{"port", agent_metrics_ports_[h]}}},
                                 {"log", {{"file", dir_ + "/logs/agent-" + h + ".log"}}}};
+        if (options_.agent_config.count(h)) agent.update(nlohmann::json::parse(options_.agent_config.at(h)));
         write_file(dir_ + "/etc/agent-" + h + ".json", agent.dump(2));
     }
     nlohmann::json cp = {{"instance_id", "cp1"},
@@ -139,10 +141,29 @@ System::System(SystemOptions options)
                          {"log", {{"file", dir_ + "/logs/controlplane-cp1.log"}}}};
     cp.update(nlohmann::json::parse(options_.controlplane_config));
     write_file(dir_ + "/etc/controlplane.json", cp.dump(2));
+    api_ports_.push_back(api_port_);
+    for (int i = 2; i <= options_.controlplanes; ++i) {
+        // The same configuration but for who it is: its user, instance id, port and log.
+        const std::string n = std::to_string(i);
+        api_ports_.push_back(free_port());
+        cp["instance_id"] = "cp" + n;
+        cp["broker"] = nlohmann::json::parse(broker_->config_json("controlplane-" + n));
+        cp["http"]["port"] = api_ports_.back();
+        cp["log"]["file"] = dir_ + "/logs/controlplane-cp" + n + ".log";
+        write_file(dir_ + "/etc/controlplane-cp" + n + ".json", cp.dump(2));
+    }
+    controlplanes_.resize(api_ports_.size());
+}
+
+bool System::start_controlplane(int i) {
+    std::string config = dir_ + (i == 0 ? "/etc/controlplane.json" : "/etc/controlplane-cp" + std::to_string(i + 1) + ".json");
+    controlplanes_.at(i) = Process({binary("controlplane/hisgate-controlplane"), "--config", config},
+                                   dir_ + "/logs/controlplane" + (i == 0 ? "" : "-cp" + std::to_string(i + 1)) + ".out");
+    return controlplanes_[i].start() && wait_port_open(api_ports_[i], std::chrono::milliseconds(10000));
 }
 
 System::~System() {
-    controlplane_.stop();
+    for (auto& cp : controlplanes_) cp.stop();
     for (auto& [_, p] : agents_) p.stop();
     for (auto& [_, p] : sims_) p.stop();
     broker_.reset();
@@ -165,9 +186,8 @@ bool System::start() {
     if (!broker_->start()) return false;
     for (const auto& h : options_.hospitals)
         if (!start_sim(h) || !start_agent(h)) return false;
-    controlplane_ = Process({binary("controlplane/hisgate-controlplane"), "--config", dir_ + "/etc/controlplane.json"},
-                            dir_ + "/logs/controlplane.out");
-    if (!controlplane_.start() || !wait_port_open(api_port_, std::chrono::milliseconds(10000))) return false;
+    for (int i = 0; i < static_cast<int>(controlplanes_.size()); ++i)
+        if (!start_controlplane(i)) return false;
     return eventually([&] { return online_hospitals().size() == options_.hospitals.size(); },
                       std::chrono::milliseconds(20000));
 }

@@ -44,6 +44,10 @@ struct SystemOptions {
     // connection: the broker ties client ids to users). "controlplane-test" is always there.
     std::vector<std::string> broker_users;
     std::string controlplane_config = "{}";  // JSON merged into the control plane's config
+    // Control-plane instances (cp1, cp2, ...): each its own broker user and API port, all
+    // sharing one results_db. get()/post()/put() go to cp1; the *_at() forms to any.
+    int controlplanes = 1;
+    std::map<std::string, std::string> agent_config;  // hospital -> JSON merged into its agent's config
     // The agent program, in the build tree: "agent/hisgate-agent-test-hooks" for the agent
     // with its test hooks (agent/main.cpp), which the environment arms.
     std::string agent_program = "agent/hisgate-agent";
@@ -69,6 +73,14 @@ public:
     HttpReply put(const std::string& path, const std::string& json_body, std::map<std::string, std::string> headers = {}) {
         return http_send(api_port_, "PUT", path, json_body, authorized(std::move(headers)));
     }
+    // The same through instance `i` (0-based).
+    HttpReply get_at(int i, const std::string& path, std::map<std::string, std::string> headers = {}) {
+        return http_get(api_ports_.at(i), path, authorized(std::move(headers)));
+    }
+    HttpReply post_at(int i, const std::string& path, const std::string& json_body,
+                      std::map<std::string, std::string> headers = {}) {
+        return http_send(api_ports_.at(i), "POST", path, json_body, authorized(std::move(headers)));
+    }
     // Records a patient's facts as the platform's identity service would (a service token).
     bool set_patient_facts(const std::string& patient_id, bool real_name_verified, int no_show_count = 0);
     // A bearer token signed with the control plane's key (valid one hour), and the header
@@ -85,7 +97,8 @@ public:
     Broker& broker() { return *broker_; }
     Process& agent(const std::string& h) { return agents_.at(h); }
     Process& sim(const std::string& h) { return sims_.at(h); }
-    Process& controlplane() { return controlplane_; }
+    Process& controlplane(int i = 0) { return controlplanes_.at(i); }
+    bool start_controlplane(int i);
     uint16_t api_port() const { return api_port_; }
     uint16_t agent_metrics_port(const std::string& h) const { return agent_metrics_ports_.at(h); }
     uint16_t sim_control_port(const std::string& h) const { return sim_control_ports_.at(h); }
@@ -100,10 +113,11 @@ private:
     SystemOptions options_;
     std::string dir_;
     std::unique_ptr<Broker> broker_;
-    uint16_t api_port_;
+    uint16_t api_port_;                // cp1's
+    std::vector<uint16_t> api_ports_;  // every instance's, cp1's first
     std::map<std::string, uint16_t> mllp_ports_, agent_metrics_ports_, sim_control_ports_;
     std::map<std::string, Process> sims_, agents_;
-    Process controlplane_;
+    std::vector<Process> controlplanes_;
 };
 
 }  // namespace hisgate::test

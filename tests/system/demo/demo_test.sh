@@ -98,6 +98,12 @@ check "the printed trace command follows a request through the control plane, ag
         grep -q "controlplane:cp1" "$work/trace.txt" && grep -q "agent:H003" "$work/trace.txt" &&
         grep -q "his-sim:H003" "$work/trace.txt"'
 
+# Two control-plane instances share one store: a task made through cp1 is read through cp2.
+api2=$(sed -n 's/^ *API cp2: *\([^ ]*\).*/\1/p' "$work/demo.out")
+task=$(sed -n 's/^Task-Id: \([0-9a-f]*\).*/\1/Ip' "$work/h003.headers")
+check "a task made through cp1 is answered through cp2" \
+  until_true '[ -n "$api2" ] && [ -n "$task" ] && [ "$(curl -s -o /dev/null -w "%{http_code}" "${auth[@]}" "$api2/api/v1/tasks/$task")" = 200 ]'
+
 # ---- 2. a his-sim killed with kill -9 ----------------------------------------------------
 sim=$(pgrep -f -- "$run/etc/his-sim-H001.json")
 kill -9 "$sim"

@@ -40,6 +40,16 @@ check "the second restart waits longer" step_until 'grep -q "victim (pid $second
 check "and happens" step_until 'grep -q "victim restarted (pid [0-9]*, restart 2)" "$work/log"'
 check "the bystander kept running, never restarted" eval '[ "${svc_pid[bystander]}" = "$bystander" ] && kill -0 "$bystander" && ! grep -q bystander "$work/log"'
 
+# A scheduled absence: up 2 s, away 2 s, back; never counted as a restart.
+service_start wanderer "$work/wanderer.out" sleep 600
+service_schedule wanderer 2 2
+wanderer=${svc_pid[wanderer]}
+check "it leaves on its schedule" step_until 'grep -q "wanderer (pid $wanderer) leaves on its schedule for 2s" "$work/log"'
+check "the process was stopped" eval '! kill -0 "$wanderer" 2>/dev/null'
+check "it comes back" step_until 'grep -q "wanderer is back on its schedule (pid [0-9]*)" "$work/log"'
+check "as a new, live process, not a restart" eval 'kill -0 "${svc_pid[wanderer]}" && ! grep -q "wanderer restarted" "$work/log"'
+check "and leaves again" step_until '[ "$(grep -c "wanderer (pid [0-9]*) leaves on its schedule" "$work/log")" -ge 2 ]'
+
 # Start-up: a service that exits while the demo waits for it fails the start-up.
 ( service_start broken "$work/broken.out" sh -c 'echo "cannot bind port 1: in use" >&2; exit 3'
   SUPERVISE_START_TIMEOUT=30 wait_until "a port that never opens" false ) 2>"$work/startup.err"

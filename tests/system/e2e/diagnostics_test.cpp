@@ -61,7 +61,7 @@ TEST_CASE("diagnostics: a trace's lines come from the control plane and from the
 }
 
 TEST_CASE("diagnostics: the agent's doctor runs remotely, read-only, and prints its table") {
-    test::System sys({.hospitals = {"H001"}, .request_timeout_ms = 60000});
+    test::System sys({.hospitals = {"H001"}});
     REQUIRE(sys.start());
     auto ran = sys.post("/api/v1/hospitals/H001/doctor", "");
     INFO(ran.body);

@@ -61,14 +61,19 @@ TEST_CASE("e2e: a silent his-sim - the caller gets 202 in bounded time, the task
     CHECK(sys.agent("H001").running());
 }
 
-TEST_CASE("e2e: an agent that dies is marked offline by its last will - 502, then back online") {
+TEST_CASE("e2e: an agent that dies is marked offline by its last will - 503 at once for real-time work, then back online") {
     test::System sys({.hospitals = {"H001", "H002"}});
     REQUIRE(sys.start());
     sys.agent("H001").kill9();
     REQUIRE(test::eventually([&] { return sys.online_hospitals() == std::vector<std::string>{"H002"}; }, 30s));
-    auto offline = sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1");
-    CHECK(offline.status == 502);
+    auto offline = sys.post("/api/v1/hospitals/H001/appointments",
+                            R"({"orderId": "O-1", "slotId": "S1", "patient": {"id": "P-DEMO-1"}})");
+    CHECK(offline.status == 503);
     CHECK(offline.code() == "hospital.offline");
+    CHECK(offline.headers["Retry-After"] == "30");
+    // A report is deferred work: accepted for when the agent is back.
+    auto accepted = sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1");
+    CHECK(accepted.status == 202);
     CHECK(sys.get("/api/v1/hospitals/H002/reports/R-DEMO-1").status == 200);
     REQUIRE(sys.start_agent("H001"));
     REQUIRE(test::eventually([&] { return sys.online_hospitals().size() == 2; }, 20s));

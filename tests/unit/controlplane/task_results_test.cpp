@@ -3,6 +3,9 @@
 // retention. Real SQLite files; time stepped by a ManualClock.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <iterator>
+
 #include "common/sqlite.h"
 #include "controlplane/task_results.h"
 #include "tests/support/process.h"
@@ -114,7 +117,7 @@ TEST_CASE("task results: a deferred request is re-sent until its agent says it s
     Store s({.deadline = 10min});
     auto request = Envelope::make("report.get", "H001", {{"reportId", "R1"}});
     request.ack_stored = true;
-    REQUIRE(s.results->expect(request, /*deferred=*/true).ok());
+    REQUIRE(s.results->expect(request, {.deferred = true}).ok());
     auto realtime = s.send("H001");  // not deferred: never re-sent
     CHECK(s.results->due_resends(5s).value().empty());  // just sent
     s.clock.advance(5s);
@@ -141,4 +144,59 @@ TEST_CASE("task results: a deferred request is re-sent until its agent says it s
     CHECK(s.results->find(request.id)->to_json()["error"]["code"] == "his.no_answer");
     CHECK(s.results->find(realtime.id)->to_json()["error"]["code"] == "agent.unreached");
     CHECK(s.results->due_resends(5s).value().empty());  // finished: never again
+}
+
+TEST_CASE("task results: a report's contents go a while after delivery; a booking's answer stays for its retries") {
+    Store s({.keep = 24h, .after_delivery = 1min});
+    auto report = Envelope::make("report.get", "H001", {{"reportId", "R1"}});
+    REQUIRE(s.results->expect(report, {.deferred = true, .contents_until_delivered = true}, {"P1", ""}).ok());
+    auto booking = Envelope::make("appointment.book", "H001", {{"orderId", "O1"}});
+    REQUIRE(s.results->expect(booking, {}, {"P1", ""}).ok());
+    auto report_answer = report.reply({{"patientId", "P1"}, {"reportId", "R1"}, {"items", {"HGB 135 g/L"}}});
+    REQUIRE(s.results->record("H001", report_answer, report_answer.to_json()).ok());
+    auto booking_answer = booking.reply({{"status", "booked"}, {"hisBookingId", "B1"}});
+    REQUIRE(s.results->record("H001", booking_answer, booking_answer.to_json()).ok());
+
+    // Not delivered yet: kept (for the retention) however long the patient takes to poll.
+    s.clock.advance(2h);
+    REQUIRE(s.results->purge().ok());
+    CHECK(s.results->find(report.id)->to_json()["result"]["items"][0] == "HGB 135 g/L");
+
+    // Delivered: a client whose response was lost may poll again within after_delivery...
+    REQUIRE(s.results->mark_delivered(report.id).ok());
+    REQUIRE(s.results->mark_delivered(booking.id).ok());  // a booking's kind keeps it: no effect
+    s.clock.advance(59s);
+    REQUIRE(s.results->purge().ok());
+    CHECK_FALSE(s.results->find(report.id)->contents_dropped);
+    // ...and a second delivery does not move the first one's time.
+    REQUIRE(s.results->mark_delivered(report.id).ok());
+    s.clock.advance(2s);
+    REQUIRE(s.results->purge().ok());
+
+    auto gone = s.results->find(report.id);
+    REQUIRE(gone);
+    CHECK(gone->contents_dropped);
+    CHECK(gone->answered);
+    CHECK(gone->owner == "P1");
+    CHECK(gone->answer.find("HGB") == std::string::npos);
+    auto shown = gone->to_json();
+    CHECK(shown["status"] == "delivered");
+    CHECK_FALSE(shown.contains("result"));
+    CHECK(shown["error"]["code"] == "task.contents_dropped");
+    CHECK(gone->outcome().error().code == "task.contents_dropped");
+    // Nor are its bytes left in the file's free space once the log is checkpointed (the
+    // database file is what a thief takes).
+    {
+        sql::Db db = sql::Db::open(s.dir + "/results.db").value();
+        REQUIRE(db.exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+    }
+    std::ifstream file(s.dir + "/results.db", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    REQUIRE(bytes.size() > 0);
+    CHECK(bytes.find("HGB 135") == std::string::npos);
+
+    // The booking's answer stays: a retry of its order is answered from it.
+    auto kept = s.results->find(booking.id);
+    CHECK_FALSE(kept->contents_dropped);
+    CHECK(kept->outcome().value()["hisBookingId"] == "B1");
 }

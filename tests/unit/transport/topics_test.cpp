@@ -11,6 +11,7 @@ TEST_CASE("topics: every hospital topic lives in its own subtree") {
     CHECK(topics::event("H001") == "hisgate/v1/hospitals/H001/event");
     CHECK(topics::all_states() == "hisgate/v1/hospitals/+/state");
     CHECK(topics::all_responses("cp1") == "hisgate/v1/hospitals/+/response/cp1");
+    CHECK(topics::every_response() == "hisgate/v1/hospitals/+/response/+");
     CHECK(topics::shared_events("cp") == "$share/cp/hisgate/v1/hospitals/+/event");
     CHECK(topics::hospital_of("hisgate/v1/hospitals/H001/state") == "H001");
     CHECK_FALSE(topics::hospital_of("hisgate/v1/other/H001/state"));

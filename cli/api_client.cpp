@@ -1,0 +1,130 @@
+#include "cli/api_client.h"
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Exception.h>
+#include <Poco/URI.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "common/config.h"
+
+namespace hisgate::cli {
+
+namespace {
+std::string config_path() {
+    if (const char* p = std::getenv("HISGATE_CLI_CONFIG"); p && *p) return p;
+    if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) return std::string(x) + "/hisgate/cli.json";
+    if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.config/hisgate/cli.json";
+    return "";
+}
+
+std::optional<std::string> take_flag(Args& args, const std::string& flag) {
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == flag && i + 1 < args.size()) {
+            std::string v = args[i + 1];
+            args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
+            return v;
+        }
+        if (args[i].rfind(flag + "=", 0) == 0) {
+            std::string v = args[i].substr(flag.size() + 1);
+            args.erase(args.begin() + static_cast<long>(i));
+            return v;
+        }
+    }
+    return std::nullopt;
+}
+
+Error config_error(const std::string& what) { return make_error(ErrorClass::Config, "cli.config", what); }
+}  // namespace
+
+Result<ApiTarget> api_target(Args& args) {
+    auto url = take_flag(args, "--url");
+    auto token_file = take_flag(args, "--token-file");
+    std::string path = config_path();
+    if ((!url || !token_file) && !path.empty() && std::ifstream(path).good()) {
+        auto c = ConfigReader::load_file(path);
+        if (!c) return c.error();
+        std::string file_url = c->string("url", "");
+        std::string file_token = c->string("token_file", "");
+        if (auto done = c->finish(); !done) return done.error();
+        if (!url && !file_url.empty()) url = file_url;
+        if (!token_file && !file_token.empty()) token_file = file_token;
+    }
+    if (!url)
+        return config_error("no API URL: give --url http://HOST:PORT or \"url\" in " +
+                            (path.empty() ? std::string("$HISGATE_CLI_CONFIG") : path));
+    if (!token_file)
+        return config_error("no token: give --token-file FILE or \"token_file\" in " +
+                            (path.empty() ? std::string("$HISGATE_CLI_CONFIG") : path) +
+                            " (hisgate token issue makes one)");
+    ApiTarget t;
+    try {
+        Poco::URI uri(*url);
+        if (uri.getScheme() != "http" || uri.getHost().empty())
+            return config_error("--url: expected http://HOST:PORT, found \"" + *url + "\"");
+        t.host = uri.getHost();
+        t.port = uri.getPort();
+    } catch (const Poco::Exception&) {
+        return config_error("--url: expected http://HOST:PORT, found \"" + *url + "\"");
+    }
+    std::ifstream in(*token_file);
+    if (!in) return config_error("cannot read the token file " + *token_file);
+    std::string token;
+    std::getline(in, token);
+    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    if (token.empty() || token.size() > 8192) return config_error("the token file " + *token_file + " holds no token");
+    t.token = token;
+    return t;
+}
+
+Result<nlohmann::json> api_get(const ApiTarget& target, const std::string& path_and_query) {
+    try {
+        Poco::Net::HTTPClientSession session(target.host, target.port);
+        session.setTimeout(Poco::Timespan(30, 0));
+        Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_GET, path_and_query, Poco::Net::HTTPMessage::HTTP_1_1);
+        req.set("Authorization", "Bearer " + target.token);
+        session.sendRequest(req);
+        Poco::Net::HTTPResponse res;
+        std::istream& body = session.receiveResponse(res);
+        std::string text;
+        char buf[65536];
+        while (body.read(buf, sizeof buf) || body.gcount() > 0) {
+            text.append(buf, static_cast<size_t>(body.gcount()));
+            if (text.size() > kMaxApiAnswerBytes)
+                return make_error(ErrorClass::Protocol, "cli.answer_too_large",
+                                  "the API's answer is over " + std::to_string(kMaxApiAnswerBytes) + " bytes");
+        }
+        auto doc = nlohmann::json::parse(text, nullptr, false);
+        int status = static_cast<int>(res.getStatus());
+        if (status < 200 || status > 299) {
+            std::string code = doc.is_object() && doc.contains("code") && doc["code"].is_string() ? doc["code"].get<std::string>()
+                                                                                                   : "http." + std::to_string(status);
+            std::string message = doc.is_object() && doc.contains("message") && doc["message"].is_string()
+                                      ? doc["message"].get<std::string>()
+                                      : res.getReason();
+            ErrorClass cls = status == 404 ? ErrorClass::NotFound
+                             : status == 400 ? ErrorClass::BadInput
+                             : (status == 401 || status == 403) ? ErrorClass::Rejected
+                                                                 : ErrorClass::Unavailable;
+            return make_error(cls, code, "HTTP " + std::to_string(status) + ": " + message);
+        }
+        if (doc.is_discarded()) return make_error(ErrorClass::Protocol, "cli.bad_answer", "the API's answer is not JSON");
+        return doc;
+    } catch (const Poco::Exception& e) {
+        return make_error(ErrorClass::Unavailable, "cli.unreachable",
+                          "cannot reach the API at http://" + target.host + ":" + std::to_string(target.port) + ": " +
+                              e.displayText());
+    }
+}
+
+std::string url_encode(const std::string& value) {
+    std::string out;
+    Poco::URI::encode(value, "!#$&'()*+,/:;=?@[]%\"<>\\^`{|} ", out);
+    return out;
+}
+
+}  // namespace hisgate::cli
