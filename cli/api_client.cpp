@@ -44,7 +44,9 @@ Error config_error(const std::string& what) { return make_error(ErrorClass::Conf
 Result<ApiTarget> api_target(Args& args) {
     auto url = take_flag(args, "--url");
     auto token_file = take_flag(args, "--token-file");
-    std::string path = config_path();
+    auto given_config = take_flag(args, "--config");
+    std::string path = given_config ? *given_config : config_path();
+    if (given_config && !std::ifstream(path).good()) return config_error("cannot read the CLI config file " + path);
     if ((!url || !token_file) && !path.empty() && std::ifstream(path).good()) {
         auto c = ConfigReader::load_file(path);
         if (!c) return c.error();
@@ -81,12 +83,15 @@ Result<ApiTarget> api_target(Args& args) {
     return t;
 }
 
-Result<nlohmann::json> api_get(const ApiTarget& target, const std::string& path_and_query) {
+namespace {
+Result<nlohmann::json> api_call(const ApiTarget& target, const std::string& method, const std::string& path_and_query,
+                                int timeout_seconds) {
     try {
         Poco::Net::HTTPClientSession session(target.host, target.port);
-        session.setTimeout(Poco::Timespan(30, 0));
-        Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_GET, path_and_query, Poco::Net::HTTPMessage::HTTP_1_1);
+        session.setTimeout(Poco::Timespan(timeout_seconds, 0));
+        Poco::Net::HTTPRequest req(method, path_and_query, Poco::Net::HTTPMessage::HTTP_1_1);
         req.set("Authorization", "Bearer " + target.token);
+        if (method == Poco::Net::HTTPRequest::HTTP_POST) req.setContentLength(0);
         session.sendRequest(req);
         Poco::Net::HTTPResponse res;
         std::istream& body = session.receiveResponse(res);
@@ -119,6 +124,15 @@ Result<nlohmann::json> api_get(const ApiTarget& target, const std::string& path_
                           "cannot reach the API at http://" + target.host + ":" + std::to_string(target.port) + ": " +
                               e.displayText());
     }
+}
+}  // namespace
+
+Result<nlohmann::json> api_get(const ApiTarget& target, const std::string& path_and_query) {
+    return api_call(target, Poco::Net::HTTPRequest::HTTP_GET, path_and_query, 30);
+}
+
+Result<nlohmann::json> api_post(const ApiTarget& target, const std::string& path_and_query, int timeout_seconds) {
+    return api_call(target, Poco::Net::HTTPRequest::HTTP_POST, path_and_query, timeout_seconds);
 }
 
 std::string url_encode(const std::string& value) {

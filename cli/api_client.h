@@ -2,7 +2,7 @@
 // the bearer token come from flags, else from the CLI config file, and every answer is
 // read within bounds.
 //
-// The config file is $HISGATE_CLI_CONFIG, else $XDG_CONFIG_HOME/hisgate/cli.json, else
+// The config file is --config FILE, else $HISGATE_CLI_CONFIG, else $XDG_CONFIG_HOME/hisgate/cli.json, else
 // ~/.config/hisgate/cli.json; JSON:
 //   {"url": "http://127.0.0.1:8080", "token_file": "/home/ops/.config/hisgate/token"}
 // (an unknown key is an error: a misspelt one is never ignored). The token is read from a
@@ -24,7 +24,7 @@ struct ApiTarget {
     std::string token;
 };
 
-// Takes --url URL and --token-file F out of `args` (what remains is the command's own);
+// Takes --url URL, --token-file F and --config FILE out of `args` (what remains is the command's own);
 // fills the rest from the config file. Errors name what is missing and where to put it.
 Result<ApiTarget> api_target(Args& args);
 
@@ -34,6 +34,8 @@ inline constexpr size_t kMaxApiAnswerBytes = 16 * 1024 * 1024;
 // GET `path_and_query` as JSON. A non-2xx answer is an error carrying the API's own code
 // and message ({"code", "message"}), its class from the status.
 Result<nlohmann::json> api_get(const ApiTarget& target, const std::string& path_and_query);
+// POST with an empty body, the same way; waits up to `timeout_seconds` for the answer.
+Result<nlohmann::json> api_post(const ApiTarget& target, const std::string& path_and_query, int timeout_seconds = 30);
 
 // Percent-encodes a query parameter value.
 std::string url_encode(const std::string& value);

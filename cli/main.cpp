@@ -9,9 +9,13 @@ static const char* kUsage = R"(usage: hisgate <command> ...
        hisgate --version
 
 commands:
-  trace <trace-id> [--logs DIR]        every log line of every process that handled the
-                                       trace, in time order, with per-hop timings
-                                       (DIR defaults to ./run/logs)
+  trace <trace-id> [--hospitals H1,H2] [--url URL] [--token-file F]
+                                       every log line of every process that handled the
+                                       trace, agents' included (asked over MQTT by the
+                                       control plane), in time order, with per-hop timings
+  trace <trace-id> --logs DIR          the same from the JSON-lines log files in DIR
+  doctor <hospital> [--json] [--url URL] [--token-file F]
+                                       the agent's self-check, run by the agent itself
   hl7 parse [--json|--stats] FILE|-    parse HL7 v2 messages
   hl7 ack FILE                         print the ACK for each message
   hl7 send HOST:PORT FILE              send messages over MLLP, print each ACK
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
     if (group == "params") return params_main(rest);
     if (group == "token") return token_main(rest);
     if (group == "fleet") return fleet_main(rest);
+    if (group == "doctor") return doctor_main(rest);
     if (group == "hl7" && !rest.empty()) {
         const std::string& sub = rest[0];
         if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);

@@ -1,5 +1,9 @@
-// `hisgate trace <trace-id>`: collects every log line that belongs to a trace from the
-// JSON-lines logs of all processes, and prints them in time order with per-hop timings.
+// `hisgate trace <trace-id> [--hospitals H1,H2]`: every log line that belongs to a trace,
+// from every process that handled it, in time order with per-hop timings. By default from
+// the control plane's API (cli/api_client.h), which gathers its own lines and each agent's
+// over MQTT (agents sit behind one-way firewalls: controlplane/remote_diagnostics.h); with
+// `--logs DIR`, from the JSON-lines log files in DIR (a one-machine setup such as the demo,
+// where the simulated HIS's own log is there too).
 //
 // A HIS does not carry our trace context, so lines are linked by the id each message to
 // the HIS carries (HL7 control id, REST/SOAP request id): any line in another process
@@ -11,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "cli/api_client.h"
 #include "cli/commands.h"
 #include "common/trace_lines.h"
 
@@ -76,17 +81,55 @@ std::vector<std::string> log_files(const std::string& dir) {
     std::sort(files.begin(), files.end());
     return files;
 }
+
+
+// The lines from the control plane's API: its own and each agent's, over MQTT.
+int trace_remote(const std::string& trace_id, Args args, const std::string& hospitals) {
+    auto target = api_target(args);
+    if (!target) {
+        std::fprintf(stderr, "hisgate trace: %s\n(or read local log files with --logs DIR)\n", target.error().message.c_str());
+        return 2;
+    }
+    if (!args.empty()) {
+        std::fprintf(stderr, "hisgate trace: unexpected argument '%s'\n", args[0].c_str());
+        return 2;
+    }
+    auto got = api_get(*target, "/api/v1/traces/" + trace_id + (hospitals.empty() ? "" : "?hospitals=" + url_encode(hospitals)));
+    if (!got) {
+        std::fprintf(stderr, "hisgate trace: %s\n", got.error().describe().c_str());
+        return 1;
+    }
+    std::vector<nlohmann::json> lines;
+    if (got->contains("lines") && (*got)["lines"].is_array())
+        for (const auto& l : (*got)["lines"]) lines.push_back(l);
+    std::string from;
+    bool truncated = false;
+    if (got->contains("sources") && (*got)["sources"].is_array())
+        for (const auto& src : (*got)["sources"]) {
+            const std::string process = src.value("process", "?");
+            from += (from.empty() ? "" : ", ") + process;
+            truncated = truncated || src.value("truncated", false);
+            if (src.contains("error") && src["error"].is_object())
+                std::fprintf(stderr, "hisgate trace: %s did not answer: %s\n", process.c_str(),
+                             src["error"].value("message", "").c_str());
+        }
+    if (lines.empty()) {
+        std::fprintf(stderr, "hisgate trace: no log line carries trace %s (asked: %s)\n", trace_id.c_str(), from.c_str());
+        return 1;
+    }
+    print_trace(trace_id, lines, from, truncated);
+    return 0;
+}
 }  // namespace
 
-int trace_main(const Args& args) {
-    std::string trace_id, dir = "run/logs";
-    for (size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "--logs" && i + 1 < args.size()) dir = args[++i];
-        else if (trace_id.empty() && args[i].rfind("--", 0) != 0) trace_id = args[i];
-        else {
-            std::fprintf(stderr, "hisgate trace: unexpected argument '%s'\n", args[i].c_str());
-            return 2;
-        }
+int trace_main(const Args& given) {
+    std::string trace_id, dir, hospitals;
+    Args rest;  // for the API target: --url, --token-file
+    for (size_t i = 0; i < given.size(); ++i) {
+        if (given[i] == "--logs" && i + 1 < given.size()) dir = given[++i];
+        else if (given[i] == "--hospitals" && i + 1 < given.size()) hospitals = given[++i];
+        else if (trace_id.empty() && given[i].rfind("--", 0) != 0) trace_id = given[i];
+        else rest.push_back(given[i]);
     }
     // Accept a whole traceparent too.
     if (trace_id.size() == 55 && trace_id[2] == '-') trace_id = trace_id.substr(3, 32);
@@ -95,9 +138,14 @@ int trace_main(const Args& args) {
                      trace_id.c_str());
         return 2;
     }
+    if (dir.empty()) return trace_remote(trace_id, rest, hospitals);
+    if (!rest.empty()) {
+        std::fprintf(stderr, "hisgate trace: unexpected argument '%s' with --logs\n", rest[0].c_str());
+        return 2;
+    }
     auto files = log_files(dir);
     if (files.empty()) {
-        std::fprintf(stderr, "hisgate trace: no *.log files in %s (use --logs DIR)\n", dir.c_str());
+        std::fprintf(stderr, "hisgate trace: no *.log files in %s\n", dir.c_str());
         return 1;
     }
     auto found = trace_lines(files, trace_id);

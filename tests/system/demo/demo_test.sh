@@ -88,15 +88,27 @@ report H002 >"$work/h002.json"
 check "H002's report crossed GB 18030 in Chinese" \
   eval 'grep -q "血常规" "$work/h002.json" && grep -q "血红蛋白" "$work/h002.json"'
 
-# The trace command the demo prints finds the request in every process's log.
+# The trace commands the demo prints find the request: through the API, in the control
+# plane's lines and the agent's (asked over MQTT); from the log files, in his-sim's too.
 curl -s -D "$work/h003.headers" -o /dev/null "${auth[@]}" "$api/api/v1/hospitals/H003/reports/R-DEMO-1"
 trace=$(sed -n 's/^traceparent: 00-\([0-9a-f]*\)-.*/\1/p' "$work/h003.headers")
-trace_cmd=$(sed -n 's/^ *\(.*cli\/hisgate trace\) <trace id[^>]*>\(.*\)$/\1 '"$trace"'\2/p' "$work/demo.out")
-echo "trace command: $trace_cmd"
-check "the printed trace command follows a request through the control plane, agent and his-sim" \
-  until_true '[ -n "$trace" ] && (cd "$src" && $trace_cmd) >"$work/trace.txt" &&
-        grep -q "controlplane:cp1" "$work/trace.txt" && grep -q "agent:H003" "$work/trace.txt" &&
-        grep -q "his-sim:H003" "$work/trace.txt"'
+printed() {  # printed PATTERN: the printed command on the line matching PATTERN, the trace id in, the comment out
+  grep "$1" "$work/demo.out" | head -1 | sed 's/ *#.*$//; s/<trace id[^>]*>/'"$trace"'/; s/^ *//'
+}
+remote_cmd=$(printed 'hisgate trace <trace id from')
+local_cmd=$(printed 'hisgate trace <trace id> --logs')
+doctor_cmd=$(printed 'hisgate doctor H001')
+echo "trace commands: $remote_cmd | $local_cmd"
+check "the printed trace command gathers the control plane's and the agent's lines through the API" \
+  until_true '[ -n "$trace" ] && (cd "$src" && $remote_cmd) >"$work/trace.txt" &&
+        grep -q "controlplane:cp1" "$work/trace.txt" && grep -q "agent:H003" "$work/trace.txt"'
+check "the printed local trace command follows it through his-sim too" \
+  until_true '(cd "$src" && $local_cmd) >"$work/trace-local.txt" &&
+        grep -q "controlplane:cp1" "$work/trace-local.txt" && grep -q "agent:H003" "$work/trace-local.txt" &&
+        grep -q "his-sim:H003" "$work/trace-local.txt"'
+check "the printed doctor command shows the agent's own table" \
+  eval '(cd "$src" && $doctor_cmd) >"$work/doctor.txt"; grep -q "H001: the agent.s doctor" "$work/doctor.txt" && grep -q "params_file" "$work/doctor.txt"'
+
 
 # Two control-plane instances share one store: a task made through cp1 is read through cp2.
 api2=$(sed -n 's/^ *API cp2: *\([^ ]*\).*/\1/p' "$work/demo.out")
