@@ -7,7 +7,8 @@
 
 namespace hisgate::controlplane {
 
-void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m) {
+void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m,
+                 triage::ErrorIntake* triage) {
     auto hospital = topics::hospital_of(m.topic);
     auto reply = Envelope::parse(m.payload);
     if (!hospital || !reply || reply->in_reply_to.empty()) {
@@ -24,6 +25,7 @@ void take_answer(TaskResults& results, PatientRecords& records, Requester& reque
     if (!kept) log::error("controlplane.answer_not_kept", {{"error", kept.error().describe()}});
     else if (*kept == TaskResults::Recorded::kept) {
         auto task = results.find(reply->in_reply_to);
+        if (triage && reply->error && task) triage->answer_error(*hospital, task->type, *reply->error, m.traceparent);
         auto request = task ? Envelope::parse(task->request, limits::kRequestBytes)
                             : Result<Envelope>(make_error(ErrorClass::Internal, "results.lost", "a kept answer's request is gone"));
         auto noted = request ? note_booked(records, *hospital, *request, *reply) : Result<void>(request.error());

@@ -4,17 +4,20 @@
 // only from the hospital the request went to) before the waiting caller, if any, gets it
 // (Requester::deliver). A booking the hospital confirmed is noted in the platform's records
 // (controlplane/booking_facts.h) before its caller hears of it, so the patient's next
-// booking is counted against it. A message that cannot be read is logged and dropped; nothing here
+// booking is counted against it. An answer carrying an error is booked for triage
+// (controlplane/triage/error_intake.h) with its request's type, when `triage` is given. A message that cannot be read is logged and dropped; nothing here
 // throws or trusts the payload.
 #pragma once
 
 #include "controlplane/patient_records.h"
 #include "controlplane/task_results.h"
+#include "controlplane/triage/error_intake.h"
 #include "transport/mqtt_link.h"
 #include "transport/requester.h"
 
 namespace hisgate::controlplane {
 
-void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m);
+void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m,
+                 triage::ErrorIntake* triage = nullptr);
 
 }  // namespace hisgate::controlplane
