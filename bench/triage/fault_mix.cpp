@@ -145,6 +145,8 @@ public:
             const Hospital& h = hospital();
             if (fits(h) && taken.insert(h.id).second) out.push_back(&h);
         }
+        for (const auto& h : fleet_)  // never none: the first that fits
+            if (out.empty() && fits(h)) out.push_back(&h);
         return out;
     }
 

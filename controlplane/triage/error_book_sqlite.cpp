@@ -47,17 +47,17 @@ public:
         return {codes.begin(), codes.end()};
     }
 
-    Spread spread_of(const std::string& code, const std::string& hospital) override {
+    Spread spread_of(const std::string& code, const std::string& hospital, const std::string& version) override {
         std::set<std::string> hospitals, dialects, paths;
-        if (pending_ && pending_->code == code) {
+        if (pending_ && pending_->code == code && (version.empty() || pending_->tags.version == version)) {
             if (!pending_->tags.hospital.empty()) hospitals.insert(pending_->tags.hospital);
             if (!pending_->tags.dialect.empty()) dialects.insert(pending_->tags.dialect);
             if (pending_->tags.hospital == hospital) paths.insert(pending_->tags.path);
         }
         auto q = db_.prepare("SELECT hospital, dialect, path FROM triage_errors WHERE resolved_ms IS NULL AND code = ?1 "
-                             "AND last_ms >= ?2 LIMIT 10000");
+                             "AND last_ms >= ?2 AND (?3 = '' OR version = ?3) LIMIT 10000");
         if (q) {
-            q->bind(1, code).bind(2, since_ms_);
+            q->bind(1, code).bind(2, since_ms_).bind(3, version);
             while (q->step()) {
                 if (!q->text(0).empty()) hospitals.insert(q->text(0));
                 if (!q->text(1).empty()) dialects.insert(q->text(1));

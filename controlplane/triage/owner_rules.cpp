@@ -152,14 +152,19 @@ public:
 
     void spread(const nlohmann::json& v, const std::string& where, Spread& s) {
         if (!v.is_object() || v.empty()) {
-            problem(where, "an object of hospitals, dialects, paths (minimum counts)", describe_json_type(v));
+            problem(where, "an object of hospitals, dialects, paths (minimum counts), same_version", describe_json_type(v));
             return;
         }
         for (const auto& [key, value] : v.items()) {
             const std::string at = where + "." + key;
+            if (key == "same_version") {
+                if (!value.is_boolean()) problem(at, "true or false", describe_json_type(value));
+                else s.same_version = value.get<bool>();
+                continue;
+            }
             int* field = key == "hospitals" ? &s.hospitals : key == "dialects" ? &s.dialects : key == "paths" ? &s.paths : nullptr;
             if (!field) {
-                unknown(at, "hospitals, dialects, paths");
+                unknown(at, "hospitals, dialects, paths, same_version");
                 continue;
             }
             if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 100000)
@@ -206,7 +211,7 @@ bool matches(const Rule& rule, const ErrorRecord& r, Neighbourhood* around) {
     }
     if (rule.spread.hospitals || rule.spread.dialects || rule.spread.paths) {
         if (!around) return false;
-        Spread s = around->spread_of(r.code, r.tags.hospital);
+        Spread s = around->spread_of(r.code, r.tags.hospital, rule.spread.same_version ? r.tags.version : "");
         if (s.hospitals < rule.spread.hospitals || s.dialects < rule.spread.dialects || s.paths < rule.spread.paths)
             return false;
     }

@@ -35,6 +35,9 @@ struct Spread {
     int hospitals = 0;  // distinct hospitals with this code
     int dialects = 0;   // distinct dialects with this code
     int paths = 0;      // distinct paths with this code at this error's hospital
+    // Count only the hospitals running this error's agent version (a release's regression
+    // shows across vendors but within one version).
+    bool same_version = false;
 };
 
 // What the error book saw within the window, asked only by rules that need it.
@@ -43,7 +46,8 @@ public:
     virtual ~Neighbourhood() = default;
     // The codes of open errors at `hospital` seen within the window.
     virtual std::vector<std::string> codes_at(const std::string& hospital) = 0;
-    virtual Spread spread_of(const std::string& code, const std::string& hospital) = 0;
+    // `version`: count only errors at hospitals of this agent version; empty: every version.
+    virtual Spread spread_of(const std::string& code, const std::string& hospital, const std::string& version) = 0;
 };
 
 struct Rule {

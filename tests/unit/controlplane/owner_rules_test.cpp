@@ -38,7 +38,11 @@ struct Around final : Neighbourhood {
     std::vector<std::string> codes;
     Spread spread;
     std::vector<std::string> codes_at(const std::string&) override { return codes; }
-    Spread spread_of(const std::string&, const std::string&) override { return spread; }
+    std::string version_asked = "-";
+    Spread spread_of(const std::string&, const std::string&, const std::string& version) override {
+        version_asked = version;
+        return spread;
+    }
 };
 }  // namespace
 
@@ -122,7 +126,7 @@ TEST_CASE("triage rules: 'with' and 'spread' look at what the book saw around th
     auto rules = parsed(file(R"([
         {"name": "not-booked", "book": false, "when": {"code": "his.SLOT_TAKEN"}},
         {"name": "outage", "owner": "platform-ops", "when": {"code": "hospital.offline", "spread": {"hospitals": 3}}},
-        {"name": "regression", "owner": "platform-dev", "when": {"code": "his.unreadable_answer", "spread": {"hospitals": 2, "dialects": 2}}},
+        {"name": "regression", "owner": "platform-dev", "when": {"code": "his.unreadable_answer", "spread": {"hospitals": 2, "dialects": 2, "same_version": true}}},
         {"name": "redeploy", "owner": "hospital-it", "when": {"code": "rest.http_404", "with": ["rest.connect_failed", "rest.http_5*"]}},
         {"name": "offline", "owner": "hospital-it", "when": {"code": "hospital.offline"}}])"));
     CHECK(rules.looks_around());
@@ -136,7 +140,11 @@ TEST_CASE("triage rules: 'with' and 'spread' look at what the book saw around th
     around.spread = {5, 1, 1};
     CHECK(rules.route(rec(ErrorClass::Protocol, "his.unreadable_answer", {"H1"}), &around).rule == "default");
     around.spread = {5, 2, 1};
-    CHECK(rules.route(rec(ErrorClass::Protocol, "his.unreadable_answer", {"H1"}), &around).owner == "platform-dev");
+    auto regression = rec(ErrorClass::Protocol, "his.unreadable_answer", {"H1", "rest-json", "report.get", "0.2.8"});
+    CHECK(rules.route(regression, &around).owner == "platform-dev");
+    CHECK(around.version_asked == "0.2.8");  // the rule counts only hospitals of this version
+    CHECK(rules.route(offline, &around).owner == "platform-ops");
+    CHECK(around.version_asked.empty());
     auto not_found = rec(ErrorClass::Unavailable, "rest.http_404", {"H1"});
     around.codes = {"rest.http_404", "his.E900"};
     CHECK(rules.route(not_found, &around).rule == "default");
