@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <future>
 
+#include "agent/certificate_expiry.h"
 #include "agent/request_types.h"
 #include "common/http_server.h"
 #include "common/log.h"
@@ -38,6 +39,7 @@ Agent::Agent(AgentConfig config, Clock& clock)
       his_(*config_.adapter, gate_, patience_for(config_)),
       probe_his_(*config_.adapter, gate_, patience_for(config_)),
       extraction_his_(*config_.adapter, gate_, patience_for(config_)),
+      cert_not_after_(certificate_not_after(config_.broker.cert_file)),
       link_([&] {
           MqttOptions o = config_.broker;
           // Requests published while the agent restarts wait for it in the broker (until
@@ -50,16 +52,21 @@ Agent::Agent(AgentConfig config, Clock& clock)
           auto state_dir = std::filesystem::path(config_.state_db).parent_path();
           if (state_dir.empty()) state_dir = ".";
           if (std::filesystem::is_directory(state_dir)) o.inflight_dir = state_dir / "mqtt-inflight";
-          OutgoingMessage will;
-          will.topic = topics::state(config_.hospital_id);
-          will.retained = true;
-          will.payload = Envelope::make("state", config_.hospital_id, birth_body(false)).to_json();
-          o.will = will;
-          OutgoingMessage birth = will;
-          birth.payload = Envelope::make("state", config_.hospital_id, birth_body(true)).to_json();
-          o.birth = birth;
           return o;
       }()) {
+    // Each connection is a presence session of its own: a new session number (kept in the
+    // state file) in its will and its birth alike (controlplane/hospital_registry.h).
+    link_.on_connecting([this](std::optional<OutgoingMessage>& will, std::optional<OutgoingMessage>& birth) {
+        int64_t session = session_.load() + 1;
+        if (sessions_) {
+            auto next = sessions_->next();
+            if (next) session = next.value();
+            else log::error("agent.presence_session_not_stored", {{"error", next.error().describe()}});
+        }
+        session_ = session;
+        will = state_message(false);
+        birth = state_message(true);
+    });
     link_.subscribe(topics::request(config_.hospital_id), 1);
     link_.on_message([this](const IncomingMessage& m) { on_message(m); });
     link_.on_connected([this] {
@@ -70,13 +77,28 @@ Agent::Agent(AgentConfig config, Clock& clock)
 Agent::~Agent() { stop(); }
 
 nlohmann::json Agent::birth_body(bool online) const {
-    return {{"online", online},
-            {"version", std::string(version())},
-            {"protocol", {{"min", Envelope::kMinSchema}, {"max", Envelope::kMaxSchema}}},
-            {"adapter", config_.adapter ? config_.adapter->dialect() : ""},
-            {"paramsHash", config_.params_hash},
-            {"capabilities", advertised_capabilities()},
-            {"caps", {{"concurrency", config_.his_concurrency}, {"ratePerMinute", config_.his_rate_per_minute}}}};
+    nlohmann::json body = {{"online", online},
+                           {"session", session_.load()},
+                           {"name", config_.hospital_name},
+                           {"region", config_.region},
+                           {"version", std::string(version())},
+                           {"protocol", {{"min", config_.protocol_min}, {"max", config_.protocol_max}}},
+                           {"adapter", config_.adapter ? config_.adapter->dialect() : ""},
+                           {"paramsHash", config_.params_hash},
+                           {"capabilities", advertised_capabilities()},
+                           {"caps", {{"concurrency", config_.his_concurrency}, {"ratePerMinute", config_.his_rate_per_minute}}}};
+    if (!cert_not_after_.empty()) body["certNotAfter"] = cert_not_after_;
+    return body;
+}
+
+// The state message of the current session, with the next sequence number: the birth
+// (online), the last will or the clean stop's farewell (offline).
+OutgoingMessage Agent::state_message(bool online) {
+    auto body = birth_body(online);
+    body["seq"] = ++seq_;
+    if (online && queue_) body["queue"] = queue_->figures().to_json();  // the fleet shows them from the start
+    return OutgoingMessage::to(topics::state(config_.hospital_id),
+                               Envelope::make("state", config_.hospital_id, body).to_json(), true);
 }
 
 // All or nothing: each step that starts something records how to undo it, and a step that
@@ -98,6 +120,9 @@ Result<void> Agent::start() {
     auto store = TaskStore::open(config_.state_db);
     if (!store) return fail(store.error());
     store_ = std::move(store.value());
+    auto sessions = PresenceSessions::open(config_.state_db);
+    if (!sessions) return fail(sessions.error());
+    sessions_ = std::move(sessions.value());
     executor_ = std::make_unique<TaskExecutor>(his_, *config_.rules, config_.hospital_id,
                                                InDoubtPolicy{config_.his_idempotent, config_.his_processing_horizon},
                                                clock_);
@@ -182,13 +207,7 @@ void Agent::stop_tasks() {
     queue_->stop();
 }
 
-OutgoingMessage Agent::offline_state() const {
-    OutgoingMessage offline;
-    offline.topic = topics::state(config_.hospital_id);
-    offline.retained = true;
-    offline.payload = Envelope::make("state", config_.hospital_id, birth_body(false)).to_json();
-    return offline;
-}
+OutgoingMessage Agent::offline_state() { return state_message(false); }
 
 void Agent::stop() {
     {
@@ -236,6 +255,22 @@ void Agent::on_message(const IncomingMessage& msg) {
         return refuse(*request, make_error(ErrorClass::BadInput, "request.wrong_hospital",
                                            "request addressed to hospital " + request->hospital_id +
                                                " arrived at the agent of " + config_.hospital_id));
+    if (request->type == "control.refused") {
+        // The control plane does not speak this agent's protocol range (its version
+        // window): not a task, nothing to answer; the operator must upgrade the agent.
+        auto field = [&](const char* name) {
+            const auto& b = request->body;
+            return b.is_object() && b.contains(name) ? b[name] : nlohmann::json();
+        };
+        log::error("agent.refused_by_controlplane", {{"reason", field("reason")},
+                                                     {"agent_protocol", field("agentProtocol")},
+                                                     {"controlplane_protocol", field("controlplaneProtocol")},
+                                                     {"message", field("message")}});
+        metrics::global()
+            .counter("hisgate_agent_refusals_total", "Refusals from the control plane (protocol outside its window)")
+            .inc();
+        return;
+    }
     if (!msg.response_topic.empty() && !topics::valid_response_topic(msg.response_topic, config_.hospital_id)) {
         // No answer can be sent anywhere: refuse before anything is done for it. (The
         // topic itself is the caller's input: its length is logged, not its text.)
@@ -356,7 +391,9 @@ void Agent::presence_loop() {
             auto figures = queue_->figures();
             watch_dwell(figures);
             auto body = birth_body(true);
+            body["seq"] = ++seq_;
             body["queue"] = figures.to_json();
+            if (probes_) body["probes"] = probes_->summary();
             body["heartbeatAt"] = iso_utc(clock_.wall_now());
             auto state = OutgoingMessage::to(topics::state(config_.hospital_id),
                                              Envelope::make("state", config_.hospital_id, body).to_json(), true);

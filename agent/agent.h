@@ -12,6 +12,7 @@
 //    request type) is logged and answered with an error; nothing crashes.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,7 @@
 #include "agent/gated_adapter.h"
 #include "agent/his_gate.h"
 #include "agent/outbox_forwarder.h"
+#include "agent/presence_session.h"
 #include "agent/task_executor.h"
 #include "agent/task_queue.h"
 #include "agent/task_store.h"
@@ -69,7 +71,8 @@ private:
     void stop_extraction();
     void stop_tasks();
     // The retained state a stopped agent leaves on the broker.
-    OutgoingMessage offline_state() const;
+    OutgoingMessage offline_state();
+    OutgoingMessage state_message(bool online);
     void watch_dwell(const QueueFigures& figures);
 
     AgentConfig config_;
@@ -81,6 +84,11 @@ private:
     GatedAdapter probe_his_;
     GatedAdapter extraction_his_;
     std::unique_ptr<TaskStore> store_;
+    std::unique_ptr<PresenceSessions> sessions_;
+    // The presence session of the current connection, and the sequence of state messages.
+    std::atomic<int64_t> session_{0};
+    std::atomic<int64_t> seq_{0};
+    const std::string cert_not_after_;  // of the TLS client certificate, "" without one
     std::unique_ptr<TaskExecutor> executor_;
     std::unique_ptr<TaskQueue> queue_;
     MqttLink link_;

@@ -33,6 +33,13 @@ Result<AgentConfig> read_agent_config(ConfigReader& c) {
     cfg.metrics_bind = c.string("metrics.bind", "127.0.0.1");
     cfg.metrics_port = static_cast<uint16_t>(c.integer("metrics.port", kDefaultMetricsPort, 0, 65535));
     cfg.log = read_log_settings(c);
+    // For tests only (undocumented in the usage on purpose; docs/agent.md): announce another
+    // protocol range than this build speaks, as an older or newer release would.
+    cfg.protocol_min = static_cast<int>(c.integer("test.advertise_protocol.min", Envelope::kMinSchema, 0, 1000000));
+    cfg.protocol_max = static_cast<int>(c.integer("test.advertise_protocol.max", Envelope::kMaxSchema, 0, 1000000));
+    if (cfg.protocol_min > cfg.protocol_max)
+        c.problem("test.advertise_protocol", "min <= max",
+                  std::to_string(cfg.protocol_min) + " > " + std::to_string(cfg.protocol_max));
     if (auto done = c.finish(); !done) return done.error();
 
     const auto& catalog = params::Catalog::builtin();
@@ -41,6 +48,8 @@ Result<AgentConfig> read_agent_config(ConfigReader& c) {
     if (!p) return p.error();
     cfg.hospital_id = p->string("hospital.id");
     cfg.params_hash = p->hash();
+    cfg.hospital_name = p->string("hospital.name");
+    cfg.region = p->string("hospital.region");
     auto adapter = AdapterRegistry::builtin().create(p.value());
     if (!adapter) return make_error(ErrorClass::Config, "params.invalid", params_file + ": " + adapter.error().message);
     cfg.adapter = std::move(adapter.value());

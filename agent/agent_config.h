@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/settings.h"
+#include "transport/envelope.h"
 #include "transport/mqtt_link.h"
 
 namespace hisgate::agent {
@@ -28,6 +29,12 @@ struct AgentConfig {
     // The hospital's appointment rules, checked before any booking reaches the HIS.
     std::optional<appointments::RuleSet> rules;
     std::string params_hash;  // of the hospital's parameter file, announced in the birth
+    std::string hospital_name;  // hospital.name, announced in the birth (the fleet registry)
+    std::string region;         // hospital.region, likewise
+    // The protocol range announced in the birth: what this build speaks (Envelope), unless
+    // the config's hidden test.advertise_protocol says otherwise (tests of the version window).
+    int protocol_min = Envelope::kMinSchema;
+    int protocol_max = Envelope::kMaxSchema;
     std::string params_file;  // path, as the config names it
     // The agent's one SQLite file: task queue, outbox, probe state, extraction snapshots.
     std::string state_db;

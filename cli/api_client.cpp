@@ -1,151 +1,130 @@
 #include "cli/api_client.h"
 
-#include <Poco/Exception.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Exception.h>
 #include <Poco/URI.h>
 
 #include <cstdlib>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "common/config.h"
 
 namespace hisgate::cli {
 
 namespace {
-constexpr std::size_t kMaxTokenBytes = 16 * 1024;
-constexpr std::size_t kMaxConfigBytes = 64 * 1024;
-constexpr std::size_t kMaxAnswerBytes = 16 * 1024 * 1024;
-
-Error config_error(const std::string& what) { return make_error(ErrorClass::Config, "cli.api_target", what); }
-
-Result<std::string> read_small_file(const std::string& path, std::size_t max, const std::string& what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return config_error(what + " " + path + ": cannot open it");
-    std::string text(max + 1, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<size_t>(in.gcount()));
-    if (text.size() > max) return config_error(what + " " + path + ": expected at most " + std::to_string(max) + " bytes");
-    return text;
+std::string config_path() {
+    if (const char* p = std::getenv("HISGATE_CLI_CONFIG"); p && *p) return p;
+    if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) return std::string(x) + "/hisgate/cli.json";
+    if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.config/hisgate/cli.json";
+    return "";
 }
 
-std::string trimmed(const std::string& s) {
-    size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-// The value of `--name VALUE` in args, removed from them.
-std::optional<std::string> take_flag(Args& args, const std::string& name, std::optional<Error>& problem) {
+std::optional<std::string> take_flag(Args& args, const std::string& flag) {
     for (size_t i = 0; i < args.size(); ++i) {
-        if (args[i] != name) continue;
-        if (i + 1 >= args.size()) {
-            problem = config_error(name + ": expected a value after it");
-            return std::nullopt;
+        if (args[i] == flag && i + 1 < args.size()) {
+            std::string v = args[i + 1];
+            args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
+            return v;
         }
-        std::string v = args[i + 1];
-        args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
-        return v;
+        if (args[i].rfind(flag + "=", 0) == 0) {
+            std::string v = args[i].substr(flag.size() + 1);
+            args.erase(args.begin() + static_cast<long>(i));
+            return v;
+        }
     }
     return std::nullopt;
 }
 
-std::optional<std::string> env(const char* name) {
-    const char* v = std::getenv(name);
-    return v && *v ? std::optional<std::string>(v) : std::nullopt;
-}
+Error config_error(const std::string& what) { return make_error(ErrorClass::Config, "cli.config", what); }
 }  // namespace
 
-Result<ApiTarget> take_api_target(Args& args) {
-    std::optional<Error> problem;
-    auto url = take_flag(args, "--url", problem);
-    auto token_file = take_flag(args, "--token-file", problem);
-    auto config = take_flag(args, "--config", problem);
-    if (problem) return *problem;
-    if (!url) url = env("HISGATE_URL");
-    if (!token_file) token_file = env("HISGATE_TOKEN_FILE");
-    if (!config) config = env("HISGATE_CLI_CONFIG");
-    bool config_required = config.has_value();
-    if (!config)
-        if (auto home = env("HOME")) config = *home + "/.config/hisgate/cli.json";
-    if (config && (!url || !token_file)) {
-        std::ifstream probe(*config);
-        if (probe || config_required) {
-            auto text = read_small_file(*config, kMaxConfigBytes, "the CLI config");
-            if (!text) return text.error();
-            auto doc = nlohmann::json::parse(*text, nullptr, false);
-            if (doc.is_discarded() || !doc.is_object())
-                return config_error(*config + ": expected a JSON object {\"url\", \"token_file\"}");
-            for (const auto& [key, value] : doc.items()) {
-                if (key != "url" && key != "token_file")
-                    return config_error(*config + ": " + key + ": unknown key (expected url, token_file)");
-                if (!value.is_string()) return config_error(*config + ": " + key + ": expected a string");
-            }
-            if (!url && doc.contains("url")) url = doc["url"].get<std::string>();
-            if (!token_file && doc.contains("token_file")) token_file = doc["token_file"].get<std::string>();
-        }
+Result<ApiTarget> api_target(Args& args) {
+    auto url = take_flag(args, "--url");
+    auto token_file = take_flag(args, "--token-file");
+    std::string path = config_path();
+    if ((!url || !token_file) && !path.empty() && std::ifstream(path).good()) {
+        auto c = ConfigReader::load_file(path);
+        if (!c) return c.error();
+        std::string file_url = c->string("url", "");
+        std::string file_token = c->string("token_file", "");
+        if (auto done = c->finish(); !done) return done.error();
+        if (!url && !file_url.empty()) url = file_url;
+        if (!token_file && !file_token.empty()) token_file = file_token;
     }
+    if (!url)
+        return config_error("no API URL: give --url http://HOST:PORT or \"url\" in " +
+                            (path.empty() ? std::string("$HISGATE_CLI_CONFIG") : path));
+    if (!token_file)
+        return config_error("no token: give --token-file FILE or \"token_file\" in " +
+                            (path.empty() ? std::string("$HISGATE_CLI_CONFIG") : path) +
+                            " (hisgate token issue makes one)");
     ApiTarget t;
-    if (url) {
-        try {
-            Poco::URI u(*url);
-            if (u.getScheme() != "http" || u.getHost().empty() || !u.getQuery().empty())
-                return config_error("the API URL " + *url + ": expected http://host[:port][/path]");
-            t.host = u.getHost();
-            t.port = u.getPort();
-            t.base_path = u.getPath();
-            while (!t.base_path.empty() && t.base_path.back() == '/') t.base_path.pop_back();
-        } catch (const Poco::Exception&) {
-            return config_error("the API URL " + *url + ": expected http://host[:port][/path]");
-        }
+    try {
+        Poco::URI uri(*url);
+        if (uri.getScheme() != "http" || uri.getHost().empty())
+            return config_error("--url: expected http://HOST:PORT, found \"" + *url + "\"");
+        t.host = uri.getHost();
+        t.port = uri.getPort();
+    } catch (const Poco::Exception&) {
+        return config_error("--url: expected http://HOST:PORT, found \"" + *url + "\"");
     }
-    if (token_file) {
-        auto text = read_small_file(*token_file, kMaxTokenBytes, "the token file");
-        if (!text) return text.error();
-        t.token = trimmed(*text);
-    }
+    std::ifstream in(*token_file);
+    if (!in) return config_error("cannot read the token file " + *token_file);
+    std::string token;
+    std::getline(in, token);
+    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    if (token.empty() || token.size() > 8192) return config_error("the token file " + *token_file + " holds no token");
+    t.token = token;
     return t;
 }
 
-Result<ApiReply> api_get(const ApiTarget& target, const std::string& path_and_query) {
+Result<nlohmann::json> api_get(const ApiTarget& target, const std::string& path_and_query) {
     try {
         Poco::Net::HTTPClientSession session(target.host, target.port);
         session.setTimeout(Poco::Timespan(30, 0));
-        Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_GET, target.base_path + path_and_query,
-                                   Poco::Net::HTTPMessage::HTTP_1_1);
-        if (!target.token.empty()) req.set("Authorization", "Bearer " + target.token);
+        Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_GET, path_and_query, Poco::Net::HTTPMessage::HTTP_1_1);
+        req.set("Authorization", "Bearer " + target.token);
         session.sendRequest(req);
         Poco::Net::HTTPResponse res;
-        std::istream& in = session.receiveResponse(res);
-        ApiReply reply;
-        reply.status = static_cast<int>(res.getStatus());
+        std::istream& body = session.receiveResponse(res);
+        std::string text;
         char buf[65536];
-        while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-            reply.body.append(buf, static_cast<size_t>(in.gcount()));
-            if (reply.body.size() > kMaxAnswerBytes)
-                return make_error(ErrorClass::Protocol, "api.answer_too_large",
-                                  "the API's answer is over " + std::to_string(kMaxAnswerBytes) + " bytes");
+        while (body.read(buf, sizeof buf) || body.gcount() > 0) {
+            text.append(buf, static_cast<size_t>(body.gcount()));
+            if (text.size() > kMaxApiAnswerBytes)
+                return make_error(ErrorClass::Protocol, "cli.answer_too_large",
+                                  "the API's answer is over " + std::to_string(kMaxApiAnswerBytes) + " bytes");
         }
-        return reply;
+        auto doc = nlohmann::json::parse(text, nullptr, false);
+        int status = static_cast<int>(res.getStatus());
+        if (status < 200 || status > 299) {
+            std::string code = doc.is_object() && doc.contains("code") && doc["code"].is_string() ? doc["code"].get<std::string>()
+                                                                                                   : "http." + std::to_string(status);
+            std::string message = doc.is_object() && doc.contains("message") && doc["message"].is_string()
+                                      ? doc["message"].get<std::string>()
+                                      : res.getReason();
+            ErrorClass cls = status == 404 ? ErrorClass::NotFound
+                             : status == 400 ? ErrorClass::BadInput
+                             : (status == 401 || status == 403) ? ErrorClass::Rejected
+                                                                 : ErrorClass::Unavailable;
+            return make_error(cls, code, "HTTP " + std::to_string(status) + ": " + message);
+        }
+        if (doc.is_discarded()) return make_error(ErrorClass::Protocol, "cli.bad_answer", "the API's answer is not JSON");
+        return doc;
     } catch (const Poco::Exception& e) {
-        return make_error(ErrorClass::Unavailable, "api.unreachable",
-                          "http://" + target.host + ":" + std::to_string(target.port) + ": " + e.displayText());
+        return make_error(ErrorClass::Unavailable, "cli.unreachable",
+                          "cannot reach the API at http://" + target.host + ":" + std::to_string(target.port) + ": " +
+                              e.displayText());
     }
 }
 
-std::string query_escape(const std::string& value) {
+std::string url_encode(const std::string& value) {
     std::string out;
-    Poco::URI::encode(value, "&=+#?/%", out);
+    Poco::URI::encode(value, "!#$&'()*+,/:;=?@[]%\"<>\\^`{|} ", out);
     return out;
-}
-
-std::string describe_api_error(const ApiReply& reply) {
-    auto doc = nlohmann::json::parse(reply.body, nullptr, false);
-    if (doc.is_object() && doc.contains("code") && doc["code"].is_string()) {
-        std::string msg = doc.contains("message") && doc["message"].is_string() ? doc["message"].get<std::string>() : "";
-        return "HTTP " + std::to_string(reply.status) + " " + doc["code"].get<std::string>() + ": " + msg;
-    }
-    return "HTTP " + std::to_string(reply.status) + ": " + reply.body.substr(0, 200);
 }
 
 }  // namespace hisgate::cli

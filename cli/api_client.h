@@ -1,18 +1,15 @@
-// How the operator CLI reaches the control plane's API: the URL and the bearer token,
-// shared by every command that talks to it (triage, fleet, alerts, ...).
+// How operator commands reach the control plane's HTTP API (issue 13 item 8): the URL and
+// the bearer token come from flags, else from the CLI config file, and every answer is
+// read within bounds.
 //
-// Where they come from, first found wins:
-//   --url URL, --token-file FILE           flags on the command line
-//   HISGATE_URL, HISGATE_TOKEN_FILE        the environment
-//   a config file: --config FILE, else $HISGATE_CLI_CONFIG, else ~/.config/hisgate/cli.json
-//                  if it exists: {"url": "http://host:port", "token_file": "/path"}
-//                  (unknown keys refused)
-// The URL defaults to http://127.0.0.1:8080. A token file holds one bearer token
-// (`hisgate token issue` prints one); surrounding whitespace is ignored. Without one the
-// request goes without a token and the API answers 401.
+// The config file is $HISGATE_CLI_CONFIG, else $XDG_CONFIG_HOME/hisgate/cli.json, else
+// ~/.config/hisgate/cli.json; JSON:
+//   {"url": "http://127.0.0.1:8080", "token_file": "/home/ops/.config/hisgate/token"}
+// (an unknown key is an error: a misspelt one is never ignored). The token is read from a
+// file, never taken on the command line (where `ps` would show it).
 #pragma once
 
-#include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -22,29 +19,23 @@
 namespace hisgate::cli {
 
 struct ApiTarget {
-    std::string host = "127.0.0.1";
-    uint16_t port = 8080;
-    std::string base_path;  // the URL's path, without a trailing '/'
-    std::string token;      // empty: none
+    std::string host;
+    uint16_t port = 0;
+    std::string token;
 };
 
-// Takes --url, --token-file and --config (each with its value) out of `args` and resolves
-// the target; a bad URL, an unreadable token file or config is a Config error naming it.
-Result<ApiTarget> take_api_target(Args& args);
+// Takes --url URL and --token-file F out of `args` (what remains is the command's own);
+// fills the rest from the config file. Errors name what is missing and where to put it.
+Result<ApiTarget> api_target(Args& args);
 
-struct ApiReply {
-    int status = 0;
-    std::string body;
-};
+// The largest answer a command reads (a page of 1000 hospitals is about 2 MiB).
+inline constexpr size_t kMaxApiAnswerBytes = 16 * 1024 * 1024;
 
-// GET base_path + path_and_query with the bearer token; an error when the API cannot be
-// reached (Unavailable "api.unreachable"). The answer is read up to 16 MiB.
-Result<ApiReply> api_get(const ApiTarget& target, const std::string& path_and_query);
+// GET `path_and_query` as JSON. A non-2xx answer is an error carrying the API's own code
+// and message ({"code", "message"}), its class from the status.
+Result<nlohmann::json> api_get(const ApiTarget& target, const std::string& path_and_query);
 
-// `value` percent-encoded for a query string.
-std::string query_escape(const std::string& value);
-
-// A JSON error body's "code: message", or the status and the first bytes of the body.
-std::string describe_api_error(const ApiReply& reply);
+// Percent-encodes a query parameter value.
+std::string url_encode(const std::string& value);
 
 }  // namespace hisgate::cli

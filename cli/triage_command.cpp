@@ -1,8 +1,9 @@
 // `hisgate triage [--owner X] [--since T] [--limit N] [--json] [--url URL] [--token-file F]`:
 // the open errors of the control plane's error book (GET /api/v1/triage), grouped by the
 // team that owns them, with counts and a sample trace id to follow with `hisgate trace`.
-// URL and token as every API command takes them (cli/api_client.h). Exit 0 with the
-// list, 1 when the API refused or could not be reached, 2 on bad arguments.
+// URL and token as every API command takes them (cli/api_client.h: flags, else the CLI
+// config file). Exit 0 with the list, 1 when the API refused (its code and message are
+// printed) or could not be reached, 2 on bad arguments or a missing URL or token.
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -14,7 +15,7 @@ namespace hisgate::cli {
 
 namespace {
 const char* kUsage = R"(usage: hisgate triage [--owner TEAM] [--since T] [--limit N] [--json]
-                      [--url URL] [--token-file FILE] [--config FILE]
+                      [--url URL] [--token-file FILE]
   T: an ISO 8601 UTC instant (2026-12-03T18:00:00Z) or an age (90s, 15m, 2h, 7d)
 )";
 
@@ -62,7 +63,12 @@ void print_table(const nlohmann::json& body) {
 
 int triage_main(const Args& given) {
     Args args = given;
-    auto target = take_api_target(args);
+    for (const auto& a : args)
+        if (a == "--help" || a == "-h") {
+            std::printf("%s", kUsage);
+            return 0;
+        }
+    auto target = api_target(args);
     if (!target) return usage(target.error().message);
     std::string query;
     bool json = false;
@@ -70,21 +76,17 @@ int triage_main(const Args& given) {
         const std::string& a = args[i];
         if (a == "--json") json = true;
         else if ((a == "--owner" || a == "--since" || a == "--limit") && i + 1 < args.size())
-            query += (query.empty() ? "?" : "&") + a.substr(2) + "=" + query_escape(args[++i]);
+            query += (query.empty() ? "?" : "&") + a.substr(2) + "=" + url_encode(args[++i]);
         else return usage("unexpected argument '" + a + "'");
     }
-    auto reply = api_get(*target, "/api/v1/triage" + query);
-    if (!reply) {
-        std::cerr << "hisgate triage: " << reply.error().describe() << "\n";
+    auto got = api_get(*target, "/api/v1/triage" + query);
+    if (!got) {
+        std::cerr << "hisgate triage: " << got.error().code << ": " << got.error().message << "\n";
         return 1;
     }
-    if (reply->status != 200) {
-        std::cerr << "hisgate triage: " << describe_api_error(*reply) << "\n";
-        return 1;
-    }
-    auto body = nlohmann::json::parse(reply->body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-        std::cerr << "hisgate triage: the API answered something that is not a JSON object\n";
+    const auto& body = got.value();
+    if (!body.is_object() || !body.contains("owners") || !body["owners"].is_array()) {
+        std::cerr << "hisgate triage: the API's answer has no owners list\n";
         return 1;
     }
     if (json) std::printf("%s\n", body.dump(2).c_str());

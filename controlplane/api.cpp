@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "controlplane/booking_facts.h"
 #include "controlplane/triage/triage_listing.h"
+#include "controlplane/fleet_api.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
 
@@ -33,7 +34,9 @@ void send_error_status(Poco::Net::HTTPServerResponse& res, int status, const Err
 
 // A task id is given when the request reached the agent's queue: its answer may come later.
 void send_error(Poco::Net::HTTPServerResponse& res, const Error& e, const std::string& task_id = "") {
-    send_error_status(res, Api::http_status(e.cls), e, task_id);
+    // An agent outside the version window is a lasting refusal, not a failed hop (502).
+    int status = e.code == "hospital.incompatible" ? 503 : Api::http_status(e.cls);
+    send_error_status(res, status, e, task_id);
 }
 
 nlohmann::json pending(const std::string& task_id) {
@@ -145,6 +148,8 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (hospitals && parts.size() == 5 && parts[4] == "appointments") route = "book", allow = "POST";
         else if (hospitals && parts.size() == 6 && parts[4] == "reports") route = "report";
         else if (api_v1 && parts.size() == 4 && parts[2] == "tasks") route = "task";
+        else if (api_v1 && parts.size() == 3 && parts[2] == "fleet") route = "fleet";
+        else if (api_v1 && parts.size() == 4 && parts[2] == "fleet") route = "fleet_hospital";
         else if (api_v1 && parts.size() == 5 && parts[2] == "patients" && parts[4] == "facts")
             route = "patient_facts", allow = "GET, HEAD, PUT";
         else if (hospitals && parts.size() == 7 && parts[4] == "orders" && parts[6] == "payment")
@@ -162,6 +167,17 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         if (route == "hospitals") list_hospitals(res);
         else if (route == "triage" && !is_staff(who->role)) send_forbidden(res, "triage is for operators and services");
         else if (route == "triage") list_triage(req, res);
+        else if ((route == "fleet" || route == "fleet_hospital") && !is_staff(who->role))
+            send_forbidden(res, "the fleet is for operators and services");
+        else if (route == "fleet") {
+            auto page = fleet_page(registry_, Poco::URI(req.getURI()).getRawQuery());
+            if (page) send_json(res, 200, page.value());
+            else send_error(res, page.error());
+        } else if (route == "fleet_hospital") {
+            auto one = fleet_one(registry_, parts[3]);
+            if (one) send_json(res, 200, one.value());
+            else send_error(res, one.error());
+        }
         else if (route == "book" && !may_book(who->role)) send_forbidden(res, "a viewer token cannot book");
         else if (route == "book") book(*who, parts[3], req, res);
         else if (route == "report") get_report(*who, parts[3], parts[5], res);

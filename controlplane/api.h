@@ -2,6 +2,9 @@
 // error body is always {"code", "message", "traceId"}.
 //
 //   GET /api/v1/hospitals                                  hospitals whose agents are online
+//   GET /api/v1/fleet, GET /api/v1/fleet/{hospitalId}      every hospital ever seen, with filters and
+//                                                          cursor pages (controlplane/fleet_api.h): staff
+//                                                          and service tokens
 //   GET /api/v1/hospitals/{hospitalId}/reports/{reportId}  one lab report, from the HIS; reports are
 //                                                          deferred work at the agent, so a report not
 //                                                          ready in time is 202 {taskId, status, poll}

@@ -11,6 +11,7 @@
 #include "common/random_id.h"
 #include "common/settings.h"
 #include "common/trace.h"
+#include "controlplane/agent_refusals.h"
 #include "controlplane/answer_intake.h"
 #include "controlplane/api.h"
 #include "controlplane/hospital_registry.h"
@@ -23,6 +24,7 @@
 #include "controlplane/triage/default_rules.h"
 #include "controlplane/triage/error_book.h"
 #include "controlplane/triage/error_intake.h"
+#include "transport/envelope.h"
 #include "transport/mqtt_link.h"
 #include "transport/requester.h"
 #include "transport/topics.h"
@@ -53,6 +55,11 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   triage.quiet_ms     int      an error group with no occurrence this long is resolved
                                (default 1800000: 30 min); the book lives in results_db
   triage.max_groups   int      error groups kept at most (default 100000)
+  fleet_db            string   SQLite file of the fleet registry: every hospital ever seen
+                               (default: the results_db file)
+  protocol.min, protocol.max  int   the protocol versions this instance serves agents in
+                               (default: all it speaks, [1,1]; may only narrow it). An agent
+                               advertising a range outside it is refused (control.refused)
 )" + kLogConfigHelp;
 }
 
@@ -81,6 +88,12 @@ int main(int argc, char** argv) {
     controlplane::triage::BookSettings book_settings;
     book_settings.quiet = std::chrono::milliseconds(c.integer("triage.quiet_ms", 1800000, 1000, 30 * 86400000LL));
     book_settings.max_groups = c.integer("triage.max_groups", 100000, 1, 100000000);
+    std::string fleet_db = c.string("fleet_db", results_db);
+    controlplane::ProtocolWindow window{
+        static_cast<int>(c.integer("protocol.min", Envelope::kMinSchema, Envelope::kMinSchema, Envelope::kMaxSchema)),
+        static_cast<int>(c.integer("protocol.max", Envelope::kMaxSchema, Envelope::kMinSchema, Envelope::kMaxSchema))};
+    if (window.min > window.max)
+        c.problem("protocol", "protocol.min <= protocol.max", std::to_string(window.min) + " > " + std::to_string(window.max));
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
@@ -101,11 +114,18 @@ int main(int argc, char** argv) {
     auto error_book = controlplane::triage::open_sqlite_error_book(results_db, *triage_rules, SystemClock::instance(),
                                                                    book_settings);
     if (!error_book) return invalid_config("hisgate-controlplane", error_book.error());
+    auto fleet = controlplane::open_sqlite_fleet_store(fleet_db);
+    if (!fleet) return invalid_config("hisgate-controlplane", fleet.error());
+    auto opened_registry = controlplane::HospitalRegistry::open(**fleet, SystemClock::instance(), window);
+    if (!opened_registry) return invalid_config("hisgate-controlplane", opened_registry.error());
+    auto& registry = **opened_registry;
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
     // Answers the agents forward while this instance restarts wait for it in the broker.
     link_options.session_expiry = std::chrono::hours(1);
     MqttLink link(link_options);
-    controlplane::HospitalRegistry registry;
+    controlplane::AgentRefusals refusals(link, window);
+    registry.on_incompatible([&](const controlplane::FleetRecord& agent) { refusals.refuse(agent); });
+    refusals.start();
     Requester requester(link);
     controlplane::triage::ErrorIntake triage_intake(**error_book, registry);
     auto ends_with = [](const std::string& topic, std::string_view tail) {
@@ -159,6 +179,7 @@ int main(int argc, char** argv) {
     wait_for_shutdown();
     http.stop();
     expiry.stop();
+    refusals.stop();
     link.stop();
     log::info("controlplane.stopped");
     return 0;

@@ -26,6 +26,23 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
     if (!hospital->online)
         return {"", failed(hospital_id, type, make_error(ErrorClass::Unavailable, "hospital.offline",
                                                          "the agent of hospital " + hospital_id + " is offline"))};
+    if (!hospital->compatible) {
+        // The version window (hospital_registry.h): the agent was told so when it came online.
+        auto& window = registry_.window();
+        log::error("router.agent_incompatible",
+                   {{"hospital_id", hospital_id}, {"type", type},
+                    {"agent_protocol", "[" + std::to_string(hospital->protocol_min) + "," + std::to_string(hospital->protocol_max) + "]"},
+                    {"controlplane_protocol", window.describe()}});
+        metrics::global()
+            .counter("hisgate_controlplane_refused_requests_total", "Requests refused before they were sent, by why",
+                     {{"reason", "incompatible"}})
+            .inc();
+        return {"", failed(hospital_id, type, make_error(ErrorClass::Unavailable, "hospital.incompatible",
+                               "the agent of hospital " + hospital_id + " speaks protocol versions [" +
+                                   std::to_string(hospital->protocol_min) + "," + std::to_string(hospital->protocol_max) +
+                                   "], outside this control plane's " + window.describe() +
+                                   "; the hospital's agent must be upgraded"))};
+    }
     // What the agent serves, as its birth message advertised it.
     const nlohmann::json* served = nullptr;
     if (auto caps = hospital->birth.find("capabilities"); caps != hospital->birth.end() && caps->is_array())

@@ -39,7 +39,8 @@ public:
           timeout_(timeout) {}
 
     // The body of the agent's answer, or an error: NotFound "hospital.unknown",
-    // Unavailable "hospital.offline", BadInput "request.unsupported" (a type the agent's
+    // Unavailable "hospital.offline", Unavailable "hospital.incompatible" (its protocol
+    // range is outside the registry's window), BadInput "request.unsupported" (a type the agent's
     // birth message does not list among its capabilities: agent/request_types.h),
     // Timeout "agent.timeout" (the task may still be answered later), or the agent's own error.
     //

@@ -157,6 +157,11 @@ void ProbeRunner::judge(const ProbeSpec& spec, ProbeResult& r) {
          spec.path);
 }
 
+nlohmann::json ProbeRunner::summary() const {
+    std::lock_guard lock(summary_mu_);
+    return summary_;
+}
+
 void ProbeRunner::publish(const ProbeResult& r) {
     auto& m = metrics::global();
     m.counter("hisgate_agent_probe_results_total", "Probe results by business path and outcome.",
@@ -175,6 +180,15 @@ void ProbeRunner::publish(const ProbeResult& r) {
                 "Probes of a business path whose answer differed from the last good one in the window (flag).",
                 {{"path", r.path}, {"window", window}})
             .set(static_cast<double>(a->changed));
+    }
+
+    {
+        // The heartbeat's summary: per path, the last outcome and the availability.
+        nlohmann::json last{{"outcome", to_string(r.outcome)}};
+        if (auto share = r.last_hour.share()) last["availability1h"] = *share;
+        if (auto share = r.last_day.share()) last["availability24h"] = *share;
+        std::lock_guard lock(summary_mu_);
+        summary_[r.path] = std::move(last);
     }
 
     nlohmann::json fields{{"path", r.path},

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +58,9 @@ public:
     Result<ProbeResult> check(const std::string& path);
 
     const std::vector<ProbeSpec>& probes() const { return probes_; }
+    // Per business path probed so far: {"outcome", "availability1h", "availability24h"}
+    // of its last result (the agent's heartbeat carries it to the fleet registry).
+    nlohmann::json summary() const;
 
 private:
     ProbeRunner(HisAdapter& his, std::vector<ProbeSpec> probes, ProbeStore store, EventSink& events, Clock& clock);
@@ -72,6 +76,9 @@ private:
 
     std::mutex probe_mu_;  // one probe at a time; guards store_
     ProbeStore store_;
+
+    mutable std::mutex summary_mu_;
+    nlohmann::json summary_ = nlohmann::json::object();
 
     std::mutex mu_;  // guards stopping_ and thread_
     std::condition_variable wake_;

@@ -101,6 +101,8 @@ void MqttLink::set_birth(OutgoingMessage birth) {
     options_.birth = std::move(birth);
 }
 
+void MqttLink::on_connecting(PresenceMaker maker) { connecting_handler_ = std::move(maker); }
+
 void MqttLink::start() {
     std::lock_guard lock(mu_);
     if (running_) return;
@@ -137,6 +139,18 @@ std::chrono::milliseconds MqttLink::next_backoff(int attempt) {
 }
 
 bool MqttLink::try_connect() {
+    std::optional<OutgoingMessage> will, birth;
+    {
+        std::lock_guard lock(mu_);
+        will = options_.will;
+        birth = options_.birth;
+    }
+    if (connecting_handler_) {
+        connecting_handler_(will, birth);
+        std::lock_guard lock(mu_);
+        options_.will = will;
+        options_.birth = birth;
+    }
     auto builder = mqtt::connect_options_builder()
                        .mqtt_version(MQTTVERSION_5)
                        .clean_start(options_.session_expiry.count() == 0)
@@ -146,9 +160,10 @@ bool MqttLink::try_connect() {
         builder.properties(mqtt::properties{
             {mqtt::property::SESSION_EXPIRY_INTERVAL, static_cast<int32_t>(options_.session_expiry.count())}});
     if (!options_.username.empty()) builder.user_name(options_.username).password(options_.password);
-    if (options_.will) {
-        auto will = to_paho(*options_.will);
-        builder.will(mqtt::message(will->get_topic(), will->get_payload(), will->get_qos(), will->is_retained()));
+    if (will) {
+        auto paho_will = to_paho(*will);
+        builder.will(mqtt::message(paho_will->get_topic(), paho_will->get_payload(), paho_will->get_qos(),
+                                   paho_will->is_retained()));
     }
     if (options_.uri.rfind("ssl://", 0) == 0 || options_.uri.rfind("mqtts://", 0) == 0) {
         auto ssl = mqtt::ssl_options_builder().trust_store(options_.ca_file).enable_server_cert_auth(true).verify(true);
@@ -169,11 +184,6 @@ bool MqttLink::try_connect() {
             throw mqtt::exception(MQTTASYNC_FAILURE, "CONNECT refused");
         disable_nagle_towards(options_.uri);
         for (const auto& [filter, qos] : subscriptions_) finished(client_->subscribe(filter, qos), "SUBSCRIBE");
-        std::optional<OutgoingMessage> birth;
-        {
-            std::lock_guard lock(mu_);
-            birth = options_.birth;
-        }
         if (birth) finished(client_->publish(to_paho(*birth)), "PUBLISH of the birth");
         return true;
     } catch (const mqtt::exception& e) {

@@ -104,6 +104,11 @@ public:
     void on_message(MessageHandler handler);
     void on_connected(std::function<void()> handler);
     void set_birth(OutgoingMessage birth);  // replaces the birth published on the next connection
+    // Called on the link's thread before every connection attempt: may replace the will and
+    // the birth of that connection (each connection of an agent has a presence session of
+    // its own, carried in both: agent/agent.cpp). Call before start().
+    using PresenceMaker = std::function<void(std::optional<OutgoingMessage>& will, std::optional<OutgoingMessage>& birth)>;
+    void on_connecting(PresenceMaker maker);
 
     void start();
     // Publishes `farewell` (if given) and disconnects cleanly; the will is not sent.
@@ -125,6 +130,7 @@ private:
     std::vector<std::pair<std::string, int>> subscriptions_;
     MessageHandler message_handler_;
     std::function<void()> connected_handler_;
+    PresenceMaker connecting_handler_;
 
     mutable std::mutex mu_;
     std::condition_variable cv_;

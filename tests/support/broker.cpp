@@ -43,6 +43,10 @@ Broker::Broker(std::vector<std::string> users, bool tls)
     std::string rights = acl.substr(stanza_at + 18, stanza_end + 1 - (stanza_at + 18));
     for (const auto& u : users_)
         if (u.rfind("controlplane-", 0) == 0) acl += "\nuser " + u + "\n" + rights;
+    // Tests only: "forge-<hid>" may write <hid>'s state, beside its live agent (whose user it
+    // cannot share: one connection per user), to inject stale or forged presence.
+    for (const auto& u : users_)
+        if (u.rfind("forge-", 0) == 0) acl += "\nuser " + u + "\ntopic write hisgate/v1/hospitals/" + u.substr(6) + "/state\n";
     write_file(dir_ + "/acl", acl);
     // Mosquitto started as root drops to another user unless told to stay who it is.
     std::string conf = "user " + std::string(getpwuid(getuid())->pw_name) + "\nlistener " + std::to_string(port_) + " 127.0.0.1\nallow_anonymous false\nuse_username_as_clientid true\npassword_file " +

@@ -17,7 +17,9 @@ class Broker {
 public:
     // `users`: usernames to create. "controlplane" and "controlplane-<name>" have the
     // control plane's rights (a test client beside a running control plane needs a user
-    // of its own); any other name is a hospital id with an agent's rights in its subtree.
+    // of its own); "forge-<hid>" may write hospital <hid>'s state topic (to inject stale or
+    // forged presence beside its live agent); any other name is a hospital id with an
+    // agent's rights in its subtree.
     Broker(std::vector<std::string> users, bool tls);
     ~Broker();
 

@@ -4,6 +4,7 @@
 // Mosquitto, his-sim, agents, control plane and the hisgate binary.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/system.h"
@@ -148,17 +149,23 @@ TEST_CASE("e2e: triage books answers, routing failures and failed probes by owne
     CHECK(bad.status == 1);
     CHECK_THAT(bad.output, Catch::Contains("triage.bad_query"));
     CHECK_THAT(bad.output, Catch::Contains("since"));
-    auto no_token = hisgate_cli(sys, {"triage", "--url", url});
-    CHECK(no_token.status == 1);
-    CHECK_THAT(no_token.output, Catch::Contains("401"));
-    // The URL and token from the environment's config file instead of flags.
+    // A token that is no longer valid: the API's 401, exit 1.
+    std::string stale = sys.dir() + "/stale.token";
+    test::write_file(stale, "not-a-token\n");
+    auto refused_token = hisgate_cli(sys, {"triage", "--url", url, "--token-file", stale});
+    CHECK(refused_token.status == 1);
+    CHECK_THAT(refused_token.output, Catch::Contains("auth.invalid_token"));
+    // The URL and token from the CLI config file instead of flags.
     std::string config = sys.dir() + "/cli.json";
     test::write_file(config, nlohmann::json{{"url", url}, {"token_file", token_file}}.dump());
-    auto from_config = hisgate_cli(sys, {"triage", "--config", config, "--owner", "hospital-it"});
+    setenv("HISGATE_CLI_CONFIG", config.c_str(), 1);
+    auto from_config = hisgate_cli(sys, {"triage", "--owner", "hospital-it"});
     CHECK(from_config.status == 0);
     CHECK_THAT(from_config.output, Catch::Contains("hospital.offline"));
     test::write_file(sys.dir() + "/bad.json", R"({"ulr": "x"})");
-    auto typo = hisgate_cli(sys, {"triage", "--config", sys.dir() + "/bad.json"});
+    setenv("HISGATE_CLI_CONFIG", (sys.dir() + "/bad.json").c_str(), 1);
+    auto typo = hisgate_cli(sys, {"triage"});
+    unsetenv("HISGATE_CLI_CONFIG");
     CHECK(typo.status == 2);
     CHECK_THAT(typo.output, Catch::Contains("ulr: unknown key"));
     auto stray = hisgate_cli(sys, {"triage", "--frobnicate"});

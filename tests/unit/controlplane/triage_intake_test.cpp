@@ -30,7 +30,8 @@ struct Intake {
         REQUIRE(opened.ok());
         book = std::move(opened.value());
         intake = std::make_unique<ErrorIntake>(*book, registry);
-        nlohmann::json birth = {{"online", true}, {"version", "0.3.0"}, {"adapter", "hl7v2"}, {"region", "south"}};
+        nlohmann::json birth = {{"online", true}, {"session", 1}, {"seq", 1}, {"version", "0.3.0"}, {"adapter", "hl7v2"},
+                                {"region", "south"}, {"protocol", {{"min", 1}, {"max", 1}}}, {"capabilities", nlohmann::json::array()}};
         REQUIRE(registry.apply_state({topics::state("H1"), Envelope::make("state", "H1", birth).to_json()}).ok());
     }
     std::vector<ErrorGroup> open() {

@@ -1,0 +1,87 @@
+// `hisgate fleet` through the real binary against a running system: the table, --json,
+// filters, every cursor page, and the URL and token from the CLI config file.
+#include "fleet_support.h"
+
+using namespace hisgate;
+using namespace std::chrono_literals;
+
+namespace {
+struct Run {
+    int status;
+    std::string out;
+};
+
+Run hisgate_cli(const std::vector<std::string>& args, const std::string& env = "") {
+    static int n = 0;
+    static const std::string dir = test::make_temp_dir("fleet-cli");
+    std::string out = dir + "/out-" + std::to_string(++n);
+    std::vector<std::string> argv = {"/usr/bin/env"};
+    if (!env.empty()) argv.push_back(env);
+    argv.push_back(test::binary("cli/hisgate"));
+    argv.push_back("fleet");
+    argv.insert(argv.end(), args.begin(), args.end());
+    test::Process p(argv, out);
+    REQUIRE(p.start());
+    int status = p.wait_exit(30000ms);
+    return {status, test::read_file(out)};
+}
+}  // namespace
+
+TEST_CASE("cli: hisgate fleet prints the fleet as a table and as JSON, across pages") {
+    test::System sys({.hospitals = {"H001", "H002", "H003"},
+                      .more_params = {{"H002", R"({"hospital": {"id": "H002", "region": "north", "name": "North Clinic"}})"}}});
+    REQUIRE(sys.start());
+    REQUIRE(sys.agent("H003").stop() == 0);
+    REQUIRE(test::eventually([&] { return test::fleet_hospital(sys, "H003")["state"] == "offline"; }));
+    const std::string token_file = sys.dir() + "/operator.token";
+    test::write_file(token_file, sys.token("viewer", "ops") + "\n");
+    const std::string url = "http://127.0.0.1:" + std::to_string(sys.api_port());
+
+    auto table = hisgate_cli({"--url", url, "--token-file", token_file, "--page-size", "1"});
+    INFO(table.out);
+    REQUIRE(table.status == 0);
+    CHECK(table.out.find("HOSPITAL") != std::string::npos);
+    CHECK(table.out.find("HEARTBEAT") != std::string::npos);
+    CHECK(table.out.find("North Clinic") != std::string::npos);
+    CHECK(table.out.find("H001") != std::string::npos);
+    CHECK(table.out.find("H003") != std::string::npos);
+    CHECK(table.out.find("offline") != std::string::npos);
+    CHECK(table.out.find("hl7v2-mllp") != std::string::npos);
+    CHECK(table.out.find("3 hospitals: 2 online, 1 offline") != std::string::npos);
+
+    auto json = hisgate_cli({"--json", "--url", url, "--token-file", token_file, "--page-size", "2"});
+    REQUIRE(json.status == 0);
+    auto doc = nlohmann::json::parse(json.out);
+    REQUIRE(doc["hospitals"].size() == 3);
+    CHECK(doc["hospitals"][2]["hospitalId"] == "H003");
+    CHECK(doc["hospitals"][2]["state"] == "offline");
+
+    // The URL and token from the config file; filters.
+    const std::string config = sys.dir() + "/cli.json";
+    test::write_file(config, nlohmann::json({{"url", url}, {"token_file", token_file}}).dump());
+    auto north = hisgate_cli({"--json", "--region", "north"}, "HISGATE_CLI_CONFIG=" + config);
+    REQUIRE(north.status == 0);
+    auto north_doc = nlohmann::json::parse(north.out);
+    REQUIRE(north_doc["hospitals"].size() == 1);
+    CHECK(north_doc["hospitals"][0]["hospitalId"] == "H002");
+    auto offline = hisgate_cli({"--state", "offline"}, "HISGATE_CLI_CONFIG=" + config);
+    REQUIRE(offline.status == 0);
+    CHECK(offline.out.find("1 hospital: 1 offline") != std::string::npos);
+
+    // Errors: the API's own, a bad config file, no URL at all.
+    auto bad_state = hisgate_cli({"--state", "asleep"}, "HISGATE_CLI_CONFIG=" + config);
+    CHECK(bad_state.status == 1);
+    CHECK(bad_state.out.find("fleet.bad_query") != std::string::npos);
+    test::write_file(sys.dir() + "/bad-cli.json", R"({"url": ")" + url + R"(", "tokn_file": "x"})");
+    auto misspelt = hisgate_cli({}, "HISGATE_CLI_CONFIG=" + sys.dir() + "/bad-cli.json");
+    CHECK(misspelt.status == 2);
+    CHECK(misspelt.out.find("tokn_file") != std::string::npos);
+    auto nowhere = hisgate_cli({}, "HISGATE_CLI_CONFIG=" + sys.dir() + "/none.json");
+    CHECK(nowhere.status == 2);
+    CHECK(nowhere.out.find("--url") != std::string::npos);
+    auto patient_file = sys.dir() + "/patient.token";
+    test::write_file(patient_file, sys.token("patient", "P1"));
+    auto patient = hisgate_cli({"--url", url, "--token-file", patient_file});
+    CHECK(patient.status == 1);
+    CHECK(patient.out.find("auth.forbidden") != std::string::npos);
+}
