@@ -44,7 +44,7 @@ struct SystemOptions {
     // connection: the broker ties client ids to users). "controlplane-test" is always there.
     std::vector<std::string> broker_users;
     std::string controlplane_config = "{}";  // JSON merged into the control plane's config
-    std::map<std::string, std::string> agent_config;  // hospital -> JSON merged into its agent's config
+    std::map<std::string, std::string> agent_config;  // hospital -> JSON merged (objects deeply) into its agent's config
     // The agent program, in the build tree: "agent/hisgate-agent-test-hooks" for the agent
     // with its test hooks (agent/main.cpp), which the environment arms.
     std::string agent_program = "agent/hisgate-agent";
