@@ -15,6 +15,7 @@ int hl7_net_main(const Args& args);    // hl7 send  | hl7 listen     (cli/hl7_ne
 int trace_main(const Args& args);      // trace <trace-id>           (cli/trace_command.cpp)
 int params_main(const Args& args);     // params validate|list|docs|diff (cli/params_command.cpp)
 int token_main(const Args& args);      // token new-key|issue         (cli/token_command.cpp)
+int triage_main(const Args& args);     // triage [--owner X] [--since T] (cli/triage_command.cpp)
 int fleet_main(const Args& args);      // fleet [--json] [filters]    (cli/fleet_command.cpp)
 
 }  // namespace hisgate::cli

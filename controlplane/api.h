@@ -36,6 +36,9 @@
 // A booking's rule facts (real-name verification, missed visits, bookings already made,
 // what was paid) are the platform's records (controlplane/booking_facts.h); whatever the
 // caller writes in those fields is replaced before the booking goes to the hospital.
+//   GET /api/v1/triage?owner=X&since=T&limit=N             open errors grouped by owning team, with counts and
+//                                                          a sample trace id (controlplane/triage/triage_listing.h):
+//                                                          staff tokens; a patient's is 403
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //
 // Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
@@ -53,6 +56,7 @@
 #include "controlplane/idempotency_store.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/router.h"
+#include "controlplane/triage/error_book.h"
 
 namespace hisgate::controlplane {
 
@@ -63,6 +67,12 @@ public:
         : registry_(registry), router_(router), results_(results), keys_(keys), idempotency_(idempotency),
           records_(records), clock_(clock) {}
     void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    // The error book GET /api/v1/triage lists, and the rules that route into it (their
+    // teams are the owners a query may name). Set before serving; without it the route is 503.
+    void set_triage(triage::ErrorBook* book, const triage::OwnerRules* rules) {
+        triage_book_ = book;
+        triage_rules_ = rules;
+    }
 
     static int http_status(ErrorClass cls);
 
@@ -79,6 +89,7 @@ private:
                        Poco::Net::HTTPServerResponse& res);
     void order_payment(const std::string& hospital_id, const std::string& order_id, Poco::Net::HTTPServerRequest& req,
                        Poco::Net::HTTPServerResponse& res);
+    void list_triage(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     // The request's JSON object body, bounded before it is parsed; or nothing, the error
     // already sent. `what` names it in errors ("the booking body").
     std::optional<nlohmann::json> read_json_body(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
@@ -94,6 +105,8 @@ private:
     IdempotencyStore& idempotency_;
     PatientRecords& records_;
     Clock& clock_;  // token expiry
+    triage::ErrorBook* triage_book_ = nullptr;
+    const triage::OwnerRules* triage_rules_ = nullptr;
 };
 
 }  // namespace hisgate::controlplane
