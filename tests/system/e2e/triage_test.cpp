@@ -71,7 +71,9 @@ TEST_CASE("e2e: triage books answers, routing failures and failed probes by owne
     // The control plane's own failure: the hospital's agent is gone.
     sys.agent("H002").stop();
     REQUIRE(test::eventually([&] { return sys.online_hospitals() == std::vector<std::string>{"H001"}; }, 20s));
-    auto offline = sys.get("/api/v1/hospitals/H002/reports/R-DEMO-1");
+    // (A booking: real-time work fails at once; a report would wait for the agent's return.)
+    auto offline = sys.post("/api/v1/hospitals/H002/appointments",
+                            R"({"orderId": "O-T-1", "slotId": "S1", "patient": {"id": "P-DEMO-1"}})");
     CHECK(offline.code() == "hospital.offline");
     // A failed probe, and an event of a type nobody knows, as an agent publishes them.
     MqttLink h3(as_user(sys.broker(), "H003"));
