@@ -63,9 +63,10 @@ Agent::Agent(AgentConfig config, Clock& clock)
             if (next) session = next.value();
             else log::error("agent.presence_session_not_stored", {{"error", next.error().describe()}});
         }
+        std::lock_guard presence(presence_mu_);  // no heartbeat of the new session numbered before its birth
         session_ = session;
-        will = state_message(false);
-        birth = state_message(true);
+        will = state_message_locked(false);
+        birth = state_message_locked(true);
     });
     link_.subscribe(topics::request(config_.hospital_id), 1);
     link_.on_message([this](const IncomingMessage& m) { on_message(m); });
@@ -94,6 +95,11 @@ nlohmann::json Agent::birth_body(bool online) const {
 // The state message of the current session, with the next sequence number: the birth
 // (online), the last will or the clean stop's farewell (offline).
 OutgoingMessage Agent::state_message(bool online) {
+    std::lock_guard presence(presence_mu_);
+    return state_message_locked(online);
+}
+
+OutgoingMessage Agent::state_message_locked(bool online) {
     auto body = birth_body(online);
     body["seq"] = ++seq_;
     if (online && queue_) body["queue"] = queue_->figures().to_json();  // the fleet shows them from the start
@@ -395,8 +401,12 @@ void Agent::presence_loop() {
         if (clock_.steady_now() >= next_heartbeat) {
             auto figures = queue_->figures();
             watch_dwell(figures);
-            auto body = birth_body(true);
-            body["seq"] = ++seq_;
+            nlohmann::json body;
+            {
+                std::lock_guard presence(presence_mu_);
+                body = birth_body(true);
+                body["seq"] = ++seq_;
+            }
             body["queue"] = figures.to_json();
             if (probes_) body["probes"] = probes_->summary();
             body["heartbeatAt"] = iso_utc(clock_.wall_now());

@@ -72,7 +72,10 @@ private:
     void stop_tasks();
     // The retained state a stopped agent leaves on the broker.
     OutgoingMessage offline_state();
+    // The state message of the current session with the next seq: the birth (online), the
+    // last will or the clean stop's farewell (offline). _locked: presence_mu_ is held.
     OutgoingMessage state_message(bool online);
+    OutgoingMessage state_message_locked(bool online);
     void watch_dwell(const QueueFigures& figures);
 
     AgentConfig config_;
@@ -88,6 +91,7 @@ private:
     // The presence session of the current connection, and the sequence of state messages.
     std::atomic<int64_t> session_{0};
     std::atomic<int64_t> seq_{0};
+    std::mutex presence_mu_;  // a state message takes its session and seq in one step
     const std::string cert_not_after_;  // of the TLS client certificate, "" without one
     std::unique_ptr<TaskExecutor> executor_;
     std::unique_ptr<TaskQueue> queue_;

@@ -16,6 +16,7 @@ int trace_main(const Args& args);      // trace <trace-id>           (cli/trace_
 int params_main(const Args& args);     // params validate|list|docs|diff (cli/params_command.cpp)
 int token_main(const Args& args);      // token new-key|issue         (cli/token_command.cpp)
 int doctor_main(const Args& args);     // doctor <hospital> [--json]   (cli/doctor_command.cpp)
+int triage_main(const Args& args);     // triage [--owner X] [--since T] (cli/triage_command.cpp)
 int fleet_main(const Args& args);      // fleet [--json] [filters]    (cli/fleet_command.cpp)
 
 }  // namespace hisgate::cli

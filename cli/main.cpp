@@ -24,6 +24,8 @@ commands:
   params list [--json] | docs [OUT] | diff OLD NEW   the parameter catalog (docs/params.md)
   token new-key --keys DIR             a new API signing key (the newest signs; rotation)
   token issue --keys DIR --role ROLE --subject ID [--ttl 24h]   a bearer token for the API
+  triage [--owner TEAM] [--since T] [--json] [--url URL] [--token-file F]
+                                       open errors grouped by the team that owns them
   fleet [--json] [--region R] [--dialect D] [--version V] [--state S] [--url URL] [--token-file F]
                                        every hospital the control plane knows: state and
                                        since when, last heartbeat, version, dialect, queue
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
     if (group == "trace") return trace_main(rest);
     if (group == "params") return params_main(rest);
     if (group == "token") return token_main(rest);
+    if (group == "triage") return triage_main(rest);
     if (group == "fleet") return fleet_main(rest);
     if (group == "doctor") return doctor_main(rest);
     if (group == "hl7" && !rest.empty()) {

@@ -8,7 +8,7 @@
 namespace hisgate::controlplane {
 
 void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m,
-                 std::string_view instance_id) {
+                 std::string_view instance_id, triage::ErrorIntake* triage) {
     auto hospital = topics::hospital_of(m.topic);
     const bool mine = hospital && m.topic == topics::response(*hospital, instance_id);
     auto reply = Envelope::parse(m.payload);
@@ -26,6 +26,7 @@ void take_answer(TaskResults& results, PatientRecords& records, Requester& reque
     if (!kept) log::error("controlplane.answer_not_kept", {{"error", kept.error().describe()}});
     else if (*kept == TaskResults::Recorded::kept) {
         auto task = results.find(reply->in_reply_to);
+        if (triage && reply->error && task) triage->answer_error(*hospital, task->type, *reply->error, m.traceparent);
         auto request = task ? Envelope::parse(task->request, limits::kRequestBytes)
                             : Result<Envelope>(make_error(ErrorClass::Internal, "results.lost", "a kept answer's request is gone"));
         auto noted = request ? note_booked(records, *hospital, *request, *reply) : Result<void>(request.error());

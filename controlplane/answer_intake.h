@@ -8,12 +8,14 @@
 // only from the hospital the request went to) before the waiting caller, if any, gets it
 // (Requester::deliver). A booking the hospital confirmed is noted in the platform's records
 // (controlplane/booking_facts.h) before its caller hears of it, so the patient's next
-// booking is counted against it. A message that cannot be read is logged and dropped; nothing here
+// booking is counted against it. An answer carrying an error is booked for triage
+// (controlplane/triage/error_intake.h) with its request's type, when `triage` is given. A message that cannot be read is logged and dropped; nothing here
 // throws or trusts the payload.
 #pragma once
 
 #include "controlplane/patient_records.h"
 #include "controlplane/task_results.h"
+#include "controlplane/triage/error_intake.h"
 #include "transport/mqtt_link.h"
 #include "transport/requester.h"
 
@@ -21,6 +23,6 @@ namespace hisgate::controlplane {
 
 // `instance_id`: this instance's (the last level of its own response topic).
 void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m,
-                 std::string_view instance_id);
+                 std::string_view instance_id, triage::ErrorIntake* triage = nullptr);
 
 }  // namespace hisgate::controlplane

@@ -12,6 +12,7 @@
 #include "common/bounded_json.h"
 #include "common/config.h"
 #include "controlplane/booking_facts.h"
+#include "controlplane/triage/triage_listing.h"
 #include "controlplane/fleet_api.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
@@ -168,6 +169,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
             route = "order_payment", allow = "PUT";
         else if (diagnostics_ && api_v1 && parts.size() == 4 && parts[2] == "traces") route = "trace";
         else if (diagnostics_ && hospitals && parts.size() == 5 && parts[4] == "doctor") route = "doctor", allow = "POST";
+        else if (api_v1 && parts.size() == 3 && parts[2] == "triage") route = "triage";
         else return send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
         const std::string& method = req.getMethod();
         // `allow` lists the methods as "A, B": a method is served when ", <allow>," holds " <method>,".
@@ -178,6 +180,8 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
                                                           method + " is not served on " + path + " (allowed: " + allow + ")"));
         }
         if (route == "hospitals") list_hospitals(res);
+        else if (route == "triage" && !is_staff(who->role)) send_forbidden(res, "triage is for operators and services");
+        else if (route == "triage") list_triage(req, res);
         else if ((route == "fleet" || route == "fleet_hospital") && !is_staff(who->role))
             send_forbidden(res, "the fleet is for operators and services");
         else if (route == "fleet") {
@@ -416,6 +420,23 @@ void Api::get_report(const auth::AccessToken& who, const std::string& hospital_i
     }
     send_answer(res, asked);
     if (asked.answer) note_delivered(asked.task_id);
+}
+
+void Api::list_triage(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    if (!triage_book_ || !triage_rules_)
+        return send_error(res, make_error(ErrorClass::Unavailable, "triage.off", "this instance keeps no error book"));
+    std::vector<std::pair<std::string, std::string>> params;
+    try {
+        for (auto& p : Poco::URI(req.getURI()).getQueryParameters()) params.push_back(std::move(p));
+    } catch (const Poco::Exception&) {
+        return send_error(res, make_error(ErrorClass::BadInput, "triage.bad_query",
+                                          "the query is not valid percent-encoding"));
+    }
+    auto q = triage::read_triage_query(params, *triage_rules_, clock_.wall_ms());
+    if (!q) return send_error(res, q.error());
+    auto groups = triage_book_->open_groups(*q);
+    if (!groups) return send_error(res, groups.error());
+    send_json(res, 200, triage::triage_listing(*groups, *q));
 }
 
 void Api::get_task(const auth::AccessToken& who, const std::string& task_id, Poco::Net::HTTPServerResponse& res) {

@@ -42,6 +42,9 @@
 //   POST /api/v1/hospitals/{hospitalId}/doctor             the agent's doctor, its read-only checks
 //                                                          (controlplane/remote_diagnostics.h): operators,
 //                                                          admins and services
+//   GET /api/v1/triage?owner=X&since=T&limit=N             open errors grouped by owning team, with counts and
+//                                                          a sample trace id (controlplane/triage/triage_listing.h):
+//                                                          staff tokens; a patient's is 403
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //
 // Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
@@ -60,18 +63,27 @@
 #include "controlplane/patient_records.h"
 #include "controlplane/remote_diagnostics.h"
 #include "controlplane/router.h"
+#include "controlplane/triage/error_book.h"
 
 namespace hisgate::controlplane {
 
 class Api {
 public:
-    // `diagnostics`: null, and the trace and doctor routes answer 404.
     Api(const HospitalRegistry& registry, Router& router, TaskResults& results, auth::KeyRing& keys,
-        IdempotencyStore& idempotency, PatientRecords& records, Clock& clock = SystemClock::instance(),
-        RemoteDiagnostics* diagnostics = nullptr)
+        IdempotencyStore& idempotency, PatientRecords& records, Clock& clock = SystemClock::instance())
         : registry_(registry), router_(router), results_(results), keys_(keys), idempotency_(idempotency),
-          records_(records), clock_(clock), diagnostics_(diagnostics) {}
+          records_(records), clock_(clock) {}
     void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    // The error book GET /api/v1/triage lists, and the rules that route into it (their
+    // teams are the owners a query may name). Set before serving; without it the route is 503.
+    void set_triage(triage::ErrorBook* book, const triage::OwnerRules* rules) {
+        triage_book_ = book;
+        triage_rules_ = rules;
+    }
+
+    // What the trace and doctor routes ask agents through. Set before serving; without it
+    // those routes are 404.
+    void set_diagnostics(RemoteDiagnostics* diagnostics) { diagnostics_ = diagnostics; }
 
     static int http_status(ErrorClass cls);
 
@@ -90,6 +102,7 @@ private:
                        Poco::Net::HTTPServerResponse& res);
     void get_trace(const std::string& trace_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void run_doctor(const std::string& hospital_id, Poco::Net::HTTPServerResponse& res);
+    void list_triage(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     // The request's JSON object body, bounded before it is parsed; or nothing, the error
     // already sent. `what` names it in errors ("the booking body").
     std::optional<nlohmann::json> read_json_body(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
@@ -105,7 +118,9 @@ private:
     IdempotencyStore& idempotency_;
     PatientRecords& records_;
     Clock& clock_;  // token expiry
-    RemoteDiagnostics* diagnostics_;
+    RemoteDiagnostics* diagnostics_ = nullptr;
+    triage::ErrorBook* triage_book_ = nullptr;
+    const triage::OwnerRules* triage_rules_ = nullptr;
 };
 
 }  // namespace hisgate::controlplane

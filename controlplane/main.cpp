@@ -25,6 +25,9 @@
 #include "controlplane/router.h"
 #include "controlplane/task_expiry.h"
 #include "controlplane/task_results.h"
+#include "controlplane/triage/default_rules.h"
+#include "controlplane/triage/error_book.h"
+#include "controlplane/triage/error_intake.h"
 #include "transport/envelope.h"
 #include "transport/mqtt_link.h"
 #include "transport/requester.h"
@@ -56,6 +59,11 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
                                report) loses its contents this long after delivery (default 60000)
   idempotency_retention_ms int how long an Idempotency-Key is honoured (default 86400000)
   idempotency_max     int      Idempotency-Keys kept at most (default 100000)
+  triage.rules_file   string   owner rules for triage (docs/triage.md; default: the built-in
+                               controlplane/triage/default-rules.json)
+  triage.quiet_ms     int      an error group with no occurrence this long is resolved
+                               (default 1800000: 30 min); the book lives in results_db
+  triage.max_groups   int      error groups kept at most (default 100000)
   fleet_db            string   SQLite file of the fleet registry: every hospital ever seen
                                (default: the results_db file)
   protocol.min, protocol.max  int   the protocol versions this instance serves agents in
@@ -101,6 +109,10 @@ int main(int argc, char** argv) {
     controlplane::IdempotencyRetention key_retention;
     key_retention.keep = std::chrono::milliseconds(c.integer("idempotency_retention_ms", 86400000, 1000, 30 * 86400000LL));
     key_retention.max_kept = c.integer("idempotency_max", 100000, 1, 100000000);
+    std::string triage_rules_file = c.string("triage.rules_file", "");
+    controlplane::triage::BookSettings book_settings;
+    book_settings.quiet = std::chrono::milliseconds(c.integer("triage.quiet_ms", 1800000, 1000, 30 * 86400000LL));
+    book_settings.max_groups = c.integer("triage.max_groups", 100000, 1, 100000000);
     std::string fleet_db = c.string("fleet_db", results_db);
     controlplane::ProtocolWindow window{
         static_cast<int>(c.integer("protocol.min", Envelope::kMinSchema, Envelope::kMinSchema, Envelope::kMaxSchema)),
@@ -111,6 +123,11 @@ int main(int argc, char** argv) {
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
 
+    auto triage_rules = triage_rules_file.empty()
+                            ? controlplane::triage::OwnerRules::parse(std::string(controlplane::triage::default_rules_json()),
+                                                                      "the built-in triage rules")
+                            : controlplane::triage::OwnerRules::load_file(triage_rules_file);
+    if (!triage_rules) return invalid_config("hisgate-controlplane", triage_rules.error());
     auto keys = auth::KeyRing::open(keys_dir);
     if (!keys) return invalid_config("hisgate-controlplane", keys.error());
     auto results = controlplane::TaskResults::open(results_db, SystemClock::instance(), retention);
@@ -119,6 +136,9 @@ int main(int argc, char** argv) {
     if (!idempotency) return invalid_config("hisgate-controlplane", idempotency.error());
     auto records = controlplane::open_sqlite_patient_records(results_db, SystemClock::instance());
     if (!records) return invalid_config("hisgate-controlplane", records.error());
+    auto error_book = controlplane::triage::open_sqlite_error_book(results_db, *triage_rules, SystemClock::instance(),
+                                                                   book_settings);
+    if (!error_book) return invalid_config("hisgate-controlplane", error_book.error());
     auto fleet = controlplane::open_sqlite_fleet_store(fleet_db);
     if (!fleet) return invalid_config("hisgate-controlplane", fleet.error());
     auto opened_registry = controlplane::HospitalRegistry::open(**fleet, SystemClock::instance(), window);
@@ -132,13 +152,20 @@ int main(int argc, char** argv) {
     registry.on_incompatible([&](const controlplane::FleetRecord& agent) { refusals.refuse(agent); });
     refusals.start();
     Requester requester(link);
+    controlplane::triage::ErrorIntake triage_intake(**error_book, registry);
+    auto ends_with = [](const std::string& topic, std::string_view tail) {
+        return topic.size() > tail.size() && topic.compare(topic.size() - tail.size(), tail.size(), tail) == 0;
+    };
     link.subscribe(topics::all_states(), 1);
     // Every instance's answers, not only its own: whichever instance hears an answer first
     // keeps it in the shared store (controlplane/answer_intake.h).
     link.subscribe(topics::every_response(), 1);
+    // Events are shared among the instances: each goes to one of them.
+    link.subscribe(topics::shared_events("controlplane"), 1);
     link.on_message([&](const IncomingMessage& m) {
-        if (m.topic.size() > 6 && m.topic.compare(m.topic.size() - 6, 6, "/state") == 0) (void)registry.apply_state(m);
-        else controlplane::take_answer(**results, **records, requester, m, instance);
+        if (ends_with(m.topic, "/state")) (void)registry.apply_state(m);
+        else if (ends_with(m.topic, "/event")) triage_intake.event(m);
+        else controlplane::take_answer(**results, **records, requester, m, instance, &triage_intake);
     });
     // A deferred request the agent has not said it stored goes again, same id, every 5 s
     // (the agent stores a request id once); each copy expires in the broker before the next.
@@ -159,9 +186,13 @@ int main(int argc, char** argv) {
                                     kResendInterval);
     expiry.start();
     controlplane::Router router(registry, requester, **results, instance, timeouts);
+    router.on_failure([&](const std::string& hospital_id, const std::string& type, const Error& e) {
+        triage_intake.router_failure(hospital_id, type, e, current_trace().trace_id);
+    });
     controlplane::RemoteDiagnostics diagnostics(router, log_settings.file, "controlplane:" + instance);
-    controlplane::Api api(registry, router, **results, **keys, **idempotency, **records, SystemClock::instance(),
-                          &diagnostics);
+    controlplane::Api api(registry, router, **results, **keys, **idempotency, **records);
+    api.set_triage(error_book->get(), &*triage_rules);
+    api.set_diagnostics(&diagnostics);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
     if (auto started = http.start(); !started) {
         std::fprintf(stderr, "hisgate-controlplane: %s\n", started.error().describe().c_str());

@@ -34,11 +34,11 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
             .counter("hisgate_controlplane_refused_requests_total", "Requests refused before they were sent, by why",
                      {{"reason", "incompatible"}})
             .inc();
-        return {"", make_error(ErrorClass::Unavailable, "hospital.incompatible",
+        return {"", failed(hospital_id, type, make_error(ErrorClass::Unavailable, "hospital.incompatible",
                                "the agent of hospital " + hospital_id + " speaks protocol versions [" +
                                    std::to_string(hospital->protocol_min) + "," + std::to_string(hospital->protocol_max) +
                                    "], outside this control plane's " + window.describe() +
-                                   "; the hospital's agent must be upgraded")};
+                                   "; the hospital's agent must be upgraded"))};
     }
     // What the agent serves, as its birth message advertised it.
     const nlohmann::json* served = nullptr;
@@ -47,8 +47,8 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
             if (c.is_object() && c.value("type", "") == type) served = &c;
     const bool deferred = served && served->value("class", "") == "deferred";
     if (!hospital->online && !deferred)
-        return {"", make_error(ErrorClass::Unavailable, "hospital.offline",
-                               "the agent of hospital " + hospital_id + " is offline")};
+        return {"", failed(hospital_id, type, make_error(ErrorClass::Unavailable, "hospital.offline",
+                                                         "the agent of hospital " + hospital_id + " is offline"))};
     if (!served)
         return {"", make_error(ErrorClass::BadInput, "request.unsupported",
                                "the agent of hospital " + hospital_id + " does not serve " + type + " requests")};
@@ -62,7 +62,7 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
     request.ack_stored = deferred;
     if (origin.fingerprint.empty()) origin.fingerprint = fingerprint_of(request.body);
     auto fresh = results_.expect(request, kind, origin);
-    if (!fresh) return {"", fresh.error(), deferred};
+    if (!fresh) return {"", failed(hospital_id, type, fresh.error()), deferred};
     if (!*fresh) return rejoin(request, deferred, origin);
     if (!hospital->online) {
         // Accepted for when the agent is back: this copy waits in the broker for the agent's
@@ -91,9 +91,10 @@ Asked Router::ask(const std::string& hospital_id, const std::string& type, nlohm
             // (an order's, an Idempotency-Key's) sends it anew.
             if (auto gone = results_.forget(request.id); !gone)
                 log::error("router.request_not_forgotten", {{"request_id", request.id}, {"error", gone.error().describe()}});
-            return {"", reply.error(), deferred};
+            return {"", failed(hospital_id, type, reply.error()), deferred};
         }
-        return {request.id, reply.error(), deferred};
+        // A deferred request unanswered in time is pending (202), not failed.
+        return {request.id, deferred ? reply.error() : failed(hospital_id, type, reply.error()), deferred};
     }
     log::info("router.reply_received", {{"hospital_id", hospital_id},
                                         {"request_id", request.id},
@@ -107,7 +108,7 @@ Asked Router::rejoin(const Envelope& request, bool deferred, const RequestOrigin
     // Forgotten meanwhile: its first copy never left (no task id: there is none to poll).
     const Asked not_sent{"", make_error(ErrorClass::Unavailable, "request.not_sent",
                                         "an earlier copy of this request could not be sent; send it again"), deferred};
-    if (!earlier) return not_sent;
+    if (!earlier) return {"", failed(request.hospital_id, request.type, not_sent.answer.error()), deferred};
     std::string earlier_fingerprint = earlier->fingerprint;
     if (earlier_fingerprint.empty())  // kept before fingerprints were: the body it was sent with
         if (auto sent = Envelope::parse(earlier->request)) earlier_fingerprint = fingerprint_of(sent->body);
@@ -128,12 +129,12 @@ Asked Router::rejoin(const Envelope& request, bool deferred, const RequestOrigin
                                            topics::response(request.hospital_id, instance_id_), request, timeout);
         if (!again) log::warn("router.resend_failed", {{"request_id", request.id}, {"error", again.error().describe()}});
         earlier = results_.wait_finished(request.id, timeout);
-        if (!earlier) return not_sent;
-        if (!earlier->finished())
-            return {request.id,
-                    make_error(ErrorClass::Timeout, "agent.timeout",
-                               "no reply from the hospital's agent within " + std::to_string(timeout.count()) + " ms"),
-                    deferred};
+        if (!earlier) return {"", failed(request.hospital_id, request.type, not_sent.answer.error()), deferred};
+        if (!earlier->finished()) {
+            auto late = make_error(ErrorClass::Timeout, "agent.timeout",
+                                   "no reply from the hospital's agent within " + std::to_string(timeout.count()) + " ms");
+            return {request.id, deferred ? late : failed(request.hospital_id, request.type, late), deferred};
+        }
     }
     // Its answer, as the first caller had it; finished, so never "pending" (an expiry, an
     // agent's timeout error, is final).

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -73,7 +74,18 @@ public:
     Asked ask(const std::string& hospital_id, const std::string& type, nlohmann::json body,
               const std::string& request_id = "", RequestOrigin origin = {});
 
+    // Told of each failure of the router's own, never of an agent's answer (answer_intake
+    // sees those): the hospital, the request type, the error. Triage books them
+    // (controlplane/triage/error_intake.h). Set before the first ask.
+    using FailureHook = std::function<void(const std::string&, const std::string&, const Error&)>;
+    void on_failure(FailureHook hook) { on_failure_ = std::move(hook); }
+
 private:
+    // `e`, told to the failure hook first.
+    Error failed(const std::string& hospital_id, const std::string& type, Error e) const {
+        if (on_failure_) on_failure_(hospital_id, type, e);
+        return e;
+    }
     // A request whose id was sent before.
     Asked rejoin(const Envelope& request, bool deferred, const RequestOrigin& origin);
 
@@ -82,6 +94,7 @@ private:
     TaskResults& results_;
     std::string instance_id_;
     RouteTimeouts timeouts_;
+    FailureHook on_failure_;
 };
 
 }  // namespace hisgate::controlplane

@@ -129,7 +129,7 @@ System::System(SystemOptions options)
                                 {"broker", nlohmann::json::parse(broker_->config_json(h))},
                                 {"metrics", {{"port", agent_metrics_ports_[h]}}},
                                 {"log", {{"file", dir_ + "/logs/agent-" + h + ".log"}}}};
-        if (options_.agent_config.count(h)) agent.update(nlohmann::json::parse(options_.agent_config.at(h)));
+        if (options_.agent_config.count(h)) agent.update(nlohmann::json::parse(options_.agent_config.at(h)), true);
         write_file(dir_ + "/etc/agent-" + h + ".json", agent.dump(2));
     }
     nlohmann::json cp = {{"instance_id", "cp1"},

@@ -47,7 +47,7 @@ struct SystemOptions {
     // Control-plane instances (cp1, cp2, ...): each its own broker user and API port, all
     // sharing one results_db. get()/post()/put() go to cp1; the *_at() forms to any.
     int controlplanes = 1;
-    std::map<std::string, std::string> agent_config;  // hospital -> JSON merged into its agent's config
+    std::map<std::string, std::string> agent_config;  // hospital -> JSON merged (objects deeply) into its agent's config
     // The agent program, in the build tree: "agent/hisgate-agent-test-hooks" for the agent
     // with its test hooks (agent/main.cpp), which the environment arms.
     std::string agent_program = "agent/hisgate-agent";

@@ -2,9 +2,11 @@
 // control plane restart, and a stale will, a birthless heartbeat or forged presence
 // injected on the broker never make a wrong fleet.
 #include <atomic>
+#include <ctime>
 #include <mutex>
 
 #include "fleet_support.h"
+#include "tests/support/certificates.h"
 #include "transport/envelope.h"
 #include "transport/topics.h"
 
@@ -189,4 +191,23 @@ TEST_CASE("fleet: the API's filters, pages, access and bounded query") {
     CHECK(sys.get("/api/v1/fleet?sort=name").status == 400);
     CHECK(sys.get("/api/v1/fleet/H404").status == 404);
     CHECK(sys.get("/api/v1/fleet/H404").code() == "hospital.unknown");
+}
+
+TEST_CASE("fleet: an agent with a TLS client certificate announces when it expires") {
+    const std::string certs = test::make_temp_dir("fleet-client-cert");
+    REQUIRE(test::make_test_certificates(certs, "agent"));
+    test::System sys({.hospitals = {"H001"},
+                      .agent_config = {{"H001", nlohmann::json({{"broker", {{"cert_file", certs + "/agent.crt"},
+                                                                             {"key_file", certs + "/agent.key"}}}})
+                                                    .dump()}}});
+    REQUIRE(sys.start());
+    // What openssl says: "notAfter=Dec  4 19:40:00 2026 GMT".
+    REQUIRE(std::system(("openssl x509 -enddate -noout -in " + certs + "/agent.crt > " + certs + "/enddate").c_str()) == 0);
+    std::string end = test::read_file(certs + "/enddate");
+    std::tm t{};
+    REQUIRE(strptime(end.c_str(), "notAfter=%b %d %H:%M:%S %Y", &t) != nullptr);
+    char expected[32];
+    std::strftime(expected, sizeof expected, "%Y-%m-%dT%H:%M:%SZ", &t);
+    CHECK(test::fleet_hospital(sys, "H001")["certNotAfter"] == expected);
+    std::system(("rm -rf " + certs).c_str());
 }

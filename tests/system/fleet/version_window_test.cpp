@@ -55,3 +55,15 @@ TEST_CASE("version window: an old-but-in-window agent is served, a too-old one i
     CHECK(test::metric_value(agent_metrics, "hisgate_agent_requests_total{outcome=\"bad_input\"}") == 0);
     CHECK(test::metric_value(agent_metrics, "hisgate_agent_requests_total{outcome=\"admitted\"}") == 0);
 }
+
+TEST_CASE("version window: a control plane's window may only narrow what it speaks") {
+    const std::string dir = test::make_temp_dir("window-config");
+    test::write_file(dir + "/cp.json", R"({"broker": {"uri": "tcp://127.0.0.1:1"}, "http": {"port": 0},
+        "auth": {"keys_dir": ")" + dir + R"("}, "protocol": {"min": 0, "max": 7}})");
+    test::Process cp({test::binary("controlplane/hisgate-controlplane"), "--config", dir + "/cp.json"}, dir + "/out");
+    REQUIRE(cp.start());
+    CHECK(cp.wait_exit(10000ms) == 2);
+    CHECK(cp.output().find("protocol.min") != std::string::npos);
+    CHECK(cp.output().find("protocol.max") != std::string::npos);
+    std::system(("rm -rf " + dir).c_str());
+}

@@ -232,6 +232,10 @@ TEST_CASE("probe runner: a stopped HIS is failed with its error class and code, 
     CHECK(sink.results().back()["error"]["class"] == "unavailable");
     CHECK(sink.results().back()["error"]["code"] == "mllp.connect_failed");
     CHECK(*still_down.last_hour.share() == Approx(1.0 / 3.0));
+    // The heartbeat's summary for the fleet registry: the last outcome and availability per path.
+    auto summary = runner.value()->summary();
+    CHECK(summary["lab_report"]["outcome"] == "failed");
+    CHECK(summary["lab_report"]["availability1h"].get<double>() == Approx(1.0 / 3.0));
     CHECK_THAT(metrics::global().render(),
                Catch::Contains("hisgate_agent_probe_availability{path=\"lab_report\",window=\"1h\"} 0.333"));
 
@@ -245,6 +249,8 @@ TEST_CASE("probe runner: a stopped HIS is failed with its error class and code, 
     CHECK(*back.last_hour.share() == 1.0);
     CHECK(back.last_day.probes == 4);
     CHECK(*back.last_day.share() == 0.5);
+    CHECK(runner.value()->summary()["lab_report"]["outcome"] == "ok");
+    CHECK(runner.value()->summary()["lab_report"]["availability24h"] == 0.5);
     auto event = sink.results().back();
     CHECK(event["availability"]["1h"]["share"] == 1.0);
     CHECK(event["availability"]["24h"]["probes"] == 4);
