@@ -17,5 +17,6 @@ int params_main(const Args& args);     // params validate|list|docs|diff (cli/pa
 int token_main(const Args& args);      // token new-key|issue         (cli/token_command.cpp)
 int triage_main(const Args& args);     // triage [--owner X] [--since T] (cli/triage_command.cpp)
 int fleet_main(const Args& args);      // fleet [--json] [filters]    (cli/fleet_command.cpp)
+int alerts_main(const Args& args);     // alerts [--state S] [--json] (cli/alerts_command.cpp)
 
 }  // namespace hisgate::cli

@@ -14,6 +14,7 @@
 #include "controlplane/booking_facts.h"
 #include "controlplane/triage/triage_listing.h"
 #include "controlplane/fleet_api.h"
+#include "controlplane/alerts/alerts_api.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
 
@@ -168,6 +169,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (hospitals && parts.size() == 7 && parts[4] == "orders" && parts[6] == "payment")
             route = "order_payment", allow = "PUT";
         else if (api_v1 && parts.size() == 3 && parts[2] == "triage") route = "triage";
+        else if (api_v1 && parts.size() == 3 && parts[2] == "alerts") route = "alerts";
         else return send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
         const std::string& method = req.getMethod();
         // `allow` lists the methods as "A, B": a method is served when ", <allow>," holds " <method>,".
@@ -180,6 +182,14 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         if (route == "hospitals") list_hospitals(res);
         else if (route == "triage" && !is_staff(who->role)) send_forbidden(res, "triage is for operators and services");
         else if (route == "triage") list_triage(req, res);
+        else if (route == "alerts" && !is_staff(who->role)) send_forbidden(res, "alerts are for operators and services");
+        else if (route == "alerts" && !alerts_)
+            send_error(res, make_error(ErrorClass::Unavailable, "alerts.off", "this instance keeps no alerts"));
+        else if (route == "alerts") {
+            auto page = alerts::alerts_page(*alerts_, Poco::URI(req.getURI()).getRawQuery());
+            if (page) send_json(res, 200, page.value());
+            else send_error(res, page.error());
+        }
         else if ((route == "fleet" || route == "fleet_hospital") && !is_staff(who->role))
             send_forbidden(res, "the fleet is for operators and services");
         else if (route == "fleet") {

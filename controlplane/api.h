@@ -39,6 +39,8 @@
 //   GET /api/v1/triage?owner=X&since=T&limit=N             open errors grouped by owning team, with counts and
 //                                                          a sample trace id (controlplane/triage/triage_listing.h):
 //                                                          staff tokens; a patient's is 403
+//   GET /api/v1/alerts?state=firing|resolved&hospital=H    alerts of the fleet (controlplane/alerts/alerts_api.h):
+//                                                          staff tokens; a patient's is 403
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //
 // Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
@@ -52,6 +54,7 @@
 
 #include "auth/access_token.h"
 #include "common/clock.h"
+#include "controlplane/alerts/alert_store.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/idempotency_store.h"
 #include "controlplane/patient_records.h"
@@ -73,6 +76,9 @@ public:
         triage_book_ = book;
         triage_rules_ = rules;
     }
+
+    // The alert store GET /api/v1/alerts lists. Set before serving; without it the route is 503.
+    void set_alerts(alerts::AlertStore* store) { alerts_ = store; }
 
     static int http_status(ErrorClass cls);
 
@@ -107,6 +113,7 @@ private:
     Clock& clock_;  // token expiry
     triage::ErrorBook* triage_book_ = nullptr;
     const triage::OwnerRules* triage_rules_ = nullptr;
+    alerts::AlertStore* alerts_ = nullptr;
 };
 
 }  // namespace hisgate::controlplane
