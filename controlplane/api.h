@@ -41,6 +41,8 @@
 //                                                          staff tokens; a patient's is 403
 //   GET /api/v1/alerts?state=firing|resolved&hospital=H    alerts of the fleet (controlplane/alerts/alerts_api.h):
 //                                                          staff tokens; a patient's is 403
+//   GET /api/v1/health/paths?hospital=H                    availability per hospital per path over 1 h and 24 h
+//                                                          (controlplane/health/health_api.h): staff tokens
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //
 // Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
@@ -55,6 +57,7 @@
 #include "auth/access_token.h"
 #include "common/clock.h"
 #include "controlplane/alerts/alert_store.h"
+#include "controlplane/health/path_health_store.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/idempotency_store.h"
 #include "controlplane/patient_records.h"
@@ -79,6 +82,8 @@ public:
 
     // The alert store GET /api/v1/alerts lists. Set before serving; without it the route is 503.
     void set_alerts(alerts::AlertStore* store) { alerts_ = store; }
+    // The health board GET /api/v1/health/paths reads. Set before serving; without it 503.
+    void set_health(health::PathHealthStore* store) { health_ = store; }
 
     static int http_status(ErrorClass cls);
 
@@ -114,6 +119,7 @@ private:
     triage::ErrorBook* triage_book_ = nullptr;
     const triage::OwnerRules* triage_rules_ = nullptr;
     alerts::AlertStore* alerts_ = nullptr;
+    health::PathHealthStore* health_ = nullptr;
 };
 
 }  // namespace hisgate::controlplane

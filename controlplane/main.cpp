@@ -18,6 +18,7 @@
 #include "controlplane/answer_intake.h"
 #include "controlplane/api.h"
 #include "controlplane/alerts/alert_engine.h"
+#include "controlplane/health/path_health_intake.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/booking_facts.h"
 #include "controlplane/idempotency_store.h"
@@ -167,6 +168,8 @@ int main(int argc, char** argv) {
     if (!alert_store) return invalid_config("hisgate-controlplane", alert_store.error());
     controlplane::alerts::AlertEngine alert_engine(**alert_store, controlplane::alerts::registry_source(registry), window,
                                                    alert_thresholds, SystemClock::instance());
+    auto path_health = controlplane::health::open_sqlite_path_health_store(results_db, SystemClock::instance());
+    if (!path_health) return invalid_config("hisgate-controlplane", path_health.error());
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
     // Answers the agents forward while this instance restarts wait for it in the broker.
     link_options.session_expiry = std::chrono::hours(1);
@@ -189,7 +192,10 @@ int main(int argc, char** argv) {
         if (ends_with(m.topic, "/state")) {
             if (registry.apply_state(m)) alert_engine.poke();
         }
-        else if (ends_with(m.topic, "/event")) triage_intake.event(m);
+        else if (ends_with(m.topic, "/event")) {
+            triage_intake.event(m);
+            controlplane::health::take_probe_event(**path_health, m);
+        }
         else controlplane::take_answer(**results, **records, requester, m, instance, &triage_intake);
     });
     // A deferred request the agent has not said it stored goes again, same id, every 5 s
@@ -217,6 +223,7 @@ int main(int argc, char** argv) {
     controlplane::Api api(registry, router, **results, **keys, **idempotency, **records);
     api.set_triage(error_book->get(), &*triage_rules);
     api.set_alerts(alert_store->get());
+    api.set_health(path_health->get());
     alert_engine.start(alert_interval);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
     if (auto started = http.start(); !started) {
