@@ -71,6 +71,7 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   alerts.offline_ms   int      agent.offline fires after this long offline (default 300000)
   alerts.dwell_seconds int     queue.dwell fires above this oldest task / dwell p99 (default 600)
   alerts.cert_days    int      cert.expiring fires this many days before notAfter (default 30)
+  alerts.gap_ms       int      event.seq_gap fires when change sets stay missing this long (default 60000)
   alerts.owner        string   the owner of alerts (default "operations"); alerts.owner_<rule
                                with _ for .> (e.g. alerts.owner_agent_offline) per rule
   protocol.min, protocol.max  int   the protocol versions this instance serves agents in
@@ -129,10 +130,11 @@ int main(int argc, char** argv) {
     alert_thresholds.offline = std::chrono::milliseconds(c.integer("alerts.offline_ms", 300000, 0, 30 * 86400000LL));
     alert_thresholds.dwell_seconds = static_cast<double>(c.integer("alerts.dwell_seconds", 600, 1, 30 * 86400LL));
     alert_thresholds.cert_within = std::chrono::hours(24 * c.integer("alerts.cert_days", 30, 0, 3650));
+    alert_thresholds.gap = std::chrono::milliseconds(c.integer("alerts.gap_ms", 60000, 0, 30 * 86400000LL));
     alert_thresholds.default_owner = c.string("alerts.owner", "operations");
     for (const char* rule : {controlplane::alerts::rule::kOffline, controlplane::alerts::rule::kIncompatible,
                              controlplane::alerts::rule::kCertExpiring, controlplane::alerts::rule::kDwell,
-                             controlplane::alerts::rule::kPathFailed}) {
+                             controlplane::alerts::rule::kPathFailed, controlplane::alerts::rule::kSeqGap}) {
         std::string key = std::string("alerts.owner_") + rule;
         for (size_t i = 7; i < key.size(); ++i)
             if (key[i] == '.') key[i] = '_';
@@ -168,6 +170,13 @@ int main(int argc, char** argv) {
     if (!alert_store) return invalid_config("hisgate-controlplane", alert_store.error());
     controlplane::alerts::AlertEngine alert_engine(**alert_store, controlplane::alerts::registry_source(registry), window,
                                                    alert_thresholds, SystemClock::instance());
+    auto sequence_book = controlplane::alerts::open_sqlite_sequence_book(results_db, SystemClock::instance());
+    if (!sequence_book) return invalid_config("hisgate-controlplane", sequence_book.error());
+    alert_engine.add_source([&](int64_t now_ms) -> Result<std::vector<controlplane::alerts::Condition>> {
+        auto gaps = (*sequence_book)->gaps();
+        if (!gaps) return gaps.error();
+        return controlplane::alerts::gap_conditions(*gaps, now_ms, alert_thresholds);
+    });
     auto path_health = controlplane::health::open_sqlite_path_health_store(results_db, SystemClock::instance());
     if (!path_health) return invalid_config("hisgate-controlplane", path_health.error());
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
@@ -195,6 +204,7 @@ int main(int argc, char** argv) {
         else if (ends_with(m.topic, "/event")) {
             triage_intake.event(m);
             controlplane::health::take_probe_event(**path_health, m);
+            controlplane::alerts::take_changeset_event(**sequence_book, m);
         }
         else controlplane::take_answer(**results, **records, requester, m, instance, &triage_intake);
     });

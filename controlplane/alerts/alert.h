@@ -23,6 +23,7 @@ inline constexpr const char* kIncompatible = "agent.incompatible";  // protocol 
 inline constexpr const char* kCertExpiring = "cert.expiring";     // client certificate expires within alerts.cert_days
 inline constexpr const char* kDwell = "queue.dwell";              // oldest task or dwell p99 above alerts.dwell_seconds
 inline constexpr const char* kPathFailed = "path.failed";         // a business path's last probe failed or changed
+inline constexpr const char* kSeqGap = "event.seq_gap";           // change sets missing for longer than alerts.gap_ms
 }  // namespace rule
 
 // What a rule found to hold now, before it is an alert.

@@ -39,6 +39,11 @@ Result<RoundResult> AlertEngine::evaluate() {
     std::map<std::string, Condition> holding;
     for (const auto& r : *fleet)
         for (auto& c : conditions_of(r, window_, now, thresholds_)) holding.emplace(c.key(), std::move(c));
+    for (const auto& source : sources_) {
+        auto more = source(now);
+        if (!more) return more.error();
+        for (auto& c : *more) holding.emplace(c.key(), std::move(c));
+    }
     auto firing = store_.firing();
     if (!firing) return firing.error();
 

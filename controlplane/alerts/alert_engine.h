@@ -29,6 +29,8 @@ namespace hisgate::controlplane::alerts {
 
 // Every hospital of the fleet, now.
 using FleetSource = std::function<Result<std::vector<FleetRecord>>()>;
+// Conditions from elsewhere than the fleet's records (the sequence gaps), at a time.
+using ConditionSource = std::function<Result<std::vector<Condition>>(int64_t now_ms)>;
 // A FleetSource over a registry, by pages.
 FleetSource registry_source(const HospitalRegistry& registry);
 
@@ -41,6 +43,9 @@ class AlertEngine {
 public:
     AlertEngine(AlertStore& store, FleetSource fleet, ProtocolWindow window, AlertThresholds thresholds, Clock& clock);
     ~AlertEngine();
+
+    // More conditions each round (set before start()).
+    void add_source(ConditionSource source) { sources_.push_back(std::move(source)); }
 
     // One round now (the thread's, or a test's).
     Result<RoundResult> evaluate();
@@ -55,6 +60,7 @@ private:
 
     AlertStore& store_;
     FleetSource fleet_;
+    std::vector<ConditionSource> sources_;
     ProtocolWindow window_;
     AlertThresholds thresholds_;
     Clock& clock_;

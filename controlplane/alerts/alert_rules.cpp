@@ -88,4 +88,14 @@ std::vector<Condition> conditions_of(const FleetRecord& r, const ProtocolWindow&
     return out;
 }
 
+std::vector<Condition> gap_conditions(const std::vector<SequenceGap>& gaps, int64_t now_ms, const AlertThresholds& t) {
+    std::vector<Condition> out;
+    for (const auto& g : gaps)
+        if (g.highest > g.contiguous && now_ms - g.since_ms > t.gap.count())
+            out.push_back({rule::kSeqGap, g.hospital_id, "",
+                           "change sets after seq " + std::to_string(g.contiguous) + " missing (seq " +
+                               std::to_string(g.highest) + " arrived)"});
+    return out;
+}
+
 }  // namespace hisgate::controlplane::alerts

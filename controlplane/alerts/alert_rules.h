@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "controlplane/alerts/alert.h"
+#include "controlplane/alerts/sequence_book.h"
 #include "controlplane/fleet_store.h"
 
 namespace hisgate::controlplane::alerts {
@@ -26,6 +27,7 @@ struct AlertThresholds {
     std::chrono::milliseconds offline{std::chrono::minutes(5)};
     double dwell_seconds = 600;
     std::chrono::milliseconds cert_within{std::chrono::hours(24 * 30)};
+    std::chrono::milliseconds gap{std::chrono::minutes(1)};  // a sequence gap open this long
     // The owning team per rule (config alerts.owner.<rule>); `default_owner` for the others.
     std::map<std::string, std::string> owners;
     std::string default_owner = "operations";
@@ -37,6 +39,10 @@ struct AlertThresholds {
 
 std::vector<Condition> conditions_of(const FleetRecord& r, const ProtocolWindow& window, int64_t now_ms,
                                      const AlertThresholds& t);
+
+// event.seq_gap: a hospital's change-set gap (sequence_book.h) open for longer than `gap`
+// (events may arrive out of order: a gap that closes sooner is not an alert).
+std::vector<Condition> gap_conditions(const std::vector<SequenceGap>& gaps, int64_t now_ms, const AlertThresholds& t);
 
 // "2027-01-31T00:00:00Z" (seconds, optional fraction, Z) as ms since the epoch; -1 when it is
 // not that shape.
