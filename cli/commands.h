@@ -18,5 +18,6 @@ int token_main(const Args& args);      // token new-key|issue         (cli/token
 int doctor_main(const Args& args);     // doctor <hospital> [--json]   (cli/doctor_command.cpp)
 int triage_main(const Args& args);     // triage [--owner X] [--since T] (cli/triage_command.cpp)
 int fleet_main(const Args& args);      // fleet [--json] [filters]    (cli/fleet_command.cpp)
+int alerts_main(const Args& args);     // alerts [--state S] [--json] (cli/alerts_command.cpp)
 
 }  // namespace hisgate::cli

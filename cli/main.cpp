@@ -29,6 +29,8 @@ commands:
   fleet [--json] [--region R] [--dialect D] [--version V] [--state S] [--url URL] [--token-file F]
                                        every hospital the control plane knows: state and
                                        since when, last heartbeat, version, dialect, queue
+  alerts [--state firing|resolved] [--hospital H] [--json] [--url URL] [--token-file F]
+                                       the fleet's alerts: rule, hospital, since, owner
                                        (URL/token also from $HISGATE_CLI_CONFIG or
                                        ~/.config/hisgate/cli.json)
 )";
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
     if (group == "triage") return triage_main(rest);
     if (group == "fleet") return fleet_main(rest);
     if (group == "doctor") return doctor_main(rest);
+    if (group == "alerts") return alerts_main(rest);
     if (group == "hl7" && !rest.empty()) {
         const std::string& sub = rest[0];
         if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);

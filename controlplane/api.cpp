@@ -14,6 +14,9 @@
 #include "controlplane/booking_facts.h"
 #include "controlplane/triage/triage_listing.h"
 #include "controlplane/fleet_api.h"
+#include "controlplane/fleet_metrics.h"
+#include "controlplane/alerts/alerts_api.h"
+#include "controlplane/health/health_api.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
 
@@ -134,6 +137,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
     if (!who) return;
     if (req.getURI() == "/metrics") {
         if (!is_staff(who->role)) return send_forbidden(res, "/metrics is for operators and services");
+        publish_fleet_metrics(registry_, clock_.wall_ms());  // the fleet, as of now
         serve_metrics(req, res);
         return;
     }
@@ -170,6 +174,8 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (diagnostics_ && api_v1 && parts.size() == 4 && parts[2] == "traces") route = "trace";
         else if (diagnostics_ && hospitals && parts.size() == 5 && parts[4] == "doctor") route = "doctor", allow = "POST";
         else if (api_v1 && parts.size() == 3 && parts[2] == "triage") route = "triage";
+        else if (api_v1 && parts.size() == 3 && parts[2] == "alerts") route = "alerts";
+        else if (api_v1 && parts.size() == 4 && parts[2] == "health" && parts[3] == "paths") route = "health_paths";
         else return send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
         const std::string& method = req.getMethod();
         // `allow` lists the methods as "A, B": a method is served when ", <allow>," holds " <method>,".
@@ -182,6 +188,23 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         if (route == "hospitals") list_hospitals(res);
         else if (route == "triage" && !is_staff(who->role)) send_forbidden(res, "triage is for operators and services");
         else if (route == "triage") list_triage(req, res);
+        else if (route == "alerts" && !is_staff(who->role)) send_forbidden(res, "alerts are for operators and services");
+        else if (route == "alerts" && !alerts_)
+            send_error(res, make_error(ErrorClass::Unavailable, "alerts.off", "this instance keeps no alerts"));
+        else if (route == "alerts") {
+            auto page = alerts::alerts_page(*alerts_, Poco::URI(req.getURI()).getRawQuery());
+            if (page) send_json(res, 200, page.value());
+            else send_error(res, page.error());
+        }
+        else if (route == "health_paths" && !is_staff(who->role))
+            send_forbidden(res, "the health board is for operators and services");
+        else if (route == "health_paths" && !health_)
+            send_error(res, make_error(ErrorClass::Unavailable, "health.off", "this instance keeps no health board"));
+        else if (route == "health_paths") {
+            auto paths = health::health_paths(*health_, Poco::URI(req.getURI()).getRawQuery());
+            if (paths) send_json(res, 200, paths.value());
+            else send_error(res, paths.error());
+        }
         else if ((route == "fleet" || route == "fleet_hospital") && !is_staff(who->role))
             send_forbidden(res, "the fleet is for operators and services");
         else if (route == "fleet") {

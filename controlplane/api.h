@@ -45,6 +45,10 @@
 //   GET /api/v1/triage?owner=X&since=T&limit=N             open errors grouped by owning team, with counts and
 //                                                          a sample trace id (controlplane/triage/triage_listing.h):
 //                                                          staff tokens; a patient's is 403
+//   GET /api/v1/alerts?state=firing|resolved&hospital=H    alerts of the fleet (controlplane/alerts/alerts_api.h):
+//                                                          staff tokens; a patient's is 403
+//   GET /api/v1/health/paths?hospital=H                    availability per hospital per path over 1 h and 24 h
+//                                                          (controlplane/health/health_api.h): staff tokens
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //
 // Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
@@ -58,6 +62,8 @@
 
 #include "auth/access_token.h"
 #include "common/clock.h"
+#include "controlplane/alerts/alert_store.h"
+#include "controlplane/health/path_health_store.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/idempotency_store.h"
 #include "controlplane/patient_records.h"
@@ -84,6 +90,10 @@ public:
     // What the trace and doctor routes ask agents through. Set before serving; without it
     // those routes are 404.
     void set_diagnostics(RemoteDiagnostics* diagnostics) { diagnostics_ = diagnostics; }
+    // The alert store GET /api/v1/alerts lists. Set before serving; without it the route is 503.
+    void set_alerts(alerts::AlertStore* store) { alerts_ = store; }
+    // The health board GET /api/v1/health/paths reads. Set before serving; without it 503.
+    void set_health(health::PathHealthStore* store) { health_ = store; }
 
     static int http_status(ErrorClass cls);
 
@@ -121,6 +131,8 @@ private:
     RemoteDiagnostics* diagnostics_ = nullptr;
     triage::ErrorBook* triage_book_ = nullptr;
     const triage::OwnerRules* triage_rules_ = nullptr;
+    alerts::AlertStore* alerts_ = nullptr;
+    health::PathHealthStore* health_ = nullptr;
 };
 
 }  // namespace hisgate::controlplane

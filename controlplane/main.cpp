@@ -17,6 +17,8 @@
 #include "controlplane/agent_refusals.h"
 #include "controlplane/answer_intake.h"
 #include "controlplane/api.h"
+#include "controlplane/alerts/alert_engine.h"
+#include "controlplane/health/path_health_intake.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/booking_facts.h"
 #include "controlplane/idempotency_store.h"
@@ -66,6 +68,14 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   triage.max_groups   int      error groups kept at most (default 100000)
   fleet_db            string   SQLite file of the fleet registry: every hospital ever seen
                                (default: the results_db file)
+  alerts.interval_ms  int      how often the alert rules are evaluated (default 10000; also on
+                               every state change); alerts live in results_db (docs/alerts.md)
+  alerts.offline_ms   int      agent.offline fires after this long offline (default 300000)
+  alerts.dwell_seconds int     queue.dwell fires above this oldest task / dwell p99 (default 600)
+  alerts.cert_days    int      cert.expiring fires this many days before notAfter (default 30)
+  alerts.gap_ms       int      event.seq_gap fires when change sets stay missing this long (default 60000)
+  alerts.owner        string   the owner of alerts (default "operations"); alerts.owner_<rule
+                               with _ for .> (e.g. alerts.owner_agent_offline) per rule
   protocol.min, protocol.max  int   the protocol versions this instance serves agents in
                                (default: all it speaks, [1,1]; may only narrow it). An agent
                                advertising a range outside it is refused (control.refused)
@@ -119,6 +129,22 @@ int main(int argc, char** argv) {
         static_cast<int>(c.integer("protocol.max", Envelope::kMaxSchema, Envelope::kMinSchema, Envelope::kMaxSchema))};
     if (window.min > window.max)
         c.problem("protocol", "protocol.min <= protocol.max", std::to_string(window.min) + " > " + std::to_string(window.max));
+    auto alert_interval = std::chrono::milliseconds(c.integer("alerts.interval_ms", 10000, 100, 3600000));
+    controlplane::alerts::AlertThresholds alert_thresholds;
+    alert_thresholds.offline = std::chrono::milliseconds(c.integer("alerts.offline_ms", 300000, 0, 30 * 86400000LL));
+    alert_thresholds.dwell_seconds = static_cast<double>(c.integer("alerts.dwell_seconds", 600, 1, 30 * 86400LL));
+    alert_thresholds.cert_within = std::chrono::hours(24 * c.integer("alerts.cert_days", 30, 0, 3650));
+    alert_thresholds.gap = std::chrono::milliseconds(c.integer("alerts.gap_ms", 60000, 0, 30 * 86400000LL));
+    alert_thresholds.default_owner = c.string("alerts.owner", "operations");
+    for (const char* rule : {controlplane::alerts::rule::kOffline, controlplane::alerts::rule::kIncompatible,
+                             controlplane::alerts::rule::kCertExpiring, controlplane::alerts::rule::kDwell,
+                             controlplane::alerts::rule::kPathFailed, controlplane::alerts::rule::kSeqGap}) {
+        std::string key = std::string("alerts.owner_") + rule;
+        for (size_t i = 7; i < key.size(); ++i)
+            if (key[i] == '.') key[i] = '_';
+        std::string owner = c.string(key, "");
+        if (!owner.empty()) alert_thresholds.owners[rule] = owner;
+    }
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
@@ -144,6 +170,19 @@ int main(int argc, char** argv) {
     auto opened_registry = controlplane::HospitalRegistry::open(**fleet, SystemClock::instance(), window);
     if (!opened_registry) return invalid_config("hisgate-controlplane", opened_registry.error());
     auto& registry = **opened_registry;
+    auto alert_store = controlplane::alerts::open_sqlite_alert_store(results_db, SystemClock::instance());
+    if (!alert_store) return invalid_config("hisgate-controlplane", alert_store.error());
+    controlplane::alerts::AlertEngine alert_engine(**alert_store, controlplane::alerts::registry_source(registry), window,
+                                                   alert_thresholds, SystemClock::instance());
+    auto sequence_book = controlplane::alerts::open_sqlite_sequence_book(results_db, SystemClock::instance());
+    if (!sequence_book) return invalid_config("hisgate-controlplane", sequence_book.error());
+    alert_engine.add_source([&](int64_t now_ms) -> Result<std::vector<controlplane::alerts::Condition>> {
+        auto gaps = (*sequence_book)->gaps();
+        if (!gaps) return gaps.error();
+        return controlplane::alerts::gap_conditions(*gaps, now_ms, alert_thresholds);
+    });
+    auto path_health = controlplane::health::open_sqlite_path_health_store(results_db, SystemClock::instance());
+    if (!path_health) return invalid_config("hisgate-controlplane", path_health.error());
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
     // Answers the agents forward while this instance restarts wait for it in the broker.
     link_options.session_expiry = std::chrono::hours(1);
@@ -163,8 +202,14 @@ int main(int argc, char** argv) {
     // Events are shared among the instances: each goes to one of them.
     link.subscribe(topics::shared_events("controlplane"), 1);
     link.on_message([&](const IncomingMessage& m) {
-        if (ends_with(m.topic, "/state")) (void)registry.apply_state(m);
-        else if (ends_with(m.topic, "/event")) triage_intake.event(m);
+        if (ends_with(m.topic, "/state")) {
+            if (registry.apply_state(m)) alert_engine.poke();
+        }
+        else if (ends_with(m.topic, "/event")) {
+            triage_intake.event(m);
+            controlplane::health::take_probe_event(**path_health, m);
+            controlplane::alerts::take_changeset_event(**sequence_book, m);
+        }
         else controlplane::take_answer(**results, **records, requester, m, instance, &triage_intake);
     });
     // A deferred request the agent has not said it stored goes again, same id, every 5 s
@@ -193,6 +238,9 @@ int main(int argc, char** argv) {
     controlplane::Api api(registry, router, **results, **keys, **idempotency, **records);
     api.set_triage(error_book->get(), &*triage_rules);
     api.set_diagnostics(&diagnostics);
+    api.set_alerts(alert_store->get());
+    api.set_health(path_health->get());
+    alert_engine.start(alert_interval);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
     if (auto started = http.start(); !started) {
         std::fprintf(stderr, "hisgate-controlplane: %s\n", started.error().describe().c_str());
@@ -208,6 +256,7 @@ int main(int argc, char** argv) {
     wait_for_shutdown();
     http.stop();
     expiry.stop();
+    alert_engine.stop();
     refusals.stop();
     link.stop();
     log::info("controlplane.stopped");

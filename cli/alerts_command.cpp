@@ -1,0 +1,88 @@
+// `hisgate alerts [--state firing|resolved] [--hospital H] [--limit N] [--json] [--url URL]
+// [--token-file F]`: the control plane's alerts (GET /api/v1/alerts, docs/alerts.md), newest
+// first: rule, hospital, state, since when, owner, detail. URL and token as every API
+// command takes them (cli/api_client.h). Exit 0 with the list, 1 when the API refused (its
+// code and message are printed) or could not be reached, 2 on bad arguments.
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/api_client.h"
+#include "cli/commands.h"
+
+namespace hisgate::cli {
+
+namespace {
+const char* kUsage = R"(usage: hisgate alerts [--state firing|resolved] [--hospital H] [--limit N] [--json]
+                      [--url URL] [--token-file FILE]
+)";
+
+int usage(const std::string& why) {
+    std::cerr << "hisgate alerts: " << why << "\n" << kUsage;
+    return 2;
+}
+
+std::string text(const nlohmann::json& o, const char* key) {
+    auto it = o.find(key);
+    if (it == o.end() || it->is_null()) return "";
+    if (it->is_string()) return it->get<std::string>();
+    return it->dump();
+}
+
+std::string cell(std::string s, size_t width) {
+    if (s.size() > width) s = s.substr(0, width - 1) + "~";
+    s.resize(width, ' ');
+    return s;
+}
+
+void print_table(const nlohmann::json& alerts) {
+    if (alerts.empty()) {
+        std::printf("no alerts\n");
+        return;
+    }
+    std::printf("%s %s %s %s %s %s %s\n", cell("STATE", 9).c_str(), cell("RULE", 19).c_str(),
+                cell("HOSPITAL", 10).c_str(), cell("SUBJECT", 12).c_str(), cell("STARTED", 24).c_str(),
+                cell("OWNER", 16).c_str(), "DETAIL");
+    for (const auto& a : alerts) {
+        std::string started = text(a, "startedAt");
+        std::printf("%s %s %s %s %s %s %s\n", cell(text(a, "state"), 9).c_str(), cell(text(a, "rule"), 19).c_str(),
+                    cell(text(a, "hospitalId"), 10).c_str(), cell(text(a, "subject"), 12).c_str(),
+                    cell(started, 24).c_str(), cell(text(a, "owner"), 16).c_str(), text(a, "detail").c_str());
+    }
+}
+}  // namespace
+
+int alerts_main(const Args& given) {
+    Args args = given;
+    for (const auto& a : args)
+        if (a == "--help" || a == "-h") {
+            std::printf("%s", kUsage);
+            return 0;
+        }
+    auto target = api_target(args);
+    if (!target) return usage(target.error().message);
+    std::string query;
+    bool json = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--json") json = true;
+        else if ((a == "--state" || a == "--hospital" || a == "--limit") && i + 1 < args.size())
+            query += (query.empty() ? "?" : "&") + a.substr(2) + "=" + url_encode(args[++i]);
+        else return usage("unexpected argument '" + a + "'");
+    }
+    auto got = api_get(*target, "/api/v1/alerts" + query);
+    if (!got) {
+        std::cerr << "hisgate alerts: " << got.error().code << ": " << got.error().message << "\n";
+        return 1;
+    }
+    const auto& body = got.value();
+    if (!body.is_object() || !body.contains("alerts") || !body["alerts"].is_array()) {
+        std::cerr << "hisgate alerts: the API's answer has no alerts list\n";
+        return 1;
+    }
+    if (json) std::printf("%s\n", body.dump(2).c_str());
+    else print_table(body["alerts"]);
+    return 0;
+}
+
+}  // namespace hisgate::cli
