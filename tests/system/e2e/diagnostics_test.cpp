@@ -49,7 +49,8 @@ TEST_CASE("diagnostics: a trace's lines come from the control plane and from the
     INFO(partial.body);
     REQUIRE(partial.status == 200);
     bool h002_error = false;
-    for (const auto& s : nlohmann::json::parse(partial.body)["sources"])
+    const auto partial_doc = nlohmann::json::parse(partial.body);
+    for (const auto& s : partial_doc["sources"])
         if (s["process"] == "agent:H002") h002_error = s.contains("error") && s["error"]["code"] == "hospital.offline";
     CHECK(h002_error);
 
