@@ -15,7 +15,6 @@ constexpr std::size_t kMaxFileBytes = 1024 * 1024;
 constexpr std::size_t kMaxRules = 10000;
 constexpr std::size_t kMaxPatterns = 1000;
 constexpr std::size_t kMaxName = 64;
-constexpr const char* kTagFields[] = {"hospital", "dialect", "path", "version", "region"};
 const std::set<std::string> kWhenFields = {"class", "code", "hospital", "dialect", "path", "version",
                                            "region", "source", "with", "spread"};
 const ErrorClass kClasses[] = {ErrorClass::BadInput, ErrorClass::NotFound, ErrorClass::Config,
