@@ -1,32 +1,23 @@
 #include "controlplane/fleet_api.h"
 
-#include <Poco/Exception.h>
-#include <Poco/URI.h>
-
 #include <cctype>
 #include <chrono>
-#include <map>
 
 #include "common/utc_time.h"
+#include "controlplane/query_params.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
 
 namespace hisgate::controlplane {
 
 namespace {
+constexpr char kBadQuery[] = "fleet.bad_query";
 constexpr size_t kMaxQueryBytes = 2048;
 constexpr size_t kMaxFilterBytes = limits::kIdBytes;
 constexpr int kDefaultPage = 100;
 
 std::string iso_ms(int64_t ms) {
     return iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
-}
-
-Error bad_query(const std::string& name, const std::string& expected, const std::string& found) {
-    // What came is the caller's: shown only in part.
-    std::string shown = found.size() > 64 ? found.substr(0, 64) + "..." : found;
-    return make_error(ErrorClass::BadInput, "fleet.bad_query",
-                      "query parameter " + name + ": expected " + expected + ", found \"" + shown + "\"");
 }
 
 // A filter value: 1 to 64 bytes of A-Z a-z 0-9 . _ + : - (ids, regions, dialects, versions).
@@ -95,31 +86,16 @@ nlohmann::json fleet_json(const FleetRecord& r, const ProtocolWindow& window) {
 }
 
 Result<nlohmann::json> fleet_page(const HospitalRegistry& registry, const std::string& raw_query) {
-    if (raw_query.size() > kMaxQueryBytes)
-        return bad_query("(query)", "at most " + std::to_string(kMaxQueryBytes) + " bytes",
-                         std::to_string(raw_query.size()) + " bytes");
-    Poco::URI::QueryParameters params;
-    try {
-        Poco::URI uri;
-        uri.setRawQuery(raw_query);
-        params = uri.getQueryParameters();
-    } catch (const Poco::Exception&) {
-        return bad_query("(query)", "name=value pairs joined by &, percent-encoded", raw_query);
-    }
-    std::map<std::string, std::string> given;
-    for (const auto& [name, value] : params) {
-        if (name != "region" && name != "dialect" && name != "version" && name != "state" && name != "limit" &&
-            name != "cursor")
-            return bad_query(name, "one of region, dialect, version, state, limit, cursor", name);
-        if (!given.emplace(name, value).second) return bad_query(name, "at most once", "repeated");
-    }
+    auto read = read_query(raw_query, kBadQuery, kMaxQueryBytes, {"region", "dialect", "version", "state", "limit", "cursor"});
+    if (!read) return read.error();
+    const auto& given = read.value();
     FleetQuery q;
     q.limit = kDefaultPage;
     for (const char* filter : {"region", "dialect", "version"}) {
         auto it = given.find(filter);
         if (it == given.end()) continue;
         if (!valid_filter(it->second))
-            return bad_query(filter, "1 to 64 characters of A-Z a-z 0-9 . _ + : -", it->second);
+            return bad_query(kBadQuery, filter, "1 to 64 characters of A-Z a-z 0-9 . _ + : -", it->second);
         std::string f = filter;
         (f == "region" ? q.region : f == "dialect" ? q.dialect : q.version) = it->second;
     }
@@ -127,19 +103,19 @@ Result<nlohmann::json> fleet_page(const HospitalRegistry& registry, const std::s
         if (it->second == "online") q.state = FleetStateFilter::Online;
         else if (it->second == "offline") q.state = FleetStateFilter::Offline;
         else if (it->second == "incompatible") q.state = FleetStateFilter::Incompatible;
-        else return bad_query("state", "online, offline or incompatible", it->second);
+        else return bad_query(kBadQuery, "state", "online, offline or incompatible", it->second);
     }
     if (auto it = given.find("limit"); it != given.end()) {
         const std::string& v = it->second;
         bool digits = !v.empty() && v.size() <= 4 && v.find_first_not_of("0123456789") == std::string::npos;
         int n = digits ? std::stoi(v) : 0;
         if (n < 1 || n > kMaxFleetPage)
-            return bad_query("limit", "an integer from 1 to " + std::to_string(kMaxFleetPage), v);
+            return bad_query(kBadQuery, "limit", "an integer from 1 to " + std::to_string(kMaxFleetPage), v);
         q.limit = n;
     }
     if (auto it = given.find("cursor"); it != given.end()) {
         q.after = fleet_cursor_position(it->second);
-        if (q.after.empty()) return bad_query("cursor", "the nextCursor of an earlier page", it->second);
+        if (q.after.empty()) return bad_query(kBadQuery, "cursor", "the nextCursor of an earlier page", it->second);
     }
     const int page = q.limit;
     q.limit = page + 1;  // one more tells whether another page follows

@@ -1,23 +1,16 @@
 #include "controlplane/health/health_api.h"
 
-#include <Poco/Exception.h>
-#include <Poco/URI.h>
-
 #include <chrono>
 
 #include "common/utc_time.h"
+#include "controlplane/query_params.h"
 #include "transport/topics.h"
 
 namespace hisgate::controlplane::health {
 
 namespace {
+constexpr char kBadQuery[] = "health.bad_query";
 constexpr size_t kMaxQueryBytes = 512;
-
-Error bad_query(const std::string& name, const std::string& expected, const std::string& found) {
-    std::string shown = found.size() > 64 ? found.substr(0, 64) + "..." : found;
-    return make_error(ErrorClass::BadInput, "health.bad_query",
-                      "query parameter " + name + ": expected " + expected + ", found \"" + shown + "\"");
-}
 
 std::string iso_ms(int64_t ms) {
     return iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
@@ -27,26 +20,13 @@ nlohmann::json share(const std::optional<double>& s) { return s ? nlohmann::json
 }  // namespace
 
 Result<nlohmann::json> health_paths(PathHealthStore& store, const std::string& raw_query) {
-    if (raw_query.size() > kMaxQueryBytes)
-        return bad_query("(query)", "at most " + std::to_string(kMaxQueryBytes) + " bytes",
-                         std::to_string(raw_query.size()) + " bytes");
-    Poco::URI::QueryParameters params;
-    try {
-        Poco::URI uri;
-        uri.setRawQuery(raw_query);
-        params = uri.getQueryParameters();
-    } catch (const Poco::Exception&) {
-        return bad_query("(query)", "name=value pairs joined by &, percent-encoded", raw_query);
-    }
+    auto read = read_query(raw_query, kBadQuery, kMaxQueryBytes, {"hospital"});
+    if (!read) return read.error();
     std::string hospital;
-    bool seen = false;
-    for (const auto& [name, value] : params) {
-        if (name != "hospital") return bad_query(name, "hospital", name);
-        if (seen) return bad_query(name, "at most once", "repeated");
-        seen = true;
-        if (!topics::valid_hospital_id(value))
-            return bad_query("hospital", "a hospital id: 1 to 64 characters of A-Z a-z 0-9 _ -", value);
-        hospital = value;
+    if (auto it = read->find("hospital"); it != read->end()) {
+        if (!topics::valid_hospital_id(it->second))
+            return bad_query(kBadQuery, "hospital", "a hospital id: 1 to 64 characters of A-Z a-z 0-9 _ -", it->second);
+        hospital = it->second;
     }
     auto found = store.paths(hospital);
     if (!found) return found.error();

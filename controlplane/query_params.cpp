@@ -1,0 +1,41 @@
+#include "controlplane/query_params.h"
+
+#include <Poco/Exception.h>
+#include <Poco/URI.h>
+
+namespace hisgate::controlplane {
+
+Error bad_query(const char* code, const std::string& name, const std::string& expected, const std::string& found) {
+    // What came is the caller's: shown only in part.
+    std::string shown = found.size() > 64 ? found.substr(0, 64) + "..." : found;
+    return make_error(ErrorClass::BadInput, code,
+                      "query parameter " + name + ": expected " + expected + ", found \"" + shown + "\"");
+}
+
+Result<std::map<std::string, std::string>> read_query(const std::string& raw_query, const char* code,
+                                                      std::size_t max_bytes, std::initializer_list<const char*> names) {
+    if (raw_query.size() > max_bytes)
+        return bad_query(code, "(query)", "at most " + std::to_string(max_bytes) + " bytes",
+                         std::to_string(raw_query.size()) + " bytes");
+    Poco::URI::QueryParameters params;
+    try {
+        Poco::URI uri;
+        uri.setRawQuery(raw_query);
+        params = uri.getQueryParameters();
+    } catch (const Poco::Exception&) {
+        return bad_query(code, "(query)", "name=value pairs joined by &, percent-encoded", raw_query);
+    }
+    std::string known;
+    for (const char* n : names) known += (known.empty() ? "" : ", ") + std::string(n);
+    if (names.size() > 1) known = "one of " + known;
+    std::map<std::string, std::string> given;
+    for (const auto& [name, value] : params) {
+        bool listed = false;
+        for (const char* n : names) listed = listed || name == n;
+        if (!listed) return bad_query(code, name, known, name);
+        if (!given.emplace(name, value).second) return bad_query(code, name, "at most once", "repeated");
+    }
+    return given;
+}
+
+}  // namespace hisgate::controlplane

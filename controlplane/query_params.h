@@ -1,0 +1,22 @@
+// The query string of an API request, read within bounds before anything else is done with
+// it: at most `max_bytes`, well-formed percent-encoding, each name one the route knows and
+// given at most once. Errors are BadInput `code` ("fleet.bad_query", ...) naming the
+// parameter, what was expected and (the first 64 bytes of) what came.
+#pragma once
+
+#include <cstddef>
+#include <initializer_list>
+#include <map>
+#include <string>
+
+#include "common/error.h"
+
+namespace hisgate::controlplane {
+
+Error bad_query(const char* code, const std::string& name, const std::string& expected, const std::string& found);
+
+// Name -> value.
+Result<std::map<std::string, std::string>> read_query(const std::string& raw_query, const char* code,
+                                                      std::size_t max_bytes, std::initializer_list<const char*> names);
+
+}  // namespace hisgate::controlplane
