@@ -4,7 +4,6 @@
 // command takes them (cli/api_client.h). Exit 0 with the list, 1 when the API refused (its
 // code and message are printed) or could not be reached, 2 on bad arguments.
 #include <cstdio>
-#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/api_client.h"
@@ -16,11 +15,6 @@ namespace {
 const char* kUsage = R"(usage: hisgate alerts [--state firing|resolved] [--hospital H] [--limit N] [--json]
                       [--url URL] [--token-file FILE]
 )";
-
-int usage(const std::string& why) {
-    std::cerr << "hisgate alerts: " << why << "\n" << kUsage;
-    return 2;
-}
 
 std::string text(const nlohmann::json& o, const char* key) {
     auto it = o.find(key);
@@ -53,36 +47,9 @@ void print_table(const nlohmann::json& alerts) {
 }  // namespace
 
 int alerts_main(const Args& given) {
-    Args args = given;
-    for (const auto& a : args)
-        if (a == "--help" || a == "-h") {
-            std::printf("%s", kUsage);
-            return 0;
-        }
-    auto target = api_target(args);
-    if (!target) return usage(target.error().message);
-    std::string query;
-    bool json = false;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "--json") json = true;
-        else if ((a == "--state" || a == "--hospital" || a == "--limit") && i + 1 < args.size())
-            query += (query.empty() ? "?" : "&") + a.substr(2) + "=" + url_encode(args[++i]);
-        else return usage("unexpected argument '" + a + "'");
-    }
-    auto got = api_get(*target, "/api/v1/alerts" + query);
-    if (!got) {
-        std::cerr << "hisgate alerts: " << got.error().code << ": " << got.error().message << "\n";
-        return 1;
-    }
-    const auto& body = got.value();
-    if (!body.is_object() || !body.contains("alerts") || !body["alerts"].is_array()) {
-        std::cerr << "hisgate alerts: the API's answer has no alerts list\n";
-        return 1;
-    }
-    if (json) std::printf("%s\n", body.dump(2).c_str());
-    else print_table(body["alerts"]);
-    return 0;
+    return run_list_command({"alerts", kUsage, "/api/v1/alerts", {"--state", "--hospital", "--limit"}, "alerts",
+                             [](const nlohmann::json& body) { print_table(body["alerts"]); }},
+                            given);
 }
 
 }  // namespace hisgate::cli

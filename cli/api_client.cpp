@@ -6,6 +6,7 @@
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -133,6 +134,46 @@ Result<nlohmann::json> api_get(const ApiTarget& target, const std::string& path_
 
 Result<nlohmann::json> api_post(const ApiTarget& target, const std::string& path_and_query, int timeout_seconds) {
     return api_call(target, Poco::Net::HTTPRequest::HTTP_POST, path_and_query, timeout_seconds);
+}
+
+int run_list_command(const ListCommand& command, const Args& given) {
+    const std::string me = std::string("hisgate ") + command.name + ": ";
+    auto usage = [&](const std::string& why) {
+        std::fprintf(stderr, "%s%s\n%s", me.c_str(), why.c_str(), command.usage);
+        return 2;
+    };
+    Args args = given;
+    for (const auto& a : args)
+        if (a == "--help" || a == "-h") {
+            std::printf("%s", command.usage);
+            return 0;
+        }
+    auto target = api_target(args);
+    if (!target) return usage(target.error().message);
+    std::string query;
+    bool json = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        bool flag = false;
+        for (const char* f : command.flags) flag = flag || a == f;
+        if (a == "--json") json = true;
+        else if (flag && i + 1 < args.size())
+            query += (query.empty() ? "?" : "&") + a.substr(2) + "=" + url_encode(args[++i]);
+        else return usage("unexpected argument '" + a + "'");
+    }
+    auto got = api_get(*target, command.path + query);
+    if (!got) {
+        std::fprintf(stderr, "%s%s: %s\n", me.c_str(), got.error().code.c_str(), got.error().message.c_str());
+        return 1;
+    }
+    const auto& body = got.value();
+    if (!body.is_object() || !body.contains(command.list_key) || !body[command.list_key].is_array()) {
+        std::fprintf(stderr, "%sthe API's answer has no %s list\n", me.c_str(), command.list_key);
+        return 1;
+    }
+    if (json) std::printf("%s\n", body.dump(2).c_str());
+    else command.print_table(body);
+    return 0;
 }
 
 std::string url_encode(const std::string& value) {

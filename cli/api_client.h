@@ -9,6 +9,8 @@
 // file, never taken on the command line (where `ps` would show it).
 #pragma once
 
+#include <functional>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -36,6 +38,21 @@ inline constexpr size_t kMaxApiAnswerBytes = 16 * 1024 * 1024;
 Result<nlohmann::json> api_get(const ApiTarget& target, const std::string& path_and_query);
 // POST with an empty body, the same way; waits up to `timeout_seconds` for the answer.
 Result<nlohmann::json> api_post(const ApiTarget& target, const std::string& path_and_query, int timeout_seconds = 30);
+
+// A command that shows what one API route lists: `hisgate <name> [--<flag> V]... [--json]
+// [--url URL] [--token-file F] [--config FILE]`; each flag becomes the query parameter of its
+// name. Prints `usage` for --help; the answer as JSON with --json, else `print_table(body)`
+// once the body is an object holding the array `list_key`. Exit 0 with the list, 1 when the
+// API refused (its code and message printed) or could not be reached, 2 on bad arguments.
+struct ListCommand {
+    const char* name;   // "alerts"
+    const char* usage;
+    const char* path;   // "/api/v1/alerts"
+    std::initializer_list<const char*> flags;  // "--state", ...
+    const char* list_key;                      // "alerts"
+    std::function<void(const nlohmann::json& body)> print_table;
+};
+int run_list_command(const ListCommand& command, const Args& given);
 
 // Percent-encodes a query parameter value.
 std::string url_encode(const std::string& value);

@@ -5,7 +5,6 @@
 // config file). Exit 0 with the list, 1 when the API refused (its code and message are
 // printed) or could not be reached, 2 on bad arguments or a missing URL or token.
 #include <cstdio>
-#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/api_client.h"
@@ -18,11 +17,6 @@ const char* kUsage = R"(usage: hisgate triage [--owner TEAM] [--since T] [--limi
                       [--url URL] [--token-file FILE]
   T: an ISO 8601 UTC instant (2026-12-03T18:00:00Z) or an age (90s, 15m, 2h, 7d)
 )";
-
-int usage(const std::string& why) {
-    std::cerr << "hisgate triage: " << why << "\n" << kUsage;
-    return 2;
-}
 
 std::string text(const nlohmann::json& o, const char* key) {
     auto it = o.find(key);
@@ -62,36 +56,9 @@ void print_table(const nlohmann::json& body) {
 }  // namespace
 
 int triage_main(const Args& given) {
-    Args args = given;
-    for (const auto& a : args)
-        if (a == "--help" || a == "-h") {
-            std::printf("%s", kUsage);
-            return 0;
-        }
-    auto target = api_target(args);
-    if (!target) return usage(target.error().message);
-    std::string query;
-    bool json = false;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "--json") json = true;
-        else if ((a == "--owner" || a == "--since" || a == "--limit") && i + 1 < args.size())
-            query += (query.empty() ? "?" : "&") + a.substr(2) + "=" + url_encode(args[++i]);
-        else return usage("unexpected argument '" + a + "'");
-    }
-    auto got = api_get(*target, "/api/v1/triage" + query);
-    if (!got) {
-        std::cerr << "hisgate triage: " << got.error().code << ": " << got.error().message << "\n";
-        return 1;
-    }
-    const auto& body = got.value();
-    if (!body.is_object() || !body.contains("owners") || !body["owners"].is_array()) {
-        std::cerr << "hisgate triage: the API's answer has no owners list\n";
-        return 1;
-    }
-    if (json) std::printf("%s\n", body.dump(2).c_str());
-    else print_table(body);
-    return 0;
+    return run_list_command({"triage", kUsage, "/api/v1/triage", {"--owner", "--since", "--limit"}, "owners",
+                             [](const nlohmann::json& body) { print_table(body); }},
+                            given);
 }
 
 }  // namespace hisgate::cli
