@@ -113,17 +113,15 @@ private:
 }  // namespace
 
 Result<std::unique_ptr<FleetStore>> open_sqlite_fleet_store(const std::string& path) {
-    auto db = sql::Db::open(path);
+    auto db = sql::Db::open_with_schema(path,
+        {"CREATE TABLE IF NOT EXISTS fleet(hospital_id TEXT PRIMARY KEY, name TEXT NOT NULL, region TEXT NOT NULL, "
+         "online INTEGER NOT NULL, since_ms INTEGER NOT NULL, last_heartbeat_ms INTEGER NOT NULL, "
+         "first_seen_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, version TEXT NOT NULL, "
+         "protocol_min INTEGER NOT NULL, protocol_max INTEGER NOT NULL, dialect TEXT NOT NULL, "
+         "params_hash TEXT NOT NULL, session INTEGER NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL)",
+         "CREATE INDEX IF NOT EXISTS fleet_region ON fleet(region, hospital_id)",
+         "CREATE INDEX IF NOT EXISTS fleet_dialect ON fleet(dialect, hospital_id)"});
     if (!db) return db.error();
-    for (const char* ddl :
-         {"CREATE TABLE IF NOT EXISTS fleet(hospital_id TEXT PRIMARY KEY, name TEXT NOT NULL, region TEXT NOT NULL, "
-          "online INTEGER NOT NULL, since_ms INTEGER NOT NULL, last_heartbeat_ms INTEGER NOT NULL, "
-          "first_seen_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, version TEXT NOT NULL, "
-          "protocol_min INTEGER NOT NULL, protocol_max INTEGER NOT NULL, dialect TEXT NOT NULL, "
-          "params_hash TEXT NOT NULL, session INTEGER NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL)",
-          "CREATE INDEX IF NOT EXISTS fleet_region ON fleet(region, hospital_id)",
-          "CREATE INDEX IF NOT EXISTS fleet_dialect ON fleet(dialect, hospital_id)"})
-        if (auto r = db->exec(ddl); !r) return r.error();
     return std::unique_ptr<FleetStore>(new SqliteFleetStore(std::move(db.value())));
 }
 

@@ -91,14 +91,13 @@ private:
 
 Result<std::unique_ptr<IdempotencyStore>> open_sqlite_idempotency_store(const std::string& path, Clock& clock,
                                                                         IdempotencyRetention retention) {
-    auto db = sql::Db::open(path);
+    auto db = sql::Db::open_with_schema(path,
+        {"CREATE TABLE IF NOT EXISTS idempotency_keys(scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
+         "request_id TEXT NOT NULL, created_ms INTEGER NOT NULL)",
+         "CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys(created_ms)",
+         "CREATE TABLE IF NOT EXISTS order_id_secret(one INTEGER PRIMARY KEY CHECK(one = 1), "
+         "secret TEXT NOT NULL)"});
     if (!db) return db.error();
-    for (const char* ddl : {"CREATE TABLE IF NOT EXISTS idempotency_keys(scope TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
-                            "request_id TEXT NOT NULL, created_ms INTEGER NOT NULL)",
-                            "CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys(created_ms)",
-                            "CREATE TABLE IF NOT EXISTS order_id_secret(one INTEGER PRIMARY KEY CHECK(one = 1), "
-                            "secret TEXT NOT NULL)"})
-        if (auto r = db->exec(ddl); !r) return r.error();
     // Made once: every later open (a restart) reads the same secret.
     auto made = db->prepare("INSERT OR IGNORE INTO order_id_secret(one, secret) VALUES(1, ?1)");
     if (!made) return made.error();

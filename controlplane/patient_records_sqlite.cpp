@@ -112,19 +112,17 @@ private:
 }  // namespace
 
 Result<std::unique_ptr<PatientRecords>> open_sqlite_patient_records(const std::string& path, Clock& clock) {
-    auto db = sql::Db::open(path);
+    auto db = sql::Db::open_with_schema(path,
+        {"CREATE TABLE IF NOT EXISTS patient_facts(patient_id TEXT PRIMARY KEY, real_name_verified INTEGER NOT NULL, "
+         "no_show_count INTEGER NOT NULL, updated_ms INTEGER NOT NULL)",
+         "CREATE TABLE IF NOT EXISTS platform_bookings(request_id TEXT PRIMARY KEY, hospital_id TEXT NOT NULL, "
+         "patient_id TEXT NOT NULL, order_id TEXT NOT NULL, doctor_id TEXT NOT NULL, department_id TEXT NOT NULL, "
+         "date TEXT NOT NULL, half TEXT NOT NULL, visit TEXT NOT NULL, noted_ms INTEGER NOT NULL)",
+         "CREATE INDEX IF NOT EXISTS platform_bookings_day ON platform_bookings(hospital_id, date)",
+         "CREATE TABLE IF NOT EXISTS order_payments(hospital_id TEXT NOT NULL, patient_id TEXT NOT NULL, "
+         "order_id TEXT NOT NULL, prepaid INTEGER NOT NULL, deposit_cents INTEGER NOT NULL, updated_ms INTEGER NOT NULL, "
+         "PRIMARY KEY(hospital_id, patient_id, order_id))"});
     if (!db) return db.error();
-    for (const char* ddl :
-         {"CREATE TABLE IF NOT EXISTS patient_facts(patient_id TEXT PRIMARY KEY, real_name_verified INTEGER NOT NULL, "
-          "no_show_count INTEGER NOT NULL, updated_ms INTEGER NOT NULL)",
-          "CREATE TABLE IF NOT EXISTS platform_bookings(request_id TEXT PRIMARY KEY, hospital_id TEXT NOT NULL, "
-          "patient_id TEXT NOT NULL, order_id TEXT NOT NULL, doctor_id TEXT NOT NULL, department_id TEXT NOT NULL, "
-          "date TEXT NOT NULL, half TEXT NOT NULL, visit TEXT NOT NULL, noted_ms INTEGER NOT NULL)",
-          "CREATE INDEX IF NOT EXISTS platform_bookings_day ON platform_bookings(hospital_id, date)",
-          "CREATE TABLE IF NOT EXISTS order_payments(hospital_id TEXT NOT NULL, patient_id TEXT NOT NULL, "
-          "order_id TEXT NOT NULL, prepaid INTEGER NOT NULL, deposit_cents INTEGER NOT NULL, updated_ms INTEGER NOT NULL, "
-          "PRIMARY KEY(hospital_id, patient_id, order_id))"})
-        if (auto r = db->exec(ddl); !r) return r.error();
     return std::unique_ptr<PatientRecords>(new SqlitePatientRecords(std::move(db.value()), clock));
 }
 

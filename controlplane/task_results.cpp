@@ -63,46 +63,52 @@ Result<std::unique_ptr<TaskResults>> TaskResults::open(const std::string& path, 
     if (!db) return db.error();
     // Answers hold reports: what is deleted or dropped is overwritten, not left in free pages.
     if (auto r = db->exec("PRAGMA secure_delete=ON"); !r) return r.error();
-    if (auto r = db->exec(R"(CREATE TABLE IF NOT EXISTS task_results(
-                               request_id TEXT PRIMARY KEY,
-                               hospital_id TEXT NOT NULL,
-                               type TEXT NOT NULL,
-                               sent_at TEXT NOT NULL,
-                               answer TEXT))");
-        !r)
-        return r.error();
-    // Columns added by issue 12 item 6, also to a file made before: the deadline (wall ms),
-    // why it expired, when it finished (wall ms); for re-sending until the agent stored it:
-    // the request, whether it is deferred, whether the agent stored it, when it was last sent.
-    const std::pair<const char*, const char*> added[] = {
-        {"deadline_ms", "deadline_ms INTEGER NOT NULL DEFAULT 0"},
-        {"expired_reason", "expired_reason TEXT"},
-        {"finished_ms", "finished_ms INTEGER"},
-        {"request", "request TEXT"},
-        {"deferred", "deferred INTEGER NOT NULL DEFAULT 0"},
-        {"stored", "stored INTEGER NOT NULL DEFAULT 0"},
-        {"last_sent_ms", "last_sent_ms INTEGER NOT NULL DEFAULT 0"},
-        // Issue 12 item 4: whose task it is, and the caller's request's digest.
-        {"owner", "owner TEXT NOT NULL DEFAULT ''"},
-        {"fingerprint", "fingerprint TEXT NOT NULL DEFAULT ''"},
-        // Issue 12 item 6: contents kept until delivered (TaskKind), first delivery (wall
-        // ms), the answer's body dropped.
-        {"transient", "transient INTEGER NOT NULL DEFAULT 0"},
-        {"delivered_ms", "delivered_ms INTEGER"},
-        {"contents_dropped", "contents_dropped INTEGER NOT NULL DEFAULT 0"}};
-    for (const auto& [name, ddl] : added) {
-        auto has = db->prepare("SELECT count(*) FROM pragma_table_info('task_results') WHERE name = ?1");
-        if (!has) return has.error();
-        has->bind(1, name);
-        if (!has->step()) return has->error() ? *has->error() : make_error(ErrorClass::Internal, "results.schema", "no pragma row");
-        if (has->integer(0) == 0)
-            if (auto r = db->exec(std::string("ALTER TABLE task_results ADD COLUMN ") + ddl); !r) return r.error();
-    }
-    for (const char* index : {"CREATE INDEX IF NOT EXISTS task_results_open ON task_results(deadline_ms) "
-                              "WHERE answer IS NULL AND expired_reason IS NULL",
-                              "CREATE INDEX IF NOT EXISTS task_results_finished ON task_results(finished_ms) "
-                              "WHERE finished_ms IS NOT NULL"})
-        if (auto r = db->exec(index); !r) return r.error();
+    // One write transaction (sql::Db::open_with_schema says why): several instances may open
+    // the file at once.
+    auto made = db->transaction([&]() -> Result<void> {
+        if (auto r = db->exec(R"(CREATE TABLE IF NOT EXISTS task_results(
+                                   request_id TEXT PRIMARY KEY,
+                                   hospital_id TEXT NOT NULL,
+                                   type TEXT NOT NULL,
+                                   sent_at TEXT NOT NULL,
+                                   answer TEXT))");
+            !r)
+            return r.error();
+        // Columns added by issue 12 item 6, also to a file made before: the deadline (wall ms),
+        // why it expired, when it finished (wall ms); for re-sending until the agent stored it:
+        // the request, whether it is deferred, whether the agent stored it, when it was last sent.
+        const std::pair<const char*, const char*> added[] = {
+            {"deadline_ms", "deadline_ms INTEGER NOT NULL DEFAULT 0"},
+            {"expired_reason", "expired_reason TEXT"},
+            {"finished_ms", "finished_ms INTEGER"},
+            {"request", "request TEXT"},
+            {"deferred", "deferred INTEGER NOT NULL DEFAULT 0"},
+            {"stored", "stored INTEGER NOT NULL DEFAULT 0"},
+            {"last_sent_ms", "last_sent_ms INTEGER NOT NULL DEFAULT 0"},
+            // Issue 12 item 4: whose task it is, and the caller's request's digest.
+            {"owner", "owner TEXT NOT NULL DEFAULT ''"},
+            {"fingerprint", "fingerprint TEXT NOT NULL DEFAULT ''"},
+            // Issue 12 item 6: contents kept until delivered (TaskKind), first delivery (wall
+            // ms), the answer's body dropped.
+            {"transient", "transient INTEGER NOT NULL DEFAULT 0"},
+            {"delivered_ms", "delivered_ms INTEGER"},
+            {"contents_dropped", "contents_dropped INTEGER NOT NULL DEFAULT 0"}};
+        for (const auto& [name, ddl] : added) {
+            auto has = db->prepare("SELECT count(*) FROM pragma_table_info('task_results') WHERE name = ?1");
+            if (!has) return has.error();
+            has->bind(1, name);
+            if (!has->step()) return has->error() ? *has->error() : make_error(ErrorClass::Internal, "results.schema", "no pragma row");
+            if (has->integer(0) == 0)
+                if (auto r = db->exec(std::string("ALTER TABLE task_results ADD COLUMN ") + ddl); !r) return r.error();
+        }
+        for (const char* index : {"CREATE INDEX IF NOT EXISTS task_results_open ON task_results(deadline_ms) "
+                                  "WHERE answer IS NULL AND expired_reason IS NULL",
+                                  "CREATE INDEX IF NOT EXISTS task_results_finished ON task_results(finished_ms) "
+                                  "WHERE finished_ms IS NOT NULL"})
+            if (auto r = db->exec(index); !r) return r.error();
+        return {};
+    });
+    if (!made) return made.error();
     return std::unique_ptr<TaskResults>(new TaskResults(std::move(db.value()), clock, retention));
 }
 

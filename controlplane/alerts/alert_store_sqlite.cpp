@@ -108,16 +108,14 @@ private:
 
 Result<std::unique_ptr<AlertStore>> open_sqlite_alert_store(const std::string& path, Clock& clock,
                                                            AlertRetention retention) {
-    auto db = sql::Db::open(path);
+    auto db = sql::Db::open_with_schema(path,
+        {"CREATE TABLE IF NOT EXISTS alerts(id TEXT PRIMARY KEY, key TEXT NOT NULL, rule TEXT NOT NULL, "
+         "hospital_id TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL, started_ms INTEGER NOT NULL, "
+         "resolved_ms INTEGER NOT NULL, owner TEXT NOT NULL, detail TEXT NOT NULL)",
+         "CREATE UNIQUE INDEX IF NOT EXISTS alerts_firing_key ON alerts(key) WHERE state = 'firing'",
+         "CREATE INDEX IF NOT EXISTS alerts_hospital ON alerts(hospital_id, started_ms)",
+         "CREATE INDEX IF NOT EXISTS alerts_resolved ON alerts(state, resolved_ms)"});
     if (!db) return db.error();
-    for (const char* ddl :
-         {"CREATE TABLE IF NOT EXISTS alerts(id TEXT PRIMARY KEY, key TEXT NOT NULL, rule TEXT NOT NULL, "
-          "hospital_id TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL, started_ms INTEGER NOT NULL, "
-          "resolved_ms INTEGER NOT NULL, owner TEXT NOT NULL, detail TEXT NOT NULL)",
-          "CREATE UNIQUE INDEX IF NOT EXISTS alerts_firing_key ON alerts(key) WHERE state = 'firing'",
-          "CREATE INDEX IF NOT EXISTS alerts_hospital ON alerts(hospital_id, started_ms)",
-          "CREATE INDEX IF NOT EXISTS alerts_resolved ON alerts(state, resolved_ms)"})
-        if (auto r = db->exec(ddl); !r) return r.error();
     return std::unique_ptr<AlertStore>(new SqliteAlertStore(std::move(db.value()), clock, retention));
 }
 

@@ -84,14 +84,12 @@ private:
 }  // namespace
 
 Result<std::unique_ptr<SequenceBook>> open_sqlite_sequence_book(const std::string& path, Clock& clock) {
-    auto db = sql::Db::open(path);
+    auto db = sql::Db::open_with_schema(path,
+        {"CREATE TABLE IF NOT EXISTS event_seq(hospital_id TEXT PRIMARY KEY, contiguous INTEGER NOT NULL, "
+         "highest INTEGER NOT NULL, since_ms INTEGER NOT NULL)",
+         "CREATE TABLE IF NOT EXISTS event_seq_pending(hospital_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+         "PRIMARY KEY(hospital_id, seq))"});
     if (!db) return db.error();
-    for (const char* ddl :
-         {"CREATE TABLE IF NOT EXISTS event_seq(hospital_id TEXT PRIMARY KEY, contiguous INTEGER NOT NULL, "
-          "highest INTEGER NOT NULL, since_ms INTEGER NOT NULL)",
-          "CREATE TABLE IF NOT EXISTS event_seq_pending(hospital_id TEXT NOT NULL, seq INTEGER NOT NULL, "
-          "PRIMARY KEY(hospital_id, seq))"})
-        if (auto r = db->exec(ddl); !r) return r.error();
     return std::unique_ptr<SequenceBook>(new SqliteSequenceBook(std::move(db.value()), clock));
 }
 

@@ -104,17 +104,15 @@ private:
 
 Result<std::unique_ptr<PathHealthStore>> open_sqlite_path_health_store(const std::string& path, Clock& clock,
                                                                       PathHealthRetention retention) {
-    auto db = sql::Db::open(path);
+    auto db = sql::Db::open_with_schema(path,
+        {"CREATE TABLE IF NOT EXISTS probe_results(hospital_id TEXT NOT NULL, path TEXT NOT NULL, "
+         "at_ms INTEGER NOT NULL, available INTEGER NOT NULL)",
+         "CREATE INDEX IF NOT EXISTS probe_results_path ON probe_results(hospital_id, path, at_ms)",
+         "CREATE INDEX IF NOT EXISTS probe_results_at ON probe_results(at_ms)",
+         "CREATE TABLE IF NOT EXISTS path_status(hospital_id TEXT NOT NULL, path TEXT NOT NULL, "
+         "last_outcome TEXT NOT NULL, last_at_ms INTEGER NOT NULL, last_change_ms INTEGER NOT NULL, "
+         "last_failure_reason TEXT NOT NULL, last_failure_ms INTEGER NOT NULL, PRIMARY KEY(hospital_id, path))"});
     if (!db) return db.error();
-    for (const char* ddl :
-         {"CREATE TABLE IF NOT EXISTS probe_results(hospital_id TEXT NOT NULL, path TEXT NOT NULL, "
-          "at_ms INTEGER NOT NULL, available INTEGER NOT NULL)",
-          "CREATE INDEX IF NOT EXISTS probe_results_path ON probe_results(hospital_id, path, at_ms)",
-          "CREATE INDEX IF NOT EXISTS probe_results_at ON probe_results(at_ms)",
-          "CREATE TABLE IF NOT EXISTS path_status(hospital_id TEXT NOT NULL, path TEXT NOT NULL, "
-          "last_outcome TEXT NOT NULL, last_at_ms INTEGER NOT NULL, last_change_ms INTEGER NOT NULL, "
-          "last_failure_reason TEXT NOT NULL, last_failure_ms INTEGER NOT NULL, PRIMARY KEY(hospital_id, path))"})
-        if (auto r = db->exec(ddl); !r) return r.error();
     return std::unique_ptr<PathHealthStore>(new SqlitePathHealthStore(std::move(db.value()), clock, retention));
 }
 

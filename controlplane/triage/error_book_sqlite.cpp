@@ -242,19 +242,17 @@ private:
 
 Result<std::unique_ptr<ErrorBook>> open_sqlite_error_book(const std::string& path, OwnerRules rules, Clock& clock,
                                                           BookSettings settings) {
-    auto db = sql::Db::open(path);
+    auto db = sql::Db::open_with_schema(path,
+        {"CREATE TABLE IF NOT EXISTS triage_errors(id INTEGER PRIMARY KEY, owner TEXT NOT NULL, rule TEXT NOT NULL, "
+         "cls TEXT NOT NULL, code TEXT NOT NULL, hospital TEXT NOT NULL, path TEXT NOT NULL, dialect TEXT NOT NULL, "
+         "version TEXT NOT NULL, region TEXT NOT NULL, source TEXT NOT NULL, count INTEGER NOT NULL, "
+         "first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, sample_trace TEXT NOT NULL, resolved_ms INTEGER)",
+         "CREATE INDEX IF NOT EXISTS triage_errors_key ON triage_errors(code, hospital, path) WHERE resolved_ms IS NULL",
+         "CREATE INDEX IF NOT EXISTS triage_errors_hospital ON triage_errors(hospital, last_ms) WHERE resolved_ms IS NULL",
+         "CREATE INDEX IF NOT EXISTS triage_errors_owner ON triage_errors(owner, last_ms) WHERE resolved_ms IS NULL",
+         "CREATE INDEX IF NOT EXISTS triage_errors_last ON triage_errors(last_ms) WHERE resolved_ms IS NULL",
+         "CREATE INDEX IF NOT EXISTS triage_errors_resolved ON triage_errors(resolved_ms)"});
     if (!db) return db.error();
-    for (const char* ddl :
-         {"CREATE TABLE IF NOT EXISTS triage_errors(id INTEGER PRIMARY KEY, owner TEXT NOT NULL, rule TEXT NOT NULL, "
-          "cls TEXT NOT NULL, code TEXT NOT NULL, hospital TEXT NOT NULL, path TEXT NOT NULL, dialect TEXT NOT NULL, "
-          "version TEXT NOT NULL, region TEXT NOT NULL, source TEXT NOT NULL, count INTEGER NOT NULL, "
-          "first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, sample_trace TEXT NOT NULL, resolved_ms INTEGER)",
-          "CREATE INDEX IF NOT EXISTS triage_errors_key ON triage_errors(code, hospital, path) WHERE resolved_ms IS NULL",
-          "CREATE INDEX IF NOT EXISTS triage_errors_hospital ON triage_errors(hospital, last_ms) WHERE resolved_ms IS NULL",
-          "CREATE INDEX IF NOT EXISTS triage_errors_owner ON triage_errors(owner, last_ms) WHERE resolved_ms IS NULL",
-          "CREATE INDEX IF NOT EXISTS triage_errors_last ON triage_errors(last_ms) WHERE resolved_ms IS NULL",
-          "CREATE INDEX IF NOT EXISTS triage_errors_resolved ON triage_errors(resolved_ms)"})
-        if (auto r = db->exec(ddl); !r) return r.error();
     auto count = db->prepare("SELECT count(*) FROM triage_errors");
     if (!count) return count.error();
     int64_t groups = count->step() ? count->integer(0) : 0;

@@ -25,9 +25,47 @@ Result<Db> Db::open(const std::string& path, bool serialized) {
     if (rc != SQLITE_OK)
         return make_error(ErrorClass::Config, "sqlite.open_failed",
                           "cannot open database " + path + ": " + (raw ? sqlite3_errmsg(raw) : "out of memory"));
-    sqlite3_busy_timeout(raw, 5000);
-    for (auto pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"})
+    sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+    if (auto wal = db.enter_wal(); !wal) return wal.error();
+    for (auto pragma : {"PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"})
         if (auto r = db.exec(pragma); !r) return r.error();
+    return db;
+}
+
+Result<void> Db::enter_wal() {
+    // The switch of a new file to WAL takes an exclusive lock and does not wait for it: beside
+    // another process opening the same new file it fails at once ("database is locked"), or
+    // answers the old mode. So it is tried again, briefly, for as long as a busy statement
+    // would wait; once one process has switched the file, every later switch is a no-op.
+    std::string last;
+    for (int waited_ms = 0;; waited_ms += kWalRetryMs) {
+        sqlite3_stmt* stmt = nullptr;
+        int rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &stmt, nullptr);
+        if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+        std::string mode = rc == SQLITE_ROW ? reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)) : "";
+        last = rc == SQLITE_ROW ? "journal mode \"" + mode + "\"" : sqlite3_errmsg(db_);
+        sqlite3_finalize(stmt);
+        if (mode == "wal" || mode == "memory") return {};  // ":memory:" has no WAL, nor needs one
+        bool busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_ROW;
+        if (!busy || waited_ms >= kBusyTimeoutMs)
+            return make_error(ErrorClass::Internal, "sqlite.error", "in " + path_ + ": cannot enter WAL mode: " + last);
+        sqlite3_sleep(kWalRetryMs);
+    }
+}
+
+Result<Db> Db::open_with_schema(const std::string& path, std::initializer_list<std::string_view> schema) {
+    auto db = open(path);
+    if (!db) return db.error();
+    // In one write transaction, taken at BEGIN: a statement that reads the schema first and
+    // then writes would, beside another process doing the same on the same file (two
+    // control-plane instances starting on one results_db), fail with "database is locked"
+    // at once instead of waiting its turn (a WAL snapshot cannot be upgraded).
+    auto made = db->transaction([&]() -> Result<void> {
+        for (auto statement : schema)
+            if (auto r = db->exec(statement); !r) return r.error();
+        return {};
+    });
+    if (!made) return made.error();
     return db;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,10 @@ public:
     // Pass false only for a connection that one thread at a time uses (it saves a mutex
     // round trip per call).
     static Result<Db> open(const std::string& path, bool serialized = true);
+    // Opens as open() does (serialized), then runs `schema` in order, in one transaction: the
+    // store's CREATE ... IF NOT EXISTS statements, so a new file gets them all and an old one
+    // keeps its data, whichever of several processes opening the file at once comes first.
+    static Result<Db> open_with_schema(const std::string& path, std::initializer_list<std::string_view> schema);
     Db(Db&& other) noexcept;
     Db& operator=(Db&& other) noexcept;
     ~Db();
@@ -52,7 +57,10 @@ public:
     sqlite3* handle() const { return db_; }
 
 private:
+    static constexpr int kBusyTimeoutMs = 5000;  // how long a statement waits for a lock
+    static constexpr int kWalRetryMs = 10;
     explicit Db(sqlite3* db) : db_(db) {}
+    Result<void> enter_wal();
     // A failed BEGIN or COMMIT as transaction() reports it.
     static Error transaction_error(const char* step, const Error& e);
     sqlite3* db_ = nullptr;
