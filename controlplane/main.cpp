@@ -18,6 +18,7 @@
 #include "controlplane/answer_intake.h"
 #include "controlplane/api.h"
 #include "controlplane/alerts/alert_engine.h"
+#include "controlplane/events/event_intake.h"
 #include "controlplane/health/path_health_intake.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/booking_facts.h"
@@ -66,12 +67,15 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   triage.quiet_ms     int      an error group with no occurrence this long is resolved
                                (default 1800000: 30 min); the book lives in results_db
   triage.max_groups   int      error groups kept at most (default 100000)
+  events.repeat_window_ms int  an agent event repeated within this long has no second effect
+                               (default 21600000: 6 h; controlplane/events/seen_events.h)
   fleet_db            string   SQLite file of the fleet registry: every hospital ever seen
                                (default: the results_db file)
   alerts.interval_ms  int      how often the alert rules are evaluated (default 10000; also on
                                every state change); alerts live in results_db (docs/alerts.md)
   alerts.offline_ms   int      agent.offline fires after this long offline (default 300000)
-  alerts.dwell_seconds int     queue.dwell fires above this oldest task / dwell p99 (default 600)
+  alerts.dwell_seconds int     queue.dwell fires above this oldest task / dwell p99 (default 600),
+                               and when an agent's own queue.dwell_exceeded event says so
   alerts.cert_days    int      cert.expiring fires this many days before notAfter (default 30)
   alerts.gap_ms       int      event.seq_gap fires when change sets stay missing this long (default 60000)
   alerts.owner        string   the owner of alerts (default "operations"); alerts.owner_<rule
@@ -123,6 +127,8 @@ int main(int argc, char** argv) {
     controlplane::triage::BookSettings book_settings;
     book_settings.quiet = std::chrono::milliseconds(c.integer("triage.quiet_ms", 1800000, 1000, 30 * 86400000LL));
     book_settings.max_groups = c.integer("triage.max_groups", 100000, 1, 100000000);
+    controlplane::events::SeenEventsWindow event_window;
+    event_window.keep = std::chrono::milliseconds(c.integer("events.repeat_window_ms", 21600000, 60000, 30 * 86400000LL));
     std::string fleet_db = c.string("fleet_db", results_db);
     controlplane::ProtocolWindow window{
         static_cast<int>(c.integer("protocol.min", Envelope::kMinSchema, Envelope::kMinSchema, Envelope::kMaxSchema)),
@@ -181,8 +187,20 @@ int main(int argc, char** argv) {
         if (!gaps) return gaps.error();
         return controlplane::alerts::gap_conditions(*gaps, now_ms, alert_thresholds);
     });
+    auto dwell_reports = controlplane::alerts::open_sqlite_dwell_reports(results_db);
+    if (!dwell_reports) return invalid_config("hisgate-controlplane", dwell_reports.error());
+    alert_engine.add_source([&](int64_t) -> Result<std::vector<controlplane::alerts::Condition>> {
+        auto exceeding = (*dwell_reports)->exceeding();
+        if (!exceeding) return exceeding.error();
+        return controlplane::alerts::dwell_conditions(*exceeding, [&](const std::string& hospital_id) {
+            auto h = registry.find(hospital_id);
+            return h && h->online;
+        });
+    });
     auto path_health = controlplane::health::open_sqlite_path_health_store(results_db, SystemClock::instance());
     if (!path_health) return invalid_config("hisgate-controlplane", path_health.error());
+    auto seen_events = controlplane::events::open_sqlite_seen_events(results_db, SystemClock::instance(), event_window);
+    if (!seen_events) return invalid_config("hisgate-controlplane", seen_events.error());
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
     // Answers the agents forward while this instance restarts wait for it in the broker.
     link_options.session_expiry = std::chrono::hours(1);
@@ -192,6 +210,15 @@ int main(int argc, char** argv) {
     refusals.start();
     Requester requester(link);
     controlplane::triage::ErrorIntake triage_intake(**error_book, registry);
+    controlplane::events::EventIntake event_intake(**seen_events);
+    event_intake.on("probe.result", [&](const auto& e) { triage_intake.probe_event(e); });
+    event_intake.on("probe.result", [&](const auto& e) { controlplane::health::take_probe_event(**path_health, e); });
+    event_intake.on("reference.changeset", [&](const auto& e) { controlplane::alerts::take_changeset_event(**sequence_book, e); });
+    for (const char* dwell : {"queue.dwell_exceeded", "queue.dwell_recovered"})
+        event_intake.on(dwell, [&](const auto& e) {
+            controlplane::alerts::take_dwell_event(**dwell_reports, e);
+            alert_engine.poke();
+        });
     auto ends_with = [](const std::string& topic, std::string_view tail) {
         return topic.size() > tail.size() && topic.compare(topic.size() - tail.size(), tail.size(), tail) == 0;
     };
@@ -205,11 +232,7 @@ int main(int argc, char** argv) {
         if (ends_with(m.topic, "/state")) {
             if (registry.apply_state(m)) alert_engine.poke();
         }
-        else if (ends_with(m.topic, "/event")) {
-            triage_intake.event(m);
-            controlplane::health::take_probe_event(**path_health, m);
-            controlplane::alerts::take_changeset_event(**sequence_book, m);
-        }
+        else if (ends_with(m.topic, "/event")) event_intake.take(m);
         else controlplane::take_answer(**results, **records, requester, m, instance, &triage_intake);
     });
     // A deferred request the agent has not said it stored goes again, same id, every 5 s

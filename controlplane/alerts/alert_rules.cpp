@@ -8,7 +8,6 @@
 
 namespace hisgate::controlplane::alerts {
 
-namespace {
 std::string seconds_text(double s) {
     std::ostringstream out;
     out.precision(1);
@@ -16,6 +15,7 @@ std::string seconds_text(double s) {
     return out.str();
 }
 
+namespace {
 double number_or(const nlohmann::json& j, const char* name, double fallback) {
     auto it = j.find(name);
     return (it != j.end() && it->is_number()) ? it->get<double>() : fallback;
@@ -95,6 +95,14 @@ std::vector<Condition> gap_conditions(const std::vector<SequenceGap>& gaps, int6
             out.push_back({rule::kSeqGap, g.hospital_id, "",
                            "change sets after seq " + std::to_string(g.contiguous) + " missing (seq " +
                                std::to_string(g.highest) + " arrived)"});
+    return out;
+}
+
+std::vector<Condition> dwell_conditions(const std::vector<DwellVerdict>& verdicts,
+                                        const std::function<bool(const std::string&)>& online) {
+    std::vector<Condition> out;
+    for (const auto& v : verdicts)
+        if (v.exceeded && online(v.hospital_id)) out.push_back({rule::kDwell, v.hospital_id, "", v.detail});
     return out;
 }
 

@@ -7,17 +7,20 @@
 //   cert.expiring       its client certificate's notAfter (certNotAfter) is less than
 //                       `cert_within` away (or past)
 //   queue.dwell         the last heartbeat's oldest task or dwell p99 above `dwell_seconds`
+//                       (or the agent's own verdict: dwell_conditions)
 //   path.failed         a business path's last probe (the heartbeat's probe summary) failed
 //                       or changed: one condition per path
 // An offline hospital is only agent.offline: figures it sent before it went away are stale.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "controlplane/alerts/alert.h"
+#include "controlplane/alerts/dwell_reports.h"
 #include "controlplane/alerts/sequence_book.h"
 #include "controlplane/fleet_store.h"
 
@@ -43,6 +46,14 @@ std::vector<Condition> conditions_of(const FleetRecord& r, const ProtocolWindow&
 // event.seq_gap: a hospital's change-set gap (sequence_book.h) open for longer than `gap`
 // (events may arrive out of order: a gap that closes sooner is not an alert).
 std::vector<Condition> gap_conditions(const std::vector<SequenceGap>& gaps, int64_t now_ms, const AlertThresholds& t);
+
+// queue.dwell from the agents' own verdicts (dwell_reports.h), for the hospitals `online`
+// says are online: an offline hospital's figures are stale.
+std::vector<Condition> dwell_conditions(const std::vector<DwellVerdict>& verdicts,
+                                        const std::function<bool(const std::string&)>& online);
+
+// "12.5 s": a figure of seconds in an alert's detail.
+std::string seconds_text(double seconds);
 
 // "2027-01-31T00:00:00Z" (seconds, optional fraction, Z) as ms since the epoch; -1 when it is
 // not that shape.

@@ -19,7 +19,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
-#include "transport/mqtt_link.h"
+#include "controlplane/events/agent_event.h"
 
 namespace hisgate::controlplane::alerts {
 
@@ -43,9 +43,9 @@ public:
 
 Result<std::unique_ptr<SequenceBook>> open_sqlite_sequence_book(const std::string& path, Clock& clock);
 
-// Feeds the book from a reference.changeset event (other types are ignored; a change set
-// without a readable seq is logged and counted in
-// hisgate_controlplane_sequence_events_total{outcome="rejected"}).
-void take_changeset_event(SequenceBook& book, const IncomingMessage& m);
+// Feeds the book from a reference.changeset event given by the event intake
+// (controlplane/events/event_intake.h); a change set without a readable seq is logged and
+// counted in hisgate_controlplane_sequence_events_total{outcome="rejected"}.
+void take_changeset_event(SequenceBook& book, const events::AgentEvent& e);
 
 }  // namespace hisgate::controlplane::alerts

@@ -1,9 +1,6 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "controlplane/alerts/sequence_book.h"
-#include "transport/envelope.h"
-#include "transport/limits.h"
-#include "transport/topics.h"
 
 namespace hisgate::controlplane::alerts {
 
@@ -16,11 +13,9 @@ void count(const char* outcome) {
 }
 }  // namespace
 
-void take_changeset_event(SequenceBook& book, const IncomingMessage& m) {
-    auto hospital = topics::hospital_of(m.topic);
-    auto env = Envelope::parse(m.payload, limits::kEventBytes);
-    // Unreadable or forged events are triage's to log and count (triage/error_intake.cpp).
-    if (!hospital || !env || env->hospital_id != *hospital || env->type != "reference.changeset") return;
+void take_changeset_event(SequenceBook& book, const events::AgentEvent& e) {
+    const auto* env = &e.envelope;
+    const auto* hospital = &e.hospital_id;
     auto seq = env->body.is_object() ? env->body.find("seq") : env->body.end();
     if (seq == env->body.end() || !seq->is_number_integer() || seq->get<int64_t>() < 1 ||
         seq->get<int64_t>() > (int64_t{1} << 53)) {

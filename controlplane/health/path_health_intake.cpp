@@ -4,9 +4,6 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
-#include "transport/envelope.h"
-#include "transport/limits.h"
-#include "transport/topics.h"
 
 namespace hisgate::controlplane::health {
 
@@ -34,13 +31,10 @@ void count(const std::string& outcome) {
 }
 }  // namespace
 
-void take_probe_event(PathHealthStore& store, const IncomingMessage& m) {
-    auto hospital = topics::hospital_of(m.topic);
-    auto env = Envelope::parse(m.payload, limits::kEventBytes);
-    // Unreadable or forged events are triage's to log and count (triage/error_intake.cpp).
-    if (!hospital || !env || env->hospital_id != *hospital || env->type != "probe.result") return;
+void take_probe_event(PathHealthStore& store, const events::AgentEvent& e) {
+    const auto* env = &e.envelope;
     ProbeOutcome o;
-    o.hospital_id = *hospital;
+    o.hospital_id = e.hospital_id;
     o.path = text_of(env->body, "path");
     o.outcome = text_of(env->body, "outcome");
     bool known = o.outcome == "ok" || o.outcome == "changed" || o.outcome == "failed" || o.outcome == "archived";
@@ -49,7 +43,7 @@ void take_probe_event(PathHealthStore& store, const IncomingMessage& m) {
         log::warn("health.probe_rejected", {{"hospital_id", o.hospital_id}, {"reason", "no readable path or outcome"}});
         return;
     }
-    if (auto err = env->body.find("error"); err != env->body.end()) {
+    if (auto err = env->body.is_object() ? env->body.find("error") : env->body.end(); err != env->body.end()) {
         o.reason = text_of(*err, "code");
         if (o.reason.empty()) o.reason = text_of(*err, "class");
     }

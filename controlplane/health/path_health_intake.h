@@ -1,15 +1,14 @@
-// Feeds the health board from the agents' probe.result events (issue 13 item 5), on the
-// event path the control plane already has (its shared subscription to the agents' events,
-// beside triage's intake: controlplane/main.cpp). Other event types are ignored here;
-// a probe.result without a readable path or outcome is logged and counted
+// Feeds the health board from the agents' probe.result events (issue 13 item 5), given by
+// the event intake (controlplane/events/event_intake.h: bounded, checked, never a repeat).
+// A probe.result without a readable path or outcome is logged and counted
 // (hisgate_health_probe_results_total{outcome="rejected"}), never stored.
 #pragma once
 
 #include "controlplane/health/path_health_store.h"
-#include "transport/mqtt_link.h"
+#include "controlplane/events/agent_event.h"
 
 namespace hisgate::controlplane::health {
 
-void take_probe_event(PathHealthStore& store, const IncomingMessage& m);
+void take_probe_event(PathHealthStore& store, const events::AgentEvent& e);
 
 }  // namespace hisgate::controlplane::health

@@ -3,22 +3,13 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/trace.h"
-#include "transport/envelope.h"
-#include "transport/limits.h"
-#include "transport/topics.h"
 
 namespace hisgate::controlplane::triage {
 
 namespace {
-// Event types the agents send (agent/events/event_sink.h); the label's values are these
-// and "unknown", "unreadable", so a sender cannot grow the series.
-constexpr const char* kKnownEvents[] = {"probe.result", "reference.changeset", "queue.dwell_exceeded",
-                                        "queue.dwell_recovered"};
-
-void count_event(const std::string& type) {
+void count_rejected() {
     metrics::global()
-        .counter("hisgate_controlplane_events_total", "Agent events received, by type (unknown and unreadable ones too)",
-                 {{"type", type}})
+        .counter("hisgate_triage_events_rejected_total", "Failed probe events triage could not book (no code or path)")
         .inc();
 }
 
@@ -82,37 +73,20 @@ void ErrorIntake::router_failure(const std::string& hospital_id, const std::stri
     book({e.cls, e.code, tags_of(hospital_id, type), Source::Router, trace_id});
 }
 
-void ErrorIntake::event(const IncomingMessage& m) {
-    auto hospital = topics::hospital_of(m.topic);
-    auto env = Envelope::parse(m.payload, limits::kEventBytes);
-    if (!hospital || !env || env->hospital_id != *hospital) {
-        count_event("unreadable");
-        log::warn("controlplane.event_rejected",
-                  {{"topic", m.topic}, {"reason", !env ? env.error().describe() : "not the topic's hospital"}});
-        return;
-    }
-    bool known = false;
-    for (const char* k : kKnownEvents) known = known || env->type == k;
-    if (!known) {
-        count_event("unknown");
-        log::warn("controlplane.unknown_event", {{"hospital_id", *hospital}, {"type", env->type}});
-        return;
-    }
-    count_event(env->type);
-    if (env->type != "probe.result") return;
-    const auto& b = env->body;
+void ErrorIntake::probe_event(const events::AgentEvent& e) {
+    const auto& b = e.envelope.body;
     if (text_of(b, "outcome") != "failed") return;
-    auto err = b.find("error");
+    auto err = b.is_object() ? b.find("error") : b.end();
     const std::string code = err != b.end() ? text_of(*err, "code") : "";
     const std::string path = text_of(b, "path");
     if (code.empty() || path.empty()) {
-        count_event("unreadable");
-        log::warn("controlplane.event_rejected", {{"hospital_id", *hospital}, {"type", env->type},
-                                                  {"reason", "a failed probe without error.code or path"}});
+        count_rejected();
+        log::warn("triage.event_rejected",
+                  {{"hospital_id", e.hospital_id}, {"reason", "a failed probe without error.code or path"}});
         return;
     }
-    book({error_class_from_string(text_of(*err, "class")), code, tags_of(*hospital, path), Source::Event,
-          trace_of(m.traceparent)});
+    book({error_class_from_string(text_of(*err, "class")), code, tags_of(e.hospital_id, path), Source::Event,
+          trace_of(e.traceparent)});
 }
 
 }  // namespace hisgate::controlplane::triage

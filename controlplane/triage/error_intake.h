@@ -8,11 +8,11 @@
 //             request's hospital and type. A caller's own mistake is not booked: NotFound
 //             (no such hospital), BadInput and Rejected from the router (a type the agent
 //             does not serve, an order id reused): the caller hears of it, no team fixes it
-//   events    an agent's event on hisgate/v1/hospitals/<hid>/event: a failed probe
-//             ("probe.result", outcome "failed", its error's class and code; the path
-//             probed). Known events without errors are counted and passed over; an event of
-//             an unknown type, or one that cannot be read, is logged and counted
-//             (hisgate_controlplane_events_total{type="unknown"|"unreadable"}), never more.
+//   events    an agent's probe.result event, once it passed the event intake
+//             (controlplane/events/event_intake.h: bounded, its hospital checked, never a
+//             repeat): a failed probe (outcome "failed", its error's class and code; the
+//             path probed). A failed probe without a code or a path is logged and counted
+//             (hisgate_triage_events_rejected_total), never booked.
 //
 // Tags come from the hospital's birth in the registry: version, adapter (its dialect),
 // region when the birth names one; a tag that is absent or out of bounds is left empty.
@@ -22,9 +22,9 @@
 #include <string>
 
 #include "common/error.h"
+#include "controlplane/events/agent_event.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/triage/error_book.h"
-#include "transport/mqtt_link.h"
 
 namespace hisgate::controlplane::triage {
 
@@ -38,8 +38,8 @@ public:
     // `trace_id`: the HTTP request's.
     void router_failure(const std::string& hospital_id, const std::string& type, const Error& e,
                         const std::string& trace_id);
-    // A message on an event topic.
-    void event(const IncomingMessage& m);
+    // A probe.result event.
+    void probe_event(const events::AgentEvent& e);
 
 private:
     void book(ErrorRecord r);

@@ -137,6 +137,55 @@ TEST_CASE("alerts: queue.dwell fires above the threshold from the heartbeat's fi
     CHECK(b.firing().empty());
 }
 
+TEST_CASE("alerts: queue.dwell fires on the agent's own dwell events, in sent order, while it is online") {
+    Board b;
+    auto opened = open_sqlite_dwell_reports(b.dir + "/results.db");
+    REQUIRE(opened.ok());
+    auto& reports = **opened;
+    b.engine->add_source([&](int64_t) -> Result<std::vector<Condition>> {
+        auto v = reports.exceeding();
+        if (!v) return v.error();
+        return dwell_conditions(*v, [&](const std::string& h) { return b.fleet.count(h) && b.fleet[h].online; });
+    });
+    auto& r = b.online("H001");
+    // Below the control plane's threshold (120 s), above the hospital's own (60 s).
+    r.body["queue"] = {{"depth", 3}, {"oldestSeconds", 90.0}, {"dwellP99Seconds", 10.0}};
+    auto event = [&](const std::string& type, const std::string& sent_at, double oldest) {
+        auto env = Envelope::make(type, "H001",
+                                  {{"depth", 3}, {"oldestSeconds", oldest}, {"dwellP99Seconds", 10.0}, {"thresholdSeconds", 60.0}});
+        env.sent_at = sent_at;
+        take_dwell_event(reports, {"H001", env, ""});
+    };
+    CHECK(b.round().fired == 0);
+    event("queue.dwell_exceeded", "2026-12-04T10:00:00.000Z", 90.0);
+    CHECK(b.round().fired == 1);
+    REQUIRE(b.firing().size() == 1);
+    CHECK(b.firing()[0].rule == "queue.dwell");
+    CHECK(b.firing()[0].detail == "the agent reports oldest task 90.0 s, dwell p99 10.0 s (its threshold 60.0 s)");
+    // An older verdict taken late (another instance, out of order) changes nothing.
+    event("queue.dwell_recovered", "2026-12-04T09:59:30.000Z", 20.0);
+    CHECK(b.round().resolved == 0);
+    // Offline: the figures are stale, only agent.offline may fire.
+    b.offline("H001");
+    CHECK(b.round().resolved == 1);
+    b.online("H001").body["queue"] = {{"depth", 3}, {"oldestSeconds", 90.0}, {"dwellP99Seconds", 10.0}};
+    CHECK(b.round().fired == 1);
+    event("queue.dwell_recovered", "2026-12-04T10:01:00.000Z", 20.0);
+    CHECK(b.round().resolved == 1);
+    CHECK(b.firing().empty());
+    // Unreadable figures or time: dropped, nothing changes.
+    auto bad = Envelope::make("queue.dwell_exceeded", "H001", {{"oldestSeconds", "long"}, {"dwellP99Seconds", 1}});
+    take_dwell_event(reports, {"H001", bad, ""});
+    auto huge = Envelope::make("queue.dwell_exceeded", "H001",
+                                   {{"oldestSeconds", 1e300}, {"dwellP99Seconds", 1.0}, {"thresholdSeconds", 60.0}});
+    take_dwell_event(reports, {"H001", huge, ""});
+    auto no_time = Envelope::make("queue.dwell_exceeded", "H001",
+                                  {{"oldestSeconds", 90.0}, {"dwellP99Seconds", 1.0}, {"thresholdSeconds", 60.0}});
+    no_time.sent_at = "yesterday";
+    take_dwell_event(reports, {"H001", no_time, ""});
+    CHECK(b.round().fired == 0);
+}
+
 TEST_CASE("alerts: agent.incompatible fires for an online agent outside the window only") {
     Board b;
     auto& r = b.online("H001");

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/metrics.h"
+#include "controlplane/events/event_intake.h"
 #include "controlplane/triage/default_rules.h"
 #include "controlplane/triage/error_intake.h"
 #include "controlplane/triage/triage_listing.h"
@@ -25,11 +26,18 @@ struct Intake {
     HospitalRegistry registry;
     std::unique_ptr<ErrorBook> book;
     std::unique_ptr<ErrorIntake> intake;
+    std::unique_ptr<events::SeenEvents> seen;
+    std::unique_ptr<events::EventIntake> events;
     Intake() {
         auto opened = open_sqlite_error_book(":memory:", builtin(), clock);
         REQUIRE(opened.ok());
         book = std::move(opened.value());
         intake = std::make_unique<ErrorIntake>(*book, registry);
+        auto s = events::open_sqlite_seen_events(":memory:", clock);
+        REQUIRE(s.ok());
+        seen = std::move(s.value());
+        events = std::make_unique<events::EventIntake>(*seen);
+        events->on("probe.result", [this](const events::AgentEvent& e) { intake->probe_event(e); });
         nlohmann::json birth = {{"online", true}, {"session", 1}, {"seq", 1}, {"version", "0.3.0"}, {"adapter", "hl7v2"},
                                 {"region", "south"}, {"protocol", {{"min", 1}, {"max", 1}}}, {"capabilities", nlohmann::json::array()}};
         REQUIRE(registry.apply_state({topics::state("H1"), Envelope::make("state", "H1", birth).to_json()}).ok());
@@ -39,13 +47,20 @@ struct Intake {
         REQUIRE(g.ok());
         return *g;
     }
-    void event(const std::string& hospital, const std::string& payload) { intake->event({topics::event(hospital), payload}); }
+    // Through the event intake, as the control plane takes every event (controlplane/main.cpp).
+    void event(const std::string& hospital, const std::string& payload) { events->take({topics::event(hospital), payload}); }
 };
 
-double events(const std::string& type) {
+double events_counted(const std::string& type) {
     return metrics::global()
-        .counter("hisgate_controlplane_events_total", "Agent events received, by type (unknown and unreadable ones too)",
-                 {{"type", type}})
+        .counter("hisgate_controlplane_events_total",
+                 "Agent events received, by type (unknown, unreadable and repeated ones too)", {{"type", type}})
+        .value();
+}
+
+double rejected() {
+    return metrics::global()
+        .counter("hisgate_triage_events_rejected_total", "Failed probe events triage could not book (no code or path)")
         .value();
 }
 
@@ -74,25 +89,43 @@ TEST_CASE("triage intake: a failed probe event is booked with the path probed an
 
 TEST_CASE("triage intake: an unknown event type is logged and counted, never booked, never a crash") {
     Intake in;
-    double unknown = events("unknown"), unreadable = events("unreadable");
+    double unknown = events_counted("unknown"), unreadable = events_counted("unreadable"), refused = rejected();
     in.event("H1", Envelope::make("cosmic.ray", "H1", failed_probe("internal", "x.y")).to_json());
-    CHECK(events("unknown") == unknown + 1);
-    // Unreadable: not JSON, another hospital's envelope on this topic, a failed probe without
-    // a code, fields of the wrong type.
+    CHECK(events_counted("unknown") == unknown + 1);
+    // Unreadable: not JSON, another hospital's envelope on this topic.
     in.event("H1", "{not json");
     in.event("H2", Envelope::make("probe.result", "H1", failed_probe("internal", "x.y")).to_json());
+    CHECK(events_counted("unreadable") == unreadable + 2);
+    // Readable, but a failed probe triage cannot book: no code, fields of the wrong type.
     in.event("H1", Envelope::make("probe.result", "H1", {{"path", "report.get"}, {"outcome", "failed"}}).to_json());
     in.event("H1", Envelope::make("probe.result", "H1", {{"path", 7}, {"outcome", "failed"}, {"error", {{"code", 1}}}}).to_json());
     in.event("H1", Envelope::make("probe.result", "H1", {{"path", "p"}, {"outcome", 3}}).to_json());
-    CHECK(events("unreadable") == unreadable + 4);
+    CHECK(rejected() == refused + 2);
     // A code out of bounds is not booked.
     in.event("H1", Envelope::make("probe.result", "H1", failed_probe("internal", std::string(200, 'x'))).to_json());
     CHECK(in.open().empty());
     // Known events without errors are counted and passed over.
-    double dwell = events("queue.dwell_exceeded");
+    double dwell = events_counted("queue.dwell_exceeded");
     in.event("H1", Envelope::make("queue.dwell_exceeded", "H1", {{"oldest_seconds", 700}}).to_json());
-    CHECK(events("queue.dwell_exceeded") == dwell + 1);
+    CHECK(events_counted("queue.dwell_exceeded") == dwell + 1);
     CHECK(in.open().empty());
+}
+
+TEST_CASE("triage intake: a failed probe delivered twice (QoS 1, an outbox resend) is booked once") {
+    Intake in;
+    auto failed = Envelope::make("probe.result", "H1", failed_probe("unavailable", "mllp.connect_failed")).to_json();
+    double repeated = events_counted("repeated");
+    in.event("H1", failed);
+    in.event("H1", failed);
+    in.clock.advance(std::chrono::minutes(20));  // the agent's outbox, after an outage (within triage's 30 min quiet)
+    in.event("H1", failed);
+    auto groups = in.open();
+    REQUIRE(groups.size() == 1);
+    CHECK(groups[0].count == 1);
+    CHECK(events_counted("repeated") == repeated + 2);
+    // Another failure of the same kind is a second occurrence.
+    in.event("H1", Envelope::make("probe.result", "H1", failed_probe("unavailable", "mllp.connect_failed")).to_json());
+    CHECK(in.open()[0].count == 2);
 }
 
 TEST_CASE("triage intake: answers and router failures are booked, a caller's own mistakes are not") {
