@@ -8,6 +8,7 @@
 
 #include "cli/api_client.h"
 #include "cli/commands.h"
+#include "cli/table.h"
 
 namespace hisgate::cli {
 
@@ -16,32 +17,20 @@ const char* kUsage = R"(usage: hisgate alerts [--state firing|resolved] [--hospi
                       [--url URL] [--token-file FILE]
 )";
 
-std::string text(const nlohmann::json& o, const char* key) {
-    auto it = o.find(key);
-    if (it == o.end() || it->is_null()) return "";
-    if (it->is_string()) return it->get<std::string>();
-    return it->dump();
-}
-
-std::string cell(std::string s, size_t width) {
-    if (s.size() > width) s = s.substr(0, width - 1) + "~";
-    s.resize(width, ' ');
-    return s;
-}
-
 void print_table(const nlohmann::json& alerts) {
     if (alerts.empty()) {
         std::printf("no alerts\n");
         return;
     }
-    std::printf("%s %s %s %s %s %s %s\n", cell("STATE", 9).c_str(), cell("RULE", 19).c_str(),
-                cell("HOSPITAL", 10).c_str(), cell("SUBJECT", 12).c_str(), cell("STARTED", 24).c_str(),
-                cell("OWNER", 16).c_str(), "DETAIL");
+    std::printf("%s %s %s %s %s %s %s\n", column("STATE", 9).c_str(), column("RULE", 19).c_str(),
+                column("HOSPITAL", 10).c_str(), column("SUBJECT", 12).c_str(), column("STARTED", 24).c_str(),
+                column("OWNER", 16).c_str(), "DETAIL");
     for (const auto& a : alerts) {
-        std::string started = text(a, "startedAt");
-        std::printf("%s %s %s %s %s %s %s\n", cell(text(a, "state"), 9).c_str(), cell(text(a, "rule"), 19).c_str(),
-                    cell(text(a, "hospitalId"), 10).c_str(), cell(text(a, "subject"), 12).c_str(),
-                    cell(started, 24).c_str(), cell(text(a, "owner"), 16).c_str(), text(a, "detail").c_str());
+        std::string started = field_text(a, "startedAt");
+        std::printf("%s %s %s %s %s %s %s\n", column(field_text(a, "state"), 9).c_str(),
+                    column(field_text(a, "rule"), 19).c_str(), column(field_text(a, "hospitalId"), 10).c_str(),
+                    column(field_text(a, "subject"), 12).c_str(), column(started, 24).c_str(),
+                    column(field_text(a, "owner"), 16).c_str(), field_text(a, "detail").c_str());
     }
 }
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "cli/api_client.h"
 #include "cli/commands.h"
+#include "cli/table.h"
 
 namespace hisgate::cli {
 
@@ -47,38 +48,7 @@ std::string age(int64_t seconds) {
     return buf;
 }
 
-std::string text(const nlohmann::json& h, const char* name) {
-    auto it = h.find(name);
-    return it != h.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-// Display columns of UTF-8 text (wide for CJK and beyond U+1100), and the text cut to `cols`.
-std::string fit(const std::string& s, size_t cols, size_t& width) {
-    std::string out;
-    width = 0;
-    for (size_t i = 0; i < s.size();) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-        if (i + len > s.size()) len = 1;
-        uint32_t cp = len == 1 ? c : 0;
-        if (len > 1) {
-            cp = c & (0x7F >> len);
-            for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-        }
-        size_t w = cp < 0x20 ? 0 : cp >= 0x1100 ? 2 : 1;
-        if (width + w > cols) break;
-        if (cp >= 0x20 || len > 1) out.append(s, i, len);
-        width += w;
-        i += len;
-    }
-    return out;
-}
-
-void cell(std::string& line, const std::string& s, size_t cols) {
-    size_t width = 0;
-    line += fit(s, cols, width);
-    line.append(cols - width + 2, ' ');
-}
+void cell(std::string& line, const std::string& s, size_t cols) { line += column(s, cols) + "  "; }
 
 void print_table(const nlohmann::json& hospitals) {
     const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -91,7 +61,7 @@ void print_table(const nlohmann::json& hospitals) {
     while (!header.empty() && header.back() == ' ') header.pop_back();
     std::printf("%s\n", header.c_str());
     for (const auto& h : hospitals) {
-        std::string state = text(h, "state");
+        std::string state = field_text(h, "state");
         counts[state]++;
         auto since = epoch_of(h.value("since", nlohmann::json()));
         auto beat = epoch_of(h.value("lastHeartbeat", nlohmann::json()));
@@ -99,13 +69,13 @@ void print_table(const nlohmann::json& hospitals) {
         if (auto q = h.find("queue"); q != h.end() && q->is_object() && q->contains("depth") && (*q)["depth"].is_number())
             queue = std::to_string((*q)["depth"].get<int64_t>());
         std::string line;
-        cell(line, text(h, "hospitalId"), widths[0]);
-        cell(line, text(h, "name").empty() ? "-" : text(h, "name"), widths[1]);
-        cell(line, text(h, "region"), widths[2]);
+        cell(line, field_text(h, "hospitalId"), widths[0]);
+        cell(line, field_text(h, "name").empty() ? "-" : field_text(h, "name"), widths[1]);
+        cell(line, field_text(h, "region"), widths[2]);
         cell(line, state + (since ? " " + age(now - *since) : ""), widths[3]);
         cell(line, beat ? age(now - *beat) + " ago" : "-", widths[4]);
-        cell(line, text(h, "version"), widths[5]);
-        cell(line, text(h, "dialect"), widths[6]);
+        cell(line, field_text(h, "version"), widths[5]);
+        cell(line, field_text(h, "dialect"), widths[6]);
         cell(line, queue, widths[7]);
         while (!line.empty() && line.back() == ' ') line.pop_back();
         std::printf("%s\n", line.c_str());

@@ -31,6 +31,9 @@ commands:
                                        since when, last heartbeat, version, dialect, queue
   alerts [--state firing|resolved] [--hospital H] [--json] [--url URL] [--token-file F]
                                        the fleet's alerts: rule, hospital, since, owner
+  tasks <task id> [--json] [--url URL] [--token-file F]
+                                       one request: pending, answered or expired, its
+                                       hospital, type and error
                                        (URL/token also from $HISGATE_CLI_CONFIG or
                                        ~/.config/hisgate/cli.json)
 )";
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
     if (group == "fleet") return fleet_main(rest);
     if (group == "doctor") return doctor_main(rest);
     if (group == "alerts") return alerts_main(rest);
+    if (group == "tasks") return tasks_main(rest);
     if (group == "hl7" && !rest.empty()) {
         const std::string& sub = rest[0];
         if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);

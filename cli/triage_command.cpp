@@ -9,6 +9,7 @@
 
 #include "cli/api_client.h"
 #include "cli/commands.h"
+#include "cli/table.h"
 
 namespace hisgate::cli {
 
@@ -18,20 +19,6 @@ const char* kUsage = R"(usage: hisgate triage [--owner TEAM] [--since T] [--limi
   T: an ISO 8601 UTC instant (2026-12-03T18:00:00Z) or an age (90s, 15m, 2h, 7d)
 )";
 
-std::string text(const nlohmann::json& o, const char* key) {
-    auto it = o.find(key);
-    if (it == o.end()) return "";
-    if (it->is_string()) return it->get<std::string>();
-    return it->dump();
-}
-
-// A column of at most `width` characters.
-std::string cell(std::string s, size_t width) {
-    if (s.size() > width) s = s.substr(0, width - 1) + "~";
-    s.resize(width, ' ');
-    return s;
-}
-
 void print_table(const nlohmann::json& body) {
     const auto& owners = body.value("owners", nlohmann::json::array());
     if (owners.empty()) {
@@ -39,18 +26,18 @@ void print_table(const nlohmann::json& body) {
         return;
     }
     for (const auto& o : owners) {
-        std::printf("%s: %s open error groups, %s errors\n", text(o, "owner").c_str(), text(o, "groups").c_str(),
-                    text(o, "count").c_str());
-        std::printf("  %7s  %s %s %s %s %s %s\n", "COUNT", cell("CLASS", 11).c_str(), cell("CODE", 28).c_str(),
-                    cell("HOSPITAL", 10).c_str(), cell("PATH", 20).c_str(), cell("LAST SEEN", 24).c_str(), "SAMPLE TRACE");
+        std::printf("%s: %s open error groups, %s errors\n", field_text(o, "owner").c_str(), field_text(o, "groups").c_str(),
+                    field_text(o, "count").c_str());
+        std::printf("  %7s  %s %s %s %s %s %s\n", "COUNT", column("CLASS", 11).c_str(), column("CODE", 28).c_str(),
+                    column("HOSPITAL", 10).c_str(), column("PATH", 20).c_str(), column("LAST SEEN", 24).c_str(), "SAMPLE TRACE");
         for (const auto& e : o.value("errors", nlohmann::json::array()))
-            std::printf("  %7s  %s %s %s %s %s %s\n", text(e, "count").c_str(), cell(text(e, "class"), 11).c_str(),
-                        cell(text(e, "code"), 28).c_str(), cell(text(e, "hospitalId"), 10).c_str(),
-                        cell(text(e, "path"), 20).c_str(), cell(text(e, "lastSeen"), 24).c_str(),
-                        text(e, "sampleTraceId").c_str());
+            std::printf("  %7s  %s %s %s %s %s %s\n", field_text(e, "count").c_str(), column(field_text(e, "class"), 11).c_str(),
+                        column(field_text(e, "code"), 28).c_str(), column(field_text(e, "hospitalId"), 10).c_str(),
+                        column(field_text(e, "path"), 20).c_str(), column(field_text(e, "lastSeen"), 24).c_str(),
+                        field_text(e, "sampleTraceId").c_str());
         std::printf("\n");
     }
-    std::printf("%s groups, %s errors%s\n", text(body, "groups").c_str(), text(body, "count").c_str(),
+    std::printf("%s groups, %s errors%s\n", field_text(body, "groups").c_str(), field_text(body, "count").c_str(),
                 body.value("truncated", false) ? " (more than listed: use --limit)" : "");
 }
 }  // namespace
