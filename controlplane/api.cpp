@@ -39,15 +39,27 @@ void send_error_status(Poco::Net::HTTPServerResponse& res, int status, const Err
 // hint (agents reconnect within seconds of a network blip; an outage takes longer).
 constexpr int kOfflineRetryAfterSeconds = 30;
 
+// Codes whose HTTP status is not their class's (Api::http_status). A hospital that is away
+// (for now: offline; until it is upgraded: outside the version window) is a service
+// unavailable, not a peer's refusal (502).
+struct CodeStatus {
+    const char* code;
+    int status;
+    int retry_after_seconds;  // 0: no Retry-After
+};
+constexpr CodeStatus kCodeStatuses[] = {
+    {"hospital.offline", 503, kOfflineRetryAfterSeconds},
+    {"hospital.incompatible", 503, 0},
+};
+
 // A task id is given when the request reached the agent's queue: its answer may come later.
 void send_error(Poco::Net::HTTPServerResponse& res, const Error& e, const std::string& task_id = "") {
-    if (e.code == "hospital.offline") {  // not a peer's refusal (502): the service is away for now
-        res.set("Retry-After", std::to_string(kOfflineRetryAfterSeconds));
-        return send_error_status(res, 503, e, task_id);
-    }
-    // An agent outside the version window is a lasting refusal, not a failed hop (502).
-    int status = e.code == "hospital.incompatible" ? 503 : Api::http_status(e.cls);
-    send_error_status(res, status, e, task_id);
+    for (const auto& c : kCodeStatuses)
+        if (e.code == c.code) {
+            if (c.retry_after_seconds > 0) res.set("Retry-After", std::to_string(c.retry_after_seconds));
+            return send_error_status(res, c.status, e, task_id);
+        }
+    send_error_status(res, Api::http_status(e.cls), e, task_id);
 }
 
 // A deferred request not answered yet; `reason` says why when it is not simply slow

@@ -6,8 +6,12 @@
 #   2. a his-sim killed with kill -9 is reported and restarted, and a report asked of its
 #      hospital meanwhile is answered (at once, or as a task that completes);
 #   3. an agent killed with kill -9 is restarted and its hospital answers again;
-#   4. SIGTERM stops the demo with status 0 and leaves none of its processes behind;
-#   5. a control plane that cannot start (its API port is taken) makes the demo exit 1,
+#   4. the hospital that goes away on its schedule (DEMO_AWAY) shows in the operator CLI:
+#      `hisgate fleet` has it offline, a booking there is 503 hospital.offline at once and
+#      lands in `hisgate triage` with its owner, `hisgate alerts` fires agent.offline and
+#      resolves it when the hospital is back;
+#   5. SIGTERM stops the demo with status 0 and leaves none of its processes behind;
+#   6. a control plane that cannot start (its API port is taken) makes the demo exit 1,
 #      naming the process and showing its error, with nothing left running.
 #   demo_test.sh SOURCE_DIR BUILD_DIR
 set -uo pipefail
@@ -44,7 +48,8 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # ---- 1. up -------------------------------------------------------------------------------
 run="$work/run"
-DEMO_RUN_DIR="$run" DEMO_BUILD_DIR="$build" "$src/scripts/demo" >"$work/demo.out" 2>&1 &
+# H003 leaves 60 s after it started, for 40 s: after parts 1-3, which need it.
+DEMO_AWAY=H003:60:40 DEMO_RUN_DIR="$run" DEMO_BUILD_DIR="$build" "$src/scripts/demo" >"$work/demo.out" 2>&1 &
 demo_pid=$!
 if ! until_true 'grep -q "hisgate demo is running" "$work/demo.out"'; then
   echo "FAILED: the demo did not come up:"
@@ -98,6 +103,10 @@ printed() {  # printed PATTERN: the printed command on the line matching PATTERN
 remote_cmd=$(printed 'hisgate trace <trace id from')
 local_cmd=$(printed 'hisgate trace <trace id> --logs')
 doctor_cmd=$(printed 'hisgate doctor H001')
+fleet_cmd=$(printed 'hisgate fleet')
+alerts_cmd=$(printed 'hisgate alerts')
+triage_cmd=$(printed 'hisgate triage')
+tasks_cmd=$(printed 'hisgate tasks' | sed 's/<Task-Id[^>]*>/$task/')
 echo "trace commands: $remote_cmd | $local_cmd"
 check "the printed trace command gathers the control plane's and the agent's lines through the API" \
   until_true '[ -n "$trace" ] && (cd "$src" && $remote_cmd) >"$work/trace.txt" &&
@@ -115,6 +124,8 @@ api2=$(sed -n 's/^ *API cp2: *\([^ ]*\).*/\1/p' "$work/demo.out")
 task=$(sed -n 's/^Task-Id: \([0-9a-f]*\).*/\1/Ip' "$work/h003.headers")
 check "a task made through cp1 is answered through cp2" \
   until_true '[ -n "$api2" ] && [ -n "$task" ] && [ "$(curl -s -o /dev/null -w "%{http_code}" "${auth[@]}" "$api2/api/v1/tasks/$task")" = 200 ]'
+check "the printed tasks command shows it" \
+  eval '(cd "$src" && eval "$tasks_cmd") >"$work/task.txt" && grep -q "hospital  H003" "$work/task.txt" && grep -q "type      report.get" "$work/task.txt"'
 
 # ---- 2. a his-sim killed with kill -9 ----------------------------------------------------
 sim=$(pgrep -f -- "$run/etc/his-sim-H001.json")
@@ -141,7 +152,32 @@ check "no other process was restarted" \
   eval '[ "$(grep -c "restarted (pid" "$work/demo.out")" = 2 ]'
 check "the demo printed its own lines about the kills, no shell notice" eval '! grep -q "Killed" "$work/demo.out"'
 
-# ---- 4. SIGTERM stops it all --------------------------------------------------------------
+# ---- 4. the hospital away on its schedule, as the operator CLI shows it -------------------
+long_until() {  # until_true with room for H003's schedule (60 s up, 40 s away)
+  local deadline=$((SECONDS + 150))
+  until eval "$1" >/dev/null 2>&1; do [ "$SECONDS" -lt "$deadline" ] || return 1; sleep 0.5; done
+}
+check "the printed fleet command lists the three hospitals" \
+  eval '(cd "$src" && $fleet_cmd) >"$work/fleet.txt" && grep -q H001 "$work/fleet.txt" && grep -q H002 "$work/fleet.txt" && grep -q H003 "$work/fleet.txt"'
+check "H003 leaves on its schedule and the fleet shows it offline" \
+  long_until '(cd "$src" && $fleet_cmd --state offline) | grep -q H003'
+today=$(date -u +%F)
+booking='{"orderId": "O-AWAY-1", "slotId": "S-DR-101-'$today'-08:00",
+  "slot": {"doctorId": "DR-101", "departmentId": "D-INT", "date": "'$today'", "start": "08:00", "end": "08:15", "half": "AM", "feeCents": 2500},
+  "patient": {"id": "P-DEMO-1", "birthDate": "1980-01-01", "sex": "female"}}'
+curl -s -D "$work/away.headers" -o "$work/away.json" -X POST -H "Content-Type: application/json" "${auth[@]}" \
+  --data "$booking" "$api/api/v1/hospitals/H003/appointments"
+check "a booking at the away hospital is 503 hospital.offline with Retry-After, at once" \
+  eval 'grep -q "^HTTP/1.1 503" "$work/away.headers" && grep -qi "^Retry-After:" "$work/away.headers" && grep -q hospital.offline "$work/away.json"'
+check "the printed triage command lists it under its owner" \
+  until_true '(cd "$src" && $triage_cmd) >"$work/triage.txt" && grep -q hospital.offline "$work/triage.txt" && grep -q hospital-it "$work/triage.txt"'
+check "the printed alerts command shows agent.offline firing for H003" \
+  long_until '(cd "$src" && $alerts_cmd --state firing --hospital H003) | grep -q agent.offline'
+check "H003 comes back on its own and the alert resolves" \
+  long_until '(cd "$src" && $fleet_cmd --state online) | grep -q H003 &&
+              (cd "$src" && $alerts_cmd --state resolved --hospital H003) | grep -q agent.offline'
+
+# ---- 5. SIGTERM stops it all --------------------------------------------------------------
 kill -TERM "$demo_pid"
 wait "$demo_pid"
 status=$?
@@ -150,7 +186,7 @@ check "SIGTERM stops the demo with status 0" [ "$status" -eq 0 ]
 check "saying so" grep -q "demo: stopped; logs are in $run/logs" "$work/demo.out"
 check "and none of its processes is left" eval '[ -z "$(left_in "$run")" ]'
 
-# ---- 5. a process that cannot start ------------------------------------------------------
+# ---- 6. a process that cannot start ------------------------------------------------------
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(600)' \
   >"$work/busy.port" &
 blocker_pid=$!

@@ -75,6 +75,11 @@ TEST_CASE("e2e: malformed requests on an agent's topic are answered with errors,
         {wrong_hospital, "request.wrong_hospital"},
         {unknown_type, "request.unknown_type"},
         {missing_body, "request.invalid"},
+        // The remote diagnostics' request (controlplane/remote_diagnostics.h) with a trace id
+        // that is not a string, or a body that is no object at all.
+        {Envelope::make("logs.get", "H001", {{"traceId", 7}}).to_json(), "request.invalid"},
+        {Envelope::make("logs.get", "H001", {{"traceId", {{"$ne", ""}}}}).to_json(), "request.invalid"},
+        {Envelope::make("logs.get", "H001", nlohmann::json::array({"x"})).to_json(), "envelope.invalid"},
     };
     int n = 0;
     for (const auto& c : cases) {

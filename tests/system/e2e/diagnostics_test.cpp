@@ -58,6 +58,11 @@ TEST_CASE("diagnostics: a trace's lines come from the control plane and from the
     CHECK(sys.get("/api/v1/traces/not-a-trace").code() == "trace.bad_id");
     CHECK(sys.get("/api/v1/traces/" + trace + "?hospital=H001").code() == "query.unknown");
     CHECK(sys.get("/api/v1/traces/" + trace + "?hospitals=H0%2F1").code() == "hospital.bad_id");
+    std::string seventeen = "H001";
+    for (int i = 2; i <= 17; ++i) seventeen += ",H" + std::to_string(100 + i);
+    auto too_many = sys.get("/api/v1/traces/" + trace + "?hospitals=" + seventeen);
+    CHECK(too_many.status == 400);
+    CHECK(too_many.code() == "trace.too_many_hospitals");
     CHECK(sys.get("/api/v1/traces/" + trace, sys.bearer("patient", "P-DEMO-1")).status == 403);
 }
 
