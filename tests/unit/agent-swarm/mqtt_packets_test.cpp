@@ -49,7 +49,7 @@ TEST_CASE("agent-swarm packets: a partial packet waits, an oversized or malforme
 
 TEST_CASE("agent-swarm packets: properties it does not need are skipped, an unknown one is refused") {
     // PUBLISH QoS 0, topic "a", properties: user property ("k","v") and subscription id 7.
-    std::string body = std::string("\x00\x01" "a", 3) + std::string("\x0b\x26\x00\x01k\x00\x01v\x0b\x07", 11) + "hi";
+    std::string body = std::string("\x00\x01" "a", 3) + std::string("\x09\x26\x00\x01k\x00\x01v\x0b\x07", 10) + "hi";
     auto p = read_publish(0x30, body);
     REQUIRE(p);
     CHECK(p->payload == "hi");
