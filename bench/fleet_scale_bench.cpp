@@ -212,9 +212,10 @@ int main(int argc, char** argv) {
     if (fleet_now)
         for (const auto& [_, e] : *fleet_now) with_heartbeat += e.has_heartbeat, online_now += e.online;
     auto metrics = fleet.get("/metrics").body;
-    // State messages the registry set aside (hospital_registry.h), by kind: "state_stale" also
-    // counts a live birth the broker hands over a second time as the retained state of a
-    // subscription made at that moment (the registry's duplicate rule, harmless).
+    // State messages the registry set aside (hospital_registry.h), by kind, since the start:
+    // "state_stale" counts the late wills of connection attempts an agent gave up on in the
+    // cold start (no CONNACK within 5 s) and replaced by a newer session, as the liveness
+    // rule means it to.
     std::string rejected;
     for (const char* kind : {"state", "state_stale", "heartbeat_unknown"})
         rejected += std::string(rejected.empty() ? "" : ",") + kind + ":" +
