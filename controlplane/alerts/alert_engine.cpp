@@ -1,5 +1,6 @@
 #include "controlplane/alerts/alert_engine.h"
 
+#include <algorithm>
 #include <map>
 
 #include "common/log.h"
@@ -116,11 +117,20 @@ void AlertEngine::poke() {
 
 void AlertEngine::loop() {
     name_this_thread("alerts");
+    // A round reads the whole fleet, and a fleet pokes for every heartbeat it sends (10,000
+    // agents every 30 s: 333 pokes a second), so rounds after a poke are spaced at least
+    // kPokeGap (or the interval, when shorter) apart: the pokes of that time share one round.
+    // Measured with bench/fleet_scale_bench: back-to-back rounds held a core at 2,000 agents.
+    const auto gap = std::min<std::chrono::nanoseconds>(kPokeGap, interval_);
     std::unique_lock lock(mu_);
+    auto last_round = clock_.steady_now() - gap;
     for (;;) {
         clock_.wait_for(lock, cv_, interval_, [this] { return stopping_ || poked_; });
         if (stopping_) return;
+        if (poked_) clock_.wait_until(lock, cv_, last_round + gap, [this] { return stopping_; });
+        if (stopping_) return;
         poked_ = false;
+        last_round = clock_.steady_now();
         lock.unlock();
         if (auto r = evaluate(); !r) log::error("alert.evaluation_failed", {{"error", r.error().describe()}});
         lock.lock();

@@ -7,7 +7,9 @@
 //    the condition): repeated rounds never fire it twice, and a hospital that stays in a
 //    state never flaps.
 // Rounds run on the injected clock: every `interval` on the engine's thread, and soon after
-// poke() (a state change: the control plane pokes it for each state message it applies).
+// poke() (a state change: the control plane pokes it for each state message it applies),
+// but never sooner than kPokeGap (or `interval`, when shorter) after the previous round, so
+// a large fleet's heartbeats cost one round per gap, not one per heartbeat.
 // Every change is a log line (alert.fired, alert.resolved) and counted
 // (hisgate_alerts_fired_total{rule}, hisgate_alerts_resolved_total{rule}).
 #pragma once
@@ -41,6 +43,8 @@ struct RoundResult {
 
 class AlertEngine {
 public:
+    static constexpr std::chrono::milliseconds kPokeGap{1000};
+
     AlertEngine(AlertStore& store, FleetSource fleet, ProtocolWindow window, AlertThresholds thresholds, Clock& clock);
     ~AlertEngine();
 

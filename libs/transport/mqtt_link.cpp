@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/trace.h"
+#include "transport/backoff.h"
 #include "transport/tcp_nodelay.h"
 
 namespace hisgate {
@@ -130,12 +131,8 @@ void MqttLink::stop(std::optional<OutgoingMessage> farewell) {
 }
 
 std::chrono::milliseconds MqttLink::next_backoff(int attempt) {
-    // Full jitter: uniform in [min, min(max, min * 2^attempt)].
     thread_local std::mt19937 rng{std::random_device{}()};
-    auto cap = options_.backoff_min.count() << std::min(attempt, 16);
-    cap = std::min<long long>(cap, options_.backoff_max.count());
-    std::uniform_int_distribution<long long> pick(options_.backoff_min.count(), std::max(cap, options_.backoff_min.count()));
-    return std::chrono::milliseconds(pick(rng));
+    return jittered_backoff(attempt, options_.backoff_min, options_.backoff_max, rng);
 }
 
 bool MqttLink::try_connect() {

@@ -3,6 +3,9 @@
 // ManualClock. The fleet is given as records, as the registry would hold them.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "controlplane/alerts/alert_engine.h"
 #include "controlplane/alerts/alerts_api.h"
 #include "tests/support/process.h"
@@ -312,4 +315,31 @@ TEST_CASE("alerts api: filters by state and hospital, refuses a bad query naming
         CHECK(r.error().code == "alerts.bad_query");
         CHECK(r.error().message.find("expected") != std::string::npos);
     }
+}
+
+TEST_CASE("alerts: a burst of pokes (a fleet's heartbeats) costs one round per poke gap, not one per poke") {
+    std::string dir = test::make_temp_dir("hisgate-alerts-pokes");
+    ManualClock clock;
+    auto store = open_sqlite_alert_store(dir + "/results.db", clock);
+    REQUIRE(store.ok());
+    std::atomic<int> rounds{0};
+    AlertEngine engine(
+        **store, [&]() -> Result<std::vector<FleetRecord>> { return (++rounds, std::vector<FleetRecord>{}); },
+        ProtocolWindow{1, 1}, AlertThresholds{}, clock);
+    engine.start(10s);
+    REQUIRE(clock.await_waiters(1));
+    engine.poke();  // the first poke after a quiet time: a round at once
+    REQUIRE(test::eventually([&] { return rounds == 1; }));
+    for (int i = 0; i < 500; ++i) engine.poke();
+    // The engine now waits out the gap on the manual clock: no round however long real time runs.
+    REQUIRE(clock.await_waiters(1));
+    std::this_thread::sleep_for(100ms);
+    CHECK(rounds == 1);
+    clock.advance(AlertEngine::kPokeGap);
+    REQUIRE(test::eventually([&] { return rounds == 2; }));
+    REQUIRE(clock.await_waiters(1));
+    std::this_thread::sleep_for(100ms);
+    CHECK(rounds == 2);  // the 500 pokes shared that one round
+    engine.stop();
+    std::system(("rm -rf " + dir).c_str());
 }
