@@ -19,14 +19,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <dirent.h>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tests/support/proc_stats.h"
 #include "tests/support/system.h"
 
 using namespace hisgate::test;
@@ -34,62 +32,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct Sample {
-    double rss_mb = 0, hwm_mb = 0;
-    int threads = 0;
-    long cpu_ticks = 0;  // utime + stime
-};
-
-std::optional<Sample> sample(pid_t pid) {
-    Sample s;
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    if (!status) return std::nullopt;
-    std::string line;
-    while (std::getline(status, line)) {
-        std::istringstream in(line);
-        std::string key;
-        double value = 0;
-        in >> key >> value;
-        if (key == "VmRSS:") s.rss_mb = value / 1024;  // kB
-        else if (key == "VmHWM:") s.hwm_mb = value / 1024;
-        else if (key == "Threads:") s.threads = static_cast<int>(value);
-    }
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    auto close = text.rfind(')');  // the command name may hold spaces
-    if (close == std::string::npos) return std::nullopt;
-    std::istringstream rest(text.substr(close + 2));
-    std::string field;
-    // Fields after the name start at 3 (state); utime and stime are fields 14 and 15.
-    for (int i = 3; i <= 13 && rest >> field; ++i) {
-    }
-    long utime = 0, stime = 0;
-    rest >> utime >> stime;
-    s.cpu_ticks = utime + stime;
-    return s;
-}
-
-// The Mosquitto whose command line names the test broker's directory.
-pid_t find_broker(const std::string& dir) {
-    DIR* proc = opendir("/proc");
-    if (!proc) return -1;
-    pid_t found = -1;
-    while (auto* e = readdir(proc)) {
-        pid_t pid = static_cast<pid_t>(std::atol(e->d_name));
-        if (pid <= 0) continue;
-        std::ifstream f(std::string("/proc/") + e->d_name + "/cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-        if (cmd.find("mosquitto") != std::string::npos && cmd.find(dir) != std::string::npos) found = pid;
-    }
-    closedir(proc);
-    return found;
-}
-
 struct Watched {
     std::string name;
     pid_t pid;
-    std::vector<Sample> samples;
+    std::vector<ProcStats> samples;
 };
 
 double median(std::vector<double> v) {
@@ -126,7 +72,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::vector<Watched> watched = {{"hisgate-agent", sys.agent("H001").pid(), {}},
-                                    {"mosquitto", find_broker(sys.broker().dir()), {}},
+                                    {"mosquitto", sys.broker().pid(), {}},
                                     {"his-sim", sys.sim("H001").pid(), {}},
                                     {"hisgate-controlplane", sys.controlplane().pid(), {}}};
     std::printf("system online (MQTT over %s); settling %d s, then sampling %d s\n", tls ? "TLS" : "plain TCP", settle,
@@ -138,7 +84,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i <= seconds; ++i) {
         std::this_thread::sleep_until(start + std::chrono::seconds(i));
         for (auto& w : watched)
-            if (auto s = w.pid > 0 ? sample(w.pid) : std::nullopt) w.samples.push_back(*s);
+            if (auto s = w.pid > 0 ? proc_stats(w.pid) : std::nullopt) w.samples.push_back(*s);
     }
     double measured = std::chrono::duration<double>(Clock::now() - start).count();
     long tick = sysconf(_SC_CLK_TCK);

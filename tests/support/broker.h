@@ -30,6 +30,7 @@ public:
 
     std::string uri() const;
     uint16_t port() const { return port_; }
+    pid_t pid() const { return process_.pid(); }  // -1 when not started
     const std::string& dir() const { return dir_; }
     std::string password_file(const std::string& user) const { return dir_ + "/" + user + ".password"; }
     std::string password(const std::string& user) const;
