@@ -271,6 +271,14 @@ RowResult summarize(const std::string& name, Window& w, uint64_t sent, uint64_t 
     return r;
 }
 
+RowResult failed_row(const std::string& name, const std::string& why) {
+    RowResult r;
+    r.name = name;
+    r.errors = 1;
+    r.first_error = why;
+    return r;
+}
+
 // ---- the ceiling: a direct MQTT request/response round trip ----------------------------
 
 RowResult run_ceiling(Broker& broker, const std::vector<std::string>& hospitals, int concurrency, int warmup, int seconds) {
@@ -354,10 +362,7 @@ RowResult run_ceiling(Broker& broker, const std::vector<std::string>& hospitals,
             ->wait();
         client.subscribe(topics::all_responses(kCeilingInstance), 1)->wait();
     } catch (const mqtt::exception& e) {
-        RowResult r{"ceiling"};
-        r.errors = 1;
-        r.first_error = std::string("connect: ") + e.what();
-        return r;
+        return failed_row("ceiling", std::string("connect: ") + e.what());
     }
     disable_nagle_towards(broker.uri());
     std::this_thread::sleep_until(start);
@@ -454,10 +459,7 @@ RowResult run_routed(System& sys, const std::vector<std::string>& hospitals, int
         c.token = sys.token("patient", c.patient);
         c.fd = open_connection(sys.api_port(), i);
         if (c.fd < 0 || c.token.empty()) {
-            RowResult r{"routed"};
-            r.errors = 1;
-            r.first_error = "cannot connect to the API or make a token";
-            return r;
+            return failed_row("routed", "cannot connect to the API or make a token");
         }
         epoll_event ev{};
         ev.events = EPOLLIN;
@@ -502,6 +504,7 @@ RowResult run_routed(System& sys, const std::vector<std::string>& hospitals, int
             auto& c = conns[events[e].data.u32];
             ssize_t got = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
             if (got <= 0) {
+                if (std::getenv("BENCH_DEBUG")) std::fprintf(stderr, "conn %d recv %zd errno %d\n", c.index, got, errno);
                 if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
                 fail("the API closed connection " + std::to_string(c.index));
                 epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
@@ -509,6 +512,7 @@ RowResult run_routed(System& sys, const std::vector<std::string>& hospitals, int
                 continue;
             }
             c.in.append(buf, static_cast<size_t>(got));
+            if (std::getenv("BENCH_DEBUG")) std::fprintf(stderr, "conn %d got %zd: %.300s\n", c.index, got, c.in.c_str());
             auto r = take_response(c.in);
             if (!r) continue;
             auto done = Clock::now();
