@@ -56,6 +56,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mqtt/async_client.h>
 #include <mutex>
@@ -197,9 +198,11 @@ int serve_agents(const std::string& file) {
     if (!conf.is_object()) return std::fprintf(stderr, "serve-agents: cannot read %s\n", file.c_str()), 2;
     const std::string uri = conf["uri"], ca = conf.value("ca_file", "");
     std::vector<std::unique_ptr<SimAgent>> agents;
+    std::vector<std::string> passwords;
     for (const auto& a : conf["agents"]) {
         auto agent = std::make_unique<SimAgent>();
         agent->hid = a["id"];
+        passwords.push_back(a["password"]);
         // The client id is the user name (the broker enforces it): one connection per hospital.
         agent->client = std::make_unique<mqtt::async_client>(uri, agent->hid, mqtt::create_options(MQTTVERSION_5));
         SimAgent* self = agent.get();
@@ -207,17 +210,32 @@ int serve_agents(const std::string& file) {
         agent->client->set_connection_lost_handler([self](const std::string& cause) {
             std::fprintf(stderr, "serve-agents: %s lost its connection: %s\n", self->hid.c_str(), cause.c_str());
         });
-        mqtt::message will(topics::state(agent->hid), state_message(agent->hid, false, 1), 1, true);
-        try {
-            agent->client->connect(connect_options(uri, agent->hid, a["password"], ca, will))->wait();
-            agent->client->subscribe(topics::request(agent->hid), 1)->wait();
-            agent->client->publish(mqtt::make_message(topics::state(agent->hid), state_message(agent->hid, true, 2), 1, true))
-                ->wait();
-        } catch (const mqtt::exception& e) {
-            return std::fprintf(stderr, "serve-agents: %s did not come online: %s\n", agent->hid.c_str(), e.what()), 1;
-        }
         agents.push_back(std::move(agent));
     }
+    // Each step for every agent at once, then waited for: Paho advances a connection in
+    // its own cycles (about a second each with many clients), so one agent after the
+    // other took minutes.
+    auto all = [&](const char* step, const std::function<mqtt::token_ptr(SimAgent&, size_t)>& start) {
+        std::vector<mqtt::token_ptr> tokens;
+        try {
+            for (size_t i = 0; i < agents.size(); ++i) tokens.push_back(start(*agents[i], i));
+            for (size_t i = 0; i < tokens.size(); ++i)
+                if (!tokens[i]->wait_for(std::chrono::seconds(60)))
+                    throw mqtt::exception(MQTTASYNC_OPERATION_INCOMPLETE, agents[i]->hid + ": no answer");
+        } catch (const mqtt::exception& e) {
+            std::fprintf(stderr, "serve-agents: %s failed: %s\n", step, e.what());
+            return false;
+        }
+        return true;
+    };
+    bool up = all("CONNECT", [&](SimAgent& a, size_t i) {
+        mqtt::message will(topics::state(a.hid), state_message(a.hid, false, 1), 1, true);
+        return a.client->connect(connect_options(uri, a.hid, passwords[i], ca, will));
+    }) && all("SUBSCRIBE", [&](SimAgent& a, size_t) { return a.client->subscribe(topics::request(a.hid), 1); }) &&
+              all("PUBLISH of the birth", [&](SimAgent& a, size_t) {
+                  return a.client->publish(mqtt::make_message(topics::state(a.hid), state_message(a.hid, true, 2), 1, true));
+              });
+    if (!up) return 1;
     disable_nagle_towards(uri);  // as MqttLink does: Paho leaves Nagle on (transport/tcp_nodelay.h)
     std::printf("agents ready: %zu\n", agents.size());
     std::fflush(stdout);
