@@ -522,7 +522,6 @@ RowResult run_routed(System& sys, const std::vector<std::string>& hospitals, int
             auto& c = conns[events[e].data.u32];
             ssize_t got = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
             if (got <= 0) {
-                if (std::getenv("BENCH_DEBUG")) std::fprintf(stderr, "conn %d recv %zd errno %d\n", c.index, got, errno);
                 if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
                 fail("the API closed connection " + std::to_string(c.index));
                 epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
@@ -530,7 +529,6 @@ RowResult run_routed(System& sys, const std::vector<std::string>& hospitals, int
                 continue;
             }
             c.in.append(buf, static_cast<size_t>(got));
-            if (std::getenv("BENCH_DEBUG")) std::fprintf(stderr, "conn %d got %zd: %.300s\n", c.index, got, c.in.c_str());
             auto r = take_response(c.in);
             if (!r) continue;
             auto done = Clock::now();
@@ -571,18 +569,13 @@ public:
         t0_ = Clock::now();
         for (auto& p : procs_) p.ticks = ticks(p.pid);
     }
-    std::string end() {
-        double secs = std::chrono::duration<double>(Clock::now() - t0_).count();
+    // Each process's CPU seconds since begin(), by name, and the seconds that passed.
+    std::map<std::string, double> end(double& elapsed) {
+        elapsed = std::chrono::duration<double>(Clock::now() - t0_).count();
         double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
         std::map<std::string, double> by_name;
-        for (auto& p : procs_) by_name[p.name] += 100.0 * static_cast<double>(ticks(p.pid) - p.ticks) / hz / secs;
-        std::string out;
-        for (const auto& [name, pct] : by_name) {
-            char line[96];
-            std::snprintf(line, sizeof line, "%s%s=%.0f%%", out.empty() ? "" : " ", name.c_str(), pct);
-            out += line;
-        }
-        return out;
+        for (auto& p : procs_) by_name[p.name] += static_cast<double>(ticks(p.pid) - p.ticks) / hz;
+        return by_name;
     }
 
 private:
@@ -599,12 +592,26 @@ private:
     Clock::time_point t0_;
 };
 
+// CPU of each process over the row, as % of one core and per request sent (warm-up and
+// drain included in both): on a shared machine the CPU a request costs moves less than
+// the throughput.
+std::string cpu_report(const std::map<std::string, double>& cpu_seconds, double elapsed, uint64_t sent) {
+    std::string out;
+    for (const auto& [name, secs] : cpu_seconds) {
+        char line[128];
+        std::snprintf(line, sizeof line, "%s%s=%.0f%%/%.0fus", out.empty() ? "" : " ", name.c_str(), 100 * secs / elapsed,
+                      sent ? 1e6 * secs / static_cast<double>(sent) : 0.0);
+        out += line;
+    }
+    return out;
+}
+
 void print_row(const RowResult& r, const std::string& load_before, const std::string& load_after, const std::string& cpu) {
     std::printf("RESULT %-8s req/s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f counted=%zu sent=%llu errors=%llu\n",
                 r.name.c_str(), r.rps, r.p50, r.p99, r.max, r.counted, static_cast<unsigned long long>(r.sent),
                 static_cast<unsigned long long>(r.errors));
     std::printf("LOAD   %-8s before=%s after=%s\n", r.name.c_str(), load_before.c_str(), load_after.c_str());
-    std::printf("CPU    %-8s %s (%% of one core)\n", r.name.c_str(), cpu.c_str());
+    std::printf("CPU    %-8s %s (%% of one core / CPU time per request)\n", r.name.c_str(), cpu.c_str());
     if (r.errors) std::printf("ERROR  %-8s first: %s\n", r.name.c_str(), r.first_error.c_str());
     std::fflush(stdout);
 }
@@ -695,7 +702,9 @@ int main(int argc, char** argv) {
         std::string before = loadavg();
         cpu.begin();
         rows.push_back(run_ceiling(sys.broker(), hospitals, concurrency, warmup, seconds));
-        print_row(rows.back(), before, loadavg(), cpu.end());
+        double elapsed = 0;
+        auto used = cpu.end(elapsed);
+        print_row(rows.back(), before, loadavg(), cpu_report(used, elapsed, rows.back().sent));
     }
     if (phases.find("routed") != std::string::npos) {
         if (!sys.start_controlplane(0) ||
@@ -708,7 +717,9 @@ int main(int argc, char** argv) {
         std::string before = loadavg();
         cpu.begin();
         rows.push_back(run_routed(sys, hospitals, concurrency, warmup, seconds));
-        print_row(rows.back(), before, loadavg(), cpu.end());
+        double elapsed = 0;
+        auto used = cpu.end(elapsed);
+        print_row(rows.back(), before, loadavg(), cpu_report(used, elapsed, rows.back().sent));
     }
     for (const auto& r : rows) ok = ok && r.errors == 0 && r.counted > 0;
     if (rows.size() == 2 && rows[0].rps > 0 && rows[1].rps > 0) {
