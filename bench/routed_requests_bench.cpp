@@ -328,8 +328,9 @@ RowResult run_ceiling(Broker& broker, const std::vector<std::string>& hospitals,
                        {"patientHoldsAfternoon", false}, {"prepaid", false}, {"depositPaidCents", 0}};
         return b;
     };
-    // Sends slot i's next request (under mu).
-    auto send = [&](size_t i) {
+    // Slot i's next request (under mu), to be published once mu is released: a publish
+    // never waits while holding what the receive thread needs.
+    auto next_request = [&](size_t i) {
         Slot& s = slots[i];
         uint64_t n = next++;
         const std::string& hid = hospitals[n % hospitals.size()];
@@ -346,11 +347,16 @@ RowResult run_ceiling(Broker& broker, const std::vector<std::string>& hospitals,
         s.sent = Clock::now();
         s.waiting = true;
         ++sent;
+        return msg;
+    };
+    auto publish = [&](size_t i, const mqtt::message_ptr& msg) {
         try {
             client.publish(msg);
         } catch (const mqtt::exception& e) {
-            s.waiting = false;
+            std::lock_guard lock(mu);
+            slots[i].waiting = false;
             fail(std::string("publish: ") + e.what());
+            idle.notify_all();
         }
     };
     client.set_message_callback([&](mqtt::const_message_ptr m) {
@@ -359,7 +365,7 @@ RowResult run_ceiling(Broker& broker, const std::vector<std::string>& hospitals,
         std::string correlation = props.contains(mqtt::property::CORRELATION_DATA)
                                       ? mqtt::get<std::string>(props, mqtt::property::CORRELATION_DATA) : "";
         auto reply = Envelope::parse(m->get_payload_str());
-        std::lock_guard lock(mu);
+        std::unique_lock lock(mu);
         size_t i = static_cast<size_t>(std::atoll(correlation.c_str()));
         if (i >= slots.size() || !slots[i].waiting || slots[i].correlation != correlation) {
             fail("a reply with unknown correlation data");
@@ -372,21 +378,28 @@ RowResult run_ceiling(Broker& broker, const std::vector<std::string>& hospitals,
             fail("a reply that does not answer its request: " + m->get_payload_str().substr(0, 200));
         else
             window.done(s.sent, now);
-        if (!stopping) send(i);
-        else idle.notify_all();
+        if (stopping) return idle.notify_all();
+        auto msg = next_request(i);
+        lock.unlock();
+        publish(i, msg);
     });
     try {
-        client.connect(connect_options(broker.uri(), kCeilingUser, broker.password(kCeilingUser), broker.ca_file(), std::nullopt))
-            ->wait();
-        client.subscribe(topics::all_responses(kCeilingInstance), 1)->wait();
+        // Every wait is bounded: a lost connection leaves a token that never completes.
+        if (!client.connect(connect_options(broker.uri(), kCeilingUser, broker.password(kCeilingUser), broker.ca_file(),
+                                            std::nullopt))
+                 ->wait_for(std::chrono::seconds(20)) ||
+            !client.subscribe(topics::all_responses(kCeilingInstance), 1)->wait_for(std::chrono::seconds(20)))
+            return failed_row("ceiling", "connect or subscribe not acknowledged within 20 s");
     } catch (const mqtt::exception& e) {
         return failed_row("ceiling", std::string("connect: ") + e.what());
     }
     disable_nagle_towards(broker.uri());
     std::this_thread::sleep_until(start);
-    {
-        std::lock_guard lock(mu);
-        for (size_t i = 0; i < slots.size(); ++i) send(i);
+    for (size_t i = 0; i < slots.size(); ++i) {
+        std::unique_lock lock(mu);
+        auto msg = next_request(i);
+        lock.unlock();
+        publish(i, msg);
     }
     std::this_thread::sleep_until(start + std::chrono::seconds(warmup + seconds));
     stopping = true;
@@ -399,7 +412,7 @@ RowResult run_ceiling(Broker& broker, const std::vector<std::string>& hospitals,
     (void)drained;
     lock.unlock();
     try {
-        client.disconnect()->wait();
+        client.disconnect()->wait_for(std::chrono::seconds(5));
     } catch (const mqtt::exception&) {
     }
     std::lock_guard done(mu);
