@@ -5,7 +5,11 @@
 //
 //   routed_requests_bench [--agents N] [--concurrency C] [--seconds S] [--warmup S]
 //                         [--agent-procs P] [--tls 0|1] [--phases ceiling,routed]
-//                         (defaults 100, 32, 10, 3, 2, 1, ceiling,routed)
+//                         [--controlplane-config JSON]
+//                         (defaults 100, 32, 10, 3, 2, 1, ceiling,routed, {})
+//
+// --controlplane-config is merged into the control plane's configuration (an experiment:
+// '{"results_db": ":memory:"}' keeps its stores in memory, one database each).
 //
 // Real processes on free loopback ports (tests/support/system.h): Mosquitto with the
 // production ACL (TLS unless --tls 0), one hisgate-controlplane, and P processes of this
@@ -638,7 +642,7 @@ std::string self_path() {
 int usage(const char* why) {
     std::fprintf(stderr,
                  "routed_requests_bench: %s\nusage: routed_requests_bench [--agents N] [--concurrency C] [--seconds S] "
-                 "[--warmup S] [--agent-procs P] [--tls 0|1] [--phases ceiling,routed]\n",
+                 "[--warmup S] [--agent-procs P] [--tls 0|1] [--phases ceiling,routed] [--controlplane-config JSON]\n",
                  why);
     return 2;
 }
@@ -649,7 +653,7 @@ int main(int argc, char** argv) {
     if (argc == 3 && std::string(argv[1]) == "--serve-agents") return serve_agents(argv[2]);
     int agents = 100, concurrency = 32, seconds = 10, warmup = 3, agent_procs = 2;
     bool tls = true;
-    std::string phases = "ceiling,routed";
+    std::string phases = "ceiling,routed", controlplane_config = "{}";
     for (int i = 1; i < argc; i += 2) {
         std::string a = argv[i];
         if (i + 1 >= argc) return usage(("option " + a + " needs a value").c_str());
@@ -662,6 +666,7 @@ int main(int argc, char** argv) {
         else if (a == "--agent-procs" && n > 0) agent_procs = n;
         else if (a == "--tls" && (v == "0" || v == "1")) tls = v == "1";
         else if (a == "--phases" && !v.empty()) phases = v;
+        else if (a == "--controlplane-config" && nlohmann::json::parse(v, nullptr, false).is_object()) controlplane_config = v;
         else return usage(("bad option " + a + " " + v).c_str());
     }
     agent_procs = std::min(agent_procs, agents);
@@ -674,6 +679,7 @@ int main(int argc, char** argv) {
     options.broker_users = hospitals;
     options.broker_users.push_back(kCeilingUser);
     options.tls = tls;
+    options.controlplane_config = controlplane_config;
     System sys(options);
     if (!sys.broker().start()) return std::fprintf(stderr, "routed_requests_bench: the broker did not start\n"), 1;
 
