@@ -19,14 +19,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "proc_sample.h"
+#include "tests/support/proc_stats.h"
 #include "tests/support/system.h"
 
 using namespace hisgate::test;
@@ -34,13 +32,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-using Sample = hisgate::bench::ProcSample;
-std::optional<Sample> sample(pid_t pid) { return hisgate::bench::sample_process(pid); }
-
 struct Watched {
     std::string name;
     pid_t pid;
-    std::vector<Sample> samples;
+    std::vector<ProcStats> samples;
 };
 
 double median(std::vector<double> v) {
@@ -89,7 +84,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i <= seconds; ++i) {
         std::this_thread::sleep_until(start + std::chrono::seconds(i));
         for (auto& w : watched)
-            if (auto s = w.pid > 0 ? sample(w.pid) : std::nullopt) w.samples.push_back(*s);
+            if (auto s = w.pid > 0 ? proc_stats(w.pid) : std::nullopt) w.samples.push_back(*s);
     }
     double measured = std::chrono::duration<double>(Clock::now() - start).count();
     long tick = sysconf(_SC_CLK_TCK);

@@ -38,7 +38,7 @@
 #include <thread>
 #include <vector>
 
-#include "proc_sample.h"
+#include "tests/support/proc_stats.h"
 #include "tests/support/swarm_fleet.h"
 
 using namespace hisgate;
@@ -88,10 +88,10 @@ std::string open_file_limit(pid_t pid) {
 struct Watch {
     std::string name;
     pid_t pid = -1;
-    std::vector<bench::ProcSample> samples;
+    std::vector<test::ProcStats> samples;
 
     void take() {
-        if (auto s = pid > 0 ? bench::sample_process(pid) : std::nullopt) samples.push_back(*s);
+        if (auto s = pid > 0 ? test::proc_stats(pid) : std::nullopt) samples.push_back(*s);
     }
     double rss_median() const {
         std::vector<double> v;

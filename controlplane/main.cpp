@@ -16,6 +16,7 @@
 #include "common/trace.h"
 #include "controlplane/agent_refusals.h"
 #include "controlplane/answer_intake.h"
+#include "controlplane/answer_workers.h"
 #include "controlplane/api.h"
 #include "controlplane/alerts/alert_engine.h"
 #include "controlplane/events/event_intake.h"
@@ -228,12 +229,20 @@ int main(int argc, char** argv) {
     link.subscribe(topics::every_response(), 1);
     // Events are shared among the instances: each goes to one of them.
     link.subscribe(topics::shared_events("controlplane"), 1);
+    // Answers are kept off the MQTT client's thread, which also reads the PUBACKs every
+    // request being sent waits for (controlplane/answer_workers.h).
+    controlplane::AnswerWorkers answer_workers(
+        [&](const IncomingMessage& m) {
+            controlplane::take_answer(**results, **records, requester, m, instance, &triage_intake);
+        },
+        4, 10000);
+    answer_workers.start();
     link.on_message([&](const IncomingMessage& m) {
         if (ends_with(m.topic, "/state")) {
             if (registry.apply_state(m)) alert_engine.poke();
         }
         else if (ends_with(m.topic, "/event")) event_intake.take(m);
-        else controlplane::take_answer(**results, **records, requester, m, instance, &triage_intake);
+        else answer_workers.post(m);
     });
     // A deferred request the agent has not said it stored goes again, same id, every 5 s
     // (the agent stores a request id once); each copy expires in the broker before the next.
@@ -282,6 +291,7 @@ int main(int argc, char** argv) {
     alert_engine.stop();
     refusals.stop();
     link.stop();
+    answer_workers.stop();
     log::info("controlplane.stopped");
     return 0;
 }

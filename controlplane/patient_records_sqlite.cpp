@@ -15,7 +15,7 @@ public:
 
     Result<PatientFacts> facts(const std::string& patient_id) override {
         std::lock_guard lock(mu_);
-        auto st = db_.prepare("SELECT real_name_verified, no_show_count FROM patient_facts WHERE patient_id = ?1");
+        auto st = db_.prepare_cached("SELECT real_name_verified, no_show_count FROM patient_facts WHERE patient_id = ?1");
         if (!st) return st.error();
         st->bind(1, patient_id);
         PatientFacts f;
@@ -42,7 +42,7 @@ public:
     Result<appointments::BookingCounts> counts(const SlotAsked& s) override {
         std::lock_guard lock(mu_);
         // One pass over the hospital's bookings of that date (indexed by hospital and date).
-        auto st = db_.prepare(
+        auto st = db_.prepare_cached(
             "SELECT count(*) FILTER (WHERE doctor_id = ?2), "
             "       count(*) FILTER (WHERE department_id = ?3), "
             "       count(*) FILTER (WHERE patient_id = ?4), "
@@ -65,7 +65,7 @@ public:
         c.follow_ups_day = static_cast<int>(st->integer(5));
         c.patient_holds_morning = st->integer(6) > 0;
         c.patient_holds_afternoon = st->integer(7) > 0;
-        auto paid = db_.prepare(
+        auto paid = db_.prepare_cached(
             "SELECT prepaid, deposit_cents FROM order_payments WHERE hospital_id = ?1 AND patient_id = ?2 AND order_id = ?3");
         if (!paid) return paid.error();
         paid->bind(1, s.hospital_id).bind(2, s.patient_id).bind(3, s.order_id);
@@ -80,7 +80,7 @@ public:
 
     Result<void> note_booking(const BookingNote& b) override {
         std::lock_guard lock(mu_);
-        auto st = db_.prepare(
+        auto st = db_.prepare_cached(
             "INSERT OR IGNORE INTO platform_bookings(request_id, hospital_id, patient_id, order_id, doctor_id, "
             "department_id, date, half, visit, noted_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
         if (!st) return st.error();

@@ -114,7 +114,7 @@ Result<std::unique_ptr<TaskResults>> TaskResults::open(const std::string& path, 
 
 Result<bool> TaskResults::expect(const Envelope& request, TaskKind kind, const RequestOrigin& origin) {
     std::lock_guard lock(mu_);
-    auto st = db_.prepare(
+    auto st = db_.prepare_cached(
         "INSERT OR IGNORE INTO task_results(request_id, hospital_id, type, sent_at, deadline_ms, request, deferred, "
         "last_sent_ms, owner, fingerprint, transient) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     if (!st) return st.error();
@@ -194,14 +194,14 @@ Result<TaskResults::Recorded> TaskResults::record(const std::string& hospital_id
                                                   const std::string& payload) {
     std::unique_lock lock(mu_);
     auto outcome = db_.transaction([&]() -> Result<Recorded> {
-        auto update = db_.prepare(
+        auto update = db_.prepare_cached(
             "UPDATE task_results SET answer = ?3, finished_ms = ?4 "
             "WHERE request_id = ?1 AND hospital_id = ?2 AND answer IS NULL AND expired_reason IS NULL");
         if (!update) return update.error();
         update->bind(1, reply.in_reply_to).bind(2, hospital_id).bind(3, payload).bind(4, clock_.wall_ms());
         if (auto r = update->run(); !r) return r.error();
         if (sqlite3_changes(db_.handle()) == 1) return Recorded::kept;
-        auto known = db_.prepare("SELECT expired_reason IS NOT NULL AND answer IS NULL FROM task_results "
+        auto known = db_.prepare_cached("SELECT expired_reason IS NOT NULL AND answer IS NULL FROM task_results "
                                  "WHERE request_id = ?1 AND hospital_id = ?2");
         if (!known) return known.error();
         known->bind(1, reply.in_reply_to).bind(2, hospital_id);
@@ -219,7 +219,7 @@ Result<TaskResults::Recorded> TaskResults::record(const std::string& hospital_id
 
 std::optional<TaskResult> TaskResults::find(const std::string& request_id) {
     std::lock_guard lock(mu_);
-    auto st = db_.prepare(
+    auto st = db_.prepare_cached(
         "SELECT hospital_id, type, answer, expired_reason, request, owner, fingerprint, contents_dropped "
         "FROM task_results WHERE request_id = ?1");
     if (!st) return std::nullopt;
@@ -232,7 +232,7 @@ std::optional<TaskResult> TaskResults::find(const std::string& request_id) {
 
 Result<void> TaskResults::mark_delivered(const std::string& request_id) {
     std::lock_guard lock(mu_);
-    auto st = db_.prepare("UPDATE task_results SET delivered_ms = ?2 "
+    auto st = db_.prepare_cached("UPDATE task_results SET delivered_ms = ?2 "
                           "WHERE request_id = ?1 AND answer IS NOT NULL AND transient = 1 AND delivered_ms IS NULL");
     if (!st) return st.error();
     st->bind(1, request_id).bind(2, clock_.wall_ms());

@@ -103,7 +103,12 @@ bool body_consumed(Poco::Net::HTTPServerRequest& req) {
     bool bodiless = req.getMethod() == "GET" || req.getMethod() == "HEAD" || req.getMethod() == "DELETE";
     if (!bounded) return bodiless;
     auto& in = req.stream();
-    if (in.bad() || in.fail()) return false;
+    if (in.bad()) return false;  // a bad chunk, a broken connection
+    // Read to its end: the body stream ends where its length or its last chunk says, and a
+    // read that reaches that end sets failbit beside eofbit (every route that reads a whole
+    // body in blocks does), which is no reason to close a keep-alive connection.
+    if (in.eof()) return true;
+    if (in.fail()) return false;
     try {
         return in.peek() == std::char_traits<char>::eof() && !in.bad();
     } catch (const std::exception&) {

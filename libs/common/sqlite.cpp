@@ -1,5 +1,7 @@
 #include "common/sqlite.h"
 
+#include <mutex>
+#include <unordered_map>
 #include <utility>
 
 namespace hisgate::sql {
@@ -69,17 +71,37 @@ Result<Db> Db::open_with_schema(const std::string& path, std::initializer_list<s
     return db;
 }
 
-Db::Db(Db&& other) noexcept : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+// The statements prepare_cached() keeps, by their SQL; each with whether it is out now.
+struct Db::Cache {
+    struct Entry {
+        sqlite3_stmt* stmt = nullptr;
+        std::atomic<bool> lent{false};
+    };
+    std::mutex mu;
+    std::unordered_map<std::string, std::unique_ptr<Entry>> by_sql;  // entries never move
+};
+
+Db::Db(sqlite3* db) : db_(db), cache_(std::make_unique<Cache>()) {}
+
+Db::Db(Db&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)), cache_(std::move(other.cache_)) {}
 Db& Db::operator=(Db&& other) noexcept {
     if (this != &other) {
-        if (db_) sqlite3_close_v2(db_);
+        close();
         db_ = std::exchange(other.db_, nullptr);
         path_ = std::move(other.path_);
+        cache_ = std::move(other.cache_);
     }
     return *this;
 }
-Db::~Db() {
+Db::~Db() { close(); }
+
+void Db::close() {
+    if (cache_)
+        for (auto& [_, entry] : cache_->by_sql) sqlite3_finalize(entry->stmt);
+    cache_.reset();
     if (db_) sqlite3_close_v2(db_);
+    db_ = nullptr;
 }
 
 Result<void> Db::exec(std::string_view sql) {
@@ -98,6 +120,23 @@ Result<Statement> Db::prepare(std::string_view sql) {
     if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
         return sqlite_error(db_, "prepare failed");
     return Statement(db_, stmt);
+}
+
+Result<Statement> Db::prepare_cached(std::string_view sql) {
+    Cache::Entry* entry = nullptr;
+    {
+        std::lock_guard lock(cache_->mu);
+        auto& slot = cache_->by_sql[std::string(sql)];
+        if (!slot) slot = std::make_unique<Cache::Entry>();
+        entry = slot.get();
+    }
+    if (entry->lent.exchange(true)) return prepare(sql);  // out already: a fresh one
+    if (!entry->stmt && sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &entry->stmt, nullptr) != SQLITE_OK) {
+        entry->stmt = nullptr;
+        entry->lent = false;
+        return sqlite_error(db_, "prepare failed");
+    }
+    return Statement(db_, entry->stmt, &entry->lent);
 }
 
 Result<void> Db::savepoint(const std::function<Result<void>()>& body) {
@@ -124,18 +163,32 @@ Error Db::abandon_transaction(Error why) {
 int64_t Db::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
 Statement::Statement(Statement&& o) noexcept
-    : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)), error_(std::move(o.error_)) {}
+    : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)), lent_(std::exchange(o.lent_, nullptr)),
+      error_(std::move(o.error_)) {}
 Statement& Statement::operator=(Statement&& o) noexcept {
     if (this != &o) {
-        if (stmt_) sqlite3_finalize(stmt_);
+        release();
         db_ = o.db_;
         stmt_ = std::exchange(o.stmt_, nullptr);
+        lent_ = std::exchange(o.lent_, nullptr);
         error_ = std::move(o.error_);
     }
     return *this;
 }
-Statement::~Statement() {
-    if (stmt_) sqlite3_finalize(stmt_);
+Statement::~Statement() { release(); }
+
+void Statement::release() {
+    if (!stmt_) return;
+    if (lent_) {
+        // Back to the cache as prepare() would hand it out: no row pending, no value bound.
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+        lent_->store(false);
+    } else {
+        sqlite3_finalize(stmt_);
+    }
+    stmt_ = nullptr;
+    lent_ = nullptr;
 }
 
 Statement& Statement::bind(int index, std::string_view text) {

@@ -4,9 +4,11 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +37,12 @@ public:
     // Runs SQL with no parameters and no results (schema, pragmas, BEGIN/COMMIT).
     Result<void> exec(std::string_view sql);
     Result<Statement> prepare(std::string_view sql);
+    // The same as prepare(), but the compiled statement is kept by this connection and
+    // handed out again (parsing and planning a statement cost a request more than running
+    // it, on the control plane's request path). The Statement returned gives it back,
+    // reset and without bindings, when it is destroyed. While it is out, another call
+    // with the same SQL (another thread, or a nested use) gets a fresh one of its own.
+    Result<Statement> prepare_cached(std::string_view sql);
     int64_t last_insert_rowid() const;
     // False once SQLite has ended the transaction by itself: a statement failing with
     // SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM or RAISE(ROLLBACK) rolls the whole
@@ -59,12 +67,15 @@ public:
 private:
     static constexpr int kBusyTimeoutMs = 5000;  // how long a statement waits for a lock
     static constexpr int kWalRetryMs = 10;
-    explicit Db(sqlite3* db) : db_(db) {}
+    struct Cache;
+    explicit Db(sqlite3* db);
+    void close();
     Result<void> enter_wal();
     // A failed BEGIN or COMMIT as transaction() reports it.
     static Error transaction_error(const char* step, const Error& e);
     sqlite3* db_ = nullptr;
     std::string path_;
+    std::unique_ptr<Cache> cache_;
 };
 
 class Statement {
@@ -89,9 +100,11 @@ public:
 
 private:
     friend class Db;
-    Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+    Statement(sqlite3* db, sqlite3_stmt* stmt, std::atomic<bool>* lent = nullptr) : db_(db), stmt_(stmt), lent_(lent) {}
+    void release();  // finalizes it, or gives a cached one back
     sqlite3* db_ = nullptr;
     sqlite3_stmt* stmt_ = nullptr;
+    std::atomic<bool>* lent_ = nullptr;  // a cached statement's "out" flag (Db::prepare_cached)
     std::optional<Error> error_;
 };
 

@@ -17,6 +17,7 @@ void refuse(const IncomingMessage& msg, const char* reason) {
 }  // namespace
 
 void Requester::deliver(const IncomingMessage& msg) {
+    std::shared_ptr<Slot> answered;
     {
         std::lock_guard lock(mu_);
         auto it = pending_.find(msg.correlation_data);
@@ -31,8 +32,9 @@ void Requester::deliver(const IncomingMessage& msg) {
         // An unreadable reply from the right hospital ends the request with its parse error.
         slot.reply = std::move(reply);
         slot.done = true;
+        answered = it->second;  // kept alive until notified: its caller may be gone by then
     }
-    cv_.notify_all();
+    answered->cv.notify_one();
 }
 
 Result<Envelope> Requester::request(const std::string& topic, const std::string& response_topic, const Envelope& req,
@@ -61,7 +63,7 @@ Result<Envelope> Requester::request(const std::string& topic, const std::string&
         return sent.error();
     }
     std::unique_lock lock(mu_);
-    bool answered = cv_.wait_for(lock, timeout, [&] { return slot->done; });
+    bool answered = slot->cv.wait_for(lock, timeout, [&] { return slot->done; });
     pending_.erase(correlation);
     if (!answered)
         return make_error(ErrorClass::Timeout, "agent.timeout",

@@ -51,11 +51,13 @@ private:
         std::string request_id;      // the reply's in_reply_to
         bool done = false;
         std::optional<Result<Envelope>> reply;
+        // Its own, so a reply wakes the one caller waiting for it, not every caller (with
+        // dozens in flight, waking all of them on each reply cost more than the reply).
+        std::condition_variable cv;
     };
 
     MqttLink& link_;
     mutable std::mutex mu_;
-    std::condition_variable cv_;
     std::map<std::string, std::shared_ptr<Slot>> pending_;
 };
 

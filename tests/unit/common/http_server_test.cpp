@@ -92,6 +92,21 @@ TEST_CASE("http: framing errors are answered without desync") {
         REQUIRE(s.send(kGet));
         CHECK(s.read_response(5s).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     }
+    SECTION("a POST whose body the route read to its end keeps the connection for the next request") {
+        test::RawSocket s(server.port());
+        for (int i = 0; i < 3; ++i) {
+            REQUIRE(s.send("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"));
+            auto answer = s.read_response(5s);
+            CHECK(answer.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+            CHECK(answer.find("\r\n\r\nread 5") != std::string::npos);
+        }
+        REQUIRE(s.send("POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+        CHECK(s.read_response(5s).find("\r\n\r\nread 5") != std::string::npos);
+        REQUIRE(s.send(kGet));
+        auto next = s.read_response(5s);
+        CHECK(next.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+        CHECK(next.find("\r\n\r\nok") != std::string::npos);
+    }
     SECTION("HEAD gets a GET's head without the body; the next request on the connection is read right") {
         test::RawSocket s(server.port());
         REQUIRE(s.send("HEAD /x HTTP/1.1\r\nHost: t\r\n\r\n"));

@@ -72,3 +72,42 @@ TEST_CASE("sqlite: stores opened at once on one new file all get their schema") 
         std::system(("rm -rf " + dir).c_str());
     }
 }
+
+TEST_CASE("sqlite: a cached statement comes back reset, unbound, and is never shared while out") {
+    std::string dir = test::make_temp_dir("sql");
+    auto db = sql::Db::open(dir + "/t.db");
+    REQUIRE(db.ok());
+    REQUIRE(db->exec("CREATE TABLE t(k TEXT PRIMARY KEY, v INTEGER)").ok());
+    for (int i = 0; i < 3; ++i) {
+        auto ins = db->prepare_cached("INSERT INTO t(k, v) VALUES(?1, ?2)");
+        REQUIRE(ins.ok());
+        REQUIRE(ins->bind(1, "k" + std::to_string(i)).bind(2, int64_t{i}).run().ok());
+    }
+    const char* kSelect = "SELECT v FROM t WHERE k = ?1";
+    {
+        // A row left pending: giving the statement back resets it (no read stays open).
+        auto sel = db->prepare_cached(kSelect);
+        REQUIRE(sel->bind(1, "k2").step());
+        CHECK(sel->integer(0) == 2);
+        // The same SQL while the first is out: another statement, its own binding and row.
+        auto nested = db->prepare_cached(kSelect);
+        REQUIRE(nested.ok());
+        REQUIRE(nested->bind(1, "k1").step());
+        CHECK(nested->integer(0) == 1);
+        CHECK(sel->integer(0) == 2);
+    }
+    {
+        // Given back unbound: an unbound parameter is NULL, which matches no key.
+        auto again = db->prepare_cached(kSelect);
+        REQUIRE(again.ok());
+        CHECK_FALSE(again->step());
+        CHECK_FALSE(again->error());
+    }
+    REQUIRE(db->exec("INSERT INTO t(k, v) VALUES('w', 9)").ok());  // a writer after the pending read was given back
+    auto moved = std::move(db.value());  // the cache moves with its connection
+    auto sel = moved.prepare_cached(kSelect);
+    REQUIRE(sel->bind(1, "w").step());
+    CHECK(sel->integer(0) == 9);
+    CHECK_FALSE(moved.prepare_cached("SELECT nope FROM nowhere").ok());
+    CHECK_FALSE(moved.prepare_cached("SELECT nope FROM nowhere").ok());  // a failed one is not kept
+}

@@ -1,27 +1,14 @@
-// A process's resident memory and CPU time as /proc shows them, for the benchmarks that
-// watch real processes (agent_idle_bench, fleet_scale_bench).
-#pragma once
-
-#include <sys/types.h>
+#include "tests/support/proc_stats.h"
 
 #include <fstream>
 #include <iterator>
-#include <optional>
 #include <sstream>
 #include <string>
 
-namespace hisgate::bench {
+namespace hisgate::test {
 
-struct ProcSample {
-    double rss_mb = 0, hwm_mb = 0;
-    int threads = 0;
-    long cpu_ticks = 0;  // utime + stime, in sysconf(_SC_CLK_TCK) ticks
-};
-
-// VmRSS, VmHWM and Threads of /proc/PID/status, utime + stime of /proc/PID/stat; nullopt
-// when the process is gone.
-inline std::optional<ProcSample> sample_process(pid_t pid) {
-    ProcSample s;
+std::optional<ProcStats> proc_stats(pid_t pid) {
+    ProcStats s;
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     if (!status) return std::nullopt;
     std::string line;
@@ -49,4 +36,4 @@ inline std::optional<ProcSample> sample_process(pid_t pid) {
     return s;
 }
 
-}  // namespace hisgate::bench
+}  // namespace hisgate::test
