@@ -14,18 +14,17 @@ void count(const char* outcome) {
 }  // namespace
 
 void take_changeset_event(SequenceBook& book, const events::AgentEvent& e) {
-    const auto* env = &e.envelope;
-    const auto* hospital = &e.hospital_id;
-    auto seq = env->body.is_object() ? env->body.find("seq") : env->body.end();
-    if (seq == env->body.end() || !seq->is_number_integer() || seq->get<int64_t>() < 1 ||
+    const auto& body = e.envelope.body;  // an object: Envelope::parse refuses any other
+    auto seq = body.find("seq");
+    if (seq == body.end() || !seq->is_number_integer() || seq->get<int64_t>() < 1 ||
         seq->get<int64_t>() > (int64_t{1} << 53)) {
         count("rejected");
-        log::warn("alerts.changeset_rejected", {{"hospital_id", *hospital}, {"reason", "no readable seq"}});
+        log::warn("alerts.changeset_rejected", {{"hospital_id", e.hospital_id}, {"reason", "no readable seq"}});
         return;
     }
-    if (auto r = book.arrived(*hospital, seq->get<int64_t>()); !r) {
+    if (auto r = book.arrived(e.hospital_id, seq->get<int64_t>()); !r) {
         count("rejected");
-        log::warn("alerts.changeset_not_stored", {{"hospital_id", *hospital}, {"error", r.error().describe()}});
+        log::warn("alerts.changeset_not_stored", {{"hospital_id", e.hospital_id}, {"error", r.error().describe()}});
         return;
     }
     count("taken");
