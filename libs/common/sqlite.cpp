@@ -56,6 +56,10 @@ Result<void> Db::enter_wal() {
 }
 
 Result<Db> Db::open_with_schema(const std::string& path, std::initializer_list<std::string_view> schema) {
+    return open_with_schema(path, std::vector<std::string_view>(schema));
+}
+
+Result<Db> Db::open_with_schema(const std::string& path, const std::vector<std::string_view>& schema) {
     auto db = open(path);
     if (!db) return db.error();
     // In one write transaction, taken at BEGIN: a statement that reads the schema first and

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
 
@@ -30,6 +31,7 @@ public:
     // store's CREATE ... IF NOT EXISTS statements, so a new file gets them all and an old one
     // keeps its data, whichever of several processes opening the file at once comes first.
     static Result<Db> open_with_schema(const std::string& path, std::initializer_list<std::string_view> schema);
+    static Result<Db> open_with_schema(const std::string& path, const std::vector<std::string_view>& schema);
     Db(Db&& other) noexcept;
     Db& operator=(Db&& other) noexcept;
     ~Db();
