@@ -1,3 +1,5 @@
+#include <filesystem>
+
 #include "controlplane/api.h"
 
 #include <Poco/URI.h>
@@ -16,6 +18,7 @@
 #include "controlplane/fleet_api.h"
 #include "controlplane/fleet_metrics.h"
 #include "controlplane/alerts/alerts_api.h"
+#include "controlplane/public_partition/replication_api.h"
 #include "controlplane/health/health_api.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
@@ -50,6 +53,8 @@ struct CodeStatus {
 constexpr CodeStatus kCodeStatuses[] = {
     {"hospital.offline", 503, kOfflineRetryAfterSeconds},
     {"hospital.incompatible", 503, 0},
+    {"stream.gone", 410, 0},   // a replica this far behind re-seeds
+    {"stream.ahead", 409, 0},  // a replica ahead of the primary holds something else: re-seeds
 };
 
 // A task id is given when the request reached the agent's queue: its answer may come later.
@@ -188,6 +193,9 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (api_v1 && parts.size() == 3 && parts[2] == "triage") route = "triage";
         else if (api_v1 && parts.size() == 3 && parts[2] == "alerts") route = "alerts";
         else if (api_v1 && parts.size() == 4 && parts[2] == "health" && parts[3] == "paths") route = "health_paths";
+        else if (api_v1 && parts.size() == 4 && parts[2] == "replication" && parts[3] == "stream") route = "replication_stream";
+        else if (api_v1 && parts.size() == 4 && parts[2] == "replication" && parts[3] == "snapshot")
+            route = "replication_snapshot";
         else return send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
         const std::string& method = req.getMethod();
         // `allow` lists the methods as "A, B": a method is served when ", <allow>," holds " <method>,".
@@ -198,6 +206,12 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
                                                           method + " is not served on " + path + " (allowed: " + allow + ")"));
         }
         if (route == "hospitals") list_hospitals(res);
+        else if (route.starts_with("replication_") && !may_keep_records(who->role))
+            send_forbidden(res, "replication is for the read replicas' service tokens");
+        else if (route.starts_with("replication_") && !public_)
+            send_error(res, make_error(ErrorClass::Unavailable, "public.off", "this instance serves no public partition"));
+        else if (route == "replication_stream") replication_stream(req, res);
+        else if (route == "replication_snapshot") replication_snapshot(res);
         else if (route == "triage" && !is_staff(who->role)) send_forbidden(res, "triage is for operators and services");
         else if (route == "triage") list_triage(req, res);
         else if (route == "alerts" && !is_staff(who->role)) send_forbidden(res, "alerts are for operators and services");
@@ -455,6 +469,34 @@ void Api::get_report(const auth::AccessToken& who, const std::string& hospital_i
     }
     send_answer(res, asked);
     if (asked.answer) note_delivered(asked.task_id);
+}
+
+void Api::replication_stream(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    auto q = public_partition::parse_stream_query(Poco::URI(req.getURI()).getRawQuery());
+    if (!q) return send_error(res, q.error());
+    auto page = public_partition::stream_page(*public_, *q, clock_);
+    if (!page) return send_error(res, page.error());
+    send_text(res, 200, "application/json", *page);
+}
+
+void Api::replication_snapshot(Poco::Net::HTTPServerResponse& res) {
+    // A file of its own per request (two replicas may seed at once), removed once sent.
+    const std::string path = scratch_dir_ + "/public-snapshot-" + random_hex(8) + ".db";
+    auto written = public_->write_snapshot(path);
+    if (!written) {
+        std::filesystem::remove(path);
+        return send_error(res, written.error());
+    }
+    res.set("Stream-Position", std::to_string(written->pos));
+    res.set("Stream-Checksum", public_partition::checksum_text(written->checksum));
+    try {
+        res.sendFile(path, "application/vnd.sqlite3");
+    } catch (const Poco::Exception& e) {
+        log::warn("api.snapshot_not_sent", {{"error", e.displayText()}});
+    }
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(path + suffix, ec);
 }
 
 void Api::list_triage(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {

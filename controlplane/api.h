@@ -49,6 +49,11 @@
 //                                                          staff tokens; a patient's is 403
 //   GET /api/v1/health/paths?hospital=H                    availability per hospital per path over 1 h and 24 h
 //                                                          (controlplane/health/health_api.h): staff tokens
+//   GET /api/v1/replication/stream, /api/v1/replication/snapshot
+//                                                          what the read replicas follow the public
+//                                                          partition's primary by
+//                                                          (controlplane/public_partition/replication_api.h):
+//                                                          service and admin tokens
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //
 // Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
@@ -67,6 +72,7 @@
 #include "controlplane/hospital_registry.h"
 #include "controlplane/idempotency_store.h"
 #include "controlplane/patient_records.h"
+#include "controlplane/public_partition/public_primary.h"
 #include "controlplane/remote_diagnostics.h"
 #include "controlplane/router.h"
 #include "controlplane/triage/error_book.h"
@@ -95,6 +101,13 @@ public:
     // The health board GET /api/v1/health/paths reads. Set before serving; without it 503.
     void set_health(health::PathHealthStore* store) { health_ = store; }
 
+    // The public partition's primary the replication routes serve, and a directory for
+    // the snapshot files they write. Set before serving; without it those routes are 503.
+    void set_public(public_partition::PublicPrimary* primary, std::string scratch_dir) {
+        public_ = primary;
+        scratch_dir_ = std::move(scratch_dir);
+    }
+
     static int http_status(ErrorClass cls);
 
 private:
@@ -113,6 +126,8 @@ private:
     void get_trace(const std::string& trace_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void run_doctor(const std::string& hospital_id, Poco::Net::HTTPServerResponse& res);
     void list_triage(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    void replication_stream(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    void replication_snapshot(Poco::Net::HTTPServerResponse& res);
     // The request's JSON object body, bounded before it is parsed; or nothing, the error
     // already sent. `what` names it in errors ("the booking body").
     std::optional<nlohmann::json> read_json_body(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
@@ -130,6 +145,8 @@ private:
     Clock& clock_;  // token expiry
     RemoteDiagnostics* diagnostics_ = nullptr;
     triage::ErrorBook* triage_book_ = nullptr;
+    public_partition::PublicPrimary* public_ = nullptr;
+    std::string scratch_dir_;
     const triage::OwnerRules* triage_rules_ = nullptr;
     alerts::AlertStore* alerts_ = nullptr;
     health::PathHealthStore* health_ = nullptr;

@@ -4,7 +4,7 @@
 #include <chrono>
 
 #include "common/utc_time.h"
-#include "controlplane/query_params.h"
+#include "common/query_params.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
 

@@ -4,6 +4,7 @@
 // instance serves any HTTP request and a killed one loses no answer (docs/architecture.md,
 // "Several control-plane instances").
 #include <cstdio>
+#include <filesystem>
 
 #include "auth/key_ring.h"
 #include "common/http_server.h"
@@ -25,6 +26,7 @@
 #include "controlplane/booking_facts.h"
 #include "controlplane/idempotency_store.h"
 #include "controlplane/patient_records.h"
+#include "controlplane/public_partition/gap_repair.h"
 #include "controlplane/remote_diagnostics.h"
 #include "controlplane/router.h"
 #include "controlplane/task_expiry.h"
@@ -72,6 +74,14 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
                                (default 21600000: 6 h; controlplane/events/seen_events.h)
   fleet_db            string   SQLite file of the fleet registry: every hospital ever seen
                                (default: the results_db file)
+  public.db           string   SQLite file of the public partition's primary: every hospital's
+                               reference data from the agents' change sets, and the change
+                               stream the read replicas follow (default: the results_db file;
+                               a ":memory:" one serves no snapshots). docs/public-partition.md
+  public.max_held     int      change sets from the future held per hospital (default 1000)
+  public.stream_keep  int      stream entries kept for replicas catching up (default 100000)
+  public.repair_interval_ms int  how often missing change sets are asked of the agents
+                               (default 10000; also at once when a gap opens)
   alerts.interval_ms  int      how often the alert rules are evaluated (default 10000; also on
                                every state change); alerts live in results_db (docs/alerts.md)
   alerts.offline_ms   int      agent.offline fires after this long offline (default 300000)
@@ -131,6 +141,12 @@ int main(int argc, char** argv) {
     controlplane::events::SeenEventsWindow event_window;
     event_window.keep = std::chrono::milliseconds(c.integer("events.repeat_window_ms", 21600000, 60000, 30 * 86400000LL));
     std::string fleet_db = c.string("fleet_db", results_db);
+    std::string public_db = c.string("public.db", results_db);
+    controlplane::public_partition::PrimarySettings public_settings;
+    public_settings.max_held = c.integer("public.max_held", 1000, 1, 1000000);
+    public_settings.stream_keep = c.integer("public.stream_keep", 100000, 100, 100000000);
+    controlplane::public_partition::RepairSettings repair_settings;
+    repair_settings.interval = std::chrono::milliseconds(c.integer("public.repair_interval_ms", 10000, 100, 3600000));
     controlplane::ProtocolWindow window{
         static_cast<int>(c.integer("protocol.min", Envelope::kMinSchema, Envelope::kMinSchema, Envelope::kMaxSchema)),
         static_cast<int>(c.integer("protocol.max", Envelope::kMaxSchema, Envelope::kMinSchema, Envelope::kMaxSchema))};
@@ -200,6 +216,9 @@ int main(int argc, char** argv) {
     });
     auto path_health = controlplane::health::open_sqlite_path_health_store(results_db, SystemClock::instance());
     if (!path_health) return invalid_config("hisgate-controlplane", path_health.error());
+    auto public_primary = controlplane::public_partition::open_sqlite_public_primary(public_db, SystemClock::instance(),
+                                                                                    public_settings);
+    if (!public_primary) return invalid_config("hisgate-controlplane", public_primary.error());
     auto seen_events = controlplane::events::open_sqlite_seen_events(results_db, SystemClock::instance(), event_window);
     if (!seen_events) return invalid_config("hisgate-controlplane", seen_events.error());
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
@@ -215,6 +234,10 @@ int main(int argc, char** argv) {
     event_intake.on("probe.result", [&](const auto& e) { triage_intake.probe_event(e); });
     event_intake.on("probe.result", [&](const auto& e) { controlplane::health::take_probe_event(**path_health, e); });
     event_intake.on("reference.changeset", [&](const auto& e) { controlplane::alerts::take_changeset_event(**sequence_book, e); });
+    std::unique_ptr<controlplane::public_partition::GapRepair> gap_repair;  // needs the router, made below
+    event_intake.on("reference.changeset", [&](const auto& e) {
+        controlplane::public_partition::take_changeset(**public_primary, gap_repair.get(), e.hospital_id, e.envelope.body);
+    });
     for (const char* dwell : {"queue.dwell_exceeded", "queue.dwell_recovered"})
         event_intake.on(dwell, [&](const auto& e) {
             controlplane::alerts::take_dwell_event(**dwell_reports, e);
@@ -266,12 +289,22 @@ int main(int argc, char** argv) {
     router.on_failure([&](const std::string& hospital_id, const std::string& type, const Error& e) {
         triage_intake.router_failure(hospital_id, type, e, current_trace().trace_id);
     });
+    gap_repair = std::make_unique<controlplane::public_partition::GapRepair>(
+        **public_primary,
+        [&](const std::string& hospital_id, const std::string& type, const nlohmann::json& body) {
+            return router.ask(hospital_id, type, body).answer;
+        },
+        SystemClock::instance(), repair_settings);
     controlplane::RemoteDiagnostics diagnostics(router, log_settings.file, "controlplane:" + instance);
     controlplane::Api api(registry, router, **results, **keys, **idempotency, **records);
     api.set_triage(error_book->get(), &*triage_rules);
     api.set_diagnostics(&diagnostics);
     api.set_alerts(alert_store->get());
     api.set_health(path_health->get());
+    {
+        auto dir = std::filesystem::path(public_db).parent_path().string();
+        api.set_public(public_primary->get(), dir.empty() ? "." : dir);
+    }
     alert_engine.start(alert_interval);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
     if (auto started = http.start(); !started) {
@@ -279,6 +312,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     link.start();
+    gap_repair->start();
     metrics::global().gauge("hisgate_controlplane_up", "1 while this instance runs").set(1);
     metrics::publish_build_info(HISGATE_REVISION);
     log::info("controlplane.started", {{"instance_id", instance}, {"http_port", http.port()}});
@@ -287,6 +321,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     wait_for_shutdown();
     http.stop();
+    gap_repair->stop();
     expiry.stop();
     alert_engine.stop();
     refusals.stop();

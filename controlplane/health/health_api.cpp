@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "common/utc_time.h"
-#include "controlplane/query_params.h"
+#include "common/query_params.h"
 #include "transport/topics.h"
 
 namespace hisgate::controlplane::health {

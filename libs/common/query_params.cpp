@@ -1,9 +1,9 @@
-#include "controlplane/query_params.h"
+#include "common/query_params.h"
 
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
 
-namespace hisgate::controlplane {
+namespace hisgate {
 
 Error bad_query(const char* code, const std::string& name, const std::string& expected, const std::string& found) {
     // What came is the caller's: shown only in part.
@@ -38,4 +38,4 @@ Result<std::map<std::string, std::string>> read_query(const std::string& raw_que
     return given;
 }
 
-}  // namespace hisgate::controlplane
+}  // namespace hisgate

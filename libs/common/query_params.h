@@ -11,7 +11,7 @@
 
 #include "common/error.h"
 
-namespace hisgate::controlplane {
+namespace hisgate {
 
 Error bad_query(const char* code, const std::string& name, const std::string& expected, const std::string& found);
 
@@ -19,4 +19,4 @@ Error bad_query(const char* code, const std::string& name, const std::string& ex
 Result<std::map<std::string, std::string>> read_query(const std::string& raw_query, const char* code,
                                                       std::size_t max_bytes, std::initializer_list<const char*> names);
 
-}  // namespace hisgate::controlplane
+}  // namespace hisgate

@@ -1,0 +1,89 @@
+// Closes the public primary's gaps by asking the agents (issue 14 item 1): for a hospital
+// whose change sets [seq + 1, highest] are missing, first the range (`reference.changesets`,
+// answered from the agent's history, possibly in several pieces), and when the agent no
+// longer keeps it (`reference.range_gone`) or the range does not close the gap, the whole
+// snapshot (`reference.snapshot`). Both requests change nothing at a HIS and are safe to
+// repeat; what they bring goes through PublicPrimary::apply / apply_snapshot like any
+// change set, so a repeat or a race with the live stream is harmless.
+//
+// A hospital that cannot be asked (offline, timed out, a refusal) is tried again after a
+// backoff that doubles from `first_retry` to `max_retry`. The repair runs on a thread of
+// its own, a round every `interval`, and at once on poke() (a new gap). Time is the Clock's.
+//
+// It knows no transport: `Ask` sends a request type and body to a hospital's agent and
+// returns the answer's body (the control plane wires it to its Router).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "controlplane/public_partition/public_primary.h"
+
+namespace hisgate::controlplane::public_partition {
+
+struct RepairSettings {
+    std::chrono::milliseconds interval{10000};
+    std::chrono::milliseconds first_retry{5000};
+    std::chrono::milliseconds max_retry{300000};
+    int max_pieces = 50;  // range answers per repair before falling back to a snapshot
+};
+
+class GapRepair {
+public:
+    using Ask = std::function<Result<nlohmann::json>(const std::string& hospital_id, const std::string& type,
+                                                     const nlohmann::json& body)>;
+
+    GapRepair(PublicPrimary& primary, Ask ask, Clock& clock, RepairSettings settings = {});
+    ~GapRepair();  // stops
+    GapRepair(const GapRepair&) = delete;
+    GapRepair& operator=(const GapRepair&) = delete;
+
+    void start();
+    void stop();
+    void poke();  // a gap opened: repair now rather than at the next round
+
+    // One round now, on the caller's thread: every gap whose retry time has come.
+    // Returns how many hospitals it closed.
+    int repair_round();
+    // Repairs one hospital's gap; the error says why it stays open.
+    Result<void> repair(const HospitalGap& gap);
+
+private:
+    Result<bool> by_range(const HospitalGap& gap);  // true when it closed the gap
+    Result<void> by_snapshot(const std::string& hospital_id);
+    void run();
+
+    PublicPrimary& primary_;
+    Ask ask_;
+    Clock& clock_;
+    RepairSettings settings_;
+
+    struct Backoff {
+        Clock::SteadyTime next{};
+        std::chrono::milliseconds wait{0};
+    };
+    std::map<std::string, Backoff> backoff_;  // only the repair thread (or repair_round's caller) touches it
+
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stopping_ = false;
+    bool poked_ = false;
+    std::thread thread_;
+};
+
+// Takes one reference.changeset event's body from `hospital_id` into the primary: refused
+// whole when malformed (logged with the reason, counted in
+// hisgate_public_changesets_total{outcome="refused"}), applied or held otherwise; a held one
+// pokes `repair` (may be null).
+void take_changeset(PublicPrimary& primary, GapRepair* repair, const std::string& hospital_id,
+                    const nlohmann::json& body);
+
+}  // namespace hisgate::controlplane::public_partition
