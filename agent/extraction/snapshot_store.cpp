@@ -195,14 +195,9 @@ Result<SnapshotStore::Snapshot> SnapshotStore::snapshot() {
     Snapshot out;
     auto records = all_records();
     auto seq = records ? last_seq() : Result<int64_t>(records.error());
-    if (!seq) {
-        db_.exec("ROLLBACK");
-        return storage_error("reading the snapshot", seq.error());
-    }
-    if (auto ended = db_.exec("COMMIT"); !ended) {
-        db_.exec("ROLLBACK");
-        return storage_error("reading the snapshot", ended.error());
-    }
+    if (!seq) return storage_error("reading the snapshot", db_.abandon_transaction(seq.error()));
+    if (auto ended = db_.exec("COMMIT"); !ended)
+        return storage_error("reading the snapshot", db_.abandon_transaction(ended.error()));
     out.seq = seq.value();
     out.records = std::move(records.value());
     return out;
