@@ -11,8 +11,10 @@ namespace {
 // What an answer's body may hold once the envelope around it (ids, type, times) is added.
 constexpr std::size_t kAnswerBodyBytes = limits::kAnswerBytes - 64 * 1024;
 
+// Internal, not Unavailable: an agent always runs its extractor, and asking again would
+// not start one.
 Error unavailable() {
-    return make_error(ErrorClass::Unavailable, "reference.unavailable",
+    return make_error(ErrorClass::Internal, "reference.unavailable",
                       "this agent's reference-data extraction is not running");
 }
 

@@ -25,7 +25,7 @@ namespace hisgate::agent {
 // the MQTT properties always fit (transport/limits.h kAnswerBytes).
 inline constexpr std::size_t kChangeSetPageBytes = 3 * 1024 * 1024;
 
-// `history` is null in an agent without extraction: Unavailable "reference.unavailable".
+// `history` is null in an agent without extraction: Internal "reference.unavailable".
 // Errors also BadInput "reference.bad_range" naming the field.
 Result<nlohmann::json> reference_changesets(extraction::ReferenceHistory* history, const nlohmann::json& body);
 Result<nlohmann::json> reference_snapshot(extraction::ReferenceHistory* history, const nlohmann::json& body);

@@ -17,10 +17,13 @@ CREATE TABLE IF NOT EXISTS extraction_changesets(
 // Before the history was kept, pending change sets had a table of their own and handed-over
 // ones were deleted; what such a file holds pending moves over once, still pending.
 Result<void> move_old_pending(sql::Db& db) {
-    auto old = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'extraction_pending'");
-    if (!old) return old.error();
-    if (!old->step()) return old->error().value_or(make_error(ErrorClass::Internal, "extraction.storage", "no row"));
-    if (old->integer(0) == 0) return {};
+    {
+        // Finished before the DROP below: a statement still reading sqlite_master locks it.
+        auto old = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'extraction_pending'");
+        if (!old) return old.error();
+        if (!old->step()) return old->error().value_or(make_error(ErrorClass::Internal, "extraction.storage", "no row"));
+        if (old->integer(0) == 0) return {};
+    }
     return db.transaction([&]() -> Result<void> {
         if (auto r = db.exec("INSERT OR IGNORE INTO extraction_changesets(seq, body, handed_over) "
                              "SELECT seq, body, 0 FROM extraction_pending");

@@ -37,13 +37,15 @@ void pull(extraction::Extractor& x) {
     REQUIRE(r.ok());
 }
 
+appointments::RuleSet no_rules() {
+    auto r = appointments::RuleSet::from_params(nlohmann::json::parse(R"({"rules": [], "timezone": "UTC"})"), "t.json");
+    REQUIRE(r.ok());
+    return r.value();
+}
+
 // The request as the control plane sends it, run by the agent's executor.
 struct Asker {
-    appointments::RuleSet rules = [] {
-        auto r = appointments::RuleSet::from_params(nlohmann::json::parse(R"({"rules": [], "timezone": "UTC"})"), "t.json");
-        REQUIRE(r.ok());
-        return r.value();
-    }();
+    appointments::RuleSet rules = no_rules();
     SimulatedHis& his;
     std::unique_ptr<agent::TaskExecutor> executor;
     int n = 0;
@@ -247,7 +249,8 @@ TEST_CASE("reference snapshot: the whole snapshot at its seq equals the change s
     CHECK(snap["hospital"] == "H001");
     CHECK(snap["seq"] == 2);
     Replica replica, snapshot;
-    for (const auto& cs : a.body("reference.changesets", {{"fromSeq", 1}, {"toSeq", 2}})["changesets"]) apply(replica, cs);
+    auto range = a.body("reference.changesets", {{"fromSeq", 1}, {"toSeq", 2}});
+    for (const auto& cs : range["changesets"]) apply(replica, cs);
     for (const auto& r : snap["records"]) snapshot[{r["entity"], r["key"]}] = r["data"];
     CHECK(snapshot.size() == replica.size());
     CHECK(snapshot == replica);
