@@ -12,6 +12,8 @@ CREATE TABLE IF NOT EXISTS extraction_sequence(id INTEGER PRIMARY KEY CHECK (id 
 INSERT OR IGNORE INTO extraction_sequence(id, last_seq) VALUES(1, 0);
 CREATE TABLE IF NOT EXISTS extraction_changesets(
   seq INTEGER PRIMARY KEY, body TEXT NOT NULL, handed_over INTEGER NOT NULL DEFAULT 0);
+-- pending() runs at every hand-over: it must not scan up to extraction.history_keep rows.
+CREATE INDEX IF NOT EXISTS extraction_changesets_pending ON extraction_changesets(seq) WHERE handed_over = 0;
 )";
 
 // Before the history was kept, pending change sets had a table of their own and handed-over
