@@ -134,19 +134,13 @@ Result<void> Agent::start() {
     // IT runs, the same binary version as the agent that answers.
     if (!config_.config_file.empty())
         diagnostics.doctor_command = {"/proc/self/exe", "doctor", "--config", config_.config_file, "--json"};
-    executor_ = std::make_unique<TaskExecutor>(his_, *config_.rules, config_.hospital_id,
-                                               InDoubtPolicy{config_.his_idempotent, config_.his_processing_horizon},
-                                               clock_, std::move(diagnostics));
     forwarder_ = std::make_unique<OutboxForwarder>(*store_, link_);
-    queue_ = std::make_unique<TaskQueue>(
-        *store_, config_.queue, [this](const Task& t) { return executor_->run(t); }, [this] { forwarder_->wake(); },
-        clock_);
     undo.emplace_back("store", [this] {
+        queue_.reset();
+        executor_.reset();  // before the extractor it reads
         extractor_.reset();
         probes_.reset();
-        queue_.reset();
         forwarder_.reset();
-        executor_.reset();
         store_.reset();
     });
     // Probes and extraction reach the HIS through the same gate as tasks, and send
@@ -160,6 +154,13 @@ Result<void> Agent::start() {
         extraction::Extractor::open(extraction_his_, config_.extraction, config_.state_db, config_.hospital_id, *this, clock_);
     if (!extractor) return fail(extractor.error());
     extractor_ = std::move(extractor.value());
+    // Tasks come last: reference.changesets and reference.snapshot read the extractor.
+    executor_ = std::make_unique<TaskExecutor>(his_, *config_.rules, config_.hospital_id,
+                                               InDoubtPolicy{config_.his_idempotent, config_.his_processing_horizon},
+                                               clock_, std::move(diagnostics), extractor_.get());
+    queue_ = std::make_unique<TaskQueue>(
+        *store_, config_.queue, [this](const Task& t) { return executor_->run(t); }, [this] { forwarder_->wake(); },
+        clock_);
 
     if (auto started = queue_->start(); !started) return fail(started.error());
     undo.emplace_back("queue", [this] { stop_tasks(); });

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "agent/booking_request.h"
+#include "agent/reference_requests.h"
 #include "common/log.h"
 
 namespace hisgate::agent {
@@ -115,9 +116,15 @@ Result<nlohmann::json> logs_get(const RequestContext& c, const nlohmann::json& b
 Result<nlohmann::json> doctor_run(const RequestContext& c, const nlohmann::json&) {
     return run_doctor(c.diagnostics, c.clock);
 }
+Result<nlohmann::json> changesets_get(const RequestContext& c, const nlohmann::json& body) {
+    return reference_changesets(c.reference, body);
+}
+Result<nlohmann::json> snapshot_get(const RequestContext& c, const nlohmann::json& body) {
+    return reference_snapshot(c.reference, body);
+}
 
 using RT = TaskClass;
-constexpr std::array<RequestType, 11> kRequestTypes{{
+constexpr std::array<RequestType, 13> kRequestTypes{{
     {"appointment.book", RT::RealTime, true, book},
     {"appointment.cancel", RT::RealTime, true, keyed<kOrderId, &HisAdapter::cancel, booking_json>},
     {"appointment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::booking_status, booking_json>},
@@ -130,6 +137,10 @@ constexpr std::array<RequestType, 11> kRequestTypes{{
     // The agent itself, for an operator behind the hospital's firewall (agent/diagnostics.h).
     {"logs.get", RT::RealTime, false, logs_get},
     {"doctor.run", RT::RealTime, false, doctor_run},
+    // The public partition catching up with this hospital's reference data, from the
+    // agent's state file, never the HIS (agent/reference_requests.h).
+    {"reference.changesets", RT::RealTime, false, changesets_get},
+    {"reference.snapshot", RT::RealTime, false, snapshot_get},
 }};
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "adapters/his_adapter.h"
 #include "agent/diagnostics.h"
+#include "agent/extraction/reference_history.h"
 #include "agent/task.h"
 #include "appointment-rules/rule_set.h"
 #include "common/clock.h"
@@ -40,6 +41,9 @@ struct RequestContext {
     std::function<std::optional<Error>()> absence_not_yet_settled;
     // What the agent shows of itself (logs.get, doctor.run: agent/diagnostics.h).
     const Diagnostics& diagnostics;
+    // The extraction's kept change sets and snapshot (reference.changesets,
+    // reference.snapshot: agent/reference_requests.h); null in an agent without one.
+    extraction::ReferenceHistory* reference = nullptr;
 };
 
 // The answer's body, or the error to answer with.

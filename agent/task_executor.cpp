@@ -35,7 +35,7 @@ Outcome TaskExecutor::run(const Task& task) {
         // A previous attempt was dispatched: the HIS may hold its effect already.
         RequestContext context{task.type, his_, rules_, clock_, policy_.his_idempotent, task.attempts > 1,
                                [&] { sending_change(task); }, [&] { return absence_not_yet_settled(task); },
-                               diagnostics_};
+                               diagnostics_, reference_};
         result = type ? type->handler(context, request->body)
                       : Result<nlohmann::json>(make_error(ErrorClass::BadInput, "request.unknown_type",
                                                           "this agent does not serve requests of type \"" +

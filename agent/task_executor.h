@@ -23,6 +23,7 @@
 
 #include "adapters/his_adapter.h"
 #include "agent/diagnostics.h"
+#include "agent/extraction/reference_history.h"
 #include "agent/task_queue.h"
 #include "appointment-rules/rule_set.h"
 #include "common/clock.h"
@@ -42,9 +43,10 @@ void set_attempt_hook_for_test(AttemptHook hook);
 class TaskExecutor {
 public:
     TaskExecutor(HisAdapter& his, const appointments::RuleSet& rules, std::string hospital_id, InDoubtPolicy policy,
-                 const Clock& clock = SystemClock::instance(), Diagnostics diagnostics = {})
+                 const Clock& clock = SystemClock::instance(), Diagnostics diagnostics = {},
+                 extraction::ReferenceHistory* reference = nullptr)
         : his_(his), rules_(rules), hospital_id_(std::move(hospital_id)), policy_(policy), clock_(clock),
-          created_(clock.steady_now()), diagnostics_(std::move(diagnostics)) {}
+          created_(clock.steady_now()), diagnostics_(std::move(diagnostics)), reference_(reference) {}
 
     Outcome run(const Task& task);
 
@@ -62,6 +64,7 @@ private:
     const Clock& clock_;
     const Clock::SteadyTime created_;
     const Diagnostics diagnostics_;
+    extraction::ReferenceHistory* const reference_;  // what reference.* requests read; may be null
     std::mutex mu_;
     std::map<std::string, Clock::SteadyTime> last_change_sent_;  // task id -> when; erased when the task ends
 };

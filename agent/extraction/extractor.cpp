@@ -1,5 +1,6 @@
 #include "agent/extraction/extractor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -34,7 +35,7 @@ Result<std::unique_ptr<Extractor>> Extractor::open(HisAdapter& his, ExtractionSe
                                                    agent::EventSink& sink, Clock& clock) {
     auto zone = TimeZone::load(settings.timezone);
     if (!zone) return make_error(ErrorClass::Config, "params.invalid", "hospital.timezone: " + zone.error().message);
-    auto store = SnapshotStore::open(state_file);
+    auto store = SnapshotStore::open(state_file, settings.history_keep);
     if (!store) return store.error();
     std::unique_ptr<Extractor> x(new Extractor(his, std::move(settings), std::move(hospital_id), sink,
                                                std::move(store.value()), std::move(zone.value()), clock));
@@ -126,6 +127,8 @@ Result<ExtractionOutcome> Extractor::extract(const std::string& from, const std:
         failures.inc();
         return records.error();
     }
+    // The hospital's own record rides every pull, so a change of its parameters is sent.
+    records->push_back(hospital_record(hospital_id_, settings_.hospital));
     std::lock_guard lock(mu_);
     auto scope = store_.in_scope(from, to);
     if (!scope) {
@@ -204,6 +207,77 @@ Result<void> Extractor::hand_over_pending_locked() {
         }
     }
     return {};
+}
+
+Result<ChangeSetRange> Extractor::changesets(int64_t from, int64_t to, size_t max_bytes, size_t max_first_bytes) {
+    std::lock_guard lock(mu_);
+    auto last = store_.last_seq();
+    if (!last) return last.error();
+    ChangeSetRange out{hospital_id_, last.value(), {}, true};
+    if (from > last.value()) return out;  // nothing there yet: the receiver is up to date
+    auto oldest = store_.oldest_kept();
+    if (!oldest) return oldest.error();
+    if (!oldest.value() || from < *oldest.value())
+        return make_error(ErrorClass::Rejected, "reference.range_gone",
+                          "change set " + std::to_string(from) + " is no longer kept by this agent; " +
+                              (oldest.value() ? "the oldest kept is " + std::to_string(*oldest.value())
+                                              : std::string("it keeps none (last seq ") + std::to_string(last.value()) + ")") +
+                              "; ask for reference.snapshot instead");
+    int64_t end = std::min(to, last.value()), next = from;
+    size_t used = 0;
+    std::optional<Error> failed;
+    auto read = store_.for_each_changeset(from, end, [&](int64_t seq, const std::string& body) {
+        if (seq != next) {
+            failed = make_error(ErrorClass::Internal, "extraction.storage",
+                                "kept change sets skip from " + std::to_string(next) + " to " + std::to_string(seq));
+            return false;
+        }
+        size_t cost = body.size() + 1;  // and its comma
+        if (out.changesets.empty() ? cost > max_first_bytes : used + cost > max_bytes) {
+            if (out.changesets.empty())
+                failed = make_error(ErrorClass::Rejected, "reference.changeset_too_large",
+                                    "change set " + std::to_string(seq) + " alone is " + std::to_string(body.size()) +
+                                        " bytes, more than an answer may carry (" + std::to_string(max_first_bytes) +
+                                        "); ask for reference.snapshot instead");
+            out.complete = false;
+            return false;
+        }
+        auto parsed = nlohmann::json::parse(body, nullptr, false);
+        if (parsed.is_discarded()) {
+            failed = make_error(ErrorClass::Internal, "extraction.storage",
+                                "kept change set " + std::to_string(seq) + " is not JSON");
+            return false;
+        }
+        out.changesets.push_back(std::move(parsed));
+        used += cost;
+        ++next;
+        return true;
+    });
+    if (!read) return read.error();
+    if (failed) return *failed;
+    if (out.complete && next <= end)  // the kept run is unbroken up to last_seq (snapshot_store.h)
+        return make_error(ErrorClass::Internal, "extraction.storage",
+                          "kept change sets end at " + std::to_string(next - 1) + ", before " + std::to_string(end));
+    return out;
+}
+
+Result<ReferenceSnapshot> Extractor::snapshot(size_t max_bytes) {
+    std::lock_guard lock(mu_);
+    auto snap = store_.snapshot();
+    if (!snap) return snap.error();
+    ReferenceSnapshot out{hospital_id_, snap->seq, nlohmann::json::array()};
+    size_t used = 0;
+    for (auto& r : snap->records) {
+        nlohmann::json item = {{"entity", r.entity}, {"key", r.key}, {"data", std::move(r.data)}};
+        used += item.dump().size() + 1;
+        if (used > max_bytes)
+            return make_error(ErrorClass::Rejected, "reference.snapshot_too_large",
+                              "the snapshot of " + std::to_string(snap->records.size()) +
+                                  " records passes the " + std::to_string(max_bytes) +
+                                  " bytes an answer may carry; it cannot be sent in one answer");
+        out.records.push_back(std::move(item));
+    }
+    return out;
 }
 
 Result<void> Extractor::on_push(const ReferencePush& push) {

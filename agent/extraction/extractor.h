@@ -8,9 +8,15 @@
 // the snapshot; anything that changed becomes ONE change set:
 //   {"schema": 1, "seq": 7, "baseSeq": 6, "hospital": "H001", "source": "pull"|"push",
 //    "createdAt": "...Z", "window": {"from", "to"} (pull) | "trigger": "SIU^S12" (push),
-//    "changes": [{"entity": "department"|"doctor"|"slot", "op": "upsert"|"delete",
+//    "changes": [{"entity": "hospital"|"department"|"doctor"|"slot", "op": "upsert"|"delete",
 //                 "key": "<HIS id>", "data": {...} | null}]}
-// Nothing that is unchanged is ever sent.
+// Nothing that is unchanged is ever sent. The hospital record comes from the agent's
+// parameters (hospital.name, region, city, level), not the HIS; every pull compares it.
+//
+// The latest change sets (extraction.history_keep) stay in the state file after the
+// hand-over, and the extractor serves them, and the whole snapshot, to a receiver that
+// lost its place (ReferenceHistory: the reference.changesets and reference.snapshot
+// requests).
 //
 // Invariants (docs/extraction.md):
 //  - seq starts at 1, rises by exactly 1 per change set, and survives restarts; a change
@@ -36,9 +42,10 @@
 
 #include "adapters/his_adapter.h"
 #include "agent/events/event_sink.h"
-#include "agent/extraction/extraction_settings.h"
 #include <optional>
 
+#include "agent/extraction/extraction_settings.h"
+#include "agent/extraction/reference_history.h"
 #include "agent/extraction/snapshot_store.h"
 #include "common/clock.h"
 #include "common/time_zone.h"
@@ -53,7 +60,7 @@ struct ExtractionOutcome {
     std::optional<Error> handover_error;
 };
 
-class Extractor {
+class Extractor : public ReferenceHistory {
 public:
     // Opens the extraction tables in the agent's state file and hands over any change set
     // left pending by a crash. `his` and `sink` must outlive the extractor.
@@ -61,7 +68,7 @@ public:
     static Result<std::unique_ptr<Extractor>> open(HisAdapter& his, ExtractionSettings settings,
                                                    const std::string& state_file, std::string hospital_id,
                                                    agent::EventSink& sink, Clock& clock = SystemClock::instance());
-    ~Extractor();  // stops
+    ~Extractor() override;  // stops
     Extractor(const Extractor&) = delete;
     Extractor& operator=(const Extractor&) = delete;
 
@@ -82,6 +89,11 @@ public:
     uint16_t push_port() const;
     // The last seq allocated (0 before the first change set).
     int64_t last_seq();
+
+    // ReferenceHistory: under the same lock as commits, so never between two change sets.
+    Result<ChangeSetRange> changesets(int64_t from_seq, int64_t to_seq, size_t max_bytes,
+                                      size_t max_first_bytes) override;
+    Result<ReferenceSnapshot> snapshot(size_t max_bytes) override;
 
 private:
     Extractor(HisAdapter& his, ExtractionSettings settings, std::string hospital_id, agent::EventSink& sink,

@@ -7,9 +7,10 @@ namespace hisgate::extraction {
 
 namespace {
 int rank(const std::string& entity) {
-    if (entity == kDepartment) return 0;
-    if (entity == kDoctor) return 1;
-    return 2;
+    if (entity == kHospital) return 0;
+    if (entity == kDepartment) return 1;
+    if (entity == kDoctor) return 2;
+    return 3;
 }
 }  // namespace
 

@@ -1,5 +1,5 @@
 // What a pull changed: the extracted records against the snapshot's records in the pull's
-// scope (every department and doctor; slots dated within the window). A record in scope
+// scope (the hospital, every department and doctor; slots dated within the window). A record in scope
 // that the HIS no longer lists is deleted; a slot outside the window is out of scope and
 // never deleted by a pull.
 #pragma once
@@ -14,8 +14,9 @@ namespace hisgate::extraction {
 
 using RecordKey = std::pair<std::string, std::string>;  // entity, key
 
-// Changes in a replica-friendly order: upserts of departments, doctors, slots; then
-// deletes of slots, doctors, departments (a slot never names a doctor the replica lacks).
+// Changes in a replica-friendly order: upserts of the hospital, departments, doctors,
+// slots; then deletes of slots, doctors, departments, hospitals (a slot never names a
+// doctor the replica lacks, nor a doctor a hospital it lacks).
 std::vector<Change> pull_diff(const std::map<RecordKey, Record>& in_scope, const std::vector<Record>& extracted);
 
 }  // namespace hisgate::extraction

@@ -4,6 +4,11 @@
 
 namespace hisgate::extraction {
 
+Record hospital_record(const std::string& hospital_id, const HospitalInfo& h) {
+    return {kHospital, hospital_id, "",
+            {{"hospitalId", hospital_id}, {"name", h.name}, {"region", h.region}, {"city", h.city}, {"level", h.level}}};
+}
+
 Record record_of(const Department& d) {
     return {kDepartment, d.department_id, "", {{"departmentId", d.department_id}, {"name", d.name}}};
 }

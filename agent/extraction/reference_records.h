@@ -1,5 +1,6 @@
 // Reference data as keyed records, the unit the snapshot stores and a change set carries:
-// a department, doctor or slot, its key (the HIS's id) and its data as JSON.
+// the hospital itself, a department, doctor or slot, its key (the HIS's id; the platform's
+// hospital id for the hospital) and its data as JSON.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -12,17 +13,24 @@
 namespace hisgate::extraction {
 
 // Entity names as change sets spell them.
+inline constexpr const char* kHospital = "hospital";
 inline constexpr const char* kDepartment = "department";
 inline constexpr const char* kDoctor = "doctor";
 inline constexpr const char* kSlot = "slot";
 
 struct Record {
-    std::string entity;  // kDepartment, kDoctor, kSlot
+    std::string entity;  // kHospital, kDepartment, kDoctor, kSlot
     std::string key;     // the HIS's id of the thing
     std::string date;    // slots: YYYY-MM-DD (what a pull's window covers); "" otherwise
     nlohmann::json data; // the thing in the platform's JSON (camelCase keys)
 };
 
+// What the portal shows of the hospital, from the agent's parameters (hospital.*), not
+// the HIS: one record, keyed by the platform's hospital id.
+struct HospitalInfo {
+    std::string name, region, city, level;
+};
+Record hospital_record(const std::string& hospital_id, const HospitalInfo& h);
 Record record_of(const Department& d);
 Record record_of(const Doctor& d);
 Record record_of(const ScheduleSlot& s);

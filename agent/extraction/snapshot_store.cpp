@@ -10,8 +10,30 @@ CREATE TABLE IF NOT EXISTS extraction_records(
 CREATE INDEX IF NOT EXISTS extraction_records_by_date ON extraction_records(entity, date);
 CREATE TABLE IF NOT EXISTS extraction_sequence(id INTEGER PRIMARY KEY CHECK (id = 1), last_seq INTEGER NOT NULL);
 INSERT OR IGNORE INTO extraction_sequence(id, last_seq) VALUES(1, 0);
-CREATE TABLE IF NOT EXISTS extraction_pending(seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS extraction_changesets(
+  seq INTEGER PRIMARY KEY, body TEXT NOT NULL, handed_over INTEGER NOT NULL DEFAULT 0);
+-- pending() runs at every hand-over: it must not scan up to extraction.history_keep rows.
+CREATE INDEX IF NOT EXISTS extraction_changesets_pending ON extraction_changesets(seq) WHERE handed_over = 0;
 )";
+
+// Before the history was kept, pending change sets had a table of their own and handed-over
+// ones were deleted; what such a file holds pending moves over once, still pending.
+Result<void> move_old_pending(sql::Db& db) {
+    {
+        // Finished before the DROP below: a statement still reading sqlite_master locks it.
+        auto old = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'extraction_pending'");
+        if (!old) return old.error();
+        if (!old->step()) return old->error().value_or(make_error(ErrorClass::Internal, "extraction.storage", "no row"));
+        if (old->integer(0) == 0) return {};
+    }
+    return db.transaction([&]() -> Result<void> {
+        if (auto r = db.exec("INSERT OR IGNORE INTO extraction_changesets(seq, body, handed_over) "
+                             "SELECT seq, body, 0 FROM extraction_pending");
+            !r)
+            return r;
+        return db.exec("DROP TABLE extraction_pending");
+    });
+}
 
 Error storage_error(const std::string& what, const Error& e) {
     return make_error(ErrorClass::Internal, "extraction.storage", what + ": " + e.describe());
@@ -26,7 +48,7 @@ Result<Record> row_record(sql::Statement& st) {
 }
 }  // namespace
 
-Result<SnapshotStore> SnapshotStore::open(const std::string& path) {
+Result<SnapshotStore> SnapshotStore::open(const std::string& path, int64_t history_keep) {
     auto db = sql::Db::open(path);
     if (!db)
         return make_error(ErrorClass::Config, "extraction.state_file",
@@ -34,13 +56,16 @@ Result<SnapshotStore> SnapshotStore::open(const std::string& path) {
     if (auto r = db->exec(kSchema); !r)
         return make_error(ErrorClass::Config, "extraction.state_file",
                           "cannot create the extraction tables in " + path + ": " + r.error().describe());
-    return SnapshotStore(std::move(db.value()));
+    if (auto r = move_old_pending(db.value()); !r)
+        return make_error(ErrorClass::Config, "extraction.state_file",
+                          "cannot move the pending change sets in " + path + ": " + r.error().describe());
+    return SnapshotStore(std::move(db.value()), history_keep < 1 ? 1 : history_keep);
 }
 
 Result<std::map<RecordKey, Record>> SnapshotStore::in_scope(const std::string& from, const std::string& to) {
     auto st = db_.prepare(
         "SELECT entity, key, date, data FROM extraction_records "
-        "WHERE entity IN ('department', 'doctor') OR (entity = 'slot' AND date >= ? AND date <= ?)");
+        "WHERE entity IN ('hospital', 'department', 'doctor') OR (entity = 'slot' AND date >= ? AND date <= ?)");
     if (!st) return storage_error("reading the snapshot", st.error());
     st->bind(1, from).bind(2, to);
     std::map<RecordKey, Record> out;
@@ -98,7 +123,7 @@ Result<PendingChangeSet> SnapshotStore::commit_impl(const std::vector<Change>& c
         if (auto r = bump->bind(1, out.seq).run(); !r) return storage_error("taking a sequence number", r.error());
         if (sqlite3_changes(db_.handle()) != 1)
             return make_error(ErrorClass::Internal, "extraction.storage", "the sequence row is missing from the snapshot store");
-        auto keep = db_.prepare("INSERT INTO extraction_pending(seq, body) VALUES(?, ?)");
+        auto keep = db_.prepare("INSERT INTO extraction_changesets(seq, body) VALUES(?, ?)");
         if (!keep) return storage_error("storing the change set", keep.error());
         if (auto r = keep->bind(1, out.seq).bind(2, out.body).run(); !r) return storage_error("storing the change set", r.error());
         return out;
@@ -109,7 +134,7 @@ Result<PendingChangeSet> SnapshotStore::commit_impl(const std::vector<Change>& c
 }
 
 Result<std::vector<PendingChangeSet>> SnapshotStore::pending() {
-    auto st = db_.prepare("SELECT seq, body FROM extraction_pending ORDER BY seq");
+    auto st = db_.prepare("SELECT seq, body FROM extraction_changesets WHERE handed_over = 0 ORDER BY seq");
     if (!st) return storage_error("reading pending change sets", st.error());
     std::vector<PendingChangeSet> out;
     while (st->step()) out.push_back({st->integer(0), st->text(1)});
@@ -118,10 +143,69 @@ Result<std::vector<PendingChangeSet>> SnapshotStore::pending() {
 }
 
 Result<void> SnapshotStore::handed_over(int64_t seq) {
-    auto st = db_.prepare("DELETE FROM extraction_pending WHERE seq = ?");
-    if (!st) return storage_error("marking a change set handed over", st.error());
-    if (auto r = st->bind(1, seq).run(); !r) return storage_error("marking a change set handed over", r.error());
+    auto done = db_.transaction([&]() -> Result<void> {
+        auto mark = db_.prepare("UPDATE extraction_changesets SET handed_over = 1 WHERE seq = ?");
+        if (!mark) return mark.error();
+        if (auto r = mark->bind(1, seq).run(); !r) return r;
+        // Only handed-over ones: a pending change set is never lost to the bound.
+        auto prune = db_.prepare(
+            "DELETE FROM extraction_changesets WHERE handed_over = 1 AND "
+            "seq <= (SELECT last_seq FROM extraction_sequence WHERE id = 1) - ?");
+        if (!prune) return prune.error();
+        return prune->bind(1, history_keep_).run();
+    });
+    if (!done) return storage_error("marking a change set handed over", done.error());
     return {};
+}
+
+Result<std::optional<int64_t>> SnapshotStore::oldest_kept() {
+    auto st = db_.prepare("SELECT min(seq) FROM extraction_changesets");
+    if (!st) return storage_error("reading the kept change sets", st.error());
+    if (!st->step() || st->is_null(0)) {
+        if (st->error()) return storage_error("reading the kept change sets", *st->error());
+        return std::optional<int64_t>();
+    }
+    return std::optional<int64_t>(st->integer(0));
+}
+
+Result<void> SnapshotStore::for_each_changeset(int64_t from, int64_t to,
+                                               const std::function<bool(int64_t, const std::string&)>& each) {
+    auto st = db_.prepare("SELECT seq, body FROM extraction_changesets WHERE seq >= ? AND seq <= ? ORDER BY seq");
+    if (!st) return storage_error("reading kept change sets", st.error());
+    st->bind(1, from).bind(2, to);
+    while (st->step())
+        if (!each(st->integer(0), st->text(1))) return {};
+    if (st->error()) return storage_error("reading kept change sets", *st->error());
+    return {};
+}
+
+Result<std::vector<Record>> SnapshotStore::all_records() {
+    auto st = db_.prepare("SELECT entity, key, date, data FROM extraction_records ORDER BY entity, key");
+    if (!st) return st.error();
+    std::vector<Record> out;
+    while (st->step()) {
+        auto r = row_record(st.value());
+        if (!r) return r.error();
+        out.push_back(std::move(r.value()));
+    }
+    if (st->error()) return *st->error();
+    return out;
+}
+
+Result<SnapshotStore::Snapshot> SnapshotStore::snapshot() {
+    // A deferred read transaction: the records and the seq are of one moment. (The
+    // extractor's lock already keeps its own writes out; this keeps the read honest on
+    // its own.)
+    if (auto began = db_.exec("BEGIN"); !began) return storage_error("reading the snapshot", began.error());
+    Snapshot out;
+    auto records = all_records();
+    auto seq = records ? last_seq() : Result<int64_t>(records.error());
+    if (!seq) return storage_error("reading the snapshot", db_.abandon_transaction(seq.error()));
+    if (auto ended = db_.exec("COMMIT"); !ended)
+        return storage_error("reading the snapshot", db_.abandon_transaction(ended.error()));
+    out.seq = seq.value();
+    out.records = std::move(records.value());
+    return out;
 }
 
 }  // namespace hisgate::extraction

@@ -240,6 +240,71 @@ ReferenceData Hospital::reference_data(const std::string& from, const std::strin
     return out;
 }
 
+int64_t Hospital::count_of(const char* sql, const std::string& key) {
+    auto st = db_.prepare(sql);
+    if (!st) return -1;
+    st->bind(1, key);
+    return st->step() ? st->integer(0) : -1;
+}
+
+Result<void> Hospital::put_doctor(const Doctor& d) {
+    std::lock_guard lock(*mu_);
+    if (count_of("SELECT count(*) FROM departments WHERE department_id = ?", d.department_id) != 1)
+        return make_error(ErrorClass::BadInput, "doctor.departmentId",
+                          "departmentId \"" + d.department_id + "\" is not a department of this hospital");
+    auto st = db_.prepare(
+        "INSERT INTO doctors(doctor_id, department_id, name, title) VALUES(?,?,?,?) "
+        "ON CONFLICT(doctor_id) DO UPDATE SET department_id = excluded.department_id, name = excluded.name, "
+        "title = excluded.title");
+    if (!st) return st.error();
+    return st->bind(1, d.doctor_id).bind(2, d.department_id).bind(3, d.name).bind(4, d.title).run();
+}
+
+Result<bool> Hospital::delete_doctor(const std::string& doctor_id) {
+    std::lock_guard lock(*mu_);
+    if (int64_t slots = count_of("SELECT count(*) FROM slots WHERE doctor_id = ?", doctor_id); slots != 0)
+        return make_error(ErrorClass::Rejected, "doctor.has_slots",
+                          "doctor " + doctor_id + " still has " + std::to_string(slots) + " slots; delete them first");
+    auto st = db_.prepare("DELETE FROM doctors WHERE doctor_id = ?");
+    if (!st) return st.error();
+    if (auto r = st->bind(1, doctor_id).run(); !r) return r.error();
+    return sqlite3_changes(db_.handle()) > 0;
+}
+
+Result<void> Hospital::put_slot(const ScheduleSlot& s) {
+    std::lock_guard lock(*mu_);
+    if (count_of("SELECT count(*) FROM doctors WHERE doctor_id = ?", s.doctor_id) != 1)
+        return make_error(ErrorClass::BadInput, "slot.doctorId",
+                          "doctorId \"" + s.doctor_id + "\" is not a doctor of this hospital");
+    if (count_of("SELECT count(*) FROM departments WHERE department_id = ?", s.department_id) != 1)
+        return make_error(ErrorClass::BadInput, "slot.departmentId",
+                          "departmentId \"" + s.department_id + "\" is not a department of this hospital");
+    int64_t held = count_of("SELECT count(*) FROM bookings WHERE slot_id = ? AND status = 'booked'", s.slot_id);
+    if (held > s.booked)
+        return make_error(ErrorClass::Rejected, "slot.booked",
+                          "slot " + s.slot_id + " holds " + std::to_string(held) + " bookings; booked must be at least that");
+    auto st = db_.prepare(
+        "INSERT INTO slots(slot_id, doctor_id, department_id, date, start, end, half, capacity, booked, fee_cents) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(slot_id) DO UPDATE SET doctor_id = excluded.doctor_id, "
+        "department_id = excluded.department_id, date = excluded.date, start = excluded.start, end = excluded.end, "
+        "half = excluded.half, capacity = excluded.capacity, booked = excluded.booked, fee_cents = excluded.fee_cents");
+    if (!st) return st.error();
+    return st->bind(1, s.slot_id).bind(2, s.doctor_id).bind(3, s.department_id).bind(4, s.date).bind(5, s.start)
+        .bind(6, s.end).bind(7, s.half).bind(8, int64_t{s.capacity}).bind(9, int64_t{s.booked}).bind(10, s.fee_cents)
+        .run();
+}
+
+Result<bool> Hospital::delete_slot(const std::string& slot_id) {
+    std::lock_guard lock(*mu_);
+    if (int64_t held = count_of("SELECT count(*) FROM bookings WHERE slot_id = ?", slot_id); held != 0)
+        return make_error(ErrorClass::Rejected, "slot.has_bookings",
+                          "slot " + slot_id + " has " + std::to_string(held) + " bookings on record; it cannot be deleted");
+    auto st = db_.prepare("DELETE FROM slots WHERE slot_id = ?");
+    if (!st) return st.error();
+    if (auto r = st->bind(1, slot_id).run(); !r) return r.error();
+    return sqlite3_changes(db_.handle()) > 0;
+}
+
 Result<void> Hospital::record_execution(const std::string& order_id, const char* operation) {
     auto st = db_.prepare("INSERT INTO executions(order_id, operation) VALUES(?,?)");
     if (!st) return st.error();

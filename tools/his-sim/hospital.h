@@ -74,6 +74,17 @@ public:
     std::vector<ReportSummary> reports_of(const std::string& patient_id);
     std::vector<StatementLine> statement(const std::string& date);
 
+    // Reference data changed on command (the control API, tools/his-sim/reference_control.h),
+    // as the hospital's own staff would: the next extraction of any dialect sees it.
+    // Errors: BadInput "doctor.departmentId" / "slot.doctorId" / "slot.departmentId" when
+    // the record names one the hospital lacks; Rejected "slot.booked" when capacity or
+    // booked would hold fewer places than its bookings; Rejected "doctor.has_slots" /
+    // "slot.has_bookings" when a delete would orphan them. Deleting what is not there: false.
+    Result<void> put_doctor(const Doctor& d);
+    Result<bool> delete_doctor(const std::string& doctor_id);
+    Result<void> put_slot(const ScheduleSlot& s);
+    Result<bool> delete_slot(const std::string& slot_id);
+
     // Records what the HIS was asked, for tests that check what the HIS saw.
     void record_query(const std::string& control_id, const std::string& kind, const std::string& key);
 
@@ -85,6 +96,8 @@ private:
     std::optional<Booking> stored_booking(const std::string& order_id);
     std::optional<Payment> stored_payment(const std::string& order_id);
     Result<void> record_execution(const std::string& order_id, const char* operation);
+    // How many rows `sql` (one ? bound to `key`) counts; -1 when unreadable.
+    int64_t count_of(const char* sql, const std::string& key);
     sql::Db db_;
     bool idempotent_;
     // One connection serves every connection thread: operations run one at a time, so

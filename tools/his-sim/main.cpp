@@ -17,6 +17,7 @@
 #include "his-sim/soap_responder.h"
 #include "his-sim/hospital.h"
 #include "his-sim/load_meter.h"
+#include "his-sim/reference_control.h"
 #include "mllp/server.h"
 
 using namespace hisgate;
@@ -41,19 +42,27 @@ Faults (the "faults" section, or PUT http://control/faults with the same JSON; G
   duplicate_answers  int      send the next N answers twice
   reject             string   refuse every message with this vendor error code
   moved_fields       object   interface change: logical field -> new HL7 path, e.g. {"report.title": "OBR-5-2"}
+
+Reference data, as the hospital's staff would change it (committed at once; the next
+extraction of any dialect sees it; 400 names a bad field, 409 a change the records forbid):
+  PUT /doctors/{doctorId}  {"departmentId", "name", "title"}          DELETE /doctors/{doctorId}
+  PUT /slots/{slotId}      {"doctorId", "departmentId", "date", "start", "end", "half",
+                            "capacity", "booked", "feeCents"}          DELETE /slots/{slotId}
 )";
 
 namespace {
-// The control API: GET /faults, PUT /faults {...}; GET /load.
-void serve_control(sim::FaultSwitch& faults, sim::LoadMeter& load, Poco::Net::HTTPServerRequest& req,
-                   Poco::Net::HTTPServerResponse& res) {
+// The control API: GET /faults, PUT /faults {...}; GET /load; PUT and DELETE /doctors/{id}
+// and /slots/{id} (his-sim/reference_control.h).
+void serve_control(sim::FaultSwitch& faults, sim::LoadMeter& load, sim::Hospital& hospital,
+                   Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    if (sim::serve_reference_control(hospital, req, res)) return;
     if (req.getURI() == "/load" && req.getMethod() == "GET") {
         send_text(res, 200, "application/json", load.to_json().dump());
         return;
     }
     if (req.getURI() != "/faults") {
         send_text(res, 404, "application/json",
-                  R"j({"code":"http.not_found","message":"the control API serves /faults (GET, PUT) and /load (GET)"})j");
+                  R"j({"code":"http.not_found","message":"the control API serves /faults (GET, PUT), /load (GET), /doctors/{id} and /slots/{id} (PUT, DELETE)"})j");
         return;
     }
     if (req.getMethod() == "PUT" || req.getMethod() == "POST") {
@@ -114,7 +123,7 @@ int main(int argc, char** argv) {
     sim::FaultSwitch faults(initial_faults);
     // Every request of every dialect is counted from its handler's entry to its answer.
     sim::LoadMeter load;
-    HttpServer control(control_bind, control_port, [&](auto& req, auto& res) { serve_control(faults, load, req, res); });
+    HttpServer control(control_bind, control_port, [&](auto& req, auto& res) { serve_control(faults, load, db.value(), req, res); });
     if (auto started = control.start(); !started) {
         std::fprintf(stderr, "his-sim: %s\n", started.error().describe().c_str());
         return 2;

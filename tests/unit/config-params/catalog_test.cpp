@@ -42,7 +42,7 @@ TEST_CASE("the built-in catalog has every parameter the agent and adapters read,
         if (d.area != "appointment") names.insert(d.name);  // the rules engineer's fragment
     }
     CHECK(names == std::set<std::string>{
-        "hospital.id", "hospital.name", "hospital.timezone", "hospital.region",
+        "hospital.id", "hospital.name", "hospital.timezone", "hospital.region", "hospital.city", "hospital.level",
         "his.dialect", "his.endpoint", "his.tls.enabled", "his.tls.ca_file", "his.connect_timeout",
         "his.answer_timeout", "his.max_attempts", "his.charset", "his.timezone", "his.id_formats.patient_id",
         "his.id_formats.report_id", "his.code_tables.sex", "his.code_tables.payment_method", "his.error_map",
@@ -55,7 +55,7 @@ TEST_CASE("the built-in catalog has every parameter the agent and adapters read,
         "probes",
         "queue.max_attempts", "queue.retry_backoff_min", "queue.retry_backoff_max", "queue.retention",
         "queue.dwell_alert", "presence.heartbeat_interval",
-        "extraction.interval", "extraction.days_ahead", "extraction.push.listen", "extraction.push.allowed_peers",
+        "extraction.interval", "extraction.days_ahead", "extraction.history_keep", "extraction.push.listen", "extraction.push.allowed_peers",
         "extraction.push.tls.cert_file", "extraction.push.tls.key_file", "extraction.push.tls.client_ca_file",
         "extraction.hl7.fields"});
     const ParamDef* timeout = builtin().find("his.answer_timeout");

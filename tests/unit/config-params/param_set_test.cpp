@@ -303,3 +303,31 @@ TEST_CASE("accessors of other types: time_of_day from a catalog that has one") {
     CHECK(set->time_of_day("clinic.opens") == 480);
     CHECK(set->time_of_day("clinic.closes") == 1050);
 }
+
+TEST_CASE("the hospital record's parameters: a grade of the Chinese classification or none, and the history's bounds") {
+    auto plain = valid(minimal());
+    CHECK(plain.string("hospital.city") == "");
+    CHECK(plain.string("hospital.level") == "");
+    CHECK(plain.integer("extraction.history_keep") == 1000);
+    auto f = minimal();
+    f["hospital"]["city"] = "广州";
+    f["hospital"]["level"] = "3A";
+    f["extraction"] = {{"history_keep", 10}};
+    auto set = valid(f);
+    CHECK(set.string("hospital.city") == "广州");
+    CHECK(set.string("hospital.level") == "3A");
+    CHECK(set.integer("extraction.history_keep") == 10);
+    for (const char* bad : {"4A", "3a", "三甲", "3A "}) {
+        f["hospital"]["level"] = bad;
+        auto lines = problems(f);
+        REQUIRE(lines.size() >= 1);
+        CHECK_THAT(lines.back(), Catch::Contains("hospital.level"));
+    }
+    f["hospital"]["level"] = "";
+    for (int bad : {9, 1000001}) {
+        f["extraction"]["history_keep"] = bad;
+        auto lines = problems(f);
+        REQUIRE(lines.size() >= 1);
+        CHECK_THAT(lines.back(), Catch::Contains("extraction.history_keep"));
+    }
+}

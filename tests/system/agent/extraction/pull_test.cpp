@@ -88,7 +88,8 @@ TEST_CASE("extraction pull: the first pull publishes the whole reference data as
     CHECK(cs["source"] == "pull");
     CHECK(cs["window"]["from"] == from);
     CHECK(cs["window"]["to"] == to);
-    CHECK(first->changes == static_cast<size_t>(departments + doctors + slots));
+    // And the hospital's own record, from its parameters (first in the change set).
+    CHECK(first->changes == static_cast<size_t>(1 + departments + doctors + slots));
     REQUIRE(cs["changes"].size() == first->changes);
     std::map<std::string, int64_t> per_entity;
     for (const auto& c : cs["changes"]) {
@@ -96,6 +97,8 @@ TEST_CASE("extraction pull: the first pull publishes the whole reference data as
         CHECK(c["data"].is_object());
         ++per_entity[c["entity"].get<std::string>()];
     }
+    CHECK(per_entity["hospital"] == 1);
+    CHECK(cs["changes"][0]["entity"] == "hospital");
     CHECK(per_entity["department"] == departments);
     CHECK(per_entity["doctor"] == doctors);
     CHECK(per_entity["slot"] == slots);
