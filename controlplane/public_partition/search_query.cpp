@@ -343,7 +343,10 @@ Result<SearchRequest> parse_search(SearchKind kind, const std::map<std::string, 
     return r;
 }
 
-Result<nlohmann::json> run_search(sql::Db& db, const SearchRequest& r) {
+namespace {
+
+// The statement for `r` with its values bound.
+Result<sql::Statement> prepare_search(sql::Db& db, const SearchRequest& r, const char* prefix) {
     const KindSpec& spec = spec_of(r.kind);
     // The SQL is fixed fragments chosen by which parameters are present; every value is a
     // bound `?`, in the order the fragments are appended (binds, below, follows the same
@@ -415,13 +418,31 @@ Result<nlohmann::json> run_search(sql::Db& db, const SearchRequest& r) {
     sql += " LIMIT ?";
     int_value(r.limit + 1);  // one more tells whether another page follows
 
-    auto s = db.prepare_cached(sql);
+    auto s = db.prepare_cached(prefix + sql);
     if (!s) return s.error();
     int i = 1;
     for (const auto& b : binds) {
         if (b.integer) s->bind(i++, ints[b.index]);
         else s->bind(i++, texts[b.index]);
     }
+    return s;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> explain_search(sql::Db& db, const SearchRequest& r) {
+    auto s = prepare_search(db, r, "EXPLAIN QUERY PLAN ");
+    if (!s) return s.error();
+    std::vector<std::string> lines;
+    while (s->step()) lines.push_back(s->text(3));  // id, parent, notused, detail
+    if (s->error()) return *s->error();
+    return lines;
+}
+
+Result<nlohmann::json> run_search(sql::Db& db, const SearchRequest& r) {
+    const KindSpec& spec = spec_of(r.kind);
+    auto s = prepare_search(db, r, "");
+    if (!s) return s.error();
     nlohmann::json items = nlohmann::json::array();
     std::vector<std::string> last_key;
     bool more = false;

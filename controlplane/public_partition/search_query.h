@@ -85,4 +85,9 @@ Result<SearchRequest> parse_search(SearchKind kind, const std::map<std::string, 
 // "search.storage" for a row whose data is not JSON.
 Result<nlohmann::json> run_search(sql::Db& db, const SearchRequest& r);
 
+// SQLite's plan for run_search's statement (EXPLAIN QUERY PLAN, one line per step): what
+// tests and benchmarks check the indexes against (an FTS5 step reads "VIRTUAL TABLE
+// INDEX 0:L0" when the trigram index takes the LIKE, "INDEX 0:" when it scans).
+Result<std::vector<std::string>> explain_search(sql::Db& db, const SearchRequest& r);
+
 }  // namespace hisgate::controlplane::public_partition

@@ -189,6 +189,27 @@ TEST_CASE("search: a Chinese name is found by one character, two, and three or m
     CHECK(s.keys(SearchKind::Slots, {{"q", "li wei"}}) == Keys{"S1"});
 }
 
+TEST_CASE("search: q of three or more code points uses the trigram index, shorter or wildcard ones the base table") {
+    Searchable s;
+    fill(s);
+    auto plan = [&](SearchKind kind, const char* q) {
+        auto r = parse_search(kind, {{"q", q}}, kToday);
+        REQUIRE(r.ok());
+        auto lines = explain_search(s.conn(), *r);
+        REQUIRE(lines.ok());
+        std::string all;
+        for (const auto& l : *lines) all += l + "\n";
+        return all;
+    };
+    for (auto kind : {SearchKind::Hospitals, SearchKind::Departments, SearchKind::Doctors, SearchKind::Slots}) {
+        INFO(search_kind_name(kind));
+        CHECK(plan(kind, "主任医").find("VIRTUAL TABLE INDEX 0:L") != std::string::npos);
+        CHECK(plan(kind, "wang").find("VIRTUAL TABLE INDEX 0:L") != std::string::npos);
+        CHECK(plan(kind, "王芳").find("VIRTUAL TABLE") == std::string::npos);
+        CHECK(plan(kind, "a_b").find("VIRTUAL TABLE") == std::string::npos);  // with ESCAPE, FTS5 would scan
+    }
+}
+
 TEST_CASE("search: LIKE wildcards and the escape character in q are literal") {
     Searchable s;
     fill(s);
