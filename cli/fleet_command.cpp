@@ -50,14 +50,44 @@ std::string age(int64_t seconds) {
 
 void cell(std::string& line, const std::string& s, size_t cols) { line += column(s, cols) + "  "; }
 
+// The public partition's copy of the hospital's reference data: the last change set
+// applied, or the change sets missing while a gap is open ("-" when it has none).
+std::string reference_cell(const nlohmann::json& h) {
+    auto r = h.find("reference");
+    if (r == h.end() || !r->is_object() || !r->contains("seq") || !(*r)["seq"].is_number_integer()) return "-";
+    std::string out = "seq " + std::to_string((*r)["seq"].get<int64_t>());
+    const auto& gap = (*r)["gap"];
+    if (gap.is_object() && gap.contains("missingFrom") && gap["missingFrom"].is_number_integer() &&
+        gap.contains("missingTo") && gap["missingTo"].is_number_integer())
+        out += " GAP " + std::to_string(gap["missingFrom"].get<int64_t>()) + "-" + std::to_string(gap["missingTo"].get<int64_t>());
+    return out;
+}
+
+// The public partition's stream and the replicas following it, under the table.
+void print_public_partition(const nlohmann::json& summary) {
+    if (!summary.is_object() || !summary.contains("streamPosition") || !summary["streamPosition"].is_number_integer()) return;
+    std::printf("public partition: stream at %lld, %lld hospital(s) with a gap\n",
+                static_cast<long long>(summary["streamPosition"].get<int64_t>()),
+                static_cast<long long>(summary.value("gaps", 0)));
+    if (!summary.contains("replicas") || !summary["replicas"].is_array()) return;
+    for (const auto& r : summary["replicas"]) {
+        if (!r.is_object() || !r.contains("position") || !r["position"].is_number_integer() || !r.contains("lagEntries") ||
+            !r["lagEntries"].is_number_integer())
+            continue;
+        std::printf("  replica %s  position %lld  lag %lld entries  heard %s\n", column(field_text(r, "name"), 24).c_str(),
+                    static_cast<long long>(r["position"].get<int64_t>()), static_cast<long long>(r["lagEntries"].get<int64_t>()),
+                    field_text(r, "heardAt").c_str());
+    }
+}
+
 void print_table(const nlohmann::json& hospitals) {
     const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch()).count();
     std::map<std::string, int> counts;
     std::string header;
-    const size_t widths[] = {12, 24, 8, 22, 10, 14, 10, 6};
-    const char* titles[] = {"HOSPITAL", "NAME", "REGION", "STATE", "HEARTBEAT", "VERSION", "DIALECT", "QUEUE"};
-    for (size_t i = 0; i < 8; ++i) cell(header, titles[i], widths[i]);
+    const size_t widths[] = {12, 24, 8, 22, 10, 14, 10, 6, 20};
+    const char* titles[] = {"HOSPITAL", "NAME", "REGION", "STATE", "HEARTBEAT", "VERSION", "DIALECT", "QUEUE", "REFERENCE"};
+    for (size_t i = 0; i < 9; ++i) cell(header, titles[i], widths[i]);
     while (!header.empty() && header.back() == ' ') header.pop_back();
     std::printf("%s\n", header.c_str());
     for (const auto& h : hospitals) {
@@ -77,6 +107,7 @@ void print_table(const nlohmann::json& hospitals) {
         cell(line, field_text(h, "version"), widths[5]);
         cell(line, field_text(h, "dialect"), widths[6]);
         cell(line, queue, widths[7]);
+        cell(line, reference_cell(h), widths[8]);
         while (!line.empty() && line.back() == ' ') line.pop_back();
         std::printf("%s\n", line.c_str());
     }
@@ -131,6 +162,7 @@ int fleet_main(const Args& given) {
         if (!known) return usage_error("unknown argument '" + a + "'");
     }
     nlohmann::json all = nlohmann::json::array();
+    nlohmann::json public_partition;  // the last page's summary
     std::string cursor;
     for (int page = 0;; ++page) {
         if (page >= kMaxPages) {
@@ -149,12 +181,16 @@ int fleet_main(const Args& given) {
             return 1;
         }
         for (const auto& h : doc["hospitals"]) all.push_back(h);
+        if (doc.contains("publicPartition")) public_partition = doc["publicPartition"];
         auto next = doc.find("nextCursor");
         if (next == doc.end() || !next->is_string() || next->get<std::string>() == cursor) break;
         cursor = next->get<std::string>();
     }
-    if (json) std::printf("%s\n", nlohmann::json({{"hospitals", all}}).dump(2).c_str());
-    else print_table(all);
+    if (json) std::printf("%s\n", nlohmann::json({{"hospitals", all}, {"publicPartition", public_partition}}).dump(2).c_str());
+    else {
+        print_table(all);
+        print_public_partition(public_partition);
+    }
     return 0;
 }
 

@@ -151,6 +151,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
     if (req.getURI() == "/metrics") {
         if (!is_staff(who->role)) return send_forbidden(res, "/metrics is for operators and services");
         publish_fleet_metrics(registry_, clock_.wall_ms());  // the fleet, as of now
+        if (public_) public_partition::publish_public_metrics(*public_, *roster_);
         serve_metrics(req, res);
         return;
     }
@@ -206,7 +207,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
             send_forbidden(res, "replication is for the read replicas' service tokens");
         else if (route.starts_with("replication_") && !public_)
             send_error(res, make_error(ErrorClass::Unavailable, "public.off", "this instance serves no public partition"));
-        else if (route == "replication_stream") replication_stream(req, res);
+        else if (route == "replication_stream") replication_stream(*who, req, res);
         else if (route == "replication_snapshot") replication_snapshot(res);
         else if (route == "triage" && !is_staff(who->role)) send_forbidden(res, "triage is for operators and services");
         else if (route == "triage") list_triage(req, res);
@@ -231,10 +232,16 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
             send_forbidden(res, "the fleet is for operators and services");
         else if (route == "fleet") {
             auto page = fleet_page(registry_, Poco::URI(req.getURI()).getRawQuery());
+            if (page) with_reference_data(page.value());
             if (page) send_json(res, 200, page.value());
             else send_error(res, page.error());
         } else if (route == "fleet_hospital") {
             auto one = fleet_one(registry_, parts[3]);
+            if (one) {
+                nlohmann::json page = {{"hospitals", {one.value()}}};
+                with_reference_data(page);
+                one.value() = page["hospitals"][0];
+            }
             if (one) send_json(res, 200, one.value());
             else send_error(res, one.error());
         }
@@ -467,12 +474,27 @@ void Api::get_report(const auth::AccessToken& who, const std::string& hospital_i
     if (asked.answer) note_delivered(asked.task_id);
 }
 
-void Api::replication_stream(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+void Api::replication_stream(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req,
+                             Poco::Net::HTTPServerResponse& res) {
     auto q = public_partition::parse_stream_query(Poco::URI(req.getURI()).getRawQuery());
     if (!q) return send_error(res, q.error());
+    roster_->heard(who.subject, q->after);
     auto page = public_partition::stream_page(*public_, *q, clock_);
     if (!page) return send_error(res, page.error());
     send_text(res, 200, "application/json", *page);
+}
+
+void Api::with_reference_data(nlohmann::json& page) {
+    if (!public_) return;
+    // The fleet stays readable when the public partition is not: its part is then null.
+    auto by_hospital = public_partition::reference_by_hospital(*public_);
+    for (auto& h : page["hospitals"]) {
+        h["reference"] = nullptr;
+        if (!by_hospital) continue;
+        if (auto it = by_hospital->find(h.value("hospitalId", "")); it != by_hospital->end()) h["reference"] = it->second;
+    }
+    auto summary = public_partition::public_summary(*public_, *roster_);
+    page["publicPartition"] = summary ? summary.value() : nlohmann::json(nullptr);
 }
 
 void Api::replication_snapshot(Poco::Net::HTTPServerResponse& res) {

@@ -73,6 +73,7 @@
 #include "controlplane/idempotency_store.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/public_partition/public_primary.h"
+#include "controlplane/public_partition/public_status.h"
 #include "controlplane/remote_diagnostics.h"
 #include "controlplane/router.h"
 #include "controlplane/triage/error_book.h"
@@ -106,6 +107,7 @@ public:
     void set_public(public_partition::PublicPrimary* primary, std::string scratch_dir) {
         public_ = primary;
         scratch_dir_ = std::move(scratch_dir);
+        roster_ = std::make_unique<public_partition::ReplicaRoster>(clock_);
     }
 
     static int http_status(ErrorClass cls);
@@ -126,8 +128,10 @@ private:
     void get_trace(const std::string& trace_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void run_doctor(const std::string& hospital_id, Poco::Net::HTTPServerResponse& res);
     void list_triage(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
-    void replication_stream(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    void replication_stream(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void replication_snapshot(Poco::Net::HTTPServerResponse& res);
+    // Adds each hospital's "reference" state and the "publicPartition" summary to a fleet page.
+    void with_reference_data(nlohmann::json& page);
     // The request's JSON object body, bounded before it is parsed; or nothing, the error
     // already sent. `what` names it in errors ("the booking body").
     std::optional<nlohmann::json> read_json_body(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
@@ -146,6 +150,7 @@ private:
     RemoteDiagnostics* diagnostics_ = nullptr;
     triage::ErrorBook* triage_book_ = nullptr;
     public_partition::PublicPrimary* public_ = nullptr;
+    std::unique_ptr<public_partition::ReplicaRoster> roster_;  // the replicas following this instance
     std::string scratch_dir_;
     const triage::OwnerRules* triage_rules_ = nullptr;
     alerts::AlertStore* alerts_ = nullptr;

@@ -1,12 +1,9 @@
 #include "controlplane/public_partition/search_text.h"
 
+#include "pinyin/pinyin.h"
+
 namespace hisgate::controlplane::public_partition {
 
-std::string search_text(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
+std::string search_text(std::string_view text) { return pinyin::search_text(text); }
 
 }  // namespace hisgate::controlplane::public_partition

@@ -197,9 +197,11 @@ TEST_CASE("public primary: a snapshot file holds the tables at one position, che
     REQUIRE(recomputed.ok());
     CHECK(*recomputed == at->checksum);
     auto hits = db->prepare("SELECT (SELECT count(*) FROM ref_doctor_text WHERE text LIKE '%王芳 %'), "
-                             "(SELECT count(*) FROM ref_doctors WHERE search_text LIKE '%芳%')");
+                             "(SELECT count(*) FROM ref_doctors WHERE search_text LIKE '%芳%'), "
+                             "(SELECT count(*) FROM ref_doctor_text WHERE text LIKE '%wangfang%')");
     REQUIRE(hits.ok());
     REQUIRE(hits->step());
     CHECK(hits->integer(0) == 1);
     CHECK(hits->integer(1) == 1);
+    CHECK(hits->integer(2) == 1);  // by pinyin too
 }
