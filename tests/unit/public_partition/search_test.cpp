@@ -172,6 +172,11 @@ TEST_CASE("search: a Chinese name is found by one character, two, and three or m
     }
     CHECK(s.keys(SearchKind::Doctors, {{"q", "主任医"}, {"hospital", "H001"}}) == Keys{"D1", "D3"});
     CHECK(s.keys(SearchKind::Doctors, {{"q", "张"}}) == Keys{"D3"});
+    // By pinyin (search_text carries it), in full or by initials, and in any case.
+    for (const char* q : {"wangfang", "WangFang", "wf"}) {
+        INFO(q);
+        CHECK(s.keys(SearchKind::Doctors, {{"q", q}, {"hospital", "H001"}}) == Keys{"D1"});
+    }
     CHECK(s.keys(SearchKind::Doctors, {{"q", "赵"}}).empty());
     CHECK(s.keys(SearchKind::Doctors, {{"q", "王芳芳"}}).empty());
     for (const char* q : {"LI WEI", "li wei", "Wei", "wEi", "WE", "We"}) {  // two letters: the base table
