@@ -26,14 +26,10 @@
 namespace hisgate::controlplane {
 
 namespace {
-// Error messages echo the caller's path and ids, which need not be UTF-8: such bytes are
-// sent as U+FFFD (a strict dump threw, and the caller got 500 instead of the answer).
-void send_json(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& body) {
-    send_text(res, status, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
-
+// send_json and error_body are common/http_server.h's, which other routes (the public
+// partition's search) answer with too.
 void send_error_status(Poco::Net::HTTPServerResponse& res, int status, const Error& e, const std::string& task_id = "") {
-    nlohmann::json body = {{"code", e.code}, {"message", e.message}, {"traceId", current_trace().trace_id}};
+    nlohmann::json body = error_body(e);
     if (!task_id.empty()) body["taskId"] = task_id;
     send_json(res, status, body);
 }

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/process_metrics.h"
+#include "common/trace.h"
 
 namespace hisgate {
 
@@ -335,6 +336,18 @@ void send_text(Poco::Net::HTTPServerResponse& res, int status, const std::string
     res.setContentType(content_type);
     res.setContentLength(static_cast<std::streamsize>(body.size()));
     res.send() << body;
+}
+
+void send_json(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& body) {
+    send_text(res, status, kJson, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+nlohmann::json error_body(const Error& e) {
+    return {{"code", e.code}, {"message", e.message}, {"traceId", current_trace().trace_id}};
+}
+
+void send_error_json(Poco::Net::HTTPServerResponse& res, int status, const Error& e) {
+    send_json(res, status, error_body(e));
 }
 
 bool serve_metrics(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {

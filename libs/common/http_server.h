@@ -22,6 +22,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <thread>
 
@@ -76,6 +77,14 @@ private:
 
 void send_text(Poco::Net::HTTPServerResponse& res, int status, const std::string& content_type,
                const std::string& body);
+
+// A JSON answer. Text that is not UTF-8 (error messages echo the caller's path and ids) goes
+// out as U+FFFD: a strict dump would throw, and the caller would get 500 instead.
+void send_json(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& body);
+// The HTTP APIs' error body, {"code", "message", "traceId"} (the current trace's), as every
+// route answers an error (controlplane/api.h).
+nlohmann::json error_body(const Error& e);
+void send_error_json(Poco::Net::HTTPServerResponse& res, int status, const Error& e);
 
 // Serves GET /metrics from the global registry and GET /healthz; anything else is 404.
 // Returns true when it answered.

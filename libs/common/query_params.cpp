@@ -14,6 +14,11 @@ Error bad_query(const char* code, const std::string& name, const std::string& ex
 
 Result<std::map<std::string, std::string>> read_query(const std::string& raw_query, const char* code,
                                                       std::size_t max_bytes, std::initializer_list<const char*> names) {
+    return read_query(raw_query, code, max_bytes, std::vector<const char*>(names));
+}
+
+Result<std::map<std::string, std::string>> read_query(const std::string& raw_query, const char* code,
+                                                      std::size_t max_bytes, const std::vector<const char*>& names) {
     if (raw_query.size() > max_bytes)
         return bad_query(code, "(query)", "at most " + std::to_string(max_bytes) + " bytes",
                          std::to_string(raw_query.size()) + " bytes");

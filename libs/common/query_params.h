@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 
@@ -18,5 +19,8 @@ Error bad_query(const char* code, const std::string& name, const std::string& ex
 // Name -> value.
 Result<std::map<std::string, std::string>> read_query(const std::string& raw_query, const char* code,
                                                       std::size_t max_bytes, std::initializer_list<const char*> names);
+// The same, for a route whose names are a table's (one per kind of a search).
+Result<std::map<std::string, std::string>> read_query(const std::string& raw_query, const char* code,
+                                                      std::size_t max_bytes, const std::vector<const char*>& names);
 
 }  // namespace hisgate
