@@ -166,19 +166,24 @@ Result<void> check_head(const nlohmann::json& body, const std::string& prefix, c
     return {};
 }
 
-template <class Out>
-Result<void> read_records(const nlohmann::json& body, const char* field, const std::string& prefix,
-                          const std::string& hospital_id, bool with_op, Out& out) {
-    auto list = body.find(field);
-    if (list == body.end() || !list->is_array() || list->size() > kMaxRecords)
+// `list` is the array named `field` (null when absent).
+Result<void> read_list(const nlohmann::json& list, const char* field, const std::string& prefix,
+                       const std::string& hospital_id, bool with_op, std::vector<RecordChange>& out) {
+    if (!list.is_array() || list.size() > kMaxRecords)
         return bad(prefix, "record", std::string(field) + ": expected an array of at most " + std::to_string(kMaxRecords));
-    out.reserve(list->size());
-    for (size_t i = 0; i < list->size(); ++i) {
-        auto r = parse_record((*list)[i], i, prefix, hospital_id, with_op);
+    out.reserve(list.size());
+    for (size_t i = 0; i < list.size(); ++i) {
+        auto r = parse_record(list[i], i, prefix, hospital_id, with_op);
         if (!r) return r.error();
         out.push_back(std::move(r.value()));
     }
     return {};
+}
+
+Result<void> read_records(const nlohmann::json& body, const char* field, const std::string& prefix,
+                          const std::string& hospital_id, bool with_op, std::vector<RecordChange>& out) {
+    auto list = body.find(field);
+    return read_list(list == body.end() ? nlohmann::json(nullptr) : *list, field, prefix, hospital_id, with_op, out);
 }
 
 }  // namespace
@@ -202,6 +207,12 @@ Result<ChangeSet> parse_change_set(const nlohmann::json& body, const std::string
                     : "other";
     if (auto r = read_records(body, "changes", prefix, hospital_id, true, cs.changes); !r) return r.error();
     return cs;
+}
+
+Result<std::vector<RecordChange>> parse_change_records(const nlohmann::json& changes, const std::string& hospital_id) {
+    std::vector<RecordChange> out;
+    if (auto r = read_list(changes, "changes", "changeset", hospital_id, true, out); !r) return r.error();
+    return out;
 }
 
 Result<Snapshot> parse_snapshot(const nlohmann::json& body, const std::string& hospital_id) {

@@ -58,6 +58,10 @@ struct Snapshot {
 //   changeset.record    a malformed change, naming its index and field
 Result<ChangeSet> parse_change_set(const nlohmann::json& body, const std::string& hospital_id);
 
+// A change set's "changes" array alone, checked as parse_change_set checks it (errors
+// changeset.record): the records a stream entry or a held change set carries.
+Result<std::vector<RecordChange>> parse_change_records(const nlohmann::json& changes, const std::string& hospital_id);
+
 // The body of a reference.snapshot answer; errors as above, code prefix snapshot.*.
 Result<Snapshot> parse_snapshot(const nlohmann::json& body, const std::string& hospital_id);
 

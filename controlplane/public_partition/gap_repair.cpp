@@ -155,10 +155,7 @@ void take_changeset(PublicPrimary& primary, GapRepair* repair, const std::string
                     const nlohmann::json& body) {
     auto cs = parse_change_set(body, hospital_id);
     if (!cs) {
-        metrics::global()
-            .counter("hisgate_public_changesets_total", "Change sets and snapshots the public primary took, by outcome",
-                     {{"outcome", "refused"}})
-            .inc();
+        count_applied("refused");
         log::warn("public.changeset_refused", {{"hospital_id", hospital_id}, {"code", cs.error().code},
                                                {"reason", cs.error().message}});
         return;

@@ -84,6 +84,11 @@ public:
     virtual Result<Position> write_snapshot(const std::string& path) = 0;
 };
 
+// Counts one change set or snapshot the primary took, in
+// hisgate_public_changesets_total{outcome}: applied, past, held, snapshot, snapshot_past,
+// snapshot_contradicted, or refused (malformed, before any store saw it).
+void count_applied(const char* outcome);
+
 Result<std::unique_ptr<PublicPrimary>> open_sqlite_public_primary(const std::string& path, Clock& clock,
                                                                   PrimarySettings settings = {});
 

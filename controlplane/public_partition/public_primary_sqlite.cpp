@@ -14,13 +14,6 @@ namespace hisgate::controlplane::public_partition {
 
 namespace {
 
-void count_applied(const char* outcome) {
-    metrics::global()
-        .counter("hisgate_public_changesets_total", "Change sets and snapshots the public primary took, by outcome",
-                 {{"outcome", outcome}})
-        .inc();
-}
-
 struct Hospital {
     int64_t seq = 0;
     bool suspect = false;
@@ -222,7 +215,7 @@ private:
             }
             auto text = next->text(0);
             next->reset();
-            auto parsed = records_from_json(nlohmann::json::parse(text, nullptr, false), hospital_id);
+            auto parsed = parse_change_records(nlohmann::json::parse(text, nullptr, false), hospital_id);
             if (!parsed) return make_error(ErrorClass::Internal, "public.storage", "held change set: " + parsed.error().message);
             steps.push_back({s, EntryKind::Changes, std::move(parsed.value())});
         }
@@ -297,6 +290,13 @@ private:
 };
 
 }  // namespace
+
+void count_applied(const char* outcome) {
+    metrics::global()
+        .counter("hisgate_public_changesets_total", "Change sets and snapshots the public primary took, by outcome",
+                 {{"outcome", outcome}})
+        .inc();
+}
 
 Result<std::unique_ptr<PublicPrimary>> open_sqlite_public_primary(const std::string& path, Clock& clock,
                                                                   PrimarySettings settings) {

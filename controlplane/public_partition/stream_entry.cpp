@@ -41,15 +41,6 @@ nlohmann::json records_to_json(const std::vector<RecordChange>& records) {
     return list;
 }
 
-Result<std::vector<RecordChange>> records_from_json(const nlohmann::json& records, const std::string& hospital_id) {
-    // The change-set reader checks each record and bounds their number.
-    nlohmann::json as_change_set = {{"schema", kChangeSetSchema}, {"hospital", hospital_id}, {"seq", 1},
-                                    {"baseSeq", 0}, {"changes", records}};
-    auto cs = parse_change_set(as_change_set, hospital_id);
-    if (!cs) return cs.error();
-    return std::move(cs->changes);
-}
-
 nlohmann::json StreamEntry::to_json() const {
     auto list = records_to_json(records);
     return {{"pos", pos},           {"hospital", hospital_id},          {"kind", kind_name(kind)},
@@ -91,7 +82,9 @@ Result<StreamEntry> parse_stream_entry(const nlohmann::json& j) {
     e.checksum = *sum;
     // The primary checked the records as they came from the agent; a replica checks them
     // again, trusting no input.
-    auto records = records_from_json(j.contains("records") ? j["records"] : nullptr, e.hospital_id);
+    static const nlohmann::json none;
+    auto list = j.find("records");
+    auto records = parse_change_records(list == j.end() ? none : *list, e.hospital_id);
     if (!records) return bad("records: " + records.error().message);
     e.records = std::move(records.value());
     return e;

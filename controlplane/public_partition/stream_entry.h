@@ -40,9 +40,8 @@ struct StreamEntry {
 // An entry as the primary sent it. Errors: BadInput "stream.entry" naming the field.
 Result<StreamEntry> parse_stream_entry(const nlohmann::json& j);
 
-// Records as an entry's "records" array, and back (checked as a change set's are).
+// Records as an entry's "records" array (read back by parse_change_records, change_set.h).
 nlohmann::json records_to_json(const std::vector<RecordChange>& records);
-Result<std::vector<RecordChange>> records_from_json(const nlohmann::json& records, const std::string& hospital_id);
 
 std::string checksum_text(uint64_t checksum);  // 16 lowercase hex digits
 Result<uint64_t> parse_checksum(const std::string& text);

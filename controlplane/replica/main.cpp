@@ -39,7 +39,7 @@ SQLite file and serves patient search from it. FILE is JSON:
                                (default 10000)
   search.min_seq_wait_ms int   how long a search with min_seq waits for the replica to reach it
                                (default 2000), then 409 replica.behind
-)" + kLogConfigHelp;
+)") + kLogConfigHelp;
 }
 
 int main(int argc, char** argv) {

@@ -11,9 +11,6 @@
 namespace hisgate::controlplane::replica {
 
 namespace {
-void send_json(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& body) {
-    send_text(res, status, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
 // A label value from a fixed set: the path is the caller's, and would grow the series.
 const char* known_kind(const std::string& kind) {
     for (const char* k : {"hospitals", "departments", "doctors", "slots"})
@@ -31,7 +28,10 @@ nlohmann::json ReplicaApi::freshness() const {
 
 void ReplicaApi::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     const std::string& uri = req.getURI();
-    if (uri == "/metrics" || uri == "/healthz") return serve_metrics(req, res);
+    if (uri == "/metrics" || uri == "/healthz") {
+        serve_metrics(req, res);
+        return;
+    }
     std::string path;
     try {
         path = Poco::URI(uri).getPath();
