@@ -295,6 +295,11 @@ int main(int argc, char** argv) {
             return router.ask(hospital_id, type, body).answer;
         },
         SystemClock::instance(), repair_settings);
+    gap_repair->watch_online([&] {
+        std::vector<std::string> ids;
+        for (const auto& h : registry.online()) ids.push_back(h.hospital_id);
+        return ids;
+    });
     controlplane::RemoteDiagnostics diagnostics(router, log_settings.file, "controlplane:" + instance);
     controlplane::Api api(registry, router, **results, **keys, **idempotency, **records);
     api.set_triage(error_book->get(), &*triage_rules);

@@ -4,6 +4,8 @@
 #include "common/metrics.h"
 #include "common/thread_name.h"
 
+#include <set>
+
 namespace hisgate::controlplane::public_partition {
 
 namespace {
@@ -64,6 +66,21 @@ int GapRepair::repair_round() {
         log::error("public.repair_unreadable", {{"error", gaps.error().describe()}});
         return 0;
     }
+    if (online_) {
+        // A hospital online whose change sets never arrived (published before any instance
+        // subscribed, or lost by the broker) has no later one to reveal the gap: its
+        // snapshot is asked for all the same, as a gap with nothing seen (highest 0).
+        auto known = primary_.hospitals();
+        if (!known) {
+            log::error("public.repair_unreadable", {{"error", known.error().describe()}});
+            return 0;
+        }
+        std::set<std::string> heard;
+        for (const auto& h : *known) heard.insert(h.hospital_id);
+        for (const auto& g : *gaps) heard.insert(g.hospital_id);
+        for (auto& id : online_())
+            if (!heard.count(id)) gaps->push_back({id, 0, 0, 0, 0});
+    }
     int closed = 0;
     const auto now = clock_.steady_now();
     for (const auto& gap : *gaps) {
@@ -94,6 +111,11 @@ int GapRepair::repair_round() {
 }
 
 Result<void> GapRepair::repair(const HospitalGap& gap) {
+    if (gap.highest == 0) {  // never heard of: nothing to ask a range of
+        if (auto s = by_snapshot(gap.hospital_id); !s) return s.error();
+        count_repair("snapshot");
+        return {};
+    }
     auto ranged = by_range(gap);
     if (ranged && *ranged) {
         count_repair("range");

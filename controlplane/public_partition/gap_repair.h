@@ -6,6 +6,9 @@
 // repeat; what they bring goes through PublicPrimary::apply / apply_snapshot like any
 // change set, so a repeat or a race with the live stream is harmless.
 //
+// A hospital online that the primary has never heard of (its first change sets were
+// published before any instance subscribed) is asked for its snapshot the same way.
+//
 // A hospital that cannot be asked (offline, timed out, a refusal) is tried again after a
 // backoff that doubles from `first_retry` to `max_retry`. The repair runs on a thread of
 // its own, a round every `interval`, and at once on poke() (a new gap). Time is the Clock's.
@@ -22,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/error.h"
@@ -46,6 +50,10 @@ public:
     GapRepair(const GapRepair&) = delete;
     GapRepair& operator=(const GapRepair&) = delete;
 
+    // The hospitals whose agents are online now: one the primary never heard of is repaired
+    // by its snapshot. Set before start().
+    void watch_online(std::function<std::vector<std::string>()> online) { online_ = std::move(online); }
+
     void start();
     void stop();
     void poke();  // a gap opened: repair now rather than at the next round
@@ -63,6 +71,7 @@ private:
 
     PublicPrimary& primary_;
     Ask ask_;
+    std::function<std::vector<std::string>()> online_;
     Clock& clock_;
     RepairSettings settings_;
 

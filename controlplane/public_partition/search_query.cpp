@@ -256,7 +256,8 @@ Result<SearchRequest> parse_search(SearchKind kind, const std::map<std::string, 
     const KindSpec& spec = spec_of(kind);
     auto today_days = parse_date(today);
     if (!today_days) return make_error(ErrorClass::Internal, "search.today", "today: expected a date YYYY-MM-DD");
-    for (const auto& [name, value] : params) {
+    for (const auto& entry : params) {
+        const std::string& name = entry.first;  // clang 14 cannot capture a structured binding
         if (std::find_if(spec.params.begin(), spec.params.end(), [&](const char* p) { return name == p; }) ==
             spec.params.end()) {
             std::string known;
