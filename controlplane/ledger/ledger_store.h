@@ -23,7 +23,8 @@
 //  - Leaving DISPATCHED or IN_DOUBT needs evidence (a reply, a probe answer, a revoke's
 //    answer, the reconciliation file, or an operator's note): a lost answer is never
 //    taken as a failure.
-//  - REFUNDED only for money that was HELD; VOIDED only when none was.
+//  - REFUNDED only for a payment whose money was HELD; VOIDED only when none was (a
+//    booking's held slot is released by VOIDED).
 //  - Fence rules: a cancel before dispatch moves the transaction to REJECTED and marks it
 //    cancelled, so a dispatch that comes later is refused; a cancel for an id the ledger
 //    has not seen is stored as a fence, so the create that comes later is refused; a
@@ -84,7 +85,7 @@ struct Transaction {
     TransactionIntent intent;
     TxState state = TxState::Created;
     bool exists = true;        // false: only a cancel fence is stored for this id
-    bool funds_held = false;   // it has been HELD (money taken, or a slot held)
+    bool funds_held = false;   // a payment that has been HELD: the patient's money is with the platform
     bool cancelled = false;    // cancelled before dispatch: a dispatch is refused
     int attempts = 0;          // dispatches (one per attempt; never resent while unsettled)
     int64_t created_ms = 0;
@@ -131,7 +132,11 @@ struct ToManual {  // IN_DOUBT only: probes gave up; an operator settles it
     std::string id;
     std::string reason;
 };
-using Command = std::variant<Create, Move, Cancel, ScheduleProbe, ToManual>;
+struct FundsArrived {  // a payment REJECTED before any dispatch whose money came after all
+    std::string id;       // (the patient paid while the cancel closed the order): it is refunded
+    std::string evidence;
+};
+using Command = std::variant<Create, Move, Cancel, ScheduleProbe, ToManual, FundsArrived>;
 
 class LedgerStore {
 public:

@@ -273,7 +273,7 @@ private:
         TxState from = t.state;
         t.state = m.to;
         t.updated_ms = now_ms;
-        if (m.to == TxState::Held) t.funds_held = true;
+        if (m.to == TxState::Held && t.intent.kind == TxKind::Payment) t.funds_held = true;  // a booking holds a slot, not money
         if (m.to == TxState::Dispatched) {
             ++t.attempts;
             t.dispatched_ms = now_ms;
@@ -354,6 +354,23 @@ private:
         t.updated_ms = now_ms;
         if (auto r = save(t); !r) return r.error();
         if (auto r = entry(t.intent.id, "manual", "IN_DOUBT", "IN_DOUBT", now_ms, "confirmer", m.reason); !r) return r.error();
+        return t;
+    }
+
+    Result<Transaction> run(const FundsArrived& f, int64_t now_ms) {
+        auto found = load(f.id);
+        if (!found) return found.error();
+        if (!*found) return refused(ErrorClass::NotFound, "ledger.unknown_transaction", f.id, "unknown");
+        Transaction t = std::move(**found);
+        if (t.state != TxState::Rejected || t.intent.kind != TxKind::Payment || t.attempts != 0)
+            return refused(ErrorClass::Rejected, "ledger.funds_not_expected", f.id,
+                           "is " + std::string(to_string(t.state)) +
+                               "; only a payment rejected before any dispatch takes late funds (HELD takes the others)");
+        if (t.funds_held) return t;
+        t.funds_held = true;
+        t.updated_ms = now_ms;
+        if (auto r = save(t); !r) return r.error();
+        if (auto r = entry(t.intent.id, "funds", "REJECTED", "REJECTED", now_ms, "confirmer", f.evidence); !r) return r.error();
         return t;
     }
 
