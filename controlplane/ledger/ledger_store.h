@@ -94,6 +94,7 @@ struct Transaction {
     int probes = 0;            // status probes sent while IN_DOUBT
     int64_t next_probe_ms = 0; // when the next probe is due (IN_DOUBT only)
     bool manual = false;       // in the operators' queue
+    int64_t row = 0;           // the store's own number for it (never an identifier outside)
 };
 
 // One line of a transaction's history.
