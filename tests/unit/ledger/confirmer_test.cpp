@@ -193,3 +193,28 @@ TEST_CASE("confirmer: a notification with the wrong amount or for an unknown id 
     CHECK(f.state(in.id) == TxState::Created);
     CHECK(f.confirmer->counters().refused_answers == 2);
 }
+
+TEST_CASE("confirmer: a booking holds its slot at once and a rejection releases it (VOIDED, nothing to refund)") {
+    Fixture f;
+    auto in = test_util::intent();
+    in.kind = TxKind::Booking;
+    in.purpose = "slot S-20260105-0800";
+    auto t = f.confirmer->create(in);
+    REQUIRE(t);
+    CHECK(t->state == TxState::Dispatched);
+    CHECK_FALSE(t->funds_held);
+    CHECK(f.his.count("change:" + in.id) == 1);
+    f.confirmer->on_change_reply(in.id, false);
+    CHECK(f.state(in.id) == TxState::Voided);
+    CHECK(f.provider.sent.empty());
+    // An uncertain booking is settled by its status, never booked again.
+    auto other = test_util::intent();
+    other.kind = TxKind::Booking;
+    REQUIRE(f.confirmer->create(other));
+    f.step(10s);
+    CHECK(f.state(other.id) == TxState::InDoubt);
+    f.step(3s);
+    f.confirmer->on_probe_answer(other.id, HisStatus::Committed);
+    CHECK(f.state(other.id) == TxState::Posted);
+    CHECK(f.his.count("change:" + other.id) == 1);
+}
