@@ -1,6 +1,7 @@
 // The ledger on one SQLite file per partition (ledger_store.h). Reads and writes of one
 // apply() run on one connection inside one BEGIN IMMEDIATE ... COMMIT, so a batch of
 // many callers' commands costs one fsync (group_commit.h forms such batches).
+#include <functional>
 #include <mutex>
 
 #include "common/check.h"
@@ -125,16 +126,16 @@ public:
 
     Result<std::vector<Transaction>> unfinished() override {
         return select(std::string("SELECT ") + kColumns + ", rowid" +
-                      " FROM transactions WHERE state NOT IN ('POSTED','VOIDED','REFUNDED') ORDER BY rowid", {});
+                      " FROM transactions WHERE state NOT IN ('POSTED','VOIDED','REFUNDED') ORDER BY rowid");
     }
 
     Result<std::vector<Transaction>> in_state(TxState state, int limit) override {
         return select(std::string("SELECT ") + kColumns + ", rowid" + " FROM transactions WHERE state = ?1 ORDER BY rowid LIMIT ?2",
-                      {std::string(to_string(state)), std::to_string(limit)});
+                      [&](sql::Statement& s) { s.bind(1, to_string(state)).bind(2, int64_t{limit}); });
     }
 
     Result<std::vector<Transaction>> all() override {
-        return select(std::string("SELECT ") + kColumns + ", rowid" + " FROM transactions ORDER BY id", {});
+        return select(std::string("SELECT ") + kColumns + ", rowid" + " FROM transactions ORDER BY id");
     }
 
     Result<std::vector<Entry>> history(const std::string& id) override {
@@ -158,14 +159,13 @@ public:
     }
 
 private:
-    Result<std::vector<Transaction>> select(const std::string& query, const std::vector<std::string>& args) {
+    // `bind` binds the query's parameters, if it has any.
+    Result<std::vector<Transaction>> select(const std::string& query,
+                                            const std::function<void(sql::Statement&)>& bind = {}) {
         std::lock_guard lock(mu_);
         auto s = db_.prepare_cached(query);
         if (!s) return s.error();
-        for (size_t i = 0; i < args.size(); ++i) {
-            if (i == 1) s->bind(2, static_cast<int64_t>(std::stoll(args[i])));
-            else s->bind(static_cast<int>(i + 1), args[i]);
-        }
+        if (bind) bind(*s);
         std::vector<Transaction> out;
         while (s->step()) out.push_back(read_row(*s));
         if (s->error()) return *s->error();
