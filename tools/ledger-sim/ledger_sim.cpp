@@ -261,6 +261,7 @@ private:
     void crash_control_plane();
     void check_every_open_one_is_followed(const char* when);
     void arrive(const std::string& id);
+    void arrive_payment(const TransactionIntent& in, int partition);
     void operator_round();
     void check_final();
     bool confirmers_idle() const;
@@ -294,7 +295,7 @@ private:
     bool arrivals_done_ = false;
 
     uint64_t messages_ = 0, lost_ = 0, commit_answers_lost_ = 0, crashes_ = 0, agent_restarts_ = 0;
-    uint64_t fenced_at_his_ = 0, payments_refused_ = 0, operator_resolved_ = 0, cancels_ = 0, retried_creates_ = 0;
+    uint64_t bookings_ = 0, fenced_at_his_ = 0, payments_refused_ = 0, operator_resolved_ = 0, cancels_ = 0, retried_creates_ = 0;
     ConfirmerCounters totals_;
     std::string failure_;
     std::string final_counts_;
@@ -397,6 +398,11 @@ void Sim::arrive(const std::string& id) {
     in.patient_id = patient.id;
     in.amount_fen = rng_.between(1, 500'000);
     in.purpose = "outpatient";
+    bool booking = rng_.chance(0.1);  // a booking: the slot is held at once, no provider
+    if (booking) {
+        in.kind = TxKind::Booking;
+        in.purpose = "slot";
+    }
     in.epoch = routed->epoch;
     in.deadline_ms = clock_.wall_ms() + 30'000;
     auto created = confirmers_[p]->create(in);
@@ -404,22 +410,10 @@ void Sim::arrive(const std::string& id) {
     ++arrived_;
     hospital_of_[id] = hospital;
     expected_partition_[id] = p;
-    ProviderOrder order;
-    order.amount_fen = in.amount_fen;
-    order.patient = patient.id;
-    order.partition = p;
-    orders_[id] = order;
-    // The patient: usually pays within seconds, sometimes about when the deadline passes,
-    // sometimes never; now and then cancels; a client sometimes sends the create twice.
-    uint64_t kind = rng_.below(100);
-    if (kind < 80) at(now() + rng_.between(500, 10'000), [this, id] { patient_pays(id); });
-    else if (kind < 90) at(now() + rng_.between(25'000, 40'000), [this, id] { patient_pays(id); });
-    if (rng_.chance(0.03)) {
-        at(now() + rng_.between(0, 20'000), [this, id, p] {
-            if (!cp_up_) return;
-            ++cancels_;
-            (void)confirmers_[p]->cancel(id);  // refused after dispatch: fine
-        });
+    if (booking) {
+        ++bookings_;
+    } else {
+        arrive_payment(in, p);
     }
     if (rng_.chance(0.05)) {
         at(now() + rng_.between(100, 2'000), [this, in, p] {
@@ -442,6 +436,27 @@ void Sim::arrive(const std::string& id) {
             Hospital* hp = &h;
             at(now() + rng_.between(1'000, 20'000), [hp] { hp->agent_down = false; });
         }
+    }
+}
+
+void Sim::arrive_payment(const TransactionIntent& in, int p) {
+    const std::string& id = in.id;
+    ProviderOrder order;
+    order.amount_fen = in.amount_fen;
+    order.patient = in.patient_id;
+    order.partition = p;
+    orders_[id] = order;
+    // The patient: usually pays within seconds, sometimes about when the deadline passes,
+    // sometimes never; now and then cancels; a client sometimes sends the create twice.
+    uint64_t kind = rng_.below(100);
+    if (kind < 80) at(now() + rng_.between(500, 10'000), [this, id] { patient_pays(id); });
+    else if (kind < 90) at(now() + rng_.between(25'000, 40'000), [this, id] { patient_pays(id); });
+    if (rng_.chance(0.03)) {
+        at(now() + rng_.between(0, 20'000), [this, id, p] {
+            if (!cp_up_) return;
+            ++cancels_;
+            (void)confirmers_[p]->cancel(id);  // refused after dispatch: fine
+        });
     }
 }
 
@@ -574,7 +589,8 @@ SimReport Sim::run() {
       << ", by revoke " << totals_.settled_by_revoke << ", manual queue " << totals_.manual << " (resolved "
       << operator_resolved_ << ")\n";
     s << "  closes " << totals_.closes << ", refunds asked " << totals_.refunds_asked << ", payments refused (closed) "
-      << payments_refused_ << ", cancels " << cancels_ << ", retried creates " << retried_creates_ << "\n";
+      << payments_refused_ << ", cancels " << cancels_ << ", retried creates " << retried_creates_
+      << ", bookings " << bookings_ << "\n";
     s << final_counts_;
     report.summary = s.str();
     report.ok = failure_.empty();
@@ -607,8 +623,15 @@ void Sim::check_final() {
         ++by_state[t.state];
         if (!is_terminal(t.state)) return fail(id + " is still " + std::string(to_string(t.state)) + " after the run settled");
         const HisRecord* r = his_record(id);
-        const ProviderOrder& o = orders_.at(id);
         bool his_committed = r && r->status == HisStatus::Committed;
+        if (t.intent.kind == TxKind::Booking) {  // the HIS's books alone
+            if ((t.state == TxState::Posted) != his_committed)
+                return fail("booking " + id + " is " + std::string(to_string(t.state)) + " but the HIS " +
+                            (his_committed ? "has" : "has not") + " booked it");
+            if (t.state == TxState::Refunded || orders_.contains(id)) return fail("booking " + id + " has money");
+            continue;
+        }
+        const ProviderOrder& o = orders_.at(id);
         if (o.pays > 1 || o.refunds > 1) return fail(id + ": the provider charged or refunded it more than once");
         if (o.state == OrderState::Paid) charged[o.patient] += o.amount_fen;
         if (t.state == TxState::Posted) {

@@ -7,6 +7,8 @@
 // faults, transaction ids. The run has no thread and never reads the wall clock, so a seed
 // replays exactly: `hisgate-sim ledger --seed N --transactions K`.
 //
+// One transaction in ten is a booking (no provider; the HIS alone says whether it stands).
+//
 // Faults: requests to the agent lost or late; replies lost, duplicated, reordered (random
 // latency) and late; HIS commits whose answer is lost; provider notifications lost,
 // duplicated or late; refunds failing; control-plane crashes (the stores are closed and
