@@ -135,6 +135,7 @@ void Confirmer::on_probe_answer(const std::string& id, HisStatus status) {
             ++counters_.settled_by_probe;
             return settle_doubt(id, false, "probe:revoked");
         case HisStatus::NotFound:
+            if (options_.broken_refund_on_not_found) return settle_doubt(id, false, "probe:not_found");
             // Not there now does not mean never: the change may still be on its way. Revoke
             // it first, so that it is refused if it comes, and settle by the revoke's answer.
             ++counters_.revokes;

@@ -76,6 +76,8 @@ struct ConfirmerOptions {
     // Tests only: the policy this design forbids (refund when a reply times out), so a test
     // can show that the simulation's invariants catch it.
     bool broken_refund_on_timeout = false;
+    // Tests only: take a probe's "not found" as proof and refund without revoking first.
+    bool broken_refund_on_not_found = false;
 };
 
 struct ConfirmerCounters {

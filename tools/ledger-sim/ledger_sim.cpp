@@ -130,6 +130,7 @@ public:
             *p *= scale;
         fault_scale_ = scale;
         confirmer_options_.broken_refund_on_timeout = o.broken_refund_on_timeout;
+        confirmer_options_.broken_refund_on_not_found = o.broken_refund_on_not_found;
     }
 
     SimReport run();

@@ -29,7 +29,8 @@ namespace hisgate::ledger_sim {
 struct SimOptions {
     uint64_t seed = 1;
     int transactions = 1000;
-    bool broken_refund_on_timeout = false;  // tests only: the forbidden policy, to be caught
+    bool broken_refund_on_timeout = false;    // tests only: forbidden policies, to be caught
+    bool broken_refund_on_not_found = false;
     std::string work_dir;                    // default: a new directory under TMPDIR, removed after
 };
 

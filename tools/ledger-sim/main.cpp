@@ -1,7 +1,8 @@
 // hisgate-sim: seeded fault simulations. A failure prints its seed and the command that
 // replays it exactly.
 //
-//   hisgate-sim ledger --seed N [--transactions K] [--broken-policy refund-on-timeout]
+//   hisgate-sim ledger --seed N [--transactions K] [--broken-policy refund-on-timeout|refund-on-not-found]
+//       (the broken policies are for the tests that show the invariants catch them)
 //   hisgate-sim ledger --seeds 1,2,3 [--transactions K]     (each in turn; stops at a failure)
 //   hisgate-sim ledger --seed random                          (drawn from the kernel, printed)
 #include <sys/random.h>
@@ -18,7 +19,7 @@ namespace {
 int usage() {
     std::fprintf(stderr,
                  "usage: hisgate-sim ledger (--seed N|random | --seeds N,M,...) [--transactions K]\n"
-                 "                          [--broken-policy refund-on-timeout]\n");
+                 "                          [--broken-policy refund-on-timeout|refund-on-not-found]\n");
     return 2;
 }
 }  // namespace
@@ -54,6 +55,9 @@ int main(int argc, char** argv) {
             } else if (arg == "--broken-policy" && value == "refund-on-timeout") {
                 options.broken_refund_on_timeout = true;
                 broken = " --broken-policy refund-on-timeout";
+            } else if (arg == "--broken-policy" && value == "refund-on-not-found") {
+                options.broken_refund_on_not_found = true;
+                broken = " --broken-policy refund-on-not-found";
             } else {
                 return usage();
             }

@@ -20,3 +20,9 @@ TEST_CASE("ledger sim: the invariants catch a policy that refunds on timeout") {
     REQUIRE_FALSE(r.ok);
     CHECK(r.failure.find("a payment the hospital committed") != std::string::npos);
 }
+
+TEST_CASE("ledger sim: the invariants catch a policy that takes not-found as proof and refunds without a revoke") {
+    auto r = run_ledger_sim({.seed = 3, .transactions = 2000, .broken_refund_on_not_found = true});
+    REQUIRE_FALSE(r.ok);
+    CHECK(r.failure.find("committed") != std::string::npos);
+}
