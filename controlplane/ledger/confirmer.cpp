@@ -1,0 +1,343 @@
+#include "controlplane/ledger/confirmer.h"
+
+#include <algorithm>
+
+namespace hisgate::ledger {
+
+Confirmer::Confirmer(LedgerStore& store, Clock& clock, HisPort& his, PaymentPort& provider, ConfirmerOptions options)
+    : store_(store), clock_(clock), his_(his), provider_(provider), options_(options) {}
+
+Result<void> Confirmer::resume() {
+    auto open = store_.unfinished();
+    if (!open) return open.error();
+    for (Transaction& t : *open) {
+        switch (t.state) {
+            case TxState::Created:
+                set_timer(t.intent.id, t.intent.kind == TxKind::Payment ? t.intent.deadline_ms : now(), Waiting::Deadline);
+                break;
+            case TxState::Dispatched:
+                // Its reply may have been lost with the process: it waits out the rest of
+                // the reply timeout, and then probes. It is never sent again.
+                set_timer(t.intent.id, t.dispatched_ms + options_.reply_timeout.count(), Waiting::Reply);
+                break;
+            case TxState::InDoubt:
+                if (!t.manual) set_timer(t.intent.id, t.next_probe_ms, Waiting::Probe);
+                break;
+            default:
+                advance(std::move(t));  // HELD (never sent: DISPATCHED is stored first), CONFIRMED, REJECTED
+        }
+    }
+    return {};
+}
+
+Result<Transaction> Confirmer::create(const TransactionIntent& intent) {
+    auto t = store_.apply_one(Create{intent}, now());
+    if (!t) return t;
+    if (t->state != TxState::Created || has_timer(intent.id)) return t;  // a retried create
+    if (intent.kind == TxKind::Booking) {
+        auto held = move(intent.id, TxState::Created, TxState::Held, "slot held");
+        if (!held) return t;
+        dispatch(*held);
+        auto now_t = load(intent.id);
+        return now_t ? Result<Transaction>(*now_t) : t;
+    }
+    set_timer(intent.id, intent.deadline_ms, Waiting::Deadline);
+    return t;
+}
+
+Result<Transaction> Confirmer::cancel(const std::string& id) {
+    auto t = store_.apply_one(Cancel{id, "cancelled by the patient", "portal"}, now());
+    if (!t) return t;
+    if (t->exists) {
+        clear_timer(id);
+        advance(*t);  // closes the provider's order, or refunds what was held
+    }
+    return t;
+}
+
+void Confirmer::on_payment_notification(const std::string& id, int64_t amount_fen) {
+    auto t = load(id);
+    if (!t || t->intent.kind != TxKind::Payment || t->intent.amount_fen != amount_fen) {
+        ++counters_.refused_answers;
+        return;
+    }
+    if (t->state == TxState::Created) {
+        clear_timer(id);
+        if (auto held = move(id, TxState::Created, TxState::Held, "provider:paid")) dispatch(*held);
+    } else if (t->state == TxState::Rejected && !t->funds_held && t->attempts == 0) {
+        // Paid while the cancel was closing the order: the money goes back.
+        auto funded = store_.apply_one(FundsArrived{id, "provider:paid after cancel"}, now());
+        if (funded) {
+            clear_timer(id);
+            advance(*funded);
+        }
+    }
+    // Otherwise a duplicate notification: already held, nothing to do.
+}
+
+void Confirmer::on_close_answer(const std::string& id, CloseOutcome outcome) {
+    auto t = load(id);
+    if (!t) return void(++counters_.refused_answers);
+    auto waiting = due_of_.find(id);
+    if (waiting == due_of_.end() || waiting->second.second != Waiting::Close) return;  // stale or duplicate
+    clear_timer(id);
+    if (t->state == TxState::Created) {
+        if (outcome == CloseOutcome::AlreadyPaid) {
+            // The patient paid in the gap: the money is here, go on with it.
+            if (auto held = move(id, TxState::Created, TxState::Held, "provider:close refused, already paid")) dispatch(*held);
+        } else if (move(id, TxState::Created, TxState::Rejected, "deadline passed unpaid; provider order closed")) {
+            move(id, TxState::Rejected, TxState::Voided, "provider:closed");
+        }
+    } else if (t->state == TxState::Rejected && !t->funds_held) {
+        if (outcome == CloseOutcome::Closed) {
+            move(id, TxState::Rejected, TxState::Voided, "provider:closed");
+        } else if (auto funded = store_.apply_one(FundsArrived{id, "provider:close refused, already paid"}, now())) {
+            advance(*funded);
+        }
+    }
+}
+
+void Confirmer::on_refund_answer(const std::string& id, bool refunded) {
+    auto t = load(id);
+    if (!t || t->state != TxState::Rejected) return void(++counters_.refused_answers);
+    if (!refunded) return;  // the retry timer asks again
+    clear_timer(id);
+    move(id, TxState::Rejected, TxState::Refunded, "provider:refunded");
+}
+
+void Confirmer::on_change_reply(const std::string& id, bool committed) {
+    auto t = load(id);
+    if (!t) return void(++counters_.refused_answers);
+    std::string evidence = committed ? "reply:committed" : "reply:rejected";
+    if (t->state == TxState::Dispatched) {
+        clear_timer(id);
+        if (auto next = move(id, TxState::Dispatched, committed ? TxState::Confirmed : TxState::Rejected, evidence))
+            advance(*next);
+    } else if (t->state == TxState::InDoubt) {
+        ++counters_.settled_by_late_reply;
+        settle_doubt(id, committed, "late " + evidence);
+    } else {
+        ++counters_.refused_answers;  // a duplicate, or an answer for a settled transaction
+    }
+}
+
+void Confirmer::on_probe_answer(const std::string& id, HisStatus status) {
+    auto t = load(id);
+    if (!t || t->state != TxState::InDoubt) return void(++counters_.refused_answers);
+    switch (status) {
+        case HisStatus::Committed:
+            ++counters_.settled_by_probe;
+            return settle_doubt(id, true, "probe:committed");
+        case HisStatus::Rejected:
+            ++counters_.settled_by_probe;
+            return settle_doubt(id, false, "probe:rejected");
+        case HisStatus::Revoked:
+            ++counters_.settled_by_probe;
+            return settle_doubt(id, false, "probe:revoked");
+        case HisStatus::NotFound:
+            if (options_.broken_refund_on_not_found) return settle_doubt(id, false, "probe:not_found");
+            // Not there now does not mean never: the change may still be on its way. Revoke
+            // it first, so that it is refused if it comes, and settle by the revoke's answer.
+            ++counters_.revokes;
+            his_.revoke(*t);
+            set_timer(id, now() + options_.retry.count(), Waiting::Revoke);
+            return;
+    }
+}
+
+void Confirmer::on_revoke_answer(const std::string& id, RevokeOutcome outcome) {
+    auto t = load(id);
+    if (!t || t->state != TxState::InDoubt) return void(++counters_.refused_answers);
+    ++counters_.settled_by_revoke;
+    if (outcome == RevokeOutcome::AlreadyCommitted) settle_doubt(id, true, "his:revoke refused, already committed");
+    else settle_doubt(id, false, "his:revoked");
+}
+
+void Confirmer::tick() {
+    int64_t at = now();
+    while (!timers_.empty() && timers_.begin()->first <= at) {
+        auto [due, id] = *timers_.begin();
+        Waiting what = due_of_.at(id).second;
+        timers_.erase(timers_.begin());
+        due_of_.erase(id);
+        fire(id, what);
+    }
+}
+
+std::optional<int64_t> Confirmer::next_due_ms() const {
+    if (timers_.empty()) return std::nullopt;
+    return timers_.begin()->first;
+}
+
+Result<std::vector<Transaction>> Confirmer::manual_queue() {
+    auto doubt = store_.in_state(TxState::InDoubt, 100000);
+    if (!doubt) return doubt.error();
+    std::vector<Transaction> out;
+    for (auto& t : *doubt)
+        if (t.manual) out.push_back(std::move(t));
+    return out;
+}
+
+Result<Transaction> Confirmer::resolve(const std::string& id, bool committed, const std::string& evidence,
+                                       const std::string& operator_name) {
+    if (operator_name.empty())
+        return make_error(ErrorClass::BadInput, "ledger.operator_required", "resolve: the operator must be named");
+    Move m{id, committed ? TxState::Confirmed : TxState::Rejected, evidence, "operator:" + operator_name, TxState::InDoubt};
+    auto t = store_.apply_one(m, now());
+    if (!t) return t;
+    clear_timer(id);
+    advance(*t);
+    auto final_t = load(id);
+    return final_t ? Result<Transaction>(*final_t) : t;
+}
+
+void Confirmer::set_timer(const std::string& id, int64_t due_ms, Waiting what) {
+    clear_timer(id);
+    timers_.emplace(due_ms, id);
+    due_of_[id] = {due_ms, what};
+}
+
+void Confirmer::clear_timer(const std::string& id) {
+    auto it = due_of_.find(id);
+    if (it == due_of_.end()) return;
+    timers_.erase({it->second.first, id});
+    due_of_.erase(it);
+}
+
+std::optional<Transaction> Confirmer::load(const std::string& id) {
+    auto t = store_.get(id);
+    if (!t || !*t) return std::nullopt;
+    return **t;
+}
+
+std::optional<Transaction> Confirmer::move(const std::string& id, TxState from, TxState to, const std::string& evidence,
+                                           const std::string& actor) {
+    Move m{id, to, evidence, actor, from};
+    auto t = store_.apply_one(m, now());
+    if (!t) {
+        ++counters_.refused_answers;
+        return std::nullopt;
+    }
+    return *t;
+}
+
+void Confirmer::advance(Transaction t) {
+    const std::string& id = t.intent.id;
+    switch (t.state) {
+        case TxState::Held:
+            return dispatch(std::move(t));
+        case TxState::Confirmed:
+            clear_timer(id);
+            move(id, TxState::Confirmed, TxState::Posted, "posted to the hospital's account");
+            return;
+        case TxState::Rejected:
+            if (t.funds_held) {
+                ++counters_.refunds_asked;
+                provider_.refund(id, t.intent.amount_fen);
+                set_timer(id, now() + options_.retry.count(), Waiting::Refund);
+            } else if (t.intent.kind == TxKind::Payment) {
+                // Nothing held yet, but the patient may be paying: close the order first.
+                ++counters_.closes;
+                provider_.close(id);
+                set_timer(id, now() + options_.retry.count(), Waiting::Close);
+            } else {
+                move(id, TxState::Rejected, TxState::Voided, "slot released");
+            }
+            return;
+        default:
+            return;
+    }
+}
+
+void Confirmer::dispatch(Transaction t) {
+    auto sent = move(t.intent.id, TxState::Held, TxState::Dispatched, "attempt " + std::to_string(t.attempts + 1));
+    if (!sent) return;
+    ++counters_.dispatched;
+    // Durable first, then the one send of this attempt.
+    his_.send_change(*sent);
+    set_timer(t.intent.id, now() + options_.reply_timeout.count(), Waiting::Reply);
+}
+
+void Confirmer::enter_doubt(const Transaction& t, const std::string& evidence) {
+    const std::string& id = t.intent.id;
+    if (!move(id, TxState::Dispatched, TxState::InDoubt, evidence)) return;
+    ++counters_.in_doubt;
+    int64_t next = now() + options_.first_probe.count();
+    if (store_.apply_one(ScheduleProbe{id, 0, next}, now())) set_timer(id, next, Waiting::Probe);
+}
+
+void Confirmer::settle_doubt(const std::string& id, bool committed, const std::string& evidence) {
+    clear_timer(id);
+    if (auto next = move(id, TxState::InDoubt, committed ? TxState::Confirmed : TxState::Rejected, evidence)) advance(*next);
+}
+
+int64_t Confirmer::probe_delay(int probes) const {
+    int64_t delay = options_.first_probe.count();
+    for (int i = 0; i < probes && delay < options_.probe_cap.count(); ++i) delay *= 2;
+    return std::min<int64_t>(delay, options_.probe_cap.count());
+}
+
+void Confirmer::fire(const std::string& id, Waiting what) {
+    auto t = load(id);
+    if (!t) return;
+    switch (what) {
+        case Waiting::Deadline:
+            if (t->state != TxState::Created) return;
+            if (t->intent.kind == TxKind::Booking) return advance(*t);
+            [[fallthrough]];
+        case Waiting::Close:
+            if (t->state != TxState::Created && !(t->state == TxState::Rejected && !t->funds_held)) return;
+            ++counters_.closes;
+            provider_.close(id);
+            set_timer(id, now() + options_.retry.count(), Waiting::Close);
+            return;
+        case Waiting::Reply:
+            if (t->state != TxState::Dispatched) return;
+            if (options_.broken_refund_on_timeout) {  // the forbidden policy, for the test that catches it
+                if (auto r = move(id, TxState::Dispatched, TxState::Rejected, "timeout")) advance(*r);
+                return;
+            }
+            return enter_doubt(*t, "reply:none within " + std::to_string(options_.reply_timeout.count()) + " ms");
+        case Waiting::Probe: {
+            if (t->state != TxState::InDoubt || t->manual) return;
+            if (t->probes >= options_.max_probes) {
+                if (store_.apply_one(ToManual{id, std::to_string(t->probes) + " probes unanswered"}, now()))
+                    ++counters_.manual;
+                return;
+            }
+            int probes = t->probes + 1;
+            int64_t next = now() + probe_delay(probes);
+            // The schedule is stored before the probe leaves, so a restart neither loses
+            // nor doubles it.
+            if (!store_.apply_one(ScheduleProbe{id, probes, next}, now())) return;
+            ++counters_.probes;
+            his_.probe(*t);
+            set_timer(id, next, Waiting::Probe);
+            return;
+        }
+        case Waiting::Revoke: {
+            // An unanswered revoke counts as an unanswered probe: the same road to the
+            // manual queue.
+            if (t->state != TxState::InDoubt || t->manual) return;
+            if (t->probes >= options_.max_probes) {
+                if (store_.apply_one(ToManual{id, std::to_string(t->probes) + " probes and revokes unanswered"}, now()))
+                    ++counters_.manual;
+                return;
+            }
+            int64_t next = now() + options_.retry.count();
+            if (!store_.apply_one(ScheduleProbe{id, t->probes + 1, next}, now())) return;
+            ++counters_.revokes;
+            his_.revoke(*t);
+            set_timer(id, next, Waiting::Revoke);
+            return;
+        }
+        case Waiting::Refund:
+            if (t->state != TxState::Rejected || !t->funds_held) return;
+            ++counters_.refunds_asked;
+            provider_.refund(id, t->intent.amount_fen);
+            set_timer(id, now() + options_.retry.count(), Waiting::Refund);
+            return;
+    }
+}
+
+}  // namespace hisgate::ledger

@@ -1,0 +1,154 @@
+// Multi-step confirmation (docs/ledger.md, "Confirmation"): drives one partition's
+// transactions from their creation to a terminal state, and settles an uncertain outcome
+// by evidence, never by a timeout.
+//
+// It knows nothing of MQTT: it talks to the hospital through a HisPort (the agent) and
+// to the payment provider through a PaymentPort, both fire-and-forget; their answers come
+// back, perhaps late, twice or never, through the on_* calls. It never sleeps and owns no
+// thread: time comes from the injected clock, and tick() runs whatever is due, so the
+// control plane calls it from a timer and the simulation from its event loop.
+//
+// The path of a payment:
+//   create → CREATED, with a deadline for the patient to pay
+//   provider notification (amount checked) → HELD → DISPATCHED (stored first) → send_change
+//   reply committed → CONFIRMED → POSTED;  reply rejected → REJECTED → refund → REFUNDED
+//   no reply within reply_timeout → IN_DOUBT: probes by the same id, 3 s doubling to a cap
+//     probe/late reply committed → CONFIRMED;  rejected or revoked → REJECTED → refund
+//     probe not_found → revoke at the HIS first: revoked → REJECTED → refund;
+//                                                 already committed → CONFIRMED
+//     max_probes unanswered → the manual queue; resolve() with evidence, audited
+//   the deadline passes unpaid (or a cancel before dispatch) → close at the provider first:
+//     closed → REJECTED → VOIDED;  close fails because it was paid → HELD (and go on)
+//
+// Invariants:
+//  - A change goes to the HIS once per attempt, after its DISPATCHED is durable, and is
+//    never resent: after dispatch only probes (same id) and a revoke go out.
+//  - Nothing is refunded or released that the HIS may hold: a refund follows only a
+//    rejection the HIS gave (a reply, a probe, a revoke) or a cancel before any dispatch.
+//  - Timeouts apply only before dispatch: after it, no answer means IN_DOUBT.
+//  - Every transaction that is not terminal has a timer here (or is in the manual queue),
+//    so none is forgotten; resume() rebuilds the timers from the store after a restart.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "controlplane/ledger/ledger_store.h"
+
+namespace hisgate::ledger {
+
+// What the HIS says about an order it was asked about.
+enum class HisStatus { Committed, Rejected, Revoked, NotFound };
+// The answer to a revoke: the order is now fenced (any later change refused), or it was
+// committed before the revoke came.
+enum class RevokeOutcome { Revoked, AlreadyCommitted };
+// The answer to closing the provider's order: closed (the patient can no longer pay) or
+// the patient paid first.
+enum class CloseOutcome { Closed, AlreadyPaid };
+
+class HisPort {
+public:
+    virtual ~HisPort() = default;
+    virtual void send_change(const Transaction& t) = 0;  // the order, id = t.intent.id
+    virtual void probe(const Transaction& t) = 0;        // its status, by the same id
+    virtual void revoke(const Transaction& t) = 0;       // close or revoke it; fences a late change
+};
+
+class PaymentPort {
+public:
+    virtual ~PaymentPort() = default;
+    virtual void close(const std::string& id) = 0;
+    virtual void refund(const std::string& id, int64_t amount_fen) = 0;  // idempotent by id at the provider
+};
+
+struct ConfirmerOptions {
+    std::chrono::milliseconds reply_timeout{std::chrono::seconds(10)};  // DISPATCHED → IN_DOUBT
+    std::chrono::milliseconds first_probe{std::chrono::seconds(3)};
+    std::chrono::milliseconds probe_cap{std::chrono::seconds(60)};
+    std::chrono::milliseconds retry{std::chrono::seconds(5)};  // a close, revoke or refund unanswered
+    int max_probes = 8;
+    // Tests only: the policy this design forbids (refund when a reply times out), so a test
+    // can show that the simulation's invariants catch it.
+    bool broken_refund_on_timeout = false;
+    // Tests only: take a probe's "not found" as proof and refund without revoking first.
+    bool broken_refund_on_not_found = false;
+};
+
+struct ConfirmerCounters {
+    uint64_t dispatched = 0, in_doubt = 0, probes = 0, revokes = 0, closes = 0, refunds_asked = 0;
+    uint64_t manual = 0, settled_by_probe = 0, settled_by_late_reply = 0, settled_by_revoke = 0;
+    uint64_t refused_answers = 0;  // answers for unknown ids, wrong amounts, or a settled state
+};
+
+class Confirmer {
+public:
+    Confirmer(LedgerStore& store, Clock& clock, HisPort& his, PaymentPort& provider, ConfirmerOptions options = {});
+
+    // Rebuilds every timer from the store: call once after opening it (a restart).
+    Result<void> resume();
+
+    // A new transaction (a retry of the same create answers the stored one). A booking is
+    // HELD at once (its slot) and dispatched; a payment waits for the provider.
+    Result<Transaction> create(const TransactionIntent& intent);
+    // The patient cancels. Before dispatch the provider's order is closed first (a payment)
+    // and the cancel recorded, so a late dispatch is refused; after it, refused.
+    Result<Transaction> cancel(const std::string& id);
+
+    // Answers and evidence, from the provider and the HIS.
+    void on_payment_notification(const std::string& id, int64_t amount_fen);
+    void on_close_answer(const std::string& id, CloseOutcome outcome);
+    void on_refund_answer(const std::string& id, bool refunded);
+    void on_change_reply(const std::string& id, bool committed);
+    void on_probe_answer(const std::string& id, HisStatus status);
+    void on_revoke_answer(const std::string& id, RevokeOutcome outcome);
+
+    // Runs every timer due at the clock's time.
+    void tick();
+    std::optional<int64_t> next_due_ms() const;
+    bool has_timer(const std::string& id) const { return due_of_.contains(id); }
+    size_t timers() const { return due_of_.size(); }
+
+    // The operators' queue: IN_DOUBT transactions the probes gave up on.
+    Result<std::vector<Transaction>> manual_queue();
+    // An operator settles one: `committed` from the evidence they name (a call to the
+    // hospital, its statement). Recorded with their name and the evidence.
+    Result<Transaction> resolve(const std::string& id, bool committed, const std::string& evidence,
+                                const std::string& operator_name);
+
+    const ConfirmerCounters& counters() const { return counters_; }
+
+private:
+    // What an id waits for; one at a time per transaction.
+    enum class Waiting { Deadline, Close, Reply, Probe, Revoke, Refund };
+    int64_t now() const { return clock_.wall_ms(); }
+    void set_timer(const std::string& id, int64_t due_ms, Waiting what);
+    void clear_timer(const std::string& id);
+    std::optional<Transaction> load(const std::string& id);
+    std::optional<Transaction> move(const std::string& id, TxState from, TxState to, const std::string& evidence,
+                                    const std::string& actor = "confirmer");
+    // Carries a transaction on from a state that needs no answer (HELD, CONFIRMED, REJECTED).
+    void advance(Transaction t);
+    void dispatch(Transaction t);
+    void enter_doubt(const Transaction& t, const std::string& evidence);
+    void settle_doubt(const std::string& id, bool committed, const std::string& evidence);
+    void fire(const std::string& id, Waiting what);
+    int64_t probe_delay(int probes) const;
+
+    LedgerStore& store_;
+    Clock& clock_;
+    HisPort& his_;
+    PaymentPort& provider_;
+    ConfirmerOptions options_;
+    ConfirmerCounters counters_;
+    std::set<std::pair<int64_t, std::string>> timers_;  // (due, id): ordered, so replays are exact
+    std::map<std::string, std::pair<int64_t, Waiting>> due_of_;
+    std::set<std::string> cancelling_;  // a cancel waits for the provider's close
+};
+
+}  // namespace hisgate::ledger

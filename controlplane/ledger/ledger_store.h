@@ -1,0 +1,179 @@
+// One business partition's ledger (docs/ledger.md): what the platform knows about each
+// payment and booking, and the only place their states change.
+//
+// A transaction has one id from its creation to its end: the hospital's order number,
+// sent unchanged with every dispatch and every status probe. Its state moves only along
+// the transition table below, which the store checks on every change, always, at its
+// boundary: a change the table does not allow is an Error value and the store refuses
+// it, writing nothing.
+//
+//   CREATED ──> HELD ──> DISPATCHED ──> CONFIRMED ──> POSTED
+//      │          │          │    │          ^
+//      │          │          │    └─> IN_DOUBT ─┐   (leaves only on evidence)
+//      v          v          v            │     │
+//   REJECTED <────┴──────────┴────────────┘     │
+//      ├──> VOIDED    (nothing was taken)        │
+//      └──> REFUNDED  (the held money goes back) │
+//                                                │
+//   IN_DOUBT ──> CONFIRMED <─────────────────────┘
+//
+// Invariants (each checked in the store, for every change):
+//  - POSTED, VOIDED and REFUNDED are terminal: nothing changes them again. A correction is
+//    a new transaction whose `corrects` names the old one.
+//  - Leaving DISPATCHED or IN_DOUBT needs evidence (a reply, a probe answer, a revoke's
+//    answer, the reconciliation file, or an operator's note): a lost answer is never
+//    taken as a failure.
+//  - REFUNDED only for a payment whose money was HELD; VOIDED only when none was (a
+//    booking's held slot is released by VOIDED).
+//  - Fence rules: a cancel before dispatch moves the transaction to REJECTED and marks it
+//    cancelled, so a dispatch that comes later is refused; a cancel for an id the ledger
+//    has not seen is stored as a fence, so the create that comes later is refused; a
+//    confirm (any move) for an unknown id is refused.
+//  - A create with the id of an existing transaction and the same fields answers the
+//    stored transaction (a retry); with other fields it is refused, naming the first field
+//    that differs.
+//  - Entries are append-only: every change adds one, none is ever updated or deleted.
+//    The transaction row is the projection of its entries (its current state, and the
+//    probe schedule of an IN_DOUBT one).
+//  - The store never reads the time: every change is stamped with the caller's `now_ms`
+//    (from its injected clock).
+//
+// This is the interface; SQLite implements it (open_sqlite_ledger_store: one file per
+// partition, WAL, synchronous=FULL, so a change is on disk before apply() returns), and
+// PostgreSQL could implement the same.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/error.h"
+
+namespace hisgate::ledger {
+
+enum class TxState { Created, Held, Dispatched, InDoubt, Confirmed, Posted, Rejected, Voided, Refunded };
+enum class TxKind { Payment, Booking };
+
+std::string_view to_string(TxState s);   // "CREATED", "IN_DOUBT", ...
+std::string_view to_string(TxKind k);    // "payment", "booking"
+std::optional<TxState> state_from_string(std::string_view s);  // either spelling: "IN_DOUBT", "in_doubt"
+std::optional<TxKind> kind_from_string(std::string_view s);
+bool is_terminal(TxState s);
+// The transition table. Every state change in the code base is checked against it.
+bool transition_allowed(TxState from, TxState to);
+std::vector<TxState> allowed_from(TxState from);
+
+// What a request asks for: every field a create names.
+struct TransactionIntent {
+    std::string id;           // the hospital's order number (check_transaction_id)
+    TxKind kind = TxKind::Payment;
+    std::string hospital_id;
+    std::string patient_id;   // check_patient_id; never logged
+    int64_t amount_fen = 0;   // check_amount_fen
+    std::string currency = "CNY";
+    std::string purpose;      // "registration", "outpatient", a slot id for a booking ...
+    int64_t epoch = 0;        // the partition map's epoch it was routed by
+    int64_t deadline_ms = 0;  // before dispatch only: when an undispatched one is given up
+    std::string corrects;     // a correction: the id of the (terminal) transaction it corrects
+};
+
+struct Transaction {
+    TransactionIntent intent;
+    TxState state = TxState::Created;
+    bool exists = true;        // false: only a cancel fence is stored for this id
+    bool funds_held = false;   // a payment that has been HELD: the patient's money is with the platform
+    bool cancelled = false;    // cancelled before dispatch: a dispatch is refused
+    int attempts = 0;          // dispatches (one per attempt; never resent while unsettled)
+    int64_t created_ms = 0;
+    int64_t updated_ms = 0;
+    int64_t dispatched_ms = 0;
+    int probes = 0;            // status probes sent while IN_DOUBT
+    int64_t next_probe_ms = 0; // when the next probe is due (IN_DOUBT only)
+    bool manual = false;       // in the operators' queue
+    int64_t row = 0;           // the store's own number for it (never an identifier outside)
+};
+
+// One line of a transaction's history.
+struct Entry {
+    int64_t seq = 0;
+    std::string tx_id;
+    std::string event;  // create, move, cancel, fence, probe, manual
+    std::string from_state, to_state;
+    int64_t at_ms = 0;
+    std::string actor;     // "confirmer", "portal", "operator:<name>", ...
+    std::string evidence;  // why: "reply:committed", "probe:not_found", an operator's note
+};
+
+// The changes a store accepts.
+struct Create {
+    TransactionIntent intent;
+};
+struct Move {
+    std::string id;
+    TxState to = TxState::Created;
+    std::string evidence;
+    std::string actor = "confirmer";
+    std::optional<TxState> expect_from;  // refused (ledger.state_changed) if the state is another
+};
+struct Cancel {
+    std::string id;
+    std::string reason;
+    std::string actor = "portal";
+};
+struct ScheduleProbe {  // IN_DOUBT only: `probes` sent so far, the next due at next_probe_ms
+    std::string id;
+    int probes = 0;
+    int64_t next_probe_ms = 0;
+};
+struct ToManual {  // IN_DOUBT only: probes gave up; an operator settles it
+    std::string id;
+    std::string reason;
+};
+struct FundsArrived {  // a payment REJECTED before any dispatch whose money came after all
+    std::string id;       // (the patient paid while the cancel closed the order): it is refunded
+    std::string evidence;
+};
+using Command = std::variant<Create, Move, Cancel, ScheduleProbe, ToManual, FundsArrived>;
+
+class LedgerStore {
+public:
+    virtual ~LedgerStore() = default;
+    virtual const std::string& partition() const = 0;
+
+    // Applies `commands` in order as one durable transaction and answers each one's own
+    // outcome: a refused command writes nothing and leaves the others as they are. The
+    // outer error means nothing at all was stored (the disk refused the commit).
+    virtual Result<std::vector<Result<Transaction>>> apply(const std::vector<Command>& commands, int64_t now_ms) = 0;
+    // One command, as apply() of one.
+    Result<Transaction> apply_one(const Command& command, int64_t now_ms);
+
+    virtual Result<std::optional<Transaction>> get(const std::string& id) = 0;
+    // Every transaction not in a terminal state, oldest first: what a restart resumes.
+    virtual Result<std::vector<Transaction>> unfinished() = 0;
+    // Every transaction in `state` (the operators' list), oldest first, at most `limit`.
+    virtual Result<std::vector<Transaction>> in_state(TxState state, int limit) = 0;
+    // Every transaction (reconciliation, the simulation's checks), in id order.
+    virtual Result<std::vector<Transaction>> all() = 0;
+    virtual Result<std::vector<Entry>> history(const std::string& id) = 0;
+};
+
+struct LedgerStoreOptions {
+    // true: synchronous=FULL, every commit is fsync'ed before apply() returns (production).
+    // false: synchronous=OFF; a commit survives the process (a crash, a kill -9) but not a
+    // power cut. Only the simulation uses it, whose crashes are process crashes.
+    bool durable = true;
+};
+
+// `partition` is the partition this file holds ("south"); a file is never opened as
+// another partition's (ledger.wrong_partition).
+Result<std::unique_ptr<LedgerStore>> open_sqlite_ledger_store(const std::string& path, const std::string& partition,
+                                                              LedgerStoreOptions options = {});
+
+// Checks a create's fields (amount, currency, patient id, transaction id, hospital id).
+Result<void> check_intent(const TransactionIntent& intent);
+
+}  // namespace hisgate::ledger

@@ -1,0 +1,220 @@
+// The confirmer with recording ports and a manual clock: a lost answer is settled by
+// evidence (probe, late reply, revoke), never by a timeout, and nothing the HIS may hold is
+// refunded.
+#include <catch2/catch.hpp>
+
+#include "controlplane/ledger/confirmer.h"
+#include "ledger_test_util.h"
+#include "tests/support/process.h"
+
+using namespace hisgate;
+using namespace hisgate::ledger;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct RecordingHis : HisPort {
+    std::vector<std::string> sent;  // "change:<id>", "probe:<id>", "revoke:<id>"
+    void send_change(const Transaction& t) override { sent.push_back("change:" + t.intent.id); }
+    void probe(const Transaction& t) override { sent.push_back("probe:" + t.intent.id); }
+    void revoke(const Transaction& t) override { sent.push_back("revoke:" + t.intent.id); }
+    int count(const std::string& what) const { return static_cast<int>(std::count(sent.begin(), sent.end(), what)); }
+};
+
+struct RecordingProvider : PaymentPort {
+    std::vector<std::string> sent;
+    void close(const std::string& id) override { sent.push_back("close:" + id); }
+    void refund(const std::string& id, int64_t) override { sent.push_back("refund:" + id); }
+    int count(const std::string& what) const { return static_cast<int>(std::count(sent.begin(), sent.end(), what)); }
+};
+
+struct Fixture {
+    std::string path = test::make_temp_dir("confirmer") + "/ledger-south.db";
+    std::unique_ptr<LedgerStore> store = open_sqlite_ledger_store(path, "south").value();
+    ManualClock clock;
+    RecordingHis his;
+    RecordingProvider provider;
+    ConfirmerOptions options{.max_probes = 3};
+    std::unique_ptr<Confirmer> confirmer = std::make_unique<Confirmer>(*store, clock, his, provider, options);
+
+    TxState state(const std::string& id) { return store->get(id).value()->state; }
+    void step(std::chrono::milliseconds d) {
+        clock.advance(d);
+        confirmer->tick();
+    }
+    // A payment, paid and dispatched.
+    std::string dispatched() {
+        auto in = test_util::intent();
+        in.deadline_ms = clock.wall_ms() + 30'000;
+        REQUIRE(confirmer->create(in));
+        confirmer->on_payment_notification(in.id, in.amount_fen);
+        REQUIRE(state(in.id) == TxState::Dispatched);
+        return in.id;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("confirmer: a lost reply makes IN_DOUBT, a probe by the same id settles it, and the change is never resent") {
+    Fixture f;
+    std::string id = f.dispatched();
+    CHECK(f.his.count("change:" + id) == 1);
+    f.step(10s);
+    CHECK(f.state(id) == TxState::InDoubt);
+    CHECK(f.confirmer->has_timer(id));
+    f.step(3s);
+    CHECK(f.his.count("probe:" + id) == 1);
+    f.step(6s);
+    CHECK(f.his.count("probe:" + id) == 2);  // backoff: 3 s, then 6 s
+    f.confirmer->on_probe_answer(id, HisStatus::Committed);
+    CHECK(f.state(id) == TxState::Posted);
+    CHECK(f.his.count("change:" + id) == 1);
+    CHECK(f.provider.count("refund:" + id) == 0);
+    auto h = f.store->history(id).value();
+    CHECK(h[h.size() - 2].evidence == "probe:committed");
+}
+
+TEST_CASE("confirmer: a late reply is evidence, and a duplicate of it changes nothing") {
+    Fixture f;
+    std::string id = f.dispatched();
+    f.step(10s);
+    REQUIRE(f.state(id) == TxState::InDoubt);
+    f.confirmer->on_change_reply(id, true);
+    CHECK(f.state(id) == TxState::Posted);
+    f.confirmer->on_change_reply(id, true);
+    CHECK(f.state(id) == TxState::Posted);
+    CHECK_FALSE(f.confirmer->has_timer(id));
+}
+
+TEST_CASE("confirmer: not found at the HIS means revoke first - refund only after revoked, CONFIRMED if it committed") {
+    Fixture f;
+    std::string lost = f.dispatched(), raced = f.dispatched();
+    f.step(10s);  // both IN_DOUBT
+    f.confirmer->on_probe_answer(lost, HisStatus::NotFound);
+    f.confirmer->on_probe_answer(raced, HisStatus::NotFound);
+    CHECK(f.his.count("revoke:" + lost) == 1);
+    CHECK(f.state(lost) == TxState::InDoubt);  // not found is not yet evidence
+    CHECK(f.provider.count("refund:" + lost) == 0);
+    f.confirmer->on_revoke_answer(lost, RevokeOutcome::Revoked);
+    CHECK(f.state(lost) == TxState::Rejected);
+    CHECK(f.provider.count("refund:" + lost) == 1);
+    f.confirmer->on_refund_answer(lost, true);
+    CHECK(f.state(lost) == TxState::Refunded);
+    // The change arrived in the gap and committed: the revoke fails, and it is CONFIRMED.
+    f.confirmer->on_revoke_answer(raced, RevokeOutcome::AlreadyCommitted);
+    CHECK(f.state(raced) == TxState::Posted);
+    CHECK(f.provider.count("refund:" + raced) == 0);
+}
+
+TEST_CASE("confirmer: an unpaid deadline closes the provider's order first - a close that fails because it was paid goes on") {
+    Fixture f;
+    auto unpaid = test_util::intent(), raced = test_util::intent();
+    unpaid.deadline_ms = raced.deadline_ms = f.clock.wall_ms() + 30'000;
+    REQUIRE(f.confirmer->create(unpaid));
+    REQUIRE(f.confirmer->create(raced));
+    f.step(30s);
+    CHECK(f.provider.count("close:" + unpaid.id) == 1);
+    CHECK(f.state(unpaid.id) == TxState::Created);
+    f.confirmer->on_close_answer(unpaid.id, CloseOutcome::Closed);
+    CHECK(f.state(unpaid.id) == TxState::Voided);
+    f.confirmer->on_close_answer(raced.id, CloseOutcome::AlreadyPaid);
+    CHECK(f.state(raced.id) == TxState::Dispatched);
+    CHECK(f.his.count("change:" + raced.id) == 1);
+}
+
+TEST_CASE("confirmer: a cancel before dispatch fences the dispatch - money that arrives anyway is refunded, never sent") {
+    Fixture f;
+    auto in = test_util::intent();
+    in.deadline_ms = f.clock.wall_ms() + 30'000;
+    REQUIRE(f.confirmer->create(in));
+    auto c = f.confirmer->cancel(in.id);
+    REQUIRE(c);
+    CHECK(f.state(in.id) == TxState::Rejected);
+    CHECK(f.provider.count("close:" + in.id) == 1);
+    f.confirmer->on_payment_notification(in.id, in.amount_fen);  // the patient paid in the gap
+    CHECK(f.his.count("change:" + in.id) == 0);
+    CHECK(f.provider.count("refund:" + in.id) == 1);
+    f.confirmer->on_refund_answer(in.id, true);
+    CHECK(f.state(in.id) == TxState::Refunded);
+    // After dispatch a cancel is refused.
+    std::string sent = f.dispatched();
+    CHECK(f.confirmer->cancel(sent).error().code == "ledger.cancel_after_dispatch");
+}
+
+TEST_CASE("confirmer: unanswered probes end in the manual queue - an operator resolves it, named, with evidence") {
+    Fixture f;
+    std::string id = f.dispatched();
+    f.step(10s);
+    for (int i = 0; i < 6; ++i) f.step(60s);
+    CHECK(f.his.count("probe:" + id) == 3);
+    auto queue = f.confirmer->manual_queue();
+    REQUIRE(queue->size() == 1);
+    CHECK_FALSE(f.confirmer->has_timer(id));
+    CHECK(f.confirmer->resolve(id, false, "", "wang").error().code == "ledger.evidence_required");
+    CHECK(f.confirmer->resolve(id, false, "called the hospital", "").error().code == "ledger.operator_required");
+    auto r = f.confirmer->resolve(id, true, "hospital statement line 14", "wang");
+    REQUIRE(r);
+    CHECK(r->state == TxState::Posted);
+    auto h = f.store->history(id).value();
+    bool audited = false;
+    for (const auto& e : h) audited |= e.actor == "operator:wang" && e.evidence == "hospital statement line 14";
+    CHECK(audited);
+}
+
+TEST_CASE("confirmer: after a restart the timers come back from the file - a DISPATCHED one probes, never resends") {
+    Fixture f;
+    std::string id = f.dispatched();
+    auto held = test_util::intent();
+    held.deadline_ms = f.clock.wall_ms() + 30'000;
+    REQUIRE(f.store->apply_one(Create{held}, f.clock.wall_ms()));
+    REQUIRE(f.store->apply_one(test_util::move(held.id, TxState::Held), f.clock.wall_ms()));  // died before dispatch
+    f.confirmer.reset();
+    f.store.reset();
+    f.store = open_sqlite_ledger_store(f.path, "south").value();
+    f.confirmer = std::make_unique<Confirmer>(*f.store, f.clock, f.his, f.provider, f.options);
+    REQUIRE(f.confirmer->resume());
+    CHECK(f.state(held.id) == TxState::Dispatched);  // HELD was never sent: sent now, once
+    CHECK(f.his.count("change:" + held.id) == 1);
+    CHECK(f.confirmer->has_timer(id));
+    f.step(10s);
+    CHECK(f.state(id) == TxState::InDoubt);
+    f.step(3s);
+    CHECK(f.his.count("probe:" + id) == 1);
+    CHECK(f.his.count("change:" + id) == 1);
+}
+
+TEST_CASE("confirmer: a notification with the wrong amount or for an unknown id is refused and changes nothing") {
+    Fixture f;
+    auto in = test_util::intent();
+    in.deadline_ms = f.clock.wall_ms() + 30'000;
+    REQUIRE(f.confirmer->create(in));
+    f.confirmer->on_payment_notification(in.id, in.amount_fen + 1);
+    f.confirmer->on_payment_notification(test_util::intent().id, 100);
+    CHECK(f.state(in.id) == TxState::Created);
+    CHECK(f.confirmer->counters().refused_answers == 2);
+}
+
+TEST_CASE("confirmer: a booking holds its slot at once and a rejection releases it (VOIDED, nothing to refund)") {
+    Fixture f;
+    auto in = test_util::intent();
+    in.kind = TxKind::Booking;
+    in.purpose = "slot S-20260105-0800";
+    auto t = f.confirmer->create(in);
+    REQUIRE(t);
+    CHECK(t->state == TxState::Dispatched);
+    CHECK_FALSE(t->funds_held);
+    CHECK(f.his.count("change:" + in.id) == 1);
+    f.confirmer->on_change_reply(in.id, false);
+    CHECK(f.state(in.id) == TxState::Voided);
+    CHECK(f.provider.sent.empty());
+    // An uncertain booking is settled by its status, never booked again.
+    auto other = test_util::intent();
+    other.kind = TxKind::Booking;
+    REQUIRE(f.confirmer->create(other));
+    f.step(10s);
+    CHECK(f.state(other.id) == TxState::InDoubt);
+    f.step(3s);
+    f.confirmer->on_probe_answer(other.id, HisStatus::Committed);
+    CHECK(f.state(other.id) == TxState::Posted);
+    CHECK(f.his.count("change:" + other.id) == 1);
+}

@@ -1,0 +1,670 @@
+#include "tools/ledger-sim/ledger_sim.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <queue>
+#include <random>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "common/clock.h"
+#include "controlplane/ledger/confirmer.h"
+#include "controlplane/ledger/ledger_store.h"
+#include "controlplane/ledger/partition_map.h"
+
+namespace hisgate::ledger_sim {
+
+using namespace hisgate::ledger;
+
+namespace {
+
+// The seeded source of every choice the run makes. mt19937_64's output sequence is fixed
+// by the C++ standard; the distributions are not, so they are written out here.
+class Rng {
+public:
+    explicit Rng(uint64_t seed) : g_(seed) {}
+    uint64_t next() { return g_(); }
+    uint64_t below(uint64_t n) { return next() % n; }
+    int64_t between(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(below(static_cast<uint64_t>(hi - lo + 1))); }
+    bool chance(double p) { return static_cast<double>(next() >> 11) * 0x1.0p-53 < p; }
+    std::string hex_id() {
+        static const char* digits = "0123456789abcdef";
+        std::string out;
+        for (int half = 0; half < 2; ++half) {
+            uint64_t v = next();
+            for (int i = 0; i < 16; ++i, v >>= 4) out += digits[v & 15];
+        }
+        return out;
+    }
+
+private:
+    std::mt19937_64 g_;
+};
+
+// How often each fault happens. A seed also draws the intensity, so seeds differ in kind.
+struct Faults {
+    double request_lost = 0.02, request_late = 0.02;                      // control plane → agent
+    double reply_lost = 0.05, reply_dup = 0.03, reply_late = 0.03;       // agent/provider → control plane
+    double commit_answer_lost = 0.03;                                     // the HIS commits, the answer is lost
+    double notify_lost = 0.05, notify_dup = 0.05, notify_late = 0.05;     // provider notifications
+    double refund_fails = 0.05;
+    double crash_per_tx = 0.001, agent_restart_per_tx = 0.001;
+};
+
+struct HisRecord {
+    HisStatus status = HisStatus::NotFound;
+    int64_t amount_fen = 0;
+    int changes = 0;  // changes that reached the HIS for this id: more than one is a resend
+};
+
+enum class OrderState { Open, Paid, Closed, Refunded };
+struct ProviderOrder {
+    OrderState state = OrderState::Open;
+    int64_t amount_fen = 0;
+    std::string patient;
+    int partition = 0;
+    int pays = 0, refunds = 0;
+};
+
+struct Patient {
+    std::string id;
+    PatientRegion region;
+};
+
+struct Hospital {
+    std::string id;
+    std::string province;
+    bool agent_down = false;
+    int64_t agent_up_at = 0;
+    std::map<std::string, HisRecord> records;  // the HIS's own books
+};
+
+struct Event {
+    int64_t at = 0;
+    uint64_t seq = 0;
+    std::function<void()> run;
+};
+struct Later {
+    bool operator()(const Event& a, const Event& b) const { return a.at != b.at ? a.at > b.at : a.seq > b.seq; }
+};
+
+class Sim;
+
+// The confirmer's view of the hospital and the provider: messages into the simulated network.
+class SimHis final : public HisPort {
+public:
+    SimHis(Sim& sim, int partition) : sim_(sim), partition_(partition) {}
+    void send_change(const Transaction& t) override;
+    void probe(const Transaction& t) override;
+    void revoke(const Transaction& t) override;
+
+private:
+    Sim& sim_;
+    int partition_;
+};
+
+class SimProvider final : public PaymentPort {
+public:
+    SimProvider(Sim& sim, int partition) : sim_(sim), partition_(partition) {}
+    void close(const std::string& id) override;
+    void refund(const std::string& id, int64_t amount_fen) override;
+
+private:
+    Sim& sim_;
+    int partition_;
+};
+
+class Sim {
+public:
+    explicit Sim(const SimOptions& o) : options_(o), rng_(o.seed) {
+        // The seed also picks how hostile the run is: from gentle to four times the base rates.
+        double scale = 0.5 + static_cast<double>(rng_.below(8)) / 2.0;
+        for (double* p : {&faults_.request_lost, &faults_.request_late, &faults_.reply_lost, &faults_.reply_dup,
+                          &faults_.reply_late, &faults_.commit_answer_lost, &faults_.notify_lost, &faults_.notify_dup,
+                          &faults_.notify_late, &faults_.refund_fails})
+            *p *= scale;
+        fault_scale_ = scale;
+        confirmer_options_.broken_refund_on_timeout = o.broken_refund_on_timeout;
+        confirmer_options_.broken_refund_on_not_found = o.broken_refund_on_not_found;
+    }
+
+    SimReport run();
+
+    // --- the network -------------------------------------------------------------------
+    void at(int64_t when, std::function<void()> fn) { queue_.push(Event{when, seq_++, std::move(fn)}); }
+    int64_t now() const { return clock_.wall_ms() - start_ms_; }
+    int64_t latency() { return rng_.between(5, 300); }
+    int64_t late() { return rng_.between(5'000, 40'000); }
+
+    // Control plane → a hospital's agent: maybe lost, maybe late; dropped if the agent is down.
+    void to_agent(int hospital, std::function<void(Hospital&)> deliver) {
+        ++messages_;
+        if (rng_.chance(faults_.request_lost)) return void(++lost_);
+        int64_t delay = rng_.chance(faults_.request_late) ? late() : latency();
+        at(now() + delay, [this, hospital, deliver = std::move(deliver)] {
+            Hospital& h = hospitals_[hospital];
+            if (h.agent_down) return void(++lost_);
+            deliver(h);
+        });
+    }
+    // Agent or provider → control plane: maybe lost, duplicated, late (latency reorders).
+    void to_control_plane(std::function<void(Confirmer&)> deliver, int partition, double lost, double dup, double late_p) {
+        ++messages_;
+        if (rng_.chance(lost)) return void(++lost_);
+        int copies = rng_.chance(dup) ? 2 : 1;
+        for (int i = 0; i < copies; ++i) {
+            int64_t delay = rng_.chance(late_p) ? late() : latency();
+            at(now() + delay, [this, partition, deliver] {
+                if (!cp_up_) return void(++lost_);
+                deliver(*confirmers_[partition]);
+            });
+        }
+    }
+    void reply(int partition, std::function<void(Confirmer&)> deliver) {
+        to_control_plane(std::move(deliver), partition, faults_.reply_lost, faults_.reply_dup, faults_.reply_late);
+    }
+
+    // --- the HIS (behind its agent) -----------------------------------------------------
+    void his_change(int partition, Hospital& h, const std::string& id, int64_t amount) {
+        HisRecord& r = h.records[id];
+        ++r.changes;
+        if (r.changes > 1) fail("the change of " + id + " reached the HIS " + std::to_string(r.changes) + " times");
+        bool committed;
+        if (r.status == HisStatus::Revoked) {
+            committed = false;  // the revoke fenced it: a late change is refused
+            ++fenced_at_his_;
+        } else {
+            committed = rng_.chance(0.92);
+            r.status = committed ? HisStatus::Committed : HisStatus::Rejected;
+            r.amount_fen = amount;
+        }
+        if (committed && rng_.chance(faults_.commit_answer_lost)) return void(++commit_answers_lost_);
+        reply(partition, [id, committed](Confirmer& c) { c.on_change_reply(id, committed); });
+    }
+    void his_probe(int partition, Hospital& h, const std::string& id) {
+        auto it = h.records.find(id);
+        HisStatus s = it == h.records.end() ? HisStatus::NotFound : it->second.status;
+        reply(partition, [id, s](Confirmer& c) { c.on_probe_answer(id, s); });
+    }
+    RevokeOutcome his_revoke(Hospital& h, const std::string& id) {
+        HisRecord& r = h.records[id];
+        if (r.status == HisStatus::Committed) return RevokeOutcome::AlreadyCommitted;
+        r.status = HisStatus::Revoked;
+        return RevokeOutcome::Revoked;
+    }
+
+    // --- the payment provider ------------------------------------------------------------
+    void notify(const std::string& id, const ProviderOrder& o) {
+        int64_t amount = o.amount_fen;
+        to_control_plane([id, amount](Confirmer& c) { c.on_payment_notification(id, amount); }, o.partition,
+                         faults_.notify_lost, faults_.notify_dup, faults_.notify_late);
+    }
+    void patient_pays(const std::string& id) {
+        ProviderOrder& o = orders_.at(id);
+        if (o.state != OrderState::Open) return void(++payments_refused_);  // closed: the patient is not charged
+        o.state = OrderState::Paid;
+        ++o.pays;
+        notify(id, o);
+    }
+    void provider_close(int partition, const std::string& id) {
+        ++messages_;
+        at(now() + latency(), [this, partition, id] {
+            ProviderOrder& o = orders_.at(id);
+            if (o.state == OrderState::Open) o.state = OrderState::Closed;
+            CloseOutcome out = o.state == OrderState::Closed ? CloseOutcome::Closed : CloseOutcome::AlreadyPaid;
+            reply(partition, [id, out](Confirmer& c) { c.on_close_answer(id, out); });
+        });
+    }
+    void provider_refund(int partition, const std::string& id, int64_t amount) {
+        ++messages_;
+        at(now() + latency(), [this, partition, id, amount] {
+            ProviderOrder& o = orders_.at(id);
+            bool done = false;
+            if (o.state == OrderState::Refunded) {
+                done = true;  // idempotent by id
+            } else if (o.state == OrderState::Paid && amount == o.amount_fen && !rng_.chance(faults_.refund_fails)) {
+                const HisRecord* r = his_record(id);
+                if (r && r->status == HisStatus::Committed)
+                    fail("refund of " + id + ", a payment the hospital committed");
+                o.state = OrderState::Refunded;
+                ++o.refunds;
+                done = true;
+            } else if (o.state == OrderState::Open || o.state == OrderState::Closed) {
+                fail("refund asked for " + id + ", which the patient never paid");
+            }
+            reply(partition, [id, done](Confirmer& c) { c.on_refund_answer(id, done); });
+        });
+    }
+
+    const HisRecord* his_record(const std::string& id) const {
+        auto h = hospital_of_.find(id);
+        if (h == hospital_of_.end()) return nullptr;
+        auto it = hospitals_[h->second].records.find(id);
+        return it == hospitals_[h->second].records.end() ? nullptr : &it->second;
+    }
+    int hospital_index(const std::string& hospital_id) const {
+        for (size_t i = 0; i < hospitals_.size(); ++i)
+            if (hospitals_[i].id == hospital_id) return static_cast<int>(i);
+        return 0;
+    }
+
+    void fail(const std::string& what) {
+        if (failure_.empty()) failure_ = what + " (at " + std::to_string(now()) + " ms)";
+    }
+
+private:
+    void open_control_plane();
+    void crash_control_plane();
+    void check_every_open_one_is_followed(const char* when);
+    void arrive(const std::string& id);
+    void arrive_payment(const TransactionIntent& in, int partition);
+    void operator_round();
+    void check_final();
+    bool confirmers_idle() const;
+
+    SimOptions options_;
+    Rng rng_;
+    Faults faults_;
+    double fault_scale_ = 1;
+    ConfirmerOptions confirmer_options_;
+    ManualClock clock_;
+    int64_t start_ms_ = clock_.wall_ms();
+    std::priority_queue<Event, std::vector<Event>, Later> queue_;
+    uint64_t seq_ = 0;
+
+    std::string dir_;
+    std::vector<std::string> partitions_ = {"south", "north"};
+    PartitionMap map_ = initial_partition_map();
+    PhonePrefixTable prefixes_;
+    std::vector<std::unique_ptr<LedgerStore>> stores_;
+    std::vector<std::unique_ptr<SimHis>> his_ports_;
+    std::vector<std::unique_ptr<SimProvider>> provider_ports_;
+    std::vector<std::unique_ptr<Confirmer>> confirmers_;
+    bool cp_up_ = false;
+
+    mutable std::vector<Hospital> hospitals_;
+    std::vector<Patient> patients_;
+    std::map<std::string, ProviderOrder> orders_;
+    std::map<std::string, int> hospital_of_;        // tx id → hospital index
+    std::map<std::string, int> expected_partition_; // tx id → where its patient routes
+    int arrived_ = 0;
+    bool arrivals_done_ = false;
+
+    uint64_t messages_ = 0, lost_ = 0, commit_answers_lost_ = 0, crashes_ = 0, agent_restarts_ = 0;
+    uint64_t bookings_ = 0, fenced_at_his_ = 0, payments_refused_ = 0, operator_resolved_ = 0, cancels_ = 0, retried_creates_ = 0;
+    ConfirmerCounters totals_;
+    std::string failure_;
+    std::string final_counts_;
+};
+
+void SimHis::send_change(const Transaction& t) {
+    std::string id = t.intent.id;
+    int64_t amount = t.intent.amount_fen;
+    int p = partition_;
+    Sim& sim = sim_;
+    sim_.to_agent(sim_.hospital_index(t.intent.hospital_id),
+                  [&sim, p, id, amount](Hospital& h) { sim.his_change(p, h, id, amount); });
+}
+void SimHis::probe(const Transaction& t) {
+    std::string id = t.intent.id;
+    int p = partition_;
+    Sim& sim = sim_;
+    sim_.to_agent(sim_.hospital_index(t.intent.hospital_id), [&sim, p, id](Hospital& h) { sim.his_probe(p, h, id); });
+}
+void SimHis::revoke(const Transaction& t) {
+    std::string id = t.intent.id;
+    int p = partition_;
+    Sim& sim = sim_;
+    sim_.to_agent(sim_.hospital_index(t.intent.hospital_id), [&sim, p, id](Hospital& h) {
+        RevokeOutcome out = sim.his_revoke(h, id);
+        sim.reply(p, [id, out](Confirmer& c) { c.on_revoke_answer(id, out); });
+    });
+}
+void SimProvider::close(const std::string& id) { sim_.provider_close(partition_, id); }
+void SimProvider::refund(const std::string& id, int64_t amount_fen) { sim_.provider_refund(partition_, id, amount_fen); }
+
+void Sim::open_control_plane() {
+    stores_.clear();
+    confirmers_.clear();
+    for (size_t p = 0; p < partitions_.size(); ++p) {
+        auto store = open_sqlite_ledger_store(dir_ + "/ledger-" + partitions_[p] + ".db", partitions_[p],
+                                              LedgerStoreOptions{.durable = false});
+        if (!store) {
+            fail("cannot open the ledger: " + store.error().describe());
+            return;
+        }
+        stores_.push_back(std::move(store.value()));
+        if (his_ports_.size() <= p) {
+            his_ports_.push_back(std::make_unique<SimHis>(*this, static_cast<int>(p)));
+            provider_ports_.push_back(std::make_unique<SimProvider>(*this, static_cast<int>(p)));
+        }
+        confirmers_.push_back(std::make_unique<Confirmer>(*stores_[p], clock_, *his_ports_[p], *provider_ports_[p],
+                                                          confirmer_options_));
+        if (auto r = confirmers_[p]->resume(); !r) fail("resume failed: " + r.error().describe());
+    }
+    cp_up_ = true;
+    check_every_open_one_is_followed("after a restart");
+}
+
+void Sim::crash_control_plane() {
+    // The process dies: everything in memory is gone (timers, messages it had not read);
+    // only the ledger files remain.
+    for (auto& c : confirmers_) {
+        const auto& k = c->counters();
+        totals_.dispatched += k.dispatched, totals_.in_doubt += k.in_doubt, totals_.probes += k.probes;
+        totals_.revokes += k.revokes, totals_.manual += k.manual, totals_.settled_by_probe += k.settled_by_probe;
+        totals_.settled_by_late_reply += k.settled_by_late_reply, totals_.settled_by_revoke += k.settled_by_revoke;
+        totals_.refunds_asked += k.refunds_asked, totals_.closes += k.closes;
+    }
+    confirmers_.clear();
+    stores_.clear();
+    cp_up_ = false;
+    ++crashes_;
+}
+
+void Sim::check_every_open_one_is_followed(const char* when) {
+    for (size_t p = 0; p < stores_.size(); ++p) {
+        auto open = stores_[p]->unfinished();
+        if (!open) return fail("cannot read the ledger: " + open.error().describe());
+        for (const auto& t : *open) {
+            bool followed = confirmers_[p]->has_timer(t.intent.id) || (t.state == TxState::InDoubt && t.manual);
+            if (!followed)
+                return fail(std::string(when) + ": " + t.intent.id + " is " + std::string(to_string(t.state)) +
+                            " with no timer and not in the manual queue");
+        }
+    }
+}
+
+void Sim::arrive(const std::string& id) {
+    if (!cp_up_) {  // the portal is down with the control plane: the client tries again
+        at(now() + 1000, [this, id] { arrive(id); });
+        return;
+    }
+    const Patient& patient = patients_[rng_.below(patients_.size())];
+    int hospital = static_cast<int>(rng_.below(hospitals_.size()));
+    PatientRegion region = patient.region;
+    region.hospital_province = hospitals_[hospital].province;
+    auto routed = route(map_, prefixes_, region);
+    if (!routed) return fail("routing refused a generated patient: " + routed.error().describe());
+    int p = routed->partition == "south" ? 0 : 1;
+    TransactionIntent in;
+    in.id = id;
+    in.kind = TxKind::Payment;
+    in.hospital_id = hospitals_[hospital].id;
+    in.patient_id = patient.id;
+    in.amount_fen = rng_.between(1, 500'000);
+    in.purpose = "outpatient";
+    bool booking = rng_.chance(0.1);  // a booking: the slot is held at once, no provider
+    if (booking) {
+        in.kind = TxKind::Booking;
+        in.purpose = "slot";
+    }
+    in.epoch = routed->epoch;
+    in.deadline_ms = clock_.wall_ms() + 30'000;
+    auto created = confirmers_[p]->create(in);
+    if (!created) return fail("create refused: " + created.error().describe());
+    ++arrived_;
+    hospital_of_[id] = hospital;
+    expected_partition_[id] = p;
+    if (booking) {
+        ++bookings_;
+    } else {
+        arrive_payment(in, p);
+    }
+    if (rng_.chance(0.05)) {
+        at(now() + rng_.between(100, 2'000), [this, in, p] {
+            if (!cp_up_) return;
+            ++retried_creates_;
+            auto again = confirmers_[p]->create(in);
+            if (!again) fail("a retried create was refused: " + again.error().describe());
+        });
+    }
+    // Faults that strike the processes.
+    if (rng_.chance(faults_.crash_per_tx)) {
+        crash_control_plane();
+        at(now() + rng_.between(500, 5'000), [this] { open_control_plane(); });
+    }
+    if (rng_.chance(faults_.agent_restart_per_tx)) {
+        Hospital& h = hospitals_[rng_.below(hospitals_.size())];
+        if (!h.agent_down) {
+            h.agent_down = true;
+            ++agent_restarts_;
+            Hospital* hp = &h;
+            at(now() + rng_.between(1'000, 20'000), [hp] { hp->agent_down = false; });
+        }
+    }
+}
+
+void Sim::arrive_payment(const TransactionIntent& in, int p) {
+    const std::string& id = in.id;
+    ProviderOrder order;
+    order.amount_fen = in.amount_fen;
+    order.patient = in.patient_id;
+    order.partition = p;
+    orders_[id] = order;
+    // The patient: usually pays within seconds, sometimes about when the deadline passes,
+    // sometimes never; now and then cancels; a client sometimes sends the create twice.
+    uint64_t kind = rng_.below(100);
+    if (kind < 80) at(now() + rng_.between(500, 10'000), [this, id] { patient_pays(id); });
+    else if (kind < 90) at(now() + rng_.between(25'000, 40'000), [this, id] { patient_pays(id); });
+    if (rng_.chance(0.03)) {
+        at(now() + rng_.between(0, 20'000), [this, id, p] {
+            if (!cp_up_) return;
+            ++cancels_;
+            (void)confirmers_[p]->cancel(id);  // refused after dispatch: fine
+        });
+    }
+}
+
+// An operator works the manual queue: calls the hospital (a reliable channel), which
+// revokes the order unless it committed it, and resolves with what it said.
+void Sim::operator_round() {
+    if (cp_up_) {
+        for (size_t p = 0; p < confirmers_.size(); ++p) {
+            auto queue = confirmers_[p]->manual_queue();
+            if (!queue) return fail("manual queue unreadable: " + queue.error().describe());
+            for (const auto& t : *queue) {
+                Hospital& h = hospitals_[hospital_of_.at(t.intent.id)];
+                bool committed = his_revoke(h, t.intent.id) == RevokeOutcome::AlreadyCommitted;
+                auto r = confirmers_[p]->resolve(t.intent.id, committed,
+                                                 committed ? "phone call: the hospital has the order committed"
+                                                           : "phone call: the hospital revoked the order",
+                                                 "sim-operator");
+                if (!r) fail("resolve refused: " + r.error().describe());
+                ++operator_resolved_;
+            }
+        }
+    }
+    if (!arrivals_done_ || !queue_.empty() || !confirmers_idle()) at(now() + 120'000, [this] { operator_round(); });
+}
+
+bool Sim::confirmers_idle() const {
+    for (const auto& c : confirmers_)
+        if (c->timers() > 0) return false;
+    return true;
+}
+
+SimReport Sim::run() {
+    SimReport report;
+    if (options_.work_dir.empty()) {
+        const char* tmp = getenv("TMPDIR");
+        std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/hisgate-sim-XXXXXX";
+        std::vector<char> buf(pattern.begin(), pattern.end());
+        buf.push_back(0);
+        if (!mkdtemp(buf.data())) {
+            report.ok = false;
+            report.failure = "cannot make a temporary directory";
+            return report;
+        }
+        dir_ = buf.data();
+    } else {
+        dir_ = options_.work_dir;
+        std::filesystem::create_directories(dir_);
+    }
+
+    auto table = PhonePrefixTable::parse("1380000,11\n1382000,44\n1390000,31\n1500000,37\n1860000,51\n");
+    prefixes_ = std::move(table.value());
+    for (auto [id, province] : {std::pair{"H-GZ01", "44"}, {"H-BJ01", "11"}, {"H-SH01", "31"}, {"H-CD01", "51"}}) {
+        Hospital h;
+        h.id = id;
+        h.province = province;
+        hospitals_.push_back(std::move(h));
+    }
+    static const char* card_provinces[] = {"44", "11", "31", "51", "37", "45", "23", "65"};
+    static const char* phone_prefixes[] = {"1380000", "1382000", "1390000", "1500000", "1860000", "1770000"};
+    for (int i = 0; i < 2000; ++i) {
+        Patient pt;
+        pt.id = "P-" + std::to_string(100000 + i);
+        uint64_t how = rng_.below(10);
+        if (how < 7) {
+            std::string first17 = std::string(card_provinces[rng_.below(8)]) + "0102" + "1980" + "0101" +
+                                  std::to_string(100 + rng_.below(900));
+            pt.region.id_card = first17 + id_card_check_char(first17);
+        } else if (how < 9) {
+            pt.region.phone = std::string(phone_prefixes[rng_.below(6)]) + std::to_string(1000 + rng_.below(9000));
+        }
+        patients_.push_back(pt);
+    }
+
+    open_control_plane();
+    int64_t t = 0;
+    for (int i = 0; i < options_.transactions; ++i) {
+        t += rng_.between(0, 20);
+        std::string id = rng_.hex_id();
+        at(t, [this, id] { arrive(id); });
+    }
+    at(t + 1, [this] {
+        arrivals_done_ = true;
+        if (cp_up_) check_every_open_one_is_followed("when arrivals ended");
+    });
+    at(120'000, [this] { operator_round(); });
+
+    // The loop: the earliest of the network's next event and the confirmers' next timer.
+    // Network events go first at equal times; nothing else decides the order.
+    const int64_t give_up_after = 7LL * 24 * 3600 * 1000;
+    while (failure_.empty()) {
+        std::optional<int64_t> timer;
+        int timer_of = -1;
+        if (cp_up_)
+            for (size_t p = 0; p < confirmers_.size(); ++p)
+                if (auto due = confirmers_[p]->next_due_ms(); due && (!timer || *due - start_ms_ < *timer)) {
+                    timer = *due - start_ms_;
+                    timer_of = static_cast<int>(p);
+                }
+        if (queue_.empty() && !timer) break;
+        if (!queue_.empty() && (!timer || queue_.top().at <= *timer)) {
+            Event e = queue_.top();
+            queue_.pop();
+            if (e.at > now()) clock_.advance(std::chrono::milliseconds(e.at - now()));
+            e.run();
+        } else {
+            if (*timer > now()) clock_.advance(std::chrono::milliseconds(*timer - now()));
+            confirmers_[timer_of]->tick();
+        }
+        if (now() > give_up_after) {
+            fail("not settled after a simulated week: the run does not converge");
+            break;
+        }
+    }
+    report.sim_ms = now();
+    if (failure_.empty()) {
+        if (!cp_up_) open_control_plane();
+        check_final();
+    }
+    if (cp_up_) crash_control_plane();  // collect the counters
+    --crashes_;
+
+    std::ostringstream s;
+    s << "seed " << options_.seed << ", " << arrived_ << " transactions, fault scale " << fault_scale_ << ", simulated "
+      << report.sim_ms / 1000 << " s\n";
+    s << "  messages " << messages_ << ", lost " << lost_ << ", HIS commits whose answer was lost " << commit_answers_lost_
+      << ", control-plane crashes " << crashes_ << ", agent restarts " << agent_restarts_ << "\n";
+    s << "  dispatched " << totals_.dispatched << ", in doubt " << totals_.in_doubt << ", probes " << totals_.probes
+      << ", revokes " << totals_.revokes << ", late changes fenced at the HIS " << fenced_at_his_ << "\n";
+    s << "  settled by probe " << totals_.settled_by_probe << ", by late reply " << totals_.settled_by_late_reply
+      << ", by revoke " << totals_.settled_by_revoke << ", manual queue " << totals_.manual << " (resolved "
+      << operator_resolved_ << ")\n";
+    s << "  closes " << totals_.closes << ", refunds asked " << totals_.refunds_asked << ", payments refused (closed) "
+      << payments_refused_ << ", cancels " << cancels_ << ", retried creates " << retried_creates_
+      << ", bookings " << bookings_ << "\n";
+    s << final_counts_;
+    report.summary = s.str();
+    report.ok = failure_.empty();
+    report.failure = failure_;
+    if (options_.work_dir.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    return report;
+}
+
+void Sim::check_final() {
+    std::map<std::string, std::pair<int, Transaction>> ledger;
+    for (size_t p = 0; p < stores_.size(); ++p) {
+        auto all = stores_[p]->all();
+        if (!all) return fail("cannot read the ledger: " + all.error().describe());
+        for (auto& t : *all) {
+            auto [it, fresh] = ledger.emplace(t.intent.id, std::make_pair(static_cast<int>(p), t));
+            if (!fresh) return fail(t.intent.id + " is in two partitions");
+        }
+    }
+    std::map<std::string, int64_t> charged, posted;  // per patient: the provider's net, the ledger's
+    std::map<TxState, int> by_state;
+    for (const auto& [id, where] : expected_partition_) {
+        auto it = ledger.find(id);
+        if (it == ledger.end()) return fail(id + " was created but is in no partition");
+        const auto& [p, t] = it->second;
+        if (p != where) return fail(id + " is in " + partitions_[p] + ", but its patient routes to " + partitions_[where]);
+        if (t.intent.epoch != map_.epoch) return fail(id + " carries epoch " + std::to_string(t.intent.epoch));
+        ++by_state[t.state];
+        if (!is_terminal(t.state)) return fail(id + " is still " + std::string(to_string(t.state)) + " after the run settled");
+        const HisRecord* r = his_record(id);
+        bool his_committed = r && r->status == HisStatus::Committed;
+        if (t.intent.kind == TxKind::Booking) {  // the HIS's books alone
+            if ((t.state == TxState::Posted) != his_committed)
+                return fail("booking " + id + " is " + std::string(to_string(t.state)) + " but the HIS " +
+                            (his_committed ? "has" : "has not") + " booked it");
+            if (t.state == TxState::Refunded || orders_.contains(id)) return fail("booking " + id + " has money");
+            continue;
+        }
+        const ProviderOrder& o = orders_.at(id);
+        if (o.pays > 1 || o.refunds > 1) return fail(id + ": the provider charged or refunded it more than once");
+        if (o.state == OrderState::Paid) charged[o.patient] += o.amount_fen;
+        if (t.state == TxState::Posted) {
+            posted[t.intent.patient_id] += t.intent.amount_fen;
+            if (!his_committed || r->amount_fen != t.intent.amount_fen)
+                return fail(id + " is POSTED but the HIS has no committed order of its amount");
+            if (o.state != OrderState::Paid) return fail(id + " is POSTED but the provider does not hold its payment");
+        } else {
+            if (his_committed)
+                return fail(id + " is " + std::string(to_string(t.state)) + " but the HIS committed it");
+            if (t.state == TxState::Refunded && o.state != OrderState::Refunded)
+                return fail(id + " is REFUNDED but the provider did not refund it");
+            if (t.state == TxState::Voided && o.state != OrderState::Closed)
+                return fail(id + " is VOIDED but the provider's order is not closed");
+        }
+    }
+    for (const auto& h : hospitals_)
+        for (const auto& [id, r] : h.records)
+            if (!ledger.contains(id)) return fail("the HIS has " + id + ", which no ledger knows");
+    if (charged != posted) return fail("a patient's charges at the provider differ from the ledger's posted payments");
+    std::ostringstream s;
+    s << "  final:";
+    for (const auto& [state, n] : by_state) s << " " << to_string(state) << " " << n;
+    s << "\n";
+    final_counts_ = s.str();
+}
+
+}  // namespace
+
+SimReport run_ledger_sim(const SimOptions& options) {
+    Sim sim(options);
+    return sim.run();
+}
+
+}  // namespace hisgate::ledger_sim
