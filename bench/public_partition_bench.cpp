@@ -99,6 +99,7 @@ struct Options {
     int burst = 5000;
     std::string dir;
     std::string rows = "replicas,primary";
+    std::string explain;  // a file to explain the query mix on, instead of running
 };
 
 double since(Steady::time_point t) { return std::chrono::duration<double>(Steady::now() - t).count(); }
@@ -261,7 +262,15 @@ struct Data {
 
 class Changer {
 public:
-    Changer(const Data& data, pp::PublicPrimary& primary) : data_(data), primary_(primary), seq_(data.o.hospitals, 1) {}
+    Changer(const Data& data, pp::PublicPrimary& primary) : data_(data), primary_(primary), seq_(data.o.hospitals, 1) {
+        // A reused file goes on from where its hospitals are.
+        if (auto states = primary_.hospitals())
+            for (const auto& st : *states)
+                if (st.hospital_id.size() == 5 && st.hospital_id[0] == 'H') {
+                    const int h = std::stoi(st.hospital_id.substr(1)) - 1;
+                    if (h >= 0 && h < data.o.hospitals) seq_[h] = st.seq;
+                }
+    }
 
     // One change set: `records` slots of the next hospital in turn with new booked counts.
     bool apply_one(int records) {
@@ -605,6 +614,38 @@ int serve_search(const std::string& file, uint16_t port) {
     return 0;
 }
 
+
+// Each query class's plan (EXPLAIN QUERY PLAN of run_search's statement) and its time
+// alone, one query after another on one connection: what the indexes give before any load.
+int explain(const Data& data, const std::string& file) {
+    // With the schema, as a replica opens its file: an index it adds is made here.
+    auto db = sql::Db::open_with_schema(file, pp::ReferenceTables::schema());
+    if (!db) return std::fprintf(stderr, "%s\n", db.error().describe().c_str()), 1;
+    const auto queries = make_queries(data, 4000);
+    for (int cls = 0; cls < 8; ++cls) {
+        std::vector<double> ms;
+        bool shown = false;
+        for (const auto& q : queries) {
+            if (q.cls != cls || ms.size() >= 40) continue;
+            auto r = pp::read_search_request("GET", q.path, data.today);
+            if (!r) return std::fprintf(stderr, "%s: %s\n", q.path.c_str(), r.error().describe().c_str()), 1;
+            if (!shown) {
+                std::printf("%s: %s\n", kClasses[cls], q.path.c_str());
+                auto plan = pp::explain_search(*db, *r);
+                if (plan)
+                    for (const auto& line : *plan) std::printf("    %s\n", line.c_str());
+                shown = true;
+            }
+            const auto t = Steady::now();
+            auto page = pp::run_search(*db, *r);
+            ms.push_back(since(t) * 1000);
+            if (!page) return std::fprintf(stderr, "%s: %s\n", q.path.c_str(), page.error().describe().c_str()), 1;
+        }
+        std::printf("  alone: n=%zu p50 %.2f ms max %.2f ms\n", ms.size(), pct(ms, 0.5), pct(ms, 1.0));
+    }
+    return 0;
+}
+
 bool parse(int argc, char** argv, Options& o) {
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -623,6 +664,7 @@ bool parse(int argc, char** argv, Options& o) {
         else if (a == "--burst") o.burst = std::stoi(v);
         else if (a == "--dir") o.dir = v;
         else if (a == "--rows") o.rows = v;
+        else if (a == "--explain") o.explain = v;
         else return false;
     }
     return o.hospitals > 0 && o.doctors > 0 && o.days >= 3 && o.slots_per_day > 0 && o.slots_per_day <= 16 && o.rate > 0 && o.connections > 0;
@@ -667,6 +709,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(o.dir);
     Data data{o, utc_strftime(std::chrono::system_clock::now(), "%Y-%m-%d"), {}};
     for (int d = 0; d < o.days; ++d) data.dates.push_back(date_plus(data.today, d));
+    if (!o.explain.empty()) return explain(data, o.explain);
     const int64_t slots = int64_t{o.hospitals} * o.doctors * o.days * o.slots_per_day;
     std::printf("public_partition_bench: %d hospitals x %d doctors x %d days x %d slots/day = %lld slots; %ld cores; "
                 "load average %s\n",

@@ -396,7 +396,21 @@ Result<sql::Statement> prepare_search(sql::Db& db, const SearchRequest& r, const
         // See search_query.h, "Text": the FTS5 trigram index only for a pattern it answers
         // rightly and is handed (no ESCAPE clause, so no % or _ to escape).
         const bool wildcards = r.q.find_first_of("%_") != std::string::npos;
-        if (utf8_code_points(r.q) >= 3 && !wildcards) {
+        if (r.kind == SearchKind::Slots) {
+            // A slot's q is its doctor's text. Matched on the joined doctor (d), it would be
+            // tested slot by slot along the date index: every slot in the range read for a
+            // name that has a few (a full scan of the window at national size). So the
+            // doctors come first, and their slots by ref_slots_by_doctor; a slot whose doctor
+            // is not in ref_doctors matches no q either way.
+            sql += " AND (t.hospital_id, t.doctor_id) IN (SELECT hospital_id, record_key FROM ref_doctors WHERE ";
+            if (utf8_code_points(r.q) >= 3 && !wildcards) {
+                sql += "row_id IN (SELECT rowid FROM ref_doctor_text WHERE text LIKE ?))";
+                text_value(like_pattern(r.q, false));
+            } else {
+                sql += "search_text LIKE ? ESCAPE '\\')";
+                text_value(like_pattern(r.q, true));
+            }
+        } else if (utf8_code_points(r.q) >= 3 && !wildcards) {
             sql += std::string(" AND ") + spec.text_alias + ".row_id IN (SELECT rowid FROM " + spec.text_table +
                    " WHERE text LIKE ?)";
             text_value(like_pattern(r.q, false));

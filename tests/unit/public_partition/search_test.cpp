@@ -215,6 +215,34 @@ TEST_CASE("search: q of three or more code points uses the trigram index, shorte
     }
 }
 
+TEST_CASE("search: slots by date walk their whole sort order, slots by q go by their doctors first") {
+    // What the public partition benchmark found at national size (docs/benchmarks.md): on
+    // (date, start_time) alone every slot of a date and time was read and sorted for a
+    // page, and a q tested slot by slot read every slot of the window.
+    Searchable s;
+    fill(s);
+    auto plan = [&](std::map<std::string, std::string> params) {
+        auto r = parse_search(SearchKind::Slots, params, kToday);
+        REQUIRE(r.ok());
+        auto lines = explain_search(s.conn(), *r);
+        REQUIRE(lines.ok());
+        std::string all;
+        for (const auto& l : *lines) all += l + "\n";
+        return all;
+    };
+    for (const auto& params : std::vector<std::map<std::string, std::string>>{{}, {{"department", "DEP1"}}, {{"half", "AM"}}}) {
+        auto p = plan(params);
+        INFO(p);
+        CHECK(p.find("USING INDEX ref_slots_by_time") != std::string::npos);
+        CHECK(p.find("TEMP B-TREE") == std::string::npos);
+    }
+    for (const char* q : {"王芳", "wangfang", "芳"}) {
+        auto p = plan({{"q", q}});
+        INFO(q << "\n" << p);
+        CHECK(p.find("ref_slots_by_doctor (hospital_id=? AND doctor_id=?") != std::string::npos);
+    }
+}
+
 TEST_CASE("search: LIKE wildcards and the escape character in q are literal") {
     Searchable s;
     fill(s);
