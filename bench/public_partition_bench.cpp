@@ -621,6 +621,8 @@ int explain(const Data& data, const std::string& file) {
     // With the schema, as a replica opens its file: an index it adds is made here.
     auto db = sql::Db::open_with_schema(file, pp::ReferenceTables::schema());
     if (!db) return std::fprintf(stderr, "%s\n", db.error().describe().c_str()), 1;
+    if (auto r = pp::ReferenceTables(*db).upgrade_text_index(); !r)
+        return std::fprintf(stderr, "%s\n", r.error().describe().c_str()), 1;
     const auto queries = make_queries(data, 4000);
     for (int cls = 0; cls < 8; ++cls) {
         std::vector<double> ms;

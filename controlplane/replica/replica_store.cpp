@@ -14,6 +14,7 @@ Result<std::unique_ptr<ReplicaStore>> ReplicaStore::open(const std::string& path
 Result<void> ReplicaStore::open_writer() {
     auto db = sql::Db::open_with_schema(path_, public_partition::ReferenceTables::schema());
     if (!db) return db.error();
+    if (auto r = public_partition::ReferenceTables(*db).upgrade_text_index(); !r) return r.error();
     writer_ = std::make_unique<sql::Db>(std::move(db.value()));
     return {};
 }
