@@ -80,6 +80,7 @@
 #include "common/utc_time.h"
 #include "controlplane/public_partition/public_primary.h"
 #include "controlplane/public_partition/search_api.h"
+#include "controlplane/replica/replica_store.h"
 #include "tests/support/proc_stats.h"
 #include "tests/support/system.h"
 
@@ -595,6 +596,7 @@ int serve_search(const std::string& file, uint16_t port) {
         if (!db) {
             auto opened = sql::Db::open(file, false);  // as ReplicaStore::read opens its readers
             if (!opened) return send_json(res, 503, {{"code", "open"}});
+            (void)opened->exec("PRAGMA mmap_size=" + std::to_string(hisgate::controlplane::replica::ReplicaStore::kReaderMmapBytes));
             db = std::make_unique<sql::Db>(std::move(opened.value()));
         }
         const std::string today = utc_strftime(std::chrono::system_clock::now(), "%Y-%m-%d");
