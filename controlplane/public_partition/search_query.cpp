@@ -254,6 +254,17 @@ std::string short_pattern(const std::string& q) {
     return "%" + lower.substr(0, first) + spacer + lower.substr(first) + "%";
 }
 
+// A LIKE pattern "%text%" (no wildcard inside) as an FTS5 phrase: "text", a double quote
+// in it doubled.
+std::string fts_phrase(const std::string& like) {
+    std::string out = "\"";
+    for (char c : std::string_view(like).substr(1, like.size() - 2)) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
 }  // namespace
 
 std::optional<SearchKind> search_kind(std::string_view name) {
@@ -415,8 +426,13 @@ Result<sql::Statement> prepare_search(sql::Db& db, const SearchRequest& r, const
         const int64_t points = utf8_code_points(r.q);
         std::string match;  // the condition on the text's row_id, or "" for the base table's LIKE
         if (!wildcards) {
-            match = std::string("row_id IN (SELECT rowid FROM ") + spec.text_table + " WHERE text LIKE ?)";
-            text_value(points >= 3 ? like_pattern(r.q, false) : short_pattern(r.q));
+            // MATCH of the text as one phrase: with the trigram tokenizer, the rows holding it
+            // as a substring, as LIKE '%text%' finds them, but from the index's positions
+            // alone; the LIKE re-read and re-matched every candidate row's text (a name
+            // matching 6,000 doctors: 15 ms against 2 ms).
+            match = std::string("row_id IN (SELECT rowid FROM ") + spec.text_table + " WHERE " + spec.text_table +
+                    " MATCH ?)";
+            text_value(fts_phrase(points >= 3 ? like_pattern(r.q, false) : short_pattern(r.q)));
         } else {
             match = "search_text LIKE ? ESCAPE '\\'";
             text_value(like_pattern(r.q, true));
