@@ -88,6 +88,10 @@ std::vector<std::string_view> ReferenceTables::schema() {
             "DROP INDEX IF EXISTS ref_slots_by_date",
             "CREATE INDEX IF NOT EXISTS ref_slots_by_time ON ref_slots(date, start_time, hospital_id, record_key)",
             "CREATE INDEX IF NOT EXISTS ref_slots_by_doctor ON ref_slots(hospital_id, doctor_id, date)",
+            // A hospital's department over dates, in the slots' order (the commonest search:
+            // without it every slot of the hospital was read and sorted).
+            "CREATE INDEX IF NOT EXISTS ref_slots_by_department ON ref_slots(hospital_id, department_id, date, start_time, "
+            "record_key)",
             "CREATE INDEX IF NOT EXISTS ref_doctors_by_department ON ref_doctors(hospital_id, department_id)",
             "CREATE INDEX IF NOT EXISTS ref_hospitals_by_place ON ref_hospitals(region, city)",
         };

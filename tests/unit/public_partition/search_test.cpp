@@ -238,6 +238,12 @@ TEST_CASE("search: slots by date walk their whole sort order, slots by q go by t
         CHECK(p.find("USING INDEX ref_slots_by_time") != std::string::npos);
         CHECK(p.find("TEMP B-TREE") == std::string::npos);
     }
+    {
+        auto p = plan({{"hospital", "H001"}, {"department", "DEP1"}});
+        INFO(p);
+        CHECK(p.find("USING INDEX ref_slots_by_department (hospital_id=? AND department_id=?") != std::string::npos);
+        CHECK(p.find("TEMP B-TREE") == std::string::npos);
+    }
     for (const char* q : {"王芳", "wangfang", "芳"}) {
         auto p = plan({{"q", q}});
         INFO(q << "\n" << p);
