@@ -8,7 +8,8 @@
 //                          [--change-rate CS_PER_S] [--change-records N]
 //                          [--burst CHANGESETS] [--dir DIR] [--rows replicas,primary]
 //                          (defaults 2000, 30, 7, 8, 500, 30, 5, 32, 200, 5, 5000, a temp dir, both)
-//   public_partition_bench --serve-search FILE PORT     (the primary row's search server)
+//                          [--primary-mmap BYTES] [--explain FILE]
+//   public_partition_bench --serve-search FILE PORT MMAP_BYTES   (the primary row's search server)
 //
 // What runs, all on loopback:
 //  1. Build. This program writes one change set per hospital (its hospital record, 10
@@ -101,6 +102,8 @@ struct Options {
     std::string dir;
     std::string rows = "replicas,primary";
     std::string explain;  // a file to explain the query mix on, instead of running
+    // PRAGMA mmap_size of the primary row's read connections (default: the replicas' own).
+    int64_t primary_mmap = hisgate::controlplane::replica::ReplicaStore::kReaderMmapBytes;
 };
 
 double since(Steady::time_point t) { return std::chrono::duration<double>(Steady::now() - t).count(); }
@@ -579,7 +582,7 @@ struct CpuWatch {
     }
 };
 
-int serve_search(const std::string& file, uint16_t port) {
+int serve_search(const std::string& file, uint16_t port, int64_t mmap_bytes) {
     log::init("primary-search", "", log::Level::Warn);
     std::mutex mu;
     std::vector<std::unique_ptr<sql::Db>> idle;
@@ -596,7 +599,7 @@ int serve_search(const std::string& file, uint16_t port) {
         if (!db) {
             auto opened = sql::Db::open(file, false);  // as ReplicaStore::read opens its readers
             if (!opened) return send_json(res, 503, {{"code", "open"}});
-            (void)opened->exec("PRAGMA mmap_size=" + std::to_string(hisgate::controlplane::replica::ReplicaStore::kReaderMmapBytes));
+            (void)opened->exec("PRAGMA mmap_size=" + std::to_string(mmap_bytes));
             db = std::make_unique<sql::Db>(std::move(opened.value()));
         }
         const std::string today = utc_strftime(std::chrono::system_clock::now(), "%Y-%m-%d");
@@ -669,6 +672,7 @@ bool parse(int argc, char** argv, Options& o) {
         else if (a == "--dir") o.dir = v;
         else if (a == "--rows") o.rows = v;
         else if (a == "--explain") o.explain = v;
+        else if (a == "--primary-mmap") o.primary_mmap = std::stoll(v);
         else return false;
     }
     return o.hospitals > 0 && o.doctors > 0 && o.days >= 3 && o.slots_per_day > 0 && o.slots_per_day <= 16 && o.rate > 0 && o.connections > 0;
@@ -697,14 +701,16 @@ void print_row(const char* name, const RowResult& r, const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc == 4 && std::string(argv[1]) == "--serve-search") return serve_search(argv[2], static_cast<uint16_t>(std::stoi(argv[3])));
+    if (argc == 5 && std::string(argv[1]) == "--serve-search")
+        return serve_search(argv[2], static_cast<uint16_t>(std::stoi(argv[3])), std::stoll(argv[4]));
     Options o;
     if (!parse(argc, argv, o)) {
         std::fprintf(stderr,
                      "usage: public_partition_bench [--hospitals N] [--doctors D] [--days K] [--slots-per-day S] [--rate R]\n"
                      "         [--seconds S] [--warmup S] [--connections C] [--change-rate CS_PER_S] [--change-records N]\n"
-                     "         [--burst CHANGESETS] [--dir DIR] [--rows replicas,primary]\n"
-                     "       public_partition_bench --serve-search FILE PORT\n");
+                     "         [--burst CHANGESETS] [--dir DIR] [--rows replicas,primary] [--primary-mmap BYTES]\n"
+                     "       public_partition_bench --explain FILE   (each query class's plan and time alone)\n"
+                     "       public_partition_bench --serve-search FILE PORT MMAP_BYTES\n");
         return 2;
     }
     log::init("bench", "", log::Level::Warn);
@@ -829,7 +835,7 @@ int main(int argc, char** argv) {
     const auto queries = make_queries(data, static_cast<size_t>(o.rate * (o.warmup + o.seconds)));
     const uint16_t search_port = free_port();
     Process search_server({std::filesystem::read_symlink("/proc/self/exe").string(), "--serve-search", primary_file,
-                           std::to_string(search_port)},
+                           std::to_string(search_port), std::to_string(o.primary_mmap)},
                           system.log_dir() + "/primary-search.out");
     if (!search_server.start() || !wait_port_open(search_port, std::chrono::seconds(10)))
         return std::fprintf(stderr, "the primary's search server did not start\n"), 1;
