@@ -89,7 +89,7 @@ Result<nlohmann::json> run_search(sql::Db& db, const SearchRequest& r);
 
 // SQLite's plan for run_search's statement (EXPLAIN QUERY PLAN, one line per step): what
 // tests and benchmarks check the indexes against (an FTS5 step reads "VIRTUAL TABLE
-// INDEX 0:M0" when the trigram index takes the MATCH, "INDEX 0:" when it scans).
+// INDEX 0:M" when the trigram index takes the MATCH, "INDEX 0:" when it scans).
 Result<std::vector<std::string>> explain_search(sql::Db& db, const SearchRequest& r);
 
 }  // namespace hisgate::controlplane::public_partition
