@@ -305,29 +305,14 @@ void Api::list_hospitals(Poco::Net::HTTPServerResponse& res) {
 std::optional<nlohmann::json> Api::read_json_body(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
                                                    const std::string& what) {
     constexpr size_t kMaxBody = limits::kHttpBodyBytes;
-    auto too_large = [&] {
-        res.setKeepAlive(false);  // the rest of the body is not read
-        send_error_status(res, 413, make_error(ErrorClass::BadInput, "http.body_too_large",
-                                               what + " is at most " + std::to_string(kMaxBody) + " bytes"));
-    };
-    if (req.hasContentLength() && req.getContentLength64() > static_cast<Poco::Int64>(kMaxBody)) {
-        too_large();
+    auto read = read_body(req, kMaxBody, what);
+    if (!read) {
+        res.setKeepAlive(false);  // the rest of the body is unread, or its framing is broken
+        if (read.error().code == "http.body_too_large") send_error_status(res, 413, read.error());
+        else send_error(res, read.error());
         return std::nullopt;
     }
-    std::string body;
-    char buf[4096];
-    while (req.stream().read(buf, sizeof buf) || req.stream().gcount() > 0) {
-        body.append(buf, static_cast<size_t>(req.stream().gcount()));
-        if (body.size() > kMaxBody) {
-            too_large();
-            return std::nullopt;
-        }
-    }
-    if (req.stream().bad()) {  // a bad chunk, or the client stopped sending
-        res.setKeepAlive(false);
-        send_error(res, make_error(ErrorClass::BadInput, "http.bad_framing", "the request body could not be read"));
-        return std::nullopt;
-    }
+    const std::string& body = read.value();
     // Bounded before anything reads it: nesting, then each field's length (transport/limits.h).
     auto doc = parse_bounded_json(body, {what, kMaxBody, "http.body"});
     if (!doc && doc.error().code != "http.body.invalid") {

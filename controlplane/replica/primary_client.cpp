@@ -4,6 +4,7 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "common/bounded_json.h"
@@ -26,10 +27,13 @@ ErrorClass class_of_status(int status) {
 
 // The API's error body {"code", "message"} as an Error.
 Error api_error(int status, const std::string& body) {
-    auto j = nlohmann::json::parse(body.substr(0, 64 * 1024), nullptr, false);
-    if (j.is_object() && j.contains("code") && j["code"].is_string())
-        return make_error(class_of_status(status), j["code"].get<std::string>(),
-                          j.value("message", std::string()).substr(0, 512));
+    auto doc = parse_bounded_json(body.substr(0, 64 * 1024), {"an error answer", 64 * 1024, "primary"});
+    if (doc && doc->is_object() && doc->contains("code") && (*doc)["code"].is_string() &&
+        (*doc)["code"].get_ref<const std::string&>().size() <= 64) {
+        auto message = doc->value("message", nlohmann::json());
+        return make_error(class_of_status(status), (*doc)["code"].get<std::string>(),
+                          message.is_string() ? message.get<std::string>().substr(0, 512) : std::string());
+    }
     return make_error(class_of_status(status), "primary.http_" + std::to_string(status), "the primary answered " + std::to_string(status));
 }
 
@@ -128,6 +132,14 @@ Result<public_partition::Position> PrimaryClient::snapshot(const std::string& pa
         }
         out.close();
         if (!out) return make_error(ErrorClass::Internal, "replica.storage", "cannot write " + path);
+        // The connection may end before the body it announced: a cut file is no snapshot.
+        if (in.bad() || (res.hasContentLength() && static_cast<Poco::Int64>(total) != res.getContentLength64())) {
+            std::error_code ignored;
+            std::filesystem::remove(path, ignored);
+            return make_error(ErrorClass::Protocol, "primary.truncated",
+                              "a snapshot cut short: " + std::to_string(total) + " bytes of " +
+                                  std::to_string(res.getContentLength64()));
+        }
         return public_partition::Position{std::stoll(pos_text), *sum};
     } catch (const Poco::Exception& e) {
         return unreachable(e.displayText());

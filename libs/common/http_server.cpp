@@ -330,6 +330,23 @@ void HttpServer::stop() {
     }
 }
 
+Result<std::string> read_body(Poco::Net::HTTPServerRequest& req, size_t max_bytes, const std::string& what) {
+    auto too_large = [&] {
+        return make_error(ErrorClass::BadInput, "http.body_too_large",
+                          what + " is at most " + std::to_string(max_bytes) + " bytes");
+    };
+    if (req.hasContentLength() && req.getContentLength64() > static_cast<Poco::Int64>(max_bytes)) return too_large();
+    std::string body;
+    char buf[4096];
+    auto& in = req.stream();
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+        body.append(buf, static_cast<size_t>(in.gcount()));
+        if (body.size() > max_bytes) return too_large();
+    }
+    if (in.bad()) return make_error(ErrorClass::BadInput, "http.bad_framing", what + ": the request body could not be read");
+    return body;
+}
+
 void send_text(Poco::Net::HTTPServerResponse& res, int status, const std::string& content_type,
                const std::string& body) {
     res.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));

@@ -78,6 +78,12 @@ private:
 void send_text(Poco::Net::HTTPServerResponse& res, int status, const std::string& content_type,
                const std::string& body);
 
+// A request's whole body, read in blocks and refused as soon as it passes `max_bytes` (a
+// Content-Length over it is refused before any byte is read). Errors: BadInput
+// "http.body_too_large" (answer 413 and close: the rest is unread), BadInput
+// "http.bad_framing" (a bad chunk, or the client stopped sending).
+Result<std::string> read_body(Poco::Net::HTTPServerRequest& req, size_t max_bytes, const std::string& what);
+
 // A JSON answer. Text that is not UTF-8 (error messages echo the caller's path and ids) goes
 // out as U+FFFD: a strict dump would throw, and the caller would get 500 instead.
 void send_json(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& body);

@@ -188,8 +188,7 @@ bool System::start() {
         if (!start_sim(h) || !start_agent(h)) return false;
     for (int i = 0; i < static_cast<int>(controlplanes_.size()); ++i)
         if (!start_controlplane(i)) return false;
-    return eventually([&] { return online_hospitals().size() == options_.hospitals.size(); },
-                      std::chrono::milliseconds(20000));
+    return eventually([&] { return online_hospitals().size() == options_.hospitals.size(); }, options_.online_timeout);
 }
 
 std::vector<std::string> System::online_hospitals() {

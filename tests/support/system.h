@@ -51,6 +51,8 @@ struct SystemOptions {
     // The agent program, in the build tree: "agent/hisgate-agent-test-hooks" for the agent
     // with its test hooks (agent/main.cpp), which the environment arms.
     std::string agent_program = "agent/hisgate-agent";
+    // start() waits this long for every hospital to be online (benchmarks start hundreds).
+    std::chrono::milliseconds online_timeout{20000};
 };
 
 class System {

@@ -12,12 +12,14 @@
 #include "common/settings.h"
 #include "adapters/registry.h"
 #include "config-params/param_set.h"
+#include "his-sim/body_limits.h"
 #include "his-sim/hl7_responder.h"
 #include "his-sim/rest_responder.h"
 #include "his-sim/soap_responder.h"
 #include "his-sim/hospital.h"
 #include "his-sim/load_meter.h"
 #include "his-sim/reference_control.h"
+#include "his-sim/reference_push.h"
 #include "mllp/server.h"
 
 using namespace hisgate;
@@ -44,7 +46,9 @@ Faults (the "faults" section, or PUT http://control/faults with the same JSON; G
   moved_fields       object   interface change: logical field -> new HL7 path, e.g. {"report.title": "OBR-5-2"}
 
 Reference data, as the hospital's staff would change it (committed at once; the next
-extraction of any dialect sees it; 400 names a bad field, 409 a change the records forbid):
+extraction of any dialect sees it; 400 names a bad field, 409 a change the records forbid;
+an HL7 HIS whose parameters set extraction.push.listen also pushes each change there as
+MFN^M02 or SIU^S12/S17, and the answer's "push" says how the agent took it):
   PUT /doctors/{doctorId}  {"departmentId", "name", "title"}          DELETE /doctors/{doctorId}
   PUT /slots/{slotId}      {"doctorId", "departmentId", "date", "start", "end", "half",
                             "capacity", "booked", "feeCents"}          DELETE /slots/{slotId}
@@ -54,8 +58,8 @@ namespace {
 // The control API: GET /faults, PUT /faults {...}; GET /load; PUT and DELETE /doctors/{id}
 // and /slots/{id} (his-sim/reference_control.h).
 void serve_control(sim::FaultSwitch& faults, sim::LoadMeter& load, sim::Hospital& hospital,
-                   Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
-    if (sim::serve_reference_control(hospital, req, res)) return;
+                   sim::ReferencePusher* pusher, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    if (sim::serve_reference_control(hospital, pusher, req, res)) return;
     if (req.getURI() == "/load" && req.getMethod() == "GET") {
         send_text(res, 200, "application/json", load.to_json().dump());
         return;
@@ -66,8 +70,8 @@ void serve_control(sim::FaultSwitch& faults, sim::LoadMeter& load, sim::Hospital
         return;
     }
     if (req.getMethod() == "PUT" || req.getMethod() == "POST") {
-        std::string body(std::istreambuf_iterator<char>(req.stream()), {});
-        auto doc = nlohmann::json::parse(body, nullptr, false);
+        auto body = read_body(req, sim::kMaxControlBodyBytes, "a faults body");
+        auto doc = body ? nlohmann::json::parse(body.value(), nullptr, false) : nlohmann::json(nlohmann::json::value_t::discarded);
         auto parsed = doc.is_discarded() ? Result<sim::Faults>(make_error(ErrorClass::BadInput, "faults.invalid_json", "the body is not JSON"))
                                          : sim::Faults::from_json(doc);
         if (!parsed) {
@@ -120,10 +124,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "his-sim: %s\n", db.error().describe().c_str());
         return 2;
     }
+    // Changes made through the control API also go to the agent's push listener, when the
+    // parameters name one (his-sim/reference_push.h).
+    auto pusher = sim::ReferencePusher::from_params(p.value());
+    if (!pusher) return invalid_config("his-sim", pusher.error());
     sim::FaultSwitch faults(initial_faults);
     // Every request of every dialect is counted from its handler's entry to its answer.
     sim::LoadMeter load;
-    HttpServer control(control_bind, control_port, [&](auto& req, auto& res) { serve_control(faults, load, db.value(), req, res); });
+    HttpServer control(control_bind, control_port, [&](auto& req, auto& res) { serve_control(faults, load, db.value(), pusher->get(), req, res); });
     if (auto started = control.start(); !started) {
         std::fprintf(stderr, "his-sim: %s\n", started.error().describe().c_str());
         return 2;

@@ -5,6 +5,7 @@
 
 #include "common/http_server.h"
 #include "common/log.h"
+#include "his-sim/body_limits.h"
 
 namespace hisgate::sim {
 
@@ -64,6 +65,14 @@ nlohmann::json slot_json(const ScheduleSlot& s) {
     return {{"slotId", s.slot_id}, {"doctorId", s.doctor_id}, {"departmentId", s.department_id}, {"date", s.date},
             {"start", s.start}, {"end", s.end}, {"half", s.half}, {"capacity", s.capacity}, {"booked", s.booked},
             {"feeCents", s.fee_cents}};
+}
+
+// How the agent took a pushed change, for the answer and the log.
+nlohmann::json push_outcome(const Result<PushAck>& ack) {
+    if (!ack) return {{"error", ack.error().describe()}};
+    nlohmann::json out = {{"ack", ack->code}};
+    if (!ack->text.empty()) out["text"] = ack->text;
+    return out;
 }
 
 }  // namespace
@@ -128,7 +137,7 @@ Result<ScheduleSlot> slot_from_json(const std::string& slot_id, const nlohmann::
     return s;
 }
 
-bool serve_reference_control(Hospital& hospital, Poco::Net::HTTPServerRequest& req,
+bool serve_reference_control(Hospital& hospital, ReferencePusher* pusher, Poco::Net::HTTPServerRequest& req,
                              Poco::Net::HTTPServerResponse& res) {
     const std::string& uri = req.getURI();
     bool doctors = uri.rfind("/doctors/", 0) == 0, slots = uri.rfind("/slots/", 0) == 0;
@@ -144,8 +153,11 @@ bool serve_reference_control(Hospital& hospital, Poco::Net::HTTPServerRequest& r
     if (method == "DELETE") {
         auto gone = doctors ? hospital.delete_doctor(id) : hospital.delete_slot(id);
         if (!gone) return answer_error(res, gone.error()), true;
-        log::info(doctors ? "sim.doctor_deleted" : "sim.slot_deleted", {{field, id}, {"deleted", gone.value()}});
-        send_text(res, 200, "application/json", nlohmann::json{{field, id}, {"deleted", gone.value()}}.dump());
+        nlohmann::json answer = {{field, id}, {"deleted", gone.value()}};
+        if (pusher && gone.value())
+            answer["push"] = push_outcome(doctors ? pusher->doctor_deleted(id) : pusher->slot_deleted(id));
+        log::info(doctors ? "sim.doctor_deleted" : "sim.slot_deleted", answer);
+        send_text(res, 200, "application/json", answer.dump());
         return true;
     }
     if (method != "PUT") {
@@ -153,8 +165,9 @@ bool serve_reference_control(Hospital& hospital, Poco::Net::HTTPServerRequest& r
                   nlohmann::json{{"code", "http.method"}, {"message", uri + " takes PUT and DELETE"}}.dump());
         return true;
     }
-    std::string text_body(std::istreambuf_iterator<char>(req.stream()), {});
-    auto body = nlohmann::json::parse(text_body, nullptr, false);
+    auto text_body = read_body(req, kMaxControlBodyBytes, "a " + std::string(doctors ? "doctor" : "slot") + " body");
+    if (!text_body) return answer_error(res, text_body.error()), true;
+    auto body = nlohmann::json::parse(text_body.value(), nullptr, false);
     if (body.is_discarded()) {
         answer_error(res, make_error(ErrorClass::BadInput, "control.invalid_json", "the body is not JSON"));
         return true;
@@ -165,13 +178,16 @@ bool serve_reference_control(Hospital& hospital, Poco::Net::HTTPServerRequest& r
         auto put = d ? hospital.put_doctor(d.value()) : Result<void>(d.error());
         if (!put) return answer_error(res, put.error()), true;
         stored = doctor_json(d.value());
+        if (pusher) stored["push"] = push_outcome(pusher->doctor_put(d.value()));
     } else {
         auto s = slot_from_json(id, body);
         auto put = s ? hospital.put_slot(s.value()) : Result<void>(s.error());
         if (!put) return answer_error(res, put.error()), true;
         stored = slot_json(s.value());
+        if (pusher) stored["push"] = push_outcome(pusher->slot_put(s.value()));
     }
-    log::info(doctors ? "sim.doctor_put" : "sim.slot_put", {{field, id}});
+    log::info(doctors ? "sim.doctor_put" : "sim.slot_put",
+              {{field, id}, {"push", stored.contains("push") ? stored["push"] : nlohmann::json()}});
     send_text(res, 200, "application/json", stored.dump());
     return true;
 }

@@ -2,7 +2,6 @@
 
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/StreamSocket.h>
-#include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
 #include <thread>
@@ -10,6 +9,7 @@
 #include "adapters/his_values.h"
 #include "common/http_server.h"
 #include "common/log.h"
+#include "his-sim/body_limits.h"
 #include "his-sim/hl7_responder.h"
 
 namespace hisgate::sim {
@@ -61,8 +61,9 @@ RestResponder::RestResponder(Hospital& hospital, json field_map, std::string bas
 void RestResponder::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     std::string request_id = req.get("X-Request-Id", "");
     log::info("sim.request_received", {{"his_request_id", request_id}, {"method", req.getMethod()}});
-    std::string raw;
-    Poco::StreamCopier::copyToString(req.stream(), raw);
+    auto read = read_body(req, kMaxHisRequestBytes, "a request to this HIS");
+    if (!read) return send_text(res, 413, "application/json", error_body("TOO_LARGE", read.error().message).dump());
+    const std::string& raw = read.value();
     auto& socket = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(req).socket();
 
     Faults faults = faults_.current();

@@ -8,6 +8,7 @@
 #include "adapters/money.h"
 #include "common/http_server.h"
 #include "common/log.h"
+#include "his-sim/body_limits.h"
 #include "his-sim/hl7_responder.h"
 
 namespace hisgate::sim {
@@ -67,7 +68,9 @@ SoapResponder::SoapResponder(Hospital& hospital, std::string ns, nlohmann::json 
 
 void SoapResponder::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     std::string request_id = req.get("X-Request-Id", "");
-    std::string body(std::istreambuf_iterator<char>(req.stream()), {});
+    auto read = read_body(req, kMaxHisRequestBytes, "a request to this HIS");
+    if (!read) return send_text(res, 413, "text/plain", read.error().describe());
+    const std::string& body = read.value();
     Faults faults = faults_.current();
     // An interface change: this answer uses some other element names.
     soap::SoapDialect d = dialect_;

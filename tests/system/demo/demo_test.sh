@@ -2,7 +2,9 @@
 # scripts/demo itself, run on the test build's programs (DEMO_BUILD_DIR) in a run directory
 # of its own: Mosquitto, three his-sims, three agents and a control plane, real processes.
 #   1. it comes up with all three hospitals online, H002's report in Chinese, and the
-#      trace command it prints follows a request through every process;
+#      trace command it prints follows a request through every process; both read replicas
+#      answer patient search (王芳 by 王 and by pinyin), and a slot put at a HIS with the
+#      printed command is pushed to its agent and reaches both;
 #   2. a his-sim killed with kill -9 is reported and restarted, and a report asked of its
 #      hospital meanwhile is answered (at once, or as a task that completes);
 #   3. an agent killed with kill -9 is restarted and its hospital answers again;
@@ -126,6 +128,25 @@ check "a task made through cp1 is answered through cp2" \
   until_true '[ -n "$api2" ] && [ -n "$task" ] && [ "$(curl -s -o /dev/null -w "%{http_code}" "${auth[@]}" "$api2/api/v1/tasks/$task")" = 200 ]'
 check "the printed tasks command shows it" \
   eval '(cd "$src" && eval "$tasks_cmd") >"$work/task.txt" && grep -q "hospital  H003" "$work/task.txt" && grep -q "type      report.get" "$work/task.txt"'
+
+# Patient search on the two read replicas, and a change at a HIS arriving on both.
+read -r replica1 replica2 < <(sed -n 's|^ *search: *\([^ ]*\)/api/v1/search and \([^ ]*\)/api/v1/search.*|\1 \2|p' "$work/demo.out")
+items() { json 'len(d["items"])'; }
+for replica in "$replica1" "$replica2"; do
+  check "replica $replica lists the three hospitals, saying how fresh it is" \
+    until_true '[ "$(curl -s "$replica/api/v1/search/hospitals" | items)" = 3 ] &&
+                curl -s "$replica/api/v1/search/hospitals" | json "d[\"freshness\"][\"position\"]" | grep -q "^[1-9]"'
+done
+search_cmd() { grep -F "$1" "$work/demo.out" | head -1 | sed 's/ *#.*$//; s/^ *//'; }
+check "the printed search finds H002's 王芳 by 王" \
+  until_true 'eval "$(search_cmd "search/doctors?q=%E7%8E%8B")" | grep -q "王芳"'
+check "and by pinyin" eval 'eval "$(search_cmd "search/doctors?q=wangfang")" | grep -q "王芳"'
+put_cmd=$(search_cmd "/slots/S-DEMO-1 -d")
+check "the printed change at H001's HIS is committed and pushed to its agent (AA)" \
+  eval 'eval "$put_cmd" | json "d[\"push\"][\"ack\"]" | grep -qx AA'
+slots_cmd=$(search_cmd "search/slots?hospital=H001&doctor=DR-101&from=")
+check "and the printed slot search on r2 shows it" until_true 'eval "$slots_cmd" | grep -q S-DEMO-1'
+check "as does r1" until_true 'eval "${slots_cmd/$replica2/$replica1}" | grep -q S-DEMO-1'
 
 # ---- 2. a his-sim killed with kill -9 ----------------------------------------------------
 sim=$(pgrep -f -- "$run/etc/his-sim-H001.json")

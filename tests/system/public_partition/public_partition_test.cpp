@@ -16,7 +16,7 @@
 #include <sqlite3.h>
 
 #include "tests/support/system.h"
-#include "replica_support.h"
+#include "tests/support/replica.h"
 
 using namespace hisgate;
 using namespace hisgate::test;
@@ -229,4 +229,64 @@ TEST_CASE("public partition: min_seq reads your writes, and Chinese names are fo
     auto bad = search(r1, "slots?from=tomorrow", &status);
     CHECK(status == 400);
     CHECK(bad.dump().find("from") != std::string::npos);
+}
+
+namespace {
+// Today + `days` as YYYY-MM-DD (UTC: his-sim's hospitals keep UTC).
+std::string date_in(int days) {
+    auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + std::chrono::hours(24 * days));
+    char out[16];
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(out, sizeof out, "%Y-%m-%d", &tm);
+    return out;
+}
+
+bool has_slot(const Replica& r, const std::string& hospital, const std::string& slot_id, int free) {
+    auto a = search(r, "slots?hospital=" + hospital + "&doctor=DR-101&from=" + date_in(0) + "&to=" + date_in(6) + "&limit=100&free=false");
+    for (const auto& s : a.value("items", nlohmann::json::array()))
+        if (s.value("slotId", "") == slot_id && s.value("free", -1) == free) return true;
+    return false;
+}
+}  // namespace
+
+TEST_CASE("public partition: a change the HIS pushes (SIU, MFN over MLLP) reaches the replicas without waiting for a pull", "[system]") {
+    // No pull for an hour after the first: whatever arrives came by push. his-sim reads the
+    // same parameters and pushes each control-API change to extraction.push.listen.
+    SystemOptions o = two_hospitals();
+    o.hospitals = {"H001"};
+    o.more_params = {{"H001", R"({"hospital": {"id": "H001", "region": "south", "name": "South General"},
+                                   "extraction": {"interval": "1h", "push": {"listen": "127.0.0.1:)" +
+                                  std::to_string(free_port()) + R"("}}})"}};
+    System s(o);
+    REQUIRE(s.start());
+    Replica r1;
+    REQUIRE(r1.start(s, "r1"));
+    REQUIRE(eventually([&] { return items(search(r1, "doctors?hospital=H001")) > 0; }, 30s));
+
+    const nlohmann::json slot = {{"doctorId", "DR-101"}, {"departmentId", "D-INT"}, {"date", date_in(2)},
+                                 {"start", "15:00"}, {"end", "15:30"}, {"half", "PM"}, {"capacity", 5},
+                                 {"booked", 1}, {"feeCents", 2550}};
+    auto put = http_send(s.sim_control_port("H001"), "PUT", "/slots/S-PUSH-1", slot.dump());
+    REQUIRE(put.status == 200);
+    auto answer = nlohmann::json::parse(put.body);
+    CHECK(answer["push"]["ack"] == "AA");
+    CHECK(eventually([&] { return has_slot(r1, "H001", "S-PUSH-1", 4); }, 15s));
+
+    // Booked out, then withdrawn: SIU^S12 again, then SIU^S17.
+    auto full = slot;
+    full["booked"] = 5;
+    REQUIRE(http_send(s.sim_control_port("H001"), "PUT", "/slots/S-PUSH-1", full.dump()).status == 200);
+    CHECK(eventually([&] { return has_slot(r1, "H001", "S-PUSH-1", 0); }, 15s));
+    auto gone = http_send(s.sim_control_port("H001"), "DELETE", "/slots/S-PUSH-1", "");
+    REQUIRE(gone.status == 200);
+    CHECK(nlohmann::json::parse(gone.body)["push"]["ack"] == "AA");
+    CHECK(eventually([&] { return !has_slot(r1, "H001", "S-PUSH-1", 0); }, 15s));
+
+    // A doctor by MFN^M02.
+    REQUIRE(add_doctor(s, "H001", "D-PUSHED", "Pushman"));
+    CHECK(eventually([&] { return has_doctor(r1, "H001", "Pushman"); }, 15s));
+    // Every one of them came as a push change set: the agent counted no pull but its first.
+    auto agent_page = http_get(s.agent_metrics_port("H001"), "/metrics").body;
+    CHECK(metric_value(agent_page, "hisgate_extraction_changesets_total{source=\"push\"}") >= 4);
 }
