@@ -309,6 +309,7 @@ Result<std::unique_ptr<PublicPrimary>> open_sqlite_public_primary(const std::str
                      "records TEXT NOT NULL, PRIMARY KEY(hospital_id, seq))");
     auto db = sql::Db::open_with_schema(path, schema);
     if (!db) return db.error();
+    if (auto r = ReferenceTables(*db).upgrade_text_index(); !r) return r.error();
     return std::unique_ptr<PublicPrimary>(new SqlitePublicPrimary(std::move(db.value()), path, clock, settings));
 }
 

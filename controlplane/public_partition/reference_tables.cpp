@@ -82,8 +82,16 @@ std::vector<std::string_view> ReferenceTables::schema() {
             "CREATE TABLE IF NOT EXISTS ref_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS ref_hospital_state(hospital_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, "
             "suspect INTEGER NOT NULL, applied_ms INTEGER NOT NULL)",
-            "CREATE INDEX IF NOT EXISTS ref_slots_by_date ON ref_slots(date, start_time)",
+            // The slots' whole sort order (search_query.cpp): a search by date walks it and
+            // stops at its page. On (date, start_time) alone every slot of a date and time
+            // (one per doctor in the country) was read and sorted for the first page.
+            "DROP INDEX IF EXISTS ref_slots_by_date",
+            "CREATE INDEX IF NOT EXISTS ref_slots_by_time ON ref_slots(date, start_time, hospital_id, record_key)",
             "CREATE INDEX IF NOT EXISTS ref_slots_by_doctor ON ref_slots(hospital_id, doctor_id, date)",
+            // A hospital's department over dates, in the slots' order (the commonest search:
+            // without it every slot of the hospital was read and sorted).
+            "CREATE INDEX IF NOT EXISTS ref_slots_by_department ON ref_slots(hospital_id, department_id, date, start_time, "
+            "record_key)",
             "CREATE INDEX IF NOT EXISTS ref_doctors_by_department ON ref_doctors(hospital_id, department_id)",
             "CREATE INDEX IF NOT EXISTS ref_hospitals_by_place ON ref_hospitals(region, city)",
         };
@@ -164,8 +172,51 @@ Result<void> ReferenceTables::upsert(const std::string& hospital_id, const Recor
     if (!t.text_table) return {};
     auto fts = db_.prepare_cached(std::string("INSERT INTO ") + t.text_table + "(rowid, text) VALUES(?1, ?2)");
     if (!fts) return fts.error();
-    fts->bind(1, db_.last_insert_rowid()).bind(2, text);
+    fts->bind(1, db_.last_insert_rowid()).bind(2, indexed_text(text));
     return fts->run();
+}
+
+std::string ReferenceTables::indexed_text(std::string_view search_text) {
+    std::string out(search_text);
+    out += '\n';
+    out += kTextSpacer;
+    for (size_t i = 0; i < search_text.size();) {
+        const auto c = static_cast<unsigned char>(search_text[i]);
+        // A code point's bytes: its lead byte and the continuation bytes after it (text
+        // that is not UTF-8 is spaced out byte by byte, and matches as it did).
+        size_t n = 1;
+        if (c >= 0xc0)
+            while (i + n < search_text.size() && (static_cast<unsigned char>(search_text[i + n]) & 0xc0) == 0x80) ++n;
+        if (!(n == 1 && c == static_cast<unsigned char>(kTextSpacer))) {
+            out.append(search_text.substr(i, n));
+            out += kTextSpacer;
+        }
+        i += n;
+    }
+    return out;
+}
+
+Result<void> ReferenceTables::upgrade_text_index() {
+    static constexpr const char* kTextForm = "spaced-1";
+    return db_.transaction([&]() -> Result<void> {
+        auto form = meta(db_, "text_form");
+        if (!form) return form.error();
+        if (*form == kTextForm) return {};
+        for (const auto& t : tables()) {
+            if (!t.text_table) continue;
+            if (auto r = db_.exec(std::string("DELETE FROM ") + t.text_table); !r) return r.error();
+            auto rows = db_.prepare(std::string("SELECT row_id, search_text FROM ") + t.name);
+            if (!rows) return rows.error();
+            auto put = db_.prepare(std::string("INSERT INTO ") + t.text_table + "(rowid, text) VALUES(?1, ?2)");
+            if (!put) return put.error();
+            while (rows->step()) {
+                put->bind(1, rows->integer(0)).bind(2, indexed_text(rows->text(1)));
+                if (auto r = put->run(); !r) return r.error();
+            }
+            if (rows->error()) return *rows->error();
+        }
+        return set_meta(db_, "text_form", kTextForm);
+    });
 }
 
 Result<void> ReferenceTables::remove(const std::string& hospital_id, const std::string& entity, const std::string& key,

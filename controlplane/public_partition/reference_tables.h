@@ -13,8 +13,10 @@
 // title, city, and the names' pinyin: search_text.h) in a search_text column and in an FTS5
 // table (trigram tokenizer) keyed by the row's rowid. A LIKE '%text%' over the FTS table
 // uses the trigram index from three characters on; SQLite 3.40 (Debian 12) answers a
-// shorter pattern there with no rows, so one or two characters (王, 芳) are matched against
-// the search_text column instead (search_query.h).
+// shorter pattern there with no rows. So the FTS table holds the text twice (indexed_text):
+// as it is, and spaced out by kTextSpacer, in which one or two characters (王, 芳, 王芳)
+// are three: a substring of one code point c is "<spacer>c<spacer>", of two "c1<spacer>c2"
+// (search_query.h). Without it a two-character name read every row of the table.
 //
 // Every method but position() and the readers expects the caller's open transaction:
 // an entry applies whole or not at all.
@@ -64,6 +66,17 @@ public:
     // `to` (two attached databases of `db`), inside the caller's transaction. Schema names
     // are the caller's own constants, never input.
     static Result<void> copy(sql::Db& db, const std::string& from, const std::string& to);
+    // U+001F: a control character, which no q holds (search_query.h refuses them) and
+    // indexed_text removes from the text it spaces out.
+    static constexpr char kTextSpacer = '\x1f';
+    // What a row's FTS table holds for its search_text: the text, a newline, and the text
+    // without any kTextSpacer with kTextSpacer before every code point and after the last.
+    static std::string indexed_text(std::string_view search_text);
+    // Rewrites the FTS tables of a file written before indexed_text's form (ref_meta
+    // "text_form"); a no-op on a file already in it. The file's owner calls it once after
+    // opening it with schema(), outside any transaction (it runs its own).
+    Result<void> upgrade_text_index();
+
     // The hash a row of `entity` with this key and data contributes.
     static uint64_t row_hash(std::string_view entity, std::string_view hospital_id, std::string_view key,
                              const std::string& data_text);

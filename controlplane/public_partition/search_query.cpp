@@ -7,6 +7,7 @@
 #include "common/digest.h"
 #include "common/query_params.h"
 #include "controlplane/public_partition/change_set.h"
+#include "controlplane/public_partition/reference_tables.h"
 
 namespace hisgate::controlplane::public_partition {
 
@@ -239,6 +240,31 @@ std::string like_pattern(const std::string& q, bool escape) {
     return out + "%";
 }
 
+// q of one or two code points as a LIKE pattern over the spaced-out text
+// (ReferenceTables::indexed_text): "<spacer>c<spacer>" or "c1<spacer>c2", three code
+// points, so the trigram index takes it. q holds no control character (parse_search), so
+// neither the spacer nor a newline.
+std::string short_pattern(const std::string& q) {
+    std::string lower = like_pattern(q, false);  // "%q%", Latin lowercased
+    lower = lower.substr(1, lower.size() - 2);
+    const char spacer = ReferenceTables::kTextSpacer;
+    size_t first = 1;
+    while (first < lower.size() && (static_cast<unsigned char>(lower[first]) & 0xc0) == 0x80) ++first;
+    if (first >= lower.size()) return std::string("%") + spacer + lower + spacer + "%";  // one code point
+    return "%" + lower.substr(0, first) + spacer + lower.substr(first) + "%";
+}
+
+// A LIKE pattern "%text%" (no wildcard inside) as an FTS5 phrase: "text", a double quote
+// in it doubled.
+std::string fts_phrase(const std::string& like) {
+    std::string out = "\"";
+    for (char c : std::string_view(like).substr(1, like.size() - 2)) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
 }  // namespace
 
 std::optional<SearchKind> search_kind(std::string_view name) {
@@ -393,16 +419,33 @@ Result<sql::Statement> prepare_search(sql::Db& db, const SearchRequest& r, const
         if (r.free_only) sql += " AND t.booked < t.capacity";
     }
     if (!r.q.empty()) {
-        // See search_query.h, "Text": the FTS5 trigram index only for a pattern it answers
-        // rightly and is handed (no ESCAPE clause, so no % or _ to escape).
+        // See search_query.h, "Text": the FTS5 trigram index for a pattern it answers
+        // rightly and is handed (no ESCAPE clause, so no % or _ to escape); one or two
+        // code points as their spaced-out trigram (reference_tables.h, indexed_text).
         const bool wildcards = r.q.find_first_of("%_") != std::string::npos;
-        if (utf8_code_points(r.q) >= 3 && !wildcards) {
-            sql += std::string(" AND ") + spec.text_alias + ".row_id IN (SELECT rowid FROM " + spec.text_table +
-                   " WHERE text LIKE ?)";
-            text_value(like_pattern(r.q, false));
+        const int64_t points = utf8_code_points(r.q);
+        std::string match;  // the condition on the text's row_id, or "" for the base table's LIKE
+        if (!wildcards) {
+            // MATCH of the text as one phrase: with the trigram tokenizer, the rows holding it
+            // as a substring, as LIKE '%text%' finds them, but from the index's positions
+            // alone; the LIKE re-read and re-matched every candidate row's text (a name
+            // matching 6,000 doctors: 15 ms against 2 ms).
+            match = std::string("row_id IN (SELECT rowid FROM ") + spec.text_table + " WHERE " + spec.text_table +
+                    " MATCH ?)";
+            text_value(fts_phrase(points >= 3 ? like_pattern(r.q, false) : short_pattern(r.q)));
         } else {
-            sql += std::string(" AND ") + spec.text_alias + ".search_text LIKE ? ESCAPE '\\'";
+            match = "search_text LIKE ? ESCAPE '\\'";
             text_value(like_pattern(r.q, true));
+        }
+        if (r.kind == SearchKind::Slots) {
+            // A slot's q is its doctor's text. Matched on the joined doctor (d), it would be
+            // tested slot by slot along the date index: every slot in the range read for a
+            // name that has a few (a full scan of the window at national size). So the
+            // doctors come first, and their slots by ref_slots_by_doctor; a slot whose doctor
+            // is not in ref_doctors matches no q either way.
+            sql += " AND (t.hospital_id, t.doctor_id) IN (SELECT hospital_id, record_key FROM ref_doctors WHERE " + match + ")";
+        } else {
+            sql += std::string(" AND ") + spec.text_alias + "." + match;
         }
     }
     if (!r.after.empty()) {

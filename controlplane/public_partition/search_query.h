@@ -16,12 +16,14 @@
 // page starts, which the values being bound keeps harmless.
 //
 // Text (q). Matched as a substring of the row's search_text (reference_tables.h), both
-// sides Latin-lowercased, wildcards literal. Three or more code points without % or _ go
-// through the FTS5 trigram table (indexed); anything else (one or two code points, which
-// SQLite 3.40's trigram LIKE answers with no rows, or a q holding % or _, which needs an
-// ESCAPE clause, and SQLite never hands a LIKE with ESCAPE to FTS5, so it would scan
-// anyway) is a LIKE ... ESCAPE over the base table's search_text column. For slots, q
-// matches the slot's doctor's search_text.
+// sides Latin-lowercased, wildcards literal. A q without % or _ goes through the FTS5
+// trigram table (indexed), as a MATCH of one phrase (a substring, found from the index's
+// positions alone): three or more code points as they are, one or two (fewer than a
+// trigram) as the trigram of their spaced-out form, which the table holds too
+// (ReferenceTables::indexed_text). A q holding % or _ needs an ESCAPE
+// clause, and SQLite never hands a LIKE with ESCAPE to FTS5, so it is a LIKE ... ESCAPE
+// over the base table's search_text column (a scan). For slots, q matches the slot's
+// doctor's search_text: the doctors are found first, then their slots.
 #pragma once
 
 #include <cstdint>
@@ -87,7 +89,7 @@ Result<nlohmann::json> run_search(sql::Db& db, const SearchRequest& r);
 
 // SQLite's plan for run_search's statement (EXPLAIN QUERY PLAN, one line per step): what
 // tests and benchmarks check the indexes against (an FTS5 step reads "VIRTUAL TABLE
-// INDEX 0:L0" when the trigram index takes the LIKE, "INDEX 0:" when it scans).
+// INDEX 0:M" when the trigram index takes the MATCH, "INDEX 0:" when it scans).
 Result<std::vector<std::string>> explain_search(sql::Db& db, const SearchRequest& r);
 
 }  // namespace hisgate::controlplane::public_partition

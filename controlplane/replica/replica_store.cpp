@@ -14,6 +14,7 @@ Result<std::unique_ptr<ReplicaStore>> ReplicaStore::open(const std::string& path
 Result<void> ReplicaStore::open_writer() {
     auto db = sql::Db::open_with_schema(path_, public_partition::ReferenceTables::schema());
     if (!db) return db.error();
+    if (auto r = public_partition::ReferenceTables(*db).upgrade_text_index(); !r) return r.error();
     writer_ = std::make_unique<sql::Db>(std::move(db.value()));
     return {};
 }
@@ -33,6 +34,11 @@ Result<nlohmann::json> ReplicaStore::read(const std::function<Result<nlohmann::j
         // time, so without SQLite's own mutex.
         auto opened = sql::Db::open(path_, false);
         if (!opened) return opened.error();
+        // Pages read through a mapping of the file, not copied by read(): the follower's
+        // every commit empties a connection's page cache, so each search read its pages
+        // again, and the copies were a quarter of a busy replica's CPU (docs/benchmarks.md,
+        // "Public partition"). SQLite bounds it by its compile-time maximum.
+        if (auto r = opened->exec(std::string("PRAGMA mmap_size=") + std::to_string(kReaderMmapBytes)); !r) return r.error();
         db = std::make_unique<sql::Db>(std::move(opened.value()));
     }
     auto out = body(*db);

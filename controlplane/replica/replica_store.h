@@ -22,6 +22,10 @@ namespace hisgate::controlplane::replica {
 
 class ReplicaStore {
 public:
+    // How much of the file a read connection maps (PRAGMA mmap_size; SQLite caps it at its
+    // SQLITE_MAX_MMAP_SIZE, 2 GiB in Debian's build).
+    static constexpr int64_t kReaderMmapBytes = int64_t{16} << 30;
+
     // Opens (creating if needed) the replica's file. Errors: SQLite's, Config when unusable.
     static Result<std::unique_ptr<ReplicaStore>> open(const std::string& path);
 
