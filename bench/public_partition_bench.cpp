@@ -83,6 +83,7 @@
 #include "controlplane/public_partition/search_api.h"
 #include "controlplane/replica/replica_store.h"
 #include "tests/support/proc_stats.h"
+#include "tests/support/replica.h"
 #include "tests/support/system.h"
 
 using namespace hisgate;
@@ -520,40 +521,6 @@ RowResult run_load(const std::vector<uint16_t>& ports, const std::vector<Query>&
 }
 
 // ---- processes ------------------------------------------------------------------------
-
-// A hisgate-replica process following cp1, as tests/system/public_partition/replica_support.h
-// starts one (that header is not on the benches' include path).
-struct Replica {
-    std::string name, db;
-    uint16_t port = 0;
-    Process process;
-    bool start(System& system, const std::string& replica_name) {
-        name = replica_name;
-        db = system.dir() + "/data/replica-" + name + ".db";
-        port = free_port();
-        const std::string token_file = system.dir() + "/etc/replica-" + name + ".token";
-        write_file(token_file, system.token("service", "replica-" + name) + "\n");
-        nlohmann::json config = {{"replica_id", name},
-                                 {"db", db},
-                                 {"primary", {{"port", system.api_port()}, {"token_file", token_file}}},
-                                 {"http", {{"port", port}}},
-                                 {"follow", {{"wait_ms", 500}}},
-                                 {"log", {{"file", system.log_dir() + "/replica-" + name + ".log"}}}};
-        const std::string config_file = system.dir() + "/etc/replica-" + name + ".json";
-        write_file(config_file, config.dump(2));
-        process = Process({binary("controlplane/replica/hisgate-replica"), "--config", config_file},
-                          system.log_dir() + "/replica-" + name + ".out");
-        return process.start() && wait_port_open(port, std::chrono::milliseconds(10000));
-    }
-    nlohmann::json status() const {
-        auto j = nlohmann::json::parse(http_get(port, "/api/v1/replica").body, nullptr, false);
-        return j.is_discarded() ? nlohmann::json() : j;
-    }
-    int64_t position() const {
-        auto s = status();
-        return s.is_object() && s.contains("position") ? s["position"].get<int64_t>() : -1;
-    }
-};
 
 struct CpuWatch {
     std::vector<std::pair<std::string, pid_t>> procs;
