@@ -116,26 +116,45 @@ Result<ExtractionOutcome> Extractor::extract(const std::string& from, const std:
         return make_error(ErrorClass::BadInput, "extraction.bad_window",
                           "pull window \"" + from + "\" to \"" + to +
                               "\": expected two dates YYYY-MM-DD, the first not after the second");
+    uint64_t began;
+    {
+        std::lock_guard lock(mu_);
+        began = pushes_;
+        pulls_reading_.insert(began);
+    }
     // The HIS is asked outside the lock so pushes are not held up by a slow pull.
     auto data = his_.extract_reference_data(from, to);
-    if (!data) {
-        failures.inc();
-        return data.error();
-    }
-    auto records = records_of(data.value());
+    auto records = data ? records_of(data.value()) : Result<std::vector<Record>>(data.error());
+    std::lock_guard lock(mu_);
     if (!records) {
+        pull_done_locked(began);
         failures.inc();
         return records.error();
     }
     // The hospital's own record rides every pull, so a change of its parameters is sent.
     records->push_back(hospital_record(hospital_id_, settings_.hospital));
-    std::lock_guard lock(mu_);
     auto scope = store_.in_scope(from, to);
     if (!scope) {
+        pull_done_locked(began);
         failures.inc();
         return scope.error();
     }
-    return commit_locked(pull_diff(scope.value(), records.value()), "pull", {{"window", {{"from", from}, {"to", to}}}});
+    auto changes = pull_diff(scope.value(), records.value());
+    // What was pushed while this pull read the HIS is newer than what it read.
+    std::erase_if(changes, [&](const Change& c) {
+        auto it = pushed_while_pulling_.find({c.record.entity, c.record.key});
+        return it != pushed_while_pulling_.end() && it->second > began;
+    });
+    pull_done_locked(began);
+    return commit_locked(std::move(changes), "pull", {{"window", {{"from", from}, {"to", to}}}});
+}
+
+void Extractor::pull_done_locked(uint64_t began) {
+    pulls_reading_.erase(pulls_reading_.find(began));
+    // A pull that begins later has seen every push so far; only those still reading need
+    // the records pushed after they began.
+    const uint64_t oldest = pulls_reading_.empty() ? pushes_ : *pulls_reading_.begin();
+    std::erase_if(pushed_while_pulling_, [&](const auto& entry) { return entry.second <= oldest; });
 }
 
 Result<ExtractionOutcome> Extractor::commit_locked(std::vector<Change> changes, const std::string& source,
@@ -285,6 +304,9 @@ Result<void> Extractor::on_push(const ReferencePush& push) {
     changes.reserve(push.updates.size());
     for (const auto& u : push.updates) changes.push_back(change_of(u));
     std::lock_guard lock(mu_);
+    ++pushes_;
+    if (!pulls_reading_.empty())
+        for (const auto& c : changes) pushed_while_pulling_[{c.record.entity, c.record.key}] = pushes_;
     auto applied = commit_locked(std::move(changes), "push", {{"trigger", push.trigger}, {"controlId", push.message_id}});
     if (!applied) return applied.error();
     if (applied->handover_error) return *applied->handover_error;  // stored, not yet upstream: the HIS sends again

@@ -176,16 +176,24 @@ TEST_CASE("public partition: a replica whose rows changed behind its back re-see
     for (auto* r : {&r1, &r2}) REQUIRE(eventually([&] { return items(search(*r, "doctors?hospital=H001")) > 0; }, 30s));
     const auto before = r1.status();
 
-    // Someone edits r1's file by hand: its rows no longer sum to its checksum.
-    REQUIRE(::kill(r1.process.pid(), SIGSTOP) == 0);
-    {
+    // Someone edits r1's file by hand: its rows no longer sum to its checksum. r1 is paused
+    // meanwhile; a pause that lands inside one of its write transactions leaves the file
+    // locked, so it is let run a moment and paused again until the edit gets through.
+    int edited = SQLITE_BUSY;
+    for (int attempt = 0; attempt < 100 && edited == SQLITE_BUSY; ++attempt) {
+        REQUIRE(::kill(r1.process.pid(), SIGSTOP) == 0);
         sqlite3* db = nullptr;
         REQUIRE(sqlite3_open(r1.db.c_str(), &db) == SQLITE_OK);
-        sqlite3_busy_timeout(db, 5000);
-        CHECK(sqlite3_exec(db, "UPDATE ref_doctors SET data = '{\"doctorId\":\"forged\"}' WHERE row_id = (SELECT min(row_id) FROM ref_doctors)",
-                           nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_busy_timeout(db, 200);
+        edited = sqlite3_exec(db, "UPDATE ref_doctors SET data = '{\"doctorId\":\"forged\"}' WHERE row_id = (SELECT min(row_id) FROM ref_doctors)",
+                              nullptr, nullptr, nullptr);
         sqlite3_close(db);
+        if (edited == SQLITE_BUSY) {
+            REQUIRE(::kill(r1.process.pid(), SIGCONT) == 0);
+            std::this_thread::sleep_for(50ms);
+        }
     }
+    CHECK(edited == SQLITE_OK);
     REQUIRE(::kill(r1.process.pid(), SIGCONT) == 0);
     CHECK(eventually([&] {
         auto st = r1.status();

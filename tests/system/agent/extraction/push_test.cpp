@@ -6,6 +6,8 @@
 #include <Poco/Net/StreamSocket.h>
 
 #include "agent/extraction/extractor.h"
+#include "agent/gated_adapter.h"
+#include "agent/his_gate.h"
 #include "hl7/message.h"
 #include "tests/support/hl7_push.h"
 #include "simulated_his.h"
@@ -186,4 +188,66 @@ TEST_CASE("extraction push: messages it cannot apply are answered AE or AR with 
     // The listener still serves: a good message right after is applied as seq 2.
     CHECK(his.send(doctor_message("G1", "MAD", "DOC-AFTER", "DEP-X")).code == "AA");
     CHECK(f.x->last_seq() == 2);
+}
+
+namespace {
+// The real adapter (through the agent's gate) that runs `after_read` once a pull has read the
+// HIS and before the pull applies what it read: the moment a push can overtake it.
+class PausingAdapter : public agent::GatedAdapter {
+public:
+    using GatedAdapter::GatedAdapter;
+    std::function<void()> after_read;
+    Result<ReferenceData> extract_reference_data(const std::string& from, const std::string& to) override {
+        auto read = GatedAdapter::extract_reference_data(from, to);
+        if (after_read) after_read();
+        return read;
+    }
+};
+
+bool touches(const nlohmann::json& changeset, const std::string& key) {
+    for (const auto& c : changeset["changes"])
+        if (c["key"] == key) return true;
+    return false;
+}
+}  // namespace
+
+TEST_CASE("extraction push: a pull that read the HIS before a push does not undo it; the next pull compares it again") {
+    SimulatedHis his{R"({"interval": "1h", "push": {"listen": "127.0.0.1:)" + std::to_string(test::free_port()) + "\"}}"};
+    REQUIRE(his.start());
+    agent::HisGate gate(4, 600);
+    PausingAdapter adapter(his.adapter(), gate, {});
+    CollectingSink sink;
+    auto opened = extraction::Extractor::open(adapter, his.settings(), his.state_file(), "H001", sink);
+    REQUIRE(opened.ok());
+    auto& x = *opened.value();
+    REQUIRE(x.start().ok());
+    REQUIRE(test::eventually([&] { return sink.changesets().size() == 1; }));
+
+    // While the next pull holds what it read, the HIS pushes a slot its records (as the pull
+    // read them) do not have.
+    std::string start = test::days_after(test::today_utc(), 1);
+    start.erase(std::remove(start.begin(), start.end(), '-'), start.end());
+    FakeHis pusher(x.push_port());
+    adapter.after_read = [&] { CHECK(pusher.send(slot_message("C-RACE", "S12", "S-RACE", start + "1100", "6")).code == "AA"); };
+    auto pulled = x.extract_now();
+    REQUIRE(pulled.ok());
+    adapter.after_read = nullptr;
+    auto sets = sink.changesets();
+    REQUIRE(sets.size() >= 2);
+    CHECK(sets[1]["source"] == "push");
+    CHECK(touches(sets[1], "S-RACE"));
+    // The pull left the pushed slot alone (it would have deleted it: its read did not list it).
+    for (size_t i = 2; i < sets.size(); ++i) CHECK_FALSE(touches(sets[i], "S-RACE"));
+    auto snap = x.snapshot(1u << 24);
+    REQUIRE(snap.ok());
+    bool kept = false;
+    for (const auto& r : snap->records) kept = kept || r["key"] == "S-RACE";
+    CHECK(kept);
+
+    // The next pull began after the push: the HIS's own records decide, and it has no such slot.
+    REQUIRE(x.extract_now().ok());
+    sets = sink.changesets();
+    REQUIRE(touches(sets.back(), "S-RACE"));
+    for (const auto& c : sets.back()["changes"])
+        if (c["key"] == "S-RACE") CHECK(c["op"] == "delete");
 }
