@@ -175,3 +175,39 @@ TEST_CASE("agent revoke: a booking revoked before it came is refused, and one bo
     CHECK(after_cancel.body["outcome"] == "revoked");
     CHECK(after_cancel.body["status"] == "cancelled");
 }
+
+TEST_CASE("agent revoke: a revoke racing a payment at a slow HIS answers what the HIS did, and the HIS executes it at most once") {
+    // Every HIS answer takes 1.5 s, so the payment is usually still at the HIS when the
+    // revoke comes: the revoke then waits (his.in_doubt, retried by the agent's queue) until
+    // the payment's answer is in. Whichever came first, the answers agree with the HIS.
+    test::System sys({.hospitals = {"H001"},
+                      .his_ack_timeout_ms = 10000,
+                      .sim_faults = {{"H001", R"({"latency_ms": 1500})"}},
+                      .his_params = {{"H001", R"({"idempotent_orders": false})"}}});
+    REQUIRE(sys.start());
+    test::ControlPlaneClient cp(sys.broker(), "H001");
+    REQUIRE(cp.connect());
+
+    auto pay = Envelope::make("payment.pay", "H001", pay_body("ORD-RACE-1"));
+    auto revoke = Envelope::make("payment.revoke", "H001", {{"orderId", "ORD-RACE-1"}});
+    REQUIRE(cp.send(pay));
+    REQUIRE(cp.send(revoke));
+    REQUIRE(test::eventually([&] {
+        auto all = cp.answers();
+        return all.count(pay.id) && all.count(revoke.id);
+    }, 90s));
+    auto all = cp.answers();
+    const Envelope& paid = all.at(pay.id);
+    const Envelope& revoked = all.at(revoke.id);
+    INFO("pay: " << paid.to_json() << "\nrevoke: " << revoked.to_json());
+    REQUIRE_FALSE(revoked.error);
+    if (revoked.body["outcome"] == "already_committed") {
+        CHECK_FALSE(paid.error);
+        CHECK(executions(sys, "ORD-RACE-1", "pay") == 1);
+    } else {
+        CHECK(revoked.body["outcome"] == "revoked");
+        REQUIRE(paid.error);
+        CHECK(paid.error->code == "order.revoked");
+        CHECK(executions(sys, "ORD-RACE-1", "pay") == 0);
+    }
+}
