@@ -34,9 +34,12 @@ struct RequestContext {
     bool his_idempotent = false;
     // An earlier attempt was dispatched: a change may already hold at the HIS.
     bool maybe_done = false;
-    // A change of this task for the order goes out to the HIS now: an error instead when it
-    // must not (the order was revoked at this agent: agent/order_fence.h).
-    std::function<std::optional<Error>(const std::string& order_id)> sending_change;
+    // A change of this task goes out to the HIS now.
+    std::function<void()> sending_change;
+    // The booking or payment of the order goes out to the HIS now (a change, as above): an
+    // error instead when it must not, the order having been revoked at this agent
+    // (agent/order_fence.h). Refunds and cancels are not fenced: they undo a committed order.
+    std::function<std::optional<Error>(const std::string& order_id)> sending_order;
     // The HIS holds nothing for the order: an error to retry later while an earlier
     // attempt may still be running there, nothing once the absence is settled.
     std::function<std::optional<Error>()> absence_not_yet_settled;

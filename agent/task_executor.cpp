@@ -34,7 +34,8 @@ Outcome TaskExecutor::run(const Task& task) {
         const RequestType* type = find_request_type(task.type);
         // A previous attempt was dispatched: the HIS may hold its effect already.
         RequestContext context{task.type, his_, rules_, clock_, policy_.his_idempotent, task.attempts > 1,
-                               [&](const std::string& order) { return sending_change(task, order); },
+                               [&] { sending_change(task); },
+                               [&](const std::string& order) { return sending_order(task, order); },
                                [&] { return absence_not_yet_settled(task); },
                                [&](const std::string& order) { return revoking(order); }, diagnostics_, reference_};
         result = type ? type->handler(context, request->body)
@@ -59,11 +60,15 @@ Outcome TaskExecutor::run(const Task& task) {
     return {retry, request->reply_error(e).to_json(), e.describe(), std::string(to_string(e.cls)), handed_back};
 }
 
-std::optional<Error> TaskExecutor::sending_change(const Task& task, const std::string& order) {
-    if (fence_)
-        if (auto refused = fence_->begin_change(task.id, order)) return refused;
+void TaskExecutor::sending_change(const Task& task) {
     std::lock_guard lock(mu_);
     last_change_sent_[task.id] = clock_.steady_now();
+}
+
+std::optional<Error> TaskExecutor::sending_order(const Task& task, const std::string& order) {
+    if (fence_)
+        if (auto refused = fence_->begin_change(task.id, order)) return refused;
+    sending_change(task);
     return std::nullopt;
 }
 

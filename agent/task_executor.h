@@ -57,9 +57,11 @@ public:
     Outcome run(const Task& task);
 
 private:
-    // Marks the moment a change of `task` for `order` goes out to the HIS; the fence's
-    // refusal instead when the order was revoked (then nothing is sent).
-    std::optional<Error> sending_change(const Task& task, const std::string& order);
+    // Marks the moment a change of `task` goes out to the HIS.
+    void sending_change(const Task& task);
+    // The same for the booking or payment of `order`; the fence's refusal instead when the
+    // order was revoked (then nothing is sent).
+    std::optional<Error> sending_order(const Task& task, const std::string& order);
     std::optional<Error> revoking(const std::string& order);
     // The HIS holds nothing for the task's order: an error to retry later if an earlier
     // attempt may still be running there, nothing if the absence is settled.

@@ -115,6 +115,10 @@ TEST_CASE("agent revoke: a payment the HIS committed first answers already_commi
     REQUIRE(twice.error);
     CHECK(twice.error->code == "order.revoked");
     CHECK(executions(sys, "ORD-PAID-1", "pay") == 1);
+    // A refund undoes a committed payment: the fence does not stand in its way.
+    auto refunded = ask(cp, "payment.refund", pay_body("ORD-PAID-1"));
+    REQUIRE_FALSE(refunded.error);
+    CHECK(refunded.body["status"] == "refunded");
 }
 
 TEST_CASE("agent revoke: the fence survives a kill -9 and a restart of the agent") {
