@@ -25,6 +25,7 @@
 #include "controlplane/patient_records.h"
 #include "controlplane/router.h"
 #include "controlplane/task_results.h"
+#include "his-sim/hospital.h"
 #include "tests/support/system.h"
 #include "transport/requester.h"
 #include "transport/topics.h"
@@ -42,7 +43,7 @@ constexpr const char* kInstance = "ledger-test";
 // a thread that serialises every answer onto it (as the control plane's owner will).
 class LedgerSide final : public ledger::PaymentPort {
 public:
-    LedgerSide(test::System& sys, ledger::ConfirmerOptions options)
+    LedgerSide(test::System& sys, ledger::ConfirmerOptions options, controlplane::AgentHisPortOptions port_options = {})
         : dir_(test::make_temp_dir("ledger-side")), link_(link_options(sys)) {
         auto fleet = controlplane::open_sqlite_fleet_store(dir_ + "/fleet.db");
         REQUIRE(fleet.ok());
@@ -66,10 +67,12 @@ public:
         });
         // The change's own wait is short: its answer is what his-sim drops, and the HIS's
         // answer timeout at the agent is longer, so the change is never answered in time.
-        controlplane::RouteTimeouts timeouts{.fallback = 5000ms, .by_type = {{"payment.pay", 1000ms}}};
+        controlplane::RouteTimeouts timeouts{.fallback = 5000ms,
+                                             .by_type = {{"payment.pay", 1000ms}, {"appointment.book", 1000ms}}};
         router_ = std::make_unique<controlplane::Router>(*registry_, *requester_, *results_, kInstance, timeouts);
         port_ = std::make_unique<controlplane::AgentHisPort>(
-            *router_, [this](const controlplane::HisAnswer& a) { post([a](ledger::Confirmer& c) { a.deliver_to(c); }); });
+            *router_, [this](const controlplane::HisAnswer& a) { post([a](ledger::Confirmer& c) { a.deliver_to(c); }); },
+            std::move(port_options));
         auto store = ledger::open_sqlite_ledger_store(dir_ + "/south.db", "south");
         REQUIRE(store.ok());
         store_ = std::move(store.value());
@@ -205,12 +208,12 @@ ledger::TransactionIntent payment(const std::string& id) {
     return i;
 }
 
-int64_t his_executions(test::System& sys, const std::string& order) {
+int64_t his_executions(test::System& sys, const std::string& order, const std::string& operation = "pay") {
     auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
     REQUIRE(db.ok());
-    auto st = db->prepare("SELECT count(*) FROM executions WHERE order_id = ?1 AND operation = 'pay'");
+    auto st = db->prepare("SELECT count(*) FROM executions WHERE order_id = ?1 AND operation = ?2");
     REQUIRE(st.ok());
-    st->bind(1, order);
+    st->bind(1, order).bind(2, operation);
     REQUIRE(st->step());
     return st->integer(0);
 }
@@ -300,4 +303,33 @@ TEST_CASE("ledger confirmation: a payment that never reached the HIS is revoked,
     CHECK(late.answer.error().code == "order.revoked");
     CHECK(his_executions(sys, id) == 0);
     CHECK(his_payments(sys, id) == 0);
+}
+
+TEST_CASE("ledger confirmation: a booking whose answer his-sim drops is settled by appointment.status and posted") {
+    test::System sys(system_options(R"({"drop_after_commit": 1})"));
+    REQUIRE(sys.start());
+    // The owner's booking body: the slot as the replica knows it and the patient.
+    controlplane::AgentHisPortOptions port_options;
+    port_options.booking_body = [](const ledger::Transaction& t) -> Result<nlohmann::json> {
+        return nlohmann::json{
+            {"slot", {{"doctorId", "DR-201"}, {"departmentId", "D-02"}, {"date", sim::utc_today()}, {"half", "AM"}}},
+            {"patient", {{"id", t.intent.patient_id}}}};
+    };
+    LedgerSide side(sys, quick(), std::move(port_options));
+    REQUIRE(test::eventually([&] { return side.online("H001"); }, 20s));
+
+    const std::string id = "b00c1e2d3f4a5b6c7d8e9f0a1b2c3d4e";
+    auto booking = payment(id);
+    booking.kind = ledger::TxKind::Booking;
+    booking.purpose = "S-DR-201-" + sim::utc_today() + "-AM";
+    REQUIRE(side.with([&](ledger::Confirmer& c, ledger::LedgerStore&) { return c.create(booking).ok(); }));
+    REQUIRE(test::eventually([&] { return side.state(id) == TxState::Posted; }, 90s));
+    INFO([&] {
+        std::string all;
+        for (const auto& e : side.evidence(id)) all += e + "; ";
+        return all;
+    }());
+    CHECK(side.states_passed(id) ==
+          std::vector<std::string>{"CREATED", "HELD", "DISPATCHED", "IN_DOUBT", "CONFIRMED", "POSTED"});
+    CHECK(his_executions(sys, id, "book") == 1);
 }
