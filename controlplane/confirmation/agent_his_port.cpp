@@ -44,14 +44,6 @@ std::optional<ledger::HisStatus> status_of(TxKind kind, const std::string& statu
 
 }  // namespace
 
-void HisAnswer::deliver_to(ledger::Confirmer& confirmer) const {
-    switch (kind) {
-        case Kind::ChangeReply: confirmer.on_change_reply(id, committed); break;
-        case Kind::ProbeAnswer: confirmer.on_probe_answer(id, status); break;
-        case Kind::RevokeAnswer: confirmer.on_revoke_answer(id, outcome); break;
-    }
-}
-
 AgentHisPort::AgentHisPort(Router& router, HisAnswerSink sink, AgentHisPortOptions options)
     : router_(router), sink_(std::move(sink)), options_(std::move(options)) {
     int n = options_.workers > 0 ? options_.workers : 1;

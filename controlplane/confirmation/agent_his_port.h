@@ -46,8 +46,17 @@ struct HisAnswer {
     ledger::HisStatus status = ledger::HisStatus::NotFound;         // ProbeAnswer
     ledger::RevokeOutcome outcome = ledger::RevokeOutcome::Revoked;  // RevokeAnswer
 
-    // Calls the matching on_* of `confirmer`. Call it where the confirmer is driven.
-    void deliver_to(ledger::Confirmer& confirmer) const;
+    // Calls the matching on_* of `target`: a ledger::Confirmer (where it is driven: its
+    // thread, or under the lock that serialises it), or the control plane's
+    // money::LedgerService, whose on_* take its lock themselves.
+    template <typename Target>
+    void deliver_to(Target& target) const {
+        switch (kind) {
+            case Kind::ChangeReply: target.on_change_reply(id, committed); break;
+            case Kind::ProbeAnswer: target.on_probe_answer(id, status); break;
+            case Kind::RevokeAnswer: target.on_revoke_answer(id, outcome); break;
+        }
+    }
 };
 
 // Runs on one of the port's worker threads; keep it short (queue the answer).
