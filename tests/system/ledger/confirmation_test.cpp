@@ -21,6 +21,7 @@
 #include "controlplane/confirmation/agent_his_port.h"
 #include "controlplane/fleet_store.h"
 #include "controlplane/hospital_registry.h"
+#include "controlplane/money/ledger_service.h"
 #include "controlplane/ledger/ledger_store.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/router.h"
@@ -38,48 +39,77 @@ namespace {
 
 constexpr const char* kInstance = "ledger-test";
 
-// The control plane's ledger side, in this process: its own MQTT connection, hospital
-// registry, task results, router and AgentHisPort, and one partition's Confirmer driven by
-// a thread that serialises every answer onto it (as the control plane's owner will).
-class LedgerSide final : public ledger::PaymentPort {
-public:
-    LedgerSide(test::System& sys, ledger::ConfirmerOptions options, controlplane::AgentHisPortOptions port_options = {})
-        : dir_(test::make_temp_dir("ledger-side")), link_(link_options(sys)) {
-        auto fleet = controlplane::open_sqlite_fleet_store(dir_ + "/fleet.db");
-        REQUIRE(fleet.ok());
-        fleet_ = std::move(fleet.value());
-        auto registry = controlplane::HospitalRegistry::open(*fleet_, SystemClock::instance(),
-                                                             {Envelope::kMinSchema, Envelope::kMaxSchema});
-        REQUIRE(registry.ok());
-        registry_ = std::move(registry.value());
-        auto results = controlplane::TaskResults::open(dir_ + "/results.db");
-        REQUIRE(results.ok());
-        results_ = std::move(results.value());
-        auto records = controlplane::open_sqlite_patient_records(dir_ + "/results.db", SystemClock::instance());
-        REQUIRE(records.ok());
-        records_ = std::move(records.value());
-        requester_ = std::make_unique<Requester>(link_);
-        link_.subscribe(topics::all_states(), 1);
-        link_.subscribe(topics::all_responses(kInstance), 1);
-        link_.on_message([this](const IncomingMessage& m) {
-            if (m.topic.size() > 6 && m.topic.compare(m.topic.size() - 6, 6, "/state") == 0) (void)registry_->apply_state(m);
-            else controlplane::take_answer(*results_, *records_, *requester_, m, kInstance);
+// The control plane's routing, in this process: its own MQTT connection, hospital
+// registry (from the agents' state messages), task results and Router, as
+// hisgate-controlplane wires them (controlplane/main.cpp).
+struct RouterSide {
+    explicit RouterSide(test::System& sys) : dir(test::make_temp_dir("ledger-side")), link(link_options(sys)) {
+        auto opened_fleet = controlplane::open_sqlite_fleet_store(dir + "/fleet.db");
+        REQUIRE(opened_fleet.ok());
+        fleet = std::move(opened_fleet.value());
+        auto opened_registry = controlplane::HospitalRegistry::open(*fleet, SystemClock::instance(),
+                                                                    {Envelope::kMinSchema, Envelope::kMaxSchema});
+        REQUIRE(opened_registry.ok());
+        registry = std::move(opened_registry.value());
+        auto opened_results = controlplane::TaskResults::open(dir + "/results.db");
+        REQUIRE(opened_results.ok());
+        results = std::move(opened_results.value());
+        auto opened_records = controlplane::open_sqlite_patient_records(dir + "/results.db", SystemClock::instance());
+        REQUIRE(opened_records.ok());
+        records = std::move(opened_records.value());
+        requester = std::make_unique<Requester>(link);
+        link.subscribe(topics::all_states(), 1);
+        link.subscribe(topics::all_responses(kInstance), 1);
+        link.on_message([this](const IncomingMessage& m) {
+            if (m.topic.size() > 6 && m.topic.compare(m.topic.size() - 6, 6, "/state") == 0) (void)registry->apply_state(m);
+            else controlplane::take_answer(*results, *records, *requester, m, kInstance);
         });
         // The change's own wait is short: its answer is what his-sim drops, and the HIS's
         // answer timeout at the agent is longer, so the change is never answered in time.
         controlplane::RouteTimeouts timeouts{.fallback = 5000ms,
                                              .by_type = {{"payment.pay", 1000ms}, {"appointment.book", 1000ms}}};
-        router_ = std::make_unique<controlplane::Router>(*registry_, *requester_, *results_, kInstance, timeouts);
+        router = std::make_unique<controlplane::Router>(*registry, *requester, *results, kInstance, timeouts);
+        link.start();
+        REQUIRE(link.wait_connected(10s));
+    }
+    ~RouterSide() { link.stop(); }
+
+    bool online(const std::string& hospital) {
+        auto h = registry->find(hospital);
+        return h && h->online;
+    }
+
+    static MqttOptions link_options(test::System& sys) {
+        MqttOptions o = sys.broker().mqtt_options("controlplane-ledger", "controlplane-ledger");
+        o.session_expiry = 600s;
+        return o;
+    }
+
+    std::string dir;
+    MqttLink link;
+    std::unique_ptr<controlplane::FleetStore> fleet;
+    std::unique_ptr<controlplane::HospitalRegistry> registry;
+    std::unique_ptr<controlplane::TaskResults> results;
+    std::unique_ptr<controlplane::PatientRecords> records;
+    std::unique_ptr<Requester> requester;
+    std::unique_ptr<controlplane::Router> router;
+};
+
+// The ledger side: AgentHisPort over the router, and one partition's Confirmer on a real
+// ledger file, driven by a thread that serialises every answer onto it (the owner's part).
+class LedgerSide final : public ledger::PaymentPort {
+public:
+    LedgerSide(test::System& sys, ledger::ConfirmerOptions options, controlplane::AgentHisPortOptions port_options = {})
+        : routing_(sys), dir_(routing_.dir) {
         port_ = std::make_unique<controlplane::AgentHisPort>(
-            *router_, [this](const controlplane::HisAnswer& a) { post([a](ledger::Confirmer& c) { a.deliver_to(c); }); },
+            *routing_.router,
+            [this](const controlplane::HisAnswer& a) { post([a](ledger::Confirmer& c) { a.deliver_to(c); }); },
             std::move(port_options));
         auto store = ledger::open_sqlite_ledger_store(dir_ + "/south.db", "south");
         REQUIRE(store.ok());
         store_ = std::move(store.value());
         confirmer_ = std::make_unique<ledger::Confirmer>(*store_, SystemClock::instance(), *port_, *this, options);
         REQUIRE(confirmer_->resume().ok());
-        link_.start();
-        REQUIRE(link_.wait_connected(10s));
         driver_ = std::thread([this] { drive(); });
     }
 
@@ -87,13 +117,9 @@ public:
         stopping_ = true;
         driver_.join();
         port_->stop();
-        link_.stop();
     }
 
-    bool online(const std::string& hospital) {
-        auto h = registry_->find(hospital);
-        return h && h->online;
-    }
+    bool online(const std::string& hospital) { return routing_.online(hospital); }
 
     // Runs `f` with the confirmer and its store, between the driver's turns.
     template <typename F>
@@ -128,7 +154,7 @@ public:
             return out;
         });
     }
-    controlplane::Router& router() { return *router_; }
+    controlplane::Router& router() { return *routing_.router; }
 
     // The provider's side (see the file comment): closes succeed, refunds are recorded.
     void close(const std::string& id) override {
@@ -147,11 +173,6 @@ public:
     }
 
 private:
-    static MqttOptions link_options(test::System& sys) {
-        MqttOptions o = sys.broker().mqtt_options("controlplane-ledger", "controlplane-ledger");
-        o.session_expiry = 600s;
-        return o;
-    }
     void post(std::function<void(ledger::Confirmer&)> answer) {
         std::lock_guard lock(answers_mu_);
         answers_.push_back(std::move(answer));
@@ -173,14 +194,8 @@ private:
         }
     }
 
+    RouterSide routing_;
     std::string dir_;
-    MqttLink link_;
-    std::unique_ptr<controlplane::FleetStore> fleet_;
-    std::unique_ptr<controlplane::HospitalRegistry> registry_;
-    std::unique_ptr<controlplane::TaskResults> results_;
-    std::unique_ptr<controlplane::PatientRecords> records_;
-    std::unique_ptr<Requester> requester_;
-    std::unique_ptr<controlplane::Router> router_;
     std::unique_ptr<controlplane::AgentHisPort> port_;
     std::unique_ptr<ledger::LedgerStore> store_;
     std::unique_ptr<ledger::Confirmer> confirmer_;
@@ -332,4 +347,73 @@ TEST_CASE("ledger confirmation: a booking whose answer his-sim drops is settled 
     CHECK(side.states_passed(id) ==
           std::vector<std::string>{"CREATED", "HELD", "DISPATCHED", "IN_DOUBT", "CONFIRMED", "POSTED"});
     CHECK(his_executions(sys, id, "book") == 1);
+}
+
+namespace {
+// The provider's side for LedgerService: a payment that is posted never reaches the
+// provider again, so any call here is recorded for the test to see.
+struct RecordingProvider final : ledger::PaymentPort {
+    std::mutex mu;
+    std::vector<std::string> calls;
+    void close(const std::string& id) override {
+        std::lock_guard lock(mu);
+        calls.push_back("close " + id);
+    }
+    void refund(const std::string& id, int64_t) override {
+        std::lock_guard lock(mu);
+        calls.push_back("refund " + id);
+    }
+};
+}  // namespace
+
+TEST_CASE("ledger confirmation: AgentHisPort wired into money::LedgerService settles a dropped answer by a probe") {
+    test::System sys(system_options(R"({"drop_after_commit": 1})"));
+    REQUIRE(sys.start());
+    RouterSide routing(sys);
+    REQUIRE(test::eventually([&] { return routing.online("H001"); }, 20s));
+
+    // The wiring hisgate-controlplane will use: the service opens after the port (it takes
+    // the port) and resumes inside open(), so answers before it is set are dropped (the
+    // confirmers' timers ask again); the service's on_* take its own lock.
+    std::atomic<controlplane::money::LedgerService*> service{nullptr};
+    controlplane::AgentHisPort port(*routing.router, [&](const controlplane::HisAnswer& a) {
+        if (auto* s = service.load()) a.deliver_to(*s);
+    });
+    RecordingProvider provider;
+    controlplane::money::LedgerSettings settings;
+    settings.dir = routing.dir + "/ledgers";
+    settings.confirmer = quick();
+    auto opened = controlplane::money::LedgerService::open(settings, SystemClock::instance(), port, provider);
+    REQUIRE(opened.ok());
+    service = opened->get();
+    (*opened)->start();
+    // Shutdown order: the service's timer, then the port's workers (the last callers of the
+    // service), and only then may the service go, then the port.
+    struct Stop {
+        std::function<void()> f;
+        ~Stop() { f(); }
+    } stop{[&] {
+        (*opened)->stop();
+        port.stop();
+    }};
+
+    const std::string id = "c0ffee00112233445566778899aabbcc";
+    auto created = (*opened)->create(payment(id), ledger::PatientRegion{"", "", "44"});
+    REQUIRE(created.ok());
+    (*opened)->on_payment_notification(id, 1500);
+    REQUIRE(test::eventually([&] {
+        auto found = (*opened)->find(id);
+        return found.ok() && found->transaction.state == TxState::Posted;
+    }, 90s));
+    auto history = (*opened)->history(id);
+    REQUIRE(history.ok());
+    std::vector<std::string> passed;
+    for (const auto& e : *history)
+        if (passed.empty() || passed.back() != e.to_state) passed.push_back(e.to_state);
+    CHECK(passed == std::vector<std::string>{"CREATED", "HELD", "DISPATCHED", "IN_DOUBT", "CONFIRMED", "POSTED"});
+    {
+        std::lock_guard lock(provider.mu);
+        CHECK(provider.calls.empty());
+    }
+    CHECK(his_executions(sys, id) == 1);
 }
