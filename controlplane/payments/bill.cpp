@@ -37,10 +37,8 @@ Result<std::vector<ledger::ProviderLine>> parse_bill_csv(std::string_view text, 
                                   std::string("the provider's bill, line 1: expected the header \"") + kBillHeader + "\"");
             continue;
         }
-        if (line.empty()) {
-            if (pos >= text.size()) break;  // the final line end
-            return bad("the whole line", "a payment or refund, not an empty line");
-        }
+        // (The final line end makes no empty line here: the loop stops at the text's end.)
+        if (line.empty()) return bad("the whole line", "a payment or refund, not an empty line");
         if (lines.size() >= limits.max_lines)
             return bad("the whole line", "at most " + std::to_string(limits.max_lines) + " lines");
         std::vector<std::string_view> f;
