@@ -88,10 +88,10 @@ void PaySimProvider::enqueue(Job job) {
         }
         ++counters_.dropped;
     }
-    if (sinks_.failed)
-        sinks_.failed(job.id, make_error(ErrorClass::Unavailable, "payments.queue_full",
-                                         "the provider's request queue is full (" + std::to_string(address_.max_queue) +
-                                             ") or stopped; the request was not sent"));
+    // No sink here: this runs on the caller's thread, which may hold the very lock the
+    // sinks take (the Confirmer calls close() and refund() under its owner's lock).
+    log::warn("payments.request_dropped", {{"request", job.is_refund ? "refund" : "close"},
+                                           {"queue", address_.max_queue}});
 }
 
 void PaySimProvider::run() {

@@ -16,7 +16,13 @@
 //   again (close and refund are idempotent at the provider: by out_trade_no, and by
 //   out_refund_no = the transaction id).
 // The queue is bounded (max_queue); a request that does not fit is dropped, counted and
-// reported to `failed`, and the Confirmer's retry sends it again.
+// logged (not reported to a sink: the caller's thread may hold the sinks' lock), and the
+// Confirmer's retry sends it again.
+//
+// Locking: the sinks run on the worker thread and never while this class holds its own
+// mutex, so they may take the owner's lock, and the owner may call close()/refund() under
+// it. The owner must not call stop() (or destroy this) while holding that lock: stop()
+// waits for a sink that may be waiting for the lock.
 #pragma once
 
 #include <chrono>
@@ -43,7 +49,8 @@ struct PaySimAddress {
 struct PaymentSinks {
     std::function<void(const std::string& id, ledger::CloseOutcome)> close_answer;
     std::function<void(const std::string& id, bool refunded)> refund_answer;
-    // Optional: a request that got no usable answer, or a definite refusal, with why.
+    // Optional: a request that got no usable answer, or a definite refusal, with why (on
+    // the worker thread, like the others).
     std::function<void(const std::string& id, const Error&)> failed;
 };
 
