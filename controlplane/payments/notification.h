@@ -63,7 +63,9 @@ struct VerifyOptions {
 //   BadInput notification.missing_header / bad_header / too_large / invalid / bad_field
 //   Rejected notification.bad_signature (a wrong key, or the body changed on the way)
 //   Rejected notification.stale (timestamp outside max_skew of `now`)
-// The body is parsed only after the signature is right.
+// The body is parsed only after the signature is right. trade_state is returned as sent:
+// the caller acts only on "SUCCESS" (the Confirmer's on_payment_notification also checks
+// the amount against the ledger's). Duplicates share event_id.
 Result<PaymentNotification> verify_notification(const std::map<std::string, std::string>& headers, std::string_view body,
                                                 std::string_view key, Clock::WallTime now, VerifyOptions options = {});
 
