@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -33,6 +34,26 @@ struct RunningPaySim {
                             {"log", {{"file", dir + "/pay-sim.log"}}}};
         c.update(config);
         write_file(dir + "/pay-sim.json", c.dump());
+        start();
+    }
+
+    // Stops it (SIGTERM) and starts it again on the same records; the ports change.
+    void restart() {
+        REQUIRE(sim.stop() == 0);
+        std::remove((dir + "/ports.json").c_str());
+        start();
+    }
+
+    // Arms one fault or a list (POST /faults); the answer's status.
+    int arm(const nlohmann::json& faults) { return http_send(control_port, "POST", "/faults", faults.dump()).status; }
+    nlohmann::json stats() {
+        auto r = http_get(control_port, "/stats");
+        REQUIRE(r.status == 200);
+        return nlohmann::json::parse(r.body)["notifications"];
+    }
+
+private:
+    void start() {
         sim = Process({binary("tools/pay-sim/hisgate-pay-sim"), "--config", dir + "/pay-sim.json"}, dir + "/pay-sim.out");
         REQUIRE(sim.start());
         REQUIRE(eventually([&] {
@@ -44,14 +65,6 @@ struct RunningPaySim {
         }));
         REQUIRE(wait_port_open(port, std::chrono::milliseconds(10000)));
         REQUIRE(wait_port_open(control_port, std::chrono::milliseconds(10000)));
-    }
-
-    // Arms one fault or a list (POST /faults); the answer's status.
-    int arm(const nlohmann::json& faults) { return http_send(control_port, "POST", "/faults", faults.dump()).status; }
-    nlohmann::json stats() {
-        auto r = http_get(control_port, "/stats");
-        REQUIRE(r.status == 200);
-        return nlohmann::json::parse(r.body)["notifications"];
     }
 };
 

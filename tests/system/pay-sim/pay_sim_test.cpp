@@ -9,6 +9,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "common/metrics.h"
 #include "common/utc_time.h"
@@ -198,6 +199,49 @@ TEST_CASE("pay-sim: an order created, paid at checkout, notified with a signatur
     auto empty = test::http_get(f.sim.port, "/v3/bill?date=2020-01-01");
     REQUIRE(empty.status == 200);
     CHECK(empty.body == std::string(kBillHeader) + "\n");
+}
+
+TEST_CASE("pay-sim: its records survive a restart: orders, payments, refunds, the bill and the idempotent answers") {
+    Fixture f;
+    auto [id, prepay] = f.order(1250);
+    REQUIRE(f.checkout(prepay).status == 200);
+    auto refund = [&] {
+        return test::http_send(f.sim.port, "POST", "/v3/refund/domestic/refunds",
+                               nlohmann::json{{"out_trade_no", id}, {"out_refund_no", id}, {"amount", {{"refund", 250}}}}.dump());
+    };
+    auto first = refund();
+    REQUIRE(first.status == 200);
+    auto [open, open_prepay] = f.order(400);
+    auto bill_before = f.bill_today();
+    f.sim.restart();
+    PaySimProvider after(PaySimAddress{"127.0.0.1", f.sim.port}, {});
+    auto s = after.query(id);
+    REQUIRE(s.ok());
+    CHECK(s->trade_state == "REFUND");
+    CHECK(s->refunded_fen == 250);
+    auto again = refund();
+    REQUIRE(again.status == 200);
+    CHECK(nlohmann::json::parse(again.body)["refund_id"] == nlohmann::json::parse(first.body)["refund_id"]);
+    auto recreated = after.create_order({open, 400, "CNY", "outpatient fee", f.sink.url()});
+    REQUIRE(recreated.ok());
+    CHECK(recreated.value() == open_prepay);
+    auto r = test::http_get(f.sim.port, "/v3/bill?date=" + utc_strftime(std::chrono::system_clock::now(), "%Y-%m-%d"));
+    REQUIRE(r.status == 200);
+    CHECK(r.body == bill_csv(bill_before));
+}
+
+TEST_CASE("pay-sim: an order paid from many checkouts at once is paid once and notified once") {
+    Fixture f;
+    auto [id, prepay] = f.order(990);
+    std::vector<int> statuses(8);
+    std::vector<std::thread> patients;
+    for (int i = 0; i < 8; ++i) patients.emplace_back([&, i] { statuses[i] = f.checkout(prepay).status; });
+    for (auto& t : patients) t.join();
+    CHECK(std::count(statuses.begin(), statuses.end(), 200) == 8);
+    REQUIRE(test::eventually([&] { return f.sink.for_order(id).size() == 1; }));
+    CHECK(f.sim.stats()["posted"] == 1);
+    auto lines = f.bill_today();
+    CHECK(std::count_if(lines.begin(), lines.end(), [&](const auto& l) { return l.out_trade_no == id; }) == 1);
 }
 
 TEST_CASE("pay-sim: a notification refused by the receiver is retried with backoff until delivered") {
