@@ -316,7 +316,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<controlplane::money::MoneyDesk> money;
     if (!money_settings.ledger.dir.empty()) {
         auto opened_money = controlplane::money::MoneyDesk::open(
-            money_settings, router, public_primary->get(), **records, SystemClock::instance(),
+            money_settings, router, **results, public_primary->get(), **records, error_book->get(), SystemClock::instance(),
             [&] { return "http://" + http_bind + ":" + std::to_string(http.port()); });
         if (!opened_money) return invalid_config("hisgate-controlplane", opened_money.error());
         money = std::move(opened_money.value());

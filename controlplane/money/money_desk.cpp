@@ -61,6 +61,9 @@ const char* money_usage_help() {
   payments.key_file   string   the merchant key its notifications are signed with (required)
   payments.notify_url string   where the provider sends notifications (default: this instance's
                                /api/v1/provider/notify)
+  reconcile.nightly_hour_utc int  the nightly reconciliation of the day before runs at this hour
+                               (UTC, default 2; -1: none)
+  reconcile.statement_wait_ms int  how long a hospital's statement is waited for (default 120000)
 )";
 }
 
@@ -93,12 +96,16 @@ MoneySettings read_money_settings(ConfigReader& c, const std::string& results_db
     if (!s.ledger.dir.empty() && (s.provider_url.empty() || s.merchant_key_file.empty()))
         c.problem("payments", "payments.url and payments.key_file with ledger.dir", "missing");
     s.keyed_answers_db = results_db;
+    s.reconcile.nightly_hour_utc = static_cast<int>(c.integer("reconcile.nightly_hour_utc", 2, -1, 23));
+    s.reconcile.statement_wait =
+        std::chrono::milliseconds(c.integer("reconcile.statement_wait_ms", 120000, 1000, 3600000));
     return s;
 }
 
-Result<std::unique_ptr<MoneyDesk>> MoneyDesk::open(const MoneySettings& settings, Router& router,
+Result<std::unique_ptr<MoneyDesk>> MoneyDesk::open(const MoneySettings& settings, Router& router, TaskResults& results,
                                                    public_partition::PublicPrimary* primary, PatientRecords& records,
-                                                   Clock& clock, std::function<std::string()> own_url) {
+                                                   triage::ErrorBook* triage, Clock& clock,
+                                                   std::function<std::string()> own_url) {
     auto key = read_key_file(settings.merchant_key_file);
     if (!key) return key.error();
     auto address = provider_address(settings.provider_url);
@@ -167,15 +174,28 @@ Result<std::unique_ptr<MoneyDesk>> MoneyDesk::open(const MoneySettings& settings
         return ProviderNotice{n->out_trade_no, n->amount_fen, n->trade_state == "SUCCESS"};
     };
     desk->api_ = std::make_unique<MoneyApi>(*desk->ledgers_, *desk->keys_, open_checkout, slot_fee, check_notice);
+    desk->reconciler_ = std::make_unique<Reconciler>(*desk->ledgers_, router, results, *desk->provider_, triage, clock,
+                                                     settings.reconcile);
+    desk->api_->set_reconcile([self](const std::string& date, const std::string& partition) -> Result<nlohmann::json> {
+        auto report = self->reconciler_->run(date, partition);
+        if (!report) return report.error();
+        auto out = report->to_json();
+        out["text"] = report->to_text();
+        return out;
+    });
     desk->live_ = desk->ledgers_.get();
     return desk;
 }
 
-void MoneyDesk::start() { ledgers_->start(); }
+void MoneyDesk::start() {
+    ledgers_->start();
+    reconciler_->start();
+}
 
 void MoneyDesk::close() {
     if (closed_) return;
     closed_ = true;
+    if (reconciler_) reconciler_->stop();
     if (ledgers_) ledgers_->stop();
     if (his_) his_->stop();
     if (provider_) provider_->stop();

@@ -23,6 +23,7 @@
 #include "controlplane/money/keyed_answers.h"
 #include "controlplane/money/ledger_service.h"
 #include "controlplane/money/money_api.h"
+#include "controlplane/money/reconciler.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/payments/pay_sim_provider.h"
 #include "controlplane/public_partition/public_primary.h"
@@ -37,6 +38,7 @@ struct MoneySettings {
     std::string notify_url;          // payments.notify_url; "" = this instance's own
     std::string keyed_answers_db;    // the results_db
     KeyedAnswerRetention keys;
+    ReconcileSettings reconcile;
 };
 
 // Reads ledger.* and payments.* (docs in usage_help()); problems go to `c`.
@@ -47,15 +49,17 @@ class MoneyDesk {
 public:
     // `own_url` gives this instance's base URL once its HTTP server listens (the default
     // notify URL). Errors: Config for a bad setting or key file, and the stores' own.
-    static Result<std::unique_ptr<MoneyDesk>> open(const MoneySettings& settings, Router& router,
+    static Result<std::unique_ptr<MoneyDesk>> open(const MoneySettings& settings, Router& router, TaskResults& results,
                                                    public_partition::PublicPrimary* primary, PatientRecords& records,
-                                                   Clock& clock, std::function<std::string()> own_url);
+                                                   triage::ErrorBook* triage, Clock& clock,
+                                                   std::function<std::string()> own_url);
     ~MoneyDesk();  // close()
     void start();
     void close();
 
     MoneyApi& api() { return *api_; }
     LedgerService& ledgers() { return *ledgers_; }
+    Reconciler& reconciler() { return *reconciler_; }
 
 private:
     MoneyDesk() = default;
@@ -65,6 +69,7 @@ private:
     std::unique_ptr<LedgerService> ledgers_;
     std::unique_ptr<KeyedAnswers> keys_;
     std::unique_ptr<MoneyApi> api_;
+    std::unique_ptr<Reconciler> reconciler_;
     bool closed_ = false;
 };
 

@@ -1,5 +1,7 @@
 #include "controlplane/payments/pay_sim_provider.h"
 
+#include "controlplane/payments/bill.h"
+
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -126,7 +128,7 @@ void PaySimProvider::send(const Job& job) {
     if (!is_trade_no(job.id))
         return fail(make_error(ErrorClass::BadInput, "payments.bad_id", "the transaction id is not an out_trade_no"));
     if (!job.is_refund) {
-        auto reply = exchange("POST", "/v3/pay/transactions/out-trade-no/" + job.id + "/close", nullptr);
+        auto reply = exchange("POST", "/v3/pay/transactions/out-trade-no/" + job.id + "/close", nullptr, kMaxAnswerBytes);
         if (!reply) return fail(reply.error());
         if (reply->status == 204 || reply->status == 200) {
             answered();
@@ -146,7 +148,7 @@ void PaySimProvider::send(const Job& job) {
     std::string body =
         nlohmann::json{{"out_trade_no", job.id}, {"out_refund_no", job.id}, {"amount", {{"refund", job.amount_fen}, {"currency", "CNY"}}}}
             .dump();
-    auto reply = exchange("POST", "/v3/refund/domestic/refunds", &body);
+    auto reply = exchange("POST", "/v3/refund/domestic/refunds", &body, kMaxAnswerBytes);
     if (!reply) return fail(reply.error());
     if (reply->status == 200) {
         answered();
@@ -162,7 +164,7 @@ void PaySimProvider::send(const Job& job) {
 }
 
 Result<PaySimProvider::Reply> PaySimProvider::exchange(const std::string& method, const std::string& path,
-                                                        const std::string* body) {
+                                                        const std::string* body, std::size_t max_answer_bytes) {
     Reply reply;
     try {
         Poco::Net::HTTPClientSession session(address_.host, address_.port);
@@ -180,8 +182,8 @@ Result<PaySimProvider::Reply> PaySimProvider::exchange(const std::string& method
         Poco::Net::HTTPResponse res;
         auto& in = session.receiveResponse(res);
         reply.status = static_cast<int>(res.getStatus());
-        if (!read_bounded(in, reply.body, kMaxAnswerBytes))
-            return protocol("more than " + std::to_string(kMaxAnswerBytes) + " bytes");
+        if (!read_bounded(in, reply.body, max_answer_bytes))
+            return protocol("more than " + std::to_string(max_answer_bytes) + " bytes");
     } catch (const Poco::Exception& e) {
         return make_error(ErrorClass::Unavailable, "payments.unreachable",
                           "the payment provider at " + address_.host + ":" + std::to_string(address_.port) + ": " +
@@ -207,7 +209,7 @@ Result<std::string> PaySimProvider::create_order(const OrderRequest& order) {
                                       {"notify_url", order.notify_url},
                                       {"amount", {{"total", order.amount_fen}, {"currency", order.currency}}}}
                            .dump();
-    auto reply = exchange("POST", "/v3/pay/transactions/native", &body);
+    auto reply = exchange("POST", "/v3/pay/transactions/native", &body, kMaxAnswerBytes);
     if (!reply) return reply.error();
     if (reply->status != 200) return provider_error(reply->status, reply->body);
     auto doc = parse_bounded_json(reply->body, {"the provider's order answer", kMaxAnswerBytes, "payments"});
@@ -218,10 +220,21 @@ Result<std::string> PaySimProvider::create_order(const OrderRequest& order) {
     return (*doc)["prepay_id"].get<std::string>();
 }
 
+Result<std::vector<ledger::ProviderLine>> PaySimProvider::bill(const std::string& date) {
+    const bool dated = date.size() == 10 && date[4] == '-' && date[7] == '-' &&
+                       date.find_first_not_of("0123456789-") == std::string::npos;
+    if (!dated) return make_error(ErrorClass::BadInput, "payments.bad_date", "date: expected YYYY-MM-DD");
+    const BillLimits limits;
+    auto reply = exchange("GET", "/v3/bill?date=" + date, nullptr, limits.max_bytes);
+    if (!reply) return reply.error();
+    if (reply->status != 200) return provider_error(reply->status, reply->body);
+    return parse_bill_csv(reply->body, limits);
+}
+
 Result<OrderStatus> PaySimProvider::query(const std::string& out_trade_no) {
     if (!is_trade_no(out_trade_no))
         return make_error(ErrorClass::BadInput, "payments.bad_out_trade_no", "out_trade_no: expected 1-64 of A-Z a-z 0-9 _ -");
-    auto reply = exchange("GET", "/v3/pay/transactions/out-trade-no/" + out_trade_no, nullptr);
+    auto reply = exchange("GET", "/v3/pay/transactions/out-trade-no/" + out_trade_no, nullptr, kMaxAnswerBytes);
     if (!reply) return reply.error();
     if (reply->status != 200) return provider_error(reply->status, reply->body);
     auto doc = parse_bounded_json(reply->body, {"the provider's query answer", kMaxAnswerBytes, "payments"});

@@ -36,6 +36,7 @@
 
 #include "common/error.h"
 #include "controlplane/ledger/confirmer.h"
+#include "controlplane/ledger/reconcile.h"
 
 namespace hisgate::payments {
 
@@ -87,6 +88,8 @@ public:
     // status: 400 BadInput, 404 NotFound, 409 Rejected, 5xx Unavailable).
     Result<std::string> create_order(const OrderRequest& order);
     Result<OrderStatus> query(const std::string& out_trade_no);
+    // The provider's bill of one day (YYYY-MM-DD, UTC), parsed (bill.h). Synchronous.
+    Result<std::vector<ledger::ProviderLine>> bill(const std::string& date);
 
     // Stops the worker after the request it is sending; what is still queued is dropped
     // (the Confirmer's retries send it again after a restart). Sinks are not called after.
@@ -110,7 +113,8 @@ private:
     void enqueue(Job job);
     void run();
     void send(const Job& job);
-    Result<Reply> exchange(const std::string& method, const std::string& path, const std::string* body);
+    Result<Reply> exchange(const std::string& method, const std::string& path, const std::string* body,
+                           std::size_t max_answer_bytes);
 
     PaySimAddress address_;
     PaymentSinks sinks_;

@@ -23,7 +23,7 @@ struct Money {
     explicit Money(const char* faults = "{}", int max_probes = 1000)
         : sys({.hospitals = {"H001"},
                .sim_faults = {{"H001", faults}},
-               .his_params = {{"H001", R"({"idempotent_orders": false})"}},
+               .his_params = {{"H001", R"({"idempotent_orders": false, "deferred_drain_interval": "1s"})"}},
                .controlplane_config = controlplane_config(pay, max_probes)}) {}
 
     static std::string controlplane_config(const test::RunningPaySim& pay, int max_probes) {
@@ -102,6 +102,48 @@ TEST_CASE("money api: a payment whose answer the HIS drops ends POSTED, paid onc
     CHECK(m.sys.his_executions("H001", id, "pay") == 1);  // the change reached the HIS once
     auto order = m.provider_order(id);
     CHECK(order["trade_state"] == "SUCCESS");  // the provider kept the money: never refunded
+
+    // The day reconciles: ledger POSTED, the HIS's statement and the provider's bill agree.
+    const std::string token_file = m.sys.dir() + "/operator.token";
+    test::write_file(token_file, m.sys.token("operator", "ops-li"));
+    const std::string today = t["createdAt"].get<std::string>().substr(0, 10);
+    auto run = test::run_capture({test::binary("cli/hisgate"), "reconcile", "--date", today, "--url",
+                                  "http://127.0.0.1:" + std::to_string(m.sys.api_port()), "--token-file", token_file},
+                                 180s);
+    INFO(run.output);
+    CHECK(run.status == 0);
+    CHECK(run.output.find("matched") != std::string::npos);
+}
+
+TEST_CASE("money api: a payment the provider refunded behind the ledger's back is a reconciliation mismatch, booked for finance") {
+    Money m;
+    REQUIRE(m.sys.start());
+    auto created = m.pay_request("P1", "rec-1");
+    REQUIRE(created.status == 201);
+    const auto body = nlohmann::json::parse(created.body);
+    const std::string id = body["transactionId"];
+    REQUIRE(checkout(m, body) == 200);
+    REQUIRE(test::eventually([&] { return m.state("P1", id) == "POSTED"; }, 60s));
+    // The provider refunds it by itself (an operator at the provider's console): the bill
+    // and the ledger now disagree.
+    auto refund = test::http_send(m.pay.port, "POST", "/v3/refund/domestic/refunds",
+                                  R"({"out_trade_no":")" + id + R"(","out_refund_no":"manual-)" + id.substr(0, 8) +
+                                      R"(","amount":{"refund":1500,"total":1500,"currency":"CNY"}})");
+    REQUIRE(refund.status == 200);
+    const std::string token_file = m.sys.dir() + "/operator.token";
+    test::write_file(token_file, m.sys.token("operator", "ops-li"));
+    auto run = test::run_capture({test::binary("cli/hisgate"), "reconcile", "--date",
+                                  m.transaction("P1", id)["createdAt"].get<std::string>().substr(0, 10), "--json",
+                                  "--url", "http://127.0.0.1:" + std::to_string(m.sys.api_port()), "--token-file",
+                                  token_file},
+                                 180s);
+    INFO(run.output);
+    CHECK(run.status == 1);
+    CHECK(run.output.find(id) != std::string::npos);
+    auto triage = m.sys.get("/api/v1/triage");
+    INFO(triage.body);
+    CHECK(triage.body.find("reconcile.state_mismatch.provider") != std::string::npos);
+    CHECK(triage.body.find(R"("owner":"finance")") != std::string::npos);
 }
 
 TEST_CASE("money api: an Idempotency-Key answers its first answer, refuses other fields, and is required") {
