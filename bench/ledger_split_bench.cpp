@@ -13,8 +13,9 @@
 // window from the split's start to one second after its switch. Afterwards every
 // acknowledged transaction must be in its target (exit 1 if not).
 //
-//   ledger_split_bench [--rate R] [--preload N] [--splits K] [--writers W] [--dir DIR]
-//                      (default: 1000 tx/s, 20000, 5 runs, 32 writers)
+//   ledger_split_bench [--rate R] [--preload N] [--splits K] [--writers W] [--dir DIR] [--steps on]
+//                      (default: 1000 tx/s, 20000, 5 runs, 32 writers; --steps on prints the
+//                      time of each step inside the freeze)
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,6 +51,7 @@ struct Options {
     int splits = 5;
     int writers = 32;
     std::string dir;
+    bool show_steps = false;
 };
 
 struct Run {
@@ -171,7 +173,17 @@ Run run_once(const Options& o, const std::string& dir) {
         });
 
     std::this_thread::sleep_for(std::chrono::seconds(2));  // steady state first
-    PartitionSplit split(plan, **maps, clock);
+    // Where the freeze goes: the time of each step inside freeze_and_switch (--steps).
+    std::string steps;
+    Steady::time_point last_step{};
+    SplitOptions split_options;
+    split_options.on_step = [&](const SplitProgress& p) {
+        auto now = Steady::now();
+        if (p.phase == SplitPhase::Frozen || p.step == "switched" || p.step == "frozen")
+            steps += " " + p.step + " +" + std::to_string(static_cast<int>(ms_between(last_step, now))) + "ms";
+        last_step = now;
+    };
+    PartitionSplit split(plan, **maps, clock, o.show_steps ? split_options : SplitOptions{});
     auto split_started = Steady::now();
     if (auto r = split.start(); !r) {
         std::fprintf(stderr, "start: %s\n", r.error().describe().c_str());
@@ -199,6 +211,7 @@ Run run_once(const Options& o, const std::string& dir) {
     out.switch_ms = ms_between(frozen_from, switched);
     out.freeze_ms = report->freeze_ms;
     out.copied_rows = split.progress().rows_copied;
+    if (o.show_steps) std::printf("  steps:%s\n", steps.c_str());
     std::this_thread::sleep_for(std::chrono::seconds(2));
     stop = true;
     for (auto& t : writers) t.join();
@@ -249,8 +262,9 @@ int main(int argc, char** argv) {
         else if (k == "--splits") o.splits = std::stoi(v);
         else if (k == "--writers") o.writers = std::stoi(v);
         else if (k == "--dir") o.dir = v;
+        else if (k == "--steps") o.show_steps = v == "on";
         else {
-            std::fprintf(stderr, "usage: ledger_split_bench [--rate R] [--preload N] [--splits K] [--writers W] [--dir DIR]\n");
+            std::fprintf(stderr, "usage: ledger_split_bench [--rate R] [--preload N] [--splits K] [--writers W] [--dir DIR] [--steps on]\n");
             return 2;
         }
     }

@@ -203,6 +203,17 @@ std::string describe(const Balances& b) {
     return out.empty() ? "nothing" : out;
 }
 
+// Every stored field but the file's own row number.
+bool same_row(const Transaction& a, const Transaction& b) {
+    const TransactionIntent &x = a.intent, &y = b.intent;
+    return x.id == y.id && x.kind == y.kind && x.hospital_id == y.hospital_id && x.patient_id == y.patient_id &&
+           x.amount_fen == y.amount_fen && x.currency == y.currency && x.purpose == y.purpose && x.epoch == y.epoch &&
+           x.deadline_ms == y.deadline_ms && x.corrects == y.corrects && x.province == y.province && a.state == b.state &&
+           a.funds_held == b.funds_held && a.cancelled == b.cancelled && a.attempts == b.attempts &&
+           a.created_ms == b.created_ms && a.updated_ms == b.updated_ms && a.dispatched_ms == b.dispatched_ms &&
+           a.probes == b.probes && a.next_probe_ms == b.next_probe_ms && a.manual == b.manual;
+}
+
 bool routes_to_targets(const PartitionMap& map, const SplitPlan& plan) {
     for (const auto& t : plan.targets)
         for (const auto& p : t.provinces) {
@@ -461,9 +472,15 @@ Result<Verification> PartitionSplit::verify_in_snapshot() {
     auto upto = last_seq(*source_);
     if (!upto) return upto.error();
     v.source_seq = *upto;
+    // Balances: a full scan of both sides, unless a verification already found them equal
+    // (`matched_seq_`) and every entry since was folded here: then only the rows those
+    // entries touched can differ, and each is compared whole with its copy (which is
+    // stronger than their sums). This keeps the verification inside the freeze short.
+    const bool incremental = matched_seq_ > 0 && matched_seq_ == verified_source_seq_;
+    std::set<int64_t> touched;  // source rowids changed since the last matching verification
     // If anything fails half-way the folded checksums are no longer whole: start them over.
     auto restart = [&](Error e) {
-        verified_source_seq_ = 0;
+        verified_source_seq_ = matched_seq_ = 0;
         for (auto& t : targets_) t->source_hash = t->target_hash = kFnvBasis, t->source_entries = t->target_entries = t->target_seq = 0;
         return e;
     };
@@ -475,14 +492,33 @@ Result<Verification> PartitionSplit::verify_in_snapshot() {
         auto it = target_of_province_.find(e.province);
         if (it == target_of_province_.end())
             return make_error(ErrorClass::Config, "split.unroutable", "transaction " + e.tx_id + " has no province a target takes");
+        touched.insert(e.tx_row);
         fold(targets_[it->second]->source_hash, e);
         ++targets_[it->second]->source_entries;
         return {};
     });
     if (!folded) return restart(folded.error());
     verified_source_seq_ = *upto;
-    auto source_balances = balances_by_province(*source_);
+    Result<std::map<std::string, Balances>> source_balances = std::map<std::string, Balances>{};
+    if (!incremental) source_balances = balances_by_province(*source_);
     if (!source_balances) return restart(source_balances.error());
+    // The touched rows, source and copy side by side (incremental only).
+    std::map<std::string, std::pair<Transaction, size_t>> changed;  // id → (source row, its target)
+    if (incremental) {
+        auto row = source_->prepare_cached(std::string("SELECT ") + ledger_columns() + ", rowid FROM transactions WHERE rowid = ?1");
+        if (!row) return restart(row.error());
+        for (int64_t rowid : touched) {
+            row->bind(1, rowid);
+            if (row->step()) {
+                Transaction t = read_ledger_row(*row);
+                size_t target = target_of_province_.at(t.intent.province);
+                std::string id = t.intent.id;
+                changed.emplace(std::move(id), std::make_pair(std::move(t), target));
+            }
+            if (row->error()) return restart(*row->error());
+            row->reset();
+        }
+    }
     auto source_fences = count_fences(*source_);
     if (!source_fences) return restart(source_fences.error());
 
@@ -503,8 +539,25 @@ Result<Verification> PartitionSplit::verify_in_snapshot() {
         });
         if (!tf) return restart(tf.error());
         t->target_seq = *tupto;
-        auto tb = balances_by_province(*t->db);
+        Result<std::map<std::string, Balances>> tb = std::map<std::string, Balances>{};
+        if (!incremental) tb = balances_by_province(*t->db);
         if (!tb) return restart(tb.error());
+        std::string row_mismatch;
+        if (incremental) {
+            size_t index = static_cast<size_t>(&t - &targets_[0]);
+            auto copy = t->db->prepare_cached(std::string("SELECT ") + ledger_columns() + ", rowid FROM transactions WHERE id = ?1");
+            if (!copy) return restart(copy.error());
+            for (const auto& [id, source_row] : changed) {
+                if (source_row.second != index) continue;
+                copy->bind(1, id);
+                std::optional<Transaction> found_row;
+                if (copy->step()) found_row = read_ledger_row(*copy);
+                if (copy->error()) return restart(*copy->error());
+                copy->reset();
+                if (row_mismatch.empty() && (!found_row || !same_row(*found_row, source_row.first)))
+                    row_mismatch = t->spec.partition + ": transaction " + id + (found_row ? " differs from the source's" : " is missing");
+            }
+        }
         auto tfences = count_fences(*t->db);
         if (!tfences) return restart(tfences.error());
         Balances expected, found;
@@ -524,13 +577,17 @@ Result<Verification> PartitionSplit::verify_in_snapshot() {
                      std::to_string(t->source_entries) + " for its provinces up to seq " + std::to_string(*upto));
         else if (t->target_hash != t->source_hash)
             mismatch(name + ": the ordered checksum of its entries differs from the source's");
-        else if (found != expected)
+        else if (!incremental && found != expected)
             mismatch(name + ": balances " + describe(found) + "; the source's for its provinces: " + describe(expected));
+        else if (!row_mismatch.empty())
+            mismatch(row_mismatch);
         else if (*tfences != *source_fences)
             mismatch(name + ": " + std::to_string(*tfences) + " fences, the source has " + std::to_string(*source_fences));
         check.matches = v.ok;
         v.targets.push_back(std::move(check));
     }
+    v.balances_scanned = !incremental;
+    matched_seq_ = v.ok ? *upto : 0;
     return v;
 }
 
@@ -672,8 +729,11 @@ Result<SwitchReport> PartitionSplit::switch_over(const Verification& v) {
 }
 
 Result<SwitchReport> PartitionSplit::freeze_and_switch() {
-    // Most of the copying happens before the freeze, so the frozen catch-up is short.
-    if (auto n = catch_up(); !n) return n.error();
+    // Most of the copying, and the full comparison, happen before the freeze, so the frozen
+    // catch-up and verification cover only what came since.
+    auto before = verify();
+    if (!before) return before.error();
+    if (!before->ok) return fail(make_error(ErrorClass::Internal, "split.verification_failed", before->mismatch));
     if (auto r = freeze(); !r) return r.error();
     auto v = verify();  // catches up to the frozen seq, then compares
     if (!v) return v.error();

@@ -15,11 +15,14 @@
 //                  transaction with its cursor. Fences (cancels of unknown ids) go to every
 //                  target: a fence only refuses a create, and a create goes to one target.
 //   verify()       catches up and compares, in that same snapshot, the source (restricted to
-//                  each target's provinces) with each target: transaction, entry and fence
-//                  counts, an ordered checksum of the entries (FNV-1a in seq order, folded
+//                  each target's provinces) with each target: entry and fence counts, an
+//                  ordered checksum of the entries (FNV-1a in seq order, folded
 //                  incrementally, so a late verify reads only what is new) and the balance
-//                  per state (count and sum of amounts). It answers the source seq and the
-//                  freeze it was made in.
+//                  per state (count and sum of amounts, a full scan of both sides). After a
+//                  verification that matched, the next one compares instead each row the
+//                  entries since then touched with its copy, whole (equal rows since equal
+//                  balances give equal balances): that is what keeps the one inside the
+//                  freeze short. It answers the source seq and the freeze it was made in.
 //   check_reverse() proves the way back before the way forward is taken: the pre-split map
 //                  can still be republished on the current epoch, and the reverse stream
 //                  (targets → source) runs on the real files (empty, as nothing was written
@@ -37,7 +40,8 @@
 //                  now names the targets, which are complete and verified), then commits
 //                  the fence and releases the lock (writes switch: the waiting writers'
 //                  batches are refused with ledger.partition_moved and re-route by the map).
-//   freeze_and_switch()  freeze, catch up, verify, switch_over in one call: what to use.
+//   freeze_and_switch()  verify (full, outside the freeze), freeze, verify (what came since),
+//                  switch_over, in one call: what to use.
 //   abort()        before the switch: releases the freeze, removes the target files.
 //   rollback()     after the switch: freezes the targets and the source, streams back every
 //                  change the targets took since the switch point, unfences the source,
@@ -124,6 +128,7 @@ struct Verification {
     int64_t freeze = 0;       // the freeze it was made in (0: not frozen); switch_over needs the current one
     int64_t at_ms = 0;
     bool ok = false;
+    bool balances_scanned = false;  // false: the rows changed since the last matching verification were compared instead
     std::string mismatch;     // the first difference found, when !ok
     std::vector<TargetCheck> targets;
 };
@@ -206,6 +211,7 @@ private:
     int64_t frozen_seq_ = 0;
     Clock::SteadyTime frozen_at_{};
     int64_t verified_source_seq_ = 0;  // the source's entries folded into the checksums so far
+    int64_t matched_seq_ = 0;          // the seq of the last verification that matched (0: none)
     mutable std::mutex progress_mu_;
     SplitProgress progress_;
 };
