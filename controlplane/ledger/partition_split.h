@@ -40,8 +40,9 @@
 //                  now names the targets, which are complete and verified), then commits
 //                  the fence and releases the lock (writes switch: the waiting writers'
 //                  batches are refused with ledger.partition_moved and re-route by the map).
-//   freeze_and_switch()  verify (full, outside the freeze), freeze, verify (what came since),
-//                  switch_over, in one call: what to use.
+//   freeze_and_switch()  verify (full, outside the freeze), verify again (what came during
+//                  the full one), freeze, verify (what came since), switch_over, in one call:
+//                  what to use.
 //   abort()        before the switch: releases the freeze, removes the target files.
 //   rollback()     after the switch: freezes the targets and the source, streams back every
 //                  change the targets took since the switch point, unfences the source,
