@@ -3,6 +3,7 @@
 #include "controlplane/ledger/partition_split.h"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 
 #include "controlplane/ledger/ledger_file.h"
@@ -527,7 +528,8 @@ Result<Verification> PartitionSplit::verify_in_snapshot() {
         if (v.ok) v.mismatch = what;
         v.ok = false;
     };
-    for (auto& t : targets_) {
+    for (size_t index = 0; index < targets_.size(); ++index) {
+        auto& t = targets_[index];
         TargetCheck check;
         check.partition = t->spec.partition;
         auto tupto = last_seq(*t->db);
@@ -544,7 +546,6 @@ Result<Verification> PartitionSplit::verify_in_snapshot() {
         if (!tb) return restart(tb.error());
         std::string row_mismatch;
         if (incremental) {
-            size_t index = static_cast<size_t>(&t - &targets_[0]);
             auto copy = t->db->prepare_cached(std::string("SELECT ") + ledger_columns() + ", rowid FROM transactions WHERE id = ?1");
             if (!copy) return restart(copy.error());
             for (const auto& [id, source_row] : changed) {
@@ -820,8 +821,54 @@ Result<void> PartitionSplit::rollback() {
     return {};
 }
 
-Result<std::string> recover_split(const SplitPlan& plan, PartitionMapStore& maps, int64_t now_ms) {
-    (void)now_ms;
+Result<void> PartitionSplit::attach_switched() {
+    if (progress().phase != SplitPhase::Planned)
+        return make_error(ErrorClass::Rejected, "split.bad_phase", "attach: the split is " + std::string(to_string(progress().phase)));
+    auto current = maps_.current();
+    if (!current) return current.error();
+    if (!routes_to_targets(*current, plan_))
+        return make_error(ErrorClass::Rejected, "split.not_switched",
+                          "the map of epoch " + std::to_string(current->epoch) + " does not name the split's targets");
+    auto source = open_ledger_file(plan_.source_path, plan_.source, plan_.durable);
+    if (!source) return source.error();
+    std::vector<std::unique_ptr<Target>> targets;
+    int64_t from_epoch = 0;
+    for (const auto& spec : plan_.targets) {
+        if (!std::filesystem::exists(spec.path))
+            return make_error(ErrorClass::NotFound, "split.target_missing", spec.path + " does not exist");
+        auto db = open_ledger_file(spec.path, spec.partition, plan_.durable);
+        if (!db) return db.error();
+        auto seq = get_meta(*db, "split_switch_seq");
+        if (!seq) return seq.error();
+        auto epoch = get_meta(*db, "split_from_epoch");
+        if (!epoch) return epoch.error();
+        auto t = std::make_unique<Target>();
+        auto number = [](const std::string& text, int64_t& out) {
+            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+            return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+        };
+        if (!number(*seq, t->switch_seq) || !number(*epoch, from_epoch))
+            return make_error(ErrorClass::Rejected, "split.no_switch_point", spec.path + " records no switch point");
+        t->spec = spec;
+        t->db.emplace(std::move(db.value()));
+        targets.push_back(std::move(t));
+    }
+    auto before = maps_.at_epoch(from_epoch);
+    if (!before) return before.error();
+    before_ = *before;
+    source_.emplace(std::move(source.value()));
+    targets_ = std::move(targets);
+    {
+        std::lock_guard lock(progress_mu_);
+        progress_.phase = SplitPhase::Switched;
+        progress_.from_epoch = from_epoch;
+        progress_.to_epoch = current->epoch;
+    }
+    step("attached");
+    return {};
+}
+
+Result<std::string> recover_split(const SplitPlan& plan, PartitionMapStore& maps) {
     auto current = maps.current();
     if (!current) return current.error();
     auto with_file = [&](const std::string& path, const std::string& partition,

@@ -47,6 +47,9 @@
 //   rollback()     after the switch: freezes the targets and the source, streams back every
 //                  change the targets took since the switch point, unfences the source,
 //                  fences the targets, republishes the pre-split assignments (a new epoch).
+//   attach_switched()  takes up a split that switched in an earlier process (the same plan):
+//                  the switch points and the pre-split epoch are in the targets' files, so
+//                  rollback() works after a restart.
 //
 // Invariants:
 //  - A transaction is owned by exactly one partition at every instant: the source until the
@@ -180,6 +183,9 @@ public:
     Result<SwitchReport> freeze_and_switch();
     Result<void> abort(const std::string& reason);
     Result<void> rollback();
+    // Planned → Switched for a split this plan made earlier: refused unless the current map
+    // names the targets (split.not_switched) and each target records its switch point.
+    Result<void> attach_switched();
 
     SplitProgress progress() const;
     const SplitPlan& plan() const { return plan_; }
@@ -223,7 +229,7 @@ private:
 // earlier epoch named the targets → the split never switched: the target files are removed.
 // The map names the source after an epoch that named the targets → a rollback: the targets
 // are fenced and kept. Answers "switched", "aborted" or "rolled_back".
-Result<std::string> recover_split(const SplitPlan& plan, PartitionMapStore& maps, int64_t now_ms);
+Result<std::string> recover_split(const SplitPlan& plan, PartitionMapStore& maps);
 
 // Removes a ledger file and its WAL and shared-memory files; absent ones are fine.
 void remove_ledger_file(const std::string& path);

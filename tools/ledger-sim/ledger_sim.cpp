@@ -376,7 +376,7 @@ void Sim::open_control_plane() {
     map_ = *current;
     if (options_.split && !split_done_) {
         // The crash may have come mid-split: the files must agree with the map.
-        auto recovered = recover_split(split_plan(), *maps_, clock_.wall_ms());
+        auto recovered = recover_split(split_plan(), *maps_);
         if (!recovered) return fail("recovering the split: " + recovered.error().describe());
         if (*recovered != "aborted") return fail("recovering an unswitched split found it " + *recovered);
     }

@@ -321,6 +321,28 @@ TEST_CASE("partition split: a rollback after the switch brings the targets' chan
     CHECK(split.rollback().error().code == "split.bad_phase");
 }
 
+TEST_CASE("partition split: after a restart, a switched split is taken up from its files and rolled back") {
+    Fixture f;
+    std::string id = f.payment("44");
+    {
+        PartitionSplit split(f.plan, *f.maps, f.clock);
+        REQUIRE(split.start());
+        REQUIRE(split.freeze_and_switch());
+    }  // the process that switched is gone
+    {
+        auto a = f.open("south-a");
+        REQUIRE(a->apply_one(test_util::move(id, TxState::Dispatched), 5));
+    }
+    PartitionSplit later(f.plan, *f.maps, f.clock);
+    REQUIRE(later.attach_switched());
+    CHECK(later.progress().phase == SplitPhase::Switched);
+    REQUIRE(later.rollback());
+    CHECK(f.maps->current()->epoch == 3);
+    CHECK(f.source->get(id).value()->state == TxState::Dispatched);
+    PartitionSplit again(f.plan, *f.maps, f.clock);
+    CHECK(again.attach_switched().error().code == "split.not_switched");
+}
+
 TEST_CASE("partition split: an IN_DOUBT transaction moves with its probe schedule and the target's confirmer resumes it") {
     Fixture f;
     auto in = intent_in("44");
@@ -424,7 +446,7 @@ TEST_CASE("partition split: a kill -9 at any step leaves the old map with the so
             REQUIRE(WIFSIGNALED(status));
 
             auto maps = open_sqlite_partition_map_store(dir + "/maps.db").value();
-            auto outcome = recover_split(plan, *maps, 0);
+            auto outcome = recover_split(plan, *maps);
             REQUIRE(outcome);
             bool switched = kill_at == "published" || kill_at == "switched";
             CHECK(*outcome == (switched ? "switched" : "aborted"));
