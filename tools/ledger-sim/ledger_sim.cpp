@@ -285,7 +285,7 @@ private:
     void crash_control_plane();
     void check_every_open_one_is_followed(const char* when);
     void check_ownership(const char* when);
-    void check_source_fenced();
+    void check_fenced(const std::string& partition);
     void arrive(const std::string& id);
     void arrive_payment(const TransactionIntent& in);
     void operator_round();
@@ -299,6 +299,7 @@ private:
     void split_begin();
     void split_catch_up(uint64_t generation);
     void split_switch(uint64_t generation);
+    void split_rollback();
 
     SimOptions options_;
     Rng rng_;
@@ -324,7 +325,7 @@ private:
 
     std::unique_ptr<PartitionSplit> split_;
     uint64_t split_generation_ = 0;  // a crash abandons a split: its scheduled steps then do nothing
-    bool split_pending_ = false, split_done_ = false;
+    bool split_pending_ = false, split_done_ = false, rolled_back_ = false;
     int split_attempts_ = 0;
     std::string split_summary_;
 
@@ -472,16 +473,18 @@ void Sim::check_ownership(const char* when) {
     }
 }
 
-// After the switch the source is kept read-only: any change to it is refused.
-void Sim::check_source_fenced() {
-    auto source = open_sqlite_ledger_store(dir_ + "/ledger-south.db", "south", LedgerStoreOptions{.durable = false});
-    if (!source) return fail("cannot open the split's source: " + source.error().describe());
-    Move probe;
+// After the switch the source is kept read-only (after a rollback, the targets): any
+// change to it is refused.
+void Sim::check_fenced(const std::string& partition) {
+    auto store = open_sqlite_ledger_store(dir_ + "/ledger-" + partition + ".db", partition, LedgerStoreOptions{.durable = false});
+    if (!store) return fail("cannot open " + partition + ": " + store.error().describe());
+    Move probe;  // for an id no ledger has: a store that is not fenced refuses it too, writing nothing
     probe.id = std::string(32, '0');
     probe.to = TxState::Held;
-    auto r = (*source)->apply_one(probe, clock_.wall_ms());
+    auto r = (*store)->apply_one(probe, clock_.wall_ms());
     if (r || r.error().code != "ledger.partition_moved")
-        return fail("the split's source took a change after the switch: " + (r ? std::string("accepted") : r.error().describe()));
+        return fail(partition + " is not fenced after the " + (rolled_back_ ? "rollback" : "switch") + ": " +
+                    (r ? std::string("accepted") : r.error().describe()));
 }
 
 SplitPlan Sim::split_plan() const {
@@ -550,7 +553,7 @@ void Sim::split_switch(uint64_t generation) {
     split_done_ = true;
     auto progress = split_->progress();
     split_.reset();
-    check_source_fenced();
+    check_fenced("south");
     check_ownership("after the split's switch");
     check_every_open_one_is_followed("after the split's switch");
     std::ostringstream line;
@@ -558,6 +561,39 @@ void Sim::split_switch(uint64_t generation) {
          << progress.rounds << " copy rounds): moved " << moved << " transactions, " << in_doubt
          << " in doubt; map epoch " << switched->epoch << ", writes frozen " << switched->freeze_ms << " ms (simulated)\n";
     split_summary_ = line.str();
+    // A third of the runs roll the split back a little later (from the files, as a later
+    // process would), while traffic flows to the targets.
+    if (rng_.chance(1.0 / 3)) at(now() + rng_.between(1'000, 10'000), [this] { split_rollback(); });
+}
+
+void Sim::split_rollback() {
+    if (!failure_.empty()) return;
+    if (!cp_up_) {  // down: try again once it is back
+        at(now() + 1'000, [this] { split_rollback(); });
+        return;
+    }
+    PartitionSplit split(split_plan(), *maps_, clock_);
+    if (auto r = split.attach_switched(); !r) return fail("the rollback cannot take up the split: " + r.error().describe());
+    // The targets' confirmers stop with their timers; the source's resumes what comes back.
+    for (const auto& t : split_plan().targets) {
+        int p = index_of(t.partition);
+        collect(*confirmers_[p]);
+        confirmers_[p].reset();
+        stores_[p].reset();
+    }
+    if (auto r = split.rollback(); !r) return fail("the rollback failed: " + r.error().describe());
+    rolled_back_ = true;
+    auto current = maps_->current();
+    if (!current) return fail("cannot read the partition map: " + current.error().describe());
+    map_ = *current;
+    if (!open_partition(index_of("south"))) return;
+    for (const auto& t : split_plan().targets) check_fenced(t.partition);
+    check_ownership("after the rollback");
+    check_every_open_one_is_followed("after the rollback");
+    std::ostringstream line;
+    line << "  rolled back at " << now() << " ms: " << split.progress().streamed_back
+         << " entries streamed back to south; map epoch " << map_.epoch << "\n";
+    split_summary_ += line.str();
 }
 
 void Sim::arrive(const std::string& id) {
@@ -791,7 +827,9 @@ SimReport Sim::run() {
 void Sim::check_final() {
     std::map<std::string, std::pair<int, Transaction>> ledger;
     if (options_.split && !split_done_) return fail("the split never switched");
-    if (split_done_) check_source_fenced();
+    if (split_done_ && !rolled_back_) check_fenced("south");
+    if (rolled_back_)
+        for (const auto& t : split_plan().targets) check_fenced(t.partition);
     for (size_t p = 0; p < stores_.size(); ++p) {
         if (!stores_[p]) continue;  // a split's source: its copies are not owners
         auto all = stores_[p]->all();
