@@ -351,6 +351,13 @@ TEST_CASE("partition split: an IN_DOUBT transaction moves with its probe schedul
     for (TxState s : {TxState::Held, TxState::Dispatched}) REQUIRE(f.source->apply_one(test_util::move(in.id, s), 2));
     REQUIRE(f.source->apply_one(test_util::move(in.id, TxState::InDoubt, "reply:timeout"), 3));
     REQUIRE(f.source->apply_one(ScheduleProbe{in.id, 3, next_probe}, 4));
+    // The source's confirmer follows it until the switch (and, left running by mistake,
+    // after it).
+    test_util::RecordingHis source_his;
+    test_util::RecordingProvider source_provider;
+    Confirmer source_confirmer(*f.source, f.clock, source_his, source_provider);
+    REQUIRE(source_confirmer.resume());
+    CHECK(source_confirmer.has_timer(in.id));
     PartitionSplit split(f.plan, *f.maps, f.clock);
     REQUIRE(split.start());
     REQUIRE(split.freeze_and_switch());
@@ -371,6 +378,10 @@ TEST_CASE("partition split: an IN_DOUBT transaction moves with its probe schedul
     f.clock.advance(std::chrono::milliseconds(next_probe - f.clock.wall_ms()));
     confirmer.tick();
     CHECK(his.count("probe:" + in.id) == 1);
+    // The source's confirmer cannot probe it any more: its schedule, stored before a probe
+    // leaves, is refused by the fenced source, so only the owner probes.
+    source_confirmer.tick();
+    CHECK(source_his.count("probe:" + in.id) == 0);
     CHECK(a->get(in.id).value()->probes == 4);
     confirmer.on_probe_answer(in.id, HisStatus::Committed);
     CHECK(a->get(in.id).value()->state == TxState::Posted);
