@@ -106,6 +106,7 @@ Result<Located> LedgerService::create(ledger::TransactionIntent intent, const le
     auto routed = ledger::route(*map, prefixes_, region);
     if (!routed) return routed.error();
     intent.epoch = routed->epoch;
+    intent.province = routed->province;  // what a partition split moves it by (partition_split.h)
     std::unique_lock lock(mu_);
     // A retry of a create (the same id) answers from the partition that holds it, whatever
     // the map says now: a transaction never moves by being asked for twice.
