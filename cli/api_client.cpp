@@ -86,14 +86,16 @@ Result<ApiTarget> api_target(Args& args) {
 
 namespace {
 Result<nlohmann::json> api_call(const ApiTarget& target, const std::string& method, const std::string& path_and_query,
-                                int timeout_seconds) {
+                                int timeout_seconds, const nlohmann::json* json_body = nullptr) {
     try {
         Poco::Net::HTTPClientSession session(target.host, target.port);
         session.setTimeout(Poco::Timespan(timeout_seconds, 0));
         Poco::Net::HTTPRequest req(method, path_and_query, Poco::Net::HTTPMessage::HTTP_1_1);
         req.set("Authorization", "Bearer " + target.token);
-        if (method == Poco::Net::HTTPRequest::HTTP_POST) req.setContentLength(0);
-        session.sendRequest(req);
+        const std::string sent = json_body ? json_body->dump() : "";
+        if (json_body) req.setContentType("application/json");
+        if (method == Poco::Net::HTTPRequest::HTTP_POST) req.setContentLength(static_cast<std::streamsize>(sent.size()));
+        session.sendRequest(req) << sent;
         Poco::Net::HTTPResponse res;
         std::istream& body = session.receiveResponse(res);
         std::string text;
@@ -134,6 +136,11 @@ Result<nlohmann::json> api_get(const ApiTarget& target, const std::string& path_
 
 Result<nlohmann::json> api_post(const ApiTarget& target, const std::string& path_and_query, int timeout_seconds) {
     return api_call(target, Poco::Net::HTTPRequest::HTTP_POST, path_and_query, timeout_seconds);
+}
+
+Result<nlohmann::json> api_post_json(const ApiTarget& target, const std::string& path_and_query,
+                                     const nlohmann::json& body) {
+    return api_call(target, Poco::Net::HTTPRequest::HTTP_POST, path_and_query, 30, &body);
 }
 
 int run_list_command(const ListCommand& command, const Args& given) {

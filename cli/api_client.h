@@ -38,6 +38,9 @@ inline constexpr size_t kMaxApiAnswerBytes = 16 * 1024 * 1024;
 Result<nlohmann::json> api_get(const ApiTarget& target, const std::string& path_and_query);
 // POST with an empty body, the same way; waits up to `timeout_seconds` for the answer.
 Result<nlohmann::json> api_post(const ApiTarget& target, const std::string& path_and_query, int timeout_seconds = 30);
+// POST a JSON body, the same way.
+Result<nlohmann::json> api_post_json(const ApiTarget& target, const std::string& path_and_query,
+                                     const nlohmann::json& body);
 
 // A command that shows what one API route lists: `hisgate <name> [--<flag> V]... [--json]
 // [--url URL] [--token-file F] [--config FILE]`; each flag becomes the query parameter of its

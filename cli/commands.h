@@ -20,5 +20,6 @@ int triage_main(const Args& args);     // triage [--owner X] [--since T] (cli/tr
 int fleet_main(const Args& args);      // fleet [--json] [filters]    (cli/fleet_command.cpp)
 int alerts_main(const Args& args);     // alerts [--state S] [--json] (cli/alerts_command.cpp)
 int tasks_main(const Args& args);      // tasks <task id> [--json]    (cli/tasks_command.cpp)
+int ledger_main(const Args& args);     // ledger list|resolve          (cli/ledger_command.cpp)
 
 }  // namespace hisgate::cli

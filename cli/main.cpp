@@ -34,6 +34,11 @@ commands:
   tasks <task id> [--json] [--url URL] [--token-file F]
                                        one request: pending, answered or expired, its
                                        hospital, type and error
+  ledger list [--state in_doubt] [--manual true] [--json]   transactions in a state (the
+                                       operators' queue with --manual true)
+  ledger resolve <id> --outcome committed|rejected --evidence TEXT
+                                       settle an IN_DOUBT transaction by what the hospital
+                                       said (recorded with the operator's name)
                                        (URL/token also from $HISGATE_CLI_CONFIG or
                                        ~/.config/hisgate/cli.json)
 )";
@@ -58,6 +63,7 @@ int main(int argc, char** argv) {
     if (group == "doctor") return doctor_main(rest);
     if (group == "alerts") return alerts_main(rest);
     if (group == "tasks") return tasks_main(rest);
+    if (group == "ledger") return ledger_main(rest);
     if (group == "hl7" && !rest.empty()) {
         const std::string& sub = rest[0];
         if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);

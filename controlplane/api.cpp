@@ -14,6 +14,8 @@
 #include "common/bounded_json.h"
 #include "common/config.h"
 #include "controlplane/booking_facts.h"
+#include "controlplane/json_body.h"
+#include "controlplane/money/money_api.h"
 #include "controlplane/triage/triage_listing.h"
 #include "controlplane/fleet_api.h"
 #include "controlplane/fleet_metrics.h"
@@ -146,6 +148,10 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         serve_metrics(req, res);
         return;
     }
+    if (money_ && money::MoneyApi::is_notify(req.getURI())) {  // the provider signs instead of a token
+        money_->notify(req, res);
+        return;
+    }
     auto who = authenticate(req, res);
     if (!who) return;
     if (req.getURI() == "/metrics") {
@@ -193,6 +199,8 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (api_v1 && parts.size() == 4 && parts[2] == "replication" && parts[3] == "stream") route = "replication_stream";
         else if (api_v1 && parts.size() == 4 && parts[2] == "replication" && parts[3] == "snapshot")
             route = "replication_snapshot";
+        else if (auto money_route = money_ ? money::MoneyApi::route_of(parts) : std::nullopt)
+            route = money_route->name, allow = money_route->allow;
         else return send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
         const std::string& method = req.getMethod();
         // `allow` lists the methods as "A, B": a method is served when ", <allow>," holds " <method>,".
@@ -202,7 +210,8 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
             return send_error_status(res, 405, make_error(ErrorClass::BadInput, "http.method_not_allowed",
                                                           method + " is not served on " + path + " (allowed: " + allow + ")"));
         }
-        if (route == "hospitals") list_hospitals(res);
+        if (money_ && money::MoneyApi::route_of(parts)) money_->handle(route, *who, parts, req, res);
+        else if (route == "hospitals") list_hospitals(res);
         else if (route.starts_with("replication_") && !may_keep_records(who->role))
             send_forbidden(res, "replication is for the read replicas' service tokens");
         else if (route.starts_with("replication_") && !public_)
@@ -304,30 +313,14 @@ void Api::list_hospitals(Poco::Net::HTTPServerResponse& res) {
 
 std::optional<nlohmann::json> Api::read_json_body(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
                                                    const std::string& what) {
-    constexpr size_t kMaxBody = limits::kHttpBodyBytes;
-    auto read = read_body(req, kMaxBody, what);
-    if (!read) {
-        res.setKeepAlive(false);  // the rest of the body is unread, or its framing is broken
-        if (read.error().code == "http.body_too_large") send_error_status(res, 413, read.error());
-        else send_error(res, read.error());
-        return std::nullopt;
-    }
-    const std::string& body = read.value();
-    // Bounded before anything reads it: nesting, then each field's length (transport/limits.h).
-    auto doc = parse_bounded_json(body, {what, kMaxBody, "http.body"});
-    if (!doc && doc.error().code != "http.body.invalid") {
-        send_error(res, doc.error());
-        return std::nullopt;
-    }
-    if (!doc || !doc->is_object()) {
-        send_error(res, make_error(ErrorClass::BadInput, "http.bad_json", "the body must be a JSON object"));
-        return std::nullopt;
-    }
-    if (auto too_long = limits::oversized_field(*doc, "body", "http.field_too_long")) {
-        send_error(res, *too_long);
-        return std::nullopt;
-    }
-    return std::move(doc.value());
+    auto doc = read_json_object(req, what);
+    if (doc) return std::move(doc.value());
+    const auto& code = doc.error().code;
+    // The rest of the body is unread, or its framing is broken.
+    if (code == "http.body_too_large" || code == "http.bad_framing") res.setKeepAlive(false);
+    if (code == "http.body_too_large") send_error_status(res, 413, doc.error());
+    else send_error(res, doc.error());
+    return std::nullopt;
 }
 
 void Api::book(const auth::AccessToken& who, const std::string& hospital_id, Poco::Net::HTTPServerRequest& req,

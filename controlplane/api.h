@@ -20,7 +20,7 @@
 //                                                          422 with the patient's words when a rule refuses
 //
 // Retries are safe (controlplane/idempotency_store.h): a POST may carry an Idempotency-Key
-// (1 to 128 characters of A-Z a-z 0-9 - _ . :, else 400 idempotency.bad_key); a repeat with
+// (1 to 255 characters of A-Z a-z 0-9 - _ . :, else 400 idempotency.bad_key); a repeat with
 // the same key and body is the same task (422 idempotency.key_reused with another body).
 // A booking's request id is derived from the hospital, the patient and its orderId, so the
 // same order sent again is the same task even without a key. Every answer about a task
@@ -78,6 +78,10 @@
 #include "controlplane/router.h"
 #include "controlplane/triage/error_book.h"
 
+namespace hisgate::controlplane::money {
+class MoneyApi;
+}
+
 namespace hisgate::controlplane {
 
 class Api {
@@ -109,6 +113,10 @@ public:
         scratch_dir_ = std::move(scratch_dir);
         roster_ = std::make_unique<public_partition::ReplicaRoster>(clock_);
     }
+
+    // The money and booking routes (controlplane/money/money_api.h). Set before serving;
+    // without it those routes are 404.
+    void set_money(money::MoneyApi* money) { money_ = money; }
 
     static int http_status(ErrorClass cls);
 
@@ -154,6 +162,7 @@ private:
     std::string scratch_dir_;
     const triage::OwnerRules* triage_rules_ = nullptr;
     alerts::AlertStore* alerts_ = nullptr;
+    money::MoneyApi* money_ = nullptr;
     health::PathHealthStore* health_ = nullptr;
 };
 

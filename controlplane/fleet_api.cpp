@@ -105,14 +105,9 @@ Result<nlohmann::json> fleet_page(const HospitalRegistry& registry, const std::s
         else if (it->second == "incompatible") q.state = FleetStateFilter::Incompatible;
         else return bad_query(kBadQuery, "state", "online, offline or incompatible", it->second);
     }
-    if (auto it = given.find("limit"); it != given.end()) {
-        const std::string& v = it->second;
-        bool digits = !v.empty() && v.size() <= 4 && v.find_first_not_of("0123456789") == std::string::npos;
-        int n = digits ? std::stoi(v) : 0;
-        if (n < 1 || n > kMaxFleetPage)
-            return bad_query(kBadQuery, "limit", "an integer from 1 to " + std::to_string(kMaxFleetPage), v);
-        q.limit = n;
-    }
+    auto limit = query_int(given, kBadQuery, "limit", 1, kMaxFleetPage, q.limit);
+    if (!limit) return limit.error();
+    q.limit = *limit;
     if (auto it = given.find("cursor"); it != given.end()) {
         q.after = fleet_cursor_position(it->second);
         if (q.after.empty()) return bad_query(kBadQuery, "cursor", "the nextCursor of an earlier page", it->second);

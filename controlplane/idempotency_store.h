@@ -50,7 +50,7 @@ struct IdempotencyRetention {
 };
 
 // An Idempotency-Key is 1 to kMaxIdempotencyKey characters of A-Z a-z 0-9 - _ . :
-constexpr size_t kMaxIdempotencyKey = 128;
+constexpr size_t kMaxIdempotencyKey = 255;
 bool valid_idempotency_key(const std::string& key);
 
 class IdempotencyStore {

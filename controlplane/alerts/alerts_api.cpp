@@ -46,13 +46,9 @@ Result<nlohmann::json> alerts_page(AlertStore& store, const std::string& raw_que
             return bad_query(kBadQuery, "hospital", "a hospital id: 1 to 64 characters of A-Z a-z 0-9 _ -", it->second);
         q.hospital_id = it->second;
     }
-    if (auto it = given.find("limit"); it != given.end()) {
-        const std::string& v = it->second;
-        bool digits = !v.empty() && v.size() <= 4 && v.find_first_not_of("0123456789") == std::string::npos;
-        int n = digits ? std::stoi(v) : 0;
-        if (n < 1 || n > kMaxAlertPage) return bad_query(kBadQuery, "limit", "an integer from 1 to " + std::to_string(kMaxAlertPage), v);
-        q.limit = n;
-    }
+    auto limit = query_int(given, kBadQuery, "limit", 1, kMaxAlertPage, q.limit);
+    if (!limit) return limit.error();
+    q.limit = *limit;
     auto found = store.list(q);
     if (!found) return found.error();
     nlohmann::json out = {{"alerts", nlohmann::json::array()}};

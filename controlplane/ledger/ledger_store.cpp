@@ -63,7 +63,10 @@ Result<Transaction> LedgerStore::apply_one(const Command& command, int64_t now_m
 
 Result<void> check_intent(const TransactionIntent& intent) {
     if (auto r = check_transaction_id(intent.id); !r) return r;
-    if (auto r = check_amount_fen(intent.amount_fen); !r) return r;
+    // A booking's amount is its slot's fee, which may be nothing; a payment is never of nothing.
+    const bool free_booking = intent.kind == TxKind::Booking && intent.amount_fen == 0;
+    if (!free_booking)
+        if (auto r = check_amount_fen(intent.amount_fen); !r) return r;
     if (auto r = check_currency(intent.currency); !r) return r;
     if (auto r = check_patient_id(intent.patient_id); !r) return r;
     if (intent.hospital_id.empty() || intent.hospital_id.size() > 64)

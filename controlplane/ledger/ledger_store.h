@@ -156,6 +156,8 @@ public:
     virtual Result<std::vector<Transaction>> unfinished() = 0;
     // Every transaction in `state` (the operators' list), oldest first, at most `limit`.
     virtual Result<std::vector<Transaction>> in_state(TxState state, int limit) = 0;
+    // A patient's transactions, newest first, at most `limit`.
+    virtual Result<std::vector<Transaction>> of_patient(const std::string& patient_id, int limit) = 0;
     // Every transaction (reconciliation, the simulation's checks), in id order.
     virtual Result<std::vector<Transaction>> all() = 0;
     virtual Result<std::vector<Entry>> history(const std::string& id) = 0;

@@ -23,6 +23,8 @@ constexpr std::string_view kSchema[] = {
     " cancelled INTEGER NOT NULL, attempts INTEGER NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
     " dispatched_ms INTEGER NOT NULL, probes INTEGER NOT NULL, next_probe_ms INTEGER NOT NULL, manual INTEGER NOT NULL)",
     "CREATE INDEX IF NOT EXISTS transactions_open ON transactions(state) WHERE state NOT IN ('POSTED','VOIDED','REFUNDED')",
+    // A patient's own list (the portal's "my bookings and payments").
+    "CREATE INDEX IF NOT EXISTS transactions_by_patient ON transactions(patient_id, created_ms)",
     // Cancels that came before their transaction: the create that follows is refused.
     "CREATE TABLE IF NOT EXISTS fences(id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL)",
     // Entries: seq is the rowid, which only grows here because no entry is ever deleted
@@ -132,6 +134,12 @@ public:
     Result<std::vector<Transaction>> in_state(TxState state, int limit) override {
         return select(std::string("SELECT ") + kColumns + ", rowid" + " FROM transactions WHERE state = ?1 ORDER BY rowid LIMIT ?2",
                       [&](sql::Statement& s) { s.bind(1, to_string(state)).bind(2, int64_t{limit}); });
+    }
+
+    Result<std::vector<Transaction>> of_patient(const std::string& patient_id, int limit) override {
+        return select(std::string("SELECT ") + kColumns + ", rowid" +
+                          " FROM transactions WHERE patient_id = ?1 ORDER BY created_ms DESC, rowid DESC LIMIT ?2",
+                      [&](sql::Statement& s) { s.bind(1, patient_id).bind(2, int64_t{limit}); });
     }
 
     Result<std::vector<Transaction>> all() override {

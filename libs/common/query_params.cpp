@@ -12,6 +12,18 @@ Error bad_query(const char* code, const std::string& name, const std::string& ex
                       "query parameter " + name + ": expected " + expected + ", found \"" + shown + "\"");
 }
 
+Result<int> query_int(const std::map<std::string, std::string>& given, const char* code, const std::string& name,
+                      int min, int max, int fallback) {
+    auto it = given.find(name);
+    if (it == given.end()) return fallback;
+    const std::string& v = it->second;
+    bool digits = !v.empty() && v.size() <= 9 && v.find_first_not_of("0123456789") == std::string::npos;
+    long n = digits ? std::stol(v) : -1;
+    if (!digits || n < min || n > max)
+        return bad_query(code, name, "an integer from " + std::to_string(min) + " to " + std::to_string(max), v);
+    return static_cast<int>(n);
+}
+
 Result<std::map<std::string, std::string>> read_query(const std::string& raw_query, const char* code,
                                                       std::size_t max_bytes, std::initializer_list<const char*> names) {
     return read_query(raw_query, code, max_bytes, std::vector<const char*>(names));

@@ -23,4 +23,9 @@ Result<std::map<std::string, std::string>> read_query(const std::string& raw_que
 Result<std::map<std::string, std::string>> read_query(const std::string& raw_query, const char* code,
                                                       std::size_t max_bytes, const std::vector<const char*>& names);
 
+// The integer parameter `name` of `given`, from `min` to `max` (at most 9 digits), or
+// `fallback` when it is absent.
+Result<int> query_int(const std::map<std::string, std::string>& given, const char* code, const std::string& name,
+                      int min, int max, int fallback);
+
 }  // namespace hisgate

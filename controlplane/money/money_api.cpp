@@ -1,0 +1,454 @@
+#include "controlplane/money/money_api.h"
+
+#include <Poco/URI.h>
+
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/query_params.h"
+#include "common/random_id.h"
+#include "common/trace.h"
+#include "common/utc_time.h"
+#include "controlplane/api.h"
+#include "controlplane/idempotency_store.h"
+#include "controlplane/json_body.h"
+#include "controlplane/ledger/money.h"
+#include "transport/topics.h"
+
+namespace hisgate::controlplane::money {
+
+using ledger::TxKind;
+using ledger::TxState;
+
+namespace {
+constexpr size_t kMaxNotifyBody = 64 * 1024;
+constexpr size_t kMaxRegionField = 32;   // an ID card is 18, a phone with +86 at most 14
+constexpr size_t kMaxEvidence = 500;
+constexpr int kDefaultListLimit = 50, kMaxListLimit = 500;
+constexpr size_t kMaxQueryBytes = 512;
+
+int status_of(const Error& e) {
+    if (e.code == "idempotency.in_progress") return 409;
+    if (e.code == "http.body_too_large") return 413;
+    return Api::http_status(e.cls);
+}
+
+MoneyApi::Answer failure(const Error& e) {
+    nlohmann::json body = error_body(e);
+    return {status_of(e), std::move(body)};
+}
+
+void send(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& body) {
+    if (status == 201 && body.contains("transactionId"))
+        res.set("Location", "/api/v1/transactions/" + body["transactionId"].get<std::string>());
+    send_json(res, status, body);
+}
+
+void send_failure(Poco::Net::HTTPServerResponse& res, const Error& e) {
+    if (e.code == "http.body_too_large" || e.code == "http.bad_framing") res.setKeepAlive(false);
+    send_json(res, status_of(e), error_body(e));
+}
+
+std::string iso_ms(int64_t ms) {
+    return ms > 0 ? iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms))) : "";
+}
+
+// What a patient reads about a state, zh-CN first.
+struct Words {
+    const char* zh;
+    const char* en;
+};
+Words words_of(TxState s, TxKind kind) {
+    const bool booking = kind == TxKind::Booking;
+    switch (s) {
+        case TxState::Created: return {"等待支付", "waiting for payment"};
+        case TxState::Held: return booking ? Words{"号源已锁定，正在预约", "slot held, booking with the hospital"}
+                                           : Words{"已支付，正在通知医院", "paid, sending to the hospital"};
+        case TxState::Dispatched: return {"已发送至医院", "sent to the hospital"};
+        case TxState::InDoubt: return {"正在与医院确认", "confirming with the hospital"};
+        case TxState::Confirmed: return {"医院已确认", "confirmed by the hospital"};
+        case TxState::Posted: return booking ? Words{"预约成功", "booked"} : Words{"支付成功", "paid"};
+        case TxState::Rejected: return {"未成功，正在退回", "not completed, being returned"};
+        case TxState::Voided: return booking ? Words{"已取消", "cancelled"} : Words{"已取消，未扣款", "cancelled, nothing was charged"};
+        case TxState::Refunded: return {"已退款", "refunded"};
+    }
+    return {"", ""};
+}
+
+// The route's field as text for the idempotency digest: its JSON, or "" when absent.
+std::string field_text(const nlohmann::json& body, const std::string& name) {
+    auto it = body.find(name);
+    return it == body.end() ? "" : it->dump();
+}
+
+// A string field: Error naming it when present but not a string, or too long.
+Result<std::string> string_field(const nlohmann::json& body, const std::string& name, bool required, size_t max) {
+    auto it = body.find(name);
+    if (it == body.end() || it->is_null()) {
+        if (required)
+            return make_error(ErrorClass::BadInput, "request.missing_field", name + ": missing; expected a string");
+        return std::string();
+    }
+    if (!it->is_string())
+        return make_error(ErrorClass::BadInput, "request.bad_field",
+                          name + ": a " + std::string(it->type_name()) + "; expected a string");
+    auto s = it->get<std::string>();
+    if ((required && s.empty()) || s.size() > max)
+        return make_error(ErrorClass::BadInput, "request.bad_field",
+                          name + ": " + std::to_string(s.size()) + " characters; expected " + (required ? "1" : "0") +
+                              " to " + std::to_string(max));
+    return s;
+}
+
+Result<ledger::PatientRegion> region_of(const nlohmann::json& body, const std::string& hospital_province) {
+    auto id_card = string_field(body, "idCard", false, kMaxRegionField);
+    if (!id_card) return id_card.error();
+    auto phone = string_field(body, "phone", false, kMaxRegionField);
+    if (!phone) return phone.error();
+    return ledger::PatientRegion{*id_card, *phone, hospital_province};
+}
+
+bool is_staff(auth::Role r) { return r != auth::Role::Patient; }
+bool may_change(auth::Role r) { return r != auth::Role::Viewer; }
+bool may_resolve(auth::Role r) { return r == auth::Role::Operator || r == auth::Role::Admin; }
+
+Error forbidden(const std::string& why) { return make_error(ErrorClass::Rejected, "auth.forbidden", why); }
+}  // namespace
+
+nlohmann::json transaction_json(const Located& located) {
+    const auto& t = located.transaction;
+    auto words = words_of(t.state, t.intent.kind);
+    nlohmann::json out = {{"transactionId", t.intent.id},
+                          {"kind", std::string(ledger::to_string(t.intent.kind))},
+                          {"state", std::string(ledger::to_string(t.state))},
+                          {"status", {{"zh", words.zh}, {"en", words.en}}},
+                          {"hospitalId", t.intent.hospital_id},
+                          {"patientId", t.intent.patient_id},
+                          {"amount", ledger::format_yuan(t.intent.amount_fen)},
+                          {"currency", t.intent.currency},
+                          {"purpose", t.intent.purpose},
+                          {"partition", located.partition},
+                          {"epoch", t.intent.epoch},
+                          {"createdAt", iso_ms(t.created_ms)},
+                          {"updatedAt", iso_ms(t.updated_ms)}};
+    if (t.intent.kind == TxKind::Booking) out["slotId"] = t.intent.purpose;
+    if (t.state == TxState::InDoubt) {
+        out["probes"] = t.probes;
+        out["manual"] = t.manual;
+        if (t.next_probe_ms > 0) out["nextProbeAt"] = iso_ms(t.next_probe_ms);
+    }
+    return out;
+}
+
+std::optional<MoneyApi::Route> MoneyApi::route_of(const std::vector<std::string>& parts) {
+    if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1") return std::nullopt;
+    const auto& what = parts[2];
+    if (parts.size() == 3 && what == "payments") return Route{"payment_create", "POST"};
+    if (parts.size() == 3 && what == "bookings") return Route{"booking_create", "POST"};
+    if (parts.size() == 5 && what == "bookings" && parts[4] == "cancel") return Route{"booking_cancel", "POST"};
+    if (parts.size() == 5 && what == "payments" && parts[4] == "refund") return Route{"payment_refund", "POST"};
+    if (parts.size() == 3 && what == "transactions") return Route{"transactions", "GET, HEAD"};
+    if (parts.size() == 4 && what == "transactions") return Route{"transaction", "GET, HEAD"};
+    if (parts.size() == 4 && what == "ledger" && parts[3] == "transactions") return Route{"ledger_list", "GET, HEAD"};
+    if (parts.size() == 6 && what == "ledger" && parts[3] == "transactions" && parts[5] == "resolve")
+        return Route{"ledger_resolve", "POST"};
+    return std::nullopt;
+}
+
+void MoneyApi::handle(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,
+                      Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    if (route == "payment_create" || route == "booking_create" || route == "booking_cancel" ||
+        route == "payment_refund") {
+        if (!may_change(who.role)) return send_failure(res, forbidden("a viewer token changes nothing"));
+    }
+    if (route == "payment_create")
+        return keyed(who, "POST /api/v1/payments",
+                     {"hospitalId", "patientId", "amount", "currency", "purpose", "idCard", "phone"}, "", req, res,
+                     [&](const std::string& id, const nlohmann::json& body) { return create_payment(who, id, body); });
+    if (route == "booking_create")
+        return keyed(who, "POST /api/v1/bookings", {"hospitalId", "slotId", "patientId", "idCard", "phone"}, "", req,
+                     res, [&](const std::string& id, const nlohmann::json& body) { return create_booking(who, id, body); });
+    if (route == "booking_cancel" || route == "payment_refund") {
+        const auto kind = route == "booking_cancel" ? TxKind::Booking : TxKind::Payment;
+        const std::string path = "POST /api/v1/" + parts[2] + "/" + parts[3] + "/" + parts[4];
+        return keyed(who, path, {"amount", "reason"}, parts[3], req, res,
+                     [&, kind](const std::string& id, const nlohmann::json& body) { return cancel(who, id, kind, body); });
+    }
+    if (route == "transaction") return get_transaction(who, parts[3], res);
+    if (route == "transactions") return list_patient(who, req, res);
+    if (route == "ledger_list") {
+        if (!is_staff(who.role)) return send_failure(res, forbidden("the ledgers are for operators and services"));
+        return list_state(req, res);
+    }
+    if (route == "ledger_resolve") {
+        if (!may_resolve(who.role)) return send_failure(res, forbidden("only operators and admins settle a transaction"));
+        return resolve(who, parts[4], req, res);
+    }
+}
+
+void MoneyApi::keyed(const auth::AccessToken& who, const std::string& route, const std::vector<std::string>& fields,
+                     const std::string& existing_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
+                     const KeyedWork& work) {
+    // The key is checked before the body is read (bounded input before any work).
+    if (!req.has("Idempotency-Key"))
+        return send_failure(res, make_error(ErrorClass::BadInput, "idempotency.key_required",
+                                            "money and booking requests need an Idempotency-Key header (1 to " +
+                                                std::to_string(kMaxIdempotencyKey) +
+                                                " characters of A-Z a-z 0-9 - _ . :), one per intent"));
+    const std::string key = req.get("Idempotency-Key");
+    if (!valid_idempotency_key(key))
+        return send_failure(res, make_error(ErrorClass::BadInput, "idempotency.bad_key",
+                                            "an Idempotency-Key is 1 to " + std::to_string(kMaxIdempotencyKey) +
+                                                " characters of A-Z a-z 0-9 - _ . :"));
+    nlohmann::json body = nlohmann::json::object();
+    const bool may_be_empty = !existing_id.empty();  // a cancel or refund may come without a body
+    if (!may_be_empty || req.getContentLength() != 0) {
+        auto doc = read_json_object(req, "the request body");
+        if (!doc) return send_failure(res, doc.error());
+        body = std::move(doc.value());
+    }
+    KeyedRequest keyed{std::string(auth::to_string(who.role)) + ":" + who.subject, route, key, {}};
+    for (const auto& f : fields) keyed.fields.emplace_back(f, field_text(body, f));
+    auto claim = keys_.begin(keyed, existing_id.empty() ? new_id() : existing_id);
+    static auto& replays = metrics::global().counter("hisgate_money_key_replays_total",
+                                                     "Money requests answered from their Idempotency-Key's first answer");
+    if (!claim) return send_failure(res, claim.error());
+    if (claim->replay) {
+        replays.inc();
+        res.set("Idempotent-Replayed", "true");
+        auto stored = nlohmann::json::parse(claim->body, nullptr, false);
+        return send(res, claim->status, stored.is_discarded() ? nlohmann::json::object() : stored);
+    }
+    Answer answer = work(claim->resource_id, body);
+    // A failure is the answer too (a new intent needs a new key), except the control plane's
+    // own (5xx): the claim stays unfinished, and a retry after its lease runs again with the
+    // same transaction id, which the ledger answers once.
+    if (answer.status < 500) {
+        if (auto stored = keys_.finish(keyed, answer.status, answer.body.dump()); !stored)
+            log::error("money.key_not_stored", {{"route", route}, {"error", stored.error().describe()}});
+    }
+    send(res, answer.status, answer.body);
+}
+
+MoneyApi::Answer MoneyApi::create_payment(const auth::AccessToken& who, const std::string& id,
+                                          const nlohmann::json& body) {
+    ledger::TransactionIntent in;
+    in.id = id;
+    in.kind = TxKind::Payment;
+    auto hospital = string_field(body, "hospitalId", true, 64);
+    if (!hospital) return failure(hospital.error());
+    if (!topics::valid_hospital_id(*hospital))
+        return failure(make_error(ErrorClass::BadInput, "request.bad_field",
+                                  "hospitalId: expected 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    in.hospital_id = *hospital;
+    auto patient = string_field(body, "patientId", true, 64);
+    if (!patient) return failure(patient.error());
+    in.patient_id = *patient;
+    if (who.role == auth::Role::Patient && in.patient_id != who.subject)
+        return failure(forbidden("a patient token pays only for its own patient"));
+    auto amount = body.find("amount");
+    if (amount == body.end() || !amount->is_string())
+        return failure(make_error(ErrorClass::BadInput, "ledger.bad_amount",
+                                  "amount: expected a decimal string in yuan, e.g. \"12.50\""));
+    auto fen = ledger::parse_yuan(amount->get<std::string>());
+    if (!fen) return failure(fen.error());
+    in.amount_fen = *fen;
+    auto currency = string_field(body, "currency", true, 8);
+    if (!currency) return failure(currency.error());
+    in.currency = *currency;
+    auto purpose = string_field(body, "purpose", true, 128);
+    if (!purpose) return failure(purpose.error());
+    in.purpose = *purpose;
+    if (auto checked = ledger::check_intent(in); !checked) return failure(checked.error());
+    auto region = region_of(body, ledgers_.hospital_province(in.hospital_id));
+    if (!region) return failure(region.error());
+    auto created = ledgers_.create(in, *region);
+    if (!created) return failure(created.error());
+    nlohmann::json out = transaction_json(*created);
+    if (created->transaction.state == TxState::Created) {
+        auto checkout = open_checkout_(created->transaction);
+        if (!checkout) {
+            // The patient cannot pay: the transaction is given up now, the provider's order
+            // closed in case it was opened after all.
+            if (auto cancelled = ledgers_.cancel(id); !cancelled)
+                log::error("money.cancel_failed", {{"transaction_id", id}, {"error", cancelled.error().describe()}});
+            return failure(make_error(ErrorClass::Unavailable, "provider.unavailable",
+                                      "the payment provider did not open the order: " + checkout.error().message));
+        }
+        out["checkout"] = *checkout;
+    }
+    log::info("money.payment_created", {{"transaction_id", id}, {"partition", created->partition},
+                                        {"amount_fen", in.amount_fen}, {"hospital_id", in.hospital_id}});
+    return {201, std::move(out)};
+}
+
+MoneyApi::Answer MoneyApi::create_booking(const auth::AccessToken& who, const std::string& id,
+                                          const nlohmann::json& body) {
+    ledger::TransactionIntent in;
+    in.id = id;
+    in.kind = TxKind::Booking;
+    auto hospital = string_field(body, "hospitalId", true, 64);
+    if (!hospital) return failure(hospital.error());
+    auto slot = string_field(body, "slotId", true, 64);
+    if (!slot) return failure(slot.error());
+    for (const auto& [name, value] : {std::pair{"hospitalId", *hospital}, std::pair{"slotId", *slot}})
+        if (!topics::valid_hospital_id(value))
+            return failure(make_error(ErrorClass::BadInput, "request.bad_field",
+                                      std::string(name) + ": expected 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    in.hospital_id = *hospital;
+    in.purpose = *slot;
+    auto patient = string_field(body, "patientId", true, 64);
+    if (!patient) return failure(patient.error());
+    in.patient_id = *patient;
+    if (who.role == auth::Role::Patient && in.patient_id != who.subject)
+        return failure(forbidden("a patient token books only for its own patient"));
+    in.amount_fen = slot_fee_ ? slot_fee_(in.hospital_id, in.purpose).value_or(0) : 0;
+    if (auto checked = ledger::check_intent(in); !checked) return failure(checked.error());
+    auto region = region_of(body, ledgers_.hospital_province(in.hospital_id));
+    if (!region) return failure(region.error());
+    auto created = ledgers_.create(in, *region);
+    if (!created) return failure(created.error());
+    log::info("money.booking_created", {{"transaction_id", id}, {"partition", created->partition},
+                                        {"hospital_id", in.hospital_id}});
+    return {201, transaction_json(*created)};
+}
+
+MoneyApi::Answer MoneyApi::cancel(const auth::AccessToken& who, const std::string& id, TxKind kind,
+                                  const nlohmann::json& body) {
+    auto t = visible(who, id);
+    if (!t) return failure(t.error());
+    if (t->transaction.intent.kind != kind)
+        return failure(make_error(ErrorClass::NotFound, "transaction.unknown",
+                                  std::string("no ") + (kind == TxKind::Booking ? "booking" : "payment") + " with that id"));
+    if (kind == TxKind::Payment && body.contains("amount")) {
+        // A refund is of the whole payment; a smaller one is a correction the hospital makes.
+        if (!body["amount"].is_string())
+            return failure(make_error(ErrorClass::BadInput, "ledger.bad_amount",
+                                      "amount: expected a decimal string in yuan, e.g. \"12.50\""));
+        auto fen = ledger::parse_yuan(body["amount"].get<std::string>());
+        if (!fen) return failure(fen.error());
+        if (*fen > t->transaction.intent.amount_fen)
+            return failure(make_error(ErrorClass::BadInput, "refund.over_paid",
+                                      "amount: " + ledger::format_yuan(*fen) + " is more than the " +
+                                          ledger::format_yuan(t->transaction.intent.amount_fen) + " paid"));
+        if (*fen != t->transaction.intent.amount_fen)
+            return failure(make_error(ErrorClass::Rejected, "refund.partial",
+                                      "amount: a refund is of the whole " +
+                                          ledger::format_yuan(t->transaction.intent.amount_fen) +
+                                          "; a part is refunded by the hospital's own correction"));
+    }
+    auto done = ledgers_.cancel(id);
+    if (!done) return failure(done.error());
+    log::info("money.cancelled", {{"transaction_id", id}, {"state", std::string(ledger::to_string(done->transaction.state))}});
+    return {200, transaction_json(*done)};
+}
+
+Result<Located> MoneyApi::visible(const auth::AccessToken& who, const std::string& id) {
+    if (auto checked = ledger::check_transaction_id(id); !checked)
+        return make_error(ErrorClass::NotFound, "transaction.unknown", "no transaction with that id");
+    auto t = ledgers_.find(id);
+    if (!t) return t.error();
+    if (who.role == auth::Role::Patient && t->transaction.intent.patient_id != who.subject)
+        return make_error(ErrorClass::NotFound, "transaction.unknown", "no transaction with that id");
+    return t;
+}
+
+void MoneyApi::get_transaction(const auth::AccessToken& who, const std::string& id, Poco::Net::HTTPServerResponse& res) {
+    auto t = visible(who, id);
+    if (!t) return send_failure(res, t.error());
+    auto history = ledgers_.history(id);
+    if (!history) return send_failure(res, history.error());
+    auto out = transaction_json(*t);
+    nlohmann::json lines = nlohmann::json::array();
+    for (const auto& e : *history)
+        lines.push_back({{"event", e.event}, {"from", e.from_state}, {"to", e.to_state}, {"at", iso_ms(e.at_ms)},
+                         {"actor", e.actor}, {"evidence", e.evidence}});
+    out["history"] = std::move(lines);
+    send_json(res, 200, out);
+}
+
+void MoneyApi::list_patient(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req,
+                            Poco::Net::HTTPServerResponse& res) {
+    auto query = read_query(Poco::URI(req.getURI()).getRawQuery(), "transactions.bad_query", kMaxQueryBytes, {"patientId", "limit"});
+    if (!query) return send_failure(res, query.error());
+    std::string patient = query->contains("patientId") ? query->at("patientId") : "";
+    if (who.role == auth::Role::Patient) {
+        if (!patient.empty() && patient != who.subject)
+            return send_failure(res, forbidden("a patient token lists only its own transactions"));
+        patient = who.subject;
+    }
+    if (auto checked = ledger::check_patient_id(patient); !checked) return send_failure(res, checked.error());
+    auto limit = query_int(*query, "transactions.bad_query", "limit", 1, kMaxListLimit, kDefaultListLimit);
+    if (!limit) return send_failure(res, limit.error());
+    auto mine = ledgers_.of_patient(patient, *limit);
+    if (!mine) return send_failure(res, mine.error());
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& t : *mine) list.push_back(transaction_json(t));
+    send_json(res, 200, {{"transactions", list}});
+}
+
+void MoneyApi::list_state(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    auto query = read_query(Poco::URI(req.getURI()).getRawQuery(), "ledger.bad_query", kMaxQueryBytes, {"state", "manual", "limit"});
+    if (!query) return send_failure(res, query.error());
+    std::string state_name = query->contains("state") ? query->at("state") : "in_doubt";
+    auto state = ledger::state_from_string(state_name);
+    if (!state)
+        return send_failure(res, bad_query("ledger.bad_query", "state",
+                                           "one of created, held, dispatched, in_doubt, confirmed, posted, rejected, "
+                                           "voided, refunded",
+                                           state_name.substr(0, 32)));
+    const bool manual = query->contains("manual") && query->at("manual") == "true";
+    if (manual && *state != TxState::InDoubt)
+        return send_failure(res, bad_query("ledger.bad_query", "manual", "only with state=in_doubt", "true"));
+    auto limit = query_int(*query, "ledger.bad_query", "limit", 1, kMaxListLimit, kMaxListLimit);
+    if (!limit) return send_failure(res, limit.error());
+    auto listed = ledgers_.in_state(*state, *limit, manual);
+    if (!listed) return send_failure(res, listed.error());
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& t : *listed) list.push_back(transaction_json(t));
+    send_json(res, 200, {{"state", std::string(ledger::to_string(*state))}, {"manual", manual}, {"transactions", list}});
+}
+
+void MoneyApi::resolve(const auth::AccessToken& who, const std::string& id, Poco::Net::HTTPServerRequest& req,
+                       Poco::Net::HTTPServerResponse& res) {
+    auto body = read_json_object(req, "the resolution");
+    if (!body) return send_failure(res, body.error());
+    auto committed = body->find("committed");
+    if (committed == body->end() || !committed->is_boolean())
+        return send_failure(res, make_error(ErrorClass::BadInput, "request.bad_field",
+                                            "committed: expected true (the hospital holds it) or false (it does not)"));
+    auto evidence = string_field(*body, "evidence", true, kMaxEvidence);
+    if (!evidence) return send_failure(res, evidence.error());
+    if (auto checked = ledger::check_transaction_id(id); !checked) return send_failure(res, checked.error());
+    auto done = ledgers_.resolve(id, committed->get<bool>(), *evidence, who.subject);
+    if (!done) return send_failure(res, done.error());
+    log::info("audit.ledger_resolve", {{"operator", who.subject}, {"role", std::string(auth::to_string(who.role))},
+                                       {"transaction_id", id}, {"committed", committed->get<bool>()},
+                                       {"from", req.clientAddress().host().toString()}});
+    send_json(res, 200, transaction_json(*done));
+}
+
+void MoneyApi::notify(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    static auto& refused = metrics::global().counter("hisgate_provider_notices_refused_total",
+                                                     "Provider notifications refused (bad signature or shape)");
+    if (req.getMethod() != "POST") {
+        res.set("Allow", "POST");
+        return send_json(res, 405, error_body(make_error(ErrorClass::BadInput, "http.method_not_allowed",
+                                                         req.getMethod() + " is not served here (allowed: POST)")));
+    }
+    auto body = read_body(req, kMaxNotifyBody, "the provider's notification");
+    if (!body) return send_failure(res, body.error());
+    auto notice = check_notice_ ? check_notice_(req, *body)
+                                : Result<ProviderNotice>(make_error(ErrorClass::Config, "provider.not_configured",
+                                                                    "no payment provider is configured"));
+    if (!notice) {
+        refused.inc();
+        log::warn("money.notice_refused", {{"code", notice.error().code}, {"reason", notice.error().message}});
+        return send_json(res, notice.error().cls == ErrorClass::Config ? 503 : 401,
+                         {{"code", "FAIL"}, {"message", notice.error().message}});
+    }
+    if (notice->paid) ledgers_.on_payment_notification(notice->transaction_id, notice->amount_fen);
+    send_json(res, 200, {{"code", "SUCCESS"}, {"message", "OK"}});
+}
+
+}  // namespace hisgate::controlplane::money

@@ -1,0 +1,116 @@
+// The money and booking routes of the control plane's API (issue 15 item 8), on the
+// ledgers (controlplane/money/ledger_service.h):
+//
+//   POST /api/v1/payments                   {hospitalId, patientId, amount: "12.50", currency: "CNY",
+//                                            purpose[, idCard | phone]} → 201, Location, the
+//                                            transaction and where the patient pays (checkout)
+//   POST /api/v1/bookings                   {hospitalId, slotId, patientId[, idCard | phone]} → 201
+//   POST /api/v1/bookings/{id}/cancel       before it went to the hospital (the slot is released)
+//   POST /api/v1/payments/{id}/refund       [{amount}] before it went to the hospital: the order is
+//                                            closed, or what was paid goes back
+//   GET  /api/v1/transactions/{id}          state, history, and words for the patient
+//                                            (IN_DOUBT: "confirming with the hospital", never failed)
+//   GET  /api/v1/transactions?patientId=P   a patient's own transactions, newest first
+//   GET  /api/v1/ledger/transactions?state=in_doubt[&manual=true]   staff: the operators' list
+//   POST /api/v1/ledger/transactions/{id}/resolve {committed, evidence}  operators and admins;
+//                                            recorded with the operator's name (audited)
+//   POST /api/v1/provider/notify            the payment provider's signed notification (no
+//                                            token; the signature is checked)
+//
+// Every POST but resolve and notify needs an Idempotency-Key (controlplane/money/keyed_answers.h):
+// 400 idempotency.key_required without one; the same key and fields answer the first
+// answer again (Idempotent-Replayed: true), 422 idempotency.mismatch with other fields,
+// 409 idempotency.in_progress while the first runs.
+//
+// Patients see only their own transactions: another patient's id answers 404, as an id
+// that does not exist does.
+#pragma once
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/access_token.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "controlplane/money/keyed_answers.h"
+#include "controlplane/money/ledger_service.h"
+
+namespace hisgate::controlplane::money {
+
+// A payment notification the provider sent, once its signature is checked.
+struct ProviderNotice {
+    std::string transaction_id;  // the provider's out_trade_no: our id
+    int64_t amount_fen = 0;
+    bool paid = false;  // a notification of anything else is acknowledged and ignored
+};
+
+// The transaction as the API shows it: fields, state, and the words a patient reads.
+nlohmann::json transaction_json(const Located& located);
+
+class MoneyApi {
+public:
+    // Opens the provider's order for a new payment: what the patient pays with (a checkout
+    // URL, a prepay id), or why the provider refused.
+    using OpenCheckout = std::function<Result<nlohmann::json>(const ledger::Transaction&)>;
+    // A slot's fee in fen, when the public partition knows the slot.
+    using SlotFee = std::function<std::optional<int64_t>(const std::string& hospital_id, const std::string& slot_id)>;
+    // Checks a provider notification's signature and reads it (the raw body and headers).
+    using CheckNotice = std::function<Result<ProviderNotice>(const Poco::Net::HTTPServerRequest&, const std::string& body)>;
+
+    MoneyApi(LedgerService& ledgers, KeyedAnswers& keys, OpenCheckout open_checkout, SlotFee slot_fee,
+             CheckNotice check_notice)
+        : ledgers_(ledgers), keys_(keys), open_checkout_(std::move(open_checkout)), slot_fee_(std::move(slot_fee)),
+          check_notice_(std::move(check_notice)) {}
+
+    // The route name (for metrics) when `parts` (the path's segments) is one of these
+    // routes, and the methods it serves.
+    struct Route {
+        std::string name;
+        const char* allow;
+    };
+    static std::optional<Route> route_of(const std::vector<std::string>& parts);
+    static bool is_notify(const std::string& path) { return path == "/api/v1/provider/notify"; }
+
+    void handle(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,
+                Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    // The provider's notification: no token, its signature instead.
+    void notify(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+
+    // What a keyed POST does once its key is claimed: the answer's status and body.
+    struct Answer {
+        int status = 200;
+        nlohmann::json body;
+    };
+
+private:
+    using KeyedWork = std::function<Answer(const std::string& transaction_id, const nlohmann::json& body)>;
+    // Checks the Idempotency-Key, reads the body, claims the key with the fields the route
+    // reads, and runs `work` once per key (a replay answers what it answered).
+    void keyed(const auth::AccessToken& who, const std::string& route, const std::vector<std::string>& fields,
+               const std::string& existing_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
+               const KeyedWork& work);
+    Answer create_payment(const auth::AccessToken& who, const std::string& id, const nlohmann::json& body);
+    Answer create_booking(const auth::AccessToken& who, const std::string& id, const nlohmann::json& body);
+    Answer cancel(const auth::AccessToken& who, const std::string& id, ledger::TxKind kind, const nlohmann::json& body);
+    // The transaction, if `who` may see it (a patient: only their own); NotFound otherwise.
+    Result<Located> visible(const auth::AccessToken& who, const std::string& id);
+    void get_transaction(const auth::AccessToken& who, const std::string& id, Poco::Net::HTTPServerResponse& res);
+    void list_patient(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    void list_state(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    void resolve(const auth::AccessToken& who, const std::string& id, Poco::Net::HTTPServerRequest& req,
+                 Poco::Net::HTTPServerResponse& res);
+
+    LedgerService& ledgers_;
+    KeyedAnswers& keys_;
+    OpenCheckout open_checkout_;
+    SlotFee slot_fee_;
+    CheckNotice check_notice_;
+};
+
+}  // namespace hisgate::controlplane::money
