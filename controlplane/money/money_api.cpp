@@ -29,6 +29,7 @@ constexpr size_t kMaxQueryBytes = 512;
 
 int status_of(const Error& e) {
     if (e.code == "idempotency.in_progress") return 409;
+    if (e.code == "auth.forbidden") return 403;
     if (e.code == "http.body_too_large") return 413;
     return Api::http_status(e.cls);
 }
@@ -68,7 +69,7 @@ Words words_of(TxState s, TxKind kind) {
         case TxState::InDoubt: return {"正在与医院确认", "confirming with the hospital"};
         case TxState::Confirmed: return {"医院已确认", "confirmed by the hospital"};
         case TxState::Posted: return booking ? Words{"预约成功", "booked"} : Words{"支付成功", "paid"};
-        case TxState::Rejected: return {"未成功，正在退回", "not completed, being returned"};
+        case TxState::Rejected: return {"未完成，已付款项将退回", "not completed; any money paid goes back"};
         case TxState::Voided: return booking ? Words{"已取消", "cancelled"} : Words{"已取消，未扣款", "cancelled, nothing was charged"};
         case TxState::Refunded: return {"已退款", "refunded"};
     }

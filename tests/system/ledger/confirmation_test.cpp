@@ -224,13 +224,7 @@ ledger::TransactionIntent payment(const std::string& id) {
 }
 
 int64_t his_executions(test::System& sys, const std::string& order, const std::string& operation = "pay") {
-    auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
-    REQUIRE(db.ok());
-    auto st = db->prepare("SELECT count(*) FROM executions WHERE order_id = ?1 AND operation = ?2");
-    REQUIRE(st.ok());
-    st->bind(1, order).bind(2, operation);
-    REQUIRE(st->step());
-    return st->integer(0);
+    return sys.his_executions("H001", order, operation);
 }
 int64_t his_payments(test::System& sys, const std::string& order) {
     auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
