@@ -106,7 +106,7 @@ struct Owner {
 
 }  // namespace
 
-TEST_CASE("Confirmer with PaySimProvider and a real pay-sim: posted, refunded, voided, paid in the gap, a failed refund retried; the day reconciles clean") {
+TEST_CASE("Confirmer with PaySimProvider and a real pay-sim: posted, refunded, voided, paid in the gap, a failed refund retried, and the day reconciles clean") {
     Owner o;
     std::vector<HisLine> his_statement;
 
