@@ -157,11 +157,16 @@ Result<void> Agent::start() {
     extractor_ = std::move(extractor.value());
     // Tasks come last: reference.changesets and reference.snapshot read the extractor.
     // The revoke fence first learns which orders may have been at the HIS when the agent
-    // last stopped (agent/order_fence.h).
+    // last stopped (agent/order_fence.h): unfinished tasks, and tasks parked within the
+    // processing horizon (their last attempt may still be running there; the store stamps
+    // finished_ms with unix_ms_now()).
     fence_ = std::make_unique<OrderFence>(*store_, clock_, config_.his_processing_horizon);
     auto unfinished = store_->unfinished();
     if (!unfinished) return fail(unfinished.error());
     fence_->recall(*unfinished);
+    auto parked = store_->parked_since(unix_ms_now() - config_.his_processing_horizon.count());
+    if (!parked) return fail(parked.error());
+    fence_->recall(*parked);
     executor_ = std::make_unique<TaskExecutor>(his_, *config_.rules, config_.hospital_id,
                                                InDoubtPolicy{config_.his_idempotent, config_.his_processing_horizon},
                                                clock_, std::move(diagnostics), extractor_.get(), fence_.get());

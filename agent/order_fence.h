@@ -18,8 +18,8 @@
 //  - A revoke answers only once no change for the order can still be running at the HIS:
 //    while one is in flight, or its attempt ended without the HIS's answer less than the
 //    processing horizon ago, or it may have been at the HIS when the agent last stopped
-//    (an unfinished, dispatched change task; counted from this start), the revoke is an
-//    error to retry (Timeout "his.in_doubt"). After that the HIS's records are final for
+//    (an unfinished, dispatched change task, or one parked within the horizon; counted
+//    from this start), the revoke is an error to retry (Timeout "his.in_doubt"). After that the HIS's records are final for
 //    the order, and the revoke reads its outcome from them.
 #pragma once
 
@@ -42,8 +42,9 @@ public:
     OrderFence(TaskStore& store, const Clock& clock, std::chrono::milliseconds processing_horizon)
         : store_(store), clock_(clock), horizon_(processing_horizon) {}
 
-    // At start: the unfinished tasks the store holds. A dispatched one that changes the HIS
-    // may have been at the HIS when the agent stopped; its order counts as sent now.
+    // At start: the unfinished tasks the store holds, and those parked within the horizon.
+    // A dispatched one that changes the HIS may have been at the HIS when the agent
+    // stopped; its order counts as sent now.
     void recall(const std::vector<Task>& unfinished);
 
     // A change of task `task_id` for `order` goes out to the HIS now: Rejected

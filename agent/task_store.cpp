@@ -160,7 +160,7 @@ Result<TaskClass> class_of_name(const std::string& name) {
 
 struct TaskStore::Statements {
     enum Query { InsertTask, FindTask, MarkDispatched, MarkRetry, MarkFinished, InsertAnswer, InsertOutbox,
-                 DeleteOutbox, Purge, Unfinished, OutboxAfter, OutboxSize, RevokeOrder, IsRevoked };
+                 DeleteOutbox, Purge, Unfinished, OutboxAfter, OutboxSize, RevokeOrder, IsRevoked, ParkedSince };
     sql::Db db;
     std::vector<sql::Statement> queries;  // indexed by Query
     // The writer's next outbox seq: one past the highest at open, then counting up, so
@@ -207,6 +207,9 @@ struct TaskStore::Statements {
             /* RevokeOrder: the first revoke's time stays */
             "INSERT OR IGNORE INTO revoked_orders(order_id, revoked_ms) VALUES(?1, ?2)",
             /* IsRevoked */ "SELECT count(*) FROM revoked_orders WHERE order_id = ?1",
+            /* ParkedSince */
+            "SELECT row, id, type, class, request, reply_topic, correlation, traceparent, state, attempts, "
+            "next_attempt_ms, created_ms, last_error FROM tasks WHERE state = 3 AND finished_ms >= ?1 ORDER BY created_ms",
         };
         for (const char* text : all) {
             auto st = s->db.prepare(text);
@@ -545,7 +548,18 @@ Result<void> TaskStore::wait(const std::function<void(Done)>& change) {
 
 Result<std::vector<Task>> TaskStore::unfinished() {
     std::lock_guard lock(reader_mu_);
-    auto& q = (*reader_)[Statements::Unfinished];
+    return read_tasks((*reader_)[Statements::Unfinished]);
+}
+
+Result<std::vector<Task>> TaskStore::parked_since(int64_t since_ms) {
+    std::lock_guard lock(reader_mu_);
+    auto& q = (*reader_)[Statements::ParkedSince];
+    q.bind(1, since_ms);
+    return read_tasks(q);
+}
+
+// The rows of a query over tasks' columns (the Unfinished statement's), reset after.
+Result<std::vector<Task>> TaskStore::read_tasks(sql::Statement& q) {
     std::vector<Task> tasks;
     while (q.step()) {
         Task t;

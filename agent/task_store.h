@@ -78,6 +78,9 @@ public:
 
     // Tasks not yet finished (queued or dispatched), oldest first: what a restart resumes.
     Result<std::vector<Task>> unfinished();
+    // Tasks parked at or after `since_ms` (unix ms), oldest first: a parked change's last
+    // attempt may still be running at the HIS (agent/order_fence.h).
+    Result<std::vector<Task>> parked_since(int64_t since_ms);
 
     // Stores `task` unless a task with its id exists. `done` runs on the completion
     // thread after the commit; keep it short, and never wait on the store from it.
@@ -136,6 +139,7 @@ private:
         Result<void> outcome;
     };
     void submit(std::function<Result<void>(Statements&)> apply, Done done);
+    static Result<std::vector<Task>> read_tasks(sql::Statement& q);
     void write_loop();
     void commit_batch(std::vector<Change>& batch);
     void complete_loop();

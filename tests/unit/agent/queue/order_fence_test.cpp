@@ -145,3 +145,34 @@ TEST_CASE("task store: a version 2 state file gains the revoke fence's table wit
     REQUIRE(version->step());
     CHECK(version->integer(0) == 3);
 }
+
+TEST_CASE("order fence: a change parked within the horizon before a restart holds a revoke, as an unfinished one does") {
+    std::string path = test::make_temp_dir("fence") + "/agent.db";
+    ManualClock clock;
+    {
+        auto store = open_store(path);
+        Task t;
+        t.id = "T-PARKED";
+        t.type = "payment.pay";
+        t.request = Envelope::make("payment.pay", "H001", {{"orderId", "O-PARKED"}, {"amountCents", 100}, {"method", "cash"}}).to_json();
+        auto admitted = store->admit_sync(t);
+        REQUIRE(admitted);
+        REQUIRE(store->wait([&](TaskStore::Done d) { store->dispatched(admitted->row, 1, d); }));
+        // Its last attempt timed out at the HIS and the attempts were used up.
+        REQUIRE(store->wait([&](TaskStore::Done d) {
+            store->finish(admitted->row, TaskState::Parked, "{}", "timeout: his.timeout", true, d);
+        }));
+    }
+    auto store = open_store(path);
+    auto parked = store->parked_since(unix_ms_now() - 30000);
+    REQUIRE(parked);
+    REQUIRE(parked->size() == 1);
+    CHECK(parked->front().id == "T-PARKED");
+    CHECK(parked->front().attempts == 1);
+    CHECK(store->parked_since(unix_ms_now() + 60000)->empty());  // parked before that: not counted
+    OrderFence fence(*store, clock, 30s);
+    fence.recall(*parked);
+    CHECK(fence.revoke("O-PARKED"));
+    clock.advance(30s);
+    CHECK_FALSE(fence.revoke("O-PARKED"));
+}
