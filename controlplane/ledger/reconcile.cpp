@@ -23,6 +23,19 @@ struct Side {
     }
 };
 
+// An item with what each party lists for `id`.
+ReconcileItem item_of(const std::string& id, const Side& his, const Side& provider) {
+    ReconcileItem item;
+    item.id = id;
+    item.at_his = his.seen;
+    item.at_provider = provider.seen;
+    item.his_paid_fen = his.paid;
+    item.his_refunded_fen = his.refunded;
+    item.provider_paid_fen = provider.paid;
+    item.provider_refunded_fen = provider.refunded;
+    return item;
+}
+
 Result<void> check_line(const char* source, size_t index, const std::string& id, const std::string& kind, int64_t fen) {
     auto where = std::string(source) + " line " + std::to_string(index + 1);
     if (id.empty()) return make_error(ErrorClass::BadInput, "reconcile.bad_line", where + ": the order id is empty");
@@ -37,8 +50,27 @@ Result<void> check_line(const char* source, size_t index, const std::string& id,
 
 std::string yuan(int64_t fen) { return format_yuan(fen); }
 
+// Whether a party holds what a settled state says it should (the table in reconcile.h).
+bool his_agrees(TxState state, int64_t amount, const Side& his) {
+    const int64_t net = his.paid - his.refunded;
+    switch (state) {
+    case TxState::Posted: return his.seen && net == amount;
+    case TxState::Refunded: return net == 0;
+    case TxState::Voided: return !his.seen;
+    default: return true;
+    }
+}
+bool provider_agrees(TxState state, int64_t amount, const Side& provider) {
+    switch (state) {
+    case TxState::Posted: return provider.paid == amount && provider.refunded == 0;
+    case TxState::Refunded: return provider.paid == amount && provider.refunded == amount;
+    case TxState::Voided: return !provider.seen;
+    default: return true;
+    }
+}
+
 // The finding for a settled payment (POSTED, REFUNDED, VOIDED) given both sides.
-void judge(ReconcileItem& item, TxState state, int64_t amount, const Side& his, const Side& provider) {
+void judge_finding(ReconcileItem& item, TxState state, int64_t amount, const Side& his, const Side& provider) {
     auto set = [&](Finding f, std::string detail) {
         item.finding = f;
         item.detail = std::move(detail);
@@ -76,6 +108,14 @@ void judge(ReconcileItem& item, TxState state, int64_t amount, const Side& his, 
     default:
         return set(Finding::Unsettled, "");
     }
+}
+
+// judge_finding, and for a mismatch the one party that disagrees, if only one does.
+void judge(ReconcileItem& item, TxState state, int64_t amount, const Side& his, const Side& provider) {
+    judge_finding(item, state, amount, his, provider);
+    if (item.finding != Finding::AmountMismatch && item.finding != Finding::StateMismatch) return;
+    const bool his_ok = his_agrees(state, amount, his), provider_ok = provider_agrees(state, amount, provider);
+    if (his_ok != provider_ok) item.party = his_ok ? "provider" : "hospital";
 }
 
 }  // namespace
@@ -133,16 +173,9 @@ Result<ReconcileReport> reconcile(const std::string& date, const std::vector<Tra
         }
         const Side h = his_sides.contains(t.intent.id) ? his_sides[t.intent.id] : Side{};
         const Side p = provider_sides.contains(t.intent.id) ? provider_sides[t.intent.id] : Side{};
-        ReconcileItem item;
-        item.id = t.intent.id;
+        ReconcileItem item = item_of(t.intent.id, h, p);
         item.ledger_state = t.state;
         item.ledger_amount_fen = t.intent.amount_fen;
-        item.at_his = h.seen;
-        item.at_provider = p.seen;
-        item.his_paid_fen = h.paid;
-        item.his_refunded_fen = h.refunded;
-        item.provider_paid_fen = p.paid;
-        item.provider_refunded_fen = p.refunded;
         if (t.state == TxState::InDoubt) {
             item.finding = Finding::InDoubt;
             item.detail = "the ledger is confirming it with the hospital";
@@ -157,15 +190,8 @@ Result<ReconcileReport> reconcile(const std::string& date, const std::vector<Tra
             if (in_ledger.contains(id) || items.contains(id)) continue;
             const Side h = his_sides.contains(id) ? his_sides[id] : Side{};
             const Side p = provider_sides.contains(id) ? provider_sides[id] : Side{};
-            ReconcileItem item;
-            item.id = id;
+            ReconcileItem item = item_of(id, h, p);
             item.finding = Finding::MissingInLedger;
-            item.at_his = h.seen;
-            item.at_provider = p.seen;
-            item.his_paid_fen = h.paid;
-            item.his_refunded_fen = h.refunded;
-            item.provider_paid_fen = p.paid;
-            item.provider_refunded_fen = p.refunded;
             item.detail = std::string("listed by ") + (h.seen && p.seen ? "the hospital and the provider"
                                                        : h.seen         ? "the hospital"
                                                                         : "the provider") +

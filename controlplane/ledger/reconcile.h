@@ -74,6 +74,9 @@ struct ReconcileItem {
     int64_t his_paid_fen = 0, his_refunded_fen = 0;
     int64_t provider_paid_fen = 0, provider_refunded_fen = 0;
     std::string detail;  // what differs, in words
+    // An amount or state mismatch: the one party whose records disagree with what the
+    // ledger's state says it should hold ("hospital" or "provider"); "" when both do.
+    std::string party;
 };
 
 struct ReconcileReport {

@@ -101,6 +101,15 @@ Result<std::string> string_field(const nlohmann::json& body, const std::string& 
     return s;
 }
 
+// `amount`: a decimal string in yuan, in fen (ledger::parse_yuan's rules).
+Result<int64_t> amount_field(const nlohmann::json& body) {
+    auto amount = body.find("amount");
+    if (amount == body.end() || !amount->is_string())
+        return make_error(ErrorClass::BadInput, "ledger.bad_amount",
+                          "amount: expected a decimal string in yuan, e.g. \"12.50\"");
+    return ledger::parse_yuan(amount->get<std::string>());
+}
+
 Result<ledger::PatientRegion> region_of(const nlohmann::json& body, const std::string& hospital_province) {
     auto id_card = string_field(body, "idCard", false, kMaxRegionField);
     if (!id_card) return id_card.error();
@@ -264,11 +273,7 @@ MoneyApi::Answer MoneyApi::create_payment(const auth::AccessToken& who, const st
     in.patient_id = *patient;
     if (who.role == auth::Role::Patient && in.patient_id != who.subject)
         return failure(forbidden("a patient token pays only for its own patient"));
-    auto amount = body.find("amount");
-    if (amount == body.end() || !amount->is_string())
-        return failure(make_error(ErrorClass::BadInput, "ledger.bad_amount",
-                                  "amount: expected a decimal string in yuan, e.g. \"12.50\""));
-    auto fen = ledger::parse_yuan(amount->get<std::string>());
+    auto fen = amount_field(body);
     if (!fen) return failure(fen.error());
     in.amount_fen = *fen;
     auto currency = string_field(body, "currency", true, 8);
@@ -340,10 +345,7 @@ MoneyApi::Answer MoneyApi::cancel(const auth::AccessToken& who, const std::strin
                                   std::string("no ") + (kind == TxKind::Booking ? "booking" : "payment") + " with that id"));
     if (kind == TxKind::Payment && body.contains("amount")) {
         // A refund is of the whole payment; a smaller one is a correction the hospital makes.
-        if (!body["amount"].is_string())
-            return failure(make_error(ErrorClass::BadInput, "ledger.bad_amount",
-                                      "amount: expected a decimal string in yuan, e.g. \"12.50\""));
-        auto fen = ledger::parse_yuan(body["amount"].get<std::string>());
+        auto fen = amount_field(body);
         if (!fen) return failure(fen.error());
         if (*fen > t->transaction.intent.amount_fen)
             return failure(make_error(ErrorClass::BadInput, "refund.over_paid",

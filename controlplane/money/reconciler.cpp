@@ -15,33 +15,6 @@ namespace {
 constexpr size_t kMaxStatementLines = 1'000'000;
 constexpr int64_t kDayMs = 86'400'000;
 
-// Which party's records disagree with what the ledger's state says they should hold
-// (ledger/reconcile.h): "hospital", "provider", or "" when both do (or it cannot tell).
-std::string disagreeing_party(const ledger::ReconcileItem& item) {
-    if (!item.ledger_state) return "";
-    const int64_t amount = item.ledger_amount_fen;
-    const int64_t his_net = item.his_paid_fen - item.his_refunded_fen;
-    bool his_ok = false, provider_ok = false;
-    switch (*item.ledger_state) {
-        case ledger::TxState::Posted:
-            his_ok = his_net == amount;
-            provider_ok = item.provider_paid_fen == amount && item.provider_refunded_fen == 0;
-            break;
-        case ledger::TxState::Refunded:
-            his_ok = his_net == 0;
-            provider_ok = item.provider_paid_fen == amount && item.provider_refunded_fen == amount;
-            break;
-        case ledger::TxState::Voided:
-            his_ok = !item.at_his;
-            provider_ok = !item.at_provider;
-            break;
-        default: return "";
-    }
-    if (his_ok && !provider_ok) return "provider";
-    if (provider_ok && !his_ok) return "hospital";
-    return "";
-}
-
 Error statement_missing(const std::string& hospital_id, const std::string& date, const std::string& why) {
     return make_error(ErrorClass::Unavailable, "reconcile.statement_missing",
                       "hospital " + hospital_id + "'s statement of " + date + " did not come: " + why);
@@ -168,7 +141,7 @@ void Reconciler::book_mismatches(const ledger::ReconcileReport& report,
         r.code = "reconcile." + std::string(ledger::to_string(item.finding));
         // A state or amount that differs at one party only is that party's owners' to look at.
         if (item.finding == ledger::Finding::StateMismatch || item.finding == ledger::Finding::AmountMismatch)
-            if (auto party = disagreeing_party(item); !party.empty()) r.code += "." + party;
+            if (!item.party.empty()) r.code += "." + item.party;
         auto h = hospital_of.find(item.id);
         if (h != hospital_of.end()) r.tags.hospital = h->second;
         r.tags.path = "reconcile";

@@ -1,6 +1,7 @@
 #include "control_plane_client.h"
 
 #include "common/trace.h"
+#include "tests/support/process.h"
 #include "transport/topics.h"
 
 namespace hisgate::test {
@@ -49,6 +50,20 @@ Result<void> ControlPlaneClient::send(const Envelope& request) {
     out.response_topic = response_topic_;
     out.correlation_data = request.id;
     return link_.publish(out);
+}
+
+std::optional<Envelope> ControlPlaneClient::ask(const std::string& type, nlohmann::json body,
+                                                std::chrono::milliseconds patience) {
+    auto request = Envelope::make(type, hospital_id_, std::move(body));
+    if (!send(request)) return std::nullopt;
+    std::optional<Envelope> answer;
+    eventually([&] {
+        std::lock_guard lock(mu_);
+        auto it = answers_.find(request.id);
+        if (it != answers_.end()) answer = it->second;
+        return answer.has_value();
+    }, patience);
+    return answer;
 }
 
 size_t ControlPlaneClient::answered() {

@@ -3,7 +3,9 @@
 // (counting duplicates), and watches the hospital's event and state topics.
 #pragma once
 
+#include <chrono>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -23,6 +25,9 @@ public:
     bool connect();
     // Sends `request` once (QoS 1, to the hospital's request topic).
     Result<void> send(const Envelope& request);
+    // Sends a request of `type` to the hospital and waits for its answer: nullopt when it
+    // could not be sent or no answer came within `patience`.
+    std::optional<Envelope> ask(const std::string& type, nlohmann::json body, std::chrono::milliseconds patience);
 
     size_t answered();
     size_t duplicates();

@@ -12,18 +12,11 @@ using namespace std::chrono_literals;
 namespace {
 // Sends one request and waits for its answer.
 Envelope ask(test::ControlPlaneClient& cp, const std::string& type, nlohmann::json body) {
-    auto request = Envelope::make(type, "H001", std::move(body));
-    REQUIRE(cp.send(request));
-    Envelope answer;
-    REQUIRE(test::eventually([&] {
-        auto all = cp.answers();
-        auto it = all.find(request.id);
-        if (it == all.end()) return false;
-        answer = it->second;
-        return true;
-    }, 20s));
-    INFO(type << ": " << answer.to_json());
-    return answer;
+    auto answer = cp.ask(type, std::move(body), 20s);
+    INFO(type);
+    REQUIRE(answer);
+    INFO(type << ": " << answer->to_json());
+    return *answer;
 }
 }  // namespace
 

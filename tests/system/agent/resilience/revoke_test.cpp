@@ -16,18 +16,11 @@ using namespace std::chrono_literals;
 namespace {
 
 Envelope ask(test::ControlPlaneClient& cp, const std::string& type, nlohmann::json body) {
-    auto request = Envelope::make(type, "H001", std::move(body));
-    REQUIRE(cp.send(request));
-    Envelope answer;
-    REQUIRE(test::eventually([&] {
-        auto all = cp.answers();
-        auto it = all.find(request.id);
-        if (it == all.end()) return false;
-        answer = it->second;
-        return true;
-    }, 60s));
-    INFO(type << ": " << answer.to_json());
-    return answer;
+    auto answer = cp.ask(type, std::move(body), 60s);
+    INFO(type);
+    REQUIRE(answer);
+    INFO(type << ": " << answer->to_json());
+    return *answer;
 }
 
 // One integer from his-sim's records.
