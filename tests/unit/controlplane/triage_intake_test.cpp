@@ -165,7 +165,7 @@ TEST_CASE("triage listing: query parameters are checked, 400 with what, where an
         CHECK(r.error().cls == ErrorClass::BadInput);
         CHECK_THAT(r.error().message, Catch::Contains(words));
     };
-    check({{"owner", "nobody"}}, "query parameter owner: expected a team of the triage rules (agent-team, his-vendor");
+    check({{"owner", "nobody"}}, "query parameter owner: expected a team of the triage rules (agent-team, finance, his-vendor");
     check({{"since", "yesterday"}}, "query parameter since: expected an ISO 8601 UTC instant");
     check({{"since", "2026-13-03T18:00:00Z"}}, "since");
     check({{"since", "2026-12-03T18:00:00+08:00"}}, "since");
