@@ -1,0 +1,54 @@
+// Forwards the stored vitals upstream whenever the broker is reachable: the oldest waiting
+// rows, at most vitals.batch_max per message, as one "vitals.batch" envelope on
+// hisgate/v1/hospitals/<hid>/vitals (QoS 1), in seq order, so each bed's records arrive in
+// the order the agent took them. docs/vitals.md has the body.
+//
+// Invariants:
+//  - rows are marked forwarded only after the broker acknowledged the message holding them,
+//    and the next batch starts after the last one acknowledged: a failure sends the same
+//    rows again (receivers dedupe by seq), never skips any;
+//  - the count of thinned samples not yet reported rides in the next batch
+//    ("thinnedSinceLast") and is taken off in the same transaction that marks that batch
+//    forwarded, so it is reported once (at least once, across a crash).
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "agent/vitals/vitals_store.h"
+#include "common/clock.h"
+#include "transport/mqtt_link.h"
+
+namespace hisgate::vitals {
+
+class VitalsForwarder {
+public:
+    VitalsForwarder(VitalsStore& store, MqttLink& link, std::string hospital_id, int batch_max, Clock& clock)
+        : store_(store), link_(link), hospital_id_(std::move(hospital_id)), batch_max_(batch_max), clock_(clock) {}
+    ~VitalsForwarder() { stop(); }
+
+    void start();
+    void stop();
+    void wake();  // something was stored
+
+    uint64_t batches_sent() const;
+
+private:
+    void loop();
+    bool forward_waiting();  // false if the link failed on the way
+
+    VitalsStore& store_;
+    MqttLink& link_;
+    std::string hospital_id_;
+    int batch_max_;
+    Clock& clock_;
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    bool stopping_ = false, woken_ = false;
+    uint64_t batches_ = 0;
+    std::thread thread_;
+};
+
+}  // namespace hisgate::vitals
