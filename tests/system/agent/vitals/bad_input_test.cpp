@@ -18,7 +18,7 @@ void both_flow(test::VitalsWard& ward) {
 }
 }  // namespace
 
-TEST_CASE("vitals bad input: garbage bytes and a frame that is not HL7 are dropped and counted; the connection goes on") {
+TEST_CASE("vitals bad input: garbage bytes and a frame that is not HL7 are dropped and counted, and the connection goes on") {
     test::VitalsWard ward;
     REQUIRE(ward.start());
     auto& sim = ward.add_sim("ward");
