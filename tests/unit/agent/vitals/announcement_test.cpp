@@ -12,7 +12,7 @@ TEST_CASE("vitals announcements: read within bounds, every field checked") {
     CHECK(ok->port == 4601);
     CHECK(ok->address == "10.40.1.17");
 
-    for (const std::string bad : {
+    for (const std::string& bad : {
              std::string("not json"),
              std::string(R"([1,2])"),
              std::string(R"({"v":2,"device":"M","model":"x","bed":"b","address":"10.0.0.1","port":1})"),

@@ -131,9 +131,9 @@ TEST_CASE("vitals parser: bad observations are dropped one by one with their rea
               "vitals.no_bed");
     }
     SECTION("numbers: only finite decimals") {
-        for (const std::string v : {"1e400", "nan", "inf", "0x10", "12abc", "", "1.2.3"}) {
+        for (const char* v : {"1e400", "nan", "inf", "0x10", "12abc", "", "1.2.3"}) {
             INFO(v);
-            auto r = parse_result("MSH|^~\\&|||||||ORU^R01^RT|1|P|2.3\rOBR||BED-1||x|||1796457600\rOBX||NM|52||" + v + "\r",
+            auto r = parse_result("MSH|^~\\&|||||||ORU^R01^RT|1|P|2.3\rOBR||BED-1||x|||1796457600\rOBX||NM|52||" + std::string(v) + "\r",
                                   context(Interface::Realtime));
             REQUIRE(r.ok());
             CHECK(r->records.empty());
