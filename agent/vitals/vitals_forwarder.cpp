@@ -65,9 +65,19 @@ void VitalsForwarder::loop() {
         woken_ = false;
         if (stopping_) return;
         lock.unlock();
-        if (link_.connected()) forward_waiting();
+        if (link_.connected()) {
+            forward_waiting();
+            if (clock_.steady_now() - last_monitors_ >= kMonitorsInterval) publish_monitors();
+        }
         lock.lock();
     }
+}
+
+void VitalsForwarder::publish_monitors() {
+    last_monitors_ = clock_.steady_now();
+    auto msg = OutgoingMessage::to(topics::vitals(hospital_id_),
+                                   Envelope::make("vitals.monitors", hospital_id_, monitors_()).to_json());
+    if (auto sent = link_.publish(msg); !sent) log::debug("vitals.monitors_failed", {{"error", sent.error().describe()}});
 }
 
 bool VitalsForwarder::forward_waiting() {

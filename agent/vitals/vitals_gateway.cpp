@@ -21,10 +21,10 @@ struct VitalsGateway::Parts {
     Clock& clock;
     DropLog drops;
     std::unique_ptr<VitalsStore> store;
-    std::unique_ptr<VitalsForwarder> forwarder;
     std::unique_ptr<ConnectionManager> connections;
+    std::unique_ptr<VitalsForwarder> forwarder;  // reads the connections' states
     std::unique_ptr<DiscoveryListener> discovery;
-    // Publishes the monitors' states as gauges once a second.
+    // Publishes the monitors' states as gauges and wakes the forwarder, four times a second.
     std::mutex mu;
     std::condition_variable cv;
     bool stopping = false;
@@ -40,6 +40,14 @@ void publish_states(const ConnectionManager& connections) {
             .gauge("hisgate_vitals_monitors_by_state", "Monitors the gateway knows, by state", {{"state", state}})
             .set(n);
 }
+nlohmann::json monitors_body(const ConnectionManager& connections) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& m : connections.monitors())
+        list.push_back({{"device", m.device}, {"model", m.model}, {"ward", m.ward}, {"bed", m.bed},
+                        {"interface", to_string(m.interface)}, {"state", to_string(m.state)},
+                        {"lastSampleAt", m.last_sample_ms}, {"connections", m.connections}});
+    return {{"monitors", list}};
+}
 }  // namespace
 
 Result<std::unique_ptr<VitalsGateway>> VitalsGateway::start(VitalsSettings settings, const std::string& hospital_id,
@@ -53,9 +61,10 @@ Result<std::unique_ptr<VitalsGateway>> VitalsGateway::start(VitalsSettings setti
     auto store = VitalsStore::open(state_db, options, clock, p.drops);
     if (!store) return store.error();
     p.store = std::move(store.value());
-    p.forwarder = std::make_unique<VitalsForwarder>(*p.store, link, hospital_id, p.settings.batch_max, clock);
-    p.forwarder->start();
     p.connections = std::make_unique<ConnectionManager>(p.settings, *p.store, p.drops, clock);
+    p.forwarder = std::make_unique<VitalsForwarder>(*p.store, link, hospital_id, p.settings.batch_max, clock,
+                                                    [&p] { return monitors_body(*p.connections); });
+    p.forwarder->start();
     p.discovery = std::make_unique<DiscoveryListener>(p.settings, p.drops, [&p](const Announcement& a) {
         p.connections->on_announcement(a);
     });

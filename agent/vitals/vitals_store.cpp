@@ -176,7 +176,6 @@ Result<void> VitalsStore::forwarded_through(int64_t seq, int64_t thinned_reporte
         if (!st) return st.error();
         st->bind(1, seq);
         if (auto ran = st->run(); !ran) return ran;
-        auto marked = sqlite3_changes(s.db.handle());
         if (thinned_reported > 0) {
             auto c = s.db.prepare_cached(
                 "UPDATE vitals_counters SET value = MAX(0, value - ?1) WHERE name = 'thinned_unreported'");
@@ -184,9 +183,8 @@ Result<void> VitalsStore::forwarded_through(int64_t seq, int64_t thinned_reporte
             c->bind(1, thinned_reported);
             if (auto ran = c->run(); !ran) return ran;
         }
-        // Applied to the published figures only once the transaction commits (write_loop
-        // re-reads them after every commit), so a rollback leaves them true.
-        (void)marked;
+        // The published figures follow once the transaction commits (write_loop re-reads
+        // them after every commit), so a rollback leaves them true.
         return {};
     });
 }

@@ -90,6 +90,16 @@ TEST_CASE("vitals ingestion: both interfaces give typed samples and alarms, stor
     CHECK(last_seq_by_bed.count("BED-002") == 1);
     CHECK_FALSE(priorities.empty());
 
+    // The monitors' states upstream: both connected, with the interface their model speaks
+    // and the time of their latest sample.
+    REQUIRE(test::eventually([&] {
+        return ward.reported_state("MON-0001") == "connected" && ward.reported_state("MON-0002") == "connected";
+    }, 30s));
+    for (const auto& m : ward.monitor_reports().back().body["monitors"]) {
+        CHECK(m["lastSampleAt"].get<int64_t>() > 0);
+        CHECK(m["interface"] == (m["device"] == "MON-0002" ? "realtime" : "unsolicited"));
+    }
+
     // Durable: the agent stopped and started again keeps every record it had.
     auto before = ward.rows().size();
     ward.sys().agent("H001").stop();

@@ -54,12 +54,21 @@ TEST_CASE("vitals offline buffer: routine samples thinned oldest-first, alarms k
     }, 60s));
     int64_t reported = 0, total = 0;
     std::set<int64_t> alarm_seqs_upstream;
-    for (const auto& b : ward.batches()) {
-        reported += b.body["thinnedSinceLast"].get<int64_t>();
-        total = std::max(total, b.body["thinnedTotal"].get<int64_t>());
-        for (const auto& r : b.body["records"])
-            if (r["kind"] == "alarm") alarm_seqs_upstream.insert(r["seq"].get<int64_t>());
-    }
+    auto tally = [&] {
+        reported = total = 0;
+        alarm_seqs_upstream.clear();
+        for (const auto& b : ward.batches()) {
+            reported += b.body["thinnedSinceLast"].get<int64_t>();
+            total = std::max(total, b.body["thinnedTotal"].get<int64_t>());
+            for (const auto& r : b.body["records"])
+                if (r["kind"] == "alarm") alarm_seqs_upstream.insert(r["seq"].get<int64_t>());
+        }
+        for (const auto& r : rows)
+            if (r.kind == 1 && !alarm_seqs_upstream.count(r.seq)) return false;
+        return reported > 0;
+    };
+    // The subscriber hears them a little after the broker acknowledged them to the agent.
+    CHECK(test::eventually(tally, 30s));
     CHECK(reported > 0);
     CHECK(reported <= total);
     // Every alarm the agent stored before the outage ended reached upstream.

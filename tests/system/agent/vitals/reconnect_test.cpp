@@ -52,6 +52,11 @@ TEST_CASE("vitals reconnect: a stalled connection shows stale, is given up after
     // Stale first, then the stalled connection is closed and a new one made, which the
     // monitor serves (a stall lasts only for its connection).
     REQUIRE(test::eventually([&] { return ward.metric("hisgate_vitals_monitors_by_state{state=\"stale\"}") >= 1; }, 30s));
+    // Upstream sees it too (stale, or already lost when the report came late).
+    REQUIRE(test::eventually([&] {
+        auto s = ward.reported_state("MON-0001");
+        return s == "stale" || s == "lost";
+    }, 30s));
     REQUIRE(test::eventually([&] { return ward.metric("hisgate_vitals_connection_resets_total{reason=\"stalled\"}") >= 1; }, 30s));
     REQUIRE(test::eventually([&] { return sim.monitor("MON-0001")["connections"] == 2; }, 30s));
     auto after = ward.samples("MON-0001");

@@ -38,13 +38,17 @@ VitalsWard::~VitalsWard() {
 
 bool VitalsWard::start() {
     if (!sys_->start()) return false;
-    subscriber_ = std::make_unique<MqttLink>(sys_->broker().mqtt_options("controlplane-test", "controlplane-test"));
+    // A session the broker keeps across the subscriber's disconnects and a broker restart,
+    // so what the agent forwards before the subscriber is back is kept for it, not lost.
+    auto options = sys_->broker().mqtt_options("controlplane-test", "controlplane-test");
+    options.session_expiry = std::chrono::hours(1);
+    subscriber_ = std::make_unique<MqttLink>(options);
     subscriber_->subscribe(topics::vitals("H001"));
     subscriber_->on_message([this](const IncomingMessage& m) {
         auto e = Envelope::parse(m.payload, limits::kEventBytes);
         if (!e) return;
         std::lock_guard lock(mu_);
-        batches_.push_back(e.value());
+        (e->type == "vitals.monitors" ? monitor_reports_ : batches_).push_back(e.value());
     });
     subscriber_->start();
     return subscriber_->wait_connected(20s);
@@ -110,6 +114,19 @@ std::string VitalsWard::agent_log() { return read_file(sys_->log_dir() + "/agent
 std::vector<Envelope> VitalsWard::batches() {
     std::lock_guard lock(mu_);
     return batches_;
+}
+
+std::vector<Envelope> VitalsWard::monitor_reports() {
+    std::lock_guard lock(mu_);
+    return monitor_reports_;
+}
+
+std::string VitalsWard::reported_state(const std::string& device) {
+    auto reports = monitor_reports();
+    if (reports.empty()) return "";
+    for (const auto& m : reports.back().body["monitors"])
+        if (m["device"] == device) return m["state"].get<std::string>();
+    return "";
 }
 
 }  // namespace hisgate::test

@@ -48,15 +48,19 @@ public:
     double metric(const std::string& series);
     std::string agent_log();
 
-    // What the subscriber received on the vitals topic, in arrival order.
+    // What the subscriber received on the vitals topic, in arrival order: the batches
+    // ("vitals.batch"), and the monitors' states ("vitals.monitors").
     std::vector<Envelope> batches();
+    std::vector<Envelope> monitor_reports();
+    // The state of `device` in the latest monitors' report ("" if none names it).
+    std::string reported_state(const std::string& device);
 
 private:
     std::unique_ptr<System> sys_;
     uint16_t discovery_port_;
     std::unique_ptr<MqttLink> subscriber_;
     std::mutex mu_;
-    std::vector<Envelope> batches_;
+    std::vector<Envelope> batches_, monitor_reports_;
     std::vector<std::unique_ptr<MonitorSim>> sims_;
 };
 
