@@ -100,10 +100,20 @@ TEST_CASE("vitals ingestion: both interfaces give typed samples and alarms, stor
         CHECK(m["interface"] == (m["device"] == "MON-0002" ? "realtime" : "unsolicited"));
     }
 
-    // Durable: the agent stopped and started again keeps every record it had.
-    auto before = ward.rows().size();
-    ward.sys().agent("H001").stop();
-    CHECK(ward.rows().size() >= before);
+    // Durable: the agent stopped keeps every record it had taken, and started again it
+    // finds the monitors again and goes on after them (seq continues, nothing rewritten).
+    auto before = ward.rows();
+    REQUIRE(ward.sys().agent("H001").stop() == 0);
+    auto kept = ward.rows();
+    REQUIRE(kept.size() >= before.size());
+    for (std::size_t i = 0; i < before.size(); ++i) CHECK(kept[i].seq == before[i].seq);
+    REQUIRE(ward.sys().start_agent("H001"));
+    auto last = kept.back().seq;
+    CHECK(test::eventually([&] {
+        int64_t after = 0;
+        for (const auto& r : ward.rows("MON-0002")) after += r.seq > last;
+        return after >= 14;
+    }, 60s));
     // The simulated patients' names (PID-5) never reach the agent's log.
     auto log = ward.agent_log();
     CHECK(log.find("SIMPATIENT") == std::string::npos);
