@@ -56,7 +56,7 @@ void Announcer::now() {
 }
 
 uint64_t Announcer::sent() const {
-    std::lock_guard lock(const_cast<std::mutex&>(mu_));
+    std::lock_guard lock(mu_);
     return sent_;
 }
 

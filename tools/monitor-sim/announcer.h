@@ -45,7 +45,7 @@ private:
     void run();
     AnnouncerOptions options_;
     std::vector<SimMonitor*> monitors_;
-    std::mutex mu_;
+    mutable std::mutex mu_;
     std::condition_variable cv_;
     bool stopping_ = false, woken_ = false;
     uint64_t sent_ = 0;
