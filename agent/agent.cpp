@@ -137,7 +137,8 @@ Result<void> Agent::start() {
     forwarder_ = std::make_unique<OutboxForwarder>(*store_, link_);
     undo.emplace_back("store", [this] {
         queue_.reset();
-        executor_.reset();  // before the extractor it reads
+        executor_.reset();  // before the extractor and the fence it reads
+        fence_.reset();
         extractor_.reset();
         probes_.reset();
         forwarder_.reset();
@@ -155,9 +156,15 @@ Result<void> Agent::start() {
     if (!extractor) return fail(extractor.error());
     extractor_ = std::move(extractor.value());
     // Tasks come last: reference.changesets and reference.snapshot read the extractor.
+    // The revoke fence first learns which orders may have been at the HIS when the agent
+    // last stopped (agent/order_fence.h).
+    fence_ = std::make_unique<OrderFence>(*store_, clock_, config_.his_processing_horizon);
+    auto unfinished = store_->unfinished();
+    if (!unfinished) return fail(unfinished.error());
+    fence_->recall(*unfinished);
     executor_ = std::make_unique<TaskExecutor>(his_, *config_.rules, config_.hospital_id,
                                                InDoubtPolicy{config_.his_idempotent, config_.his_processing_horizon},
-                                               clock_, std::move(diagnostics), extractor_.get());
+                                               clock_, std::move(diagnostics), extractor_.get(), fence_.get());
     queue_ = std::make_unique<TaskQueue>(
         *store_, config_.queue, [this](const Task& t) { return executor_->run(t); }, [this] { forwarder_->wake(); },
         clock_);

@@ -94,6 +94,7 @@ private:
     std::atomic<int64_t> seq_{0};
     std::mutex presence_mu_;  // a state message takes its session and seq in one step
     const std::string cert_not_after_;  // of the TLS client certificate, "" without one
+    std::unique_ptr<OrderFence> fence_;  // read by the executor
     std::unique_ptr<TaskExecutor> executor_;
     std::unique_ptr<TaskQueue> queue_;
     MqttLink link_;

@@ -84,7 +84,14 @@ Result<nlohmann::json> book(const RequestContext& c, const nlohmann::json& body)
             return make_error(ErrorClass::Rejected, "appointment." + refusal->code, refusal->message_for_patient);
         }
     }
-    c.sending_change();
+    if (auto refused = c.sending_order(ask->order.order_id)) {
+        // An earlier attempt of this task may have got in before the revoke: the HIS's
+        // record is then its answer (the revoke answered already_committed).
+        if (c.maybe_done)
+            if (auto held = c.his.booking_status(ask->order.order_id); held && held->status == "booked")
+                return booking_json(held.value());
+        return *refused;
+    }
     return as_json(c.his.book(ask->order), booking_json);
 }
 
@@ -106,8 +113,44 @@ Result<nlohmann::json> pay(const RequestContext& c, const nlohmann::json& body) 
         if (auto wait = c.absence_not_yet_settled()) return *wait;
     }
     PaymentOrder p{*order, *amount, *method};
-    c.sending_change();
+    if constexpr (kRefund) {
+        c.sending_change();
+    } else if (auto refused = c.sending_order(*order)) {
+        if (c.maybe_done)  // as for a booking: an earlier attempt may have got in first
+            if (auto held = c.his.payment_status(*order); held && held->status == "paid") return payment_json(held.value());
+        return *refused;
+    }
     return as_json(kRefund ? c.his.refund(p) : c.his.pay(p), payment_json);
+}
+
+// Revoke (docs/ledger.md, "The agent's revoke fence"): the fence is durable first, so no
+// change for the order reaches the HIS after this; once none can still be running there,
+// the HIS's own records say whether one got in before: committed (paid or refunded; booked)
+// answers "already_committed", anything that holds nothing (not found; a cancelled
+// booking) answers "revoked". A status this code does not know is no answer (Protocol).
+template <bool kBooking>
+Result<nlohmann::json> revoke(const RequestContext& c, const nlohmann::json& body) {
+    auto order = text_field(body, "orderId", c.type);
+    if (!order) return order.error();
+    if (auto wait = c.revoking(*order)) return *wait;
+    std::string status;
+    if constexpr (kBooking) {
+        auto held = c.his.booking_status(*order);
+        if (!held) return held.error();
+        status = held->status;
+    } else {
+        auto held = c.his.payment_status(*order);
+        if (!held) return held.error();
+        status = held->status;
+    }
+    bool committed = kBooking ? status == "booked" : status == "paid" || status == "refunded";
+    bool holds_nothing = status == "not_found" || (kBooking && status == "cancelled");
+    if (!committed && !holds_nothing)
+        return make_error(ErrorClass::Protocol, "his.unexpected_status",
+                          "the HIS answered status \"" + status + "\" for the order; expected " +
+                              (kBooking ? "booked, cancelled or not_found" : "paid, refunded or not_found"));
+    log::info("agent.order_revoked", {{"order_id", *order}, {"his_status", status}, {"committed", committed}});
+    return nlohmann::json{{"orderId", *order}, {"outcome", committed ? "already_committed" : "revoked"}, {"status", status}};
 }
 
 Result<nlohmann::json> logs_get(const RequestContext& c, const nlohmann::json& body) {
@@ -124,13 +167,15 @@ Result<nlohmann::json> snapshot_get(const RequestContext& c, const nlohmann::jso
 }
 
 using RT = TaskClass;
-constexpr std::array<RequestType, 13> kRequestTypes{{
+constexpr std::array<RequestType, 15> kRequestTypes{{
     {"appointment.book", RT::RealTime, true, book},
     {"appointment.cancel", RT::RealTime, true, keyed<kOrderId, &HisAdapter::cancel, booking_json>},
     {"appointment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::booking_status, booking_json>},
+    {"appointment.revoke", RT::RealTime, true, revoke<true>},
     {"payment.pay", RT::RealTime, true, pay<false>},
     {"payment.refund", RT::RealTime, true, pay<true>},
     {"payment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::payment_status, payment_json>},
+    {"payment.revoke", RT::RealTime, true, revoke<false>},
     {"report.get", RT::Deferred, false, keyed<kReportId, &HisAdapter::get_report, report_json>},
     {"report.list", RT::Deferred, false, keyed<kPatientId, &HisAdapter::list_reports, reports_json>},
     {"statement.daily", RT::Deferred, false, keyed<kDate, &HisAdapter::daily_statement, statement_json>},

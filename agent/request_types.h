@@ -36,9 +36,16 @@ struct RequestContext {
     bool maybe_done = false;
     // A change of this task goes out to the HIS now.
     std::function<void()> sending_change;
+    // The booking or payment of the order goes out to the HIS now (a change, as above): an
+    // error instead when it must not, the order having been revoked at this agent
+    // (agent/order_fence.h). Refunds and cancels are not fenced: they undo a committed order.
+    std::function<std::optional<Error>(const std::string& order_id)> sending_order;
     // The HIS holds nothing for the order: an error to retry later while an earlier
     // attempt may still be running there, nothing once the absence is settled.
     std::function<std::optional<Error>()> absence_not_yet_settled;
+    // Revokes the order at this agent (durable), or the error to answer with: a change for
+    // it may still be running at the HIS, or the agent keeps no fence.
+    std::function<std::optional<Error>(const std::string& order_id)> revoking;
     // What the agent shows of itself (logs.get, doctor.run: agent/diagnostics.h).
     const Diagnostics& diagnostics;
     // The extraction's kept change sets and snapshot (reference.changesets,

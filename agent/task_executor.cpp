@@ -34,8 +34,10 @@ Outcome TaskExecutor::run(const Task& task) {
         const RequestType* type = find_request_type(task.type);
         // A previous attempt was dispatched: the HIS may hold its effect already.
         RequestContext context{task.type, his_, rules_, clock_, policy_.his_idempotent, task.attempts > 1,
-                               [&] { sending_change(task); }, [&] { return absence_not_yet_settled(task); },
-                               diagnostics_, reference_};
+                               [&] { sending_change(task); },
+                               [&](const std::string& order) { return sending_order(task, order); },
+                               [&] { return absence_not_yet_settled(task); },
+                               [&](const std::string& order) { return revoking(order); }, diagnostics_, reference_};
         result = type ? type->handler(context, request->body)
                       : Result<nlohmann::json>(make_error(ErrorClass::BadInput, "request.unknown_type",
                                                           "this agent does not serve requests of type \"" +
@@ -46,6 +48,7 @@ Outcome TaskExecutor::run(const Task& task) {
                             "the agent could not carry out this " + task.type + " request (an internal error; logged)");
     }
     bool retry = !result && worth_retrying(result.error().cls);
+    if (fence_) fence_->end_change(task.id, !retry);
     if (!retry) {
         std::lock_guard lock(mu_);
         last_change_sent_.erase(task.id);
@@ -60,6 +63,18 @@ Outcome TaskExecutor::run(const Task& task) {
 void TaskExecutor::sending_change(const Task& task) {
     std::lock_guard lock(mu_);
     last_change_sent_[task.id] = clock_.steady_now();
+}
+
+std::optional<Error> TaskExecutor::sending_order(const Task& task, const std::string& order) {
+    if (fence_)
+        if (auto refused = fence_->begin_change(task.id, order)) return refused;
+    sending_change(task);
+    return std::nullopt;
+}
+
+std::optional<Error> TaskExecutor::revoking(const std::string& order) {
+    if (!fence_) return make_error(ErrorClass::Internal, "agent.no_fence", "this executor keeps no revoke fence");
+    return fence_->revoke(order);
 }
 
 std::optional<Error> TaskExecutor::absence_not_yet_settled(const Task& task) {

@@ -13,6 +13,11 @@
 // later (a Timeout error, "his.in_doubt"). The send times are kept in memory; after a
 // restart the earlier attempt was sent before this executor existed, so the horizon is
 // counted from its creation, which is never earlier than the real send.
+//
+// With an OrderFence (the agent always has one), every change is checked against the
+// revoke fence as it goes to the HIS, and payment.revoke / appointment.revoke fence the
+// order (agent/order_fence.h). Without one (tests of the executor alone) a revoke is
+// refused (Internal "agent.no_fence") and changes are not checked.
 #pragma once
 
 #include <chrono>
@@ -24,6 +29,7 @@
 #include "adapters/his_adapter.h"
 #include "agent/diagnostics.h"
 #include "agent/extraction/reference_history.h"
+#include "agent/order_fence.h"
 #include "agent/task_queue.h"
 #include "appointment-rules/rule_set.h"
 #include "common/clock.h"
@@ -44,15 +50,19 @@ class TaskExecutor {
 public:
     TaskExecutor(HisAdapter& his, const appointments::RuleSet& rules, std::string hospital_id, InDoubtPolicy policy,
                  const Clock& clock = SystemClock::instance(), Diagnostics diagnostics = {},
-                 extraction::ReferenceHistory* reference = nullptr)
+                 extraction::ReferenceHistory* reference = nullptr, OrderFence* fence = nullptr)
         : his_(his), rules_(rules), hospital_id_(std::move(hospital_id)), policy_(policy), clock_(clock),
-          created_(clock.steady_now()), diagnostics_(std::move(diagnostics)), reference_(reference) {}
+          created_(clock.steady_now()), diagnostics_(std::move(diagnostics)), reference_(reference), fence_(fence) {}
 
     Outcome run(const Task& task);
 
 private:
     // Marks the moment a change of `task` goes out to the HIS.
     void sending_change(const Task& task);
+    // The same for the booking or payment of `order`; the fence's refusal instead when the
+    // order was revoked (then nothing is sent).
+    std::optional<Error> sending_order(const Task& task, const std::string& order);
+    std::optional<Error> revoking(const std::string& order);
     // The HIS holds nothing for the task's order: an error to retry later if an earlier
     // attempt may still be running there, nothing if the absence is settled.
     std::optional<Error> absence_not_yet_settled(const Task& task);
@@ -65,6 +75,7 @@ private:
     const Clock::SteadyTime created_;
     const Diagnostics diagnostics_;
     extraction::ReferenceHistory* const reference_;  // what reference.* requests read; may be null
+    OrderFence* const fence_;  // the revoke fence; may be null
     std::mutex mu_;
     std::map<std::string, Clock::SteadyTime> last_change_sent_;  // task id -> when; erased when the task ends
 };

@@ -19,7 +19,8 @@ namespace {
 // Version 2: tasks are addressed by row, states are stored as their codes, and a task's
 // outbox row points at the task instead of holding a copy of its answer. Version 1 keyed
 // tasks by their text id and spelled states out; its files are rewritten once.
-constexpr int kSchemaVersion = 2;
+// Version 3 adds the revoke fence (revoked_orders); a version 2 file only gains the table.
+constexpr int kSchemaVersion = 3;
 
 // state: TaskState's code, 0 queued, 1 dispatched, 2 done, 3 parked. A code, not a word,
 // so that counting a dispatch (0 -> 1, attempts 0 -> 1) leaves the row the same size and
@@ -54,6 +55,14 @@ CREATE TABLE IF NOT EXISTS outbox(
   correlation BLOB,
   traceparent TEXT,
   task_row INTEGER);
+)";
+
+// Orders revoked at this agent (agent/order_fence.h): a change for one of them never goes
+// to the HIS again. Rows are never deleted: a fence that lapsed would let a late change in.
+const char* kRevokedTable = R"(
+CREATE TABLE IF NOT EXISTS revoked_orders(
+  order_id TEXT PRIMARY KEY,
+  revoked_ms INTEGER NOT NULL) WITHOUT ROWID;
 )";
 
 const char* kFromVersion1 = R"(
@@ -119,8 +128,10 @@ Result<void> prepare_schema(sql::Db& db) {
                               std::to_string(kSchemaVersion) + " (was it written by a newer release?)");
     auto v1_tables = single_integer(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'tasks'");
     if (!v1_tables) return v1_tables.error();
-    std::string script = *v1_tables ? replaced(replaced(kFromVersion1, "%TASKS%", kTasksTable), "%OUTBOX%", kOutboxTable)
-                                    : std::string(kTasksTable) + kOutboxTable;
+    std::string script = *version == 2 ? std::string()
+                         : *v1_tables  ? replaced(replaced(kFromVersion1, "%TASKS%", kTasksTable), "%OUTBOX%", kOutboxTable)
+                                       : std::string(kTasksTable) + kOutboxTable;
+    script += kRevokedTable;
     return db.transaction([&] { return db.exec(script + "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";"); });
 }
 
@@ -149,7 +160,7 @@ Result<TaskClass> class_of_name(const std::string& name) {
 
 struct TaskStore::Statements {
     enum Query { InsertTask, FindTask, MarkDispatched, MarkRetry, MarkFinished, InsertAnswer, InsertOutbox,
-                 DeleteOutbox, Purge, Unfinished, OutboxAfter, OutboxSize };
+                 DeleteOutbox, Purge, Unfinished, OutboxAfter, OutboxSize, RevokeOrder, IsRevoked };
     sql::Db db;
     std::vector<sql::Statement> queries;  // indexed by Query
     // The writer's next outbox seq: one past the highest at open, then counting up, so
@@ -193,6 +204,9 @@ struct TaskStore::Statements {
             "FROM outbox o LEFT JOIN tasks t ON t.row = o.task_row WHERE o.seq > ?1 AND o.seq <= ?3 "
             "ORDER BY o.seq LIMIT ?2",
             /* OutboxSize */ "SELECT count(*) FROM outbox",
+            /* RevokeOrder: the first revoke's time stays */
+            "INSERT OR IGNORE INTO revoked_orders(order_id, revoked_ms) VALUES(?1, ?2)",
+            /* IsRevoked */ "SELECT count(*) FROM revoked_orders WHERE order_id = ?1",
         };
         for (const char* text : all) {
             auto st = s->db.prepare(text);
@@ -580,6 +594,26 @@ Result<int64_t> TaskStore::outbox_size() {
     int64_t n = q.step() ? q.integer(0) : 0;
     q.reset();
     return n;
+}
+
+void TaskStore::revoke_order(const std::string& order_id, int64_t now_ms, Done done) {
+    submit(
+        [order_id, now_ms](Statements& s) {
+            s[Statements::RevokeOrder].bind(1, order_id).bind(2, now_ms);
+            return ran(s[Statements::RevokeOrder]);
+        },
+        std::move(done));
+}
+
+Result<bool> TaskStore::is_revoked(const std::string& order_id) {
+    std::lock_guard lock(reader_mu_);
+    auto& q = (*reader_)[Statements::IsRevoked];
+    q.bind(1, order_id);
+    bool revoked = q.step() && q.integer(0) > 0;
+    auto error = q.error();
+    q.reset();
+    if (error) return *error;
+    return revoked;
 }
 
 uint64_t TaskStore::commits() const { return commits_.load(); }

@@ -1,4 +1,5 @@
-// The agent's durable state in one SQLite file (WAL): the task queue and the outbox.
+// The agent's durable state in one SQLite file (WAL): the task queue, the outbox, and the
+// orders revoked here (the revoke fence, agent/order_fence.h).
 //
 // Every change goes through one writer thread that commits whatever has accumulated as
 // one transaction (group commit): many tasks share one fsync, and a caller's change is
@@ -24,6 +25,7 @@
 //    looked up by their text id after admission.
 //  - Outbox rows are forwarded in seq order; a row is deleted only after the broker
 //    acknowledged it (so after a crash it may be sent again: receivers dedupe).
+//  - A revoked order stays revoked: its row is never deleted or purged.
 #pragma once
 
 #include <atomic>
@@ -99,6 +101,12 @@ public:
     // Removes finished tasks older than `before_ms` whose answers have left the outbox
     // (their ids are then forgotten).
     void purge_finished(int64_t before_ms, Done done);
+    // Records that `order_id` was revoked (durable when `done` runs; a second revoke keeps
+    // the first one's time).
+    void revoke_order(const std::string& order_id, int64_t now_ms, Done done);
+    // Whether `order_id` was revoked (read on its own connection: sees every revoke whose
+    // `done` has run).
+    Result<bool> is_revoked(const std::string& order_id);
     // Changes nothing; `done` runs after every change submitted before it has completed.
     void barrier(Done done);
     // Tests only: runs `apply` on the writer's connection as one change of a batch (to

@@ -21,5 +21,6 @@ int fleet_main(const Args& args);      // fleet [--json] [filters]    (cli/fleet
 int alerts_main(const Args& args);     // alerts [--state S] [--json] (cli/alerts_command.cpp)
 int tasks_main(const Args& args);      // tasks <task id> [--json]    (cli/tasks_command.cpp)
 int ledger_main(const Args& args);     // ledger list|resolve          (cli/ledger_command.cpp)
+int reconcile_main(const Args& args);  // reconcile --date D            (cli/reconcile_command.cpp)
 
 }  // namespace hisgate::cli

@@ -39,6 +39,8 @@ commands:
   ledger resolve <id> --outcome committed|rejected --evidence TEXT
                                        settle an IN_DOUBT transaction by what the hospital
                                        said (recorded with the operator's name)
+  reconcile --date D [--partition P] [--json]   the day's ledgers against each hospital's
+                                       statement and the provider's bill; exit 1 on a mismatch
                                        (URL/token also from $HISGATE_CLI_CONFIG or
                                        ~/.config/hisgate/cli.json)
 )";
@@ -64,6 +66,7 @@ int main(int argc, char** argv) {
     if (group == "alerts") return alerts_main(rest);
     if (group == "tasks") return tasks_main(rest);
     if (group == "ledger") return ledger_main(rest);
+    if (group == "reconcile") return reconcile_main(rest);
     if (group == "hl7" && !rest.empty()) {
         const std::string& sub = rest[0];
         if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);

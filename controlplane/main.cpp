@@ -25,6 +25,7 @@
 #include "controlplane/hospital_registry.h"
 #include "controlplane/booking_facts.h"
 #include "controlplane/idempotency_store.h"
+#include "controlplane/money/money_desk.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/public_partition/gap_repair.h"
 #include "controlplane/remote_diagnostics.h"
@@ -94,7 +95,7 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   protocol.min, protocol.max  int   the protocol versions this instance serves agents in
                                (default: all it speaks, [1,1]; may only narrow it). An agent
                                advertising a range outside it is refused (control.refused)
-)" + kLogConfigHelp;
+)" + controlplane::money::money_usage_help() + kLogConfigHelp;
 }
 
 int main(int argc, char** argv) {
@@ -168,6 +169,7 @@ int main(int argc, char** argv) {
         std::string owner = c.string(key, "");
         if (!owner.empty()) alert_thresholds.owners[rule] = owner;
     }
+    auto money_settings = controlplane::money::read_money_settings(c, results_db);
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
@@ -310,14 +312,24 @@ int main(int argc, char** argv) {
         auto dir = std::filesystem::path(public_db).parent_path().string();
         api.set_public(public_primary->get(), dir.empty() ? "." : dir);
     }
-    alert_engine.start(alert_interval);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
+    std::unique_ptr<controlplane::money::MoneyDesk> money;
+    if (!money_settings.ledger.dir.empty()) {
+        auto opened_money = controlplane::money::MoneyDesk::open(
+            money_settings, router, **results, public_primary->get(), **records, error_book->get(), SystemClock::instance(),
+            [&] { return "http://" + http_bind + ":" + std::to_string(http.port()); });
+        if (!opened_money) return invalid_config("hisgate-controlplane", opened_money.error());
+        money = std::move(opened_money.value());
+        api.set_money(&money->api());
+    }
+    alert_engine.start(alert_interval);
     if (auto started = http.start(); !started) {
         std::fprintf(stderr, "hisgate-controlplane: %s\n", started.error().describe().c_str());
         return 2;
     }
     link.start();
     gap_repair->start();
+    if (money) money->start();
     metrics::global().gauge("hisgate_controlplane_up", "1 while this instance runs").set(1);
     metrics::publish_build_info(HISGATE_REVISION);
     log::info("controlplane.started", {{"instance_id", instance}, {"http_port", http.port()}});
@@ -326,6 +338,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     wait_for_shutdown();
     http.stop();
+    if (money) money->close();
     gap_repair->stop();
     expiry.stop();
     alert_engine.stop();

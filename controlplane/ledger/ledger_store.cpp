@@ -3,6 +3,7 @@
 #include <array>
 
 #include "controlplane/ledger/money.h"
+#include "controlplane/ledger/partition_map.h"
 
 namespace hisgate::ledger {
 
@@ -75,6 +76,9 @@ Result<void> check_intent(const TransactionIntent& intent) {
     if (intent.purpose.size() > 128)
         return make_error(ErrorClass::BadInput, "ledger.bad_purpose",
                           "purpose: " + std::to_string(intent.purpose.size()) + " characters; expected at most 128");
+    if (!intent.province.empty() && !known_province(intent.province))
+        return make_error(ErrorClass::BadInput, "ledger.bad_province",
+                          "province: \"" + intent.province + "\" is not a GB/T 2260 province code");
     if (!intent.corrects.empty())
         if (auto r = check_transaction_id(intent.corrects); !r)
             return make_error(ErrorClass::BadInput, "ledger.bad_transaction_id", "corrects: " + r.error().message);

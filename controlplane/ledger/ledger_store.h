@@ -37,6 +37,9 @@
 //    probe schedule of an IN_DOUBT one).
 //  - The store never reads the time: every change is stamped with the caller's `now_ms`
 //    (from its injected clock).
+//  - A partition that a split (partition_split.h) moved elsewhere is fenced: its file
+//    records why (ledger_meta 'fenced'), checked inside every apply()'s write transaction,
+//    and every change is then refused (Rejected "ledger.partition_moved"); reads go on.
 //
 // This is the interface; SQLite implements it (open_sqlite_ledger_store: one file per
 // partition, WAL, synchronous=FULL, so a change is on disk before apply() returns), and
@@ -77,6 +80,7 @@ struct TransactionIntent {
     std::string currency = "CNY";
     std::string purpose;      // "registration", "outpatient", a slot id for a booking ...
     int64_t epoch = 0;        // the partition map's epoch it was routed by
+    std::string province;     // the patient's province it was routed by (Route::province): a split moves it by this
     int64_t deadline_ms = 0;  // before dispatch only: when an undispatched one is given up
     std::string corrects;     // a correction: the id of the (terminal) transaction it corrects
 };

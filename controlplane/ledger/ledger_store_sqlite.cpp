@@ -6,6 +6,7 @@
 
 #include "common/check.h"
 #include "common/sqlite.h"
+#include "controlplane/ledger/ledger_file.h"
 #include "controlplane/ledger/ledger_store.h"
 #include "controlplane/ledger/money.h"
 
@@ -21,7 +22,8 @@ constexpr std::string_view kSchema[] = {
     " amount_fen INTEGER NOT NULL, currency TEXT NOT NULL, purpose TEXT NOT NULL, epoch INTEGER NOT NULL,"
     " deadline_ms INTEGER NOT NULL, corrects TEXT NOT NULL, state TEXT NOT NULL, funds_held INTEGER NOT NULL,"
     " cancelled INTEGER NOT NULL, attempts INTEGER NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
-    " dispatched_ms INTEGER NOT NULL, probes INTEGER NOT NULL, next_probe_ms INTEGER NOT NULL, manual INTEGER NOT NULL)",
+    " dispatched_ms INTEGER NOT NULL, probes INTEGER NOT NULL, next_probe_ms INTEGER NOT NULL, manual INTEGER NOT NULL,"
+    " province TEXT NOT NULL DEFAULT '')",
     "CREATE INDEX IF NOT EXISTS transactions_open ON transactions(state) WHERE state NOT IN ('POSTED','VOIDED','REFUNDED')",
     // A patient's own list (the portal's "my bookings and payments").
     "CREATE INDEX IF NOT EXISTS transactions_by_patient ON transactions(patient_id, created_ms)",
@@ -49,9 +51,13 @@ constexpr std::string_view kSchema[] = {
 
 constexpr const char* kColumns =
     "id, kind, hospital_id, patient_id, amount_fen, currency, purpose, epoch, deadline_ms, corrects, state, funds_held,"
-    " cancelled, attempts, created_ms, updated_ms, dispatched_ms, probes, next_probe_ms, manual";
+    " cancelled, attempts, created_ms, updated_ms, dispatched_ms, probes, next_probe_ms, manual, province";
 
-Transaction read_row(const sql::Statement& s) {
+}  // namespace
+
+const char* ledger_columns() { return kColumns; }
+
+Transaction read_ledger_row(const sql::Statement& s) {
     Transaction t;
     t.intent.id = s.text(0);
     auto kind = kind_from_string(s.text(1));
@@ -77,9 +83,21 @@ Transaction read_row(const sql::Statement& s) {
     t.probes = static_cast<int>(s.integer(17));
     t.next_probe_ms = s.integer(18);
     t.manual = s.integer(19) != 0;
-    t.row = s.integer(20);
+    t.intent.province = s.text(20);
+    t.row = s.integer(21);
     return t;
 }
+
+void bind_ledger_row(sql::Statement& s, const Transaction& t) {
+    const TransactionIntent& in = t.intent;
+    s.bind(1, in.id).bind(2, to_string(in.kind)).bind(3, in.hospital_id).bind(4, in.patient_id).bind(5, in.amount_fen);
+    s.bind(6, in.currency).bind(7, in.purpose).bind(8, in.epoch).bind(9, in.deadline_ms).bind(10, in.corrects);
+    s.bind(11, to_string(t.state)).bind(12, int64_t{t.funds_held}).bind(13, int64_t{t.cancelled}).bind(14, int64_t{t.attempts});
+    s.bind(15, t.created_ms).bind(16, t.updated_ms).bind(17, t.dispatched_ms).bind(18, int64_t{t.probes});
+    s.bind(19, t.next_probe_ms).bind(20, int64_t{t.manual}).bind(21, in.province);
+}
+
+namespace {
 
 Error refused(ErrorClass cls, const std::string& code, const std::string& id, const std::string& what) {
     return make_error(cls, code, "transaction " + id + ": " + what);
@@ -108,6 +126,17 @@ public:
         std::vector<Result<Transaction>> outcomes;
         outcomes.reserve(commands.size());
         auto done = db_.transaction([&]() -> Result<void> {
+            // Read inside the write transaction: a split sets the fence from its own
+            // connection while holding this file's write lock, so no batch slips past it.
+            auto fence = fenced_by();
+            if (!fence) return fence.error();
+            if (!fence->empty()) {
+                Error moved = make_error(ErrorClass::Rejected, "ledger.partition_moved",
+                                         "partition " + partition_ + " is read-only: " + *fence +
+                                             "; route the change by the current partition map");
+                outcomes.assign(commands.size(), moved);
+                return {};
+            }
             for (const Command& c : commands) {
                 auto outcome = std::visit([&](const auto& cmd) { return run(cmd, now_ms); }, c);
                 // A refused command wrote nothing (it is refused before its first write);
@@ -175,7 +204,7 @@ private:
         if (!s) return s.error();
         if (bind) bind(*s);
         std::vector<Transaction> out;
-        while (s->step()) out.push_back(read_row(*s));
+        while (s->step()) out.push_back(read_ledger_row(*s));
         if (s->error()) return *s->error();
         return out;
     }
@@ -185,9 +214,18 @@ private:
         auto s = db_.prepare_cached(query);
         if (!s) return s.error();
         s->bind(1, id);
-        if (s->step()) return std::optional<Transaction>(read_row(*s));
+        if (s->step()) return std::optional<Transaction>(read_ledger_row(*s));
         if (s->error()) return *s->error();
         return std::optional<Transaction>();
+    }
+
+    // Why this partition refuses writes (a split or a rollback moved it), or "".
+    Result<std::string> fenced_by() {
+        auto s = db_.prepare_cached("SELECT value FROM ledger_meta WHERE key = 'fenced'");
+        if (!s) return s.error();
+        std::string why = s->step() ? s->text(0) : std::string();
+        if (s->error()) return *s->error();
+        return why;
     }
 
     Result<bool> fenced(const std::string& id) {
@@ -246,11 +284,11 @@ private:
                                "corrects " + in.corrects + ", which is not a settled transaction of this partition");
         }
         auto s = db_.prepare_cached(std::string("INSERT INTO transactions(") + kColumns +
-                                    ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'CREATED',0,0,0,?11,?11,0,0,0,0)");
+                                    ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'CREATED',0,0,0,?11,?11,0,0,0,0,?12)");
         if (!s) return s.error();
         s->bind(1, in.id).bind(2, to_string(in.kind)).bind(3, in.hospital_id).bind(4, in.patient_id);
         s->bind(5, in.amount_fen).bind(6, in.currency).bind(7, in.purpose).bind(8, in.epoch).bind(9, in.deadline_ms);
-        s->bind(10, in.corrects).bind(11, now_ms);
+        s->bind(10, in.corrects).bind(11, now_ms).bind(12, in.province);
         if (auto r = s->run(); !r) return r.error();
         int64_t row = db_.last_insert_rowid();
         if (auto r = entry(row, in.id, "create", "", "CREATED", now_ms, "portal", in.corrects.empty() ? "" : "corrects " + in.corrects);
@@ -403,13 +441,25 @@ private:
     std::string partition_;
 };
 
+// Files written before the partition split needed it lack `province` (the patient's
+// province, what a split routes by): added empty, so such a transaction is unroutable and a
+// split of its partition refuses to start rather than guess.
+Result<void> migrate(sql::Db& db) {
+    auto cols = db.prepare("SELECT 1 FROM pragma_table_info('transactions') WHERE name = 'province'");
+    if (!cols) return cols.error();
+    bool has = cols->step();
+    if (cols->error()) return *cols->error();
+    if (has) return {};
+    return db.exec("ALTER TABLE transactions ADD COLUMN province TEXT NOT NULL DEFAULT ''");
+}
+
 }  // namespace
 
-Result<std::unique_ptr<LedgerStore>> open_sqlite_ledger_store(const std::string& path, const std::string& partition,
-                                                              LedgerStoreOptions options) {
+Result<sql::Db> open_ledger_file(const std::string& path, const std::string& partition, bool durable) {
     auto db = sql::Db::open_with_schema(path, std::vector<std::string_view>(std::begin(kSchema), std::end(kSchema)));
     if (!db) return db.error();
-    if (auto r = db->exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"); !r) return r.error();
+    if (auto r = migrate(*db); !r) return r.error();
+    if (auto r = db->exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"); !r) return r.error();
     // Ids are random, so every insert lands on a random page of the id indexes: with
     // SQLite's default 2 MiB cache a partition past some 10,000 transactions reads most of
     // them back from the OS on each change (hold+post fell from ~12,000/s to ~5,000/s at
@@ -429,6 +479,13 @@ Result<std::unique_ptr<LedgerStore>> open_sqlite_ledger_store(const std::string&
         return {};
     });
     if (!claimed) return claimed.error();
+    return std::move(db.value());
+}
+
+Result<std::unique_ptr<LedgerStore>> open_sqlite_ledger_store(const std::string& path, const std::string& partition,
+                                                              LedgerStoreOptions options) {
+    auto db = open_ledger_file(path, partition, options.durable);
+    if (!db) return db.error();
     return std::unique_ptr<LedgerStore>(new SqliteLedgerStore(std::move(db.value()), partition));
 }
 

@@ -106,6 +106,7 @@ Result<Located> LedgerService::create(ledger::TransactionIntent intent, const le
     auto routed = ledger::route(*map, prefixes_, region);
     if (!routed) return routed.error();
     intent.epoch = routed->epoch;
+    intent.province = routed->province;  // what a partition split moves it by (partition_split.h)
     std::unique_lock lock(mu_);
     // A retry of a create (the same id) answers from the partition that holds it, whatever
     // the map says now: a transaction never moves by being asked for twice.
@@ -192,6 +193,25 @@ Result<std::vector<Located>> LedgerService::in_state(TxState state, int limit, b
         for (auto& t : *listed) out.push_back(Located{std::move(t), name});
     }
     if (out.size() > static_cast<size_t>(limit)) out.resize(static_cast<size_t>(limit));
+    return out;
+}
+
+Result<std::vector<Located>> LedgerService::created_between(int64_t from_ms, int64_t to_ms,
+                                                            const std::string& partition) {
+    std::lock_guard lock(mu_);
+    if (!partition.empty() && !partitions_.contains(partition))
+        return make_error(ErrorClass::BadInput, "ledger.unknown_partition",
+                          "partition \"" + partition.substr(0, 32) + "\" is not one this control plane holds");
+    std::vector<Located> out;
+    for (auto& [name, p] : partitions_) {
+        if (!partition.empty() && name != partition) continue;
+        // A scan: reconciliation runs once a day. An index by creation time is the next step
+        // when a partition's file grows past what a nightly scan reads quickly.
+        auto every = p.store->all();
+        if (!every) return every.error();
+        for (auto& t : *every)
+            if (t.exists && t.created_ms >= from_ms && t.created_ms < to_ms) out.push_back(Located{std::move(t), name});
+    }
     return out;
 }
 

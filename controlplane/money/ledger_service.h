@@ -74,6 +74,9 @@ public:
     // Every partition's transactions in `state`, partition by partition, at most `limit`;
     // `manual_only`: IN_DOUBT ones the probes gave up on.
     Result<std::vector<Located>> in_state(ledger::TxState state, int limit, bool manual_only = false);
+    // Every transaction created in [from_ms, to_ms), of one partition or ("") all of them.
+    // BadInput "ledger.unknown_partition" for a partition this control plane does not hold.
+    Result<std::vector<Located>> created_between(int64_t from_ms, int64_t to_ms, const std::string& partition);
     Result<Located> resolve(const std::string& id, bool committed, const std::string& evidence,
                             const std::string& operator_name);
     // The hospital's province for routing (settings; else the default).

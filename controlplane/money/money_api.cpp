@@ -29,6 +29,7 @@ constexpr size_t kMaxQueryBytes = 512;
 
 int status_of(const Error& e) {
     if (e.code == "idempotency.in_progress") return 409;
+    if (e.code == "auth.forbidden") return 403;
     if (e.code == "http.body_too_large") return 413;
     return Api::http_status(e.cls);
 }
@@ -68,7 +69,7 @@ Words words_of(TxState s, TxKind kind) {
         case TxState::InDoubt: return {"正在与医院确认", "confirming with the hospital"};
         case TxState::Confirmed: return {"医院已确认", "confirmed by the hospital"};
         case TxState::Posted: return booking ? Words{"预约成功", "booked"} : Words{"支付成功", "paid"};
-        case TxState::Rejected: return {"未成功，正在退回", "not completed, being returned"};
+        case TxState::Rejected: return {"未完成，已付款项将退回", "not completed; any money paid goes back"};
         case TxState::Voided: return booking ? Words{"已取消", "cancelled"} : Words{"已取消，未扣款", "cancelled, nothing was charged"};
         case TxState::Refunded: return {"已退款", "refunded"};
     }
@@ -150,6 +151,7 @@ std::optional<MoneyApi::Route> MoneyApi::route_of(const std::vector<std::string>
     if (parts.size() == 3 && what == "transactions") return Route{"transactions", "GET, HEAD"};
     if (parts.size() == 4 && what == "transactions") return Route{"transaction", "GET, HEAD"};
     if (parts.size() == 4 && what == "ledger" && parts[3] == "transactions") return Route{"ledger_list", "GET, HEAD"};
+    if (parts.size() == 4 && what == "ledger" && parts[3] == "reconcile") return Route{"ledger_reconcile", "POST"};
     if (parts.size() == 6 && what == "ledger" && parts[3] == "transactions" && parts[5] == "resolve")
         return Route{"ledger_resolve", "POST"};
     return std::nullopt;
@@ -179,6 +181,22 @@ void MoneyApi::handle(const std::string& route, const auth::AccessToken& who, co
     if (route == "ledger_list") {
         if (!is_staff(who.role)) return send_failure(res, forbidden("the ledgers are for operators and services"));
         return list_state(req, res);
+    }
+    if (route == "ledger_reconcile") {
+        if (!is_staff(who.role) || !may_change(who.role))
+            return send_failure(res, forbidden("reconciliation is run by operators, admins and services"));
+        auto query = read_query(Poco::URI(req.getURI()).getRawQuery(), "reconcile.bad_query", kMaxQueryBytes,
+                                {"date", "partition"});
+        if (!query) return send_failure(res, query.error());
+        if (!query->contains("date"))
+            return send_failure(res, bad_query("reconcile.bad_query", "date", "the day as YYYY-MM-DD", ""));
+        if (!reconcile_)
+            return send_failure(res, make_error(ErrorClass::Config, "reconcile.not_configured",
+                                                "no payment provider is configured to reconcile against"));
+        auto report = reconcile_(query->at("date"), query->contains("partition") ? query->at("partition") : "");
+        if (!report) return send_failure(res, report.error());
+        log::info("audit.reconcile", {{"who", who.subject}, {"date", query->at("date")}});
+        return send_json(res, 200, *report);
     }
     if (route == "ledger_resolve") {
         if (!may_resolve(who.role)) return send_failure(res, forbidden("only operators and admins settle a transaction"));

@@ -14,6 +14,9 @@
 //   GET  /api/v1/ledger/transactions?state=in_doubt[&manual=true]   staff: the operators' list
 //   POST /api/v1/ledger/transactions/{id}/resolve {committed, evidence}  operators and admins;
 //                                            recorded with the operator's name (audited)
+//   POST /api/v1/ledger/reconcile?date=D[&partition=P]  operators, admins and services: the day's
+//                                            three-way reconciliation (controlplane/money/reconciler.h):
+//                                            200 with the report ({"clean", "counts", "items", "text"})
 //   POST /api/v1/provider/notify            the payment provider's signed notification (no
 //                                            token; the signature is checked)
 //
@@ -63,6 +66,10 @@ public:
     // Checks a provider notification's signature and reads it (the raw body and headers).
     using CheckNotice = std::function<Result<ProviderNotice>(const Poco::Net::HTTPServerRequest&, const std::string& body)>;
 
+    // Runs the three-way reconciliation of a day: the report's JSON with its text.
+    using Reconcile = std::function<Result<nlohmann::json>(const std::string& date, const std::string& partition)>;
+    void set_reconcile(Reconcile reconcile) { reconcile_ = std::move(reconcile); }
+
     MoneyApi(LedgerService& ledgers, KeyedAnswers& keys, OpenCheckout open_checkout, SlotFee slot_fee,
              CheckNotice check_notice)
         : ledgers_(ledgers), keys_(keys), open_checkout_(std::move(open_checkout)), slot_fee_(std::move(slot_fee)),
@@ -111,6 +118,7 @@ private:
     OpenCheckout open_checkout_;
     SlotFee slot_fee_;
     CheckNotice check_notice_;
+    Reconcile reconcile_;
 };
 
 }  // namespace hisgate::controlplane::money

@@ -75,6 +75,9 @@ public:
     virtual Result<std::vector<HospitalGap>> gaps() = 0;
     virtual Result<std::vector<HospitalState>> hospitals() = 0;
     virtual Result<StreamHead> head() = 0;
+    // One slot's record as the hospital's change sets left it (doctorId, departmentId, date,
+    // start, end, half, capacity, booked, feeCents); nullopt when the primary has none.
+    virtual Result<std::optional<nlohmann::json>> slot(const std::string& hospital_id, const std::string& slot_id) = 0;
     // The entries after `after` (as JSON texts), in order, at most max_entries and about
     // max_bytes (at least one entry if any follows). Errors: NotFound "stream.gone" when
     // entries after `after` are no longer kept (the caller re-seeds from a snapshot).

@@ -93,6 +93,21 @@ public:
         return head_locked();
     }
 
+    Result<std::optional<nlohmann::json>> slot(const std::string& hospital_id, const std::string& slot_id) override {
+        std::lock_guard lock(mu_);
+        auto s = db_.prepare_cached("SELECT data FROM ref_slots WHERE hospital_id = ?1 AND record_key = ?2");
+        if (!s) return s.error();
+        s->bind(1, hospital_id).bind(2, slot_id);
+        if (!s->step()) {
+            if (s->error()) return *s->error();
+            return std::optional<nlohmann::json>();
+        }
+        auto data = nlohmann::json::parse(s->text(0), nullptr, false);
+        if (data.is_discarded() || !data.is_object())
+            return make_error(ErrorClass::Internal, "public.bad_row", "a stored slot is not a JSON object");
+        return std::optional<nlohmann::json>(std::move(data));
+    }
+
     Result<std::vector<std::string>> stream_after(int64_t after, size_t max_entries, size_t max_bytes) override {
         std::lock_guard lock(mu_);
         auto h = head_locked();

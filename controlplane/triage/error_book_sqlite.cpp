@@ -25,7 +25,7 @@ metrics::Counter& not_booked(const char* why) {
 }
 
 Source source_from(const std::string& s) {
-    return s == "router" ? Source::Router : s == "event" ? Source::Event : Source::Answer;
+    return s == "router" ? Source::Router : s == "event" ? Source::Event : s == "reconcile" ? Source::Reconcile : Source::Answer;
 }
 
 class SqliteErrorBook;

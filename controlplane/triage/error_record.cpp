@@ -9,6 +9,7 @@ const char* to_string(Source s) {
         case Source::Answer: return "answer";
         case Source::Router: return "router";
         case Source::Event: return "event";
+        case Source::Reconcile: return "reconcile";
     }
     return "answer";
 }

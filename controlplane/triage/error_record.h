@@ -26,6 +26,7 @@ enum class Source {
     Answer,  // an agent's answer to a request carried the error
     Router,  // the control plane could not get the request answered (offline, timeout, broker)
     Event,   // an agent's event (a failed probe)
+    Reconcile,  // the nightly three-way reconciliation found a mismatch
 };
 const char* to_string(Source s);
 

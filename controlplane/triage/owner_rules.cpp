@@ -20,7 +20,7 @@ const std::set<std::string> kWhenFields = {"class", "code", "hospital", "dialect
 const ErrorClass kClasses[] = {ErrorClass::BadInput, ErrorClass::NotFound, ErrorClass::Config,
                                ErrorClass::Unavailable, ErrorClass::Timeout, ErrorClass::Protocol,
                                ErrorClass::Rejected, ErrorClass::Internal};
-const Source kSources[] = {Source::Answer, Source::Router, Source::Event};
+const Source kSources[] = {Source::Answer, Source::Router, Source::Event, Source::Reconcile};
 
 std::string class_names() {
     std::string out;
@@ -137,7 +137,7 @@ public:
                     bool known = false;
                     for (auto s : kSources)
                         if (name == to_string(s)) r.sources.push_back(s), known = true;
-                    if (!known) problem(at, "one of answer, router, event", "\"" + name + "\"");
+                    if (!known) problem(at, "one of answer, router, event, reconcile", "\"" + name + "\"");
                 }
             } else if (key == "with") {
                 r.with = patterns(value, at);

@@ -1,6 +1,7 @@
 #include "tests/support/process.h"
 
 #include <arpa/inet.h>
+#include <atomic>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -143,5 +144,20 @@ std::string read_file(const std::string& path) {
 }
 
 std::string binary(const std::string& relative) { return std::string(HISGATE_BINARY_DIR) + "/" + relative; }
+
+}  // namespace hisgate::test
+
+namespace hisgate::test {
+
+Captured run_capture(std::vector<std::string> argv, std::chrono::milliseconds timeout) {
+    static std::atomic<int> runs{0};
+    static const std::string dir = make_temp_dir("run-capture");
+    const std::string out = dir + "/run-" + std::to_string(++runs) + ".out";
+    Process p(std::move(argv), out);
+    if (!p.start()) return {};
+    int status = p.wait_exit(timeout);
+    if (status < 0) p.kill9();
+    return {status, read_file(out)};
+}
 
 }  // namespace hisgate::test

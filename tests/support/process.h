@@ -43,6 +43,13 @@ void write_file(const std::string& path, const std::string& text);
 std::string read_file(const std::string& path);
 std::string binary(const std::string& relative);  // a program in the build tree
 
+// Runs a program to its end (at most `timeout`) and keeps what it wrote (stdout and stderr).
+struct Captured {
+    int status = -1;  // -1: it did not end in time
+    std::string output;
+};
+Captured run_capture(std::vector<std::string> argv, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 // Polls `cond` every 20 ms until it is true or `timeout` passes.
 template <class F>
 bool eventually(F cond, std::chrono::milliseconds timeout = std::chrono::milliseconds(10000)) {

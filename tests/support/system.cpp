@@ -77,6 +77,16 @@ int System::his_bookings(const std::string& h) {
     return static_cast<int>(st->integer(0));
 }
 
+int64_t System::his_executions(const std::string& h, const std::string& order, const std::string& operation) {
+    auto db = sql::Db::open(dir_ + "/data/his-sim-" + h + ".db");
+    if (!db) return -1;
+    auto st = db->prepare("SELECT count(*) FROM executions WHERE order_id = ?1 AND operation = ?2");
+    if (!st) return -1;
+    st->bind(1, order).bind(2, operation);
+    if (!st->step()) return -1;
+    return st->integer(0);
+}
+
 bool System::set_patient_facts(const std::string& patient_id, bool real_name_verified, int no_show_count) {
     nlohmann::json facts = {{"realNameVerified", real_name_verified}, {"noShowCount", no_show_count}};
     return put("/api/v1/patients/" + patient_id + "/facts", facts.dump(), bearer("service", "identity-service")).status == 200;

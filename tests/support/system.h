@@ -107,6 +107,9 @@ public:
     std::string params_file(const std::string& h) const { return dir_ + "/etc/params-" + h + ".json"; }
     // How many bookings the hospital's his-sim holds (its own SQLite file); -1 if unreadable.
     int his_bookings(const std::string& h);
+    // How many times the hospital's his-sim executed `operation` ("pay", "book", "refund",
+    // "cancel") for an order (its executions table); -1 if unreadable.
+    int64_t his_executions(const std::string& h, const std::string& order, const std::string& operation);
     const std::string& dir() const { return dir_; }
     std::string log_dir() const { return dir_ + "/logs"; }
 

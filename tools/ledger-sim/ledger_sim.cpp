@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -16,6 +17,7 @@
 #include "controlplane/ledger/confirmer.h"
 #include "controlplane/ledger/ledger_store.h"
 #include "controlplane/ledger/partition_map.h"
+#include "controlplane/ledger/partition_split.h"
 
 namespace hisgate::ledger_sim {
 
@@ -67,7 +69,6 @@ struct ProviderOrder {
     OrderState state = OrderState::Open;
     int64_t amount_fen = 0;
     std::string patient;
-    int partition = 0;
     int pays = 0, refunds = 0;
 };
 
@@ -96,27 +97,27 @@ struct Later {
 class Sim;
 
 // The confirmer's view of the hospital and the provider: messages into the simulated network.
+// One pair serves every partition: answers find their confirmer by the transaction's
+// province through the current map (Sim::confirmer_for), as a split moves transactions.
 class SimHis final : public HisPort {
 public:
-    SimHis(Sim& sim, int partition) : sim_(sim), partition_(partition) {}
+    explicit SimHis(Sim& sim) : sim_(sim) {}
     void send_change(const Transaction& t) override;
     void probe(const Transaction& t) override;
     void revoke(const Transaction& t) override;
 
 private:
     Sim& sim_;
-    int partition_;
 };
 
 class SimProvider final : public PaymentPort {
 public:
-    SimProvider(Sim& sim, int partition) : sim_(sim), partition_(partition) {}
+    explicit SimProvider(Sim& sim) : sim_(sim) {}
     void close(const std::string& id) override;
     void refund(const std::string& id, int64_t amount_fen) override;
 
 private:
     Sim& sim_;
-    int partition_;
 };
 
 class Sim {
@@ -153,24 +154,44 @@ public:
         });
     }
     // Agent or provider → control plane: maybe lost, duplicated, late (latency reorders).
-    void to_control_plane(std::function<void(Confirmer&)> deliver, int partition, double lost, double dup, double late_p) {
+    // Delivered to the confirmer of the partition that owns `id` when it arrives.
+    void to_control_plane(std::function<void(Confirmer&)> deliver, const std::string& id, double lost, double dup,
+                          double late_p) {
         ++messages_;
         if (rng_.chance(lost)) return void(++lost_);
         int copies = rng_.chance(dup) ? 2 : 1;
         for (int i = 0; i < copies; ++i) {
             int64_t delay = rng_.chance(late_p) ? late() : latency();
-            at(now() + delay, [this, partition, deliver] {
-                if (!cp_up_) return void(++lost_);
-                deliver(*confirmers_[partition]);
+            at(now() + delay, [this, id, deliver] {
+                Confirmer* c = cp_up_ ? confirmer_for(id) : nullptr;
+                if (!c) return void(++lost_);
+                deliver(*c);
             });
         }
     }
-    void reply(int partition, std::function<void(Confirmer&)> deliver) {
-        to_control_plane(std::move(deliver), partition, faults_.reply_lost, faults_.reply_dup, faults_.reply_late);
+    void reply(const std::string& id, std::function<void(Confirmer&)> deliver) {
+        to_control_plane(std::move(deliver), id, faults_.reply_lost, faults_.reply_dup, faults_.reply_late);
+    }
+    // The partition index of a name (a split adds its targets).
+    int index_of(const std::string& partition) {
+        for (size_t i = 0; i < partitions_.size(); ++i)
+            if (partitions_[i] == partition) return static_cast<int>(i);
+        partitions_.push_back(partition);
+        return static_cast<int>(partitions_.size() - 1);
+    }
+    // Where the control plane finds a transaction: the partition its province has in the current map.
+    int partition_for(const std::string& id) {
+        auto it = province_of_.find(id);
+        if (it == province_of_.end()) return -1;
+        return index_of(map_.partition_of_province.at(it->second));
+    }
+    Confirmer* confirmer_for(const std::string& id) {
+        int p = partition_for(id);
+        return p < 0 || static_cast<size_t>(p) >= confirmers_.size() ? nullptr : confirmers_[p].get();
     }
 
     // --- the HIS (behind its agent) -----------------------------------------------------
-    void his_change(int partition, Hospital& h, const std::string& id, int64_t amount) {
+    void his_change(Hospital& h, const std::string& id, int64_t amount) {
         HisRecord& r = h.records[id];
         ++r.changes;
         if (r.changes > 1) fail("the change of " + id + " reached the HIS " + std::to_string(r.changes) + " times");
@@ -184,12 +205,12 @@ public:
             r.amount_fen = amount;
         }
         if (committed && rng_.chance(faults_.commit_answer_lost)) return void(++commit_answers_lost_);
-        reply(partition, [id, committed](Confirmer& c) { c.on_change_reply(id, committed); });
+        reply(id, [id, committed](Confirmer& c) { c.on_change_reply(id, committed); });
     }
-    void his_probe(int partition, Hospital& h, const std::string& id) {
+    void his_probe(Hospital& h, const std::string& id) {
         auto it = h.records.find(id);
         HisStatus s = it == h.records.end() ? HisStatus::NotFound : it->second.status;
-        reply(partition, [id, s](Confirmer& c) { c.on_probe_answer(id, s); });
+        reply(id, [id, s](Confirmer& c) { c.on_probe_answer(id, s); });
     }
     RevokeOutcome his_revoke(Hospital& h, const std::string& id) {
         HisRecord& r = h.records[id];
@@ -201,7 +222,7 @@ public:
     // --- the payment provider ------------------------------------------------------------
     void notify(const std::string& id, const ProviderOrder& o) {
         int64_t amount = o.amount_fen;
-        to_control_plane([id, amount](Confirmer& c) { c.on_payment_notification(id, amount); }, o.partition,
+        to_control_plane([id, amount](Confirmer& c) { c.on_payment_notification(id, amount); }, id,
                          faults_.notify_lost, faults_.notify_dup, faults_.notify_late);
     }
     void patient_pays(const std::string& id) {
@@ -211,18 +232,18 @@ public:
         ++o.pays;
         notify(id, o);
     }
-    void provider_close(int partition, const std::string& id) {
+    void provider_close(const std::string& id) {
         ++messages_;
-        at(now() + latency(), [this, partition, id] {
+        at(now() + latency(), [this, id] {
             ProviderOrder& o = orders_.at(id);
             if (o.state == OrderState::Open) o.state = OrderState::Closed;
             CloseOutcome out = o.state == OrderState::Closed ? CloseOutcome::Closed : CloseOutcome::AlreadyPaid;
-            reply(partition, [id, out](Confirmer& c) { c.on_close_answer(id, out); });
+            reply(id, [id, out](Confirmer& c) { c.on_close_answer(id, out); });
         });
     }
-    void provider_refund(int partition, const std::string& id, int64_t amount) {
+    void provider_refund(const std::string& id, int64_t amount) {
         ++messages_;
-        at(now() + latency(), [this, partition, id, amount] {
+        at(now() + latency(), [this, id, amount] {
             ProviderOrder& o = orders_.at(id);
             bool done = false;
             if (o.state == OrderState::Refunded) {
@@ -237,7 +258,7 @@ public:
             } else if (o.state == OrderState::Open || o.state == OrderState::Closed) {
                 fail("refund asked for " + id + ", which the patient never paid");
             }
-            reply(partition, [id, done](Confirmer& c) { c.on_refund_answer(id, done); });
+            reply(id, [id, done](Confirmer& c) { c.on_refund_answer(id, done); });
         });
     }
 
@@ -259,13 +280,26 @@ public:
 
 private:
     void open_control_plane();
+    bool open_partition(int p);
+    void collect(const Confirmer& c);
     void crash_control_plane();
     void check_every_open_one_is_followed(const char* when);
+    void check_ownership(const char* when);
+    void check_fenced(const std::string& partition);
     void arrive(const std::string& id);
-    void arrive_payment(const TransactionIntent& in, int partition);
+    void arrive_payment(const TransactionIntent& in);
     void operator_round();
     void check_final();
     bool confirmers_idle() const;
+    // The split of `south` into `south-a` (44, 45) and `south-b` (its other provinces) in
+    // the middle of the run: started, caught up in 1-3 rounds, switched, each step at a
+    // seeded simulated time; a control-plane crash before the switch abandons it (the
+    // restart's recover_split cleans up) and it starts again after the restart.
+    SplitPlan split_plan() const;
+    void split_begin();
+    void split_catch_up(uint64_t generation);
+    void split_switch(uint64_t generation);
+    void split_rollback();
 
     SimOptions options_;
     Rng rng_;
@@ -278,20 +312,28 @@ private:
     uint64_t seq_ = 0;
 
     std::string dir_;
-    std::vector<std::string> partitions_ = {"south", "north"};
+    std::vector<std::string> partitions_ = {"south", "north"};  // by index; a split adds its targets
+    std::unique_ptr<PartitionMapStore> maps_;
     PartitionMap map_ = initial_partition_map();
     PhonePrefixTable prefixes_;
+    // By partition index; null for a partition the current map does not name (a split's source).
     std::vector<std::unique_ptr<LedgerStore>> stores_;
-    std::vector<std::unique_ptr<SimHis>> his_ports_;
-    std::vector<std::unique_ptr<SimProvider>> provider_ports_;
     std::vector<std::unique_ptr<Confirmer>> confirmers_;
+    SimHis his_port_{*this};
+    SimProvider provider_port_{*this};
     bool cp_up_ = false;
+
+    std::unique_ptr<PartitionSplit> split_;
+    uint64_t split_generation_ = 0;  // a crash abandons a split: its scheduled steps then do nothing
+    bool split_pending_ = false, split_done_ = false, rolled_back_ = false;
+    int split_attempts_ = 0;
+    std::string split_summary_;
 
     mutable std::vector<Hospital> hospitals_;
     std::vector<Patient> patients_;
     std::map<std::string, ProviderOrder> orders_;
     std::map<std::string, int> hospital_of_;        // tx id → hospital index
-    std::map<std::string, int> expected_partition_; // tx id → where its patient routes
+    std::map<std::string, std::string> province_of_; // tx id → its patient's province (what routes it)
     int arrived_ = 0;
     bool arrivals_done_ = false;
 
@@ -305,70 +347,99 @@ private:
 void SimHis::send_change(const Transaction& t) {
     std::string id = t.intent.id;
     int64_t amount = t.intent.amount_fen;
-    int p = partition_;
     Sim& sim = sim_;
-    sim_.to_agent(sim_.hospital_index(t.intent.hospital_id),
-                  [&sim, p, id, amount](Hospital& h) { sim.his_change(p, h, id, amount); });
+    sim_.to_agent(sim_.hospital_index(t.intent.hospital_id), [&sim, id, amount](Hospital& h) { sim.his_change(h, id, amount); });
 }
 void SimHis::probe(const Transaction& t) {
     std::string id = t.intent.id;
-    int p = partition_;
     Sim& sim = sim_;
-    sim_.to_agent(sim_.hospital_index(t.intent.hospital_id), [&sim, p, id](Hospital& h) { sim.his_probe(p, h, id); });
+    sim_.to_agent(sim_.hospital_index(t.intent.hospital_id), [&sim, id](Hospital& h) { sim.his_probe(h, id); });
 }
 void SimHis::revoke(const Transaction& t) {
     std::string id = t.intent.id;
-    int p = partition_;
     Sim& sim = sim_;
-    sim_.to_agent(sim_.hospital_index(t.intent.hospital_id), [&sim, p, id](Hospital& h) {
+    sim_.to_agent(sim_.hospital_index(t.intent.hospital_id), [&sim, id](Hospital& h) {
         RevokeOutcome out = sim.his_revoke(h, id);
-        sim.reply(p, [id, out](Confirmer& c) { c.on_revoke_answer(id, out); });
+        sim.reply(id, [id, out](Confirmer& c) { c.on_revoke_answer(id, out); });
     });
 }
-void SimProvider::close(const std::string& id) { sim_.provider_close(partition_, id); }
-void SimProvider::refund(const std::string& id, int64_t amount_fen) { sim_.provider_refund(partition_, id, amount_fen); }
+void SimProvider::close(const std::string& id) { sim_.provider_close(id); }
+void SimProvider::refund(const std::string& id, int64_t amount_fen) { sim_.provider_refund(id, amount_fen); }
 
 void Sim::open_control_plane() {
     stores_.clear();
     confirmers_.clear();
+    auto maps = open_sqlite_partition_map_store(dir_ + "/maps.db");
+    if (!maps) return fail("cannot open the partition maps: " + maps.error().describe());
+    maps_ = std::move(maps.value());
+    auto current = maps_->current();
+    if (!current) return fail("cannot read the partition map: " + current.error().describe());
+    map_ = *current;
+    if (options_.split && !split_done_) {
+        // The crash may have come mid-split: the files must agree with the map.
+        auto recovered = recover_split(split_plan(), *maps_);
+        if (!recovered) return fail("recovering the split: " + recovered.error().describe());
+        if (*recovered != "aborted") return fail("recovering an unswitched split found it " + *recovered);
+    }
+    for (const auto& name : map_.partitions()) index_of(name);
     for (size_t p = 0; p < partitions_.size(); ++p) {
-        auto store = open_sqlite_ledger_store(dir_ + "/ledger-" + partitions_[p] + ".db", partitions_[p],
-                                              LedgerStoreOptions{.durable = false});
-        if (!store) {
-            fail("cannot open the ledger: " + store.error().describe());
-            return;
-        }
-        stores_.push_back(std::move(store.value()));
-        if (his_ports_.size() <= p) {
-            his_ports_.push_back(std::make_unique<SimHis>(*this, static_cast<int>(p)));
-            provider_ports_.push_back(std::make_unique<SimProvider>(*this, static_cast<int>(p)));
-        }
-        confirmers_.push_back(std::make_unique<Confirmer>(*stores_[p], clock_, *his_ports_[p], *provider_ports_[p],
-                                                          confirmer_options_));
-        if (auto r = confirmers_[p]->resume(); !r) fail("resume failed: " + r.error().describe());
+        auto names = map_.partitions();
+        if (std::find(names.begin(), names.end(), partitions_[p]) == names.end()) continue;
+        if (!open_partition(static_cast<int>(p))) return;
     }
     cp_up_ = true;
     check_every_open_one_is_followed("after a restart");
+    if (split_pending_) {
+        split_pending_ = false;
+        at(now() + rng_.between(1'000, 5'000), [this] { split_begin(); });
+    }
+}
+
+bool Sim::open_partition(int p) {
+    if (stores_.size() <= static_cast<size_t>(p)) {
+        stores_.resize(p + 1);
+        confirmers_.resize(p + 1);
+    }
+    auto store = open_sqlite_ledger_store(dir_ + "/ledger-" + partitions_[p] + ".db", partitions_[p],
+                                          LedgerStoreOptions{.durable = false});
+    if (!store) {
+        fail("cannot open the ledger: " + store.error().describe());
+        return false;
+    }
+    stores_[p] = std::move(store.value());
+    confirmers_[p] = std::make_unique<Confirmer>(*stores_[p], clock_, his_port_, provider_port_, confirmer_options_);
+    if (auto r = confirmers_[p]->resume(); !r) fail("resume failed: " + r.error().describe());
+    return true;
+}
+
+void Sim::collect(const Confirmer& c) {
+    const auto& k = c.counters();
+    totals_.dispatched += k.dispatched, totals_.in_doubt += k.in_doubt, totals_.probes += k.probes;
+    totals_.revokes += k.revokes, totals_.manual += k.manual, totals_.settled_by_probe += k.settled_by_probe;
+    totals_.settled_by_late_reply += k.settled_by_late_reply, totals_.settled_by_revoke += k.settled_by_revoke;
+    totals_.refunds_asked += k.refunds_asked, totals_.closes += k.closes;
 }
 
 void Sim::crash_control_plane() {
-    // The process dies: everything in memory is gone (timers, messages it had not read);
-    // only the ledger files remain.
-    for (auto& c : confirmers_) {
-        const auto& k = c->counters();
-        totals_.dispatched += k.dispatched, totals_.in_doubt += k.in_doubt, totals_.probes += k.probes;
-        totals_.revokes += k.revokes, totals_.manual += k.manual, totals_.settled_by_probe += k.settled_by_probe;
-        totals_.settled_by_late_reply += k.settled_by_late_reply, totals_.settled_by_revoke += k.settled_by_revoke;
-        totals_.refunds_asked += k.refunds_asked, totals_.closes += k.closes;
+    // The process dies: everything in memory is gone (timers, messages it had not read, a
+    // split in progress); only the files remain.
+    for (auto& c : confirmers_)
+        if (c) collect(*c);
+    if (split_) {
+        split_.reset();
+        ++split_generation_;
+        split_pending_ = true;
     }
     confirmers_.clear();
     stores_.clear();
+    maps_.reset();
     cp_up_ = false;
     ++crashes_;
 }
 
 void Sim::check_every_open_one_is_followed(const char* when) {
     for (size_t p = 0; p < stores_.size(); ++p) {
+        if (!stores_[p]) continue;
         auto open = stores_[p]->unfinished();
         if (!open) return fail("cannot read the ledger: " + open.error().describe());
         for (const auto& t : *open) {
@@ -378,6 +449,151 @@ void Sim::check_every_open_one_is_followed(const char* when) {
                             " with no timer and not in the manual queue");
         }
     }
+}
+
+// Each transaction created so far is in exactly one of the partitions the current map
+// names (a split's copies are not owners until the switch), the one of its province.
+void Sim::check_ownership(const char* when) {
+    std::map<std::string, int> owner;
+    for (size_t p = 0; p < stores_.size(); ++p) {
+        if (!stores_[p]) continue;
+        auto all = stores_[p]->all();
+        if (!all) return fail("cannot read the ledger: " + all.error().describe());
+        for (const auto& t : *all)
+            if (t.exists && !owner.emplace(t.intent.id, static_cast<int>(p)).second)
+                return fail(std::string(when) + ": " + t.intent.id + " is owned by " + partitions_[owner[t.intent.id]] +
+                            " and " + partitions_[p]);
+    }
+    for (const auto& [id, province] : province_of_) {
+        auto it = owner.find(id);
+        if (it == owner.end()) return fail(std::string(when) + ": " + id + " is owned by no partition");
+        if (it->second != partition_for(id))
+            return fail(std::string(when) + ": " + id + " is owned by " + partitions_[it->second] + ", but the map routes it to " +
+                        partitions_[partition_for(id)]);
+    }
+}
+
+// After the switch the source is kept read-only (after a rollback, the targets): any
+// change to it is refused.
+void Sim::check_fenced(const std::string& partition) {
+    auto store = open_sqlite_ledger_store(dir_ + "/ledger-" + partition + ".db", partition, LedgerStoreOptions{.durable = false});
+    if (!store) return fail("cannot open " + partition + ": " + store.error().describe());
+    Move probe;  // for an id no ledger has: a store that is not fenced refuses it too, writing nothing
+    probe.id = std::string(32, '0');
+    probe.to = TxState::Held;
+    auto r = (*store)->apply_one(probe, clock_.wall_ms());
+    if (r || r.error().code != "ledger.partition_moved")
+        return fail(partition + " is not fenced after the " + (rolled_back_ ? "rollback" : "switch") + ": " +
+                    (r ? std::string("accepted") : r.error().describe()));
+}
+
+SplitPlan Sim::split_plan() const {
+    SplitPlan plan;
+    plan.source = "south";
+    plan.source_path = dir_ + "/ledger-south.db";
+    SplitTarget a{"south-a", {"44", "45"}, dir_ + "/ledger-south-a.db"};
+    SplitTarget b{"south-b", {}, dir_ + "/ledger-south-b.db"};
+    for (const auto& [province, partition] : initial_partition_map().partition_of_province)
+        if (partition == "south" && !a.provinces.contains(province)) b.provinces.insert(province);
+    plan.targets = {a, b};
+    plan.durable = false;  // as the simulation's stores: its crashes are process crashes
+    return plan;
+}
+
+void Sim::split_begin() {
+    if (split_done_ || !failure_.empty()) return;
+    if (!cp_up_) {  // down: the restart starts it
+        split_pending_ = true;
+        return;
+    }
+    ++split_attempts_;
+    split_ = std::make_unique<PartitionSplit>(split_plan(), *maps_, clock_);
+    if (auto r = split_->start(); !r) return fail("the split did not start: " + r.error().describe());
+    check_ownership("after the split started");
+    uint64_t generation = ++split_generation_;
+    int64_t when = now();
+    for (int64_t rounds = rng_.between(1, 3); rounds > 0; --rounds) {
+        when += rng_.between(200, 3'000);
+        at(when, [this, generation] { split_catch_up(generation); });
+    }
+    at(when + rng_.between(200, 3'000), [this, generation] { split_switch(generation); });
+}
+
+void Sim::split_catch_up(uint64_t generation) {
+    if (generation != split_generation_ || !split_) return;
+    if (auto r = split_->catch_up(); !r) return fail("the split's catch-up failed: " + r.error().describe());
+    check_ownership("during the split's copy");
+}
+
+void Sim::split_switch(uint64_t generation) {
+    if (generation != split_generation_ || !split_) return;
+    auto switched = split_->freeze_and_switch();
+    if (!switched) return fail("the split did not switch: " + switched.error().describe());
+    // The source's confirmer stops with its timers (its store is fenced); the targets'
+    // confirmers resume what moved, IN_DOUBT ones from their stored probe schedule.
+    int source = index_of("south");
+    collect(*confirmers_[source]);
+    confirmers_[source].reset();
+    stores_[source].reset();
+    auto current = maps_->current();
+    if (!current) return fail("cannot read the partition map: " + current.error().describe());
+    map_ = *current;
+    int64_t moved = 0, in_doubt = 0;
+    for (const auto& t : split_plan().targets) {
+        int p = index_of(t.partition);
+        if (!open_partition(p)) return;
+        auto all = stores_[p]->all();
+        if (!all) return fail("cannot read " + t.partition + ": " + all.error().describe());
+        for (const auto& tx : *all) {
+            if (!tx.exists) continue;
+            ++moved;
+            if (tx.state == TxState::InDoubt) ++in_doubt;
+        }
+    }
+    split_done_ = true;
+    auto progress = split_->progress();
+    split_.reset();
+    check_fenced("south");
+    check_ownership("after the split's switch");
+    check_every_open_one_is_followed("after the split's switch");
+    std::ostringstream line;
+    line << "  split south -> south-a, south-b at " << now() << " ms (attempt " << split_attempts_ << ", "
+         << progress.rounds << " copy rounds): moved " << moved << " transactions, " << in_doubt
+         << " in doubt; map epoch " << switched->epoch << ", writes frozen " << switched->freeze_ms << " ms (simulated)\n";
+    split_summary_ = line.str();
+    // A third of the runs roll the split back a little later (from the files, as a later
+    // process would), while traffic flows to the targets.
+    if (rng_.chance(1.0 / 3)) at(now() + rng_.between(1'000, 10'000), [this] { split_rollback(); });
+}
+
+void Sim::split_rollback() {
+    if (!failure_.empty()) return;
+    if (!cp_up_) {  // down: try again once it is back
+        at(now() + 1'000, [this] { split_rollback(); });
+        return;
+    }
+    PartitionSplit split(split_plan(), *maps_, clock_);
+    if (auto r = split.attach_switched(); !r) return fail("the rollback cannot take up the split: " + r.error().describe());
+    // The targets' confirmers stop with their timers; the source's resumes what comes back.
+    for (const auto& t : split_plan().targets) {
+        int p = index_of(t.partition);
+        collect(*confirmers_[p]);
+        confirmers_[p].reset();
+        stores_[p].reset();
+    }
+    if (auto r = split.rollback(); !r) return fail("the rollback failed: " + r.error().describe());
+    rolled_back_ = true;
+    auto current = maps_->current();
+    if (!current) return fail("cannot read the partition map: " + current.error().describe());
+    map_ = *current;
+    if (!open_partition(index_of("south"))) return;
+    for (const auto& t : split_plan().targets) check_fenced(t.partition);
+    check_ownership("after the rollback");
+    check_every_open_one_is_followed("after the rollback");
+    std::ostringstream line;
+    line << "  rolled back at " << now() << " ms: " << split.progress().streamed_back
+         << " entries streamed back to south; map epoch " << map_.epoch << "\n";
+    split_summary_ += line.str();
 }
 
 void Sim::arrive(const std::string& id) {
@@ -391,7 +607,7 @@ void Sim::arrive(const std::string& id) {
     region.hospital_province = hospitals_[hospital].province;
     auto routed = route(map_, prefixes_, region);
     if (!routed) return fail("routing refused a generated patient: " + routed.error().describe());
-    int p = routed->partition == "south" ? 0 : 1;
+    int p = index_of(routed->partition);
     TransactionIntent in;
     in.id = id;
     in.kind = TxKind::Payment;
@@ -405,22 +621,24 @@ void Sim::arrive(const std::string& id) {
         in.purpose = "slot";
     }
     in.epoch = routed->epoch;
+    in.province = routed->province;
     in.deadline_ms = clock_.wall_ms() + 30'000;
+    province_of_[id] = routed->province;
     auto created = confirmers_[p]->create(in);
     if (!created) return fail("create refused: " + created.error().describe());
     ++arrived_;
     hospital_of_[id] = hospital;
-    expected_partition_[id] = p;
     if (booking) {
         ++bookings_;
     } else {
-        arrive_payment(in, p);
+        arrive_payment(in);
     }
     if (rng_.chance(0.05)) {
-        at(now() + rng_.between(100, 2'000), [this, in, p] {
-            if (!cp_up_) return;
+        at(now() + rng_.between(100, 2'000), [this, in] {
+            Confirmer* c = cp_up_ ? confirmer_for(in.id) : nullptr;  // where the map routes it now
+            if (!c) return;
             ++retried_creates_;
-            auto again = confirmers_[p]->create(in);
+            auto again = c->create(in);
             if (!again) fail("a retried create was refused: " + again.error().describe());
         });
     }
@@ -440,12 +658,11 @@ void Sim::arrive(const std::string& id) {
     }
 }
 
-void Sim::arrive_payment(const TransactionIntent& in, int p) {
+void Sim::arrive_payment(const TransactionIntent& in) {
     const std::string& id = in.id;
     ProviderOrder order;
     order.amount_fen = in.amount_fen;
     order.patient = in.patient_id;
-    order.partition = p;
     orders_[id] = order;
     // The patient: usually pays within seconds, sometimes about when the deadline passes,
     // sometimes never; now and then cancels; a client sometimes sends the create twice.
@@ -453,10 +670,11 @@ void Sim::arrive_payment(const TransactionIntent& in, int p) {
     if (kind < 80) at(now() + rng_.between(500, 10'000), [this, id] { patient_pays(id); });
     else if (kind < 90) at(now() + rng_.between(25'000, 40'000), [this, id] { patient_pays(id); });
     if (rng_.chance(0.03)) {
-        at(now() + rng_.between(0, 20'000), [this, id, p] {
-            if (!cp_up_) return;
+        at(now() + rng_.between(0, 20'000), [this, id] {
+            Confirmer* c = cp_up_ ? confirmer_for(id) : nullptr;
+            if (!c) return;
             ++cancels_;
-            (void)confirmers_[p]->cancel(id);  // refused after dispatch: fine
+            (void)c->cancel(id);  // refused after dispatch: fine
         });
     }
 }
@@ -466,6 +684,7 @@ void Sim::arrive_payment(const TransactionIntent& in, int p) {
 void Sim::operator_round() {
     if (cp_up_) {
         for (size_t p = 0; p < confirmers_.size(); ++p) {
+            if (!confirmers_[p]) continue;
             auto queue = confirmers_[p]->manual_queue();
             if (!queue) return fail("manual queue unreadable: " + queue.error().describe());
             for (const auto& t : *queue) {
@@ -485,7 +704,7 @@ void Sim::operator_round() {
 
 bool Sim::confirmers_idle() const {
     for (const auto& c : confirmers_)
-        if (c->timers() > 0) return false;
+        if (c && c->timers() > 0) return false;
     return true;
 }
 
@@ -537,6 +756,7 @@ SimReport Sim::run() {
         t += rng_.between(0, 20);
         std::string id = rng_.hex_id();
         at(t, [this, id] { arrive(id); });
+        if (options_.split && i == options_.transactions / 2) at(t, [this] { split_begin(); });
     }
     at(t + 1, [this] {
         arrivals_done_ = true;
@@ -552,7 +772,7 @@ SimReport Sim::run() {
         int timer_of = -1;
         if (cp_up_)
             for (size_t p = 0; p < confirmers_.size(); ++p)
-                if (auto due = confirmers_[p]->next_due_ms(); due && (!timer || *due - start_ms_ < *timer)) {
+                if (auto due = confirmers_[p] ? confirmers_[p]->next_due_ms() : std::nullopt; due && (!timer || *due - start_ms_ < *timer)) {
                     timer = *due - start_ms_;
                     timer_of = static_cast<int>(p);
                 }
@@ -592,6 +812,7 @@ SimReport Sim::run() {
     s << "  closes " << totals_.closes << ", refunds asked " << totals_.refunds_asked << ", payments refused (closed) "
       << payments_refused_ << ", cancels " << cancels_ << ", retried creates " << retried_creates_
       << ", bookings " << bookings_ << "\n";
+    s << split_summary_;
     s << final_counts_;
     report.summary = s.str();
     report.ok = failure_.empty();
@@ -605,7 +826,12 @@ SimReport Sim::run() {
 
 void Sim::check_final() {
     std::map<std::string, std::pair<int, Transaction>> ledger;
+    if (options_.split && !split_done_) return fail("the split never switched");
+    if (split_done_ && !rolled_back_) check_fenced("south");
+    if (rolled_back_)
+        for (const auto& t : split_plan().targets) check_fenced(t.partition);
     for (size_t p = 0; p < stores_.size(); ++p) {
+        if (!stores_[p]) continue;  // a split's source: its copies are not owners
         auto all = stores_[p]->all();
         if (!all) return fail("cannot read the ledger: " + all.error().describe());
         for (auto& t : *all) {
@@ -615,12 +841,14 @@ void Sim::check_final() {
     }
     std::map<std::string, int64_t> charged, posted;  // per patient: the provider's net, the ledger's
     std::map<TxState, int> by_state;
-    for (const auto& [id, where] : expected_partition_) {
+    for (const auto& [id, province] : province_of_) {
         auto it = ledger.find(id);
         if (it == ledger.end()) return fail(id + " was created but is in no partition");
         const auto& [p, t] = it->second;
+        int where = partition_for(id);
         if (p != where) return fail(id + " is in " + partitions_[p] + ", but its patient routes to " + partitions_[where]);
-        if (t.intent.epoch != map_.epoch) return fail(id + " carries epoch " + std::to_string(t.intent.epoch));
+        if (t.intent.epoch < 1 || t.intent.epoch > map_.epoch || t.intent.province != province)
+            return fail(id + " carries epoch " + std::to_string(t.intent.epoch) + " and province " + t.intent.province);
         ++by_state[t.state];
         if (!is_terminal(t.state)) return fail(id + " is still " + std::string(to_string(t.state)) + " after the run settled");
         const HisRecord* r = his_record(id);

@@ -19,6 +19,14 @@
 // every transaction terminal, or IN_DOUBT with a probe scheduled or in the manual queue
 // (checked after every restart and when arrivals end); each transaction in exactly one
 // partition, the one its patient routes to; ledger = HIS = provider for every settled one.
+//
+// In the middle of the run `south` is split into `south-a` (44, 45) and `south-b` (its
+// other provinces) by the real PartitionSplit, while traffic flows (SimOptions::split,
+// `--split off` to leave it out); its steps are timed by the simulated clock and the seeded
+// RNG. Each transaction is owned by exactly one partition (the one the current map routes
+// its province to), checked after every step of the split and at the end; the source is
+// fenced after the switch; the targets' confirmers carry on the IN_DOUBT transactions that
+// moved (every one must still end terminal).
 #pragma once
 
 #include <cstdint>
@@ -31,6 +39,7 @@ struct SimOptions {
     int transactions = 1000;
     bool broken_refund_on_timeout = false;    // tests only: forbidden policies, to be caught
     bool broken_refund_on_not_found = false;
+    bool split = true;  // split `south` into `south-a`/`south-b` in the middle of the run
     std::string work_dir;                    // default: a new directory under TMPDIR, removed after
 };
 

@@ -2,6 +2,7 @@
 // replays it exactly.
 //
 //   hisgate-sim ledger --seed N [--transactions K] [--broken-policy refund-on-timeout|refund-on-not-found]
+//                      [--split on|off]     (the split of `south` mid-run; on by default)
 //       (the broken policies are for the tests that show the invariants catch them)
 //   hisgate-sim ledger --seeds 1,2,3 [--transactions K]     (each in turn; stops at a failure)
 //   hisgate-sim ledger --seed random                          (drawn from the kernel, printed)
@@ -19,7 +20,7 @@ namespace {
 int usage() {
     std::fprintf(stderr,
                  "usage: hisgate-sim ledger (--seed N|random | --seeds N,M,...) [--transactions K]\n"
-                 "                          [--broken-policy refund-on-timeout|refund-on-not-found]\n");
+                 "                          [--broken-policy refund-on-timeout|refund-on-not-found] [--split on|off]\n");
     return 2;
 }
 }  // namespace
@@ -54,10 +55,13 @@ int main(int argc, char** argv) {
                 options.transactions = std::stoi(value);
             } else if (arg == "--broken-policy" && value == "refund-on-timeout") {
                 options.broken_refund_on_timeout = true;
-                broken = " --broken-policy refund-on-timeout";
+                broken += " --broken-policy refund-on-timeout";
             } else if (arg == "--broken-policy" && value == "refund-on-not-found") {
                 options.broken_refund_on_not_found = true;
-                broken = " --broken-policy refund-on-not-found";
+                broken += " --broken-policy refund-on-not-found";
+            } else if (arg == "--split" && (value == "on" || value == "off")) {
+                options.split = value == "on";
+                if (!options.split) broken += " --split off";
             } else {
                 return usage();
             }

@@ -13,20 +13,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct RecordingHis : HisPort {
-    std::vector<std::string> sent;  // "change:<id>", "probe:<id>", "revoke:<id>"
-    void send_change(const Transaction& t) override { sent.push_back("change:" + t.intent.id); }
-    void probe(const Transaction& t) override { sent.push_back("probe:" + t.intent.id); }
-    void revoke(const Transaction& t) override { sent.push_back("revoke:" + t.intent.id); }
-    int count(const std::string& what) const { return static_cast<int>(std::count(sent.begin(), sent.end(), what)); }
-};
-
-struct RecordingProvider : PaymentPort {
-    std::vector<std::string> sent;
-    void close(const std::string& id) override { sent.push_back("close:" + id); }
-    void refund(const std::string& id, int64_t) override { sent.push_back("refund:" + id); }
-    int count(const std::string& what) const { return static_cast<int>(std::count(sent.begin(), sent.end(), what)); }
-};
+using test_util::RecordingHis;
+using test_util::RecordingProvider;
 
 struct Fixture {
     std::string path = test::make_temp_dir("confirmer") + "/ledger-south.db";

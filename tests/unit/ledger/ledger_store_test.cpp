@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "common/sqlite.h"
 #include "controlplane/ledger/money.h"
 #include "ledger_test_util.h"
 #include "tests/support/process.h"
@@ -252,4 +253,35 @@ TEST_CASE("ledger store: a file is only ever opened as its own partition - reope
     CHECK(manual->manual);
     CHECK(store->apply_one(ToManual{ids[0], "x"}, 10).error().code == "ledger.not_in_doubt");
     CHECK(store->apply_one(ScheduleProbe{ids[0], 1, 1}, 10).error().code == "ledger.not_in_doubt");
+}
+
+TEST_CASE("ledger store: a file from before provinces were stored is migrated; its old rows have none, new ones keep theirs") {
+    std::string path = test::make_temp_dir("ledger-migrate") + "/ledger-south.db";
+    auto old = test_util::intent();
+    {
+        // The transactions table as it was before the partition split needed the province.
+        auto raw = sql::Db::open(path);
+        REQUIRE(raw);
+        REQUIRE(raw->exec(
+            "CREATE TABLE transactions(id TEXT PRIMARY KEY, kind TEXT NOT NULL, hospital_id TEXT NOT NULL, patient_id TEXT NOT NULL,"
+            " amount_fen INTEGER NOT NULL, currency TEXT NOT NULL, purpose TEXT NOT NULL, epoch INTEGER NOT NULL,"
+            " deadline_ms INTEGER NOT NULL, corrects TEXT NOT NULL, state TEXT NOT NULL, funds_held INTEGER NOT NULL,"
+            " cancelled INTEGER NOT NULL, attempts INTEGER NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+            " dispatched_ms INTEGER NOT NULL, probes INTEGER NOT NULL, next_probe_ms INTEGER NOT NULL, manual INTEGER NOT NULL)"));
+        auto put = raw->prepare("INSERT INTO transactions VALUES (?1,'payment','H001','P-000123',1250,'CNY','outpatient',1,0,'',"
+                                "'CREATED',0,0,0,1,1,0,0,0,0)");
+        REQUIRE(put);
+        put->bind(1, old.id);
+        REQUIRE(put->run());
+    }
+    auto store = open_sqlite_ledger_store(path, "south");
+    REQUIRE(store);
+    auto before = (*store)->get(old.id);
+    REQUIRE(before.value());
+    CHECK(before.value()->intent.province.empty());
+    auto fresh = test_util::intent_in("44");
+    REQUIRE((*store)->apply_one(Create{fresh}, 2));
+    CHECK((*store)->get(fresh.id).value()->intent.province == "44");
+    auto bad = test_util::intent_in("99");
+    CHECK((*store)->apply_one(Create{bad}, 3).error().code == "ledger.bad_province");
 }

@@ -1,9 +1,12 @@
 // Helpers shared by the ledger's tests.
 #pragma once
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "common/random_id.h"
+#include "controlplane/ledger/confirmer.h"
 #include "controlplane/ledger/ledger_store.h"
 #include "controlplane/ledger/partition_map.h"
 
@@ -27,6 +30,30 @@ inline TransactionIntent intent(std::string id = new_id(), int64_t fen = 1250) {
     in.deadline_ms = 60'000;
     return in;
 }
+
+// A payment of a patient from `province` (the province the split routes it by).
+inline TransactionIntent intent_in(const std::string& province, int64_t fen = 1250) {
+    TransactionIntent in = intent(new_id(), fen);
+    in.province = province;
+    return in;
+}
+
+// The confirmer's ports, recording what it sends (the HIS and the provider are not part of
+// the ledger; their answers are fed back by the test).
+struct RecordingHis : HisPort {
+    std::vector<std::string> sent;  // "change:<id>", "probe:<id>", "revoke:<id>"
+    void send_change(const Transaction& t) override { sent.push_back("change:" + t.intent.id); }
+    void probe(const Transaction& t) override { sent.push_back("probe:" + t.intent.id); }
+    void revoke(const Transaction& t) override { sent.push_back("revoke:" + t.intent.id); }
+    int count(const std::string& what) const { return static_cast<int>(std::count(sent.begin(), sent.end(), what)); }
+};
+
+struct RecordingProvider : PaymentPort {
+    std::vector<std::string> sent;
+    void close(const std::string& id) override { sent.push_back("close:" + id); }
+    void refund(const std::string& id, int64_t) override { sent.push_back("refund:" + id); }
+    int count(const std::string& what) const { return static_cast<int>(std::count(sent.begin(), sent.end(), what)); }
+};
 
 inline Move move(const std::string& id, TxState to, std::string evidence = "test:evidence") {
     Move m;

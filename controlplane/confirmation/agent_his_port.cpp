@@ -1,0 +1,174 @@
+#include "controlplane/confirmation/agent_his_port.h"
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/thread_name.h"
+
+namespace hisgate::controlplane {
+
+namespace {
+
+using ledger::TxKind;
+
+const char* change_type(const ledger::Transaction& t) {
+    return t.intent.kind == TxKind::Booking ? "appointment.book" : "payment.pay";
+}
+const char* status_type(const ledger::Transaction& t) {
+    return t.intent.kind == TxKind::Booking ? "appointment.status" : "payment.status";
+}
+const char* revoke_type(const ledger::Transaction& t) {
+    return t.intent.kind == TxKind::Booking ? "appointment.revoke" : "payment.revoke";
+}
+
+void count(const char* request, const char* outcome) {
+    metrics::global()
+        .counter("hisgate_controlplane_his_port_total", "The ledger's requests to hospitals, by what came of them",
+                 {{"request", request}, {"outcome", outcome}})
+        .inc();
+}
+
+// What the HIS's status of an order says about the transaction; nullopt when it says
+// nothing this code can take as evidence.
+std::optional<ledger::HisStatus> status_of(TxKind kind, const std::string& status) {
+    using ledger::HisStatus;
+    if (status == "not_found") return HisStatus::NotFound;
+    if (kind == TxKind::Payment) {
+        // A refund at the HIS presupposes the payment: the change was committed.
+        if (status == "paid" || status == "refunded") return HisStatus::Committed;
+        return std::nullopt;
+    }
+    if (status == "booked") return HisStatus::Committed;
+    if (status == "cancelled") return HisStatus::Revoked;  // it holds nothing, as after a revoke
+    return std::nullopt;
+}
+
+}  // namespace
+
+AgentHisPort::AgentHisPort(Router& router, HisAnswerSink sink, AgentHisPortOptions options)
+    : router_(router), sink_(std::move(sink)), options_(std::move(options)) {
+    int n = options_.workers > 0 ? options_.workers : 1;
+    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { work(); });
+}
+
+AgentHisPort::~AgentHisPort() { stop(); }
+
+void AgentHisPort::stop() {
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_ && threads_.empty()) return;
+        stopping_ = true;
+        if (!jobs_.empty()) log::warn("his_port.stopping", {{"dropped", jobs_.size()}});
+        jobs_.clear();
+    }
+    cv_.notify_all();
+    for (auto& t : threads_)
+        if (t.joinable()) t.join();
+    threads_.clear();
+}
+
+std::string AgentHisPort::change_request_id(const std::string& id, int attempt) {
+    return id + "-change-" + std::to_string(attempt);
+}
+
+void AgentHisPort::post(std::function<void()> job) {
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+        jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+}
+
+void AgentHisPort::work() {
+    name_this_thread("his-port");
+    for (;;) {
+        std::function<void()> job;
+        {
+            std::unique_lock lock(mu_);
+            cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+            if (stopping_) return;
+            job = std::move(jobs_.front());
+            jobs_.pop_front();
+        }
+        job();
+    }
+}
+
+// The Confirmer's Transaction is copied into the job: the caller's may be gone by then.
+void AgentHisPort::send_change(const ledger::Transaction& t) { post([this, t] { change(t); }); }
+void AgentHisPort::probe(const ledger::Transaction& t) { post([this, t] { ask_status(t); }); }
+void AgentHisPort::revoke(const ledger::Transaction& t) { post([this, t] { ask_revoke(t); }); }
+
+void AgentHisPort::change(const ledger::Transaction& t) {
+    const std::string& id = t.intent.id;
+    nlohmann::json body;
+    if (t.intent.kind == TxKind::Booking) {
+        auto built = options_.booking_body ? options_.booking_body(t)
+                                           : Result<nlohmann::json>(make_error(ErrorClass::Config, "his_port.no_booking_body",
+                                                                               "no booking body builder is configured"));
+        if (!built) {
+            log::error("his_port.booking_not_sent", {{"tx_id", id}, {"error", built.error().describe()}});
+            count(change_type(t), "not_sent");
+            return;
+        }
+        body = std::move(built.value());
+        body["orderId"] = id;
+        body["slotId"] = t.intent.purpose;
+    } else {
+        body = {{"orderId", id}, {"amountCents", t.intent.amount_fen}, {"method", options_.payment_method}};
+    }
+    auto asked = router_.ask(t.intent.hospital_id, change_type(t), std::move(body), change_request_id(id, t.attempts));
+    if (asked.answer) {
+        count(change_type(t), "committed");
+        sink_({HisAnswer::Kind::ChangeReply, id, true});
+        return;
+    }
+    const Error& e = asked.answer.error();
+    // order.id_reused is the router's own refusal (this request id was sent with another
+    // body): it says nothing of what the hospital did.
+    if (e.cls == ErrorClass::Rejected && e.code != "order.id_reused") {
+        log::info("his_port.change_refused", {{"tx_id", id}, {"error", e.describe()}});
+        count(change_type(t), "refused");
+        sink_({HisAnswer::Kind::ChangeReply, id, false});
+        return;
+    }
+    // No answer: never asked again (the Confirmer's reply timer makes it IN_DOUBT).
+    log::warn("his_port.change_unanswered", {{"tx_id", id}, {"error", e.describe()}});
+    count(change_type(t), "no_answer");
+}
+
+void AgentHisPort::ask_status(const ledger::Transaction& t) {
+    const std::string& id = t.intent.id;
+    auto asked = router_.ask(t.intent.hospital_id, status_type(t), {{"orderId", id}});
+    std::optional<ledger::HisStatus> status;
+    if (asked.answer) status = status_of(t.intent.kind, asked.answer->value("status", ""));
+    if (!status) {
+        log::warn("his_port.status_unclear",
+                  {{"tx_id", id},
+                   {"answer", asked.answer ? asked.answer->value("status", "") : asked.answer.error().describe()}});
+        count(status_type(t), "no_answer");
+        return;
+    }
+    count(status_type(t), "answered");
+    HisAnswer a{HisAnswer::Kind::ProbeAnswer, id};
+    a.status = *status;
+    sink_(a);
+}
+
+void AgentHisPort::ask_revoke(const ledger::Transaction& t) {
+    const std::string& id = t.intent.id;
+    auto asked = router_.ask(t.intent.hospital_id, revoke_type(t), {{"orderId", id}});
+    std::string outcome = asked.answer ? asked.answer->value("outcome", "") : "";
+    if (outcome != "revoked" && outcome != "already_committed") {
+        log::warn("his_port.revoke_unclear",
+                  {{"tx_id", id}, {"answer", asked.answer ? outcome : asked.answer.error().describe()}});
+        count(revoke_type(t), "no_answer");
+        return;
+    }
+    count(revoke_type(t), outcome.c_str());
+    HisAnswer a{HisAnswer::Kind::RevokeAnswer, id};
+    a.outcome = outcome == "revoked" ? ledger::RevokeOutcome::Revoked : ledger::RevokeOutcome::AlreadyCommitted;
+    sink_(a);
+}
+
+}  // namespace hisgate::controlplane

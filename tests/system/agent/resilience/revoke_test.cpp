@@ -1,0 +1,217 @@
+// The agent's revoke fence (agent/order_fence.h) with the real agent process, Mosquitto and
+// his-sim (a HIS that executes every repeat, idempotent_orders=false): after a revoke
+// answered "revoked", no change for the order reaches the HIS, whenever it arrives and
+// across a kill -9; a change the HIS committed first makes the revoke "already_committed".
+// What the HIS did is read from his-sim's own records (its executions table and statement).
+#include <catch2/catch.hpp>
+
+#include "common/sqlite.h"
+#include "control_plane_client.h"
+#include "his-sim/hospital.h"
+#include "tests/support/system.h"
+
+using namespace hisgate;
+using namespace std::chrono_literals;
+
+namespace {
+
+Envelope ask(test::ControlPlaneClient& cp, const std::string& type, nlohmann::json body) {
+    auto request = Envelope::make(type, "H001", std::move(body));
+    REQUIRE(cp.send(request));
+    Envelope answer;
+    REQUIRE(test::eventually([&] {
+        auto all = cp.answers();
+        auto it = all.find(request.id);
+        if (it == all.end()) return false;
+        answer = it->second;
+        return true;
+    }, 60s));
+    INFO(type << ": " << answer.to_json());
+    return answer;
+}
+
+// One integer from his-sim's records.
+int64_t his_count(test::System& sys, const std::string& sql, const std::string& order) {
+    auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
+    REQUIRE(db.ok());
+    auto st = db->prepare(sql);
+    REQUIRE(st.ok());
+    st->bind(1, order);
+    REQUIRE(st->step());
+    return st->integer(0);
+}
+int64_t executions(test::System& sys, const std::string& order, const std::string& operation) {
+    auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
+    REQUIRE(db.ok());
+    auto st = db->prepare("SELECT count(*) FROM executions WHERE order_id = ?1 AND operation = ?2");
+    REQUIRE(st.ok());
+    st->bind(1, order).bind(2, operation);
+    REQUIRE(st->step());
+    return st->integer(0);
+}
+
+nlohmann::json pay_body(const std::string& order) {
+    return {{"orderId", order}, {"amountCents", 1500}, {"method", "cash"}};
+}
+
+nlohmann::json book_body(const std::string& order) {
+    std::string today = sim::utc_today();
+    return {{"orderId", order},
+            {"slotId", "S-DR-201-" + today + "-AM"},
+            {"slot", {{"doctorId", "DR-201"}, {"departmentId", "D-02"}, {"date", today}, {"half", "AM"}}},
+            {"patient", {{"id", "P-DEMO-1"}}}};
+}
+
+test::SystemOptions options() {
+    return {.hospitals = {"H001"}, .his_params = {{"H001", R"({"idempotent_orders": false})"}}};
+}
+
+}  // namespace
+
+TEST_CASE("agent revoke: a payment revoked before it came is refused, and the HIS holds nothing") {
+    test::System sys(options());
+    REQUIRE(sys.start());
+    test::ControlPlaneClient cp(sys.broker(), "H001");
+    REQUIRE(cp.connect());
+
+    auto revoked = ask(cp, "payment.revoke", {{"orderId", "ORD-REVOKED-1"}});
+    REQUIRE_FALSE(revoked.error);
+    CHECK(revoked.body["outcome"] == "revoked");
+    CHECK(revoked.body["status"] == "not_found");
+
+    // The change arrives late (a delayed delivery, a task queued here): refused.
+    auto late = ask(cp, "payment.pay", pay_body("ORD-REVOKED-1"));
+    REQUIRE(late.error);
+    CHECK(late.error->code == "order.revoked");
+    CHECK(late.error->cls == ErrorClass::Rejected);
+    CHECK(executions(sys, "ORD-REVOKED-1", "pay") == 0);
+    CHECK(his_count(sys, "SELECT count(*) FROM payments WHERE order_id = ?1", "ORD-REVOKED-1") == 0);
+    CHECK(his_count(sys, "SELECT count(*) FROM statement WHERE order_id = ?1", "ORD-REVOKED-1") == 0);
+
+    // A second revoke answers the same; the fence stands.
+    auto again = ask(cp, "payment.revoke", {{"orderId", "ORD-REVOKED-1"}});
+    CHECK(again.body["outcome"] == "revoked");
+
+    // Another order is untouched by the fence.
+    auto other = ask(cp, "payment.pay", pay_body("ORD-OTHER-1"));
+    REQUIRE_FALSE(other.error);
+    CHECK(executions(sys, "ORD-OTHER-1", "pay") == 1);
+}
+
+TEST_CASE("agent revoke: a payment the HIS committed first answers already_committed") {
+    test::System sys(options());
+    REQUIRE(sys.start());
+    test::ControlPlaneClient cp(sys.broker(), "H001");
+    REQUIRE(cp.connect());
+
+    auto paid = ask(cp, "payment.pay", pay_body("ORD-PAID-1"));
+    REQUIRE_FALSE(paid.error);
+    auto revoked = ask(cp, "payment.revoke", {{"orderId", "ORD-PAID-1"}});
+    REQUIRE_FALSE(revoked.error);
+    CHECK(revoked.body["outcome"] == "already_committed");
+    CHECK(revoked.body["status"] == "paid");
+    // The fence still stands for further changes (harmless: the order is settled).
+    auto twice = ask(cp, "payment.pay", pay_body("ORD-PAID-1"));
+    REQUIRE(twice.error);
+    CHECK(twice.error->code == "order.revoked");
+    CHECK(executions(sys, "ORD-PAID-1", "pay") == 1);
+    // A refund undoes a committed payment: the fence does not stand in its way.
+    auto refunded = ask(cp, "payment.refund", pay_body("ORD-PAID-1"));
+    REQUIRE_FALSE(refunded.error);
+    CHECK(refunded.body["status"] == "refunded");
+}
+
+TEST_CASE("agent revoke: the fence survives a kill -9 and a restart of the agent") {
+    test::System sys(options());
+    REQUIRE(sys.start());
+    test::ControlPlaneClient cp(sys.broker(), "H001");
+    REQUIRE(cp.connect());
+
+    auto revoked = ask(cp, "payment.revoke", {{"orderId", "ORD-DURABLE-1"}});
+    REQUIRE_FALSE(revoked.error);
+    REQUIRE(revoked.body["outcome"] == "revoked");
+    auto booking_revoked = ask(cp, "appointment.revoke", {{"orderId", "BK-DURABLE-1"}});
+    REQUIRE_FALSE(booking_revoked.error);
+    REQUIRE(booking_revoked.body["outcome"] == "revoked");
+
+    sys.agent("H001").kill9();
+    REQUIRE(sys.start_agent("H001"));
+
+    auto late = ask(cp, "payment.pay", pay_body("ORD-DURABLE-1"));
+    REQUIRE(late.error);
+    CHECK(late.error->code == "order.revoked");
+    auto late_booking = ask(cp, "appointment.book", book_body("BK-DURABLE-1"));
+    REQUIRE(late_booking.error);
+    CHECK(late_booking.error->code == "order.revoked");
+    CHECK(executions(sys, "ORD-DURABLE-1", "pay") == 0);
+    CHECK(executions(sys, "BK-DURABLE-1", "book") == 0);
+}
+
+TEST_CASE("agent revoke: a booking revoked before it came is refused, and one booked first answers already_committed") {
+    test::System sys(options());
+    REQUIRE(sys.start());
+    test::ControlPlaneClient cp(sys.broker(), "H001");
+    REQUIRE(cp.connect());
+
+    auto revoked = ask(cp, "appointment.revoke", {{"orderId", "BK-REVOKED-1"}});
+    REQUIRE_FALSE(revoked.error);
+    CHECK(revoked.body["outcome"] == "revoked");
+    auto late = ask(cp, "appointment.book", book_body("BK-REVOKED-1"));
+    REQUIRE(late.error);
+    CHECK(late.error->code == "order.revoked");
+    CHECK(executions(sys, "BK-REVOKED-1", "book") == 0);
+    CHECK(his_count(sys, "SELECT count(*) FROM bookings WHERE order_id = ?1", "BK-REVOKED-1") == 0);
+
+    auto booked = ask(cp, "appointment.book", book_body("BK-BOOKED-1"));
+    REQUIRE_FALSE(booked.error);
+    auto too_late = ask(cp, "appointment.revoke", {{"orderId", "BK-BOOKED-1"}});
+    REQUIRE_FALSE(too_late.error);
+    CHECK(too_late.body["outcome"] == "already_committed");
+    CHECK(too_late.body["status"] == "booked");
+
+    // A booking cancelled before the revoke holds nothing: revoked.
+    auto held = ask(cp, "appointment.book", book_body("BK-CANCELLED-1"));
+    REQUIRE_FALSE(held.error);
+    auto cancelled = ask(cp, "appointment.cancel", {{"orderId", "BK-CANCELLED-1"}});
+    REQUIRE_FALSE(cancelled.error);
+    auto after_cancel = ask(cp, "appointment.revoke", {{"orderId", "BK-CANCELLED-1"}});
+    REQUIRE_FALSE(after_cancel.error);
+    CHECK(after_cancel.body["outcome"] == "revoked");
+    CHECK(after_cancel.body["status"] == "cancelled");
+}
+
+TEST_CASE("agent revoke: a revoke racing a payment at a slow HIS answers what the HIS did, and the HIS executes it at most once") {
+    // Every HIS answer takes 1.5 s, so the payment is usually still at the HIS when the
+    // revoke comes: the revoke then waits (his.in_doubt, retried by the agent's queue) until
+    // the payment's answer is in. Whichever came first, the answers agree with the HIS.
+    test::System sys({.hospitals = {"H001"},
+                      .his_ack_timeout_ms = 10000,
+                      .sim_faults = {{"H001", R"({"latency_ms": 1500})"}},
+                      .his_params = {{"H001", R"({"idempotent_orders": false})"}}});
+    REQUIRE(sys.start());
+    test::ControlPlaneClient cp(sys.broker(), "H001");
+    REQUIRE(cp.connect());
+
+    auto pay = Envelope::make("payment.pay", "H001", pay_body("ORD-RACE-1"));
+    auto revoke = Envelope::make("payment.revoke", "H001", {{"orderId", "ORD-RACE-1"}});
+    REQUIRE(cp.send(pay));
+    REQUIRE(cp.send(revoke));
+    REQUIRE(test::eventually([&] {
+        auto all = cp.answers();
+        return all.count(pay.id) && all.count(revoke.id);
+    }, 90s));
+    auto all = cp.answers();
+    const Envelope& paid = all.at(pay.id);
+    const Envelope& revoked = all.at(revoke.id);
+    INFO("pay: " << paid.to_json() << "\nrevoke: " << revoked.to_json());
+    REQUIRE_FALSE(revoked.error);
+    if (revoked.body["outcome"] == "already_committed") {
+        CHECK_FALSE(paid.error);
+        CHECK(executions(sys, "ORD-RACE-1", "pay") == 1);
+    } else {
+        CHECK(revoked.body["outcome"] == "revoked");
+        REQUIRE(paid.error);
+        CHECK(paid.error->code == "order.revoked");
+        CHECK(executions(sys, "ORD-RACE-1", "pay") == 0);
+    }
+}

@@ -1,0 +1,337 @@
+// The money routes of the real control plane (issue 15 items 3, 4, 8 and bad input), end to
+// end: hisgate-controlplane with its ledgers, real Mosquitto, the real agent and his-sim
+// (idempotent_orders=false, drop_after_commit), and a real pay-sim the patient pays at and
+// that notifies the control plane, signed. What happened is read from the parties' own
+// records: his-sim's executions, pay-sim's order, the ledger's history.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/process.h"
+#include "tests/support/running_pay_sim.h"
+#include "tests/support/system.h"
+
+using namespace hisgate;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Money {
+    test::RunningPaySim pay;
+    test::System sys;
+
+    explicit Money(const char* faults = "{}", int max_probes = 1000)
+        : sys({.hospitals = {"H001"},
+               .sim_faults = {{"H001", faults}},
+               .his_params = {{"H001", R"({"idempotent_orders": false, "deferred_drain_interval": "1s"})"}},
+               .controlplane_config = controlplane_config(pay, max_probes)}) {}
+
+    static std::string controlplane_config(const test::RunningPaySim& pay, int max_probes) {
+        return nlohmann::json{{"request_timeouts_ms", {{"payment.pay", 1000}, {"appointment.book", 1000}}},
+                              {"ledger", {{"dir", pay.dir + "/ledgers"},
+                                          {"reply_timeout_ms", 2000},
+                                          {"first_probe_ms", 500},
+                                          {"probe_cap_ms", 2000},
+                                          {"retry_ms", 1000},
+                                          {"max_probes", max_probes}}},
+                              {"payments", {{"url", "http://127.0.0.1:" + std::to_string(pay.port)},
+                                            {"key_file", pay.dir + "/merchant.key"}}}}
+            .dump();
+    }
+
+    std::map<std::string, std::string> as(const std::string& patient, const std::string& key = "") {
+        auto h = sys.bearer("patient", patient);
+        if (!key.empty()) h["Idempotency-Key"] = key;
+        return h;
+    }
+    test::HttpReply pay_request(const std::string& patient, const std::string& key, const std::string& amount = "\"15.00\"",
+                                const std::string& extra = "") {
+        std::string body = R"({"hospitalId":"H001","patientId":")" + patient + R"(","amount":)" + amount +
+                           R"(,"currency":"CNY","purpose":"outpatient")" + extra + "}";
+        return sys.post("/api/v1/payments", body, as(patient, key));
+    }
+    nlohmann::json transaction(const std::string& patient, const std::string& id) {
+        auto r = sys.get("/api/v1/transactions/" + id, as(patient));
+        if (r.status != 200) return nlohmann::json::object();
+        return nlohmann::json::parse(r.body);
+    }
+    std::string state(const std::string& patient, const std::string& id) {
+        return transaction(patient, id).value("state", "");
+    }
+    nlohmann::json provider_order(const std::string& id) {
+        auto r = test::http_get(pay.port, "/v3/pay/transactions/out-trade-no/" + id);
+        return r.status == 200 ? nlohmann::json::parse(r.body) : nlohmann::json::object();
+    }
+};
+
+// The patient pays at the provider's checkout the answer named.
+int checkout(Money& m, const nlohmann::json& created) {
+    return test::http_send(m.pay.port, "POST", "/v3/checkout/" + created["checkout"]["prepayId"].get<std::string>(), "{}")
+        .status;
+}
+
+bool history_has(const nlohmann::json& t, const std::string& to_state) {
+    for (const auto& e : t.value("history", nlohmann::json::array()))
+        if (e.value("to", "") == to_state) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("money api: a payment whose answer the HIS drops ends POSTED, paid once, never refunded") {
+    Money m(R"({"drop_after_commit": 1})");
+    REQUIRE(m.sys.start());
+    auto created = m.pay_request("P1", "pay-1");
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    auto body = nlohmann::json::parse(created.body);
+    const std::string id = body["transactionId"];
+    CHECK(created.headers["Location"] == "/api/v1/transactions/" + id);
+    CHECK(body["state"] == "CREATED");
+    CHECK(body["amount"] == "15.00");
+    CHECK(body["partition"] == "south");  // the hospital's province (44) without an ID card or phone
+    REQUIRE(checkout(m, body) == 200);
+
+    REQUIRE(test::eventually([&] { return m.state("P1", id) == "POSTED"; }, 90s));
+    auto t = m.transaction("P1", id);
+    INFO(t.dump(1));
+    CHECK(history_has(t, "IN_DOUBT"));   // the answer was lost: uncertain, not failed
+    CHECK(history_has(t, "CONFIRMED"));  // and settled by evidence
+    CHECK_FALSE(history_has(t, "REFUNDED"));
+    CHECK(t["status"]["en"] == "paid");
+    CHECK(m.sys.his_executions("H001", id, "pay") == 1);  // the change reached the HIS once
+    auto order = m.provider_order(id);
+    CHECK(order["trade_state"] == "SUCCESS");  // the provider kept the money: never refunded
+
+    // The day reconciles: ledger POSTED, the HIS's statement and the provider's bill agree.
+    const std::string token_file = m.sys.dir() + "/operator.token";
+    test::write_file(token_file, m.sys.token("operator", "ops-li"));
+    const std::string today = t["createdAt"].get<std::string>().substr(0, 10);
+    auto run = test::run_capture({test::binary("cli/hisgate"), "reconcile", "--date", today, "--url",
+                                  "http://127.0.0.1:" + std::to_string(m.sys.api_port()), "--token-file", token_file},
+                                 180s);
+    INFO(run.output);
+    CHECK(run.status == 0);
+    CHECK(run.output.find("matched") != std::string::npos);
+}
+
+TEST_CASE("money api: a payment the provider refunded behind the ledger's back is a reconciliation mismatch, booked for finance") {
+    Money m;
+    REQUIRE(m.sys.start());
+    auto created = m.pay_request("P1", "rec-1");
+    REQUIRE(created.status == 201);
+    const auto body = nlohmann::json::parse(created.body);
+    const std::string id = body["transactionId"];
+    REQUIRE(checkout(m, body) == 200);
+    REQUIRE(test::eventually([&] { return m.state("P1", id) == "POSTED"; }, 60s));
+    // The provider refunds it by itself (an operator at the provider's console): the bill
+    // and the ledger now disagree.
+    auto refund = test::http_send(m.pay.port, "POST", "/v3/refund/domestic/refunds",
+                                  R"({"out_trade_no":")" + id + R"(","out_refund_no":"manual-)" + id.substr(0, 8) +
+                                      R"(","amount":{"refund":1500,"total":1500,"currency":"CNY"}})");
+    REQUIRE(refund.status == 200);
+    const std::string token_file = m.sys.dir() + "/operator.token";
+    test::write_file(token_file, m.sys.token("operator", "ops-li"));
+    auto run = test::run_capture({test::binary("cli/hisgate"), "reconcile", "--date",
+                                  m.transaction("P1", id)["createdAt"].get<std::string>().substr(0, 10), "--json",
+                                  "--url", "http://127.0.0.1:" + std::to_string(m.sys.api_port()), "--token-file",
+                                  token_file},
+                                 180s);
+    INFO(run.output);
+    CHECK(run.status == 1);
+    CHECK(run.output.find(id) != std::string::npos);
+    auto triage = m.sys.get("/api/v1/triage");
+    INFO(triage.body);
+    CHECK(triage.body.find("reconcile.state_mismatch.provider") != std::string::npos);
+    CHECK(triage.body.find(R"("owner":"finance")") != std::string::npos);
+}
+
+TEST_CASE("money api: an Idempotency-Key answers its first answer, refuses other fields, and is required") {
+    Money m;
+    REQUIRE(m.sys.start());
+    auto first = m.pay_request("P1", "k-1");
+    REQUIRE(first.status == 201);
+    auto again = m.pay_request("P1", "k-1");
+    CHECK(again.status == 201);
+    CHECK(again.headers["Idempotent-Replayed"] == "true");
+    CHECK(nlohmann::json::parse(again.body)["transactionId"] == nlohmann::json::parse(first.body)["transactionId"]);
+    CHECK(again.headers["Location"] == first.headers["Location"]);
+
+    auto other = m.pay_request("P1", "k-1", "\"16.00\"");
+    CHECK(other.status == 422);
+    CHECK(other.code() == "idempotency.mismatch");
+    CHECK(other.body.find("amount") != std::string::npos);
+
+    // A refusal is the answer too: the same bad request with its key gets it again.
+    auto bad = m.pay_request("P1", "k-2", "\"-1\"");
+    CHECK(bad.status == 400);
+    auto bad_again = m.pay_request("P1", "k-2", "\"-1\"");
+    CHECK(bad_again.status == 400);
+    CHECK(bad_again.headers["Idempotent-Replayed"] == "true");
+
+    auto keyless = m.pay_request("P1", "");
+    CHECK(keyless.status == 400);
+    CHECK(keyless.code() == "idempotency.key_required");
+    auto long_key = m.pay_request("P1", std::string(256, 'k'));
+    CHECK(long_key.code() == "idempotency.bad_key");
+
+    auto mine = m.sys.get("/api/v1/transactions", m.as("P1"));
+    REQUIRE(mine.status == 200);
+    CHECK(nlohmann::json::parse(mine.body)["transactions"].size() == 1);  // one intent, one transaction
+}
+
+TEST_CASE("money api: bad input gets a clear error and changes nothing") {
+    Money m;
+    REQUIRE(m.sys.start());
+    struct Case {
+        const char* amount;
+        const char* extra;
+        int status;
+        const char* code;
+    };
+    const Case cases[] = {
+        {"\"-1.00\"", "", 400, "ledger.bad_amount"},   {"\"0\"", "", 400, "ledger.bad_amount"},
+        {"\"0.00\"", "", 400, "ledger.bad_amount"},    {"\"1000000.01\"", "", 400, "ledger.bad_amount"},
+        {"\"1.234\"", "", 400, "ledger.bad_amount"},   {"\"abc\"", "", 400, "ledger.bad_amount"},
+        {"12.5", "", 400, "ledger.bad_amount"},        {"\"1e3\"", "", 400, "ledger.bad_amount"},
+        {"\"12.50\"", R"(,"idCard":"110101199003077777")", 400, "partition.bad_id_card"},
+        {"\"12.50\"", R"(,"phone":"12345")", 400, "partition.bad_phone"},
+    };
+    int n = 0;
+    for (const auto& c : cases) {
+        auto r = m.pay_request("P1", "bad-" + std::to_string(n++), c.amount, c.extra);
+        INFO(c.amount << c.extra << " -> " << r.body);
+        CHECK(r.status == c.status);
+        CHECK(r.code() == c.code);
+        CHECK(r.body.find("110101199003077777") == std::string::npos);  // never repeats the card
+    }
+    auto usd = m.sys.post("/api/v1/payments",
+                          R"({"hospitalId":"H001","patientId":"P1","amount":"1.00","currency":"USD","purpose":"x"})",
+                          m.as("P1", "bad-usd"));
+    CHECK(usd.status == 400);
+    CHECK(usd.code() == "ledger.bad_currency");
+    auto shape = m.sys.post("/api/v1/payments",
+                            R"({"hospitalId":"H001","patientId":"P 1","amount":"1.00","currency":"CNY","purpose":"x"})",
+                            m.sys.bearer("service", "portal") /* a service pays for anyone */);
+    CHECK(shape.code() == "idempotency.key_required");
+    auto shape_keyed = m.sys.post(
+        "/api/v1/payments", R"({"hospitalId":"H001","patientId":"P 1","amount":"1.00","currency":"CNY","purpose":"x"})",
+        [&] {
+            auto h = m.sys.bearer("service", "portal");
+            h["Idempotency-Key"] = "bad-shape";
+            return h;
+        }());
+    CHECK(shape_keyed.status == 400);
+    CHECK(shape_keyed.code() == "ledger.bad_patient_id");
+    auto not_json = m.sys.post("/api/v1/payments", "{not json", m.as("P1", "bad-json"));
+    CHECK(not_json.status == 400);
+
+    // A refund over what was paid, and of the wrong kind of transaction.
+    auto created = m.pay_request("P1", "good");
+    REQUIRE(created.status == 201);
+    const std::string id = nlohmann::json::parse(created.body)["transactionId"];
+    auto over = m.sys.post("/api/v1/payments/" + id + "/refund", R"({"amount":"15.01"})", m.as("P1", "refund-over"));
+    CHECK(over.status == 400);
+    CHECK(over.code() == "refund.over_paid");
+    auto as_booking = m.sys.post("/api/v1/bookings/" + id + "/cancel", "{}", m.as("P1", "cancel-wrong-kind"));
+    CHECK(as_booking.status == 404);
+    CHECK(m.state("P1", id) == "CREATED");  // none of it changed the payment
+
+    auto mine = m.sys.get("/api/v1/transactions", m.as("P1"));
+    REQUIRE(mine.status == 200);
+    CHECK(nlohmann::json::parse(mine.body)["transactions"].size() == 1);  // only the good one
+}
+
+TEST_CASE("money api: a refund before the payment reached the hospital closes or returns it, and patients see only their own") {
+    Money m;
+    REQUIRE(m.sys.start());
+    // Unpaid: the refund closes the provider's order, nothing was taken.
+    auto unpaid = m.pay_request("P1", "u-1");
+    REQUIRE(unpaid.status == 201);
+    const std::string unpaid_id = nlohmann::json::parse(unpaid.body)["transactionId"];
+    auto refunded = m.sys.post("/api/v1/payments/" + unpaid_id + "/refund", "", m.as("P1", "u-1-refund"));
+    INFO(refunded.body);
+    CHECK(refunded.status == 200);
+    REQUIRE(test::eventually([&] { return m.state("P1", unpaid_id) == "VOIDED"; }, 30s));
+    CHECK(m.provider_order(unpaid_id)["trade_state"] == "CLOSED");
+
+    // Another patient's transaction is not there for them: 404, like an id that never was.
+    auto theirs = m.sys.get("/api/v1/transactions/" + unpaid_id, m.as("P2"));
+    CHECK(theirs.status == 404);
+    auto cancel_theirs = m.sys.post("/api/v1/payments/" + unpaid_id + "/refund", "", m.as("P2", "p2-refund"));
+    CHECK(cancel_theirs.status == 404);
+    auto never = m.sys.get("/api/v1/transactions/00112233445566778899aabbccddeeff", m.as("P1"));
+    CHECK(never.status == 404);
+    auto list_theirs = m.sys.get("/api/v1/transactions?patientId=P1", m.as("P2"));
+    CHECK(list_theirs.status == 403);
+    auto for_p1 = m.pay_request("P2", "p2-for-p1", "\"1.00\"");  // P2's token naming P2: fine
+    CHECK(for_p1.status == 201);
+    auto as_other = m.sys.post("/api/v1/payments",
+                               R"({"hospitalId":"H001","patientId":"P1","amount":"1.00","currency":"CNY","purpose":"x"})",
+                               m.as("P2", "p2-pays-p1"));
+    CHECK(as_other.status == 403);  // a patient pays only for themself
+    CHECK(as_other.code() == "auth.forbidden");
+}
+
+TEST_CASE("money api: a provider notification with a bad signature is refused and counted, and changes nothing") {
+    Money m;
+    REQUIRE(m.sys.start());
+    auto created = m.pay_request("P1", "sig-1");
+    REQUIRE(created.status == 201);
+    const std::string id = nlohmann::json::parse(created.body)["transactionId"];
+    const std::string forged =
+        R"({"id":"e1","create_time":"2026-01-05T08:00:00Z","event_type":"TRANSACTION.SUCCESS","resource_type":"plain",)"
+        R"("resource":{"out_trade_no":")" + id + R"(","transaction_id":"t1","trade_state":"SUCCESS",)"
+        R"("success_time":"2026-01-05T08:00:00Z","amount":{"total":1500,"currency":"CNY"}}})";
+    auto now = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count());
+    auto r = test::http_send(m.sys.api_port(), "POST", "/api/v1/provider/notify", forged,
+                             {{"Wechatpay-Timestamp", now},
+                              {"Wechatpay-Nonce", "n1"},
+                              {"Wechatpay-Signature", std::string(64, '0')}});
+    CHECK(r.status == 401);
+    CHECK(m.state("P1", id) == "CREATED");  // not paid by a forged word
+    auto metrics = m.sys.get("/metrics");
+    CHECK(test::metric_value(metrics.body, "hisgate_provider_notices_refused_total") >= 1);
+}
+
+TEST_CASE("money api: a payment the hospital never answers reaches the operators' queue, and hisgate ledger resolve settles it") {
+    Money m("{}", 2);
+    REQUIRE(m.sys.start());
+    auto created = m.pay_request("P1", "manual-1");
+    REQUIRE(created.status == 201);
+    const auto body = nlohmann::json::parse(created.body);
+    const std::string id = body["transactionId"];
+    // The agent is away: the change cannot go, no probe is answered.
+    m.sys.agent("H001").kill9();
+    REQUIRE(checkout(m, body) == 200);
+    REQUIRE(test::eventually([&] { return m.transaction("P1", id).value("manual", false); }, 60s));
+    CHECK(m.state("P1", id) == "IN_DOUBT");
+    CHECK(m.transaction("P1", id)["status"]["en"] == "confirming with the hospital");
+
+    const std::string token_file = m.sys.dir() + "/operator.token";
+    test::write_file(token_file, m.sys.token("operator", "ops-li"));
+    const std::string api = "http://127.0.0.1:" + std::to_string(m.sys.api_port());
+    auto listed = test::run_capture({test::binary("cli/hisgate"), "ledger", "list", "--state", "in_doubt", "--manual",
+                                     "true", "--url", api, "--token-file", token_file});
+    INFO(listed.output);
+    CHECK(listed.status == 0);
+    CHECK(listed.output.find(id) != std::string::npos);
+
+    auto resolved = test::run_capture({test::binary("cli/hisgate"), "ledger", "resolve", id, "--outcome", "rejected",
+                                       "--evidence", "called the hospital: no such payment", "--url", api,
+                                       "--token-file", token_file});
+    INFO(resolved.output);
+    CHECK(resolved.status == 0);
+    REQUIRE(test::eventually([&] { return m.state("P1", id) == "REFUNDED"; }, 30s));
+    auto t = m.transaction("P1", id);
+    bool by_operator = false;
+    for (const auto& e : t["history"]) by_operator = by_operator || e.value("actor", "") == "operator:ops-li";
+    CHECK(by_operator);  // audited: who settled it, with the evidence
+    CHECK(m.provider_order(id)["trade_state"] == "REFUND");
+
+    // A patient cannot list or resolve.
+    auto patient_list = m.sys.get("/api/v1/ledger/transactions?state=in_doubt", m.as("P1"));
+    CHECK(patient_list.status == 403);
+}
