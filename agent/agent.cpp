@@ -188,6 +188,12 @@ Result<void> Agent::start() {
     }
     if (auto listening = extractor_->start(); !listening) return fail(listening.error());
     undo.emplace_back("extraction", [this] { stop_extraction(); });
+    if (config_.vitals.enabled) {
+        auto gateway = vitals::VitalsGateway::start(config_.vitals, config_.hospital_id, config_.state_db, link_, clock_);
+        if (!gateway) return fail(gateway.error());
+        vitals_ = std::move(gateway.value());
+        undo.emplace_back("vitals", [this] { vitals_.reset(); });
+    }
     auto metrics = std::make_unique<HttpServer>(config_.metrics_bind, config_.metrics_port, [](auto& req, auto& res) {
         if (!serve_metrics(req, res)) send_text(res, 404, "text/plain", "not found\n");
     });
@@ -243,6 +249,8 @@ void Agent::stop() {
     // Intake: no new probe or pull, no push accepted; one waiting for the gate gives up.
     stop_probes();
     stop_extraction();
+    // Monitors: no new sample taken; what was taken is committed (and stays for the next start).
+    vitals_.reset();
     // Work in flight: calls at the HIS finish and are answered; tasks still waiting for the
     // gate are handed back (attempt returned, unanswered) for the next start.
     stop_tasks();

@@ -29,6 +29,7 @@
 #include "agent/task_executor.h"
 #include "agent/task_queue.h"
 #include "agent/task_store.h"
+#include "agent/vitals/vitals_gateway.h"
 #include "common/http_server.h"
 #include "transport/envelope.h"
 #include "transport/mqtt_link.h"
@@ -100,6 +101,7 @@ private:
     std::unique_ptr<OutboxForwarder> forwarder_;
     std::unique_ptr<probes::ProbeRunner> probes_;
     std::unique_ptr<extraction::Extractor> extractor_;
+    std::unique_ptr<vitals::VitalsGateway> vitals_;  // when the parameters enable it
     std::unique_ptr<HttpServer> metrics_http_;
 
     std::mutex mu_;

@@ -80,6 +80,9 @@ Result<AgentConfig> read_agent_config(ConfigReader& c) {
     auto extraction = extraction::settings_from_params(p.value());
     if (!extraction) return make_error(ErrorClass::Config, "params.invalid", params_file + ": " + extraction.error().message);
     cfg.extraction = std::move(extraction.value());
+    auto vitals = vitals::settings_from_params(p.value());
+    if (!vitals) return make_error(ErrorClass::Config, "params.invalid", params_file + ": " + vitals.error().message);
+    cfg.vitals = std::move(vitals.value());
     return cfg;
 }
 

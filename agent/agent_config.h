@@ -8,6 +8,7 @@
 #include "adapters/his_adapter.h"
 #include "agent/extraction/extraction_settings.h"
 #include "agent/probes/probe_spec.h"
+#include "agent/vitals/vitals_settings.h"
 #include "agent/task_queue.h"
 #include "appointment-rules/rule_set.h"
 #include "common/config.h"
@@ -54,6 +55,8 @@ struct AgentConfig {
     std::chrono::milliseconds heartbeat_interval{30000};
     std::vector<probes::ProbeSpec> probes;  // path-health probes (docs/probes.md)
     extraction::ExtractionSettings extraction;
+    // The bedside-vitals gateway (vitals.*); it runs when vitals.enabled is true.
+    vitals::VitalsSettings vitals;
 };
 
 // Errors name every problem in the file (JSON path, expected, found), one per line.

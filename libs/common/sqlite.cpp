@@ -203,6 +203,10 @@ Statement& Statement::bind(int index, int64_t value) {
     sqlite3_bind_int64(stmt_, index, value);
     return *this;
 }
+Statement& Statement::bind_real(int index, double value) {
+    sqlite3_bind_double(stmt_, index, value);
+    return *this;
+}
 Statement& Statement::bind_null(int index) {
     sqlite3_bind_null(stmt_, index);
     return *this;
@@ -238,6 +242,7 @@ std::string Statement::text(int column) const {
     return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, column)) : std::string();
 }
 int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+double Statement::real(int column) const { return sqlite3_column_double(stmt_, column); }
 bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
 }  // namespace hisgate::sql

@@ -89,6 +89,8 @@ public:
     Statement& bind(int index, std::string_view text);
     Statement& bind(int index, int64_t value);
     Statement& bind_null(int index);
+    // A REAL value (named apart from bind(): an int literal would match both overloads).
+    Statement& bind_real(int index, double value);
 
     // True while a row is available; false when done. Errors are reported through error().
     bool step();
@@ -98,6 +100,7 @@ public:
 
     std::string text(int column) const;
     int64_t integer(int column) const;
+    double real(int column) const;
     bool is_null(int column) const;
 
 private:

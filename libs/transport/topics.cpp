@@ -9,6 +9,7 @@ std::string response(std::string_view hid, std::string_view instance) {
     return std::string(kRoot) + std::string(hid) + "/response/" + std::string(instance);
 }
 std::string event(std::string_view hid) { return std::string(kRoot) + std::string(hid) + "/event"; }
+std::string vitals(std::string_view hid) { return std::string(kRoot) + std::string(hid) + "/vitals"; }
 std::string state(std::string_view hid) { return std::string(kRoot) + std::string(hid) + "/state"; }
 
 std::string all_states() { return std::string(kRoot) + "+/state"; }

@@ -6,6 +6,7 @@
 //   hisgate/v1/hospitals/<hid>/response/<instance>     agent -> the control plane instance that asked
 //   hisgate/v1/hospitals/<hid>/event                   agent -> control plane (heartbeats, changes)
 //   hisgate/v1/hospitals/<hid>/state                   retained birth; last will says offline
+//   hisgate/v1/hospitals/<hid>/vitals                  agent -> control plane (bedside monitors' samples and alarms, batched)
 //
 // Control plane instances share event work through $share/<group>/... subscriptions.
 #pragma once
@@ -22,6 +23,9 @@ std::string request(std::string_view hospital_id);
 std::string response(std::string_view hospital_id, std::string_view instance_id);
 std::string event(std::string_view hospital_id);
 std::string state(std::string_view hospital_id);
+// Its own topic, not the event topic: a stream of its own volume, which the control plane
+// reads apart from events (docs/vitals.md).
+std::string vitals(std::string_view hospital_id);
 
 // Subscription filters for the control plane.
 std::string all_states();                                   // hisgate/v1/hospitals/+/state

@@ -57,7 +57,11 @@ TEST_CASE("the built-in catalog has every parameter the agent and adapters read,
         "queue.dwell_alert", "presence.heartbeat_interval",
         "extraction.interval", "extraction.days_ahead", "extraction.history_keep", "extraction.push.listen", "extraction.push.allowed_peers",
         "extraction.push.tls.cert_file", "extraction.push.tls.key_file", "extraction.push.tls.client_ca_file",
-        "extraction.hl7.fields"});
+        "extraction.hl7.fields",
+        "vitals.enabled", "vitals.ward_networks", "vitals.discovery.bind", "vitals.discovery.port", "vitals.interfaces",
+        "vitals.default_interface", "vitals.codes", "vitals.stale_after", "vitals.lost_after", "vitals.reconnect_backoff_min",
+        "vitals.reconnect_backoff_max", "vitals.max_frame_bytes", "vitals.future_tolerance", "vitals.buffer_max_samples",
+        "vitals.batch_max", "vitals.retention"});
     const ParamDef* timeout = builtin().find("his.answer_timeout");
     REQUIRE(timeout);
     CHECK(timeout->type == ParamType::Duration);

@@ -1,0 +1,113 @@
+// The gateway's samples and alarms in the agent's state file, in tables of their own
+// (vitals_records, vitals_counters) beside the queue and outbox, on a connection of its own.
+//
+// Group commit: ingest() only queues; one writer thread commits whatever has accumulated
+// as one transaction (synchronous=FULL: one fsync for the whole batch), so a thousand beds
+// at 1 Hz cost a few commits a second, not thousands. The same thread applies the
+// forwarder's acknowledgements and the retention purge, so the file has one writer here.
+//
+// The offline buffer: rows not yet forwarded upstream are "waiting". When more than
+// buffer_max are waiting, the oldest waiting routine samples are deleted (thinned) in the
+// same transaction that added the excess; alarms are never thinned. What was thinned is
+// counted in vitals_counters (thinned_total, and thinned_unreported until the forwarder
+// has told upstream), so the count survives a restart.
+//
+// Invariants:
+//  - rows get increasing seq in ingest order (one writer, AUTOINCREMENT), so forwarding in
+//    seq order keeps every bed's records in the order they arrived;
+//  - waiting() shows only committed rows: nothing is forwarded that a crash could take back;
+//  - a transaction is all or nothing: a batch that fails leaves the file as it was, and
+//    its records are counted as dropped (reason "store_failed"), never half stored.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/vitals/drop_log.h"
+#include "agent/vitals/vital_record.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/sqlite.h"
+
+namespace hisgate::vitals {
+
+struct VitalsStoreOptions {
+    int64_t buffer_max = 200000;                        // vitals.buffer_max_samples
+    std::chrono::milliseconds retention{24 * 3600 * 1000};  // forwarded rows kept this long
+    std::size_t max_queued = 200000;  // records queued for the writer; past it routine samples are dropped
+};
+
+struct StoredRecord {
+    int64_t seq = 0;
+    VitalRecord record;
+};
+
+struct VitalsStoreFigures {
+    int64_t waiting = 0;             // rows not yet forwarded
+    int64_t thinned_total = 0;       // ever thinned
+    int64_t thinned_unreported = 0;  // thinned and not yet reported upstream
+    uint64_t commits = 0;            // transactions committed
+    uint64_t stored = 0;             // records stored since open
+};
+
+class VitalsStore {
+public:
+    static Result<std::unique_ptr<VitalsStore>> open(const std::string& path, VitalsStoreOptions options, Clock& clock,
+                                                     DropLog& drops);
+    ~VitalsStore();
+    VitalsStore(const VitalsStore&) = delete;
+    VitalsStore& operator=(const VitalsStore&) = delete;
+
+    // Queues records for the next commit; never waits for the disk. `on_committed` (may be
+    // empty) runs on the writer thread once they are durable.
+    void ingest(std::vector<VitalRecord> records, std::function<void()> on_committed = {});
+    // Waits until everything submitted before it is committed (or failed).
+    Result<void> flush();
+    // Marks the waiting rows up to `seq` forwarded and takes `thinned_reported` off the
+    // unreported count, in one transaction; waits for it.
+    Result<void> forwarded_through(int64_t seq, int64_t thinned_reported);
+
+    // The oldest waiting rows, at most `limit`, in seq order.
+    Result<std::vector<StoredRecord>> waiting(int limit);
+    VitalsStoreFigures figures() const;
+
+private:
+    struct Statements;
+    struct Change {
+        std::function<Result<void>(Statements&)> apply;
+        std::function<void(const Result<void>&)> done;
+        std::size_t records = 0;  // routine records it carries, for the backlog bound
+    };
+    VitalsStore(VitalsStoreOptions options, Clock& clock, DropLog& drops);
+    void write_loop();
+    Result<void> thin(Statements& s);
+    Result<void> submit_and_wait(std::function<Result<void>(Statements&)> apply);
+
+    VitalsStoreOptions options_;
+    Clock& clock_;
+    DropLog& drops_;
+    std::unique_ptr<Statements> writer_;
+    std::unique_ptr<sql::Db> reader_;
+    mutable std::mutex reader_mu_;
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<Change> pending_;
+    std::size_t queued_records_ = 0;
+    bool stopping_ = false;
+    std::thread writer_thread_;
+
+    // The writer's view, published for figures().
+    std::atomic<int64_t> waiting_{0}, thinned_total_{0}, thinned_unreported_{0};
+    std::atomic<uint64_t> commits_{0}, stored_{0};
+    Clock::SteadyTime last_purge_{};
+};
+
+}  // namespace hisgate::vitals
