@@ -198,6 +198,13 @@ bool System::start() {
         if (!start_sim(h) || !start_agent(h)) return false;
     for (int i = 0; i < static_cast<int>(controlplanes_.size()); ++i)
         if (!start_controlplane(i)) return false;
+    // Every instance must hold its broker connection before a test sends it work: the
+    // hospital list below comes from the shared fleet store, which a second instance can
+    // serve before it has connected (CI saw cp2 answer 502 mqtt.disconnected under load).
+    for (int i = 0; i < static_cast<int>(controlplanes_.size()); ++i)
+        if (!eventually([&] { return metric_value(get_at(i, "/metrics").body, "hisgate_mqtt_connected") == 1; },
+                        options_.online_timeout))
+            return false;
     return eventually([&] { return online_hospitals().size() == options_.hospitals.size(); }, options_.online_timeout);
 }
 
