@@ -13,6 +13,7 @@ namespace hisgate::controlplane::money {
 
 namespace {
 constexpr size_t kMaxStatementLines = 1'000'000;
+constexpr size_t kMaxOrderIdLength = 128;
 constexpr int64_t kDayMs = 86'400'000;
 
 Error statement_missing(const std::string& hospital_id, const std::string& date, const std::string& why) {
@@ -62,15 +63,35 @@ Result<std::vector<ledger::HisLine>> Reconciler::statement(const std::string& ho
         answer = finished->outcome();
     }
     if (!answer) return statement_missing(hospital_id, date, answer.error().code + ": " + answer.error().message);
-    const auto& lines = answer->find("lines");
-    if (lines == answer->end() || !lines->is_array() || lines->size() > kMaxStatementLines)
-        return statement_missing(hospital_id, date, "the answer has no lines array (or more than 1,000,000 lines)");
+    auto lines = his_lines_of(*answer);
+    if (!lines) return statement_missing(hospital_id, date, lines.error().message);
+    return lines;
+}
+
+Result<std::vector<ledger::HisLine>> his_lines_of(const nlohmann::json& answer) {
+    auto bad = [](const std::string& what) { return make_error(ErrorClass::BadInput, "reconcile.bad_statement", what); };
+    if (!answer.is_object()) return bad("the answer is not a JSON object");
+    const auto lines = answer.find("lines");
+    if (lines == answer.end() || !lines->is_array()) return bad("the answer has no \"lines\" array");
+    if (lines->size() > kMaxStatementLines)
+        return bad("the answer has " + std::to_string(lines->size()) + " lines; at most " +
+                   std::to_string(kMaxStatementLines) + " are read");
     std::vector<ledger::HisLine> out;
-    for (const auto& l : *lines) {
-        if (!l.is_object() || !l.contains("orderId") || !l["orderId"].is_string() || !l.contains("kind") ||
-            !l["kind"].is_string() || !l.contains("amountCents") || !l["amountCents"].is_number_integer())
-            return statement_missing(hospital_id, date, "a line without orderId, kind and amountCents");
-        out.push_back({l["orderId"].get<std::string>(), l["kind"].get<std::string>(), l["amountCents"].get<int64_t>()});
+    out.reserve(lines->size());
+    for (size_t i = 0; i < lines->size(); ++i) {
+        const auto& l = (*lines)[i];
+        const auto where = "line " + std::to_string(i + 1) + ": ";
+        if (!l.is_object()) return bad(where + "not an object");
+        const auto id = l.find("orderId"), kind = l.find("kind"), amount = l.find("amountCents");
+        if (id == l.end() || !id->is_string() || id->get_ref<const std::string&>().empty() ||
+            id->get_ref<const std::string&>().size() > kMaxOrderIdLength)
+            return bad(where + "orderId: expected a string of 1 to " + std::to_string(kMaxOrderIdLength) + " characters");
+        if (kind == l.end() || !kind->is_string()) return bad(where + "kind: expected \"payment\" or \"refund\"");
+        // An integer that fits int64 (a large unsigned one would wrap to a negative amount).
+        if (amount == l.end() || !amount->is_number_integer() ||
+            (amount->is_number_unsigned() && amount->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)))
+            return bad(where + "amountCents: expected a whole number of fen");
+        out.push_back({id->get<std::string>(), kind->get<std::string>(), amount->get<int64_t>()});
     }
     return out;
 }

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -71,5 +72,11 @@ private:
 std::optional<std::pair<int64_t, int64_t>> utc_day_ms(const std::string& date);
 // The UTC date of a Unix ms time.
 std::string utc_date_of(int64_t ms);
+
+// The lines of a hospital's statement.daily answer ({"lines": [{"orderId", "kind",
+// "amountCents"}]}), checked for shape and bounds (at most 1,000,000 lines, order ids of 1
+// to 128 characters, amounts that fit int64); BadInput "reconcile.bad_statement" naming
+// the line and what was expected. Kinds and amount ranges are the reconcile core's to judge.
+Result<std::vector<ledger::HisLine>> his_lines_of(const nlohmann::json& answer);
 
 }  // namespace hisgate::controlplane::money

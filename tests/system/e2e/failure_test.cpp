@@ -85,9 +85,17 @@ TEST_CASE("e2e: the broker restarted under a running system - everything reconne
     REQUIRE(sys.start());
     REQUIRE(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
     sys.broker().kill9();
+    // An error with a code, not a hang or a crash; or, when the control plane's link has not
+    // yet seen the broker go (Paho notices a dead TCP peer only on its next write), a report
+    // accepted as deferred work (202 with its task), as while any agent is away. CI saw 202.
     auto during = sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1");
-    CHECK(during.status >= 500);  // an error with a code, not a hang or a crash
-    CHECK_FALSE(during.code().empty());
+    INFO(during.status << " " << during.body);
+    if (during.status == 202) {
+        CHECK(nlohmann::json::parse(during.body, nullptr, false).contains("taskId"));
+    } else {
+        CHECK(during.status >= 500);
+        CHECK_FALSE(during.code().empty());
+    }
     REQUIRE(sys.broker().start());
     CHECK(test::eventually(
         [&] {
