@@ -8,6 +8,9 @@
 #   2. a his-sim killed with kill -9 is reported and restarted, and a report asked of its
 #      hospital meanwhile is answered (at once, or as a task that completes);
 #   3. an agent killed with kill -9 is restarted and its hospital answers again;
+#   3b. a payment on cp1 whose answer H001's HIS loses (the printed fault command) goes
+#      IN_DOUBT and settles POSTED, paid at pay-sim, never refunded; the printed
+#      `hisgate reconcile` finds the day clean;
 #   4. the hospital that goes away on its schedule (DEMO_AWAY) shows in the operator CLI:
 #      `hisgate fleet` has it offline, a booking there is 503 hospital.offline at once and
 #      lands in `hisgate triage` with its owner, `hisgate alerts` fires agent.offline and
@@ -172,6 +175,27 @@ check "its hospital answers again" \
 check "no other process was restarted" \
   eval '[ "$(grep -c "restarted (pid" "$work/demo.out")" = 2 ]'
 check "the demo printed its own lines about the kills, no shell notice" eval '! grep -q "Killed" "$work/demo.out"'
+
+# ---- 3b. money: a payment whose answer H001's HIS loses settles by evidence ---------------
+fault_cmd=$(search_cmd "/faults -d '{\"drop_after_commit\": 1}'")
+check "the printed fault command arms H001's HIS to lose its next answer" eval 'eval "$fault_cmd" | grep -q drop_after_commit'
+patient_auth=(-H "Authorization: Bearer $(cat "$run/secrets/patient-P-DEMO-1.token")")
+curl -s -o "$work/pay.json" -X POST "${patient_auth[@]}" -H 'Idempotency-Key: demo-test-pay-1' "$api/api/v1/payments" \
+  -d '{"hospitalId":"H001","patientId":"P-DEMO-1","amount":"25.00","currency":"CNY","purpose":"outpatient"}'
+pay_id=$(json 'd["transactionId"]' <"$work/pay.json" 2>/dev/null)
+prepay=$(json 'd["checkout"]["prepayId"]' <"$work/pay.json" 2>/dev/null)
+pay_sim=$(sed -n 's|^ *payments: .*pay-sim at \(http://[^ ]*\).*|\1|p' "$work/demo.out")
+check "a payment is created on cp1 and the patient pays at pay-sim's checkout" \
+  eval '[ -n "$pay_id" ] && [ "$(curl -s -o /dev/null -w "%{http_code}" -X POST "$pay_sim/v3/checkout/$prepay" -d "{}")" = 200 ]'
+transaction() { curl -s "${patient_auth[@]}" "$api/api/v1/transactions/$pay_id"; }
+check "its lost answer made it IN_DOUBT, and evidence settled it POSTED, never refunded" \
+  until_true 'transaction >"$work/transaction.json" && [ "$(json "d[\"state\"]" <"$work/transaction.json")" = POSTED ] &&
+              json "[e[\"to\"] for e in d[\"history\"]]" <"$work/transaction.json" | grep -q IN_DOUBT &&
+              ! grep -q REFUNDED "$work/transaction.json"'
+reconcile_cmd=$(printed 'hisgate reconcile --date')
+check "the printed reconcile command finds the day clean (exit 0)" \
+  eval '(cd "$src" && $reconcile_cmd) >"$work/reconcile.txt"'
+check "and names the payment matched" grep -q matched "$work/reconcile.txt"
 
 # ---- 4. the hospital away on its schedule, as the operator CLI shows it -------------------
 long_until() {  # until_true with room for H003's schedule (60 s up, 40 s away)
