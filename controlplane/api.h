@@ -81,6 +81,9 @@
 namespace hisgate::controlplane::money {
 class MoneyApi;
 }
+namespace hisgate::controlplane::vitals {
+class VitalsApi;
+}
 
 namespace hisgate::controlplane {
 
@@ -117,6 +120,8 @@ public:
     // The money and booking routes (controlplane/money/money_api.h). Set before serving;
     // without it those routes are 404.
     void set_money(money::MoneyApi* money) { money_ = money; }
+    // The bedside vitals routes (controlplane/vitals/vitals_api.h). Set before serving.
+    void set_vitals(vitals::VitalsApi* vitals) { vitals_ = vitals; }
 
     static int http_status(ErrorClass cls);
 
@@ -163,6 +168,7 @@ private:
     const triage::OwnerRules* triage_rules_ = nullptr;
     alerts::AlertStore* alerts_ = nullptr;
     money::MoneyApi* money_ = nullptr;
+    vitals::VitalsApi* vitals_ = nullptr;
     health::PathHealthStore* health_ = nullptr;
 };
 

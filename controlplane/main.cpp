@@ -3,8 +3,11 @@
 // they share one results_db (answers, Idempotency-Keys, the platform's records), so any
 // instance serves any HTTP request and a killed one loses no answer (docs/architecture.md,
 // "Several control-plane instances").
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "auth/key_ring.h"
 #include "common/http_server.h"
@@ -26,6 +29,7 @@
 #include "controlplane/booking_facts.h"
 #include "controlplane/idempotency_store.h"
 #include "controlplane/money/money_desk.h"
+#include "controlplane/vitals/vitals_api.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/public_partition/gap_repair.h"
 #include "controlplane/remote_diagnostics.h"
@@ -92,6 +96,13 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   alerts.gap_ms       int      event.seq_gap fires when change sets stay missing this long (default 60000)
   alerts.owner        string   the owner of alerts (default "operations"); alerts.owner_<rule
                                with _ for .> (e.g. alerts.owner_agent_offline) per rule
+  vitals.db           string   SQLite file of the bedside monitors' samples, rollups and alarms
+                               (default: the results_db file; docs/vitals.md)
+  vitals.raw_keep_ms, vitals.minute_keep_ms, vitals.hour_keep_ms  int   how long raw samples,
+                               per-minute and per-hour rollups are kept (default 1 day, 7 days, 90 days)
+  vitals.escalate_after_ms int an alarm not acknowledged this long escalates, and again every
+                               such period (default 60000)
+  vitals.silent_after_ms int   a monitor with no sample this long shows offline (default 5000)
   protocol.min, protocol.max  int   the protocol versions this instance serves agents in
                                (default: all it speaks, [1,1]; may only narrow it). An agent
                                advertising a range outside it is refused (control.refused)
@@ -169,6 +180,17 @@ int main(int argc, char** argv) {
         std::string owner = c.string(key, "");
         if (!owner.empty()) alert_thresholds.owners[rule] = owner;
     }
+    std::string vitals_db = c.string("vitals.db", results_db);
+    controlplane::vitals::VitalsRetention vitals_retention;
+    vitals_retention.raw_keep = std::chrono::milliseconds(c.integer("vitals.raw_keep_ms", 86400000, 60000, 365 * 86400000LL));
+    vitals_retention.minute_keep =
+        std::chrono::milliseconds(c.integer("vitals.minute_keep_ms", 7 * 86400000LL, 60000, 3650 * 86400000LL));
+    vitals_retention.hour_keep =
+        std::chrono::milliseconds(c.integer("vitals.hour_keep_ms", 90 * 86400000LL, 60000, 3650 * 86400000LL));
+    controlplane::vitals::VitalsIntakeSettings vitals_intake_settings;
+    vitals_intake_settings.escalate_after =
+        std::chrono::milliseconds(c.integer("vitals.escalate_after_ms", 60000, 1000, 86400000));
+    auto vitals_silent_after = std::chrono::milliseconds(c.integer("vitals.silent_after_ms", 5000, 1000, 600000));
     auto money_settings = controlplane::money::read_money_settings(c, results_db);
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
@@ -195,6 +217,8 @@ int main(int argc, char** argv) {
     auto opened_registry = controlplane::HospitalRegistry::open(**fleet, SystemClock::instance(), window);
     if (!opened_registry) return invalid_config("hisgate-controlplane", opened_registry.error());
     auto& registry = **opened_registry;
+    auto vitals_store = controlplane::vitals::open_sqlite_vitals_store(vitals_db, vitals_retention);
+    if (!vitals_store) return invalid_config("hisgate-controlplane", vitals_store.error());
     auto alert_store = controlplane::alerts::open_sqlite_alert_store(results_db, SystemClock::instance());
     if (!alert_store) return invalid_config("hisgate-controlplane", alert_store.error());
     controlplane::alerts::AlertEngine alert_engine(**alert_store, controlplane::alerts::registry_source(registry), window,
@@ -249,6 +273,9 @@ int main(int argc, char** argv) {
         return topic.size() > tail.size() && topic.compare(topic.size() - tail.size(), tail.size(), tail) == 0;
     };
     link.subscribe(topics::all_states(), 1);
+    // Vitals are a stream (docs/vitals.md): every instance hears them, for its own ward
+    // feed; the store keeps each sample once by the agent's seq.
+    link.subscribe(topics::all_vitals(), 1);
     // Every instance's answers, not only its own: whichever instance hears an answer first
     // keeps it in the shared store (controlplane/answer_intake.h).
     link.subscribe(topics::every_response(), 1);
@@ -262,11 +289,19 @@ int main(int argc, char** argv) {
         },
         4, 10000);
     answer_workers.start();
+    controlplane::vitals::MonitorBoard monitor_board(SystemClock::instance(), vitals_silent_after);
+    controlplane::vitals::WardFeed ward_feed;
+    controlplane::vitals::VitalsIntake vitals_intake(**vitals_store, monitor_board, ward_feed, SystemClock::instance(),
+                                                     vitals_intake_settings);
+    // One worker: a hospital's batches are stored and fed in the order they came.
+    controlplane::AnswerWorkers vitals_workers([&](const IncomingMessage& m) { vitals_intake.take(m); }, 1, 1000);
+    vitals_workers.start();
     link.on_message([&](const IncomingMessage& m) {
         if (ends_with(m.topic, "/state")) {
             if (registry.apply_state(m)) alert_engine.poke();
         }
         else if (ends_with(m.topic, "/event")) event_intake.take(m);
+        else if (ends_with(m.topic, "/vitals")) vitals_workers.post(m);
         else answer_workers.post(m);
     });
     // A deferred request the agent has not said it stored goes again, same id, every 5 s
@@ -308,6 +343,8 @@ int main(int argc, char** argv) {
     api.set_diagnostics(&diagnostics);
     api.set_alerts(alert_store->get());
     api.set_health(path_health->get());
+    controlplane::vitals::VitalsApi vitals_api(**vitals_store, monitor_board, ward_feed, vitals_intake, SystemClock::instance());
+    api.set_vitals(&vitals_api);
     {
         auto dir = std::filesystem::path(public_db).parent_path().string();
         api.set_public(public_primary->get(), dir.empty() ? "." : dir);
@@ -330,6 +367,18 @@ int main(int argc, char** argv) {
     link.start();
     gap_repair->start();
     if (money) money->start();
+    // Escalations, monitors going offline, retention: once a second.
+    std::mutex vitals_tick_mu;
+    std::condition_variable vitals_tick_cv;
+    bool vitals_tick_stop = false;
+    std::thread vitals_ticker([&] {
+        std::unique_lock lock(vitals_tick_mu);
+        while (!vitals_tick_cv.wait_for(lock, std::chrono::seconds(1), [&] { return vitals_tick_stop; })) {
+            lock.unlock();
+            vitals_intake.tick();
+            lock.lock();
+        }
+    });
     metrics::global().gauge("hisgate_controlplane_up", "1 while this instance runs").set(1);
     metrics::publish_build_info(HISGATE_REVISION);
     log::info("controlplane.started", {{"instance_id", instance}, {"http_port", http.port()}});
@@ -337,6 +386,13 @@ int main(int argc, char** argv) {
                 http.port());
     std::fflush(stdout);
     wait_for_shutdown();
+    ward_feed.close();  // the feed's listeners return, so the HTTP server can stop
+    {
+        std::lock_guard lock(vitals_tick_mu);
+        vitals_tick_stop = true;
+    }
+    vitals_tick_cv.notify_all();
+    vitals_ticker.join();
     http.stop();
     if (money) money->close();
     gap_repair->stop();
@@ -345,6 +401,7 @@ int main(int argc, char** argv) {
     refusals.stop();
     link.stop();
     answer_workers.stop();
+    vitals_workers.stop();
     log::info("controlplane.stopped");
     return 0;
 }

@@ -13,6 +13,7 @@ std::string vitals(std::string_view hid) { return std::string(kRoot) + std::stri
 std::string state(std::string_view hid) { return std::string(kRoot) + std::string(hid) + "/state"; }
 
 std::string all_states() { return std::string(kRoot) + "+/state"; }
+std::string all_vitals() { return std::string(kRoot) + "+/vitals"; }
 std::string all_responses(std::string_view instance) { return std::string(kRoot) + "+/response/" + std::string(instance); }
 std::string every_response() { return std::string(kRoot) + "+/response/+"; }
 std::string shared_events(std::string_view group) {

@@ -29,6 +29,7 @@ std::string vitals(std::string_view hospital_id);
 
 // Subscription filters for the control plane.
 std::string all_states();                                   // hisgate/v1/hospitals/+/state
+std::string all_vitals();                                   // hisgate/v1/hospitals/+/vitals
 std::string all_responses(std::string_view instance_id);    // hisgate/v1/hospitals/+/response/<instance>
 std::string every_response();                               // hisgate/v1/hospitals/+/response/+
 std::string shared_events(std::string_view group);          // $share/<group>/hisgate/v1/hospitals/+/event

@@ -1,0 +1,101 @@
+#include "controlplane/vitals/vitals_intake.h"
+
+#include <map>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "controlplane/vitals/vitals_json.h"
+#include "transport/envelope.h"
+#include "transport/topics.h"
+
+namespace hisgate::controlplane::vitals {
+
+namespace {
+metrics::Counter& messages(const char* outcome) {
+    return metrics::global().counter("hisgate_controlplane_vitals_messages_total",
+                                     "Vitals messages from the agents, by outcome", {{"outcome", outcome}});
+}
+constexpr int64_t kRefusalLogEveryMs = 60000;
+}  // namespace
+
+void VitalsIntake::refuse(const std::string& hospital_id, const std::string& topic, const Error& e) {
+    messages("refused").inc();
+    const int64_t now = clock_.wall_ms();
+    std::lock_guard lock(log_mu_);
+    auto& last = last_refusal_log_[hospital_id.empty() ? "?" : hospital_id];
+    if (last != 0 && now - last < kRefusalLogEveryMs) return;
+    last = now;
+    log::warn("controlplane.vitals_refused", {{"topic", topic}, {"error", e.describe()}});
+}
+
+void VitalsIntake::take(const IncomingMessage& m) {
+    auto hospital = topics::hospital_of(m.topic);
+    if (!hospital) return refuse("", m.topic, make_error(ErrorClass::BadInput, "vitals.bad_topic", "no hospital in the topic"));
+    auto env = Envelope::parse(m.payload, kVitalsMessageBytes);
+    if (!env) return refuse(*hospital, m.topic, env.error());
+    if (env->hospital_id != *hospital)
+        return refuse(*hospital, m.topic,
+                      make_error(ErrorClass::BadInput, "vitals.wrong_hospital", "the envelope names another hospital than its topic"));
+    if (env->type == "vitals.monitors") {
+        auto report = parse_monitor_report(env->body);
+        if (!report) return refuse(*hospital, m.topic, report.error());
+        board_.take_report(*hospital, *report);
+        messages("monitors").inc();
+        return;
+    }
+    if (env->type != "vitals.batch")
+        return refuse(*hospital, m.topic,
+                      make_error(ErrorClass::BadInput, "vitals.unknown_type", "a vitals message of type " + env->type.substr(0, 64)));
+    auto batch = parse_vitals_batch(env->body);
+    if (!batch) return refuse(*hospital, m.topic, batch.error());
+    auto stored = store_.ingest(*hospital, *batch, clock_.wall_ms());
+    if (!stored) {
+        // The agent already has the broker's PUBACK and will not send it again: counted and
+        // logged for the operators (a full disk, a locked file), and the next batch is tried.
+        messages("store_failed").inc();
+        log::error("controlplane.vitals_store_failed", {{"hospital_id", *hospital}, {"error", stored.error().describe()}});
+        return;
+    }
+    messages("stored").inc();
+    board_.take_samples(*hospital, stored->samples);
+    // One feed event per bed of the batch, in the order stored.
+    std::map<std::string, nlohmann::json> by_bed;
+    for (const auto& s : stored->samples) by_bed[s.bed].push_back(sample_json(s));
+    for (auto& [bed, samples] : by_bed) {
+        std::string ward = board_.ward_of(*hospital, bed);
+        feed_.publish({*hospital, ward, bed, "vitals",
+                       nlohmann::json{{"bed", bed}, {"ward", ward}, {"samples", std::move(samples)}}.dump()});
+    }
+    for (int64_t id : stored->alarm_ids) {
+        auto a = store_.alarm(id);
+        if (a) announce_alarm(*a, "raised");
+    }
+}
+
+void VitalsIntake::announce_alarm(const AlarmRecord& a, const std::string& change) {
+    auto j = alarm_json(a);
+    j["change"] = change;
+    feed_.publish({a.hospital_id, board_.ward_of(a.hospital_id, a.bed), a.bed, "alarm", j.dump()});
+}
+
+void VitalsIntake::tick() {
+    const int64_t now = clock_.wall_ms();
+    auto escalated = store_.escalate_due(now, settings_.escalate_after.count());
+    if (!escalated) log::error("controlplane.vitals_escalation_failed", {{"error", escalated.error().describe()}});
+    else
+        for (const auto& a : *escalated) {
+            metrics::global()
+                .counter("hisgate_controlplane_vitals_escalations_total", "Alarms escalated, not acknowledged in time",
+                         {{"priority", priority_name(a.priority)}})
+                .inc();
+            announce_alarm(a, "escalated");
+        }
+    for (const auto& [hospital, m] : board_.changes())
+        feed_.publish({hospital, m.report.ward, m.report.bed, "monitor", monitor_json(m).dump()});
+    if (now - last_purge_ms_ >= settings_.purge_every.count()) {
+        last_purge_ms_ = now;
+        if (auto gone = store_.purge(now); !gone) log::error("controlplane.vitals_purge_failed", {{"error", gone.error().describe()}});
+    }
+}
+
+}  // namespace hisgate::controlplane::vitals
