@@ -23,8 +23,9 @@ nlohmann::json vitals_params(uint16_t port, const nlohmann::json& overrides) {
 }
 }  // namespace
 
-VitalsWard::VitalsWard(const nlohmann::json& vitals) : discovery_port_(free_port()) {
+VitalsWard::VitalsWard(const nlohmann::json& vitals, const nlohmann::json& controlplane) : discovery_port_(free_port()) {
     SystemOptions o;
+    o.controlplane_config = controlplane.dump();
     o.hospitals = {"H001"};
     o.tls = false;
     o.more_params = {{"H001", nlohmann::json{{"vitals", vitals_params(discovery_port_, vitals)}}.dump()}};

@@ -31,7 +31,9 @@ class VitalsWard {
 public:
     // `vitals`: merged into the hospital's vitals parameters (over the test defaults:
     // enabled, ward network 127.0.0.1/32, PM-50 speaks realtime, short stale/lost times).
-    explicit VitalsWard(const nlohmann::json& vitals = nlohmann::json::object());
+    // `controlplane`: merged into the control plane's config.
+    explicit VitalsWard(const nlohmann::json& vitals = nlohmann::json::object(),
+                        const nlohmann::json& controlplane = nlohmann::json::object());
     ~VitalsWard();
 
     bool start();  // the system, then the subscriber
