@@ -11,6 +11,8 @@
 #   3b. a payment on cp1 whose answer H001's HIS loses (the printed fault command) goes
 #      IN_DOUBT and settles POSTED, paid at pay-sim, never refunded; the printed
 #      `hisgate reconcile` finds the day clean;
+#   3c. H001's ward (monitor-sim) shows 8 beds online in the beds API, and the printed
+#      reboot of one monitor shows its bed offline;
 #   4. the hospital that goes away on its schedule (DEMO_AWAY) shows in the operator CLI:
 #      `hisgate fleet` has it offline, a booking there is 503 hospital.offline at once and
 #      lands in `hisgate triage` with its owner, `hisgate alerts` fires agent.offline and
@@ -196,6 +198,17 @@ reconcile_cmd=$(printed 'hisgate reconcile --date')
 check "the printed reconcile command finds the day clean (exit 0)" \
   eval '(cd "$src" && $reconcile_cmd) >"$work/reconcile.txt"'
 check "and names the payment matched" grep -q matched "$work/reconcile.txt"
+
+# ---- 3c. H001's ward: monitor-sim's monitors through H001's agent to the beds API --------
+operator=$(cat "$run/secrets/operator.token")
+beds_cmd=$(search_cmd "/api/v1/vitals/beds?hospital=H001")
+online_beds() { eval "$beds_cmd" | json 'sum(1 for b in d["beds"] if b["online"] and b["values"])'; }
+check "the printed beds command shows H001's 8 ICU beds online with their latest values" \
+  until_true '[ "$(online_beds)" = 8 ]'
+reboot_cmd=$(search_cmd "MON-0003/faults")
+bed3_online() { eval "$beds_cmd" | json '[b["online"] for b in d["beds"] if b["bed"] == "BED-003"][0]'; }
+check "the printed reboot of MON-0003 shows BED-003 offline" \
+  eval 'eval "$reboot_cmd" >/dev/null && until_true "[ \"\$(bed3_online)\" = False ]"'
 
 # ---- 4. the hospital away on its schedule, as the operator CLI shows it -------------------
 long_until() {  # until_true with room for H003's schedule (60 s up, 40 s away)
