@@ -9,6 +9,7 @@
 #include "common/query_params.h"
 #include "controlplane/api.h"
 #include "controlplane/json_body.h"
+#include "controlplane/vitals/fhir_observation.h"
 #include "controlplane/vitals/vitals_json.h"
 #include "transport/topics.h"
 
@@ -62,6 +63,7 @@ std::optional<VitalsApi::Route> VitalsApi::route_of(const std::vector<std::strin
     const std::string& what = parts[3];
     if (parts.size() == 4 && what == "beds") return Route{"vitals_beds", "GET, HEAD"};
     if (parts.size() == 6 && what == "beds" && parts[5] == "history") return Route{"vitals_history", "GET, HEAD"};
+    if (parts.size() == 6 && what == "beds" && parts[5] == "observations") return Route{"vitals_observations", "GET, HEAD"};
     if (parts.size() == 4 && what == "alarms") return Route{"vitals_alarms", "GET, HEAD"};
     if (parts.size() == 6 && what == "alarms" && parts[5] == "acknowledge") return Route{"vitals_acknowledge", "POST"};
     if (parts.size() == 6 && what == "alarms" && parts[5] == "silence") return Route{"vitals_silence", "POST"};
@@ -78,6 +80,7 @@ void VitalsApi::handle(const std::string& route, const auth::AccessToken& who, c
 
     std::vector<const char*> names = {"hospital"};
     if (route == "vitals_history") names = {"hospital", "name", "resolution", "from", "to", "limit"};
+    if (route == "vitals_observations") names = {"hospital", "from", "to", "limit"};
     if (route == "vitals_alarms") names = {"hospital", "open", "limit"};
     if (route == "vitals_audit") names = {"hospital", "limit"};
     if (route == "vitals_feed") names = {"hospital", "ward", "bed"};
@@ -96,10 +99,22 @@ void VitalsApi::handle(const std::string& route, const auth::AccessToken& who, c
     }
     auto limit = query_int(*q, kBadQuery, "limit", 1, 10000, route == "vitals_history" ? 3600 : 100);
     if (!limit) return send_failure(res, limit.error());
+    const int64_t now = clock_.wall_ms();
+    auto to = ms_param(*q, "to", now + 1);
+    if (!to) return send_failure(res, to.error());
+    auto from = ms_param(*q, "from", *to - 3600000);
+    if (!from) return send_failure(res, from.error());
+    const std::string bed = parts.size() > 4 ? parts[4] : "";
+    if ((route == "vitals_history" || route == "vitals_observations") && (bed.empty() || bed.size() > kMaxNameBytes))
+        return send_failure(res, make_error(ErrorClass::BadInput, "vitals.bad_bed", "a bed is 1..64 bytes"));
+    if (route == "vitals_observations") {
+        auto samples = store_.samples(*hospital, bed, *from, *to, *limit);
+        if (!samples) return send_failure(res, samples.error());
+        return send_text(res, 200, "application/fhir+json",
+                         searchset(observations_of(*hospital, bed, *samples))
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
     if (route == "vitals_history") {
-        const std::string& bed = parts[4];
-        if (bed.empty() || bed.size() > kMaxNameBytes)
-            return send_failure(res, make_error(ErrorClass::BadInput, "vitals.bad_bed", "a bed is 1..64 bytes"));
         auto name = name_param(*q, "name", true);
         if (!name) return send_failure(res, name.error());
         Resolution resolution = Resolution::Raw;
@@ -108,11 +123,6 @@ void VitalsApi::handle(const std::string& route, const auth::AccessToken& who, c
             else if (r->second == "hour") resolution = Resolution::Hour;
             else if (r->second != "raw") return send_failure(res, bad_query(kBadQuery, "resolution", "raw, minute or hour", r->second));
         }
-        const int64_t now = clock_.wall_ms();
-        auto to = ms_param(*q, "to", now + 1);
-        if (!to) return send_failure(res, to.error());
-        auto from = ms_param(*q, "from", *to - 3600000);
-        if (!from) return send_failure(res, from.error());
         auto points = store_.history(*hospital, bed, *name, resolution, *from, *to, *limit);
         if (!points) return send_failure(res, points.error());
         nlohmann::json list = nlohmann::json::array();

@@ -6,6 +6,9 @@
 //                                                sign and when, and its open alarms
 //   GET  /api/v1/vitals/beds/{bed}/history?hospital=H&name=heart_rate[&resolution=raw|minute|hour]
 //        [&from=ms&to=ms&limit=n]                one sign of one bed, oldest first
+//   GET  /api/v1/vitals/beds/{bed}/observations?hospital=H[&from=ms&to=ms&limit=n]
+//                                                the bed's samples as a FHIR R4 searchset Bundle of
+//                                                vital-signs Observations (fhir_observation.h)
 //   GET  /api/v1/vitals/alarms?hospital=H[&open=true]   newest first
 //   POST /api/v1/vitals/alarms/{id}/acknowledge  audited (who, from where, when)
 //   POST /api/v1/vitals/alarms/{id}/silence      {"seconds": 1..3600} audited

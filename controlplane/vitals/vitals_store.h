@@ -99,6 +99,10 @@ public:
     virtual Result<std::vector<HistoryPoint>> history(const std::string& hospital_id, const std::string& bed,
                                                       const std::string& name, Resolution resolution, int64_t from_ms,
                                                       int64_t to_ms, int limit) = 0;
+    // Every raw sample of one bed in [from_ms, to_ms) by the device's time, oldest first, at
+    // most `limit` (what the FHIR facade turns into Observations).
+    virtual Result<std::vector<VitalSample>> samples(const std::string& hospital_id, const std::string& bed,
+                                                     int64_t from_ms, int64_t to_ms, int limit) = 0;
     // The hospital's alarms, newest first: those not acknowledged (`open_only`) or all.
     virtual Result<std::vector<AlarmRecord>> alarms(const std::string& hospital_id, bool open_only, int limit) = 0;
     virtual Result<AlarmRecord> alarm(int64_t id) = 0;  // NotFound vitals.unknown_alarm

@@ -145,6 +145,21 @@ public:
         return out;
     }
 
+    Result<std::vector<VitalSample>> samples(const std::string& hospital_id, const std::string& bed, int64_t from_ms,
+                                             int64_t to_ms, int limit) override {
+        std::lock_guard lock(mu_);
+        auto s = db_.prepare_cached(
+            "SELECT seq, device, name, unit, value, observed_ms FROM samples WHERE hospital_id = ?1 AND bed = ?2 "
+            "AND observed_ms >= ?3 AND observed_ms < ?4 ORDER BY observed_ms, seq LIMIT ?5");
+        if (!s) return s.error();
+        s->bind(1, hospital_id).bind(2, bed).bind(3, from_ms).bind(4, to_ms).bind(5, int64_t{limit});
+        std::vector<VitalSample> out;
+        while (s->step())
+            out.push_back({s->integer(0), s->text(1), bed, s->text(2), s->text(3), s->real(4), s->integer(5), 0});
+        if (s->error()) return *s->error();
+        return out;
+    }
+
     Result<std::vector<AlarmRecord>> alarms(const std::string& hospital_id, bool open_only, int limit) override {
         std::lock_guard lock(mu_);
         auto s = db_.prepare_cached(std::string("SELECT ") + kAlarmColumns +

@@ -5,6 +5,7 @@
 // offline within the silent time; the ward feed's filters and its bound.
 #include <catch2/catch.hpp>
 
+#include "controlplane/vitals/fhir_observation.h"
 #include "controlplane/vitals/monitor_board.h"
 #include "controlplane/vitals/vitals_batch.h"
 #include "controlplane/vitals/vitals_intake.h"
@@ -300,4 +301,38 @@ TEST_CASE("vitals intake: a message naming another hospital than its topic, or u
     CHECK(events->at(0).type == "vitals");
     CHECK(events->at(1).type == "alarm");
     CHECK(nlohmann::json::parse(events->at(1).data)["priority"] == "high");
+}
+
+TEST_CASE("FHIR: samples become vital-signs Observations with LOINC codes, pressures one panel, the bed as subject") {
+    auto b = batch({sample(1, "BED-1", "heart_rate", 72, kT0), sample(2, "BED-1", "nibp_sys", 120, kT0),
+                    sample(3, "BED-1", "nibp_dia", 80, kT0), sample(4, "BED-1", "nibp_mean", 93, kT0),
+                    sample(5, "BED-1", "custom_index", 3, kT0 + 1000)});
+    auto obs = observations_of("H001", "BED-1", b.samples);
+    REQUIRE(obs.size() == 3);
+    const auto& hr = obs[0];
+    CHECK(hr["resourceType"] == "Observation");
+    CHECK(hr["status"] == "final");
+    CHECK(hr["code"]["coding"][0]["system"] == "http://loinc.org");
+    CHECK(hr["code"]["coding"][0]["code"] == "8867-4");
+    CHECK(hr["category"][0]["coding"][0]["code"] == "vital-signs");
+    CHECK(hr["meta"]["profile"][1] == "http://hl7.org/fhir/StructureDefinition/heartrate");
+    CHECK(hr["valueQuantity"]["value"] == 72.0);
+    CHECK(hr["valueQuantity"]["system"] == "http://unitsofmeasure.org");
+    CHECK(hr["effectiveDateTime"] == "2026-01-05T00:00:00.000Z");
+    CHECK(hr["subject"]["identifier"]["system"] == "urn:hisgate:bed:H001");
+    CHECK(hr["subject"]["identifier"]["value"] == "BED-1");
+    const auto& bp = obs[1];
+    CHECK(bp["code"]["coding"][0]["code"] == "85354-9");
+    CHECK_FALSE(bp.contains("valueQuantity"));
+    REQUIRE(bp["component"].size() == 3);
+    CHECK(bp["component"][0]["code"]["coding"][0]["code"] == "8480-6");
+    CHECK(bp["component"][1]["code"]["coding"][0]["code"] == "8462-4");
+    CHECK(bp["component"][2]["valueQuantity"]["value"] == 93.0);
+    // A sign outside the LOINC table: its name as text, no vital-signs profile claimed.
+    CHECK(obs[2]["code"]["text"] == "custom_index");
+    CHECK_FALSE(obs[2].contains("meta"));
+    auto bundle = searchset(obs);
+    CHECK(bundle["resourceType"] == "Bundle");
+    CHECK(bundle["type"] == "searchset");
+    CHECK(bundle["total"] == 3);
 }

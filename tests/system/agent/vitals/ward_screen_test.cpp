@@ -151,6 +151,17 @@ TEST_CASE("ward screen: beds with latest values, a live feed, escalation until a
         sys.get("/api/v1/vitals/beds/BED-001/history?hospital=H001&name=heart_rate&resolution=minute").body);
     REQUIRE(minutes["points"].size() >= 1);
     CHECK(minutes["points"][0]["count"].get<int>() >= 1);
+    // The same samples as FHIR R4 vital-signs Observations.
+    auto fhir = sys.get("/api/v1/vitals/beds/BED-001/observations?hospital=H001&limit=200");
+    REQUIRE(fhir.status == 200);
+    CHECK(fhir.headers["Content-Type"].rfind("application/fhir+json", 0) == 0);
+    auto bundle = nlohmann::json::parse(fhir.body);
+    CHECK(bundle["resourceType"] == "Bundle");
+    bool loinc_heart_rate = false;
+    for (const auto& e : bundle["entry"])
+        if (e["resource"]["code"].contains("coding") && e["resource"]["code"]["coding"][0]["code"] == "8867-4")
+            loinc_heart_rate = true;
+    CHECK(loinc_heart_rate);
     CHECK(sys.get("/api/v1/vitals/beds?hospital=H001&color=red").code() == "vitals.bad_query");
     CHECK(sys.get("/api/v1/vitals/beds/BED-001/history?hospital=H001&name=heart_rate&resolution=week").code() ==
           "vitals.bad_query");
