@@ -91,7 +91,7 @@ std::string split_state(LedgerService& svc) {
 
 }  // namespace
 
-TEST_CASE("ledger service: south splits while writers create; every acknowledged transaction is in its province's target; an IN_DOUBT booking keeps probing there; rollback brings south back") {
+TEST_CASE("ledger service: south splits while writers create, every acknowledged transaction lands in its province's target, an IN_DOUBT booking keeps probing there, and rollback brings south back") {
     std::string dir = test::make_temp_dir("ledger-service-split") + "/ledgers";
     RecordingHis his;
     NoProvider provider;
@@ -285,4 +285,40 @@ TEST_CASE("ledger service: a control plane killed mid-split recovers at its next
             }
         }
     }
+}
+
+TEST_CASE("ledger service: a split whose freeze passes its bound aborts by itself, leaving the map, the partitions and the source's writes as before") {
+    std::string dir = test::make_temp_dir("ledger-service-split-bound") + "/ledgers";
+    RecordingHis his;
+    NoProvider provider;
+    ManualClock clock;
+    auto settings = settings_in(dir);
+    // Time passes inside the freeze (the clock is the test's): past the 1 s bound.
+    settings.split_on_step = [&](const ledger::SplitProgress& p) {
+        if (p.step == "frozen") clock.advance(1500ms);
+    };
+    auto opened = LedgerService::open(settings, clock, his, provider);
+    REQUIRE(opened);
+    auto& svc = **opened;
+    for (int i = 0; i < 20; ++i) REQUIRE(svc.create(intent(ledger::TxKind::Payment), {.hospital_province = "44"}));
+    auto request = south_split();
+    request.max_freeze = 1s;
+    REQUIRE(svc.start_split(request));
+    svc.wait_split();
+    auto view = svc.partitions_view();
+    REQUIRE(view);
+    CHECK(view->split_state == "aborted");
+    CHECK(view->split.value("error", "").find("split.freeze_timeout") != std::string::npos);
+    CHECK(view->map.epoch == 1);
+    CHECK(svc.partitions() == std::vector<std::string>{"north", "south"});
+    CHECK_FALSE(std::filesystem::exists(dir + "/ledger-south-a.db"));
+    CHECK_FALSE(std::filesystem::exists(dir + "/ledger-south-b.db"));
+    auto created = svc.create(intent(ledger::TxKind::Payment), {.hospital_province = "44"});
+    REQUIRE(created);
+    CHECK(created->partition == "south");
+    // Nothing was left behind: the same split runs again, and switches.
+    settings.split_on_step = nullptr;
+    REQUIRE(svc.start_split(south_split()));
+    svc.wait_split();
+    CHECK(svc.partitions_view()->split_state == "switched");
 }
