@@ -322,3 +322,40 @@ TEST_CASE("ledger service: a split whose freeze passes its bound aborts by itsel
     svc.wait_split();
     CHECK(svc.partitions_view()->split_state == "switched");
 }
+
+TEST_CASE("ledger service: a probe answer that reaches south while it is frozen for the switch is refused there and delivered again to its new owner") {
+    std::string dir = test::make_temp_dir("ledger-service-split-evidence") + "/ledgers";
+    RecordingHis his;
+    NoProvider provider;
+    auto settings = settings_in(dir);
+    std::function<void()> on_frozen;
+    settings.split_on_step = [&](const ledger::SplitProgress& p) {
+        if (p.step == "frozen" && on_frozen) on_frozen();
+    };
+    auto opened = LedgerService::open(settings, SystemClock::instance(), his, provider);
+    REQUIRE(opened);
+    auto& svc = **opened;
+    svc.start();
+    auto doubt = svc.create(intent(ledger::TxKind::Booking), {.hospital_province = "44"});
+    REQUIRE(doubt);
+    const std::string id = doubt->transaction.intent.id;
+    REQUIRE(test::eventually([&] { return his.probes_of(id) >= 1; }, 5s));
+
+    // The answer arrives while south's write lock is held by the split: it waits on it
+    // (holding the service's lock), and the fence's commit refuses it.
+    std::thread answer;
+    on_frozen = [&] {
+        answer = std::thread([&] { svc.on_probe_answer(id, ledger::HisStatus::Committed); });
+        std::this_thread::sleep_for(300ms);
+    };
+    REQUIRE(svc.start_split(south_split()));
+    svc.wait_split();
+    answer.join();
+    REQUIRE(svc.partitions_view()->split_state == "switched");
+    REQUIRE(test::eventually([&] {
+        auto t = svc.find(id);
+        return t && t->partition == "south-a" &&
+               (t->transaction.state == TxState::Confirmed || t->transaction.state == TxState::Posted);
+    }, 3s));
+    svc.stop();
+}
