@@ -583,7 +583,9 @@ Result<PartitionsView> LedgerService::partitions_view() {
     std::lock_guard guard(split_mu_);
     if (split_) {
         auto p = split_->progress();
-        view.split_state = state_of(p.phase);
+        // "switched" once the service holds the targets (the thread's last step), not at the
+        // split's own switch: what an operator reads then is what requests see.
+        view.split_state = split_running_ ? "running" : state_of(p.phase);
         view.split = p.to_json();
         return view;
     }
