@@ -1,5 +1,7 @@
 #include "controlplane/money/partition_api.h"
 
+#include <set>
+
 #include "common/http_server.h"
 #include "common/log.h"
 #include "controlplane/api.h"
@@ -13,7 +15,10 @@ constexpr size_t kMaxTargets = 16;
 constexpr int64_t kMaxFreezeMsLimit = 600000;
 
 void send_failure(Poco::Net::HTTPServerResponse& res, const Error& e) {
-    int status = e.code == "auth.forbidden" ? 403 : Api::http_status(e.cls);
+    // Refusals because of where a split stands conflict with the current state: 409.
+    static const std::set<std::string> conflicts = {"split.running", "split.target_exists", "split.nothing_to_roll_back",
+                                                    "split.map_moving", "split.map_moved", "split.bad_phase"};
+    int status = e.code == "auth.forbidden" ? 403 : conflicts.contains(e.code) ? 409 : Api::http_status(e.cls);
     send_json(res, status, error_body(e));
 }
 

@@ -55,6 +55,21 @@ TEST_CASE("partition cli: south splits into south-a and south-b while payments a
     auto unknown = cli({"partition", "split", "west", "--into", "west-a,west-b", "--by", "province=44"}, admin_token);
     CHECK(unknown.status == 1);
     CHECK(unknown.output.find("split.bad_plan") != std::string::npos);
+    auto admin = sys.bearer("admin", "ops-wang");
+    auto malformed = sys.post("/api/v1/ledger/partitions/split", R"({"source":"south","targets":"all"})", admin);
+    CHECK(malformed.status == 400);
+    CHECK(malformed.body.find("split.bad_request") != std::string::npos);
+    auto uncovered = sys.post("/api/v1/ledger/partitions/split",
+                              R"({"source":"south","targets":[{"name":"south-a","provinces":["44"]},{"name":"south-b","provinces":["45"]}]})",
+                              admin);
+    CHECK(uncovered.status == 400);
+    CHECK(uncovered.body.find("is given to no target") != std::string::npos);
+    auto nothing = sys.post("/api/v1/ledger/partitions/rollback", R"({"source":"south"})", admin);
+    CHECK(nothing.status == 409);
+    CHECK(nothing.body.find("split.nothing_to_roll_back") != std::string::npos);
+    auto before = nlohmann::json::parse(sys.get("/api/v1/ledger/partitions").body);
+    CHECK(before["epoch"] == 1);
+    CHECK(before["split"].is_null());
 
     std::mutex mu;
     std::map<std::string, std::string> acked;  // transaction id → province
