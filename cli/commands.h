@@ -22,5 +22,6 @@ int alerts_main(const Args& args);     // alerts [--state S] [--json] (cli/alert
 int tasks_main(const Args& args);      // tasks <task id> [--json]    (cli/tasks_command.cpp)
 int ledger_main(const Args& args);     // ledger list|resolve          (cli/ledger_command.cpp)
 int reconcile_main(const Args& args);  // reconcile --date D            (cli/reconcile_command.cpp)
+int partition_main(const Args& args);  // partition split|rollback|status (cli/partition_command.cpp)
 
 }  // namespace hisgate::cli

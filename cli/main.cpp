@@ -41,6 +41,10 @@ commands:
                                        said (recorded with the operator's name)
   reconcile --date D [--partition P] [--json]   the day's ledgers against each hospital's
                                        statement and the provider's bill; exit 1 on a mismatch
+  partition split <source> --into A,B --by province=P1,P2   split a ledger partition live (the
+                                       listed provinces to A, the rest to B); waits, prints the freeze
+  partition rollback <source>          after a split: the source owns its provinces again
+  partition status [--json]            the partition map in use and the newest split
                                        (URL/token also from $HISGATE_CLI_CONFIG or
                                        ~/.config/hisgate/cli.json)
 )";
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
     if (group == "tasks") return tasks_main(rest);
     if (group == "ledger") return ledger_main(rest);
     if (group == "reconcile") return reconcile_main(rest);
+    if (group == "partition") return partition_main(rest);
     if (group == "hl7" && !rest.empty()) {
         const std::string& sub = rest[0];
         if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);

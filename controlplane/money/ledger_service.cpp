@@ -13,6 +13,13 @@ using ledger::TxState;
 namespace {
 // How long the timer sleeps at most when nothing is due: a new timer pokes it anyway.
 constexpr std::chrono::seconds kIdleWake{1};
+// How long a request waits for a switched map's partitions to be opened (a few
+// milliseconds normally): past it, a retryable error rather than a wait without end.
+constexpr std::chrono::seconds kInstallWait{5};
+// A change refused because its partition moved is routed again at most this often.
+constexpr int kMovedRetries = 3;
+
+bool moved(const Error& e) { return e.code == "ledger.partition_moved" || e.code == "ledger.no_partition"; }
 }  // namespace
 
 Result<std::unique_ptr<LedgerService>> LedgerService::open(LedgerSettings settings, Clock& clock, ledger::HisPort& his,
@@ -35,20 +42,53 @@ Result<std::unique_ptr<LedgerService>> LedgerService::open(LedgerSettings settin
     if (!prefixes) return prefixes.error();
     auto maps = ledger::open_sqlite_partition_map_store(settings.dir + "/partition-map.db");
     if (!maps) return maps.error();
+    auto plans = SplitPlanStore::open(settings.dir + "/partition-map.db");
+    if (!plans) return plans.error();
+    // A split this directory's control plane was driving when it stopped (a kill -9, a
+    // crash): the files are made to agree with the map before any partition opens.
+    auto latest = plans->latest();
+    if (!latest) return latest.error();
+    if (*latest && ((*latest)->state == "running" || (*latest)->state == "switched")) {
+        const auto& stored = **latest;
+        auto outcome = ledger::recover_split(stored.plan, **maps);
+        if (!outcome) return outcome.error();
+        log::info("ledger.split_recovered", {{"source", stored.plan.source}, {"was", stored.state}, {"now", *outcome}});
+        if (*outcome != stored.state) {
+            auto progress = stored.progress.is_object() ? stored.progress : nlohmann::json::object();
+            progress["recovered"] = *outcome;
+            if (auto r = plans->set_state(stored.id, *outcome, progress, clock.wall_ms()); !r) return r.error();
+        }
+    }
     auto map = (*maps)->current();
     if (!map) return map.error();
     std::unique_ptr<LedgerService> service(
         new LedgerService(std::move(settings), clock, std::move(prefixes.value()), std::move(maps.value())));
+    service->plans_.emplace(std::move(plans.value()));
+    service->his_ = &his;
+    service->provider_ = &provider;
     for (const auto& name : map->partitions()) {
-        auto store = ledger::open_sqlite_ledger_store(service->settings_.dir + "/ledger-" + name + ".db", name);
-        if (!store) return store.error();
-        Partition p;
-        p.store = std::move(store.value());
-        p.confirmer = std::make_unique<ledger::Confirmer>(*p.store, clock, his, provider, service->settings_.confirmer);
-        if (auto resumed = p.confirmer->resume(); !resumed) return resumed.error();
-        service->partitions_.emplace(name, std::move(p));
+        auto p = service->open_partition(name);
+        if (!p) return p.error();
+        service->partitions_.emplace(name, std::move(p.value()));
     }
+    service->installed_epoch_ = map->epoch;
     return service;
+}
+
+std::string LedgerService::ledger_path(const std::string& partition) const {
+    return settings_.dir + "/ledger-" + partition + ".db";
+}
+
+Result<LedgerService::Partition> LedgerService::open_partition(const std::string& name) {
+    auto store = ledger::open_sqlite_ledger_store(ledger_path(name), name);
+    if (!store) return store.error();
+    Partition p;
+    p.store = std::move(store.value());
+    p.confirmer = std::make_unique<ledger::Confirmer>(*p.store, clock_, *his_, *provider_, settings_.confirmer);
+    // After a switch this picks up each moved transaction where the source left it: an
+    // IN_DOUBT one at its stored next probe (docs/ledger.md, "Live partition split").
+    if (auto resumed = p.confirmer->resume(); !resumed) return resumed.error();
+    return p;
 }
 
 LedgerService::LedgerService(LedgerSettings settings, Clock& clock, ledger::PhonePrefixTable prefixes,
@@ -70,7 +110,10 @@ void LedgerService::stop() {
         stopping_ = true;
     }
     wake_.notify_all();
+    installed_.notify_all();
     if (timer_.joinable()) timer_.join();
+    // A split in progress runs to its end (or aborts by itself): it holds no lock of ours.
+    if (split_thread_.joinable()) split_thread_.join();
 }
 
 void LedgerService::run_timers() {
@@ -101,6 +144,27 @@ std::vector<std::string> LedgerService::partitions() const {
 }
 
 Result<Located> LedgerService::create(ledger::TransactionIntent intent, const ledger::PatientRegion& region) {
+    for (int attempt = 0;; ++attempt) {
+        auto created = create_once(intent, region);
+        // A split or a rollback switched while this create waited for the partition's lock:
+        // the map names the new owner (published before the old one was fenced).
+        if (!created && moved(created.error()) && attempt < kMovedRetries) continue;
+        return created;
+    }
+}
+
+Result<void> LedgerService::wait_installed(std::unique_lock<std::mutex>& lock, int64_t epoch) {
+    if (installed_epoch_ >= epoch) return {};
+    // Real time, not the injected clock: this waits for another thread's work (the split's
+    // install), not for business time to pass.
+    installed_.wait_for(lock, kInstallWait, [&] { return installed_epoch_ >= epoch || stopping_; });
+    if (installed_epoch_ >= epoch) return {};
+    return make_error(ErrorClass::Unavailable, "ledger.switching",
+                      "the partition map moved to epoch " + std::to_string(epoch) +
+                          " and its partitions are not open yet; retry");
+}
+
+Result<Located> LedgerService::create_once(ledger::TransactionIntent intent, const ledger::PatientRegion& region) {
     auto map = maps_->current();
     if (!map) return map.error();
     auto routed = ledger::route(*map, prefixes_, region);
@@ -108,6 +172,7 @@ Result<Located> LedgerService::create(ledger::TransactionIntent intent, const le
     intent.epoch = routed->epoch;
     intent.province = routed->province;  // what a partition split moves it by (partition_split.h)
     std::unique_lock lock(mu_);
+    if (auto ready = wait_installed(lock, map->epoch); !ready) return ready.error();
     // A retry of a create (the same id) answers from the partition that holds it, whatever
     // the map says now: a transaction never moves by being asked for twice.
     if (auto held = partition_of(intent.id); held) routed->partition = *held;
@@ -158,14 +223,20 @@ Result<std::vector<ledger::Entry>> LedgerService::history(const std::string& id)
 }
 
 Result<Located> LedgerService::cancel(const std::string& id) {
-    std::unique_lock lock(mu_);
-    auto name = partition_of(id);
-    if (!name) return name.error();
-    auto t = partitions_.at(*name).confirmer->cancel(id);
-    if (!t) return t.error();
-    lock.unlock();
-    wake_.notify_all();
-    return Located{*t, *name};
+    for (int attempt = 0;; ++attempt) {
+        std::unique_lock lock(mu_);
+        auto map = maps_->current();
+        if (!map) return map.error();
+        if (auto ready = wait_installed(lock, map->epoch); !ready) return ready.error();
+        auto name = partition_of(id);
+        if (!name) return name.error();
+        auto t = partitions_.at(*name).confirmer->cancel(id);
+        if (!t && moved(t.error()) && attempt < kMovedRetries) continue;  // its owner moved meanwhile
+        if (!t) return t.error();
+        lock.unlock();
+        wake_.notify_all();
+        return Located{*t, *name};
+    }
 }
 
 Result<std::vector<Located>> LedgerService::of_patient(const std::string& patient_id, int limit) {
@@ -218,9 +289,19 @@ Result<std::vector<Located>> LedgerService::created_between(int64_t from_ms, int
 Result<Located> LedgerService::resolve(const std::string& id, bool committed, const std::string& evidence,
                                        const std::string& operator_name) {
     std::unique_lock lock(mu_);
-    auto name = partition_of(id);
-    if (!name) return name.error();
-    auto t = partitions_.at(*name).confirmer->resolve(id, committed, evidence, operator_name);
+    Result<ledger::Transaction> t = make_error(ErrorClass::Internal, "ledger.unreached", "not tried");
+    Result<std::string> name = std::string();
+    for (int attempt = 0;; ++attempt) {
+        auto map = maps_->current();
+        if (!map) return map.error();
+        if (auto ready = wait_installed(lock, map->epoch); !ready) return ready.error();
+        name = partition_of(id);
+        if (!name) return name.error();
+        t = partitions_.at(*name).confirmer->resolve(id, committed, evidence, operator_name);
+        if (t || !moved(t.error()) || attempt >= kMovedRetries) break;  // else its owner moved meanwhile
+        lock.unlock();
+        lock.lock();
+    }
     if (!t) return t.error();
     log::info("ledger.resolved", {{"transaction_id", id}, {"partition", *name}, {"operator", operator_name},
                                   {"committed", committed}, {"state", std::string(ledger::to_string(t->state))}});
@@ -236,33 +317,292 @@ void LedgerService::with_confirmer_of(const std::string& id, Call call) {
     {
         std::lock_guard lock(mu_);
         if (stopping_) return;
-        auto name = partition_of(id);
-        if (!name) {
-            log::warn("ledger.evidence_unplaced", {{"transaction_id", id}, {"error", name.error().describe()}});
-            return;
-        }
-        call(*partitions_.at(*name).confirmer);
+        std::function<void(ledger::Confirmer&)> fn = std::move(call);
+        if (deliver(id, fn)) held_evidence_.push_back([this, id, fn] { (void)deliver(id, fn); });
     }
     wake_.notify_all();
 }
 
+bool LedgerService::deliver(const std::string& id, const std::function<void(ledger::Confirmer&)>& call) {
+    auto name = partition_of(id);
+    if (!name) {
+        log::warn("ledger.evidence_unplaced", {{"transaction_id", id}, {"error", name.error().describe()}});
+        return false;
+    }
+    call(*partitions_.at(*name).confirmer);
+    // A partition frozen for a switch may have refused it (ledger.partition_moved): the
+    // confirmer drops a refused change, so it goes again to the owner after the install.
+    return switching_frozen_ && switching_.contains(*name);
+}
+
 void LedgerService::on_payment_notification(const std::string& id, int64_t amount_fen) {
-    with_confirmer_of(id, [&](ledger::Confirmer& c) { c.on_payment_notification(id, amount_fen); });
+    with_confirmer_of(id, [=](ledger::Confirmer& c) { c.on_payment_notification(id, amount_fen); });
 }
 void LedgerService::on_close_answer(const std::string& id, ledger::CloseOutcome outcome) {
-    with_confirmer_of(id, [&](ledger::Confirmer& c) { c.on_close_answer(id, outcome); });
+    with_confirmer_of(id, [=](ledger::Confirmer& c) { c.on_close_answer(id, outcome); });
 }
 void LedgerService::on_refund_answer(const std::string& id, bool refunded) {
-    with_confirmer_of(id, [&](ledger::Confirmer& c) { c.on_refund_answer(id, refunded); });
+    with_confirmer_of(id, [=](ledger::Confirmer& c) { c.on_refund_answer(id, refunded); });
 }
 void LedgerService::on_change_reply(const std::string& id, bool committed) {
-    with_confirmer_of(id, [&](ledger::Confirmer& c) { c.on_change_reply(id, committed); });
+    with_confirmer_of(id, [=](ledger::Confirmer& c) { c.on_change_reply(id, committed); });
 }
 void LedgerService::on_probe_answer(const std::string& id, ledger::HisStatus status) {
-    with_confirmer_of(id, [&](ledger::Confirmer& c) { c.on_probe_answer(id, status); });
+    with_confirmer_of(id, [=](ledger::Confirmer& c) { c.on_probe_answer(id, status); });
 }
 void LedgerService::on_revoke_answer(const std::string& id, ledger::RevokeOutcome outcome) {
-    with_confirmer_of(id, [&](ledger::Confirmer& c) { c.on_revoke_answer(id, outcome); });
+    with_confirmer_of(id, [=](ledger::Confirmer& c) { c.on_revoke_answer(id, outcome); });
+}
+
+}  // namespace hisgate::controlplane::money
+
+namespace hisgate::controlplane::money {
+
+// ---- the live partition split (docs/ledger.md, "Live partition split") ----
+
+Result<void> LedgerService::install_current_map() {
+    auto map = maps_->current();
+    if (!map) return map.error();
+    auto names = map->partitions();
+    std::set<std::string> wanted(names.begin(), names.end());
+    // Dropped first: the old owner's confirmer must not act on what moved (its changes would
+    // be refused); its file stays for a rollback and audit.
+    for (auto it = partitions_.begin(); it != partitions_.end();)
+        it = wanted.contains(it->first) ? std::next(it) : partitions_.erase(it);
+    for (const auto& name : names) {
+        if (partitions_.contains(name)) continue;
+        auto p = open_partition(name);
+        if (!p) {
+            log::error("ledger.install_failed", {{"partition", name}, {"epoch", map->epoch}, {"error", p.error().describe()}});
+            return p.error();
+        }
+        partitions_.emplace(name, std::move(p.value()));
+    }
+    installed_epoch_ = map->epoch;
+    switching_.clear();
+    switching_frozen_ = false;
+    auto held = std::move(held_evidence_);
+    held_evidence_.clear();
+    for (auto& again : held) again();
+    log::info("ledger.map_installed", {{"epoch", map->epoch}, {"partitions", static_cast<int64_t>(names.size())},
+                                       {"evidence_redelivered", static_cast<int64_t>(held.size())}});
+    installed_.notify_all();
+    wake_.notify_all();
+    return {};
+}
+
+namespace {
+std::string state_of(ledger::SplitPhase phase) {
+    switch (phase) {
+        case ledger::SplitPhase::Switched: return "switched";
+        case ledger::SplitPhase::Aborted: return "aborted";
+        case ledger::SplitPhase::RolledBack: return "rolled_back";
+        default: return "running";
+    }
+}
+}  // namespace
+
+void LedgerService::finish_split(int64_t plan_id, const std::string& state, const ledger::SplitProgress& progress) {
+    std::lock_guard lock(plans_mu_);
+    if (auto r = plans_->set_state(plan_id, state, progress.to_json(), clock_.wall_ms()); !r)
+        // The plan stays "running" or "switched": the next start's recover_split decides from
+        // the map, which is the truth either way.
+        log::error("ledger.split_state_unsaved", {{"state", state}, {"error", r.error().describe()}});
+}
+
+void LedgerService::run_split(std::shared_ptr<ledger::PartitionSplit> split, int64_t plan_id) {
+    name_this_thread("ledger-split");
+    Result<void> done = split->start();
+    // A few rounds of catching up before the switch's own verifications, so the freeze
+    // copies only the last moments' changes.
+    for (int round = 0; done && round < 3; ++round) {
+        auto copied = split->catch_up();
+        if (!copied) done = copied.error();
+        else if (*copied == 0) break;
+    }
+    if (done)
+        if (auto switched = split->freeze_and_switch(); !switched) done = switched.error();
+    auto progress = split->progress();
+    if (progress.phase == ledger::SplitPhase::Switched) {
+        // The map names the targets (even when only the source's fence failed to commit,
+        // which recover_split writes at the next start): open them, drop the source.
+        {
+            std::lock_guard lock(mu_);
+            if (auto r = install_current_map(); !r) done = r.error();
+        }
+        log::info("ledger.split_switched", {{"source", progress.source}, {"epoch", progress.to_epoch},
+                                            {"freeze_ms", progress.freeze_ms}});
+        finish_split(plan_id, "switched", progress);
+    } else {
+        if (progress.phase == ledger::SplitPhase::Copying || progress.phase == ledger::SplitPhase::Frozen ||
+            progress.phase == ledger::SplitPhase::Planned)
+            (void)split->abort(done ? "stopped" : done.error().describe());
+        progress = split->progress();
+        if (progress.error.empty() && !done) progress.error = done.error().describe();
+        {
+            std::lock_guard lock(mu_);
+            switching_.clear();
+            switching_frozen_ = false;
+            held_evidence_.clear();  // nothing was fenced: what was delivered stands
+        }
+        log::warn("ledger.split_aborted", {{"source", progress.source}, {"error", progress.error}});
+        finish_split(plan_id, "aborted", progress);
+    }
+    split_running_ = false;
+}
+
+Result<ledger::SplitProgress> LedgerService::start_split(const SplitRequest& request) {
+    std::lock_guard guard(split_mu_);
+    if (split_running_) {
+        auto p = split_->progress();
+        return make_error(ErrorClass::Rejected, "split.running",
+                          "a split of " + p.source + " is running (" + std::string(ledger::to_string(p.phase)) +
+                              ", step " + p.step + "): wait for it to end");
+    }
+    if (split_thread_.joinable()) split_thread_.join();
+    auto bad = [](const std::string& what) { return make_error(ErrorClass::BadInput, "split.bad_plan", what); };
+    if (request.source.empty() || request.source.size() > 32) return bad("source: a partition name (1 to 32 characters)");
+    ledger::SplitPlan plan;
+    plan.source = request.source;
+    plan.source_path = ledger_path(request.source);
+    plan.max_freeze = request.max_freeze.value_or(settings_.split_max_freeze);
+    for (const auto& [name, provinces] : request.targets) {
+        if (name.empty() || name.size() > 32) return bad("a target's name: 1 to 32 characters");
+        plan.targets.push_back(ledger::SplitTarget{name, provinces, ledger_path(name)});
+    }
+    auto map = maps_->current();
+    if (!map) return map.error();
+    {
+        std::lock_guard lock(mu_);
+        if (installed_epoch_ != map->epoch)
+            return make_error(ErrorClass::Rejected, "split.map_moving", "the partition map is being switched; retry");
+    }
+    if (auto ok = plan.check(*map); !ok) {
+        auto e = ok.error();
+        if (e.code != "split.bad_plan") e = bad(e.message);  // a target name's shape (PartitionMap::validate)
+        return e;
+    }
+    for (const auto& t : plan.targets)
+        if (std::filesystem::exists(t.path))
+            return make_error(ErrorClass::Rejected, "split.target_exists",
+                              "partition name " + t.partition + " was used before (its ledger file " + t.path +
+                                  " exists, kept by an earlier split or rollback): name another");
+    if (!split_maps_) {
+        auto maps = ledger::open_sqlite_partition_map_store(settings_.dir + "/partition-map.db");
+        if (!maps) return maps.error();
+        split_maps_ = std::move(maps.value());
+    }
+    int64_t plan_id = 0;
+    {
+        std::lock_guard lock(plans_mu_);
+        auto added = plans_->add(plan, clock_.wall_ms());  // durable before any target file exists
+        if (!added) return added.error();
+        plan_id = *added;
+    }
+    ledger::SplitOptions options;
+    options.on_step = [this](const ledger::SplitProgress& p) {
+        // Called while the source's write lock is held: takes no lock of ours (a writer
+        // holding mu_ may be waiting on that SQLite lock).
+        if (p.phase == ledger::SplitPhase::Frozen) switching_frozen_ = true;
+        if (settings_.split_on_step) settings_.split_on_step(p);
+    };
+    auto split = std::make_shared<ledger::PartitionSplit>(plan, *split_maps_, clock_, options);
+    {
+        std::lock_guard lock(mu_);
+        switching_ = {plan.source};
+        switching_frozen_ = false;
+        held_evidence_.clear();
+    }
+    log::info("ledger.split_started", {{"source", plan.source}, {"targets", static_cast<int64_t>(plan.targets.size())},
+                                       {"max_freeze_ms", static_cast<int64_t>(plan.max_freeze.count())}});
+    split_ = split;
+    split_running_ = true;
+    split_thread_ = std::thread([this, split, plan_id] { run_split(split, plan_id); });
+    return split->progress();
+}
+
+Result<ledger::SplitProgress> LedgerService::rollback_split(const std::string& source) {
+    std::lock_guard guard(split_mu_);
+    if (split_running_)
+        return make_error(ErrorClass::Rejected, "split.running", "a split is running: wait for it to end");
+    if (split_thread_.joinable()) split_thread_.join();
+    std::optional<StoredSplit> stored;
+    {
+        std::lock_guard lock(plans_mu_);
+        auto latest = plans_->latest();
+        if (!latest) return latest.error();
+        stored = *latest;
+    }
+    if (!stored || stored->plan.source != source || stored->state != "switched")
+        return make_error(ErrorClass::Rejected, "split.nothing_to_roll_back",
+                          "no switched split of " + source.substr(0, 32) + " to roll back" +
+                              (stored ? " (the newest split is of " + stored->plan.source + ", " + stored->state + ")"
+                                      : std::string(" (no split was made)")));
+    if (!split_maps_) {
+        auto maps = ledger::open_sqlite_partition_map_store(settings_.dir + "/partition-map.db");
+        if (!maps) return maps.error();
+        split_maps_ = std::move(maps.value());
+    }
+    auto split = split_;
+    if (!split || split->plan().source != source || split->progress().phase != ledger::SplitPhase::Switched) {
+        // Switched by an earlier process: the targets' files record the switch point.
+        split = std::make_shared<ledger::PartitionSplit>(stored->plan, *split_maps_, clock_);
+        if (auto attached = split->attach_switched(); !attached) return attached.error();
+        split_ = split;
+    }
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& t : stored->plan.targets) switching_.insert(t.partition);
+        switching_frozen_ = true;  // the rollback freezes the targets from its first step
+        held_evidence_.clear();
+    }
+    auto rolled = split->rollback();
+    auto progress = split->progress();
+    if (!rolled) {
+        std::lock_guard lock(mu_);
+        switching_.clear();
+        switching_frozen_ = false;
+        held_evidence_.clear();
+        return rolled.error();
+    }
+    {
+        std::lock_guard lock(mu_);
+        if (auto r = install_current_map(); !r) return r.error();
+    }
+    log::info("ledger.split_rolled_back", {{"source", source}, {"epoch", progress.to_epoch},
+                                           {"freeze_ms", progress.rollback_freeze_ms}});
+    finish_split(stored->id, "rolled_back", progress);
+    return progress;
+}
+
+Result<PartitionsView> LedgerService::partitions_view() {
+    PartitionsView view;
+    auto map = maps_->current();
+    if (!map) return map.error();
+    view.map = *map;
+    std::lock_guard guard(split_mu_);
+    if (split_) {
+        auto p = split_->progress();
+        // "switched" once the service holds the targets (the thread's last step), not at the
+        // split's own switch: what an operator reads then is what requests see.
+        view.split_state = split_running_ ? "running" : state_of(p.phase);
+        view.split = p.to_json();
+        return view;
+    }
+    std::lock_guard lock(plans_mu_);
+    auto latest = plans_->latest();
+    if (!latest) return latest.error();
+    if (*latest) {
+        view.split_state = (*latest)->state;
+        view.split = (*latest)->progress;
+        view.split["source"] = (*latest)->plan.source;
+    }
+    return view;
+}
+
+void LedgerService::wait_split() {
+    std::lock_guard guard(split_mu_);
+    if (split_thread_.joinable()) split_thread_.join();
 }
 
 }  // namespace hisgate::controlplane::money

@@ -1,5 +1,7 @@
 #include "controlplane/money/money_api.h"
 
+#include "controlplane/money/partition_api.h"
+
 #include <Poco/URI.h>
 
 #include "common/http_server.h"
@@ -163,11 +165,13 @@ std::optional<MoneyApi::Route> MoneyApi::route_of(const std::vector<std::string>
     if (parts.size() == 4 && what == "ledger" && parts[3] == "reconcile") return Route{"ledger_reconcile", "POST"};
     if (parts.size() == 6 && what == "ledger" && parts[3] == "transactions" && parts[5] == "resolve")
         return Route{"ledger_resolve", "POST"};
+    if (auto split = partition_route_of(parts)) return Route{split->name, split->allow};  // partition_api.h
     return std::nullopt;
 }
 
 void MoneyApi::handle(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,
                       Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    if (partition_route_of(parts)) return handle_partition_route(route, who, ledgers_, req, res);
     if (route == "payment_create" || route == "booking_create" || route == "booking_cancel" ||
         route == "payment_refund") {
         if (!may_change(who.role)) return send_failure(res, forbidden("a viewer token changes nothing"));

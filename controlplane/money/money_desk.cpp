@@ -57,6 +57,8 @@ const char* money_usage_help() {
   ledger.default_province string  a hospital's province when ledger.hospital_province does not
                                name it (GB/T 2260, default "44")
   ledger.hospital_province object  {"H001": "44", ...}
+  ledger.split_max_freeze_ms int  a live partition split freezes writes at most this long, then
+                               aborts by itself (default 30000; a split's maxFreezeMs overrides)
   payments.url        string   the payment provider's API, http://host:port (required with ledger.dir)
   payments.key_file   string   the merchant key its notifications are signed with (required)
   payments.notify_url string   where the provider sends notifications (default: this instance's
@@ -79,6 +81,7 @@ MoneySettings read_money_settings(ConfigReader& c, const std::string& results_db
     s.ledger.confirmer.retry = milliseconds(c.integer("ledger.retry_ms", 5000, 100, 3600000));
     s.ledger.confirmer.max_probes = static_cast<int>(c.integer("ledger.max_probes", 8, 1, 1000));
     s.ledger.default_province = c.string("ledger.default_province", "44");
+    s.ledger.split_max_freeze = milliseconds(c.integer("ledger.split_max_freeze_ms", 30000, 1, 600000));
     if (const auto* provinces = c.section("ledger.hospital_province")) {
         if (!provinces->is_object())
             c.problem("ledger.hospital_province", "an object of hospital id -> province code", describe_json_type(*provinces));
