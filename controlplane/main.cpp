@@ -87,6 +87,10 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   public.stream_keep  int      stream entries kept for replicas catching up (default 100000)
   public.repair_interval_ms int  how often missing change sets are asked of the agents
                                (default 10000; also at once when a gap opens)
+  public.snapshot_page_bytes int  size of a snapshot page asked of an agent (default 262144,
+                               1024 to 3145728)
+  public.max_snapshot_pages int  pages one snapshot may take (default 400); past it the repair
+                               fails (public.snapshot_too_many_pages), the hospital stays suspect
   alerts.interval_ms  int      how often the alert rules are evaluated (default 10000; also on
                                every state change); alerts live in results_db (docs/alerts.md)
   alerts.offline_ms   int      agent.offline fires after this long offline (default 300000)
@@ -159,6 +163,8 @@ int main(int argc, char** argv) {
     public_settings.stream_keep = c.integer("public.stream_keep", 100000, 100, 100000000);
     controlplane::public_partition::RepairSettings repair_settings;
     repair_settings.interval = std::chrono::milliseconds(c.integer("public.repair_interval_ms", 10000, 100, 3600000));
+    repair_settings.snapshot_page_bytes = c.integer("public.snapshot_page_bytes", 256 * 1024, 1024, 3 * 1024 * 1024);
+    repair_settings.max_snapshot_pages = static_cast<int>(c.integer("public.max_snapshot_pages", 400, 1, 100000));
     controlplane::ProtocolWindow window{
         static_cast<int>(c.integer("protocol.min", Envelope::kMinSchema, Envelope::kMinSchema, Envelope::kMaxSchema)),
         static_cast<int>(c.integer("protocol.max", Envelope::kMaxSchema, Envelope::kMinSchema, Envelope::kMaxSchema))};

@@ -280,22 +280,33 @@ Result<ChangeSetRange> Extractor::changesets(int64_t from, int64_t to, size_t ma
     return out;
 }
 
-Result<ReferenceSnapshot> Extractor::snapshot(size_t max_bytes) {
+Result<ReferenceSnapshot> Extractor::snapshot_page(const std::optional<SnapshotCursor>& after, size_t max_bytes,
+                                                   size_t max_first_bytes) {
     std::lock_guard lock(mu_);
-    auto snap = store_.snapshot();
-    if (!snap) return snap.error();
-    ReferenceSnapshot out{hospital_id_, snap->seq, nlohmann::json::array()};
+    ReferenceSnapshot out{hospital_id_, 0, nlohmann::json::array(), true, std::nullopt};
     size_t used = 0;
-    for (auto& r : snap->records) {
+    std::optional<Error> failed;
+    std::optional<RecordKey> from;
+    if (after) from = RecordKey{after->entity, after->key};
+    auto seq = store_.read_records(from, [&](Record&& r) {
         nlohmann::json item = {{"entity", r.entity}, {"key", r.key}, {"data", std::move(r.data)}};
-        used += item.dump().size() + 1;
-        if (used > max_bytes)
-            return make_error(ErrorClass::Rejected, "reference.snapshot_too_large",
-                              "the snapshot of " + std::to_string(snap->records.size()) +
-                                  " records passes the " + std::to_string(max_bytes) +
-                                  " bytes an answer may carry; it cannot be sent in one answer");
+        size_t cost = item.dump().size() + 1;  // and its comma
+        if (out.records.empty() ? cost > max_first_bytes : used + cost > max_bytes) {
+            if (out.records.empty())
+                failed = make_error(ErrorClass::Rejected, "reference.record_too_large",
+                                    "snapshot record " + r.entity + " " + r.key + " alone is " + std::to_string(cost) +
+                                        " bytes, more than an answer may carry (" + std::to_string(max_first_bytes) + ")");
+            out.done = false;
+            return false;
+        }
+        used += cost;
+        out.last = SnapshotCursor{r.entity, r.key};
         out.records.push_back(std::move(item));
-    }
+        return true;
+    });
+    if (!seq) return seq.error();
+    if (failed) return *failed;
+    out.seq = seq.value();
     return out;
 }
 

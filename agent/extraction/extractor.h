@@ -14,8 +14,8 @@
 // parameters (hospital.name, region, city, level), not the HIS; every pull compares it.
 //
 // The latest change sets (extraction.history_keep) stay in the state file after the
-// hand-over, and the extractor serves them, and the whole snapshot, to a receiver that
-// lost its place (ReferenceHistory: the reference.changesets and reference.snapshot
+// hand-over, and the extractor serves them, and the snapshot page by page, to a receiver
+// that lost its place (ReferenceHistory: the reference.changesets and reference.snapshot
 // requests).
 //
 // Invariants (docs/extraction.md):
@@ -100,7 +100,8 @@ public:
     // ReferenceHistory: under the same lock as commits, so never between two change sets.
     Result<ChangeSetRange> changesets(int64_t from_seq, int64_t to_seq, size_t max_bytes,
                                       size_t max_first_bytes) override;
-    Result<ReferenceSnapshot> snapshot(size_t max_bytes) override;
+    Result<ReferenceSnapshot> snapshot_page(const std::optional<SnapshotCursor>& after, size_t max_bytes,
+                                            size_t max_first_bytes) override;
 
 private:
     Extractor(HisAdapter& his, ExtractionSettings settings, std::string hospital_id, agent::EventSink& sink,

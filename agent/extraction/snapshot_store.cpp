@@ -179,33 +179,31 @@ Result<void> SnapshotStore::for_each_changeset(int64_t from, int64_t to,
     return {};
 }
 
-Result<std::vector<Record>> SnapshotStore::all_records() {
-    auto st = db_.prepare("SELECT entity, key, date, data FROM extraction_records ORDER BY entity, key");
-    if (!st) return st.error();
-    std::vector<Record> out;
-    while (st->step()) {
-        auto r = row_record(st.value());
-        if (!r) return r.error();
-        out.push_back(std::move(r.value()));
-    }
-    if (st->error()) return *st->error();
-    return out;
-}
-
-Result<SnapshotStore::Snapshot> SnapshotStore::snapshot() {
+Result<int64_t> SnapshotStore::read_records(const std::optional<RecordKey>& after,
+                                            const std::function<bool(Record&&)>& each) {
     // A deferred read transaction: the records and the seq are of one moment. (The
     // extractor's lock already keeps its own writes out; this keeps the read honest on
-    // its own.)
+    // its own.) Every entity name is non-empty, so ("", "") is before the first record;
+    // the row value compares as the primary key orders, so the read walks its index.
+    auto read = [&]() -> Result<int64_t> {
+        auto st = db_.prepare("SELECT entity, key, date, data FROM extraction_records "
+                              "WHERE (entity, key) > (?, ?) ORDER BY entity, key");
+        if (!st) return st.error();
+        st->bind(1, after ? after->first : std::string()).bind(2, after ? after->second : std::string());
+        while (st->step()) {
+            auto r = row_record(st.value());
+            if (!r) return r.error();
+            if (!each(std::move(r.value()))) break;
+        }
+        if (st->error()) return *st->error();
+        return last_seq();
+    };
     if (auto began = db_.exec("BEGIN"); !began) return storage_error("reading the snapshot", began.error());
-    Snapshot out;
-    auto records = all_records();
-    auto seq = records ? last_seq() : Result<int64_t>(records.error());
+    auto seq = read();
     if (!seq) return storage_error("reading the snapshot", db_.abandon_transaction(seq.error()));
     if (auto ended = db_.exec("COMMIT"); !ended)
         return storage_error("reading the snapshot", db_.abandon_transaction(ended.error()));
-    out.seq = seq.value();
-    out.records = std::move(records.value());
-    return out;
+    return seq;
 }
 
 }  // namespace hisgate::extraction

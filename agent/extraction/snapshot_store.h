@@ -67,20 +67,16 @@ public:
     // order, until it returns false.
     Result<void> for_each_changeset(int64_t from_seq, int64_t to_seq,
                                     const std::function<bool(int64_t, const std::string&)>& each);
-    // The whole snapshot and the seq it reflects, read in one transaction. The records in
-    // (entity, key) order.
-    struct Snapshot {
-        int64_t seq = 0;
-        std::vector<Record> records;
-    };
-    Result<Snapshot> snapshot();
+    // In one read transaction: calls `each` for the snapshot's records strictly after
+    // `after` (from the first when none), in (entity, key) order, until it returns false,
+    // and returns the last seq allocated, the change set those records are the state after.
+    Result<int64_t> read_records(const std::optional<RecordKey>& after, const std::function<bool(Record&&)>& each);
 
 private:
     SnapshotStore(sql::Db db, int64_t history_keep) : db_(std::move(db)), history_keep_(history_keep) {}
     Result<PendingChangeSet> commit_impl(const std::vector<Change>& changes,
                                          const std::function<std::string(int64_t)>& build);
     Result<void> apply(const Change& c);
-    Result<std::vector<Record>> all_records();
     sql::Db db_;
     int64_t history_keep_;
 };

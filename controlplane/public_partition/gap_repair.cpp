@@ -131,27 +131,39 @@ Result<void> GapRepair::repair(const HospitalGap& gap) {
     return {};
 }
 
-Result<bool> GapRepair::by_range(const HospitalGap& gap) {
-    int64_t from = gap.seq + 1;
-    for (int piece = 0; piece < settings_.max_pieces && from <= gap.highest; ++piece) {
-        auto answer = ask_(gap.hospital_id, "reference.changesets", {{"fromSeq", from}, {"toSeq", gap.highest}});
+Result<int64_t> GapRepair::fetch_changesets(const std::string& hospital_id, int64_t from, int64_t to,
+                                            const std::function<Result<void>(const ChangeSet&)>& each) {
+    int64_t next = from;
+    for (int piece = 0; piece < settings_.max_pieces && next <= to; ++piece) {
+        auto answer = ask_(hospital_id, "reference.changesets", {{"fromSeq", next}, {"toSeq", to}});
         if (!answer) return answer.error();
-        auto list = answer->find("changesets");
+        auto list = answer->is_object() ? answer->find("changesets") : answer->end();
         if (!answer->is_object() || list == answer->end() || !list->is_array())
             return make_error(ErrorClass::Protocol, "reference.bad_answer",
-                              "reference.changesets answer from " + gap.hospital_id + ": expected {\"changesets\": [...]}");
-        if (list->empty()) break;
-        int64_t last = from - 1;
+                              "reference.changesets answer from " + hospital_id + ": expected {\"changesets\": [...]}");
+        if (list->empty()) break;  // the agent has nothing more (yet)
         for (const auto& body : *list) {
-            auto cs = parse_change_set(body, gap.hospital_id);
+            auto cs = parse_change_set(body, hospital_id);
             if (!cs) return make_error(ErrorClass::Protocol, cs.error().code, "a resent change set: " + cs.error().message);
-            auto applied = primary_.apply(*cs);
-            if (!applied) return applied.error();
-            last = std::max(last, cs->seq);
+            if (cs->seq != next)
+                return make_error(ErrorClass::Protocol, "reference.bad_answer",
+                                  "reference.changesets answer from " + hospital_id + ": expected seq " +
+                                      std::to_string(next) + ", found " + std::to_string(cs->seq));
+            if (cs->seq > to) return next - 1;
+            if (auto r = each(*cs); !r) return r.error();
+            ++next;
         }
-        if (last < from) break;  // nothing new: the agent is not moving forward
-        from = last + 1;
     }
+    return next - 1;
+}
+
+Result<bool> GapRepair::by_range(const HospitalGap& gap) {
+    auto fetched = fetch_changesets(gap.hospital_id, gap.seq + 1, gap.highest, [&](const ChangeSet& cs) -> Result<void> {
+        auto applied = primary_.apply(cs);
+        if (!applied) return applied.error();
+        return {};
+    });
+    if (!fetched) return fetched.error();
     auto gaps = primary_.gaps();
     if (!gaps) return gaps.error();
     for (const auto& g : *gaps)
@@ -161,15 +173,104 @@ Result<bool> GapRepair::by_range(const HospitalGap& gap) {
     return true;
 }
 
+namespace {
+
+using RecordKey = std::pair<std::string, std::string>;  // entity, key
+
+// One page of a reference.snapshot answer, checked: its records as parse_snapshot reads
+// them, and where the next page starts. An answer without "done" comes from an agent that
+// predates paging: the whole snapshot in one.
+struct SnapshotPage {
+    Snapshot snapshot;
+    bool done = true;
+    std::string next;
+};
+
+Result<SnapshotPage> parse_page(const nlohmann::json& answer, const std::string& hospital_id) {
+    auto snapshot = parse_snapshot(answer, hospital_id);
+    if (!snapshot) return make_error(ErrorClass::Protocol, snapshot.error().code, "a snapshot page: " + snapshot.error().message);
+    SnapshotPage page{std::move(snapshot.value()), true, {}};
+    auto done = answer.find("done");
+    if (done == answer.end()) return page;
+    auto next = answer.find("next");
+    if (!done->is_boolean() || next == answer.end())
+        return make_error(ErrorClass::Protocol, "reference.bad_answer",
+                          "a snapshot page from " + hospital_id + ": expected \"done\" true or false, and \"next\"");
+    page.done = done->get<bool>();
+    if (page.done) return page;
+    if (!next->is_string() || next->get_ref<const std::string&>().empty() || page.snapshot.records.empty())
+        return make_error(ErrorClass::Protocol, "reference.bad_answer",
+                          "a snapshot page from " + hospital_id +
+                              " that is not the last must hold records and name the next page's cursor");
+    page.next = next->get<std::string>();
+    return page;
+}
+
+}  // namespace
+
 Result<void> GapRepair::by_snapshot(const std::string& hospital_id) {
-    auto answer = ask_(hospital_id, "reference.snapshot", nlohmann::json::object());
-    if (!answer) return answer.error();
-    auto snapshot = parse_snapshot(*answer, hospital_id);
-    if (!snapshot) return make_error(ErrorClass::Protocol, snapshot.error().code, "a snapshot: " + snapshot.error().message);
-    auto applied = primary_.apply_snapshot(*snapshot);
+    // Pages read at seqs s_first <= ... <= s_last, assembled by key (a record moved between
+    // pages by a change in between may come twice: the later read wins, and the replay
+    // settles it either way).
+    std::map<RecordKey, RecordChange> records;
+    int64_t first_seq = -1, last_seq = 0;
+    nlohmann::json after = nullptr;
+    int pages = 0;
+    for (bool done = false; !done; ++pages) {
+        if (pages == settings_.max_snapshot_pages)
+            return make_error(ErrorClass::Rejected, "public.snapshot_too_many_pages",
+                              "the snapshot of " + hospital_id + " needs more than " +
+                                  std::to_string(settings_.max_snapshot_pages) + " pages of " +
+                                  std::to_string(settings_.snapshot_page_bytes) +
+                                  " bytes (public.max_snapshot_pages, public.snapshot_page_bytes); nothing of it was installed");
+        auto answer = ask_(hospital_id, "reference.snapshot", {{"after", after}, {"max_bytes", settings_.snapshot_page_bytes}});
+        if (!answer) return answer.error();
+        auto page = parse_page(*answer, hospital_id);
+        if (!page) return page.error();
+        if (page->snapshot.seq < last_seq)
+            return make_error(ErrorClass::Protocol, "reference.bad_answer",
+                              "a snapshot page from " + hospital_id + " went back from seq " + std::to_string(last_seq) +
+                                  " to " + std::to_string(page->snapshot.seq));
+        if (first_seq < 0) first_seq = page->snapshot.seq;
+        last_seq = page->snapshot.seq;
+        for (auto& r : page->snapshot.records) {
+            RecordKey k{r.entity, r.key};
+            records.insert_or_assign(std::move(k), std::move(r));
+        }
+        if (records.size() > kMaxRecords)
+            return make_error(ErrorClass::Rejected, "public.snapshot_too_many_records",
+                              "the snapshot of " + hospital_id + " passes " + std::to_string(kMaxRecords) +
+                                  " records; nothing of it was installed");
+        done = page->done;
+        after = page->next;
+    }
+    // The pages hold each key as of its own page's seq; the change sets since the first
+    // bring every one to s_last (gap_repair.h).
+    int64_t replayed = 0;
+    if (last_seq > first_seq) {
+        auto fetched = fetch_changesets(hospital_id, first_seq + 1, last_seq, [&](const ChangeSet& cs) -> Result<void> {
+            for (const auto& c : cs.changes) {
+                RecordKey k{c.entity, c.key};
+                if (c.remove) records.erase(k);
+                else records.insert_or_assign(std::move(k), c);
+            }
+            ++replayed;
+            return {};
+        });
+        if (!fetched) return fetched.error();
+        if (*fetched != last_seq)
+            return make_error(ErrorClass::Rejected, "reference.range_short",
+                              "the snapshot of " + hospital_id + " was read from seq " + std::to_string(first_seq) +
+                                  " to " + std::to_string(last_seq) + ", and the agent's change sets in between end at " +
+                                  std::to_string(*fetched) + "; nothing of it was installed");
+    }
+    Snapshot whole{hospital_id, last_seq, {}};
+    whole.records.reserve(records.size());
+    for (auto& [k, r] : records) whole.records.push_back(std::move(r));
+    auto applied = primary_.apply_snapshot(whole);
     if (!applied) return applied.error();
-    log::info("public.snapshot_applied", {{"hospital_id", hospital_id}, {"seq", snapshot->seq},
-                                          {"records", snapshot->records.size()}});
+    log::info("public.snapshot_applied", {{"hospital_id", hospital_id}, {"seq", last_seq}, {"first_seq", first_seq},
+                                          {"pages", pages}, {"replayed", replayed}, {"records", whole.records.size()}});
     return {};
 }
 

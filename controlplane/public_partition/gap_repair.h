@@ -6,6 +6,19 @@
 // repeat; what they bring goes through PublicPrimary::apply / apply_snapshot like any
 // change set, so a repeat or a race with the live stream is harmless.
 //
+// The snapshot comes in pages (`snapshot_page_bytes` each, at most `max_snapshot_pages`),
+// each read by the agent at once, but the agent commits change sets between pages: page i
+// is the state after change set s_i, s_first <= ... <= s_last. The pages are assembled here,
+// then the change sets s_first + 1 .. s_last are asked for and replayed over them in order.
+// A change set holds whole records (an upsert replaces, a delete removes), so replaying one
+// that a page already reflects puts back an older value that a later change set in the
+// replay, or the page itself, supersedes: every key ends as its last change up to s_last
+// left it, or, untouched since s_first, as its page read it. The result is exactly the
+// state after s_last, and only then is it installed, as one apply_snapshot: until then the
+// primary holds what it held (the hospital suspect while its gap is open), and a repair
+// that fails half-way (too many pages, the agent gone, the range no longer kept) installs
+// nothing and is tried again later.
+//
 // A hospital online that the primary has never heard of (its first change sets were
 // published before any instance subscribed) is asked for its snapshot the same way.
 //
@@ -38,6 +51,10 @@ struct RepairSettings {
     std::chrono::milliseconds first_retry{5000};
     std::chrono::milliseconds max_retry{300000};
     int max_pieces = 50;  // range answers per repair before falling back to a snapshot
+    // A snapshot page's size as asked of the agent (its body.max_bytes: 1 KiB to 3 MiB), and
+    // the pages one repair reads at most: together, what a snapshot may cost in memory here.
+    int64_t snapshot_page_bytes = 256 * 1024;
+    int max_snapshot_pages = 400;
 };
 
 class GapRepair {
@@ -67,6 +84,11 @@ public:
 private:
     Result<bool> by_range(const HospitalGap& gap);  // true when it closed the gap
     Result<void> by_snapshot(const std::string& hospital_id);
+    // Asks the change sets [from, to] piece by piece (at most max_pieces answers) and hands
+    // each, checked and in seq order, to `each`. Returns the last seq handed (from - 1 when
+    // none): the agent may hold fewer than asked.
+    Result<int64_t> fetch_changesets(const std::string& hospital_id, int64_t from, int64_t to,
+                                     const std::function<Result<void>(const ChangeSet&)>& each);
     void run();
 
     PublicPrimary& primary_;

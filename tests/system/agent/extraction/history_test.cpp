@@ -6,13 +6,11 @@
 #include <map>
 
 #include "agent/extraction/extractor.h"
-#include "agent/task_executor.h"
-#include "appointment-rules/rule_set.h"
 #include "simulated_his.h"
-#include "transport/envelope.h"
 
 using namespace hisgate;
 using hisgate::test::CollectingSink;
+using Asker = hisgate::test::ReferenceAsker;
 using hisgate::test::SimulatedHis;
 
 namespace {
@@ -36,44 +34,6 @@ void pull(extraction::Extractor& x) {
     INFO((r.ok() ? "" : r.error().describe()));
     REQUIRE(r.ok());
 }
-
-appointments::RuleSet no_rules() {
-    auto r = appointments::RuleSet::from_params(nlohmann::json::parse(R"({"rules": [], "timezone": "UTC"})"), "t.json");
-    REQUIRE(r.ok());
-    return r.value();
-}
-
-// The request as the control plane sends it, run by the agent's executor.
-struct Asker {
-    appointments::RuleSet rules = no_rules();
-    SimulatedHis& his;
-    std::unique_ptr<agent::TaskExecutor> executor;
-    int n = 0;
-
-    Asker(SimulatedHis& h, extraction::ReferenceHistory* history) : his(h) {
-        executor = std::make_unique<agent::TaskExecutor>(his.adapter(), rules, "H001", agent::InDoubtPolicy{},
-                                                         SystemClock::instance(), agent::Diagnostics{}, history);
-    }
-    // The reply envelope as JSON: {"body"} or {"error"}.
-    nlohmann::json ask(const std::string& type, const nlohmann::json& body) {
-        agent::Task t;
-        t.id = "T-" + std::to_string(++n);
-        t.type = type;
-        t.request = Envelope::make(type, "H001", body).to_json();
-        t.attempts = 1;
-        auto out = executor->run(t);
-        CHECK_FALSE(out.retry);
-        auto reply = nlohmann::json::parse(out.answer, nullptr, false);
-        REQUIRE(reply.is_object());
-        return reply;
-    }
-    nlohmann::json body(const std::string& type, const nlohmann::json& request) {
-        auto reply = ask(type, request);
-        INFO(reply.dump().substr(0, 2000));
-        REQUIRE_FALSE(reply.contains("error"));
-        return reply["body"];
-    }
-};
 
 // The replica's view: change sets applied in order to an empty map.
 using Replica = std::map<std::pair<std::string, std::string>, nlohmann::json>;
@@ -248,6 +208,8 @@ TEST_CASE("reference snapshot: the whole snapshot at its seq equals the change s
     CHECK(snap["schema"] == 1);
     CHECK(snap["hospital"] == "H001");
     CHECK(snap["seq"] == 2);
+    CHECK(snap["done"] == true);  // the unpaged request ({}, older control planes): all of it, in one
+    CHECK(snap["next"].is_null());
     Replica replica, snapshot;
     auto range = a.body("reference.changesets", {{"fromSeq", 1}, {"toSeq", 2}});
     for (const auto& cs : range["changesets"]) apply(replica, cs);
@@ -255,6 +217,163 @@ TEST_CASE("reference snapshot: the whole snapshot at its seq equals the change s
     CHECK(snapshot.size() == replica.size());
     CHECK(snapshot == replica);
     CHECK(snapshot.count({"hospital", "H001"}) == 1);
+}
+
+namespace {
+
+// The pages of the snapshot from the first, following `next` until done.
+std::vector<nlohmann::json> read_pages(Asker& a, int64_t max_bytes) {
+    std::vector<nlohmann::json> pages;
+    nlohmann::json after = nullptr;
+    for (;;) {
+        REQUIRE(pages.size() < 1000);
+        auto page = a.body("reference.snapshot", {{"after", after}, {"max_bytes", max_bytes}});
+        pages.push_back(page);
+        if (page["done"] == true) return pages;
+        REQUIRE(page["next"].is_string());
+        after = page["next"];
+    }
+}
+
+}  // namespace
+
+TEST_CASE("reference snapshot pages: every record once, in (entity, key) order, each page within its budget") {
+    SimulatedHis his;
+    REQUIRE(his.start());
+    CollectingSink sink;
+    auto x = open_extractor(his, sink, his.settings());
+    pull(*x);
+    Asker a(his, x.get());
+    auto whole = a.body("reference.snapshot", nlohmann::json::object());
+    REQUIRE(whole["records"].size() > 10);
+
+    auto pages = read_pages(a, 1024);
+    INFO(pages.size() << " pages of at most 1024 bytes, " << whole["records"].size() << " records");
+    CHECK(pages.size() > 3);
+    nlohmann::json joined = nlohmann::json::array();
+    for (size_t i = 0; i < pages.size(); ++i) {
+        const auto& p = pages[i];
+        CHECK(p["schema"] == 1);
+        CHECK(p["hospital"] == "H001");
+        CHECK(p["seq"] == 1);
+        REQUIRE_FALSE(p["records"].empty());  // never an empty page before the last
+        size_t bytes = 0;
+        for (const auto& r : p["records"]) bytes += r.dump().size() + 1;
+        CHECK(bytes <= 1024);
+        CHECK(p["done"] == (i + 1 == pages.size()));
+        if (p["done"] == true) CHECK(p["next"].is_null());
+        else CHECK(p["next"] == p["records"].back()["entity"].get<std::string>() + ":" +
+                                p["records"].back()["key"].get<std::string>());
+        for (const auto& r : p["records"]) joined.push_back(r);
+    }
+    CHECK(joined == whole["records"]);  // the same records, each once, in the same order
+    for (size_t i = 1; i < joined.size(); ++i)
+        CHECK(std::make_pair(joined[i - 1]["entity"].get<std::string>(), joined[i - 1]["key"].get<std::string>()) <
+              std::make_pair(joined[i]["entity"].get<std::string>(), joined[i]["key"].get<std::string>()));
+    // Without max_bytes, a page is 256 KiB: this hospital's whole snapshot in one.
+    auto one = a.body("reference.snapshot", {{"after", nullptr}});
+    CHECK(one["done"] == true);
+    CHECK(one["records"] == whole["records"]);
+    // A cursor past the last record: an empty last page.
+    auto past = a.body("reference.snapshot", {{"after", "slot:\x7f"}, {"max_bytes", 1024}});
+    CHECK(past["records"].empty());
+    CHECK(past["done"] == true);
+}
+
+TEST_CASE("reference snapshot pages: each page is read at the seq of its moment, and the next resumes strictly after the cursor") {
+    SimulatedHis his;
+    REQUIRE(his.start());
+    CollectingSink sink;
+    auto x = open_extractor(his, sink, his.settings());
+    pull(*x);
+    Asker a(his, x.get());
+    auto first = a.body("reference.snapshot", {{"after", nullptr}, {"max_bytes", 1024}});
+    REQUIRE(first["done"] == false);
+    CHECK(first["seq"] == 1);
+    // A change set is committed between the pages.
+    auto db = his.his_db();
+    const auto last = first["records"].back();
+    run_sql(db, "UPDATE doctors SET title = 'Professor' WHERE doctor_id = 'DR-101'");
+    pull(*x);
+    auto second = a.body("reference.snapshot", {{"after", first["next"]}, {"max_bytes", 1024}});
+    CHECK(second["seq"] == 2);
+    REQUIRE_FALSE(second["records"].empty());
+    CHECK(std::make_pair(second["records"][0]["entity"].get<std::string>(), second["records"][0]["key"].get<std::string>()) >
+          std::make_pair(last["entity"].get<std::string>(), last["key"].get<std::string>()));
+}
+
+TEST_CASE("reference snapshot pages: a record bigger than the page goes out alone, and one bigger than an answer is refused") {
+    SimulatedHis his;
+    REQUIRE(his.start());
+    {
+        auto store = extraction::SnapshotStore::open(his.state_file());
+        REQUIRE(store.ok());
+        commit_big(store.value(), 1, 5000);
+        commit_big(store.value(), 2, 10);
+        commit_big(store.value(), 3, 10);
+        commit_big(store.value(), 4, 5000);
+    }
+    CollectingSink sink;
+    auto x = open_extractor(his, sink, his.settings());
+    Asker a(his, x.get());
+    auto pages = read_pages(a, 1024);
+    REQUIRE(pages.size() == 3);
+    auto keys = [](const nlohmann::json& page) {
+        std::vector<std::string> out;
+        for (const auto& r : page["records"]) out.push_back(r["key"]);
+        return out;
+    };
+    CHECK(keys(pages[0]) == std::vector<std::string>{"S-BIG-1"});  // 5 KB, alone
+    CHECK(keys(pages[1]) == std::vector<std::string>{"S-BIG-2", "S-BIG-3"});
+    CHECK(keys(pages[2]) == std::vector<std::string>{"S-BIG-4"});
+    CHECK(pages[2]["done"] == true);
+    CHECK(pages[0]["records"][0]["data"]["note"].get<std::string>().size() == 5000);
+    // Through the interface with an answer of 2000 bytes: the 5 KB record cannot go at all.
+    auto refused = x->snapshot_page(std::nullopt, 1000, 2000);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().cls == ErrorClass::Rejected);
+    CHECK(refused.error().code == "reference.record_too_large");
+    // After it, the small ones fit.
+    auto rest = x->snapshot_page(extraction::SnapshotCursor{"slot", "S-BIG-1"}, 1000, 2000);
+    REQUIRE(rest.ok());
+    CHECK(rest->records.size() == 2);
+    CHECK_FALSE(rest->done);
+}
+
+TEST_CASE("reference snapshot pages: bad bodies are refused naming the field, and never reach the HIS") {
+    SimulatedHis his;
+    REQUIRE(his.start());
+    CollectingSink sink;
+    auto x = open_extractor(his, sink, his.settings());
+    Asker a(his, x.get());
+    struct Case {
+        nlohmann::json body;
+        std::string says;
+    };
+    Case cases[] = {
+        {{{"after", 5}}, "body.after"},
+        {{{"after", nlohmann::json::array({"slot", "S-1"})}}, "body.after"},
+        {{{"after", "no-colon"}}, "not a cursor"},
+        {{{"after", "slot:"}}, "not a cursor"},
+        {{{"after", "ward:W-1"}}, "no entity"},
+        {{{"after", "slot:" + std::string(2000, 'k')}}, "not a cursor"},
+        {{{"max_bytes", "1024"}}, "body.max_bytes"},
+        {{{"max_bytes", 1.5}}, "body.max_bytes"},
+        {{{"max_bytes", 10}}, "body.max_bytes"},
+        {{{"max_bytes", -1}}, "body.max_bytes"},
+        {{{"max_bytes", 4 * 1024 * 1024}}, "body.max_bytes"},
+        {{{"after", nullptr}, {"max_bytes", nullptr}}, "body.max_bytes"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.body.dump().substr(0, 200));
+        auto reply = a.ask("reference.snapshot", c.body);
+        REQUIRE(reply.contains("error"));
+        CHECK(reply["error"]["code"] == "reference.bad_page");
+        CHECK(reply["error"]["class"] == "rejected");
+        CHECK_THAT(reply["error"]["message"].get<std::string>(), Catch::Contains(c.says));
+    }
+    auto hospital_db = his.his_db();
+    CHECK(test::count(hospital_db, "SELECT count(*) FROM queries") == 0);
 }
 
 TEST_CASE("reference requests: bad bodies are refused naming the field, and never reach the HIS") {

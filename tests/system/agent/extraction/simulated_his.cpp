@@ -4,8 +4,49 @@
 
 #include "adapters/registry.h"
 #include "appointment-rules/calendar.h"
+#include "transport/envelope.h"
 
 namespace hisgate::test {
+
+namespace {
+appointments::RuleSet no_rules() {
+    auto r = appointments::RuleSet::from_params(nlohmann::json::parse(R"({"rules": [], "timezone": "UTC"})"), "t.json");
+    REQUIRE(r.ok());
+    return r.value();
+}
+}  // namespace
+
+ReferenceAsker::ReferenceAsker(SimulatedHis& his, extraction::ReferenceHistory* history) : rules_(no_rules()) {
+    executor_ = std::make_unique<agent::TaskExecutor>(his.adapter(), rules_, "H001", agent::InDoubtPolicy{},
+                                                      SystemClock::instance(), agent::Diagnostics{}, history);
+}
+
+nlohmann::json ReferenceAsker::ask(const std::string& type, const nlohmann::json& body) {
+    agent::Task t;
+    t.id = "T-" + std::to_string(++n_);
+    t.type = type;
+    t.request = Envelope::make(type, "H001", body).to_json();
+    t.attempts = 1;
+    auto out = executor_->run(t);
+    CHECK_FALSE(out.retry);
+    auto reply = nlohmann::json::parse(out.answer, nullptr, false);
+    REQUIRE(reply.is_object());
+    return reply;
+}
+
+nlohmann::json ReferenceAsker::body(const std::string& type, const nlohmann::json& request) {
+    auto reply = ask(type, request);
+    INFO(reply.dump().substr(0, 2000));
+    REQUIRE_FALSE(reply.contains("error"));
+    return reply["body"];
+}
+
+Result<nlohmann::json> ReferenceAsker::result(const std::string& type, const nlohmann::json& request) {
+    auto reply = ask(type, request);
+    if (!reply.contains("error")) return reply["body"];
+    const auto& e = reply["error"];
+    return make_error(error_class_from_string(e.value("class", "")), e.value("code", ""), e.value("message", ""));
+}
 
 Result<void> CollectingSink::emit(const std::string& type, const nlohmann::json& body) {
     if (fail) return make_error(ErrorClass::Unavailable, "agent.outbox", "the outbox cannot store the event");

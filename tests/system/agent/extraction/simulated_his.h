@@ -11,6 +11,9 @@
 #include "adapters/his_adapter.h"
 #include "agent/events/event_sink.h"
 #include "agent/extraction/extraction_settings.h"
+#include "agent/extraction/reference_history.h"
+#include "agent/task_executor.h"
+#include "appointment-rules/rule_set.h"
 #include "common/sqlite.h"
 #include "config-params/param_set.h"
 #include "tests/support/process.h"
@@ -53,6 +56,24 @@ private:
     Process sim_;
     std::unique_ptr<params::ParamSet> params_;
     std::unique_ptr<HisAdapter> adapter_;
+};
+
+// A request as the control plane sends it to hospital H001, run by the agent's own task
+// executor and request handlers (reference.changesets, reference.snapshot, ...).
+class ReferenceAsker {
+public:
+    ReferenceAsker(SimulatedHis& his, extraction::ReferenceHistory* history);
+    // The reply envelope as JSON: {"body"} or {"error"}.
+    nlohmann::json ask(const std::string& type, const nlohmann::json& body);
+    // The reply's body; the test fails on an error.
+    nlohmann::json body(const std::string& type, const nlohmann::json& request);
+    // The reply as the control plane's Router hands it on: the body, or the error it carries.
+    Result<nlohmann::json> result(const std::string& type, const nlohmann::json& request);
+
+private:
+    appointments::RuleSet rules_;
+    std::unique_ptr<agent::TaskExecutor> executor_;
+    int n_ = 0;
 };
 
 // How many rows a query over the HIS's records returns (one integer column).
