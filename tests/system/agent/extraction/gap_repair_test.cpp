@@ -150,7 +150,7 @@ TEST_CASE("gap repair: a snapshot read in pages while the hospital changes insta
     CHECK(page_seqs.back() == 3);
     CHECK(std::is_sorted(page_seqs.begin(), page_seqs.end()));
     // The change sets 2 and 3 were asked after the last page.
-    REQUIRE(asked.back() == "reference.changesets");
+    CHECK(asked.back() == "reference.changesets");
 
     auto expected = agent_rows(*x);
     CHECK(expected.at({"department", "D-CAR"})["name"] == "Cardiology II");
@@ -159,8 +159,8 @@ TEST_CASE("gap repair: a snapshot read in pages while the hospital changes insta
     CHECK(installed.size() == expected.size());
     for (const auto& [k, data] : expected) {
         INFO(k.first << " " << k.second);
-        REQUIRE(installed.count(k) == 1);
-        CHECK(installed.at(k) == data);
+        CHECK(installed.count(k) == 1);
+        if (installed.count(k)) CHECK(installed.at(k) == data);
     }
     CHECK(installed == expected);
     auto state = state_of(*p.primary);
