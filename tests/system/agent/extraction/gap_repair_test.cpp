@@ -250,3 +250,46 @@ TEST_CASE("gap repair: too many pages, or the change sets between pages no longe
     REQUIRE(closed.ok());
     CHECK(closed->empty());
 }
+
+TEST_CASE("gap repair: an agent from before paging answers whole and is taken whole, and one whose pages do not move is refused") {
+    SimulatedHis his;
+    REQUIRE(his.start());
+    CollectingSink sink;
+    auto x = open_extractor(his, sink, 1000);
+    pull(*x);
+    test::ReferenceAsker agent(his, x.get());
+    Primary p;
+
+    SECTION("an older agent: the whole snapshot, without done or next, whatever the body") {
+        int snapshots = 0;
+        auto older = [&](const std::string&, const std::string& type, const nlohmann::json& body) {
+            if (type != "reference.snapshot") return agent.result(type, body);
+            ++snapshots;
+            auto whole = agent.result(type, nlohmann::json::object());
+            if (whole) {
+                whole->erase("done");
+                whole->erase("next");
+            }
+            return whole;
+        };
+        GapRepair repair(*p.primary, older, SystemClock::instance(), small_pages(2));
+        auto r = repair.repair(HospitalGap{"H001", 0, 0, 0, 0});
+        INFO((r.ok() ? "" : r.error().describe()));
+        REQUIRE(r.ok());
+        CHECK(snapshots == 1);
+        CHECK(primary_rows(p.path) == agent_rows(*x));
+    }
+    SECTION("an agent whose page is not the last yet holds no records") {
+        auto stuck = [&](const std::string&, const std::string& type, const nlohmann::json& body) -> Result<nlohmann::json> {
+            if (type != "reference.snapshot") return agent.result(type, body);
+            return nlohmann::json{{"schema", 1}, {"hospital", "H001"}, {"seq", 1},
+                                  {"records", nlohmann::json::array()}, {"next", "slot:S-1"}, {"done", false}};
+        };
+        GapRepair repair(*p.primary, stuck, SystemClock::instance(), small_pages(100));
+        auto r = repair.repair(HospitalGap{"H001", 0, 0, 0, 0});
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == "reference.bad_answer");
+        CHECK_FALSE(state_of(*p.primary));
+        CHECK(primary_rows(p.path).empty());
+    }
+}
