@@ -40,7 +40,8 @@ inline constexpr std::size_t kSnapshotPageMaxBytes = kChangeSetPageBytes;
 inline constexpr std::size_t kSnapshotCursorMaxBytes = 1024;
 
 // `history` is null in an agent without extraction: Internal "reference.unavailable".
-// Errors also BadInput "reference.bad_range" naming the field.
+// Errors also BadInput "reference.bad_range" (reference.changesets) and Rejected
+// "reference.bad_page" (reference.snapshot), naming the field.
 Result<nlohmann::json> reference_changesets(extraction::ReferenceHistory* history, const nlohmann::json& body);
 Result<nlohmann::json> reference_snapshot(extraction::ReferenceHistory* history, const nlohmann::json& body);
 
