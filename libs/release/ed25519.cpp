@@ -27,34 +27,6 @@ std::string bio_text(BIO* bio) {
 
 }  // namespace
 
-std::string to_hex(std::string_view bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (unsigned char c : bytes) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
-
-Result<std::string> from_hex(std::string_view hex) {
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    if (hex.size() % 2) return make_error(ErrorClass::BadInput, "release.bad_hex", "odd number of hex digits");
-    std::string out(hex.size() / 2, '\0');
-    for (size_t i = 0; i < out.size(); ++i) {
-        int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) return make_error(ErrorClass::BadInput, "release.bad_hex", "not a hex digit");
-        out[i] = static_cast<char>(hi * 16 + lo);
-    }
-    return out;
-}
-
 Result<Ed25519Key> Ed25519Key::generate() {
     EVP_PKEY* raw = nullptr;
     EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);

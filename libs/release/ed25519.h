@@ -44,8 +44,4 @@ private:
     bool has_private_ = false;
 };
 
-// Lowercase hex of bytes and back (nullopt-like error on odd length or a non-hex digit).
-std::string to_hex(std::string_view bytes);
-Result<std::string> from_hex(std::string_view hex);
-
 }  // namespace hisgate::release
