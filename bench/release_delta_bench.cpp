@@ -5,8 +5,9 @@
 //
 //   release_delta_bench --agent build/agent/hisgate-agent [--old-agent OLD] [--level 19]
 //
-// A patch release: the agent binary and a copy whose version stamp is patched (every
-// occurrence of this build's version string, same length). Five versions back: --old-agent,
+// A patch release: the agent binary and a copy whose version stamp is patched: the
+// NUL-delimited string that common/version.h returns, same length (the catalog's "since"
+// fields hold the version too and stay as they are, as they would in a patch release). Five versions back: --old-agent,
 // the agent built from an older commit (docs/benchmarks.md says which), to the new one.
 // Each delta is applied and checked against the content, and the time of each step printed.
 #include <chrono>
@@ -52,7 +53,7 @@ void measure(const char* label, const std::string& base, const std::string& next
     auto applied = apply_delta(delta, base, next.size());
     double apply_s = seconds_since(t0);
     bool ok = applied.ok() && sha256_hex(*applied) == sha256_hex(next);
-    std::printf("%s: content %zu bytes, full %zu bytes (%.1f s), delta %zu bytes (%.2f%% of full, %.1f s), applied in %.2f s: %s\n",
+    std::printf("%s: content %zu bytes, full %zu bytes (%.2f s), delta %zu bytes (%.2f%% of full, %.2f s), applied in %.2f s: %s\n",
                 label, next.size(), full.size(), full_s, delta.size(), 100.0 * static_cast<double>(delta.size()) /
                 static_cast<double>(full.size()), delta_s, apply_s, ok ? "content matches" : "MISMATCH");
 }
@@ -80,7 +81,8 @@ int main(int argc, char** argv) {
     std::string next_version = version;
     next_version.back() = next_version.back() == '9' ? '8' : static_cast<char>(next_version.back() + 1);
     std::string patched = *binary;
-    int stamps = patch_stamp(patched, version, next_version);
+    using namespace std::string_literals;
+    int stamps = patch_stamp(patched, "\0"s + version + "\0"s, "\0"s + next_version + "\0"s);
     std::printf("agent %s: %zu bytes; level %d; patch release %s -> %s (%d version stamps patched)\n", agent.c_str(),
                 binary->size(), level, version.c_str(), next_version.c_str(), stamps);
     measure("patch release", content_of(*binary), content_of(patched), level);
