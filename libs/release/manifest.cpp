@@ -140,6 +140,7 @@ Result<Manifest> Manifest::from_json(const json& b) {
         p.sha256 = *sha;
         auto size = count_field(e, "size");
         if (!size) return size.error();
+        if (*size > kMaxPackageBytes) return invalid("package " + p.path + " is larger than a package can be");
         p.size = *size;
         if (p.kind == PackageEntry::Kind::Delta) {
             auto bv = text_field(e, "base_version", kMaxVersionLength);

@@ -27,6 +27,8 @@
 namespace hisgate::release {
 
 inline constexpr std::size_t kMaxContentBytes = 512ull * 1024 * 1024;
+// A package file: zstd's bound for the largest content (incompressible data grows a little).
+inline constexpr std::size_t kMaxPackageBytes = kMaxContentBytes + (kMaxContentBytes >> 7) + (1 << 20);
 inline constexpr std::size_t kMaxEntries = 10000;
 inline constexpr std::size_t kMaxPathLength = 255;
 // Deltas reach back over base + content: 2 * 512 MiB fits a 2^30 window.

@@ -144,6 +144,18 @@ TEST_CASE("hisgate release builds signs and verifies releases and refuses what i
         CHECK(r.status == 1);
         CHECK(r.output.find("release.truncated") != std::string::npos);
     }
+    SECTION("a delta whose base is another build of the same version") {
+        // 1.0.1 rebuilt from other files: its own manifest and package agree, but 1.1.0's
+        // delta from 1.0.1 was made from the first build.
+        std::string other = t + "/tree-1.0.1-other";
+        agent_tree(other, "1.0.1-other");
+        auto rebuilt = release({"build", "--version", "1.0.1", "--from", other, "--out", releases + "/1.0.1", "--level", "3"});
+        REQUIRE(rebuilt.status == 0);
+        auto r = release({"verify", "--manifest", manifest, "--root", keys + "/root.pub", "--packages"});
+        CHECK(r.status == 1);
+        CHECK(r.output.find("release.delta_base_mismatch") != std::string::npos);
+        CHECK(r.output.find("1.0.1") != std::string::npos);
+    }
     SECTION("bad arguments") {
         CHECK(release({"build", "--version", "1.x", "--from", t, "--out", t + "/x"}).status == 2);
         CHECK(release({"verify", "--manifest", manifest}).status == 2);
