@@ -11,7 +11,8 @@
 //   build --version V --from DIR --out DIR [--previous DIR] [--protocol MIN-MAX]
 //         [--level N] [--notes TEXT]
 //                                the full package and a delta from each of the five newest
-//                                older releases under --previous; an unsigned manifest
+//                                older releases under --previous; an unsigned manifest whose
+//                                notes end with `params diff` against the newest older one
 //   sign --manifest FILE --key SIGNING.key --cert CERT.json --root ROOT.pub
 //   verify --manifest FILE --root ROOT.pub [--revocations FILE] [--packages]
 //          [--previous DIR] [--at T]
@@ -31,6 +32,7 @@
 #include "common/digest.h"
 #include "common/version.h"
 #include "config-params/catalog.h"
+#include "config-params/catalog_diff.h"
 #include "release/manifest.h"
 #include "release/package.h"
 #include "release/release_dir.h"
@@ -91,6 +93,29 @@ Result<json> load_json(const std::string& path, const std::string& what) {
     auto text = read_file_bounded(path, kMaxDocumentBytes);
     if (!text) return text.error();
     return parse_document(*text, what + " " + path, "release.document");
+}
+
+// The release notes' parameter section: `hisgate params diff` of the newest older release's
+// catalog (saved beside its manifest) against this build's, within the manifest's bound on
+// notes. Empty when there is no older release with a saved catalog.
+std::string params_changes(const std::string& previous_dir, const ReleaseVersion& version, const params::Catalog& now) {
+    for (const auto& prev : scan_releases(previous_dir)) {
+        if (!(prev.manifest.version < version)) continue;
+        auto before = params::Catalog::load(prev.dir + "/params-catalog.json");
+        if (!before) return "";
+        auto changes = params::diff(*before, now);
+        std::string text = "Parameter changes since " + prev.manifest.version.to_string() + " (hisgate params diff):";
+        if (changes.empty()) text += " none";
+        size_t shown = 0;
+        for (const auto& c : changes) {
+            if (text.size() + c.line().size() > 60 * 1024) break;
+            text += "\n  " + c.line();
+            ++shown;
+        }
+        if (shown < changes.size()) text += "\n  ... and " + std::to_string(changes.size() - shown) + " more";
+        return text;
+    }
+    return "";
 }
 
 WallTime now_seconds() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }
@@ -203,10 +228,15 @@ int build(const Options& o) {
     std::string catalog_text = catalog->to_json().dump(2) + "\n";
     b.catalog_version = std::string(hisgate::version());
     b.catalog_sha256 = sha256_hex(catalog_text);
+    if (std::string changes = params_changes(b.previous_dir, b.version, *catalog); !changes.empty()) {
+        if (b.notes.size() > 2 * 1024) return usage("--notes: at most 2 KiB");
+        b.notes += (b.notes.empty() ? "" : "\n\n") + changes;
+    }
     auto m = build_release(b);
     if (!m) return fail(m.error());
     if (auto ok = write_file_atomic(b.out_dir + "/params-catalog.json", catalog_text); !ok) return fail(ok.error());
     std::cout << "built " << m->version.to_string() << ": content " << m->content_size << " bytes\n";
+    if (!m->notes.empty()) std::cout << m->notes << "\n";
     for (const auto& p : m->packages) {
         std::cout << "  " << p.path << "  " << p.size << " bytes";
         if (p.kind == PackageEntry::Kind::Delta) {

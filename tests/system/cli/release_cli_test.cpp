@@ -63,6 +63,8 @@ TEST_CASE("hisgate release builds signs and verifies releases and refuses what i
     auto m = nlohmann::json::parse(hisgate::test::read_file(manifest));
     REQUIRE(m["signed"]["packages"].size() == 3);  // full, from 1.0.1, from 1.0.0
     CHECK(fs::exists(releases + "/1.1.0/params-catalog.json"));
+    // The same catalog in every build here: the notes say so.
+    CHECK(m["signed"]["notes"].get<std::string>().find("Parameter changes since 1.0.1 (hisgate params diff): none") == 0);
 
     // Unsigned: refused.
     auto unsigned_run = release({"verify", "--manifest", manifest, "--root", keys + "/root.pub"});
