@@ -45,6 +45,13 @@ commands:
                                        listed provinces to A, the rest to B); waits, prints the freeze
   partition rollback <source>          after a split: the source owns its provinces again
   partition status [--json]            the partition map in use and the newest split
+  release keygen|certify|revoke        Ed25519 release keys, the root's certificates of
+                                       signing keys and its revocation list
+  release build --version V --from DIR --out DIR [--previous DIR]
+                                       the full package and zstd deltas from the five
+                                       previous releases, with an unsigned manifest
+  release sign|verify [--packages]     sign a manifest; check its signature, key, every
+                                       package and delta (docs/releases.md)
                                        (URL/token also from $HISGATE_CLI_CONFIG or
                                        ~/.config/hisgate/cli.json)
 )";
@@ -72,6 +79,7 @@ int main(int argc, char** argv) {
     if (group == "ledger") return ledger_main(rest);
     if (group == "reconcile") return reconcile_main(rest);
     if (group == "partition") return partition_main(rest);
+    if (group == "release") return release_main(rest);
     if (group == "hl7" && !rest.empty()) {
         const std::string& sub = rest[0];
         if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);

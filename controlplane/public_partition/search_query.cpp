@@ -156,33 +156,6 @@ const KindSpec& spec_of(SearchKind kind) {
     return specs().front();
 }
 
-std::string hex(std::string_view bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (unsigned char c : bytes) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
-
-std::optional<std::string> unhex(std::string_view text) {
-    if (text.size() % 2 != 0) return std::nullopt;
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        return -1;
-    };
-    std::string out;
-    for (size_t i = 0; i < text.size(); i += 2) {
-        int hi = nibble(text[i]), lo = nibble(text[i + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out += static_cast<char>(hi * 16 + lo);
-    }
-    return out;
-}
-
 // A cursor is "s1" + hex(payload) + 16 hex digits of the payload's digest, the payload the
 // JSON array [kind, filter digest, sort key...]. Hex keeps it URL-safe without encoding.
 constexpr std::string_view kCursorTag = "s1";
@@ -196,7 +169,7 @@ std::string make_cursor(const KindSpec& spec, const std::string& filter_digest, 
     nlohmann::json payload = nlohmann::json::array({spec.name, filter_digest});
     for (const auto& k : key) payload.push_back(k);
     const std::string text = payload.dump();
-    return std::string(kCursorTag) + hex(text) + cursor_digest(text);
+    return std::string(kCursorTag) + to_hex(text) + cursor_digest(text);
 }
 
 // The sort key a cursor resumes after, if it is one this kind made under these filters.
@@ -206,7 +179,7 @@ std::optional<std::vector<std::string>> read_cursor(const KindSpec& spec, const 
         cursor.compare(0, kCursorTag.size(), kCursorTag) != 0)
         return std::nullopt;
     const std::string_view body(cursor.data() + kCursorTag.size(), cursor.size() - kCursorTag.size() - kCursorDigestHex);
-    auto payload = unhex(body);
+    auto payload = from_hex(body);
     if (!payload || cursor_digest(*payload) != cursor.substr(cursor.size() - kCursorDigestHex)) return std::nullopt;
     auto j = nlohmann::json::parse(*payload, nullptr, false);
     if (!j.is_array() || j.size() != 2 + spec.sort.size()) return std::nullopt;

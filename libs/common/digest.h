@@ -2,6 +2,7 @@
 // and parameter sets, and ids derived from a secret.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -9,6 +10,11 @@ namespace hisgate {
 
 // The SHA-256 of `bytes`: 64 lowercase hex digits.
 std::string sha256_hex(std::string_view bytes);
+
+// Bytes as lowercase hex, and back: nullopt for an odd length or anything but 0-9a-f (one
+// spelling per value, so a hex field compared as text is compared as bytes).
+std::string to_hex(std::string_view bytes);
+std::optional<std::string> from_hex(std::string_view hex);
 
 // HMAC-SHA-256 of `bytes` under `key`: 64 lowercase hex digits. Whoever lacks the key can
 // neither compute nor predict it from other outputs.
