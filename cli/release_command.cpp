@@ -17,6 +17,11 @@
 //   verify --manifest FILE --root ROOT.pub [--revocations FILE] [--packages]
 //          [--previous DIR] [--at T]
 //                                exit 0 "ok: ...", or 1 with the refusal's code and why
+//   publish --repo DIR --root ROOT.pub [--revocations FILE] [--previous DIR] RELEASE-DIR
+//                                verifies the release as `verify --packages` does and copies
+//                                it into the control plane's repository atomically
+//                                (release/repository.h); the same version again with other
+//                                content is refused (release.already_published)
 // Times are UTC, 2026-12-06T01:00:00Z. Bad arguments exit 2 with the usage; a refusal or a
 // failure exits 1 with "hisgate release: <code>: <message>".
 #include <sys/stat.h>
@@ -36,6 +41,7 @@
 #include "release/manifest.h"
 #include "release/package.h"
 #include "release/release_dir.h"
+#include "release/repository.h"
 
 namespace hisgate::cli {
 
@@ -51,6 +57,7 @@ const char* kUsage = R"(usage: hisgate release keygen --out PREFIX
        hisgate release build --version V --from DIR --out DIR [--previous DIR] [--protocol MIN-MAX] [--level N] [--notes TEXT]
        hisgate release sign --manifest FILE --key SIGNING.key --cert CERT.json --root ROOT.pub
        hisgate release verify --manifest FILE --root ROOT.pub [--revocations FILE] [--packages] [--previous DIR] [--at T]
+       hisgate release publish --repo DIR --root ROOT.pub [--revocations FILE] [--previous DIR] RELEASE-DIR
 times are UTC: 2026-12-06T01:00:00Z
 )";
 
@@ -268,6 +275,16 @@ int sign(const Options& o) {
     return 0;
 }
 
+// The root's revocation list named by --revocations, checked against the root; none without it.
+Result<std::optional<RevocationList>> load_revocations(const Options& o, const Ed25519Key& root) {
+    if (!o.count("revocations")) return std::optional<RevocationList>{};
+    auto doc = load_json(o.at("revocations"), "the revocation list");
+    if (!doc) return doc.error();
+    auto list = verify_revocation_list(*doc, root);
+    if (!list) return list.error();
+    return std::optional<RevocationList>{*list};
+}
+
 int verify(const Options& o) {
     if (auto why = missing(o, {"manifest", "root"})) return usage(*why);
     auto root = Ed25519Key::load_file(o.at("root"));
@@ -278,17 +295,11 @@ int verify(const Options& o) {
         if (!t) return usage(t.error().message);
         at = *t;
     }
-    std::optional<RevocationList> revocations;
-    if (o.count("revocations")) {
-        auto doc = load_json(o.at("revocations"), "the revocation list");
-        if (!doc) return fail(doc.error());
-        auto list = verify_revocation_list(*doc, *root);
-        if (!list) return fail(list.error());
-        revocations = *list;
-    }
+    auto revocations = load_revocations(o, *root);
+    if (!revocations) return fail(revocations.error());
     auto text = read_file_bounded(o.at("manifest"), kMaxDocumentBytes);
     if (!text) return fail(text.error());
-    auto verified = verify_manifest(*text, *root, revocations ? &*revocations : nullptr, at);
+    auto verified = verify_manifest(*text, *root, *revocations ? &**revocations : nullptr, at);
     if (!verified) return fail(verified.error());
     const Manifest& m = verified->manifest;
     if (o.count("packages")) {
@@ -302,10 +313,38 @@ int verify(const Options& o) {
     return 0;
 }
 
+int publish(const Options& o, const std::string& release_dir) {
+    if (auto why = missing(o, {"repo", "root"})) return usage(*why);
+    auto root = Ed25519Key::load_file(o.at("root"));
+    if (!root) return fail(root.error());
+    auto revocations = load_revocations(o, *root);
+    if (!revocations) return fail(revocations.error());
+    PublishRequest r;
+    r.release_dir = release_dir;
+    r.previous_dir = o.count("previous") ? o.at("previous") : fs::absolute(release_dir).lexically_normal().parent_path().string();
+    r.repo_dir = o.at("repo");
+    r.root = &*root;
+    r.revocations = *revocations ? &**revocations : nullptr;
+    r.now = now_seconds();
+    auto published = publish_release(r);
+    if (!published) return fail(published.error());
+    const Manifest& m = published->manifest;
+    std::cout << (published->already_published ? "already published: " : "published: ") << m.version.to_string()
+              << " (" << m.packages.size() << " package(s)) in " << r.repo_dir << "\n";
+    return 0;
+}
+
 }  // namespace
 
 int release_main(const Args& args) {
     if (args.empty()) return usage();
+    if (args[0] == "publish") {  // the release directory is the last, positional, argument
+        if (args.size() < 2 || args.back().rfind("--", 0) == 0) return usage("publish: the release directory is required");
+        Args rest(args.begin(), args.end() - 1);
+        auto o = options(rest);
+        if (!o) return usage("expected --name value pairs");
+        return publish(*o, args.back());
+    }
     auto o = options(args, {"packages"});
     if (!o) return usage("expected --name value pairs");
     const std::string& sub = args[0];

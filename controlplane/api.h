@@ -54,6 +54,10 @@
 //                                                          partition's primary by
 //                                                          (controlplane/public_partition/replication_api.h):
 //                                                          service and admin tokens
+//   GET /api/v1/releases, /api/v1/releases/{version}/manifest, /api/v1/releases/{version}/packages/{name}
+//                                                          the published releases, packages with HTTP
+//                                                          Range (controlplane/release_api.h): staff and
+//                                                          service tokens
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //
 // Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
@@ -83,6 +87,9 @@ class MoneyApi;
 }
 namespace hisgate::controlplane::vitals {
 class VitalsApi;
+}
+namespace hisgate::controlplane {
+class ReleaseApi;
 }
 
 namespace hisgate::controlplane {
@@ -122,6 +129,9 @@ public:
     void set_money(money::MoneyApi* money) { money_ = money; }
     // The bedside vitals routes (controlplane/vitals/vitals_api.h). Set before serving.
     void set_vitals(vitals::VitalsApi* vitals) { vitals_ = vitals; }
+    // The release repository's routes (controlplane/release_api.h). Set before serving;
+    // without it those routes are 404.
+    void set_releases(ReleaseApi* releases) { releases_ = releases; }
 
     static int http_status(ErrorClass cls);
 
@@ -169,6 +179,7 @@ private:
     alerts::AlertStore* alerts_ = nullptr;
     money::MoneyApi* money_ = nullptr;
     vitals::VitalsApi* vitals_ = nullptr;
+    ReleaseApi* releases_ = nullptr;
     health::PathHealthStore* health_ = nullptr;
 };
 

@@ -29,6 +29,7 @@
 #include "controlplane/booking_facts.h"
 #include "controlplane/idempotency_store.h"
 #include "controlplane/money/money_desk.h"
+#include "controlplane/release_api.h"
 #include "controlplane/vitals/vitals_api.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/public_partition/gap_repair.h"
@@ -186,6 +187,9 @@ int main(int argc, char** argv) {
         std::string owner = c.string(key, "");
         if (!owner.empty()) alert_thresholds.owners[rule] = owner;
     }
+    // The release repository `hisgate release publish` writes and /api/v1/releases serves
+    // (controlplane/release_api.h); empty: no release routes.
+    std::string releases_repo = c.string("releases.repo_dir", "");
     std::string vitals_db = c.string("vitals.db", results_db);
     controlplane::vitals::VitalsRetention vitals_retention;
     vitals_retention.raw_keep = std::chrono::milliseconds(c.integer("vitals.raw_keep_ms", 86400000, 60000, 365 * 86400000LL));
@@ -351,6 +355,8 @@ int main(int argc, char** argv) {
     api.set_health(path_health->get());
     controlplane::vitals::VitalsApi vitals_api(**vitals_store, monitor_board, ward_feed, vitals_intake, SystemClock::instance());
     api.set_vitals(&vitals_api);
+    controlplane::ReleaseApi release_api(releases_repo);
+    if (!releases_repo.empty()) api.set_releases(&release_api);
     {
         auto dir = std::filesystem::path(public_db).parent_path().string();
         api.set_public(public_primary->get(), dir.empty() ? "." : dir);
