@@ -35,6 +35,12 @@ void agent_tree(const std::string& dir, const std::string& v) {
     hisgate::test::write_file(dir + "/etc/agent.example.json", "{\"hospital\": \"H1\"}\n");
 }
 
+// A signed manifest back to what `release build` wrote: "signed" without signed_at.
+nlohmann::json unsigned_body(nlohmann::json doc) {
+    doc["signed"].erase("signed_at");
+    return {{"signed", doc["signed"]}};
+}
+
 }  // namespace
 
 TEST_CASE("hisgate release builds signs and verifies releases and refuses what is wrong", "[release-cli]") {
@@ -157,6 +163,50 @@ TEST_CASE("hisgate release builds signs and verifies releases and refuses what i
         CHECK(r.status == 1);
         CHECK(r.output.find("release.delta_base_mismatch") != std::string::npos);
         CHECK(r.output.find("1.0.1") != std::string::npos);
+    }
+    SECTION("publish into a repository") {
+        std::string repo = t + "/repo";
+        auto bad = nlohmann::json::parse(hisgate::test::read_file(manifest));
+        // A tampered copy of the release is refused, and nothing of it is visible.
+        std::string tampered = t + "/tampered/1.1.0";
+        fs::create_directories(tampered);
+        fs::copy(releases + "/1.1.0", tampered, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+        bad["signed"]["notes"] = "changed after signing";
+        hisgate::test::write_file(tampered + "/manifest.json", bad.dump());
+        auto refused = release({"publish", "--repo", repo, "--root", keys + "/root.pub", "--previous", releases, tampered});
+        CHECK(refused.status == 1);
+        CHECK(refused.output.find("release.bad_signature") != std::string::npos);
+        CHECK(!fs::exists(repo + "/1.1.0"));
+
+        auto published = release({"publish", "--repo", repo, "--root", keys + "/root.pub", releases + "/1.1.0"});
+        INFO(published.output);
+        REQUIRE(published.status == 0);
+        CHECK(published.output.find("published: 1.1.0 (3 package(s))") == 0);
+        for (const char* f : {"manifest.json", "params-catalog.json", "hisgate-1.1.0.full.zst",
+                              "hisgate-1.1.0-from-1.0.1.delta.zst", "hisgate-1.1.0-from-1.0.0.delta.zst"})
+            CHECK(hisgate::test::read_file(repo + "/1.1.0/" + f) == hisgate::test::read_file(releases + "/1.1.0/" + f));
+        for (const auto& e : fs::directory_iterator(repo)) CHECK(e.path().filename() == "1.1.0");  // no temporary left
+
+        // The same release again: a no-op.
+        auto again = release({"publish", "--repo", repo, "--root", keys + "/root.pub", releases + "/1.1.0"});
+        CHECK(again.status == 0);
+        CHECK(again.output.find("already published: 1.1.0") == 0);
+
+        // The same version with other notes, properly signed, is refused: a published
+        // version never changes.
+        std::string before = hisgate::test::read_file(repo + "/1.1.0/manifest.json");
+        auto doc = unsigned_body(nlohmann::json::parse(before));
+        doc["signed"]["notes"] = "other notes";
+        hisgate::test::write_file(manifest, doc.dump());
+        REQUIRE(release({"sign", "--manifest", manifest, "--key", keys + "/signing.key", "--cert",
+                         keys + "/signing.cert.json", "--root", keys + "/root.pub"})
+                    .status == 0);
+        auto changed = release({"publish", "--repo", repo, "--root", keys + "/root.pub", releases + "/1.1.0"});
+        CHECK(changed.status == 1);
+        CHECK(changed.output.find("release.already_published") != std::string::npos);
+        CHECK(hisgate::test::read_file(repo + "/1.1.0/manifest.json") == before);
+
+        CHECK(release({"publish", "--repo", repo, "--root", keys + "/root.pub"}).status == 2);
     }
     SECTION("bad arguments") {
         CHECK(release({"build", "--version", "1.x", "--from", t, "--out", t + "/x"}).status == 2);
