@@ -8,6 +8,7 @@
 #include <random>
 
 #include "common/digest.h"
+#include "controlplane/release_api.h"
 #include "release/download.h"
 #include "release/repository.h"
 #include "tests/support/process.h"
@@ -58,6 +59,10 @@ TEST_CASE("the control plane serves published releases and the client resumes a 
     const std::string package_path = "/api/v1/releases/1.0.0/packages/" + entry.path;
     const std::string bytes = read_file(repo + "/1.0.0/" + entry.path);
     REQUIRE(bytes.size() == entry.size);
+
+    // A publish killed half-way leaves a hidden directory: never listed, never served.
+    fs::create_directories(repo + "/.publish-1.0.1-99-0");
+    fs::copy(repo + "/1.0.0/manifest.json", repo + "/.publish-1.0.1-99-0/manifest.json");
 
     hisgate::test::SystemOptions options;
     options.hospitals = {};
@@ -115,6 +120,7 @@ TEST_CASE("the control plane serves published releases and the client resumes a 
             CHECK(r.status == 404);
         }
         CHECK(system.get("/api/v1/releases/9.9.9/manifest", auth).code() == "release.not_found");
+        CHECK(system.get("/api/v1/releases/.publish-1.0.1-99-0/manifest", auth).status == 404);
         CHECK(system.get("/api/v1/releases", system.bearer("patient", "P1")).status == 403);
         CHECK(system.get("/api/v1/releases").status == 200);  // an operator
         CHECK(system.get("/api/v1/releases", {{"Authorization", "Bearer nope"}}).status == 401);
@@ -185,4 +191,26 @@ TEST_CASE("the control plane serves published releases and the client resumes a 
         CHECK(down.error().code == "release.download_failed");
         CHECK(!fs::exists(o.dest));
     }
+}
+
+TEST_CASE("one byte range is resolved against a file size", "[release-download]") {
+    using hisgate::controlplane::ByteRange;
+    using hisgate::controlplane::resolve_range;
+    auto is = [](const ByteRange& r, ByteRange::Kind kind, uint64_t first = 0, uint64_t last = 0) {
+        return r.kind == kind && (kind != ByteRange::Kind::Part || (r.first == first && r.last == last));
+    };
+    CHECK(is(resolve_range("bytes=0-9", 100), ByteRange::Kind::Part, 0, 9));
+    CHECK(is(resolve_range("bytes=90-", 100), ByteRange::Kind::Part, 90, 99));
+    CHECK(is(resolve_range("bytes=90-500", 100), ByteRange::Kind::Part, 90, 99));  // clipped to the end
+    CHECK(is(resolve_range("bytes=-10", 100), ByteRange::Kind::Part, 90, 99));
+    CHECK(is(resolve_range("bytes=-500", 100), ByteRange::Kind::Part, 0, 99));
+    CHECK(is(resolve_range("bytes=99-99", 100), ByteRange::Kind::Part, 99, 99));
+    // Unsatisfiable: 416.
+    CHECK(is(resolve_range("bytes=100-", 100), ByteRange::Kind::Unsatisfiable));
+    CHECK(is(resolve_range("bytes=-0", 100), ByteRange::Kind::Unsatisfiable));
+    CHECK(is(resolve_range("bytes=0-", 0), ByteRange::Kind::Unsatisfiable));
+    // Other shapes are ignored: the whole file.
+    for (const char* h : {"", "bytes=5-2", "bytes=0-1,4-5", "items=0-1", "bytes=a-b", "bytes=-", "bytes=1", "bytes= 1-2",
+                          "bytes=99999999999999999999-"})
+        CHECK(is(resolve_range(h, 100), ByteRange::Kind::Whole));
 }
