@@ -27,14 +27,16 @@ int release(std::vector<std::string> args) {
     return r.status;
 }
 
-// A signed, published release 1.0.0 whose full package is about 2 MiB: content that does
-// not compress, so there is a middle to interrupt.
+// A signed, published release 1.0.0 whose full package is about 16 MiB of content that does
+// not compress: more than the server's socket send buffer (at most 4 MiB here) and the
+// client's window hold, so a server killed 1 MiB in leaves a middle that never arrives
+// (a killed process's kernel still sends what it had queued).
 void publish_one(const std::string& t, const std::string& repo) {
     std::string keys = t + "/keys", tree = t + "/tree";
     fs::create_directories(keys);
     fs::create_directories(tree + "/bin");
     std::mt19937_64 rng(16);
-    std::string noise(2 << 20, '\0');
+    std::string noise(16 << 20, '\0');
     for (auto& c : noise) c = static_cast<char>(rng());
     write_file(tree + "/bin/hisgate-agent", noise);
     REQUIRE(release({"keygen", "--out", keys + "/root"}) == 0);
@@ -132,12 +134,12 @@ TEST_CASE("the control plane serves published releases and the client resumes a 
         o.dest = t + "/got.zst";
         o.headers = auth;
         o.max_bytes_per_second = 4 << 20;  // the cap, and time for the progress callback to see the middle
-        o.progress = [&](uint64_t on_disk) { return on_disk < entry.size / 3; };
+        o.progress = [&](uint64_t on_disk) { return on_disk < (1u << 20); };
         auto first = hisgate::release::download_package(entry, o);
         REQUIRE(!first);
         CHECK(first.error().code == "release.download_aborted");
         uint64_t kept = fs::file_size(o.dest + ".part");
-        CHECK(kept >= entry.size / 3);
+        CHECK(kept >= (1u << 20));
         CHECK(kept < entry.size);
         CHECK(!fs::exists(o.dest));
 
@@ -149,6 +151,37 @@ TEST_CASE("the control plane serves published releases and the client resumes a 
         CHECK(second->transferred == entry.size - kept);
         CHECK(hisgate::sha256_hex(read_file(o.dest)) == entry.sha256);
         CHECK(!fs::exists(o.dest + ".part"));
+    }
+
+    SECTION("the control plane killed mid-download: the kept prefix resumes after its restart") {
+        hisgate::release::DownloadOptions o;
+        o.url = "http://127.0.0.1:" + std::to_string(system.api_port()) + package_path;
+        o.dest = t + "/killed.zst";
+        o.headers = auth;
+        o.max_bytes_per_second = 4 << 20;
+        bool killed = false;
+        o.progress = [&](uint64_t on_disk) {
+            if (!killed && on_disk >= (1u << 20)) {
+                system.controlplane().kill9();
+                killed = true;
+            }
+            return true;
+        };
+        auto cut = hisgate::release::download_package(entry, o);
+        REQUIRE(killed);
+        REQUIRE(!cut);
+        CHECK(cut.error().code == "release.download_failed");
+        uint64_t kept = fs::file_size(o.dest + ".part");
+        CHECK(kept < entry.size);
+        CHECK(!fs::exists(o.dest));
+
+        REQUIRE(system.start_controlplane(0));
+        o.progress = nullptr;
+        auto resumed = hisgate::release::download_package(entry, o);
+        INFO((resumed ? "" : resumed.error().describe()));
+        REQUIRE(resumed);
+        CHECK(resumed->resumed_from == kept);
+        CHECK(hisgate::sha256_hex(read_file(o.dest)) == entry.sha256);
     }
 
     SECTION("wrong bytes are refused by name") {
