@@ -321,7 +321,9 @@ int publish(const Options& o, const std::string& release_dir) {
     if (!revocations) return fail(revocations.error());
     PublishRequest r;
     r.release_dir = release_dir;
-    r.previous_dir = o.count("previous") ? o.at("previous") : fs::absolute(release_dir).lexically_normal().parent_path().string();
+    fs::path dir = fs::absolute(release_dir).lexically_normal();
+    if (!dir.has_filename()) dir = dir.parent_path();  // "releases/1.1.0/"
+    r.previous_dir = o.count("previous") ? o.at("previous") : dir.parent_path().string();
     r.repo_dir = o.at("repo");
     r.root = &*root;
     r.revocations = *revocations ? &**revocations : nullptr;

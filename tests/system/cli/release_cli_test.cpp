@@ -178,7 +178,7 @@ TEST_CASE("hisgate release builds signs and verifies releases and refuses what i
         CHECK(refused.output.find("release.bad_signature") != std::string::npos);
         CHECK(!fs::exists(repo + "/1.1.0"));
 
-        auto published = release({"publish", "--repo", repo, "--root", keys + "/root.pub", releases + "/1.1.0"});
+        auto published = release({"publish", "--repo", repo, "--root", keys + "/root.pub", releases + "/1.1.0/"});
         INFO(published.output);
         REQUIRE(published.status == 0);
         CHECK(published.output.find("published: 1.1.0 (3 package(s))") == 0);
