@@ -276,6 +276,8 @@ void Confirmer::dispatch(Transaction t) {
     ++counters_.dispatched;
     // Durable first, then the one send of this attempt.
     his_.send_change(*sent);
+    if (options_.broken_refund_before_his && sent->intent.kind == TxKind::Refund)  // the forbidden policy, for its test
+        provider_.refund_correction(sent->intent.id, sent->intent.corrects, sent->intent.amount_fen);
     set_timer(t.intent.id, now() + options_.reply_timeout.count(), Waiting::Reply);
 }
 

@@ -96,6 +96,9 @@ struct ConfirmerOptions {
     bool broken_refund_on_timeout = false;
     // Tests only: take a probe's "not found" as proof and refund without revoking first.
     bool broken_refund_on_not_found = false;
+    // Tests only: pay a refund after POSTED back when it is sent to the HIS, not after the
+    // HIS confirmed it.
+    bool broken_refund_before_his = false;
 };
 
 struct ConfirmerCounters {

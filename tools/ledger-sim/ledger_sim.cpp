@@ -139,6 +139,7 @@ public:
         fault_scale_ = scale;
         confirmer_options_.broken_refund_on_timeout = o.broken_refund_on_timeout;
         confirmer_options_.broken_refund_on_not_found = o.broken_refund_on_not_found;
+        confirmer_options_.broken_refund_before_his = o.broken_refund_before_his;
     }
 
     SimReport run();
