@@ -77,7 +77,7 @@ PaySimProvider::Counters PaySimProvider::counters() const {
     return counters_;
 }
 
-void PaySimProvider::close(const std::string& id) { enqueue({false, id, 0}); }
+void PaySimProvider::close(const std::string& id) { enqueue({false, id, 0, ""}); }
 void PaySimProvider::refund(const std::string& id, int64_t amount_fen) { enqueue({true, id, amount_fen, id}); }
 void PaySimProvider::refund_correction(const std::string& correction_id, const std::string& order_id, int64_t amount_fen) {
     enqueue({true, correction_id, amount_fen, order_id});

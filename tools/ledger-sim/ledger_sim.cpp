@@ -418,6 +418,9 @@ private:
     uint64_t corrections_asked_ = 0, corrections_created_ = 0, corrections_not_posted_ = 0, second_refused_ = 0,
              second_accepted_ = 0, refunded_after_post_ = 0;
     std::string reconcile_summary_;
+    // Corrections the operator settled, and those of them whose request never reached the
+    // HIS (its agent was away, or the request was lost): a correction is never revoked.
+    uint64_t corrections_resolved_ = 0, corrections_never_arrived_ = 0;
     ConfirmerCounters totals_;
     std::string failure_;
     std::string final_counts_;
@@ -858,6 +861,9 @@ void Sim::operator_round() {
                     // A refund or cancel is not revoked: the hospital says whether it did it.
                     auto it = h.records.find(t.intent.corrects);
                     bool done = it != h.records.end() && it->second.undone;
+                    ++corrections_resolved_;
+                    if (auto own = h.records.find(t.intent.id); own == h.records.end() || own->second.changes == 0)
+                        ++corrections_never_arrived_;
                     auto r = confirmers_[p]->resolve(t.intent.id, done,
                                                      done ? "phone call: the hospital has done the " + std::string(to_string(t.intent.kind))
                                                           : "phone call: the hospital has not done it",
@@ -991,7 +997,8 @@ SimReport Sim::run() {
       << ", bookings " << bookings_ << "\n";
     s << "  corrections after POSTED: asked " << corrections_asked_ << " (not POSTED then " << corrections_not_posted_
       << "), created " << corrections_created_ << ", refunded at the provider " << refunded_after_post_
-      << ", second refused " << second_refused_ << ", second after a VOIDED one " << second_accepted_ << "\n";
+      << ", settled by the operator " << corrections_resolved_ << " (never reached the HIS "
+      << corrections_never_arrived_ << "), second refused " << second_refused_ << ", second after a VOIDED one " << second_accepted_ << "\n";
     s << split_summary_;
     s << final_counts_;
     s << reconcile_summary_;
