@@ -35,7 +35,8 @@ constexpr const char* kUsage = R"(usage:
       --cert FILE --key FILE   with --tls: present a client certificate
   hisgate hl7 listen PORT [options]             answer each message with the right ACK
       --bind ADDR          listen address (default 127.0.0.1; 0.0.0.0 for all)
-      --store DIR          fsync every message into DIR before answering it
+      --store DIR          append every message to DIR/messages.log and sync it before
+                           answering (group commit: one fdatasync for many connections)
       --commit-ack         answer with MLLP release 2 commit acknowledgements
       --max-frame BYTES    reject larger messages (default 16777216)
       --idle-timeout MS    close connections silent this long (default 60000)

@@ -13,7 +13,6 @@
 
 #include "common/log.h"
 #include "mllp/connection.h"
-#include "mllp/store.h"
 #include "mllp/tls_context.h"
 
 namespace hisgate::mllp {
@@ -47,7 +46,7 @@ struct Server::Impl {
 
     ServerOptions options;
     Handler handler;
-    std::unique_ptr<MessageStore> store;
+    std::shared_ptr<MessageLog> store;
     Poco::Net::Context::Ptr tls;
     Poco::Net::ServerSocket listener;
     uint16_t port = 0;
@@ -78,9 +77,15 @@ Result<void> Server::start() {
     Impl& s = *impl_;
     if (s.acceptor.joinable())
         return make_error(ErrorClass::Internal, "mllp.already_started", "MLLP server started twice");
-    if (!s.options.store_dir.empty()) {
-        s.store = std::make_unique<MessageStore>(s.options.store_dir);
-        if (auto opened = s.store->open(); !opened) return opened.error();
+    if (s.options.store) {
+        s.store = s.options.store;
+    } else if (!s.options.store_dir.empty() && !s.store) {
+        MessageLogOptions log_options;
+        log_options.dir = s.options.store_dir;
+        log_options.max_message_bytes = s.options.max_frame_bytes;
+        auto opened = MessageLog::open(std::move(log_options));
+        if (!opened) return opened.error();
+        s.store = std::move(*opened);
     }
     if (s.options.tls) {
         auto tls = make_server_tls({s.options.cert_file, s.options.key_file, s.options.client_ca_file});
@@ -102,7 +107,7 @@ Result<void> Server::start() {
                                       {"port", s.port},
                                       {"tls", s.options.tls},
                                       {"commit_ack", s.options.commit_ack},
-                                      {"store", !s.options.store_dir.empty()}});
+                                      {"store", s.store != nullptr}});
     return {};
 }
 
