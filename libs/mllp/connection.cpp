@@ -108,7 +108,9 @@ void Session::run() {
     if (context_.tls && !secure()) return;
     log::debug("mllp.connection_opened", {{"peer", peer_}});
 
-    std::vector<char> buffer(kReadChunk);
+    // One read buffer per worker thread, reused by its connections: a sender that connects
+    // per message would otherwise pay a 64 KiB allocation and clearing each time.
+    thread_local std::vector<char> buffer(kReadChunk);
     std::vector<Frame> frames;
     std::string replies;
     auto last_activity = Clock::now();
