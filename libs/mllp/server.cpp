@@ -3,6 +3,8 @@
 #include <Poco/Exception.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocketImpl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -108,6 +110,11 @@ Result<void> Server::start() {
         const timeval wait{0, static_cast<suseconds_t>(std::chrono::duration_cast<std::chrono::microseconds>(kStopCheck).count())};
         if (::setsockopt(s.listener.impl()->sockfd(), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait) != 0)
             throw Poco::IOException(std::string("cannot set the accept timeout: ") + std::strerror(errno));
+        if (s.options.defer_accept.count() > 0) {
+            const int defer = static_cast<int>(s.options.defer_accept.count());
+            if (::setsockopt(s.listener.impl()->sockfd(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer) != 0)
+                throw Poco::IOException(std::string("cannot defer accepts: ") + std::strerror(errno));
+        }
         s.port = s.listener.address().port();
     } catch (const Poco::Exception& e) {
         return make_error(ErrorClass::Unavailable, "mllp.bind_failed",

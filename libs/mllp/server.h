@@ -57,6 +57,11 @@ struct ServerOptions {
     // max_connections x max_frame_bytes. A read that takes the total over it closes its
     // connection (the peer's frame is dropped, nothing is answered).
     size_t max_buffered_bytes = 0;
+    // TCP_DEFER_ACCEPT: a connection is handed to a worker only once its first bytes have
+    // arrived (MLLP senders speak first), which saves the worker a second wake-up per
+    // connection. A peer that connects and stays silent is seen only after about this
+    // long (rounded up to whole seconds by the kernel). 0 = off.
+    std::chrono::seconds defer_accept{0};
     // Names the server in its metrics: hisgate_mllp_buffered_bytes{listener},
     // hisgate_mllp_connections_closed_total{listener,reason}.
     std::string name = "mllp";
