@@ -37,6 +37,7 @@ constexpr const char* kUsage = R"(usage:
       --bind ADDR          listen address (default 127.0.0.1; 0.0.0.0 for all)
       --store DIR          append every message to DIR/messages.log and sync it before
                            answering (group commit: one fdatasync for many connections)
+      --group-wait US      with --store: let a batch gather this long before its sync (default 0)
       --commit-ack         answer with MLLP release 2 commit acknowledgements
       --max-frame BYTES    reject larger messages (default 16777216)
       --idle-timeout MS    close connections silent this long (default 60000)
@@ -193,7 +194,7 @@ int send_main(const Args& args) {
 int listen_main(const Args& args) {
     Parsed p;
     if (auto bad = parse(args, {"--tls", "--commit-ack", "--quiet"},
-                         {"--bind", "--store", "--max-frame", "--idle-timeout", "--defer-accept", "--cert", "--key", "--client-ca"}, p))
+                         {"--bind", "--store", "--group-wait", "--max-frame", "--idle-timeout", "--defer-accept", "--cert", "--key", "--client-ca"}, p))
         return usage_error(*bad);
     if (p.positional.size() != 1) return usage_error("listen needs PORT");
     auto port = number(p.positional[0], 0, 65535);
@@ -231,7 +232,10 @@ int listen_main(const Args& args) {
     if (std::string dir = value_or(p, "--store"); !dir.empty()) {
         // Opened here rather than by the server (after the signals are blocked: it starts
         // a thread), so its figures can be printed at the end.
-        auto log = mllp::MessageLog::open({.dir = dir, .max_message_bytes = options.max_frame_bytes});
+        long long wait_us = 0;
+        if (!numeric_option(p, "--group-wait", 0, 1'000'000, wait_us)) return 2;
+        auto log = mllp::MessageLog::open(
+            {.dir = dir, .max_wait = std::chrono::microseconds(wait_us), .max_message_bytes = options.max_frame_bytes});
         if (!log) {
             std::fprintf(stderr, "hisgate hl7 listen: %s\n", log.error().describe().c_str());
             return log.error().cls == ErrorClass::Config ? 2 : 1;

@@ -143,6 +143,9 @@ struct MessageLog::Impl {
         LogEntry entry;
         Result<Appended> result = Appended{};
         bool done = false;
+        // The caller's own: the writer wakes exactly the callers of a batch, not every
+        // waiting connection.
+        std::condition_variable* wake = nullptr;
         char header[kHeaderBytes];
         std::size_t bytes() const { return kHeaderBytes + entry.key.size() + entry.message.size(); }
     };
@@ -158,7 +161,7 @@ struct MessageLog::Impl {
     std::optional<Error> poisoned;                           // set by a failed sync
 
     mutable std::mutex mu;
-    std::condition_variable work_cv, done_cv;
+    std::condition_variable work_cv;
     std::deque<Request*> queue;
     std::size_t queued_bytes = 0;
     bool stopping = false;
@@ -297,6 +300,7 @@ Result<Appended> MessageLog::append(std::string_view message, std::string_view k
 std::vector<Result<Appended>> MessageLog::append_all(std::span<const LogEntry> entries) {
     Impl& s = *impl_;
     std::vector<Impl::Request> requests(entries.size());
+    std::condition_variable wake;
     std::size_t waiting = 0;
     {
         std::unique_lock lock(s.mu);
@@ -317,13 +321,14 @@ std::vector<Result<Appended>> MessageLog::append_all(std::span<const LogEntry> e
                 continue;
             }
             r.done = false;
+            r.wake = &wake;
             s.queue.push_back(&r);
             s.queued_bytes += r.bytes();
             ++waiting;
         }
         if (waiting > 0) {
             s.work_cv.notify_one();
-            s.done_cv.wait(lock, [&] {
+            wake.wait(lock, [&] {
                 return std::all_of(requests.begin(), requests.end(), [](const Impl::Request& r) { return r.done; });
             });
         }
@@ -365,15 +370,18 @@ void MessageLog::Impl::write_loop() {
         }
 
         lock.lock();
+        std::condition_variable* woken = nullptr;
         for (Request* r : batch) {
             if (r->result.ok()) {
                 if (r->result->duplicate) ++stats.duplicates;
                 else ++stats.records;
             }
             r->done = true;
+            // A caller's requests are queued together: wake each caller once.
+            if (r->wake != woken) r->wake->notify_one();
+            woken = r->wake;
         }
         ++stats.batches;
-        done_cv.notify_all();
     }
 }
 
