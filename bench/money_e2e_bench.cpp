@@ -279,9 +279,11 @@ std::string one_flow(Client& c, const std::vector<BenchSlot>& slots, uint64_t n,
 // One request routed to the agent and his-sim and back: the booking a patient's app sends.
 std::string one_routed(Client& c, const std::vector<BenchSlot>& slots, uint64_t n) {
     const auto& s = slot_for(slots, n);
+    json slot = json::object();  // the slot as a booking names it (money::booking_body's fields)
+    for (const char* field : {"doctorId", "departmentId", "date", "start", "end", "half", "feeCents"}) slot[field] = s.fields[field];
     json body = {{"orderId", "R-" + std::to_string(c.index) + "-" + std::to_string(n)},
                  {"slotId", s.id},
-                 {"slot", s.fields},
+                 {"slot", slot},
                  {"patient", {{"id", c.patient}, {"birthDate", "1980-01-01"}, {"sex", "female"}}}};
     auto r = c.api.exchange("POST", std::string("/api/v1/hospitals/") + kHospital + "/appointments", body.dump(), c.auth);
     if (r.status != 200 || r.body.find("\"status\":\"booked\"") == std::string::npos)
