@@ -6,7 +6,8 @@
 //
 //   money_e2e_bench [--clients 1,8,32] [--seconds 10] [--warmup 2] [--poll-ms 10]
 //                   [--settle 20] [--settle-batch 20] [--revoke 5] [--revoke-away-s 15]
-//                   [--his-answer-ms 3000] [--phases flows,settle,revoke]
+//                   [--his-answer-ms 3000] [--his-rate-per-minute 100000]
+//                   [--phases flows,settle,revoke]
 //                   [--controlplane-config JSON]
 //
 // Real processes on free loopback ports (tests/support/system.h, pay_sim_process.h):
@@ -16,7 +17,10 @@
 // unless --controlplane-config (merged into the control plane's config) or --his-answer-ms
 // (the agent's his.answer_timeout) say otherwise: the ledger's reply timeout 10 s, first
 // probe 3 s doubling to 60 s; the control plane waits 5 s for an agent; the agent 3 s for
-// the HIS. The bench adds 14 slots of capacity 100,000 at his-sim (DR-101 and DR-102, the
+// the HIS. One exception: the agent's cap on requests to the HIS (his.rate_per_minute,
+// default 600, a hospital's protective choice) is raised to its maximum, 100,000, unless
+// --his-rate-per-minute says otherwise; at 600 every row measures that cap (10 HIS
+// changes/s). The bench adds 14 slots of capacity 100,000 at his-sim (DR-101 and DR-102, the
 // next 7 days; his-sim pushes them to the agent) and waits until the control plane's
 // public partition holds them: a booking's body is built from the slot there.
 //
@@ -40,7 +44,11 @@
 //         routed req/s at the same C (0.5 is what two HIS changes per flow allow).
 // settle  --settle payments one at a time, each after arming his-sim's drop_after_commit 1
 //         (it commits the payment and loses the answer): the ledger's history gives
-//         DISPATCHED → CONFIRMED (and → POSTED); every one must pass IN_DOUBT. Then
+//         DISPATCHED → CONFIRMED (and → POSTED), and how many passed IN_DOUBT. With the
+//         defaults none does: the agent's own status query after its 3 s answer timeout
+//         settles the change within the control plane's 5 s wait. A payment.pay wait
+//         shorter than the agent's (--controlplane-config '{"request_timeouts_ms":
+//         {"payment.pay": 2000}}') leaves it to the ledger: IN_DOUBT, then its probes. Then
 //         --settle-batch payments at once with drop_after_commit N, and the time from the
 //         first dispatch to the last POSTED.
 // revoke  the agent killed (SIGKILL); --revoke payments created and paid: dispatched,
@@ -193,6 +201,7 @@ struct Client {
     std::map<std::string, std::string> auth;
     KeptConnection api, pay;
     uint64_t polls = 0;
+    std::vector<std::string> posted;  // payment and booking ids of the flows completed, for the stages
 
     Client(int i, System& sys, uint16_t pay_port)
         : index(i),
@@ -273,7 +282,35 @@ std::string one_flow(Client& c, const std::vector<BenchSlot>& slots, uint64_t n,
     std::string why;
     std::string payment = c.pay_one("py-" + tag, why);
     if (payment.empty()) return why;
-    return c.wait_for({doc.value("transactionId", ""), payment}, "POSTED", poll, std::chrono::seconds(60));
+    const std::string booking_id = doc.value("transactionId", "");
+    auto error = c.wait_for({booking_id, payment}, "POSTED", poll, std::chrono::seconds(60));
+    if (error.empty()) c.posted.insert(c.posted.end(), {payment, booking_id});
+    return error;
+}
+
+double percentile(std::vector<double> v, double p);
+
+// Where a flow's time goes, from the ledger's own history of a sample of the flows a row
+// completed, read after the row (so the reads do not load it): per kind, the p50/p99 of
+// each step between two states, in ms.
+void print_stages(int clients, std::vector<std::unique_ptr<Client>>& all, size_t sample) {
+    std::map<std::string, std::vector<double>> steps;
+    const std::vector<std::pair<std::string, std::string>> pairs = {
+        {"CREATED", "HELD"}, {"HELD", "DISPATCHED"}, {"DISPATCHED", "CONFIRMED"}, {"CONFIRMED", "POSTED"}};
+    const size_t per_client = sample * 2 / all.size() + 2;  // two transactions per flow, the last ones
+    for (auto& c : all)
+        for (size_t i = c->posted.size() > per_client ? c->posted.size() - per_client : 0; i < c->posted.size(); ++i) {
+            auto t = c->transaction(c->posted[i]);
+            std::string kind = t.value("kind", "?");
+            for (const auto& [from, to] : pairs) {
+                int64_t a = entered(t, from), b = entered(t, to);
+                if (a >= 0 && b >= 0) steps[kind + " " + from + "->" + to].push_back(static_cast<double>(b - a));
+            }
+        }
+    for (auto& [name, v] : steps)
+        std::printf("STAGE  c=%-3d %-32s n=%zu p50_ms=%.0f p99_ms=%.0f\n", clients, name.c_str(), v.size(),
+                    percentile(v, 0.5), percentile(v, 0.99));
+    std::fflush(stdout);
 }
 
 // One request routed to the agent and his-sim and back: the booking a patient's app sends.
@@ -392,7 +429,8 @@ void print_settled(const char* name, const Settled& s, size_t asked) {
                 "posted_p50_s=%.2f posted_p99_s=%.2f",
                 name, asked, s.in_doubt, percentile(s.confirm_s, 0.5), percentile(s.confirm_s, 0.99),
                 percentile(s.confirm_s, 1.0), percentile(s.post_s, 0.5), percentile(s.post_s, 0.99));
-    if (s.first_dispatch >= 0) std::printf(" first_dispatch_to_last_posted_s=%.2f", (s.last_posted - s.first_dispatch) / 1000.0);
+    if (s.first_dispatch >= 0 && std::string(name) == "batch")
+        std::printf(" first_dispatch_to_last_posted_s=%.2f", (s.last_posted - s.first_dispatch) / 1000.0);
     std::printf(" errors=%d\n", s.errors);
     if (s.errors) std::printf("ERROR  settle-%s first: %s\n", name, s.first_error.c_str());
     std::fflush(stdout);
@@ -496,7 +534,7 @@ int usage(const char* why) {
     std::fprintf(stderr,
                  "money_e2e_bench: %s\nusage: money_e2e_bench [--clients 1,8,32] [--seconds 10] [--warmup 2] "
                  "[--poll-ms 10] [--settle 20] [--settle-batch 20] [--revoke 5] [--revoke-away-s 15] "
-                 "[--his-answer-ms 3000] [--phases flows,settle,revoke] [--controlplane-config JSON]\n",
+                 "[--his-answer-ms 3000] [--his-rate-per-minute 100000] [--phases flows,settle,revoke] [--controlplane-config JSON]\n",
                  why);
     return 2;
 }
@@ -505,7 +543,8 @@ int usage(const char* why) {
 
 int main(int argc, char** argv) {
     std::vector<int> client_counts = {1, 8, 32};
-    int seconds = 10, warmup = 2, poll_ms = 10, settle_n = 20, batch_n = 20, revoke_n = 5, away_s = 15, his_answer_ms = 3000;
+    int seconds = 10, warmup = 2, poll_ms = 10, settle_n = 20, batch_n = 20, revoke_n = 5, away_s = 15, his_answer_ms = 3000,
+        his_rate = 100000;
     std::string phases = "flows,settle,revoke";
     json extra = json::object();
     for (int i = 1; i < argc; i += 2) {
@@ -530,6 +569,7 @@ int main(int argc, char** argv) {
         else if (a == "--revoke" && n >= 0) revoke_n = n;
         else if (a == "--revoke-away-s" && n > 0) away_s = n;
         else if (a == "--his-answer-ms" && n >= 100) his_answer_ms = n;
+        else if (a == "--his-rate-per-minute" && n >= 1 && n <= 100000) his_rate = n;
         else if (a == "--phases" && !v.empty()) phases = v;
         else if (a == "--controlplane-config" && json::parse(v, nullptr, false).is_object()) extra = json::parse(v);
         else return usage(("bad option " + a + " " + v).c_str());
@@ -545,7 +585,7 @@ int main(int argc, char** argv) {
     options.hospitals = {kHospital};
     options.request_timeout_ms = 5000;  // the control plane's default
     options.his_ack_timeout_ms = his_answer_ms;
-    options.his_params = {{kHospital, R"({"idempotent_orders": false})"}};
+    options.his_params = {{kHospital, json{{"idempotent_orders", false}, {"rate_per_minute", his_rate}}.dump()}};
     // Slots come by push (his-sim pushes each control-API change); no pull during the run.
     options.more_params = {{kHospital, json{{"extraction", {{"interval", "1h"},
                                                             {"push", {{"listen", "127.0.0.1:" + std::to_string(free_port())}}}}}}
@@ -561,8 +601,8 @@ int main(int argc, char** argv) {
     if (!slots_published(sys, slots))
         return std::fprintf(stderr, "money_e2e_bench: the bench slots never reached the public partition\n"), 1;
     std::printf("system up: mosquitto (TLS), his-sim + agent %s, pay-sim, control plane with ledgers; %zu slots; "
-                "%d s warm-up + %d s per row; poll every %d ms\n",
-                kHospital, slots.size(), warmup, seconds, poll_ms);
+                "%d s warm-up + %d s per row; poll every %d ms; the agent sends at most %d requests/min to the HIS\n",
+                kHospital, slots.size(), warmup, seconds, poll_ms, his_rate);
     std::fflush(stdout);
 
     bool ok = true;
@@ -591,6 +631,7 @@ int main(int argc, char** argv) {
                 ok = ok && row.errors == 0 && row.counted > 0;
                 rows.push_back(row);
             }
+            print_stages(count, clients, 200);
             if (rows[0].rate > 0)
                 std::printf("RATIO  c=%-3d flows/routed=%.2f (two HIS changes per flow: 0.50 would match the routed rate) "
                             "p50=%.2fx p99=%.2fx\n",
@@ -603,12 +644,12 @@ int main(int argc, char** argv) {
         if (settle_n > 0) {
             auto s = settle(sys, c, settle_n, false, "one");
             print_settled("one", s, static_cast<size_t>(settle_n));
-            ok = ok && s.errors == 0 && s.in_doubt == settle_n;
+            ok = ok && s.errors == 0;
         }
         if (batch_n > 0) {
             auto s = settle(sys, c, batch_n, true, "batch");
             print_settled("batch", s, static_cast<size_t>(batch_n));
-            ok = ok && s.errors == 0 && s.in_doubt == batch_n;
+            ok = ok && s.errors == 0;
         }
     }
     if (phases.find("revoke") != std::string::npos && revoke_n > 0) {

@@ -2,7 +2,9 @@
 // flows), the settling of payments whose answers his-sim lost, and the refund of one the
 // agent never carried must complete without an error and print their figures. The
 // figures are not checked: the suite runs beside other work, and timing belongs to
-// docs/benchmarks.md. The ledger's timers are shortened so that settling takes seconds.
+// docs/benchmarks.md. The ledger's timers are shortened so that settling takes seconds, and
+// the control plane waits for a payment's answer less than the agent waits for the HIS's,
+// so a lost answer is the ledger's to settle (IN_DOUBT), not the agent's own status query.
 #include <catch2/catch.hpp>
 
 #include "tests/support/process.h"
@@ -15,7 +17,7 @@ TEST_CASE("bench smoke: money_e2e_bench completes flows and settles lost answers
     test::Process bench({test::binary("bench/money_e2e_bench"), "--clients", "1,2", "--seconds", "1", "--warmup", "0",
                          "--settle", "1", "--settle-batch", "2", "--revoke", "1", "--revoke-away-s", "2",
                          "--his-answer-ms", "1000", "--controlplane-config",
-                         R"({"ledger": {"reply_timeout_ms": 1500, "first_probe_ms": 300, "probe_cap_ms": 1000,
+                         R"({"request_timeouts_ms": {"payment.pay": 500}, "ledger": {"reply_timeout_ms": 1500, "first_probe_ms": 300, "probe_cap_ms": 1000,
                                         "retry_ms": 500, "max_probes": 1000}})"},
                         dir + "/bench.out");
     REQUIRE(bench.start());
