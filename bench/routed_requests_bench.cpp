@@ -571,58 +571,6 @@ RowResult run_routed(System& sys, const std::vector<std::string>& hospitals, int
 
 // ---- the run ------------------------------------------------------------------------------
 
-std::string loadavg() {
-    std::ifstream f("/proc/loadavg");
-    std::string a, b, c;
-    f >> a >> b >> c;
-    return a + " " + b + " " + c;
-}
-
-// CPU of each watched process over one row, % of one core.
-class CpuMeter {
-public:
-    void watch(std::string name, pid_t pid) { procs_.push_back({std::move(name), pid, 0}); }
-    void begin() {
-        t0_ = Clock::now();
-        for (auto& p : procs_) p.ticks = ticks(p.pid);
-    }
-    // Each process's CPU seconds since begin(), by name, and the seconds that passed.
-    std::map<std::string, double> end(double& elapsed) {
-        elapsed = std::chrono::duration<double>(Clock::now() - t0_).count();
-        double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-        std::map<std::string, double> by_name;
-        for (auto& p : procs_) by_name[p.name] += static_cast<double>(ticks(p.pid) - p.ticks) / hz;
-        return by_name;
-    }
-
-private:
-    static long ticks(pid_t pid) {
-        auto s = pid > 0 ? proc_stats(pid) : std::nullopt;
-        return s ? s->cpu_ticks : 0;
-    }
-    struct Proc {
-        std::string name;
-        pid_t pid;
-        long ticks;
-    };
-    std::vector<Proc> procs_;
-    Clock::time_point t0_;
-};
-
-// CPU of each process over the row, as % of one core and per request sent (warm-up and
-// drain included in both): on a shared machine the CPU a request costs moves less than
-// the throughput.
-std::string cpu_report(const std::map<std::string, double>& cpu_seconds, double elapsed, uint64_t sent) {
-    std::string out;
-    for (const auto& [name, secs] : cpu_seconds) {
-        char line[128];
-        std::snprintf(line, sizeof line, "%s%s=%.0f%%/%.0fus", out.empty() ? "" : " ", name.c_str(), 100 * secs / elapsed,
-                      sent ? 1e6 * secs / static_cast<double>(sent) : 0.0);
-        out += line;
-    }
-    return out;
-}
-
 void print_row(const RowResult& r, const std::string& load_before, const std::string& load_after, const std::string& cpu) {
     std::printf("RESULT %-8s req/s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f counted=%zu sent=%llu errors=%llu\n",
                 r.name.c_str(), r.rps, r.p50, r.p99, r.max, r.counted, static_cast<unsigned long long>(r.sent),

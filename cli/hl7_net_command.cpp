@@ -35,10 +35,14 @@ constexpr const char* kUsage = R"(usage:
       --cert FILE --key FILE   with --tls: present a client certificate
   hisgate hl7 listen PORT [options]             answer each message with the right ACK
       --bind ADDR          listen address (default 127.0.0.1; 0.0.0.0 for all)
-      --store DIR          fsync every message into DIR before answering it
+      --store DIR          append every message to DIR/messages.log and sync it before
+                           answering (group commit: one fdatasync for many connections)
+      --group-wait US      with --store: let a batch gather this long before its sync (default 0)
       --commit-ack         answer with MLLP release 2 commit acknowledgements
       --max-frame BYTES    reject larger messages (default 16777216)
       --idle-timeout MS    close connections silent this long (default 60000)
+      --defer-accept S     take a connection once its first bytes arrived; a silent one
+                           after about S seconds (default 1; 0 = at once)
       --quiet              no line per message (type, control id, ACK code) on stdout
       --tls --cert FILE --key FILE [--client-ca FILE]   TLS; --client-ca requires client certificates
 )";
@@ -190,7 +194,7 @@ int send_main(const Args& args) {
 int listen_main(const Args& args) {
     Parsed p;
     if (auto bad = parse(args, {"--tls", "--commit-ack", "--quiet"},
-                         {"--bind", "--store", "--max-frame", "--idle-timeout", "--cert", "--key", "--client-ca"}, p))
+                         {"--bind", "--store", "--group-wait", "--max-frame", "--idle-timeout", "--defer-accept", "--cert", "--key", "--client-ca"}, p))
         return usage_error(*bad);
     if (p.positional.size() != 1) return usage_error("listen needs PORT");
     auto port = number(p.positional[0], 0, 65535);
@@ -199,7 +203,11 @@ int listen_main(const Args& args) {
     mllp::ServerOptions options;
     options.port = static_cast<uint16_t>(*port);
     options.bind = value_or(p, "--bind", options.bind);
-    options.store_dir = value_or(p, "--store");
+    // Senders speak first: by default wake a worker only once a message (or TLS hello)
+    // has arrived.
+    long long defer_s = 1;
+    if (!numeric_option(p, "--defer-accept", 0, 3600, defer_s)) return 2;
+    options.defer_accept = std::chrono::seconds(defer_s);
     options.commit_ack = p.flags.count("--commit-ack") > 0;
     options.tls = p.flags.count("--tls") > 0;
     options.cert_file = value_or(p, "--cert");
@@ -220,6 +228,20 @@ int listen_main(const Args& args) {
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    if (std::string dir = value_or(p, "--store"); !dir.empty()) {
+        // Opened here rather than by the server (after the signals are blocked: it starts
+        // a thread), so its figures can be printed at the end.
+        long long wait_us = 0;
+        if (!numeric_option(p, "--group-wait", 0, 1'000'000, wait_us)) return 2;
+        auto log = mllp::MessageLog::open(
+            {.dir = dir, .max_wait = std::chrono::microseconds(wait_us), .max_message_bytes = options.max_frame_bytes});
+        if (!log) {
+            std::fprintf(stderr, "hisgate hl7 listen: %s\n", log.error().describe().c_str());
+            return log.error().cls == ErrorClass::Config ? 2 : 1;
+        }
+        options.store = std::move(*log);
+    }
 
     // One line per message for the operator: type, control id and answer; never content.
     const bool quiet = p.flags.count("--quiet") > 0;
@@ -244,6 +266,12 @@ int listen_main(const Args& args) {
     int signal = 0;
     sigwait(&stop_signals, &signal);
     server.stop();
+    if (options.store) {
+        auto stats = options.store->stats();
+        std::fprintf(stderr, "store %s: %llu records, %llu syncs since start, %llu duplicates\n",
+                     options.store->path().c_str(), static_cast<unsigned long long>(stats.records),
+                     static_cast<unsigned long long>(stats.batches), static_cast<unsigned long long>(stats.duplicates));
+    }
     return 0;
 }
 

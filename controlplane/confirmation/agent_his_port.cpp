@@ -11,14 +11,26 @@ namespace {
 using ledger::TxKind;
 
 const char* change_type(const ledger::Transaction& t) {
-    return t.intent.kind == TxKind::Booking ? "appointment.book" : "payment.pay";
+    switch (t.intent.kind) {
+        case TxKind::Booking: return "appointment.book";
+        case TxKind::Refund: return "payment.refund";
+        case TxKind::Cancel: return "appointment.cancel";
+        case TxKind::Payment: break;
+    }
+    return "payment.pay";
 }
-const char* status_type(const ledger::Transaction& t) {
-    return t.intent.kind == TxKind::Booking ? "appointment.status" : "payment.status";
+bool about_booking(const ledger::Transaction& t) {
+    return t.intent.kind == TxKind::Booking || t.intent.kind == TxKind::Cancel;
 }
-const char* revoke_type(const ledger::Transaction& t) {
-    return t.intent.kind == TxKind::Booking ? "appointment.revoke" : "payment.revoke";
+const char* status_type(const ledger::Transaction& t) { return about_booking(t) ? "appointment.status" : "payment.status"; }
+const char* revoke_type(const ledger::Transaction& t) { return about_booking(t) ? "appointment.revoke" : "payment.revoke"; }
+bool is_correction(const ledger::Transaction& t) {
+    return t.intent.kind == TxKind::Refund || t.intent.kind == TxKind::Cancel;
 }
+// The HIS's order a request is about: the transaction's own id, or for a correction the
+// order it corrects (the HIS refunds or cancels that order; the correction's own id is the
+// request's).
+const std::string& his_order(const ledger::Transaction& t) { return is_correction(t) ? t.intent.corrects : t.intent.id; }
 
 void count(const char* request, const char* outcome) {
     metrics::global()
@@ -31,6 +43,19 @@ void count(const char* request, const char* outcome) {
 // nothing this code can take as evidence.
 std::optional<ledger::HisStatus> status_of(TxKind kind, const std::string& status) {
     using ledger::HisStatus;
+    // A correction is done when the order shows it; the order still paid or booked says
+    // only "not yet" (the change may be on its way): NotFound, never a rejection. An order
+    // the HIS does not know says nothing about a correction of it.
+    if (kind == TxKind::Refund) {
+        if (status == "refunded") return HisStatus::Committed;
+        if (status == "paid") return HisStatus::NotFound;
+        return std::nullopt;
+    }
+    if (kind == TxKind::Cancel) {
+        if (status == "cancelled") return HisStatus::Committed;
+        if (status == "booked") return HisStatus::NotFound;
+        return std::nullopt;
+    }
     if (status == "not_found") return HisStatus::NotFound;
     if (kind == TxKind::Payment) {
         // A refund at the HIS presupposes the payment: the change was committed.
@@ -114,8 +139,10 @@ void AgentHisPort::change(const ledger::Transaction& t) {
         body = std::move(built.value());
         body["orderId"] = id;
         body["slotId"] = t.intent.purpose;
+    } else if (t.intent.kind == TxKind::Cancel) {
+        body = {{"orderId", his_order(t)}};
     } else {
-        body = {{"orderId", id}, {"amountCents", t.intent.amount_fen}, {"method", options_.payment_method}};
+        body = {{"orderId", his_order(t)}, {"amountCents", t.intent.amount_fen}, {"method", options_.payment_method}};
     }
     auto asked = router_.ask(t.intent.hospital_id, change_type(t), std::move(body), change_request_id(id, t.attempts));
     if (asked.answer) {
@@ -139,7 +166,7 @@ void AgentHisPort::change(const ledger::Transaction& t) {
 
 void AgentHisPort::ask_status(const ledger::Transaction& t) {
     const std::string& id = t.intent.id;
-    auto asked = router_.ask(t.intent.hospital_id, status_type(t), {{"orderId", id}});
+    auto asked = router_.ask(t.intent.hospital_id, status_type(t), {{"orderId", his_order(t)}});
     std::optional<ledger::HisStatus> status;
     if (asked.answer) status = status_of(t.intent.kind, asked.answer->value("status", ""));
     if (!status) {
@@ -157,6 +184,13 @@ void AgentHisPort::ask_status(const ledger::Transaction& t) {
 
 void AgentHisPort::ask_revoke(const ledger::Transaction& t) {
     const std::string& id = t.intent.id;
+    if (is_correction(t)) {
+        // The agent's fence holds back payments and bookings, never a refund or cancel: a
+        // revoke says nothing about a correction (the Confirmer never asks for one).
+        log::error("his_port.revoke_of_correction", {{"tx_id", id}});
+        count(revoke_type(t), "not_sent");
+        return;
+    }
     auto asked = router_.ask(t.intent.hospital_id, revoke_type(t), {{"orderId", id}});
     std::string outcome = asked.answer ? asked.answer->value("outcome", "") : "";
     if (outcome != "revoked" && outcome != "already_committed") {

@@ -20,6 +20,10 @@
 //    Confirmer's timers probe or retry).
 //  - Probes and revokes carry fresh request ids: each one asks the HIS anew (a stored
 //    answer of an earlier probe is no evidence of what the HIS holds now).
+//  - A correction after POSTED (kind refund / cancel) is payment.refund / appointment.cancel
+//    of the order it corrects (intent.corrects), with the correction's own request id, and
+//    is probed by that order's status: refunded / cancelled is Committed, still paid /
+//    booked is NotFound (not yet: no evidence), anything else no answer. It is never revoked.
 #pragma once
 
 #include <condition_variable>

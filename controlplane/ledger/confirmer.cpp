@@ -34,8 +34,10 @@ Result<Transaction> Confirmer::create(const TransactionIntent& intent) {
     auto t = store_.apply_one(Create{intent}, now());
     if (!t) return t;
     if (t->state != TxState::Created || has_timer(intent.id)) return t;  // a retried create
-    if (intent.kind == TxKind::Booking) {
-        auto held = move(intent.id, TxState::Created, TxState::Held, "slot held");
+    if (intent.kind != TxKind::Payment) {
+        // A booking holds its slot; a correction holds nothing of its own: both go out now.
+        auto held = move(intent.id, TxState::Created, TxState::Held,
+                         is_correction(intent.kind) ? "correction of " + intent.corrects : "slot held");
         if (!held) return t;
         dispatch(*held);
         auto now_t = load(intent.id);
@@ -99,6 +101,13 @@ void Confirmer::on_close_answer(const std::string& id, CloseOutcome outcome) {
 
 void Confirmer::on_refund_answer(const std::string& id, bool refunded) {
     auto t = load(id);
+    if (t && t->intent.kind == TxKind::Refund && t->state == TxState::Confirmed) {
+        // A refund after POSTED: the HIS refunded, now the provider did.
+        if (!refunded) return;  // the retry timer asks again
+        clear_timer(id);
+        move(id, TxState::Confirmed, TxState::Posted, "provider:refunded");
+        return;
+    }
     if (!t || t->state != TxState::Rejected) return void(++counters_.refused_answers);
     if (!refunded) return;  // the retry timer asks again
     clear_timer(id);
@@ -135,6 +144,9 @@ void Confirmer::on_probe_answer(const std::string& id, HisStatus status) {
             ++counters_.settled_by_probe;
             return settle_doubt(id, false, "probe:revoked");
         case HisStatus::NotFound:
+            // A correction not seen at the HIS yet: no evidence either way, and no revoke
+            // (the agent fences payments and bookings, not refunds): the probes go on.
+            if (is_correction(t->intent.kind)) return;
             if (options_.broken_refund_on_not_found) return settle_doubt(id, false, "probe:not_found");
             // Not there now does not mean never: the change may still be on its way. Revoke
             // it first, so that it is refused if it comes, and settle by the revoke's answer.
@@ -147,7 +159,7 @@ void Confirmer::on_probe_answer(const std::string& id, HisStatus status) {
 
 void Confirmer::on_revoke_answer(const std::string& id, RevokeOutcome outcome) {
     auto t = load(id);
-    if (!t || t->state != TxState::InDoubt) return void(++counters_.refused_answers);
+    if (!t || t->state != TxState::InDoubt || is_correction(t->intent.kind)) return void(++counters_.refused_answers);
     ++counters_.settled_by_revoke;
     if (outcome == RevokeOutcome::AlreadyCommitted) settle_doubt(id, true, "his:revoke refused, already committed");
     else settle_doubt(id, false, "his:revoked");
@@ -228,7 +240,15 @@ void Confirmer::advance(Transaction t) {
             return dispatch(std::move(t));
         case TxState::Confirmed:
             clear_timer(id);
-            move(id, TxState::Confirmed, TxState::Posted, "posted to the hospital's account");
+            if (t.intent.kind == TxKind::Refund) {
+                // The HIS refunded: only now does the patient's money go back.
+                ++counters_.refunds_asked;
+                provider_.refund_correction(id, t.intent.corrects, t.intent.amount_fen);
+                set_timer(id, now() + options_.retry.count(), Waiting::Refund);
+                return;
+            }
+            move(id, TxState::Confirmed, TxState::Posted,
+                 t.intent.kind == TxKind::Cancel ? "cancelled at the hospital" : "posted to the hospital's account");
             return;
         case TxState::Rejected:
             if (t.funds_held) {
@@ -241,7 +261,8 @@ void Confirmer::advance(Transaction t) {
                 provider_.close(id);
                 set_timer(id, now() + options_.retry.count(), Waiting::Close);
             } else {
-                move(id, TxState::Rejected, TxState::Voided, "slot released");
+                move(id, TxState::Rejected, TxState::Voided,
+                     is_correction(t.intent.kind) ? "nothing corrected; the original stands" : "slot released");
             }
             return;
         default:
@@ -255,6 +276,8 @@ void Confirmer::dispatch(Transaction t) {
     ++counters_.dispatched;
     // Durable first, then the one send of this attempt.
     his_.send_change(*sent);
+    if (options_.broken_refund_before_his && sent->intent.kind == TxKind::Refund)  // the forbidden policy, for its test
+        provider_.refund_correction(sent->intent.id, sent->intent.corrects, sent->intent.amount_fen);
     set_timer(t.intent.id, now() + options_.reply_timeout.count(), Waiting::Reply);
 }
 
@@ -283,6 +306,10 @@ void Confirmer::fire(const std::string& id, Waiting what) {
     switch (what) {
         case Waiting::Deadline:
             if (t->state != TxState::Created) return;
+            if (is_correction(t->intent.kind)) {  // created before a crash, never sent: out now
+                if (auto held = move(id, TxState::Created, TxState::Held, "correction of " + t->intent.corrects)) dispatch(*held);
+                return;
+            }
             if (t->intent.kind == TxKind::Booking) return advance(*t);
             [[fallthrough]];
         case Waiting::Close:
@@ -332,6 +359,12 @@ void Confirmer::fire(const std::string& id, Waiting what) {
             return;
         }
         case Waiting::Refund:
+            if (t->intent.kind == TxKind::Refund && t->state == TxState::Confirmed) {
+                ++counters_.refunds_asked;
+                provider_.refund_correction(id, t->intent.corrects, t->intent.amount_fen);
+                set_timer(id, now() + options_.retry.count(), Waiting::Refund);
+                return;
+            }
             if (t->state != TxState::Rejected || !t->funds_held) return;
             ++counters_.refunds_asked;
             provider_.refund(id, t->intent.amount_fen);

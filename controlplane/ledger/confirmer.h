@@ -20,11 +20,25 @@
 //   the deadline passes unpaid (or a cancel before dispatch) → close at the provider first:
 //     closed → REJECTED → VOIDED;  close fails because it was paid → HELD (and go on)
 //
+// A correction after POSTED (kind refund or cancel, `corrects` naming the original):
+//   create → CREATED → HELD → DISPATCHED → send_change (the HIS refunds or cancels the
+//   original order; the request carries the correction's own id)
+//   reply committed → CONFIRMED; a refund then asks the provider to refund the original's
+//     order (out_refund_no = the correction's id), retried until it answers refunded → POSTED;
+//     a cancel → POSTED at once (a booking moved no money)
+//   reply rejected → REJECTED → VOIDED (nothing was corrected; the original stands)
+//   no reply → IN_DOUBT: probes of the original's status (refunded / cancelled → CONFIRMED).
+//     The original still paid or booked is NOT evidence (the change may be on its way) and
+//     nothing is revoked: the agent's fence holds back payments and bookings, not refunds;
+//     the probes go on and then the manual queue, where an operator settles it.
+//
 // Invariants:
 //  - A change goes to the HIS once per attempt, after its DISPATCHED is durable, and is
 //    never resent: after dispatch only probes (same id) and a revoke go out.
 //  - Nothing is refunded or released that the HIS may hold: a refund follows only a
 //    rejection the HIS gave (a reply, a probe, a revoke) or a cancel before any dispatch.
+//  - A refund after POSTED reaches the provider only after the HIS confirmed it (a reply,
+//    a probe, an operator): the patient never gets back money the hospital still holds.
 //  - Timeouts apply only before dispatch: after it, no answer means IN_DOUBT.
 //  - Every transaction that is not terminal has a timer here (or is in the manual queue),
 //    so none is forgotten; resume() rebuilds the timers from the store after a restart.
@@ -65,6 +79,10 @@ public:
     virtual ~PaymentPort() = default;
     virtual void close(const std::string& id) = 0;
     virtual void refund(const std::string& id, int64_t amount_fen) = 0;  // idempotent by id at the provider
+    // A correction's refund: the order `order_id` (the payment corrected) refunded wholly
+    // under the correction's id (out_refund_no = correction_id, idempotent by it); the
+    // answer comes back by correction_id (on_refund_answer).
+    virtual void refund_correction(const std::string& correction_id, const std::string& order_id, int64_t amount_fen) = 0;
 };
 
 struct ConfirmerOptions {
@@ -78,6 +96,9 @@ struct ConfirmerOptions {
     bool broken_refund_on_timeout = false;
     // Tests only: take a probe's "not found" as proof and refund without revoking first.
     bool broken_refund_on_not_found = false;
+    // Tests only: pay a refund after POSTED back when it is sent to the HIS, not after the
+    // HIS confirmed it.
+    bool broken_refund_before_his = false;
 };
 
 struct ConfirmerCounters {

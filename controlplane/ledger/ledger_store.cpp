@@ -13,7 +13,17 @@ constexpr std::array<std::string_view, 9> kStateNames = {"CREATED",   "HELD",   
 }
 
 std::string_view to_string(TxState s) { return kStateNames[static_cast<size_t>(s)]; }
-std::string_view to_string(TxKind k) { return k == TxKind::Payment ? "payment" : "booking"; }
+std::string_view to_string(TxKind k) {
+    switch (k) {
+        case TxKind::Payment: return "payment";
+        case TxKind::Booking: return "booking";
+        case TxKind::Refund: return "refund";
+        case TxKind::Cancel: return "cancel";
+    }
+    return "payment";
+}
+
+bool is_correction(TxKind k) { return k == TxKind::Refund || k == TxKind::Cancel; }
 
 std::optional<TxState> state_from_string(std::string_view s) {
     for (size_t i = 0; i < kStateNames.size(); ++i) {
@@ -28,6 +38,8 @@ std::optional<TxState> state_from_string(std::string_view s) {
 std::optional<TxKind> kind_from_string(std::string_view s) {
     if (s == "payment") return TxKind::Payment;
     if (s == "booking") return TxKind::Booking;
+    if (s == "refund") return TxKind::Refund;
+    if (s == "cancel") return TxKind::Cancel;
     return std::nullopt;
 }
 
@@ -82,6 +94,12 @@ Result<void> check_intent(const TransactionIntent& intent) {
     if (!intent.corrects.empty())
         if (auto r = check_transaction_id(intent.corrects); !r)
             return make_error(ErrorClass::BadInput, "ledger.bad_transaction_id", "corrects: " + r.error().message);
+    if (is_correction(intent.kind) && intent.corrects.empty())
+        return make_error(ErrorClass::BadInput, "ledger.bad_correction",
+                          std::string("corrects: missing; a ") + std::string(to_string(intent.kind)) +
+                              " names the transaction it corrects");
+    if (is_correction(intent.kind) && intent.corrects == intent.id)
+        return make_error(ErrorClass::BadInput, "ledger.bad_correction", "corrects: a correction does not correct itself");
     return {};
 }
 

@@ -19,7 +19,11 @@
 //
 // Invariants (each checked in the store, for every change):
 //  - POSTED, VOIDED and REFUNDED are terminal: nothing changes them again. A correction is
-//    a new transaction whose `corrects` names the old one.
+//    a new transaction whose `corrects` names the old one. A refund (kind refund) corrects a
+//    POSTED payment, wholly; a cancel (kind cancel) a POSTED booking; each original has at
+//    most one correction that is not VOIDED (ledger.already_corrected names it). A
+//    correction goes the same road as a change (HELD, DISPATCHED, IN_DOUBT, CONFIRMED,
+//    POSTED, or REJECTED → VOIDED); it never holds money of its own (funds_held stays false).
 //  - Leaving DISPATCHED or IN_DOUBT needs evidence (a reply, a probe answer, a revoke's
 //    answer, the reconciliation file, or an operator's note): a lost answer is never
 //    taken as a failure.
@@ -59,10 +63,13 @@
 namespace hisgate::ledger {
 
 enum class TxState { Created, Held, Dispatched, InDoubt, Confirmed, Posted, Rejected, Voided, Refunded };
-enum class TxKind { Payment, Booking };
+// Refund and Cancel are corrections after POSTED: a refund of a POSTED payment, a cancel of
+// a POSTED booking, each carried out at the HIS (and a refund then at the provider).
+enum class TxKind { Payment, Booking, Refund, Cancel };
 
 std::string_view to_string(TxState s);   // "CREATED", "IN_DOUBT", ...
-std::string_view to_string(TxKind k);    // "payment", "booking"
+std::string_view to_string(TxKind k);    // "payment", "booking", "refund", "cancel"
+bool is_correction(TxKind k);           // refund, cancel
 std::optional<TxState> state_from_string(std::string_view s);  // either spelling: "IN_DOUBT", "in_doubt"
 std::optional<TxKind> kind_from_string(std::string_view s);
 bool is_terminal(TxState s);
@@ -164,6 +171,8 @@ public:
     virtual Result<std::vector<Transaction>> of_patient(const std::string& patient_id, int limit) = 0;
     // Every transaction (reconciliation, the simulation's checks), in id order.
     virtual Result<std::vector<Transaction>> all() = 0;
+    // The corrections whose `corrects` is `id`, oldest first.
+    virtual Result<std::vector<Transaction>> corrections_of(const std::string& id) = 0;
     virtual Result<std::vector<Entry>> history(const std::string& id) = 0;
 };
 

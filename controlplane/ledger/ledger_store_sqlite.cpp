@@ -27,6 +27,8 @@ constexpr std::string_view kSchema[] = {
     "CREATE INDEX IF NOT EXISTS transactions_open ON transactions(state) WHERE state NOT IN ('POSTED','VOIDED','REFUNDED')",
     // A patient's own list (the portal's "my bookings and payments").
     "CREATE INDEX IF NOT EXISTS transactions_by_patient ON transactions(patient_id, created_ms)",
+    // Corrections by what they correct (at most one live one each); only corrections are in it.
+    "CREATE INDEX IF NOT EXISTS transactions_by_corrects ON transactions(corrects) WHERE corrects != ''",
     // Cancels that came before their transaction: the create that follows is refused.
     "CREATE TABLE IF NOT EXISTS fences(id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL)",
     // Entries: seq is the rowid, which only grows here because no entry is ever deleted
@@ -175,6 +177,13 @@ public:
         return select(std::string("SELECT ") + kColumns + ", rowid" + " FROM transactions ORDER BY id");
     }
 
+    Result<std::vector<Transaction>> corrections_of(const std::string& id) override {
+        // "corrects != ''" lets SQLite use the partial index transactions_by_corrects.
+        return select(std::string("SELECT ") + kColumns + ", rowid" +
+                          " FROM transactions WHERE corrects = ?1 AND corrects != '' ORDER BY created_ms, rowid",
+                      [&](sql::Statement& s) { s.bind(1, id); });
+    }
+
     Result<std::vector<Entry>> history(const std::string& id) override {
         std::lock_guard lock(mu_);
         auto t = load(id);
@@ -226,6 +235,32 @@ private:
         std::string why = s->step() ? s->text(0) : std::string();
         if (s->error()) return *s->error();
         return why;
+    }
+
+    // A refund or cancel after POSTED: of the right kind of POSTED original, of all of it,
+    // for the same patient and hospital, and the only correction of it that is not VOIDED.
+    Result<void> correction_refused(const TransactionIntent& in, const Transaction& old) {
+        if (!is_correction(in.kind)) return {};
+        const TxKind wants = in.kind == TxKind::Refund ? TxKind::Payment : TxKind::Booking;
+        if (old.intent.kind != wants || old.state != TxState::Posted)
+            return refused(ErrorClass::BadInput, "ledger.bad_correction", in.id,
+                           "a " + std::string(to_string(in.kind)) + " corrects a POSTED " + std::string(to_string(wants)) +
+                               "; " + in.corrects + " is a " + std::string(to_string(old.state)) + " " +
+                               std::string(to_string(old.intent.kind)));
+        if (in.amount_fen != old.intent.amount_fen || in.currency != old.intent.currency ||
+            in.patient_id != old.intent.patient_id || in.hospital_id != old.intent.hospital_id)
+            return refused(ErrorClass::BadInput, "ledger.bad_correction", in.id,
+                           "a " + std::string(to_string(in.kind)) + " is of the whole of " + in.corrects +
+                               ", for its patient and hospital");
+        auto s = db_.prepare_cached("SELECT id, state FROM transactions WHERE corrects = ?1 AND state != 'VOIDED' LIMIT 1");
+        if (!s) return s.error();
+        s->bind(1, in.corrects);
+        if (s->step())
+            return refused(ErrorClass::Rejected, "ledger.already_corrected", in.id,
+                           in.corrects + " already has correction " + s->text(0) + " (" + s->text(1) +
+                               "); at most one refund or cancel of a transaction");
+        if (s->error()) return *s->error();
+        return {};
     }
 
     Result<bool> fenced(const std::string& id) {
@@ -282,6 +317,7 @@ private:
             if (!*old || !is_terminal((*old)->state))
                 return refused(ErrorClass::BadInput, "ledger.bad_correction", in.id,
                                "corrects " + in.corrects + ", which is not a settled transaction of this partition");
+            if (auto bad = correction_refused(in, **old); !bad) return bad.error();
         }
         auto s = db_.prepare_cached(std::string("INSERT INTO transactions(") + kColumns +
                                     ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'CREATED',0,0,0,?11,?11,0,0,0,0,?12)");

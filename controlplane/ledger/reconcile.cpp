@@ -110,6 +110,34 @@ void judge_finding(ReconcileItem& item, TxState state, int64_t amount, const Sid
     }
 }
 
+// A POSTED payment whose refund after POSTED is POSTED too: both parties hold the payment
+// and its refund, each of the whole amount.
+void judge_refunded_after_post(ReconcileItem& item, int64_t amount, const Side& his, const Side& provider,
+                               const std::string& refund_id) {
+    auto set = [&](Finding f, std::string detail, std::string party = "") {
+        item.finding = f;
+        item.detail = std::move(detail);
+        item.party = std::move(party);
+    };
+    const std::string what = "refunded after POSTED (correction " + refund_id + ")";
+    if (!his.seen) return set(Finding::MissingAtHospital, what + " but the hospital's statement has no line for it");
+    if (provider.paid == 0) return set(Finding::MissingAtProvider, what + " but the provider's bill shows no payment");
+    const bool his_amounts = his.paid == amount && (his.refunded == 0 || his.refunded == amount);
+    const bool provider_amounts = provider.paid == amount && (provider.refunded == 0 || provider.refunded == amount);
+    if (!his_amounts || !provider_amounts)
+        return set(Finding::AmountMismatch,
+                   what + ": ledger " + yuan(amount) + ", hospital paid " + yuan(his.paid) + " refunded " +
+                       yuan(his.refunded) + ", provider paid " + yuan(provider.paid) + " refunded " + yuan(provider.refunded),
+                   his_amounts ? "provider" : provider_amounts ? "hospital" : "");
+    if (his.refunded == 0 || provider.refunded == 0)
+        return set(Finding::StateMismatch,
+                   what + " but " + (his.refunded == 0 && provider.refunded == 0 ? "neither party shows the refund"
+                                     : his.refunded == 0                         ? "the hospital shows no refund"
+                                                                                 : "the provider shows no refund"),
+                   his.refunded == 0 && provider.refunded == 0 ? "" : his.refunded == 0 ? "hospital" : "provider");
+    return set(Finding::Matched, "");
+}
+
 // judge_finding, and for a mismatch the one party that disagrees, if only one does.
 void judge(ReconcileItem& item, TxState state, int64_t amount, const Side& his, const Side& provider) {
     judge_finding(item, state, amount, his, provider);
@@ -165,10 +193,18 @@ Result<ReconcileReport> reconcile(const std::string& date, const std::vector<Tra
     for (auto f : kAllFindings) report.counts[f] = 0;
     std::map<std::string, ReconcileItem> items;
     std::set<std::string> in_ledger;
+    // The refund of each payment, among those passed (a VOIDED one corrected nothing).
+    std::map<std::string, const Transaction*> refund_of;
+    for (const auto& t : ledger)
+        if (t.intent.kind == TxKind::Refund && t.state != TxState::Voided) refund_of[t.intent.corrects] = &t;
     for (const auto& t : ledger) {
         in_ledger.insert(t.intent.id);
         if (t.intent.kind == TxKind::Booking) {
             ++report.bookings;
+            continue;
+        }
+        if (is_correction(t.intent.kind)) {
+            ++report.corrections;
             continue;
         }
         const Side h = his_sides.contains(t.intent.id) ? his_sides[t.intent.id] : Side{};
@@ -176,7 +212,19 @@ Result<ReconcileReport> reconcile(const std::string& date, const std::vector<Tra
         ReconcileItem item = item_of(t.intent.id, h, p);
         item.ledger_state = t.state;
         item.ledger_amount_fen = t.intent.amount_fen;
-        if (t.state == TxState::InDoubt) {
+        auto refund = t.state == TxState::Posted ? refund_of.find(t.intent.id) : refund_of.end();
+        if (refund != refund_of.end()) {
+            const Transaction& r = *refund->second;
+            if (r.state == TxState::Posted) {
+                judge_refunded_after_post(item, t.intent.amount_fen, h, p, r.intent.id);
+            } else if (r.state == TxState::InDoubt) {
+                item.finding = Finding::InDoubt;
+                item.detail = "its refund " + r.intent.id + " is being confirmed with the hospital";
+            } else {
+                item.finding = Finding::Unsettled;
+                item.detail = "its refund " + r.intent.id + " is " + std::string(to_string(r.state));
+            }
+        } else if (t.state == TxState::InDoubt) {
             item.finding = Finding::InDoubt;
             item.detail = "the ledger is confirming it with the hospital";
         } else {
@@ -243,8 +291,8 @@ nlohmann::json ReconcileReport::to_json() const {
                           {"refundedFen", item.provider_refunded_fen}}},
                         {"detail", item.detail}});
     }
-    return {{"date", date}, {"clean", clean()}, {"mismatches", mismatches()}, {"counts", c}, {"bookings", bookings},
-            {"items", list}};
+    return {{"date", date},         {"clean", clean()},   {"mismatches", mismatches()}, {"counts", c},
+            {"bookings", bookings}, {"corrections", corrections}, {"items", list}};
 }
 
 }  // namespace hisgate::ledger

@@ -13,6 +13,14 @@
 //             and the provider show is reported beside it, and it is not a mismatch;
 //   any other (CREATED, HELD, DISPATCHED, CONFIRMED, REJECTED): "unsettled", not a mismatch:
 //             the confirmer is still moving it.
+// Corrections (a refund or cancel after POSTED) are not items of their own: their lines
+// are the original's (the HIS and the provider refund the original order). A POSTED
+// payment whose refund correction is among the transactions passed is judged by it:
+//   refund POSTED    "refunded after POSTED": the HIS lists the payment and its refund
+//                    (paid and refunded the amount), the provider paid and refunded the
+//                    amount (by the correction's out_refund_no);
+//   refund IN_DOUBT  the original is in_doubt (its refund is being confirmed);
+//   refund otherwise unsettled, except VOIDED, which corrected nothing (judged as POSTED).
 // Each settled payment gets exactly one finding, the first that applies in this order:
 // missing at the hospital, missing at the provider, amount mismatch, state mismatch, matched.
 // An id the HIS or the provider lists and the ledger does not is "missing in the ledger".
@@ -84,12 +92,13 @@ struct ReconcileReport {
     std::vector<ReconcileItem> items;  // in id order
     std::map<Finding, int> counts;     // every finding, zero included
     int bookings = 0;                  // ledger bookings of the day, not matched (no money)
+    int corrections = 0;               // refunds and cancels after POSTED (judged with their original)
 
     int mismatches() const;
     bool clean() const { return mismatches() == 0; }
     // A readable report: a header, the counts, then one line per item that is not matched.
     std::string to_text() const;
-    // {"date", "clean", "counts": {finding: n}, "bookings", "items": [{"id", "finding",
+    // {"date", "clean", "counts": {finding: n}, "bookings", "corrections", "items": [{"id", "finding",
     //  "ledgerState", "ledgerAmountFen", "his": {"seen","paidFen","refundedFen"},
     //  "provider": {...}, "detail"}]}
     nlohmann::json to_json() const;

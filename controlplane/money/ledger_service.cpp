@@ -239,6 +239,54 @@ Result<Located> LedgerService::cancel(const std::string& id) {
     }
 }
 
+Result<Located> LedgerService::correct(const std::string& original_id, ledger::TxKind kind,
+                                       const std::string& correction_id) {
+    for (int attempt = 0;; ++attempt) {
+        std::unique_lock lock(mu_);
+        auto map = maps_->current();
+        if (!map) return map.error();
+        if (auto ready = wait_installed(lock, map->epoch); !ready) return ready.error();
+        // The correction lives with what it corrects: the same partition, routed by the same
+        // province, so a split moves them together.
+        auto name = partition_of(original_id);
+        if (!name) return name.error();
+        auto& p = partitions_.at(*name);
+        auto original = p.store->get(original_id);
+        if (!original) return original.error();
+        if (!*original || !(*original)->exists)
+            return make_error(ErrorClass::NotFound, "transaction.unknown", "no transaction with that id");
+        const ledger::TransactionIntent& of = (*original)->intent;
+        ledger::TransactionIntent fix;
+        fix.id = correction_id;
+        fix.kind = kind;
+        fix.hospital_id = of.hospital_id;
+        fix.patient_id = of.patient_id;
+        fix.amount_fen = of.amount_fen;
+        fix.currency = of.currency;
+        fix.purpose = kind == ledger::TxKind::Refund ? "refund" : "cancel";
+        fix.epoch = of.epoch;
+        fix.province = of.province;
+        fix.corrects = original_id;
+        auto created = p.confirmer->create(fix);
+        if (!created && moved(created.error()) && attempt < kMovedRetries) continue;  // its owner moved meanwhile
+        if (!created) return created.error();
+        lock.unlock();
+        wake_.notify_all();
+        return Located{*created, *name};
+    }
+}
+
+Result<std::vector<Located>> LedgerService::corrections_of(const std::string& id) {
+    std::lock_guard lock(mu_);
+    auto name = partition_of(id);
+    if (!name) return name.error();
+    auto fixes = partitions_.at(*name).store->corrections_of(id);
+    if (!fixes) return fixes.error();
+    std::vector<Located> out;
+    for (auto& t : *fixes) out.push_back(Located{std::move(t), *name});
+    return out;
+}
+
 Result<std::vector<Located>> LedgerService::of_patient(const std::string& patient_id, int limit) {
     std::lock_guard lock(mu_);
     std::vector<Located> out;

@@ -96,6 +96,14 @@ public:
     // epoch, stored and driven. A retry with the same id and fields answers the stored one.
     Result<Located> create(ledger::TransactionIntent intent, const ledger::PatientRegion& region);
     Result<Located> cancel(const std::string& id);
+    // A correction of a POSTED transaction (docs/ledger.md, "Corrections after POSTED"): a
+    // new transaction `correction_id` of `kind` (Refund of a payment, Cancel of a booking)
+    // naming `original_id`, in the original's partition, driven to the HIS like any change.
+    // The original never changes. A retry with the same correction id answers the stored
+    // one; a second correction is refused (Rejected ledger.already_corrected, naming it).
+    Result<Located> correct(const std::string& original_id, ledger::TxKind kind, const std::string& correction_id);
+    // The corrections that name `id`, oldest first.
+    Result<std::vector<Located>> corrections_of(const std::string& id);
     Result<Located> find(const std::string& id);
     Result<std::vector<ledger::Entry>> history(const std::string& id);
     // A patient's transactions across partitions, newest first, at most `limit`.

@@ -29,8 +29,19 @@ constexpr size_t kMaxEvidence = 500;
 constexpr int kDefaultListLimit = 50, kMaxListLimit = 500;
 constexpr size_t kMaxQueryBytes = 512;
 
+// How soon a caller turned away by a partition switch in progress may try again: the
+// switch installs its new map within milliseconds, and a request waits up to 5 s for it
+// (ledger_service.cpp, kInstallWait) before it answers ledger.switching.
+constexpr int kSwitchingRetryAfterSeconds = 1;
+
 int status_of(const Error& e) {
     if (e.code == "idempotency.in_progress") return 409;
+    // A second refund or cancel of what was already corrected: a conflict with the ledger's
+    // state, which names the existing correction.
+    if (e.code == "ledger.already_corrected") return 409;
+    // A partition switch in progress: this control plane is briefly unavailable, not a
+    // peer that failed (the Unavailable class's 502).
+    if (e.code == "ledger.switching") return 503;
     if (e.code == "auth.forbidden") return 403;
     if (e.code == "http.body_too_large") return 413;
     return Api::http_status(e.cls);
@@ -42,6 +53,7 @@ MoneyApi::Answer failure(const Error& e) {
 }
 
 void send(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& body) {
+    if (status == 503) res.set("Retry-After", std::to_string(kSwitchingRetryAfterSeconds));
     if (status == 201 && body.contains("transactionId"))
         res.set("Location", "/api/v1/transactions/" + body["transactionId"].get<std::string>());
     send_json(res, status, body);
@@ -49,7 +61,9 @@ void send(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& 
 
 void send_failure(Poco::Net::HTTPServerResponse& res, const Error& e) {
     if (e.code == "http.body_too_large" || e.code == "http.bad_framing") res.setKeepAlive(false);
-    send_json(res, status_of(e), error_body(e));
+    const int status = status_of(e);
+    if (status == 503) res.set("Retry-After", std::to_string(kSwitchingRetryAfterSeconds));
+    send_json(res, status, error_body(e));
 }
 
 std::string iso_ms(int64_t ms) {
@@ -63,6 +77,24 @@ struct Words {
 };
 Words words_of(TxState s, TxKind kind) {
     const bool booking = kind == TxKind::Booking;
+    if (kind == TxKind::Refund) switch (s) {
+            case TxState::Created:
+            case TxState::Held:
+            case TxState::Dispatched: return {"退款申请已发送至医院", "refund sent to the hospital"};
+            case TxState::InDoubt: return {"正在与医院确认退款", "confirming with the hospital"};
+            case TxState::Confirmed: return {"医院已确认退款，正在退回款项", "the hospital refunded; returning the money"};
+            case TxState::Posted: return {"已退款", "refunded"};
+            default: return {"医院未退款，款项未退回", "the hospital did not refund; nothing was returned"};
+        }
+    if (kind == TxKind::Cancel) switch (s) {
+            case TxState::Created:
+            case TxState::Held:
+            case TxState::Dispatched: return {"取消申请已发送至医院", "cancellation sent to the hospital"};
+            case TxState::InDoubt: return {"正在与医院确认取消", "confirming with the hospital"};
+            case TxState::Confirmed:
+            case TxState::Posted: return {"预约已取消", "booking cancelled"};
+            default: return {"医院未取消预约", "the hospital did not cancel the booking"};
+        }
     switch (s) {
         case TxState::Created: return {"等待支付", "waiting for payment"};
         case TxState::Held: return booking ? Words{"号源已锁定，正在预约", "slot held, booking with the hospital"}
@@ -144,6 +176,7 @@ nlohmann::json transaction_json(const Located& located) {
                           {"createdAt", iso_ms(t.created_ms)},
                           {"updatedAt", iso_ms(t.updated_ms)}};
     if (t.intent.kind == TxKind::Booking) out["slotId"] = t.intent.purpose;
+    if (!t.intent.corrects.empty()) out["corrects"] = t.intent.corrects;
     if (t.state == TxState::InDoubt) {
         out["probes"] = t.probes;
         out["manual"] = t.manual;
@@ -178,16 +211,20 @@ void MoneyApi::handle(const std::string& route, const auth::AccessToken& who, co
     }
     if (route == "payment_create")
         return keyed(who, "POST /api/v1/payments",
-                     {"hospitalId", "patientId", "amount", "currency", "purpose", "idCard", "phone"}, "", req, res,
+                     {"hospitalId", "patientId", "amount", "currency", "purpose", "idCard", "phone"}, false, req, res,
                      [&](const std::string& id, const nlohmann::json& body) { return create_payment(who, id, body); });
     if (route == "booking_create")
-        return keyed(who, "POST /api/v1/bookings", {"hospitalId", "slotId", "patientId", "idCard", "phone"}, "", req,
+        return keyed(who, "POST /api/v1/bookings", {"hospitalId", "slotId", "patientId", "idCard", "phone"}, false, req,
                      res, [&](const std::string& id, const nlohmann::json& body) { return create_booking(who, id, body); });
     if (route == "booking_cancel" || route == "payment_refund") {
         const auto kind = route == "booking_cancel" ? TxKind::Booking : TxKind::Payment;
         const std::string path = "POST /api/v1/" + parts[2] + "/" + parts[3] + "/" + parts[4];
-        return keyed(who, path, {"amount", "reason"}, parts[3], req, res,
-                     [&, kind](const std::string& id, const nlohmann::json& body) { return cancel(who, id, kind, body); });
+        // The key stands for the correction this request may create (a POSTED one's refund
+        // or cancel): a retry after a lost answer creates the same correction id once.
+        return keyed(who, path, {"amount", "reason"}, true, req, res,
+                     [&, kind](const std::string& correction_id, const nlohmann::json& body) {
+                         return cancel(who, parts[3], correction_id, kind, body);
+                     });
     }
     if (route == "transaction") return get_transaction(who, parts[3], res);
     if (route == "transactions") return list_patient(who, req, res);
@@ -218,7 +255,7 @@ void MoneyApi::handle(const std::string& route, const auth::AccessToken& who, co
 }
 
 void MoneyApi::keyed(const auth::AccessToken& who, const std::string& route, const std::vector<std::string>& fields,
-                     const std::string& existing_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
+                     bool body_optional, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
                      const KeyedWork& work) {
     // The key is checked before the body is read (bounded input before any work).
     if (!req.has("Idempotency-Key"))
@@ -232,15 +269,14 @@ void MoneyApi::keyed(const auth::AccessToken& who, const std::string& route, con
                                             "an Idempotency-Key is 1 to " + std::to_string(kMaxIdempotencyKey) +
                                                 " characters of A-Z a-z 0-9 - _ . :"));
     nlohmann::json body = nlohmann::json::object();
-    const bool may_be_empty = !existing_id.empty();  // a cancel or refund may come without a body
-    if (!may_be_empty || req.getContentLength() != 0) {
+    if (!body_optional || req.getContentLength() != 0) {  // a cancel or refund may come without a body
         auto doc = read_json_object(req, "the request body");
         if (!doc) return send_failure(res, doc.error());
         body = std::move(doc.value());
     }
     KeyedRequest keyed{std::string(auth::to_string(who.role)) + ":" + who.subject, route, key, {}};
     for (const auto& f : fields) keyed.fields.emplace_back(f, field_text(body, f));
-    auto claim = keys_.begin(keyed, existing_id.empty() ? new_id() : existing_id);
+    auto claim = keys_.begin(keyed, new_id());
     static auto& replays = metrics::global().counter("hisgate_money_key_replays_total",
                                                      "Money requests answered from their Idempotency-Key's first answer");
     if (!claim) return send_failure(res, claim.error());
@@ -340,26 +376,43 @@ MoneyApi::Answer MoneyApi::create_booking(const auth::AccessToken& who, const st
     return {201, transaction_json(*created)};
 }
 
-MoneyApi::Answer MoneyApi::cancel(const auth::AccessToken& who, const std::string& id, TxKind kind,
-                                  const nlohmann::json& body) {
+MoneyApi::Answer MoneyApi::cancel(const auth::AccessToken& who, const std::string& id, const std::string& correction_id,
+                                  TxKind kind, const nlohmann::json& body) {
     auto t = visible(who, id);
     if (!t) return failure(t.error());
-    if (t->transaction.intent.kind != kind)
-        return failure(make_error(ErrorClass::NotFound, "transaction.unknown",
-                                  std::string("no ") + (kind == TxKind::Booking ? "booking" : "payment") + " with that id"));
+    const auto& target = t->transaction;
+    if (target.intent.kind != kind) {
+        const std::string what = kind == TxKind::Booking ? "booking" : "payment";
+        std::string is = std::string(ledger::to_string(target.intent.kind));
+        if (!target.intent.corrects.empty()) is += " correcting " + target.intent.corrects;
+        return failure(make_error(ErrorClass::BadInput, "transaction.wrong_kind",
+                                  "transaction " + id + " is a " + is + ", not a " + what + "; " +
+                                      (target.intent.kind == TxKind::Booking   ? "a booking is cancelled with POST /api/v1/bookings/{id}/cancel"
+                                       : target.intent.kind == TxKind::Payment ? "a payment is refunded with POST /api/v1/payments/{id}/refund"
+                                                                               : "a correction is not itself refunded or cancelled")));
+    }
     if (kind == TxKind::Payment && body.contains("amount")) {
         // A refund is of the whole payment; a smaller one is a correction the hospital makes.
         auto fen = amount_field(body);
         if (!fen) return failure(fen.error());
-        if (*fen > t->transaction.intent.amount_fen)
+        if (*fen > target.intent.amount_fen)
             return failure(make_error(ErrorClass::BadInput, "refund.over_paid",
                                       "amount: " + ledger::format_yuan(*fen) + " is more than the " +
-                                          ledger::format_yuan(t->transaction.intent.amount_fen) + " paid"));
-        if (*fen != t->transaction.intent.amount_fen)
+                                          ledger::format_yuan(target.intent.amount_fen) + " paid"));
+        if (*fen != target.intent.amount_fen)
             return failure(make_error(ErrorClass::Rejected, "refund.partial",
-                                      "amount: a refund is of the whole " +
-                                          ledger::format_yuan(t->transaction.intent.amount_fen) +
+                                      "amount: a refund is of the whole " + ledger::format_yuan(target.intent.amount_fen) +
                                           "; a part is refunded by the hospital's own correction"));
+    }
+    if (target.state == TxState::Posted) {
+        // The hospital committed it: a correction, a new transaction carried out at the HIS
+        // (ledger_service.h, correct()); the original never changes.
+        auto fix = ledgers_.correct(id, kind == TxKind::Payment ? TxKind::Refund : TxKind::Cancel, correction_id);
+        if (!fix) return failure(fix.error());
+        log::info("money.correction_created", {{"transaction_id", correction_id}, {"corrects", id},
+                                               {"kind", std::string(ledger::to_string(fix->transaction.intent.kind))},
+                                               {"state", std::string(ledger::to_string(fix->transaction.state))}});
+        return {201, transaction_json(*fix)};
     }
     auto done = ledgers_.cancel(id);
     if (!done) return failure(done.error());
@@ -388,6 +441,18 @@ void MoneyApi::get_transaction(const auth::AccessToken& who, const std::string& 
         lines.push_back({{"event", e.event}, {"from", e.from_state}, {"to", e.to_state}, {"at", iso_ms(e.at_ms)},
                          {"actor", e.actor}, {"evidence", e.evidence}});
     out["history"] = std::move(lines);
+    // Its corrections (a refund or cancel after POSTED): each a transaction of its own.
+    auto fixes = ledgers_.corrections_of(id);
+    if (!fixes) return send_failure(res, fixes.error());
+    if (!fixes->empty()) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& f : *fixes)
+            list.push_back({{"transactionId", f.transaction.intent.id},
+                            {"kind", std::string(ledger::to_string(f.transaction.intent.kind))},
+                            {"state", std::string(ledger::to_string(f.transaction.state))},
+                            {"location", "/api/v1/transactions/" + f.transaction.intent.id}});
+        out["corrections"] = std::move(list);
+    }
     send_json(res, 200, out);
 }
 

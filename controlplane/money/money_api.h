@@ -5,9 +5,13 @@
 //                                            purpose[, idCard | phone]} → 201, Location, the
 //                                            transaction and where the patient pays (checkout)
 //   POST /api/v1/bookings                   {hospitalId, slotId, patientId[, idCard | phone]} → 201
-//   POST /api/v1/bookings/{id}/cancel       before it went to the hospital (the slot is released)
+//   POST /api/v1/bookings/{id}/cancel       before it went to the hospital: the slot is released (200);
+//                                            once POSTED: a correction, kind cancel (201, Location)
 //   POST /api/v1/payments/{id}/refund       [{amount}] before it went to the hospital: the order is
-//                                            closed, or what was paid goes back
+//                                            closed, or what was paid goes back (200); once POSTED:
+//                                            a correction, kind refund, carried out at the HIS and
+//                                            then the provider (201, Location: the correction); at
+//                                            most one (409 ledger.already_corrected naming it)
 //   GET  /api/v1/transactions/{id}          state, history, and words for the patient
 //                                            (IN_DOUBT: "confirming with the hospital", never failed)
 //   GET  /api/v1/transactions?patientId=P   a patient's own transactions, newest first
@@ -100,11 +104,14 @@ private:
     // Checks the Idempotency-Key, reads the body, claims the key with the fields the route
     // reads, and runs `work` once per key (a replay answers what it answered).
     void keyed(const auth::AccessToken& who, const std::string& route, const std::vector<std::string>& fields,
-               const std::string& existing_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
+               bool body_optional, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
                const KeyedWork& work);
     Answer create_payment(const auth::AccessToken& who, const std::string& id, const nlohmann::json& body);
     Answer create_booking(const auth::AccessToken& who, const std::string& id, const nlohmann::json& body);
-    Answer cancel(const auth::AccessToken& who, const std::string& id, ledger::TxKind kind, const nlohmann::json& body);
+    // A refund or cancel of `id`: before dispatch the existing cancel; once POSTED a new
+    // correction `correction_id` (the key's id).
+    Answer cancel(const auth::AccessToken& who, const std::string& id, const std::string& correction_id,
+                  ledger::TxKind kind, const nlohmann::json& body);
     // The transaction, if `who` may see it (a patient: only their own); NotFound otherwise.
     Result<Located> visible(const auth::AccessToken& who, const std::string& id);
     void get_transaction(const auth::AccessToken& who, const std::string& id, Poco::Net::HTTPServerResponse& res);

@@ -112,6 +112,16 @@ Result<ledger::ReconcileReport> Reconciler::run(const std::string& date, const s
         hospitals.insert(t.intent.hospital_id);
         ledger_side.push_back(t);
     }
+    // A POSTED payment of the day is judged with its refund after POSTED (reconcile.h),
+    // whenever that was made: its lines are the payment's.
+    const size_t of_the_day = ledger_side.size();
+    for (size_t i = 0; i < of_the_day; ++i) {
+        if (ledger_side[i].intent.kind != ledger::TxKind::Payment || ledger_side[i].state != ledger::TxState::Posted) continue;
+        auto fixes = ledgers_.corrections_of(ledger_side[i].intent.id);
+        if (!fixes) return fixes.error();
+        for (auto& f : *fixes)
+            if (ids.insert(f.transaction.intent.id).second) ledger_side.push_back(std::move(f.transaction));
+    }
     // The next day too, while it has begun: what happened to the day's payments after midnight.
     std::vector<std::string> days = {date};
     if (clock_.wall_ms() >= day->second) days.push_back(utc_date_of(day->second));

@@ -77,8 +77,11 @@ PaySimProvider::Counters PaySimProvider::counters() const {
     return counters_;
 }
 
-void PaySimProvider::close(const std::string& id) { enqueue({false, id, 0}); }
-void PaySimProvider::refund(const std::string& id, int64_t amount_fen) { enqueue({true, id, amount_fen}); }
+void PaySimProvider::close(const std::string& id) { enqueue({false, id, 0, ""}); }
+void PaySimProvider::refund(const std::string& id, int64_t amount_fen) { enqueue({true, id, amount_fen, id}); }
+void PaySimProvider::refund_correction(const std::string& correction_id, const std::string& order_id, int64_t amount_fen) {
+    enqueue({true, correction_id, amount_fen, order_id});
+}
 
 void PaySimProvider::enqueue(Job job) {
     {
@@ -125,7 +128,7 @@ void PaySimProvider::send(const Job& job) {
         std::lock_guard lock(mu_);
         ++counters_.answered;
     };
-    if (!is_trade_no(job.id))
+    if (!is_trade_no(job.id) || (job.is_refund && !is_trade_no(job.order_id)))
         return fail(make_error(ErrorClass::BadInput, "payments.bad_id", "the transaction id is not an out_trade_no"));
     if (!job.is_refund) {
         auto reply = exchange("POST", "/v3/pay/transactions/out-trade-no/" + job.id + "/close", nullptr, kMaxAnswerBytes);
@@ -143,11 +146,13 @@ void PaySimProvider::send(const Job& job) {
         }
         return fail(e);
     }
-    // One full refund per transaction: out_refund_no is the transaction id, so a retry is
-    // the same refund at the provider, never a second one.
-    std::string body =
-        nlohmann::json{{"out_trade_no", job.id}, {"out_refund_no", job.id}, {"amount", {{"refund", job.amount_fen}, {"currency", "CNY"}}}}
-            .dump();
+    // One full refund per transaction: out_refund_no is the transaction id (a correction's
+    // own id for a refund after POSTED, of the order it corrects), so a retry is the same
+    // refund at the provider, never a second one.
+    std::string body = nlohmann::json{{"out_trade_no", job.order_id},
+                                      {"out_refund_no", job.id},
+                                      {"amount", {{"refund", job.amount_fen}, {"currency", "CNY"}}}}
+                           .dump();
     auto reply = exchange("POST", "/v3/refund/domestic/refunds", &body, kMaxAnswerBytes);
     if (!reply) return fail(reply.error());
     if (reply->status == 200) {

@@ -14,7 +14,8 @@
 //   anything else (no connection, a timeout, 5xx, an answer we cannot read) reaches only the
 //   `failed` sink: a lost answer is not an answer, and the Confirmer's retry timer asks
 //   again (close and refund are idempotent at the provider: by out_trade_no, and by
-//   out_refund_no = the transaction id).
+//   out_refund_no = the transaction id; a correction's refund is of the order it corrects,
+//   with out_refund_no = the correction's id, and is answered by the correction's id).
 // The queue is bounded (max_queue); a request that does not fit is dropped, counted and
 // logged (not reported to a sink: the caller's thread may hold the sinks' lock), and the
 // Confirmer's retry sends it again.
@@ -81,6 +82,7 @@ public:
 
     void close(const std::string& id) override;
     void refund(const std::string& id, int64_t amount_fen) override;
+    void refund_correction(const std::string& correction_id, const std::string& order_id, int64_t amount_fen) override;
 
     // Synchronous, on the caller's thread. The prepay id is what the patient's checkout
     // page pays (POST /v3/checkout/{prepay_id}). Errors: BadInput for a request this side
@@ -103,8 +105,9 @@ public:
 private:
     struct Job {
         bool is_refund = false;
-        std::string id;
+        std::string id;  // what the answer is by: the order (a close), the out_refund_no (a refund)
         int64_t amount_fen = 0;
+        std::string order_id;  // a refund's out_trade_no
     };
     struct Reply {
         int status = 0;

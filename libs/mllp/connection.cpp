@@ -40,8 +40,11 @@ private:
     // the total is now over the server's bound.
     bool account();
     bool secure();
+    // Stores the messages of `frames` with one wait (group commit), into stored_.
+    void store(const std::vector<Frame>& frames);
     // Answers one frame, appending the reply frame to `out`; false = close the connection.
-    bool answer(const Frame& frame, std::string& out);
+    // `stored`: the frame's store outcome, null without a store.
+    bool answer(const Frame& frame, const Result<Appended>* stored, std::string& out);
     // A negative answer: NAK in commit mode, else an HL7 ACK with `code` built from the
     // message's MSH segment; false when there is nothing to answer with.
     bool refuse(std::string_view message, hl7::AckCode code, std::string_view reason, std::string& out);
@@ -52,7 +55,21 @@ private:
     FrameDecoder decoder_;
     std::string peer_;
     size_t held_ = 0;  // this connection's share of context_.buffered
+    std::vector<std::string> keys_;  // reused by store()
+    std::vector<LogEntry> entries_;
+    std::vector<Result<Appended>> stored_;  // one per frame that is not oversize
 };
+
+void Session::store(const std::vector<Frame>& frames) {
+    keys_.clear();
+    entries_.clear();
+    for (const Frame& f : frames)
+        if (!f.oversize) keys_.push_back(store_key(f.payload));
+    std::size_t k = 0;
+    for (const Frame& f : frames)
+        if (!f.oversize) entries_.push_back(LogEntry{f.payload, keys_[k++]});
+    stored_ = context_.store->append_all(entries_);
+}
 
 bool Session::account() {
     const size_t now = decoder_.buffered();
@@ -91,7 +108,9 @@ void Session::run() {
     if (context_.tls && !secure()) return;
     log::debug("mllp.connection_opened", {{"peer", peer_}});
 
-    std::vector<char> buffer(kReadChunk);
+    // One read buffer per worker thread, reused by its connections: a sender that connects
+    // per message would otherwise pay a 64 KiB allocation and clearing each time.
+    thread_local std::vector<char> buffer(kReadChunk);
     std::vector<Frame> frames;
     std::string replies;
     auto last_activity = Clock::now();
@@ -129,14 +148,17 @@ void Session::run() {
         replies.clear();
         bool keep_open = true;
         bool oversize = false;
+        if (context_.store) store(frames);
+        std::size_t next_stored = 0;
         for (const Frame& frame : frames) {
             oversize = oversize || frame.oversize;
-            keep_open = answer(frame, replies);
+            const Result<Appended>* stored = context_.store && !frame.oversize ? &stored_[next_stored++] : nullptr;
+            keep_open = answer(frame, stored, replies);
             if (!keep_open) break;
         }
         if (keep_open && options_.close_on_oversize && (oversize || decoder_.skipping())) {
             // Answered now, from the head kept, however much of the frame is still to come.
-            if (!oversize) (void)answer(Frame{std::string(decoder_.head()), true}, replies);
+            if (!oversize) (void)answer(Frame{std::string(decoder_.head()), true}, nullptr, replies);
             count_closed(options_.name, "oversize_frame");
             keep_open = false;
         }
@@ -164,7 +186,7 @@ void Session::run() {
     }
 }
 
-bool Session::answer(const Frame& frame, std::string& out) {
+bool Session::answer(const Frame& frame, const Result<Appended>* stored, std::string& out) {
     if (frame.oversize) {
         log::warn("mllp.oversize_frame", {{"peer", peer_}, {"max_frame_bytes", options_.max_frame_bytes}});
         return refuse(frame.payload, hl7::AckCode::AR,
@@ -172,13 +194,13 @@ bool Session::answer(const Frame& frame, std::string& out) {
                       out);
     }
     const std::string_view message = frame.payload;
-    if (context_.store) {
-        auto stored = context_.store->persist(message, store_key(message));
-        if (!stored.ok()) {
-            log::error("mllp.store_failed", {{"peer", peer_}, {"error", stored.error().describe()}});
+    if (stored) {
+        if (!stored->ok()) {
+            log::error("mllp.store_failed", {{"peer", peer_}, {"error", stored->error().describe()}});
             return refuse(message, hl7::AckCode::AE, "message could not be stored", out);
         }
-        if (stored->duplicate) log::info("mllp.duplicate_message", {{"peer", peer_}, {"path", stored->path}});
+        if ((*stored)->duplicate)
+            log::info("mllp.duplicate_message", {{"peer", peer_}, {"offset", (*stored)->offset}});
     }
     Answer answer;
     try {

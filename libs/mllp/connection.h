@@ -8,14 +8,14 @@
 #include <atomic>
 
 #include "mllp/server.h"
-#include "mllp/store.h"
+#include "mllp/message_log.h"
 
 namespace hisgate::mllp {
 
 struct ConnectionContext {
     const ServerOptions& options;
     const Handler& handler;
-    MessageStore* store;                // null = answer without storing
+    MessageLog* store;                  // null = answer without storing
     Poco::Net::Context::Ptr tls;        // null = plain TCP
     const std::atomic<bool>& stopping;  // set when the server stops
     std::atomic<size_t>& buffered;      // bytes of frames in progress, all connections

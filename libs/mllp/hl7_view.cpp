@@ -24,7 +24,8 @@ std::string acknowledgment_code(std::string_view response, const hl7::ParseOptio
 }
 
 std::string store_key(std::string_view message) {
-    auto parsed = hl7::Message::parse(message);
+    // The MSH segment alone holds the key: never parse a large message's body for it.
+    auto parsed = hl7::Message::parse(message.substr(0, message.find_first_of("\r\n")));
     if (!parsed.ok()) return {};
     std::string id = parsed->get("MSH-10");
     if (id.empty()) return {};

@@ -2,10 +2,16 @@
 
 #include <Poco/Exception.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocketImpl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <iterator>
 #include <list>
 #include <mutex>
@@ -13,24 +19,27 @@
 
 #include "common/log.h"
 #include "mllp/connection.h"
-#include "mllp/store.h"
 #include "mllp/tls_context.h"
 
 namespace hisgate::mllp {
 
 namespace {
-// How often the accept loop and idle workers look at the stop flag.
-constexpr long kAcceptPollMicros = 200'000;
-constexpr std::chrono::milliseconds kIdleWorkerCheck{200};
+// How often idle workers and the reaper look at the stop flag.
+constexpr std::chrono::milliseconds kStopCheck{200};
 constexpr int kListenBacklog = 256;
 // Idle workers kept for the next connections; more than this exit when they go idle.
 constexpr int kMaxIdleWorkers = 16;
+// After an accept error other than a timeout (out of descriptors), wait before retrying.
+constexpr std::chrono::milliseconds kAcceptErrorPause{10};
 }  // namespace
 
-// Connections are served by a pool of worker threads that outlive their connections:
-// a new connection goes to an idle worker (a wake-up), and a thread is created only when
-// none is idle. Creating a thread per connection made each short connection wait for the
-// new thread to be scheduled, milliseconds on a busy machine.
+// Connections are accepted by the threads that serve them: idle workers wait in accept()
+// on the listening socket (the kernel wakes one per connection), and the worker that
+// accepted a connection serves it at once, so a short connection costs no hand-over
+// between threads. A worker that takes the last idle place starts another, so one is
+// always accepting. (A thread per connection made each short connection wait for the new
+// thread to be scheduled, milliseconds on a busy machine; an accept thread handing over
+// to a pool cost a wake-up per connection.)
 struct Server::Impl {
     struct Worker {
         std::thread thread;
@@ -39,27 +48,28 @@ struct Server::Impl {
 
     Impl(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
 
-    void accept_loop();
-    void hand_over(Poco::Net::StreamSocket socket);  // to an idle worker, or a new one
+    void spawn_locked();  // a new idle worker; pool_mu held
     void work(Worker& self);
-    void reap_finished();  // joins the threads of workers that exited
+    // The checks made before a byte is read: allowed peers, max_connections. False = closed.
+    bool admit(Poco::Net::StreamSocket& socket);
+    void reap_loop();      // joins the threads of workers that exited, until stopping
+    void reap_finished();
     void join_all();
 
     ServerOptions options;
     Handler handler;
-    std::unique_ptr<MessageStore> store;
+    std::shared_ptr<MessageLog> store;
     Poco::Net::Context::Ptr tls;
     Poco::Net::ServerSocket listener;
     uint16_t port = 0;
     std::atomic<bool> stopping{false};
-    std::atomic<int> open_connections{0};  // accepted and not yet closed, queued ones included
+    std::atomic<int> open_connections{0};  // admitted and not yet closed
     std::atomic<size_t> buffered{0};       // bytes of frames in progress, all connections
-    std::thread acceptor;
+    std::thread reaper;
 
     std::mutex pool_mu;
-    std::condition_variable pool_cv;
-    std::deque<Poco::Net::StreamSocket> pending;  // accepted, waiting for a worker
-    int idle_workers = 0;
+    std::condition_variable reap_cv;
+    int idle_workers = 0;  // waiting in accept()
     std::list<Worker> workers;
 };
 
@@ -76,11 +86,17 @@ size_t Server::buffered_bytes() const { return impl_->buffered.load(); }
 
 Result<void> Server::start() {
     Impl& s = *impl_;
-    if (s.acceptor.joinable())
+    if (s.reaper.joinable())
         return make_error(ErrorClass::Internal, "mllp.already_started", "MLLP server started twice");
-    if (!s.options.store_dir.empty()) {
-        s.store = std::make_unique<MessageStore>(s.options.store_dir);
-        if (auto opened = s.store->open(); !opened) return opened.error();
+    if (s.options.store) {
+        s.store = s.options.store;
+    } else if (!s.options.store_dir.empty() && !s.store) {
+        MessageLogOptions log_options;
+        log_options.dir = s.options.store_dir;
+        log_options.max_message_bytes = s.options.max_frame_bytes;
+        auto opened = MessageLog::open(std::move(log_options));
+        if (!opened) return opened.error();
+        s.store = std::move(*opened);
     }
     if (s.options.tls) {
         auto tls = make_server_tls({s.options.cert_file, s.options.key_file, s.options.client_ca_file});
@@ -90,6 +106,15 @@ Result<void> Server::start() {
     try {
         s.listener.bind(Poco::Net::SocketAddress(s.options.bind, s.options.port), true);
         s.listener.listen(kListenBacklog);
+        // accept() gives up after this, so idle workers see the stop flag.
+        const timeval wait{0, static_cast<suseconds_t>(std::chrono::duration_cast<std::chrono::microseconds>(kStopCheck).count())};
+        if (::setsockopt(s.listener.impl()->sockfd(), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait) != 0)
+            throw Poco::IOException(std::string("cannot set the accept timeout: ") + std::strerror(errno));
+        if (s.options.defer_accept.count() > 0) {
+            const int defer = static_cast<int>(s.options.defer_accept.count());
+            if (::setsockopt(s.listener.impl()->sockfd(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer) != 0)
+                throw Poco::IOException(std::string("cannot defer accepts: ") + std::strerror(errno));
+        }
         s.port = s.listener.address().port();
     } catch (const Poco::Exception& e) {
         return make_error(ErrorClass::Unavailable, "mllp.bind_failed",
@@ -97,89 +122,107 @@ Result<void> Server::start() {
                               e.displayText());
     }
     s.stopping = false;
-    s.acceptor = std::thread([&s] { s.accept_loop(); });
+    {
+        std::lock_guard lock(s.pool_mu);
+        s.spawn_locked();
+    }
+    s.reaper = std::thread([&s] { s.reap_loop(); });
     log::info("mllp.server_started", {{"bind", s.options.bind},
                                       {"port", s.port},
                                       {"tls", s.options.tls},
                                       {"commit_ack", s.options.commit_ack},
-                                      {"store", !s.options.store_dir.empty()}});
+                                      {"store", s.store != nullptr}});
     return {};
 }
 
 void Server::stop() {
     Impl& s = *impl_;
-    if (!s.acceptor.joinable()) return;
-    s.stopping = true;
-    s.acceptor.join();
+    if (!s.reaper.joinable()) return;
+    {
+        std::lock_guard lock(s.pool_mu);
+        s.stopping = true;
+    }
+    s.reap_cv.notify_all();
+    s.reaper.join();
     s.join_all();
     s.listener.close();
     log::info("mllp.server_stopped", {{"port", s.port}});
 }
 
-void Server::Impl::accept_loop() {
-    while (!stopping.load()) {
-        Poco::Net::StreamSocket socket;
-        try {
-            if (!listener.poll(Poco::Timespan(kAcceptPollMicros), Poco::Net::Socket::SELECT_READ)) {
-                reap_finished();
-                continue;
-            }
-            socket = listener.acceptConnection();
-        } catch (const Poco::Exception& e) {
-            log::warn("mllp.accept_failed", {{"error", e.displayText()}});
-            continue;
-        }
-        if (!options.allowed_peers.empty()) {
-            std::string peer;
-            try {
-                peer = socket.peerAddress().host().toString();
-            } catch (const Poco::Exception&) {
-                // Gone already: an empty address is admitted by no list.
-            }
-            if (!admitted(options.allowed_peers, peer)) {
-                log::warn("mllp.peer_refused", {{"listener", options.name}, {"peer", peer}});
-                count_closed(options.name, "peer_not_allowed");
-                socket.close();
-                continue;
-            }
-        }
-        if (open_connections.load() >= options.max_connections) {
-            log::warn("mllp.connection_refused", {{"max_connections", options.max_connections}});
-            socket.close();
-            continue;
-        }
-        ++open_connections;
-        hand_over(std::move(socket));
-    }
-}
-
-void Server::Impl::hand_over(Poco::Net::StreamSocket socket) {
-    std::lock_guard lock(pool_mu);
-    pending.push_back(std::move(socket));
-    if (idle_workers >= static_cast<int>(pending.size())) {
-        pool_cv.notify_one();
-        return;
-    }
+void Server::Impl::spawn_locked() {
     Worker& worker = workers.emplace_back();
+    ++idle_workers;
     worker.thread = std::thread([this, &worker] { work(worker); });
 }
 
-void Server::Impl::work(Worker& self) {
-    std::unique_lock lock(pool_mu);
-    while (true) {
-        ++idle_workers;
-        while (pending.empty() && !stopping.load()) pool_cv.wait_for(lock, kIdleWorkerCheck);
-        --idle_workers;
-        if (stopping.load()) break;
-        Poco::Net::StreamSocket socket = std::move(pending.front());
-        pending.pop_front();
-        lock.unlock();
-        serve_connection(std::move(socket), ConnectionContext{options, handler, store.get(), tls, stopping, buffered});
-        --open_connections;
-        lock.lock();
-        if (idle_workers >= kMaxIdleWorkers) break;
+bool Server::Impl::admit(Poco::Net::StreamSocket& socket) {
+    if (!options.allowed_peers.empty()) {
+        std::string peer;
+        try {
+            peer = socket.peerAddress().host().toString();
+        } catch (const Poco::Exception&) {
+            // Gone already: an empty address is admitted by no list.
+        }
+        if (!admitted(options.allowed_peers, peer)) {
+            log::warn("mllp.peer_refused", {{"listener", options.name}, {"peer", peer}});
+            count_closed(options.name, "peer_not_allowed");
+            socket.close();
+            return false;
+        }
     }
+    if (open_connections.fetch_add(1) >= options.max_connections) {
+        --open_connections;
+        log::warn("mllp.connection_refused", {{"max_connections", options.max_connections}});
+        socket.close();
+        return false;
+    }
+    return true;
+}
+
+void Server::Impl::work(Worker& self) {
+    // Counted idle by whoever started this worker.
+    while (!stopping.load()) {
+        // accept() directly: with SO_RCVTIMEO it returns EAGAIN when nothing came, which
+        // POCO would turn into an exception five times a second per idle worker.
+        const int fd = ::accept4(listener.impl()->sockfd(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) continue;
+            if (stopping.load()) break;
+            log::warn("mllp.accept_failed", {{"error", std::strerror(errno)}});
+            std::this_thread::sleep_for(kAcceptErrorPause);
+            continue;
+        }
+        Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(fd));
+        {
+            std::lock_guard lock(pool_mu);
+            --idle_workers;
+            if (idle_workers == 0 && !stopping.load()) spawn_locked();  // someone must keep accepting
+        }
+        if (admit(socket)) {
+            serve_connection(std::move(socket), ConnectionContext{options, handler, store.get(), tls, stopping, buffered});
+            --open_connections;
+        }
+        std::lock_guard lock(pool_mu);
+        if (idle_workers >= kMaxIdleWorkers) {
+            self.done = true;
+            reap_cv.notify_one();
+            return;
+        }
+        ++idle_workers;
+    }
+    std::lock_guard lock(pool_mu);
+    --idle_workers;
     self.done = true;
+}
+
+void Server::Impl::reap_loop() {
+    std::unique_lock lock(pool_mu);
+    while (!stopping.load()) {
+        reap_cv.wait_for(lock, kStopCheck);
+        lock.unlock();
+        reap_finished();
+        lock.lock();
+    }
 }
 
 void Server::Impl::reap_finished() {
@@ -199,10 +242,7 @@ void Server::Impl::join_all() {
     std::list<Worker> all;
     {
         std::lock_guard lock(pool_mu);
-        pool_cv.notify_all();
         all.splice(all.end(), workers);
-        open_connections -= static_cast<int>(pending.size());
-        pending.clear();  // accepted but never served: closed here
     }
     for (Worker& w : all) w.thread.join();
 }

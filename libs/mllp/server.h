@@ -2,9 +2,10 @@
 // message with what the handler returns.
 //
 // Invariants:
-//  - With a store, a message is fsynced to disk before any acknowledgement for it is
-//    sent (original-mode ACK or commit ACK); if it cannot be stored, the answer is
-//    negative (AE, or NAK in commit mode) and the handler is not called.
+//  - With a store, a message is in the store's log and synced (mllp/message_log.h, group
+//    commit: one fdatasync for the messages of many connections) before any
+//    acknowledgement for it is sent (original-mode ACK or commit ACK); if it cannot be
+//    stored, the answer is negative (AE, or NAK in commit mode) and the handler is not called.
 //  - An oversize frame is never buffered whole: it is answered AR (NAK in commit mode),
 //    or the connection is closed when not even its MSH segment can be read (and, with
 //    close_on_oversize, always closed once answered).
@@ -26,6 +27,7 @@
 
 #include "common/error.h"
 #include "common/ip_range.h"
+#include "mllp/message_log.h"
 
 namespace hisgate::mllp {
 
@@ -35,7 +37,10 @@ struct ServerOptions {
     size_t max_frame_bytes = 16u << 20;
     std::chrono::milliseconds idle_timeout{60000};  // a connection silent this long is closed
     int max_connections = 256;                      // more are accepted and closed at once
-    std::string store_dir;                          // non-empty: fsync each message there before answering
+    // Store before answering: `store` (a log the caller opened, may be shared by servers),
+    // else, with `store_dir` non-empty, a log the server opens there with default options.
+    std::shared_ptr<MessageLog> store;
+    std::string store_dir;
     // MLLP release 2: answer each message with a commit acknowledgement (0x06 once it is
     // stored and handled, 0x15 if not) instead of the handler's HL7 response.
     bool commit_ack = false;
@@ -52,6 +57,11 @@ struct ServerOptions {
     // max_connections x max_frame_bytes. A read that takes the total over it closes its
     // connection (the peer's frame is dropped, nothing is answered).
     size_t max_buffered_bytes = 0;
+    // TCP_DEFER_ACCEPT: a connection is handed to a worker only once its first bytes have
+    // arrived (MLLP senders speak first), which saves the worker a second wake-up per
+    // connection. A peer that connects and stays silent is seen only after about this
+    // long (rounded up to whole seconds by the kernel). 0 = off.
+    std::chrono::seconds defer_accept{0};
     // Names the server in its metrics: hisgate_mllp_buffered_bytes{listener},
     // hisgate_mllp_connections_closed_total{listener,reason}.
     std::string name = "mllp";

@@ -1,5 +1,8 @@
 #include "tests/support/proc_stats.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -34,6 +37,44 @@ std::optional<ProcStats> proc_stats(pid_t pid) {
     rest >> utime >> stime;
     s.cpu_ticks = utime + stime;
     return s;
+}
+
+std::string loadavg() {
+    std::ifstream f("/proc/loadavg");
+    std::string a, b, c;
+    f >> a >> b >> c;
+    return a + " " + b + " " + c;
+}
+
+namespace {
+long ticks_of(pid_t pid) {
+    auto s = pid > 0 ? proc_stats(pid) : std::nullopt;
+    return s ? s->cpu_ticks : 0;
+}
+}  // namespace
+
+void CpuMeter::begin() {
+    t0_ = std::chrono::steady_clock::now();
+    for (auto& p : procs_) p.ticks = ticks_of(p.pid);
+}
+
+std::map<std::string, double> CpuMeter::end(double& elapsed) {
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+    std::map<std::string, double> by_name;
+    for (auto& p : procs_) by_name[p.name] += static_cast<double>(ticks_of(p.pid) - p.ticks) / hz;
+    return by_name;
+}
+
+std::string cpu_report(const std::map<std::string, double>& cpu_seconds, double elapsed, uint64_t units) {
+    std::string out;
+    for (const auto& [name, secs] : cpu_seconds) {
+        char line[128];
+        std::snprintf(line, sizeof line, "%s%s=%.0f%%/%.0fus", out.empty() ? "" : " ", name.c_str(), 100 * secs / elapsed,
+                      units ? 1e6 * secs / static_cast<double>(units) : 0.0);
+        out += line;
+    }
+    return out;
 }
 
 }  // namespace hisgate::test

@@ -1,7 +1,6 @@
-// hisgate-pay-sim as a real process for tests (docs/pay-sim.md): its own directory, a
-// merchant key file written fresh (random, never in the repository), both APIs on ports
-// the kernel chose (port 0), read back from its port_file; and a small real HTTP server
-// that plays the control plane's notify_url, keeping every notification it receives.
+// hisgate-pay-sim as a real process for tests (pay_sim_process.h, checked with Catch), and a
+// small real HTTP server that plays the control plane's notify_url, keeping every
+// notification it receives.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -13,35 +12,20 @@
 #include <vector>
 
 #include "common/http_server.h"
-#include "common/random_id.h"
+#include "tests/support/pay_sim_process.h"
 #include "tests/support/process.h"
 #include "tests/support/system.h"
 
 namespace hisgate::test {
 
-struct RunningPaySim {
-    std::string dir = make_temp_dir("pay-sim");
-    std::string key = random_hex(32);  // the merchant key, shared with the test's verifier
-    uint16_t port = 0, control_port = 0;
-    Process sim;
-
+struct RunningPaySim : PaySimProcess {
     // `config` is merged into pay-sim's config (notify.*, faults, ...).
-    explicit RunningPaySim(const nlohmann::json& config = nlohmann::json::object()) {
-        write_file(dir + "/merchant.key", key + "\n");
-        nlohmann::json c = {{"db", dir + "/pay-sim.db"},
-                            {"merchant_key_file", dir + "/merchant.key"},
-                            {"port_file", dir + "/ports.json"},
-                            {"log", {{"file", dir + "/pay-sim.log"}}}};
-        c.update(config);
-        write_file(dir + "/pay-sim.json", c.dump());
-        start();
-    }
+    explicit RunningPaySim(const nlohmann::json& config = nlohmann::json::object()) { REQUIRE(launch(config)); }
 
     // Stops it (SIGTERM) and starts it again on the same records; the ports change.
     void restart() {
         REQUIRE(sim.stop() == 0);
-        std::remove((dir + "/ports.json").c_str());
-        start();
+        REQUIRE(start());
     }
 
     // Arms one fault or a list (POST /faults); the answer's status.
@@ -50,21 +34,6 @@ struct RunningPaySim {
         auto r = http_get(control_port, "/stats");
         REQUIRE(r.status == 200);
         return nlohmann::json::parse(r.body)["notifications"];
-    }
-
-private:
-    void start() {
-        sim = Process({binary("tools/pay-sim/hisgate-pay-sim"), "--config", dir + "/pay-sim.json"}, dir + "/pay-sim.out");
-        REQUIRE(sim.start());
-        REQUIRE(eventually([&] {
-            auto doc = nlohmann::json::parse(read_file(dir + "/ports.json"), nullptr, false);
-            if (!doc.is_object() || !doc.contains("port")) return false;
-            port = doc["port"].get<uint16_t>();
-            control_port = doc["controlPort"].get<uint16_t>();
-            return true;
-        }));
-        REQUIRE(wait_port_open(port, std::chrono::milliseconds(10000)));
-        REQUIRE(wait_port_open(control_port, std::chrono::milliseconds(10000)));
     }
 };
 

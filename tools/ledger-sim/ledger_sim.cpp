@@ -18,6 +18,7 @@
 #include "controlplane/ledger/ledger_store.h"
 #include "controlplane/ledger/partition_map.h"
 #include "controlplane/ledger/partition_split.h"
+#include "controlplane/ledger/reconcile.h"
 
 namespace hisgate::ledger_sim {
 
@@ -62,6 +63,10 @@ struct HisRecord {
     HisStatus status = HisStatus::NotFound;
     int64_t amount_fen = 0;
     int changes = 0;  // changes that reached the HIS for this id: more than one is a resend
+    // A committed order refunded or cancelled afterwards (a correction after POSTED), and
+    // the correction whose request did it.
+    bool undone = false;
+    std::string undone_by;
 };
 
 enum class OrderState { Open, Paid, Closed, Refunded };
@@ -70,6 +75,7 @@ struct ProviderOrder {
     int64_t amount_fen = 0;
     std::string patient;
     int pays = 0, refunds = 0;
+    std::string refund_no;  // the out_refund_no of its refund: the id itself, or a correction's
 };
 
 struct Patient {
@@ -115,6 +121,7 @@ public:
     explicit SimProvider(Sim& sim) : sim_(sim) {}
     void close(const std::string& id) override;
     void refund(const std::string& id, int64_t amount_fen) override;
+    void refund_correction(const std::string& correction_id, const std::string& order_id, int64_t amount_fen) override;
 
 private:
     Sim& sim_;
@@ -132,6 +139,7 @@ public:
         fault_scale_ = scale;
         confirmer_options_.broken_refund_on_timeout = o.broken_refund_on_timeout;
         confirmer_options_.broken_refund_on_not_found = o.broken_refund_on_not_found;
+        confirmer_options_.broken_refund_before_his = o.broken_refund_before_his;
     }
 
     SimReport run();
@@ -207,6 +215,38 @@ public:
         if (committed && rng_.chance(faults_.commit_answer_lost)) return void(++commit_answers_lost_);
         reply(id, [id, committed](Confirmer& c) { c.on_change_reply(id, committed); });
     }
+    // A correction after POSTED reaches the HIS (through its agent): the HIS refunds or
+    // cancels the original order. The HIS is not idempotent: a second refund of one order
+    // would be executed again, so reaching it twice is a failure.
+    void his_correct(Hospital& h, const std::string& id, const std::string& original, TxKind kind) {
+        HisRecord& c = h.records[id];
+        ++c.changes;
+        if (c.changes > 1) fail("the correction " + id + " reached the HIS " + std::to_string(c.changes) + " times");
+        HisRecord& o = h.records[original];
+        if (o.status != HisStatus::Committed)
+            fail("the correction " + id + " reached the HIS for " + original + ", which it never committed");
+        if (o.undone)
+            fail("the HIS was asked to " + std::string(to_string(kind)) + " " + original + " twice (" + o.undone_by +
+                 ", " + id + ")");
+        bool committed = rng_.chance(0.95);  // else the hospital refuses it (its own rules)
+        if (committed) {
+            o.undone = true;
+            o.undone_by = id;
+            c.status = HisStatus::Committed;
+            c.amount_fen = o.amount_fen;
+        } else {
+            c.status = HisStatus::Rejected;
+        }
+        if (committed && rng_.chance(faults_.commit_answer_lost)) return void(++commit_answers_lost_);
+        reply(id, [id, committed](Confirmer& c) { c.on_change_reply(id, committed); });
+    }
+    // The probe of a correction asks the original's status, as AgentHisPort does:
+    // refunded or cancelled → committed; still paid or booked → not yet (NotFound).
+    void his_probe_correction(Hospital& h, const std::string& id, const std::string& original) {
+        auto it = h.records.find(original);
+        HisStatus s = it != h.records.end() && it->second.undone ? HisStatus::Committed : HisStatus::NotFound;
+        reply(id, [id, s](Confirmer& c) { c.on_probe_answer(id, s); });
+    }
     void his_probe(Hospital& h, const std::string& id) {
         auto it = h.records.find(id);
         HisStatus s = it == h.records.end() ? HisStatus::NotFound : it->second.status;
@@ -254,9 +294,38 @@ public:
                     fail("refund of " + id + ", a payment the hospital committed");
                 o.state = OrderState::Refunded;
                 ++o.refunds;
+                o.refund_no = id;
                 done = true;
             } else if (o.state == OrderState::Open || o.state == OrderState::Closed) {
                 fail("refund asked for " + id + ", which the patient never paid");
+            }
+            reply(id, [id, done](Confirmer& c) { c.on_refund_answer(id, done); });
+        });
+    }
+
+    // A refund after POSTED at the provider: the original's order refunded under the
+    // correction's id, only after the HIS refunded it, once.
+    void provider_refund_correction(const std::string& id, const std::string& original, int64_t amount) {
+        ++messages_;
+        at(now() + latency(), [this, id, original, amount] {
+            ProviderOrder& o = orders_.at(original);
+            const HisRecord* r = his_record(original);
+            if (!r || !r->undone)
+                fail("the provider was asked to refund " + original + " (correction " + id +
+                     ") before the HIS refunded it");
+            bool done = false;
+            if (o.state == OrderState::Refunded) {
+                if (o.refund_no != id)
+                    fail("the provider was asked to refund " + original + " twice (" + o.refund_no + ", " + id + ")");
+                done = true;  // idempotent by out_refund_no
+            } else if (o.state == OrderState::Paid && amount == o.amount_fen && !rng_.chance(faults_.refund_fails)) {
+                o.state = OrderState::Refunded;
+                ++o.refunds;
+                o.refund_no = id;
+                ++refunded_after_post_;
+                done = true;
+            } else if (o.state != OrderState::Paid) {
+                fail("refund of " + original + " (correction " + id + ") asked, which the patient never paid");
             }
             reply(id, [id, done](Confirmer& c) { c.on_refund_answer(id, done); });
         });
@@ -288,6 +357,13 @@ private:
     void check_fenced(const std::string& partition);
     void arrive(const std::string& id);
     void arrive_payment(const TransactionIntent& in);
+    // The patient asks for a refund (a payment) or a cancel (a booking) some time after it
+    // was made: a correction when it is POSTED by then; sometimes asked again (a retry of the
+    // same correction, or a second one, which the ledger must refuse).
+    void request_correction(const std::string& original);
+    void second_correction(const std::string& original, const std::string& first);
+    Result<Transaction> create_correction(const std::string& original, const std::string& id);
+    void reconcile_at_end(const std::map<std::string, std::pair<int, Transaction>>& ledger);
     void operator_round();
     void check_final();
     bool confirmers_idle() const;
@@ -339,6 +415,12 @@ private:
 
     uint64_t messages_ = 0, lost_ = 0, commit_answers_lost_ = 0, crashes_ = 0, agent_restarts_ = 0;
     uint64_t bookings_ = 0, fenced_at_his_ = 0, payments_refused_ = 0, operator_resolved_ = 0, cancels_ = 0, retried_creates_ = 0;
+    uint64_t corrections_asked_ = 0, corrections_created_ = 0, corrections_not_posted_ = 0, second_refused_ = 0,
+             second_accepted_ = 0, refunded_after_post_ = 0;
+    std::string reconcile_summary_;
+    // Corrections the operator settled, and those of them whose request never reached the
+    // HIS (its agent was away, or the request was lost): a correction is never revoked.
+    uint64_t corrections_resolved_ = 0, corrections_never_arrived_ = 0;
     ConfirmerCounters totals_;
     std::string failure_;
     std::string final_counts_;
@@ -346,17 +428,31 @@ private:
 
 void SimHis::send_change(const Transaction& t) {
     std::string id = t.intent.id;
-    int64_t amount = t.intent.amount_fen;
     Sim& sim = sim_;
+    if (is_correction(t.intent.kind)) {
+        std::string original = t.intent.corrects;
+        TxKind kind = t.intent.kind;
+        sim_.to_agent(sim_.hospital_index(t.intent.hospital_id),
+                      [&sim, id, original, kind](Hospital& h) { sim.his_correct(h, id, original, kind); });
+        return;
+    }
+    int64_t amount = t.intent.amount_fen;
     sim_.to_agent(sim_.hospital_index(t.intent.hospital_id), [&sim, id, amount](Hospital& h) { sim.his_change(h, id, amount); });
 }
 void SimHis::probe(const Transaction& t) {
     std::string id = t.intent.id;
     Sim& sim = sim_;
+    if (is_correction(t.intent.kind)) {
+        std::string original = t.intent.corrects;
+        sim_.to_agent(sim_.hospital_index(t.intent.hospital_id),
+                      [&sim, id, original](Hospital& h) { sim.his_probe_correction(h, id, original); });
+        return;
+    }
     sim_.to_agent(sim_.hospital_index(t.intent.hospital_id), [&sim, id](Hospital& h) { sim.his_probe(h, id); });
 }
 void SimHis::revoke(const Transaction& t) {
     std::string id = t.intent.id;
+    if (is_correction(t.intent.kind)) return sim_.fail("a revoke was asked for the correction " + id);
     Sim& sim = sim_;
     sim_.to_agent(sim_.hospital_index(t.intent.hospital_id), [&sim, id](Hospital& h) {
         RevokeOutcome out = sim.his_revoke(h, id);
@@ -365,6 +461,9 @@ void SimHis::revoke(const Transaction& t) {
 }
 void SimProvider::close(const std::string& id) { sim_.provider_close(id); }
 void SimProvider::refund(const std::string& id, int64_t amount_fen) { sim_.provider_refund(id, amount_fen); }
+void SimProvider::refund_correction(const std::string& correction_id, const std::string& order_id, int64_t amount_fen) {
+    sim_.provider_refund_correction(correction_id, order_id, amount_fen);
+}
 
 void Sim::open_control_plane() {
     stores_.clear();
@@ -633,6 +732,7 @@ void Sim::arrive(const std::string& id) {
     } else {
         arrive_payment(in);
     }
+    if (rng_.chance(0.06)) at(now() + rng_.between(30'000, 150'000), [this, id] { request_correction(id); });
     if (rng_.chance(0.05)) {
         at(now() + rng_.between(100, 2'000), [this, in] {
             Confirmer* c = cp_up_ ? confirmer_for(in.id) : nullptr;  // where the map routes it now
@@ -679,6 +779,74 @@ void Sim::arrive_payment(const TransactionIntent& in) {
     }
 }
 
+Result<Transaction> Sim::create_correction(const std::string& original, const std::string& id) {
+    int p = partition_for(original);
+    auto held = stores_[p]->get(original);
+    if (!held) return held.error();
+    if (!*held) return make_error(ErrorClass::Internal, "sim.lost", original + " is in no ledger");
+    const Transaction& o = **held;
+    TransactionIntent fix;
+    fix.id = id;
+    fix.kind = o.intent.kind == TxKind::Booking ? TxKind::Cancel : TxKind::Refund;
+    fix.hospital_id = o.intent.hospital_id;
+    fix.patient_id = o.intent.patient_id;
+    fix.amount_fen = o.intent.amount_fen;
+    fix.purpose = fix.kind == TxKind::Refund ? "refund" : "cancel";
+    fix.epoch = o.intent.epoch;
+    fix.province = o.intent.province;
+    fix.corrects = original;
+    auto created = confirmers_[p]->create(fix);
+    if (created && !province_of_.contains(id)) {
+        province_of_[id] = province_of_.at(original);
+        hospital_of_[id] = hospital_of_.at(original);
+    }
+    return created;
+}
+
+void Sim::request_correction(const std::string& original) {
+    if (!cp_up_) {  // the portal is down with the control plane: the patient asks again
+        at(now() + 1000, [this, original] { request_correction(original); });
+        return;
+    }
+    ++corrections_asked_;
+    int p = partition_for(original);
+    auto held = stores_[p]->get(original);
+    if (!held || !*held) return fail("the correction's original " + original + " is in no ledger");
+    if ((*held)->state != TxState::Posted) return void(++corrections_not_posted_);  // the road before dispatch is the cancels'
+    std::string id = rng_.hex_id();
+    auto created = create_correction(original, id);
+    if (!created) return fail("a correction of the POSTED " + original + " was refused: " + created.error().describe());
+    ++corrections_created_;
+    if (rng_.chance(0.05))  // the client sends it again: the same correction, answered from the ledger
+        at(now() + rng_.between(100, 2'000), [this, original, id] {
+            if (!cp_up_) return;
+            ++retried_creates_;
+            auto again = create_correction(original, id);
+            if (!again) fail("a retried correction was refused: " + again.error().describe());
+        });
+    if (rng_.chance(0.2))  // and sometimes asks for a second refund: refused while the first stands
+        at(now() + rng_.between(1'000, 90'000), [this, original, id] { second_correction(original, id); });
+}
+
+void Sim::second_correction(const std::string& original, const std::string& first) {
+    if (!cp_up_) return;
+    auto t = stores_[partition_for(first)]->get(first);
+    if (!t || !*t) return fail("the correction " + first + " is in no ledger");
+    const TxState first_state = (*t)->state;
+    std::string id = rng_.hex_id();
+    auto again = create_correction(original, id);
+    if (first_state == TxState::Voided) {  // the first corrected nothing: a new one may go
+        if (again) ++second_accepted_;
+        else if (again.error().code != "ledger.already_corrected") fail("a correction after a VOIDED one: " + again.error().describe());
+        return;
+    }
+    if (again) return fail("a second correction " + id + " of " + original + " was accepted while " + first + " is " +
+                           std::string(to_string(first_state)));
+    if (again.error().code != "ledger.already_corrected" || again.error().message.find(first) == std::string::npos)
+        return fail("a second correction was refused without naming the first: " + again.error().describe());
+    ++second_refused_;
+}
+
 // An operator works the manual queue: calls the hospital (a reliable channel), which
 // revokes the order unless it committed it, and resolves with what it said.
 void Sim::operator_round() {
@@ -689,6 +857,21 @@ void Sim::operator_round() {
             if (!queue) return fail("manual queue unreadable: " + queue.error().describe());
             for (const auto& t : *queue) {
                 Hospital& h = hospitals_[hospital_of_.at(t.intent.id)];
+                if (is_correction(t.intent.kind)) {
+                    // A refund or cancel is not revoked: the hospital says whether it did it.
+                    auto it = h.records.find(t.intent.corrects);
+                    bool done = it != h.records.end() && it->second.undone;
+                    ++corrections_resolved_;
+                    if (auto own = h.records.find(t.intent.id); own == h.records.end() || own->second.changes == 0)
+                        ++corrections_never_arrived_;
+                    auto r = confirmers_[p]->resolve(t.intent.id, done,
+                                                     done ? "phone call: the hospital has done the " + std::string(to_string(t.intent.kind))
+                                                          : "phone call: the hospital has not done it",
+                                                     "sim-operator");
+                    if (!r) fail("resolve refused: " + r.error().describe());
+                    ++operator_resolved_;
+                    continue;
+                }
                 bool committed = his_revoke(h, t.intent.id) == RevokeOutcome::AlreadyCommitted;
                 auto r = confirmers_[p]->resolve(t.intent.id, committed,
                                                  committed ? "phone call: the hospital has the order committed"
@@ -812,8 +995,13 @@ SimReport Sim::run() {
     s << "  closes " << totals_.closes << ", refunds asked " << totals_.refunds_asked << ", payments refused (closed) "
       << payments_refused_ << ", cancels " << cancels_ << ", retried creates " << retried_creates_
       << ", bookings " << bookings_ << "\n";
+    s << "  corrections after POSTED: asked " << corrections_asked_ << " (not POSTED then " << corrections_not_posted_
+      << "), created " << corrections_created_ << ", refunded at the provider " << refunded_after_post_
+      << ", settled by the operator " << corrections_resolved_ << " (never reached the HIS "
+      << corrections_never_arrived_ << "), second refused " << second_refused_ << ", second after a VOIDED one " << second_accepted_ << "\n";
     s << split_summary_;
     s << final_counts_;
+    s << reconcile_summary_;
     report.summary = s.str();
     report.ok = failure_.empty();
     report.failure = failure_;
@@ -841,6 +1029,11 @@ void Sim::check_final() {
     }
     std::map<std::string, int64_t> charged, posted;  // per patient: the provider's net, the ledger's
     std::map<TxState, int> by_state;
+    std::map<std::string, std::string> undone_by;  // original → its POSTED correction
+    for (const auto& [id, entry] : ledger)
+        if (is_correction(entry.second.intent.kind) && entry.second.state == TxState::Posted &&
+            !undone_by.emplace(entry.second.intent.corrects, id).second)
+            return fail(entry.second.intent.corrects + " has two POSTED corrections");
     for (const auto& [id, province] : province_of_) {
         auto it = ledger.find(id);
         if (it == ledger.end()) return fail(id + " was created but is in no partition");
@@ -853,6 +1046,26 @@ void Sim::check_final() {
         if (!is_terminal(t.state)) return fail(id + " is still " + std::string(to_string(t.state)) + " after the run settled");
         const HisRecord* r = his_record(id);
         bool his_committed = r && r->status == HisStatus::Committed;
+        if (is_correction(t.intent.kind)) {
+            const HisRecord* o = his_record(t.intent.corrects);
+            bool done_at_his = o && o->undone && o->undone_by == id;
+            if ((t.state == TxState::Posted) != done_at_his)
+                return fail(std::string(to_string(t.intent.kind)) + " " + id + " is " + std::string(to_string(t.state)) +
+                            " but the HIS " + (done_at_his ? "did" : "did not") + " carry it out");
+            if (t.intent.kind == TxKind::Refund) {
+                const ProviderOrder& po = orders_.at(t.intent.corrects);
+                bool refunded_by_it = po.state == OrderState::Refunded && po.refund_no == id;
+                if ((t.state == TxState::Posted) != refunded_by_it)
+                    return fail("refund " + id + " is " + std::string(to_string(t.state)) + " but the provider " +
+                                (refunded_by_it ? "refunded" : "did not refund") + " " + t.intent.corrects);
+            }
+            if (t.state == TxState::Refunded) return fail("the correction " + id + " is REFUNDED");
+            continue;
+        }
+        const bool corrected = undone_by.contains(id);
+        if (r && r->undone != corrected)
+            return fail(id + ": the HIS " + (r->undone ? "undid it" : "did not undo it") + " but the ledger " +
+                        (corrected ? "has" : "has no") + " POSTED correction of it");
         if (t.intent.kind == TxKind::Booking) {  // the HIS's books alone
             if ((t.state == TxState::Posted) != his_committed)
                 return fail("booking " + id + " is " + std::string(to_string(t.state)) + " but the HIS " +
@@ -864,10 +1077,12 @@ void Sim::check_final() {
         if (o.pays > 1 || o.refunds > 1) return fail(id + ": the provider charged or refunded it more than once");
         if (o.state == OrderState::Paid) charged[o.patient] += o.amount_fen;
         if (t.state == TxState::Posted) {
-            posted[t.intent.patient_id] += t.intent.amount_fen;
+            if (!corrected) posted[t.intent.patient_id] += t.intent.amount_fen;
             if (!his_committed || r->amount_fen != t.intent.amount_fen)
                 return fail(id + " is POSTED but the HIS has no committed order of its amount");
-            if (o.state != OrderState::Paid) return fail(id + " is POSTED but the provider does not hold its payment");
+            if (o.state != (corrected ? OrderState::Refunded : OrderState::Paid))
+                return fail(id + " is POSTED" + (corrected ? " and refunded after" : "") + " but the provider's order is not " +
+                            (corrected ? "refunded" : "paid"));
         } else {
             if (his_committed)
                 return fail(id + " is " + std::string(to_string(t.state)) + " but the HIS committed it");
@@ -881,11 +1096,46 @@ void Sim::check_final() {
         for (const auto& [id, r] : h.records)
             if (!ledger.contains(id)) return fail("the HIS has " + id + ", which no ledger knows");
     if (charged != posted) return fail("a patient's charges at the provider differ from the ledger's posted payments");
+    reconcile_at_end(ledger);
     std::ostringstream s;
     s << "  final:";
     for (const auto& [state, n] : by_state) s << " " << to_string(state) << " " << n;
     s << "\n";
     final_counts_ = s.str();
+}
+
+// ledger = HIS = provider through the real reconciliation: the HIS's statement and the
+// provider's bill as their records stand, against every ledger transaction; every payment
+// must be matched (refunds after POSTED included).
+void Sim::reconcile_at_end(const std::map<std::string, std::pair<int, Transaction>>& ledger) {
+    std::vector<Transaction> txs;
+    std::vector<HisLine> his;
+    std::vector<ProviderLine> bill;
+    for (const auto& [id, entry] : ledger) {
+        const Transaction& t = entry.second;
+        if (!t.exists) continue;
+        txs.push_back(t);
+        if (t.intent.kind != TxKind::Payment) continue;
+        if (const HisRecord* r = his_record(id); r && r->status == HisStatus::Committed) {
+            his.push_back({id, "payment", r->amount_fen});
+            if (r->undone) his.push_back({id, "refund", r->amount_fen});
+        }
+        const ProviderOrder& o = orders_.at(id);
+        if (o.pays > 0) bill.push_back({id, "payment", o.amount_fen, "", ""});
+        if (o.refunds > 0) bill.push_back({id, "refund", o.amount_fen, "", o.refund_no});
+    }
+    auto report = reconcile("sim", txs, his, bill);
+    if (!report) return fail("reconciliation refused the statements: " + report.error().describe());
+    const int matched = report->counts.at(Finding::Matched);
+    if (matched != static_cast<int>(report->items.size())) {
+        for (const auto& item : report->items)
+            if (item.finding != Finding::Matched)
+                return fail("reconciliation: " + std::string(to_string(item.finding)) + " " + item.id + ": " + item.detail);
+    }
+    std::ostringstream s;
+    s << "  reconciliation: " << report->items.size() << " payments matched, " << report->corrections
+      << " corrections judged with them, " << report->bookings << " bookings\n";
+    reconcile_summary_ = s.str();
 }
 
 }  // namespace

@@ -39,6 +39,7 @@ struct SimOptions {
     int transactions = 1000;
     bool broken_refund_on_timeout = false;    // tests only: forbidden policies, to be caught
     bool broken_refund_on_not_found = false;
+    bool broken_refund_before_his = false;  // a refund after POSTED paid back when sent to the HIS
     bool split = true;  // split `south` into `south-a`/`south-b` in the middle of the run
     std::string work_dir;                    // default: a new directory under TMPDIR, removed after
 };

@@ -1,7 +1,8 @@
 // hisgate-sim: seeded fault simulations. A failure prints its seed and the command that
 // replays it exactly.
 //
-//   hisgate-sim ledger --seed N [--transactions K] [--broken-policy refund-on-timeout|refund-on-not-found]
+//   hisgate-sim ledger --seed N [--transactions K]
+//                      [--broken-policy refund-on-timeout|refund-on-not-found|refund-before-his]
 //                      [--split on|off]     (the split of `south` mid-run; on by default)
 //       (the broken policies are for the tests that show the invariants catch them)
 //   hisgate-sim ledger --seeds 1,2,3 [--transactions K]     (each in turn; stops at a failure)
@@ -20,7 +21,8 @@ namespace {
 int usage() {
     std::fprintf(stderr,
                  "usage: hisgate-sim ledger (--seed N|random | --seeds N,M,...) [--transactions K]\n"
-                 "                          [--broken-policy refund-on-timeout|refund-on-not-found] [--split on|off]\n");
+                 "                          [--broken-policy refund-on-timeout|refund-on-not-found|refund-before-his]\n"
+                 "                          [--split on|off]\n");
     return 2;
 }
 }  // namespace
@@ -59,6 +61,9 @@ int main(int argc, char** argv) {
             } else if (arg == "--broken-policy" && value == "refund-on-not-found") {
                 options.broken_refund_on_not_found = true;
                 broken += " --broken-policy refund-on-not-found";
+            } else if (arg == "--broken-policy" && value == "refund-before-his") {
+                options.broken_refund_before_his = true;
+                broken += " --broken-policy refund-before-his";
             } else if (arg == "--split" && (value == "on" || value == "off")) {
                 options.split = value == "on";
                 if (!options.split) broken += " --split off";

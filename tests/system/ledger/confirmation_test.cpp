@@ -167,6 +167,10 @@ public:
         }
         post([id](ledger::Confirmer& c) { c.on_refund_answer(id, true); });
     }
+    void refund_correction(const std::string& id, const std::string& order_id, int64_t amount) override {
+        (void)order_id;
+        refund(id, amount);
+    }
     std::vector<std::string> refunded() {
         std::lock_guard lock(answers_mu_);
         return refunded_;
@@ -356,6 +360,10 @@ struct RecordingProvider final : ledger::PaymentPort {
     void refund(const std::string& id, int64_t) override {
         std::lock_guard lock(mu);
         calls.push_back("refund " + id);
+    }
+    void refund_correction(const std::string& id, const std::string& order_id, int64_t) override {
+        std::lock_guard lock(mu);
+        calls.push_back("refund " + id + " of " + order_id);
     }
 };
 }  // namespace

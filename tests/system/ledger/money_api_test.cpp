@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "controlplane/ledger/partition_map.h"
 #include "tests/support/process.h"
 #include "tests/support/running_pay_sim.h"
 #include "tests/support/system.h"
@@ -27,7 +28,8 @@ struct Money {
                .controlplane_config = controlplane_config(pay, max_probes)}) {}
 
     static std::string controlplane_config(const test::RunningPaySim& pay, int max_probes) {
-        return nlohmann::json{{"request_timeouts_ms", {{"payment.pay", 1000}, {"appointment.book", 1000}}},
+        return nlohmann::json{{"request_timeouts_ms",
+                               {{"payment.pay", 1000}, {"appointment.book", 1000}, {"payment.refund", 1000}}},
                               {"ledger", {{"dir", pay.dir + "/ledgers"},
                                           {"reply_timeout_ms", 2000},
                                           {"first_probe_ms", 500},
@@ -234,7 +236,8 @@ TEST_CASE("money api: bad input gets a clear error and changes nothing") {
     CHECK(over.status == 400);
     CHECK(over.code() == "refund.over_paid");
     auto as_booking = m.sys.post("/api/v1/bookings/" + id + "/cancel", "{}", m.as("P1", "cancel-wrong-kind"));
-    CHECK(as_booking.status == 404);
+    CHECK(as_booking.status == 400);
+    CHECK(as_booking.code() == "transaction.wrong_kind");
     CHECK(m.state("P1", id) == "CREATED");  // none of it changed the payment
 
     auto mine = m.sys.get("/api/v1/transactions", m.as("P1"));
@@ -334,4 +337,169 @@ TEST_CASE("money api: a payment the hospital never answers reaches the operators
     // A patient cannot list or resolve.
     auto patient_list = m.sys.get("/api/v1/ledger/transactions?state=in_doubt", m.as("P1"));
     CHECK(patient_list.status == 403);
+}
+
+// Corrections after POSTED (docs/ledger.md, "Corrections after POSTED").
+namespace {
+// A payment of 15.00 by P1, paid and POSTED; its id.
+std::string posted_payment(Money& m, const std::string& key) {
+    auto created = m.pay_request("P1", key);
+    REQUIRE(created.status == 201);
+    const auto body = nlohmann::json::parse(created.body);
+    const std::string id = body["transactionId"];
+    REQUIRE(checkout(m, body) == 200);
+    REQUIRE(test::eventually([&] { return m.state("P1", id) == "POSTED"; }, 60s));
+    return id;
+}
+// The hospital's reconciliation of the day `id` was made, through hisgate reconcile.
+test::Captured reconcile_day(Money& m, const std::string& id) {
+    const std::string token_file = m.sys.dir() + "/operator.token";
+    test::write_file(token_file, m.sys.token("operator", "ops-li"));
+    return test::run_capture({test::binary("cli/hisgate"), "reconcile", "--date",
+                              m.transaction("P1", id)["createdAt"].get<std::string>().substr(0, 10), "--url",
+                              "http://127.0.0.1:" + std::to_string(m.sys.api_port()), "--token-file", token_file},
+                             180s);
+}
+}  // namespace
+
+TEST_CASE("money api: a refund after POSTED is a correction done once at the HIS and then at pay-sim - a second is refused") {
+    Money m;
+    REQUIRE(m.sys.start());
+    const std::string id = posted_payment(m, "ra-1");
+    auto over = m.sys.post("/api/v1/payments/" + id + "/refund", R"({"amount":"15.01"})", m.as("P1", "ra-over"));
+    CHECK(over.status == 400);
+    CHECK(over.code() == "refund.over_paid");
+
+    auto refund = m.sys.post("/api/v1/payments/" + id + "/refund", "", m.as("P1", "ra-refund"));
+    INFO(refund.body);
+    REQUIRE(refund.status == 201);
+    const auto fix = nlohmann::json::parse(refund.body);
+    const std::string fix_id = fix["transactionId"];
+    CHECK(fix_id != id);
+    CHECK(refund.headers["Location"] == "/api/v1/transactions/" + fix_id);
+    CHECK(fix["kind"] == "refund");
+    CHECK(fix["corrects"] == id);
+    CHECK(fix["amount"] == "15.00");
+    auto replay = m.sys.post("/api/v1/payments/" + id + "/refund", "", m.as("P1", "ra-refund"));
+    CHECK(replay.status == 201);
+    CHECK(replay.headers["Idempotent-Replayed"] == "true");
+    CHECK(nlohmann::json::parse(replay.body)["transactionId"] == fix_id);
+
+    REQUIRE(test::eventually([&] { return m.state("P1", fix_id) == "POSTED"; }, 60s));
+    CHECK(m.transaction("P1", fix_id)["status"]["en"] == "refunded");
+    auto original = m.transaction("P1", id);
+    INFO(original.dump(1));
+    CHECK(original["state"] == "POSTED");  // terminal: the correction is a new entry
+    REQUIRE(original["corrections"].size() == 1);
+    CHECK(original["corrections"][0]["transactionId"] == fix_id);
+    CHECK(original["corrections"][0]["state"] == "POSTED");
+    CHECK(m.sys.his_executions("H001", id, "pay") == 1);
+    CHECK(m.sys.his_executions("H001", id, "refund") == 1);
+    auto order = m.provider_order(id);
+    INFO(order.dump());
+    CHECK(order["trade_state"] == "REFUND");
+    CHECK(order["amount"]["refund"] == 1500);
+
+    // A second refund is refused, naming the first; nothing changes anywhere.
+    auto second = m.sys.post("/api/v1/payments/" + id + "/refund", "", m.as("P1", "ra-refund-2"));
+    INFO(second.body);
+    CHECK(second.status == 409);
+    CHECK(second.code() == "ledger.already_corrected");
+    CHECK(second.body.find(fix_id) != std::string::npos);
+    // A correction is neither refunded nor cancelled itself.
+    auto of_fix = m.sys.post("/api/v1/payments/" + fix_id + "/refund", "", m.as("P1", "ra-refund-fix"));
+    CHECK(of_fix.status == 400);
+    CHECK(of_fix.code() == "transaction.wrong_kind");
+    CHECK(m.transaction("P1", id)["corrections"].size() == 1);
+    CHECK(m.sys.his_executions("H001", id, "refund") == 1);
+    CHECK(m.provider_order(id)["amount"]["refund"] == 1500);
+
+    // The day reconciles: the HIS and pay-sim both hold the payment and its refund.
+    auto run = reconcile_day(m, id);
+    INFO(run.output);
+    CHECK(run.status == 0);
+}
+
+TEST_CASE("money api: a refund after POSTED whose answer the HIS drops is settled by a probe and refunded exactly once") {
+    Money m;
+    REQUIRE(m.sys.start());
+    const std::string id = posted_payment(m, "rd-1");
+    // The HIS now loses the answer of the next change it commits: the refund's.
+    auto armed = test::http_send(m.sys.sim_control_port("H001"), "PUT", "/faults", R"({"drop_after_commit":1})");
+    REQUIRE(armed.status == 200);
+    auto refund = m.sys.post("/api/v1/payments/" + id + "/refund", "", m.as("P1", "rd-refund"));
+    INFO(refund.body);
+    REQUIRE(refund.status == 201);
+    const std::string fix_id = nlohmann::json::parse(refund.body)["transactionId"];
+    REQUIRE(test::eventually([&] { return m.state("P1", fix_id) == "POSTED"; }, 90s));
+    auto t = m.transaction("P1", fix_id);
+    INFO(t.dump(1));
+    CHECK(history_has(t, "IN_DOUBT"));  // the answer was lost: uncertain, not failed
+    CHECK(history_has(t, "CONFIRMED"));
+    CHECK(m.state("P1", id) == "POSTED");
+    CHECK(m.sys.his_executions("H001", id, "refund") == 1);
+    auto order = m.provider_order(id);
+    CHECK(order["trade_state"] == "REFUND");
+    CHECK(order["amount"]["refund"] == 1500);
+    auto run = reconcile_day(m, id);
+    INFO(run.output);
+    CHECK(run.status == 0);
+}
+
+TEST_CASE("money api: bad corrections - an unknown id, a booking refunded, a payment cancelled - change nothing") {
+    Money m;
+    REQUIRE(m.sys.start());
+    auto unknown = m.sys.post("/api/v1/payments/00112233445566778899aabbccddeeff/refund", "", m.as("P1", "bc-unknown"));
+    CHECK(unknown.status == 404);
+    CHECK(unknown.code() == "transaction.unknown");
+    auto unknown_booking =
+        m.sys.post("/api/v1/bookings/00112233445566778899aabbccddeeff/cancel", "", m.as("P1", "bc-unknown-b"));
+    CHECK(unknown_booking.status == 404);
+
+    auto booked = m.sys.post("/api/v1/bookings", R"({"hospitalId":"H001","slotId":"S1","patientId":"P1"})",
+                             m.as("P1", "bc-book"));
+    INFO(booked.body);
+    REQUIRE(booked.status == 201);
+    const std::string booking = nlohmann::json::parse(booked.body)["transactionId"];
+    const auto booking_before = m.transaction("P1", booking)["history"].size();
+    auto refund_booking = m.sys.post("/api/v1/payments/" + booking + "/refund", "", m.as("P1", "bc-refund-booking"));
+    INFO(refund_booking.body);
+    CHECK(refund_booking.status == 400);
+    CHECK(refund_booking.code() == "transaction.wrong_kind");
+    CHECK(refund_booking.body.find("bookings/{id}/cancel") != std::string::npos);
+
+    const std::string id = posted_payment(m, "bc-pay");
+    auto cancel_payment = m.sys.post("/api/v1/bookings/" + id + "/cancel", "", m.as("P1", "bc-cancel-payment"));
+    INFO(cancel_payment.body);
+    CHECK(cancel_payment.status == 400);
+    CHECK(cancel_payment.code() == "transaction.wrong_kind");
+    CHECK(m.state("P1", id) == "POSTED");
+    CHECK(m.transaction("P1", id).value("corrections", nlohmann::json::array()).empty());
+    CHECK(m.transaction("P1", booking)["history"].size() >= booking_before);  // only its own road moved it
+    CHECK(m.sys.his_executions("H001", id, "refund") == 0);
+    CHECK(m.provider_order(id)["trade_state"] == "SUCCESS");
+    auto mine = m.sys.get("/api/v1/transactions", m.as("P1"));
+    REQUIRE(mine.status == 200);
+    CHECK(nlohmann::json::parse(mine.body)["transactions"].size() == 2);  // the booking and the payment, no correction
+}
+
+TEST_CASE("money api: a partition switch in progress answers 503 with Retry-After and creates nothing") {
+    Money m;
+    REQUIRE(m.sys.start());
+    // Another hand publishes the map's next epoch, which this control plane has not installed
+    // (as a second control plane on the same ledger directory would): its writes wait, then
+    // answer ledger.switching.
+    auto maps = ledger::open_sqlite_partition_map_store(m.pay.dir + "/ledgers/partition-map.db");
+    REQUIRE(maps);
+    auto current = (*maps)->current();
+    REQUIRE(current);
+    REQUIRE((*maps)->publish(current->epoch, current->partition_of_province, 1));
+    auto r = m.pay_request("P1", "sw-1");
+    INFO(r.body);
+    CHECK(r.status == 503);
+    CHECK(r.code() == "ledger.switching");
+    CHECK(r.headers["Retry-After"] == "1");
+    auto mine = m.sys.get("/api/v1/transactions", m.as("P1"));
+    REQUIRE(mine.status == 200);
+    CHECK(nlohmann::json::parse(mine.body)["transactions"].empty());
 }

@@ -49,6 +49,7 @@ struct RecordingHis final : ledger::HisPort {
 struct NoProvider final : ledger::PaymentPort {
     void close(const std::string&) override {}
     void refund(const std::string&, int64_t) override {}
+    void refund_correction(const std::string&, const std::string&, int64_t) override {}
 };
 
 ledger::TransactionIntent intent(ledger::TxKind kind) {

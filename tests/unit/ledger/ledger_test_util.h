@@ -52,6 +52,9 @@ struct RecordingProvider : PaymentPort {
     std::vector<std::string> sent;
     void close(const std::string& id) override { sent.push_back("close:" + id); }
     void refund(const std::string& id, int64_t) override { sent.push_back("refund:" + id); }
+    void refund_correction(const std::string& id, const std::string& order_id, int64_t) override {
+        sent.push_back("refund:" + id + ":of:" + order_id);
+    }
     int count(const std::string& what) const { return static_cast<int>(std::count(sent.begin(), sent.end(), what)); }
 };
 

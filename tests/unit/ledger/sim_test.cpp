@@ -23,6 +23,12 @@ TEST_CASE("ledger sim: the invariants catch a policy that refunds on timeout") {
     CHECK(r.failure.find("a payment the hospital committed") != std::string::npos);
 }
 
+TEST_CASE("ledger sim: the invariants catch a refund after POSTED paid back before the HIS confirmed it") {
+    auto r = run_ledger_sim({.seed = 5, .transactions = 2000, .broken_refund_before_his = true});
+    REQUIRE_FALSE(r.ok);
+    CHECK(r.failure.find("before the HIS refunded it") != std::string::npos);
+}
+
 TEST_CASE("ledger sim: the invariants catch a policy that takes not-found as proof and refunds without a revoke") {
     auto r = run_ledger_sim({.seed = 3, .transactions = 2000, .broken_refund_on_not_found = true});
     REQUIRE_FALSE(r.ok);

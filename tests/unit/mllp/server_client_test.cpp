@@ -38,11 +38,6 @@ ClientOptions client_for(const Server& server) {
     return o;
 }
 
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 Poco::Net::StreamSocket connect_raw(uint16_t port) {
     Poco::Net::StreamSocket s;
     s.connect(Poco::Net::SocketAddress("127.0.0.1", port));
@@ -371,7 +366,9 @@ TEST_CASE("commit-ack mode answers 0x06 once stored, 0x15 when it cannot store",
     hisgate::mllp::testing::TempDir dir;
     ServerOptions options;
     options.commit_ack = true;
-    options.store_dir = (dir.path() / "store").string();
+    auto log = hisgate::mllp::MessageLog::open({.dir = (dir.path() / "store").string()});
+    REQUIRE(log.ok());
+    options.store = std::move(*log);
     std::atomic<int> handled{0};
     Server server(options, [&](std::string_view m) { ++handled; return ack(m); });
     REQUIRE(server.start().ok());
@@ -389,11 +386,8 @@ TEST_CASE("commit-ack mode answers 0x06 once stored, 0x15 when it cannot store",
     send_raw(socket, hisgate::mllp::encode_frame(sample_message("COMMIT-2")));
     CHECK(hisgate::mllp::testing::read_frame(socket) == std::string(1, hisgate::mllp::kCommitAck));
 
-    // Make the store unwritable: the answer turns into a NAK, retried, then Rejected.
-    std::filesystem::remove_all(options.store_dir);
-    {
-        std::ofstream blocker(options.store_dir);  // a file where the directory was
-    }
+    // Make the store fail: the answer turns into a NAK, retried, then Rejected.
+    options.store->fail_writes_for_test(true);
     client_options.max_attempts = 2;
     Client nak_client(client_options);
     auto refused = nak_client.send(sample_message("COMMIT-3"));
@@ -403,17 +397,24 @@ TEST_CASE("commit-ack mode answers 0x06 once stored, 0x15 when it cannot store",
     CHECK(handled == 2);  // the refused message never reached the application
 }
 
-TEST_CASE("a storing server has the complete file on disk before it answers", "[mllp][net][store]") {
+TEST_CASE("a storing server has the message in its log before it answers", "[mllp][net][store]") {
     hisgate::mllp::testing::TempDir dir;
     ServerOptions options;
     options.store_dir = dir.path().string();
+    const std::string log_path = (dir.path() / hisgate::mllp::kMessageLogFile).string();
     const std::string message = sample_message("STORED-1");
+    auto stored = [&] {
+        std::vector<std::string> messages;
+        auto scan = hisgate::mllp::MessageLog::read(
+            log_path, [&](const hisgate::mllp::LogRecord& r) { messages.emplace_back(r.message); });
+        return scan.ok() ? messages : std::vector<std::string>{"(unreadable)"};
+    };
     std::atomic<bool> on_disk_before_answer{false};
     Server server(options, [&](std::string_view m) {
-        // The handler builds the answer, so it runs before the ACK leaves: the file must
-        // already be complete here.
-        for (const auto& f : std::filesystem::directory_iterator(dir.path()))
-            if (f.path().extension() == ".hl7" && slurp(f.path()) == m) on_disk_before_answer = true;
+        // The handler builds the answer, so it runs before the ACK leaves: the record must
+        // already be whole in the log here.
+        for (const auto& s : stored())
+            if (s == m) on_disk_before_answer = true;
         return ack(m);
     });
     REQUIRE(server.start().ok());
@@ -421,30 +422,23 @@ TEST_CASE("a storing server has the complete file on disk before it answers", "[
     auto answer = client.send(message);
     REQUIRE(answer.ok());
     CHECK(on_disk_before_answer);
+    CHECK(stored() == std::vector<std::string>{message});
 
-    std::vector<std::filesystem::path> files;
-    for (const auto& f : std::filesystem::directory_iterator(dir.path())) files.push_back(f.path());
-    REQUIRE(files.size() == 1);  // no temporary file is left behind
-    CHECK(slurp(files[0]) == message);
-
-    // A retry of the same message is recognised: still one file.
+    // A retry of the same message is recognised: still one record.
     REQUIRE(client.send(message).ok());
-    std::size_t count = 0;
-    for ([[maybe_unused]] const auto& f : std::filesystem::directory_iterator(dir.path())) ++count;
-    CHECK(count == 1);
+    CHECK(stored() == std::vector<std::string>{message});
 }
 
 TEST_CASE("a server that cannot store answers AE and does not call the handler", "[mllp][net][store]") {
     hisgate::mllp::testing::TempDir dir;
     ServerOptions options;
-    options.store_dir = (dir.path() / "store").string();
+    auto log = hisgate::mllp::MessageLog::open({.dir = (dir.path() / "store").string()});
+    REQUIRE(log.ok());
+    options.store = std::move(*log);
+    options.store->fail_writes_for_test(true);
     std::atomic<int> handled{0};
     Server server(options, [&](std::string_view m) { ++handled; return ack(m); });
     REQUIRE(server.start().ok());
-    std::filesystem::remove_all(options.store_dir);
-    {
-        std::ofstream blocker(options.store_dir);
-    }
     Client client(client_for(server));
     auto answer = client.send(sample_message("NO-DISK"));
     REQUIRE(answer.ok());
