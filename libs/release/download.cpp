@@ -36,6 +36,7 @@ struct Transfer {
     bool bad_status = false;
     bool aborted = false;
     bool io_failed = false;
+    bool restarted = false;  // a 200 to a resume: the kept prefix was dropped
     long status = 0;
     std::string content_range;
     std::string error_body;  // the start of a non-2xx answer, for the message
@@ -73,6 +74,7 @@ bool first_bytes(Transfer* t) {
             t->io_failed = true;
             return false;
         }
+        t->restarted = t->on_disk > 0;
         t->on_disk = 0;
         return true;
     }
@@ -181,6 +183,7 @@ Result<Downloaded> download_package(const PackageEntry& entry, const DownloadOpt
         bool synced = ::fsync(t.fd) == 0;
         ::close(t.fd);
         result.transferred = t.transferred;
+        if (t.restarted) result.resumed_from = 0;
         if (t.too_large) {
             fs::remove(part, ec);
             return make_error(ErrorClass::BadInput, "release.size_mismatch",

@@ -43,7 +43,7 @@ struct DownloadOptions {
 };
 
 struct Downloaded {
-    uint64_t resumed_from = 0;   // bytes already on disk when this call started
+    uint64_t resumed_from = 0;   // bytes kept from an earlier call (0 when the server sent the whole file)
     uint64_t transferred = 0;    // bytes received by this call
 };
 
