@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "auth/access_token.h"
+#include "controlplane/api_route.h"
 
 namespace hisgate::controlplane {
 
@@ -45,10 +46,7 @@ class ReleaseApi {
 public:
     explicit ReleaseApi(std::string repo_dir) : repo_dir_(std::move(repo_dir)) {}
 
-    struct Route {
-        std::string name;
-        const char* allow;
-    };
+    using Route = ApiRoute;
     static std::optional<Route> route_of(const std::vector<std::string>& parts);
     void handle(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,
                 Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);

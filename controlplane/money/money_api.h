@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "auth/access_token.h"
+#include "controlplane/api_route.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "controlplane/money/keyed_answers.h"
@@ -81,10 +82,7 @@ public:
 
     // The route name (for metrics) when `parts` (the path's segments) is one of these
     // routes, and the methods it serves.
-    struct Route {
-        std::string name;
-        const char* allow;
-    };
+    using Route = ApiRoute;
     static std::optional<Route> route_of(const std::vector<std::string>& parts);
     static bool is_notify(const std::string& path) { return path == "/api/v1/provider/notify"; }
 

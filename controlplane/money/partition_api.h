@@ -23,14 +23,13 @@
 #include <vector>
 
 #include "auth/access_token.h"
+#include "controlplane/api_route.h"
 #include "controlplane/money/ledger_service.h"
 
 namespace hisgate::controlplane::money {
 
-struct PartitionRoute {
-    std::string name;  // for metrics: partitions, partition_split, partition_rollback
-    const char* allow;
-};
+// partitions, partition_split, partition_rollback
+using PartitionRoute = ApiRoute;
 std::optional<PartitionRoute> partition_route_of(const std::vector<std::string>& parts);
 
 void handle_partition_route(const std::string& route, const auth::AccessToken& who, LedgerService& ledgers,

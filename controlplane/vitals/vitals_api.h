@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "auth/access_token.h"
+#include "controlplane/api_route.h"
 #include "common/clock.h"
 #include "controlplane/vitals/monitor_board.h"
 #include "controlplane/vitals/vitals_intake.h"
@@ -42,10 +43,7 @@ public:
     VitalsApi(VitalsStore& store, MonitorBoard& board, WardFeed& feed, VitalsIntake& intake, Clock& clock)
         : store_(store), board_(board), feed_(feed), intake_(intake), clock_(clock) {}
 
-    struct Route {
-        std::string name;
-        const char* allow;
-    };
+    using Route = ApiRoute;
     // The route when `parts` (the path's segments) is one of these routes.
     static std::optional<Route> route_of(const std::vector<std::string>& parts);
     void handle(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,
