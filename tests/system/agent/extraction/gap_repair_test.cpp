@@ -24,18 +24,10 @@ namespace {
 
 using Rows = std::map<std::pair<std::string, std::string>, nlohmann::json>;
 
-void run_sql(sql::Db& db, const std::string& text) {
-    auto r = db.exec(text);
-    INFO((r.ok() ? "" : r.error().describe()));
-    REQUIRE(r.ok());
-}
+using hisgate::test::run_sql;
 
-void pull(extraction::Extractor& x) {
-    auto r = x.extract_now();
-    INFO((r.ok() ? "" : r.error().describe()));
-    REQUIRE(r.ok());
-    REQUIRE(r->seq > 0);  // each change below is a change set
-}
+// Each change below is a change set.
+void pull(extraction::Extractor& x) { REQUIRE(hisgate::test::pull(x) > 0); }
 
 std::unique_ptr<extraction::Extractor> open_extractor(SimulatedHis& his, CollectingSink& sink, int64_t history_keep) {
     auto settings = his.settings();

@@ -23,17 +23,8 @@ std::unique_ptr<extraction::Extractor> open_extractor(SimulatedHis& his, agent::
     return std::move(x.value());
 }
 
-void run_sql(sql::Db& db, const std::string& text) {
-    auto r = db.exec(text);
-    INFO((r.ok() ? "" : r.error().describe()));
-    REQUIRE(r.ok());
-}
-
-void pull(extraction::Extractor& x) {
-    auto r = x.extract_now();
-    INFO((r.ok() ? "" : r.error().describe()));
-    REQUIRE(r.ok());
-}
+using hisgate::test::pull;
+using hisgate::test::run_sql;
 
 // The replica's view: change sets applied in order to an empty map.
 using Replica = std::map<std::pair<std::string, std::string>, nlohmann::json>;

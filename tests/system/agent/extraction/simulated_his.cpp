@@ -16,6 +16,19 @@ appointments::RuleSet no_rules() {
 }
 }  // namespace
 
+void run_sql(sql::Db& db, const std::string& text) {
+    auto r = db.exec(text);
+    INFO((r.ok() ? "" : r.error().describe()));
+    REQUIRE(r.ok());
+}
+
+int64_t pull(extraction::Extractor& x) {
+    auto r = x.extract_now();
+    INFO((r.ok() ? "" : r.error().describe()));
+    REQUIRE(r.ok());
+    return r->seq;
+}
+
 ReferenceAsker::ReferenceAsker(SimulatedHis& his, extraction::ReferenceHistory* history) : rules_(no_rules()) {
     executor_ = std::make_unique<agent::TaskExecutor>(his.adapter(), rules_, "H001", agent::InDoubtPolicy{},
                                                       SystemClock::instance(), agent::Diagnostics{}, history);

@@ -11,6 +11,7 @@
 #include "adapters/his_adapter.h"
 #include "agent/events/event_sink.h"
 #include "agent/extraction/extraction_settings.h"
+#include "agent/extraction/extractor.h"
 #include "agent/extraction/reference_history.h"
 #include "agent/task_executor.h"
 #include "appointment-rules/rule_set.h"
@@ -75,6 +76,11 @@ private:
     std::unique_ptr<agent::TaskExecutor> executor_;
     int n_ = 0;
 };
+
+// Runs SQL on the HIS's records; the test fails on an error.
+void run_sql(sql::Db& db, const std::string& text);
+// One pull by the extractor; the test fails on an error. Returns the pull's seq (0: nothing changed).
+int64_t pull(extraction::Extractor& x);
 
 // How many rows a query over the HIS's records returns (one integer column).
 int64_t count(const sql::Db& db, const std::string& sql_text);
