@@ -10,6 +10,10 @@ std::string prepaid_refund_id(const std::string& booking_id) {
     return sha256_hex("prepaid-refund:" + booking_id).substr(0, 32);
 }
 
+std::string prepaid_payment_id(const std::string& booking_id) {
+    return sha256_hex("prepaid-payment:" + booking_id).substr(0, 32);
+}
+
 Confirmer::Confirmer(LedgerStore& store, Clock& clock, HisPort& his, PaymentPort& provider, ConfirmerOptions options)
     : store_(store), clock_(clock), his_(his), provider_(provider), options_(options) {}
 

@@ -124,6 +124,9 @@ struct ConfirmerCounters {
 // The id of the refund correction that returns a prepaid booking's payment when the booking
 // does not stand: derived from the booking's id, so it is created once across restarts.
 std::string prepaid_refund_id(const std::string& booking_id);
+// The id of a prepaid booking's payment, derived from the booking's (the request's one
+// Idempotency-Key stands for the pair).
+std::string prepaid_payment_id(const std::string& booking_id);
 
 class Confirmer {
 public:
