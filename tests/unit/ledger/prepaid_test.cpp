@@ -22,24 +22,8 @@ struct Pair {
     TransactionIntent booking, payment;
 };
 
-struct Fixture {
-    std::string path = test::make_temp_dir("prepaid") + "/ledger-south.db";
-    std::unique_ptr<LedgerStore> store = open_sqlite_ledger_store(path, "south").value();
-    ManualClock clock;
-    RecordingHis his;
-    RecordingProvider provider;
-    ConfirmerOptions options{.max_probes = 3};
-    std::unique_ptr<Confirmer> confirmer = std::make_unique<Confirmer>(*store, clock, his, provider, options);
-
-    TxState state(const std::string& id) { return store->get(id).value()->state; }
-    void step(std::chrono::milliseconds d) {
-        clock.advance(d);
-        confirmer->tick();
-    }
-    void restart() {
-        confirmer = std::make_unique<Confirmer>(*store, clock, his, provider, options);
-        REQUIRE(confirmer->resume());
-    }
+struct Fixture : test_util::ConfirmerRig {
+    Fixture() : ConfirmerRig("prepaid") {}
     Pair pair(int64_t fen = 2500) {
         Pair p;
         p.payment = test_util::intent(new_id(), fen);
@@ -249,16 +233,16 @@ TEST_CASE("prepaid: a restart in the middle resumes each gap once") {
                                                                           {p.payment.id, TxState::Confirmed},
                                                                           {p.payment.id, TxState::Posted}})
             REQUIRE(f.store->apply_one(test_util::move(id, to), 2));
-        f.restart();
+        REQUIRE(f.restart());
         CHECK(f.state(p.booking.id) == TxState::Dispatched);
         CHECK(f.his.count("change:" + p.booking.id) == 1);
-        f.restart();  // DISPATCHED is never sent again
+        REQUIRE(f.restart());  // DISPATCHED is never sent again
         CHECK(f.his.count("change:" + p.booking.id) == 1);
     }
     SECTION("the pair stored, the booking never held: held, and the payment waits for the patient") {
         Pair p = f.pair();
         REQUIRE(f.store->apply_one(CreatePrepaid{p.booking, p.payment}, 1));
-        f.restart();
+        REQUIRE(f.restart());
         f.step(1ms);
         CHECK(f.state(p.booking.id) == TxState::Held);
         CHECK(f.confirmer->has_timer(p.payment.id));
@@ -269,11 +253,11 @@ TEST_CASE("prepaid: a restart in the middle resumes each gap once") {
     SECTION("the booking REJECTED with its payment POSTED: the refund is created once") {
         Pair p = f.paid();
         REQUIRE(f.store->apply_one(test_util::move(p.booking.id, TxState::Rejected, "reply:rejected"), 3));
-        f.restart();
+        REQUIRE(f.restart());
         CHECK(f.state(p.booking.id) == TxState::Voided);
         const std::string refund = prepaid_refund_id(p.booking.id);
         CHECK(f.his.count("change:" + refund) == 1);
-        f.restart();
+        REQUIRE(f.restart());
         CHECK(f.his.count("change:" + refund) == 1);
         CHECK(f.store->corrections_of(p.payment.id)->size() == 1);
     }
@@ -281,11 +265,11 @@ TEST_CASE("prepaid: a restart in the middle resumes each gap once") {
         Pair p = f.pair();
         REQUIRE(f.confirmer->create_prepaid(p.booking, p.payment));
         f.confirmer->on_payment_notification(p.payment.id, p.payment.amount_fen);
-        f.restart();
+        REQUIRE(f.restart());
         f.step(10s);
         CHECK(f.state(p.payment.id) == TxState::InDoubt);
         CHECK(f.state(p.booking.id) == TxState::Held);
-        f.restart();
+        REQUIRE(f.restart());
         f.step(3s);
         CHECK(f.his.count("probe:" + p.payment.id) == 1);
         f.confirmer->on_change_reply(p.payment.id, true);  // a late reply is evidence too
