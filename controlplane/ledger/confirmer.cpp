@@ -2,7 +2,17 @@
 
 #include <algorithm>
 
+#include "common/digest.h"
+
 namespace hisgate::ledger {
+
+std::string prepaid_refund_id(const std::string& booking_id) {
+    return sha256_hex("prepaid-refund:" + booking_id).substr(0, 32);
+}
+
+std::string prepaid_payment_id(const std::string& booking_id) {
+    return sha256_hex("prepaid-payment:" + booking_id).substr(0, 32);
+}
 
 Confirmer::Confirmer(LedgerStore& store, Clock& clock, HisPort& his, PaymentPort& provider, ConfirmerOptions options)
     : store_(store), clock_(clock), his_(his), provider_(provider), options_(options) {}
@@ -47,8 +57,19 @@ Result<Transaction> Confirmer::create(const TransactionIntent& intent) {
     return t;
 }
 
-Result<Transaction> Confirmer::cancel(const std::string& id) {
-    auto t = store_.apply_one(Cancel{id, "cancelled by the patient", "portal"}, now());
+Result<Transaction> Confirmer::create_prepaid(const TransactionIntent& booking, const TransactionIntent& payment) {
+    auto t = store_.apply_one(CreatePrepaid{booking, payment}, now());
+    if (!t) return t;
+    if (t->state != TxState::Created) return t;  // a retried create
+    if (!has_timer(payment.id)) set_timer(payment.id, payment.deadline_ms, Waiting::Deadline);
+    auto held = move(booking.id, TxState::Created, TxState::Held, "slot held; awaiting prepayment " + payment.id);
+    return held ? Result<Transaction>(*held) : t;
+}
+
+Result<Transaction> Confirmer::cancel(const std::string& id) { return cancel_as(id, "cancelled by the patient", "portal"); }
+
+Result<Transaction> Confirmer::cancel_as(const std::string& id, const std::string& reason, const std::string& actor) {
+    auto t = store_.apply_one(Cancel{id, reason, actor}, now());
     if (!t) return t;
     if (t->exists) {
         clear_timer(id);
@@ -230,16 +251,78 @@ std::optional<Transaction> Confirmer::move(const std::string& id, TxState from, 
         ++counters_.refused_answers;
         return std::nullopt;
     }
+    if (!t->intent.binds.empty()) follow_binding(*t);
     return *t;
+}
+
+void Confirmer::follow_binding(const Transaction& t) {
+    if (!is_terminal(t.state)) return;
+    auto other = load(t.intent.binds);
+    if (!other) return;
+    if (t.intent.kind == TxKind::Payment) {
+        if (t.state == TxState::Posted) {
+            // Paid: the booking may go to the hospital now (advance dispatches a HELD one).
+            if (other->state == TxState::Held) advance(*other);
+            return;
+        }
+        // VOIDED or REFUNDED: nothing paid stands, so the slot is released.
+        if (other->state == TxState::Created || other->state == TxState::Held)
+            if (!cancel_as(other->intent.id, "prepayment " + t.intent.id + " " + std::string(to_string(t.state)), "confirmer"))
+                ++counters_.refused_answers;
+        return;
+    }
+    // A bound booking released (VOIDED): a payment not yet at the HIS is cancelled (its
+    // provider order closed, or its money refunded); one at the HIS or in doubt is settled by
+    // evidence and, if it POSTs, refunded then (advance, CONFIRMED); a POSTED one was given
+    // its refund together with this VOIDED.
+    if (t.state == TxState::Voided && (other->state == TxState::Created || other->state == TxState::Held))
+        if (!cancel_as(other->intent.id, "its booking " + t.intent.id + " was released", "confirmer")) ++counters_.refused_answers;
+}
+
+void Confirmer::with_refund(std::vector<Command> commands, const Transaction& payment, const std::string& booking_id) {
+    TransactionIntent fix = payment.intent;
+    fix.id = prepaid_refund_id(booking_id);
+    fix.kind = TxKind::Refund;
+    fix.purpose = "refund";
+    fix.deadline_ms = 0;
+    fix.corrects = payment.intent.id;
+    fix.binds.clear();
+    commands.push_back(Create{fix});
+    auto done = store_.apply(commands, now());
+    if (!done) return;  // nothing stored: the caller's state is unchanged and resume() retries
+    for (auto& r : *done)
+        if (!r) ++counters_.refused_answers;
+    // Held and sent like any correction (a retried create answers the stored one).
+    auto refund = load(fix.id);
+    if (refund && refund->state == TxState::Created && !has_timer(fix.id))
+        if (auto held = move(fix.id, TxState::Created, TxState::Held, "correction of " + fix.corrects)) dispatch(*held);
 }
 
 void Confirmer::advance(Transaction t) {
     const std::string& id = t.intent.id;
     switch (t.state) {
         case TxState::Held:
+            if (t.intent.kind == TxKind::Booking && !t.intent.binds.empty()) {
+                // A prepaid booking goes out only on a POSTED payment; a payment that ended
+                // otherwise releases it; one still under way will call it (follow_binding).
+                auto p = load(t.intent.binds);
+                if (p && p->state == TxState::Posted) return dispatch(std::move(t));
+                if (p && is_terminal(p->state)) follow_binding(*p);
+                return;
+            }
             return dispatch(std::move(t));
         case TxState::Confirmed:
             clear_timer(id);
+            if (t.intent.kind == TxKind::Payment && !t.intent.binds.empty()) {
+                auto b = load(t.intent.binds);
+                if (b && (b->state == TxState::Voided || b->state == TxState::Rejected)) {
+                    // Committed at the HIS after its booking was released: POSTED and its
+                    // refund in one commit, so no restart leaves it paid with no booking.
+                    with_refund({Move{id, TxState::Posted, "posted to the hospital's account", "confirmer", TxState::Confirmed}},
+                                t, b->intent.id);
+                    return;
+                }
+            }
             if (t.intent.kind == TxKind::Refund) {
                 // The HIS refunded: only now does the patient's money go back.
                 ++counters_.refunds_asked;
@@ -261,6 +344,17 @@ void Confirmer::advance(Transaction t) {
                 provider_.close(id);
                 set_timer(id, now() + options_.retry.count(), Waiting::Close);
             } else {
+                if (t.intent.kind == TxKind::Booking && !t.intent.binds.empty()) {
+                    auto p = load(t.intent.binds);
+                    if (p && p->state == TxState::Posted) {
+                        // The HIS refused a booking that was paid for: the slot is released and
+                        // the payment refunded (a correction after POSTED), in one commit.
+                        with_refund({Move{id, TxState::Voided, "slot released; prepayment refunded", "confirmer",
+                                          TxState::Rejected}},
+                                    *p, id);
+                        return;
+                    }
+                }
                 move(id, TxState::Rejected, TxState::Voided,
                      is_correction(t.intent.kind) ? "nothing corrected; the original stands" : "slot released");
             }
@@ -310,7 +404,11 @@ void Confirmer::fire(const std::string& id, Waiting what) {
                 if (auto held = move(id, TxState::Created, TxState::Held, "correction of " + t->intent.corrects)) dispatch(*held);
                 return;
             }
-            if (t->intent.kind == TxKind::Booking) return advance(*t);
+            if (t->intent.kind == TxKind::Booking) {
+                // Created before a crash and never held: hold its slot now and go on.
+                if (auto held = move(id, TxState::Created, TxState::Held, "slot held")) advance(*held);
+                return;
+            }
             [[fallthrough]];
         case Waiting::Close:
             if (t->state != TxState::Created && !(t->state == TxState::Rejected && !t->funds_held)) return;

@@ -32,6 +32,20 @@
 //     nothing is revoked: the agent's fence holds back payments and bookings, not refunds;
 //     the probes go on and then the manual queue, where an operator settles it.
 //
+// A booking that requires prepayment (docs/ledger.md, "Prepaid bookings"): pay first, then
+// book. create_prepaid() stores the booking and its payment together (each `binds` the
+// other); the booking holds its slot (HELD) and waits; the payment goes the road above.
+//   payment POSTED → the booking is dispatched (the store refuses it any earlier)
+//   payment VOIDED or REFUNDED → the booking is released (cancelled → REJECTED → VOIDED)
+//   booking REJECTED at the HIS (a reply, a probe, a revoke, an operator) after its payment
+//     POSTED → a refund correction of the payment is stored with the booking's VOIDED, in one
+//     commit, and goes the refund road (the HIS first, then the provider)
+//   booking released while its payment was already at the HIS → the payment is settled by
+//     evidence as any; if it POSTs, its refund correction is stored with its POSTED
+//   either IN_DOUBT → the other waits: nothing is released on a lost answer.
+// The refund's id is derived from the booking's (prepaid_refund_id), so a restart in any
+// gap creates it once.
+//
 // Invariants:
 //  - A change goes to the HIS once per attempt, after its DISPATCHED is durable, and is
 //    never resent: after dispatch only probes (same id) and a revoke go out.
@@ -107,6 +121,13 @@ struct ConfirmerCounters {
     uint64_t refused_answers = 0;  // answers for unknown ids, wrong amounts, or a settled state
 };
 
+// The id of the refund correction that returns a prepaid booking's payment when the booking
+// does not stand: derived from the booking's id, so it is created once across restarts.
+std::string prepaid_refund_id(const std::string& booking_id);
+// The id of a prepaid booking's payment, derived from the booking's (the request's one
+// Idempotency-Key stands for the pair).
+std::string prepaid_payment_id(const std::string& booking_id);
+
 class Confirmer {
 public:
     Confirmer(LedgerStore& store, Clock& clock, HisPort& his, PaymentPort& provider, ConfirmerOptions options = {});
@@ -117,6 +138,9 @@ public:
     // A new transaction (a retry of the same create answers the stored one). A booking is
     // HELD at once (its slot) and dispatched; a payment waits for the provider.
     Result<Transaction> create(const TransactionIntent& intent);
+    // A booking that requires prepayment, and its payment (each naming the other in
+    // `binds`): both stored or neither. Answers the booking (HELD, waiting for the payment).
+    Result<Transaction> create_prepaid(const TransactionIntent& booking, const TransactionIntent& payment);
     // The patient cancels. Before dispatch the provider's order is closed first (a payment)
     // and the cancel recorded, so a late dispatch is refused; after it, refused.
     Result<Transaction> cancel(const std::string& id);
@@ -160,6 +184,11 @@ private:
     void settle_doubt(const std::string& id, bool committed, const std::string& evidence);
     void fire(const std::string& id, Waiting what);
     int64_t probe_delay(int probes) const;
+    // Prepaid bookings: what one of a bound pair's moves means for the other.
+    void follow_binding(const Transaction& t);
+    // Stores `commands` in one commit, then starts the refund correction among them.
+    void with_refund(std::vector<Command> commands, const Transaction& payment, const std::string& booking_id);
+    Result<Transaction> cancel_as(const std::string& id, const std::string& reason, const std::string& actor);
 
     LedgerStore& store_;
     Clock& clock_;

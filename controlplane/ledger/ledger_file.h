@@ -20,11 +20,11 @@ namespace hisgate::ledger {
 // checked after (ledger.wrong_partition).
 Result<sql::Db> open_ledger_file(const std::string& path, const std::string& partition, bool durable);
 
-// "id, kind, ..., province": every stored column of `transactions`, in read_ledger_row's order.
+// "id, kind, ..., province, binds": every stored column of `transactions`, in read_ledger_row's order.
 const char* ledger_columns();
 // A row selected as ledger_columns() followed by the rowid.
 Transaction read_ledger_row(const sql::Statement& s);
-// Binds every column of `t` as ?1..?21 in ledger_columns() order.
+// Binds every column of `t` as ?1..?22 in ledger_columns() order.
 void bind_ledger_row(sql::Statement& s, const Transaction& t);
 
 }  // namespace hisgate::ledger

@@ -98,6 +98,13 @@ Result<void> check_intent(const TransactionIntent& intent) {
         return make_error(ErrorClass::BadInput, "ledger.bad_correction",
                           std::string("corrects: missing; a ") + std::string(to_string(intent.kind)) +
                               " names the transaction it corrects");
+    if (!intent.binds.empty()) {
+        if (auto r = check_transaction_id(intent.binds); !r)
+            return make_error(ErrorClass::BadInput, "ledger.bad_transaction_id", "binds: " + r.error().message);
+        if (intent.binds == intent.id || is_correction(intent.kind))
+            return make_error(ErrorClass::BadInput, "ledger.bad_binding",
+                              "binds: a booking binds its payment, another transaction; a correction binds nothing");
+    }
     if (is_correction(intent.kind) && intent.corrects == intent.id)
         return make_error(ErrorClass::BadInput, "ledger.bad_correction", "corrects: a correction does not correct itself");
     return {};

@@ -36,6 +36,11 @@
 //  - A create with the id of an existing transaction and the same fields answers the
 //    stored transaction (a retry); with other fields it is refused, naming the first field
 //    that differs.
+//  - Binding: a prepaid booking and its payment are created together (CreatePrepaid; a plain
+//    Create naming `binds` is refused, ledger.bad_binding), both for the same patient,
+//    hospital, amount and currency. The booking is never DISPATCHED (so never CONFIRMED or
+//    POSTED) unless its payment is POSTED (ledger.binding_unpaid): a booking stands only
+//    on a payment that stands. Releasing the other one is the confirmer's work.
 //  - Entries are append-only: every change adds one, none is ever updated or deleted.
 //    The transaction row is the projection of its entries (its current state, and the
 //    probe schedule of an IN_DOUBT one).
@@ -90,6 +95,7 @@ struct TransactionIntent {
     std::string province;     // the patient's province it was routed by (Route::province): a split moves it by this
     int64_t deadline_ms = 0;  // before dispatch only: when an undispatched one is given up
     std::string corrects;     // a correction: the id of the (terminal) transaction it corrects
+    std::string binds;        // a prepaid booking and its payment name each other (CreatePrepaid)
 };
 
 struct Transaction {
@@ -148,7 +154,15 @@ struct FundsArrived {  // a payment REJECTED before any dispatch whose money cam
     std::string id;       // (the patient paid while the cancel closed the order): it is refunded
     std::string evidence;
 };
-using Command = std::variant<Create, Move, Cancel, ScheduleProbe, ToManual, FundsArrived>;
+// A booking that requires prepayment and its payment, created together or not at all, each
+// naming the other in `binds` (docs/ledger.md, "Prepaid bookings"). The outcome is the
+// booking's; get(payment.id) reads the payment. Both existing with the same fields is a
+// retry and answers the stored booking.
+struct CreatePrepaid {
+    TransactionIntent booking;
+    TransactionIntent payment;
+};
+using Command = std::variant<Create, Move, Cancel, ScheduleProbe, ToManual, FundsArrived, CreatePrepaid>;
 
 class LedgerStore {
 public:

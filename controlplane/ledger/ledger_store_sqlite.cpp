@@ -23,7 +23,7 @@ constexpr std::string_view kSchema[] = {
     " deadline_ms INTEGER NOT NULL, corrects TEXT NOT NULL, state TEXT NOT NULL, funds_held INTEGER NOT NULL,"
     " cancelled INTEGER NOT NULL, attempts INTEGER NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
     " dispatched_ms INTEGER NOT NULL, probes INTEGER NOT NULL, next_probe_ms INTEGER NOT NULL, manual INTEGER NOT NULL,"
-    " province TEXT NOT NULL DEFAULT '')",
+    " province TEXT NOT NULL DEFAULT '', binds TEXT NOT NULL DEFAULT '')",
     "CREATE INDEX IF NOT EXISTS transactions_open ON transactions(state) WHERE state NOT IN ('POSTED','VOIDED','REFUNDED')",
     // A patient's own list (the portal's "my bookings and payments").
     "CREATE INDEX IF NOT EXISTS transactions_by_patient ON transactions(patient_id, created_ms)",
@@ -53,7 +53,7 @@ constexpr std::string_view kSchema[] = {
 
 constexpr const char* kColumns =
     "id, kind, hospital_id, patient_id, amount_fen, currency, purpose, epoch, deadline_ms, corrects, state, funds_held,"
-    " cancelled, attempts, created_ms, updated_ms, dispatched_ms, probes, next_probe_ms, manual, province";
+    " cancelled, attempts, created_ms, updated_ms, dispatched_ms, probes, next_probe_ms, manual, province, binds";
 
 }  // namespace
 
@@ -86,7 +86,8 @@ Transaction read_ledger_row(const sql::Statement& s) {
     t.next_probe_ms = s.integer(18);
     t.manual = s.integer(19) != 0;
     t.intent.province = s.text(20);
-    t.row = s.integer(21);
+    t.intent.binds = s.text(21);
+    t.row = s.integer(22);
     return t;
 }
 
@@ -96,7 +97,7 @@ void bind_ledger_row(sql::Statement& s, const Transaction& t) {
     s.bind(6, in.currency).bind(7, in.purpose).bind(8, in.epoch).bind(9, in.deadline_ms).bind(10, in.corrects);
     s.bind(11, to_string(t.state)).bind(12, int64_t{t.funds_held}).bind(13, int64_t{t.cancelled}).bind(14, int64_t{t.attempts});
     s.bind(15, t.created_ms).bind(16, t.updated_ms).bind(17, t.dispatched_ms).bind(18, int64_t{t.probes});
-    s.bind(19, t.next_probe_ms).bind(20, int64_t{t.manual}).bind(21, in.province);
+    s.bind(19, t.next_probe_ms).bind(20, int64_t{t.manual}).bind(21, in.province).bind(22, in.binds);
 }
 
 namespace {
@@ -114,6 +115,7 @@ std::string first_difference(const TransactionIntent& a, const TransactionIntent
     if (a.currency != b.currency) return "currency";
     if (a.purpose != b.purpose) return "purpose";
     if (a.corrects != b.corrects) return "corrects";
+    if (a.binds != b.binds) return "binds";
     return "";
 }
 
@@ -298,14 +300,33 @@ private:
     Result<Transaction> run(const Create& c, int64_t now_ms) {
         const TransactionIntent& in = c.intent;
         if (auto ok = check_intent(in); !ok) return ok.error();
+        auto existing = stored_same(in);
+        if (!existing) return existing.error();
+        if (*existing) return **existing;  // a retry of the same create: its stored answer
+        if (!in.binds.empty())
+            return refused(ErrorClass::BadInput, "ledger.bad_binding", in.id,
+                           "binds " + in.binds + ": a prepaid booking and its payment are created together, not one alone");
+        if (auto ok = creatable(in); !ok) return ok.error();
+        return insert(in, now_ms);
+    }
+
+    // The stored transaction if `in` is a retry of its create; refused if its id is used
+    // with other fields; nullopt if the id is new.
+    Result<std::optional<Transaction>> stored_same(const TransactionIntent& in) {
         auto existing = load(in.id);
         if (!existing) return existing.error();
         if (*existing) {
             std::string field = first_difference((*existing)->intent, in);
-            if (field.empty()) return **existing;  // a retry of the same create: its stored answer
-            return refused(ErrorClass::BadInput, "ledger.id_reused", in.id,
-                           "the id is already used with another " + field + "; a new transaction needs a new id");
+            if (!field.empty())
+                return refused(ErrorClass::BadInput, "ledger.id_reused", in.id,
+                               "the id is already used with another " + field + "; a new transaction needs a new id");
         }
+        return existing;
+    }
+
+    // Everything a new id is checked for before its first write: no cancel came first, and
+    // a correction's original is one it may correct.
+    Result<void> creatable(const TransactionIntent& in) {
         auto is_fenced = fenced(in.id);
         if (!is_fenced) return is_fenced.error();
         if (*is_fenced)
@@ -319,22 +340,68 @@ private:
                                "corrects " + in.corrects + ", which is not a settled transaction of this partition");
             if (auto bad = correction_refused(in, **old); !bad) return bad.error();
         }
+        return {};
+    }
+
+    Result<Transaction> insert(const TransactionIntent& in, int64_t now_ms) {
         auto s = db_.prepare_cached(std::string("INSERT INTO transactions(") + kColumns +
-                                    ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'CREATED',0,0,0,?11,?11,0,0,0,0,?12)");
+                                    ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'CREATED',0,0,0,?11,?11,0,0,0,0,?12,?13)");
         if (!s) return s.error();
         s->bind(1, in.id).bind(2, to_string(in.kind)).bind(3, in.hospital_id).bind(4, in.patient_id);
         s->bind(5, in.amount_fen).bind(6, in.currency).bind(7, in.purpose).bind(8, in.epoch).bind(9, in.deadline_ms);
-        s->bind(10, in.corrects).bind(11, now_ms).bind(12, in.province);
+        s->bind(10, in.corrects).bind(11, now_ms).bind(12, in.province).bind(13, in.binds);
         if (auto r = s->run(); !r) return r.error();
         int64_t row = db_.last_insert_rowid();
-        if (auto r = entry(row, in.id, "create", "", "CREATED", now_ms, "portal", in.corrects.empty() ? "" : "corrects " + in.corrects);
-            !r)
+        std::string why = !in.corrects.empty() ? "corrects " + in.corrects : !in.binds.empty() ? "binds " + in.binds : "";
+        if (auto r = entry(row, in.id, "create", "", "CREATED", now_ms, "portal", why); !r)
             return r.error();
         Transaction t;
         t.intent = in;
         t.row = row;
         t.created_ms = t.updated_ms = now_ms;
         return t;
+    }
+
+    Result<Transaction> run(const CreatePrepaid& c, int64_t now_ms) {
+        const TransactionIntent& b = c.booking;
+        const TransactionIntent& p = c.payment;
+        for (const TransactionIntent* in : {&b, &p})
+            if (auto ok = check_intent(*in); !ok) return ok.error();
+        auto bad = [&](const std::string& what) {
+            return refused(ErrorClass::BadInput, "ledger.bad_binding", b.id, what);
+        };
+        if (b.kind != TxKind::Booking || p.kind != TxKind::Payment)
+            return bad("a prepaid booking binds a booking and a payment");
+        if (b.binds != p.id || p.binds != b.id) return bad("the booking and its payment must name each other in binds");
+        if (b.patient_id != p.patient_id || b.hospital_id != p.hospital_id || b.amount_fen != p.amount_fen ||
+            b.currency != p.currency || b.province != p.province)
+            return bad("the booking and its payment are of the same patient, hospital, amount and currency");
+        if (b.amount_fen <= 0) return bad("a prepaid booking has a fee to pay");
+        auto have_b = stored_same(b);
+        if (!have_b) return have_b.error();
+        auto have_p = stored_same(p);
+        if (!have_p) return have_p.error();
+        if (*have_b && *have_p) return **have_b;  // a retry of the pair: the stored booking
+        if (*have_b || *have_p)  // unreachable through this store (created together), kept as a check
+            return bad("only one of the pair exists; a pair is created together");
+        for (const TransactionIntent* in : {&b, &p})
+            if (auto ok = creatable(*in); !ok) return ok.error();
+        // Both checked before the first write: either both are stored or, refused, neither.
+        if (auto r = insert(p, now_ms); !r) return r.error();
+        return insert(b, now_ms);
+    }
+
+    // A bound booking leaves for the HIS only on a POSTED payment.
+    Result<void> binding_refused(const Transaction& t, TxState to) {
+        if (t.intent.binds.empty() || t.intent.kind != TxKind::Booking || to != TxState::Dispatched) return {};
+        auto p = load(t.intent.binds);
+        if (!p) return p.error();
+        if (!*p || (*p)->state != TxState::Posted)
+            return refused(ErrorClass::Rejected, "ledger.binding_unpaid", t.intent.id,
+                           "its prepayment " + t.intent.binds + " is " +
+                               (*p ? std::string(to_string((*p)->state)) : std::string("missing")) +
+                               "; a prepaid booking is sent to the hospital only once its payment is POSTED");
+        return {};
     }
 
     Result<Transaction> run(const Move& m, int64_t now_ms) {
@@ -368,6 +435,7 @@ private:
         if (m.to == TxState::Voided && t.funds_held)
             return refused(ErrorClass::Rejected, "ledger.void_with_funds", m.id,
                            "money is held; it must be refunded, not voided");
+        if (auto r = binding_refused(t, m.to); !r) return r.error();
         TxState from = t.state;
         t.state = m.to;
         t.updated_ms = now_ms;
@@ -485,8 +553,15 @@ Result<void> migrate(sql::Db& db) {
     if (!cols) return cols.error();
     bool has = cols->step();
     if (cols->error()) return *cols->error();
-    if (has) return {};
-    return db.exec("ALTER TABLE transactions ADD COLUMN province TEXT NOT NULL DEFAULT ''");
+    if (!has)
+        if (auto r = db.exec("ALTER TABLE transactions ADD COLUMN province TEXT NOT NULL DEFAULT ''"); !r) return r;
+    // Files written before prepaid bookings lack `binds`: nothing in them is bound.
+    auto bound = db.prepare("SELECT 1 FROM pragma_table_info('transactions') WHERE name = 'binds'");
+    if (!bound) return bound.error();
+    bool has_binds = bound->step();
+    if (bound->error()) return *bound->error();
+    if (has_binds) return {};
+    return db.exec("ALTER TABLE transactions ADD COLUMN binds TEXT NOT NULL DEFAULT ''");
 }
 
 }  // namespace

@@ -120,7 +120,7 @@ struct Written {
 Result<Written> write_changes(sql::Db& db, const Changes& c, const std::function<bool(const std::string&)>& take) {
     static const std::string upsert =
         std::string("INSERT INTO transactions(") + ledger_columns() +
-        ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)"
+        ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)"
         " ON CONFLICT(id) DO UPDATE SET state=excluded.state, funds_held=excluded.funds_held, cancelled=excluded.cancelled,"
         " attempts=excluded.attempts, updated_ms=excluded.updated_ms, dispatched_ms=excluded.dispatched_ms,"
         " probes=excluded.probes, next_probe_ms=excluded.next_probe_ms, manual=excluded.manual"

@@ -144,8 +144,15 @@ std::vector<std::string> LedgerService::partitions() const {
 }
 
 Result<Located> LedgerService::create(ledger::TransactionIntent intent, const ledger::PatientRegion& region) {
+    return create_prepaid(std::move(intent), {}, region);
+}
+
+Result<Located> LedgerService::create_prepaid(ledger::TransactionIntent booking, ledger::TransactionIntent payment,
+                                              const ledger::PatientRegion& region) {
+    std::optional<ledger::TransactionIntent> bound;
+    if (!payment.id.empty()) bound = std::move(payment);
     for (int attempt = 0;; ++attempt) {
-        auto created = create_once(intent, region);
+        auto created = create_once(booking, region, bound);
         // A split or a rollback switched while this create waited for the partition's lock:
         // the map names the new owner (published before the old one was fenced).
         if (!created && moved(created.error()) && attempt < kMovedRetries) continue;
@@ -164,7 +171,8 @@ Result<void> LedgerService::wait_installed(std::unique_lock<std::mutex>& lock, i
                           " and its partitions are not open yet; retry");
 }
 
-Result<Located> LedgerService::create_once(ledger::TransactionIntent intent, const ledger::PatientRegion& region) {
+Result<Located> LedgerService::create_once(ledger::TransactionIntent intent, const ledger::PatientRegion& region,
+                                           std::optional<ledger::TransactionIntent> payment) {
     auto map = maps_->current();
     if (!map) return map.error();
     auto routed = ledger::route(*map, prefixes_, region);
@@ -182,7 +190,13 @@ Result<Located> LedgerService::create_once(ledger::TransactionIntent intent, con
         return make_error(ErrorClass::Internal, "ledger.no_partition",
                           "the partition map names \"" + routed->partition + "\", which this control plane does not hold");
     intent.deadline_ms = clock_.wall_ms() + settings_.pay_window.count();
-    auto created = p->second.confirmer->create(intent);
+    if (payment) {
+        payment->epoch = intent.epoch;
+        payment->province = intent.province;
+        payment->deadline_ms = intent.deadline_ms;
+        intent.deadline_ms = 0;  // the booking waits on its payment's deadline
+    }
+    auto created = payment ? p->second.confirmer->create_prepaid(intent, *payment) : p->second.confirmer->create(intent);
     if (!created) return created.error();
     lock.unlock();
     wake_.notify_all();  // a new deadline may be the nearest timer

@@ -95,6 +95,11 @@ public:
     // patient's ID card or phone, else the hospital's province), stamped with the map's
     // epoch, stored and driven. A retry with the same id and fields answers the stored one.
     Result<Located> create(ledger::TransactionIntent intent, const ledger::PatientRegion& region);
+    // A booking that requires prepayment and its payment (docs/ledger.md, "Prepaid
+    // bookings"): routed once, so both live in one partition, and stored together, each
+    // naming the other. Answers the booking; find(payment.id) reads the payment.
+    Result<Located> create_prepaid(ledger::TransactionIntent booking, ledger::TransactionIntent payment,
+                                   const ledger::PatientRegion& region);
     Result<Located> cancel(const std::string& id);
     // A correction of a POSTED transaction (docs/ledger.md, "Corrections after POSTED"): a
     // new transaction `correction_id` of `kind` (Refund of a payment, Cancel of a booking)
@@ -160,7 +165,9 @@ private:
     Result<void> install_current_map();
     // Waits (lock held) until the map's current epoch is installed, a bounded while.
     Result<void> wait_installed(std::unique_lock<std::mutex>& lock, int64_t epoch);
-    Result<Located> create_once(ledger::TransactionIntent intent, const ledger::PatientRegion& region);
+    // `payment`: a prepaid booking's (intent is the booking), created with it.
+    Result<Located> create_once(ledger::TransactionIntent intent, const ledger::PatientRegion& region,
+                                std::optional<ledger::TransactionIntent> payment = std::nullopt);
     void run_split(std::shared_ptr<ledger::PartitionSplit> split, int64_t plan_id);
     void finish_split(int64_t plan_id, const std::string& state, const ledger::SplitProgress& progress);
     std::string ledger_path(const std::string& partition) const;

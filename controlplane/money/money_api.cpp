@@ -14,6 +14,7 @@
 #include "controlplane/api.h"
 #include "controlplane/idempotency_store.h"
 #include "controlplane/json_body.h"
+#include "controlplane/ledger/confirmer.h"
 #include "controlplane/ledger/money.h"
 #include "transport/topics.h"
 
@@ -177,6 +178,7 @@ nlohmann::json transaction_json(const Located& located) {
                           {"updatedAt", iso_ms(t.updated_ms)}};
     if (t.intent.kind == TxKind::Booking) out["slotId"] = t.intent.purpose;
     if (!t.intent.corrects.empty()) out["corrects"] = t.intent.corrects;
+    if (!t.intent.binds.empty()) out["binds"] = t.intent.binds;
     if (t.state == TxState::InDoubt) {
         out["probes"] = t.probes;
         out["manual"] = t.manual;
@@ -214,7 +216,7 @@ void MoneyApi::handle(const std::string& route, const auth::AccessToken& who, co
                      {"hospitalId", "patientId", "amount", "currency", "purpose", "idCard", "phone"}, false, req, res,
                      [&](const std::string& id, const nlohmann::json& body) { return create_payment(who, id, body); });
     if (route == "booking_create")
-        return keyed(who, "POST /api/v1/bookings", {"hospitalId", "slotId", "patientId", "idCard", "phone"}, false, req,
+        return keyed(who, "POST /api/v1/bookings", {"hospitalId", "slotId", "patientId", "idCard", "phone", "prepay"}, false, req,
                      res, [&](const std::string& id, const nlohmann::json& body) { return create_booking(who, id, body); });
     if (route == "booking_cancel" || route == "payment_refund") {
         const auto kind = route == "booking_cancel" ? TxKind::Booking : TxKind::Payment;
@@ -369,11 +371,59 @@ MoneyApi::Answer MoneyApi::create_booking(const auth::AccessToken& who, const st
     if (auto checked = ledger::check_intent(in); !checked) return failure(checked.error());
     auto region = region_of(body, ledgers_.hospital_province(in.hospital_id));
     if (!region) return failure(region.error());
+    if (body.contains("prepay")) return create_prepaid_booking(std::move(in), body.at("prepay"), *region);
     auto created = ledgers_.create(in, *region);
     if (!created) return failure(created.error());
     log::info("money.booking_created", {{"transaction_id", id}, {"partition", created->partition},
                                         {"hospital_id", in.hospital_id}});
     return {201, transaction_json(*created)};
+}
+
+MoneyApi::Answer MoneyApi::create_prepaid_booking(ledger::TransactionIntent booking, const nlohmann::json& prepay,
+                                                  const ledger::PatientRegion& region) {
+    if (!prepay.is_object())
+        return failure(make_error(ErrorClass::BadInput, "request.bad_field",
+                                  "prepay: expected {\"amount\": \"25.00\", \"currency\": \"CNY\"}"));
+    auto fen = amount_field(prepay);
+    if (!fen) return failure(fen.error());
+    auto currency = string_field(prepay, "currency", true, 8);
+    if (!currency) return failure(currency.error());
+    // The slot's fee, when the platform knows it, is what is paid: another amount is refused.
+    if (booking.amount_fen != 0 && booking.amount_fen != *fen)
+        return failure(make_error(ErrorClass::BadInput, "prepay.amount",
+                                  "prepay.amount: " + ledger::format_yuan(*fen) + " is not the slot's fee of " +
+                                      ledger::format_yuan(booking.amount_fen)));
+    booking.amount_fen = *fen;
+    booking.currency = *currency;
+    ledger::TransactionIntent payment = booking;
+    payment.id = ledger::prepaid_payment_id(booking.id);
+    payment.kind = TxKind::Payment;
+    payment.purpose = "registration";
+    payment.binds = booking.id;
+    booking.binds = payment.id;
+    for (const auto* in : {&booking, &payment})
+        if (auto checked = ledger::check_intent(*in); !checked) return failure(checked.error());
+    auto created = ledgers_.create_prepaid(booking, payment, region);
+    if (!created) return failure(created.error());
+    auto paid = ledgers_.find(payment.id);
+    if (!paid) return failure(paid.error());
+    nlohmann::json out = transaction_json(*created);
+    nlohmann::json pay = transaction_json(*paid);
+    if (paid->transaction.state == TxState::Created) {
+        auto checkout = open_checkout_(paid->transaction);
+        if (!checkout) {
+            // The patient cannot pay: the payment is given up, which releases the slot.
+            if (auto cancelled = ledgers_.cancel(payment.id); !cancelled)
+                log::error("money.cancel_failed", {{"transaction_id", payment.id}, {"error", cancelled.error().describe()}});
+            return failure(make_error(ErrorClass::Unavailable, "provider.unavailable",
+                                      "the payment provider did not open the order: " + checkout.error().message));
+        }
+        pay["checkout"] = *checkout;
+    }
+    out["payment"] = std::move(pay);
+    log::info("money.prepaid_booking_created", {{"transaction_id", booking.id}, {"payment_id", payment.id},
+                                                {"partition", created->partition}, {"hospital_id", booking.hospital_id}});
+    return {201, std::move(out)};
 }
 
 MoneyApi::Answer MoneyApi::cancel(const auth::AccessToken& who, const std::string& id, const std::string& correction_id,

@@ -4,7 +4,9 @@
 //   POST /api/v1/payments                   {hospitalId, patientId, amount: "12.50", currency: "CNY",
 //                                            purpose[, idCard | phone]} → 201, Location, the
 //                                            transaction and where the patient pays (checkout)
-//   POST /api/v1/bookings                   {hospitalId, slotId, patientId[, idCard | phone]} → 201
+//   POST /api/v1/bookings                   {hospitalId, slotId, patientId[, idCard | phone]
+//                                            [, prepay: {amount, currency}]} → 201; with prepay
+//                                            also `payment` (its own id, bound) and its checkout
 //   POST /api/v1/bookings/{id}/cancel       before it went to the hospital: the slot is released (200);
 //                                            once POSTED: a correction, kind cancel (201, Location)
 //   POST /api/v1/payments/{id}/refund       [{amount}] before it went to the hospital: the order is
@@ -106,6 +108,9 @@ private:
                const KeyedWork& work);
     Answer create_payment(const auth::AccessToken& who, const std::string& id, const nlohmann::json& body);
     Answer create_booking(const auth::AccessToken& who, const std::string& id, const nlohmann::json& body);
+    // A booking with "prepay": the booking and its payment (docs/ledger.md, "Prepaid bookings").
+    Answer create_prepaid_booking(ledger::TransactionIntent booking, const nlohmann::json& prepay,
+                                  const ledger::PatientRegion& region);
     // A refund or cancel of `id`: before dispatch the existing cancel; once POSTED a new
     // correction `correction_id` (the key's id).
     Answer cancel(const auth::AccessToken& who, const std::string& id, const std::string& correction_id,

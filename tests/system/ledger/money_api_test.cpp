@@ -503,3 +503,59 @@ TEST_CASE("money api: a partition switch in progress answers 503 with Retry-Afte
     REQUIRE(mine.status == 200);
     CHECK(nlohmann::json::parse(mine.body)["transactions"].empty());
 }
+
+// The test system's public primary holds no slot S1, so the booking's body cannot be built
+// and the booking never reaches the HIS (his_port.booking_not_sent): with no answer it is
+// IN_DOUBT, a probe finds nothing, the revoke fences it, and only then is the payment,
+// POSTED at the HIS, refunded by a correction (the HIS first, then pay-sim), once.
+TEST_CASE("money api: a prepaid booking the HIS never gets after its payment POSTED - revoked, then refunded once") {
+    Money m(R"({"drop_after_commit": 1})");
+    REQUIRE(m.sys.start());
+    const std::string request =
+        R"({"hospitalId":"H001","slotId":"S1","patientId":"P1","prepay":{"amount":"25.00","currency":"CNY"}})";
+    auto created = m.sys.post("/api/v1/bookings", request, m.as("P1", "prepaid-1"));
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    auto body = nlohmann::json::parse(created.body);
+    const std::string booking = body["transactionId"];
+    const std::string payment = body["payment"]["transactionId"];
+    CHECK(created.headers["Location"] == "/api/v1/transactions/" + booking);
+    CHECK(body["state"] == "HELD");  // the slot is held; nothing goes to the hospital before the payment
+    CHECK(body["binds"] == payment);
+    CHECK(body["payment"]["binds"] == booking);
+    CHECK(body["payment"]["amount"] == "25.00");
+    CHECK(body["payment"]["state"] == "CREATED");
+    // The same key and body: the same pair, nothing created twice.
+    auto again = m.sys.post("/api/v1/bookings", request, m.as("P1", "prepaid-1"));
+    CHECK(again.status == 201);
+    CHECK(nlohmann::json::parse(again.body)["payment"]["transactionId"] == payment);
+
+    REQUIRE(checkout(m, body["payment"]) == 200);
+    bool released = test::eventually([&] { return m.state("P1", booking) == "VOIDED"; }, 90s);
+    auto paid = m.transaction("P1", payment);
+    INFO(paid.dump(1));
+    INFO(m.transaction("P1", booking).dump(1));
+    REQUIRE(released);
+    CHECK(paid["state"] == "POSTED");
+    CHECK(history_has(paid, "IN_DOUBT"));  // the payment's answer was dropped and settled by evidence
+    CHECK_FALSE(history_has(paid, "REFUNDED"));
+    REQUIRE(paid["corrections"].size() == 1);
+    const std::string fix = paid["corrections"][0]["transactionId"];
+    REQUIRE(test::eventually([&] { return m.state("P1", fix) == "POSTED"; }, 60s));
+    CHECK(m.sys.his_executions("H001", payment, "pay") == 1);
+    CHECK(m.sys.his_executions("H001", booking, "book") == 0);
+    CHECK(m.sys.his_executions("H001", payment, "refund") == 1);
+    auto order = m.provider_order(payment);
+    INFO(order.dump());
+    CHECK(order["trade_state"] == "REFUND");
+    CHECK(order["amount"]["refund"] == 2500);
+
+    // A prepay that is not an amount changes nothing.
+    auto bad = m.sys.post("/api/v1/bookings",
+                          R"({"hospitalId":"H001","slotId":"S1","patientId":"P1","prepay":{"amount":"-1","currency":"CNY"}})",
+                          m.as("P1", "prepaid-bad"));
+    CHECK(bad.status == 400);
+    auto mine = m.sys.get("/api/v1/transactions", m.as("P1"));
+    REQUIRE(mine.status == 200);
+    CHECK(nlohmann::json::parse(mine.body)["transactions"].size() == 3);  // booking, payment, refund
+}

@@ -16,20 +16,8 @@ namespace {
 using test_util::RecordingHis;
 using test_util::RecordingProvider;
 
-struct Fixture {
-    std::string path = test::make_temp_dir("confirmer") + "/ledger-south.db";
-    std::unique_ptr<LedgerStore> store = open_sqlite_ledger_store(path, "south").value();
-    ManualClock clock;
-    RecordingHis his;
-    RecordingProvider provider;
-    ConfirmerOptions options{.max_probes = 3};
-    std::unique_ptr<Confirmer> confirmer = std::make_unique<Confirmer>(*store, clock, his, provider, options);
-
-    TxState state(const std::string& id) { return store->get(id).value()->state; }
-    void step(std::chrono::milliseconds d) {
-        clock.advance(d);
-        confirmer->tick();
-    }
+struct Fixture : test_util::ConfirmerRig {
+    Fixture() : ConfirmerRig("confirmer") {}
     // A payment, paid and dispatched.
     std::string dispatched() {
         auto in = test_util::intent();

@@ -9,6 +9,7 @@
 #include "controlplane/ledger/confirmer.h"
 #include "controlplane/ledger/ledger_store.h"
 #include "controlplane/ledger/partition_map.h"
+#include "tests/support/process.h"
 
 namespace hisgate::ledger::test_util {
 
@@ -65,5 +66,29 @@ inline Move move(const std::string& id, TxState to, std::string evidence = "test
     m.evidence = std::move(evidence);
     return m;
 }
+
+// A partition's ledger on a real SQLite file in a fresh directory, a Confirmer over it with
+// recording ports, and a manual clock: what the confirmer's tests drive.
+struct ConfirmerRig {
+    explicit ConfirmerRig(const std::string& prefix) : path(test::make_temp_dir(prefix) + "/ledger-south.db") {}
+    std::string path;
+    std::unique_ptr<LedgerStore> store = open_sqlite_ledger_store(path, "south").value();
+    ManualClock clock;
+    RecordingHis his;
+    RecordingProvider provider;
+    ConfirmerOptions options{.max_probes = 3};
+    std::unique_ptr<Confirmer> confirmer = std::make_unique<Confirmer>(*store, clock, his, provider, options);
+
+    TxState state(const std::string& id) { return store->get(id).value()->state; }
+    void step(std::chrono::milliseconds d) {
+        clock.advance(d);
+        confirmer->tick();
+    }
+    // A new process on the same file: the confirmer rebuilt from the store.
+    bool restart() {
+        confirmer = std::make_unique<Confirmer>(*store, clock, his, provider, options);
+        return bool(confirmer->resume());
+    }
+};
 
 }  // namespace hisgate::ledger::test_util

@@ -1,0 +1,334 @@
+// Prepaid bookings (docs/ledger.md, "Prepaid bookings"): a booking that requires
+// prepayment and its payment are stored together, each naming the other; pay first, then
+// book; the booking is sent to the HIS only on a POSTED payment, and if either side does
+// not stand the other is released (voided, cancelled, or refunded by a correction after
+// POSTED). A lost answer on either leg is IN_DOUBT and settled by evidence, never released.
+#include <catch2/catch.hpp>
+
+#include "controlplane/ledger/confirmer.h"
+#include "ledger_test_util.h"
+#include "tests/support/process.h"
+
+using namespace hisgate;
+using namespace hisgate::ledger;
+using namespace std::chrono_literals;
+
+namespace {
+
+using test_util::RecordingHis;
+using test_util::RecordingProvider;
+
+struct Pair {
+    TransactionIntent booking, payment;
+};
+
+struct Fixture : test_util::ConfirmerRig {
+    Fixture() : ConfirmerRig("prepaid") {}
+    Pair pair(int64_t fen = 2500) {
+        Pair p;
+        p.payment = test_util::intent(new_id(), fen);
+        p.payment.purpose = "registration";
+        p.payment.deadline_ms = clock.wall_ms() + 30'000;
+        p.booking = p.payment;
+        p.booking.id = new_id();
+        p.booking.kind = TxKind::Booking;
+        p.booking.purpose = "SLOT-7";
+        p.booking.deadline_ms = 0;
+        p.booking.binds = p.payment.id;
+        p.payment.binds = p.booking.id;
+        return p;
+    }
+    // Created, paid at the provider, committed at the HIS: the booking is on its way.
+    Pair paid() {
+        Pair p = pair();
+        REQUIRE(confirmer->create_prepaid(p.booking, p.payment));
+        confirmer->on_payment_notification(p.payment.id, p.payment.amount_fen);
+        confirmer->on_change_reply(p.payment.id, true);
+        REQUIRE(state(p.payment.id) == TxState::Posted);
+        REQUIRE(state(p.booking.id) == TxState::Dispatched);
+        return p;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("prepaid: both succeed - the booking goes to the HIS only after its payment is POSTED") {
+    Fixture f;
+    Pair p = f.pair();
+    auto created = f.confirmer->create_prepaid(p.booking, p.payment);
+    REQUIRE(created);
+    CHECK(created->intent.id == p.booking.id);
+    CHECK(created->state == TxState::Held);  // the slot is held, nothing sent
+    CHECK(f.state(p.payment.id) == TxState::Created);
+    CHECK(f.store->get(p.payment.id).value()->intent.binds == p.booking.id);
+    CHECK(f.his.sent.empty());
+    // The store itself refuses the booking's dispatch while the payment is not POSTED.
+    auto early = f.store->apply_one(test_util::move(p.booking.id, TxState::Dispatched), 1);
+    REQUIRE_FALSE(early);
+    CHECK(early.error().code == "ledger.binding_unpaid");
+    CHECK(early.error().message.find("CREATED") != std::string::npos);
+
+    f.confirmer->on_payment_notification(p.payment.id, p.payment.amount_fen);
+    CHECK(f.state(p.payment.id) == TxState::Dispatched);
+    CHECK(f.his.count("change:" + p.booking.id) == 0);
+    f.confirmer->on_change_reply(p.payment.id, true);
+    CHECK(f.state(p.payment.id) == TxState::Posted);
+    CHECK(f.state(p.booking.id) == TxState::Dispatched);
+    CHECK(f.his.sent == std::vector<std::string>{"change:" + p.payment.id, "change:" + p.booking.id});
+    f.confirmer->on_change_reply(p.booking.id, true);
+    CHECK(f.state(p.booking.id) == TxState::Posted);
+    CHECK(f.provider.sent.empty());
+    CHECK(f.confirmer->timers() == 0);
+    // A retry of the pair answers the stored booking and sends nothing.
+    auto again = f.confirmer->create_prepaid(p.booking, p.payment);
+    REQUIRE(again);
+    CHECK(again->state == TxState::Posted);
+    CHECK(f.his.sent.size() == 2);
+}
+
+TEST_CASE("prepaid: the payment does not stand - the booking is released and never sent") {
+    Fixture f;
+    SECTION("unpaid by the deadline: the order is closed, the payment VOIDED, the slot released") {
+        Pair p = f.pair();
+        REQUIRE(f.confirmer->create_prepaid(p.booking, p.payment));
+        f.step(30s);
+        REQUIRE(f.provider.count("close:" + p.payment.id) == 1);
+        CHECK(f.state(p.booking.id) == TxState::Held);  // not released before the close answers
+        f.confirmer->on_close_answer(p.payment.id, CloseOutcome::Closed);
+        CHECK(f.state(p.payment.id) == TxState::Voided);
+        CHECK(f.state(p.booking.id) == TxState::Voided);
+        CHECK(f.his.sent.empty());
+    }
+    SECTION("rejected at the HIS: refunded at the provider, then the slot released") {
+        Pair p = f.pair();
+        REQUIRE(f.confirmer->create_prepaid(p.booking, p.payment));
+        f.confirmer->on_payment_notification(p.payment.id, p.payment.amount_fen);
+        f.confirmer->on_change_reply(p.payment.id, false);
+        CHECK(f.state(p.payment.id) == TxState::Rejected);
+        CHECK(f.state(p.booking.id) == TxState::Held);
+        f.confirmer->on_refund_answer(p.payment.id, true);
+        CHECK(f.state(p.payment.id) == TxState::Refunded);
+        CHECK(f.state(p.booking.id) == TxState::Voided);
+        CHECK(f.his.count("change:" + p.booking.id) == 0);
+    }
+    SECTION("the patient cancels the booking before paying: the payment's order is closed too") {
+        Pair p = f.pair();
+        REQUIRE(f.confirmer->create_prepaid(p.booking, p.payment));
+        REQUIRE(f.confirmer->cancel(p.booking.id));
+        CHECK(f.state(p.booking.id) == TxState::Voided);
+        CHECK(f.state(p.payment.id) == TxState::Rejected);
+        CHECK(f.provider.count("close:" + p.payment.id) == 1);
+        f.confirmer->on_close_answer(p.payment.id, CloseOutcome::Closed);
+        CHECK(f.state(p.payment.id) == TxState::Voided);
+        CHECK(f.his.sent.empty());
+    }
+    CHECK(f.confirmer->timers() == 0);
+}
+
+TEST_CASE("prepaid: the booking rejected at the HIS after its payment POSTED - a refund correction") {
+    Fixture f;
+    Pair p = f.paid();
+    f.confirmer->on_change_reply(p.booking.id, false);
+    const std::string refund = prepaid_refund_id(p.booking.id);
+    CHECK(f.state(p.booking.id) == TxState::Voided);
+    auto fix = f.store->get(refund).value();
+    REQUIRE(fix);
+    CHECK(fix->intent.kind == TxKind::Refund);
+    CHECK(fix->intent.corrects == p.payment.id);
+    CHECK(fix->intent.amount_fen == p.payment.amount_fen);
+    CHECK(fix->state == TxState::Dispatched);       // the HIS refunds first
+    CHECK(f.his.count("change:" + refund) == 1);
+    CHECK(f.provider.sent.empty());                 // no money back before the HIS says so
+    f.confirmer->on_change_reply(refund, true);
+    CHECK(f.provider.count("refund:" + refund + ":of:" + p.payment.id) == 1);
+    f.confirmer->on_refund_answer(refund, true);
+    CHECK(f.state(refund) == TxState::Posted);
+    CHECK(f.state(p.payment.id) == TxState::Posted);  // terminal: corrected, never changed
+    CHECK(f.confirmer->timers() == 0);
+}
+
+TEST_CASE("prepaid: a lost answer on the payment leg - IN_DOUBT, the booking waits and is never released") {
+    Fixture f;
+    Pair p = f.pair();
+    REQUIRE(f.confirmer->create_prepaid(p.booking, p.payment));
+    f.confirmer->on_payment_notification(p.payment.id, p.payment.amount_fen);
+    f.step(10s);
+    REQUIRE(f.state(p.payment.id) == TxState::InDoubt);
+    f.step(3s);
+    REQUIRE(f.his.count("probe:" + p.payment.id) == 1);
+    f.confirmer->on_probe_answer(p.payment.id, HisStatus::NotFound);
+    REQUIRE(f.his.count("revoke:" + p.payment.id) == 1);
+    CHECK(f.state(p.booking.id) == TxState::Held);  // held all along, neither sent nor released
+    CHECK(f.provider.sent.empty());
+    // The revoke finds it committed in the gap: the payment stands, the booking goes.
+    f.confirmer->on_revoke_answer(p.payment.id, RevokeOutcome::AlreadyCommitted);
+    CHECK(f.state(p.payment.id) == TxState::Posted);
+    CHECK(f.state(p.booking.id) == TxState::Dispatched);
+    f.confirmer->on_change_reply(p.booking.id, true);
+    CHECK(f.state(p.booking.id) == TxState::Posted);
+    CHECK(f.provider.sent.empty());
+}
+
+TEST_CASE("prepaid: a lost answer on the booking leg - settled by evidence, refunded only when the HIS says not booked") {
+    Fixture f;
+    SECTION("a probe shows it booked: POSTED, no refund") {
+        Pair p = f.paid();
+        f.step(10s);
+        REQUIRE(f.state(p.booking.id) == TxState::InDoubt);
+        f.step(3s);
+        f.confirmer->on_probe_answer(p.booking.id, HisStatus::Committed);
+        CHECK(f.state(p.booking.id) == TxState::Posted);
+        CHECK_FALSE(f.store->get(prepaid_refund_id(p.booking.id)).value().has_value());
+    }
+    SECTION("not found, then revoked: the slot released and the payment refunded") {
+        Pair p = f.paid();
+        f.step(10s);
+        REQUIRE(f.state(p.booking.id) == TxState::InDoubt);
+        f.step(3s);
+        f.confirmer->on_probe_answer(p.booking.id, HisStatus::NotFound);  // no evidence yet
+        CHECK(f.state(p.booking.id) == TxState::InDoubt);
+        CHECK_FALSE(f.store->get(prepaid_refund_id(p.booking.id)).value().has_value());
+        f.confirmer->on_revoke_answer(p.booking.id, RevokeOutcome::Revoked);
+        CHECK(f.state(p.booking.id) == TxState::Voided);
+        CHECK(f.state(prepaid_refund_id(p.booking.id)) == TxState::Dispatched);
+    }
+    SECTION("probes unanswered: the manual queue, nothing refunded until an operator settles it") {
+        Pair p = f.paid();
+        f.step(10s);
+        for (int i = 0; i < 6; ++i) f.step(60s);
+        auto queue = f.confirmer->manual_queue();
+        REQUIRE(queue->size() == 1);
+        CHECK(f.his.count("change:" + prepaid_refund_id(p.booking.id)) == 0);
+        REQUIRE(f.confirmer->resolve(p.booking.id, false, "hospital: no such appointment", "alice"));
+        CHECK(f.state(p.booking.id) == TxState::Voided);
+        CHECK(f.his.count("change:" + prepaid_refund_id(p.booking.id)) == 1);
+    }
+}
+
+TEST_CASE("prepaid: the booking released while its payment is at the HIS - refunded with its POSTED") {
+    Fixture f;
+    Pair p = f.pair();
+    REQUIRE(f.confirmer->create_prepaid(p.booking, p.payment));
+    f.confirmer->on_payment_notification(p.payment.id, p.payment.amount_fen);
+    REQUIRE(f.state(p.payment.id) == TxState::Dispatched);
+    REQUIRE(f.confirmer->cancel(p.booking.id));  // the slot was still only held: cancelled
+    CHECK(f.state(p.booking.id) == TxState::Voided);
+    CHECK(f.state(p.payment.id) == TxState::Dispatched);  // at the HIS: settled by its answer
+    CHECK(f.provider.sent.empty());
+    f.confirmer->on_change_reply(p.payment.id, true);
+    CHECK(f.state(p.payment.id) == TxState::Posted);
+    const std::string refund = prepaid_refund_id(p.booking.id);
+    CHECK(f.state(refund) == TxState::Dispatched);
+    CHECK(f.his.count("change:" + p.booking.id) == 0);
+}
+
+TEST_CASE("prepaid: a restart in the middle resumes each gap once") {
+    Fixture f;
+    SECTION("payment POSTED, booking still HELD: the booking is sent") {
+        Pair p = f.pair();
+        REQUIRE(f.store->apply_one(CreatePrepaid{p.booking, p.payment}, 1));
+        for (auto [id, to] : std::vector<std::pair<std::string, TxState>>{{p.booking.id, TxState::Held},
+                                                                          {p.payment.id, TxState::Held},
+                                                                          {p.payment.id, TxState::Dispatched},
+                                                                          {p.payment.id, TxState::Confirmed},
+                                                                          {p.payment.id, TxState::Posted}})
+            REQUIRE(f.store->apply_one(test_util::move(id, to), 2));
+        REQUIRE(f.restart());
+        CHECK(f.state(p.booking.id) == TxState::Dispatched);
+        CHECK(f.his.count("change:" + p.booking.id) == 1);
+        REQUIRE(f.restart());  // DISPATCHED is never sent again
+        CHECK(f.his.count("change:" + p.booking.id) == 1);
+    }
+    SECTION("the pair stored, the booking never held: held, and the payment waits for the patient") {
+        Pair p = f.pair();
+        REQUIRE(f.store->apply_one(CreatePrepaid{p.booking, p.payment}, 1));
+        REQUIRE(f.restart());
+        f.step(1ms);
+        CHECK(f.state(p.booking.id) == TxState::Held);
+        CHECK(f.confirmer->has_timer(p.payment.id));
+        f.confirmer->on_payment_notification(p.payment.id, p.payment.amount_fen);
+        f.confirmer->on_change_reply(p.payment.id, true);
+        CHECK(f.state(p.booking.id) == TxState::Dispatched);
+    }
+    SECTION("the booking REJECTED with its payment POSTED: the refund is created once") {
+        Pair p = f.paid();
+        REQUIRE(f.store->apply_one(test_util::move(p.booking.id, TxState::Rejected, "reply:rejected"), 3));
+        REQUIRE(f.restart());
+        CHECK(f.state(p.booking.id) == TxState::Voided);
+        const std::string refund = prepaid_refund_id(p.booking.id);
+        CHECK(f.his.count("change:" + refund) == 1);
+        REQUIRE(f.restart());
+        CHECK(f.his.count("change:" + refund) == 1);
+        CHECK(f.store->corrections_of(p.payment.id)->size() == 1);
+    }
+    SECTION("both in doubt across a restart: probes go on, nothing released") {
+        Pair p = f.pair();
+        REQUIRE(f.confirmer->create_prepaid(p.booking, p.payment));
+        f.confirmer->on_payment_notification(p.payment.id, p.payment.amount_fen);
+        REQUIRE(f.restart());
+        f.step(10s);
+        CHECK(f.state(p.payment.id) == TxState::InDoubt);
+        CHECK(f.state(p.booking.id) == TxState::Held);
+        REQUIRE(f.restart());
+        f.step(3s);
+        CHECK(f.his.count("probe:" + p.payment.id) == 1);
+        f.confirmer->on_change_reply(p.payment.id, true);  // a late reply is evidence too
+        CHECK(f.state(p.payment.id) == TxState::Posted);
+        CHECK(f.state(p.booking.id) == TxState::Dispatched);
+    }
+}
+
+TEST_CASE("prepaid: the store refuses a pair that does not bind and a half of one - nothing is stored") {
+    Fixture f;
+    Pair good = f.pair();
+    auto alone = good.booking;
+    auto r = f.store->apply_one(Create{alone}, 1);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == "ledger.bad_binding");
+    CHECK_FALSE(f.store->get(alone.id).value().has_value());
+
+    struct Case {
+        Pair p;
+        std::string says;
+    };
+    std::vector<Case> cases;
+    {
+        Pair p = f.pair();
+        p.payment.amount_fen += 1;
+        cases.push_back({p, "same patient, hospital, amount"});
+    }
+    {
+        Pair p = f.pair();
+        p.payment.binds = new_id();
+        cases.push_back({p, "name each other"});
+    }
+    {
+        Pair p = f.pair();
+        p.payment.kind = TxKind::Booking;
+        cases.push_back({p, "binds a booking and a payment"});
+    }
+    {
+        Pair p = f.pair();
+        p.payment.patient_id = "P-000999";
+        cases.push_back({p, "same patient"});
+    }
+    for (auto& c : cases) {
+        INFO(c.says);
+        auto refused = f.confirmer->create_prepaid(c.p.booking, c.p.payment);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().code == "ledger.bad_binding");
+        CHECK(refused.error().message.find(c.says) != std::string::npos);
+        CHECK_FALSE(f.store->get(c.p.booking.id).value().has_value());
+        CHECK_FALSE(f.store->get(c.p.payment.id).value().has_value());
+    }
+    // The payment's id used before: the booking is not stored either.
+    Pair reused = f.pair();
+    auto other = test_util::intent(reused.payment.id);
+    REQUIRE(f.store->apply_one(Create{other}, 1));
+    auto clash = f.confirmer->create_prepaid(reused.booking, reused.payment);
+    REQUIRE_FALSE(clash);
+    CHECK(clash.error().code == "ledger.id_reused");
+    CHECK_FALSE(f.store->get(reused.booking.id).value().has_value());
+    CHECK(f.his.sent.empty());
+    CHECK(f.confirmer->timers() == 0);
+}
