@@ -249,7 +249,9 @@ TEST_CASE("pay-sim: a notification refused by the receiver is retried with backo
     f.sink.refuse_next(2);
     auto [id, prepay] = f.order();
     REQUIRE(f.checkout(prepay).status == 200);
-    REQUIRE(test::eventually([&] { return f.sink.for_order(id).size() == 1; }));
+    // The receiver holds the notification before pay-sim has read its answer and counted
+    // the delivery: wait for both.
+    REQUIRE(test::eventually([&] { return f.sink.for_order(id).size() == 1 && f.sim.stats()["delivered"] == 1; }));
     CHECK(f.sink.refused() == 2);
     auto s = f.sim.stats();
     CHECK(s["attempts"] == 3);
