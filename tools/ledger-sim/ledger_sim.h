@@ -8,6 +8,8 @@
 // replays exactly: `hisgate-sim ledger --seed N --transactions K`.
 //
 // One transaction in ten is a booking (no provider; the HIS alone says whether it stands).
+// One arrival in twenty is a prepaid pair (create_prepaid: a booking and the payment it
+// binds): the booking stands exactly when its payment stands, checked at the end.
 //
 // Faults: requests to the agent lost or late; replies lost, duplicated, reordered (random
 // latency) and late; HIS commits whose answer is lost; provider notifications lost,
