@@ -1,5 +1,5 @@
 // The seeded simulation as a test: a seed replays exactly (the partition split in the middle
-// included), and a forbidden policy is caught.
+// and the prepaid pairs included), and a forbidden policy is caught.
 #include <catch2/catch.hpp>
 
 #include "tools/ledger-sim/ledger_sim.h"
@@ -11,6 +11,7 @@ TEST_CASE("ledger sim: a seed replays exactly") {
     auto b = run_ledger_sim({.seed = 11, .transactions = 800});
     REQUIRE(a.ok);
     CHECK(a.summary.find("split south -> south-a, south-b") != std::string::npos);  // the split replays too
+    CHECK(a.summary.find("prepaid pairs ") != std::string::npos);  // and the prepaid pairs
     CHECK(a.summary == b.summary);
     CHECK(a.sim_ms == b.sim_ms);
     auto c = run_ledger_sim({.seed = 12, .transactions = 800});
