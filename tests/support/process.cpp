@@ -11,6 +11,9 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <set>
+#include <stdexcept>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -98,16 +101,28 @@ bool Process::running() { return pid_ > 0 && wait_exit(std::chrono::milliseconds
 std::string Process::output() const { return read_file(output_file_); }
 
 uint16_t free_port() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    return ntohs(addr.sin_port);
+    // A port is free only until someone binds it, and the kernel hands a closed port out
+    // again: a test or benchmark that takes many ports before starting the processes that
+    // bind them (100 his-sims and 100 agents' push listeners) used to get the same port
+    // twice, and one hospital's agent then talked to another's push listener. So a port
+    // is never handed out twice by one process.
+    static std::mutex mu;
+    static std::set<uint16_t> given;
+    std::lock_guard lock(mu);
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = 0;
+        bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        socklen_t len = sizeof addr;
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+        close(fd);
+        const uint16_t port = ntohs(addr.sin_port);
+        if (port != 0 && given.insert(port).second) return port;
+    }
+    throw std::runtime_error("free_port: no loopback port left that this process has not handed out already");
 }
 
 bool wait_port_open(uint16_t port, std::chrono::milliseconds timeout) {
