@@ -269,7 +269,13 @@ Result<void> HttpServer::start() {
         in_flight_->stopped = false;
     }
     try {
-        Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(bind_, port_), 128);
+        // SO_REUSEADDR (a restart binds its port at once) but not SO_REUSEPORT, which
+        // POCO's ServerSocket(address) constructor also sets: with it a second process
+        // binds the same port without an error and the kernel splits the connections
+        // between the two (a test's request was answered by an agent's /metrics server).
+        Poco::Net::ServerSocket socket;
+        socket.bind(Poco::Net::SocketAddress(bind_, port_), true, false);
+        socket.listen(128);
         port_ = socket.address().port();
         Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
         params->setMaxThreads(limits_.max_connections);

@@ -143,3 +143,12 @@ TEST_CASE("http: framing errors are answered without desync") {
         }
     }
 }
+
+TEST_CASE("http: a second server on a port already listened on fails to start instead of sharing it") {
+    HttpServer first("127.0.0.1", 0, route);
+    REQUIRE(first.start().ok());
+    HttpServer second("127.0.0.1", first.port(), route);
+    auto started = second.start();
+    REQUIRE_FALSE(started.ok());
+    CHECK(started.error().code == "http.bind_failed");
+}
