@@ -104,7 +104,7 @@ Result<void> Server::start() {
         s.tls = *tls;
     }
     try {
-        s.listener.bind(Poco::Net::SocketAddress(s.options.bind, s.options.port), true);
+        s.listener.bind(Poco::Net::SocketAddress(s.options.bind, s.options.port), true, false);  // no SO_REUSEPORT: a port taken fails to bind (http_server.cpp)
         s.listener.listen(kListenBacklog);
         // accept() gives up after this, so idle workers see the stop flag.
         const timeval wait{0, static_cast<suseconds_t>(std::chrono::duration_cast<std::chrono::microseconds>(kStopCheck).count())};
