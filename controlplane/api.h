@@ -58,6 +58,10 @@
 //                                                          the published releases, packages with HTTP
 //                                                          Range (controlplane/release_api.h): staff and
 //                                                          service tokens
+//   GET/POST /api/v1/rollouts, GET /api/v1/rollouts/{id}, POST /api/v1/rollouts/{id}/pause|resume|abort
+//                                                          releases taken to the fleet in waves
+//                                                          (controlplane/rollout/rollout_api.h): staff
+//                                                          read, operators and admins start and change
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //
 // Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
@@ -90,6 +94,9 @@ class VitalsApi;
 }
 namespace hisgate::controlplane {
 class ReleaseApi;
+}
+namespace hisgate::controlplane::rollout {
+class RolloutApi;
 }
 
 namespace hisgate::controlplane {
@@ -132,6 +139,9 @@ public:
     // The release repository's routes (controlplane/release_api.h). Set before serving;
     // without it those routes are 404.
     void set_releases(ReleaseApi* releases) { releases_ = releases; }
+    // The rollouts' routes (controlplane/rollout/rollout_api.h). Set before serving;
+    // without it those routes are 404.
+    void set_rollouts(rollout::RolloutApi* rollouts) { rollouts_ = rollouts; }
 
     static int http_status(ErrorClass cls);
 
@@ -180,6 +190,7 @@ private:
     money::MoneyApi* money_ = nullptr;
     vitals::VitalsApi* vitals_ = nullptr;
     ReleaseApi* releases_ = nullptr;
+    rollout::RolloutApi* rollouts_ = nullptr;
     health::PathHealthStore* health_ = nullptr;
 };
 
