@@ -372,7 +372,7 @@ bool RolloutEngine::judge(Rollout& r, const std::map<std::string, FleetRecord>& 
         if (now < t.deadline_ms) continue;
         std::string why;
         if (!rec) why = "gone from the fleet registry";
-        else if (!newer_session && rec->updated_ms < t.sent_ms) why = "silent past the wave's deadline: no state since the install was sent";
+        else if (!newer_session && rec->updated_ms <= t.sent_ms) why = "silent past the wave's deadline: no state since the install was sent";
         else if (!rec->online) why = "offline at the wave's deadline";
         else if (!at_new) why = "still at version " + rec->version + " at the wave's deadline";
         else if (auto failing = failing_probes(rec->body); !failing.empty()) why = "at " + r.spec.release + " but probes failing: " + join(failing);
