@@ -53,6 +53,14 @@ std::string bar(int64_t done, int64_t size, int width) {
     return "[" + std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(width - filled), '-') + "]";
 }
 
+// 1.0 -> "1", 0.5 -> "0.5".
+std::string percent_text(const nlohmann::json& v) {
+    if (!v.is_number()) return "?";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v.get<double>());
+    return buf;
+}
+
 void print_rollout(const nlohmann::json& r, bool terminal) {
     std::printf("rollout %s  release %s  %s  (by %s)\n", field_text(r, "id").c_str(), field_text(r, "release").c_str(),
                 field_text(r, "state").c_str(), field_text(r, "createdBy").c_str());
@@ -62,7 +70,7 @@ void print_rollout(const nlohmann::json& r, bool terminal) {
                           held = int_field(w, "held"), refused = int_field(w, "refused"),
                           superseded = int_field(w, "superseded");
             const int64_t settled = ok + failed + held + refused + superseded;
-            std::string head = "wave " + field_text(w, "wave") + " (" + field_text(w, "percent") + "%)";
+            std::string head = "wave " + field_text(w, "wave") + " (" + percent_text(w.value("percent", nlohmann::json())) + "%)";
             if (terminal)
                 std::printf("  %-16s %s %3lld/%-3lld", head.c_str(), bar(settled, size, 30).c_str(),
                             static_cast<long long>(settled), static_cast<long long>(size));
