@@ -78,7 +78,7 @@ TEST_CASE("rollout: a release goes to 10 light agents through three waves judged
     CHECK(status.status == 0);
     CHECK(status.output.find("done") != std::string::npos);
     CHECK(status.output.find("wave 3 (100%): 5 of 5 settled; succeeded 5") != std::string::npos);
-    // A viewer may read but not start one; a bad spec is named.
+    // A bad spec is named (400); a release not published is 404.
     CHECK(fleet->post("/api/v1/rollouts", {{"release", "1.1.0"}, {"waves", "50%,10%"}}).status == 400);
     CHECK(fleet->post("/api/v1/rollouts", {{"release", "9.9.9"}}).status == 404);
 }
