@@ -50,32 +50,15 @@ public:
         auto s = db_.prepare("SELECT doc FROM rollouts ORDER BY seq DESC LIMIT ?1");
         if (!s) return s.error();
         s->bind(1, int64_t{limit});
-        std::vector<Rollout> out;
-        while (s->step()) {
-            auto r = read(s->text(0));
-            if (!r) return r.error();
-            // The summary's counts come from the targets: read them, but the caller lists
-            // summaries only.
-            if (auto t = read_targets(*r); !t) return t.error();
-            out.push_back(std::move(r.value()));
-        }
-        if (s->error()) return *s->error();
-        return out;
+        // With their targets: the summary's counts come from them.
+        return read_all(*s);
     }
 
     Result<std::vector<Rollout>> active() override {
         std::lock_guard lock(mu_);
         auto s = db_.prepare("SELECT doc FROM rollouts WHERE state IN ('running', 'paused') ORDER BY seq");
         if (!s) return s.error();
-        std::vector<Rollout> out;
-        while (s->step()) {
-            auto r = read(s->text(0));
-            if (!r) return r.error();
-            if (auto t = read_targets(*r); !t) return t.error();
-            out.push_back(std::move(r.value()));
-        }
-        if (s->error()) return *s->error();
-        return out;
+        return read_all(*s);
     }
 
     Result<void> put_params_file(const std::string& hospital_id, const std::string& params_hash, const json& file,
@@ -122,6 +105,19 @@ private:
             if (auto ran = ts->run(); !ran) return ran;
         }
         return {};
+    }
+
+    // Every rollout `s` selects (its column 0 the doc), with its targets.
+    Result<std::vector<Rollout>> read_all(sql::Statement& s) {
+        std::vector<Rollout> out;
+        while (s.step()) {
+            auto r = read(s.text(0));
+            if (!r) return r.error();
+            if (auto t = read_targets(*r); !t) return t.error();
+            out.push_back(std::move(r.value()));
+        }
+        if (s.error()) return *s.error();
+        return out;
     }
 
     static Result<Rollout> read(const std::string& text) {
