@@ -370,8 +370,9 @@ int main(int argc, char** argv) {
     if (!releases_repo.empty()) api.set_releases(&release_api);
     std::unique_ptr<controlplane::rollout::RolloutStore> rollout_store;
     std::unique_ptr<controlplane::rollout::ReleaseSource> rollout_releases;
-    std::unique_ptr<controlplane::rollout::SendWorkers> rollout_sends;
     std::unique_ptr<controlplane::rollout::RolloutEngine> rollouts;
+    // Declared after the engine, so destroyed first: a send in flight answers a live engine.
+    std::unique_ptr<controlplane::rollout::SendWorkers> rollout_sends;
     std::unique_ptr<controlplane::rollout::RolloutApi> rollout_api;
     HttpServer* http_server = nullptr;  // set below: the manifest URL's default port is the API's
     if (!releases_repo.empty()) {

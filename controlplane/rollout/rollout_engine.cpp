@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "common/digest.h"
@@ -302,10 +303,11 @@ bool RolloutEngine::advance(Rollout& r, const std::map<std::string, FleetRecord>
                 else ++more;
             }
         r.state = RolloutState::Halted;
-        r.halt_reason = std::to_string(failed) + " of " + std::to_string(sent) + " hospitals sent the release failed (" +
-                        std::to_string(failed * 100.0 / sent).substr(0, 5) + "%), above the " +
-                        std::to_string(r.spec.max_failure_bp / 100.0).substr(0, 5) + "% allowed, in wave " +
-                        std::to_string(r.current_wave + 1) + ": " + join(named) +
+        char share[64];
+        std::snprintf(share, sizeof share, "(%.3g%%), above the %.3g%% allowed", failed * 100.0 / sent,
+                      r.spec.max_failure_bp / 100.0);
+        r.halt_reason = std::to_string(failed) + " of " + std::to_string(sent) + " hospitals sent the release failed " +
+                        share + ", in wave " + std::to_string(r.current_wave + 1) + ": " + join(named) +
                         (more ? "; and " + std::to_string(more) + " more" : "");
         log::error("rollout.halted", {{"rollout_id", r.id}, {"release", r.spec.release}, {"failed", failed}, {"sent", sent},
                                       {"wave", r.current_wave + 1}});
