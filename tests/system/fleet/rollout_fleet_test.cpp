@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "auth/access_token.h"
+#include "auth/key_ring.h"
 #include "tests/support/swarm_fleet.h"
 
 using namespace hisgate;
@@ -78,6 +80,18 @@ TEST_CASE("rollout: a release goes to 10 light agents through three waves judged
     CHECK(status.status == 0);
     CHECK(status.output.find("done") != std::string::npos);
     CHECK(status.output.find("wave 3 (100%): 5 of 5 settled; succeeded 5") != std::string::npos);
+    // A viewer reads but may not start or change a rollout.
+    auto ring = auth::KeyRing::open(fleet->dir() + "/keys");
+    REQUIRE(ring);
+    auto secs = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    auto viewer = auth::issue_token(**ring, {auth::Role::Viewer, "watcher", secs + std::chrono::hours(1)}, secs);
+    REQUIRE(viewer);
+    const std::map<std::string, std::string> as_viewer{{"Authorization", "Bearer " + *viewer}};
+    CHECK(test::http_get(fleet->api_port(), "/api/v1/rollouts/" + id, as_viewer).status == 200);
+    CHECK(test::http_send(fleet->api_port(), "POST", "/api/v1/rollouts", R"({"release": "1.1.0"})", as_viewer).status == 403);
+    CHECK(test::http_send(fleet->api_port(), "POST", "/api/v1/rollouts/" + id + "/pause", "{}", as_viewer).status == 403);
+    auto listed = nlohmann::json::parse(test::http_get(fleet->api_port(), "/api/v1/rollouts", as_viewer).body, nullptr, false);
+    CHECK(listed["rollouts"].size() == 1);
     // A bad spec is named (400); a release not published is 404.
     CHECK(fleet->post("/api/v1/rollouts", {{"release", "1.1.0"}, {"waves", "50%,10%"}}).status == 400);
     CHECK(fleet->post("/api/v1/rollouts", {{"release", "9.9.9"}}).status == 404);
