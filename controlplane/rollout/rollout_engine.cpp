@@ -115,7 +115,7 @@ std::string RolloutEngine::outside_window(const std::string& version, const rele
     // The published releases between its version and the new one: more than the window
     // (the deltas a release carries, and what is kept alive) is too far for one step.
     int between = 0;
-    for (const auto& p : releases_.published())
+    for (const auto& p : published_)
         if (p > *v && p < to) ++between;
     if (between >= settings_.version_window)
         return "version " + version + " is " + std::to_string(between + 1) + " releases behind " + to.to_string() +
@@ -257,6 +257,7 @@ Result<int> RolloutEngine::tick() {
         auto active = store_.active();
         if (!active) return active.error();
         if (active->empty()) return 0;
+        published_ = releases_.published();
         auto fleet = fleet_now();
         if (!fleet) return fleet.error();
         for (auto& r : active.value()) {

@@ -149,6 +149,8 @@ private:
     EngineSettings settings_;
 
     std::mutex mu_;  // one change at a time: rounds, operators' commands, answers
+    // The repository's versions, read once per round (a listing reads every manifest).
+    std::vector<release::ReleaseVersion> published_;
     // Answers of params.get that failed, by rollout and hospital (the reason), until the
     // next round reads them.
     std::map<std::pair<std::string, std::string>, std::string> params_failures_;
