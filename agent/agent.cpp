@@ -130,6 +130,7 @@ Result<void> Agent::start() {
     if (!sessions) return fail(sessions.error());
     sessions_ = std::move(sessions.value());
     Diagnostics diagnostics{config_.log.file, "agent:" + config_.hospital_id, {}};
+    diagnostics.params_file = config_.params_file;
     // The doctor is this very program, run on this very config: the same checks hospital
     // IT runs, the same binary version as the agent that answers.
     if (!config_.config_file.empty())
