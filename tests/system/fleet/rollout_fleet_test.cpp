@@ -37,13 +37,13 @@ nlohmann::json rollout_now(test::SwarmFleet& fleet, const std::string& id) {
 struct RolloutFleet {
     std::string releases = test::make_temp_dir("hisgate-rollout-releases");
     std::unique_ptr<test::SwarmFleet> fleet;
-    RolloutFleet() {
+    explicit RolloutFleet(const std::vector<std::string>& versions = {"1.0.0", "1.1.0", "1.2.0"}) {
         test::SwarmFleetOptions o{.agents = 10, .prefix = "R", .heartbeat_interval_ms = 300};
         o.swarm_config = {{"agents", {{"version", "1.0.0"}}},
                           {"release", {{"delay_ms", 300}, {"broken_versions", {"1.2.0"}}, {"broken_mode", "rollback"}}}};
         o.controlplane_config = {{"releases", {{"repo_dir", releases + "/repo"}}}, {"rollouts", {{"interval_ms", 100}}}};
         fleet = std::make_unique<test::SwarmFleet>(o);
-        REQUIRE(test::publish_sim_releases(releases, releases + "/repo", {"1.0.0", "1.1.0", "1.2.0"}));
+        REQUIRE(test::publish_sim_releases(releases, releases + "/repo", versions));
         REQUIRE(fleet->start_broker());
         REQUIRE(fleet->start_controlplane());
         REQUIRE(fleet->start_swarm());
@@ -126,4 +126,33 @@ TEST_CASE("rollout: a broken release rolls back on the canary and halts the roll
     // A halted rollout does not block a newer one.
     auto next = fleet->post("/api/v1/rollouts", {{"release", "1.1.0"}, {"waves", "100%"}});
     CHECK(next.status == 201);
+}
+
+TEST_CASE("rollout: agents more than five releases behind are refused and raise an operator alert") {
+    RolloutFleet setup({"1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0", "1.6.0"});
+    auto& fleet = setup.fleet;
+    auto started = fleet->post("/api/v1/rollouts", {{"release", "1.6.0"}, {"waves", "100%"}});
+    REQUIRE(started.status == 201);
+    const std::string id = nlohmann::json::parse(started.body)["id"];
+    REQUIRE(test::eventually([&] { return rollout_now(*fleet, id).value("state", "") == "done"; }, 60s));
+    auto done = rollout_now(*fleet, id);
+    CHECK(done["sent"] == 0);
+    REQUIRE(done["refused"].size() == 10);
+    CHECK(done["refused"][0]["reason"].get<std::string>().find("outside the window of 5") != std::string::npos);
+    auto too_old = [&] {
+        auto page = nlohmann::json::parse(fleet->get("/api/v1/alerts?state=firing").body, nullptr, false);
+        size_t n = 0;
+        if (page.is_object() && page["alerts"].is_array())
+            for (const auto& a : page["alerts"]) n += a.value("rule", "") == "agent.too_old" && a.value("subject", "") == "1.6.0";
+        return n;
+    };
+    REQUIRE(test::eventually([&] { return too_old() == 10; }, 30s));
+    // 1.5.0 is within the window: those agents can be upgraded to it first.
+    auto within = fleet->post("/api/v1/rollouts", {{"release", "1.5.0"}, {"waves", "100%"}, {"waveTimeout", "60s"}});
+    REQUIRE(within.status == 201);
+    const std::string next = nlohmann::json::parse(within.body)["id"];
+    REQUIRE(test::eventually([&] { return rollout_now(*fleet, next).value("state", "") == "done"; }, 90s));
+    CHECK(rollout_now(*fleet, next)["totals"]["succeeded"] == 10);
+    // Upgraded since: the alerts resolve.
+    REQUIRE(test::eventually([&] { return too_old() == 0; }, 30s));
 }
