@@ -18,7 +18,7 @@ namespace {
 using nlohmann::json;
 constexpr size_t kMaxReasonHospitals = 20;  // named in a halt reason; the rest counted
 
-bool matches(const Selector& s, const FleetRecord& r) {
+bool selector_matches(const Selector& s, const FleetRecord& r) {
     return (!s.region || r.region == *s.region) && (!s.dialect || r.dialect == *s.dialect) &&
            (!s.version || r.version == *s.version);
 }
@@ -39,7 +39,7 @@ bool has_probes(const json& body) {
     return p != body.end() && p->is_object() && !p->empty();
 }
 
-std::string join(const std::vector<std::string>& v) {
+std::string join_texts(const std::vector<std::string>& v) {
     std::string out;
     for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
     return out;
@@ -150,10 +150,10 @@ Result<Rollout> RolloutEngine::start(RolloutSpec spec, const std::string& who) {
         auto it = fleet->find(id);
         if (it == fleet->end())
             return make_error(ErrorClass::BadInput, "rollout.bad_spec", "canaries: no hospital " + id + " in the fleet");
-        if (matches(spec.select, it->second) && below_release(it->second)) chosen.push_back(&it->second);
+        if (selector_matches(spec.select, it->second) && below_release(it->second)) chosen.push_back(&it->second);
     }
     for (const auto& [id, rec] : fleet.value())
-        if (!canary_set.count(id) && matches(spec.select, rec) && below_release(rec)) rest.push_back(&rec);
+        if (!canary_set.count(id) && selector_matches(spec.select, rec) && below_release(rec)) rest.push_back(&rec);
     std::map<std::string, std::string> order;
     for (const auto* rec : rest) order[rec->hospital_id] = sha256_hex(spec.release + "|" + rec->hospital_id);
     std::sort(rest.begin(), rest.end(), [&](const FleetRecord* a, const FleetRecord* b) {
@@ -308,7 +308,7 @@ bool RolloutEngine::advance(Rollout& r, const std::map<std::string, FleetRecord>
         std::snprintf(share, sizeof share, "(%.3g%%), above the %.3g%% allowed", failed * 100.0 / sent,
                       r.spec.max_failure_bp / 100.0);
         r.halt_reason = std::to_string(failed) + " of " + std::to_string(sent) + " hospitals sent the release failed " +
-                        share + ", in wave " + std::to_string(r.current_wave + 1) + ": " + join(named) +
+                        share + ", in wave " + std::to_string(r.current_wave + 1) + ": " + join_texts(named) +
                         (more ? "; and " + std::to_string(more) + " more" : "");
         log::error("rollout.halted", {{"rollout_id", r.id}, {"release", r.spec.release}, {"failed", failed}, {"sent", sent},
                                       {"wave", r.current_wave + 1}});
@@ -378,7 +378,7 @@ bool RolloutEngine::judge(Rollout& r, const std::map<std::string, FleetRecord>& 
         else if (!newer_session && rec->updated_ms <= t.sent_ms) why = "silent past the wave's deadline: no state since the install was sent";
         else if (!rec->online) why = "offline at the wave's deadline";
         else if (!at_new) why = "still at version " + rec->version + " at the wave's deadline";
-        else if (auto failing = failing_probes(rec->body); !failing.empty()) why = "at " + r.spec.release + " but probes failing: " + join(failing);
+        else if (auto failing = failing_probes(rec->body); !failing.empty()) why = "at " + r.spec.release + " but probes failing: " + join_texts(failing);
         else if (r.spec.require_probes && !has_probes(rec->body)) why = "at " + r.spec.release + " but no probe results by the deadline";
         else why = "at " + r.spec.release + " but no heartbeat of the new version by the deadline";
         settle(TargetState::Failed, why);
@@ -535,7 +535,7 @@ void RolloutEngine::stop() {
         stopping_ = true;
     }
     loop_cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable()) thread_.join_texts();
 }
 
 void RolloutEngine::poke() {
@@ -571,7 +571,7 @@ void SendWorkers::stop() {
     }
     cv_.notify_all();
     for (auto& t : threads_)
-        if (t.joinable()) t.join();
+        if (t.joinable()) t.join_texts();
 }
 
 Dispatch SendWorkers::dispatch() {

@@ -12,7 +12,7 @@ namespace hisgate::controlplane::rollout {
 namespace {
 using nlohmann::json;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string rollout_json_text(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 class SqliteRolloutStore final : public RolloutStore {
 public:
@@ -67,7 +67,7 @@ public:
         auto s = db_.prepare(
             "INSERT OR REPLACE INTO rollout_params_files(hospital_id, params_hash, file, fetched_ms) VALUES(?1, ?2, ?3, ?4)");
         if (!s) return s.error();
-        s->bind(1, hospital_id).bind(2, params_hash).bind(3, dump(file)).bind(4, now_ms);
+        s->bind(1, hospital_id).bind(2, params_hash).bind(3, rollout_json_text(file)).bind(4, now_ms);
         return s->run();
     }
 
@@ -92,7 +92,7 @@ private:
             "INSERT INTO rollouts(id, state, created_ms, doc) VALUES(?1, ?2, ?3, ?4) "
             "ON CONFLICT(id) DO UPDATE SET state = excluded.state, doc = excluded.doc");
         if (!s) return s.error();
-        s->bind(1, r.id).bind(2, std::string(to_string(r.state))).bind(3, r.created_ms).bind(4, dump(doc));
+        s->bind(1, r.id).bind(2, std::string(to_string(r.state))).bind(3, r.created_ms).bind(4, rollout_json_text(doc));
         if (auto ran = s->run(); !ran) return ran;
         for (size_t i = 0; i < r.targets.size(); ++i) {
             const auto& t = r.targets[i];
@@ -101,7 +101,7 @@ private:
                 "VALUES(?1, ?2, ?3, ?4, ?5)");
             if (!ts) return ts.error();
             ts->bind(1, r.id).bind(2, static_cast<int64_t>(i)).bind(3, t.hospital_id);
-            ts->bind(4, std::string(to_string(t.state))).bind(5, dump(t.to_json()));
+            ts->bind(4, std::string(to_string(t.state))).bind(5, rollout_json_text(t.to_json()));
             if (auto ran = ts->run(); !ran) return ran;
         }
         return {};
