@@ -535,7 +535,7 @@ void RolloutEngine::stop() {
         stopping_ = true;
     }
     loop_cv_.notify_all();
-    if (thread_.joinable()) thread_.join_texts();
+    if (thread_.joinable()) thread_.join();
 }
 
 void RolloutEngine::poke() {
@@ -571,7 +571,7 @@ void SendWorkers::stop() {
     }
     cv_.notify_all();
     for (auto& t : threads_)
-        if (t.joinable()) t.join_texts();
+        if (t.joinable()) t.join();
 }
 
 Dispatch SendWorkers::dispatch() {
