@@ -20,7 +20,8 @@ TEST_CASE("request types: one row per name, each with its handler; the birth mes
         CHECK(find_request_type(t.name) == &t);
         if (t.changes_his) changing.insert(std::string(t.name));
     }
-    CHECK(changing == std::set<std::string>{"appointment.book", "appointment.cancel", "payment.pay", "payment.refund"});
+    CHECK(changing == std::set<std::string>{"appointment.book", "appointment.cancel", "appointment.revoke", "payment.pay",
+                                            "payment.refund", "payment.revoke"});
     CHECK(find_request_type("report.get")->cls == TaskClass::Deferred);
     CHECK(find_request_type("payment.status")->cls == TaskClass::RealTime);
     CHECK(find_request_type("surgery.schedule") == nullptr);
