@@ -23,6 +23,9 @@ struct Diagnostics {
     std::string process;                      // its name in log lines ("agent:H001")
     std::vector<std::string> doctor_command;  // runs `hisgate-agent doctor --json` on this agent's config
     std::chrono::milliseconds doctor_timeout{std::chrono::seconds(60)};
+    // Where release.install leaves requests for hisgate-updater (agent/release_install.h);
+    // "" when the agent has no updater beside it.
+    std::string updater_spool;
 };
 
 // {"process", "lines": [...], "truncated"}; BadInput "trace.bad_id" for a malformed id.
