@@ -583,6 +583,7 @@ Result<InstallOutcome> Updater::run_install(const InstallRequest& request) {
     // The package: the delta from the running version when the installed tree is exactly
     // that version's content, else the full package.
     std::string base_content;
+    std::string delta_skipped;  // why the delta from the running version was not used
     const release::PackageEntry* entry = m.full();
     if (!out.from.empty()) {
         auto running = release::parse_version(out.from);
@@ -594,15 +595,20 @@ Result<InstallOutcome> Updater::run_install(const InstallRequest& request) {
                 base_content = std::move(packed.value());
                 entry = delta;
             } else {
-                log::warn("updater.delta_skipped", {{"from", out.from}, {"to", out.to},
-                                                    {"reason", packed ? "the installed tree is not the delta's base (its hash differs)"
-                                                                      : packed.error().describe()}});
+                delta_skipped = packed ? "the delta from " + out.from + " applies to another base (the installed tree's hash differs)"
+                                       : "the installed tree of " + out.from + " is unreadable: " + packed.error().describe();
+                log::warn("updater.delta_skipped", {{"from", out.from}, {"to", out.to}, {"reason", delta_skipped}});
             }
         }
     }
     if (!entry) return refuse(updater_error(ErrorClass::BadInput, "release.manifest_invalid", "the manifest has no full package"));
     out.package = entry->kind == release::PackageEntry::Kind::Delta ? "delta" : "full";
 
+    // The full package failing after the delta was refused for its base: both say why.
+    auto refuse_package = [&](const Error& e) {
+        if (delta_skipped.empty()) return refuse(e);
+        return refuse(updater_error(ErrorClass::BadInput, "release.delta_base_mismatch", delta_skipped + "; the full package: " + e.describe()));
+    };
     std::string package_bytes;
     if (is_url(request.manifest)) {
         std::string base = request.manifest;
@@ -614,17 +620,17 @@ Result<InstallOutcome> Updater::run_install(const InstallRequest& request) {
         d.max_bytes_per_second = config_.max_bytes_per_second;
         d.ca_file = config_.ca_file;
         if (!headers.empty()) d.headers["Authorization"] = headers[0].substr(std::strlen("Authorization: "));
-        if (auto got = release::download_package(*entry, d); !got) return refuse(got.error());
+        if (auto got = release::download_package(*entry, d); !got) return refuse_package(got.error());
         auto bytes = release::read_file_bounded(d.dest, release::kMaxPackageBytes);
-        if (!bytes) return refuse(bytes.error());
+        if (!bytes) return refuse_package(bytes.error());
         package_bytes = std::move(bytes.value());
         fs::remove(d.dest, ec);
     } else {
         auto bytes = release::read_package(fs::path(strip_file_scheme(request.manifest)).parent_path().string(), *entry);
-        if (!bytes) return refuse(bytes.error());
+        if (!bytes) return refuse_package(bytes.error());
         package_bytes = std::move(bytes.value());
     }
-    if (auto checked = release::check_package_bytes(*entry, package_bytes); !checked) return refuse(checked.error());
+    if (auto checked = release::check_package_bytes(*entry, package_bytes); !checked) return refuse_package(checked.error());
     crash_point("package_checked");
     auto content = entry->kind == release::PackageEntry::Kind::Delta
                        ? release::content_from_delta(m, *entry, package_bytes, base_content)
