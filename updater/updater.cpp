@@ -437,6 +437,7 @@ Result<void> Updater::health_gate(const std::string& version, std::chrono::stead
     const std::regex build_info(R"re(hisgate_build_info\{[^}]*version="([^"]*)"[^}]*\} 1)re");
     const std::regex availability(R"re(hisgate_agent_probe_availability\{([^}]*)\} ([0-9.eE+-]+))re");
     int polls = 0;
+    bool ever_good = false;
     for (;;) {
         auto now = std::chrono::steady_clock::now();
         if (good_since && now - *good_since >= config_.health_trial) return {};
@@ -445,7 +446,7 @@ Result<void> Updater::health_gate(const std::string& version, std::chrono::stead
                            std::to_string(config_.health_timeout.count()) + " ms: " + last.message;
             return last;
         }
-        if (++polls <= 8) crash_point("health:poll");
+        if (++polls == 1) crash_point("health:first_poll");
         auto page = http_get(config_.health_url, {}, kMaxMetricsPage, std::max(config_.health_poll, 1000ms));
         std::optional<Error> bad;
         if (!page) {
@@ -478,6 +479,10 @@ Result<void> Updater::health_gate(const std::string& version, std::chrono::stead
             last = *bad;
             good_since.reset();
         } else if (!good_since) {
+            // The same number of crash points on every run, whatever the poll timing:
+            // the first poll, and the first good one.
+            if (!ever_good) crash_point("health:trial_started");
+            ever_good = true;
             good_since = now;
             if (first_good && *first_good == std::chrono::steady_clock::time_point{}) *first_good = now;
         }

@@ -41,7 +41,8 @@ TEST_CASE("release.install: the payload is checked and bounded before it reaches
     CHECK(code_of_install_request(json{{"version", "1.2.0"}, {"manifest_url", "https://" + std::string(3000, 'a')}}) == "request.invalid");
 
     // Handed over: one file named by the request id, whole (written aside and renamed).
-    std::string spool = hisgate::test::make_temp_dir("release-install-spool");
+    hisgate::test::updater_site::TempDir spool_dir("release-install-spool");
+    const std::string spool = spool_dir.path;
     auto answer = hisgate::agent::hand_to_updater(spool, "req-1", json{{"version", "1.2.0"}, {"manifest_url", "/r/m.json"}},
                                                   hisgate::SystemClock::instance());
     REQUIRE(answer.ok());
@@ -64,7 +65,8 @@ TEST_CASE("release.install: over MQTT to the agent then installed by the updater
     // Reports drain every 6 s: the version on trial admits them but is stopped before it
     // runs them, so the old version must find them in the state file.
     options.his_params = {{"H001", R"({"deferred_drain_interval": "6s"})"}};
-    std::string spool_holder = hisgate::test::make_temp_dir("release-install-site");
+    hisgate::test::updater_site::TempDir spool_holder_dir("release-install-site");
+    const std::string spool_holder = spool_holder_dir.path;
     options.agent_config = {{"H001", nlohmann::json{{"updater", {{"spool_dir", spool_holder + "/site/spool"}}}}.dump()}};
     hisgate::test::System sys(options);
     REQUIRE(sys.broker().start());
@@ -135,6 +137,9 @@ TEST_CASE("release.install: over MQTT to the agent then installed by the updater
         },
         30s));
     CHECK(cp.duplicates() == 0);
+    // They were the trial's: 1.0.1 found them unfinished in the state file it started on.
+    auto log = hisgate::test::read_file(sys.dir() + "/logs/agent-H001.log");
+    CHECK(log.find("\"event\":\"queue.resumed\",\"level\":\"info\",\"proc\":\"agent:H001\",\"tasks\":5") != std::string::npos);
     serve.stop();
     site.agent("stop");
 }

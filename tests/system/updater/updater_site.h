@@ -25,6 +25,17 @@ inline Captured run_hisgate(std::vector<std::string> args) {
     return run_capture(args, std::chrono::seconds(120));
 }
 
+// A test's temporary directory, removed at the end of its scope (declare it first, so it
+// goes last) unless HISGATE_KEEP_TEST_DIRS is set.
+struct TempDir {
+    std::string path;
+    explicit TempDir(const std::string& prefix) : path(make_temp_dir(prefix)) {}
+    ~TempDir() {
+        std::error_code ec;
+        if (!std::getenv("HISGATE_KEEP_TEST_DIRS")) fs::remove_all(path, ec);
+    }
+};
+
 // Keys (a root, a signing key it certified) and a directory of signed releases.
 class ReleaseKit {
 public:
@@ -100,6 +111,11 @@ public:
         agent_config_ = agent_config;
         write_config();
     }
+
+    // The agent never outlives its test, whatever failed.
+    ~Site() { agent("stop"); }
+    Site(const Site&) = delete;
+    Site& operator=(const Site&) = delete;
 
     // The updater's config, with `extra` merged in.
     void write_config(const nlohmann::json& extra = nlohmann::json::object()) {

@@ -37,7 +37,8 @@ std::vector<std::string> packages_of_updater_test(const std::string& dir) {
 }  // namespace
 
 TEST_CASE("updater: installs by delta and rolls back by itself a build that fails its health gate", "[updater]") {
-    std::string t = hisgate::test::make_temp_dir("updater-gate");
+    hisgate::test::updater_site::TempDir t_dir("updater-gate");
+    const std::string t = t_dir.path;
     ReleaseKit kit(t);
     REQUIRE(kit.ok());
     REQUIRE(kit.build("1.0.0").status == 0);
@@ -103,7 +104,8 @@ TEST_CASE("updater: installs by delta and rolls back by itself a build that fail
 }
 
 TEST_CASE("updater: refuses bad releases each with its code and leaves the running agent untouched", "[updater]") {
-    std::string t = hisgate::test::make_temp_dir("updater-refusals");
+    hisgate::test::updater_site::TempDir t_dir("updater-refusals");
+    const std::string t = t_dir.path;
     ReleaseKit kit(t);
     REQUIRE(kit.ok());
     REQUIRE(kit.build("1.0.0").status == 0);
@@ -234,7 +236,8 @@ TEST_CASE("updater: refuses bad releases each with its code and leaves the runni
 // `hisgate-updater resume` the agent runs and reports exactly the version `current` names:
 // 1.0.0 or 1.0.1, never 1.0.2, never none.
 TEST_CASE("updater: kill -9 at 30 seeded points leaves the old or the new version running", "[updater][crash]") {
-    std::string t = hisgate::test::make_temp_dir("updater-crash");
+    hisgate::test::updater_site::TempDir t_dir("updater-crash");
+    const std::string t = t_dir.path;
     ReleaseKit kit(t);
     REQUIRE(kit.ok());
     REQUIRE(kit.build("1.0.0").status == 0);
