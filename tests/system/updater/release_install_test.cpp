@@ -1,5 +1,6 @@
 // release.install, the control plane's side of an upgrade: the task over MQTT to a real
-// agent, handed to hisgate-updater's spool, installed by `hisgate-updater serve`, the new
+// agent, handed to hisgate-updater's spool, installed by `hisgate-updater serve` from the
+// control plane's release API (manifest and delta over HTTP with a service token), the new
 // version in the agent's birth; and a rollback that loses no task the new version accepted
 // during its trial.
 #include <catch2/catch.hpp>
@@ -68,6 +69,10 @@ TEST_CASE("release.install: over MQTT to the agent then installed by the updater
     hisgate::test::updater_site::TempDir spool_holder_dir("release-install-site");
     const std::string spool_holder = spool_holder_dir.path;
     options.agent_config = {{"H001", nlohmann::json{{"updater", {{"spool_dir", spool_holder + "/site/spool"}}}}.dump()}};
+    // The control plane serves the releases (docs/releases.md): the updater fetches the
+    // manifest and the delta from its API with a service token.
+    const std::string repo = spool_holder + "/repo";
+    options.controlplane_config = nlohmann::json{{"releases", {{"repo_dir", repo}}}}.dump();
     hisgate::test::System sys(options);
     REQUIRE(sys.broker().start());
     REQUIRE(sys.start_sim("H001"));
@@ -77,8 +82,18 @@ TEST_CASE("release.install: over MQTT to the agent then installed by the updater
     REQUIRE(kit.build("1.0.0").status == 0);
     REQUIRE(kit.build("1.0.1").status == 0);
     REQUIRE(kit.build("1.0.2", ReleaseKit::Build::Good, "9.9.9").status == 0);  // never reports 1.0.2
+    fs::create_directories(repo);
+    for (const char* v : {"1.0.0", "1.0.1", "1.0.2"})
+        REQUIRE(hisgate::test::updater_site::run_hisgate({"release", "publish", "--repo", repo, "--root",
+                                                          kit.keys() + "/root.pub", kit.releases() + "/" + v})
+                    .status == 0);
+    REQUIRE(sys.start_controlplane(0));
+    hisgate::test::write_file(spool_holder + "/updater.token", sys.token("service", "updater") + "\n");
+    auto manifest_url = [&](const std::string& v) {
+        return "http://127.0.0.1:" + std::to_string(sys.api_port()) + "/api/v1/releases/" + v + "/manifest";
+    };
     Site site(spool_holder + "/site", kit, sys.dir() + "/etc/agent-H001.json", sys.agent_metrics_port("H001"));
-    site.write_config({{"health", {{"timeout_ms", 2500}}}});
+    site.write_config({{"health", {{"timeout_ms", 2500}}}, {"token_file", spool_holder + "/updater.token"}});
     REQUIRE(site.install("1.0.0").status == 0);
     REQUIRE(site.eventually_running("1.0.0"));
 
@@ -95,7 +110,7 @@ TEST_CASE("release.install: over MQTT to the agent then installed by the updater
     CHECK(bad->error->code == "release.bad_version");
 
     // The contract: {"accepted": true, "version"} at once; the version shows in the birth.
-    auto accepted = cp.ask("release.install", {{"version", "1.0.1"}, {"manifest_url", kit.manifest("1.0.1")}}, 15s);
+    auto accepted = cp.ask("release.install", {{"version", "1.0.1"}, {"manifest_url", manifest_url("1.0.1")}}, 15s);
     REQUIRE(accepted.has_value());
     INFO(accepted->to_json());
     REQUIRE_FALSE(accepted->error.has_value());
@@ -109,7 +124,8 @@ TEST_CASE("release.install: over MQTT to the agent then installed by the updater
         },
         15s));
     CHECK(hisgate::test::eventually([&] { return site.result().value("to", "") == "1.0.1" && site.journal_phase() == "idle"; }, 10s));
-    CHECK(site.result()["package"] == "delta");
+    CHECK(site.result()["package"] == "delta");  // downloaded from the control plane
+    CHECK_FALSE(fs::exists(site.root() + "/downloads/hisgate-1.0.1-from-1.0.0.delta.zst.part"));
 
     // A release that never proves healthy: the reports it accepts during its trial are
     // answered by 1.0.1 after the rollback, each once.
