@@ -531,6 +531,20 @@ Result<InstallOutcome> Updater::run_install(const InstallRequest& request) {
         return out;
     };
 
+    // The highest revocation serial seen is kept: an older list (one that does not yet
+    // name a key revoked since) put back in its place is refused, not trusted.
+    if (revocations) {
+        std::string serial_file = config_.root_dir + "/revocation-serial";
+        uint64_t seen = 0;
+        if (auto text = release::read_file_bounded(serial_file, 64); text) seen = std::strtoull(text->c_str(), nullptr, 10);
+        if (revocations->serial < seen)
+            return refuse(updater_error(ErrorClass::Rejected, "updater.revocations_rolled_back",
+                                        "the revocation list's serial " + std::to_string(revocations->serial) +
+                                            " is older than " + std::to_string(seen) + ", already seen"));
+        if (revocations->serial > seen)
+            if (auto w = write_synced(serial_file, std::to_string(revocations->serial) + "\n"); !w) return w.error();
+    }
+
     // The manifest, verified against the pinned root before anything else is read from it.
     std::vector<std::string> headers;
     if (!config_.token_file.empty()) {

@@ -165,6 +165,22 @@ TEST_CASE("updater: refuses bad releases each with its code and leaves the runni
         hisgate::test::write_file(dir + "/manifest.json", signed_doc.dump());
         refused(install_from(dir + "/manifest.json"), "release.key_expired");
     }
+    SECTION("a revoked signing key, and an older revocation list put back") {
+        auto run = [&](std::vector<std::string> args) { return hisgate::test::updater_site::run_hisgate(args).status; };
+        std::string list = t + "/keys/revocations.json";
+        REQUIRE(run({"release", "revoke", "--root", t + "/keys/root.key", "--key-id", "00000000000000aa", "--reason",
+                     "unrelated", "--list", list}) == 0);
+        fs::copy_file(list, t + "/keys/revocations-1.json");
+        auto signing = hisgate::release::Ed25519Key::load_file(t + "/keys/signing.key");
+        REQUIRE(signing.ok());
+        REQUIRE(run({"release", "revoke", "--root", t + "/keys/root.key", "--key-id", signing->key_id(), "--reason",
+                     "leaked", "--list", list}) == 0);
+        site.write_config({{"revocations", list}});
+        refused(site.install("1.0.1"), "release.key_revoked");
+        // The updater has seen serial 2: serial 1 (which did not name the key) is refused.
+        site.write_config({{"revocations", t + "/keys/revocations-1.json"}});
+        refused(site.install("1.0.1"), "updater.revocations_rolled_back");
+    }
     SECTION("packages whose bytes differ from the manifest's") {
         std::string dir = copy_release_for_updater_test(kit, "1.0.1", "checksum");
         for (const auto& p : packages_of_updater_test(dir)) {
