@@ -166,6 +166,7 @@ the agent and rolls back by itself when the new version does not prove healthy
   controlplane_protocol.min|max  int    the control plane's protocol window (1, 1)
   max_unpack_bytes    int               refuse content larger than this (0 = free space only)
   token_file, ca_file, max_bytes_per_second   for releases named by URL
+  keep_versions       int               version directories kept (3; at least 2: current and previous)
   spool_dir           string            serve: where the agent leaves release.install requests
   spool_poll_ms       int               (1000)
 )";
@@ -217,6 +218,7 @@ Result<UpdaterConfig> read_updater_config(ConfigReader& c) {
     u.token_file = c.string("token_file", "");
     u.ca_file = c.string("ca_file", "");
     u.max_bytes_per_second = c.integer("max_bytes_per_second", 0, 0, int64_t(1) << 40);
+    u.keep_versions = static_cast<int>(c.integer("keep_versions", 3, 2, 100));
     u.spool_dir = c.string("spool_dir", "");
     u.spool_poll = std::chrono::milliseconds(c.integer("spool_poll_ms", 1000, 10, 3600000));
     if (u.controlplane_protocol_min > u.controlplane_protocol_max)
@@ -740,7 +742,26 @@ InstallOutcome Updater::complete(Journal j, InstallOutcome out) {
     Journal idle;
     idle.from = j.to;
     (void)write_journal(idle);
+    prune_versions(out.running == j.to ? j.from : j.to);
     return out;
+}
+
+void Updater::prune_versions(const std::string& keep) {
+    std::string current = current_version();
+    std::vector<std::pair<ReleaseVersion, fs::path>> others;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(config_.root_dir + "/versions", ec)) {
+        std::string name = e.path().filename().string();
+        auto v = release::parse_version(name);
+        if (!v || name == current || name == keep) continue;
+        others.emplace_back(std::move(v.value()), e.path());
+    }
+    int room = config_.keep_versions - (current.empty() ? 0 : 1) - (keep.empty() || keep == current ? 0 : 1);
+    std::sort(others.begin(), others.end(), [](const auto& a, const auto& b) { return b.first < a.first; });
+    for (size_t i = static_cast<size_t>(std::max(room, 0)); i < others.size(); ++i) {
+        fs::remove_all(others[i].second, ec);
+        log::info("updater.version_removed", {{"version", others[i].first.to_string()}});
+    }
 }
 
 InstallOutcome Updater::roll_back(Journal j, const Error& why) {

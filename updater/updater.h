@@ -71,6 +71,9 @@ struct UpdaterConfig {
     std::string token_file;
     int64_t max_bytes_per_second = 0;
     std::string ca_file;
+    // Version directories kept after an install ends: the current one, the one it came
+    // from (or went to), and the newest others up to this many in all (at least 2).
+    int keep_versions = 3;
     // `serve`: where the agent leaves release.install requests, and how often to look.
     std::string spool_dir;
     std::chrono::milliseconds spool_poll{1000};
@@ -132,6 +135,8 @@ private:
     // the time of the first good poll in `first_good`.
     Result<void> health_gate(const std::string& version, std::chrono::steady_clock::time_point* first_good);
     Result<void> write_result(const InstallOutcome& out);
+    // Removes version directories beyond keep_versions, never `current` nor `keep`.
+    void prune_versions(const std::string& keep);
 
     UpdaterConfig config_;
 };

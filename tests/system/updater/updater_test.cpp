@@ -100,6 +100,10 @@ TEST_CASE("updater: installs by delta and rolls back by itself a build that fail
     CHECK(r["error"]["message"].get<std::string>().find("reports version 1.0.1, expected 1.0.3") != std::string::npos);
     CHECK(site.current() == "1.0.1");
     CHECK(site.eventually_running("1.0.1"));
+    // Old trees do not pile up: keep_versions (3) in all, the current one among them.
+    std::set<std::string> kept;
+    for (auto& e : fs::directory_iterator(site.root() + "/versions")) kept.insert(e.path().filename().string());
+    CHECK(kept == std::set<std::string>{"1.0.1", "1.0.2", "1.0.3"});
     site.agent("stop");
 }
 
