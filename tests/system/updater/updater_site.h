@@ -78,6 +78,23 @@ public:
                             keys() + "/signing.key", "--cert", keys() + "/signing.cert.json", "--root", keys() + "/root.pub"});
     }
 
+    // Builds each release in turn; false at the first that fails (its output in `failed`).
+    struct Wanted {
+        std::string version;
+        Build kind = Build::Good;
+        std::string stamp;
+    };
+    bool build_all(const std::vector<Wanted>& wanted, std::string* failed = nullptr) {
+        for (const auto& w : wanted) {
+            auto r = build(w.version, w.kind, w.stamp);
+            if (r.status != 0) {
+                if (failed) *failed = r.output;
+                return false;
+            }
+        }
+        return true;
+    }
+
 private:
     std::string dir_;
     bool ok_ = false;
@@ -174,6 +191,8 @@ public:
         if (page.status != 200 || !std::regex_search(page.body, m, build_info)) return "";
         return m[1].str();
     }
+    // A first install of `v` through the updater, and the agent reporting it.
+    bool start_at(const std::string& v) const { return install(v).status == 0 && eventually_running(v); }
     bool eventually_running(const std::string& v) const {
         return eventually([&] { return running() == v; }, std::chrono::seconds(15));
     }

@@ -41,10 +41,8 @@ TEST_CASE("updater: installs by delta and rolls back by itself a build that fail
     const std::string t = t_dir.path;
     ReleaseKit kit(t);
     REQUIRE(kit.ok());
-    REQUIRE(kit.build("1.0.0").status == 0);
-    REQUIRE(kit.build("1.0.1").status == 0);
-    REQUIRE(kit.build("1.0.2", Build::CrashesOnStart).status == 0);
-    REQUIRE(kit.build("1.0.3", Build::Good, "1.0.1").status == 0);  // says it is 1.0.1
+    // 1.0.2 exits as it starts; 1.0.3 says it is 1.0.1.
+    REQUIRE(kit.build_all({{"1.0.0"}, {"1.0.1"}, {"1.0.2", Build::CrashesOnStart}, {"1.0.3", Build::Good, "1.0.1"}}));
     Site site(t + "/site", kit);
 
     // A first install: the full package, the link made, the agent started.
@@ -112,11 +110,9 @@ TEST_CASE("updater: refuses bad releases each with its code and leaves the runni
     const std::string t = t_dir.path;
     ReleaseKit kit(t);
     REQUIRE(kit.ok());
-    REQUIRE(kit.build("1.0.0").status == 0);
-    REQUIRE(kit.build("1.0.1").status == 0);
+    REQUIRE(kit.build_all({{"1.0.0"}, {"1.0.1"}}));
     Site site(t + "/site", kit);
-    REQUIRE(site.install("1.0.0").status == 0);
-    REQUIRE(site.eventually_running("1.0.0"));
+    REQUIRE(site.start_at("1.0.0"));
     const int pid = site.agent_pid();
     REQUIRE(pid > 0);
 
@@ -260,13 +256,10 @@ TEST_CASE("updater: kill -9 at 30 seeded points leaves the old or the new versio
     const std::string t = t_dir.path;
     ReleaseKit kit(t);
     REQUIRE(kit.ok());
-    REQUIRE(kit.build("1.0.0").status == 0);
-    REQUIRE(kit.build("1.0.1").status == 0);
-    REQUIRE(kit.build("1.0.2", Build::CrashesOnStart).status == 0);
+    REQUIRE(kit.build_all({{"1.0.0"}, {"1.0.1"}, {"1.0.2", Build::CrashesOnStart}}));
     Site site(t + "/site", kit);
     site.write_config({{"health", {{"timeout_ms", 1500}}}});
-    REQUIRE(site.install("1.0.0").status == 0);
-    REQUIRE(site.eventually_running("1.0.0"));
+    REQUIRE(site.start_at("1.0.0"));
 
     // Back to 1.0.0 running, as an operator would put it.
     auto reset = [&] {
