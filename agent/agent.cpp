@@ -133,6 +133,7 @@ Result<void> Agent::start() {
     diagnostics.log_file = config_.log.file;
     diagnostics.process = "agent:" + config_.hospital_id;
     diagnostics.params_file = config_.params_file;
+    diagnostics.updater_spool = config_.updater_spool;
     // The doctor is this very program, run on this very config: the same checks hospital
     // IT runs, the same binary version as the agent that answers.
     if (!config_.config_file.empty())

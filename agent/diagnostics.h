@@ -27,6 +27,9 @@ struct Diagnostics {
     std::vector<std::string> doctor_command;  // runs `hisgate-agent doctor --json` on this agent's config
     std::chrono::milliseconds doctor_timeout{std::chrono::seconds(60)};
     std::string params_file;                  // the hospital's parameter file ("" = none)
+    // Where release.install leaves requests for hisgate-updater (agent/release_install.h);
+    // "" when the agent has no updater beside it.
+    std::string updater_spool;
 };
 
 // {"process", "lines": [...], "truncated"}; BadInput "trace.bad_id" for a malformed id.

@@ -5,6 +5,7 @@
 
 #include "agent/booking_request.h"
 #include "agent/reference_requests.h"
+#include "agent/release_install.h"
 #include "common/log.h"
 
 namespace hisgate::agent {
@@ -162,6 +163,9 @@ Result<nlohmann::json> doctor_run(const RequestContext& c, const nlohmann::json&
 Result<nlohmann::json> params_get(const RequestContext& c, const nlohmann::json&) {
     return parameter_file_of(c.diagnostics);
 }
+Result<nlohmann::json> install_release(const RequestContext& c, const nlohmann::json& body) {
+    return hand_to_updater(c.diagnostics.updater_spool, c.task_id, body, c.clock);
+}
 Result<nlohmann::json> changesets_get(const RequestContext& c, const nlohmann::json& body) {
     return reference_changesets(c.reference, body);
 }
@@ -191,6 +195,10 @@ constexpr std::array<RequestType, 16> kRequestTypes{{
     // agent's state file, never the HIS (agent/reference_requests.h).
     {"reference.changesets", RT::RealTime, false, changesets_get},
     {"reference.snapshot", RT::RealTime, false, snapshot_get},
+    // An upgrade for hisgate-updater, the program beside the agent (docs/updater.md): the
+    // answer says the request was handed over, not that the version is running; the
+    // control plane learns that from the new birth.
+    {"release.install", RT::RealTime, false, install_release},
 }};
 
 }  // namespace
