@@ -117,6 +117,7 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
                                (default 1800, 60..86400)
   portal.https        bool     the API is reached over HTTPS (a TLS-terminating proxy): cookies
                                are Secure and answers carry HSTS (default false)
+  portal.code_interval_s int    one sign-in code per phone this often (default 60)
   portal.codes_per_address_hour int  sign-in codes one client address may ask for an hour
                                (default 20); portal.verifies_per_address: sign-in tries per 10 min
                                (default 30)
@@ -222,6 +223,7 @@ int main(int argc, char** argv) {
     controlplane::portal::PortalSettings portal_settings;
     portal_settings.session_ttl = std::chrono::seconds(c.integer("portal.session_ttl_s", 1800, 60, 86400));
     portal_settings.https = c.boolean("portal.https", false);
+    portal_settings.code_interval = std::chrono::seconds(c.integer("portal.code_interval_s", 60, 1, 3600));
     portal_settings.codes_per_address_hour = static_cast<int>(c.integer("portal.codes_per_address_hour", 20, 1, 100000));
     portal_settings.verifies_per_address = static_cast<int>(c.integer("portal.verifies_per_address", 30, 1, 100000));
     controlplane::notify::SmtpSettings smtp_settings;
