@@ -76,16 +76,17 @@ nlohmann::json pending(const std::string& task_id, const std::string& reason = "
     return out;
 }
 
-std::vector<std::string> split_path(const std::string& path) {
-    std::vector<std::string> parts;
-    size_t i = 0;
-    while (i < path.size()) {
-        size_t j = path.find('/', i);
-        if (j == std::string::npos) j = path.size();
-        if (j > i) parts.push_back(path.substr(i, j - i));
-        i = j + 1;
-    }
-    return parts;
+
+// Counts and logs an answered request by its route (the metrics label).
+void count_request(const std::string& route, std::chrono::steady_clock::time_point started,
+                   const Poco::Net::HTTPServerResponse& res) {
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    int status = static_cast<int>(res.getStatus());
+    metrics::global()
+        .counter("hisgate_http_requests_total", "HTTP API requests", {{"route", route}, {"status", std::to_string(status)}})
+        .inc();
+    metrics::global().histogram("hisgate_http_request_duration_seconds", "HTTP API latency", {{"route", route}}).observe(seconds);
+    log::info("api.response", {{"route", route}, {"status", status}, {"ms", seconds * 1000}});
 }
 
 // The agent's answer; 202 with where to poll when a deferred request was not answered in time.
@@ -187,7 +188,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
                                               "the request target is not a valid URI (bad percent-encoding)"));
         }
         log::info("api.request", {{"method", req.getMethod()}, {"path", path}});
-        auto parts = split_path(path);
+        auto parts = route_segments(path);
         // The route, and the methods it serves (HEAD: a GET without the body).
         const char* allow = "GET, HEAD";
         auto found = route_of(parts);
@@ -263,13 +264,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (!may_keep_records(who->role)) send_forbidden(res, "payments are recorded by admin and service tokens");
         else order_payment(parts[3], parts[5], req, res);
     }();
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    int status = static_cast<int>(res.getStatus());
-    metrics::global()
-        .counter("hisgate_http_requests_total", "HTTP API requests", {{"route", route}, {"status", std::to_string(status)}})
-        .inc();
-    metrics::global().histogram("hisgate_http_request_duration_seconds", "HTTP API latency", {{"route", route}}).observe(seconds);
-    log::info("api.response", {{"route", route}, {"status", status}, {"ms", seconds * 1000}});
+    count_request(route, started, res);
 }
 
 const std::vector<RouteTemplate>& Api::routes() {
@@ -322,7 +317,7 @@ std::optional<ApiRoute> Api::route_of(const std::vector<std::string>& parts) con
 bool Api::serve_public(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     std::optional<ApiRoute> found;
     try {
-        found = route_of(split_path(Poco::URI(req.getURI()).getPath()));
+        found = route_of(route_segments(Poco::URI(req.getURI()).getPath()));
     } catch (const Poco::Exception&) {
         return false;  // answered as a bad URI once the caller is known
     }
@@ -338,13 +333,7 @@ bool Api::serve_public(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerR
     } else {
         portal_->handle_public(found->name, req, res);
     }
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    int status = static_cast<int>(res.getStatus());
-    metrics::global()
-        .counter("hisgate_http_requests_total", "HTTP API requests", {{"route", found->name}, {"status", std::to_string(status)}})
-        .inc();
-    metrics::global().histogram("hisgate_http_request_duration_seconds", "HTTP API latency", {{"route", found->name}}).observe(seconds);
-    log::info("api.response", {{"route", found->name}, {"status", status}, {"ms", seconds * 1000}});
+    count_request(found->name, started, res);
     return true;
 }
 
