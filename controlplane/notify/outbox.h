@@ -42,8 +42,11 @@ public:
     virtual ~Outbox() = default;
     // Adds `mail` to go at `due_ms` or later; a key added before changes nothing (false).
     virtual Result<bool> add(const std::string& key, const Mail& mail, int64_t due_ms) = 0;
-    // Up to `limit` messages due at `now_ms`, the earliest due first.
-    virtual Result<std::vector<QueuedMail>> due(int64_t now_ms, int limit) = 0;
+    // Claims up to `limit` messages due at `now_ms`, the earliest due first: each is due
+    // again only at `now_ms + lease_ms`, so another control-plane instance relaying the
+    // same outbox does not send it too; one whose sender died mid-send goes again after
+    // the lease (at least once: a relay may see a message twice, never zero times).
+    virtual Result<std::vector<QueuedMail>> due(int64_t now_ms, int limit, int64_t lease_ms = 60000) = 0;
     virtual Result<void> sent(int64_t id, int64_t now_ms) = 0;
     virtual Result<void> retry(int64_t id, int64_t next_try_ms) = 0;
     // Messages not sent yet (due or not).

@@ -26,18 +26,30 @@ public:
         return sqlite3_changes(db_.handle()) > 0;
     }
 
-    Result<std::vector<QueuedMail>> due(int64_t now_ms, int limit) override {
+    Result<std::vector<QueuedMail>> due(int64_t now_ms, int limit, int64_t lease_ms) override {
         std::lock_guard lock(mu_);
-        auto st = db_.prepare_cached(
-            "SELECT id, key, recipient, subject, body, attempts FROM notify_outbox WHERE sent_ms = 0 AND due_ms <= ?1 "
-            "ORDER BY due_ms, id LIMIT ?2");
-        if (!st) return st.error();
-        st->bind(1, now_ms).bind(2, int64_t{limit});
-        std::vector<QueuedMail> out;
-        while (st->step())
-            out.push_back({st->integer(0), st->text(1), {st->text(2), st->text(3), st->text(4)}, static_cast<int>(st->integer(5))});
-        if (st->error()) return *st->error();
-        return out;
+        // The pick and the lease are one transaction (BEGIN IMMEDIATE): two instances
+        // never claim the same message.
+        return db_.transaction([&]() -> Result<std::vector<QueuedMail>> {
+            auto st = db_.prepare_cached(
+                "SELECT id, key, recipient, subject, body, attempts FROM notify_outbox WHERE sent_ms = 0 AND due_ms <= ?1 "
+                "ORDER BY due_ms, id LIMIT ?2");
+            if (!st) return st.error();
+            st->bind(1, now_ms).bind(2, int64_t{limit});
+            std::vector<QueuedMail> out;
+            while (st->step())
+                out.push_back({st->integer(0), st->text(1), {st->text(2), st->text(3), st->text(4)},
+                               static_cast<int>(st->integer(5))});
+            if (st->error()) return *st->error();
+            st->reset();
+            for (const auto& q : out) {
+                auto lease = db_.prepare_cached("UPDATE notify_outbox SET due_ms = ?2 WHERE id = ?1");
+                if (!lease) return lease.error();
+                lease->bind(1, q.id).bind(2, now_ms + lease_ms);
+                if (auto done = lease->run(); !done) return done.error();
+            }
+            return out;
+        });
     }
 
     Result<void> sent(int64_t id, int64_t now_ms) override {

@@ -217,6 +217,17 @@ TEST_CASE("notify: a relay outage delays messages and loses none, and a booking 
     BookingNote stranger{"req-3", "H001", "P-DEMO-1", "O-3", "DR-101", "D-INT", "2026-12-09", "PM", "first"};
     REQUIRE(notifier.booking_confirmed(stranger));
     CHECK(*(*outbox)->waiting() == 2);
+
+    // Two instances relaying one outbox file: a message claimed by one is not the other's
+    // until its lease ends (it is sent once, or again only if the first died mid-send).
+    auto second = notify::open_sqlite_outbox(db);
+    REQUIRE(second);
+    const int64_t now = clock.wall_ms();
+    auto claimed = (*outbox)->due(now, 10, 60000);
+    REQUIRE(claimed);
+    CHECK(claimed->size() == 2);
+    CHECK((*second)->due(now, 10, 60000)->empty());
+    CHECK((*second)->due(now + 60000, 10, 60000)->size() == 2);
 }
 
 TEST_CASE("openapi: the document lists every route the server matches and no other") {
