@@ -357,7 +357,10 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
                                                  {"traceId", current_trace().trace_id}});
             return std::nullopt;
         }
-        if (token) return std::move(token.value());
+        if (token) {
+            portal_->refresh_session(req, res, *token);
+            return std::move(token.value());
+        }
         why = token.error();
     } else if (header.empty()) {
         why = make_error(ErrorClass::Rejected, "auth.missing_token", "this route needs Authorization: Bearer <token>");

@@ -248,6 +248,16 @@ void PortalApi::set_session_cookies(Poco::Net::HTTPServerResponse& res, const st
     res.add("Set-Cookie", std::string(kCsrfCookie) + "=" + csrf + common);
 }
 
+void PortalApi::refresh_session(const Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
+                                const auth::AccessToken& who) {
+    auto now = std::chrono::floor<std::chrono::seconds>(clock_.wall_now());
+    if (who.role != auth::Role::Patient || who.expires - now > settings_.session_ttl / 2) return;
+    auto csrf = request_cookie(req, kCsrfCookie);
+    auto token = auth::issue_token(keys_, {auth::Role::Patient, who.subject, now + settings_.session_ttl}, now);
+    if (!token || !csrf || csrf->empty()) return;  // the old session goes on until it expires
+    set_session_cookies(res, *token, *csrf, settings_.session_ttl);
+}
+
 void PortalApi::me(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     auto account = accounts_.account(who.subject);
     if (!account) return send_portal_error(res, status_of(account.error()), account.error());

@@ -16,7 +16,8 @@
 // (`https`); hg_csrf is 128 random bits, readable by the page, SameSite=Strict. The API
 // (api.cpp) takes the session cookie wherever it takes a patient's bearer token, and a
 // POST, PUT, PATCH or DELETE so authenticated must carry X-CSRF-Token equal to hg_csrf
-// (403 auth.csrf otherwise: csrf_ok below).
+// (403 auth.csrf otherwise: csrf_ok below). A session past half its life is renewed on
+// the next answer (refresh_session).
 //
 // Limits (rate_limit.h), each answered 429 auth.rate_limited with Retry-After: a code to
 // one phone once per `code_interval` and `codes_per_phone_hour` an hour; codes asked from
@@ -85,6 +86,11 @@ public:
     void handle(const std::string& route, const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req,
                 Poco::Net::HTTPServerResponse& res);
     const PortalSettings& settings() const { return settings_; }
+    // A session cookie past half its life is renewed on the answer to any request it made
+    // (a new token of `session_ttl`, the same hg_csrf): an active patient stays signed in,
+    // an idle one is signed out when the token expires.
+    void refresh_session(const Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
+                         const auth::AccessToken& who);
 
 private:
     void ask_code(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);

@@ -233,6 +233,23 @@ TEST_CASE("portal: sign in with the code the SMTP relay got - cookies, /me, the 
     CHECK(old.status == 401);
     CHECK_THAT(old.body, Catch::Contains("expired"));
 
+    // A session past half its life is renewed on its next answer (same hg_csrf); a fresh one is not.
+    CHECK(test::http_get(port, "/api/v1/me", me.cookies()).set_cookies.empty());
+    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    auto aging_jwt = auth::issue_token(**ring, {auth::Role::Patient, patient, now + 5min}, now - 25min);
+    REQUIRE(aging_jwt);
+    auto aging = me;
+    aging.session = *aging_jwt;
+    auto renewed = test::http_get(port, "/api/v1/me", aging.cookies());
+    CHECK(renewed.status == 200);
+    auto [fresh, fresh_header] = portal_set_cookie(renewed, "hg_session");
+    CHECK(!fresh.empty());
+    CHECK(fresh != *aging_jwt);
+    CHECK_THAT(fresh_header, Catch::Contains("Max-Age=1800") && Catch::Contains("HttpOnly"));
+    CHECK(portal_set_cookie(renewed, "hg_csrf").first == csrf);
+    aging.session = fresh;
+    CHECK(test::http_get(port, "/api/v1/me", aging.cookies()).status == 200);
+
     // Signing in again is the same patient; signing out needs the CSRF header and clears both cookies.
     auto again = portal_sign_in(sys, sink, "13800138000", 2);
     CHECK(again.patient_id == patient);
