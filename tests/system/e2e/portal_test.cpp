@@ -171,6 +171,15 @@ TEST_CASE("portal: sign in with the code the SMTP relay got - cookies, /me, the 
     CHECK(me_doc["patient_id"] == patient);
     CHECK(me_doc["phone_masked"] == "138****8000");
     CHECK(me_doc["real_name_verified"] == false);
+    // Where and in which language messages go; an address that could smuggle a header is refused.
+    auto contact = test::http_send(port, "PUT", "/api/v1/me", R"({"email":"li@example.com","lang":"en"})", me.cookies());
+    CHECK(contact.status == 200);
+    CHECK(nlohmann::json::parse(contact.body)["lang"] == "en");
+    auto smuggled = test::http_send(port, "PUT", "/api/v1/me", R"({"email":"li@example.com\r\nBcc: all@example.com"})",
+                                    me.cookies());
+    CHECK(smuggled.status == 400);
+    CHECK(smuggled.code() == "email.invalid");
+    CHECK(nlohmann::json::parse(test::http_get(port, "/api/v1/me", me.cookies()).body)["email"] == "li@example.com");
     // The same through a bearer token; not for staff.
     CHECK(test::http_get(port, "/api/v1/me", sys.bearer("patient", patient)).status == 200);
     CHECK(test::http_get(port, "/api/v1/me", sys.bearer("operator", "ops")).status == 403);
