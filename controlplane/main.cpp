@@ -32,7 +32,9 @@
 #include "controlplane/release_api.h"
 #include "controlplane/rollout/rollout_api.h"
 #include "controlplane/vitals/vitals_api.h"
+#include "controlplane/notify/notifier.h"
 #include "controlplane/patient_records.h"
+#include "controlplane/portal/portal_api.h"
 #include "controlplane/public_partition/gap_repair.h"
 #include "controlplane/remote_diagnostics.h"
 #include "controlplane/router.h"
@@ -118,6 +120,22 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   protocol.min, protocol.max  int   the protocol versions this instance serves agents in
                                (default: all it speaks, [1,1]; may only narrow it). An agent
                                advertising a range outside it is refused (control.refused)
+  portal.session_ttl_s int     how long a patient's portal session (hg_session cookie) lasts
+                               (default 1800, 60..86400)
+  portal.https        bool     the API is reached over HTTPS (a TLS-terminating proxy): cookies
+                               are Secure and answers carry HSTS (default false)
+  portal.code_interval_s int    one sign-in code per phone this often (default 60)
+  portal.codes_per_address_hour int  sign-in codes one client address may ask for an hour
+                               (default 20); portal.verifies_per_address: sign-in tries per 10 min
+                               (default 30)
+  notify.smtp_host, notify.smtp_port  the SMTP relay messages to patients go through
+                               (default 127.0.0.1:25; docs/portal-api.md)
+  notify.from         string   the sender (default hisgate@localhost)
+  notify.sms_domain   string   SMS goes as email to <phone>@<sms_domain> (default sms.hisgate.invalid)
+  notify.outbox_db    string   SQLite file of the outbox (default: the results_db file)
+  notify.interval_ms  int      how often the outbox is relayed (default 1000)
+  notify.max_backoff_s int     longest pause before a failed message goes again (default 60)
+  notify.reminder_hour int     the hour (UTC+8) of the reminder the day before a visit (default 18)
 )" + controlplane::money::money_usage_help() + kLogConfigHelp;
 }
 
@@ -213,6 +231,22 @@ int main(int argc, char** argv) {
         std::chrono::milliseconds(c.integer("vitals.escalate_after_ms", 60000, 1000, 86400000));
     auto vitals_silent_after = std::chrono::milliseconds(c.integer("vitals.silent_after_ms", 5000, 1000, 600000));
     auto money_settings = controlplane::money::read_money_settings(c, results_db);
+    controlplane::portal::PortalSettings portal_settings;
+    portal_settings.session_ttl = std::chrono::seconds(c.integer("portal.session_ttl_s", 1800, 60, 86400));
+    portal_settings.https = c.boolean("portal.https", false);
+    portal_settings.code_interval = std::chrono::seconds(c.integer("portal.code_interval_s", 60, 1, 3600));
+    portal_settings.codes_per_address_hour = static_cast<int>(c.integer("portal.codes_per_address_hour", 20, 1, 100000));
+    portal_settings.verifies_per_address = static_cast<int>(c.integer("portal.verifies_per_address", 30, 1, 100000));
+    controlplane::notify::SmtpSettings smtp_settings;
+    smtp_settings.host = c.string("notify.smtp_host", "127.0.0.1");
+    smtp_settings.port = static_cast<uint16_t>(c.integer("notify.smtp_port", 25, 1, 65535));
+    smtp_settings.from = c.string("notify.from", "hisgate@localhost");
+    controlplane::notify::NotifySettings notify_settings;
+    notify_settings.sms_domain = c.string("notify.sms_domain", notify_settings.sms_domain);
+    notify_settings.interval = std::chrono::milliseconds(c.integer("notify.interval_ms", 1000, 10, 3600000));
+    notify_settings.max_backoff = std::chrono::seconds(c.integer("notify.max_backoff_s", 60, 1, 86400));
+    notify_settings.reminder_hour = static_cast<int>(c.integer("notify.reminder_hour", 18, 0, 23));
+    std::string outbox_db = c.string("notify.outbox_db", results_db);
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
@@ -228,8 +262,17 @@ int main(int argc, char** argv) {
     if (!results) return invalid_config("hisgate-controlplane", results.error());
     auto idempotency = controlplane::open_sqlite_idempotency_store(results_db, SystemClock::instance(), key_retention);
     if (!idempotency) return invalid_config("hisgate-controlplane", idempotency.error());
-    auto records = controlplane::open_sqlite_patient_records(results_db, SystemClock::instance());
-    if (!records) return invalid_config("hisgate-controlplane", records.error());
+    auto stored_records = controlplane::open_sqlite_patient_records(results_db, SystemClock::instance());
+    if (!stored_records) return invalid_config("hisgate-controlplane", stored_records.error());
+    // The patient portal: accounts and codes, and the notification service's outbox.
+    auto sign_ins = controlplane::portal::open_sqlite_sign_in_store(results_db, SystemClock::instance());
+    if (!sign_ins) return invalid_config("hisgate-controlplane", sign_ins.error());
+    auto outbox = controlplane::notify::open_sqlite_outbox(outbox_db);
+    if (!outbox) return invalid_config("hisgate-controlplane", outbox.error());
+    controlplane::notify::SmtpSender smtp(smtp_settings);
+    controlplane::notify::Notifier notifier(**outbox, smtp, **sign_ins, SystemClock::instance(), notify_settings);
+    // Every booking noted (a hospital confirmed it) also queues its confirmation and reminder.
+    controlplane::notify::NotifyingRecords patient_records(**stored_records, notifier);
     auto error_book = controlplane::triage::open_sqlite_error_book(results_db, *triage_rules, SystemClock::instance(),
                                                                    book_settings);
     if (!error_book) return invalid_config("hisgate-controlplane", error_book.error());
@@ -306,7 +349,7 @@ int main(int argc, char** argv) {
     // request being sent waits for (controlplane/answer_workers.h).
     controlplane::AnswerWorkers answer_workers(
         [&](const IncomingMessage& m) {
-            controlplane::take_answer(**results, **records, requester, m, instance, &triage_intake);
+            controlplane::take_answer(**results, patient_records, requester, m, instance, &triage_intake);
         },
         4, 10000);
     answer_workers.start();
@@ -359,7 +402,11 @@ int main(int argc, char** argv) {
         return ids;
     });
     controlplane::RemoteDiagnostics diagnostics(router, log_settings.file, "controlplane:" + instance);
-    controlplane::Api api(registry, router, **results, **keys, **idempotency, **records);
+    controlplane::Api api(registry, router, **results, **keys, **idempotency, patient_records);
+    controlplane::portal::PortalApi portal_api(**sign_ins, notifier, patient_records, **keys, SystemClock::instance(),
+                                               portal_settings);
+    api.set_portal(&portal_api);
+    api.set_https(portal_settings.https);
     api.set_triage(error_book->get(), &*triage_rules);
     api.set_diagnostics(&diagnostics);
     api.set_alerts(alert_store->get());
@@ -411,7 +458,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<controlplane::money::MoneyDesk> money;
     if (!money_settings.ledger.dir.empty()) {
         auto opened_money = controlplane::money::MoneyDesk::open(
-            money_settings, router, **results, public_primary->get(), **records, error_book->get(), SystemClock::instance(),
+            money_settings, router, **results, public_primary->get(), patient_records, error_book->get(), SystemClock::instance(),
             [&] { return "http://" + http_bind + ":" + std::to_string(http.port()); });
         if (!opened_money) return invalid_config("hisgate-controlplane", opened_money.error());
         money = std::move(opened_money.value());
@@ -424,6 +471,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     link.start();
+    notifier.start();
     gap_repair->start();
     if (money) money->start();
     // Escalations, monitors going offline, retention: once a second.
@@ -455,6 +503,7 @@ int main(int argc, char** argv) {
     http.stop();
     if (rollouts) rollouts->stop();
     if (rollout_sends) rollout_sends->stop();
+    notifier.stop();
     if (money) money->close();
     gap_repair->stop();
     expiry.stop();

@@ -16,13 +16,19 @@ void send_rollout_error(Poco::Net::HTTPServerResponse& res, const Error& e) {
 bool may_roll_out(auth::Role r) { return r == auth::Role::Operator || r == auth::Role::Admin; }
 }  // namespace
 
+const std::vector<RouteTemplate>& RolloutApi::routes() {
+    static const std::vector<RouteTemplate> table = {
+        {"rollouts", "/api/v1/rollouts", "GET, HEAD, POST"},
+        {"rollout", "/api/v1/rollouts/{rolloutId}", "GET, HEAD"},
+        {"rollout_action", "/api/v1/rollouts/{rolloutId}/pause", "POST"},
+        {"rollout_action", "/api/v1/rollouts/{rolloutId}/resume", "POST"},
+        {"rollout_action", "/api/v1/rollouts/{rolloutId}/abort", "POST"},
+    };
+    return table;
+}
+
 std::optional<RolloutApi::Route> RolloutApi::route_of(const std::vector<std::string>& parts) {
-    if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1" || parts[2] != "rollouts") return std::nullopt;
-    if (parts.size() == 3) return Route{"rollouts", "GET, HEAD, POST"};
-    if (parts.size() == 4) return Route{"rollout", "GET, HEAD"};
-    if (parts.size() == 5 && (parts[4] == "pause" || parts[4] == "resume" || parts[4] == "abort"))
-        return Route{"rollout_action", "POST"};
-    return std::nullopt;
+    return match_route(routes(), parts);
 }
 
 void RolloutApi::handle(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,
