@@ -5,13 +5,16 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <sstream>
@@ -100,29 +103,81 @@ bool Process::running() { return pid_ > 0 && wait_exit(std::chrono::milliseconds
 
 std::string Process::output() const { return read_file(output_file_); }
 
+namespace {
+
+// The kernel's ephemeral range (ip_local_port_range): ports it hands to outgoing connections
+// and to bind(port 0). Ports for servers are taken below it, so an agent's outgoing
+// connection can never take a port a test handed out for a server it has not started yet.
+std::pair<int, int> ephemeral_port_range() {
+    std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+    int lo = 32768, hi = 60999;
+    in >> lo >> hi;
+    return {lo, hi};
+}
+
+// Holds `port` for this process's lifetime against every other test process: an flock on
+// /tmp/hisgate-test-ports/<port>, released by the kernel when the process exits, however it
+// exits (kill -9 too), so nothing stale is left to clean up.
+bool reserve_across_processes(uint16_t port) {
+    static const std::string dir = [] {
+        const std::string d = "/tmp/hisgate-test-ports";
+        mkdir(d.c_str(), 01777);
+        chmod(d.c_str(), 01777);  // every user's tests share it, whatever the umask
+        return d;
+    }();
+    const std::string path = dir + "/" + std::to_string(port);
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return false;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return false;
+    }
+    return true;  // the descriptor stays open: the lock lives as long as this process
+}
+
+bool bindable_on_loopback(uint16_t port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as the servers bind
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    return ok;
+}
+
+}  // namespace
+
 uint16_t free_port() {
-    // A port is free only until someone binds it, and the kernel hands a closed port out
-    // again: a test or benchmark that takes many ports before starting the processes that
-    // bind them (100 his-sims and 100 agents' push listeners) used to get the same port
-    // twice, and one hospital's agent then talked to another's push listener. So a port
-    // is never handed out twice by one process.
+    // A port is free only until someone binds it. Three ways the same port used to reach two
+    // servers: the kernel hands a closed port out again (a bench took 200 ports before
+    // starting the processes that bind them and got one twice: one hospital's agent talked to
+    // another's push listener); two test processes running at once (ctest -j) each took it;
+    // or an outgoing connection took it as its local port before the server started. So a
+    // port comes from below the ephemeral range, is never handed out twice by one process,
+    // and is held against other processes by a lock until this process exits.
     static std::mutex mu;
     static std::set<uint16_t> given;
+    static std::mt19937 pick{std::random_device{}()};
     std::lock_guard lock(mu);
-    for (int attempt = 0; attempt < 1000; ++attempt) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = 0;
-        bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-        socklen_t len = sizeof addr;
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-        close(fd);
-        const uint16_t port = ntohs(addr.sin_port);
-        if (port != 0 && given.insert(port).second) return port;
+    const auto [ephemeral_lo, ephemeral_hi] = ephemeral_port_range();
+    (void)ephemeral_hi;
+    const int lo = 10000, hi = ephemeral_lo - 1;
+    if (hi - lo < 1000) throw std::runtime_error("free_port: the ephemeral range starts at " + std::to_string(ephemeral_lo) + ", leaving too few ports below it for servers (expected it to start above 11000)");
+    const int span = hi - lo + 1;
+    const int start = std::uniform_int_distribution<int>(0, span - 1)(pick);
+    for (int i = 0; i < span; ++i) {
+        const auto port = static_cast<uint16_t>(lo + (start + i) % span);
+        if (given.count(port) || !bindable_on_loopback(port)) continue;
+        if (!reserve_across_processes(port)) continue;
+        if (!bindable_on_loopback(port)) continue;  // bound between the check and the lock; the lock stays taken
+        given.insert(port);
+        return port;
     }
-    throw std::runtime_error("free_port: no loopback port left that this process has not handed out already");
+    throw std::runtime_error("free_port: no loopback port left between " + std::to_string(lo) + " and " + std::to_string(hi));
 }
 
 bool wait_port_open(uint16_t port, std::chrono::milliseconds timeout) {
