@@ -14,6 +14,7 @@ namespace {
 struct Sink {
     std::mutex mu;
     std::FILE* out = stderr;
+    std::string path;  // of `out`; "" = stderr
     std::string process = "hisgate";
     Level min_level = Level::Info;
 };
@@ -49,14 +50,33 @@ void init(std::string process, std::string path, Level min_level) {
     std::lock_guard lock(s.mu);
     s.process = std::move(process);
     s.min_level = min_level;
+    if (path.empty() && s.out != stderr) {
+        std::fclose(s.out);
+        s.out = stderr;
+        s.path.clear();
+    }
     if (!path.empty()) {
         if (std::FILE* f = std::fopen(path.c_str(), "a")) {
             if (s.out != stderr) std::fclose(s.out);
             s.out = f;
+            s.path = path;
         } else {
             std::fprintf(stderr, "cannot open log file %s; logging to stderr\n", path.c_str());
         }
     }
+}
+
+void reopen() {
+    auto& s = sink();
+    std::lock_guard lock(s.mu);
+    if (s.path.empty()) return;
+    std::FILE* f = std::fopen(s.path.c_str(), "a");
+    if (!f) {
+        std::fprintf(stderr, "cannot reopen log file %s; still writing the old one\n", s.path.c_str());
+        return;
+    }
+    std::fclose(s.out);
+    s.out = f;
 }
 
 void set_level(Level min_level) {

@@ -16,6 +16,10 @@ enum class Level { Debug, Info, Warn, Error };
 
 // Process-wide setup; call once at start. An empty path logs to stderr.
 void init(std::string process, std::string path = {}, Level min_level = Level::Info);
+// Opens the log file again by its path (after logrotate renamed it: SIGHUP, see
+// wait_for_shutdown in common/program.h); lines already written stay in the renamed file.
+// Logging to stderr, nothing happens. When the path cannot be opened the old file is kept.
+void reopen();
 void set_level(Level min_level);
 
 void write(Level level, std::string_view event, nlohmann::json fields = nlohmann::json::object());

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/log.h"
 #include "common/version.h"
 
 namespace hisgate {
@@ -60,6 +61,7 @@ sigset_t shutdown_set() {
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);  // not a shutdown: the log file is reopened (logrotate)
     return set;
 }
 }  // namespace
@@ -73,7 +75,7 @@ void block_shutdown_signals() {
 int wait_for_shutdown() {
     sigset_t set = shutdown_set();
     int sig = 0;
-    sigwait(&set, &sig);
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) log::reopen();
     return sig;
 }
 

@@ -26,10 +26,11 @@ void print_version(const std::string& name);
 // Prints "<name>: invalid configuration:" and every problem; returns 2, the exit status.
 int invalid_config(const std::string& name, const Error& error);
 
-// Blocks SIGINT/SIGTERM in every thread (call first thing in main, before any thread
+// Blocks SIGINT/SIGTERM/SIGHUP in every thread (call first thing in main, before any thread
 // starts) so that wait_for_shutdown() can take them.
 void block_shutdown_signals();
-// Waits until SIGINT or SIGTERM arrives; returns the signal number.
+// Waits until SIGINT or SIGTERM arrives; returns the signal number. A SIGHUP meanwhile
+// reopens the log file (log::reopen: `systemctl reload`, logrotate's postrotate) and waits on.
 int wait_for_shutdown();
 
 }  // namespace hisgate
