@@ -54,7 +54,7 @@ for f in lib/systemd/system/hisgate-agent.service lib/systemd/system/hisgate-upd
 done
 # Nothing else: no test programs, no headers, no static libraries.
 files=$(grep -c '^-' <<<"$contents")
-[ "$files" -eq 13 ] || fail "13 files expected, found $files: $(grep '^-' <<<"$contents" | awk '{print $6}')"
+[ "$files" -eq 12 ] || fail "12 files expected, found $files: $(grep '^-' <<<"$contents" | awk '{print $6}')"
 dpkg-deb -x "$deb" "$work/x"
 if file "$work/x/usr/bin/hisgate-updater" 2>/dev/null | grep -q "not stripped"; then fail "binaries stripped"; fi
 for unit in hisgate-agent hisgate-updater; do
@@ -109,14 +109,17 @@ if command -v systemctl >/dev/null; then
   done
 fi
 if command -v systemd-analyze >/dev/null; then
-  # Verified against the root, where ExecStart's programs exist. Environments without a
-  # running systemd still parse and check every directive.
-  if ! SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --root="$root" \
+  # Verified against the root, where ExecStart's programs exist; the host's targets and
+  # slices and /bin/kill (ExecReload) stand in for the base system the root lacks.
+  mkdir -p "$root/bin"
+  cp /bin/kill "$root/bin/kill"
+  cp -a /lib/systemd/system/*.target /lib/systemd/system/*.slice "$root/lib/systemd/system/"
+  if ! SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no --root="$root" \
         "$root/lib/systemd/system/hisgate-agent.service" "$root/lib/systemd/system/hisgate-updater.service" \
         >"$work/verify.log" 2>&1; then
     cat "$work/verify.log"; fail "systemd-analyze verify"
   fi
-  grep -i "unknown\|invalid\|failed to parse" "$work/verify.log" && fail "systemd-analyze verify warnings"
+  if grep -i "unknown\|invalid\|failed to parse\|ignoring" "$work/verify.log"; then fail "systemd-analyze verify warnings"; fi
 fi
 
 # Hospital IT's own files, and the agent's state, as after a while in service.
