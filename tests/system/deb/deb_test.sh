@@ -122,6 +122,21 @@ if command -v systemd-analyze >/dev/null; then
   if grep -i "unknown\|invalid\|failed to parse\|ignoring" "$work/verify.log"; then fail "systemd-analyze verify warnings"; fi
 fi
 
+# An upgrade by apt (postinst configure <old version>): `current` follows the package only
+# when it still names the version the old package installed; a version the updater
+# installed since stays. (The package's own postinst, run as dpkg runs it chrootless.)
+lib="$root/var/lib/hisgate"
+mkdir -p "$lib/versions/0.2.0/bin" "$lib/versions/9.9.0/bin"
+ln -sfn versions/0.2.0 "$lib/current"
+DPKG_ROOT="$root" sh "$work/control/postinst" configure 0.2.0 || fail "postinst configure 0.2.0"
+[ "$(readlink "$lib/current")" = "versions/$version" ] || fail "apt upgrade from 0.2.0 moves current"
+ln -sfn versions/9.9.0 "$lib/current"
+DPKG_ROOT="$root" sh "$work/control/postinst" configure 0.2.0 2>"$work/upgrade.err" || fail "postinst over 9.9.0"
+[ "$(readlink "$lib/current")" = "versions/9.9.0" ] || fail "the updater's 9.9.0 stays current"
+grep -q "stays on 9.9.0" "$work/upgrade.err" || fail "postinst says the agent stays on 9.9.0"
+ln -sfn "versions/$version" "$lib/current"
+rm -rf "$lib/versions/0.2.0" "$lib/versions/9.9.0"
+
 # Hospital IT's own files, and the agent's state, as after a while in service.
 install -m 600 -o "$uid" -g "$gid" "$root/etc/hisgate/params.json.example" "$root/etc/hisgate/params.json"
 echo "edited" >>"$root/etc/hisgate/agent.json"
