@@ -66,6 +66,9 @@ done
 grep -q "^User=hisgate$" "$work/x/lib/systemd/system/hisgate-agent.service" || fail "agent runs as hisgate"
 grep -q "^CapabilityBoundingSet=$" "$work/x/lib/systemd/system/hisgate-agent.service" || fail "agent: no capabilities"
 grep -q "^StateDirectory=hisgate" "$work/x/lib/systemd/system/hisgate-agent.service" || fail "agent: StateDirectory"
+# Not started before hospital IT wrote the parameter file / the operator's key is there.
+grep -q "^ConditionPathExists=/etc/hisgate/params.json$" "$work/x/lib/systemd/system/hisgate-agent.service" || fail "agent waits for params.json"
+grep -q "^ConditionPathExists=/etc/hisgate/release-root.pub$" "$work/x/lib/systemd/system/hisgate-updater.service" || fail "updater waits for the root key"
 for j in agent updater; do
   python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$work/x/etc/hisgate/$j.json" || fail "$j.json is JSON"
 done
