@@ -1,6 +1,7 @@
 #include "release/repository.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -58,7 +59,13 @@ Result<bool> same_release(const std::vector<std::string>& files, const std::stri
 Result<void> copy_synced(const std::string& from, const std::string& to) {
     int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
     if (in < 0) return io_error("cannot open " + from);
-    int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    struct stat source{};
+    if (::fstat(in, &source) != 0) {
+        ::close(in);
+        return io_error("cannot stat " + from);
+    }
+    // Created private; the source's mode (and, for root, its owner) is given once written.
+    int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0) {
         auto e = io_error("cannot create " + to);
         ::close(in);
@@ -85,6 +92,11 @@ Result<void> copy_synced(const std::string& from, const std::string& to) {
         }
         if (!result) break;
     }
+    // A backup of the agent's state file stays as private as the file (it holds queued
+    // requests), and a restored one is the agent user's again, not the root updater's.
+    if (result && ::geteuid() == 0 && ::fchown(out, source.st_uid, source.st_gid) != 0)
+        result = io_error("cannot chown " + to);
+    if (result && ::fchmod(out, source.st_mode & 07777) != 0) result = io_error("cannot chmod " + to);
     if (result && ::fsync(out) != 0) result = io_error("cannot fsync " + to);
     ::close(in);
     ::close(out);

@@ -5,12 +5,16 @@
 // (no clock is read).
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "common/digest.h"
 #include "release/manifest.h"
 #include "release/package.h"
 #include "release/release_dir.h"
+#include "release/repository.h"
 #include "tests/support/process.h"
 
 using namespace hisgate;
@@ -386,4 +390,24 @@ TEST_CASE("build_release makes deltas from the five newest older releases and ve
     CHECK(verify_packages(*m, dir, releases).error().code == "release.truncated");
     test::write_file(delta_path, delta);
     CHECK(verify_packages(*m, dir, releases).ok());
+}
+
+TEST_CASE("copy_synced keeps the source's mode and (as root) its owner", "[release]") {
+    // The updater (root) backs up and restores the agent's state file, which is the agent
+    // user's and mode 0600: a copy open to all, or root's, would leak it or lock the agent out.
+    std::string dir = test::make_temp_dir("copy-synced");
+    test::write_file(dir + "/agent.db", "queue");
+    REQUIRE(::chmod((dir + "/agent.db").c_str(), 0600) == 0);
+    bool root = ::geteuid() == 0;
+    if (root) REQUIRE(::chown((dir + "/agent.db").c_str(), 4242, 4343) == 0);
+    REQUIRE(copy_synced(dir + "/agent.db", dir + "/backup.db"));
+    struct stat st{};
+    REQUIRE(::stat((dir + "/backup.db").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+    if (root) {
+        CHECK(st.st_uid == 4242);
+        CHECK(st.st_gid == 4343);
+    }
+    CHECK(test::read_file(dir + "/backup.db") == "queue");
+    CHECK_FALSE(copy_synced(dir + "/agent.db", dir + "/backup.db"));  // never over an existing file
 }
