@@ -174,7 +174,7 @@ Result<nlohmann::json> snapshot_get(const RequestContext& c, const nlohmann::jso
 }
 
 using RT = TaskClass;
-constexpr std::array<RequestType, 16> kRequestTypes{{
+constexpr std::array<RequestType, 17> kRequestTypes{{
     {"appointment.book", RT::RealTime, true, book},
     {"appointment.cancel", RT::RealTime, true, keyed<kOrderId, &HisAdapter::cancel, booking_json>},
     {"appointment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::booking_status, booking_json>},
