@@ -166,8 +166,18 @@ Result<nlohmann::json> snapshot_get(const RequestContext& c, const nlohmann::jso
     return reference_snapshot(c.reference, body);
 }
 
+template <Result<nlohmann::json> (ConfigApplier::*kCall)(const nlohmann::json&)>
+Result<nlohmann::json> config_call(const RequestContext& c, const nlohmann::json& body) {
+    if (!c.config) return make_error(ErrorClass::Config, "config.unavailable", "this agent takes no pushed configuration");
+    return (c.config->*kCall)(body);
+}
+Result<nlohmann::json> config_history(const RequestContext& c, const nlohmann::json&) {
+    if (!c.config) return make_error(ErrorClass::Config, "config.unavailable", "this agent takes no pushed configuration");
+    return c.config->history();
+}
+
 using RT = TaskClass;
-constexpr std::array<RequestType, 15> kRequestTypes{{
+constexpr std::array<RequestType, 18> kRequestTypes{{
     {"appointment.book", RT::RealTime, true, book},
     {"appointment.cancel", RT::RealTime, true, keyed<kOrderId, &HisAdapter::cancel, booking_json>},
     {"appointment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::booking_status, booking_json>},
@@ -186,6 +196,10 @@ constexpr std::array<RequestType, 15> kRequestTypes{{
     // agent's state file, never the HIS (agent/reference_requests.h).
     {"reference.changesets", RT::RealTime, false, changesets_get},
     {"reference.snapshot", RT::RealTime, false, snapshot_get},
+    // Remote configuration (agent/config_apply.h): the agent's own parameters, never the HIS.
+    {"config.apply", RT::RealTime, false, config_call<&ConfigApplier::apply>},
+    {"config.flags", RT::RealTime, false, config_call<&ConfigApplier::set_flags>},
+    {"config.history", RT::RealTime, false, config_history},
 }};
 
 }  // namespace
