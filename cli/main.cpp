@@ -52,6 +52,13 @@ commands:
                                        previous releases, with an unsigned manifest
   release sign|verify [--packages]     sign a manifest; check its signature, key, every
                                        package and delta (docs/releases.md)
+  config push <hospital|selector> params.json [--now]   push a parameter set (a selector such as
+                                       region=south takes a merge patch); standard mode waits for
+                                       the quiet window (docs/config-push.md)
+  config history <hospital> [--json]   every set pushed: version, status, who, when, hash
+  config rollback <hospital> [--to N]  push an earlier set again, at once
+  flags set NAME [--hospitals H1,H2] [--select region=R] [--percent P] [--min-version V]
+  flags list [--json] | flags rm NAME  feature flags, delivered to the online agents
                                        (URL/token also from $HISGATE_CLI_CONFIG or
                                        ~/.config/hisgate/cli.json)
 )";
@@ -80,6 +87,8 @@ int main(int argc, char** argv) {
     if (group == "reconcile") return reconcile_main(rest);
     if (group == "partition") return partition_main(rest);
     if (group == "release") return release_main(rest);
+    if (group == "config") return config_main(rest);
+    if (group == "flags") return flags_main(rest);
     if (group == "hl7" && !rest.empty()) {
         const std::string& sub = rest[0];
         if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);

@@ -17,6 +17,7 @@
 #include "controlplane/json_body.h"
 #include "controlplane/money/money_api.h"
 #include "controlplane/vitals/vitals_api.h"
+#include "controlplane/config_push.h"
 #include "controlplane/release_api.h"
 #include "controlplane/triage/triage_listing.h"
 #include "controlplane/fleet_api.h"
@@ -207,6 +208,8 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
             route = vitals_route->name, allow = vitals_route->allow;
         else if (auto release_route = releases_ ? ReleaseApi::route_of(parts) : std::nullopt)
             route = release_route->name, allow = release_route->allow;
+        else if (auto config_route = config_ ? ConfigPush::route_of(parts) : std::nullopt)
+            route = config_route->name, allow = config_route->allow;
         else return send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
         const std::string& method = req.getMethod();
         // `allow` lists the methods as "A, B": a method is served when ", <allow>," holds " <method>,".
@@ -219,6 +222,8 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         if (money_ && money::MoneyApi::route_of(parts)) money_->handle(route, *who, parts, req, res);
         else if (vitals_ && route.starts_with("vitals_")) vitals_->handle(route, *who, parts, req, res);
         else if (releases_ && route.starts_with("releases_")) releases_->handle(route, *who, parts, req, res);
+        else if (config_ && (route.starts_with("config_") || route.starts_with("flags_")))
+            config_route(route, *who, parts, req, res);
         else if (route == "hospitals") list_hospitals(res);
         else if (route.starts_with("replication_") && !may_keep_records(who->role))
             send_forbidden(res, "replication is for the read replicas' service tokens");
@@ -575,6 +580,20 @@ void Api::get_trace(const std::string& trace_id, Poco::Net::HTTPServerRequest& r
     auto found = diagnostics_->trace(trace_id, std::move(hospitals));
     if (!found) return send_error(res, found.error());
     send_json(res, 200, found.value());
+}
+
+void Api::config_route(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,
+                       Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    nlohmann::json body;  // null: a GET or DELETE carries none
+    if (req.getMethod() == "POST" || req.getMethod() == "PUT") {
+        auto doc = read_json_body(req, res, "the configuration body");
+        if (!doc) return;
+        body = std::move(doc.value());
+    }
+    auto answer = config_->handle(route, who, parts, body);
+    if (!answer && answer.error().code == "auth.forbidden") return send_forbidden(res, answer.error().message);
+    if (!answer) return send_error(res, answer.error());
+    send_json(res, 200, answer.value());
 }
 
 void Api::run_doctor(const std::string& hospital_id, Poco::Net::HTTPServerResponse& res) {

@@ -58,6 +58,11 @@
 //                                                          the published releases, packages with HTTP
 //                                                          Range (controlplane/release_api.h): staff and
 //                                                          service tokens
+//   POST /api/v1/config/push, GET /api/v1/hospitals/{hospitalId}/config[/{N}],
+//   POST /api/v1/hospitals/{hospitalId}/config/rollback, GET /api/v1/flags, PUT|DELETE /api/v1/flags/{name}
+//                                                          remote configuration and feature flags
+//                                                          (controlplane/config_push.h): staff read, operators,
+//                                                          admins and services write
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //
 // Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
@@ -90,6 +95,7 @@ class VitalsApi;
 }
 namespace hisgate::controlplane {
 class ReleaseApi;
+class ConfigPush;
 }
 
 namespace hisgate::controlplane {
@@ -132,6 +138,9 @@ public:
     // The release repository's routes (controlplane/release_api.h). Set before serving;
     // without it those routes are 404.
     void set_releases(ReleaseApi* releases) { releases_ = releases; }
+    // Remote configuration and feature flags (controlplane/config_push.h). Set before
+    // serving; without it those routes are 404.
+    void set_config(ConfigPush* config) { config_ = config; }
 
     static int http_status(ErrorClass cls);
 
@@ -150,6 +159,8 @@ private:
                        Poco::Net::HTTPServerResponse& res);
     void get_trace(const std::string& trace_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void run_doctor(const std::string& hospital_id, Poco::Net::HTTPServerResponse& res);
+    void config_route(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,
+                      Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void list_triage(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void replication_stream(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void replication_snapshot(Poco::Net::HTTPServerResponse& res);
@@ -180,6 +191,7 @@ private:
     money::MoneyApi* money_ = nullptr;
     vitals::VitalsApi* vitals_ = nullptr;
     ReleaseApi* releases_ = nullptr;
+    ConfigPush* config_ = nullptr;
     health::PathHealthStore* health_ = nullptr;
 };
 
