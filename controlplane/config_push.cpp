@@ -28,7 +28,9 @@ std::optional<Result<FleetQuery>> selector_of(const std::string& target) {
         size_t eq = part.find('=');
         std::string key = eq == std::string::npos ? part : part.substr(0, eq);
         std::string value = eq == std::string::npos ? "" : part.substr(eq + 1);
-        if (value.empty() || value.size() > 64 || (key != "region" && key != "dialect" && key != "version"))
+        bool plain = value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+                     std::string::npos;
+        if (value.empty() || value.size() > 64 || !plain || (key != "region" && key != "dialect" && key != "version"))
             return Result<FleetQuery>(bad("config.bad_target",
                                           "a selector is key=value[,key=value], keys region, dialect, version"));
         (key == "region" ? q.region : key == "dialect" ? q.dialect : q.version) = value;
