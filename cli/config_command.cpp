@@ -206,7 +206,8 @@ int flags_main(const Args& given) {
             std::printf("%s  %s  %s  %s  %s\n", column(text_of(f, "name"), 24).c_str(), column(text_of(f, "percent"), 7).c_str(),
                         column(text_of(f, "minVersion"), 11).c_str(), column(f.value("selector", json::object()).dump(), 24).c_str(),
                         f.value("hospitals", json::array()).dump().c_str());
-        for (const auto& [h, on] : answer->value("enabledOnline", json::object()).items())
+        const json online = answer->value("enabledOnline", json::object());
+        for (const auto& [h, on] : online.items())
             std::printf("on at %s: %s\n", h.c_str(), on.dump().c_str());
         return 0;
     }

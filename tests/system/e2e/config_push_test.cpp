@@ -175,4 +175,40 @@ TEST_CASE("flags: set per percentage and version, delivered to the online agents
     CHECK(test::http_send(sys.api_port(), "DELETE", "/api/v1/flags/pilot", "", sys.bearer("operator", "test-operator")).code() ==
           "flags.unknown");
     CHECK(json::parse(sys.get("/api/v1/flags").body)["flags"].size() == 2);
+
+    // The same through the operator's CLI: hisgate config push|history|rollback, flags set|list|rm.
+    std::string token_file = sys.dir() + "/operator.token";
+    test::write_file(token_file, sys.token("operator", "op1") + "\n");
+    auto cli = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), test::binary("cli/hisgate"));
+        for (const char* a : {"--url", "", "--token-file", ""}) args.push_back(a);
+        args[args.size() - 3] = "http://127.0.0.1:" + std::to_string(sys.api_port());
+        args[args.size() - 1] = token_file;
+        return test::run_capture(args, 60s);
+    };
+    json cli_set = json::parse(test::read_file(sys.params_file("H002")));
+    cli_set["his"]["answer_timeout"] = "2s";
+    std::string file = sys.dir() + "/h002.json";
+    test::write_file(file, cli_set.dump());
+    auto pushed = cli({"config", "push", "H002", file, "--now"});
+    INFO(pushed.output);
+    CHECK(pushed.status == 0);
+    CHECK_THAT(pushed.output, Catch::Contains("applied"));
+    auto history = cli({"config", "history", "H002"});
+    CHECK(history.status == 0);
+    CHECK_THAT(history.output, Catch::Contains("op1"));
+    cli_set["his"]["answer_timeout"] = "soon";
+    test::write_file(file, cli_set.dump());
+    auto refused = cli({"config", "push", "H002", file, "--now"});
+    CHECK(refused.status == 1);
+    CHECK_THAT(refused.output, Catch::Contains("refused") && Catch::Contains("his.answer_timeout"));
+    CHECK(cli({"config", "rollback", "H002"}).status == 1);  // only one applied set: nothing before it
+    CHECK(cli({"config", "push", "H404", file}).status == 1);
+    CHECK(cli({"config", "push", "H002"}).status == 2);
+    CHECK(cli({"flags", "set", "cli-flag", "--percent", "100", "--select", "region=south"}).status == 0);
+    auto listed_cli = cli({"flags", "list"});
+    INFO(listed_cli.output);
+    CHECK_THAT(listed_cli.output, Catch::Contains("cli-flag"));
+    CHECK(cli({"flags", "rm", "cli-flag"}).status == 0);
+    CHECK(cli({"flags", "rm", "cli-flag"}).status == 1);
 }
