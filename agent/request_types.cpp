@@ -159,6 +159,9 @@ Result<nlohmann::json> logs_get(const RequestContext& c, const nlohmann::json& b
 Result<nlohmann::json> doctor_run(const RequestContext& c, const nlohmann::json&) {
     return run_doctor(c.diagnostics, c.clock);
 }
+Result<nlohmann::json> params_get(const RequestContext& c, const nlohmann::json&) {
+    return parameter_file_of(c.diagnostics);
+}
 Result<nlohmann::json> changesets_get(const RequestContext& c, const nlohmann::json& body) {
     return reference_changesets(c.reference, body);
 }
@@ -177,7 +180,7 @@ Result<nlohmann::json> config_history(const RequestContext& c, const nlohmann::j
 }
 
 using RT = TaskClass;
-constexpr std::array<RequestType, 18> kRequestTypes{{
+constexpr std::array<RequestType, 19> kRequestTypes{{
     {"appointment.book", RT::RealTime, true, book},
     {"appointment.cancel", RT::RealTime, true, keyed<kOrderId, &HisAdapter::cancel, booking_json>},
     {"appointment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::booking_status, booking_json>},
@@ -192,6 +195,8 @@ constexpr std::array<RequestType, 18> kRequestTypes{{
     // The agent itself, for an operator behind the hospital's firewall (agent/diagnostics.h).
     {"logs.get", RT::RealTime, false, logs_get},
     {"doctor.run", RT::RealTime, false, doctor_run},
+    // A rollout's parameter gate (docs/rollouts.md).
+    {"params.get", RT::RealTime, false, params_get},
     // The public partition catching up with this hospital's reference data, from the
     // agent's state file, never the HIS (agent/reference_requests.h).
     {"reference.changesets", RT::RealTime, false, changesets_get},

@@ -52,6 +52,9 @@ commands:
                                        previous releases, with an unsigned manifest
   release sign|verify [--packages]     sign a manifest; check its signature, key, every
                                        package and delta (docs/releases.md)
+  rollout start --release V [--waves 1%,10%,50%,100%] [--max-failure 5%] [--select k=v,...]
+          [--wave-timeout 30m]         take a release to the fleet in waves that halt themselves
+  rollout pause|resume|abort|status [ID] [--watch]   (docs/rollouts.md)
   config push <hospital|selector> params.json [--now]   push a parameter set (a selector such as
                                        region=south takes a merge patch); standard mode waits for
                                        the quiet window (docs/config-push.md)
@@ -87,6 +90,7 @@ int main(int argc, char** argv) {
     if (group == "reconcile") return reconcile_main(rest);
     if (group == "partition") return partition_main(rest);
     if (group == "release") return release_main(rest);
+    if (group == "rollout") return rollout_main(rest);
     if (group == "config") return config_main(rest);
     if (group == "flags") return flags_main(rest);
     if (group == "hl7" && !rest.empty()) {

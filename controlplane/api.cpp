@@ -19,6 +19,7 @@
 #include "controlplane/vitals/vitals_api.h"
 #include "controlplane/config_push.h"
 #include "controlplane/release_api.h"
+#include "controlplane/rollout/rollout_api.h"
 #include "controlplane/triage/triage_listing.h"
 #include "controlplane/fleet_api.h"
 #include "controlplane/fleet_metrics.h"
@@ -208,6 +209,8 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
             route = vitals_route->name, allow = vitals_route->allow;
         else if (auto release_route = releases_ ? ReleaseApi::route_of(parts) : std::nullopt)
             route = release_route->name, allow = release_route->allow;
+        else if (auto rollout_route = rollouts_ ? rollout::RolloutApi::route_of(parts) : std::nullopt)
+            route = rollout_route->name, allow = rollout_route->allow;
         else if (auto config_route = config_ ? ConfigPush::route_of(parts) : std::nullopt)
             route = config_route->name, allow = config_route->allow;
         else return send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
@@ -222,6 +225,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         if (money_ && money::MoneyApi::route_of(parts)) money_->handle(route, *who, parts, req, res);
         else if (vitals_ && route.starts_with("vitals_")) vitals_->handle(route, *who, parts, req, res);
         else if (releases_ && route.starts_with("releases_")) releases_->handle(route, *who, parts, req, res);
+        else if (rollouts_ && route.starts_with("rollout")) rollouts_->handle(route, *who, parts, req, res);
         else if (config_ && (route.starts_with("config_") || route.starts_with("flags_")))
             config_route(route, *who, parts, req, res);
         else if (route == "hospitals") list_hospitals(res);

@@ -58,6 +58,10 @@
 //                                                          the published releases, packages with HTTP
 //                                                          Range (controlplane/release_api.h): staff and
 //                                                          service tokens
+//   GET/POST /api/v1/rollouts, GET /api/v1/rollouts/{id}, POST /api/v1/rollouts/{id}/pause|resume|abort
+//                                                          releases taken to the fleet in waves
+//                                                          (controlplane/rollout/rollout_api.h): staff
+//                                                          read, operators and admins start and change
 //   POST /api/v1/config/push, GET /api/v1/hospitals/{hospitalId}/config[/{N}],
 //   POST /api/v1/hospitals/{hospitalId}/config/rollback, GET /api/v1/flags, PUT|DELETE /api/v1/flags/{name}
 //                                                          remote configuration and feature flags
@@ -96,6 +100,9 @@ class VitalsApi;
 namespace hisgate::controlplane {
 class ReleaseApi;
 class ConfigPush;
+}
+namespace hisgate::controlplane::rollout {
+class RolloutApi;
 }
 
 namespace hisgate::controlplane {
@@ -138,6 +145,9 @@ public:
     // The release repository's routes (controlplane/release_api.h). Set before serving;
     // without it those routes are 404.
     void set_releases(ReleaseApi* releases) { releases_ = releases; }
+    // The rollouts' routes (controlplane/rollout/rollout_api.h). Set before serving;
+    // without it those routes are 404.
+    void set_rollouts(rollout::RolloutApi* rollouts) { rollouts_ = rollouts; }
     // Remote configuration and feature flags (controlplane/config_push.h). Set before
     // serving; without it those routes are 404.
     void set_config(ConfigPush* config) { config_ = config; }
@@ -191,6 +201,7 @@ private:
     money::MoneyApi* money_ = nullptr;
     vitals::VitalsApi* vitals_ = nullptr;
     ReleaseApi* releases_ = nullptr;
+    rollout::RolloutApi* rollouts_ = nullptr;
     ConfigPush* config_ = nullptr;
     health::PathHealthStore* health_ = nullptr;
 };

@@ -31,6 +31,7 @@
 #include "controlplane/money/money_desk.h"
 #include "controlplane/config_push.h"
 #include "controlplane/release_api.h"
+#include "controlplane/rollout/rollout_api.h"
 #include "controlplane/vitals/vitals_api.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/public_partition/gap_repair.h"
@@ -109,6 +110,12 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   vitals.escalate_after_ms int an alarm not acknowledged this long escalates, and again every
                                such period (default 60000)
   vitals.silent_after_ms int   a monitor with no sample this long shows offline (default 5000)
+  releases.repo_dir   string   the release repository `hisgate release publish` writes; served
+                               at /api/v1/releases, and rollouts of it (docs/rollouts.md)
+  rollouts.interval_ms int     how often the rollouts' wave engine runs a round (default 1000)
+  rollouts.manifest_base_url string  the API's URL as agents reach it, for release.install's
+                               manifest_url (default http://<http.bind>:<http port>)
+  rollouts.version_window int  releases an agent may be behind and still be upgraded (default 5)
   protocol.min, protocol.max  int   the protocol versions this instance serves agents in
                                (default: all it speaks, [1,1]; may only narrow it). An agent
                                advertising a range outside it is refused (control.refused)
@@ -194,6 +201,10 @@ int main(int argc, char** argv) {
     // The release repository `hisgate release publish` writes and /api/v1/releases serves
     // (controlplane/release_api.h); empty: no release routes.
     std::string releases_repo = c.string("releases.repo_dir", "");
+    // Rollouts of those releases (controlplane/rollout/rollout_engine.h), with the repository.
+    auto rollout_interval = std::chrono::milliseconds(c.integer("rollouts.interval_ms", 1000, 10, 60000));
+    std::string manifest_base = c.string("rollouts.manifest_base_url", "");
+    int rollout_window = static_cast<int>(c.integer("rollouts.version_window", 5, 1, 100));
     std::string vitals_db = c.string("vitals.db", results_db);
     controlplane::vitals::VitalsRetention vitals_retention;
     vitals_retention.raw_keep = std::chrono::milliseconds(c.integer("vitals.raw_keep_ms", 86400000, 60000, 365 * 86400000LL));
@@ -376,11 +387,46 @@ int main(int argc, char** argv) {
     config_applied = [&](const controlplane::events::AgentEvent& e) { config_push.take_applied(e); };
     controlplane::ReleaseApi release_api(releases_repo);
     if (!releases_repo.empty()) api.set_releases(&release_api);
+    std::unique_ptr<controlplane::rollout::RolloutStore> rollout_store;
+    std::unique_ptr<controlplane::rollout::ReleaseSource> rollout_releases;
+    std::unique_ptr<controlplane::rollout::RolloutEngine> rollouts;
+    // Declared after the engine, so destroyed first: a send in flight answers a live engine.
+    std::unique_ptr<controlplane::rollout::SendWorkers> rollout_sends;
+    std::unique_ptr<controlplane::rollout::RolloutApi> rollout_api;
+    HttpServer* http_server = nullptr;  // set below: the manifest URL's default port is the API's
+    if (!releases_repo.empty()) {
+        auto opened_rollouts = controlplane::rollout::open_sqlite_rollout_store(results_db);
+        if (!opened_rollouts) return invalid_config("hisgate-controlplane", opened_rollouts.error());
+        rollout_store = std::move(opened_rollouts.value());
+        rollout_releases = controlplane::rollout::repository_releases(releases_repo);
+        // Tasks of a rollout go through the normal routing (the router waits for each answer).
+        rollout_sends = std::make_unique<controlplane::rollout::SendWorkers>(
+            [&](const std::string& hospital_id, const std::string& type, const nlohmann::json& body,
+                const controlplane::rollout::TaskDone& done) {
+                auto asked = router.ask(hospital_id, type, body);
+                done(asked.task_id, asked.answer);
+            },
+            4, 100000);
+        controlplane::rollout::EngineSettings rollout_settings;
+        rollout_settings.version_window = rollout_window;
+        rollout_settings.window = window;
+        rollout_settings.manifest_base_url = [&, manifest_base] {
+            if (!manifest_base.empty()) return manifest_base;
+            return "http://" + http_bind + ":" + std::to_string(http_server ? http_server->port() : http_port);
+        };
+        rollouts = std::make_unique<controlplane::rollout::RolloutEngine>(
+            *rollout_store, controlplane::alerts::registry_source(registry), *rollout_releases, rollout_sends->dispatch(),
+            SystemClock::instance(), rollout_settings);
+        rollout_api = std::make_unique<controlplane::rollout::RolloutApi>(*rollouts);
+        api.set_rollouts(rollout_api.get());
+        alert_engine.add_source([&](int64_t) { return rollouts->conditions(); });
+    }
     {
         auto dir = std::filesystem::path(public_db).parent_path().string();
         api.set_public(public_primary->get(), dir.empty() ? "." : dir);
     }
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
+    http_server = &http;
     std::unique_ptr<controlplane::money::MoneyDesk> money;
     if (!money_settings.ledger.dir.empty()) {
         auto opened_money = controlplane::money::MoneyDesk::open(
@@ -391,6 +437,7 @@ int main(int argc, char** argv) {
         api.set_money(&money->api());
     }
     alert_engine.start(alert_interval);
+    if (rollouts) rollouts->start_thread(rollout_interval);
     if (auto started = http.start(); !started) {
         std::fprintf(stderr, "hisgate-controlplane: %s\n", started.error().describe().c_str());
         return 2;
@@ -425,6 +472,8 @@ int main(int argc, char** argv) {
     vitals_tick_cv.notify_all();
     vitals_ticker.join();
     http.stop();
+    if (rollouts) rollouts->stop();
+    if (rollout_sends) rollout_sends->stop();
     if (money) money->close();
     gap_repair->stop();
     expiry.stop();
