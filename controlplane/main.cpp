@@ -29,6 +29,7 @@
 #include "controlplane/booking_facts.h"
 #include "controlplane/idempotency_store.h"
 #include "controlplane/money/money_desk.h"
+#include "controlplane/config_push.h"
 #include "controlplane/release_api.h"
 #include "controlplane/rollout/rollout_api.h"
 #include "controlplane/vitals/vitals_api.h"
@@ -165,6 +166,9 @@ int main(int argc, char** argv) {
     }
     // The agent's doctor may take up to its own bound (agent/diagnostics.h: 60 s).
     timeouts.by_type.try_emplace("doctor.run", std::chrono::milliseconds(70000));
+    // A pushed set is applied, then the doctor's path checks run through the HIS gate
+    // (four calls, each within his.answer_timeout) before the agent answers.
+    timeouts.by_type.try_emplace("config.apply", std::chrono::milliseconds(70000));
     std::string results_db = c.string("results_db", ":memory:");
     std::string keys_dir = c.string("auth.keys_dir", std::nullopt);
     controlplane::TaskRetention retention;
@@ -309,6 +313,8 @@ int main(int argc, char** argv) {
     auto public_primary = controlplane::public_partition::open_sqlite_public_primary(public_db, SystemClock::instance(),
                                                                                     public_settings);
     if (!public_primary) return invalid_config("hisgate-controlplane", public_primary.error());
+    auto config_store = controlplane::open_sqlite_config_store(results_db);
+    if (!config_store) return invalid_config("hisgate-controlplane", config_store.error());
     auto seen_events = controlplane::events::open_sqlite_seen_events(results_db, SystemClock::instance(), event_window);
     if (!seen_events) return invalid_config("hisgate-controlplane", seen_events.error());
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
@@ -325,6 +331,11 @@ int main(int argc, char** argv) {
     event_intake.on("probe.result", [&](const auto& e) { controlplane::health::take_probe_event(**path_health, e); });
     event_intake.on("reference.changeset", [&](const auto& e) { controlplane::alerts::take_changeset_event(**sequence_book, e); });
     std::unique_ptr<controlplane::public_partition::GapRepair> gap_repair;  // needs the router, made below
+    // A standard-mode set's outcome at the agent's quiet window (controlplane/config_push.h, made below).
+    std::function<void(const controlplane::events::AgentEvent&)> config_applied;
+    event_intake.on("config.applied", [&](const auto& e) {
+        if (config_applied) config_applied(e);
+    });
     event_intake.on("reference.changeset", [&](const auto& e) {
         controlplane::public_partition::take_changeset(**public_primary, gap_repair.get(), e.hospital_id, e.envelope.body);
     });
@@ -413,6 +424,14 @@ int main(int argc, char** argv) {
     api.set_health(path_health->get());
     controlplane::vitals::VitalsApi vitals_api(**vitals_store, monitor_board, ward_feed, vitals_intake, SystemClock::instance());
     api.set_vitals(&vitals_api);
+    controlplane::ConfigPush config_push(
+        **config_store, registry,
+        [&](const std::string& hospital_id, const std::string& type, const nlohmann::json& body) {
+            return router.ask(hospital_id, type, body).answer;
+        },
+        SystemClock::instance());
+    api.set_config(&config_push);
+    config_applied = [&](const controlplane::events::AgentEvent& e) { config_push.take_applied(e); };
     controlplane::ReleaseApi release_api(releases_repo);
     if (!releases_repo.empty()) api.set_releases(&release_api);
     std::unique_ptr<controlplane::rollout::RolloutStore> rollout_store;
