@@ -31,6 +31,7 @@
 #include "controlplane/money/money_desk.h"
 #include "controlplane/release_api.h"
 #include "controlplane/vitals/vitals_api.h"
+#include "controlplane/web/static_files.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/public_partition/gap_repair.h"
 #include "controlplane/remote_diagnostics.h"
@@ -111,6 +112,8 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   protocol.min, protocol.max  int   the protocol versions this instance serves agents in
                                (default: all it speaks, [1,1]; may only narrow it). An agent
                                advertising a range outside it is refused (control.refused)
+  web.dir             string   the built patient portal (web/dist, docs/portal.md), served at every
+                               path outside /api/, /fhir/, /metrics and /healthz (default: none)
 )" + controlplane::money::money_usage_help() + kLogConfigHelp;
 }
 
@@ -190,6 +193,8 @@ int main(int argc, char** argv) {
     // The release repository `hisgate release publish` writes and /api/v1/releases serves
     // (controlplane/release_api.h); empty: no release routes.
     std::string releases_repo = c.string("releases.repo_dir", "");
+    // The built patient portal (web/dist, docs/portal.md); empty: no front end is served.
+    std::string web_dir = c.string("web.dir", "");
     std::string vitals_db = c.string("vitals.db", results_db);
     controlplane::vitals::VitalsRetention vitals_retention;
     vitals_retention.raw_keep = std::chrono::milliseconds(c.integer("vitals.raw_keep_ms", 86400000, 60000, 365 * 86400000LL));
@@ -361,7 +366,11 @@ int main(int argc, char** argv) {
         auto dir = std::filesystem::path(public_db).parent_path().string();
         api.set_public(public_primary->get(), dir.empty() ? "." : dir);
     }
-    HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
+    controlplane::web::StaticFiles web_files(web_dir);
+    HttpServer http(http_bind, http_port, [&](auto& req, auto& res) {
+        if (!web_dir.empty() && controlplane::web::StaticFiles::serves(req.getURI())) return web_files.handle(req, res);
+        api.handle(req, res);
+    });
     std::unique_ptr<controlplane::money::MoneyDesk> money;
     if (!money_settings.ledger.dir.empty()) {
         auto opened_money = controlplane::money::MoneyDesk::open(
