@@ -213,9 +213,9 @@ function searchScreen(): Child {
   };
   let debounce = 0;
   q.addEventListener('input', () => {
-    if (!typedAt) typedAt = performance.now();
+    typedAt = performance.now();  // the last keystroke: what the patient waits from
     clearTimeout(debounce);
-    debounce = window.setTimeout(run, 120);
+    debounce = window.setTimeout(run, 100);
   });
 
   let doctor: any = null;

@@ -1,0 +1,253 @@
+// The patient portal in a real browser against real processes (docs/portal.md).
+//
+//   node web/tests/portal.test.mjs SOURCE_DIR BUILD_DIR [--screenshots DIR] [--bench N]
+//
+// Starts scripts/demo on BUILD_DIR's programs in a run directory of its own (Mosquitto,
+// three his-sims and agents, two control planes, two read replicas, pay-sim; free loopback
+// ports), then drives Debian's Chromium with playwright-core at phone width:
+//   1. the patient journey: sign in, search, book, pay, see the booking, read a report
+//      (on its way while the HIS is slow, then shown), cancel and get the refund;
+//   2. a payment whose answer the HIS loses: shown as confirming with the hospital
+//      (IN_DOUBT), never as failed, then confirmed;
+//   3. no serious or critical axe-core violation on the main pages, and nothing a field
+//      holds is parsed as markup;
+//   --screenshots DIR: phone-width screenshots of the main pages; --bench N: N searches
+//   typed, the time from the last keystroke to the results on screen (p50, p95).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { installSignIn, codeFor } from './session.mjs';
+
+const require = createRequire(import.meta.url);
+const web = dirname(dirname(fileURLToPath(import.meta.url)));
+const args = process.argv.slice(2);
+const [src, build] = args;
+const opt = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : null; };
+const shots = opt('--screenshots');
+const benchRuns = Number(opt('--bench') || 0);
+if (!src || !build) { console.error('usage: portal.test.mjs SOURCE_DIR BUILD_DIR [--screenshots DIR] [--bench N]'); process.exit(2); }
+
+// The packages as web/package-lock.json pins them (scripts/demo does the same), and the
+// browser: without Debian's chromium the test is skipped (77), not failed.
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!existsSync(chromiumPath)) { console.log(`skipped: no ${chromiumPath} (scripts/install-deps installs it)`); process.exit(77); }
+if (!existsSync(join(web, 'node_modules/.package-lock.json')))
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: web, stdio: 'inherit' });
+const { chromium } = require('playwright-core');
+const axePath = require.resolve('axe-core/axe.min.js');
+const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' };
+
+let work, demo, out = '', portal, payPort, control = {}, browser, context, page, runDir;
+
+async function until(what, check, ms = 90000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try { const v = await check(); if (v) return v; } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'hisgate-portal-'));
+  runDir = join(work, 'run');
+  demo = spawn(join(src, 'scripts/demo'), [], { cwd: src, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DEMO_RUN_DIR: runDir, DEMO_BUILD_DIR: build, DEMO_AWAY: '' } });
+  demo.stdout.on('data', (d) => { out += d; });
+  demo.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise((r) => demo.on('exit', r));
+  await Promise.race([until('the demo to start', () => out.includes('hisgate demo is running'), 180000),
+                      exited.then(() => { throw new Error('the demo exited:\n' + out.slice(-3000)); })]);
+  portal = /portal:\s+(http:\/\/127\.0\.0\.1:\d+)\//.exec(out)[1];
+  payPort = /pay-sim at http:\/\/127\.0\.0\.1:(\d+)/.exec(out)[1];
+  for (const hid of ['H001', 'H002'])
+    control[hid] = JSON.parse(readFileSync(join(runDir, `etc/his-sim-${hid}.json`), 'utf8')).control.port;
+  const searchUrl = JSON.parse(readFileSync(join(runDir, 'web/config.json'), 'utf8')).searchUrls[0];
+  // The replicas fill within seconds of the start (docs/public-partition.md).
+  await until('the replicas to hold both hospitals\' doctors', async () =>
+    ((await (await fetch(`${searchUrl}/api/v1/search/doctors?q=wangfang`)).json()).items ?? []).length >= 2);
+  browser = await chromium.launch({ executablePath: chromiumPath,
+                                    args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  context = await browser.newContext(phone);
+  await installSignIn(context, { origin: portal, build, keysDir: join(runDir, 'secrets/api-keys') });
+  page = await context.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+});
+
+after(async () => {
+  await browser?.close();
+  if (demo && demo.exitCode === null) {
+    process.kill(-demo.pid, 'SIGTERM');  // the demo's own group: it stops what it started
+    await new Promise((r) => demo.on('exit', r));
+  }
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function shot(name) {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+async function noSeriousViolations(name) {
+  await page.addScriptTag({ path: axePath });
+  const found = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${v.nodes.length})`));
+  assert.deepEqual(found, [], `axe on ${name}`);
+}
+
+const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+const h001Card = () => page.locator('[data-doctor="DR-101"]', { hasText: 'South General Hospital' });
+
+// Search for Dr. Wang Fang at H001, tomorrow, and open the booking screen of the n-th slot.
+async function pickSlot(n) {
+  await page.goto(`${portal}/search`);
+  await page.fill('#q', 'wangfang');
+  await h001Card().click();
+  await page.fill('#date', tomorrow);
+  await page.locator('#date').dispatchEvent('change');
+  await page.locator('[data-slot]').nth(n).waitFor();
+  const slot = await page.locator('[data-slot]').nth(n).getAttribute('data-slot');
+  await page.locator('[data-slot]').nth(n).click();
+  await page.waitForURL(`**/book/H001/${slot}`);
+  return slot;
+}
+
+// Book the slot on screen, pay at pay-sim's checkout; returns the booking's id.
+async function bookAndPay() {
+  await page.getByRole('button', { name: /预约并支付/ }).click();
+  await page.waitForURL('**/pay/*');
+  const bookingId = page.url().split('/').pop();
+  await shot('pay');
+  await page.click('#pay');
+  await page.waitForURL(`**/bookings/${bookingId}`);
+  return bookingId;
+}
+
+test('the patient journey: sign in, search, book, pay, see the booking, read a report, cancel and get the refund', async () => {
+  // Search first, as a patient does before signing in; the message files are complete.
+  const zh = JSON.parse(readFileSync(join(web, 'src/messages/zh-CN.json'), 'utf8'));
+  const en = JSON.parse(readFileSync(join(web, 'src/messages/en.json'), 'utf8'));
+  assert.deepEqual(Object.keys(zh).sort(), Object.keys(en).sort(), 'the two message files have the same keys');
+  await page.goto(`${portal}/`);
+  await page.fill('#q', '王');
+  await page.locator('[data-doctor]', { hasText: '王芳' }).waitFor();
+  await shot('search');
+  await noSeriousViolations('search');
+
+  // Sign in by phone and code.
+  await page.getByRole('link', { name: '登录' }).click();
+  await page.fill('#phone', '13800000000');
+  await page.getByRole('button', { name: '获取验证码' }).click();
+  await page.locator('#code').waitFor();
+  await page.fill('#code', codeFor('13800000000'));
+  await shot('sign-in');
+  await noSeriousViolations('sign-in');
+  await page.getByRole('button', { name: '登录', exact: true }).click();
+  await page.getByRole('button', { name: '退出登录' }).waitFor();
+
+  // Book tomorrow's first free slot with Dr. Wang Fang at H001 and pay.
+  await pickSlot(0);
+  await shot('book');
+  const bookingId = await bookAndPay();
+  await page.locator('#tx-state [data-state="POSTED"]').waitFor({ timeout: 60000 });
+  await page.locator('#pay-state [data-state="POSTED"]').waitFor();
+  assert.match(await page.locator('#tx-state').innerText(), /预约成功/);
+  assert.match(await page.locator('#pay-state').innerText(), /支付成功/);
+
+  // My bookings and payments lists it, booked.
+  await page.getByRole('link', { name: '我的预约和支付' }).click();
+  await page.locator(`[data-tx="${bookingId}"] [data-state="POSTED"]`).waitFor();
+  await shot('bookings');
+  await noSeriousViolations('bookings');
+
+  // A report from H002 (Chinese names over GB 18030) while its HIS is slow: on its way, then shown.
+  await fetch(`http://127.0.0.1:${control.H002}/faults`, { method: 'PUT', body: JSON.stringify({ latency_ms: 7000 }) });
+  await page.getByRole('link', { name: '检验报告' }).click();
+  await page.fill('#r-hospital', 'H002');
+  await page.fill('#r-id', 'R-DEMO-1');
+  await page.getByRole('button', { name: '查看' }).click();
+  await page.locator('.onway').waitFor({ timeout: 15000 });
+  await fetch(`http://127.0.0.1:${control.H002}/faults`, { method: 'PUT', body: JSON.stringify({ latency_ms: 0 }) });
+  await page.locator('#report table').waitFor({ timeout: 60000 });
+  assert.match(await page.locator('#report').innerText(), /血红蛋白[\s\S]*13\.5/);
+  assert.match(await page.locator('#report').innerText(), /偏高/);  // leukocytes 11.2, H
+  await shot('report');
+  await noSeriousViolations('report');
+  await page.getByRole('link', { name: '全部报告' }).click();
+  await page.getByRole('link', { name: /血常规/ }).waitFor();  // the list keeps it
+
+  // Cancel and refund.
+  await page.goto(`${portal}/bookings/${bookingId}`);
+  await page.click('#cancel');
+  await page.locator('.fix [data-state="POSTED"]').nth(1).waitFor({ timeout: 60000 });
+  const text = await page.locator('main').innerText();
+  assert.match(text, /预约已取消/);
+  assert.match(text, /已退款/);
+  await shot('cancelled');
+  await noSeriousViolations('booking');
+});
+
+test('a payment whose answer the HIS loses shows as confirming with the hospital, then confirmed', async () => {
+  // H001's HIS commits the next change and loses its answer: the payment's (docs/ledger.md).
+  const armed = await fetch(`http://127.0.0.1:${control.H001}/faults`, { method: 'PUT', body: JSON.stringify({ drop_after_commit: 1 }) });
+  assert.equal(armed.status, 200);
+  await pickSlot(1);
+  await bookAndPay();
+  const seen = new Set();
+  let confirming = '';
+  await until('the payment to be POSTED', async () => {
+    const state = await page.locator('#pay-state [data-state]').getAttribute('data-state', { timeout: 1000 });
+    seen.add(state);
+    if (state === 'IN_DOUBT' && !confirming) {
+      confirming = await page.locator('#pay-state').innerText();
+      await shot('confirming');
+    }
+    return state === 'POSTED';
+  }, 90000);
+  assert.ok(seen.has('IN_DOUBT'), `seen: ${[...seen]}`);
+  assert.match(confirming, /正在与医院确认/);
+  assert.ok(!seen.has('REJECTED') && !seen.has('VOIDED'), `never failed: ${[...seen]}`);
+  await page.locator('#tx-state [data-state="POSTED"]').waitFor({ timeout: 60000 });
+});
+
+test('English, 200% zoom and escaping: the same screens in English, readable zoomed, markup shown as text', async () => {
+  await page.goto(`${portal}/search`);
+  await page.getByRole('button', { name: 'English' }).click();
+  await page.getByRole('heading', { name: 'Find a doctor and book' }).waitFor();
+  // Script typed into a field goes to the replica as text and comes back as text only.
+  await page.fill('#q', '<img src=x onerror="window.__owned=1">');
+  await page.getByText('No doctor found').waitFor();
+  assert.equal(await page.locator('main img').count(), 0);
+  assert.equal(await page.evaluate(() => window.__owned), undefined);
+  const source = readFileSync(join(web, 'src/main.ts'), 'utf8') + readFileSync(join(web, 'src/dom.ts'), 'utf8');
+  assert.doesNotMatch(source.replace(/^\s*\/\/.*$/gm, ''), /innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  // 200% zoom: a 390 px phone at zoom 2 is a 195 CSS px wide page; nothing scrolls sideways.
+  await page.evaluate(() => { document.body.style.zoom = '2'; });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 1, `horizontal overflow at 200%: ${overflow}px`);
+  await page.evaluate(() => { document.body.style.zoom = ''; });
+  await page.getByRole('button', { name: '中文' }).click();
+});
+
+if (benchRuns > 0) test(`search latency: ${benchRuns} searches typed`, async () => {
+  await page.goto(`${portal}/search`);
+  const words = ['wang', 'wangfang', 'liu', 'chen', 'zhao', 'sun', '王', '刘', 'li', 'dr'];
+  const times = [];
+  for (let i = 0; i < benchRuns; i++) {
+    await page.fill('#q', '');
+    const before = await page.evaluate(() => window.__searchTimings.length);
+    await page.type('#q', words[i % words.length], { delay: 30 });
+    await until('the results', () => page.evaluate((n) => window.__searchTimings.length > n, before), 10000);
+    times.push(await page.evaluate(() => window.__searchTimings[window.__searchTimings.length - 1]));
+  }
+  times.sort((a, b) => a - b);
+  const pct = (p) => times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)];
+  console.log(`search latency over ${times.length} searches: p50 ${pct(0.5).toFixed(1)} ms, p95 ${pct(0.95).toFixed(1)} ms, ` +
+              `max ${times[times.length - 1].toFixed(1)} ms (keystroke to results on screen, 100 ms debounce included)`);
+});
