@@ -12,13 +12,15 @@ namespace {
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 // The path part of a request target, or "" when it is not one this server reads: only
-// A-Z a-z 0-9 and - _ . / (no percent-encoding), no "..", no empty segment beyond the root.
+// A-Z a-z 0-9 and - _ . / : %, no "..", no empty segment beyond the root. Nothing is
+// percent-decoded: a screen's path may carry an encoded id (/book/H001/S-1-08%3A00), and a
+// file name holding '%' or ':' is simply not found.
 std::string safe_path(const std::string& uri) {
     std::string path = uri.substr(0, uri.find_first_of("?#"));
     if (path.empty() || path[0] != '/' || path.size() > StaticFiles::kMaxPathBytes) return "";
     for (char c : path) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                  c == '.' || c == '/';
+                  c == '.' || c == '/' || c == ':' || c == '%';
         if (!ok) return "";
     }
     if (path.find("..") != std::string::npos || path.find("//") != std::string::npos) return "";

@@ -60,7 +60,7 @@ TEST_CASE("static files: the portal's files with their types, caching and precom
     const uint16_t port = server.port();
 
     SECTION("index.html for the root and every screen, never cached") {
-        for (const char* target : {"/", "/bookings", "/reports/H001/R-DEMO-1", "/search?q=%E7%8E%8B"}) {
+        for (const char* target : {"/", "/bookings", "/reports/H001/R-DEMO-1", "/search?q=%E7%8E%8B", "/book/H001/S-DR-101-2026-12-07-08%3A00"}) {
             auto a = static_files_get(port, target);
             CHECK(a.status == 200);
             CHECK(a.body == "<!doctype html><title>portal</title>");
