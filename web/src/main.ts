@@ -302,7 +302,7 @@ function txLine(tx: any, fixes: any[]): HTMLElement {
       tx.kind === 'booking' ? h('span', { class: 'muted' }, tx.slotId) : h('span', { class: 'muted' }, money(tx.amount))),
     h('span', { class: 'sub' }, tx.hospitalId, ' · ', (tx.createdAt || '').slice(0, 16).replace('T', ' ')),
     stateBadge(tx),
-    fixes.map((f) => h('div', { class: 'fix' }, t(`kind.${f.kind}`), ': ', stateBadge(f))));
+    fixes.map((f) => h('div', { class: 'fix' }, t(`kind.${f.kind}`), f.kind === 'payment' ? ` ${money(f.amount)}` : '', ': ', stateBadge(f))));
 }
 
 function bookingsScreen(): Child {
@@ -312,9 +312,12 @@ function bookingsScreen(): Child {
     const r = await api('GET', '/api/v1/transactions?limit=100');
     if (r.status !== 200) { replace(list, problem(r.body)); return true; }
     const all: any[] = r.body.transactions ?? [];
-    const fixes = (id: string) => all.filter((x) => x.corrects === id);
-    const shown = all.filter((x) => !x.corrects);
-    replace(list, shown.length ? h('ul', { class: 'cards' }, shown.map((x) => txLine(x, fixes(x.transactionId))))
+    // A booking's prepayment and every correction (cancel, refund) are shown under it.
+    const ids = new Set(all.map((x) => x.transactionId));
+    const under = (x: any): any[] => all.filter((y) => y.corrects === x.transactionId ||
+      (x.kind === 'booking' && y.kind === 'payment' && y.binds === x.transactionId)).flatMap((y) => [y, ...under(y)]);
+    const shown = all.filter((x) => !x.corrects && !(x.kind === 'payment' && x.binds && ids.has(x.binds)));
+    replace(list, shown.length ? h('ul', { class: 'cards' }, shown.map((x) => txLine(x, under(x))))
                                : h('p', { class: 'note' }, t('bookings.none')));
     return all.some((x) => !settled(x));
   };

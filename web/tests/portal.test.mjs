@@ -173,7 +173,8 @@ test('the patient journey: sign in, search, book, pay, see the booking, read a r
 
   // My bookings and payments lists it, booked.
   await page.getByRole('navigation').getByRole('link', { name: '我的预约和支付' }).click();
-  await page.locator(`[data-tx="${bookingId}"] [data-state="POSTED"]`).waitFor();
+  await page.locator(`[data-tx="${bookingId}"] > [data-state="POSTED"]`).waitFor();
+  await page.locator(`[data-tx="${bookingId}"] .fix [data-state="POSTED"]`).waitFor();  // its payment, under it
   await shot('bookings');
   await noSeriousViolations('bookings');
 
