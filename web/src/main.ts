@@ -425,7 +425,7 @@ function reportScreen(hospitalId: string, reportId: string): Child {
     kept.unshift({ hospitalId, reportId, title: rep.title } as any);
     localStorage.setItem('hg_reports:' + me?.patient_id, JSON.stringify(kept.slice(0, 50)));
     replace(box, h('h2', {}, rep.title ?? reportId),
-      h('p', { class: 'sub' }, t('report.issued', { at: String(rep.issuedAt ?? '') }), ' · ', rep.status === 'F' ? t('report.final') : String(rep.status ?? '')),
+      h('p', { class: 'sub' }, t('report.issued', { at: String(rep.issuedAt ?? '') }), ' · ', rep.status === 'F' || rep.status === 'final' ? t('report.final') : String(rep.status ?? '')),
       h('table', {},
         h('caption', {}, t('report.results')),
         h('thead', {}, h('tr', {}, ['report.item', 'report.value', 'report.range', 'report.flag'].map((k) => h('th', { scope: 'col' }, t(k))))),
