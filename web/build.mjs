@@ -4,11 +4,13 @@
 import * as esbuild from 'esbuild';
 import { gzipSync } from 'node:zlib';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// node build.mjs [OUT_DIR]: dist/ by default; scripts/demo builds into its run directory,
+// so two demos (or a demo and a test) running at once never share an output directory.
 const here = dirname(fileURLToPath(import.meta.url));
-const dist = join(here, 'dist');
+const dist = process.argv[2] ? resolve(process.argv[2]) : join(here, 'dist');
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(join(dist, 'assets'), { recursive: true });
 
