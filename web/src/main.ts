@@ -61,6 +61,17 @@ function problem(body: any): HTMLElement {
   return h('p', { class: 'error', role: 'alert' }, has(key) ? t(key) : t('error.generic', { code }));
 }
 
+// Hospital names by id, from the replicas (a transaction names only the id).
+const hospitalNames = new Map<string, string>();
+let hospitalsAsked: Promise<void> | null = null;
+function loadHospitalNames(): Promise<void> {
+  hospitalsAsked ??= search('hospitals', { limit: '100' }).then((r) => {
+    for (const x of r.body?.items ?? []) if (typeof x.name === 'string') hospitalNames.set(x.hospitalId, x.name);
+  }).catch(() => { hospitalsAsked = null; });
+  return hospitalsAsked;
+}
+function hospitalName(id: string): string { return hospitalNames.get(id) ?? id; }
+
 function money(amount: string): string { return t('money.yuan', { amount }); }
 function halfText(half: string): string { return half === 'AM' ? t('half.AM') : half === 'PM' ? t('half.PM') : t('half.day'); }
 
@@ -300,7 +311,7 @@ function txLine(tx: any, fixes: any[]): HTMLElement {
     link(`/bookings/${tx.transactionId}`,
       h('span', { class: 'name' }, t(`kind.${tx.kind}`)), ' ',
       tx.kind === 'booking' ? h('span', { class: 'muted' }, tx.slotId) : h('span', { class: 'muted' }, money(tx.amount))),
-    h('span', { class: 'sub' }, tx.hospitalId, ' · ', (tx.createdAt || '').slice(0, 16).replace('T', ' ')),
+    h('span', { class: 'sub' }, hospitalName(tx.hospitalId), ' · ', (tx.createdAt || '').slice(0, 16).replace('T', ' ')),
     stateBadge(tx),
     fixes.map((f) => h('div', { class: 'fix' }, t(`kind.${f.kind}`), f.kind === 'payment' ? ` ${money(f.amount)}` : '', ': ', stateBadge(f))));
 }
@@ -309,6 +320,7 @@ function bookingsScreen(): Child {
   if (needSignIn()) return signInScreen();
   const list = h('section', { 'aria-live': 'polite', 'aria-label': t('bookings.title') }, h('p', { class: 'note' }, t('common.loading')));
   const load = async (): Promise<boolean> => {
+    await loadHospitalNames();
     const r = await api('GET', '/api/v1/transactions?limit=100');
     if (r.status !== 200) { replace(list, problem(r.body)); return true; }
     const all: any[] = r.body.transactions ?? [];
@@ -330,6 +342,7 @@ function transactionScreen(id: string): Child {
   const box = h('section', { 'aria-live': 'polite' }, h('p', { class: 'note' }, t('common.loading')));
   const msg = h('div', { 'aria-live': 'polite' });
   const load = async (): Promise<boolean> => {
+    await loadHospitalNames();
     const r = await api('GET', `/api/v1/transactions/${encodeURIComponent(id)}`);
     if (r.status !== 200) { replace(box, problem(r.body)); return false; }
     const tx = r.body;
@@ -338,7 +351,7 @@ function transactionScreen(id: string): Child {
     const rows: Child[] = [
       h('dt', {}, t('tx.kind')), h('dd', {}, t(`kind.${tx.kind}`)),
       h('dt', {}, t('tx.state')), h('dd', { id: 'tx-state' }, stateBadge(tx)),
-      h('dt', {}, t('book.hospital')), h('dd', {}, tx.hospitalId),
+      h('dt', {}, t('book.hospital')), h('dd', {}, hospitalName(tx.hospitalId)),
       tx.slotId ? [h('dt', {}, t('tx.slot')), h('dd', {}, tx.slotId)] : null,
       h('dt', {}, t('book.fee')), h('dd', {}, money(tx.amount)),
       pay ? [h('dt', {}, t('tx.payment')), h('dd', { id: 'pay-state' }, stateBadge(pay))] : null];
