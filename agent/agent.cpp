@@ -129,7 +129,11 @@ Result<void> Agent::start() {
     auto sessions = PresenceSessions::open(config_.state_db);
     if (!sessions) return fail(sessions.error());
     sessions_ = std::move(sessions.value());
-    Diagnostics diagnostics{config_.log.file, "agent:" + config_.hospital_id, {}};
+    Diagnostics diagnostics;
+    diagnostics.log_file = config_.log.file;
+    diagnostics.process = "agent:" + config_.hospital_id;
+    diagnostics.params_file = config_.params_file;
+    diagnostics.updater_spool = config_.updater_spool;
     // The doctor is this very program, run on this very config: the same checks hospital
     // IT runs, the same binary version as the agent that answers.
     if (!config_.config_file.empty())

@@ -43,6 +43,9 @@ struct AgentConfig {
     std::string metrics_bind = "127.0.0.1";
     uint16_t metrics_port = kDefaultMetricsPort;
     LogSettings log;
+    // updater.spool_dir: where a release.install task leaves its request for hisgate-updater
+    // (agent/release_install.h); "" = this agent takes no install requests.
+    std::string updater_spool;
 
     // From the parameter file: how much the HIS may be asked, and how the queue behaves.
     int his_concurrency = 4;

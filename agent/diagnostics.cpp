@@ -1,6 +1,8 @@
 #include "agent/diagnostics.h"
 
+#include "common/digest.h"
 #include "common/subprocess.h"
+#include "config-params/json_text.h"
 #include "common/trace_lines.h"
 #include "transport/limits.h"
 
@@ -38,6 +40,22 @@ Result<nlohmann::json> run_doctor(const Diagnostics& d, const Clock& clock) {
                           "the doctor ended with status " + std::to_string(ran->exit_status) + " without its findings");
     doc["exitStatus"] = ran->exit_status;
     return doc;
+}
+
+Result<nlohmann::json> parameter_file_of(const Diagnostics& d) {
+    constexpr size_t kMaxParamsFileBytes = 4 * 1024 * 1024;  // as params::parse_json bounds a file
+    if (d.params_file.empty()) return make_error(ErrorClass::NotFound, "params.none", "this agent has no parameter file");
+    auto text = params::read_text_file(d.params_file);
+    if (!text) return make_error(ErrorClass::Unavailable, "params.unreadable", "the parameter file cannot be read");
+    if (text->size() > kMaxParamsFileBytes)
+        return make_error(ErrorClass::BadInput, "params.invalid", "the parameter file is over 4 MiB");
+    params::Problems problems;
+    auto doc = params::parse_json(*text, problems);
+    if (!doc || !doc->is_object())
+        return make_error(ErrorClass::BadInput, "params.invalid", "the parameter file is not a JSON object");
+    // The hash of the same canonical form as the birth's paramsHash (config-params/param_set.h).
+    std::string hash = sha256_hex(doc->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return nlohmann::json{{"params", std::move(*doc)}, {"paramsHash", std::move(hash)}};
 }
 
 }  // namespace hisgate::agent

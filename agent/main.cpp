@@ -2,6 +2,7 @@
 // serves the control plane's requests through the configured HIS adapter.
 #include <malloc.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include "common/log.h"
 #include "common/process_metrics.h"
 #include "common/program.h"
+#include "common/version.h"
 
 using namespace hisgate;
 
@@ -46,6 +48,14 @@ int main(int argc, char** argv) {
     // An agent idles for years: two malloc arenas are plenty for its few threads, and
     // each extra arena would keep its own freed memory resident.
     mallopt(M_ARENA_MAX, 2);
+    // A release's install tree stamps its version beside the binary (common/version.h):
+    // what the birth, /metrics and --version report, and what the updater's health gate
+    // waits for.
+    {
+        char exe[4096];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) load_version_stamp(std::string(exe, static_cast<size_t>(n)));
+    }
     block_shutdown_signals();
     auto start = start_program(argc, argv, "hisgate-agent", agent::agent_usage());
     if (!start.config) return start.exit_status;

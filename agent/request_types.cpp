@@ -5,6 +5,7 @@
 
 #include "agent/booking_request.h"
 #include "agent/reference_requests.h"
+#include "agent/release_install.h"
 #include "common/log.h"
 
 namespace hisgate::agent {
@@ -159,6 +160,12 @@ Result<nlohmann::json> logs_get(const RequestContext& c, const nlohmann::json& b
 Result<nlohmann::json> doctor_run(const RequestContext& c, const nlohmann::json&) {
     return run_doctor(c.diagnostics, c.clock);
 }
+Result<nlohmann::json> params_get(const RequestContext& c, const nlohmann::json&) {
+    return parameter_file_of(c.diagnostics);
+}
+Result<nlohmann::json> install_release(const RequestContext& c, const nlohmann::json& body) {
+    return hand_to_updater(c.diagnostics.updater_spool, c.task_id, body, c.clock);
+}
 Result<nlohmann::json> changesets_get(const RequestContext& c, const nlohmann::json& body) {
     return reference_changesets(c.reference, body);
 }
@@ -167,7 +174,7 @@ Result<nlohmann::json> snapshot_get(const RequestContext& c, const nlohmann::jso
 }
 
 using RT = TaskClass;
-constexpr std::array<RequestType, 15> kRequestTypes{{
+constexpr std::array<RequestType, 17> kRequestTypes{{
     {"appointment.book", RT::RealTime, true, book},
     {"appointment.cancel", RT::RealTime, true, keyed<kOrderId, &HisAdapter::cancel, booking_json>},
     {"appointment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::booking_status, booking_json>},
@@ -182,10 +189,16 @@ constexpr std::array<RequestType, 15> kRequestTypes{{
     // The agent itself, for an operator behind the hospital's firewall (agent/diagnostics.h).
     {"logs.get", RT::RealTime, false, logs_get},
     {"doctor.run", RT::RealTime, false, doctor_run},
+    // A rollout's parameter gate (docs/rollouts.md).
+    {"params.get", RT::RealTime, false, params_get},
     // The public partition catching up with this hospital's reference data, from the
     // agent's state file, never the HIS (agent/reference_requests.h).
     {"reference.changesets", RT::RealTime, false, changesets_get},
     {"reference.snapshot", RT::RealTime, false, snapshot_get},
+    // An upgrade for hisgate-updater, the program beside the agent (docs/updater.md): the
+    // answer says the request was handed over, not that the version is running; the
+    // control plane learns that from the new birth.
+    {"release.install", RT::RealTime, false, install_release},
 }};
 
 }  // namespace

@@ -27,6 +27,7 @@ namespace hisgate::agent {
 // What a handler works with for one task (built by agent/task_executor.h).
 struct RequestContext {
     std::string_view type;  // the request type's name, for error texts
+    std::string_view task_id;  // the request id: names what a handler leaves outside the store
     HisAdapter& his;
     const appointments::RuleSet& rules;
     const Clock& clock;

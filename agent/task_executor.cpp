@@ -33,7 +33,7 @@ Outcome TaskExecutor::run(const Task& task) {
     try {
         const RequestType* type = find_request_type(task.type);
         // A previous attempt was dispatched: the HIS may hold its effect already.
-        RequestContext context{task.type, his_, rules_, clock_, policy_.his_idempotent, task.attempts > 1,
+        RequestContext context{task.type, task.id, his_, rules_, clock_, policy_.his_idempotent, task.attempts > 1,
                                [&] { sending_change(task); },
                                [&](const std::string& order) { return sending_order(task, order); },
                                [&] { return absence_not_yet_settled(task); },

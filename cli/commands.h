@@ -23,6 +23,7 @@ int tasks_main(const Args& args);      // tasks <task id> [--json]    (cli/tasks
 int ledger_main(const Args& args);     // ledger list|resolve          (cli/ledger_command.cpp)
 int reconcile_main(const Args& args);  // reconcile --date D            (cli/reconcile_command.cpp)
 int partition_main(const Args& args);  // partition split|rollback|status (cli/partition_command.cpp)
+int rollout_main(const Args& args);    // rollout start|pause|resume|abort|status (cli/rollout_command.cpp)
 int release_main(const Args& args);    // release keygen|certify|revoke|build|sign|verify (cli/release_command.cpp)
 
 }  // namespace hisgate::cli

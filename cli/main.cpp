@@ -52,6 +52,9 @@ commands:
                                        previous releases, with an unsigned manifest
   release sign|verify [--packages]     sign a manifest; check its signature, key, every
                                        package and delta (docs/releases.md)
+  rollout start --release V [--waves 1%,10%,50%,100%] [--max-failure 5%] [--select k=v,...]
+          [--wave-timeout 30m]         take a release to the fleet in waves that halt themselves
+  rollout pause|resume|abort|status [ID] [--watch]   (docs/rollouts.md)
                                        (URL/token also from $HISGATE_CLI_CONFIG or
                                        ~/.config/hisgate/cli.json)
 )";
@@ -80,6 +83,7 @@ int main(int argc, char** argv) {
     if (group == "reconcile") return reconcile_main(rest);
     if (group == "partition") return partition_main(rest);
     if (group == "release") return release_main(rest);
+    if (group == "rollout") return rollout_main(rest);
     if (group == "hl7" && !rest.empty()) {
         const std::string& sub = rest[0];
         if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);

@@ -18,12 +18,14 @@
 #include "controlplane/money/money_api.h"
 #include "controlplane/vitals/vitals_api.h"
 #include "controlplane/release_api.h"
+#include "controlplane/rollout/rollout_api.h"
 #include "controlplane/triage/triage_listing.h"
 #include "controlplane/fleet_api.h"
 #include "controlplane/fleet_metrics.h"
 #include "controlplane/alerts/alerts_api.h"
 #include "controlplane/public_partition/replication_api.h"
 #include "controlplane/health/health_api.h"
+#include "controlplane/portal/portal_api.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
 
@@ -75,16 +77,17 @@ nlohmann::json pending(const std::string& task_id, const std::string& reason = "
     return out;
 }
 
-std::vector<std::string> split_path(const std::string& path) {
-    std::vector<std::string> parts;
-    size_t i = 0;
-    while (i < path.size()) {
-        size_t j = path.find('/', i);
-        if (j == std::string::npos) j = path.size();
-        if (j > i) parts.push_back(path.substr(i, j - i));
-        i = j + 1;
-    }
-    return parts;
+
+// Counts and logs an answered request by its route (the metrics label).
+void count_request(const std::string& route, std::chrono::steady_clock::time_point started,
+                   const Poco::Net::HTTPServerResponse& res) {
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    int status = static_cast<int>(res.getStatus());
+    metrics::global()
+        .counter("hisgate_http_requests_total", "HTTP API requests", {{"route", route}, {"status", std::to_string(status)}})
+        .inc();
+    metrics::global().histogram("hisgate_http_request_duration_seconds", "HTTP API latency", {{"route", route}}).observe(seconds);
+    log::info("api.response", {{"route", route}, {"status", status}, {"ms", seconds * 1000}});
 }
 
 // The agent's answer; 202 with where to poll when a deferred request was not answered in time.
@@ -146,6 +149,13 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
     auto incoming = TraceContext::parse(req.get("traceparent", ""));
     ScopedTrace trace(incoming ? incoming->child() : TraceContext::start());
     res.set("traceparent", current_trace().traceparent());
+    // The API answers JSON (and release packages): no page may run, frame or cache it.
+    res.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Referrer-Policy", "no-referrer");
+    res.set("X-Frame-Options", "DENY");
+    res.set("Cache-Control", "no-store");
+    if (https_) res.set("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
     if (req.getURI() == "/healthz") {  // the one route without a token: load balancers ask it
         serve_metrics(req, res);
         return;
@@ -154,6 +164,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         money_->notify(req, res);
         return;
     }
+    if (serve_public(req, res)) return;
     auto who = authenticate(req, res);
     if (!who) return;
     if (req.getURI() == "/metrics") {
@@ -178,36 +189,12 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
                                               "the request target is not a valid URI (bad percent-encoding)"));
         }
         log::info("api.request", {{"method", req.getMethod()}, {"path", path}});
-        auto parts = split_path(path);
-        bool api_v1 = parts.size() >= 3 && parts[0] == "api" && parts[1] == "v1";
-        bool hospitals = api_v1 && parts[2] == "hospitals";
+        auto parts = route_segments(path);
         // The route, and the methods it serves (HEAD: a GET without the body).
         const char* allow = "GET, HEAD";
-        if (hospitals && parts.size() == 3) route = "hospitals";
-        else if (hospitals && parts.size() == 5 && parts[4] == "appointments") route = "book", allow = "POST";
-        else if (hospitals && parts.size() == 6 && parts[4] == "reports") route = "report";
-        else if (api_v1 && parts.size() == 4 && parts[2] == "tasks") route = "task";
-        else if (api_v1 && parts.size() == 3 && parts[2] == "fleet") route = "fleet";
-        else if (api_v1 && parts.size() == 4 && parts[2] == "fleet") route = "fleet_hospital";
-        else if (api_v1 && parts.size() == 5 && parts[2] == "patients" && parts[4] == "facts")
-            route = "patient_facts", allow = "GET, HEAD, PUT";
-        else if (hospitals && parts.size() == 7 && parts[4] == "orders" && parts[6] == "payment")
-            route = "order_payment", allow = "PUT";
-        else if (diagnostics_ && api_v1 && parts.size() == 4 && parts[2] == "traces") route = "trace";
-        else if (diagnostics_ && hospitals && parts.size() == 5 && parts[4] == "doctor") route = "doctor", allow = "POST";
-        else if (api_v1 && parts.size() == 3 && parts[2] == "triage") route = "triage";
-        else if (api_v1 && parts.size() == 3 && parts[2] == "alerts") route = "alerts";
-        else if (api_v1 && parts.size() == 4 && parts[2] == "health" && parts[3] == "paths") route = "health_paths";
-        else if (api_v1 && parts.size() == 4 && parts[2] == "replication" && parts[3] == "stream") route = "replication_stream";
-        else if (api_v1 && parts.size() == 4 && parts[2] == "replication" && parts[3] == "snapshot")
-            route = "replication_snapshot";
-        else if (auto money_route = money_ ? money::MoneyApi::route_of(parts) : std::nullopt)
-            route = money_route->name, allow = money_route->allow;
-        else if (auto vitals_route = vitals_ ? vitals::VitalsApi::route_of(parts) : std::nullopt)
-            route = vitals_route->name, allow = vitals_route->allow;
-        else if (auto release_route = releases_ ? ReleaseApi::route_of(parts) : std::nullopt)
-            route = release_route->name, allow = release_route->allow;
-        else return send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
+        auto found = route_of(parts);
+        if (!found) return send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
+        route = found->name, allow = found->allow;
         const std::string& method = req.getMethod();
         // `allow` lists the methods as "A, B": a method is served when ", <allow>," holds " <method>,".
         bool served = (", " + std::string(allow) + ",").find(" " + method + ",") != std::string::npos;
@@ -219,6 +206,8 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         if (money_ && money::MoneyApi::route_of(parts)) money_->handle(route, *who, parts, req, res);
         else if (vitals_ && route.starts_with("vitals_")) vitals_->handle(route, *who, parts, req, res);
         else if (releases_ && route.starts_with("releases_")) releases_->handle(route, *who, parts, req, res);
+        else if (rollouts_ && route.starts_with("rollout")) rollouts_->handle(route, *who, parts, req, res);
+        else if (portal_ && (route == "me" || route == "me_real_name")) portal_->handle(route, *who, req, res);
         else if (route == "hospitals") list_hospitals(res);
         else if (route.starts_with("replication_") && !may_keep_records(who->role))
             send_forbidden(res, "replication is for the read replicas' service tokens");
@@ -272,16 +261,84 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (route == "doctor" && (!is_staff(who->role) || !may_book(who->role)))
             send_forbidden(res, "the doctor is run by operators, admins and services");
         else if (route == "doctor") run_doctor(parts[3], res);
+        else if (route != "order_payment")
+            send_error(res, make_error(ErrorClass::NotFound, "http.not_found", "no such endpoint: " + path));
         else if (!may_keep_records(who->role)) send_forbidden(res, "payments are recorded by admin and service tokens");
         else order_payment(parts[3], parts[5], req, res);
     }();
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    int status = static_cast<int>(res.getStatus());
-    metrics::global()
-        .counter("hisgate_http_requests_total", "HTTP API requests", {{"route", route}, {"status", std::to_string(status)}})
-        .inc();
-    metrics::global().histogram("hisgate_http_request_duration_seconds", "HTTP API latency", {{"route", route}}).observe(seconds);
-    log::info("api.response", {{"route", route}, {"status", status}, {"ms", seconds * 1000}});
+    count_request(route, started, res);
+}
+
+const std::vector<RouteTemplate>& Api::routes() {
+    static const std::vector<RouteTemplate> table = {
+        {"openapi", "/api/v1/openapi.json", "GET, HEAD"},
+        {"hospitals", "/api/v1/hospitals", "GET, HEAD"},
+        {"book", "/api/v1/hospitals/{hospitalId}/appointments", "POST"},
+        {"report", "/api/v1/hospitals/{hospitalId}/reports/{reportId}", "GET, HEAD"},
+        {"task", "/api/v1/tasks/{taskId}", "GET, HEAD"},
+        {"fleet", "/api/v1/fleet", "GET, HEAD"},
+        {"fleet_hospital", "/api/v1/fleet/{hospitalId}", "GET, HEAD"},
+        {"patient_facts", "/api/v1/patients/{patientId}/facts", "GET, HEAD, PUT"},
+        {"order_payment", "/api/v1/hospitals/{hospitalId}/orders/{orderId}/payment", "PUT"},
+        {"trace", "/api/v1/traces/{traceId}", "GET, HEAD"},
+        {"doctor", "/api/v1/hospitals/{hospitalId}/doctor", "POST"},
+        {"triage", "/api/v1/triage", "GET, HEAD"},
+        {"alerts", "/api/v1/alerts", "GET, HEAD"},
+        {"health_paths", "/api/v1/health/paths", "GET, HEAD"},
+        {"replication_stream", "/api/v1/replication/stream", "GET, HEAD"},
+        {"replication_snapshot", "/api/v1/replication/snapshot", "GET, HEAD"},
+    };
+    return table;
+}
+
+std::vector<RouteTemplate> Api::all_routes() {
+    std::vector<RouteTemplate> all = routes();
+    for (const auto* part : {&portal::PortalApi::routes(), &money::MoneyApi::routes(), &vitals::VitalsApi::routes(),
+                             &ReleaseApi::routes(), &rollout::RolloutApi::routes()})
+        all.insert(all.end(), part->begin(), part->end());
+    return all;
+}
+
+std::optional<ApiRoute> Api::route_of(const std::vector<std::string>& parts) const {
+    if (auto core = match_route(routes(), parts)) {
+        // The trace and doctor routes ask agents through the diagnostics; without them they are not served.
+        if ((core->name == "trace" || core->name == "doctor") && !diagnostics_) return std::nullopt;
+        return core;
+    }
+    if (portal_)
+        if (auto r = portal::PortalApi::route_of(parts)) return r;
+    if (money_)
+        if (auto r = money::MoneyApi::route_of(parts)) return r;
+    if (vitals_)
+        if (auto r = vitals::VitalsApi::route_of(parts)) return r;
+    if (releases_)
+        if (auto r = ReleaseApi::route_of(parts)) return r;
+    if (rollouts_)
+        if (auto r = rollout::RolloutApi::route_of(parts)) return r;
+    return std::nullopt;
+}
+
+bool Api::serve_public(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    std::optional<ApiRoute> found;
+    try {
+        found = route_of(route_segments(Poco::URI(req.getURI()).getPath()));
+    } catch (const Poco::Exception&) {
+        return false;  // answered as a bad URI once the caller is known
+    }
+    if (!found || (found->name != "openapi" && !(portal_ && portal::PortalApi::is_public(found->name)))) return false;
+    auto started = std::chrono::steady_clock::now();
+    const std::string& method = req.getMethod();
+    if ((", " + std::string(found->allow) + ",").find(" " + method + ",") == std::string::npos) {
+        res.set("Allow", found->allow);
+        send_error_status(res, 405, make_error(ErrorClass::BadInput, "http.method_not_allowed",
+                                               method + " is not served here (allowed: " + found->allow + ")"));
+    } else if (found->name == "openapi") {
+        send_text(res, 200, "application/json", std::string(openapi_json()));
+    } else {
+        portal_->handle_public(found->name, req, res);
+    }
+    count_request(found->name, started, res);
+    return true;
 }
 
 std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
@@ -290,12 +347,30 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
     std::string header = req.get("Authorization", "");
     std::optional<Error> why;
     constexpr std::string_view kScheme = "Bearer ";
-    if (header.empty()) {
+    auto now = std::chrono::floor<std::chrono::seconds>(clock_.wall_now());
+    // A bearer token wins; without one, a portal session cookie is the same token.
+    auto cookie = header.empty() && portal_ ? portal::request_cookie(req, portal::kSessionCookie) : std::nullopt;
+    if (cookie) {
+        auto token = auth::verify_token(keys_, *cookie, now);
+        if (token && !portal::csrf_ok(req)) {
+            refused.inc();
+            log::warn("api.csrf_refused", {{"method", req.getMethod()}});
+            portal::send_patient_json(res, 403, {{"code", "auth.csrf"},
+                                                 {"message", "a change made with the session cookie needs X-CSRF-Token "
+                                                             "equal to the hg_csrf cookie"},
+                                                 {"traceId", current_trace().trace_id}});
+            return std::nullopt;
+        }
+        if (token) {
+            portal_->refresh_session(req, res, *token);
+            return std::move(token.value());
+        }
+        why = token.error();
+    } else if (header.empty()) {
         why = make_error(ErrorClass::Rejected, "auth.missing_token", "this route needs Authorization: Bearer <token>");
     } else if (header.size() <= kScheme.size() || header.compare(0, kScheme.size(), kScheme) != 0) {
         why = make_error(ErrorClass::Rejected, "auth.invalid_token", "expected Authorization: Bearer <token>");
     } else {
-        auto now = std::chrono::floor<std::chrono::seconds>(clock_.wall_now());
         auto token = auth::verify_token(keys_, std::string_view(header).substr(kScheme.size()), now);
         if (token) return std::move(token.value());
         why = token.error();

@@ -58,9 +58,23 @@
 //                                                          the published releases, packages with HTTP
 //                                                          Range (controlplane/release_api.h): staff and
 //                                                          service tokens
+//   GET/POST /api/v1/rollouts, GET /api/v1/rollouts/{id}, POST /api/v1/rollouts/{id}/pause|resume|abort
+//                                                          releases taken to the fleet in waves
+//                                                          (controlplane/rollout/rollout_api.h): staff
+//                                                          read, operators and admins start and change
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
+//   GET /api/v1/openapi.json                               the OpenAPI 3 document of /api/v1 (no token)
+//   /api/v1/auth/*, /api/v1/me                             the patient portal (controlplane/portal/portal_api.h)
 //
-// Every route but /healthz needs "Authorization: Bearer <token>" (auth/access_token.h):
+// Every answer carries the security headers: Content-Security-Policy (default-src 'none'),
+// X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer, X-Frame-Options: DENY,
+// Cache-Control: no-store (answers are patient data or live state; none may be cached),
+// and Strict-Transport-Security when the API is reached over HTTPS.
+//
+// Every route but /healthz, the OpenAPI document and sign-in needs "Authorization: Bearer
+// <token>" (auth/access_token.h), or, for a patient signed in through the portal, the
+// hg_session cookie; a POST, PUT, PATCH or DELETE by cookie also needs X-CSRF-Token equal
+// to the hg_csrf cookie (403 auth.csrf):
 // 401 without a valid one, 403 when the role may not use the route. A patient token sees
 // only its own patient's reports, tasks and bookings; another patient's answer is 404, as
 // if it did not exist. Viewers read; operators, admins and services also book.
@@ -72,6 +86,7 @@
 #include "auth/access_token.h"
 #include "common/clock.h"
 #include "controlplane/alerts/alert_store.h"
+#include "controlplane/api_route.h"
 #include "controlplane/health/path_health_store.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/idempotency_store.h"
@@ -90,6 +105,12 @@ class VitalsApi;
 }
 namespace hisgate::controlplane {
 class ReleaseApi;
+}
+namespace hisgate::controlplane::rollout {
+class RolloutApi;
+}
+namespace hisgate::controlplane::portal {
+class PortalApi;
 }
 
 namespace hisgate::controlplane {
@@ -132,10 +153,32 @@ public:
     // The release repository's routes (controlplane/release_api.h). Set before serving;
     // without it those routes are 404.
     void set_releases(ReleaseApi* releases) { releases_ = releases; }
+    // The rollouts' routes (controlplane/rollout/rollout_api.h). Set before serving;
+    // without it those routes are 404.
+    void set_rollouts(rollout::RolloutApi* rollouts) { rollouts_ = rollouts; }
+
+    // The patient portal's routes (controlplane/portal/portal_api.h): sign-in, /me. Set
+    // before serving; without it those routes are 404.
+    void set_portal(portal::PortalApi* portal) { portal_ = portal; }
+    // The API is reached over HTTPS (a TLS-terminating proxy): answers carry HSTS.
+    void set_https(bool https) { https_ = https; }
 
     static int http_status(ErrorClass cls);
 
+    // The routes this part serves itself (controlplane/api_route.h), and every route of
+    // /api/v1 a control plane with every part set serves: what GET /api/v1/openapi.json
+    // (controlplane/openapi.json) documents, one operation per route and method.
+    static const std::vector<RouteTemplate>& routes();
+    static std::vector<RouteTemplate> all_routes();
+    // The OpenAPI 3 document of /api/v1 (controlplane/openapi.json, built in).
+    static std::string_view openapi_json();
+
 private:
+    // The route of a path's segments among the parts set, or nothing.
+    std::optional<ApiRoute> route_of(const std::vector<std::string>& parts) const;
+    // Serves a route that needs no token (the OpenAPI document, sign-in); false when the
+    // request is for another.
+    bool serve_public(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     // The caller's token, or the 401 already sent.
     std::optional<auth::AccessToken> authenticate(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void list_hospitals(Poco::Net::HTTPServerResponse& res);
@@ -180,6 +223,9 @@ private:
     money::MoneyApi* money_ = nullptr;
     vitals::VitalsApi* vitals_ = nullptr;
     ReleaseApi* releases_ = nullptr;
+    rollout::RolloutApi* rollouts_ = nullptr;
+    portal::PortalApi* portal_ = nullptr;
+    bool https_ = false;
     health::PathHealthStore* health_ = nullptr;
 };
 

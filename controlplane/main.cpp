@@ -30,9 +30,12 @@
 #include "controlplane/idempotency_store.h"
 #include "controlplane/money/money_desk.h"
 #include "controlplane/release_api.h"
+#include "controlplane/rollout/rollout_api.h"
 #include "controlplane/vitals/vitals_api.h"
+#include "controlplane/notify/notifier.h"
 #include "controlplane/web/static_files.h"
 #include "controlplane/patient_records.h"
+#include "controlplane/portal/portal_api.h"
 #include "controlplane/public_partition/gap_repair.h"
 #include "controlplane/remote_diagnostics.h"
 #include "controlplane/router.h"
@@ -109,9 +112,31 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   vitals.escalate_after_ms int an alarm not acknowledged this long escalates, and again every
                                such period (default 60000)
   vitals.silent_after_ms int   a monitor with no sample this long shows offline (default 5000)
+  releases.repo_dir   string   the release repository `hisgate release publish` writes; served
+                               at /api/v1/releases, and rollouts of it (docs/rollouts.md)
+  rollouts.interval_ms int     how often the rollouts' wave engine runs a round (default 1000)
+  rollouts.manifest_base_url string  the API's URL as agents reach it, for release.install's
+                               manifest_url (default http://<http.bind>:<http port>)
+  rollouts.version_window int  releases an agent may be behind and still be upgraded (default 5)
   protocol.min, protocol.max  int   the protocol versions this instance serves agents in
                                (default: all it speaks, [1,1]; may only narrow it). An agent
                                advertising a range outside it is refused (control.refused)
+  portal.session_ttl_s int     how long a patient's portal session (hg_session cookie) lasts
+                               (default 1800, 60..86400)
+  portal.https        bool     the API is reached over HTTPS (a TLS-terminating proxy): cookies
+                               are Secure and answers carry HSTS (default false)
+  portal.code_interval_s int    one sign-in code per phone this often (default 60)
+  portal.codes_per_address_hour int  sign-in codes one client address may ask for an hour
+                               (default 20); portal.verifies_per_address: sign-in tries per 10 min
+                               (default 30)
+  notify.smtp_host, notify.smtp_port  the SMTP relay messages to patients go through
+                               (default 127.0.0.1:25; docs/portal-api.md)
+  notify.from         string   the sender (default hisgate@localhost)
+  notify.sms_domain   string   SMS goes as email to <phone>@<sms_domain> (default sms.hisgate.invalid)
+  notify.outbox_db    string   SQLite file of the outbox (default: the results_db file)
+  notify.interval_ms  int      how often the outbox is relayed (default 1000)
+  notify.max_backoff_s int     longest pause before a failed message goes again (default 60)
+  notify.reminder_hour int     the hour (UTC+8) of the reminder the day before a visit (default 18)
   web.dir             string   the built patient portal (web/dist, docs/portal.md), served at every
                                path outside /api/, /fhir/, /metrics and /healthz (default: none)
 )" + controlplane::money::money_usage_help() + kLogConfigHelp;
@@ -193,6 +218,10 @@ int main(int argc, char** argv) {
     // The release repository `hisgate release publish` writes and /api/v1/releases serves
     // (controlplane/release_api.h); empty: no release routes.
     std::string releases_repo = c.string("releases.repo_dir", "");
+    // Rollouts of those releases (controlplane/rollout/rollout_engine.h), with the repository.
+    auto rollout_interval = std::chrono::milliseconds(c.integer("rollouts.interval_ms", 1000, 10, 60000));
+    std::string manifest_base = c.string("rollouts.manifest_base_url", "");
+    int rollout_window = static_cast<int>(c.integer("rollouts.version_window", 5, 1, 100));
     // The built patient portal (web/dist, docs/portal.md); empty: no front end is served.
     std::string web_dir = c.string("web.dir", "");
     std::string vitals_db = c.string("vitals.db", results_db);
@@ -207,6 +236,22 @@ int main(int argc, char** argv) {
         std::chrono::milliseconds(c.integer("vitals.escalate_after_ms", 60000, 1000, 86400000));
     auto vitals_silent_after = std::chrono::milliseconds(c.integer("vitals.silent_after_ms", 5000, 1000, 600000));
     auto money_settings = controlplane::money::read_money_settings(c, results_db);
+    controlplane::portal::PortalSettings portal_settings;
+    portal_settings.session_ttl = std::chrono::seconds(c.integer("portal.session_ttl_s", 1800, 60, 86400));
+    portal_settings.https = c.boolean("portal.https", false);
+    portal_settings.code_interval = std::chrono::seconds(c.integer("portal.code_interval_s", 60, 1, 3600));
+    portal_settings.codes_per_address_hour = static_cast<int>(c.integer("portal.codes_per_address_hour", 20, 1, 100000));
+    portal_settings.verifies_per_address = static_cast<int>(c.integer("portal.verifies_per_address", 30, 1, 100000));
+    controlplane::notify::SmtpSettings smtp_settings;
+    smtp_settings.host = c.string("notify.smtp_host", "127.0.0.1");
+    smtp_settings.port = static_cast<uint16_t>(c.integer("notify.smtp_port", 25, 1, 65535));
+    smtp_settings.from = c.string("notify.from", "hisgate@localhost");
+    controlplane::notify::NotifySettings notify_settings;
+    notify_settings.sms_domain = c.string("notify.sms_domain", notify_settings.sms_domain);
+    notify_settings.interval = std::chrono::milliseconds(c.integer("notify.interval_ms", 1000, 10, 3600000));
+    notify_settings.max_backoff = std::chrono::seconds(c.integer("notify.max_backoff_s", 60, 1, 86400));
+    notify_settings.reminder_hour = static_cast<int>(c.integer("notify.reminder_hour", 18, 0, 23));
+    std::string outbox_db = c.string("notify.outbox_db", results_db);
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
@@ -222,8 +267,17 @@ int main(int argc, char** argv) {
     if (!results) return invalid_config("hisgate-controlplane", results.error());
     auto idempotency = controlplane::open_sqlite_idempotency_store(results_db, SystemClock::instance(), key_retention);
     if (!idempotency) return invalid_config("hisgate-controlplane", idempotency.error());
-    auto records = controlplane::open_sqlite_patient_records(results_db, SystemClock::instance());
-    if (!records) return invalid_config("hisgate-controlplane", records.error());
+    auto stored_records = controlplane::open_sqlite_patient_records(results_db, SystemClock::instance());
+    if (!stored_records) return invalid_config("hisgate-controlplane", stored_records.error());
+    // The patient portal: accounts and codes, and the notification service's outbox.
+    auto sign_ins = controlplane::portal::open_sqlite_sign_in_store(results_db, SystemClock::instance());
+    if (!sign_ins) return invalid_config("hisgate-controlplane", sign_ins.error());
+    auto outbox = controlplane::notify::open_sqlite_outbox(outbox_db);
+    if (!outbox) return invalid_config("hisgate-controlplane", outbox.error());
+    controlplane::notify::SmtpSender smtp(smtp_settings);
+    controlplane::notify::Notifier notifier(**outbox, smtp, **sign_ins, SystemClock::instance(), notify_settings);
+    // Every booking noted (a hospital confirmed it) also queues its confirmation and reminder.
+    controlplane::notify::NotifyingRecords patient_records(**stored_records, notifier);
     auto error_book = controlplane::triage::open_sqlite_error_book(results_db, *triage_rules, SystemClock::instance(),
                                                                    book_settings);
     if (!error_book) return invalid_config("hisgate-controlplane", error_book.error());
@@ -300,7 +354,7 @@ int main(int argc, char** argv) {
     // request being sent waits for (controlplane/answer_workers.h).
     controlplane::AnswerWorkers answer_workers(
         [&](const IncomingMessage& m) {
-            controlplane::take_answer(**results, **records, requester, m, instance, &triage_intake);
+            controlplane::take_answer(**results, patient_records, requester, m, instance, &triage_intake);
         },
         4, 10000);
     answer_workers.start();
@@ -353,7 +407,11 @@ int main(int argc, char** argv) {
         return ids;
     });
     controlplane::RemoteDiagnostics diagnostics(router, log_settings.file, "controlplane:" + instance);
-    controlplane::Api api(registry, router, **results, **keys, **idempotency, **records);
+    controlplane::Api api(registry, router, **results, **keys, **idempotency, patient_records);
+    controlplane::portal::PortalApi portal_api(**sign_ins, notifier, patient_records, **keys, SystemClock::instance(),
+                                               portal_settings);
+    api.set_portal(&portal_api);
+    api.set_https(portal_settings.https);
     api.set_triage(error_book->get(), &*triage_rules);
     api.set_diagnostics(&diagnostics);
     api.set_alerts(alert_store->get());
@@ -362,6 +420,40 @@ int main(int argc, char** argv) {
     api.set_vitals(&vitals_api);
     controlplane::ReleaseApi release_api(releases_repo);
     if (!releases_repo.empty()) api.set_releases(&release_api);
+    std::unique_ptr<controlplane::rollout::RolloutStore> rollout_store;
+    std::unique_ptr<controlplane::rollout::ReleaseSource> rollout_releases;
+    std::unique_ptr<controlplane::rollout::RolloutEngine> rollouts;
+    // Declared after the engine, so destroyed first: a send in flight answers a live engine.
+    std::unique_ptr<controlplane::rollout::SendWorkers> rollout_sends;
+    std::unique_ptr<controlplane::rollout::RolloutApi> rollout_api;
+    HttpServer* http_server = nullptr;  // set below: the manifest URL's default port is the API's
+    if (!releases_repo.empty()) {
+        auto opened_rollouts = controlplane::rollout::open_sqlite_rollout_store(results_db);
+        if (!opened_rollouts) return invalid_config("hisgate-controlplane", opened_rollouts.error());
+        rollout_store = std::move(opened_rollouts.value());
+        rollout_releases = controlplane::rollout::repository_releases(releases_repo);
+        // Tasks of a rollout go through the normal routing (the router waits for each answer).
+        rollout_sends = std::make_unique<controlplane::rollout::SendWorkers>(
+            [&](const std::string& hospital_id, const std::string& type, const nlohmann::json& body,
+                const controlplane::rollout::TaskDone& done) {
+                auto asked = router.ask(hospital_id, type, body);
+                done(asked.task_id, asked.answer);
+            },
+            4, 100000);
+        controlplane::rollout::EngineSettings rollout_settings;
+        rollout_settings.version_window = rollout_window;
+        rollout_settings.window = window;
+        rollout_settings.manifest_base_url = [&, manifest_base] {
+            if (!manifest_base.empty()) return manifest_base;
+            return "http://" + http_bind + ":" + std::to_string(http_server ? http_server->port() : http_port);
+        };
+        rollouts = std::make_unique<controlplane::rollout::RolloutEngine>(
+            *rollout_store, controlplane::alerts::registry_source(registry), *rollout_releases, rollout_sends->dispatch(),
+            SystemClock::instance(), rollout_settings);
+        rollout_api = std::make_unique<controlplane::rollout::RolloutApi>(*rollouts);
+        api.set_rollouts(rollout_api.get());
+        alert_engine.add_source([&](int64_t) { return rollouts->conditions(); });
+    }
     {
         auto dir = std::filesystem::path(public_db).parent_path().string();
         api.set_public(public_primary->get(), dir.empty() ? "." : dir);
@@ -371,21 +463,24 @@ int main(int argc, char** argv) {
         if (!web_dir.empty() && controlplane::web::StaticFiles::serves(req.getURI())) return web_files.handle(req, res);
         api.handle(req, res);
     });
+    http_server = &http;
     std::unique_ptr<controlplane::money::MoneyDesk> money;
     if (!money_settings.ledger.dir.empty()) {
         auto opened_money = controlplane::money::MoneyDesk::open(
-            money_settings, router, **results, public_primary->get(), **records, error_book->get(), SystemClock::instance(),
+            money_settings, router, **results, public_primary->get(), patient_records, error_book->get(), SystemClock::instance(),
             [&] { return "http://" + http_bind + ":" + std::to_string(http.port()); });
         if (!opened_money) return invalid_config("hisgate-controlplane", opened_money.error());
         money = std::move(opened_money.value());
         api.set_money(&money->api());
     }
     alert_engine.start(alert_interval);
+    if (rollouts) rollouts->start_thread(rollout_interval);
     if (auto started = http.start(); !started) {
         std::fprintf(stderr, "hisgate-controlplane: %s\n", started.error().describe().c_str());
         return 2;
     }
     link.start();
+    notifier.start();
     gap_repair->start();
     if (money) money->start();
     // Escalations, monitors going offline, retention: once a second.
@@ -415,6 +510,9 @@ int main(int argc, char** argv) {
     vitals_tick_cv.notify_all();
     vitals_ticker.join();
     http.stop();
+    if (rollouts) rollouts->stop();
+    if (rollout_sends) rollout_sends->stop();
+    notifier.stop();
     if (money) money->close();
     gap_repair->stop();
     expiry.stop();

@@ -78,12 +78,17 @@ ByteRange resolve_range(const std::string& header, uint64_t size) {
     return {ByteRange::Kind::Part, *first, last ? std::min(*last, size - 1) : size - 1};
 }
 
+const std::vector<RouteTemplate>& ReleaseApi::routes() {
+    static const std::vector<RouteTemplate> table = {
+        {"releases_list", "/api/v1/releases", "GET, HEAD"},
+        {"releases_manifest", "/api/v1/releases/{version}/manifest", "GET, HEAD"},
+        {"releases_package", "/api/v1/releases/{version}/packages/{name}", "GET, HEAD"},
+    };
+    return table;
+}
+
 std::optional<ReleaseApi::Route> ReleaseApi::route_of(const std::vector<std::string>& parts) {
-    if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1" || parts[2] != "releases") return std::nullopt;
-    if (parts.size() == 3) return Route{"releases_list", "GET, HEAD"};
-    if (parts.size() == 5 && parts[4] == "manifest") return Route{"releases_manifest", "GET, HEAD"};
-    if (parts.size() == 6 && parts[4] == "packages") return Route{"releases_package", "GET, HEAD"};
-    return std::nullopt;
+    return match_route(routes(), parts);
 }
 
 void ReleaseApi::handle(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,

@@ -48,6 +48,8 @@ public:
 
     using Route = ApiRoute;
     static std::optional<Route> route_of(const std::vector<std::string>& parts);
+    // The routes route_of matches (controlplane/api_route.h).
+    static const std::vector<RouteTemplate>& routes();
     void handle(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,
                 Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
 

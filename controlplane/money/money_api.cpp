@@ -187,21 +187,27 @@ nlohmann::json transaction_json(const Located& located) {
     return out;
 }
 
+const std::vector<RouteTemplate>& MoneyApi::routes() {
+    static const std::vector<RouteTemplate> table = [] {
+        std::vector<RouteTemplate> t = {
+            {"payment_create", "/api/v1/payments", "POST"},
+            {"booking_create", "/api/v1/bookings", "POST"},
+            {"booking_cancel", "/api/v1/bookings/{bookingId}/cancel", "POST"},
+            {"payment_refund", "/api/v1/payments/{paymentId}/refund", "POST"},
+            {"transactions", "/api/v1/transactions", "GET, HEAD"},
+            {"transaction", "/api/v1/transactions/{transactionId}", "GET, HEAD"},
+            {"ledger_list", "/api/v1/ledger/transactions", "GET, HEAD"},
+            {"ledger_reconcile", "/api/v1/ledger/reconcile", "POST"},
+            {"ledger_resolve", "/api/v1/ledger/transactions/{transactionId}/resolve", "POST"},
+        };
+        for (const auto& p : partition_routes()) t.push_back(p);  // partition_api.h
+        return t;
+    }();
+    return table;
+}
+
 std::optional<MoneyApi::Route> MoneyApi::route_of(const std::vector<std::string>& parts) {
-    if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1") return std::nullopt;
-    const auto& what = parts[2];
-    if (parts.size() == 3 && what == "payments") return Route{"payment_create", "POST"};
-    if (parts.size() == 3 && what == "bookings") return Route{"booking_create", "POST"};
-    if (parts.size() == 5 && what == "bookings" && parts[4] == "cancel") return Route{"booking_cancel", "POST"};
-    if (parts.size() == 5 && what == "payments" && parts[4] == "refund") return Route{"payment_refund", "POST"};
-    if (parts.size() == 3 && what == "transactions") return Route{"transactions", "GET, HEAD"};
-    if (parts.size() == 4 && what == "transactions") return Route{"transaction", "GET, HEAD"};
-    if (parts.size() == 4 && what == "ledger" && parts[3] == "transactions") return Route{"ledger_list", "GET, HEAD"};
-    if (parts.size() == 4 && what == "ledger" && parts[3] == "reconcile") return Route{"ledger_reconcile", "POST"};
-    if (parts.size() == 6 && what == "ledger" && parts[3] == "transactions" && parts[5] == "resolve")
-        return Route{"ledger_resolve", "POST"};
-    if (auto split = partition_route_of(parts)) return Route{split->name, split->allow};  // partition_api.h
-    return std::nullopt;
+    return match_route(routes(), parts);
 }
 
 void MoneyApi::handle(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,

@@ -86,6 +86,8 @@ public:
     // routes, and the methods it serves.
     using Route = ApiRoute;
     static std::optional<Route> route_of(const std::vector<std::string>& parts);
+    // The routes route_of matches (controlplane/api_route.h).
+    static const std::vector<RouteTemplate>& routes();
     static bool is_notify(const std::string& path) { return path == "/api/v1/provider/notify"; }
 
     void handle(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,

@@ -75,13 +75,17 @@ nlohmann::json view_json(const PartitionsView& view) {
 
 }  // namespace
 
+const std::vector<RouteTemplate>& partition_routes() {
+    static const std::vector<RouteTemplate> table = {
+        {"partitions", "/api/v1/ledger/partitions", "GET, HEAD"},
+        {"partition_split", "/api/v1/ledger/partitions/split", "POST"},
+        {"partition_rollback", "/api/v1/ledger/partitions/rollback", "POST"},
+    };
+    return table;
+}
+
 std::optional<PartitionRoute> partition_route_of(const std::vector<std::string>& parts) {
-    if (parts.size() < 4 || parts[0] != "api" || parts[1] != "v1" || parts[2] != "ledger" || parts[3] != "partitions")
-        return std::nullopt;
-    if (parts.size() == 4) return PartitionRoute{"partitions", "GET, HEAD"};
-    if (parts.size() == 5 && parts[4] == "split") return PartitionRoute{"partition_split", "POST"};
-    if (parts.size() == 5 && parts[4] == "rollback") return PartitionRoute{"partition_rollback", "POST"};
-    return std::nullopt;
+    return match_route(partition_routes(), parts);
 }
 
 void handle_partition_route(const std::string& route, const auth::AccessToken& who, LedgerService& ledgers,

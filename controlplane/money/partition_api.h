@@ -31,6 +31,8 @@ namespace hisgate::controlplane::money {
 // partitions, partition_split, partition_rollback
 using PartitionRoute = ApiRoute;
 std::optional<PartitionRoute> partition_route_of(const std::vector<std::string>& parts);
+// The partition routes (controlplane/api_route.h).
+const std::vector<RouteTemplate>& partition_routes();
 
 void handle_partition_route(const std::string& route, const auth::AccessToken& who, LedgerService& ledgers,
                             Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);

@@ -58,18 +58,22 @@ Result<int64_t> ms_param(const std::map<std::string, std::string>& q, const char
 }
 }  // namespace
 
+const std::vector<RouteTemplate>& VitalsApi::routes() {
+    static const std::vector<RouteTemplate> table = {
+        {"vitals_beds", "/api/v1/vitals/beds", "GET, HEAD"},
+        {"vitals_history", "/api/v1/vitals/beds/{bedId}/history", "GET, HEAD"},
+        {"vitals_observations", "/api/v1/vitals/beds/{bedId}/observations", "GET, HEAD"},
+        {"vitals_alarms", "/api/v1/vitals/alarms", "GET, HEAD"},
+        {"vitals_acknowledge", "/api/v1/vitals/alarms/{alarmId}/acknowledge", "POST"},
+        {"vitals_silence", "/api/v1/vitals/alarms/{alarmId}/silence", "POST"},
+        {"vitals_audit", "/api/v1/vitals/audit", "GET, HEAD"},
+        {"vitals_feed", "/api/v1/vitals/feed", "GET"},
+    };
+    return table;
+}
+
 std::optional<VitalsApi::Route> VitalsApi::route_of(const std::vector<std::string>& parts) {
-    if (parts.size() < 4 || parts[0] != "api" || parts[1] != "v1" || parts[2] != "vitals") return std::nullopt;
-    const std::string& what = parts[3];
-    if (parts.size() == 4 && what == "beds") return Route{"vitals_beds", "GET, HEAD"};
-    if (parts.size() == 6 && what == "beds" && parts[5] == "history") return Route{"vitals_history", "GET, HEAD"};
-    if (parts.size() == 6 && what == "beds" && parts[5] == "observations") return Route{"vitals_observations", "GET, HEAD"};
-    if (parts.size() == 4 && what == "alarms") return Route{"vitals_alarms", "GET, HEAD"};
-    if (parts.size() == 6 && what == "alarms" && parts[5] == "acknowledge") return Route{"vitals_acknowledge", "POST"};
-    if (parts.size() == 6 && what == "alarms" && parts[5] == "silence") return Route{"vitals_silence", "POST"};
-    if (parts.size() == 4 && what == "audit") return Route{"vitals_audit", "GET, HEAD"};
-    if (parts.size() == 4 && what == "feed") return Route{"vitals_feed", "GET"};
-    return std::nullopt;
+    return match_route(routes(), parts);
 }
 
 void VitalsApi::handle(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,

@@ -27,7 +27,34 @@ Error io_error(const std::string& what) {
     return make_error(ErrorClass::Unavailable, "release.io", what + ": " + std::strerror(errno));
 }
 
-// Copies `from` to `to` (a new file) and fsyncs it before returning.
+// The files a release directory contributes to the repository.
+std::vector<std::string> release_files(const Manifest& m, const std::string& release_dir) {
+    std::vector<std::string> files = {kManifestFile};
+    std::error_code ec;
+    if (fs::is_regular_file(fs::path(release_dir) / kCatalogFile, ec)) files.push_back(kCatalogFile);
+    for (const auto& p : m.packages) files.push_back(p.path);
+    return files;
+}
+
+// Whether the published copy holds the same bytes as the release directory, file by file.
+Result<bool> same_release(const std::vector<std::string>& files, const std::string& release_dir,
+                          const std::string& published_dir) {
+    for (const auto& f : files) {
+        std::error_code ec;
+        auto theirs = fs::path(published_dir) / f;
+        if (!fs::is_regular_file(theirs, ec)) return false;
+        if (fs::file_size(theirs, ec) != fs::file_size(fs::path(release_dir) / f, ec) || ec) return false;
+        auto a = sha256_file((fs::path(release_dir) / f).string());
+        if (!a) return a.error();
+        auto b = sha256_file(theirs.string());
+        if (!b) return b.error();
+        if (*a != *b) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
 Result<void> copy_synced(const std::string& from, const std::string& to) {
     int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
     if (in < 0) return io_error("cannot open " + from);
@@ -73,33 +100,6 @@ Result<void> fsync_dir(const std::string& dir) {
     return {};
 }
 
-// The files a release directory contributes to the repository.
-std::vector<std::string> release_files(const Manifest& m, const std::string& release_dir) {
-    std::vector<std::string> files = {kManifestFile};
-    std::error_code ec;
-    if (fs::is_regular_file(fs::path(release_dir) / kCatalogFile, ec)) files.push_back(kCatalogFile);
-    for (const auto& p : m.packages) files.push_back(p.path);
-    return files;
-}
-
-// Whether the published copy holds the same bytes as the release directory, file by file.
-Result<bool> same_release(const std::vector<std::string>& files, const std::string& release_dir,
-                          const std::string& published_dir) {
-    for (const auto& f : files) {
-        std::error_code ec;
-        auto theirs = fs::path(published_dir) / f;
-        if (!fs::is_regular_file(theirs, ec)) return false;
-        if (fs::file_size(theirs, ec) != fs::file_size(fs::path(release_dir) / f, ec) || ec) return false;
-        auto a = sha256_file((fs::path(release_dir) / f).string());
-        if (!a) return a.error();
-        auto b = sha256_file(theirs.string());
-        if (!b) return b.error();
-        if (*a != *b) return false;
-    }
-    return true;
-}
-
-}  // namespace
 
 Result<std::string> sha256_file(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -61,5 +61,10 @@ Result<PackageEntry> find_package(const PublishedRelease& release, const std::st
 
 // The SHA-256 of a file, read in blocks (packages can be hundreds of MiB).
 Result<std::string> sha256_file(const std::string& path);
+// Copies `from` to `to` (a new file: refused if it exists) and fsyncs it before returning
+// (release.io). Also the updater's, for the agent's state backup.
+Result<void> copy_synced(const std::string& from, const std::string& to);
+// fsync of a directory: a rename or a new file in it is durable afterwards (release.io).
+Result<void> fsync_dir(const std::string& dir);
 
 }  // namespace hisgate::release

@@ -28,12 +28,14 @@ SwarmFleet::SwarmFleet(SwarmFleetOptions options)
         if (auto jwt = auth::issue_token(**ring, {auth::Role::Operator, "fleet-scale", secs + std::chrono::hours(24)}, secs))
             token_ = *jwt;
     }
+    write_file(token_file(), token_ + "\n");
     nlohmann::json cp = {{"instance_id", "cp1"},
                          {"broker", nlohmann::json::parse(broker_->config_json("controlplane"))},
                          {"http", {{"port", api_port_}}},
                          {"results_db", dir_ + "/data/controlplane.db"},
                          {"auth", {{"keys_dir", dir_ + "/keys"}}},
                          {"log", {{"file", dir_ + "/controlplane.log"}}}};
+    cp.merge_patch(options_.controlplane_config);
     write_file(dir_ + "/controlplane.json", cp.dump(2));
     nlohmann::json swarm = {{"broker", {{"port", broker_->port()}, {"password_dir", broker_->dir()}}},
                             {"agents", {{"count", options_.agents}, {"prefix", options_.prefix}}},
@@ -41,6 +43,7 @@ SwarmFleet::SwarmFleet(SwarmFleetOptions options)
                             {"status_interval_ms", options_.status_interval_ms},
                             {"start_spread_ms", options_.start_spread_ms},
                             {"log", {{"file", dir_ + "/agent-swarm.log"}}}};
+    swarm.merge_patch(options_.swarm_config);
     write_file(dir_ + "/agent-swarm.json", swarm.dump(2));
 }
 
@@ -65,6 +68,10 @@ bool SwarmFleet::start_swarm() {
 
 HttpReply SwarmFleet::get(const std::string& path) { return http_get(api_port_, path, {{"Authorization", "Bearer " + token_}}); }
 
+HttpReply SwarmFleet::post(const std::string& path, const nlohmann::json& body) {
+    return http_send(api_port_, "POST", path, body.dump(), {{"Authorization", "Bearer " + token_}});
+}
+
 std::optional<std::map<std::string, FleetEntry>> SwarmFleet::fleet() {
     std::map<std::string, FleetEntry> out;
     std::string cursor;
@@ -83,6 +90,32 @@ std::optional<std::map<std::string, FleetEntry>> SwarmFleet::fleet() {
         if (!doc.contains("nextCursor") || !doc["nextCursor"].is_string()) return out;
         cursor = doc["nextCursor"].get<std::string>();
     }
+}
+
+bool publish_sim_releases(const std::string& dir, const std::string& repo, const std::vector<std::string>& versions) {
+    const std::string keys = dir + "/release-keys", releases = dir + "/releases";
+    std::system(("mkdir -p " + keys + " " + releases).c_str());
+    auto release = [](std::vector<std::string> args) {
+        args.insert(args.begin(), {binary("cli/hisgate"), "release"});
+        auto r = run_capture(args, std::chrono::seconds(60));
+        if (r.status != 0) std::fprintf(stderr, "hisgate release %s: %s\n", args[2].c_str(), r.output.c_str());
+        return r.status == 0;
+    };
+    if (!release({"keygen", "--out", keys + "/root"}) || !release({"keygen", "--out", keys + "/signing"}) ||
+        !release({"certify", "--root", keys + "/root.key", "--key", keys + "/signing.pub", "--name", "sim", "--out",
+                  keys + "/signing.cert.json"}))
+        return false;
+    for (const auto& v : versions) {
+        const std::string tree = dir + "/tree-" + v, out = releases + "/" + v;
+        std::system(("mkdir -p " + tree + "/bin").c_str());
+        write_file(tree + "/bin/hisgate-agent", "simulated agent " + v + "\n");
+        if (!release({"build", "--version", v, "--from", tree, "--previous", releases, "--out", out, "--level", "1"}) ||
+            !release({"sign", "--manifest", out + "/manifest.json", "--key", keys + "/signing.key", "--cert",
+                      keys + "/signing.cert.json", "--root", keys + "/root.pub"}) ||
+            !release({"publish", "--repo", repo, "--root", keys + "/root.pub", out}))
+            return false;
+    }
+    return true;
 }
 
 std::map<std::string, long long> SwarmFleet::swarm_status() const {

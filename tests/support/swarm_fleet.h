@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,10 @@ struct SwarmFleetOptions {
     int heartbeat_interval_ms = 30000;
     int status_interval_ms = 200;        // the swarm's status lines
     int start_spread_ms = 0;
+    // Merged into the control plane's and the swarm's config files (rollouts: the release
+    // repository; the agents' version and how they take release.install).
+    nlohmann::json controlplane_config = nlohmann::json::object();
+    nlohmann::json swarm_config = nlohmann::json::object();
 };
 
 // What the control plane's API says of one hospital.
@@ -51,6 +56,10 @@ public:
 
     // GET on the API as an operator.
     HttpReply get(const std::string& path);
+    // POST a JSON body on the API as an operator.
+    HttpReply post(const std::string& path, const nlohmann::json& body);
+    // The operator token's file (for the hisgate CLI's --token-file).
+    std::string token_file() const { return dir_ + "/operator.token"; }
     // Every hospital the fleet API lists (all pages), by id; nullopt when a page failed.
     std::optional<std::map<std::string, FleetEntry>> fleet();
     // The swarm's last status line as numbers ("online" -> 200, ...); empty before the first.
@@ -65,5 +74,12 @@ private:
     std::string token_;
     Process controlplane_, swarm_;
 };
+
+// Builds, signs and publishes one release per version, in order, with the real `hisgate
+// release` commands (keys under DIR/release-keys, builds under DIR/releases, each version's
+// install tree a small file naming it) into the repository `repo`, which a control plane's
+// releases.repo_dir serves and rolls out. False, with the failing command's output on
+// stderr, when a step failed.
+bool publish_sim_releases(const std::string& dir, const std::string& repo, const std::vector<std::string>& versions);
 
 }  // namespace hisgate::test

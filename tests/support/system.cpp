@@ -4,6 +4,7 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/String.h>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -33,7 +34,10 @@ HttpReply exchange(uint16_t port, const std::string& method, const std::string& 
         std::istream& body = session.receiveResponse(res);
         Poco::StreamCopier::copyToString(body, reply.body);
         reply.status = res.getStatus();
-        for (const auto& [k, v] : res) reply.headers[k] = v;
+        for (const auto& [k, v] : res) {
+            reply.headers[k] = v;
+            if (Poco::icompare(k, "Set-Cookie") == 0) reply.set_cookies.push_back(v);
+        }
     } catch (const std::exception&) {
         reply.status = 0;
     }

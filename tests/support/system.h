@@ -16,7 +16,8 @@ namespace hisgate::test {
 struct HttpReply {
     int status = 0;
     std::string body;
-    std::map<std::string, std::string> headers;
+    std::map<std::string, std::string> headers;  // one value per name (the last)
+    std::vector<std::string> set_cookies;          // every Set-Cookie header, in order
 
     // The "code" of a JSON error body; empty when the body is not one.
     std::string code() const;

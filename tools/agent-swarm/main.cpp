@@ -16,6 +16,7 @@
 #include "agent-swarm/swarm.h"
 #include "common/log.h"
 #include "common/program.h"
+#include "common/config.h"
 #include "common/settings.h"
 #include "transport/topics.h"
 
@@ -44,6 +45,17 @@ exponential backoff (transport/backoff.h). FILE is JSON:
   start_spread_ms        int      first attempts spread over this long (default 0: all at once)
   session_base           int      each agent's first presence session is this + 1 (default:
                                   the wall clock in ms, so a restarted swarm counts on upwards)
+  agents.version         string   the version the agents report (default: this build's)
+  release.delay_ms       int      from a release.install task to the agent's restart at the
+                                  new version (default 1000)
+  release.broken_versions  [string]  installing one of these fails (below)
+  release.broken_hospitals [string]  so does any install at these hospitals
+  release.broken_mode    string   how: "rollback" (back at the new version with a failing
+                                  probe, then at the old one: the updater's self-rollback),
+                                  "probes" (stays at the new version, probe failing),
+                                  "silent" (never answers, never changes); default rollback
+  params_file            string   a hospital parameter file (JSON) every agent answers
+                                  params.get with; its hash is the birth's paramsHash
   status_interval_ms     int      a status line on stdout this often (default 1000):
                                   "swarm agents=N online=N sessions=N failed=N refused=N
                                    losses=N heartbeats=N requests=N answers=N protocol_errors=N"
@@ -97,6 +109,28 @@ int main(int argc, char** argv) {
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     o.session_base = c.integer("session_base", wall_ms, 0, int64_t{1} << 52);
     auto status_every = std::chrono::milliseconds(c.integer("status_interval_ms", 1000, 10, 3600000));
+    o.version = c.string("agents.version", "");
+    o.release.delay_ms = c.integer("release.delay_ms", 1000, 0, 3600000);
+    for (auto [key, list] : {std::pair{"release.broken_versions", &o.release.broken_versions},
+                             std::pair{"release.broken_hospitals", &o.release.broken_hospitals}}) {
+        const nlohmann::json* given = c.section(key);
+        if (!given) continue;
+        if (!given->is_array() || given->size() > 100000) {
+            c.problem(key, "an array of strings", describe_json_type(*given));
+            continue;
+        }
+        for (const auto& v : *given)
+            if (v.is_string()) list->push_back(v.get<std::string>());
+            else c.problem(key, "an array of strings", describe_json_type(v));
+    }
+    o.release.mode = c.string("release.broken_mode", "rollback");
+    if (o.release.mode != "rollback" && o.release.mode != "probes" && o.release.mode != "silent")
+        c.problem("release.broken_mode", "rollback, probes or silent", "\"" + o.release.mode.substr(0, 64) + "\"");
+    if (std::string params_path = c.string("params_file", ""); !params_path.empty()) {
+        std::ifstream in(params_path);
+        o.release.params_file = nlohmann::json::parse(in, nullptr, false);
+        if (!o.release.params_file.is_object()) c.problem("params_file", "a JSON object in the file", params_path);
+    }
     auto log_settings = read_log_settings(c);
     if (!topics::valid_hospital_id(prefix + "00000")) c.problem("agents.prefix", "1 to 59 characters of A-Z a-z 0-9 _ -", "\"" + prefix.substr(0, 64) + "\"");
     if (first + count > 100000) c.problem("agents", "agents.first + agents.count at most 100000 (5-digit numbers)", std::to_string(first + count));

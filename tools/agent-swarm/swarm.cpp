@@ -255,7 +255,7 @@ struct Swarm::Impl {
                 in.payload = std::move(msg->payload);
                 in.response_topic = std::move(msg->response_topic);
                 in.correlation_data = std::move(msg->correlation_data);
-                for (const auto& out : c.agent.answer(in)) {
+                for (const auto& out : c.agent.answer(in, now)) {
                     if (!publish(c, index, out, now)) return drop(c, now);
                     answers.fetch_add(1, std::memory_order_relaxed);
                 }
@@ -330,6 +330,12 @@ struct Swarm::Impl {
                     break;
                 case Phase::Online: break;
             }
+            // A restart after release.install: the connection ends as the agent's process
+            // would, and the next session's birth tells what it runs now.
+            if (c.phase == Phase::Online && c.agent.restart_due(now)) {
+                drop(c, now);
+                continue;
+            }
             if (c.next_heartbeat_ms >= 0 && now >= c.next_heartbeat_ms) {
                 // Skipped while offline, as the real agent's presence loop skips it.
                 if (c.phase == Phase::Online) {
@@ -364,12 +370,13 @@ struct Swarm::Impl {
 Swarm::Swarm(SwarmOptions options) : impl_(std::make_unique<Impl>()) {
     impl_->options = std::move(options);
     auto& o = impl_->options;
-    const auto description = simulated_description();
+    const auto description = simulated_description(o.version, o.release.params_file);
     impl_->conns.reserve(o.hospital_ids.size());
     std::uniform_int_distribution<int64_t> spread(0, std::max<int64_t>(o.start_spread.count(), 0));
     const int64_t start = now_ms();
     for (size_t i = 0; i < o.hospital_ids.size(); ++i) {
         auto& c = impl_->conns.emplace_back(LightAgent(o.hospital_ids[i], description, o.session_base));
+        c.agent.set_release_behaviour(&o.release);
         c.password = i < o.passwords.size() ? o.passwords[i] : "";
         c.request_topic = topics::request(o.hospital_ids[i]);
         c.due_ms = start + spread(impl_->rng);

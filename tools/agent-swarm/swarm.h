@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "agent-swarm/light_agent.h"
 #include "common/error.h"
 
 namespace hisgate::swarm {
@@ -44,6 +45,8 @@ struct SwarmOptions {
     // the start (0: all at once, a cold-start storm).
     std::chrono::milliseconds start_spread{0};
     int64_t session_base = 0;  // the first session of each agent is session_base + 1
+    std::string version;       // the agents' version at start ("": this build's)
+    ReleaseBehaviour release;  // how they take release.install and params.get
 };
 
 // Counts since the start, readable from any thread while the swarm runs.

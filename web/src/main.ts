@@ -105,7 +105,7 @@ function signInScreen(): Child {
   send.addEventListener('click', async () => {
     if (!validPhone(phone.value)) return replace(msg, h('p', { class: 'error', role: 'alert' }, t('signin.bad_phone')));
     send.disabled = true;
-    const r = await api('POST', '/api/v1/auth/code', { phone: phone.value.replace(/[\s-]/g, '') });
+    const r = await api('POST', '/api/v1/auth/code', { phone: phone.value.replace(/[\s-]/g, ''), lang: currentLang() });
     if (r.status !== 202) { send.disabled = false; return replace(msg, problem(r.body)); }
     codeRow.hidden = false;
     code.focus();

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "agent-swarm/light_agent.h"
+#include "common/digest.h"
 #include "controlplane/hospital_registry.h"
 #include "transport/envelope.h"
 #include "transport/topics.h"
@@ -77,4 +78,53 @@ TEST_CASE("agent-swarm light agent: refuses an unknown type or another hospital'
     CHECK(Envelope::parse(out[0].payload)->error->code == "request.wrong_hospital");
     in.response_topic = topics::response("S00004", "cp1");  // not its own subtree
     CHECK(agent.answer(in).empty());
+}
+
+TEST_CASE("agent-swarm light agent: release.install restarts it at the new version and a broken one rolls back") {
+    swarm::ReleaseBehaviour behaviour;
+    behaviour.delay_ms = 500;
+    behaviour.broken_versions = {"2.0.0"};
+    behaviour.params_file = {{"hospital", {{"id", "S00005"}}}};
+    swarm::LightAgent agent("S00005", swarm::simulated_description("1.0.0", behaviour.params_file), 0);
+    agent.set_release_behaviour(&behaviour);
+    auto version_of = [](const OutgoingMessage& birth) { return Envelope::parse(birth.payload)->body; };
+    CHECK(version_of(agent.next_session().birth)["version"] == "1.0.0");
+    IncomingMessage in;
+    in.topic = topics::request("S00005");
+    in.response_topic = topics::response("S00005", "cp1");
+    in.payload = Envelope::make("release.install", "S00005", {{"version", "1.1.0"}, {"manifest_url", "http://x"}}).to_json();
+    auto out = agent.answer(in, 10000);
+    REQUIRE(out.size() == 1);
+    CHECK(Envelope::parse(out[0].payload)->body["accepted"] == true);
+    CHECK_FALSE(agent.restart_due(10499));
+    CHECK(agent.restart_due(10500));
+    auto after = version_of(agent.next_session().birth);
+    CHECK(after["version"] == "1.1.0");
+    CHECK(after["probes"]["sim.report"]["outcome"] == "ok");
+    CHECK_FALSE(agent.restart_due(20000));
+
+    // params.get: the file whose hash the birth advertises.
+    in.payload = Envelope::make("params.get", "S00005").to_json();
+    out = agent.answer(in, 20000);
+    REQUIRE(out.size() == 1);
+    CHECK(Envelope::parse(out[0].payload)->body["params"] == behaviour.params_file);
+    CHECK(after["paramsHash"] == sha256_hex(behaviour.params_file.dump()));
+
+    // A broken build: back at the new version with a failing probe, then at the old one.
+    in.payload = Envelope::make("release.install", "S00005", {{"version", "2.0.0"}}).to_json();
+    REQUIRE(agent.answer(in, 30000).size() == 1);
+    REQUIRE(agent.restart_due(30500));
+    auto broken = version_of(agent.next_session().birth);
+    CHECK(broken["version"] == "2.0.0");
+    CHECK(broken["probes"]["sim.report"]["outcome"] == "failed");
+    CHECK_FALSE(agent.restart_due(40000));  // the rollback is timed from here
+    CHECK(agent.restart_due(40500));
+    auto rolled_back = version_of(agent.next_session().birth);
+    CHECK(rolled_back["version"] == "1.1.0");
+    CHECK(rolled_back["probes"]["sim.report"]["outcome"] == "ok");
+
+    // "silent": no answer, no restart.
+    behaviour.mode = "silent";
+    CHECK(agent.answer(in, 50000).empty());
+    CHECK_FALSE(agent.restart_due(90000));
 }

@@ -4,7 +4,10 @@
 #include <set>
 #include <string>
 
+#include "agent/diagnostics.h"
 #include "agent/request_types.h"
+#include "config-params/param_set.h"
+#include "tests/support/process.h"
 
 using namespace hisgate::agent;
 
@@ -17,7 +20,8 @@ TEST_CASE("request types: one row per name, each with its handler; the birth mes
         CHECK(find_request_type(t.name) == &t);
         if (t.changes_his) changing.insert(std::string(t.name));
     }
-    CHECK(changing == std::set<std::string>{"appointment.book", "appointment.cancel", "payment.pay", "payment.refund"});
+    CHECK(changing == std::set<std::string>{"appointment.book", "appointment.cancel", "appointment.revoke", "payment.pay",
+                                            "payment.refund", "payment.revoke"});
     CHECK(find_request_type("report.get")->cls == TaskClass::Deferred);
     CHECK(find_request_type("payment.status")->cls == TaskClass::RealTime);
     CHECK(find_request_type("surgery.schedule") == nullptr);
@@ -30,4 +34,29 @@ TEST_CASE("request types: one row per name, each with its handler; the birth mes
         CHECK(advertised[i]["class"] == to_string(row.cls));
         CHECK(advertised[i]["changesHis"] == row.changes_his);
     }
+}
+
+TEST_CASE("request types: params.get answers the parameter file with the hash the birth advertises") {
+    const std::string dir = hisgate::test::make_temp_dir("hisgate-params-get");
+    const std::string example = std::string(HISGATE_SOURCE_DIR) + "/config-params/examples/south-hl7-gb18030.json";
+    const auto& catalog = hisgate::params::Catalog::builtin();
+    REQUIRE(catalog);
+    auto set = hisgate::params::ParamSet::load_file(*catalog, example);
+    REQUIRE(set);
+    Diagnostics d;
+    d.params_file = example;
+    auto got = parameter_file_of(d);
+    REQUIRE(got);
+    CHECK((*got)["paramsHash"] == set->hash());
+    CHECK((*got)["params"]["hospital"]["id"] == set->string("hospital.id"));
+    CHECK(find_request_type("params.get")->cls == TaskClass::RealTime);
+    CHECK_FALSE(find_request_type("params.get")->changes_his);
+    d.params_file = "";
+    CHECK(parameter_file_of(d).error().code == "params.none");
+    d.params_file = dir + "/missing.json";
+    CHECK(parameter_file_of(d).error().code == "params.unreadable");
+    hisgate::test::write_file(dir + "/bad.json", "[1, 2");
+    d.params_file = dir + "/bad.json";
+    CHECK(parameter_file_of(d).error().code == "params.invalid");
+    std::system(("rm -rf " + dir).c_str());
 }

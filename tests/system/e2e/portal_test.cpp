@@ -1,0 +1,440 @@
+// The patient portal's API end to end (issue 17 items 1 and 4, and its bad input): the
+// real control plane, Mosquitto, agent and his-sim, a real pay-sim for the money routes,
+// and a real SMTP relay (tools/smtp-sink, Debian's python3-aiosmtpd) that the sign-in
+// codes and confirmations arrive at. A patient signs in the way the portal's page does:
+// asks for a code, reads it from the relay's mailbox, verifies it, and then talks to the
+// API with the hg_session and hg_csrf cookies and the X-CSRF-Token header.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "auth/access_token.h"
+#include "auth/key_ring.h"
+#include "his-sim/hospital.h"
+#include "tests/support/process.h"
+#include "tests/support/running_pay_sim.h"
+#include "tests/support/system.h"
+
+using namespace hisgate;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kPortalSmsDomain = "sms.test";
+
+// The SMTP relay: tools/smtp-sink/smtp_sink.py on a free port, its mailbox a directory.
+struct PortalSmtpSink {
+    std::string dir = test::make_temp_dir("smtp-sink");
+    uint16_t port = test::free_port();
+    test::Process proc;
+
+    PortalSmtpSink() { REQUIRE(start()); }
+    bool start() {
+        proc = test::Process({"/usr/bin/python3", std::string(HISGATE_SOURCE_DIR) + "/tools/smtp-sink/smtp_sink.py", "--listen",
+                              "127.0.0.1:" + std::to_string(port), "--out", dir},
+                             dir + "/sink.out");
+        return proc.start() && test::wait_port_open(port, 15s);
+    }
+    std::vector<nlohmann::json> mails() const {
+        std::vector<nlohmann::json> out;
+        std::ifstream in(dir + "/mail.jsonl");
+        for (std::string line; std::getline(in, line);)
+            if (auto doc = nlohmann::json::parse(line, nullptr, false); doc.is_object()) out.push_back(doc);
+        return out;
+    }
+    // Mails to `phone`'s SMS address whose subject holds `subject_part`.
+    std::vector<nlohmann::json> sms_to(const std::string& phone, const std::string& subject_part) const {
+        std::vector<nlohmann::json> out;
+        for (const auto& m : mails())
+            if (m["to"].size() == 1 && m["to"][0] == phone + "@" + kPortalSmsDomain &&
+                m["subject"].get<std::string>().find(subject_part) != std::string::npos)
+                out.push_back(m);
+        return out;
+    }
+    // The latest sign-in code sent to `phone`, once `count` codes have come.
+    std::string code_for(const std::string& phone, size_t count = 1) const {
+        std::string code;
+        test::eventually([&] {
+            auto sms = sms_to(phone, "验证码");
+            if (sms.size() < count) return false;
+            std::smatch m;
+            std::string body = sms.back()["body"];
+            if (std::regex_search(body, m, std::regex("[0-9]{6}"))) code = m.str();
+            return !code.empty();
+        }, 20s);
+        return code;
+    }
+};
+
+std::string portal_config(const PortalSmtpSink& sink, const nlohmann::json& more = nlohmann::json::object()) {
+    nlohmann::json c = {{"notify", {{"smtp_port", sink.port}, {"sms_domain", kPortalSmsDomain}, {"interval_ms", 100},
+                                    {"max_backoff_s", 1}}}};
+    c.merge_patch(more);
+    return c.dump();
+}
+
+// The value of cookie `name` as a Set-Cookie of `r` sets it, and the whole header.
+std::pair<std::string, std::string> portal_set_cookie(const test::HttpReply& r, const std::string& name) {
+    for (const auto& h : r.set_cookies)
+        if (h.starts_with(name + "=")) return {h.substr(name.size() + 1, h.find(';') - name.size() - 1), h};
+    return {"", ""};
+}
+
+struct PortalPatient {
+    std::string patient_id, session, csrf;
+    nlohmann::json verified;
+    // Headers of a request by cookie; `csrf_header` adds X-CSRF-Token.
+    std::map<std::string, std::string> cookies(bool csrf_header = true) const {
+        std::map<std::string, std::string> h = {{"Cookie", "hg_session=" + session + "; hg_csrf=" + csrf}};
+        if (csrf_header) h["X-CSRF-Token"] = csrf;
+        return h;
+    }
+};
+
+// Signs `phone` in as the page does: the code from the relay's mailbox.
+PortalPatient portal_sign_in(test::System& sys, const PortalSmtpSink& sink, const std::string& phone, size_t nth_code = 1) {
+    // A phone gets one code per portal.code_interval_s: a second sign-in waits for it.
+    // Every request counts against the address's limit too: wait as told, then ask once more.
+    auto asked = test::http_send(sys.api_port(), "POST", "/api/v1/auth/code", nlohmann::json{{"phone", phone}}.dump());
+    if (asked.status == 429 && std::stoi(asked.headers["Retry-After"]) <= 10) {
+        std::this_thread::sleep_for(std::chrono::seconds(std::stoi(asked.headers["Retry-After"])));
+        asked = test::http_send(sys.api_port(), "POST", "/api/v1/auth/code", nlohmann::json{{"phone", phone}}.dump());
+    }
+    INFO(asked.body);
+    REQUIRE(asked.status == 202);
+    std::string code = sink.code_for(phone, nth_code);
+    REQUIRE(code.size() == 6);
+    auto verified = test::http_send(sys.api_port(), "POST", "/api/v1/auth/verify",
+                                    nlohmann::json{{"phone", phone}, {"code", code}}.dump());
+    INFO(verified.body);
+    REQUIRE(verified.status == 200);
+    PortalPatient p;
+    p.verified = nlohmann::json::parse(verified.body);
+    p.patient_id = p.verified["patient_id"];
+    p.session = portal_set_cookie(verified, "hg_session").first;
+    p.csrf = portal_set_cookie(verified, "hg_csrf").first;
+    REQUIRE(!p.session.empty());
+    REQUIRE(!p.csrf.empty());
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("portal: sign in with the code the SMTP relay got - cookies, /me, the real-name step, logout, security headers") {
+    PortalSmtpSink sink;
+    test::System sys({.hospitals = {"H001"}, .controlplane_config = portal_config(sink, {{"portal", {{"code_interval_s", 2}}}})});
+    REQUIRE(sys.start());
+    const uint16_t port = sys.api_port();
+
+    auto asked = test::http_send(port, "POST", "/api/v1/auth/code", R"({"phone":"13800138000"})");
+    REQUIRE(asked.status == 202);
+    CHECK(nlohmann::json::parse(asked.body) == nlohmann::json{{"sent", true}, {"retry_after_s", 2}});
+    for (const auto& [name, value] : std::map<std::string, std::string>{
+             {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"},
+             {"X-Content-Type-Options", "nosniff"},
+             {"Referrer-Policy", "no-referrer"},
+             {"Cache-Control", "no-store"}}) {
+        INFO(name);
+        CHECK(asked.headers[name] == value);
+    }
+    CHECK(asked.headers.count("Strict-Transport-Security") == 0);  // plain HTTP here
+    std::string code = sink.code_for("13800138000");
+    REQUIRE(code.size() == 6);
+    auto mail = sink.sms_to("13800138000", "验证码").back();
+    CHECK_THAT(mail["body"].get<std::string>(), Catch::Contains("5 分钟内有效"));
+
+    auto verified = test::http_send(port, "POST", "/api/v1/auth/verify",
+                                    nlohmann::json{{"phone", "13800138000"}, {"code", code}}.dump());
+    INFO(verified.body);
+    REQUIRE(verified.status == 200);
+    auto who = nlohmann::json::parse(verified.body);
+    CHECK(who["real_name_verified"] == false);
+    CHECK(who["new_patient"] == true);
+    const std::string patient = who["patient_id"];
+    auto [session, session_header] = portal_set_cookie(verified, "hg_session");
+    auto [csrf, csrf_header] = portal_set_cookie(verified, "hg_csrf");
+    CHECK_THAT(session_header, Catch::Contains("; HttpOnly") && Catch::Contains("; SameSite=Strict") &&
+                                   Catch::Contains("; Path=/") && !Catch::Contains("Secure"));
+    CHECK_THAT(csrf_header, Catch::Contains("; SameSite=Strict") && !Catch::Contains("HttpOnly"));
+    CHECK(csrf == who["csrf_token"]);
+    PortalPatient me{patient, session, csrf, who};
+    // The session cookie is the patient's access token: no PHI in it, none in the log.
+    CHECK(session.find("13800138000") == std::string::npos);
+    CHECK(test::read_file(sys.log_dir() + "/controlplane-cp1.log").find("13800138000") == std::string::npos);
+
+    auto got = test::http_get(port, "/api/v1/me", me.cookies(false));
+    REQUIRE(got.status == 200);
+    CHECK(got.headers["Cache-Control"] == "no-store");
+    auto me_doc = nlohmann::json::parse(got.body);
+    CHECK(me_doc["patient_id"] == patient);
+    CHECK(me_doc["phone_masked"] == "138****8000");
+    CHECK(me_doc["real_name_verified"] == false);
+    // Where and in which language messages go; an address that could smuggle a header is refused.
+    auto contact = test::http_send(port, "PUT", "/api/v1/me", R"({"email":"li@example.com","lang":"en"})", me.cookies());
+    CHECK(contact.status == 200);
+    CHECK(nlohmann::json::parse(contact.body)["lang"] == "en");
+    auto smuggled = test::http_send(port, "PUT", "/api/v1/me", R"({"email":"li@example.com\r\nBcc: all@example.com"})",
+                                    me.cookies());
+    CHECK(smuggled.status == 400);
+    CHECK(smuggled.code() == "email.invalid");
+    CHECK(nlohmann::json::parse(test::http_get(port, "/api/v1/me", me.cookies()).body)["email"] == "li@example.com");
+    // The same through a bearer token; not for staff.
+    CHECK(test::http_get(port, "/api/v1/me", sys.bearer("patient", patient)).status == 200);
+    CHECK(test::http_get(port, "/api/v1/me", sys.bearer("operator", "ops")).status == 403);
+
+    // Changes by cookie need the CSRF header: without it, or with another value, 403 and nothing changes.
+    const std::string good_id = R"({"name":"<script>alert(1)</script>","id_number":"11010519491231002X"})";
+    auto no_csrf = test::http_send(port, "POST", "/api/v1/me/real-name", good_id, me.cookies(false));
+    CHECK(no_csrf.status == 403);
+    CHECK(no_csrf.code() == "auth.csrf");
+    auto other_csrf = me.cookies();
+    other_csrf["X-CSRF-Token"] = std::string(csrf.size(), '0');
+    CHECK(test::http_send(port, "POST", "/api/v1/me/real-name", good_id, other_csrf).code() == "auth.csrf");
+    CHECK(nlohmann::json::parse(test::http_get(port, "/api/v1/me", me.cookies()).body)["real_name_verified"] == false);
+
+    // The real-name step names the wrong part.
+    auto checksum = test::http_send(port, "POST", "/api/v1/me/real-name",
+                                    R"({"name":"张三","id_number":"110105194912310021"})", me.cookies());
+    CHECK(checksum.status == 400);
+    CHECK(checksum.code() == "id.checksum");
+    CHECK(nlohmann::json::parse(checksum.body)["field"] == "id_number");
+    auto birth = test::http_send(port, "POST", "/api/v1/me/real-name",
+                                 R"({"name":"张三","id_number":"110105194902300013"})", me.cookies());
+    CHECK(birth.code() == "id.birth_date");
+    auto no_name = test::http_send(port, "POST", "/api/v1/me/real-name",
+                                   R"({"name":"","id_number":"11010519491231002X"})", me.cookies());
+    CHECK(no_name.code() == "name.empty");
+    CHECK(nlohmann::json::parse(no_name.body)["field"] == "name");
+
+    // Script in the name: stored as text, answered JSON-escaped (no '<' in the bytes).
+    auto done = test::http_send(port, "POST", "/api/v1/me/real-name", good_id, me.cookies());
+    INFO(done.body);
+    REQUIRE(done.status == 200);
+    CHECK(done.body.find('<') == std::string::npos);
+    CHECK_THAT(done.body, Catch::Contains("\\u003cscript\\u003e"));
+    auto after = test::http_get(port, "/api/v1/me", me.cookies());
+    CHECK(after.body.find('<') == std::string::npos);
+    auto after_doc = nlohmann::json::parse(after.body);
+    CHECK(after_doc["real_name"] == "<script>alert(1)</script>");
+    CHECK(after_doc["real_name_verified"] == true);
+    CHECK(after_doc["id_masked"] == "110***********002X");
+    // The booking rules' facts say so too (the route takes the cookie like a bearer token).
+    auto facts = test::http_get(port, "/api/v1/patients/" + patient + "/facts", me.cookies(false));
+    REQUIRE(facts.status == 200);
+    CHECK(nlohmann::json::parse(facts.body)["realNameVerified"] == true);
+
+    // Tampered and expired session cookies are refused.
+    auto tampered = me;
+    tampered.session.back() = tampered.session.back() == 'A' ? 'B' : 'A';
+    auto bad = test::http_get(port, "/api/v1/me", tampered.cookies());
+    CHECK(bad.status == 401);
+    CHECK(bad.code() == "auth.invalid_token");
+    auto ring = auth::KeyRing::open(sys.keys_dir());
+    REQUIRE(ring);
+    auto then = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) - 2h;
+    auto expired_jwt = auth::issue_token(**ring, {auth::Role::Patient, patient, then + 30min}, then);
+    REQUIRE(expired_jwt);
+    auto expired = me;
+    expired.session = *expired_jwt;
+    auto old = test::http_get(port, "/api/v1/me", expired.cookies());
+    CHECK(old.status == 401);
+    CHECK_THAT(old.body, Catch::Contains("expired"));
+
+    // A session past half its life is renewed on its next answer (same hg_csrf); a fresh one is not.
+    CHECK(test::http_get(port, "/api/v1/me", me.cookies()).set_cookies.empty());
+    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    auto aging_jwt = auth::issue_token(**ring, {auth::Role::Patient, patient, now + 5min}, now - 25min);
+    REQUIRE(aging_jwt);
+    auto aging = me;
+    aging.session = *aging_jwt;
+    auto renewed = test::http_get(port, "/api/v1/me", aging.cookies());
+    CHECK(renewed.status == 200);
+    auto [fresh, fresh_header] = portal_set_cookie(renewed, "hg_session");
+    CHECK(!fresh.empty());
+    CHECK(fresh != *aging_jwt);
+    CHECK_THAT(fresh_header, Catch::Contains("Max-Age=1800") && Catch::Contains("HttpOnly"));
+    CHECK(portal_set_cookie(renewed, "hg_csrf").first == csrf);
+    aging.session = fresh;
+    CHECK(test::http_get(port, "/api/v1/me", aging.cookies()).status == 200);
+
+    // Signing in again is the same patient; signing out needs the CSRF header and clears both cookies.
+    auto again = portal_sign_in(sys, sink, "13800138000", 2);
+    CHECK(again.patient_id == patient);
+    CHECK(again.verified["new_patient"] == false);
+    CHECK(again.verified["real_name_verified"] == true);
+    CHECK(test::http_send(port, "POST", "/api/v1/auth/logout", "", again.cookies(false)).code() == "auth.csrf");
+    auto out = test::http_send(port, "POST", "/api/v1/auth/logout", "", again.cookies());
+    CHECK(out.status == 200);
+    CHECK_THAT(portal_set_cookie(out, "hg_session").second, Catch::Contains("Max-Age=0"));
+    CHECK(portal_set_cookie(out, "hg_session").first.empty());
+    CHECK(portal_set_cookie(out, "hg_csrf").first.empty());
+
+    // The OpenAPI document is served without a token.
+    auto doc = test::http_get(port, "/api/v1/openapi.json");
+    REQUIRE(doc.status == 200);
+    auto openapi = nlohmann::json::parse(doc.body);
+    CHECK(openapi["paths"].contains("/api/v1/auth/verify"));
+    CHECK(openapi["paths"].contains("/api/v1/hospitals/{hospitalId}/appointments"));
+}
+
+TEST_CASE("portal: wrong codes are limited to 5 tries, codes are rate limited per phone and address, bad bodies change nothing") {
+    PortalSmtpSink sink;
+    test::System sys({.hospitals = {"H001"},
+                      .controlplane_config = portal_config(sink, {{"portal", {{"codes_per_address_hour", 4}}}})});
+    REQUIRE(sys.start());
+    const uint16_t port = sys.api_port();
+    auto ask = [&](const std::string& phone) {
+        return test::http_send(port, "POST", "/api/v1/auth/code", nlohmann::json{{"phone", phone}}.dump());
+    };
+    auto verify = [&](const std::string& body) { return test::http_send(port, "POST", "/api/v1/auth/verify", body); };
+
+    REQUIRE(ask("13900139000").status == 202);
+    auto soon = ask("13900139000");  // a second code within 60 s
+    CHECK(soon.status == 429);
+    CHECK(soon.code() == "auth.rate_limited");
+    CHECK(std::stoi(soon.headers["Retry-After"]) > 0);
+    CHECK(std::stoi(soon.headers["Retry-After"]) <= 60);
+    const std::string code = sink.code_for("13900139000");
+    REQUIRE(code.size() == 6);
+    const std::string wrong = code == "000000" ? "000001" : "000000";
+    auto attempt = [&](const std::string& c) {
+        return verify(nlohmann::json{{"phone", "13900139000"}, {"code", c}}.dump());
+    };
+    for (int i = 0; i < 4; ++i) {
+        auto r = attempt(wrong);
+        CHECK(r.status == 401);
+        CHECK(r.code() == "auth.code_wrong");
+        CHECK(r.set_cookies.empty());
+    }
+    auto locked = attempt(wrong);
+    CHECK(locked.code() == "auth.code_locked");
+    auto too_late = attempt(code);  // the right code, after the fifth wrong try: gone
+    CHECK(too_late.status == 401);
+    CHECK(too_late.code() == "auth.no_code");
+    CHECK(too_late.set_cookies.empty());
+
+    // Bad bodies: each a clear 4xx, no cookie, no code sent.
+    CHECK(verify("{not json").code() == "http.bad_json");
+    CHECK(verify("[1,2]").code() == "http.bad_json");
+    CHECK(verify(R"({"phone":"13900139000","code":"12345"})").code() == "auth.bad_code");
+    CHECK(verify(R"({"phone":"13900139000","code":123456})").code() == "request.invalid");
+    CHECK(verify(R"({"phone":"13900139000","code":"123456","admin":true})").code() == "request.invalid");
+    auto huge = verify(R"({"phone":"13900139000","code":")" + std::string(10000, '1') + R"("})");
+    CHECK(huge.status == 413);
+    auto bad_phone = ask("<script>");
+    CHECK(bad_phone.status == 400);
+    CHECK(bad_phone.code() == "auth.bad_phone");
+    CHECK(bad_phone.body.find('<') == std::string::npos);
+    CHECK(sink.sms_to("13900139000", "验证码").size() == 1);
+
+    // Per client address: 4 code requests an hour here (the refused one above counted).
+    CHECK(ask("13700137000").status == 202);
+    CHECK(ask("13700137001").status == 202);
+    auto address_limited = ask("13700137002");
+    CHECK(address_limited.status == 429);
+    CHECK(address_limited.headers.count("Retry-After") == 1);
+}
+
+TEST_CASE("portal: a relay outage delays the sign-in code and loses none") {
+    PortalSmtpSink sink;
+    test::System sys({.hospitals = {"H001"}, .controlplane_config = portal_config(sink)});
+    REQUIRE(sys.start());
+    REQUIRE(sink.proc.stop() == 0);
+
+    REQUIRE(test::http_send(sys.api_port(), "POST", "/api/v1/auth/code", R"({"phone":"13600136000"})").status == 202);
+    // The relay refuses connections: the control plane tries, counts the failure, keeps the message.
+    REQUIRE(test::eventually([&] {
+        auto page = sys.get("/metrics").body;
+        return test::metric_value(page, R"(hisgate_notify_failed_total{reason="smtp.unreachable"})") >= 2 &&
+               test::metric_value(page, "hisgate_notify_waiting") == 1;
+    }, 20s));
+    CHECK(sink.mails().empty());
+
+    REQUIRE(sink.start());
+    const std::string code = sink.code_for("13600136000");
+    REQUIRE(code.size() == 6);
+    auto verified = test::http_send(sys.api_port(), "POST", "/api/v1/auth/verify",
+                                    nlohmann::json{{"phone", "13600136000"}, {"code", code}}.dump());
+    CHECK(verified.status == 200);
+    CHECK(test::eventually([&] { return test::metric_value(sys.get("/metrics").body, "hisgate_notify_waiting") == 0; }));
+    CHECK(sink.sms_to("13600136000", "验证码").size() == 1);  // once, however many tries it took
+}
+
+TEST_CASE("portal: patients see only their own bookings, payments, reports and tasks - another's id is 404") {
+    PortalSmtpSink sink;
+    test::RunningPaySim pay;
+    nlohmann::json money = {{"request_timeouts_ms", {{"payment.pay", 2000}, {"appointment.book", 4000}}},
+                            {"ledger", {{"dir", pay.dir + "/ledgers"}, {"reply_timeout_ms", 2000}}},
+                            {"payments", {{"url", "http://127.0.0.1:" + std::to_string(pay.port)},
+                                          {"key_file", pay.dir + "/merchant.key"}}}};
+    test::System sys({.hospitals = {"H001"}, .controlplane_config = portal_config(sink, money)});
+    REQUIRE(sys.start());
+    const uint16_t port = sys.api_port();
+    auto a = portal_sign_in(sys, sink, "13500135000");
+    auto b = portal_sign_in(sys, sink, "13500135001");
+    REQUIRE(a.patient_id != b.patient_id);
+    auto keyed = [](const PortalPatient& p, const std::string& key) {
+        auto h = p.cookies();
+        h["Idempotency-Key"] = key;
+        return h;
+    };
+
+    // A books at the hospital by cookie: the answer is a task of A's; the confirmation
+    // goes to A's phone through the relay.
+    const std::string today = sim::utc_today();
+    nlohmann::json booking = {{"orderId", "O-PORTAL-1"},
+                              {"slotId", "S-DR-101-" + today + "-08:00"},
+                              {"slot", {{"doctorId", "DR-101"}, {"departmentId", "D-INT"}, {"date", today}, {"start", "08:00"},
+                                        {"end", "08:15"}, {"half", "AM"}, {"feeCents", 2500}}},
+                              {"patient", {{"birthDate", "1980-01-01"}, {"sex", "female"}}}};
+    auto no_csrf = test::http_send(port, "POST", "/api/v1/hospitals/H001/appointments", booking.dump(), a.cookies(false));
+    CHECK(no_csrf.code() == "auth.csrf");
+    CHECK(sys.his_bookings("H001") == 0);  // refused before anything was asked
+    auto booked = test::http_send(port, "POST", "/api/v1/hospitals/H001/appointments", booking.dump(), a.cookies());
+    INFO(booked.body);
+    REQUIRE(booked.status == 200);
+    const std::string task = booked.headers["Task-Id"];
+    REQUIRE(!task.empty());
+    CHECK(test::http_get(port, "/api/v1/tasks/" + task, a.cookies()).status == 200);
+    auto their_task = test::http_get(port, "/api/v1/tasks/" + task, b.cookies());
+    CHECK(their_task.status == 404);
+    CHECK(their_task.code() == "task.unknown");
+    CHECK(test::eventually([&] { return sink.sms_to("13500135000", "预约成功").size() == 1; }, 20s));
+    CHECK_THAT(sink.sms_to("13500135000", "预约成功")[0]["body"].get<std::string>(), Catch::Contains(today + " 上午"));
+    CHECK(sink.sms_to("13500135001", "预约成功").empty());
+
+    // A's payment and ledger booking: B's cookie finds neither, and cannot refund or cancel them.
+    auto paid = test::http_send(
+        port, "POST", "/api/v1/payments",
+        nlohmann::json{{"hospitalId", "H001"}, {"patientId", a.patient_id}, {"amount", "15.00"}, {"currency", "CNY"},
+                       {"purpose", "outpatient"}}.dump(),
+        keyed(a, "pay-a-1"));
+    INFO(paid.body);
+    REQUIRE(paid.status == 201);
+    const std::string payment = nlohmann::json::parse(paid.body)["transactionId"];
+    auto ledger_booked = test::http_send(
+        port, "POST", "/api/v1/bookings",
+        nlohmann::json{{"hospitalId", "H001"}, {"slotId", "S1"}, {"patientId", a.patient_id}}.dump(), keyed(a, "book-a-1"));
+    INFO(ledger_booked.body);
+    REQUIRE(ledger_booked.status == 201);
+    const std::string ledger_booking = nlohmann::json::parse(ledger_booked.body)["transactionId"];
+    for (const auto& id : {payment, ledger_booking}) {
+        INFO(id);
+        CHECK(test::http_get(port, "/api/v1/transactions/" + id, a.cookies()).status == 200);
+        CHECK(test::http_get(port, "/api/v1/transactions/" + id, b.cookies()).status == 404);
+    }
+    CHECK(test::http_send(port, "POST", "/api/v1/payments/" + payment + "/refund", "", keyed(b, "b-refund")).status == 404);
+    CHECK(test::http_send(port, "POST", "/api/v1/bookings/" + ledger_booking + "/cancel", "", keyed(b, "b-cancel")).status ==
+          404);
+    CHECK(test::http_get(port, "/api/v1/transactions/" + payment, a.cookies()).status == 200);  // untouched
+    auto list = test::http_get(port, "/api/v1/transactions?patientId=" + a.patient_id, b.cookies());
+    CHECK(list.status == 403);
+
+    // A report of another patient (his-sim's demo patient) is 404 to A; staff read it.
+    CHECK(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
+    auto report = test::http_get(port, "/api/v1/hospitals/H001/reports/R-DEMO-1", a.cookies());
+    CHECK(report.status == 404);
+    CHECK(report.code() == "report.not_found");
+}
