@@ -90,6 +90,13 @@ bool StaticFiles::hashed(const std::string& name) {
 void StaticFiles::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) const {
     res.set("X-Content-Type-Options", "nosniff");
     res.set("Referrer-Policy", "no-referrer");
+    res.set("X-Frame-Options", "DENY");
+    // Only the portal's own files run, style and load; no inline script or style, no frame.
+    // It reads search from the replicas and pays at the provider, other origins named in
+    // its config.json: connect-src allows http(s) origins, not data: or blob:.
+    res.set("Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self' http: https:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
     if (req.getMethod() != "GET" && req.getMethod() != "HEAD") {
         res.set("Allow", "GET, HEAD");
         return send_text(res, 405, "text/plain; charset=utf-8", "method not allowed\n");

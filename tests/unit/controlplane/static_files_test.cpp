@@ -67,6 +67,8 @@ TEST_CASE("static files: the portal's files with their types, caching and precom
             CHECK(a.head.getContentType() == "text/html; charset=utf-8");
             CHECK(a.head.get("Cache-Control") == "no-store");
             CHECK(a.head.get("X-Content-Type-Options") == "nosniff");
+            CHECK(a.head.get("Content-Security-Policy").find("script-src 'self';") != std::string::npos);
+            CHECK(a.head.get("X-Frame-Options") == "DENY");
         }
     }
     SECTION("a hashed asset: its type, a year's immutable cache, gzip when accepted") {
