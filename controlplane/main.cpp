@@ -34,6 +34,7 @@
 #include "controlplane/rollout/rollout_api.h"
 #include "controlplane/vitals/vitals_api.h"
 #include "controlplane/notify/notifier.h"
+#include "controlplane/web/static_files.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/portal/portal_api.h"
 #include "controlplane/public_partition/gap_repair.h"
@@ -137,6 +138,8 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   notify.interval_ms  int      how often the outbox is relayed (default 1000)
   notify.max_backoff_s int     longest pause before a failed message goes again (default 60)
   notify.reminder_hour int     the hour (UTC+8) of the reminder the day before a visit (default 18)
+  web.dir             string   the built patient portal (web/dist, docs/portal.md), served at every
+                               path outside /api/, /fhir/, /metrics and /healthz (default: none)
 )" + controlplane::money::money_usage_help() + kLogConfigHelp;
 }
 
@@ -223,6 +226,8 @@ int main(int argc, char** argv) {
     auto rollout_interval = std::chrono::milliseconds(c.integer("rollouts.interval_ms", 1000, 10, 60000));
     std::string manifest_base = c.string("rollouts.manifest_base_url", "");
     int rollout_window = static_cast<int>(c.integer("rollouts.version_window", 5, 1, 100));
+    // The built patient portal (web/dist, docs/portal.md); empty: no front end is served.
+    std::string web_dir = c.string("web.dir", "");
     std::string vitals_db = c.string("vitals.db", results_db);
     controlplane::vitals::VitalsRetention vitals_retention;
     vitals_retention.raw_keep = std::chrono::milliseconds(c.integer("vitals.raw_keep_ms", 86400000, 60000, 365 * 86400000LL));
@@ -472,7 +477,11 @@ int main(int argc, char** argv) {
         auto dir = std::filesystem::path(public_db).parent_path().string();
         api.set_public(public_primary->get(), dir.empty() ? "." : dir);
     }
-    HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
+    controlplane::web::StaticFiles web_files(web_dir);
+    HttpServer http(http_bind, http_port, [&](auto& req, auto& res) {
+        if (!web_dir.empty() && controlplane::web::StaticFiles::serves(req.getURI())) return web_files.handle(req, res);
+        api.handle(req, res);
+    });
     http_server = &http;
     std::unique_ptr<controlplane::money::MoneyDesk> money;
     if (!money_settings.ledger.dir.empty()) {
