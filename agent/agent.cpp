@@ -32,8 +32,17 @@ GatedAdapter::Patience patience_for(const AgentConfig& c) {
 }
 }  // namespace
 
+namespace {
+// Every gate of the agent passes its calls to one LiveAdapter, which a pushed parameter set
+// swaps whole (agent/config_apply.h).
+AgentConfig with_live_adapter(AgentConfig c) {
+    if (c.adapter) c.adapter = std::make_unique<LiveAdapter>(std::shared_ptr<HisAdapter>(std::move(c.adapter)));
+    return c;
+}
+}  // namespace
+
 Agent::Agent(AgentConfig config, Clock& clock)
-    : config_(std::move(config)),
+    : config_(with_live_adapter(std::move(config))),
       clock_(clock),
       gate_(config_.his_concurrency, config_.his_rate_per_minute, clock_),
       his_(*config_.adapter, gate_, patience_for(config_)),
@@ -85,7 +94,7 @@ nlohmann::json Agent::birth_body(bool online) const {
                            {"version", std::string(version())},
                            {"protocol", {{"min", config_.protocol_min}, {"max", config_.protocol_max}}},
                            {"adapter", config_.adapter ? config_.adapter->dialect() : ""},
-                           {"paramsHash", config_.params_hash},
+                           {"paramsHash", config_apply_ ? config_apply_->params_hash() : config_.params_hash},
                            {"capabilities", advertised_capabilities()},
                            {"caps", {{"concurrency", config_.his_concurrency}, {"ratePerMinute", config_.his_rate_per_minute}}}};
     if (!cert_not_after_.empty()) body["certNotAfter"] = cert_not_after_;
@@ -138,11 +147,21 @@ Result<void> Agent::start() {
     // IT runs, the same binary version as the agent that answers.
     if (!config_.config_file.empty())
         diagnostics.doctor_command = {"/proc/self/exe", "doctor", "--config", config_.config_file, "--json"};
+    if (!config_.params_file.empty() && config_.adapter && config_.rules) {
+        ConfigHooks hooks;
+        hooks.path_check = config_.path_check;
+        auto applier = ConfigApplier::open({config_.hospital_id, config_.params_file, config_.state_db, std::string(version())},
+                                           static_cast<LiveAdapter&>(*config_.adapter), *config_.rules, std::move(hooks), clock_);
+        if (!applier) return fail(applier.error());
+        config_apply_ = std::move(applier.value());
+        config_apply_->attach(&his_, this);
+    }
     forwarder_ = std::make_unique<OutboxForwarder>(*store_, link_);
     undo.emplace_back("store", [this] {
         queue_.reset();
-        executor_.reset();  // before the extractor and the fence it reads
+        executor_.reset();  // before the extractor, the fence and the applier it reads
         fence_.reset();
+        config_apply_.reset();
         extractor_.reset();
         probes_.reset();
         forwarder_.reset();
@@ -173,7 +192,8 @@ Result<void> Agent::start() {
     fence_->recall(*parked);
     executor_ = std::make_unique<TaskExecutor>(his_, *config_.rules, config_.hospital_id,
                                                InDoubtPolicy{config_.his_idempotent, config_.his_processing_horizon},
-                                               clock_, std::move(diagnostics), extractor_.get(), fence_.get());
+                                               clock_, std::move(diagnostics), extractor_.get(), fence_.get(),
+                                               config_apply_.get());
     queue_ = std::make_unique<TaskQueue>(
         *store_, config_.queue, [this](const Task& t) { return executor_->run(t); }, [this] { forwarder_->wake(); },
         clock_);
@@ -446,6 +466,8 @@ void Agent::presence_loop() {
             });
             next_purge = clock_.steady_now() + std::chrono::minutes(10);
         }
+        // A parameter set pushed in standard mode waits for the quiet window.
+        if (config_apply_) config_apply_->tick();
         malloc_trim(0);
         lock.lock();
         clock_.wait_until(lock, cv_, std::min(next_heartbeat, clock_.steady_now() + kTrimEvery),

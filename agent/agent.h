@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "agent/agent_config.h"
+#include "agent/config_apply.h"
 #include "agent/extraction/extractor.h"
 #include "agent/probes/probe_runner.h"
 #include "agent/events/event_sink.h"
@@ -59,6 +60,9 @@ public:
     // EventSink: stores the event in the outbox for the hospital's event topic.
     Result<void> emit(const std::string& type, const nlohmann::json& body) override;
 
+    // Remote configuration and feature flags (agent/config_apply.h); null before start.
+    ConfigApplier* config() { return config_apply_.get(); }
+
 private:
     void on_message(const IncomingMessage& msg);
     void admitted(const IncomingMessage& msg, const Envelope& request, const Result<Admission>& admission);
@@ -95,6 +99,7 @@ private:
     std::mutex presence_mu_;  // a state message takes its session and seq in one step
     const std::string cert_not_after_;  // of the TLS client certificate, "" without one
     std::unique_ptr<OrderFence> fence_;  // read by the executor
+    std::unique_ptr<ConfigApplier> config_apply_;  // read by the executor and presence
     std::unique_ptr<TaskExecutor> executor_;
     std::unique_ptr<TaskQueue> queue_;
     MqttLink link_;

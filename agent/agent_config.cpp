@@ -26,6 +26,11 @@ through the HIS adapter its parameter file names. FILE is JSON:
 )" + kLogConfigHelp;
 }
 
+Result<appointments::RuleSet> rules_from_params(const params::ParamSet& p, const std::string& source) {
+    nlohmann::json appointment = {{"rules", p.json("appointment.rules")}, {"timezone", p.string("appointment.timezone")}};
+    return appointments::RuleSet::from_params(appointment, source, p.string("hospital.timezone"));
+}
+
 Result<AgentConfig> read_agent_config(ConfigReader& c) {
     AgentConfig cfg;
     std::string params_file = c.string("params_file");
@@ -56,8 +61,7 @@ Result<AgentConfig> read_agent_config(ConfigReader& c) {
     auto adapter = AdapterRegistry::builtin().create(p.value());
     if (!adapter) return make_error(ErrorClass::Config, "params.invalid", params_file + ": " + adapter.error().message);
     cfg.adapter = std::move(adapter.value());
-    nlohmann::json appointment = {{"rules", p->json("appointment.rules")}, {"timezone", p->string("appointment.timezone")}};
-    auto rules = appointments::RuleSet::from_params(appointment, params_file, p->string("hospital.timezone"));
+    auto rules = rules_from_params(p.value(), params_file);
     if (!rules) return rules.error();
     cfg.rules = std::move(rules.value());
     cfg.broker = mqtt_options(broker, "agent-" + cfg.hospital_id);

@@ -1,6 +1,7 @@
 // The agent's configuration file, read and checked as a whole before anything starts.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/settings.h"
+#include "config-params/param_set.h"
 #include "transport/envelope.h"
 #include "transport/mqtt_link.h"
 
@@ -60,10 +62,18 @@ struct AgentConfig {
     extraction::ExtractionSettings extraction;
     // The bedside-vitals gateway (vitals.*); it runs when vitals.enabled is true.
     vitals::VitalsSettings vitals;
+    // The doctor's read-only path checks a pushed parameter set must pass after the swap
+    // (agent/config_apply.h): the failing rows. The program sets it (agent/main.cpp: the
+    // doctor is a library of its own, built on this one); unset, no check is made.
+    std::function<std::vector<std::string>(HisAdapter&, const params::ParamSet&)> path_check;
 };
 
 // Errors name every problem in the file (JSON path, expected, found), one per line.
 Result<AgentConfig> read_agent_config(ConfigReader& c);
+
+// The appointment rules a parameter set names (appointment.*, hospital.timezone); `source`
+// names the set in errors. At start and for each set pushed (agent/config_apply.h).
+Result<appointments::RuleSet> rules_from_params(const params::ParamSet& p, const std::string& source);
 
 std::string agent_usage();
 

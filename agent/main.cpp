@@ -12,6 +12,7 @@
 #include "agent/agent.h"
 #include "agent/agent_config.h"
 #include "agent/doctor/doctor.h"
+#include "agent/doctor/his_paths.h"
 #include "agent/task_executor.h"
 #include "common/log.h"
 #include "common/process_metrics.h"
@@ -62,6 +63,13 @@ int main(int argc, char** argv) {
     auto cfg = agent::read_agent_config(*start.config);
     if (!cfg) return invalid_config("hisgate-agent", cfg.error());
     cfg->config_file = start.config_file;
+    // A pushed parameter set must pass the doctor's read-only path checks (docs/config-push.md).
+    cfg->path_check = [](HisAdapter& his, const params::ParamSet& p) {
+        std::vector<std::string> failed;
+        for (const auto& row : agent::doctor::check_his_paths(his, p, ""))
+            if (row.status == agent::doctor::Status::Fail) failed.push_back(row.check + ": " + row.detail);
+        return failed;
+    };
     log::init("agent:" + cfg->hospital_id, cfg->log.file, cfg->log.level);
     metrics::publish_build_info(HISGATE_REVISION);
 

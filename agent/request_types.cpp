@@ -173,8 +173,18 @@ Result<nlohmann::json> snapshot_get(const RequestContext& c, const nlohmann::jso
     return reference_snapshot(c.reference, body);
 }
 
+template <Result<nlohmann::json> (ConfigApplier::*kCall)(const nlohmann::json&)>
+Result<nlohmann::json> config_call(const RequestContext& c, const nlohmann::json& body) {
+    if (!c.config) return make_error(ErrorClass::Config, "config.unavailable", "this agent takes no pushed configuration");
+    return (c.config->*kCall)(body);
+}
+Result<nlohmann::json> config_history(const RequestContext& c, const nlohmann::json&) {
+    if (!c.config) return make_error(ErrorClass::Config, "config.unavailable", "this agent takes no pushed configuration");
+    return c.config->history();
+}
+
 using RT = TaskClass;
-constexpr std::array<RequestType, 17> kRequestTypes{{
+constexpr std::array<RequestType, 20> kRequestTypes{{
     {"appointment.book", RT::RealTime, true, book},
     {"appointment.cancel", RT::RealTime, true, keyed<kOrderId, &HisAdapter::cancel, booking_json>},
     {"appointment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::booking_status, booking_json>},
@@ -199,6 +209,10 @@ constexpr std::array<RequestType, 17> kRequestTypes{{
     // answer says the request was handed over, not that the version is running; the
     // control plane learns that from the new birth.
     {"release.install", RT::RealTime, false, install_release},
+    // Remote configuration (agent/config_apply.h): the agent's own parameters, never the HIS.
+    {"config.apply", RT::RealTime, false, config_call<&ConfigApplier::apply>},
+    {"config.flags", RT::RealTime, false, config_call<&ConfigApplier::set_flags>},
+    {"config.history", RT::RealTime, false, config_history},
 }};
 
 }  // namespace

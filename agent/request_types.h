@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "adapters/his_adapter.h"
+#include "agent/config_apply.h"
 #include "agent/diagnostics.h"
 #include "agent/extraction/reference_history.h"
 #include "agent/task.h"
@@ -52,6 +53,9 @@ struct RequestContext {
     // The extraction's kept change sets and snapshot (reference.changesets,
     // reference.snapshot: agent/reference_requests.h); null in an agent without one.
     extraction::ReferenceHistory* reference = nullptr;
+    // Pushed parameter sets and feature flags (config.*: agent/config_apply.h); null in an
+    // agent without one.
+    ConfigApplier* config = nullptr;
 };
 
 // The answer's body, or the error to answer with.

@@ -33,11 +33,13 @@ Outcome TaskExecutor::run(const Task& task) {
     try {
         const RequestType* type = find_request_type(task.type);
         // A previous attempt was dispatched: the HIS may hold its effect already.
-        RequestContext context{task.type, task.id, his_, rules_, clock_, policy_.his_idempotent, task.attempts > 1,
+        // The rules of the set in force as the task starts (a push may swap them meanwhile).
+        auto pushed_rules = config_ ? config_->rules() : nullptr;
+        RequestContext context{task.type, task.id, his_, pushed_rules ? *pushed_rules : rules_, clock_, policy_.his_idempotent, task.attempts > 1,
                                [&] { sending_change(task); },
                                [&](const std::string& order) { return sending_order(task, order); },
                                [&] { return absence_not_yet_settled(task); },
-                               [&](const std::string& order) { return revoking(order); }, diagnostics_, reference_};
+                               [&](const std::string& order) { return revoking(order); }, diagnostics_, reference_, config_};
         result = type ? type->handler(context, request->body)
                       : Result<nlohmann::json>(make_error(ErrorClass::BadInput, "request.unknown_type",
                                                           "this agent does not serve requests of type \"" +

@@ -27,6 +27,7 @@
 #include <string>
 
 #include "adapters/his_adapter.h"
+#include "agent/config_apply.h"
 #include "agent/diagnostics.h"
 #include "agent/extraction/reference_history.h"
 #include "agent/order_fence.h"
@@ -50,9 +51,11 @@ class TaskExecutor {
 public:
     TaskExecutor(HisAdapter& his, const appointments::RuleSet& rules, std::string hospital_id, InDoubtPolicy policy,
                  const Clock& clock = SystemClock::instance(), Diagnostics diagnostics = {},
-                 extraction::ReferenceHistory* reference = nullptr, OrderFence* fence = nullptr)
+                 extraction::ReferenceHistory* reference = nullptr, OrderFence* fence = nullptr,
+                 ConfigApplier* config = nullptr)
         : his_(his), rules_(rules), hospital_id_(std::move(hospital_id)), policy_(policy), clock_(clock),
-          created_(clock.steady_now()), diagnostics_(std::move(diagnostics)), reference_(reference), fence_(fence) {}
+          created_(clock.steady_now()), diagnostics_(std::move(diagnostics)), reference_(reference), fence_(fence),
+          config_(config) {}
 
     Outcome run(const Task& task);
 
@@ -76,6 +79,8 @@ private:
     const Diagnostics diagnostics_;
     extraction::ReferenceHistory* const reference_;  // what reference.* requests read; may be null
     OrderFence* const fence_;  // the revoke fence; may be null
+    // Pushed parameter sets: the rules in force (else rules_) and the config.* requests; may be null.
+    ConfigApplier* const config_;
     std::mutex mu_;
     std::map<std::string, Clock::SteadyTime> last_change_sent_;  // task id -> when; erased when the task ends
 };

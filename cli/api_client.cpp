@@ -94,7 +94,7 @@ Result<nlohmann::json> api_call(const ApiTarget& target, const std::string& meth
         req.set("Authorization", "Bearer " + target.token);
         const std::string sent = json_body ? json_body->dump() : "";
         if (json_body) req.setContentType("application/json");
-        if (method == Poco::Net::HTTPRequest::HTTP_POST) req.setContentLength(static_cast<std::streamsize>(sent.size()));
+        if (method == Poco::Net::HTTPRequest::HTTP_POST || json_body) req.setContentLength(static_cast<std::streamsize>(sent.size()));
         session.sendRequest(req) << sent;
         Poco::Net::HTTPResponse res;
         std::istream& body = session.receiveResponse(res);
@@ -141,6 +141,11 @@ Result<nlohmann::json> api_post(const ApiTarget& target, const std::string& path
 Result<nlohmann::json> api_post_json(const ApiTarget& target, const std::string& path_and_query,
                                      const nlohmann::json& body) {
     return api_call(target, Poco::Net::HTTPRequest::HTTP_POST, path_and_query, 30, &body);
+}
+
+Result<nlohmann::json> api_request(const ApiTarget& target, const std::string& method, const std::string& path_and_query,
+                                   const nlohmann::json* body, int timeout_seconds) {
+    return api_call(target, method, path_and_query, timeout_seconds, body);
 }
 
 int run_list_command(const ListCommand& command, const Args& given) {

@@ -42,6 +42,10 @@ Result<nlohmann::json> api_post(const ApiTarget& target, const std::string& path
 Result<nlohmann::json> api_post_json(const ApiTarget& target, const std::string& path_and_query,
                                      const nlohmann::json& body);
 
+// Any method, with a JSON body or none, waiting up to `timeout_seconds`.
+Result<nlohmann::json> api_request(const ApiTarget& target, const std::string& method, const std::string& path_and_query,
+                                   const nlohmann::json* body, int timeout_seconds);
+
 // A command that shows what one API route lists: `hisgate <name> [--<flag> V]... [--json]
 // [--url URL] [--token-file F] [--config FILE]`; each flag becomes the query parameter of its
 // name. Prints `usage` for --help; the answer as JSON with --json, else `print_table(body)`

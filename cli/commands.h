@@ -25,5 +25,7 @@ int reconcile_main(const Args& args);  // reconcile --date D            (cli/rec
 int partition_main(const Args& args);  // partition split|rollback|status (cli/partition_command.cpp)
 int rollout_main(const Args& args);    // rollout start|pause|resume|abort|status (cli/rollout_command.cpp)
 int release_main(const Args& args);    // release keygen|certify|revoke|build|sign|verify (cli/release_command.cpp)
+int config_main(const Args& args);     // config push|history|rollback (cli/config_command.cpp)
+int flags_main(const Args& args);      // flags set|list|rm            (cli/config_command.cpp)
 
 }  // namespace hisgate::cli

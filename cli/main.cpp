@@ -55,6 +55,13 @@ commands:
   rollout start --release V [--waves 1%,10%,50%,100%] [--max-failure 5%] [--select k=v,...]
           [--wave-timeout 30m]         take a release to the fleet in waves that halt themselves
   rollout pause|resume|abort|status [ID] [--watch]   (docs/rollouts.md)
+  config push <hospital|selector> params.json [--now]   push a parameter set (a selector such as
+                                       region=south takes a merge patch); standard mode waits for
+                                       the quiet window (docs/config-push.md)
+  config history <hospital> [--json]   every set pushed: version, status, who, when, hash
+  config rollback <hospital> [--to N]  push an earlier set again, at once
+  flags set NAME [--hospitals H1,H2] [--select region=R] [--percent P] [--min-version V]
+  flags list [--json] | flags rm NAME  feature flags, delivered to the online agents
                                        (URL/token also from $HISGATE_CLI_CONFIG or
                                        ~/.config/hisgate/cli.json)
 )";
@@ -84,6 +91,8 @@ int main(int argc, char** argv) {
     if (group == "partition") return partition_main(rest);
     if (group == "release") return release_main(rest);
     if (group == "rollout") return rollout_main(rest);
+    if (group == "config") return config_main(rest);
+    if (group == "flags") return flags_main(rest);
     if (group == "hl7" && !rest.empty()) {
         const std::string& sub = rest[0];
         if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);

@@ -17,6 +17,7 @@
 #include "controlplane/json_body.h"
 #include "controlplane/money/money_api.h"
 #include "controlplane/vitals/vitals_api.h"
+#include "controlplane/config_push.h"
 #include "controlplane/release_api.h"
 #include "controlplane/rollout/rollout_api.h"
 #include "controlplane/triage/triage_listing.h"
@@ -208,6 +209,8 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (releases_ && route.starts_with("releases_")) releases_->handle(route, *who, parts, req, res);
         else if (rollouts_ && route.starts_with("rollout")) rollouts_->handle(route, *who, parts, req, res);
         else if (portal_ && (route == "me" || route == "me_real_name")) portal_->handle(route, *who, req, res);
+        else if (config_ && (route.starts_with("config_") || route.starts_with("flags_")))
+            config_route(route, *who, parts, req, res);
         else if (route == "hospitals") list_hospitals(res);
         else if (route.starts_with("replication_") && !may_keep_records(who->role))
             send_forbidden(res, "replication is for the read replicas' service tokens");
@@ -294,7 +297,7 @@ const std::vector<RouteTemplate>& Api::routes() {
 std::vector<RouteTemplate> Api::all_routes() {
     std::vector<RouteTemplate> all = routes();
     for (const auto* part : {&portal::PortalApi::routes(), &money::MoneyApi::routes(), &vitals::VitalsApi::routes(),
-                             &ReleaseApi::routes(), &rollout::RolloutApi::routes()})
+                             &ReleaseApi::routes(), &rollout::RolloutApi::routes(), &ConfigPush::routes()})
         all.insert(all.end(), part->begin(), part->end());
     return all;
 }
@@ -315,6 +318,8 @@ std::optional<ApiRoute> Api::route_of(const std::vector<std::string>& parts) con
         if (auto r = ReleaseApi::route_of(parts)) return r;
     if (rollouts_)
         if (auto r = rollout::RolloutApi::route_of(parts)) return r;
+    if (config_)
+        if (auto r = ConfigPush::route_of(parts)) return r;
     return std::nullopt;
 }
 
@@ -650,6 +655,20 @@ void Api::get_trace(const std::string& trace_id, Poco::Net::HTTPServerRequest& r
     auto found = diagnostics_->trace(trace_id, std::move(hospitals));
     if (!found) return send_error(res, found.error());
     send_json(res, 200, found.value());
+}
+
+void Api::config_route(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,
+                       Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    nlohmann::json body;  // null: a GET or DELETE carries none
+    if (req.getMethod() == "POST" || req.getMethod() == "PUT") {
+        auto doc = read_json_body(req, res, "the configuration body");
+        if (!doc) return;
+        body = std::move(doc.value());
+    }
+    auto answer = config_->handle(route, who, parts, body);
+    if (!answer && answer.error().code == "auth.forbidden") return send_forbidden(res, answer.error().message);
+    if (!answer) return send_error(res, answer.error());
+    send_json(res, 200, answer.value());
 }
 
 void Api::run_doctor(const std::string& hospital_id, Poco::Net::HTTPServerResponse& res) {

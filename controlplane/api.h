@@ -62,6 +62,11 @@
 //                                                          releases taken to the fleet in waves
 //                                                          (controlplane/rollout/rollout_api.h): staff
 //                                                          read, operators and admins start and change
+//   POST /api/v1/config/push, GET /api/v1/hospitals/{hospitalId}/config[/{N}],
+//   POST /api/v1/hospitals/{hospitalId}/config/rollback, GET /api/v1/flags, PUT|DELETE /api/v1/flags/{name}
+//                                                          remote configuration and feature flags
+//                                                          (controlplane/config_push.h): staff read, operators,
+//                                                          admins and services write
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //   GET /api/v1/openapi.json                               the OpenAPI 3 document of /api/v1 (no token)
 //   /api/v1/auth/*, /api/v1/me                             the patient portal (controlplane/portal/portal_api.h)
@@ -105,6 +110,7 @@ class VitalsApi;
 }
 namespace hisgate::controlplane {
 class ReleaseApi;
+class ConfigPush;
 }
 namespace hisgate::controlplane::rollout {
 class RolloutApi;
@@ -156,6 +162,9 @@ public:
     // The rollouts' routes (controlplane/rollout/rollout_api.h). Set before serving;
     // without it those routes are 404.
     void set_rollouts(rollout::RolloutApi* rollouts) { rollouts_ = rollouts; }
+    // Remote configuration and feature flags (controlplane/config_push.h). Set before
+    // serving; without it those routes are 404.
+    void set_config(ConfigPush* config) { config_ = config; }
 
     // The patient portal's routes (controlplane/portal/portal_api.h): sign-in, /me. Set
     // before serving; without it those routes are 404.
@@ -193,6 +202,8 @@ private:
                        Poco::Net::HTTPServerResponse& res);
     void get_trace(const std::string& trace_id, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void run_doctor(const std::string& hospital_id, Poco::Net::HTTPServerResponse& res);
+    void config_route(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,
+                      Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void list_triage(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void replication_stream(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void replication_snapshot(Poco::Net::HTTPServerResponse& res);
@@ -226,6 +237,7 @@ private:
     rollout::RolloutApi* rollouts_ = nullptr;
     portal::PortalApi* portal_ = nullptr;
     bool https_ = false;
+    ConfigPush* config_ = nullptr;
     health::PathHealthStore* health_ = nullptr;
 };
 

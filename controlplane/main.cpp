@@ -29,10 +29,12 @@
 #include "controlplane/booking_facts.h"
 #include "controlplane/idempotency_store.h"
 #include "controlplane/money/money_desk.h"
+#include "controlplane/config_push.h"
 #include "controlplane/release_api.h"
 #include "controlplane/rollout/rollout_api.h"
 #include "controlplane/vitals/vitals_api.h"
 #include "controlplane/notify/notifier.h"
+#include "controlplane/web/static_files.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/portal/portal_api.h"
 #include "controlplane/public_partition/gap_repair.h"
@@ -136,6 +138,8 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
   notify.interval_ms  int      how often the outbox is relayed (default 1000)
   notify.max_backoff_s int     longest pause before a failed message goes again (default 60)
   notify.reminder_hour int     the hour (UTC+8) of the reminder the day before a visit (default 18)
+  web.dir             string   the built patient portal (web/dist, docs/portal.md), served at every
+                               path outside /api/, /fhir/, /metrics and /healthz (default: none)
 )" + controlplane::money::money_usage_help() + kLogConfigHelp;
 }
 
@@ -165,6 +169,9 @@ int main(int argc, char** argv) {
     }
     // The agent's doctor may take up to its own bound (agent/diagnostics.h: 60 s).
     timeouts.by_type.try_emplace("doctor.run", std::chrono::milliseconds(70000));
+    // A pushed set is applied, then the doctor's path checks run through the HIS gate
+    // (four calls, each within his.answer_timeout) before the agent answers.
+    timeouts.by_type.try_emplace("config.apply", std::chrono::milliseconds(70000));
     std::string results_db = c.string("results_db", ":memory:");
     std::string keys_dir = c.string("auth.keys_dir", std::nullopt);
     controlplane::TaskRetention retention;
@@ -219,6 +226,8 @@ int main(int argc, char** argv) {
     auto rollout_interval = std::chrono::milliseconds(c.integer("rollouts.interval_ms", 1000, 10, 60000));
     std::string manifest_base = c.string("rollouts.manifest_base_url", "");
     int rollout_window = static_cast<int>(c.integer("rollouts.version_window", 5, 1, 100));
+    // The built patient portal (web/dist, docs/portal.md); empty: no front end is served.
+    std::string web_dir = c.string("web.dir", "");
     std::string vitals_db = c.string("vitals.db", results_db);
     controlplane::vitals::VitalsRetention vitals_retention;
     vitals_retention.raw_keep = std::chrono::milliseconds(c.integer("vitals.raw_keep_ms", 86400000, 60000, 365 * 86400000LL));
@@ -309,6 +318,8 @@ int main(int argc, char** argv) {
     auto public_primary = controlplane::public_partition::open_sqlite_public_primary(public_db, SystemClock::instance(),
                                                                                     public_settings);
     if (!public_primary) return invalid_config("hisgate-controlplane", public_primary.error());
+    auto config_store = controlplane::open_sqlite_config_store(results_db);
+    if (!config_store) return invalid_config("hisgate-controlplane", config_store.error());
     auto seen_events = controlplane::events::open_sqlite_seen_events(results_db, SystemClock::instance(), event_window);
     if (!seen_events) return invalid_config("hisgate-controlplane", seen_events.error());
     auto link_options = mqtt_options(broker, "controlplane-" + instance);
@@ -325,6 +336,11 @@ int main(int argc, char** argv) {
     event_intake.on("probe.result", [&](const auto& e) { controlplane::health::take_probe_event(**path_health, e); });
     event_intake.on("reference.changeset", [&](const auto& e) { controlplane::alerts::take_changeset_event(**sequence_book, e); });
     std::unique_ptr<controlplane::public_partition::GapRepair> gap_repair;  // needs the router, made below
+    // A standard-mode set's outcome at the agent's quiet window (controlplane/config_push.h, made below).
+    std::function<void(const controlplane::events::AgentEvent&)> config_applied;
+    event_intake.on("config.applied", [&](const auto& e) {
+        if (config_applied) config_applied(e);
+    });
     event_intake.on("reference.changeset", [&](const auto& e) {
         controlplane::public_partition::take_changeset(**public_primary, gap_repair.get(), e.hospital_id, e.envelope.body);
     });
@@ -413,6 +429,14 @@ int main(int argc, char** argv) {
     api.set_health(path_health->get());
     controlplane::vitals::VitalsApi vitals_api(**vitals_store, monitor_board, ward_feed, vitals_intake, SystemClock::instance());
     api.set_vitals(&vitals_api);
+    controlplane::ConfigPush config_push(
+        **config_store, registry,
+        [&](const std::string& hospital_id, const std::string& type, const nlohmann::json& body) {
+            return router.ask(hospital_id, type, body).answer;
+        },
+        SystemClock::instance());
+    api.set_config(&config_push);
+    config_applied = [&](const controlplane::events::AgentEvent& e) { config_push.take_applied(e); };
     controlplane::ReleaseApi release_api(releases_repo);
     if (!releases_repo.empty()) api.set_releases(&release_api);
     std::unique_ptr<controlplane::rollout::RolloutStore> rollout_store;
@@ -453,7 +477,11 @@ int main(int argc, char** argv) {
         auto dir = std::filesystem::path(public_db).parent_path().string();
         api.set_public(public_primary->get(), dir.empty() ? "." : dir);
     }
-    HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
+    controlplane::web::StaticFiles web_files(web_dir);
+    HttpServer http(http_bind, http_port, [&](auto& req, auto& res) {
+        if (!web_dir.empty() && controlplane::web::StaticFiles::serves(req.getURI())) return web_files.handle(req, res);
+        api.handle(req, res);
+    });
     http_server = &http;
     std::unique_ptr<controlplane::money::MoneyDesk> money;
     if (!money_settings.ledger.dir.empty()) {

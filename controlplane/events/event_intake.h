@@ -27,7 +27,7 @@ namespace hisgate::controlplane::events {
 
 // The event types the agents send (agent/events/event_sink.h).
 inline constexpr const char* kEventTypes[] = {"probe.result", "reference.changeset", "queue.dwell_exceeded",
-                                              "queue.dwell_recovered"};
+                                              "queue.dwell_recovered", "config.applied"};
 
 class EventIntake {
 public:

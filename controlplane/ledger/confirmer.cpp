@@ -1,18 +1,23 @@
 #include "controlplane/ledger/confirmer.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include "common/digest.h"
 
 namespace hisgate::ledger {
 
-std::string prepaid_refund_id(const std::string& booking_id) {
-    return sha256_hex("prepaid-refund:" + booking_id).substr(0, 32);
+namespace {
+// An id derived from a booking's: the same booking gives the same id in every process and
+// after every restart, so what it names is created once.
+std::string derived_from_booking(std::string_view tag, const std::string& booking_id) {
+    return sha256_hex(std::string(tag) + ":" + booking_id).substr(0, 32);
 }
+}  // namespace
 
-std::string prepaid_payment_id(const std::string& booking_id) {
-    return sha256_hex("prepaid-payment:" + booking_id).substr(0, 32);
-}
+std::string prepaid_refund_id(const std::string& booking_id) { return derived_from_booking("prepaid-refund", booking_id); }
+
+std::string prepaid_payment_id(const std::string& booking_id) { return derived_from_booking("prepaid-payment", booking_id); }
 
 Confirmer::Confirmer(LedgerStore& store, Clock& clock, HisPort& his, PaymentPort& provider, ConfirmerOptions options)
     : store_(store), clock_(clock), his_(his), provider_(provider), options_(options) {}
@@ -46,10 +51,7 @@ Result<Transaction> Confirmer::create(const TransactionIntent& intent) {
     if (t->state != TxState::Created || has_timer(intent.id)) return t;  // a retried create
     if (intent.kind != TxKind::Payment) {
         // A booking holds its slot; a correction holds nothing of its own: both go out now.
-        auto held = move(intent.id, TxState::Created, TxState::Held,
-                         is_correction(intent.kind) ? "correction of " + intent.corrects : "slot held");
-        if (!held) return t;
-        dispatch(*held);
+        if (!hold_and_send(intent)) return t;
         auto now_t = load(intent.id);
         return now_t ? Result<Transaction>(*now_t) : t;
     }
@@ -294,8 +296,15 @@ void Confirmer::with_refund(std::vector<Command> commands, const Transaction& pa
         if (!r) ++counters_.refused_answers;
     // Held and sent like any correction (a retried create answers the stored one).
     auto refund = load(fix.id);
-    if (refund && refund->state == TxState::Created && !has_timer(fix.id))
-        if (auto held = move(fix.id, TxState::Created, TxState::Held, "correction of " + fix.corrects)) dispatch(*held);
+    if (refund && refund->state == TxState::Created && !has_timer(fix.id)) hold_and_send(fix);
+}
+
+bool Confirmer::hold_and_send(const TransactionIntent& intent) {
+    auto held = move(intent.id, TxState::Created, TxState::Held,
+                     is_correction(intent.kind) ? "correction of " + intent.corrects : "slot held");
+    if (!held) return false;
+    dispatch(*held);
+    return true;
 }
 
 void Confirmer::advance(Transaction t) {

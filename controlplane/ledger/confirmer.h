@@ -188,6 +188,9 @@ private:
     void follow_binding(const Transaction& t);
     // Stores `commands` in one commit, then starts the refund correction among them.
     void with_refund(std::vector<Command> commands, const Transaction& payment, const std::string& booking_id);
+    // CREATED -> HELD, then out to the HIS: a booking (its slot held) or a correction. False
+    // when the move was refused (the transaction is no longer CREATED).
+    bool hold_and_send(const TransactionIntent& intent);
     Result<Transaction> cancel_as(const std::string& id, const std::string& reason, const std::string& actor);
 
     LedgerStore& store_;

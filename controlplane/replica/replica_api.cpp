@@ -44,6 +44,9 @@ void ReplicaApi::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
     }
     if (path == "/api/v1/replica") return send_json(res, 200, follower_.status().to_json());
     const std::string prefix = "/api/v1/search/";
+    // Search is public and carries no credentials: the portal, served by the control plane
+    // on another origin, reads it from the browser (docs/portal.md).
+    res.set("Access-Control-Allow-Origin", "*");
     if (path.rfind(prefix, 0) == 0) return search(path.substr(prefix.size()), req, res);
     send_json(res, 404, {{"code", "http.not_found"}, {"message", "no such endpoint"}});
 }

@@ -78,6 +78,10 @@ TEST_CASE("public partition: reference data reaches every replica, and a change 
     REQUIRE(answer.contains("freshness"));
     CHECK(answer["freshness"]["replica"] == "r1");
     CHECK(answer["freshness"]["position"].get<int64_t>() > 0);
+    // The patient portal, served from the control plane's origin, reads search from the
+    // browser (docs/portal.md): public data, no credentials, any origin.
+    auto headers = http_get(r1.port, "/api/v1/search/hospitals").headers;
+    CHECK(headers["Access-Control-Allow-Origin"] == "*");
 
     REQUIRE(add_doctor(s, "H001", "D900", "Newman"));
     // The agent's next pull (every 10 s at the most frequent) brings it.

@@ -61,7 +61,7 @@ TEST_CASE("the built-in catalog has every parameter the agent and adapters read,
         "vitals.enabled", "vitals.ward_networks", "vitals.discovery.bind", "vitals.discovery.port", "vitals.interfaces",
         "vitals.default_interface", "vitals.codes", "vitals.stale_after", "vitals.lost_after", "vitals.reconnect_backoff_min",
         "vitals.reconnect_backoff_max", "vitals.max_frame_bytes", "vitals.future_tolerance", "vitals.buffer_max_samples",
-        "vitals.batch_max", "vitals.retention"});
+        "vitals.batch_max", "vitals.retention", "config.quiet_window.from", "config.quiet_window.until"});
     const ParamDef* timeout = builtin().find("his.answer_timeout");
     REQUIRE(timeout);
     CHECK(timeout->type == ParamType::Duration);
