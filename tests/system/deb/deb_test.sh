@@ -66,8 +66,9 @@ done
 grep -q "^User=hisgate$" "$work/x/lib/systemd/system/hisgate-agent.service" || fail "agent runs as hisgate"
 grep -q "^CapabilityBoundingSet=$" "$work/x/lib/systemd/system/hisgate-agent.service" || fail "agent: no capabilities"
 grep -q "^StateDirectory=hisgate" "$work/x/lib/systemd/system/hisgate-agent.service" || fail "agent: StateDirectory"
+grep -q "^ReadWritePaths=/etc/hisgate/params$" "$work/x/lib/systemd/system/hisgate-agent.service" || fail "agent: a pushed parameter set can be written"
 # Not started before hospital IT wrote the parameter file / the operator's key is there.
-grep -q "^ConditionPathExists=/etc/hisgate/params.json$" "$work/x/lib/systemd/system/hisgate-agent.service" || fail "agent waits for params.json"
+grep -q "^ConditionPathExists=/etc/hisgate/params/params.json$" "$work/x/lib/systemd/system/hisgate-agent.service" || fail "agent waits for params.json"
 grep -q "^ConditionPathExists=/etc/hisgate/release-root.pub$" "$work/x/lib/systemd/system/hisgate-updater.service" || fail "updater waits for the root key"
 for j in agent updater; do
   python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$work/x/etc/hisgate/$j.json" || fail "$j.json is JSON"
@@ -98,6 +99,9 @@ expect_stat var/lib/hisgate/versions 755 0 0
 expect_stat var/lib/hisgate/state 700 "$uid" "$gid"
 expect_stat var/lib/hisgate/spool 700 "$uid" "$gid"
 expect_stat var/log/hisgate 750 "$uid" "$gid"
+expect_stat etc/hisgate 755 0 0
+expect_stat etc/hisgate/params 700 "$uid" "$gid"
+grep -q '"params_file": "/etc/hisgate/params/params.json"' "$root/etc/hisgate/agent.json" || fail "agent.json names params/params.json"
 expect_stat "var/lib/hisgate/versions/$version/bin/hisgate-agent" 755 0 0
 [ "$(readlink "$root/var/lib/hisgate/current")" = "versions/$version" ] || fail "current -> versions/$version"
 [ "$(cat "$root/var/lib/hisgate/current/bin/VERSION")" = "$version" ] || fail "VERSION stamp"
@@ -141,7 +145,7 @@ ln -sfn "versions/$version" "$lib/current"
 rm -rf "$lib/versions/0.2.0" "$lib/versions/9.9.0"
 
 # Hospital IT's own files, and the agent's state, as after a while in service.
-install -m 600 -o "$uid" -g "$gid" "$root/etc/hisgate/params.json.example" "$root/etc/hisgate/params.json"
+install -m 600 -o "$uid" -g "$gid" "$root/etc/hisgate/params.json.example" "$root/etc/hisgate/params/params.json"
 echo "edited" >>"$root/etc/hisgate/agent.json"
 echo "queue" >"$root/var/lib/hisgate/state/agent.db"
 
@@ -156,7 +160,7 @@ for gone in usr/bin/hisgate-updater usr/bin/hisgate usr/bin/hisgate-agent usr/li
             lib/systemd/system/hisgate-agent.service; do
   [ ! -e "$root/$gone" ] && [ ! -L "$root/$gone" ] || fail "remove deletes $gone"
 done
-for kept in etc/hisgate/agent.json etc/hisgate/params.json var/lib/hisgate/state/agent.db \
+for kept in etc/hisgate/agent.json etc/hisgate/params/params.json var/lib/hisgate/state/agent.db \
             "var/lib/hisgate/versions/$version/bin/hisgate-agent" var/lib/hisgate/current; do
   [ -e "$root/$kept" ] || fail "remove keeps $kept"
 done
