@@ -13,11 +13,11 @@
 namespace hisgate::cli {
 
 namespace {
-const char* kUsage = R"(usage: hisgate alerts [--state firing|resolved] [--hospital H] [--limit N] [--json]
+const char* kAlertsUsage = R"(usage: hisgate alerts [--state firing|resolved] [--hospital H] [--limit N] [--json]
                       [--url URL] [--token-file FILE]
 )";
 
-void print_table(const nlohmann::json& alerts) {
+void print_alerts_table(const nlohmann::json& alerts) {
     if (alerts.empty()) {
         std::printf("no alerts\n");
         return;
@@ -36,8 +36,8 @@ void print_table(const nlohmann::json& alerts) {
 }  // namespace
 
 int alerts_main(const Args& given) {
-    return run_list_command({"alerts", kUsage, "/api/v1/alerts", {"--state", "--hospital", "--limit"}, "alerts",
-                             [](const nlohmann::json& body) { print_table(body["alerts"]); }},
+    return run_list_command({"alerts", kAlertsUsage, "/api/v1/alerts", {"--state", "--hospital", "--limit"}, "alerts",
+                             [](const nlohmann::json& body) { print_alerts_table(body["alerts"]); }},
                             given);
 }
 

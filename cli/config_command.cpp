@@ -34,7 +34,7 @@ const char* kFlagsUsage =
 // A push waits for agents that apply, then run their doctor's path checks.
 constexpr int kPushTimeoutSeconds = 120;
 
-int usage(const char* group, const char* text, const std::string& why) {
+int config_usage(const char* group, const char* text, const std::string& why) {
     std::fprintf(stderr, "hisgate %s: %s\n%s", group, why.c_str(), text);
     return 2;
 }
@@ -79,8 +79,8 @@ bool print_results(const json& answer) {
 int config_main(const Args& given) {
     Args args = given;
     auto target = api_target(args);
-    if (!target) return usage("config", kConfigUsage, target.error().message);
-    if (args.empty()) return usage("config", kConfigUsage, "push, history or rollback?");
+    if (!target) return config_usage("config", kConfigUsage, target.error().message);
+    if (args.empty()) return config_usage("config", kConfigUsage, "push, history or rollback?");
     const std::string sub = args[0];
     bool as_json = false, now = false;
     std::optional<int64_t> to;
@@ -93,23 +93,23 @@ int config_main(const Args& given) {
             try {
                 to = std::stoll(args[++i]);
             } catch (const std::exception&) {
-                return usage("config", kConfigUsage, "--to takes a version number");
+                return config_usage("config", kConfigUsage, "--to takes a version number");
             }
-        } else if (a.rfind("--", 0) == 0) return usage("config", kConfigUsage, "unexpected argument '" + a + "'");
+        } else if (a.rfind("--", 0) == 0) return config_usage("config", kConfigUsage, "unexpected argument '" + a + "'");
         else words.push_back(a);
     }
     Result<json> answer = make_error(ErrorClass::BadInput, "cli.usage", "");
     if (sub == "push") {
-        if (words.size() != 2) return usage("config", kConfigUsage, "push takes a hospital (or selector) and a file");
+        if (words.size() != 2) return config_usage("config", kConfigUsage, "push takes a hospital (or selector) and a file");
         std::ifstream in(words[1]);
-        if (!in) return usage("config", kConfigUsage, "cannot read " + words[1]);
+        if (!in) return config_usage("config", kConfigUsage, "cannot read " + words[1]);
         auto params = json::parse(in, nullptr, false);
         if (params.is_discarded() || !params.is_object())
-            return usage("config", kConfigUsage, words[1] + " is not a JSON object (run hisgate params validate on it)");
+            return config_usage("config", kConfigUsage, words[1] + " is not a JSON object (run hisgate params validate on it)");
         json body = {{"target", words[0]}, {"params", params}, {"mode", now ? "now" : "standard"}};
         answer = api_request(*target, "POST", "/api/v1/config/push", &body, kPushTimeoutSeconds);
     } else if (sub == "history") {
-        if (words.size() != 1) return usage("config", kConfigUsage, "history takes a hospital");
+        if (words.size() != 1) return config_usage("config", kConfigUsage, "history takes a hospital");
         answer = api_get(*target, "/api/v1/hospitals/" + url_encode(words[0]) + "/config");
         if (answer && !as_json) {
             std::printf("%s  %s  %s  %s  %s  %s\n", column("version", 8).c_str(), column("status", 10).c_str(),
@@ -124,13 +124,13 @@ int config_main(const Args& given) {
             return 0;
         }
     } else if (sub == "rollback") {
-        if (words.size() != 1) return usage("config", kConfigUsage, "rollback takes a hospital");
+        if (words.size() != 1) return config_usage("config", kConfigUsage, "rollback takes a hospital");
         json body = json::object();
         if (to) body["to"] = *to;
         answer = api_request(*target, "POST", "/api/v1/hospitals/" + url_encode(words[0]) + "/config/rollback", &body,
                              kPushTimeoutSeconds);
     } else {
-        return usage("config", kConfigUsage, "unknown subcommand '" + sub + "'");
+        return config_usage("config", kConfigUsage, "unknown subcommand '" + sub + "'");
     }
     if (!answer) return refused("config", answer.error());
     if (as_json) {
@@ -146,8 +146,8 @@ int config_main(const Args& given) {
 int flags_main(const Args& given) {
     Args args = given;
     auto target = api_target(args);
-    if (!target) return usage("flags", kFlagsUsage, target.error().message);
-    if (args.empty()) return usage("flags", kFlagsUsage, "set, list or rm?");
+    if (!target) return config_usage("flags", kFlagsUsage, target.error().message);
+    if (args.empty()) return config_usage("flags", kFlagsUsage, "set, list or rm?");
     const std::string sub = args[0];
     bool as_json = false;
     json flag = json::object();
@@ -168,7 +168,7 @@ int flags_main(const Args& given) {
             json selector = json::object();
             for (const auto& kv : split(args[++i])) {
                 auto eq = kv.find('=');
-                if (eq == std::string::npos) return usage("flags", kFlagsUsage, "--select takes key=value pairs");
+                if (eq == std::string::npos) return config_usage("flags", kFlagsUsage, "--select takes key=value pairs");
                 selector[kv.substr(0, eq)] = kv.substr(eq + 1);
             }
             flag["selector"] = selector;
@@ -176,23 +176,23 @@ int flags_main(const Args& given) {
             try {
                 flag["percent"] = std::stoi(args[++i]);
             } catch (const std::exception&) {
-                return usage("flags", kFlagsUsage, "--percent takes 0 to 100");
+                return config_usage("flags", kFlagsUsage, "--percent takes 0 to 100");
             }
         } else if (sub == "set" && a == "--min-version" && has_value) flag["minVersion"] = args[++i];
-        else if (a.rfind("--", 0) == 0) return usage("flags", kFlagsUsage, "unexpected argument '" + a + "'");
+        else if (a.rfind("--", 0) == 0) return config_usage("flags", kFlagsUsage, "unexpected argument '" + a + "'");
         else words.push_back(a);
     }
     Result<json> answer = make_error(ErrorClass::BadInput, "cli.usage", "");
     if (sub == "set" || sub == "rm") {
-        if (words.size() != 1) return usage("flags", kFlagsUsage, sub + " takes a flag name");
+        if (words.size() != 1) return config_usage("flags", kFlagsUsage, sub + " takes a flag name");
         std::string path = "/api/v1/flags/" + url_encode(words[0]);
         answer = sub == "set" ? api_request(*target, "PUT", path, &flag, kPushTimeoutSeconds)
                               : api_request(*target, "DELETE", path, nullptr, kPushTimeoutSeconds);
     } else if (sub == "list") {
-        if (!words.empty()) return usage("flags", kFlagsUsage, "list takes no names");
+        if (!words.empty()) return config_usage("flags", kFlagsUsage, "list takes no names");
         answer = api_get(*target, "/api/v1/flags");
     } else {
-        return usage("flags", kFlagsUsage, "unknown subcommand '" + sub + "'");
+        return config_usage("flags", kFlagsUsage, "unknown subcommand '" + sub + "'");
     }
     if (!answer) return refused("flags", answer.error());
     if (as_json) {

@@ -11,7 +11,7 @@
 namespace hisgate::cli {
 
 namespace {
-const char* kUsage = "usage: hisgate doctor <hospital id> [--json] [--url URL] [--token-file F]\n";
+const char* kDoctorUsage = "usage: hisgate doctor <hospital id> [--json] [--url URL] [--token-file F]\n";
 }  // namespace
 
 int doctor_main(const Args& given) {
@@ -27,12 +27,12 @@ int doctor_main(const Args& given) {
         if (a == "--json") json = true;
         else if (hospital.empty() && a.rfind("--", 0) != 0) hospital = a;
         else {
-            std::fprintf(stderr, "hisgate doctor: unexpected argument '%s'\n%s", a.c_str(), kUsage);
+            std::fprintf(stderr, "hisgate doctor: unexpected argument '%s'\n%s", a.c_str(), kDoctorUsage);
             return 2;
         }
     }
     if (hospital.empty()) {
-        std::fprintf(stderr, "hisgate doctor: which hospital?\n%s", kUsage);
+        std::fprintf(stderr, "hisgate doctor: which hospital?\n%s", kDoctorUsage);
         return 2;
     }
     // The agent's doctor takes up to a minute (its HIS rows); the control plane waits 70 s.

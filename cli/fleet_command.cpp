@@ -19,7 +19,7 @@ constexpr const char* kFleetUsage =
 // Pages followed at most (of 1000 hospitals each): a cursor that never ends is a bug, not a fleet.
 constexpr int kMaxPages = 10000;
 
-int usage_error(const std::string& why) {
+int fleet_usage_error(const std::string& why) {
     std::fprintf(stderr, "hisgate fleet: %s\n%s", why.c_str(), kFleetUsage);
     return 2;
 }
@@ -80,7 +80,7 @@ void print_public_partition(const nlohmann::json& summary) {
     }
 }
 
-void print_table(const nlohmann::json& hospitals) {
+void print_fleet_table(const nlohmann::json& hospitals) {
     const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch()).count();
     std::map<std::string, int> counts;
@@ -148,18 +148,18 @@ int fleet_main(const Args& given) {
             const std::string v = i + 1 < args.size() ? args[++i] : "";
             bool digits = !v.empty() && v.size() <= 4 && v.find_first_not_of("0123456789") == std::string::npos;
             page_size = digits ? std::stoi(v) : 0;
-            if (page_size < 1 || page_size > 1000) return usage_error("--page-size: expected 1 to 1000, found '" + v + "'");
+            if (page_size < 1 || page_size > 1000) return fleet_usage_error("--page-size: expected 1 to 1000, found '" + v + "'");
             continue;
         }
         const char* filters[][2] = {{"--region", "region"}, {"--dialect", "dialect"}, {"--version", "version"}, {"--state", "state"}};
         bool known = false;
         for (auto& [flag, param] : filters) {
             if (a != flag) continue;
-            if (i + 1 >= args.size()) return usage_error(std::string(flag) + " needs a value");
+            if (i + 1 >= args.size()) return fleet_usage_error(std::string(flag) + " needs a value");
             query += std::string(query.empty() ? "" : "&") + param + "=" + url_encode(args[++i]);
             known = true;
         }
-        if (!known) return usage_error("unknown argument '" + a + "'");
+        if (!known) return fleet_usage_error("unknown argument '" + a + "'");
     }
     nlohmann::json all = nlohmann::json::array();
     nlohmann::json public_partition;  // the last page's summary
@@ -188,7 +188,7 @@ int fleet_main(const Args& given) {
     }
     if (json) std::printf("%s\n", nlohmann::json({{"hospitals", all}, {"publicPartition", public_partition}}).dump(2).c_str());
     else {
-        print_table(all);
+        print_fleet_table(all);
         print_public_partition(public_partition);
     }
     return 0;

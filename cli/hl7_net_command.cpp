@@ -25,7 +25,7 @@ namespace hisgate::cli {
 
 namespace {
 
-constexpr const char* kUsage = R"(usage:
+constexpr const char* kHl7NetUsage = R"(usage:
   hisgate hl7 send HOST:PORT FILE [options]     send each message of FILE, print each answer
       --ack-timeout MS     wait this long for each answer (default 5000)
       --attempts N         sends per message, first included (default 3)
@@ -54,8 +54,8 @@ struct Parsed {
     std::map<std::string, std::string> values;
 };
 
-int usage_error(const std::string& what) {
-    std::fprintf(stderr, "hisgate hl7: %s\n\n%s", what.c_str(), kUsage);
+int hl7_net_usage_error(const std::string& what) {
+    std::fprintf(stderr, "hisgate hl7: %s\n\n%s", what.c_str(), kHl7NetUsage);
     return 2;
 }
 
@@ -125,13 +125,13 @@ int send_main(const Args& args) {
     Parsed p;
     if (auto bad = parse(args, {"--tls", "--insecure", "--commit-ack"},
                          {"--ack-timeout", "--attempts", "--ca", "--cert", "--key"}, p))
-        return usage_error(*bad);
-    if (p.positional.size() != 2) return usage_error("send needs HOST:PORT and FILE");
+        return hl7_net_usage_error(*bad);
+    if (p.positional.size() != 2) return hl7_net_usage_error("send needs HOST:PORT and FILE");
     const std::string& target = p.positional[0];
     auto colon = target.rfind(':');
-    if (colon == std::string::npos || colon == 0) return usage_error("expected HOST:PORT, got '" + target + "'");
+    if (colon == std::string::npos || colon == 0) return hl7_net_usage_error("expected HOST:PORT, got '" + target + "'");
     auto port = number(target.substr(colon + 1), 1, 65535);
-    if (!port) return usage_error("port must be 1-65535 in '" + target + "'");
+    if (!port) return hl7_net_usage_error("port must be 1-65535 in '" + target + "'");
 
     mllp::ClientOptions options;
     options.host = target.substr(0, colon);
@@ -143,8 +143,8 @@ int send_main(const Args& args) {
     options.cert_file = value_or(p, "--cert");
     options.key_file = value_or(p, "--key");
     if (!options.tls && (p.flags.count("--insecure") || !options.ca_file.empty() || !options.cert_file.empty()))
-        return usage_error("--ca, --cert, --key and --insecure need --tls");
-    if (options.cert_file.empty() != options.key_file.empty()) return usage_error("--cert and --key go together");
+        return hl7_net_usage_error("--ca, --cert, --key and --insecure need --tls");
+    if (options.cert_file.empty() != options.key_file.empty()) return hl7_net_usage_error("--cert and --key go together");
     long long ack_ms = options.ack_timeout.count();
     if (!numeric_option(p, "--ack-timeout", 1, 3'600'000, ack_ms)) return 2;
     options.ack_timeout = std::chrono::milliseconds(ack_ms);
@@ -195,10 +195,10 @@ int listen_main(const Args& args) {
     Parsed p;
     if (auto bad = parse(args, {"--tls", "--commit-ack", "--quiet"},
                          {"--bind", "--store", "--group-wait", "--max-frame", "--idle-timeout", "--defer-accept", "--cert", "--key", "--client-ca"}, p))
-        return usage_error(*bad);
-    if (p.positional.size() != 1) return usage_error("listen needs PORT");
+        return hl7_net_usage_error(*bad);
+    if (p.positional.size() != 1) return hl7_net_usage_error("listen needs PORT");
     auto port = number(p.positional[0], 0, 65535);
-    if (!port) return usage_error("port must be 0-65535 (0 = any free port), got '" + p.positional[0] + "'");
+    if (!port) return hl7_net_usage_error("port must be 0-65535 (0 = any free port), got '" + p.positional[0] + "'");
 
     mllp::ServerOptions options;
     options.port = static_cast<uint16_t>(*port);
@@ -214,9 +214,9 @@ int listen_main(const Args& args) {
     options.key_file = value_or(p, "--key");
     options.client_ca_file = value_or(p, "--client-ca");
     if (options.tls && (options.cert_file.empty() || options.key_file.empty()))
-        return usage_error("--tls needs --cert FILE and --key FILE");
+        return hl7_net_usage_error("--tls needs --cert FILE and --key FILE");
     if (!options.tls && (!options.cert_file.empty() || !options.key_file.empty() || !options.client_ca_file.empty()))
-        return usage_error("--cert, --key and --client-ca need --tls");
+        return hl7_net_usage_error("--cert, --key and --client-ca need --tls");
     if (!numeric_option(p, "--max-frame", 64, 1LL << 30, options.max_frame_bytes)) return 2;
     long long idle_ms = options.idle_timeout.count();
     if (!numeric_option(p, "--idle-timeout", 1, 86'400'000, idle_ms)) return 2;
@@ -278,15 +278,15 @@ int listen_main(const Args& args) {
 }  // namespace
 
 int hl7_net_main(const Args& args) {
-    if (args.empty()) return usage_error("expected send or listen");
+    if (args.empty()) return hl7_net_usage_error("expected send or listen");
     for (const auto& a : args)
         if (a == "--help" || a == "-h") {
-            std::printf("%s", kUsage);
+            std::printf("%s", kHl7NetUsage);
             return 0;
         }
     if (args[0] == "send") return send_main(args);
     if (args[0] == "listen") return listen_main(args);
-    return usage_error("unknown subcommand '" + args[0] + "'");
+    return hl7_net_usage_error("unknown subcommand '" + args[0] + "'");
 }
 
 }  // namespace hisgate::cli

@@ -24,7 +24,7 @@ namespace hisgate::cli {
 
 namespace {
 
-constexpr const char* kUsage = R"(usage:
+constexpr const char* kHl7ParseUsage = R"(usage:
   hisgate hl7 parse [--json|--stats] [--charset NAME] FILE|-
       (default)   one line per message: number, byte offset, MSH-9, MSH-10, segments
       --json      one line per message: the full structure as JSON (docs/hl7.md)
@@ -34,8 +34,8 @@ constexpr const char* kUsage = R"(usage:
   --charset NAME  the charset of messages whose MSH-18 is empty (default UNICODE UTF-8)
 )";
 
-int usage(const std::string& problem) {
-    std::cerr << "hisgate hl7: " << problem << "\n\n" << kUsage;
+int hl7_parse_usage(const std::string& problem) {
+    std::cerr << "hisgate hl7: " << problem << "\n\n" << kHl7ParseUsage;
     return 2;
 }
 
@@ -64,9 +64,9 @@ std::string readable(std::string ack) {
 }  // namespace
 
 int hl7_parse_main(const Args& args) {
-    if (args.empty()) return usage("missing subcommand");
+    if (args.empty()) return hl7_parse_usage("missing subcommand");
     const std::string& command = args[0];
-    if (command != "parse" && command != "ack") return usage("unknown subcommand '" + command + "'");
+    if (command != "parse" && command != "ack") return hl7_parse_usage("unknown subcommand '" + command + "'");
 
     enum class Output { Summary, Json, Stats } output = Output::Summary;
     hl7::ParseOptions options;
@@ -74,19 +74,19 @@ int hl7_parse_main(const Args& args) {
     for (std::size_t i = 1; i < args.size(); ++i) {
         const std::string& a = args[i];
         if (command == "parse" && (a == "--json" || a == "--stats")) {
-            if (output != Output::Summary) return usage("--json and --stats exclude each other");
+            if (output != Output::Summary) return hl7_parse_usage("--json and --stats exclude each other");
             output = a == "--json" ? Output::Json : Output::Stats;
         } else if (a == "--charset" && i + 1 < args.size()) {
             auto charset = hl7::charset_from_hl7(args[++i]);
-            if (!charset.ok()) return usage(charset.error().message);
+            if (!charset.ok()) return hl7_parse_usage(charset.error().message);
             options.default_charset = *charset;
         } else if ((a.size() > 1 && a[0] == '-') || file) {
-            return usage("unexpected argument '" + a + "'");
+            return hl7_parse_usage("unexpected argument '" + a + "'");
         } else {
             file = a;
         }
     }
-    if (!file) return usage("missing FILE (or - for standard input)");
+    if (!file) return hl7_parse_usage("missing FILE (or - for standard input)");
     auto bytes = read_input(*file);
     if (!bytes) {
         std::cerr << "hisgate hl7: cannot read '" << *file << "'\n";

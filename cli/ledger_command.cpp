@@ -19,12 +19,12 @@ namespace {
 const char* kListUsage = R"(usage: hisgate ledger list [--state in_doubt] [--manual true] [--limit N] [--json]
                           [--url URL] [--token-file FILE]
 )";
-const char* kUsage = R"(usage: hisgate ledger list [--state S] [--manual true] [--limit N] [--json]
+const char* kLedgerUsage = R"(usage: hisgate ledger list [--state S] [--manual true] [--limit N] [--json]
        hisgate ledger resolve <transaction id> --outcome committed|rejected --evidence TEXT [--json]
        (both take --url URL --token-file FILE)
 )";
 
-void print_table(const nlohmann::json& body) {
+void print_ledger_table(const nlohmann::json& body) {
     const auto& list = body["transactions"];
     if (list.empty()) {
         std::printf("no transactions %s\n", field_text(body, "state").c_str());
@@ -60,7 +60,7 @@ int resolve_main(const Args& given) {
         else if (a == "--evidence" && i + 1 < args.size()) evidence = args[++i];
         else if (id.empty() && a.rfind("--", 0) != 0) id = a;
         else {
-            std::fprintf(stderr, "hisgate ledger resolve: unexpected argument '%s'\n%s", a.c_str(), kUsage);
+            std::fprintf(stderr, "hisgate ledger resolve: unexpected argument '%s'\n%s", a.c_str(), kLedgerUsage);
             return 2;
         }
     }
@@ -68,7 +68,7 @@ int resolve_main(const Args& given) {
         std::fprintf(stderr,
                      "hisgate ledger resolve: needs a transaction id, --outcome committed|rejected (what the hospital "
                      "says it holds) and --evidence (who said so, how)\n%s",
-                     kUsage);
+                     kLedgerUsage);
         return 2;
     }
     auto done = api_post_json(*target, "/api/v1/ledger/transactions/" + url_encode(id) + "/resolve",
@@ -87,16 +87,16 @@ int resolve_main(const Args& given) {
 
 int ledger_main(const Args& args) {
     if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-        std::printf("%s", kUsage);
+        std::printf("%s", kLedgerUsage);
         return args.empty() ? 2 : 0;
     }
     Args rest(args.begin() + 1, args.end());
     if (args[0] == "list")
         return run_list_command({"ledger list", kListUsage, "/api/v1/ledger/transactions", {"--state", "--manual", "--limit"},
-                                 "transactions", print_table},
+                                 "transactions", print_ledger_table},
                                 rest);
     if (args[0] == "resolve") return resolve_main(rest);
-    std::fprintf(stderr, "hisgate ledger: unknown command '%s'\n%s", args[0].c_str(), kUsage);
+    std::fprintf(stderr, "hisgate ledger: unknown command '%s'\n%s", args[0].c_str(), kLedgerUsage);
     return 2;
 }
 

@@ -5,7 +5,7 @@
 #include "cli/commands.h"
 #include "common/program.h"
 
-static const char* kUsage = R"(usage: hisgate <command> ...
+static const char* kMainUsage = R"(usage: hisgate <command> ...
        hisgate --version
 
 commands:
@@ -69,7 +69,7 @@ commands:
 int main(int argc, char** argv) {
     using namespace hisgate::cli;
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-        std::printf("%s", kUsage);
+        std::printf("%s", kMainUsage);
         return argc < 2 ? 2 : 0;
     }
     std::string group = argv[1];
@@ -98,6 +98,6 @@ int main(int argc, char** argv) {
         if (sub == "parse" || sub == "ack") return hl7_parse_main(rest);
         if (sub == "send" || sub == "listen") return hl7_net_main(rest);
     }
-    std::fprintf(stderr, "hisgate: unknown command '%s'\n\n%s", group.c_str(), kUsage);
+    std::fprintf(stderr, "hisgate: unknown command '%s'\n\n%s", group.c_str(), kMainUsage);
     return 2;
 }

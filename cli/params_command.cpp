@@ -22,14 +22,14 @@ namespace {
 
 using params::Catalog;
 
-const char* kUsage = R"(usage: hisgate params validate FILE
+const char* kParamsUsage = R"(usage: hisgate params validate FILE
        hisgate params list [--json]
        hisgate params docs [OUT]          (OUT defaults to docs/params.md)
        hisgate params diff OLD NEW        (each a catalog directory or a merged catalog file)
 )";
 
-int usage() {
-    std::cerr << kUsage;
+int params_usage() {
+    std::cerr << kParamsUsage;
     return 2;
 }
 
@@ -112,14 +112,14 @@ int diff(const std::string& before_path, const std::string& after_path) {
 }  // namespace
 
 int params_main(const Args& args) {
-    if (args.empty()) return usage();
+    if (args.empty()) return params_usage();
     const std::string& sub = args[0];
     if (sub == "validate" && args.size() == 2) return validate(args[1]);
     if (sub == "list" && args.size() == 1) return list(false);
     if (sub == "list" && args.size() == 2 && args[1] == "--json") return list(true);
     if (sub == "docs" && args.size() <= 2) return docs(args.size() == 2 ? args[1] : "docs/params.md");
     if (sub == "diff" && args.size() == 3) return diff(args[1], args[2]);
-    return usage();
+    return params_usage();
 }
 
 }  // namespace hisgate::cli

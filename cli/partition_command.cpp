@@ -23,7 +23,7 @@
 namespace hisgate::cli {
 
 namespace {
-const char* kUsage = R"(usage: hisgate partition split <source> --into A,B --by province=P1,P2,... [--max-freeze-ms N]
+const char* kPartitionUsage = R"(usage: hisgate partition split <source> --into A,B --by province=P1,P2,... [--max-freeze-ms N]
                                  [--timeout-seconds N]
        hisgate partition rollback <source>
        hisgate partition status [--json]
@@ -72,7 +72,7 @@ int split_main(const ApiTarget& target, const Args& args) {
     int64_t max_freeze_ms = 0;
     int timeout_seconds = 600;
     auto usage = [](const std::string& why) {
-        std::fprintf(stderr, "hisgate partition split: %s\n%s", why.c_str(), kUsage);
+        std::fprintf(stderr, "hisgate partition split: %s\n%s", why.c_str(), kPartitionUsage);
         return 2;
     };
     for (size_t i = 1; i < args.size(); ++i) {
@@ -148,23 +148,23 @@ int partition_main(const Args& given) {
     Args args = given;
     for (const auto& a : args)
         if (a == "--help" || a == "-h") {
-            std::printf("%s", kUsage);
+            std::printf("%s", kPartitionUsage);
             return 0;
         }
     auto target = api_target(args);
     if (!target) {
-        std::fprintf(stderr, "hisgate partition: %s\n%s", target.error().message.c_str(), kUsage);
+        std::fprintf(stderr, "hisgate partition: %s\n%s", target.error().message.c_str(), kPartitionUsage);
         return 2;
     }
     if (args.empty()) {
-        std::fprintf(stderr, "hisgate partition: split, rollback or status?\n%s", kUsage);
+        std::fprintf(stderr, "hisgate partition: split, rollback or status?\n%s", kPartitionUsage);
         return 2;
     }
     const std::string sub = args[0];
     if (sub == "split") return split_main(*target, args);
     if (sub == "rollback") {
         if (args.size() != 2 || args[1].starts_with("-")) {
-            std::fprintf(stderr, "hisgate partition rollback: which partition?\n%s", kUsage);
+            std::fprintf(stderr, "hisgate partition rollback: which partition?\n%s", kPartitionUsage);
             return 2;
         }
         auto done = api_post_json(*target, "/api/v1/ledger/partitions/rollback", {{"source", args[1]}});
@@ -179,7 +179,7 @@ int partition_main(const Args& given) {
         for (size_t i = 1; i < args.size(); ++i) {
             if (args[i] == "--json") json = true;
             else {
-                std::fprintf(stderr, "hisgate partition status: unexpected argument '%s'\n%s", args[i].c_str(), kUsage);
+                std::fprintf(stderr, "hisgate partition status: unexpected argument '%s'\n%s", args[i].c_str(), kPartitionUsage);
                 return 2;
             }
         }
@@ -189,7 +189,7 @@ int partition_main(const Args& given) {
         else print_status(*status);
         return 0;
     }
-    std::fprintf(stderr, "hisgate partition: unknown subcommand '%s'\n%s", sub.c_str(), kUsage);
+    std::fprintf(stderr, "hisgate partition: unknown subcommand '%s'\n%s", sub.c_str(), kPartitionUsage);
     return 2;
 }
 

@@ -12,7 +12,7 @@
 namespace hisgate::cli {
 
 namespace {
-const char* kUsage = "usage: hisgate reconcile --date YYYY-MM-DD [--partition P] [--json] [--url URL] [--token-file F]\n";
+const char* kReconcileUsage = "usage: hisgate reconcile --date YYYY-MM-DD [--partition P] [--json] [--url URL] [--token-file F]\n";
 // Statements are deferred work at the agents: a run may wait minutes for them.
 constexpr int kWaitSeconds = 600;
 }  // namespace
@@ -21,12 +21,12 @@ int reconcile_main(const Args& given) {
     Args args = given;
     for (const auto& a : args)
         if (a == "--help" || a == "-h") {
-            std::printf("%s", kUsage);
+            std::printf("%s", kReconcileUsage);
             return 0;
         }
     auto target = api_target(args);
     if (!target) {
-        std::fprintf(stderr, "hisgate reconcile: %s\n%s", target.error().message.c_str(), kUsage);
+        std::fprintf(stderr, "hisgate reconcile: %s\n%s", target.error().message.c_str(), kReconcileUsage);
         return 2;
     }
     std::string date, partition;
@@ -37,12 +37,12 @@ int reconcile_main(const Args& given) {
         else if (a == "--date" && i + 1 < args.size()) date = args[++i];
         else if (a == "--partition" && i + 1 < args.size()) partition = args[++i];
         else {
-            std::fprintf(stderr, "hisgate reconcile: unexpected argument '%s'\n%s", a.c_str(), kUsage);
+            std::fprintf(stderr, "hisgate reconcile: unexpected argument '%s'\n%s", a.c_str(), kReconcileUsage);
             return 2;
         }
     }
     if (date.empty()) {
-        std::fprintf(stderr, "hisgate reconcile: which day? (--date YYYY-MM-DD)\n%s", kUsage);
+        std::fprintf(stderr, "hisgate reconcile: which day? (--date YYYY-MM-DD)\n%s", kReconcileUsage);
         return 2;
     }
     std::string path = "/api/v1/ledger/reconcile?date=" + url_encode(date);

@@ -51,7 +51,7 @@ namespace fs = std::filesystem;
 using namespace hisgate::release;
 using json = nlohmann::json;
 
-const char* kUsage = R"(usage: hisgate release keygen --out PREFIX
+const char* kReleaseUsage = R"(usage: hisgate release keygen --out PREFIX
        hisgate release certify --root ROOT.key --key SIGNING.pub --name NAME [--not-before T] [--not-after T | --days N] --out CERT.json
        hisgate release revoke --root ROOT.key --key-id ID --reason TEXT --list REVOCATIONS.json
        hisgate release build --version V --from DIR --out DIR [--previous DIR] [--protocol MIN-MAX] [--level N] [--notes TEXT]
@@ -63,9 +63,9 @@ times are UTC: 2026-12-06T01:00:00Z
 
 using Options = std::map<std::string, std::string>;
 
-int usage(const std::string& why = "") {
+int release_usage(const std::string& why = "") {
     if (!why.empty()) std::cerr << "hisgate release: " << why << "\n";
-    std::cerr << kUsage;
+    std::cerr << kReleaseUsage;
     return 2;
 }
 
@@ -75,7 +75,7 @@ int fail(const Error& e) {
 }
 
 // --name value pairs after the subcommand, and the flags in `flags` alone.
-std::optional<Options> options(const Args& args, const std::set<std::string>& flags = {}) {
+std::optional<Options> release_options(const Args& args, const std::set<std::string>& flags = {}) {
     Options out;
     for (size_t i = 1; i < args.size(); ++i) {
         if (args[i].rfind("--", 0) != 0) return std::nullopt;
@@ -128,7 +128,7 @@ std::string params_changes(const std::string& previous_dir, const ReleaseVersion
 WallTime now_seconds() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }
 
 int keygen(const Options& o) {
-    if (auto why = missing(o, {"out"})) return usage(*why);
+    if (auto why = missing(o, {"out"})) return release_usage(*why);
     auto key = Ed25519Key::generate();
     if (!key) return fail(key.error());
     std::string prefix = o.at("out");
@@ -143,7 +143,7 @@ int keygen(const Options& o) {
 }
 
 int certify(const Options& o) {
-    if (auto why = missing(o, {"root", "key", "name", "out"})) return usage(*why);
+    if (auto why = missing(o, {"root", "key", "name", "out"})) return release_usage(*why);
     auto root = Ed25519Key::load_file(o.at("root"));
     if (!root) return fail(root.error());
     auto key = Ed25519Key::load_file(o.at("key"));
@@ -156,12 +156,12 @@ int certify(const Options& o) {
     c.not_before = c.issued_at;
     if (o.count("not-before")) {
         auto t = parse_time(o.at("not-before"), "--not-before");
-        if (!t) return usage(t.error().message);
+        if (!t) return release_usage(t.error().message);
         c.not_before = *t;
     }
     if (o.count("not-after")) {
         auto t = parse_time(o.at("not-after"), "--not-after");
-        if (!t) return usage(t.error().message);
+        if (!t) return release_usage(t.error().message);
         c.not_after = *t;
     } else {
         int days = 365;
@@ -171,7 +171,7 @@ int certify(const Options& o) {
             } catch (...) {
                 days = 0;
             }
-            if (days <= 0 || days > 3650) return usage("--days: 1 to 3650");
+            if (days <= 0 || days > 3650) return release_usage("--days: 1 to 3650");
         }
         c.not_after = c.not_before + std::chrono::days(days);
     }
@@ -184,7 +184,7 @@ int certify(const Options& o) {
 }
 
 int revoke(const Options& o) {
-    if (auto why = missing(o, {"root", "key-id", "reason", "list"})) return usage(*why);
+    if (auto why = missing(o, {"root", "key-id", "reason", "list"})) return release_usage(*why);
     auto root = Ed25519Key::load_file(o.at("root"));
     if (!root) return fail(root.error());
     RevocationList list;
@@ -206,9 +206,9 @@ int revoke(const Options& o) {
 }
 
 int build(const Options& o) {
-    if (auto why = missing(o, {"version", "from", "out"})) return usage(*why);
+    if (auto why = missing(o, {"version", "from", "out"})) return release_usage(*why);
     auto version = parse_version(o.at("version"));
-    if (!version) return usage(version.error().message);
+    if (!version) return release_usage(version.error().message);
     BuildOptions b;
     b.version = *version;
     b.from_dir = o.at("from");
@@ -220,13 +220,13 @@ int build(const Options& o) {
         char dash = 0, tail = 0;
         if (std::sscanf(o.at("protocol").c_str(), "%d%c%d%c", &lo, &dash, &hi, &tail) != 3 || dash != '-' || lo < 1 ||
             hi < lo)
-            return usage("--protocol: MIN-MAX, such as 1-2");
+            return release_usage("--protocol: MIN-MAX, such as 1-2");
         b.protocol_min = lo;
         b.protocol_max = hi;
     }
     if (o.count("level")) {
         b.level = std::atoi(o.at("level").c_str());
-        if (b.level < 1 || b.level > 22) return usage("--level: 1 to 22");
+        if (b.level < 1 || b.level > 22) return release_usage("--level: 1 to 22");
     }
     // The parameter catalog this build ships: its hash in the manifest, the merged catalog
     // beside it, so `hisgate params diff` can compare two releases' catalogs.
@@ -236,7 +236,7 @@ int build(const Options& o) {
     b.catalog_version = std::string(hisgate::version());
     b.catalog_sha256 = sha256_hex(catalog_text);
     if (std::string changes = params_changes(b.previous_dir, b.version, *catalog); !changes.empty()) {
-        if (b.notes.size() > 2 * 1024) return usage("--notes: at most 2 KiB");
+        if (b.notes.size() > 2 * 1024) return release_usage("--notes: at most 2 KiB");
         b.notes += (b.notes.empty() ? "" : "\n\n") + changes;
     }
     auto m = build_release(b);
@@ -257,7 +257,7 @@ int build(const Options& o) {
 }
 
 int sign(const Options& o) {
-    if (auto why = missing(o, {"manifest", "key", "cert", "root"})) return usage(*why);
+    if (auto why = missing(o, {"manifest", "key", "cert", "root"})) return release_usage(*why);
     auto text = read_file_bounded(o.at("manifest"), kMaxDocumentBytes);
     if (!text) return fail(text.error());
     auto m = read_unverified_manifest(*text);
@@ -286,13 +286,13 @@ Result<std::optional<RevocationList>> load_revocations(const Options& o, const E
 }
 
 int verify(const Options& o) {
-    if (auto why = missing(o, {"manifest", "root"})) return usage(*why);
+    if (auto why = missing(o, {"manifest", "root"})) return release_usage(*why);
     auto root = Ed25519Key::load_file(o.at("root"));
     if (!root) return fail(root.error());
     WallTime at = now_seconds();
     if (o.count("at")) {
         auto t = parse_time(o.at("at"), "--at");
-        if (!t) return usage(t.error().message);
+        if (!t) return release_usage(t.error().message);
         at = *t;
     }
     auto revocations = load_revocations(o, *root);
@@ -314,7 +314,7 @@ int verify(const Options& o) {
 }
 
 int publish(const Options& o, const std::string& release_dir) {
-    if (auto why = missing(o, {"repo", "root"})) return usage(*why);
+    if (auto why = missing(o, {"repo", "root"})) return release_usage(*why);
     auto root = Ed25519Key::load_file(o.at("root"));
     if (!root) return fail(root.error());
     auto revocations = load_revocations(o, *root);
@@ -339,16 +339,16 @@ int publish(const Options& o, const std::string& release_dir) {
 }  // namespace
 
 int release_main(const Args& args) {
-    if (args.empty()) return usage();
+    if (args.empty()) return release_usage();
     if (args[0] == "publish") {  // the release directory is the last, positional, argument
-        if (args.size() < 2 || args.back().rfind("--", 0) == 0) return usage("publish: the release directory is required");
+        if (args.size() < 2 || args.back().rfind("--", 0) == 0) return release_usage("publish: the release directory is required");
         Args rest(args.begin(), args.end() - 1);
-        auto o = options(rest);
-        if (!o) return usage("expected --name value pairs");
+        auto o = release_options(rest);
+        if (!o) return release_usage("expected --name value pairs");
         return publish(*o, args.back());
     }
-    auto o = options(args, {"packages"});
-    if (!o) return usage("expected --name value pairs");
+    auto o = release_options(args, {"packages"});
+    if (!o) return release_usage("expected --name value pairs");
     const std::string& sub = args[0];
     if (sub == "keygen") return keygen(*o);
     if (sub == "certify") return certify(*o);
@@ -356,7 +356,7 @@ int release_main(const Args& args) {
     if (sub == "build") return build(*o);
     if (sub == "sign") return sign(*o);
     if (sub == "verify") return verify(*o);
-    return usage("unknown subcommand " + sub);
+    return release_usage("unknown subcommand " + sub);
 }
 
 }  // namespace hisgate::cli

@@ -14,7 +14,7 @@
 namespace hisgate::cli {
 
 namespace {
-const char* kUsage = "usage: hisgate tasks <task id> [--json] [--url URL] [--token-file F]\n";
+const char* kTasksUsage = "usage: hisgate tasks <task id> [--json] [--url URL] [--token-file F]\n";
 
 void print_task(const nlohmann::json& task) {
     std::printf("task      %s\n", field_text(task, "taskId").c_str());
@@ -46,16 +46,16 @@ int tasks_main(const Args& given) {
     for (const auto& a : args) {
         if (a == "--json") json = true;
         else if (a == "--help" || a == "-h") {
-            std::printf("%s", kUsage);
+            std::printf("%s", kTasksUsage);
             return 0;
         } else if (task_id.empty() && a.rfind("--", 0) != 0) task_id = a;
         else {
-            std::fprintf(stderr, "hisgate tasks: unexpected argument '%s'\n%s", a.c_str(), kUsage);
+            std::fprintf(stderr, "hisgate tasks: unexpected argument '%s'\n%s", a.c_str(), kTasksUsage);
             return 2;
         }
     }
     if (task_id.empty()) {
-        std::fprintf(stderr, "hisgate tasks: which task? (the taskId or Task-Id of an API answer)\n%s", kUsage);
+        std::fprintf(stderr, "hisgate tasks: which task? (the taskId or Task-Id of an API answer)\n%s", kTasksUsage);
         return 2;
     }
     auto found = api_get(*target, "/api/v1/tasks/" + url_encode(task_id));

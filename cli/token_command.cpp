@@ -16,18 +16,18 @@ namespace hisgate::cli {
 
 namespace {
 
-const char* kUsage = R"(usage: hisgate token new-key --keys DIR
+const char* kTokenUsage = R"(usage: hisgate token new-key --keys DIR
        hisgate token issue --keys DIR --role patient|viewer|operator|admin|service --subject ID [--ttl 24h]
 )";
 
-int usage(const std::string& why = "") {
+int token_usage(const std::string& why = "") {
     if (!why.empty()) std::cerr << "hisgate token: " << why << "\n";
-    std::cerr << kUsage;
+    std::cerr << kTokenUsage;
     return 2;
 }
 
 // --name value pairs after the subcommand; nullopt on a stray word or a missing value.
-std::optional<std::map<std::string, std::string>> options(const Args& args) {
+std::optional<std::map<std::string, std::string>> token_options(const Args& args) {
     std::map<std::string, std::string> out;
     for (size_t i = 1; i < args.size(); i += 2) {
         if (args[i].rfind("--", 0) != 0 || i + 1 >= args.size()) return std::nullopt;
@@ -39,10 +39,10 @@ std::optional<std::map<std::string, std::string>> options(const Args& args) {
 }  // namespace
 
 int token_main(const Args& args) {
-    if (args.empty()) return usage();
-    auto opts = options(args);
-    if (!opts) return usage("expected --name value pairs");
-    if (!opts->count("keys")) return usage("--keys DIR is required");
+    if (args.empty()) return token_usage();
+    auto opts = token_options(args);
+    if (!opts) return token_usage("expected --name value pairs");
+    if (!opts->count("keys")) return token_usage("--keys DIR is required");
     auto now = std::chrono::system_clock::now();
     if (args[0] == "new-key") {
         auto kid = auth::KeyRing::create_key(opts->at("keys"), now);
@@ -53,12 +53,12 @@ int token_main(const Args& args) {
         std::cout << *kid << "\n";
         return 0;
     }
-    if (args[0] != "issue") return usage("unknown subcommand " + args[0]);
-    if (!opts->count("role") || !opts->count("subject")) return usage("--role and --subject are required");
+    if (args[0] != "issue") return token_usage("unknown subcommand " + args[0]);
+    if (!opts->count("role") || !opts->count("subject")) return token_usage("--role and --subject are required");
     auto role = auth::role_from_string(opts->at("role"));
-    if (!role) return usage(role.error().message);
+    if (!role) return token_usage(role.error().message);
     auto ttl = params::parse_duration(opts->count("ttl") ? opts->at("ttl") : "24h");
-    if (!ttl || ttl->count() <= 0) return usage("--ttl: expected a duration such as 30m, 8h or 90d");
+    if (!ttl || ttl->count() <= 0) return token_usage("--ttl: expected a duration such as 30m, 8h or 90d");
     auto ring = auth::KeyRing::open(opts->at("keys"));
     if (!ring) {
         std::cerr << "hisgate token: " << ring.error().describe() << "\n";

@@ -14,12 +14,12 @@
 namespace hisgate::cli {
 
 namespace {
-const char* kUsage = R"(usage: hisgate triage [--owner TEAM] [--since T] [--limit N] [--json]
+const char* kTriageUsage = R"(usage: hisgate triage [--owner TEAM] [--since T] [--limit N] [--json]
                       [--url URL] [--token-file FILE]
   T: an ISO 8601 UTC instant (2026-12-03T18:00:00Z) or an age (90s, 15m, 2h, 7d)
 )";
 
-void print_table(const nlohmann::json& body) {
+void print_triage_table(const nlohmann::json& body) {
     const auto& owners = body.value("owners", nlohmann::json::array());
     if (owners.empty()) {
         std::printf("no open errors\n");
@@ -43,8 +43,8 @@ void print_table(const nlohmann::json& body) {
 }  // namespace
 
 int triage_main(const Args& given) {
-    return run_list_command({"triage", kUsage, "/api/v1/triage", {"--owner", "--since", "--limit"}, "owners",
-                             [](const nlohmann::json& body) { print_table(body); }},
+    return run_list_command({"triage", kTriageUsage, "/api/v1/triage", {"--owner", "--since", "--limit"}, "owners",
+                             [](const nlohmann::json& body) { print_triage_table(body); }},
                             given);
 }
 

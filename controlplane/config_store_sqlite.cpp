@@ -12,11 +12,11 @@ nlohmann::json ConfigRecord::to_json(bool with_params) const {
                         {"version", version},
                         {"hash", hash},
                         {"pushedBy", pushed_by},
-                        {"pushedAt", iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(pushed_ms)))},
+                        {"pushedAt", iso_utc_ms(pushed_ms)},
                         {"mode", mode},
                         {"status", status},
                         {"detail", detail},
-                        {"updatedAt", iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(updated_ms)))}};
+                        {"updatedAt", iso_utc_ms(updated_ms)}};
     if (rollback_of) j["rollbackOf"] = rollback_of;
     if (with_params) j["params"] = params;
     return j;

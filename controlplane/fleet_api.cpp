@@ -16,9 +16,6 @@ constexpr size_t kMaxQueryBytes = 2048;
 constexpr size_t kMaxFilterBytes = limits::kIdBytes;
 constexpr int kDefaultPage = 100;
 
-std::string iso_ms(int64_t ms) {
-    return iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
-}
 
 // A filter value: 1 to 64 bytes of A-Z a-z 0-9 . _ + : - (ids, regions, dialects, versions).
 bool valid_filter(const std::string& v) {
@@ -69,10 +66,10 @@ nlohmann::json fleet_json(const FleetRecord& r, const ProtocolWindow& window) {
             {"state", r.state(window)},
             {"online", r.online},
             {"compatible", r.compatible(window)},
-            {"since", iso_ms(r.since_ms)},
-            {"lastHeartbeat", r.last_heartbeat_ms > 0 ? nlohmann::json(iso_ms(r.last_heartbeat_ms)) : nlohmann::json()},
-            {"firstSeen", iso_ms(r.first_seen_ms)},
-            {"updatedAt", iso_ms(r.updated_ms)},
+            {"since", iso_utc_ms(r.since_ms)},
+            {"lastHeartbeat", r.last_heartbeat_ms > 0 ? nlohmann::json(iso_utc_ms(r.last_heartbeat_ms)) : nlohmann::json()},
+            {"firstSeen", iso_utc_ms(r.first_seen_ms)},
+            {"updatedAt", iso_utc_ms(r.updated_ms)},
             {"version", r.version},
             {"protocol", {{"min", r.protocol_min}, {"max", r.protocol_max}}},
             {"dialect", r.dialect},

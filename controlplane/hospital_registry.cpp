@@ -212,7 +212,7 @@ HospitalState HospitalRegistry::to_state(const FleetRecord& r) const {
     s.protocol_min = r.protocol_min;
     s.protocol_max = r.protocol_max;
     s.birth = r.body;
-    s.updated_at = iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(r.updated_ms)));
+    s.updated_at = iso_utc_ms(r.updated_ms);
     return s;
 }
 

@@ -44,7 +44,7 @@ nlohmann::json ProbeResult::to_json() const {
                      {"operation", to_string(operation)},
                      {"case", case_id},
                      {"outcome", to_string(outcome)},
-                     {"at", iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(at_ms)))},
+                     {"at", iso_utc_ms(at_ms)},
                      {"seconds", seconds},
                      {"availability", {{"1h", last_hour.to_json()}, {"24h", last_day.to_json()}}}};
     if (!fingerprint.empty()) j["fingerprint"] = fingerprint;

@@ -53,7 +53,7 @@ std::vector<Condition> conditions_of(const FleetRecord& r, const ProtocolWindow&
         if (now_ms - r.since_ms > t.offline.count())
             add(rule::kOffline, "",
                 "offline since " +
-                    iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(r.since_ms))) +
+                    iso_utc_ms(r.since_ms) +
                     " (threshold " + seconds_text(static_cast<double>(t.offline.count()) / 1000.0) + ")");
     } else {
         if (!r.compatible(window))

@@ -13,9 +13,6 @@ constexpr char kBadQuery[] = "alerts.bad_query";
 constexpr size_t kMaxQueryBytes = 1024;
 constexpr int kDefaultLimit = 500;
 
-std::string iso_ms(int64_t ms) {
-    return iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
-}
 }  // namespace
 
 nlohmann::json alert_json(const Alert& a) {
@@ -24,8 +21,8 @@ nlohmann::json alert_json(const Alert& a) {
             {"hospitalId", a.hospital_id},
             {"subject", a.subject},
             {"state", to_string(a.state)},
-            {"startedAt", iso_ms(a.started_ms)},
-            {"resolvedAt", a.state == AlertState::Resolved ? nlohmann::json(iso_ms(a.resolved_ms)) : nlohmann::json()},
+            {"startedAt", iso_utc_ms(a.started_ms)},
+            {"resolvedAt", a.state == AlertState::Resolved ? nlohmann::json(iso_utc_ms(a.resolved_ms)) : nlohmann::json()},
             {"owner", a.owner},
             {"detail", a.detail}};
 }

@@ -12,9 +12,6 @@ namespace {
 constexpr char kBadQuery[] = "health.bad_query";
 constexpr size_t kMaxQueryBytes = 512;
 
-std::string iso_ms(int64_t ms) {
-    return iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
-}
 
 nlohmann::json share(const std::optional<double>& s) { return s ? nlohmann::json(*s) : nlohmann::json(); }
 }  // namespace
@@ -36,11 +33,11 @@ Result<nlohmann::json> health_paths(PathHealthStore& store, const std::string& r
             {{"hospitalId", p.hospital_id},
              {"path", p.path},
              {"lastOutcome", p.last_outcome},
-             {"lastAt", iso_ms(p.last_at_ms)},
-             {"lastChange", iso_ms(p.last_change_ms)},
+             {"lastAt", iso_utc_ms(p.last_at_ms)},
+             {"lastChange", iso_utc_ms(p.last_change_ms)},
              {"availability", {{"1h", share(p.availability_1h)}, {"24h", share(p.availability_24h)}}},
              {"probes", {{"1h", p.probes_1h}, {"24h", p.probes_24h}}},
-             {"lastFailure", p.last_failure_ms > 0 ? nlohmann::json{{"at", iso_ms(p.last_failure_ms)},
+             {"lastFailure", p.last_failure_ms > 0 ? nlohmann::json{{"at", iso_utc_ms(p.last_failure_ms)},
                                                                     {"reason", p.last_failure_reason}}
                                                    : nlohmann::json()}});
     return out;

@@ -60,16 +60,14 @@ void send(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& 
     send_json(res, status, body);
 }
 
-void send_failure(Poco::Net::HTTPServerResponse& res, const Error& e) {
+void send_money_failure(Poco::Net::HTTPServerResponse& res, const Error& e) {
     if (e.code == "http.body_too_large" || e.code == "http.bad_framing") res.setKeepAlive(false);
     const int status = status_of(e);
     if (status == 503) res.set("Retry-After", std::to_string(kSwitchingRetryAfterSeconds));
     send_json(res, status, error_body(e));
 }
 
-std::string iso_ms(int64_t ms) {
-    return ms > 0 ? iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms))) : "";
-}
+std::string iso_utc_or_empty(int64_t ms) { return ms > 0 ? iso_utc_ms(ms) : ""; }
 
 // What a patient reads about a state, zh-CN first.
 struct Words {
@@ -174,15 +172,15 @@ nlohmann::json transaction_json(const Located& located) {
                           {"purpose", t.intent.purpose},
                           {"partition", located.partition},
                           {"epoch", t.intent.epoch},
-                          {"createdAt", iso_ms(t.created_ms)},
-                          {"updatedAt", iso_ms(t.updated_ms)}};
+                          {"createdAt", iso_utc_or_empty(t.created_ms)},
+                          {"updatedAt", iso_utc_or_empty(t.updated_ms)}};
     if (t.intent.kind == TxKind::Booking) out["slotId"] = t.intent.purpose;
     if (!t.intent.corrects.empty()) out["corrects"] = t.intent.corrects;
     if (!t.intent.binds.empty()) out["binds"] = t.intent.binds;
     if (t.state == TxState::InDoubt) {
         out["probes"] = t.probes;
         out["manual"] = t.manual;
-        if (t.next_probe_ms > 0) out["nextProbeAt"] = iso_ms(t.next_probe_ms);
+        if (t.next_probe_ms > 0) out["nextProbeAt"] = iso_utc_or_empty(t.next_probe_ms);
     }
     return out;
 }
@@ -215,7 +213,7 @@ void MoneyApi::handle(const std::string& route, const auth::AccessToken& who, co
     if (partition_route_of(parts)) return handle_partition_route(route, who, ledgers_, req, res);
     if (route == "payment_create" || route == "booking_create" || route == "booking_cancel" ||
         route == "payment_refund") {
-        if (!may_change(who.role)) return send_failure(res, forbidden("a viewer token changes nothing"));
+        if (!may_change(who.role)) return send_money_failure(res, forbidden("a viewer token changes nothing"));
     }
     if (route == "payment_create")
         return keyed(who, "POST /api/v1/payments",
@@ -237,27 +235,27 @@ void MoneyApi::handle(const std::string& route, const auth::AccessToken& who, co
     if (route == "transaction") return get_transaction(who, parts[3], res);
     if (route == "transactions") return list_patient(who, req, res);
     if (route == "ledger_list") {
-        if (!is_staff(who.role)) return send_failure(res, forbidden("the ledgers are for operators and services"));
+        if (!is_staff(who.role)) return send_money_failure(res, forbidden("the ledgers are for operators and services"));
         return list_state(req, res);
     }
     if (route == "ledger_reconcile") {
         if (!is_staff(who.role) || !may_change(who.role))
-            return send_failure(res, forbidden("reconciliation is run by operators, admins and services"));
+            return send_money_failure(res, forbidden("reconciliation is run by operators, admins and services"));
         auto query = read_query(Poco::URI(req.getURI()).getRawQuery(), "reconcile.bad_query", kMaxQueryBytes,
                                 {"date", "partition"});
-        if (!query) return send_failure(res, query.error());
+        if (!query) return send_money_failure(res, query.error());
         if (!query->contains("date"))
-            return send_failure(res, bad_query("reconcile.bad_query", "date", "the day as YYYY-MM-DD", ""));
+            return send_money_failure(res, bad_query("reconcile.bad_query", "date", "the day as YYYY-MM-DD", ""));
         if (!reconcile_)
-            return send_failure(res, make_error(ErrorClass::Config, "reconcile.not_configured",
+            return send_money_failure(res, make_error(ErrorClass::Config, "reconcile.not_configured",
                                                 "no payment provider is configured to reconcile against"));
         auto report = reconcile_(query->at("date"), query->contains("partition") ? query->at("partition") : "");
-        if (!report) return send_failure(res, report.error());
+        if (!report) return send_money_failure(res, report.error());
         log::info("audit.reconcile", {{"who", who.subject}, {"date", query->at("date")}});
         return send_json(res, 200, *report);
     }
     if (route == "ledger_resolve") {
-        if (!may_resolve(who.role)) return send_failure(res, forbidden("only operators and admins settle a transaction"));
+        if (!may_resolve(who.role)) return send_money_failure(res, forbidden("only operators and admins settle a transaction"));
         return resolve(who, parts[4], req, res);
     }
 }
@@ -267,19 +265,19 @@ void MoneyApi::keyed(const auth::AccessToken& who, const std::string& route, con
                      const KeyedWork& work) {
     // The key is checked before the body is read (bounded input before any work).
     if (!req.has("Idempotency-Key"))
-        return send_failure(res, make_error(ErrorClass::BadInput, "idempotency.key_required",
+        return send_money_failure(res, make_error(ErrorClass::BadInput, "idempotency.key_required",
                                             "money and booking requests need an Idempotency-Key header (1 to " +
                                                 std::to_string(kMaxIdempotencyKey) +
                                                 " characters of A-Z a-z 0-9 - _ . :), one per intent"));
     const std::string key = req.get("Idempotency-Key");
     if (!valid_idempotency_key(key))
-        return send_failure(res, make_error(ErrorClass::BadInput, "idempotency.bad_key",
+        return send_money_failure(res, make_error(ErrorClass::BadInput, "idempotency.bad_key",
                                             "an Idempotency-Key is 1 to " + std::to_string(kMaxIdempotencyKey) +
                                                 " characters of A-Z a-z 0-9 - _ . :"));
     nlohmann::json body = nlohmann::json::object();
     if (!body_optional || req.getContentLength() != 0) {  // a cancel or refund may come without a body
         auto doc = read_json_object(req, "the request body");
-        if (!doc) return send_failure(res, doc.error());
+        if (!doc) return send_money_failure(res, doc.error());
         body = std::move(doc.value());
     }
     KeyedRequest keyed{std::string(auth::to_string(who.role)) + ":" + who.subject, route, key, {}};
@@ -287,7 +285,7 @@ void MoneyApi::keyed(const auth::AccessToken& who, const std::string& route, con
     auto claim = keys_.begin(keyed, new_id());
     static auto& replays = metrics::global().counter("hisgate_money_key_replays_total",
                                                      "Money requests answered from their Idempotency-Key's first answer");
-    if (!claim) return send_failure(res, claim.error());
+    if (!claim) return send_money_failure(res, claim.error());
     if (claim->replay) {
         replays.inc();
         res.set("Idempotent-Replayed", "true");
@@ -488,18 +486,18 @@ Result<Located> MoneyApi::visible(const auth::AccessToken& who, const std::strin
 
 void MoneyApi::get_transaction(const auth::AccessToken& who, const std::string& id, Poco::Net::HTTPServerResponse& res) {
     auto t = visible(who, id);
-    if (!t) return send_failure(res, t.error());
+    if (!t) return send_money_failure(res, t.error());
     auto history = ledgers_.history(id);
-    if (!history) return send_failure(res, history.error());
+    if (!history) return send_money_failure(res, history.error());
     auto out = transaction_json(*t);
     nlohmann::json lines = nlohmann::json::array();
     for (const auto& e : *history)
-        lines.push_back({{"event", e.event}, {"from", e.from_state}, {"to", e.to_state}, {"at", iso_ms(e.at_ms)},
+        lines.push_back({{"event", e.event}, {"from", e.from_state}, {"to", e.to_state}, {"at", iso_utc_or_empty(e.at_ms)},
                          {"actor", e.actor}, {"evidence", e.evidence}});
     out["history"] = std::move(lines);
     // Its corrections (a refund or cancel after POSTED): each a transaction of its own.
     auto fixes = ledgers_.corrections_of(id);
-    if (!fixes) return send_failure(res, fixes.error());
+    if (!fixes) return send_money_failure(res, fixes.error());
     if (!fixes->empty()) {
         nlohmann::json list = nlohmann::json::array();
         for (const auto& f : *fixes)
@@ -515,18 +513,18 @@ void MoneyApi::get_transaction(const auth::AccessToken& who, const std::string& 
 void MoneyApi::list_patient(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req,
                             Poco::Net::HTTPServerResponse& res) {
     auto query = read_query(Poco::URI(req.getURI()).getRawQuery(), "transactions.bad_query", kMaxQueryBytes, {"patientId", "limit"});
-    if (!query) return send_failure(res, query.error());
+    if (!query) return send_money_failure(res, query.error());
     std::string patient = query->contains("patientId") ? query->at("patientId") : "";
     if (who.role == auth::Role::Patient) {
         if (!patient.empty() && patient != who.subject)
-            return send_failure(res, forbidden("a patient token lists only its own transactions"));
+            return send_money_failure(res, forbidden("a patient token lists only its own transactions"));
         patient = who.subject;
     }
-    if (auto checked = ledger::check_patient_id(patient); !checked) return send_failure(res, checked.error());
+    if (auto checked = ledger::check_patient_id(patient); !checked) return send_money_failure(res, checked.error());
     auto limit = query_int(*query, "transactions.bad_query", "limit", 1, kMaxListLimit, kDefaultListLimit);
-    if (!limit) return send_failure(res, limit.error());
+    if (!limit) return send_money_failure(res, limit.error());
     auto mine = ledgers_.of_patient(patient, *limit);
-    if (!mine) return send_failure(res, mine.error());
+    if (!mine) return send_money_failure(res, mine.error());
     nlohmann::json list = nlohmann::json::array();
     for (const auto& t : *mine) list.push_back(transaction_json(t));
     send_json(res, 200, {{"transactions", list}});
@@ -534,21 +532,21 @@ void MoneyApi::list_patient(const auth::AccessToken& who, Poco::Net::HTTPServerR
 
 void MoneyApi::list_state(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     auto query = read_query(Poco::URI(req.getURI()).getRawQuery(), "ledger.bad_query", kMaxQueryBytes, {"state", "manual", "limit"});
-    if (!query) return send_failure(res, query.error());
+    if (!query) return send_money_failure(res, query.error());
     std::string state_name = query->contains("state") ? query->at("state") : "in_doubt";
     auto state = ledger::state_from_string(state_name);
     if (!state)
-        return send_failure(res, bad_query("ledger.bad_query", "state",
+        return send_money_failure(res, bad_query("ledger.bad_query", "state",
                                            "one of created, held, dispatched, in_doubt, confirmed, posted, rejected, "
                                            "voided, refunded",
                                            state_name.substr(0, 32)));
     const bool manual = query->contains("manual") && query->at("manual") == "true";
     if (manual && *state != TxState::InDoubt)
-        return send_failure(res, bad_query("ledger.bad_query", "manual", "only with state=in_doubt", "true"));
+        return send_money_failure(res, bad_query("ledger.bad_query", "manual", "only with state=in_doubt", "true"));
     auto limit = query_int(*query, "ledger.bad_query", "limit", 1, kMaxListLimit, kMaxListLimit);
-    if (!limit) return send_failure(res, limit.error());
+    if (!limit) return send_money_failure(res, limit.error());
     auto listed = ledgers_.in_state(*state, *limit, manual);
-    if (!listed) return send_failure(res, listed.error());
+    if (!listed) return send_money_failure(res, listed.error());
     nlohmann::json list = nlohmann::json::array();
     for (const auto& t : *listed) list.push_back(transaction_json(t));
     send_json(res, 200, {{"state", std::string(ledger::to_string(*state))}, {"manual", manual}, {"transactions", list}});
@@ -557,16 +555,16 @@ void MoneyApi::list_state(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServ
 void MoneyApi::resolve(const auth::AccessToken& who, const std::string& id, Poco::Net::HTTPServerRequest& req,
                        Poco::Net::HTTPServerResponse& res) {
     auto body = read_json_object(req, "the resolution");
-    if (!body) return send_failure(res, body.error());
+    if (!body) return send_money_failure(res, body.error());
     auto committed = body->find("committed");
     if (committed == body->end() || !committed->is_boolean())
-        return send_failure(res, make_error(ErrorClass::BadInput, "request.bad_field",
+        return send_money_failure(res, make_error(ErrorClass::BadInput, "request.bad_field",
                                             "committed: expected true (the hospital holds it) or false (it does not)"));
     auto evidence = string_field(*body, "evidence", true, kMaxEvidence);
-    if (!evidence) return send_failure(res, evidence.error());
-    if (auto checked = ledger::check_transaction_id(id); !checked) return send_failure(res, checked.error());
+    if (!evidence) return send_money_failure(res, evidence.error());
+    if (auto checked = ledger::check_transaction_id(id); !checked) return send_money_failure(res, checked.error());
     auto done = ledgers_.resolve(id, committed->get<bool>(), *evidence, who.subject);
-    if (!done) return send_failure(res, done.error());
+    if (!done) return send_money_failure(res, done.error());
     log::info("audit.ledger_resolve", {{"operator", who.subject}, {"role", std::string(auth::to_string(who.role))},
                                        {"transaction_id", id}, {"committed", committed->get<bool>()},
                                        {"from", req.clientAddress().host().toString()}});
@@ -582,7 +580,7 @@ void MoneyApi::notify(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRe
                                                          req.getMethod() + " is not served here (allowed: POST)")));
     }
     auto body = read_body(req, kMaxNotifyBody, "the provider's notification");
-    if (!body) return send_failure(res, body.error());
+    if (!body) return send_money_failure(res, body.error());
     auto notice = check_notice_ ? check_notice_(req, *body)
                                 : Result<ProviderNotice>(make_error(ErrorClass::Config, "provider.not_configured",
                                                                     "no payment provider is configured"));

@@ -14,7 +14,7 @@ namespace {
 constexpr size_t kMaxTargets = 16;
 constexpr int64_t kMaxFreezeMsLimit = 600000;
 
-void send_failure(Poco::Net::HTTPServerResponse& res, const Error& e) {
+void send_split_failure(Poco::Net::HTTPServerResponse& res, const Error& e) {
     // Refusals because of where a split stands conflict with the current state: 409.
     static const std::set<std::string> conflicts = {"split.running", "split.target_exists", "split.nothing_to_roll_back",
                                                     "split.map_moving", "split.map_moved", "split.bad_phase"};
@@ -92,28 +92,28 @@ void handle_partition_route(const std::string& route, const auth::AccessToken& w
                             Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     auto forbidden = [](const std::string& why) { return make_error(ErrorClass::Rejected, "auth.forbidden", why); };
     if (route == "partitions") {
-        if (who.role == auth::Role::Patient) return send_failure(res, forbidden("the partition map is for staff"));
+        if (who.role == auth::Role::Patient) return send_split_failure(res, forbidden("the partition map is for staff"));
         auto view = ledgers.partitions_view();
-        if (!view) return send_failure(res, view.error());
+        if (!view) return send_split_failure(res, view.error());
         return send_json(res, 200, view_json(*view));
     }
-    if (who.role != auth::Role::Admin) return send_failure(res, forbidden("partitions are split and rolled back by admins"));
+    if (who.role != auth::Role::Admin) return send_split_failure(res, forbidden("partitions are split and rolled back by admins"));
     auto body = read_json_object(req, route == "partition_split" ? "the split" : "the rollback");
-    if (!body) return send_failure(res, body.error());
+    if (!body) return send_split_failure(res, body.error());
     if (route == "partition_split") {
         auto request = split_request(*body);
-        if (!request) return send_failure(res, request.error());
+        if (!request) return send_split_failure(res, request.error());
         auto started = ledgers.start_split(*request);
-        if (!started) return send_failure(res, started.error());
+        if (!started) return send_split_failure(res, started.error());
         log::info("audit.partition_split", {{"who", who.subject}, {"source", request->source}});
         return send_json(res, 202, started->to_json());
     }
     for (const auto& [key, value] : body->items())
-        if (key != "source") return send_failure(res, bad("unknown field " + key.substr(0, 32)));
+        if (key != "source") return send_split_failure(res, bad("unknown field " + key.substr(0, 32)));
     auto source = name_field(*body, "source");
-    if (!source) return send_failure(res, source.error());
+    if (!source) return send_split_failure(res, source.error());
     auto rolled = ledgers.rollback_split(*source);
-    if (!rolled) return send_failure(res, rolled.error());
+    if (!rolled) return send_split_failure(res, rolled.error());
     log::info("audit.partition_rollback", {{"who", who.subject}, {"source", *source}});
     send_json(res, 200, rolled->to_json());
 }

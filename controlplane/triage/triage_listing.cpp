@@ -22,9 +22,6 @@ std::string shown(const std::string& v) {
     return "\"" + out + "\"";
 }
 
-std::string iso_ms(int64_t ms) {
-    return iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
-}
 
 bool all_digits(const std::string& s) {
     return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
@@ -118,14 +115,14 @@ nlohmann::json triage_listing(const std::vector<ErrorGroup>& groups, const Triag
                                {"version", g.tags.version},
                                {"region", g.tags.region},
                                {"count", g.count},
-                               {"firstSeen", iso_ms(g.first_ms)},
-                               {"lastSeen", iso_ms(g.last_ms)},
+                               {"firstSeen", iso_utc_ms(g.first_ms)},
+                               {"lastSeen", iso_utc_ms(g.last_ms)},
                                {"sampleTraceId", g.sample_trace_id},
                                {"rule", g.rule}});
     }
     nlohmann::json out = {{"owners", owners}, {"groups", groups.size()}, {"count", total_count}};
     if (!q.owner.empty()) out["owner"] = q.owner;
-    if (q.since_ms) out["since"] = iso_ms(q.since_ms);
+    if (q.since_ms) out["since"] = iso_utc_ms(q.since_ms);
     out["truncated"] = static_cast<int64_t>(groups.size()) >= q.limit;
     return out;
 }

@@ -43,7 +43,7 @@ nlohmann::json observation(const std::string& hospital_id, const std::string& be
         {"code", code_of(sign, id_name)},
         {"subject", {{"identifier", {{"system", "urn:hisgate:bed:" + hospital_id}, {"value", bed}}},
                      {"display", hospital_id + " " + bed}}},
-        {"effectiveDateTime", iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(s.observed_ms)))},
+        {"effectiveDateTime", iso_utc_ms(s.observed_ms)},
         {"device", {{"display", s.device}}},
     };
     if (sign) {

@@ -19,7 +19,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kClientReadChunk = 64 * 1024;
 
 Poco::Timespan timespan(milliseconds ms) {
     return Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(ms).count());
@@ -37,7 +37,7 @@ Result<void> check_frameable(std::string_view message) {
 }  // namespace
 
 Client::Client(ClientOptions options) : options_(std::move(options)), decoder_(options_.max_frame_bytes) {
-    buffer_.resize(kReadChunk);
+    buffer_.resize(kClientReadChunk);
 }
 
 Client::~Client() { disconnect(); }

@@ -22,10 +22,10 @@ using std::chrono::milliseconds;
 
 // A read waits at most this long before looking at the stop flag again, so stop() never
 // waits for a whole idle timeout.
-constexpr milliseconds kStopCheck{200};
+constexpr milliseconds kConnectionStopCheck{200};
 // The TLS handshake gets at most this long (and never more than the idle timeout).
 constexpr milliseconds kHandshakeTimeout{10000};
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kConnectionReadChunk = 64 * 1024;
 
 class Session {
 public:
@@ -110,7 +110,7 @@ void Session::run() {
 
     // One read buffer per worker thread, reused by its connections: a sender that connects
     // per message would otherwise pay a 64 KiB allocation and clearing each time.
-    thread_local std::vector<char> buffer(kReadChunk);
+    thread_local std::vector<char> buffer(kConnectionReadChunk);
     std::vector<Frame> frames;
     std::string replies;
     auto last_activity = Clock::now();
@@ -126,7 +126,7 @@ void Session::run() {
             log::info("mllp.idle_timeout", {{"peer", peer_}, {"idle_timeout_ms", options_.idle_timeout.count()}});
             break;
         }
-        auto got = read_some(socket_, buffer.data(), buffer.size(), std::min(idle_left, kStopCheck));
+        auto got = read_some(socket_, buffer.data(), buffer.size(), std::min(idle_left, kConnectionStopCheck));
         if (!got.ok()) {
             if (got.error().cls == ErrorClass::Timeout) continue;
             reason = got.error().message;

@@ -27,7 +27,7 @@ namespace {
 
 constexpr uint32_t kMagic = 0x314C4748;  // "HGL1" in the file's byte order
 constexpr std::size_t kHeaderBytes = 16;
-constexpr std::size_t kReadChunk = 1u << 20;
+constexpr std::size_t kLogReadChunk = 1u << 20;
 // The largest key or body a scan accepts, whatever the options (they may have been larger
 // when the record was written): a length past it is damage, not a record.
 constexpr std::size_t kMaxField = 1u << 30;
@@ -101,7 +101,7 @@ Result<LogScan> scan_fd(int fd, const std::string& path, std::size_t max_key, st
         if (offset + n > scan.file_bytes) return false;
         if (offset >= buffer_at && offset + n <= buffer_at + buffer.size()) return true;
         std::size_t want = static_cast<std::size_t>(
-            std::min<uint64_t>(std::max<std::size_t>(n, kReadChunk), scan.file_bytes - offset));
+            std::min<uint64_t>(std::max<std::size_t>(n, kLogReadChunk), scan.file_bytes - offset));
         buffer.resize(want);
         if (auto r = pread_all(fd, buffer.data(), want, offset, path); !r) return r.error();
         buffer_at = offset;

@@ -25,7 +25,7 @@ namespace hisgate::mllp {
 
 namespace {
 // How often idle workers and the reaper look at the stop flag.
-constexpr std::chrono::milliseconds kStopCheck{200};
+constexpr std::chrono::milliseconds kServerStopCheck{200};
 constexpr int kListenBacklog = 256;
 // Idle workers kept for the next connections; more than this exit when they go idle.
 constexpr int kMaxIdleWorkers = 16;
@@ -107,7 +107,7 @@ Result<void> Server::start() {
         s.listener.bind(Poco::Net::SocketAddress(s.options.bind, s.options.port), true, false);  // no SO_REUSEPORT: a port taken fails to bind (http_server.cpp)
         s.listener.listen(kListenBacklog);
         // accept() gives up after this, so idle workers see the stop flag.
-        const timeval wait{0, static_cast<suseconds_t>(std::chrono::duration_cast<std::chrono::microseconds>(kStopCheck).count())};
+        const timeval wait{0, static_cast<suseconds_t>(std::chrono::duration_cast<std::chrono::microseconds>(kServerStopCheck).count())};
         if (::setsockopt(s.listener.impl()->sockfd(), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait) != 0)
             throw Poco::IOException(std::string("cannot set the accept timeout: ") + std::strerror(errno));
         if (s.options.defer_accept.count() > 0) {
@@ -218,7 +218,7 @@ void Server::Impl::work(Worker& self) {
 void Server::Impl::reap_loop() {
     std::unique_lock lock(pool_mu);
     while (!stopping.load()) {
-        reap_cv.wait_for(lock, kStopCheck);
+        reap_cv.wait_for(lock, kServerStopCheck);
         lock.unlock();
         reap_finished();
         lock.lock();

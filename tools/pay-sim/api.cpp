@@ -39,8 +39,6 @@ void fail(Res& res, const Error& e) {
 
 Error param(const std::string& message) { return make_error(ErrorClass::BadInput, "PARAM_ERROR", message); }
 
-std::string iso_ms(int64_t ms) { return iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms))); }
-
 // The body as a JSON object, within kMaxBodyBytes and kMaxJsonDepth.
 Result<nlohmann::json> read_object(Req& req, const std::string& what) {
     auto body = read_body(req, kMaxBodyBytes, what);
@@ -93,7 +91,7 @@ nlohmann::json order_json(const Order& o, const std::string& trade_state) {
                         {"amount", {{"total", o.fields.amount_fen}, {"currency", o.fields.currency}}}};
     if (trade_state == "SUCCESS" || trade_state == "REFUND") {
         j["transaction_id"] = o.transaction_id;
-        j["success_time"] = iso_ms(o.paid_ms);
+        j["success_time"] = iso_utc_ms(o.paid_ms);
         j["amount"]["payer_total"] = o.fields.amount_fen;
         j["amount"]["refund"] = o.refunded_fen;
     }
@@ -231,7 +229,7 @@ void ProviderApi::refund(Req& req, Res& res) {
                {"out_refund_no", r->out_refund_no},
                {"out_trade_no", r->out_trade_no},
                {"status", "SUCCESS"},
-               {"success_time", iso_ms(r->at_ms)},
+               {"success_time", iso_utc_ms(r->at_ms)},
                {"amount", {{"refund", r->amount_fen}, {"total", order->fields.amount_fen}, {"currency", "CNY"}}}});
 }
 
@@ -283,8 +281,8 @@ void ProviderApi::notify(const Order& paid) {
     n.trade_state = "SUCCESS";
     n.amount_fen = paid.fields.amount_fen;
     n.currency = paid.fields.currency;
-    n.success_time = iso_ms(paid.paid_ms);
-    Notification out{no, paid.fields.notify_url, payments::notification_body(n, iso_ms(now_ms()))};
+    n.success_time = iso_utc_ms(paid.paid_ms);
+    Notification out{no, paid.fields.notify_url, payments::notification_body(n, iso_utc_ms(now_ms()))};
     std::chrono::milliseconds delay{0};
     if (auto late = faults_.take(FaultKind::NotifyLate, no)) {
         log::info("paysim.fault", {{"kind", "notify_late"}, {"out_trade_no", no}, {"delay_ms", late->delay_ms}});

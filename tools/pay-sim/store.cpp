@@ -32,9 +32,6 @@ Order read_order(const sql::Statement& st) {
 
 Error not_exist() { return make_error(ErrorClass::NotFound, "ORDER_NOT_EXIST", "no order has this out_trade_no"); }
 
-std::string iso_ms(int64_t ms) {
-    return iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
-}
 
 Error db_error(const Error& e) { return make_error(ErrorClass::Internal, "SYSTEM_ERROR", "pay-sim's records: " + e.describe()); }
 
@@ -198,7 +195,7 @@ Result<std::vector<ledger::ProviderLine>> PayStore::bill(int64_t from_ms, int64_
     st->bind(1, from_ms).bind(2, to_ms);
     std::vector<ledger::ProviderLine> lines;
     while (st->step())
-        lines.push_back({st->text(0), st->text(1), st->integer(2), iso_ms(st->integer(3)), st->text(4)});
+        lines.push_back({st->text(0), st->text(1), st->integer(2), iso_utc_ms(st->integer(3)), st->text(4)});
     if (st->error()) return db_error(*st->error());
     return lines;
 }

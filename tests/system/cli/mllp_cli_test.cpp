@@ -14,14 +14,14 @@
 
 namespace {
 
-struct Run {
+struct CliRun {
     int status = -1;
     std::string out;  // stdout and stderr
 };
 
-Run run_cli(const std::string& arguments) {
+CliRun run_cli(const std::string& arguments) {
     const std::string command = std::string(HISGATE_BINARY_DIR) + "/cli/hisgate " + arguments + " 2>&1";
-    Run run;
+    CliRun run;
     FILE* pipe = ::popen(command.c_str(), "r");
     REQUIRE(pipe != nullptr);
     char buffer[4096];
@@ -57,7 +57,7 @@ TEST_CASE("hl7 send prints the ACK of each message and exits 0", "[mllp][cli]") 
     hisgate::mllp::Server server({}, [](std::string_view m) { return hisgate::hl7::ack_for(m); });
     REQUIRE(server.start().ok());
     Sample sample = sample_file();
-    Run run = run_cli("hl7 send 127.0.0.1:" + std::to_string(server.port()) + " " + sample.path);
+    CliRun run = run_cli("hl7 send 127.0.0.1:" + std::to_string(server.port()) + " " + sample.path);
     INFO(run.out);
     CHECK(run.status == 0);
     for (const auto& id : sample.control_ids) CHECK(run.out.find("MSA|AA|" + id) != std::string::npos);
@@ -66,7 +66,7 @@ TEST_CASE("hl7 send prints the ACK of each message and exits 0", "[mllp][cli]") 
 TEST_CASE("hl7 send exits 1 when a message gets no answer", "[mllp][cli]") {
     hisgate::mllp::Server server({}, [](std::string_view) { return std::string(); });
     REQUIRE(server.start().ok());
-    Run run = run_cli("hl7 send 127.0.0.1:" + std::to_string(server.port()) + " " + sample_file().path +
+    CliRun run = run_cli("hl7 send 127.0.0.1:" + std::to_string(server.port()) + " " + sample_file().path +
                       " --ack-timeout 200 --attempts 1");
     INFO(run.out);
     CHECK(run.status == 1);
@@ -88,7 +88,7 @@ TEST_CASE("hl7 send and listen refuse bad arguments with exit 2 and say why", "[
                           Case{"hl7 listen 99999", "port must be"},
                           Case{"hl7 listen 0 --tls", "--cert FILE and --key FILE"},
                           Case{"hl7 listen 0 --frobnicate", "unknown option"}}) {
-        Run run = run_cli(c.args);
+        CliRun run = run_cli(c.args);
         INFO(c.args << "\n" << run.out);
         CHECK(run.status == 2);
         CHECK(run.out.find(c.says) != std::string::npos);

@@ -18,7 +18,7 @@ using namespace hisgate;
 using namespace std::chrono_literals;
 
 namespace {
-nlohmann::json booking(const std::string& order, const std::string& patient) {
+nlohmann::json scale_booking(const std::string& order, const std::string& patient) {
     std::string today = sim::utc_today();
     return {{"orderId", order},
             {"slotId", "S-DR-401-" + today},
@@ -26,7 +26,7 @@ nlohmann::json booking(const std::string& order, const std::string& patient) {
             {"patient", {{"id", patient}, {"birthDate", "1980-01-01"}, {"sex", "female"}}}};
 }
 
-int booked_at_his(test::System& sys, const std::string& patient) {
+int scale_booked_at_his(test::System& sys, const std::string& patient) {
     auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
     REQUIRE(db.ok());
     auto st = db->prepare("SELECT count(*) FROM bookings WHERE patient_id = ?1");
@@ -36,7 +36,7 @@ int booked_at_his(test::System& sys, const std::string& patient) {
     return static_cast<int>(st->integer(0));
 }
 
-std::string task_of(const test::HttpReply& r) {
+std::string scale_task_of(const test::HttpReply& r) {
     if (auto it = r.headers.find("Task-Id"); it != r.headers.end()) return it->second;
     auto doc = nlohmann::json::parse(r.body, nullptr, false);
     return doc.is_object() && doc.contains("taskId") && doc["taskId"].is_string() ? doc["taskId"].get<std::string>() : "";
@@ -65,7 +65,7 @@ TEST_CASE("scale: with two control-plane instances, killing one under load loses
         const int via = i % 2;
         const std::string patient = "P-SCALE-" + std::to_string(i);
         clients.emplace_back([&, via, i, patient] {
-            auto r = sys.post_at(via, "/api/v1/hospitals/H001/appointments", booking("O-SCALE-" + std::to_string(i), patient).dump());
+            auto r = sys.post_at(via, "/api/v1/hospitals/H001/appointments", scale_booking("O-SCALE-" + std::to_string(i), patient).dump());
             std::lock_guard lock(mu);
             bookings.emplace_back(i, r);
         });
@@ -83,7 +83,7 @@ TEST_CASE("scale: with two control-plane instances, killing one under load loses
     // served by the survivor, whichever instance sent it.
     int accepted = 0;
     for (const auto& [via, r] : reports) {
-        std::string task = task_of(r);
+        std::string task = scale_task_of(r);
         INFO("via cp" << via + 1 << ": " << r.status << " " << r.body);
         if (via == 1) CHECK((r.status == 200 || r.status == 202));  // the survivor answered its own callers
         if (task.empty()) continue;  // the killed instance's caller lost its connection: never accepted
@@ -103,20 +103,20 @@ TEST_CASE("scale: with two control-plane instances, killing one under load loses
     for (const auto& [i, first] : bookings) lost += i % 2 == 0 && first.status == 0;
     CHECK(lost >= 1);
 
-    // Each booking's caller that lost its answer sends it again, same order, through the
-    // survivor: it reaches the same task, and the HIS holds each booking once.
+    // Each scale_booking's caller that lost its answer sends it again, same order, through the
+    // survivor: it reaches the same task, and the HIS holds each scale_booking once.
     for (const auto& [i, first] : bookings) {
         const std::string patient = "P-SCALE-" + std::to_string(i);
         test::HttpReply r = first;
         INFO(patient << " first: " << first.status << " " << first.body);
         REQUIRE(test::eventually([&] {
             if (r.status == 200) return true;
-            r = sys.post_at(1, "/api/v1/hospitals/H001/appointments", booking("O-SCALE-" + std::to_string(i), patient).dump());
+            r = sys.post_at(1, "/api/v1/hospitals/H001/appointments", scale_booking("O-SCALE-" + std::to_string(i), patient).dump());
             return r.status == 200;
         }, 40s));
         INFO(r.body);
         CHECK(nlohmann::json::parse(r.body)["status"] == "booked");
-        CHECK(booked_at_his(sys, patient) == 1);
+        CHECK(scale_booked_at_his(sys, patient) == 1);
     }
     CHECK(sys.controlplane(1).running());
 }
@@ -128,7 +128,7 @@ TEST_CASE("scale: a task made through one instance is polled through the other")
     auto patient = sys.bearer("patient", "P-DEMO-1");
     auto read = sys.get_at(0, "/api/v1/hospitals/H001/reports/R-DEMO-1", patient);
     REQUIRE(read.status == 200);
-    auto polled = sys.get_at(1, "/api/v1/tasks/" + task_of(read), patient);
+    auto polled = sys.get_at(1, "/api/v1/tasks/" + scale_task_of(read), patient);
     INFO(polled.body);
     CHECK(polled.status == 200);
     CHECK(nlohmann::json::parse(polled.body)["result"]["reportId"] == "R-DEMO-1");

@@ -28,7 +28,7 @@ using ledger::TxState;
 
 namespace {
 
-struct RecordingHis final : ledger::HisPort {
+struct RecordingServiceHis final : ledger::HisPort {
     std::mutex mu;
     std::vector<std::string> sent;
     void send_change(const ledger::Transaction& t) override { record("change:" + t.intent.id); }
@@ -60,7 +60,7 @@ ledger::TransactionIntent payment(const std::string& id, int64_t fen) {
 TEST_CASE("PaySimProvider wired into money::LedgerService: posted, refunded and voided through a real pay-sim, and the day reconciles clean") {
     test::RunningPaySim sim;
     test::NotificationSink sink;
-    RecordingHis his;
+    RecordingServiceHis his;
     std::atomic<controlplane::money::LedgerService*> service{nullptr};
     payments::PaySimProvider provider(
         payments::PaySimAddress{"127.0.0.1", sim.port},

@@ -19,7 +19,7 @@ using namespace hisgate;
 
 namespace {
 
-const char* const kDialects[][2] = {
+const char* const kRestDialects[][2] = {
     {"camelCase keys at the root", R"({"error_map": {"SLOT_FULL": "rejected", "NOT_FOUND": "not_found"}})"},
     {"vendor base path, renamed keys and a JSON pointer",
      R"({"rest": {"base_path": "/his/api/v2/",
@@ -38,7 +38,7 @@ Result<params::ParamSet> hospital_params(const std::string& his, uint16_t port) 
     return params::ParamSet::validate(catalog.value(), doc, "test.json");
 }
 
-struct SimulatedHis {
+struct SimulatedRestHis {
     std::string dir = test::make_temp_dir("his");
     sim::Hospital hospital;
     sim::FaultSwitch faults{sim::Faults{}};
@@ -46,7 +46,7 @@ struct SimulatedHis {
     HttpServer server;
 
     // Only the dialect's shape matters to the HIS; the endpoint is where it ends up listening.
-    explicit SimulatedHis(const params::ParamSet& p)
+    explicit SimulatedRestHis(const params::ParamSet& p)
         : hospital(sim::Hospital::open(dir + "/his.db", "H001", sim::utc_today()).value()),
           responder(hospital, p.json("his.rest.field_map"), p.string("his.rest.base_path"), faults,
                     SexCodes(p.code_table("his.code_tables.sex"))),
@@ -91,9 +91,9 @@ struct FixedServer {
 }  // namespace
 
 TEST_CASE("rest adapter: every operation against his-sim, in each dialect") {
-    for (const auto& [name, his_params] : kDialects) {
+    for (const auto& [name, his_params] : kRestDialects) {
         DYNAMIC_SECTION(name) {
-            SimulatedHis his(sim_params(his_params));
+            SimulatedRestHis his(sim_params(his_params));
             auto adapter = adapter_for(his_params, his.server.port());
             CHECK(adapter->dialect() == "rest-json");
             test::check_every_operation(*adapter);
@@ -193,7 +193,7 @@ TEST_CASE("rest adapter: bad parameters are errors naming the parameter") {
 TEST_CASE("rest his-sim faults: latency, silence, lost answers, rejection and a moved field, as the adapter sees them") {
     const std::string his_params =
         R"({"answer_timeout": "300ms", "error_map": {"MAINTENANCE": "unavailable", "NOT_FOUND": "not_found"}})";
-    SimulatedHis his(sim_params(his_params));
+    SimulatedRestHis his(sim_params(his_params));
     auto adapter = adapter_for(his_params, his.server.port());
 
     SECTION("latency beyond the answer timeout is a timeout, within it an answer") {
@@ -261,7 +261,7 @@ TEST_CASE("rest dialect file vendor-c-rest is valid and builds its adapter") {
 
 TEST_CASE("rest adapter: reads are sent up to his.max_attempts times, changes only once") {
     const std::string his_params = R"({"max_attempts": 2})";
-    SimulatedHis his(sim_params(his_params));
+    SimulatedRestHis his(sim_params(his_params));
     auto adapter = adapter_for(his_params, his.server.port());
 
     his.set_faults(R"({"drop_after_commit": 1})");
@@ -279,7 +279,7 @@ TEST_CASE("rest adapter: reads are sent up to his.max_attempts times, changes on
 TEST_CASE("rest adapter: patient sex travels in the HIS's codes (his.code_tables.sex), both ways") {
     const std::string his_params = std::string(R"({"rest": {"field_map": {"patient.sex": "/patient/gender"}},
                                                    "code_tables": {"sex": )") + test::kVendorSexCodes + "}}";
-    SimulatedHis his(sim_params(his_params));
+    SimulatedRestHis his(sim_params(his_params));
     auto p = hospital_params(his_params, his.server.port());
     REQUIRE(p.ok());
     auto adapter = AdapterRegistry::builtin().create(p.value());

@@ -35,7 +35,7 @@ params::ParamSet soap_params(uint16_t port, const std::string& his, const std::s
 
 // The simulated HIS behind an HTTP server; `route` may replace the responder to send
 // arbitrary bytes.
-struct SimulatedHis {
+struct SimulatedSoapHis {
     std::string dir = test::make_temp_dir("his");
     sim::Hospital hospital;
     sim::FaultSwitch faults{sim::Faults{}};
@@ -43,7 +43,7 @@ struct SimulatedHis {
     HttpRoute route;
     HttpServer server;
 
-    explicit SimulatedHis(nlohmann::json field_map = nlohmann::json::object(), hl7::Charset charset = hl7::Charset::Utf8,
+    explicit SimulatedSoapHis(nlohmann::json field_map = nlohmann::json::object(), hl7::Charset charset = hl7::Charset::Utf8,
                           SexCodes sex = SexCodes::hl7_table_0001())
         : hospital(sim::Hospital::open(dir + "/his.db", "H004", sim::utc_today()).value()),
           responder(hospital, kNs, std::move(field_map), faults, charset, std::move(sex)),
@@ -56,25 +56,25 @@ struct SimulatedHis {
     }
 };
 
-std::unique_ptr<HisAdapter> adapter_for(const SimulatedHis& his, const std::string& his_params = "{}") {
+std::unique_ptr<HisAdapter> adapter_for(const SimulatedSoapHis& his, const std::string& his_params = "{}") {
     auto a = make_soap_adapter(soap_params(his.server.port(), his_params));
     if (!a) FAIL(a.error().describe());
     return std::move(a.value());
 }
 
-void set_faults(SimulatedHis& his, const char* json) {
+void set_faults(SimulatedSoapHis& his, const char* json) {
     auto f = sim::Faults::from_json(nlohmann::json::parse(json));
     REQUIRE(f.ok());
     his.faults.set(f.value());
 }
 
-struct DialectCase {
+struct SoapDialectCase {
     const char* name;
     const char* field_map;
     const char* his_params;
     hl7::Charset charset;
 };
-const DialectCase kDialects[] = {
+const SoapDialectCase kSoapDialects[] = {
     {"hisgate element names, UTF-8", "{}", "{}", hl7::Charset::Utf8},
     {"vendor element names, GB 18030", R"({"ReportId": "RptNo", "Title": "RptName", "OrderId": "JiuZhenHao", "Amount": "JinE"})",
      R"({"charset": "GB 18030-2000", "soap": {"field_map": {"ReportId": "RptNo", "Title": "RptName", "OrderId": "JiuZhenHao", "Amount": "JinE"}}})",
@@ -83,9 +83,9 @@ const DialectCase kDialects[] = {
 }  // namespace
 
 TEST_CASE("soap adapter: every operation against his-sim, in each dialect") {
-    for (const auto& dc : kDialects) {
+    for (const auto& dc : kSoapDialects) {
         DYNAMIC_SECTION(dc.name) {
-            SimulatedHis his(nlohmann::json::parse(dc.field_map), dc.charset);
+            SimulatedSoapHis his(nlohmann::json::parse(dc.field_map), dc.charset);
             auto adapter = adapter_for(his, dc.his_params);
             CHECK(adapter->dialect() == "soap-xml");
             test::check_every_operation(*adapter);
@@ -94,7 +94,7 @@ TEST_CASE("soap adapter: every operation against his-sim, in each dialect") {
 }
 
 TEST_CASE("soap adapter: hostile values are escaped and come back intact") {
-    SimulatedHis his;
+    SimulatedSoapHis his;
     auto adapter = adapter_for(his);
     std::string slot = "S-DR-101-" + sim::utc_today() + "-09:00";
     for (std::string order : {std::string("O-<b>&amp;\"'</b>"), std::string("]]><x/>"), std::string("订单-张三&李四")}) {
@@ -133,7 +133,7 @@ TEST_CASE("soap adapter: transport errors map to error classes") {
     SECTION("nobody listening is unavailable") {
         uint16_t port = 0;
         {
-            SimulatedHis gone;
+            SimulatedSoapHis gone;
             port = gone.server.port();
         }
         auto a = make_soap_adapter(soap_params(port, "{}"));
@@ -144,7 +144,7 @@ TEST_CASE("soap adapter: transport errors map to error classes") {
         CHECK(r.error().code == "soap.connect_failed");
     }
     SECTION("no SOAP service at that path is the HIS unavailable, never \"not found\"") {
-        SimulatedHis his;
+        SimulatedSoapHis his;
         auto a = make_soap_adapter(soap_params(his.server.port(), "{}", "/elsewhere"));
         REQUIRE(a.ok());
         auto r = a.value()->get_report("R-DEMO-1");
@@ -165,7 +165,7 @@ TEST_CASE("soap adapter: malformed answers are protocol errors") {
         "<?xml version=\"1.0\" encoding=\"EBCDIC-KLINGON\"?><x/>",
         "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>",
     };
-    SimulatedHis his;
+    SimulatedSoapHis his;
     std::string answer;
     his.route = [&](auto&, auto& res) { send_text(res, 200, "text/xml", answer); };
     auto adapter = adapter_for(his);
@@ -187,7 +187,7 @@ TEST_CASE("soap adapter: malformed answers are protocol errors") {
 }
 
 TEST_CASE("soap adapter: an answer nested 100,000 elements deep is refused naming the limit, a normal one still reads") {
-    SimulatedHis his;
+    SimulatedSoapHis his;
     std::string answer;
     his.route = [&](auto& req, auto& res) {
         if (answer.empty()) return his.responder.handle(req, res);
@@ -251,7 +251,7 @@ TEST_CASE("soap envelope: what is written reads back, in UTF-8 and GB 18030") {
 }
 
 TEST_CASE("his-sim soap faults: latency, silence, lost answers, rejection and a moved element, as the adapter sees them") {
-    SimulatedHis his;
+    SimulatedSoapHis his;
     auto adapter = adapter_for(his, R"({"answer_timeout": "300ms", "error_map": {"MAINTENANCE": "unavailable", "NOT_FOUND": "not_found"}})");
 
     SECTION("latency beyond the answer timeout is a timeout, within it an answer") {
@@ -314,7 +314,7 @@ TEST_CASE("the vendor-d SOAP dialect file builds its adapter") {
 TEST_CASE("soap adapter: patient sex travels in the HIS's codes (his.code_tables.sex), both ways") {
     const std::string his_params = std::string(R"({"soap": {"field_map": {"PatientSex": "XingBie"}}, "code_tables": {"sex": )") +
                                    test::kVendorSexCodes + "}}";
-    SimulatedHis his(nlohmann::json{{"PatientSex", "XingBie"}}, hl7::Charset::Utf8,
+    SimulatedSoapHis his(nlohmann::json{{"PatientSex", "XingBie"}}, hl7::Charset::Utf8,
                      SexCodes(nlohmann::json::parse(test::kVendorSexCodes).get<std::map<std::string, std::string>>()));
     auto p = soap_params(his.server.port(), his_params);
     auto adapter = AdapterRegistry::builtin().create(p);

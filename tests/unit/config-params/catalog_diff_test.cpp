@@ -8,7 +8,7 @@ using namespace hisgate::params;
 
 namespace {
 
-std::string param(const std::string& name, const std::string& fields) {
+std::string diff_param(const std::string& name, const std::string& fields) {
     return R"({"name": ")" + name + "\", " + fields + R"(, "doc": "d", "since": "0.1.0", "readers": ["t"]})";
 }
 
@@ -24,7 +24,7 @@ using Lines = std::vector<std::string>;
 }  // namespace
 
 TEST_CASE("diff: identical catalogs, and changes to documentation only, show nothing") {
-    std::string a = param("x.a", R"("type": "int", "default": 1)");
+    std::string a = diff_param("x.a", R"("type": "int", "default": 1)");
     CHECK(lines(a, a).empty());
     std::string redocumented = R"({"name": "x.a", "type": "int", "default": 1, "doc": "other words", "notes": "n",
                                    "since": "0.1.0", "readers": ["t", "u"]})";
@@ -32,84 +32,84 @@ TEST_CASE("diff: identical catalogs, and changes to documentation only, show not
 }
 
 TEST_CASE("diff: added parameters break only when old files must now set them") {
-    std::string a = param("x.a", R"("type": "int", "default": 1)");
-    CHECK(lines(a, a + "," + param("x.b", R"("type": "duration", "default": "5s")")) == Lines{"added x.b: duration, default \"5s\""});
-    CHECK(lines(a, a + "," + param("x.b", R"("type": "string", "required": true)")) ==
+    std::string a = diff_param("x.a", R"("type": "int", "default": 1)");
+    CHECK(lines(a, a + "," + diff_param("x.b", R"("type": "duration", "default": "5s")")) == Lines{"added x.b: duration, default \"5s\""});
+    CHECK(lines(a, a + "," + diff_param("x.b", R"("type": "string", "required": true)")) ==
           Lines{"added x.b: string, required (breaking)"});
-    CHECK(lines(a, a + "," + param("x.b", R"("type": "string", "default": "", "required_when": {"x.a": 2})")) ==
+    CHECK(lines(a, a + "," + diff_param("x.b", R"("type": "string", "default": "", "required_when": {"x.a": 2})")) ==
           Lines{"added x.b: string, default \"\" (breaking)"});
 }
 
 TEST_CASE("diff: removed and retyped parameters break") {
-    std::string a = param("x.a", R"("type": "int", "default": 1)");
-    std::string b = param("x.b", R"("type": "list", "items": "string", "default": [])");
+    std::string a = diff_param("x.a", R"("type": "int", "default": 1)");
+    std::string b = diff_param("x.b", R"("type": "list", "items": "string", "default": [])");
     CHECK(lines(a + "," + b, b) == Lines{"removed x.a: int, default 1 (breaking)"});
-    CHECK(lines(a, param("x.a", R"("type": "string", "default": "1")")) ==
+    CHECK(lines(a, diff_param("x.a", R"("type": "string", "default": "1")")) ==
           Lines{"retyped x.a: int, default 1 -> string, default \"1\" (breaking)"});
-    CHECK(lines(b, param("x.b", R"("type": "list", "items": "int", "default": [])")) ==
+    CHECK(lines(b, diff_param("x.b", R"("type": "list", "items": "int", "default": [])")) ==
           Lines{"retyped x.b: list of string, default [] -> list of int, default [] (breaking)"});
 }
 
 TEST_CASE("diff: defaults changing is reported but does not break a file") {
-    CHECK(lines(param("x.t", R"("type": "duration", "default": "3s")"), param("x.t", R"("type": "duration", "default": "5s")")) ==
+    CHECK(lines(diff_param("x.t", R"("type": "duration", "default": "3s")"), diff_param("x.t", R"("type": "duration", "default": "5s")")) ==
           Lines{"default x.t: \"3s\" -> \"5s\""});
 }
 
 TEST_CASE("diff: newly required breaks, newly optional does not") {
-    std::string optional = param("x.s", R"("type": "string", "default": "")");
-    std::string required = param("x.s", R"("type": "string", "required": true)");
+    std::string optional = diff_param("x.s", R"("type": "string", "default": "")");
+    std::string required = diff_param("x.s", R"("type": "string", "required": true)");
     CHECK(lines(optional, required) == Lines{"required x.s: now required (was default \"\") (breaking)"});
     CHECK(lines(required, optional) == Lines{"required x.s: now optional, default \"\""});
-    std::string e = param("x.e", R"("type": "enum", "values": ["a", "b"], "default": "a")");
-    std::string conditional = param("x.s", R"("type": "string", "default": "", "required_when": {"x.e": "b"})");
+    std::string e = diff_param("x.e", R"("type": "enum", "values": ["a", "b"], "default": "a")");
+    std::string conditional = diff_param("x.s", R"("type": "string", "default": "", "required_when": {"x.e": "b"})");
     CHECK(lines(e + "," + optional, e + "," + conditional) ==
           Lines{"required x.s: required_when {} -> {\"x.e\":\"b\"} (breaking)"});
     CHECK(lines(e + "," + conditional, e + "," + optional) == Lines{"required x.s: required_when {\"x.e\":\"b\"} -> {}"});
 }
 
 TEST_CASE("diff: a narrowed range breaks, a widened one does not") {
-    std::string wide = param("x.n", R"("type": "int", "default": 2, "min": 1, "max": 10)");
-    CHECK(lines(wide, param("x.n", R"("type": "int", "default": 2, "min": 1, "max": 5)")) ==
+    std::string wide = diff_param("x.n", R"("type": "int", "default": 2, "min": 1, "max": 10)");
+    CHECK(lines(wide, diff_param("x.n", R"("type": "int", "default": 2, "min": 1, "max": 5)")) ==
           Lines{"range x.n: 1..10 -> 1..5 (breaking)"});
-    CHECK(lines(wide, param("x.n", R"("type": "int", "default": 2, "min": 0, "max": 100)")) == Lines{"range x.n: 1..10 -> 0..100"});
-    CHECK(lines(wide, param("x.n", R"("type": "int", "default": 2)")) == Lines{"range x.n: 1..10 -> .."});
-    CHECK(lines(param("x.n", R"("type": "int", "default": 2)"), wide) == Lines{"range x.n: .. -> 1..10 (breaking)"});
+    CHECK(lines(wide, diff_param("x.n", R"("type": "int", "default": 2, "min": 0, "max": 100)")) == Lines{"range x.n: 1..10 -> 0..100"});
+    CHECK(lines(wide, diff_param("x.n", R"("type": "int", "default": 2)")) == Lines{"range x.n: 1..10 -> .."});
+    CHECK(lines(diff_param("x.n", R"("type": "int", "default": 2)"), wide) == Lines{"range x.n: .. -> 1..10 (breaking)"});
     // Durations compare by length, not by spelling.
-    CHECK(lines(param("x.t", R"("type": "duration", "default": "2s", "min": "1s", "max": "10m")"),
-                param("x.t", R"("type": "duration", "default": "2s", "min": "1000ms", "max": "1h")")) ==
+    CHECK(lines(diff_param("x.t", R"("type": "duration", "default": "2s", "min": "1s", "max": "10m")"),
+                diff_param("x.t", R"("type": "duration", "default": "2s", "min": "1000ms", "max": "1h")")) ==
           Lines{"range x.t: 1s..10m -> 1000ms..1h"});
-    CHECK(lines(param("x.t", R"("type": "duration", "default": "2s", "max": "10m")"),
-                param("x.t", R"("type": "duration", "default": "2s", "max": "599s")")) ==
+    CHECK(lines(diff_param("x.t", R"("type": "duration", "default": "2s", "max": "10m")"),
+                diff_param("x.t", R"("type": "duration", "default": "2s", "max": "599s")")) ==
           Lines{"range x.t: ..10m -> ..599s (breaking)"});
 }
 
 TEST_CASE("diff: removed allowed values break, added ones do not") {
-    std::string abc = param("x.e", R"("type": "enum", "values": ["a", "b", "c"], "default": "a")");
-    CHECK(lines(abc, param("x.e", R"("type": "enum", "values": ["a", "b", "c", "d"], "default": "a")")) ==
+    std::string abc = diff_param("x.e", R"("type": "enum", "values": ["a", "b", "c"], "default": "a")");
+    CHECK(lines(abc, diff_param("x.e", R"("type": "enum", "values": ["a", "b", "c", "d"], "default": "a")")) ==
           Lines{"values x.e: +\"d\""});
-    CHECK(lines(abc, param("x.e", R"("type": "enum", "values": ["a", "d"], "default": "a")")) ==
+    CHECK(lines(abc, diff_param("x.e", R"("type": "enum", "values": ["a", "d"], "default": "a")")) ==
           Lines{"values x.e: +\"d\" -\"b\" -\"c\" (breaking)"});
     // A code table without a list of values maps to anything: gaining one narrows it.
-    CHECK(lines(param("x.c", R"("type": "code_table", "default": {})"),
-                param("x.c", R"("type": "code_table", "values": ["ok"], "default": {})")) ==
+    CHECK(lines(diff_param("x.c", R"("type": "code_table", "default": {})"),
+                diff_param("x.c", R"("type": "code_table", "values": ["ok"], "default": {})")) ==
           Lines{"values x.c: +\"ok\" (breaking)"});
 }
 
 TEST_CASE("diff: a changed pattern may reject old values, a removed one cannot") {
-    std::string loose = param("x.s", R"("type": "string", "default": "a")");
-    std::string strict = param("x.s", R"("type": "string", "default": "a", "pattern": "^[a-z]+$")");
+    std::string loose = diff_param("x.s", R"("type": "string", "default": "a")");
+    std::string strict = diff_param("x.s", R"("type": "string", "default": "a", "pattern": "^[a-z]+$")");
     CHECK(lines(loose, strict) == Lines{"pattern x.s: \"\" -> \"^[a-z]+$\" (breaking)"});
     CHECK(lines(strict, loose) == Lines{"pattern x.s: \"^[a-z]+$\" -> \"\""});
 }
 
 TEST_CASE("diff: a meaning change under the same name breaks") {
-    CHECK(lines(param("x.a", R"("type": "int", "default": 1)"), param("x.a", R"("type": "int", "default": 1, "meaning_version": 2)")) ==
+    CHECK(lines(diff_param("x.a", R"("type": "int", "default": 1)"), diff_param("x.a", R"("type": "int", "default": 1, "meaning_version": 2)")) ==
           Lines{"meaning x.a: meaning_version 1 -> 2 (breaking)"});
 }
 
 TEST_CASE("diff: several changes to one parameter are each reported") {
-    auto changes = diff(params_test::catalog(param("x.n", R"("type": "int", "default": 2, "min": 1, "max": 10)")),
-                        params_test::catalog(param("x.n", R"("type": "int", "default": 3, "min": 1, "max": 20, "meaning_version": 2)")));
+    auto changes = diff(params_test::catalog(diff_param("x.n", R"("type": "int", "default": 2, "min": 1, "max": 10)")),
+                        params_test::catalog(diff_param("x.n", R"("type": "int", "default": 3, "min": 1, "max": 20, "meaning_version": 2)")));
     REQUIRE(changes.size() == 3);
     CHECK(changes[0].kind == "default");
     CHECK_FALSE(changes[0].breaking);

@@ -21,9 +21,9 @@ std::vector<std::string> problems(const ParamDef& d, const json& value) {
 
 bool accepts(const ParamDef& d, const json& value) { return problems(d, value).empty(); }
 
-const char* kCommon = R"("doc": "d", "since": "0.1.0", "readers": ["test"])";
+const char* kValueTypesCommon = R"("doc": "d", "since": "0.1.0", "readers": ["test"])";
 
-ParamDef typed(const std::string& fields) { return def(R"({"name": "x.y", )" + fields + ", " + kCommon + "}"); }
+ParamDef typed(const std::string& fields) { return def(R"({"name": "x.y", )" + fields + ", " + kValueTypesCommon + "}"); }
 
 }  // namespace
 

@@ -15,16 +15,16 @@ using namespace hisgate::controlplane::health;
 using namespace std::chrono_literals;
 
 namespace {
-struct Board {
+struct PathBoard {
     std::string dir = test::make_temp_dir("hisgate-health");
     ManualClock clock;
     std::unique_ptr<PathHealthStore> store;
-    explicit Board(PathHealthRetention r = {}) {
+    explicit PathBoard(PathHealthRetention r = {}) {
         auto opened = open_sqlite_path_health_store(dir + "/results.db", clock, r);
         REQUIRE(opened.ok());
         store = std::move(opened.value());
     }
-    ~Board() {
+    ~PathBoard() {
         store.reset();
         std::system(("rm -rf " + dir).c_str());
     }
@@ -40,7 +40,7 @@ struct Board {
 }  // namespace
 
 TEST_CASE("health: availability over 1 h and 24 h, last change and last failure reason per path") {
-    Board b;
+    PathBoard b;
     b.probe("H001", "book", "ok");
     b.clock.advance(10min);
     b.probe("H001", "book", "failed", "his.timeout");
@@ -79,7 +79,7 @@ TEST_CASE("health: availability over 1 h and 24 h, last change and last failure 
 }
 
 TEST_CASE("health: a hospital's probed paths are bounded, the results kept are bounded") {
-    Board b({.keep = 24h, .max_results = 10});
+    PathBoard b({.keep = 24h, .max_results = 10});
     for (int i = 0; i < kMaxPathsPerHospital; ++i) b.probe("H001", "p" + std::to_string(i), "ok");
     auto refused = b.store->record({"H001", "one-too-many", "ok", ""});
     REQUIRE_FALSE(refused.ok());
@@ -92,7 +92,7 @@ TEST_CASE("health: a hospital's probed paths are bounded, the results kept are b
 }
 
 TEST_CASE("health api: lists paths, refuses a bad query naming the parameter") {
-    Board b;
+    PathBoard b;
     b.probe("H001", "book", "failed", "his.timeout");
     auto r = health_paths(*b.store, "hospital=H001");
     REQUIRE(r.ok());

@@ -25,7 +25,7 @@ bool found_in(const std::string& file, const std::string& evidence) {
     return !text.empty() && without_spaces(text).find(without_spaces(evidence)) != std::string::npos;
 }
 
-controlplane::triage::OwnerRules builtin() {
+controlplane::triage::OwnerRules builtin_owner_rules() {
     auto rules = controlplane::triage::OwnerRules::parse(std::string(controlplane::triage::default_rules_json()), "built-in");
     REQUIRE(rules.ok());
     return std::move(rules.value());
@@ -64,7 +64,7 @@ TEST_CASE("triage accuracy: every code the fault mix emits is emitted, with its 
 TEST_CASE("triage accuracy: a bounded slice of 500 incidents runs and routes at least 90% of errors to their true owner") {
     auto mix = generate(7, 500);
     REQUIRE(mix.incidents.size() == 500);
-    auto report = run(mix, builtin());
+    auto report = run(mix, builtin_owner_rules());
     REQUIRE(report.ok());
     CHECK(report->overall.errors == static_cast<int64_t>(mix.records.size()));
     CHECK(report->overall.incidents == 500);
@@ -86,7 +86,7 @@ TEST_CASE("triage accuracy: the same seed replays exactly, another seed differs"
         CHECK(a.records[i].record.tags.hospital == b.records[i].record.tags.hospital);
         CHECK(a.records[i].record.trace_id == b.records[i].record.trace_id);
     }
-    auto ra = run(a, builtin()), rb = run(b, builtin());
+    auto ra = run(a, builtin_owner_rules()), rb = run(b, builtin_owner_rules());
     REQUIRE(ra.ok());
     REQUIRE(rb.ok());
     CHECK(ra->overall.right == rb->overall.right);

@@ -53,7 +53,7 @@ SplitPlan south_plan(const std::string& dir) {
 
 std::string target_of(const std::string& province) { return province == "44" || province == "45" ? "south-a" : "south-b"; }
 
-struct Fixture {
+struct SplitFixture {
     std::string dir = test::make_temp_dir("ledger-split");
     SplitPlan plan = south_plan(dir);
     std::unique_ptr<PartitionMapStore> maps = open_sqlite_partition_map_store(dir + "/maps.db").value();
@@ -83,7 +83,7 @@ std::map<std::string, Transaction> by_id(LedgerStore& store) {
 }  // namespace
 
 TEST_CASE("partition split: a plan must give each of the source's provinces to exactly one new partition") {
-    Fixture f;
+    SplitFixture f;
     auto map = initial_partition_map();
     CHECK(f.plan.check(map));
     auto missing = f.plan;
@@ -98,7 +98,7 @@ TEST_CASE("partition split: a plan must give each of the source's provinces to e
 }
 
 TEST_CASE("partition split: with writers on threads, every acknowledged change is in exactly one target and the sums match") {
-    Fixture f;
+    SplitFixture f;
     const auto provinces = south_provinces();
     // The router the writers share: partition name → its committer; the map's epoch.
     std::mutex mu;
@@ -208,7 +208,7 @@ TEST_CASE("partition split: with writers on threads, every acknowledged change i
 }
 
 TEST_CASE("partition split: a verification older than the switch point is refused") {
-    Fixture f;
+    SplitFixture f;
     for (int i = 0; i < 20; ++i) f.payment(i % 2 ? "44" : "31");
     PartitionSplit split(f.plan, *f.maps, f.clock);
     REQUIRE(split.start());
@@ -233,7 +233,7 @@ TEST_CASE("partition split: a verification older than the switch point is refuse
 }
 
 TEST_CASE("partition split: a verification that finds a difference is not ok, and names it") {
-    Fixture f;
+    SplitFixture f;
     for (int i = 0; i < 10; ++i) f.payment("44");
     PartitionSplit split(f.plan, *f.maps, f.clock);
     REQUIRE(split.start());
@@ -257,7 +257,7 @@ TEST_CASE("partition split: a verification that finds a difference is not ok, an
 }
 
 TEST_CASE("partition split: a freeze past its bound aborts and rolls back by itself, removing the target files") {
-    Fixture f;
+    SplitFixture f;
     for (int i = 0; i < 30; ++i) f.payment(i % 2 ? "44" : "43");
     SplitOptions options;
     // The clock passes the bound while the source is frozen (as a slow disk would make it).
@@ -282,7 +282,7 @@ TEST_CASE("partition split: a freeze past its bound aborts and rolls back by its
 }
 
 TEST_CASE("partition split: a rollback after the switch brings the targets' changes back to the source") {
-    Fixture f;
+    SplitFixture f;
     std::string moved_later = f.payment("44");
     std::string posted = f.payment("31", TxState::Held);
     PartitionSplit split(f.plan, *f.maps, f.clock);
@@ -322,7 +322,7 @@ TEST_CASE("partition split: a rollback after the switch brings the targets' chan
 }
 
 TEST_CASE("partition split: after a restart, a switched split is taken up from its files and rolled back") {
-    Fixture f;
+    SplitFixture f;
     std::string id = f.payment("44");
     {
         PartitionSplit split(f.plan, *f.maps, f.clock);
@@ -344,7 +344,7 @@ TEST_CASE("partition split: after a restart, a switched split is taken up from i
 }
 
 TEST_CASE("partition split: an IN_DOUBT transaction moves with its probe schedule and the target's confirmer resumes it") {
-    Fixture f;
+    SplitFixture f;
     auto in = intent_in("44");
     int64_t next_probe = f.clock.wall_ms() + 24'000;
     REQUIRE(f.source->apply_one(Create{in}, 1));
@@ -390,7 +390,7 @@ TEST_CASE("partition split: an IN_DOUBT transaction moves with its probe schedul
 }
 
 TEST_CASE("partition split: a split does not start over an existing target file, nor on rows without a province") {
-    Fixture f;
+    SplitFixture f;
     f.payment("44");
     {
         std::ofstream(f.plan.targets[1].path) << "not ours";

@@ -22,8 +22,8 @@ struct Pair {
     TransactionIntent booking, payment;
 };
 
-struct Fixture : test_util::ConfirmerRig {
-    Fixture() : ConfirmerRig("prepaid") {}
+struct PrepaidFixture : test_util::ConfirmerRig {
+    PrepaidFixture() : ConfirmerRig("prepaid") {}
     Pair pair(int64_t fen = 2500) {
         Pair p;
         p.payment = test_util::intent(new_id(), fen);
@@ -53,7 +53,7 @@ struct Fixture : test_util::ConfirmerRig {
 }  // namespace
 
 TEST_CASE("prepaid: both succeed - the booking goes to the HIS only after its payment is POSTED") {
-    Fixture f;
+    PrepaidFixture f;
     Pair p = f.pair();
     auto created = f.confirmer->create_prepaid(p.booking, p.payment);
     REQUIRE(created);
@@ -87,7 +87,7 @@ TEST_CASE("prepaid: both succeed - the booking goes to the HIS only after its pa
 }
 
 TEST_CASE("prepaid: the payment does not stand - the booking is released and never sent") {
-    Fixture f;
+    PrepaidFixture f;
     SECTION("unpaid by the deadline: the order is closed, the payment VOIDED, the slot released") {
         Pair p = f.pair();
         REQUIRE(f.confirmer->create_prepaid(p.booking, p.payment));
@@ -126,7 +126,7 @@ TEST_CASE("prepaid: the payment does not stand - the booking is released and nev
 }
 
 TEST_CASE("prepaid: the booking rejected at the HIS after its payment POSTED - a refund correction") {
-    Fixture f;
+    PrepaidFixture f;
     Pair p = f.paid();
     f.confirmer->on_change_reply(p.booking.id, false);
     const std::string refund = prepaid_refund_id(p.booking.id);
@@ -148,7 +148,7 @@ TEST_CASE("prepaid: the booking rejected at the HIS after its payment POSTED - a
 }
 
 TEST_CASE("prepaid: a lost answer on the payment leg - IN_DOUBT, the booking waits and is never released") {
-    Fixture f;
+    PrepaidFixture f;
     Pair p = f.pair();
     REQUIRE(f.confirmer->create_prepaid(p.booking, p.payment));
     f.confirmer->on_payment_notification(p.payment.id, p.payment.amount_fen);
@@ -170,7 +170,7 @@ TEST_CASE("prepaid: a lost answer on the payment leg - IN_DOUBT, the booking wai
 }
 
 TEST_CASE("prepaid: a lost answer on the booking leg - settled by evidence, refunded only when the HIS says not booked") {
-    Fixture f;
+    PrepaidFixture f;
     SECTION("a probe shows it booked: POSTED, no refund") {
         Pair p = f.paid();
         f.step(10s);
@@ -206,7 +206,7 @@ TEST_CASE("prepaid: a lost answer on the booking leg - settled by evidence, refu
 }
 
 TEST_CASE("prepaid: the booking released while its payment is at the HIS - refunded with its POSTED") {
-    Fixture f;
+    PrepaidFixture f;
     Pair p = f.pair();
     REQUIRE(f.confirmer->create_prepaid(p.booking, p.payment));
     f.confirmer->on_payment_notification(p.payment.id, p.payment.amount_fen);
@@ -223,7 +223,7 @@ TEST_CASE("prepaid: the booking released while its payment is at the HIS - refun
 }
 
 TEST_CASE("prepaid: a restart in the middle resumes each gap once") {
-    Fixture f;
+    PrepaidFixture f;
     SECTION("payment POSTED, booking still HELD: the booking is sent") {
         Pair p = f.pair();
         REQUIRE(f.store->apply_one(CreatePrepaid{p.booking, p.payment}, 1));
@@ -279,7 +279,7 @@ TEST_CASE("prepaid: a restart in the middle resumes each gap once") {
 }
 
 TEST_CASE("prepaid: the store refuses a pair that does not bind and a half of one - nothing is stored") {
-    Fixture f;
+    PrepaidFixture f;
     Pair good = f.pair();
     auto alone = good.booking;
     auto r = f.store->apply_one(Create{alone}, 1);

@@ -74,12 +74,12 @@ const Pki& pki() {
     return instance;
 }
 
-std::string ack(std::string_view m) { return hisgate::hl7::ack_for(m); }
+std::string tls_ack(std::string_view m) { return hisgate::hl7::ack_for(m); }
 
 }  // namespace
 
 TEST_CASE("TLS round trip with a verified server certificate", "[mllp][tls]") {
-    Server server(pki().server_options(), ack);
+    Server server(pki().server_options(), tls_ack);
     REQUIRE(server.start().ok());
     Client client(pki().client_options(server.port()));
     for (const char* id : {"TLS-1", "TLS-2"}) {
@@ -91,7 +91,7 @@ TEST_CASE("TLS round trip with a verified server certificate", "[mllp][tls]") {
 }
 
 TEST_CASE("a TLS client refuses a server certificate from an untrusted CA", "[mllp][tls]") {
-    Server server(pki().server_options(), ack);
+    Server server(pki().server_options(), tls_ack);
     REQUIRE(server.start().ok());
     auto options = pki().client_options(server.port());
     options.ca_file = pki().p("other-ca.pem");
@@ -103,7 +103,7 @@ TEST_CASE("a TLS client refuses a server certificate from an untrusted CA", "[ml
 }
 
 TEST_CASE("a plain client gets no answer from a TLS server", "[mllp][tls]") {
-    Server server(pki().server_options(), ack);
+    Server server(pki().server_options(), tls_ack);
     REQUIRE(server.start().ok());
     ClientOptions options;
     options.port = server.port();
@@ -116,7 +116,7 @@ TEST_CASE("a plain client gets no answer from a TLS server", "[mllp][tls]") {
 TEST_CASE("a server requiring client certificates accepts only clients that present one", "[mllp][tls]") {
     auto server_options = pki().server_options();
     server_options.client_ca_file = pki().p("ca.pem");
-    Server server(server_options, ack);
+    Server server(server_options, tls_ack);
     REQUIRE(server.start().ok());
 
     Client anonymous(pki().client_options(server.port()));
@@ -135,7 +135,7 @@ TEST_CASE("a server requiring client certificates accepts only clients that pres
 TEST_CASE("a TLS server with a missing key file fails to start with a Config error", "[mllp][tls]") {
     auto options = pki().server_options();
     options.key_file = pki().p("absent.key");
-    Server server(options, ack);
+    Server server(options, tls_ack);
     auto started = server.start();
     REQUIRE_FALSE(started.ok());
     CHECK(started.error().cls == hisgate::ErrorClass::Config);

@@ -27,7 +27,7 @@ using Rows = std::map<std::pair<std::string, std::string>, nlohmann::json>;
 using hisgate::test::run_sql;
 
 // Each change below is a change set.
-void pull(extraction::Extractor& x) { REQUIRE(hisgate::test::pull(x) > 0); }
+void pull_changes(extraction::Extractor& x) { REQUIRE(hisgate::test::pull(x) > 0); }
 
 std::unique_ptr<extraction::Extractor> open_extractor(SimulatedHis& his, CollectingSink& sink, int64_t history_keep) {
     auto settings = his.settings();
@@ -100,7 +100,7 @@ TEST_CASE("gap repair: a snapshot read in pages while the hospital changes insta
     REQUIRE(his.start());
     CollectingSink sink;
     auto x = open_extractor(his, sink, 1000);
-    pull(*x);  // seq 1
+    pull_changes(*x);  // seq 1
     test::ReferenceAsker agent(his, x.get());
     auto his_db = his.his_db();
 
@@ -120,12 +120,12 @@ TEST_CASE("gap repair: a snapshot read in pages while the hospital changes insta
             run_sql(his_db, "UPDATE departments SET name = 'Cardiology II' WHERE department_id = 'D-CAR'");
             run_sql(his_db, "INSERT INTO departments(department_id, name) VALUES('D-AAA', 'Allergy')");
             run_sql(his_db, "DELETE FROM slots WHERE slot_id = (SELECT slot_id FROM slots ORDER BY slot_id DESC LIMIT 1)");
-            pull(*x);  // seq 2
+            pull_changes(*x);  // seq 2
         } else if (page_seqs.size() == 3) {
             run_sql(his_db, "UPDATE doctors SET title = 'Professor' WHERE doctor_id = 'DR-101'");
             run_sql(his_db, "UPDATE slots SET booked = 1 WHERE slot_id = (SELECT slot_id FROM slots ORDER BY slot_id LIMIT 1)");
             run_sql(his_db, "UPDATE slots SET booked = 1 WHERE slot_id = (SELECT slot_id FROM slots ORDER BY slot_id DESC LIMIT 1)");
-            pull(*x);  // seq 3
+            pull_changes(*x);  // seq 3
         }
         return answer;
     };
@@ -166,12 +166,12 @@ TEST_CASE("gap repair: too many pages, or the change sets between pages no longe
     REQUIRE(his.start());
     CollectingSink sink;
     auto x = open_extractor(his, sink, 1);  // the agent keeps only its last change set
-    pull(*x);                               // seq 1
+    pull_changes(*x);                               // seq 1
     auto his_db = his.his_db();
     run_sql(his_db, "UPDATE doctors SET title = 'Professor' WHERE doctor_id = 'DR-101'");
-    pull(*x);  // seq 2
+    pull_changes(*x);  // seq 2
     run_sql(his_db, "UPDATE departments SET name = 'Cardiology II' WHERE department_id = 'D-CAR'");
-    pull(*x);  // seq 3
+    pull_changes(*x);  // seq 3
     REQUIRE(sink.changesets().size() == 3);
 
     // The primary has seq 1, then 3 arrives: a gap at 2 (which the agent no longer keeps).
@@ -207,9 +207,9 @@ TEST_CASE("gap repair: too many pages, or the change sets between pages no longe
         between_pages = [&](int page) {
             if (page == 1) {
                 run_sql(his_db, "UPDATE doctors SET title = 'Resident' WHERE doctor_id = 'DR-102'");
-                pull(*x);  // seq 4
+                pull_changes(*x);  // seq 4
                 run_sql(his_db, "UPDATE doctors SET title = 'Resident' WHERE doctor_id = 'DR-201'");
-                pull(*x);  // seq 5
+                pull_changes(*x);  // seq 5
             }
         };
         GapRepair repair(*p.primary, ask, SystemClock::instance(), small_pages(100));
@@ -248,7 +248,7 @@ TEST_CASE("gap repair: an agent from before paging answers whole and is taken wh
     REQUIRE(his.start());
     CollectingSink sink;
     auto x = open_extractor(his, sink, 1000);
-    pull(*x);
+    pull_changes(*x);
     test::ReferenceAsker agent(his, x.get());
     Primary p;
 

@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-Envelope ask(test::ControlPlaneClient& cp, const std::string& type, nlohmann::json body) {
+Envelope ask_agent(test::ControlPlaneClient& cp, const std::string& type, nlohmann::json body) {
     auto answer = cp.ask(type, std::move(body), 60s);
     INFO(type);
     REQUIRE(answer);
@@ -67,13 +67,13 @@ TEST_CASE("agent revoke: a payment revoked before it came is refused, and the HI
     test::ControlPlaneClient cp(sys.broker(), "H001");
     REQUIRE(cp.connect());
 
-    auto revoked = ask(cp, "payment.revoke", {{"orderId", "ORD-REVOKED-1"}});
+    auto revoked = ask_agent(cp, "payment.revoke", {{"orderId", "ORD-REVOKED-1"}});
     REQUIRE_FALSE(revoked.error);
     CHECK(revoked.body["outcome"] == "revoked");
     CHECK(revoked.body["status"] == "not_found");
 
     // The change arrives late (a delayed delivery, a task queued here): refused.
-    auto late = ask(cp, "payment.pay", pay_body("ORD-REVOKED-1"));
+    auto late = ask_agent(cp, "payment.pay", pay_body("ORD-REVOKED-1"));
     REQUIRE(late.error);
     CHECK(late.error->code == "order.revoked");
     CHECK(late.error->cls == ErrorClass::Rejected);
@@ -82,11 +82,11 @@ TEST_CASE("agent revoke: a payment revoked before it came is refused, and the HI
     CHECK(his_count(sys, "SELECT count(*) FROM statement WHERE order_id = ?1", "ORD-REVOKED-1") == 0);
 
     // A second revoke answers the same; the fence stands.
-    auto again = ask(cp, "payment.revoke", {{"orderId", "ORD-REVOKED-1"}});
+    auto again = ask_agent(cp, "payment.revoke", {{"orderId", "ORD-REVOKED-1"}});
     CHECK(again.body["outcome"] == "revoked");
 
     // Another order is untouched by the fence.
-    auto other = ask(cp, "payment.pay", pay_body("ORD-OTHER-1"));
+    auto other = ask_agent(cp, "payment.pay", pay_body("ORD-OTHER-1"));
     REQUIRE_FALSE(other.error);
     CHECK(executions(sys, "ORD-OTHER-1", "pay") == 1);
 }
@@ -97,19 +97,19 @@ TEST_CASE("agent revoke: a payment the HIS committed first answers already_commi
     test::ControlPlaneClient cp(sys.broker(), "H001");
     REQUIRE(cp.connect());
 
-    auto paid = ask(cp, "payment.pay", pay_body("ORD-PAID-1"));
+    auto paid = ask_agent(cp, "payment.pay", pay_body("ORD-PAID-1"));
     REQUIRE_FALSE(paid.error);
-    auto revoked = ask(cp, "payment.revoke", {{"orderId", "ORD-PAID-1"}});
+    auto revoked = ask_agent(cp, "payment.revoke", {{"orderId", "ORD-PAID-1"}});
     REQUIRE_FALSE(revoked.error);
     CHECK(revoked.body["outcome"] == "already_committed");
     CHECK(revoked.body["status"] == "paid");
     // The fence still stands for further changes (harmless: the order is settled).
-    auto twice = ask(cp, "payment.pay", pay_body("ORD-PAID-1"));
+    auto twice = ask_agent(cp, "payment.pay", pay_body("ORD-PAID-1"));
     REQUIRE(twice.error);
     CHECK(twice.error->code == "order.revoked");
     CHECK(executions(sys, "ORD-PAID-1", "pay") == 1);
     // A refund undoes a committed payment: the fence does not stand in its way.
-    auto refunded = ask(cp, "payment.refund", pay_body("ORD-PAID-1"));
+    auto refunded = ask_agent(cp, "payment.refund", pay_body("ORD-PAID-1"));
     REQUIRE_FALSE(refunded.error);
     CHECK(refunded.body["status"] == "refunded");
 }
@@ -120,20 +120,20 @@ TEST_CASE("agent revoke: the fence survives a kill -9 and a restart of the agent
     test::ControlPlaneClient cp(sys.broker(), "H001");
     REQUIRE(cp.connect());
 
-    auto revoked = ask(cp, "payment.revoke", {{"orderId", "ORD-DURABLE-1"}});
+    auto revoked = ask_agent(cp, "payment.revoke", {{"orderId", "ORD-DURABLE-1"}});
     REQUIRE_FALSE(revoked.error);
     REQUIRE(revoked.body["outcome"] == "revoked");
-    auto booking_revoked = ask(cp, "appointment.revoke", {{"orderId", "BK-DURABLE-1"}});
+    auto booking_revoked = ask_agent(cp, "appointment.revoke", {{"orderId", "BK-DURABLE-1"}});
     REQUIRE_FALSE(booking_revoked.error);
     REQUIRE(booking_revoked.body["outcome"] == "revoked");
 
     sys.agent("H001").kill9();
     REQUIRE(sys.start_agent("H001"));
 
-    auto late = ask(cp, "payment.pay", pay_body("ORD-DURABLE-1"));
+    auto late = ask_agent(cp, "payment.pay", pay_body("ORD-DURABLE-1"));
     REQUIRE(late.error);
     CHECK(late.error->code == "order.revoked");
-    auto late_booking = ask(cp, "appointment.book", book_body("BK-DURABLE-1"));
+    auto late_booking = ask_agent(cp, "appointment.book", book_body("BK-DURABLE-1"));
     REQUIRE(late_booking.error);
     CHECK(late_booking.error->code == "order.revoked");
     CHECK(executions(sys, "ORD-DURABLE-1", "pay") == 0);
@@ -146,28 +146,28 @@ TEST_CASE("agent revoke: a booking revoked before it came is refused, and one bo
     test::ControlPlaneClient cp(sys.broker(), "H001");
     REQUIRE(cp.connect());
 
-    auto revoked = ask(cp, "appointment.revoke", {{"orderId", "BK-REVOKED-1"}});
+    auto revoked = ask_agent(cp, "appointment.revoke", {{"orderId", "BK-REVOKED-1"}});
     REQUIRE_FALSE(revoked.error);
     CHECK(revoked.body["outcome"] == "revoked");
-    auto late = ask(cp, "appointment.book", book_body("BK-REVOKED-1"));
+    auto late = ask_agent(cp, "appointment.book", book_body("BK-REVOKED-1"));
     REQUIRE(late.error);
     CHECK(late.error->code == "order.revoked");
     CHECK(executions(sys, "BK-REVOKED-1", "book") == 0);
     CHECK(his_count(sys, "SELECT count(*) FROM bookings WHERE order_id = ?1", "BK-REVOKED-1") == 0);
 
-    auto booked = ask(cp, "appointment.book", book_body("BK-BOOKED-1"));
+    auto booked = ask_agent(cp, "appointment.book", book_body("BK-BOOKED-1"));
     REQUIRE_FALSE(booked.error);
-    auto too_late = ask(cp, "appointment.revoke", {{"orderId", "BK-BOOKED-1"}});
+    auto too_late = ask_agent(cp, "appointment.revoke", {{"orderId", "BK-BOOKED-1"}});
     REQUIRE_FALSE(too_late.error);
     CHECK(too_late.body["outcome"] == "already_committed");
     CHECK(too_late.body["status"] == "booked");
 
     // A booking cancelled before the revoke holds nothing: revoked.
-    auto held = ask(cp, "appointment.book", book_body("BK-CANCELLED-1"));
+    auto held = ask_agent(cp, "appointment.book", book_body("BK-CANCELLED-1"));
     REQUIRE_FALSE(held.error);
-    auto cancelled = ask(cp, "appointment.cancel", {{"orderId", "BK-CANCELLED-1"}});
+    auto cancelled = ask_agent(cp, "appointment.cancel", {{"orderId", "BK-CANCELLED-1"}});
     REQUIRE_FALSE(cancelled.error);
-    auto after_cancel = ask(cp, "appointment.revoke", {{"orderId", "BK-CANCELLED-1"}});
+    auto after_cancel = ask_agent(cp, "appointment.revoke", {{"orderId", "BK-CANCELLED-1"}});
     REQUIRE_FALSE(after_cancel.error);
     CHECK(after_cancel.body["outcome"] == "revoked");
     CHECK(after_cancel.body["status"] == "cancelled");

@@ -18,7 +18,7 @@ using namespace hisgate::agent;
 using namespace std::chrono_literals;
 
 namespace {
-std::unique_ptr<TaskStore> open_store(const std::string& path) {
+std::unique_ptr<TaskStore> open_fence_store(const std::string& path) {
     auto store = TaskStore::open(path);
     REQUIRE(store);
     return std::move(store.value());
@@ -29,12 +29,12 @@ TEST_CASE("order fence: a revoke is durable and refuses every later change for i
     std::string path = test::make_temp_dir("fence") + "/agent.db";
     ManualClock clock;
     {
-        auto store = open_store(path);
+        auto store = open_fence_store(path);
         OrderFence fence(*store, clock, 30s);
         CHECK_FALSE(fence.revoke("O-1"));
         CHECK_FALSE(fence.revoke("O-1"));  // again: the same answer
     }
-    auto store = open_store(path);
+    auto store = open_fence_store(path);
     OrderFence fence(*store, clock, 30s);
     auto refused = fence.begin_change("T-1", "O-1");
     REQUIRE(refused);
@@ -47,7 +47,7 @@ TEST_CASE("order fence: a revoke is durable and refuses every later change for i
 TEST_CASE("order fence: a revoke waits while a change for the order is in flight or may still run at the HIS") {
     std::string path = test::make_temp_dir("fence") + "/agent.db";
     ManualClock clock;
-    auto store = open_store(path);
+    auto store = open_fence_store(path);
     OrderFence fence(*store, clock, 30s);
 
     // In flight: the revoke is fenced, but cannot answer yet.
@@ -73,7 +73,7 @@ TEST_CASE("order fence: a revoke waits while a change for the order is in flight
 TEST_CASE("order fence: a change that may have been at the HIS when the agent stopped holds a revoke for the horizon") {
     std::string path = test::make_temp_dir("fence") + "/agent.db";
     ManualClock clock;
-    auto store = open_store(path);
+    auto store = open_fence_store(path);
     Task dispatched;
     dispatched.id = "T-1";
     dispatched.type = "payment.pay";
@@ -93,7 +93,7 @@ TEST_CASE("order fence: a change that may have been at the HIS when the agent st
 
 TEST_CASE("order fence: racing changes never pass a revoke that answered") {
     std::string path = test::make_temp_dir("fence") + "/agent.db";
-    auto store = open_store(path);
+    auto store = open_fence_store(path);
     OrderFence fence(*store, SystemClock::instance(), 0ms);
     std::atomic<bool> revoked{false};
     std::atomic<int> passed_after{0}, sent{0};
@@ -120,7 +120,7 @@ TEST_CASE("order fence: racing changes never pass a revoke that answered") {
 TEST_CASE("task store: a version 2 state file gains the revoke fence's table with its tasks intact") {
     std::string path = test::make_temp_dir("fence") + "/agent.db";
     {
-        auto store = open_store(path);
+        auto store = open_fence_store(path);
         Task t;
         t.id = "T-OLD";
         t.type = "payment.pay";
@@ -132,7 +132,7 @@ TEST_CASE("task store: a version 2 state file gains the revoke fence's table wit
         REQUIRE(db);
         REQUIRE(db->exec("DROP TABLE revoked_orders; PRAGMA user_version = 2;"));
     }
-    auto store = open_store(path);
+    auto store = open_fence_store(path);
     auto unfinished = store->unfinished();
     REQUIRE(unfinished);
     REQUIRE(unfinished->size() == 1);
@@ -150,7 +150,7 @@ TEST_CASE("order fence: a change parked within the horizon before a restart hold
     std::string path = test::make_temp_dir("fence") + "/agent.db";
     ManualClock clock;
     {
-        auto store = open_store(path);
+        auto store = open_fence_store(path);
         Task t;
         t.id = "T-PARKED";
         t.type = "payment.pay";
@@ -163,7 +163,7 @@ TEST_CASE("order fence: a change parked within the horizon before a restart hold
             store->finish(admitted->row, TaskState::Parked, "{}", "timeout: his.timeout", true, d);
         }));
     }
-    auto store = open_store(path);
+    auto store = open_fence_store(path);
     auto parked = store->parked_since(unix_ms_now() - 30000);
     REQUIRE(parked);
     REQUIRE(parked->size() == 1);

@@ -18,7 +18,7 @@ using namespace hisgate::agent;
 
 namespace {
 
-Task task_named(const std::string& id) {
+Task fault_task_named(const std::string& id) {
     Task t;
     t.id = id;
     t.type = "payment.pay";
@@ -108,7 +108,7 @@ void check_invariants(const std::string& path, int64_t tasks) {
 std::vector<TaskRow> admit_dispatched(TaskStore& store, int n) {
     std::vector<TaskRow> rows;
     for (int i = 0; i < n; ++i) {
-        auto admitted = store.admit_sync(task_named("T" + std::to_string(i)));
+        auto admitted = store.admit_sync(fault_task_named("T" + std::to_string(i)));
         REQUIRE(admitted);
         REQUIRE(admitted->fresh);
         rows.push_back(admitted->row);
