@@ -103,8 +103,8 @@ TEST_CASE("scale: with two control-plane instances, killing one under load loses
     for (const auto& [i, first] : bookings) lost += i % 2 == 0 && first.status == 0;
     CHECK(lost >= 1);
 
-    // Each scale_booking's caller that lost its answer sends it again, same order, through the
-    // survivor: it reaches the same task, and the HIS holds each scale_booking once.
+    // Each booking's caller that lost its answer sends it again, same order, through the
+    // survivor: it reaches the same task, and the HIS holds each booking once.
     for (const auto& [i, first] : bookings) {
         const std::string patient = "P-SCALE-" + std::to_string(i);
         test::HttpReply r = first;
