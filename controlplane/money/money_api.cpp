@@ -248,7 +248,7 @@ void MoneyApi::handle(const std::string& route, const auth::AccessToken& who, co
             return send_money_failure(res, bad_query("reconcile.bad_query", "date", "the day as YYYY-MM-DD", ""));
         if (!reconcile_)
             return send_money_failure(res, make_error(ErrorClass::Config, "reconcile.not_configured",
-                                                "no payment provider is configured to reconcile against"));
+                                                      "no payment provider is configured to reconcile against"));
         auto report = reconcile_(query->at("date"), query->contains("partition") ? query->at("partition") : "");
         if (!report) return send_money_failure(res, report.error());
         log::info("audit.reconcile", {{"who", who.subject}, {"date", query->at("date")}});
@@ -266,14 +266,14 @@ void MoneyApi::keyed(const auth::AccessToken& who, const std::string& route, con
     // The key is checked before the body is read (bounded input before any work).
     if (!req.has("Idempotency-Key"))
         return send_money_failure(res, make_error(ErrorClass::BadInput, "idempotency.key_required",
-                                            "money and booking requests need an Idempotency-Key header (1 to " +
-                                                std::to_string(kMaxIdempotencyKey) +
-                                                " characters of A-Z a-z 0-9 - _ . :), one per intent"));
+                                                  "money and booking requests need an Idempotency-Key header (1 to " +
+                                                      std::to_string(kMaxIdempotencyKey) +
+                                                      " characters of A-Z a-z 0-9 - _ . :), one per intent"));
     const std::string key = req.get("Idempotency-Key");
     if (!valid_idempotency_key(key))
         return send_money_failure(res, make_error(ErrorClass::BadInput, "idempotency.bad_key",
-                                            "an Idempotency-Key is 1 to " + std::to_string(kMaxIdempotencyKey) +
-                                                " characters of A-Z a-z 0-9 - _ . :"));
+                                                  "an Idempotency-Key is 1 to " + std::to_string(kMaxIdempotencyKey) +
+                                                      " characters of A-Z a-z 0-9 - _ . :"));
     nlohmann::json body = nlohmann::json::object();
     if (!body_optional || req.getContentLength() != 0) {  // a cancel or refund may come without a body
         auto doc = read_json_object(req, "the request body");
@@ -537,9 +537,9 @@ void MoneyApi::list_state(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServ
     auto state = ledger::state_from_string(state_name);
     if (!state)
         return send_money_failure(res, bad_query("ledger.bad_query", "state",
-                                           "one of created, held, dispatched, in_doubt, confirmed, posted, rejected, "
-                                           "voided, refunded",
-                                           state_name.substr(0, 32)));
+                                                 "one of created, held, dispatched, in_doubt, confirmed, posted, rejected, "
+                                                 "voided, refunded",
+                                                 state_name.substr(0, 32)));
     const bool manual = query->contains("manual") && query->at("manual") == "true";
     if (manual && *state != TxState::InDoubt)
         return send_money_failure(res, bad_query("ledger.bad_query", "manual", "only with state=in_doubt", "true"));
@@ -559,7 +559,7 @@ void MoneyApi::resolve(const auth::AccessToken& who, const std::string& id, Poco
     auto committed = body->find("committed");
     if (committed == body->end() || !committed->is_boolean())
         return send_money_failure(res, make_error(ErrorClass::BadInput, "request.bad_field",
-                                            "committed: expected true (the hospital holds it) or false (it does not)"));
+                                                  "committed: expected true (the hospital holds it) or false (it does not)"));
     auto evidence = string_field(*body, "evidence", true, kMaxEvidence);
     if (!evidence) return send_money_failure(res, evidence.error());
     if (auto checked = ledger::check_transaction_id(id); !checked) return send_money_failure(res, checked.error());

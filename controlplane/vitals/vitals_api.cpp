@@ -240,7 +240,7 @@ void VitalsApi::act(const auth::AccessToken& who, const std::string& id_text, Al
         if (seconds == body->end() || !seconds->is_number_integer() || seconds->get<int64_t>() < 1 ||
             seconds->get<int64_t>() > 3600)
             return send_vitals_failure(res, make_error(ErrorClass::BadInput, "vitals.bad_silence",
-                                                "seconds: expected an integer from 1 to 3600"));
+                                                       "seconds: expected an integer from 1 to 3600"));
         silence_ms = seconds->get<int64_t>() * 1000;
     }
     const std::string from = req.clientAddress().host().toString();
