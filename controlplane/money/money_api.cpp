@@ -459,6 +459,13 @@ MoneyApi::Answer MoneyApi::cancel(const auth::AccessToken& who, const std::strin
                                           "; a part is refunded by the hospital's own correction"));
     }
     if (target.state == TxState::Posted) {
+        // A booking the hospital holds is cancelled only until its cancellation deadline
+        // (the hospital's rules): after it, the cancel is refused and nothing changes.
+        if (kind == TxKind::Booking && cancel_check_)
+            if (auto allowed = cancel_check_(target); !allowed) {
+                log::info("money.cancel_refused", {{"transaction_id", id}, {"code", allowed.error().code}});
+                return failure(allowed.error());
+            }
         // The hospital committed it: a correction, a new transaction carried out at the HIS
         // (ledger_service.h, correct()); the original never changes.
         auto fix = ledgers_.correct(id, kind == TxKind::Payment ? TxKind::Refund : TxKind::Cancel, correction_id);

@@ -8,7 +8,9 @@
 //                                            [, prepay: {amount, currency}]} → 201; with prepay
 //                                            also `payment` (its own id, bound) and its checkout
 //   POST /api/v1/bookings/{id}/cancel       before it went to the hospital: the slot is released (200);
-//                                            once POSTED: a correction, kind cancel (201, Location)
+//                                            once POSTED: a correction, kind cancel (201, Location),
+//                                            unless past the hospital's cancellation deadline
+//                                            (422 appointment.cancellation_deadline.passed, nothing changed)
 //   POST /api/v1/payments/{id}/refund       [{amount}] before it went to the hospital: the order is
 //                                            closed, or what was paid goes back (200); once POSTED:
 //                                            a correction, kind refund, carried out at the HIS and
@@ -76,6 +78,11 @@ public:
     // Runs the three-way reconciliation of a day: the report's JSON with its text.
     using Reconcile = std::function<Result<nlohmann::json>(const std::string& date, const std::string& partition)>;
     void set_reconcile(Reconcile reconcile) { reconcile_ = std::move(reconcile); }
+    // Whether a booking the hospital holds may still be cancelled now (its cancellation
+    // deadline, booking_body.h check_cancellation): an error refuses the cancel, which
+    // then changes nothing. Without one every such cancel goes on.
+    using CancelCheck = std::function<Result<void>(const ledger::Transaction& booking)>;
+    void set_cancel_check(CancelCheck check) { cancel_check_ = std::move(check); }
 
     MoneyApi(LedgerService& ledgers, KeyedAnswers& keys, OpenCheckout open_checkout, SlotFee slot_fee,
              CheckNotice check_notice)
@@ -131,6 +138,7 @@ private:
     SlotFee slot_fee_;
     CheckNotice check_notice_;
     Reconcile reconcile_;
+    CancelCheck cancel_check_;
 };
 
 }  // namespace hisgate::controlplane::money

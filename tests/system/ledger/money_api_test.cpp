@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/sqlite.h"
 #include "controlplane/ledger/partition_map.h"
+#include "his-sim/hospital.h"
 #include "tests/support/process.h"
 #include "tests/support/running_pay_sim.h"
 #include "tests/support/system.h"
@@ -21,10 +23,13 @@ struct Money {
     test::RunningPaySim pay;
     test::System sys;
 
-    explicit Money(const char* faults = "{}", int max_probes = 1000)
+    // `more`: merged into H001's parameter file (extraction, to have his-sim's slots in the
+    // public primary).
+    explicit Money(const char* faults = "{}", int max_probes = 1000, const char* more = "{}")
         : sys({.hospitals = {"H001"},
                .sim_faults = {{"H001", faults}},
                .his_params = {{"H001", R"({"idempotent_orders": false, "deferred_drain_interval": "1s"})"}},
+               .more_params = {{"H001", more}},
                .controlplane_config = controlplane_config(pay, max_probes)}) {}
 
     static std::string controlplane_config(const test::RunningPaySim& pay, int max_probes) {
@@ -558,4 +563,84 @@ TEST_CASE("money api: a prepaid booking the HIS never gets after its payment POS
     auto mine = m.sys.get("/api/v1/transactions", m.as("P1"));
     REQUIRE(mine.status == 200);
     CHECK(nlohmann::json::parse(mine.body)["transactions"].size() == 3);  // booking, payment, refund
+}
+
+namespace {
+
+// Whether the control plane's public primary holds the slot (his-sim's seeded slots reach
+// it by the agent's extraction).
+bool primary_has_slot(Money& m, const std::string& slot_id) {
+    auto db = sql::Db::open(m.sys.dir() + "/data/controlplane-cp1.db");
+    if (!db) return false;
+    auto st = db->prepare("SELECT count(*) FROM ref_slots WHERE hospital_id = 'H001' AND record_key = ?1");
+    if (!st) return false;
+    st->bind(1, slot_id);
+    return st->step() && st->integer(0) == 1;
+}
+
+// Pushes H001's parameter file with `rules` as its appointment rules, applied now: the set
+// the control plane takes a booking's cancellation deadline from.
+std::string push_cancel_rules(Money& m, const nlohmann::json& rules) {
+    auto set = nlohmann::json::parse(test::read_file(m.sys.params_file("H001")));
+    set["appointment"] = {{"timezone", "Asia/Shanghai"}, {"rules", rules}};
+    auto r = m.sys.post("/api/v1/config/push", nlohmann::json{{"target", "H001"}, {"params", set}, {"mode", "now"}}.dump());
+    if (r.status != 200) return "HTTP " + std::to_string(r.status) + " " + r.body;
+    return nlohmann::json::parse(r.body)["results"][0].value("status", "");
+}
+
+}  // namespace
+
+// A booking his-sim holds (POSTED), cancelled past the hospital's cancellation deadline (its
+// rule, from the parameters the control plane pushed and the agent applied): a clear error,
+// and nothing changes: no correction, nothing sent to the HIS. With the deadline ahead the
+// same cancel is a correction, done once at the HIS.
+TEST_CASE("money api: a cancel after the booking's cancellation deadline is refused and changes nothing") {
+    Money m("{}", 1000, R"({"extraction": {"interval": "10s"}})");
+    REQUIRE(m.sys.start());
+    // A morning quota (his-sim's timed slots' ids hold a ':', which ids may not): it starts at
+    // 00:00 of its day for the rule.
+    const std::string slot = "S-DR-201-" + sim::add_days(sim::utc_today(), 2) + "-AM";
+    REQUIRE(test::eventually([&] { return primary_has_slot(m, slot); }, 30s));
+    // 30 days before the start: this booking's deadline has passed.
+    REQUIRE(push_cancel_rules(m, nlohmann::json::parse(R"([{"rule": "cancellation_deadline", "minutes_before": 43200}])")) ==
+            "applied");
+
+    auto booked = m.sys.post("/api/v1/bookings", R"({"hospitalId":"H001","slotId":")" + slot + R"(","patientId":"P1"})",
+                             m.as("P1", "dl-book"));
+    INFO(booked.body);
+    REQUIRE(booked.status == 201);
+    const std::string booking = nlohmann::json::parse(booked.body)["transactionId"];
+    CHECK(nlohmann::json::parse(booked.body)["amount"] == "15.00");  // the slot's fee: the primary knows it
+    REQUIRE(test::eventually([&] { return m.state("P1", booking) == "POSTED"; }, 60s));
+    CHECK(m.sys.his_executions("H001", booking, "book") == 1);
+    const auto history_before = m.transaction("P1", booking)["history"].size();
+
+    auto late = m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "dl-cancel"));
+    INFO(late.body);
+    CHECK(late.status == 422);
+    CHECK(late.code() == "appointment.cancellation_deadline.passed");
+    const std::string why = nlohmann::json::parse(late.body).value("message", "");
+    CHECK(why.find(booking) != std::string::npos);  // what
+    CHECK(why.find(slot) != std::string::npos);     // where
+    CHECK(why.find("up to 30 days before they start, so the deadline for this one was") != std::string::npos);  // expected
+    auto replay = m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "dl-cancel"));
+    CHECK(replay.status == 422);  // the key's stored answer
+    auto after = m.transaction("P1", booking);
+    CHECK(after["state"] == "POSTED");
+    CHECK(after["history"].size() == history_before);
+    CHECK(after.value("corrections", nlohmann::json::array()).empty());
+    CHECK(m.sys.his_executions("H001", booking, "cancel") == 0);
+    auto mine = m.sys.get("/api/v1/transactions", m.as("P1"));
+    REQUIRE(mine.status == 200);
+    CHECK(nlohmann::json::parse(mine.body)["transactions"].size() == 1);  // no correction was created
+
+    // The hospital moves its deadline to the start itself: the same booking may be cancelled now.
+    REQUIRE(push_cancel_rules(m, nlohmann::json::parse(R"([{"rule": "cancellation_deadline", "minutes_before": 0}])")) ==
+            "applied");
+    auto in_time = m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "dl-cancel-2"));
+    INFO(in_time.body);
+    REQUIRE(in_time.status == 201);
+    const std::string fix = nlohmann::json::parse(in_time.body)["transactionId"];
+    CHECK(test::eventually([&] { return m.state("P1", fix) == "POSTED"; }, 60s));
+    CHECK(m.sys.his_executions("H001", booking, "cancel") == 1);
 }
