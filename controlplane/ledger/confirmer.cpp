@@ -339,6 +339,20 @@ void Confirmer::advance(Transaction t) {
                 set_timer(id, now() + options_.retry.count(), Waiting::Refund);
                 return;
             }
+            if (t.intent.kind == TxKind::Cancel) {
+                auto b = load(t.intent.corrects);
+                auto p = b && !b->intent.binds.empty() ? load(b->intent.binds) : std::nullopt;
+                if (p && p->state == TxState::Posted) {
+                    // The HIS cancelled a prepaid booking: its payment goes back by a refund
+                    // correction (the HIS first, then the provider), stored in the same commit
+                    // as the cancel's POSTED, so no restart leaves a cancelled booking paid for.
+                    // Only now: a cancel the HIS refused or has not answered refunds nothing.
+                    with_refund({Move{id, TxState::Posted, "cancelled at the hospital; prepayment refunded", "confirmer",
+                                      TxState::Confirmed}},
+                                *p, b->intent.id);
+                    return;
+                }
+            }
             move(id, TxState::Confirmed, TxState::Posted,
                  t.intent.kind == TxKind::Cancel ? "cancelled at the hospital" : "posted to the hospital's account");
             return;

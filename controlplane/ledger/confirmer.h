@@ -43,6 +43,9 @@
 //   booking released while its payment was already at the HIS → the payment is settled by
 //     evidence as any; if it POSTs, its refund correction is stored with its POSTED
 //   either IN_DOUBT → the other waits: nothing is released on a lost answer.
+//   booking POSTED, then cancelled by the patient (a cancel correction) → when the HIS
+//     cancelled it (the cancel CONFIRMED), the payment's refund correction is stored with the
+//     cancel's POSTED, in one commit; a cancel the HIS refused (VOIDED) refunds nothing
 // The refund's id is derived from the booking's (prepaid_refund_id), so a restart in any
 // gap creates it once.
 //

@@ -77,6 +77,17 @@ int checkout(Money& m, const nlohmann::json& created) {
         .status;
 }
 
+// The payment paid once and refunded once: his-sim executed its payment and its refund once
+// each, and pay-sim refunded `fen` of it.
+void check_refunded_once(Money& m, const std::string& id, int fen) {
+    CHECK(m.sys.his_executions("H001", id, "pay") == 1);
+    CHECK(m.sys.his_executions("H001", id, "refund") == 1);
+    auto order = m.provider_order(id);
+    INFO(order.dump());
+    CHECK(order["trade_state"] == "REFUND");
+    CHECK(order["amount"]["refund"] == fen);
+}
+
 bool history_has(const nlohmann::json& t, const std::string& to_state) {
     for (const auto& e : t.value("history", nlohmann::json::array()))
         if (e.value("to", "") == to_state) return true;
@@ -398,12 +409,7 @@ TEST_CASE("money api: a refund after POSTED is a correction done once at the HIS
     REQUIRE(original["corrections"].size() == 1);
     CHECK(original["corrections"][0]["transactionId"] == fix_id);
     CHECK(original["corrections"][0]["state"] == "POSTED");
-    CHECK(m.sys.his_executions("H001", id, "pay") == 1);
-    CHECK(m.sys.his_executions("H001", id, "refund") == 1);
-    auto order = m.provider_order(id);
-    INFO(order.dump());
-    CHECK(order["trade_state"] == "REFUND");
-    CHECK(order["amount"]["refund"] == 1500);
+    check_refunded_once(m, id, 1500);
 
     // A second refund is refused, naming the first; nothing changes anywhere.
     auto second = m.sys.post("/api/v1/payments/" + id + "/refund", "", m.as("P1", "ra-refund-2"));
@@ -643,4 +649,53 @@ TEST_CASE("money api: a cancel after the booking's cancellation deadline is refu
     const std::string fix = nlohmann::json::parse(in_time.body)["transactionId"];
     CHECK(test::eventually([&] { return m.state("P1", fix) == "POSTED"; }, 60s));
     CHECK(m.sys.his_executions("H001", booking, "cancel") == 1);
+}
+
+// A prepaid booking that reaches his-sim (a slot the primary holds): paid at pay-sim, booked
+// at his-sim, both POSTED; the patient cancels it: his-sim cancels the booking, and only then
+// is the payment refunded by a correction, at his-sim and then at pay-sim, once each.
+TEST_CASE("money api: a POSTED prepaid booking cancelled - cancelled at the HIS, then its payment refunded once") {
+    Money m("{}", 1000, R"({"extraction": {"interval": "10s"}})");
+    REQUIRE(m.sys.start());
+    const std::string slot = "S-DR-201-" + sim::add_days(sim::utc_today(), 3) + "-PM";
+    REQUIRE(test::eventually([&] { return primary_has_slot(m, slot); }, 30s));
+    auto created = m.sys.post("/api/v1/bookings",
+                              R"({"hospitalId":"H001","slotId":")" + slot +
+                                  R"(","patientId":"P1","prepay":{"amount":"15.00","currency":"CNY"}})",
+                              m.as("P1", "pc-book"));
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    auto body = nlohmann::json::parse(created.body);
+    const std::string booking = body["transactionId"];
+    const std::string payment = body["payment"]["transactionId"];
+    REQUIRE(checkout(m, body["payment"]) == 200);
+    REQUIRE(test::eventually([&] { return m.state("P1", booking) == "POSTED"; }, 60s));
+    CHECK(m.state("P1", payment) == "POSTED");
+    CHECK(m.sys.his_executions("H001", payment, "pay") == 1);
+    CHECK(m.sys.his_executions("H001", booking, "book") == 1);
+
+    auto cancelled = m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "pc-cancel"));
+    INFO(cancelled.body);
+    REQUIRE(cancelled.status == 201);
+    const std::string cancel = nlohmann::json::parse(cancelled.body)["transactionId"];
+    REQUIRE(test::eventually([&] { return m.state("P1", cancel) == "POSTED"; }, 60s));
+    nlohmann::json paid;
+    REQUIRE(test::eventually(
+        [&] {
+            paid = m.transaction("P1", payment);
+            const auto fixes = paid.value("corrections", nlohmann::json::array());
+            return fixes.size() == 1 && fixes[0].value("state", "") == "POSTED";
+        },
+        60s));
+    INFO(paid.dump(1));
+    CHECK(paid["corrections"][0]["kind"] == "refund");
+    CHECK(paid["state"] == "POSTED");  // corrected, never changed
+    CHECK(m.state("P1", booking) == "POSTED");
+    CHECK(m.sys.his_executions("H001", booking, "cancel") == 1);
+    check_refunded_once(m, payment, 1500);
+    // A second cancel is refused, naming the first; nothing more is refunded.
+    auto again = m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "pc-cancel-2"));
+    CHECK(again.status == 409);
+    CHECK(again.code() == "ledger.already_corrected");
+    CHECK(m.provider_order(payment)["amount"]["refund"] == 1500);
 }

@@ -147,6 +147,68 @@ TEST_CASE("prepaid: the booking rejected at the HIS after its payment POSTED - a
     CHECK(f.confirmer->timers() == 0);
 }
 
+// A prepaid booking the HIS holds, cancelled by the patient (a cancel correction after
+// POSTED): its payment is refunded (a refund correction, the HIS first, then the provider)
+// only once the HIS cancelled the booking; a cancel the HIS refused refunds nothing.
+TEST_CASE("prepaid: a POSTED pair cancelled - the payment refunded once, only after the HIS cancelled") {
+    PrepaidFixture f;
+    Pair p = f.paid();
+    f.confirmer->on_change_reply(p.booking.id, true);
+    REQUIRE(f.state(p.booking.id) == TxState::Posted);
+    TransactionIntent cancel = p.booking;
+    cancel.id = new_id();
+    cancel.kind = TxKind::Cancel;
+    cancel.purpose = "cancel";
+    cancel.binds.clear();
+    cancel.corrects = p.booking.id;
+    REQUIRE(f.confirmer->create(cancel));
+    const std::string refund = prepaid_refund_id(p.booking.id);
+    CHECK(f.his.count("change:" + cancel.id) == 1);
+    CHECK_FALSE(f.store->get(refund).value());  // nothing refunded while the cancel is under way
+    SECTION("the HIS cancelled: the cancel and the refund stored together, then refunded once") {
+        f.step(10s);  // the cancel's answer is lost: IN_DOUBT, still no refund
+        REQUIRE(f.state(cancel.id) == TxState::InDoubt);
+        CHECK_FALSE(f.store->get(refund).value());
+        f.confirmer->on_probe_answer(cancel.id, HisStatus::Committed);
+        CHECK(f.state(cancel.id) == TxState::Posted);
+        auto fix = f.store->get(refund).value();
+        REQUIRE(fix);
+        CHECK(fix->intent.kind == TxKind::Refund);
+        CHECK(fix->intent.corrects == p.payment.id);
+        CHECK(fix->intent.amount_fen == p.payment.amount_fen);
+        CHECK(f.his.count("change:" + refund) == 1);  // the HIS refunds first
+        CHECK(f.provider.sent.empty());
+        f.confirmer->on_change_reply(refund, true);
+        CHECK(f.provider.count("refund:" + refund + ":of:" + p.payment.id) == 1);
+        f.confirmer->on_refund_answer(refund, true);
+        CHECK(f.state(refund) == TxState::Posted);
+        CHECK(f.state(p.payment.id) == TxState::Posted);  // corrected, never changed
+        CHECK(f.state(p.booking.id) == TxState::Posted);
+        REQUIRE(f.restart());  // nothing is created or sent twice
+        CHECK(f.store->corrections_of(p.payment.id)->size() == 1);
+        CHECK(f.his.count("change:" + refund) == 1);
+        CHECK(f.provider.sent.size() == 1);
+        CHECK(f.confirmer->timers() == 0);
+    }
+    SECTION("the HIS refused the cancel: the booking stands and nothing is refunded") {
+        f.confirmer->on_change_reply(cancel.id, false);
+        CHECK(f.state(cancel.id) == TxState::Voided);
+        CHECK_FALSE(f.store->get(refund).value());
+        CHECK(f.store->corrections_of(p.payment.id)->empty());
+        CHECK(f.provider.sent.empty());
+        CHECK(f.his.count("change:" + refund) == 0);
+    }
+    SECTION("a restart between the cancel's CONFIRMED and its POSTED: the refund is created once") {
+        REQUIRE(f.store->apply_one(test_util::move(cancel.id, TxState::Confirmed, "reply:committed"), 5));
+        REQUIRE(f.restart());
+        CHECK(f.state(cancel.id) == TxState::Posted);
+        CHECK(f.his.count("change:" + refund) == 1);
+        REQUIRE(f.restart());
+        CHECK(f.his.count("change:" + refund) == 1);
+        CHECK(f.store->corrections_of(p.payment.id)->size() == 1);
+    }
+}
+
 TEST_CASE("prepaid: a lost answer on the payment leg - IN_DOUBT, the booking waits and is never released") {
     PrepaidFixture f;
     Pair p = f.pair();
