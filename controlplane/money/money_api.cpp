@@ -548,8 +548,10 @@ void MoneyApi::list_state(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServ
                                                  "voided, refunded",
                                                  state_name.substr(0, 32)));
     const bool manual = query->contains("manual") && query->at("manual") == "true";
-    if (manual && *state != TxState::InDoubt)
-        return send_money_failure(res, bad_query("ledger.bad_query", "manual", "only with state=in_doubt", "true"));
+    if (manual && *state != TxState::InDoubt && *state != TxState::Confirmed && *state != TxState::Rejected)
+        return send_money_failure(res, bad_query("ledger.bad_query", "manual",
+                                                 "only with state=in_doubt, or confirmed or rejected (refunds the provider refused)",
+                                                 "true"));
     auto limit = query_int(*query, "ledger.bad_query", "limit", 1, kMaxListLimit, kMaxListLimit);
     if (!limit) return send_money_failure(res, limit.error());
     auto listed = ledgers_.in_state(*state, *limit, manual);

@@ -19,7 +19,9 @@
 //   GET  /api/v1/transactions/{id}          state, history, and words for the patient
 //                                            (IN_DOUBT: "confirming with the hospital", never failed)
 //   GET  /api/v1/transactions?patientId=P   a patient's own transactions, newest first
-//   GET  /api/v1/ledger/transactions?state=in_doubt[&manual=true]   staff: the operators' list
+//   GET  /api/v1/ledger/transactions?state=in_doubt[&manual=true]   staff: the operators' list (manual
+//                                            also with state=confirmed or rejected: refunds the
+//                                            provider kept refusing, still asked)
 //   POST /api/v1/ledger/transactions/{id}/resolve {committed, evidence}  operators and admins;
 //                                            recorded with the operator's name (audited)
 //   POST /api/v1/ledger/reconcile?date=D[&partition=P]  operators, admins and services: the day's

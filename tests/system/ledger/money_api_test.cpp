@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sqlite.h"
+#include "controlplane/ledger/confirmer.h"
 #include "controlplane/ledger/partition_map.h"
 #include "his-sim/hospital.h"
 #include "tests/support/process.h"
@@ -584,6 +585,23 @@ bool primary_has_slot(Money& m, const std::string& slot_id) {
     return st->step() && st->integer(0) == 1;
 }
 
+// A prepaid booking of `slot` (a quota his-sim seeded, once the primary holds it) for 15.00,
+// paid at pay-sim and booked at his-sim: both POSTED. {booking id, payment id}.
+std::pair<std::string, std::string> posted_prepaid(Money& m, const std::string& slot, const std::string& key) {
+    REQUIRE(test::eventually([&] { return primary_has_slot(m, slot); }, 30s));
+    auto created = m.sys.post("/api/v1/bookings",
+                              R"({"hospitalId":"H001","slotId":")" + slot +
+                                  R"(","patientId":"P1","prepay":{"amount":"15.00","currency":"CNY"}})",
+                              m.as("P1", key));
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    auto body = nlohmann::json::parse(created.body);
+    const std::string booking = body["transactionId"];
+    REQUIRE(checkout(m, body["payment"]) == 200);
+    REQUIRE(test::eventually([&] { return m.state("P1", booking) == "POSTED"; }, 60s));
+    return {booking, body["payment"]["transactionId"].get<std::string>()};
+}
+
 // Pushes H001's parameter file with `rules` as its appointment rules, applied now: the set
 // the control plane takes a booking's cancellation deadline from.
 std::string push_cancel_rules(Money& m, const nlohmann::json& rules) {
@@ -657,19 +675,8 @@ TEST_CASE("money api: a cancel after the booking's cancellation deadline is refu
 TEST_CASE("money api: a POSTED prepaid booking cancelled - cancelled at the HIS, then its payment refunded once") {
     Money m("{}", 1000, R"({"extraction": {"interval": "10s"}})");
     REQUIRE(m.sys.start());
-    const std::string slot = "S-DR-201-" + sim::add_days(sim::utc_today(), 3) + "-PM";
-    REQUIRE(test::eventually([&] { return primary_has_slot(m, slot); }, 30s));
-    auto created = m.sys.post("/api/v1/bookings",
-                              R"({"hospitalId":"H001","slotId":")" + slot +
-                                  R"(","patientId":"P1","prepay":{"amount":"15.00","currency":"CNY"}})",
-                              m.as("P1", "pc-book"));
-    INFO(created.body);
-    REQUIRE(created.status == 201);
-    auto body = nlohmann::json::parse(created.body);
-    const std::string booking = body["transactionId"];
-    const std::string payment = body["payment"]["transactionId"];
-    REQUIRE(checkout(m, body["payment"]) == 200);
-    REQUIRE(test::eventually([&] { return m.state("P1", booking) == "POSTED"; }, 60s));
+    const auto pair = posted_prepaid(m, "S-DR-201-" + sim::add_days(sim::utc_today(), 3) + "-PM", "pc-book");
+    const std::string booking = pair.first, payment = pair.second;
     CHECK(m.state("P1", payment) == "POSTED");
     CHECK(m.sys.his_executions("H001", payment, "pay") == 1);
     CHECK(m.sys.his_executions("H001", booking, "book") == 1);
@@ -698,4 +705,46 @@ TEST_CASE("money api: a POSTED prepaid booking cancelled - cancelled at the HIS,
     CHECK(again.status == 409);
     CHECK(again.code() == "ledger.already_corrected");
     CHECK(m.provider_order(payment)["amount"]["refund"] == 1500);
+}
+
+// pay-sim refuses the prepaid refund (refund_fail, until cleared): the refund correction stays
+// CONFIRMED (the HIS refunded), is asked again later each time (retry 1 s doubling to 2 s),
+// is listed for the operators after max_probes (2) asks, and is refunded exactly once when
+// pay-sim takes refunds again.
+TEST_CASE("money api: a prepaid refund pay-sim keeps refusing is asked again, listed for operators, refunded once") {
+    Money m("{}", 2, R"({"extraction": {"interval": "10s"}})");
+    REQUIRE(m.sys.start());
+    const auto pair = posted_prepaid(m, "S-DR-201-" + sim::add_days(sim::utc_today(), 4) + "-AM", "rf-book");
+    const std::string booking = pair.first, payment = pair.second;
+    REQUIRE(m.pay.arm({{"kind", "refund_fail"}, {"count", 1000}, {"out_trade_no", payment}}) == 200);
+
+    REQUIRE(m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "rf-cancel")).status == 201);
+    const std::string refund = ledger::prepaid_refund_id(booking);
+    std::string last_list;
+    auto listed_for_operators = [&] {
+        auto r = m.sys.get("/api/v1/ledger/transactions?state=confirmed&manual=true");
+        last_list = r.body;
+        if (r.status != 200) return false;
+        const auto doc = nlohmann::json::parse(r.body);
+        for (const auto& t : doc["transactions"])
+            if (t.value("transactionId", "") == refund) return true;
+        return false;
+    };
+    const bool listed = test::eventually(listed_for_operators, 60s);
+    INFO(last_list);
+    REQUIRE(listed);
+    auto waiting = m.transaction("P1", refund);
+    INFO(waiting.dump(1));
+    CHECK(waiting["state"] == "CONFIRMED");  // the HIS refunded; the money is still to go back
+    CHECK(m.sys.his_executions("H001", payment, "refund") == 1);
+    CHECK(m.provider_order(payment)["trade_state"] == "SUCCESS");  // pay-sim refunded nothing yet
+    int asks = 0;
+    for (const auto& e : waiting["history"])
+        if (e.value("event", "") == "refund_ask") ++asks;
+    CHECK(asks >= 3);  // asked again after each refusal, the operators told after the second
+
+    REQUIRE(test::http_send(m.pay.control_port, "DELETE", "/faults", "").status < 300);
+    REQUIRE(test::eventually([&] { return m.state("P1", refund) == "POSTED"; }, 30s));
+    check_refunded_once(m, payment, 1500);
+    CHECK_FALSE(listed_for_operators());
 }

@@ -209,6 +209,60 @@ TEST_CASE("prepaid: a POSTED pair cancelled - the payment refunded once, only af
     }
 }
 
+// The provider refuses a prepaid refund (pay-sim's refund_fail): never resent on the
+// refusal, asked again when due, each wait twice the one before up to the cap (retry 5 s,
+// probe_cap 60 s), stored before each ask so a restart keeps the count and the time; after
+// max_probes (3) asks also the manual queue, and still asked; one answer "refunded" ends it.
+TEST_CASE("prepaid: a refund the provider refuses is asked again later each time, then the manual queue too") {
+    PrepaidFixture f;
+    Pair p = f.paid();
+    f.confirmer->on_change_reply(p.booking.id, false);  // the slot refused: the payment is refunded
+    const std::string refund = prepaid_refund_id(p.booking.id);
+    f.confirmer->on_change_reply(refund, true);  // the HIS refunded; now the provider
+    REQUIRE(f.state(refund) == TxState::Confirmed);
+    const std::string ask = "refund:" + refund + ":of:" + p.payment.id;
+    REQUIRE(f.provider.count(ask) == 1);
+    f.confirmer->on_refund_answer(refund, false);
+    CHECK(f.provider.count(ask) == 1);  // a refusal sends nothing by itself
+    CHECK(f.confirmer->counters().refunds_refused == 1);
+    // (wait, asks sent by then): each ask exactly at its due time, never before it.
+    const std::vector<std::pair<std::chrono::milliseconds, int>> schedule = {
+        {4999ms, 1}, {1ms, 2}, {9999ms, 2}, {1ms, 3}, {19999ms, 3}, {1ms, 4}};
+    for (auto [wait, asks] : schedule) {
+        f.step(wait);
+        f.confirmer->on_refund_answer(refund, false);
+        INFO("after " << wait.count() << " ms more");
+        CHECK(f.provider.count(ask) == asks);
+    }
+    auto stuck = f.store->get(refund).value();
+    REQUIRE(stuck);
+    CHECK(stuck->manual);  // the fourth ask went with the operators told
+    CHECK(stuck->probes == 4);
+    CHECK(stuck->state == TxState::Confirmed);
+    CHECK(f.confirmer->counters().refunds_stuck == 1);
+    CHECK(f.confirmer->manual_queue()->empty());  // the HIS's queue is for IN_DOUBT ones
+    // A restart half way to the next ask (due 40 s after the fourth) asks nothing at once.
+    f.step(20s);
+    REQUIRE(f.restart());
+    CHECK(f.provider.count(ask) == 4);
+    f.step(19999ms);
+    CHECK(f.provider.count(ask) == 4);
+    f.step(1ms);
+    CHECK(f.provider.count(ask) == 5);
+    f.step(60s);  // the cap
+    CHECK(f.provider.count(ask) == 6);
+    f.confirmer->on_refund_answer(refund, true);
+    f.confirmer->on_refund_answer(refund, true);  // a second answer changes nothing
+    CHECK(f.state(refund) == TxState::Posted);
+    CHECK(f.confirmer->timers() == 0);
+    f.step(120s);
+    CHECK(f.provider.count(ask) == 6);
+    auto history = f.store->history(refund);
+    REQUIRE(history);
+    CHECK(std::count_if(history->begin(), history->end(), [](const Entry& e) { return e.event == "refund_ask"; }) == 6);
+    CHECK(std::count_if(history->begin(), history->end(), [](const Entry& e) { return e.event == "manual"; }) == 1);
+}
+
 TEST_CASE("prepaid: a lost answer on the payment leg - IN_DOUBT, the booking waits and is never released") {
     PrepaidFixture f;
     Pair p = f.pair();
