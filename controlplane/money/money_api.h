@@ -15,7 +15,9 @@
 //                                            closed, or what was paid goes back (200); once POSTED:
 //                                            a correction, kind refund, carried out at the HIS and
 //                                            then the provider (201, Location: the correction); at
-//                                            most one (409 ledger.already_corrected naming it)
+//                                            most one (409 ledger.already_corrected naming it);
+//                                            a prepaid booking's payment only with the booking
+//                                            (409 prepayment.bound while the booking stands)
 //   GET  /api/v1/transactions/{id}          state, history, and words for the patient
 //                                            (IN_DOUBT: "confirming with the hospital", never failed)
 //   GET  /api/v1/transactions?patientId=P   a patient's own transactions, newest first
@@ -126,6 +128,10 @@ private:
     // correction `correction_id` (the key's id).
     Answer cancel(const auth::AccessToken& who, const std::string& id, const std::string& correction_id,
                   ledger::TxKind kind, const nlohmann::json& body);
+    // A POSTED prepayment is refunded with its booking (docs/ledger.md, "Prepaid bookings"):
+    // Rejected "prepayment.bound" (409) while the booking stands, i.e. is not VOIDED and has
+    // no POSTED cancel; then a refund of its own would leave the booking unpaid for.
+    Result<void> prepayment_bound(const ledger::Transaction& payment);
     // The transaction, if `who` may see it (a patient: only their own); NotFound otherwise.
     Result<Located> visible(const auth::AccessToken& who, const std::string& id);
     void get_transaction(const auth::AccessToken& who, const std::string& id, Poco::Net::HTTPServerResponse& res);

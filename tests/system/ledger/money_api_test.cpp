@@ -680,6 +680,12 @@ TEST_CASE("money api: a POSTED prepaid booking cancelled - cancelled at the HIS,
     CHECK(m.state("P1", payment) == "POSTED");
     CHECK(m.sys.his_executions("H001", payment, "pay") == 1);
     CHECK(m.sys.his_executions("H001", booking, "book") == 1);
+    // The prepayment alone is not refunded while its booking stands: nothing changes.
+    auto alone = m.sys.post("/api/v1/payments/" + payment + "/refund", "", m.as("P1", "pc-refund-alone"));
+    INFO(alone.body);
+    CHECK(alone.status == 409);
+    CHECK(alone.code() == "prepayment.bound");
+    CHECK(m.transaction("P1", payment).value("corrections", nlohmann::json::array()).empty());
 
     auto cancelled = m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "pc-cancel"));
     INFO(cancelled.body);
@@ -700,10 +706,15 @@ TEST_CASE("money api: a POSTED prepaid booking cancelled - cancelled at the HIS,
     CHECK(m.state("P1", booking) == "POSTED");
     CHECK(m.sys.his_executions("H001", booking, "cancel") == 1);
     check_refunded_once(m, payment, 1500);
-    // A second cancel is refused, naming the first; nothing more is refunded.
+    // A second cancel, and the portal's refund of the payment after the cancel, are refused,
+    // naming the refund; nothing more is refunded.
     auto again = m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "pc-cancel-2"));
     CHECK(again.status == 409);
     CHECK(again.code() == "ledger.already_corrected");
+    auto portal_refund = m.sys.post("/api/v1/payments/" + payment + "/refund", R"({"reason":"patient"})",
+                                    m.as("P1", "refund-" + payment));
+    CHECK(portal_refund.status == 409);
+    CHECK(portal_refund.code() == "ledger.already_corrected");
     CHECK(m.provider_order(payment)["amount"]["refund"] == 1500);
 }
 
