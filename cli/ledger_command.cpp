@@ -41,7 +41,17 @@ void print_ledger_table(const nlohmann::json& body) {
                     column(field_text(t, "amount"), 11).c_str(), column(probes, 6).c_str(),
                     field_text(t, "updatedAt").c_str());
     }
-    std::printf("(* in the manual queue: settle with `hisgate ledger resolve <id> --outcome ... --evidence ...`)\n");
+    // The manual queue means different work by state: an uncertain outcome is settled by the
+    // operator's evidence; a refund the provider keeps refusing is still asked (at the cap) and
+    // posts when the provider refunds, so it is looked into at the provider, not resolved here.
+    bool any_manual = false;
+    for (const auto& t : list) any_manual = any_manual || t.value("manual", false);
+    if (!any_manual) return;
+    if (field_text(body, "state") == "IN_DOUBT")
+        std::printf("(* in the manual queue: settle with `hisgate ledger resolve <id> --outcome ... --evidence ...`)\n");
+    else
+        std::printf("(* a refund the provider refused again and again: still asked at the longest interval; "
+                    "look into it at the provider, the ledger posts it when the provider refunds)\n");
 }
 
 int resolve_main(const Args& given) {

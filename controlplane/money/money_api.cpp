@@ -171,7 +171,9 @@ nlohmann::json transaction_json(const Located& located) {
     if (t.intent.kind == TxKind::Booking) out["slotId"] = t.intent.purpose;
     if (!t.intent.corrects.empty()) out["corrects"] = t.intent.corrects;
     if (!t.intent.binds.empty()) out["binds"] = t.intent.binds;
-    if (t.state == TxState::InDoubt) {
+    // In doubt: the status probes sent; a refund awaiting the provider: the refund asks
+    // (ledger_store.h). `manual`: in the operators' queue.
+    if (t.state == TxState::InDoubt || ledger::awaits_provider_refund(t)) {
         out["probes"] = t.probes;
         out["manual"] = t.manual;
         if (t.next_probe_ms > 0) out["nextProbeAt"] = iso_utc_or_empty(t.next_probe_ms);

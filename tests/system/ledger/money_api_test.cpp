@@ -338,6 +338,7 @@ TEST_CASE("money api: a payment the hospital never answers reaches the operators
     INFO(listed.output);
     CHECK(listed.status == 0);
     CHECK(listed.output.find(id) != std::string::npos);
+    CHECK(listed.output.find("hisgate ledger resolve") != std::string::npos);  // how to settle it
 
     auto resolved = test::run_capture({test::binary("cli/hisgate"), "ledger", "resolve", id, "--outcome", "rejected",
                                        "--evidence", "called the hospital: no such payment", "--url", api,
@@ -753,6 +754,17 @@ TEST_CASE("money api: a prepaid refund pay-sim keeps refusing is asked again, li
     for (const auto& e : waiting["history"])
         if (e.value("event", "") == "refund_ask") ++asks;
     CHECK(asks >= 3);  // asked again after each refusal, the operators told after the second
+    // The operator's list says to look at the provider, not to resolve: it is still asked.
+    const std::string token_file = m.sys.dir() + "/refund-operator.token";
+    test::write_file(token_file, m.sys.token("operator", "ops-li"));
+    auto printed = test::run_capture({test::binary("cli/hisgate"), "ledger", "list", "--state", "confirmed", "--manual", "true",
+                                      "--url", "http://127.0.0.1:" + std::to_string(m.sys.api_port()), "--token-file",
+                                      token_file});
+    INFO(printed.output);
+    CHECK(printed.status == 0);
+    CHECK(printed.output.find(refund) != std::string::npos);
+    CHECK(printed.output.find("at the provider") != std::string::npos);
+    CHECK(printed.output.find("hisgate ledger resolve") == std::string::npos);
 
     REQUIRE(test::http_send(m.pay.control_port, "DELETE", "/faults", "").status < 300);
     REQUIRE(test::eventually([&] { return m.state("P1", refund) == "POSTED"; }, 30s));
