@@ -366,6 +366,7 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
                                                  {"traceId", current_trace().trace_id}});
             return std::nullopt;
         }
+        if (token && !session_usable(*token, res)) return std::nullopt;
         if (token) {
             portal_->refresh_session(req, res, *token);
             return std::move(token.value());
@@ -377,6 +378,7 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
         why = make_error(ErrorClass::Rejected, "auth.invalid_token", "expected Authorization: Bearer <token>");
     } else {
         auto token = auth::verify_token(keys_, std::string_view(header).substr(kScheme.size()), now);
+        if (token && !session_usable(*token, res)) return std::nullopt;
         if (token) return std::move(token.value());
         why = token.error();
     }
@@ -386,6 +388,28 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
                                                                   : R"(Bearer realm="hisgate", error="invalid_token")");
     send_json(res, 401, {{"code", why->code}, {"message", why->message}, {"traceId", current_trace().trace_id}});
     return std::nullopt;
+}
+
+bool Api::session_usable(const auth::AccessToken& token, Poco::Net::HTTPServerResponse& res) {
+    if (token.session.empty()) return true;
+    // A portal session's token on an instance without the portal: its session cannot be
+    // checked, so it is refused like a signed-out one.
+    auto open = portal_ ? portal_->session_open(token) : Result<bool>(false);
+    if (!open) {
+        log::error("api.session_check_failed", {{"code", open.error().code}});
+        send_error(res, open.error());
+        return false;
+    }
+    if (*open) return true;
+    static auto& refused = metrics::global().counter("hisgate_http_unauthenticated_total",
+                                                     "API requests refused for a missing or invalid token");
+    refused.inc();
+    log::warn("api.unauthenticated", {{"code", "auth.invalid_token"}, {"reason", "session signed out"}});
+    res.set("WWW-Authenticate", R"(Bearer realm="hisgate", error="invalid_token")");
+    send_json(res, 401, {{"code", "auth.invalid_token"},
+                         {"message", "the session has been signed out (or has ended): sign in again"},
+                         {"traceId", current_trace().trace_id}});
+    return false;
 }
 
 void Api::list_hospitals(Poco::Net::HTTPServerResponse& res) {

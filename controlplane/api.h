@@ -190,6 +190,9 @@ private:
     bool serve_public(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     // The caller's token, or the 401 already sent.
     std::optional<auth::AccessToken> authenticate(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    // Whether a verified token's portal session is still open (a token of no session is);
+    // false with the 401 (signed out) or the store's error already sent.
+    bool session_usable(const auth::AccessToken& token, Poco::Net::HTTPServerResponse& res);
     void list_hospitals(Poco::Net::HTTPServerResponse& res);
     void book(const auth::AccessToken& who, const std::string& hospital_id, Poco::Net::HTTPServerRequest& req,
               Poco::Net::HTTPServerResponse& res);

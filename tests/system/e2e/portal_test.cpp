@@ -124,7 +124,10 @@ PortalPatient portal_sign_in(test::System& sys, const PortalSmtpSink& sink, cons
 
 TEST_CASE("portal: sign in with the code the SMTP relay got - cookies, /me, the real-name step, logout, security headers") {
     PortalSmtpSink sink;
-    test::System sys({.hospitals = {"H001"}, .controlplane_config = portal_config(sink, {{"portal", {{"code_interval_s", 2}}}})});
+    // Two control planes on one results_db: a session signed out on one is refused by both.
+    test::System sys({.hospitals = {"H001"},
+                      .controlplane_config = portal_config(sink, {{"portal", {{"code_interval_s", 2}}}}),
+                      .controlplanes = 2});
     REQUIRE(sys.start());
     const uint16_t port = sys.api_port();
 
@@ -245,7 +248,10 @@ TEST_CASE("portal: sign in with the code the SMTP relay got - cookies, /me, the 
     // A session past half its life is renewed on its next answer (same hg_csrf); a fresh one is not.
     CHECK(test::http_get(port, "/api/v1/me", me.cookies()).set_cookies.empty());
     auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    auto aging_jwt = auth::issue_token(**ring, {auth::Role::Patient, patient, now + 5min}, now - 25min);
+    // The sign-in's token carries its session's id: the aging token is of the same session.
+    const std::string me_session = auth::verify_token(**ring, me.session, now)->session;
+    CHECK(me_session.size() == 32);
+    auto aging_jwt = auth::issue_token(**ring, {auth::Role::Patient, patient, now + 5min, me_session}, now - 25min);
     REQUIRE(aging_jwt);
     auto aging = me;
     aging.session = *aging_jwt;
@@ -258,18 +264,53 @@ TEST_CASE("portal: sign in with the code the SMTP relay got - cookies, /me, the 
     CHECK(portal_set_cookie(renewed, "hg_csrf").first == csrf);
     aging.session = fresh;
     CHECK(test::http_get(port, "/api/v1/me", aging.cookies()).status == 200);
+    // A token of no session (not made by a sign-in) is accepted but never renewed: it could not be signed out.
+    auto sessionless_jwt = auth::issue_token(**ring, {auth::Role::Patient, patient, now + 5min}, now - 25min);
+    auto sessionless = me;
+    sessionless.session = *sessionless_jwt;
+    auto not_renewed = test::http_get(port, "/api/v1/me", sessionless.cookies());
+    CHECK(not_renewed.status == 200);
+    CHECK(not_renewed.set_cookies.empty());
 
-    // Signing in again is the same patient; signing out needs the CSRF header and clears both cookies.
+    // Signing in again is the same patient in a session of its own, good on either instance;
+    // signing out needs the CSRF header and clears both cookies.
     auto again = portal_sign_in(sys, sink, "13800138000", 2);
     CHECK(again.patient_id == patient);
     CHECK(again.verified["new_patient"] == false);
     CHECK(again.verified["real_name_verified"] == true);
+    const uint16_t cp2 = sys.api_port_at(1);
+    CHECK(test::http_get(cp2, "/api/v1/me", again.cookies(false)).status == 200);
     CHECK(test::http_send(port, "POST", "/api/v1/auth/logout", "", again.cookies(false)).code() == "auth.csrf");
+    CHECK(test::http_get(port, "/api/v1/me", again.cookies(false)).status == 200);  // that refused logout closed nothing
     auto out = test::http_send(port, "POST", "/api/v1/auth/logout", "", again.cookies());
     CHECK(out.status == 200);
     CHECK_THAT(portal_set_cookie(out, "hg_session").second, Catch::Contains("Max-Age=0"));
     CHECK(portal_set_cookie(out, "hg_session").first.empty());
     CHECK(portal_set_cookie(out, "hg_csrf").first.empty());
+    // The signed-out token is refused by both instances, as a cookie or as a bearer token,
+    // long before it expires, and a change made with it changes nothing.
+    const std::map<std::string, std::string> old_bearer = {{"Authorization", "Bearer " + again.session}};
+    for (uint16_t p : {port, cp2}) {
+        INFO("port " << p);
+        auto by_cookie = test::http_get(p, "/api/v1/me", again.cookies(false));
+        CHECK(by_cookie.status == 401);
+        CHECK(by_cookie.code() == "auth.invalid_token");
+        CHECK_THAT(by_cookie.body, Catch::Contains("signed out"));
+        CHECK(test::http_get(p, "/api/v1/me", old_bearer).status == 401);
+        CHECK(test::http_send(p, "PUT", "/api/v1/me", R"({"email":"x@example.com"})", again.cookies()).status == 401);
+    }
+    CHECK(nlohmann::json::parse(test::http_get(port, "/api/v1/me", sys.bearer("patient", patient)).body)["email"] ==
+          "li@example.com");
+    // The patient's first session is still signed in. Signed out through cp2 by its bearer
+    // token, it takes every token of that session along (the one before renewal too).
+    CHECK(test::http_get(port, "/api/v1/me", aging.cookies()).status == 200);
+    auto out_by_bearer = test::http_send(cp2, "POST", "/api/v1/auth/logout", "", {{"Authorization", "Bearer " + aging.session}});
+    CHECK(out_by_bearer.status == 200);
+    CHECK(test::http_get(port, "/api/v1/me", aging.cookies()).status == 401);
+    CHECK(test::http_get(port, "/api/v1/me", me.cookies()).status == 401);
+    // Signing out with no session, or with a token that no longer verifies, just clears the cookies.
+    CHECK(test::http_send(port, "POST", "/api/v1/auth/logout", "").status == 200);
+    CHECK(test::http_send(port, "POST", "/api/v1/auth/logout", "", tampered.cookies()).status == 200);
 
     // The OpenAPI document is served without a token.
     auto doc = test::http_get(port, "/api/v1/openapi.json");
