@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "appointment-rules/booking.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -453,6 +454,11 @@ void Api::book(const auth::AccessToken& who, const std::string& hospital_id, Poc
         return;
     }
     auto& booking = doc.value();
+    // The slot id goes to the hospital whole (its ':' included): bounded and of known characters.
+    if (auto slot = booking.find("slotId"); slot != booking.end() && slot->is_string() &&
+                                            !appointments::valid_slot_id(slot->get_ref<const std::string&>()))
+        return send_error(res, make_error(ErrorClass::BadInput, "request.bad_field",
+                                          std::string("slotId: expected ") + appointments::kSlotIdForm));
     if (who.role == auth::Role::Patient) {
         // A patient books for themself: the patient named is the token's, whatever the body says.
         if (!booking.contains("patient") || !booking["patient"].is_object()) booking["patient"] = nlohmann::json::object();

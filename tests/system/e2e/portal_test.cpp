@@ -461,6 +461,49 @@ TEST_CASE("portal: patients see only their own bookings, payments, reports and t
     INFO(ledger_booked.body);
     REQUIRE(ledger_booked.status == 201);
     const std::string ledger_booking = nlohmann::json::parse(ledger_booked.body)["transactionId"];
+
+    // A HIS slot id may hold ':' (a doctor and a time): booked as given and kept whole.
+    const std::string colon_slot = "DR001:2026-12-07T09:00";
+    auto colon_booked = test::http_send(
+        port, "POST", "/api/v1/bookings",
+        nlohmann::json{{"hospitalId", "H001"}, {"slotId", colon_slot}, {"patientId", a.patient_id}}.dump(),
+        keyed(a, "book-a-colon"));
+    INFO(colon_booked.body);
+    REQUIRE(colon_booked.status == 201);
+    CHECK(nlohmann::json::parse(colon_booked.body)["slotId"] == colon_slot);
+    const std::string colon_id = nlohmann::json::parse(colon_booked.body)["transactionId"];
+    auto colon_read = test::http_get(port, "/api/v1/transactions/" + colon_id, a.cookies());
+    REQUIRE(colon_read.status == 200);
+    CHECK(nlohmann::json::parse(colon_read.body)["slotId"] == colon_slot);
+    // A slot id out of bounds, on either booking route, is a 400 naming it and books nothing.
+    const auto mine_before =
+        nlohmann::json::parse(test::http_get(port, "/api/v1/transactions", a.cookies()).body)["transactions"].size();
+    const int his_before = sys.his_bookings("H001");
+    int bad_n = 0;
+    for (const std::string& bad : {std::string("DR001 09:00"), std::string("DR001/09:00"), std::string("DR|001"),
+                                  std::string("S\u003c1"), std::string(129, 'S'), std::string()}) {
+        INFO("slotId " << bad);
+        auto refused = test::http_send(
+            port, "POST", "/api/v1/bookings",
+            nlohmann::json{{"hospitalId", "H001"}, {"slotId", bad}, {"patientId", a.patient_id}}.dump(),
+            keyed(a, "book-a-bad-" + std::to_string(++bad_n)));
+        // Too long is refused as any over-long id field of a body is (http.field_too_long).
+        const std::string expected_code = bad.size() > 64 ? "http.field_too_long" : "request.bad_field";
+        CHECK(refused.status == 400);
+        CHECK(refused.code() == expected_code);
+        CHECK_THAT(refused.body, Catch::Contains("slotId"));
+        if (bad.empty()) continue;  // the appointment route leaves a missing slot to the agent
+        auto agent_route = booking;
+        agent_route["orderId"] = "O-PORTAL-BAD-" + std::to_string(bad_n);
+        agent_route["slotId"] = bad;
+        auto refused_at_hospital =
+            test::http_send(port, "POST", "/api/v1/hospitals/H001/appointments", agent_route.dump(), a.cookies());
+        CHECK(refused_at_hospital.status == 400);
+        CHECK(refused_at_hospital.code() == expected_code);
+    }
+    CHECK(nlohmann::json::parse(test::http_get(port, "/api/v1/transactions", a.cookies()).body)["transactions"].size() ==
+          mine_before);
+    CHECK(sys.his_bookings("H001") == his_before);
     for (const auto& id : {payment, ledger_booking}) {
         INFO(id);
         CHECK(test::http_get(port, "/api/v1/transactions/" + id, a.cookies()).status == 200);
