@@ -28,6 +28,7 @@
 #include "controlplane/public_partition/replication_api.h"
 #include "controlplane/health/health_api.h"
 #include "controlplane/portal/portal_api.h"
+#include "controlplane/report_list.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
 
@@ -258,6 +259,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (route == "book" && !may_book(who->role)) send_forbidden(res, "a viewer token cannot book");
         else if (route == "book") book(*who, parts[3], req, res);
         else if (route == "report") get_report(*who, parts[3], parts[5], res);
+        else if (route == "reports") list_reports(*who, parts[3], req, res);
         else if (route == "task") get_task(*who, parts[3], res);
         else if (route == "patient_facts") patient_facts(*who, parts[3], req, res);
         else if (route == "trace" && !is_staff(who->role)) send_forbidden(res, "traces are for operators and services");
@@ -279,6 +281,7 @@ const std::vector<RouteTemplate>& Api::routes() {
         {"hospitals", "/api/v1/hospitals", "GET, HEAD"},
         {"book", "/api/v1/hospitals/{hospitalId}/appointments", "POST"},
         {"report", "/api/v1/hospitals/{hospitalId}/reports/{reportId}", "GET, HEAD"},
+        {"reports", "/api/v1/hospitals/{hospitalId}/reports", "GET, HEAD"},
         {"task", "/api/v1/tasks/{taskId}", "GET, HEAD"},
         {"fleet", "/api/v1/fleet", "GET, HEAD"},
         {"fleet_hospital", "/api/v1/fleet/{hospitalId}", "GET, HEAD"},
@@ -570,6 +573,34 @@ void Api::get_report(const auth::AccessToken& who, const std::string& hospital_i
     if (asked.answer) note_delivered(asked.task_id);
 }
 
+void Api::list_reports(const auth::AccessToken& who, const std::string& hospital_id, Poco::Net::HTTPServerRequest& req,
+                       Poco::Net::HTTPServerResponse& res) {
+    if (!topics::valid_hospital_id(hospital_id))
+        return send_error(res, make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with that id"));
+    auto q = read_reports_query(Poco::URI(req.getURI()).getRawQuery());
+    if (!q) return send_error(res, q.error());
+    std::string patient = q->patient_id;
+    if (who.role == auth::Role::Patient) {
+        if (!patient.empty() && patient != who.subject)
+            return send_forbidden(res, "a patient token lists only its own reports");
+        patient = who.subject;
+    }
+    if (!valid_record_id(patient))
+        return send_error(res, make_error(ErrorClass::BadInput, "patient.bad_id",
+                                          "patientId: a patient id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    RequestOrigin origin{who.role == auth::Role::Patient ? who.subject : "", ""};
+    auto asked = router_.ask(hospital_id, "report.list", {{"patientId", patient}}, "", origin);
+    if (!asked.answer) return send_answer(res, asked);  // 202 with the task while the hospital is slow
+    auto page = reports_page(asked.answer.value(), patient, *q);
+    if (!page) {
+        log::error("api.reports_bad_answer", {{"hospital_id", hospital_id}, {"error", page.error().message}});
+        return send_error(res, page.error(), asked.task_id);
+    }
+    if (!asked.task_id.empty()) res.set("Task-Id", asked.task_id);
+    send_json(res, 200, page.value());
+    note_delivered(asked.task_id);
+}
+
 void Api::replication_stream(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req,
                              Poco::Net::HTTPServerResponse& res) {
     auto q = public_partition::parse_stream_query(Poco::URI(req.getURI()).getRawQuery());
@@ -642,7 +673,10 @@ void Api::get_task(const auth::AccessToken& who, const std::string& task_id, Poc
     // patient's report).
     if (found && who.role == auth::Role::Patient) {
         if (found->owner != who.subject) found.reset();
-        else if (auto shown = found->to_json(); shown.contains("result") && !belongs_to(who, shown["result"])) found.reset();
+        // A report list was asked for the owner's own patient id (list_reports): its result names nobody.
+        else if (auto shown = found->to_json();
+                 found->type != "report.list" && shown.contains("result") && !belongs_to(who, shown["result"]))
+            found.reset();
     }
     if (!found) {
         send_error(res, make_error(ErrorClass::NotFound, "task.unknown", "no task with that id"));

@@ -70,6 +70,7 @@
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //   GET /api/v1/openapi.json                               the OpenAPI 3 document of /api/v1 (no token)
 //   /api/v1/auth/*, /api/v1/me                             the patient portal (controlplane/portal/portal_api.h)
+//   GET /api/v1/hospitals/{h}/reports                      a patient's reports, paged (controlplane/report_list.h)
 //
 // Every answer carries the security headers: Content-Security-Policy (default-src 'none'),
 // X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer, X-Frame-Options: DENY,
@@ -196,6 +197,9 @@ private:
     void list_hospitals(Poco::Net::HTTPServerResponse& res);
     void book(const auth::AccessToken& who, const std::string& hospital_id, Poco::Net::HTTPServerRequest& req,
               Poco::Net::HTTPServerResponse& res);
+    // GET /api/v1/hospitals/{hospitalId}/reports: a patient's reports, a page (report_list.h).
+    void list_reports(const auth::AccessToken& who, const std::string& hospital_id, Poco::Net::HTTPServerRequest& req,
+                      Poco::Net::HTTPServerResponse& res);
     void get_report(const auth::AccessToken& who, const std::string& hospital_id, const std::string& report_id,
                     Poco::Net::HTTPServerResponse& res);
     void get_task(const auth::AccessToken& who, const std::string& task_id, Poco::Net::HTTPServerResponse& res);

@@ -12,6 +12,7 @@
 
 #include "auth/access_token.h"
 #include "auth/key_ring.h"
+#include "common/sqlite.h"
 #include "his-sim/hospital.h"
 #include "tests/support/process.h"
 #include "tests/support/running_pay_sim.h"
@@ -516,9 +517,93 @@ TEST_CASE("portal: patients see only their own bookings, payments, reports and t
     auto list = test::http_get(port, "/api/v1/transactions?patientId=" + a.patient_id, b.cookies());
     CHECK(list.status == 403);
 
+    // A's list of reports at H001 is A's own (none there); naming the demo patient is 403.
+    auto a_reports = test::http_get(port, "/api/v1/hospitals/H001/reports", a.cookies());
+    INFO(a_reports.body);
+    REQUIRE(a_reports.status == 200);
+    CHECK(nlohmann::json::parse(a_reports.body) ==
+          nlohmann::json{{"patientId", a.patient_id}, {"reports", nlohmann::json::array()}});
+    auto named = test::http_get(port, "/api/v1/hospitals/H001/reports?patientId=P-DEMO-1", a.cookies());
+    CHECK(named.status == 403);
+    CHECK(named.body.find("R-DEMO-1") == std::string::npos);
+
     // A report of another patient (his-sim's demo patient) is 404 to A; staff read it.
     CHECK(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
     auto report = test::http_get(port, "/api/v1/hospitals/H001/reports/R-DEMO-1", a.cookies());
     CHECK(report.status == 404);
     CHECK(report.code() == "report.not_found");
+}
+
+TEST_CASE("portal: a patient lists their own lab reports a page at a time - another patient's never show") {
+    test::System sys({.hospitals = {"H001"}});
+    REQUIRE(sys.start());
+    const uint16_t port = sys.api_port();
+    {  // Four more reports of the demo patient, written into the simulated HIS's own file.
+        auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
+        REQUIRE(db);
+        for (int i = 2; i <= 5; ++i) {
+            auto st = db->prepare(
+                "INSERT INTO reports(report_id, patient_id, title, status, issued_at) VALUES(?1, 'P-DEMO-1', ?2, 'F', ?3)");
+            REQUIRE(st);
+            st->bind(1, "R-DEMO-" + std::to_string(i)).bind(2, "Panel " + std::to_string(i));
+            st->bind(3, "2026112" + std::to_string(i) + "083000");
+            REQUIRE(st->run());
+        }
+    }
+    const std::string path = "/api/v1/hospitals/H001/reports";
+    auto ids_of = [](const nlohmann::json& page) {
+        std::vector<std::string> ids;
+        for (const auto& r : page["reports"]) ids.push_back(r["reportId"]);
+        return ids;
+    };
+    const std::vector<std::string> newest_first = {"R-DEMO-5", "R-DEMO-4", "R-DEMO-3", "R-DEMO-2", "R-DEMO-1"};
+    const auto demo = sys.bearer("patient", "P-DEMO-1");
+    auto all = test::http_get(port, path, demo);
+    INFO(all.body);
+    REQUIRE(all.status == 200);
+    auto all_doc = nlohmann::json::parse(all.body);
+    CHECK(all_doc["patientId"] == "P-DEMO-1");
+    CHECK(ids_of(all_doc) == newest_first);
+    CHECK_FALSE(all_doc.contains("nextCursor"));
+    CHECK(all_doc["reports"][4]["title"].get<std::string>().size() > 0);
+
+    // Pages of 2: three pages, the same reports in the same order, the last without a cursor.
+    std::vector<std::string> paged;
+    std::string cursor;
+    int pages = 0;
+    do {
+        ++pages;
+        auto r = test::http_get(port, path + "?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor), demo);
+        INFO(r.body);
+        REQUIRE(r.status == 200);
+        auto page = nlohmann::json::parse(r.body);
+        CHECK(page["reports"].size() <= 2);
+        for (const auto& id : ids_of(page)) paged.push_back(id);
+        cursor = page.value("nextCursor", "");
+    } while (!cursor.empty() && pages < 10);
+    CHECK(pages == 3);
+    CHECK(paged == newest_first);
+
+    // Another patient of the same hospital sees only their own; naming the demo patient is
+    // 403, and none of its reports show. Staff name the patient, and must.
+    auto other = test::http_get(port, path, sys.bearer("patient", "P-H001-2"));
+    REQUIRE(other.status == 200);
+    CHECK(ids_of(nlohmann::json::parse(other.body)) == std::vector<std::string>{"R-H001-2"});
+    auto theirs = test::http_get(port, path + "?patientId=P-DEMO-1", sys.bearer("patient", "P-H001-2"));
+    CHECK(theirs.status == 403);
+    CHECK(theirs.body.find("R-DEMO") == std::string::npos);
+    auto staff = sys.get(path + "?patientId=P-DEMO-1&limit=100");
+    REQUIRE(staff.status == 200);
+    CHECK(ids_of(nlohmann::json::parse(staff.body)) == newest_first);
+    CHECK(sys.get(path).code() == "patient.bad_id");
+    CHECK(sys.get(path + "?patientId=" + std::string(65, 'P')).code() == "patient.bad_id");
+
+    // Bad queries: a clear 400 naming the parameter; an unknown hospital 404.
+    for (const char* q : {"limit=0", "limit=101", "limit=x", "cursor=zz", "cursor=r1", "page=2", "limit=1&limit=2"}) {
+        INFO(q);
+        auto r = test::http_get(port, path + "?" + q, demo);
+        CHECK(r.status == 400);
+        CHECK(r.body.find("R-DEMO") == std::string::npos);
+    }
+    CHECK(test::http_get(port, "/api/v1/hospitals/H-NONE/reports", demo).status != 200);
 }
