@@ -14,6 +14,7 @@
 #include "common/trace.h"
 #include "common/bounded_json.h"
 #include "common/config.h"
+#include "controlplane/api_error.h"
 #include "controlplane/booking_facts.h"
 #include "controlplane/json_body.h"
 #include "controlplane/money/money_api.h"
@@ -47,29 +48,19 @@ void send_error_status(Poco::Net::HTTPServerResponse& res, int status, const Err
 // hint (agents reconnect within seconds of a network blip; an outage takes longer).
 constexpr int kOfflineRetryAfterSeconds = 30;
 
-// Codes whose HTTP status is not their class's (Api::http_status). A hospital that is away
+// Codes whose HTTP status is not their class's (api_error.h). A hospital that is away
 // (for now: offline; until it is upgraded: outside the version window) is a service
 // unavailable, not a peer's refusal (502).
-struct CodeStatus {
-    const char* code;
-    int status;
-    int retry_after_seconds;  // 0: no Retry-After
-};
 constexpr CodeStatus kCodeStatuses[] = {
     {"hospital.offline", 503, kOfflineRetryAfterSeconds},
-    {"hospital.incompatible", 503, 0},
-    {"stream.gone", 410, 0},   // a replica this far behind re-seeds
-    {"stream.ahead", 409, 0},  // a replica ahead of the primary holds something else: re-seeds
+    {"hospital.incompatible", 503},
+    {"stream.gone", 410},   // a replica this far behind re-seeds
+    {"stream.ahead", 409},  // a replica ahead of the primary holds something else: re-seeds
 };
 
 // A task id is given when the request reached the agent's queue: its answer may come later.
 void send_error(Poco::Net::HTTPServerResponse& res, const Error& e, const std::string& task_id = "") {
-    for (const auto& c : kCodeStatuses)
-        if (e.code == c.code) {
-            if (c.retry_after_seconds > 0) res.set("Retry-After", std::to_string(c.retry_after_seconds));
-            return send_error_status(res, c.status, e, task_id);
-        }
-    send_error_status(res, Api::http_status(e.cls), e, task_id);
+    send_api_error(res, e, kCodeStatuses, task_id.empty() ? nlohmann::json::object() : nlohmann::json{{"taskId", task_id}});
 }
 
 // A deferred request not answered yet; `reason` says why when it is not simply slow
@@ -133,20 +124,6 @@ std::string patient_of(const nlohmann::json& body) {
 bool valid_report_id(const std::string& id) { return topics::valid_hospital_id(id); }
 bool valid_record_id(const std::string& id) { return topics::valid_hospital_id(id); }
 }  // namespace
-
-int Api::http_status(ErrorClass cls) {
-    switch (cls) {
-        case ErrorClass::BadInput: return 400;
-        case ErrorClass::NotFound: return 404;
-        case ErrorClass::Rejected: return 422;
-        case ErrorClass::Unavailable: return 502;
-        case ErrorClass::Protocol: return 502;
-        case ErrorClass::Timeout: return 504;
-        case ErrorClass::Config:
-        case ErrorClass::Internal: return 500;
-    }
-    return 500;
-}
 
 void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     auto incoming = TraceContext::parse(req.get("traceparent", ""));
@@ -431,11 +408,7 @@ std::optional<nlohmann::json> Api::read_json_body(Poco::Net::HTTPServerRequest& 
                                                    const std::string& what) {
     auto doc = read_json_object(req, what);
     if (doc) return std::move(doc.value());
-    const auto& code = doc.error().code;
-    // The rest of the body is unread, or its framing is broken.
-    if (code == "http.body_too_large" || code == "http.bad_framing") res.setKeepAlive(false);
-    if (code == "http.body_too_large") send_error_status(res, 413, doc.error());
-    else send_error(res, doc.error());
+    send_error(res, doc.error());
     return std::nullopt;
 }
 

@@ -173,8 +173,6 @@ public:
     // The API is reached over HTTPS (a TLS-terminating proxy): answers carry HSTS.
     void set_https(bool https) { https_ = https; }
 
-    static int http_status(ErrorClass cls);
-
     // The routes this part serves itself (controlplane/api_route.h), and every route of
     // /api/v1 a control plane with every part set serves: what GET /api/v1/openapi.json
     // (controlplane/openapi.json) documents, one operation per route and method.

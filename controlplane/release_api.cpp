@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/http_server.h"
-#include "controlplane/api.h"
+#include "controlplane/api_error.h"
 #include "release/release_dir.h"
 #include "release/repository.h"
 #include "release/signed_document.h"
@@ -29,9 +29,6 @@ std::optional<uint64_t> parse_number(const std::string& s) {
     return v;
 }
 
-void send_release_error(Poco::Net::HTTPServerResponse& res, const Error& e) {
-    send_error_json(res, Api::http_status(e.cls), e);
-}
 
 json summary(const release::Manifest& m) {
     json packages = json::array();
@@ -108,18 +105,18 @@ void ReleaseApi::list(Poco::Net::HTTPServerResponse& res) {
 
 void ReleaseApi::manifest(const std::string& version, Poco::Net::HTTPServerResponse& res) {
     auto found = release::find_published(repo_dir_, version);
-    if (!found) return send_release_error(res, found.error());
+    if (!found) return send_api_error(res, found.error());
     auto text = release::read_file_bounded((fs::path(found->dir) / release::kManifestFile).string(), release::kMaxDocumentBytes);
-    if (!text) return send_release_error(res, text.error());
+    if (!text) return send_api_error(res, text.error());
     send_text(res, 200, "application/json", *text);
 }
 
 void ReleaseApi::package(const std::string& version, const std::string& name, Poco::Net::HTTPServerRequest& req,
                          Poco::Net::HTTPServerResponse& res) {
     auto found = release::find_published(repo_dir_, version);
-    if (!found) return send_release_error(res, found.error());
+    if (!found) return send_api_error(res, found.error());
     auto entry = release::find_package(*found, name);
-    if (!entry) return send_release_error(res, entry.error());
+    if (!entry) return send_api_error(res, entry.error());
     // The manifest's path was checked when it was verified (no "..", no absolute path);
     // the name is that path, never the client's text.
     const std::string file = (fs::path(found->dir) / entry->path).string();
@@ -127,7 +124,7 @@ void ReleaseApi::package(const std::string& version, const std::string& name, Po
     std::error_code ec;
     uint64_t size = fs::file_size(file, ec);
     if (!in || ec)
-        return send_release_error(res, make_error(ErrorClass::Internal, "release.io", "a published package is unreadable"));
+        return send_api_error(res, make_error(ErrorClass::Internal, "release.io", "a published package is unreadable"));
     const std::string etag = "\"" + entry->sha256 + "\"";
     res.set("ETag", etag);
     res.set("Accept-Ranges", "bytes");

@@ -12,7 +12,7 @@
 #include "common/random_id.h"
 #include "common/trace.h"
 #include "common/utc_time.h"
-#include "controlplane/api.h"
+#include "controlplane/api_error.h"
 #include "controlplane/idempotency_store.h"
 #include "controlplane/json_body.h"
 #include "controlplane/ledger/confirmer.h"
@@ -36,22 +36,19 @@ constexpr size_t kMaxQueryBytes = 512;
 // (ledger_service.cpp, kInstallWait) before it answers ledger.switching.
 constexpr int kSwitchingRetryAfterSeconds = 1;
 
-int status_of(const Error& e) {
-    if (e.code == "idempotency.in_progress") return 409;
+constexpr CodeStatus kMoneyCodes[] = {
+    {"idempotency.in_progress", 409},
     // A second refund or cancel of what was already corrected: a conflict with the ledger's
     // state, which names the existing correction.
-    if (e.code == "ledger.already_corrected") return 409;
+    {"ledger.already_corrected", 409},
     // A partition switch in progress: this control plane is briefly unavailable, not a
     // peer that failed (the Unavailable class's 502).
-    if (e.code == "ledger.switching") return 503;
-    if (e.code == "auth.forbidden") return 403;
-    if (e.code == "http.body_too_large") return 413;
-    return Api::http_status(e.cls);
-}
+    {"ledger.switching", 503, kSwitchingRetryAfterSeconds},
+};
 
 MoneyApi::Answer failure(const Error& e) {
     nlohmann::json body = error_body(e);
-    return {status_of(e), std::move(body)};
+    return {answer_for(e, kMoneyCodes).status, std::move(body)};
 }
 
 void send(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& body) {
@@ -61,12 +58,7 @@ void send(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& 
     send_json(res, status, body);
 }
 
-void send_money_failure(Poco::Net::HTTPServerResponse& res, const Error& e) {
-    if (e.code == "http.body_too_large" || e.code == "http.bad_framing") res.setKeepAlive(false);
-    const int status = status_of(e);
-    if (status == 503) res.set("Retry-After", std::to_string(kSwitchingRetryAfterSeconds));
-    send_json(res, status, error_body(e));
-}
+void send_money_failure(Poco::Net::HTTPServerResponse& res, const Error& e) { send_api_error(res, e, kMoneyCodes); }
 
 std::string iso_utc_or_empty(int64_t ms) { return ms > 0 ? iso_utc_ms(ms) : ""; }
 

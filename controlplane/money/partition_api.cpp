@@ -4,7 +4,7 @@
 
 #include "common/http_server.h"
 #include "common/log.h"
-#include "controlplane/api.h"
+#include "controlplane/api_error.h"
 #include "controlplane/json_body.h"
 
 namespace hisgate::controlplane::money {
@@ -14,13 +14,11 @@ namespace {
 constexpr size_t kMaxTargets = 16;
 constexpr int64_t kMaxFreezeMsLimit = 600000;
 
-void send_split_failure(Poco::Net::HTTPServerResponse& res, const Error& e) {
-    // Refusals because of where a split stands conflict with the current state: 409.
-    static const std::set<std::string> conflicts = {"split.running", "split.target_exists", "split.nothing_to_roll_back",
-                                                    "split.map_moving", "split.map_moved", "split.bad_phase"};
-    int status = e.code == "auth.forbidden" ? 403 : conflicts.contains(e.code) ? 409 : Api::http_status(e.cls);
-    send_json(res, status, error_body(e));
-}
+// Refusals because of where a split stands conflict with the current state: 409.
+constexpr CodeStatus kSplitConflicts[] = {{"split.running", 409},  {"split.target_exists", 409}, {"split.nothing_to_roll_back", 409},
+                                          {"split.map_moving", 409}, {"split.map_moved", 409},     {"split.bad_phase", 409}};
+
+void send_split_failure(Poco::Net::HTTPServerResponse& res, const Error& e) { send_api_error(res, e, kSplitConflicts); }
 
 Error bad(const std::string& what) { return make_error(ErrorClass::BadInput, "split.bad_request", what); }
 

@@ -4,15 +4,12 @@
 
 #include "common/http_server.h"
 #include "common/query_params.h"
-#include "controlplane/api.h"
+#include "controlplane/api_error.h"
 #include "controlplane/json_body.h"
 
 namespace hisgate::controlplane::rollout {
 
 namespace {
-void send_rollout_error(Poco::Net::HTTPServerResponse& res, const Error& e) {
-    send_error_json(res, e.code == "http.body_too_large" ? 413 : Api::http_status(e.cls), e);
-}
 bool may_roll_out(auth::Role r) { return r == auth::Role::Operator || r == auth::Role::Admin; }
 }  // namespace
 
@@ -41,30 +38,30 @@ void RolloutApi::handle(const std::string& route, const auth::AccessToken& who, 
     const std::string by = std::string(auth::to_string(who.role)) + ":" + who.subject;
     if (route == "rollouts" && writing) {
         auto body = read_json_object(req, "the rollout");
-        if (!body) return send_rollout_error(res, body.error());
+        if (!body) return send_api_error(res, body.error());
         auto spec = spec_from_json(*body);
-        if (!spec) return send_rollout_error(res, spec.error());
+        if (!spec) return send_api_error(res, spec.error());
         auto started = engine_.start(*spec, by);
-        if (!started) return send_rollout_error(res, started.error());
+        if (!started) return send_api_error(res, started.error());
         return send_json(res, 201, started->to_json(false));
     }
     if (route == "rollouts") {
         auto given = read_query(Poco::URI(req.getURI()).getRawQuery(), "rollout.bad_query", 256, {"limit"});
-        if (!given) return send_rollout_error(res, given.error());
+        if (!given) return send_api_error(res, given.error());
         auto limit = query_int(*given, "rollout.bad_query", "limit", 1, kMaxRolloutPage, 20);
-        if (!limit) return send_rollout_error(res, limit.error());
+        if (!limit) return send_api_error(res, limit.error());
         auto list = engine_.list(*limit);
-        if (!list) return send_rollout_error(res, list.error());
+        if (!list) return send_api_error(res, list.error());
         nlohmann::json out = {{"rollouts", nlohmann::json::array()}};
         for (const auto& r : *list) out["rollouts"].push_back(r.to_json(false));
         return send_json(res, 200, out);
     }
-    if (parts[3].size() > 64) return send_rollout_error(res, make_error(ErrorClass::NotFound, "rollout.not_found", "no such rollout"));
+    if (parts[3].size() > 64) return send_api_error(res, make_error(ErrorClass::NotFound, "rollout.not_found", "no such rollout"));
     Result<Rollout> r = route == "rollout"       ? engine_.get(parts[3])
                         : parts[4] == "pause"    ? engine_.pause(parts[3], by)
                         : parts[4] == "resume"   ? engine_.resume(parts[3], by)
                                                  : engine_.abort(parts[3], by);
-    if (!r) return send_rollout_error(res, r.error());
+    if (!r) return send_api_error(res, r.error());
     send_json(res, 200, r->to_json(route == "rollout"));
 }
 

@@ -506,6 +506,11 @@ Result<std::vector<alerts::Condition>> RolloutEngine::conditions() {
     auto fleet = fleet_now();
     if (!fleet) return fleet.error();
     std::vector<alerts::Condition> out;
+    if (!recent->empty() && recent->front().state == RolloutState::Halted) {
+        const auto& halted = recent->front();
+        out.push_back({kHaltedRule, "", halted.id,
+                       "rollout " + halted.id + " of release " + halted.spec.release + " halted: " + halted.halt_reason});
+    }
     std::set<std::string> seen;  // hospitals whose newest rollout was looked at
     for (const auto& r : recent.value()) {  // newest first
         if (r.state == RolloutState::Aborted) continue;

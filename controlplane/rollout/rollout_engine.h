@@ -56,6 +56,10 @@ namespace hisgate::controlplane::rollout {
 
 // The alert rule of an agent refused by a rollout for being too old (docs/alerts.md).
 inline constexpr const char* kTooOldRule = "agent.too_old";
+// The alert rule of a rollout that halted by itself, which holds until the operator answers
+// with a newer rollout (a fixed release, or the same again): a fleet alert (no hospital),
+// its subject the rollout's id.
+inline constexpr const char* kHaltedRule = "rollout.halted";
 
 // What the engine reads of the release repository.
 class ReleaseSource {
@@ -112,7 +116,8 @@ public:
     Result<int> tick();
 
     // An alert per hospital the newest rollout that took it refused for being too old,
-    // while it is still at that version (alerts::AlertEngine::add_source).
+    // while it is still at that version, and one for the newest rollout if it halted
+    // (alerts::AlertEngine::add_source).
     Result<std::vector<alerts::Condition>> conditions();
 
     // Rounds every `interval` on the engine's thread, and soon after poke().

@@ -7,7 +7,7 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/query_params.h"
-#include "controlplane/api.h"
+#include "controlplane/api_error.h"
 #include "controlplane/json_body.h"
 #include "controlplane/vitals/fhir_observation.h"
 #include "controlplane/vitals/vitals_json.h"
@@ -20,11 +20,6 @@ constexpr const char* kBadQuery = "vitals.bad_query";
 constexpr std::size_t kMaxQueryBytes = 512;
 constexpr auto kFeedKeepAlive = std::chrono::seconds(10);
 
-void send_vitals_failure(Poco::Net::HTTPServerResponse& res, const Error& e) {
-    if (e.code == "http.body_too_large" || e.code == "http.bad_framing") res.setKeepAlive(false);
-    int status = e.code == "auth.forbidden" ? 403 : e.code == "http.body_too_large" ? 413 : Api::http_status(e.cls);
-    send_json(res, status, error_body(e));
-}
 
 Error forbidden(const std::string& why) { return make_error(ErrorClass::Rejected, "auth.forbidden", why); }
 
@@ -78,7 +73,7 @@ std::optional<VitalsApi::Route> VitalsApi::route_of(const std::vector<std::strin
 
 void VitalsApi::handle(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,
                        Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
-    if (who.role == auth::Role::Patient) return send_vitals_failure(res, forbidden("bedside vitals are for ward staff"));
+    if (who.role == auth::Role::Patient) return send_api_error(res, forbidden("bedside vitals are for ward staff"));
     if (route == "vitals_acknowledge") return act(who, parts[4], AlarmAction::Acknowledge, req, res);
     if (route == "vitals_silence") return act(who, parts[4], AlarmAction::Silence, req, res);
 
@@ -89,46 +84,46 @@ void VitalsApi::handle(const std::string& route, const auth::AccessToken& who, c
     if (route == "vitals_audit") names = {"hospital", "limit"};
     if (route == "vitals_feed") names = {"hospital", "ward", "bed"};
     auto q = read_query(Poco::URI(req.getURI()).getRawQuery(), kBadQuery, kMaxQueryBytes, names);
-    if (!q) return send_vitals_failure(res, q.error());
+    if (!q) return send_api_error(res, q.error());
     auto hospital = hospital_param(*q);
-    if (!hospital) return send_vitals_failure(res, hospital.error());
+    if (!hospital) return send_api_error(res, hospital.error());
 
     if (route == "vitals_beds") return beds(*hospital, res);
     if (route == "vitals_feed") {
         auto ward = name_param(*q, "ward", false);
-        if (!ward) return send_vitals_failure(res, ward.error());
+        if (!ward) return send_api_error(res, ward.error());
         auto bed = name_param(*q, "bed", false);
-        if (!bed) return send_vitals_failure(res, bed.error());
+        if (!bed) return send_api_error(res, bed.error());
         return feed(*hospital, *ward, *bed, res);
     }
     auto limit = query_int(*q, kBadQuery, "limit", 1, 10000, route == "vitals_history" ? 3600 : 100);
-    if (!limit) return send_vitals_failure(res, limit.error());
+    if (!limit) return send_api_error(res, limit.error());
     const int64_t now = clock_.wall_ms();
     auto to = ms_param(*q, "to", now + 1);
-    if (!to) return send_vitals_failure(res, to.error());
+    if (!to) return send_api_error(res, to.error());
     auto from = ms_param(*q, "from", *to - 3600000);
-    if (!from) return send_vitals_failure(res, from.error());
+    if (!from) return send_api_error(res, from.error());
     const std::string bed = parts.size() > 4 ? parts[4] : "";
     if ((route == "vitals_history" || route == "vitals_observations") && (bed.empty() || bed.size() > kMaxNameBytes))
-        return send_vitals_failure(res, make_error(ErrorClass::BadInput, "vitals.bad_bed", "a bed is 1..64 bytes"));
+        return send_api_error(res, make_error(ErrorClass::BadInput, "vitals.bad_bed", "a bed is 1..64 bytes"));
     if (route == "vitals_observations") {
         auto samples = store_.samples(*hospital, bed, *from, *to, *limit);
-        if (!samples) return send_vitals_failure(res, samples.error());
+        if (!samples) return send_api_error(res, samples.error());
         return send_text(res, 200, "application/fhir+json",
                          searchset(observations_of(*hospital, bed, *samples))
                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     if (route == "vitals_history") {
         auto name = name_param(*q, "name", true);
-        if (!name) return send_vitals_failure(res, name.error());
+        if (!name) return send_api_error(res, name.error());
         Resolution resolution = Resolution::Raw;
         if (auto r = q->find("resolution"); r != q->end()) {
             if (r->second == "minute") resolution = Resolution::Minute;
             else if (r->second == "hour") resolution = Resolution::Hour;
-            else if (r->second != "raw") return send_vitals_failure(res, bad_query(kBadQuery, "resolution", "raw, minute or hour", r->second));
+            else if (r->second != "raw") return send_api_error(res, bad_query(kBadQuery, "resolution", "raw, minute or hour", r->second));
         }
         auto points = store_.history(*hospital, bed, *name, resolution, *from, *to, *limit);
-        if (!points) return send_vitals_failure(res, points.error());
+        if (!points) return send_api_error(res, points.error());
         nlohmann::json list = nlohmann::json::array();
         for (const auto& p : *points) {
             nlohmann::json j = {{"at", p.at_ms}, {"value", p.value}};
@@ -141,18 +136,18 @@ void VitalsApi::handle(const std::string& route, const auth::AccessToken& who, c
         bool open_only = false;
         if (auto o = q->find("open"); o != q->end()) {
             if (o->second != "true" && o->second != "false")
-                return send_vitals_failure(res, bad_query(kBadQuery, "open", "true or false", o->second));
+                return send_api_error(res, bad_query(kBadQuery, "open", "true or false", o->second));
             open_only = o->second == "true";
         }
         auto list = store_.alarms(*hospital, open_only, *limit);
-        if (!list) return send_vitals_failure(res, list.error());
+        if (!list) return send_api_error(res, list.error());
         nlohmann::json out = nlohmann::json::array();
         for (const auto& a : *list) out.push_back(alarm_json(a));
         return send_json(res, 200, {{"hospitalId", *hospital}, {"alarms", out}});
     }
     if (route == "vitals_audit") {
         auto entries = store_.audit(*hospital, *limit);
-        if (!entries) return send_vitals_failure(res, entries.error());
+        if (!entries) return send_api_error(res, entries.error());
         nlohmann::json out = nlohmann::json::array();
         for (const auto& e : *entries)
             out.push_back({{"id", e.id}, {"alarmId", e.alarm_id}, {"action", e.action}, {"who", e.who},
@@ -163,9 +158,9 @@ void VitalsApi::handle(const std::string& route, const auth::AccessToken& who, c
 
 void VitalsApi::beds(const std::string& hospital_id, Poco::Net::HTTPServerResponse& res) {
     auto latest = store_.latest(hospital_id);
-    if (!latest) return send_vitals_failure(res, latest.error());
+    if (!latest) return send_api_error(res, latest.error());
     auto open = store_.alarms(hospital_id, true, 10000);
-    if (!open) return send_vitals_failure(res, open.error());
+    if (!open) return send_api_error(res, open.error());
     // Every bed a monitor reports or a value names, by bed.
     std::map<std::string, nlohmann::json> beds;
     auto bed_entry = [&](const std::string& bed) -> nlohmann::json& {
@@ -229,23 +224,23 @@ void VitalsApi::feed(const std::string& hospital_id, const std::string& ward, co
 void VitalsApi::act(const auth::AccessToken& who, const std::string& id_text, AlarmAction action,
                     Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     if (who.role != auth::Role::Operator && who.role != auth::Role::Admin)
-        return send_vitals_failure(res, forbidden("acknowledging or silencing an alarm needs an operator or admin token"));
+        return send_api_error(res, forbidden("acknowledging or silencing an alarm needs an operator or admin token"));
     if (id_text.empty() || id_text.size() > 15 || id_text.find_first_not_of("0123456789") != std::string::npos)
-        return send_vitals_failure(res, make_error(ErrorClass::BadInput, "vitals.bad_alarm_id", "an alarm id is a number"));
+        return send_api_error(res, make_error(ErrorClass::BadInput, "vitals.bad_alarm_id", "an alarm id is a number"));
     int64_t silence_ms = 0;
     if (action == AlarmAction::Silence) {
         auto body = read_json_object(req, "the silence");
-        if (!body) return send_vitals_failure(res, body.error());
+        if (!body) return send_api_error(res, body.error());
         auto seconds = body->find("seconds");
         if (seconds == body->end() || !seconds->is_number_integer() || seconds->get<int64_t>() < 1 ||
             seconds->get<int64_t>() > 3600)
-            return send_vitals_failure(res, make_error(ErrorClass::BadInput, "vitals.bad_silence",
+            return send_api_error(res, make_error(ErrorClass::BadInput, "vitals.bad_silence",
                                                        "seconds: expected an integer from 1 to 3600"));
         silence_ms = seconds->get<int64_t>() * 1000;
     }
     const std::string from = req.clientAddress().host().toString();
     auto done = store_.act(std::stoll(id_text), action, who.subject, from, silence_ms, clock_.wall_ms());
-    if (!done) return send_vitals_failure(res, done.error());
+    if (!done) return send_api_error(res, done.error());
     const char* change = action == AlarmAction::Acknowledge ? "acknowledged" : "silenced";
     log::info("audit.vitals_alarm", {{"who", who.subject}, {"action", change}, {"alarm_id", done->id},
                                      {"hospital_id", done->hospital_id}, {"from", from}});

@@ -73,20 +73,13 @@ std::string System::token(const std::string& role, const std::string& subject) {
     return jwt ? *jwt : "";
 }
 
-int System::his_bookings(const std::string& h) {
+int64_t System::his_count(const std::string& h, const std::string& count_sql, std::initializer_list<std::string> args) {
     auto db = sql::Db::open(dir_ + "/data/his-sim-" + h + ".db");
     if (!db) return -1;
-    auto st = db->prepare("SELECT count(*) FROM bookings");
-    if (!st || !st->step()) return -1;
-    return static_cast<int>(st->integer(0));
-}
-
-int64_t System::his_executions(const std::string& h, const std::string& order, const std::string& operation) {
-    auto db = sql::Db::open(dir_ + "/data/his-sim-" + h + ".db");
-    if (!db) return -1;
-    auto st = db->prepare("SELECT count(*) FROM executions WHERE order_id = ?1 AND operation = ?2");
+    auto st = db->prepare(count_sql);
     if (!st) return -1;
-    st->bind(1, order).bind(2, operation);
+    int i = 0;
+    for (const auto& a : args) st->bind(++i, a);
     if (!st->step()) return -1;
     return st->integer(0);
 }

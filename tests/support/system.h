@@ -3,6 +3,8 @@
 // with its own config and JSON-lines log in a temporary directory.
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -107,11 +109,19 @@ public:
     uint16_t agent_metrics_port(const std::string& h) const { return agent_metrics_ports_.at(h); }
     uint16_t sim_control_port(const std::string& h) const { return sim_control_ports_.at(h); }
     std::string params_file(const std::string& h) const { return dir_ + "/etc/params-" + h + ".json"; }
-    // How many bookings the hospital's his-sim holds (its own SQLite file); -1 if unreadable.
-    int his_bookings(const std::string& h);
+    // A count from the hospital's his-sim records (its own SQLite file): `count_sql` with
+    // ?1, ?2, ... bound to `args` in order; -1 if unreadable.
+    int64_t his_count(const std::string& h, const std::string& count_sql, std::initializer_list<std::string> args = {});
+    // How many bookings the hospital's his-sim holds, all or one patient's.
+    int64_t his_bookings(const std::string& h) { return his_count(h, "SELECT count(*) FROM bookings"); }
+    int64_t his_bookings_of(const std::string& h, const std::string& patient) {
+        return his_count(h, "SELECT count(*) FROM bookings WHERE patient_id = ?1", {patient});
+    }
     // How many times the hospital's his-sim executed `operation` ("pay", "book", "refund",
-    // "cancel") for an order (its executions table); -1 if unreadable.
-    int64_t his_executions(const std::string& h, const std::string& order, const std::string& operation);
+    // "cancel") for an order (its executions table).
+    int64_t his_executions(const std::string& h, const std::string& order, const std::string& operation) {
+        return his_count(h, "SELECT count(*) FROM executions WHERE order_id = ?1 AND operation = ?2", {order, operation});
+    }
     const std::string& dir() const { return dir_; }
     std::string log_dir() const { return dir_ + "/logs"; }
 

@@ -8,10 +8,7 @@
 
 namespace {
 
-struct Run {
-    int status;
-    std::string output;  // standard output and error together
-};
+using Run = hisgate::test::Captured;  // status, and standard output and error together
 
 const std::string& temp_dir() {
     static const std::string dir = hisgate::test::make_temp_dir("params-cli");
@@ -19,13 +16,8 @@ const std::string& temp_dir() {
 }
 
 Run hisgate_params(std::vector<std::string> args) {
-    static int runs = 0;
     args.insert(args.begin(), {hisgate::test::binary("cli/hisgate"), "params"});
-    std::string out = temp_dir() + "/run-" + std::to_string(++runs) + ".out";
-    hisgate::test::Process p(args, out);
-    REQUIRE(p.start());
-    int status = p.wait_exit(std::chrono::seconds(30));
-    return {status, p.output()};
+    return hisgate::test::run_capture(std::move(args));
 }
 
 std::string source(const std::string& relative) { return std::string(HISGATE_SOURCE_DIR) + "/" + relative; }

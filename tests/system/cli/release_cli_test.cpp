@@ -11,15 +11,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
-    int status;
-    std::string output;
-};
-
-Run release(std::vector<std::string> args) {
+hisgate::test::Captured release(std::vector<std::string> args) {
     args.insert(args.begin(), {hisgate::test::binary("cli/hisgate"), "release"});
-    auto r = hisgate::test::run_capture(args, std::chrono::seconds(60));
-    return {r.status, r.output};
+    return hisgate::test::run_capture(std::move(args), std::chrono::seconds(60));
 }
 
 // The agent's install tree for version `v`: a binary that differs between versions only in

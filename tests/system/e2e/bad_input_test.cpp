@@ -5,7 +5,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "common/sqlite.h"
 #include "his-sim/hospital.h"
 #include "tests/support/system.h"
 #include "transport/envelope.h"
@@ -151,12 +150,7 @@ TEST_CASE("e2e: a duplicated request (QoS 1 redelivery) is answered twice from o
     CHECK(replies.get("dup#0") == replies.get("dup#1"));
     CHECK(code_of(replies.get("dup#0")).empty());
 
-    auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
-    REQUIRE(db.ok());
-    auto count = db->prepare("SELECT count(*) FROM queries WHERE kind = 'report' AND key = ?");
-    REQUIRE(count.ok());
-    REQUIRE(count->bind(1, "R-DEMO-1").step());
-    CHECK(count->integer(0) == 1);
+    CHECK(sys.his_count("H001", "SELECT count(*) FROM queries WHERE kind = 'report' AND key = ?1", {"R-DEMO-1"}) == 1);
 }
 
 TEST_CASE("e2e: forged or unreadable state messages change nothing") {

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "common/sqlite.h"
 #include "his-sim/hospital.h"
 #include "tests/support/system.h"
 
@@ -24,17 +23,6 @@ nlohmann::json booking(const std::string& order, const std::string& patient = "P
             {"slotId", "S-DR-401-" + today},
             {"slot", {{"doctorId", "DR-401"}, {"departmentId", "D-OBS"}, {"date", today}, {"feeCents", 5000}}},
             {"patient", {{"id", patient}, {"birthDate", "1980-01-01"}, {"sex", "female"}, {"realNameVerified", true}}}};
-}
-
-// How many bookings his-sim executed (committed) for `patient`, from its own SQLite file.
-int booked_at_his(test::System& sys, const std::string& patient = "P-DEMO-1") {
-    auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
-    REQUIRE(db.ok());
-    auto st = db->prepare("SELECT count(*) FROM bookings WHERE patient_id = ?1");
-    REQUIRE(st.ok());
-    st->bind(1, patient);
-    REQUIRE(st->step());
-    return static_cast<int>(st->integer(0));
 }
 
 // How many requests the agent admitted as new tasks (a duplicate id is not one).
@@ -88,7 +76,7 @@ TEST_CASE("retries: a booking sent again with its Idempotency-Key after a 504 is
     CHECK(third.headers["Idempotent-Replayed"] == "true");
     CHECK(nlohmann::json::parse(third.body)["status"] == "booked");
     CHECK(admitted_at_agent(sys) == 1);  // before: 3, one per POST
-    CHECK(booked_at_his(sys) == 1);
+    CHECK(sys.his_bookings_of("H001", "P-DEMO-1") == 1);
     CHECK_THAT(sys.get("/metrics").body, Catch::Contains("hisgate_controlplane_retries_total{kind=\"key_replayed\"} 2"));
 }
 
@@ -122,8 +110,8 @@ TEST_CASE("retries: the same order sent again without a key after a 504 is the s
     CHECK(sys.get("/api/v1/tasks/" + task, other).status == 404);
     REQUIRE(answered(sys, their_task, other));
     CHECK(admitted_at_agent(sys) == 2);  // before: 4
-    CHECK(booked_at_his(sys) == 1);
-    CHECK(booked_at_his(sys, "P-H001-2") == 1);
+    CHECK(sys.his_bookings_of("H001", "P-DEMO-1") == 1);
+    CHECK(sys.his_bookings_of("H001", "P-H001-2") == 1);
 }
 
 TEST_CASE("retries: two identical bookings racing are one task") {
@@ -142,7 +130,7 @@ TEST_CASE("retries: two identical bookings racing are one task") {
         REQUIRE(answered(sys, task_of(a)));
     }
     CHECK(admitted_at_agent(sys) == 1);  // before: 4
-    CHECK(booked_at_his(sys) == 1);
+    CHECK(sys.his_bookings_of("H001", "P-DEMO-1") == 1);
 }
 
 TEST_CASE("retries: an Idempotency-Key sent again with another body is refused 422") {
@@ -163,7 +151,7 @@ TEST_CASE("retries: an Idempotency-Key sent again with another body is refused 4
     INFO(reused.body);
     CHECK(reused.status == 422);
     CHECK(reused.code() == "order.id_reused");
-    CHECK(booked_at_his(sys) == 1);  // before: 3
+    CHECK(sys.his_bookings_of("H001", "P-DEMO-1") == 1);  // before: 3
     // The key belongs to its caller and its route: another caller's same key is theirs.
     auto theirs = sys.post(kBook, booking("O-93").dump(),
                            {{"Idempotency-Key", "book-91"}, {"Authorization", "Bearer " + sys.token("service", "portal")}});
@@ -179,7 +167,7 @@ TEST_CASE("retries: an Idempotency-Key over 255 characters or outside its alphab
         CHECK(r.status == 400);
         CHECK(r.code() == "idempotency.bad_key");
     }
-    CHECK(booked_at_his(sys) == 0);  // before: the first was booked
+    CHECK(sys.his_bookings_of("H001", "P-DEMO-1") == 0);  // before: the first was booked
     auto longest = sys.post(kBook, booking("O-LONG").dump(), {{"Idempotency-Key", std::string(255, 'k')}});
     INFO(longest.body);
     CHECK(longest.status == 200);
@@ -207,5 +195,5 @@ TEST_CASE("retries: an Idempotency-Key outlives a control plane restart between 
     CHECK(task_of(again) == task);
     CHECK(again.headers["Idempotent-Replayed"] == "true");
     CHECK(admitted_at_agent(sys) == 1);  // before: 2
-    CHECK(booked_at_his(sys) == 1);
+    CHECK(sys.his_bookings_of("H001", "P-DEMO-1") == 1);
 }

@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "common/sqlite.h"
 #include "his-sim/hospital.h"
 #include "tests/support/system.h"
 
@@ -24,16 +23,6 @@ nlohmann::json scale_booking(const std::string& order, const std::string& patien
             {"slotId", "S-DR-401-" + today},
             {"slot", {{"doctorId", "DR-401"}, {"departmentId", "D-OBS"}, {"date", today}, {"feeCents", 5000}}},
             {"patient", {{"id", patient}, {"birthDate", "1980-01-01"}, {"sex", "female"}}}};
-}
-
-int scale_booked_at_his(test::System& sys, const std::string& patient) {
-    auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
-    REQUIRE(db.ok());
-    auto st = db->prepare("SELECT count(*) FROM bookings WHERE patient_id = ?1");
-    REQUIRE(st.ok());
-    st->bind(1, patient);
-    REQUIRE(st->step());
-    return static_cast<int>(st->integer(0));
 }
 
 std::string scale_task_of(const test::HttpReply& r) {
@@ -116,7 +105,7 @@ TEST_CASE("scale: with two control-plane instances, killing one under load loses
         }, 40s));
         INFO(r.body);
         CHECK(nlohmann::json::parse(r.body)["status"] == "booked");
-        CHECK(scale_booked_at_his(sys, patient) == 1);
+        CHECK(sys.his_bookings_of("H001", patient) == 1);
     }
     CHECK(sys.controlplane(1).running());
 }

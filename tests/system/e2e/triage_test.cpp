@@ -16,18 +16,9 @@ using namespace hisgate;
 using namespace std::chrono_literals;
 
 namespace {
-struct Run {
-    int status;
-    std::string output;
-};
-
-Run hisgate_cli(test::System& sys, std::vector<std::string> args) {
-    static int runs = 0;
+test::Captured hisgate_cli(std::vector<std::string> args) {
     args.insert(args.begin(), test::binary("cli/hisgate"));
-    test::Process p(args, sys.dir() + "/cli-" + std::to_string(++runs) + ".out");
-    REQUIRE(p.start());
-    int status = p.wait_exit(30s);
-    return {status, p.output()};
+    return test::run_capture(std::move(args));
 }
 
 MqttOptions as_user(test::Broker& b, const std::string& user) {
@@ -129,7 +120,7 @@ TEST_CASE("e2e: triage books answers, routing failures and failed probes by owne
     std::string token_file = sys.dir() + "/operator.token";
     test::write_file(token_file, sys.token("operator", "op1") + "\n");
     std::string url = "http://127.0.0.1:" + std::to_string(sys.api_port());
-    auto table = hisgate_cli(sys, {"triage", "--url", url, "--token-file", token_file});
+    auto table = hisgate_cli({"triage", "--url", url, "--token-file", token_file});
     INFO(table.output);
     CHECK(table.status == 0);
     CHECK_THAT(table.output, Catch::Contains("his-vendor: 1 open error groups"));
@@ -137,40 +128,40 @@ TEST_CASE("e2e: triage books answers, routing failures and failed probes by owne
     CHECK_THAT(table.output, Catch::Contains("his.REFUSED"));
     CHECK_THAT(table.output, Catch::Contains("hospital.offline"));
     CHECK_THAT(table.output, Catch::Contains("mllp.connect_failed"));
-    auto only = hisgate_cli(sys, {"triage", "--owner", "his-vendor", "--since", "2h", "--url", url, "--token-file", token_file});
+    auto only = hisgate_cli({"triage", "--owner", "his-vendor", "--since", "2h", "--url", url, "--token-file", token_file});
     CHECK(only.status == 0);
     CHECK_THAT(only.output, Catch::Contains("his.REFUSED"));
     CHECK(only.output.find("hospital.offline") == std::string::npos);
-    auto json = hisgate_cli(sys, {"triage", "--json", "--url", url, "--token-file", token_file});
+    auto json = hisgate_cli({"triage", "--json", "--url", url, "--token-file", token_file});
     CHECK(json.status == 0);
     auto doc = nlohmann::json::parse(json.output, nullptr, false);
     REQUIRE(doc.is_object());
     CHECK(doc["groups"].get<int>() >= 3);
     // Refusals are the API's words, exit 1.
-    auto bad = hisgate_cli(sys, {"triage", "--since", "whenever", "--url", url, "--token-file", token_file});
+    auto bad = hisgate_cli({"triage", "--since", "whenever", "--url", url, "--token-file", token_file});
     CHECK(bad.status == 1);
     CHECK_THAT(bad.output, Catch::Contains("triage.bad_query"));
     CHECK_THAT(bad.output, Catch::Contains("since"));
     // A token that is no longer valid: the API's 401, exit 1.
     std::string stale = sys.dir() + "/stale.token";
     test::write_file(stale, "not-a-token\n");
-    auto refused_token = hisgate_cli(sys, {"triage", "--url", url, "--token-file", stale});
+    auto refused_token = hisgate_cli({"triage", "--url", url, "--token-file", stale});
     CHECK(refused_token.status == 1);
     CHECK_THAT(refused_token.output, Catch::Contains("auth.invalid_token"));
     // The URL and token from the CLI config file instead of flags.
     std::string config = sys.dir() + "/cli.json";
     test::write_file(config, nlohmann::json{{"url", url}, {"token_file", token_file}}.dump());
     setenv("HISGATE_CLI_CONFIG", config.c_str(), 1);
-    auto from_config = hisgate_cli(sys, {"triage", "--owner", "hospital-it"});
+    auto from_config = hisgate_cli({"triage", "--owner", "hospital-it"});
     CHECK(from_config.status == 0);
     CHECK_THAT(from_config.output, Catch::Contains("hospital.offline"));
     test::write_file(sys.dir() + "/bad.json", R"({"ulr": "x"})");
     setenv("HISGATE_CLI_CONFIG", (sys.dir() + "/bad.json").c_str(), 1);
-    auto typo = hisgate_cli(sys, {"triage"});
+    auto typo = hisgate_cli({"triage"});
     unsetenv("HISGATE_CLI_CONFIG");
     CHECK(typo.status == 2);
     CHECK_THAT(typo.output, Catch::Contains("ulr: unknown key"));
-    auto stray = hisgate_cli(sys, {"triage", "--frobnicate"});
+    auto stray = hisgate_cli({"triage", "--frobnicate"});
     CHECK(stray.status == 2);
 }
 

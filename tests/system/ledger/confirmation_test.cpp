@@ -16,7 +16,6 @@
 #include <thread>
 
 #include "common/clock.h"
-#include "common/sqlite.h"
 #include "controlplane/answer_intake.h"
 #include "controlplane/confirmation/agent_his_port.h"
 #include "controlplane/fleet_store.h"
@@ -231,13 +230,7 @@ int64_t his_executions(test::System& sys, const std::string& order, const std::s
     return sys.his_executions("H001", order, operation);
 }
 int64_t his_payments(test::System& sys, const std::string& order) {
-    auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
-    REQUIRE(db.ok());
-    auto st = db->prepare("SELECT count(*) FROM payments WHERE order_id = ?1");
-    REQUIRE(st.ok());
-    st->bind(1, order);
-    REQUIRE(st->step());
-    return st->integer(0);
+    return sys.his_count("H001", "SELECT count(*) FROM payments WHERE order_id = ?1", {order});
 }
 
 test::SystemOptions system_options(const char* faults) {

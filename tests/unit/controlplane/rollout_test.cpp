@@ -303,9 +303,24 @@ TEST_CASE("rollout: a halted rollout never blocks a newer one which supersedes i
     b.clock.advance(11min);  // the canary stays silent
     b.tick();
     REQUIRE(b.now(bad->id).state == RolloutState::Halted);
+    // The halt is an operator alert, about the rollout, until a newer rollout answers it.
+    auto halted_alerts = [&] {
+        auto conditions = b.engine->conditions();
+        REQUIRE(conditions);
+        std::vector<alerts::Condition> out;
+        for (const auto& c : *conditions)
+            if (c.rule == kHaltedRule) out.push_back(c);
+        return out;
+    };
+    auto alerting = halted_alerts();
+    REQUIRE(alerting.size() == 1);
+    CHECK(alerting[0].hospital_id.empty());
+    CHECK(alerting[0].subject == bad->id);
+    CHECK(alerting[0].detail.find("silent") != std::string::npos);
     // A stuck one too: paused with targets in flight.
     auto stuck = b.engine->start(rollout_spec("1.9.0", "100%"), "operator:ops");
     REQUIRE(stuck);
+    CHECK(halted_alerts().empty());
     b.tick();
     REQUIRE(b.engine->pause(stuck->id, "operator:ops"));
     const size_t before = b.installs_sent().size();

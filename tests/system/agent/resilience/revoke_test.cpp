@@ -5,7 +5,6 @@
 // What the HIS did is read from his-sim's own records (its executions table and statement).
 #include <catch2/catch.hpp>
 
-#include "common/sqlite.h"
 #include "control_plane_client.h"
 #include "his-sim/hospital.h"
 #include "tests/support/system.h"
@@ -23,25 +22,6 @@ Envelope ask_agent(test::ControlPlaneClient& cp, const std::string& type, nlohma
     return *answer;
 }
 
-// One integer from his-sim's records.
-int64_t his_count(test::System& sys, const std::string& sql, const std::string& order) {
-    auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
-    REQUIRE(db.ok());
-    auto st = db->prepare(sql);
-    REQUIRE(st.ok());
-    st->bind(1, order);
-    REQUIRE(st->step());
-    return st->integer(0);
-}
-int64_t executions(test::System& sys, const std::string& order, const std::string& operation) {
-    auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
-    REQUIRE(db.ok());
-    auto st = db->prepare("SELECT count(*) FROM executions WHERE order_id = ?1 AND operation = ?2");
-    REQUIRE(st.ok());
-    st->bind(1, order).bind(2, operation);
-    REQUIRE(st->step());
-    return st->integer(0);
-}
 
 nlohmann::json pay_body(const std::string& order) {
     return {{"orderId", order}, {"amountCents", 1500}, {"method", "cash"}};
@@ -77,9 +57,9 @@ TEST_CASE("agent revoke: a payment revoked before it came is refused, and the HI
     REQUIRE(late.error);
     CHECK(late.error->code == "order.revoked");
     CHECK(late.error->cls == ErrorClass::Rejected);
-    CHECK(executions(sys, "ORD-REVOKED-1", "pay") == 0);
-    CHECK(his_count(sys, "SELECT count(*) FROM payments WHERE order_id = ?1", "ORD-REVOKED-1") == 0);
-    CHECK(his_count(sys, "SELECT count(*) FROM statement WHERE order_id = ?1", "ORD-REVOKED-1") == 0);
+    CHECK(sys.his_executions("H001", "ORD-REVOKED-1", "pay") == 0);
+    CHECK(sys.his_count("H001", "SELECT count(*) FROM payments WHERE order_id = ?1", {"ORD-REVOKED-1"}) == 0);
+    CHECK(sys.his_count("H001", "SELECT count(*) FROM statement WHERE order_id = ?1", {"ORD-REVOKED-1"}) == 0);
 
     // A second revoke answers the same; the fence stands.
     auto again = ask_agent(cp, "payment.revoke", {{"orderId", "ORD-REVOKED-1"}});
@@ -88,7 +68,7 @@ TEST_CASE("agent revoke: a payment revoked before it came is refused, and the HI
     // Another order is untouched by the fence.
     auto other = ask_agent(cp, "payment.pay", pay_body("ORD-OTHER-1"));
     REQUIRE_FALSE(other.error);
-    CHECK(executions(sys, "ORD-OTHER-1", "pay") == 1);
+    CHECK(sys.his_executions("H001", "ORD-OTHER-1", "pay") == 1);
 }
 
 TEST_CASE("agent revoke: a payment the HIS committed first answers already_committed") {
@@ -107,7 +87,7 @@ TEST_CASE("agent revoke: a payment the HIS committed first answers already_commi
     auto twice = ask_agent(cp, "payment.pay", pay_body("ORD-PAID-1"));
     REQUIRE(twice.error);
     CHECK(twice.error->code == "order.revoked");
-    CHECK(executions(sys, "ORD-PAID-1", "pay") == 1);
+    CHECK(sys.his_executions("H001", "ORD-PAID-1", "pay") == 1);
     // A refund undoes a committed payment: the fence does not stand in its way.
     auto refunded = ask_agent(cp, "payment.refund", pay_body("ORD-PAID-1"));
     REQUIRE_FALSE(refunded.error);
@@ -136,8 +116,8 @@ TEST_CASE("agent revoke: the fence survives a kill -9 and a restart of the agent
     auto late_booking = ask_agent(cp, "appointment.book", book_body("BK-DURABLE-1"));
     REQUIRE(late_booking.error);
     CHECK(late_booking.error->code == "order.revoked");
-    CHECK(executions(sys, "ORD-DURABLE-1", "pay") == 0);
-    CHECK(executions(sys, "BK-DURABLE-1", "book") == 0);
+    CHECK(sys.his_executions("H001", "ORD-DURABLE-1", "pay") == 0);
+    CHECK(sys.his_executions("H001", "BK-DURABLE-1", "book") == 0);
 }
 
 TEST_CASE("agent revoke: a booking revoked before it came is refused, and one booked first answers already_committed") {
@@ -152,8 +132,8 @@ TEST_CASE("agent revoke: a booking revoked before it came is refused, and one bo
     auto late = ask_agent(cp, "appointment.book", book_body("BK-REVOKED-1"));
     REQUIRE(late.error);
     CHECK(late.error->code == "order.revoked");
-    CHECK(executions(sys, "BK-REVOKED-1", "book") == 0);
-    CHECK(his_count(sys, "SELECT count(*) FROM bookings WHERE order_id = ?1", "BK-REVOKED-1") == 0);
+    CHECK(sys.his_executions("H001", "BK-REVOKED-1", "book") == 0);
+    CHECK(sys.his_count("H001", "SELECT count(*) FROM bookings WHERE order_id = ?1", {"BK-REVOKED-1"}) == 0);
 
     auto booked = ask_agent(cp, "appointment.book", book_body("BK-BOOKED-1"));
     REQUIRE_FALSE(booked.error);
@@ -200,11 +180,11 @@ TEST_CASE("agent revoke: a revoke racing a payment at a slow HIS answers what th
     REQUIRE_FALSE(revoked.error);
     if (revoked.body["outcome"] == "already_committed") {
         CHECK_FALSE(paid.error);
-        CHECK(executions(sys, "ORD-RACE-1", "pay") == 1);
+        CHECK(sys.his_executions("H001", "ORD-RACE-1", "pay") == 1);
     } else {
         CHECK(revoked.body["outcome"] == "revoked");
         REQUIRE(paid.error);
         CHECK(paid.error->code == "order.revoked");
-        CHECK(executions(sys, "ORD-RACE-1", "pay") == 0);
+        CHECK(sys.his_executions("H001", "ORD-RACE-1", "pay") == 0);
     }
 }
