@@ -490,6 +490,16 @@ int main(int argc, char** argv) {
             [&] { return "http://" + http_bind + ":" + std::to_string(http.port()); });
         if (!opened_money) return invalid_config("hisgate-controlplane", opened_money.error());
         money = std::move(opened_money.value());
+        // A booking's cancellation deadline is the hospital's rule, as in the newest set of
+        // parameters pushed to it that its agent applied (docs/ledger.md, "Cancellation deadline").
+        money->set_hospital_params([&store = **config_store](const std::string& hospital_id)
+                                       -> Result<std::optional<nlohmann::json>> {
+            auto past = store.history(hospital_id, 50);
+            if (!past) return past.error();
+            for (const auto& r : past.value())
+                if (r.status == "applied") return std::optional<nlohmann::json>(r.params);
+            return std::optional<nlohmann::json>();
+        });
         api.set_money(&money->api());
     }
     alert_engine.start(alert_interval);

@@ -39,6 +39,11 @@ Result<void> Confirmer::resume() {
                 if (!t.manual) set_timer(t.intent.id, t.next_probe_ms, Waiting::Probe);
                 break;
             default:
+                if (awaits_provider_refund(t) && t.next_probe_ms > 0) {
+                    // A refund asked before: the next ask at its stored time, the count kept.
+                    set_timer(t.intent.id, std::max(now(), t.next_probe_ms), Waiting::Refund);
+                    break;
+                }
                 advance(std::move(t));  // HELD (never sent: DISPATCHED is stored first), CONFIRMED, REJECTED
         }
     }
@@ -126,13 +131,13 @@ void Confirmer::on_refund_answer(const std::string& id, bool refunded) {
     auto t = load(id);
     if (t && t->intent.kind == TxKind::Refund && t->state == TxState::Confirmed) {
         // A refund after POSTED: the HIS refunded, now the provider did.
-        if (!refunded) return;  // the retry timer asks again
+        if (!refunded) return void(++counters_.refunds_refused);  // the retry timer asks again, later
         clear_timer(id);
         move(id, TxState::Confirmed, TxState::Posted, "provider:refunded");
         return;
     }
     if (!t || t->state != TxState::Rejected) return void(++counters_.refused_answers);
-    if (!refunded) return;  // the retry timer asks again
+    if (!refunded) return void(++counters_.refunds_refused);  // the retry timer asks again, later
     clear_timer(id);
     move(id, TxState::Rejected, TxState::Refunded, "provider:refunded");
 }
@@ -334,19 +339,29 @@ void Confirmer::advance(Transaction t) {
             }
             if (t.intent.kind == TxKind::Refund) {
                 // The HIS refunded: only now does the patient's money go back.
-                ++counters_.refunds_asked;
-                provider_.refund_correction(id, t.intent.corrects, t.intent.amount_fen);
-                set_timer(id, now() + options_.retry.count(), Waiting::Refund);
+                ask_refund(t, 1);
                 return;
+            }
+            if (t.intent.kind == TxKind::Cancel) {
+                auto b = load(t.intent.corrects);
+                auto p = b && !b->intent.binds.empty() ? load(b->intent.binds) : std::nullopt;
+                if (p && p->state == TxState::Posted) {
+                    // The HIS cancelled a prepaid booking: its payment goes back by a refund
+                    // correction (the HIS first, then the provider), stored in the same commit
+                    // as the cancel's POSTED, so no restart leaves a cancelled booking paid for.
+                    // Only now: a cancel the HIS refused or has not answered refunds nothing.
+                    with_refund({Move{id, TxState::Posted, "cancelled at the hospital; prepayment refunded", "confirmer",
+                                      TxState::Confirmed}},
+                                *p, b->intent.id);
+                    return;
+                }
             }
             move(id, TxState::Confirmed, TxState::Posted,
                  t.intent.kind == TxKind::Cancel ? "cancelled at the hospital" : "posted to the hospital's account");
             return;
         case TxState::Rejected:
             if (t.funds_held) {
-                ++counters_.refunds_asked;
-                provider_.refund(id, t.intent.amount_fen);
-                set_timer(id, now() + options_.retry.count(), Waiting::Refund);
+                ask_refund(t, 1);
             } else if (t.intent.kind == TxKind::Payment) {
                 // Nothing held yet, but the patient may be paying: close the order first.
                 ++counters_.closes;
@@ -466,18 +481,42 @@ void Confirmer::fire(const std::string& id, Waiting what) {
             return;
         }
         case Waiting::Refund:
-            if (t->intent.kind == TxKind::Refund && t->state == TxState::Confirmed) {
-                ++counters_.refunds_asked;
-                provider_.refund_correction(id, t->intent.corrects, t->intent.amount_fen);
-                set_timer(id, now() + options_.retry.count(), Waiting::Refund);
-                return;
-            }
-            if (t->state != TxState::Rejected || !t->funds_held) return;
-            ++counters_.refunds_asked;
-            provider_.refund(id, t->intent.amount_fen);
-            set_timer(id, now() + options_.retry.count(), Waiting::Refund);
+            // The last ask was refused or not answered by its due time: asked again, later
+            // each time; never dropped (the money is the patient's). After max_probes asks
+            // the operators are told too (the manual queue), and the asks go on.
+            if (!awaits_provider_refund(*t)) return;
+            if (t->probes >= options_.max_probes && !t->manual &&
+                store_.apply_one(ToManual{id, std::to_string(t->probes) +
+                                                  " refund asks refused or unanswered by the provider; asked again every " +
+                                                  std::to_string(refund_delay(t->probes + 1)) + " ms"},
+                                 now()))
+                ++counters_.refunds_stuck;
+            ask_refund(*t, t->probes + 1);
             return;
     }
+}
+
+int64_t Confirmer::refund_delay(int asks) const {
+    const int64_t cap = std::max(options_.retry.count(), options_.probe_cap.count());
+    int64_t delay = options_.retry.count();
+    for (int i = 1; i < asks && delay < cap; ++i) delay *= 2;
+    return std::min(delay, cap);
+}
+
+void Confirmer::ask_refund(const Transaction& t, int asks) {
+    const std::string& id = t.intent.id;
+    const int64_t next = now() + refund_delay(asks);
+    // The schedule is stored before the ask leaves, so a restart neither loses nor doubles
+    // it; the next ask goes only when it is due (the port, too, never queues a second ask
+    // for an id whose first is still queued or being sent).
+    if (!store_.apply_one(ScheduleProbe{id, asks, next}, now())) {
+        set_timer(id, next, Waiting::Refund);  // not stored: nothing sent; asked when due
+        return;
+    }
+    ++counters_.refunds_asked;
+    if (t.intent.kind == TxKind::Refund) provider_.refund_correction(id, t.intent.corrects, t.intent.amount_fen);
+    else provider_.refund(id, t.intent.amount_fen);
+    set_timer(id, next, Waiting::Refund);
 }
 
 }  // namespace hisgate::ledger

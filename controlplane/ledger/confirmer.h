@@ -24,7 +24,9 @@
 //   create → CREATED → HELD → DISPATCHED → send_change (the HIS refunds or cancels the
 //   original order; the request carries the correction's own id)
 //   reply committed → CONFIRMED; a refund then asks the provider to refund the original's
-//     order (out_refund_no = the correction's id), retried until it answers refunded → POSTED;
+//     order (out_refund_no = the correction's id), retried until it answers refunded → POSTED
+//     (each ask stored before it leaves; the next due `retry` later, doubling to the cap;
+//     after max_probes asks also the manual queue; never two asks at once);
 //     a cancel → POSTED at once (a booking moved no money)
 //   reply rejected → REJECTED → VOIDED (nothing was corrected; the original stands)
 //   no reply → IN_DOUBT: probes of the original's status (refunded / cancelled → CONFIRMED).
@@ -43,6 +45,9 @@
 //   booking released while its payment was already at the HIS → the payment is settled by
 //     evidence as any; if it POSTs, its refund correction is stored with its POSTED
 //   either IN_DOUBT → the other waits: nothing is released on a lost answer.
+//   booking POSTED, then cancelled by the patient (a cancel correction) → when the HIS
+//     cancelled it (the cancel CONFIRMED), the payment's refund correction is stored with the
+//     cancel's POSTED, in one commit; a cancel the HIS refused (VOIDED) refunds nothing
 // The refund's id is derived from the booking's (prepaid_refund_id), so a restart in any
 // gap creates it once.
 //
@@ -119,6 +124,8 @@ struct ConfirmerCounters {
     uint64_t dispatched = 0, in_doubt = 0, probes = 0, revokes = 0, closes = 0, refunds_asked = 0;
     uint64_t manual = 0, settled_by_probe = 0, settled_by_late_reply = 0, settled_by_revoke = 0;
     uint64_t refused_answers = 0;  // answers for unknown ids, wrong amounts, or a settled state
+    uint64_t refunds_refused = 0;  // refund asks the provider answered "not refunded"
+    uint64_t refunds_stuck = 0;    // refunds sent to the manual queue after max_probes asks
 };
 
 // The id of the refund correction that returns a prepaid booking's payment when the booking
@@ -159,7 +166,9 @@ public:
     bool has_timer(const std::string& id) const { return due_of_.contains(id); }
     size_t timers() const { return due_of_.size(); }
 
-    // The operators' queue: IN_DOUBT transactions the probes gave up on.
+    // The operators' queue: IN_DOUBT transactions the probes gave up on. (Refunds the
+    // provider kept refusing are marked manual too, in their own state, and still asked;
+    // LedgerService lists them with state=confirmed or rejected.)
     Result<std::vector<Transaction>> manual_queue();
     // An operator settles one: `committed` from the evidence they name (a call to the
     // hospital, its statement). Recorded with their name and the evidence.
@@ -184,6 +193,11 @@ private:
     void settle_doubt(const std::string& id, bool committed, const std::string& evidence);
     void fire(const std::string& id, Waiting what);
     int64_t probe_delay(int probes) const;
+    // A refund awaiting the provider (awaits_provider_refund): ask number `asks` is stored
+    // (ScheduleProbe: the count and the next ask's time), then sent, once; the next ask is
+    // due refund_delay(asks) later: `retry`, doubling to the cap (probe_cap, at least retry).
+    void ask_refund(const Transaction& t, int asks);
+    int64_t refund_delay(int asks) const;
     // Prepaid bookings: what one of a bound pair's moves means for the other.
     void follow_binding(const Transaction& t);
     // Stores `commands` in one commit, then starts the refund correction among them.

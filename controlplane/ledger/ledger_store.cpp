@@ -25,6 +25,11 @@ std::string_view to_string(TxKind k) {
 
 bool is_correction(TxKind k) { return k == TxKind::Refund || k == TxKind::Cancel; }
 
+bool awaits_provider_refund(const Transaction& t) {
+    return (t.state == TxState::Confirmed && t.intent.kind == TxKind::Refund) ||
+           (t.state == TxState::Rejected && t.funds_held);
+}
+
 std::optional<TxState> state_from_string(std::string_view s) {
     for (size_t i = 0; i < kStateNames.size(); ++i) {
         std::string_view name = kStateNames[i];

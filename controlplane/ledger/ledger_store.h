@@ -75,6 +75,10 @@ enum class TxKind { Payment, Booking, Refund, Cancel };
 std::string_view to_string(TxState s);   // "CREATED", "IN_DOUBT", ...
 std::string_view to_string(TxKind k);    // "payment", "booking", "refund", "cancel"
 bool is_correction(TxKind k);           // refund, cancel
+struct Transaction;
+// A refund the provider still has to make: a refund correction the HIS confirmed
+// (CONFIRMED), or a REJECTED payment whose money the platform holds.
+bool awaits_provider_refund(const Transaction& t);
 std::optional<TxState> state_from_string(std::string_view s);  // either spelling: "IN_DOUBT", "in_doubt"
 std::optional<TxKind> kind_from_string(std::string_view s);
 bool is_terminal(TxState s);
@@ -108,8 +112,8 @@ struct Transaction {
     int64_t created_ms = 0;
     int64_t updated_ms = 0;
     int64_t dispatched_ms = 0;
-    int probes = 0;            // status probes sent while IN_DOUBT
-    int64_t next_probe_ms = 0; // when the next probe is due (IN_DOUBT only)
+    int probes = 0;            // status probes sent while IN_DOUBT; refund asks while awaiting the provider
+    int64_t next_probe_ms = 0; // when the next probe (or refund ask) is due
     bool manual = false;       // in the operators' queue
     int64_t row = 0;           // the store's own number for it (never an identifier outside)
 };
@@ -118,7 +122,7 @@ struct Transaction {
 struct Entry {
     int64_t seq = 0;
     std::string tx_id;
-    std::string event;  // create, move, cancel, fence, probe, manual
+    std::string event;  // create, move, cancel, fence, probe, refund_ask, manual
     std::string from_state, to_state;
     int64_t at_ms = 0;
     std::string actor;     // "confirmer", "portal", "operator:<name>", ...
@@ -141,12 +145,17 @@ struct Cancel {
     std::string reason;
     std::string actor = "portal";
 };
-struct ScheduleProbe {  // IN_DOUBT only: `probes` sent so far, the next due at next_probe_ms
+// IN_DOUBT: `probes` status probes sent so far, the next due at next_probe_ms. Awaiting the
+// provider's refund (awaits_provider_refund): `probes` refund asks so far, the next at
+// next_probe_ms; the first ask (probes 1) starts a fresh schedule and leaves the manual queue.
+struct ScheduleProbe {
     std::string id;
     int probes = 0;
     int64_t next_probe_ms = 0;
 };
-struct ToManual {  // IN_DOUBT only: probes gave up; an operator settles it
+// IN_DOUBT: probes gave up; an operator settles it. Awaiting the provider's refund: the
+// provider refused or never answered that many asks; the operator is told (the asks go on).
+struct ToManual {
     std::string id;
     std::string reason;
 };

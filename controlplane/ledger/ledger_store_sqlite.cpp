@@ -492,15 +492,20 @@ private:
         if (!found) return found.error();
         if (!*found) return refused(ErrorClass::NotFound, "ledger.unknown_transaction", p.id, "unknown; no probe is scheduled");
         Transaction t = std::move(**found);
-        if (t.state != TxState::InDoubt)
+        const bool refund = awaits_provider_refund(t);
+        if (t.state != TxState::InDoubt && !refund)
             return refused(ErrorClass::Rejected, "ledger.not_in_doubt", p.id,
-                           "is " + std::string(to_string(t.state)) + "; probes are for IN_DOUBT only");
+                           "is " + std::string(to_string(t.state)) +
+                               "; probes are for IN_DOUBT only, refund asks for a refund awaiting the provider");
         t.probes = p.probes;
         t.next_probe_ms = p.next_probe_ms;
+        if (refund && p.probes == 1) t.manual = false;  // a fresh schedule: not an IN_DOUBT's queue mark
         t.updated_ms = now_ms;
         if (auto r = save(t); !r) return r.error();
-        if (auto r = entry(t.row, t.intent.id, "probe", "IN_DOUBT", "IN_DOUBT", now_ms, "confirmer",
-                           "probes " + std::to_string(p.probes) + ", next at " + std::to_string(p.next_probe_ms));
+        const std::string state(to_string(t.state));
+        if (auto r = entry(t.row, t.intent.id, refund ? "refund_ask" : "probe", state, state, now_ms, "confirmer",
+                           (refund ? "provider refund asks " : "probes ") + std::to_string(p.probes) + ", next at " +
+                               std::to_string(p.next_probe_ms));
             !r)
             return r.error();
         return t;
@@ -511,15 +516,18 @@ private:
         if (!found) return found.error();
         if (!*found) return refused(ErrorClass::NotFound, "ledger.unknown_transaction", m.id, "unknown");
         Transaction t = std::move(**found);
-        if (t.state != TxState::InDoubt)
+        const bool refund = awaits_provider_refund(t);
+        if (t.state != TxState::InDoubt && !refund)
             return refused(ErrorClass::Rejected, "ledger.not_in_doubt", m.id,
-                           "is " + std::string(to_string(t.state)) + "; only IN_DOUBT goes to the manual queue");
+                           "is " + std::string(to_string(t.state)) +
+                               "; only IN_DOUBT or a refund awaiting the provider goes to the manual queue");
         if (t.manual) return t;
         t.manual = true;
-        t.next_probe_ms = 0;
+        if (!refund) t.next_probe_ms = 0;  // a refund's asks go on at their schedule
         t.updated_ms = now_ms;
         if (auto r = save(t); !r) return r.error();
-        if (auto r = entry(t.row, t.intent.id, "manual", "IN_DOUBT", "IN_DOUBT", now_ms, "confirmer", m.reason); !r) return r.error();
+        const std::string state(to_string(t.state));
+        if (auto r = entry(t.row, t.intent.id, "manual", state, state, now_ms, "confirmer", m.reason); !r) return r.error();
         return t;
     }
 

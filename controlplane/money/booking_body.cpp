@@ -1,5 +1,6 @@
 #include "controlplane/money/booking_body.h"
 
+#include "appointment-rules/rule_set.h"
 #include "controlplane/booking_facts.h"
 
 namespace hisgate::controlplane::money {
@@ -20,6 +21,63 @@ Result<nlohmann::json> booking_body(public_partition::PublicPrimary& primary, Pa
                            {"patient", {{"id", t.intent.patient_id}}}};
     if (auto filled = fill_booking_facts(records, t.intent.hospital_id, body); !filled) return filled.error();
     return body;
+}
+
+namespace {
+
+// The slot the rules judge, from the primary's row (the fields booking_body sends).
+Result<appointments::Slot> rules_slot(const nlohmann::json& s, const std::string& slot_id) {
+    auto text = [&](const char* field) {
+        return s.contains(field) && s[field].is_string() ? s[field].get<std::string>() : std::string();
+    };
+    auto bad = [&](const std::string& what) {
+        return make_error(ErrorClass::BadInput, "slot.bad_shape", "slot " + slot_id + ": " + what);
+    };
+    appointments::Slot slot;
+    slot.doctor_id = text("doctorId");
+    slot.department_id = text("departmentId");
+    auto date = appointments::parse_date(text("date"));
+    if (!date) return bad("date: expected YYYY-MM-DD, found \"" + text("date") + "\"");
+    slot.date = *date;
+    const std::string start = text("start"), end = text("end");
+    if (!start.empty() || !end.empty()) {
+        auto from = appointments::parse_time_of_day(start), to = appointments::parse_time_of_day(end);
+        if (!from || !to) return bad("start, end: expected HH:MM or neither, found \"" + start + "\" to \"" + end + "\"");
+        slot.time = appointments::SlotTime{*from, *to};
+    }
+    const std::string half = text("half");
+    slot.half = half == "AM" ? appointments::Half::morning : half == "PM" ? appointments::Half::afternoon : appointments::Half::none;
+    return slot;
+}
+
+}  // namespace
+
+Result<void> check_cancellation(public_partition::PublicPrimary* primary, const HospitalParams& params,
+                                const ledger::Transaction& booking, std::chrono::sys_seconds now) {
+    if (!primary || !params) return {};
+    const std::string& hospital = booking.intent.hospital_id;
+    const std::string& slot_id = booking.intent.purpose;
+    auto set = params(hospital);
+    if (!set) return set.error();
+    if (!*set || !(*set)->is_object() || !(*set)->contains("appointment")) return {};
+    const nlohmann::json& p = **set;
+    std::string zone;
+    if (p.contains("hospital") && p["hospital"].is_object() && p["hospital"].contains("timezone") &&
+        p["hospital"]["timezone"].is_string())
+        zone = p["hospital"]["timezone"].get<std::string>();
+    auto rules = appointments::RuleSet::from_params(p["appointment"], "the applied parameters of " + hospital, zone);
+    if (!rules) return rules.error();
+    auto row = primary->slot(hospital, slot_id);
+    if (!row) return row.error();
+    if (!*row) return {};
+    auto slot = rules_slot(**row, slot_id);
+    if (!slot) return slot.error();
+    auto refusal = rules->check_cancellation(appointments::CancellationRequest{*slot, now});
+    if (!refusal) return {};
+    return make_error(ErrorClass::Rejected, "appointment." + refusal->code,
+                      "booking " + booking.intent.id + " (slot " + slot_id + " at " + hospital +
+                          ") cannot be cancelled online: the hospital's rule " + refusal->rule + " says: " +
+                          refusal->message_for_patient + " Nothing was changed.");
 }
 
 }  // namespace hisgate::controlplane::money

@@ -321,9 +321,15 @@ Result<std::vector<Located>> LedgerService::in_state(TxState state, int limit, b
     std::lock_guard lock(mu_);
     std::vector<Located> out;
     for (auto& [name, p] : partitions_) {
-        auto listed = manual_only ? p.confirmer->manual_queue() : p.store->in_state(state, limit);
+        // Manual: IN_DOUBT ones the probes gave up on, or refunds the provider kept refusing
+        // (CONFIRMED corrections, REJECTED payments holding money; still asked).
+        auto listed = manual_only && state == TxState::InDoubt ? p.confirmer->manual_queue()
+                      : manual_only                            ? p.store->in_state(state, 100000)
+                                                               : p.store->in_state(state, limit);
         if (!listed) return listed.error();
-        for (auto& t : *listed) out.push_back(Located{std::move(t), name});
+        for (auto& t : *listed)
+            if (!manual_only || state == TxState::InDoubt || (t.manual && ledger::awaits_provider_refund(t)))
+                out.push_back(Located{std::move(t), name});
     }
     if (out.size() > static_cast<size_t>(limit)) out.resize(static_cast<size_t>(limit));
     return out;

@@ -41,6 +41,8 @@ constexpr CodeStatus kMoneyCodes[] = {
     // A second refund or cancel of what was already corrected: a conflict with the ledger's
     // state, which names the existing correction.
     {"ledger.already_corrected", 409},
+    // A prepayment refunded on its own while its booking stands: the booking's cancel refunds it.
+    {"prepayment.bound", 409},
     // A partition switch in progress: this control plane is briefly unavailable, not a
     // peer that failed (the Unavailable class's 502).
     {"ledger.switching", 503, kSwitchingRetryAfterSeconds},
@@ -453,7 +455,16 @@ MoneyApi::Answer MoneyApi::cancel(const auth::AccessToken& who, const std::strin
                                       "amount: a refund is of the whole " + ledger::format_yuan(target.intent.amount_fen) +
                                           "; a part is refunded by the hospital's own correction"));
     }
+    if (kind == TxKind::Payment && target.state == TxState::Posted && !target.intent.binds.empty())
+        if (auto bound = prepayment_bound(target); !bound) return failure(bound.error());
     if (target.state == TxState::Posted) {
+        // A booking the hospital holds is cancelled only until its cancellation deadline
+        // (the hospital's rules): after it, the cancel is refused and nothing changes.
+        if (kind == TxKind::Booking && cancel_check_)
+            if (auto allowed = cancel_check_(target); !allowed) {
+                log::info("money.cancel_refused", {{"transaction_id", id}, {"code", allowed.error().code}});
+                return failure(allowed.error());
+            }
         // The hospital committed it: a correction, a new transaction carried out at the HIS
         // (ledger_service.h, correct()); the original never changes.
         auto fix = ledgers_.correct(id, kind == TxKind::Payment ? TxKind::Refund : TxKind::Cancel, correction_id);
@@ -467,6 +478,22 @@ MoneyApi::Answer MoneyApi::cancel(const auth::AccessToken& who, const std::strin
     if (!done) return failure(done.error());
     log::info("money.cancelled", {{"transaction_id", id}, {"state", std::string(ledger::to_string(done->transaction.state))}});
     return {200, transaction_json(*done)};
+}
+
+Result<void> MoneyApi::prepayment_bound(const ledger::Transaction& payment) {
+    const std::string& booking_id = payment.intent.binds;
+    auto booking = ledgers_.find(booking_id);
+    if (!booking) return booking.error();
+    if (booking->transaction.state == TxState::Voided) return {};  // released: its payment may go back
+    auto fixes = ledgers_.corrections_of(booking_id);
+    if (!fixes) return fixes.error();
+    for (const auto& f : *fixes)
+        if (f.transaction.intent.kind == TxKind::Cancel && f.transaction.state == TxState::Posted) return {};
+    return make_error(ErrorClass::Rejected, "prepayment.bound",
+                      "payment " + payment.intent.id + " is the prepayment of booking " + booking_id + " (" +
+                          std::string(ledger::to_string(booking->transaction.state)) +
+                          "): it is refunded with the booking, by POST /api/v1/bookings/" + booking_id +
+                          "/cancel, once the hospital has cancelled it");
 }
 
 Result<Located> MoneyApi::visible(const auth::AccessToken& who, const std::string& id) {
@@ -536,8 +563,10 @@ void MoneyApi::list_state(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServ
                                                  "voided, refunded",
                                                  state_name.substr(0, 32)));
     const bool manual = query->contains("manual") && query->at("manual") == "true";
-    if (manual && *state != TxState::InDoubt)
-        return send_money_failure(res, bad_query("ledger.bad_query", "manual", "only with state=in_doubt", "true"));
+    if (manual && *state != TxState::InDoubt && *state != TxState::Confirmed && *state != TxState::Rejected)
+        return send_money_failure(res, bad_query("ledger.bad_query", "manual",
+                                                 "only with state=in_doubt, or confirmed or rejected (refunds the provider refused)",
+                                                 "true"));
     auto limit = query_int(*query, "ledger.bad_query", "limit", 1, kMaxListLimit, kMaxListLimit);
     if (!limit) return send_money_failure(res, limit.error());
     auto listed = ledgers_.in_state(*state, *limit, manual);

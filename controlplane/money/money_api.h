@@ -8,16 +8,22 @@
 //                                            [, prepay: {amount, currency}]} → 201; with prepay
 //                                            also `payment` (its own id, bound) and its checkout
 //   POST /api/v1/bookings/{id}/cancel       before it went to the hospital: the slot is released (200);
-//                                            once POSTED: a correction, kind cancel (201, Location)
+//                                            once POSTED: a correction, kind cancel (201, Location),
+//                                            unless past the hospital's cancellation deadline
+//                                            (422 appointment.cancellation_deadline.passed, nothing changed)
 //   POST /api/v1/payments/{id}/refund       [{amount}] before it went to the hospital: the order is
 //                                            closed, or what was paid goes back (200); once POSTED:
 //                                            a correction, kind refund, carried out at the HIS and
 //                                            then the provider (201, Location: the correction); at
-//                                            most one (409 ledger.already_corrected naming it)
+//                                            most one (409 ledger.already_corrected naming it);
+//                                            a prepaid booking's payment only with the booking
+//                                            (409 prepayment.bound while the booking stands)
 //   GET  /api/v1/transactions/{id}          state, history, and words for the patient
 //                                            (IN_DOUBT: "confirming with the hospital", never failed)
 //   GET  /api/v1/transactions?patientId=P   a patient's own transactions, newest first
-//   GET  /api/v1/ledger/transactions?state=in_doubt[&manual=true]   staff: the operators' list
+//   GET  /api/v1/ledger/transactions?state=in_doubt[&manual=true]   staff: the operators' list (manual
+//                                            also with state=confirmed or rejected: refunds the
+//                                            provider kept refusing, still asked)
 //   POST /api/v1/ledger/transactions/{id}/resolve {committed, evidence}  operators and admins;
 //                                            recorded with the operator's name (audited)
 //   POST /api/v1/ledger/reconcile?date=D[&partition=P]  operators, admins and services: the day's
@@ -76,6 +82,11 @@ public:
     // Runs the three-way reconciliation of a day: the report's JSON with its text.
     using Reconcile = std::function<Result<nlohmann::json>(const std::string& date, const std::string& partition)>;
     void set_reconcile(Reconcile reconcile) { reconcile_ = std::move(reconcile); }
+    // Whether a booking the hospital holds may still be cancelled now (its cancellation
+    // deadline, booking_body.h check_cancellation): an error refuses the cancel, which
+    // then changes nothing. Without one every such cancel goes on.
+    using CancelCheck = std::function<Result<void>(const ledger::Transaction& booking)>;
+    void set_cancel_check(CancelCheck check) { cancel_check_ = std::move(check); }
 
     MoneyApi(LedgerService& ledgers, KeyedAnswers& keys, OpenCheckout open_checkout, SlotFee slot_fee,
              CheckNotice check_notice)
@@ -117,6 +128,10 @@ private:
     // correction `correction_id` (the key's id).
     Answer cancel(const auth::AccessToken& who, const std::string& id, const std::string& correction_id,
                   ledger::TxKind kind, const nlohmann::json& body);
+    // A POSTED prepayment is refunded with its booking (docs/ledger.md, "Prepaid bookings"):
+    // Rejected "prepayment.bound" (409) while the booking stands, i.e. is not VOIDED and has
+    // no POSTED cancel; then a refund of its own would leave the booking unpaid for.
+    Result<void> prepayment_bound(const ledger::Transaction& payment);
     // The transaction, if `who` may see it (a patient: only their own); NotFound otherwise.
     Result<Located> visible(const auth::AccessToken& who, const std::string& id);
     void get_transaction(const auth::AccessToken& who, const std::string& id, Poco::Net::HTTPServerResponse& res);
@@ -131,6 +146,7 @@ private:
     SlotFee slot_fee_;
     CheckNotice check_notice_;
     Reconcile reconcile_;
+    CancelCheck cancel_check_;
 };
 
 }  // namespace hisgate::controlplane::money

@@ -186,6 +186,10 @@ Result<std::unique_ptr<MoneyDesk>> MoneyDesk::open(const MoneySettings& settings
         out["text"] = report->to_text();
         return out;
     });
+    desk->api_->set_cancel_check([self, primary, &clock](const ledger::Transaction& booking) -> Result<void> {
+        return check_cancellation(primary, self->hospital_params_, booking,
+                                  std::chrono::time_point_cast<std::chrono::seconds>(clock.wall_now()));
+    });
     desk->live_ = desk->ledgers_.get();
     return desk;
 }

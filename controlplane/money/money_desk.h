@@ -20,6 +20,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "controlplane/confirmation/agent_his_port.h"
+#include "controlplane/money/booking_body.h"
 #include "controlplane/money/keyed_answers.h"
 #include "controlplane/money/ledger_service.h"
 #include "controlplane/money/money_api.h"
@@ -58,6 +59,9 @@ public:
     void close();
 
     MoneyApi& api() { return *api_; }
+    // Where a booking's cancellation deadline comes from: the hospital's applied parameters
+    // (its `appointment` rules). Set before start(); without it no deadline is enforced.
+    void set_hospital_params(HospitalParams params) { hospital_params_ = std::move(params); }
     LedgerService& ledgers() { return *ledgers_; }
     Reconciler& reconciler() { return *reconciler_; }
 
@@ -70,6 +74,7 @@ private:
     std::unique_ptr<KeyedAnswers> keys_;
     std::unique_ptr<MoneyApi> api_;
     std::unique_ptr<Reconciler> reconciler_;
+    HospitalParams hospital_params_;
     bool closed_ = false;
 };
 

@@ -67,6 +67,7 @@ void PaySimProvider::stop() {
         std::lock_guard lock(mu_);
         stopping_ = true;
         queue_.clear();
+        pending_.clear();
     }
     cv_.notify_all();
     if (worker_.joinable()) worker_.join();
@@ -83,10 +84,17 @@ void PaySimProvider::refund_correction(const std::string& correction_id, const s
     enqueue({true, correction_id, amount_fen, order_id});
 }
 
+std::string PaySimProvider::pending_key(const Job& job) { return (job.is_refund ? "refund:" : "close:") + job.id; }
+
 void PaySimProvider::enqueue(Job job) {
     {
         std::lock_guard lock(mu_);
+        if (!stopping_ && pending_.contains(pending_key(job))) {
+            ++counters_.coalesced;  // its earlier ask is still queued or being sent
+            return;
+        }
         if (!stopping_ && queue_.size() < address_.max_queue) {
+            pending_.insert(pending_key(job));
             queue_.push_back(std::move(job));
             cv_.notify_one();
             return;
@@ -109,8 +117,9 @@ void PaySimProvider::run() {
         queue_.pop_front();
         ++counters_.sent;
         lock.unlock();
-        send(job);
+        send(job);  // its answer is with the sinks when this returns
         lock.lock();
+        pending_.erase(pending_key(job));
     }
 }
 

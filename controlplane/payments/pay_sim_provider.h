@@ -16,6 +16,9 @@
 //   again (close and refund are idempotent at the provider: by out_trade_no, and by
 //   out_refund_no = the transaction id; a correction's refund is of the order it corrects,
 //   with out_refund_no = the correction's id, and is answered by the correction's id).
+// At most one request per id is queued or being sent: an ask for an id whose earlier ask has
+// not finished (its answer handed to the sinks) is coalesced into it, counted, not queued (the
+// Confirmer asks again when its next ask is due, if it still must).
 // The queue is bounded (max_queue); a request that does not fit is dropped, counted and
 // logged (not reported to a sink: the caller's thread may hold the sinks' lock), and the
 // Confirmer's retry sends it again.
@@ -32,6 +35,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -99,6 +103,7 @@ public:
 
     struct Counters {
         uint64_t sent = 0, answered = 0, failed = 0, dropped = 0;
+        uint64_t coalesced = 0;  // asks for an id whose earlier ask was still queued or being sent
     };
     Counters counters() const;
 
@@ -113,6 +118,7 @@ private:
         int status = 0;
         std::string body;
     };
+    static std::string pending_key(const Job& job);
     void enqueue(Job job);
     void run();
     void send(const Job& job);
@@ -124,6 +130,9 @@ private:
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::deque<Job> queue_;
+    // "close:<id>" / "refund:<id>" of every job queued or being sent: a second ask for one of
+    // them is not queued (coalesced), so no request is ever sent twice at once.
+    std::set<std::string> pending_;
     bool stopping_ = false;
     Counters counters_;
     std::thread worker_;

@@ -7,7 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/sqlite.h"
+#include "controlplane/ledger/confirmer.h"
 #include "controlplane/ledger/partition_map.h"
+#include "his-sim/hospital.h"
 #include "tests/support/process.h"
 #include "tests/support/running_pay_sim.h"
 #include "tests/support/system.h"
@@ -21,10 +24,13 @@ struct Money {
     test::RunningPaySim pay;
     test::System sys;
 
-    explicit Money(const char* faults = "{}", int max_probes = 1000)
+    // `more`: merged into H001's parameter file (extraction, to have his-sim's slots in the
+    // public primary).
+    explicit Money(const char* faults = "{}", int max_probes = 1000, const char* more = "{}")
         : sys({.hospitals = {"H001"},
                .sim_faults = {{"H001", faults}},
                .his_params = {{"H001", R"({"idempotent_orders": false, "deferred_drain_interval": "1s"})"}},
+               .more_params = {{"H001", more}},
                .controlplane_config = controlplane_config(pay, max_probes)}) {}
 
     static std::string controlplane_config(const test::RunningPaySim& pay, int max_probes) {
@@ -70,6 +76,17 @@ struct Money {
 int checkout(Money& m, const nlohmann::json& created) {
     return test::http_send(m.pay.port, "POST", "/v3/checkout/" + created["checkout"]["prepayId"].get<std::string>(), "{}")
         .status;
+}
+
+// The payment paid once and refunded once: his-sim executed its payment and its refund once
+// each, and pay-sim refunded `fen` of it.
+void check_refunded_once(Money& m, const std::string& id, int fen) {
+    CHECK(m.sys.his_executions("H001", id, "pay") == 1);
+    CHECK(m.sys.his_executions("H001", id, "refund") == 1);
+    auto order = m.provider_order(id);
+    INFO(order.dump());
+    CHECK(order["trade_state"] == "REFUND");
+    CHECK(order["amount"]["refund"] == fen);
 }
 
 bool history_has(const nlohmann::json& t, const std::string& to_state) {
@@ -393,12 +410,7 @@ TEST_CASE("money api: a refund after POSTED is a correction done once at the HIS
     REQUIRE(original["corrections"].size() == 1);
     CHECK(original["corrections"][0]["transactionId"] == fix_id);
     CHECK(original["corrections"][0]["state"] == "POSTED");
-    CHECK(m.sys.his_executions("H001", id, "pay") == 1);
-    CHECK(m.sys.his_executions("H001", id, "refund") == 1);
-    auto order = m.provider_order(id);
-    INFO(order.dump());
-    CHECK(order["trade_state"] == "REFUND");
-    CHECK(order["amount"]["refund"] == 1500);
+    check_refunded_once(m, id, 1500);
 
     // A second refund is refused, naming the first; nothing changes anywhere.
     auto second = m.sys.post("/api/v1/payments/" + id + "/refund", "", m.as("P1", "ra-refund-2"));
@@ -558,4 +570,192 @@ TEST_CASE("money api: a prepaid booking the HIS never gets after its payment POS
     auto mine = m.sys.get("/api/v1/transactions", m.as("P1"));
     REQUIRE(mine.status == 200);
     CHECK(nlohmann::json::parse(mine.body)["transactions"].size() == 3);  // booking, payment, refund
+}
+
+namespace {
+
+// Whether the control plane's public primary holds the slot (his-sim's seeded slots reach
+// it by the agent's extraction).
+bool primary_has_slot(Money& m, const std::string& slot_id) {
+    auto db = sql::Db::open(m.sys.dir() + "/data/controlplane-cp1.db");
+    if (!db) return false;
+    auto st = db->prepare("SELECT count(*) FROM ref_slots WHERE hospital_id = 'H001' AND record_key = ?1");
+    if (!st) return false;
+    st->bind(1, slot_id);
+    return st->step() && st->integer(0) == 1;
+}
+
+// A prepaid booking of `slot` (a quota his-sim seeded, once the primary holds it) for 15.00,
+// paid at pay-sim and booked at his-sim: both POSTED. {booking id, payment id}.
+std::pair<std::string, std::string> posted_prepaid(Money& m, const std::string& slot, const std::string& key) {
+    REQUIRE(test::eventually([&] { return primary_has_slot(m, slot); }, 30s));
+    auto created = m.sys.post("/api/v1/bookings",
+                              R"({"hospitalId":"H001","slotId":")" + slot +
+                                  R"(","patientId":"P1","prepay":{"amount":"15.00","currency":"CNY"}})",
+                              m.as("P1", key));
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    auto body = nlohmann::json::parse(created.body);
+    const std::string booking = body["transactionId"];
+    REQUIRE(checkout(m, body["payment"]) == 200);
+    REQUIRE(test::eventually([&] { return m.state("P1", booking) == "POSTED"; }, 60s));
+    return {booking, body["payment"]["transactionId"].get<std::string>()};
+}
+
+// Pushes H001's parameter file with `rules` as its appointment rules, applied now: the set
+// the control plane takes a booking's cancellation deadline from.
+std::string push_cancel_rules(Money& m, const nlohmann::json& rules) {
+    auto set = nlohmann::json::parse(test::read_file(m.sys.params_file("H001")));
+    set["appointment"] = {{"timezone", "Asia/Shanghai"}, {"rules", rules}};
+    auto r = m.sys.post("/api/v1/config/push", nlohmann::json{{"target", "H001"}, {"params", set}, {"mode", "now"}}.dump());
+    if (r.status != 200) return "HTTP " + std::to_string(r.status) + " " + r.body;
+    return nlohmann::json::parse(r.body)["results"][0].value("status", "");
+}
+
+}  // namespace
+
+// A booking his-sim holds (POSTED), cancelled past the hospital's cancellation deadline (its
+// rule, from the parameters the control plane pushed and the agent applied): a clear error,
+// and nothing changes: no correction, nothing sent to the HIS. With the deadline ahead the
+// same cancel is a correction, done once at the HIS.
+TEST_CASE("money api: a cancel after the booking's cancellation deadline is refused and changes nothing") {
+    Money m("{}", 1000, R"({"extraction": {"interval": "10s"}})");
+    REQUIRE(m.sys.start());
+    // A morning quota (his-sim's timed slots' ids hold a ':', which ids may not): it starts at
+    // 00:00 of its day for the rule.
+    const std::string slot = "S-DR-201-" + sim::add_days(sim::utc_today(), 2) + "-AM";
+    REQUIRE(test::eventually([&] { return primary_has_slot(m, slot); }, 30s));
+    // 30 days before the start: this booking's deadline has passed.
+    REQUIRE(push_cancel_rules(m, nlohmann::json::parse(R"([{"rule": "cancellation_deadline", "minutes_before": 43200}])")) ==
+            "applied");
+
+    auto booked = m.sys.post("/api/v1/bookings", R"({"hospitalId":"H001","slotId":")" + slot + R"(","patientId":"P1"})",
+                             m.as("P1", "dl-book"));
+    INFO(booked.body);
+    REQUIRE(booked.status == 201);
+    const std::string booking = nlohmann::json::parse(booked.body)["transactionId"];
+    CHECK(nlohmann::json::parse(booked.body)["amount"] == "15.00");  // the slot's fee: the primary knows it
+    REQUIRE(test::eventually([&] { return m.state("P1", booking) == "POSTED"; }, 60s));
+    CHECK(m.sys.his_executions("H001", booking, "book") == 1);
+    const auto history_before = m.transaction("P1", booking)["history"].size();
+
+    auto late = m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "dl-cancel"));
+    INFO(late.body);
+    CHECK(late.status == 422);
+    CHECK(late.code() == "appointment.cancellation_deadline.passed");
+    const std::string why = nlohmann::json::parse(late.body).value("message", "");
+    CHECK(why.find(booking) != std::string::npos);  // what
+    CHECK(why.find(slot) != std::string::npos);     // where
+    CHECK(why.find("up to 30 days before they start, so the deadline for this one was") != std::string::npos);  // expected
+    auto replay = m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "dl-cancel"));
+    CHECK(replay.status == 422);  // the key's stored answer
+    auto after = m.transaction("P1", booking);
+    CHECK(after["state"] == "POSTED");
+    CHECK(after["history"].size() == history_before);
+    CHECK(after.value("corrections", nlohmann::json::array()).empty());
+    CHECK(m.sys.his_executions("H001", booking, "cancel") == 0);
+    auto mine = m.sys.get("/api/v1/transactions", m.as("P1"));
+    REQUIRE(mine.status == 200);
+    CHECK(nlohmann::json::parse(mine.body)["transactions"].size() == 1);  // no correction was created
+
+    // The hospital moves its deadline to the start itself: the same booking may be cancelled now.
+    REQUIRE(push_cancel_rules(m, nlohmann::json::parse(R"([{"rule": "cancellation_deadline", "minutes_before": 0}])")) ==
+            "applied");
+    auto in_time = m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "dl-cancel-2"));
+    INFO(in_time.body);
+    REQUIRE(in_time.status == 201);
+    const std::string fix = nlohmann::json::parse(in_time.body)["transactionId"];
+    CHECK(test::eventually([&] { return m.state("P1", fix) == "POSTED"; }, 60s));
+    CHECK(m.sys.his_executions("H001", booking, "cancel") == 1);
+}
+
+// A prepaid booking that reaches his-sim (a slot the primary holds): paid at pay-sim, booked
+// at his-sim, both POSTED; the patient cancels it: his-sim cancels the booking, and only then
+// is the payment refunded by a correction, at his-sim and then at pay-sim, once each.
+TEST_CASE("money api: a POSTED prepaid booking cancelled - cancelled at the HIS, then its payment refunded once") {
+    Money m("{}", 1000, R"({"extraction": {"interval": "10s"}})");
+    REQUIRE(m.sys.start());
+    const auto pair = posted_prepaid(m, "S-DR-201-" + sim::add_days(sim::utc_today(), 3) + "-PM", "pc-book");
+    const std::string booking = pair.first, payment = pair.second;
+    CHECK(m.state("P1", payment) == "POSTED");
+    CHECK(m.sys.his_executions("H001", payment, "pay") == 1);
+    CHECK(m.sys.his_executions("H001", booking, "book") == 1);
+    // The prepayment alone is not refunded while its booking stands: nothing changes.
+    auto alone = m.sys.post("/api/v1/payments/" + payment + "/refund", "", m.as("P1", "pc-refund-alone"));
+    INFO(alone.body);
+    CHECK(alone.status == 409);
+    CHECK(alone.code() == "prepayment.bound");
+    CHECK(m.transaction("P1", payment).value("corrections", nlohmann::json::array()).empty());
+
+    auto cancelled = m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "pc-cancel"));
+    INFO(cancelled.body);
+    REQUIRE(cancelled.status == 201);
+    const std::string cancel = nlohmann::json::parse(cancelled.body)["transactionId"];
+    REQUIRE(test::eventually([&] { return m.state("P1", cancel) == "POSTED"; }, 60s));
+    nlohmann::json paid;
+    REQUIRE(test::eventually(
+        [&] {
+            paid = m.transaction("P1", payment);
+            const auto fixes = paid.value("corrections", nlohmann::json::array());
+            return fixes.size() == 1 && fixes[0].value("state", "") == "POSTED";
+        },
+        60s));
+    INFO(paid.dump(1));
+    CHECK(paid["corrections"][0]["kind"] == "refund");
+    CHECK(paid["state"] == "POSTED");  // corrected, never changed
+    CHECK(m.state("P1", booking) == "POSTED");
+    CHECK(m.sys.his_executions("H001", booking, "cancel") == 1);
+    check_refunded_once(m, payment, 1500);
+    // A second cancel, and the portal's refund of the payment after the cancel, are refused,
+    // naming the refund; nothing more is refunded.
+    auto again = m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "pc-cancel-2"));
+    CHECK(again.status == 409);
+    CHECK(again.code() == "ledger.already_corrected");
+    auto portal_refund = m.sys.post("/api/v1/payments/" + payment + "/refund", R"({"reason":"patient"})",
+                                    m.as("P1", "refund-" + payment));
+    CHECK(portal_refund.status == 409);
+    CHECK(portal_refund.code() == "ledger.already_corrected");
+    CHECK(m.provider_order(payment)["amount"]["refund"] == 1500);
+}
+
+// pay-sim refuses the prepaid refund (refund_fail, until cleared): the refund correction stays
+// CONFIRMED (the HIS refunded), is asked again later each time (retry 1 s doubling to 2 s),
+// is listed for the operators after max_probes (2) asks, and is refunded exactly once when
+// pay-sim takes refunds again.
+TEST_CASE("money api: a prepaid refund pay-sim keeps refusing is asked again, listed for operators, refunded once") {
+    Money m("{}", 2, R"({"extraction": {"interval": "10s"}})");
+    REQUIRE(m.sys.start());
+    const auto pair = posted_prepaid(m, "S-DR-201-" + sim::add_days(sim::utc_today(), 4) + "-AM", "rf-book");
+    const std::string booking = pair.first, payment = pair.second;
+    REQUIRE(m.pay.arm({{"kind", "refund_fail"}, {"count", 1000}, {"out_trade_no", payment}}) == 200);
+
+    REQUIRE(m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "rf-cancel")).status == 201);
+    const std::string refund = ledger::prepaid_refund_id(booking);
+    std::string last_list;
+    auto listed_for_operators = [&] {
+        auto r = m.sys.get("/api/v1/ledger/transactions?state=confirmed&manual=true");
+        last_list = r.body;
+        if (r.status != 200) return false;
+        const auto doc = nlohmann::json::parse(r.body);
+        for (const auto& t : doc["transactions"])
+            if (t.value("transactionId", "") == refund) return true;
+        return false;
+    };
+    const bool listed = test::eventually(listed_for_operators, 60s);
+    INFO(last_list);
+    REQUIRE(listed);
+    auto waiting = m.transaction("P1", refund);
+    INFO(waiting.dump(1));
+    CHECK(waiting["state"] == "CONFIRMED");  // the HIS refunded; the money is still to go back
+    CHECK(m.sys.his_executions("H001", payment, "refund") == 1);
+    CHECK(m.provider_order(payment)["trade_state"] == "SUCCESS");  // pay-sim refunded nothing yet
+    int asks = 0;
+    for (const auto& e : waiting["history"])
+        if (e.value("event", "") == "refund_ask") ++asks;
+    CHECK(asks >= 3);  // asked again after each refusal, the operators told after the second
+
+    REQUIRE(test::http_send(m.pay.control_port, "DELETE", "/faults", "").status < 300);
+    REQUIRE(test::eventually([&] { return m.state("P1", refund) == "POSTED"; }, 30s));
+    check_refunded_once(m, payment, 1500);
+    CHECK_FALSE(listed_for_operators());
 }

@@ -6,6 +6,8 @@
 // in the confirmer's unit tests; the Confirmer's timers run on a ManualClock.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <condition_variable>
 #include <mutex>
 
 #include "common/random_id.h"
@@ -179,4 +181,52 @@ TEST_CASE("Confirmer with PaySimProvider and a real pay-sim: posted, refunded, v
     auto caught = reconcile("today", all.value(), his_statement, lines.value());
     REQUIRE(caught.ok());
     CHECK(caught->counts.at(Finding::StateMismatch) == 1);
+}
+
+// The port never has two asks for one id queued or being sent: while the first refund's
+// answer is held at the sink, two more asks for it are coalesced (counted, not sent); pay-sim
+// records one refund. Once that ask is answered, a new one is sent again (and answered from
+// the stored refund: idempotent by out_refund_no).
+TEST_CASE("PaySimProvider: an ask for an id whose ask is still under way is coalesced - never two at once") {
+    test::RunningPaySim sim;
+    test::NotificationSink sink;
+    std::mutex gate_mu;
+    std::condition_variable gate_cv;
+    bool gate_open = false;
+    std::atomic<int> refunded_answers{0};
+    payments::PaySimProvider provider{payments::PaySimAddress{"127.0.0.1", sim.port},
+                                      {[](const std::string&, CloseOutcome) {},
+                                       [&](const std::string&, bool refunded) {
+                                           std::unique_lock lock(gate_mu);
+                                           gate_cv.wait(lock, [&] { return gate_open; });
+                                           if (refunded) ++refunded_answers;
+                                       },
+                                       [](const std::string&, const Error&) {}}};
+    const std::string order = new_id(), refund = new_id();
+    auto prepay = provider.create_order({order, 500, "CNY", "outpatient fee", sink.url()});
+    REQUIRE(prepay.ok());
+    REQUIRE(test::http_send(sim.port, "POST", "/v3/checkout/" + prepay.value(), "").status == 200);
+
+    provider.refund_correction(refund, order, 500);
+    REQUIRE(test::eventually([&] { return provider.counters().sent == 1; }));  // being sent: its answer waits
+    provider.refund_correction(refund, order, 500);
+    provider.refund_correction(refund, order, 500);
+    CHECK(provider.counters().coalesced == 2);
+    CHECK(provider.counters().sent == 1);
+    {
+        std::lock_guard lock(gate_mu);
+        gate_open = true;
+    }
+    gate_cv.notify_all();
+    REQUIRE(test::eventually([&] { return refunded_answers == 1; }));
+    auto paid = [&] {
+        auto r = test::http_get(sim.port, "/v3/pay/transactions/out-trade-no/" + order);
+        return r.status == 200 ? nlohmann::json::parse(r.body) : nlohmann::json::object();
+    };
+    CHECK(paid()["amount"]["refund"] == 500);
+    provider.refund_correction(refund, order, 500);  // answered: a new ask goes out
+    REQUIRE(test::eventually([&] { return refunded_answers == 2; }));
+    CHECK(provider.counters().sent == 2);
+    CHECK(paid()["amount"]["refund"] == 500);  // still one refund
+    provider.stop();
 }

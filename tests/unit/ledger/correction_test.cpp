@@ -143,9 +143,11 @@ TEST_CASE("correction: a cancel after POSTED moves no money - a restart resumes 
     f.confirmer->on_change_reply(fix.id, true);
     REQUIRE(f.state(fix.id) == TxState::Confirmed);
     // The process dies before the provider answers: the next one asks it again (idempotent
-    // there by the correction's id).
+    // there by the correction's id) when the stored schedule says, `retry` after the first.
     f.confirmer = std::make_unique<Confirmer>(*f.store, f.clock, f.his, f.provider, f.options);
     REQUIRE(f.confirmer->resume());
+    CHECK(f.provider.count("refund:" + fix.id + ":of:" + paid.id) == 1);
+    f.step(f.options.retry);
     CHECK(f.provider.count("refund:" + fix.id + ":of:" + paid.id) == 2);
     f.confirmer->on_refund_answer(fix.id, true);
     CHECK(f.state(fix.id) == TxState::Posted);

@@ -147,6 +147,122 @@ TEST_CASE("prepaid: the booking rejected at the HIS after its payment POSTED - a
     CHECK(f.confirmer->timers() == 0);
 }
 
+// A prepaid booking the HIS holds, cancelled by the patient (a cancel correction after
+// POSTED): its payment is refunded (a refund correction, the HIS first, then the provider)
+// only once the HIS cancelled the booking; a cancel the HIS refused refunds nothing.
+TEST_CASE("prepaid: a POSTED pair cancelled - the payment refunded once, only after the HIS cancelled") {
+    PrepaidFixture f;
+    Pair p = f.paid();
+    f.confirmer->on_change_reply(p.booking.id, true);
+    REQUIRE(f.state(p.booking.id) == TxState::Posted);
+    TransactionIntent cancel = p.booking;
+    cancel.id = new_id();
+    cancel.kind = TxKind::Cancel;
+    cancel.purpose = "cancel";
+    cancel.binds.clear();
+    cancel.corrects = p.booking.id;
+    REQUIRE(f.confirmer->create(cancel));
+    const std::string refund = prepaid_refund_id(p.booking.id);
+    CHECK(f.his.count("change:" + cancel.id) == 1);
+    CHECK_FALSE(f.store->get(refund).value());  // nothing refunded while the cancel is under way
+    SECTION("the HIS cancelled: the cancel and the refund stored together, then refunded once") {
+        f.step(10s);  // the cancel's answer is lost: IN_DOUBT, still no refund
+        REQUIRE(f.state(cancel.id) == TxState::InDoubt);
+        CHECK_FALSE(f.store->get(refund).value());
+        f.confirmer->on_probe_answer(cancel.id, HisStatus::Committed);
+        CHECK(f.state(cancel.id) == TxState::Posted);
+        auto fix = f.store->get(refund).value();
+        REQUIRE(fix);
+        CHECK(fix->intent.kind == TxKind::Refund);
+        CHECK(fix->intent.corrects == p.payment.id);
+        CHECK(fix->intent.amount_fen == p.payment.amount_fen);
+        CHECK(f.his.count("change:" + refund) == 1);  // the HIS refunds first
+        CHECK(f.provider.sent.empty());
+        f.confirmer->on_change_reply(refund, true);
+        CHECK(f.provider.count("refund:" + refund + ":of:" + p.payment.id) == 1);
+        f.confirmer->on_refund_answer(refund, true);
+        CHECK(f.state(refund) == TxState::Posted);
+        CHECK(f.state(p.payment.id) == TxState::Posted);  // corrected, never changed
+        CHECK(f.state(p.booking.id) == TxState::Posted);
+        REQUIRE(f.restart());  // nothing is created or sent twice
+        CHECK(f.store->corrections_of(p.payment.id)->size() == 1);
+        CHECK(f.his.count("change:" + refund) == 1);
+        CHECK(f.provider.sent.size() == 1);
+        CHECK(f.confirmer->timers() == 0);
+    }
+    SECTION("the HIS refused the cancel: the booking stands and nothing is refunded") {
+        f.confirmer->on_change_reply(cancel.id, false);
+        CHECK(f.state(cancel.id) == TxState::Voided);
+        CHECK_FALSE(f.store->get(refund).value());
+        CHECK(f.store->corrections_of(p.payment.id)->empty());
+        CHECK(f.provider.sent.empty());
+        CHECK(f.his.count("change:" + refund) == 0);
+    }
+    SECTION("a restart between the cancel's CONFIRMED and its POSTED: the refund is created once") {
+        REQUIRE(f.store->apply_one(test_util::move(cancel.id, TxState::Confirmed, "reply:committed"), 5));
+        REQUIRE(f.restart());
+        CHECK(f.state(cancel.id) == TxState::Posted);
+        CHECK(f.his.count("change:" + refund) == 1);
+        REQUIRE(f.restart());
+        CHECK(f.his.count("change:" + refund) == 1);
+        CHECK(f.store->corrections_of(p.payment.id)->size() == 1);
+    }
+}
+
+// The provider refuses a prepaid refund (pay-sim's refund_fail): never resent on the
+// refusal, asked again when due, each wait twice the one before up to the cap (retry 5 s,
+// probe_cap 60 s), stored before each ask so a restart keeps the count and the time; after
+// max_probes (3) asks also the manual queue, and still asked; one answer "refunded" ends it.
+TEST_CASE("prepaid: a refund the provider refuses is asked again later each time, then the manual queue too") {
+    PrepaidFixture f;
+    Pair p = f.paid();
+    f.confirmer->on_change_reply(p.booking.id, false);  // the slot refused: the payment is refunded
+    const std::string refund = prepaid_refund_id(p.booking.id);
+    f.confirmer->on_change_reply(refund, true);  // the HIS refunded; now the provider
+    REQUIRE(f.state(refund) == TxState::Confirmed);
+    const std::string ask = "refund:" + refund + ":of:" + p.payment.id;
+    REQUIRE(f.provider.count(ask) == 1);
+    f.confirmer->on_refund_answer(refund, false);
+    CHECK(f.provider.count(ask) == 1);  // a refusal sends nothing by itself
+    CHECK(f.confirmer->counters().refunds_refused == 1);
+    // (wait, asks sent by then): each ask exactly at its due time, never before it.
+    const std::vector<std::pair<std::chrono::milliseconds, int>> schedule = {
+        {4999ms, 1}, {1ms, 2}, {9999ms, 2}, {1ms, 3}, {19999ms, 3}, {1ms, 4}};
+    for (auto [wait, asks] : schedule) {
+        f.step(wait);
+        f.confirmer->on_refund_answer(refund, false);
+        INFO("after " << wait.count() << " ms more");
+        CHECK(f.provider.count(ask) == asks);
+    }
+    auto stuck = f.store->get(refund).value();
+    REQUIRE(stuck);
+    CHECK(stuck->manual);  // the fourth ask went with the operators told
+    CHECK(stuck->probes == 4);
+    CHECK(stuck->state == TxState::Confirmed);
+    CHECK(f.confirmer->counters().refunds_stuck == 1);
+    CHECK(f.confirmer->manual_queue()->empty());  // the HIS's queue is for IN_DOUBT ones
+    // A restart half way to the next ask (due 40 s after the fourth) asks nothing at once.
+    f.step(20s);
+    REQUIRE(f.restart());
+    CHECK(f.provider.count(ask) == 4);
+    f.step(19999ms);
+    CHECK(f.provider.count(ask) == 4);
+    f.step(1ms);
+    CHECK(f.provider.count(ask) == 5);
+    f.step(60s);  // the cap
+    CHECK(f.provider.count(ask) == 6);
+    f.confirmer->on_refund_answer(refund, true);
+    f.confirmer->on_refund_answer(refund, true);  // a second answer changes nothing
+    CHECK(f.state(refund) == TxState::Posted);
+    CHECK(f.confirmer->timers() == 0);
+    f.step(120s);
+    CHECK(f.provider.count(ask) == 6);
+    auto history = f.store->history(refund);
+    REQUIRE(history);
+    CHECK(std::count_if(history->begin(), history->end(), [](const Entry& e) { return e.event == "refund_ask"; }) == 6);
+    CHECK(std::count_if(history->begin(), history->end(), [](const Entry& e) { return e.event == "manual"; }) == 1);
+}
+
 TEST_CASE("prepaid: a lost answer on the payment leg - IN_DOUBT, the booking waits and is never released") {
     PrepaidFixture f;
     Pair p = f.pair();
