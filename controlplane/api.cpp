@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "appointment-rules/booking.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -28,6 +29,7 @@
 #include "controlplane/public_partition/replication_api.h"
 #include "controlplane/health/health_api.h"
 #include "controlplane/portal/portal_api.h"
+#include "controlplane/report_list.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
 
@@ -234,6 +236,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (route == "book" && !may_book(who->role)) send_forbidden(res, "a viewer token cannot book");
         else if (route == "book") book(*who, parts[3], req, res);
         else if (route == "report") get_report(*who, parts[3], parts[5], res);
+        else if (route == "reports") list_reports(*who, parts[3], req, res);
         else if (route == "task") get_task(*who, parts[3], res);
         else if (route == "patient_facts") patient_facts(*who, parts[3], req, res);
         else if (route == "trace" && !is_staff(who->role)) send_forbidden(res, "traces are for operators and services");
@@ -255,6 +258,7 @@ const std::vector<RouteTemplate>& Api::routes() {
         {"hospitals", "/api/v1/hospitals", "GET, HEAD"},
         {"book", "/api/v1/hospitals/{hospitalId}/appointments", "POST"},
         {"report", "/api/v1/hospitals/{hospitalId}/reports/{reportId}", "GET, HEAD"},
+        {"reports", "/api/v1/hospitals/{hospitalId}/reports", "GET, HEAD"},
         {"task", "/api/v1/tasks/{taskId}", "GET, HEAD"},
         {"fleet", "/api/v1/fleet", "GET, HEAD"},
         {"fleet_hospital", "/api/v1/fleet/{hospitalId}", "GET, HEAD"},
@@ -343,6 +347,7 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
                                                  {"traceId", current_trace().trace_id}});
             return std::nullopt;
         }
+        if (token && !session_usable(*token, res)) return std::nullopt;
         if (token) {
             portal_->refresh_session(req, res, *token);
             return std::move(token.value());
@@ -354,6 +359,7 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
         why = make_error(ErrorClass::Rejected, "auth.invalid_token", "expected Authorization: Bearer <token>");
     } else {
         auto token = auth::verify_token(keys_, std::string_view(header).substr(kScheme.size()), now);
+        if (token && !session_usable(*token, res)) return std::nullopt;
         if (token) return std::move(token.value());
         why = token.error();
     }
@@ -363,6 +369,28 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
                                                                   : R"(Bearer realm="hisgate", error="invalid_token")");
     send_json(res, 401, {{"code", why->code}, {"message", why->message}, {"traceId", current_trace().trace_id}});
     return std::nullopt;
+}
+
+bool Api::session_usable(const auth::AccessToken& token, Poco::Net::HTTPServerResponse& res) {
+    if (token.session.empty()) return true;
+    // A portal session's token on an instance without the portal: its session cannot be
+    // checked, so it is refused like a signed-out one.
+    auto open = portal_ ? portal_->session_open(token) : Result<bool>(false);
+    if (!open) {
+        log::error("api.session_check_failed", {{"code", open.error().code}});
+        send_error(res, open.error());
+        return false;
+    }
+    if (*open) return true;
+    static auto& refused = metrics::global().counter("hisgate_http_unauthenticated_total",
+                                                     "API requests refused for a missing or invalid token");
+    refused.inc();
+    log::warn("api.unauthenticated", {{"code", "auth.invalid_token"}, {"reason", "session signed out"}});
+    res.set("WWW-Authenticate", R"(Bearer realm="hisgate", error="invalid_token")");
+    send_json(res, 401, {{"code", "auth.invalid_token"},
+                         {"message", "the session has been signed out (or has ended): sign in again"},
+                         {"traceId", current_trace().trace_id}});
+    return false;
 }
 
 void Api::list_hospitals(Poco::Net::HTTPServerResponse& res) {
@@ -402,6 +430,11 @@ void Api::book(const auth::AccessToken& who, const std::string& hospital_id, Poc
         return;
     }
     auto& booking = doc.value();
+    // The slot id goes to the hospital whole (its ':' included): bounded and of known characters.
+    if (auto slot = booking.find("slotId"); slot != booking.end() && slot->is_string() &&
+                                            !appointments::valid_slot_id(slot->get_ref<const std::string&>()))
+        return send_error(res, make_error(ErrorClass::BadInput, "request.bad_field",
+                                          std::string("slotId: expected ") + appointments::kSlotIdForm));
     if (who.role == auth::Role::Patient) {
         // A patient books for themself: the patient named is the token's, whatever the body says.
         if (!booking.contains("patient") || !booking["patient"].is_object()) booking["patient"] = nlohmann::json::object();
@@ -513,6 +546,34 @@ void Api::get_report(const auth::AccessToken& who, const std::string& hospital_i
     if (asked.answer) note_delivered(asked.task_id);
 }
 
+void Api::list_reports(const auth::AccessToken& who, const std::string& hospital_id, Poco::Net::HTTPServerRequest& req,
+                       Poco::Net::HTTPServerResponse& res) {
+    if (!topics::valid_hospital_id(hospital_id))
+        return send_error(res, make_error(ErrorClass::NotFound, "hospital.unknown", "no hospital with that id"));
+    auto q = read_reports_query(Poco::URI(req.getURI()).getRawQuery());
+    if (!q) return send_error(res, q.error());
+    std::string patient = q->patient_id;
+    if (who.role == auth::Role::Patient) {
+        if (!patient.empty() && patient != who.subject)
+            return send_forbidden(res, "a patient token lists only its own reports");
+        patient = who.subject;
+    }
+    if (!valid_record_id(patient))
+        return send_error(res, make_error(ErrorClass::BadInput, "patient.bad_id",
+                                          "patientId: a patient id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    RequestOrigin origin{who.role == auth::Role::Patient ? who.subject : "", ""};
+    auto asked = router_.ask(hospital_id, "report.list", {{"patientId", patient}}, "", origin);
+    if (!asked.answer) return send_answer(res, asked);  // 202 with the task while the hospital is slow
+    auto page = reports_page(asked.answer.value(), patient, *q);
+    if (!page) {
+        log::error("api.reports_bad_answer", {{"hospital_id", hospital_id}, {"error", page.error().message}});
+        return send_error(res, page.error(), asked.task_id);
+    }
+    if (!asked.task_id.empty()) res.set("Task-Id", asked.task_id);
+    send_json(res, 200, page.value());
+    note_delivered(asked.task_id);
+}
+
 void Api::replication_stream(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req,
                              Poco::Net::HTTPServerResponse& res) {
     auto q = public_partition::parse_stream_query(Poco::URI(req.getURI()).getRawQuery());
@@ -585,7 +646,10 @@ void Api::get_task(const auth::AccessToken& who, const std::string& task_id, Poc
     // patient's report).
     if (found && who.role == auth::Role::Patient) {
         if (found->owner != who.subject) found.reset();
-        else if (auto shown = found->to_json(); shown.contains("result") && !belongs_to(who, shown["result"])) found.reset();
+        // A report list was asked for the owner's own patient id (list_reports): its result names nobody.
+        else if (auto shown = found->to_json();
+                 found->type != "report.list" && shown.contains("result") && !belongs_to(who, shown["result"]))
+            found.reset();
     }
     if (!found) {
         send_error(res, make_error(ErrorClass::NotFound, "task.unknown", "no task with that id"));

@@ -70,6 +70,7 @@
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //   GET /api/v1/openapi.json                               the OpenAPI 3 document of /api/v1 (no token)
 //   /api/v1/auth/*, /api/v1/me                             the patient portal (controlplane/portal/portal_api.h)
+//   GET /api/v1/hospitals/{h}/reports                      a patient's reports, paged (controlplane/report_list.h)
 //
 // Every answer carries the security headers: Content-Security-Policy (default-src 'none'),
 // X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer, X-Frame-Options: DENY,
@@ -188,9 +189,15 @@ private:
     bool serve_public(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     // The caller's token, or the 401 already sent.
     std::optional<auth::AccessToken> authenticate(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    // Whether a verified token's portal session is still open (a token of no session is);
+    // false with the 401 (signed out) or the store's error already sent.
+    bool session_usable(const auth::AccessToken& token, Poco::Net::HTTPServerResponse& res);
     void list_hospitals(Poco::Net::HTTPServerResponse& res);
     void book(const auth::AccessToken& who, const std::string& hospital_id, Poco::Net::HTTPServerRequest& req,
               Poco::Net::HTTPServerResponse& res);
+    // GET /api/v1/hospitals/{hospitalId}/reports: a patient's reports, a page (report_list.h).
+    void list_reports(const auth::AccessToken& who, const std::string& hospital_id, Poco::Net::HTTPServerRequest& req,
+                      Poco::Net::HTTPServerResponse& res);
     void get_report(const auth::AccessToken& who, const std::string& hospital_id, const std::string& report_id,
                     Poco::Net::HTTPServerResponse& res);
     void get_task(const auth::AccessToken& who, const std::string& task_id, Poco::Net::HTTPServerResponse& res);

@@ -8,7 +8,7 @@
 namespace hisgate::controlplane::alerts {
 
 namespace {
-void count(const char* outcome) {
+void count_dwell_report(const char* outcome) {
     metrics::global()
         .counter("hisgate_alerts_dwell_events_total", "Dwell events the alerts took, by outcome", {{"outcome", outcome}})
         .inc();
@@ -31,7 +31,7 @@ void take_dwell_event(DwellReports& reports, const events::AgentEvent& e) {
          threshold = seconds_of(body, "thresholdSeconds");
     // sent_at orders the verdicts: the envelope's shape (utc_time.h) or nothing.
     if (!oldest || !p99 || !threshold || env.sent_at.size() != 24 || env.sent_at.back() != 'Z') {
-        count("rejected");
+        count_dwell_report("rejected");
         log::warn("alerts.dwell_event_rejected",
                   {{"hospital_id", e.hospital_id}, {"type", env.type}, {"reason", "no readable figures or sent_at"}});
         return;
@@ -40,11 +40,11 @@ void take_dwell_event(DwellReports& reports, const events::AgentEvent& e) {
                    "the agent reports oldest task " + seconds_text(*oldest) + ", dwell p99 " + seconds_text(*p99) +
                        " (its threshold " + seconds_text(*threshold) + ")"};
     if (auto r = reports.report(v); !r) {
-        count("rejected");
+        count_dwell_report("rejected");
         log::warn("alerts.dwell_event_not_stored", {{"hospital_id", e.hospital_id}, {"error", r.error().describe()}});
         return;
     }
-    count(v.exceeded ? "exceeded" : "recovered");
+    count_dwell_report(v.exceeded ? "exceeded" : "recovered");
 }
 
 }  // namespace hisgate::controlplane::alerts

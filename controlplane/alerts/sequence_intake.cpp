@@ -5,7 +5,7 @@
 namespace hisgate::controlplane::alerts {
 
 namespace {
-void count(const char* outcome) {
+void count_sequence_report(const char* outcome) {
     metrics::global()
         .counter("hisgate_controlplane_sequence_events_total", "Change-set events the sequence book took, by outcome",
                  {{"outcome", outcome}})
@@ -18,16 +18,16 @@ void take_changeset_event(SequenceBook& book, const events::AgentEvent& e) {
     auto seq = body.find("seq");
     if (seq == body.end() || !seq->is_number_integer() || seq->get<int64_t>() < 1 ||
         seq->get<int64_t>() > (int64_t{1} << 53)) {
-        count("rejected");
+        count_sequence_report("rejected");
         log::warn("alerts.changeset_rejected", {{"hospital_id", e.hospital_id}, {"reason", "no readable seq"}});
         return;
     }
     if (auto r = book.arrived(e.hospital_id, seq->get<int64_t>()); !r) {
-        count("rejected");
+        count_sequence_report("rejected");
         log::warn("alerts.changeset_not_stored", {{"hospital_id", e.hospital_id}, {"error", r.error().describe()}});
         return;
     }
-    count("taken");
+    count_sequence_report("taken");
 }
 
 }  // namespace hisgate::controlplane::alerts

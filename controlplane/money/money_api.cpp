@@ -4,6 +4,7 @@
 
 #include <Poco/URI.h>
 
+#include "appointment-rules/booking.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -354,12 +355,14 @@ MoneyApi::Answer MoneyApi::create_booking(const auth::AccessToken& who, const st
     in.kind = TxKind::Booking;
     auto hospital = string_field(body, "hospitalId", true, 64);
     if (!hospital) return failure(hospital.error());
-    auto slot = string_field(body, "slotId", true, 64);
+    if (!topics::valid_hospital_id(*hospital))
+        return failure(make_error(ErrorClass::BadInput, "request.bad_field",
+                                  "hospitalId: expected 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    auto slot = string_field(body, "slotId", true, appointments::kMaxSlotIdBytes);
     if (!slot) return failure(slot.error());
-    for (const auto& [name, value] : {std::pair{"hospitalId", *hospital}, std::pair{"slotId", *slot}})
-        if (!topics::valid_hospital_id(value))
-            return failure(make_error(ErrorClass::BadInput, "request.bad_field",
-                                      std::string(name) + ": expected 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    if (!appointments::valid_slot_id(*slot))
+        return failure(make_error(ErrorClass::BadInput, "request.bad_field",
+                                  std::string("slotId: expected ") + appointments::kSlotIdForm));
     in.hospital_id = *hospital;
     in.purpose = *slot;
     auto patient = string_field(body, "patientId", true, 64);

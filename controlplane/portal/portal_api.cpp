@@ -218,7 +218,10 @@ void PortalApi::verify(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerR
     auto facts = records_.facts(account->patient_id);
     if (!facts) return send_portal_error(res, 500, facts.error());
     auto now = std::chrono::floor<std::chrono::seconds>(clock_.wall_now());
-    auto token = auth::issue_token(keys_, {auth::Role::Patient, account->patient_id, now + settings_.session_ttl}, now);
+    auto session = accounts_.open_session(account->patient_id, now + settings_.session_ttl);
+    if (!session) return send_portal_error(res, 500, session.error());
+    auto token =
+        auth::issue_token(keys_, {auth::Role::Patient, account->patient_id, now + settings_.session_ttl, *session}, now);
     if (!token) return send_portal_error(res, 500, token.error());
     const std::string csrf = random_hex(16);
     set_session_cookies(res, *token, csrf, settings_.session_ttl);
@@ -233,9 +236,27 @@ void PortalApi::verify(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerR
 
 void PortalApi::logout(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     // Signing out changes state: a page of another site must not sign the patient out.
-    if (request_cookie(req, kSessionCookie) && !csrf_ok(req))
+    auto cookie = request_cookie(req, kSessionCookie);
+    if (cookie && !csrf_ok(req))
         return send_portal_error(res, 403, make_error(ErrorClass::Rejected, "auth.csrf",
                                                       "X-CSRF-Token must equal the hg_csrf cookie"));
+    // The session to close: the cookie's, else the bearer token's. A token that does not
+    // verify (tampered, expired) has nothing left to close; the cookies are cleared anyway.
+    std::string_view presented;
+    const std::string header = req.get("Authorization", "");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (cookie) presented = *cookie;
+    else if (header.starts_with(kBearer)) presented = std::string_view(header).substr(kBearer.size());
+    if (!presented.empty()) {
+        auto now = std::chrono::floor<std::chrono::seconds>(clock_.wall_now());
+        auto token = auth::verify_token(keys_, presented, now);
+        if (token && !token->session.empty()) {
+            if (auto closed = accounts_.close_session(token->session); !closed)
+                return send_portal_error(res, 500, closed.error());
+            count_sign_in("signed_out");
+            log::info("portal.signed_out", {{"patient_id", token->subject}});
+        }
+    }
     set_session_cookies(res, "", "", std::chrono::seconds(0));
     send_patient_json(res, 200, {{"signed_out", true}});
 }
@@ -251,10 +272,18 @@ void PortalApi::set_session_cookies(Poco::Net::HTTPServerResponse& res, const st
 void PortalApi::refresh_session(const Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
                                 const auth::AccessToken& who) {
     auto now = std::chrono::floor<std::chrono::seconds>(clock_.wall_now());
-    if (who.role != auth::Role::Patient || who.expires - now > settings_.session_ttl / 2) return;
+    // Only a session's token is renewed: one of no session (not made by a sign-in) could
+    // not be signed out, so it runs out at its own expiry.
+    if (who.role != auth::Role::Patient || who.session.empty() || who.expires - now > settings_.session_ttl / 2) return;
     auto csrf = request_cookie(req, kCsrfCookie);
-    auto token = auth::issue_token(keys_, {auth::Role::Patient, who.subject, now + settings_.session_ttl}, now);
-    if (!token || !csrf || csrf->empty()) return;  // the old session goes on until it expires
+    if (!csrf || csrf->empty()) return;  // the old token goes on until it expires
+    const auto expires = now + settings_.session_ttl;
+    auto token = auth::issue_token(keys_, {auth::Role::Patient, who.subject, expires, who.session}, now);
+    if (!token) return;
+    if (auto extended = accounts_.extend_session(who.session, expires); !extended) {
+        log::warn("portal.session_not_extended", {{"code", extended.error().code}});
+        return;
+    }
     set_session_cookies(res, *token, *csrf, settings_.session_ttl);
 }
 

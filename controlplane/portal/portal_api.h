@@ -6,7 +6,9 @@
 //   POST /api/v1/auth/verify    {"phone", "code"} → 200 {"patient_id", "real_name_verified", ...}
 //                               and the cookies hg_session (the patient's access token) and
 //                               hg_csrf. No token.
-//   POST /api/v1/auth/logout    clears both cookies (200). No token needed.
+//   POST /api/v1/auth/logout    signs the session out and clears both cookies (200). No
+//                               token needed; the session is the cookie's (CSRF checked)
+//                               or, without a cookie, the bearer token's.
 //   GET  /api/v1/me             {"patient_id", "phone_masked", "real_name_verified", ...}
 //   PUT  /api/v1/me             {"email", "lang"}: where and in which language messages go
 //   POST /api/v1/me/real-name   {"name", "id_number"} → 200, or 400 naming the wrong part
@@ -18,6 +20,11 @@
 // POST, PUT, PATCH or DELETE so authenticated must carry X-CSRF-Token equal to hg_csrf
 // (403 auth.csrf otherwise: csrf_ok below). A session past half its life is renewed on
 // the next answer (refresh_session).
+//
+// Each sign-in opens a session in the SignInStore (shared by every instance through
+// results_db) and its tokens carry the session's id ("sid"). The API accepts a token with
+// a sid, by cookie or bearer, only while that session is open (session_open); logout
+// closes it, so its tokens, renewed ones included, answer 401 everywhere from then on.
 //
 // Limits (rate_limit.h), each answered 429 auth.rate_limited with Retry-After: a code to
 // one phone once per `code_interval` and `codes_per_phone_hour` an hour; codes asked from
@@ -86,6 +93,12 @@ public:
     void handle(const std::string& route, const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req,
                 Poco::Net::HTTPServerResponse& res);
     const PortalSettings& settings() const { return settings_; }
+    // Whether a verified token may be used: true for a token of no session, else whether
+    // its session is open (not signed out, not expired) in the shared store.
+    Result<bool> session_open(const auth::AccessToken& who) {
+        if (who.session.empty()) return true;
+        return accounts_.session_open(who.session, who.subject);
+    }
     // A session cookie past half its life is renewed on the answer to any request it made
     // (a new token of `session_ttl`, the same hg_csrf): an active patient stays signed in,
     // an idle one is signed out when the token expires.

@@ -11,6 +11,12 @@
 // which it is gone (a new one must be asked for). Issuing a new code replaces the old one.
 // A code that signed in is used up.
 //
+// A sign-in opens a session: its id is 128 random bits from the CSPRNG (32 hex digits),
+// carried in the session's tokens as "sid" (auth/access_token.h). The API accepts such a
+// token only while its session is open here; signing out closes it, so the token is
+// refused at once by every instance that shares the store, however long it had to run.
+// A session past its expiry counts as closed; its row goes at the next sign-in.
+//
 // This is the interface; SQLite implements it (open_sqlite_sign_in_store), on the control
 // plane's results_db, so every instance sees the same codes and accounts.
 #pragma once
@@ -59,6 +65,15 @@ public:
     virtual Result<void> set_contact(const std::string& patient_id, const std::string& email, const std::string& lang) = 0;
     virtual Result<void> set_real_name(const std::string& patient_id, const std::string& name,
                                        const std::string& id_masked) = 0;
+
+    // Opens a session of `patient_id` until `expires`; answers its id.
+    virtual Result<std::string> open_session(const std::string& patient_id, std::chrono::sys_seconds expires) = 0;
+    // Whether `session_id` is open for `patient_id`: opened, not closed, not past its expiry.
+    virtual Result<bool> session_open(const std::string& session_id, const std::string& patient_id) = 0;
+    // Moves an open session's expiry (its token was renewed); a closed one stays closed.
+    virtual Result<void> extend_session(const std::string& session_id, std::chrono::sys_seconds expires) = 0;
+    // Signs the session out; closing a closed or unknown one is no error.
+    virtual Result<void> close_session(const std::string& session_id) = 0;
 };
 
 // `path` is a SQLite file (the control plane's results_db), or ":memory:".

@@ -1,5 +1,6 @@
 // SignInStore on SQLite: one row per patient account (phone kept, keyed by its digest),
-// one row per phone with an outstanding code (its HMAC, salt, expiry and tries left).
+// one row per phone with an outstanding code (its HMAC, salt, expiry and tries left), one
+// row per open session (its patient and expiry; signing out deletes it).
 #include <mutex>
 
 #include "common/digest.h"
@@ -129,6 +130,54 @@ public:
         return st->run();
     }
 
+    Result<std::string> open_session(const std::string& patient_id, std::chrono::sys_seconds expires) override {
+        std::lock_guard lock(mu_);
+        const std::string id = new_id();
+        auto result = db_.transaction([&]() -> Result<void> {
+            // Sessions past their expiry are closed already: their rows go here.
+            auto prune = db_.prepare_cached("DELETE FROM portal_sessions WHERE expires_ms <= ?1");
+            if (!prune) return prune.error();
+            prune->bind(1, clock_.wall_ms());
+            if (auto d = prune->run(); !d) return d.error();
+            auto ins = db_.prepare_cached(
+                "INSERT INTO portal_sessions(session_id, patient_id, expires_ms, opened_ms) VALUES(?1, ?2, ?3, ?4)");
+            if (!ins) return ins.error();
+            ins->bind(1, id).bind(2, patient_id).bind(3, int64_t{expires.time_since_epoch().count()} * 1000);
+            ins->bind(4, clock_.wall_ms());
+            return ins->run();
+        });
+        if (!result) return result.error();
+        return id;
+    }
+
+    Result<bool> session_open(const std::string& session_id, const std::string& patient_id) override {
+        std::lock_guard lock(mu_);
+        auto st = db_.prepare_cached(
+            "SELECT 1 FROM portal_sessions WHERE session_id = ?1 AND patient_id = ?2 AND expires_ms > ?3");
+        if (!st) return st.error();
+        st->bind(1, session_id).bind(2, patient_id).bind(3, clock_.wall_ms());
+        bool open = st->step();
+        if (st->error()) return *st->error();
+        st->reset();
+        return open;
+    }
+
+    Result<void> extend_session(const std::string& session_id, std::chrono::sys_seconds expires) override {
+        std::lock_guard lock(mu_);
+        auto st = db_.prepare_cached("UPDATE portal_sessions SET expires_ms = ?2 WHERE session_id = ?1");
+        if (!st) return st.error();
+        st->bind(1, session_id).bind(2, int64_t{expires.time_since_epoch().count()} * 1000);
+        return st->run();
+    }
+
+    Result<void> close_session(const std::string& session_id) override {
+        std::lock_guard lock(mu_);
+        auto st = db_.prepare_cached("DELETE FROM portal_sessions WHERE session_id = ?1");
+        if (!st) return st.error();
+        st->bind(1, session_id);
+        return st->run();
+    }
+
 private:
     static constexpr const char* kSelect =
         "SELECT patient_id, phone, email, lang, real_name, id_masked FROM portal_patients";
@@ -167,7 +216,10 @@ Result<std::unique_ptr<SignInStore>> open_sqlite_sign_in_store(const std::string
          "phone TEXT NOT NULL, email TEXT NOT NULL, lang TEXT NOT NULL, real_name TEXT NOT NULL, id_masked TEXT NOT NULL, "
          "created_ms INTEGER NOT NULL)",
          "CREATE TABLE IF NOT EXISTS sign_in_codes(phone_key TEXT PRIMARY KEY, code_mac TEXT NOT NULL, salt TEXT NOT NULL, "
-         "expires_ms INTEGER NOT NULL, tries_left INTEGER NOT NULL)"});
+         "expires_ms INTEGER NOT NULL, tries_left INTEGER NOT NULL)",
+         "CREATE TABLE IF NOT EXISTS portal_sessions(session_id TEXT PRIMARY KEY, patient_id TEXT NOT NULL, "
+         "expires_ms INTEGER NOT NULL, opened_ms INTEGER NOT NULL)",
+         "CREATE INDEX IF NOT EXISTS portal_sessions_expiry ON portal_sessions(expires_ms)"});
     if (!db) return db.error();
     return std::unique_ptr<SignInStore>(new SqliteSignInStore(std::move(db.value()), clock, policy));
 }

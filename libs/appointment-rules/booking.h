@@ -7,10 +7,27 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "appointment-rules/calendar.h"
 
 namespace hisgate::appointments {
+
+// A HIS's slot id as the platform takes it: 1 to 64 bytes of A-Z a-z 0-9 and - _ . :
+// HIS ids often join a doctor and a time ("DR001:2026-12-07T09:00", his-sim's
+// "S-DR-101-2026-12-07-08:00"), so ':' is one of its characters; the platform keeps and
+// forwards the id whole and never splits it. 64 is every request body's limit for an id
+// field (transport/limits.h kIdBytes), which the API and the agent both hold "slotId" to.
+inline constexpr size_t kMaxSlotIdBytes = 64;
+inline bool valid_slot_id(std::string_view id) {
+    if (id.empty() || id.size() > kMaxSlotIdBytes) return false;
+    for (char c : id)
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.' || c == ':'))
+            return false;
+    return true;
+}
+inline constexpr const char* kSlotIdForm = "1 to 64 characters of A-Z a-z 0-9 - _ . :";
 
 enum class Half { none, morning, afternoon };
 enum class VisitKind { first, follow_up };

@@ -29,6 +29,11 @@ bool valid_subject(const std::string& s) {
     return true;
 }
 
+// A session id is lower-case hex (random_hex), at most kMaxSessionBytes.
+bool valid_session(const std::string& s) {
+    return s.size() <= kMaxSessionBytes && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
 }  // namespace
 
 std::string_view to_string(Role r) {
@@ -53,6 +58,8 @@ Result<std::string> issue_token(KeyRing& ring, const AccessToken& t, std::chrono
     if (!valid_subject(t.subject))
         return make_error(ErrorClass::BadInput, "auth.bad_subject",
                           "a token's subject is 1 to 64 characters of A-Z a-z 0-9 _ - .");
+    if (!valid_session(t.session))
+        return make_error(ErrorClass::BadInput, "auth.bad_session", "a session id is at most 64 lower-case hex digits");
     keep_openssl_initialized();
     std::string jti = new_id();
     auto key = ring.signing_key();
@@ -65,6 +72,7 @@ Result<std::string> issue_token(KeyRing& ring, const AccessToken& t, std::chrono
     token.payload().set("iat", static_cast<Poco::Int64>(now.time_since_epoch().count()));
     token.payload().set("exp", static_cast<Poco::Int64>(t.expires.time_since_epoch().count()));
     token.setId(jti);
+    if (!t.session.empty()) token.payload().set("sid", t.session);
     try {
         Poco::JWT::Signer signer(key.secret);
         return signer.sign(token, Poco::JWT::Signer::ALGO_HS256);
@@ -100,6 +108,10 @@ Result<AccessToken> verify_token(KeyRing& ring, std::string_view bearer, std::ch
         out.role = *role;
         out.subject = token.getSubject();
         if (!valid_subject(out.subject)) return invalid("the subject is not a valid id");
+        if (claims.has("sid")) {
+            out.session = claims.getValue<std::string>("sid");
+            if (out.session.empty() || !valid_session(out.session)) return invalid("the session id is not valid");
+        }
         return out;
     } catch (const Poco::Exception& e) {
         return invalid("not a readable JWT (" + e.displayText().substr(0, 200) + ")");

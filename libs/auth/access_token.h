@@ -3,7 +3,12 @@
 //
 //   {"iss": "hisgate", "sub": <patient id | operator's or service's name>,
 //    "role": "patient" | "viewer" | "operator" | "admin" | "service",
-//    "iat": <issued, s>, "exp": <expires, s>, "jti": <16 random bytes, hex>}
+//    "iat": <issued, s>, "exp": <expires, s>, "jti": <16 random bytes, hex>
+//    [, "sid": <the portal session it belongs to, 16 random bytes, hex>]}
+//
+// A token with a "sid" is a portal session's (controlplane/portal/portal_api.h): it is
+// accepted only while that session is open in the shared session store, so signing out
+// refuses it on every control-plane instance before it expires.
 //
 // A patient token is bound to one patient id (its sub): the API shows it only that
 // patient's reports, tasks and bookings. Verification accepts only HS256 (never "none",
@@ -30,13 +35,16 @@ struct AccessToken {
     Role role = Role::Viewer;
     std::string subject;  // the patient id for Role::Patient; a name otherwise
     std::chrono::sys_seconds expires{};
+    std::string session{};  // the portal session id ("sid"); "" for a token of no session
 };
 
 inline constexpr size_t kMaxTokenBytes = 4096;
 inline constexpr size_t kMaxSubjectBytes = 64;
+inline constexpr size_t kMaxSessionBytes = 64;
 
 // Errors: BadInput "auth.bad_subject" (empty, longer than 64, or a character outside
-// A-Z a-z 0-9 _ - .), Internal "auth.keys" (the ring failed to sign).
+// A-Z a-z 0-9 _ - .), BadInput "auth.bad_session" (a session id longer than 64 or not
+// lower-case hex), Internal "auth.keys" (the ring failed to sign).
 Result<std::string> issue_token(KeyRing& ring, const AccessToken& token, std::chrono::sys_seconds now);
 
 // `bearer` is the token alone (after "Bearer "). Errors, all Rejected "auth.invalid_token"

@@ -105,6 +105,7 @@ public:
     Process& controlplane(int i = 0) { return controlplanes_.at(i); }
     bool start_controlplane(int i);
     uint16_t api_port() const { return api_port_; }
+    uint16_t api_port_at(int i) const { return api_ports_.at(i); }  // instance `i`'s (0-based)
     uint16_t agent_metrics_port(const std::string& h) const { return agent_metrics_ports_.at(h); }
     uint16_t sim_control_port(const std::string& h) const { return sim_control_ports_.at(h); }
     std::string params_file(const std::string& h) const { return dir_ + "/etc/params-" + h + ".json"; }

@@ -12,6 +12,7 @@
 
 #include "auth/access_token.h"
 #include "auth/key_ring.h"
+#include "common/sqlite.h"
 #include "his-sim/hospital.h"
 #include "tests/support/process.h"
 #include "tests/support/running_pay_sim.h"
@@ -124,7 +125,10 @@ PortalPatient portal_sign_in(test::System& sys, const PortalSmtpSink& sink, cons
 
 TEST_CASE("portal: sign in with the code the SMTP relay got - cookies, /me, the real-name step, logout, security headers") {
     PortalSmtpSink sink;
-    test::System sys({.hospitals = {"H001"}, .controlplane_config = portal_config(sink, {{"portal", {{"code_interval_s", 2}}}})});
+    // Two control planes on one results_db: a session signed out on one is refused by both.
+    test::System sys({.hospitals = {"H001"},
+                      .controlplane_config = portal_config(sink, {{"portal", {{"code_interval_s", 2}}}}),
+                      .controlplanes = 2});
     REQUIRE(sys.start());
     const uint16_t port = sys.api_port();
 
@@ -245,7 +249,10 @@ TEST_CASE("portal: sign in with the code the SMTP relay got - cookies, /me, the 
     // A session past half its life is renewed on its next answer (same hg_csrf); a fresh one is not.
     CHECK(test::http_get(port, "/api/v1/me", me.cookies()).set_cookies.empty());
     auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    auto aging_jwt = auth::issue_token(**ring, {auth::Role::Patient, patient, now + 5min}, now - 25min);
+    // The sign-in's token carries its session's id: the aging token is of the same session.
+    const std::string me_session = auth::verify_token(**ring, me.session, now)->session;
+    CHECK(me_session.size() == 32);
+    auto aging_jwt = auth::issue_token(**ring, {auth::Role::Patient, patient, now + 5min, me_session}, now - 25min);
     REQUIRE(aging_jwt);
     auto aging = me;
     aging.session = *aging_jwt;
@@ -258,18 +265,53 @@ TEST_CASE("portal: sign in with the code the SMTP relay got - cookies, /me, the 
     CHECK(portal_set_cookie(renewed, "hg_csrf").first == csrf);
     aging.session = fresh;
     CHECK(test::http_get(port, "/api/v1/me", aging.cookies()).status == 200);
+    // A token of no session (not made by a sign-in) is accepted but never renewed: it could not be signed out.
+    auto sessionless_jwt = auth::issue_token(**ring, {auth::Role::Patient, patient, now + 5min}, now - 25min);
+    auto sessionless = me;
+    sessionless.session = *sessionless_jwt;
+    auto not_renewed = test::http_get(port, "/api/v1/me", sessionless.cookies());
+    CHECK(not_renewed.status == 200);
+    CHECK(not_renewed.set_cookies.empty());
 
-    // Signing in again is the same patient; signing out needs the CSRF header and clears both cookies.
+    // Signing in again is the same patient in a session of its own, good on either instance;
+    // signing out needs the CSRF header and clears both cookies.
     auto again = portal_sign_in(sys, sink, "13800138000", 2);
     CHECK(again.patient_id == patient);
     CHECK(again.verified["new_patient"] == false);
     CHECK(again.verified["real_name_verified"] == true);
+    const uint16_t cp2 = sys.api_port_at(1);
+    CHECK(test::http_get(cp2, "/api/v1/me", again.cookies(false)).status == 200);
     CHECK(test::http_send(port, "POST", "/api/v1/auth/logout", "", again.cookies(false)).code() == "auth.csrf");
+    CHECK(test::http_get(port, "/api/v1/me", again.cookies(false)).status == 200);  // that refused logout closed nothing
     auto out = test::http_send(port, "POST", "/api/v1/auth/logout", "", again.cookies());
     CHECK(out.status == 200);
     CHECK_THAT(portal_set_cookie(out, "hg_session").second, Catch::Contains("Max-Age=0"));
     CHECK(portal_set_cookie(out, "hg_session").first.empty());
     CHECK(portal_set_cookie(out, "hg_csrf").first.empty());
+    // The signed-out token is refused by both instances, as a cookie or as a bearer token,
+    // long before it expires, and a change made with it changes nothing.
+    const std::map<std::string, std::string> old_bearer = {{"Authorization", "Bearer " + again.session}};
+    for (uint16_t p : {port, cp2}) {
+        INFO("port " << p);
+        auto by_cookie = test::http_get(p, "/api/v1/me", again.cookies(false));
+        CHECK(by_cookie.status == 401);
+        CHECK(by_cookie.code() == "auth.invalid_token");
+        CHECK_THAT(by_cookie.body, Catch::Contains("signed out"));
+        CHECK(test::http_get(p, "/api/v1/me", old_bearer).status == 401);
+        CHECK(test::http_send(p, "PUT", "/api/v1/me", R"({"email":"x@example.com"})", again.cookies()).status == 401);
+    }
+    CHECK(nlohmann::json::parse(test::http_get(port, "/api/v1/me", sys.bearer("patient", patient)).body)["email"] ==
+          "li@example.com");
+    // The patient's first session is still signed in. Signed out through cp2 by its bearer
+    // token, it takes every token of that session along (the one before renewal too).
+    CHECK(test::http_get(port, "/api/v1/me", aging.cookies()).status == 200);
+    auto out_by_bearer = test::http_send(cp2, "POST", "/api/v1/auth/logout", "", {{"Authorization", "Bearer " + aging.session}});
+    CHECK(out_by_bearer.status == 200);
+    CHECK(test::http_get(port, "/api/v1/me", aging.cookies()).status == 401);
+    CHECK(test::http_get(port, "/api/v1/me", me.cookies()).status == 401);
+    // Signing out with no session, or with a token that no longer verifies, just clears the cookies.
+    CHECK(test::http_send(port, "POST", "/api/v1/auth/logout", "").status == 200);
+    CHECK(test::http_send(port, "POST", "/api/v1/auth/logout", "", tampered.cookies()).status == 200);
 
     // The OpenAPI document is served without a token.
     auto doc = test::http_get(port, "/api/v1/openapi.json");
@@ -420,6 +462,49 @@ TEST_CASE("portal: patients see only their own bookings, payments, reports and t
     INFO(ledger_booked.body);
     REQUIRE(ledger_booked.status == 201);
     const std::string ledger_booking = nlohmann::json::parse(ledger_booked.body)["transactionId"];
+
+    // A HIS slot id may hold ':' (a doctor and a time): booked as given and kept whole.
+    const std::string colon_slot = "DR001:2026-12-07T09:00";
+    auto colon_booked = test::http_send(
+        port, "POST", "/api/v1/bookings",
+        nlohmann::json{{"hospitalId", "H001"}, {"slotId", colon_slot}, {"patientId", a.patient_id}}.dump(),
+        keyed(a, "book-a-colon"));
+    INFO(colon_booked.body);
+    REQUIRE(colon_booked.status == 201);
+    CHECK(nlohmann::json::parse(colon_booked.body)["slotId"] == colon_slot);
+    const std::string colon_id = nlohmann::json::parse(colon_booked.body)["transactionId"];
+    auto colon_read = test::http_get(port, "/api/v1/transactions/" + colon_id, a.cookies());
+    REQUIRE(colon_read.status == 200);
+    CHECK(nlohmann::json::parse(colon_read.body)["slotId"] == colon_slot);
+    // A slot id out of bounds, on either booking route, is a 400 naming it and books nothing.
+    const auto mine_before =
+        nlohmann::json::parse(test::http_get(port, "/api/v1/transactions", a.cookies()).body)["transactions"].size();
+    const int his_before = sys.his_bookings("H001");
+    int bad_n = 0;
+    for (const std::string& bad : {std::string("DR001 09:00"), std::string("DR001/09:00"), std::string("DR|001"),
+                                  std::string("S\u003c1"), std::string(129, 'S'), std::string()}) {
+        INFO("slotId " << bad);
+        auto refused = test::http_send(
+            port, "POST", "/api/v1/bookings",
+            nlohmann::json{{"hospitalId", "H001"}, {"slotId", bad}, {"patientId", a.patient_id}}.dump(),
+            keyed(a, "book-a-bad-" + std::to_string(++bad_n)));
+        // Too long is refused as any over-long id field of a body is (http.field_too_long).
+        const std::string expected_code = bad.size() > 64 ? "http.field_too_long" : "request.bad_field";
+        CHECK(refused.status == 400);
+        CHECK(refused.code() == expected_code);
+        CHECK_THAT(refused.body, Catch::Contains("slotId"));
+        if (bad.empty()) continue;  // the appointment route leaves a missing slot to the agent
+        auto agent_route = booking;
+        agent_route["orderId"] = "O-PORTAL-BAD-" + std::to_string(bad_n);
+        agent_route["slotId"] = bad;
+        auto refused_at_hospital =
+            test::http_send(port, "POST", "/api/v1/hospitals/H001/appointments", agent_route.dump(), a.cookies());
+        CHECK(refused_at_hospital.status == 400);
+        CHECK(refused_at_hospital.code() == expected_code);
+    }
+    CHECK(nlohmann::json::parse(test::http_get(port, "/api/v1/transactions", a.cookies()).body)["transactions"].size() ==
+          mine_before);
+    CHECK(sys.his_bookings("H001") == his_before);
     for (const auto& id : {payment, ledger_booking}) {
         INFO(id);
         CHECK(test::http_get(port, "/api/v1/transactions/" + id, a.cookies()).status == 200);
@@ -432,9 +517,93 @@ TEST_CASE("portal: patients see only their own bookings, payments, reports and t
     auto list = test::http_get(port, "/api/v1/transactions?patientId=" + a.patient_id, b.cookies());
     CHECK(list.status == 403);
 
+    // A's list of reports at H001 is A's own (none there); naming the demo patient is 403.
+    auto a_reports = test::http_get(port, "/api/v1/hospitals/H001/reports", a.cookies());
+    INFO(a_reports.body);
+    REQUIRE(a_reports.status == 200);
+    CHECK(nlohmann::json::parse(a_reports.body) ==
+          nlohmann::json{{"patientId", a.patient_id}, {"reports", nlohmann::json::array()}});
+    auto named = test::http_get(port, "/api/v1/hospitals/H001/reports?patientId=P-DEMO-1", a.cookies());
+    CHECK(named.status == 403);
+    CHECK(named.body.find("R-DEMO-1") == std::string::npos);
+
     // A report of another patient (his-sim's demo patient) is 404 to A; staff read it.
     CHECK(sys.get("/api/v1/hospitals/H001/reports/R-DEMO-1").status == 200);
     auto report = test::http_get(port, "/api/v1/hospitals/H001/reports/R-DEMO-1", a.cookies());
     CHECK(report.status == 404);
     CHECK(report.code() == "report.not_found");
+}
+
+TEST_CASE("portal: a patient lists their own lab reports a page at a time - another patient's never show") {
+    test::System sys({.hospitals = {"H001"}});
+    REQUIRE(sys.start());
+    const uint16_t port = sys.api_port();
+    {  // Four more reports of the demo patient, written into the simulated HIS's own file.
+        auto db = sql::Db::open(sys.dir() + "/data/his-sim-H001.db");
+        REQUIRE(db);
+        for (int i = 2; i <= 5; ++i) {
+            auto st = db->prepare(
+                "INSERT INTO reports(report_id, patient_id, title, status, issued_at) VALUES(?1, 'P-DEMO-1', ?2, 'F', ?3)");
+            REQUIRE(st);
+            st->bind(1, "R-DEMO-" + std::to_string(i)).bind(2, "Panel " + std::to_string(i));
+            st->bind(3, "2026112" + std::to_string(i) + "083000");
+            REQUIRE(st->run());
+        }
+    }
+    const std::string path = "/api/v1/hospitals/H001/reports";
+    auto ids_of = [](const nlohmann::json& page) {
+        std::vector<std::string> ids;
+        for (const auto& r : page["reports"]) ids.push_back(r["reportId"]);
+        return ids;
+    };
+    const std::vector<std::string> newest_first = {"R-DEMO-5", "R-DEMO-4", "R-DEMO-3", "R-DEMO-2", "R-DEMO-1"};
+    const auto demo = sys.bearer("patient", "P-DEMO-1");
+    auto all = test::http_get(port, path, demo);
+    INFO(all.body);
+    REQUIRE(all.status == 200);
+    auto all_doc = nlohmann::json::parse(all.body);
+    CHECK(all_doc["patientId"] == "P-DEMO-1");
+    CHECK(ids_of(all_doc) == newest_first);
+    CHECK_FALSE(all_doc.contains("nextCursor"));
+    CHECK(all_doc["reports"][4]["title"].get<std::string>().size() > 0);
+
+    // Pages of 2: three pages, the same reports in the same order, the last without a cursor.
+    std::vector<std::string> paged;
+    std::string cursor;
+    int pages = 0;
+    do {
+        ++pages;
+        auto r = test::http_get(port, path + "?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor), demo);
+        INFO(r.body);
+        REQUIRE(r.status == 200);
+        auto page = nlohmann::json::parse(r.body);
+        CHECK(page["reports"].size() <= 2);
+        for (const auto& id : ids_of(page)) paged.push_back(id);
+        cursor = page.value("nextCursor", "");
+    } while (!cursor.empty() && pages < 10);
+    CHECK(pages == 3);
+    CHECK(paged == newest_first);
+
+    // Another patient of the same hospital sees only their own; naming the demo patient is
+    // 403, and none of its reports show. Staff name the patient, and must.
+    auto other = test::http_get(port, path, sys.bearer("patient", "P-H001-2"));
+    REQUIRE(other.status == 200);
+    CHECK(ids_of(nlohmann::json::parse(other.body)) == std::vector<std::string>{"R-H001-2"});
+    auto theirs = test::http_get(port, path + "?patientId=P-DEMO-1", sys.bearer("patient", "P-H001-2"));
+    CHECK(theirs.status == 403);
+    CHECK(theirs.body.find("R-DEMO") == std::string::npos);
+    auto staff = sys.get(path + "?patientId=P-DEMO-1&limit=100");
+    REQUIRE(staff.status == 200);
+    CHECK(ids_of(nlohmann::json::parse(staff.body)) == newest_first);
+    CHECK(sys.get(path).code() == "patient.bad_id");
+    CHECK(sys.get(path + "?patientId=" + std::string(65, 'P')).code() == "patient.bad_id");
+
+    // Bad queries: a clear 400 naming the parameter; an unknown hospital 404.
+    for (const char* q : {"limit=0", "limit=101", "limit=x", "cursor=zz", "cursor=r1", "page=2", "limit=1&limit=2"}) {
+        INFO(q);
+        auto r = test::http_get(port, path + "?" + q, demo);
+        CHECK(r.status == 400);
+        CHECK(r.body.find("R-DEMO") == std::string::npos);
+    }
+    CHECK(test::http_get(port, "/api/v1/hospitals/H-NONE/reports", demo).status != 200);
 }

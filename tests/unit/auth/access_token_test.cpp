@@ -160,3 +160,18 @@ TEST_CASE("access token: signing and verifying on many threads at once never cra
     for (auto& t : threads) t.join();
     CHECK(verified == 8 * 2000);
 }
+
+TEST_CASE("access token: a portal session's id travels in the token and is checked for form") {
+    Ring r;
+    const std::string sid = "0123456789abcdef0123456789abcdef";
+    auto jwt = issue_token(*r.ring, {Role::Patient, "P-1", at(r.clock) + 1h, sid}, at(r.clock));
+    REQUIRE(jwt);
+    auto token = verify_token(*r.ring, *jwt, at(r.clock));
+    REQUIRE(token);
+    CHECK(token->session == sid);
+    CHECK(verify_token(*r.ring, r.issue(Role::Patient, "P-1"), at(r.clock))->session.empty());
+    for (const std::string& bad : {std::string("ABC"), std::string("12 34"), std::string(65, 'a')}) {
+        auto refused = issue_token(*r.ring, {Role::Patient, "P-1", at(r.clock) + 1h, bad}, at(r.clock));
+        CHECK(refused.error().code == "auth.bad_session");
+    }
+}

@@ -128,6 +128,45 @@ TEST_CASE("portal: a sign-in code is used once, expires in 5 minutes, and allows
     CHECK(s.account("P000000000000000000000000").error().code == "patient.unknown");
 }
 
+TEST_CASE("portal: a session is open until signed out or expired, for its own patient, on every store of the file") {
+    ManualClock clock;
+    const std::string db = portal_test_db("sessions.db");
+    auto store = portal::open_sqlite_sign_in_store(db, clock);
+    auto other_instance = portal::open_sqlite_sign_in_store(db, clock);  // a second control plane
+    REQUIRE(store);
+    REQUIRE(other_instance);
+    auto& s = **store;
+    auto now = [&] { return std::chrono::floor<std::chrono::seconds>(clock.wall_now()); };
+
+    auto a = s.open_session("P-A", now() + 30min);
+    auto b = s.open_session("P-A", now() + 30min);  // the same patient on another phone
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(a->size() == 32);
+    CHECK(a->find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(*a != *b);
+    CHECK(*s.session_open(*a, "P-A"));
+    CHECK(*(*other_instance)->session_open(*a, "P-A"));
+    CHECK_FALSE(*s.session_open(*a, "P-B"));  // a session id is its patient's only
+    CHECK_FALSE(*s.session_open("00000000000000000000000000000000", "P-A"));
+
+    // Signed out on one instance: closed on both; the patient's other session stays open.
+    REQUIRE((*other_instance)->close_session(*a));
+    CHECK_FALSE(*s.session_open(*a, "P-A"));
+    CHECK(*s.session_open(*b, "P-A"));
+    REQUIRE(s.close_session(*a));  // twice is no error
+    REQUIRE(s.extend_session(*a, now() + 1h));  // a closed session is not reopened
+    CHECK_FALSE(*s.session_open(*a, "P-A"));
+
+    // Expiry: a renewal moves it; past it the session is closed.
+    clock.advance(20min);
+    REQUIRE(s.extend_session(*b, now() + 30min));
+    clock.advance(29min);
+    CHECK(*s.session_open(*b, "P-A"));
+    clock.advance(1min);
+    CHECK_FALSE(*s.session_open(*b, "P-A"));
+}
+
 TEST_CASE("portal: the rate limiter counts per key and window and says how long to wait") {
     ManualClock clock;
     portal::RateLimiter limiter(clock, 3);
