@@ -29,6 +29,7 @@
 #include "controlplane/public_partition/replication_api.h"
 #include "controlplane/health/health_api.h"
 #include "controlplane/portal/portal_api.h"
+#include "controlplane/fhir/fhir_api.h"
 #include "controlplane/report_list.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
@@ -147,6 +148,12 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
     if (serve_public(req, res)) return;
     auto who = authenticate(req, res);
     if (!who) return;
+    if (fhir_ && fhir::FhirApi::serves(req.getURI())) {  // its own routes, errors as OperationOutcome
+        auto started = std::chrono::steady_clock::now();
+        auto route = fhir_->handle(*who, req, res);
+        count_request(route, started, res);
+        return;
+    }
     if (req.getURI() == "/metrics") {
         if (!is_staff(who->role)) return send_forbidden(res, "/metrics is for operators and services");
         publish_fleet_metrics(registry_, clock_.wall_ms());  // the fleet, as of now

@@ -71,6 +71,8 @@
 //   GET /api/v1/openapi.json                               the OpenAPI 3 document of /api/v1 (no token)
 //   /api/v1/auth/*, /api/v1/me                             the patient portal (controlplane/portal/portal_api.h)
 //   GET /api/v1/hospitals/{h}/reports                      a patient's reports, paged (controlplane/report_list.h)
+//   GET /fhir/r4/...                                       the FHIR R4 read facade: any signed-in role
+//                                                          (controlplane/fhir/fhir_api.h, docs/fhir.md)
 //
 // Every answer carries the security headers: Content-Security-Policy (default-src 'none'),
 // X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer, X-Frame-Options: DENY,
@@ -118,6 +120,9 @@ class RolloutApi;
 }
 namespace hisgate::controlplane::portal {
 class PortalApi;
+}
+namespace hisgate::controlplane::fhir {
+class FhirApi;
 }
 
 namespace hisgate::controlplane {
@@ -170,6 +175,9 @@ public:
     // The patient portal's routes (controlplane/portal/portal_api.h): sign-in, /me. Set
     // before serving; without it those routes are 404.
     void set_portal(portal::PortalApi* portal) { portal_ = portal; }
+    // The FHIR R4 read facade, /fhir/r4/... (controlplane/fhir/fhir_api.h): any signed-in
+    // role. Set before serving; without it those paths are 404.
+    void set_fhir(fhir::FhirApi* fhir) { fhir_ = fhir; }
     // The API is reached over HTTPS (a TLS-terminating proxy): answers carry HSTS.
     void set_https(bool https) { https_ = https; }
 
@@ -242,6 +250,7 @@ private:
     rollout::RolloutApi* rollouts_ = nullptr;
     portal::PortalApi* portal_ = nullptr;
     bool https_ = false;
+    fhir::FhirApi* fhir_ = nullptr;
     ConfigPush* config_ = nullptr;
     health::PathHealthStore* health_ = nullptr;
 };

@@ -33,6 +33,7 @@
 #include "controlplane/release_api.h"
 #include "controlplane/rollout/rollout_api.h"
 #include "controlplane/vitals/vitals_api.h"
+#include "controlplane/fhir/fhir_api.h"
 #include "controlplane/notify/notifier.h"
 #include "controlplane/web/static_files.h"
 #include "controlplane/patient_records.h"
@@ -477,6 +478,9 @@ int main(int argc, char** argv) {
         auto dir = std::filesystem::path(public_db).parent_path().string();
         api.set_public(public_primary->get(), dir.empty() ? "." : dir);
     }
+    auto fhir_data = controlplane::fhir::primary_fhir_data(**public_primary);
+    controlplane::fhir::FhirApi fhir_api(*fhir_data, portal_settings.https);
+    api.set_fhir(&fhir_api);
     controlplane::web::StaticFiles web_files(web_dir);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) {
         if (!web_dir.empty() && controlplane::web::StaticFiles::serves(req.getURI())) return web_files.handle(req, res);

@@ -28,6 +28,7 @@
 #include "common/error.h"
 #include "controlplane/public_partition/change_set.h"
 #include "controlplane/public_partition/reference_tables.h"
+#include "controlplane/public_partition/search_query.h"
 
 namespace hisgate::controlplane::public_partition {
 
@@ -78,6 +79,13 @@ public:
     // One slot's record as the hospital's change sets left it (doctorId, departmentId, date,
     // start, end, half, capacity, booked, feeCents); nullopt when the primary has none.
     virtual Result<std::optional<nlohmann::json>> slot(const std::string& hospital_id, const std::string& slot_id) = 0;
+    // One hospital's or doctor's record (entity kHospital or kDoctor; a hospital's key is its
+    // id), as the change sets left it, with "hospitalId" and "suspect" added as search adds
+    // them; nullopt when the primary has none. What the FHIR facade reads (docs/fhir.md).
+    virtual Result<std::optional<nlohmann::json>> reference(const std::string& entity, const std::string& hospital_id,
+                                                            const std::string& key) = 0;
+    // A search page over the primary's own tables (search_query.h's run_search).
+    virtual Result<nlohmann::json> search(const SearchRequest& r) = 0;
     // The entries after `after` (as JSON texts), in order, at most max_entries and about
     // max_bytes (at least one entry if any follows). Errors: NotFound "stream.gone" when
     // entries after `after` are no longer kept (the caller re-seeds from a snapshot).

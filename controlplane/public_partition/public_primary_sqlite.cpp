@@ -108,6 +108,38 @@ public:
         return std::optional<nlohmann::json>(std::move(data));
     }
 
+    Result<std::optional<nlohmann::json>> reference(const std::string& entity, const std::string& hospital_id,
+                                                    const std::string& key) override {
+        // Table names are constants chosen here, never input.
+        const char* sql = entity == kHospital
+                              ? "SELECT t.data, COALESCE(st.suspect, 0) FROM ref_hospitals t LEFT JOIN ref_hospital_state st "
+                                "ON st.hospital_id = t.hospital_id WHERE t.hospital_id = ?1 AND t.record_key = ?2"
+                          : entity == kDoctor
+                              ? "SELECT t.data, COALESCE(st.suspect, 0) FROM ref_doctors t LEFT JOIN ref_hospital_state st "
+                                "ON st.hospital_id = t.hospital_id WHERE t.hospital_id = ?1 AND t.record_key = ?2"
+                              : nullptr;
+        if (!sql) return make_error(ErrorClass::Internal, "public.entity", "no reference reader for " + entity);
+        std::lock_guard lock(mu_);
+        auto s = db_.prepare_cached(sql);
+        if (!s) return s.error();
+        s->bind(1, hospital_id).bind(2, key);
+        if (!s->step()) {
+            if (s->error()) return *s->error();
+            return std::optional<nlohmann::json>();
+        }
+        auto data = nlohmann::json::parse(s->text(0), nullptr, false);
+        if (data.is_discarded() || !data.is_object())
+            return make_error(ErrorClass::Internal, "public.bad_row", "a stored " + entity + " is not a JSON object");
+        data["hospitalId"] = hospital_id;
+        data["suspect"] = s->integer(1) != 0;
+        return std::optional<nlohmann::json>(std::move(data));
+    }
+
+    Result<nlohmann::json> search(const SearchRequest& r) override {
+        std::lock_guard lock(mu_);
+        return run_search(db_, r);
+    }
+
     Result<std::vector<std::string>> stream_after(int64_t after, size_t max_entries, size_t max_bytes) override {
         std::lock_guard lock(mu_);
         auto h = head_locked();

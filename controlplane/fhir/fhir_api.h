@@ -1,0 +1,52 @@
+// The FHIR R4 read facade's HTTP routes (issue 17 item 3, first slice; docs/fhir.md):
+//
+//   GET /fhir/r4/metadata                      the CapabilityStatement (fhir_resources.h)
+//   GET /fhir/r4/Organization/{id}             a hospital
+//   GET /fhir/r4/Organization?address-state=&_count=&_cursor=
+//   GET /fhir/r4/Practitioner/{hospitalId}.{doctorId}
+//   GET /fhir/r4/Practitioner?organization=&_count=&_cursor=
+//   GET /fhir/r4/Schedule/{hospitalId}.{doctorId}   a doctor's Schedule (one per doctor)
+//   GET /fhir/r4/Slot/{hospitalId}.{slotId}
+//   GET /fhir/r4/Slot?schedule=&start=&status=free|busy&_count=&_cursor=
+//
+// Any signed-in role reads them (reference data; Api::handle has authenticated the caller:
+// a 401 there is the API's JSON error body). Answers are application/fhir+json; a search is
+// a searchset Bundle of one page (fhir_bundle.h). Every query parameter is read within
+// bounds before any other work, and an unknown one is refused. Every error here is an
+// OperationOutcome with its status: 400 invalid (a parameter, an id, naming what was
+// expected), 404 not-found (no such resource) or not-supported (a resource type or path
+// not served), 405 not-supported (with Allow), 500 exception (the store failed).
+#pragma once
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <string>
+#include <vector>
+
+#include "auth/access_token.h"
+#include "controlplane/api_route.h"
+#include "controlplane/fhir/fhir_data.h"
+
+namespace hisgate::controlplane::fhir {
+
+class FhirApi {
+public:
+    // `https`: the facade is reached over HTTPS (its links say so).
+    FhirApi(FhirData& data, bool https) : data_(data), https_(https) {}
+
+    // Whether a request target is the facade's (/fhir/...).
+    static bool serves(const std::string& uri);
+    static const std::vector<RouteTemplate>& routes();
+
+    // Answers the request; returns the route's name (the metrics label).
+    std::string handle(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req,
+                       Poco::Net::HTTPServerResponse& res);
+
+private:
+    void slots_search(const std::string& raw_query, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    FhirData& data_;
+    bool https_;
+};
+
+}  // namespace hisgate::controlplane::fhir
