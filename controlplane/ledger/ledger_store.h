@@ -173,6 +173,12 @@ struct CreatePrepaid {
 };
 using Command = std::variant<Create, Move, Cancel, ScheduleProbe, ToManual, FundsArrived, CreatePrepaid>;
 
+// While it lives, the store's writers in this process wait (LedgerStore::hold_writes).
+class WriteHold {
+public:
+    virtual ~WriteHold() = default;
+};
+
 class LedgerStore {
 public:
     virtual ~LedgerStore() = default;
@@ -197,6 +203,14 @@ public:
     // The corrections whose `corrects` is `id`, oldest first.
     virtual Result<std::vector<Transaction>> corrections_of(const std::string& id) = 0;
     virtual Result<std::vector<Entry>> history(const std::string& id) = 0;
+
+    // Holds this store's writers back until the hold is destroyed: an apply() already
+    // running ends first, none starts meanwhile (they wait, then go in turn); reads go on.
+    // A partition split takes it before it locks the file for its freeze: the lock is
+    // otherwise won by polling, and writers that commit back to back can take it between
+    // the polls until the freeze gives up (split.aborted "database is locked"). The store
+    // outlives its holds.
+    virtual std::unique_ptr<WriteHold> hold_writes() = 0;
 };
 
 struct LedgerStoreOptions {

@@ -1,6 +1,7 @@
 // The ledger on one SQLite file per partition (ledger_store.h). Reads and writes of one
 // apply() run on one connection inside one BEGIN IMMEDIATE ... COMMIT, so a batch of
 // many callers' commands costs one fsync (group_commit.h forms such batches).
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 
@@ -126,6 +127,7 @@ public:
     const std::string& partition() const override { return partition_; }
 
     Result<std::vector<Result<Transaction>>> apply(const std::vector<Command>& commands, int64_t now_ms) override {
+        WritingTurn turn(gate_);
         std::lock_guard lock(mu_);
         std::vector<Result<Transaction>> outcomes;
         outcomes.reserve(commands.size());
@@ -158,6 +160,8 @@ public:
         std::lock_guard lock(mu_);
         return load(id);
     }
+
+    std::unique_ptr<WriteHold> hold_writes() override { return std::make_unique<GateHold>(gate_); }
 
     Result<std::vector<Transaction>> unfinished() override {
         return select(std::string("SELECT ") + kColumns + ", rowid" +
@@ -548,6 +552,47 @@ private:
         return t;
     }
 
+    // Writers pass the gate unless a hold is wanted; a hold waits for those inside to leave.
+    struct WriteGate {
+        std::mutex mu;
+        std::condition_variable cv;
+        int holds = 0;    // holds wanted or held
+        int writing = 0;  // apply() calls past the gate
+    };
+    class WritingTurn {
+    public:
+        explicit WritingTurn(WriteGate& g) : g_(g) {
+            std::unique_lock lock(g_.mu);
+            g_.cv.wait(lock, [&] { return g_.holds == 0; });
+            ++g_.writing;
+        }
+        ~WritingTurn() {
+            std::lock_guard lock(g_.mu);
+            if (--g_.writing == 0) g_.cv.notify_all();
+        }
+        WritingTurn(const WritingTurn&) = delete;
+        WritingTurn& operator=(const WritingTurn&) = delete;
+
+    private:
+        WriteGate& g_;
+    };
+    class GateHold final : public WriteHold {
+    public:
+        explicit GateHold(WriteGate& g) : g_(g) {
+            std::unique_lock lock(g_.mu);
+            ++g_.holds;  // from here no writer passes: the hold cannot be starved
+            g_.cv.wait(lock, [&] { return g_.writing == 0; });
+        }
+        ~GateHold() override {
+            std::lock_guard lock(g_.mu);
+            if (--g_.holds == 0) g_.cv.notify_all();
+        }
+
+    private:
+        WriteGate& g_;
+    };
+
+    WriteGate gate_;
     std::mutex mu_;  // one apply() or read at a time on the one connection
     sql::Db db_;
     std::string partition_;

@@ -349,6 +349,7 @@ Error PartitionSplit::fail(Error e) {
     SplitPhase phase = progress().phase;
     if (phase == SplitPhase::Switched || phase == SplitPhase::RolledBack || phase == SplitPhase::Aborted) return e;
     if (source_ && source_->in_transaction()) (void)source_->exec("ROLLBACK");  // the freeze ends, nothing written
+    holds_.clear();
     freeze_ = 0;
     cleanup_targets();
     source_.reset();
@@ -359,6 +360,10 @@ Error PartitionSplit::fail(Error e) {
     }
     step("aborted");
     return e;
+}
+
+void PartitionSplit::hold_writers(const std::vector<std::string>& partitions) {
+    if (options_.hold_writers) holds_ = options_.hold_writers(partitions);
 }
 
 Result<void> PartitionSplit::within_freeze(const char* at) {
@@ -651,6 +656,7 @@ Result<void> PartitionSplit::freeze() {
         return make_error(ErrorClass::Rejected, "split.bad_phase", "freeze: the split is " + std::string(to_string(progress().phase)));
     // Waits (SQLite's busy timeout) for a writer's transaction in progress, then holds the
     // lock: from here no change reaches the source.
+    hold_writers({plan_.source});
     if (auto r = source_->exec("BEGIN IMMEDIATE"); !r) return fail(r.error());
     frozen_at_ = clock_.steady_now();
     freeze_ = ++freezes_;
@@ -706,6 +712,7 @@ Result<SwitchReport> PartitionSplit::switch_over(const Verification& v) {
     step("published");
     // Reads follow the map from here; the fence's commit ends the freeze and switches writes.
     auto committed = source_->exec("COMMIT");
+    holds_.clear();  // the writers go on, and meet the fence
     auto freeze_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady_now() - frozen_at_).count();
     freeze_ = 0;
     {
@@ -771,11 +778,15 @@ Result<void> PartitionSplit::rollback() {
     std::vector<sql::Db*> held;
     auto release = [&](Error e) {
         for (sql::Db* db : held) (void)db->exec("ROLLBACK");
+        holds_.clear();
         std::lock_guard lock(progress_mu_);
         progress_.error = "rollback: " + e.describe();
         return e;
     };
     auto started = clock_.steady_now();
+    std::vector<std::string> frozen{plan_.source};
+    for (auto& t : targets_) frozen.push_back(t->spec.partition);
+    hold_writers(frozen);
     for (auto& t : targets_) {
         if (auto r = t->db->exec("BEGIN IMMEDIATE"); !r) return release(r.error());
         held.push_back(&*t->db);
@@ -806,9 +817,11 @@ Result<void> PartitionSplit::rollback() {
     for (auto& t : targets_)
         if (auto r = t->db->exec("COMMIT"); !r) {
             (void)t->db->abandon_transaction(r.error());
+            holds_.clear();
             return make_error(ErrorClass::Internal, "split.rollback_commit",
                               t->spec.partition + "'s fence did not commit (" + r.error().describe() + "); run recover_split");
         }
+    holds_.clear();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady_now() - started).count();
     {
         std::lock_guard lock(progress_mu_);

@@ -30,7 +30,8 @@
 //   freeze()       takes the source file's write lock (BEGIN IMMEDIATE on the split's own
 //                  connection): every writer, of this process or another, waits on SQLite's
 //                  lock, so no change is lost or reordered and nothing else is needed to
-//                  stop them. The freeze is bounded (plan.max_freeze, default 30 s): every
+//                  stop them. This process's writers are first held back at their store
+//                  (SplitOptions::hold_writers), so they cannot starve the lock's polling. The freeze is bounded (plan.max_freeze, default 30 s): every
 //                  step while frozen checks the clock, and past the bound the split aborts
 //                  and rolls back by itself (split.freeze_timeout), removing the targets.
 //   switch_over(v) with a verification made in this freeze at the frozen seq (an older one
@@ -90,6 +91,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/sqlite.h"
+#include "controlplane/ledger/ledger_store.h"
 #include "controlplane/ledger/partition_map.h"
 
 namespace hisgate::ledger {
@@ -158,6 +160,12 @@ struct SplitOptions {
     // Called on the driving thread after each step (and each step inside freeze_and_switch),
     // with the progress: an operator's view, a test's hook.
     std::function<void(const SplitProgress&)> on_step;
+    // The writers of this process to the named partitions, held back (LedgerStore::
+    // hold_writes) while the split locks their files and until it lets them go: called once
+    // per freeze, with every partition it is about to lock, before it locks any. Without
+    // it the lock is won by SQLite's polling, which writers committing back to back can
+    // keep out past the busy timeout; other processes' writers still wait on the lock.
+    std::function<std::vector<std::unique_ptr<WriteHold>>(const std::vector<std::string>& partitions)> hold_writers;
 };
 
 struct SwitchReport {
@@ -199,6 +207,7 @@ private:
     template <class Fn>
     auto in_source_snapshot(Fn&& fn) -> decltype(fn());
     Result<void> within_freeze(const char* step);
+    void hold_writers(const std::vector<std::string>& partitions);
     Error fail(Error e);  // aborts (cleaning up) unless switched; returns e
     void cleanup_targets();
     void step(const std::string& name);
@@ -217,6 +226,7 @@ private:
     int64_t freezes_ = 0;
     int64_t frozen_seq_ = 0;
     Clock::SteadyTime frozen_at_{};
+    std::vector<std::unique_ptr<WriteHold>> holds_;  // this process's writers, held while frozen
     int64_t verified_source_seq_ = 0;  // the source's entries folded into the checksums so far
     int64_t matched_seq_ = 0;          // the seq of the last verification that matched (0: none)
     mutable std::mutex progress_mu_;

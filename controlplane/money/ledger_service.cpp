@@ -478,6 +478,31 @@ void LedgerService::finish_split(int64_t plan_id, const std::string& state, cons
         log::error("ledger.split_state_unsaved", {{"state", state}, {"error", r.error().describe()}});
 }
 
+ledger::SplitOptions LedgerService::split_options() {
+    ledger::SplitOptions options;
+    options.on_step = [this](const ledger::SplitProgress& p) {
+        // Called while the source's write lock is held: takes no lock of ours (a writer
+        // holding mu_ may be waiting on that SQLite lock).
+        if (p.phase == ledger::SplitPhase::Frozen) switching_frozen_ = true;
+        if (settings_.split_on_step) settings_.split_on_step(p);
+    };
+    options.hold_writers = [this](const std::vector<std::string>& names) {
+        // mu_ is taken before the first hold and let go before it: a writer holding mu_ may
+        // be waiting at a held store. The stores stay: partitions_ changes only by an
+        // install, which comes after the freeze ends.
+        std::vector<ledger::LedgerStore*> stores;
+        {
+            std::lock_guard lock(mu_);
+            for (const auto& name : names)
+                if (auto p = partitions_.find(name); p != partitions_.end()) stores.push_back(p->second.store.get());
+        }
+        std::vector<std::unique_ptr<ledger::WriteHold>> holds;
+        for (auto* store : stores) holds.push_back(store->hold_writes());
+        return holds;
+    };
+    return options;
+}
+
 void LedgerService::run_split(std::shared_ptr<ledger::PartitionSplit> split, int64_t plan_id) {
     name_this_thread("ledger-split");
     Result<void> done = split->start();
@@ -567,14 +592,7 @@ Result<ledger::SplitProgress> LedgerService::start_split(const SplitRequest& req
         if (!added) return added.error();
         plan_id = *added;
     }
-    ledger::SplitOptions options;
-    options.on_step = [this](const ledger::SplitProgress& p) {
-        // Called while the source's write lock is held: takes no lock of ours (a writer
-        // holding mu_ may be waiting on that SQLite lock).
-        if (p.phase == ledger::SplitPhase::Frozen) switching_frozen_ = true;
-        if (settings_.split_on_step) settings_.split_on_step(p);
-    };
-    auto split = std::make_shared<ledger::PartitionSplit>(plan, *split_maps_, clock_, options);
+    auto split = std::make_shared<ledger::PartitionSplit>(plan, *split_maps_, clock_, split_options());
     {
         std::lock_guard lock(mu_);
         switching_ = {plan.source};
@@ -614,7 +632,7 @@ Result<ledger::SplitProgress> LedgerService::rollback_split(const std::string& s
     auto split = split_;
     if (!split || split->plan().source != source || split->progress().phase != ledger::SplitPhase::Switched) {
         // Switched by an earlier process: the targets' files record the switch point.
-        split = std::make_shared<ledger::PartitionSplit>(stored->plan, *split_maps_, clock_);
+        split = std::make_shared<ledger::PartitionSplit>(stored->plan, *split_maps_, clock_, split_options());
         if (auto attached = split->attach_switched(); !attached) return attached.error();
         split_ = split;
     }

@@ -168,6 +168,7 @@ private:
     // `payment`: a prepaid booking's (intent is the booking), created with it.
     Result<Located> create_once(ledger::TransactionIntent intent, const ledger::PatientRegion& region,
                                 std::optional<ledger::TransactionIntent> payment = std::nullopt);
+    ledger::SplitOptions split_options();
     void run_split(std::shared_ptr<ledger::PartitionSplit> split, int64_t plan_id);
     void finish_split(int64_t plan_id, const std::string& state, const ledger::SplitProgress& progress);
     std::string ledger_path(const std::string& partition) const;

@@ -8,6 +8,7 @@ nlohmann::json Faults::to_json() const {
     return {{"latency_ms", latency.count()},
             {"silent", silent},
             {"drop_after_commit", drop_after_commit},
+            {"drop_answers", drop_answers},
             {"duplicate_answers", duplicate_answers},
             {"reject", reject},
             {"moved_fields", moved_fields}};
@@ -19,6 +20,7 @@ Result<Faults> Faults::from_json(const nlohmann::json& doc) {
     f.latency = std::chrono::milliseconds(c.integer("latency_ms", 0, 0, 600000));
     f.silent = c.boolean("silent", false);
     f.drop_after_commit = static_cast<int>(c.integer("drop_after_commit", 0, 0, 1000000));
+    f.drop_answers = static_cast<int>(c.integer("drop_answers", 0, 0, 1000000));
     f.duplicate_answers = static_cast<int>(c.integer("duplicate_answers", 0, 0, 1000000));
     f.reject = c.string("reject", "");
     if (const auto* moved = c.section("moved_fields")) {
@@ -43,10 +45,14 @@ void FaultSwitch::set(Faults f) {
     faults_ = std::move(f);
 }
 
-bool FaultSwitch::take_drop() {
+bool FaultSwitch::take_drop(bool change) {
     std::lock_guard lock(mu_);
-    if (faults_.drop_after_commit <= 0) return false;
-    --faults_.drop_after_commit;
+    if (change && faults_.drop_after_commit > 0) {
+        --faults_.drop_after_commit;
+        return true;
+    }
+    if (faults_.drop_answers <= 0) return false;
+    --faults_.drop_answers;
     return true;
 }
 

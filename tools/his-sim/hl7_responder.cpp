@@ -87,7 +87,8 @@ mllp::Answer Hl7Responder::answer(std::string_view raw) {
         accepted = std::move(ca.value());
     }
     if (!out) return answered_or_error(msg, out.error());
-    if (faults_.take_drop()) {
+    bool change = type == "SRM^S01" || type == "SRM^S04" || type == "DFT^P03";
+    if (faults_.take_drop(change)) {
         log::info("sim.fault_answer_dropped", {{"hl7_control_id", control_id}, {"message_type", type}});
         mllp::Answer only_accepted;
         only_accepted.accept_ack = std::move(accepted);

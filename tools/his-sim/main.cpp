@@ -40,7 +40,8 @@ Load (GET http://control/load): what this HIS is handling, as the hospital would
 Faults (the "faults" section, or PUT http://control/faults with the same JSON; GET reads them):
   latency_ms         int      delay before every answer
   silent             bool     read every message and never answer
-  drop_after_commit  int      lose the next N answers after the HIS committed the operation
+  drop_after_commit  int      lose the next N answers to changes (book, cancel, pay, refund)
+  drop_answers       int      lose the next N answers of any kind (queries too)
   duplicate_answers  int      send the next N answers twice
   reject             string   refuse every message with this vendor error code
   moved_fields       object   interface change: logical field -> new HL7 path, e.g. {"report.title": "OBR-5-2"}

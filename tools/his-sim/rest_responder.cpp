@@ -107,7 +107,7 @@ void RestResponder::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSer
     else if (!body.is_object()) a = {400, error_body("BAD_REQUEST", "the body is not a JSON object")};
     else a = route(fields.value(), req.getMethod(), {path.begin() + static_cast<long>(base_.size()), path.end()}, query,
                    body, request_id);
-    if (faults_.take_drop()) {
+    if (faults_.take_drop(req.getMethod() == "POST")) {  // every change is a POST, every query a GET
         log::info("sim.fault_answer_dropped", {{"his_request_id", request_id}});
         return hang_up(socket);
     }

@@ -103,7 +103,9 @@ void SoapResponder::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSer
         return send(500, soap::write_fault(d, false, faults.reject, "refused by fault injection"));
     }
     auto answer = perform(envelope->operation, request_id);
-    if (faults_.take_drop()) {
+    bool change = operation == "BookAppointment" || operation == "CancelAppointment" || operation == "Pay" ||
+                  operation == "Refund";
+    if (faults_.take_drop(change)) {
         // Committed, and the answer is lost on the way: the connection closes with nothing sent.
         log::info("sim.fault_answer_dropped", {{"his_request_id", request_id}, {"operation", operation}});
         socket_of(req).shutdown();

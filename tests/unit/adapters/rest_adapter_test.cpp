@@ -264,7 +264,7 @@ TEST_CASE("rest adapter: reads are sent up to his.max_attempts times, changes on
     SimulatedRestHis his(sim_params(his_params));
     auto adapter = adapter_for(his_params, his.server.port());
 
-    his.set_faults(R"({"drop_after_commit": 1})");
+    his.set_faults(R"({"drop_answers": 1})");
     auto report = adapter->get_report("R-DEMO-1");
     REQUIRE(report.ok());  // the second attempt got the answer
     CHECK(report->report_id == "R-DEMO-1");

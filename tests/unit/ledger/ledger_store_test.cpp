@@ -2,7 +2,9 @@
 // fence rules, creates and their retries, bad input, and durability across reopening.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <map>
+#include <thread>
 
 #include "common/sqlite.h"
 #include "controlplane/ledger/money.h"
@@ -284,4 +286,43 @@ TEST_CASE("ledger store: a file from before provinces were stored is migrated; i
     CHECK((*store)->get(fresh.id).value()->intent.province == "44");
     auto bad = test_util::intent_in("99");
     CHECK((*store)->apply_one(Create{bad}, 3).error().code == "ledger.bad_province");
+}
+
+TEST_CASE("ledger store: a write hold lets another connection lock the file at once while writers commit back to back, and none commits under it") {
+    std::string path = temp_db("ledger-write-hold");
+    auto store = open_store(path);
+    std::atomic<bool> stop{false};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 3; ++w)
+        writers.emplace_back([&] {
+            while (!stop)
+                if (!store->apply_one(Create{test_util::intent()}, 1)) ++refused;
+        });
+    auto other = sql::Db::open(path);
+    REQUIRE(other);
+    sqlite3_busy_timeout(other->handle(), 0);  // no polling: the lock is free now, or refused
+    auto rows = [&] {
+        auto s = other->prepare("SELECT count(*) FROM transactions");
+        REQUIRE(s);
+        REQUIRE(s->step());
+        return s->integer(0);
+    };
+    REQUIRE(test::eventually([&] { return rows() >= 100; }, std::chrono::seconds(10)));
+    int64_t last = 0;
+    for (int round = 0; round < 30; ++round) {
+        {
+            auto hold = store->hold_writes();
+            REQUIRE(other->exec("BEGIN IMMEDIATE"));
+            int64_t held = rows();
+            REQUIRE(other->exec("ROLLBACK"));
+            CHECK(rows() == held);  // nothing committed while held
+            CHECK(held >= last);
+            last = held;
+        }
+        REQUIRE(test::eventually([&] { return rows() > last; }, std::chrono::seconds(10)));  // the writers go on
+    }
+    stop = true;
+    for (auto& t : writers) t.join();
+    CHECK(refused == 0);
 }
