@@ -45,6 +45,7 @@ Error config_error(const std::string& what) { return make_error(ErrorClass::Conf
 Result<ApiTarget> api_target(Args& args) {
     auto url = take_flag(args, "--url");
     auto token_file = take_flag(args, "--token-file");
+    auto ca_file = take_flag(args, "--ca-file");
     auto given_config = take_flag(args, "--config");
     std::string path = given_config ? *given_config : config_path();
     if (given_config && !std::ifstream(path).good()) return config_error("cannot read the CLI config file " + path);
@@ -53,27 +54,23 @@ Result<ApiTarget> api_target(Args& args) {
         if (!c) return c.error();
         std::string file_url = c->string("url", "");
         std::string file_token = c->string("token_file", "");
+        std::string file_ca = c->string("ca_file", "");
         if (auto done = c->finish(); !done) return done.error();
         if (!url && !file_url.empty()) url = file_url;
         if (!token_file && !file_token.empty()) token_file = file_token;
+        if (!ca_file && !file_ca.empty()) ca_file = file_ca;
     }
     if (!url)
-        return config_error("no API URL: give --url http://HOST:PORT or \"url\" in " +
+        return config_error("no API URL: give --url http(s)://HOST:PORT or \"url\" in " +
                             (path.empty() ? std::string("$HISGATE_CLI_CONFIG") : path));
     if (!token_file)
         return config_error("no token: give --token-file FILE or \"token_file\" in " +
                             (path.empty() ? std::string("$HISGATE_CLI_CONFIG") : path) +
                             " (hisgate token issue makes one)");
     ApiTarget t;
-    try {
-        Poco::URI uri(*url);
-        if (uri.getScheme() != "http" || uri.getHost().empty())
-            return config_error("--url: expected http://HOST:PORT, found \"" + *url + "\"");
-        t.host = uri.getHost();
-        t.port = uri.getPort();
-    } catch (const Poco::Exception&) {
-        return config_error("--url: expected http://HOST:PORT, found \"" + *url + "\"");
-    }
+    auto endpoint = endpoint_from_url(*url, ca_file.value_or(""));
+    if (!endpoint) return config_error("--url: " + endpoint.error().message);
+    t.endpoint = std::move(endpoint.value());
     std::ifstream in(*token_file);
     if (!in) return config_error("cannot read the token file " + *token_file);
     std::string token;
@@ -88,7 +85,8 @@ namespace {
 Result<nlohmann::json> api_call(const ApiTarget& target, const std::string& method, const std::string& path_and_query,
                                 int timeout_seconds, const nlohmann::json* json_body = nullptr) {
     try {
-        Poco::Net::HTTPClientSession session(target.host, target.port);
+        auto opened = open_client_session(target.endpoint);
+        auto& session = *opened;
         session.setTimeout(Poco::Timespan(timeout_seconds, 0));
         Poco::Net::HTTPRequest req(method, path_and_query, Poco::Net::HTTPMessage::HTTP_1_1);
         req.set("Authorization", "Bearer " + target.token);
@@ -124,7 +122,8 @@ Result<nlohmann::json> api_call(const ApiTarget& target, const std::string& meth
         return doc;
     } catch (const Poco::Exception& e) {
         return make_error(ErrorClass::Unavailable, "cli.unreachable",
-                          "cannot reach the API at http://" + target.host + ":" + std::to_string(target.port) + ": " +
+                          "cannot reach the API at " + std::string(target.endpoint.tls ? "https://" : "http://") +
+                              target.endpoint.host + ":" + std::to_string(target.endpoint.port) + ": " +
                               e.displayText());
     }
 }

@@ -5,6 +5,7 @@
 // The config file is --config FILE, else $HISGATE_CLI_CONFIG, else $XDG_CONFIG_HOME/hisgate/cli.json, else
 // ~/.config/hisgate/cli.json; JSON:
 //   {"url": "http://127.0.0.1:8080", "token_file": "/home/ops/.config/hisgate/token"}
+// An https:// URL is checked against "ca_file" (or --ca-file; default: the system's CAs).
 // (an unknown key is an error: a misspelt one is never ignored). The token is read from a
 // file, never taken on the command line (where `ps` would show it).
 #pragma once
@@ -16,17 +17,17 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "common/client_session.h"
 #include "common/error.h"
 
 namespace hisgate::cli {
 
 struct ApiTarget {
-    std::string host;
-    uint16_t port = 0;
+    HttpEndpoint endpoint;
     std::string token;
 };
 
-// Takes --url URL, --token-file F and --config FILE out of `args` (what remains is the command's own);
+// Takes --url URL, --token-file F, --ca-file F and --config FILE out of `args` (what remains is the command's own);
 // fills the rest from the config file. Errors name what is missing and where to put it.
 Result<ApiTarget> api_target(Args& args);
 

@@ -63,7 +63,8 @@ commands:
   flags set NAME [--hospitals H1,H2] [--select region=R] [--percent P] [--min-version V]
   flags list [--json] | flags rm NAME  feature flags, delivered to the online agents
                                        (URL/token also from $HISGATE_CLI_CONFIG or
-                                       ~/.config/hisgate/cli.json)
+                                       ~/.config/hisgate/cli.json; an https:// URL is checked
+                                       against --ca-file F or the config's "ca_file")
 )";
 
 int main(int argc, char** argv) {

@@ -58,7 +58,7 @@ static std::string usage() {
 
 Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON:
   instance_id         string   this instance's id (default: random); names its response topic
-)") + kBrokerConfigHelp + R"(  http.bind           string   API address (default 127.0.0.1)
+)") + kBrokerConfigHelp + kHttpTlsConfigHelp + R"(  http.bind           string   API address (default 127.0.0.1)
   http.port           int, required   API port (0 = any free port, printed at start)
   request_timeout_ms  int      how long to wait for an agent's answer (default 5000)
   request_timeouts_ms object   per request type, e.g. {"appointment.book": 8000}: the wait
@@ -125,8 +125,9 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
                                advertising a range outside it is refused (control.refused)
   portal.session_ttl_s int     how long a patient's portal session (hg_session cookie) lasts
                                (default 1800, 60..86400)
-  portal.https        bool     the API is reached over HTTPS (a TLS-terminating proxy): cookies
-                               are Secure and answers carry HSTS (default false)
+  portal.https        bool     the API is reached over HTTPS (its own, below, or a TLS-terminating
+                               proxy's): cookies are Secure and answers carry HSTS (default: true
+                               with http.tls, else false)
   portal.code_interval_s int    one sign-in code per phone this often (default 60)
   portal.codes_per_address_hour int  sign-in codes one client address may ask for an hour
                                (default 20); portal.verifies_per_address: sign-in tries per 10 min
@@ -155,6 +156,9 @@ int main(int argc, char** argv) {
     auto broker = read_broker_settings(c);
     std::string http_bind = c.string("http.bind", "127.0.0.1");
     auto http_port = static_cast<uint16_t>(c.integer("http.port", std::nullopt, 0, 65535));
+    auto api_tls_files = read_http_tls(c);
+    const bool api_tls = api_tls_files.has_value();
+    const std::string api_scheme = api_tls ? "https://" : "http://";
     controlplane::RouteTimeouts timeouts;
     timeouts.fallback = std::chrono::milliseconds(c.integer("request_timeout_ms", 5000, 100, 600000));
     if (const auto* by_type = c.section("request_timeouts_ms")) {
@@ -243,7 +247,7 @@ int main(int argc, char** argv) {
     auto money_settings = controlplane::money::read_money_settings(c, results_db);
     controlplane::portal::PortalSettings portal_settings;
     portal_settings.session_ttl = std::chrono::seconds(c.integer("portal.session_ttl_s", 1800, 60, 86400));
-    portal_settings.https = c.boolean("portal.https", false);
+    portal_settings.https = c.boolean("portal.https", api_tls);
     portal_settings.code_interval = std::chrono::seconds(c.integer("portal.code_interval_s", 60, 1, 3600));
     portal_settings.codes_per_address_hour = static_cast<int>(c.integer("portal.codes_per_address_hour", 20, 1, 100000));
     portal_settings.verifies_per_address = static_cast<int>(c.integer("portal.verifies_per_address", 30, 1, 100000));
@@ -465,7 +469,7 @@ int main(int argc, char** argv) {
         rollout_settings.window = window;
         rollout_settings.manifest_base_url = [&, manifest_base] {
             if (!manifest_base.empty()) return manifest_base;
-            return "http://" + http_bind + ":" + std::to_string(http_server ? http_server->port() : http_port);
+            return api_scheme + http_bind + ":" + std::to_string(http_server ? http_server->port() : http_port);
         };
         rollouts = std::make_unique<controlplane::rollout::RolloutEngine>(
             *rollout_store, controlplane::alerts::registry_source(registry), *rollout_releases, rollout_sends->dispatch(),
@@ -487,11 +491,16 @@ int main(int argc, char** argv) {
         api.handle(req, res);
     });
     http_server = &http;
+    if (api_tls) {
+        auto tls = make_server_tls(*api_tls_files);
+        if (!tls) return invalid_config("hisgate-controlplane", tls.error());
+        http.use_tls(*tls);
+    }
     std::unique_ptr<controlplane::money::MoneyDesk> money;
     if (!money_settings.ledger.dir.empty()) {
         auto opened_money = controlplane::money::MoneyDesk::open(
             money_settings, router, **results, public_primary->get(), patient_records, error_book->get(), SystemClock::instance(),
-            [&] { return "http://" + http_bind + ":" + std::to_string(http.port()); });
+            [&] { return api_scheme + http_bind + ":" + std::to_string(http.port()); });
         if (!opened_money) return invalid_config("hisgate-controlplane", opened_money.error());
         money = std::move(opened_money.value());
         // A booking's cancellation deadline is the hospital's rule, as in the newest set of
@@ -531,7 +540,7 @@ int main(int argc, char** argv) {
     metrics::global().gauge("hisgate_controlplane_up", "1 while this instance runs").set(1);
     metrics::publish_build_info(HISGATE_REVISION);
     log::info("controlplane.started", {{"instance_id", instance}, {"http_port", http.port()}});
-    std::printf("hisgate-controlplane %s: API on http://%s:%u/api/v1/hospitals\n", instance.c_str(), http_bind.c_str(),
+    std::printf("hisgate-controlplane %s: API on %s%s:%u/api/v1/hospitals\n", instance.c_str(), api_scheme.c_str(), http_bind.c_str(),
                 http.port());
     std::fflush(stdout);
     wait_for_shutdown();

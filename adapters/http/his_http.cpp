@@ -20,7 +20,7 @@
 #include <strings.h>
 #include <type_traits>
 
-#include "mllp/tls_context.h"
+#include "common/tls_context.h"
 
 namespace hisgate::http {
 
@@ -83,7 +83,7 @@ Result<Poco::Net::Context::Ptr> tls_context(const std::string& ca_file) {
     static std::map<std::string, Poco::Net::Context::Ptr> contexts;
     std::lock_guard lock(mutex);
     if (auto it = contexts.find(ca_file); it != contexts.end()) return it->second;
-    auto made = mllp::make_client_tls({ca_file, /*verify_peer=*/true, "", ""});
+    auto made = make_client_tls({ca_file, /*verify_peer=*/true, "", ""});
     if (!made) return made.error();
     contexts[ca_file] = made.value();
     return made.value();

@@ -28,6 +28,9 @@ SQLite file and serves patient search from it. FILE is JSON:
   primary.port        int, required   its HTTP port
   primary.token_file  string, required   a file holding a service token for it
                                (`hisgate token issue --role service ...`)
+  primary.tls         bool     the primary's API speaks HTTPS (default false)
+  primary.ca_file     string   PEM: the CA its certificate is checked against (default: the
+                               system's CAs); its name must match primary.host
   http.bind           string   search API address (default 127.0.0.1)
   http.port           int, required   search API port (0 = any free port, printed at start)
   follow.wait_ms      int      a long poll's length: an idle primary answers this often
@@ -39,7 +42,7 @@ SQLite file and serves patient search from it. FILE is JSON:
                                (default 10000)
   search.min_seq_wait_ms int   how long a search with min_seq waits for the replica to reach it
                                (default 2000), then 409 replica.behind
-)") + kLogConfigHelp;
+)") + kHttpTlsConfigHelp + kLogConfigHelp;
 }
 
 int main(int argc, char** argv) {
@@ -54,6 +57,14 @@ int main(int argc, char** argv) {
     primary.host = c.string("primary.host", "127.0.0.1");
     primary.port = static_cast<uint16_t>(c.integer("primary.port", std::nullopt, 1, 65535));
     std::string token_file = c.string("primary.token_file", std::nullopt);
+    bool primary_tls = c.boolean("primary.tls", false);
+    std::string primary_ca = c.string("primary.ca_file", "");
+    if (primary_tls) {
+        auto tls = make_client_tls({primary_ca, /*verify_peer=*/true, "", ""});
+        if (!tls) c.problem("primary.ca_file", "a readable PEM file of CA certificates", tls.error().message);
+        else primary.tls = *tls;
+    }
+    auto http_tls = read_http_tls(c);
     std::string http_bind = c.string("http.bind", "127.0.0.1");
     auto http_port = static_cast<uint16_t>(c.integer("http.port", std::nullopt, 0, 65535));
     FollowSettings follow;
@@ -79,6 +90,11 @@ int main(int argc, char** argv) {
     Follower follower(**store, client, SystemClock::instance(), follow);
     ReplicaApi api(replica_id, **store, follower, SystemClock::instance(), min_seq_wait);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) { api.handle(req, res); });
+    if (http_tls) {
+        auto tls = make_server_tls(*http_tls);
+        if (!tls) return invalid_config("hisgate-replica", tls.error());
+        http.use_tls(*tls);
+    }
     if (auto started = http.start(); !started) {
         std::fprintf(stderr, "hisgate-replica: %s\n", started.error().describe().c_str());
         return 2;
@@ -86,8 +102,8 @@ int main(int argc, char** argv) {
     follower.start();
     metrics::global().gauge("hisgate_replica_up", "1 while this replica runs").set(1);
     log::info("replica.started", {{"replica_id", replica_id}, {"http_port", http.port()}});
-    std::printf("hisgate-replica %s: search on http://%s:%u/api/v1/search/doctors\n", replica_id.c_str(),
-                http_bind.c_str(), http.port());
+    std::printf("hisgate-replica %s: search on %s://%s:%u/api/v1/search/doctors\n", replica_id.c_str(),
+                http_tls ? "https" : "http", http_bind.c_str(), http.port());
     std::fflush(stdout);
     wait_for_shutdown();
     http.stop();

@@ -53,7 +53,8 @@ Result<StreamPage> PrimaryClient::stream(int64_t after, std::chrono::millisecond
     std::string body;
     int status = 0;
     try {
-        Poco::Net::HTTPClientSession session(address_.host, address_.port);
+        auto opened = open_client_session({address_.host, address_.port, address_.tls});
+        auto& session = *opened;
         session.setTimeout(Poco::Timespan(static_cast<long>(wait.count() / 1000 + 15), 0));
         Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_GET,
                                    "/api/v1/replication/stream?after=" + std::to_string(after) +
@@ -102,7 +103,8 @@ Result<StreamPage> PrimaryClient::stream(int64_t after, std::chrono::millisecond
 
 Result<public_partition::Position> PrimaryClient::snapshot(const std::string& path) {
     try {
-        Poco::Net::HTTPClientSession session(address_.host, address_.port);
+        auto opened = open_client_session({address_.host, address_.port, address_.tls});
+        auto& session = *opened;
         session.setTimeout(Poco::Timespan(600, 0));
         Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_GET, "/api/v1/replication/snapshot",
                                    Poco::Net::HTTPMessage::HTTP_1_1);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/client_session.h"
 #include "common/error.h"
 #include "controlplane/public_partition/public_primary.h"
 #include "controlplane/public_partition/stream_entry.h"
@@ -25,6 +26,7 @@ struct PrimaryAddress {
     std::string host = "127.0.0.1";
     uint16_t port = 0;
     std::string token;  // a service token (hisgate token issue --role service)
+    Poco::Net::Context::Ptr tls;  // null: plain HTTP
 };
 
 class PrimaryClient {

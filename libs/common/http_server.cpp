@@ -6,6 +6,7 @@
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/TCPServer.h>
 #include <Poco/Net/TCPServerConnectionFactory.h>
@@ -273,7 +274,7 @@ Result<void> HttpServer::start() {
         // POCO's ServerSocket(address) constructor also sets: with it a second process
         // binds the same port without an error and the kernel splits the connections
         // between the two (a test's request was answered by an agent's /metrics server).
-        Poco::Net::ServerSocket socket;
+        Poco::Net::ServerSocket socket = tls_ ? Poco::Net::SecureServerSocket(tls_) : Poco::Net::ServerSocket();
         socket.bind(Poco::Net::SocketAddress(bind_, port_), true, false);
         socket.listen(128);
         port_ = socket.address().port();

@@ -17,6 +17,7 @@
 // standard reason phrase, and HEAD gets a GET's head without the body.
 #pragma once
 
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <chrono>
@@ -51,6 +52,11 @@ class HttpServer {
 public:
     HttpServer(std::string bind, uint16_t port, HttpRoute route, HttpLimits limits = {});
     ~HttpServer();
+    // Before start(): the server speaks HTTPS only, with this context (common/tls_context.h
+    // make_server_tls). A client that speaks plain HTTP to it fails its handshake and is
+    // closed; the route never sees it.
+    void use_tls(Poco::Net::Context::Ptr tls) { tls_ = std::move(tls); }
+    bool tls() const { return !tls_.isNull(); }
     Result<void> start();
     // Stops accepting, closes every connection, and waits for the requests being handled
     // to return: after stop() the route is never called again.
@@ -66,6 +72,7 @@ private:
     uint16_t port_;
     HttpRoute route_;
     HttpLimits limits_;
+    Poco::Net::Context::Ptr tls_;
     std::shared_ptr<InFlight> in_flight_;
     std::shared_ptr<Connections> connections_;
     std::unique_ptr<Poco::ThreadPool> pool_;

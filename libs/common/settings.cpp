@@ -48,4 +48,20 @@ LogSettings read_log_settings(ConfigReader& c) {
     return s;
 }
 
+const char* kHttpTlsConfigHelp = R"(  http.tls.cert_file, http.tls.key_file  string  PEM files: HTTPS only (TLS 1.2+); plain HTTP to
+                        the port is closed at the handshake (default: none, plain HTTP, for a
+                        TLS-terminating proxy in front)
+  http.tls.client_ca_file string          PEM: clients must present a certificate it signed
+)";
+
+std::optional<TlsServerFiles> read_http_tls(ConfigReader& c) {
+    TlsServerFiles files{c.string("http.tls.cert_file", ""), c.string("http.tls.key_file", ""),
+                         c.string("http.tls.client_ca_file", "")};
+    if (files.cert_file.empty() != files.key_file.empty())
+        c.problem(files.cert_file.empty() ? "http.tls.cert_file" : "http.tls.key_file",
+                  "a PEM file, with the other of http.tls.cert_file and http.tls.key_file", "nothing");
+    if (files.cert_file.empty() && files.key_file.empty()) return std::nullopt;
+    return files;
+}
+
 }  // namespace hisgate

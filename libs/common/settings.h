@@ -1,10 +1,13 @@
-// Configuration sections every program shares: "broker" (MQTT) and "log".
+// Configuration sections every program shares: "broker" (MQTT), "log", and "http.tls" of
+// the programs that serve HTTP to other machines.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/tls_context.h"
 
 namespace hisgate {
 
@@ -28,5 +31,11 @@ struct LogSettings {
 LogSettings read_log_settings(ConfigReader& c);
 
 extern const char* kLogConfigHelp;
+
+// Reads http.tls.cert_file, http.tls.key_file (both or neither) and http.tls.client_ca_file;
+// nullopt: plain HTTP.
+std::optional<TlsServerFiles> read_http_tls(ConfigReader& c);
+
+extern const char* kHttpTlsConfigHelp;
 
 }  // namespace hisgate

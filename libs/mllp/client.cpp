@@ -11,7 +11,7 @@
 #include "common/log.h"
 #include "mllp/hl7_view.h"
 #include "mllp/socket_io.h"
-#include "mllp/tls_context.h"
+#include "common/tls_context.h"
 
 namespace hisgate::mllp {
 

@@ -19,7 +19,7 @@
 
 #include "common/log.h"
 #include "mllp/connection.h"
-#include "mllp/tls_context.h"
+#include "common/tls_context.h"
 
 namespace hisgate::mllp {
 

@@ -10,16 +10,19 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/access_token.h"
+#include "common/client_session.h"
+#include "common/tls_context.h"
 #include "common/sqlite.h"
 
 namespace hisgate::test {
 
 namespace {
-HttpReply exchange(uint16_t port, const std::string& method, const std::string& path,
+HttpReply exchange(const HttpEndpoint& at, const std::string& method, const std::string& path,
                    const std::map<std::string, std::string>& headers, const std::string* body) {
     HttpReply reply;
     try {
-        Poco::Net::HTTPClientSession session("127.0.0.1", port);
+        auto opened = open_client_session(at);
+        auto& session = *opened;
         session.setTimeout(Poco::Timespan(30, 0));
         Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
         for (const auto& [k, v] : headers) req.set(k, v);
@@ -51,12 +54,29 @@ std::string HttpReply::code() const {
 }
 
 HttpReply http_get(uint16_t port, const std::string& path, const std::map<std::string, std::string>& headers) {
-    return exchange(port, "GET", path, headers, nullptr);
+    return exchange({"127.0.0.1", port, nullptr}, "GET", path, headers, nullptr);
+}
+
+HttpReply http_get_at(const HttpEndpoint& at, const std::string& path, const std::map<std::string, std::string>& headers) {
+    return exchange(at, "GET", path, headers, nullptr);
 }
 
 HttpReply http_send(uint16_t port, const std::string& method, const std::string& path, const std::string& json_body,
                     const std::map<std::string, std::string>& headers) {
-    return exchange(port, method, path, headers, &json_body);
+    return exchange({"127.0.0.1", port, nullptr}, method, path, headers, &json_body);
+}
+
+HttpReply http_send_at(const HttpEndpoint& at, const std::string& method, const std::string& path,
+                       const std::string& json_body, const std::map<std::string, std::string>& headers) {
+    return exchange(at, method, path, headers, &json_body);
+}
+
+HttpEndpoint System::api_endpoint(int i) const {
+    HttpEndpoint at{"127.0.0.1", api_ports_.at(i), nullptr};
+    if (options_.api_ca_file.empty()) return at;
+    auto tls = make_client_tls({options_.api_ca_file, /*verify_peer=*/true, "", ""});
+    if (tls) at.tls = *tls;
+    return at;
 }
 
 double metric_value(const std::string& page, const std::string& series) {
@@ -146,7 +166,7 @@ System::System(SystemOptions options)
                          {"results_db", dir_ + "/data/controlplane-cp1.db"},
                          {"auth", {{"keys_dir", keys_dir()}}},
                          {"log", {{"file", dir_ + "/logs/controlplane-cp1.log"}}}};
-    cp.update(nlohmann::json::parse(options_.controlplane_config));
+    cp.merge_patch(nlohmann::json::parse(options_.controlplane_config));
     write_file(dir_ + "/etc/controlplane.json", cp.dump(2));
     api_ports_.push_back(api_port_);
     for (int i = 2; i <= options_.controlplanes; ++i) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/client_session.h"
 #include "tests/support/broker.h"
 #include "tests/support/process.h"
 
@@ -27,9 +28,13 @@ struct HttpReply {
 
 // GET http://127.0.0.1:port/path; status 0 if the connection failed.
 HttpReply http_get(uint16_t port, const std::string& path, const std::map<std::string, std::string>& headers = {});
+// GET over any endpoint (HTTPS when it has a TLS context); status 0 if it failed.
+HttpReply http_get_at(const HttpEndpoint& at, const std::string& path, const std::map<std::string, std::string>& headers = {});
 // PUT/POST a JSON body.
 HttpReply http_send(uint16_t port, const std::string& method, const std::string& path, const std::string& json_body,
                     const std::map<std::string, std::string>& headers = {});
+HttpReply http_send_at(const HttpEndpoint& at, const std::string& method, const std::string& path,
+                       const std::string& json_body, const std::map<std::string, std::string>& headers = {});
 
 // The value of one series of a Prometheus page ("name{label=\"value\"}", or a bare name);
 // 0 when the page has no such series.
@@ -56,6 +61,9 @@ struct SystemOptions {
     std::string agent_program = "agent/hisgate-agent";
     // start() waits this long for every hospital to be online (benchmarks start hundreds).
     std::chrono::milliseconds online_timeout{20000};
+    // The API speaks HTTPS (http.tls in controlplane_config): get(), post(), ... go over TLS
+    // trusting this CA file. Empty: plain HTTP.
+    std::string api_ca_file;
 };
 
 class System {
@@ -70,22 +78,24 @@ public:
 
     // The API as an operator, unless `headers` carry an Authorization of their own.
     HttpReply get(const std::string& path, std::map<std::string, std::string> headers = {}) {
-        return http_get(api_port_, path, authorized(std::move(headers)));
+        return get_at(0, path, std::move(headers));
     }
     HttpReply post(const std::string& path, const std::string& json_body, std::map<std::string, std::string> headers = {}) {
-        return http_send(api_port_, "POST", path, json_body, authorized(std::move(headers)));
+        return post_at(0, path, json_body, std::move(headers));
     }
     HttpReply put(const std::string& path, const std::string& json_body, std::map<std::string, std::string> headers = {}) {
-        return http_send(api_port_, "PUT", path, json_body, authorized(std::move(headers)));
+        return http_send_at(api_endpoint(0), "PUT", path, json_body, authorized(std::move(headers)));
     }
     // The same through instance `i` (0-based).
     HttpReply get_at(int i, const std::string& path, std::map<std::string, std::string> headers = {}) {
-        return http_get(api_ports_.at(i), path, authorized(std::move(headers)));
+        return http_get_at(api_endpoint(i), path, authorized(std::move(headers)));
     }
     HttpReply post_at(int i, const std::string& path, const std::string& json_body,
                       std::map<std::string, std::string> headers = {}) {
-        return http_send(api_ports_.at(i), "POST", path, json_body, authorized(std::move(headers)));
+        return http_send_at(api_endpoint(i), "POST", path, json_body, authorized(std::move(headers)));
     }
+    // Instance `i`'s API: HTTPS when SystemOptions::api_ca_file is set.
+    HttpEndpoint api_endpoint(int i) const;
     // Records a patient's facts as the platform's identity service would (a service token).
     bool set_patient_facts(const std::string& patient_id, bool real_name_verified, int no_show_count = 0);
     // A bearer token signed with the control plane's key (valid one hour), and the header

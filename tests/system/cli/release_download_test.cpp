@@ -1,6 +1,6 @@
 // The release repository end to end with real processes: `hisgate release` builds, signs
-// and publishes a release; a real control plane (test::System, no hospitals) serves it
-// over /api/v1/releases; the download client (release/download.h) fetches a package,
+// and publishes a release; a real control plane (test::System, no hospitals) serves it over
+// HTTPS (http.tls) at /api/v1/releases; the download client (release/download.h) fetches a package,
 // aborted part-way and resumed to a matching SHA-256, and refuses wrong bytes by name.
 #include <catch2/catch.hpp>
 
@@ -11,6 +11,7 @@
 #include "controlplane/release_api.h"
 #include "release/download.h"
 #include "release/repository.h"
+#include "tests/support/certificates.h"
 #include "tests/support/process.h"
 #include "tests/support/system.h"
 
@@ -66,9 +67,16 @@ TEST_CASE("the control plane serves published releases and the client resumes a 
     fs::create_directories(repo + "/.publish-1.0.1-99-0");
     fs::copy(repo + "/1.0.0/manifest.json", repo + "/.publish-1.0.1-99-0/manifest.json");
 
+    // Over HTTPS, as a site fetches releases (http.tls; the client checks the test CA).
+    REQUIRE(hisgate::test::make_test_certificates(t, "api"));
+    const std::string ca = t + "/ca.crt";
     hisgate::test::SystemOptions options;
     options.hospitals = {};
-    options.controlplane_config = nlohmann::json{{"releases", {{"repo_dir", repo}}}}.dump();
+    options.controlplane_config =
+        nlohmann::json{{"releases", {{"repo_dir", repo}}},
+                       {"http", {{"tls", {{"cert_file", t + "/api.crt"}, {"key_file", t + "/api.key"}}}}}}
+            .dump();
+    options.api_ca_file = ca;
     hisgate::test::System system(options);
     REQUIRE(system.start());
     auto auth = system.bearer("service", "updater");
@@ -130,7 +138,8 @@ TEST_CASE("the control plane serves published releases and the client resumes a 
 
     SECTION("a download aborted mid-way resumes to the manifest's hash") {
         hisgate::release::DownloadOptions o;
-        o.url = "http://127.0.0.1:" + std::to_string(system.api_port()) + package_path;
+        o.url = "https://127.0.0.1:" + std::to_string(system.api_port()) + package_path;
+        o.ca_file = ca;
         o.dest = t + "/got.zst";
         o.headers = auth;
         o.max_bytes_per_second = 4 << 20;  // the cap, and time for the progress callback to see the middle
@@ -155,7 +164,8 @@ TEST_CASE("the control plane serves published releases and the client resumes a 
 
     SECTION("the control plane killed mid-download: the kept prefix resumes after its restart") {
         hisgate::release::DownloadOptions o;
-        o.url = "http://127.0.0.1:" + std::to_string(system.api_port()) + package_path;
+        o.url = "https://127.0.0.1:" + std::to_string(system.api_port()) + package_path;
+        o.ca_file = ca;
         o.dest = t + "/killed.zst";
         o.headers = auth;
         o.max_bytes_per_second = 4 << 20;
@@ -186,7 +196,8 @@ TEST_CASE("the control plane serves published releases and the client resumes a 
 
     SECTION("wrong bytes are refused by name") {
         hisgate::release::DownloadOptions o;
-        o.url = "http://127.0.0.1:" + std::to_string(system.api_port()) + package_path;
+        o.url = "https://127.0.0.1:" + std::to_string(system.api_port()) + package_path;
+        o.ca_file = ca;
         o.dest = t + "/bad.zst";
         o.headers = auth;
 
@@ -218,7 +229,7 @@ TEST_CASE("the control plane serves published releases and the client resumes a 
         CHECK(!fs::exists(o.dest + ".part"));
 
         // No server there: failed, nothing usable.
-        o.url = "http://127.0.0.1:" + std::to_string(hisgate::test::free_port()) + package_path;
+        o.url = "https://127.0.0.1:" + std::to_string(hisgate::test::free_port()) + package_path;
         auto down = hisgate::release::download_package(entry, o);
         REQUIRE(!down);
         CHECK(down.error().code == "release.download_failed");

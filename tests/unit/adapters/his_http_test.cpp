@@ -14,7 +14,7 @@
 
 #include "adapters/http/his_http.h"
 #include "common/http_server.h"
-#include "mllp/tls_context.h"
+#include "common/tls_context.h"
 #include "tests/support/certificates.h"
 #include "tests/support/process.h"
 
@@ -52,7 +52,7 @@ struct HttpsServer {
 
     explicit HttpsServer(HttpRoute r) : route(std::move(r)) {
         REQUIRE(test::make_test_certificates(dir, "his"));
-        auto tls = mllp::make_server_tls({dir + "/his.crt", dir + "/his.key", ""});
+        auto tls = make_server_tls({dir + "/his.crt", dir + "/his.key", ""});
         REQUIRE(tls.ok());
         Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0), 64, tls.value());
         port = socket.address().port();

@@ -139,5 +139,5 @@ TEST_CASE("a TLS server with a missing key file fails to start with a Config err
     auto started = server.start();
     REQUIRE_FALSE(started.ok());
     CHECK(started.error().cls == hisgate::ErrorClass::Config);
-    CHECK(started.error().code == "mllp.tls_config");
+    CHECK(started.error().code == "tls.config");
 }

@@ -1,11 +1,12 @@
-#include "mllp/tls_context.h"
+#include "common/tls_context.h"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/NetSSL.h>
 
+#include <fstream>
 #include <mutex>
 
-namespace hisgate::mllp {
+namespace hisgate {
 
 namespace {
 
@@ -20,7 +21,7 @@ void harden(Poco::Net::Context& context) {
     context.requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
 }
 
-Result<Poco::Net::Context::Ptr> make(Poco::Net::Context::Usage usage, const Poco::Net::Context::Params& params,
+Result<Poco::Net::Context::Ptr> make_tls_context(Poco::Net::Context::Usage usage, const Poco::Net::Context::Params& params,
                                      std::string_view side) {
     initialize_ssl_once();
     try {
@@ -28,7 +29,7 @@ Result<Poco::Net::Context::Ptr> make(Poco::Net::Context::Usage usage, const Poco
         harden(*context);
         return context;
     } catch (const Poco::Exception& e) {
-        return make_error(ErrorClass::Config, "mllp.tls_config",
+        return make_error(ErrorClass::Config, "tls.config",
                           std::string(side) + " TLS setup failed: " + e.displayText());
     }
 }
@@ -37,8 +38,12 @@ Result<Poco::Net::Context::Ptr> make(Poco::Net::Context::Usage usage, const Poco
 
 Result<Poco::Net::Context::Ptr> make_server_tls(const TlsServerFiles& files) {
     if (files.cert_file.empty() || files.key_file.empty())
-        return make_error(ErrorClass::Config, "mllp.tls_config",
+        return make_error(ErrorClass::Config, "tls.config",
                           "server TLS needs a certificate file and a private key file");
+    // Named here: OpenSSL's own message for a missing file does not say which one.
+    for (const auto* file : {&files.cert_file, &files.key_file, &files.client_ca_file})
+        if (!file->empty() && !std::ifstream(*file).good())
+            return make_error(ErrorClass::Config, "tls.config", "server TLS: cannot read " + *file);
     Poco::Net::Context::Params params;
     params.certificateFile = files.cert_file;
     params.privateKeyFile = files.key_file;
@@ -46,7 +51,7 @@ Result<Poco::Net::Context::Ptr> make_server_tls(const TlsServerFiles& files) {
     params.verificationMode =
         files.client_ca_file.empty() ? Poco::Net::Context::VERIFY_NONE : Poco::Net::Context::VERIFY_STRICT;
     params.loadDefaultCAs = false;
-    auto context = make(Poco::Net::Context::TLS_SERVER_USE, params, "server");
+    auto context = make_tls_context(Poco::Net::Context::TLS_SERVER_USE, params, "server");
     // A client certificate names a sending system, not the address it connects from:
     // the chain is checked against client_ca_file, POCO's host-name check is not wanted.
     if (context.ok()) (*context)->enableExtendedCertificateVerification(false);
@@ -60,7 +65,7 @@ Result<Poco::Net::Context::Ptr> make_client_tls(const TlsClientFiles& files) {
     params.certificateFile = files.cert_file;
     params.privateKeyFile = files.key_file;
     params.verificationMode = files.verify_peer ? Poco::Net::Context::VERIFY_RELAXED : Poco::Net::Context::VERIFY_NONE;
-    return make(Poco::Net::Context::TLS_CLIENT_USE, params, "client");
+    return make_tls_context(Poco::Net::Context::TLS_CLIENT_USE, params, "client");
 }
 
-}  // namespace hisgate::mllp
+}  // namespace hisgate

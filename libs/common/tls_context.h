@@ -1,4 +1,5 @@
-// TLS contexts for MLLP over TLS (POCO NetSSL on OpenSSL). Errors in the files named
+// TLS contexts (POCO NetSSL on OpenSSL) for every TLS the processes speak: MLLP, HTTPS to a
+// HIS, the control plane's API and its clients. Errors in the files named
 // (missing, unreadable, key not matching the certificate) come back as Config errors
 // when the context is made, not as failures on the first connection.
 #pragma once
@@ -9,7 +10,7 @@
 
 #include "common/error.h"
 
-namespace hisgate::mllp {
+namespace hisgate {
 
 struct TlsServerFiles {
     std::string cert_file, key_file;  // PEM; required
@@ -25,4 +26,4 @@ struct TlsClientFiles {
 Result<Poco::Net::Context::Ptr> make_server_tls(const TlsServerFiles& files);
 Result<Poco::Net::Context::Ptr> make_client_tls(const TlsClientFiles& files);
 
-}  // namespace hisgate::mllp
+}  // namespace hisgate
