@@ -641,7 +641,12 @@ Result<InstallOutcome> Updater::run_install(const InstallRequest& request) {
         d.max_bytes_per_second = config_.max_bytes_per_second;
         d.ca_file = config_.ca_file;
         if (!headers.empty()) d.headers["Authorization"] = headers[0].substr(std::strlen("Authorization: "));
-        if (auto got = release::download_package(*entry, d); !got) return refuse_package(got.error());
+        auto got = release::download_package(*entry, d);
+        if (!got) return refuse_package(got.error());
+        // What an interrupted transfer cost: the bytes kept from an earlier run are not sent again.
+        log::info("updater.package_downloaded", {{"package", entry->path},
+                                                 {"resumed_from", static_cast<int64_t>(got->resumed_from)},
+                                                 {"transferred", static_cast<int64_t>(got->transferred)}});
         auto bytes = release::read_file_bounded(d.dest, release::kMaxPackageBytes);
         if (!bytes) return refuse_package(bytes.error());
         package_bytes = std::move(bytes.value());

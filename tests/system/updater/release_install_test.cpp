@@ -9,6 +9,8 @@
 
 #include "agent/release_install.h"
 #include "common/clock.h"
+#include "release/repository.h"
+#include "tests/support/certificates.h"
 #include "tests/support/process.h"
 #include "../agent/resilience/control_plane_client.h"
 #include "updater_site.h"
@@ -155,4 +157,68 @@ TEST_CASE("release.install: over MQTT to the agent then installed by the updater
     CHECK(log.find("\"event\":\"queue.resumed\",\"level\":\"info\",\"proc\":\"agent:H001\",\"tasks\":5") != std::string::npos);
     serve.stop();
     site.agent("stop");
+}
+
+TEST_CASE("updater: a package download killed with kill -9 half-way resumes from what it kept, over HTTPS", "[updater]") {
+    hisgate::test::updater_site::TempDir t("updater-resume");
+    ReleaseKit kit(t.path);
+    REQUIRE(kit.ok());
+    REQUIRE(kit.build_all({{"1.0.0"}}));
+    const std::string repo = t.path + "/repo";
+    fs::create_directories(repo);
+    REQUIRE(hisgate::test::updater_site::run_hisgate(
+                {"release", "publish", "--repo", repo, "--root", kit.keys() + "/root.pub", kit.releases() + "/1.0.0"})
+                .status == 0);
+    auto published = hisgate::release::find_published(repo, "1.0.0");
+    REQUIRE(published);
+    const auto full = *published->manifest.full();
+
+    // The control plane serves the repository over HTTPS; the updater trusts its CA.
+    REQUIRE(hisgate::test::make_test_certificates(t.path, "api"));
+    hisgate::test::SystemOptions options;
+    options.hospitals = {};
+    options.controlplane_config =
+        nlohmann::json{{"releases", {{"repo_dir", repo}}},
+                       {"http", {{"tls", {{"cert_file", t.path + "/api.crt"}, {"key_file", t.path + "/api.key"}}}}}}
+            .dump();
+    options.api_ca_file = t.path + "/ca.crt";
+    hisgate::test::System sys(options);
+    REQUIRE(sys.start());
+    hisgate::test::write_file(t.path + "/updater.token", sys.token("service", "updater") + "\n");
+    const std::string url = "https://127.0.0.1:" + std::to_string(sys.api_port()) + "/api/v1/releases/1.0.0/manifest";
+
+    Site site(t.path + "/site", kit);
+    const nlohmann::json reach = {{"token_file", t.path + "/updater.token"}, {"ca_file", t.path + "/ca.crt"}};
+    nlohmann::json capped = reach;
+    capped["max_bytes_per_second"] = 256 * 1024;  // a thin hospital link: the kill lands mid-package
+    site.write_config(capped);
+    const std::string part = site.root() + "/downloads/" + fs::path(full.path).filename().string() + ".part";
+    auto kept = [&]() -> uint64_t {
+        std::error_code ec;
+        auto n = fs::file_size(part, ec);
+        return ec ? 0 : n;
+    };
+    hisgate::test::Process first({hisgate::test::binary("updater/hisgate-updater"), "install", "--manifest", url, "--config",
+                                  site.config()},
+                                 t.path + "/first.out");
+    REQUIRE(first.start());
+    REQUIRE(hisgate::test::eventually([&] { return kept() >= 512 * 1024; }, 60s));
+    first.kill9();
+    const uint64_t before = kept();
+    INFO("package " << full.size << " bytes, " << before << " kept by the killed run");
+    REQUIRE(before < full.size);
+    CHECK(site.current().empty());  // nothing was installed
+
+    site.write_config(reach);  // uncapped, so the rest comes at once
+    auto second = site.updater({"install", "--manifest", url});
+    INFO(second.output);
+    REQUIRE(second.status == 0);
+    CHECK(site.eventually_running("1.0.0"));
+    CHECK_FALSE(fs::exists(part));
+    // Only the rest crossed the link: the kept prefix was not fetched again.
+    std::smatch m;
+    REQUIRE(std::regex_search(second.output, m,
+                              std::regex(R"re("event":"updater.package_downloaded"[^}]*"resumed_from":([0-9]+),"transferred":([0-9]+))re")));
+    CHECK(std::stoull(m[1].str()) == before);
+    CHECK(std::stoull(m[2].str()) == full.size - before);
 }
