@@ -48,16 +48,18 @@ void print_audit_table(const nlohmann::json& body) {
         std::printf("no audit entries\n");
         return;
     }
-    std::printf("%s %s %s %s %s %s %s %s\n", column("WHEN (UTC)", 23).c_str(), column("WHO", 22).c_str(),
+    std::printf("%s %s %s %s %s %s %s %s\n", column("WHEN (UTC)", 24).c_str(), column("WHO", 22).c_str(),
                 column("METHOD", 6).c_str(), column("ROUTE", 18).c_str(), column("STATUS", 6).c_str(),
                 column("CODE", 18).c_str(), column("FROM", 15).c_str(), "PATH");
     for (const auto& e : entries) {
         std::string when = e.contains("atMs") && e["atMs"].is_number_integer() ? iso_utc_ms(e["atMs"].get<int64_t>()) : "-";
         std::string code = field_text(e, "code");
-        std::printf("%s %s %s %s %s %s %s %s\n", column(when, 23).c_str(), column(field_text(e, "who"), 22).c_str(),
+        std::string path = column(field_text(e, "path"), 80);  // cut, not padded: the last column
+        while (!path.empty() && path.back() == ' ') path.pop_back();
+        std::printf("%s %s %s %s %s %s %s %s\n", column(when, 24).c_str(), column(field_text(e, "who"), 22).c_str(),
                     column(field_text(e, "method"), 6).c_str(), column(field_text(e, "route"), 18).c_str(),
                     column(field_text(e, "status"), 6).c_str(), column(code.empty() ? "-" : code, 18).c_str(),
-                    column(field_text(e, "from"), 15).c_str(), column(field_text(e, "path"), 80).c_str());
+                    column(field_text(e, "from"), 15).c_str(), path.c_str());
     }
     std::printf("%zu %s", entries.size(), entries.size() == 1 ? "entry" : "entries");
     if (body.contains("nextCursor") && body["nextCursor"].is_string())
