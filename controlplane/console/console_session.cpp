@@ -11,8 +11,9 @@ namespace hisgate::controlplane::console {
 
 namespace {
 
-// The body is one token of at most auth::kMaxTokenBytes (4 KiB) and its JSON framing.
-constexpr size_t kMaxConsoleBody = 4096 + 64;
+// The body is one token, a few hundred bytes as `hisgate token issue` makes them: 4 KiB
+// bounds it before any parsing (the token's own 4 KiB bound is verify_token's).
+constexpr size_t kMaxConsoleBody = 4096;
 
 void send_console_error(Poco::Net::HTTPServerResponse& res, int status, const std::string& code,
                         const std::string& message) {
