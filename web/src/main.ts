@@ -5,6 +5,7 @@ import { h, replace, Child } from './dom';
 import { t, setLang, currentLang, has } from './i18n';
 import { api, search, loadConfig, payAtCheckout, newKey } from './api';
 import { validPhone, validIdCard, refusedRule } from './checks';
+import { isConsolePath, renderConsole, startConsole } from './console';
 
 interface Me { patient_id: string; real_name_verified: boolean; }
 let me: Me | null = null;
@@ -480,6 +481,8 @@ function route(): Child {
 function render(): void {
   stopPolling?.();
   stopPolling = null;
+  if (isConsolePath()) return renderConsole();  // the operator console (console.ts)
+  document.body.className = '';
   document.title = t('app.name');
   const body = route();
   replace(document.body, h('a', { class: 'skip', href: '#main' }, t('nav.skip')), header(), main);
@@ -487,6 +490,7 @@ function render(): void {
 }
 
 (async () => {
+  if (isConsolePath()) return startConsole();
   await loadConfig();
   const r = await api('GET', '/api/v1/me');
   if (r.status === 200 && r.body?.patient_id) me = r.body;
