@@ -78,3 +78,14 @@ export function newKey(prefix: string): string {
   crypto.getRandomValues(a);
   return prefix + '-' + Array.from(a, (b) => b.toString(16).padStart(2, '0')).join('');
 }
+
+// Runs step every `every` ms after the last one ended, while it answers true; returns the stop.
+export function repeat(every: number, step: () => Promise<boolean>): () => void {
+  let live = true;
+  const tick = async () => {
+    if (!live) return;
+    if (await step() && live) timer = window.setTimeout(tick, every);
+  };
+  let timer = window.setTimeout(tick, every);
+  return () => { live = false; clearTimeout(timer); };
+}

@@ -4,7 +4,7 @@
 // dom.ts (text nodes and attribute values): nothing a field holds is parsed as markup.
 import { h, replace, Child } from './dom';
 import { t, setLang, currentLang, has } from './i18n';
-import { api, loadConfig, setCsrfToken } from './api';
+import { api, loadConfig, setCsrfToken, repeat } from './api';
 
 export interface ConsoleSession { role: string; subject: string; csrf_token: string; expires_in_s: number; }
 let session: ConsoleSession | null = null;
@@ -24,15 +24,7 @@ function go(path: string): void {
 function link(path: string, ...children: Child[]): HTMLAnchorElement {
   return h('a', { href: path, onclick: (e: Event) => { e.preventDefault(); go(path); } }, ...children);
 }
-function poll(every: number, step: () => Promise<boolean>): void {
-  let live = true;
-  const tick = async () => {
-    if (!live) return;
-    if (await step() && live) timer = window.setTimeout(tick, every);
-  };
-  let timer = window.setTimeout(tick, every);
-  stopPolling = () => { live = false; clearTimeout(timer); };
-}
+function poll(every: number, step: () => Promise<boolean>): void { stopPolling = repeat(every, step); }
 
 const pages: [string, string][] = [
   ['/console/fleet', 'console.nav.fleet'], ['/console/health', 'console.nav.health'],
@@ -448,15 +440,36 @@ function ledgersScreen(): Child {
         : h('p', { class: 'note' }, t('console.ledger.no_split')),
       h('h2', {}, t('console.ledger.queue')),
       manualList.length ? table(t('console.ledger.queue'),
-        ['console.ledger.tx', 'console.ledger.kind', 'console.fleet.hospital', 'console.ledger.amount', 'console.ledger.partition', 'console.ledger.probes', 'console.ledger.since'],
+        ['console.ledger.tx', 'console.ledger.kind', 'console.fleet.hospital', 'console.ledger.amount', 'console.ledger.partition',
+         'console.ledger.probes', 'console.ledger.since', ...(mayAct() ? ['console.ledger.resolve'] : [])],
         manualList.map((x) => h('tr', { 'data-tx': x.transactionId },
           h('td', {}, str(x.transactionId)), h('td', {}, str(x.kind)), h('td', {}, str(x.hospitalId)),
           h('td', {}, `${str(x.amount)} ${str(x.currency)}`), h('td', {}, str(x.partition)),
-          h('td', {}, Array.isArray(x.probes) ? String(x.probes.length) : str(x.probes)), h('td', {}, when(x.updatedAt)))))
+          h('td', {}, Array.isArray(x.probes) ? String(x.probes.length) : str(x.probes)), h('td', {}, when(x.updatedAt)),
+          mayAct() ? resolveCell(String(x.transactionId)) : null)))
         : h('p', { class: 'note' }, t('console.ledger.queue_empty')));
-    return true;
+    // Redrawn every 5 s only while nobody can be typing evidence into the queue's rows.
+    return !manualList.length || !mayAct();
   };
-  load().then((ok) => { if (ok) poll(5000, load); });
+  // An operator resolves a transaction of the manual queue by what the hospital says, with
+  // the evidence (POST /api/v1/ledger/transactions/{id}/resolve, docs/ledger.md).
+  const resolveCell = (id: string): HTMLElement => {
+    const evidence = h('input', { id: `evidence-${id}`, maxlength: 500, autocomplete: 'off',
+                                  'aria-label': t('console.ledger.evidence_for', { id }) });
+    const out = h('span', { 'aria-live': 'polite' });
+    const buttons = [true, false].map((committed) => h('button', { type: 'button', class: committed ? 'secondary' : 'danger',
+      'data-committed': String(committed) }, t(committed ? 'console.ledger.committed' : 'console.ledger.not_committed')));
+    buttons.forEach((b, i) => b.addEventListener('click', async () => {
+      if (!evidence.value.trim()) return replace(out, h('span', { class: 'error-text', role: 'alert' }, t('console.ledger.evidence_needed')));
+      buttons.forEach((x) => { x.disabled = true; });
+      const r = await api('POST', `/api/v1/ledger/transactions/${encodeURIComponent(id)}/resolve`,
+                          { committed: i === 0, evidence: evidence.value.trim() });
+      if (r.status !== 200) { buttons.forEach((x) => { x.disabled = false; }); return replace(out, problem(r.body, r.status)); }
+      replace(out, h('span', { role: 'status' }, t('console.ledger.resolved', { state: str(r.body?.state) })));
+    }));
+    return h('td', { class: 'resolve' }, evidence, h('div', { class: 'actions' }, buttons), out);
+  };
+  load().then((more) => { if (more) poll(5000, load); });
   return [h('h1', {}, t('console.nav.ledgers')), box];
 }
 

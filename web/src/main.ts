@@ -3,7 +3,7 @@
 import './styles.css';
 import { h, replace, Child } from './dom';
 import { t, setLang, currentLang, has } from './i18n';
-import { api, search, loadConfig, payAtCheckout, newKey } from './api';
+import { api, search, loadConfig, payAtCheckout, newKey, repeat } from './api';
 import { validPhone, validIdCard, refusedRule } from './checks';
 import { isConsolePath, renderConsole, startConsole } from './console';
 
@@ -22,15 +22,7 @@ function link(path: string, ...children: Child[]): HTMLAnchorElement {
 }
 window.addEventListener('popstate', () => render());
 
-function poll(every: number, step: () => Promise<boolean>): void {
-  let live = true;
-  const tick = async () => {
-    if (!live) return;
-    if (await step() && live) timer = window.setTimeout(tick, every);
-  };
-  let timer = window.setTimeout(tick, every);
-  stopPolling = () => { live = false; clearTimeout(timer); };
-}
+function poll(every: number, step: () => Promise<boolean>): void { stopPolling = repeat(every, step); }
 
 // ---- shared pieces ----------------------------------------------------------------------
 function header(): HTMLElement {
