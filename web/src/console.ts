@@ -218,7 +218,7 @@ function healthScreen(): Child {
     if (!paths.length) return replace(box, h('p', { class: 'note' }, t('console.health.none')));
     const cell = (hid: string, path: string): HTMLElement => {
       const p = paths.find((x) => x.hospitalId === hid && x.path === path);
-      if (!p) return h('td', { class: 'heat none' }, '—');
+      if (!p) return h('td', { class: 'heat none', 'data-path': path }, '—');
       const a = Number(p.availability?.[window_]);
       const n = Number(p.probes?.[window_] ?? 0);
       if (!n || !isFinite(a)) return h('td', { class: 'heat none', 'data-path': path }, t('console.health.no_probes'));

@@ -235,6 +235,29 @@ test('alerts, triage, path availability, the audit log and a request\'s trace as
     await noSeriousViolations(page, name);
     await shot(id.slice(1));
   }
+  // The heat map: the demo's agents run no probes (the board is empty), so it is drawn
+  // from a stand-in answer in the shape of docs/alerts.md "Health board".
+  const path = (hospitalId, p, h1, h24, failure) => ({ hospitalId, path: p, lastOutcome: failure ? 'failed' : 'ok',
+    availability: { '1h': h1, '24h': h24 }, probes: { '1h': 60, '24h': 1440 },
+    ...(failure ? { lastFailure: { at: new Date().toISOString(), reason: failure } } : {}) });
+  await page.route('**/api/v1/health/paths', (route) => route.fulfill({ status: 200, contentType: 'application/json',
+    body: JSON.stringify({ paths: [path('H001', 'report', 0.5, 0.99, 'his.timeout'), path('H001', 'booking', 1, 1),
+                                   path('H002', 'report', 0.95, 0.97, markup)] }) }));
+  await page.goto(`${origin}/console/health`);
+  const cell = (hid, p) => page.locator(`#health tr[data-hospital="${hid}"] td[data-path="${p}"]`);
+  await cell('H001', 'report').waitFor();
+  assert.match(await cell('H001', 'report').innerText(), /50\.0%[\s\S]*60 次探测 · his\.timeout/);
+  assert.equal(await cell('H001', 'report').getAttribute('class'), 'heat poor');
+  assert.equal(await cell('H002', 'booking').innerText(), '—');
+  await noSeriousViolations(page, 'heat map 1 h');
+  await shot('health');
+  await page.click('[data-window="24h"]');
+  assert.match(await cell('H001', 'report').innerText(), /99\.0%[\s\S]*1440 次探测/);
+  assert.equal(await cell('H001', 'report').getAttribute('class'), 'heat good');
+  assert.equal(await cell('H002', 'report').getAttribute('class'), 'heat fair');
+  assert.equal(await page.locator('#health img, #health b').count(), 0);
+  await page.unroute('**/api/v1/health/paths');
+
   // The audit log once the control plane keeps one (docs/console.md, "Audit log"): the
   // sign-in is the newest entries' kind of change; before that the page says it is not served.
   const audit = await page.locator('#audit').innerText();
