@@ -95,6 +95,11 @@ Result<std::unique_ptr<AuditLog>> open_sqlite_audit_log(const std::string& path)
          "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
          "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
          "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+         "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+         // INSERT OR REPLACE deletes the row it replaces without firing DELETE triggers
+         // (unless recursive_triggers is on): an insert onto a taken seq is refused too.
+         "CREATE TRIGGER IF NOT EXISTS audit_log_no_replace BEFORE INSERT ON audit_log "
+         "WHEN EXISTS (SELECT 1 FROM audit_log WHERE seq = NEW.seq) "
          "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"});
     if (!db) return db.error();
     return std::unique_ptr<AuditLog>(new SqliteAuditLog(std::move(db.value())));
