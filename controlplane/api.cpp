@@ -15,6 +15,8 @@
 #include "common/bounded_json.h"
 #include "common/config.h"
 #include "controlplane/api_error.h"
+#include "controlplane/audit/audit_api.h"
+#include "controlplane/console/console_session.h"
 #include "controlplane/booking_facts.h"
 #include "controlplane/json_body.h"
 #include "controlplane/money/money_api.h"
@@ -100,6 +102,13 @@ void send_forbidden(Poco::Net::HTTPServerResponse& res, const std::string& why) 
 }
 
 bool is_staff(auth::Role r) { return r != auth::Role::Patient; }
+// Reading the audit log is for those who act: operators and admins.
+bool may_read_audit(auth::Role r) { return r == auth::Role::Operator || r == auth::Role::Admin; }
+// What the audit log records: a change by anyone but a patient (a patient's own requests
+// are no operator actions, and their bookings are the ledgers' to keep).
+bool audited_change(auth::Role r, const std::string& method) {
+    return r != auth::Role::Patient && (method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE");
+}
 bool may_book(auth::Role r) { return r != auth::Role::Viewer; }
 // The facts the booking rules trust are written by the platform's own services and admins.
 bool may_keep_records(auth::Role r) { return r == auth::Role::Admin || r == auth::Role::Service; }
@@ -129,6 +138,7 @@ bool valid_record_id(const std::string& id) { return topics::valid_hospital_id(i
 void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     auto incoming = TraceContext::parse(req.get("traceparent", ""));
     ScopedTrace trace(incoming ? incoming->child() : TraceContext::start());
+    clear_answered_code();  // a keep-alive connection's thread answered others before
     res.set("traceparent", current_trace().traceparent());
     // The API answers JSON (and release packages): no page may run, frame or cache it.
     res.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'");
@@ -146,7 +156,19 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         return;
     }
     if (serve_public(req, res)) return;
-    auto who = authenticate(req, res);
+    auth::AccessToken csrf_refused;
+    auto who = authenticate(req, res, &csrf_refused);
+    if (!who && !csrf_refused.subject.empty()) {
+        // A change by a staff session's cookie without its CSRF header: a page of another
+        // site may be acting with an operator's cookie, which is worth an audit row.
+        try {
+            std::string refused_path = Poco::URI(req.getURI()).getPath();
+            auto refused_parts = route_segments(refused_path);
+            if (auto found = route_of(refused_parts))
+                audit_action(csrf_refused, found->name, refused_path, refused_parts, req, res);
+        } catch (const Poco::Exception&) {
+        }
+    }
     if (!who) return;
     if (fhir_ && fhir::FhirApi::serves(req.getURI())) {  // its own routes, errors as OperationOutcome
         auto started = std::chrono::steady_clock::now();
@@ -164,8 +186,9 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
 
     auto started = std::chrono::steady_clock::now();
     std::string route = "unknown";
+    std::string path;
+    std::vector<std::string> parts;
     [&] {
-        std::string path;
         try {
             path = Poco::URI(req.getURI()).getPath();
         } catch (const Poco::Exception&) {
@@ -176,7 +199,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
                                               "the request target is not a valid URI (bad percent-encoding)"));
         }
         log::info("api.request", {{"method", req.getMethod()}, {"path", path}});
-        auto parts = route_segments(path);
+        parts = route_segments(path);
         // The route, and the methods it serves (HEAD: a GET without the body).
         const char* allow = "GET, HEAD";
         auto found = route_of(parts);
@@ -198,6 +221,14 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (config_ && (route.starts_with("config_") || route.starts_with("flags_")))
             config_route(route, *who, parts, req, res);
         else if (route == "hospitals") list_hospitals(res);
+        else if (route == "audit" && !may_read_audit(who->role)) send_forbidden(res, "the audit log is for operators and admins");
+        else if (route == "audit" && !audit_)
+            send_error(res, make_error(ErrorClass::Unavailable, "audit.off", "this instance keeps no audit log"));
+        else if (route == "audit") {
+            auto page = audit::audit_page(*audit_, Poco::URI(req.getURI()).getRawQuery());
+            if (page) send_json(res, 200, page.value());
+            else send_error(res, page.error());
+        }
         else if (route.starts_with("replication_") && !may_keep_records(who->role))
             send_forbidden(res, "replication is for the read replicas' service tokens");
         else if (route.starts_with("replication_") && !public_)
@@ -256,7 +287,32 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (!may_keep_records(who->role)) send_forbidden(res, "payments are recorded by admin and service tokens");
         else order_payment(parts[3], parts[5], req, res);
     }();
+    // Once answered, so the row holds the answer's status and code; a route never found
+    // (404 http.not_found, a bad URI) is no action.
+    if (route != "unknown" && route != "bad_uri") audit_action(*who, route, path, parts, req, res);
     count_request(route, started, res);
+}
+
+void Api::audit_action(const auth::AccessToken& who, const std::string& route, const std::string& path,
+                       const std::vector<std::string>& parts, Poco::Net::HTTPServerRequest& req,
+                       const Poco::Net::HTTPServerResponse& res) {
+    if (!audit_ || !audited_change(who.role, req.getMethod())) return;
+    audit::AuditEntry e;
+    e.at_ms = clock_.wall_ms();
+    e.role = std::string(auth::to_string(who.role));
+    e.who = e.role + ":" + who.subject;
+    e.method = req.getMethod();
+    e.route = route;
+    e.path = path.substr(0, 512);  // a route's path is ids and names; bounded all the same
+    e.targets = audit::path_targets(all_routes(), route, parts);
+    e.status = static_cast<int>(res.getStatus());
+    e.code = e.status >= 400 ? answered_code() : "";
+    e.from = audit::caller_address(req.clientAddress().host().toString(), req.get("X-Forwarded-For", ""), trusted_proxies_);
+    // The answer went out before this row is written, and a row that cannot be written is
+    // logged and counted (audit::record), not answered: the change it records has already
+    // been made (or refused), and a 500 now would tell the caller it failed, inviting a
+    // second attempt at something that was done. The metric is what pages an operator.
+    audit::record(*audit_, e);
 }
 
 const std::vector<RouteTemplate>& Api::routes() {
@@ -278,6 +334,7 @@ const std::vector<RouteTemplate>& Api::routes() {
         {"health_paths", "/api/v1/health/paths", "GET, HEAD"},
         {"replication_stream", "/api/v1/replication/stream", "GET, HEAD"},
         {"replication_snapshot", "/api/v1/replication/snapshot", "GET, HEAD"},
+        {"audit", "/api/v1/audit", "GET, HEAD"},
     };
     return table;
 }
@@ -285,7 +342,8 @@ const std::vector<RouteTemplate>& Api::routes() {
 std::vector<RouteTemplate> Api::all_routes() {
     std::vector<RouteTemplate> all = routes();
     for (const auto* part : {&portal::PortalApi::routes(), &money::MoneyApi::routes(), &vitals::VitalsApi::routes(),
-                             &ReleaseApi::routes(), &rollout::RolloutApi::routes(), &ConfigPush::routes()})
+                             &ReleaseApi::routes(), &rollout::RolloutApi::routes(), &ConfigPush::routes(),
+                             &console::ConsoleSession::routes()})
         all.insert(all.end(), part->begin(), part->end());
     return all;
 }
@@ -308,6 +366,8 @@ std::optional<ApiRoute> Api::route_of(const std::vector<std::string>& parts) con
         if (auto r = rollout::RolloutApi::route_of(parts)) return r;
     if (config_)
         if (auto r = ConfigPush::route_of(parts)) return r;
+    if (console_)
+        if (auto r = console::ConsoleSession::route_of(parts)) return r;
     return std::nullopt;
 }
 
@@ -318,7 +378,9 @@ bool Api::serve_public(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerR
     } catch (const Poco::Exception&) {
         return false;  // answered as a bad URI once the caller is known
     }
-    if (!found || (found->name != "openapi" && !(portal_ && portal::PortalApi::is_public(found->name)))) return false;
+    if (!found || (found->name != "openapi" && found->name != "console_session" &&
+                   !(portal_ && portal::PortalApi::is_public(found->name))))
+        return false;
     auto started = std::chrono::steady_clock::now();
     const std::string& method = req.getMethod();
     if ((", " + std::string(found->allow) + ",").find(" " + method + ",") == std::string::npos) {
@@ -327,6 +389,11 @@ bool Api::serve_public(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerR
                                                method + " is not served here (allowed: " + found->allow + ")"));
     } else if (found->name == "openapi") {
         send_text(res, 200, "application/json", std::string(openapi_json()));
+    } else if (found->name == "console_session") {
+        // The token is the body (sign-in) or the cookie: no Authorization. Sign-in and
+        // sign-out are audited as the changes they are, by whom they were.
+        const std::string path = Poco::URI(req.getURI()).getPath();
+        if (auto by = console_->handle(req, res)) audit_action(*by, found->name, path, route_segments(path), req, res);
     } else {
         portal_->handle_public(found->name, req, res);
     }
@@ -334,7 +401,8 @@ bool Api::serve_public(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerR
     return true;
 }
 
-std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
+                                                   auth::AccessToken* csrf_refused) {
     static auto& refused = metrics::global().counter("hisgate_http_unauthenticated_total",
                                                      "API requests refused for a missing or invalid token");
     std::string header = req.get("Authorization", "");
@@ -346,6 +414,7 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
     if (cookie) {
         auto token = auth::verify_token(keys_, *cookie, now);
         if (token && !portal::csrf_ok(req)) {
+            if (csrf_refused && token->role != auth::Role::Patient) *csrf_refused = token.value();
             refused.inc();
             log::warn("api.csrf_refused", {{"method", req.getMethod()}});
             portal::send_patient_json(res, 403, {{"code", "auth.csrf"},

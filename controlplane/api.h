@@ -70,6 +70,11 @@
 //   GET /metrics (staff and service tokens), GET /healthz (no token)
 //   GET /api/v1/openapi.json                               the OpenAPI 3 document of /api/v1 (no token)
 //   /api/v1/auth/*, /api/v1/me                             the patient portal (controlplane/portal/portal_api.h)
+//   GET/POST/DELETE /api/v1/console/session                the operator console's sign-in
+//                                                          (controlplane/console/console_session.h)
+//   GET /api/v1/audit?who=&route=&since_ms=&until_ms=      the operator audit log, newest first
+//                                                          (controlplane/audit/audit_api.h): operator
+//                                                          and admin tokens
 //   GET /api/v1/hospitals/{h}/reports                      a patient's reports, paged (controlplane/report_list.h)
 //   GET /fhir/r4/...                                       the FHIR R4 read facade: any signed-in role
 //                                                          (controlplane/fhir/fhir_api.h, docs/fhir.md)
@@ -85,7 +90,12 @@
 // to the hg_csrf cookie (403 auth.csrf):
 // 401 without a valid one, 403 when the role may not use the route. A patient token sees
 // only its own patient's reports, tasks and bookings; another patient's answer is 404, as
-// if it did not exist. Viewers read; operators, admins and services also book.
+// if it did not exist. Viewers read; operators, admins and services also book. A staff
+// session cookie (console sign-in) is taken exactly like a staff bearer token.
+//
+// Every POST, PUT, PATCH or DELETE by a staff or service token (refused ones too, a CSRF
+// refusal included), and every console sign-in and sign-out, is written to the audit log
+// here, in handle(), once the route has answered (controlplane/audit/audit_log.h).
 #pragma once
 
 #include <Poco/Net/HTTPServerRequest.h>
@@ -93,7 +103,9 @@
 
 #include "auth/access_token.h"
 #include "common/clock.h"
+#include "common/ip_range.h"
 #include "controlplane/alerts/alert_store.h"
+#include "controlplane/audit/audit_log.h"
 #include "controlplane/api_route.h"
 #include "controlplane/health/path_health_store.h"
 #include "controlplane/hospital_registry.h"
@@ -123,6 +135,9 @@ class PortalApi;
 }
 namespace hisgate::controlplane::fhir {
 class FhirApi;
+}
+namespace hisgate::controlplane::console {
+class ConsoleSession;
 }
 
 namespace hisgate::controlplane {
@@ -178,6 +193,16 @@ public:
     // The FHIR R4 read facade, /fhir/r4/... (controlplane/fhir/fhir_api.h): any signed-in
     // role. Set before serving; without it those paths are 404.
     void set_fhir(fhir::FhirApi* fhir) { fhir_ = fhir; }
+    // The console's sign-in (controlplane/console/console_session.h). Set before serving;
+    // without it the route is 404.
+    void set_console(console::ConsoleSession* console) { console_ = console; }
+    // The audit log operator actions are written to, and the proxies whose X-Forwarded-For
+    // names the caller (audit::caller_address). Set before serving; without it nothing is
+    // recorded and GET /api/v1/audit is 503 audit.off.
+    void set_audit(audit::AuditLog* log, std::vector<IpRange> trusted_proxies) {
+        audit_ = log;
+        trusted_proxies_ = std::move(trusted_proxies);
+    }
     // The API is reached over HTTPS (a TLS-terminating proxy): answers carry HSTS.
     void set_https(bool https) { https_ = https; }
 
@@ -195,8 +220,14 @@ private:
     // Serves a route that needs no token (the OpenAPI document, sign-in); false when the
     // request is for another.
     bool serve_public(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
-    // The caller's token, or the 401 already sent.
-    std::optional<auth::AccessToken> authenticate(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    // The caller's token, or the 401 already sent. A change made with a valid session cookie
+    // but no X-CSRF-Token is refused here (403 auth.csrf); `csrf_refused` then gets its token.
+    std::optional<auth::AccessToken> authenticate(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
+                                                  auth::AccessToken* csrf_refused = nullptr);
+    // Writes an answered request of `who` on `route` to the audit log (when one is set).
+    void audit_action(const auth::AccessToken& who, const std::string& route, const std::string& path,
+                      const std::vector<std::string>& parts, Poco::Net::HTTPServerRequest& req,
+                      const Poco::Net::HTTPServerResponse& res);
     // Whether a verified token's portal session is still open (a token of no session is);
     // false with the 401 (signed out) or the store's error already sent.
     bool session_usable(const auth::AccessToken& token, Poco::Net::HTTPServerResponse& res);
@@ -253,6 +284,9 @@ private:
     fhir::FhirApi* fhir_ = nullptr;
     ConfigPush* config_ = nullptr;
     health::PathHealthStore* health_ = nullptr;
+    console::ConsoleSession* console_ = nullptr;
+    audit::AuditLog* audit_ = nullptr;
+    std::vector<IpRange> trusted_proxies_;
 };
 
 }  // namespace hisgate::controlplane

@@ -28,6 +28,9 @@
 #include "controlplane/hospital_registry.h"
 #include "controlplane/booking_facts.h"
 #include "controlplane/idempotency_store.h"
+#include "common/ip_range.h"
+#include "controlplane/audit/audit_log.h"
+#include "controlplane/console/console_session.h"
 #include "controlplane/money/money_desk.h"
 #include "controlplane/config_push.h"
 #include "controlplane/release_api.h"
@@ -125,6 +128,10 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
                                advertising a range outside it is refused (control.refused)
   portal.session_ttl_s int     how long a patient's portal session (hg_session cookie) lasts
                                (default 1800, 60..86400)
+  console.session_ttl_s int    how long an operator's console session lasts (default 28800:
+                               8 h, 300..86400; never past the token signed in with)
+  audit.trusted_proxies [string]  proxies (IP addresses or CIDR blocks) whose X-Forwarded-For
+                               names the caller in the audit log (default none: the peer)
   portal.https        bool     the API is reached over HTTPS (a TLS-terminating proxy): cookies
                                are Secure and answers carry HSTS (default false)
   portal.code_interval_s int    one sign-in code per phone this often (default 60)
@@ -257,6 +264,18 @@ int main(int argc, char** argv) {
     notify_settings.max_backoff = std::chrono::seconds(c.integer("notify.max_backoff_s", 60, 1, 86400));
     notify_settings.reminder_hour = static_cast<int>(c.integer("notify.reminder_hour", 18, 0, 23));
     std::string outbox_db = c.string("notify.outbox_db", results_db);
+    controlplane::console::ConsoleSettings console_settings;
+    console_settings.session_ttl = std::chrono::seconds(c.integer("console.session_ttl_s", 28800, 300, 86400));
+    std::vector<IpRange> trusted_proxies;
+    if (const auto* proxies = c.section("audit.trusted_proxies")) {
+        if (!proxies->is_array()) c.problem("audit.trusted_proxies", "a list of IP addresses or CIDR blocks", proxies->dump());
+        else
+            for (const auto& item : *proxies) {
+                auto range = item.is_string() ? IpRange::parse(item.get<std::string>()) : std::nullopt;
+                if (range) trusted_proxies.push_back(*range);
+                else c.problem("audit.trusted_proxies", "an IP address or CIDR block", item.dump().substr(0, 64));
+            }
+    }
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);
@@ -277,6 +296,9 @@ int main(int argc, char** argv) {
     // The patient portal: accounts and codes, and the notification service's outbox.
     auto sign_ins = controlplane::portal::open_sqlite_sign_in_store(results_db, SystemClock::instance());
     if (!sign_ins) return invalid_config("hisgate-controlplane", sign_ins.error());
+    // Operator actions, in results_db like the other stores every instance shares.
+    auto audit_log = controlplane::audit::open_sqlite_audit_log(results_db);
+    if (!audit_log) return invalid_config("hisgate-controlplane", audit_log.error());
     auto outbox = controlplane::notify::open_sqlite_outbox(outbox_db);
     if (!outbox) return invalid_config("hisgate-controlplane", outbox.error());
     controlplane::notify::SmtpSender smtp(smtp_settings);
@@ -423,6 +445,10 @@ int main(int argc, char** argv) {
     controlplane::portal::PortalApi portal_api(**sign_ins, notifier, patient_records, **keys, SystemClock::instance(),
                                                portal_settings);
     api.set_portal(&portal_api);
+    controlplane::console::ConsoleSession console_session(portal_api, **sign_ins, **keys, SystemClock::instance(),
+                                                          console_settings);
+    api.set_console(&console_session);
+    api.set_audit(audit_log->get(), std::move(trusted_proxies));
     api.set_https(portal_settings.https);
     api.set_triage(error_book->get(), &*triage_rules);
     api.set_diagnostics(&diagnostics);

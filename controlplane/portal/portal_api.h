@@ -104,6 +104,10 @@ public:
     // an idle one is signed out when the token expires.
     void refresh_session(const Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
                          const auth::AccessToken& who);
+    // Sets both cookies (max_age 0: clears them); the console's sign-in sets the same
+    // (controlplane/console/console_session.h).
+    void set_session_cookies(Poco::Net::HTTPServerResponse& res, const std::string& token, const std::string& csrf,
+                             std::chrono::seconds max_age);
 
 private:
     void ask_code(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
@@ -111,9 +115,6 @@ private:
     void logout(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void me(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void real_name(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
-    // Sets both cookies (max_age 0: clears them).
-    void set_session_cookies(Poco::Net::HTTPServerResponse& res, const std::string& token, const std::string& csrf,
-                             std::chrono::seconds max_age);
     // False when limited (the 429 already sent).
     bool within(const std::string& key, const RateLimit& limit, Poco::Net::HTTPServerResponse& res);
 

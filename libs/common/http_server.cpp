@@ -353,8 +353,20 @@ Result<std::string> read_body(Poco::Net::HTTPServerRequest& req, size_t max_byte
     return body;
 }
 
+namespace {
+thread_local std::string t_answered_code;
+}  // namespace
+
+const std::string& answered_code() { return t_answered_code; }
+void clear_answered_code() { t_answered_code.clear(); }
+
 void send_text(Poco::Net::HTTPServerResponse& res, int status, const std::string& content_type,
                const std::string& body) {
+    if (status >= 400 && body.size() <= 4096 && content_type.starts_with("application/json")) {
+        auto doc = nlohmann::json::parse(body, nullptr, false);
+        auto code = doc.is_object() ? doc.find("code") : doc.end();
+        if (doc.is_object() && code != doc.end() && code->is_string()) t_answered_code = code->get<std::string>().substr(0, 128);
+    }
     res.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
     res.setContentType(content_type);
     res.setContentLength(static_cast<std::streamsize>(body.size()));

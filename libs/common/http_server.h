@@ -77,6 +77,12 @@ private:
 
 void send_text(Poco::Net::HTTPServerResponse& res, int status, const std::string& content_type,
                const std::string& body);
+// The "code" of the last error answer (status >= 400, a JSON object body of at most 4 KiB
+// with a string "code") send_text sent on this thread since clear_answered_code(); "" when
+// none. The control plane's audit log records it after a route has answered
+// (controlplane/audit/audit_log.h): routes answer errors in several ways, all through here.
+const std::string& answered_code();
+void clear_answered_code();
 
 // A request's whole body, read in blocks and refused as soon as it passes `max_bytes` (a
 // Content-Length over it is refused before any byte is read). Errors: BadInput
