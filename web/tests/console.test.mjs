@@ -260,8 +260,20 @@ test('alerts, triage, path availability, the audit log and a request\'s trace as
 
   // The audit log once the control plane keeps one (docs/console.md, "Audit log"): the
   // sign-in is the newest entries' kind of change; before that the page says it is not served.
-  const audit = await page.locator('#audit').innerText();
-  console.log(`audit page: ${audit.includes('未提供') ? 'not served by this control plane' : 'served'}`);
+  await page.goto(`${origin}/console/audit`);
+  await until('the audit page', async () => !(await page.locator('#audit').innerText()).includes('加载中'), 15000);
+  if (await page.locator('#audit [data-not-served]').count()) console.log('audit page: not served by this control plane');
+  else {
+    // This operator's sign-in is a change the log keeps: newest first, with who and from where.
+    const row = page.locator('#audit tr[data-seq]', { hasText: 'POST /api/v1/console/session' }).first();
+    await row.waitFor();
+    assert.match(await row.innerText(), /demo-operator[\s\S]*运维[\s\S]*200[\s\S]*127\.0\.0\.1/);
+    await page.fill('#audit-who', 'nobody-at-all');
+    await page.getByRole('button', { name: '筛选' }).click();
+    await page.getByText('没有审计记录').waitFor();
+    await noSeriousViolations(page, 'audit');
+    console.log('audit page: served, the sign-in listed');
+  }
 
   // A real request: the lab report through H001's agent; its trace from the control plane's
   // log and the agent's.
