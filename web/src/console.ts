@@ -31,7 +31,7 @@ const pages: [string, string][] = [
   ['/console/alerts', 'console.nav.alerts'], ['/console/triage', 'console.nav.triage'],
   ['/console/rollouts', 'console.nav.rollouts'], ['/console/ledgers', 'console.nav.ledgers'],
   ['/console/audit', 'console.nav.audit'], ['/console/trace', 'console.nav.trace'],
-];
+];  // the audit log is read by operators and admins: a viewer has no link to it
 
 function header(): HTMLElement {
   const here = location.pathname;
@@ -43,7 +43,7 @@ function header(): HTMLElement {
                     onclick: () => { setLang(currentLang() === 'en' ? 'zh-CN' : 'en'); renderConsole(); } },
         t('lang.switch'))),
     session ? h('nav', { 'aria-label': t('console.nav.label') },
-      pages.map(([path, key]) => {
+      pages.filter(([path]) => path !== '/console/audit' || mayAct()).map(([path, key]) => {
         const a = link(path, t(key));
         if (here === path || here.startsWith(path + '/')) a.setAttribute('aria-current', 'page');
         return a;

@@ -20,11 +20,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { startDemo, until, noSeriousViolations } from './demo.mjs';
+import { startDemo, until, noSeriousViolations, screenshot } from './demo.mjs';
 import { consoleSessionServed, installConsoleSession } from './console-session.mjs';
 
 const require = createRequire(import.meta.url);
@@ -123,10 +123,15 @@ after(async () => {
   await demo?.stop();
 });
 
-async function shot(name) {
-  if (!shotsAt) return;
-  mkdirSync(shotsAt, { recursive: true });
-  await page.screenshot({ path: join(shotsAt, `console-${name}.png`), fullPage: true });
+const shot = (name) => screenshot(page, shotsAt, `console-${name}`);
+
+// 200% zoom on a laptop: a 1280 px window at zoom 2 is 640 CSS px; the page does not
+// scroll sideways (wide tables scroll inside their own region).
+async function noSidewaysScrollAt200(name) {
+  await page.evaluate(() => { document.body.style.zoom = '2'; });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  await page.evaluate(() => { document.body.style.zoom = ''; });
+  assert.ok(overflow <= 1, `${name}: horizontal overflow at 200%: ${overflow}px`);
 }
 
 async function signIn(token) {
@@ -169,12 +174,7 @@ test('fleet by region: the demo\'s hospitals online with their version and diale
   assert.equal(await page.locator('#fleet tr[data-replica]').count(), 2);
   await noSeriousViolations(page, 'fleet');
   await shot('fleet');
-  // 200% zoom on a laptop: a 1280 px window at zoom 2 is 640 CSS px; the page does not
-  // scroll sideways (wide tables scroll inside their own region).
-  await page.evaluate(() => { document.body.style.zoom = '2'; });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  await page.evaluate(() => { document.body.style.zoom = ''; });
-  assert.ok(overflow <= 1, `horizontal overflow at 200%: ${overflow}px`);
+  await noSidewaysScrollAt200('fleet');
 });
 
 test('rollouts: progress, wave results and halt reasons, then pause and resume', async () => {
@@ -201,6 +201,7 @@ test('rollouts: progress, wave results and halt reasons, then pause and resume',
   assert.equal(await page.locator('#rollout-abort').count(), 1);
   assert.equal(await page.locator('tr[data-wave="2"]').locator('td').nth(1).innerText(), '2');
   await noSeriousViolations(page, 'running rollout');
+  await noSidewaysScrollAt200('rollout');
   await shot('rollout');
   await page.click('#rollout-pause');
   await page.locator('#rollout-state [data-state="paused"]').waitFor();
@@ -224,6 +225,7 @@ test('ledgers: each partition with its IN_DOUBT and manual-queue counts, and the
   }
   assert.match(await page.locator('#ledgers').innerText(), new RegExp(`分区映射版本：${map.epoch}[\\s\\S]*没有进行中或最近的拆分`));
   await noSeriousViolations(page, 'ledgers');
+  await noSidewaysScrollAt200('ledgers');
   await shot('ledgers');
 });
 
@@ -291,6 +293,7 @@ test('alerts, triage, path availability, the audit log and a request\'s trace as
   const text = await page.locator('.timeline').innerText();
   assert.match(text, /api\.request[\s\S]*his\.query_sent[\s\S]*api\.response/);
   await noSeriousViolations(page, 'trace');
+  await noSidewaysScrollAt200('trace');
   await shot('trace');
 });
 
@@ -300,6 +303,7 @@ test('a viewer sees no action buttons; English; no markup in the source', async 
   await signIn(viewerToken);
   await page.waitForURL('**/console/fleet');
   assert.match(await page.locator('#who').innerText(), /v1（只读）/);
+  assert.equal(await page.getByRole('navigation').getByRole('link', { name: '审计日志' }).count(), 0, 'no audit log link');
   await page.goto(`${origin}/console/rollouts/r-1a2b3c4d5e6f7081`);
   await page.locator('#rollout-state').waitFor();
   assert.equal(await page.locator('#rollout-actions').count(), 0, 'no pause, resume or abort for a viewer');

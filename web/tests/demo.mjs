@@ -2,7 +2,7 @@
 // its own (free loopback ports, no hospital away), waiting, and the axe-core check.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -53,4 +53,11 @@ export async function noSeriousViolations(page, name) {
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id}: ${v.help} (${v.nodes.length}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')})`));
   assert.deepEqual(found, [], `axe on ${name}`);
+}
+
+// A full-page screenshot DIR/NAME.png when DIR is given (--screenshots), else nothing.
+export async function screenshot(page, dir, name) {
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }
