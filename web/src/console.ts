@@ -3,8 +3,12 @@
 // are shown; the control plane decides what is allowed. Every piece of data goes through
 // dom.ts (text nodes and attribute values): nothing a field holds is parsed as markup.
 import { h, replace, Child } from './dom';
-import { t, setLang, currentLang, has } from './i18n';
+import { t, setLang, currentLang, has, addMessages } from './i18n';
+import zh from './messages/console.zh-CN.json';
+import en from './messages/console.en.json';
 import { api, loadConfig, setCsrfToken, repeat } from './api';
+
+addMessages({ 'zh-CN': zh, en });
 
 export interface ConsoleSession { role: string; subject: string; csrf_token: string; expires_in_s: number; }
 let session: ConsoleSession | null = null;

@@ -5,7 +5,12 @@ import { h, replace, Child } from './dom';
 import { t, setLang, currentLang, has } from './i18n';
 import { api, search, loadConfig, payAtCheckout, newKey, repeat } from './api';
 import { validPhone, validIdCard, refusedRule } from './checks';
-import { isConsolePath, renderConsole, startConsole } from './console';
+
+// The operator console (console.ts, docs/console-pages.md) is a chunk of its own, loaded
+// only on /console paths: a patient's first load carries none of it.
+const isConsolePath = () => location.pathname === '/console' || location.pathname.startsWith('/console/');
+let consoleModule: Promise<typeof import('./console')> | null = null;
+const loadConsole = () => (consoleModule ??= import('./console'));
 
 interface Me { patient_id: string; real_name_verified: boolean; }
 let me: Me | null = null;
@@ -473,7 +478,7 @@ function route(): Child {
 function render(): void {
   stopPolling?.();
   stopPolling = null;
-  if (isConsolePath()) return renderConsole();  // the operator console (console.ts)
+  if (isConsolePath()) { loadConsole().then((m) => m.renderConsole()); return; }
   document.body.className = '';
   document.title = t('app.name');
   const body = route();
@@ -482,7 +487,7 @@ function render(): void {
 }
 
 (async () => {
-  if (isConsolePath()) return startConsole();
+  if (isConsolePath()) return (await loadConsole()).startConsole();
   await loadConfig();
   const r = await api('GET', '/api/v1/me');
   if (r.status === 200 && r.body?.patient_id) me = r.body;
