@@ -19,6 +19,7 @@ int doctor_main(const Args& args);     // doctor <hospital> [--json]   (cli/doct
 int triage_main(const Args& args);     // triage [--owner X] [--since T] (cli/triage_command.cpp)
 int fleet_main(const Args& args);      // fleet [--json] [filters]    (cli/fleet_command.cpp)
 int alerts_main(const Args& args);     // alerts [--state S] [--json] (cli/alerts_command.cpp)
+int audit_main(const Args& args);      // audit [--who W] [--since S] [--json] (cli/audit_command.cpp)
 int tasks_main(const Args& args);      // tasks <task id> [--json]    (cli/tasks_command.cpp)
 int ledger_main(const Args& args);     // ledger list|resolve          (cli/ledger_command.cpp)
 int reconcile_main(const Args& args);  // reconcile --date D            (cli/reconcile_command.cpp)

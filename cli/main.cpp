@@ -31,6 +31,9 @@ commands:
                                        since when, last heartbeat, version, dialect, queue
   alerts [--state firing|resolved] [--hospital H] [--json] [--url URL] [--token-file F]
                                        the fleet's alerts: rule, hospital, since, owner
+  audit [--who W] [--route R] [--since 2h] [--until T] [--json] [--url URL] [--token-file F]
+                                       the operator audit log, newest first: when, who,
+                                       what, the answer, from where (operators, admins)
   tasks <task id> [--json] [--url URL] [--token-file F]
                                        one request: pending, answered or expired, its
                                        hospital, type and error
@@ -85,6 +88,7 @@ int main(int argc, char** argv) {
     if (group == "fleet") return fleet_main(rest);
     if (group == "doctor") return doctor_main(rest);
     if (group == "alerts") return alerts_main(rest);
+    if (group == "audit") return audit_main(rest);
     if (group == "tasks") return tasks_main(rest);
     if (group == "ledger") return ledger_main(rest);
     if (group == "reconcile") return reconcile_main(rest);

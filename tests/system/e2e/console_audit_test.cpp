@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "his-sim/hospital.h"
+#include "tests/support/process.h"
 #include "tests/support/system.h"
 
 using namespace hisgate;
@@ -97,6 +98,22 @@ TEST_CASE("console: staff changes are audited with who, route, status and from -
     CHECK(console_audit_rows(sys, "?who=bob").size() == 1);
     CHECK(console_audit_rows(sys, "?route=flags_one&who=operator:alice").size() == 1);
     CHECK(console_audit_rows(sys, "?until_ms=1").empty());
+
+    // `hisgate audit`: the table an operator reads, filtered; --json is the API's page.
+    const std::string token_file = sys.dir() + "/auditor.token";
+    test::write_file(token_file, sys.token("operator", "alice") + "\n");
+    const std::string url = "http://127.0.0.1:" + std::to_string(port);
+    auto table = test::run_capture({test::binary("cli/hisgate"), "audit", "--url", url, "--token-file", token_file,
+                                    "--who", "bob", "--since", "1h"});
+    INFO(table.output);
+    CHECK(table.status == 0);
+    CHECK_THAT(table.output, Catch::Contains("WHO") && Catch::Contains("viewer:bob") && Catch::Contains("auth.forbidden") &&
+                                 Catch::Contains("/api/v1/flags/audit-demo") && Catch::Contains("1 entry") &&
+                                 !Catch::Contains("operator:alice"));
+    auto json = test::run_capture({test::binary("cli/hisgate"), "audit", "--json", "--url", url, "--token-file", token_file});
+    CHECK(json.status == 0);
+    CHECK(nlohmann::json::parse(json.output)["entries"].size() == 3);
+    CHECK(test::run_capture({test::binary("cli/hisgate"), "audit", "--since", "yesterday"}).status == 2);
 
     // Reading the audit log is for operators and admins.
     CHECK(sys.get("/api/v1/audit", sys.bearer("viewer", "bob")).status == 403);
