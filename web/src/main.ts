@@ -6,7 +6,7 @@ import { t, setLang, currentLang, has } from './i18n';
 import { api, search, loadConfig, payAtCheckout, newKey, repeat } from './api';
 import { validPhone, validIdCard, refusedRule } from './checks';
 
-// The operator console (console.ts, docs/console-pages.md) is a chunk of its own, loaded
+// The operator console (console.ts, docs/console.md "Pages") is a chunk of its own, loaded
 // only on /console paths: a patient's first load carries none of it.
 const isConsolePath = () => location.pathname === '/console' || location.pathname.startsWith('/console/');
 let consoleModule: Promise<typeof import('./console')> | null = null;
