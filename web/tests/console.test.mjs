@@ -56,8 +56,8 @@ const rolloutOf = async (id) => (await bearer(`/api/v1/rollouts/${id}`)).json();
 
 // The release scripts/demo published into cp1's repository, rolled out twice:
 // - to the north (H003) with a 1 s wave timeout and no failure allowed: the agent accepts
-//   release.install (its updater spool) but no updater installs it, so H003 is still at its
-//   version at the deadline and the rollout halts on that real judgement;
+//   release.install (its updater spool) but no updater installs it and no state of it comes
+//   within the second, so the engine fails H003 at the deadline and halts the rollout;
 // - to the south, H001 first then H002, with the default 30 min wave timeout: H001's install
 //   is accepted and waits, so the rollout runs (wave 1 of 2) until the test pauses it.
 async function startRollouts() {
