@@ -16,6 +16,11 @@ export async function loadConfig(): Promise<void> {
   } catch { /* same origin then */ }
 }
 
+// The operator console's session answers its CSRF token (docs/console.md); the portal's
+// is the readable hg_csrf cookie. Both are the same value when the control plane sets both.
+let csrfToken = '';
+export function setCsrfToken(token: string): void { csrfToken = token; }
+
 function cookie(name: string): string {
   for (const part of document.cookie.split(';')) {
     const [k, ...v] = part.trim().split('=');
@@ -27,7 +32,7 @@ function cookie(name: string): string {
 export async function api<T = any>(method: string, path: string, body?: unknown, key?: string): Promise<Answer<T>> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = cookie('hg_csrf');
+  if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrfToken || cookie('hg_csrf');
   if (key) headers['Idempotency-Key'] = key;
   try {
     const res = await fetch(path, { method, headers, credentials: 'same-origin',
@@ -72,4 +77,15 @@ export function newKey(prefix: string): string {
   const a = new Uint8Array(12);
   crypto.getRandomValues(a);
   return prefix + '-' + Array.from(a, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// Runs step every `every` ms after the last one ended, while it answers true; returns the stop.
+export function repeat(every: number, step: () => Promise<boolean>): () => void {
+  let live = true;
+  const tick = async () => {
+    if (!live) return;
+    if (await step() && live) timer = window.setTimeout(tick, every);
+  };
+  let timer = window.setTimeout(tick, every);
+  return () => { live = false; clearTimeout(timer); };
 }

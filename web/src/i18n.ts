@@ -1,5 +1,7 @@
-// Every string the portal shows is in messages/zh-CN.json or messages/en.json (the same
-// keys in both; tests/portal.test.mjs checks). zh-CN is the default; the choice is kept.
+// Every string the portal shows is in messages/zh-CN.json or messages/en.json, the
+// console's in messages/console.zh-CN.json and console.en.json (the same
+// keys in both; tests/portal.test.mjs and console.test.mjs check). zh-CN is the default;
+// the choice is kept.
 import zh from './messages/zh-CN.json';
 import en from './messages/en.json';
 
@@ -21,3 +23,8 @@ export function t(key: string, params: Record<string, string | number> = {}): st
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
 }
 export function has(key: string): boolean { return key in books[lang]; }
+
+// More strings, from a part loaded later (the console's, messages/console.*.json).
+export function addMessages(more: Record<Lang, Record<string, string>>): void {
+  for (const l of Object.keys(books) as Lang[]) Object.assign(books[l], more[l]);
+}

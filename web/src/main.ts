@@ -3,8 +3,14 @@
 import './styles.css';
 import { h, replace, Child } from './dom';
 import { t, setLang, currentLang, has } from './i18n';
-import { api, search, loadConfig, payAtCheckout, newKey } from './api';
+import { api, search, loadConfig, payAtCheckout, newKey, repeat } from './api';
 import { validPhone, validIdCard, refusedRule } from './checks';
+
+// The operator console (console.ts, docs/console.md "Pages") is a chunk of its own, loaded
+// only on /console paths: a patient's first load carries none of it.
+const isConsolePath = () => location.pathname === '/console' || location.pathname.startsWith('/console/');
+let consoleModule: Promise<typeof import('./console')> | null = null;
+const loadConsole = () => (consoleModule ??= import('./console'));
 
 interface Me { patient_id: string; real_name_verified: boolean; }
 let me: Me | null = null;
@@ -21,15 +27,7 @@ function link(path: string, ...children: Child[]): HTMLAnchorElement {
 }
 window.addEventListener('popstate', () => render());
 
-function poll(every: number, step: () => Promise<boolean>): void {
-  let live = true;
-  const tick = async () => {
-    if (!live) return;
-    if (await step() && live) timer = window.setTimeout(tick, every);
-  };
-  let timer = window.setTimeout(tick, every);
-  stopPolling = () => { live = false; clearTimeout(timer); };
-}
+function poll(every: number, step: () => Promise<boolean>): void { stopPolling = repeat(every, step); }
 
 // ---- shared pieces ----------------------------------------------------------------------
 function header(): HTMLElement {
@@ -480,6 +478,8 @@ function route(): Child {
 function render(): void {
   stopPolling?.();
   stopPolling = null;
+  if (isConsolePath()) { loadConsole().then((m) => m.renderConsole()); return; }
+  document.body.className = '';
   document.title = t('app.name');
   const body = route();
   replace(document.body, h('a', { class: 'skip', href: '#main' }, t('nav.skip')), header(), main);
@@ -487,6 +487,7 @@ function render(): void {
 }
 
 (async () => {
+  if (isConsolePath()) return (await loadConsole()).startConsole();
   await loadConfig();
   const r = await api('GET', '/api/v1/me');
   if (r.status === 200 && r.body?.patient_id) me = r.body;

@@ -15,13 +15,13 @@
 //   typed, the time from the last keystroke to the results on screen (p50, p95).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, mkdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { installSignIn, codeFor } from './session.mjs';
+import { startDemo, until, noSeriousViolations as axeCheck, screenshot } from './demo.mjs';
 
 const require = createRequire(import.meta.url);
 const web = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -39,38 +39,20 @@ if (!existsSync(chromiumPath)) { console.log(`skipped: no ${chromiumPath} (scrip
 if (!existsSync(join(web, 'node_modules/.package-lock.json')))
   execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: web, stdio: 'inherit' });
 const { chromium } = require('playwright-core');
-const axePath = require.resolve('axe-core/axe.min.js');
 const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' };
 
-let work, demo, out = '', portal, payPort, control = {}, browser, context, page, runDir;
-
-async function until(what, check, ms = 90000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try { const v = await check(); if (v) return v; } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-// scripts/demo on the build's programs, in a run directory of its own, no hospital away.
-async function startDemo() {
-  work = mkdtempSync(join(tmpdir(), 'hisgate-portal-'));
-  runDir = join(work, 'run');
-  demo = spawn(join(src, 'scripts/demo'), [], { cwd: src, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DEMO_RUN_DIR: runDir, DEMO_BUILD_DIR: build, DEMO_AWAY: '' } });
-  demo.stdout.on('data', (d) => { out += d; });
-  demo.stderr.on('data', (d) => { out += d; });
-  const exited = new Promise((r) => demo.on('exit', r));
-  await Promise.race([until('the demo to start', () => out.includes('hisgate demo is running'), 180000),
-                      exited.then(() => { throw new Error('the demo exited:\n' + out.slice(-3000)); })]);
-}
+let demo, out = '', portal, payPort, control = {}, browser, context, page, runDir;
 
 before(async () => {
   if (process.env.PORTAL_DEMO_RUN) {  // a demo already running (while developing): its run dir and output
     runDir = process.env.PORTAL_DEMO_RUN;
     out = readFileSync(process.env.PORTAL_DEMO_OUT, 'utf8');
-  } else await startDemo();
+  } else {
+    // scripts/demo on the build's programs, in a run directory of its own, no hospital away.
+    demo = await startDemo(src, build, 'hisgate-portal-');
+    runDir = demo.runDir;
+    out = demo.out();
+  }
   portal = /portal:\s+(http:\/\/127\.0\.0\.1:\d+)\//.exec(out)[1];
   payPort = /pay-sim at http:\/\/127\.0\.0\.1:(\d+)/.exec(out)[1];
   for (const hid of ['H001', 'H002'])
@@ -89,27 +71,12 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (demo && demo.exitCode === null) {
-    process.kill(-demo.pid, 'SIGTERM');  // the demo's own group: it stops what it started
-    await new Promise((r) => demo.on('exit', r));
-  }
-  if (work) rmSync(work, { recursive: true, force: true });
+  await demo?.stop();
 });
 
-async function shot(name) {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
+const shot = (name) => screenshot(page, shots, name);
 
-async function noSeriousViolations(name) {
-  // Evaluated through the DevTools protocol: the portal's CSP (script-src 'self') refuses
-  // an injected <script> tag, as it would any script not among its own files.
-  await page.evaluate(readFileSync(axePath, 'utf8'));
-  const found = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${v.nodes.length})`));
-  assert.deepEqual(found, [], `axe on ${name}`);
-}
+const noSeriousViolations = (name) => axeCheck(page, name);
 
 const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
 // Dr. Chen Jing's half-day slots (pediatrics, 20 a session, 15.00): the timed slots his-sim

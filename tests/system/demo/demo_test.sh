@@ -125,6 +125,16 @@ check "the printed local trace command follows it through his-sim too" \
 check "the printed doctor command shows the agent's own table" \
   eval '(cd "$src" && $doctor_cmd) >"$work/doctor.txt"; grep -q "H001: the agent.s doctor" "$work/doctor.txt" && grep -q "params_file" "$work/doctor.txt"'
 
+# The release the demo published, rolled out with the printed commands: H001 is sent it and
+# accepts it (its updater spool), nothing installs it, so wave 2 (H002) waits.
+rollout_cmd=$(printed 'hisgate rollout start')
+rollout_status_cmd=$(printed 'hisgate rollout status')
+check "the printed rollout start is accepted for the demo's release" \
+  eval '(cd "$src" && $rollout_cmd) >"$work/rollout.txt" 2>&1 && grep -q "running" "$work/rollout.txt"'
+check "the printed rollout status shows H001 installing and wave 2 not started" \
+  until_true '(cd "$src" && $rollout_status_cmd) >"$work/rollout-status.txt" &&
+        grep -q "wave 1 (50%).*installing 1" "$work/rollout-status.txt" && grep -q "wave 2 (100%).*not started" "$work/rollout-status.txt"'
+check "and H001's agent handed the request to its updater spool" eval 'ls -A "$run"/data/spool-H001/ | grep -q json'
 
 # Two control-plane instances share one store: a task made through cp1 is read through cp2.
 api2=$(sed -n 's/^ *API cp2: *\([^ ]*\).*/\1/p' "$work/demo.out")
