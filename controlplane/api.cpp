@@ -423,7 +423,7 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
                                                  {"traceId", current_trace().trace_id}});
             return std::nullopt;
         }
-        if (token && !session_usable(*token, res)) return std::nullopt;
+        if (token && !session_usable(*token, req, res)) return std::nullopt;
         if (token) {
             portal_->refresh_session(req, res, *token);
             return std::move(token.value());
@@ -435,19 +435,28 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
         why = make_error(ErrorClass::Rejected, "auth.invalid_token", "expected Authorization: Bearer <token>");
     } else {
         auto token = auth::verify_token(keys_, std::string_view(header).substr(kScheme.size()), now);
-        if (token && !session_usable(*token, res)) return std::nullopt;
+        if (token && !session_usable(*token, req, res)) return std::nullopt;
         if (token) return std::move(token.value());
         why = token.error();
     }
     refused.inc();
     log::warn("api.unauthenticated", {{"code", why->code}, {"reason", why->message}});
-    res.set("WWW-Authenticate", why->code == "auth.missing_token" ? R"(Bearer realm="hisgate")"
-                                                                  : R"(Bearer realm="hisgate", error="invalid_token")");
-    send_json(res, 401, {{"code", why->code}, {"message", why->message}, {"traceId", current_trace().trace_id}});
+    send_unauthenticated(req, res, *why);
     return std::nullopt;
 }
 
-bool Api::session_usable(const auth::AccessToken& token, Poco::Net::HTTPServerResponse& res) {
+void Api::send_unauthenticated(const Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
+                               const Error& why) {
+    res.set("WWW-Authenticate", why.code == "auth.missing_token" ? R"(Bearer realm="hisgate")"
+                                                                 : R"(Bearer realm="hisgate", error="invalid_token")");
+    // A FHIR client reads errors as OperationOutcomes (issue type "login": authenticate).
+    if (fhir::FhirApi::serves(req.getURI()))
+        return fhir::FhirApi::send_outcome(res, 401, "login", why.message + " (" + why.code + ")");
+    send_json(res, 401, {{"code", why.code}, {"message", why.message}, {"traceId", current_trace().trace_id}});
+}
+
+bool Api::session_usable(const auth::AccessToken& token, const Poco::Net::HTTPServerRequest& req,
+                         Poco::Net::HTTPServerResponse& res) {
     if (token.session.empty()) return true;
     // A portal session's token on an instance without the portal: its session cannot be
     // checked, so it is refused like a signed-out one.
@@ -462,10 +471,8 @@ bool Api::session_usable(const auth::AccessToken& token, Poco::Net::HTTPServerRe
                                                      "API requests refused for a missing or invalid token");
     refused.inc();
     log::warn("api.unauthenticated", {{"code", "auth.invalid_token"}, {"reason", "session signed out"}});
-    res.set("WWW-Authenticate", R"(Bearer realm="hisgate", error="invalid_token")");
-    send_json(res, 401, {{"code", "auth.invalid_token"},
-                         {"message", "the session has been signed out (or has ended): sign in again"},
-                         {"traceId", current_trace().trace_id}});
+    send_unauthenticated(req, res, make_error(ErrorClass::Rejected, "auth.invalid_token",
+                                              "the session has been signed out (or has ended): sign in again"));
     return false;
 }
 

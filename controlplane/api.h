@@ -230,7 +230,11 @@ private:
                       const Poco::Net::HTTPServerResponse& res);
     // Whether a verified token's portal session is still open (a token of no session is);
     // false with the 401 (signed out) or the store's error already sent.
-    bool session_usable(const auth::AccessToken& token, Poco::Net::HTTPServerResponse& res);
+    bool session_usable(const auth::AccessToken& token, const Poco::Net::HTTPServerRequest& req,
+                        Poco::Net::HTTPServerResponse& res);
+    // 401 with WWW-Authenticate: the API's JSON error, or an OperationOutcome under /fhir/.
+    static void send_unauthenticated(const Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res,
+                                     const Error& why);
     void list_hospitals(Poco::Net::HTTPServerResponse& res);
     void book(const auth::AccessToken& who, const std::string& hospital_id, Poco::Net::HTTPServerRequest& req,
               Poco::Net::HTTPServerResponse& res);

@@ -30,10 +30,6 @@ void send_fhir(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::j
     send_text(res, status, kFhirJson, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-void send_outcome(Poco::Net::HTTPServerResponse& res, int status, const std::string& code, const std::string& diagnostics) {
-    send_fhir(res, status, operation_outcome(code, diagnostics));
-}
-
 // The caller's text, cut for an error message.
 std::string fhir_shown(const std::string& s) { return s.size() > 64 ? s.substr(0, 64) + "..." : s; }
 
@@ -91,6 +87,11 @@ std::string fhir_read_page(const std::string& raw_query, std::initializer_list<c
 }
 
 }  // namespace
+
+void FhirApi::send_outcome(Poco::Net::HTTPServerResponse& res, int status, const std::string& code,
+                           const std::string& diagnostics) {
+    send_fhir(res, status, operation_outcome(code, diagnostics));
+}
 
 bool FhirApi::serves(const std::string& uri) { return uri.rfind("/fhir/", 0) == 0 || uri == "/fhir"; }
 

@@ -9,8 +9,8 @@
 //   GET /fhir/r4/Slot/{hospitalId}.{slotId}
 //   GET /fhir/r4/Slot?schedule=&start=&status=free|busy&_count=&_cursor=
 //
-// Any signed-in role reads them (reference data; Api::handle has authenticated the caller:
-// a 401 there is the API's JSON error body). Answers are application/fhir+json; a search is
+// Any signed-in role reads them (reference data; Api::handle has authenticated the caller,
+// and answers a 401 under /fhir/ as an OperationOutcome, issue type "login"). Answers are application/fhir+json; a search is
 // a searchset Bundle of one page (fhir_bundle.h). Every query parameter is read within
 // bounds before any other work, and an unknown one is refused. Every error here is an
 // OperationOutcome with its status: 400 invalid (a parameter, an id, naming what was
@@ -42,6 +42,10 @@ public:
     // Answers the request; returns the route's name (the metrics label).
     std::string handle(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req,
                        Poco::Net::HTTPServerResponse& res);
+
+    // An OperationOutcome of one error issue, as application/fhir+json.
+    static void send_outcome(Poco::Net::HTTPServerResponse& res, int status, const std::string& code,
+                             const std::string& diagnostics);
 
 private:
     void slots_search(const std::string& raw_query, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);

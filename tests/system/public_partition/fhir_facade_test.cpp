@@ -187,6 +187,17 @@ TEST_CASE("fhir facade: metadata, Organizations over two pages, Practitioners, O
     CHECK(posted.status == 405);
     CHECK(posted.headers["Allow"] == "GET, HEAD");
     CHECK(fhir_issue(nlohmann::json::parse(posted.body, nullptr, false)) == "not-supported");
-    // Without a token: 401, as every signed-in route.
-    CHECK(http_get(s.api_port(), "/fhir/r4/metadata").status == 401);
+    // Without a token, or with a bad one: 401, as every signed-in route, as an
+    // OperationOutcome (issue type login) with the API's WWW-Authenticate.
+    auto anonymous = http_get(s.api_port(), "/fhir/r4/metadata");
+    CHECK(anonymous.status == 401);
+    CHECK(anonymous.headers["Content-Type"].find("application/fhir+json") == 0);
+    CHECK(anonymous.headers["WWW-Authenticate"] == R"(Bearer realm="hisgate")");
+    CHECK(fhir_issue(nlohmann::json::parse(anonymous.body, nullptr, false)) == "login");
+    auto forged = http_get(s.api_port(), "/fhir/r4/Organization", {{"Authorization", "Bearer not-a-token"}});
+    CHECK(forged.status == 401);
+    CHECK(forged.headers["WWW-Authenticate"].find("invalid_token") != std::string::npos);
+    CHECK(fhir_issue(nlohmann::json::parse(forged.body, nullptr, false)) == "login");
+    CHECK(nlohmann::json::parse(http_get(s.api_port(), "/api/v1/hospitals").body, nullptr, false).value("code", "") ==
+          "auth.missing_token");  // the rest of the API keeps its JSON error
 }
