@@ -57,19 +57,24 @@ void VitalsIntake::take(const IncomingMessage& m) {
         return;
     }
     messages("stored").inc();
+    // The whole batch, whether this call or an earlier one (another instance) stored it:
+    // this instance's board and ward screens see every sample and alarm.
     board_.take_samples(*hospital, stored->samples);
-    // One feed event per bed of the batch, in the order stored.
+    board_.take_samples(*hospital, stored->samples_before);
+    // One feed event per bed of the batch.
     std::map<std::string, nlohmann::json> by_bed;
-    for (const auto& s : stored->samples) by_bed[s.bed].push_back(sample_json(s));
+    for (const auto* part : {&stored->samples_before, &stored->samples})
+        for (const auto& s : *part) by_bed[s.bed].push_back(sample_json(s));
     for (auto& [bed, samples] : by_bed) {
         std::string ward = board_.ward_of(*hospital, bed);
         feed_.publish({*hospital, ward, bed, "vitals",
                        nlohmann::json{{"bed", bed}, {"ward", ward}, {"samples", std::move(samples)}}.dump()});
     }
-    for (int64_t id : stored->alarm_ids) {
-        auto a = store_.alarm(id);
-        if (a) announce_alarm(*a, "raised");
-    }
+    for (const auto* ids : {&stored->alarm_ids_before, &stored->alarm_ids})
+        for (int64_t id : *ids) {
+            auto a = store_.alarm(id);
+            if (a) announce_alarm(*a, "raised");
+        }
 }
 
 void VitalsIntake::announce_alarm(const AlarmRecord& a, const std::string& change) {

@@ -36,10 +36,16 @@ struct VitalsRetention {
     std::chrono::milliseconds hour_keep{std::chrono::hours(24 * 90)};
 };
 
-// What one ingest() stored (duplicates left out): what the ward feed passes on.
+// What one ingest() stored, and what of the batch was stored before. Every control-plane
+// instance takes every batch (each serves its own ward screens) into the one shared store,
+// so the instance that loses the race stores nothing new: its feed and monitor board still
+// need the batch, so the batch's earlier-stored records are given too (an agent's resend
+// of a batch lands there as well).
 struct IngestOutcome {
-    std::vector<VitalSample> samples;
-    std::vector<int64_t> alarm_ids;  // the alarms it raised
+    std::vector<VitalSample> samples;  // stored by this call
+    std::vector<int64_t> alarm_ids;    // the alarms this call raised
+    std::vector<VitalSample> samples_before;  // the batch's samples stored by an earlier call
+    std::vector<int64_t> alarm_ids_before;    // the batch's alarms raised by an earlier call
     int64_t duplicates = 0;
 };
 

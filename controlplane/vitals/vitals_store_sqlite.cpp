@@ -63,6 +63,7 @@ public:
                 if (auto r = add->run(); !r) return r.error();
                 if (sqlite3_changes(db_.handle()) == 0) {
                     ++out.duplicates;
+                    out.samples_before.push_back(s);
                     continue;
                 }
                 for (auto [resolution, width] : {std::pair{"m", kMinuteMs}, std::pair{"h", kHourMs}}) {
@@ -100,6 +101,11 @@ public:
                 if (auto r = add->run(); !r) return r.error();
                 if (sqlite3_changes(db_.handle()) == 0) {
                     ++out.duplicates;
+                    auto before = db_.prepare_cached("SELECT id FROM alarms WHERE hospital_id = ?1 AND seq = ?2");
+                    if (!before) return before.error();
+                    before->bind(1, hospital_id).bind(2, a.seq);
+                    if (before->step()) out.alarm_ids_before.push_back(before->integer(0));
+                    else if (before->error()) return *before->error();
                     continue;
                 }
                 out.alarm_ids.push_back(db_.last_insert_rowid());

@@ -107,6 +107,7 @@ TEST_CASE("vitals store: a batch delivered twice is stored and rolled up once, a
     REQUIRE(again.ok());
     CHECK(again->samples.empty());
     CHECK(again->duplicates == 4);
+    CHECK(again->samples_before.size() == 4);  // for the feed of an instance that lost the race
     // The same seq of another hospital is another sample.
     CHECK(w.store->ingest("H002", b, kT0)->samples.size() == 4);
 
@@ -301,6 +302,29 @@ TEST_CASE("vitals intake: a message naming another hospital than its topic, or u
     CHECK(events->at(0).type == "vitals");
     CHECK(events->at(1).type == "alarm");
     CHECK(nlohmann::json::parse(events->at(1).data)["priority"] == "high");
+}
+
+TEST_CASE("vitals intake: two instances take the same batch, and the one that stores nothing new still passes it on") {
+    Ward w;  // the shared store both instances write
+    MonitorBoard board_a(w.clock), board_b(w.clock);
+    WardFeed feed_a, feed_b;
+    VitalsIntake intake_a(*w.store, board_a, feed_a, w.clock), intake_b(*w.store, board_b, feed_b, w.clock);
+    auto screen_a = feed_a.subscribe({"H001", "", ""});
+    auto screen_b = feed_b.subscribe({"H001", "", ""});
+    auto body = nlohmann::json{{"records", {sample(1, "BED-1", "heart_rate", 70, kT0), alarm(2, "BED-1", "high", kT0)}}};
+    const std::string message = Envelope::make("vitals.batch", "H001", body).to_json();
+    intake_a.take({topics::vitals("H001"), message});
+    intake_b.take({topics::vitals("H001"), message});
+    CHECK(w.store->alarms("H001", true, 10)->size() == 1);  // stored once
+    for (auto* screen : {&screen_a, &screen_b}) {
+        auto events = (*screen)->next(0ms);
+        REQUIRE(events);
+        REQUIRE(events->size() == 2);
+        CHECK(events->at(0).type == "vitals");
+        CHECK(nlohmann::json::parse(events->at(0).data)["samples"].size() == 1);
+        CHECK(events->at(1).type == "alarm");
+        CHECK(nlohmann::json::parse(events->at(1).data)["priority"] == "high");
+    }
 }
 
 TEST_CASE("FHIR: samples become vital-signs Observations with LOINC codes, pressures one panel, the bed as subject") {
