@@ -673,7 +673,7 @@ function wardScreen(): Child {
     };
     ack.addEventListener('click', () => { send('acknowledge'); });
     sil.addEventListener('click', () => { send('silence'); });
-    return h('div', { class: 'actions' }, ack, h('span', { class: 'silence' }, secs, sil), out);
+    return h('div', { class: 'actions' }, ack, h('span', { class: 'silence' }, secs, h('span', { class: 'muted', 'aria-hidden': 'true' }, t('console.ward.seconds')), sil), out);
   };
   const mergeAlarm = (a: any) => {
     const b = beds.get(str(a.bed));
