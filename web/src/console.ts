@@ -731,6 +731,35 @@ function wardScreen(): Child {
       drawValues(bed);
     }
   };
+  // Every 10 s the beds are read again and merged in, besides the feed: a feed event can be
+  // missing on this instance (docs/console.md "Not built yet": with two control planes on one
+  // vitals store, only the instance whose insert wins announces a batch's samples and alarms).
+  const key = (list: any[]) => list.filter(openAlarm).map((a) => `${a.id}:${a.state}:${a.priority}:${a.escalation}`).sort().join(',');
+  const resync = async () => {
+    const r = await api('GET', `/api/v1/vitals/beds?hospital=${encodeURIComponent(hospital)}`);
+    if (stopped || r.status !== 200) return;  // the feed's own error path reconnects
+    const list: any[] = r.body.beds ?? [];
+    if (list.some((x) => !beds.has(x.bed))) { for (const x of list) if (!beds.has(x.bed)) beds.set(x.bed, x); drawAll(); }
+    for (const x of list) {
+      const b = beds.get(x.bed);
+      const old: any[] = b.alarms ?? [];
+      const fresh: any[] = (x.alarms ?? []).map((a: any) => {
+        const was = old.find((o) => o.id === a.id);
+        return was && (prioRank[was.priority] ?? 0) > (prioRank[a.priority] ?? 0) ? { ...a, priority: was.priority } : a;
+      });
+      if (key(fresh) !== key(old)) { b.alarms = fresh; drawAlarms(x.bed); }
+      b.monitors = x.monitors ?? [];
+      drawStatus(x.bed);
+      const vs: any[] = b.values ?? (b.values = []);
+      for (const s of x.values ?? []) {
+        const i = vs.findIndex((v) => v.name === s.name);
+        if (i < 0) vs.push(s); else if (Number(s.observedAt) > Number(vs[i].observedAt)) vs[i] = s;
+      }
+    }
+  };
+  const resyncer = setInterval(() => { if (source && source.readyState === EventSource.OPEN) resync(); }, 10000);
+  const stopWard = stopPolling;
+  stopPolling = () => { clearInterval(resyncer); stopWard?.(); };
   const connect = async () => {
     if (stopped) return;
     const list = await readBeds(hospital);

@@ -329,8 +329,16 @@ test('ward page: H001\'s beds live from monitor-sim, alarms high first, acknowle
   await fault('MON-0002', { kind: 'alarm', priority: 'L', technical: false });
   await fault('MON-0002', { kind: 'alarm', priority: 'H', technical: false });
   const bed2 = page.locator('#ward article[data-bed="BED-002"]');
-  await bed2.locator('li[data-priority="high"]').first().waitFor({ timeout: 30000 });
-  await bed2.locator('li[data-priority="low"]').first().waitFor({ timeout: 30000 });
+  try {
+    await bed2.locator('li[data-priority="high"]').first().waitFor({ timeout: 30000 });
+    await bed2.locator('li[data-priority="low"]').first().waitFor({ timeout: 30000 });
+  } catch (e) {
+    const all = (await (await bearer('/api/v1/vitals/alarms?hospital=H001')).json()).alarms.filter((a) => a.bed === 'BED-002');
+    const sim = await (await fetch(`http://127.0.0.1:${simPort}/monitors`)).json();
+    console.log('DIAG api', JSON.stringify(all), 'live', await page.locator('#ward-live').getAttribute('data-state'),
+      'page', await bed2.innerText(), 'sim', JSON.stringify(sim.monitors.find((m) => m.device === 'MON-0002')));
+    throw e;
+  }
   const rank = { high: 3, medium: 2, low: 1 };
   for (const card of await page.locator('#ward article[data-bed]').all()) {
     const ps = await card.locator('li[data-alarm]').evaluateAll((xs) => xs.map((x) => x.dataset.priority));
