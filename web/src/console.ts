@@ -31,7 +31,8 @@ function link(path: string, ...children: Child[]): HTMLAnchorElement {
 function poll(every: number, step: () => Promise<boolean>): void { stopPolling = repeat(every, step); }
 
 const pages: [string, string][] = [
-  ['/console/fleet', 'console.nav.fleet'], ['/console/health', 'console.nav.health'],
+  ['/console/fleet', 'console.nav.fleet'], ['/console/wards', 'console.nav.wards'],
+  ['/console/health', 'console.nav.health'],
   ['/console/alerts', 'console.nav.alerts'], ['/console/triage', 'console.nav.triage'],
   ['/console/rollouts', 'console.nav.rollouts'], ['/console/ledgers', 'console.nav.ledgers'],
   ['/console/audit', 'console.nav.audit'], ['/console/trace', 'console.nav.trace'],
@@ -570,6 +571,243 @@ function traceScreen(id: string): Child {
   return [h('h1', {}, t('console.nav.trace')), form, box];
 }
 
+// ---- a ward: beds, their monitors, latest values and open alarms, live ---------------------
+// GET /api/v1/vitals/beds?hospital=H, then the feed (GET /api/v1/vitals/feed, Server-Sent
+// Events with the session cookie): vitals, alarm and monitor events merged into the beds.
+// On an error the feed is closed and, 3 s later, the beds are read again and the feed
+// reopened (it starts with every monitor's state). docs/vitals.md, docs/console.md.
+const signOrder = ['heart_rate', 'spo2', 'resp_rate', 'nibp_sys', 'nibp_dia', 'nibp_mean', 'temperature'];
+const prioRank: Record<string, number> = { high: 3, medium: 2, low: 1 };
+const openAlarm = (a: any) => a && (a.state === 'active' || a.state === 'silenced');
+function unitText(u: unknown): string {
+  const s = str(u);
+  return s === 'Cel' ? '°C' : s === 'mm[Hg]' ? 'mmHg' : s;
+}
+function signValue(v: unknown): string {
+  const n = Number(v);
+  return isFinite(n) ? String(Math.round(n * 10) / 10) : str(v);
+}
+
+function wardScreen(): Child {
+  const want = new URLSearchParams(location.search).get('hospital') ?? '';
+  const pick = h('select', { id: 'ward-hospital' });
+  const status = h('p', { class: 'note', id: 'ward-live', role: 'status' });
+  const box = h('section', { id: 'ward', 'aria-label': t('console.ward.beds') }, loading());
+  const beds = new Map<string, any>();                 // bed -> the API's bed, merged with the feed
+  const cards = new Map<string, { status: HTMLElement; values: HTMLElement; alarms: HTMLElement }>();
+  let hospital = '';
+  let source: EventSource | null = null;
+  let retry: ReturnType<typeof setTimeout> | null = null;
+  let stopped = false;
+  const ticker = setInterval(() => { for (const b of beds.keys()) drawValues(b); }, 1000);
+  stopPolling = () => {
+    stopped = true;
+    clearInterval(ticker);
+    if (retry) clearTimeout(retry);
+    source?.close();
+  };
+
+  const online = (b: any) => (b.monitors ?? []).length > 0 && (b.monitors ?? []).every((m: any) => m.online);
+  const drawStatus = (bed: string) => {
+    const b = beds.get(bed), c = cards.get(bed);
+    if (!b || !c) return;
+    const ms: any[] = b.monitors ?? [];
+    const up = online(b);
+    c.status.dataset.online = String(up);
+    replace(c.status, ms.length ? ms.map((m) => h('span', { class: 'monitor', 'data-device': m.device, 'data-online': String(!!m.online) },
+      badge(m.online ? 'ok' : 'bad', t(m.online ? 'console.ward.online' : 'console.ward.offline'), m.online ? 'online' : 'offline'),
+      ' ', h('span', { class: 'muted' }, `${str(m.device)} · ${str(m.model)}`),
+      !m.online && m.reason ? h('span', { class: 'sub reason' }, t('console.ward.why', { reason: has(`console.ward.reason.${m.reason}`) ? t(`console.ward.reason.${m.reason}`) : str(m.reason) })) : null))
+      : badge('bad', t('console.ward.no_monitor'), 'offline'));
+  };
+  const drawValues = (bed: string) => {
+    const b = beds.get(bed), c = cards.get(bed);
+    if (!b || !c) return;
+    const vs: any[] = [...(b.values ?? [])].sort((x, y) => {
+      const i = signOrder.indexOf(x.name), j = signOrder.indexOf(y.name);
+      return (i < 0 ? 99 : i) - (j < 0 ? 99 : j) || str(x.name).localeCompare(str(y.name));
+    });
+    replace(c.values, vs.length ? vs.map((v) => h('div', { class: 'sign', 'data-sign': v.name },
+      h('dt', {}, has(`console.ward.sign.${v.name}`) ? t(`console.ward.sign.${v.name}`) : str(v.name)),
+      h('dd', {}, h('span', { class: 'value', 'data-value': str(v.value) }, signValue(v.value)), ' ',
+        h('span', { class: 'unit' }, unitText(v.unit)), h('span', { class: 'sub age' }, ago(v.observedAt) || '—'))))
+      : h('div', { class: 'wide' }, h('dd', { class: 'muted' }, t('console.ward.no_values'))));
+  };
+  const drawAlarms = (bed: string) => {
+    const b = beds.get(bed), c = cards.get(bed);
+    if (!b || !c) return;
+    const list: any[] = [...(b.alarms ?? [])].filter(openAlarm).sort((x, y) =>
+      (prioRank[y.priority] ?? 0) - (prioRank[x.priority] ?? 0) || Number(y.escalation ?? 0) - Number(x.escalation ?? 0) ||
+      Number(x.raisedAt ?? 0) - Number(y.raisedAt ?? 0));
+    replace(c.alarms, list.length ? h('ol', { class: 'alarms', 'aria-label': t('console.ward.alarms_of', { bed }) },
+      list.map((a) => h('li', { class: `alarm p-${str(a.priority)}`, 'data-alarm': a.id, 'data-priority': str(a.priority), 'data-state': str(a.state) },
+        badge(a.priority === 'high' ? 'bad' : a.priority === 'medium' ? 'wait' : 'done',
+          has(`console.ward.priority.${a.priority}`) ? t(`console.ward.priority.${a.priority}`) : str(a.priority)),
+        ' ', h('strong', {}, str(a.text)),
+        h('span', { class: 'sub' }, t(a.technical ? 'console.ward.technical' : 'console.ward.physiological'), ' · ',
+          t('console.ward.raised', { ago: ago(a.raisedAt) || when(a.raisedAt) }),
+          Number(a.escalation) > 0 ? [' · ', t('console.ward.escalated', { n: a.escalation })] : null,
+          a.state === 'silenced' ? [' · ', t('console.ward.silenced_until', { at: when(a.silencedUntil) })] : null),
+        mayAct() ? alarmActions(a) : null)))
+      : h('p', { class: 'muted' }, t('console.ward.no_alarms')));
+  };
+  // Acknowledge, or silence for N seconds (operators and admins; the API audits both).
+  const alarmActions = (a: any): HTMLElement => {
+    const id = String(a.id);
+    const secs = h('input', { id: `silence-${id}`, type: 'number', min: 1, max: 3600, value: 120, inputmode: 'numeric',
+                              'aria-label': t('console.ward.silence_seconds_for', { text: str(a.text), bed: str(a.bed) }) });
+    const out = h('span', { 'aria-live': 'polite' });
+    const ack = h('button', { type: 'button', class: 'secondary', 'data-action': 'acknowledge',
+                              'aria-label': t('console.ward.ack_for', { text: str(a.text), bed: str(a.bed) }) }, t('console.ward.ack'));
+    const sil = h('button', { type: 'button', class: 'secondary', 'data-action': 'silence',
+                              'aria-label': t('console.ward.silence_for', { text: str(a.text), bed: str(a.bed) }) }, t('console.ward.silence'));
+    const send = async (what: 'acknowledge' | 'silence') => {
+      const n = Number(secs.value);
+      if (what === 'silence' && !(Number.isInteger(n) && n >= 1 && n <= 3600))
+        return replace(out, h('span', { class: 'error-text', role: 'alert' }, t('console.ward.bad_seconds')));
+      ack.disabled = sil.disabled = true;
+      const r = await api('POST', `/api/v1/vitals/alarms/${encodeURIComponent(id)}/${what}`, what === 'silence' ? { seconds: n } : {});
+      if (r.status !== 200) { ack.disabled = sil.disabled = false; return replace(out, problem(r.body, r.status)); }
+      if (r.body && typeof r.body === 'object' && r.body.id !== undefined) mergeAlarm(r.body);
+      else replace(out, h('span', { role: 'status' }, t(what === 'acknowledge' ? 'console.ward.acked' : 'console.ward.silenced')));
+    };
+    ack.addEventListener('click', () => { send('acknowledge'); });
+    sil.addEventListener('click', () => { send('silence'); });
+    return h('div', { class: 'actions' }, ack, h('span', { class: 'silence' }, secs, h('span', { class: 'muted', 'aria-hidden': 'true' }, t('console.ward.seconds')), sil), out);
+  };
+  const mergeAlarm = (a: any) => {
+    const b = beds.get(str(a.bed));
+    if (!b) return;
+    const list: any[] = b.alarms ?? (b.alarms = []);
+    const i = list.findIndex((x) => x.id === a.id);
+    // Never shown lower than before: the device's priority is kept (the store refuses a downgrade too).
+    if (i >= 0 && (prioRank[list[i].priority] ?? 0) > (prioRank[a.priority] ?? 0)) a = { ...a, priority: list[i].priority };
+    if (i >= 0) list[i] = a; else list.push(a);
+    b.alarms = list.filter(openAlarm);
+    drawAlarms(str(a.bed));
+  };
+
+  const card = (b: any): HTMLElement => {
+    const c = { status: h('div', { class: 'bed-status' }), values: h('dl', { class: 'signs' }), alarms: h('div', { class: 'bed-alarms' }) };
+    cards.set(b.bed, c);
+    const el = h('article', { class: 'bed', 'data-bed': b.bed, 'data-ward': str(b.ward), 'aria-labelledby': `bed-${b.bed}` },
+      h('h3', { id: `bed-${b.bed}` }, t('console.ward.bed_title', { ward: str(b.ward), bed: str(b.bed) })),
+      c.status, c.values, h('h4', {}, t('console.ward.open_alarms')), c.alarms);
+    drawStatus(b.bed); drawValues(b.bed); drawAlarms(b.bed);
+    return el;
+  };
+  const drawAll = () => {
+    cards.clear();
+    const list = [...beds.values()].sort((x, y) => str(x.ward).localeCompare(str(y.ward)) || str(x.bed).localeCompare(str(y.bed)));
+    if (!list.length) return replace(box, h('p', { class: 'note' }, t('console.ward.none', { hospital })));
+    const wards = [...new Set(list.map((b) => str(b.ward)))];
+    replace(box, wards.map((w) => [h('h2', {}, t('console.ward.ward', { ward: w || '—' })),
+      h('div', { class: 'beds' }, list.filter((b) => str(b.ward) === w).map(card))]));
+  };
+  const readBeds = async (hid: string): Promise<any[] | null> => {
+    const r = await api('GET', `/api/v1/vitals/beds?hospital=${encodeURIComponent(hid)}`);
+    if (r.status !== 200) { replace(box, answer(r, 'console.nav.wards')); return null; }
+    return r.body.beds ?? [];
+  };
+  const onEvent = (type: string, e: MessageEvent) => {
+    let d: any;
+    try { d = JSON.parse(e.data); } catch { return; }
+    if (type === 'alarm') return mergeAlarm(d);
+    const bed = str(d.bed);
+    if (!beds.has(bed)) { if (type === 'monitor' || type === 'vitals') { beds.set(bed, { bed, ward: d.ward, monitors: [], values: [], alarms: [] }); drawAll(); } }
+    const b = beds.get(bed);
+    if (type === 'monitor') {
+      const ms: any[] = b.monitors ?? (b.monitors = []);
+      const i = ms.findIndex((m) => m.device === d.device);
+      if (i >= 0) ms[i] = d; else ms.push(d);
+      drawStatus(bed);
+    } else if (type === 'vitals') {
+      const vs: any[] = b.values ?? (b.values = []);
+      for (const s of d.samples ?? []) {
+        const i = vs.findIndex((v) => v.name === s.name);
+        if (i < 0) vs.push(s);
+        else if (Number(s.observedAt) >= Number(vs[i].observedAt)) vs[i] = s;  // only forward in time
+      }
+      drawValues(bed);
+    }
+  };
+  // Every 10 s the beds are read again and merged in, besides the feed: a feed event can be
+  // missing on this instance (docs/console.md "Not built yet": with two control planes on one
+  // vitals store, only the instance whose insert wins announces a batch's samples and alarms).
+  const key = (list: any[]) => list.filter(openAlarm).map((a) => `${a.id}:${a.state}:${a.priority}:${a.escalation}`).sort().join(',');
+  const resync = async () => {
+    const r = await api('GET', `/api/v1/vitals/beds?hospital=${encodeURIComponent(hospital)}`);
+    if (stopped || r.status !== 200) return;  // the feed's own error path reconnects
+    const list: any[] = r.body.beds ?? [];
+    if (list.some((x) => !beds.has(x.bed))) { for (const x of list) if (!beds.has(x.bed)) beds.set(x.bed, x); drawAll(); }
+    for (const x of list) {
+      const b = beds.get(x.bed);
+      const old: any[] = b.alarms ?? [];
+      const fresh: any[] = (x.alarms ?? []).map((a: any) => {
+        const was = old.find((o) => o.id === a.id);
+        return was && (prioRank[was.priority] ?? 0) > (prioRank[a.priority] ?? 0) ? { ...a, priority: was.priority } : a;
+      });
+      if (key(fresh) !== key(old)) { b.alarms = fresh; drawAlarms(x.bed); }
+      b.monitors = x.monitors ?? [];
+      drawStatus(x.bed);
+      const vs: any[] = b.values ?? (b.values = []);
+      for (const s of x.values ?? []) {
+        const i = vs.findIndex((v) => v.name === s.name);
+        if (i < 0) vs.push(s); else if (Number(s.observedAt) > Number(vs[i].observedAt)) vs[i] = s;
+      }
+    }
+  };
+  const resyncer = setInterval(() => { if (source && source.readyState === EventSource.OPEN) resync(); }, 10000);
+  const stopWard = stopPolling;
+  stopPolling = () => { clearInterval(resyncer); stopWard?.(); };
+  const connect = async () => {
+    if (stopped) return;
+    const list = await readBeds(hospital);
+    if (stopped || list === null) { if (list === null && !stopped) retry = setTimeout(connect, 5000); return; }
+    beds.clear();
+    for (const b of list) beds.set(b.bed, b);
+    drawAll();
+    const es = new EventSource(`/api/v1/vitals/feed?hospital=${encodeURIComponent(hospital)}`, { withCredentials: true });
+    source = es;
+    for (const type of ['vitals', 'alarm', 'monitor']) es.addEventListener(type, (e) => onEvent(type, e as MessageEvent));
+    es.onopen = () => { status.dataset.state = 'live'; replace(status, t('console.ward.live')); };
+    es.onerror = () => {
+      es.close();
+      if (stopped || source !== es) return;
+      status.dataset.state = 'reconnecting';
+      replace(status, t('console.ward.reconnecting'));
+      retry = setTimeout(connect, 3000);
+    };
+  };
+  const open = (hid: string) => {
+    hospital = hid;
+    pick.value = hid;
+    history.replaceState(null, '', `/console/wards?hospital=${encodeURIComponent(hid)}`);
+    source?.close(); source = null;
+    if (retry) clearTimeout(retry);
+    replace(box, loading());
+    connect();
+  };
+  pick.addEventListener('change', () => open(pick.value));
+  (async () => {
+    const r = await api('GET', '/api/v1/fleet?limit=500');
+    if (r.status !== 200) return replace(box, answer(r, 'console.nav.fleet'));
+    const ids: string[] = (r.body.hospitals ?? []).map((x: any) => String(x.hospitalId)).sort();
+    replace(pick, ids.map((id) => h('option', { value: id }, id)));
+    if (!ids.length) return replace(box, h('p', { class: 'note' }, t('console.fleet.none')));
+    if (ids.includes(want)) return open(want);
+    for (const id of ids) {  // the first hospital with beds
+      const list = await readBeds(id);
+      if (stopped) return;
+      if (list && list.length) return open(id);
+    }
+    open(ids[0]);
+  })();
+  return [h('h1', {}, t('console.nav.wards')),
+    h('div', { class: 'field narrow' }, h('label', { for: 'ward-hospital' }, t('console.fleet.hospital')), pick),
+    status, box];
+}
+
 // ---- the router -------------------------------------------------------------------------
 function route(): Child {
   const p = location.pathname.split('/').filter(Boolean).map(decodeURIComponent);
@@ -579,6 +817,7 @@ function route(): Child {
   }
   switch (p[1]) {
     case 'health': return healthScreen();
+    case 'wards': return wardScreen();
     case 'alerts': return alertsScreen();
     case 'triage': return triageScreen();
     case 'rollouts': return p.length === 3 ? rolloutScreen(p[2]) : rolloutsScreen();

@@ -16,7 +16,10 @@
 //   5. alerts, triage, path availability (the demo's agents' probes, as the health API
 //      gives them), the audit log and a real request's trace as a timeline across the
 //      control plane and the agent;
-//   6. a viewer sees no action buttons and the API refuses its pause; English; 200% zoom;
+//   6. the ward page: H001's beds from monitor-sim with live values, alarms high first,
+//      acknowledge and silence as the operator (API and audit checked), a rebooting monitor
+//      offline;
+//   7. a viewer sees no action buttons and the API refuses its pause; English; 200% zoom;
 //      no serious or critical axe-core violation on any page; the console builds no HTML
 //      from strings.
 // Nothing is stood in for: every answer is the control plane's, the session included.
@@ -286,6 +289,97 @@ test('alerts, triage, path availability, the audit log and a request\'s trace as
   await shot('trace');
 });
 
+// The ward page (issue 18 item 4): H001's ICU of simulated bedside monitors (monitor-sim,
+// started by scripts/demo) through H001's agent and the control plane's vitals API and feed.
+// Alarms and the offline monitor are made by monitor-sim's own control API (docs/monitor-sim.md).
+test('ward page: H001\'s beds live from monitor-sim, alarms high first, acknowledge audited, a silent monitor offline', async () => {
+  const simPort = /control API on port (\d+)/.exec(demo.out())[1];
+  const fault = async (device, body) => {
+    const res = await fetch(`http://127.0.0.1:${simPort}/monitors/${device}/faults`, { method: 'POST', body: JSON.stringify(body) });
+    assert.ok(res.ok, `monitor-sim ${device} ${JSON.stringify(body)}: ${res.status} ${await res.text()}`);
+  };
+  const bedsOf = async () => (await (await bearer('/api/v1/vitals/beds?hospital=H001')).json()).beds ?? [];
+  const api = await until('H001\'s 8 beds with a heart rate', async () => {
+    const b = await bedsOf();
+    return b.length === 8 && b.every((x) => (x.values ?? []).some((v) => v.name === 'heart_rate')) ? b : null;
+  }, 120000);
+  await page.getByRole('navigation').getByRole('link', { name: '病区监护' }).click();
+  await page.waitForURL('**/console/wards?hospital=H001');  // the first hospital with beds
+  await page.locator('#ward-live[data-state="live"]').waitFor({ timeout: 30000 });
+  for (const b of api) {
+    const card = page.locator(`#ward article[data-bed="${b.bed}"]`);
+    await card.waitFor();
+    assert.equal(await card.getAttribute('data-ward'), 'ICU');
+  }
+  const bed1 = page.locator('#ward article[data-bed="BED-001"]');
+  const hr = Number(await bed1.locator('[data-sign="heart_rate"] .value').getAttribute('data-value'));
+  const spo2 = Number(await bed1.locator('[data-sign="spo2"] .value').getAttribute('data-value'));
+  assert.ok(hr >= 40 && hr <= 180, `heart rate ${hr}`);
+  assert.ok(spo2 >= 85 && spo2 <= 100, `SpO2 ${spo2}`);
+  assert.match(await bed1.innerText(), /心率\s*[\d.]+\s*\/min\s*\d+ 秒前[\s\S]*血氧饱和度\s*[\d.]+\s*%/);
+  assert.match(await bed1.locator('.bed-status').innerText(), /监护仪在线[\s\S]*MON-0001/);
+  // Live: the values on screen change without a reload (a marker set now survives).
+  await page.evaluate(() => { window.wardMarker = 1; });
+  const shown = () => page.locator('#ward [data-sign] .value').evaluateAll((xs) => xs.map((x) => x.dataset.value).join(','));
+  const before = await shown();
+  await until('a value changed on screen', async () => (await shown()) !== before, 30000);
+  assert.equal(await page.evaluate(() => window.wardMarker), 1, 'no reload');
+
+  // Alarms: a low then a high one on BED-002, listed high first as the device gave them.
+  await fault('MON-0002', { kind: 'alarm', priority: 'L', technical: false });
+  await fault('MON-0002', { kind: 'alarm', priority: 'H', technical: false });
+  const bed2 = page.locator('#ward article[data-bed="BED-002"]');
+  try {
+    await bed2.locator('li[data-priority="high"]').first().waitFor({ timeout: 30000 });
+    await bed2.locator('li[data-priority="low"]').first().waitFor({ timeout: 30000 });
+  } catch (e) {
+    const all = (await (await bearer('/api/v1/vitals/alarms?hospital=H001')).json()).alarms.filter((a) => a.bed === 'BED-002');
+    const sim = await (await fetch(`http://127.0.0.1:${simPort}/monitors`)).json();
+    console.log('DIAG api', JSON.stringify(all), 'live', await page.locator('#ward-live').getAttribute('data-state'),
+      'page', await bed2.innerText(), 'sim', JSON.stringify(sim.monitors.find((m) => m.device === 'MON-0002')));
+    throw e;
+  }
+  const rank = { high: 3, medium: 2, low: 1 };
+  for (const card of await page.locator('#ward article[data-bed]').all()) {
+    const ps = await card.locator('li[data-alarm]').evaluateAll((xs) => xs.map((x) => x.dataset.priority));
+    assert.deepEqual(ps, [...ps].sort((a, b) => rank[b] - rank[a]), `high first: ${ps}`);
+  }
+  const open = (await (await bearer('/api/v1/vitals/alarms?hospital=H001&open=true')).json()).alarms;
+  for (const li of await page.locator('#ward li[data-alarm]').all()) {
+    const shownId = await li.getAttribute('data-alarm');
+    const a = open.find((x) => String(x.id) === shownId);
+    if (a) assert.ok(rank[await li.getAttribute('data-priority')] >= rank[a.priority], `alarm ${a.id} shown lower than ${a.priority}`);
+  }
+  await noSeriousViolations(page, 'ward');
+  await noSidewaysScrollAt200('ward');
+  await shot('ward');
+
+  // The operator acknowledges the high one: gone from the page, acknowledged in the API, audited.
+  const high = bed2.locator('li[data-priority="high"]').first();
+  const id = await high.getAttribute('data-alarm');
+  await high.locator('button[data-action="acknowledge"]').click();
+  await page.locator(`#ward li[data-alarm="${id}"]`).waitFor({ state: 'detached' });
+  const acked = (await (await bearer('/api/v1/vitals/alarms?hospital=H001')).json()).alarms.find((x) => String(x.id) === id);
+  assert.equal(acked.state, 'acknowledged');
+  assert.equal(acked.acknowledged.by, 'demo-operator');
+  const audit = (await (await bearer('/api/v1/vitals/audit?hospital=H001')).json()).audit;
+  assert.ok(audit.find((e) => String(e.alarmId) === id && /ack/.test(e.action) && e.who === 'demo-operator'),
+    `audit: ${JSON.stringify(audit.slice(0, 5))}`);
+  // Silence the low one for 60 s.
+  const low = bed2.locator('li[data-priority="low"]').first();
+  const lowId = await low.getAttribute('data-alarm');
+  await low.locator('input[type="number"]').fill('60');
+  await low.locator('button[data-action="silence"]').click();
+  await page.locator(`#ward li[data-alarm="${lowId}"][data-state="silenced"]`).waitFor();
+
+  // A monitor that goes silent (rebooting for 60 s) is shown offline, with why.
+  await fault('MON-0003', { kind: 'reboot', down_ms: 60000 });
+  const bed3 = page.locator('#ward article[data-bed="BED-003"] .monitor[data-device="MON-0003"]');
+  await page.locator('#ward article[data-bed="BED-003"] .monitor[data-online="false"]').waitFor({ timeout: 30000 });
+  assert.match(await bed3.innerText(), /监护仪离线[\s\S]*原因：/);
+  console.log(`ward page: BED-003 offline: ${await bed3.locator('.reason').innerText()}`);
+});
+
 test('a viewer sees no action buttons; English; no markup in the source', async () => {
   await page.getByRole('button', { name: '退出' }).click();
   await page.waitForURL('**/console/signin');
@@ -299,6 +393,15 @@ test('a viewer sees no action buttons; English; no markup in the source', async 
   assert.equal(await page.locator('button[data-action]').count(), 0);
   assert.equal((await post(`/api/v1/rollouts/${running}/pause`, {}, viewerToken)).status, 403, 'the API refuses a viewer too');
   assert.equal((await rolloutOf(running)).state, 'running');
+  // The ward page: alarms shown, no acknowledge or silence; the API refuses the viewer too.
+  await page.goto(`${origin}/console/wards?hospital=H001`);
+  const alarm = page.locator('#ward li[data-alarm]').first();
+  await alarm.waitFor({ timeout: 60000 });
+  assert.equal(await page.locator('#ward button, #ward input').count(), 0, 'no acknowledge or silence for a viewer');
+  const ackRes = await post(`/api/v1/vitals/alarms/${await alarm.getAttribute('data-alarm')}/acknowledge`, {}, viewerToken);
+  assert.equal(ackRes.status, 403, 'the API refuses a viewer\'s acknowledge');
+  await page.goto(`${origin}/console/rollouts/${running}`);
+  await page.locator('#rollout-state [data-state="running"]').waitFor();
   // English, the same page.
   await page.getByRole('button', { name: 'English' }).click();
   await page.getByRole('heading', { name: `Rollout ${running}` }).waitFor();
