@@ -217,7 +217,8 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (vitals_ && route.starts_with("vitals_")) vitals_->handle(route, *who, parts, req, res);
         else if (releases_ && route.starts_with("releases_")) releases_->handle(route, *who, parts, req, res);
         else if (rollouts_ && route.starts_with("rollout")) rollouts_->handle(route, *who, parts, req, res);
-        else if (portal_ && (route == "me" || route == "me_real_name")) portal_->handle(route, *who, req, res);
+        else if (portal_ && (route == "me" || route == "me_real_name" || route == "me_sessions"))
+            portal_->handle(route, *who, req, res);
         else if (config_ && (route.starts_with("config_") || route.starts_with("flags_")))
             config_route(route, *who, parts, req, res);
         else if (route == "hospitals") list_hospitals(res);

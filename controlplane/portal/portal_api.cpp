@@ -140,6 +140,7 @@ const std::vector<RouteTemplate>& PortalApi::routes() {
         {"auth_logout", "/api/v1/auth/logout", "POST"},
         {"me", "/api/v1/me", "GET, HEAD, PUT"},
         {"me_real_name", "/api/v1/me/real-name", "POST"},
+        {"me_sessions", "/api/v1/me/sessions", "DELETE"},
     };
     return table;
 }
@@ -166,7 +167,19 @@ void PortalApi::handle(const std::string& route, const auth::AccessToken& who, P
     if (who.role != auth::Role::Patient)
         return send_portal_error(res, 403, make_error(ErrorClass::Rejected, "auth.forbidden", "these routes are a patient's own"));
     if (route == "me") return me(who, req, res);
+    if (route == "me_sessions") return sign_out_everywhere(who, res);
     real_name(who, req, res);
+}
+
+void PortalApi::sign_out_everywhere(const auth::AccessToken& who, Poco::Net::HTTPServerResponse& res) {
+    // A phone left signed in somewhere: every session closes, this one too, so every token
+    // of the patient's (renewed ones included) answers 401 on every instance from now on.
+    auto closed = accounts_.close_sessions_of(who.subject);
+    if (!closed) return send_portal_error(res, 500, closed.error());
+    count_sign_in("signed_out_everywhere");
+    log::info("portal.signed_out_everywhere", {{"patient_id", who.subject}, {"sessions", *closed}});
+    set_session_cookies(res, "", "", std::chrono::seconds(0));
+    send_patient_json(res, 200, {{"signed_out", true}, {"sessions_closed", *closed}});
 }
 
 void PortalApi::ask_code(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {

@@ -12,6 +12,9 @@
 //   GET  /api/v1/me             {"patient_id", "phone_masked", "real_name_verified", ...}
 //   PUT  /api/v1/me             {"email", "lang"}: where and in which language messages go
 //   POST /api/v1/me/real-name   {"name", "id_number"} → 200, or 400 naming the wrong part
+//   DELETE /api/v1/me/sessions  signs out everywhere: every session of the patient closes (its
+//                               tokens answer 401 on every instance) and both cookies clear;
+//                               200 {"signed_out": true, "sessions_closed": n}
 //
 // Sessions: hg_session is the patient token of auth/access_token.h, valid `session_ttl`,
 // HttpOnly, SameSite=Strict, Path=/, Secure when the API is reached over HTTPS
@@ -115,6 +118,7 @@ private:
     void logout(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void me(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
     void real_name(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    void sign_out_everywhere(const auth::AccessToken& who, Poco::Net::HTTPServerResponse& res);
     // False when limited (the 429 already sent).
     bool within(const std::string& key, const RateLimit& limit, Poco::Net::HTTPServerResponse& res);
 

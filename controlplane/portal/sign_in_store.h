@@ -74,6 +74,8 @@ public:
     virtual Result<void> extend_session(const std::string& session_id, std::chrono::sys_seconds expires) = 0;
     // Signs the session out; closing a closed or unknown one is no error.
     virtual Result<void> close_session(const std::string& session_id) = 0;
+    // Signs every session of `patient_id` out ("sign out everywhere"); answers how many.
+    virtual Result<int64_t> close_sessions_of(const std::string& patient_id) = 0;
 };
 
 // `path` is a SQLite file (the control plane's results_db), or ":memory:".

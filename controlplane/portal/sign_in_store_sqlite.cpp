@@ -178,6 +178,15 @@ public:
         return st->run();
     }
 
+    Result<int64_t> close_sessions_of(const std::string& patient_id) override {
+        std::lock_guard lock(mu_);
+        auto st = db_.prepare_cached("DELETE FROM portal_sessions WHERE patient_id = ?1");
+        if (!st) return st.error();
+        st->bind(1, patient_id);
+        if (auto r = st->run(); !r) return r.error();
+        return static_cast<int64_t>(sqlite3_changes(db_.handle()));
+    }
+
 private:
     static constexpr const char* kSelect =
         "SELECT patient_id, phone, email, lang, real_name, id_masked FROM portal_patients";

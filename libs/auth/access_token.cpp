@@ -86,6 +86,13 @@ Result<AccessToken> verify_token(KeyRing& ring, std::string_view bearer, std::ch
     if (bearer.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string_view::npos)
         return invalid("a JWT is three base64url parts joined by '.'");
     std::string jwt(bearer);
+    // HS256's signature is 32 bytes: 43 base64url characters, the last carrying 4 bits and 2
+    // zero bits. A decoder ignores those 2 bits, so without this one token would have four
+    // spellings, all verifying (a list of refused token strings could be walked around).
+    const auto last_dot = jwt.rfind('.');
+    const std::string_view signature = last_dot == std::string::npos ? std::string_view() : std::string_view(jwt).substr(last_dot + 1);
+    if (signature.size() != 43 || std::string_view("AEIMQUYcgkosw048").find(signature.back()) == std::string_view::npos)
+        return invalid("the signature is not an HS256 signature in canonical base64url (43 characters)");
     keep_openssl_initialized();
     try {
         Poco::JWT::Token unverified(jwt);  // parses; the signature is checked below

@@ -231,7 +231,10 @@ TEST_CASE("portal: sign in with the code the SMTP relay got - cookies, /me, the 
 
     // Tampered and expired session cookies are refused.
     auto tampered = me;
-    tampered.session.back() = tampered.session.back() == 'A' ? 'B' : 'A';
+    // A signature character other than the last: the last one's low bits are base64 padding,
+    // which a decoder may ignore, so changing only them can leave the same signature bytes.
+    char& flipped = tampered.session[tampered.session.size() - 5];
+    flipped = flipped == 'A' ? 'B' : 'A';
     auto bad = test::http_get(port, "/api/v1/me", tampered.cookies());
     CHECK(bad.status == 401);
     CHECK(bad.code() == "auth.invalid_token");
@@ -312,6 +315,25 @@ TEST_CASE("portal: sign in with the code the SMTP relay got - cookies, /me, the 
     // Signing out with no session, or with a token that no longer verifies, just clears the cookies.
     CHECK(test::http_send(port, "POST", "/api/v1/auth/logout", "").status == 200);
     CHECK(test::http_send(port, "POST", "/api/v1/auth/logout", "", tampered.cookies()).status == 200);
+
+    // Signing out everywhere: two sessions of the patient, both closed by one of them (CSRF
+    // checked), refused by both instances afterwards.
+    auto phone_a = portal_sign_in(sys, sink, "13800138000", 3);
+    auto phone_b = portal_sign_in(sys, sink, "13800138000", 4);
+    CHECK(test::http_get(cp2, "/api/v1/me", phone_b.cookies(false)).status == 200);
+    CHECK(test::http_send(port, "DELETE", "/api/v1/me/sessions", "", phone_a.cookies(false)).code() == "auth.csrf");
+    CHECK(test::http_get(port, "/api/v1/me", phone_a.cookies(false)).status == 200);
+    auto everywhere = test::http_send(port, "DELETE", "/api/v1/me/sessions", "", phone_a.cookies());
+    INFO(everywhere.body);
+    CHECK(everywhere.status == 200);
+    CHECK(nlohmann::json::parse(everywhere.body, nullptr, false).value("sessions_closed", 0) >= 2);
+    CHECK(portal_set_cookie(everywhere, "hg_session").first.empty());
+    for (uint16_t p : {port, cp2})
+        for (const auto* signed_in : {&phone_a, &phone_b}) {
+            INFO("port " << p);
+            CHECK(test::http_get(p, "/api/v1/me", signed_in->cookies(false)).status == 401);
+        }
+    CHECK(test::http_send(port, "DELETE", "/api/v1/me/sessions", "", sys.bearer("operator", "ops")).status == 403);
 
     // The OpenAPI document is served without a token.
     auto doc = test::http_get(port, "/api/v1/openapi.json");

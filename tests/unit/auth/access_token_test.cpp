@@ -93,6 +93,20 @@ TEST_CASE("access token: forged, altered, unsigned, foreign and oversized tokens
     REQUIRE_FALSE(foreign);
     CHECK(foreign.error().code == "auth.invalid_token");
 
+    // The signature's last character with its two padding bits set: the same bytes to a
+    // decoder, another spelling of the token, refused (one token, one spelling).
+    static const std::string kBase64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    REQUIRE(signature.size() == 43);
+    REQUIRE(kBase64url.find(signature.back()) % 4 == 0);
+    for (int low = 1; low < 4; ++low) {
+        std::string respelled = jwt;
+        respelled.back() = kBase64url[kBase64url.find(signature.back()) + static_cast<size_t>(low)];
+        auto other_spelling = verify_token(*r.ring, respelled, now);
+        REQUIRE_FALSE(other_spelling);
+        CHECK_THAT(other_spelling.error().message, Catch::Contains("canonical"));
+    }
+    CHECK(verify_token(*r.ring, jwt, now));
+
     CHECK_FALSE(verify_token(*r.ring, std::string(kMaxTokenBytes + 1, 'a'), now));
     CHECK_FALSE(verify_token(*r.ring, "not a token", now));
     CHECK_FALSE(verify_token(*r.ring, "a.b.c", now));
