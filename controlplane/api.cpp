@@ -98,7 +98,7 @@ void send_answer(Poco::Net::HTTPServerResponse& res, const Asked& asked) {
 }
 
 void send_forbidden(Poco::Net::HTTPServerResponse& res, const std::string& why) {
-    send_json(res, 403, {{"code", "auth.forbidden"}, {"message", why}, {"traceId", current_trace().trace_id}});
+    send_json(res, 403, error_body(make_error(ErrorClass::Rejected, "auth.forbidden", why)));
 }
 
 bool is_staff(auth::Role r) { return r != auth::Role::Patient; }
@@ -418,10 +418,9 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
             if (csrf_refused && token->role != auth::Role::Patient) *csrf_refused = token.value();
             refused.inc();
             log::warn("api.csrf_refused", {{"method", req.getMethod()}});
-            portal::send_patient_json(res, 403, {{"code", "auth.csrf"},
-                                                 {"message", "a change made with the session cookie needs X-CSRF-Token "
-                                                             "equal to the hg_csrf cookie"},
-                                                 {"traceId", current_trace().trace_id}});
+            portal::send_patient_json(res, 403, error_body(make_error(ErrorClass::Rejected, "auth.csrf",
+                                                                     "a change made with the session cookie needs "
+                                                                     "X-CSRF-Token equal to the hg_csrf cookie")));
             return std::nullopt;
         }
         if (token && !session_usable(*token, req, res)) return std::nullopt;
@@ -453,7 +452,7 @@ void Api::send_unauthenticated(const Poco::Net::HTTPServerRequest& req, Poco::Ne
     // A FHIR client reads errors as OperationOutcomes (issue type "login": authenticate).
     if (fhir::FhirApi::serves(req.getURI()))
         return fhir::FhirApi::send_outcome(res, 401, "login", why.message + " (" + why.code + ")");
-    send_json(res, 401, {{"code", why.code}, {"message", why.message}, {"traceId", current_trace().trace_id}});
+    send_json(res, 401, error_body(why));
 }
 
 bool Api::session_usable(const auth::AccessToken& token, const Poco::Net::HTTPServerRequest& req,

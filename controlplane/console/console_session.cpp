@@ -17,7 +17,7 @@ constexpr size_t kMaxConsoleBody = 4096;
 
 void send_console_error(Poco::Net::HTTPServerResponse& res, int status, const std::string& code,
                         const std::string& message) {
-    portal::send_patient_json(res, status, {{"code", code}, {"message", message}, {"traceId", current_trace().trace_id}});
+    portal::send_patient_json(res, status, error_body(make_error(ErrorClass::Rejected, code, message)));
 }
 
 bool console_role(auth::Role r) { return r == auth::Role::Viewer || r == auth::Role::Operator || r == auth::Role::Admin; }

@@ -287,6 +287,8 @@ void MoneyApi::keyed(const auth::AccessToken& who, const std::string& route, con
         replays.inc();
         res.set("Idempotent-Replayed", "true");
         auto stored = nlohmann::json::parse(claim->body, nullptr, false);
+        if (auto code = stored.is_object() ? stored.find("code") : stored.end(); code != stored.end() && code->is_string())
+            note_answered_code(code->get_ref<const std::string&>());
         return send(res, claim->status, stored.is_discarded() ? nlohmann::json::object() : stored);
     }
     Answer answer = work(claim->resource_id, body);

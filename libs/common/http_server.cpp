@@ -360,14 +360,10 @@ thread_local std::string t_answered_code;
 
 const std::string& answered_code() { return t_answered_code; }
 void clear_answered_code() { t_answered_code.clear(); }
+void note_answered_code(std::string_view code) { t_answered_code = code.substr(0, 128); }
 
 void send_text(Poco::Net::HTTPServerResponse& res, int status, const std::string& content_type,
                const std::string& body) {
-    if (status >= 400 && body.size() <= 4096 && content_type.starts_with("application/json")) {
-        auto doc = nlohmann::json::parse(body, nullptr, false);
-        auto code = doc.is_object() ? doc.find("code") : doc.end();
-        if (doc.is_object() && code != doc.end() && code->is_string()) t_answered_code = code->get<std::string>().substr(0, 128);
-    }
     res.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
     res.setContentType(content_type);
     res.setContentLength(static_cast<std::streamsize>(body.size()));
@@ -379,6 +375,7 @@ void send_json(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::j
 }
 
 nlohmann::json error_body(const Error& e) {
+    note_answered_code(e.code);
     return {{"code", e.code}, {"message", e.message}, {"traceId", current_trace().trace_id}};
 }
 

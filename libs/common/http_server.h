@@ -25,6 +25,7 @@
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "common/error.h"
@@ -84,12 +85,15 @@ private:
 
 void send_text(Poco::Net::HTTPServerResponse& res, int status, const std::string& content_type,
                const std::string& body);
-// The "code" of the last error answer (status >= 400, a JSON object body of at most 4 KiB
-// with a string "code") send_text sent on this thread since clear_answered_code(); "" when
-// none. The control plane's audit log records it after a route has answered
-// (controlplane/audit/audit_log.h): routes answer errors in several ways, all through here.
+// The code of the last error body made on this thread (error_body) since
+// clear_answered_code(); "" when none. The control plane's audit log records it after a
+// route has answered (controlplane/audit/audit_log.h): every API error body is made by
+// error_body, so the code is kept where it is known rather than read back from the body.
 const std::string& answered_code();
 void clear_answered_code();
+// Records `code` as the answered one: for an error body made earlier and answered again
+// (an Idempotency-Key's stored answer).
+void note_answered_code(std::string_view code);
 
 // A request's whole body, read in blocks and refused as soon as it passes `max_bytes` (a
 // Content-Length over it is refused before any byte is read). Errors: BadInput

@@ -7,6 +7,7 @@
 #include <Poco/String.h>
 
 #include <cstdlib>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 #include "auth/access_token.h"
@@ -71,13 +72,7 @@ HttpReply http_send_at(const HttpEndpoint& at, const std::string& method, const 
     return exchange(at, method, path, headers, &json_body);
 }
 
-HttpEndpoint System::api_endpoint(int i) const {
-    HttpEndpoint at{"127.0.0.1", api_ports_.at(i), nullptr};
-    if (options_.api_ca_file.empty()) return at;
-    auto tls = make_client_tls({options_.api_ca_file, /*verify_peer=*/true, "", ""});
-    if (tls) at.tls = *tls;
-    return at;
-}
+HttpEndpoint System::api_endpoint(int i) const { return {"127.0.0.1", api_ports_.at(i), api_tls_}; }
 
 double metric_value(const std::string& page, const std::string& series) {
     auto at = page.find("\n" + series + " ");
@@ -116,6 +111,13 @@ std::map<std::string, std::string> System::authorized(std::map<std::string, std:
 
 System::System(SystemOptions options)
     : options_(std::move(options)), dir_(make_temp_dir("hisgate-system")), api_port_(free_port()) {
+    // One client context for every request to an HTTPS API; a CA that does not load fails
+    // the test here, rather than every request later (or, worse, going out in plain HTTP).
+    if (!options_.api_ca_file.empty()) {
+        auto tls = make_client_tls({options_.api_ca_file, /*verify_peer=*/true, "", ""});
+        if (!tls) throw std::runtime_error("SystemOptions::api_ca_file: " + tls.error().describe());
+        api_tls_ = *tls;
+    }
     std::system(("mkdir -p " + dir_ + "/logs " + dir_ + "/etc " + dir_ + "/data " + keys_dir()).c_str());
     (void)auth::KeyRing::create_key(keys_dir(), std::chrono::system_clock::now());  // a failure shows as 401s
     std::vector<std::string> users = {"controlplane", "controlplane-test"};

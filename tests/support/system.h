@@ -142,6 +142,7 @@ private:
     std::unique_ptr<Broker> broker_;
     uint16_t api_port_;                // cp1's
     std::vector<uint16_t> api_ports_;  // every instance's, cp1's first
+    Poco::Net::Context::Ptr api_tls_;  // set when options_.api_ca_file is
     std::map<std::string, uint16_t> mllp_ports_, agent_metrics_ports_, sim_control_ports_;
     std::map<std::string, Process> sims_, agents_;
     std::vector<Process> controlplanes_;
