@@ -22,6 +22,25 @@ namespace {
 // Version 3 adds the revoke fence (revoked_orders); a version 2 file only gains the table.
 constexpr int kSchemaVersion = 3;
 
+// Rollback across a schema change (docs/updater.md, "State: nothing accepted during the
+// trial is lost"). A release on trial migrates the live state file forward, accepts tasks
+// into it, and may be rolled back; the older agent must then resume those tasks from that
+// same file, so it has to open a file newer than it knows. `user_version` is the schema
+// version that last wrote the file; store_format.min_reader is the oldest schema version
+// whose agent may still read and write it. A release whose change is additive (new tables,
+// new columns with defaults: this version's named-column INSERTs leave them at their
+// defaults, and it never reads them) keeps min_reader; one that older code would break
+// raises it, and then an older agent refuses the file (queue.schema_too_new) and the
+// updater restores the backup. Version 3's min_reader is 3: an agent before the revoke
+// fence would send changes for revoked orders.
+constexpr int kMinReader = 3;
+const char* kFormatTable = R"(
+CREATE TABLE IF NOT EXISTS store_format(
+  one INTEGER PRIMARY KEY CHECK(one = 1),
+  min_reader INTEGER NOT NULL);
+)";
+const char* kHasFormatTable = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'store_format'";
+
 // state: TaskState's code, 0 queued, 1 dispatched, 2 done, 3 parked. A code, not a word,
 // so that counting a dispatch (0 -> 1, attempts 0 -> 1) leaves the row the same size and
 // SQLite overwrites it in place instead of moving it.
@@ -117,21 +136,41 @@ Result<int64_t> single_integer(sql::Db& db, const char* query) {
     return n;
 }
 
-// Creates the tables, or brings an older file to kSchemaVersion, in one transaction.
+// Creates the tables, or brings an older file to kSchemaVersion, in one transaction. A
+// newer file is used as it is when its min_reader allows this version (see kMinReader).
 Result<void> prepare_schema(sql::Db& db) {
     auto version = single_integer(db, "PRAGMA user_version");
     if (!version) return version.error();
-    if (*version == kSchemaVersion) return {};
-    if (*version > kSchemaVersion)
+    if (*version > kSchemaVersion) {
+        // Without a store_format row the file is readable only by its own version.
+        auto has_format = single_integer(db, kHasFormatTable);
+        if (!has_format) return has_format.error();
+        auto min_reader = *has_format ? single_integer(db, "SELECT coalesce((SELECT min_reader FROM store_format WHERE one = 1), "
+                                                           "(SELECT user_version FROM pragma_user_version))")
+                                      : version;
+        if (!min_reader) return min_reader.error();
+        if (*min_reader <= kSchemaVersion) return {};
         return make_error(ErrorClass::Config, "queue.schema_too_new",
-                          "the state file has schema version " + std::to_string(*version) + "; this agent knows up to " +
+                          "the state file has schema version " + std::to_string(*version) + " and needs an agent of schema " +
+                              std::to_string(*min_reader) + " or newer; this agent knows up to " +
                               std::to_string(kSchemaVersion) + " (was it written by a newer release?)");
+    }
+    std::string format = std::string(kFormatTable) + "INSERT OR IGNORE INTO store_format(one, min_reader) VALUES(1, " +
+                         std::to_string(kMinReader) + ");";
+    if (*version == kSchemaVersion) {
+        // A version 3 file from before store_format gains it (additive: the version stays).
+        auto has_format = single_integer(db, kHasFormatTable);
+        if (!has_format) return has_format.error();
+        if (*has_format) return {};
+        return db.transaction([&] { return db.exec(format); });
+    }
     auto v1_tables = single_integer(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'tasks'");
     if (!v1_tables) return v1_tables.error();
     std::string script = *version == 2 ? std::string()
                          : *v1_tables  ? replaced(replaced(kFromVersion1, "%TASKS%", kTasksTable), "%OUTBOX%", kOutboxTable)
                                        : std::string(kTasksTable) + kOutboxTable;
     script += kRevokedTable;
+    script += format;
     return db.transaction([&] { return db.exec(script + "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";"); });
 }
 

@@ -9,6 +9,7 @@
 
 #include "agent/release_install.h"
 #include "common/clock.h"
+#include "common/sqlite.h"
 #include "release/repository.h"
 #include "tests/support/certificates.h"
 #include "tests/support/process.h"
@@ -81,7 +82,9 @@ TEST_CASE("release.install: over MQTT to the agent then installed by the updater
 
     ReleaseKit kit(spool_holder);
     REQUIRE(kit.ok());
-    REQUIRE(kit.build_all({{"1.0.0"}, {"1.0.1"}, {"1.0.2", ReleaseKit::Build::Good, "9.9.9"}}));  // 1.0.2 says 9.9.9
+    // 1.0.2 says 9.9.9, and migrates the state file to schema 4 as it starts.
+    kit.migrated_state_file(sys.dir() + "/data/agent-H001.db");
+    REQUIRE(kit.build_all({{"1.0.0"}, {"1.0.1"}, {"1.0.2", ReleaseKit::Build::MigratesStateForward, "9.9.9"}}));
     fs::create_directories(repo);
     for (const char* v : {"1.0.0", "1.0.1", "1.0.2"})
         REQUIRE(hisgate::test::updater_site::run_hisgate({"release", "publish", "--repo", repo, "--root",
@@ -126,8 +129,9 @@ TEST_CASE("release.install: over MQTT to the agent then installed by the updater
     CHECK(site.result()["package"] == "delta");  // downloaded from the control plane
     CHECK_FALSE(fs::exists(site.root() + "/downloads/hisgate-1.0.1-from-1.0.0.delta.zst.part"));
 
-    // A release that never proves healthy: the reports it accepts during its trial are
-    // answered by 1.0.1 after the rollback, each once.
+    // A release that never proves healthy, and has migrated the state file to a newer
+    // schema: the reports it accepts during its trial are answered by 1.0.1 after the
+    // rollback, each once, from the same (still newer) file.
     auto trial = cp.ask("release.install", {{"version", "1.0.2"}, {"manifest_url", kit.manifest("1.0.2")}}, 15s);
     REQUIRE(trial.has_value());
     REQUIRE_FALSE(trial->error.has_value());
@@ -155,6 +159,19 @@ TEST_CASE("release.install: over MQTT to the agent then installed by the updater
     // They were the trial's: 1.0.1 found them unfinished in the state file it started on.
     auto log = hisgate::test::read_file(sys.dir() + "/logs/agent-H001.log");
     CHECK(log.find("\"event\":\"queue.resumed\",\"level\":\"info\",\"proc\":\"agent:H001\",\"tasks\":5") != std::string::npos);
+    // The backup taken before the trial is schema 3; the live file stays at 4, as 1.0.1
+    // found it (it never rewrites a newer file), with the newer release's table.
+    auto schema_of = [](const std::string& path, const char* query) {
+        auto db = hisgate::sql::Db::open(path);
+        REQUIRE(db);
+        auto q = db->prepare(query);
+        REQUIRE(q);
+        REQUIRE(q->step());
+        return q->integer(0);
+    };
+    CHECK(schema_of(site.root() + "/backups/1.0.1-to-1.0.2/0-agent-H001.db", "PRAGMA user_version") == 3);
+    CHECK(schema_of(sys.dir() + "/data/agent-H001.db", "PRAGMA user_version") == 4);
+    CHECK(schema_of(sys.dir() + "/data/agent-H001.db", "SELECT count(*) FROM sqlite_master WHERE name = 'task_notes'") == 1);
     serve.stop();
     site.agent("stop");
 }

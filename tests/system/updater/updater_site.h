@@ -39,7 +39,11 @@ struct TempDir {
 // Keys (a root, a signing key it certified) and a directory of signed releases.
 class ReleaseKit {
 public:
-    enum class Build { Good, CrashesOnStart };
+    // MigratesStateForward: the agent behind a start script that first does what a release
+    // with state-file schema 4 would do to the file (agent/task_store.cpp, kMinReader): a
+    // new table and a new column with a default, the version raised to 4, the oldest reader
+    // kept at 3. Needs migrated_state_file().
+    enum class Build { Good, CrashesOnStart, MigratesStateForward };
 
     explicit ReleaseKit(const std::string& dir) : dir_(dir) {
         fs::create_directories(keys() );
@@ -55,6 +59,8 @@ public:
     std::string keys() const { return dir_ + "/keys"; }
     std::string releases() const { return dir_ + "/releases"; }
     std::string manifest(const std::string& v) const { return releases() + "/" + v + "/manifest.json"; }
+    // The state file a MigratesStateForward build migrates.
+    void migrated_state_file(const std::string& path) { migrated_state_file_ = path; }
 
     // Builds and signs release `v`: the agent stamped `stamp` (default: v), or a program
     // that exits 3 as it starts.
@@ -65,6 +71,18 @@ public:
         fs::create_directories(tree + "/bin");
         if (kind == Build::Good) {
             fs::copy_file(dir_ + "/agent.stripped", tree + "/bin/hisgate-agent");
+        } else if (kind == Build::MigratesStateForward) {
+            fs::copy_file(dir_ + "/agent.stripped", tree + "/bin/hisgate-agent.real");
+            fs::permissions(tree + "/bin/hisgate-agent.real", fs::perms(0755));
+            write_file(tree + "/bin/hisgate-agent",
+                       "#!/bin/sh\ndb='" + migrated_state_file_ + "'\n"
+                       "if [ \"$(sqlite3 -cmd '.timeout 5000' \"$db\" 'PRAGMA user_version')\" = 3 ]; then\n"
+                       "  sqlite3 -cmd '.timeout 5000' \"$db\" 'BEGIN IMMEDIATE; "
+                       "CREATE TABLE task_notes(task_row INTEGER PRIMARY KEY, note TEXT NOT NULL); "
+                       "ALTER TABLE tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 0; "
+                       "UPDATE store_format SET min_reader = 3; PRAGMA user_version = 4; COMMIT;' || exit 4\n"
+                       "fi\n"
+                       "exec \"$(dirname \"$0\")/hisgate-agent.real\" \"$@\"\n");
         } else {
             write_file(tree + "/bin/hisgate-agent", "#!/bin/sh\necho broken build >&2\nexit 3\n");
         }
@@ -97,6 +115,7 @@ public:
 
 private:
     std::string dir_;
+    std::string migrated_state_file_;
     bool ok_ = false;
 };
 

@@ -220,6 +220,57 @@ TEST_CASE("task store: a state file from a newer release is refused, not rewritt
     CHECK_THAT(store.error().message, Catch::Contains("schema version 99"));
 }
 
+TEST_CASE("task store: a newer release's additive schema is used as it is, one that needs a newer reader is refused") {
+    std::string path = test::make_temp_dir("store") + "/agent.db";
+    {
+        auto store = open_store(path);
+        REQUIRE(store->admit_sync(task_named("T1")));
+    }
+    // What a release with schema 4 would do to the file on its trial: a new table, a new
+    // column with a default, the version raised, the oldest reader kept at 3.
+    auto migrate_to_4 = [&](int min_reader) {
+        auto db = sql::Db::open(path);
+        REQUIRE(db);
+        REQUIRE(db->exec("BEGIN; CREATE TABLE IF NOT EXISTS task_notes(task_row INTEGER PRIMARY KEY, note TEXT NOT NULL); "
+                         "INSERT OR REPLACE INTO task_notes VALUES(1, 'kept'); "
+                         "UPDATE store_format SET min_reader = " + std::to_string(min_reader) + "; PRAGMA user_version = 4; COMMIT;"));
+    };
+    migrate_to_4(3);
+    {
+        auto db = sql::Db::open(path);
+        REQUIRE(db);
+        REQUIRE(db->exec("ALTER TABLE tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 7"));
+    }
+    {
+        // This agent (schema 3) resumes the task the trial accepted and admits new ones.
+        auto store = open_store(path);
+        auto unfinished = store->unfinished();
+        REQUIRE(unfinished);
+        REQUIRE(unfinished->size() == 1);
+        CHECK(unfinished->front().id == "T1");
+        REQUIRE(store->admit_sync(task_named("T2")));
+    }
+    {
+        // ...and leaves the newer release's parts as they were.
+        auto db = sql::Db::open(path);
+        REQUIRE(db);
+        auto q = db->prepare("SELECT (SELECT user_version FROM pragma_user_version), (SELECT note FROM task_notes), "
+                             "(SELECT group_concat(priority) FROM tasks)");
+        REQUIRE(q);
+        REQUIRE(q->step());
+        CHECK(q->integer(0) == 4);
+        CHECK(q->text(1) == "kept");
+        CHECK(q->text(2) == "7,7");
+    }
+    // A change older code would break raises the oldest reader: refused, untouched.
+    migrate_to_4(4);
+    auto refused = TaskStore::open(path);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().cls == ErrorClass::Config);
+    CHECK_THAT(refused.error().message, Catch::Contains("schema version 4") && Catch::Contains("schema 4 or newer") &&
+                                            Catch::Contains("knows up to 3"));
+}
+
 TEST_CASE("task store: a state file that cannot be created is an error naming it") {
     auto store = TaskStore::open("/nonexistent-dir/agent.db");
     REQUIRE_FALSE(store);
