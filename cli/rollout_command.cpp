@@ -18,7 +18,7 @@ namespace hisgate::cli {
 namespace {
 constexpr const char* kRolloutUsage =
     "usage: hisgate rollout start --release V [--waves 1%,10%,50%,100%] [--max-failure 5%]\n"
-    "                             [--select region=R,dialect=D,version=V] [--wave-timeout 30m]\n"
+    "                             [--select region=R,dialect=D,version=V] [--wave-timeout 30m] [--soak 5m]\n"
     "                             [--canary H1,H2] [--override-params H1,H2|*] [--require-probes] [--json]\n"
     "       hisgate rollout pause|resume|abort <rollout id> [--json]\n"
     "       hisgate rollout status [<rollout id>] [--watch] [--json]\n"
@@ -120,7 +120,7 @@ int rollout_main(const Args& given) {
         else if (a == "--watch" && sub == "status") watch = true;
         else if (a == "--require-probes" && sub == "start") body["requireProbes"] = true;
         else if (sub == "start" && (a == "--release" || a == "--waves" || a == "--max-failure" || a == "--select" ||
-                                    a == "--wave-timeout" || a == "--canary" || a == "--override-params")) {
+                                    a == "--wave-timeout" || a == "--soak" || a == "--canary" || a == "--override-params")) {
             auto v = value();
             if (!v) return rollout_usage(a + " needs a value");
             if (a == "--release") body["release"] = *v;
@@ -128,6 +128,7 @@ int rollout_main(const Args& given) {
             else if (a == "--max-failure") body["maxFailure"] = *v;
             else if (a == "--select") body["select"] = *v;
             else if (a == "--wave-timeout") body["waveTimeout"] = *v;
+            else if (a == "--soak") body["soak"] = *v;
             else if (a == "--canary") body["canaries"] = id_array(*v);
             else body["overrideParams"] = id_array(*v);
         } else if (sub != "start" && id.empty() && a.rfind("--", 0) != 0) id = a;

@@ -126,7 +126,7 @@ Result<std::vector<int>> parse_waves(const std::string& text) {
     return out;
 }
 
-Result<int64_t> parse_duration_ms(const std::string& text, const std::string& field) {
+Result<int64_t> parse_duration_ms(const std::string& text, const std::string& field, int64_t min_ms, int64_t max_ms) {
     size_t digits = 0;
     while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
     if (digits == 0 || digits > 9) return bad_spec(field, "a duration such as 30m, 90s, 2h or 500ms", text);
@@ -134,7 +134,8 @@ Result<int64_t> parse_duration_ms(const std::string& text, const std::string& fi
     std::string unit = text.substr(digits);
     int64_t ms = unit == "ms" ? n : unit == "s" ? n * 1000 : unit == "m" ? n * 60000 : unit == "h" ? n * 3600000 : -1;
     if (ms < 0) return bad_spec(field, "a duration such as 30m, 90s, 2h or 500ms", text);
-    if (ms < kMinWaveTimeoutMs || ms > kMaxWaveTimeoutMs) return bad_spec(field, "between 1s and 7 days", text);
+    if (ms < min_ms || ms > max_ms)
+        return bad_spec(field, min_ms == 0 ? "at most 7 days" : "between 1s and 7 days", text);
     return ms;
 }
 
@@ -171,18 +172,18 @@ json RolloutSpec::to_json() const {
     if (this->select.version) select["version"] = *this->select.version;
     return {{"release", release},           {"wavesBp", waves_bp},
             {"maxFailureBp", max_failure_bp}, {"select", select},
-            {"waveTimeoutMs", wave_timeout_ms}, {"canaries", canaries},
+            {"waveTimeoutMs", wave_timeout_ms}, {"soakMs", soak_ms}, {"canaries", canaries},
             {"overrideParams", override_params}, {"requireProbes", require_probes}};
 }
 
 Result<RolloutSpec> spec_from_json(const json& body) {
     if (!body.is_object()) return bad_spec("body", "a JSON object");
-    static const std::set<std::string> known = {"release", "waves", "maxFailure", "select", "waveTimeout",
+    static const std::set<std::string> known = {"release", "waves", "maxFailure", "select", "waveTimeout", "soak",
                                                 "canaries", "overrideParams", "requireProbes", "wavesBp",
-                                                "maxFailureBp", "waveTimeoutMs"};
+                                                "maxFailureBp", "waveTimeoutMs", "soakMs"};
     for (const auto& [k, v] : body.items())
-        if (!known.count(k)) return bad_spec(k, "no such field (release, waves, maxFailure, select, waveTimeout, canaries, "
-                                                "overrideParams, requireProbes)");
+        if (!known.count(k)) return bad_spec(k, "no such field (release, waves, maxFailure, select, waveTimeout, soak, "
+                                                "canaries, overrideParams, requireProbes)");
     RolloutSpec s;
     auto rel = body.find("release");
     if (rel == body.end() || !rel->is_string()) return bad_spec("release", "the version of a published release");
@@ -195,7 +196,7 @@ Result<RolloutSpec> spec_from_json(const json& body) {
         if (it == body.end() || !it->is_string()) return std::nullopt;
         return it->get<std::string>();
     };
-    for (const char* f : {"waves", "maxFailure", "waveTimeout"})
+    for (const char* f : {"waves", "maxFailure", "waveTimeout", "soak"})
         if (body.contains(f) && !body[f].is_string()) return bad_spec(f, "a string");
     if (auto w = text_of("waves")) {
         auto waves = parse_waves(*w);
@@ -218,6 +219,18 @@ Result<RolloutSpec> spec_from_json(const json& body) {
         s.wave_timeout_ms = *ms;
     } else if (auto it = body.find("waveTimeoutMs"); it != body.end() && it->is_number_integer()) {
         s.wave_timeout_ms = it->get<int64_t>();
+    }
+    if (auto t = text_of("soak")) {
+        auto ms = parse_duration_ms(*t, "soak", 0, kMaxWaveTimeoutMs);
+        if (!ms) return ms.error();
+        s.soak_ms = *ms;
+        if (s.soak_ms >= s.wave_timeout_ms) return bad_spec("soak", "shorter than waveTimeout", *t);
+    } else if (auto it = body.find("soakMs"); it != body.end() && it->is_number_integer()) {
+        s.soak_ms = it->get<int64_t>();
+    } else if (body.contains("waveTimeoutMs")) {
+        s.soak_ms = 0;  // stored before soaks existed: judged as it was started
+    } else {
+        s.soak_ms = std::min(kDefaultSoakMs, s.wave_timeout_ms / 2);
     }
     if (auto it = body.find("select"); it != body.end()) {
         if (it->is_string()) {
@@ -255,6 +268,7 @@ Result<RolloutSpec> spec_from_json(const json& body) {
     if (s.max_failure_bp < 0 || s.max_failure_bp > 10000) return bad_spec("maxFailure", "0% to 100%");
     if (s.wave_timeout_ms < kMinWaveTimeoutMs || s.wave_timeout_ms > kMaxWaveTimeoutMs)
         return bad_spec("waveTimeout", "between 1s and 7 days");
+    if (s.soak_ms < 0 || s.soak_ms >= s.wave_timeout_ms) return bad_spec("soak", "0 or more, shorter than waveTimeout");
     return s;
 }
 
@@ -262,7 +276,7 @@ json Target::to_json() const {
     json j = {{"hospitalId", hospital_id}, {"wave", wave + 1},         {"state", to_string(state)},
               {"fromVersion", from_version}, {"reason", reason},       {"sentMs", sent_ms},
               {"deadlineMs", deadline_ms}, {"sessionAtSend", session_at_send}, {"seenNewMs", seen_new_ms},
-              {"judgedMs", judged_ms},     {"taskId", task_id}};
+              {"healthySinceMs", healthy_since_ms}, {"judgedMs", judged_ms},     {"taskId", task_id}};
     if (!params_problems.empty()) j["paramsProblems"] = params_problems;
     return j;
 }
@@ -281,6 +295,7 @@ Result<Target> Target::from_json(const json& j) {
         t.deadline_ms = j.value("deadlineMs", int64_t{0});
         t.session_at_send = j.value("sessionAtSend", int64_t{0});
         t.seen_new_ms = j.value("seenNewMs", int64_t{0});
+        t.healthy_since_ms = j.value("healthySinceMs", int64_t{0});
         t.judged_ms = j.value("judgedMs", int64_t{0});
         t.task_id = j.value("taskId", "");
         if (auto p = j.find("paramsProblems"); p != j.end() && p->is_array()) t.params_problems = *p;

@@ -52,6 +52,7 @@ inline constexpr int kMaxWaves = 10;
 inline constexpr size_t kMaxListedIds = 1000;  // canaries, overrides
 inline constexpr int64_t kMinWaveTimeoutMs = 1000;
 inline constexpr int64_t kMaxWaveTimeoutMs = int64_t{7} * 24 * 3600 * 1000;
+inline constexpr int64_t kDefaultSoakMs = 5 * 60 * 1000;
 
 struct RolloutSpec {
     std::string release;                 // the version, as it prints ("1.2.0")
@@ -59,6 +60,11 @@ struct RolloutSpec {
     int max_failure_bp = 500;            // halt when failed / sent passes this (basis points)
     Selector select;
     int64_t wave_timeout_ms = 30 * 60 * 1000;  // a sent target not judged good by then failed
+    // How long a target must stay healthy at the new version, judged every round, before it
+    // counts as succeeded; any round that finds it unhealthy starts the soak again. Always
+    // shorter than wave_timeout_ms. From the API: 5 min, or half the wave timeout when that
+    // is shorter; a rollout stored before soaks existed reads back as 0.
+    int64_t soak_ms = kDefaultSoakMs;
     std::vector<std::string> canaries;   // hospital ids put first, in this order
     // Hospitals whose parameter gate the operator overrides ("*": every one).
     std::vector<std::string> override_params;
@@ -77,8 +83,9 @@ Result<RolloutSpec> spec_from_json(const nlohmann::json& body);
 Result<std::vector<int>> parse_waves(const std::string& text);
 // "5%" -> 500; "0%" (any failure halts) -> 0.
 Result<int> parse_percent_bp(const std::string& text, const std::string& field);
-// "30m", "90s", "2h", "500ms" -> milliseconds.
-Result<int64_t> parse_duration_ms(const std::string& text, const std::string& field);
+// "30m", "90s", "2h", "500ms" -> milliseconds, within [min_ms, max_ms].
+Result<int64_t> parse_duration_ms(const std::string& text, const std::string& field, int64_t min_ms = kMinWaveTimeoutMs,
+                                  int64_t max_ms = kMaxWaveTimeoutMs);
 // "region=south,dialect=hl7v2-mllp".
 Result<Selector> parse_selector(const std::string& text);
 
@@ -93,6 +100,7 @@ struct Target {
     int64_t deadline_ms = 0;       // judged failed when not good by then
     int64_t session_at_send = 0;   // the registry's session for it when sent: success needs a newer one
     int64_t seen_new_ms = 0;       // first seen at the new version in a newer session (0: not yet)
+    int64_t healthy_since_ms = 0;  // healthy at the new version in every round since (0: not now)
     int64_t judged_ms = 0;
     std::string task_id;           // of release.install
 

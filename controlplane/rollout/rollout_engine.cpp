@@ -354,6 +354,7 @@ bool RolloutEngine::judge(Rollout& r, const std::map<std::string, FleetRecord>& 
             log::info("rollout.target_judged", {{"rollout_id", r.id}, {"hospital_id", t.hospital_id},
                                                 {"outcome", to_string(s)}, {"reason", t.reason}});
         };
+        bool healthy_now = false;
         if (newer_session && at_new && rec->online) {
             if (t.seen_new_ms == 0) {
                 t.seen_new_ms = now;
@@ -362,13 +363,27 @@ bool RolloutEngine::judge(Rollout& r, const std::map<std::string, FleetRecord>& 
             // A heartbeat of the new version since it was seen: its probe summary is the new
             // version's, not the last one of the old process.
             const bool heartbeat_since = rec->last_heartbeat_ms > 0 && rec->last_heartbeat_ms >= t.seen_new_ms;
-            const bool healthy = rec->compatible(settings_.window) &&
-                                 failing_probes(rec->body).empty() && (!r.spec.require_probes || has_probes(rec->body));
-            if (heartbeat_since && healthy) {
-                settle(TargetState::Succeeded, "at " + r.spec.release + ", probes passing");
-                continue;
-            }
-        } else if (t.seen_new_ms > 0 && newer_session && rec->online && !at_new) {
+            healthy_now = heartbeat_since && rec->compatible(settings_.window) && failing_probes(rec->body).empty() &&
+                          (!r.spec.require_probes || has_probes(rec->body));
+        }
+        // The soak: healthy in every round for spec.soak_ms, counted from the first round of
+        // the current healthy stretch; a round that is not healthy starts it again.
+        if (healthy_now && t.healthy_since_ms == 0) {
+            t.healthy_since_ms = now;
+            changed = true;
+        } else if (!healthy_now && t.healthy_since_ms != 0) {
+            log::warn("rollout.soak_restarted", {{"rollout_id", r.id}, {"hospital_id", t.hospital_id},
+                                                 {"healthy_for_ms", now - t.healthy_since_ms},
+                                                 {"online", rec && rec->online}, {"version", rec ? rec->version : ""}});
+            t.healthy_since_ms = 0;
+            changed = true;
+        }
+        if (healthy_now && now - t.healthy_since_ms >= r.spec.soak_ms) {
+            settle(TargetState::Succeeded, "at " + r.spec.release + ", probes passing" +
+                                               (r.spec.soak_ms ? " for " + std::to_string(r.spec.soak_ms / 1000) + " s" : ""));
+            continue;
+        }
+        if (t.seen_new_ms > 0 && newer_session && rec->online && !at_new) {
             settle(TargetState::Failed, "rolled back: seen at " + r.spec.release + ", then back at version " + rec->version);
             continue;
         }
@@ -380,6 +395,9 @@ bool RolloutEngine::judge(Rollout& r, const std::map<std::string, FleetRecord>& 
         else if (!at_new) why = "still at version " + rec->version + " at the wave's deadline";
         else if (auto failing = failing_probes(rec->body); !failing.empty()) why = "at " + r.spec.release + " but probes failing: " + join_texts(failing);
         else if (r.spec.require_probes && !has_probes(rec->body)) why = "at " + r.spec.release + " but no probe results by the deadline";
+        else if (healthy_now)
+            why = "at " + r.spec.release + " and healthy for " + std::to_string((now - t.healthy_since_ms) / 1000) + " s of the " +
+                  std::to_string(r.spec.soak_ms / 1000) + " s soak by the wave's deadline";
         else why = "at " + r.spec.release + " but no heartbeat of the new version by the deadline";
         settle(TargetState::Failed, why);
     }
@@ -455,6 +473,7 @@ void RolloutEngine::send_install(Rollout& r, Target& t, const FleetRecord& rec, 
     t.deadline_ms = now + r.spec.wave_timeout_ms;
     t.session_at_send = rec.session;
     t.seen_new_ms = 0;
+    t.healthy_since_ms = 0;
     sends.push_back({r.id, t.hospital_id, "release.install",
                      {{"version", r.spec.release},
                       {"manifest_url", settings_.manifest_base_url() + "/api/v1/releases/" + r.spec.release + "/manifest"}}});

@@ -62,12 +62,15 @@ TEST_CASE("rollout: a release goes to 10 light agents through three waves judged
     auto started = fleet->post("/api/v1/rollouts", {{"release", "1.1.0"},
                                                     {"waves", "10%,50%,100%"},
                                                     {"maxFailure", "20%"},
-                                                    {"waveTimeout", "60s"}});
+                                                    {"waveTimeout", "60s"},
+                                                    {"soak", "1s"}});
     REQUIRE(started.status == 201);
     const std::string id = nlohmann::json::parse(started.body)["id"];
     REQUIRE(test::eventually([&] { return rollout_now(*fleet, id).value("state", "") == "done"; }, 120s));
     auto done = rollout_now(*fleet, id);
     CHECK(done["totals"]["succeeded"] == 10);
+    // Each counted after its 1 s soak, healthy in every round of it.
+    for (const auto& t : done["targets"]) CHECK(t["reason"] == "at 1.1.0, probes passing for 1 s");
     CHECK(done["waves"][0]["size"] == 1);
     CHECK(done["waves"][1]["size"] == 4);
     CHECK(done["waves"][2]["size"] == 5);
@@ -102,7 +105,7 @@ TEST_CASE("rollout: a broken release rolls back on the canary and halts the roll
     auto& fleet = setup.fleet;
     // Started with the CLI, as an operator would.
     auto started = test::run_capture({test::binary("cli/hisgate"), "rollout", "start", "--release", "1.2.0", "--waves",
-                                      "10%,50%,100%", "--max-failure", "5%", "--wave-timeout", "20s", "--json", "--url",
+                                      "10%,50%,100%", "--max-failure", "5%", "--wave-timeout", "20s", "--soak", "2s", "--json", "--url",
                                       "http://127.0.0.1:" + std::to_string(fleet->api_port()), "--token-file",
                                       fleet->token_file()});
     REQUIRE(started.status == 0);
@@ -148,7 +151,7 @@ TEST_CASE("rollout: agents more than five releases behind are refused and raise 
     };
     REQUIRE(test::eventually([&] { return too_old() == 10; }, 30s));
     // 1.5.0 is within the window: those agents can be upgraded to it first.
-    auto within = fleet->post("/api/v1/rollouts", {{"release", "1.5.0"}, {"waves", "100%"}, {"waveTimeout", "60s"}});
+    auto within = fleet->post("/api/v1/rollouts", {{"release", "1.5.0"}, {"waves", "100%"}, {"waveTimeout", "60s"}, {"soak", "1s"}});
     REQUIRE(within.status == 201);
     const std::string next = nlohmann::json::parse(within.body)["id"];
     REQUIRE(test::eventually([&] { return rollout_now(*fleet, next).value("state", "") == "done"; }, 90s));

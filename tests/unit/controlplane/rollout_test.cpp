@@ -140,7 +140,10 @@ struct RolloutBench {
 
 RolloutSpec rollout_spec(const std::string& release, const std::string& waves = "1%,10%,50%,100%",
                          const std::string& max_failure = "5%") {
-    auto spec = spec_from_json({{"release", release}, {"waves", waves}, {"maxFailure", max_failure}, {"waveTimeout", "10m"}});
+    // No soak: these cases judge a target in the round that first finds it healthy (the
+    // soak has its own case).
+    auto spec = spec_from_json(
+        {{"release", release}, {"waves", waves}, {"maxFailure", max_failure}, {"waveTimeout", "10m"}, {"soak", "0s"}});
     REQUIRE(spec);
     return *spec;
 }
@@ -168,6 +171,72 @@ TEST_CASE("rollout: the spec's waves percentages durations and selector are read
     CHECK_FALSE(spec_from_json({{"release", "1.2"}}));
     CHECK_FALSE(spec_from_json({{"release", "1.2.0"}, {"surprise", 1}}));
     CHECK_FALSE(spec_from_json({{"release", "1.2.0"}, {"canaries", {"../x"}}}));
+    // The soak: 5 min by default, half the wave timeout when that is shorter; never as long.
+    CHECK(spec_from_json({{"release", "1.2.0"}})->soak_ms == 300000);
+    CHECK(spec_from_json({{"release", "1.2.0"}, {"waveTimeout", "4m"}})->soak_ms == 120000);
+    CHECK(spec_from_json({{"release", "1.2.0"}, {"soak", "0s"}})->soak_ms == 0);
+    CHECK(spec_from_json({{"release", "1.2.0"}, {"waveTimeout", "2m"}, {"soak", "2m"}}).error().code == "rollout.bad_spec");
+    CHECK(spec_from_json({{"release", "1.2.0"}, {"soak", "-1s"}}).error().code == "rollout.bad_spec");
+    CHECK(spec_from_json({{"release", "1.2.0"}, {"soak", 30}}).error().code == "rollout.bad_spec");
+    // Stored forms read back as stored: without soakMs (before soaks), no soak.
+    auto stored = spec_from_json({{"release", "1.2.0"}, {"soak", "90s"}})->to_json();
+    CHECK(spec_from_json(stored)->soak_ms == 90000);
+    stored.erase("soakMs");
+    CHECK(spec_from_json(stored)->soak_ms == 0);
+}
+
+TEST_CASE("rollout: a target counts only after staying healthy for the soak, which restarts on a bad round") {
+    RolloutBench b(2);
+    auto spec = spec_from_json({{"release", "1.9.0"}, {"waves", "50%,100%"}, {"waveTimeout", "10m"}, {"soak", "2m"}});
+    REQUIRE(spec);
+    auto r = b.engine->start(*spec, "operator:ops");
+    REQUIRE(r);
+    b.tick();
+    REQUIRE(b.installs_sent().size() == 1);
+    const std::string canary = b.installs_sent()[0];
+    b.clock.advance(5s);
+    b.report(canary, "1.9.0");
+    b.tick();
+    CHECK(b.now(r->id).targets[0].healthy_since_ms == b.clock.wall_ms());
+    b.clock.advance(90s);
+    b.tick();
+    CHECK(b.now(r->id).figures(0).installing == 1);  // healthy 90 s of 120: not yet
+    // A failing probe 90 s in: the soak starts again at the next healthy round.
+    b.fleet.at(canary).body["probes"]["report.get"]["outcome"] = "failed";
+    b.tick();
+    CHECK(b.now(r->id).targets[0].healthy_since_ms == 0);
+    b.clock.advance(10s);
+    b.fleet.at(canary).body["probes"]["report.get"]["outcome"] = "ok";
+    b.fleet.at(canary).last_heartbeat_ms = b.clock.wall_ms();
+    b.tick();
+    const int64_t again = b.clock.wall_ms();
+    CHECK(b.now(r->id).targets[0].healthy_since_ms == again);
+    // Across a restart the soak goes on from where it was.
+    b.reopen();
+    b.clock.advance(119s);
+    b.tick();
+    CHECK(b.now(r->id).figures(0).installing == 1);
+    CHECK(b.installs_sent().size() == 1);  // the next wave waits for the soak
+    b.clock.advance(1s);
+    b.tick();
+    auto judged = b.now(r->id);
+    CHECK(judged.targets[0].state == TargetState::Succeeded);
+    CHECK(judged.targets[0].reason == "at 1.9.0, probes passing for 120 s");
+    CHECK(b.installs_sent().size() == 2);
+    // The second target goes offline half way through its soak and is not back by the
+    // deadline: failed, with why.
+    const std::string second = b.installs_sent()[1];
+    b.clock.advance(5s);
+    b.report(second, "1.9.0");
+    b.tick();
+    b.clock.advance(60s);
+    b.tick();
+    b.fleet.at(second).online = false;
+    b.clock.advance(10min);
+    b.tick();
+    auto done = b.now(r->id);
+    CHECK(done.targets[1].state == TargetState::Failed);
+    CHECK(done.targets[1].reason == "offline at the wave's deadline");
 }
 
 TEST_CASE("rollout: four waves in order and each starts only when the previous one is judged") {
