@@ -78,6 +78,14 @@ void VitalsIntake::take(const IncomingMessage& m) {
 }
 
 void VitalsIntake::announce_alarm(const AlarmRecord& a, const std::string& change) {
+    const std::string state = a.state + "/" + std::to_string(a.escalation) + "/" + std::to_string(a.silenced_until_ms);
+    {
+        std::lock_guard lock(announced_mu_);
+        auto [at, added] = announced_.try_emplace(a.id, state);
+        if (!added && at->second == state) return;
+        at->second = state;
+        if (announced_.size() > kMaxAnnounced) announced_.erase(announced_.begin());
+    }
     auto j = alarm_json(a);
     j["change"] = change;
     feed_.publish({a.hospital_id, board_.ward_of(a.hospital_id, a.bed), a.bed, "alarm", j.dump()});
@@ -95,11 +103,30 @@ void VitalsIntake::tick() {
                 .inc();
             announce_alarm(a, "escalated");
         }
+    follow_audit();
     for (const auto& [hospital, m] : board_.changes())
         feed_.publish({hospital, m.report.ward, m.report.bed, "monitor", monitor_json(m).dump()});
     if (now - last_purge_ms_ >= settings_.purge_every.count()) {
         last_purge_ms_ = now;
         if (auto gone = store_.purge(now); !gone) log::error("controlplane.vitals_purge_failed", {{"error", gone.error().describe()}});
+    }
+}
+
+void VitalsIntake::follow_audit() {
+    if (audit_seen_ < 0) {
+        auto head = store_.audit_head();
+        if (!head) return log::error("controlplane.vitals_audit_failed", {{"error", head.error().describe()}});
+        audit_seen_ = *head;
+        return;
+    }
+    constexpr int kAuditPage = 500;  // a second's worth of staff actions many times over
+    auto entries = store_.audit_after(audit_seen_, kAuditPage);
+    if (!entries) return log::error("controlplane.vitals_audit_failed", {{"error", entries.error().describe()}});
+    for (const auto& e : *entries) {
+        audit_seen_ = e.id;
+        auto a = store_.alarm(e.alarm_id);
+        if (!a) continue;  // purged since: nothing to show
+        announce_alarm(*a, e.action == "acknowledge" ? "acknowledged" : e.action == "silence" ? "silenced" : "escalated");
     }
 }
 

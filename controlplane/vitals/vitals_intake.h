@@ -54,6 +54,16 @@ private:
     std::mutex log_mu_;
     std::map<std::string, int64_t> last_refusal_log_;  // hospital → when its last refusal was logged
     int64_t last_purge_ms_ = 0;
+    // What other instances sharing the store did to alarms reaches this one's feed through
+    // the store's audit (tick follows it from audit_seen_; -1 until the first tick, which
+    // starts at the newest entry: history is not news). An alarm already announced in the
+    // same state is not announced again (announced_: alarm id → its state, at most
+    // kMaxAnnounced, the lowest ids dropped first: a repeat is harmless to a ward screen).
+    void follow_audit();
+    static constexpr std::size_t kMaxAnnounced = 10000;
+    int64_t audit_seen_ = -1;
+    std::mutex announced_mu_;
+    std::map<int64_t, std::string> announced_;
 };
 
 }  // namespace hisgate::controlplane::vitals

@@ -120,6 +120,11 @@ public:
     // whose last raise or escalation is `after_ms` old: level + 1, audited. Answers them.
     virtual Result<std::vector<AlarmRecord>> escalate_due(int64_t now_ms, int64_t after_ms) = 0;
     virtual Result<std::vector<AuditEntry>> audit(const std::string& hospital_id, int limit) = 0;
+    // Every hospital's audit entries after `after_id`, oldest first: the change feed by which
+    // an instance learns what the others sharing the store did to alarms (VitalsIntake::tick).
+    virtual Result<std::vector<AuditEntry>> audit_after(int64_t after_id, int limit) = 0;
+    // The newest entry's id (0: none).
+    virtual Result<int64_t> audit_head() = 0;
     // Drops what is past its retention; answers how many rows went.
     virtual Result<int64_t> purge(int64_t now_ms) = 0;
 };

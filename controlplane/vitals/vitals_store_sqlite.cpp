@@ -251,11 +251,26 @@ public:
             "WHERE hospital_id = ?1 ORDER BY id DESC LIMIT ?2");
         if (!s) return s.error();
         s->bind(1, hospital_id).bind(2, int64_t{limit});
-        std::vector<AuditEntry> out;
-        while (s->step())
-            out.push_back({s->integer(0), s->integer(1), s->text(2), s->text(3), s->text(4), s->text(5), s->integer(6), s->text(7)});
+        return audit_rows(*s);
+    }
+
+    Result<std::vector<AuditEntry>> audit_after(int64_t after_id, int limit) override {
+        std::lock_guard lock(mu_);
+        auto s = db_.prepare(
+            "SELECT id, alarm_id, hospital_id, action, who, from_addr, at_ms, detail FROM alarm_audit "
+            "WHERE id > ?1 ORDER BY id LIMIT ?2");
+        if (!s) return s.error();
+        s->bind(1, after_id).bind(2, int64_t{limit});
+        return audit_rows(*s);
+    }
+
+    Result<int64_t> audit_head() override {
+        std::lock_guard lock(mu_);
+        auto s = db_.prepare("SELECT coalesce(max(id), 0) FROM alarm_audit");
+        if (!s) return s.error();
+        int64_t head = s->step() ? s->integer(0) : 0;
         if (s->error()) return *s->error();
-        return out;
+        return head;
     }
 
     Result<int64_t> purge(int64_t now_ms) override {
@@ -296,6 +311,14 @@ private:
             return make_error(ErrorClass::NotFound, "vitals.unknown_alarm", "no alarm " + std::to_string(id));
         }
         return alarm_row(*s);
+    }
+
+    static Result<std::vector<AuditEntry>> audit_rows(sql::Statement& s) {
+        std::vector<AuditEntry> out;
+        while (s.step())
+            out.push_back({s.integer(0), s.integer(1), s.text(2), s.text(3), s.text(4), s.text(5), s.integer(6), s.text(7)});
+        if (s.error()) return *s.error();
+        return out;
     }
 
     Result<void> write_audit(int64_t alarm_id, const std::string& hospital_id, const char* action, const std::string& who,

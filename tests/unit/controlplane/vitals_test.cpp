@@ -327,6 +327,64 @@ TEST_CASE("vitals intake: two instances take the same batch, and the one that st
     }
 }
 
+TEST_CASE("vitals intake: an alarm acknowledged or escalated by the other instance reaches this one's screens, once") {
+    Ward w;  // instance a's connection; b opens its own on the same file, as another process
+    auto opened_b = open_sqlite_vitals_store(w.dir + "/vitals.db", {});
+    REQUIRE(opened_b.ok());
+    auto store_b = std::move(opened_b.value());
+    MonitorBoard board_a(w.clock), board_b(w.clock);
+    WardFeed feed_a, feed_b;
+    VitalsIntake intake_a(*w.store, board_a, feed_a, w.clock), intake_b(*store_b, board_b, feed_b, w.clock);
+    intake_a.tick();  // each starts following the audit at its newest entry
+    intake_b.tick();
+    auto screen_a = feed_a.subscribe({"H001", "", ""});
+    auto screen_b = feed_b.subscribe({"H001", "", ""});
+    auto alarm_changes = [](std::shared_ptr<WardFeed::Subscription>& screen) {
+        std::vector<std::string> out;
+        auto events = screen->next(0ms);
+        REQUIRE(events);
+        for (const auto& e : *events)
+            if (e.type == "alarm") {
+                auto j = nlohmann::json::parse(e.data);
+                out.push_back(j["change"].get<std::string>() + ":" + j["state"].get<std::string>());
+            }
+        return out;
+    };
+    const std::string message = Envelope::make("vitals.batch", "H001",
+                                                {{"records", {alarm(1, "BED-1", "high", kT0), alarm(2, "BED-2", "medium", kT0)}}})
+                                    .to_json();
+    intake_a.take({topics::vitals("H001"), message});
+    intake_b.take({topics::vitals("H001"), message});
+    CHECK(alarm_changes(screen_a) == std::vector<std::string>{"raised:active", "raised:active"});
+    CHECK(alarm_changes(screen_b) == std::vector<std::string>{"raised:active", "raised:active"});
+    auto open = w.store->alarms("H001", true, 10);
+    REQUIRE(open);
+    REQUIRE(open->size() == 2);
+    const int64_t bed1 = open->at(0).bed == "BED-1" ? open->at(0).id : open->at(1).id;
+
+    // b acknowledges BED-1's alarm (as its API does: act, then announce on its own feed).
+    auto acked = store_b->act(bed1, AlarmAction::Acknowledge, "nurse-7", "127.0.0.1", 0, w.clock.wall_ms());
+    REQUIRE(acked);
+    intake_b.announce_alarm(*acked, "acknowledged");
+    CHECK(alarm_changes(screen_b) == std::vector<std::string>{"acknowledged:acknowledged"});
+    intake_b.tick();  // its own change, already announced: not again
+    CHECK(alarm_changes(screen_b).empty());
+    CHECK(alarm_changes(screen_a).empty());
+    intake_a.tick();  // a learns it from the store's audit
+    CHECK(alarm_changes(screen_a) == std::vector<std::string>{"acknowledged:acknowledged"});
+
+    // BED-2's alarm, not acknowledged, escalates on b; a announces it once.
+    w.clock.advance(61s);
+    intake_b.tick();
+    CHECK(alarm_changes(screen_b) == std::vector<std::string>{"escalated:active"});
+    intake_a.tick();
+    CHECK(alarm_changes(screen_a) == std::vector<std::string>{"escalated:active"});
+    intake_a.tick();
+    intake_b.tick();
+    CHECK(alarm_changes(screen_a).empty());
+    CHECK(alarm_changes(screen_b).empty());
+}
+
 TEST_CASE("FHIR: samples become vital-signs Observations with LOINC codes, pressures one panel, the bed as subject") {
     auto b = batch({sample(1, "BED-1", "heart_rate", 72, kT0), sample(2, "BED-1", "nibp_sys", 120, kT0),
                     sample(3, "BED-1", "nibp_dia", 80, kT0), sample(4, "BED-1", "nibp_mean", 93, kT0),
