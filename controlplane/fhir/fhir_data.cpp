@@ -2,6 +2,11 @@
 
 #include <map>
 
+#include "controlplane/ledger/money.h"
+#include "controlplane/money/ledger_service.h"
+#include "controlplane/money/money_api.h"
+#include "controlplane/router.h"
+
 namespace hisgate::controlplane::fhir {
 
 namespace {
@@ -67,6 +72,68 @@ private:
 
 std::unique_ptr<FhirData> primary_fhir_data(public_partition::PublicPrimary& primary) {
     return std::make_unique<PrimaryFhirData>(primary);
+}
+
+namespace {
+
+class LedgerRouterPatientData final : public PatientData {
+public:
+    LedgerRouterPatientData(Router& router, money::LedgerService* ledgers) : router_(router), ledgers_(ledgers) {}
+
+    Result<std::vector<nlohmann::json>> bookings(const std::string& patient_id, int scan) override {
+        std::vector<nlohmann::json> out;
+        if (!ledgers_) return out;
+        auto mine = ledgers_->of_patient(patient_id, scan);
+        if (!mine) return mine.error();
+        std::map<std::string, nlohmann::json> cancels;  // booking id -> its cancel correction
+        for (const auto& t : *mine)
+            if (t.transaction.intent.kind == ledger::TxKind::Cancel) cancels[t.transaction.intent.corrects] = money::transaction_json(t);
+        for (const auto& t : *mine) {
+            if (t.transaction.intent.kind != ledger::TxKind::Booking || !t.transaction.exists) continue;
+            auto b = money::transaction_json(t);
+            if (auto c = cancels.find(t.transaction.intent.id); c != cancels.end()) b["cancel"] = c->second;
+            out.push_back(std::move(b));
+        }
+        return out;
+    }
+
+    Result<std::optional<nlohmann::json>> booking(const std::string& transaction_id) override {
+        if (!ledgers_) return std::optional<nlohmann::json>();
+        auto t = ledgers_->find(transaction_id);
+        if (!t && t.error().cls == ErrorClass::NotFound) return std::optional<nlohmann::json>();
+        if (!t) return t.error();
+        if (t->transaction.intent.kind != ledger::TxKind::Booking || !t->transaction.exists)
+            return std::optional<nlohmann::json>();
+        auto b = money::transaction_json(*t);
+        auto fixes = ledgers_->corrections_of(transaction_id);
+        if (!fixes) return fixes.error();
+        // The newest cancel that is not given up, else the newest of any.
+        for (const auto& f : *fixes)
+            if (f.transaction.intent.kind == ledger::TxKind::Cancel &&
+                (!b.contains("cancel") || (f.transaction.state != ledger::TxState::Voided &&
+                                           f.transaction.state != ledger::TxState::Rejected)))
+                b["cancel"] = money::transaction_json(f);
+        return std::optional<nlohmann::json>(std::move(b));
+    }
+
+    Result<std::optional<nlohmann::json>> ask(const std::string& hospital_id, const std::string& type,
+                                              const nlohmann::json& body, const std::string& patient_id) override {
+        RequestOrigin origin{patient_id, ""};
+        auto asked = router_.ask(hospital_id, type, body, "", origin);
+        if (asked.answer) return std::optional<nlohmann::json>(std::move(asked.answer.value()));
+        if (asked.answer.error().cls == ErrorClass::Timeout) return std::optional<nlohmann::json>();
+        return asked.answer.error();
+    }
+
+private:
+    Router& router_;
+    money::LedgerService* ledgers_;
+};
+
+}  // namespace
+
+std::unique_ptr<PatientData> ledger_router_patient_data(Router& router, money::LedgerService* ledgers) {
+    return std::make_unique<LedgerRouterPatientData>(router, ledgers);
 }
 
 }  // namespace hisgate::controlplane::fhir

@@ -1,10 +1,17 @@
 // The FHIR facade's mappings (controlplane/fhir/fhir_resources.h, fhir_bundle.h) against
 // golden files: a fixed hospital and doctor, applied to a real public-partition primary
 // and read back through the facade's data interface (fhir_data.h), give exactly the
-// resources in tests/unit/controlplane/fhir/*.json.
+// resources in tests/unit/controlplane/fhir/*.json. The patient's own data (fhir_patient.h)
+// from fixed bookings and reports likewise. HISGATE_UPDATE_GOLDEN=1 rewrites the files
+// from what the mappings give (docs/fhir.md, "Golden files"): review the diff.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <fstream>
+#include <set>
+
+#include "controlplane/fhir/fhir_api.h"
+#include "controlplane/fhir/fhir_patient.h"
 
 #include "controlplane/fhir/fhir_bundle.h"
 #include "controlplane/fhir/fhir_data.h"
@@ -24,6 +31,8 @@ nlohmann::json fhir_golden(const std::string& name) {
 
 // The same JSON (key order aside); the dumps show the difference when not.
 void check_fhir_golden(const nlohmann::json& actual, const std::string& name) {
+    if (std::getenv("HISGATE_UPDATE_GOLDEN"))
+        std::ofstream(std::string(HISGATE_SOURCE_DIR) + "/tests/unit/controlplane/fhir/" + name) << actual.dump(2) << "\n";
     auto want = fhir_golden(name);
     INFO(name << "\nwant: " << want.dump(2) << "\ngot:  " << actual.dump(2));
     CHECK(actual == want);
@@ -140,11 +149,93 @@ TEST_CASE("fhir: errors are OperationOutcomes and the CapabilityStatement lists 
     CHECK(cs["format"] == nlohmann::json{"json"});
     std::vector<std::string> types;
     for (const auto& r : cs["rest"][0]["resource"]) types.push_back(r["type"].get<std::string>());
-    CHECK(types == std::vector<std::string>{"Organization", "Practitioner", "Schedule", "Slot"});
+    CHECK(types == std::vector<std::string>{"Organization", "Practitioner", "Schedule", "Slot", "Appointment",
+                                            "DiagnosticReport", "Observation"});
+    // Exactly what the routes serve: a type's read is a /{id} route, its search-type the bare one.
+    std::set<std::string> listed, routed;
+    for (const auto& r : cs["rest"][0]["resource"])
+        for (const auto& i : r["interaction"])
+            listed.insert(r["type"].get<std::string>() + (i["code"] == "read" ? "/{id}" : ""));
+    for (const auto& route : fhir::FhirApi::routes()) {
+        std::string path = route.path;
+        if (path == "/fhir/r4/metadata") continue;
+        routed.insert(path.substr(std::string("/fhir/r4/").size()));
+    }
+    CHECK(listed == routed);
     auto split = fhir::split_practitioner_id("H001.D1.x");
     REQUIRE(split);
     CHECK(split->first == "H001");
     CHECK(split->second == "D1.x");
     CHECK_FALSE(fhir::split_practitioner_id("H001"));
     CHECK_FALSE(fhir::split_practitioner_id(".D1"));
+}
+
+namespace {
+
+nlohmann::json fhir_booking(const std::string& state, const char* zh, const char* en) {
+    return {{"transactionId", "0123456789abcdef0123456789abcdef"}, {"kind", "booking"}, {"state", state},
+            {"status", {{"zh", zh}, {"en", en}}}, {"hospitalId", "H001"}, {"patientId", "P-DEMO-1"},
+            {"amount", "15.00"}, {"currency", "CNY"}, {"purpose", "S1"}, {"slotId", "S1"}, {"partition", "south"},
+            {"epoch", 1}, {"createdAt", "2026-12-07T01:02:03.456Z"}, {"updatedAt", "2026-12-07T01:02:09.000Z"}};
+}
+
+nlohmann::json fhir_lab_report() {
+    return nlohmann::json::parse(R"({"reportId": "R-1", "patientId": "P-DEMO-1", "title": "血常规", "status": "F",
+        "issuedAt": "2026-11-20T08:30:00", "patientSex": "female", "observations": [
+        {"code": "WBC", "name": "White blood cells", "value": "6.1", "units": "10*9/L", "referenceRange": "3.5-9.5", "flag": "N"},
+        {"code": "HGB", "name": "Hemoglobin", "value": "170", "units": "g/L", "referenceRange": "115-150", "flag": "H"},
+        {"code": "NOTE", "name": "Comment", "value": "slightly lipemic", "units": "", "referenceRange": "", "flag": ""}]})");
+}
+
+}  // namespace
+
+TEST_CASE("fhir: bookings map to Appointments - IN_DOUBT pending and confirming, booked, cancelled", "[fhir]") {
+    FhirFixture f;
+    auto slot = f.data->slot("H001", "S1");
+    REQUIRE(slot.ok());
+    REQUIRE(slot->has_value());
+    auto in_doubt = fhir::appointment(fhir_booking("IN_DOUBT", "正在与医院确认", "confirming with the hospital"), **slot);
+    CHECK(in_doubt["status"] == "pending");  // never a failure
+    check_fhir_golden(in_doubt, "appointment_in_doubt.json");
+    check_fhir_golden(fhir::appointment(fhir_booking("POSTED", "预约成功", "booked"), **slot), "appointment_booked.json");
+    auto cancelled = fhir_booking("POSTED", "预约成功", "booked");
+    cancelled["cancel"] = fhir_booking("POSTED", "预约已取消", "booking cancelled");
+    cancelled["cancel"]["kind"] = "cancel";
+    check_fhir_golden(fhir::appointment(cancelled, **slot), "appointment_cancelled.json");
+    // The slot no longer in the public partition: no times, no doctor.
+    auto unknown_slot = fhir::appointment(fhir_booking("HELD", "号源已锁定，正在预约", "slot held, booking with the hospital"),
+                                          std::nullopt);
+    CHECK(unknown_slot["status"] == "pending");
+    CHECK_FALSE(unknown_slot.contains("start"));
+    CHECK(unknown_slot["participant"].size() == 1);
+    for (const char* state : {"REJECTED", "VOIDED"})
+        CHECK(fhir::appointment_status(fhir_booking(state, "", "")) == "cancelled");
+    for (const char* state : {"CREATED", "HELD", "DISPATCHED", "IN_DOUBT"})
+        CHECK(fhir::appointment_status(fhir_booking(state, "", "")) == "pending");
+    CHECK(fhir::appointment_status(fhir_booking("CONFIRMED", "", "")) == "booked");
+    auto cancel_in_doubt = fhir_booking("POSTED", "", "");
+    cancel_in_doubt["cancel"] = fhir_booking("IN_DOUBT", "", "");
+    CHECK(fhir::appointment_status(cancel_in_doubt) == "booked");  // until the hospital says it is cancelled
+}
+
+TEST_CASE("fhir: a lab report maps to a DiagnosticReport and its lines to Observations", "[fhir]") {
+    auto report = fhir_lab_report();
+    check_fhir_golden(fhir::diagnostic_report("H001", "P-DEMO-1", report), "diagnostic_report_H001.R-1.json");
+    check_fhir_golden(fhir::observation("H001", "P-DEMO-1", report, 2), "observation_H001.R-1.2.json");
+    auto text = fhir::observation("H001", "P-DEMO-1", report, 3);
+    CHECK(text["valueString"] == "slightly lipemic");
+    CHECK_FALSE(text.contains("interpretation"));
+    check_fhir_golden(fhir::diagnostic_report_on_its_way("H001", "P-DEMO-1",
+                                                         {{"reportId", "R-2"}, {"title", "肝功能"}, {"status", "F"},
+                                                          {"issuedAt", "20261121091500"}}),
+                      "diagnostic_report_on_its_way.json");
+    CHECK(fhir::report_status("P") == "preliminary");
+    CHECK(fhir::report_status("A") == "partial");
+    CHECK(fhir::report_status("I") == "registered");
+    CHECK(fhir::report_status("what") == "unknown");
+    CHECK(fhir::fhir_instant("2026-11-20T08:30:00Z") == "2026-11-20T08:30:00Z");
+    CHECK(fhir::fhir_instant("2026-11-20 08:30") == "2026-11-20T08:30:00+08:00");
+    CHECK(fhir::fhir_instant("202611200830") == "2026-11-20T08:30:00+08:00");
+    CHECK(fhir::fhir_instant("yesterday").empty());
+    CHECK(fhir::fhir_instant("2026-11-20").empty());
 }
