@@ -543,7 +543,7 @@ int main(int argc, char** argv) {
         api.set_money(&money->api());
     }
     // The patient's own bookings and reports on the FHIR facade (docs/fhir.md).
-    fhir_patient = controlplane::fhir::ledger_router_patient_data(router, money ? &money->ledgers() : nullptr);
+    fhir_patient = controlplane::fhir::ledger_router_patient_data(router, **results, money ? &money->ledgers() : nullptr);
     fhir_api.set_patient_data(fhir_patient.get());
     alert_engine.start(alert_interval);
     if (rollouts) rollouts->start_thread(rollout_interval);

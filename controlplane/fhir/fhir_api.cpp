@@ -374,56 +374,58 @@ void FhirApi::patient_route(const std::string& route, const auth::AccessToken& w
                       " (each id 1 to 64 of A-Z a-z 0-9 _ -), got \"" + fhir_shown(id) + "\"");
     auto report = own_report(me, split->first, report_id, type, id, res);
     if (!report) return;  // answered
-    if (report->value("__onItsWay", false)) {
-        report->erase("__onItsWay");
+    if (report->on_its_way) {
         if (line)
-            return send_outcome(res, 503, "transient",
+            return res.set("Retry-After", "5"), send_outcome(res, 503, "transient",
                                 "the report is on its way from the hospital; ask again shortly (its result lines come with it)");
-        return send_fhir(res, 200, diagnostic_report_on_its_way(split->first, me, *report));
+        return send_fhir(res, 200, diagnostic_report_on_its_way(split->first, me, report->report));
     }
-    if (!line) return send_fhir(res, 200, diagnostic_report(split->first, me, *report));
-    auto lines = report->find("observations");
-    if (lines == report->end() || !lines->is_array() || n > lines->size())
+    if (!line) return send_fhir(res, 200, diagnostic_report(split->first, me, report->report));
+    auto lines = report->report.find("observations");
+    if (lines == report->report.end() || !lines->is_array() || n > lines->size())
         return send_outcome(res, 404, "not-found", "no Observation with id \"" + fhir_shown(id) + "\"");
-    send_fhir(res, 200, observation(split->first, me, *report, n));
+    send_fhir(res, 200, observation(split->first, me, report->report, n));
 }
 
-std::optional<nlohmann::json> FhirApi::own_report(const std::string& me, const std::string& hospital_id,
+std::optional<FhirApi::OwnReport> FhirApi::own_report(const std::string& me, const std::string& hospital_id,
                                                   const std::string& report_id, const char* type, const std::string& id,
                                                   Poco::Net::HTTPServerResponse& res) {
     auto not_found = [&] {
         send_outcome(res, 404, "not-found", std::string("no ") + type + " with id \"" + fhir_shown(id) + "\"");
-        return std::nullopt;
+        return std::optional<OwnReport>();
     };
     auto failed = [&](const Error& e) {
         if (e.cls == ErrorClass::NotFound || e.cls == ErrorClass::BadInput) return not_found();
         log::warn("fhir.hospital_failed", {{"hospital_id", hospital_id}, {"error", e.describe()}});
-        if (e.cls == ErrorClass::Unavailable || e.cls == ErrorClass::Timeout)
+        if (e.cls == ErrorClass::Unavailable || e.cls == ErrorClass::Timeout) {
+            res.set("Retry-After", "5");
             send_outcome(res, 503, "transient", "the hospital cannot be asked now (" + e.code + "); ask again later");
-        else
+        } else {
             send_outcome(res, 502, "exception", "the hospital's answer could not be used (" + e.code + ")");
-        return std::nullopt;
+        }
+        return std::optional<OwnReport>();
     };
-    auto got = patient_->ask(hospital_id, "report.get", {{"reportId", report_id}}, me);
+    if (!topics::valid_hospital_id(me)) return not_found();  // a subject no hospital files reports under
+    std::string task;
+    auto got = patient_->ask(hospital_id, "report.get", {{"reportId", report_id}}, me, &task);
     if (!got) return failed(got.error());
     if (*got) {
         // Another patient's report answers as one that does not exist.
         if (!(*got)->is_object() || (*got)->value("patientId", "") != me) return not_found();
-        return std::move(**got);
+        patient_->delivered(task);
+        return OwnReport{std::move(**got), false};
     }
     // On its way: the patient's own list says whether it is theirs (and what it is).
-    auto listed = patient_->ask(hospital_id, "report.list", {{"patientId", me}}, me);
+    auto listed = patient_->ask(hospital_id, "report.list", {{"patientId", me}}, me, &task);
     if (!listed) return failed(listed.error());
+    if (*listed) patient_->delivered(task);  // their own list
     if (!*listed) {
+        res.set("Retry-After", "5");
         send_outcome(res, 503, "transient", "the report is on its way from the hospital; ask again shortly");
-        return std::nullopt;
+        return std::optional<OwnReport>();
     }
     for (const auto& r : (*listed)->value("reports", nlohmann::json::array()))
-        if (r.is_object() && r.value("reportId", "") == report_id) {
-            auto line = r;
-            line["__onItsWay"] = true;
-            return line;
-        }
+        if (r.is_object() && r.value("reportId", "") == report_id) return OwnReport{r, true};
     return not_found();
 }
 
@@ -515,6 +517,7 @@ void FhirApi::reports_search(const std::string& me, const std::string& raw_query
         return refuse(bad);
     bool other = false;
     if (auto bad = fhir_patient_param(ask.given, me, other); !bad.empty()) return refuse(bad);
+    other = other || !topics::valid_hospital_id(me);  // a subject no hospital files reports under
     std::string hospital = ask.given.count("performer") ? ask.given["performer"] : "";
     if (hospital.rfind("Organization/", 0) == 0) hospital = hospital.substr(13);
     if (!topics::valid_hospital_id(hospital))
@@ -527,7 +530,8 @@ void FhirApi::reports_search(const std::string& me, const std::string& raw_query
     std::vector<nlohmann::json> resources;
     std::string next;
     if (!other) {
-        auto listed = patient_->ask(hospital, "report.list", {{"patientId", me}}, me);
+        std::string task;
+        auto listed = patient_->ask(hospital, "report.list", {{"patientId", me}}, me, &task);
         if (!listed && (listed.error().cls == ErrorClass::NotFound || listed.error().cls == ErrorClass::BadInput))
             return send_fhir(res, 200, searchset(fhir_base(req, https_), "DiagnosticReport", ask.given, {}, ""));
         if (!listed || !*listed) {
@@ -537,6 +541,7 @@ void FhirApi::reports_search(const std::string& me, const std::string& raw_query
                                 listed ? "the list of reports is on its way from the hospital; ask again shortly"
                                        : "the hospital cannot be asked now (" + listed.error().code + "); ask again later");
         }
+        patient_->delivered(task);  // their own list
         auto page = reports_page(**listed, me, *q);
         if (!page) {
             log::error("fhir.hospital_failed", {{"hospital_id", hospital}, {"error", page.error().describe()}});
@@ -557,6 +562,7 @@ void FhirApi::observations_search(const std::string& me, const std::string& raw_
         return refuse(bad);
     bool other = false;
     if (auto bad = fhir_patient_param(ask.given, me, other); !bad.empty()) return refuse(bad);
+    other = other || !topics::valid_hospital_id(me);
     const bool by_id = ask.given.count("_id") > 0, by_report = ask.given.count(kHas) > 0;
     if (by_id == by_report)
         return refuse(std::string("expected one of _id (an Observation's id) or ") + kHas +
@@ -585,7 +591,8 @@ void FhirApi::observations_search(const std::string& me, const std::string& raw_
     std::string next;
     auto empty = [&] { send_fhir(res, 200, searchset(fhir_base(req, https_), "Observation", ask.given, {}, "")); };
     if (other) return empty();
-    auto got = patient_->ask(split->first, "report.get", {{"reportId", report_id}}, me);
+    std::string task;
+    auto got = patient_->ask(split->first, "report.get", {{"reportId", report_id}}, me, &task);
     if (!got && (got.error().cls == ErrorClass::NotFound || got.error().cls == ErrorClass::BadInput)) return empty();
     if (!got || !*got) {
         res.set("Retry-After", "5");
@@ -593,6 +600,7 @@ void FhirApi::observations_search(const std::string& me, const std::string& raw_
     }
     const auto& report = **got;
     if (!report.is_object() || report.value("patientId", "") != me) return empty();  // not theirs: nothing found
+    patient_->delivered(task);
     auto lines = report.find("observations");
     const size_t count = lines != report.end() && lines->is_array() ? std::min(lines->size(), kFhirMaxLines) : 0;
     if (by_id) {

@@ -69,9 +69,14 @@ private:
                         Poco::Net::HTTPServerResponse& res);
     void observations_search(const std::string& me, const std::string& raw_query, Poco::Net::HTTPServerRequest& req,
                              Poco::Net::HTTPServerResponse& res);
-    // The patient's report from its hospital: sends the answer itself (404, 503 while on its
-    // way, an error) and returns nullopt, or returns the report.
-    std::optional<nlohmann::json> own_report(const std::string& me, const std::string& hospital_id,
+    // The patient's report from its hospital, or (on_its_way) the line of their list that
+    // names it while the report itself has not come; nullopt when it answered the request
+    // itself (404, 503 while nothing tells the report is theirs, an error).
+    struct OwnReport {
+        nlohmann::json report;
+        bool on_its_way = false;
+    };
+    std::optional<OwnReport> own_report(const std::string& me, const std::string& hospital_id,
                                              const std::string& report_id, const char* type, const std::string& id,
                                              Poco::Net::HTTPServerResponse& res);
     FhirData& data_;

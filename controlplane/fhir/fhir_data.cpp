@@ -5,7 +5,9 @@
 #include "controlplane/ledger/money.h"
 #include "controlplane/money/ledger_service.h"
 #include "controlplane/money/money_api.h"
+#include "common/log.h"
 #include "controlplane/router.h"
+#include "controlplane/task_results.h"
 
 namespace hisgate::controlplane::fhir {
 
@@ -78,7 +80,8 @@ namespace {
 
 class LedgerRouterPatientData final : public PatientData {
 public:
-    LedgerRouterPatientData(Router& router, money::LedgerService* ledgers) : router_(router), ledgers_(ledgers) {}
+    LedgerRouterPatientData(Router& router, TaskResults& results, money::LedgerService* ledgers)
+        : router_(router), results_(results), ledgers_(ledgers) {}
 
     Result<std::vector<nlohmann::json>> bookings(const std::string& patient_id, int scan) override {
         std::vector<nlohmann::json> out;
@@ -117,23 +120,32 @@ public:
     }
 
     Result<std::optional<nlohmann::json>> ask(const std::string& hospital_id, const std::string& type,
-                                              const nlohmann::json& body, const std::string& patient_id) override {
+                                              const nlohmann::json& body, const std::string& patient_id,
+                                              std::string* task_id) override {
         RequestOrigin origin{patient_id, ""};
         auto asked = router_.ask(hospital_id, type, body, "", origin);
+        if (task_id) *task_id = asked.task_id;
         if (asked.answer) return std::optional<nlohmann::json>(std::move(asked.answer.value()));
         if (asked.answer.error().cls == ErrorClass::Timeout) return std::optional<nlohmann::json>();
         return asked.answer.error();
     }
 
+    void delivered(const std::string& task_id) override {
+        if (task_id.empty()) return;
+        if (auto noted = results_.mark_delivered(task_id); !noted)
+            log::error("fhir.delivery_not_noted", {{"task_id", task_id}, {"error", noted.error().describe()}});
+    }
+
 private:
     Router& router_;
+    TaskResults& results_;
     money::LedgerService* ledgers_;
 };
 
 }  // namespace
 
-std::unique_ptr<PatientData> ledger_router_patient_data(Router& router, money::LedgerService* ledgers) {
-    return std::make_unique<LedgerRouterPatientData>(router, ledgers);
+std::unique_ptr<PatientData> ledger_router_patient_data(Router& router, TaskResults& results, money::LedgerService* ledgers) {
+    return std::make_unique<LedgerRouterPatientData>(router, results, ledgers);
 }
 
 }  // namespace hisgate::controlplane::fhir

@@ -62,14 +62,20 @@ public:
     // "report.list"): the answer, nullopt while it is still on its way (the API's wait
     // passed, or the agent is offline: the task stays pending), or the error the hospital
     // or the router answered (NotFound for a report the hospital has not).
+    // `task_id`: set to the request's task.
     virtual Result<std::optional<nlohmann::json>> ask(const std::string& hospital_id, const std::string& type,
-                                                      const nlohmann::json& body, const std::string& patient_id) = 0;
+                                                      const nlohmann::json& body, const std::string& patient_id,
+                                                      std::string* task_id = nullptr) = 0;
+    // An answer was handed to the patient it is for: a report's contents then go after the
+    // tasks' retention (controlplane/task_results.h, mark_delivered), as on /api/v1.
+    virtual void delivered(const std::string& task_id) = 0;
 };
 
 }  // namespace hisgate::controlplane::fhir
 
 namespace hisgate::controlplane {
 class Router;
+class TaskResults;
 namespace money {
 class LedgerService;
 }
@@ -78,6 +84,6 @@ class LedgerService;
 namespace hisgate::controlplane::fhir {
 
 // `ledgers`: null when the control plane keeps none (no bookings then).
-std::unique_ptr<PatientData> ledger_router_patient_data(Router& router, money::LedgerService* ledgers);
+std::unique_ptr<PatientData> ledger_router_patient_data(Router& router, TaskResults& results, money::LedgerService* ledgers);
 
 }  // namespace hisgate::controlplane::fhir

@@ -44,7 +44,7 @@ struct FhirPatientWorld {
         std::filesystem::create_directories(out_dir);
     }
     static std::string config(const RunningPaySim& pay) {
-        return nlohmann::json{{"request_timeouts_ms", {{"appointment.book", 1000}, {"appointment.cancel", 1000}}},
+        return nlohmann::json{{"request_timeouts_ms", {{"appointment.book", 1000}}},
                               {"ledger", {{"dir", pay.dir + "/ledgers"},
                                           {"reply_timeout_ms", 2000},
                                           {"first_probe_ms", 15000},

@@ -31,8 +31,12 @@ nlohmann::json fhir_golden(const std::string& name) {
 
 // The same JSON (key order aside); the dumps show the difference when not.
 void check_fhir_golden(const nlohmann::json& actual, const std::string& name) {
-    if (std::getenv("HISGATE_UPDATE_GOLDEN"))
-        std::ofstream(std::string(HISGATE_SOURCE_DIR) + "/tests/unit/controlplane/fhir/" + name) << actual.dump(2) << "\n";
+    const std::string path = std::string(HISGATE_SOURCE_DIR) + "/tests/unit/controlplane/fhir/" + name;
+    if (std::getenv("HISGATE_UPDATE_GOLDEN")) {  // only what changed, so a file's layout stays its own
+        std::ifstream in(path);
+        auto old = in.good() ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+        if (old != actual) std::ofstream(path) << actual.dump(2) << "\n";
+    }
     auto want = fhir_golden(name);
     INFO(name << "\nwant: " << want.dump(2) << "\ngot:  " << actual.dump(2));
     CHECK(actual == want);
