@@ -91,6 +91,26 @@ bool fhir_patient_refused(FhirPatientWorld& w, const std::string& path, int stat
     return got == status && fhir_patient_issue(doc) == code;
 }
 
+// `r` with its volatile values (ids, days, times of this run) replaced by fixed ones of the
+// same form (so the golden file is valid R4 too), compared with
+// tests/unit/controlplane/fhir/<name>; HISGATE_UPDATE_GOLDEN=1 rewrites the file instead
+// (docs/fhir.md, "R4 validation and golden files").
+void fhir_patient_golden(const std::string& name, const nlohmann::json& r,
+                         const std::vector<std::pair<std::string, std::string>>& volatile_values) {
+    std::string text = r.dump();
+    for (const auto& [from, to] : volatile_values)
+        for (size_t at = 0; !from.empty() && (at = text.find(from, at)) != std::string::npos; at += to.size())
+            text.replace(at, from.size(), to);
+    auto normalized = nlohmann::json::parse(text);
+    const std::string path = std::string(HISGATE_SOURCE_DIR) + "/tests/unit/controlplane/fhir/" + name;
+    if (std::getenv("HISGATE_UPDATE_GOLDEN")) std::ofstream(path) << normalized.dump(2) << "\n";
+    std::ifstream in(path);
+    REQUIRE(in.good());
+    auto want = nlohmann::json::parse(in);
+    INFO(name << "\nwant: " << want.dump(2) << "\ngot:  " << normalized.dump(2));
+    CHECK(normalized == want);
+}
+
 std::vector<std::string> fhir_patient_ids(const nlohmann::json& bundle) {
     std::vector<std::string> ids;
     for (const auto& e : bundle.value("entry", nlohmann::json::array())) ids.push_back(e["resource"].value("id", ""));
@@ -136,6 +156,12 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
     CHECK(a["supportingInformation"][0]["reference"] == "Organization/H001");
     CHECK(a["start"].get<std::string>().rfind(day + "T00:00:00+08:00", 0) == 0);
     w.keep("appointment_in_doubt", a);
+    // The run's volatile values: the transaction ids, the day booked, the creation times.
+    const std::vector<std::pair<std::string, std::string>> fixed = {
+        {in_doubt, "00000000000000000000000000000001"},
+        {day, "2000-01-01"},
+        {a.value("created", "?"), "2000-01-01T00:00:00.000Z"}};
+    fhir_patient_golden("live_appointment_in_doubt.json", a, fixed);
     REQUIRE(eventually([&] { return w.read("/fhir/r4/Appointment/" + in_doubt)["status"] == "booked"; }, 60s));
     w.keep("appointment_booked", w.read("/fhir/r4/Appointment/" + in_doubt));
 
@@ -150,7 +176,12 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
         REQUIRE(c.status == 201);
     }
     REQUIRE(eventually([&] { return w.read("/fhir/r4/Appointment/" + cancelled)["status"] == "cancelled"; }, 60s));
-    w.keep("appointment_cancelled", w.read("/fhir/r4/Appointment/" + cancelled));
+    auto was_cancelled = w.read("/fhir/r4/Appointment/" + cancelled);
+    w.keep("appointment_cancelled", was_cancelled);
+    fhir_patient_golden("live_appointment_cancelled.json", was_cancelled,
+                        {{cancelled, "00000000000000000000000000000002"},
+                         {day, "2000-01-01"},
+                         {was_cancelled.value("created", "?"), "2000-01-01T00:00:00.000Z"}});
 
     // Search: the patient's own, newest first, a page at a time; by status and by date.
     auto first = w.read("/fhir/r4/Appointment?patient=Patient/P-DEMO-1&_count=1", &status);
@@ -180,6 +211,7 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
     REQUIRE(report.value("result", nlohmann::json::array()).size() >= 1);
     CHECK(report["result"][0]["reference"] == "Observation/H001.R-DEMO-1.1");
     w.keep("diagnostic_report", report);
+    fhir_patient_golden("live_diagnostic_report.json", report, {});  // his-sim's seeded report: nothing volatile
     auto lines = w.read("/fhir/r4/Observation?_has:DiagnosticReport:result:_id=H001.R-DEMO-1&_count=100", &status);
     CHECK(status == 200);
     CHECK(fhir_patient_ids(lines).size() == report["result"].size());
@@ -189,6 +221,7 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
     CHECK(line["resourceType"] == "Observation");
     CHECK(line["code"].contains("text"));
     w.keep("observation", line);
+    fhir_patient_golden("live_observation.json", line, {});
     CHECK(fhir_patient_ids(w.read("/fhir/r4/Observation?_id=H001.R-DEMO-1.1")) == std::vector<std::string>{"H001.R-DEMO-1.1"});
 
     // Another patient: each of P-DEMO-1's resources answers 404, as one that does not exist,
