@@ -123,6 +123,30 @@ std::optional<std::pair<std::string, std::string>> fhir_pair_cursor(const std::s
     return std::pair{text->substr(0, nl), text->substr(nl + 1)};
 }
 
+// A report's id "<hospitalId>.<reportId>" or, with_line, an Observation's
+// "<hospitalId>.<reportId>.<n>" (n 1 to 9999): each id 1 to 64 of A-Z a-z 0-9 _ -.
+struct FhirReportRef {
+    std::string hospital, report;
+    size_t line = 0;
+};
+std::optional<FhirReportRef> fhir_report_ref(const std::string& id, bool with_line) {
+    auto split = split_practitioner_id(id);
+    if (!split) return std::nullopt;
+    FhirReportRef ref{split->first, split->second, 0};
+    if (with_line) {
+        auto dot = ref.report.rfind('.');
+        if (dot == std::string::npos) return std::nullopt;
+        std::string digits = ref.report.substr(dot + 1);
+        if (digits.empty() || digits.size() > 4 || digits.find_first_not_of("0123456789") != std::string::npos)
+            return std::nullopt;
+        ref.line = std::stoul(digits);
+        ref.report = ref.report.substr(0, dot);
+        if (ref.line == 0) return std::nullopt;
+    }
+    if (!topics::valid_hospital_id(ref.hospital) || !topics::valid_hospital_id(ref.report)) return std::nullopt;
+    return ref;
+}
+
 const char* const kFhirAppointmentStatuses[] = {"proposed", "pending", "booked", "arrived", "fulfilled", "cancelled",
                                                 "noshow", "entered-in-error", "checked-in", "waitlist"};
 
@@ -358,33 +382,25 @@ void FhirApi::patient_route(const std::string& route, const auth::AccessToken& w
     // DiagnosticReport/{h}.{r}, Observation/{h}.{r}.{n}
     const bool line = route == "fhir_observation";
     const char* type = line ? "Observation" : "DiagnosticReport";
-    auto split = split_practitioner_id(id);
-    std::string report_id = split ? split->second : "";
-    size_t n = 0;
-    if (line && split) {
-        auto dot = report_id.rfind('.');
-        std::string digits = dot == std::string::npos ? "" : report_id.substr(dot + 1);
-        if (!digits.empty() && digits.size() <= 4 && digits.find_first_not_of("0123456789") == std::string::npos)
-            n = std::stoul(digits);
-        report_id = dot == std::string::npos ? "" : report_id.substr(0, dot);
-    }
-    if (!split || !topics::valid_hospital_id(split->first) || !topics::valid_hospital_id(report_id) || (line && n == 0))
+    auto ref = fhir_report_ref(id, line);
+    if (!ref)
         return refuse(std::string(type) + " id: expected " +
                       (line ? "<hospitalId>.<reportId>.<n> (n from 1, at most 4 digits)" : "<hospitalId>.<reportId>") +
                       " (each id 1 to 64 of A-Z a-z 0-9 _ -), got \"" + fhir_shown(id) + "\"");
-    auto report = own_report(me, split->first, report_id, type, id, res);
+    auto report = own_report(me, ref->hospital, ref->report, type, id, res);
     if (!report) return;  // answered
     if (report->on_its_way) {
         if (line)
             return res.set("Retry-After", "5"), send_outcome(res, 503, "transient",
                                 "the report is on its way from the hospital; ask again shortly (its result lines come with it)");
-        return send_fhir(res, 200, diagnostic_report_on_its_way(split->first, me, report->report));
+        return send_fhir(res, 200, diagnostic_report_on_its_way(ref->hospital, me, report->report));
     }
-    if (!line) return send_fhir(res, 200, diagnostic_report(split->first, me, report->report));
+    if (!line) return send_fhir(res, 200, diagnostic_report(ref->hospital, me, report->report));
     auto lines = report->report.find("observations");
+    const size_t n = ref->line;
     if (lines == report->report.end() || !lines->is_array() || n > lines->size())
         return send_outcome(res, 404, "not-found", "no Observation with id \"" + fhir_shown(id) + "\"");
-    send_fhir(res, 200, observation(split->first, me, report->report, n));
+    send_fhir(res, 200, observation(ref->hospital, me, report->report, n));
 }
 
 std::optional<FhirApi::OwnReport> FhirApi::own_report(const std::string& me, const std::string& hospital_id,
@@ -568,17 +584,8 @@ void FhirApi::observations_search(const std::string& me, const std::string& raw_
         return refuse(std::string("expected one of _id (an Observation's id) or ") + kHas +
                       " (a DiagnosticReport's id: its result lines)");
     std::string id = by_id ? ask.given["_id"] : ask.given[kHas];
-    auto split = split_practitioner_id(id);
-    std::string report_id = split ? split->second : "";
-    size_t n = 0;
-    if (by_id && split) {
-        auto dot = report_id.rfind('.');
-        std::string digits = dot == std::string::npos ? "" : report_id.substr(dot + 1);
-        if (!digits.empty() && digits.size() <= 4 && digits.find_first_not_of("0123456789") == std::string::npos)
-            n = std::stoul(digits);
-        report_id = dot == std::string::npos ? "" : report_id.substr(0, dot);
-    }
-    if (!split || !topics::valid_hospital_id(split->first) || !topics::valid_hospital_id(report_id) || (by_id && n == 0))
+    auto ref = fhir_report_ref(id, by_id);
+    if (!ref)
         return refuse(std::string(by_id ? "_id: expected <hospitalId>.<reportId>.<n>" : std::string(kHas) + ": expected <hospitalId>.<reportId>") +
                       ", got \"" + fhir_shown(id) + "\"");
     size_t from = 0;  // the cursor: the index of the page's first line
@@ -592,7 +599,7 @@ void FhirApi::observations_search(const std::string& me, const std::string& raw_
     auto empty = [&] { send_fhir(res, 200, searchset(fhir_base(req, https_), "Observation", ask.given, {}, "")); };
     if (other) return empty();
     std::string task;
-    auto got = patient_->ask(split->first, "report.get", {{"reportId", report_id}}, me, &task);
+    auto got = patient_->ask(ref->hospital, "report.get", {{"reportId", ref->report}}, me, &task);
     if (!got && (got.error().cls == ErrorClass::NotFound || got.error().cls == ErrorClass::BadInput)) return empty();
     if (!got || !*got) {
         res.set("Retry-After", "5");
@@ -604,11 +611,11 @@ void FhirApi::observations_search(const std::string& me, const std::string& raw_
     auto lines = report.find("observations");
     const size_t count = lines != report.end() && lines->is_array() ? std::min(lines->size(), kFhirMaxLines) : 0;
     if (by_id) {
-        if (n <= count) resources.push_back(observation(split->first, me, report, n));
+        if (ref->line <= count) resources.push_back(observation(ref->hospital, me, report, ref->line));
     } else {
         size_t i = from;
         for (; i < count && resources.size() < static_cast<size_t>(ask.count); ++i)
-            resources.push_back(observation(split->first, me, report, i + 1));
+            resources.push_back(observation(ref->hospital, me, report, i + 1));
         if (i < count) next = std::to_string(i);
     }
     send_fhir(res, 200, searchset(fhir_base(req, https_), "Observation", ask.given, resources, next));
