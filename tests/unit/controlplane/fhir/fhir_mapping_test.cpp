@@ -12,6 +12,8 @@
 
 #include "controlplane/fhir/fhir_api.h"
 #include "controlplane/fhir/fhir_patient.h"
+#include "common/http_server.h"
+#include "tests/support/system.h"
 
 #include "controlplane/fhir/fhir_bundle.h"
 #include "controlplane/fhir/fhir_data.h"
@@ -242,4 +244,76 @@ TEST_CASE("fhir: a lab report maps to a DiagnosticReport and its lines to Observ
     CHECK(fhir::fhir_instant("202611200830") == "2026-11-20T08:30:00+08:00");
     CHECK(fhir::fhir_instant("yesterday").empty());
     CHECK(fhir::fhir_instant("2026-11-20").empty());
+}
+
+namespace {
+
+// The hospital's side of the patient's reports, played: report.get answered or still on its
+// way, the patient's list answered or not.
+class FhirFakeHospitalReports final : public fhir::PatientData {
+public:
+    bool report_answered = false, list_answered = true;
+    Result<std::vector<nlohmann::json>> bookings(const std::string&, int) override { return std::vector<nlohmann::json>{}; }
+    Result<std::optional<nlohmann::json>> booking(const std::string&) override { return std::optional<nlohmann::json>(); }
+    Result<std::optional<nlohmann::json>> ask(const std::string&, const std::string& type, const nlohmann::json& body,
+                                              const std::string&, std::string* task_id) override {
+        if (task_id) *task_id = "";
+        if (type == "report.get") {
+            if (body.value("reportId", "") != "R-1") return make_error(ErrorClass::NotFound, "report.not_found", "no report");
+            return report_answered ? std::optional<nlohmann::json>(fhir_lab_report()) : std::nullopt;
+        }
+        if (!list_answered) return std::optional<nlohmann::json>();
+        return std::optional<nlohmann::json>(nlohmann::json::parse(
+            R"({"reports": [{"reportId": "R-1", "title": "血常规", "status": "F", "issuedAt": "2026-11-20T08:30:00"}]})"));
+    }
+    void delivered(const std::string&) override {}
+};
+
+}  // namespace
+
+TEST_CASE("fhir: a report on its way from the hospital reads as registered once the patient's list names it", "[fhir]") {
+    FhirFixture f;
+    FhirFakeHospitalReports hospital;
+    fhir::FhirApi api(*f.data, false);
+    api.set_patient_data(&hospital);
+    auth::AccessToken who{auth::Role::Patient, "P-DEMO-1"};
+    HttpServer server("127.0.0.1", 0, [&](auto& req, auto& res) { api.handle(who, req, res); });
+    REQUIRE(server.start());
+    auto read = [&](const std::string& path, int* status) {
+        auto r = test::http_get(server.port(), path);
+        *status = r.status;
+        return nlohmann::json::parse(r.body, nullptr, false);
+    };
+    int status = 0;
+    auto on_its_way = read("/fhir/r4/DiagnosticReport/H001.R-1", &status);
+    CHECK(status == 200);
+    CHECK(on_its_way["status"] == "registered");
+    CHECK(on_its_way["meta"]["tag"][0]["code"] == "on-its-way");
+    CHECK(on_its_way["code"]["text"] == "血常规");
+    CHECK_FALSE(on_its_way.contains("result"));
+    auto line = read("/fhir/r4/Observation/H001.R-1.1", &status);  // its lines come with it
+    CHECK(status == 503);
+    CHECK(line["issue"][0]["code"] == "transient");
+    read("/fhir/r4/DiagnosticReport/H001.R-9", &status);
+    CHECK(status == 404);
+    // Nothing tells the report is the patient's while their list has not come either.
+    hospital.list_answered = false;
+    CHECK(read("/fhir/r4/DiagnosticReport/H001.R-1", &status)["issue"][0]["code"] == "transient");
+    CHECK(status == 503);
+    CHECK(read("/fhir/r4/DiagnosticReport?performer=H001", &status)["issue"][0]["code"] == "transient");
+    CHECK(status == 503);
+    // Arrived: the whole report, and it is this patient's only.
+    hospital.report_answered = true;
+    auto arrived = read("/fhir/r4/DiagnosticReport/H001.R-1", &status);
+    CHECK(status == 200);
+    CHECK(arrived["status"] == "final");
+    CHECK(arrived["result"].size() == 3);
+    CHECK(read("/fhir/r4/Observation/H001.R-1.3", &status)["valueString"] == "slightly lipemic");
+    CHECK(status == 200);
+    who.subject = "P-OTHER";
+    CHECK(read("/fhir/r4/DiagnosticReport/H001.R-1", &status)["issue"][0]["code"] == "not-found");
+    CHECK(status == 404);
+    CHECK(read("/fhir/r4/Observation?_id=H001.R-1.3", &status).value("entry", nlohmann::json::array()).empty());
+    CHECK(status == 200);
+    server.stop();
 }
