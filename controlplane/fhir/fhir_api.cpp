@@ -412,7 +412,8 @@ std::optional<FhirApi::OwnReport> FhirApi::own_report(const std::string& me, con
     };
     auto failed = [&](const Error& e) {
         if (e.cls == ErrorClass::NotFound || e.cls == ErrorClass::BadInput) return not_found();
-        log::warn("fhir.hospital_failed", {{"hospital_id", hospital_id}, {"error", e.describe()}});
+        // The code only: a hospital's message may name the patient (no PHI in logs).
+        log::warn("fhir.hospital_failed", {{"hospital_id", hospital_id}, {"code", e.code}});
         if (e.cls == ErrorClass::Unavailable || e.cls == ErrorClass::Timeout) {
             res.set("Retry-After", "5");
             send_outcome(res, 503, "transient", "the hospital cannot be asked now (" + e.code + "); ask again later");
@@ -551,7 +552,7 @@ void FhirApi::reports_search(const std::string& me, const std::string& raw_query
         if (!listed && (listed.error().cls == ErrorClass::NotFound || listed.error().cls == ErrorClass::BadInput))
             return send_fhir(res, 200, searchset(fhir_base(req, https_), "DiagnosticReport", ask.given, {}, ""));
         if (!listed || !*listed) {
-            if (!listed) log::warn("fhir.hospital_failed", {{"hospital_id", hospital}, {"error", listed.error().describe()}});
+            if (!listed) log::warn("fhir.hospital_failed", {{"hospital_id", hospital}, {"code", listed.error().code}});
             res.set("Retry-After", "5");
             return send_outcome(res, 503, "transient",
                                 listed ? "the list of reports is on its way from the hospital; ask again shortly"
@@ -560,7 +561,7 @@ void FhirApi::reports_search(const std::string& me, const std::string& raw_query
         patient_->delivered(task);  // their own list
         auto page = reports_page(**listed, me, *q);
         if (!page) {
-            log::error("fhir.hospital_failed", {{"hospital_id", hospital}, {"error", page.error().describe()}});
+            log::error("fhir.hospital_failed", {{"hospital_id", hospital}, {"code", page.error().code}});
             return send_outcome(res, 502, "exception", "the hospital's list of reports could not be used");
         }
         for (const auto& line : (*page)["reports"]) resources.push_back(diagnostic_report(hospital, me, line));
