@@ -18,6 +18,17 @@ nlohmann::json fhir_patient_subject(const std::string& patient_id) {
     return {{"type", "Patient"}, {"identifier", {{"system", kPatientSystem}, {"value", patient_id}}}};
 }
 
+std::string fhir_xhtml_escaped(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '&') out += "&amp;";
+        else if (c == '<') out += "&lt;";
+        else if (c == '>') out += "&gt;";
+        else out.push_back(c);
+    }
+    return out;
+}
+
 bool fhir_all_digits(const std::string& s, size_t from, size_t n) {
     if (from + n > s.size()) return false;
     for (size_t i = from; i < from + n; ++i)
@@ -85,7 +96,13 @@ nlohmann::json appointment(const nlohmann::json& booking, const std::optional<nl
     // What the patient reads about it (the ledger's words, as GET /api/v1/transactions/{id}).
     const nlohmann::json& words = cancel.is_object() && status != "pending" ? cancel["status"] : booking["status"];
     const std::string en = fhir_patient_text(words, "en"), zh = fhir_patient_text(words, "zh");
-    if (!en.empty()) r["comment"] = en + (zh.empty() ? "" : " (" + zh + ")");
+    if (!en.empty()) {
+        const std::string said = en + (zh.empty() ? "" : " (" + zh + ")");
+        r["comment"] = said;
+        // The same words as the narrative a client shows (IN_DOUBT: "confirming with the hospital").
+        r["text"] = {{"status", "generated"},
+                     {"div", "<div xmlns=\"http://www.w3.org/1999/xhtml\">" + fhir_xhtml_escaped(said) + "</div>"}};
+    }
     if (status == "cancelled")
         r["cancelationReason"] = {{"text", cancel.is_object() ? "cancelled by the patient"
                                                               : "not completed at the hospital; any money paid goes back"}};

@@ -151,6 +151,7 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
     INFO(a.dump(1));
     CHECK(a["status"] == "pending");
     CHECK(a["comment"].get<std::string>().find("confirming with the hospital") != std::string::npos);
+    CHECK(a["text"]["div"].get<std::string>().find("confirming with the hospital") != std::string::npos);
     CHECK(a["slot"][0]["reference"] == "Slot/H001." + slot_a);
     CHECK(a["participant"][1]["actor"]["reference"] == "Practitioner/H001.DR-201");
     CHECK(a["supportingInformation"][0]["reference"] == "Organization/H001");
