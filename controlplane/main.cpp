@@ -511,6 +511,7 @@ int main(int argc, char** argv) {
     auto fhir_data = controlplane::fhir::primary_fhir_data(**public_primary);
     controlplane::fhir::FhirApi fhir_api(*fhir_data, portal_settings.https);
     api.set_fhir(&fhir_api);
+    std::unique_ptr<controlplane::fhir::PatientData> fhir_patient;  // set once the ledgers are open (or not kept)
     controlplane::web::StaticFiles web_files(web_dir);
     HttpServer http(http_bind, http_port, [&](auto& req, auto& res) {
         if (!web_dir.empty() && controlplane::web::StaticFiles::serves(req.getURI())) return web_files.handle(req, res);
@@ -541,6 +542,9 @@ int main(int argc, char** argv) {
         });
         api.set_money(&money->api());
     }
+    // The patient's own bookings and reports on the FHIR facade (docs/fhir.md).
+    fhir_patient = controlplane::fhir::ledger_router_patient_data(router, **results, money ? &money->ledgers() : nullptr);
+    fhir_api.set_patient_data(fhir_patient.get());
     alert_engine.start(alert_interval);
     if (rollouts) rollouts->start_thread(rollout_interval);
     if (auto started = http.start(); !started) {

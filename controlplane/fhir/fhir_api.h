@@ -9,7 +9,16 @@
 //   GET /fhir/r4/Slot/{hospitalId}.{slotId}
 //   GET /fhir/r4/Slot?schedule=&start=&status=free|busy&_count=&_cursor=
 //
-// Any signed-in role reads them (reference data; Api::handle has authenticated the caller,
+// The signed-in patient's own data (a patient token only; docs/fhir.md):
+//   GET /fhir/r4/Appointment/{transactionId}   a booking of theirs
+//   GET /fhir/r4/Appointment?patient=&date=&status=&_count=&_cursor=
+//   GET /fhir/r4/DiagnosticReport/{hospitalId}.{reportId}
+//   GET /fhir/r4/DiagnosticReport?performer=&patient=&_count=&_cursor=
+//   GET /fhir/r4/Observation/{hospitalId}.{reportId}.{n}   result line n of a report
+//   GET /fhir/r4/Observation?_id= | ?_has:DiagnosticReport:result:_id=  [&patient=&_count=&_cursor=]
+// Another patient's resource answers 404, as one that does not exist.
+//
+// Any signed-in role reads the reference data (reference data; Api::handle has authenticated the caller,
 // and answers a 401 under /fhir/ as an OperationOutcome, issue type "login"). Answers are application/fhir+json; a search is
 // a searchset Bundle of one page (fhir_bundle.h). Every query parameter is read within
 // bounds before any other work, and an unknown one is refused. Every error here is an
@@ -21,6 +30,7 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +44,8 @@ class FhirApi {
 public:
     // `https`: the facade is reached over HTTPS (its links say so).
     FhirApi(FhirData& data, bool https) : data_(data), https_(https) {}
+    // The patient's own data; set before the server starts (without it those routes 404).
+    void set_patient_data(PatientData* patient) { patient_ = patient; }
 
     // Whether a request target is the facade's (/fhir/...).
     static bool serves(const std::string& uri);
@@ -49,8 +61,27 @@ public:
 
 private:
     void slots_search(const std::string& raw_query, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    void patient_route(const std::string& route, const auth::AccessToken& who, const std::vector<std::string>& parts,
+                       const std::string& raw_query, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    void appointments_search(const std::string& me, const std::string& raw_query, Poco::Net::HTTPServerRequest& req,
+                             Poco::Net::HTTPServerResponse& res);
+    void reports_search(const std::string& me, const std::string& raw_query, Poco::Net::HTTPServerRequest& req,
+                        Poco::Net::HTTPServerResponse& res);
+    void observations_search(const std::string& me, const std::string& raw_query, Poco::Net::HTTPServerRequest& req,
+                             Poco::Net::HTTPServerResponse& res);
+    // The patient's report from its hospital, or (on_its_way) the line of their list that
+    // names it while the report itself has not come; nullopt when it answered the request
+    // itself (404, 503 while nothing tells the report is theirs, an error).
+    struct OwnReport {
+        nlohmann::json report;
+        bool on_its_way = false;
+    };
+    std::optional<OwnReport> own_report(const std::string& me, const std::string& hospital_id,
+                                             const std::string& report_id, const char* type, const std::string& id,
+                                             Poco::Net::HTTPServerResponse& res);
     FhirData& data_;
     bool https_;
+    PatientData* patient_ = nullptr;
 };
 
 }  // namespace hisgate::controlplane::fhir

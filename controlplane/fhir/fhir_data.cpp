@@ -2,6 +2,13 @@
 
 #include <map>
 
+#include "controlplane/ledger/money.h"
+#include "controlplane/money/ledger_service.h"
+#include "controlplane/money/money_api.h"
+#include "common/log.h"
+#include "controlplane/router.h"
+#include "controlplane/task_results.h"
+
 namespace hisgate::controlplane::fhir {
 
 namespace {
@@ -67,6 +74,78 @@ private:
 
 std::unique_ptr<FhirData> primary_fhir_data(public_partition::PublicPrimary& primary) {
     return std::make_unique<PrimaryFhirData>(primary);
+}
+
+namespace {
+
+class LedgerRouterPatientData final : public PatientData {
+public:
+    LedgerRouterPatientData(Router& router, TaskResults& results, money::LedgerService* ledgers)
+        : router_(router), results_(results), ledgers_(ledgers) {}
+
+    Result<std::vector<nlohmann::json>> bookings(const std::string& patient_id, int scan) override {
+        std::vector<nlohmann::json> out;
+        if (!ledgers_) return out;
+        auto mine = ledgers_->of_patient(patient_id, scan);
+        if (!mine) return mine.error();
+        std::map<std::string, nlohmann::json> cancels;  // booking id -> its cancel correction
+        for (const auto& t : *mine)
+            if (t.transaction.intent.kind == ledger::TxKind::Cancel) cancels[t.transaction.intent.corrects] = money::transaction_json(t);
+        for (const auto& t : *mine) {
+            if (t.transaction.intent.kind != ledger::TxKind::Booking || !t.transaction.exists) continue;
+            auto b = money::transaction_json(t);
+            if (auto c = cancels.find(t.transaction.intent.id); c != cancels.end()) b["cancel"] = c->second;
+            out.push_back(std::move(b));
+        }
+        return out;
+    }
+
+    Result<std::optional<nlohmann::json>> booking(const std::string& transaction_id) override {
+        if (!ledgers_) return std::optional<nlohmann::json>();
+        auto t = ledgers_->find(transaction_id);
+        if (!t && t.error().cls == ErrorClass::NotFound) return std::optional<nlohmann::json>();
+        if (!t) return t.error();
+        if (t->transaction.intent.kind != ledger::TxKind::Booking || !t->transaction.exists)
+            return std::optional<nlohmann::json>();
+        auto b = money::transaction_json(*t);
+        auto fixes = ledgers_->corrections_of(transaction_id);
+        if (!fixes) return fixes.error();
+        // The newest cancel that is not given up, else the newest of any.
+        for (const auto& f : *fixes)
+            if (f.transaction.intent.kind == ledger::TxKind::Cancel &&
+                (!b.contains("cancel") || (f.transaction.state != ledger::TxState::Voided &&
+                                           f.transaction.state != ledger::TxState::Rejected)))
+                b["cancel"] = money::transaction_json(f);
+        return std::optional<nlohmann::json>(std::move(b));
+    }
+
+    Result<std::optional<nlohmann::json>> ask(const std::string& hospital_id, const std::string& type,
+                                              const nlohmann::json& body, const std::string& patient_id,
+                                              std::string* task_id) override {
+        RequestOrigin origin{patient_id, ""};
+        auto asked = router_.ask(hospital_id, type, body, "", origin);
+        if (task_id) *task_id = asked.task_id;
+        if (asked.answer) return std::optional<nlohmann::json>(std::move(asked.answer.value()));
+        if (asked.answer.error().cls == ErrorClass::Timeout) return std::optional<nlohmann::json>();
+        return asked.answer.error();
+    }
+
+    void delivered(const std::string& task_id) override {
+        if (task_id.empty()) return;
+        if (auto noted = results_.mark_delivered(task_id); !noted)
+            log::error("fhir.delivery_not_noted", {{"task_id", task_id}, {"error", noted.error().describe()}});
+    }
+
+private:
+    Router& router_;
+    TaskResults& results_;
+    money::LedgerService* ledgers_;
+};
+
+}  // namespace
+
+std::unique_ptr<PatientData> ledger_router_patient_data(Router& router, TaskResults& results, money::LedgerService* ledgers) {
+    return std::make_unique<LedgerRouterPatientData>(router, results, ledgers);
 }
 
 }  // namespace hisgate::controlplane::fhir

@@ -45,4 +45,45 @@ public:
 
 std::unique_ptr<FhirData> primary_fhir_data(public_partition::PublicPrimary& primary);
 
+// The signed-in patient's own data (docs/fhir.md, "The patient's own data"): bookings from
+// the ledgers, lab reports from the hospitals through their agents. The routes check whose
+// each thing is; this interface only fetches.
+class PatientData {
+public:
+    virtual ~PatientData() = default;
+    // The patient's bookings among their newest `scan` transactions, newest first: each
+    // money::transaction_json, plus "cancel" (the cancel correction's transaction_json)
+    // when one of those names it. Empty when this control plane keeps no ledgers.
+    virtual Result<std::vector<nlohmann::json>> bookings(const std::string& patient_id, int scan) = 0;
+    // One booking by transaction id, with "cancel" as above; nullopt when there is none
+    // (or the transaction is not a booking).
+    virtual Result<std::optional<nlohmann::json>> booking(const std::string& transaction_id) = 0;
+    // Asks the hospital through its agent on the patient's behalf ("report.get",
+    // "report.list"): the answer, nullopt while it is still on its way (the API's wait
+    // passed, or the agent is offline: the task stays pending), or the error the hospital
+    // or the router answered (NotFound for a report the hospital has not).
+    // `task_id`: set to the request's task.
+    virtual Result<std::optional<nlohmann::json>> ask(const std::string& hospital_id, const std::string& type,
+                                                      const nlohmann::json& body, const std::string& patient_id,
+                                                      std::string* task_id = nullptr) = 0;
+    // An answer was handed to the patient it is for: a report's contents then go after the
+    // tasks' retention (controlplane/task_results.h, mark_delivered), as on /api/v1.
+    virtual void delivered(const std::string& task_id) = 0;
+};
+
+}  // namespace hisgate::controlplane::fhir
+
+namespace hisgate::controlplane {
+class Router;
+class TaskResults;
+namespace money {
+class LedgerService;
+}
+}  // namespace hisgate::controlplane
+
+namespace hisgate::controlplane::fhir {
+
+// `ledgers`: null when the control plane keeps none (no bookings then).
+std::unique_ptr<PatientData> ledger_router_patient_data(Router& router, TaskResults& results, money::LedgerService* ledgers);
+
 }  // namespace hisgate::controlplane::fhir

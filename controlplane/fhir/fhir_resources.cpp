@@ -59,7 +59,9 @@ nlohmann::json schedule(const nlohmann::json& doctor_item) {
     nlohmann::json r = {{"resourceType", "Schedule"}, {"id", id}};
     fhir_tag_suspect(r, doctor_item);
     r["active"] = true;
-    r["actor"] = {{{"reference", "Practitioner/" + id}}, {{"reference", "Organization/" + hospital}}};
+    // R4's Schedule.actor takes no Organization: the doctor's hospital is the Practitioner's
+    // (its qualifications' issuer, and the id's first part).
+    r["actor"] = {{{"reference", "Practitioner/" + id}}};
     return r;
 }
 
@@ -112,11 +114,11 @@ const nlohmann::json& capability_statement() {
         return nlohmann::json{
             {"resourceType", "CapabilityStatement"},
             {"status", "active"},
-            {"date", "2026-12-06"},
+            {"date", "2026-12-07"},
             {"publisher", "hisgate"},
             {"kind", "instance"},
             {"software", {{"name", "hisgate control plane"}}},
-            {"implementation", {{"description", "hisgate's FHIR R4 read facade over the public partition (docs/fhir.md)"}}},
+            {"implementation", {{"description", "hisgate's FHIR R4 read facade over the public partition, the ledgers and the hospitals' lab reports (docs/fhir.md)"}}},
             {"fhirVersion", "4.0.1"},
             {"format", {"json"}},
             {"rest",
@@ -140,7 +142,32 @@ const nlohmann::json& capability_statement() {
                             {"documentation", "required: Schedule/<hospitalId>.<doctorId> (one per doctor)"}},
                            {{"name", "start"}, {"type", "date"},
                             {"documentation", "required: YYYY-MM-DD (that day) or geYYYY-MM-DD (that day and the 6 after)"}},
-                           {{"name", "status"}, {"type", "token"}, {"documentation", "free or busy"}}})}}}}}}}};
+                           {{"name", "status"}, {"type", "token"}, {"documentation", "free or busy"}}})}},
+                 {{"type", "Appointment"},
+                  {"interaction", read_search},
+                  {"documentation", "the signed-in patient's own bookings (a patient's sign-in only)"},
+                  {"searchParam",
+                   paging({{{"name", "patient"}, {"type", "reference"},
+                            {"documentation", "the caller: Patient/<id>, <id> or urn:hisgate:patient|<id> (another patient: nothing found)"}},
+                           {{"name", "date"}, {"type", "date"},
+                            {"documentation", "the start's day, YYYY-MM-DD with an optional prefix eq, ne, gt, lt, ge or le"}},
+                           {{"name", "status"}, {"type", "token"},
+                            {"documentation", "R4 Appointment statuses, comma-separated"}}})}},
+                 {{"type", "DiagnosticReport"},
+                  {"interaction", read_search},
+                  {"documentation", "the signed-in patient's own lab reports, from the hospital"},
+                  {"searchParam",
+                   paging({{{"name", "performer"}, {"type", "reference"},
+                            {"documentation", "required: the hospital, Organization/<id> or <id>"}},
+                           {{"name", "patient"}, {"type", "reference"}, {"documentation", "the caller, as for Appointment"}}})}},
+                 {{"type", "Observation"},
+                  {"interaction", read_search},
+                  {"documentation", "the result lines of the signed-in patient's lab reports"},
+                  {"searchParam",
+                   paging({{{"name", "_id"}, {"type", "token"}, {"documentation", "one Observation: <hospitalId>.<reportId>.<n>"}},
+                           {{"name", "_has:DiagnosticReport:result:_id"}, {"type", "token"},
+                            {"documentation", "a DiagnosticReport's id: its result lines in order"}},
+                           {{"name", "patient"}, {"type", "reference"}, {"documentation", "the caller, as for Appointment"}}})}}}}}}}};
     }();
     return statement;
 }

@@ -1,0 +1,220 @@
+#include "controlplane/fhir/fhir_patient.h"
+
+#include <cctype>
+#include <regex>
+
+#include "controlplane/fhir/fhir_resources.h"
+
+namespace hisgate::controlplane::fhir {
+
+namespace {
+
+std::string fhir_patient_text(const nlohmann::json& item, const char* name) {
+    auto f = item.is_object() ? item.find(name) : item.end();
+    return f != item.end() && f->is_string() ? f->get<std::string>() : "";
+}
+
+nlohmann::json fhir_patient_subject(const std::string& patient_id) {
+    return {{"type", "Patient"}, {"identifier", {{"system", kPatientSystem}, {"value", patient_id}}}};
+}
+
+std::string fhir_xhtml_escaped(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '&') out += "&amp;";
+        else if (c == '<') out += "&lt;";
+        else if (c == '>') out += "&gt;";
+        else out.push_back(c);
+    }
+    return out;
+}
+
+bool fhir_all_digits(const std::string& s, size_t from, size_t n) {
+    if (from + n > s.size()) return false;
+    for (size_t i = from; i < from + n; ++i)
+        if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+    return true;
+}
+
+// A decimal as FHIR's JSON takes it (no exponent, no leading '+', no bare '.').
+bool fhir_decimal(const std::string& s) {
+    static const std::regex form(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?)");
+    return s.size() <= 32 && std::regex_match(s, form);
+}
+
+}  // namespace
+
+std::string fhir_instant(const std::string& t) {
+    // YYYYMMDDHHMM[SS] (HL7 v2 TS) -> ISO first.
+    std::string s = t;
+    if ((s.size() == 12 || s.size() == 14) && fhir_all_digits(s, 0, s.size()))
+        s = s.substr(0, 4) + "-" + s.substr(4, 2) + "-" + s.substr(6, 2) + "T" + s.substr(8, 2) + ":" + s.substr(10, 2) +
+            ":" + (s.size() == 14 ? s.substr(12, 2) : "00");
+    static const std::regex iso(
+        R"(([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2})(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)");
+    std::smatch m;
+    if (s.size() > 40 || !std::regex_match(s, m, iso)) return "";
+    std::string seconds = m[3].matched ? m[3].str() : ":00";
+    std::string zone = m[5].matched ? m[5].str() : "+08:00";
+    return m[1].str() + "T" + m[2].str() + seconds + zone;
+}
+
+std::string report_status(const std::string& his) {
+    std::string s;
+    for (unsigned char c : his) s.push_back(static_cast<char>(std::tolower(c)));
+    if (s == "f" || s == "final") return "final";
+    if (s == "p" || s == "r" || s == "preliminary") return "preliminary";
+    if (s == "c" || s == "corrected") return "corrected";
+    if (s == "a" || s == "partial") return "partial";
+    if (s == "m" || s == "amended") return "amended";
+    if (s == "x" || s == "cancelled" || s == "canceled") return "cancelled";
+    if (s == "o" || s == "i" || s == "s" || s == "registered" || s == "pending") return "registered";
+    return "unknown";
+}
+
+std::string appointment_status(const nlohmann::json& booking) {
+    const std::string state = fhir_patient_text(booking, "state");
+    const std::string cancel = fhir_patient_text(booking.value("cancel", nlohmann::json::object()), "state");
+    if (cancel == "CONFIRMED" || cancel == "POSTED") return "cancelled";
+    if (state == "CONFIRMED" || state == "POSTED") return "booked";
+    if (state == "REJECTED" || state == "VOIDED" || state == "REFUNDED") return "cancelled";
+    return "pending";  // CREATED, HELD, DISPATCHED, IN_DOUBT: not yet the hospital's answer
+}
+
+nlohmann::json appointment(const nlohmann::json& booking, const std::optional<nlohmann::json>& slot_item) {
+    const std::string id = fhir_patient_text(booking, "transactionId");
+    const std::string hospital = fhir_patient_text(booking, "hospitalId");
+    const std::string state = fhir_patient_text(booking, "state");
+    const std::string status = appointment_status(booking);
+    const nlohmann::json cancel = booking.value("cancel", nlohmann::json());
+    nlohmann::json r = {{"resourceType", "Appointment"}, {"id", id}};
+    // The ledger's own state, for a client that wants more than FHIR's status says (IN_DOUBT
+    // is "pending": confirming with the hospital, never a failure).
+    r["extension"] = {{{"url", kLedgerStateExtension}, {"valueCode", state}}};
+    r["identifier"] = {{{"system", "urn:hisgate:transaction"}, {"value", id}}};
+    r["status"] = status;
+    // What the patient reads about it (the ledger's words, as GET /api/v1/transactions/{id}).
+    const nlohmann::json& words = cancel.is_object() && status != "pending" ? cancel["status"] : booking["status"];
+    const std::string en = fhir_patient_text(words, "en"), zh = fhir_patient_text(words, "zh");
+    if (!en.empty()) {
+        const std::string said = en + (zh.empty() ? "" : " (" + zh + ")");
+        r["comment"] = said;
+        // The same words as the narrative a client shows (IN_DOUBT: "confirming with the hospital").
+        r["text"] = {{"status", "generated"},
+                     {"div", "<div xmlns=\"http://www.w3.org/1999/xhtml\">" + fhir_xhtml_escaped(said) + "</div>"}};
+    }
+    if (status == "cancelled")
+        r["cancelationReason"] = {{"text", cancel.is_object() ? "cancelled by the patient"
+                                                              : "not completed at the hospital; any money paid goes back"}};
+    if (slot_item) {
+        auto s = slot(*slot_item);
+        r["start"] = s["start"];
+        r["end"] = s["end"];
+    }
+    if (auto created = fhir_patient_text(booking, "createdAt"); !created.empty()) r["created"] = created;
+    r["slot"] = {{{"reference", "Slot/" + hospital + "." + fhir_patient_text(booking, "slotId")}}};
+    r["supportingInformation"] = {{{"reference", "Organization/" + hospital}}};
+    nlohmann::json people = nlohmann::json::array();
+    const char* answer = status == "booked" ? "accepted" : status == "cancelled" ? "declined" : "needs-action";
+    people.push_back({{"actor", fhir_patient_subject(fhir_patient_text(booking, "patientId"))},
+                      {"required", "required"},
+                      {"status", "accepted"}});
+    if (slot_item) {
+        auto doctor = fhir_patient_text(*slot_item, "doctorId");
+        if (!doctor.empty())
+            people.push_back({{"actor", {{"reference", "Practitioner/" + practitioner_id(hospital, doctor)}}},
+                              {"required", "required"},
+                              {"status", answer}});
+    }
+    r["participant"] = people;
+    return r;
+}
+
+nlohmann::json diagnostic_report(const std::string& hospital_id, const std::string& patient_id, const nlohmann::json& report) {
+    const std::string report_id = fhir_patient_text(report, "reportId");
+    nlohmann::json r = {{"resourceType", "DiagnosticReport"}, {"id", hospital_id + "." + report_id}};
+    r["identifier"] = {{{"system", std::string(kHospitalSystem) + ":" + hospital_id + ":report"}, {"value", report_id}}};
+    r["status"] = report_status(fhir_patient_text(report, "status"));
+    r["category"] = {{{"coding",
+                       {{{"system", "http://terminology.hl7.org/CodeSystem/v2-0074"}, {"code", "LAB"}, {"display", "Laboratory"}}}}}};
+    auto title = fhir_patient_text(report, "title");
+    r["code"] = {{"text", title.empty() ? "laboratory report" : title}};
+    r["subject"] = fhir_patient_subject(patient_id);
+    if (auto at = fhir_instant(fhir_patient_text(report, "issuedAt")); !at.empty()) {
+        r["effectiveDateTime"] = at;
+        r["issued"] = at;
+    }
+    r["performer"] = {{{"reference", "Organization/" + hospital_id}}};
+    auto lines = report.find("observations");
+    if (lines != report.end() && lines->is_array() && !lines->empty()) {
+        nlohmann::json results = nlohmann::json::array();
+        for (size_t n = 1; n <= lines->size(); ++n)
+            results.push_back({{"reference", "Observation/" + hospital_id + "." + report_id + "." + std::to_string(n)}});
+        r["result"] = results;
+    }
+    return r;
+}
+
+nlohmann::json diagnostic_report_on_its_way(const std::string& hospital_id, const std::string& patient_id,
+                                            const nlohmann::json& list_line) {
+    auto r = diagnostic_report(hospital_id, patient_id, list_line);
+    r["status"] = "registered";
+    r["meta"] = {{"tag", {{{"system", "urn:hisgate:tag"}, {"code", "on-its-way"},
+                           {"display", "the report is on its way from the hospital"}}}}};
+    r["text"] = {{"status", "generated"},
+                 {"div", "<div xmlns=\"http://www.w3.org/1999/xhtml\">The report is on its way from the hospital "
+                         "(报告正在从医院获取); ask again shortly.</div>"}};
+    return r;
+}
+
+nlohmann::json observation(const std::string& hospital_id, const std::string& patient_id, const nlohmann::json& report,
+                           size_t n) {
+    const std::string report_id = fhir_patient_text(report, "reportId");
+    const nlohmann::json& line = report["observations"][n - 1];
+    nlohmann::json r = {{"resourceType", "Observation"}, {"id", hospital_id + "." + report_id + "." + std::to_string(n)}};
+    std::string status = report_status(fhir_patient_text(report, "status"));
+    if (status == "partial") status = "preliminary";  // Observation has no partial
+    r["status"] = status;
+    r["category"] = {{{"coding",
+                       {{{"system", "http://terminology.hl7.org/CodeSystem/observation-category"},
+                         {"code", "laboratory"},
+                         {"display", "Laboratory"}}}}}};
+    const std::string code = fhir_patient_text(line, "code"), name = fhir_patient_text(line, "name");
+    nlohmann::json concept_ = nlohmann::json::object();
+    if (!code.empty()) {
+        nlohmann::json coding = {{"system", std::string(kHospitalSystem) + ":" + hospital_id + ":lab-code"}, {"code", code}};
+        if (!name.empty()) coding["display"] = name;
+        concept_["coding"] = nlohmann::json::array({coding});
+    }
+    concept_["text"] = name.empty() ? (code.empty() ? "result" : code) : name;
+    r["code"] = concept_;
+    r["subject"] = fhir_patient_subject(patient_id);
+    if (auto at = fhir_instant(fhir_patient_text(report, "issuedAt")); !at.empty()) {
+        r["effectiveDateTime"] = at;
+        r["issued"] = at;
+    }
+    r["performer"] = {{{"reference", "Organization/" + hospital_id}}};
+    const std::string value = fhir_patient_text(line, "value"), units = fhir_patient_text(line, "units");
+    if (fhir_decimal(value)) {
+        nlohmann::json q = {{"value", nlohmann::json::parse(value)}};
+        if (!units.empty()) q["unit"] = units;
+        r["valueQuantity"] = q;
+    } else if (!value.empty()) {
+        r["valueString"] = units.empty() ? value : value + " " + units;
+    } else {
+        r["dataAbsentReason"] = {{"coding",
+                                  {{{"system", "http://terminology.hl7.org/CodeSystem/data-absent-reason"}, {"code", "unknown"}}}}};
+    }
+    const std::string flag = fhir_patient_text(line, "flag");
+    static const char* const kInterpretations[] = {"N", "H", "L", "A", "HH", "LL", "AA"};
+    for (const char* known : kInterpretations)
+        if (flag == known)
+            r["interpretation"] = {{{"coding",
+                                     {{{"system", "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"},
+                                       {"code", flag}}}}}};
+    if (!flag.empty() && !r.contains("interpretation")) r["interpretation"] = {{{"text", flag}}};
+    if (auto range = fhir_patient_text(line, "referenceRange"); !range.empty()) r["referenceRange"] = {{{"text", range}}};
+    return r;
+}
+
+}  // namespace hisgate::controlplane::fhir
