@@ -456,7 +456,7 @@ const fetchedAt = (s: string) => /^\d{12}/.test(s) ? `${s.slice(0, 4)}-${s.slice
   : s.slice(0, 16).replace('T', ' ');
 
 function hospitalReports(hospitalId: string, shown: () => void): { part: HTMLElement; load: () => Promise<void> } {
-  const list = h('ul', { class: 'cards' });
+  const list = h('ul', { class: 'cards', hidden: true });
   const state = h('div', {});
   const part = h('section', { 'data-hospital': hospitalId, 'aria-label': hospitalName(hospitalId), hidden: true },
     h('h2', {}, hospitalName(hospitalId)), list, state);
@@ -469,6 +469,7 @@ function hospitalReports(hospitalId: string, shown: () => void): { part: HTMLEle
         h('span', { class: 'sub' }, t('report.issued', { at: fetchedAt(String(r.issuedAt ?? '')) }),
           r.status === 'F' || r.status === 'final' ? ' · ' + t('report.final') : ''))));
     }
+    list.hidden = !list.childElementCount;
     if (list.childElementCount) reveal();
   };
   const page = async (cursor?: string): Promise<void> => {
