@@ -130,6 +130,8 @@ Routes patient requests to hospital agents and serves the HTTP API. FILE is JSON
                                (default 1800, 60..86400)
   console.session_ttl_s int    how long an operator's console session lasts (default 28800:
                                8 h, 300..86400; never past the token signed in with)
+  console.sign_ins_per_address int  console sign-in tries one client address may make per
+                               10 min (default 30; the address as the audit log has it)
   audit.trusted_proxies [string]  proxies (IP addresses or CIDR blocks) whose X-Forwarded-For
                                names the caller in the audit log (default none: the peer)
   portal.https        bool     the API is reached over HTTPS (its own, below, or a TLS-terminating
@@ -270,6 +272,7 @@ int main(int argc, char** argv) {
     std::string outbox_db = c.string("notify.outbox_db", results_db);
     controlplane::console::ConsoleSettings console_settings;
     console_settings.session_ttl = std::chrono::seconds(c.integer("console.session_ttl_s", 28800, 300, 86400));
+    console_settings.sign_ins_per_address = static_cast<int>(c.integer("console.sign_ins_per_address", 30, 1, 100000));
     std::vector<IpRange> trusted_proxies;
     if (const auto* proxies = c.section("audit.trusted_proxies")) {
         if (!proxies->is_array()) c.problem("audit.trusted_proxies", "a list of IP addresses or CIDR blocks", proxies->dump());
@@ -280,6 +283,7 @@ int main(int argc, char** argv) {
                 else c.problem("audit.trusted_proxies", "an IP address or CIDR block", item.dump().substr(0, 64));
             }
     }
+    console_settings.trusted_proxies = trusted_proxies;  // the console's sign-in limit keys by the same address
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);

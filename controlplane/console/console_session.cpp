@@ -6,6 +6,7 @@
 #include "common/metrics.h"
 #include "common/random_id.h"
 #include "common/trace.h"
+#include "controlplane/audit/audit_api.h"
 
 namespace hisgate::controlplane::console {
 
@@ -48,6 +49,10 @@ std::optional<auth::AccessToken> ConsoleSession::handle(Poco::Net::HTTPServerReq
 
 std::optional<auth::AccessToken> ConsoleSession::sign_in(Poco::Net::HTTPServerRequest& req,
                                                          Poco::Net::HTTPServerResponse& res) {
+    const std::string from = audit::caller_address(req.clientAddress().host().toString(), req.get("X-Forwarded-For", ""),
+                                                   settings_.trusted_proxies);
+    if (auto wait = limiter_.take("console-sign-in:" + from, {settings_.sign_ins_per_address, kSignInWindow}))
+        return refuse_limited(req, res, *wait);
     auto text = read_body(req, kMaxConsoleBody, "the console sign-in");
     if (!text) {
         res.setKeepAlive(false);  // the rest of the body is unread, or its framing is broken
@@ -109,6 +114,31 @@ std::optional<auth::AccessToken> ConsoleSession::sign_in(Poco::Net::HTTPServerRe
                                          {"csrf_token", csrf},
                                          {"expires_in_s", ttl.count()}});
     return presented.value();
+}
+
+std::optional<auth::AccessToken> ConsoleSession::refuse_limited(Poco::Net::HTTPServerRequest& req,
+                                                                Poco::Net::HTTPServerResponse& res,
+                                                                std::chrono::seconds wait) {
+    count_console("rate_limited");
+    log::warn("console.sign_in_rate_limited", {{"retry_after_s", wait.count()}});
+    // Whom the refusal was of, for the audit log: the body's token when it verifies as staff.
+    // Nothing else of the body is used: no session is looked up or opened.
+    std::optional<auth::AccessToken> who;
+    if (auto text = read_body(req, kMaxConsoleBody, "the console sign-in"); text) {
+        auto doc = parse_bounded_json(*text, {"the console sign-in", kMaxConsoleBody, "http.body"});
+        if (doc && doc->is_object() && doc->contains("token") && (*doc)["token"].is_string())
+            if (auto token = auth::verify_token(keys_, (*doc)["token"].get_ref<const std::string&>(), now_s(clock_));
+                token && console_role(token->role))
+                who = token.value();
+    } else {
+        res.setKeepAlive(false);  // the rest of the body is unread
+    }
+    res.set("Retry-After", std::to_string(wait.count()));
+    portal::send_patient_json(res, 429, {{"code", "auth.rate_limited"},
+                                         {"message", "too many sign-in tries from this address: wait and try again"},
+                                         {"retry_after_s", wait.count()},
+                                         {"traceId", current_trace().trace_id}});
+    return who;
 }
 
 void ConsoleSession::show(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {

@@ -29,6 +29,11 @@ function cookie(name: string): string {
   return '';
 }
 
+// Called on every 401 answer before the caller sees it: the portal turns a session that
+// ended elsewhere ("sign out everywhere" on another device, expiry) into its signed-out state.
+let unauthorized: ((path: string) => void) | null = null;
+export function onUnauthorized(fn: (path: string) => void): void { unauthorized = fn; }
+
 export async function api<T = any>(method: string, path: string, body?: unknown, key?: string): Promise<Answer<T>> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -40,6 +45,7 @@ export async function api<T = any>(method: string, path: string, body?: unknown,
     const text = await res.text();
     let parsed: any = null;
     try { parsed = text ? JSON.parse(text) : null; } catch { parsed = { code: 'http.not_json', message: '' }; }
+    if (res.status === 401) unauthorized?.(path);
     return { status: res.status, body: parsed };
   } catch {
     return { status: 0, body: { code: 'network', message: '' } as any };

@@ -3,7 +3,7 @@
 import './styles.css';
 import { h, replace, Child } from './dom';
 import { t, setLang, currentLang, has } from './i18n';
-import { api, search, loadConfig, payAtCheckout, newKey, repeat } from './api';
+import { api, search, loadConfig, payAtCheckout, newKey, repeat, onUnauthorized } from './api';
 import { validPhone, validIdCard, refusedRule } from './checks';
 
 // The operator console (console.ts, docs/console.md "Pages") is a chunk of its own, loaded
@@ -15,7 +15,11 @@ const loadConsole = () => (consoleModule ??= import('./console'));
 interface Me { patient_id: string; real_name_verified: boolean; }
 let me: Me | null = null;
 const main = h('main', { id: 'main', tabindex: '-1' });
-let stopPolling: (() => void) | null = null;
+// What the screen polls (a report list polls one task per hospital): stopped on every render.
+let pollers: (() => void)[] = [];
+function stopPolling(): void { pollers.forEach((stop) => stop()); pollers = []; }
+// Why the patient is signed out, said once on the sign-in screen (a message key, or '').
+let signedOutBecause = '';
 
 // ---- navigation -------------------------------------------------------------------------
 function go(path: string): void {
@@ -27,7 +31,24 @@ function link(path: string, ...children: Child[]): HTMLAnchorElement {
 }
 window.addEventListener('popstate', () => render());
 
-function poll(every: number, step: () => Promise<boolean>): void { stopPolling = repeat(every, step); }
+// Polls while signed in: a session that ended stops every poll.
+function poll(every: number, step: () => Promise<boolean>): void {
+  if (me) pollers.push(repeat(every, async () => !!me && step()));
+}
+
+// The signed-out state: no patient, the sign-in screen saying why (`because`, a message
+// key), back to `next` once signed in again.
+function toSignedOut(because: string, next?: string): void {
+  me = null;
+  signedOutBecause = because;
+  history.pushState(null, '', '/signin' + (next ? '?next=' + encodeURIComponent(next) : ''));
+  render();
+}
+// A 401 while signed in: the session ended elsewhere (signed out everywhere from another
+// device, or expired). The console has its own (console.ts).
+onUnauthorized(() => {
+  if (me && !isConsolePath()) toSignedOut('signedout.elsewhere', location.pathname);
+});
 
 // ---- shared pieces ----------------------------------------------------------------------
 function header(): HTMLElement {
@@ -39,6 +60,7 @@ function header(): HTMLElement {
         t('lang.switch'))),
     h('nav', { 'aria-label': t('nav.label') },
       link('/search', t('nav.search')), link('/bookings', t('nav.bookings')), link('/reports', t('nav.reports')),
+      me ? link('/account', t('nav.account')) : null,
       me ? h('button', { type: 'button', class: 'linkish', onclick: signOut }, t('nav.signout'))
          : link('/signin', t('nav.signin'))));
 }
@@ -96,6 +118,8 @@ function needSignIn(): boolean {
 function signInScreen(): Child {
   const next = new URLSearchParams(location.search).get('next') || '/search';
   const msg = h('div', { 'aria-live': 'polite' });
+  const why = signedOutBecause ? h('p', { class: 'note', role: 'status', id: 'signed-out' }, t(signedOutBecause)) : null;
+  signedOutBecause = '';
   const phone = h('input', { id: 'phone', type: 'tel', inputmode: 'tel', autocomplete: 'tel', maxlength: 16, required: true });
   const code = h('input', { id: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 8, required: true });
   const codeRow = h('div', { class: 'field', hidden: true }, h('label', { for: 'code' }, t('signin.code')), code);
@@ -121,7 +145,7 @@ function signInScreen(): Child {
     me = { patient_id: r.body.patient_id, real_name_verified: !!r.body.real_name_verified };
     go(next);
   });
-  return [h('h1', {}, t('signin.title')), form];
+  return [h('h1', {}, t('signin.title')), why, form];
 }
 
 async function signOut(): Promise<void> {
@@ -151,6 +175,37 @@ function realNameScreen(): Child {
     go(next);
   });
   return [h('h1', {}, t('realname.title')), form];
+}
+
+// ---- my account: sign out everywhere ----------------------------------------------------
+function accountScreen(): Child {
+  if (needSignIn()) return signInScreen();
+  const facts = h('dl', { class: 'facts', id: 'account' });
+  const show = (m: any) => replace(facts,
+    h('dt', {}, t('account.phone')), h('dd', {}, String(m.phone_masked ?? '')),
+    h('dt', {}, t('account.real_name')),
+    h('dd', {}, m.real_name_verified ? t('account.verified') : link('/real-name?next=/account', t('realname.go'))));
+  show(me);
+  api('GET', '/api/v1/me').then((r) => { if (r.status === 200 && me) { me = { ...me, ...r.body }; show(me); } });
+  // Two steps: the button asks, and only "yes" signs out (every device, this one too).
+  const msg = h('div', { 'aria-live': 'polite' });
+  const ask = h('button', { type: 'button', class: 'danger', id: 'everywhere' }, t('account.everywhere'));
+  const yes = h('button', { type: 'button', class: 'danger', id: 'everywhere-yes' }, t('account.everywhere_yes'));
+  const no = h('button', { type: 'button', class: 'secondary' }, t('account.everywhere_no'));
+  const confirm = h('div', { class: 'confirm', role: 'group', 'aria-labelledby': 'everywhere-q', hidden: true },
+    h('p', { id: 'everywhere-q' }, t('account.everywhere_confirm')), yes, ' ', no);
+  ask.addEventListener('click', () => { ask.hidden = true; confirm.hidden = false; yes.focus(); });
+  no.addEventListener('click', () => { confirm.hidden = true; ask.hidden = false; ask.focus(); });
+  yes.addEventListener('click', async () => {
+    yes.disabled = true;
+    replace(msg, h('p', { class: 'note' }, t('common.sending')));
+    const r = await api('DELETE', '/api/v1/me/sessions');
+    if (r.status === 200) return toSignedOut('signedout.everywhere');
+    yes.disabled = false;
+    if (me) replace(msg, problem(r.body));  // a 401 has already signed this page out
+  });
+  return [h('h1', {}, t('account.title')), facts,
+    h('h2', {}, t('account.sessions')), h('p', {}, t('account.everywhere_why')), ask, confirm, msg];
 }
 
 // ---- search -----------------------------------------------------------------------------
@@ -378,13 +433,13 @@ function transactionScreen(id: string): Child {
       if (r.status !== 201 && r.status !== 409) return replace(msg, problem(r.body));
     }
     replace(msg, h('p', { class: 'note' }, t('tx.cancel_sent')));
-    stopPolling?.();
+    stopPolling();
     if (await load()) poll(1500, load);
   };
   const refund = async (tx: any) => {
     const r = await api('POST', `/api/v1/payments/${tx.transactionId}/refund`, { reason: 'patient' }, `refund-${tx.transactionId}`);
     if (r.status !== 201) return replace(msg, problem(r.body));
-    stopPolling?.();
+    stopPolling();
     if (await load()) poll(1500, load);
   };
   load().then((more) => { if (more) poll(1500, load); });
@@ -392,49 +447,79 @@ function transactionScreen(id: string): Child {
 }
 
 // ---- lab reports ------------------------------------------------------------------------
-// The list is the reports /api/v1/me names, and those the patient added by the number on
-// the hospital's slip (kept in this browser): the API has no list of a patient's reports yet.
-function knownReports(): { hospitalId: string; reportId: string }[] {
-  const mine = (me as any)?.reports;
-  const kept = JSON.parse(localStorage.getItem('hg_reports:' + me?.patient_id) || '[]');
-  const all = [...(Array.isArray(mine) ? mine : []), ...(Array.isArray(kept) ? kept : [])];
-  const seen = new Set<string>();
-  return all.filter((r) => r && typeof r.hospitalId === 'string' && typeof r.reportId === 'string' &&
-                           !seen.has(r.hospitalId + '/' + r.reportId) && seen.add(r.hospitalId + '/' + r.reportId));
+// The list is each hospital's answer to GET /api/v1/hospitals/{h}/reports (the patient's own
+// reports there, newest first, paged): the hospitals are the replicas' (at most 100), asked
+// 4 at a time. A hospital slower than the API's wait answers 202 with a task: its part says
+// the reports are on their way and fills in when the task has them. A hospital with no
+// report of the patient's shows nothing.
+const fetchedAt = (s: string) => /^\d{12}/.test(s) ? `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)} ${s.slice(8, 10)}:${s.slice(10, 12)}`
+  : s.slice(0, 16).replace('T', ' ');
+
+function hospitalReports(hospitalId: string, shown: () => void): { part: HTMLElement; load: () => Promise<void> } {
+  const list = h('ul', { class: 'cards', hidden: true });
+  const state = h('div', {});
+  const part = h('section', { 'data-hospital': hospitalId, 'aria-label': hospitalName(hospitalId), hidden: true },
+    h('h2', {}, hospitalName(hospitalId)), list, state);
+  const reveal = () => { part.hidden = false; shown(); };
+  const add = (reports: any[]) => {
+    for (const r of reports) {
+      if (!r || typeof r.reportId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(r.reportId)) continue;
+      list.appendChild(h('li', {}, link(`/reports/${encodeURIComponent(hospitalId)}/${encodeURIComponent(r.reportId)}`,
+        h('span', { class: 'name' }, r.title || r.reportId),
+        h('span', { class: 'sub' }, t('report.issued', { at: fetchedAt(String(r.issuedAt ?? '')) }),
+          r.status === 'F' || r.status === 'final' ? ' · ' + t('report.final') : ''))));
+    }
+    list.hidden = !list.childElementCount;
+    if (list.childElementCount) reveal();
+  };
+  const page = async (cursor?: string): Promise<void> => {
+    const r = await api('GET', `/api/v1/hospitals/${encodeURIComponent(hospitalId)}/reports?limit=20` +
+                               (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+    if (r.status === 200) {
+      replace(state);
+      add(r.body?.reports ?? []);
+      if (typeof r.body?.nextCursor === 'string')
+        replace(state, h('button', { type: 'button', class: 'secondary', onclick: () => page(r.body.nextCursor) }, t('reports.more')));
+      return;
+    }
+    if (r.status !== 202 || !r.body?.taskId) { replace(state, problem(r.body)); return reveal(); }
+    replace(state, h('p', { class: 'onway', role: 'status' }, t('reports.on_way', { hospital: hospitalName(hospitalId) })));
+    reveal();
+    // The task's result is the hospital's whole list, unpaged: newest first here too.
+    poll(1500, async () => {
+      const task = await api('GET', `/api/v1/tasks/${encodeURIComponent(r.body.taskId)}`);
+      if (task.status === 202) return true;
+      if (task.status === 200 && Array.isArray(task.body?.result?.reports)) {
+        replace(state);
+        add([...task.body.result.reports].sort((x: any, y: any) => String(y.issuedAt).localeCompare(String(x.issuedAt))).slice(0, 100));
+        if (!list.childElementCount) part.hidden = true;
+      } else replace(state, problem(task.body?.error ?? task.body));
+      return false;
+    });
+  };
+  return { part, load: () => page() };
 }
 
 function reportsScreen(): Child {
   if (needSignIn()) return signInScreen();
-  const hospital = h('input', { id: 'r-hospital', maxlength: 64, autocomplete: 'off' });
-  const report = h('input', { id: 'r-id', maxlength: 64, autocomplete: 'off' });
-  const msg = h('div', { 'aria-live': 'polite' });
-  const form = h('form', { class: 'filters', novalidate: true },
-    h('div', { class: 'field' }, h('label', { for: 'r-hospital' }, t('reports.hospital')), hospital),
-    h('div', { class: 'field' }, h('label', { for: 'r-id' }, t('reports.number')), report),
-    h('button', { type: 'submit' }, t('reports.open')), msg);
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const ok = /^[A-Za-z0-9_-]{1,64}$/;
-    if (!ok.test(hospital.value.trim()) || !ok.test(report.value.trim()))
-      return replace(msg, h('p', { class: 'error', role: 'alert' }, t('reports.bad')));
-    go(`/reports/${encodeURIComponent(hospital.value.trim())}/${encodeURIComponent(report.value.trim())}`);
-  });
-  const known = knownReports();
-  return [h('h1', {}, t('reports.title')),
-    known.length ? h('ul', { class: 'cards' }, known.map((r) => h('li', {},
-      link(`/reports/${encodeURIComponent(r.hospitalId)}/${encodeURIComponent(r.reportId)}`,
-        h('span', { class: 'name' }, (r as any).title ?? r.reportId), h('span', { class: 'sub' }, r.hospitalId)))))
-      : h('p', { class: 'note' }, t('reports.none')),
-    h('h2', {}, t('reports.add')), form];
+  const box = h('section', { id: 'reports', 'aria-live': 'polite', 'aria-label': t('reports.title') });
+  const note = h('p', { class: 'note' }, t('common.loading'));
+  let any = false;
+  (async () => {
+    await loadHospitalNames();
+    const parts = [...hospitalNames.keys()].map((id) => hospitalReports(id, () => { any = true; note.hidden = true; }));
+    replace(box, parts.map((p) => p.part));
+    const queue = [...parts];
+    await Promise.all(Array.from({ length: 4 }, async () => { for (let p = queue.shift(); p; p = queue.shift()) await p.load(); }));
+    if (!any) replace(note, t(hospitalNames.size ? 'reports.none' : 'error.network'));
+  })();
+  return [h('h1', {}, t('reports.title')), note, box];
 }
 
 function reportScreen(hospitalId: string, reportId: string): Child {
   if (needSignIn()) return signInScreen();
   const box = h('section', { 'aria-live': 'polite', id: 'report' }, h('p', { class: 'note' }, t('common.loading')));
   const show = (rep: any) => {
-    const kept = knownReports().filter((r) => !(r.hospitalId === hospitalId && r.reportId === reportId));
-    kept.unshift({ hospitalId, reportId, title: rep.title } as any);
-    localStorage.setItem('hg_reports:' + me?.patient_id, JSON.stringify(kept.slice(0, 50)));
     replace(box, h('h2', {}, rep.title ?? reportId),
       h('p', { class: 'sub' }, t('report.issued', { at: String(rep.issuedAt ?? '') }), ' · ', rep.status === 'F' || rep.status === 'final' ? t('report.final') : String(rep.status ?? '')),
       h('table', {},
@@ -466,6 +551,7 @@ function route(): Child {
   const p = location.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   if (p[0] === 'signin') return signInScreen();
   if (p[0] === 'real-name') return realNameScreen();
+  if (p[0] === 'account') return accountScreen();
   if (p[0] === 'book' && p.length === 3) return bookScreen(p[1], p[2]);
   if (p[0] === 'pay' && p.length === 2) return payScreen(p[1]);
   if (p[0] === 'bookings' && p.length === 2) return transactionScreen(p[1]);
@@ -476,8 +562,7 @@ function route(): Child {
 }
 
 function render(): void {
-  stopPolling?.();
-  stopPolling = null;
+  stopPolling();
   if (isConsolePath()) { loadConsole().then((m) => m.renderConsole()); return; }
   document.body.className = '';
   document.title = t('app.name');

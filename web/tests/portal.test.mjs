@@ -5,12 +5,16 @@
 // Starts scripts/demo on BUILD_DIR's programs in a run directory of its own (Mosquitto,
 // three his-sims and agents, two control planes, two read replicas, pay-sim; free loopback
 // ports), then drives Debian's Chromium with playwright-core at phone width:
-//   1. the patient journey: sign in, search, book, pay, see the booking, read a report
-//      (on its way while the HIS is slow, then shown), cancel and get the refund;
+//   1. the patient journey: sign in, search, book, pay, see the booking, list the reports
+//      (one hospital's on its way while its HIS is slow, then listed), read one, cancel and
+//      get the refund;
 //   2. a payment whose answer the HIS loses: shown as confirming with the hospital
 //      (IN_DOUBT), never as failed, then confirmed;
 //   3. no serious or critical axe-core violation on the main pages, and nothing a field
 //      holds is parsed as markup;
+//   4. "sign out everywhere" (signed in twice for real, by phone and the code the demo's
+//      SMTP relay got): one device's press refuses the other's next call (401), and both
+//      pages show the signed-out state;
 //   --screenshots DIR: phone-width screenshots of the main pages; --bench N: N searches
 //   typed, the time from the last keystroke to the results on screen (p50, p95).
 import { test, before, after } from 'node:test';
@@ -42,6 +46,10 @@ const { chromium } = require('playwright-core');
 const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' };
 
 let demo, out = '', portal, payPort, control = {}, browser, context, page, runDir;
+// "Sign out everywhere": the first of the patient's two devices, signed in for real at the
+// start (a phone gets one code a minute: the second sign-in comes a test or more later).
+const everywherePhone = '13700000017';
+let deviceA;
 
 before(async () => {
   if (process.env.PORTAL_DEMO_RUN) {  // a demo already running (while developing): its run dir and output
@@ -67,9 +75,45 @@ before(async () => {
   await installSignIn(context, { origin: portal, build, keysDir: join(runDir, 'secrets/api-keys') });
   page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
+  deviceA = await browser.newContext(phone);  // no test helper here: the real sign-in backend
+  const pageA = await deviceA.newPage();
+  await signInForReal(pageA, everywherePhone);
+  await pageA.getByRole('link', { name: '我的账户' }).click();
+  await pageA.locator('#account').getByText('137****0017').waitFor();
 });
 
+// The codes the demo's SMTP relay got for `phoneNumber` (SMS goes as mail to <phone>@sms.demo).
+function codesSentTo(phoneNumber) {
+  const file = join(runDir, 'data/mail/mail.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+    .filter((m) => m.to.some((to) => to.startsWith(phoneNumber + '@')))
+    .map((m) => /\b(\d{6})\b/.exec(m.body)?.[1]).filter(Boolean);
+}
+
+// Signs `p` in on the sign-in screen with the code the relay got.
+async function signInForReal(p, phoneNumber) {
+  const before = codesSentTo(phoneNumber).length;
+  await p.goto(`${portal}/signin`);
+  await p.fill('#phone', phoneNumber);
+  // One code per phone a minute (portal.code_interval_s): a 429 says how long to wait.
+  for (let tries = 1; ; tries++) {
+    const asked = p.waitForResponse((r) => r.url().endsWith('/api/v1/auth/code'));
+    await p.getByRole('button', { name: '获取验证码' }).click();
+    const answer = await asked;
+    if (answer.status() === 202) break;
+    assert.ok(answer.status() === 429 && tries < 3, `no code sent: ${answer.status()} ${await answer.text()}`);
+    await new Promise((r) => setTimeout(r, 1000 * Number(answer.headers()['retry-after'])));
+  }
+  await p.locator('#code').waitFor();
+  const code = await until('the code in the relay\'s log', () => codesSentTo(phoneNumber)[before], 30000);
+  await p.fill('#code', code);
+  await p.getByRole('button', { name: '登录', exact: true }).click();
+  await p.getByRole('button', { name: '退出登录' }).waitFor();
+}
+
 after(async () => {
+  await deviceA?.close();
   await browser?.close();
   await demo?.stop();
 });
@@ -147,21 +191,34 @@ test('the patient journey: sign in, search, book, pay, see the booking, read a r
   await shot('bookings');
   await noSeriousViolations('bookings');
 
-  // A report from H002 (Chinese names over GB 18030) while its HIS is slow: on its way, then shown.
+  // My reports, from each hospital's list (GET /api/v1/hospitals/{h}/reports): H002's (Chinese
+  // names over GB 18030) while its HIS is slow is on its way, then listed; each opens.
   await fetch(`http://127.0.0.1:${control.H002}/faults`, { method: 'PUT', body: JSON.stringify({ latency_ms: 7000 }) });
+  const listed = page.waitForResponse((r) => r.url().includes('/api/v1/hospitals/H002/reports'));
   await page.getByRole('navigation').getByRole('link', { name: '检验报告' }).click();
-  await page.fill('#r-hospital', 'H002');
-  await page.fill('#r-id', 'R-DEMO-1');
-  await page.getByRole('button', { name: '查看' }).click();
-  await page.locator('.onway').waitFor({ timeout: 15000 });
+  const h002 = page.locator('[data-hospital="H002"]');
+  await h002.locator('.onway').waitFor({ timeout: 15000 });
+  assert.equal((await listed).status(), 202);
+  assert.match(await h002.locator('.onway').innerText(), /正在从医院取回/);
+  await page.locator('[data-hospital="H001"] a[href="/reports/H001/R-DEMO-1"]').waitFor();  // the others meanwhile
+  await shot('reports-on-way');
   await fetch(`http://127.0.0.1:${control.H002}/faults`, { method: 'PUT', body: JSON.stringify({ latency_ms: 0 }) });
+  const h002Report = h002.getByRole('link', { name: /血常规/ });
+  await h002Report.waitFor({ timeout: 60000 });
+  assert.equal(await h002.locator('.onway').count(), 0);
+  assert.deepEqual(await page.locator('#reports a').evaluateAll((as) => as.map((a) => a.getAttribute('href')).sort()),
+                   ['/reports/H001/R-DEMO-1', '/reports/H002/R-DEMO-1', '/reports/H003/R-DEMO-1']);
+  await shot('reports');
+  await noSeriousViolations('reports');
+  await h002Report.click();
+  await page.waitForURL('**/reports/H002/R-DEMO-1');
   await page.locator('#report table').waitFor({ timeout: 60000 });
   assert.match(await page.locator('#report').innerText(), /血红蛋白[\s\S]*13\.5/);
   assert.match(await page.locator('#report').innerText(), /偏高/);  // leukocytes 11.2, H
   await shot('report');
   await noSeriousViolations('report');
   await page.getByRole('link', { name: '全部报告' }).click();
-  await page.getByRole('link', { name: /血常规/ }).waitFor();  // the list keeps it
+  await h002Report.waitFor();
 
   // Cancel and refund.
   await page.goto(`${portal}/bookings/${bookingId}`);
@@ -281,6 +338,46 @@ test('English, 200% zoom and escaping: the same screens in English, readable zoo
   assert.ok(overflow <= 1, `horizontal overflow at 200%: ${overflow}px`);
   await page.evaluate(() => { document.body.style.zoom = ''; });
   await page.getByRole('button', { name: '中文' }).click();
+});
+
+test('sign out everywhere: one device\'s press refuses the other\'s next call, and both show signed out', async () => {
+  // Device B: the same phone, a second sign-in (its code a minute after the first at least).
+  const deviceB = await browser.newContext(phone);
+  try {
+    const pageB = await deviceB.newPage();
+    await signInForReal(pageB, everywherePhone);
+    const pageA = deviceA.pages()[0];
+    assert.equal((await deviceA.request.get(`${portal}/api/v1/me`)).status(), 200, 'device A is signed in');
+
+    // B: my account, the button, its confirm step (cancel first: nothing happens).
+    await pageB.getByRole('link', { name: '我的账户' }).click();
+    await pageB.getByRole('button', { name: '在所有设备上退出登录' }).click();
+    await pageB.getByText('确定要在所有设备上退出登录吗').waitFor();
+    await axeCheck(pageB, 'account');
+    await screenshot(pageB, shots, 'account');
+    await pageB.getByRole('button', { name: '取消' }).click();
+    await pageB.getByRole('button', { name: '在所有设备上退出登录' }).click();
+    const closed = pageB.waitForResponse((r) => r.url().endsWith('/api/v1/me/sessions'));
+    await pageB.getByRole('button', { name: '确定，全部退出' }).click();
+    const answer = await closed;
+    assert.equal(answer.status(), 200);
+    assert.ok((await answer.json()).sessions_closed >= 2, 'both sessions closed');
+    await pageB.locator('#signed-out').getByText('已在所有设备上退出登录').waitFor();
+    await pageB.getByRole('navigation').getByRole('link', { name: '登录' }).waitFor();
+    assert.equal(new URL(pageB.url()).pathname, '/signin');
+
+    // A, still showing its account page: its next call is refused, and the page signs out.
+    const refused = pageA.waitForResponse((r) => r.url().includes('/api/v1/transactions'));
+    await pageA.getByRole('navigation').getByRole('link', { name: '我的预约和支付' }).click();
+    assert.equal((await refused).status(), 401);
+    await pageA.locator('#signed-out').getByText('在其他设备上选择了').waitFor();
+    await pageA.getByRole('navigation').getByRole('link', { name: '登录' }).waitFor();
+    assert.equal(await pageA.getByRole('link', { name: '我的账户' }).count(), 0);
+    assert.equal(new URL(pageA.url()).searchParams.get('next'), '/bookings');
+    assert.equal((await deviceA.request.get(`${portal}/api/v1/me`)).status(), 401, 'device A\'s cookie is refused');
+  } finally {
+    await deviceB.close();
+  }
 });
 
 if (benchRuns > 0) test(`search latency: ${benchRuns} searches typed`, async () => {

@@ -42,7 +42,8 @@ std::vector<nlohmann::json> console_rows_of(const std::vector<nlohmann::json>& r
 
 TEST_CASE("console: staff changes are audited with who, route, status and from - patients never, viewers may not read") {
     test::System sys({.hospitals = {"H001"},
-                      .controlplane_config = R"({"audit": {"trusted_proxies": ["127.0.0.1"]}})"});
+                      .controlplane_config = R"({"audit": {"trusted_proxies": ["127.0.0.1"]},
+                                                 "console": {"sign_ins_per_address": 2}})"});
     REQUIRE(sys.start());
     const uint16_t port = sys.api_port();
 
@@ -120,6 +121,27 @@ TEST_CASE("console: staff changes are audited with who, route, status and from -
     CHECK(sys.get("/api/v1/audit", sys.bearer("patient", "P-AUDIT")).status == 403);
     CHECK(sys.get("/api/v1/audit", sys.bearer("operator", "alice")).status == 200);
     CHECK(sys.get("/api/v1/audit?limit=0", sys.bearer("operator", "alice")).code() == "audit.bad_query");
+
+    // Console sign-in tries from one client behind our proxy are limited (2 per 10 min here):
+    // the third is 429 and audited by whom its token names, from where; another client is not.
+    const std::string dave = nlohmann::json{{"token", sys.token("operator", "dave")}}.dump();
+    const std::map<std::string, std::string> via_proxy = {{"X-Forwarded-For", "198.51.100.9"}};
+    CHECK(test::http_send(port, "POST", "/api/v1/console/session", dave, via_proxy).status == 200);
+    CHECK(test::http_send(port, "POST", "/api/v1/console/session", dave, via_proxy).status == 200);
+    auto limited = test::http_send(port, "POST", "/api/v1/console/session", dave, via_proxy);
+    INFO(limited.body);
+    CHECK(limited.status == 429);
+    CHECK(limited.code() == "auth.rate_limited");
+    CHECK(std::stoi(limited.headers["Retry-After"]) > 0);
+    CHECK(limited.set_cookies.empty());
+    CHECK(test::http_send(port, "POST", "/api/v1/console/session", dave, {{"X-Forwarded-For", "198.51.100.10"}}).status ==
+          200);
+    auto tries = console_rows_of(console_audit_rows(sys), "operator:dave", "console_session");
+    REQUIRE(tries.size() == 4);  // newest first
+    CHECK(tries[0]["status"] == 200);
+    CHECK(tries[1]["status"] == 429);
+    CHECK(tries[1]["code"] == "auth.rate_limited");
+    CHECK(tries[1]["from"] == "198.51.100.9");
 }
 
 TEST_CASE("console: sign-in with an operator token sets the cookies, changes by cookie need X-CSRF-Token, sign-in and sign-out are audited") {

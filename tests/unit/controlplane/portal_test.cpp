@@ -1,19 +1,24 @@
 // The patient portal's parts in-process (issue 17 items 1 and 4): the phone and resident
 // ID checks, the sign-in codes on a real SQLite file, the rate limiter, the notification
-// outbox and its relay loop with a sender that fails and recovers, the reminder's time,
-// and the OpenAPI document against the route tables the server matches requests with.
-// Time is a ManualClock.
+// outbox and its relay loop with a sender that fails and recovers, the reminder's time, the
+// console's sign-in limit per client address (over a loopback server), and the OpenAPI
+// document against the route tables the server matches requests with. Time is a ManualClock.
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "auth/key_ring.h"
+#include "common/http_server.h"
+#include "common/ip_range.h"
 #include "controlplane/api.h"
+#include "controlplane/console/console_session.h"
 #include "controlplane/notify/notifier.h"
 #include "controlplane/portal/rate_limit.h"
 #include "controlplane/portal/resident_id.h"
 #include "controlplane/portal/sign_in_store.h"
 #include "tests/support/process.h"
+#include "tests/support/system.h"
 
 using namespace hisgate;
 using namespace hisgate::controlplane;
@@ -185,6 +190,64 @@ TEST_CASE("portal: the rate limiter counts per key and window and says how long 
     CHECK(limiter.take("phone:d", one_a_minute));
     clock.advance(61s);
     CHECK_FALSE(limiter.take("phone:d", one_a_minute));  // expired windows made room
+}
+
+TEST_CASE("console: sign-in tries from one client address are limited per 10 minutes and allowed again once the window passes") {
+    ManualClock clock;
+    const std::string dir = test::make_temp_dir("console-limit");
+    REQUIRE(auth::KeyRing::create_key(dir + "/keys", clock.wall_now()));
+    auto keys = auth::KeyRing::open(dir + "/keys", clock);
+    auto accounts = portal::open_sqlite_sign_in_store(dir + "/portal.db", clock);
+    auto records = open_sqlite_patient_records(dir + "/portal.db", clock);
+    auto outbox = notify::open_sqlite_outbox(dir + "/portal.db");
+    REQUIRE((keys && accounts && records && outbox));
+    PortalTestSender sender;
+    notify::Notifier notifier(**outbox, sender, **accounts, clock, {});
+    portal::PortalApi portal_api(**accounts, notifier, **records, **keys, clock, {});
+    console::ConsoleSettings settings;
+    settings.sign_ins_per_address = 3;
+    settings.trusted_proxies = {*IpRange::parse("127.0.0.1")};  // the test's requests come through "our proxy"
+    console::ConsoleSession console_session(portal_api, **accounts, **keys, clock, settings);
+    std::vector<std::string> by;  // whom each answer named for the audit log ("" nobody)
+    HttpServer server("127.0.0.1", 0, [&](auto& req, auto& res) {
+        auto who = console_session.handle(req, res);
+        by.push_back(who ? who->subject : "");
+    });
+    REQUIRE(server.start());
+    auto now = std::chrono::floor<std::chrono::seconds>(clock.wall_now());
+    auto token = auth::issue_token(**keys, {auth::Role::Operator, "alice", now + 1h, ""}, now);
+    REQUIRE(token);
+    const std::string body = nlohmann::json{{"token", *token}}.dump();
+    auto sign_in = [&](const std::string& forwarded_for, const std::string& with = "") {
+        return test::http_send(server.port(), "POST", "/api/v1/console/session", with.empty() ? body : with,
+                               {{"X-Forwarded-For", forwarded_for}});
+    };
+
+    for (int i = 0; i < 3; ++i) CHECK(sign_in("198.51.100.7").status == 200);
+    auto limited = sign_in("198.51.100.7");
+    INFO(limited.body);
+    CHECK(limited.status == 429);
+    CHECK(limited.code() == "auth.rate_limited");
+    CHECK(limited.headers["Retry-After"] == "600");
+    CHECK(nlohmann::json::parse(limited.body)["retry_after_s"] == 600);
+    CHECK(limited.set_cookies.empty());  // no session opened
+    CHECK(by.back() == "alice");         // a staff token's refusal is audited by whom it names
+    // A name the client put left of the proxy's own hop changes nothing; a bad token is
+    // refused the same, by nobody; another client behind the proxy has its own count.
+    CHECK(sign_in("10.9.9.9, 198.51.100.7").status == 429);
+    CHECK(sign_in("198.51.100.7", R"({"token": "x"})").status == 429);
+    CHECK(by.back().empty());
+    CHECK(sign_in("203.0.113.9").status == 200);
+
+    // The window is 10 minutes from the first try: a second before its end, still refused,
+    // saying so; at its end, allowed again.
+    clock.advance(599s);
+    auto last = sign_in("198.51.100.7");
+    CHECK(last.status == 429);
+    CHECK(last.headers["Retry-After"] == "1");
+    clock.advance(1s);
+    CHECK(sign_in("198.51.100.7").status == 200);
+    server.stop();
 }
 
 TEST_CASE("notify: a relay outage delays messages and loses none, and a booking queues its confirmation and reminder once") {
