@@ -134,10 +134,10 @@ std::optional<auth::AccessToken> ConsoleSession::refuse_limited(Poco::Net::HTTPS
         res.setKeepAlive(false);  // the rest of the body is unread
     }
     res.set("Retry-After", std::to_string(wait.count()));
-    portal::send_patient_json(res, 429, {{"code", "auth.rate_limited"},
-                                         {"message", "too many sign-in tries from this address: wait and try again"},
-                                         {"retry_after_s", wait.count()},
-                                         {"traceId", current_trace().trace_id}});
+    auto body = error_body(make_error(ErrorClass::Unavailable, "auth.rate_limited",
+                                      "too many sign-in tries from this address: wait and try again"));
+    body["retry_after_s"] = wait.count();
+    portal::send_patient_json(res, 429, body);
     return who;
 }
 
