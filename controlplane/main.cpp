@@ -283,7 +283,9 @@ int main(int argc, char** argv) {
                 else c.problem("audit.trusted_proxies", "an IP address or CIDR block", item.dump().substr(0, 64));
             }
     }
-    console_settings.trusted_proxies = trusted_proxies;  // the console's sign-in limit keys by the same address
+    // The console's and the portal's per-address limits key by the same address.
+    console_settings.trusted_proxies = trusted_proxies;
+    portal_settings.trusted_proxies = trusted_proxies;
     auto log_settings = read_log_settings(c);
     if (auto done = c.finish(); !done) return invalid_config("hisgate-controlplane", done.error());
     log::init("controlplane:" + instance, log_settings.file, log_settings.level);

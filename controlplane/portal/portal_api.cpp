@@ -10,6 +10,7 @@
 #include "common/metrics.h"
 #include "common/random_id.h"
 #include "common/trace.h"
+#include "controlplane/audit/audit_api.h"
 #include "controlplane/portal/resident_id.h"
 
 namespace hisgate::controlplane::portal {
@@ -83,7 +84,9 @@ bool only_fields(const nlohmann::json& body, std::initializer_list<const char*> 
     return true;
 }
 
-std::string client_address(const Poco::Net::HTTPServerRequest& req) { return req.clientAddress().host().toString(); }
+std::string client_address(const Poco::Net::HTTPServerRequest& req, const std::vector<IpRange>& trusted_proxies) {
+    return audit::caller_address(req.clientAddress().host().toString(), req.get("X-Forwarded-For", ""), trusted_proxies);
+}
 
 // Today in China Standard Time (UTC+8) as YYYYMMDD: the latest birth date an ID may carry.
 std::string china_today(Clock& clock) {
@@ -195,7 +198,7 @@ void PortalApi::ask_code(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServe
                                  {{"field", "lang"}});
     // Keys name the phone by its digest: the limiter's map is no list of numbers.
     const std::string phone_key = sha256_hex(*phone);
-    if (!within("code-address:" + client_address(req), {settings_.codes_per_address_hour, std::chrono::hours(1)}, res)) return;
+    if (!within("code-address:" + client_address(req, settings_.trusted_proxies), {settings_.codes_per_address_hour, std::chrono::hours(1)}, res)) return;
     if (!within("code-phone:" + phone_key, {1, settings_.code_interval}, res)) return;
     if (!within("code-phone-hour:" + phone_key, {settings_.codes_per_phone_hour, std::chrono::hours(1)}, res)) return;
     auto code = accounts_.issue_code(*phone);
@@ -219,7 +222,7 @@ void PortalApi::verify(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerR
     if (code->size() != 6 || code->find_first_not_of("0123456789") != std::string::npos)
         return send_portal_error(res, 400, make_error(ErrorClass::BadInput, "auth.bad_code", "a code is 6 digits"),
                                  {{"field", "code"}});
-    if (!within("verify-address:" + client_address(req), {settings_.verifies_per_address, std::chrono::minutes(10)}, res))
+    if (!within("verify-address:" + client_address(req, settings_.trusted_proxies), {settings_.verifies_per_address, std::chrono::minutes(10)}, res))
         return;
     bool created = false;
     auto account = accounts_.redeem_code(*phone, *code, &created);

@@ -52,6 +52,7 @@
 #include "auth/key_ring.h"
 #include "common/clock.h"
 #include "controlplane/api_route.h"
+#include "common/ip_range.h"
 #include "controlplane/notify/notifier.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/portal/rate_limit.h"
@@ -70,6 +71,10 @@ struct PortalSettings {
     int codes_per_phone_hour = 5;
     int codes_per_address_hour = 20;
     int verifies_per_address = 30;  // per 10 minutes
+    // The per-address limits key by the caller's address as the audit log reads it
+    // (audit::caller_address): behind a load balancer every patient would otherwise share
+    // the balancer's address, and one busy hour would lock everyone out of sign-in.
+    std::vector<IpRange> trusted_proxies;
 };
 
 // A cookie of the request, if it carries one by that name.

@@ -250,6 +250,35 @@ TEST_CASE("console: sign-in tries from one client address are limited per 10 min
     server.stop();
 }
 
+TEST_CASE("portal: the per-address sign-in limits count each client behind a trusted proxy apart, not the proxy") {
+    ManualClock clock;
+    const std::string dir = test::make_temp_dir("portal-limit");
+    REQUIRE(auth::KeyRing::create_key(dir + "/keys", clock.wall_now()));
+    auto keys = auth::KeyRing::open(dir + "/keys", clock);
+    auto accounts = portal::open_sqlite_sign_in_store(dir + "/portal.db", clock);
+    auto records = open_sqlite_patient_records(dir + "/portal.db", clock);
+    auto outbox = notify::open_sqlite_outbox(dir + "/portal.db");
+    REQUIRE((keys && accounts && records && outbox));
+    PortalTestSender sender;
+    notify::Notifier notifier(**outbox, sender, **accounts, clock, {});
+    portal::PortalSettings settings;
+    settings.verifies_per_address = 2;
+    settings.trusted_proxies = {*IpRange::parse("127.0.0.1")};  // the test's requests come through "our proxy"
+    portal::PortalApi portal_api(**accounts, notifier, **records, **keys, clock, settings);
+    HttpServer server("127.0.0.1", 0, [&](auto& req, auto& res) { portal_api.handle_public("auth_verify", req, res); });
+    REQUIRE(server.start());
+    auto verify = [&](const std::string& forwarded_for) {
+        return test::http_send(server.port(), "POST", "/api/v1/auth/verify", R"({"phone": "13800138000", "code": "000000"})",
+                               {{"X-Forwarded-For", forwarded_for}});
+    };
+    for (int i = 0; i < 2; ++i) CHECK(verify("198.51.100.7").status != 429);
+    auto limited = verify("198.51.100.7");
+    CHECK(limited.status == 429);
+    CHECK(limited.code() == "auth.rate_limited");
+    CHECK(verify("203.0.113.9").status != 429);  // another patient behind the same proxy
+    server.stop();
+}
+
 TEST_CASE("notify: a relay outage delays messages and loses none, and a booking queues its confirmation and reminder once") {
     ManualClock clock(std::chrono::sys_days{std::chrono::year{2026} / 12 / 6} + 2h);  // 10:00 in China
     const std::string db = portal_test_db("notify.db");
