@@ -496,7 +496,9 @@ void Confirmer::fire(const std::string& id, Waiting what) {
                 //    → answered from the HIS's record, never carried out twice.
                 // The router, too, answers an id it has an answer for from that answer.
                 ++counters_.reasks;
-                his_.send_change(*t);
+                Transaction same = *t;
+                if (options_.broken_reask_new_attempt) ++same.attempts;  // the forbidden policy, for its test
+                his_.send_change(same);
             } else {
                 ++counters_.probes;
                 his_.probe(*t);

@@ -134,6 +134,9 @@ struct ConfirmerOptions {
     // Tests only: pay a refund after POSTED back when it is sent to the HIS, not after the
     // HIS confirmed it.
     bool broken_refund_before_his = false;
+    // Tests only: re-ask a correction as a new attempt (a new request id), which the agent
+    // cannot recognise: a resend before the outcome is settled.
+    bool broken_reask_new_attempt = false;
 };
 
 struct ConfirmerCounters {

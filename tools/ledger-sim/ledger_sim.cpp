@@ -148,6 +148,7 @@ public:
         confirmer_options_.broken_refund_on_timeout = o.broken_refund_on_timeout;
         confirmer_options_.broken_refund_on_not_found = o.broken_refund_on_not_found;
         confirmer_options_.broken_refund_before_his = o.broken_refund_before_his;
+        confirmer_options_.broken_reask_new_attempt = o.broken_reask_new_attempt;
         if (!o.reask) {
             confirmer_options_.max_reasks = 0;
             confirmer_options_.max_prepaid_refund_rounds = 1;

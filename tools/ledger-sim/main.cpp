@@ -2,7 +2,7 @@
 // replays it exactly.
 //
 //   hisgate-sim ledger --seed N [--transactions K]
-//                      [--broken-policy refund-on-timeout|refund-on-not-found|refund-before-his]
+//                      [--broken-policy refund-on-timeout|refund-on-not-found|refund-before-his|reask-new-attempt]
 //                      [--split on|off]     (the split of `south` mid-run; on by default)
 //                      [--reask on|off]     (corrections re-asked, prepaid refunds asked again; on by
 //                                            default; off measures what they settle)
@@ -23,7 +23,8 @@ namespace {
 int usage() {
     std::fprintf(stderr,
                  "usage: hisgate-sim ledger (--seed N|random | --seeds N,M,...) [--transactions K]\n"
-                 "                          [--broken-policy refund-on-timeout|refund-on-not-found|refund-before-his]\n"
+                 "                          [--broken-policy refund-on-timeout|refund-on-not-found|refund-before-his|\n"
+                 "                                           reask-new-attempt]\n"
                  "                          [--split on|off] [--reask on|off]\n");
     return 2;
 }
@@ -66,6 +67,9 @@ int main(int argc, char** argv) {
             } else if (arg == "--broken-policy" && value == "refund-before-his") {
                 options.broken_refund_before_his = true;
                 broken += " --broken-policy refund-before-his";
+            } else if (arg == "--broken-policy" && value == "reask-new-attempt") {
+                options.broken_reask_new_attempt = true;
+                broken += " --broken-policy reask-new-attempt";
             } else if (arg == "--reask" && (value == "on" || value == "off")) {
                 options.reask = value == "on";
                 if (!options.reask) broken += " --reask off";
