@@ -62,7 +62,9 @@
 //
 // Invariants:
 //  - A change goes to the HIS once per attempt, after its DISPATCHED is durable, and is
-//    never resent: after dispatch only probes (same id) and a revoke go out.
+//    never resent: after dispatch only probes (same id) and a revoke go out, and for a
+//    correction re-asks of the same attempt (the same request id, which the agent keeps
+//    once: the HIS sees the attempt at most once whichever copy brings it).
 //  - Nothing is refunded or released that the HIS may hold: a refund follows only a
 //    rejection the HIS gave (a reply, a probe, a revoke) or a cancel before any dispatch.
 //  - A refund after POSTED reaches the provider only after the HIS confirmed it (a reply,
