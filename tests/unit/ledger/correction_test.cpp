@@ -186,6 +186,7 @@ TEST_CASE("correction: unanswered probes put a refund in the manual queue and an
     auto r = f.confirmer->resolve(lost.id, false, "phone call: the hospital has not refunded it", "alice");
     REQUIRE(r);
     CHECK(r->state == TxState::Voided);  // nothing was corrected; the original stands
+    CHECK_FALSE(r->manual);  // settled: out of the operators' lists (its history says who)
     CHECK(f.provider.sent.empty());
     // The VOIDED one corrected nothing: a new refund may go.
     auto again = Fixture::correction_of(paid, TxKind::Refund);
