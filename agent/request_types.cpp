@@ -124,6 +124,27 @@ Result<nlohmann::json> pay(const RequestContext& c, const nlohmann::json& body) 
     return as_json(kRefund ? c.his.refund(p) : c.his.pay(p), payment_json);
 }
 
+// A cancel, like a refund, undoes what the HIS committed and is not fenced. A retried one
+// (an earlier attempt of this task may have reached the HIS) asks the HIS first, whatever
+// the dialect: already cancelled → that attempt did it, answered from the HIS's record and
+// never sent again (a non-idempotent HIS would cancel twice, or refuse the second and
+// turn a done cancel into a refusal); otherwise it waits out the processing horizon.
+Result<nlohmann::json> cancel(const RequestContext& c, const nlohmann::json& body) {
+    auto order = text_field(body, kOrderId, c.type);
+    if (!order) return order.error();
+    if (c.maybe_done && !c.his_idempotent) {
+        auto held = c.his.booking_status(*order);
+        if (!held) return held.error();  // cannot know yet: never send blind
+        if (held->status == "cancelled") {
+            log::info("agent.in_doubt_resolved", {{"order_id", *order}, {"his_status", held->status}});
+            return booking_json(held.value());
+        }
+        if (auto wait = c.absence_not_yet_settled()) return *wait;
+    }
+    c.sending_change();
+    return as_json(c.his.cancel(*order), booking_json);
+}
+
 // Revoke (docs/ledger.md, "The agent's revoke fence"): the fence is durable first, so no
 // change for the order reaches the HIS after this; once none can still be running there,
 // the HIS's own records say whether one got in before: committed (paid or refunded; booked)
@@ -186,7 +207,7 @@ Result<nlohmann::json> config_history(const RequestContext& c, const nlohmann::j
 using RT = TaskClass;
 constexpr std::array<RequestType, 20> kRequestTypes{{
     {"appointment.book", RT::RealTime, true, book},
-    {"appointment.cancel", RT::RealTime, true, keyed<kOrderId, &HisAdapter::cancel, booking_json>},
+    {"appointment.cancel", RT::RealTime, true, cancel},
     {"appointment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::booking_status, booking_json>},
     {"appointment.revoke", RT::RealTime, true, revoke<true>},
     {"payment.pay", RT::RealTime, true, pay<false>},

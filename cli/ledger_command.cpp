@@ -49,6 +49,10 @@ void print_ledger_table(const nlohmann::json& body) {
     if (!any_manual) return;
     if (field_text(body, "state") == "IN_DOUBT")
         std::printf("(* in the manual queue: settle with `hisgate ledger resolve <id> --outcome ... --evidence ...`)\n");
+    else if (field_text(body, "state") == "VOIDED")
+        std::printf("(* a prepaid booking's refund the hospital refused or never did, every round: its booking is "
+                    "released while the hospital holds the payment; ask the hospital, or refund the payment again "
+                    "with POST /api/v1/payments/<id>/refund)\n");
     else
         std::printf("(* a refund the provider refused again and again: still asked at the longest interval; "
                     "look into it at the provider, the ledger posts it when the provider refunds)\n");

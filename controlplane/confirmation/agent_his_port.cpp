@@ -159,7 +159,8 @@ void AgentHisPort::change(const ledger::Transaction& t) {
         sink_({HisAnswer::Kind::ChangeReply, id, false});
         return;
     }
-    // No answer: never asked again (the Confirmer's reply timer makes it IN_DOUBT).
+    // No answer: not asked again here (the Confirmer's reply timer makes it IN_DOUBT; a
+    // correction's re-ask comes back through send_change with the same request id).
     log::warn("his_port.change_unanswered", {{"tx_id", id}, {"error", e.describe()}});
     count(change_type(t), "no_answer");
 }

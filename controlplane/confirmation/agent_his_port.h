@@ -14,6 +14,10 @@
 //    is settled by probes and a revoke, never by sending it again). The order id is the
 //    transaction id; the request id is the transaction id and its dispatch number, so a
 //    copy of the same dispatch is the same task at the agent (which stores an id once).
+//    The Confirmer's re-ask of a correction IN_DOUBT is such a copy: send_change again with
+//    the same dispatch number, so the same request id; the router answers it from the
+//    answer it holds, or sends it again with that id (Router::ask), and the agent answers a
+//    task it has from its record (a retried refund or cancel asks the HIS first).
 //  - Only an answer that says something becomes one: a change the hospital refused
 //    (Rejected, "order.revoked" included) is committed=false; timeouts, an offline or
 //    unknown hospital, transport errors and anything unclear give no answer (the

@@ -19,6 +19,16 @@ std::string prepaid_refund_id(const std::string& booking_id) { return derived_fr
 
 std::string prepaid_payment_id(const std::string& booking_id) { return derived_from_booking("prepaid-payment", booking_id); }
 
+std::string prepaid_refund_id(const std::string& booking_id, int round) {
+    return round <= 1 ? prepaid_refund_id(booking_id) : derived_from_booking("prepaid-refund-" + std::to_string(round), booking_id);
+}
+
+int prepaid_refund_round(const std::string& booking_id, const std::string& refund_id, int max_rounds) {
+    for (int round = 1; round <= max_rounds; ++round)
+        if (prepaid_refund_id(booking_id, round) == refund_id) return round;
+    return 0;
+}
+
 Confirmer::Confirmer(LedgerStore& store, Clock& clock, HisPort& his, PaymentPort& provider, ConfirmerOptions options)
     : store_(store), clock_(clock), his_(his), provider_(provider), options_(options) {}
 
@@ -28,7 +38,13 @@ Result<void> Confirmer::resume() {
     for (Transaction& t : *open) {
         switch (t.state) {
             case TxState::Created:
-                set_timer(t.intent.id, t.intent.kind == TxKind::Payment ? t.intent.deadline_ms : now(), Waiting::Deadline);
+                // A payment's pay window; a correction not before its due time (a prepaid
+                // pair's next refund round); a booking at once.
+                set_timer(t.intent.id,
+                          t.intent.kind == TxKind::Payment ? t.intent.deadline_ms
+                          : is_correction(t.intent.kind)   ? std::max(now(), t.intent.deadline_ms)
+                                                           : now(),
+                          Waiting::Deadline);
                 break;
             case TxState::Dispatched:
                 // Its reply may have been lost with the process: it waits out the rest of
@@ -367,6 +383,8 @@ void Confirmer::advance(Transaction t) {
                 ++counters_.closes;
                 provider_.close(id);
                 set_timer(id, now() + options_.retry.count(), Waiting::Close);
+            } else if (is_correction(t.intent.kind)) {
+                void_correction(t);
             } else {
                 if (t.intent.kind == TxKind::Booking && !t.intent.binds.empty()) {
                     auto p = load(t.intent.binds);
@@ -379,8 +397,7 @@ void Confirmer::advance(Transaction t) {
                         return;
                     }
                 }
-                move(id, TxState::Rejected, TxState::Voided,
-                     is_correction(t.intent.kind) ? "nothing corrected; the original stands" : "slot released");
+                move(id, TxState::Rejected, TxState::Voided, "slot released");
             }
             return;
         default:
@@ -456,11 +473,36 @@ void Confirmer::fire(const std::string& id, Waiting what) {
             }
             int probes = t->probes + 1;
             int64_t next = now() + probe_delay(probes);
-            // The schedule is stored before the probe leaves, so a restart neither loses
-            // nor doubles it.
-            if (!store_.apply_one(ScheduleProbe{id, probes, next}, now())) return;
-            ++counters_.probes;
-            his_.probe(*t);
+            const int reask = reask_number(*t, probes);
+            // The schedule is stored before the probe (or re-ask) leaves, so a restart
+            // neither loses nor doubles it: the slot's number is durable, and a restart
+            // waits for the next slot at its stored time.
+            if (!store_.apply_one(ScheduleProbe{id, probes, next, reask}, now())) return;
+            if (reask > 0) {
+                // A correction the HIS has not shown done (probes "not yet" or unanswered):
+                // the same change again, the same attempt (t->attempts unchanged), so the
+                // same request id <id>-change-<attempt>. This is not a resend before the
+                // outcome is settled, because it is not a second attempt at the HIS:
+                //  - the agent keeps a task id once (its state file, for its retention, 24 h,
+                //    far beyond the re-asks' few minutes): a task it already has is answered
+                //    from its record or, still running, answered when it ends; it reaches
+                //    the HIS at most once whichever copy of the request brings it;
+                //  - if no copy reached the agent (it was away, the request was lost), the
+                //    HIS cannot have seen it (only the agent talks to the HIS), and this copy
+                //    is the attempt's first arrival;
+                //  - an attempt the agent ran whose HIS call ended without an answer is
+                //    retried by the agent's queue, and a retried refund or cancel asks the
+                //    HIS's status first (agent/request_types.cpp, pay<true>, cancel): done
+                //    → answered from the HIS's record, never carried out twice.
+                // The router, too, answers an id it has an answer for from that answer.
+                ++counters_.reasks;
+                Transaction same = *t;
+                if (options_.broken_reask_new_attempt) ++same.attempts;  // the forbidden policy, for its test
+                his_.send_change(same);
+            } else {
+                ++counters_.probes;
+                his_.probe(*t);
+            }
             set_timer(id, next, Waiting::Probe);
             return;
         }
@@ -494,6 +536,67 @@ void Confirmer::fire(const std::string& id, Waiting what) {
             ask_refund(*t, t->probes + 1);
             return;
     }
+}
+
+int Confirmer::reask_number(const Transaction& t, int slot) const {
+    if (!is_correction(t.intent.kind) || options_.reask_every <= 0 || slot % options_.reask_every != 0) return 0;
+    const int n = slot / options_.reask_every;
+    return n <= options_.max_reasks ? n : 0;
+}
+
+void Confirmer::void_correction(const Transaction& t) {
+    const std::string& id = t.intent.id;
+    Move voided{id, TxState::Voided, "nothing corrected; the original stands", "confirmer", TxState::Rejected};
+    std::optional<Transaction> payment, booking;
+    if (t.intent.kind == TxKind::Refund) payment = load(t.intent.corrects);
+    if (payment && payment->state == TxState::Posted && !payment->intent.binds.empty()) booking = load(payment->intent.binds);
+    bool released = booking && booking->state == TxState::Voided;
+    if (booking && booking->state == TxState::Posted)
+        if (auto fixes = store_.corrections_of(booking->intent.id))
+            for (const auto& c : *fixes) released = released || (c.intent.kind == TxKind::Cancel && c.state == TxState::Posted);
+    if (!released) {
+        move(id, TxState::Rejected, TxState::Voided, voided.evidence);
+        return;
+    }
+    // A prepaid pair's refund that did not happen while its booking is released: the
+    // payment would stand with the hospital for a booking nobody holds. Never left
+    // silently: the next round (a new correction, its own id and request id: the VOIDED
+    // one corrected nothing) is stored with this VOIDED in one commit, due later; after the
+    // last round the operators are told (the mark on this VOIDED refund, in the same commit).
+    const std::string& booking_id = booking->intent.id;
+    const int round = prepaid_refund_round(booking_id, id, options_.max_prepaid_refund_rounds);
+    const std::string unbound = "prepaid booking " + booking_id + " released but the refund of its payment " +
+                                payment->intent.id + " did not happen (" +
+                                (round > 0 ? "round " + std::to_string(round) + " of " + std::to_string(options_.max_prepaid_refund_rounds)
+                                           : std::string("not the pair's own refund")) +
+                                "): the hospital holds the payment; ask the hospital to refund it, or refund it again";
+    TransactionIntent next = t.intent;
+    const bool again = round > 0 && round < options_.max_prepaid_refund_rounds;
+    std::vector<Command> commands;
+    if (again) {
+        next.id = prepaid_refund_id(booking_id, round + 1);
+        next.deadline_ms = now() + refund_delay(round);  // not before: retry, doubling
+        commands = {voided, Create{next}};
+    } else {
+        commands = {ToManual{id, unbound}, voided};  // marked while REJECTED: a VOIDED row never changes
+    }
+    auto done = store_.apply(commands, now());
+    if (!done) return;  // nothing stored: still REJECTED, and resume() carries it on
+    if (!again) {
+        if ((*done)[0] && (*done)[1]) ++counters_.prepaid_refunds_unbound;
+        else ++counters_.refused_answers;
+        return;
+    }
+    if (!(*done)[0]) return void(++counters_.refused_answers);
+    if ((*done)[1]) {
+        ++counters_.prepaid_refunds_again;
+        if ((*done)[1]->state == TxState::Created && !has_timer(next.id)) set_timer(next.id, next.deadline_ms, Waiting::Deadline);
+        return;
+    }
+    // Refused: another refund of the payment stands (the patient's own, ledger.already_corrected),
+    // which settles the pair; anything else leaves it for the operators.
+    // (A refusal of another kind cannot mark the VOIDED one now; it is counted.)
+    if ((*done)[1].error().code != "ledger.already_corrected") ++counters_.refused_answers;
 }
 
 int64_t Confirmer::refund_delay(int asks) const {

@@ -31,8 +31,17 @@
 //   reply rejected → REJECTED → VOIDED (nothing was corrected; the original stands)
 //   no reply → IN_DOUBT: probes of the original's status (refunded / cancelled → CONFIRMED).
 //     The original still paid or booked is NOT evidence (the change may be on its way) and
-//     nothing is revoked: the agent's fence holds back payments and bookings, not refunds;
-//     the probes go on and then the manual queue, where an operator settles it.
+//     nothing is revoked: the agent's fence holds back payments and bookings, not refunds.
+//     Every reask_every-th probe slot (at most max_reasks of them) re-asks the SAME change
+//     under the SAME request id instead (stored first, entry `reask`): the agent keeps a task
+//     id once, so it answers from its record, or carries out the first attempt that reaches
+//     it, and a retried refund or cancel asks the HIS first (see fire(), Waiting::Probe).
+//     After max_probes slots, the manual queue, where an operator settles it.
+//   A prepaid pair's refund correction that ends VOIDED (the HIS refused it; the operator
+//     found it not done) while its booking is released: the next refund of the pair
+//     (prepaid_refund_id(booking, round)) is stored in the same commit, due retry·2^(round-2)
+//     later; after max_prepaid_refund_rounds the last VOIDED one is marked manual for the
+//     operators (listed with state=voided&manual=true), counted in prepaid_refunds_unbound.
 //
 // A booking that requires prepayment (docs/ledger.md, "Prepaid bookings"): pay first, then
 // book. create_prepaid() stores the booking and its payment together (each `binds` the
@@ -53,7 +62,9 @@
 //
 // Invariants:
 //  - A change goes to the HIS once per attempt, after its DISPATCHED is durable, and is
-//    never resent: after dispatch only probes (same id) and a revoke go out.
+//    never resent: after dispatch only probes (same id) and a revoke go out, and for a
+//    correction re-asks of the same attempt (the same request id, which the agent keeps
+//    once: the HIS sees the attempt at most once whichever copy brings it).
 //  - Nothing is refunded or released that the HIS may hold: a refund follows only a
 //    rejection the HIS gave (a reply, a probe, a revoke) or a cancel before any dispatch.
 //  - A refund after POSTED reaches the provider only after the HIS confirmed it (a reply,
@@ -110,6 +121,13 @@ struct ConfirmerOptions {
     std::chrono::milliseconds probe_cap{std::chrono::seconds(60)};
     std::chrono::milliseconds retry{std::chrono::seconds(5)};  // a close, revoke or refund unanswered
     int max_probes = 8;
+    // A correction IN_DOUBT re-asks its change (same request id) in probe slots reask_every,
+    // 2·reask_every, ... up to max_reasks of them (0: never).
+    int reask_every = 2;
+    int max_reasks = 3;
+    // A prepaid pair's refund asked at most this many times (one correction each) before
+    // the operators are told.
+    int max_prepaid_refund_rounds = 3;
     // Tests only: the policy this design forbids (refund when a reply times out), so a test
     // can show that the simulation's invariants catch it.
     bool broken_refund_on_timeout = false;
@@ -118,6 +136,9 @@ struct ConfirmerOptions {
     // Tests only: pay a refund after POSTED back when it is sent to the HIS, not after the
     // HIS confirmed it.
     bool broken_refund_before_his = false;
+    // Tests only: re-ask a correction as a new attempt (a new request id), which the agent
+    // cannot recognise: a resend before the outcome is settled.
+    bool broken_reask_new_attempt = false;
 };
 
 struct ConfirmerCounters {
@@ -126,11 +147,19 @@ struct ConfirmerCounters {
     uint64_t refused_answers = 0;  // answers for unknown ids, wrong amounts, or a settled state
     uint64_t refunds_refused = 0;  // refund asks the provider answered "not refunded"
     uint64_t refunds_stuck = 0;    // refunds sent to the manual queue after max_probes asks
+    uint64_t reasks = 0;           // corrections' changes re-asked under the same request id
+    uint64_t prepaid_refunds_again = 0;    // a pair's refund asked again after a VOIDED one
+    uint64_t prepaid_refunds_unbound = 0;  // a pair's last refund VOIDED: marked for the operators
 };
 
 // The id of the refund correction that returns a prepaid booking's payment when the booking
 // does not stand: derived from the booking's id, so it is created once across restarts.
 std::string prepaid_refund_id(const std::string& booking_id);
+// The refund of round `round` (1: prepaid_refund_id) of a prepaid pair: a later round
+// follows a VOIDED one (the HIS refused it, or an operator found it not done).
+std::string prepaid_refund_id(const std::string& booking_id, int round);
+// The round of a prepaid pair's refund `refund_id` (1 .. max_rounds), else 0.
+int prepaid_refund_round(const std::string& booking_id, const std::string& refund_id, int max_rounds);
 // The id of a prepaid booking's payment, derived from the booking's (the request's one
 // Idempotency-Key stands for the pair).
 std::string prepaid_payment_id(const std::string& booking_id);
@@ -206,6 +235,11 @@ private:
     // when the move was refused (the transaction is no longer CREATED).
     bool hold_and_send(const TransactionIntent& intent);
     Result<Transaction> cancel_as(const std::string& id, const std::string& reason, const std::string& actor);
+    // The number of the re-ask a correction's probe slot `slot` is, else 0 (a probe).
+    int reask_number(const Transaction& t, int slot) const;
+    // A correction REJECTED: VOIDED, and for a prepaid pair's refund whose booking is
+    // released, in the same commit the pair's next refund or the operators' mark.
+    void void_correction(const Transaction& t);
 
     LedgerStore& store_;
     Clock& clock_;

@@ -122,7 +122,7 @@ struct Transaction {
 struct Entry {
     int64_t seq = 0;
     std::string tx_id;
-    std::string event;  // create, move, cancel, fence, probe, refund_ask, manual
+    std::string event;  // create, move, cancel, fence, probe, reask, refund_ask, manual
     std::string from_state, to_state;
     int64_t at_ms = 0;
     std::string actor;     // "confirmer", "portal", "operator:<name>", ...
@@ -148,13 +148,21 @@ struct Cancel {
 // IN_DOUBT: `probes` status probes sent so far, the next due at next_probe_ms. Awaiting the
 // provider's refund (awaits_provider_refund): `probes` refund asks so far, the next at
 // next_probe_ms; the first ask (probes 1) starts a fresh schedule and leaves the manual queue.
+// A correction IN_DOUBT whose probes found nothing re-asks its change in some of these
+// slots (Confirmer, "re-ask"): `reask` > 0 names the re-ask's number, recorded as entry
+// `reask` (the same count and next time; the slot counts towards the manual queue's bound).
 struct ScheduleProbe {
     std::string id;
     int probes = 0;
     int64_t next_probe_ms = 0;
+    int reask = 0;
 };
 // IN_DOUBT: probes gave up; an operator settles it. Awaiting the provider's refund: the
 // provider refused or never answered that many asks; the operator is told (the asks go on).
+// A REJECTED refund of a prepaid booking's payment (the HIS refused it every time it was
+// asked, or an operator found it not done), marked in the commit that VOIDs it: the payment
+// stays with the hospital while the booking is released, so the operators are told (the
+// VOIDED row keeps the mark; leaving IN_DOUBT clears an IN_DOUBT's mark).
 struct ToManual {
     std::string id;
     std::string reason;

@@ -448,7 +448,10 @@ private:
             ++t.attempts;
             t.dispatched_ms = now_ms;
         }
-        if (from == TxState::InDoubt) t.next_probe_ms = 0;
+        if (from == TxState::InDoubt) {
+            t.next_probe_ms = 0;
+            t.manual = false;  // settled: out of the operators' queue (its history keeps who and why)
+        }
         if (auto r = save(t); !r) return r.error();
         if (auto r = entry(t.row, t.intent.id, "move", to_string(from), to_string(m.to), now_ms, m.actor, m.evidence); !r)
             return r.error();
@@ -501,15 +504,23 @@ private:
             return refused(ErrorClass::Rejected, "ledger.not_in_doubt", p.id,
                            "is " + std::string(to_string(t.state)) +
                                "; probes are for IN_DOUBT only, refund asks for a refund awaiting the provider");
+        const std::string state(to_string(t.state));
+        if (p.reask > 0 && (refund || !is_correction(t.intent.kind)))
+            return refused(ErrorClass::Rejected, "ledger.not_reaskable", p.id,
+                           "is a " + std::string(to_string(t.intent.kind)) + " " + state +
+                               "; only a correction IN_DOUBT re-asks its change");
         t.probes = p.probes;
         t.next_probe_ms = p.next_probe_ms;
         if (refund && p.probes == 1) t.manual = false;  // a fresh schedule: not an IN_DOUBT's queue mark
         t.updated_ms = now_ms;
         if (auto r = save(t); !r) return r.error();
-        const std::string state(to_string(t.state));
-        if (auto r = entry(t.row, t.intent.id, refund ? "refund_ask" : "probe", state, state, now_ms, "confirmer",
-                           (refund ? "provider refund asks " : "probes ") + std::to_string(p.probes) + ", next at " +
-                               std::to_string(p.next_probe_ms));
+        const char* event = refund ? "refund_ask" : p.reask > 0 ? "reask" : "probe";
+        std::string what = refund ? "provider refund asks " : "probes ";
+        if (p.reask > 0)
+            what = "re-ask " + std::to_string(p.reask) + " of change attempt " + std::to_string(t.attempts) +
+                   " (the same request id); probes and re-asks ";
+        if (auto r = entry(t.row, t.intent.id, event, state, state, now_ms, "confirmer",
+                           what + std::to_string(p.probes) + ", next at " + std::to_string(p.next_probe_ms));
             !r)
             return r.error();
         return t;
@@ -521,10 +532,19 @@ private:
         if (!*found) return refused(ErrorClass::NotFound, "ledger.unknown_transaction", m.id, "unknown");
         Transaction t = std::move(**found);
         const bool refund = awaits_provider_refund(t);
-        if (t.state != TxState::InDoubt && !refund)
+        // A REJECTED refund of a prepaid booking's payment, about to be VOIDED in the same
+        // commit (a terminal row never changes, so it is marked first).
+        bool unbound_pair = false;
+        if (t.state == TxState::Rejected && t.intent.kind == TxKind::Refund) {
+            auto original = load(t.intent.corrects);
+            if (!original) return original.error();
+            unbound_pair = *original && !(*original)->intent.binds.empty();
+        }
+        if (t.state != TxState::InDoubt && !refund && !unbound_pair)
             return refused(ErrorClass::Rejected, "ledger.not_in_doubt", m.id,
                            "is " + std::string(to_string(t.state)) +
-                               "; only IN_DOUBT or a refund awaiting the provider goes to the manual queue");
+                               "; only IN_DOUBT, a refund awaiting the provider or a prepaid booking's refund that "
+                               "did not happen goes to the manual queue");
         if (t.manual) return t;
         t.manual = true;
         if (!refund) t.next_probe_ms = 0;  // a refund's asks go on at their schedule

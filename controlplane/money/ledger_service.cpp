@@ -321,14 +321,16 @@ Result<std::vector<Located>> LedgerService::in_state(TxState state, int limit, b
     std::lock_guard lock(mu_);
     std::vector<Located> out;
     for (auto& [name, p] : partitions_) {
-        // Manual: IN_DOUBT ones the probes gave up on, or refunds the provider kept refusing
-        // (CONFIRMED corrections, REJECTED payments holding money; still asked).
+        // Manual: IN_DOUBT ones the probes gave up on, refunds the provider kept refusing
+        // (CONFIRMED corrections, REJECTED payments holding money; still asked), or a prepaid
+        // pair's refund that did not happen after its last round (VOIDED: the hospital holds
+        // the payment of a released booking).
         auto listed = manual_only && state == TxState::InDoubt ? p.confirmer->manual_queue()
                       : manual_only                            ? p.store->in_state(state, 100000)
                                                                : p.store->in_state(state, limit);
         if (!listed) return listed.error();
         for (auto& t : *listed)
-            if (!manual_only || state == TxState::InDoubt || (t.manual && ledger::awaits_provider_refund(t)))
+            if (!manual_only || state == TxState::InDoubt || (t.manual && (ledger::awaits_provider_refund(t) || t.state == TxState::Voided)))
                 out.push_back(Located{std::move(t), name});
     }
     if (out.size() > static_cast<size_t>(limit)) out.resize(static_cast<size_t>(limit));

@@ -178,6 +178,8 @@ nlohmann::json transaction_json(const Located& located) {
         out["probes"] = t.probes;
         out["manual"] = t.manual;
         if (t.next_probe_ms > 0) out["nextProbeAt"] = iso_utc_or_empty(t.next_probe_ms);
+    } else if (t.manual) {
+        out["manual"] = true;  // a prepaid booking's refund that did not happen (VOIDED)
     }
     return out;
 }
@@ -567,9 +569,11 @@ void MoneyApi::list_state(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServ
                                                  "voided, refunded",
                                                  state_name.substr(0, 32)));
     const bool manual = query->contains("manual") && query->at("manual") == "true";
-    if (manual && *state != TxState::InDoubt && *state != TxState::Confirmed && *state != TxState::Rejected)
+    if (manual && *state != TxState::InDoubt && *state != TxState::Confirmed && *state != TxState::Rejected &&
+        *state != TxState::Voided)
         return send_money_failure(res, bad_query("ledger.bad_query", "manual",
-                                                 "only with state=in_doubt, or confirmed or rejected (refunds the provider refused)",
+                                                 "only with state=in_doubt, confirmed or rejected (refunds the provider "
+                                                 "refused), or voided (a prepaid booking's refund that did not happen)",
                                                  "true"));
     auto limit = query_int(*query, "ledger.bad_query", "limit", 1, kMaxListLimit, kMaxListLimit);
     if (!limit) return send_money_failure(res, limit.error());

@@ -54,6 +54,8 @@ const char* money_usage_help() {
                                (defaults 3000, 60000)
   ledger.retry_ms     int      a close, revoke or refund unanswered is asked again (default 5000)
   ledger.max_probes   int      probes before the operators' queue (default 8)
+  ledger.max_reasks   int      a correction in doubt re-asks its change, same request id, in every
+                               second probe slot, at most this often (default 3; 0: never)
   ledger.default_province string  a hospital's province when ledger.hospital_province does not
                                name it (GB/T 2260, default "44")
   ledger.hospital_province object  {"H001": "44", ...}
@@ -80,6 +82,7 @@ MoneySettings read_money_settings(ConfigReader& c, const std::string& results_db
     s.ledger.confirmer.probe_cap = milliseconds(c.integer("ledger.probe_cap_ms", 60000, 100, 86400000));
     s.ledger.confirmer.retry = milliseconds(c.integer("ledger.retry_ms", 5000, 100, 3600000));
     s.ledger.confirmer.max_probes = static_cast<int>(c.integer("ledger.max_probes", 8, 1, 1000));
+    s.ledger.confirmer.max_reasks = static_cast<int>(c.integer("ledger.max_reasks", 3, 0, 1000));
     s.ledger.default_province = c.string("ledger.default_province", "44");
     s.ledger.split_max_freeze = milliseconds(c.integer("ledger.split_max_freeze_ms", 30000, 1, 600000));
     if (const auto* provinces = c.section("ledger.hospital_province")) {

@@ -83,12 +83,20 @@ struct Patient {
     PatientRegion region;
 };
 
+// A correction's task at the agent, by request id (<id>-change-<attempt>): the agent keeps
+// a task id once in its state file (it survives a restart), so a copy of a request it has
+// is answered from its record, never carried to the HIS again.
+struct AgentTask {
+    bool committed = false;
+};
+
 struct Hospital {
     std::string id;
     std::string province;
     bool agent_down = false;
     int64_t agent_up_at = 0;
     std::map<std::string, HisRecord> records;  // the HIS's own books
+    std::map<std::string, AgentTask> tasks;    // the agent's task store (corrections' changes)
 };
 
 struct Event {
@@ -140,6 +148,11 @@ public:
         confirmer_options_.broken_refund_on_timeout = o.broken_refund_on_timeout;
         confirmer_options_.broken_refund_on_not_found = o.broken_refund_on_not_found;
         confirmer_options_.broken_refund_before_his = o.broken_refund_before_his;
+        confirmer_options_.broken_reask_new_attempt = o.broken_reask_new_attempt;
+        if (!o.reask) {
+            confirmer_options_.max_reasks = 0;
+            confirmer_options_.max_prepaid_refund_rounds = 1;
+        }
     }
 
     SimReport run();
@@ -238,7 +251,19 @@ public:
     // A correction after POSTED reaches the HIS (through its agent): the HIS refunds or
     // cancels the original order. The HIS is not idempotent: a second refund of one order
     // would be executed again, so reaching it twice is a failure.
-    void his_correct(Hospital& h, const std::string& id, const std::string& original, TxKind kind) {
+    // The agent takes a correction's request: a task id it has is answered from its record
+    // (a re-ask, a late or duplicated copy); the first copy to arrive is carried out.
+    void agent_correct(Hospital& h, const std::string& request_id, const std::string& id, const std::string& original,
+                       TxKind kind) {
+        if (auto task = h.tasks.find(request_id); task != h.tasks.end()) {
+            ++answered_from_agent_record_;
+            const bool committed = task->second.committed;
+            return reply(id, [id, committed](Confirmer& c) { c.on_change_reply(id, committed); });
+        }
+        his_correct(h, request_id, id, original, kind);
+    }
+    void his_correct(Hospital& h, const std::string& request_id, const std::string& id, const std::string& original,
+                     TxKind kind) {
         HisRecord& c = h.records[id];
         ++c.changes;
         if (c.changes > 1) fail("the correction " + id + " reached the HIS " + std::to_string(c.changes) + " times");
@@ -257,6 +282,7 @@ public:
         } else {
             c.status = HisStatus::Rejected;
         }
+        h.tasks[request_id].committed = committed;  // the agent's record of the answer
         if (committed && rng_.chance(faults_.commit_answer_lost)) return void(++commit_answers_lost_);
         reply(id, [id, committed](Confirmer& c) { c.on_change_reply(id, committed); });
     }
@@ -449,6 +475,12 @@ private:
     uint64_t messages_ = 0, lost_ = 0, commit_answers_lost_ = 0, crashes_ = 0, agent_restarts_ = 0;
     uint64_t prepaid_pairs_ = 0, prepaid_cancels_ = 0;
     std::string prepaid_summary_;
+
+public:
+    std::map<std::string, int> change_sends_;  // request id → times the confirmer sent it
+    int max_reasks() const { return confirmer_options_.max_reasks; }
+
+private:
     uint64_t bookings_ = 0, fenced_at_his_ = 0, payments_refused_ = 0, operator_resolved_ = 0, cancels_ = 0, retried_creates_ = 0;
     uint64_t corrections_asked_ = 0, corrections_created_ = 0, corrections_not_posted_ = 0, second_refused_ = 0,
              second_accepted_ = 0, refunded_after_post_ = 0;
@@ -457,6 +489,8 @@ private:
     // HIS (its agent was away, or the request was lost): a correction is never revoked.
     uint64_t corrections_resolved_ = 0, corrections_never_arrived_ = 0;
     ConfirmerCounters totals_;
+    uint64_t answered_from_agent_record_ = 0;  // copies of a correction's request the agent had a task for
+    uint64_t prepaid_cancels_after_post_ = 0;  // cancels of a POSTED prepaid booking asked
     std::string failure_;
     std::string final_counts_;
 };
@@ -464,11 +498,20 @@ private:
 void SimHis::send_change(const Transaction& t) {
     std::string id = t.intent.id;
     Sim& sim = sim_;
+    // Sent once per attempt: a change again under the same request id only as a
+    // correction's re-ask, and at most max_reasks times.
+    const std::string request_id = id + "-change-" + std::to_string(t.attempts);
+    const int sends = ++sim_.change_sends_[request_id];
+    const int allowed = is_correction(t.intent.kind) ? 1 + sim_.max_reasks() : 1;
+    if (sends > allowed)
+        return sim_.fail("the change " + request_id + " was sent " + std::to_string(sends) + " times (at most " +
+                         std::to_string(allowed) + ")");
     if (is_correction(t.intent.kind)) {
         std::string original = t.intent.corrects;
         TxKind kind = t.intent.kind;
-        sim_.to_agent(sim_.hospital_index(t.intent.hospital_id),
-                      [&sim, id, original, kind](Hospital& h) { sim.his_correct(h, id, original, kind); });
+        sim_.to_agent(sim_.hospital_index(t.intent.hospital_id), [&sim, request_id, id, original, kind](Hospital& h) {
+            sim.agent_correct(h, request_id, id, original, kind);
+        });
         return;
     }
     sim_.check_prepaid_send(id);
@@ -552,7 +595,8 @@ void Sim::collect(const Confirmer& c) {
     totals_.dispatched += k.dispatched, totals_.in_doubt += k.in_doubt, totals_.probes += k.probes;
     totals_.revokes += k.revokes, totals_.manual += k.manual, totals_.settled_by_probe += k.settled_by_probe;
     totals_.settled_by_late_reply += k.settled_by_late_reply, totals_.settled_by_revoke += k.settled_by_revoke;
-    totals_.refunds_asked += k.refunds_asked, totals_.closes += k.closes;
+    totals_.refunds_asked += k.refunds_asked, totals_.closes += k.closes, totals_.reasks += k.reasks;
+    totals_.prepaid_refunds_again += k.prepaid_refunds_again, totals_.prepaid_refunds_unbound += k.prepaid_refunds_unbound;
 }
 
 void Sim::crash_control_plane() {
@@ -589,9 +633,13 @@ void Sim::check_every_open_one_is_followed(const char* when) {
                 if (!payment) return fail("cannot read the ledger: " + payment.error().describe());
                 followed = *payment && !is_terminal((*payment)->state) && follows(**payment);
             }
-            if (!followed)
-                return fail(std::string(when) + ": " + t.intent.id + " is " + std::string(to_string(t.state)) +
-                            " with no timer and not in the manual queue");
+            if (!followed) {
+                std::string last;
+                if (auto h = stores_[p]->history(t.intent.id); h && !h->empty())
+                    last = "; last entry " + h->back().event + " " + h->back().evidence;
+                return fail(std::string(when) + ": " + std::string(to_string(t.intent.kind)) + " " + t.intent.id + " is " +
+                            std::string(to_string(t.state)) + " with no timer and not in the manual queue" + last);
+            }
         }
     }
 }
@@ -811,14 +859,22 @@ void Sim::arrive_prepaid(TransactionIntent booking, int p) {
     ++arrived_;
     ++prepaid_pairs_;
     const int hospital = hospital_index(booking.hospital_id);
-    const std::string refund_id = prepaid_refund_id(booking.id);
-    hospital_of_[booking.id] = hospital_of_[payment.id] = hospital_of_[refund_id] = hospital;
+    hospital_of_[booking.id] = hospital_of_[payment.id] = hospital;
+    // Every round of the pair's refund (a later one follows a VOIDED one) lives with it.
+    for (int round = 1; round <= confirmer_options_.max_prepaid_refund_rounds; ++round) {
+        const std::string refund_id = prepaid_refund_id(booking.id, round);
+        hospital_of_[refund_id] = hospital;
+        prepaid_refund_booking_[refund_id] = booking.id;
+    }
     prepaid_payment_of_[booking.id] = payment.id;
-    prepaid_refund_booking_[refund_id] = booking.id;
     arrive_payment(payment);  // pays soon, late, never; sometimes cancels the payment
-    // The patient cancels the booking (refused once it left: fine). No correction after
-    // POSTED is asked of a pair: a cancel of a prepaid booking after POSTED would cancel
-    // the booking alone (docs/ledger.md, "Not built yet").
+    // The patient cancels the booking while HELD (refused once it left: fine), and, as for
+    // any booking, sometimes after it is POSTED: a cancel correction, whose POSTED brings
+    // the payment's refund correction (the HIS first, then the provider).
+    if (rng_.chance(0.06)) {
+        ++prepaid_cancels_after_post_;
+        at(now() + rng_.between(30'000, 150'000), [this, id = booking.id] { request_correction(id); });
+    }
     if (rng_.chance(0.03)) {
         at(now() + rng_.between(0, 20'000), [this, id = booking.id] {
             Confirmer* c = cp_up_ ? confirmer_for(id) : nullptr;
@@ -1097,6 +1153,9 @@ SimReport Sim::run() {
       << "), created " << corrections_created_ << ", refunded at the provider " << refunded_after_post_
       << ", settled by the operator " << corrections_resolved_ << " (never reached the HIS "
       << corrections_never_arrived_ << "), second refused " << second_refused_ << ", second after a VOIDED one " << second_accepted_ << "\n";
+    s << "  corrections re-asked (same request id) " << totals_.reasks << ", copies the agent answered from its task record "
+      << answered_from_agent_record_ << "; prepaid refunds asked again " << totals_.prepaid_refunds_again
+      << ", listed unbound " << totals_.prepaid_refunds_unbound << "\n";
     s << split_summary_;
     s << final_counts_;
     s << prepaid_summary_;
@@ -1212,7 +1271,8 @@ void Sim::adopt_prepaid_refunds(const std::function<bool(const std::string&)>& h
 }
 
 void Sim::check_prepaid(const std::map<std::string, std::pair<int, Transaction>>& ledger) {
-    uint64_t both_stand = 0, both_released = 0, refunded = 0, refund_refused = 0, refund_unsent = 0;
+    uint64_t both_stand = 0, both_released = 0, refunded = 0, cancelled_refunded = 0, unbound_listed = 0,
+             unbound_refused = 0, refunded_later_round = 0;
     for (const auto& [booking_id, payment_id] : prepaid_payment_of_) {
         auto b = ledger.find(booking_id), pay = ledger.find(payment_id);
         if (b == ledger.end() || pay == ledger.end()) return fail("the prepaid pair " + booking_id + " is not whole in the ledger");
@@ -1224,16 +1284,30 @@ void Sim::check_prepaid(const std::map<std::string, std::pair<int, Transaction>>
         if (!is_terminal(bt.state) || !is_terminal(pt.state))
             return fail("the prepaid pair " + booking_id + " is not settled: booking " + std::string(to_string(bt.state)) +
                         ", payment " + std::string(to_string(pt.state)));
-        const std::string refund_id = prepaid_refund_id(booking_id);
-        auto refund = ledger.find(refund_id);
+        // The pair's refund: the last round that exists (a later round follows a VOIDED one).
+        std::string refund_id;
+        int rounds = 0;
+        for (int round = 1; round <= confirmer_options_.max_prepaid_refund_rounds; ++round) {
+            auto r = ledger.find(prepaid_refund_id(booking_id, round));
+            if (r == ledger.end()) break;
+            if (!is_terminal(r->second.second.state))
+                return fail("the refund " + r->first + " of the prepaid pair " + booking_id + " is not settled");
+            if (!refund_id.empty() && ledger.at(refund_id).second.state != TxState::Voided)
+                return fail("the prepaid pair " + booking_id + " has refund round " + std::to_string(round) +
+                            " after a round that was not VOIDED");
+            refund_id = r->first;
+            rounds = round;
+        }
+        auto refund = refund_id.empty() ? ledger.end() : ledger.find(refund_id);
         const bool refund_posted = refund != ledger.end() && refund->second.second.state == TxState::Posted;
-        if (refund != ledger.end() && !is_terminal(refund->second.second.state))
-            return fail("the refund " + refund_id + " of the prepaid pair " + booking_id + " is not settled");
         const HisRecord* bh = his_record(booking_id);
         const HisRecord* ph = his_record(payment_id);
         const ProviderOrder& po = orders_.at(payment_id);
+        // A POSTED booking the HIS then cancelled (a cancel correction POSTED) stands nowhere.
+        const bool cancelled = bh && bh->undone;
         // Standing anywhere, and standing everywhere: the two must agree for each leg.
-        const bool booking_any = bt.state == TxState::Posted || (bh && bh->status == HisStatus::Committed && !bh->undone);
+        const bool booking_any =
+            (bt.state == TxState::Posted && !cancelled) || (bh && bh->status == HisStatus::Committed && !bh->undone);
         const bool booking_all = bt.state == TxState::Posted && bh && bh->status == HisStatus::Committed && !bh->undone;
         const bool payment_any = (pt.state == TxState::Posted && !refund_posted) || po.state == OrderState::Paid ||
                                  (ph && ph->status == HisStatus::Committed && !ph->undone);
@@ -1245,30 +1319,36 @@ void Sim::check_prepaid(const std::map<std::string, std::pair<int, Transaction>>
                         (refund_posted ? ", refunded" : "") + ")");
         if (payment_any && !booking_all && refund != ledger.end() && refund->second.second.state == TxState::Voided &&
             payment_all) {
-            // The confirmer did its part (the refund correction stored with the release) but
-            // the refund did not happen: the hospital refused it, or it never reached the HIS
-            // and the operator found it not done. The payment stays with the hospital, as a
-            // refused refund of any payment does; nothing retries it (docs/ledger.md, "Not
-            // built yet"). Counted, not a failure; the correction itself is checked above.
-            const HisRecord* rh = his_record(refund_id);
-            if (rh && rh->status == HisStatus::Rejected) ++refund_refused;
-            else ++refund_unsent;
+            // The confirmer did its part (the refund stored with the release, asked again
+            // each round) but no round happened: the hospital refused every one, or the
+            // operator found it not done. Never silent: the last round is in the operators'
+            // list (marked manual), else it is a failure.
+            if (!refund->second.second.manual)
+                return fail("the payment " + payment_id + " is kept while its prepaid booking " + booking_id +
+                            " is released, and its last refund " + refund_id + " (round " + std::to_string(rounds) +
+                            ", VOIDED) is not in the operators' list");
+            ++unbound_listed;
+            if (const HisRecord* rh = his_record(refund_id); rh && rh->status == HisStatus::Rejected) ++unbound_refused;
             continue;
         }
         if (payment_any && !booking_all)
             return fail("the payment " + payment_id + " is kept (" + std::string(to_string(pt.state)) +
                         ") while its prepaid booking " + booking_id + " is " + std::string(to_string(bt.state)) +
+                        (cancelled ? " and cancelled at the HIS" : "") +
                         (refund == ledger.end() ? ", no refund"
                                                 : ", its refund " + refund_id + " " + std::string(to_string(refund->second.second.state))));
         if (booking_all) ++both_stand;
+        else if (refund_posted && cancelled) ++cancelled_refunded;
         else if (refund_posted) ++refunded;
         else ++both_released;
+        if (refund_posted && rounds > 1) ++refunded_later_round;
     }
     std::ostringstream s;
     s << "  prepaid pairs " << prepaid_pairs_ << ": both stand " << both_stand << ", released unpaid " << both_released
-      << ", booking refused and payment refunded " << refunded << ", booking refused and the refund refused by the HIS "
-      << refund_refused << " or settled not done by the operator " << refund_unsent << " (booking cancels asked "
-      << prepaid_cancels_ << ")\n";
+      << ", booking refused and payment refunded " << refunded << ", cancelled after POSTED and refunded "
+      << cancelled_refunded << " (cancels asked " << prepaid_cancels_after_post_ << "), refunded in a later round "
+      << refunded_later_round << ", refund not done after every round and listed for the operators " << unbound_listed
+      << " (the last refused by the HIS " << unbound_refused << "); booking cancels while HELD asked " << prepaid_cancels_ << "\n";
     prepaid_summary_ = s.str();
 }
 

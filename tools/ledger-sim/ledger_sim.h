@@ -42,7 +42,12 @@ struct SimOptions {
     bool broken_refund_on_timeout = false;    // tests only: forbidden policies, to be caught
     bool broken_refund_on_not_found = false;
     bool broken_refund_before_his = false;  // a refund after POSTED paid back when sent to the HIS
+    bool broken_reask_new_attempt = false;  // a correction re-asked under a new request id
     bool split = true;  // split `south` into `south-a`/`south-b` in the middle of the run
+    // Corrections IN_DOUBT re-ask their change (same request id), and a prepaid pair's refund
+    // that did not happen is asked again (ConfirmerOptions max_reasks,
+    // max_prepaid_refund_rounds); off: neither (what they settle is then the operator's).
+    bool reask = true;
     std::string work_dir;                    // default: a new directory under TMPDIR, removed after
 };
 

@@ -2,8 +2,10 @@
 // replays it exactly.
 //
 //   hisgate-sim ledger --seed N [--transactions K]
-//                      [--broken-policy refund-on-timeout|refund-on-not-found|refund-before-his]
+//                      [--broken-policy refund-on-timeout|refund-on-not-found|refund-before-his|reask-new-attempt]
 //                      [--split on|off]     (the split of `south` mid-run; on by default)
+//                      [--reask on|off]     (corrections re-asked, prepaid refunds asked again; on by
+//                                            default; off measures what they settle)
 //       (the broken policies are for the tests that show the invariants catch them)
 //   hisgate-sim ledger --seeds 1,2,3 [--transactions K]     (each in turn; stops at a failure)
 //   hisgate-sim ledger --seed random                          (drawn from the kernel, printed)
@@ -21,8 +23,9 @@ namespace {
 int usage() {
     std::fprintf(stderr,
                  "usage: hisgate-sim ledger (--seed N|random | --seeds N,M,...) [--transactions K]\n"
-                 "                          [--broken-policy refund-on-timeout|refund-on-not-found|refund-before-his]\n"
-                 "                          [--split on|off]\n");
+                 "                          [--broken-policy refund-on-timeout|refund-on-not-found|refund-before-his|\n"
+                 "                                           reask-new-attempt]\n"
+                 "                          [--split on|off] [--reask on|off]\n");
     return 2;
 }
 }  // namespace
@@ -64,6 +67,12 @@ int main(int argc, char** argv) {
             } else if (arg == "--broken-policy" && value == "refund-before-his") {
                 options.broken_refund_before_his = true;
                 broken += " --broken-policy refund-before-his";
+            } else if (arg == "--broken-policy" && value == "reask-new-attempt") {
+                options.broken_reask_new_attempt = true;
+                broken += " --broken-policy reask-new-attempt";
+            } else if (arg == "--reask" && (value == "on" || value == "off")) {
+                options.reask = value == "on";
+                if (!options.reask) broken += " --reask off";
             } else if (arg == "--split" && (value == "on" || value == "off")) {
                 options.split = value == "on";
                 if (!options.split) broken += " --split off";

@@ -5,6 +5,8 @@
 // records: his-sim's executions, pay-sim's order, the ledger's history.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "common/sqlite.h"
@@ -26,14 +28,14 @@ struct Money {
 
     // `more`: merged into H001's parameter file (extraction, to have his-sim's slots in the
     // public primary).
-    explicit Money(const char* faults = "{}", int max_probes = 1000, const char* more = "{}")
+    explicit Money(const char* faults = "{}", int max_probes = 1000, const char* more = "{}", int max_reasks = 3)
         : sys({.hospitals = {"H001"},
                .sim_faults = {{"H001", faults}},
                .his_params = {{"H001", R"({"idempotent_orders": false, "deferred_drain_interval": "1s"})"}},
                .more_params = {{"H001", more}},
-               .controlplane_config = controlplane_config(pay, max_probes)}) {}
+               .controlplane_config = controlplane_config(pay, max_probes, max_reasks)}) {}
 
-    static std::string controlplane_config(const test::RunningPaySim& pay, int max_probes) {
+    static std::string controlplane_config(const test::RunningPaySim& pay, int max_probes, int max_reasks) {
         return nlohmann::json{{"request_timeouts_ms",
                                {{"payment.pay", 1000}, {"appointment.book", 1000}, {"payment.refund", 1000}}},
                               {"ledger", {{"dir", pay.dir + "/ledgers"},
@@ -41,7 +43,8 @@ struct Money {
                                           {"first_probe_ms", 500},
                                           {"probe_cap_ms", 2000},
                                           {"retry_ms", 1000},
-                                          {"max_probes", max_probes}}},
+                                          {"max_probes", max_probes},
+                                          {"max_reasks", max_reasks}}},
                               {"payments", {{"url", "http://127.0.0.1:" + std::to_string(pay.port)},
                                             {"key_file", pay.dir + "/merchant.key"}}}}
             .dump();
@@ -457,6 +460,45 @@ TEST_CASE("money api: a refund after POSTED whose answer the HIS drops is settle
     auto run = reconcile_day(m, id);
     INFO(run.output);
     CHECK(run.status == 0);
+}
+
+// A refund asked while the hospital's agent is away never reaches the HIS, and "still paid" is
+// no evidence: the confirmer re-asks the same change under the same request id once its
+// probes found nothing, and when the agent is back the re-ask is the first attempt to reach
+// it. POSTED without an operator; his-sim (not idempotent) refunded it once.
+TEST_CASE("money api: a refund asked while the agent is away is re-asked under its request id and POSTED without an operator") {
+    Money m("{}", 1000, "{}", 1000);
+    REQUIRE(m.sys.start());
+    const std::string id = posted_payment(m, "rr-1");
+    m.sys.agent("H001").stop();
+    auto online = [&] {
+        auto hs = m.sys.online_hospitals();
+        return std::find(hs.begin(), hs.end(), "H001") != hs.end();
+    };
+    REQUIRE(test::eventually([&] { return !online(); }, 20s));
+    auto refund = m.sys.post("/api/v1/payments/" + id + "/refund", "", m.as("P1", "rr-refund"));
+    INFO(refund.body);
+    REQUIRE(refund.status == 201);
+    const std::string fix_id = nlohmann::json::parse(refund.body)["transactionId"];
+    REQUIRE(test::eventually([&] { return m.state("P1", fix_id) == "IN_DOUBT"; }, 30s));
+    auto reasked = [&] {
+        for (const auto& e : m.transaction("P1", fix_id).value("history", nlohmann::json::array()))
+            if (e.value("event", "") == "reask") return true;
+        return false;
+    };
+    REQUIRE(test::eventually(reasked, 30s));  // a re-ask while the agent is away: lost, as the first
+    CHECK(m.sys.his_executions("H001", id, "refund") == 0);
+    REQUIRE(m.sys.start_agent("H001"));
+    REQUIRE(test::eventually(online, 30s));
+    REQUIRE(test::eventually([&] { return m.state("P1", fix_id) == "POSTED"; }, 60s));
+    auto t = m.transaction("P1", fix_id);
+    INFO(t.dump(1));
+    for (const auto& e : t["history"]) CHECK(e.value("actor", "").rfind("operator:", 0) == std::string::npos);
+    CHECK(m.state("P1", id) == "POSTED");
+    CHECK(m.sys.his_executions("H001", id, "refund") == 1);
+    auto order = m.provider_order(id);
+    CHECK(order["trade_state"] == "REFUND");
+    CHECK(order["amount"]["refund"] == 1500);
 }
 
 TEST_CASE("money api: bad corrections - an unknown id, a booking refunded, a payment cancelled - change nothing") {

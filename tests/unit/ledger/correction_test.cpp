@@ -93,7 +93,9 @@ TEST_CASE("correction: a refund whose answer is lost is IN_DOUBT - not refunded 
     CHECK(f.his.count("revoke:" + fix.id) == 0);
     CHECK(f.provider.sent.empty());
     CHECK(f.confirmer->has_timer(fix.id));  // the probes go on
-    f.step(6s);
+    f.step(6s);  // the second slot re-asks the change (same attempt), the third probes
+    CHECK(f.his.count("change:" + fix.id) == 2);
+    f.step(12s);
     CHECK(f.his.count("probe:" + fix.id) == 2);
     f.confirmer->on_probe_answer(fix.id, HisStatus::Committed);  // refunded at the HIS
     CHECK(f.state(fix.id) == TxState::Confirmed);
@@ -101,7 +103,73 @@ TEST_CASE("correction: a refund whose answer is lost is IN_DOUBT - not refunded 
     f.confirmer->on_revoke_answer(fix.id, RevokeOutcome::Revoked);  // never asked: refused
     f.confirmer->on_refund_answer(fix.id, true);
     CHECK(f.state(fix.id) == TxState::Posted);
-    CHECK(f.his.count("change:" + fix.id) == 1);
+    CHECK(f.his.count("change:" + fix.id) == 2);
+    CHECK(f.store->get(fix.id).value()->attempts == 1);  // one attempt: the re-ask is the same request
+}
+
+TEST_CASE("correction: a refund the HIS never shows is re-asked under the same request id - stored first, bounded") {
+    Fixture f;
+    f.options.max_probes = 8;
+    REQUIRE(f.restart());
+    auto paid = f.posted_payment();
+    auto fix = Fixture::correction_of(paid, TxKind::Refund);
+    REQUIRE(f.confirmer->create(fix));
+    f.step(10s);  // no answer: the agent was away
+    REQUIRE(f.state(fix.id) == TxState::InDoubt);
+    f.step(3s);
+    CHECK(f.his.count("probe:" + fix.id) == 1);
+    f.confirmer->on_probe_answer(fix.id, HisStatus::NotFound);  // still paid: not yet
+    f.step(6s);  // slot 2: the same change again, stored before it left
+    CHECK(f.his.count("change:" + fix.id) == 2);
+    CHECK(f.his.count("probe:" + fix.id) == 1);
+    auto t = f.store->get(fix.id).value();
+    CHECK(t->attempts == 1);  // the same attempt: <id>-change-1 at the agent
+    CHECK(t->probes == 2);
+    CHECK(t->next_probe_ms == f.clock.wall_ms() + 12'000);
+    auto history = f.store->history(fix.id).value();
+    REQUIRE(history.back().event == "reask");
+    CHECK(history.back().evidence.find("re-ask 1 of change attempt 1") != std::string::npos);
+    CHECK(f.provider.sent.empty());
+
+    SECTION("the agent answers the re-ask: settled without an operator, refunded once") {
+        f.confirmer->on_change_reply(fix.id, true);
+        CHECK(f.state(fix.id) == TxState::Confirmed);
+        CHECK(f.provider.count("refund:" + fix.id + ":of:" + paid.id) == 1);
+        f.confirmer->on_change_reply(fix.id, true);  // the first copy's answer, late: refused
+        f.confirmer->on_refund_answer(fix.id, true);
+        CHECK(f.state(fix.id) == TxState::Posted);
+        CHECK(f.provider.sent.size() == 1);
+    }
+    SECTION("a restart neither loses nor doubles a re-ask, and after the bound the manual queue") {
+        f.step(5s);
+        REQUIRE(f.restart());
+        f.confirmer->tick();
+        CHECK(f.his.count("change:" + fix.id) == 2);  // nothing again at once
+        f.step(7s);  // slot 3 at its stored time: a probe
+        CHECK(f.his.count("probe:" + fix.id) == 2);
+        for (int i = 0; i < 8; ++i) f.step(60s);
+        // Slots 2, 4 and 6 re-asked (max_reasks 3), 1, 3, 5, 7, 8 probed; then the operators.
+        CHECK(f.his.count("change:" + fix.id) == 4);
+        CHECK(f.his.count("probe:" + fix.id) == 5);
+        CHECK(f.his.count("revoke:" + fix.id) == 0);
+        auto queue = f.confirmer->manual_queue();
+        REQUIRE(queue->size() == 1);
+        CHECK(queue->front().intent.id == fix.id);
+        CHECK(f.store->get(fix.id).value()->attempts == 1);
+        int reasks = 0;
+        for (const auto& e : f.store->history(fix.id).value()) reasks += e.event == "reask";
+        CHECK(reasks == 3);
+        CHECK(f.provider.sent.empty());
+    }
+    SECTION("a payment is never re-asked: its not-found is revoked") {
+        auto pay = test_util::intent();
+        pay.deadline_ms = f.clock.wall_ms() + 30'000;
+        REQUIRE(f.confirmer->create(pay));
+        f.confirmer->on_payment_notification(pay.id, pay.amount_fen);
+        for (int i = 0; i < 4; ++i) f.step(10s);
+        CHECK(f.his.count("change:" + pay.id) == 1);
+        CHECK(f.store->apply_one(ScheduleProbe{pay.id, 9, 1, 1}, f.clock.wall_ms()).error().code == "ledger.not_reaskable");
+    }
 }
 
 TEST_CASE("correction: unanswered probes put a refund in the manual queue and an operator settles it") {
@@ -118,6 +186,7 @@ TEST_CASE("correction: unanswered probes put a refund in the manual queue and an
     auto r = f.confirmer->resolve(lost.id, false, "phone call: the hospital has not refunded it", "alice");
     REQUIRE(r);
     CHECK(r->state == TxState::Voided);  // nothing was corrected; the original stands
+    CHECK_FALSE(r->manual);  // settled: out of the operators' lists (its history says who)
     CHECK(f.provider.sent.empty());
     // The VOIDED one corrected nothing: a new refund may go.
     auto again = Fixture::correction_of(paid, TxKind::Refund);

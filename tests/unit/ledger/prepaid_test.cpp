@@ -38,6 +38,11 @@ struct PrepaidFixture : test_util::ConfirmerRig {
         p.payment.binds = p.booking.id;
         return p;
     }
+    bool history_has(const std::string& id, const std::string& event, const std::string& words) {
+        for (const auto& e : store->history(id).value())
+            if (e.event == event && e.evidence.find(words) != std::string::npos) return true;
+        return false;
+    }
     // Created, paid at the provider, committed at the HIS: the booking is on its way.
     Pair paid() {
         Pair p = pair();
@@ -447,4 +452,61 @@ TEST_CASE("prepaid: the store refuses a pair that does not bind and a half of on
     CHECK_FALSE(f.store->get(reused.booking.id).value().has_value());
     CHECK(f.his.sent.empty());
     CHECK(f.confirmer->timers() == 0);
+}
+
+TEST_CASE("prepaid: a refund the HIS refuses is asked again in new rounds, then listed for the operators") {
+    PrepaidFixture f;
+    Pair p = f.paid();
+    f.confirmer->on_change_reply(p.booking.id, false);  // the HIS refuses the paid booking
+    REQUIRE(f.state(p.booking.id) == TxState::Voided);
+    const std::string round1 = prepaid_refund_id(p.booking.id), round2 = prepaid_refund_id(p.booking.id, 2),
+                      round3 = prepaid_refund_id(p.booking.id, 3);
+    CHECK(round1 == prepaid_refund_id(p.booking.id, 1));
+    CHECK(prepaid_refund_round(p.booking.id, round3, 3) == 3);
+    CHECK(prepaid_refund_round(p.booking.id, p.payment.id, 3) == 0);
+    REQUIRE(f.his.count("change:" + round1) == 1);
+    f.confirmer->on_change_reply(round1, false);  // the HIS refuses the refund
+    CHECK(f.state(round1) == TxState::Voided);
+    // The next round is stored with that VOIDED, due 5 s later; nothing sent before.
+    REQUIRE(f.store->get(round2).value());
+    CHECK(f.state(round2) == TxState::Created);
+    CHECK(f.store->get(round2).value()->intent.corrects == p.payment.id);
+    CHECK(f.his.count("change:" + round2) == 0);
+    CHECK(f.confirmer->has_timer(round2));
+    REQUIRE(f.restart());  // a restart keeps its due time and sends nothing at once
+    CHECK(f.his.count("change:" + round2) == 0);
+    f.step(5s);
+    CHECK(f.his.count("change:" + round2) == 1);
+    SECTION("a later round the HIS does: refunded once, the pair released") {
+        f.confirmer->on_change_reply(round2, true);
+        CHECK(f.provider.count("refund:" + round2 + ":of:" + p.payment.id) == 1);
+        f.confirmer->on_refund_answer(round2, true);
+        CHECK(f.state(round2) == TxState::Posted);
+        CHECK_FALSE(f.store->get(round3).value());
+        CHECK(f.confirmer->timers() == 0);
+    }
+    SECTION("every round refused: the last VOIDED one is in the operators' list, with the reason") {
+        f.confirmer->on_change_reply(round2, false);
+        CHECK(f.state(round3) == TxState::Created);
+        f.step(10s);
+        REQUIRE(f.his.count("change:" + round3) == 1);
+        f.confirmer->on_change_reply(round3, false);
+        auto last = f.store->get(round3).value();
+        CHECK(last->state == TxState::Voided);
+        CHECK(last->manual);
+        CHECK(f.history_has(round3, "manual", "the hospital holds the payment"));
+        CHECK(f.confirmer->counters().prepaid_refunds_again == 1);  // round 3, after the restart
+        CHECK(f.confirmer->counters().prepaid_refunds_unbound == 1);
+        CHECK_FALSE(f.store->get(prepaid_refund_id(p.booking.id, 4)).value());
+        CHECK(f.provider.sent.empty());  // the hospital never refunded: no money went back
+        CHECK(f.confirmer->timers() == 0);
+        CHECK(f.state(p.payment.id) == TxState::Posted);
+    }
+    SECTION("an operator who finds a round not done starts the next round too") {
+        f.step(10s);  // round 2's answer lost: IN_DOUBT
+        REQUIRE(f.state(round2) == TxState::InDoubt);
+        REQUIRE(f.confirmer->resolve(round2, false, "phone call: the hospital has not refunded it", "alice"));
+        CHECK(f.state(round2) == TxState::Voided);
+        CHECK(f.state(round3) == TxState::Created);
+    }
 }

@@ -4,8 +4,10 @@
 #include <set>
 #include <string>
 
+#include "adapters/his_adapter.h"
 #include "agent/diagnostics.h"
 #include "agent/request_types.h"
+#include "common/clock.h"
 #include "config-params/param_set.h"
 #include "tests/support/process.h"
 
@@ -59,4 +61,93 @@ TEST_CASE("request types: params.get answers the parameter file with the hash th
     d.params_file = dir + "/bad.json";
     CHECK(parameter_file_of(d).error().code == "params.invalid");
     std::system(("rm -rf " + dir).c_str());
+}
+
+namespace {
+// A HIS that is not idempotent: it counts every cancel and refund it carries out.
+class CountingCancelHis final : public hisgate::HisAdapter {
+public:
+    std::string booking = "booked";
+    std::string payment = "paid";
+    int cancels = 0, refunds = 0;
+    std::string dialect() const override { return "counting"; }
+    hisgate::Result<hisgate::ReferenceData> extract_reference_data(const std::string&, const std::string&) override {
+        return unsupported();
+    }
+    hisgate::Result<hisgate::Booking> book(const hisgate::BookingOrder&) override { return unsupported(); }
+    hisgate::Result<hisgate::Booking> cancel(const std::string& id) override {
+        ++cancels;
+        booking = "cancelled";
+        return hisgate::Booking{id, "S1", "P1", booking};
+    }
+    hisgate::Result<hisgate::Booking> booking_status(const std::string& id) override {
+        return hisgate::Booking{id, "S1", "P1", booking};
+    }
+    hisgate::Result<hisgate::Payment> pay(const hisgate::PaymentOrder&) override { return unsupported(); }
+    hisgate::Result<hisgate::Payment> refund(const hisgate::PaymentOrder& o) override {
+        ++refunds;
+        payment = "refunded";
+        return hisgate::Payment{o.order_id, o.amount_cents, payment};
+    }
+    hisgate::Result<hisgate::Payment> payment_status(const std::string& id) override {
+        return hisgate::Payment{id, 2500, payment};
+    }
+    hisgate::Result<hisgate::Report> get_report(const std::string&) override { return unsupported(); }
+    hisgate::Result<std::vector<hisgate::ReportSummary>> list_reports(const std::string&) override { return unsupported(); }
+    hisgate::Result<std::vector<hisgate::StatementLine>> daily_statement(const std::string&) override { return unsupported(); }
+    hisgate::Result<hisgate::HisClockReading> read_clock() override { return unsupported(); }
+    hisgate::Result<std::unique_ptr<hisgate::PushListener>> listen_for_pushes(hisgate::PushHandler) override {
+        return unsupported();
+    }
+
+private:
+    static hisgate::Error unsupported() {
+        return hisgate::make_error(hisgate::ErrorClass::BadInput, "test.unsupported", "not used by this test");
+    }
+};
+}  // namespace
+
+TEST_CASE("request types: a retried refund or cancel asks the HIS first and never carries it out twice") {
+    CountingCancelHis his;
+    auto rules = hisgate::appointments::RuleSet::from_params(nlohmann::json::object(), "test");
+    REQUIRE(rules);
+    hisgate::ManualClock clock;
+    Diagnostics diagnostics;
+    int sent = 0;
+    bool horizon_passed = true;
+    auto context = [&](std::string_view type, bool maybe_done) {
+        return RequestContext{type, "T-1-change-1", his, *rules, clock, false, maybe_done, [&] { ++sent; },
+                              [&](const std::string&) -> std::optional<hisgate::Error> { return std::nullopt; },
+                              [&]() -> std::optional<hisgate::Error> {
+                                  if (horizon_passed) return std::nullopt;
+                                  return hisgate::make_error(hisgate::ErrorClass::Timeout, "his.in_doubt", "wait");
+                              },
+                              [&](const std::string&) -> std::optional<hisgate::Error> { return std::nullopt; },
+                              diagnostics};
+    };
+    const nlohmann::json cancel_body = {{"orderId", "B-1"}};
+    const nlohmann::json refund_body = {{"orderId", "P-1"}, {"amountCents", 2500}, {"method", "wechat"}};
+    const auto* cancel = find_request_type("appointment.cancel");
+    const auto* refund = find_request_type("payment.refund");
+    REQUIRE(cancel);
+    REQUIRE(refund);
+
+    // A retry while an earlier attempt may still be running at the HIS waits, sending nothing.
+    horizon_passed = false;
+    CHECK(cancel->handler(context("appointment.cancel", true), cancel_body).error().code == "his.in_doubt");
+    CHECK(refund->handler(context("payment.refund", true), refund_body).error().code == "his.in_doubt");
+    CHECK(his.cancels + his.refunds + sent == 0);
+    // The first attempt carries it out, once.
+    horizon_passed = true;
+    CHECK((*cancel->handler(context("appointment.cancel", false), cancel_body))["status"] == "cancelled");
+    CHECK((*refund->handler(context("payment.refund", false), refund_body))["status"] == "refunded");
+    CHECK(his.cancels == 1);
+    CHECK(his.refunds == 1);
+    CHECK(sent == 2);
+    // A retry after it (its answer lost) is answered from the HIS's record, not carried out again.
+    CHECK((*cancel->handler(context("appointment.cancel", true), cancel_body))["status"] == "cancelled");
+    CHECK((*refund->handler(context("payment.refund", true), refund_body))["status"] == "refunded");
+    CHECK(his.cancels == 1);
+    CHECK(his.refunds == 1);
+    CHECK(sent == 2);
 }
