@@ -59,6 +59,7 @@ constexpr CodeStatus kCodeStatuses[] = {
     {"hospital.incompatible", 503},
     {"stream.gone", 410},   // a replica this far behind re-seeds
     {"stream.ahead", 409},  // a replica ahead of the primary holds something else: re-seeds
+    {"alert.not_firing", 409},  // resolved already: the state conflicts, nothing is wrong with the request
 };
 
 // A task id is given when the request reached the agent's queue: its answer may come later.
@@ -239,8 +240,18 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (route == "triage" && !is_staff(who->role)) send_forbidden(res, "triage is for operators and services");
         else if (route == "triage") list_triage(req, res);
         else if (route == "alerts" && !is_staff(who->role)) send_forbidden(res, "alerts are for operators and services");
-        else if (route == "alerts" && !alerts_)
+        else if (route == "alert_resolve" && !may_read_audit(who->role))
+            send_forbidden(res, "alerts are resolved by operators and admins");
+        else if ((route == "alerts" || route == "alert_resolve") && !alerts_)
             send_error(res, make_error(ErrorClass::Unavailable, "alerts.off", "this instance keeps no alerts"));
+        else if (route == "alert_resolve") {
+            auto body = read_json_object(req, "the resolution");
+            if (!body) return send_error(res, body.error());
+            auto done = alerts::resolve_alert(*alerts_, parts[3], std::string(auth::to_string(who->role)) + ":" + who->subject,
+                                              *body, clock_.wall_ms());
+            if (done) send_json(res, 200, done.value());
+            else send_error(res, done.error());
+        }
         else if (route == "alerts") {
             auto page = alerts::alerts_page(*alerts_, Poco::URI(req.getURI()).getRawQuery());
             if (page) send_json(res, 200, page.value());
@@ -332,6 +343,7 @@ const std::vector<RouteTemplate>& Api::routes() {
         {"doctor", "/api/v1/hospitals/{hospitalId}/doctor", "POST"},
         {"triage", "/api/v1/triage", "GET, HEAD"},
         {"alerts", "/api/v1/alerts", "GET, HEAD"},
+        {"alert_resolve", "/api/v1/alerts/{alertId}/resolve", "POST"},
         {"health_paths", "/api/v1/health/paths", "GET, HEAD"},
         {"replication_stream", "/api/v1/replication/stream", "GET, HEAD"},
         {"replication_snapshot", "/api/v1/replication/snapshot", "GET, HEAD"},

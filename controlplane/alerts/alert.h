@@ -3,7 +3,9 @@
 // does not; a condition that holds again later is a new alert (a new id).
 //
 // An alert's key (rule, hospital, subject) names the condition: at most one alert per key
-// fires at a time. The subject is what within the hospital the rule is about ("" for the
+// fires at a time. An operator may resolve a firing alert by hand (who, a note): it is then
+// resolved, and its key is held (no new alert for it) until its condition stops holding
+// once, so "I have dealt with it" is not answered by the same alert at the next round. The subject is what within the hospital the rule is about ("" for the
 // hospital itself, a business path for path.failed).
 #pragma once
 
@@ -45,6 +47,8 @@ struct Alert {
     int64_t resolved_ms = 0;  // 0 while firing
     std::string owner;
     std::string detail;  // the condition's detail when it fired (updated while it fires)
+    std::string resolved_by;  // "" when its condition stopped holding; the operator who resolved it by hand
+    std::string note;         // the operator's note (hand-resolved only)
     std::string key() const { return rule + "|" + hospital_id + "|" + subject; }
 };
 

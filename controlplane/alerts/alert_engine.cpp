@@ -47,6 +47,13 @@ Result<RoundResult> AlertEngine::evaluate() {
     }
     auto firing = store_.firing();
     if (!firing) return firing.error();
+    auto held = store_.held_keys();
+    if (!held) return held.error();
+    // A key an operator resolved by hand opens no alert while its condition holds; once it
+    // stops holding, the hold goes, and the condition's next return is a new alert.
+    std::vector<std::string> released;
+    for (const auto& key : *held)
+        if (!holding.count(key)) released.push_back(key);
 
     std::vector<Alert> opened, changed, resolved;
     std::map<std::string, const Alert*> fired_by_key;
@@ -65,7 +72,7 @@ Result<RoundResult> AlertEngine::evaluate() {
         }
     }
     for (const auto& [key, c] : holding) {
-        if (fired_by_key.count(key)) continue;
+        if (fired_by_key.count(key) || std::binary_search(held->begin(), held->end(), key)) continue;
         Alert a;
         a.id = new_id();
         a.rule = c.rule;
@@ -77,8 +84,8 @@ Result<RoundResult> AlertEngine::evaluate() {
         a.detail = c.detail;
         opened.push_back(std::move(a));
     }
-    if (opened.empty() && changed.empty() && resolved.empty()) return RoundResult{};
-    if (auto applied = store_.apply(opened, changed, resolved); !applied) return applied.error();
+    if (opened.empty() && changed.empty() && resolved.empty() && released.empty()) return RoundResult{};
+    if (auto applied = store_.apply(opened, changed, resolved, released); !applied) return applied.error();
     auto& m = metrics::global();
     for (const auto& a : opened) {
         log::warn("alert.fired", {{"alert_id", a.id}, {"rule", a.rule}, {"hospital_id", a.hospital_id},

@@ -5,7 +5,9 @@
 //  - a firing alert whose condition no longer holds is resolved (resolved now);
 //  - a firing alert whose condition still holds stays the same alert (its detail follows
 //    the condition): repeated rounds never fire it twice, and a hospital that stays in a
-//    state never flaps.
+//    state never flaps;
+//  - a condition whose key an operator resolved by hand (AlertStore::resolve) opens nothing
+//    while it holds; the hold is released in the first round it does not.
 // Rounds run on the injected clock: every `interval` on the engine's thread, and soon after
 // poke() (a state change: the control plane pokes it for each state message it applies),
 // but never sooner than kPokeGap (or `interval`, when shorter) after the previous round, so

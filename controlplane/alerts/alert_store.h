@@ -40,8 +40,15 @@ public:
     // Applies a round of evaluation as one transaction: `opened` are new firing alerts,
     // `changed` are firing ones whose detail changed, `resolved` were firing and now are
     // resolved (state and resolved_ms set). Then forgets resolved alerts past the retention.
+    // `released` are held keys (below) whose condition no longer holds.
     virtual Result<void> apply(const std::vector<Alert>& opened, const std::vector<Alert>& changed,
-                               const std::vector<Alert>& resolved) = 0;
+                               const std::vector<Alert>& resolved, const std::vector<std::string>& released = {}) = 0;
+    // An operator resolves a firing alert by hand, in one transaction: resolved now, by
+    // `who`, with `note`, and its key held until its condition stops holding. NotFound
+    // alert.not_found; Rejected alert.not_firing (already resolved: nothing changes).
+    virtual Result<Alert> resolve(const std::string& id, const std::string& who, const std::string& note, int64_t now_ms) = 0;
+    // The keys held by a hand resolution.
+    virtual Result<std::vector<std::string>> held_keys() = 0;
     // Alerts matching `q`, newest start first.
     virtual Result<std::vector<Alert>> list(const AlertQuery& q) = 0;
 };

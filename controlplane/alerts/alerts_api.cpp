@@ -24,7 +24,25 @@ nlohmann::json alert_json(const Alert& a) {
             {"startedAt", iso_utc_ms(a.started_ms)},
             {"resolvedAt", a.state == AlertState::Resolved ? nlohmann::json(iso_utc_ms(a.resolved_ms)) : nlohmann::json()},
             {"owner", a.owner},
-            {"detail", a.detail}};
+            {"detail", a.detail},
+            {"resolvedBy", a.resolved_by.empty() ? nlohmann::json() : nlohmann::json(a.resolved_by)},
+            {"note", a.note.empty() ? nlohmann::json() : nlohmann::json(a.note)}};
+}
+
+Result<nlohmann::json> resolve_alert(AlertStore& store, const std::string& id, const std::string& who,
+                                     const nlohmann::json& body, int64_t now_ms) {
+    constexpr size_t kMaxNote = 500;
+    if (id.size() > 64) return make_error(ErrorClass::NotFound, "alert.not_found", "no such alert");
+    for (const auto& [k, v] : body.items())
+        if (k != "note") return make_error(ErrorClass::BadInput, "alerts.bad_note", "unknown field \"" + k.substr(0, 64) + "\": only note");
+    auto note = body.find("note");
+    if (note == body.end() || !note->is_string() || note->get_ref<const std::string&>().empty() ||
+        note->get_ref<const std::string&>().size() > kMaxNote)
+        return make_error(ErrorClass::BadInput, "alerts.bad_note",
+                          "note: what was done, 1 to " + std::to_string(kMaxNote) + " characters");
+    auto done = store.resolve(id, who, note->get<std::string>(), now_ms);
+    if (!done) return done.error();
+    return alert_json(*done);
 }
 
 Result<nlohmann::json> alerts_page(AlertStore& store, const std::string& raw_query) {

@@ -259,6 +259,8 @@ function alertsScreen(): Child {
     h('option', { value: '' }, t('console.alert.all')));
   const box = h('section', { 'aria-live': 'polite', id: 'alerts' }, loading());
   const load = async (): Promise<boolean> => {
+    // Not redrawn while an operator is writing a note (it would be wiped); polled again later.
+    if ([...box.querySelectorAll('input.alert-note')].some((x) => (x as HTMLInputElement).value !== '')) return true;
     const q = new URLSearchParams({ limit: '200' });
     if (state.value) q.set('state', state.value);
     const r = await api('GET', `/api/v1/alerts?${q}`);
@@ -266,15 +268,36 @@ function alertsScreen(): Child {
     const list: any[] = r.body.alerts ?? [];
     replace(box, list.length ? table(t('console.nav.alerts'),
       ['console.alert.state', 'console.alert.rule', 'console.fleet.hospital', 'console.alert.subject',
-       'console.alert.started', 'console.alert.owner', 'console.alert.detail'],
+       'console.alert.started', 'console.alert.owner', 'console.alert.detail', ...(mayAct() ? ['console.alert.resolve'] : [])],
       list.map((a) => h('tr', { 'data-alert': a.id, 'data-rule': a.rule },
         h('td', {}, badge(a.state === 'firing' ? 'bad' : 'done', stateText('alert', a.state), a.state),
-          a.resolvedAt ? h('span', { class: 'sub' }, t('console.alert.resolved_at', { at: when(a.resolvedAt) })) : null),
+          a.resolvedAt ? h('span', { class: 'sub' }, t('console.alert.resolved_at', { at: when(a.resolvedAt) })) : null,
+          a.resolvedBy ? h('span', { class: 'sub', 'data-resolved-by': str(a.resolvedBy) },
+                           t('console.alert.resolved_by', { who: str(a.resolvedBy), note: str(a.note) })) : null),
         h('td', {}, has(`console.rule.${a.rule}`) ? t(`console.rule.${a.rule}`) : str(a.rule), h('span', { class: 'sub' }, str(a.rule))),
         h('td', {}, str(a.hospitalId) || '—'), h('td', {}, str(a.subject) || '—'),
-        h('td', {}, when(a.startedAt)), h('td', {}, str(a.owner)), h('td', { class: 'detail' }, str(a.detail)))))
+        h('td', {}, when(a.startedAt)), h('td', {}, str(a.owner)), h('td', { class: 'detail' }, str(a.detail)),
+        mayAct() ? (a.state === 'firing' ? resolveAlertCell(String(a.id)) : h('td', {}, '—')) : null)))
       : h('p', { class: 'note' }, t('console.alert.none')));
     return true;
+  };
+  // An operator resolves a firing alert by hand, saying what was done (POST
+  // /api/v1/alerts/{id}/resolve, docs/alerts.md): its condition opens no new alert until it
+  // has stopped holding once.
+  const resolveAlertCell = (id: string): HTMLElement => {
+    const note = h('input', { id: `alert-note-${id}`, class: 'alert-note', maxlength: 500, autocomplete: 'off',
+                              'aria-label': t('console.alert.note_for', { id }) }) as HTMLInputElement;
+    const out = h('span', { 'aria-live': 'polite' });
+    const button = h('button', { type: 'button', class: 'secondary' }, t('console.alert.resolve_button')) as HTMLButtonElement;
+    button.addEventListener('click', async () => {
+      if (!note.value.trim()) return replace(out, h('span', { class: 'error-text', role: 'alert' }, t('console.alert.note_needed')));
+      button.disabled = true;
+      const r = await api('POST', `/api/v1/alerts/${encodeURIComponent(id)}/resolve`, { note: note.value.trim() });
+      if (r.status !== 200) { button.disabled = false; return replace(out, problem(r.body, r.status)); }
+      note.value = '';
+      await load();
+    });
+    return h('td', { class: 'resolve' }, note, h('div', { class: 'actions' }, button), out);
   };
   state.addEventListener('change', () => { load(); });
   load().then((ok) => { if (ok) poll(5000, load); });

@@ -15,7 +15,8 @@
 //   4. the ledgers' partitions with IN_DOUBT and manual-queue counts, the read replicas' lag;
 //   5. alerts, triage, path availability (the demo's agents' probes, as the health API
 //      gives them), the audit log and a real request's trace as a timeline across the
-//      control plane and the agent;
+//      control plane and the agent; an alert (H001's HIS made to refuse, its probes fail)
+//      resolved by hand with a note;
 //   6. the ward page: H001's beds from monitor-sim with live values, alarms high first,
 //      acknowledge and silence as the operator (API and audit checked), a rebooting monitor
 //      offline;
@@ -287,6 +288,40 @@ test('alerts, triage, path availability, the audit log and a request\'s trace as
   await noSeriousViolations(page, 'trace');
   await noSidewaysScrollAt200('trace');
   await shot('trace');
+});
+
+// An operator journey: H001's HIS refuses everything (his-sim's `reject` fault, through the
+// control API the demo names), so its probes fail and path.failed fires; the operator
+// resolves one of those alerts by hand with a note (that it stays resolved while the HIS
+// still refuses is the unit and system tests' part), and the fault is cleared for the pages after.
+test('alerts: an operator resolves a firing alert by hand with a note', async () => {
+  const faults = /curl -s -X PUT (http:\/\/127\.0\.0\.1:\d+)\/faults/.exec(demo.out())[1] + '/faults';
+  const fault = async (body) => assert.equal((await fetch(faults, { method: 'PUT', body: JSON.stringify(body) })).status, 200);
+  await fault({ reject: 'HIS-DOWN' });
+  try {
+    const firing = await until('path.failed firing for H001', async () => {
+      const alerts = (await (await bearer('/api/v1/alerts?state=firing&hospital=H001')).json()).alerts ?? [];
+      return alerts.find((a) => a.rule === 'path.failed') ?? null;
+    }, 90000);
+    await page.goto(`${origin}/console/alerts`);
+    const row = page.locator(`#alerts tr[data-alert="${firing.id}"]`);
+    await row.waitFor();
+    await noSeriousViolations(page, 'alerts with resolve');
+    await row.getByRole('button', { name: '标记为已处理' }).click();  // no note yet: said so, nothing sent
+    await row.getByRole('alert').waitFor();
+    assert.equal((await (await bearer(`/api/v1/alerts?state=firing&hospital=H001`)).json()).alerts.some((a) => a.id === firing.id), true);
+    await row.getByRole('textbox').fill('H001 的接口服务器已重启');
+    await row.getByRole('button', { name: '标记为已处理' }).click();
+    await row.waitFor({ state: 'detached' });  // gone from the firing list
+    const resolved = (await (await bearer('/api/v1/alerts?state=resolved&hospital=H001')).json()).alerts.find((a) => a.id === firing.id);
+    assert.equal(resolved?.resolvedBy?.startsWith('operator:'), true, JSON.stringify(resolved));
+    assert.equal(resolved.note, 'H001 的接口服务器已重启');
+    await page.locator('#alert-state').selectOption('resolved');
+    await page.locator(`#alerts tr[data-alert="${firing.id}"] [data-resolved-by]`).waitFor();
+    await shot('alerts-resolved');
+  } finally {
+    await fault({});
+  }
 });
 
 // The ward page (issue 18 item 4): H001's ICU of simulated bedside monitors (monitor-sim,

@@ -2,6 +2,8 @@
 // by its will; past the configured (small) offline threshold agent.offline fires, with its
 // owner; restarted, the alert resolves. The API refuses patients and bad queries; the
 // hisgate CLI lists the alert.
+#include <thread>
+
 #include "fleet_support.h"
 
 using namespace hisgate;
@@ -63,4 +65,30 @@ TEST_CASE("alerts: kill -9 an agent and agent.offline fires, restart it and the 
     CHECK(resolved["id"] == fired["id"]);
     CHECK(resolved["resolvedAt"].is_string());
     CHECK(alerts(sys, "?state=firing").empty());
+
+    // Killed again: a new alert, which an operator resolves by hand with the CLI (a viewer
+    // may not); while the agent stays away it does not fire again.
+    sys.agent("H002").kill9();
+    REQUIRE(test::eventually([&] {
+        auto a = alerts(sys, "?state=firing&hospital=H002");
+        return a.is_array() && a.size() == 1;
+    }, 20s));
+    const std::string again = alerts(sys, "?state=firing&hospital=H002")[0]["id"];
+    CHECK(again != fired["id"]);
+    CHECK(sys.post("/api/v1/alerts/" + again + "/resolve", R"({"note": "x"})", sys.bearer("viewer", "ops")).status == 403);
+    test::write_file(token_file, sys.token("operator", "alice") + "\n");
+    auto by_hand = test::run_capture({test::binary("cli/hisgate"), "alerts", "resolve", again, "--note",
+                                      "H002's server is being replaced", "--url",
+                                      "http://127.0.0.1:" + std::to_string(sys.api_port()), "--token-file", token_file});
+    INFO(by_hand.output);
+    CHECK(by_hand.status == 0);
+    CHECK(by_hand.output.find("resolved by operator:alice") != std::string::npos);
+    CHECK(sys.post("/api/v1/alerts/" + again + "/resolve", R"({"note": "twice"})", sys.bearer("operator", "bob")).status == 409);
+    std::this_thread::sleep_for(1s);  // 5 rounds of the engine, the agent still away
+    CHECK(alerts(sys, "?state=firing&hospital=H002").empty());
+    auto listed = alerts(sys, "?state=resolved&hospital=H002");
+    REQUIRE(listed.size() == 2);
+    CHECK(listed[0]["id"] == again);
+    CHECK(listed[0]["resolvedBy"] == "operator:alice");
+    CHECK(listed[0]["note"] == "H002's server is being replaced");
 }

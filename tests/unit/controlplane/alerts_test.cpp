@@ -116,6 +116,56 @@ TEST_CASE("alerts: agent.offline fires after the threshold, resolves when the ag
     CHECK(b.round().fired == 0);  // back and staying: nothing new
 }
 
+TEST_CASE("alerts: an operator resolves a firing alert by hand - held while its condition holds, a new alert when it returns") {
+    Board b;
+    b.online("H001");
+    b.offline("H001");
+    b.clock.advance(61s);
+    REQUIRE(b.round().fired == 1);
+    const std::string id = b.firing().at(0).id;
+    const nlohmann::json note = {{"note", "the hospital's link is down, ticket 4711"}};
+    // Bad input changes nothing.
+    CHECK(resolve_alert(*b.store, id, "operator:alice", nlohmann::json::object(), b.clock.wall_ms()).error().code == "alerts.bad_note");
+    CHECK(resolve_alert(*b.store, id, "operator:alice", {{"note", std::string(501, 'x')}}, b.clock.wall_ms()).error().code ==
+          "alerts.bad_note");
+    CHECK(resolve_alert(*b.store, id, "operator:alice", {{"note", "x"}, {"extra", 1}}, b.clock.wall_ms()).error().code ==
+          "alerts.bad_note");
+    CHECK(resolve_alert(*b.store, "no-such-alert", "operator:alice", note, b.clock.wall_ms()).error().code == "alert.not_found");
+    REQUIRE(b.firing().size() == 1);
+
+    b.clock.advance(5s);
+    auto done = resolve_alert(*b.store, id, "operator:alice", note, b.clock.wall_ms());
+    REQUIRE(done);
+    CHECK((*done)["state"] == "resolved");
+    CHECK((*done)["resolvedBy"] == "operator:alice");
+    CHECK((*done)["note"] == "the hospital's link is down, ticket 4711");
+    CHECK(resolve_alert(*b.store, id, "operator:bob", note, b.clock.wall_ms()).error().code == "alert.not_firing");
+    // Still offline: no new alert, round after round, across a restart.
+    for (int i = 0; i < 3; ++i) {
+        b.clock.advance(30s);
+        CHECK(b.round().fired == 0);
+    }
+    b.reopen();
+    CHECK(b.round().fired == 0);
+    CHECK(b.firing().empty());
+    // Back online: the hold goes. Offline again past the threshold: a new alert.
+    b.online("H001");
+    b.clock.advance(1s);
+    b.round();
+    auto held = b.store->held_keys();
+    REQUIRE(held);
+    CHECK(held->empty());
+    b.offline("H001");
+    b.clock.advance(61s);
+    CHECK(b.round().fired == 1);
+    REQUIRE(b.firing().size() == 1);
+    CHECK(b.firing()[0].id != id);
+    CHECK(b.firing()[0].resolved_by.empty());
+    auto old = b.list(AlertState::Resolved);
+    REQUIRE(old.size() == 1);
+    CHECK(old[0].resolved_by == "operator:alice");
+}
+
 TEST_CASE("alerts: queue.dwell fires above the threshold from the heartbeat's figures and resolves below it") {
     Board b;
     auto& r = b.online("H001");
