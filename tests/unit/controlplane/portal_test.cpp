@@ -49,6 +49,32 @@ public:
 
 std::string portal_test_db(const std::string& name) { return test::make_temp_dir("portal-test") + "/" + name; }
 
+// A signing key, the portal's stores on one SQLite file and its notifier, on a ManualClock:
+// what a PortalApi or a ConsoleSession needs in the rate-limit cases.
+struct PortalLimitRig {
+    ManualClock clock;
+    std::string dir = test::make_temp_dir("portal-limit");
+    std::unique_ptr<auth::KeyRing> keys;
+    std::unique_ptr<portal::SignInStore> accounts;
+    std::unique_ptr<PatientRecords> records;
+    std::unique_ptr<notify::Outbox> outbox;
+    PortalTestSender sender;
+    std::unique_ptr<notify::Notifier> notifier;
+    PortalLimitRig() {
+        REQUIRE(auth::KeyRing::create_key(dir + "/keys", clock.wall_now()));
+        auto k = auth::KeyRing::open(dir + "/keys", clock);
+        auto a = portal::open_sqlite_sign_in_store(dir + "/portal.db", clock);
+        auto r = open_sqlite_patient_records(dir + "/portal.db", clock);
+        auto o = notify::open_sqlite_outbox(dir + "/portal.db");
+        REQUIRE((k && a && r && o));
+        keys = std::move(*k), accounts = std::move(*a), records = std::move(*r), outbox = std::move(*o);
+        notifier = std::make_unique<notify::Notifier>(*outbox, sender, *accounts, clock, notify::NotifySettings{});
+    }
+    portal::PortalApi portal_api(portal::PortalSettings settings = {}) {
+        return portal::PortalApi(*accounts, *notifier, *records, *keys, clock, settings);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("portal: phone numbers and resident ID numbers are checked part by part") {
@@ -193,21 +219,14 @@ TEST_CASE("portal: the rate limiter counts per key and window and says how long 
 }
 
 TEST_CASE("console: sign-in tries from one client address are limited per 10 minutes and allowed again once the window passes") {
-    ManualClock clock;
-    const std::string dir = test::make_temp_dir("console-limit");
-    REQUIRE(auth::KeyRing::create_key(dir + "/keys", clock.wall_now()));
-    auto keys = auth::KeyRing::open(dir + "/keys", clock);
-    auto accounts = portal::open_sqlite_sign_in_store(dir + "/portal.db", clock);
-    auto records = open_sqlite_patient_records(dir + "/portal.db", clock);
-    auto outbox = notify::open_sqlite_outbox(dir + "/portal.db");
-    REQUIRE((keys && accounts && records && outbox));
-    PortalTestSender sender;
-    notify::Notifier notifier(**outbox, sender, **accounts, clock, {});
-    portal::PortalApi portal_api(**accounts, notifier, **records, **keys, clock, {});
+    PortalLimitRig rig;
+    auto& clock = rig.clock;
+    auto& keys = rig.keys;
+    auto portal_api = rig.portal_api();
     console::ConsoleSettings settings;
     settings.sign_ins_per_address = 3;
     settings.trusted_proxies = {*IpRange::parse("127.0.0.1")};  // the test's requests come through "our proxy"
-    console::ConsoleSession console_session(portal_api, **accounts, **keys, clock, settings);
+    console::ConsoleSession console_session(portal_api, *rig.accounts, *keys, clock, settings);
     std::vector<std::string> by;  // whom each answer named for the audit log ("" nobody)
     HttpServer server("127.0.0.1", 0, [&](auto& req, auto& res) {
         auto who = console_session.handle(req, res);
@@ -215,7 +234,7 @@ TEST_CASE("console: sign-in tries from one client address are limited per 10 min
     });
     REQUIRE(server.start());
     auto now = std::chrono::floor<std::chrono::seconds>(clock.wall_now());
-    auto token = auth::issue_token(**keys, {auth::Role::Operator, "alice", now + 1h, ""}, now);
+    auto token = auth::issue_token(*keys, {auth::Role::Operator, "alice", now + 1h, ""}, now);
     REQUIRE(token);
     const std::string body = nlohmann::json{{"token", *token}}.dump();
     auto sign_in = [&](const std::string& forwarded_for, const std::string& with = "") {
@@ -251,20 +270,11 @@ TEST_CASE("console: sign-in tries from one client address are limited per 10 min
 }
 
 TEST_CASE("portal: the per-address sign-in limits count each client behind a trusted proxy apart, not the proxy") {
-    ManualClock clock;
-    const std::string dir = test::make_temp_dir("portal-limit");
-    REQUIRE(auth::KeyRing::create_key(dir + "/keys", clock.wall_now()));
-    auto keys = auth::KeyRing::open(dir + "/keys", clock);
-    auto accounts = portal::open_sqlite_sign_in_store(dir + "/portal.db", clock);
-    auto records = open_sqlite_patient_records(dir + "/portal.db", clock);
-    auto outbox = notify::open_sqlite_outbox(dir + "/portal.db");
-    REQUIRE((keys && accounts && records && outbox));
-    PortalTestSender sender;
-    notify::Notifier notifier(**outbox, sender, **accounts, clock, {});
+    PortalLimitRig rig;
     portal::PortalSettings settings;
     settings.verifies_per_address = 2;
     settings.trusted_proxies = {*IpRange::parse("127.0.0.1")};  // the test's requests come through "our proxy"
-    portal::PortalApi portal_api(**accounts, notifier, **records, **keys, clock, settings);
+    auto portal_api = rig.portal_api(settings);
     HttpServer server("127.0.0.1", 0, [&](auto& req, auto& res) { portal_api.handle_public("auth_verify", req, res); });
     REQUIRE(server.start());
     auto verify = [&](const std::string& forwarded_for) {
