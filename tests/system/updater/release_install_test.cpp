@@ -72,10 +72,15 @@ TEST_CASE("release.install: over MQTT to the agent then installed by the updater
     hisgate::test::updater_site::TempDir spool_holder_dir("release-install-site");
     const std::string spool_holder = spool_holder_dir.path;
     options.agent_config = {{"H001", nlohmann::json{{"updater", {{"spool_dir", spool_holder + "/site/spool"}}}}.dump()}};
-    // The control plane serves the releases (docs/releases.md): the updater fetches the
-    // manifest and the delta from its API with a service token.
+    // The control plane serves the releases (docs/releases.md) over HTTPS: the updater fetches
+    // the manifest and the delta from its API with a service token, trusting the test's CA.
     const std::string repo = spool_holder + "/repo";
-    options.controlplane_config = nlohmann::json{{"releases", {{"repo_dir", repo}}}}.dump();
+    REQUIRE(hisgate::test::make_test_certificates(spool_holder, "api"));
+    options.controlplane_config =
+        nlohmann::json{{"releases", {{"repo_dir", repo}}},
+                       {"http", {{"tls", {{"cert_file", spool_holder + "/api.crt"}, {"key_file", spool_holder + "/api.key"}}}}}}
+            .dump();
+    options.api_ca_file = spool_holder + "/ca.crt";
     hisgate::test::System sys(options);
     REQUIRE(sys.broker().start());
     REQUIRE(sys.start_sim("H001"));
@@ -93,10 +98,12 @@ TEST_CASE("release.install: over MQTT to the agent then installed by the updater
     REQUIRE(sys.start_controlplane(0));
     hisgate::test::write_file(spool_holder + "/updater.token", sys.token("service", "updater") + "\n");
     auto manifest_url = [&](const std::string& v) {
-        return "http://127.0.0.1:" + std::to_string(sys.api_port()) + "/api/v1/releases/" + v + "/manifest";
+        return "https://127.0.0.1:" + std::to_string(sys.api_port()) + "/api/v1/releases/" + v + "/manifest";
     };
     Site site(spool_holder + "/site", kit, sys.dir() + "/etc/agent-H001.json", sys.agent_metrics_port("H001"));
-    site.write_config({{"health", {{"timeout_ms", 2500}}}, {"token_file", spool_holder + "/updater.token"}});
+    site.write_config({{"health", {{"timeout_ms", 2500}}},
+                       {"token_file", spool_holder + "/updater.token"},
+                       {"ca_file", spool_holder + "/ca.crt"}});
     REQUIRE(site.start_at("1.0.0"));
 
     hisgate::test::Process serve({hisgate::test::binary("updater/hisgate-updater"), "serve", "--config", site.config()},
