@@ -141,10 +141,10 @@ Result<int64_t> single_integer(sql::Db& db, const char* query) {
 Result<void> prepare_schema(sql::Db& db) {
     auto version = single_integer(db, "PRAGMA user_version");
     if (!version) return version.error();
+    auto has_format = single_integer(db, kHasFormatTable);
+    if (!has_format) return has_format.error();
     if (*version > kSchemaVersion) {
         // Without a store_format row the file is readable only by its own version.
-        auto has_format = single_integer(db, kHasFormatTable);
-        if (!has_format) return has_format.error();
         auto min_reader = *has_format ? single_integer(db, "SELECT coalesce((SELECT min_reader FROM store_format WHERE one = 1), "
                                                            "(SELECT user_version FROM pragma_user_version))")
                                       : version;
@@ -159,8 +159,6 @@ Result<void> prepare_schema(sql::Db& db) {
                          std::to_string(kMinReader) + ");";
     if (*version == kSchemaVersion) {
         // A version 3 file from before store_format gains it (additive: the version stays).
-        auto has_format = single_integer(db, kHasFormatTable);
-        if (!has_format) return has_format.error();
         if (*has_format) return {};
         return db.transaction([&] { return db.exec(format); });
     }

@@ -246,9 +246,7 @@ public:
 
     Result<std::vector<AuditEntry>> audit(const std::string& hospital_id, int limit) override {
         std::lock_guard lock(mu_);
-        auto s = db_.prepare(
-            "SELECT id, alarm_id, hospital_id, action, who, from_addr, at_ms, detail FROM alarm_audit "
-            "WHERE hospital_id = ?1 ORDER BY id DESC LIMIT ?2");
+        auto s = db_.prepare(std::string(kSelectAudit) + "WHERE hospital_id = ?1 ORDER BY id DESC LIMIT ?2");
         if (!s) return s.error();
         s->bind(1, hospital_id).bind(2, int64_t{limit});
         return audit_rows(*s);
@@ -256,9 +254,8 @@ public:
 
     Result<std::vector<AuditEntry>> audit_after(int64_t after_id, int limit) override {
         std::lock_guard lock(mu_);
-        auto s = db_.prepare(
-            "SELECT id, alarm_id, hospital_id, action, who, from_addr, at_ms, detail FROM alarm_audit "
-            "WHERE id > ?1 ORDER BY id LIMIT ?2");
+        // Every instance asks this every second (VitalsIntake::tick): a cached statement.
+        auto s = db_.prepare_cached(std::string(kSelectAudit) + "WHERE id > ?1 ORDER BY id LIMIT ?2");
         if (!s) return s.error();
         s->bind(1, after_id).bind(2, int64_t{limit});
         return audit_rows(*s);
@@ -312,6 +309,10 @@ private:
         }
         return alarm_row(*s);
     }
+
+    // An audit entry's columns, in AuditEntry's order (audit_rows reads them).
+    static constexpr const char* kSelectAudit =
+        "SELECT id, alarm_id, hospital_id, action, who, from_addr, at_ms, detail FROM alarm_audit ";
 
     static Result<std::vector<AuditEntry>> audit_rows(sql::Statement& s) {
         std::vector<AuditEntry> out;
