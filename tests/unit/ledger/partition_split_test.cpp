@@ -72,6 +72,19 @@ struct SplitFixture {
     }
 };
 
+// As the ledger service does: the source's writers in this process wait at the store while
+// the split locks its file, so they cannot starve the freeze's BEGIN IMMEDIATE (SQLite's
+// busy handler polls with back-off; writers committing back to back win every poll).
+SplitOptions holding_writers_of(LedgerStore& source) {
+    SplitOptions options;
+    options.hold_writers = [&source](const std::vector<std::string>&) {
+        std::vector<std::unique_ptr<WriteHold>> holds;
+        holds.push_back(source.hold_writes());
+        return holds;
+    };
+    return options;
+}
+
 std::map<std::string, Transaction> by_id(LedgerStore& store) {
     std::map<std::string, Transaction> out;
     auto all = store.all();
@@ -150,7 +163,7 @@ TEST_CASE("partition split: with writers on threads, every acknowledged change i
             }
         });
 
-    PartitionSplit split(f.plan, *f.maps, f.clock);
+    PartitionSplit split(f.plan, *f.maps, f.clock, holding_writers_of(*f.source));
     REQUIRE(test::eventually([&] { std::lock_guard lock(mu); return acknowledged.size() >= 200; }));
     REQUIRE(split.start());
     for (int i = 0; i < 3; ++i) REQUIRE(split.catch_up());
@@ -434,15 +447,12 @@ TEST_CASE("partition split: a kill -9 at any step leaves the old map with the so
                             }
                             std::string line = in.id + "\n";
                             if (::write(fd, line.data(), line.size()) < 0) _exit(4);
-                            // Writers that never pause hold SQLite's write lock back to back:
-                            // the freeze's BEGIN IMMEDIATE polls for it and, on a slow disk
-                            // (seen in CI), can wait past the busy timeout, which aborts the
-                            // split. That is a correct outcome, but not this test's subject.
-                            std::this_thread::sleep_for(200us);
                         }
                     });
                 while (::lseek(fd, 0, SEEK_END) < 33 * 300) std::this_thread::sleep_for(1ms);
-                SplitOptions options;
+                // Without the hold, writers committing back to back starved the freeze's
+                // BEGIN IMMEDIATE past the busy timeout in CI ("database is locked").
+                SplitOptions options = holding_writers_of(**store);
                 options.on_step = [&](const SplitProgress& p) {
                     if (p.step != kill_at) return;
                     std::ofstream(marker) << p.step;
