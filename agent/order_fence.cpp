@@ -10,7 +10,11 @@ void OrderFence::recall(const std::vector<Task>& unfinished) {
     std::lock_guard lock(mu_);
     for (const auto& task : unfinished) {
         const RequestType* type = find_request_type(task.type);
-        if (task.attempts == 0 || !type || !type->changes_his) continue;
+        if (task.attempts == 0 || !type || type->fenced_by == FencedBy::Nothing) continue;
+        if (type->fenced_by == FencedBy::Request) {
+            orders_[fence_key_of_request(task.id)].unsettled_since = clock_.steady_now();
+            continue;
+        }
         auto request = Envelope::parse(task.request);
         if (!request) continue;  // the executor answers it with the error; it sends nothing
         auto order = request->body.find("orderId");

@@ -7,8 +7,10 @@
 // the HIS goes through this agent, so the fence is kept here, for every HIS dialect, with
 // no new HIS operation: the revoke is recorded in the agent's state file (TaskStore,
 // table revoked_orders) before anything else, and a booking or payment for a revoked
-// order is refused ("order.revoked") at the moment it would go to the HIS. Refunds and
-// cancels are not fenced: they undo an order the HIS committed, which a revoke leaves be.
+// order is refused ("order.revoked") at the moment it would go to the HIS. A refund or
+// cancel is fenced by its own request id instead (fence_key_of_request): it undoes an order
+// the HIS committed, several rounds may undo one order, and only the round an operator found
+// not done is revoked (payment.refund_revoke, appointment.cancel_revoke).
 //
 // Invariants:
 //  - A revoke is durable before the HIS is asked about the order, and never undone.

@@ -115,7 +115,9 @@ Result<nlohmann::json> pay(const RequestContext& c, const nlohmann::json& body) 
     }
     PaymentOrder p{*order, *amount, *method};
     if constexpr (kRefund) {
-        c.sending_change();
+        // An earlier attempt that got in before the revoke was answered above, from the
+        // HIS's record (refunded).
+        if (auto refused = c.sending_change()) return *refused;
     } else if (auto refused = c.sending_order(*order)) {
         if (c.maybe_done)  // as for a booking: an earlier attempt may have got in first
             if (auto held = c.his.payment_status(*order); held && held->status == "paid") return payment_json(held.value());
@@ -124,7 +126,8 @@ Result<nlohmann::json> pay(const RequestContext& c, const nlohmann::json& body) 
     return as_json(kRefund ? c.his.refund(p) : c.his.pay(p), payment_json);
 }
 
-// A cancel, like a refund, undoes what the HIS committed and is not fenced. A retried one
+// A cancel, like a refund, undoes what the HIS committed; it is fenced by its request id
+// (revoked on an operator's "not done", appointment.cancel_revoke). A retried one
 // (an earlier attempt of this task may have reached the HIS) asks the HIS first, whatever
 // the dialect: already cancelled → that attempt did it, answered from the HIS's record and
 // never sent again (a non-idempotent HIS would cancel twice, or refuse the second and
@@ -141,7 +144,7 @@ Result<nlohmann::json> cancel(const RequestContext& c, const nlohmann::json& bod
         }
         if (auto wait = c.absence_not_yet_settled()) return *wait;
     }
-    c.sending_change();
+    if (auto refused = c.sending_change()) return *refused;
     return as_json(c.his.cancel(*order), booking_json);
 }
 
@@ -175,6 +178,40 @@ Result<nlohmann::json> revoke(const RequestContext& c, const nlohmann::json& bod
     return nlohmann::json{{"orderId", *order}, {"outcome", committed ? "already_committed" : "revoked"}, {"status", status}};
 }
 
+// The revoke of a refund or cancel (an operator found it not done; docs/ledger.md): the
+// request id `changeId` is fenced first, so that request never reaches the HIS after this
+// (a refund queued here while the HIS was down, a late copy); once none of it can still be
+// running there, the original order's record says whether it got in before: refunded /
+// cancelled answers "already_committed", still paid / booked "revoked". (One order has at
+// most one live correction: the ledger's earlier rounds were refused by the HIS or fenced.)
+template <bool kCancel>
+Result<nlohmann::json> revoke_correction(const RequestContext& c, const nlohmann::json& body) {
+    auto order = text_field(body, kOrderId, c.type);
+    if (!order) return order.error();
+    auto change = text_field(body, "changeId", c.type);
+    if (!change) return change.error();
+    if (auto wait = c.revoking(fence_key_of_request(*change))) return *wait;
+    std::string status;
+    if constexpr (kCancel) {
+        auto held = c.his.booking_status(*order);
+        if (!held) return held.error();
+        status = held->status;
+    } else {
+        auto held = c.his.payment_status(*order);
+        if (!held) return held.error();
+        status = held->status;
+    }
+    const std::string_view done = kCancel ? "cancelled" : "refunded", standing = kCancel ? "booked" : "paid";
+    if (status != done && status != standing)
+        return make_error(ErrorClass::Protocol, "his.unexpected_status",
+                          "the HIS answered status \"" + status + "\" for the order; expected " + std::string(done) + " or " +
+                              std::string(standing));
+    const bool committed = status == done;
+    log::info("agent.change_revoked", {{"task_id", *change}, {"his_status", status}, {"committed", committed}});
+    return nlohmann::json{{"orderId", *order}, {"changeId", *change}, {"outcome", committed ? "already_committed" : "revoked"},
+                          {"status", status}};
+}
+
 Result<nlohmann::json> logs_get(const RequestContext& c, const nlohmann::json& body) {
     return trace_lines_of(c.diagnostics, body);
 }
@@ -205,15 +242,17 @@ Result<nlohmann::json> config_history(const RequestContext& c, const nlohmann::j
 }
 
 using RT = TaskClass;
-constexpr std::array<RequestType, 20> kRequestTypes{{
-    {"appointment.book", RT::RealTime, true, book},
-    {"appointment.cancel", RT::RealTime, true, cancel},
+constexpr std::array<RequestType, 22> kRequestTypes{{
+    {"appointment.book", RT::RealTime, true, book, FencedBy::Order},
+    {"appointment.cancel", RT::RealTime, true, cancel, FencedBy::Request},
     {"appointment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::booking_status, booking_json>},
     {"appointment.revoke", RT::RealTime, true, revoke<true>},
-    {"payment.pay", RT::RealTime, true, pay<false>},
-    {"payment.refund", RT::RealTime, true, pay<true>},
+    {"appointment.cancel_revoke", RT::RealTime, true, revoke_correction<true>},
+    {"payment.pay", RT::RealTime, true, pay<false>, FencedBy::Order},
+    {"payment.refund", RT::RealTime, true, pay<true>, FencedBy::Request},
     {"payment.status", RT::RealTime, false, keyed<kOrderId, &HisAdapter::payment_status, payment_json>},
     {"payment.revoke", RT::RealTime, true, revoke<false>},
+    {"payment.refund_revoke", RT::RealTime, true, revoke_correction<false>},
     {"report.get", RT::Deferred, false, keyed<kReportId, &HisAdapter::get_report, report_json>},
     {"report.list", RT::Deferred, false, keyed<kPatientId, &HisAdapter::list_reports, reports_json>},
     {"statement.daily", RT::Deferred, false, keyed<kDate, &HisAdapter::daily_statement, statement_json>},
@@ -239,6 +278,8 @@ constexpr std::array<RequestType, 20> kRequestTypes{{
 }  // namespace
 
 std::span<const RequestType> request_types() { return kRequestTypes; }
+
+std::string fence_key_of_request(std::string_view request_id) { return "request:" + std::string(request_id); }
 
 const RequestType* find_request_type(std::string_view name) {
     for (const auto& t : kRequestTypes)

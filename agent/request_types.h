@@ -36,11 +36,12 @@ struct RequestContext {
     bool his_idempotent = false;
     // An earlier attempt was dispatched: a change may already hold at the HIS.
     bool maybe_done = false;
-    // A change of this task goes out to the HIS now.
-    std::function<void()> sending_change;
+    // This task's refund or cancel goes out to the HIS now: an error instead when it must
+    // not, this request having been revoked at this agent (fenced by its request id,
+    // fence_key_of_request; agent/order_fence.h).
+    std::function<std::optional<Error>()> sending_change;
     // The booking or payment of the order goes out to the HIS now (a change, as above): an
-    // error instead when it must not, the order having been revoked at this agent
-    // (agent/order_fence.h). Refunds and cancels are not fenced: they undo a committed order.
+    // error instead when it must not, the order having been revoked at this agent.
     std::function<std::optional<Error>(const std::string& order_id)> sending_order;
     // The HIS holds nothing for the order: an error to retry later while an earlier
     // attempt may still be running there, nothing once the absence is settled.
@@ -61,12 +62,22 @@ struct RequestContext {
 // The answer's body, or the error to answer with.
 using RequestHandler = Result<nlohmann::json> (*)(const RequestContext& context, const nlohmann::json& body);
 
+// What the revoke fence (agent/order_fence.h) holds a change back by: a booking or payment
+// by its order (payment.revoke, appointment.revoke), a refund or cancel by its own request
+// id (payment.refund_revoke, appointment.cancel_revoke: several rounds may undo one order,
+// and only the revoked round must stop).
+enum class FencedBy { Nothing, Order, Request };
+
 struct RequestType {
     std::string_view name;  // e.g. "appointment.book"
     TaskClass cls;
     bool changes_his;       // a resend after a lost answer must not execute it twice
     RequestHandler handler;
+    FencedBy fenced_by = FencedBy::Nothing;
 };
+
+// The fence's key for a refund or cancel request: apart from every order id.
+std::string fence_key_of_request(std::string_view request_id);
 
 std::span<const RequestType> request_types();
 // The row for `name`; nullptr for a type the agent does not serve.

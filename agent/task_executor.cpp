@@ -36,7 +36,7 @@ Outcome TaskExecutor::run(const Task& task) {
         // The rules of the set in force as the task starts (a push may swap them meanwhile).
         auto pushed_rules = config_ ? config_->rules() : nullptr;
         RequestContext context{task.type, task.id, his_, pushed_rules ? *pushed_rules : rules_, clock_, policy_.his_idempotent, task.attempts > 1,
-                               [&] { sending_change(task); },
+                               [&] { return sending_order(task, fence_key_of_request(task.id)); },
                                [&](const std::string& order) { return sending_order(task, order); },
                                [&] { return absence_not_yet_settled(task); },
                                [&](const std::string& order) { return revoking(order); }, diagnostics_, reference_, config_};

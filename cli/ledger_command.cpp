@@ -92,9 +92,13 @@ int resolve_main(const Args& given) {
         return 1;
     }
     if (json) std::printf("%s\n", done->dump(2).c_str());
-    else
+    else {
         std::printf("%s %s (%s)\n", field_text(*done, "transactionId").c_str(), field_text(*done, "state").c_str(),
                     field_text((*done)["status"], "en").c_str());
+        if (done->value("revoking", false))
+            std::printf("not done: revoking it at the hospital's agent first (its request may still be queued there); "
+                        "it settles when the agent answers\n");
+    }
     return 0;
 }
 }  // namespace

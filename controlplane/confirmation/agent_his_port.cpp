@@ -23,9 +23,19 @@ bool about_booking(const ledger::Transaction& t) {
     return t.intent.kind == TxKind::Booking || t.intent.kind == TxKind::Cancel;
 }
 const char* status_type(const ledger::Transaction& t) { return about_booking(t) ? "appointment.status" : "payment.status"; }
-const char* revoke_type(const ledger::Transaction& t) { return about_booking(t) ? "appointment.revoke" : "payment.revoke"; }
 bool is_correction(const ledger::Transaction& t) {
     return t.intent.kind == TxKind::Refund || t.intent.kind == TxKind::Cancel;
+}
+// A correction is revoked by its own request (the agent fences its request id), an order by
+// the order's id.
+const char* revoke_type(const ledger::Transaction& t) {
+    switch (t.intent.kind) {
+        case TxKind::Booking: return "appointment.revoke";
+        case TxKind::Cancel: return "appointment.cancel_revoke";
+        case TxKind::Refund: return "payment.refund_revoke";
+        case TxKind::Payment: break;
+    }
+    return "payment.revoke";
 }
 // The HIS's order a request is about: the transaction's own id, or for a correction the
 // order it corrects (the HIS refunds or cancels that order; the correction's own id is the
@@ -185,14 +195,11 @@ void AgentHisPort::ask_status(const ledger::Transaction& t) {
 
 void AgentHisPort::ask_revoke(const ledger::Transaction& t) {
     const std::string& id = t.intent.id;
-    if (is_correction(t)) {
-        // The agent's fence holds back payments and bookings, never a refund or cancel: a
-        // revoke says nothing about a correction (the Confirmer never asks for one).
-        log::error("his_port.revoke_of_correction", {{"tx_id", id}});
-        count(revoke_type(t), "not_sent");
-        return;
-    }
-    auto asked = router_.ask(t.intent.hospital_id, revoke_type(t), {{"orderId", id}});
+    // A correction (revoked only on an operator's "not done"): the agent fences the request
+    // id its change went out under, and reads the original order's record at the HIS.
+    nlohmann::json body = {{"orderId", his_order(t)}};
+    if (is_correction(t)) body["changeId"] = change_request_id(id, t.attempts);
+    auto asked = router_.ask(t.intent.hospital_id, revoke_type(t), std::move(body));
     std::string outcome = asked.answer ? asked.answer->value("outcome", "") : "";
     if (outcome != "revoked" && outcome != "already_committed") {
         log::warn("his_port.revoke_unclear",

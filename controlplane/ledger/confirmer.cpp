@@ -52,7 +52,7 @@ Result<void> Confirmer::resume() {
                 set_timer(t.intent.id, t.dispatched_ms + options_.reply_timeout.count(), Waiting::Reply);
                 break;
             case TxState::InDoubt:
-                if (!t.manual) set_timer(t.intent.id, t.next_probe_ms, Waiting::Probe);
+                if (!t.manual) set_timer(t.intent.id, t.next_probe_ms, t.revoking ? Waiting::Revoke : Waiting::Probe);
                 break;
             default:
                 if (awaits_provider_refund(t) && t.next_probe_ms > 0) {
@@ -203,10 +203,13 @@ void Confirmer::on_probe_answer(const std::string& id, HisStatus status) {
 
 void Confirmer::on_revoke_answer(const std::string& id, RevokeOutcome outcome) {
     auto t = load(id);
-    if (!t || t->state != TxState::InDoubt || is_correction(t->intent.kind)) return void(++counters_.refused_answers);
+    // A correction is revoked only on an operator's word (its probes never revoke it).
+    if (!t || t->state != TxState::InDoubt || (is_correction(t->intent.kind) && !t->revoking))
+        return void(++counters_.refused_answers);
     ++counters_.settled_by_revoke;
-    if (outcome == RevokeOutcome::AlreadyCommitted) settle_doubt(id, true, "his:revoke refused, already committed");
-    else settle_doubt(id, false, "his:revoked");
+    const std::string after = t->revoking ? " (an operator had found it not done)" : "";
+    if (outcome == RevokeOutcome::AlreadyCommitted) settle_doubt(id, true, "his:revoke refused, already committed" + after);
+    else settle_doubt(id, false, "his:revoked" + after);
 }
 
 void Confirmer::tick() {
@@ -238,6 +241,19 @@ Result<Transaction> Confirmer::resolve(const std::string& id, bool committed, co
                                        const std::string& operator_name) {
     if (operator_name.empty())
         return make_error(ErrorClass::BadInput, "ledger.operator_required", "resolve: the operator must be named");
+    if (!committed && !options_.broken_void_on_operator_word) {
+        // "Not done" is what the operator saw at the HIS, not what may still reach it: the
+        // change can be queued at the agent (its HIS was down) or on its way, and carried
+        // out after this transaction's refund or its next round. Only the agent's fence can
+        // stop it, so the word is recorded and the revoke's answer settles it.
+        int64_t next = now() + options_.retry.count();
+        auto t = store_.apply_one(OperatorRevoke{id, evidence, "operator:" + operator_name, next}, now());
+        if (!t) return t;
+        ++counters_.revokes;
+        his_.revoke(*t);
+        set_timer(id, next, Waiting::Revoke);
+        return t;
+    }
     Move m{id, committed ? TxState::Confirmed : TxState::Rejected, evidence, "operator:" + operator_name, TxState::InDoubt};
     auto t = store_.apply_one(m, now());
     if (!t) return t;
@@ -511,7 +527,11 @@ void Confirmer::fire(const std::string& id, Waiting what) {
             // manual queue.
             if (t->state != TxState::InDoubt || t->manual) return;
             if (t->probes >= options_.max_probes) {
-                if (store_.apply_one(ToManual{id, std::to_string(t->probes) + " probes and revokes unanswered"}, now()))
+                if (store_.apply_one(ToManual{id, std::to_string(t->probes) +
+                                                      (t->revoking ? " revokes unanswered after an operator's \"not done\"; "
+                                                                     "it stands until the agent's fence answers"
+                                                                   : " probes and revokes unanswered")},
+                                     now()))
                     ++counters_.manual;
                 return;
             }

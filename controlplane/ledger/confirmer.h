@@ -16,7 +16,9 @@
 //     probe/late reply committed → CONFIRMED;  rejected or revoked → REJECTED → refund
 //     probe not_found → revoke at the HIS first: revoked → REJECTED → refund;
 //                                                 already committed → CONFIRMED
-//     max_probes unanswered → the manual queue; resolve() with evidence, audited
+//     max_probes unanswered → the manual queue; resolve() with evidence, audited:
+//       committed → CONFIRMED; not done → revoked at the agent first (OperatorRevoke, any
+//       kind): revoked → REJECTED, already committed → CONFIRMED; never on the word alone
 //   the deadline passes unpaid (or a cancel before dispatch) → close at the provider first:
 //     closed → REJECTED → VOIDED;  close fails because it was paid → HELD (and go on)
 //
@@ -31,7 +33,9 @@
 //   reply rejected → REJECTED → VOIDED (nothing was corrected; the original stands)
 //   no reply → IN_DOUBT: probes of the original's status (refunded / cancelled → CONFIRMED).
 //     The original still paid or booked is NOT evidence (the change may be on its way) and
-//     nothing is revoked: the agent's fence holds back payments and bookings, not refunds.
+//     the probes revoke nothing; an operator's "not done" does (resolve()): the agent's
+//     fence then holds the correction back by its request id, and the HIS's record of the
+//     original (refunded / cancelled → already committed) settles it.
 //     Every reask_every-th probe slot (at most max_reasks of them) re-asks the SAME change
 //     under the SAME request id instead (stored first, entry `reask`): the agent keeps a task
 //     id once, so it answers from its record, or carries out the first attempt that reaches
@@ -139,6 +143,9 @@ struct ConfirmerOptions {
     // Tests only: re-ask a correction as a new attempt (a new request id), which the agent
     // cannot recognise: a resend before the outcome is settled.
     bool broken_reask_new_attempt = false;
+    // Tests only: take an operator's "not done" as settled (REJECTED at once), with no
+    // revoke at the agent: a change queued there is then carried out after its next round.
+    bool broken_void_on_operator_word = false;
 };
 
 struct ConfirmerCounters {
@@ -200,7 +207,11 @@ public:
     // LedgerService lists them with state=confirmed or rejected.)
     Result<std::vector<Transaction>> manual_queue();
     // An operator settles one: `committed` from the evidence they name (a call to the
-    // hospital, its statement). Recorded with their name and the evidence.
+    // hospital, its statement). Recorded with their name and the evidence. Committed moves
+    // it to CONFIRMED. Not done revokes it at the agent first and answers it still IN_DOUBT
+    // with `revoking` set: the revoke's answer settles it (a change queued at the agent
+    // would otherwise reach the HIS after its refund or next round); unanswered revokes
+    // bring it back to the manual queue.
     Result<Transaction> resolve(const std::string& id, bool committed, const std::string& evidence,
                                 const std::string& operator_name);
 

@@ -24,7 +24,7 @@ Result<sql::Db> open_ledger_file(const std::string& path, const std::string& par
 const char* ledger_columns();
 // A row selected as ledger_columns() followed by the rowid.
 Transaction read_ledger_row(const sql::Statement& s);
-// Binds every column of `t` as ?1..?22 in ledger_columns() order.
+// Binds every column of `t` as ?1..?23 in ledger_columns() order.
 void bind_ledger_row(sql::Statement& s, const Transaction& t);
 
 }  // namespace hisgate::ledger

@@ -115,6 +115,9 @@ struct Transaction {
     int probes = 0;            // status probes sent while IN_DOUBT; refund asks while awaiting the provider
     int64_t next_probe_ms = 0; // when the next probe (or refund ask) is due
     bool manual = false;       // in the operators' queue
+    // IN_DOUBT on an operator's "not done" (OperatorRevoke): settled only by the agent's
+    // revoke (revoked → REJECTED, already committed → CONFIRMED), never by the word alone.
+    bool revoking = false;
     int64_t row = 0;           // the store's own number for it (never an identifier outside)
 };
 
@@ -167,6 +170,18 @@ struct ToManual {
     std::string id;
     std::string reason;
 };
+// An operator found an IN_DOUBT transaction not done at the HIS (Confirmer::resolve). The
+// word alone settles nothing: the change may still be queued at the hospital's agent, or on
+// its way there, and would then be carried out after its refund or its next round. So the
+// word is recorded (entry `operator_revoke`, the operator and the note), the transaction
+// leaves the manual queue with `revoking` set and a fresh schedule (`probes` 0, the first
+// revoke due at next_probe_ms), and only the agent's revoke answer settles it.
+struct OperatorRevoke {
+    std::string id;
+    std::string evidence;
+    std::string actor;
+    int64_t next_probe_ms = 0;
+};
 struct FundsArrived {  // a payment REJECTED before any dispatch whose money came after all
     std::string id;       // (the patient paid while the cancel closed the order): it is refunded
     std::string evidence;
@@ -179,7 +194,7 @@ struct CreatePrepaid {
     TransactionIntent booking;
     TransactionIntent payment;
 };
-using Command = std::variant<Create, Move, Cancel, ScheduleProbe, ToManual, FundsArrived, CreatePrepaid>;
+using Command = std::variant<Create, Move, Cancel, ScheduleProbe, ToManual, OperatorRevoke, FundsArrived, CreatePrepaid>;
 
 // While it lives, the store's writers in this process wait (LedgerStore::hold_writes).
 class WriteHold {

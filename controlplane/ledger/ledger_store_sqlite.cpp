@@ -24,7 +24,7 @@ constexpr std::string_view kSchema[] = {
     " deadline_ms INTEGER NOT NULL, corrects TEXT NOT NULL, state TEXT NOT NULL, funds_held INTEGER NOT NULL,"
     " cancelled INTEGER NOT NULL, attempts INTEGER NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
     " dispatched_ms INTEGER NOT NULL, probes INTEGER NOT NULL, next_probe_ms INTEGER NOT NULL, manual INTEGER NOT NULL,"
-    " province TEXT NOT NULL DEFAULT '', binds TEXT NOT NULL DEFAULT '')",
+    " province TEXT NOT NULL DEFAULT '', binds TEXT NOT NULL DEFAULT '', revoking INTEGER NOT NULL DEFAULT 0)",
     "CREATE INDEX IF NOT EXISTS transactions_open ON transactions(state) WHERE state NOT IN ('POSTED','VOIDED','REFUNDED')",
     // A patient's own list (the portal's "my bookings and payments").
     "CREATE INDEX IF NOT EXISTS transactions_by_patient ON transactions(patient_id, created_ms)",
@@ -54,7 +54,7 @@ constexpr std::string_view kSchema[] = {
 
 constexpr const char* kColumns =
     "id, kind, hospital_id, patient_id, amount_fen, currency, purpose, epoch, deadline_ms, corrects, state, funds_held,"
-    " cancelled, attempts, created_ms, updated_ms, dispatched_ms, probes, next_probe_ms, manual, province, binds";
+    " cancelled, attempts, created_ms, updated_ms, dispatched_ms, probes, next_probe_ms, manual, province, binds, revoking";
 
 }  // namespace
 
@@ -88,7 +88,8 @@ Transaction read_ledger_row(const sql::Statement& s) {
     t.manual = s.integer(19) != 0;
     t.intent.province = s.text(20);
     t.intent.binds = s.text(21);
-    t.row = s.integer(22);
+    t.revoking = s.integer(22) != 0;
+    t.row = s.integer(23);
     return t;
 }
 
@@ -99,6 +100,7 @@ void bind_ledger_row(sql::Statement& s, const Transaction& t) {
     s.bind(11, to_string(t.state)).bind(12, int64_t{t.funds_held}).bind(13, int64_t{t.cancelled}).bind(14, int64_t{t.attempts});
     s.bind(15, t.created_ms).bind(16, t.updated_ms).bind(17, t.dispatched_ms).bind(18, int64_t{t.probes});
     s.bind(19, t.next_probe_ms).bind(20, int64_t{t.manual}).bind(21, in.province).bind(22, in.binds);
+    s.bind(23, int64_t{t.revoking});
 }
 
 namespace {
@@ -291,11 +293,11 @@ private:
     Result<void> save(const Transaction& t) {
         auto s = db_.prepare_cached(
             "UPDATE transactions SET state=?2, funds_held=?3, cancelled=?4, attempts=?5, updated_ms=?6, dispatched_ms=?7,"
-            " probes=?8, next_probe_ms=?9, manual=?10 WHERE id=?1");
+            " probes=?8, next_probe_ms=?9, manual=?10, revoking=?11 WHERE id=?1");
         if (!s) return s.error();
         s->bind(1, t.intent.id).bind(2, to_string(t.state)).bind(3, int64_t{t.funds_held}).bind(4, int64_t{t.cancelled});
         s->bind(5, int64_t{t.attempts}).bind(6, t.updated_ms).bind(7, t.dispatched_ms).bind(8, int64_t{t.probes});
-        s->bind(9, t.next_probe_ms).bind(10, int64_t{t.manual});
+        s->bind(9, t.next_probe_ms).bind(10, int64_t{t.manual}).bind(11, int64_t{t.revoking});
         if (auto r = s->run(); !r) return r;
         HISGATE_CHECK_EQ(sqlite3_changes(db_.handle()), 1, "transaction", t.intent.id);
         return {};
@@ -349,7 +351,7 @@ private:
 
     Result<Transaction> insert(const TransactionIntent& in, int64_t now_ms) {
         auto s = db_.prepare_cached(std::string("INSERT INTO transactions(") + kColumns +
-                                    ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'CREATED',0,0,0,?11,?11,0,0,0,0,?12,?13)");
+                                    ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'CREATED',0,0,0,?11,?11,0,0,0,0,?12,?13,0)");
         if (!s) return s.error();
         s->bind(1, in.id).bind(2, to_string(in.kind)).bind(3, in.hospital_id).bind(4, in.patient_id);
         s->bind(5, in.amount_fen).bind(6, in.currency).bind(7, in.purpose).bind(8, in.epoch).bind(9, in.deadline_ms);
@@ -451,6 +453,7 @@ private:
         if (from == TxState::InDoubt) {
             t.next_probe_ms = 0;
             t.manual = false;  // settled: out of the operators' queue (its history keeps who and why)
+            t.revoking = false;
         }
         if (auto r = save(t); !r) return r.error();
         if (auto r = entry(t.row, t.intent.id, "move", to_string(from), to_string(m.to), now_ms, m.actor, m.evidence); !r)
@@ -555,6 +558,28 @@ private:
         return t;
     }
 
+    Result<Transaction> run(const OperatorRevoke& o, int64_t now_ms) {
+        auto found = load(o.id);
+        if (!found) return found.error();
+        if (!*found) return refused(ErrorClass::NotFound, "ledger.unknown_transaction", o.id, "unknown");
+        Transaction t = std::move(**found);
+        if (t.state != TxState::InDoubt)
+            return refused(ErrorClass::Rejected, "ledger.not_in_doubt", o.id,
+                           "is " + std::string(to_string(t.state)) + "; only an IN_DOUBT transaction is revoked on an operator's word");
+        if (o.evidence.empty())
+            return refused(ErrorClass::BadInput, "ledger.evidence_required", o.id, "an operator's \"not done\" needs a note");
+        if (o.actor.empty()) return refused(ErrorClass::BadInput, "ledger.actor_required", o.id, "a change must name who made it");
+        t.revoking = true;
+        t.manual = false;
+        t.probes = 0;
+        t.next_probe_ms = o.next_probe_ms;
+        t.updated_ms = now_ms;
+        if (auto r = save(t); !r) return r.error();
+        if (auto r = entry(t.row, t.intent.id, "operator_revoke", "IN_DOUBT", "IN_DOUBT", now_ms, o.actor, o.evidence); !r)
+            return r.error();
+        return t;
+    }
+
     Result<Transaction> run(const FundsArrived& f, int64_t now_ms) {
         auto found = load(f.id);
         if (!found) return found.error();
@@ -633,8 +658,16 @@ Result<void> migrate(sql::Db& db) {
     if (!bound) return bound.error();
     bool has_binds = bound->step();
     if (bound->error()) return *bound->error();
-    if (has_binds) return {};
-    return db.exec("ALTER TABLE transactions ADD COLUMN binds TEXT NOT NULL DEFAULT ''");
+    if (!has_binds)
+        if (auto r = db.exec("ALTER TABLE transactions ADD COLUMN binds TEXT NOT NULL DEFAULT ''"); !r) return r;
+    // Files written before an operator's "not done" went through the agent's revoke lack
+    // `revoking`: none of theirs is being revoked.
+    auto revoking = db.prepare("SELECT 1 FROM pragma_table_info('transactions') WHERE name = 'revoking'");
+    if (!revoking) return revoking.error();
+    bool has_revoking = revoking->step();
+    if (revoking->error()) return *revoking->error();
+    if (has_revoking) return {};
+    return db.exec("ALTER TABLE transactions ADD COLUMN revoking INTEGER NOT NULL DEFAULT 0");
 }
 
 }  // namespace

@@ -120,10 +120,10 @@ struct Written {
 Result<Written> write_changes(sql::Db& db, const Changes& c, const std::function<bool(const std::string&)>& take) {
     static const std::string upsert =
         std::string("INSERT INTO transactions(") + ledger_columns() +
-        ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)"
+        ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)"
         " ON CONFLICT(id) DO UPDATE SET state=excluded.state, funds_held=excluded.funds_held, cancelled=excluded.cancelled,"
         " attempts=excluded.attempts, updated_ms=excluded.updated_ms, dispatched_ms=excluded.dispatched_ms,"
-        " probes=excluded.probes, next_probe_ms=excluded.next_probe_ms, manual=excluded.manual"
+        " probes=excluded.probes, next_probe_ms=excluded.next_probe_ms, manual=excluded.manual, revoking=excluded.revoking"
         " WHERE transactions.state NOT IN ('POSTED','VOIDED','REFUNDED')";
     // Prepared even when there is nothing to write: the reverse-path check runs this with
     // nothing, to prove the statements work on the real file.
@@ -212,7 +212,7 @@ bool same_row(const Transaction& a, const Transaction& b) {
            x.deadline_ms == y.deadline_ms && x.corrects == y.corrects && x.province == y.province && a.state == b.state &&
            a.funds_held == b.funds_held && a.cancelled == b.cancelled && a.attempts == b.attempts &&
            a.created_ms == b.created_ms && a.updated_ms == b.updated_ms && a.dispatched_ms == b.dispatched_ms &&
-           a.probes == b.probes && a.next_probe_ms == b.next_probe_ms && a.manual == b.manual;
+           a.probes == b.probes && a.next_probe_ms == b.next_probe_ms && a.manual == b.manual && a.revoking == b.revoking;
 }
 
 bool routes_to_targets(const PartitionMap& map, const SplitPlan& plan) {

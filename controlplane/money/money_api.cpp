@@ -177,6 +177,8 @@ nlohmann::json transaction_json(const Located& located) {
     if (t.state == TxState::InDoubt || ledger::awaits_provider_refund(t)) {
         out["probes"] = t.probes;
         out["manual"] = t.manual;
+        // An operator found it not done: it settles once the agent has revoked its request.
+        if (t.revoking) out["revoking"] = true;
         if (t.next_probe_ms > 0) out["nextProbeAt"] = iso_utc_or_empty(t.next_probe_ms);
     } else if (t.manual) {
         out["manual"] = true;  // a prepaid booking's refund that did not happen (VOIDED)

@@ -52,6 +52,9 @@ private:
 // How often each fault happens. A seed also draws the intensity, so seeds differ in kind.
 struct Faults {
     double request_lost = 0.02, request_late = 0.02;                      // control plane → agent
+    // A request that waits minutes in the agent's queue (the HIS unreachable meanwhile): it
+    // reaches the HIS after the confirmer has given up probing and an operator has acted.
+    double request_held = 0.005;
     double reply_lost = 0.05, reply_dup = 0.03, reply_late = 0.03;       // agent/provider → control plane
     double commit_answer_lost = 0.03;                                     // the HIS commits, the answer is lost
     double notify_lost = 0.05, notify_dup = 0.05, notify_late = 0.05;     // provider notifications
@@ -97,6 +100,7 @@ struct Hospital {
     int64_t agent_up_at = 0;
     std::map<std::string, HisRecord> records;  // the HIS's own books
     std::map<std::string, AgentTask> tasks;    // the agent's task store (corrections' changes)
+    std::set<std::string> fenced_requests;     // the agent's fence: corrections' request ids revoked
 };
 
 struct Event {
@@ -140,7 +144,7 @@ public:
     explicit Sim(const SimOptions& o) : options_(o), rng_(o.seed) {
         // The seed also picks how hostile the run is: from gentle to four times the base rates.
         double scale = 0.5 + static_cast<double>(rng_.below(8)) / 2.0;
-        for (double* p : {&faults_.request_lost, &faults_.request_late, &faults_.reply_lost, &faults_.reply_dup,
+        for (double* p : {&faults_.request_lost, &faults_.request_late, &faults_.request_held, &faults_.reply_lost, &faults_.reply_dup,
                           &faults_.reply_late, &faults_.commit_answer_lost, &faults_.notify_lost, &faults_.notify_dup,
                           &faults_.notify_late, &faults_.refund_fails})
             *p *= scale;
@@ -149,6 +153,7 @@ public:
         confirmer_options_.broken_refund_on_not_found = o.broken_refund_on_not_found;
         confirmer_options_.broken_refund_before_his = o.broken_refund_before_his;
         confirmer_options_.broken_reask_new_attempt = o.broken_reask_new_attempt;
+        confirmer_options_.broken_void_on_operator_word = o.broken_void_on_operator_word;
         if (!o.reask) {
             confirmer_options_.max_reasks = 0;
             confirmer_options_.max_prepaid_refund_rounds = 1;
@@ -162,12 +167,15 @@ public:
     int64_t now() const { return clock_.wall_ms() - start_ms_; }
     int64_t latency() { return rng_.between(5, 300); }
     int64_t late() { return rng_.between(5'000, 40'000); }
+    int64_t held() { return rng_.between(150'000, 600'000); }
 
     // Control plane → a hospital's agent: maybe lost, maybe late; dropped if the agent is down.
     void to_agent(int hospital, std::function<void(Hospital&)> deliver) {
         ++messages_;
         if (rng_.chance(faults_.request_lost)) return void(++lost_);
-        int64_t delay = rng_.chance(faults_.request_late) ? late() : latency();
+        int64_t delay = rng_.chance(faults_.request_held) ? (++held_, held())
+                        : rng_.chance(faults_.request_late)  ? late()
+                                                             : latency();
         at(now() + delay, [this, hospital, deliver = std::move(deliver)] {
             Hospital& h = hospitals_[hospital];
             if (h.agent_down) return void(++lost_);
@@ -260,7 +268,20 @@ public:
             const bool committed = task->second.committed;
             return reply(id, [id, committed](Confirmer& c) { c.on_change_reply(id, committed); });
         }
+        if (h.fenced_requests.contains(request_id)) {
+            // Revoked here on an operator's "not done": refused ("order.revoked"), which the
+            // control plane takes as the HIS's refusal; the HIS never sees it.
+            ++corrections_fenced_;
+            return reply(id, [id](Confirmer& c) { c.on_change_reply(id, false); });
+        }
         his_correct(h, request_id, id, original, kind);
+    }
+    // The revoke of a correction (agent/request_types.cpp, revoke_correction): its request
+    // id is fenced first; then the original's record answers: undone → already committed.
+    RevokeOutcome agent_revoke_correction(Hospital& h, const std::string& request_id, const std::string& original) {
+        h.fenced_requests.insert(request_id);
+        auto it = h.records.find(original);
+        return it != h.records.end() && it->second.undone ? RevokeOutcome::AlreadyCommitted : RevokeOutcome::Revoked;
     }
     void his_correct(Hospital& h, const std::string& request_id, const std::string& id, const std::string& original,
                      TxKind kind) {
@@ -472,7 +493,7 @@ private:
     int arrived_ = 0;
     bool arrivals_done_ = false;
 
-    uint64_t messages_ = 0, lost_ = 0, commit_answers_lost_ = 0, crashes_ = 0, agent_restarts_ = 0;
+    uint64_t messages_ = 0, lost_ = 0, held_ = 0, commit_answers_lost_ = 0, crashes_ = 0, agent_restarts_ = 0;
     uint64_t prepaid_pairs_ = 0, prepaid_cancels_ = 0;
     std::string prepaid_summary_;
 
@@ -486,8 +507,9 @@ private:
              second_accepted_ = 0, refunded_after_post_ = 0;
     std::string reconcile_summary_;
     // Corrections the operator settled, and those of them whose request never reached the
-    // HIS (its agent was away, or the request was lost): a correction is never revoked.
-    uint64_t corrections_resolved_ = 0, corrections_never_arrived_ = 0;
+    // HIS (its agent was away, or the request was lost); copies of a correction's request
+    // the agent refused because an operator's "not done" had revoked it there.
+    uint64_t corrections_resolved_ = 0, corrections_never_arrived_ = 0, corrections_fenced_ = 0;
     ConfirmerCounters totals_;
     uint64_t answered_from_agent_record_ = 0;  // copies of a correction's request the agent had a task for
     uint64_t prepaid_cancels_after_post_ = 0;  // cancels of a POSTED prepaid booking asked
@@ -531,8 +553,16 @@ void SimHis::probe(const Transaction& t) {
 }
 void SimHis::revoke(const Transaction& t) {
     std::string id = t.intent.id;
-    if (is_correction(t.intent.kind)) return sim_.fail("a revoke was asked for the correction " + id);
     Sim& sim = sim_;
+    if (is_correction(t.intent.kind)) {
+        if (!t.revoking) return sim_.fail("a revoke was asked for the correction " + id + " with no operator's word");
+        const std::string request_id = id + "-change-" + std::to_string(t.attempts), original = t.intent.corrects;
+        sim_.to_agent(sim_.hospital_index(t.intent.hospital_id), [&sim, id, request_id, original](Hospital& h) {
+            RevokeOutcome out = sim.agent_revoke_correction(h, request_id, original);
+            sim.reply(id, [id, out](Confirmer& c) { c.on_revoke_answer(id, out); });
+        });
+        return;
+    }
     sim_.to_agent(sim_.hospital_index(t.intent.hospital_id), [&sim, id](Hospital& h) {
         RevokeOutcome out = sim.his_revoke(h, id);
         sim.reply(id, [id, out](Confirmer& c) { c.on_revoke_answer(id, out); });
@@ -1012,7 +1042,8 @@ void Sim::operator_round() {
             for (const auto& t : *queue) {
                 Hospital& h = hospitals_[hospital_of_.at(t.intent.id)];
                 if (is_correction(t.intent.kind)) {
-                    // A refund or cancel is not revoked: the hospital says whether it did it.
+                    // The hospital says whether it did it; "not done" is then revoked at the
+                    // agent by the confirmer (its request may still be on its way).
                     auto it = h.records.find(t.intent.corrects);
                     bool done = it != h.records.end() && it->second.undone;
                     ++corrections_resolved_;
@@ -1139,7 +1170,7 @@ SimReport Sim::run() {
     std::ostringstream s;
     s << "seed " << options_.seed << ", " << arrived_ << " transactions, fault scale " << fault_scale_ << ", simulated "
       << report.sim_ms / 1000 << " s\n";
-    s << "  messages " << messages_ << ", lost " << lost_ << ", HIS commits whose answer was lost " << commit_answers_lost_
+    s << "  messages " << messages_ << ", lost " << lost_ << ", held minutes in an agent's queue " << held_ << ", HIS commits whose answer was lost " << commit_answers_lost_
       << ", control-plane crashes " << crashes_ << ", agent restarts " << agent_restarts_ << "\n";
     s << "  dispatched " << totals_.dispatched << ", in doubt " << totals_.in_doubt << ", probes " << totals_.probes
       << ", revokes " << totals_.revokes << ", late changes fenced at the HIS " << fenced_at_his_ << "\n";
@@ -1154,7 +1185,8 @@ SimReport Sim::run() {
       << ", settled by the operator " << corrections_resolved_ << " (never reached the HIS "
       << corrections_never_arrived_ << "), second refused " << second_refused_ << ", second after a VOIDED one " << second_accepted_ << "\n";
     s << "  corrections re-asked (same request id) " << totals_.reasks << ", copies the agent answered from its task record "
-      << answered_from_agent_record_ << "; prepaid refunds asked again " << totals_.prepaid_refunds_again
+      << answered_from_agent_record_ << ", refused by the agent's fence after an operator's \"not done\" "
+      << corrections_fenced_ << "; prepaid refunds asked again " << totals_.prepaid_refunds_again
       << ", listed unbound " << totals_.prepaid_refunds_unbound << "\n";
     s << split_summary_;
     s << final_counts_;

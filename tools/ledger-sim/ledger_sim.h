@@ -43,6 +43,7 @@ struct SimOptions {
     bool broken_refund_on_not_found = false;
     bool broken_refund_before_his = false;  // a refund after POSTED paid back when sent to the HIS
     bool broken_reask_new_attempt = false;  // a correction re-asked under a new request id
+    bool broken_void_on_operator_word = false;  // an operator's "not done" settles with no revoke
     bool split = true;  // split `south` into `south-a`/`south-b` in the middle of the run
     // Corrections IN_DOUBT re-ask their change (same request id), and a prepaid pair's refund
     // that did not happen is asked again (ConfirmerOptions max_reasks,

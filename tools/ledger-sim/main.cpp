@@ -2,7 +2,8 @@
 // replays it exactly.
 //
 //   hisgate-sim ledger --seed N [--transactions K]
-//                      [--broken-policy refund-on-timeout|refund-on-not-found|refund-before-his|reask-new-attempt]
+//                      [--broken-policy refund-on-timeout|refund-on-not-found|refund-before-his|reask-new-attempt|
+//                                       void-on-operator-word]
 //                      [--split on|off]     (the split of `south` mid-run; on by default)
 //                      [--reask on|off]     (corrections re-asked, prepaid refunds asked again; on by
 //                                            default; off measures what they settle)
@@ -24,7 +25,7 @@ int usage() {
     std::fprintf(stderr,
                  "usage: hisgate-sim ledger (--seed N|random | --seeds N,M,...) [--transactions K]\n"
                  "                          [--broken-policy refund-on-timeout|refund-on-not-found|refund-before-his|\n"
-                 "                                           reask-new-attempt]\n"
+                 "                                           reask-new-attempt|void-on-operator-word]\n"
                  "                          [--split on|off] [--reask on|off]\n");
     return 2;
 }
@@ -70,6 +71,9 @@ int main(int argc, char** argv) {
             } else if (arg == "--broken-policy" && value == "reask-new-attempt") {
                 options.broken_reask_new_attempt = true;
                 broken += " --broken-policy reask-new-attempt";
+            } else if (arg == "--broken-policy" && value == "void-on-operator-word") {
+                options.broken_void_on_operator_word = true;
+                broken += " --broken-policy void-on-operator-word";
             } else if (arg == "--reask" && (value == "on" || value == "off")) {
                 options.reask = value == "on";
                 if (!options.reask) broken += " --reask off";

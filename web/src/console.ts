@@ -493,7 +493,9 @@ function ledgersScreen(): Child {
       const r = await api('POST', `/api/v1/ledger/transactions/${encodeURIComponent(id)}/resolve`,
                           { committed: i === 0, evidence: evidence.value.trim() });
       if (r.status !== 200) { buttons.forEach((x) => { x.disabled = false; }); return replace(out, problem(r.body, r.status)); }
-      replace(out, h('span', { role: 'status' }, t('console.ledger.resolved', { state: str(r.body?.state) })));
+      // "Not done" settles once the agent has revoked the request (docs/ledger.md).
+      replace(out, h('span', { role: 'status' }, r.body?.revoking ? t('console.ledger.revoking')
+                                                                   : t('console.ledger.resolved', { state: str(r.body?.state) })));
     }));
     return h('td', { class: 'resolve' }, evidence, h('div', { class: 'actions' }, buttons), out);
   };

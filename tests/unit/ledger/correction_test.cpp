@@ -183,9 +183,29 @@ TEST_CASE("correction: unanswered probes put a refund in the manual queue and an
     REQUIRE(queue->size() == 1);
     CHECK(queue->front().intent.id == lost.id);
     CHECK(f.his.count("revoke:" + lost.id) == 0);
+    // The operator's word is not enough: the refund's own request may still sit in the
+    // agent's queue and reach the HIS later. It is revoked there first (the request fence).
     auto r = f.confirmer->resolve(lost.id, false, "phone call: the hospital has not refunded it", "alice");
     REQUIRE(r);
+    CHECK(r->state == TxState::InDoubt);
+    CHECK(r->revoking);
+    CHECK_FALSE(r->manual);
+    CHECK(f.his.count("revoke:" + lost.id) == 1);
+    SECTION("the revoke finds it already done: the operator was wrong, it is CONFIRMED") {
+        f.confirmer->on_revoke_answer(lost.id, RevokeOutcome::AlreadyCommitted);
+        CHECK(f.state(lost.id) == TxState::Confirmed);
+        return;
+    }
+    SECTION("a restart before the revoke's answer sends it again") {
+        REQUIRE(f.restart());
+        CHECK(f.his.count("revoke:" + lost.id) == 1);
+        f.step(10s);
+        CHECK(f.his.count("revoke:" + lost.id) == 2);
+    }
+    f.confirmer->on_revoke_answer(lost.id, RevokeOutcome::Revoked);
+    r = f.store->get(lost.id).value().value();
     CHECK(r->state == TxState::Voided);  // nothing was corrected; the original stands
+    CHECK_FALSE(r->revoking);
     CHECK_FALSE(r->manual);  // settled: out of the operators' lists (its history says who)
     CHECK(f.provider.sent.empty());
     // The VOIDED one corrected nothing: a new refund may go.

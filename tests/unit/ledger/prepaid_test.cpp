@@ -321,6 +321,9 @@ TEST_CASE("prepaid: a lost answer on the booking leg - settled by evidence, refu
         REQUIRE(queue->size() == 1);
         CHECK(f.his.count("change:" + prepaid_refund_id(p.booking.id)) == 0);
         REQUIRE(f.confirmer->resolve(p.booking.id, false, "hospital: no such appointment", "alice"));
+        CHECK(f.state(p.booking.id) == TxState::InDoubt);  // revoked at the agent first
+        CHECK(f.his.count("change:" + prepaid_refund_id(p.booking.id)) == 0);
+        f.confirmer->on_revoke_answer(p.booking.id, RevokeOutcome::Revoked);
         CHECK(f.state(p.booking.id) == TxState::Voided);
         CHECK(f.his.count("change:" + prepaid_refund_id(p.booking.id)) == 1);
     }
@@ -506,6 +509,7 @@ TEST_CASE("prepaid: a refund the HIS refuses is asked again in new rounds, then 
         f.step(10s);  // round 2's answer lost: IN_DOUBT
         REQUIRE(f.state(round2) == TxState::InDoubt);
         REQUIRE(f.confirmer->resolve(round2, false, "phone call: the hospital has not refunded it", "alice"));
+        f.confirmer->on_revoke_answer(round2, RevokeOutcome::Revoked);
         CHECK(f.state(round2) == TxState::Voided);
         CHECK(f.state(round3) == TxState::Created);
     }

@@ -54,7 +54,10 @@ Result<void> ControlPlaneClient::send(const Envelope& request) {
 
 std::optional<Envelope> ControlPlaneClient::ask(const std::string& type, nlohmann::json body,
                                                 std::chrono::milliseconds patience) {
-    auto request = Envelope::make(type, hospital_id_, std::move(body));
+    return ask(Envelope::make(type, hospital_id_, std::move(body)), patience);
+}
+
+std::optional<Envelope> ControlPlaneClient::ask(const Envelope& request, std::chrono::milliseconds patience) {
     if (!send(request)) return std::nullopt;
     std::optional<Envelope> answer;
     eventually([&] {

@@ -28,6 +28,8 @@ public:
     // Sends a request of `type` to the hospital and waits for its answer: nullopt when it
     // could not be sent or no answer came within `patience`.
     std::optional<Envelope> ask(const std::string& type, nlohmann::json body, std::chrono::milliseconds patience);
+    // The same for a request made by the caller (its own id: a late copy of one sent before).
+    std::optional<Envelope> ask(const Envelope& request, std::chrono::milliseconds patience);
 
     size_t answered();
     size_t duplicates();

@@ -188,3 +188,59 @@ TEST_CASE("agent revoke: a revoke racing a payment at a slow HIS answers what th
         CHECK(sys.his_executions("H001", "ORD-RACE-1", "pay") == 0);
     }
 }
+
+TEST_CASE("agent revoke: a refund or cancel is fenced by its request id - the revoked round is refused, the next round goes through, a done one answers already_committed") {
+    test::System sys(options());
+    REQUIRE(sys.start());
+    test::ControlPlaneClient cp(sys.broker(), "H001");
+    REQUIRE(cp.connect());
+    auto round = [&](const std::string& type, nlohmann::json body, const std::string& request_id) {
+        auto request = Envelope::make(type, "H001", std::move(body));
+        request.id = request_id;  // the ledger's request id of that round (<id>-change-<attempt>)
+        auto answer = cp.ask(request, 60s);
+        INFO(type << " " << request_id);
+        REQUIRE(answer);
+        return *answer;
+    };
+
+    REQUIRE_FALSE(ask_agent(cp, "payment.pay", pay_body("ORD-RF-1")).error);
+    // An operator found round 1 not done: revoked while the HIS still shows the order paid.
+    auto revoked = ask_agent(cp, "payment.refund_revoke", {{"orderId", "ORD-RF-1"}, {"changeId", "RF-1-change-1"}});
+    REQUIRE_FALSE(revoked.error);
+    CHECK(revoked.body["outcome"] == "revoked");
+    CHECK(revoked.body["status"] == "paid");
+    // Round 1 arrives late (it was queued behind a HIS outage, or delayed): refused, nothing refunded.
+    auto late = round("payment.refund", pay_body("ORD-RF-1"), "RF-1-change-1");
+    REQUIRE(late.error);
+    CHECK(late.error->code == "order.revoked");
+    CHECK(sys.his_executions("H001", "ORD-RF-1", "refund") == 0);
+    // The next round of the same order is another request: it goes through, once.
+    auto next = round("payment.refund", pay_body("ORD-RF-1"), "RF-2-change-1");
+    REQUIRE_FALSE(next.error);
+    CHECK(next.body["status"] == "refunded");
+    CHECK(sys.his_executions("H001", "ORD-RF-1", "refund") == 1);
+    auto done = ask_agent(cp, "payment.refund_revoke", {{"orderId", "ORD-RF-1"}, {"changeId", "RF-2-change-1"}});
+    REQUIRE_FALSE(done.error);
+    CHECK(done.body["outcome"] == "already_committed");
+    CHECK(done.body["status"] == "refunded");
+
+    // A cancel the same way: revoked while booked, its late copy refused, the booking stands.
+    REQUIRE_FALSE(ask_agent(cp, "appointment.book", book_body("BK-CX-1")).error);
+    auto cancel_revoked = ask_agent(cp, "appointment.cancel_revoke", {{"orderId", "BK-CX-1"}, {"changeId", "CX-1-change-1"}});
+    REQUIRE_FALSE(cancel_revoked.error);
+    CHECK(cancel_revoked.body["outcome"] == "revoked");
+    CHECK(cancel_revoked.body["status"] == "booked");
+    sys.agent("H001").kill9();  // the fence is in the agent's state file
+    REQUIRE(sys.start_agent("H001"));
+    auto late_cancel = round("appointment.cancel", {{"orderId", "BK-CX-1"}}, "CX-1-change-1");
+    REQUIRE(late_cancel.error);
+    CHECK(late_cancel.error->code == "order.revoked");
+    CHECK(sys.his_executions("H001", "BK-CX-1", "cancel") == 0);
+    CHECK(sys.his_count("H001", "SELECT count(*) FROM bookings WHERE order_id = ?1 AND status = 'booked'", {"BK-CX-1"}) == 1);
+
+    // Without the request id the revoke cannot fence anything: a clear refusal.
+    auto unnamed = ask_agent(cp, "payment.refund_revoke", {{"orderId", "ORD-RF-1"}});
+    REQUIRE(unnamed.error);
+    CHECK(unnamed.error->code == "request.invalid");
+    CHECK(unnamed.error->message.find("changeId") != std::string::npos);
+}

@@ -22,8 +22,16 @@ TEST_CASE("request types: one row per name, each with its handler; the birth mes
         CHECK(find_request_type(t.name) == &t);
         if (t.changes_his) changing.insert(std::string(t.name));
     }
-    CHECK(changing == std::set<std::string>{"appointment.book", "appointment.cancel", "appointment.revoke", "payment.pay",
-                                            "payment.refund", "payment.revoke"});
+    CHECK(changing == std::set<std::string>{"appointment.book", "appointment.cancel", "appointment.revoke",
+                                            "appointment.cancel_revoke", "payment.pay", "payment.refund", "payment.revoke",
+                                            "payment.refund_revoke"});
+    // What the revoke fence holds each change back by.
+    CHECK(find_request_type("payment.pay")->fenced_by == FencedBy::Order);
+    CHECK(find_request_type("appointment.book")->fenced_by == FencedBy::Order);
+    CHECK(find_request_type("payment.refund")->fenced_by == FencedBy::Request);
+    CHECK(find_request_type("appointment.cancel")->fenced_by == FencedBy::Request);
+    CHECK(find_request_type("payment.revoke")->fenced_by == FencedBy::Nothing);
+    CHECK(fence_key_of_request("RF-1-change-1") == "request:RF-1-change-1");
     CHECK(find_request_type("report.get")->cls == TaskClass::Deferred);
     CHECK(find_request_type("payment.status")->cls == TaskClass::RealTime);
     CHECK(find_request_type("surgery.schedule") == nullptr);
@@ -116,7 +124,11 @@ TEST_CASE("request types: a retried refund or cancel asks the HIS first and neve
     int sent = 0;
     bool horizon_passed = true;
     auto context = [&](std::string_view type, bool maybe_done) {
-        return RequestContext{type, "T-1-change-1", his, *rules, clock, false, maybe_done, [&] { ++sent; },
+        return RequestContext{type, "T-1-change-1", his, *rules, clock, false, maybe_done,
+                              [&]() -> std::optional<hisgate::Error> {
+                                  ++sent;
+                                  return std::nullopt;
+                              },
                               [&](const std::string&) -> std::optional<hisgate::Error> { return std::nullopt; },
                               [&]() -> std::optional<hisgate::Error> {
                                   if (horizon_passed) return std::nullopt;
