@@ -306,6 +306,9 @@ int main(int argc, char** argv) {
     // The patient portal: accounts and codes, and the notification service's outbox.
     auto sign_ins = controlplane::portal::open_sqlite_sign_in_store(results_db, SystemClock::instance());
     if (!sign_ins) return invalid_config("hisgate-controlplane", sign_ins.error());
+    // Sign-in rate limits, counted in the shared store: N instances still allow each key once.
+    auto limiter = controlplane::portal::open_sqlite_rate_limiter(results_db, SystemClock::instance());
+    if (!limiter) return invalid_config("hisgate-controlplane", limiter.error());
     // Operator actions, in results_db like the other stores every instance shares.
     auto audit_log = controlplane::audit::open_sqlite_audit_log(results_db);
     if (!audit_log) return invalid_config("hisgate-controlplane", audit_log.error());
@@ -452,11 +455,11 @@ int main(int argc, char** argv) {
     });
     controlplane::RemoteDiagnostics diagnostics(router, log_settings.file, "controlplane:" + instance);
     controlplane::Api api(registry, router, **results, **keys, **idempotency, patient_records);
-    controlplane::portal::PortalApi portal_api(**sign_ins, notifier, patient_records, **keys, SystemClock::instance(),
-                                               portal_settings);
+    controlplane::portal::PortalApi portal_api(**sign_ins, notifier, patient_records, **keys, **limiter,
+                                               SystemClock::instance(), portal_settings);
     api.set_portal(&portal_api);
-    controlplane::console::ConsoleSession console_session(portal_api, **sign_ins, **keys, SystemClock::instance(),
-                                                          console_settings);
+    controlplane::console::ConsoleSession console_session(portal_api, **sign_ins, **keys, **limiter,
+                                                          SystemClock::instance(), console_settings);
     api.set_console(&console_session);
     api.set_audit(audit_log->get(), std::move(trusted_proxies));
     api.set_https(portal_settings.https);

@@ -51,8 +51,13 @@ std::optional<auth::AccessToken> ConsoleSession::sign_in(Poco::Net::HTTPServerRe
                                                          Poco::Net::HTTPServerResponse& res) {
     const std::string from = audit::caller_address(req.clientAddress().host().toString(), req.get("X-Forwarded-For", ""),
                                                    settings_.trusted_proxies);
-    if (auto wait = limiter_.take("console-sign-in:" + from, {settings_.sign_ins_per_address, kSignInWindow}))
-        return refuse_limited(req, res, *wait);
+    auto wait = limiter_.take("console-sign-in:" + from, {settings_.sign_ins_per_address, kSignInWindow});
+    if (!wait) {  // the shared count cannot be read: refused, never let through uncounted
+        res.setKeepAlive(false);  // the body is unread
+        send_console_error(res, 503, wait.error().code, wait.error().message);
+        return std::nullopt;
+    }
+    if (*wait) return refuse_limited(req, res, **wait);
     auto text = read_body(req, kMaxConsoleBody, "the console sign-in");
     if (!text) {
         res.setKeepAlive(false);  // the rest of the body is unread, or its framing is broken

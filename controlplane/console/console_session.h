@@ -58,9 +58,10 @@ inline constexpr std::chrono::seconds kSignInWindow{600};
 
 class ConsoleSession {
 public:
-    ConsoleSession(portal::PortalApi& portal, portal::SignInStore& sessions, auth::KeyRing& keys, Clock& clock,
-                   ConsoleSettings settings)
-        : portal_(portal), sessions_(sessions), keys_(keys), clock_(clock), settings_(std::move(settings)), limiter_(clock) {}
+    ConsoleSession(portal::PortalApi& portal, portal::SignInStore& sessions, auth::KeyRing& keys,
+                   portal::RateLimiter& limiter, Clock& clock, ConsoleSettings settings)
+        : portal_(portal), sessions_(sessions), keys_(keys), clock_(clock), settings_(std::move(settings)),
+          limiter_(limiter) {}
 
     static const std::vector<RouteTemplate>& routes();
     static std::optional<ApiRoute> route_of(const std::vector<std::string>& parts) { return match_route(routes(), parts); }
@@ -83,7 +84,7 @@ private:
     auth::KeyRing& keys_;
     Clock& clock_;
     ConsoleSettings settings_;
-    portal::RateLimiter limiter_;
+    portal::RateLimiter& limiter_;  // shared by the instances (portal/rate_limit.h)
 };
 
 }  // namespace hisgate::controlplane::console

@@ -150,11 +150,15 @@ const std::vector<RouteTemplate>& PortalApi::routes() {
 
 bool PortalApi::within(const std::string& key, const RateLimit& limit, Poco::Net::HTTPServerResponse& res) {
     auto wait = limiter_.take(key, limit);
-    if (!wait) return true;
+    if (!wait) {  // the shared count cannot be read: refused, never let through uncounted
+        send_portal_error(res, 503, wait.error());
+        return false;
+    }
+    if (!*wait) return true;
     count_sign_in("rate_limited");
-    res.set("Retry-After", std::to_string(wait->count()));
+    res.set("Retry-After", std::to_string((*wait)->count()));
     send_portal_error(res, 429, make_error(ErrorClass::Rejected, "auth.rate_limited", "too many tries: wait and try again"),
-                      {{"retry_after_s", wait->count()}});
+                      {{"retry_after_s", (*wait)->count()}});
     return false;
 }
 

@@ -88,9 +88,9 @@ void send_patient_json(Poco::Net::HTTPServerResponse& res, int status, const nlo
 class PortalApi {
 public:
     PortalApi(SignInStore& accounts, notify::Notifier& notifier, PatientRecords& records, auth::KeyRing& keys,
-              Clock& clock, PortalSettings settings)
+              RateLimiter& limiter, Clock& clock, PortalSettings settings)
         : accounts_(accounts), notifier_(notifier), records_(records), keys_(keys), clock_(clock),
-          settings_(settings), limiter_(clock) {}
+          settings_(settings), limiter_(limiter) {}
 
     static const std::vector<RouteTemplate>& routes();
     static std::optional<ApiRoute> route_of(const std::vector<std::string>& parts) { return match_route(routes(), parts); }
@@ -133,7 +133,7 @@ private:
     auth::KeyRing& keys_;
     Clock& clock_;
     PortalSettings settings_;
-    RateLimiter limiter_;
+    RateLimiter& limiter_;  // shared by the instances (rate_limit.h)
 };
 
 }  // namespace hisgate::controlplane::portal

@@ -1,27 +1,96 @@
+// RateLimiter on SQLite: one row per live key (its window's start, length and count).
 #include "controlplane/portal/rate_limit.h"
+
+#include <mutex>
+
+#include "common/sqlite.h"
 
 namespace hisgate::controlplane::portal {
 
-std::optional<std::chrono::seconds> RateLimiter::take(const std::string& key, const RateLimit& limit) {
-    std::lock_guard lock(mu_);
-    const auto now = clock_.steady_now();
-    auto it = windows_.find(key);
-    if (it != windows_.end() && now - it->second.started >= it->second.length) {
-        windows_.erase(it);
-        it = windows_.end();
+namespace {
+
+using Wait = std::optional<std::chrono::seconds>;
+
+class SqliteRateLimiter final : public RateLimiter {
+public:
+    SqliteRateLimiter(sql::Db db, Clock& clock, size_t max_keys) : db_(std::move(db)), clock_(clock), max_keys_(max_keys) {}
+
+    Result<Wait> take(const std::string& key, const RateLimit& limit) override {
+        std::lock_guard lock(mu_);
+        const int64_t now = clock_.wall_ms();
+        return db_.transaction([&]() -> Result<Wait> {
+            auto st = db_.prepare_cached("SELECT started_ms, length_ms, count FROM rate_windows WHERE key = ?1");
+            if (!st) return st.error();
+            st->bind(1, key);
+            bool live = false;
+            int64_t started = 0, length = 0, count = 0;
+            if (st->step()) {
+                started = st->integer(0), length = st->integer(1), count = st->integer(2);
+                live = now - started < length;
+            } else if (st->error()) {
+                return *st->error();
+            }
+            st->reset();
+            if (!live) {
+                if (auto room = make_room(now); !room) return room.error();
+                else if (!*room) return Wait(limit.window);
+                auto put = db_.prepare_cached(
+                    "INSERT INTO rate_windows(key, started_ms, length_ms, count) VALUES(?1, ?2, ?3, 1) "
+                    "ON CONFLICT(key) DO UPDATE SET started_ms = ?2, length_ms = ?3, count = 1");
+                if (!put) return put.error();
+                put->bind(1, key).bind(2, now).bind(3, int64_t{limit.window.count()} * 1000);
+                if (auto done = put->run(); !done) return done.error();
+                return Wait();
+            }
+            if (count >= limit.max) {
+                const int64_t left_ms = started + length - now;
+                return Wait(std::max(std::chrono::seconds((left_ms + 999) / 1000), std::chrono::seconds(1)));
+            }
+            auto add = db_.prepare_cached("UPDATE rate_windows SET count = count + 1 WHERE key = ?1");
+            if (!add) return add.error();
+            add->bind(1, key);
+            if (auto done = add->run(); !done) return done.error();
+            return Wait();
+        });
     }
-    if (it == windows_.end()) {
-        if (windows_.size() >= max_keys_)
-            std::erase_if(windows_, [&](const auto& w) { return now - w.second.started >= w.second.length; });
-        if (windows_.size() >= max_keys_) return limit.window;
-        it = windows_.emplace(key, Window{now, limit.window, 0}).first;
+
+private:
+    // Room for one more key: below max_keys, or after dropping the expired windows.
+    Result<bool> make_room(int64_t now) {
+        auto held = count_keys();
+        if (!held) return held.error();
+        if (*held < max_keys_) return true;
+        auto drop = db_.prepare_cached("DELETE FROM rate_windows WHERE ?1 - started_ms >= length_ms");
+        if (!drop) return drop.error();
+        drop->bind(1, now);
+        if (auto done = drop->run(); !done) return done.error();
+        held = count_keys();
+        if (!held) return held.error();
+        return *held < max_keys_;
     }
-    if (it->second.count >= limit.max) {
-        auto left = std::chrono::ceil<std::chrono::seconds>(it->second.started + it->second.length - now);
-        return std::max(left, std::chrono::seconds(1));
+    Result<size_t> count_keys() {
+        auto st = db_.prepare_cached("SELECT count(*) FROM rate_windows");
+        if (!st) return st.error();
+        if (!st->step()) return st->error() ? Result<size_t>(*st->error()) : Result<size_t>(size_t{0});
+        auto n = static_cast<size_t>(st->integer(0));
+        st->reset();
+        return n;
     }
-    ++it->second.count;
-    return std::nullopt;
+
+    sql::Db db_;
+    Clock& clock_;
+    size_t max_keys_;
+    std::mutex mu_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RateLimiter>> open_sqlite_rate_limiter(const std::string& path, Clock& clock, size_t max_keys) {
+    auto db = sql::Db::open_with_schema(path, {"CREATE TABLE IF NOT EXISTS rate_windows(key TEXT PRIMARY KEY, "
+                                               "started_ms INTEGER NOT NULL, length_ms INTEGER NOT NULL, "
+                                               "count INTEGER NOT NULL)"});
+    if (!db) return db.error();
+    return std::unique_ptr<RateLimiter>(new SqliteRateLimiter(std::move(db.value()), clock, max_keys));
 }
 
 }  // namespace hisgate::controlplane::portal

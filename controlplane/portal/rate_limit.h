@@ -1,21 +1,26 @@
 // Fixed-window rate limits on sign-in (issue 17 item 4): how many times a key (a phone
 // number's digest, a client address) may do something within a window, by the injected
-// steady clock. In memory, per control-plane instance: behind a load balancer spreading
-// requests over N instances a key gets up to N times its share (a shared store would
-// close that; not built).
+// clock's wall time.
+//
+// Shared by every control-plane instance: the windows live in the control plane's shared
+// store (results_db), so behind a load balancer spreading requests over N instances a key
+// still gets its limit once, not N times. The count and its check are one transaction
+// (BEGIN IMMEDIATE): two instances cannot both spend the last event of a window.
 //
 // Invariants: at most `max_keys` keys are held (expired windows are dropped first; when
 // every held key is live, a new key is refused rather than forgetting a live one, so a
 // flood of addresses cannot reset the limit of the one being limited).
+//
+// This is the interface; SQLite implements it (open_sqlite_rate_limiter).
 #pragma once
 
 #include <chrono>
-#include <map>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "common/clock.h"
+#include "common/error.h"
 
 namespace hisgate::controlplane::portal {
 
@@ -26,22 +31,14 @@ struct RateLimit {
 
 class RateLimiter {
 public:
-    RateLimiter(Clock& clock, size_t max_keys = 100000) : clock_(clock), max_keys_(max_keys) {}
-
+    virtual ~RateLimiter() = default;
     // Counts one event of `key` under `limit` (the key names the limit too: "code-phone:..."),
     // or, when the window is full, counts nothing and answers how long until it reopens.
-    std::optional<std::chrono::seconds> take(const std::string& key, const RateLimit& limit);
-
-private:
-    struct Window {
-        Clock::SteadyTime started;
-        std::chrono::seconds length;
-        int count = 0;
-    };
-    Clock& clock_;
-    size_t max_keys_;
-    std::mutex mu_;
-    std::map<std::string, Window> windows_;
+    // An error when the store cannot be read or written (the caller refuses: fail closed).
+    virtual Result<std::optional<std::chrono::seconds>> take(const std::string& key, const RateLimit& limit) = 0;
 };
+
+Result<std::unique_ptr<RateLimiter>> open_sqlite_rate_limiter(const std::string& path, Clock& clock,
+                                                              size_t max_keys = 100000);
 
 }  // namespace hisgate::controlplane::portal

@@ -60,18 +60,21 @@ struct PortalLimitRig {
     std::unique_ptr<notify::Outbox> outbox;
     PortalTestSender sender;
     std::unique_ptr<notify::Notifier> notifier;
+    std::unique_ptr<portal::RateLimiter> limiter;
     PortalLimitRig() {
         REQUIRE(auth::KeyRing::create_key(dir + "/keys", clock.wall_now()));
         auto k = auth::KeyRing::open(dir + "/keys", clock);
         auto a = portal::open_sqlite_sign_in_store(dir + "/portal.db", clock);
         auto r = open_sqlite_patient_records(dir + "/portal.db", clock);
         auto o = notify::open_sqlite_outbox(dir + "/portal.db");
-        REQUIRE((k && a && r && o));
+        auto l = portal::open_sqlite_rate_limiter(dir + "/portal.db", clock);
+        REQUIRE((k && a && r && o && l));
         keys = std::move(*k), accounts = std::move(*a), records = std::move(*r), outbox = std::move(*o);
+        limiter = std::move(*l);
         notifier = std::make_unique<notify::Notifier>(*outbox, sender, *accounts, clock, notify::NotifySettings{});
     }
     portal::PortalApi portal_api(portal::PortalSettings settings = {}) {
-        return portal::PortalApi(*accounts, *notifier, *records, *keys, clock, settings);
+        return portal::PortalApi(*accounts, *notifier, *records, *keys, *limiter, clock, settings);
     }
 };
 
@@ -198,24 +201,38 @@ TEST_CASE("portal: a session is open until signed out or expired, for its own pa
     CHECK_FALSE(*s.session_open(*b, "P-A"));
 }
 
-TEST_CASE("portal: the rate limiter counts per key and window and says how long to wait") {
+TEST_CASE("portal: the rate limiter counts per key and window, says how long to wait, and is one count for every instance") {
     ManualClock clock;
-    portal::RateLimiter limiter(clock, 3);
+    const std::string db = portal_test_db("limits.db");
+    auto opened = portal::open_sqlite_rate_limiter(db, clock, 3);
+    auto other = portal::open_sqlite_rate_limiter(db, clock, 3);  // a second control-plane instance
+    REQUIRE((opened && other));
+    auto& limiter = **opened;
     portal::RateLimit one_a_minute{1, 60s};
-    CHECK_FALSE(limiter.take("phone:a", one_a_minute));
-    auto wait = limiter.take("phone:a", one_a_minute);
+    auto take = [&](portal::RateLimiter& l, const std::string& key) {
+        auto wait = l.take(key, one_a_minute);
+        REQUIRE(wait);
+        return *wait;
+    };
+    CHECK_FALSE(take(limiter, "phone:a"));
+    auto wait = take(**other, "phone:a");  // the other instance sees the count: no second try there
     REQUIRE(wait);
     CHECK(*wait == 60s);
     clock.advance(45s);
-    CHECK(*limiter.take("phone:a", one_a_minute) == 15s);
-    CHECK_FALSE(limiter.take("phone:b", one_a_minute));  // another key has its own window
+    CHECK(*take(limiter, "phone:a") == 15s);
+    CHECK_FALSE(take(limiter, "phone:b"));  // another key has its own window
     clock.advance(15s);
-    CHECK_FALSE(limiter.take("phone:a", one_a_minute));  // the window reopened
+    CHECK_FALSE(take(limiter, "phone:a"));  // the window reopened
     // Full of live keys: a new key is refused, never a live one forgotten.
-    CHECK_FALSE(limiter.take("phone:c", one_a_minute));
-    CHECK(limiter.take("phone:d", one_a_minute));
+    CHECK_FALSE(take(**other, "phone:c"));
+    CHECK(take(limiter, "phone:d"));
+    // The windows are in the file: a restarted instance keeps counting.
+    opened->reset();
+    auto reopened = portal::open_sqlite_rate_limiter(db, clock, 3);
+    REQUIRE(reopened);
+    CHECK(take(**reopened, "phone:c"));
     clock.advance(61s);
-    CHECK_FALSE(limiter.take("phone:d", one_a_minute));  // expired windows made room
+    CHECK_FALSE(take(**reopened, "phone:d"));  // expired windows made room
 }
 
 TEST_CASE("console: sign-in tries from one client address are limited per 10 minutes and allowed again once the window passes") {
@@ -226,7 +243,7 @@ TEST_CASE("console: sign-in tries from one client address are limited per 10 min
     console::ConsoleSettings settings;
     settings.sign_ins_per_address = 3;
     settings.trusted_proxies = {*IpRange::parse("127.0.0.1")};  // the test's requests come through "our proxy"
-    console::ConsoleSession console_session(portal_api, *rig.accounts, *keys, clock, settings);
+    console::ConsoleSession console_session(portal_api, *rig.accounts, *keys, *rig.limiter, clock, settings);
     std::vector<std::string> by;  // whom each answer named for the audit log ("" nobody)
     HttpServer server("127.0.0.1", 0, [&](auto& req, auto& res) {
         auto who = console_session.handle(req, res);
