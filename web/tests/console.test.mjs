@@ -292,9 +292,12 @@ test('alerts, triage, path availability, the audit log and a request\'s trace as
 
 // An operator journey: H001's HIS refuses everything (his-sim's `reject` fault, through the
 // control API the demo names), so its probes fail and path.failed fires; the operator
-// resolves one of those alerts by hand with a note (that it stays resolved while the HIS
-// still refuses is the unit and system tests' part), and the fault is cleared for the pages after.
-test('alerts: an operator resolves a firing alert by hand with a note', async () => {
+// starts a note on one of those alerts and the list is redrawn under it (every 5 s: the
+// table marked before is replaced), the half-typed note, its caret and its focus kept, and
+// the rest is typed on; the alert is resolved by hand with the note (that it stays resolved
+// while the HIS still refuses is the unit and system tests' part), and the fault is cleared
+// for the pages after.
+test('alerts: an operator resolves a firing alert by hand with a note, typed across a refresh', async () => {
   const faults = /curl -s -X PUT (http:\/\/127\.0\.0\.1:\d+)\/faults/.exec(demo.out())[1] + '/faults';
   const fault = async (body) => assert.equal((await fetch(faults, { method: 'PUT', body: JSON.stringify(body) })).status, 200);
   await fault({ reject: 'HIS-DOWN' });
@@ -310,7 +313,16 @@ test('alerts: an operator resolves a firing alert by hand with a note', async ()
     await row.getByRole('button', { name: '标记为已处理' }).click();  // no note yet: said so, nothing sent
     await row.getByRole('alert').waitFor();
     assert.equal((await (await bearer(`/api/v1/alerts?state=firing&hospital=H001`)).json()).alerts.some((a) => a.id === firing.id), true);
-    await row.getByRole('textbox').fill('H001 的接口服务器已重启');
+    const note = row.getByRole('textbox');
+    await note.fill('H001 的接口');
+    await note.press('ArrowLeft');  // the caret one back from the end: it must stay there
+    await page.locator('#alerts table').evaluate((t) => { t.dataset.before = 'refresh'; });
+    await page.locator('#alerts table:not([data-before])').waitFor({ timeout: 15000 });  // redrawn under the note
+    assert.equal(await note.inputValue(), 'H001 的接口');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), `alert-note-${firing.id}`);
+    assert.equal(await note.evaluate((x) => x.selectionStart), 'H001 的接口'.length - 1);
+    await page.keyboard.press('End');
+    await page.keyboard.type('服务器已重启');  // into the field that kept the focus
     await row.getByRole('button', { name: '标记为已处理' }).click();
     await row.waitFor({ state: 'detached' });  // gone from the firing list
     const resolved = (await (await bearer('/api/v1/alerts?state=resolved&hospital=H001')).json()).alerts.find((a) => a.id === firing.id);
