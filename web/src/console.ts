@@ -671,7 +671,7 @@ function wardScreen(): Child {
       const i = signOrder.indexOf(x.name), j = signOrder.indexOf(y.name);
       return (i < 0 ? 99 : i) - (j < 0 ? 99 : j) || str(x.name).localeCompare(str(y.name));
     });
-    replace(c.values, vs.length ? vs.map((v) => h('div', { class: 'sign', 'data-sign': v.name },
+    replace(c.values, vs.length ? vs.map((v) => h('div', { class: 'sign', 'data-sign': v.name, 'data-observed': str(v.observedAt) },
       h('dt', {}, has(`console.ward.sign.${v.name}`) ? t(`console.ward.sign.${v.name}`) : str(v.name)),
       h('dd', {}, h('span', { class: 'value', 'data-value': str(v.value) }, signValue(v.value)), ' ',
         h('span', { class: 'unit' }, unitText(v.unit)), h('span', { class: 'sub age' }, ago(v.observedAt) || '—'))))
@@ -748,9 +748,12 @@ function wardScreen(): Child {
     replace(box, wards.map((w) => [h('h2', {}, t('console.ward.ward', { ward: w || '—' })),
       h('div', { class: 'beds' }, list.filter((b) => str(b.ward) === w).map(card))]));
   };
+  // While reconnecting, a failed read keeps the cards (their values ageing on screen) and the
+  // status saying so; on a first load it is said in place of the beds.
+  let reconnecting = false;
   const readBeds = async (hid: string): Promise<any[] | null> => {
     const r = await api('GET', `/api/v1/vitals/beds?hospital=${encodeURIComponent(hid)}`);
-    if (r.status !== 200) { replace(box, answer(r, 'console.nav.wards')); return null; }
+    if (r.status !== 200) { if (!reconnecting || !beds.size) replace(box, answer(r, 'console.nav.wards')); return null; }
     return r.body.beds ?? [];
   };
   const onEvent = (type: string, e: MessageEvent) => {
@@ -814,10 +817,11 @@ function wardScreen(): Child {
     const es = new EventSource(`/api/v1/vitals/feed?hospital=${encodeURIComponent(hospital)}`, { withCredentials: true });
     source = es;
     for (const type of ['vitals', 'alarm', 'monitor']) es.addEventListener(type, (e) => onEvent(type, e as MessageEvent));
-    es.onopen = () => { status.dataset.state = 'live'; replace(status, t('console.ward.live')); };
+    es.onopen = () => { reconnecting = false; status.dataset.state = 'live'; replace(status, t('console.ward.live')); };
     es.onerror = () => {
       es.close();
       if (stopped || source !== es) return;
+      reconnecting = true;
       status.dataset.state = 'reconnecting';
       replace(status, t('console.ward.reconnecting'));
       retry = setTimeout(connect, 3000);
@@ -829,6 +833,8 @@ function wardScreen(): Child {
     history.replaceState(null, '', `/console/wards?hospital=${encodeURIComponent(hid)}`);
     source?.close(); source = null;
     if (retry) clearTimeout(retry);
+    reconnecting = false;
+    beds.clear();
     replace(box, loading());
     connect();
   };
