@@ -13,13 +13,7 @@
 
 namespace hisgate {
 
-// F/P/C -> final/preliminary/corrected; any other code is passed through.
-std::string report_status_name(const std::string& code);
-// An HL7 DTM at any precision it allows -> ISO 8601 at the same precision:
-// 2024 -> 2024, 20240101 -> 2024-01-01, 202401011200 -> 2024-01-01T12:00,
-// 20240101120000.123+0800 -> 2024-01-01T12:00:00.123+08:00 (an hour alone reads HH:00).
-// Anything that is not a DTM is passed through.
-std::string iso_timestamp(const std::string& ts);
+// (A report's status and issued time: hl7/report_values.h, shared with the control plane.)
 std::optional<int> whole_number(std::string_view text);
 // An HL7 DTM "YYYYMMDDHHMM[SS[.S+]][+/-ZZZZ]" as an instant; without an offset, a
 // wall-clock time in `zone`. Sets *had_offset. Protocol "his.unreadable_time" otherwise.

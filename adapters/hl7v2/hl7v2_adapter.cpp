@@ -13,6 +13,7 @@
 #include "adapters/money.h"
 #include "common/log.h"
 #include "common/trace.h"
+#include "hl7/report_values.h"
 
 namespace hisgate {
 
@@ -44,8 +45,10 @@ public:
         r.report_id = m.get(d_.field("report.id"));
         r.patient_id = m.get(d_.field("patient.id"));
         r.title = m.get(d_.field("report.title"));
-        r.issued_at = iso_timestamp(m.get(d_.field("report.issued")));
-        r.status = report_status_name(m.get(d_.field("report.status")));
+        r.issued_at = m.get(d_.field("report.issued"));
+        r.issued_at = hl7::iso_timestamp(r.issued_at).value_or(r.issued_at);
+        r.status = m.get(d_.field("report.status"));
+        r.status = hl7::report_status(r.status).value_or(r.status);
         r.patient_sex = m.get(d_.field("patient.sex"));
         for (int i = 1; !m.get("OBX[" + std::to_string(i) + "]-3-1").empty(); ++i) {
             std::string seg = "OBX[" + std::to_string(i) + "]";
@@ -59,10 +62,12 @@ public:
         auto a = exchange(report_query("", patient_id), "report list query");
         if (!a) return a.error();
         std::vector<ReportSummary> out;
-        for (int i = 1; !a->get(indexed(d_.field("report.id"), i)).empty(); ++i)
+        for (int i = 1; !a->get(indexed(d_.field("report.id"), i)).empty(); ++i) {
+            std::string status = a->get(indexed(d_.field("report.status"), i));
+            std::string issued = a->get(indexed(d_.field("report.issued"), i));
             out.push_back({a->get(indexed(d_.field("report.id"), i)), a->get(indexed(d_.field("report.title"), i)),
-                           report_status_name(a->get(indexed(d_.field("report.status"), i))),
-                           iso_timestamp(a->get(indexed(d_.field("report.issued"), i)))});
+                           hl7::report_status(status).value_or(status), hl7::iso_timestamp(issued).value_or(issued)});
+        }
         return out;
     }
 

@@ -9,6 +9,7 @@
 #include "adapters/soap/soap_envelope.h"
 #include "common/log.h"
 #include "common/trace.h"
+#include "hl7/report_values.h"
 
 namespace hisgate {
 
@@ -34,8 +35,9 @@ public:
         auto a = call(q, "report query", true, {"ReportId"});
         if (!a) return a.error();
         if (a->text_of("ReportId").empty()) return unreadable_answer("report query", "the answer names no report");
+        const std::string status = a->text_of("Status"), issued = a->text_of("IssuedAt");
         Report r{a->text_of("ReportId"), a->text_of("PatientId"), a->text_of("Title"),
-                 report_status_name(a->text_of("Status")), iso_timestamp(a->text_of("IssuedAt")), {},
+                 hl7::report_status(status).value_or(status), hl7::iso_timestamp(issued).value_or(issued), {},
                  a->text_of("PatientSex")};
         for (const auto* o : a->all("Observation"))
             r.observations.push_back({o->text_of("Code"), o->text_of("Name"), o->text_of("Value"), o->text_of("Units"),
@@ -49,9 +51,11 @@ public:
         auto a = call(q, "report list query", true, {"PatientId"});
         if (!a) return a.error();
         std::vector<ReportSummary> out;
-        for (const auto* r : a->all("Report"))
-            out.push_back({r->text_of("ReportId"), r->text_of("Title"), report_status_name(r->text_of("Status")),
-                           iso_timestamp(r->text_of("IssuedAt"))});
+        for (const auto* r : a->all("Report")) {
+            const std::string status = r->text_of("Status"), issued = r->text_of("IssuedAt");
+            out.push_back({r->text_of("ReportId"), r->text_of("Title"), hl7::report_status(status).value_or(status),
+                           hl7::iso_timestamp(issued).value_or(issued)});
+        }
         return out;
     }
 

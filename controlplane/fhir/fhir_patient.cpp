@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "controlplane/fhir/fhir_resources.h"
+#include "hl7/report_values.h"
 
 namespace hisgate::controlplane::fhir {
 
@@ -29,13 +30,6 @@ std::string fhir_xhtml_escaped(const std::string& s) {
     return out;
 }
 
-bool fhir_all_digits(const std::string& s, size_t from, size_t n) {
-    if (from + n > s.size()) return false;
-    for (size_t i = from; i < from + n; ++i)
-        if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-    return true;
-}
-
 // A decimal as FHIR's JSON takes it (no exponent, no leading '+', no bare '.').
 bool fhir_decimal(const std::string& s) {
     static const std::regex form(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?)");
@@ -45,11 +39,8 @@ bool fhir_decimal(const std::string& s) {
 }  // namespace
 
 std::string fhir_instant(const std::string& t) {
-    // YYYYMMDDHHMM[SS] (HL7 v2 TS) -> ISO first.
-    std::string s = t;
-    if ((s.size() == 12 || s.size() == 14) && fhir_all_digits(s, 0, s.size()))
-        s = s.substr(0, 4) + "-" + s.substr(4, 2) + "-" + s.substr(6, 2) + "T" + s.substr(8, 2) + ":" + s.substr(10, 2) +
-            ":" + (s.size() == 14 ? s.substr(12, 2) : "00");
+    // An HL7 DTM (as a hospital writes it) -> ISO first; the agent sends ISO already.
+    const std::string s = hl7::iso_timestamp(t).value_or(t);
     static const std::regex iso(
         R"(([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2})(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)");
     std::smatch m;
@@ -59,18 +50,7 @@ std::string fhir_instant(const std::string& t) {
     return m[1].str() + "T" + m[2].str() + seconds + zone;
 }
 
-std::string report_status(const std::string& his) {
-    std::string s;
-    for (unsigned char c : his) s.push_back(static_cast<char>(std::tolower(c)));
-    if (s == "f" || s == "final") return "final";
-    if (s == "p" || s == "r" || s == "preliminary") return "preliminary";
-    if (s == "c" || s == "corrected") return "corrected";
-    if (s == "a" || s == "partial") return "partial";
-    if (s == "m" || s == "amended") return "amended";
-    if (s == "x" || s == "cancelled" || s == "canceled") return "cancelled";
-    if (s == "o" || s == "i" || s == "s" || s == "registered" || s == "pending") return "registered";
-    return "unknown";
-}
+std::string report_status(const std::string& his) { return hl7::report_status(his).value_or("unknown"); }
 
 std::string appointment_status(const nlohmann::json& booking) {
     const std::string state = fhir_patient_text(booking, "state");

@@ -6,11 +6,11 @@
 
 #include <thread>
 
-#include "adapters/his_values.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "his-sim/body_limits.h"
 #include "his-sim/hl7_responder.h"
+#include "hl7/report_values.h"
 
 namespace hisgate::sim {
 
@@ -217,8 +217,8 @@ RestResponder::Answer RestResponder::report(const RestFields& f, const std::stri
     f.put(r, "patient.sex", SexCodes::recode(rep->patient_sex, SexCodes::hl7_table_0001(), sex_));
     f.put(r, "report.title", rep->title);
     // The hospital keeps HL7-native values; this vendor publishes words and ISO 8601.
-    f.put(r, "report.status", report_status_name(rep->status));
-    f.put(r, "report.issued", iso_timestamp(rep->issued_at));
+    f.put(r, "report.status", hl7::report_status(rep->status).value_or(rep->status));
+    f.put(r, "report.issued", hl7::iso_timestamp(rep->issued_at).value_or(rep->issued_at));
     json obs = json::array();
     for (const auto& o : rep->observations) {
         json j = json::object();
@@ -240,8 +240,8 @@ RestResponder::Answer RestResponder::reports_of(const RestFields& f, const std::
         json j = json::object();
         f.put(j, "report.id", s.report_id);
         f.put(j, "report.title", s.title);
-        f.put(j, "report.status", report_status_name(s.status));
-        f.put(j, "report.issued", iso_timestamp(s.issued_at));
+        f.put(j, "report.status", hl7::report_status(s.status).value_or(s.status));
+        f.put(j, "report.issued", hl7::iso_timestamp(s.issued_at).value_or(s.issued_at));
         list.push_back(std::move(j));
     }
     json r = json::object();

@@ -258,14 +258,31 @@ function alertsScreen(): Child {
     h('option', { value: 'resolved' }, stateText('alert', 'resolved')),
     h('option', { value: '' }, t('console.alert.all')));
   const box = h('section', { 'aria-live': 'polite', id: 'alerts' }, loading());
+  // Each firing alert's resolve cell (note, button, answer) is kept from one redraw to the
+  // next and moved into the new row: the list refreshes while an operator writes a note,
+  // and the note, its caret and its focus stay. Only an open IME composition (a Chinese
+  // note half composed) holds the redraw back, to the next round: moving the field would end it.
+  let cells = new Map<string, HTMLElement>();
+  let composing = false;
+  box.addEventListener('compositionstart', () => { composing = true; });
+  box.addEventListener('compositionend', () => { composing = false; });
   const load = async (): Promise<boolean> => {
-    // Not redrawn while an operator is writing a note (it would be wiped); polled again later.
-    if ([...box.querySelectorAll('input.alert-note')].some((x) => (x as HTMLInputElement).value !== '')) return true;
     const q = new URLSearchParams({ limit: '200' });
     if (state.value) q.set('state', state.value);
     const r = await api('GET', `/api/v1/alerts?${q}`);
+    if (composing) return true;
     if (r.status !== 200) { replace(box, answer(r, 'console.nav.alerts')); return false; }
     const list: any[] = r.body.alerts ?? [];
+    const kept = cells;
+    cells = new Map();
+    const cellFor = (id: string): HTMLElement => {
+      const cell = kept.get(id) ?? resolveAlertCell(id);
+      cells.set(id, cell);
+      return cell;
+    };
+    const typing = document.activeElement instanceof HTMLInputElement && box.contains(document.activeElement)
+      ? document.activeElement : null;
+    const caret = typing ? [typing.selectionStart, typing.selectionEnd, typing.selectionDirection] as const : null;
     replace(box, list.length ? table(t('console.nav.alerts'),
       ['console.alert.state', 'console.alert.rule', 'console.fleet.hospital', 'console.alert.subject',
        'console.alert.started', 'console.alert.owner', 'console.alert.detail', ...(mayAct() ? ['console.alert.resolve'] : [])],
@@ -277,8 +294,12 @@ function alertsScreen(): Child {
         h('td', {}, has(`console.rule.${a.rule}`) ? t(`console.rule.${a.rule}`) : str(a.rule), h('span', { class: 'sub' }, str(a.rule))),
         h('td', {}, str(a.hospitalId) || '—'), h('td', {}, str(a.subject) || '—'),
         h('td', {}, when(a.startedAt)), h('td', {}, str(a.owner)), h('td', { class: 'detail' }, str(a.detail)),
-        mayAct() ? (a.state === 'firing' ? resolveAlertCell(String(a.id)) : h('td', {}, '—')) : null)))
+        mayAct() ? (a.state === 'firing' ? cellFor(String(a.id)) : h('td', {}, '—')) : null)))
       : h('p', { class: 'note' }, t('console.alert.none')));
+    if (typing?.isConnected && document.activeElement !== typing) {
+      typing.focus();
+      if (caret && caret[0] !== null && caret[1] !== null) typing.setSelectionRange(caret[0], caret[1], caret[2] ?? undefined);
+    }
     return true;
   };
   // An operator resolves a firing alert by hand, saying what was done (POST
@@ -652,7 +673,7 @@ function wardScreen(): Child {
       const i = signOrder.indexOf(x.name), j = signOrder.indexOf(y.name);
       return (i < 0 ? 99 : i) - (j < 0 ? 99 : j) || str(x.name).localeCompare(str(y.name));
     });
-    replace(c.values, vs.length ? vs.map((v) => h('div', { class: 'sign', 'data-sign': v.name },
+    replace(c.values, vs.length ? vs.map((v) => h('div', { class: 'sign', 'data-sign': v.name, 'data-observed': str(v.observedAt) },
       h('dt', {}, has(`console.ward.sign.${v.name}`) ? t(`console.ward.sign.${v.name}`) : str(v.name)),
       h('dd', {}, h('span', { class: 'value', 'data-value': str(v.value) }, signValue(v.value)), ' ',
         h('span', { class: 'unit' }, unitText(v.unit)), h('span', { class: 'sub age' }, ago(v.observedAt) || '—'))))
@@ -729,9 +750,12 @@ function wardScreen(): Child {
     replace(box, wards.map((w) => [h('h2', {}, t('console.ward.ward', { ward: w || '—' })),
       h('div', { class: 'beds' }, list.filter((b) => str(b.ward) === w).map(card))]));
   };
+  // While reconnecting, a failed read keeps the cards (their values ageing on screen) and the
+  // status saying so; on a first load it is said in place of the beds.
+  let reconnecting = false;
   const readBeds = async (hid: string): Promise<any[] | null> => {
     const r = await api('GET', `/api/v1/vitals/beds?hospital=${encodeURIComponent(hid)}`);
-    if (r.status !== 200) { replace(box, answer(r, 'console.nav.wards')); return null; }
+    if (r.status !== 200) { if (!reconnecting || !beds.size) replace(box, answer(r, 'console.nav.wards')); return null; }
     return r.body.beds ?? [];
   };
   const onEvent = (type: string, e: MessageEvent) => {
@@ -795,10 +819,11 @@ function wardScreen(): Child {
     const es = new EventSource(`/api/v1/vitals/feed?hospital=${encodeURIComponent(hospital)}`, { withCredentials: true });
     source = es;
     for (const type of ['vitals', 'alarm', 'monitor']) es.addEventListener(type, (e) => onEvent(type, e as MessageEvent));
-    es.onopen = () => { status.dataset.state = 'live'; replace(status, t('console.ward.live')); };
+    es.onopen = () => { reconnecting = false; status.dataset.state = 'live'; replace(status, t('console.ward.live')); };
     es.onerror = () => {
       es.close();
       if (stopped || source !== es) return;
+      reconnecting = true;
       status.dataset.state = 'reconnecting';
       replace(status, t('console.ward.reconnecting'));
       retry = setTimeout(connect, 3000);
@@ -810,6 +835,8 @@ function wardScreen(): Child {
     history.replaceState(null, '', `/console/wards?hospital=${encodeURIComponent(hid)}`);
     source?.close(); source = null;
     if (retry) clearTimeout(retry);
+    reconnecting = false;
+    beds.clear();
     replace(box, loading());
     connect();
   };

@@ -27,6 +27,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createServer, connect as connectTcp } from 'node:net';
 import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { createRequire } from 'node:module';
@@ -292,9 +293,12 @@ test('alerts, triage, path availability, the audit log and a request\'s trace as
 
 // An operator journey: H001's HIS refuses everything (his-sim's `reject` fault, through the
 // control API the demo names), so its probes fail and path.failed fires; the operator
-// resolves one of those alerts by hand with a note (that it stays resolved while the HIS
-// still refuses is the unit and system tests' part), and the fault is cleared for the pages after.
-test('alerts: an operator resolves a firing alert by hand with a note', async () => {
+// starts a note on one of those alerts and the list is redrawn under it (every 5 s: the
+// table marked before is replaced), the half-typed note, its caret and its focus kept, and
+// the rest is typed on; the alert is resolved by hand with the note (that it stays resolved
+// while the HIS still refuses is the unit and system tests' part), and the fault is cleared
+// for the pages after.
+test('alerts: an operator resolves a firing alert by hand with a note, typed across a refresh', async () => {
   const faults = /curl -s -X PUT (http:\/\/127\.0\.0\.1:\d+)\/faults/.exec(demo.out())[1] + '/faults';
   const fault = async (body) => assert.equal((await fetch(faults, { method: 'PUT', body: JSON.stringify(body) })).status, 200);
   await fault({ reject: 'HIS-DOWN' });
@@ -310,7 +314,16 @@ test('alerts: an operator resolves a firing alert by hand with a note', async ()
     await row.getByRole('button', { name: '标记为已处理' }).click();  // no note yet: said so, nothing sent
     await row.getByRole('alert').waitFor();
     assert.equal((await (await bearer(`/api/v1/alerts?state=firing&hospital=H001`)).json()).alerts.some((a) => a.id === firing.id), true);
-    await row.getByRole('textbox').fill('H001 的接口服务器已重启');
+    const note = row.getByRole('textbox');
+    await note.fill('H001 的接口');
+    await note.press('ArrowLeft');  // the caret one back from the end: it must stay there
+    await page.locator('#alerts table').evaluate((t) => { t.dataset.before = 'refresh'; });
+    await page.locator('#alerts table:not([data-before])').waitFor({ timeout: 15000 });  // redrawn under the note
+    assert.equal(await note.inputValue(), 'H001 的接口');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), `alert-note-${firing.id}`);
+    assert.equal(await note.evaluate((x) => x.selectionStart), 'H001 的接口'.length - 1);
+    await page.keyboard.press('End');
+    await page.keyboard.type('服务器已重启');  // into the field that kept the focus
     await row.getByRole('button', { name: '标记为已处理' }).click();
     await row.waitFor({ state: 'detached' });  // gone from the firing list
     const resolved = (await (await bearer('/api/v1/alerts?state=resolved&hospital=H001')).json()).alerts.find((a) => a.id === firing.id);
@@ -327,7 +340,7 @@ test('alerts: an operator resolves a firing alert by hand with a note', async ()
 // The ward page (issue 18 item 4): H001's ICU of simulated bedside monitors (monitor-sim,
 // started by scripts/demo) through H001's agent and the control plane's vitals API and feed.
 // Alarms and the offline monitor are made by monitor-sim's own control API (docs/monitor-sim.md).
-test('ward page: H001\'s beds live from monitor-sim, alarms high first, acknowledge audited, a silent monitor offline', async () => {
+test('ward page: H001\'s beds live from monitor-sim, alarms high first, acknowledge audited, a silent monitor offline, the feed cut and resumed', async () => {
   const simPort = /control API on port (\d+)/.exec(demo.out())[1];
   const fault = async (device, body) => {
     const res = await fetch(`http://127.0.0.1:${simPort}/monitors/${device}/faults`, { method: 'POST', body: JSON.stringify(body) });
@@ -413,7 +426,61 @@ test('ward page: H001\'s beds live from monitor-sim, alarms high first, acknowle
   await page.locator('#ward article[data-bed="BED-003"] .monitor[data-online="false"]').waitFor({ timeout: 30000 });
   assert.match(await bed3.innerText(), /监护仪离线[\s\S]*原因：/);
   console.log(`ward page: BED-003 offline: ${await bed3.locator('.reason').innerText()}`);
+
+  // The feed's connection lost (issue 18): the page, opened through a loopback relay to cp1
+  // (the same host, so the same session cookie), has every connection cut and new ones
+  // refused: it says it is reconnecting, its re-read of the beds fails and the cards stay;
+  // once the relay lets connections through it reads the beds again, reopens the feed, and
+  // BED-001's heart rate moves on past the last one shown before the cut, then again,
+  // without a reload. Device times only (data-observed), no clock of the test's.
+  const relay = await wardRelayTo(Number(new URL(origin).port));
+  try {
+    await page.goto(`http://127.0.0.1:${relay.port}/console/wards?hospital=H001`);
+    await page.locator('#ward-live[data-state="live"]').waitFor({ timeout: 30000 });
+    await page.evaluate(() => { window.wardMarker = 2; });
+    const heartRate = page.locator('#ward article[data-bed="BED-001"] [data-sign="heart_rate"]');
+    const observed = async () => Number(await heartRate.getAttribute('data-observed', { timeout: 1000 }));
+    await until('a heart rate on screen', observed, 30000);
+    const failedRead = page.waitForEvent('requestfailed', { predicate: (r) => r.url().includes('/api/v1/vitals/beds'), timeout: 30000 });
+    const cut = Date.now();
+    relay.cut(true);
+    await page.locator('#ward-live[data-state="reconnecting"]').waitFor({ timeout: 15000 });
+    const lastBefore = await observed();
+    await failedRead;
+    assert.equal(await page.locator('#ward article[data-bed]').count(), 8, 'the cards stay while the beds cannot be read');
+    relay.cut(false);
+    await page.locator('#ward-live[data-state="live"]').waitFor({ timeout: 30000 });
+    const after = await until('a heart rate newer than the cut', async () => { const o = await observed(); return o > lastBefore && o; }, 30000);
+    await until('a newer one still', async () => (await observed()) > after, 30000);
+    assert.equal(await page.evaluate(() => window.wardMarker), 2, 'no reload');
+    assert.equal(await page.locator('#ward article[data-bed]').count(), 8);
+    console.log(`ward page: the feed cut, live again and moving on ${Date.now() - cut} ms after the cut`);
+  } finally {
+    await relay.close();
+  }
 });
+
+// A loopback TCP relay to `port` whose connections the ward test cuts: cut(true) destroys
+// every relayed connection and refuses new ones (accepted, then closed) until cut(false).
+function wardRelayTo(port) {
+  const open = new Set();
+  let refusing = false;
+  const server = createServer((down) => {
+    if (refusing) return down.destroy();
+    const up = connectTcp(port, '127.0.0.1');
+    const end = () => { down.destroy(); up.destroy(); open.delete(down); };
+    open.add(down);
+    down.on('error', end).on('close', end);
+    up.on('error', end).on('close', end);
+    down.pipe(up).pipe(down);
+  });
+  const dropAll = () => { for (const s of [...open]) s.destroy(); };
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    port: server.address().port,
+    cut: (refuse) => { refusing = refuse; if (refuse) dropAll(); },
+    close: () => new Promise((r) => { dropAll(); server.close(() => r()); }),
+  })));
+}
 
 test('a viewer sees no action buttons; English; no markup in the source', async () => {
   await page.getByRole('button', { name: '退出' }).click();
