@@ -7,8 +7,22 @@
 
 namespace hisgate::controlplane {
 
+Result<bool> link_booked(PatientLinks& links, const std::string& hospital_id, const Envelope& request, const Envelope& reply) {
+    if (request.type != "appointment.book" || reply.error || !reply.body.is_object() ||
+        reply.body.value("status", "") != "booked")
+        return false;
+    auto number = reply.body.find("patientId");
+    auto patient = request.body.is_object() ? request.body.find("patient") : request.body.end();
+    if (number == reply.body.end() || !number->is_string() || patient == request.body.end() || !patient->is_object() ||
+        !patient->contains("id") || !(*patient)["id"].is_string())
+        return false;
+    auto written = links.link({{(*patient)["id"].get<std::string>(), hospital_id, number->get<std::string>()}});
+    if (!written) return written.error();
+    return true;
+}
+
 void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m,
-                 std::string_view instance_id, triage::ErrorIntake* triage) {
+                 std::string_view instance_id, triage::ErrorIntake* triage, PatientLinks* links) {
     auto hospital = topics::hospital_of(m.topic);
     const bool mine = hospital && m.topic == topics::response(*hospital, instance_id);
     auto reply = Envelope::parse(m.payload);
@@ -32,6 +46,15 @@ void take_answer(TaskResults& results, PatientRecords& records, Requester& reque
         auto noted = request ? note_booked(records, *hospital, *request, *reply) : Result<void>(request.error());
         if (!noted)
             log::error("controlplane.booking_not_noted", {{"request_id", reply->in_reply_to}, {"error", noted.error().describe()}});
+        if (links && request) {
+            // Logged by hospital and request only: the hospital's patient number is never logged.
+            auto linked = link_booked(*links, *hospital, *request, *reply);
+            if (!linked)
+                log::warn("controlplane.patient_not_linked",
+                          {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital}, {"code", linked.error().code}});
+            else if (*linked)
+                log::info("controlplane.patient_linked", {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital}});
+        }
     } else if (*kept == TaskResults::Recorded::duplicate)
         log::info("controlplane.duplicate_answer", {{"request_id", reply->in_reply_to}});
     else if (*kept == TaskResults::Recorded::late)
