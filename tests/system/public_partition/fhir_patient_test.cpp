@@ -197,12 +197,14 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
     CHECK(fhir_patient_ids(w.read("/fhir/r4/Appointment?date=" + day)).size() == 2);
     CHECK(fhir_patient_ids(w.read("/fhir/r4/Appointment?date=gt" + day)).empty());
 
-    // Lab reports: his-sim's R-DEMO-1 is P-DEMO-1's.
+    // Lab reports: his-sim's R-DEMO-1 is P-DEMO-1's, at H001, linked to P-DEMO-1 by the booking
+    // it confirmed (controlplane/patient_links.h); without performer, the linked hospitals'.
     auto reports = w.read("/fhir/r4/DiagnosticReport?performer=Organization/H001&patient=P-DEMO-1", &status);
     INFO(reports.dump(1));
     CHECK(status == 200);
     auto report_ids = fhir_patient_ids(reports);
     CHECK(std::find(report_ids.begin(), report_ids.end(), "H001.R-DEMO-1") != report_ids.end());
+    CHECK(fhir_patient_ids(w.read("/fhir/r4/DiagnosticReport?patient=P-DEMO-1")) == report_ids);
     w.keep("bundle_reports", reports);
     auto report = w.read("/fhir/r4/DiagnosticReport/H001.R-DEMO-1", &status);
     INFO(report.dump(1));
@@ -249,7 +251,7 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
     CHECK(fhir_patient_refused(w, "/fhir/r4/Appointment?_cursor=abc", 400, "invalid"));
     CHECK(fhir_patient_refused(w, "/fhir/r4/Appointment?patient=" + std::string(100, 'P'), 400, "invalid"));
     CHECK(fhir_patient_refused(w, "/fhir/r4/Appointment?date=" + std::string(3000, '2'), 400, "invalid"));
-    CHECK(fhir_patient_refused(w, "/fhir/r4/DiagnosticReport", 400, "invalid"));  // no performer
+    CHECK(fhir_patient_refused(w, "/fhir/r4/DiagnosticReport?performer=", 400, "invalid"));
     CHECK(fhir_patient_refused(w, "/fhir/r4/DiagnosticReport/R-DEMO-1", 400, "invalid"));
     CHECK(fhir_patient_refused(w, "/fhir/r4/DiagnosticReport/H001.R%20x", 400, "invalid"));
     CHECK(fhir_patient_refused(w, "/fhir/r4/DiagnosticReport/H001.NO-SUCH-REPORT", 404, "not-found"));
