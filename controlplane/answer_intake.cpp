@@ -7,16 +7,23 @@
 
 namespace hisgate::controlplane {
 
-Result<bool> link_booked(PatientLinks& links, const std::string& hospital_id, const Envelope& request, const Envelope& reply) {
-    if (request.type != "appointment.book" || reply.error || !reply.body.is_object() ||
-        reply.body.value("status", "") != "booked")
+Result<bool> link_booked(PatientLinks& links, const std::string& hospital_id, const Envelope& request, const Envelope& reply,
+                         const std::string& owner) {
+    const bool book = request.type == "appointment.book", probe = request.type == "appointment.status";
+    if ((!book && !probe) || reply.error || !reply.body.is_object() || reply.body.value("status", "") != "booked")
         return false;
     auto number = reply.body.find("patientId");
-    auto patient = request.body.is_object() ? request.body.find("patient") : request.body.end();
-    if (number == reply.body.end() || !number->is_string() || patient == request.body.end() || !patient->is_object() ||
-        !patient->contains("id") || !(*patient)["id"].is_string())
-        return false;
-    auto written = links.link({{(*patient)["id"].get<std::string>(), hospital_id, number->get<std::string>()}});
+    if (number == reply.body.end() || !number->is_string()) return false;
+    // The booking names its patient; a probe's body names only the order, its task the patient.
+    std::string patient = owner;
+    if (book) {
+        auto named = request.body.is_object() ? request.body.find("patient") : request.body.end();
+        if (named == request.body.end() || !named->is_object() || !named->contains("id") || !(*named)["id"].is_string())
+            return false;
+        patient = (*named)["id"].get<std::string>();
+    }
+    if (patient.empty()) return false;
+    auto written = links.link({{patient, hospital_id, number->get<std::string>()}});
     if (!written) return written.error();
     return true;
 }
@@ -48,7 +55,7 @@ void take_answer(TaskResults& results, PatientRecords& records, Requester& reque
             log::error("controlplane.booking_not_noted", {{"request_id", reply->in_reply_to}, {"error", noted.error().describe()}});
         if (links && request) {
             // Logged by hospital and request only: the hospital's patient number is never logged.
-            auto linked = link_booked(*links, *hospital, *request, *reply);
+            auto linked = link_booked(*links, *hospital, *request, *reply, task->owner);
             if (!linked)
                 log::warn("controlplane.patient_not_linked",
                           {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital}, {"code", linked.error().code}});

@@ -30,9 +30,12 @@ void take_answer(TaskResults& results, PatientRecords& records, Requester& reque
                  std::string_view instance_id, triage::ErrorIntake* triage = nullptr, PatientLinks* links = nullptr);
 
 // The link `reply` from `hospital_id` gives for `request`: an appointment.book answered
-// "booked" whose "patientId" (the hospital's number) is for the request's patient.id; none
-// for any other answer (or one without a number). A number the store refuses (link.taken,
-// a malformed one) is the error; nothing is linked then.
-Result<bool> link_booked(PatientLinks& links, const std::string& hospital_id, const Envelope& request, const Envelope& reply);
+// "booked" whose "patientId" (the hospital's number) is for the request's patient.id, or an
+// appointment.status (the ledger's probe of a booking in doubt) answered "booked" for
+// `owner`, the patient its task was asked for; none for any other answer (or one without a
+// number or a patient). A number the store refuses (link.taken, a malformed one) is the
+// error; nothing is linked then.
+Result<bool> link_booked(PatientLinks& links, const std::string& hospital_id, const Envelope& request, const Envelope& reply,
+                         const std::string& owner = "");
 
 }  // namespace hisgate::controlplane

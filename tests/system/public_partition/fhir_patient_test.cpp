@@ -165,6 +165,10 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
     fhir_patient_golden("live_appointment_in_doubt.json", a, fixed);
     REQUIRE(eventually([&] { return w.read("/fhir/r4/Appointment/" + in_doubt)["status"] == "booked"; }, 60s));
     w.keep("appointment_booked", w.read("/fhir/r4/Appointment/" + in_doubt));
+    // The probe that confirmed it linked P-DEMO-1 to H001's number (controlplane/patient_links.h).
+    auto mine = w.read("/api/v1/me/reports");
+    INFO(mine.dump());
+    CHECK(mine["hospitals"].size() == 1);
 
     // A second one, booked and then cancelled by the patient.
     const std::string cancelled = w.book(slot_b, "fhir-book-b");

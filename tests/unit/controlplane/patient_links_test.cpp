@@ -108,7 +108,7 @@ TEST_CASE("patient links: bad input, a taken number or a conflict writes nothing
     CHECK(s.store->link({}).ok());
 }
 
-TEST_CASE("patient links: a confirmed booking's answer links its patient by the hospital's number, nothing else does") {
+TEST_CASE("patient links: a confirmed booking's answer, or its probe's, links its patient by the hospital's number, nothing else does") {
     LinkStoreUnderTest s;
     nlohmann::json booking = {{"orderId", "O-1"}, {"slot", {{"id", "S-1"}}}, {"patient", {{"id", "PA"}}}};
     auto request = Envelope::make("appointment.book", "H001", booking);
@@ -133,10 +133,19 @@ TEST_CASE("patient links: a confirmed booking's answer links its patient by the 
     REQUIRE_FALSE(taken.ok());
     CHECK(taken.error().code == "link.taken");
     CHECK(s.links_of("PB").empty());
+    // The ledger's probe of a booking in doubt names only the order: its task's patient is linked.
+    auto probe = Envelope::make("appointment.status", "H003", {{"orderId", "O-3"}});
+    auto probed = probe.reply({{"status", "booked"}, {"patientId", "MRN-3"}});
+    CHECK_FALSE(linked(probe, probed, "H003"));  // no patient for the task: nothing linked
+    CHECK_FALSE(linked(probe, probe.reply({{"status", "not_found"}, {"patientId", "MRN-3"}}), "H003"));
+    auto by_owner = link_booked(*s.store, "H003", probe, probed, "PA");
+    REQUIRE(by_owner.ok());
+    CHECK(*by_owner);
+    CHECK(s.links_of("PA") == std::vector<std::string>{"H001=MRN-1", "H003=MRN-3"});
     // A malformed number is refused, not stored.
     auto bad = link_booked(*s.store, "H002", request, request.reply({{"status", "booked"}, {"patientId", "MRN 1"}}));
     REQUIRE_FALSE(bad.ok());
-    CHECK(s.links_of("PA") == std::vector<std::string>{"H001=MRN-1"});
+    CHECK(s.links_of("PA") == std::vector<std::string>{"H001=MRN-1", "H003=MRN-3"});
 }
 
 TEST_CASE("patient links: asking each link keeps the links' order past the batch size") {
