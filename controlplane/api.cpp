@@ -117,14 +117,12 @@ bool may_keep_records(auth::Role r) { return r == auth::Role::Admin || r == auth
 
 // Whether `answer` (an agent's result: a report, a booking) belongs to `who`. Staff and
 // services see every answer; a patient only those naming their own patient id.
-// `his_number`: the patient's number at the answering hospital (controlplane/patient_links.h),
-// when linked there: only an answer naming that number is theirs (the platform's id may be
-// another patient's number at that hospital).
-bool belongs_to(const auth::AccessToken& who, const nlohmann::json& answer,
-                const std::optional<std::string>& his_number = std::nullopt) {
+// `number`: the patient's number at the answering hospital (Api::patient_number: the linked
+// one, else their platform id), none when nothing there is theirs.
+bool belongs_to(const auth::AccessToken& who, const nlohmann::json& answer, const std::optional<std::string>& number) {
     if (who.role != auth::Role::Patient) return true;
-    if (!answer.is_object() || !answer.contains("patientId") || !answer["patientId"].is_string()) return false;
-    return answer["patientId"].get_ref<const std::string&>() == (his_number ? *his_number : who.subject);
+    if (!number || !answer.is_object() || !answer.contains("patientId") || !answer["patientId"].is_string()) return false;
+    return answer["patientId"].get_ref<const std::string&>() == *number;
 }
 
 // The patient a request body names (patient.id), or "".
@@ -640,9 +638,12 @@ void Api::get_report(const auth::AccessToken& who, const std::string& hospital_i
                                    "a report id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
         return;
     }
+    const auto number = patient_number(who, hospital_id);
+    if (who.role == auth::Role::Patient && !number)  // nothing at that hospital is theirs: not asked
+        return send_error(res, make_error(ErrorClass::NotFound, "report.not_found", "no report with that id"));
     RequestOrigin origin{who.role == auth::Role::Patient ? who.subject : "", ""};
     auto asked = router_.ask(hospital_id, "report.get", {{"reportId", report_id}}, "", origin);
-    if (asked.answer && !belongs_to(who, asked.answer.value(), linked_number(who, hospital_id))) {
+    if (asked.answer && !belongs_to(who, asked.answer.value(), number)) {
         // Another patient's report is answered as one that does not exist.
         send_error(res, make_error(ErrorClass::NotFound, "report.not_found", "no report with that id"));
         return;
@@ -668,10 +669,14 @@ void Api::list_reports(const auth::AccessToken& who, const std::string& hospital
                                           "patientId: a patient id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
     RequestOrigin origin{who.role == auth::Role::Patient ? who.subject : "", ""};
     // A patient linked to this hospital is asked for by the hospital's own number; one not
-    // linked (a hospital the caller named) by the platform's id, as before the links.
+    // linked (a hospital the caller named) by the platform's id, as before the links, unless
+    // that is another patient's number there: then nothing is asked.
     std::string asked_for = patient;
-    if (who.role == auth::Role::Patient)
-        if (auto number = linked_number(who, hospital_id)) asked_for = *number;
+    if (who.role == auth::Role::Patient) {
+        auto number = patient_number(who, hospital_id);
+        if (!number) return send_json(res, 200, {{"patientId", patient}, {"reports", nlohmann::json::array()}});
+        asked_for = *number;
+    }
     auto asked = router_.ask(hospital_id, "report.list", {{"patientId", asked_for}}, "", origin);
     if (!asked.answer) return send_answer(res, asked);  // 202 with the task while the hospital is slow
     auto page = reports_page(asked.answer.value(), patient, *q);
@@ -684,15 +689,18 @@ void Api::list_reports(const auth::AccessToken& who, const std::string& hospital
     note_delivered(asked.task_id);
 }
 
-std::optional<std::string> Api::linked_number(const auth::AccessToken& who, const std::string& hospital_id) {
-    if (!links_ || who.role != auth::Role::Patient) return std::nullopt;
-    auto number = links_->his_patient_id(who.subject, hospital_id);
-    if (!number) {
-        // Without the link the platform's id is asked for: the hospital may know the patient by it.
-        log::error("api.link_unreadable", {{"hospital_id", hospital_id}, {"error", number.error().describe()}});
+std::optional<std::string> Api::patient_number(const auth::AccessToken& who, const std::string& hospital_id) {
+    if (!links_ || who.role != auth::Role::Patient) return who.subject;
+    auto linked = links_->his_patient_id(who.subject, hospital_id);
+    if (linked && *linked) return *linked;
+    auto holder = linked ? links_->patient_of(hospital_id, who.subject) : Result<std::optional<std::string>>(linked.error());
+    if (!holder) {
+        // Unreadable: nothing is asked (the platform's id may be another patient's number there).
+        log::error("api.link_unreadable", {{"hospital_id", hospital_id}, {"error", holder.error().describe()}});
         return std::nullopt;
     }
-    return *number;
+    if (*holder && **holder != who.subject) return std::nullopt;
+    return who.subject;
 }
 
 void Api::my_reports(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
@@ -822,7 +830,7 @@ void Api::get_task(const auth::AccessToken& who, const std::string& task_id, Poc
         // A report list was asked for the owner's own patient id (list_reports): its result names nobody.
         else if (auto shown = found->to_json();
                  found->type != "report.list" && shown.contains("result") &&
-                 !belongs_to(who, shown["result"], linked_number(who, found->hospital_id)))
+                 !belongs_to(who, shown["result"], patient_number(who, found->hospital_id)))
             found.reset();
     }
     if (!found) {

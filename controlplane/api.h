@@ -252,8 +252,11 @@ private:
     // GET /api/v1/me/reports: the first page of the patient's reports at each hospital linked
     // to them, asked at once; none asked when none is linked (docs/portal-api.md).
     void my_reports(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
-    // A patient's number at `hospital_id`, when linked there (and links are set).
-    std::optional<std::string> linked_number(const auth::AccessToken& who, const std::string& hospital_id);
+    // The number a patient is asked for at `hospital_id`, and that its answers must name: the
+    // linked one; at a hospital not linked to them their platform id, unless that is another
+    // patient's linked number there (then none, and nothing is asked). Staff: their subject
+    // (unused: staff see every answer).
+    std::optional<std::string> patient_number(const auth::AccessToken& who, const std::string& hospital_id);
     void get_task(const auth::AccessToken& who, const std::string& task_id, Poco::Net::HTTPServerResponse& res);
     void patient_facts(const auth::AccessToken& who, const std::string& patient_id, Poco::Net::HTTPServerRequest& req,
                        Poco::Net::HTTPServerResponse& res);

@@ -59,6 +59,10 @@ public:
     // The patient's number at one hospital, nullopt when not linked there.
     virtual Result<std::optional<std::string>> his_patient_id(const std::string& patient_id,
                                                               const std::string& hospital_id) = 0;
+    // The patient a hospital's number is linked to, nullopt when none: whether a platform id
+    // asked for at a hospital not linked to its patient is another patient's number there.
+    virtual Result<std::optional<std::string>> patient_of(const std::string& hospital_id,
+                                                          const std::string& his_patient_id) = 0;
 };
 
 // ask(link) for each link, at most kLinkedAsksAtOnce at a time (each on a thread of its

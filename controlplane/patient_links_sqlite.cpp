@@ -23,6 +23,9 @@ Result<void> check_patient_link(const PatientLink& l) {
 
 namespace {
 
+// Who holds a number at a hospital (at most one: UNIQUE(hospital_id, his_patient_id)).
+constexpr const char* kSelectHolder = "SELECT patient_id FROM patient_links WHERE hospital_id = ?1 AND his_patient_id = ?2";
+
 class SqlitePatientLinks final : public PatientLinks {
 public:
     SqlitePatientLinks(sql::Db db, Clock& clock) : db_(std::move(db)), clock_(clock) {}
@@ -42,8 +45,7 @@ public:
         const int64_t now = clock_.wall_ms();
         return db_.transaction([&]() -> Result<void> {
             for (const auto& l : links) {
-                auto owner = db_.prepare_cached(
-                    "SELECT patient_id FROM patient_links WHERE hospital_id = ?1 AND his_patient_id = ?2");
+                auto owner = db_.prepare_cached(kSelectHolder);
                 if (!owner) return owner.error();
                 owner->bind(1, l.hospital_id).bind(2, l.his_patient_id);
                 if (owner->step()) {
@@ -83,6 +85,17 @@ public:
         auto st = db_.prepare_cached("SELECT his_patient_id FROM patient_links WHERE patient_id = ?1 AND hospital_id = ?2");
         if (!st) return st.error();
         st->bind(1, patient_id).bind(2, hospital_id);
+        if (st->step()) return std::optional<std::string>(st->text(0));
+        if (st->error()) return *st->error();
+        return std::optional<std::string>();
+    }
+
+    Result<std::optional<std::string>> patient_of(const std::string& hospital_id,
+                                                  const std::string& his_patient_id) override {
+        std::lock_guard lock(mu_);
+        auto st = db_.prepare_cached(kSelectHolder);
+        if (!st) return st.error();
+        st->bind(1, hospital_id).bind(2, his_patient_id);
         if (st->step()) return std::optional<std::string>(st->text(0));
         if (st->error()) return *st->error();
         return std::optional<std::string>();

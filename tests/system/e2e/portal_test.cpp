@@ -686,4 +686,25 @@ TEST_CASE("portal: a patient lists their own lab reports a page at a time - anot
     CHECK(other_fhir.status == 200);
     CHECK(other_fhir.body.find("R-DEMO") == std::string::npos);
     CHECK(other_fhir.body.find("H001.R-H001-2") != std::string::npos);
+
+    // Identity at a hospital is its number: once P-ZED holds the number "P-DEMO-1" at H002 (as a
+    // hospital's answer would link it; written here into the control plane's store), H002's
+    // R-DEMO-1 is P-ZED's, and P-DEMO-1, not linked there, is no longer asked there by its id.
+    const std::string h002 = "/api/v1/hospitals/H002/reports";
+    CHECK(ids_of(nlohmann::json::parse(test::http_get(port, h002, demo).body)) == std::vector<std::string>{"R-DEMO-1"});
+    {
+        auto db = sql::Db::open(sys.dir() + "/data/controlplane-cp1.db");
+        REQUIRE(db);
+        auto st = db->prepare("INSERT INTO patient_links(patient_id, hospital_id, his_patient_id, linked_ms) "
+                              "VALUES('P-ZED', 'H002', 'P-DEMO-1', 0)");
+        REQUIRE(st);
+        REQUIRE(st->run());
+    }
+    auto zed = my_reports("P-ZED");
+    REQUIRE(zed["hospitals"].size() == 1);
+    CHECK(ids_of(zed["hospitals"][0]) == std::vector<std::string>{"R-DEMO-1"});
+    auto demo_at_h002 = test::http_get(port, h002, demo);
+    REQUIRE(demo_at_h002.status == 200);
+    CHECK(ids_of(nlohmann::json::parse(demo_at_h002.body)).empty());
+    CHECK(test::http_get(port, h002 + "/R-DEMO-1", demo).status == 404);
 }

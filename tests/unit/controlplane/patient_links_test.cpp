@@ -49,6 +49,13 @@ TEST_CASE("patient links: each patient's hospitals and numbers, kept across a re
     auto none = s.store->his_patient_id("PA", "H003");
     REQUIRE(none.ok());
     CHECK_FALSE(none->has_value());
+    // Who holds a number at a hospital: PB holds "PB" at H001; nobody "PA" at H002.
+    auto holder = s.store->patient_of("H001", "PB");
+    REQUIRE(holder.ok());
+    CHECK(*holder == std::optional<std::string>("PB"));
+    auto free_number = s.store->patient_of("H002", "PA");
+    REQUIRE(free_number.ok());
+    CHECK_FALSE(free_number->has_value());
     // The same link again changes nothing but its time; the hospital's new number replaces the old.
     s.clock.advance(std::chrono::seconds(5));
     REQUIRE(s.store->link({{"PA", "H002", "MRN-0042"}}).ok());
