@@ -7,8 +7,29 @@
 
 namespace hisgate::controlplane {
 
+Result<bool> link_booked(PatientLinks& links, const std::string& hospital_id, const Envelope& request, const Envelope& reply,
+                         const std::string& owner) {
+    const bool book = request.type == "appointment.book", probe = request.type == "appointment.status";
+    if ((!book && !probe) || reply.error || !reply.body.is_object() || reply.body.value("status", "") != "booked")
+        return false;
+    auto number = reply.body.find("patientId");
+    if (number == reply.body.end() || !number->is_string()) return false;
+    // The booking names its patient; a probe's body names only the order, its task the patient.
+    std::string patient = owner;
+    if (book) {
+        auto named = request.body.is_object() ? request.body.find("patient") : request.body.end();
+        if (named == request.body.end() || !named->is_object() || !named->contains("id") || !(*named)["id"].is_string())
+            return false;
+        patient = (*named)["id"].get<std::string>();
+    }
+    if (patient.empty()) return false;
+    auto written = links.link({{patient, hospital_id, number->get<std::string>()}});
+    if (!written) return written.error();
+    return true;
+}
+
 void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m,
-                 std::string_view instance_id, triage::ErrorIntake* triage) {
+                 std::string_view instance_id, triage::ErrorIntake* triage, PatientLinks* links) {
     auto hospital = topics::hospital_of(m.topic);
     const bool mine = hospital && m.topic == topics::response(*hospital, instance_id);
     auto reply = Envelope::parse(m.payload);
@@ -32,6 +53,15 @@ void take_answer(TaskResults& results, PatientRecords& records, Requester& reque
         auto noted = request ? note_booked(records, *hospital, *request, *reply) : Result<void>(request.error());
         if (!noted)
             log::error("controlplane.booking_not_noted", {{"request_id", reply->in_reply_to}, {"error", noted.error().describe()}});
+        if (links && request) {
+            // Logged by hospital and request only: the hospital's patient number is never logged.
+            auto linked = link_booked(*links, *hospital, *request, *reply, task->owner);
+            if (!linked)
+                log::warn("controlplane.patient_not_linked",
+                          {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital}, {"code", linked.error().code}});
+            else if (*linked)
+                log::info("controlplane.patient_linked", {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital}});
+        }
     } else if (*kept == TaskResults::Recorded::duplicate)
         log::info("controlplane.duplicate_answer", {{"request_id", reply->in_reply_to}});
     else if (*kept == TaskResults::Recorded::late)

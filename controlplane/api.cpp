@@ -32,6 +32,7 @@
 #include "controlplane/health/health_api.h"
 #include "controlplane/portal/portal_api.h"
 #include "controlplane/fhir/fhir_api.h"
+#include "common/query_params.h"
 #include "controlplane/report_list.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
@@ -116,10 +117,12 @@ bool may_keep_records(auth::Role r) { return r == auth::Role::Admin || r == auth
 
 // Whether `answer` (an agent's result: a report, a booking) belongs to `who`. Staff and
 // services see every answer; a patient only those naming their own patient id.
-bool belongs_to(const auth::AccessToken& who, const nlohmann::json& answer) {
+// `number`: the patient's number at the answering hospital (Api::patient_number: the linked
+// one, else their platform id), none when nothing there is theirs.
+bool belongs_to(const auth::AccessToken& who, const nlohmann::json& answer, const std::optional<std::string>& number) {
     if (who.role != auth::Role::Patient) return true;
-    return answer.is_object() && answer.contains("patientId") && answer["patientId"].is_string() &&
-           answer["patientId"].get<std::string>() == who.subject;
+    if (!number || !answer.is_object() || !answer.contains("patientId") || !answer["patientId"].is_string()) return false;
+    return answer["patientId"].get_ref<const std::string&>() == *number;
 }
 
 // The patient a request body names (patient.id), or "".
@@ -287,6 +290,10 @@ void Api::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRespons
         else if (route == "book") book(*who, parts[3], req, res);
         else if (route == "report") get_report(*who, parts[3], parts[5], res);
         else if (route == "reports") list_reports(*who, parts[3], req, res);
+        else if (route == "my_reports" && who->role != auth::Role::Patient)
+            send_forbidden(res, "the linked hospitals' reports are a patient's own view; staff list one hospital's "
+                                "(GET /api/v1/hospitals/{hospitalId}/reports?patientId=)");
+        else if (route == "my_reports") my_reports(*who, req, res);
         else if (route == "task") get_task(*who, parts[3], res);
         else if (route == "patient_facts") patient_facts(*who, parts[3], req, res);
         else if (route == "trace" && !is_staff(who->role)) send_forbidden(res, "traces are for operators and services");
@@ -334,6 +341,7 @@ const std::vector<RouteTemplate>& Api::routes() {
         {"book", "/api/v1/hospitals/{hospitalId}/appointments", "POST"},
         {"report", "/api/v1/hospitals/{hospitalId}/reports/{reportId}", "GET, HEAD"},
         {"reports", "/api/v1/hospitals/{hospitalId}/reports", "GET, HEAD"},
+        {"my_reports", "/api/v1/me/reports", "GET, HEAD"},
         {"task", "/api/v1/tasks/{taskId}", "GET, HEAD"},
         {"fleet", "/api/v1/fleet", "GET, HEAD"},
         {"fleet_hospital", "/api/v1/fleet/{hospitalId}", "GET, HEAD"},
@@ -630,9 +638,12 @@ void Api::get_report(const auth::AccessToken& who, const std::string& hospital_i
                                    "a report id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
         return;
     }
+    const auto number = patient_number(who, hospital_id);
+    if (who.role == auth::Role::Patient && !number)  // nothing at that hospital is theirs: not asked
+        return send_error(res, make_error(ErrorClass::NotFound, "report.not_found", "no report with that id"));
     RequestOrigin origin{who.role == auth::Role::Patient ? who.subject : "", ""};
     auto asked = router_.ask(hospital_id, "report.get", {{"reportId", report_id}}, "", origin);
-    if (asked.answer && !belongs_to(who, asked.answer.value())) {
+    if (asked.answer && !belongs_to(who, asked.answer.value(), number)) {
         // Another patient's report is answered as one that does not exist.
         send_error(res, make_error(ErrorClass::NotFound, "report.not_found", "no report with that id"));
         return;
@@ -657,7 +668,16 @@ void Api::list_reports(const auth::AccessToken& who, const std::string& hospital
         return send_error(res, make_error(ErrorClass::BadInput, "patient.bad_id",
                                           "patientId: a patient id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
     RequestOrigin origin{who.role == auth::Role::Patient ? who.subject : "", ""};
-    auto asked = router_.ask(hospital_id, "report.list", {{"patientId", patient}}, "", origin);
+    // A patient linked to this hospital is asked for by the hospital's own number; one not
+    // linked (a hospital the caller named) by the platform's id, as before the links, unless
+    // that is another patient's number there: then nothing is asked.
+    std::string asked_for = patient;
+    if (who.role == auth::Role::Patient) {
+        auto number = patient_number(who, hospital_id);
+        if (!number) return send_json(res, 200, {{"patientId", patient}, {"reports", nlohmann::json::array()}});
+        asked_for = *number;
+    }
+    auto asked = router_.ask(hospital_id, "report.list", {{"patientId", asked_for}}, "", origin);
     if (!asked.answer) return send_answer(res, asked);  // 202 with the task while the hospital is slow
     auto page = reports_page(asked.answer.value(), patient, *q);
     if (!page) {
@@ -667,6 +687,72 @@ void Api::list_reports(const auth::AccessToken& who, const std::string& hospital
     if (!asked.task_id.empty()) res.set("Task-Id", asked.task_id);
     send_json(res, 200, page.value());
     note_delivered(asked.task_id);
+}
+
+std::optional<std::string> Api::patient_number(const auth::AccessToken& who, const std::string& hospital_id) {
+    if (!links_ || who.role != auth::Role::Patient) return who.subject;
+    auto linked = links_->his_patient_id(who.subject, hospital_id);
+    if (linked && *linked) return *linked;
+    auto holder = linked ? links_->patient_of(hospital_id, who.subject) : Result<std::optional<std::string>>(linked.error());
+    if (!holder) {
+        // Unreadable: nothing is asked (the platform's id may be another patient's number there).
+        log::error("api.link_unreadable", {{"hospital_id", hospital_id}, {"error", holder.error().describe()}});
+        return std::nullopt;
+    }
+    if (*holder && **holder != who.subject) return std::nullopt;
+    return who.subject;
+}
+
+void Api::my_reports(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    if (!links_)
+        return send_error(res, make_error(ErrorClass::Unavailable, "links.off", "this instance keeps no patient links"));
+    auto given = read_query(Poco::URI(req.getURI()).getRawQuery(), "reports.bad_query", 256, {"limit"});
+    if (!given) return send_error(res, given.error());
+    ReportsQuery q;
+    auto limit = query_int(*given, "reports.bad_query", "limit", 1, kMaxReportsPage, q.limit);
+    if (!limit) return send_error(res, limit.error());
+    q.limit = *limit;
+    auto links = links_->links_of(who.subject);
+    if (!links) return send_error(res, links.error());
+    nlohmann::json body = {{"patientId", who.subject}, {"hospitals", nlohmann::json::array()}};
+    if (links->empty()) {
+        // Nothing is asked: no hospital has told the platform this patient's number yet.
+        body["hint"] = {{"code", "reports.no_linked_hospital"},
+                        {"message", "no hospital has linked you yet: your reports show here once a hospital has "
+                                    "confirmed a booking you made through the portal"}};
+        return send_json(res, 200, body);
+    }
+    RequestOrigin origin{who.subject, ""};
+    auto asked = ask_each_link<Asked>(*links, [&](const PatientLink& l) {
+        return router_.ask(l.hospital_id, "report.list", {{"patientId", l.his_patient_id}}, "", origin);
+    });
+    for (size_t i = 0; i < links->size(); ++i) {
+        const std::string& hospital = (*links)[i].hospital_id;
+        const Asked& a = asked[i];
+        nlohmann::json part = {{"hospitalId", hospital}};
+        if (!a.task_id.empty()) part["taskId"] = a.task_id;
+        if (a.answer) {
+            auto page = reports_page(a.answer.value(), who.subject, q);
+            if (page) {
+                part["status"] = "listed";
+                part["reports"] = (*page)["reports"];
+                if (page->contains("nextCursor")) part["nextCursor"] = (*page)["nextCursor"];
+                note_delivered(a.task_id);
+            } else {
+                log::error("api.reports_bad_answer", {{"hospital_id", hospital}, {"error", page.error().message}});
+                part["status"] = "failed";
+                part["error"] = {{"code", page.error().code}, {"message", page.error().message}};
+            }
+        } else if (a.answer.error().cls == ErrorClass::Timeout && a.deferred && !a.task_id.empty()) {
+            part["status"] = "on_its_way";  // GET /api/v1/tasks/{taskId} has the whole list when it comes
+            part["poll"] = "/api/v1/tasks/" + a.task_id;
+        } else {
+            part["status"] = "failed";
+            part["error"] = {{"code", a.answer.error().code}, {"message", a.answer.error().message}};
+        }
+        body["hospitals"].push_back(std::move(part));
+    }
+    send_json(res, 200, body);
 }
 
 void Api::replication_stream(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req,
@@ -743,7 +829,8 @@ void Api::get_task(const auth::AccessToken& who, const std::string& task_id, Poc
         if (found->owner != who.subject) found.reset();
         // A report list was asked for the owner's own patient id (list_reports): its result names nobody.
         else if (auto shown = found->to_json();
-                 found->type != "report.list" && shown.contains("result") && !belongs_to(who, shown["result"]))
+                 found->type != "report.list" && shown.contains("result") &&
+                 !belongs_to(who, shown["result"], patient_number(who, found->hospital_id)))
             found.reset();
     }
     if (!found) {

@@ -110,6 +110,7 @@
 #include "controlplane/health/path_health_store.h"
 #include "controlplane/hospital_registry.h"
 #include "controlplane/idempotency_store.h"
+#include "controlplane/patient_links.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/public_partition/public_primary.h"
 #include "controlplane/public_partition/public_status.h"
@@ -203,6 +204,11 @@ public:
         audit_ = log;
         trusted_proxies_ = std::move(trusted_proxies);
     }
+    // The links of portal patients to hospitals' patient numbers (controlplane/patient_links.h):
+    // GET /api/v1/me/reports asks only the linked hospitals, and a patient's report or list at
+    // a linked hospital is asked for by that hospital's number. Set before serving; without
+    // it /api/v1/me/reports is 503 links.off and the per-hospital routes use the platform's id.
+    void set_patient_links(PatientLinks* links) { links_ = links; }
     // The API is reached over HTTPS (a TLS-terminating proxy): answers carry HSTS.
     void set_https(bool https) { https_ = https; }
 
@@ -243,6 +249,14 @@ private:
                       Poco::Net::HTTPServerResponse& res);
     void get_report(const auth::AccessToken& who, const std::string& hospital_id, const std::string& report_id,
                     Poco::Net::HTTPServerResponse& res);
+    // GET /api/v1/me/reports: the first page of the patient's reports at each hospital linked
+    // to them, asked at once; none asked when none is linked (docs/portal-api.md).
+    void my_reports(const auth::AccessToken& who, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res);
+    // The number a patient is asked for at `hospital_id`, and that its answers must name: the
+    // linked one; at a hospital not linked to them their platform id, unless that is another
+    // patient's linked number there (then none, and nothing is asked). Staff: their subject
+    // (unused: staff see every answer).
+    std::optional<std::string> patient_number(const auth::AccessToken& who, const std::string& hospital_id);
     void get_task(const auth::AccessToken& who, const std::string& task_id, Poco::Net::HTTPServerResponse& res);
     void patient_facts(const auth::AccessToken& who, const std::string& patient_id, Poco::Net::HTTPServerRequest& req,
                        Poco::Net::HTTPServerResponse& res);
@@ -271,6 +285,7 @@ private:
     auth::KeyRing& keys_;
     IdempotencyStore& idempotency_;
     PatientRecords& records_;
+    PatientLinks* links_ = nullptr;
     Clock& clock_;  // token expiry
     RemoteDiagnostics* diagnostics_ = nullptr;
     triage::ErrorBook* triage_book_ = nullptr;

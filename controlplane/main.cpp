@@ -303,6 +303,9 @@ int main(int argc, char** argv) {
     if (!idempotency) return invalid_config("hisgate-controlplane", idempotency.error());
     auto stored_records = controlplane::open_sqlite_patient_records(results_db, SystemClock::instance());
     if (!stored_records) return invalid_config("hisgate-controlplane", stored_records.error());
+    // Which hospitals know each portal patient, and by which number (controlplane/patient_links.h).
+    auto patient_links = controlplane::open_sqlite_patient_links(results_db, SystemClock::instance());
+    if (!patient_links) return invalid_config("hisgate-controlplane", patient_links.error());
     // The patient portal: accounts and codes, and the notification service's outbox.
     auto sign_ins = controlplane::portal::open_sqlite_sign_in_store(results_db, SystemClock::instance());
     if (!sign_ins) return invalid_config("hisgate-controlplane", sign_ins.error());
@@ -401,7 +404,8 @@ int main(int argc, char** argv) {
     // request being sent waits for (controlplane/answer_workers.h).
     controlplane::AnswerWorkers answer_workers(
         [&](const IncomingMessage& m) {
-            controlplane::take_answer(**results, patient_records, requester, m, instance, &triage_intake);
+            controlplane::take_answer(**results, patient_records, requester, m, instance, &triage_intake,
+                                      patient_links->get());
         },
         4, 10000);
     answer_workers.start();
@@ -455,6 +459,7 @@ int main(int argc, char** argv) {
     });
     controlplane::RemoteDiagnostics diagnostics(router, log_settings.file, "controlplane:" + instance);
     controlplane::Api api(registry, router, **results, **keys, **idempotency, patient_records);
+    api.set_patient_links(patient_links->get());
     controlplane::portal::PortalApi portal_api(**sign_ins, notifier, patient_records, **keys, **limiter,
                                                SystemClock::instance(), portal_settings);
     api.set_portal(&portal_api);
@@ -554,6 +559,7 @@ int main(int argc, char** argv) {
     // The patient's own bookings and reports on the FHIR facade (docs/fhir.md).
     fhir_patient = controlplane::fhir::ledger_router_patient_data(router, **results, money ? &money->ledgers() : nullptr);
     fhir_api.set_patient_data(fhir_patient.get());
+    fhir_api.set_patient_links(patient_links->get());
     alert_engine.start(alert_interval);
     if (rollouts) rollouts->start_thread(rollout_interval);
     if (auto started = http.start(); !started) {

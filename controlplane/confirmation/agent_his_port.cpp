@@ -177,7 +177,10 @@ void AgentHisPort::change(const ledger::Transaction& t) {
 
 void AgentHisPort::ask_status(const ledger::Transaction& t) {
     const std::string& id = t.intent.id;
-    auto asked = router_.ask(t.intent.hospital_id, status_type(t), {{"orderId", his_order(t)}});
+    // A booking's probe is asked for its patient: a "booked" answer links them to the
+    // hospital's number (controlplane/patient_links.h), as the booking's own answer would have.
+    RequestOrigin origin{about_booking(t) ? t.intent.patient_id : "", ""};
+    auto asked = router_.ask(t.intent.hospital_id, status_type(t), {{"orderId", his_order(t)}}, "", origin);
     std::optional<ledger::HisStatus> status;
     if (asked.answer) status = status_of(t.intent.kind, asked.answer->value("status", ""));
     if (!status) {

@@ -423,17 +423,20 @@ std::optional<FhirApi::OwnReport> FhirApi::own_report(const std::string& me, con
         return std::optional<OwnReport>();
     };
     if (!topics::valid_hospital_id(me)) return not_found();  // a subject no hospital files reports under
+    // A hospital not linked to the patient is not asked: nothing there is theirs to read.
+    const auto number = number_at(me, hospital_id);
+    if (!number) return not_found();
     std::string task;
     auto got = patient_->ask(hospital_id, "report.get", {{"reportId", report_id}}, me, &task);
     if (!got) return failed(got.error());
     if (*got) {
         // Another patient's report answers as one that does not exist.
-        if (!(*got)->is_object() || (*got)->value("patientId", "") != me) return not_found();
+        if (!(*got)->is_object() || (*got)->value("patientId", "") != *number) return not_found();
         patient_->delivered(task);
         return OwnReport{std::move(**got), false};
     }
     // On its way: the patient's own list says whether it is theirs (and what it is).
-    auto listed = patient_->ask(hospital_id, "report.list", {{"patientId", me}}, me, &task);
+    auto listed = patient_->ask(hospital_id, "report.list", {{"patientId", *number}}, me, &task);
     if (!listed) return failed(listed.error());
     if (*listed) patient_->delivered(task);  // their own list
     if (!*listed) {
@@ -526,6 +529,17 @@ void FhirApi::appointments_search(const std::string& me, const std::string& raw_
     send_fhir(res, 200, searchset(fhir_base(req, https_), "Appointment", ask.given, page, next));
 }
 
+std::optional<std::string> FhirApi::number_at(const std::string& me, const std::string& hospital_id) {
+    if (!links_) return me;
+    auto number = links_->his_patient_id(me, hospital_id);
+    if (!number) {
+        // Unreadable: nothing is asked (never the platform's id, which may be another's number there).
+        log::error("fhir.link_unreadable", {{"hospital_id", hospital_id}, {"code", number.error().code}});
+        return std::nullopt;
+    }
+    return *number;
+}
+
 void FhirApi::reports_search(const std::string& me, const std::string& raw_query, Poco::Net::HTTPServerRequest& req,
                              Poco::Net::HTTPServerResponse& res) {
     auto refuse = [&](const std::string& diagnostics) { send_outcome(res, 400, "invalid", diagnostics); };
@@ -535,38 +549,95 @@ void FhirApi::reports_search(const std::string& me, const std::string& raw_query
     bool other = false;
     if (auto bad = fhir_patient_param(ask.given, me, other); !bad.empty()) return refuse(bad);
     other = other || !topics::valid_hospital_id(me);  // a subject no hospital files reports under
-    std::string hospital = ask.given.count("performer") ? ask.given["performer"] : "";
+    const bool named = ask.given.count("performer") > 0;
+    std::string hospital = named ? ask.given["performer"] : "";
     if (hospital.rfind("Organization/", 0) == 0) hospital = hospital.substr(13);
-    if (!topics::valid_hospital_id(hospital))
-        return refuse("performer: required, the hospital whose reports to list: Organization/<id> or <id> (1 to 64 of "
-                      "A-Z a-z 0-9 _ -), got \"" + fhir_shown(ask.given.count("performer") ? ask.given["performer"] : "") +
-                      "\"");
+    if (named && !topics::valid_hospital_id(hospital))
+        return refuse("performer: the hospital whose reports to list: Organization/<id> or <id> (1 to 64 of "
+                      "A-Z a-z 0-9 _ -), got \"" + fhir_shown(ask.given["performer"]) + "\"; without it, the hospitals "
+                      "linked to you");
+    if (!named && !links_) return refuse("performer: required, the hospital whose reports to list");
     // The page itself is the reports list's (report_list.h): its cursor without the "r1".
     auto q = read_reports_query("limit=" + std::to_string(ask.count) + (ask.cursor.empty() ? "" : "&cursor=r1" + ask.cursor));
     if (!q) return refuse("_cursor: not one of this search's next links");
+    // The hospitals asked: the one named, or those linked to the patient (none for another patient).
+    std::vector<PatientLink> asked_at;
+    if (!other && named)
+        if (auto number = number_at(me, hospital)) asked_at.push_back({me, hospital, *number});
+    if (!other && !named) {
+        auto links = links_->links_of(me);
+        if (!links) {
+            log::error("fhir.links_unreadable", {{"code", links.error().code}});
+            return send_outcome(res, 500, "exception", "the patient's hospitals could not be read");
+        }
+        asked_at = std::move(*links);
+    }
     std::vector<nlohmann::json> resources;
     std::string next;
-    if (!other) {
+    if (!other && asked_at.empty()) {
+        // Nothing asked: the hospital named is not linked to the patient, or none is yet
+        // (said as an outcome entry).
+        auto bundle = searchset(fhir_base(req, https_), "DiagnosticReport", ask.given, {}, "");
+        if (!named) bundle["entry"] = nlohmann::json::array(
+            {{{"resource",
+               {{"resourceType", "OperationOutcome"},
+                {"issue", nlohmann::json::array({{{"severity", "information"},
+                                                  {"code", "informational"},
+                                                  {"diagnostics", "no hospital has linked you yet: your reports show "
+                                                                  "here once a hospital has confirmed a booking you "
+                                                                  "made through the portal"}}})}}},
+              {"search", {{"mode", "outcome"}}}}});
+        return send_fhir(res, 200, bundle);
+    }
+    struct Listed {
+        Result<std::optional<nlohmann::json>> answer = std::optional<nlohmann::json>();
         std::string task;
-        auto listed = patient_->ask(hospital, "report.list", {{"patientId", me}}, me, &task);
+    };
+    auto lists = ask_each_link<Listed>(asked_at, [&](const PatientLink& l) {
+        Listed out;
+        out.answer = patient_->ask(l.hospital_id, "report.list", {{"patientId", l.his_patient_id}}, me, &out.task);
+        return out;
+    });
+    // One list of every hospital's lines, each id "<hospitalId>.<reportId>" (hospital ids
+    // have no '.'), paged as one hospital's list is: newest first, the cursor a line's.
+    nlohmann::json merged = {{"reports", nlohmann::json::array()}};
+    for (size_t i = 0; i < asked_at.size(); ++i) {
+        const std::string& at = asked_at[i].hospital_id;
+        auto& listed = lists[i].answer;
         if (!listed && (listed.error().cls == ErrorClass::NotFound || listed.error().cls == ErrorClass::BadInput))
-            return send_fhir(res, 200, searchset(fhir_base(req, https_), "DiagnosticReport", ask.given, {}, ""));
+            continue;  // the hospital has no list of this patient's
         if (!listed || !*listed) {
-            if (!listed) log::warn("fhir.hospital_failed", {{"hospital_id", hospital}, {"code", listed.error().code}});
+            if (!listed) log::warn("fhir.hospital_failed", {{"hospital_id", at}, {"code", listed.error().code}});
             res.set("Retry-After", "5");
             return send_outcome(res, 503, "transient",
-                                listed ? "the list of reports is on its way from the hospital; ask again shortly"
-                                       : "the hospital cannot be asked now (" + listed.error().code + "); ask again later");
+                                listed ? "the list of reports from " + at + " is on its way from the hospital; ask again shortly"
+                                       : "the hospital " + at + " cannot be asked now (" + listed.error().code +
+                                             "); ask again later");
         }
-        patient_->delivered(task);  // their own list
-        auto page = reports_page(**listed, me, *q);
-        if (!page) {
-            log::error("fhir.hospital_failed", {{"hospital_id", hospital}, {"code", page.error().code}});
-            return send_outcome(res, 502, "exception", "the hospital's list of reports could not be used");
+        patient_->delivered(lists[i].task);  // their own list
+        const auto& answer = **listed;
+        if (!answer.is_object() || !answer.contains("reports") || !answer["reports"].is_array()) {
+            log::error("fhir.hospital_failed", {{"hospital_id", at}, {"code", "reports.bad_answer"}});
+            return send_outcome(res, 502, "exception", "the list of reports of " + at + " could not be used");
         }
-        for (const auto& line : (*page)["reports"]) resources.push_back(diagnostic_report(hospital, me, line));
-        if (page->contains("nextCursor")) next = (*page)["nextCursor"].get<std::string>().substr(2);
+        for (auto line : answer["reports"]) {
+            if (line.is_object() && line.contains("reportId") && line["reportId"].is_string())
+                line["reportId"] = at + "." + line["reportId"].get<std::string>();
+            merged["reports"].push_back(std::move(line));
+        }
     }
+    auto page = reports_page(merged, me, *q);
+    if (!page) {
+        log::error("fhir.hospital_failed", {{"code", page.error().code}});
+        return send_outcome(res, 502, "exception", "the hospital's list of reports could not be used");
+    }
+    for (auto line : (*page)["reports"]) {
+        const std::string id = line["reportId"].get<std::string>();
+        const auto dot = id.find('.');
+        line["reportId"] = id.substr(dot + 1);
+        resources.push_back(diagnostic_report(id.substr(0, dot), me, line));
+    }
+    if (page->contains("nextCursor")) next = (*page)["nextCursor"].get<std::string>().substr(2);
     send_fhir(res, 200, searchset(fhir_base(req, https_), "DiagnosticReport", ask.given, resources, next));
 }
 

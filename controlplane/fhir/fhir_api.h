@@ -13,7 +13,8 @@
 //   GET /fhir/r4/Appointment/{transactionId}   a booking of theirs
 //   GET /fhir/r4/Appointment?patient=&date=&status=&_count=&_cursor=
 //   GET /fhir/r4/DiagnosticReport/{hospitalId}.{reportId}
-//   GET /fhir/r4/DiagnosticReport?performer=&patient=&_count=&_cursor=
+//   GET /fhir/r4/DiagnosticReport?[performer=&]patient=&_count=&_cursor=   without performer: the
+//                                              hospitals linked to the patient only (patient_links.h)
 //   GET /fhir/r4/Observation/{hospitalId}.{reportId}.{n}   result line n of a report
 //   GET /fhir/r4/Observation?_id= | ?_has:DiagnosticReport:result:_id=  [&patient=&_count=&_cursor=]
 // Another patient's resource answers 404, as one that does not exist.
@@ -37,6 +38,7 @@
 #include "auth/access_token.h"
 #include "controlplane/api_route.h"
 #include "controlplane/fhir/fhir_data.h"
+#include "controlplane/patient_links.h"
 
 namespace hisgate::controlplane::fhir {
 
@@ -46,6 +48,12 @@ public:
     FhirApi(FhirData& data, bool https) : data_(data), https_(https) {}
     // The patient's own data; set before the server starts (without it those routes 404).
     void set_patient_data(PatientData* patient) { patient_ = patient; }
+    // The links of patients to hospitals' numbers (controlplane/patient_links.h): a
+    // DiagnosticReport search without performer asks only the linked hospitals, each by its
+    // own number; a report or search naming a hospital not linked to the patient asks
+    // nothing (404, an empty Bundle). Without it a search names its performer and every
+    // hospital is asked by the platform's id, as before the links.
+    void set_patient_links(PatientLinks* links) { links_ = links; }
 
     // Whether a request target is the facade's (/fhir/...).
     static bool serves(const std::string& uri);
@@ -79,9 +87,13 @@ private:
     std::optional<OwnReport> own_report(const std::string& me, const std::string& hospital_id,
                                              const std::string& report_id, const char* type, const std::string& id,
                                              Poco::Net::HTTPServerResponse& res);
+    // The patient's number at a hospital: the linked one, nullopt when not linked there (the
+    // hospital is then not asked); the platform's id when this facade keeps no links.
+    std::optional<std::string> number_at(const std::string& me, const std::string& hospital_id);
     FhirData& data_;
     bool https_;
     PatientData* patient_ = nullptr;
+    PatientLinks* links_ = nullptr;
 };
 
 }  // namespace hisgate::controlplane::fhir

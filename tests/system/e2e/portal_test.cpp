@@ -557,7 +557,8 @@ TEST_CASE("portal: patients see only their own bookings, payments, reports and t
 }
 
 TEST_CASE("portal: a patient lists their own lab reports a page at a time - another patient's never show") {
-    test::System sys({.hospitals = {"H001"}});
+    // H002's his-sim keeps a report of the demo patient's too: "my reports" never asks it (not linked).
+    test::System sys({.hospitals = {"H001", "H002"}});
     REQUIRE(sys.start());
     const uint16_t port = sys.api_port();
     {  // Four more reports of the demo patient, written into the simulated HIS's own file.
@@ -628,4 +629,82 @@ TEST_CASE("portal: a patient lists their own lab reports a page at a time - anot
         CHECK(r.body.find("R-DEMO") == std::string::npos);
     }
     CHECK(test::http_get(port, "/api/v1/hospitals/H-NONE/reports", demo).status != 200);
+
+    // "My reports" asks only the hospitals linked to the patient (controlplane/patient_links.h),
+    // each by its own number: none before a hospital confirmed a booking of theirs, then that one.
+    auto my_reports = [&](const std::string& patient) {
+        auto r = test::http_get(port, "/api/v1/me/reports", sys.bearer("patient", patient));
+        INFO(r.body);
+        REQUIRE(r.status == 200);
+        return nlohmann::json::parse(r.body);
+    };
+    auto link_by_booking = [&](const std::string& patient, const std::string& order, const std::string& at) {
+        const std::string today = sim::utc_today();
+        nlohmann::json body = {{"orderId", order},
+                               {"slotId", "S-DR-101-" + today + "-" + at},
+                               {"slot", {{"doctorId", "DR-101"}, {"departmentId", "D-INT"}, {"date", today},
+                                         {"start", at}, {"end", at.substr(0, 3) + std::to_string(std::stoi(at.substr(3)) + 15)},
+                                         {"half", "AM"}, {"feeCents", 2500}}}};
+        auto r = test::http_send(port, "POST", "/api/v1/hospitals/H001/appointments", body.dump(), sys.bearer("patient", patient));
+        INFO(r.body);
+        REQUIRE(r.status == 200);
+    };
+    auto unlinked = my_reports("P-DEMO-1");
+    CHECK(unlinked["hospitals"].empty());
+    CHECK(unlinked["hint"]["code"] == "reports.no_linked_hospital");
+    link_by_booking("P-DEMO-1", "O-LINK-1", "08:00");
+    auto linked = my_reports("P-DEMO-1");
+    REQUIRE(linked["hospitals"].size() == 1);  // H001 only, never H002
+    CHECK(linked["hospitals"][0]["hospitalId"] == "H001");
+    CHECK(linked["hospitals"][0]["status"] == "listed");
+    CHECK(ids_of(linked["hospitals"][0]) == newest_first);
+    // Another patient's token: nothing of the demo patient's, before and after their own link.
+    auto other_unlinked = my_reports("P-H001-2");
+    CHECK(other_unlinked["hospitals"].empty());
+    link_by_booking("P-H001-2", "O-LINK-2", "08:15");
+    auto other_linked = my_reports("P-H001-2");
+    REQUIRE(other_linked["hospitals"].size() == 1);
+    CHECK(ids_of(other_linked["hospitals"][0]) == std::vector<std::string>{"R-H001-2"});
+    CHECK(other_linked.dump().find("R-DEMO") == std::string::npos);
+    CHECK(sys.get("/api/v1/me/reports").status == 403);  // staff list one hospital's
+
+    // The FHIR facade's search without performer: the linked hospitals' reports only; a
+    // hospital not linked (H002) is not asked, and its report is not the patient's to read.
+    auto fhir = test::http_get(port, "/fhir/r4/DiagnosticReport?patient=P-DEMO-1", demo);
+    INFO(fhir.body);
+    REQUIRE(fhir.status == 200);
+    std::vector<std::string> fhir_ids;
+    for (const auto& e : nlohmann::json::parse(fhir.body).value("entry", nlohmann::json::array()))
+        fhir_ids.push_back(e["resource"].value("id", ""));
+    CHECK(fhir_ids == std::vector<std::string>{"H001.R-DEMO-5", "H001.R-DEMO-4", "H001.R-DEMO-3", "H001.R-DEMO-2",
+                                               "H001.R-DEMO-1"});
+    auto at_h002 = test::http_get(port, "/fhir/r4/DiagnosticReport?performer=H002&patient=P-DEMO-1", demo);
+    CHECK(at_h002.status == 200);
+    CHECK(at_h002.body.find("R-DEMO") == std::string::npos);
+    CHECK(test::http_get(port, "/fhir/r4/DiagnosticReport/H002.R-DEMO-1", demo).status == 404);
+    auto other_fhir = test::http_get(port, "/fhir/r4/DiagnosticReport?patient=P-H001-2", sys.bearer("patient", "P-H001-2"));
+    CHECK(other_fhir.status == 200);
+    CHECK(other_fhir.body.find("R-DEMO") == std::string::npos);
+    CHECK(other_fhir.body.find("H001.R-H001-2") != std::string::npos);
+
+    // Identity at a hospital is its number: once P-ZED holds the number "P-DEMO-1" at H002 (as a
+    // hospital's answer would link it; written here into the control plane's store), H002's
+    // R-DEMO-1 is P-ZED's, and P-DEMO-1, not linked there, is no longer asked there by its id.
+    const std::string h002 = "/api/v1/hospitals/H002/reports";
+    CHECK(ids_of(nlohmann::json::parse(test::http_get(port, h002, demo).body)) == std::vector<std::string>{"R-DEMO-1"});
+    {
+        auto db = sql::Db::open(sys.dir() + "/data/controlplane-cp1.db");
+        REQUIRE(db);
+        auto st = db->prepare("INSERT INTO patient_links(patient_id, hospital_id, his_patient_id, linked_ms) "
+                              "VALUES('P-ZED', 'H002', 'P-DEMO-1', 0)");
+        REQUIRE(st);
+        REQUIRE(st->run());
+    }
+    auto zed = my_reports("P-ZED");
+    REQUIRE(zed["hospitals"].size() == 1);
+    CHECK(ids_of(zed["hospitals"][0]) == std::vector<std::string>{"R-DEMO-1"});
+    auto demo_at_h002 = test::http_get(port, h002, demo);
+    REQUIRE(demo_at_h002.status == 200);
+    CHECK(ids_of(nlohmann::json::parse(demo_at_h002.body)).empty());
+    CHECK(test::http_get(port, h002 + "/R-DEMO-1", demo).status == 404);
 }

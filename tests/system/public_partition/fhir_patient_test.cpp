@@ -165,6 +165,10 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
     fhir_patient_golden("live_appointment_in_doubt.json", a, fixed);
     REQUIRE(eventually([&] { return w.read("/fhir/r4/Appointment/" + in_doubt)["status"] == "booked"; }, 60s));
     w.keep("appointment_booked", w.read("/fhir/r4/Appointment/" + in_doubt));
+    // The probe that confirmed it linked P-DEMO-1 to H001's number (controlplane/patient_links.h).
+    auto mine = w.read("/api/v1/me/reports");
+    INFO(mine.dump());
+    CHECK(mine["hospitals"].size() == 1);
 
     // A second one, booked and then cancelled by the patient.
     const std::string cancelled = w.book(slot_b, "fhir-book-b");
@@ -197,12 +201,14 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
     CHECK(fhir_patient_ids(w.read("/fhir/r4/Appointment?date=" + day)).size() == 2);
     CHECK(fhir_patient_ids(w.read("/fhir/r4/Appointment?date=gt" + day)).empty());
 
-    // Lab reports: his-sim's R-DEMO-1 is P-DEMO-1's.
+    // Lab reports: his-sim's R-DEMO-1 is P-DEMO-1's, at H001, linked to P-DEMO-1 by the booking
+    // it confirmed (controlplane/patient_links.h); without performer, the linked hospitals'.
     auto reports = w.read("/fhir/r4/DiagnosticReport?performer=Organization/H001&patient=P-DEMO-1", &status);
     INFO(reports.dump(1));
     CHECK(status == 200);
     auto report_ids = fhir_patient_ids(reports);
     CHECK(std::find(report_ids.begin(), report_ids.end(), "H001.R-DEMO-1") != report_ids.end());
+    CHECK(fhir_patient_ids(w.read("/fhir/r4/DiagnosticReport?patient=P-DEMO-1")) == report_ids);
     w.keep("bundle_reports", reports);
     auto report = w.read("/fhir/r4/DiagnosticReport/H001.R-DEMO-1", &status);
     INFO(report.dump(1));
@@ -249,7 +255,7 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
     CHECK(fhir_patient_refused(w, "/fhir/r4/Appointment?_cursor=abc", 400, "invalid"));
     CHECK(fhir_patient_refused(w, "/fhir/r4/Appointment?patient=" + std::string(100, 'P'), 400, "invalid"));
     CHECK(fhir_patient_refused(w, "/fhir/r4/Appointment?date=" + std::string(3000, '2'), 400, "invalid"));
-    CHECK(fhir_patient_refused(w, "/fhir/r4/DiagnosticReport", 400, "invalid"));  // no performer
+    CHECK(fhir_patient_refused(w, "/fhir/r4/DiagnosticReport?performer=", 400, "invalid"));
     CHECK(fhir_patient_refused(w, "/fhir/r4/DiagnosticReport/R-DEMO-1", 400, "invalid"));
     CHECK(fhir_patient_refused(w, "/fhir/r4/DiagnosticReport/H001.R%20x", 400, "invalid"));
     CHECK(fhir_patient_refused(w, "/fhir/r4/DiagnosticReport/H001.NO-SUCH-REPORT", 404, "not-found"));
