@@ -514,3 +514,32 @@ TEST_CASE("prepaid: a refund the HIS refuses is asked again in new rounds, then 
         CHECK(f.state(round3) == TxState::Created);
     }
 }
+
+// A round's VOIDED and the pair's next round go in one commit; the disk refusing it leaves
+// the round REJECTED, followed by a retry timer (no restart needed), and both are stored
+// when the disk takes them.
+TEST_CASE("prepaid: a round's VOIDED the store fails to write is tried again by a timer, with the next round") {
+    PrepaidFixture f;
+    Pair p = f.paid();
+    test_util::FailingWritesStore flaky(*f.store);
+    f.confirmer = std::make_unique<Confirmer>(flaky, f.clock, f.his, f.provider, f.options);
+    f.confirmer->on_change_reply(p.booking.id, false);  // the HIS refuses the paid booking
+    const std::string round1 = prepaid_refund_id(p.booking.id), round2 = prepaid_refund_id(p.booking.id, 2);
+    REQUIRE(f.state(round1) == TxState::Dispatched);
+    bool disk_down = true;
+    flaky.failing = [&](const std::vector<Command>& batch) {
+        return disk_down && test_util::batch_moves_to(batch, TxState::Voided);
+    };
+    f.confirmer->on_change_reply(round1, false);  // the HIS refuses the refund
+    CHECK(flaky.failed == 1);
+    CHECK(f.state(round1) == TxState::Rejected);
+    CHECK_FALSE(f.store->get(round2).value());
+    CHECK(f.confirmer->has_timer(round1));
+    disk_down = false;
+    f.step(5s);
+    CHECK(f.state(round1) == TxState::Voided);
+    CHECK(f.state(round2) == TxState::Created);
+    CHECK_FALSE(f.confirmer->has_timer(round1));
+    CHECK(f.confirmer->has_timer(round2));
+    CHECK(f.confirmer->counters().unstored_retries == 1);
+}
