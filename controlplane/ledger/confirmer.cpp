@@ -148,8 +148,22 @@ void Confirmer::on_refund_answer(const std::string& id, bool refunded) {
     if (t && t->intent.kind == TxKind::Refund && t->state == TxState::Confirmed) {
         // A refund after POSTED: the HIS refunded, now the provider did.
         if (!refunded) return void(++counters_.refunds_refused);  // the retry timer asks again, later
+        // The payment is refunded: a VOIDED refund of it marked for the operators (a prepaid
+        // pair's round that did not happen) leaves their list in the same commit.
+        std::vector<Command> commands{Move{id, TxState::Posted, "provider:refunded", "confirmer", TxState::Confirmed}};
+        if (auto earlier = store_.corrections_of(t->intent.corrects))
+            for (const auto& c : *earlier)
+                if (c.state == TxState::Voided && c.manual && c.intent.kind == TxKind::Refund)
+                    commands.push_back(ClearVoidedMark{c.intent.id, "the payment " + t->intent.corrects + " refunded by " + id +
+                                                                        " (POSTED): the pair is settled"});
+        auto done = store_.apply(commands, now());
+        // Not stored: the refund timer stays and asks again (the provider answers by the same id).
+        if (!done) return;
+        if (!(*done)[0]) return void(++counters_.refused_answers);
         clear_timer(id);
-        move(id, TxState::Confirmed, TxState::Posted, "provider:refunded");
+        for (size_t i = 1; i < done->size(); ++i)
+            if ((*done)[i]) ++counters_.prepaid_refunds_unmarked;
+            else ++counters_.refused_answers;
         return;
     }
     if (!t || t->state != TxState::Rejected) return void(++counters_.refused_answers);

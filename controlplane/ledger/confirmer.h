@@ -45,7 +45,9 @@
 //     found it not done) while its booking is released: the next refund of the pair
 //     (prepaid_refund_id(booking, round)) is stored in the same commit, due retry·2^(round-2)
 //     later; after max_prepaid_refund_rounds the last VOIDED one is marked manual for the
-//     operators (listed with state=voided&manual=true), counted in prepaid_refunds_unbound.
+//     operators (listed with state=voided&manual=true), counted in prepaid_refunds_unbound;
+//     the mark is cleared (ClearVoidedMark) in the commit of a later refund of that payment's
+//     POSTED (an operator's or the patient's), so the settled pair leaves the list.
 //
 // A booking that requires prepayment (docs/ledger.md, "Prepaid bookings"): pay first, then
 // book. create_prepaid() stores the booking and its payment together (each `binds` the
