@@ -27,8 +27,8 @@ struct Money {
     test::System sys;
 
     // `more`: merged into H001's parameter file (extraction, to have his-sim's slots in the
-    // public primary).
-    explicit Money(const char* faults = "{}", int max_probes = 1000, const char* more = "{}", int max_reasks = 3)
+    // public primary). `max_reasks` below 0: not in the file (the default, at most max_probes / 2).
+    explicit Money(const char* faults = "{}", int max_probes = 1000, const char* more = "{}", int max_reasks = -1)
         : sys({.hospitals = {"H001"},
                .sim_faults = {{"H001", faults}},
                .his_params = {{"H001", R"({"idempotent_orders": false, "deferred_drain_interval": "1s"})"}},
@@ -36,18 +36,18 @@ struct Money {
                .controlplane_config = controlplane_config(pay, max_probes, max_reasks)}) {}
 
     static std::string controlplane_config(const test::RunningPaySim& pay, int max_probes, int max_reasks) {
-        return nlohmann::json{{"request_timeouts_ms",
-                               {{"payment.pay", 1000}, {"appointment.book", 1000}, {"payment.refund", 1000}}},
-                              {"ledger", {{"dir", pay.dir + "/ledgers"},
-                                          {"reply_timeout_ms", 2000},
-                                          {"first_probe_ms", 500},
-                                          {"probe_cap_ms", 2000},
-                                          {"retry_ms", 1000},
-                                          {"max_probes", max_probes},
-                                          {"max_reasks", max_reasks}}},
-                              {"payments", {{"url", "http://127.0.0.1:" + std::to_string(pay.port)},
-                                            {"key_file", pay.dir + "/merchant.key"}}}}
-            .dump();
+        auto config = nlohmann::json{{"request_timeouts_ms",
+                                      {{"payment.pay", 1000}, {"appointment.book", 1000}, {"payment.refund", 1000}}},
+                                     {"ledger", {{"dir", pay.dir + "/ledgers"},
+                                                 {"reply_timeout_ms", 2000},
+                                                 {"first_probe_ms", 500},
+                                                 {"probe_cap_ms", 2000},
+                                                 {"retry_ms", 1000},
+                                                 {"max_probes", max_probes}}},
+                                     {"payments", {{"url", "http://127.0.0.1:" + std::to_string(pay.port)},
+                                                   {"key_file", pay.dir + "/merchant.key"}}}};
+        if (max_reasks >= 0) config["ledger"]["max_reasks"] = max_reasks;
+        return config.dump();
     }
 
     std::map<std::string, std::string> as(const std::string& patient, const std::string& key = "") {
@@ -473,7 +473,7 @@ TEST_CASE("money api: a refund after POSTED whose answer the HIS drops is settle
 // probes found nothing, and when the agent is back the re-ask is the first attempt to reach
 // it. POSTED without an operator; his-sim (not idempotent) refunded it once.
 TEST_CASE("money api: a refund asked while the agent is away is re-asked under its request id and POSTED without an operator") {
-    Money m("{}", 1000, "{}", 1000);
+    Money m("{}", 1000, "{}", 500);  // every second of the 1,000 probe slots a re-ask
     REQUIRE(m.sys.start());
     const std::string id = posted_payment(m, "rr-1");
     m.sys.agent("H001").stop();
