@@ -136,6 +136,28 @@ Result<int64_t> single_integer(sql::Db& db, const char* query) {
     return n;
 }
 
+// The newer file's store_format.min_reader; without a row, its own version (readable only
+// by that version). A row that is not a positive integer (text, 0, a negative, a real) is
+// damage, refused: read as a number it would be 0, and the file opened by any agent.
+Result<int64_t> newer_file_min_reader(sql::Db& db, int64_t version, bool has_format) {
+    if (!has_format) return version;
+    auto q = db.prepare("SELECT typeof(min_reader), quote(min_reader), min_reader FROM store_format WHERE one = 1");
+    if (!q) return q.error();
+    if (!q->step()) {
+        if (q->error()) return *q->error();
+        return version;
+    }
+    const std::string type = q->text(0), shown = q->text(1);
+    const int64_t n = q->integer(2);
+    if (q->error()) return *q->error();
+    if (type != "integer" || n <= 0)
+        return make_error(ErrorClass::Config, "queue.bad_store_format",
+                          "the state file's store_format.min_reader is " + shown.substr(0, 64) + " (" + type +
+                              "); expected a positive integer, the oldest agent schema that may read the file "
+                              "(the file is damaged or was not written by an agent)");
+    return n;
+}
+
 // Creates the tables, or brings an older file to kSchemaVersion, in one transaction. A
 // newer file is used as it is when its min_reader allows this version (see kMinReader).
 Result<void> prepare_schema(sql::Db& db) {
@@ -144,10 +166,7 @@ Result<void> prepare_schema(sql::Db& db) {
     auto has_format = single_integer(db, kHasFormatTable);
     if (!has_format) return has_format.error();
     if (*version > kSchemaVersion) {
-        // Without a store_format row the file is readable only by its own version.
-        auto min_reader = *has_format ? single_integer(db, "SELECT coalesce((SELECT min_reader FROM store_format WHERE one = 1), "
-                                                           "(SELECT user_version FROM pragma_user_version))")
-                                      : version;
+        auto min_reader = newer_file_min_reader(db, *version, *has_format != 0);
         if (!min_reader) return min_reader.error();
         if (*min_reader <= kSchemaVersion) return {};
         return make_error(ErrorClass::Config, "queue.schema_too_new",

@@ -148,8 +148,22 @@ void Confirmer::on_refund_answer(const std::string& id, bool refunded) {
     if (t && t->intent.kind == TxKind::Refund && t->state == TxState::Confirmed) {
         // A refund after POSTED: the HIS refunded, now the provider did.
         if (!refunded) return void(++counters_.refunds_refused);  // the retry timer asks again, later
+        // The payment is refunded: a VOIDED refund of it marked for the operators (a prepaid
+        // pair's round that did not happen) leaves their list in the same commit.
+        std::vector<Command> commands{Move{id, TxState::Posted, "provider:refunded", "confirmer", TxState::Confirmed}};
+        if (auto earlier = store_.corrections_of(t->intent.corrects))
+            for (const auto& c : *earlier)
+                if (c.state == TxState::Voided && c.manual && c.intent.kind == TxKind::Refund)
+                    commands.push_back(ClearVoidedMark{c.intent.id, "the payment " + t->intent.corrects + " refunded by " + id +
+                                                                        " (POSTED): the pair is settled"});
+        auto done = store_.apply(commands, now());
+        // Not stored: the refund timer stays and asks again (the provider answers by the same id).
+        if (!done) return;
+        if (!(*done)[0]) return void(++counters_.refused_answers);
         clear_timer(id);
-        move(id, TxState::Confirmed, TxState::Posted, "provider:refunded");
+        for (size_t i = 1; i < done->size(); ++i)
+            if ((*done)[i]) ++counters_.prepaid_refunds_unmarked;
+            else ++counters_.refused_answers;
         return;
     }
     if (!t || t->state != TxState::Rejected) return void(++counters_.refused_answers);
@@ -542,6 +556,11 @@ void Confirmer::fire(const std::string& id, Waiting what) {
             set_timer(id, next, Waiting::Revoke);
             return;
         }
+        case Waiting::Void:
+            // A correction's VOIDED (with its pair's next round or mark) the store did not
+            // take: stored again now, the same way (keep_followed sets the next try).
+            if (t->state == TxState::Rejected && is_correction(t->intent.kind)) void_correction(*t);
+            return;
         case Waiting::Refund:
             // The last ask was refused or not answered by its due time: asked again, later
             // each time; never dropped (the money is the patient's). After max_probes asks
@@ -575,7 +594,7 @@ void Confirmer::void_correction(const Transaction& t) {
         if (auto fixes = store_.corrections_of(booking->intent.id))
             for (const auto& c : *fixes) released = released || (c.intent.kind == TxKind::Cancel && c.state == TxState::Posted);
     if (!released) {
-        move(id, TxState::Rejected, TxState::Voided, voided.evidence);
+        if (!move(id, TxState::Rejected, TxState::Voided, voided.evidence)) keep_followed(id);
         return;
     }
     // A prepaid pair's refund that did not happen while its booking is released: the
@@ -601,13 +620,17 @@ void Confirmer::void_correction(const Transaction& t) {
         commands = {ToManual{id, unbound}, voided};  // marked while REJECTED: a VOIDED row never changes
     }
     auto done = store_.apply(commands, now());
-    if (!done) return;  // nothing stored: still REJECTED, and resume() carries it on
+    if (!done) return keep_followed(id);  // nothing stored: still REJECTED, voided again when due
     if (!again) {
         if ((*done)[0] && (*done)[1]) ++counters_.prepaid_refunds_unbound;
         else ++counters_.refused_answers;
+        if (!(*done)[1]) keep_followed(id);
         return;
     }
-    if (!(*done)[0]) return void(++counters_.refused_answers);
+    if (!(*done)[0]) {
+        ++counters_.refused_answers;
+        return keep_followed(id);
+    }
     if ((*done)[1]) {
         ++counters_.prepaid_refunds_again;
         if ((*done)[1]->state == TxState::Created && !has_timer(next.id)) set_timer(next.id, next.deadline_ms, Waiting::Deadline);
@@ -617,6 +640,17 @@ void Confirmer::void_correction(const Transaction& t) {
     // which settles the pair; anything else leaves it for the operators.
     // (A refusal of another kind cannot mark the VOIDED one now; it is counted.)
     if ((*done)[1].error().code != "ledger.already_corrected") ++counters_.refused_answers;
+}
+
+void Confirmer::keep_followed(const std::string& id) {
+    // The invariant (confirmer.h): a transaction left open has a timer here or is in the
+    // manual queue. Checked where a step may end without storing its move (the store
+    // refused or failed the write): one read, only on that path.
+    if (has_timer(id)) return;
+    auto t = store_.get(id);
+    if (t && *t && (is_terminal((**t).state) || ((**t).state == TxState::InDoubt && (**t).manual))) return;
+    ++counters_.unstored_retries;
+    set_timer(id, now() + options_.retry.count(), Waiting::Void);
 }
 
 int64_t Confirmer::refund_delay(int asks) const {

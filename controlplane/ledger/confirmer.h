@@ -45,7 +45,9 @@
 //     found it not done) while its booking is released: the next refund of the pair
 //     (prepaid_refund_id(booking, round)) is stored in the same commit, due retry·2^(round-2)
 //     later; after max_prepaid_refund_rounds the last VOIDED one is marked manual for the
-//     operators (listed with state=voided&manual=true), counted in prepaid_refunds_unbound.
+//     operators (listed with state=voided&manual=true), counted in prepaid_refunds_unbound;
+//     the mark is cleared (ClearVoidedMark) in the commit of a later refund of that payment's
+//     POSTED (an operator's or the patient's), so the settled pair leaves the list.
 //
 // A booking that requires prepayment (docs/ledger.md, "Prepaid bookings"): pay first, then
 // book. create_prepaid() stores the booking and its payment together (each `binds` the
@@ -75,7 +77,8 @@
 //    a probe, an operator): the patient never gets back money the hospital still holds.
 //  - Timeouts apply only before dispatch: after it, no answer means IN_DOUBT.
 //  - Every transaction that is not terminal has a timer here (or is in the manual queue),
-//    so none is forgotten; resume() rebuilds the timers from the store after a restart.
+//    so none is forgotten; resume() rebuilds the timers from the store after a restart. A
+//    correction's VOIDED the store failed to write keeps a retry timer (keep_followed).
 #pragma once
 
 #include <chrono>
@@ -157,6 +160,8 @@ struct ConfirmerCounters {
     uint64_t reasks = 0;           // corrections' changes re-asked under the same request id
     uint64_t prepaid_refunds_again = 0;    // a pair's refund asked again after a VOIDED one
     uint64_t prepaid_refunds_unbound = 0;  // a pair's last refund VOIDED: marked for the operators
+    uint64_t prepaid_refunds_unmarked = 0;  // such a mark cleared: the payment refunded after all
+    uint64_t unstored_retries = 0;  // a correction's VOIDED not stored (the disk, a refusal): retried later
 };
 
 // The id of the refund correction that returns a prepaid booking's payment when the booking
@@ -219,7 +224,7 @@ public:
 
 private:
     // What an id waits for; one at a time per transaction.
-    enum class Waiting { Deadline, Close, Reply, Probe, Revoke, Refund };
+    enum class Waiting { Deadline, Close, Reply, Probe, Revoke, Refund, Void };
     int64_t now() const { return clock_.wall_ms(); }
     void set_timer(const std::string& id, int64_t due_ms, Waiting what);
     void clear_timer(const std::string& id);
@@ -250,7 +255,12 @@ private:
     int reask_number(const Transaction& t, int slot) const;
     // A correction REJECTED: VOIDED, and for a prepaid pair's refund whose booking is
     // released, in the same commit the pair's next refund or the operators' mark.
+    // Its store write failed or was refused: still REJECTED, so a retry timer (Waiting::Void,
+    // `retry` later; keep_followed), never left without one until a restart.
     void void_correction(const Transaction& t);
+    // Sets a `retry` timer (Waiting::Void) on `id` unless it has one, is terminal or is in the
+    // manual queue: the invariant below, kept where a step may end without its move stored.
+    void keep_followed(const std::string& id);
 
     LedgerStore& store_;
     Clock& clock_;

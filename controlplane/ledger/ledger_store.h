@@ -125,7 +125,7 @@ struct Transaction {
 struct Entry {
     int64_t seq = 0;
     std::string tx_id;
-    std::string event;  // create, move, cancel, fence, probe, reask, refund_ask, manual
+    std::string event;  // create, move, cancel, fence, probe, reask, refund_ask, manual, unmarked
     std::string from_state, to_state;
     int64_t at_ms = 0;
     std::string actor;     // "confirmer", "portal", "operator:<name>", ...
@@ -165,7 +165,7 @@ struct ScheduleProbe {
 // A REJECTED refund of a prepaid booking's payment (the HIS refused it every time it was
 // asked, or an operator found it not done), marked in the commit that VOIDs it: the payment
 // stays with the hospital while the booking is released, so the operators are told (the
-// VOIDED row keeps the mark; leaving IN_DOUBT clears an IN_DOUBT's mark).
+// VOIDED row keeps the mark until ClearVoidedMark; leaving IN_DOUBT clears an IN_DOUBT's mark).
 struct ToManual {
     std::string id;
     std::string reason;
@@ -182,6 +182,15 @@ struct OperatorRevoke {
     std::string actor;
     int64_t next_probe_ms = 0;
 };
+// A VOIDED refund correction marked for the operators (ToManual above) leaves their list
+// once the payment it corrected is refunded after all: stored in the commit that moves that
+// payment's refund correction to POSTED (the store refuses it, ledger.not_settled, while no
+// refund of the same payment is POSTED). The one change a terminal row takes: its mark
+// cleared (the file's trigger allows exactly that), with an entry `unmarked`.
+struct ClearVoidedMark {
+    std::string id;
+    std::string reason;
+};
 struct FundsArrived {  // a payment REJECTED before any dispatch whose money came after all
     std::string id;       // (the patient paid while the cancel closed the order): it is refunded
     std::string evidence;
@@ -194,7 +203,8 @@ struct CreatePrepaid {
     TransactionIntent booking;
     TransactionIntent payment;
 };
-using Command = std::variant<Create, Move, Cancel, ScheduleProbe, ToManual, OperatorRevoke, FundsArrived, CreatePrepaid>;
+using Command = std::variant<Create, Move, Cancel, ScheduleProbe, ToManual, OperatorRevoke, FundsArrived, CreatePrepaid,
+                             ClearVoidedMark>;
 
 // While it lives, the store's writers in this process wait (LedgerStore::hold_writes).
 class WriteHold {

@@ -15,6 +15,21 @@ namespace hisgate::ledger {
 
 namespace {
 
+// A terminal row never changes, but for one thing: a VOIDED one's operators' mark cleared
+// (ClearVoidedMark), every other column as it was but updated_ms. kSchema makes the trigger
+// without that exception (as older files have it); allow_clearing_voided_marks() replaces
+// it, the name kept, once every column it names exists.
+constexpr const char* kTerminalIsFinal =
+    "CREATE TRIGGER IF NOT EXISTS terminal_is_final BEFORE UPDATE ON transactions"
+    " WHEN OLD.state IN ('POSTED','VOIDED','REFUNDED') AND NOT (OLD.state = 'VOIDED' AND OLD.manual = 1 AND NEW.manual = 0"
+    " AND (NEW.id, NEW.kind, NEW.hospital_id, NEW.patient_id, NEW.amount_fen, NEW.currency, NEW.purpose, NEW.epoch,"
+    " NEW.deadline_ms, NEW.corrects, NEW.state, NEW.funds_held, NEW.cancelled, NEW.attempts, NEW.created_ms,"
+    " NEW.dispatched_ms, NEW.probes, NEW.next_probe_ms, NEW.province, NEW.binds, NEW.revoking) IS"
+    " (OLD.id, OLD.kind, OLD.hospital_id, OLD.patient_id, OLD.amount_fen, OLD.currency, OLD.purpose, OLD.epoch,"
+    " OLD.deadline_ms, OLD.corrects, OLD.state, OLD.funds_held, OLD.cancelled, OLD.attempts, OLD.created_ms,"
+    " OLD.dispatched_ms, OLD.probes, OLD.next_probe_ms, OLD.province, OLD.binds, OLD.revoking))"
+    " BEGIN SELECT RAISE(ABORT, 'a terminal transaction never changes'); END";
+
 constexpr std::string_view kSchema[] = {
     "CREATE TABLE IF NOT EXISTS ledger_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     // The current state of each transaction: the projection of its entries.
@@ -580,6 +595,35 @@ private:
         return t;
     }
 
+    Result<Transaction> run(const ClearVoidedMark& c, int64_t now_ms) {
+        auto found = load(c.id);
+        if (!found) return found.error();
+        if (!*found) return refused(ErrorClass::NotFound, "ledger.unknown_transaction", c.id, "unknown");
+        Transaction t = std::move(**found);
+        if (t.state != TxState::Voided || t.intent.kind != TxKind::Refund)
+            return refused(ErrorClass::Rejected, "ledger.not_marked_voided", c.id,
+                           "is a " + std::string(to_string(t.state)) + " " + std::string(to_string(t.intent.kind)) +
+                               "; only a VOIDED refund's operators' mark is cleared this way");
+        if (!t.manual) return t;
+        // Only once the payment is refunded after all: a POSTED refund of the same payment
+        // (the settling move runs first in the same commit).
+        auto s = db_.prepare_cached(
+            "SELECT id FROM transactions WHERE corrects = ?1 AND corrects != '' AND kind = 'refund' AND state = 'POSTED' LIMIT 1");
+        if (!s) return s.error();
+        s->bind(1, t.intent.corrects);
+        const bool settled = s->step();
+        if (s->error()) return *s->error();
+        s->reset();
+        if (!settled)
+            return refused(ErrorClass::Rejected, "ledger.not_settled", c.id,
+                           "no refund of " + t.intent.corrects + " is POSTED; the operators' mark stays");
+        t.manual = false;
+        t.updated_ms = now_ms;
+        if (auto r = save(t); !r) return r.error();
+        if (auto r = entry(t.row, t.intent.id, "unmarked", "VOIDED", "VOIDED", now_ms, "confirmer", c.reason); !r) return r.error();
+        return t;
+    }
+
     Result<Transaction> run(const FundsArrived& f, int64_t now_ms) {
         auto found = load(f.id);
         if (!found) return found.error();
@@ -670,12 +714,28 @@ Result<void> migrate(sql::Db& db) {
     return db.exec("ALTER TABLE transactions ADD COLUMN revoking INTEGER NOT NULL DEFAULT 0");
 }
 
+// terminal_is_final as kSchema (and files written before ClearVoidedMark) have it, without
+// its exception: replaced by kTerminalIsFinal, once (the new text is recognised after).
+Result<void> allow_clearing_voided_marks(sql::Db& db) {
+    auto trigger = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'terminal_is_final'");
+    if (!trigger) return trigger.error();
+    const bool current = trigger->step() && trigger->text(0).find("OLD.manual = 1") != std::string::npos;
+    if (trigger->error()) return *trigger->error();
+    trigger->reset();  // no statement may be pending while the schema changes
+    if (current) return {};
+    return db.transaction([&]() -> Result<void> {
+        if (auto r = db.exec("DROP TRIGGER IF EXISTS terminal_is_final"); !r) return r;
+        return db.exec(kTerminalIsFinal);
+    });
+}
+
 }  // namespace
 
 Result<sql::Db> open_ledger_file(const std::string& path, const std::string& partition, bool durable) {
     auto db = sql::Db::open_with_schema(path, std::vector<std::string_view>(std::begin(kSchema), std::end(kSchema)));
     if (!db) return db.error();
     if (auto r = migrate(*db); !r) return r.error();
+    if (auto r = allow_clearing_voided_marks(*db); !r) return r.error();
     if (auto r = db->exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"); !r) return r.error();
     // Ids are random, so every insert lands on a random page of the id indexes: with
     // SQLite's default 2 MiB cache a partition past some 10,000 transactions reads most of

@@ -55,7 +55,9 @@ const char* money_usage_help() {
   ledger.retry_ms     int      a close, revoke or refund unanswered is asked again (default 5000)
   ledger.max_probes   int      probes before the operators' queue (default 8)
   ledger.max_reasks   int      a correction in doubt re-asks its change, same request id, in every
-                               second probe slot, at most this often (default 3; 0: never)
+                               second probe slot, at most this often (default 3; 0: never; at most
+                               ledger.max_probes / 2, since re-asks take probe slots: a larger
+                               value is refused, the default lowered to it)
   ledger.default_province string  a hospital's province when ledger.hospital_province does not
                                name it (GB/T 2260, default "44")
   ledger.hospital_province object  {"H001": "44", ...}
@@ -83,6 +85,23 @@ MoneySettings read_money_settings(ConfigReader& c, const std::string& results_db
     s.ledger.confirmer.retry = milliseconds(c.integer("ledger.retry_ms", 5000, 100, 3600000));
     s.ledger.confirmer.max_probes = static_cast<int>(c.integer("ledger.max_probes", 8, 1, 1000));
     s.ledger.confirmer.max_reasks = static_cast<int>(c.integer("ledger.max_reasks", 3, 0, 1000));
+    // Re-asks take probe slots (every reask_every-th of max_probes), so no more than
+    // max_probes / reask_every of them can happen: a larger value would silently do nothing.
+    // Named in the file, it is refused; left to its default (3), it is lowered to the cap (a
+    // file that sets only a small max_probes stays valid).
+    if (const int every = s.ledger.confirmer.reask_every; every > 0) {
+        const int cap = s.ledger.confirmer.max_probes / every;
+        if (s.ledger.confirmer.max_reasks > cap && !c.has("ledger.max_reasks")) {
+            s.ledger.confirmer.max_reasks = cap;
+        } else if (s.ledger.confirmer.max_reasks > cap) {
+            c.problem("ledger.max_reasks",
+                      "an integer from 0 to " + std::to_string(cap) + " (re-asks take probe slots, one in every " +
+                          std::to_string(every) + ", and ledger.max_probes " + std::to_string(s.ledger.confirmer.max_probes) +
+                          " allows " + std::to_string(cap) + " of them; raise ledger.max_probes for more)",
+                      std::to_string(s.ledger.confirmer.max_reasks));
+            s.ledger.confirmer.max_reasks = cap;
+        }
+    }
     s.ledger.default_province = c.string("ledger.default_province", "44");
     s.ledger.split_max_freeze = milliseconds(c.integer("ledger.split_max_freeze_ms", 30000, 1, 600000));
     if (const auto* provinces = c.section("ledger.hospital_province")) {

@@ -27,8 +27,8 @@ struct Money {
     test::System sys;
 
     // `more`: merged into H001's parameter file (extraction, to have his-sim's slots in the
-    // public primary).
-    explicit Money(const char* faults = "{}", int max_probes = 1000, const char* more = "{}", int max_reasks = 3)
+    // public primary). `max_reasks` below 0: not in the file (the default, at most max_probes / 2).
+    explicit Money(const char* faults = "{}", int max_probes = 1000, const char* more = "{}", int max_reasks = -1)
         : sys({.hospitals = {"H001"},
                .sim_faults = {{"H001", faults}},
                .his_params = {{"H001", R"({"idempotent_orders": false, "deferred_drain_interval": "1s"})"}},
@@ -36,18 +36,18 @@ struct Money {
                .controlplane_config = controlplane_config(pay, max_probes, max_reasks)}) {}
 
     static std::string controlplane_config(const test::RunningPaySim& pay, int max_probes, int max_reasks) {
-        return nlohmann::json{{"request_timeouts_ms",
-                               {{"payment.pay", 1000}, {"appointment.book", 1000}, {"payment.refund", 1000}}},
-                              {"ledger", {{"dir", pay.dir + "/ledgers"},
-                                          {"reply_timeout_ms", 2000},
-                                          {"first_probe_ms", 500},
-                                          {"probe_cap_ms", 2000},
-                                          {"retry_ms", 1000},
-                                          {"max_probes", max_probes},
-                                          {"max_reasks", max_reasks}}},
-                              {"payments", {{"url", "http://127.0.0.1:" + std::to_string(pay.port)},
-                                            {"key_file", pay.dir + "/merchant.key"}}}}
-            .dump();
+        auto config = nlohmann::json{{"request_timeouts_ms",
+                                      {{"payment.pay", 1000}, {"appointment.book", 1000}, {"payment.refund", 1000}}},
+                                     {"ledger", {{"dir", pay.dir + "/ledgers"},
+                                                 {"reply_timeout_ms", 2000},
+                                                 {"first_probe_ms", 500},
+                                                 {"probe_cap_ms", 2000},
+                                                 {"retry_ms", 1000},
+                                                 {"max_probes", max_probes}}},
+                                     {"payments", {{"url", "http://127.0.0.1:" + std::to_string(pay.port)},
+                                                   {"key_file", pay.dir + "/merchant.key"}}}};
+        if (max_reasks >= 0) config["ledger"]["max_reasks"] = max_reasks;
+        return config.dump();
     }
 
     std::map<std::string, std::string> as(const std::string& patient, const std::string& key = "") {
@@ -473,7 +473,7 @@ TEST_CASE("money api: a refund after POSTED whose answer the HIS drops is settle
 // probes found nothing, and when the agent is back the re-ask is the first attempt to reach
 // it. POSTED without an operator; his-sim (not idempotent) refunded it once.
 TEST_CASE("money api: a refund asked while the agent is away is re-asked under its request id and POSTED without an operator") {
-    Money m("{}", 1000, "{}", 1000);
+    Money m("{}", 1000, "{}", 500);  // every second of the 1,000 probe slots a re-ask
     REQUIRE(m.sys.start());
     const std::string id = posted_payment(m, "rr-1");
     m.sys.agent("H001").stop();
@@ -767,29 +767,56 @@ TEST_CASE("money api: a POSTED prepaid booking cancelled - cancelled at the HIS,
     CHECK(m.provider_order(payment)["amount"]["refund"] == 1500);
 }
 
-// pay-sim refuses the prepaid refund (refund_fail, until cleared): the refund correction stays
-// CONFIRMED (the HIS refunded), is asked again later each time (retry 1 s doubling to 2 s),
-// is listed for the operators after max_probes (2) asks, and is refunded exactly once when
-// pay-sim takes refunds again.
-TEST_CASE("money api: a prepaid refund pay-sim keeps refusing is asked again, listed for operators, refunded once") {
+namespace {
+
+// Sets his-sim's record of payment `order`'s amount: a record that no longer matches the
+// payment makes his-sim refuse its refund (refund.bad_amount); set back, it refunds.
+void set_his_payment_cents(Money& m, const std::string& order, int64_t cents) {
+    auto db = sql::Db::open(m.sys.dir() + "/data/his-sim-H001.db");
+    REQUIRE(db);
+    auto st = db->prepare("UPDATE payments SET amount_cents = ?1 WHERE order_id = ?2");
+    REQUIRE(st);
+    st->bind(1, cents).bind(2, order);
+    REQUIRE(st->run());
+    REQUIRE(sqlite3_changes(db->handle()) == 1);
+}
+
+}  // namespace
+
+// Two POSTED prepaid bookings cancelled on one system (their waits overlap):
+//  - pay-sim refuses the first's refund (refund_fail, until cleared): the refund correction
+//    stays CONFIRMED (the HIS refunded), is asked again later each time (retry 1 s doubling
+//    to 2 s), is listed for the operators after max_probes (2) asks, and is refunded exactly
+//    once when pay-sim takes refunds again;
+//  - the hospital refuses the second's refund in every round (his-sim's record of the
+//    payment altered): the last round ends VOIDED in the operators' list
+//    (state=voided&manual=true, the API and `hisgate ledger list`); the payment refunded
+//    again once the hospital does it, the round leaves the list in that refund's commit.
+TEST_CASE("money api: a prepaid refund pay-sim keeps refusing is asked again, listed for operators, refunded once - one the hospital refuses every round is listed VOIDED until refunded") {
     Money m("{}", 2, R"({"extraction": {"interval": "10s"}})");
     REQUIRE(m.sys.start());
     const auto pair = posted_prepaid(m, "S-DR-201-" + sim::add_days(sim::utc_today(), 4) + "-AM", "rf-book");
     const std::string booking = pair.first, payment = pair.second;
+    const auto refused_pair = posted_prepaid(m, "S-DR-201-" + sim::add_days(sim::utc_today(), 3) + "-AM", "vm-book");
+    const std::string refused_booking = refused_pair.first, refused_payment = refused_pair.second;
     REQUIRE(m.pay.arm({{"kind", "refund_fail"}, {"count", 1000}, {"out_trade_no", payment}}) == 200);
+    set_his_payment_cents(m, refused_payment, 1499);
 
     REQUIRE(m.sys.post("/api/v1/bookings/" + booking + "/cancel", "", m.as("P1", "rf-cancel")).status == 201);
+    REQUIRE(m.sys.post("/api/v1/bookings/" + refused_booking + "/cancel", "", m.as("P1", "vm-cancel")).status == 201);
     const std::string refund = ledger::prepaid_refund_id(booking);
     std::string last_list;
-    auto listed_for_operators = [&] {
-        auto r = m.sys.get("/api/v1/ledger/transactions?state=confirmed&manual=true");
+    // Whether the operators' list of `state` (state=...&manual=true) names `id`.
+    auto listed_as = [&](const char* state, const std::string& id) {
+        auto r = m.sys.get(std::string("/api/v1/ledger/transactions?state=") + state + "&manual=true");
         last_list = r.body;
         if (r.status != 200) return false;
         const auto doc = nlohmann::json::parse(r.body);
         for (const auto& t : doc["transactions"])
-            if (t.value("transactionId", "") == refund) return true;
+            if (t.value("transactionId", "") == id) return true;
         return false;
     };
+    auto listed_for_operators = [&] { return listed_as("confirmed", refund); };
     const bool listed = test::eventually(listed_for_operators, 60s);
     INFO(last_list);
     REQUIRE(listed);
@@ -805,9 +832,11 @@ TEST_CASE("money api: a prepaid refund pay-sim keeps refusing is asked again, li
     // The operator's list says to look at the provider, not to resolve: it is still asked.
     const std::string token_file = m.sys.dir() + "/refund-operator.token";
     test::write_file(token_file, m.sys.token("operator", "ops-li"));
-    auto printed = test::run_capture({test::binary("cli/hisgate"), "ledger", "list", "--state", "confirmed", "--manual", "true",
-                                      "--url", "http://127.0.0.1:" + std::to_string(m.sys.api_port()), "--token-file",
-                                      token_file});
+    auto list_cli = [&](const char* state) {
+        return test::run_capture({test::binary("cli/hisgate"), "ledger", "list", "--state", state, "--manual", "true", "--url",
+                                  "http://127.0.0.1:" + std::to_string(m.sys.api_port()), "--token-file", token_file});
+    };
+    auto printed = list_cli("confirmed");
     INFO(printed.output);
     CHECK(printed.status == 0);
     CHECK(printed.output.find(refund) != std::string::npos);
@@ -818,4 +847,45 @@ TEST_CASE("money api: a prepaid refund pay-sim keeps refusing is asked again, li
     REQUIRE(test::eventually([&] { return m.state("P1", refund) == "POSTED"; }, 30s));
     check_refunded_once(m, payment, 1500);
     CHECK_FALSE(listed_for_operators());
+
+    // The second pair: every round refused by the hospital, the last one VOIDED and listed.
+    const std::string round3 = ledger::prepaid_refund_id(refused_booking, 3);
+    auto listed_voided = [&] { return listed_as("voided", round3); };
+    const bool voided_listed = test::eventually(listed_voided, 60s);
+    INFO(last_list);
+    REQUIRE(voided_listed);
+    CHECK(nlohmann::json::parse(last_list)["transactions"].size() == 1);  // the last round only
+    for (int round = 1; round <= 2; ++round) {
+        auto earlier = m.transaction("P1", ledger::prepaid_refund_id(refused_booking, round));
+        CHECK(earlier["state"] == "VOIDED");
+        CHECK_FALSE(earlier.value("manual", false));
+    }
+    CHECK(m.sys.his_executions("H001", refused_payment, "refund") == 0);
+    CHECK(m.provider_order(refused_payment)["trade_state"] == "SUCCESS");
+    auto voided_printed = list_cli("voided");
+    INFO(voided_printed.output);
+    CHECK(voided_printed.status == 0);
+    CHECK(voided_printed.output.find(round3) != std::string::npos);
+    CHECK(voided_printed.output.find("refund the payment again") != std::string::npos);
+    // The hospital's record mended, the payment is refunded again (the patient's route): once
+    // at the HIS, once at pay-sim, and round 3 leaves the list.
+    set_his_payment_cents(m, refused_payment, 1500);
+    auto again = m.sys.post("/api/v1/payments/" + refused_payment + "/refund", "", m.as("P1", "vm-refund"));
+    INFO(again.body);
+    REQUIRE(again.status == 201);
+    const std::string fix = nlohmann::json::parse(again.body)["transactionId"];
+    REQUIRE(test::eventually([&] { return m.state("P1", fix) == "POSTED"; }, 60s));
+    CHECK_FALSE(listed_voided());
+    auto unlisted = m.transaction("P1", round3);
+    INFO(unlisted.dump(1));
+    CHECK(unlisted["state"] == "VOIDED");
+    CHECK_FALSE(unlisted.value("manual", false));
+    bool unmarked = false;
+    for (const auto& e : unlisted["history"]) unmarked = unmarked || e.value("event", "") == "unmarked";
+    CHECK(unmarked);
+    check_refunded_once(m, refused_payment, 1500);
+    auto after = list_cli("voided");
+    INFO(after.output);
+    CHECK(after.status == 0);
+    CHECK(after.output.find(round3) == std::string::npos);
 }

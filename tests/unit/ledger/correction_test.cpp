@@ -334,3 +334,34 @@ TEST_CASE("correction: reconciliation matches a payment refunded after POSTED at
     REQUIRE(voided);
     CHECK(voided->items[0].finding == Finding::Matched);
 }
+
+// The invariant "every open transaction has a timer or is in the manual queue" when the
+// disk refuses a rejected correction's VOIDED: it stays REJECTED with a retry timer, and is
+// VOIDED when the store takes it, with no restart in between.
+TEST_CASE("correction: a VOIDED the store fails to write is tried again by a timer, not left until a restart") {
+    Fixture f;
+    auto paid = f.posted_payment();
+    test_util::FailingWritesStore flaky(*f.store);
+    f.confirmer = std::make_unique<Confirmer>(flaky, f.clock, f.his, f.provider, f.options);
+    bool disk_down = true;
+    flaky.failing = [&](const std::vector<Command>& batch) {
+        return disk_down && test_util::batch_moves_to(batch, TxState::Voided);
+    };
+    auto fix = Fixture::correction_of(paid, TxKind::Refund);
+    REQUIRE(f.confirmer->create(fix));
+    f.confirmer->on_change_reply(fix.id, false);  // the HIS refused the refund
+    CHECK(flaky.failed == 1);
+    CHECK(f.state(fix.id) == TxState::Rejected);
+    CHECK(f.confirmer->has_timer(fix.id));
+    f.step(5s);  // the disk still refuses: tried, and followed again
+    CHECK(flaky.failed == 2);
+    CHECK(f.state(fix.id) == TxState::Rejected);
+    CHECK(f.confirmer->has_timer(fix.id));
+    disk_down = false;
+    f.step(5s);
+    CHECK(f.state(fix.id) == TxState::Voided);
+    CHECK_FALSE(f.confirmer->has_timer(fix.id));
+    CHECK(f.confirmer->counters().unstored_retries == 2);
+    CHECK(f.provider.sent.empty());  // nothing refunded: the HIS refused it
+    CHECK(f.state(paid.id) == TxState::Posted);
+}

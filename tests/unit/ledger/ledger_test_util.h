@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,39 @@ inline Move move(const std::string& id, TxState to, std::string evidence = "test
     m.to = to;
     m.evidence = std::move(evidence);
     return m;
+}
+
+// A real store whose commits fail (the disk refused them: nothing stored, the outer error)
+// while `failing` says so of the batch; everything else goes to the real one.
+struct FailingWritesStore : LedgerStore {
+    explicit FailingWritesStore(LedgerStore& real) : real(real) {}
+    LedgerStore& real;
+    std::function<bool(const std::vector<Command>&)> failing = [](const std::vector<Command>&) { return false; };
+    int failed = 0;
+    const std::string& partition() const override { return real.partition(); }
+    Result<std::vector<Result<Transaction>>> apply(const std::vector<Command>& commands, int64_t now_ms) override {
+        if (!failing(commands)) return real.apply(commands, now_ms);
+        ++failed;
+        return make_error(ErrorClass::Internal, "sqlite.ioerr", "disk I/O error (injected by the test)");
+    }
+    Result<std::optional<Transaction>> get(const std::string& id) override { return real.get(id); }
+    Result<std::vector<Transaction>> unfinished() override { return real.unfinished(); }
+    Result<std::vector<Transaction>> in_state(TxState state, int limit) override { return real.in_state(state, limit); }
+    Result<std::vector<Transaction>> of_patient(const std::string& patient_id, int limit) override {
+        return real.of_patient(patient_id, limit);
+    }
+    Result<std::vector<Transaction>> all() override { return real.all(); }
+    Result<std::vector<Transaction>> corrections_of(const std::string& id) override { return real.corrections_of(id); }
+    Result<std::vector<Entry>> history(const std::string& id) override { return real.history(id); }
+    std::unique_ptr<WriteHold> hold_writes() override { return real.hold_writes(); }
+};
+
+// Whether a batch moves something to `to`.
+inline bool batch_moves_to(const std::vector<Command>& commands, TxState to) {
+    return std::any_of(commands.begin(), commands.end(), [to](const Command& c) {
+        const auto* m = std::get_if<Move>(&c);
+        return m && m->to == to;
+    });
 }
 
 // A partition's ledger on a real SQLite file in a fresh directory, a Confirmer over it with

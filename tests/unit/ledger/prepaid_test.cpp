@@ -5,6 +5,7 @@
 // POSTED). A lost answer on either leg is IN_DOUBT and settled by evidence, never released.
 #include <catch2/catch.hpp>
 
+#include "common/sqlite.h"
 #include "controlplane/ledger/confirmer.h"
 #include "ledger_test_util.h"
 #include "tests/support/process.h"
@@ -504,6 +505,29 @@ TEST_CASE("prepaid: a refund the HIS refuses is asked again in new rounds, then 
         CHECK(f.provider.sent.empty());  // the hospital never refunded: no money went back
         CHECK(f.confirmer->timers() == 0);
         CHECK(f.state(p.payment.id) == TxState::Posted);
+        // The mark is the one thing a VOIDED row lets change, and only once the payment is
+        // refunded after all: the file's trigger refuses anything more, the store anything earlier.
+        auto raw = sql::Db::open(f.path);
+        REQUIRE(raw);
+        CHECK_FALSE(raw->exec("UPDATE transactions SET manual = 0, amount_fen = 1 WHERE id = '" + round3 + "'"));
+        CHECK(f.store->apply_one(ClearVoidedMark{round3, "test"}, 1).error().code == "ledger.not_settled");
+        // An operator refunds it again (a refund correction of the payment) and the hospital
+        // does it: the POSTED refund takes round 3 off the operators' list in its commit.
+        TransactionIntent again = last->intent;
+        again.id = new_id();
+        REQUIRE(f.confirmer->create(again));
+        f.confirmer->on_change_reply(again.id, true);
+        REQUIRE(f.provider.count("refund:" + again.id + ":of:" + p.payment.id) == 1);
+        CHECK(f.store->get(round3).value()->manual);  // listed until the money is back
+        f.confirmer->on_refund_answer(again.id, true);
+        CHECK(f.state(again.id) == TxState::Posted);
+        auto unlisted = f.store->get(round3).value();
+        CHECK(unlisted->state == TxState::Voided);
+        CHECK_FALSE(unlisted->manual);
+        CHECK(f.history_has(round3, "unmarked", again.id));
+        CHECK(f.confirmer->counters().prepaid_refunds_unmarked == 1);
+        CHECK_FALSE(raw->exec("UPDATE transactions SET manual = 1 WHERE id = '" + round3 + "'"));
+        CHECK(f.confirmer->timers() == 0);
     }
     SECTION("an operator who finds a round not done starts the next round too") {
         f.step(10s);  // round 2's answer lost: IN_DOUBT
@@ -513,4 +537,33 @@ TEST_CASE("prepaid: a refund the HIS refuses is asked again in new rounds, then 
         CHECK(f.state(round2) == TxState::Voided);
         CHECK(f.state(round3) == TxState::Created);
     }
+}
+
+// A round's VOIDED and the pair's next round go in one commit; the disk refusing it leaves
+// the round REJECTED, followed by a retry timer (no restart needed), and both are stored
+// when the disk takes them.
+TEST_CASE("prepaid: a round's VOIDED the store fails to write is tried again by a timer, with the next round") {
+    PrepaidFixture f;
+    Pair p = f.paid();
+    test_util::FailingWritesStore flaky(*f.store);
+    f.confirmer = std::make_unique<Confirmer>(flaky, f.clock, f.his, f.provider, f.options);
+    f.confirmer->on_change_reply(p.booking.id, false);  // the HIS refuses the paid booking
+    const std::string round1 = prepaid_refund_id(p.booking.id), round2 = prepaid_refund_id(p.booking.id, 2);
+    REQUIRE(f.state(round1) == TxState::Dispatched);
+    bool disk_down = true;
+    flaky.failing = [&](const std::vector<Command>& batch) {
+        return disk_down && test_util::batch_moves_to(batch, TxState::Voided);
+    };
+    f.confirmer->on_change_reply(round1, false);  // the HIS refuses the refund
+    CHECK(flaky.failed == 1);
+    CHECK(f.state(round1) == TxState::Rejected);
+    CHECK_FALSE(f.store->get(round2).value());
+    CHECK(f.confirmer->has_timer(round1));
+    disk_down = false;
+    f.step(5s);
+    CHECK(f.state(round1) == TxState::Voided);
+    CHECK(f.state(round2) == TxState::Created);
+    CHECK_FALSE(f.confirmer->has_timer(round1));
+    CHECK(f.confirmer->has_timer(round2));
+    CHECK(f.confirmer->counters().unstored_retries == 1);
 }

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <thread>
 
+#include <sqlite3.h>
+
 #include "agent/task_store.h"
 #include "common/sqlite.h"
 #include "tests/support/process.h"
@@ -269,6 +271,47 @@ TEST_CASE("task store: a newer release's additive schema is used as it is, one t
     CHECK(refused.error().cls == ErrorClass::Config);
     CHECK_THAT(refused.error().message, Catch::Contains("schema version 4") && Catch::Contains("schema 4 or newer") &&
                                             Catch::Contains("knows up to 3"));
+}
+
+TEST_CASE("task store: a newer file whose store_format.min_reader is not a positive integer is refused, naming the file and the value") {
+    std::string path = test::make_temp_dir("store") + "/agent.db";
+    {
+        auto store = open_store(path);
+        REQUIRE(store->admit_sync(task_named("T1")));
+    }
+    // A newer release's file (schema 4, additive) whose format row was damaged, written with
+    // the sqlite3 API itself; read as a number each would be 0, and 0 <= 3 would open it.
+    auto damage = [&](const char* value) {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+        const std::string sql = std::string("UPDATE store_format SET min_reader = ") + value + "; PRAGMA user_version = 4;";
+        char* err = nullptr;
+        const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+        INFO((err ? err : ""));
+        sqlite3_free(err);
+        sqlite3_close(db);
+        REQUIRE(rc == SQLITE_OK);
+    };
+    struct Damage {
+        const char* stored;
+        const char* shown;
+    };
+    for (const Damage d : {Damage{"'three'", "'three' (text)"}, Damage{"0", "0 (integer)"}, Damage{"-2", "-2 (integer)"},
+                           Damage{"3.5", "3.5 (real)"}}) {
+        damage(d.stored);
+        auto refused = TaskStore::open(path);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().cls == ErrorClass::Config);
+        CHECK(refused.error().code == "queue.open_failed");  // as every open's error (queue.bad_store_format inside)
+        CHECK_THAT(refused.error().message, Catch::StartsWith("task queue " + path + ": ") &&
+                                                Catch::Contains(std::string("store_format.min_reader is ") + d.shown) &&
+                                                Catch::Contains("expected a positive integer"));
+    }
+    // Mended, the same newer file opens again (its min_reader allows this agent).
+    damage("3");
+    auto store = TaskStore::open(path);
+    REQUIRE(store);
+    REQUIRE((*store)->unfinished()->size() == 1);
 }
 
 TEST_CASE("task store: a state file that cannot be created is an error naming it") {
