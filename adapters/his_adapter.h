@@ -30,6 +30,10 @@ struct Observation {
     std::string units;
     std::string reference_range;
     std::string flag;  // normal/abnormal flag as the HIS sent it (N, H, L, ...)
+    // The LOINC coding of `code` from the hospital's his.code_tables.lab_loinc (set around
+    // every dialect by adapters/parameter_rules.h); "" when the code is not mapped.
+    std::string loinc_code = {};
+    std::string loinc_display = {};
 };
 
 struct Report {

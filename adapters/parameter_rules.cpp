@@ -25,6 +25,9 @@ public:
           report_id_(std::move(report_id)),
           sex_(p.code_table("his.code_tables.sex")) {
         for (const auto& [vendor, ours] : p.code_table("his.code_tables.payment_method")) vendor_method_[ours] = vendor;
+        // The validator checked each entry's shape (config-params coding_map).
+        for (const auto& [his_code, coding] : p.json("his.code_tables.lab_loinc").items())
+            lab_loinc_[his_code] = {coding.value("code", ""), coding.value("display", "")};
     }
 
     std::string dialect() const override { return inner_->dialect(); }
@@ -67,6 +70,12 @@ public:
         if (report) {
             report->issued_at = with_offset(report->issued_at);
             report->patient_sex = sex_in_hisgate_code(report->patient_sex);
+            for (auto& line : report->observations) {
+                auto it = lab_loinc_.find(line.code);
+                if (it == lab_loinc_.end()) continue;
+                line.loinc_code = it->second.first;
+                line.loinc_display = it->second.second;
+            }
         }
         return report;
     }
@@ -142,6 +151,7 @@ private:
     Pattern patient_id_, report_id_;  // RE2: linear in the id, never recursing
     std::map<std::string, std::string> vendor_method_;  // hisgate code -> vendor code
     SexCodes sex_;
+    std::map<std::string, std::pair<std::string, std::string>> lab_loinc_;  // HIS lab code -> LOINC code, display
 };
 
 }  // namespace

@@ -17,8 +17,8 @@ Every difference between hospitals is a parameter. Hospital IT writes one parame
 per hospital; `hisgate params validate FILE` checks it and reports every problem at once.
 
 The file is JSON, nested by the dotted names: `his.hl7.version` is written
-`{"his": {"hl7": {"version": "2.5"}}}`. A parameter of type `object`, `code_table` or
-`list` is one value even though it is a JSON object or array. Unknown keys are errors.
+`{"his": {"hl7": {"version": "2.5"}}}`. A parameter of type `object`, `code_table`,
+`coding_map` or `list` is one value even though it is a JSON object or array. Unknown keys are errors.
 Parameters not in the file take their default; a required one must be given. Examples:
 `config-params/examples/`.
 
@@ -33,6 +33,7 @@ Parameters not in the file take their default; a required one must be given. Exa
 | `regex` | a regular expression in RE2 syntax (ECMAScript without backreferences or lookaround): matched in linear time, so a long id cannot stall or crash the agent |
 | `endpoint` | `"host:port"` or `"http(s)://host:port/path"` |
 | `code_table` | an object mapping the vendor's codes to hisgate's: `{"M": "male"}` |
+| `coding_map` | an object mapping the HIS's codes to a standard code and its display: `{"GLU": {"code": "2345-7", "display": "Glucose"}}`; at most 2000 entries, codes 1-64 bytes, displays 1-256 bytes, no control characters; the code must match the pattern |
 | `list` | a JSON array; each element is checked as the element type |
 | `object` | a JSON object, checked by the adapter that reads it |
 

@@ -12,7 +12,7 @@
 namespace hisgate::params {
 
 namespace {
-constexpr std::array<std::pair<ParamType, std::string_view>, 12> kTypeNames{{
+constexpr std::array<std::pair<ParamType, std::string_view>, 13> kTypeNames{{
     {ParamType::String, "string"},
     {ParamType::Int, "int"},
     {ParamType::Bool, "bool"},
@@ -23,6 +23,7 @@ constexpr std::array<std::pair<ParamType, std::string_view>, 12> kTypeNames{{
     {ParamType::Endpoint, "endpoint"},
     {ParamType::IpRange, "ip_range"},
     {ParamType::CodeTable, "code_table"},
+    {ParamType::CodingMap, "coding_map"},
     {ParamType::List, "list"},
     {ParamType::Object, "object"},
 }};
@@ -152,7 +153,7 @@ std::optional<ParamDef> parse_definition(const nlohmann::json& j, const std::str
 
     std::string type = r.text("type", true);
     if (auto t = parse_type(type)) def.type = *t;
-    else if (!type.empty()) r.mismatch("type", "one of string, int, bool, enum, duration, time_of_day, regex, endpoint, code_table, list, object", j["type"]);
+    else if (!type.empty()) r.mismatch("type", "one of string, int, bool, enum, duration, time_of_day, regex, endpoint, code_table, coding_map, list, object", j["type"]);
 
     if (const auto* items = r.get("items")) {
         auto t = items->is_string() ? parse_type(items->get<std::string>()) : std::nullopt;
@@ -206,7 +207,8 @@ std::optional<ParamDef> parse_definition(const nlohmann::json& j, const std::str
     }
     if (r.get("pattern")) {
         def.pattern = r.text("pattern", true);
-        if (base != ParamType::String) r.mismatch("pattern", "no pattern (only string has one)", j["pattern"]);
+        if (base != ParamType::String && base != ParamType::CodingMap)
+            r.mismatch("pattern", "no pattern (only string and coding_map have one)", j["pattern"]);
         if (auto compiled = Pattern::compile(def.pattern); !compiled) {
             r.problem("pattern", "a regular expression RE2 accepts", j["pattern"].dump() + " (" + compiled.error().message + ")");
             def.pattern.clear();

@@ -18,7 +18,7 @@
 
 namespace hisgate::params {
 
-enum class ParamType { String, Int, Bool, Enum, Duration, TimeOfDay, Regex, Endpoint, IpRange, CodeTable, List, Object };
+enum class ParamType { String, Int, Bool, Enum, Duration, TimeOfDay, Regex, Endpoint, IpRange, CodeTable, CodingMap, List, Object };
 
 std::optional<ParamType> parse_type(std::string_view name);
 std::string_view to_string(ParamType t);
@@ -36,7 +36,8 @@ struct ParamDef {
     // int: JSON integers; duration: "30s"; time_of_day: "08:00". For a list, per item.
     std::optional<nlohmann::json> min, max;
     std::string unit;     // int only: what the number counts
-    std::string pattern;  // string (or list of string): RE2 regex the value must contain a match of
+    std::string pattern;  // string (or list of string): RE2 regex the value must contain a match of;
+                          // coding_map: the one each mapped code must contain a match of
     std::optional<ParamType> items;  // list only: the type of each element
     std::string doc;                 // one line
     std::string notes;               // longer text, may be empty

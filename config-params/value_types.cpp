@@ -127,6 +127,9 @@ std::string describe_expected(const ParamDef& def) {
         case ParamType::CodeTable:
             return def.values.empty() ? "an object mapping codes to code strings"
                                       : "an object mapping codes to one of " + quoted_list(def.values);
+        case ParamType::CodingMap:
+            return "an object of at most " + std::to_string(kMaxCodingMapEntries) +
+                   " entries mapping codes to {\"code\", \"display\"}";
         case ParamType::List: return "an array, each element " + describe_expected(def.item_def());
         case ParamType::Object: return "a JSON object";
     }
@@ -169,6 +172,68 @@ bool well_formed(const ParamDef& def, const std::string& s, std::string& why) {
     }
 }
 
+// 1 to `max` bytes, no control characters: a code or display that a log line or a FHIR
+// resource can carry as it is.
+bool plain_text(const nlohmann::json& v, size_t max) {
+    if (!v.is_string()) return false;
+    const auto& s = v.get_ref<const std::string&>();
+    return !s.empty() && s.size() <= max &&
+           std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+std::string found_text(const nlohmann::json& v) {
+    if (!v.is_string()) return describe_json_type(v);
+    const auto& s = v.get_ref<const std::string&>();
+    if (s.empty()) return "an empty string";
+    return "a string of " + std::to_string(s.size()) + " bytes" +
+           (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })
+                ? " with control characters"
+                : "");
+}
+
+void check_coding_map(const ParamDef& def, const nlohmann::json& value, const std::string& path, Problems& problems) {
+    if (value.size() > kMaxCodingMapEntries) {
+        problems.add(path, describe_expected(def), "an object of " + std::to_string(value.size()) + " entries");
+        return;
+    }
+    const std::string code_expected = "1 to " + std::to_string(kMaxCodingCodeBytes) + " bytes without control characters";
+    std::optional<Pattern> pattern;
+    if (!def.pattern.empty()) pattern = Pattern::compile(def.pattern).value();  // the catalog compiled it
+    for (const auto& [key, entry] : value.items()) {
+        if (!plain_text(key, kMaxCodingCodeBytes)) {
+            // A bad key is not repeated in the path: it may be what is wrong.
+            problems.add(path, "codes of " + code_expected, "a code of " + found_text(key));
+            continue;
+        }
+        const std::string where = path + "[\"" + key + "\"]";
+        if (!entry.is_object()) {
+            problems.add(where, "an object {\"code\": ..., \"display\": ...}", describe_json_type(entry));
+            continue;
+        }
+        for (const auto& [field, v] : entry.items())
+            if (field != "code" && field != "display")
+                problems.add(where + "." + (plain_text(field, 64) ? field : "?"), "only code and display",
+                             "unknown field");
+        const auto code = entry.find("code");
+        if (code == entry.end()) {
+            problems.add(where + ".code", "the standard code", "nothing");
+        } else if (!plain_text(*code, kMaxCodingCodeBytes)) {
+            problems.add(where + ".code", code_expected, found_text(*code));
+        } else if (pattern && !pattern->search(code->get<std::string>())) {
+            problems.add(where + ".code", "a code matching /" + def.pattern + "/",
+                         "string \"" + code->get<std::string>() + "\"");
+        }
+        const auto display = entry.find("display");
+        if (display == entry.end()) {
+            problems.add(where + ".display", "the code's display", "nothing");
+        } else if (!plain_text(*display, kMaxCodingDisplayBytes)) {
+            problems.add(where + ".display",
+                         "1 to " + std::to_string(kMaxCodingDisplayBytes) + " bytes without control characters",
+                         found_text(*display));
+        }
+    }
+}
+
 }  // namespace
 
 void check_value(const ParamDef& def, const nlohmann::json& value, const std::string& path, Problems& problems) {
@@ -192,6 +257,10 @@ void check_value(const ParamDef& def, const nlohmann::json& value, const std::st
             for (size_t i = 0; i < value.size(); ++i) {
                 check_value(def.item_def(), value[i], path + "[" + std::to_string(i) + "]", problems);
             }
+            return;
+        case ParamType::CodingMap:
+            if (!value.is_object()) return mismatch();
+            check_coding_map(def, value, path, problems);
             return;
         case ParamType::CodeTable:
             if (!value.is_object()) return mismatch();

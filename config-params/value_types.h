@@ -6,6 +6,8 @@
 //   ip_range     an IP address or CIDR block: "10.1.2.3", "10.1.0.0/16", "fd00::/8"
 //   regex        an RE2 regex (checked by compiling it with RE2, common/pattern.h)
 //   code_table   a JSON object of vendor code -> hisgate code (both strings)
+//   coding_map   a JSON object of the HIS's code -> a standard code and its display:
+//                {"GLU": {"code": "2345-7", "display": "Glucose [Moles/volume] in Serum or Plasma"}}
 #pragma once
 
 #include <chrono>
@@ -24,6 +26,10 @@ namespace hisgate::params {
 inline constexpr std::size_t kMaxTextBytes = 4096;
 // The largest parameter file or catalog fragment, and its deepest nesting: common/bounded_json.h.
 inline constexpr std::size_t kMaxFileBytes = 4 * 1024 * 1024;
+// A coding_map's bounds: its entries, a HIS code (the key) and a standard code, and a display.
+inline constexpr std::size_t kMaxCodingMapEntries = 2000;
+inline constexpr std::size_t kMaxCodingCodeBytes = 64;
+inline constexpr std::size_t kMaxCodingDisplayBytes = 256;
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 std::optional<int> parse_time_of_day(std::string_view text);  // minutes since midnight

@@ -557,7 +557,8 @@ int main(int argc, char** argv) {
         api.set_money(&money->api());
     }
     // The patient's own bookings and reports on the FHIR facade (docs/fhir.md).
-    fhir_patient = controlplane::fhir::ledger_router_patient_data(router, **results, money ? &money->ledgers() : nullptr);
+    fhir_patient = controlplane::fhir::ledger_router_patient_data(router, **results, money ? &money->ledgers() : nullptr,
+                                                                  &patient_records);
     fhir_api.set_patient_data(fhir_patient.get());
     fhir_api.set_patient_links(patient_links->get());
     alert_engine.start(alert_interval);

@@ -9,7 +9,8 @@
 //
 // Counts are the platform's: bookings the hospital took by other channels (its own window,
 // phone) are not in them; the public partition's replica (issue 14) will add the HIS's view.
-// A booking is noted once per request id (a resent answer changes nothing).
+// A booking is noted once per request id (a resent answer changes nothing). The slot each
+// booking was sent for is kept by transaction id (BookedSlot), for the FHIR facade.
 //
 // This is the interface; SQLite implements it (open_sqlite_patient_records), and a shared
 // database (PostgreSQL) would implement the same for several control-plane instances.
@@ -17,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "appointment-rules/booking.h"
@@ -53,6 +55,19 @@ struct SlotAsked {
     std::string date;
 };
 
+// The slot a booking was sent to the hospital for, as the public partition held it then
+// (money::booking_body keeps it): the booking's Appointment keeps its times after the slot
+// has left the partition (a past day, a slot the hospital withdrew).
+struct BookedSlot {
+    std::string hospital_id;
+    std::string slot_id;
+    std::string doctor_id;
+    std::string date;   // YYYY-MM-DD
+    std::string start;  // HH:MM or "" (a half- or whole-day quota)
+    std::string end;
+    std::string half;   // "AM", "PM" or ""
+};
+
 struct OrderPayment {
     bool prepaid = false;       // the slot's fee was paid in advance
     int64_t deposit_cents = 0;  // deposit paid towards the order
@@ -71,6 +86,11 @@ public:
     virtual Result<appointments::BookingCounts> counts(const SlotAsked& slot) = 0;
     // A booking the hospital confirmed; noting one request id again changes nothing.
     virtual Result<void> note_booking(const BookingNote& booking) = 0;
+    // The slot booking `transaction_id` was sent for; kept again it is replaced (the same
+    // slot, unless the partition changed it between attempts).
+    virtual Result<void> keep_booked_slot(const std::string& transaction_id, const BookedSlot& slot) = 0;
+    // nullopt when none was kept (a booking never sent, or made before this was kept).
+    virtual Result<std::optional<BookedSlot>> booked_slot(const std::string& transaction_id) = 0;
     // A payment towards an order (replaces what was recorded for it).
     virtual Result<void> set_payment(const std::string& hospital_id, const std::string& patient_id,
                                      const std::string& order_id, const OrderPayment& paid) = 0;

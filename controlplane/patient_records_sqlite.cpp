@@ -1,5 +1,6 @@
 // PatientRecords on SQLite: one row of facts per patient, one row per booking the platform
-// made (by request id), one row per paid order.
+// made (by request id), one row per paid order, one row per booking's slot as it was sent
+// (by transaction id).
 #include <mutex>
 
 #include "common/sqlite.h"
@@ -103,6 +104,32 @@ public:
         return st->run();
     }
 
+    Result<void> keep_booked_slot(const std::string& transaction_id, const BookedSlot& b) override {
+        std::lock_guard lock(mu_);
+        auto st = db_.prepare_cached(
+            "INSERT INTO booked_slots(transaction_id, hospital_id, slot_id, doctor_id, date, start, end_time, half, kept_ms) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(transaction_id) DO UPDATE SET hospital_id = ?2, "
+            "slot_id = ?3, doctor_id = ?4, date = ?5, start = ?6, end_time = ?7, half = ?8, kept_ms = ?9");
+        if (!st) return st.error();
+        st->bind(1, transaction_id).bind(2, b.hospital_id).bind(3, b.slot_id).bind(4, b.doctor_id).bind(5, b.date);
+        st->bind(6, b.start).bind(7, b.end).bind(8, b.half).bind(9, clock_.wall_ms());
+        return st->run();
+    }
+
+    Result<std::optional<BookedSlot>> booked_slot(const std::string& transaction_id) override {
+        std::lock_guard lock(mu_);
+        auto st = db_.prepare_cached(
+            "SELECT hospital_id, slot_id, doctor_id, date, start, end_time, half FROM booked_slots WHERE transaction_id = ?1");
+        if (!st) return st.error();
+        st->bind(1, transaction_id);
+        if (!st->step()) {
+            if (st->error()) return *st->error();
+            return std::optional<BookedSlot>();
+        }
+        return std::optional<BookedSlot>(
+            BookedSlot{st->text(0), st->text(1), st->text(2), st->text(3), st->text(4), st->text(5), st->text(6)});
+    }
+
 private:
     std::mutex mu_;
     sql::Db db_;
@@ -121,7 +148,10 @@ Result<std::unique_ptr<PatientRecords>> open_sqlite_patient_records(const std::s
          "CREATE INDEX IF NOT EXISTS platform_bookings_day ON platform_bookings(hospital_id, date)",
          "CREATE TABLE IF NOT EXISTS order_payments(hospital_id TEXT NOT NULL, patient_id TEXT NOT NULL, "
          "order_id TEXT NOT NULL, prepaid INTEGER NOT NULL, deposit_cents INTEGER NOT NULL, updated_ms INTEGER NOT NULL, "
-         "PRIMARY KEY(hospital_id, patient_id, order_id))"});
+         "PRIMARY KEY(hospital_id, patient_id, order_id))",
+         "CREATE TABLE IF NOT EXISTS booked_slots(transaction_id TEXT PRIMARY KEY, hospital_id TEXT NOT NULL, "
+         "slot_id TEXT NOT NULL, doctor_id TEXT NOT NULL, date TEXT NOT NULL, start TEXT NOT NULL, "
+         "end_time TEXT NOT NULL, half TEXT NOT NULL, kept_ms INTEGER NOT NULL)"});
     if (!db) return db.error();
     return std::unique_ptr<PatientRecords>(new SqlitePatientRecords(std::move(db.value()), clock));
 }

@@ -5,6 +5,7 @@
 #include "controlplane/ledger/money.h"
 #include "controlplane/money/ledger_service.h"
 #include "controlplane/money/money_api.h"
+#include "controlplane/patient_records.h"
 #include "common/log.h"
 #include "controlplane/router.h"
 #include "controlplane/task_results.h"
@@ -80,8 +81,8 @@ namespace {
 
 class LedgerRouterPatientData final : public PatientData {
 public:
-    LedgerRouterPatientData(Router& router, TaskResults& results, money::LedgerService* ledgers)
-        : router_(router), results_(results), ledgers_(ledgers) {}
+    LedgerRouterPatientData(Router& router, TaskResults& results, money::LedgerService* ledgers, PatientRecords* records)
+        : router_(router), results_(results), ledgers_(ledgers), records_(records) {}
 
     Result<std::vector<nlohmann::json>> bookings(const std::string& patient_id, int scan) override {
         std::vector<nlohmann::json> out;
@@ -95,6 +96,7 @@ public:
             if (t.transaction.intent.kind != ledger::TxKind::Booking || !t.transaction.exists) continue;
             auto b = money::transaction_json(t);
             if (auto c = cancels.find(t.transaction.intent.id); c != cancels.end()) b["cancel"] = c->second;
+            if (auto kept = with_booked_slot(b); !kept) return kept.error();
             out.push_back(std::move(b));
         }
         return out;
@@ -116,6 +118,7 @@ public:
                 (!b.contains("cancel") || (f.transaction.state != ledger::TxState::Voided &&
                                            f.transaction.state != ledger::TxState::Rejected)))
                 b["cancel"] = money::transaction_json(f);
+        if (auto kept = with_booked_slot(b); !kept) return kept.error();
         return std::optional<nlohmann::json>(std::move(b));
     }
 
@@ -137,15 +140,29 @@ public:
     }
 
 private:
+    // The slot the booking was sent for, as "bookedSlot" (fhir::appointment's fallback).
+    Result<void> with_booked_slot(nlohmann::json& booking) {
+        if (!records_) return {};
+        auto kept = records_->booked_slot(booking.value("transactionId", ""));
+        if (!kept) return kept.error();
+        if (!*kept) return {};
+        const BookedSlot& k = **kept;
+        booking["bookedSlot"] = {{"hospitalId", k.hospital_id}, {"slotId", k.slot_id}, {"doctorId", k.doctor_id},
+                                 {"date", k.date}, {"start", k.start}, {"end", k.end}, {"half", k.half}};
+        return {};
+    }
+
     Router& router_;
     TaskResults& results_;
     money::LedgerService* ledgers_;
+    PatientRecords* records_;
 };
 
 }  // namespace
 
-std::unique_ptr<PatientData> ledger_router_patient_data(Router& router, TaskResults& results, money::LedgerService* ledgers) {
-    return std::make_unique<LedgerRouterPatientData>(router, results, ledgers);
+std::unique_ptr<PatientData> ledger_router_patient_data(Router& router, TaskResults& results, money::LedgerService* ledgers,
+                                                        PatientRecords* records) {
+    return std::make_unique<LedgerRouterPatientData>(router, results, ledgers, records);
 }
 
 }  // namespace hisgate::controlplane::fhir

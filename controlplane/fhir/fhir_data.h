@@ -74,6 +74,7 @@ public:
 }  // namespace hisgate::controlplane::fhir
 
 namespace hisgate::controlplane {
+class PatientRecords;
 class Router;
 class TaskResults;
 namespace money {
@@ -83,7 +84,10 @@ class LedgerService;
 
 namespace hisgate::controlplane::fhir {
 
-// `ledgers`: null when the control plane keeps none (no bookings then).
-std::unique_ptr<PatientData> ledger_router_patient_data(Router& router, TaskResults& results, money::LedgerService* ledgers);
+// `ledgers`: null when the control plane keeps none (no bookings then). `records` (may be
+// null): where each booking's slot was kept as it was sent; a booking it has one for gets it
+// as "bookedSlot" (a slot record plus "hospitalId", as FhirData::slot gives).
+std::unique_ptr<PatientData> ledger_router_patient_data(Router& router, TaskResults& results, money::LedgerService* ledgers,
+                                                        PatientRecords* records = nullptr);
 
 }  // namespace hisgate::controlplane::fhir

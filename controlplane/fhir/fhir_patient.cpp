@@ -36,6 +36,20 @@ bool fhir_decimal(const std::string& s) {
     return s.size() <= 32 && std::regex_match(s, form);
 }
 
+// A result line's "loinc" ({code, display}, set by the agent from the hospital's
+// his.code_tables.lab_loinc) as a coding of http://loinc.org; nothing when the line has
+// none or it is not of that form (the agent's parameters checked it; this does not trust it).
+std::optional<nlohmann::json> fhir_loinc_coding(const nlohmann::json& line) {
+    auto l = line.find("loinc");
+    if (l == line.end() || !l->is_object()) return std::nullopt;
+    static const std::regex number(R"([0-9]{1,7}-[0-9])");
+    const std::string code = fhir_patient_text(*l, "code"), display = fhir_patient_text(*l, "display");
+    if (!std::regex_match(code, number)) return std::nullopt;
+    nlohmann::json coding = {{"system", kLoincSystem}, {"code", code}};
+    if (!display.empty() && display.size() <= 256) coding["display"] = display;
+    return coding;
+}
+
 }  // namespace
 
 std::string fhir_instant(const std::string& t) {
@@ -86,8 +100,13 @@ nlohmann::json appointment(const nlohmann::json& booking, const std::optional<nl
     if (status == "cancelled")
         r["cancelationReason"] = {{"text", cancel.is_object() ? "cancelled by the patient"
                                                               : "not completed at the hospital; any money paid goes back"}};
-    if (slot_item) {
-        auto s = slot(*slot_item);
+    // The slot as the public partition holds it, else as it was when the booking was sent
+    // (R4 app-3: a pending or booked Appointment has its start and end).
+    const nlohmann::json* when = slot_item ? &*slot_item : nullptr;
+    auto kept = booking.find("bookedSlot");
+    if (!when && kept != booking.end() && kept->is_object() && !fhir_patient_text(*kept, "date").empty()) when = &*kept;
+    if (when) {
+        auto s = slot(*when);
         r["start"] = s["start"];
         r["end"] = s["end"];
     }
@@ -99,8 +118,8 @@ nlohmann::json appointment(const nlohmann::json& booking, const std::optional<nl
     people.push_back({{"actor", fhir_patient_subject(fhir_patient_text(booking, "patientId"))},
                       {"required", "required"},
                       {"status", "accepted"}});
-    if (slot_item) {
-        auto doctor = fhir_patient_text(*slot_item, "doctorId");
+    if (when) {
+        auto doctor = fhir_patient_text(*when, "doctorId");
         if (!doctor.empty())
             people.push_back({{"actor", {{"reference", "Practitioner/" + practitioner_id(hospital, doctor)}}},
                               {"required", "required"},
@@ -165,6 +184,8 @@ nlohmann::json observation(const std::string& hospital_id, const std::string& pa
         nlohmann::json coding = {{"system", std::string(kHospitalSystem) + ":" + hospital_id + ":lab-code"}, {"code", code}};
         if (!name.empty()) coding["display"] = name;
         concept_["coding"] = nlohmann::json::array({coding});
+        // The hospital's map to LOINC (his.code_tables.lab_loinc), applied by its agent.
+        if (auto loinc = fhir_loinc_coding(line)) concept_["coding"].push_back(*loinc);
     }
     concept_["text"] = name.empty() ? (code.empty() ? "result" : code) : name;
     r["code"] = concept_;

@@ -5,7 +5,8 @@
 //
 //   Appointment       <- a booking transaction of the ledger (money::transaction_json, plus
 //                        "cancel": its cancel correction's, when one names it), and the
-//                        booked slot's record when the public partition knows it:
+//                        booked slot's record when the public partition knows it, else
+//                        the slot as it was when the booking was sent ("bookedSlot"):
 //                        id = the transaction id
 //   DiagnosticReport  <- a lab report from the hospital (report.get), or a line of the
 //                        hospital's list (report.list): id = "<hospitalId>.<reportId>"
@@ -24,9 +25,11 @@ namespace hisgate::controlplane::fhir {
 
 inline constexpr const char* kPatientSystem = "urn:hisgate:patient";
 inline constexpr const char* kLedgerStateExtension = "urn:hisgate:fhir:ledger-state";
+inline constexpr const char* kLoincSystem = "http://loinc.org";
 
 // `booking`: transaction_json of a booking, with "cancel" (a transaction_json or absent).
-// `slot_item`: the slot's record plus "hospitalId" (fhir_data.h), or nullopt.
+// `slot_item`: the slot's record plus "hospitalId" (fhir_data.h), or nullopt; then the
+// booking's "bookedSlot" (the slot as the booking was sent, same shape) gives the times.
 nlohmann::json appointment(const nlohmann::json& booking, const std::optional<nlohmann::json>& slot_item);
 // The Appointment.status of a booking as appointment() maps it.
 std::string appointment_status(const nlohmann::json& booking);
@@ -39,7 +42,8 @@ nlohmann::json diagnostic_report(const std::string& hospital_id, const std::stri
 // (report.get not answered yet): status registered, with a narrative saying so.
 nlohmann::json diagnostic_report_on_its_way(const std::string& hospital_id, const std::string& patient_id,
                                             const nlohmann::json& list_line);
-// Result line `n` (1-based) of a report.
+// Result line `n` (1-based) of a report: code.coding the HIS's code, then LOINC's when the
+// line carries "loinc": {code, display} (the hospital's his.code_tables.lab_loinc).
 nlohmann::json observation(const std::string& hospital_id, const std::string& patient_id, const nlohmann::json& report,
                            size_t n);
 

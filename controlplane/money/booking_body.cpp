@@ -20,6 +20,11 @@ Result<nlohmann::json> booking_body(public_partition::PublicPrimary& primary, Pa
                            {"slot", wanted},
                            {"patient", {{"id", t.intent.patient_id}}}};
     if (auto filled = fill_booking_facts(records, t.intent.hospital_id, body); !filled) return filled.error();
+    // Kept with the booking as it is sent, so its Appointment has times when the slot has
+    // left the partition (FHIR R4 app-3: a pending or booked Appointment has start and end).
+    auto text = [&](const char* field) { return s.contains(field) && s[field].is_string() ? s[field].get<std::string>() : ""; };
+    BookedSlot kept{t.intent.hospital_id, slot_id, text("doctorId"), text("date"), text("start"), text("end"), text("half")};
+    if (auto noted = records.keep_booked_slot(t.intent.id, kept); !noted) return noted.error();
     return body;
 }
 

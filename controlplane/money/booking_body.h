@@ -17,7 +17,8 @@
 
 namespace hisgate::controlplane::money {
 
-// NotFound "slot.unknown" when the primary has no such slot at the hospital.
+// NotFound "slot.unknown" when the primary has no such slot at the hospital. Keeps the slot
+// as sent with the booking in `records` (PatientRecords::keep_booked_slot).
 Result<nlohmann::json> booking_body(public_partition::PublicPrimary& primary, PatientRecords& records,
                                     const ledger::Transaction& t);
 

@@ -101,6 +101,12 @@ public:
     }
     Result<appointments::BookingCounts> counts(const SlotAsked& slot) override { return inner_.counts(slot); }
     Result<void> note_booking(const BookingNote& booking) override;
+    Result<void> keep_booked_slot(const std::string& transaction_id, const BookedSlot& slot) override {
+        return inner_.keep_booked_slot(transaction_id, slot);
+    }
+    Result<std::optional<BookedSlot>> booked_slot(const std::string& transaction_id) override {
+        return inner_.booked_slot(transaction_id);
+    }
     Result<void> set_payment(const std::string& hospital_id, const std::string& patient_id, const std::string& order_id,
                              const OrderPayment& paid) override {
         return inner_.set_payment(hospital_id, patient_id, order_id, paid);

@@ -37,11 +37,20 @@ struct FhirPatientWorld {
         : sys({.hospitals = {"H001"},
                // The first booking's answer is dropped: IN_DOUBT until the first probe, 15 s on.
                .sim_faults = {{"H001", R"({"drop_after_commit": 1})"}},
-               .his_params = {{"H001", R"({"idempotent_orders": false, "deferred_drain_interval": "1s"})"}},
+               .his_params = {{"H001", his_params()}},
                .more_params = {{"H001", R"({"extraction": {"interval": "10s"}})"}},
                .controlplane_config = config(pay)}) {
         out_dir = sys.dir() + "/fhir-resources";
         std::filesystem::create_directories(out_dir);
+    }
+    // With the demo H001's map of his-sim's lab codes to LOINC (tools/his-sim/dialects/).
+    static std::string his_params() {
+        auto demo = nlohmann::json::parse(
+            test::read_file(std::string(HISGATE_SOURCE_DIR) + "/tools/his-sim/dialects/vendor-a-hl7-2.4.json"));
+        return nlohmann::json{{"idempotent_orders", false},
+                              {"deferred_drain_interval", "1s"},
+                              {"code_tables", {{"lab_loinc", demo["code_tables"]["lab_loinc"]}}}}
+            .dump();
     }
     static std::string config(const RunningPaySim& pay) {
         return nlohmann::json{{"request_timeouts_ms", {{"appointment.book", 1000}}},
@@ -165,6 +174,13 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
     fhir_patient_golden("live_appointment_in_doubt.json", a, fixed);
     REQUIRE(eventually([&] { return w.read("/fhir/r4/Appointment/" + in_doubt)["status"] == "booked"; }, 60s));
     w.keep("appointment_booked", w.read("/fhir/r4/Appointment/" + in_doubt));
+    // R4 app-3: the hospital moves the booked quota out of the extraction window, so it leaves
+    // the public partition (checked below, after the next pull); the Appointment keeps the
+    // times the booking was sent with.
+    const nlohmann::json moved = {{"doctorId", "DR-201"}, {"departmentId", "D-PED"}, {"date", sim::add_days(day, 60)},
+                                  {"start", ""}, {"end", ""}, {"half", "AM"}, {"capacity", 20}, {"booked", 1},
+                                  {"feeCents", 0}};
+    REQUIRE(http_send(w.sys.sim_control_port("H001"), "PUT", "/slots/" + slot_a, moved.dump()).status == 200);
     // The probe that confirmed it linked P-DEMO-1 to H001's number (controlplane/patient_links.h).
     auto mine = w.read("/api/v1/me/reports");
     INFO(mine.dump());
@@ -187,6 +203,18 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
                         {{cancelled, "00000000000000000000000000000002"},
                          {day, "2000-01-01"},
                          {was_cancelled.value("created", "?"), "2000-01-01T00:00:00.000Z"}});
+
+    REQUIRE(eventually([&] {
+        w.read("/fhir/r4/Slot/H001." + slot_a, &status);
+        return status == 404;
+    }, 40s));
+    auto kept = w.read("/fhir/r4/Appointment/" + in_doubt);
+    INFO(kept.dump(1));
+    CHECK(kept["status"] == "booked");
+    CHECK(kept["start"] == day + "T00:00:00+08:00");
+    CHECK(kept["end"] == day + "T12:00:00+08:00");
+    CHECK(kept["participant"][1]["actor"]["reference"] == "Practitioner/H001.DR-201");
+    w.keep("appointment_slot_gone", kept);
 
     // Search: the patient's own, newest first, a page at a time; by status and by date.
     auto first = w.read("/fhir/r4/Appointment?patient=Patient/P-DEMO-1&_count=1", &status);
@@ -227,6 +255,11 @@ TEST_CASE("fhir patient data: Appointments, DiagnosticReports and Observations o
     CHECK(status == 200);
     CHECK(line["resourceType"] == "Observation");
     CHECK(line["code"].contains("text"));
+    // his-sim's 718-7 is mapped by H001's his.code_tables.lab_loinc: LOINC beside the HIS's own code.
+    REQUIRE(line["code"]["coding"].size() == 2);
+    CHECK(line["code"]["coding"][0]["system"] == "urn:hisgate:hospital:H001:lab-code");
+    CHECK(line["code"]["coding"][1] == nlohmann::json{{"system", "http://loinc.org"}, {"code", "718-7"},
+                                                      {"display", "Hemoglobin [Mass/volume] in Blood"}});
     w.keep("observation", line);
     fhir_patient_golden("live_observation.json", line, {});
     CHECK(fhir_patient_ids(w.read("/fhir/r4/Observation?_id=H001.R-DEMO-1.1")) == std::vector<std::string>{"H001.R-DEMO-1.1"});

@@ -292,3 +292,27 @@ TEST_CASE("rest adapter: patient sex travels in the HIS's codes (his.code_tables
     REQUIRE(report.ok());
     CHECK(report->patient_sex == "2");
 }
+
+TEST_CASE("rest adapter: report lines the hospital maps to LOINC carry it (his.code_tables.lab_loinc), others do not") {
+    const std::string his_params =
+        R"({"code_tables": {"lab_loinc": {"718-7": {"code": "718-7", "display": "Hemoglobin [Mass/volume] in Blood"}}}})";
+    SimulatedRestHis his(sim_params(his_params));
+    auto p = hospital_params(his_params, his.server.port());
+    REQUIRE(p.ok());
+    auto adapter = AdapterRegistry::builtin().create(p.value());
+    REQUIRE(adapter.ok());
+    auto report = adapter.value()->get_report("R-DEMO-1");  // his-sim's lines: 718-7, 6690-2, 777-3
+    REQUIRE(report.ok());
+    REQUIRE(report->observations.size() == 3);
+    CHECK(report->observations[0].loinc_code == "718-7");
+    CHECK(report->observations[0].loinc_display == "Hemoglobin [Mass/volume] in Blood");
+    CHECK(report->observations[1].loinc_code.empty());
+    auto answer = report->to_json();
+    CHECK(answer["observations"][0]["loinc"] ==
+          nlohmann::json{{"code", "718-7"}, {"display", "Hemoglobin [Mass/volume] in Blood"}});
+    CHECK_FALSE(answer["observations"][1].contains("loinc"));
+    // The dialect's own adapter knows nothing of the map: it is the hospital's, applied around it.
+    auto raw = make_rest_adapter(p.value());
+    REQUIRE(raw.ok());
+    CHECK(raw.value()->get_report("R-DEMO-1")->observations[0].loinc_code.empty());
+}

@@ -45,7 +45,7 @@ TEST_CASE("the built-in catalog has every parameter the agent and adapters read,
         "hospital.id", "hospital.name", "hospital.timezone", "hospital.region", "hospital.city", "hospital.level",
         "his.dialect", "his.endpoint", "his.tls.enabled", "his.tls.ca_file", "his.connect_timeout",
         "his.answer_timeout", "his.max_attempts", "his.charset", "his.timezone", "his.id_formats.patient_id",
-        "his.id_formats.report_id", "his.code_tables.sex", "his.code_tables.payment_method", "his.error_map",
+        "his.id_formats.report_id", "his.code_tables.sex", "his.code_tables.payment_method", "his.code_tables.lab_loinc", "his.error_map",
         "his.concurrency", "his.rate_per_minute", "his.deferred_drain_interval", "his.idempotent_orders", "his.processing_horizon",
         "his.hl7.version", "his.hl7.encoding_characters", "his.hl7.segment_terminator", "his.hl7.sending_application",
         "his.hl7.sending_facility", "his.hl7.receiving_application", "his.hl7.receiving_facility",
@@ -142,7 +142,7 @@ TEST_CASE("definitions: every problem reported at once, unknown fields included"
                      "test.json: x.a.values: expected the allowed values of the enum, found nothing\n"
                      "test.json: x.a.min: expected no range (only int, duration and time_of_day have one), found string \"1s\"\n"
                      "test.json: x.a.unit: expected no unit (only int has one), found string \"s\"\n"
-                     "test.json: x.a.pattern: expected no pattern (only string has one), found string \"(\"\n"
+                     "test.json: x.a.pattern: expected no pattern (only string and coding_map have one), found string \"(\"\n"
                      "test.json: x.a.pattern: expected a regular expression RE2 accepts, found \"(\" (" +
                          Pattern::compile("(").error().message + ")\n"
                      "test.json: x.a.meaning_version: expected a positive integer, found number 0");
@@ -153,7 +153,7 @@ TEST_CASE("definitions: names, types, items and ranges") {
           "test.json: parameters[0].name: expected a dotted name of lowercase words (e.g. his.hl7.version), found string \"X.a\"");
     CHECK(rejected(param("x.a", R"("type": "float", "default": 1.5)")) ==
           "test.json: x.a.type: expected one of string, int, bool, enum, duration, time_of_day, regex, endpoint, "
-          "code_table, list, object, found string \"float\"");
+          "code_table, coding_map, list, object, found string \"float\"");
     CHECK(rejected(param("x.a", R"("type": "list", "default": [])")) ==
           "test.json: x.a.items: expected the element type of the list, found nothing");
     CHECK(rejected(param("x.a", R"("type": "list", "items": "list", "default": [])")) ==

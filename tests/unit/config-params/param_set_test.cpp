@@ -179,6 +179,17 @@ TEST_CASE("code tables: values are checked, and the error map only maps to error
     CHECK(p.code_table("his.code_tables.payment_method") == std::map<std::string, std::string>{{"01", "cash"}});
 }
 
+TEST_CASE("the lab code map to LOINC is refused at load when an entry is malformed") {
+    json f = minimal();
+    f["his"]["code_tables"] = {{"lab_loinc", {{"GLU", {{"code", "2345-7"}, {"display", "Glucose"}}},
+                                              {"HGB", {{"code", "hemoglobin"}, {"display", "Hemoglobin"}}}}}};
+    CHECK(problems(f) == std::vector<std::string>{"h.json: his.code_tables.lab_loinc[\"HGB\"].code: expected a code "
+                                                  "matching /^[0-9]{1,7}-[0-9]$/, found string \"hemoglobin\""});
+    f["his"]["code_tables"]["lab_loinc"]["HGB"]["code"] = "718-7";
+    CHECK(valid(f).json("his.code_tables.lab_loinc").size() == 2);
+    CHECK(valid(minimal()).json("his.code_tables.lab_loinc") == json::object());
+}
+
 TEST_CASE("every problem of a file is reported at once, one line each") {
     json f = json::parse(R"({
         "hospital": {"id": "H 1", "region": "east", "timezone": "UTC+8"},

@@ -174,6 +174,33 @@ TEST_CASE("code_table values: strings, and only the allowed mapped values when l
                                    "x.y[\"E3\"]: expected one of \"not_found\", \"rejected\", found string \"timeout\""});
 }
 
+TEST_CASE("coding_map values: bounded entries of code and display, the code matching the pattern") {
+    auto loinc = typed(R"("type": "coding_map", "pattern": "^[0-9]{1,7}-[0-9]$", "default": {})");
+    CHECK(accepts(loinc, json::object()));
+    CHECK(accepts(loinc, {{"GLU", {{"code", "2345-7"}, {"display", "Glucose"}}}}));
+    CHECK(problems(loinc, {{"GLU", {{"code", "GLU-1"}, {"display", "Glucose"}}},
+                           {"HB", "718-7"},
+                           {"K", {{"code", "2823-3"}, {"display", std::string(257, 'p')}, {"system", "x"}}},
+                           {"NA", {{"display", "Sodium\n"}}}}) ==
+          std::vector<std::string>{
+              "x.y[\"GLU\"].code: expected a code matching /^[0-9]{1,7}-[0-9]$/, found string \"GLU-1\"",
+              "x.y[\"HB\"]: expected an object {\"code\": ..., \"display\": ...}, found string \"718-7\"",
+              "x.y[\"K\"].system: expected only code and display, found unknown field",
+              "x.y[\"K\"].display: expected 1 to 256 bytes without control characters, found a string of 257 bytes",
+              "x.y[\"NA\"].code: expected the standard code, found nothing",
+              "x.y[\"NA\"].display: expected 1 to 256 bytes without control characters, found a string of 7 bytes with "
+              "control characters"});
+    CHECK(problems(loinc, {{std::string(65, 'k'), {{"code", "1-1"}, {"display", "x"}}}}) ==
+          std::vector<std::string>{"x.y: expected codes of 1 to 64 bytes without control characters, found a code of a string "
+                                   "of 65 bytes"});
+    json many = json::object();
+    for (int i = 0; i <= 2000; ++i) many[std::to_string(i)] = {{"code", "1-1"}, {"display", "x"}};
+    CHECK(problems(loinc, many) ==
+          std::vector<std::string>{"x.y: expected an object of at most 2000 entries mapping codes to {\"code\", \"display\"}, "
+                                   "found an object of 2001 entries"});
+    CHECK_FALSE(accepts(loinc, json::array()));
+}
+
 TEST_CASE("list values: arrays whose elements meet the element type and its constraints") {
     auto z = typed(R"("type": "list", "items": "string", "pattern": "^Z[A-Z0-9]{2}$", "default": [])");
     CHECK(accepts(z, json::array()));

@@ -81,6 +81,24 @@ TEST_CASE("patient records: facts and payments are kept across a restart; an unk
     CHECK(other_order->deposit_paid == 0);
 }
 
+TEST_CASE("patient records: a booking's slot is kept as it was sent, across a restart, the newest sending winning") {
+    Records r;
+    auto none = r.store->booked_slot("T-1");
+    REQUIRE(none.ok());
+    CHECK_FALSE(none->has_value());
+    REQUIRE(r.store->keep_booked_slot("T-1", {"H001", "S-1", "DR-1", "2026-12-10", "", "", "PM"}).ok());
+    REQUIRE(r.store->keep_booked_slot("T-1", {"H001", "S-1", "DR-1", "2026-12-10", "14:00", "14:30", ""}).ok());
+    r.reopen();
+    auto kept = r.store->booked_slot("T-1");
+    REQUIRE(kept.ok());
+    REQUIRE(kept->has_value());
+    CHECK((*kept)->slot_id == "S-1");
+    CHECK((*kept)->date == "2026-12-10");
+    CHECK((*kept)->start == "14:00");
+    CHECK((*kept)->end == "14:30");
+    CHECK((*kept)->half.empty());
+}
+
 TEST_CASE("booking facts: the body's own claims are replaced by the records, and only a confirmed booking is noted") {
     Records r;
     nlohmann::json booking = {

@@ -189,7 +189,8 @@ nlohmann::json fhir_lab_report() {
     return nlohmann::json::parse(R"({"reportId": "R-1", "patientId": "P-DEMO-1", "title": "血常规", "status": "F",
         "issuedAt": "2026-11-20T08:30:00", "patientSex": "female", "observations": [
         {"code": "WBC", "name": "White blood cells", "value": "6.1", "units": "10*9/L", "referenceRange": "3.5-9.5", "flag": "N"},
-        {"code": "HGB", "name": "Hemoglobin", "value": "170", "units": "g/L", "referenceRange": "115-150", "flag": "H"},
+        {"code": "HGB", "name": "Hemoglobin", "value": "170", "units": "g/L", "referenceRange": "115-150", "flag": "H",
+         "loinc": {"code": "718-7", "display": "Hemoglobin [Mass/volume] in Blood"}},
         {"code": "NOTE", "name": "Comment", "value": "slightly lipemic", "units": "", "referenceRange": "", "flag": ""}]})");
 }
 
@@ -214,6 +215,15 @@ TEST_CASE("fhir: bookings map to Appointments - IN_DOUBT pending and confirming,
     CHECK(unknown_slot["status"] == "pending");
     CHECK_FALSE(unknown_slot.contains("start"));
     CHECK(unknown_slot["participant"].size() == 1);
+    // ... unless the slot was kept as the booking was sent (R4 app-3: pending and booked have times).
+    auto kept = fhir_booking("POSTED", "预约成功", "booked");
+    kept["bookedSlot"] = {{"hospitalId", "H001"}, {"slotId", "S1"}, {"doctorId", "D1"}, {"date", "2026-12-08"},
+                          {"start", "09:00"}, {"end", "09:30"}, {"half", ""}};
+    auto after_partition = fhir::appointment(kept, std::nullopt);
+    CHECK(after_partition["start"] == "2026-12-08T09:00:00+08:00");
+    CHECK(after_partition["end"] == "2026-12-08T09:30:00+08:00");
+    CHECK(after_partition["participant"][1]["actor"]["reference"] == "Practitioner/H001.D1");
+    CHECK(fhir::appointment(kept, **slot)["start"] == in_doubt["start"]);  // the partition's slot, while it holds one
     for (const char* state : {"REJECTED", "VOIDED"})
         CHECK(fhir::appointment_status(fhir_booking(state, "", "")) == "cancelled");
     for (const char* state : {"CREATED", "HELD", "DISPATCHED", "IN_DOUBT"})
@@ -228,6 +238,15 @@ TEST_CASE("fhir: a lab report maps to a DiagnosticReport and its lines to Observ
     auto report = fhir_lab_report();
     check_fhir_golden(fhir::diagnostic_report("H001", "P-DEMO-1", report), "diagnostic_report_H001.R-1.json");
     check_fhir_golden(fhir::observation("H001", "P-DEMO-1", report, 2), "observation_H001.R-1.2.json");
+    // Mapped to LOINC (the golden file has both codings), unmapped (the HIS's only), and a
+    // malformed mapping ignored.
+    auto hgb = fhir::observation("H001", "P-DEMO-1", report, 2);
+    REQUIRE(hgb["code"]["coding"].size() == 2);
+    CHECK(hgb["code"]["coding"][1] == nlohmann::json{{"system", "http://loinc.org"}, {"code", "718-7"},
+                                                     {"display", "Hemoglobin [Mass/volume] in Blood"}});
+    CHECK(fhir::observation("H001", "P-DEMO-1", report, 1)["code"]["coding"].size() == 1);
+    report["observations"][0]["loinc"] = {{"code", "WBC"}, {"display", "x"}};
+    CHECK(fhir::observation("H001", "P-DEMO-1", report, 1)["code"]["coding"].size() == 1);
     auto text = fhir::observation("H001", "P-DEMO-1", report, 3);
     CHECK(text["valueString"] == "slightly lipemic");
     CHECK_FALSE(text.contains("interpretation"));
