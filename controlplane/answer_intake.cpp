@@ -72,7 +72,7 @@ void take_answer(TaskResults& results, PatientRecords& records, Requester& reque
     else if (*kept == TaskResults::Recorded::refused)
         log::warn("controlplane.answer_refused", {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital},
                                                   {"reason", "no such request sent to this hospital"}});
-    if (mine) requester.deliver(m);
+    if (mine) requester.deliver(m, std::move(*reply));
 }
 
 }  // namespace hisgate::controlplane
