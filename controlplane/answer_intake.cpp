@@ -23,6 +23,10 @@ Result<bool> link_booked(PatientLinks& links, const std::string& hospital_id, co
         patient = (*named)["id"].get<std::string>();
     }
     if (patient.empty()) return false;
+    // Linked to that number already (the common case: a patient books again where they
+    // booked before): a read, not a write, and the link stays as it is.
+    if (auto known = links.his_patient_id(patient, hospital_id); known && *known && **known == number->get<std::string>())
+        return true;
     auto written = links.link({{patient, hospital_id, number->get<std::string>()}});
     if (!written) return written.error();
     return true;
@@ -43,19 +47,18 @@ void take_answer(TaskResults& results, PatientRecords& records, Requester& reque
             log::error("controlplane.stored_not_kept", {{"error", marked.error().describe()}});
         return;
     }
-    auto kept = results.record(*hospital, *reply, m.payload);
+    TaskResult task;  // the request's row, read as its answer is kept
+    auto kept = results.record(*hospital, *reply, m.payload, &task);
     if (!kept) log::error("controlplane.answer_not_kept", {{"error", kept.error().describe()}});
     else if (*kept == TaskResults::Recorded::kept) {
-        auto task = results.find(reply->in_reply_to);
-        if (triage && reply->error && task) triage->answer_error(*hospital, task->type, *reply->error, m.traceparent);
-        auto request = task ? Envelope::parse(task->request, limits::kRequestBytes)
-                            : Result<Envelope>(make_error(ErrorClass::Internal, "results.lost", "a kept answer's request is gone"));
+        if (triage && reply->error) triage->answer_error(*hospital, task.type, *reply->error, m.traceparent);
+        auto request = Envelope::parse(task.request, limits::kRequestBytes);
         auto noted = request ? note_booked(records, *hospital, *request, *reply) : Result<void>(request.error());
         if (!noted)
             log::error("controlplane.booking_not_noted", {{"request_id", reply->in_reply_to}, {"error", noted.error().describe()}});
         if (links && request) {
             // Logged by hospital and request only: the hospital's patient number is never logged.
-            auto linked = link_booked(*links, *hospital, *request, *reply, task->owner);
+            auto linked = link_booked(*links, *hospital, *request, *reply, task.owner);
             if (!linked)
                 log::warn("controlplane.patient_not_linked",
                           {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital}, {"code", linked.error().code}});
@@ -69,7 +72,7 @@ void take_answer(TaskResults& results, PatientRecords& records, Requester& reque
     else if (*kept == TaskResults::Recorded::refused)
         log::warn("controlplane.answer_refused", {{"request_id", reply->in_reply_to}, {"hospital_id", *hospital},
                                                   {"reason", "no such request sent to this hospital"}});
-    if (mine) requester.deliver(m);
+    if (mine) requester.deliver(m, std::move(*reply));
 }
 
 }  // namespace hisgate::controlplane

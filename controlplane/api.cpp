@@ -433,7 +433,7 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
     // A bearer token wins; without one, a portal session cookie is the same token.
     auto cookie = header.empty() && portal_ ? portal::request_cookie(req, portal::kSessionCookie) : std::nullopt;
     if (cookie) {
-        auto token = auth::verify_token(keys_, *cookie, now);
+        auto token = verified_tokens_.verify(keys_, *cookie, now);
         if (token && !portal::csrf_ok(req)) {
             if (csrf_refused && token->role != auth::Role::Patient) *csrf_refused = token.value();
             refused.inc();
@@ -454,7 +454,7 @@ std::optional<auth::AccessToken> Api::authenticate(Poco::Net::HTTPServerRequest&
     } else if (header.size() <= kScheme.size() || header.compare(0, kScheme.size(), kScheme) != 0) {
         why = make_error(ErrorClass::Rejected, "auth.invalid_token", "expected Authorization: Bearer <token>");
     } else {
-        auto token = auth::verify_token(keys_, std::string_view(header).substr(kScheme.size()), now);
+        auto token = verified_tokens_.verify(keys_, std::string_view(header).substr(kScheme.size()), now);
         if (token && !session_usable(*token, req, res)) return std::nullopt;
         if (token) return std::move(token.value());
         why = token.error();

@@ -283,6 +283,7 @@ private:
     Router& router_;
     TaskResults& results_;
     auth::KeyRing& keys_;
+    auth::VerifiedTokens verified_tokens_;  // a bearer token's signature is checked once
     IdempotencyStore& idempotency_;
     PatientRecords& records_;
     PatientLinks* links_ = nullptr;

@@ -191,23 +191,36 @@ Result<std::vector<std::pair<std::string, std::string>>> TaskResults::due_resend
 }
 
 Result<TaskResults::Recorded> TaskResults::record(const std::string& hospital_id, const Envelope& reply,
-                                                  const std::string& payload) {
+                                                  const std::string& payload, TaskResult* task) {
     std::unique_lock lock(mu_);
-    auto outcome = db_.transaction([&]() -> Result<Recorded> {
+    // One statement, in SQLite's own transaction (autocommit): the answer is kept, and durable,
+    // once it has run to its end, and it hands back the request's row besides. No BEGIN/COMMIT
+    // around it: nothing else is written with it. If it changed nothing, the row's state can
+    // only have moved on (answered or expired stay so), so reading it after is not a race.
+    auto outcome = [&]() -> Result<Recorded> {
         auto update = db_.prepare_cached(
             "UPDATE task_results SET answer = ?3, finished_ms = ?4 "
-            "WHERE request_id = ?1 AND hospital_id = ?2 AND answer IS NULL AND expired_reason IS NULL");
+            "WHERE request_id = ?1 AND hospital_id = ?2 AND answer IS NULL AND expired_reason IS NULL "
+            "RETURNING type, request, owner, fingerprint");
         if (!update) return update.error();
         update->bind(1, reply.in_reply_to).bind(2, hospital_id).bind(3, payload).bind(4, clock_.wall_ms());
-        if (auto r = update->run(); !r) return r.error();
-        if (sqlite3_changes(db_.handle()) == 1) return Recorded::kept;
+        if (update->step()) {
+            if (task)
+                *task = TaskResult{reply.in_reply_to, hospital_id, update->text(0), true, payload, "",
+                                   update->is_null(1) ? "" : update->text(1), update->text(2), update->text(3), false};
+            if (update->step() || update->error())  // its end, where the change is committed
+                return update->error() ? *update->error()
+                                       : make_error(ErrorClass::Internal, "results.two_rows", "one request id, two rows");
+            return Recorded::kept;
+        }
+        if (update->error()) return *update->error();
         auto known = db_.prepare_cached("SELECT expired_reason IS NOT NULL AND answer IS NULL FROM task_results "
-                                 "WHERE request_id = ?1 AND hospital_id = ?2");
+                                        "WHERE request_id = ?1 AND hospital_id = ?2");
         if (!known) return known.error();
         known->bind(1, reply.in_reply_to).bind(2, hospital_id);
         if (!known->step()) return known->error() ? Result<Recorded>(*known->error()) : Recorded::refused;
         return known->integer(0) ? Recorded::late : Recorded::duplicate;
-    });
+    }();
     lock.unlock();  // before the notify: a waiter holds wait_mu_ while it reads under mu_
     if (outcome) {
         static const char* names[] = {"new", "duplicate", "refused", "late"};

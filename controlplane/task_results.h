@@ -111,8 +111,11 @@ public:
         refused,    // no such request, or it went to another hospital: dropped
         late,       // the request had expired: dropped
     };
-    // `hospital_id`: the hospital whose subtree the answer came from.
-    Result<Recorded> record(const std::string& hospital_id, const Envelope& reply, const std::string& payload);
+    // `hospital_id`: the hospital whose subtree the answer came from. When it is kept and
+    // `task` is given, *task is the request's row as kept (what find() would say then), read
+    // by the same statement that kept the answer: the answer's intake needs no second read.
+    Result<Recorded> record(const std::string& hospital_id, const Envelope& reply, const std::string& payload,
+                            TaskResult* task = nullptr);
     std::optional<TaskResult> find(const std::string& request_id);
     // The answer was handed to whom it is for; its contents go `after_delivery` from the
     // first delivery (purge), when its kind says so. No effect on anything else.

@@ -81,7 +81,11 @@ Result<std::string> issue_token(KeyRing& ring, const AccessToken& t, std::chrono
     }
 }
 
-Result<AccessToken> verify_token(KeyRing& ring, std::string_view bearer, std::chrono::sys_seconds now) {
+namespace {
+
+// verify_token; on success also the kid and the secret it was verified with.
+Result<AccessToken> verify_signed(KeyRing& ring, std::string_view bearer, std::chrono::sys_seconds now,
+                                  std::string* kid_used, std::string* secret_used) {
     if (bearer.size() > kMaxTokenBytes) return invalid("the token is longer than 4096 bytes");
     if (bearer.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string_view::npos)
         return invalid("a JWT is three base64url parts joined by '.'");
@@ -100,6 +104,8 @@ Result<AccessToken> verify_token(KeyRing& ring, std::string_view bearer, std::ch
         std::string kid = unverified.header().getValue<std::string>("kid");
         auto secret = ring.secret_of(kid);
         if (!secret) return invalid("the token was signed with a key this control plane does not hold");
+        if (kid_used) *kid_used = kid;
+        if (secret_used) *secret_used = *secret;
         Poco::JWT::Signer signer(*secret);
         signer.setAlgorithms({Poco::JWT::Signer::ALGO_HS256});  // never "none", never another
         Poco::JWT::Token token;
@@ -125,6 +131,38 @@ Result<AccessToken> verify_token(KeyRing& ring, std::string_view bearer, std::ch
     } catch (const std::exception&) {
         return invalid("not a readable JWT");
     }
+}
+
+}  // namespace
+
+Result<AccessToken> verify_token(KeyRing& ring, std::string_view bearer, std::chrono::sys_seconds now) {
+    return verify_signed(ring, bearer, now, nullptr, nullptr);
+}
+
+Result<AccessToken> VerifiedTokens::verify(KeyRing& ring, std::string_view bearer, std::chrono::sys_seconds now) {
+    std::string kid, secret;
+    {
+        std::lock_guard lock(mu_);
+        if (auto it = by_token_.find(std::string(bearer)); it != by_token_.end()) {
+            kid = it->second.kid, secret = it->second.secret;
+            AccessToken token = it->second.token;
+            if (token.expires <= now) {
+                by_token_.erase(it);
+                return invalid("the token has expired");
+            }
+            // The ring is asked outside this lock below only when the token is new; here its
+            // own lock is taken after ours, never the other way round.
+            auto held = ring.secret_of(kid);
+            if (held && *held == secret) return token;
+            by_token_.erase(it);
+        }
+    }
+    auto verified = verify_signed(ring, bearer, now, &kid, &secret);
+    if (!verified) return verified;
+    std::lock_guard lock(mu_);
+    if (by_token_.size() >= kMaxVerifiedTokens) by_token_.clear();
+    by_token_.insert_or_assign(std::string(bearer), Verified{*verified, std::move(kid), std::move(secret)});
+    return verified;
 }
 
 }  // namespace hisgate::auth

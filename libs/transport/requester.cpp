@@ -16,7 +16,12 @@ void refuse(const IncomingMessage& msg, const char* reason) {
 }
 }  // namespace
 
-void Requester::deliver(const IncomingMessage& msg) {
+void Requester::deliver(const IncomingMessage& msg) { deliver(msg, Envelope::parse(msg.payload)); }
+
+void Requester::deliver(const IncomingMessage& msg, Envelope reply) { deliver(msg, Result<Envelope>(std::move(reply))); }
+
+// Parsed outside the lock every caller waiting for a reply takes.
+void Requester::deliver(const IncomingMessage& msg, Result<Envelope> reply) {
     std::shared_ptr<Slot> answered;
     {
         std::lock_guard lock(mu_);
@@ -27,7 +32,6 @@ void Requester::deliver(const IncomingMessage& msg) {
         }
         Slot& slot = *it->second;
         if (msg.topic != slot.response_topic) return refuse(msg, "not on the response topic the request named");
-        auto reply = Envelope::parse(msg.payload);
         if (reply && reply->in_reply_to != slot.request_id) return refuse(msg, "in_reply_to is not the request id");
         // An unreadable reply from the right hospital ends the request with its parse error.
         slot.reply = std::move(reply);

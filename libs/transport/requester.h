@@ -28,6 +28,9 @@ public:
 
     // Feed every message that arrives on the response topic here.
     void deliver(const IncomingMessage& msg);
+    // The same, for a message whose payload the caller has parsed already (`reply`, from
+    // msg.payload): it is not parsed again.
+    void deliver(const IncomingMessage& msg, Envelope reply);
 
     // Publishes `request` to `topic`, naming `response_topic` for the reply, and waits for
     // it. The request expires in the broker after `timeout`, so an agent that reconnects
@@ -55,6 +58,8 @@ private:
         // dozens in flight, waking all of them on each reply cost more than the reply).
         std::condition_variable cv;
     };
+
+    void deliver(const IncomingMessage& msg, Result<Envelope> reply);
 
     MqttLink& link_;
     mutable std::mutex mu_;

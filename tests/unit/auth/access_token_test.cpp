@@ -189,3 +189,34 @@ TEST_CASE("access token: a portal session's id travels in the token and is check
         CHECK(refused.error().code == "auth.bad_session");
     }
 }
+
+TEST_CASE("access token: a remembered token is still refused once expired or once its key is gone") {
+    Ring r;
+    VerifiedTokens verified;
+    auto jwt = r.issue(Role::Patient, "P-DEMO-2", 10min);
+    for (int i = 0; i < 2; ++i) {  // the first check in full, the second remembered
+        auto token = verified.verify(*r.ring, jwt, at(r.clock));
+        REQUIRE(token);
+        CHECK(token->subject == "P-DEMO-2");
+    }
+    auto altered = jwt;
+    altered[altered.rfind('.') - 2] ^= 1;  // the same token with one payload character changed
+    CHECK_FALSE(verified.verify(*r.ring, altered, at(r.clock)));
+
+    r.clock.advance(2s);
+    auto second_kid = KeyRing::create_key(r.dir, r.clock.wall_now());
+    REQUIRE(second_kid);
+    auto other = r.issue(Role::Operator, "ops", 10min);  // signed by the new key
+    REQUIRE(verified.verify(*r.ring, other, at(r.clock)));
+    r.clock.advance(2s);
+    std::filesystem::remove(r.dir + "/" + r.first_kid + ".key");
+    std::filesystem::last_write_time(r.dir, std::filesystem::file_time_type::clock::now() + 1s);
+    auto gone = verified.verify(*r.ring, jwt, at(r.clock));
+    REQUIRE_FALSE(gone);
+    CHECK_THAT(gone.error().message, Catch::Contains("does not hold"));
+
+    r.clock.advance(10min);
+    auto late = verified.verify(*r.ring, other, at(r.clock));
+    REQUIRE_FALSE(late);
+    CHECK_THAT(late.error().message, Catch::Contains("expired"));
+}

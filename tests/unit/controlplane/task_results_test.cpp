@@ -200,3 +200,24 @@ TEST_CASE("task results: a report's contents go a while after delivery; a bookin
     CHECK_FALSE(kept->contents_dropped);
     CHECK(kept->outcome().value()["hisBookingId"] == "B1");
 }
+
+TEST_CASE("task results: keeping an answer hands back the request's row as find says it, and only the first time") {
+    Store s({});
+    auto request = Envelope::make("appointment.book", "H001", {{"orderId", "O1"}});
+    REQUIRE(s.results->expect(request, {}, {"P1", "digest-1"}).ok());
+    auto reply = request.reply({{"status", "booked"}});
+    TaskResult row;
+    REQUIRE(s.results->record("H002", reply, reply.to_json(), &row).value() == TaskResults::Recorded::refused);
+    CHECK(row.request_id.empty());  // another hospital's answer: nothing handed back
+    REQUIRE(s.results->record("H001", reply, reply.to_json(), &row).value() == TaskResults::Recorded::kept);
+    auto found = s.results->find(request.id);
+    REQUIRE(found);
+    CHECK(row.to_json() == found->to_json());
+    CHECK(row.request == found->request);
+    CHECK(row.owner == "P1");
+    CHECK(row.fingerprint == "digest-1");
+    CHECK(row.type == "appointment.book");
+    TaskResult again;
+    CHECK(s.results->record("H001", reply, reply.to_json(), &again).value() == TaskResults::Recorded::duplicate);
+    CHECK(again.request_id.empty());
+}
