@@ -280,3 +280,27 @@ TEST_CASE("confirmer: a restart while the agent is away keeps the held attempt -
     CHECK(f.confirmer->manual_queue()->empty());
     CHECK(f.store->get(id).value()->probes == 1);
 }
+
+TEST_CASE("confirmer: an operator's not-done given while the agent is still away waits a fresh patience for its revoke") {
+    Fixture f;
+    f.options.offline_patience = 30min;
+    REQUIRE(f.restart());
+    std::string id = f.dispatched();
+    f.his.away = f.clock.wall_ms();
+    f.step(10s);
+    for (int i = 0; i < 30; ++i) f.step(60s);
+    REQUIRE(f.confirmer->manual_queue()->size() == 1);
+    auto word = f.confirmer->resolve(id, false, "called the hospital: no such payment", "li");
+    REQUIRE(word);
+    CHECK(word->revoking);
+    CHECK(f.his.count("revoke:" + id) == 0);  // it would be lost
+    for (int i = 0; i < 29; ++i) f.step(60s);
+    CHECK(f.confirmer->manual_queue()->empty());  // 29 min after the word: still waiting for the agent
+    CHECK(f.his.count("revoke:" + id) == 0);
+    f.his.away.reset();
+    f.step(60s);
+    CHECK(f.his.count("revoke:" + id) == 1);
+    f.confirmer->on_revoke_answer(id, RevokeOutcome::Revoked);
+    CHECK(f.state(id) == TxState::Rejected);
+    CHECK(f.provider.count("refund:" + id) == 1);
+}
