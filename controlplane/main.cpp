@@ -541,7 +541,13 @@ int main(int argc, char** argv) {
     if (!money_settings.ledger.dir.empty()) {
         auto opened_money = controlplane::money::MoneyDesk::open(
             money_settings, router, **results, public_primary->get(), patient_records, error_book->get(), SystemClock::instance(),
-            [&] { return api_scheme + http_bind + ":" + std::to_string(http.port()); });
+            [&] { return api_scheme + http_bind + ":" + std::to_string(http.port()); },
+            // The fleet registry's word: an agent offline since when (its probes are held).
+            [&registry](const std::string& hospital_id) -> std::optional<int64_t> {
+                auto r = registry.record(hospital_id);
+                if (!r || r->online || r->since_ms <= 0) return std::nullopt;
+                return r->since_ms;
+            });
         if (!opened_money) return invalid_config("hisgate-controlplane", opened_money.error());
         money = std::move(opened_money.value());
         // A booking's cancellation deadline is the hospital's rule, as in the newest set of

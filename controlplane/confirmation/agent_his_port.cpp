@@ -134,6 +134,13 @@ void AgentHisPort::send_change(const ledger::Transaction& t) { post([this, t] { 
 void AgentHisPort::probe(const ledger::Transaction& t) { post([this, t] { ask_status(t); }); }
 void AgentHisPort::revoke(const ledger::Transaction& t) { post([this, t] { ask_revoke(t); }); }
 
+std::optional<int64_t> AgentHisPort::away_since(const ledger::Transaction& t) {
+    if (!options_.agent_offline_since) return std::nullopt;
+    auto since = options_.agent_offline_since(t.intent.hospital_id);
+    if (since) count("attempt", "held_agent_offline");
+    return since;
+}
+
 void AgentHisPort::change(const ledger::Transaction& t) {
     const std::string& id = t.intent.id;
     nlohmann::json body;

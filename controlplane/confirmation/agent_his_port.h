@@ -22,6 +22,9 @@
 //    (Rejected, "order.revoked" included) is committed=false; timeouts, an offline or
 //    unknown hospital, transport errors and anything unclear give no answer (the
 //    Confirmer's timers probe or retry).
+//  - An offline agent (AgentHisPortOptions::agent_offline_since) is told to the Confirmer
+//    before it sends (away_since): the router would fail a request to it at once
+//    ("hospital.offline"), so the Confirmer holds the attempt and does not count it.
 //  - Probes and revokes carry fresh request ids: each one asks the HIS anew (a stored
 //    answer of an earlier probe is no evidence of what the HIS holds now).
 //  - A correction after POSTED (kind refund / cancel) is payment.refund / appointment.cancel
@@ -35,6 +38,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -80,6 +84,11 @@ struct AgentHisPortOptions {
     // slot id (intent.purpose); without this, or when it fails, the booking is not sent (an
     // error is logged; the Confirmer's reply timer settles it by probe and revoke).
     std::function<Result<nlohmann::json>(const ledger::Transaction&)> booking_body;
+    // The fleet registry's word on a hospital's agent: offline since when (wall ms), or
+    // nullopt (online, or unknown). The port asks it in away_since(), so the Confirmer holds
+    // a probe, revoke or re-ask the router would fail at once with "hospital.offline"
+    // instead of counting it. Unset: never away (every attempt is sent).
+    std::function<std::optional<int64_t>(const std::string& hospital_id)> agent_offline_since;
 };
 
 class AgentHisPort final : public ledger::HisPort {
@@ -92,6 +101,7 @@ public:
     void send_change(const ledger::Transaction& t) override;
     void probe(const ledger::Transaction& t) override;
     void revoke(const ledger::Transaction& t) override;
+    std::optional<int64_t> away_since(const ledger::Transaction& t) override;
 
     // Finishes the requests being asked; those not yet started are dropped (no answer:
     // the Confirmer's timers, rebuilt by resume() after a restart, settle them).

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "common/digest.h"
+#include "common/utc_time.h"
 
 namespace hisgate::ledger {
 
@@ -263,8 +264,12 @@ Result<Transaction> Confirmer::resolve(const std::string& id, bool committed, co
         int64_t next = now() + options_.retry.count();
         auto t = store_.apply_one(OperatorRevoke{id, evidence, "operator:" + operator_name, next}, now());
         if (!t) return t;
-        ++counters_.revokes;
-        his_.revoke(*t);
+        // Its agent offline: the revoke would be lost, so it goes when its timer finds the
+        // agent back (held_for_absent_agent); it takes no slot meanwhile.
+        if (!his_.away_since(*t)) {
+            ++counters_.revokes;
+            his_.revoke(*t);
+        }
         set_timer(id, next, Waiting::Revoke);
         return t;
     }
@@ -501,6 +506,7 @@ void Confirmer::fire(const std::string& id, Waiting what) {
                     ++counters_.manual;
                 return;
             }
+            if (held_for_absent_agent(*t, what)) return;
             int probes = t->probes + 1;
             int64_t next = now() + probe_delay(probes);
             const int reask = reask_number(*t, probes);
@@ -549,6 +555,7 @@ void Confirmer::fire(const std::string& id, Waiting what) {
                     ++counters_.manual;
                 return;
             }
+            if (held_for_absent_agent(*t, what)) return;
             int64_t next = now() + options_.retry.count();
             if (!store_.apply_one(ScheduleProbe{id, t->probes + 1, next}, now())) return;
             ++counters_.revokes;
@@ -575,6 +582,43 @@ void Confirmer::fire(const std::string& id, Waiting what) {
             ask_refund(*t, t->probes + 1);
             return;
     }
+}
+
+bool Confirmer::held_for_absent_agent(const Transaction& t, Waiting what) {
+    const auto since = his_.away_since(t);
+    if (!since) return false;
+    const std::string& id = t.intent.id;
+    int64_t gave_up_at = *since + options_.offline_patience.count();
+    if (t.revoking && now() >= gave_up_at) {
+        // An operator's "not done" after the agent left starts the patience again: it is
+        // waiting for that revoke now (one read of the history, on this rare path only).
+        if (auto h = store_.history(id))
+            for (const auto& e : *h)
+                if (e.event == "operator_revoke") gave_up_at = std::max(gave_up_at, e.at_ms + options_.offline_patience.count());
+    }
+    const std::string offline = "hospital " + t.intent.hospital_id + "'s agent offline since " + iso_utc_ms(*since);
+    if (now() >= gave_up_at) {
+        // Evidence still settles it from the queue (a late reply); the operator is told why
+        // nothing could be asked.
+        const std::string reason = offline + ", longer than ledger.offline_patience (" +
+                                   std::to_string(options_.offline_patience.count() / 1000) + " s); " +
+                                   std::to_string(t.probes) + (t.revoking ? " revokes after an operator's \"not done\"" : " probes") +
+                                   " were sent before";
+        if (store_.apply_one(ToManual{id, reason}, now())) {
+            ++counters_.manual;
+            ++counters_.manual_away;
+        } else {
+            set_timer(id, now() + options_.retry.count(), what);  // not stored: never left without a timer
+        }
+        return true;
+    }
+    // Stored before anything else, like a probe: a restart waits for it at its time and
+    // sends nothing twice. The count is unchanged: this attempt takes no probe slot (nor a
+    // re-ask: the same slot is a re-ask again when it goes).
+    const int64_t next = std::min(now() + options_.probe_cap.count(), gave_up_at);
+    if (store_.apply_one(ScheduleProbe{id, t.probes, next, 0, offline}, now())) ++counters_.deferred_away;
+    set_timer(id, next, what);  // stored or not, nothing was sent: tried again when due
+    return true;
 }
 
 int Confirmer::reask_number(const Transaction& t, int slot) const {

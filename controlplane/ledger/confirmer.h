@@ -22,6 +22,13 @@
 //   the deadline passes unpaid (or a cancel before dispatch) → close at the provider first:
 //     closed → REJECTED → VOIDED;  close fails because it was paid → HELD (and go on)
 //
+// An absent agent: a probe, revoke or re-ask due while the port says the hospital's agent is
+//   offline (HisPort::away_since) is not sent and not counted: the next attempt is stored
+//   (ScheduleProbe with the same count, entry `deferred`) probe_cap later, before anything
+//   else, so a restart neither loses nor doubles it. Once the agent has been offline for
+//   offline_patience, the manual queue, saying since when. Evidence (a late reply) still
+//   settles it at any time, and the attempts resume where they were when the agent is back.
+//
 // A correction after POSTED (kind refund or cancel, `corrects` naming the original):
 //   create → CREATED → HELD → DISPATCHED → send_change (the HIS refunds or cancels the
 //   original order; the request carries the correction's own id)
@@ -109,6 +116,10 @@ public:
     virtual void send_change(const Transaction& t) = 0;  // the order, id = t.intent.id
     virtual void probe(const Transaction& t) = 0;        // its status, by the same id
     virtual void revoke(const Transaction& t) = 0;       // close or revoke it; fences a late change
+    // When the hospital's agent is offline: since when (wall ms), so a probe, revoke or
+    // re-ask sent now would be lost. The Confirmer then does not send it and does not count
+    // it (see "An absent agent" above). nullopt: online, or not known to be offline.
+    virtual std::optional<int64_t> away_since(const Transaction& /*t*/) { return std::nullopt; }
 };
 
 class PaymentPort {
@@ -135,6 +146,10 @@ struct ConfirmerOptions {
     // A prepaid pair's refund asked at most this many times (one correction each) before
     // the operators are told.
     int max_prepaid_refund_rounds = 3;
+    // A transaction IN_DOUBT whose hospital's agent stays offline: its probes, revokes and
+    // re-asks wait (not counted) for at most this long after the agent went offline, then
+    // the manual queue says since when it was offline.
+    std::chrono::milliseconds offline_patience{std::chrono::hours(24)};
     // Tests only: the policy this design forbids (refund when a reply times out), so a test
     // can show that the simulation's invariants catch it.
     bool broken_refund_on_timeout = false;
@@ -161,6 +176,8 @@ struct ConfirmerCounters {
     uint64_t prepaid_refunds_again = 0;    // a pair's refund asked again after a VOIDED one
     uint64_t prepaid_refunds_unbound = 0;  // a pair's last refund VOIDED: marked for the operators
     uint64_t prepaid_refunds_unmarked = 0;  // such a mark cleared: the payment refunded after all
+    uint64_t deferred_away = 0;  // probes, revokes, re-asks not sent (not counted): the agent offline
+    uint64_t manual_away = 0;    // of `manual`: its agent offline past offline_patience
     uint64_t unstored_retries = 0;  // a correction's VOIDED not stored (the disk, a refusal): retried later
 };
 
@@ -238,6 +255,10 @@ private:
     void settle_doubt(const std::string& id, bool committed, const std::string& evidence);
     void fire(const std::string& id, Waiting what);
     int64_t probe_delay(int probes) const;
+    // The port says the hospital's agent is offline: the attempt `what` due now (a probe,
+    // re-ask or revoke) is not sent; the next is stored probe_cap later with the count
+    // unchanged, or past offline_patience the manual queue. True when handled so.
+    bool held_for_absent_agent(const Transaction& t, Waiting what);
     // A refund awaiting the provider (awaits_provider_refund): ask number `asks` is stored
     // (ScheduleProbe: the count and the next ask's time), then sent, once; the next ask is
     // due refund_delay(asks) later: `retry`, doubling to the cap (probe_cap, at least retry).

@@ -125,7 +125,7 @@ struct Transaction {
 struct Entry {
     int64_t seq = 0;
     std::string tx_id;
-    std::string event;  // create, move, cancel, fence, probe, reask, refund_ask, manual, unmarked
+    std::string event;  // create, move, cancel, fence, probe, reask, deferred, refund_ask, manual, unmarked
     std::string from_state, to_state;
     int64_t at_ms = 0;
     std::string actor;     // "confirmer", "portal", "operator:<name>", ...
@@ -154,11 +154,16 @@ struct Cancel {
 // A correction IN_DOUBT whose probes found nothing re-asks its change in some of these
 // slots (Confirmer, "re-ask"): `reask` > 0 names the re-ask's number, recorded as entry
 // `reask` (the same count and next time; the slot counts towards the manual queue's bound).
+// An attempt the Confirmer did not send because the agent is offline is stored with
+// `deferred` (entry `deferred`, the count unchanged).
 struct ScheduleProbe {
     std::string id;
     int probes = 0;
     int64_t next_probe_ms = 0;
     int reask = 0;
+    // Not empty: the attempt due now was not sent (the hospital's agent is offline: this
+    // says since when); `probes` is unchanged and the entry is `deferred`.
+    std::string deferred = "";
 };
 // IN_DOUBT: probes gave up; an operator settles it. Awaiting the provider's refund: the
 // provider refused or never answered that many asks; the operator is told (the asks go on).

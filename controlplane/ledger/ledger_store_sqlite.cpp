@@ -532,8 +532,12 @@ private:
         if (refund && p.probes == 1) t.manual = false;  // a fresh schedule: not an IN_DOUBT's queue mark
         t.updated_ms = now_ms;
         if (auto r = save(t); !r) return r.error();
-        const char* event = refund ? "refund_ask" : p.reask > 0 ? "reask" : "probe";
+        if (!p.deferred.empty() && (refund || p.reask > 0))
+            return refused(ErrorClass::Rejected, "ledger.not_deferrable", p.id,
+                           "only a probe or revoke to the HIS is deferred for an absent agent");
+        const char* event = refund ? "refund_ask" : !p.deferred.empty() ? "deferred" : p.reask > 0 ? "reask" : "probe";
         std::string what = refund ? "provider refund asks " : "probes ";
+        if (!p.deferred.empty()) what = p.deferred + "; not sent, not counted; probes ";
         if (p.reask > 0)
             what = "re-ask " + std::to_string(p.reask) + " of change attempt " + std::to_string(t.attempts) +
                    " (the same request id); probes and re-asks ";

@@ -85,6 +85,18 @@ MoneySettings read_money_settings(ConfigReader& c, const std::string& results_db
     s.ledger.confirmer.retry = milliseconds(c.integer("ledger.retry_ms", 5000, 100, 3600000));
     s.ledger.confirmer.max_probes = static_cast<int>(c.integer("ledger.max_probes", 8, 1, 1000));
     s.ledger.confirmer.max_reasks = static_cast<int>(c.integer("ledger.max_reasks", 3, 0, 1000));
+    // How long IN_DOUBT transactions wait for their hospital's absent agent (their probes
+    // held, not counted) before the manual queue: from probe_cap (one held attempt) to 30 days.
+    {
+        const int64_t cap_ms = s.ledger.confirmer.probe_cap.count();
+        const int64_t patience = c.integer("ledger.offline_patience_ms", 86400000, 1, 30LL * 86400000);
+        if (patience < cap_ms)
+            c.problem("ledger.offline_patience_ms",
+                      "milliseconds, at least ledger.probe_cap_ms (" + std::to_string(cap_ms) +
+                          ": an absent agent's attempt is held that long) and at most 30 days",
+                      std::to_string(patience));
+        s.ledger.confirmer.offline_patience = milliseconds(patience);
+    }
     // Re-asks take probe slots (every reask_every-th of max_probes), so no more than
     // max_probes / reask_every of them can happen: a larger value would silently do nothing.
     // Named in the file, it is refused; left to its default (3), it is lowered to the cap (a
@@ -130,7 +142,8 @@ MoneySettings read_money_settings(ConfigReader& c, const std::string& results_db
 Result<std::unique_ptr<MoneyDesk>> MoneyDesk::open(const MoneySettings& settings, Router& router, TaskResults& results,
                                                    public_partition::PublicPrimary* primary, PatientRecords& records,
                                                    triage::ErrorBook* triage, Clock& clock,
-                                                   std::function<std::string()> own_url) {
+                                                   std::function<std::string()> own_url,
+                                                   std::function<std::optional<int64_t>(const std::string&)> agent_offline_since) {
     auto key = read_key_file(settings.merchant_key_file);
     if (!key) return key.error();
     auto address = provider_address(settings.provider_url);
@@ -143,6 +156,9 @@ Result<std::unique_ptr<MoneyDesk>> MoneyDesk::open(const MoneySettings& settings
         his_options.booking_body = [primary, &records](const ledger::Transaction& t) {
             return booking_body(*primary, records, t);
         };
+    // An agent the fleet registry holds offline: the ledger's probes wait for it
+    // (docs/ledger.md, "An absent agent") instead of being lost and counted.
+    his_options.agent_offline_since = std::move(agent_offline_since);
     desk->his_ = std::make_unique<AgentHisPort>(
         router, [self](const HisAnswer& a) {
             if (auto* s = self->live_.load()) a.deliver_to(*s);

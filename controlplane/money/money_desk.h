@@ -49,11 +49,14 @@ const char* money_usage_help();
 class MoneyDesk {
 public:
     // `own_url` gives this instance's base URL once its HTTP server listens (the default
-    // notify URL). Errors: Config for a bad setting or key file, and the stores' own.
+    // notify URL). `agent_offline_since`: the fleet registry's word on a hospital's agent
+    // (AgentHisPortOptions::agent_offline_since); unset, the ledger never holds a probe for
+    // an absent agent. Errors: Config for a bad setting or key file, and the stores' own.
     static Result<std::unique_ptr<MoneyDesk>> open(const MoneySettings& settings, Router& router, TaskResults& results,
                                                    public_partition::PublicPrimary* primary, PatientRecords& records,
                                                    triage::ErrorBook* triage, Clock& clock,
-                                                   std::function<std::string()> own_url);
+                                                   std::function<std::string()> own_url,
+                                                   std::function<std::optional<int64_t>(const std::string&)> agent_offline_since = {});
     ~MoneyDesk();  // close()
     void start();
     void close();

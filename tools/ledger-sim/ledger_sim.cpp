@@ -60,6 +60,9 @@ struct Faults {
     double notify_lost = 0.05, notify_dup = 0.05, notify_late = 0.05;     // provider notifications
     double refund_fails = 0.05;
     double crash_per_tx = 0.001, agent_restart_per_tx = 0.001;
+    // An agent away for minutes (its host down, the hospital's network out): the control
+    // plane's fleet registry knows it is offline (SimHis::away_since).
+    double agent_outage_per_tx = 0.0004;
 };
 
 struct HisRecord {
@@ -98,6 +101,7 @@ struct Hospital {
     std::string province;
     bool agent_down = false;
     int64_t agent_up_at = 0;
+    int64_t down_since_ms = 0;  // the clock's wall ms when it went down (the registry's "offline since")
     std::map<std::string, HisRecord> records;  // the HIS's own books
     std::map<std::string, AgentTask> tasks;    // the agent's task store (corrections' changes)
     std::set<std::string> fenced_requests;     // the agent's fence: corrections' request ids revoked
@@ -123,6 +127,7 @@ public:
     void send_change(const Transaction& t) override;
     void probe(const Transaction& t) override;
     void revoke(const Transaction& t) override;
+    std::optional<int64_t> away_since(const Transaction& t) override;
 
 private:
     Sim& sim_;
@@ -154,6 +159,7 @@ public:
         confirmer_options_.broken_refund_before_his = o.broken_refund_before_his;
         confirmer_options_.broken_reask_new_attempt = o.broken_reask_new_attempt;
         confirmer_options_.broken_void_on_operator_word = o.broken_void_on_operator_word;
+        confirmer_options_.offline_patience = std::chrono::minutes(10);
         if (!o.reask) {
             confirmer_options_.max_reasks = 0;
             confirmer_options_.max_prepaid_refund_rounds = 1;
@@ -404,6 +410,11 @@ public:
         auto it = hospitals_[h->second].records.find(id);
         return it == hospitals_[h->second].records.end() ? nullptr : &it->second;
     }
+    // What the fleet registry says of a hospital's agent: offline since when, or online.
+    std::optional<int64_t> agent_away_since(const std::string& hospital_id) const {
+        const Hospital& h = hospitals_[hospital_index(hospital_id)];
+        return h.agent_down ? std::optional<int64_t>(h.down_since_ms) : std::nullopt;
+    }
     int hospital_index(const std::string& hospital_id) const {
         for (size_t i = 0; i < hospitals_.size(); ++i)
             if (hospitals_[i].id == hospital_id) return static_cast<int>(i);
@@ -493,7 +504,7 @@ private:
     int arrived_ = 0;
     bool arrivals_done_ = false;
 
-    uint64_t messages_ = 0, lost_ = 0, held_ = 0, commit_answers_lost_ = 0, crashes_ = 0, agent_restarts_ = 0;
+    uint64_t messages_ = 0, lost_ = 0, held_ = 0, commit_answers_lost_ = 0, crashes_ = 0, agent_restarts_ = 0, agent_outages_ = 0;
     uint64_t prepaid_pairs_ = 0, prepaid_cancels_ = 0;
     std::string prepaid_summary_;
 
@@ -568,6 +579,10 @@ void SimHis::revoke(const Transaction& t) {
         sim.reply(id, [id, out](Confirmer& c) { c.on_revoke_answer(id, out); });
     });
 }
+std::optional<int64_t> SimHis::away_since(const Transaction& t) {
+    return sim_.agent_away_since(t.intent.hospital_id);
+}
+
 void SimProvider::close(const std::string& id) { sim_.provider_close(id); }
 void SimProvider::refund(const std::string& id, int64_t amount_fen) { sim_.provider_refund(id, amount_fen); }
 void SimProvider::refund_correction(const std::string& correction_id, const std::string& order_id, int64_t amount_fen) {
@@ -627,6 +642,7 @@ void Sim::collect(const Confirmer& c) {
     totals_.settled_by_late_reply += k.settled_by_late_reply, totals_.settled_by_revoke += k.settled_by_revoke;
     totals_.refunds_asked += k.refunds_asked, totals_.closes += k.closes, totals_.reasks += k.reasks;
     totals_.prepaid_refunds_again += k.prepaid_refunds_again, totals_.prepaid_refunds_unbound += k.prepaid_refunds_unbound;
+    totals_.deferred_away += k.deferred_away, totals_.manual_away += k.manual_away;
 }
 
 void Sim::crash_control_plane() {
@@ -931,15 +947,20 @@ void Sim::process_faults() {
         crash_control_plane();
         at(now() + rng_.between(500, 5'000), [this] { open_control_plane(); });
     }
-    if (rng_.chance(faults_.agent_restart_per_tx)) {
+    // An agent down for [min_ms, max_ms], everything sent to it lost meanwhile; the fleet
+    // registry knows since when (SimHis::away_since).
+    auto take_an_agent_down = [this](int64_t min_ms, int64_t max_ms, uint64_t& counter) {
         Hospital& h = hospitals_[rng_.below(hospitals_.size())];
-        if (!h.agent_down) {
-            h.agent_down = true;
-            ++agent_restarts_;
-            Hospital* hp = &h;
-            at(now() + rng_.between(1'000, 20'000), [hp] { hp->agent_down = false; });
-        }
-    }
+        if (h.agent_down) return;
+        h.agent_down = true;
+        h.down_since_ms = clock_.wall_ms();
+        ++counter;
+        Hospital* hp = &h;
+        at(now() + rng_.between(min_ms, max_ms), [hp] { hp->agent_down = false; });
+    };
+    if (rng_.chance(faults_.agent_restart_per_tx)) take_an_agent_down(1'000, 20'000, agent_restarts_);
+    // Minutes away: some past the confirmer's offline_patience (10 min here).
+    if (rng_.chance(faults_.agent_outage_per_tx)) take_an_agent_down(120'000, 720'000, agent_outages_);
 }
 
 void Sim::arrive_payment(const TransactionIntent& in) {
@@ -1172,6 +1193,8 @@ SimReport Sim::run() {
       << report.sim_ms / 1000 << " s\n";
     s << "  messages " << messages_ << ", lost " << lost_ << ", held minutes in an agent's queue " << held_ << ", HIS commits whose answer was lost " << commit_answers_lost_
       << ", control-plane crashes " << crashes_ << ", agent restarts " << agent_restarts_ << "\n";
+    s << "  agent outages (2-12 min) " << agent_outages_ << ", attempts deferred for an absent agent " << totals_.deferred_away
+      << ", to the manual queue after offline_patience " << totals_.manual_away << "\n";
     s << "  dispatched " << totals_.dispatched << ", in doubt " << totals_.in_doubt << ", probes " << totals_.probes
       << ", revokes " << totals_.revokes << ", late changes fenced at the HIS " << fenced_at_his_ << "\n";
     s << "  settled by probe " << totals_.settled_by_probe << ", by late reply " << totals_.settled_by_late_reply

@@ -100,6 +100,12 @@ class LedgerSide final : public ledger::PaymentPort {
 public:
     LedgerSide(test::System& sys, ledger::ConfirmerOptions options, controlplane::AgentHisPortOptions port_options = {})
         : routing_(sys), dir_(routing_.dir) {
+        // As MoneyDesk wires it: the fleet registry says when an agent is away.
+        port_options.agent_offline_since = [this](const std::string& hospital) -> std::optional<int64_t> {
+            auto r = routing_.registry->record(hospital);
+            if (!r || r->online || r->since_ms <= 0) return std::nullopt;
+            return r->since_ms;
+        };
         port_ = std::make_unique<controlplane::AgentHisPort>(
             *routing_.router,
             [this](const controlplane::HisAnswer& a) { post([a](ledger::Confirmer& c) { a.deliver_to(c); }); },
@@ -283,11 +289,15 @@ TEST_CASE("ledger confirmation: a payment that never reached the HIS is revoked,
         c.on_payment_notification(id, 1500);
         return true;
     });
-    // Unanswered, then in doubt, and the probes go unanswered while the agent is away.
+    // Unanswered, then in doubt; the registry says the agent is away, so the probes are
+    // held, not sent and not counted (docs/ledger.md, "An absent agent holds the attempts").
     REQUIRE(test::eventually([&] { return side.state(id) == TxState::InDoubt; }, 60s));
     REQUIRE(test::eventually(
-        [&] { return side.with([](ledger::Confirmer& c, ledger::LedgerStore&) { return c.counters().probes >= 2; }); },
+        [&] { return side.with([](ledger::Confirmer& c, ledger::LedgerStore&) { return c.counters().deferred_away >= 2; }); },
         60s));
+    CHECK(side.with([&](ledger::Confirmer& c, ledger::LedgerStore& s) {
+        return c.counters().probes == 0 && s.get(id).value()->probes == 0;
+    }));
     REQUIRE(sys.start_agent("H001"));
     REQUIRE(test::eventually([&] { return side.online("H001"); }, 30s));
 

@@ -28,14 +28,17 @@ struct Money {
 
     // `more`: merged into H001's parameter file (extraction, to have his-sim's slots in the
     // public primary). `max_reasks` below 0: not in the file (the default, at most max_probes / 2).
-    explicit Money(const char* faults = "{}", int max_probes = 1000, const char* more = "{}", int max_reasks = -1)
+    // `offline_patience_ms` below 0: not in the file (24 h).
+    explicit Money(const char* faults = "{}", int max_probes = 1000, const char* more = "{}", int max_reasks = -1,
+                   int offline_patience_ms = -1)
         : sys({.hospitals = {"H001"},
                .sim_faults = {{"H001", faults}},
                .his_params = {{"H001", R"({"idempotent_orders": false, "deferred_drain_interval": "1s"})"}},
                .more_params = {{"H001", more}},
-               .controlplane_config = controlplane_config(pay, max_probes, max_reasks)}) {}
+               .controlplane_config = controlplane_config(pay, max_probes, max_reasks, offline_patience_ms)}) {}
 
-    static std::string controlplane_config(const test::RunningPaySim& pay, int max_probes, int max_reasks) {
+    static std::string controlplane_config(const test::RunningPaySim& pay, int max_probes, int max_reasks,
+                                           int offline_patience_ms) {
         auto config = nlohmann::json{{"request_timeouts_ms",
                                       {{"payment.pay", 1000}, {"appointment.book", 1000}, {"payment.refund", 1000}}},
                                      {"ledger", {{"dir", pay.dir + "/ledgers"},
@@ -47,6 +50,7 @@ struct Money {
                                      {"payments", {{"url", "http://127.0.0.1:" + std::to_string(pay.port)},
                                                    {"key_file", pay.dir + "/merchant.key"}}}};
         if (max_reasks >= 0) config["ledger"]["max_reasks"] = max_reasks;
+        if (offline_patience_ms >= 0) config["ledger"]["offline_patience_ms"] = offline_patience_ms;
         return config.dump();
     }
 
@@ -320,18 +324,32 @@ TEST_CASE("money api: a provider notification with a bad signature is refused an
 }
 
 TEST_CASE("money api: a payment the hospital never answers reaches the operators' queue, and hisgate ledger resolve settles it") {
-    Money m("{}", 2);
+    Money m("{}", 2, "{}", -1, 8000);  // its probes held while the agent is away, for 8 s
     REQUIRE(m.sys.start());
     auto created = m.pay_request("P1", "manual-1");
     REQUIRE(created.status == 201);
     const auto body = nlohmann::json::parse(created.body);
     const std::string id = body["transactionId"];
-    // The agent is away: the change cannot go, no probe is answered.
-    m.sys.agent("H001").kill9();
+    // The agent is away (the registry knows it): the change cannot go, no probe can be asked.
+    m.sys.agent("H001").stop();
+    REQUIRE(test::eventually(
+        [&] {
+            auto hs = m.sys.online_hospitals();
+            return std::find(hs.begin(), hs.end(), "H001") == hs.end();
+        },
+        20s));
     REQUIRE(checkout(m, body) == 200);
     REQUIRE(test::eventually([&] { return m.transaction("P1", id).value("manual", false); }, 60s));
     CHECK(m.state("P1", id) == "IN_DOUBT");
     CHECK(m.transaction("P1", id)["status"]["en"] == "confirming with the hospital");
+    // Nothing could be asked: the queue says since when the agent was offline, not "probes unanswered".
+    bool offline_reason = false;
+    const auto queued = m.transaction("P1", id);
+    for (const auto& e : queued["history"])
+        offline_reason = offline_reason || (e.value("event", "") == "manual" &&
+                                            e.value("evidence", "").find("H001's agent offline since") != std::string::npos);
+    INFO(queued["history"].dump(1));
+    CHECK(offline_reason);
 
     const std::string token_file = m.sys.dir() + "/operator.token";
     test::write_file(token_file, m.sys.token("operator", "ops-li"));
@@ -492,13 +510,22 @@ TEST_CASE("money api: a refund asked while the agent is away is re-asked under i
             if (e.value("event", "") == "reask") return true;
         return false;
     };
-    REQUIRE(test::eventually(reasked, 30s));  // a re-ask while the agent is away: lost, as the first
+    // While the agent is away its probes and re-asks are held, not spent (docs/ledger.md,
+    // "An absent agent holds the attempts").
+    auto held = [&] {
+        for (const auto& e : m.transaction("P1", fix_id).value("history", nlohmann::json::array()))
+            if (e.value("event", "") == "deferred") return true;
+        return false;
+    };
+    REQUIRE(test::eventually(held, 30s));
+    CHECK_FALSE(reasked());
     CHECK(m.sys.his_executions("H001", id, "refund") == 0);
     REQUIRE(m.sys.start_agent("H001"));
     REQUIRE(test::eventually(online, 30s));
     REQUIRE(test::eventually([&] { return m.state("P1", fix_id) == "POSTED"; }, 60s));
     auto t = m.transaction("P1", fix_id);
     INFO(t.dump(1));
+    CHECK(reasked());  // the re-ask after the agent came back is the first attempt to reach it
     for (const auto& e : t["history"]) CHECK(e.value("actor", "").rfind("operator:", 0) == std::string::npos);
     CHECK(m.state("P1", id) == "POSTED");
     CHECK(m.sys.his_executions("H001", id, "refund") == 1);

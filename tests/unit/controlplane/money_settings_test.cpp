@@ -57,3 +57,21 @@ TEST_CASE("money settings: ledger.max_reasks negative, not an integer, or above 
     REQUIRE_FALSE(text);
     CHECK_THAT(text.error().message, Catch::EndsWith("ledger.max_reasks: expected an integer, found string \"3\""));
 }
+
+TEST_CASE("money settings: ledger.offline_patience_ms defaults to 24 h and below probe_cap_ms is refused") {
+    controlplane::money::MoneySettings s;
+    REQUIRE(load_ledger_settings(nlohmann::json::object(), &s));
+    CHECK(s.ledger.confirmer.offline_patience == std::chrono::hours(24));
+    REQUIRE(load_ledger_settings({{"offline_patience_ms", 600000}}, &s));
+    CHECK(s.ledger.confirmer.offline_patience == std::chrono::minutes(10));
+
+    auto short_one = load_ledger_settings({{"offline_patience_ms", 30000}});  // under the default probe_cap_ms 60000
+    REQUIRE_FALSE(short_one);
+    CHECK(short_one.error().cls == ErrorClass::Config);
+    CHECK_THAT(short_one.error().message,
+               Catch::Contains("ledger.offline_patience_ms: expected milliseconds, at least ledger.probe_cap_ms (60000") &&
+                   Catch::EndsWith("found 30000"));
+    auto text = load_ledger_settings({{"offline_patience_ms", "24h"}});
+    REQUIRE_FALSE(text);
+    CHECK_THAT(text.error().message, Catch::Contains("ledger.offline_patience_ms: expected an integer"));
+}

@@ -3,6 +3,7 @@
 // refunded.
 #include <catch2/catch.hpp>
 
+#include "common/utc_time.h"
 #include "controlplane/ledger/confirmer.h"
 #include "ledger_test_util.h"
 #include "tests/support/process.h"
@@ -193,4 +194,113 @@ TEST_CASE("confirmer: a booking holds its slot at once and a rejection releases 
     f.confirmer->on_probe_answer(other.id, HisStatus::Committed);
     CHECK(f.state(other.id) == TxState::Posted);
     CHECK(f.his.count("change:" + other.id) == 1);
+}
+
+namespace {
+// The entries of `id`'s history with event `event`.
+int absent_agent_entries(Fixture& f, const std::string& id, const std::string& event) {
+    int n = 0;
+    for (const auto& e : f.store->history(id).value()) n += e.event == event;
+    return n;
+}
+}  // namespace
+
+TEST_CASE("confirmer: an agent away 10 minutes holds the probes uncounted - back, they resume and settle it") {
+    Fixture f;
+    std::string id = f.dispatched();
+    f.his.away = f.clock.wall_ms();  // the agent went offline as the change left
+    f.step(10s);
+    REQUIRE(f.state(id) == TxState::InDoubt);
+    for (int i = 0; i < 11; ++i) f.step(60s);  // 3 probe slots would have gone to the manual queue
+    CHECK(f.his.count("probe:" + id) == 0);
+    CHECK(f.confirmer->manual_queue()->empty());
+    CHECK(f.store->get(id).value()->probes == 0);
+    CHECK(f.confirmer->counters().deferred_away == 11);
+    CHECK(absent_agent_entries(f, id, "deferred") == 11);
+    auto h = f.store->history(id).value();
+    CHECK_THAT(h.back().evidence, Catch::Contains("hospital H001's agent offline since " + iso_utc_ms(*f.his.away)) &&
+                                      Catch::Contains("not sent, not counted; probes 0"));
+    f.his.away.reset();  // back
+    f.step(60s);
+    CHECK(f.his.count("probe:" + id) == 1);
+    CHECK(f.store->get(id).value()->probes == 1);
+    f.confirmer->on_probe_answer(id, HisStatus::Committed);
+    CHECK(f.state(id) == TxState::Posted);
+    CHECK(f.his.count("change:" + id) == 1);
+    CHECK(f.confirmer->counters().manual == 0);
+}
+
+TEST_CASE("confirmer: an agent away past offline_patience sends it to the manual queue saying since when - a late reply still settles it") {
+    Fixture f;
+    f.options.offline_patience = 30min;
+    REQUIRE(f.restart());
+    std::string id = f.dispatched();
+    const int64_t since = f.clock.wall_ms();
+    f.his.away = since;
+    f.step(10s);
+    REQUIRE(f.state(id) == TxState::InDoubt);
+    for (int i = 0; i < 29; ++i) f.step(60s);
+    CHECK(f.confirmer->manual_queue()->empty());
+    f.step(60s);  // 30 min 10 s after it went offline (the last hold was due at 30 min exactly)
+    auto queue = f.confirmer->manual_queue();
+    REQUIRE(queue->size() == 1);
+    CHECK(f.confirmer->counters().manual_away == 1);
+    CHECK_FALSE(f.confirmer->has_timer(id));
+    CHECK(f.his.count("probe:" + id) == 0);
+    auto h = f.store->history(id).value();
+    CHECK(h.back().event == "manual");
+    CHECK_THAT(h.back().evidence, Catch::Contains("hospital H001's agent offline since " + iso_utc_ms(since)) &&
+                                      Catch::Contains("longer than ledger.offline_patience (1800 s)"));
+    f.confirmer->on_change_reply(id, true);  // evidence settles it from the queue
+    CHECK(f.state(id) == TxState::Posted);
+}
+
+TEST_CASE("confirmer: a restart while the agent is away keeps the held attempt - none lost, none doubled or counted") {
+    Fixture f;
+    std::string id = f.dispatched();
+    f.his.away = f.clock.wall_ms();
+    f.step(10s);
+    f.step(3s);  // the first probe's slot: held, stored for 60 s later
+    const int64_t next = f.store->get(id).value()->next_probe_ms;
+    CHECK(next == f.clock.wall_ms() + 60'000);
+    REQUIRE(f.restart());
+    CHECK(f.confirmer->next_due_ms() == next);
+    f.step(60s);  // still away: held again
+    CHECK(f.his.count("probe:" + id) == 0);
+    CHECK(f.store->get(id).value()->probes == 0);
+    REQUIRE(f.restart());
+    f.his.away.reset();
+    f.step(60s);
+    CHECK(f.his.count("probe:" + id) == 1);
+    CHECK(f.store->get(id).value()->probes == 1);
+    CHECK(absent_agent_entries(f, id, "deferred") == 2);
+    // Away again after one probe: the two slots left are held, not spent.
+    f.his.away = f.clock.wall_ms();
+    for (int i = 0; i < 3; ++i) f.step(60s);
+    CHECK(f.confirmer->manual_queue()->empty());
+    CHECK(f.store->get(id).value()->probes == 1);
+}
+
+TEST_CASE("confirmer: an operator's not-done given while the agent is still away waits a fresh patience for its revoke") {
+    Fixture f;
+    f.options.offline_patience = 30min;
+    REQUIRE(f.restart());
+    std::string id = f.dispatched();
+    f.his.away = f.clock.wall_ms();
+    f.step(10s);
+    for (int i = 0; i < 30; ++i) f.step(60s);
+    REQUIRE(f.confirmer->manual_queue()->size() == 1);
+    auto word = f.confirmer->resolve(id, false, "called the hospital: no such payment", "li");
+    REQUIRE(word);
+    CHECK(word->revoking);
+    CHECK(f.his.count("revoke:" + id) == 0);  // it would be lost
+    for (int i = 0; i < 29; ++i) f.step(60s);
+    CHECK(f.confirmer->manual_queue()->empty());  // 29 min after the word: still waiting for the agent
+    CHECK(f.his.count("revoke:" + id) == 0);
+    f.his.away.reset();
+    f.step(60s);
+    CHECK(f.his.count("revoke:" + id) == 1);
+    f.confirmer->on_revoke_answer(id, RevokeOutcome::Revoked);
+    CHECK(f.state(id) == TxState::Rejected);
+    CHECK(f.provider.count("refund:" + id) == 1);
 }

@@ -161,6 +161,22 @@ TEST_CASE("correction: a refund the HIS never shows is re-asked under the same r
         CHECK(reasks == 3);
         CHECK(f.provider.sent.empty());
     }
+    SECTION("an agent away holds the re-asks too: none spent, slot 4 is still a re-ask when it is back") {
+        f.his.away = f.clock.wall_ms();
+        for (int i = 0; i < 12; ++i) f.step(60s);  // more than the 6 slots left
+        CHECK(f.his.count("change:" + fix.id) == 2);
+        CHECK(f.his.count("probe:" + fix.id) == 1);
+        CHECK(f.store->get(fix.id).value()->probes == 2);
+        CHECK(f.confirmer->manual_queue()->empty());
+        CHECK(f.store->apply_one(ScheduleProbe{fix.id, 2, 1, 1, "away"}, f.clock.wall_ms()).error().code ==
+              "ledger.not_deferrable");
+        f.his.away.reset();
+        f.step(60s);  // slot 3: a probe
+        f.step(60s);  // slot 4: re-ask 2
+        CHECK(f.his.count("probe:" + fix.id) == 2);
+        CHECK(f.his.count("change:" + fix.id) == 3);
+        CHECK(f.confirmer->counters().reasks == 2);
+    }
     SECTION("a payment is never re-asked: its not-found is revoked") {
         auto pay = test_util::intent();
         pay.deadline_ms = f.clock.wall_ms() + 30'000;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct RecordingHis : HisPort {
     void send_change(const Transaction& t) override { sent.push_back("change:" + t.intent.id); }
     void probe(const Transaction& t) override { sent.push_back("probe:" + t.intent.id); }
     void revoke(const Transaction& t) override { sent.push_back("revoke:" + t.intent.id); }
+    // Set: the hospital's agent is offline since then (the fleet registry's word).
+    std::optional<int64_t> away;
+    std::optional<int64_t> away_since(const Transaction&) override { return away; }
     int count(const std::string& what) const { return static_cast<int>(std::count(sent.begin(), sent.end(), what)); }
 };
 
