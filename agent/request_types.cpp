@@ -148,6 +148,20 @@ Result<nlohmann::json> cancel(const RequestContext& c, const nlohmann::json& bod
     return as_json(c.his.cancel(*order), booking_json);
 }
 
+// The HIS's status of an order: its booking's (appointment.*) or its payment's.
+template <bool kBooking>
+Result<std::string> order_status(const RequestContext& c, const std::string& order) {
+    if constexpr (kBooking) {
+        auto held = c.his.booking_status(order);
+        if (!held) return held.error();
+        return held->status;
+    } else {
+        auto held = c.his.payment_status(order);
+        if (!held) return held.error();
+        return held->status;
+    }
+}
+
 // Revoke (docs/ledger.md, "The agent's revoke fence"): the fence is durable first, so no
 // change for the order reaches the HIS after this; once none can still be running there,
 // the HIS's own records say whether one got in before: committed (paid or refunded; booked)
@@ -158,16 +172,9 @@ Result<nlohmann::json> revoke(const RequestContext& c, const nlohmann::json& bod
     auto order = text_field(body, "orderId", c.type);
     if (!order) return order.error();
     if (auto wait = c.revoking(*order)) return *wait;
-    std::string status;
-    if constexpr (kBooking) {
-        auto held = c.his.booking_status(*order);
-        if (!held) return held.error();
-        status = held->status;
-    } else {
-        auto held = c.his.payment_status(*order);
-        if (!held) return held.error();
-        status = held->status;
-    }
+    auto held = order_status<kBooking>(c, *order);
+    if (!held) return held.error();
+    const std::string& status = *held;
     bool committed = kBooking ? status == "booked" : status == "paid" || status == "refunded";
     bool holds_nothing = status == "not_found" || (kBooking && status == "cancelled");
     if (!committed && !holds_nothing)
@@ -191,16 +198,9 @@ Result<nlohmann::json> revoke_correction(const RequestContext& c, const nlohmann
     auto change = text_field(body, "changeId", c.type);
     if (!change) return change.error();
     if (auto wait = c.revoking(fence_key_of_request(*change))) return *wait;
-    std::string status;
-    if constexpr (kCancel) {
-        auto held = c.his.booking_status(*order);
-        if (!held) return held.error();
-        status = held->status;
-    } else {
-        auto held = c.his.payment_status(*order);
-        if (!held) return held.error();
-        status = held->status;
-    }
+    auto held = order_status<kCancel>(c, *order);
+    if (!held) return held.error();
+    const std::string& status = *held;
     const std::string_view done = kCancel ? "cancelled" : "refunded", standing = kCancel ? "booked" : "paid";
     if (status != done && status != standing)
         return make_error(ErrorClass::Protocol, "his.unexpected_status",
