@@ -243,4 +243,10 @@ TEST_CASE("agent revoke: a refund or cancel is fenced by its request id - the re
     REQUIRE(unnamed.error);
     CHECK(unnamed.error->code == "request.invalid");
     CHECK(unnamed.error->message.find("changeId") != std::string::npos);
+    // An oversized one is refused by the agent's bound on every body id (limits.h kIdBytes)
+    // before the handler runs, so nothing is fenced (a fence is kept for good).
+    auto oversized = ask_agent(cp, "payment.refund_revoke", {{"orderId", "ORD-RF-1"}, {"changeId", std::string(4096, 'x')}});
+    REQUIRE(oversized.error);
+    CHECK(oversized.error->code == "request.too_long");
+    CHECK(oversized.error->message.find("body.changeId is at most 64 bytes") != std::string::npos);
 }
