@@ -151,7 +151,7 @@ TEST_CASE("rollout: real agents at mixed versions go to the newest by deltas; a 
         sites.push_back(std::make_unique<Site>(t.path + "/sites/" + h, kit, sys.dir() + "/etc/agent-" + h + ".json",
                                                sys.agent_metrics_port(h)));
         // A crash on start is judged unhealthy at timeout_ms; a good build proves itself in trial_ms.
-        sites.back()->write_config({{"health", {{"trial_ms", 500}, {"timeout_ms", 5000}}},
+        sites.back()->write_config({{"health", {{"trial_ms", 500}, {"timeout_ms", 8000}}},
                                     {"token_file", t.path + "/updater.token"}});
         started_at[h] = versions[i % versions.size()];
         INFO(h << " at " << started_at[h]);
@@ -224,7 +224,7 @@ TEST_CASE("rollout: real agents at mixed versions go to the newest by deltas; a 
     auto start2 = sys.post("/api/v1/rollouts", json{{"release", broken},
                                                     {"waves", "10%,50%,100%"},
                                                     {"maxFailure", "5%"},
-                                                    {"waveTimeout", "12s"},
+                                                    {"waveTimeout", "15s"},
                                                     {"soak", "1s"}}
                                                    .dump());
     REQUIRE(start2.status == 201);
