@@ -81,7 +81,7 @@ void print_figures(const char* what, int sites, const json& r) {
 
 }  // namespace
 
-TEST_CASE("rollout: real agents at mixed versions go to the newest by deltas; a broken build rolls back on the canary and halts",
+TEST_CASE("rollout: real agents at mixed versions go to the newest by deltas and a broken build rolls back on the canary and halts",
           "[updater][rollout]") {
     const int n = site_count();
     const std::vector<std::string> versions = {"1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0"};
