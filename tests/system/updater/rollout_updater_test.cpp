@@ -113,6 +113,12 @@ TEST_CASE("rollout: real agents at mixed versions go to the newest by deltas and
     const bool built = kit.build_all(wanted, &failed_build);
     INFO(failed_build);
     REQUIRE(built);
+    // A catalog that does not read is refused, naming it; nothing is built.
+    auto bad = run_hisgate({"release", "build", "--version", "9.0.0", "--from", t.path + "/tree-1.0.0", "--out",
+                            t.path + "/not-built", "--catalog", t.path + "/no-such-catalog.json"});
+    CHECK(bad.status == 1);
+    CHECK(bad.output.find("params.unreadable") != std::string::npos);
+    CHECK_FALSE(fs::exists(t.path + "/not-built/manifest.json"));
     // The release notes carry the parameter diff of the release that changed it.
     auto notes = json::parse(hisgate::test::read_file(kit.manifest("1.3.0")))["signed"].value("notes", "");
     CHECK(notes.find("Parameter changes since 1.2.0") != std::string::npos);
