@@ -9,10 +9,12 @@
 //   revoke --root ROOT.key --key-id ID --reason TEXT --list REVOCATIONS.json
 //                                adds a key to the root's revocation list (serial + 1)
 //   build --version V --from DIR --out DIR [--previous DIR] [--protocol MIN-MAX]
-//         [--level N] [--notes TEXT]
+//         [--level N] [--notes TEXT] [--catalog FILE]
 //                                the full package and a delta from each of the five newest
 //                                older releases under --previous; an unsigned manifest whose
-//                                notes end with `params diff` against the newest older one
+//                                notes end with `params diff` against the newest older one.
+//                                The catalog shipped is this build's, or --catalog's (the
+//                                agent's in --from when another build made it)
 //   sign --manifest FILE --key SIGNING.key --cert CERT.json --root ROOT.pub
 //   verify --manifest FILE --root ROOT.pub [--revocations FILE] [--packages]
 //          [--previous DIR] [--at T]
@@ -55,6 +57,7 @@ const char* kReleaseUsage = R"(usage: hisgate release keygen --out PREFIX
        hisgate release certify --root ROOT.key --key SIGNING.pub --name NAME [--not-before T] [--not-after T | --days N] --out CERT.json
        hisgate release revoke --root ROOT.key --key-id ID --reason TEXT --list REVOCATIONS.json
        hisgate release build --version V --from DIR --out DIR [--previous DIR] [--protocol MIN-MAX] [--level N] [--notes TEXT]
+                             [--catalog FILE]
        hisgate release sign --manifest FILE --key SIGNING.key --cert CERT.json --root ROOT.pub
        hisgate release verify --manifest FILE --root ROOT.pub [--revocations FILE] [--packages] [--previous DIR] [--at T]
        hisgate release publish --repo DIR --root ROOT.pub [--revocations FILE] [--previous DIR] RELEASE-DIR
@@ -228,9 +231,13 @@ int build(const Options& o) {
         b.level = std::atoi(o.at("level").c_str());
         if (b.level < 1 || b.level > 22) return release_usage("--level: 1 to 22");
     }
-    // The parameter catalog this build ships: its hash in the manifest, the merged catalog
-    // beside it, so `hisgate params diff` can compare two releases' catalogs.
-    const auto& catalog = params::Catalog::builtin();
+    // The parameter catalog the release ships: its hash in the manifest, the merged catalog
+    // beside it, so `hisgate params diff` can compare two releases' catalogs. By default this
+    // program's own (the agent of the same build has the same); --catalog names the agent's
+    // (`hisgate params list --json` of the build in --from) when another build made it.
+    std::optional<Result<params::Catalog>> given;
+    if (o.count("catalog")) given = params::Catalog::load(o.at("catalog"));
+    const auto& catalog = given ? *given : params::Catalog::builtin();
     if (!catalog) return fail(catalog.error());
     std::string catalog_text = catalog->to_json().dump(2) + "\n";
     b.catalog_version = std::string(hisgate::version());

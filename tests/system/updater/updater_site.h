@@ -63,9 +63,10 @@ public:
     void migrated_state_file(const std::string& path) { migrated_state_file_ = path; }
 
     // Builds and signs release `v`: the agent stamped `stamp` (default: v), or a program
-    // that exits 3 as it starts.
+    // that exits 3 as it starts; shipping `catalog` (a merged catalog file) when given, else
+    // the build's own parameter catalog.
     Captured build(const std::string& v, Build kind = Build::Good, std::string stamp = "", std::string protocol = "1-2",
-                   const std::string& releases_dir = "") {
+                   const std::string& releases_dir = "", const std::string& catalog = "") {
         std::string tree = dir_ + "/tree-" + v;
         fs::remove_all(tree);
         fs::create_directories(tree + "/bin");
@@ -89,8 +90,10 @@ public:
         fs::permissions(tree + "/bin/hisgate-agent", fs::perms(0755));
         write_file(tree + "/bin/VERSION", (stamp.empty() ? v : stamp) + "\n");
         std::string out_root = releases_dir.empty() ? releases() : releases_dir;
-        auto built = run_hisgate({"release", "build", "--version", v, "--from", tree, "--previous", out_root, "--out",
-                                  out_root + "/" + v, "--protocol", protocol, "--level", "1"});
+        std::vector<std::string> args = {"release", "build", "--version", v, "--from", tree, "--previous", out_root, "--out",
+                                         out_root + "/" + v, "--protocol", protocol, "--level", "1"};
+        if (!catalog.empty()) args.insert(args.end(), {"--catalog", catalog});
+        auto built = run_hisgate(args);
         if (built.status != 0) return built;
         return run_hisgate({"release", "sign", "--manifest", out_root + "/" + v + "/manifest.json", "--key",
                             keys() + "/signing.key", "--cert", keys() + "/signing.cert.json", "--root", keys() + "/root.pub"});
@@ -101,10 +104,11 @@ public:
         std::string version;
         Build kind = Build::Good;
         std::string stamp;
+        std::string catalog;  // a merged parameter catalog file; "" = the build's own
     };
     bool build_all(const std::vector<Wanted>& wanted, std::string* failed = nullptr) {
         for (const auto& w : wanted) {
-            auto r = build(w.version, w.kind, w.stamp);
+            auto r = build(w.version, w.kind, w.stamp, "1-2", "", w.catalog);
             if (r.status != 0) {
                 if (failed) *failed = r.output;
                 return false;
