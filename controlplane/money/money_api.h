@@ -32,6 +32,10 @@
 //   POST /api/v1/provider/notify            the payment provider's signed notification (no
 //                                            token; the signature is checked)
 //
+// A new payment or booking for a hospital whose agent the fleet registry holds offline is
+// 503 hospital.offline with Retry-After: 30, nothing created, its key released
+// (set_agent_offline_since); refunds and cancels are accepted and wait HELD.
+//
 // Every POST but resolve and notify needs an Idempotency-Key (controlplane/money/keyed_answers.h):
 // 400 idempotency.key_required without one; the same key and fields answer the first
 // answer again (Idempotent-Replayed: true), 422 idempotency.mismatch with other fields,

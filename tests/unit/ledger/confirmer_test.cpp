@@ -365,7 +365,7 @@ TEST_CASE("confirmer: a payment held past offline_patience is REJECTED as never 
     auto h = f.store->history(in.id).value();
     bool said = false;
     for (const auto& e : h)
-        said = said || (e.to == "REJECTED" && e.evidence.find("never sent: hospital H001's agent offline since " +
+        said = said || (e.to_state == "REJECTED" && e.evidence.find("never sent: hospital H001's agent offline since " +
                                                                  iso_utc_ms(since)) != std::string::npos);
     CHECK(said);
     f.confirmer->on_refund_answer(in.id, true);

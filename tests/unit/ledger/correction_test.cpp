@@ -400,9 +400,12 @@ TEST_CASE("correction: a refund asked while the agent is away waits HELD past of
     CHECK(f.his.count("change:" + fix.id) == 0);
     CHECK(f.provider.sent.empty());
     CHECK(f.confirmer->counters().never_sent_away == 0);
-    REQUIRE(f.restart());
+    REQUIRE(f.restart());  // still away: resume() holds it again, and marks it for the wake
+    CHECK(f.state(fix.id) == TxState::Held);
+    CHECK(f.his.count("change:" + fix.id) == 0);
     f.his.away.reset();
-    CHECK(f.confirmer->agent_back("H001") == 0);  // rebuilt by resume(): sent there, the agent being back
+    CHECK(f.confirmer->agent_back("H001") == 1);
+    f.confirmer->tick();
     CHECK(f.state(fix.id) == TxState::Dispatched);
     CHECK(f.his.count("change:" + fix.id) == 1);
     f.confirmer->on_change_reply(fix.id, true);
