@@ -100,6 +100,7 @@ Result<void> HospitalRegistry::apply_state(const IncomingMessage& msg) {
     const std::string& hid = *topic_hospital;
     const int64_t now = clock_.wall_ms();
     std::optional<FleetRecord> refused;  // an incompatible agent that just came online
+    bool back = false;                   // a compatible agent that just came (back) online
     {
         std::lock_guard lock(mu_);
         auto known = hospitals_.find(hid);
@@ -198,9 +199,11 @@ Result<void> HospitalRegistry::apply_state(const IncomingMessage& msg) {
                 .inc();
             refused = next;
         }
+        back = online && (new_session || !was_online) && !refused;
         hospitals_[hid] = std::move(next);
     }
     if (refused && on_incompatible_) on_incompatible_(*refused);
+    if (back && on_back_) on_back_(hid);
     return {};
 }
 

@@ -60,6 +60,10 @@ public:
     // Called (outside the registry's lock) when an agent whose protocol range is outside the
     // window comes online: the control plane tells it so (main.cpp). Set before messages flow.
     void on_incompatible(std::function<void(const FleetRecord&)> handler) { on_incompatible_ = std::move(handler); }
+    // Called (outside the registry's lock, after the new state is stored) when a compatible
+    // agent is back: its birth in a newer session, or online again after being offline. The
+    // ledger's held attempts for that hospital go then (main.cpp). Set before messages flow.
+    void on_back(std::function<void(const std::string& hospital_id)> handler) { on_back_ = std::move(handler); }
 
     std::optional<HospitalState> find(const std::string& hospital_id) const;
     std::vector<HospitalState> online() const;
@@ -76,6 +80,7 @@ private:
     Clock& clock_;
     ProtocolWindow window_;
     std::function<void(const FleetRecord&)> on_incompatible_;
+    std::function<void(const std::string&)> on_back_;
     mutable std::mutex mu_;
     std::map<std::string, FleetRecord> hospitals_;
 };

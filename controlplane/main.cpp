@@ -550,6 +550,9 @@ int main(int argc, char** argv) {
             });
         if (!opened_money) return invalid_config("hisgate-controlplane", opened_money.error());
         money = std::move(opened_money.value());
+        // An agent back (its birth in a newer session): the ledger's attempts held for it go
+        // now, not at their next held slot (docs/ledger.md, "An absent agent").
+        registry.on_back([ledgers = &money->ledgers()](const std::string& hospital_id) { ledgers->agent_back(hospital_id); });
         // A booking's cancellation deadline is the hospital's rule, as in the newest set of
         // parameters pushed to it that its agent applied (docs/ledger.md, "Cancellation deadline").
         money->set_hospital_params([&store = **config_store](const std::string& hospital_id)

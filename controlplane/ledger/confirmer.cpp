@@ -53,7 +53,10 @@ Result<void> Confirmer::resume() {
                 set_timer(t.intent.id, t.dispatched_ms + options_.reply_timeout.count(), Waiting::Reply);
                 break;
             case TxState::InDoubt:
-                if (!t.manual) set_timer(t.intent.id, t.next_probe_ms, t.revoking ? Waiting::Revoke : Waiting::Probe);
+                if (t.manual) break;
+                // Held for an absent agent before the restart: its return wakes it again.
+                if (his_.away_since(t)) hold_for_agent(t, t.next_probe_ms, t.revoking ? Waiting::Revoke : Waiting::Probe);
+                else set_timer(t.intent.id, t.next_probe_ms, t.revoking ? Waiting::Revoke : Waiting::Probe);
                 break;
             default:
                 if (awaits_provider_refund(t) && t.next_probe_ms > 0) {
@@ -227,6 +230,18 @@ void Confirmer::on_revoke_answer(const std::string& id, RevokeOutcome outcome) {
     else settle_doubt(id, false, "his:revoked" + after);
 }
 
+size_t Confirmer::agent_back(const std::string& hospital_id) {
+    std::vector<std::pair<std::string, Waiting>> woken;
+    for (const auto& [id, hospital] : held_for_agent_)
+        if (hospital == hospital_id)
+            if (auto it = due_of_.find(id); it != due_of_.end()) woken.emplace_back(id, it->second.second);
+    // Due now, the kind of attempt unchanged; the stored schedule (next_probe_ms) is
+    // overwritten when the attempt goes, so a restart before it waits at most probe_cap.
+    for (const auto& [id, what] : woken) set_timer(id, now(), what);
+    counters_.woken_by_return += woken.size();
+    return woken.size();
+}
+
 void Confirmer::tick() {
     int64_t at = now();
     while (!timers_.empty() && timers_.begin()->first <= at) {
@@ -234,6 +249,7 @@ void Confirmer::tick() {
         Waiting what = due_of_.at(id).second;
         timers_.erase(timers_.begin());
         due_of_.erase(id);
+        held_for_agent_.erase(id);
         fire(id, what);
     }
 }
@@ -269,8 +285,10 @@ Result<Transaction> Confirmer::resolve(const std::string& id, bool committed, co
         if (!his_.away_since(*t)) {
             ++counters_.revokes;
             his_.revoke(*t);
+            set_timer(id, next, Waiting::Revoke);
+        } else {
+            hold_for_agent(*t, next, Waiting::Revoke);
         }
-        set_timer(id, next, Waiting::Revoke);
         return t;
     }
     Move m{id, committed ? TxState::Confirmed : TxState::Rejected, evidence, "operator:" + operator_name, TxState::InDoubt};
@@ -289,6 +307,7 @@ void Confirmer::set_timer(const std::string& id, int64_t due_ms, Waiting what) {
 }
 
 void Confirmer::clear_timer(const std::string& id) {
+    held_for_agent_.erase(id);
     auto it = due_of_.find(id);
     if (it == due_of_.end()) return;
     timers_.erase({it->second.first, id});
@@ -441,6 +460,9 @@ void Confirmer::advance(Transaction t) {
 }
 
 void Confirmer::dispatch(Transaction t) {
+    // The agent away: the change would be lost and leave the transaction in doubt for
+    // nothing. It waits HELD (never sent) instead.
+    if (dispatch_held_for_absent_agent(t)) return;
     auto sent = move(t.intent.id, TxState::Held, TxState::Dispatched, "attempt " + std::to_string(t.attempts + 1));
     if (!sent) return;
     ++counters_.dispatched;
@@ -563,6 +585,11 @@ void Confirmer::fire(const std::string& id, Waiting what) {
             set_timer(id, next, Waiting::Revoke);
             return;
         }
+        case Waiting::Dispatch:
+            // Held for an absent agent: out now if it is back (advance checks a prepaid
+            // booking's payment again), else held again.
+            if (t->state == TxState::Held) advance(*t);
+            return;
         case Waiting::Void:
             // A correction's VOIDED (with its pair's next round or mark) the store did not
             // take: stored again now, the same way (keep_followed sets the next try).
@@ -617,7 +644,40 @@ bool Confirmer::held_for_absent_agent(const Transaction& t, Waiting what) {
     // re-ask: the same slot is a re-ask again when it goes).
     const int64_t next = std::min(now() + options_.probe_cap.count(), gave_up_at);
     if (store_.apply_one(ScheduleProbe{id, t.probes, next, 0, offline}, now())) ++counters_.deferred_away;
-    set_timer(id, next, what);  // stored or not, nothing was sent: tried again when due
+    hold_for_agent(t, next, what);  // stored or not, nothing was sent: tried again when due
+    return true;
+}
+
+void Confirmer::hold_for_agent(const Transaction& t, int64_t due_ms, Waiting what) {
+    set_timer(t.intent.id, due_ms, what);
+    held_for_agent_[t.intent.id] = t.intent.hospital_id;
+}
+
+bool Confirmer::dispatch_held_for_absent_agent(const Transaction& t) {
+    const auto since = his_.away_since(t);
+    if (!since) return false;
+    const std::string& id = t.intent.id;
+    const std::string offline = "hospital " + t.intent.hospital_id + "'s agent offline since " + iso_utc_ms(*since);
+    // A correction is owed (the HIS committed what it corrects): it waits however long the
+    // agent is away. A new payment or booking has a patient waiting: past the patience it is
+    // refused, which is certain, since nothing of it ever left (HELD is stored before any send).
+    const bool owed = is_correction(t.intent.kind);
+    const int64_t gave_up_at = *since + options_.offline_patience.count();
+    if (!owed && now() >= gave_up_at) {
+        auto rejected = move(id, TxState::Held, TxState::Rejected,
+                             "never sent: " + offline + ", longer than ledger.offline_patience (" +
+                                 std::to_string(options_.offline_patience.count() / 1000) + " s)");
+        if (!rejected) {  // not stored (the disk, or it moved meanwhile): looked at again later
+            hold_for_agent(t, now() + options_.retry.count(), Waiting::Dispatch);
+            return true;
+        }
+        ++counters_.never_sent_away;
+        advance(*rejected);  // the money goes back (a refund), a slot is released
+        return true;
+    }
+    ++counters_.dispatch_held_away;
+    const int64_t next = owed ? now() + options_.probe_cap.count() : std::min(now() + options_.probe_cap.count(), gave_up_at);
+    hold_for_agent(t, next, Waiting::Dispatch);
     return true;
 }
 

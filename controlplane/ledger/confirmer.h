@@ -28,6 +28,13 @@
 //   else, so a restart neither loses nor doubles it. Once the agent has been offline for
 //   offline_patience, the manual queue, saying since when. Evidence (a late reply) still
 //   settles it at any time, and the attempts resume where they were when the agent is back.
+//   The first change of an attempt is held too: HELD is not dispatched while the agent is
+//   offline (nothing sent, nothing uncertain); it waits on a timer (Waiting::Dispatch,
+//   probe_cap) and goes out, once, when the agent is back. A correction (refund, cancel) the
+//   ledger owes waits as long as it takes; a payment or booking held past offline_patience
+//   is REJECTED as never sent (certain: the HIS cannot hold it) and its money goes back.
+//   agent_back(hospital) (the fleet registry saw the agent's birth in a newer session) makes
+//   every attempt held for that hospital due at once, instead of up to probe_cap later.
 //
 // A correction after POSTED (kind refund or cancel, `corrects` naming the original):
 //   create → CREATED → HELD → DISPATCHED → send_change (the HIS refunds or cancels the
@@ -178,6 +185,9 @@ struct ConfirmerCounters {
     uint64_t prepaid_refunds_unmarked = 0;  // such a mark cleared: the payment refunded after all
     uint64_t deferred_away = 0;  // probes, revokes, re-asks not sent (not counted): the agent offline
     uint64_t manual_away = 0;    // of `manual`: its agent offline past offline_patience
+    uint64_t dispatch_held_away = 0;  // first changes of an attempt held (HELD, not sent): the agent offline
+    uint64_t never_sent_away = 0;     // payments or bookings REJECTED unsent after offline_patience
+    uint64_t woken_by_return = 0;     // held attempts made due at once by agent_back()
     uint64_t unstored_retries = 0;  // a correction's VOIDED not stored (the disk, a refusal): retried later
 };
 
@@ -218,6 +228,12 @@ public:
     void on_probe_answer(const std::string& id, HisStatus status);
     void on_revoke_answer(const std::string& id, RevokeOutcome outcome);
 
+    // The hospital's agent is back (the fleet registry saw its birth in a newer session):
+    // every attempt held for it (a probe, re-ask, revoke or first dispatch) is made due now,
+    // so the next tick() sends it. Answers how many. Nothing is sent here: the attempt still
+    // asks the port first, so a wake that came too early only holds it again.
+    size_t agent_back(const std::string& hospital_id);
+
     // Runs every timer due at the clock's time.
     void tick();
     std::optional<int64_t> next_due_ms() const;
@@ -241,7 +257,7 @@ public:
 
 private:
     // What an id waits for; one at a time per transaction.
-    enum class Waiting { Deadline, Close, Reply, Probe, Revoke, Refund, Void };
+    enum class Waiting { Deadline, Close, Reply, Probe, Revoke, Refund, Void, Dispatch };
     int64_t now() const { return clock_.wall_ms(); }
     void set_timer(const std::string& id, int64_t due_ms, Waiting what);
     void clear_timer(const std::string& id);
@@ -259,6 +275,12 @@ private:
     // re-ask or revoke) is not sent; the next is stored probe_cap later with the count
     // unchanged, or past offline_patience the manual queue. True when handled so.
     bool held_for_absent_agent(const Transaction& t, Waiting what);
+    // The port says the hospital's agent is offline at dispatch: HELD stays HELD, nothing is
+    // sent; a timer (Waiting::Dispatch) tries again probe_cap later. A payment or booking
+    // past offline_patience is REJECTED as never sent. True when handled so.
+    bool dispatch_held_for_absent_agent(const Transaction& t);
+    // Sets the timer of an attempt held for `t`'s absent agent, so agent_back() finds it.
+    void hold_for_agent(const Transaction& t, int64_t due_ms, Waiting what);
     // A refund awaiting the provider (awaits_provider_refund): ask number `asks` is stored
     // (ScheduleProbe: the count and the next ask's time), then sent, once; the next ask is
     // due refund_delay(asks) later: `retry`, doubling to the cap (probe_cap, at least retry).
@@ -292,6 +314,9 @@ private:
     std::set<std::pair<int64_t, std::string>> timers_;  // (due, id): ordered, so replays are exact
     std::map<std::string, std::pair<int64_t, Waiting>> due_of_;
     std::set<std::string> cancelling_;  // a cancel waits for the provider's close
+    // Ids whose timer is an attempt held for an absent agent → their hospital (agent_back).
+    // Cleared with the timer: a held attempt that fires, or is settled, leaves it.
+    std::map<std::string, std::string> held_for_agent_;
 };
 
 }  // namespace hisgate::ledger

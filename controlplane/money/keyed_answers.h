@@ -63,6 +63,10 @@ public:
     virtual Result<KeyClaim> begin(const KeyedRequest& request, const std::string& resource_id) = 0;
     // Stores the answer of a claimed key (status and the body sent).
     virtual Result<void> finish(const KeyedRequest& request, int status, const std::string& body) = 0;
+    // Lets go of a claimed key whose request created nothing (refused before any work, e.g.
+    // its hospital offline): the next request with it runs as a first one. An answered key
+    // is kept.
+    virtual Result<void> release(const KeyedRequest& request) = 0;
     // Forgets keys past the retention, and the oldest beyond max_kept (begin runs it once a minute).
     virtual Result<int> purge() = 0;
 };

@@ -104,6 +104,14 @@ public:
         return done->run();
     }
 
+    Result<void> release(const KeyedRequest& request) override {
+        std::lock_guard lock(mu_);
+        auto drop = db_.prepare("DELETE FROM money_keys WHERE scope = ?1 AND status IS NULL");
+        if (!drop) return drop.error();
+        drop->bind(1, scope_digest(request));
+        return drop->run();
+    }
+
     Result<int> purge() override {
         std::lock_guard lock(mu_);
         const int64_t now = clock_.wall_ms();

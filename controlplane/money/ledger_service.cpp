@@ -380,6 +380,20 @@ Result<Located> LedgerService::resolve(const std::string& id, bool committed, co
     return Located{*t, *name};
 }
 
+size_t LedgerService::agent_back(const std::string& hospital_id) {
+    size_t woken = 0;
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_) return 0;
+        for (auto& [name, p] : partitions_) woken += p.confirmer->agent_back(hospital_id);
+    }
+    if (woken > 0) {
+        log::info("ledger.agent_back", {{"hospital_id", hospital_id}, {"attempts_woken", static_cast<int64_t>(woken)}});
+        wake_.notify_all();  // the timer thread runs them now
+    }
+    return woken;
+}
+
 // Evidence for an id this control plane does not hold is counted and dropped: a provider or
 // agent answering about someone else's order, or an id forged by a caller.
 template <typename Call>

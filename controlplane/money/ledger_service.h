@@ -136,6 +136,11 @@ public:
     // Tests: waits for the split's thread to end.
     void wait_split();
 
+    // The hospital's agent is back (the fleet registry saw its birth in a newer session):
+    // the attempts its partitions' confirmers hold for it go now, not up to probe_cap later
+    // (Confirmer::agent_back). From the registry's thread; answers how many were woken.
+    size_t agent_back(const std::string& hospital_id);
+
     // Evidence, from the ports' threads.
     void on_payment_notification(const std::string& id, int64_t amount_fen);
     void on_close_answer(const std::string& id, ledger::CloseOutcome outcome);

@@ -35,6 +35,9 @@ constexpr size_t kMaxQueryBytes = 512;
 // switch installs its new map within milliseconds, and a request waits up to 5 s for it
 // (ledger_service.cpp, kInstallWait) before it answers ledger.switching.
 constexpr int kSwitchingRetryAfterSeconds = 1;
+// How soon a new payment or booking turned away because its hospital's agent is offline may
+// try again (the hint controlplane/api.cpp gives its real-time requests).
+constexpr int kOfflineRetryAfterSeconds = 30;
 
 constexpr CodeStatus kMoneyCodes[] = {
     {"idempotency.in_progress", 409},
@@ -46,6 +49,9 @@ constexpr CodeStatus kMoneyCodes[] = {
     // A partition switch in progress: this control plane is briefly unavailable, not a
     // peer that failed (the Unavailable class's 502).
     {"ledger.switching", 503, kSwitchingRetryAfterSeconds},
+    // The hospital's agent is offline: a new payment or booking is refused at once, nothing
+    // created (issue 13 item 2), with the hint api.cpp gives for the same code.
+    {"hospital.offline", 503, kOfflineRetryAfterSeconds},
 };
 
 MoneyApi::Answer failure(const Error& e) {
@@ -54,7 +60,13 @@ MoneyApi::Answer failure(const Error& e) {
 }
 
 void send(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& body) {
-    if (status == 503) res.set("Retry-After", std::to_string(kSwitchingRetryAfterSeconds));
+    if (status == 503) {
+        int retry_after = kSwitchingRetryAfterSeconds;
+        if (auto code = body.find("code"); code != body.end() && code->is_string())
+            for (const auto& c : kMoneyCodes)
+                if (c.code == code->get_ref<const std::string&>() && c.retry_after_seconds > 0) retry_after = c.retry_after_seconds;
+        res.set("Retry-After", std::to_string(retry_after));
+    }
     if (status == 201 && body.contains("transactionId"))
         res.set("Location", "/api/v1/transactions/" + body["transactionId"].get<std::string>());
     send_json(res, status, body);
@@ -72,8 +84,9 @@ struct Words {
 Words words_of(TxState s, TxKind kind) {
     const bool booking = kind == TxKind::Booking;
     if (kind == TxKind::Refund) switch (s) {
+            // HELD past its creation's call: the hospital's agent is away (nothing sent yet).
+            case TxState::Held: return {"退款申请已受理，待医院恢复连接后发送", "refund accepted; sent when the hospital is reachable"};
             case TxState::Created:
-            case TxState::Held:
             case TxState::Dispatched: return {"退款申请已发送至医院", "refund sent to the hospital"};
             case TxState::InDoubt: return {"正在与医院确认退款", "confirming with the hospital"};
             case TxState::Confirmed: return {"医院已确认退款，正在退回款项", "the hospital refunded; returning the money"};
@@ -81,8 +94,8 @@ Words words_of(TxState s, TxKind kind) {
             default: return {"医院未退款，款项未退回", "the hospital did not refund; nothing was returned"};
         }
     if (kind == TxKind::Cancel) switch (s) {
+            case TxState::Held: return {"取消申请已受理，待医院恢复连接后发送", "cancellation accepted; sent when the hospital is reachable"};
             case TxState::Created:
-            case TxState::Held:
             case TxState::Dispatched: return {"取消申请已发送至医院", "cancellation sent to the hospital"};
             case TxState::InDoubt: return {"正在与医院确认取消", "confirming with the hospital"};
             case TxState::Confirmed:
@@ -299,7 +312,13 @@ void MoneyApi::keyed(const auth::AccessToken& who, const std::string& route, con
     // A failure is the answer too (a new intent needs a new key), except the control plane's
     // own (5xx): the claim stays unfinished, and a retry after its lease runs again with the
     // same transaction id, which the ledger answers once.
-    if (answer.status < 500) {
+    if (answer.nothing_done) {
+        // Refused before anything was created (the hospital is away): the key is let go, so
+        // the same intent sent again with it after Retry-After runs, rather than answering
+        // "in progress" until the claim's lease ends.
+        if (auto released = keys_.release(keyed); !released)
+            log::error("money.key_not_released", {{"route", route}, {"error", released.error().describe()}});
+    } else if (answer.status < 500) {
         if (auto stored = keys_.finish(keyed, answer.status, answer.body.dump()); !stored)
             log::error("money.key_not_stored", {{"route", route}, {"error", stored.error().describe()}});
     }
@@ -334,6 +353,7 @@ MoneyApi::Answer MoneyApi::create_payment(const auth::AccessToken& who, const st
     if (auto checked = ledger::check_intent(in); !checked) return failure(checked.error());
     auto region = region_of(body, ledgers_.hospital_province(in.hospital_id));
     if (!region) return failure(region.error());
+    if (auto away = hospital_away(in.hospital_id)) return *away;
     auto created = ledgers_.create(in, *region);
     if (!created) return failure(created.error());
     nlohmann::json out = transaction_json(*created);
@@ -380,6 +400,7 @@ MoneyApi::Answer MoneyApi::create_booking(const auth::AccessToken& who, const st
     if (auto checked = ledger::check_intent(in); !checked) return failure(checked.error());
     auto region = region_of(body, ledgers_.hospital_province(in.hospital_id));
     if (!region) return failure(region.error());
+    if (auto away = hospital_away(in.hospital_id)) return *away;
     if (body.contains("prepay")) return create_prepaid_booking(std::move(in), body.at("prepay"), *region);
     auto created = ledgers_.create(in, *region);
     if (!created) return failure(created.error());
@@ -486,6 +507,21 @@ MoneyApi::Answer MoneyApi::cancel(const auth::AccessToken& who, const std::strin
     if (!done) return failure(done.error());
     log::info("money.cancelled", {{"transaction_id", id}, {"state", std::string(ledger::to_string(done->transaction.state))}});
     return {200, transaction_json(*done)};
+}
+
+std::optional<MoneyApi::Answer> MoneyApi::hospital_away(const std::string& hospital_id) {
+    if (!agent_offline_since_) return std::nullopt;
+    auto since = agent_offline_since_(hospital_id);
+    if (!since) return std::nullopt;
+    static auto& refused = metrics::global().counter("hisgate_money_refused_offline_total",
+                                                     "New payments and bookings refused at once: their hospital's agent offline");
+    refused.inc();
+    log::info("money.hospital_offline", {{"hospital_id", hospital_id}, {"offline_since", iso_utc_ms(*since)}});
+    Answer a = failure(make_error(ErrorClass::Unavailable, "hospital.offline",
+                                  "hospital " + hospital_id + " is offline since " + iso_utc_ms(*since) +
+                                      ": nothing was created or charged; try again later"));
+    a.nothing_done = true;
+    return a;
 }
 
 Result<void> MoneyApi::prepayment_bound(const ledger::Transaction& payment) {

@@ -32,6 +32,10 @@
 //   POST /api/v1/provider/notify            the payment provider's signed notification (no
 //                                            token; the signature is checked)
 //
+// A new payment or booking for a hospital whose agent the fleet registry holds offline is
+// 503 hospital.offline with Retry-After: 30, nothing created, its key released
+// (set_agent_offline_since); refunds and cancels are accepted and wait HELD.
+//
 // Every POST but resolve and notify needs an Idempotency-Key (controlplane/money/keyed_answers.h):
 // 400 idempotency.key_required without one; the same key and fields answer the first
 // answer again (Idempotent-Replayed: true), 422 idempotency.mismatch with other fields,
@@ -87,6 +91,14 @@ public:
     // then changes nothing. Without one every such cancel goes on.
     using CancelCheck = std::function<Result<void>(const ledger::Transaction& booking)>;
     void set_cancel_check(CancelCheck check) { cancel_check_ = std::move(check); }
+    // The fleet registry's word on a hospital's agent: offline since when (wall ms), else
+    // nullopt. A new payment or booking for an offline hospital is refused at once, 503
+    // hospital.offline with Retry-After, creating nothing (issue 13 item 2): the patient is
+    // not charged for a change that could only wait. Corrections of what the hospital holds
+    // (a refund, a cancel after POSTED) are accepted: the ledger owes them, and they wait
+    // HELD, never sent, until the agent is back (docs/ledger.md, "An absent agent").
+    using AgentOfflineSince = std::function<std::optional<int64_t>(const std::string& hospital_id)>;
+    void set_agent_offline_since(AgentOfflineSince fn) { agent_offline_since_ = std::move(fn); }
 
     MoneyApi(LedgerService& ledgers, KeyedAnswers& keys, OpenCheckout open_checkout, SlotFee slot_fee,
              CheckNotice check_notice)
@@ -110,6 +122,7 @@ public:
     struct Answer {
         int status = 200;
         nlohmann::json body;
+        bool nothing_done = false;  // refused before anything was created: the key is released
     };
 
 private:
@@ -132,6 +145,8 @@ private:
     // Rejected "prepayment.bound" (409) while the booking stands, i.e. is not VOIDED and has
     // no POSTED cancel; then a refund of its own would leave the booking unpaid for.
     Result<void> prepayment_bound(const ledger::Transaction& payment);
+    // 503 hospital.offline (nothing_done) when the registry holds the hospital's agent offline.
+    std::optional<Answer> hospital_away(const std::string& hospital_id);
     // The transaction, if `who` may see it (a patient: only their own); NotFound otherwise.
     Result<Located> visible(const auth::AccessToken& who, const std::string& id);
     void get_transaction(const auth::AccessToken& who, const std::string& id, Poco::Net::HTTPServerResponse& res);
@@ -147,6 +162,7 @@ private:
     CheckNotice check_notice_;
     Reconcile reconcile_;
     CancelCheck cancel_check_;
+    AgentOfflineSince agent_offline_since_;
 };
 
 }  // namespace hisgate::controlplane::money

@@ -158,7 +158,7 @@ Result<std::unique_ptr<MoneyDesk>> MoneyDesk::open(const MoneySettings& settings
         };
     // An agent the fleet registry holds offline: the ledger's probes wait for it
     // (docs/ledger.md, "An absent agent") instead of being lost and counted.
-    his_options.agent_offline_since = std::move(agent_offline_since);
+    his_options.agent_offline_since = agent_offline_since;
     desk->his_ = std::make_unique<AgentHisPort>(
         router, [self](const HisAnswer& a) {
             if (auto* s = self->live_.load()) a.deliver_to(*s);
@@ -215,6 +215,8 @@ Result<std::unique_ptr<MoneyDesk>> MoneyDesk::open(const MoneySettings& settings
         return ProviderNotice{n->out_trade_no, n->amount_fen, n->trade_state == "SUCCESS"};
     };
     desk->api_ = std::make_unique<MoneyApi>(*desk->ledgers_, *desk->keys_, open_checkout, slot_fee, check_notice);
+    // A new payment or booking for a hospital whose agent is offline: 503 at once, nothing created.
+    desk->api_->set_agent_offline_since(std::move(agent_offline_since));
     desk->reconciler_ = std::make_unique<Reconciler>(*desk->ledgers_, router, results, *desk->provider_, triage, clock,
                                                      settings.reconcile);
     desk->api_->set_reconcile([self](const std::string& date, const std::string& partition) -> Result<nlohmann::json> {

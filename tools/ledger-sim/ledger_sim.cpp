@@ -505,6 +505,7 @@ private:
     bool arrivals_done_ = false;
 
     uint64_t messages_ = 0, lost_ = 0, held_ = 0, commit_answers_lost_ = 0, crashes_ = 0, agent_restarts_ = 0, agent_outages_ = 0;
+    uint64_t refused_offline_ = 0, woken_by_return_ = 0;  // new intents refused for an offline hospital; held attempts woken
     uint64_t prepaid_pairs_ = 0, prepaid_cancels_ = 0;
     std::string prepaid_summary_;
 
@@ -643,6 +644,7 @@ void Sim::collect(const Confirmer& c) {
     totals_.refunds_asked += k.refunds_asked, totals_.closes += k.closes, totals_.reasks += k.reasks;
     totals_.prepaid_refunds_again += k.prepaid_refunds_again, totals_.prepaid_refunds_unbound += k.prepaid_refunds_unbound;
     totals_.deferred_away += k.deferred_away, totals_.manual_away += k.manual_away;
+    totals_.dispatch_held_away += k.dispatch_held_away, totals_.never_sent_away += k.never_sent_away;
 }
 
 void Sim::crash_control_plane() {
@@ -863,6 +865,13 @@ void Sim::arrive(const std::string& id) {
     in.epoch = routed->epoch;
     in.province = routed->province;
     in.deadline_ms = clock_.wall_ms() + 30'000;
+    if (agent_away_since(in.hospital_id)) {
+        // The API refuses a new payment or booking for an offline hospital at once (503
+        // hospital.offline, nothing created): the client tries again after Retry-After.
+        ++refused_offline_;
+        at(now() + 30'000, [this, id] { arrive(id); });
+        return;
+    }
     if (rng_.chance(0.05)) return arrive_prepaid(std::move(in), p);  // a booking that requires prepayment
     province_of_[id] = routed->province;
     auto created = confirmers_[p]->create(in);
@@ -956,7 +965,15 @@ void Sim::process_faults() {
         h.down_since_ms = clock_.wall_ms();
         ++counter;
         Hospital* hp = &h;
-        at(now() + rng_.between(min_ms, max_ms), [hp] { hp->agent_down = false; });
+        at(now() + rng_.between(min_ms, max_ms), [this, hp] {
+            hp->agent_down = false;
+            // The fleet registry sees its birth: the confirmers' attempts held for it go now
+            // (Confirmer::agent_back), not at their next held slot. A control plane that is
+            // down hears nothing; its resume() finds the agent back.
+            if (!cp_up_) return;
+            for (auto& c : confirmers_)
+                if (c) woken_by_return_ += c->agent_back(hp->id);
+        });
     };
     if (rng_.chance(faults_.agent_restart_per_tx)) take_an_agent_down(1'000, 20'000, agent_restarts_);
     // Minutes away: some past the confirmer's offline_patience (10 min here).
@@ -1195,6 +1212,9 @@ SimReport Sim::run() {
       << ", control-plane crashes " << crashes_ << ", agent restarts " << agent_restarts_ << "\n";
     s << "  agent outages (2-12 min) " << agent_outages_ << ", attempts deferred for an absent agent " << totals_.deferred_away
       << ", to the manual queue after offline_patience " << totals_.manual_away << "\n";
+    s << "  new intents refused while their agent was offline " << refused_offline_ << ", first changes held (HELD, not sent) "
+      << totals_.dispatch_held_away << ", refunded unsent after offline_patience " << totals_.never_sent_away
+      << ", held attempts woken by the agent's return " << woken_by_return_ << "\n";
     s << "  dispatched " << totals_.dispatched << ", in doubt " << totals_.in_doubt << ", probes " << totals_.probes
       << ", revokes " << totals_.revokes << ", late changes fenced at the HIS " << fenced_at_his_ << "\n";
     s << "  settled by probe " << totals_.settled_by_probe << ", by late reply " << totals_.settled_by_late_reply

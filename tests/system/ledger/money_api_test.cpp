@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <csignal>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -29,22 +31,23 @@ struct Money {
     // `more`: merged into H001's parameter file (extraction, to have his-sim's slots in the
     // public primary). `max_reasks` below 0: not in the file (the default, at most max_probes / 2).
     // `offline_patience_ms` below 0: not in the file (24 h).
+    // `probe_cap_ms`: how long an attempt held for an absent agent waits for its next slot.
     explicit Money(const char* faults = "{}", int max_probes = 1000, const char* more = "{}", int max_reasks = -1,
-                   int offline_patience_ms = -1)
+                   int offline_patience_ms = -1, int probe_cap_ms = 2000)
         : sys({.hospitals = {"H001"},
                .sim_faults = {{"H001", faults}},
                .his_params = {{"H001", R"({"idempotent_orders": false, "deferred_drain_interval": "1s"})"}},
                .more_params = {{"H001", more}},
-               .controlplane_config = controlplane_config(pay, max_probes, max_reasks, offline_patience_ms)}) {}
+               .controlplane_config = controlplane_config(pay, max_probes, max_reasks, offline_patience_ms, probe_cap_ms)}) {}
 
     static std::string controlplane_config(const test::RunningPaySim& pay, int max_probes, int max_reasks,
-                                           int offline_patience_ms) {
+                                           int offline_patience_ms, int probe_cap_ms) {
         auto config = nlohmann::json{{"request_timeouts_ms",
                                       {{"payment.pay", 1000}, {"appointment.book", 1000}, {"payment.refund", 1000}}},
                                      {"ledger", {{"dir", pay.dir + "/ledgers"},
                                                  {"reply_timeout_ms", 2000},
                                                  {"first_probe_ms", 500},
-                                                 {"probe_cap_ms", 2000},
+                                                 {"probe_cap_ms", probe_cap_ms},
                                                  {"retry_ms", 1000},
                                                  {"max_probes", max_probes}}},
                                      {"payments", {{"url", "http://127.0.0.1:" + std::to_string(pay.port)},
@@ -330,15 +333,20 @@ TEST_CASE("money api: a payment the hospital never answers reaches the operators
     REQUIRE(created.status == 201);
     const auto body = nlohmann::json::parse(created.body);
     const std::string id = body["transactionId"];
-    // The agent is away (the registry knows it): the change cannot go, no probe can be asked.
-    m.sys.agent("H001").stop();
+    // The change leaves while the registry still holds the agent online, but the agent is
+    // frozen (SIGSTOP) and then killed: the answer never comes, the payment is IN_DOUBT, and
+    // with the agent away (the registry knows it) no probe can be asked. (A payment paid
+    // while the registry already says offline waits HELD instead, never sent: the next case.)
+    ::kill(m.sys.agent("H001").pid(), SIGSTOP);
+    REQUIRE(checkout(m, body) == 200);
+    REQUIRE(test::eventually([&] { return m.state("P1", id) == "DISPATCHED" || m.state("P1", id) == "IN_DOUBT"; }, 20s));
+    m.sys.agent("H001").kill9();
     REQUIRE(test::eventually(
         [&] {
             auto hs = m.sys.online_hospitals();
             return std::find(hs.begin(), hs.end(), "H001") == hs.end();
         },
         20s));
-    REQUIRE(checkout(m, body) == 200);
     REQUIRE(test::eventually([&] { return m.transaction("P1", id).value("manual", false); }, 60s));
     CHECK(m.state("P1", id) == "IN_DOUBT");
     CHECK(m.transaction("P1", id)["status"]["en"] == "confirming with the hospital");
@@ -372,12 +380,19 @@ TEST_CASE("money api: a payment the hospital never answers reaches the operators
     CHECK(m.state("P1", id) == "IN_DOUBT");
     CHECK(m.transaction("P1", id).value("revoking", false));
     REQUIRE(m.sys.start_agent("H001"));
-    REQUIRE(test::eventually([&] { return m.state("P1", id) == "REFUNDED"; }, 60s));
+    // The revoke settles it by the HIS's own records: the frozen agent's copy of the change
+    // was lost with it (refunded, his-sim never paid), unless it reached the HIS after all
+    // (then the revoke finds it committed: POSTED, and the operator's word is overruled).
+    REQUIRE(test::eventually([&] { return m.state("P1", id) == "REFUNDED" || m.state("P1", id) == "POSTED"; }, 60s));
     auto t = m.transaction("P1", id);
+    INFO(t.dump(1));
     bool by_operator = false;
     for (const auto& e : t["history"]) by_operator = by_operator || e.value("actor", "") == "operator:ops-li";
     CHECK(by_operator);  // audited: who settled it, with the evidence
-    CHECK(m.provider_order(id)["trade_state"] == "REFUND");
+    const auto paid_at_his = m.sys.his_executions("H001", id, "pay");
+    CHECK(paid_at_his <= 1);
+    CHECK(t["state"] == (paid_at_his == 1 ? "POSTED" : "REFUNDED"));
+    CHECK(m.provider_order(id)["trade_state"] == (paid_at_his == 1 ? "SUCCESS" : "REFUND"));
 
     // A patient cannot list or resolve.
     auto patient_list = m.sys.get("/api/v1/ledger/transactions?state=in_doubt", m.as("P1"));
@@ -486,52 +501,88 @@ TEST_CASE("money api: a refund after POSTED whose answer the HIS drops is settle
     CHECK(run.status == 0);
 }
 
-// A refund asked while the hospital's agent is away never reaches the HIS, and "still paid" is
-// no evidence: the confirmer re-asks the same change under the same request id once its
-// probes found nothing, and when the agent is back the re-ask is the first attempt to reach
-// it. POSTED without an operator; his-sim (not idempotent) refunded it once.
-TEST_CASE("money api: a refund asked while the agent is away is re-asked under its request id and POSTED without an operator") {
-    Money m("{}", 1000, "{}", 500);  // every second of the 1,000 probe slots a re-ask
+// An agent taken away (kill -9) for longer than max_probes slots, with a payment in doubt
+// (committed at the HIS, its answer lost) and a refund owed (asked while the agent is away):
+// nothing is marked failed or refunded blindly, nothing is sent to the absent agent, a new
+// payment is refused at once (503 hospital.offline, nothing created), and when the agent is
+// back the fleet registry's word wakes the held attempts: both settle well before their
+// held slot (probe_cap 60 s), with his-sim's and pay-sim's records as the judge.
+TEST_CASE("money api: an agent killed for longer than max_probes slots - a payment in doubt and a refund owed wait unsent; its return settles both at once") {
+    Money m("{}", 2, "{}", -1, -1, 60000);
     REQUIRE(m.sys.start());
-    const std::string id = posted_payment(m, "rr-1");
-    m.sys.agent("H001").stop();
+    const std::string a = posted_payment(m, "aa-a");
     auto online = [&] {
         auto hs = m.sys.online_hospitals();
         return std::find(hs.begin(), hs.end(), "H001") != hs.end();
     };
+    // B: his-sim commits it and loses the answer; the agent is killed right after.
+    REQUIRE(test::http_send(m.sys.sim_control_port("H001"), "PUT", "/faults", R"({"drop_after_commit":1})").status == 200);
+    auto created = m.pay_request("P1", "aa-b");
+    REQUIRE(created.status == 201);
+    const auto b_body = nlohmann::json::parse(created.body);
+    const std::string b = b_body["transactionId"];
+    REQUIRE(checkout(m, b_body) == 200);
+    REQUIRE(test::eventually([&] { return m.sys.his_executions("H001", b, "pay") == 1; }, 30s));
+    m.sys.agent("H001").kill9();
     REQUIRE(test::eventually([&] { return !online(); }, 20s));
-    auto refund = m.sys.post("/api/v1/payments/" + id + "/refund", "", m.as("P1", "rr-refund"));
+    REQUIRE(test::eventually([&] { return m.state("P1", b) == "IN_DOUBT"; }, 30s));
+
+    // A refund of A asked now: owed, accepted, and held (never sent) while the agent is away.
+    auto refund = m.sys.post("/api/v1/payments/" + a + "/refund", "", m.as("P1", "aa-refund"));
     INFO(refund.body);
     REQUIRE(refund.status == 201);
-    const std::string fix_id = nlohmann::json::parse(refund.body)["transactionId"];
-    REQUIRE(test::eventually([&] { return m.state("P1", fix_id) == "IN_DOUBT"; }, 30s));
-    auto reasked = [&] {
-        for (const auto& e : m.transaction("P1", fix_id).value("history", nlohmann::json::array()))
-            if (e.value("event", "") == "reask") return true;
-        return false;
-    };
-    // While the agent is away its probes and re-asks are held, not spent (docs/ledger.md,
-    // "An absent agent holds the attempts").
-    auto held = [&] {
-        for (const auto& e : m.transaction("P1", fix_id).value("history", nlohmann::json::array()))
-            if (e.value("event", "") == "deferred") return true;
-        return false;
-    };
-    REQUIRE(test::eventually(held, 30s));
-    CHECK_FALSE(reasked());
-    CHECK(m.sys.his_executions("H001", id, "refund") == 0);
+    const std::string fix = nlohmann::json::parse(refund.body)["transactionId"];
+    CHECK(nlohmann::json::parse(refund.body)["state"] == "HELD");
+    // A new payment and a new booking are refused at once, nothing created.
+    auto refused = m.pay_request("P1", "aa-c");
+    INFO(refused.body);
+    CHECK(refused.status == 503);
+    CHECK(refused.code() == "hospital.offline");
+    CHECK(refused.headers["Retry-After"] == "30");
+    auto booking = m.sys.post("/api/v1/bookings", R"({"hospitalId":"H001","slotId":"S1","patientId":"P1"})",
+                              m.as("P1", "aa-booking"));
+    CHECK(booking.status == 503);
+    CHECK(booking.code() == "hospital.offline");
+
+    // Away longer than max_probes (2) slots would take (0.5 s, 1 s), and than a reply timeout.
+    std::this_thread::sleep_for(5s);
+    auto held_b = m.transaction("P1", b);
+    INFO(held_b.dump(1));
+    CHECK(held_b["state"] == "IN_DOUBT");
+    CHECK_FALSE(held_b.value("manual", false));
+    CHECK(history_has(held_b, "IN_DOUBT"));
+    CHECK_FALSE(history_has(held_b, "REJECTED"));
+    bool deferred = false;
+    for (const auto& e : held_b["history"]) deferred = deferred || e.value("event", "") == "deferred";
+    CHECK(deferred);
+    CHECK(m.state("P1", fix) == "HELD");
+    CHECK(m.sys.his_executions("H001", a, "refund") == 0);
+    CHECK(m.provider_order(b)["trade_state"] == "SUCCESS");  // nothing refunded blindly
+    CHECK(m.provider_order(a)["trade_state"] == "SUCCESS");
+
     REQUIRE(m.sys.start_agent("H001"));
     REQUIRE(test::eventually(online, 30s));
-    REQUIRE(test::eventually([&] { return m.state("P1", fix_id) == "POSTED"; }, 60s));
-    auto t = m.transaction("P1", fix_id);
+    const auto back = std::chrono::steady_clock::now();
+    // Woken by the registry: the held slots are about a minute away.
+    REQUIRE(test::eventually([&] { return m.state("P1", b) == "POSTED" && m.state("P1", fix) == "POSTED"; }, 30s));
+    const auto settled_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - back).count();
+    WARN("both settled " << settled_ms << " ms after the registry saw the agent back (held slots: probe_cap 60 s)");
+    auto t = m.transaction("P1", b);
     INFO(t.dump(1));
-    CHECK(reasked());  // the re-ask after the agent came back is the first attempt to reach it
+    CHECK(history_has(t, "CONFIRMED"));  // settled by evidence
+    CHECK_FALSE(history_has(t, "REFUNDED"));
     for (const auto& e : t["history"]) CHECK(e.value("actor", "").rfind("operator:", 0) == std::string::npos);
-    CHECK(m.state("P1", id) == "POSTED");
-    CHECK(m.sys.his_executions("H001", id, "refund") == 1);
-    auto order = m.provider_order(id);
-    CHECK(order["trade_state"] == "REFUND");
-    CHECK(order["amount"]["refund"] == 1500);
+    CHECK(m.sys.his_executions("H001", b, "pay") == 1);  // no double charge
+    CHECK(m.provider_order(b)["trade_state"] == "SUCCESS");
+    check_refunded_once(m, a, 1500);
+    CHECK(m.sys.his_executions("H001", a, "pay") == 1);
+    // The refused payment's key was let go: sent again once the agent is back, it is created.
+    auto again = m.pay_request("P1", "aa-c");
+    INFO(again.body);
+    CHECK(again.status == 201);
+    auto run = reconcile_day(m, a);
+    INFO(run.output);
+    CHECK(run.status == 0);
 }
 
 TEST_CASE("money api: bad corrections - an unknown id, a booking refunded, a payment cancelled - change nothing") {

@@ -219,3 +219,36 @@ TEST_CASE("version window: an agent whose range misses the window is incompatibl
     REQUIRE(found->size() == 1);
     CHECK(found->front().hospital_id == "H002");
 }
+
+// The ledger's held attempts go when the registry sees an agent come back (docs/ledger.md,
+// "An absent agent"): told once per return, after the new state is stored, never for a
+// heartbeat, a repeat, a stale will or an incompatible agent.
+TEST_CASE("fleet liveness: on_back tells of an agent's birth in a newer session, once, with the registry already saying online") {
+    Registry r;
+    std::vector<std::string> back;
+    bool online_when_told = false;
+    r.registry->on_back([&](const std::string& hid) {
+        back.push_back(hid);
+        auto h = r.registry->find(hid);
+        online_when_told = h && h->online;
+    });
+    REQUIRE(r.state("H001", Registry::birth(1, 1)).ok());
+    CHECK(back == std::vector<std::string>{"H001"});
+    CHECK(online_when_told);
+    REQUIRE(r.state("H001", Registry::heartbeat(1, 2)).ok());
+    REQUIRE(r.state("H001", Registry::birth(1, 2), true).ok());  // the broker's retained copy again
+    CHECK(back.size() == 1);
+    REQUIRE(r.state("H001", Registry::will(1, 3)).ok());
+    CHECK(back.size() == 1);
+    CHECK_FALSE(r.state("H001", Registry::will(0, 9)).ok());  // stale: nothing
+    REQUIRE(r.state("H001", Registry::birth(2, 1)).ok());     // back, a newer session
+    CHECK(back.size() == 2);
+    CHECK(online_when_told);
+    // A restart with no will between (the broker had not noticed): a newer session is a return too.
+    REQUIRE(r.state("H001", Registry::birth(3, 1)).ok());
+    CHECK(back.size() == 3);
+    // An agent outside the version window is refused, not woken for.
+    REQUIRE(r.state("H002", Registry::birth(1, 1, 5, 6)).ok());
+    CHECK(back.size() == 3);
+    CHECK(r.refused == std::vector<std::string>{"H002"});
+}

@@ -133,3 +133,19 @@ TEST_CASE("money keys: scoped to the caller and the route, kept for the retentio
     REQUIRE(purged.ok());
     CHECK(*purged >= 3);
 }
+
+TEST_CASE("money keys: a key released (nothing was created: the hospital offline) runs again as new; an answered key is kept") {
+    Answers a;
+    REQUIRE(a.store->begin(payment("k-away"), "tx-1").ok());
+    REQUIRE(a.store->release(payment("k-away")).ok());
+    auto again = a.store->begin(payment("k-away"), "tx-2");  // not "in progress": a first request
+    REQUIRE(again.ok());
+    CHECK_FALSE(again->replay);
+    CHECK(again->resource_id == "tx-2");
+    REQUIRE(a.store->finish(payment("k-away"), 201, R"({"transactionId":"tx-2"})").ok());
+    REQUIRE(a.store->release(payment("k-away")).ok());  // answered: kept
+    auto replay = a.store->begin(payment("k-away"), "tx-3");
+    REQUIRE(replay.ok());
+    CHECK(replay->replay);
+    CHECK(replay->resource_id == "tx-2");
+}

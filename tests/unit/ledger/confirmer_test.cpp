@@ -304,3 +304,109 @@ TEST_CASE("confirmer: an operator's not-done given while the agent is still away
     CHECK(f.state(id) == TxState::Rejected);
     CHECK(f.provider.count("refund:" + id) == 1);
 }
+
+// The first change of an attempt is not sent to an absent agent (docs/ledger.md, "An absent
+// agent"): the payment waits HELD, nothing uncertain is made, and the registry's word that the
+// agent is back (agent_back) sends it at once, once.
+TEST_CASE("confirmer: a payment paid while its agent is away waits HELD, never sent - agent_back sends it at once, once") {
+    Fixture f;
+    auto in = test_util::intent();
+    in.deadline_ms = f.clock.wall_ms() + 30'000;
+    REQUIRE(f.confirmer->create(in));
+    f.his.away = f.clock.wall_ms();
+    f.confirmer->on_payment_notification(in.id, in.amount_fen);
+    CHECK(f.state(in.id) == TxState::Held);
+    CHECK(f.his.count("change:" + in.id) == 0);
+    CHECK(f.confirmer->has_timer(in.id));  // never left without one
+    for (int i = 0; i < 5; ++i) f.step(60s);  // five held slots: nothing sent, nothing counted
+    CHECK(f.state(in.id) == TxState::Held);
+    CHECK(f.his.count("change:" + in.id) == 0);
+    CHECK(f.confirmer->counters().dispatch_held_away == 6);
+    CHECK(f.confirmer->counters().dispatched == 0);
+    f.step(20s);  // between slots: the next held one is 40 s away
+    f.his.away.reset();
+    CHECK(f.confirmer->agent_back("H002") == 0);  // another hospital's agent wakes nothing here
+    CHECK(f.confirmer->agent_back("H001") == 1);
+    CHECK(f.confirmer->next_due_ms() == f.clock.wall_ms());
+    f.confirmer->tick();  // no time passes: woken, not waiting for the slot
+    CHECK(f.state(in.id) == TxState::Dispatched);
+    CHECK(f.his.count("change:" + in.id) == 1);
+    CHECK(f.confirmer->counters().woken_by_return == 1);
+    f.confirmer->on_change_reply(in.id, true);
+    CHECK(f.state(in.id) == TxState::Posted);
+    CHECK(f.his.count("change:" + in.id) == 1);
+    CHECK(f.provider.count("refund:" + in.id) == 0);
+    // A wake for a settled transaction does nothing.
+    CHECK(f.confirmer->agent_back("H001") == 0);
+}
+
+TEST_CASE("confirmer: a payment held past offline_patience is REJECTED as never sent and refunded - a restart keeps it held meanwhile") {
+    Fixture f;
+    f.options.offline_patience = 30min;
+    REQUIRE(f.restart());
+    auto in = test_util::intent();
+    in.deadline_ms = f.clock.wall_ms() + 30'000;
+    REQUIRE(f.confirmer->create(in));
+    const int64_t since = f.clock.wall_ms();
+    f.his.away = since;
+    f.confirmer->on_payment_notification(in.id, in.amount_fen);
+    REQUIRE(f.state(in.id) == TxState::Held);
+    f.step(10min);
+    REQUIRE(f.restart());  // HELD is never sent before the restart: resume() holds it again
+    CHECK(f.state(in.id) == TxState::Held);
+    CHECK(f.his.count("change:" + in.id) == 0);
+    for (int i = 0; i < 19; ++i) f.step(60s);
+    CHECK(f.state(in.id) == TxState::Held);  // 29 min away
+    f.step(60s);  // the last hold is due at 30 min exactly
+    CHECK(f.state(in.id) == TxState::Rejected);
+    CHECK(f.his.count("change:" + in.id) == 0);  // certain: the HIS never had it
+    CHECK(f.provider.count("refund:" + in.id) == 1);
+    CHECK(f.confirmer->counters().never_sent_away == 1);
+    auto h = f.store->history(in.id).value();
+    bool said = false;
+    for (const auto& e : h)
+        said = said || (e.to_state == "REJECTED" && e.evidence.find("never sent: hospital H001's agent offline since " +
+                                                                 iso_utc_ms(since)) != std::string::npos);
+    CHECK(said);
+    f.confirmer->on_refund_answer(in.id, true);
+    CHECK(f.state(in.id) == TxState::Refunded);
+    CHECK(f.store->get(in.id).value()->attempts == 0);  // no attempt was ever made
+}
+
+TEST_CASE("confirmer: probes held for an absent agent go when agent_back says it is back, not at the next held slot - after a restart too") {
+    Fixture f;
+    std::string id = f.dispatched();
+    f.his.away = f.clock.wall_ms();
+    f.step(10s);
+    f.step(3s);  // the first probe's slot: held, next at +60 s
+    REQUIRE(f.store->get(id).value()->next_probe_ms == f.clock.wall_ms() + 60'000);
+    f.step(5s);
+    f.his.away.reset();
+    CHECK(f.confirmer->agent_back("H001") == 1);
+    f.confirmer->tick();
+    CHECK(f.his.count("probe:" + id) == 1);  // 55 s before the held slot
+    CHECK(f.store->get(id).value()->probes == 1);
+    // Away again, held again; a restart; back: the rebuilt timer is woken too.
+    f.his.away = f.clock.wall_ms();
+    f.step(60s);
+    CHECK(f.his.count("probe:" + id) == 1);
+    REQUIRE(f.restart());
+    f.step(1s);
+    f.his.away.reset();
+    CHECK(f.confirmer->agent_back("H001") == 1);
+    f.confirmer->tick();
+    CHECK(f.his.count("probe:" + id) == 2);
+    f.confirmer->on_probe_answer(id, HisStatus::Committed);
+    CHECK(f.state(id) == TxState::Posted);
+    CHECK(f.his.count("change:" + id) == 1);
+    // A wake that comes while the port still says offline only holds it again: nothing sent.
+    std::string other = f.dispatched();
+    f.his.away = f.clock.wall_ms();
+    f.step(10s);
+    f.step(3s);
+    CHECK(f.confirmer->agent_back("H001") == 1);
+    f.confirmer->tick();
+    CHECK(f.his.count("probe:" + other) == 0);
+    CHECK(f.store->get(other).value()->probes == 0);
+    CHECK(f.confirmer->has_timer(other));
+}

@@ -381,3 +381,52 @@ TEST_CASE("correction: a VOIDED the store fails to write is tried again by a tim
     CHECK(f.provider.sent.empty());  // nothing refunded: the HIS refused it
     CHECK(f.state(paid.id) == TxState::Posted);
 }
+
+// A correction the ledger owes is not sent to an absent agent either, and it waits for it
+// however long it is away: offline_patience refuses new payments, never what is owed.
+TEST_CASE("correction: a refund asked while the agent is away waits HELD past offline_patience - sent once when it is back") {
+    Fixture f;
+    f.options.offline_patience = 30min;
+    REQUIRE(f.restart());
+    auto paid = f.posted_payment();
+    f.his.away = f.clock.wall_ms();
+    auto fix = Fixture::correction_of(paid, TxKind::Refund);
+    auto created = f.confirmer->create(fix);
+    REQUIRE(created);
+    CHECK(created->state == TxState::Held);
+    CHECK(f.his.count("change:" + fix.id) == 0);
+    for (int i = 0; i < 45; ++i) f.step(60s);  // 45 min: past the patience
+    CHECK(f.state(fix.id) == TxState::Held);
+    CHECK(f.his.count("change:" + fix.id) == 0);
+    CHECK(f.provider.sent.empty());
+    CHECK(f.confirmer->counters().never_sent_away == 0);
+    REQUIRE(f.restart());  // still away: resume() holds it again, and marks it for the wake
+    CHECK(f.state(fix.id) == TxState::Held);
+    CHECK(f.his.count("change:" + fix.id) == 0);
+    f.his.away.reset();
+    CHECK(f.confirmer->agent_back("H001") == 1);
+    f.confirmer->tick();
+    CHECK(f.state(fix.id) == TxState::Dispatched);
+    CHECK(f.his.count("change:" + fix.id) == 1);
+    f.confirmer->on_change_reply(fix.id, true);
+    CHECK(f.provider.count("refund:" + fix.id + ":of:" + paid.id) == 1);
+    f.confirmer->on_refund_answer(fix.id, true);
+    CHECK(f.state(fix.id) == TxState::Posted);
+    CHECK(f.his.count("change:" + fix.id) == 1);
+}
+
+TEST_CASE("correction: a cancel held for an absent agent is woken by agent_back") {
+    Fixture f;
+    auto booked = f.posted_booking();
+    f.his.away = f.clock.wall_ms();
+    auto fix = Fixture::correction_of(booked, TxKind::Cancel);
+    REQUIRE(f.confirmer->create(fix));
+    CHECK(f.state(fix.id) == TxState::Held);
+    f.step(10s);
+    f.his.away.reset();
+    CHECK(f.confirmer->agent_back("H001") == 1);
+    f.confirmer->tick();
+    CHECK(f.his.count("change:" + fix.id) == 1);
+    f.confirmer->on_change_reply(fix.id, true);
+    CHECK(f.state(fix.id) == TxState::Posted);
+}
