@@ -32,6 +32,13 @@ Result<void> DiscoveryListener::start() {
         // Reuse: several gateways on one test machine (or a restart) may share the port.
         socket_->udp.bind(Poco::Net::SocketAddress(settings_.discovery_bind, settings_.discovery_port), true, true);
         socket_->udp.setBroadcast(true);
+        // Room for a whole ward's announcements at once: monitors announce in bursts (a
+        // ward powered on together; a simulator announcing all its monitors in one loop),
+        // and a datagram that finds the buffer full is lost without a trace. With the
+        // default (212 KB, about 270 announcements) 2,000 monitors announced together had
+        // only about 500 ever heard (bench/vitals, 2026-12-07). The kernel caps the size at
+        // net.core.rmem_max; the listener works with whatever it grants.
+        socket_->udp.setReceiveBufferSize(kReceiveBufferBytes);
     } catch (const Poco::Exception& e) {
         socket_.reset();
         return make_error(ErrorClass::Unavailable, "vitals.discovery_bind",

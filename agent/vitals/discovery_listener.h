@@ -21,6 +21,11 @@
 
 namespace hisgate::vitals {
 
+// The socket's receive buffer asked for: about 5,000 announcements queued at once (each
+// costs the kernel about 800 bytes), the ConnectionManager's 10,000 monitors announcing
+// every 2 s or more.
+inline constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
+
 class DiscoveryListener {
 public:
     using OnAnnouncement = std::function<void(const Announcement&)>;

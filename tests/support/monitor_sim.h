@@ -24,6 +24,7 @@ public:
     // One monitor's entry of status() (null if absent).
     nlohmann::json monitor(const std::string& device);
     std::string log_file() const { return log_; }
+    pid_t pid() const { return process_.pid(); }
 
 private:
     uint16_t control_port_;

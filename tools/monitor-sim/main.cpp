@@ -29,6 +29,9 @@ Simulated bedside monitors. FILE is JSON:
   seed                 int     the seed of the values (default 1): same seed, same values
   period_ms            int     one result per period per monitor (default 1000: 1 Hz)
   alarm_every          int     an alarm after every Nth result (default 10; 0 = on command only)
+  time_precision       string  "seconds" (default) or "milliseconds": HL7 times of the unsolicited
+                               interface as YYYYMMDDHHMMSS or YYYYMMDDHHMMSS.mmm (the benchmark
+                               times the path to the ward feed by them)
   listen_address       string  the address the monitors listen on and announce (default 127.0.0.1)
   discovery.target     string  where announcements go (default 127.255.255.255, loopback broadcast)
   discovery.port       int     their UDP port (default 4601)
@@ -113,6 +116,8 @@ int main(int argc, char** argv) {
     auto seed = static_cast<uint64_t>(c.integer("seed", 1, 0, INT64_MAX));
     auto period = std::chrono::milliseconds(c.integer("period_ms", 1000, 1, 3600000));
     int alarm_every = static_cast<int>(c.integer("alarm_every", 10, 0, 1000000));
+    std::string precision = c.string("time_precision", "seconds");
+    if (precision != "seconds" && precision != "milliseconds") c.problem("time_precision", "seconds or milliseconds", precision);
     std::string listen_address = c.string("listen_address", "127.0.0.1");
     AnnouncerOptions announce;
     announce.target = c.string("discovery.target", "127.255.255.255");
@@ -134,7 +139,7 @@ int main(int argc, char** argv) {
         std::snprintf(id, sizeof id, "MON-%04d", bed);
         std::snprintf(bed_name, sizeof bed_name, "BED-%03d", bed);
         const auto& [model, iface] = models[static_cast<std::size_t>(i) % models.size()];
-        o.who = {id, model, ward, bed, bed_name, iface};
+        o.who = {id, model, ward, bed, bed_name, iface, precision == "milliseconds"};
         o.listen_address = listen_address;
         o.seed = seed;
         o.period = period;

@@ -12,12 +12,16 @@ const char* to_string(Interface i) { return i == Interface::Realtime ? "realtime
 
 namespace {
 
-std::string hl7_time(std::chrono::system_clock::time_point at) {
+std::string hl7_time(std::chrono::system_clock::time_point at, bool milliseconds) {
     std::time_t t = std::chrono::system_clock::to_time_t(at);
     std::tm tm{};
     gmtime_r(&t, &tm);
     char buf[32];
-    std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
+    std::size_t n = std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
+    if (milliseconds) {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count() % 1000;
+        std::snprintf(buf + n, sizeof buf - n, ".%03d", static_cast<int>(ms < 0 ? ms + 1000 : ms));
+    }
     return buf;
 }
 
@@ -41,7 +45,7 @@ hl7::Message header(const MonitorIdentity& who, int64_t control_id, std::chrono:
     auto m = hl7::Message::create();
     bool rt = who.interface == Interface::Realtime;
     must(m.set_all({{"MSH-3", who.model}, {"MSH-4", who.device_id}}));
-    must(m.set("MSH-7", hl7_time(at)));
+    must(m.set("MSH-7", hl7_time(at, who.stamps_milliseconds)));
     must(m.set_all({{"MSH-9-1", "ORU"}, {"MSH-9-2", "R01"}}));
     if (rt) must(m.set("MSH-9-3", "RT"));
     must(m.set("MSH-10", std::to_string(control_id)));
@@ -55,7 +59,7 @@ std::string build_result(const MonitorIdentity& who, int64_t control_id, std::ch
                          const std::vector<Observation>& values, uint16_t port, const Spoil& spoil) {
     auto m = header(who, control_id, at);
     bool rt = who.interface == Interface::Realtime;
-    std::string ts = rt ? unix_seconds(at) : hl7_time(at);
+    std::string ts = rt ? unix_seconds(at) : hl7_time(at, who.stamps_milliseconds);
     if (!rt) {
         char guid[40];
         std::snprintf(guid, sizeof guid, "14140f00-7bbc-0478-%04d-2d02000000", who.bed_number % 10000);
@@ -105,7 +109,7 @@ std::string build_alarm(const MonitorIdentity& who, int64_t control_id, std::chr
                         const Alarm& alarm) {
     auto m = header(who, control_id, at);
     bool rt = who.interface == Interface::Realtime;
-    std::string ts = rt ? unix_seconds(at) : hl7_time(at);
+    std::string ts = rt ? unix_seconds(at) : hl7_time(at, who.stamps_milliseconds);
     if (!rt) {
         must(m.set("PV1-2", "I"));
         must(m.set_all({{"PV1-3-3-1", who.ward}, {"PV1-3-3-2", std::to_string(who.bed_number)}}));

@@ -4,7 +4,8 @@
 //   unsolicited  the documented ORU^R01 (HL7 2.3.1), shaped as the sample: PID with a
 //                simulated patient, PV1-3 "^^<ward>&<bed no>&<ip as integer>&<port>&&1",
 //                OBR-4 "<model> Monitor", one OBX per value with OBX-14 the observation time
-//                (YYYYMMDDHHMMSS, UTC), and the device status codes 2301/2302/2308.
+//                (YYYYMMDDHHMMSS, UTC; YYYYMMDDHHMMSS.mmm for a monitor that stamps
+//                milliseconds), and the device status codes 2301/2302/2308.
 //   realtime     the older real-time result interface (HL7 2.3): MSH-9 "ORU^R01^RT", no PID
 //                or PV1, the bed in OBR-2, the observation time in OBR-7 as Unix seconds,
 //                OBX-3 the bare code and no OBX-11 / OBX-14.
@@ -32,6 +33,10 @@ struct MonitorIdentity {
     int bed_number = 1;
     std::string bed;        // "BED-001"
     Interface interface = Interface::Unsolicited;
+    // HL7 times (MSH-7, OBR-7, OBX-14 of the unsolicited interface) with milliseconds, as
+    // some devices send them; the vitals benchmark times the path to the ward feed by them.
+    // The realtime interface's Unix seconds stay whole.
+    bool stamps_milliseconds = false;
 };
 
 struct Alarm {

@@ -4,50 +4,27 @@
 // a monitor that goes silent shows offline.
 #include <catch2/catch.hpp>
 
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-
-#include <atomic>
 #include <chrono>
-#include <thread>
+#include <functional>
+#include <mutex>
 
+#include "tests/support/event_stream.h"
 #include "vitals_ward.h"
 
 using namespace hisgate;
 using namespace std::chrono_literals;
 
 namespace {
-// Reads a Server-Sent Events stream on its own thread: each event's name and data.
+// The feed's events, kept as they arrive (tests/support/event_stream.h reads them).
 class FeedReader {
 public:
-    FeedReader(uint16_t port, const std::string& path, const std::string& token) : session_("127.0.0.1", port) {
-        session_.setTimeout(Poco::Timespan(30, 0));
-        Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_GET, path, Poco::Net::HTTPMessage::HTTP_1_1);
-        req.set("Authorization", "Bearer " + token);
-        session_.sendRequest(req);
-        auto& in = session_.receiveResponse(response_);
-        thread_ = std::thread([this, &in] {
-            std::string line, event;
-            try {
-                while (!stop_ && std::getline(in, line)) {
-                    if (line.rfind("event: ", 0) == 0) event = line.substr(7);
-                    else if (line.rfind("data: ", 0) == 0) {
-                        std::lock_guard lock(mu_);
-                        events_.push_back({event, nlohmann::json::parse(line.substr(6), nullptr, false)});
-                    }
-                }
-            } catch (const std::exception&) {
-            }
-        });
-    }
-    ~FeedReader() {
-        stop_ = true;
-        session_.abort();
-        if (thread_.joinable()) thread_.join();
-    }
-    int status() const { return response_.getStatus(); }
-    std::string content_type() const { return response_.getContentType(); }
+    FeedReader(uint16_t port, const std::string& path, const std::string& token)
+        : stream_(port, path, {{"Authorization", "Bearer " + token}}, [this](const std::string& event, const std::string& data) {
+              std::lock_guard lock(mu_);
+              events_.push_back({event, nlohmann::json::parse(data, nullptr, false)});
+          }) {}
+    int status() const { return stream_.status(); }
+    std::string content_type() const { return stream_.content_type(); }
     std::vector<std::pair<std::string, nlohmann::json>> events() {
         std::lock_guard lock(mu_);
         return events_;
@@ -59,12 +36,9 @@ public:
     }
 
 private:
-    Poco::Net::HTTPClientSession session_;
-    Poco::Net::HTTPResponse response_;
-    std::atomic<bool> stop_{false};
     std::mutex mu_;
     std::vector<std::pair<std::string, nlohmann::json>> events_;
-    std::thread thread_;
+    test::EventStream stream_;  // last: its thread stops before the events go
 };
 
 nlohmann::json bed_of(const nlohmann::json& beds, const std::string& bed) {

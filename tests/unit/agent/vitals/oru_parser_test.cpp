@@ -102,6 +102,25 @@ TEST_CASE("vitals parser: alarms keep their priority and whether they are techni
     }
 }
 
+TEST_CASE("vitals parser: a monitor stamping milliseconds gives samples and alarms their millisecond time") {
+    auto who_ms = who(monitor_sim::Interface::Unsolicited);
+    who_ms.stamps_milliseconds = true;
+    const auto at = kNow - std::chrono::milliseconds(2957);
+    auto result = parse_result(monitor_sim::build_result(who_ms, 7, at, kValues, 4601), context(Interface::Unsolicited));
+    REQUIRE(result.ok());
+    REQUIRE(result->records.size() == 7);
+    for (const auto& rec : result->records) CHECK(rec.observed_ms == kNowMs - 2957);
+    auto alarm = parse_result(monitor_sim::build_alarm(who_ms, 8, at, {"1001", "HR High", 'H', false}), context(Interface::Unsolicited));
+    REQUIRE(alarm.ok());
+    REQUIRE(alarm->records.size() == 1);
+    CHECK(alarm->records[0].observed_ms == kNowMs - 2957);
+    // Whole seconds by default (the time truncated).
+    auto whole = parse_result(monitor_sim::build_result(who(monitor_sim::Interface::Unsolicited), 9, at, kValues, 4601),
+                              context(Interface::Unsolicited));
+    REQUIRE(whole.ok());
+    CHECK(whole->records[0].observed_ms == kNowMs - 3000);
+}
+
 TEST_CASE("vitals parser: bad observations are dropped one by one with their reason, bad messages whole") {
     auto unsolicited = who(monitor_sim::Interface::Unsolicited);
     SECTION("unknown code and non-numeric value") {
