@@ -356,6 +356,14 @@ test('English, 200% zoom and escaping: the same screens in English, readable zoo
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 1, `horizontal overflow at 200%: ${overflow}px`);
   await page.evaluate(() => { document.body.style.zoom = ''; });
+  // My reports in English, at 200% too: the two linked hospitals' reports from the one list.
+  await page.getByRole('navigation').getByRole('link', { name: 'Lab reports' }).click();
+  await page.locator('[data-hospital="H002"] a[href="/reports/H002/R-DEMO-1"]').waitFor({ timeout: 30000 });
+  await page.locator('[data-hospital="H001"] a[href="/reports/H001/R-DEMO-1"]').getByText(/Issued/).waitFor();
+  await page.evaluate(() => { document.body.style.zoom = '2'; });
+  const reportsOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(reportsOverflow <= 1, `horizontal overflow of my reports at 200%: ${reportsOverflow}px`);
+  await page.evaluate(() => { document.body.style.zoom = ''; });
   await page.getByRole('button', { name: '中文' }).click();
 });
 
