@@ -6,6 +6,7 @@
 
 #include "common/metrics.h"
 #include "controlplane/hospital_registry.h"
+#include "release/install_report.h"
 #include "tests/support/process.h"
 #include "transport/envelope.h"
 #include "transport/topics.h"
@@ -218,4 +219,58 @@ TEST_CASE("version window: an agent whose range misses the window is incompatibl
     REQUIRE(found.ok());
     REQUIRE(found->size() == 1);
     CHECK(found->front().hospital_id == "H002");
+}
+
+TEST_CASE("fleet lastInstall: kept as read, and one out of bounds is dropped and counted while the rest applies") {
+    Registry r;
+    auto good = Registry::birth(1, 1);
+    good["lastInstall"] = {{"from", "1.5.0"},
+                           {"to", "1.6.0"},
+                           {"ok", false},
+                           {"rolledBack", true},
+                           {"at", "2026-12-07T16:00:00Z"},
+                           {"error", {{"code", "updater.unhealthy"}, {"message", "no good /metrics poll in 8 s"}}},
+                           {"surplus", "dropped"}};
+    REQUIRE(r.state("H001", good).ok());
+    auto kept = r.rec("H001").body.at("lastInstall");
+    CHECK(kept["to"] == "1.6.0");
+    CHECK(kept["rolledBack"] == true);
+    CHECK(kept["error"]["code"] == "updater.unhealthy");
+    CHECK_FALSE(kept.contains("surplus"));
+    // It survives a restart of the control plane (the store keeps the body).
+    r.reopen();
+    CHECK(r.rec("H001").body.at("lastInstall")["at"] == "2026-12-07T16:00:00Z");
+
+    const double before = rejected("last_install"), state_before = rejected("state");
+    int seq = 2;
+    auto with = [&](nlohmann::json li) {
+        auto hb = Registry::heartbeat(1, seq++);
+        hb["lastInstall"] = std::move(li);
+        return hb;
+    };
+    auto long_message = kept;
+    long_message["error"]["message"] = std::string(release::kMaxInstallMessageBytes + 1, 'x');
+    auto long_code = kept;
+    long_code["error"]["code"] = std::string(release::kMaxInstallCodeBytes + 1, 'c');
+    auto not_version = kept;
+    not_version["to"] = "latest";
+    auto bad_time = kept;
+    bad_time["at"] = "yesterday";
+    auto no_flag = kept;
+    no_flag.erase("rolledBack");
+    auto string_ok = kept;
+    string_ok["ok"] = "false";
+    for (const auto& bad : {nlohmann::json("rolled back"), nlohmann::json::array(), long_message, long_code, not_version,
+                            bad_time, no_flag, string_ok}) {
+        INFO(bad.dump());
+        REQUIRE(r.state("H001", with(bad)).ok());  // the heartbeat itself applies
+        auto rec = r.rec("H001");
+        CHECK(rec.seq == seq - 1);
+        CHECK_FALSE(rec.body.contains("lastInstall"));
+    }
+    CHECK(rejected("last_install") == before + 8);
+    CHECK(rejected("state") == state_before);
+    // A good one again is kept again.
+    REQUIRE(r.state("H001", with(kept)).ok());
+    CHECK(r.rec("H001").body.at("lastInstall") == kept);
 }
