@@ -274,3 +274,46 @@ TEST_CASE("fleet lastInstall: kept as read, and one out of bounds is dropped and
     REQUIRE(r.state("H001", with(kept)).ok());
     CHECK(r.rec("H001").body.at("lastInstall") == kept);
 }
+
+TEST_CASE("fleet lastInstall: the agent's reading of the updater's result file is bounded and all or nothing") {
+    const nlohmann::json result = {{"ok", false},
+                                   {"rolled_back", true},
+                                   {"from", "1.5.0"},
+                                   {"to", "1.6.0"},
+                                   {"running", "1.5.0"},
+                                   {"package", "delta"},
+                                   {"downtime_ms", -1},
+                                   {"at", "2026-12-07T16:00:00Z"},
+                                   {"error", {{"class", "unavailable"}, {"code", "updater.unhealthy"}, {"message", "no good poll"}}}};
+    auto read = release::install_report_from_updater_result(result.dump(2));
+    REQUIRE(read);
+    CHECK(read->to_json() == nlohmann::json{{"from", "1.5.0"},
+                                            {"to", "1.6.0"},
+                                            {"ok", false},
+                                            {"rolledBack", true},
+                                            {"at", "2026-12-07T16:00:00Z"},
+                                            {"error", {{"code", "updater.unhealthy"}, {"message", "no good poll"}}}});
+    // A long message is cut to the bound, never inside a UTF-8 sequence ("é" is 2 bytes).
+    auto wordy = result;
+    wordy["error"]["message"] = "x" + [] {
+        std::string s;
+        for (int i = 0; i < 300; ++i) s += "\xc3\xa9";
+        return s;
+    }();
+    auto cut = release::install_report_from_updater_result(wordy.dump());
+    REQUIRE(cut);
+    CHECK(cut->error_message.size() == release::kMaxInstallMessageBytes - 1);  // "x" then 99 whole "é"
+    CHECK_NOTHROW(cut->to_json().dump());
+    CHECK(release::read_install_report(cut->to_json()));
+    // Refused whole: not JSON, over 4 KiB, a field missing or out of bounds.
+    auto padded = result;
+    padded["package"] = std::string(release::kMaxUpdaterResultBytes, ' ');
+    auto no_to = result;
+    no_to.erase("to");
+    auto long_from = result;
+    long_from["from"] = std::string(release::kMaxInstallVersionBytes + 1, '1');
+    for (const std::string& bad : {std::string("{\"ok\": tru"), std::string(""), padded.dump(), no_to.dump(), long_from.dump()}) {
+        INFO(bad.substr(0, 80));
+        CHECK_FALSE(release::install_report_from_updater_result(bad));
+    }
+}
