@@ -48,6 +48,7 @@ Agent::Agent(AgentConfig config, Clock& clock)
       his_(*config_.adapter, gate_, patience_for(config_)),
       probe_his_(*config_.adapter, gate_, patience_for(config_)),
       extraction_his_(*config_.adapter, gate_, patience_for(config_)),
+      install_report_(config_.updater_result_file),
       cert_not_after_(certificate_not_after(config_.broker.cert_file)),
       link_([&] {
           MqttOptions o = config_.broker;
@@ -98,6 +99,7 @@ nlohmann::json Agent::birth_body(bool online) const {
                            {"capabilities", advertised_capabilities()},
                            {"caps", {{"concurrency", config_.his_concurrency}, {"ratePerMinute", config_.his_rate_per_minute}}}};
     if (!cert_not_after_.empty()) body["certNotAfter"] = cert_not_after_;
+    if (auto last = install_report_.last_install()) body["lastInstall"] = std::move(*last);
     return body;
 }
 

@@ -24,6 +24,7 @@
 #include "agent/probes/probe_runner.h"
 #include "agent/events/event_sink.h"
 #include "agent/gated_adapter.h"
+#include "agent/install_report_file.h"
 #include "agent/his_gate.h"
 #include "agent/outbox_forwarder.h"
 #include "agent/presence_session.h"
@@ -97,6 +98,7 @@ private:
     std::atomic<int64_t> session_{0};
     std::atomic<int64_t> seq_{0};
     std::mutex presence_mu_;  // a state message takes its session and seq in one step
+    const InstallReportFile install_report_;  // the updater's result file (lastInstall)
     const std::string cert_not_after_;  // of the TLS client certificate, "" without one
     std::unique_ptr<OrderFence> fence_;  // read by the executor
     std::unique_ptr<ConfigApplier> config_apply_;  // read by the executor and presence

@@ -23,6 +23,8 @@ through the HIS adapter its parameter file names. FILE is JSON:
   metrics.port       int     port for /metrics (default 9740; 0 = any free port, logged)
   updater.spool_dir  string  where release.install tasks hand requests to hisgate-updater
                              (docs/updater.md); without it release.install is refused
+  updater.result_file string the updater's <root>/updater-result.json: how its last install
+                             ended, reported to the control plane as lastInstall (docs/updater.md)
 )" + kLogConfigHelp;
 }
 
@@ -41,6 +43,7 @@ Result<AgentConfig> read_agent_config(ConfigReader& c) {
     cfg.metrics_port = static_cast<uint16_t>(c.integer("metrics.port", kDefaultMetricsPort, 0, 65535));
     cfg.log = read_log_settings(c);
     cfg.updater_spool = c.string("updater.spool_dir", "");
+    cfg.updater_result_file = c.string("updater.result_file", "");
     // For tests only (undocumented in the usage on purpose; docs/agent.md): announce another
     // protocol range than this build speaks, as an older or newer release would.
     cfg.protocol_min = static_cast<int>(c.integer("test.advertise_protocol.min", Envelope::kMinSchema, 0, 1000000));

@@ -48,6 +48,9 @@ struct AgentConfig {
     // updater.spool_dir: where a release.install task leaves its request for hisgate-updater
     // (agent/release_install.h); "" = this agent takes no install requests.
     std::string updater_spool;
+    // updater.result_file: the updater's <root>/updater-result.json, reported as `lastInstall`
+    // in the birth and heartbeats (agent/install_report_file.h); "" = not reported.
+    std::string updater_result_file;
 
     // From the parameter file: how much the HIS may be asked, and how the queue behaves.
     int his_concurrency = 4;

@@ -79,7 +79,8 @@ nlohmann::json fleet_json(const FleetRecord& r, const ProtocolWindow& window) {
             {"caps", field_or_null(r.body, "caps")},
             {"queue", field_or_null(r.body, "queue")},
             {"probes", field_or_null(r.body, "probes")},
-            {"certNotAfter", field_or_null(r.body, "certNotAfter")}};
+            {"certNotAfter", field_or_null(r.body, "certNotAfter")},
+            {"lastInstall", field_or_null(r.body, "lastInstall")}};
 }
 
 Result<nlohmann::json> fleet_page(const HospitalRegistry& registry, const std::string& raw_query) {

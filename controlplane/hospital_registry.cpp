@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/utc_time.h"
+#include "release/install_report.h"
 #include "transport/envelope.h"
 #include "transport/limits.h"
 #include "transport/topics.h"
@@ -68,6 +69,18 @@ void describe(FleetRecord& r, const nlohmann::json& body) {
         }
     }
     r.body = body;
+    // lastInstall (how the updater's last install ended) is kept only as the registry read
+    // it: all of it within bounds, or none of it (the rest of the state still applies).
+    if (auto li = r.body.find("lastInstall"); li != r.body.end()) {
+        auto report = release::read_install_report(*li);
+        if (report) {
+            *li = report->to_json();
+        } else {
+            log::warn("registry.last_install_ignored", {{"hospital_id", r.hospital_id}, {"error", report.error().describe()}});
+            rejected("last_install").inc();
+            r.body.erase(li);
+        }
+    }
 }
 }  // namespace
 

@@ -1,5 +1,7 @@
 #include "controlplane/rollout/rollout_engine.h"
 
+#include "release/install_report.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,6 +12,7 @@
 #include "common/metrics.h"
 #include "common/random_id.h"
 #include "controlplane/rollout/param_gate.h"
+#include "release/install_report.h"
 #include "release/repository.h"
 
 namespace hisgate::controlplane::rollout {
@@ -336,6 +339,22 @@ bool RolloutEngine::advance(Rollout& r, const std::map<std::string, FleetRecord>
     return start_wave(r, r.current_wave + 1, fleet, sends) || true;
 }
 
+namespace {
+// "" unless `rec`'s lastInstall says its updater rolled `release` back at or after the
+// second `sent_ms` falls in; else the reason, with the updater's code and message.
+std::string rolled_back_by_updater(const FleetRecord* rec, const std::string& release, int64_t sent_ms) {
+    if (!rec) return "";
+    auto li = rec->body.find("lastInstall");
+    if (li == rec->body.end()) return "";
+    auto report = release::read_install_report(*li);  // the registry kept it only if it reads
+    if (!report || !report->rolled_back || report->to != release) return "";
+    if (report->at_ms() < sent_ms - sent_ms % 1000) return "";  // an earlier attempt's
+    std::string why = "rolled back by its updater: " + (report->error_code.empty() ? "no code" : report->error_code);
+    if (!report->error_message.empty()) why += ": " + report->error_message;
+    return why;
+}
+}  // namespace
+
 bool RolloutEngine::judge(Rollout& r, const std::map<std::string, FleetRecord>& fleet) {
     const int64_t now = clock_.wall_ms();
     bool changed = false;
@@ -381,6 +400,13 @@ bool RolloutEngine::judge(Rollout& r, const std::map<std::string, FleetRecord>& 
         if (healthy_now && now - t.healthy_since_ms >= r.spec.soak_ms) {
             settle(TargetState::Succeeded, "at " + r.spec.release + ", probes passing" +
                                                (r.spec.soak_ms ? " for " + std::to_string(r.spec.soak_ms / 1000) + " s" : ""));
+            continue;
+        }
+        // The updater said so itself: it tried this release after the install was sent and
+        // rolled it back (release/install_report.h). `at` is the updater's clock in whole
+        // seconds: compared with the second the install was sent in.
+        if (auto why = rolled_back_by_updater(rec, r.spec.release, t.sent_ms); !why.empty()) {
+            settle(TargetState::Failed, why);
             continue;
         }
         if (t.seen_new_ms > 0 && newer_session && rec->online && !at_new) {

@@ -8,7 +8,9 @@
 //     window, a heartbeat since (so the probe summary is the new version's), and no failing
 //     probe (with requireProbes: a probe summary at all). Failed: not good by its deadline
 //     (silent, still at the old version, offline, or probes failing: the reason says which),
-//     or back at another version after it was seen at the new one (it rolled back).
+//     or back at another version after it was seen at the new one (it rolled back), or at
+//     once when its record's lastInstall says its updater rolled this release back after
+//     the install was sent ("rolled back by its updater: <code>: <message>").
 //  2. Halt: failed / sent above maxFailure halts the rollout at once, mid-wave, with the
 //     hospitals and reasons. Nothing more is sent; what was sent is still judged.
 //  3. Start the next wave once every target of the started waves is settled (and the

@@ -138,7 +138,10 @@ TEST_CASE("rollout: real agents at mixed versions go to the newest by deltas and
         char id[16];
         std::snprintf(id, sizeof id, "H%03d", i);
         options.hospitals.push_back(id);
-        options.agent_config[id] = json{{"updater", {{"spool_dir", t.path + "/sites/" + id + "/spool"}}}}.dump();
+        options.agent_config[id] = json{{"updater",
+                                         {{"spool_dir", t.path + "/sites/" + id + "/spool"},
+                                          {"result_file", t.path + "/sites/" + id + "/root/updater-result.json"}}}}
+                                       .dump();
         options.more_params[id] = json{{"presence", {{"heartbeat_interval", "1s"}}}}.dump();
     }
     options.his_params["H001"] = R"({"max_attempts": 3})";
@@ -225,12 +228,13 @@ TEST_CASE("rollout: real agents at mixed versions go to the newest by deltas and
     for (size_t at = 0; (at = cp_log.find("\"rollout.params_file_received\"", at)) != std::string::npos; ++at) ++received;
     CHECK(received == static_cast<size_t>(older_catalog));
 
-    // Rollout 2: 1.6.0 exits as it starts. The canary wave's updaters roll back by themselves;
-    // the canaries are failed at their deadline (still at 1.5.0) and the rollout halts there.
+    // Rollout 2: 1.6.0 exits as it starts. The canary wave's updaters roll back by themselves
+    // and their agents report it (lastInstall): a canary is failed at once with the updater's
+    // reason, well before its wave's deadline, and the rollout halts there.
     auto start2 = sys.post("/api/v1/rollouts", json{{"release", broken},
                                                     {"waves", "10%,50%,100%"},
                                                     {"maxFailure", "5%"},
-                                                    {"waveTimeout", "15s"},
+                                                    {"waveTimeout", "45s"},
                                                     {"soak", "1s"}}
                                                    .dump());
     REQUIRE(start2.status == 201);
@@ -251,7 +255,14 @@ TEST_CASE("rollout: real agents at mixed versions go to the newest by deltas and
     for (const auto& f : halted["failed"]) {
         CHECK(canaries.count(f.value("hospitalId", "")) == 1);
         CHECK(reason.find(f.value("hospitalId", "")) != std::string::npos);
+        CHECK(f.value("reason", "").find("rolled back by its updater: updater.unhealthy") != std::string::npos);
     }
+    CHECK(reason.find("rolled back by its updater: updater.unhealthy: ") != std::string::npos);
+    for (const auto& target : halted["targets"])
+        if (target.value("state", "") == "failed") {
+            INFO(target.dump());
+            CHECK(target.value("judgedMs", int64_t{0}) < target.value("deadlineMs", int64_t{0}));
+        }
     for (int i = 0; i < n; ++i) {
         const std::string& h = options.hospitals[i];
         INFO(h);
@@ -262,6 +273,17 @@ TEST_CASE("rollout: real agents at mixed versions go to the newest by deltas and
             CHECK(r["rolled_back"] == true);
             CHECK(r["error"]["code"] == "updater.unhealthy");
             CHECK(r["running"] == newest);
+            // The fleet shows it too, as the agent reported it (in its next heartbeat).
+            json fleet;
+            CHECK(hisgate::test::eventually([&] {
+                fleet = json::parse(sys.get("/api/v1/fleet/" + h).body, nullptr, false);
+                return fleet.is_object() && fleet["lastInstall"].is_object() && fleet["lastInstall"].value("to", "") == broken;
+            }, 10s));
+            INFO(fleet.dump(2));
+            CHECK(fleet["lastInstall"]["to"] == broken);
+            CHECK(fleet["lastInstall"]["from"] == newest);
+            CHECK(fleet["lastInstall"]["rolledBack"] == true);
+            CHECK(fleet["lastInstall"]["error"]["code"] == "updater.unhealthy");
         } else {
             // Never sent the broken build: nothing of it on the site.
             CHECK_FALSE(fs::exists(sites[i]->root() + "/versions/" + broken));

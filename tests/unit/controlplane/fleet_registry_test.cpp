@@ -6,6 +6,7 @@
 
 #include "common/metrics.h"
 #include "controlplane/hospital_registry.h"
+#include "release/install_report.h"
 #include "tests/support/process.h"
 #include "transport/envelope.h"
 #include "transport/topics.h"
@@ -251,4 +252,101 @@ TEST_CASE("fleet liveness: on_back tells of an agent's birth in a newer session,
     REQUIRE(r.state("H002", Registry::birth(1, 1, 5, 6)).ok());
     CHECK(back.size() == 3);
     CHECK(r.refused == std::vector<std::string>{"H002"});
+}
+
+TEST_CASE("fleet lastInstall: kept as read, and one out of bounds is dropped and counted while the rest applies") {
+    Registry r;
+    auto good = Registry::birth(1, 1);
+    good["lastInstall"] = {{"from", "1.5.0"},
+                           {"to", "1.6.0"},
+                           {"ok", false},
+                           {"rolledBack", true},
+                           {"at", "2026-12-07T16:00:00Z"},
+                           {"error", {{"code", "updater.unhealthy"}, {"message", "no good /metrics poll in 8 s"}}},
+                           {"surplus", "dropped"}};
+    REQUIRE(r.state("H001", good).ok());
+    auto kept = r.rec("H001").body.at("lastInstall");
+    CHECK(kept["to"] == "1.6.0");
+    CHECK(kept["rolledBack"] == true);
+    CHECK(kept["error"]["code"] == "updater.unhealthy");
+    CHECK_FALSE(kept.contains("surplus"));
+    // It survives a restart of the control plane (the store keeps the body).
+    r.reopen();
+    CHECK(r.rec("H001").body.at("lastInstall")["at"] == "2026-12-07T16:00:00Z");
+
+    const double before = rejected("last_install"), state_before = rejected("state");
+    int seq = 2;
+    auto with = [&](nlohmann::json li) {
+        auto hb = Registry::heartbeat(1, seq++);
+        hb["lastInstall"] = std::move(li);
+        return hb;
+    };
+    auto long_message = kept;
+    long_message["error"]["message"] = std::string(release::kMaxInstallMessageBytes + 1, 'x');
+    auto long_code = kept;
+    long_code["error"]["code"] = std::string(release::kMaxInstallCodeBytes + 1, 'c');
+    auto not_version = kept;
+    not_version["to"] = "latest";
+    auto bad_time = kept;
+    bad_time["at"] = "yesterday";
+    auto no_flag = kept;
+    no_flag.erase("rolledBack");
+    auto string_ok = kept;
+    string_ok["ok"] = "false";
+    for (const auto& bad : {nlohmann::json("rolled back"), nlohmann::json::array(), long_message, long_code, not_version,
+                            bad_time, no_flag, string_ok}) {
+        INFO(bad.dump());
+        REQUIRE(r.state("H001", with(bad)).ok());  // the heartbeat itself applies
+        auto rec = r.rec("H001");
+        CHECK(rec.seq == seq - 1);
+        CHECK_FALSE(rec.body.contains("lastInstall"));
+    }
+    CHECK(rejected("last_install") == before + 8);
+    CHECK(rejected("state") == state_before);
+    // A good one again is kept again.
+    REQUIRE(r.state("H001", with(kept)).ok());
+    CHECK(r.rec("H001").body.at("lastInstall") == kept);
+}
+
+TEST_CASE("fleet lastInstall: the agent's reading of the updater's result file is bounded and all or nothing") {
+    const nlohmann::json result = {{"ok", false},
+                                   {"rolled_back", true},
+                                   {"from", "1.5.0"},
+                                   {"to", "1.6.0"},
+                                   {"running", "1.5.0"},
+                                   {"package", "delta"},
+                                   {"downtime_ms", -1},
+                                   {"at", "2026-12-07T16:00:00Z"},
+                                   {"error", {{"class", "unavailable"}, {"code", "updater.unhealthy"}, {"message", "no good poll"}}}};
+    auto read = release::install_report_from_updater_result(result.dump(2));
+    REQUIRE(read);
+    CHECK(read->to_json() == nlohmann::json{{"from", "1.5.0"},
+                                            {"to", "1.6.0"},
+                                            {"ok", false},
+                                            {"rolledBack", true},
+                                            {"at", "2026-12-07T16:00:00Z"},
+                                            {"error", {{"code", "updater.unhealthy"}, {"message", "no good poll"}}}});
+    // A long message is cut to the bound, never inside a UTF-8 sequence ("é" is 2 bytes).
+    auto wordy = result;
+    wordy["error"]["message"] = "x" + [] {
+        std::string s;
+        for (int i = 0; i < 300; ++i) s += "\xc3\xa9";
+        return s;
+    }();
+    auto cut = release::install_report_from_updater_result(wordy.dump());
+    REQUIRE(cut);
+    CHECK(cut->error_message.size() == release::kMaxInstallMessageBytes - 1);  // "x" then 99 whole "é"
+    CHECK_NOTHROW(cut->to_json().dump());
+    CHECK(release::read_install_report(cut->to_json()));
+    // Refused whole: not JSON, over 4 KiB, a field missing or out of bounds.
+    auto padded = result;
+    padded["package"] = std::string(release::kMaxUpdaterResultBytes, ' ');
+    auto no_to = result;
+    no_to.erase("to");
+    auto long_from = result;
+    long_from["from"] = std::string(release::kMaxInstallVersionBytes + 1, '1');
+    for (const std::string& bad : {std::string("{\"ok\": tru"), std::string(""), padded.dump(), no_to.dump(), long_from.dump()}) {
+        INFO(bad.substr(0, 80));
+        CHECK_FALSE(release::install_report_from_updater_result(bad));
+    }
 }

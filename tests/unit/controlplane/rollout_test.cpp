@@ -9,6 +9,8 @@
 #include "common/digest.h"
 #include "config-params/catalog.h"
 #include "controlplane/rollout/rollout_engine.h"
+#include "release/install_report.h"
+#include "release/signed_document.h"
 #include "tests/support/process.h"
 
 using namespace hisgate;
@@ -334,6 +336,54 @@ TEST_CASE("rollout: failing probes and a rollback are failures and the threshold
     CHECK(halted.state == RolloutState::Halted);
     CHECK(halted.halt_reason.find("probes failing") != std::string::npos);
     CHECK(halted.halt_reason.find("rolled back") != std::string::npos);
+}
+
+TEST_CASE("rollout: a target whose updater reports it rolled the release back fails at once with the updater's reason") {
+    RolloutBench b(100);
+    auto r = b.engine->start(rollout_spec("1.9.0"), "operator:ops");
+    REQUIRE(r);
+    b.clock.advance(1500ms);  // the install goes out mid-second: `at` has whole seconds
+    b.tick();
+    REQUIRE(b.installs_sent().size() == 1);
+    const std::string canary = b.installs_sent()[0];
+    auto last_install = [&](const std::string& to, bool rolled_back, int64_t at_ms) {
+        release::InstallReport li;
+        li.from = "1.8.0";
+        li.to = to;
+        li.rolled_back = rolled_back;
+        li.ok = !rolled_back;
+        li.at = release::format_time(std::chrono::system_clock::time_point(std::chrono::milliseconds(at_ms)));
+        if (rolled_back) {
+            li.error_code = "updater.unhealthy";
+            li.error_message = "no good /metrics poll within 8000 ms";
+        }
+        return li.to_json();
+    };
+    const int64_t sent_ms = b.clock.wall_ms();
+    // Not this install's: an earlier attempt's rollback, another release's, a good install.
+    for (const auto& other : {last_install("1.9.0", true, sent_ms - 2000), last_install("1.7.0", true, sent_ms + 5000),
+                              last_install("1.9.0", false, sent_ms + 5000)}) {
+        INFO(other.dump());
+        b.clock.advance(1s);
+        b.report(canary, "1.8.0");
+        b.fleet.at(canary).body["lastInstall"] = other;
+        b.tick();
+        CHECK(b.now(r->id).state == RolloutState::Running);
+        CHECK(b.now(r->id).failed() == 0);
+    }
+    // Rolled back in the same second the install was sent (the updater's clock is whole
+    // seconds), back at the old version: failed now, minutes before the wave's deadline.
+    b.clock.advance(1s);
+    b.report(canary, "1.8.0");
+    b.fleet.at(canary).body["lastInstall"] = last_install("1.9.0", true, sent_ms - sent_ms % 1000);
+    b.tick();
+    auto halted = b.now(r->id);
+    CHECK(halted.state == RolloutState::Halted);
+    CHECK(halted.failed() == 1);
+    CHECK(b.clock.wall_ms() - sent_ms < 10000);
+    CHECK(halted.halt_reason.find(canary + ": rolled back by its updater: updater.unhealthy: no good /metrics poll within 8000 ms") !=
+          std::string::npos);
+    CHECK(b.installs_sent().size() == 1);
 }
 
 TEST_CASE("rollout: pause holds the next wave and resume starts it and abort ends the rollout") {
