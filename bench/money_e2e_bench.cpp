@@ -51,14 +51,15 @@
 //         {"payment.pay": 2000}}') leaves it to the ledger: IN_DOUBT, then its probes. Then
 //         --settle-batch payments at once with drop_after_commit N, and the time from the
 //         first dispatch to the last POSTED.
-// revoke  the agent killed (SIGKILL); --revoke payments created and paid: dispatched,
-//         unanswered, IN_DOUBT; after --revoke-away-s the agent restarts; a probe finds no
+// revoke  the agent frozen (SIGSTOP); --revoke payments created, paid and dispatched to it;
+//         the agent killed (SIGKILL) with them unrun: unanswered, IN_DOUBT; after --revoke-away-s the agent restarts; a probe finds no
 //         payment, the ledger revokes it at the HIS and refunds at pay-sim. Time from the
 //         agent online again to REFUNDED, and from dispatch to REFUNDED.
 //
 // Prints RESULT, RATIO, SETTLE and REVOKE lines, the load average around each row and
 // each process's CPU during it. Exit status 1 on any error or if the system did not come
 // up; timing never fails it (this machine is shared).
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -465,22 +466,34 @@ Settled settle(System& sys, Client& c, int count, bool together, const std::stri
     return s;
 }
 
-// Payments dispatched while the agent is away, refunded once it is back.
+// Payments dispatched to an agent that never ran them and then went away, refunded once it
+// is back. They leave while the registry still holds the agent online, but the agent is
+// frozen (SIGSTOP) and then killed with them unrun: an agent the registry already holds
+// offline is never sent a change (a new payment answers 503 hospital.offline, docs/ledger.md).
 bool revoke(System& sys, Client& c, int count, int away_s) {
-    auto killed = Clock::now();
-    sys.agent(kHospital).kill9();
     int errors = 0;
     std::string first_error;
     auto fail = [&](const std::string& why) {
         if (errors++ == 0) first_error = why;
     };
-    if (!eventually([&] { return sys.online_hospitals().empty(); }, std::chrono::seconds(30))) fail("the agent stayed online");
+    ::kill(sys.agent(kHospital).pid(), SIGSTOP);
     std::vector<std::string> ids;
     for (int i = 0; i < count; ++i) {
         std::string why, id = c.pay_one("revoke-" + std::to_string(i), why);
         if (id.empty()) fail(why);
         else ids.push_back(id);
     }
+    if (!eventually(
+            [&] {
+                for (const auto& id : ids)
+                    if (entered(c.transaction(id), "DISPATCHED") < 0) return false;
+                return true;
+            },
+            std::chrono::seconds(30)))
+        fail("the payments were not dispatched");
+    auto killed = Clock::now();
+    sys.agent(kHospital).kill9();
+    if (!eventually([&] { return sys.online_hospitals().empty(); }, std::chrono::seconds(30))) fail("the agent stayed online");
     if (auto why = c.wait_for(ids, "IN_DOUBT", std::chrono::milliseconds(100), std::chrono::seconds(120)); !why.empty())
         fail(why);
     std::this_thread::sleep_until(killed + std::chrono::seconds(away_s));
