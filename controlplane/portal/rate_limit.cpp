@@ -1,4 +1,6 @@
-// RateLimiter on SQLite: one row per live key (its window's start, length and count).
+// RateLimiter on SQLite: one row per live key (its window's start, length and count), and
+// the number of rows kept by triggers in rate_window_keys, so a new key's room check reads
+// one row instead of counting up to max_keys rows with count(*).
 #include "controlplane/portal/rate_limit.h"
 
 #include <mutex>
@@ -69,12 +71,17 @@ private:
         return *held < max_keys_;
     }
     Result<size_t> count_keys() {
-        auto st = db_.prepare_cached("SELECT count(*) FROM rate_windows");
+        auto st = db_.prepare_cached("SELECT n FROM rate_window_keys WHERE id = 1");
         if (!st) return st.error();
-        if (!st->step()) return st->error() ? Result<size_t>(*st->error()) : Result<size_t>(size_t{0});
-        auto n = static_cast<size_t>(st->integer(0));
+        if (!st->step())
+            return st->error() ? Result<size_t>(*st->error())
+                               : Result<size_t>(make_error(ErrorClass::Internal, "store.corrupt", "rate_window_keys has no row 1 (the key count)"));
+        const int64_t n = st->integer(0);
         st->reset();
-        return n;
+        // The triggers below keep it equal to the rows of rate_windows; a negative count can
+        // only be a damaged file.
+        if (n < 0) return make_error(ErrorClass::Internal, "store.corrupt", "rate_window_keys counts " + std::to_string(n) + " keys");
+        return static_cast<size_t>(n);
     }
 
     sql::Db db_;
@@ -86,9 +93,18 @@ private:
 }  // namespace
 
 Result<std::unique_ptr<RateLimiter>> open_sqlite_rate_limiter(const std::string& path, Clock& clock, size_t max_keys) {
-    auto db = sql::Db::open_with_schema(path, {"CREATE TABLE IF NOT EXISTS rate_windows(key TEXT PRIMARY KEY, "
-                                               "started_ms INTEGER NOT NULL, length_ms INTEGER NOT NULL, "
-                                               "count INTEGER NOT NULL)"});
+    // The key count starts from the rows already there (a file of a version without it) and
+    // then follows every insert and delete; an upsert that updates a live key inserts nothing.
+    auto db = sql::Db::open_with_schema(
+        path, {"CREATE TABLE IF NOT EXISTS rate_windows(key TEXT PRIMARY KEY, "
+               "started_ms INTEGER NOT NULL, length_ms INTEGER NOT NULL, "
+               "count INTEGER NOT NULL)",
+               "CREATE TABLE IF NOT EXISTS rate_window_keys(id INTEGER PRIMARY KEY CHECK(id = 1), n INTEGER NOT NULL)",
+               "INSERT OR IGNORE INTO rate_window_keys(id, n) VALUES(1, (SELECT count(*) FROM rate_windows))",
+               "CREATE TRIGGER IF NOT EXISTS rate_window_added AFTER INSERT ON rate_windows "
+               "BEGIN UPDATE rate_window_keys SET n = n + 1 WHERE id = 1; END",
+               "CREATE TRIGGER IF NOT EXISTS rate_window_dropped AFTER DELETE ON rate_windows "
+               "BEGIN UPDATE rate_window_keys SET n = n - 1 WHERE id = 1; END"});
     if (!db) return db.error();
     return std::unique_ptr<RateLimiter>(new SqliteRateLimiter(std::move(db.value()), clock, max_keys));
 }

@@ -11,6 +11,7 @@
 #include "auth/key_ring.h"
 #include "common/http_server.h"
 #include "common/ip_range.h"
+#include "common/sqlite.h"
 #include "controlplane/api.h"
 #include "controlplane/console/console_session.h"
 #include "controlplane/notify/notifier.h"
@@ -233,6 +234,36 @@ TEST_CASE("portal: the rate limiter counts per key and window, says how long to 
     CHECK(take(**reopened, "phone:c"));
     clock.advance(61s);
     CHECK_FALSE(take(**reopened, "phone:d"));  // expired windows made room
+    // The kept key count follows the rows: 3 expired dropped, "phone:d" added.
+    auto file = sql::Db::open(db);
+    REQUIRE(file);
+    auto rows = file->prepare("SELECT (SELECT n FROM rate_window_keys), (SELECT count(*) FROM rate_windows)");
+    REQUIRE(rows);
+    REQUIRE(rows->step());
+    CHECK(rows->integer(0) == 1);
+    CHECK(rows->integer(1) == 1);
+}
+
+TEST_CASE("portal: a rate-limit file without the kept key count gets it from its rows, and stays bounded") {
+    ManualClock clock;
+    const std::string db = portal_test_db("limits-old.db");
+    {  // the file as a version before the count left it: two live windows
+        auto file = sql::Db::open(db);
+        REQUIRE(file);
+        REQUIRE(file->exec("CREATE TABLE rate_windows(key TEXT PRIMARY KEY, started_ms INTEGER NOT NULL, "
+                           "length_ms INTEGER NOT NULL, count INTEGER NOT NULL)"));
+        REQUIRE(file->exec("INSERT INTO rate_windows VALUES('phone:a', " + std::to_string(clock.wall_ms()) +
+                           ", 60000, 1), ('phone:b', " + std::to_string(clock.wall_ms()) + ", 60000, 1)"));
+    }
+    auto limiter = portal::open_sqlite_rate_limiter(db, clock, 3);
+    REQUIRE(limiter);
+    portal::RateLimit one_a_minute{1, 60s};
+    auto c = (*limiter)->take("phone:c", one_a_minute);
+    REQUIRE(c);
+    CHECK_FALSE(*c);  // the third key fits
+    auto d = (*limiter)->take("phone:d", one_a_minute);
+    REQUIRE(d);
+    CHECK(*d);  // a fourth does not: the two old rows were counted
 }
 
 TEST_CASE("console: sign-in tries from one client address are limited per 10 minutes and allowed again once the window passes") {
