@@ -17,8 +17,9 @@
 // unreadable or forged, "state_stale" older or repeated, "heartbeat_unknown" no birth),
 // and changes nothing. A `lastInstall` (how the updater's last install ended;
 // release/install_report.h) out of bounds or unreadable is dropped from the state, logged
-// and counted (kind "last_install"), and the rest of the state applies. Times (online/offline since, last heartbeat) are the registry's
-// clock at arrival, not the agent's.
+// and counted (kind "last_install"), and the rest of the state applies. Times
+// (online/offline since, last heartbeat) are the registry's clock at arrival, not the
+// agent's.
 //
 // Every change is written through to the FleetStore, and a registry made on a store
 // starts with every hospital it holds, so a restarted control plane knows the whole fleet.

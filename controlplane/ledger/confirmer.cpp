@@ -623,14 +623,12 @@ bool Confirmer::held_for_absent_agent(const Transaction& t, Waiting what) {
             for (const auto& e : *h)
                 if (e.event == "operator_revoke") gave_up_at = std::max(gave_up_at, e.at_ms + options_.offline_patience.count());
     }
-    const std::string offline = "hospital " + t.intent.hospital_id + "'s agent offline since " + iso_utc_ms(*since);
+    const std::string offline = agent_offline_words(t, *since);
     if (now() >= gave_up_at) {
         // Evidence still settles it from the queue (a late reply); the operator is told why
         // nothing could be asked.
-        const std::string reason = offline + ", longer than ledger.offline_patience (" +
-                                   std::to_string(options_.offline_patience.count() / 1000) + " s); " +
-                                   std::to_string(t.probes) + (t.revoking ? " revokes after an operator's \"not done\"" : " probes") +
-                                   " were sent before";
+        const std::string reason = offline + past_patience_words() + "; " + std::to_string(t.probes) +
+                                   (t.revoking ? " revokes after an operator's \"not done\"" : " probes") + " were sent before";
         if (store_.apply_one(ToManual{id, reason}, now())) {
             ++counters_.manual;
             ++counters_.manual_away;
@@ -648,6 +646,14 @@ bool Confirmer::held_for_absent_agent(const Transaction& t, Waiting what) {
     return true;
 }
 
+std::string Confirmer::agent_offline_words(const Transaction& t, int64_t since_ms) const {
+    return "hospital " + t.intent.hospital_id + "'s agent offline since " + iso_utc_ms(since_ms);
+}
+
+std::string Confirmer::past_patience_words() const {
+    return ", longer than ledger.offline_patience (" + std::to_string(options_.offline_patience.count() / 1000) + " s)";
+}
+
 void Confirmer::hold_for_agent(const Transaction& t, int64_t due_ms, Waiting what) {
     set_timer(t.intent.id, due_ms, what);
     held_for_agent_[t.intent.id] = t.intent.hospital_id;
@@ -657,16 +663,14 @@ bool Confirmer::dispatch_held_for_absent_agent(const Transaction& t) {
     const auto since = his_.away_since(t);
     if (!since) return false;
     const std::string& id = t.intent.id;
-    const std::string offline = "hospital " + t.intent.hospital_id + "'s agent offline since " + iso_utc_ms(*since);
+    const std::string offline = agent_offline_words(t, *since);
     // A correction is owed (the HIS committed what it corrects): it waits however long the
     // agent is away. A new payment or booking has a patient waiting: past the patience it is
     // refused, which is certain, since nothing of it ever left (HELD is stored before any send).
     const bool owed = is_correction(t.intent.kind);
     const int64_t gave_up_at = *since + options_.offline_patience.count();
     if (!owed && now() >= gave_up_at) {
-        auto rejected = move(id, TxState::Held, TxState::Rejected,
-                             "never sent: " + offline + ", longer than ledger.offline_patience (" +
-                                 std::to_string(options_.offline_patience.count() / 1000) + " s)");
+        auto rejected = move(id, TxState::Held, TxState::Rejected, "never sent: " + offline + past_patience_words());
         if (!rejected) {  // not stored (the disk, or it moved meanwhile): looked at again later
             hold_for_agent(t, now() + options_.retry.count(), Waiting::Dispatch);
             return true;

@@ -279,6 +279,11 @@ private:
     // sent; a timer (Waiting::Dispatch) tries again probe_cap later. A payment or booking
     // past offline_patience is REJECTED as never sent. True when handled so.
     bool dispatch_held_for_absent_agent(const Transaction& t);
+    // The words an operator and the history read for an absent agent, one wording for every
+    // attempt held or given up: "hospital H's agent offline since T" and
+    // ", longer than ledger.offline_patience (N s)".
+    std::string agent_offline_words(const Transaction& t, int64_t since_ms) const;
+    std::string past_patience_words() const;
     // Sets the timer of an attempt held for `t`'s absent agent, so agent_back() finds it.
     void hold_for_agent(const Transaction& t, int64_t due_ms, Waiting what);
     // A refund awaiting the provider (awaits_provider_refund): ask number `asks` is stored

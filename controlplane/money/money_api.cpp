@@ -61,10 +61,13 @@ MoneyApi::Answer failure(const Error& e) {
 
 void send(Poco::Net::HTTPServerResponse& res, int status, const nlohmann::json& body) {
     if (status == 503) {
+        // The hint of the answer's code (a stored answer replayed has only its body), as
+        // answer_for gives it to a fresh one.
         int retry_after = kSwitchingRetryAfterSeconds;
         if (auto code = body.find("code"); code != body.end() && code->is_string())
-            for (const auto& c : kMoneyCodes)
-                if (c.code == code->get_ref<const std::string&>() && c.retry_after_seconds > 0) retry_after = c.retry_after_seconds;
+            if (auto c = answer_for(make_error(ErrorClass::Unavailable, code->get<std::string>(), ""), kMoneyCodes);
+                c.retry_after_seconds > 0)
+                retry_after = c.retry_after_seconds;
         res.set("Retry-After", std::to_string(retry_after));
     }
     if (status == 201 && body.contains("transactionId"))

@@ -1,7 +1,5 @@
 #include "controlplane/rollout/rollout_engine.h"
 
-#include "release/install_report.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
