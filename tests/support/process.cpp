@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -195,10 +197,28 @@ bool wait_port_open(uint16_t port, std::chrono::milliseconds timeout) {
         timeout);
 }
 
+namespace {
+
+struct MadeTempDirs {
+    std::mutex mutex;
+    std::vector<std::string> dirs;
+};
+
+MadeTempDirs& made_temp_dirs() {
+    static MadeTempDirs* made = new MadeTempDirs;  // never destroyed: read at the very end of main()
+    return *made;
+}
+
+}  // namespace
+
 std::string make_temp_dir(const std::string& prefix) {
     std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
     char* dir = mkdtemp(tmpl.data());
-    return dir ? std::string(dir) : std::string();
+    if (!dir) return std::string();
+    MadeTempDirs& made = made_temp_dirs();
+    std::lock_guard lock(made.mutex);
+    made.dirs.emplace_back(dir);
+    return made.dirs.back();
 }
 
 void write_file(const std::string& path, const std::string& text) {
@@ -216,6 +236,21 @@ std::string read_file(const std::string& path) {
 std::string binary(const std::string& relative) { return std::string(HISGATE_BINARY_DIR) + "/" + relative; }
 
 }  // namespace hisgate::test
+
+// Called by tests/catch_main.cpp after the cases ran (a weak reference there: a test that
+// makes no directory does not link this file for it).
+extern "C" void hisgate_test_temp_dirs_finish(bool passed) {
+    auto& made = hisgate::test::made_temp_dirs();
+    std::lock_guard lock(made.mutex);
+    for (const std::string& dir : made.dirs) {
+        if (!passed) {
+            std::fprintf(stderr, "kept for inspection: %s\n", dir.c_str());
+            continue;
+        }
+        std::error_code ignored;  // a process that outlived its test may still write there
+        std::filesystem::remove_all(dir, ignored);
+    }
+}
 
 namespace hisgate::test {
 

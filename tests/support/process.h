@@ -38,6 +38,10 @@ private:
 
 uint16_t free_port();
 bool wait_port_open(uint16_t port, std::chrono::milliseconds timeout);
+// A new directory /tmp/<prefix>-XXXXXX. A test executable's main() (tests/catch_main.cpp)
+// removes every one made once all its cases passed, and names them when one failed: a passing
+// suite leaves nothing in /tmp (a clean clone's run made over a thousand), a failing case
+// keeps its processes' logs to read.
 std::string make_temp_dir(const std::string& prefix);
 void write_file(const std::string& path, const std::string& text);
 std::string read_file(const std::string& path);

@@ -14,6 +14,7 @@
 #include "hl7/ack.h"
 #include "hl7/batch.h"
 #include "hl7/json.h"
+#include "tests/support/mutation.h"
 
 namespace hl7_test {
 
@@ -55,22 +56,12 @@ inline void exercise(std::string_view bytes) {
     (void)ack_for(bytes);
 }
 
-// `s` after 1 to 8 seeded random byte edits (overwrite, interesting byte, erase, insert a
-// piece of another seed), as a fuzzer would make them.
+// `s` after 1 to 8 seeded random byte edits (tests/support/mutation.h) with HL7's delimiters,
+// escapes and segment names as the interesting bytes.
 template <class Rng>
 std::string mutated(std::string s, const std::vector<std::string>& seeds, Rng& rng) {
     static const std::string interesting = "|^~\\&#\r\nMSHFHSBHSBTSFTSX0D\xC3\xA9\x81\x7C\xFF";
-    int edits = 1 + rng() % 8;
-    for (int e = 0; e < edits && !s.empty(); ++e) {
-        std::size_t at = rng() % s.size();
-        switch (rng() % 4) {
-            case 0: s[at] = static_cast<char>(rng()); break;
-            case 1: s[at] = interesting[rng() % interesting.size()]; break;
-            case 2: s.erase(at, 1 + rng() % 16); break;
-            case 3: s.insert(at, seeds[rng() % seeds.size()].substr(0, 1 + rng() % 64)); break;
-        }
-    }
-    return s;
+    return hisgate_test::mutated(std::move(s), seeds, rng, interesting);
 }
 
 }  // namespace hl7_test
