@@ -4,12 +4,13 @@
 // the order the agent took them. docs/vitals.md has the body.
 //
 // Invariants:
-//  - rows are marked forwarded only after the broker acknowledged the message holding them,
-//    and the next batch starts after the last one acknowledged: a failure sends the same
-//    rows again (receivers dedupe by seq), never skips any;
+//  - the store's forwarded-through watermark moves past a batch only after the broker
+//    acknowledged the message holding it, and the next batch starts after the last one
+//    acknowledged: a failure sends the same rows again (receivers dedupe by seq), never
+//    skips any;
 //  - the count of thinned samples not yet reported rides in the next batch
-//    ("thinnedSinceLast") and is taken off in the same transaction that marks that batch
-//    forwarded, so it is reported once (at least once, across a crash).
+//    ("thinnedSinceLast") and is taken off in the same transaction that moves the
+//    watermark past that batch, so it is reported once (at least once, across a crash).
 //
 // Beside the batches, every kMonitorsInterval while the link is up, a "vitals.monitors"
 // message on the same topic gives each monitor's state and last sample time. It is not

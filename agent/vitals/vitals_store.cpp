@@ -1,5 +1,6 @@
 #include "agent/vitals/vitals_store.h"
 
+#include <algorithm>
 #include <future>
 
 #include "common/log.h"
@@ -9,6 +10,20 @@ namespace hisgate::vitals {
 
 namespace {
 
+// The forwarded-through watermark: every row with seq <= vitals_counters.forwarded_through
+// has reached the broker, every row above it is waiting. Rows are read, acknowledged,
+// thinned and purged by seq range and the waiting rows are counted in a counter kept in
+// the same transactions, so what a commit costs is proportional to what it adds, thins or
+// acknowledges, never to what waits (bench/vitals_store_bench.cpp). Before it each row had
+// a forwarded flag: the acknowledgement rewrote every row of the batch and three indexes,
+// and every commit counted the waiting rows (COUNT(*), twice), so a writer that fell
+// behind fell further (docs/benchmarks.md, "Bedside vitals", 2,000 beds).
+//
+// `forwarded` stays in the table and this version never writes it (new rows keep its
+// default 0): an older release opening the file after a rollback still finds the column
+// its statements name; it takes every row it finds 0 for waiting and sends it again
+// (receivers dedupe by seq). Its per-row marks are taken back at the next open here
+// (see prepare_watermark).
 const std::vector<std::string_view> kSchema = {
     "CREATE TABLE IF NOT EXISTS vitals_records("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -17,15 +32,19 @@ const std::vector<std::string_view> kSchema = {
     " text TEXT NOT NULL, priority TEXT NOT NULL, technical INTEGER NOT NULL,"
     " observed_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL,"
     " forwarded INTEGER NOT NULL DEFAULT 0)",
-    // Waiting rows by kind in seq order: the forwarder's reads and the thinning's deletes.
-    "CREATE INDEX IF NOT EXISTS vitals_records_waiting ON vitals_records(forwarded, kind, seq)",
-    // Waiting rows in seq order, whatever their kind: the forwarder's read of the oldest
-    // batch_max and its mark (forwarded = 0 AND seq <= last) walk only the batch. Without it
-    // both took the received_ms index, sorted or scanned every waiting row per batch, and at
-    // 2,000 beds (bench/vitals) the forwarder fell behind for good once rows waited.
-    "CREATE INDEX IF NOT EXISTS vitals_records_forward ON vitals_records(forwarded, seq)",
-    "CREATE INDEX IF NOT EXISTS vitals_records_received ON vitals_records(forwarded, received_ms)",
+    // Routine samples in seq order: the thinning walks the oldest waiting ones (kind = 0 AND
+    // seq > watermark) without stepping over the alarms, which are never thinned and may
+    // pile up at the front of a long outage. The one index a row pays for on insert.
+    "CREATE INDEX IF NOT EXISTS vitals_records_kind ON vitals_records(kind, seq)",
     "CREATE TABLE IF NOT EXISTS vitals_counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+};
+
+// The indexes of the per-row flag (a file written before the watermark, or by an older
+// release after a rollback): each insert paid for all three. Dropped at open.
+const std::vector<std::string_view> kFlagIndexes = {
+    "DROP INDEX IF EXISTS vitals_records_waiting",   // (forwarded, kind, seq)
+    "DROP INDEX IF EXISTS vitals_records_forward",   // (forwarded, seq)
+    "DROP INDEX IF EXISTS vitals_records_received",  // (forwarded, received_ms)
 };
 
 constexpr const char* kInsert =
@@ -46,14 +65,84 @@ metrics::Counter& commits_counter() {
     return metrics::global().counter("hisgate_vitals_commits_total", "Transactions the vitals store committed");
 }
 
-Result<int64_t> scalar(sql::Db& db, std::string_view sql) {
-    auto st = db.prepare(sql);
+// One integer (or 0 when no row), from a statement with `values` bound as ?1, ?2, ...
+Result<int64_t> scalar(sql::Db& db, std::string_view sql, std::initializer_list<int64_t> values = {}) {
+    auto st = db.prepare_cached(sql);
     if (!st) return st.error();
+    int i = 0;
+    for (auto v : values) st->bind(++i, v);
     if (!st->step()) {
         if (st->error()) return *st->error();
         return int64_t{0};
     }
     return st->integer(0);
+}
+
+constexpr const char* kCounter = "SELECT value FROM vitals_counters WHERE name = ?1";
+
+Result<int64_t> counter(sql::Db& db, std::string_view name) {
+    auto st = db.prepare_cached(kCounter);
+    if (!st) return st.error();
+    st->bind(1, name);
+    if (!st->step()) {
+        if (st->error()) return *st->error();
+        return int64_t{0};
+    }
+    return st->integer(0);
+}
+
+Result<void> add_to_counter(sql::Db& db, std::string_view name, int64_t delta) {
+    auto up = db.prepare_cached(
+        "INSERT INTO vitals_counters(name, value) VALUES(?1, ?2)"
+        " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value");
+    if (!up) return up.error();
+    up->bind(1, name).bind(2, delta);
+    return up->run();
+}
+
+Result<void> set_counter(sql::Db& db, std::string_view name, int64_t value) {
+    auto up = db.prepare_cached(
+        "INSERT INTO vitals_counters(name, value) VALUES(?1, ?2)"
+        " ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+    if (!up) return up.error();
+    up->bind(1, name).bind(2, value);
+    return up->run();
+}
+
+// Sets the watermark and the waiting count from the rows, once, at open (the only place
+// this store reads the per-row flag or counts the waiting rows; both walk only the rows
+// above the watermark, at most the bounded buffer plus its alarms):
+//  - a file from before the watermark (no forwarded_through counter): the rows it marked
+//    forwarded are a prefix in seq order (its mark set every unmarked row up to the
+//    acknowledged seq), so the watermark is just below its oldest waiting row, or its
+//    newest row when none waits. A row is never put below the watermark unforwarded;
+//  - a file an older release wrote to after a rollback: it marked rows above the watermark
+//    forwarded one by one; the watermark moves past the last of them;
+//  - the waiting count is the rows above the watermark, whoever inserted them.
+// Then the flag's indexes go. One transaction: a crash half way leaves the file as it was
+// and the next open does it again.
+Result<void> prepare_watermark(sql::Db& db) {
+    return db.transaction([&]() -> Result<void> {
+        auto known = scalar(db, "SELECT COUNT(*) FROM vitals_counters WHERE name = 'forwarded_through'");
+        if (!known) return known.error();
+        auto watermark = known.value() != 0
+                             ? counter(db, "forwarded_through")
+                             : scalar(db,
+                                      "SELECT COALESCE((SELECT MIN(seq) FROM vitals_records WHERE forwarded = 0) - 1,"
+                                      " (SELECT MAX(seq) FROM vitals_records), 0)");
+        if (!watermark) return watermark.error();
+        auto marked = scalar(db, "SELECT COALESCE(MAX(seq), 0) FROM vitals_records WHERE seq > ?1 AND forwarded = 1",
+                             {watermark.value()});
+        if (!marked) return marked.error();
+        int64_t through = std::max(watermark.value(), marked.value());
+        auto waiting = scalar(db, "SELECT COUNT(*) FROM vitals_records WHERE seq > ?1", {through});
+        if (!waiting) return waiting.error();
+        if (auto r = set_counter(db, "forwarded_through", through); !r) return r;
+        if (auto r = set_counter(db, "waiting", waiting.value()); !r) return r;
+        for (auto drop : kFlagIndexes)
+            if (auto r = db.exec(drop); !r) return r;
+        return {};
+    });
 }
 
 }  // namespace
@@ -73,17 +162,10 @@ Result<std::unique_ptr<VitalsStore>> VitalsStore::open(const std::string& path, 
     if (auto s = db->exec("PRAGMA synchronous=FULL"); !s) return s.error();
     auto reader = sql::Db::open(path);
     if (!reader) return make_error(ErrorClass::Config, "vitals.state_file", path + ": " + reader.error().describe());
+    if (auto prepared = prepare_watermark(db.value()); !prepared)
+        return make_error(ErrorClass::Config, "vitals.state_file", path + ": " + prepared.error().describe());
     std::unique_ptr<VitalsStore> store(new VitalsStore(options, clock, drops));
-    auto waiting = scalar(db.value(), "SELECT COUNT(*) FROM vitals_records WHERE forwarded = 0");
-    auto thinned = scalar(db.value(), "SELECT COALESCE((SELECT value FROM vitals_counters WHERE name = 'thinned_total'), 0)");
-    auto unreported = scalar(db.value(), "SELECT COALESCE((SELECT value FROM vitals_counters WHERE name = 'thinned_unreported'), 0)");
-    if (!waiting) return waiting.error();
-    if (!thinned) return thinned.error();
-    if (!unreported) return unreported.error();
-    store->waiting_ = waiting.value();
-    store->thinned_total_ = thinned.value();
-    store->thinned_unreported_ = unreported.value();
-    waiting_gauge().set(static_cast<double>(waiting.value()));
+    if (auto published = store->publish_counters(db.value()); !published) return published.error();
     store->writer_ = std::make_unique<Statements>(Statements{std::move(db.value())});
     store->reader_ = std::make_unique<sql::Db>(std::move(reader.value()));
     store->last_purge_ = clock.steady_now();
@@ -176,11 +258,20 @@ Result<void> VitalsStore::flush() {
 }
 
 Result<void> VitalsStore::forwarded_through(int64_t seq, int64_t thinned_reported) {
-    return submit_and_wait([this, seq, thinned_reported](Statements& s) -> Result<void> {
-        auto st = s.db.prepare_cached("UPDATE vitals_records SET forwarded = 1 WHERE forwarded = 0 AND seq <= ?1");
-        if (!st) return st.error();
-        st->bind(1, seq);
-        if (auto ran = st->run(); !ran) return ran;
+    return submit_and_wait([seq, thinned_reported](Statements& s) -> Result<void> {
+        auto watermark = counter(s.db, "forwarded_through");
+        if (!watermark) return watermark.error();
+        // Never back: an acknowledgement of rows already behind the watermark (or of none,
+        // seq 0, when a batch carried only the thinned count) moves nothing.
+        if (seq > watermark.value()) {
+            // The rows the batch held that are still there (the thinning may have taken some
+            // while it was on its way): a walk over the batch's seq range, not the backlog.
+            auto acknowledged = scalar(s.db, "SELECT COUNT(*) FROM vitals_records WHERE seq > ?1 AND seq <= ?2",
+                                       {watermark.value(), seq});
+            if (!acknowledged) return acknowledged.error();
+            if (auto r = set_counter(s.db, "forwarded_through", seq); !r) return r;
+            if (auto r = add_to_counter(s.db, "waiting", -acknowledged.value()); !r) return r;
+        }
         if (thinned_reported > 0) {
             auto c = s.db.prepare_cached(
                 "UPDATE vitals_counters SET value = MAX(0, value - ?1) WHERE name = 'thinned_unreported'");
@@ -189,33 +280,72 @@ Result<void> VitalsStore::forwarded_through(int64_t seq, int64_t thinned_reporte
             if (auto ran = c->run(); !ran) return ran;
         }
         // The published figures follow once the transaction commits (write_loop re-reads
-        // them after every commit), so a rollback leaves them true.
+        // the counters after every commit), so a rollback leaves them true.
         return {};
     });
 }
 
-// Called inside the batch's transaction, after its inserts.
+// Called inside the batch's transaction, after its inserts: the oldest waiting routine
+// samples beyond the bound go, found through (kind, seq) from the watermark, so it walks
+// only what it deletes.
 Result<void> VitalsStore::thin(Statements& s) {
-    auto waiting = scalar(s.db, "SELECT COUNT(*) FROM vitals_records WHERE forwarded = 0");
+    auto waiting = counter(s.db, "waiting");
     if (!waiting) return waiting.error();
     int64_t excess = waiting.value() - options_.buffer_max;
     if (excess <= 0) return {};
+    auto watermark = counter(s.db, "forwarded_through");
+    if (!watermark) return watermark.error();
     auto del = s.db.prepare_cached(
-        "DELETE FROM vitals_records WHERE seq IN (SELECT seq FROM vitals_records WHERE forwarded = 0 AND kind = 0"
-        " ORDER BY seq LIMIT ?1)");
+        "DELETE FROM vitals_records WHERE seq IN (SELECT seq FROM vitals_records WHERE kind = 0 AND seq > ?1"
+        " ORDER BY seq LIMIT ?2)");
     if (!del) return del.error();
-    del->bind(1, excess);
+    del->bind(1, watermark.value()).bind(2, excess);
     if (auto ran = del->run(); !ran) return ran;
     int64_t thinned = sqlite3_changes(s.db.handle());
     if (thinned == 0) return {};  // only alarms wait: they are never thinned
-    for (const char* name : {"thinned_total", "thinned_unreported"}) {
-        auto up = s.db.prepare_cached(
-            "INSERT INTO vitals_counters(name, value) VALUES(?1, ?2)"
-            " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value");
-        if (!up) return up.error();
-        up->bind(1, std::string_view(name)).bind(2, thinned);
-        if (auto ran = up->run(); !ran) return ran;
+    if (auto r = add_to_counter(s.db, "waiting", -thinned); !r) return r;
+    for (const char* name : {"thinned_total", "thinned_unreported"})
+        if (auto r = add_to_counter(s.db, name, thinned); !r) return r;
+    return {};
+}
+
+// Forwarded rows older than the retention, from the oldest: the rows below the first
+// forwarded one received within the retention go, by seq range. It walks what it deletes
+// and one row more. A wall clock that stepped back keeps some rows longer, never shorter.
+Result<void> VitalsStore::purge(Statements& s) {
+    auto watermark = counter(s.db, "forwarded_through");
+    if (!watermark) return watermark.error();
+    auto kept = scalar(s.db,
+                       "SELECT COALESCE((SELECT seq FROM vitals_records WHERE seq <= ?1 AND received_ms >= ?2"
+                       " ORDER BY seq LIMIT 1), ?1 + 1)",
+                       {watermark.value(), clock_.wall_ms() - static_cast<int64_t>(options_.retention.count())});
+    if (!kept) return kept.error();
+    auto del = s.db.prepare_cached("DELETE FROM vitals_records WHERE seq < ?1");
+    if (!del) return del.error();
+    del->bind(1, kept.value());
+    return del->run();
+}
+
+// The counters as committed, for figures() and the gauges: read after every commit (a
+// handful of rows), never counted from the records.
+Result<void> VitalsStore::publish_counters(sql::Db& db) {
+    auto st = db.prepare_cached("SELECT name, value FROM vitals_counters");
+    if (!st) return st.error();
+    int64_t waiting = 0, thinned = 0, unreported = 0, through = 0;
+    while (st->step()) {
+        auto name = st->text(0);
+        auto value = st->integer(1);
+        if (name == "waiting") waiting = value;
+        else if (name == "thinned_total") thinned = value;
+        else if (name == "thinned_unreported") unreported = value;
+        else if (name == "forwarded_through") through = value;
     }
+    if (st->error()) return *st->error();
+    waiting_ = waiting;
+    waiting_gauge().set(static_cast<double>(waiting));
+    thinned_total_ = thinned;
+    thinned_unreported_ = unreported;
+    forwarded_through_ = through;
     return {};
 }
 
@@ -230,41 +360,31 @@ void VitalsStore::write_loop() {
         for (const auto& c : batch) records += c.records;
         lock.unlock();
 
-        bool purge = clock_.steady_now() - last_purge_ >= std::chrono::minutes(1);
+        bool purging = clock_.steady_now() - last_purge_ >= std::chrono::minutes(1);
         auto before_thinned = thinned_total_.load();
         auto outcome = writer_->db.transaction([&]() -> Result<void> {
             for (auto& c : batch)
                 if (auto r = c.apply(*writer_); !r) return r;
-            if (records > 0)
+            if (records > 0) {
+                // Every record a change carries is inserted (or the transaction fails).
+                if (auto w = add_to_counter(writer_->db, "waiting", static_cast<int64_t>(records)); !w) return w;
                 if (auto t = thin(*writer_); !t) return t;
-            if (purge) {
-                auto p = writer_->db.prepare_cached("DELETE FROM vitals_records WHERE forwarded = 1 AND received_ms < ?1");
-                if (!p) return p.error();
-                p->bind(1, clock_.wall_ms() - static_cast<int64_t>(options_.retention.count()));
-                if (auto ran = p->run(); !ran) return ran;
             }
+            if (purging)
+                if (auto p = purge(*writer_); !p) return p;
             return {};
         });
         if (outcome) {
             ++commits_;
             commits_counter().inc();
-            if (purge) last_purge_ = clock_.steady_now();
-            // The published figures, as committed.
-            auto waiting = scalar(writer_->db, "SELECT COUNT(*) FROM vitals_records WHERE forwarded = 0");
-            auto thinned = scalar(writer_->db, "SELECT COALESCE((SELECT value FROM vitals_counters WHERE name = 'thinned_total'), 0)");
-            auto unreported = scalar(writer_->db, "SELECT COALESCE((SELECT value FROM vitals_counters WHERE name = 'thinned_unreported'), 0)");
-            if (waiting) {
-                waiting_ = waiting.value();
-                waiting_gauge().set(static_cast<double>(waiting.value()));
+            if (purging) last_purge_ = clock_.steady_now();
+            if (auto published = publish_counters(writer_->db); !published)
+                log::error("vitals.store_counters_unread", {{"error", published.error().describe()}});
+            auto thinned = thinned_total_.load();
+            if (thinned > before_thinned) {
+                thinned_counter().inc(static_cast<double>(thinned - before_thinned));
+                drops_.drop("thinned_offline", {{"buffer_max", options_.buffer_max}}, thinned - before_thinned);
             }
-            if (thinned) {
-                thinned_total_ = thinned.value();
-                if (thinned.value() > before_thinned) {
-                    thinned_counter().inc(static_cast<double>(thinned.value() - before_thinned));
-                    drops_.drop("thinned_offline", {{"buffer_max", options_.buffer_max}}, thinned.value() - before_thinned);
-                }
-            }
-            if (unreported) thinned_unreported_ = unreported.value();
         } else {
             log::error("vitals.store_commit_failed", {{"error", outcome.error().describe()}, {"changes", batch.size()}});
         }
@@ -279,7 +399,8 @@ Result<std::vector<StoredRecord>> VitalsStore::waiting(int limit) {
     std::lock_guard lock(reader_mu_);
     auto st = reader_->prepare_cached(
         "SELECT seq, kind, device, bed, name, unit, value, text, priority, technical, observed_ms, received_ms"
-        " FROM vitals_records WHERE forwarded = 0 ORDER BY seq LIMIT ?1");
+        " FROM vitals_records WHERE seq > (SELECT value FROM vitals_counters WHERE name = 'forwarded_through')"
+        " ORDER BY seq LIMIT ?1");
     if (!st) return st.error();
     st->bind(1, static_cast<int64_t>(limit));
     std::vector<StoredRecord> out;
@@ -306,7 +427,8 @@ Result<std::vector<StoredRecord>> VitalsStore::waiting(int limit) {
 }
 
 VitalsStoreFigures VitalsStore::figures() const {
-    return {waiting_.load(), thinned_total_.load(), thinned_unreported_.load(), commits_.load(), stored_.load()};
+    return {waiting_.load(), thinned_total_.load(), thinned_unreported_.load(), commits_.load(), stored_.load(),
+            forwarded_through_.load()};
 }
 
 }  // namespace hisgate::vitals

@@ -6,15 +6,27 @@
 // at 1 Hz cost a few commits a second, not thousands. The same thread applies the
 // forwarder's acknowledgements and the retention purge, so the file has one writer here.
 //
-// The offline buffer: rows not yet forwarded upstream are "waiting". When more than
-// buffer_max are waiting, the oldest waiting routine samples are deleted (thinned) in the
-// same transaction that added the excess; alarms are never thinned. What was thinned is
-// counted in vitals_counters (thinned_total, and thinned_unreported until the forwarder
-// has told upstream), so the count survives a restart.
+// Forwarding: a watermark, forwarded_through in vitals_counters, splits the rows: those at
+// or below it have reached the broker, those above it are "waiting". The forwarder reads
+// the oldest waiting rows by seq range and acknowledges a batch by moving the watermark
+// (one counter, in one transaction), and the waiting rows are counted in a counter kept in
+// the transactions that change them, so no commit counts, scans or rewrites what waits:
+// its cost follows its batch, not the backlog (bench/vitals_store_bench.cpp).
+//
+// The offline buffer: when more than buffer_max rows are waiting, the oldest waiting
+// routine samples are deleted (thinned) in the same transaction that added the excess;
+// alarms are never thinned. What was thinned is counted in vitals_counters (thinned_total,
+// and thinned_unreported until the forwarder has told upstream), so the count survives a
+// restart. Forwarded rows stay `retention` long, then are purged by seq range.
 //
 // Invariants:
 //  - rows get increasing seq in ingest order (one writer, AUTOINCREMENT), so forwarding in
 //    seq order keeps every bed's records in the order they arrived;
+//  - the watermark only moves forward, and only to a seq the broker acknowledged: a row
+//    above it is never lost to forwarding, and no waiting row is ever put below it (the
+//    migration of a file from before it included, see vitals_store.cpp);
+//  - the waiting counter equals the rows above the watermark: every insert, thinning and
+//    acknowledgement changes both in one transaction (recomputed once at open);
 //  - waiting() shows only committed rows: nothing is forwarded that a crash could take back;
 //  - a transaction is all or nothing: a batch that fails leaves the file as it was, and
 //    its records are counted as dropped (reason "store_failed"), never half stored.
@@ -55,6 +67,7 @@ struct VitalsStoreFigures {
     int64_t thinned_unreported = 0;  // thinned and not yet reported upstream
     uint64_t commits = 0;            // transactions committed
     uint64_t stored = 0;             // records stored since open
+    int64_t forwarded_through = 0;   // the watermark: every row up to this seq has reached the broker
 };
 
 class VitalsStore {
@@ -70,7 +83,7 @@ public:
     void ingest(std::vector<VitalRecord> records, std::function<void()> on_committed = {});
     // Waits until everything submitted before it is committed (or failed).
     Result<void> flush();
-    // Marks the waiting rows up to `seq` forwarded and takes `thinned_reported` off the
+    // Moves the watermark to `seq` (never back) and takes `thinned_reported` off the
     // unreported count, in one transaction; waits for it.
     Result<void> forwarded_through(int64_t seq, int64_t thinned_reported);
 
@@ -83,11 +96,13 @@ private:
     struct Change {
         std::function<Result<void>(Statements&)> apply;
         std::function<void(const Result<void>&)> done;
-        std::size_t records = 0;  // routine records it carries, for the backlog bound
+        std::size_t records = 0;  // records it inserts: the queue bound and the waiting counter
     };
     VitalsStore(VitalsStoreOptions options, Clock& clock, DropLog& drops);
     void write_loop();
     Result<void> thin(Statements& s);
+    Result<void> purge(Statements& s);
+    Result<void> publish_counters(sql::Db& db);
     Result<void> submit_and_wait(std::function<Result<void>(Statements&)> apply);
 
     VitalsStoreOptions options_;
@@ -105,7 +120,7 @@ private:
     std::thread writer_thread_;
 
     // The writer's view, published for figures().
-    std::atomic<int64_t> waiting_{0}, thinned_total_{0}, thinned_unreported_{0};
+    std::atomic<int64_t> waiting_{0}, thinned_total_{0}, thinned_unreported_{0}, forwarded_through_{0};
     std::atomic<uint64_t> commits_{0}, stored_{0};
     Clock::SteadyTime last_purge_{};
 };

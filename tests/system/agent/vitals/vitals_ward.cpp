@@ -71,7 +71,8 @@ std::vector<StoredRow> VitalsWard::rows(const std::string& device) {
     auto db = sql::Db::open(sys_->dir() + "/data/agent-H001.db");
     if (!db) return out;
     auto st = db->prepare(
-        "SELECT seq, kind, device, bed, name, unit, value, priority, technical, observed_ms, forwarded FROM vitals_records"
+        "SELECT seq, kind, device, bed, name, unit, value, priority, technical, observed_ms,"
+        " seq <= (SELECT value FROM vitals_counters WHERE name = 'forwarded_through') FROM vitals_records"
         " WHERE ?1 = '' OR device = ?1 ORDER BY seq");
     if (!st) return out;
     st->bind(1, device);
