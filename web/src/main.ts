@@ -256,9 +256,10 @@ function searchScreen(): Child {
     controller = new AbortController();
     const started = typedAt || performance.now();
     typedAt = 0;
+    const text = q.value.trim();
     let r;
     try {
-      r = await search('doctors', { q: q.value.trim(), hospital: hospital.value, department: department.value, limit: '20' },
+      r = await search('doctors', { q: text, hospital: hospital.value, department: department.value, limit: '20' },
                        controller.signal);
     } catch { return; }
     let items: any[] = r.body?.items ?? [];
@@ -273,6 +274,10 @@ function searchScreen(): Child {
                     onclick: () => showSlots(d) },
         h('span', { class: 'name' }, d.name), ' ', h('span', { class: 'muted' }, d.title ?? ''),
         h('span', { class: 'sub' }, d.hospitalName ?? d.hospitalId), d.suspect ? h('span', { class: 'muted' }, t('search.suspect')) : null)))));
+    // The text the list on screen answers. Typing replaces the list 100 ms after the last
+    // key, so a tap just then can land where a card no longer is; the browser tests tap a
+    // doctor only in the list of what they typed (web/tests/portal.test.mjs, pickSlot).
+    results.setAttribute('data-q', text);
     if (q.value) timings.push(performance.now() - started);
   };
   let debounce = 0;
@@ -283,17 +288,29 @@ function searchScreen(): Child {
   });
 
   let doctor: any = null;
+  // Only the newest ask fills the list. Picking a doctor asks for the date on screen (today)
+  // and picking a date right after asks again; the two answers can come back in either
+  // order, and an older one shown last would put the wrong day's slots (or "no free slots")
+  // under the date the patient chose.
+  let slotsAsked: AbortController | null = null;
   const showSlots = async (d?: any) => {
     if (d) doctor = d;
     if (!doctor) return;
+    slotsAsked?.abort();
+    const asked = (slotsAsked = new AbortController());
+    const day = date.value || today;
     replace(slots, h('p', { class: 'note' }, t('common.loading')));
-    const r = await search('slots', { hospital: doctor.hospitalId, doctor: doctor.doctorId, from: date.value || today,
-                                      to: date.value || today, half: half.value, free: 'true', limit: '50' });
+    let r;
+    try {
+      r = await search('slots', { hospital: doctor.hospitalId, doctor: doctor.doctorId, from: day,
+                                  to: day, half: half.value, free: 'true', limit: '50' }, asked.signal);
+    } catch { return; }
+    if (asked.signal.aborted) return;
     const items: any[] = r.body?.items ?? [];
-    replace(slots, h('h2', {}, t('search.slots_of', { doctor: doctor.name, date: date.value })),
+    replace(slots, h('h2', {}, t('search.slots_of', { doctor: doctor.name, date: day })),
       r.status !== 200 ? problem(r.body) : !items.length ? h('p', { class: 'note' }, t('search.no_slots')) :
       h('ul', { class: 'cards' }, items.map((s) => h('li', {},
-        h('button', { type: 'button', class: 'card', 'data-slot': s.slotId,
+        h('button', { type: 'button', class: 'card', 'data-slot': s.slotId, 'data-date': s.date,
                       onclick: () => { picked.slot = s; go(`/book/${encodeURIComponent(s.hospitalId)}/${encodeURIComponent(s.slotId)}`); } },
           h('span', { class: 'name' }, s.start ? `${s.start}–${s.end}` : halfText(s.half)),
           ' ', h('span', { class: 'muted' }, halfText(s.half)),

@@ -127,22 +127,30 @@ const shot = (name) => screenshot(page, shots, name);
 const noSeriousViolations = (name) => axeCheck(page, name);
 
 const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
-// Dr. Chen Jing's half-day slots (pediatrics, 20 a session, 15.00): the timed slots his-sim
-// seeds have ids with ':' (S-DR-101-<date>-08:00), which POST /api/v1/bookings refuses
-// (slotId: A-Z a-z 0-9 _ -), so the journey books a half-day session.
-const h001Card = () => page.locator('[data-doctor="DR-201"]', { hasText: 'South General Hospital' });
+// Dr. Chen Jing's half-day slots at H001 (pediatrics, 20 a session, 15.00); the second booking
+// takes one of 王芳's 15-minute slots at H002 (one place each; ids with ':',
+// S-DR-101-<date>-08:00, docs/portal-api.md "Slot ids").
+const h001Card = () => page.locator('#results [data-doctor="DR-201"]', { hasText: 'South General Hospital' });
 
 // Search for a doctor (by default Dr. Chen Jing at H001), tomorrow, and open the booking
-// screen of the n-th slot.
+// screen of the n-th slot. Each step waits for the answer to what it typed or picked:
+// - the doctor is tapped in the list that answers `q` (#results[data-q]): the page first lists
+//   every doctor and replaces that list 100 ms after the typing, and a card tapped in the
+//   first list while it was replaced lost the tap (no slot was ever asked for: the journey's
+//   H002 booking "found no free slot", 13ed40a);
+// - the slots are tomorrow's: picking the doctor asks for today's and the date asks again,
+//   the list shows only the newest ask's answer (web/src/main.ts, showSlots).
 async function pickSlot(n, { q = 'chen', card = h001Card, hospital = 'H001' } = {}) {
   await page.goto(`${portal}/search`);
   await page.fill('#q', q);
+  await page.locator(`#results[data-q="${q}"]`).waitFor();
   await card().click();
   await page.fill('#date', tomorrow);
   await page.locator('#date').dispatchEvent('change');
-  await page.locator('[data-slot]').nth(n).waitFor();
-  const slot = await page.locator('[data-slot]').nth(n).getAttribute('data-slot');
-  await page.locator('[data-slot]').nth(n).click();
+  const slots = page.locator(`[data-slot][data-date="${tomorrow}"]`);
+  await slots.nth(n).waitFor();
+  const slot = await slots.nth(n).getAttribute('data-slot');
+  await slots.nth(n).click();
   await page.waitForURL((u) => decodeURIComponent(u.pathname) === `/book/${hospital}/${slot}`);
   return slot;
 }
@@ -165,7 +173,7 @@ test('the patient journey: sign in, search, book, pay, see the booking, read a r
   assert.deepEqual(Object.keys(zh).sort(), Object.keys(en).sort(), 'the two message files have the same keys');
   await page.goto(`${portal}/`);
   await page.fill('#q', '王');
-  await page.locator('[data-doctor]', { hasText: '王芳' }).waitFor();
+  await page.locator('#results[data-q="王"] [data-doctor]', { hasText: '王芳' }).waitFor();
   await shot('search');
   await noSeriousViolations('search');
 
@@ -198,7 +206,7 @@ test('the patient journey: sign in, search, book, pay, see the booking, read a r
 
   // A second booking, at H002 (Dr. Wang Fang, 南方医院): once each hospital has confirmed a
   // booking of the patient's, both are linked to them (docs/portal-api.md, "My reports").
-  await pickSlot(0, { q: '王芳', card: () => page.locator('[data-doctor="DR-101"]', { hasText: '南方医院' }), hospital: 'H002' });
+  await pickSlot(0, { q: '王芳', card: () => page.locator('#results [data-doctor="DR-101"]', { hasText: '南方医院' }), hospital: 'H002' });
   await bookAndPay();
   await page.locator('#tx-state [data-state="POSTED"]').waitFor({ timeout: 60000 });
 
