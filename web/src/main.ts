@@ -15,7 +15,7 @@ const loadConsole = () => (consoleModule ??= import('./console'));
 interface Me { patient_id: string; real_name_verified: boolean; }
 let me: Me | null = null;
 const main = h('main', { id: 'main', tabindex: '-1' });
-// What the screen polls (a report list polls one task per hospital): stopped on every render.
+// What the screen polls (a report list polls one task per hospital on its way): stopped on every render.
 let pollers: (() => void)[] = [];
 function stopPolling(): void { pollers.forEach((stop) => stop()); pollers = []; }
 // Why the patient is signed out, said once on the sign-in screen (a message key, or '').
@@ -256,9 +256,10 @@ function searchScreen(): Child {
     controller = new AbortController();
     const started = typedAt || performance.now();
     typedAt = 0;
+    const text = q.value.trim();
     let r;
     try {
-      r = await search('doctors', { q: q.value.trim(), hospital: hospital.value, department: department.value, limit: '20' },
+      r = await search('doctors', { q: text, hospital: hospital.value, department: department.value, limit: '20' },
                        controller.signal);
     } catch { return; }
     let items: any[] = r.body?.items ?? [];
@@ -273,6 +274,10 @@ function searchScreen(): Child {
                     onclick: () => showSlots(d) },
         h('span', { class: 'name' }, d.name), ' ', h('span', { class: 'muted' }, d.title ?? ''),
         h('span', { class: 'sub' }, d.hospitalName ?? d.hospitalId), d.suspect ? h('span', { class: 'muted' }, t('search.suspect')) : null)))));
+    // The text the list on screen answers. Typing replaces the list 100 ms after the last
+    // key, so a tap just then can land where a card no longer is; the browser tests tap a
+    // doctor only in the list of what they typed (web/tests/portal.test.mjs, pickSlot).
+    results.setAttribute('data-q', text);
     if (q.value) timings.push(performance.now() - started);
   };
   let debounce = 0;
@@ -283,17 +288,29 @@ function searchScreen(): Child {
   });
 
   let doctor: any = null;
+  // Only the newest ask fills the list. Picking a doctor asks for the date on screen (today)
+  // and picking a date right after asks again; the two answers can come back in either
+  // order, and an older one shown last would put the wrong day's slots (or "no free slots")
+  // under the date the patient chose.
+  let slotsAsked: AbortController | null = null;
   const showSlots = async (d?: any) => {
     if (d) doctor = d;
     if (!doctor) return;
+    slotsAsked?.abort();
+    const asked = (slotsAsked = new AbortController());
+    const day = date.value || today;
     replace(slots, h('p', { class: 'note' }, t('common.loading')));
-    const r = await search('slots', { hospital: doctor.hospitalId, doctor: doctor.doctorId, from: date.value || today,
-                                      to: date.value || today, half: half.value, free: 'true', limit: '50' });
+    let r;
+    try {
+      r = await search('slots', { hospital: doctor.hospitalId, doctor: doctor.doctorId, from: day,
+                                  to: day, half: half.value, free: 'true', limit: '50' }, asked.signal);
+    } catch { return; }
+    if (asked.signal.aborted) return;
     const items: any[] = r.body?.items ?? [];
-    replace(slots, h('h2', {}, t('search.slots_of', { doctor: doctor.name, date: date.value })),
+    replace(slots, h('h2', {}, t('search.slots_of', { doctor: doctor.name, date: day })),
       r.status !== 200 ? problem(r.body) : !items.length ? h('p', { class: 'note' }, t('search.no_slots')) :
       h('ul', { class: 'cards' }, items.map((s) => h('li', {},
-        h('button', { type: 'button', class: 'card', 'data-slot': s.slotId,
+        h('button', { type: 'button', class: 'card', 'data-slot': s.slotId, 'data-date': s.date,
                       onclick: () => { picked.slot = s; go(`/book/${encodeURIComponent(s.hospitalId)}/${encodeURIComponent(s.slotId)}`); } },
           h('span', { class: 'name' }, s.start ? `${s.start}–${s.end}` : halfText(s.half)),
           ' ', h('span', { class: 'muted' }, halfText(s.half)),
@@ -447,15 +464,18 @@ function transactionScreen(id: string): Child {
 }
 
 // ---- lab reports ------------------------------------------------------------------------
-// The list is each hospital's answer to GET /api/v1/hospitals/{h}/reports (the patient's own
-// reports there, newest first, paged): the hospitals are the replicas' (at most 100), asked
-// 4 at a time. A hospital slower than the API's wait answers 202 with a task: its part says
-// the reports are on their way and fills in when the task has them. A hospital with no
-// report of the patient's shows nothing.
+// The list is one call, GET /api/v1/me/reports: the patient's reports at each hospital linked
+// to them (a hospital that confirmed a booking of theirs), each hospital's first page, newest
+// first (docs/portal-api.md, "My reports"). A hospital's part is "listed" (its reports, and
+// "more reports" while it has a nextCursor: the next pages are that hospital's own list,
+// GET /api/v1/hospitals/{h}/reports?cursor=), "on_its_way" (slower than the API's wait: the
+// part says so and polls the task until the list arrives) or "failed" (its error, in its part
+// only). A hospital with no report of the patient's shows nothing.
 const fetchedAt = (s: string) => /^\d{12}/.test(s) ? `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)} ${s.slice(8, 10)}:${s.slice(10, 12)}`
   : s.slice(0, 16).replace('T', ' ');
+const validId = (id: unknown): id is string => typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id);
 
-function hospitalReports(hospitalId: string, shown: () => void): { part: HTMLElement; load: () => Promise<void> } {
+function hospitalReports(hospitalId: string, shown: () => void): { part: HTMLElement; fill: (answer: any) => void } {
   const list = h('ul', { class: 'cards', hidden: true });
   const state = h('div', {});
   const part = h('section', { 'data-hospital': hospitalId, 'aria-label': hospitalName(hospitalId), hidden: true },
@@ -463,7 +483,7 @@ function hospitalReports(hospitalId: string, shown: () => void): { part: HTMLEle
   const reveal = () => { part.hidden = false; shown(); };
   const add = (reports: any[]) => {
     for (const r of reports) {
-      if (!r || typeof r.reportId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(r.reportId)) continue;
+      if (!r || !validId(r.reportId)) continue;
       list.appendChild(h('li', {}, link(`/reports/${encodeURIComponent(hospitalId)}/${encodeURIComponent(r.reportId)}`,
         h('span', { class: 'name' }, r.title || r.reportId),
         h('span', { class: 'sub' }, t('report.issued', { at: fetchedAt(String(r.issuedAt ?? '')) }),
@@ -472,32 +492,42 @@ function hospitalReports(hospitalId: string, shown: () => void): { part: HTMLEle
     list.hidden = !list.childElementCount;
     if (list.childElementCount) reveal();
   };
-  const page = async (cursor?: string): Promise<void> => {
-    const r = await api('GET', `/api/v1/hospitals/${encodeURIComponent(hospitalId)}/reports?limit=20` +
-                               (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
-    if (r.status === 200) {
-      replace(state);
-      add(r.body?.reports ?? []);
-      if (typeof r.body?.nextCursor === 'string')
-        replace(state, h('button', { type: 'button', class: 'secondary', onclick: () => page(r.body.nextCursor) }, t('reports.more')));
-      return;
-    }
-    if (r.status !== 202 || !r.body?.taskId) { replace(state, problem(r.body)); return reveal(); }
+  const listed = (reports: unknown, nextCursor: unknown) => {
+    replace(state);
+    add(Array.isArray(reports) ? reports : []);
+    if (typeof nextCursor === 'string')
+      replace(state, h('button', { type: 'button', class: 'secondary', onclick: () => more(nextCursor) }, t('reports.more')));
+  };
+  const failed = (error: any) => { replace(state, problem(error)); reveal(); };
+  // The task's result is the hospital's whole list, unpaged: newest first here too.
+  const onItsWay = (taskId: string) => {
     replace(state, h('p', { class: 'onway', role: 'status' }, t('reports.on_way', { hospital: hospitalName(hospitalId) })));
     reveal();
-    // The task's result is the hospital's whole list, unpaged: newest first here too.
     poll(1500, async () => {
-      const task = await api('GET', `/api/v1/tasks/${encodeURIComponent(r.body.taskId)}`);
+      const task = await api('GET', `/api/v1/tasks/${encodeURIComponent(taskId)}`);
       if (task.status === 202) return true;
       if (task.status === 200 && Array.isArray(task.body?.result?.reports)) {
         replace(state);
         add([...task.body.result.reports].sort((x: any, y: any) => String(y.issuedAt).localeCompare(String(x.issuedAt))).slice(0, 100));
         if (!list.childElementCount) part.hidden = true;
-      } else replace(state, problem(task.body?.error ?? task.body));
+      } else failed(task.body?.error ?? task.body);
       return false;
     });
   };
-  return { part, load: () => page() };
+  // The next page: the hospital's own list, asked by the patient's number there.
+  const more = async (cursor: string): Promise<void> => {
+    const r = await api('GET', `/api/v1/hospitals/${encodeURIComponent(hospitalId)}/reports?limit=20&cursor=` + encodeURIComponent(cursor));
+    if (r.status === 200) return listed(r.body?.reports, r.body?.nextCursor);
+    if (r.status === 202 && validId(r.body?.taskId)) return onItsWay(r.body.taskId);
+    failed(r.body);
+  };
+  // One hospital's part of GET /api/v1/me/reports.
+  const fill = (answer: any) => {
+    if (answer?.status === 'listed') return listed(answer.reports, answer.nextCursor);
+    if (answer?.status === 'on_its_way' && validId(answer.taskId)) return onItsWay(answer.taskId);
+    failed(answer?.error);
+  };
+  return { part, fill };
 }
 
 function reportsScreen(): Child {
@@ -506,12 +536,14 @@ function reportsScreen(): Child {
   const note = h('p', { class: 'note' }, t('common.loading'));
   let any = false;
   (async () => {
-    await loadHospitalNames();
-    const parts = [...hospitalNames.keys()].map((id) => hospitalReports(id, () => { any = true; note.hidden = true; }));
-    replace(box, parts.map((p) => p.part));
-    const queue = [...parts];
-    await Promise.all(Array.from({ length: 4 }, async () => { for (let p = queue.shift(); p; p = queue.shift()) await p.load(); }));
-    if (!any) replace(note, t(hospitalNames.size ? 'reports.none' : 'error.network'));
+    const [r] = await Promise.all([api('GET', '/api/v1/me/reports?limit=20'), loadHospitalNames()]);
+    if (r.status !== 200) return note.replaceWith(problem(r.body));
+    const answers = (Array.isArray(r.body?.hospitals) ? r.body.hospitals : []).filter((a: any) => validId(a?.hospitalId));
+    const parts = answers.map((a: any) => hospitalReports(a.hospitalId, () => { any = true; note.hidden = true; }));
+    replace(box, parts.map((p: { part: HTMLElement }) => p.part));
+    parts.forEach((p: { fill: (a: any) => void }, i: number) => p.fill(answers[i]));
+    // Linked nowhere yet: reports show once a hospital has confirmed a booking made here.
+    if (!any) replace(note, t(answers.length ? 'reports.none' : 'reports.none_linked'));
   })();
   return [h('h1', {}, t('reports.title')), note, box];
 }
