@@ -131,10 +131,13 @@ bool VitalsForwarder::forward_waiting() {
             in_window += static_cast<int64_t>(u.records);
         }
         auto figures = store_.figures();
-        // A backlog (more than a batch waits beyond the window): read bigger batches, up to
-        // what the control plane takes in one message.
+        // A backlog (more than a full window of batches waits beyond the window): read
+        // bigger batches, up to what the control plane takes in one message. Not sooner: a
+        // big batch is stored and fed upstream as one, so its oldest rows wait for all of it
+        // (at 1,000 beds, bigger batches as soon as 500 waited made the feed later: docs/
+        // benchmarks.md, "Bedside vitals", run 10).
         int limit = batch_max_;
-        if (figures.waiting - in_window > batch_max_)
+        if (figures.waiting - in_window > static_cast<int64_t>(kUnmarkedBatches) * batch_max_)
             limit = std::max(batch_max_, static_cast<int>(limits::kVitalsBatchRecords));
         auto rows = store_.read_into_flight(sent_through_, limit);
         if (!rows) {

@@ -319,7 +319,7 @@ TEST_CASE("vitals store: only alarms waiting are never thinned, even past the bu
     CHECK((*store)->figures().thinned_total == 0);
 }
 
-TEST_CASE("vitals store: rows read into flight are never thinned; the thinning takes the oldest above them, until released") {
+TEST_CASE("vitals store: rows read into flight are never thinned, the thinning takes the oldest above them until they are released") {
     auto path = test::make_temp_dir("vitals-store") + "/state.db";
     ManualClock clock;
     DropLog drops(clock);
