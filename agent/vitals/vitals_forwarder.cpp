@@ -131,6 +131,18 @@ bool VitalsForwarder::forward_waiting() {
             in_window += static_cast<int64_t>(u.records);
         }
         auto figures = store_.figures();
+        // Less than a full batch beyond the window: wait for the window to empty (the
+        // oldest's commit, again) before sending a partial one, so that below the window's
+        // rate the batches are as few and as full as with one in flight, one per commit.
+        // Sending whatever each commit added made many small batches, and the control plane
+        // pays a transaction per batch (docs/benchmarks.md, "Bedside vitals", run 11).
+        if (!unmarked_.empty() && figures.waiting - in_window < batch_max_) {
+            if (!settle_marks(true)) {
+                restart_from_watermark();
+                return false;
+            }
+            continue;
+        }
         // A backlog (more than a full window of batches waits beyond the window): read
         // bigger batches, up to what the control plane takes in one message. Not sooner: a
         // big batch is stored and fed upstream as one, so its oldest rows wait for all of it
