@@ -135,7 +135,7 @@ bool VitalsForwarder::forward_waiting() {
         // oldest's commit, again) before sending a partial one, so that below the window's
         // rate the batches are as few and as full as with one in flight, one per commit.
         // Sending whatever each commit added made many small batches, and the control plane
-        // pays a transaction per batch (docs/benchmarks.md, "Bedside vitals", run 11).
+        // pays a transaction per batch (docs/benchmarks.md, "Bedside vitals", runs 8-10).
         if (!unmarked_.empty() && figures.waiting - in_window < batch_max_) {
             if (!settle_marks(true)) {
                 restart_from_watermark();
@@ -145,9 +145,7 @@ bool VitalsForwarder::forward_waiting() {
         }
         // A backlog (more than a full window of batches waits beyond the window): read
         // bigger batches, up to what the control plane takes in one message. Not sooner: a
-        // big batch is stored and fed upstream as one, so its oldest rows wait for all of it
-        // (at 1,000 beds, bigger batches as soon as 500 waited made the feed later: docs/
-        // benchmarks.md, "Bedside vitals", run 10).
+        // big batch is stored and fed upstream as one, so its oldest rows wait for all of it.
         int limit = batch_max_;
         if (figures.waiting - in_window > static_cast<int64_t>(kUnmarkedBatches) * batch_max_)
             limit = std::max(batch_max_, static_cast<int>(limits::kVitalsBatchRecords));

@@ -1,6 +1,6 @@
 // Forwards the stored vitals upstream whenever the broker is reachable: the oldest waiting
 // rows, at most vitals.batch_max per message (up to limits::kVitalsBatchRecords while more
-// than a batch waits), as one "vitals.batch" envelope on hisgate/v1/hospitals/<hid>/vitals
+// than a window of batches waits), as one "vitals.batch" envelope on hisgate/v1/hospitals/<hid>/vitals
 // (QoS 1), in seq order, so each bed's records arrive in the order the agent took them.
 // No message is larger than limits::kVitalsMessageBytes (what the control plane takes).
 // docs/vitals.md has the body.
@@ -10,6 +10,9 @@
 // instead of waiting for that commit (which is what the writer's group commit costs: 130
 // ms apart at 2,000 beds on a loaded machine). At most kUnmarkedBatches batches are
 // acknowledged by the broker and not yet past the watermark; then it waits for the oldest.
+// A batch less than full goes only when the window is empty, so below the window's rate
+// there is one batch per commit, as before (each batch costs the control plane a
+// transaction); a full one goes at once.
 //
 // Invariants:
 //  - batches are published one at a time, each after the previous one's PUBACK, in seq
