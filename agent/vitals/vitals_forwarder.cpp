@@ -4,6 +4,7 @@
 #include "common/metrics.h"
 #include "transport/envelope.h"
 #include "transport/topics.h"
+#include "transport/vitals_limits.h"
 
 namespace hisgate::vitals {
 
@@ -30,6 +31,15 @@ nlohmann::json to_json(const StoredRecord& s) {
         j["value"] = r.value;
     }
     return j;
+}
+
+// What the records of one batch may take of the message: the envelope's fields and the
+// body's counters get the rest (well under a kilobyte; 16 KiB kept for them).
+constexpr std::size_t kRecordsBytes = limits::kVitalsMessageBytes - 16 * 1024;
+
+// One record's size in the message, as Envelope::to_json writes it.
+std::size_t dumped_size(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() + 1;  // and its comma
 }
 }  // namespace
 
@@ -80,26 +90,89 @@ void VitalsForwarder::publish_monitors() {
     if (auto sent = link_.publish(msg); !sent) log::debug("vitals.monitors_failed", {{"error", sent.error().describe()}});
 }
 
+bool VitalsForwarder::settle_marks(bool wait_oldest) {
+    bool ok = true;
+    while (!unmarked_.empty()) {
+        auto& oldest = unmarked_.front();
+        if (!wait_oldest && oldest.marked.wait_for(std::chrono::seconds(0)) != std::future_status::ready) break;
+        wait_oldest = false;
+        if (const auto& marked = oldest.marked.get(); !marked) {
+            log::error("vitals.forward_mark_failed", {{"error", marked.error().describe()}, {"through", oldest.last_seq}});
+            ok = false;
+        }
+        unmarked_.pop_front();
+    }
+    return ok;
+}
+
+void VitalsForwarder::restart_from_watermark() {
+    while (!unmarked_.empty()) settle_marks(true);
+    store_.release_flight();
+    sent_through_ = 0;
+}
+
 bool VitalsForwarder::forward_waiting() {
     while (true) {
         {
             std::lock_guard lock(mu_);
             if (stopping_) return true;
         }
-        auto rows = store_.waiting(batch_max_);
-        if (!rows) {
-            log::error("vitals.forward_read_failed", {{"error", rows.error().describe()}});
+        // The window full: wait for the oldest watermark's commit.
+        if (!settle_marks(unmarked_.size() >= kUnmarkedBatches)) {
+            restart_from_watermark();
             return false;
         }
+        // What the window already carries, read before the store's figures: a mark that
+        // commits in between is then subtracted twice, which only holds its count back to
+        // a later batch; it is never reported twice.
+        int64_t carried = 0, in_window = 0;
+        for (const auto& u : unmarked_) {
+            carried += u.thinned_reported;
+            in_window += static_cast<int64_t>(u.records);
+        }
         auto figures = store_.figures();
-        if (rows->empty() && figures.thinned_unreported == 0) return true;
+        // Less than a full batch beyond the window: wait for the window to empty (the
+        // oldest's commit, again) before sending a partial one, so that below the window's
+        // rate the batches are as few and as full as with one in flight, one per commit.
+        // Sending whatever each commit added made many small batches, and the control plane
+        // pays a transaction per batch (docs/benchmarks.md, "Bedside vitals", runs 8-10).
+        if (!unmarked_.empty() && figures.waiting - in_window < batch_max_) {
+            if (!settle_marks(true)) {
+                restart_from_watermark();
+                return false;
+            }
+            continue;
+        }
+        // A backlog (more than a full window of batches waits beyond the window): read
+        // bigger batches, up to what the control plane takes in one message. Not sooner: a
+        // big batch is stored and fed upstream as one, so its oldest rows wait for all of it.
+        int limit = batch_max_;
+        if (figures.waiting - in_window > static_cast<int64_t>(kUnmarkedBatches) * batch_max_)
+            limit = std::max(batch_max_, static_cast<int>(limits::kVitalsBatchRecords));
+        auto rows = store_.read_into_flight(sent_through_, limit);
+        if (!rows) {
+            log::error("vitals.forward_read_failed", {{"error", rows.error().describe()}});
+            restart_from_watermark();
+            return false;
+        }
+        int64_t thinned = std::max<int64_t>(0, figures.thinned_unreported - carried);
+        if (rows->empty() && thinned == 0) return true;
+        // The oldest rows up to the message's size; the rest stay for the next batch.
         nlohmann::json records = nlohmann::json::array();
-        for (const auto& r : rows.value()) records.push_back(to_json(r));
-        int64_t last_seq = rows->empty() ? 0 : rows->back().seq;
-        nlohmann::json body = {{"records", records},
-                               {"firstSeq", rows->empty() ? 0 : rows->front().seq},
+        std::size_t bytes = 0, taken = 0;
+        for (const auto& r : rows.value()) {
+            auto j = to_json(r);
+            auto size = dumped_size(j);
+            if (taken > 0 && bytes + size > kRecordsBytes) break;
+            bytes += size;
+            records.push_back(std::move(j));
+            ++taken;
+        }
+        int64_t last_seq = taken == 0 ? 0 : (*rows)[taken - 1].seq;
+        nlohmann::json body = {{"records", std::move(records)},
+                               {"firstSeq", taken == 0 ? 0 : rows->front().seq},
                                {"lastSeq", last_seq},
-                               {"thinnedSinceLast", figures.thinned_unreported},
+                               {"thinnedSinceLast", thinned},
                                {"thinnedTotal", figures.thinned_total},
                                {"waiting", figures.waiting}};
         auto msg = OutgoingMessage::to(topics::vitals(hospital_id_),
@@ -107,18 +180,20 @@ bool VitalsForwarder::forward_waiting() {
         if (auto sent = link_.publish(msg); !sent) {
             batches("failed").inc();
             log::warn("vitals.forward_failed", {{"error", sent.error().describe()}, {"waiting", figures.waiting}});
+            restart_from_watermark();
             return false;
         }
         batches("sent").inc();
-        if (auto marked = store_.forwarded_through(last_seq, figures.thinned_unreported); !marked) {
-            log::error("vitals.forward_mark_failed", {{"error", marked.error().describe()}});
-            return false;
-        }
+        if (taken > 0) sent_through_ = last_seq;
+        // The watermark moves in the writer's next commit; the next batch goes meanwhile.
+        auto marked = std::make_shared<std::promise<Result<void>>>();
+        unmarked_.push_back({last_seq, thinned, taken, marked->get_future().share()});
+        store_.acknowledge(last_seq, thinned, [marked](const Result<void>& r) { marked->set_value(r); });
         {
             std::lock_guard lock(mu_);
             ++batches_;
         }
-        if (rows->size() < static_cast<std::size_t>(batch_max_)) return true;
+        if (taken == rows->size() && rows->size() < static_cast<std::size_t>(limit)) return true;
     }
 }
 

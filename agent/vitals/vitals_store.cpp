@@ -257,23 +257,26 @@ Result<void> VitalsStore::flush() {
     return submit_and_wait([](Statements&) -> Result<void> { return {}; });
 }
 
-Result<void> VitalsStore::forwarded_through(int64_t seq, int64_t thinned_reported) {
-    return submit_and_wait([seq, thinned_reported](Statements& s) -> Result<void> {
-        auto watermark = counter(s.db, "forwarded_through");
+namespace {
+// The acknowledgement of a batch up to `seq` that reported `thinned_reported`: one
+// transaction (with whatever else the writer commits with it).
+std::function<Result<void>(sql::Db&)> acknowledgement(int64_t seq, int64_t thinned_reported) {
+    return [seq, thinned_reported](sql::Db& db) -> Result<void> {
+        auto watermark = counter(db, "forwarded_through");
         if (!watermark) return watermark.error();
         // Never back: an acknowledgement of rows already behind the watermark (or of none,
         // seq 0, when a batch carried only the thinned count) moves nothing.
         if (seq > watermark.value()) {
             // The rows the batch held that are still there (the thinning may have taken some
             // while it was on its way): a walk over the batch's seq range, not the backlog.
-            auto acknowledged = scalar(s.db, "SELECT COUNT(*) FROM vitals_records WHERE seq > ?1 AND seq <= ?2",
+            auto acknowledged = scalar(db, "SELECT COUNT(*) FROM vitals_records WHERE seq > ?1 AND seq <= ?2",
                                        {watermark.value(), seq});
             if (!acknowledged) return acknowledged.error();
-            if (auto r = set_counter(s.db, "forwarded_through", seq); !r) return r;
-            if (auto r = add_to_counter(s.db, "waiting", -acknowledged.value()); !r) return r;
+            if (auto r = set_counter(db, "forwarded_through", seq); !r) return r;
+            if (auto r = add_to_counter(db, "waiting", -acknowledged.value()); !r) return r;
         }
         if (thinned_reported > 0) {
-            auto c = s.db.prepare_cached(
+            auto c = db.prepare_cached(
                 "UPDATE vitals_counters SET value = MAX(0, value - ?1) WHERE name = 'thinned_unreported'");
             if (!c) return c.error();
             c->bind(1, thinned_reported);
@@ -282,12 +285,34 @@ Result<void> VitalsStore::forwarded_through(int64_t seq, int64_t thinned_reporte
         // The published figures follow once the transaction commits (write_loop re-reads
         // the counters after every commit), so a rollback leaves them true.
         return {};
-    });
+    };
+}
+}  // namespace
+
+Result<void> VitalsStore::forwarded_through(int64_t seq, int64_t thinned_reported) {
+    return submit_and_wait([ack = acknowledgement(seq, thinned_reported)](Statements& s) { return ack(s.db); });
+}
+
+void VitalsStore::acknowledge(int64_t seq, int64_t thinned_reported, std::function<void(const Result<void>&)> done) {
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_) {
+            if (done) done(make_error(ErrorClass::Unavailable, "vitals.store_stopping", "the vitals store is stopping"));
+            return;
+        }
+        pending_.push_back(Change{[ack = acknowledgement(seq, thinned_reported)](Statements& s) { return ack(s.db); },
+                                  std::move(done), 0});
+    }
+    cv_.notify_all();
 }
 
 // Called inside the batch's transaction, after its inserts: the oldest waiting routine
-// samples beyond the bound go, found through (kind, seq) from the watermark, so it walks
-// only what it deletes.
+// samples beyond the bound go, found through (kind, seq) from the watermark or from the
+// highest seq in flight, whichever is higher, so it walks only what it deletes. From here
+// to the commit it holds flight_mu_ (thin_hold_, released by write_loop): a read into
+// flight sees the rows before or after this commit, never rows it is deleting. Rows in
+// flight are not thinned; if too few others wait, the buffer stays over its bound by at
+// most what is in flight until the watermark passes them.
 Result<void> VitalsStore::thin(Statements& s) {
     auto waiting = counter(s.db, "waiting");
     if (!waiting) return waiting.error();
@@ -295,11 +320,12 @@ Result<void> VitalsStore::thin(Statements& s) {
     if (excess <= 0) return {};
     auto watermark = counter(s.db, "forwarded_through");
     if (!watermark) return watermark.error();
+    if (!thin_hold_.owns_lock()) thin_hold_ = std::unique_lock(flight_mu_);
     auto del = s.db.prepare_cached(
         "DELETE FROM vitals_records WHERE seq IN (SELECT seq FROM vitals_records WHERE kind = 0 AND seq > ?1"
         " ORDER BY seq LIMIT ?2)");
     if (!del) return del.error();
-    del->bind(1, watermark.value()).bind(2, excess);
+    del->bind(1, std::max(watermark.value(), in_flight_through_)).bind(2, excess);
     if (auto ran = del->run(); !ran) return ran;
     int64_t thinned = sqlite3_changes(s.db.handle());
     if (thinned == 0) return {};  // only alarms wait: they are never thinned
@@ -374,6 +400,7 @@ void VitalsStore::write_loop() {
                 if (auto p = purge(*writer_); !p) return p;
             return {};
         });
+        if (thin_hold_.owns_lock()) thin_hold_.unlock();  // committed or rolled back: reads may go on
         if (outcome) {
             ++commits_;
             commits_counter().inc();
@@ -395,14 +422,28 @@ void VitalsStore::write_loop() {
     }
 }
 
-Result<std::vector<StoredRecord>> VitalsStore::waiting(int limit) {
+Result<std::vector<StoredRecord>> VitalsStore::waiting(int limit) { return read_waiting(0, limit); }
+
+Result<std::vector<StoredRecord>> VitalsStore::read_into_flight(int64_t after, int limit) {
+    std::lock_guard flight(flight_mu_);  // no thinning commit between this read and the claim
+    auto rows = read_waiting(after, limit);
+    if (rows && !rows->empty()) in_flight_through_ = std::max(in_flight_through_, rows->back().seq);
+    return rows;
+}
+
+void VitalsStore::release_flight() {
+    std::lock_guard flight(flight_mu_);
+    in_flight_through_ = 0;
+}
+
+Result<std::vector<StoredRecord>> VitalsStore::read_waiting(int64_t after, int limit) {
     std::lock_guard lock(reader_mu_);
     auto st = reader_->prepare_cached(
         "SELECT seq, kind, device, bed, name, unit, value, text, priority, technical, observed_ms, received_ms"
-        " FROM vitals_records WHERE seq > (SELECT value FROM vitals_counters WHERE name = 'forwarded_through')"
+        " FROM vitals_records WHERE seq > MAX(?2, (SELECT value FROM vitals_counters WHERE name = 'forwarded_through'))"
         " ORDER BY seq LIMIT ?1");
     if (!st) return st.error();
-    st->bind(1, static_cast<int64_t>(limit));
+    st->bind(1, static_cast<int64_t>(limit)).bind(2, after);
     std::vector<StoredRecord> out;
     while (st->step()) {
         StoredRecord s;

@@ -15,7 +15,9 @@
 //
 // The offline buffer: when more than buffer_max rows are waiting, the oldest waiting
 // routine samples are deleted (thinned) in the same transaction that added the excess;
-// alarms are never thinned. What was thinned is counted in vitals_counters (thinned_total,
+// alarms are never thinned, and neither are rows the forwarder has read into flight (above
+// the watermark, at or below read_into_flight's highest seq): they are on their way up,
+// and counting them thinned would overstate what the cloud misses. What was thinned is counted in vitals_counters (thinned_total,
 // and thinned_unreported until the forwarder has told upstream), so the count survives a
 // restart. Forwarded rows stay `retention` long, then are purged by seq range.
 //
@@ -27,7 +29,10 @@
 //    migration of a file from before it included, see vitals_store.cpp);
 //  - the waiting counter equals the rows above the watermark: every insert, thinning and
 //    acknowledgement changes both in one transaction (recomputed once at open);
-//  - waiting() shows only committed rows: nothing is forwarded that a crash could take back;
+//  - waiting() and read_into_flight() show only committed rows: nothing is forwarded that
+//    a crash could take back;
+//  - a row read into flight is never thinned: a read and a thinning commit exclude each
+//    other (flight_mu_), so a row is in a batch or counted thinned, never both;
 //  - a transaction is all or nothing: a batch that fails leaves the file as it was, and
 //    its records are counted as dropped (reason "store_failed"), never half stored.
 #pragma once
@@ -86,9 +91,19 @@ public:
     // Moves the watermark to `seq` (never back) and takes `thinned_reported` off the
     // unreported count, in one transaction; waits for it.
     Result<void> forwarded_through(int64_t seq, int64_t thinned_reported);
+    // The same without waiting: queued for the writer's next commit (in the order of the
+    // calls); `done` runs on the writer thread once it committed or failed, after figures()
+    // show it.
+    void acknowledge(int64_t seq, int64_t thinned_reported, std::function<void(const Result<void>&)> done);
 
     // The oldest waiting rows, at most `limit`, in seq order.
     Result<std::vector<StoredRecord>> waiting(int limit);
+    // The forwarder's read: the oldest waiting rows above `after` (and above the watermark),
+    // at most `limit`, in seq order, and from now on none of them is thinned until the
+    // watermark passes them or release_flight() says they are no longer on their way.
+    Result<std::vector<StoredRecord>> read_into_flight(int64_t after, int limit);
+    // Nothing is in flight any more (a failed publish: the rows will be read again).
+    void release_flight();
     VitalsStoreFigures figures() const;
 
 private:
@@ -104,6 +119,7 @@ private:
     Result<void> purge(Statements& s);
     Result<void> publish_counters(sql::Db& db);
     Result<void> submit_and_wait(std::function<Result<void>(Statements&)> apply);
+    Result<std::vector<StoredRecord>> read_waiting(int64_t after, int limit);
 
     VitalsStoreOptions options_;
     Clock& clock_;
@@ -123,6 +139,12 @@ private:
     std::atomic<int64_t> waiting_{0}, thinned_total_{0}, thinned_unreported_{0}, forwarded_through_{0};
     std::atomic<uint64_t> commits_{0}, stored_{0};
     Clock::SteadyTime last_purge_{};
+
+    // The highest seq read into flight (0: none). Held by a read into flight, and by the
+    // writer from a thinning until its commit: a row is either in a batch or thinned.
+    std::mutex flight_mu_;
+    int64_t in_flight_through_ = 0;           // guarded by flight_mu_
+    std::unique_lock<std::mutex> thin_hold_;  // the writer's, across a thinning commit
 };
 
 }  // namespace hisgate::vitals

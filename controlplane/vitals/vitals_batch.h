@@ -12,10 +12,11 @@
 #include <vector>
 
 #include "common/error.h"
+#include "transport/vitals_limits.h"
 
 namespace hisgate::controlplane::vitals {
 
-inline constexpr std::size_t kMaxBatchRecords = 5000;   // the agent sends at most vitals.batch_max (500)
+inline constexpr std::size_t kMaxBatchRecords = limits::kVitalsBatchRecords;  // the agent sends at most this many
 inline constexpr std::size_t kMaxMonitorsPerReport = 5000;
 inline constexpr std::size_t kMaxNameBytes = 64;        // device, bed, ward, sign names, units, codes
 inline constexpr std::size_t kMaxAlarmTextBytes = 256;

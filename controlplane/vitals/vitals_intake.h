@@ -20,11 +20,13 @@
 #include "controlplane/vitals/vitals_store.h"
 #include "controlplane/vitals/ward_feed.h"
 #include "transport/mqtt_link.h"
+#include "transport/vitals_limits.h"
 
 namespace hisgate::controlplane::vitals {
 
-// A vitals message is at most the broker's cap for events; a batch of 500 records is ~100 KiB.
-inline constexpr std::size_t kVitalsMessageBytes = 1024 * 1024;
+// A vitals message is at most 1 MiB (transport/vitals_limits.h, which the agent's forwarder
+// keeps to); a batch of 500 records is ~100 KiB.
+inline constexpr std::size_t kVitalsMessageBytes = limits::kVitalsMessageBytes;
 
 struct VitalsIntakeSettings {
     std::chrono::milliseconds escalate_after{std::chrono::seconds(60)};

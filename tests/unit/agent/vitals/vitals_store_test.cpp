@@ -318,3 +318,93 @@ TEST_CASE("vitals store: only alarms waiting are never thinned, even past the bu
     CHECK((*store)->figures().waiting == 150);
     CHECK((*store)->figures().thinned_total == 0);
 }
+
+TEST_CASE("vitals store: rows read into flight are never thinned, the thinning takes the oldest above them until they are released") {
+    auto path = test::make_temp_dir("vitals-store") + "/state.db";
+    ManualClock clock;
+    DropLog drops(clock);
+    auto store = VitalsStore::open(path, {.buffer_max = 50}, clock, drops);
+    REQUIRE(store.ok());
+    std::vector<VitalRecord> first;
+    for (int i = 0; i < 40; ++i) first.push_back(sample(i));
+    (*store)->ingest(first);
+    REQUIRE((*store)->flush().ok());
+    // The forwarder reads 30 into flight (seq 1..30): they are on their way up.
+    auto flight = (*store)->read_into_flight(0, 30);
+    REQUIRE(flight.ok());
+    REQUIRE(flight->size() == 30);
+    CHECK(flight->back().seq == 30);
+    // 40 more: 80 wait, 30 over the bound; the 30 oldest not in flight go (31..60).
+    std::vector<VitalRecord> second;
+    for (int i = 40; i < 80; ++i) second.push_back(sample(i));
+    (*store)->ingest(second);
+    REQUIRE((*store)->flush().ok());
+    CHECK((*store)->figures().thinned_total == 30);
+    CHECK(one_integer(path, "SELECT COUNT(*) FROM vitals_records WHERE seq <= 30") == 30);
+    CHECK(one_integer(path, "SELECT COUNT(*) FROM vitals_records WHERE seq > 30 AND seq <= 60") == 0);
+    CHECK(one_integer(path, "SELECT MIN(seq) FROM vitals_records WHERE seq > 30") == 61);
+    // The next read starts after what is in flight; the acknowledgement of the first batch,
+    // queued without waiting, moves the watermark past it and counts it off once.
+    auto next = (*store)->read_into_flight(30, 5);
+    REQUIRE(next.ok());
+    REQUIRE(next->size() == 5);
+    CHECK(next->front().seq == 61);
+    Result<void> acked = make_error(ErrorClass::Internal, "test.not_run", "not run");
+    (*store)->acknowledge(30, 0, [&](const Result<void>& r) { acked = r; });
+    REQUIRE((*store)->flush().ok());
+    CHECK(acked.ok());
+    CHECK((*store)->figures().forwarded_through == 30);
+    check_counters_match_rows(path);
+    // Released (a failed publish: those rows will be read again): the thinning may take
+    // them again, from the watermark.
+    (*store)->release_flight();
+    std::vector<VitalRecord> third;  // 20 waiting and 35 more: 5 over the bound
+    for (int i = 80; i < 115; ++i) third.push_back(sample(i));
+    (*store)->ingest(third);
+    REQUIRE((*store)->flush().ok());
+    CHECK((*store)->figures().thinned_total == 35);
+    CHECK(one_integer(path, "SELECT COUNT(*) FROM vitals_records WHERE seq > 60 AND seq <= 65") == 0);
+    check_counters_match_rows(path);
+}
+
+TEST_CASE("vitals store: acknowledgements queued without waiting move the watermark in order and take each thinned count off once") {
+    auto path = test::make_temp_dir("vitals-store") + "/state.db";
+    ManualClock clock;
+    DropLog drops(clock);
+    auto store = VitalsStore::open(path, {.buffer_max = 20}, clock, drops);
+    REQUIRE(store.ok());
+    std::vector<VitalRecord> batch;
+    for (int i = 0; i < 60; ++i) batch.push_back(i % 10 == 0 ? alarm(i) : sample(i));
+    (*store)->ingest(batch);
+    REQUIRE((*store)->flush().ok());
+    auto thinned = (*store)->figures().thinned_unreported;
+    REQUIRE(thinned == 40);
+    // Three batches in a window: the first reports 40 thinned, the others nothing new.
+    std::vector<int64_t> lasts;
+    int64_t after = 0;
+    for (int b = 0; b < 3; ++b) {
+        auto rows = (*store)->read_into_flight(after, 7);
+        REQUIRE(rows.ok());
+        REQUIRE(!rows->empty());
+        after = rows->back().seq;
+        lasts.push_back(after);
+    }
+    std::vector<int> done;
+    for (std::size_t b = 0; b < lasts.size(); ++b)
+        (*store)->acknowledge(lasts[b], b == 0 ? thinned : 0, [&done, b](const Result<void>& r) {
+            if (r) done.push_back(static_cast<int>(b));
+        });
+    REQUIRE((*store)->flush().ok());
+    CHECK(done == std::vector<int>{0, 1, 2});
+    auto f = (*store)->figures();
+    CHECK(f.forwarded_through == lasts.back());
+    CHECK(f.thinned_unreported == 0);
+    CHECK(f.thinned_total == 40);
+    // An acknowledgement behind the watermark moves nothing back.
+    (*store)->acknowledge(lasts.front(), 0, {});
+    REQUIRE((*store)->flush().ok());
+    CHECK((*store)->figures().forwarded_through == lasts.back());
+    check_counters_match_rows(path);
+    // Every alarm still there, none read twice: the reads were contiguous.
+    CHECK(one_integer(path, "SELECT COUNT(*) FROM vitals_records WHERE kind = 1") == 6);
+}
