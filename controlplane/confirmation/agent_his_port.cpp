@@ -173,7 +173,9 @@ void AgentHisPort::change(const ledger::Transaction& t) {
     if (e.cls == ErrorClass::Rejected && e.code != "order.id_reused") {
         log::info("his_port.change_refused", {{"tx_id", id}, {"error", e.describe()}});
         count(change_type(t), "refused");
-        sink_({HisAnswer::Kind::ChangeReply, id, false});
+        HisAnswer refused{HisAnswer::Kind::ChangeReply, id, false};
+        refused.refusal = e.code;
+        sink_(refused);
         return;
     }
     // No answer: not asked again here (the Confirmer's reply timer makes it IN_DOUBT; a

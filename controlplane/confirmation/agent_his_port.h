@@ -19,7 +19,8 @@
 //    answer it holds, or sends it again with that id (Router::ask), and the agent answers a
 //    task it has from its record (a retried refund or cancel asks the HIS first).
 //  - Only an answer that says something becomes one: a change the hospital refused
-//    (Rejected, "order.revoked" included) is committed=false; timeouts, an offline or
+//    (Rejected, "order.revoked" included) is committed=false, with the refusal's code (an
+//    appointment rule's, for the patient's screen; ledger/refusal.h); timeouts, an offline or
 //    unknown hospital, transport errors and anything unclear give no answer (the
 //    Confirmer's timers probe or retry).
 //  - An offline agent (AgentHisPortOptions::agent_offline_since) is told to the Confirmer
@@ -55,6 +56,7 @@ struct HisAnswer {
     Kind kind = Kind::ChangeReply;
     std::string id;                  // the transaction id
     bool committed = false;          // ChangeReply
+    std::string refusal = {};        // ChangeReply, not committed: the code the hospital named
     ledger::HisStatus status = ledger::HisStatus::NotFound;         // ProbeAnswer
     ledger::RevokeOutcome outcome = ledger::RevokeOutcome::Revoked;  // RevokeAnswer
 
@@ -64,7 +66,7 @@ struct HisAnswer {
     template <typename Target>
     void deliver_to(Target& target) const {
         switch (kind) {
-            case Kind::ChangeReply: target.on_change_reply(id, committed); break;
+            case Kind::ChangeReply: target.on_change_reply(id, committed, refusal); break;
             case Kind::ProbeAnswer: target.on_probe_answer(id, status); break;
             case Kind::RevokeAnswer: target.on_revoke_answer(id, outcome); break;
         }

@@ -5,6 +5,7 @@
 
 #include "common/digest.h"
 #include "common/utc_time.h"
+#include "controlplane/ledger/refusal.h"
 
 namespace hisgate::ledger {
 
@@ -176,10 +177,10 @@ void Confirmer::on_refund_answer(const std::string& id, bool refunded) {
     move(id, TxState::Rejected, TxState::Refunded, "provider:refunded");
 }
 
-void Confirmer::on_change_reply(const std::string& id, bool committed) {
+void Confirmer::on_change_reply(const std::string& id, bool committed, std::string_view refusal) {
     auto t = load(id);
     if (!t) return void(++counters_.refused_answers);
-    std::string evidence = committed ? "reply:committed" : "reply:rejected";
+    std::string evidence = committed ? "reply:committed" : rejected_reply_evidence(refusal);
     if (t->state == TxState::Dispatched) {
         clear_timer(id);
         if (auto next = move(id, TxState::Dispatched, committed ? TxState::Confirmed : TxState::Rejected, evidence))

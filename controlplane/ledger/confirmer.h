@@ -101,6 +101,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -224,7 +225,9 @@ public:
     void on_payment_notification(const std::string& id, int64_t amount_fen);
     void on_close_answer(const std::string& id, CloseOutcome outcome);
     void on_refund_answer(const std::string& id, bool refunded);
-    void on_change_reply(const std::string& id, bool committed);
+    // `refusal`: when the hospital refused the change, the code it named (an appointment
+    // rule's "appointment.<rule>.<reason>"), kept in the REJECTED entry's evidence (refusal.h).
+    void on_change_reply(const std::string& id, bool committed, std::string_view refusal = {});
     void on_probe_answer(const std::string& id, HisStatus status);
     void on_revoke_answer(const std::string& id, RevokeOutcome outcome);
 

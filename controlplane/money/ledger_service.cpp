@@ -428,8 +428,9 @@ void LedgerService::on_close_answer(const std::string& id, ledger::CloseOutcome 
 void LedgerService::on_refund_answer(const std::string& id, bool refunded) {
     with_confirmer_of(id, [=](ledger::Confirmer& c) { c.on_refund_answer(id, refunded); });
 }
-void LedgerService::on_change_reply(const std::string& id, bool committed) {
-    with_confirmer_of(id, [=](ledger::Confirmer& c) { c.on_change_reply(id, committed); });
+void LedgerService::on_change_reply(const std::string& id, bool committed, std::string_view refusal) {
+    // By value: the call may be held back until a split's install (held_evidence_).
+    with_confirmer_of(id, [=, code = std::string(refusal)](ledger::Confirmer& c) { c.on_change_reply(id, committed, code); });
 }
 void LedgerService::on_probe_answer(const std::string& id, ledger::HisStatus status) {
     with_confirmer_of(id, [=](ledger::Confirmer& c) { c.on_probe_answer(id, status); });

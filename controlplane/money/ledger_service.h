@@ -33,6 +33,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -145,7 +146,7 @@ public:
     void on_payment_notification(const std::string& id, int64_t amount_fen);
     void on_close_answer(const std::string& id, ledger::CloseOutcome outcome);
     void on_refund_answer(const std::string& id, bool refunded);
-    void on_change_reply(const std::string& id, bool committed);
+    void on_change_reply(const std::string& id, bool committed, std::string_view refusal = {});
     void on_probe_answer(const std::string& id, ledger::HisStatus status);
     void on_revoke_answer(const std::string& id, ledger::RevokeOutcome outcome);
 

@@ -17,6 +17,7 @@
 #include "controlplane/json_body.h"
 #include "controlplane/ledger/confirmer.h"
 #include "controlplane/ledger/money.h"
+#include "controlplane/ledger/refusal.h"
 #include "transport/topics.h"
 
 namespace hisgate::controlplane::money {
@@ -560,9 +561,14 @@ void MoneyApi::get_transaction(const auth::AccessToken& who, const std::string& 
     if (!history) return send_money_failure(res, history.error());
     auto out = transaction_json(*t);
     nlohmann::json lines = nlohmann::json::array();
-    for (const auto& e : *history)
+    for (const auto& e : *history) {
         lines.push_back({{"event", e.event}, {"from", e.from_state}, {"to", e.to_state}, {"at", iso_utc_or_empty(e.at_ms)},
                          {"actor", e.actor}, {"evidence", e.evidence}});
+        // Refused by the hospital with a code (an appointment rule's): the patient's screen
+        // says which rule and what to do from it (ledger/refusal.h).
+        if (e.to_state == "REJECTED")
+            if (auto code = ledger::refusal_code_of(e.evidence)) out["refusal"] = {{"code", *code}};
+    }
     out["history"] = std::move(lines);
     // Its corrections (a refund or cancel after POSTED): each a transaction of its own.
     auto fixes = ledgers_.corrections_of(id);

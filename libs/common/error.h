@@ -52,7 +52,9 @@ public:
 
     T& value() & { HISGATE_CHECK(ok(), "error", std::get<1>(v_).describe()); return std::get<0>(v_); }
     const T& value() const& { HISGATE_CHECK(ok(), "error", std::get<1>(v_).describe()); return std::get<0>(v_); }
-    T&& value() && { HISGATE_CHECK(ok(), "error", std::get<1>(v_).describe()); return std::get<0>(std::move(v_)); }
+    // By value, not T&&: `for (auto& x : f().value())` would otherwise walk a vector inside
+    // a Result destroyed before the loop's first step (it did, in three ledger tests).
+    T value() && { HISGATE_CHECK(ok(), "error", std::get<1>(v_).describe()); return std::get<0>(std::move(v_)); }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
     T& operator*() & { return value(); }

@@ -65,18 +65,23 @@ function header(): HTMLElement {
          : link('/signin', t('nav.signin'))));
 }
 
+// A refusal by one of the hospital's appointment rules: which rule and what to do, in the
+// patient's words; `message` is the hospital's own text, shown as text. `next`: where the
+// real-name step returns to.
+function ruleRefusal(rule: string, message: unknown, next: string): HTMLElement {
+  const known = has(`rule.${rule}.what`);
+  return h('div', { class: 'refusal', role: 'alert' },
+    h('h2', {}, t('refusal.title')),
+    h('p', {}, h('strong', {}, t('refusal.rule')), ' ', known ? t(`rule.${rule}.what`) : rule),
+    h('p', {}, h('strong', {}, t('refusal.todo')), ' ', known ? t(`rule.${rule}.todo`) : t('refusal.todo_other')),
+    message ? h('p', { class: 'detail' }, t('refusal.hospital_says'), ' ', String(message)) : null,
+    rule === 'real_name_required' ? link('/real-name?next=' + encodeURIComponent(next), t('realname.go')) : null);
+}
+
 function problem(body: any): HTMLElement {
   const code = body && typeof body.code === 'string' ? body.code : 'unknown';
   const rule = refusedRule(code);
-  if (rule) {
-    const known = has(`rule.${rule}.what`);
-    return h('div', { class: 'refusal', role: 'alert' },
-      h('h2', {}, t('refusal.title')),
-      h('p', {}, h('strong', {}, t('refusal.rule')), ' ', known ? t(`rule.${rule}.what`) : rule),
-      h('p', {}, h('strong', {}, t('refusal.todo')), ' ', known ? t(`rule.${rule}.todo`) : t('refusal.todo_other')),
-      body.message ? h('p', { class: 'detail' }, t('refusal.hospital_says'), ' ', String(body.message)) : null,
-      rule === 'real_name_required' ? link('/real-name?next=' + encodeURIComponent(location.pathname), t('realname.go')) : null);
-  }
+  if (rule) return ruleRefusal(rule, body.message, location.pathname);
   const key = `error.${code}`;
   return h('p', { class: 'error', role: 'alert' }, has(key) ? t(key) : t('error.generic', { code }));
 }
@@ -95,10 +100,13 @@ function hospitalName(id: string): string { return hospitalNames.get(id) ?? id; 
 function money(amount: string): string { return t('money.yuan', { amount }); }
 function halfText(half: string): string { return half === 'AM' ? t('half.AM') : half === 'PM' ? t('half.PM') : t('half.day'); }
 
-// A transaction's state in the patient's words; IN_DOUBT is "confirming", never failed.
+// A transaction's state in the patient's words; IN_DOUBT is "confirming", never failed. A
+// booking the hospital refused is VOIDED once its slot is released: with its refusal at hand
+// (one transaction's page) it reads as refused, not as cancelled.
 function stateWords(tx: any): string {
-  const specific = `state.${tx.kind}.${tx.state}`;
-  return has(specific) ? t(specific) : has(`state.${tx.state}`) ? t(`state.${tx.state}`) : String(tx.state);
+  const state = tx.state === 'VOIDED' && tx.refusal ? 'REJECTED' : tx.state;
+  const specific = `state.${tx.kind}.${state}`;
+  return has(specific) ? t(specific) : has(`state.${state}`) ? t(`state.${state}`) : String(state);
 }
 function stateBadge(tx: any): HTMLElement {
   const tone = tx.state === 'POSTED' || tx.state === 'CONFIRMED' ? 'ok'
@@ -428,6 +436,9 @@ function transactionScreen(id: string): Child {
     for (const f of [...(tx.corrections ?? []), ...(pay?.corrections ?? [])])
       rows.push(h('dt', {}, t(`kind.${f.kind}`)), h('dd', { class: 'fix' }, stateBadge(f)));
     if (tx.state === 'IN_DOUBT' || pay?.state === 'IN_DOUBT') rows.push(h('dd', { class: 'note wide' }, t('tx.in_doubt_note')));
+    // Refused by one of the hospital's rules (the ledger keeps the rule's code): which rule
+    // and what to do; the real-name step comes back to search, where the patient books again.
+    const rule = typeof tx.refusal?.code === 'string' ? refusedRule(tx.refusal.code) : null;
     const actions: Child[] = [];
     const corrected = (tx.corrections ?? []).some((f: any) => f.state !== 'VOIDED');
     if (tx.kind === 'booking' && !corrected && ['POSTED', 'HELD', 'CREATED'].includes(tx.state))
@@ -435,7 +446,7 @@ function transactionScreen(id: string): Child {
     if (tx.kind === 'payment' && tx.state === 'POSTED' && !corrected)
       actions.push(h('button', { type: 'button', class: 'danger', id: 'refund', onclick: () => refund(tx) }, t('tx.refund')));
     if (pay?.state === 'CREATED' && sessionStorage.getItem('pay:' + id)) actions.push(link(`/pay/${id}`, t('pay.title')));
-    replace(box, h('dl', { class: 'facts' }, rows), actions);
+    replace(box, h('dl', { class: 'facts' }, rows), rule ? ruleRefusal(rule, null, '/search') : null, actions);
     const open = [tx, pay, ...(tx.corrections ?? []), ...(pay?.corrections ?? [])].filter(Boolean);
     return open.some((x) => !settled(x));
   };

@@ -317,35 +317,53 @@ test('a payment whose answer the HIS loses shows as confirming with the hospital
   await page.locator('#tx-state [data-state="POSTED"]').waitFor({ timeout: 60000 });
 });
 
+// Pushes H001's parameter file with `rules` as its appointment rules, applied now (the
+// operator's POST /api/v1/config/push, as `hisgate config push H001 file --now` sends it).
+async function pushH001Rules(rules) {
+  const params = JSON.parse(readFileSync(join(runDir, 'etc/params-H001.json'), 'utf8'));
+  if (rules) params.appointment = { timezone: 'Asia/Shanghai', rules };
+  const token = readFileSync(join(runDir, 'secrets/operator.token'), 'utf8').trim();
+  const r = await fetch(`${portal}/api/v1/config/push`, { method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ target: 'H001', params, mode: 'now' }) });
+  const body = await r.text();
+  assert.equal(r.status, 200, body);
+  assert.equal(JSON.parse(body).results[0].status, 'applied', body);
+}
+
 test('a refusal by a hospital\'s rules in the patient\'s words, and the real-name step it asks for', async () => {
-  // The ledger's booking route keeps no rule code (docs/portal.md, "Not built yet"), so the
-  // refusal is the agent's answer as the appointment route gives it, put on this one request.
-  await pickSlot(0);
-  let refused = false;
-  await page.route('**/api/v1/bookings', (route) => {
-    if (refused) return route.fallback();  // to the control plane
-    refused = true;
-    return route.fulfill({ status: 422, contentType: 'application/json', body: JSON.stringify({
-      code: 'appointment.real_name_required.unverified',
-      message: 'Please verify your real name with your ID card before booking. <b>You can do this in your profile.</b>' }) });
-  });
-  await page.getByRole('button', { name: /预约并支付/ }).click();
-  const refusal = page.locator('.refusal');
-  await refusal.waitFor();
-  assert.match(await refusal.innerText(), /这家医院要求实名预约[\s\S]*请先完成实名认证，再预约/);
-  assert.match(await refusal.innerText(), /<b>You can do this/);  // the hospital's words, as text
-  assert.equal(await refusal.locator('b').count(), 0);
-  await shot('refusal');
-  await refusal.getByRole('link', { name: '去实名认证' }).click();
-  await page.fill('#rn-name', '李娜');
-  await page.fill('#rn-id', '110105194912310021');  // a wrong check digit
-  await page.getByRole('button', { name: '提交认证' }).click();
-  await page.getByText('身份证号不正确').waitFor();
-  await noSeriousViolations('real-name');
-  await page.fill('#rn-id', '11010519491231002X');
-  await page.getByRole('button', { name: '提交认证' }).click();
-  await page.waitForURL((u) => u.pathname.startsWith('/book/H001/'));
-  await page.unroute('**/api/v1/bookings');
+  // H001 books by real name only (pushed now); the demo's patient has not verified theirs.
+  // The booking is paid, the agent's rules refuse it before it reaches the HIS, the payment
+  // is refunded, and the ledger keeps the rule's code: the booking's page says which rule and
+  // what to do.
+  await pushH001Rules([{ rule: 'real_name_required' }]);
+  try {
+    await pickSlot(0);
+    const bookingId = await bookAndPay();
+    await page.locator('#tx-state [data-state="VOIDED"]').waitFor({ timeout: 60000 });
+    // The payment had reached the HIS: its refund is a correction, done at the HIS, then at pay-sim.
+    await page.locator('.fix [data-state="POSTED"]').waitFor({ timeout: 60000 });
+    assert.match(await page.locator('main').innerText(), /已退款/);
+    const tx = await page.evaluate(async (id) => (await fetch(`/api/v1/transactions/${id}`)).json(), bookingId);
+    assert.deepEqual(tx.refusal, { code: 'appointment.real_name_required.unverified' });
+    const refusal = page.locator('.refusal');
+    await refusal.waitFor();
+    assert.match(await refusal.innerText(), /这家医院要求实名预约[\s\S]*请先完成实名认证，再预约/);
+    assert.match(await page.locator('#tx-state').innerText(), /医院未接受/);
+    await shot('refusal');
+    await noSeriousViolations('refusal');
+    await refusal.getByRole('link', { name: '去实名认证' }).click();
+    await page.fill('#rn-name', '李娜');
+    await page.fill('#rn-id', '110105194912310021');  // a wrong check digit
+    await page.getByRole('button', { name: '提交认证' }).click();
+    await page.getByText('身份证号不正确').waitFor();
+    await noSeriousViolations('real-name');
+    await page.fill('#rn-id', '11010519491231002X');
+    await page.getByRole('button', { name: '提交认证' }).click();
+    await page.waitForURL((u) => u.pathname === '/search');
+  } finally {
+    await pushH001Rules(null);  // the demo's own set again
+  }
 });
 
 test('English, 200% zoom and escaping: the same screens in English, readable zoomed, markup shown as text', async () => {

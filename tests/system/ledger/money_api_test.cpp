@@ -794,6 +794,21 @@ TEST_CASE("money api: a cancel after the booking's cancellation deadline is refu
     const std::string fix = nlohmann::json::parse(in_time.body)["transactionId"];
     CHECK(test::eventually([&] { return m.state("P1", fix) == "POSTED"; }, 60s));
     CHECK(m.sys.his_executions("H001", booking, "cancel") == 1);
+
+    // A booking the hospital's rules refuse (four days ahead, where it books one): REJECTED,
+    // never at his-sim, and the transaction names the rule, for the patient's screen.
+    REQUIRE(push_cancel_rules(m, nlohmann::json::parse(R"([{"rule": "max_days_ahead", "days": 1}])")) == "applied");
+    const std::string far = "S-DR-201-" + sim::add_days(sim::utc_today(), 4) + "-PM";
+    REQUIRE(test::eventually([&] { return primary_has_slot(m, far); }, 30s));
+    auto refused = m.sys.post("/api/v1/bookings", R"({"hospitalId":"H001","slotId":")" + far + R"(","patientId":"P1"})",
+                              m.as("P1", "dl-far"));
+    INFO(refused.body);
+    REQUIRE(refused.status == 201);
+    const std::string ruled = nlohmann::json::parse(refused.body)["transactionId"];
+    REQUIRE(test::eventually([&] { return m.state("P1", ruled) == "VOIDED"; }, 60s));
+    auto seen = m.transaction("P1", ruled);
+    CHECK(seen["refusal"]["code"] == "appointment.max_days_ahead.too_far");
+    CHECK(m.sys.his_executions("H001", ruled, "book") == 0);
 }
 
 // A prepaid booking that reaches his-sim (a slot the primary holds): paid at pay-sim, booked

@@ -5,6 +5,7 @@
 
 #include "common/utc_time.h"
 #include "controlplane/ledger/confirmer.h"
+#include "controlplane/ledger/refusal.h"
 #include "ledger_test_util.h"
 #include "tests/support/process.h"
 
@@ -194,6 +195,46 @@ TEST_CASE("confirmer: a booking holds its slot at once and a rejection releases 
     f.confirmer->on_probe_answer(other.id, HisStatus::Committed);
     CHECK(f.state(other.id) == TxState::Posted);
     CHECK(f.his.count("change:" + other.id) == 1);
+}
+
+// A refusal names its rule: the REJECTED entry keeps the code (the patient's screen says which
+// rule from it), a late refusal too; anything that is not a code leaves plain "reply:rejected".
+TEST_CASE("confirmer: a refusal's code is kept in the REJECTED entry's evidence - free text from the hospital is not") {
+    Fixture f;
+    auto booking = [&] {
+        auto in = test_util::intent();
+        in.kind = TxKind::Booking;
+        REQUIRE(f.confirmer->create(in));
+        return in.id;
+    };
+    auto rejected_evidence = [&](const std::string& id) {
+        for (const auto& e : f.store->history(id).value())
+            if (e.to_state == "REJECTED") return e.evidence;
+        return std::string("(no REJECTED entry)");
+    };
+    std::string ruled = booking();
+    f.confirmer->on_change_reply(ruled, false, "appointment.max_days_ahead.too_far");
+    CHECK(f.state(ruled) == TxState::Voided);
+    CHECK(rejected_evidence(ruled) == "reply:rejected appointment.max_days_ahead.too_far");
+    CHECK(refusal_code_of(rejected_evidence(ruled)) == "appointment.max_days_ahead.too_far");
+
+    std::string late = booking();
+    f.step(10s);
+    REQUIRE(f.state(late) == TxState::InDoubt);
+    f.confirmer->on_change_reply(late, false, "appointment.real_name_required.unverified");
+    CHECK(refusal_code_of(rejected_evidence(late)) == "appointment.real_name_required.unverified");
+
+    for (std::string bad : {std::string("Patient 王芳 110105194912310021 refused"), std::string("appointment"),
+                            std::string("appointment..x"), std::string("Appointment.x.y"), std::string(".x.y"),
+                            std::string("x.y."), "appointment." + std::string(kMaxRefusalCode, 'a'), std::string()}) {
+        INFO(bad);
+        std::string plain = booking();
+        f.confirmer->on_change_reply(plain, false, bad);
+        CHECK(rejected_evidence(plain) == "reply:rejected");
+        CHECK_FALSE(refusal_code_of(rejected_evidence(plain)));
+    }
+    CHECK_FALSE(refusal_code_of("probe:rejected"));
+    CHECK_FALSE(refusal_code_of("reply:rejectedappointment.x.y"));
 }
 
 namespace {
