@@ -39,7 +39,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
-#include "common/sqlite.h"
+#include "common/sql_shared.h"
 #include "transport/envelope.h"
 
 namespace hisgate::controlplane {
@@ -93,6 +93,11 @@ public:
     // `path` is a SQLite file, or ":memory:" for an instance that keeps nothing across restarts.
     static Result<std::unique_ptr<TaskResults>> open(const std::string& path, Clock& clock = SystemClock::instance(),
                                                      TaskRetention retention = {});
+    // On a connection other stores share (common/sql_shared.h): the control plane keeps the
+    // answers, the booking notes and the patients' links on one, so an answer's writes are
+    // one transaction with its batch's (controlplane/answer_commit.h).
+    static Result<std::unique_ptr<TaskResults>> open(std::shared_ptr<sql::SharedDb> shared, Clock& clock,
+                                                     TaskRetention retention = {});
 
     // True when the request id is new; false when it was expected already (a retry that
     // reuses an id: an order's, an Idempotency-Key's), which changes nothing.
@@ -114,8 +119,14 @@ public:
     // `hospital_id`: the hospital whose subtree the answer came from. When it is kept and
     // `task` is given, *task is the request's row as kept (what find() would say then), read
     // by the same statement that kept the answer: the answer's intake needs no second read.
+    // Called inside a transaction open on the shared connection (a group commit), the answer
+    // is kept with it, and whoever commits it calls wake_waiters() after the COMMIT: a waiter
+    // is never woken for an answer that is not durable yet (nor while the connection is held).
     Result<Recorded> record(const std::string& hospital_id, const Envelope& reply, const std::string& payload,
                             TaskResult* task = nullptr);
+    // Wakes wait_finished's waiters to look again: after a transaction that finished requests
+    // (record() in a group commit) has committed. Never while holding the shared connection.
+    void wake_waiters();
     std::optional<TaskResult> find(const std::string& request_id);
     // The answer was handed to whom it is for; its contents go `after_delivery` from the
     // first delivery (purge), when its kind says so. No effect on anything else.
@@ -132,13 +143,13 @@ public:
     Result<int> purge();
 
 private:
-    TaskResults(sql::Db db, Clock& clock, TaskRetention retention)
-        : db_(std::move(db)), clock_(clock), retention_(retention) {}
-    void notify_finished();
-    std::mutex mu_;
+    TaskResults(std::shared_ptr<sql::SharedDb> shared, Clock& clock, TaskRetention retention)
+        : shared_(std::move(shared)), mu_(shared_->mutex()), db_(shared_->db()), clock_(clock), retention_(retention) {}
+    std::shared_ptr<sql::SharedDb> shared_;
+    std::recursive_mutex& mu_;  // the shared connection's
     std::mutex wait_mu_;  // wait_finished's: taken after a request finished, before the notify
     std::condition_variable finished_cv_;
-    sql::Db db_;
+    sql::Db& db_;
     Clock& clock_;
     TaskRetention retention_;
 };
