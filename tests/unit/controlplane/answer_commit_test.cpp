@@ -17,7 +17,7 @@ using namespace hisgate;
 using namespace hisgate::controlplane;
 using namespace std::chrono_literals;
 
-TEST_CASE("answer commits: answers taken together are kept, noted and linked; a waiter finds its answer committed") {
+TEST_CASE("answer commits: answers taken together are kept, noted and linked, and a waiter finds its answer committed") {
     const std::string dir = test::make_temp_dir("hisgate-answer-commit");
     const std::string file = dir + "/results.db";
     auto shared = sql::SharedDb::open(file);
