@@ -305,6 +305,8 @@ int main(int argc, char** argv) {
     if (!answers_db) return invalid_config("hisgate-controlplane", answers_db.error());
     auto results = controlplane::TaskResults::open(*answers_db, SystemClock::instance(), retention);
     if (!results) return invalid_config("hisgate-controlplane", results.error());
+    // The tasks the API's threads send at the same time are kept in one commit.
+    (*results)->group_expects();
     auto idempotency = controlplane::open_sqlite_idempotency_store(results_db, SystemClock::instance(), key_retention);
     if (!idempotency) return invalid_config("hisgate-controlplane", idempotency.error());
     auto stored_records = controlplane::open_sqlite_patient_records(*answers_db, SystemClock::instance());

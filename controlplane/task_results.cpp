@@ -120,6 +120,34 @@ Result<std::unique_ptr<TaskResults>> TaskResults::open(std::shared_ptr<sql::Shar
 }
 
 Result<bool> TaskResults::expect(const Envelope& request, TaskKind kind, const RequestOrigin& origin) {
+    if (expects_) return expects_->submit_sync(Expected{&request, kind, &origin});
+    return expect_one(request, kind, origin);
+}
+
+void TaskResults::group_expects(GroupCommitOptions options) {
+    expects_ = std::make_unique<GroupCommit<Expected, Result<bool>>>(
+        [this](std::vector<Expected>& batch) -> Result<std::vector<Result<bool>>> {
+            std::lock_guard lock(mu_);
+            std::vector<Result<bool>> out;
+            out.reserve(batch.size());
+            auto committed = db_.transaction([&]() -> Result<void> {
+                for (const auto& e : batch) {
+                    out.push_back(expect_one(*e.request, e.kind, *e.origin));
+                    // A failure that ended the transaction (SQLITE_FULL, IOERR) fails the batch.
+                    if (!db_.in_transaction())
+                        return out.back() ? make_error(ErrorClass::Internal, "results.transaction_ended",
+                                                       "the store ended the requests' transaction")
+                                          : out.back().error();
+                }
+                return {};
+            });
+            if (!committed) return committed.error();
+            return out;
+        },
+        options);
+}
+
+Result<bool> TaskResults::expect_one(const Envelope& request, TaskKind kind, const RequestOrigin& origin) {
     std::lock_guard lock(mu_);
     auto st = db_.prepare_cached(
         "INSERT OR IGNORE INTO task_results(request_id, hospital_id, type, sent_at, deadline_ms, request, deferred, "

@@ -39,6 +39,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/group_commit.h"
 #include "common/sql_shared.h"
 #include "transport/envelope.h"
 
@@ -100,8 +101,13 @@ public:
                                                      TaskRetention retention = {});
 
     // True when the request id is new; false when it was expected already (a retry that
-    // reuses an id: an order's, an Idempotency-Key's), which changes nothing.
+    // reuses an id: an order's, an Idempotency-Key's), which changes nothing. Durable when
+    // it returns (in its own commit, or its group's: group_expects).
     Result<bool> expect(const Envelope& request, TaskKind kind = {}, const RequestOrigin& origin = {});
+    // From now on, the requests expected at the same time (the API's threads) are kept in
+    // one transaction, one writer thread's (common/group_commit.h); each expect() still
+    // returns only once its row is committed. Call once, before the store is shared.
+    void group_expects(GroupCommitOptions options = {});
     // A request that never left this instance (no agent will answer it) is forgotten, so a
     // retry with its id sends it anew. Only an unfinished one.
     Result<void> forget(const std::string& request_id);
@@ -145,6 +151,12 @@ public:
 private:
     TaskResults(std::shared_ptr<sql::SharedDb> shared, Clock& clock, TaskRetention retention)
         : shared_(std::move(shared)), mu_(shared_->mutex()), db_(shared_->db()), clock_(clock), retention_(retention) {}
+    struct Expected {
+        const Envelope* request;
+        TaskKind kind;
+        const RequestOrigin* origin;
+    };
+    Result<bool> expect_one(const Envelope& request, TaskKind kind, const RequestOrigin& origin);
     std::shared_ptr<sql::SharedDb> shared_;
     std::recursive_mutex& mu_;  // the shared connection's
     std::mutex wait_mu_;  // wait_finished's: taken after a request finished, before the notify
@@ -152,6 +164,7 @@ private:
     sql::Db& db_;
     Clock& clock_;
     TaskRetention retention_;
+    std::unique_ptr<GroupCommit<Expected, Result<bool>>> expects_;  // last: its writer uses the above
 };
 
 }  // namespace hisgate::controlplane

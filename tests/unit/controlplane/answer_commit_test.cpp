@@ -5,6 +5,7 @@
 // no broker (the answers come on another instance's topic: nobody waits here).
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -24,6 +25,7 @@ TEST_CASE("answer commits: answers taken together are kept, noted and linked, an
     REQUIRE(shared.ok());
     auto results = TaskResults::open(*shared, SystemClock::instance());
     REQUIRE(results.ok());
+    results->get()->group_expects();  // as the control plane runs it
     auto records = open_sqlite_patient_records(*shared, SystemClock::instance());
     REQUIRE(records.ok());
     auto links = open_sqlite_patient_links(*shared, SystemClock::instance());
@@ -50,8 +52,23 @@ TEST_CASE("answer commits: answers taken together are kept, noted and linked, an
             {{"orderId", "O" + std::to_string(i)},
              {"slot", {{"doctorId", "DR-1"}, {"departmentId", "D-INT"}, {"date", "2026-12-08"}, {"half", "AM"}}},
              {"patient", {{"id", patient}}}});
-        REQUIRE(results->get()->expect(request, {}, {patient, ""}).ok());
         requests.push_back(std::move(request));
+    }
+    {  // expected from several threads at once, as the API's threads do
+        std::atomic<int> fresh_ids{0};
+        std::vector<std::thread> senders;
+        for (int s = 0; s < 4; ++s)
+            senders.emplace_back([&, s] {
+                for (int i = s; i < kAnswers; i += 4) {
+                    auto fresh = results->get()->expect(requests[i], {}, {"P" + std::to_string(i), ""});
+                    if (fresh.ok() && *fresh) ++fresh_ids;
+                }
+            });
+        for (auto& t : senders) t.join();
+        CHECK(fresh_ids == kAnswers);
+        auto again = results->get()->expect(requests[0], {}, {"P0", ""});  // a retry of the same id
+        REQUIRE(again.ok());
+        CHECK_FALSE(*again);
     }
     auto answer = [&](int i) {
         IncomingMessage m;
