@@ -13,8 +13,15 @@
 // before the caller hears of it too, so the next reports view asks that hospital. An answer carrying an error is booked for triage
 // (controlplane/triage/error_intake.h) with its request's type, when `triage` is given. A message that cannot be read is logged and dropped; nothing here
 // throws or trusts the payload.
+//
+// The steps, apart so that the answers' group commit (controlplane/answer_commit.h) runs
+// them with the writes of many answers in one transaction: read_answer, then keep_answer
+// (the writes), then answer_kept once they are durable (triage, logs, the waiting caller).
 #pragma once
 
+#include <optional>
+
+#include "controlplane/booking_facts.h"
 #include "controlplane/patient_links.h"
 #include "controlplane/patient_records.h"
 #include "controlplane/task_results.h"
@@ -25,6 +32,39 @@
 
 namespace hisgate::controlplane {
 
+// One answer read off a response topic.
+struct AnswerIn {
+    const IncomingMessage* message = nullptr;  // as it came (handed to the requester)
+    std::string hospital_id;                   // the topic's
+    Envelope reply;
+    bool mine = false;  // this instance sent its request: a caller may be waiting here
+};
+
+// What keeping one answer wrote.
+struct AnswerKept {
+    Result<TaskResults::Recorded> recorded = TaskResults::Recorded::refused;
+    TaskResult task;                     // the request's row, when kept
+    std::optional<BookingNote> booking;  // the booking noted with it, if any
+    Result<void> noted;                  // the note's outcome
+    Result<bool> linked = false;         // the patient's link's (link_booked), when `links` was given
+};
+
+// `m` as an answer to keep, or nullopt when there is nothing to keep: an unreadable
+// message (logged; handed to the requester if it came on this instance's topic) or an
+// agent's word that it stored a request (marked, so it is no longer re-sent).
+std::optional<AnswerIn> read_answer(TaskResults& results, Requester& requester, const IncomingMessage& m,
+                                    std::string_view instance_id);
+// The answer's writes: kept by request id (TaskResults::record); when kept, the booking
+// noted and the patient linked, each all or nothing on its own (a note or a link refused
+// does not undo the answer). Inside a transaction open on the stores' shared connection,
+// they are part of it.
+AnswerKept keep_answer(TaskResults& results, PatientRecords& records, PatientLinks* links, const AnswerIn& answer);
+// Once the writes are durable (or failed: `kept` is the error): the error booked for
+// triage, the log lines, and the answer handed to the caller waiting here, if any.
+void answer_kept(AnswerIn& answer, const Result<AnswerKept>& kept, Requester& requester,
+                 triage::ErrorIntake* triage = nullptr);
+
+// All three for one message, each answer's writes committed on their own.
 // `instance_id`: this instance's (the last level of its own response topic).
 void take_answer(TaskResults& results, PatientRecords& records, Requester& requester, const IncomingMessage& m,
                  std::string_view instance_id, triage::ErrorIntake* triage = nullptr, PatientLinks* links = nullptr);

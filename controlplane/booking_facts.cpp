@@ -45,17 +45,22 @@ Result<void> fill_booking_facts(PatientRecords& records, const std::string& hosp
     return {};
 }
 
-Result<void> note_booked(PatientRecords& records, const std::string& hospital_id, const Envelope& request,
-                         const Envelope& reply) {
+std::optional<BookingNote> booking_note(const std::string& hospital_id, const Envelope& request, const Envelope& reply) {
     if (request.type != "appointment.book" || reply.error || !reply.body.is_object() ||
         reply.body.value("status", "") != "booked")
-        return {};
+        return std::nullopt;
     const auto& b = request.body;
     std::string visit = text_at(b, "slot", "visit");
-    return records.note_booking({request.id, hospital_id, text_at(b, "patient", "id"), order_of(b),
-                                 text_at(b, "slot", "doctorId"), text_at(b, "slot", "departmentId"),
-                                 text_at(b, "slot", "date"), text_at(b, "slot", "half"),
-                                 visit.empty() ? "first" : visit});
+    return BookingNote{request.id, hospital_id, text_at(b, "patient", "id"), order_of(b),
+                       text_at(b, "slot", "doctorId"), text_at(b, "slot", "departmentId"),
+                       text_at(b, "slot", "date"), text_at(b, "slot", "half"), visit.empty() ? "first" : visit};
+}
+
+Result<void> note_booked(PatientRecords& records, const std::string& hospital_id, const Envelope& request,
+                         const Envelope& reply) {
+    auto note = booking_note(hospital_id, request, reply);
+    if (!note) return {};
+    return records.note_booking(*note);
 }
 
 }  // namespace hisgate::controlplane

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "common/error.h"
@@ -17,6 +18,10 @@ namespace hisgate::controlplane {
 // Sets `booking`'s patient.realNameVerified, patient.noShowCount and counts (the fields
 // agent/booking_request.h reads) from `records`, for a booking at `hospital_id`.
 Result<void> fill_booking_facts(PatientRecords& records, const std::string& hospital_id, nlohmann::json& booking);
+
+// The note of a booking the hospital confirmed: `request` answered by `reply` from
+// `hospital_id`; none for any other answer.
+std::optional<BookingNote> booking_note(const std::string& hospital_id, const Envelope& request, const Envelope& reply);
 
 // `request` was answered by `reply` from `hospital_id`: a booking the hospital confirmed
 // is noted (once per request id). Any other answer changes nothing.

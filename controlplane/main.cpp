@@ -19,6 +19,7 @@
 #include "common/settings.h"
 #include "common/trace.h"
 #include "controlplane/agent_refusals.h"
+#include "controlplane/answer_commit.h"
 #include "controlplane/answer_intake.h"
 #include "controlplane/answer_workers.h"
 #include "controlplane/api.h"
@@ -297,14 +298,21 @@ int main(int argc, char** argv) {
     if (!triage_rules) return invalid_config("hisgate-controlplane", triage_rules.error());
     auto keys = auth::KeyRing::open(keys_dir);
     if (!keys) return invalid_config("hisgate-controlplane", keys.error());
-    auto results = controlplane::TaskResults::open(results_db, SystemClock::instance(), retention);
+    // The stores an answer writes (its task's row, the booking's note, the patient's link)
+    // share one connection, so the answers that arrive together are one transaction
+    // (controlplane/answer_commit.h) and none of them re-reads what the others wrote.
+    auto answers_db = sql::SharedDb::open(results_db);
+    if (!answers_db) return invalid_config("hisgate-controlplane", answers_db.error());
+    auto results = controlplane::TaskResults::open(*answers_db, SystemClock::instance(), retention);
     if (!results) return invalid_config("hisgate-controlplane", results.error());
+    // The tasks the API's threads send at the same time are kept in one commit.
+    (*results)->group_expects();
     auto idempotency = controlplane::open_sqlite_idempotency_store(results_db, SystemClock::instance(), key_retention);
     if (!idempotency) return invalid_config("hisgate-controlplane", idempotency.error());
-    auto stored_records = controlplane::open_sqlite_patient_records(results_db, SystemClock::instance());
+    auto stored_records = controlplane::open_sqlite_patient_records(*answers_db, SystemClock::instance());
     if (!stored_records) return invalid_config("hisgate-controlplane", stored_records.error());
     // Which hospitals know each portal patient, and by which number (controlplane/patient_links.h).
-    auto patient_links = controlplane::open_sqlite_patient_links(results_db, SystemClock::instance());
+    auto patient_links = controlplane::open_sqlite_patient_links(*answers_db, SystemClock::instance());
     if (!patient_links) return invalid_config("hisgate-controlplane", patient_links.error());
     // The patient portal: accounts and codes, and the notification service's outbox.
     auto sign_ins = controlplane::portal::open_sqlite_sign_in_store(results_db, SystemClock::instance());
@@ -402,12 +410,13 @@ int main(int argc, char** argv) {
     link.subscribe(topics::shared_events("controlplane"), 1);
     // Answers are kept off the MQTT client's thread, which also reads the PUBACKs every
     // request being sent waits for (controlplane/answer_workers.h).
-    controlplane::AnswerWorkers answer_workers(
-        [&](const IncomingMessage& m) {
-            controlplane::take_answer(**results, patient_records, requester, m, instance, &triage_intake,
-                                      patient_links->get());
-        },
-        4, 10000);
+    // Each worker waits for the commit that holds its answer: the answers the workers take
+    // together are one transaction. The booking's note goes to the records themselves, and
+    // its confirmation is queued once the note is committed.
+    controlplane::AnswerCommitter answer_commits(
+        {*answers_db, **results, **stored_records, patient_links->get()}, requester, instance, &triage_intake,
+        [&](const controlplane::BookingNote& booking) { controlplane::notify::confirm_booking(notifier, booking); });
+    controlplane::AnswerWorkers answer_workers([&](const IncomingMessage& m) { answer_commits.take(m); }, 4, 10000);
     answer_workers.start();
     controlplane::vitals::MonitorBoard monitor_board(SystemClock::instance(), vitals_silent_after);
     controlplane::vitals::WardFeed ward_feed;

@@ -32,6 +32,10 @@
 #include "common/clock.h"
 #include "common/error.h"
 
+namespace hisgate::sql {
+class SharedDb;
+}
+
 namespace hisgate::controlplane {
 
 struct PatientLink {
@@ -83,5 +87,8 @@ std::vector<T> ask_each_link(const std::vector<PatientLink>& links, const std::f
 
 // `path` is a SQLite file (the control plane's results_db), or ":memory:".
 Result<std::unique_ptr<PatientLinks>> open_sqlite_patient_links(const std::string& path, Clock& clock);
+// On a connection other stores share (common/sql_shared.h): what it writes can be one
+// transaction with theirs (controlplane/answer_commit.h).
+Result<std::unique_ptr<PatientLinks>> open_sqlite_patient_links(std::shared_ptr<sql::SharedDb> shared, Clock& clock);
 
 }  // namespace hisgate::controlplane

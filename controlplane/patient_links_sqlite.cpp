@@ -2,7 +2,7 @@
 #include <map>
 #include <mutex>
 
-#include "common/sqlite.h"
+#include "common/sql_shared.h"
 #include "controlplane/patient_links.h"
 #include "transport/topics.h"
 
@@ -28,7 +28,8 @@ constexpr const char* kSelectHolder = "SELECT patient_id FROM patient_links WHER
 
 class SqlitePatientLinks final : public PatientLinks {
 public:
-    SqlitePatientLinks(sql::Db db, Clock& clock) : db_(std::move(db)), clock_(clock) {}
+    SqlitePatientLinks(std::shared_ptr<sql::SharedDb> shared, Clock& clock)
+        : shared_(std::move(shared)), mu_(shared_->mutex()), db_(shared_->db()), clock_(clock) {}
 
     Result<void> link(const std::vector<PatientLink>& links) override {
         // Everything is checked before the transaction: a bad link writes nothing.
@@ -102,20 +103,28 @@ public:
     }
 
 private:
-    std::mutex mu_;
-    sql::Db db_;
+    std::shared_ptr<sql::SharedDb> shared_;
+    std::recursive_mutex& mu_;  // the shared connection's (common/sql_shared.h)
+    sql::Db& db_;
     Clock& clock_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<PatientLinks>> open_sqlite_patient_links(const std::string& path, Clock& clock) {
-    auto db = sql::Db::open_with_schema(path,
+    auto shared = sql::SharedDb::open(path);
+    if (!shared) return shared.error();
+    return open_sqlite_patient_links(std::move(shared.value()), clock);
+}
+
+Result<std::unique_ptr<PatientLinks>> open_sqlite_patient_links(std::shared_ptr<sql::SharedDb> shared, Clock& clock) {
+    std::lock_guard lock(shared->mutex());
+    auto made = shared->db().make_schema(
         {"CREATE TABLE IF NOT EXISTS patient_links(patient_id TEXT NOT NULL, hospital_id TEXT NOT NULL, "
          "his_patient_id TEXT NOT NULL, linked_ms INTEGER NOT NULL, PRIMARY KEY(patient_id, hospital_id), "
          "UNIQUE(hospital_id, his_patient_id))"});
-    if (!db) return db.error();
-    return std::unique_ptr<PatientLinks>(new SqlitePatientLinks(std::move(db.value()), clock));
+    if (!made) return made.error();
+    return std::unique_ptr<PatientLinks>(new SqlitePatientLinks(std::move(shared), clock));
 }
 
 }  // namespace hisgate::controlplane

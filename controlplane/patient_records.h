@@ -25,6 +25,10 @@
 #include "common/clock.h"
 #include "common/error.h"
 
+namespace hisgate::sql {
+class SharedDb;
+}
+
 namespace hisgate::controlplane {
 
 struct PatientFacts {
@@ -98,5 +102,8 @@ public:
 
 // `path` is a SQLite file (the control plane's results_db), or ":memory:".
 Result<std::unique_ptr<PatientRecords>> open_sqlite_patient_records(const std::string& path, Clock& clock);
+// On a connection other stores share (common/sql_shared.h): what it writes can be one
+// transaction with theirs (controlplane/answer_commit.h).
+Result<std::unique_ptr<PatientRecords>> open_sqlite_patient_records(std::shared_ptr<sql::SharedDb> shared, Clock& clock);
 
 }  // namespace hisgate::controlplane

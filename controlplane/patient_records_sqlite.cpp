@@ -3,7 +3,7 @@
 // (by transaction id).
 #include <mutex>
 
-#include "common/sqlite.h"
+#include "common/sql_shared.h"
 #include "controlplane/patient_records.h"
 
 namespace hisgate::controlplane {
@@ -12,7 +12,8 @@ namespace {
 
 class SqlitePatientRecords final : public PatientRecords {
 public:
-    SqlitePatientRecords(sql::Db db, Clock& clock) : db_(std::move(db)), clock_(clock) {}
+    SqlitePatientRecords(std::shared_ptr<sql::SharedDb> shared, Clock& clock)
+        : shared_(std::move(shared)), mu_(shared_->mutex()), db_(shared_->db()), clock_(clock) {}
 
     Result<PatientFacts> facts(const std::string& patient_id) override {
         std::lock_guard lock(mu_);
@@ -131,15 +132,23 @@ public:
     }
 
 private:
-    std::mutex mu_;
-    sql::Db db_;
+    std::shared_ptr<sql::SharedDb> shared_;
+    std::recursive_mutex& mu_;  // the shared connection's (common/sql_shared.h)
+    sql::Db& db_;
     Clock& clock_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<PatientRecords>> open_sqlite_patient_records(const std::string& path, Clock& clock) {
-    auto db = sql::Db::open_with_schema(path,
+    auto shared = sql::SharedDb::open(path);
+    if (!shared) return shared.error();
+    return open_sqlite_patient_records(std::move(shared.value()), clock);
+}
+
+Result<std::unique_ptr<PatientRecords>> open_sqlite_patient_records(std::shared_ptr<sql::SharedDb> shared, Clock& clock) {
+    std::lock_guard lock(shared->mutex());
+    auto made = shared->db().make_schema(
         {"CREATE TABLE IF NOT EXISTS patient_facts(patient_id TEXT PRIMARY KEY, real_name_verified INTEGER NOT NULL, "
          "no_show_count INTEGER NOT NULL, updated_ms INTEGER NOT NULL)",
          "CREATE TABLE IF NOT EXISTS platform_bookings(request_id TEXT PRIMARY KEY, hospital_id TEXT NOT NULL, "
@@ -152,8 +161,8 @@ Result<std::unique_ptr<PatientRecords>> open_sqlite_patient_records(const std::s
          "CREATE TABLE IF NOT EXISTS booked_slots(transaction_id TEXT PRIMARY KEY, hospital_id TEXT NOT NULL, "
          "slot_id TEXT NOT NULL, doctor_id TEXT NOT NULL, date TEXT NOT NULL, start TEXT NOT NULL, "
          "end_time TEXT NOT NULL, half TEXT NOT NULL, kept_ms INTEGER NOT NULL)"});
-    if (!db) return db.error();
-    return std::unique_ptr<PatientRecords>(new SqlitePatientRecords(std::move(db.value()), clock));
+    if (!made) return made.error();
+    return std::unique_ptr<PatientRecords>(new SqlitePatientRecords(std::move(shared), clock));
 }
 
 }  // namespace hisgate::controlplane

@@ -59,8 +59,15 @@ Result<nlohmann::json> TaskResult::outcome() const {
 }
 
 Result<std::unique_ptr<TaskResults>> TaskResults::open(const std::string& path, Clock& clock, TaskRetention retention) {
-    auto db = sql::Db::open(path);
-    if (!db) return db.error();
+    auto shared = sql::SharedDb::open(path);
+    if (!shared) return shared.error();
+    return open(std::move(shared.value()), clock, retention);
+}
+
+Result<std::unique_ptr<TaskResults>> TaskResults::open(std::shared_ptr<sql::SharedDb> shared, Clock& clock,
+                                                       TaskRetention retention) {
+    std::lock_guard lock(shared->mutex());
+    auto* db = &shared->db();
     // Answers hold reports: what is deleted or dropped is overwritten, not left in free pages.
     if (auto r = db->exec("PRAGMA secure_delete=ON"); !r) return r.error();
     // One write transaction (sql::Db::open_with_schema says why): several instances may open
@@ -109,10 +116,38 @@ Result<std::unique_ptr<TaskResults>> TaskResults::open(const std::string& path, 
         return {};
     });
     if (!made) return made.error();
-    return std::unique_ptr<TaskResults>(new TaskResults(std::move(db.value()), clock, retention));
+    return std::unique_ptr<TaskResults>(new TaskResults(std::move(shared), clock, retention));
 }
 
 Result<bool> TaskResults::expect(const Envelope& request, TaskKind kind, const RequestOrigin& origin) {
+    if (expects_) return expects_->submit_sync(Expected{&request, kind, &origin});
+    return expect_one(request, kind, origin);
+}
+
+void TaskResults::group_expects(GroupCommitOptions options) {
+    expects_ = std::make_unique<GroupCommit<Expected, Result<bool>>>(
+        [this](std::vector<Expected>& batch) -> Result<std::vector<Result<bool>>> {
+            std::lock_guard lock(mu_);
+            std::vector<Result<bool>> out;
+            out.reserve(batch.size());
+            auto committed = db_.transaction([&]() -> Result<void> {
+                for (const auto& e : batch) {
+                    out.push_back(expect_one(*e.request, e.kind, *e.origin));
+                    // A failure that ended the transaction (SQLITE_FULL, IOERR) fails the batch.
+                    if (!db_.in_transaction())
+                        return out.back() ? make_error(ErrorClass::Internal, "results.transaction_ended",
+                                                       "the store ended the requests' transaction")
+                                          : out.back().error();
+                }
+                return {};
+            });
+            if (!committed) return committed.error();
+            return out;
+        },
+        options);
+}
+
+Result<bool> TaskResults::expect_one(const Envelope& request, TaskKind kind, const RequestOrigin& origin) {
     std::lock_guard lock(mu_);
     auto st = db_.prepare_cached(
         "INSERT OR IGNORE INTO task_results(request_id, hospital_id, type, sent_at, deadline_ms, request, deferred, "
@@ -135,11 +170,11 @@ Result<void> TaskResults::forget(const std::string& request_id) {
         st->bind(1, request_id);
         if (auto r = st->run(); !r) return r.error();
     }
-    notify_finished();  // whoever waits for it stops waiting: it is gone
+    wake_waiters();  // whoever waits for it stops waiting: it is gone
     return {};
 }
 
-void TaskResults::notify_finished() {
+void TaskResults::wake_waiters() {
     { std::lock_guard lock(wait_mu_); }
     finished_cv_.notify_all();
 }
@@ -221,12 +256,14 @@ Result<TaskResults::Recorded> TaskResults::record(const std::string& hospital_id
         if (!known->step()) return known->error() ? Result<Recorded>(*known->error()) : Recorded::refused;
         return known->integer(0) ? Recorded::late : Recorded::duplicate;
     }();
+    // Inside a group commit's transaction: its committer wakes the waiters after the COMMIT.
+    const bool grouped = db_.in_transaction();
     lock.unlock();  // before the notify: a waiter holds wait_mu_ while it reads under mu_
     if (outcome) {
         static const char* names[] = {"new", "duplicate", "refused", "late"};
         answers(names[static_cast<int>(*outcome)]).inc();
     }
-    if (outcome && *outcome == Recorded::kept) notify_finished();
+    if (outcome && *outcome == Recorded::kept && !grouped) wake_waiters();
     return outcome;
 }
 
@@ -283,7 +320,7 @@ Result<int> TaskResults::expire_due(const std::function<bool(const std::string&)
         return static_cast<int>(ids.size());
     });
     lock.unlock();
-    if (expired && *expired > 0) notify_finished();
+    if (expired && *expired > 0) wake_waiters();
     return expired;
 }
 

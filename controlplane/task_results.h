@@ -39,7 +39,8 @@
 
 #include "common/clock.h"
 #include "common/error.h"
-#include "common/sqlite.h"
+#include "common/group_commit.h"
+#include "common/sql_shared.h"
 #include "transport/envelope.h"
 
 namespace hisgate::controlplane {
@@ -93,10 +94,20 @@ public:
     // `path` is a SQLite file, or ":memory:" for an instance that keeps nothing across restarts.
     static Result<std::unique_ptr<TaskResults>> open(const std::string& path, Clock& clock = SystemClock::instance(),
                                                      TaskRetention retention = {});
+    // On a connection other stores share (common/sql_shared.h): the control plane keeps the
+    // answers, the booking notes and the patients' links on one, so an answer's writes are
+    // one transaction with its batch's (controlplane/answer_commit.h).
+    static Result<std::unique_ptr<TaskResults>> open(std::shared_ptr<sql::SharedDb> shared, Clock& clock,
+                                                     TaskRetention retention = {});
 
     // True when the request id is new; false when it was expected already (a retry that
-    // reuses an id: an order's, an Idempotency-Key's), which changes nothing.
+    // reuses an id: an order's, an Idempotency-Key's), which changes nothing. Durable when
+    // it returns (in its own commit, or its group's: group_expects).
     Result<bool> expect(const Envelope& request, TaskKind kind = {}, const RequestOrigin& origin = {});
+    // From now on, the requests expected at the same time (the API's threads) are kept in
+    // one transaction, one writer thread's (common/group_commit.h); each expect() still
+    // returns only once its row is committed. Call once, before the store is shared.
+    void group_expects(GroupCommitOptions options = {});
     // A request that never left this instance (no agent will answer it) is forgotten, so a
     // retry with its id sends it anew. Only an unfinished one.
     Result<void> forget(const std::string& request_id);
@@ -114,8 +125,14 @@ public:
     // `hospital_id`: the hospital whose subtree the answer came from. When it is kept and
     // `task` is given, *task is the request's row as kept (what find() would say then), read
     // by the same statement that kept the answer: the answer's intake needs no second read.
+    // Called inside a transaction open on the shared connection (a group commit), the answer
+    // is kept with it, and whoever commits it calls wake_waiters() after the COMMIT: a waiter
+    // is never woken for an answer that is not durable yet (nor while the connection is held).
     Result<Recorded> record(const std::string& hospital_id, const Envelope& reply, const std::string& payload,
                             TaskResult* task = nullptr);
+    // Wakes wait_finished's waiters to look again: after a transaction that finished requests
+    // (record() in a group commit) has committed. Never while holding the shared connection.
+    void wake_waiters();
     std::optional<TaskResult> find(const std::string& request_id);
     // The answer was handed to whom it is for; its contents go `after_delivery` from the
     // first delivery (purge), when its kind says so. No effect on anything else.
@@ -132,15 +149,22 @@ public:
     Result<int> purge();
 
 private:
-    TaskResults(sql::Db db, Clock& clock, TaskRetention retention)
-        : db_(std::move(db)), clock_(clock), retention_(retention) {}
-    void notify_finished();
-    std::mutex mu_;
+    TaskResults(std::shared_ptr<sql::SharedDb> shared, Clock& clock, TaskRetention retention)
+        : shared_(std::move(shared)), mu_(shared_->mutex()), db_(shared_->db()), clock_(clock), retention_(retention) {}
+    struct Expected {
+        const Envelope* request;
+        TaskKind kind;
+        const RequestOrigin* origin;
+    };
+    Result<bool> expect_one(const Envelope& request, TaskKind kind, const RequestOrigin& origin);
+    std::shared_ptr<sql::SharedDb> shared_;
+    std::recursive_mutex& mu_;  // the shared connection's
     std::mutex wait_mu_;  // wait_finished's: taken after a request finished, before the notify
     std::condition_variable finished_cv_;
-    sql::Db db_;
+    sql::Db& db_;
     Clock& clock_;
     TaskRetention retention_;
+    std::unique_ptr<GroupCommit<Expected, Result<bool>>> expects_;  // last: its writer uses the above
 };
 
 }  // namespace hisgate::controlplane

@@ -184,15 +184,19 @@ void Notifier::poke() {
     cv_.notify_all();
 }
 
-Result<void> NotifyingRecords::note_booking(const BookingNote& booking) {
-    auto noted = inner_.note_booking(booking);
-    if (!noted) return noted;
-    if (auto queued = notifier_.booking_confirmed(booking); !queued) {
+void confirm_booking(Notifier& notifier, const BookingNote& booking) {
+    if (auto queued = notifier.booking_confirmed(booking); !queued) {
         metrics::global()
             .counter("hisgate_notify_failed_total", "Message sends that failed and wait to go again", {{"reason", "queue"}})
             .inc();
         log::error("notify.confirmation_not_queued", {{"request_id", booking.request_id}, {"error", queued.error().describe()}});
     }
+}
+
+Result<void> NotifyingRecords::note_booking(const BookingNote& booking) {
+    auto noted = inner_.note_booking(booking);
+    if (!noted) return noted;
+    confirm_booking(notifier_, booking);
     return noted;
 }
 

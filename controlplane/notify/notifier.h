@@ -89,6 +89,12 @@ private:
     std::thread loop_;
 };
 
+// Queues the confirmation and reminder of a booking noted (a booking the hospital
+// confirmed). A failure to queue is logged and counted, never the booking's failure.
+// Called after the note is committed: the answers' group commit calls it once its batch
+// is durable (controlplane/answer_commit.h), NotifyingRecords after its note.
+void confirm_booking(Notifier& notifier, const BookingNote& booking);
+
 // PatientRecords that also tell the notifier of each booking noted (a booking the hospital
 // confirmed: controlplane/booking_facts.h note_booked). A failure to queue is logged and
 // counted, never the booking's failure: the booking stands.

@@ -62,17 +62,20 @@ Result<Db> Db::open_with_schema(const std::string& path, std::initializer_list<s
 Result<Db> Db::open_with_schema(const std::string& path, const std::vector<std::string_view>& schema) {
     auto db = open(path);
     if (!db) return db.error();
+    if (auto made = db->make_schema(schema); !made) return made.error();
+    return db;
+}
+
+Result<void> Db::make_schema(const std::vector<std::string_view>& schema) {
     // In one write transaction, taken at BEGIN: a statement that reads the schema first and
     // then writes would, beside another process doing the same on the same file (two
     // control-plane instances starting on one results_db), fail with "database is locked"
     // at once instead of waiting its turn (a WAL snapshot cannot be upgraded).
-    auto made = db->transaction([&]() -> Result<void> {
+    return transaction([&]() -> Result<void> {
         for (auto statement : schema)
-            if (auto r = db->exec(statement); !r) return r.error();
+            if (auto r = exec(statement); !r) return r.error();
         return {};
     });
-    if (!made) return made.error();
-    return db;
 }
 
 // The statements prepare_cached() keeps, by their SQL; each with whether it is out now.

@@ -32,6 +32,8 @@ public:
     // keeps its data, whichever of several processes opening the file at once comes first.
     static Result<Db> open_with_schema(const std::string& path, std::initializer_list<std::string_view> schema);
     static Result<Db> open_with_schema(const std::string& path, const std::vector<std::string_view>& schema);
+    // Runs `schema` as open_with_schema() does, on this connection (one opened by open()).
+    Result<void> make_schema(const std::vector<std::string_view>& schema);
     Db(Db&& other) noexcept;
     Db& operator=(Db&& other) noexcept;
     ~Db();
@@ -55,6 +57,10 @@ public:
     // of it or nothing. If `body` or the COMMIT fails, everything is rolled back and the
     // error returned: body's own, or code "sqlite.transaction" when BEGIN or COMMIT failed.
     // The one way this code base writes more than one row at a time.
+    // Called inside an open transaction (a group commit's: common/sql_shared.h), `body`
+    // runs under a savepoint instead: all of it or none of it, durable with the outer
+    // COMMIT. If SQLite ended the outer transaction meanwhile (in_transaction() false
+    // afterwards), the caller must not go on.
     template <class Body>
     auto transaction(Body&& body) -> decltype(body());
     // Runs `body` under a savepoint inside the open transaction: if it fails, what it
@@ -115,6 +121,17 @@ private:
 
 template <class Body>
 auto Db::transaction(Body&& body) -> decltype(body()) {
+    if (in_transaction()) {
+        std::optional<decltype(body())> kept;
+        auto done = savepoint([&]() -> Result<void> {
+            auto outcome = body();
+            if (!outcome) return outcome.error();
+            kept.emplace(std::move(outcome));
+            return {};
+        });
+        if (!done) return done.error();
+        return std::move(*kept);
+    }
     if (auto began = exec("BEGIN IMMEDIATE"); !began) return transaction_error("BEGIN", began.error());
     auto outcome = body();
     if (outcome) {

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/sql_shared.h"
 #include "common/sqlite.h"
 #include "tests/support/process.h"
 
@@ -110,4 +111,46 @@ TEST_CASE("sqlite: a cached statement comes back reset, unbound, and is never sh
     CHECK(sel->integer(0) == 9);
     CHECK_FALSE(moved.prepare_cached("SELECT nope FROM nowhere").ok());
     CHECK_FALSE(moved.prepare_cached("SELECT nope FROM nowhere").ok());  // a failed one is not kept
+}
+
+// A group commit writes several stores' changes in one transaction, each store's own
+// transaction() inside it (common/sql_shared.h): a nested one is a savepoint, so a store's
+// failed change undoes itself only, and nothing is durable before the outer COMMIT.
+TEST_CASE("sqlite: a transaction inside a transaction is a savepoint, durable with the outer one") {
+    std::string dir = test::make_temp_dir("sql");
+    auto shared = sql::SharedDb::open(dir + "/t.db");
+    REQUIRE(shared.ok());
+    auto& db = (*shared)->db();
+    REQUIRE(db.exec("CREATE TABLE t(k TEXT PRIMARY KEY)").ok());
+    auto other = sql::Db::open(dir + "/t.db");  // another store's (or instance's) connection
+    REQUIRE(other.ok());
+    auto count = [&](sql::Db& on) {
+        auto st = on.prepare("SELECT count(*) FROM t");
+        REQUIRE(st->step());
+        return st->integer(0);
+    };
+    auto insert = [&](const char* k) {
+        auto st = db.prepare("INSERT INTO t(k) VALUES(?1)");
+        st->bind(1, k);
+        return st->run();
+    };
+    auto outer = (*shared)->transaction([&]() -> Result<void> {
+        auto kept = db.transaction([&]() -> Result<int> {
+            if (auto r = insert("a"); !r) return r.error();
+            return 1;
+        });
+        REQUIRE(kept.ok());
+        CHECK(*kept == 1);
+        auto refused = db.transaction([&]() -> Result<void> {
+            if (auto r = insert("b"); !r) return r.error();
+            return insert("a");  // a duplicate: this nested change fails as a whole, "b" too
+        });
+        CHECK_FALSE(refused.ok());
+        CHECK(db.in_transaction());
+        CHECK(count(db) == 1);
+        CHECK(count(*other) == 0);  // not durable before the outer COMMIT
+        return {};
+    });
+    REQUIRE(outer.ok());
+    CHECK(count(*other) == 1);
 }
