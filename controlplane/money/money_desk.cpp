@@ -58,6 +58,9 @@ const char* money_usage_help() {
                                second probe slot, at most this often (default 3; 0: never; at most
                                ledger.max_probes / 2, since re-asks take probe slots: a larger
                                value is refused, the default lowered to it)
+  ledger.his_workers  int      the ledger's changes, probes and revokes asked of the agents at once,
+                               all hospitals together (default 16, 1-64): each waits for its
+                               answer, and the answer's ledger commits, before it takes the next
   ledger.default_province string  a hospital's province when ledger.hospital_province does not
                                name it (GB/T 2260, default "44")
   ledger.hospital_province object  {"H001": "44", ...}
@@ -85,6 +88,7 @@ MoneySettings read_money_settings(ConfigReader& c, const std::string& results_db
     s.ledger.confirmer.retry = milliseconds(c.integer("ledger.retry_ms", 5000, 100, 3600000));
     s.ledger.confirmer.max_probes = static_cast<int>(c.integer("ledger.max_probes", 8, 1, 1000));
     s.ledger.confirmer.max_reasks = static_cast<int>(c.integer("ledger.max_reasks", 3, 0, 1000));
+    s.his_workers = static_cast<int>(c.integer("ledger.his_workers", 16, 1, 64));
     // How long IN_DOUBT transactions wait for their hospital's absent agent (their probes
     // held, not counted) before the manual queue: from probe_cap (one held attempt) to 30 days.
     {
@@ -152,6 +156,7 @@ Result<std::unique_ptr<MoneyDesk>> MoneyDesk::open(const MoneySettings& settings
     MoneyDesk* self = desk.get();
 
     AgentHisPortOptions his_options;
+    his_options.workers = settings.his_workers;
     if (primary)
         his_options.booking_body = [primary, &records](const ledger::Transaction& t) {
             return booking_body(*primary, records, t);

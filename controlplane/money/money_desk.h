@@ -38,6 +38,7 @@ struct MoneySettings {
     std::string merchant_key_file;   // payments.key_file: the key notifications are signed with
     std::string notify_url;          // payments.notify_url; "" = this instance's own
     std::string keyed_answers_db;    // the results_db
+    int his_workers = 16;            // ledger.his_workers: changes, probes, revokes asked of agents at once
     KeyedAnswerRetention keys;
     ReconcileSettings reconcile;
 };

@@ -33,6 +33,10 @@ A simulated payment provider (docs/pay-sim.md). FILE is JSON:
   notify.first_retry_ms int             wait before the first retry, doubling (default 1000)
   notify.retry_cap_ms int               longest wait between attempts (default 60000)
   notify.timeout_ms   int               one attempt's timeout (default 3000)
+  notify.senders      int               notifications sent at once, each sender on its own kept
+                                        connection (default 4, 1-64)
+  notify.keep_alive_ms int              a kept connection idle longer is opened anew (default 4000,
+                                        0-60000; under the receiver's own idle limit)
   faults              array             faults in force at start: [{"kind", "count", "out_trade_no", "delay_ms"}]
 )") + kLogConfigHelp + R"(
 Provider API: POST /v3/pay/transactions/native, GET /v3/pay/transactions/out-trade-no/{no},
@@ -98,6 +102,8 @@ int main(int argc, char** argv) {
     notify.first_retry = std::chrono::milliseconds(c.integer("notify.first_retry_ms", 1000, 10, 600'000));
     notify.retry_cap = std::chrono::milliseconds(c.integer("notify.retry_cap_ms", 60'000, 10, 3'600'000));
     notify.timeout = std::chrono::milliseconds(c.integer("notify.timeout_ms", 3000, 100, 60'000));
+    notify.senders = static_cast<int>(c.integer("notify.senders", 4, 1, 64));
+    notify.keep_alive = std::chrono::milliseconds(c.integer("notify.keep_alive_ms", 4000, 0, 60'000));
     paysim::FaultBook faults;
     if (const auto* section = c.section("faults")) {
         if (!section->is_array()) c.problem("faults", "an array of faults", describe_json_type(*section));

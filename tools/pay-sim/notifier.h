@@ -4,10 +4,22 @@
 // on no answer, after first_retry, doubling to retry_cap, at most max_attempts times in all;
 // then given up (logged and counted), as a real provider gives up.
 //
-// One thread sends; time is the injected clock's (common/clock.h), so a test with a
-// ManualClock moves the retries itself. Pending notifications live in memory only: a
-// restart of pay-sim loses them, as a lost notification (the control plane's query and the
-// bill are what recover the truth).
+// `senders` threads send at once (a real provider notifies in parallel; one sender made
+// every notification wait behind the one before, docs/benchmarks.md "Flows per second"),
+// each over a connection it keeps between attempts while it stays idle less than
+// `keep_alive`. Notifications are independent: with several senders they may arrive in
+// any order, as a real provider's do, and the receiver must not depend on their order.
+//
+// Invariants: each pending notification is held by at most one sender at a time, so an
+// attempt is made only after the one before it has failed (never two at once for one
+// notification); a sender that finds its kept connection closed by the peer before any
+// answer sends the same attempt once more on a new connection (the receiver is idempotent:
+// duplicates happen anyway); the counts are those of attempts, as with one sender.
+//
+// Time is the injected clock's (common/clock.h), so a test with a ManualClock moves the
+// retries itself. Pending notifications live in memory only: a restart of pay-sim loses
+// them, as a lost notification (the control plane's query and the bill are what recover
+// the truth).
 #pragma once
 
 #include <chrono>
@@ -18,6 +30,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/clock.h"
 
@@ -29,6 +42,9 @@ struct NotifyOptions {
     std::chrono::milliseconds retry_cap{60000};
     std::chrono::milliseconds timeout{3000};  // one POST
     std::size_t max_pending = 100'000;
+    int senders = 4;                           // threads sending at once (1-64)
+    std::chrono::milliseconds keep_alive{4000};  // a kept connection idle longer is opened anew
+                                               // (under the control plane's 5 s keep_alive_timeout)
 };
 
 struct Notification {
@@ -62,8 +78,9 @@ private:
         Notification n;
         int attempt = 0;  // attempts made so far
     };
-    void run();
-    bool deliver(const Notification& n);  // true on 2xx
+    struct Connection;  // one sender's kept connection
+    void run(int sender);
+    bool deliver(const Notification& n, Connection& c);  // true on 2xx
 
     Clock& clock_;
     std::string key_;
@@ -74,7 +91,7 @@ private:
     uint64_t generation_ = 0;                          // bumped on every post, so the worker looks again
     bool stopping_ = false;
     Stats stats_;
-    std::thread worker_;
+    std::vector<std::thread> workers_;
 };
 
 }  // namespace hisgate::paysim

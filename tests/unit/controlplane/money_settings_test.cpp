@@ -75,3 +75,17 @@ TEST_CASE("money settings: ledger.offline_patience_ms defaults to 24 h and below
     REQUIRE_FALSE(text);
     CHECK_THAT(text.error().message, Catch::Contains("ledger.offline_patience_ms: expected an integer"));
 }
+
+TEST_CASE("money settings: ledger.his_workers from 1 to 64, default 16; outside it refused by name") {
+    controlplane::money::MoneySettings s;
+    REQUIRE(load_ledger_settings(nlohmann::json::object(), &s));
+    CHECK(s.his_workers == 16);
+    REQUIRE(load_ledger_settings({{"his_workers", 4}}, &s));
+    CHECK(s.his_workers == 4);
+    for (int bad : {0, 65}) {
+        auto refused = load_ledger_settings({{"his_workers", bad}});
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().cls == ErrorClass::Config);
+        CHECK_THAT(refused.error().message, Catch::Contains("ledger.his_workers: expected an integer from 1 to 64"));
+    }
+}

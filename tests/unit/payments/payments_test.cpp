@@ -1,11 +1,16 @@
 // The control plane's payment pieces in-process: the signed notification's check (every
 // refusal, counted), the provider's bill parser (every bad line, named), and pay-sim's
-// Notifier retrying on an injected ManualClock against a real loopback HTTP receiver.
+// Notifier retrying on an injected ManualClock against a real loopback HTTP receiver, its
+// senders sending at once over kept connections.
 #include <catch2/catch.hpp>
 
 #include <Poco/String.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -224,5 +229,109 @@ TEST_CASE("pay-sim's Notifier: retries on the injected clock, doubling, and a la
     CHECK(notifier.stats().attempts == 3);
     clock.advance(std::chrono::seconds(1));
     REQUIRE(test::eventually([&] { return notifier.stats().delivered == 2; }));
+    notifier.stop();
+}
+
+namespace {
+// A notify_url that keeps each request until `gate` of them are in at once (or a real-time
+// bound passes), so a test sees how many a Notifier sends at once, and notes the client
+// address (the connection) each came over.
+class GatedReceiver {
+public:
+    explicit GatedReceiver(int gate, HttpLimits limits = {})
+        : gate_(gate),
+          server_("127.0.0.1", 0, [this](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+              auto body = read_body(req, 64 * 1024, "a notification");
+              {
+                  std::unique_lock lock(mu_);
+                  ++in_flight_;
+                  most_at_once_ = std::max(most_at_once_, in_flight_);
+                  if (in_flight_ >= gate_) opened_ = true;
+                  cv_.notify_all();
+                  cv_.wait_for(lock, std::chrono::seconds(5), [&] { return opened_; });
+                  --in_flight_;
+                  bodies_.push_back(body ? body.value() : "");
+                  connections_.insert(req.clientAddress().toString());
+              }
+              send_text(res, 200, "application/json", R"({"code":"SUCCESS"})");
+          }, limits) {
+        REQUIRE(server_.start().ok());
+    }
+    ~GatedReceiver() { server_.stop(); }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.port()) + "/payments/notify"; }
+    int most_at_once() {
+        std::lock_guard lock(mu_);
+        return most_at_once_;
+    }
+    std::vector<std::string> bodies() {
+        std::lock_guard lock(mu_);
+        return bodies_;
+    }
+    size_t connections() {
+        std::lock_guard lock(mu_);
+        return connections_.size();
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    int gate_;
+    int in_flight_ = 0, most_at_once_ = 0;
+    bool opened_ = false;
+    std::vector<std::string> bodies_;
+    std::set<std::string> connections_;
+    HttpServer server_;
+};
+
+std::string body_for(const std::string& out_trade_no) {
+    auto n = sample();
+    n.out_trade_no = out_trade_no;
+    return notification_body(n, "t");
+}
+}  // namespace
+
+TEST_CASE("pay-sim's Notifier: its senders send at once, each over one kept connection, each notification once") {
+    ManualClock clock;
+    GatedReceiver receiver(4);
+    paysim::Notifier notifier(clock, kKey, {.senders = 4});
+    notifier.start();
+    std::set<std::string> sent;
+    for (int i = 0; i < 12; ++i) {
+        std::string no = "o" + std::to_string(i);
+        sent.insert(body_for(no));
+        notifier.post({no, receiver.url(), body_for(no)});
+    }
+    REQUIRE(test::eventually([&] { return notifier.stats().delivered == 12; }));
+    auto s = notifier.stats();
+    CHECK(s.attempts == 12);
+    CHECK(s.failed_attempts == 0);
+    CHECK(receiver.most_at_once() == 4);  // all four senders at once, never more
+    CHECK(receiver.connections() <= 4);   // 12 notifications over the senders' kept connections
+    auto got = receiver.bodies();
+    CHECK(got.size() == 12);
+    CHECK(std::set<std::string>(got.begin(), got.end()) == sent);  // each one, in whatever order
+    notifier.stop();
+}
+
+TEST_CASE("pay-sim's Notifier: a kept connection the receiver closed is opened anew within the same attempt") {
+    ManualClock clock;
+    HttpLimits limits;
+    limits.keep_alive_timeout = std::chrono::seconds(1);  // the receiver drops an idle connection after 1 s
+    GatedReceiver receiver(1, limits);
+    paysim::Notifier notifier(clock, kKey, {.senders = 1, .keep_alive = std::chrono::seconds(30)});
+    notifier.start();
+    notifier.post({"o1", receiver.url(), body_for("o1")});
+    REQUIRE(test::eventually([&] { return notifier.stats().delivered == 1; }));
+    // Real time: the receiver's idle limit is the network's, not the injected clock's.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    notifier.post({"o2", receiver.url(), body_for("o2")});
+    REQUIRE(test::eventually([&] { return notifier.stats().delivered == 2; }));
+    notifier.post({"o3", receiver.url(), body_for("o3")});
+    REQUIRE(test::eventually([&] { return notifier.stats().delivered == 3; }));
+    auto s = notifier.stats();
+    CHECK(s.attempts == 3);
+    CHECK(s.failed_attempts == 0);       // the closed connection cost no attempt and no retry wait
+    CHECK(receiver.connections() == 2);  // o1 on the first; o2 and o3 on the one opened anew
+    CHECK(receiver.bodies().size() == 3);
     notifier.stop();
 }
