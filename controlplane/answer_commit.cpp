@@ -30,9 +30,8 @@ Result<std::vector<Result<AnswerKept>>> AnswerCommitter::write(std::vector<const
     std::vector<Result<AnswerKept>> out;
     out.reserve(batch.size());
     {
-        std::lock_guard lock(stores_.shared->mutex());
         auto& db = stores_.shared->db();
-        auto committed = db.transaction([&]() -> Result<void> {
+        auto committed = stores_.shared->transaction([&]() -> Result<void> {
             for (const AnswerIn* a : batch) {
                 AnswerKept kept = keep_answer(stores_.results, stores_.records, stores_.links, *a);
                 // A statement failing with SQLITE_FULL or SQLITE_IOERR ends the whole transaction:

@@ -172,16 +172,12 @@ bool Notifier::deliver(const Notification& n, Connection& c) {
             }
             log::warn("paysim.notification_refused", {{"out_trade_no", n.out_trade_no}, {"status", status}});
             return false;
-        } catch (const Poco::Net::NoMessageException& e) {
-            c.reset();
-            if (reused) continue;  // the peer closed the kept connection: once more, anew
-            log::warn("paysim.notification_failed", {{"out_trade_no", n.out_trade_no}, {"error", e.displayText()}});
-        } catch (const Poco::Net::ConnectionResetException& e) {
-            c.reset();
-            if (reused) continue;
-            log::warn("paysim.notification_failed", {{"out_trade_no", n.out_trade_no}, {"error", e.displayText()}});
         } catch (const Poco::Exception& e) {
             c.reset();
+            // The peer closed the kept connection before any answer: once more, anew.
+            const bool closed = dynamic_cast<const Poco::Net::NoMessageException*>(&e) != nullptr ||
+                                dynamic_cast<const Poco::Net::ConnectionResetException*>(&e) != nullptr;
+            if (reused && closed) continue;
             log::warn("paysim.notification_failed", {{"out_trade_no", n.out_trade_no}, {"error", e.displayText()}});
         } catch (const std::exception& e) {
             c.reset();
